@@ -1,0 +1,182 @@
+package app
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Config is everything `paybridge serve` can be told. Each field has a flag and an environment
+// variable (PAYBRIDGE_ + the flag name in upper case with '-' → '_'); a flag given on the command
+// line wins over the environment, which wins over the default.
+type Config struct {
+	SIPAddr      string        // --sip-addr: UDP and TCP listen address for SIP
+	HTTPAddr     string        // --http-addr: console, API, WebSocket, payment pages, sandbox
+	RTPPortMin   int           // --rtp-ports low end (even)
+	RTPPortMax   int           // --rtp-ports high end
+	PublicIP     string        // --public-ip: address put in Contact and SDP c= ("" = the SIP listen address)
+	PublicURL    string        // --public-url: base URL of payment links ("" = http://HTTP_ADDR)
+	DataDir      string        // --data: SQLite file, admin token, recordings
+	PlansDir     string        // --plans: plan directory ("" = the bundled examples)
+	AdminToken   string        // --admin-token: bearer token for the admin API ("" = generated)
+	LogFormat    string        // --log-format: text | json
+	LogLevel     string        // --log-level: debug | info | warn | error
+	Record       bool          // --record: record every call (masked) to DATA/recordings
+	MediaTimeout time.Duration // --media-timeout: hang up after this long without RTP
+	DrainTimeout time.Duration // --drain-timeout: how long calls may finish after SIGTERM
+	Retention    time.Duration // --retention: purge records older than this (0 = keep)
+	SMSURL       string        // --sms-url: HTTP "Messages" endpoint; "" = the outbox only
+	SMSUser      string        // --sms-user
+	SMSPassword  string        // --sms-password (prefer the environment)
+	SMSFrom      string        // --sms-from
+	SMSPrefixes  string        // --sms-prefixes: allowed destination prefixes, space separated
+	WebhookURL   string        // --webhook-url: where signed payment results are posted
+	WebhookKey   string        // --webhook-secret: HMAC key for result webhooks
+	RateLimit    float64       // --sip-rate: new SIP transactions per second per source (0 = off)
+	AllowList    string        // --sip-allow: sources exempt from the rate limit (CIDRs, space separated)
+}
+
+// DefaultConfig returns the embedded defaults: everything on one machine, no account anywhere.
+func DefaultConfig() Config {
+	return Config{
+		SIPAddr:      "0.0.0.0:5060",
+		HTTPAddr:     "127.0.0.1:8080",
+		RTPPortMin:   10000,
+		RTPPortMax:   20000,
+		DataDir:      "./data",
+		LogFormat:    "text",
+		LogLevel:     "info",
+		MediaTimeout: 30 * time.Second,
+		DrainTimeout: 60 * time.Second,
+		Retention:    0,
+		SMSPrefixes:  "+44 +1",
+		RateLimit:    50,
+		AllowList:    "127.0.0.0/8 ::1/128",
+	}
+}
+
+// ParseConfig reads flags from args and PAYBRIDGE_* variables through getenv.
+func ParseConfig(args []string, getenv func(string) string, stderr io.Writer) (Config, error) {
+	c := DefaultConfig()
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var rtpPorts string
+	str := func(p *string, name, usage string) { fs.StringVar(p, name, *p, usage) }
+	str(&c.SIPAddr, "sip-addr", "SIP listen address (UDP and TCP)")
+	str(&c.HTTPAddr, "http-addr", "HTTP listen address (console, API, payment pages, sandbox)")
+	rtpPorts = fmt.Sprintf("%d-%d", c.RTPPortMin, c.RTPPortMax)
+	fs.StringVar(&rtpPorts, "rtp-ports", rtpPorts, "RTP port range LOW-HIGH")
+	str(&c.PublicIP, "public-ip", "address for SIP Contact and SDP c= (default: the SIP listen address)")
+	str(&c.PublicURL, "public-url", "base URL of payment links (default: http://HTTP-ADDR)")
+	str(&c.DataDir, "data", "data directory (database, admin token, recordings)")
+	str(&c.PlansDir, "plans", "call-plan directory (default: the bundled examples)")
+	str(&c.AdminToken, "admin-token", "admin API bearer token (default: generated into DATA/admin-token)")
+	str(&c.LogFormat, "log-format", "log format: text or json")
+	str(&c.LogLevel, "log-level", "log level: debug, info, warn, error")
+	fs.BoolVar(&c.Record, "record", c.Record, "record every call, masked, to DATA/recordings")
+	fs.DurationVar(&c.MediaTimeout, "media-timeout", c.MediaTimeout, "hang up after this long without RTP")
+	fs.DurationVar(&c.DrainTimeout, "drain-timeout", c.DrainTimeout, "how long calls may finish after SIGTERM")
+	fs.DurationVar(&c.Retention, "retention", c.Retention, "purge records older than this (0 keeps everything)")
+	str(&c.SMSURL, "sms-url", "HTTP Messages endpoint of an SMS provider (default: outbox only)")
+	str(&c.SMSUser, "sms-user", "SMS provider user (Basic auth)")
+	str(&c.SMSPassword, "sms-password", "SMS provider password (prefer PAYBRIDGE_SMS_PASSWORD)")
+	str(&c.SMSFrom, "sms-from", "SMS sender id or number")
+	str(&c.SMSPrefixes, "sms-prefixes", "allowed SMS destination prefixes, space separated")
+	str(&c.WebhookURL, "webhook-url", "URL that receives signed payment results")
+	str(&c.WebhookKey, "webhook-secret", "HMAC key for result webhooks (prefer PAYBRIDGE_WEBHOOK_SECRET)")
+	fs.Float64Var(&c.RateLimit, "sip-rate", c.RateLimit, "new SIP requests per second per source (0 = off)")
+	str(&c.AllowList, "sip-allow", "sources exempt from the SIP rate limit (CIDRs, space separated)")
+
+	// The environment sets values first; flags given on the command line then override them.
+	var envErr error
+	fs.VisitAll(func(f *flag.Flag) {
+		key := "PAYBRIDGE_" + strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_"))
+		if v := getenv(key); v != "" {
+			if err := f.Value.Set(v); err != nil && envErr == nil {
+				envErr = fmt.Errorf("%s=%q: %w", key, v, err)
+			}
+		}
+	})
+	if envErr != nil {
+		return c, envErr
+	}
+	if err := fs.Parse(args); err != nil {
+		return c, err
+	}
+	if fs.NArg() > 0 {
+		return c, fmt.Errorf("serve takes no arguments, got %q", fs.Args())
+	}
+	lo, hi, err := parsePortRange(rtpPorts)
+	if err != nil {
+		return c, fmt.Errorf("--rtp-ports: %w", err)
+	}
+	c.RTPPortMin, c.RTPPortMax = lo, hi
+	return c, c.validate()
+}
+
+func parsePortRange(s string) (lo, hi int, err error) {
+	a, b, ok := strings.Cut(s, "-")
+	if !ok {
+		return 0, 0, fmt.Errorf("%q is not LOW-HIGH", s)
+	}
+	if lo, err = strconv.Atoi(strings.TrimSpace(a)); err != nil {
+		return 0, 0, fmt.Errorf("%q: bad low port", s)
+	}
+	if hi, err = strconv.Atoi(strings.TrimSpace(b)); err != nil {
+		return 0, 0, fmt.Errorf("%q: bad high port", s)
+	}
+	if lo < 1024 || hi > 65535 || hi-lo < 2 {
+		return 0, 0, fmt.Errorf("%q: need 1024 <= LOW < HIGH <= 65535 with room for a pair", s)
+	}
+	return lo, hi, nil
+}
+
+func (c Config) validate() error {
+	var errs []error
+	for name, addr := range map[string]string{"--sip-addr": c.SIPAddr, "--http-addr": c.HTTPAddr} {
+		if _, _, err := net.SplitHostPort(addr); err != nil {
+			errs = append(errs, fmt.Errorf("%s %q: %w", name, addr, err))
+		}
+	}
+	if c.PublicIP != "" && net.ParseIP(c.PublicIP) == nil {
+		errs = append(errs, fmt.Errorf("--public-ip %q is not an IP address", c.PublicIP))
+	}
+	switch c.LogFormat {
+	case "text", "json":
+	default:
+		errs = append(errs, fmt.Errorf("--log-format %q: want text or json", c.LogFormat))
+	}
+	switch c.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		errs = append(errs, fmt.Errorf("--log-level %q: want debug, info, warn or error", c.LogLevel))
+	}
+	if c.DataDir == "" {
+		errs = append(errs, errors.New("--data must not be empty"))
+	}
+	if c.MediaTimeout < time.Second {
+		errs = append(errs, fmt.Errorf("--media-timeout %v is too short (minimum 1s)", c.MediaTimeout))
+	}
+	if c.RateLimit < 0 {
+		errs = append(errs, errors.New("--sip-rate must not be negative"))
+	}
+	return errors.Join(errs...)
+}
+
+// DatabasePath is the SQLite file inside the data directory.
+func (c Config) DatabasePath() string { return filepath.Join(c.DataDir, "paybridge.db") }
+
+// RecordingsDir is where masked call recordings go.
+func (c Config) RecordingsDir() string { return filepath.Join(c.DataDir, "recordings") }
+
+// EnsureDataDir creates the data directory (0700: it holds the admin token).
+func (c Config) EnsureDataDir() error {
+	return os.MkdirAll(c.DataDir, 0o700)
+}

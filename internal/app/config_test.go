@@ -1,0 +1,65 @@
+package app
+
+import (
+	"io"
+	"strings"
+	"testing"
+	"time"
+)
+
+func env(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
+
+func TestParseConfigDefaults(t *testing.T) {
+	c, err := ParseConfig(nil, env(nil), io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.SIPAddr != "0.0.0.0:5060" || c.HTTPAddr != "127.0.0.1:8080" || c.RTPPortMin != 10000 ||
+		c.RTPPortMax != 20000 || c.DataDir != "./data" {
+		t.Fatalf("defaults: %+v", c)
+	}
+}
+
+func TestParseConfigEnvThenFlags(t *testing.T) {
+	e := env(map[string]string{
+		"PAYBRIDGE_SIP_ADDR":      "127.0.0.1:5070",
+		"PAYBRIDGE_HTTP_ADDR":     "127.0.0.1:9000",
+		"PAYBRIDGE_RTP_PORTS":     "30000-30100",
+		"PAYBRIDGE_MEDIA_TIMEOUT": "12s",
+	})
+	c, err := ParseConfig([]string{"--http-addr", "127.0.0.1:9001", "--public-ip", "192.0.2.7"}, e, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.SIPAddr != "127.0.0.1:5070" {
+		t.Errorf("env not applied: %q", c.SIPAddr)
+	}
+	if c.HTTPAddr != "127.0.0.1:9001" {
+		t.Errorf("flag did not win over env: %q", c.HTTPAddr)
+	}
+	if c.RTPPortMin != 30000 || c.RTPPortMax != 30100 || c.MediaTimeout != 12*time.Second || c.PublicIP != "192.0.2.7" {
+		t.Errorf("parsed: %+v", c)
+	}
+}
+
+func TestParseConfigErrors(t *testing.T) {
+	cases := []struct {
+		args []string
+		env  map[string]string
+		want string
+	}{
+		{[]string{"--rtp-ports", "20000"}, nil, "LOW-HIGH"},
+		{[]string{"--rtp-ports", "70000-70010"}, nil, "65535"},
+		{[]string{"--sip-addr", "nope"}, nil, "--sip-addr"},
+		{[]string{"--public-ip", "host.example"}, nil, "not an IP"},
+		{[]string{"--log-format", "xml"}, nil, "text or json"},
+		{nil, map[string]string{"PAYBRIDGE_MEDIA_TIMEOUT": "soon"}, "PAYBRIDGE_MEDIA_TIMEOUT"},
+		{[]string{"extra"}, nil, "no arguments"},
+	}
+	for _, tc := range cases {
+		_, err := ParseConfig(tc.args, env(tc.env), io.Discard)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("ParseConfig(%q, %v) = %v, want error containing %q", tc.args, tc.env, err, tc.want)
+		}
+	}
+}
