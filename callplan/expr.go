@@ -1,0 +1,535 @@
+package callplan
+
+import (
+	"fmt"
+	"math/big"
+	"strings"
+)
+
+// Expr is a parsed `test` expression of <If>/<ElseIf>.
+//
+// Grammar (keywords are lower case; whitespace separates tokens):
+//
+//	expr    = or
+//	or      = and { "or" and }
+//	and     = unary { "and" unary }
+//	unary   = "not" unary | primary
+//	primary = "(" expr ")" | "empty(" operand ")" | operand [ cmp operand ]
+//	cmp     = "==" | "!=" | "<" | "<=" | ">" | ">="
+//	operand = $(Name) | 'text' | "text" | number | word
+//
+// A comparison whose two sides both read as decimals ("200", "-1.50") compares numerically;
+// otherwise it compares the strings byte by byte. An operand on its own is true when it is
+// neither empty nor "false" nor "0". empty(x) is true when x is the empty string. A word is
+// a bare string such as success or too-many-failed-attempts.
+type Expr struct {
+	Source string
+	root   exprNode
+}
+
+// ExprError is a syntax error in an expression. Col is the 1-based byte column in Source.
+type ExprError struct {
+	Col int
+	Msg string
+}
+
+func (e *ExprError) Error() string { return fmt.Sprintf("column %d: %s", e.Col, e.Msg) }
+
+// Unwrap lets errors.Is(err, ErrExpr) match.
+func (e *ExprError) Unwrap() error { return ErrExpr }
+
+// ParseExpr parses src. On error it returns an *ExprError.
+func ParseExpr(src string) (*Expr, error) {
+	p := &exprParser{src: src}
+	if err := p.lex(); err != nil {
+		return nil, err
+	}
+	if len(p.toks) == 1 { // only EOF
+		return nil, &ExprError{Col: 1, Msg: "empty expression"}
+	}
+	n, err := p.parseOr()
+	if err != nil {
+		return nil, err
+	}
+	if t := p.peek(); t.kind != tokEOF {
+		return nil, &ExprError{Col: t.col, Msg: fmt.Sprintf("unexpected %s", t)}
+	}
+	return &Expr{Source: src, root: n}, nil
+}
+
+// MustParseExpr is ParseExpr that panics on error, for tests and static tables.
+func MustParseExpr(src string) *Expr {
+	e, err := ParseExpr(src)
+	if err != nil {
+		panic(err)
+	}
+	return e
+}
+
+// String returns the source text.
+func (e *Expr) String() string { return e.Source }
+
+// Eval evaluates the expression. lookup returns a variable's value and whether it is set;
+// an unset variable is the empty string.
+func (e *Expr) Eval(lookup func(string) (string, bool)) (bool, error) {
+	if e == nil || e.root == nil {
+		return false, fmt.Errorf("%w: nil expression", ErrExpr)
+	}
+	return e.root.eval(lookup), nil
+}
+
+// Vars returns the variable names the expression reads, in order of first appearance.
+func (e *Expr) Vars() []string {
+	if e == nil || e.root == nil {
+		return nil
+	}
+	var out []string
+	seen := map[string]bool{}
+	e.root.vars(func(n string) {
+		if !seen[n] {
+			seen[n] = true
+			out = append(out, n)
+		}
+	})
+	return out
+}
+
+// VarRefs returns each variable reference with its 1-based column in Source.
+func (e *Expr) VarRefs() []VarRef {
+	if e == nil || e.root == nil {
+		return nil
+	}
+	var out []VarRef
+	e.root.refs(&out)
+	return out
+}
+
+// VarRef is one $(Name) in a template or expression: Offset is the 0-based byte offset of
+// its "$" in the source text.
+type VarRef struct {
+	Name   string
+	Offset int
+}
+
+// --- evaluation tree ---
+
+type exprNode interface {
+	eval(lookup func(string) (string, bool)) bool
+	vars(func(string))
+	refs(*[]VarRef)
+}
+
+type operand struct {
+	lit    string
+	varRef string // non-empty: a variable
+	off    int
+}
+
+func (o *operand) value(lookup func(string) (string, bool)) string {
+	if o.varRef == "" {
+		return o.lit
+	}
+	v, _ := lookup(o.varRef)
+	return v
+}
+
+type truthNode struct{ x *operand }
+
+func (n *truthNode) eval(l func(string) (string, bool)) bool {
+	v := n.x.value(l)
+	return v != "" && v != "false" && v != "0"
+}
+func (n *truthNode) vars(f func(string)) { opVars(n.x, f) }
+func (n *truthNode) refs(o *[]VarRef)    { opRefs(n.x, o) }
+
+type emptyNode struct{ x *operand }
+
+func (n *emptyNode) eval(l func(string) (string, bool)) bool { return n.x.value(l) == "" }
+func (n *emptyNode) vars(f func(string))                     { opVars(n.x, f) }
+func (n *emptyNode) refs(o *[]VarRef)                        { opRefs(n.x, o) }
+
+type cmpNode struct {
+	op   string
+	a, b *operand
+}
+
+func (n *cmpNode) eval(l func(string) (string, bool)) bool {
+	c := compareValues(n.a.value(l), n.b.value(l))
+	switch n.op {
+	case "==":
+		return c == 0
+	case "!=":
+		return c != 0
+	case "<":
+		return c < 0
+	case "<=":
+		return c <= 0
+	case ">":
+		return c > 0
+	default: // ">="
+		return c >= 0
+	}
+}
+func (n *cmpNode) vars(f func(string)) { opVars(n.a, f); opVars(n.b, f) }
+func (n *cmpNode) refs(o *[]VarRef)    { opRefs(n.a, o); opRefs(n.b, o) }
+
+type notNode struct{ x exprNode }
+
+func (n *notNode) eval(l func(string) (string, bool)) bool { return !n.x.eval(l) }
+func (n *notNode) vars(f func(string))                     { n.x.vars(f) }
+func (n *notNode) refs(o *[]VarRef)                        { n.x.refs(o) }
+
+type boolNode struct {
+	and  bool
+	a, b exprNode
+}
+
+func (n *boolNode) eval(l func(string) (string, bool)) bool {
+	if n.and {
+		return n.a.eval(l) && n.b.eval(l)
+	}
+	return n.a.eval(l) || n.b.eval(l)
+}
+func (n *boolNode) vars(f func(string)) { n.a.vars(f); n.b.vars(f) }
+func (n *boolNode) refs(o *[]VarRef)    { n.a.refs(o); n.b.refs(o) }
+
+func opVars(o *operand, f func(string)) {
+	if o.varRef != "" {
+		f(o.varRef)
+	}
+}
+
+func opRefs(o *operand, out *[]VarRef) {
+	if o.varRef != "" {
+		*out = append(*out, VarRef{Name: o.varRef, Offset: o.off})
+	}
+}
+
+// compareValues compares numerically when both are decimals, else as strings.
+func compareValues(a, b string) int {
+	if ra, ok := parseDecimalRat(a); ok {
+		if rb, ok := parseDecimalRat(b); ok {
+			return ra.Cmp(rb)
+		}
+	}
+	return strings.Compare(a, b)
+}
+
+// parseDecimalRat accepts [+-]digits[.digits] only (no exponents, no fractions).
+func parseDecimalRat(s string) (*big.Rat, bool) {
+	if !isDecimal(s) {
+		return nil, false
+	}
+	r, ok := new(big.Rat).SetString(s)
+	return r, ok
+}
+
+// isDecimal reports whether s is [+-]?[0-9]+(\.[0-9]+)? and not absurdly long.
+func isDecimal(s string) bool {
+	if len(s) == 0 || len(s) > 64 {
+		return false
+	}
+	i := 0
+	if s[0] == '+' || s[0] == '-' {
+		i++
+	}
+	digits := 0
+	for ; i < len(s) && s[i] >= '0' && s[i] <= '9'; i++ {
+		digits++
+	}
+	if digits == 0 {
+		return false
+	}
+	if i == len(s) {
+		return true
+	}
+	if s[i] != '.' {
+		return false
+	}
+	i++
+	frac := 0
+	for ; i < len(s) && s[i] >= '0' && s[i] <= '9'; i++ {
+		frac++
+	}
+	return frac > 0 && i == len(s)
+}
+
+// --- lexer and parser ---
+
+type tokKind int
+
+const (
+	tokEOF tokKind = iota
+	tokLParen
+	tokRParen
+	tokOp
+	tokAnd
+	tokOr
+	tokNot
+	tokEmpty // "empty" followed by "("
+	tokVar
+	tokString
+	tokWord
+)
+
+type token struct {
+	kind tokKind
+	text string // operator, literal value or variable name
+	col  int    // 1-based
+	off  int    // 0-based
+}
+
+func (t token) String() string {
+	switch t.kind {
+	case tokEOF:
+		return "end of expression"
+	case tokVar:
+		return "$(" + t.text + ")"
+	case tokString:
+		return fmt.Sprintf("string %q", t.text)
+	}
+	return fmt.Sprintf("%q", t.text)
+}
+
+type exprParser struct {
+	src  string
+	toks []token
+	i    int
+}
+
+func (p *exprParser) lex() error {
+	s := p.src
+	i := 0
+	for i < len(s) {
+		c := s[i]
+		start := i
+		switch {
+		case c == ' ' || c == '\t' || c == '\n' || c == '\r':
+			i++
+			continue
+		case c == '(':
+			p.toks = append(p.toks, token{kind: tokLParen, text: "(", col: i + 1, off: i})
+			i++
+		case c == ')':
+			p.toks = append(p.toks, token{kind: tokRParen, text: ")", col: i + 1, off: i})
+			i++
+		case c == '=' || c == '!' || c == '<' || c == '>':
+			op := string(c)
+			if i+1 < len(s) && s[i+1] == '=' {
+				op += "="
+			}
+			if op == "=" || op == "!" {
+				return &ExprError{Col: i + 1, Msg: fmt.Sprintf("unknown operator %q (use == or !=)", op)}
+			}
+			p.toks = append(p.toks, token{kind: tokOp, text: op, col: i + 1, off: i})
+			i += len(op)
+		case c == '$':
+			name, n, err := scanVarRef(s[i:])
+			if err != nil {
+				return &ExprError{Col: i + 1, Msg: err.Error()}
+			}
+			p.toks = append(p.toks, token{kind: tokVar, text: name, col: i + 1, off: i})
+			i += n
+		case c == '\'' || c == '"':
+			j := strings.IndexByte(s[i+1:], c)
+			if j < 0 {
+				return &ExprError{Col: i + 1, Msg: "unterminated string"}
+			}
+			p.toks = append(p.toks, token{kind: tokString, text: s[i+1 : i+1+j], col: i + 1, off: i})
+			i += j + 2
+		case isWordByte(c):
+			for i < len(s) && isWordByte(s[i]) {
+				i++
+			}
+			w := s[start:i]
+			t := token{kind: tokWord, text: w, col: start + 1, off: start}
+			switch w {
+			case "and":
+				t.kind = tokAnd
+			case "or":
+				t.kind = tokOr
+			case "not":
+				t.kind = tokNot
+			case "empty":
+				if j := skipSpace(s, i); j < len(s) && s[j] == '(' {
+					t.kind = tokEmpty
+				}
+			}
+			p.toks = append(p.toks, t)
+		case c == '&' || c == '|':
+			return &ExprError{Col: i + 1, Msg: fmt.Sprintf("unknown operator %q (use and / or)", string(c))}
+		default:
+			return &ExprError{Col: i + 1, Msg: fmt.Sprintf("unexpected character %q", c)}
+		}
+	}
+	p.toks = append(p.toks, token{kind: tokEOF, col: len(s) + 1, off: len(s)})
+	return nil
+}
+
+func skipSpace(s string, i int) int {
+	for i < len(s) && (s[i] == ' ' || s[i] == '\t' || s[i] == '\n' || s[i] == '\r') {
+		i++
+	}
+	return i
+}
+
+func isWordByte(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' ||
+		c == '_' || c == '-' || c == '.' || c == '+' || c == ':' || c == '@' || c == '/'
+}
+
+func (p *exprParser) peek() token { return p.toks[p.i] }
+
+func (p *exprParser) next() token {
+	t := p.toks[p.i]
+	if t.kind != tokEOF {
+		p.i++
+	}
+	return t
+}
+
+const maxExprDepth = 64
+
+func (p *exprParser) parseOr() (exprNode, error) { return p.parseOrDepth(0) }
+
+func (p *exprParser) parseOrDepth(depth int) (exprNode, error) {
+	a, err := p.parseAnd(depth)
+	if err != nil {
+		return nil, err
+	}
+	for p.peek().kind == tokOr {
+		p.next()
+		b, err := p.parseAnd(depth)
+		if err != nil {
+			return nil, err
+		}
+		a = &boolNode{and: false, a: a, b: b}
+	}
+	return a, nil
+}
+
+func (p *exprParser) parseAnd(depth int) (exprNode, error) {
+	a, err := p.parseUnary(depth)
+	if err != nil {
+		return nil, err
+	}
+	for p.peek().kind == tokAnd {
+		p.next()
+		b, err := p.parseUnary(depth)
+		if err != nil {
+			return nil, err
+		}
+		a = &boolNode{and: true, a: a, b: b}
+	}
+	return a, nil
+}
+
+func (p *exprParser) parseUnary(depth int) (exprNode, error) {
+	if depth > maxExprDepth {
+		return nil, &ExprError{Col: p.peek().col, Msg: "expression nested too deeply"}
+	}
+	if p.peek().kind == tokNot {
+		p.next()
+		x, err := p.parseUnary(depth + 1)
+		if err != nil {
+			return nil, err
+		}
+		return &notNode{x: x}, nil
+	}
+	return p.parsePrimary(depth)
+}
+
+func (p *exprParser) parsePrimary(depth int) (exprNode, error) {
+	t := p.peek()
+	switch t.kind {
+	case tokLParen:
+		p.next()
+		x, err := p.parseOrDepth(depth + 1)
+		if err != nil {
+			return nil, err
+		}
+		if c := p.next(); c.kind != tokRParen {
+			return nil, &ExprError{Col: c.col, Msg: fmt.Sprintf("expected ) to close ( at column %d, found %s", t.col, c)}
+		}
+		return x, nil
+	case tokEmpty:
+		p.next()
+		p.next() // "("
+		x, err := p.parseOperand()
+		if err != nil {
+			return nil, err
+		}
+		if c := p.next(); c.kind != tokRParen {
+			return nil, &ExprError{Col: c.col, Msg: fmt.Sprintf("expected ) after empty(…, found %s", c)}
+		}
+		return &emptyNode{x: x}, nil
+	}
+	a, err := p.parseOperand()
+	if err != nil {
+		return nil, err
+	}
+	if p.peek().kind != tokOp {
+		return &truthNode{x: a}, nil
+	}
+	op := p.next()
+	b, err := p.parseOperand()
+	if err != nil {
+		return nil, err
+	}
+	if p.peek().kind == tokOp {
+		t := p.peek()
+		return nil, &ExprError{Col: t.col, Msg: "comparisons do not chain: use and"}
+	}
+	return &cmpNode{op: op.text, a: a, b: b}, nil
+}
+
+func (p *exprParser) parseOperand() (*operand, error) {
+	t := p.next()
+	switch t.kind {
+	case tokVar:
+		return &operand{varRef: t.text, off: t.off}, nil
+	case tokString, tokWord:
+		return &operand{lit: t.text, off: t.off}, nil
+	case tokEOF:
+		return nil, &ExprError{Col: t.col, Msg: "expression ends too early: expected a value"}
+	}
+	return nil, &ExprError{Col: t.col, Msg: fmt.Sprintf("expected a value, found %s", t)}
+}
+
+// scanVarRef reads "$(Name)" at the start of s and returns the name and the bytes consumed.
+// Names are letters, digits, '_', '.' and '|', starting with a letter or '_'.
+func scanVarRef(s string) (string, int, error) {
+	if len(s) < 2 || s[0] != '$' || s[1] != '(' {
+		return "", 0, fmt.Errorf("%w: expected $( to start a variable", ErrVarSyntax)
+	}
+	end := strings.IndexByte(s, ')')
+	if end < 0 {
+		return "", 0, fmt.Errorf("%w: unterminated $( (missing ))", ErrVarSyntax)
+	}
+	name := s[2:end]
+	if err := checkVarName(name); err != nil {
+		return "", 0, err
+	}
+	return name, end + 1, nil
+}
+
+// checkVarName validates a variable name.
+func checkVarName(name string) error {
+	if name == "" {
+		return fmt.Errorf("%w: empty variable name $()", ErrVarSyntax)
+	}
+	if len(name) > 128 {
+		return fmt.Errorf("%w: variable name longer than 128 characters", ErrVarSyntax)
+	}
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		letter := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c == '_'
+		if i == 0 && !letter {
+			return fmt.Errorf("%w: variable name %q must start with a letter or _", ErrVarSyntax, name)
+		}
+		if !letter && !(c >= '0' && c <= '9') && c != '.' && c != '|' {
+			return fmt.Errorf("%w: variable name %q: character %q not allowed (letters, digits, _ . |)", ErrVarSyntax, name, c)
+		}
+	}
+	return nil
+}

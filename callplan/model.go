@@ -1,0 +1,523 @@
+package callplan
+
+import (
+	"fmt"
+	"regexp"
+	"time"
+)
+
+// This file is the call plan's syntax tree: what Parse produces and what the engine runs.
+//
+// Conventions shared by the parser and the engine:
+//
+//   - Every node carries the Pos of its start tag.
+//   - Attribute values that may contain $(…) variables are kept as template strings and
+//     expanded by the engine at run time with Expand; static values (durations, integers,
+//     booleans, card types, currencies given literally) are parsed and checked at load time.
+//   - #(env:NAME) references are substituted at load time; no node holds one.
+//   - Every default is filled in by the parser (see the Default* constants), so the engine
+//     never has to guess: a zero Duration or int in a parsed plan means exactly zero.
+//   - Space-separated lists (prompt names, card types, Case values, Match numbers) are split
+//     into slices.
+
+// Pos is a position in a plan file: 1-based line and column (column counts bytes).
+type Pos struct {
+	File string
+	Line int
+	Col  int
+}
+
+// String returns "file:line:col" (or "line:col" when File is empty).
+func (p Pos) String() string {
+	if p.File == "" {
+		return fmt.Sprintf("%d:%d", p.Line, p.Col)
+	}
+	return fmt.Sprintf("%s:%d:%d", p.File, p.Line, p.Col)
+}
+
+// IsValid reports whether p points somewhere.
+func (p Pos) IsValid() bool { return p.Line > 0 }
+
+// Defaults the parser fills in when an attribute is absent. docs/callplan.md lists them.
+const (
+	DefaultPlayLoop           = 1
+	DefaultPauseLength        = 1 * time.Second
+	DefaultGatherMinDigits    = 1
+	DefaultGatherMaxDigits    = 20
+	DefaultFinishOnKey        = "#"
+	DefaultGatherTimeout      = 5 * time.Second // inter-digit, and first digit unless firstDigitTimeout
+	DefaultGatherAttempts     = 3
+	DefaultMenuTimeout        = 5 * time.Second
+	DefaultMenuAttempts       = 3
+	DefaultAPITimeout         = 10 * time.Second
+	DefaultAPIMethod          = "GET"
+	DefaultAPIResponseType    = ResponseJSON
+	DefaultPayVar             = "Pay"
+	DefaultPayMaxAttempts     = 3
+	DefaultPayTimeout         = 5 * time.Second
+	DefaultPayTokenType       = "reusable"
+	DefaultMinPostalCodeLen   = 3
+	DefaultAuthorizeVar       = "Authorize"
+	DefaultLinkVar            = "Link"
+	DefaultLinkTTL            = 24 * time.Hour
+	DefaultHangupReason       = "normal"
+	DefaultConnectorType      = "session"
+	DefaultConnectorTokenPath = "/auth/connect/token"
+	MaxDigitsLimit            = 64 // upper bound on Gather maxDigits
+)
+
+// DefaultValidCardTypes is Pay's validCardTypes when the attribute is absent.
+var DefaultValidCardTypes = []string{"visa", "mastercard", "amex"}
+
+// Plan is one parsed call plan (one XML file).
+type Plan struct {
+	Pos     Pos    // the <CallPlan> element
+	Name    string // name attribute (defaults to the file's base name without .xml)
+	Version string // version attribute, free text
+	File    string // path the plan was read from (as given to ParseFile / Parse)
+
+	// Match holds the dialled numbers (E.164, "+…") this plan answers. "*" is not kept here:
+	// it sets Fallback.
+	Match    []string
+	Fallback bool
+	MatchPos Pos // the <Match> element, for duplicate-number diagnostics
+
+	Prompts    *PromptsDecl     // nil = the bundled pack
+	Connectors []*ConnectorDecl // in document order
+	Flow       []Step
+
+	// Labels maps each <Label name> to the index of its LabelStep in Flow. Labels live only
+	// at the top level of <Flow> (the parser refuses them elsewhere), so a Goto — which may
+	// sit at any depth — leaves every enclosing block and resumes Flow at that index.
+	Labels map[string]int
+
+	Hash string // hex sha256 of the source bytes, to tell versions of a plan apart
+}
+
+// Connector returns the declaration named name, or nil.
+func (p *Plan) Connector(name string) *ConnectorDecl {
+	for _, c := range p.Connectors {
+		if c.Spec.Name == name {
+			return c
+		}
+	}
+	return nil
+}
+
+// PromptsDecl is <Prompts lang dir>.
+type PromptsDecl struct {
+	Pos  Pos
+	Lang string // BCP 47 tag, informative ("en-GB")
+	Dir  string // resolved against the plan file's directory; "" = bundled pack only
+}
+
+// ConnectorDecl is a <Connector> element after #(env:…) substitution.
+type ConnectorDecl struct {
+	Pos  Pos
+	Spec ConnectorSpec
+}
+
+// Step is one element of a flow. Each concrete type below is one element; StepName returns
+// its element name ("Play", "Gather", …).
+type Step interface {
+	StepPos() Pos
+	StepName() string
+}
+
+// StepBase is embedded in every step to carry its position.
+type StepBase struct {
+	Pos Pos
+}
+
+// StepPos returns the position of the step's start tag.
+func (b *StepBase) StepPos() Pos { return b.Pos }
+
+// PlayStep is <Play prompt="a b $(Var)" bargeIn loop>.
+type PlayStep struct {
+	StepBase
+	Prompts []string // prompt names; each may be a $(…) template expanding to a name
+	// BargeIn: nil = the default (a keypress interrupts the prompt only when the next step
+	// takes input: Gather, Menu, Pay); otherwise what the plan said.
+	BargeIn *bool
+	Loop    int // times to play; DefaultPlayLoop
+}
+
+// SayDigitsStep is <SayDigits value>: speaks each digit of value with the digit prompts.
+type SayDigitsStep struct {
+	StepBase
+	Value string // template
+}
+
+// SayAmountStep is <SayAmount value currency>: speaks a decimal amount in words.
+type SayAmountStep struct {
+	StepBase
+	Value    string // template; a decimal such as "12.50"
+	Currency string // template or ISO 4217 code; "" = no currency word
+}
+
+// PauseStep is <Pause length>.
+type PauseStep struct {
+	StepBase
+	Length time.Duration // DefaultPauseLength
+}
+
+// GatherStep is <Gather>: collects non-card digits into Var.
+//
+// The engine sets $(Var) to the digits entered (without the finish key) and $(Var.Result) to
+// "success", "timeout", "invalid" or "caller-hung-up"; on failure $(Var) is "".
+type GatherStep struct {
+	StepBase
+	Var               string
+	Min, Max          int           // DefaultGatherMinDigits, DefaultGatherMaxDigits
+	FinishOnKey       string        // one key of 0-9*#, or "" for none; DefaultFinishOnKey
+	Timeout           time.Duration // inter-digit; DefaultGatherTimeout
+	FirstDigitTimeout time.Duration // defaults to Timeout
+	Attempts          int           // DefaultGatherAttempts
+	Prompt            []string      // played (barge-in) before each attempt
+	InvalidPrompt     []string      // played after a too-short or pattern-failing entry
+	TimeoutPrompt     []string      // played after an attempt with no digit at all
+	Pattern           *regexp.Regexp
+	PatternSource     string // pattern as written; Pattern matches the whole entry (^(?:…)$)
+}
+
+// MenuStep is <Menu>: one key chooses a Choice.
+//
+// The engine sets $(Var) (when Var is set) to the key chosen, "" when no valid key came.
+// After the last failed attempt the flow continues after the Menu.
+type MenuStep struct {
+	StepBase
+	Var           string // optional
+	Prompt        []string
+	InvalidPrompt []string
+	TimeoutPrompt []string
+	Timeout       time.Duration // DefaultMenuTimeout
+	Attempts      int           // DefaultMenuAttempts
+	Choices       []*Choice
+}
+
+// Choice is <Choice key="1">…</Choice> inside a Menu.
+type Choice struct {
+	Pos   Pos
+	Key   string // one key: 0-9 * # A-D
+	Steps []Step
+}
+
+// ResponseType is an ApiInteraction response body format.
+type ResponseType string
+
+const (
+	ResponseJSON ResponseType = "JSON"
+	ResponseXML  ResponseType = "XML"
+)
+
+// DataType is a Field's conversion.
+type DataType string
+
+const (
+	DataString  DataType = "String"
+	DataDecimal DataType = "Decimal"
+	DataInteger DataType = "Integer"
+	DataBoolean DataType = "Boolean"
+)
+
+// APIInteractionStep is <ApiInteraction> in the Vonage VCC shape.
+//
+// The engine sets $(ResponseCodeDestination) to the HTTP status ("" when no response came)
+// and each Field's Destination. When no response arrives (network error, timeout) and
+// OnError names a label, the flow jumps there; otherwise it continues.
+type APIInteractionStep struct {
+	StepBase
+	Name     string        // optional, for events and logs
+	Timeout  time.Duration // DefaultAPITimeout
+	OnError  string        // a top-level Label, or ""
+	Request  APIRequest
+	Response APIResponse
+}
+
+// APIRequest is <Request>. URL, header values and Body are templates; the engine expands
+// them with the escaper for their context (URL path/query, header value, body by
+// Content-Type).
+type APIRequest struct {
+	Pos     Pos
+	URL     string
+	Method  string // upper case; DefaultAPIMethod
+	Headers []Header
+	Body    string
+}
+
+// Header is <Header><Key/><Value/></Header>.
+type Header struct {
+	Pos   Pos
+	Key   string
+	Value string // template
+}
+
+// APIResponse is <Response>.
+type APIResponse struct {
+	Pos                     Pos
+	Type                    ResponseType // DefaultAPIResponseType
+	ResponseCodeDestination string       // variable name, or ""
+	Fields                  []Field
+}
+
+// Field is <Field><Locator/><Destination/><DataType/></Field>.
+type Field struct {
+	Pos         Pos
+	Locator     string   // JSON "a.b[0].c" / "a.b.0.c"; XML "a/b/c", "a/b[2]", "a/@attr"
+	Destination string   // variable name
+	DataType    DataType // DataString when absent
+}
+
+// AuthorizeStep is <Authorize connector var>: fetches or refreshes the connector's token.
+// The engine sets $(Var.Result) to "success" or "failed" and $(Var.Error) to a short reason.
+type AuthorizeStep struct {
+	StepBase
+	Connector string
+	Var       string // DefaultAuthorizeVar
+}
+
+// PayStep is <Pay>: the secure card capture. See CALLPLAN.md "Pay".
+type PayStep struct {
+	StepBase
+	Connector   string
+	Amount      string // template or decimal; "" or "0" = tokenize
+	Currency    string // template or ISO 4217 code (upper case)
+	Reference   string // template
+	Description string // template
+	Session     string // template; attach to this provider session, "" = the connector starts one
+
+	ValidCardTypes []string // DefaultValidCardTypes; names as in CardTypes
+	SecurityCode   bool     // default true
+	// PostalCode is "true" (ask for it), "false" (default; do not ask) or a literal/template
+	// postal code sent without asking. See AsksPostalCode and PostalCodeValue.
+	PostalCode          string
+	MinPostalCodeLength int           // DefaultMinPostalCodeLen
+	MaxAttempts         int           // per field; DefaultPayMaxAttempts
+	Timeout             time.Duration // inter-digit; DefaultPayTimeout
+	TokenType           string        // "one-time" | "reusable"; DefaultPayTokenType
+	Var                 string        // prefix of the published variables; DefaultPayVar
+
+	Prompts []*PayPrompt // <Prompt> children, document order
+}
+
+// AsksPostalCode reports whether the caller is asked for a postal code.
+func (p *PayStep) AsksPostalCode() bool { return p.PostalCode == "true" }
+
+// PostalCodeValue returns the literal (template) postal code to send, or "".
+func (p *PayStep) PostalCodeValue() string {
+	if p.PostalCode == "true" || p.PostalCode == "false" {
+		return ""
+	}
+	return p.PostalCode
+}
+
+// PayPrompt is <Prompt for errorType cardType attempt prompt> inside Pay. Empty lists match
+// anything; the engine picks the most specific matching PayPrompt.
+type PayPrompt struct {
+	Pos       Pos
+	For       string   // a PayField
+	ErrorType []string // PayErrorTypes; empty = the first ask (no error)
+	CardType  []string
+	Attempt   []int
+	Prompt    []string // prompt names (templates)
+}
+
+// The Pay fields, in capture order (TwiML names).
+const (
+	FieldCardNumber     = "payment-card-number"
+	FieldExpirationDate = "expiration-date"
+	FieldSecurityCode   = "security-code"
+	FieldPostalCode     = "postal-code"
+)
+
+// PayFields lists the fields in the order Pay asks for them.
+var PayFields = []string{FieldCardNumber, FieldExpirationDate, FieldSecurityCode, FieldPostalCode}
+
+// Pay error types (TwiML names).
+const (
+	ErrTypeInputTimeout        = "input-timeout"
+	ErrTypeInvalidCardNumber   = "invalid-card-number"
+	ErrTypeInvalidCardType     = "invalid-card-type"
+	ErrTypeInvalidDate         = "invalid-date"
+	ErrTypeInvalidSecurityCode = "invalid-security-code"
+	ErrTypeInvalidPostalCode   = "invalid-postal-code"
+)
+
+// PayErrorTypes lists every error type.
+var PayErrorTypes = []string{ErrTypeInputTimeout, ErrTypeInvalidCardNumber, ErrTypeInvalidCardType,
+	ErrTypeInvalidDate, ErrTypeInvalidSecurityCode, ErrTypeInvalidPostalCode}
+
+// Pay results ($(Pay.Result), TwiML names).
+const (
+	PayResultSuccess         = "success"
+	PayResultTooManyFailed   = "too-many-failed-attempts"
+	PayResultConnectorError  = "payment-connector-error"
+	PayResultInterruptedStar = "caller-interrupted-with-star"
+	PayResultHungUp          = "caller-hung-up"
+	PayResultValidationError = "validation-error"
+	PayResultInternalError   = "internal-error"
+)
+
+// PayResults lists every Pay result value.
+var PayResults = []string{PayResultSuccess, PayResultTooManyFailed, PayResultConnectorError,
+	PayResultInterruptedStar, PayResultHungUp, PayResultValidationError, PayResultInternalError}
+
+// PayOutputs are the only variables Pay publishes, as suffixes of its Var ("Pay.Result").
+// Referring to any other "<Var>.…" is a validation error: card data is never a variable.
+var PayOutputs = []string{"Result", "ErrorType", "Attempts", "CardType", "MaskedCard",
+	"ExpirationDate", "Token", "ConfirmationCode", "SessionId", "ConnectorError"}
+
+// AuthorizeOutputs are the variables Authorize publishes under its Var.
+var AuthorizeOutputs = []string{"Result", "Error"}
+
+// LinkOutputs are the variables SendPaymentLink publishes under its Var.
+// Result is "success" or "failed".
+var LinkOutputs = []string{"Result", "Id", "SessionId", "ExpiresAt", "MessageId", "Error"}
+
+// GatherOutputs are the variables Gather publishes besides $(Var) itself.
+var GatherOutputs = []string{"Result"}
+
+// CardTypes lists the card brands validCardTypes and cardType accept.
+var CardTypes = []string{"visa", "mastercard", "amex", "maestro", "discover", "jcb", "diners-club", "unionpay"}
+
+// BuiltinVars are set by the engine before the first step.
+var BuiltinVars = []string{"Call.From", "Call.To", "Call.Id", "Call.StartedAt", "Sandbox.Url"}
+
+// SendPaymentLinkStep is <SendPaymentLink>. The engine publishes LinkOutputs under Var.
+type SendPaymentLinkStep struct {
+	StepBase
+	Connector string
+	To        string        // template; E.164 mobile
+	Amount    string        // template or decimal
+	Currency  string        // template or ISO 4217
+	Reference string        // template
+	TTL       time.Duration // DefaultLinkTTL
+	Session   string        // template; attach to an existing session, "" = start a digital one
+	Var       string        // DefaultLinkVar
+}
+
+// SetStep is <Set var value>.
+type SetStep struct {
+	StepBase
+	Var   string
+	Value string // template
+}
+
+// IfStep is <If test>…<ElseIf test>…<Else>…</If>. Branches[0] is the If itself.
+//
+// ElseIf and Else are written as children of <If>, after its own steps:
+//
+//	<If test="…"> steps <ElseIf test="…"> steps </ElseIf> <Else> steps </Else> </If>
+type IfStep struct {
+	StepBase
+	Branches []*Branch
+	Else     []Step // nil when there is no <Else>
+}
+
+// Branch is one test and its steps.
+type Branch struct {
+	Pos   Pos
+	Test  *Expr
+	Steps []Step
+}
+
+// SwitchStep is <Switch value><Case is="a b">…</Case><Default>…</Default></Switch>.
+type SwitchStep struct {
+	StepBase
+	Value   string // template
+	Cases   []*Case
+	Default []Step
+}
+
+// Case is one <Case is="a b c">: matches when the expanded value equals any of Is.
+type Case struct {
+	Pos   Pos
+	Is    []string
+	Steps []Step
+}
+
+// GotoStep is <Goto label>: resume Flow at the top-level Label (see Plan.Labels).
+type GotoStep struct {
+	StepBase
+	Label string
+}
+
+// LabelStep is <Label name>: a jump target; does nothing when run.
+type LabelStep struct {
+	StepBase
+	Name string
+}
+
+// TransferStep is <Transfer to>.
+type TransferStep struct {
+	StepBase
+	To string // template: a SIP URI or a number
+}
+
+// HangupStep is <Hangup reason>.
+type HangupStep struct {
+	StepBase
+	Reason string // DefaultHangupReason
+}
+
+func (*PlayStep) StepName() string            { return "Play" }
+func (*SayDigitsStep) StepName() string       { return "SayDigits" }
+func (*SayAmountStep) StepName() string       { return "SayAmount" }
+func (*PauseStep) StepName() string           { return "Pause" }
+func (*GatherStep) StepName() string          { return "Gather" }
+func (*MenuStep) StepName() string            { return "Menu" }
+func (*APIInteractionStep) StepName() string  { return "ApiInteraction" }
+func (*AuthorizeStep) StepName() string       { return "Authorize" }
+func (*PayStep) StepName() string             { return "Pay" }
+func (*SendPaymentLinkStep) StepName() string { return "SendPaymentLink" }
+func (*SetStep) StepName() string             { return "Set" }
+func (*IfStep) StepName() string              { return "If" }
+func (*SwitchStep) StepName() string          { return "Switch" }
+func (*GotoStep) StepName() string            { return "Goto" }
+func (*LabelStep) StepName() string           { return "Label" }
+func (*TransferStep) StepName() string        { return "Transfer" }
+func (*HangupStep) StepName() string          { return "Hangup" }
+
+// Children returns the nested step lists of s (branches, cases, choices, else/default) in
+// document order, or nil for a leaf step.
+func Children(s Step) [][]Step {
+	switch s := s.(type) {
+	case *IfStep:
+		out := make([][]Step, 0, len(s.Branches)+1)
+		for _, b := range s.Branches {
+			out = append(out, b.Steps)
+		}
+		if s.Else != nil {
+			out = append(out, s.Else)
+		}
+		return out
+	case *SwitchStep:
+		out := make([][]Step, 0, len(s.Cases)+1)
+		for _, c := range s.Cases {
+			out = append(out, c.Steps)
+		}
+		if s.Default != nil {
+			out = append(out, s.Default)
+		}
+		return out
+	case *MenuStep:
+		out := make([][]Step, 0, len(s.Choices))
+		for _, c := range s.Choices {
+			out = append(out, c.Steps)
+		}
+		return out
+	}
+	return nil
+}
+
+// Walk calls fn for every step of steps, depth first in document order. When fn returns
+// false, Walk does not descend into that step's children.
+func Walk(steps []Step, fn func(Step) bool) {
+	for _, s := range steps {
+		if fn(s) {
+			for _, c := range Children(s) {
+				Walk(c, fn)
+			}
+		}
+	}
+}
