@@ -1,0 +1,249 @@
+package callplan
+
+import (
+	"bytes"
+	"encoding/json"
+	"encoding/xml"
+	"fmt"
+	"mime"
+	"net/url"
+	"strings"
+)
+
+// A template is an attribute value or element text that may contain $(Name) references:
+//
+//	"Bearer $(AccessToken)"   "$(Sandbox.Url)/globalpci/v1/session/$(GlobalPCI|SessionId)"
+//
+// Names are letters, digits, '_', '.' and '|', starting with a letter or '_'. A '$' that is
+// not followed by '(' is an ordinary character; "$(" always starts a reference. Expanding a
+// template replaces each reference with the variable's value passed through an Escaper
+// chosen for where the text goes (a URL path segment, a header value, a JSON body, …), so a
+// value can never change the structure around it. An unset variable expands to "".
+
+// Escaper makes a variable's value safe for one context. It returns an error (wrapping
+// ErrUnsafeValue) when the value cannot be made safe, e.g. CR/LF in a header.
+type Escaper func(string) (string, error)
+
+// The escapers, one per context.
+var (
+	// EscapePlain inserts the value unchanged (prompt names, Set values, comparisons).
+	EscapePlain Escaper = func(s string) (string, error) { return s, nil }
+	// EscapePathSegment percent-encodes for one URL path segment ('/' becomes %2F).
+	EscapePathSegment Escaper = func(s string) (string, error) { return url.PathEscape(s), nil }
+	// EscapeQuery percent-encodes for a URL query key or value ('&', '=', '+' are encoded).
+	EscapeQuery Escaper = func(s string) (string, error) { return url.QueryEscape(s), nil }
+	// EscapeForm encodes for an application/x-www-form-urlencoded body.
+	EscapeForm Escaper = func(s string) (string, error) { return url.QueryEscape(s), nil }
+	// EscapeJSON encodes for the inside of a JSON string ("…"): quotes, backslashes and
+	// control characters are escaped.
+	EscapeJSON Escaper = escapeJSON
+	// EscapeXML encodes for XML text or an attribute value.
+	EscapeXML Escaper = escapeXML
+	// EscapeHeader refuses values that would break out of an HTTP (or SIP) header: CR, LF,
+	// NUL and other control characters except tab.
+	EscapeHeader Escaper = escapeHeader
+)
+
+func escapeJSON(s string) (string, error) {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(s); err != nil {
+		return "", fmt.Errorf("%w: %v", ErrUnsafeValue, err)
+	}
+	out := bytes.TrimSpace(b.Bytes())
+	return string(out[1 : len(out)-1]), nil
+}
+
+func escapeXML(s string) (string, error) {
+	var b strings.Builder
+	if err := xml.EscapeText(&b, []byte(s)); err != nil {
+		return "", fmt.Errorf("%w: %v", ErrUnsafeValue, err)
+	}
+	return b.String(), nil
+}
+
+func escapeHeader(s string) (string, error) {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c < 0x20 && c != '\t' || c == 0x7f {
+			return "", fmt.Errorf("%w: control character %#02x in a header value", ErrUnsafeValue, c)
+		}
+	}
+	return s, nil
+}
+
+// BodyEscaper returns the escaper for a request body of the given Content-Type:
+// JSON for application/json and +json, form for application/x-www-form-urlencoded, XML for
+// application/xml, text/xml and +xml, plain otherwise.
+func BodyEscaper(contentType string) Escaper {
+	mt, _, err := mime.ParseMediaType(contentType)
+	if err != nil {
+		mt = strings.ToLower(strings.TrimSpace(contentType))
+	}
+	switch {
+	case mt == "application/json" || strings.HasSuffix(mt, "+json"):
+		return EscapeJSON
+	case mt == "application/x-www-form-urlencoded":
+		return EscapeForm
+	case mt == "application/xml" || mt == "text/xml" || strings.HasSuffix(mt, "+xml"):
+		return EscapeXML
+	}
+	return EscapePlain
+}
+
+// InferContentType guesses the Content-Type of a request body template that has no
+// Content-Type header: "application/json" when it starts with { or [, "application/xml" when
+// it starts with <, "application/x-www-form-urlencoded" when it reads as key=value pairs
+// joined by &, and "text/plain; charset=utf-8" otherwise. The engine sends what it inferred.
+func InferContentType(body string) string {
+	t := strings.TrimSpace(body)
+	switch {
+	case t == "":
+		return ""
+	case t[0] == '{' || t[0] == '[':
+		return "application/json"
+	case t[0] == '<':
+		return "application/xml"
+	case !strings.ContainsAny(t, " \t\r\n") && strings.Contains(t, "="):
+		return "application/x-www-form-urlencoded"
+	}
+	return "text/plain; charset=utf-8"
+}
+
+// TemplateVars returns every $(Name) reference in tmpl, in order. A malformed reference
+// ("$(" without ")", a bad name) is an error wrapping ErrVarSyntax.
+func TemplateVars(tmpl string) ([]VarRef, error) {
+	var out []VarRef
+	err := scanTemplate(tmpl, func(lit string) {}, func(name string, off int) error {
+		out = append(out, VarRef{Name: name, Offset: off})
+		return nil
+	})
+	return out, err
+}
+
+// IsLiteral reports whether tmpl contains no $( at all.
+func IsLiteral(tmpl string) bool { return !strings.Contains(tmpl, "$(") }
+
+// scanTemplate calls lit for each literal run and ref for each reference.
+func scanTemplate(tmpl string, lit func(string), ref func(name string, off int) error) error {
+	i := 0
+	for i < len(tmpl) {
+		j := strings.Index(tmpl[i:], "$(")
+		if j < 0 {
+			lit(tmpl[i:])
+			return nil
+		}
+		if j > 0 {
+			lit(tmpl[i : i+j])
+		}
+		i += j
+		name, n, err := scanVarRef(tmpl[i:])
+		if err != nil {
+			return &TemplateError{Offset: i, Err: err}
+		}
+		if err := ref(name, i); err != nil {
+			return err
+		}
+		i += n
+	}
+	return nil
+}
+
+// TemplateError locates a malformed reference: Offset is the byte offset of its "$".
+type TemplateError struct {
+	Offset int
+	Err    error
+}
+
+func (e *TemplateError) Error() string { return fmt.Sprintf("offset %d: %v", e.Offset, e.Err) }
+func (e *TemplateError) Unwrap() error { return e.Err }
+
+// Expand replaces every $(Name) in tmpl with esc(lookup(Name)). Literal text is copied
+// unchanged: it was written by the plan's author for this context.
+func Expand(tmpl string, lookup func(string) (string, bool), esc Escaper) (string, error) {
+	if IsLiteral(tmpl) {
+		return tmpl, nil
+	}
+	if esc == nil {
+		esc = EscapePlain
+	}
+	var b strings.Builder
+	b.Grow(len(tmpl) + 16)
+	err := scanTemplate(tmpl, func(s string) { b.WriteString(s) }, func(name string, _ int) error {
+		v, _ := lookup(name)
+		e, err := esc(v)
+		if err != nil {
+			return fmt.Errorf("$(%s): %w", name, err)
+		}
+		b.WriteString(e)
+		return nil
+	})
+	if err != nil {
+		return "", err
+	}
+	return b.String(), nil
+}
+
+// ExpandURL expands a URL template with the escaping each part needs:
+//
+//   - a reference at the very start is the base URL ($(Sandbox.Url)): inserted as is, and it
+//     must be an absolute http or https URL;
+//   - a reference in the path is one path segment (percent-encoded, '/' included);
+//   - a reference after '?' is a query key or value (query-encoded);
+//   - a reference after '#' is fragment text (query-encoded).
+//
+// The result must be an absolute http(s) URL without a user:password part.
+func ExpandURL(tmpl string, lookup func(string) (string, bool)) (string, error) {
+	var b strings.Builder
+	err := scanTemplate(tmpl, func(s string) { b.WriteString(s) }, func(name string, off int) error {
+		v, _ := lookup(name)
+		var e string
+		var err error
+		so := b.String()
+		switch {
+		case off == 0:
+			e, err = checkBaseURL(v)
+		case strings.ContainsAny(so, "?#"):
+			e, err = EscapeQuery(v)
+		default:
+			e, err = EscapePathSegment(v)
+		}
+		if err != nil {
+			return fmt.Errorf("$(%s): %w", name, err)
+		}
+		b.WriteString(e)
+		return nil
+	})
+	if err != nil {
+		return "", err
+	}
+	out := b.String()
+	u, err := url.Parse(out)
+	if err != nil {
+		return "", fmt.Errorf("%w: %v", ErrUnsafeValue, err)
+	}
+	if u.Scheme != "http" && u.Scheme != "https" || u.Host == "" {
+		return "", fmt.Errorf("%w: %q is not an absolute http(s) URL", ErrUnsafeValue, redactURL(u))
+	}
+	if u.User != nil {
+		return "", fmt.Errorf("%w: credentials in a URL are not allowed", ErrUnsafeValue)
+	}
+	return out, nil
+}
+
+func checkBaseURL(v string) (string, error) {
+	u, err := url.Parse(v)
+	if err != nil || u.Scheme != "http" && u.Scheme != "https" || u.Host == "" ||
+		u.RawQuery != "" || u.Fragment != "" || u.User != nil || strings.ContainsAny(v, " \t\r\n") {
+		return "", fmt.Errorf("%w: a base URL must be an absolute http(s) URL without query or credentials", ErrUnsafeValue)
+	}
+	return strings.TrimSuffix(v, "/"), nil
+}
+
+func redactURL(u *url.URL) string {
+	c := *u
+	c.User = nil
+	c.RawQuery = ""
+	return c.String()
+}
