@@ -1,3 +1,43 @@
 // Package store is paybridge's durable record: one SQLite file, migrated on start, with the
 // repository API that is the only SQL in the project.
+//
+// # Model
+//
+// A Call is one inbound call; its timeline is a list of masked EventRecords (the events the
+// call-plan engine emits). A PaymentSession is the masked summary of one payment — amount,
+// reference, state, result, masked card and brand, token or confirmation, provider ids — and
+// its Attempts are the individual charge requests, each written pending with a unique
+// idempotency key before it is sent and completed with the provider's answer. A Link is an
+// SMS payment link, stored by the hash of its token and consumed atomically once. SMS is the
+// outbox, Webhook a result notification with its retry schedule, and the audit log records
+// admin actions.
+//
+// # Durability
+//
+// The database runs in WAL mode with synchronous=FULL: a write that returned has reached the
+// disk and survives a power cut. All writes go through one connection, each in a BEGIN
+// IMMEDIATE transaction, so writers never deadlock on lock upgrades; reads use a small pool of
+// read-only connections beside it. busy_timeout covers a second process (a CLI) touching the
+// same file; secure_delete overwrites purged rows.
+//
+// # Schema
+//
+// migrations/NNNN_name.sql are embedded and applied in order on Open, each in a transaction
+// with its schema_migrations row. A database whose schema is newer than the binary is refused
+// (ErrSchemaTooNew) rather than misread. The SQL is kept portable (TEXT/INTEGER columns, times
+// as UTC microseconds, ON CONFLICT upserts, no SQLite functions) so that a PostgreSQL store
+// for multi-node deployments can share it.
+//
+// # Card data
+//
+// No column can hold a PAN or a security code. Masked cards are checked to be the canonical
+// mask (last four only) and refused otherwise (ErrCardData). Every free-text value — event
+// fields, references, provider messages, webhook payloads, SMS bodies, audit details — is
+// scanned on write and any Luhn-valid 13–19 digit run is replaced by its mask, so a card number
+// that leaks upstream still never reaches the disk.
+//
+// # Paging
+//
+// List functions return newest first. Each row type has a Cursor method; pass the last row's
+// cursor in the filter to get the next page. Cursors are opaque and stable under inserts.
 package store

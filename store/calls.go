@@ -1,0 +1,260 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Call states.
+const (
+	CallRinging  = "ringing"
+	CallAnswered = "answered"
+	CallEnded    = "ended"
+)
+
+// Call is one inbound call: who called which number, which plan (and the hash of the plan's
+// content at the time) handled it, and when it started, was answered and ended.
+type Call struct {
+	ID          string    `json:"id"`
+	From        string    `json:"from"` // caller number or URI user
+	To          string    `json:"to"`   // dialled number
+	Plan        string    `json:"plan"`
+	PlanHash    string    `json:"plan_hash,omitempty"`
+	Node        string    `json:"node,omitempty"` // the paybridge node that took the call
+	State       string    `json:"state"`          // ringing | answered | ended
+	StartedAt   time.Time `json:"started_at"`
+	AnsweredAt  time.Time `json:"answered_at,omitzero"`
+	EndedAt     time.Time `json:"ended_at,omitzero"`
+	HangupCause string    `json:"hangup_cause,omitempty"`
+}
+
+// Cursor returns the paging cursor that continues a list after c.
+func (c Call) Cursor() string { return encodeCursor(c.StartedAt, c.ID) }
+
+// EventRecord is one masked entry of a call's timeline, as callplan.Event describes it.
+type EventRecord struct {
+	Seq    int64          `json:"seq"`
+	Time   time.Time      `json:"time"`
+	Type   string         `json:"type"`
+	Step   string         `json:"step,omitempty"`
+	Fields map[string]any `json:"fields,omitempty"`
+}
+
+// CallFilter selects calls for ListCalls. Zero fields do not filter.
+type CallFilter struct {
+	State  string    // ringing | answered | ended | active (ringing or answered)
+	From   string    // exact caller
+	To     string    // exact dialled number
+	Plan   string    // exact plan name
+	Since  time.Time // started at or after
+	Until  time.Time // started before
+	Limit  int       // page size, default DefaultLimit, at most MaxLimit
+	Cursor string    // from the last Call of the previous page (Call.Cursor)
+}
+
+const callCols = `id, caller, callee, plan, plan_hash, node, state, started_at, answered_at, ended_at, hangup_cause`
+
+// CreateCall records a new call. StartedAt defaults to now; State to ringing.
+func (s *Store) CreateCall(ctx context.Context, c Call) error {
+	if c.ID == "" {
+		return fmt.Errorf("%w: call without id", ErrInvalid)
+	}
+	if c.State == "" {
+		c.State = CallRinging
+	}
+	if !validCallState(c.State) {
+		return fmt.Errorf("%w: call %s: state %q", ErrInvalid, c.ID, c.State)
+	}
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO calls (`+callCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			c.ID, redactPANs(c.From), redactPANs(c.To), c.Plan, c.PlanHash, c.Node, c.State,
+			orNow(c.StartedAt).UnixMicro(), micros(c.AnsweredAt), micros(c.EndedAt), redactPANs(c.HangupCause))
+		return err
+	})
+	if isUnique(err) {
+		return fmt.Errorf("%w: call %s", ErrDuplicate, c.ID)
+	}
+	if err != nil {
+		return fmt.Errorf("store: create call %s: %w", c.ID, err)
+	}
+	return nil
+}
+
+func validCallState(s string) bool {
+	return s == CallRinging || s == CallAnswered || s == CallEnded
+}
+
+// MarkAnswered records the moment the call was answered.
+func (s *Store) MarkAnswered(ctx context.Context, id string, at time.Time) error {
+	return s.updateCall(ctx, id, "mark answered",
+		`UPDATE calls SET state = ?, answered_at = ? WHERE id = ? AND state = ?`,
+		CallAnswered, orNow(at).UnixMicro(), id, CallRinging)
+}
+
+// EndCall records the end of the call and why it ended (caller-hangup, plan-hangup,
+// media-timeout, shutdown, …). Ending an ended call keeps the first end.
+func (s *Store) EndCall(ctx context.Context, id, cause string, at time.Time) error {
+	return s.updateCall(ctx, id, "end",
+		`UPDATE calls SET state = ?, ended_at = ?, hangup_cause = ? WHERE id = ? AND state <> ?`,
+		CallEnded, orNow(at).UnixMicro(), redactPANs(cause), id, CallEnded)
+}
+
+// updateCall runs a guarded update; when no row changed it tells a missing call (ErrNotFound)
+// from one already past that state (no error: the update is idempotent).
+func (s *Store) updateCall(ctx context.Context, id, op, stmt string, args ...any) error {
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, stmt, args...)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n > 0 {
+			return nil
+		}
+		var one int
+		if err := tx.QueryRowContext(ctx, `SELECT 1 FROM calls WHERE id = ?`, id).Scan(&one); errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("%w: call %s", ErrNotFound, id)
+		} else {
+			return err
+		}
+	})
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		return fmt.Errorf("store: %s call %s: %w", op, id, err)
+	}
+	return err
+}
+
+// AppendEvent adds a masked event to the call's timeline and returns nothing but an error; the
+// store numbers events per call in arrival order. Strings in Fields that spell a card number
+// are masked before they are written.
+func (s *Store) AppendEvent(ctx context.Context, callID string, ev EventRecord) error {
+	if ev.Type == "" {
+		return fmt.Errorf("%w: event without type", ErrInvalid)
+	}
+	fields, err := redactJSON(ev.Fields)
+	if err != nil {
+		return err
+	}
+	err = s.write(ctx, func(tx *sql.Tx) error {
+		var seq int64
+		if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(seq), 0) + 1 FROM call_events WHERE call_id = ?`, callID).Scan(&seq); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, `INSERT INTO call_events (call_id, seq, at, type, step, fields) VALUES (?, ?, ?, ?, ?, ?)`,
+			callID, seq, orNow(ev.Time).UnixMicro(), ev.Type, redactPANs(ev.Step), fields)
+		return err
+	})
+	if isForeignKey(err) {
+		return fmt.Errorf("%w: call %s (event %s)", ErrNotFound, callID, ev.Type)
+	}
+	if err != nil {
+		return fmt.Errorf("store: append event to call %s: %w", callID, err)
+	}
+	return nil
+}
+
+// scanner is *sql.Row or *sql.Rows.
+type scanner interface{ Scan(dest ...any) error }
+
+func scanCall(sc scanner) (Call, error) {
+	var c Call
+	var started, answered, ended sql.NullInt64
+	err := sc.Scan(&c.ID, &c.From, &c.To, &c.Plan, &c.PlanHash, &c.Node, &c.State, &started, &answered, &ended, &c.HangupCause)
+	c.StartedAt, c.AnsweredAt, c.EndedAt = fromMicros(started), fromMicros(answered), fromMicros(ended)
+	return c, err
+}
+
+// ListCalls returns one page of calls, newest first.
+func (s *Store) ListCalls(ctx context.Context, f CallFilter) ([]Call, error) {
+	db, err := s.reader()
+	if err != nil {
+		return nil, err
+	}
+	var q query
+	switch f.State {
+	case "":
+	case "active":
+		q.add("state <> ?", CallEnded)
+	default:
+		if !validCallState(f.State) {
+			return nil, fmt.Errorf("%w: call state %q (want ringing, answered, ended or active)", ErrInvalid, f.State)
+		}
+		q.add("state = ?", f.State)
+	}
+	if f.From != "" {
+		q.add("caller = ?", f.From)
+	}
+	if f.To != "" {
+		q.add("callee = ?", f.To)
+	}
+	if f.Plan != "" {
+		q.add("plan = ?", f.Plan)
+	}
+	if !f.Since.IsZero() {
+		q.add("started_at >= ?", f.Since.UnixMicro())
+	}
+	if !f.Until.IsZero() {
+		q.add("started_at < ?", f.Until.UnixMicro())
+	}
+	if err := q.page("started_at", "id", f.Cursor); err != nil {
+		return nil, err
+	}
+	rows, err := db.QueryContext(ctx, `SELECT `+callCols+` FROM calls`+q.sql()+
+		` ORDER BY started_at DESC, id DESC LIMIT ?`, append(q.args, clampLimit(f.Limit))...)
+	if err != nil {
+		return nil, fmt.Errorf("store: list calls: %w", err)
+	}
+	defer rows.Close()
+	out := []Call{}
+	for rows.Next() {
+		c, err := scanCall(rows)
+		if err != nil {
+			return nil, fmt.Errorf("store: list calls: %w", err)
+		}
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}
+
+// GetCall returns a call and its timeline in order.
+func (s *Store) GetCall(ctx context.Context, id string) (*Call, []EventRecord, error) {
+	db, err := s.reader()
+	if err != nil {
+		return nil, nil, err
+	}
+	c, err := scanCall(db.QueryRowContext(ctx, `SELECT `+callCols+` FROM calls WHERE id = ?`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil, fmt.Errorf("%w: call %s", ErrNotFound, id)
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("store: get call %s: %w", id, err)
+	}
+	rows, err := db.QueryContext(ctx, `SELECT seq, at, type, step, fields FROM call_events WHERE call_id = ? ORDER BY seq`, id)
+	if err != nil {
+		return nil, nil, fmt.Errorf("store: get call %s events: %w", id, err)
+	}
+	defer rows.Close()
+	evs := []EventRecord{}
+	for rows.Next() {
+		var ev EventRecord
+		var at int64
+		var fields string
+		if err := rows.Scan(&ev.Seq, &at, &ev.Type, &ev.Step, &fields); err != nil {
+			return nil, nil, fmt.Errorf("store: get call %s events: %w", id, err)
+		}
+		ev.Time = time.UnixMicro(at).UTC()
+		if fields != "" {
+			if err := json.Unmarshal([]byte(fields), &ev.Fields); err != nil {
+				return nil, nil, fmt.Errorf("store: call %s event %d: corrupt fields: %w", id, ev.Seq, err)
+			}
+		}
+		evs = append(evs, ev)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, nil, err
+	}
+	return &c, evs, nil
+}

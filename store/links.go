@@ -1,0 +1,187 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Link is a payment link sent by SMS. The store keeps only the hash of the link's secret token
+// (the gateway hashes it; a stolen database cannot pay anything), the session it completes and
+// its expiry. A link is single use: ConsumeLink flips UsedAt atomically.
+type Link struct {
+	ID          string    `json:"id"`         // public link id (safe to show)
+	TokenHash   string    `json:"-"`          // hash of the secret token; never served
+	SessionID   string    `json:"session_id"` // payment session the link completes
+	CallID      string    `json:"call_id,omitempty"`
+	Connector   string    `json:"connector,omitempty"`
+	To          string    `json:"to,omitempty"`
+	AmountMinor int64     `json:"amount_minor"`
+	Currency    string    `json:"currency"`
+	Reference   string    `json:"reference,omitempty"`
+	CreatedAt   time.Time `json:"created_at"`
+	ExpiresAt   time.Time `json:"expires_at"`
+	UsedAt      time.Time `json:"used_at,omitzero"`
+	Attempts    int       `json:"attempts"` // payment tries on the link's page
+	LastAttempt time.Time `json:"last_attempt_at,omitzero"`
+	LastResult  string    `json:"last_result,omitempty"`
+}
+
+// Cursor returns the paging cursor that continues a list after l.
+func (l Link) Cursor() string { return encodeCursor(l.CreatedAt, l.ID) }
+
+// State is "used", "expired" (at the given time) or "active".
+func (l Link) State(at time.Time) string {
+	switch {
+	case !l.UsedAt.IsZero():
+		return "used"
+	case !at.Before(l.ExpiresAt):
+		return "expired"
+	}
+	return "active"
+}
+
+// LinkFilter selects links for ListLinks.
+type LinkFilter struct {
+	SessionID string
+	CallID    string
+	Limit     int
+	Cursor    string
+}
+
+const linkCols = `id, token_hash, session_id, call_id, connector, to_number, amount_minor, currency, reference,
+	created_at, expires_at, used_at, attempts, last_attempt_at, last_result`
+
+// CreateLink records a new link. ID defaults to a random id, CreatedAt to now; TokenHash and
+// ExpiresAt are required.
+func (s *Store) CreateLink(ctx context.Context, l Link) error {
+	if l.TokenHash == "" || l.ExpiresAt.IsZero() {
+		return fmt.Errorf("%w: link needs a token hash and an expiry", ErrInvalid)
+	}
+	if l.ID == "" {
+		l.ID = newID()
+	}
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO payment_links (`+linkCols+`)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, 0, NULL, '')`,
+			l.ID, l.TokenHash, l.SessionID, l.CallID, l.Connector, redactPANs(l.To), l.AmountMinor, l.Currency,
+			redactPANs(l.Reference), orNow(l.CreatedAt).UnixMicro(), l.ExpiresAt.UnixMicro())
+		return err
+	})
+	if isUnique(err) {
+		return fmt.Errorf("%w: link %s", ErrDuplicate, l.ID)
+	}
+	if err != nil {
+		return fmt.Errorf("store: create link %s: %w", l.ID, err)
+	}
+	return nil
+}
+
+func scanLink(sc scanner) (Link, error) {
+	var l Link
+	var created, expires, used, last sql.NullInt64
+	err := sc.Scan(&l.ID, &l.TokenHash, &l.SessionID, &l.CallID, &l.Connector, &l.To, &l.AmountMinor, &l.Currency,
+		&l.Reference, &created, &expires, &used, &l.Attempts, &last, &l.LastResult)
+	l.CreatedAt, l.ExpiresAt, l.UsedAt, l.LastAttempt = fromMicros(created), fromMicros(expires), fromMicros(used), fromMicros(last)
+	return l, err
+}
+
+// LinkByHash finds a link by its token hash (the payment page's lookup).
+func (s *Store) LinkByHash(ctx context.Context, hash string) (*Link, error) {
+	db, err := s.reader()
+	if err != nil {
+		return nil, err
+	}
+	l, err := scanLink(db.QueryRowContext(ctx, `SELECT `+linkCols+` FROM payment_links WHERE token_hash = ?`, hash))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("%w: link", ErrNotFound) // the hash is a secret's digest: not echoed
+	}
+	if err != nil {
+		return nil, fmt.Errorf("store: link by hash: %w", err)
+	}
+	return &l, nil
+}
+
+// ConsumeLink marks the link used at `at` if it is unused and unexpired, in one statement, so
+// of two concurrent payers exactly one gets ok. A used or expired link gives ok=false and no
+// error; an unknown hash gives ErrNotFound.
+func (s *Store) ConsumeLink(ctx context.Context, hash string, at time.Time) (bool, error) {
+	at = orNow(at)
+	var ok bool
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE payment_links SET used_at = ?
+			WHERE token_hash = ? AND used_at IS NULL AND expires_at > ?`, at.UnixMicro(), hash, at.UnixMicro())
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 1 {
+			ok = true
+			return nil
+		}
+		var one int
+		if err := tx.QueryRowContext(ctx, `SELECT 1 FROM payment_links WHERE token_hash = ?`, hash).Scan(&one); errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("%w: link", ErrNotFound)
+		} else {
+			return err
+		}
+	})
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		return false, fmt.Errorf("store: consume link: %w", err)
+	}
+	return ok, err
+}
+
+// RecordLinkAttempt counts one payment try on a link's page and keeps its result (approved,
+// declined, error, invalid-input, …), for the console and for rate limiting.
+func (s *Store) RecordLinkAttempt(ctx context.Context, hash string, at time.Time, result string) error {
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE payment_links SET attempts = attempts + 1, last_attempt_at = ?, last_result = ?
+			WHERE token_hash = ?`, orNow(at).UnixMicro(), redactPANs(result), hash)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return fmt.Errorf("%w: link", ErrNotFound)
+		}
+		return nil
+	})
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		return fmt.Errorf("store: record link attempt: %w", err)
+	}
+	return err
+}
+
+// ListLinks returns one page of links, newest first.
+func (s *Store) ListLinks(ctx context.Context, f LinkFilter) ([]Link, error) {
+	db, err := s.reader()
+	if err != nil {
+		return nil, err
+	}
+	var q query
+	if f.SessionID != "" {
+		q.add("session_id = ?", f.SessionID)
+	}
+	if f.CallID != "" {
+		q.add("call_id = ?", f.CallID)
+	}
+	if err := q.page("created_at", "id", f.Cursor); err != nil {
+		return nil, err
+	}
+	rows, err := db.QueryContext(ctx, `SELECT `+linkCols+` FROM payment_links`+q.sql()+
+		` ORDER BY created_at DESC, id DESC LIMIT ?`, append(q.args, clampLimit(f.Limit))...)
+	if err != nil {
+		return nil, fmt.Errorf("store: list links: %w", err)
+	}
+	defer rows.Close()
+	out := []Link{}
+	for rows.Next() {
+		l, err := scanLink(rows)
+		if err != nil {
+			return nil, fmt.Errorf("store: list links: %w", err)
+		}
+		out = append(out, l)
+	}
+	return out, rows.Err()
+}

@@ -1,0 +1,304 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Attempt statuses.
+const (
+	AttemptPending  = "pending"
+	AttemptComplete = "complete"
+)
+
+// PaymentSession is the masked summary of one payment: a provider self-service session that a
+// voice capture or a payment link completes. It never holds card data: the card is stored as
+// its canonical mask ("************4242") and brand only, the security code not at all.
+type PaymentSession struct {
+	ID                string    `json:"id"` // paybridge's session id (the provider's when it names it)
+	CallID            string    `json:"call_id,omitempty"`
+	Connector         string    `json:"connector"`
+	Channel           string    `json:"channel,omitempty"` // voice | link
+	AmountMinor       int64     `json:"amount_minor"`
+	Currency          string    `json:"currency"`
+	Reference         string    `json:"reference,omitempty"`
+	State             string    `json:"state"`            // started | capturing | completed | failed | …
+	Result            string    `json:"result,omitempty"` // Pay.Result: success, too-many-failed-attempts, …
+	ErrorType         string    `json:"error_type,omitempty"`
+	MaskedCard        string    `json:"masked_card,omitempty"` // canonical mask only
+	CardType          string    `json:"card_type,omitempty"`
+	Token             string    `json:"token,omitempty"`
+	Confirmation      string    `json:"confirmation,omitempty"`
+	ProviderSessionID string    `json:"provider_session_id,omitempty"`
+	ProviderPaymentID string    `json:"provider_payment_id,omitempty"`
+	Attempts          int       `json:"attempts"`
+	CreatedAt         time.Time `json:"created_at"`
+	UpdatedAt         time.Time `json:"updated_at"`
+	CompletedAt       time.Time `json:"completed_at,omitzero"`
+}
+
+// Cursor returns the paging cursor that continues a list after p.
+func (p PaymentSession) Cursor() string { return encodeCursor(p.CreatedAt, p.ID) }
+
+// Attempt is one charge or tokenize request to a provider. It is written pending before the
+// request is sent and completed with the answer, so a crash in between leaves a pending row
+// that startup reconciles by asking the provider with the same idempotency key.
+type Attempt struct {
+	IdempotencyKey string    `json:"idempotency_key"`
+	SessionID      string    `json:"session_id,omitempty"`
+	CallID         string    `json:"call_id,omitempty"`
+	Connector      string    `json:"connector"`
+	Attempt        int       `json:"attempt"`
+	AmountMinor    int64     `json:"amount_minor"`
+	Currency       string    `json:"currency"`
+	Status         string    `json:"status"` // pending | complete (set by the store)
+	CreatedAt      time.Time `json:"created_at"`
+	AttemptResult
+}
+
+// AttemptResult is the provider's answer to an attempt.
+type AttemptResult struct {
+	Result         string    `json:"result,omitempty"` // approved | declined | error
+	ProviderStatus int       `json:"provider_status,omitempty"`
+	ErrorCode      string    `json:"error_code,omitempty"`
+	ErrorMessage   string    `json:"error_message,omitempty"`
+	Confirmation   string    `json:"confirmation,omitempty"`
+	CompletedAt    time.Time `json:"completed_at,omitzero"`
+}
+
+// PaymentFilter selects payments for ListPayments. Zero fields do not filter.
+type PaymentFilter struct {
+	CallID    string
+	Connector string
+	State     string
+	Result    string
+	Since     time.Time
+	Until     time.Time
+	Limit     int
+	Cursor    string // PaymentSession.Cursor of the last row of the previous page
+}
+
+const paymentCols = `id, call_id, connector, channel, amount_minor, currency, reference, state, result, error_type,
+	masked_card, card_type, token, confirmation, provider_session_id, provider_payment_id, attempts,
+	created_at, updated_at, completed_at`
+
+// UpsertPaymentSession creates the session or updates it. On update, empty strings and zero
+// numbers keep the stored value, so each writer (engine, link page, webhook) sets only what it
+// knows. MaskedCard must be a canonical mask or the write is refused with ErrCardData.
+func (s *Store) UpsertPaymentSession(ctx context.Context, p PaymentSession) error {
+	if p.ID == "" {
+		return fmt.Errorf("%w: payment session without id", ErrInvalid)
+	}
+	if !validMask(p.MaskedCard) {
+		return fmt.Errorf("%w: payment session %s: masked_card must be the canonical mask (last four)", ErrCardData, p.ID)
+	}
+	if p.AmountMinor < 0 {
+		return fmt.Errorf("%w: payment session %s: negative amount", ErrInvalid, p.ID)
+	}
+	t := orNow(p.UpdatedAt).UnixMicro()
+	created := t
+	if !p.CreatedAt.IsZero() {
+		created = p.CreatedAt.UnixMicro()
+	}
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO payment_sessions (`+paymentCols+`)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+			ON CONFLICT (id) DO UPDATE SET
+				call_id = CASE WHEN excluded.call_id <> '' THEN excluded.call_id ELSE payment_sessions.call_id END,
+				connector = CASE WHEN excluded.connector <> '' THEN excluded.connector ELSE payment_sessions.connector END,
+				channel = CASE WHEN excluded.channel <> '' THEN excluded.channel ELSE payment_sessions.channel END,
+				amount_minor = CASE WHEN excluded.amount_minor <> 0 THEN excluded.amount_minor ELSE payment_sessions.amount_minor END,
+				currency = CASE WHEN excluded.currency <> '' THEN excluded.currency ELSE payment_sessions.currency END,
+				reference = CASE WHEN excluded.reference <> '' THEN excluded.reference ELSE payment_sessions.reference END,
+				state = CASE WHEN excluded.state <> '' THEN excluded.state ELSE payment_sessions.state END,
+				result = CASE WHEN excluded.result <> '' THEN excluded.result ELSE payment_sessions.result END,
+				error_type = CASE WHEN excluded.error_type <> '' THEN excluded.error_type ELSE payment_sessions.error_type END,
+				masked_card = CASE WHEN excluded.masked_card <> '' THEN excluded.masked_card ELSE payment_sessions.masked_card END,
+				card_type = CASE WHEN excluded.card_type <> '' THEN excluded.card_type ELSE payment_sessions.card_type END,
+				token = CASE WHEN excluded.token <> '' THEN excluded.token ELSE payment_sessions.token END,
+				confirmation = CASE WHEN excluded.confirmation <> '' THEN excluded.confirmation ELSE payment_sessions.confirmation END,
+				provider_session_id = CASE WHEN excluded.provider_session_id <> '' THEN excluded.provider_session_id ELSE payment_sessions.provider_session_id END,
+				provider_payment_id = CASE WHEN excluded.provider_payment_id <> '' THEN excluded.provider_payment_id ELSE payment_sessions.provider_payment_id END,
+				attempts = CASE WHEN excluded.attempts <> 0 THEN excluded.attempts ELSE payment_sessions.attempts END,
+				updated_at = excluded.updated_at,
+				completed_at = COALESCE(excluded.completed_at, payment_sessions.completed_at)`,
+			p.ID, p.CallID, p.Connector, p.Channel, p.AmountMinor, p.Currency, redactPANs(p.Reference),
+			p.State, p.Result, p.ErrorType, p.MaskedCard, p.CardType, redactPANs(p.Token), redactPANs(p.Confirmation),
+			redactPANs(p.ProviderSessionID), redactPANs(p.ProviderPaymentID), p.Attempts, created, t, micros(p.CompletedAt))
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("store: upsert payment session %s: %w", p.ID, err)
+	}
+	return nil
+}
+
+func scanPayment(sc scanner) (PaymentSession, error) {
+	var p PaymentSession
+	var created, updated, completed sql.NullInt64
+	err := sc.Scan(&p.ID, &p.CallID, &p.Connector, &p.Channel, &p.AmountMinor, &p.Currency, &p.Reference, &p.State,
+		&p.Result, &p.ErrorType, &p.MaskedCard, &p.CardType, &p.Token, &p.Confirmation, &p.ProviderSessionID,
+		&p.ProviderPaymentID, &p.Attempts, &created, &updated, &completed)
+	p.CreatedAt, p.UpdatedAt, p.CompletedAt = fromMicros(created), fromMicros(updated), fromMicros(completed)
+	return p, err
+}
+
+// ListPayments returns one page of payment sessions, newest first.
+func (s *Store) ListPayments(ctx context.Context, f PaymentFilter) ([]PaymentSession, error) {
+	db, err := s.reader()
+	if err != nil {
+		return nil, err
+	}
+	var q query
+	if f.CallID != "" {
+		q.add("call_id = ?", f.CallID)
+	}
+	if f.Connector != "" {
+		q.add("connector = ?", f.Connector)
+	}
+	if f.State != "" {
+		q.add("state = ?", f.State)
+	}
+	if f.Result != "" {
+		q.add("result = ?", f.Result)
+	}
+	if !f.Since.IsZero() {
+		q.add("created_at >= ?", f.Since.UnixMicro())
+	}
+	if !f.Until.IsZero() {
+		q.add("created_at < ?", f.Until.UnixMicro())
+	}
+	if err := q.page("created_at", "id", f.Cursor); err != nil {
+		return nil, err
+	}
+	rows, err := db.QueryContext(ctx, `SELECT `+paymentCols+` FROM payment_sessions`+q.sql()+
+		` ORDER BY created_at DESC, id DESC LIMIT ?`, append(q.args, clampLimit(f.Limit))...)
+	if err != nil {
+		return nil, fmt.Errorf("store: list payments: %w", err)
+	}
+	defer rows.Close()
+	out := []PaymentSession{}
+	for rows.Next() {
+		p, err := scanPayment(rows)
+		if err != nil {
+			return nil, fmt.Errorf("store: list payments: %w", err)
+		}
+		out = append(out, p)
+	}
+	return out, rows.Err()
+}
+
+// GetPayment returns a payment session and its attempts, oldest attempt first.
+func (s *Store) GetPayment(ctx context.Context, id string) (*PaymentSession, []Attempt, error) {
+	db, err := s.reader()
+	if err != nil {
+		return nil, nil, err
+	}
+	p, err := scanPayment(db.QueryRowContext(ctx, `SELECT `+paymentCols+` FROM payment_sessions WHERE id = ?`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil, fmt.Errorf("%w: payment %s", ErrNotFound, id)
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("store: get payment %s: %w", id, err)
+	}
+	atts, err := s.attempts(ctx, db, `WHERE session_id = ? ORDER BY created_at, attempt`, id)
+	if err != nil {
+		return nil, nil, fmt.Errorf("store: get payment %s: %w", id, err)
+	}
+	return &p, atts, nil
+}
+
+const attemptCols = `idempotency_key, session_id, call_id, connector, attempt, amount_minor, currency, status, result,
+	provider_status, error_code, error_message, confirmation, created_at, completed_at`
+
+func (s *Store) attempts(ctx context.Context, db *sql.DB, where string, args ...any) ([]Attempt, error) {
+	rows, err := db.QueryContext(ctx, `SELECT `+attemptCols+` FROM payment_attempts `+where, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []Attempt{}
+	for rows.Next() {
+		var a Attempt
+		var created, completed sql.NullInt64
+		if err := rows.Scan(&a.IdempotencyKey, &a.SessionID, &a.CallID, &a.Connector, &a.Attempt, &a.AmountMinor,
+			&a.Currency, &a.Status, &a.Result, &a.ProviderStatus, &a.ErrorCode, &a.ErrorMessage, &a.Confirmation,
+			&created, &completed); err != nil {
+			return nil, err
+		}
+		a.CreatedAt, a.CompletedAt = fromMicros(created), fromMicros(completed)
+		out = append(out, a)
+	}
+	return out, rows.Err()
+}
+
+// CreateAttempt records a pending attempt before it is sent. The idempotency key is unique: a
+// second attempt with the same key fails with ErrDuplicate (the caller retries with the same
+// key only through the connector, never by creating a new row).
+func (s *Store) CreateAttempt(ctx context.Context, a Attempt) error {
+	if a.IdempotencyKey == "" {
+		return fmt.Errorf("%w: attempt without idempotency key", ErrInvalid)
+	}
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO payment_attempts (`+attemptCols+`)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, '', 0, '', '', '', ?, NULL)`,
+			a.IdempotencyKey, a.SessionID, a.CallID, a.Connector, a.Attempt, a.AmountMinor, a.Currency,
+			AttemptPending, orNow(a.CreatedAt).UnixMicro())
+		return err
+	})
+	if isUnique(err) {
+		return fmt.Errorf("%w: attempt %s", ErrDuplicate, a.IdempotencyKey)
+	}
+	if err != nil {
+		return fmt.Errorf("store: create attempt %s: %w", a.IdempotencyKey, err)
+	}
+	return nil
+}
+
+// CompleteAttempt records the provider's answer. Completing an unknown key is ErrNotFound,
+// completing twice ErrNotPending (the first answer stands).
+func (s *Store) CompleteAttempt(ctx context.Context, key string, r AttemptResult) error {
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE payment_attempts SET status = ?, result = ?, provider_status = ?,
+			error_code = ?, error_message = ?, confirmation = ?, completed_at = ?
+			WHERE idempotency_key = ? AND status = ?`,
+			AttemptComplete, r.Result, r.ProviderStatus, redactPANs(r.ErrorCode), redactPANs(r.ErrorMessage),
+			redactPANs(r.Confirmation), orNow(r.CompletedAt).UnixMicro(), key, AttemptPending)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 1 {
+			return nil
+		}
+		var st string
+		err = tx.QueryRowContext(ctx, `SELECT status FROM payment_attempts WHERE idempotency_key = ?`, key).Scan(&st)
+		if errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("%w: attempt %s", ErrNotFound, key)
+		}
+		if err != nil {
+			return err
+		}
+		return fmt.Errorf("%w: attempt %s", ErrNotPending, key)
+	})
+	if err != nil && !errors.Is(err, ErrNotFound) && !errors.Is(err, ErrNotPending) {
+		return fmt.Errorf("store: complete attempt %s: %w", key, err)
+	}
+	return err
+}
+
+// PendingAttempts returns every attempt still waiting for its answer, oldest first: after a
+// crash these are the payments whose outcome must be fetched from the provider.
+func (s *Store) PendingAttempts(ctx context.Context) ([]Attempt, error) {
+	db, err := s.reader()
+	if err != nil {
+		return nil, err
+	}
+	out, err := s.attempts(ctx, db, `WHERE status = ? ORDER BY created_at, idempotency_key`, AttemptPending)
+	if err != nil {
+		return nil, fmt.Errorf("store: pending attempts: %w", err)
+	}
+	return out, nil
+}

@@ -1,0 +1,58 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"time"
+)
+
+// PurgeStats counts what Purge removed.
+type PurgeStats struct {
+	Calls    int64 `json:"calls"`
+	Events   int64 `json:"events"`
+	Attempts int64 `json:"attempts"`
+	Links    int64 `json:"links"`
+	SMS      int64 `json:"sms"`
+	Webhooks int64 `json:"webhooks"`
+}
+
+// Purge deletes records older than olderThan, in one transaction:
+//
+//   - ended calls that ended before it, with their timelines (calls still running are kept);
+//   - completed payment attempts (pending ones are kept: they still need reconciling);
+//   - links that expired before it; SMS created before it;
+//   - webhooks delivered or given up before it.
+//
+// Payment sessions are kept: they are the masked summary (amount, reference, result, masked
+// card, confirmation) that finance needs long after the call. The audit log is kept too.
+func (s *Store) Purge(ctx context.Context, olderThan time.Time) (PurgeStats, error) {
+	var st PurgeStats
+	t := olderThan.UnixMicro()
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		steps := []struct {
+			n    *int64
+			stmt string
+			args []any
+		}{
+			{&st.Events, `DELETE FROM call_events WHERE call_id IN (SELECT id FROM calls WHERE state = ? AND ended_at < ?)`, []any{CallEnded, t}},
+			{&st.Calls, `DELETE FROM calls WHERE state = ? AND ended_at < ?`, []any{CallEnded, t}},
+			{&st.Attempts, `DELETE FROM payment_attempts WHERE status = ? AND completed_at < ?`, []any{AttemptComplete, t}},
+			{&st.Links, `DELETE FROM payment_links WHERE expires_at < ?`, []any{t}},
+			{&st.SMS, `DELETE FROM sms_outbox WHERE created_at < ?`, []any{t}},
+			{&st.Webhooks, `DELETE FROM webhooks WHERE status <> ? AND created_at < ?`, []any{WebhookPending, t}},
+		}
+		for _, s := range steps {
+			res, err := tx.ExecContext(ctx, s.stmt, s.args...)
+			if err != nil {
+				return err
+			}
+			*s.n, _ = res.RowsAffected()
+		}
+		return nil
+	})
+	if err != nil {
+		return PurgeStats{}, fmt.Errorf("store: purge: %w", err)
+	}
+	return st, nil
+}

@@ -1,0 +1,199 @@
+package store
+
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+)
+
+// The store is the last line of defence for card data. Card digits are never handed to it —
+// the Pay step keeps them in a dtmf.SecureBuffer — but free text reaches it from many places
+// (provider error messages, references a caller keyed in, event fields, webhook payloads,
+// admin notes). Every such string passes through redactPANs before it is written: any run of
+// 13–19 digits (optionally grouped by single spaces or dashes) that passes the Luhn check is
+// replaced by the canonical mask, so a PAN that slips through upstream still never lands on
+// disk. Runs that follow a '+' are E.164 phone numbers and are kept.
+
+// maskLen is the canonical mask: n characters, all '*' except the last four digits when
+// n ≥ 12. It matches dtmf.MaskLen (store may not import dtmf; a test checks they agree).
+func maskLen(n int, last4 string) string {
+	if n <= 0 {
+		return ""
+	}
+	out := make([]byte, n)
+	for i := range out {
+		out[i] = '*'
+	}
+	if n >= 12 && len(last4) == 4 {
+		copy(out[n-4:], last4)
+	}
+	return string(out)
+}
+
+// validMask reports whether s is empty or a canonical mask: '*'s followed by at most four
+// digits, the digits only when the mask is 12 characters or longer.
+func validMask(s string) bool {
+	if s == "" {
+		return true
+	}
+	if len(s) > 24 {
+		return false
+	}
+	digits := 0
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c == '*':
+			if digits > 0 {
+				return false
+			}
+		case c >= '0' && c <= '9':
+			digits++
+		default:
+			return false
+		}
+	}
+	if digits == 0 {
+		return true
+	}
+	return digits == 4 && len(s) >= 12
+}
+
+// luhn reports whether the digits pass the Luhn check.
+func luhn(d []byte) bool {
+	sum := 0
+	double := false
+	for i := len(d) - 1; i >= 0; i-- {
+		n := int(d[i] - '0')
+		if double {
+			n *= 2
+			if n > 9 {
+				n -= 9
+			}
+		}
+		sum += n
+		double = !double
+	}
+	return sum%10 == 0
+}
+
+func isDigit(c byte) bool { return c >= '0' && c <= '9' }
+
+// redactPANs returns s with every Luhn-valid run of 13–19 digits replaced by its mask.
+func redactPANs(s string) string {
+	var out []byte // nil until the first replacement
+	last := 0
+	var digits [32]byte
+	for i := 0; i < len(s); {
+		if !isDigit(s[i]) || (i > 0 && (isDigit(s[i-1]) || s[i-1] == '+')) {
+			i++
+			continue
+		}
+		// Collect a run of digits, allowing one ' ' or '-' between groups.
+		n, j, end := 0, i, i
+		for j < len(s) && n < len(digits) {
+			if isDigit(s[j]) {
+				digits[n] = s[j]
+				n++
+				j++
+				end = j
+				continue
+			}
+			if (s[j] == ' ' || s[j] == '-') && j+1 < len(s) && isDigit(s[j+1]) {
+				j++
+				continue
+			}
+			break
+		}
+		if n >= 13 && n <= 19 && luhn(digits[:n]) && (end >= len(s) || !isDigit(s[end])) {
+			if out == nil {
+				out = make([]byte, 0, len(s))
+			}
+			out = append(out, s[last:i]...)
+			out = append(out, maskLen(n, string(digits[n-4:n]))...)
+			last = end
+		}
+		for k := range digits[:n] {
+			digits[k] = 0
+		}
+		i = end
+		if end == i {
+			i++
+		}
+	}
+	if out == nil {
+		return s
+	}
+	return string(append(out, s[last:]...))
+}
+
+// redactValue walks a decoded JSON-like value and redacts every string and every number that
+// spells a PAN.
+func redactValue(v any) any {
+	switch x := v.(type) {
+	case string:
+		return redactPANs(x)
+	case map[string]any:
+		for k, e := range x {
+			x[k] = redactValue(e)
+		}
+		return x
+	case []any:
+		for i, e := range x {
+			x[i] = redactValue(e)
+		}
+		return x
+	case float64:
+		if x == math.Trunc(x) && x >= 1e12 && x < 1e19 {
+			s := strconv.FormatFloat(x, 'f', 0, 64)
+			if r := redactPANs(s); r != s {
+				return r
+			}
+		}
+		return x
+	case json.Number:
+		if r := redactPANs(x.String()); r != x.String() {
+			return r
+		}
+		return x
+	case int, int64, uint64, int32, uint32, uint, json.Marshaler, fmt.Stringer:
+		s := fmt.Sprint(x)
+		if r := redactPANs(s); r != s {
+			return r
+		}
+		return x
+	}
+	return v
+}
+
+// redactJSON returns a copy of fields, safe to store: every string redacted. The input map is
+// not modified.
+func redactJSON(fields map[string]any) (string, error) {
+	if len(fields) == 0 {
+		return "", nil
+	}
+	raw, err := json.Marshal(fields)
+	if err != nil {
+		return "", fmt.Errorf("%w: fields do not encode as JSON: %v", ErrInvalid, err)
+	}
+	return redactRawJSON(raw), nil
+}
+
+// redactRawJSON redacts a JSON document; text that is not JSON is redacted as plain text.
+func redactRawJSON(raw []byte) string {
+	var v any
+	dec := json.NewDecoder(bytesReader(raw))
+	dec.UseNumber()
+	if err := dec.Decode(&v); err != nil || dec.More() {
+		return redactPANs(string(raw))
+	}
+	out, err := json.Marshal(redactValue(v))
+	if err != nil {
+		return redactPANs(string(raw))
+	}
+	return string(out)
+}
+
+func bytesReader(b []byte) *strings.Reader { return strings.NewReader(string(b)) }

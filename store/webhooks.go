@@ -1,0 +1,126 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Webhook delivery statuses.
+const (
+	WebhookPending   = "pending"
+	WebhookDelivered = "delivered"
+	WebhookDead      = "dead" // retries exhausted
+)
+
+// Webhook is one result notification to deliver to a customer's endpoint, with its retry
+// state. The payload is JSON; strings in it that spell a card number are masked on write.
+type Webhook struct {
+	ID          string    `json:"id"`
+	Event       string    `json:"event"` // pay.completed, link.paid, …
+	URL         string    `json:"url"`
+	Payload     []byte    `json:"payload"`
+	Status      string    `json:"status"`
+	Attempts    int       `json:"attempts"`
+	NextAt      time.Time `json:"next_at"`
+	LastError   string    `json:"last_error,omitempty"`
+	CreatedAt   time.Time `json:"created_at"`
+	DeliveredAt time.Time `json:"delivered_at,omitzero"`
+}
+
+const webhookCols = `id, event, url, payload, status, attempts, next_at, last_error, created_at, delivered_at`
+
+// EnqueueWebhook stores a delivery due at w.NextAt (default now) and returns its id.
+func (s *Store) EnqueueWebhook(ctx context.Context, w Webhook) (string, error) {
+	if w.URL == "" || w.Event == "" {
+		return "", fmt.Errorf("%w: webhook needs an event and a URL", ErrInvalid)
+	}
+	if w.ID == "" {
+		w.ID = newID()
+	}
+	created := orNow(w.CreatedAt)
+	next := w.NextAt
+	if next.IsZero() {
+		next = created
+	}
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO webhooks (`+webhookCols+`) VALUES (?, ?, ?, ?, ?, 0, ?, '', ?, NULL)`,
+			w.ID, w.Event, w.URL, redactRawJSON(w.Payload), WebhookPending, next.UnixMicro(), created.UnixMicro())
+		return err
+	})
+	if isUnique(err) {
+		return "", fmt.Errorf("%w: webhook %s", ErrDuplicate, w.ID)
+	}
+	if err != nil {
+		return "", fmt.Errorf("store: enqueue webhook: %w", err)
+	}
+	return w.ID, nil
+}
+
+// DueWebhooks returns up to limit pending deliveries due at or before now, oldest due first.
+func (s *Store) DueWebhooks(ctx context.Context, at time.Time, limit int) ([]Webhook, error) {
+	db, err := s.reader()
+	if err != nil {
+		return nil, err
+	}
+	rows, err := db.QueryContext(ctx, `SELECT `+webhookCols+` FROM webhooks WHERE status = ? AND next_at <= ?
+		ORDER BY next_at, id LIMIT ?`, WebhookPending, orNow(at).UnixMicro(), clampLimit(limit))
+	if err != nil {
+		return nil, fmt.Errorf("store: due webhooks: %w", err)
+	}
+	defer rows.Close()
+	out := []Webhook{}
+	for rows.Next() {
+		var w Webhook
+		var payload string
+		var next, created, delivered sql.NullInt64
+		if err := rows.Scan(&w.ID, &w.Event, &w.URL, &payload, &w.Status, &w.Attempts, &next, &w.LastError,
+			&created, &delivered); err != nil {
+			return nil, fmt.Errorf("store: due webhooks: %w", err)
+		}
+		w.Payload = []byte(payload)
+		w.NextAt, w.CreatedAt, w.DeliveredAt = fromMicros(next), fromMicros(created), fromMicros(delivered)
+		out = append(out, w)
+	}
+	return out, rows.Err()
+}
+
+// MarkWebhookDelivered records a successful delivery.
+func (s *Store) MarkWebhookDelivered(ctx context.Context, id string, at time.Time) error {
+	return s.updateWebhook(ctx, id, `UPDATE webhooks SET status = ?, attempts = attempts + 1, delivered_at = ?, last_error = ''
+		WHERE id = ? AND status = ?`, WebhookDelivered, orNow(at).UnixMicro(), id, WebhookPending)
+}
+
+// MarkWebhookFailed records a failed try and schedules the next at `next`; a zero next gives
+// up (status dead).
+func (s *Store) MarkWebhookFailed(ctx context.Context, id string, next time.Time, reason string) error {
+	status := WebhookPending
+	var nextAt any = nil
+	if next.IsZero() {
+		status = WebhookDead
+	} else {
+		nextAt = next.UnixMicro()
+	}
+	return s.updateWebhook(ctx, id, `UPDATE webhooks SET status = ?, attempts = attempts + 1,
+		next_at = COALESCE(?, next_at), last_error = ? WHERE id = ? AND status = ?`,
+		status, nextAt, redactPANs(reason), id, WebhookPending)
+}
+
+func (s *Store) updateWebhook(ctx context.Context, id, stmt string, args ...any) error {
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, stmt, args...)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return fmt.Errorf("%w: pending webhook %s", ErrNotFound, id)
+		}
+		return nil
+	})
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		return fmt.Errorf("store: update webhook %s: %w", id, err)
+	}
+	return err
+}
