@@ -68,7 +68,9 @@ type Tone struct {
 }
 
 // Std is a standard −10 dBm0 keypress of on/off milliseconds.
-func Std(k byte, on, off float64) Tone { return Tone{Key: k, LowDB: -10, HighDB: -10, OnMS: on, OffMS: off} }
+func Std(k byte, on, off float64) Tone {
+	return Tone{Key: k, LowDB: -10, HighDB: -10, OnMS: on, OffMS: off}
+}
 
 // Append adds t (random phases) to buf and returns it with the tone's onset offset.
 func (g *Gen) Append(buf []float64, t Tone) ([]float64, int) {

@@ -1,0 +1,230 @@
+package dtmf
+
+import "time"
+
+// StreamConfig configures one call's digit stream.
+type StreamConfig struct {
+	// OnDigit is called once per keypress, synchronously, as soon as one source is sure of
+	// the key (End is zero). Required.
+	OnDigit func(Event)
+	// OnRelease, if set, is called when that keypress ends (same Digit, Source and Start;
+	// End set).
+	OnRelease func(Event)
+	// TelephoneEventRate is the clock rate of the negotiated telephone-event format
+	// (default 8000).
+	TelephoneEventRate int
+	// EventTimeout ends an RFC 4733 key whose sender went silent (default 200 ms).
+	EventTimeout time.Duration
+	// MergeWindow is how far apart two sources may place the same keypress and still be
+	// one key (default 80 ms).
+	MergeWindow time.Duration
+	// NoInband turns the in-band detector off (audio is then only a clock).
+	NoInband bool
+}
+
+// Stream merges the three sources of one call — in-band tones, RFC 4733 events and SIP INFO
+// bodies — into one keypress stream.
+//
+// Its clock counts the audio fed (Audio and Gap, at 8 kHz) plus time passed with Advance.
+// Media arrives in order on one goroutine; the Stream is not safe for concurrent use.
+//
+// Gateways often send the same key two or three ways at once (20–40 ms of leaked tone, then
+// events, sometimes an INFO as well). A key-down from one source is the same keypress as an
+// earlier one from another source when both name the same key and their spans overlap within
+// MergeWindow; each source can confirm a keypress once, so the same key pressed twice quickly
+// is still two keys.
+type Stream struct {
+	cfg StreamConfig
+	det *Detector
+	rx  *Receiver
+	now time.Duration
+
+	claims  []*claim
+	pending []Event // INFO key-ups due when the clock reaches their End
+}
+
+type claim struct {
+	ev       Event // as reported to OnDigit
+	sources  uint8 // bit per Source that confirmed it
+	active   uint8 // bit per Source still holding it
+	end      time.Duration
+	released bool
+}
+
+// NewStream returns the stream of one call.
+func NewStream(cfg StreamConfig) *Stream {
+	if cfg.TelephoneEventRate <= 0 {
+		cfg.TelephoneEventRate = 8000
+	}
+	if cfg.MergeWindow <= 0 {
+		cfg.MergeWindow = 80 * time.Millisecond
+	}
+	s := &Stream{cfg: cfg, det: NewDetector(), rx: NewReceiver(cfg.TelephoneEventRate)}
+	if cfg.EventTimeout > 0 {
+		s.rx.Timeout = cfg.EventTimeout
+	}
+	return s
+}
+
+// Now returns the stream's clock.
+func (s *Stream) Now() time.Duration { return s.now }
+
+// Audio feeds decoded 8 kHz caller audio, in order.
+func (s *Stream) Audio(pcm []int16) {
+	off := s.now - s.det.Pos()
+	s.now += SampleDuration(int64(len(pcm)))
+	if !s.cfg.NoInband {
+		s.handle(s.det.Process(pcm), off)
+	}
+	s.handle(s.rx.Expire(s.now), 0)
+	s.due(false)
+}
+
+// Gap tells the stream that samples of caller audio were lost (missing RTP packets): a gap
+// for the detector, not silence.
+func (s *Stream) Gap(samples int) {
+	if samples <= 0 {
+		return
+	}
+	off := s.now - s.det.Pos()
+	s.now += SampleDuration(int64(samples))
+	s.handle(s.det.Gap(samples), off)
+	s.handle(s.rx.Expire(s.now), 0)
+	s.due(false)
+}
+
+// Advance moves the clock by d without media (a silent leg, a virtual clock); it ends keys
+// whose events stopped.
+func (s *Stream) Advance(d time.Duration) {
+	if d <= 0 {
+		return
+	}
+	off := s.now - s.det.Pos()
+	s.now += d
+	if n := int(d * SampleRate / time.Second); n > 0 {
+		// time without audio is a gap for the detector: short ones bridge a held key
+		s.handle(s.det.Gap(n), off)
+	}
+	s.handle(s.rx.Expire(s.now), 0)
+	s.due(false)
+}
+
+// TelephoneEvent feeds one RFC 4733 payload with its RTP timestamp and sequence number. The
+// caller has checked the payload type and unpacked RFC 2198 redundancy. A malformed payload
+// is returned as an error and otherwise ignored.
+func (s *Stream) TelephoneEvent(ts uint32, seq uint16, payload []byte) error {
+	evs, err := s.rx.Receive(ts, seq, payload, s.now)
+	s.handle(evs, 0)
+	return err
+}
+
+// Info feeds the body of a SIP INFO request. The key goes down now and up after the body's
+// duration (or 100 ms when it gives none) as the clock advances.
+func (s *Stream) Info(contentType string, body []byte) error {
+	d, dur, err := ParseInfo(contentType, body)
+	if err != nil {
+		return err
+	}
+	if dur <= 0 {
+		dur = 100 * time.Millisecond
+	}
+	s.handle([]Event{{Digit: d, Source: SourceINFO, Start: s.now}}, 0)
+	s.pending = append(s.pending, Event{Digit: d, Source: SourceINFO, Start: s.now, End: s.now + dur})
+	return nil
+}
+
+// due releases INFO keys whose duration has passed (all of them when all is set).
+func (s *Stream) due(all bool) {
+	keep := s.pending[:0]
+	var ready []Event
+	for _, e := range s.pending {
+		if all || e.End <= s.now {
+			ready = append(ready, e)
+		} else {
+			keep = append(keep, e)
+		}
+	}
+	s.pending = keep
+	s.handle(ready, 0)
+}
+
+// Flush ends every key still held (end of input).
+func (s *Stream) Flush() {
+	s.handle(s.det.Flush(), s.now-s.det.Pos())
+	timeout := s.rx.Timeout
+	s.rx.Timeout = 0
+	s.handle(s.rx.Expire(s.now), 0)
+	s.rx.Timeout = timeout
+	s.due(true)
+}
+
+func (s *Stream) handle(evs []Event, off time.Duration) {
+	for _, e := range evs {
+		e.Start += off
+		if e.End != 0 {
+			e.End += off
+			s.up(e)
+		} else {
+			s.down(e)
+		}
+	}
+}
+
+func (s *Stream) down(e Event) {
+	bit := uint8(1) << e.Source
+	w := s.cfg.MergeWindow
+	s.prune()
+	for _, c := range s.claims {
+		if c.ev.Digit != e.Digit || c.sources&bit != 0 {
+			continue
+		}
+		if e.Start >= c.ev.Start-w && (c.active != 0 || e.Start <= c.end+w) {
+			c.sources |= bit
+			c.active |= bit
+			return
+		}
+	}
+	c := &claim{ev: e, sources: bit, active: bit, end: e.Start}
+	s.claims = append(s.claims, c)
+	if s.cfg.OnDigit != nil {
+		s.cfg.OnDigit(e)
+	}
+}
+
+func (s *Stream) up(e Event) {
+	bit := uint8(1) << e.Source
+	for i := len(s.claims) - 1; i >= 0; i-- {
+		c := s.claims[i]
+		if c.ev.Digit != e.Digit || c.active&bit == 0 {
+			continue
+		}
+		c.active &^= bit
+		if e.End > c.end {
+			c.end = e.End
+		}
+		if c.active == 0 && !c.released {
+			c.released = true
+			if s.cfg.OnRelease == nil {
+				return
+			}
+			r := c.ev
+			r.End = c.end
+			s.cfg.OnRelease(r)
+		}
+		return
+	}
+}
+
+// prune forgets keypresses that ended long ago.
+func (s *Stream) prune() {
+	keep := s.claims[:0]
+	for _, c := range s.claims {
+		if c.active != 0 || s.now-c.end < 2*time.Second {
+			keep = append(keep, c)
+		}
+	}
+	for i := len(keep); i < len(s.claims); i++ {
+		s.claims[i] = nil
+	}
+	s.claims = keep
+}

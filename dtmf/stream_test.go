@@ -1,0 +1,138 @@
+package dtmf
+
+import (
+	"testing"
+	"time"
+)
+
+// streamRun records what a Stream reports.
+type streamRun struct {
+	s          *Stream
+	downs, ups string
+	downAt     []time.Duration // stream clock when OnDigit was called
+}
+
+func newStreamRun() *streamRun {
+	r := &streamRun{}
+	r.s = NewStream(StreamConfig{
+		OnDigit: func(e Event) {
+			r.downs += string(e.Digit.Char())
+			r.downAt = append(r.downAt, r.s.Now())
+		},
+		OnRelease: func(e Event) { r.ups += string(e.Digit.Char()) },
+	})
+	return r
+}
+
+// callAudio plays keys as in-band tones and/or RFC 4733 events, 20 ms packets, as a gateway
+// would: tone leaks leakMS before the events start.
+func (r *streamRun) play(t *testing.T, keys string, inband, events bool, leakMS int, info bool) {
+	t.Helper()
+	const on, off = 100, 100
+	ts := uint32(0)
+	seq := uint16(0)
+	for i := 0; i < len(keys); i++ {
+		d := Digit(keys[i])
+		tone := GenerateDigit(d, ToneOptions{Level: -10, Duration: on * time.Millisecond})
+		ps, err := NewSender(8000).Packets(d, ts+uint32(leakMS*8), time.Duration(on-leakMS)*time.Millisecond, 20*time.Millisecond)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pi := 0
+		for f := 0; f < (on+off)/20; f++ {
+			frame := make([]int16, 160)
+			if inband && f*160 < len(tone) {
+				copy(frame, tone[f*160:])
+			}
+			if info && f == 1 {
+				if err := r.s.Info("application/dtmf-relay", FormatInfoRelay(d, on*time.Millisecond)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			for events && pi < len(ps) && time.Duration(leakMS)*time.Millisecond+ps[pi].Offset <= time.Duration(f*20)*time.Millisecond {
+				if err := r.s.TelephoneEvent(ps[pi].Timestamp, seq, ps[pi].Payload); err != nil {
+					t.Fatal(err)
+				}
+				seq++
+				pi++
+			}
+			r.s.Audio(frame)
+		}
+		ts += (on + off) * 8
+	}
+	r.s.Flush()
+}
+
+// R14 and the merger: every mix of sources gives each keypress exactly once.
+func TestStreamOneDigitPerKeypress(t *testing.T) {
+	const keys = "1122334455667788990*#ABCD"
+	for _, c := range []struct {
+		name                 string
+		inband, events, info bool
+		leak                 int
+	}{
+		{"inband only", true, false, false, 0},
+		{"events only", false, true, false, 0},
+		{"info only", false, false, true, 0},
+		{"tones and events together", true, true, false, 0},
+		{"gateway leaks 40ms of tone before events", true, true, false, 40},
+		{"tones, events and info", true, true, true, 20},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			r := newStreamRun()
+			r.play(t, keys, c.inband, c.events, c.leak, c.info)
+			if r.downs != keys || r.ups != keys {
+				t.Fatalf("downs %q ups %q, want %q", r.downs, r.ups, keys)
+			}
+		})
+	}
+}
+
+// D14 through the stream: the key is reported within 60 ms of the tone's onset.
+func TestStreamLatency(t *testing.T) {
+	r := newStreamRun()
+	r.play(t, "5", true, false, 0, false)
+	if len(r.downAt) != 1 || r.downAt[0] > 60*time.Millisecond {
+		t.Fatalf("key down at %v", r.downAt)
+	}
+}
+
+// A lost packet is a gap, not silence: one digit, not two.
+func TestStreamGapKeepsOneDigit(t *testing.T) {
+	r := newStreamRun()
+	tone := GenerateDigit('9', ToneOptions{Level: -10, Duration: 120 * time.Millisecond})
+	for f := 0; f < 6; f++ {
+		if f == 3 {
+			r.s.Gap(160)
+			continue
+		}
+		r.s.Audio(tone[f*160 : (f+1)*160])
+	}
+	r.s.Audio(make([]int16, 800))
+	r.s.Flush()
+	if r.downs != "9" || r.ups != "9" {
+		t.Fatalf("downs %q ups %q", r.downs, r.ups)
+	}
+}
+
+// Events whose sender goes silent end on the clock: Advance without media.
+func TestStreamAdvanceExpiresEvents(t *testing.T) {
+	r := newStreamRun()
+	if err := r.s.TelephoneEvent(100, 1, te(3, false, 160)); err != nil {
+		t.Fatal(err)
+	}
+	r.s.Advance(100 * time.Millisecond)
+	if r.ups != "" {
+		t.Fatal("ended too early")
+	}
+	r.s.Advance(200 * time.Millisecond)
+	if r.downs != "3" || r.ups != "3" {
+		t.Fatalf("downs %q ups %q", r.downs, r.ups)
+	}
+	if err := r.s.TelephoneEvent(1, 1, []byte{1}); err == nil {
+		t.Fatal("short payload accepted")
+	}
+	if err := r.s.Info("text/plain", nil); err == nil {
+		t.Fatal("bad INFO accepted")
+	}
+}
