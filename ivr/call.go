@@ -1,0 +1,454 @@
+package ivr
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"net"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/emiago/sipgo"
+	"github.com/emiago/sipgo/sip"
+
+	"github.com/paybridge/paybridge/callplan"
+	"github.com/paybridge/paybridge/dtmf"
+)
+
+// Call is one answered SIP call. It implements callplan.Channel: the engine plays prompts,
+// reads the merged keypress stream, turns the secure window on and off, transfers and hangs
+// up through it.
+type Call struct {
+	srv    *Server
+	dialog *sipgo.DialogServerSession
+	media  *mediaSession
+	info   callplan.CallInfo
+	remote string // caller's signalling source, for logs
+
+	offer        *SessionSDP
+	localSDP     []byte
+	sdpID        uint64
+	sdpVersion   uint64
+	lateOffer    bool
+	lateAnswered atomic.Bool
+
+	digits chan dtmf.Event
+	done   chan struct{}
+
+	mu        sync.Mutex
+	ended     bool
+	cause     string
+	endErr    error
+	digitsN   [4]int // by source
+	modifying bool   // a re-INVITE/UPDATE is being answered (491 for another)
+	ackWait   chan struct{}
+	ackCSeq   uint32
+	referCh   chan int // final status of a REFER's NOTIFY sipfrag
+
+	secure atomic.Bool
+	ctx    context.Context
+	cancel context.CancelFunc
+}
+
+var _ callplan.Channel = (*Call)(nil)
+
+func newCall(s *Server, dlg *sipgo.DialogServerSession, req *sip.Request, conn *net.UDPConn, port int, started time.Time) *Call {
+	c := &Call{
+		srv: s, dialog: dlg, remote: req.Source(),
+		info: callplan.CallInfo{
+			ID: newCallID(), From: req.From().Address.User, To: dialledNumber(req), StartedAt: started,
+		},
+		sdpID:      rand.Uint64() >> 1, // fits int64 (strict peers reject larger)
+		sdpVersion: 1,
+		digits:     make(chan dtmf.Event, 128),
+		done:       make(chan struct{}),
+		referCh:    make(chan int, 1),
+	}
+	c.ctx, c.cancel = context.WithCancel(context.Background())
+	m := newMediaSession(conn, port, s.sched)
+	m.timeout = s.cfg.MediaTimeout
+	m.onEnd = func(cause string, err error) {
+		c.endErr = err
+		c.finish(cause, true)
+	}
+	m.stream = s.cfg.NewDTMF(c.deliver)
+	c.media = m
+	return c
+}
+
+// answered starts media and runs the handler; it returns when the call is over.
+func (c *Call) answered(h CallHandler) {
+	c.media.start()
+	c.srv.log.Info("call answered", "call_id", c.info.ID, "to", c.info.To, "codec", c.media.getParams().Codec.Name)
+	if c.srv.cfg.Record {
+		if err := c.Record(true); err != nil {
+			c.srv.log.Warn("recording not started", "call_id", c.info.ID, "err", err)
+		}
+	}
+	func() {
+		defer func() {
+			if r := recover(); r != nil {
+				c.srv.log.Error("call handler panicked", "call_id", c.info.ID, "panic_type", fmt.Sprintf("%T", r))
+				c.endErr = errors.New("ivr: call handler panicked")
+			}
+		}()
+		h(c.ctx, c)
+	}()
+	c.finish("completed", true)
+}
+
+// deliver is the DTMF stream's OnDigit: it runs inside the stream (under media.dtmfMu).
+func (c *Call) deliver(e dtmf.Event) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.ended {
+		return
+	}
+	if int(e.Source) < len(c.digitsN) {
+		c.digitsN[e.Source]++
+	}
+	c.srv.metrics.Digit(e.Source)
+	select {
+	case c.digits <- e:
+	default:
+		c.srv.log.Warn("digit dropped: engine not reading", "call_id", c.info.ID)
+	}
+}
+
+// infoDTMF feeds a SIP INFO body to the DTMF stream.
+func (c *Call) infoDTMF(contentType string, body []byte) error {
+	m := c.media
+	m.dtmfMu.Lock()
+	defer m.dtmfMu.Unlock()
+	if m.stream == nil {
+		return ErrCallEnded
+	}
+	return m.stream.Info(contentType, body)
+}
+
+// Info describes the call.
+func (c *Call) Info() callplan.CallInfo { return c.info }
+
+// ID is paybridge's call id.
+func (c *Call) ID() string { return c.info.ID }
+
+// Play sends a prompt (resolved by Config.Prompts) and returns when it has been sent, when
+// ctx is cancelled (barge-in) or when the call ends (callplan.ErrHangup).
+func (c *Call) Play(ctx context.Context, prompt string) error {
+	if c.isEnded() {
+		return callplan.ErrHangup
+	}
+	pcm, err := c.srv.cfg.Prompts.PCM(prompt)
+	if err != nil {
+		return fmt.Errorf("ivr: prompt %q: %w", prompt, err)
+	}
+	return c.PlayPCM(ctx, pcm)
+}
+
+// PlayPCM sends 8 kHz PCM samples, like Play.
+func (c *Call) PlayPCM(ctx context.Context, pcm []int16) error {
+	err := c.media.playPCM(ctx, pcm)
+	if errors.Is(err, ErrCallEnded) {
+		return callplan.ErrHangup
+	}
+	return err
+}
+
+// Digits is the merged keypress stream; it is closed when the call ends.
+func (c *Call) Digits() <-chan dtmf.Event { return c.digits }
+
+// Secure turns the secure window on or off: while on, the recording holds only the fill.
+func (c *Call) Secure(on bool) {
+	c.secure.Store(on)
+	m := c.media
+	m.dtmfMu.Lock()
+	if m.masker != nil {
+		m.masker.SetSecure(on)
+	}
+	m.dtmfMu.Unlock()
+}
+
+// Record starts (true) or stops (false) the call's masked recording in Config.RecordDir.
+func (c *Call) Record(on bool) error {
+	m := c.media
+	m.dtmfMu.Lock()
+	defer m.dtmfMu.Unlock()
+	if !on {
+		if m.rec != nil {
+			err := m.rec.Close()
+			m.rec = nil
+			return err
+		}
+		return nil
+	}
+	if m.rec != nil {
+		return nil
+	}
+	if c.srv.cfg.RecordDir == "" || c.srv.cfg.NewMasker == nil {
+		return errors.New("ivr: recording needs Config.RecordDir and Config.NewMasker")
+	}
+	w, err := createWAV(c.srv.recordPath(c.info.ID))
+	if err != nil {
+		return err
+	}
+	m.masker = c.srv.cfg.NewMasker()
+	m.masker.SetSecure(c.secure.Load())
+	m.rec = w
+	return nil
+}
+
+// RecordingPath is where the call's recording is written (it exists once Record(true)).
+func (c *Call) RecordingPath() string { return c.srv.recordPath(c.info.ID) }
+
+// Transfer hands the call to target with a REFER (RFC 3515) and hangs up once the far end
+// reports the new leg answered (or accepted the REFER and said nothing within 10 s).
+func (c *Call) Transfer(ctx context.Context, target string) error {
+	if c.isEnded() {
+		return callplan.ErrHangup
+	}
+	uri, err := c.transferURI(target)
+	if err != nil {
+		return err
+	}
+	contact := c.dialog.InviteRequest.Contact()
+	req := sip.NewRequest(sip.REFER, contact.Address)
+	req.AppendHeader(sip.NewHeader("Refer-To", "<"+uri+">"))
+	req.AppendHeader(sip.NewHeader("Referred-By", "<"+c.srv.contact.Address.String()+">"))
+	res, err := c.dialog.Do(ctx, req)
+	if err != nil {
+		return fmt.Errorf("ivr: REFER: %w", err)
+	}
+	if !res.IsSuccess() {
+		return fmt.Errorf("%w: %d", ErrTransferRejected, res.StatusCode)
+	}
+	wait := time.NewTimer(10 * time.Second)
+	defer wait.Stop()
+	for {
+		select {
+		case code := <-c.referCh:
+			if code < 200 {
+				continue
+			}
+			if code >= 300 {
+				return fmt.Errorf("%w: new leg answered %d", ErrTransferRejected, code)
+			}
+		case <-wait.C:
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-c.done:
+			return nil // the far end hung up after transferring
+		}
+		return c.Hangup(ctx, "transferred")
+	}
+}
+
+func (c *Call) transferURI(target string) (string, error) {
+	if err := CheckHeaderValue(target); err != nil {
+		return "", err
+	}
+	target = strings.TrimSpace(target)
+	if target == "" || strings.ContainsAny(target, "<> \t\"") {
+		return "", fmt.Errorf("%w: transfer target is not a URI or number", ErrBadHeaderValue)
+	}
+	if strings.HasPrefix(target, "sip:") || strings.HasPrefix(target, "sips:") || strings.HasPrefix(target, "tel:") {
+		var u sip.Uri
+		if err := sip.ParseUri(target, &u); err != nil {
+			return "", fmt.Errorf("ivr: transfer target: %w", err)
+		}
+		return u.String(), nil
+	}
+	host := c.dialog.InviteRequest.Recipient.Host
+	return "sip:" + target + "@" + host, nil
+}
+
+// notify receives the NOTIFYs of a REFER subscription (message/sipfrag bodies).
+func (c *Call) notify(req *sip.Request) {
+	body := req.Body()
+	if !bytes.HasPrefix(body, []byte("SIP/2.0 ")) || len(body) < 11 {
+		return
+	}
+	code := 0
+	fmt.Sscanf(string(body[8:11]), "%d", &code)
+	select {
+	case c.referCh <- code:
+	default:
+	}
+}
+
+// Hangup sends BYE and ends the call with reason as its cause.
+func (c *Call) Hangup(ctx context.Context, reason string) error {
+	if c.isEnded() {
+		return nil
+	}
+	if reason == "" {
+		reason = "hangup"
+	}
+	c.finish(reason, true)
+	return nil
+}
+
+// Done is closed when the call has ended.
+func (c *Call) Done() <-chan struct{} { return c.done }
+
+// Cause is why the call ended ("" while up): caller-hangup, completed, media-timeout,
+// caller-cancelled, no-ack, shutdown, transferred, or the reason given to Hangup.
+func (c *Call) Cause() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.cause
+}
+
+// Stats reports the call's RTP counters.
+func (c *Call) Stats() (received, lost, dropped int64) {
+	return c.media.received.Load(), c.media.lost.Load(), c.media.dropped.Load()
+}
+
+// Context is cancelled when the call ends.
+func (c *Call) Context() context.Context { return c.ctx }
+
+func (c *Call) isEnded() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.ended
+}
+
+// finish ends the call once: BYE (when we end it and it was answered), media released,
+// digits closed, metrics and the server's table updated.
+func (c *Call) finish(cause string, sendBye bool) {
+	c.mu.Lock()
+	if c.ended {
+		c.mu.Unlock()
+		return
+	}
+	c.ended = true
+	c.cause = cause
+	c.mu.Unlock()
+
+	c.cancel()
+	close(c.done)
+	if sendBye && c.dialog.LoadState() >= sip.DialogStateEstablished && c.dialog.LoadState() != sip.DialogStateEnded {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		if err := c.dialog.Bye(ctx); err != nil {
+			c.srv.log.Debug("BYE failed", "call_id", c.info.ID, "err", err)
+		}
+		cancel()
+	}
+	c.media.close()
+	c.srv.ports.Put(c.media.port)
+	c.mu.Lock()
+	close(c.digits)
+	c.mu.Unlock()
+	c.dialog.Close()
+	c.srv.remove(c)
+	c.srv.active.Add(-1)
+	c.srv.metrics.CallEnded(cause)
+	recv, lost, _ := c.Stats()
+	c.srv.metrics.RTPPackets(int(recv), int(lost))
+	c.srv.log.Info("call ended", "call_id", c.info.ID, "cause", cause,
+		"duration", time.Since(c.info.StartedAt).Round(time.Millisecond),
+		"rtp_received", recv, "rtp_lost", lost,
+		"digits_rfc4733", c.digitsN[dtmf.SourceRFC4733], "digits_inband", c.digitsN[dtmf.SourceInband], "digits_info", c.digitsN[dtmf.SourceINFO])
+}
+
+// ackReceived wakes a re-INVITE waiting for the ACK of its 2xx.
+func (c *Call) ackReceived(req *sip.Request) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.ackWait != nil && req.CSeq().SeqNo == c.ackCSeq {
+		close(c.ackWait)
+		c.ackWait = nil
+	}
+}
+
+// modify answers a re-INVITE (invite=true) or UPDATE: 491 while another is in progress, 500
+// with Retry-After for a CSeq that went backwards, 488 for an offer we cannot take; otherwise
+// the new direction (hold/unhold) and remote address take effect and we answer with our SDP
+// (o= version bumped only when it changed). A re-INVITE's 2xx is retransmitted until its ACK.
+func (c *Call) modify(req *sip.Request, tx sip.ServerTransaction, invite bool) {
+	s := c.srv
+	method := string(req.Method)
+	c.mu.Lock()
+	if c.ended {
+		c.mu.Unlock()
+		s.respond(tx, req, 481, "Call/Transaction Does Not Exist")
+		return
+	}
+	if c.modifying || c.lateOffer && !c.lateAnswered.Load() {
+		c.mu.Unlock()
+		s.respond(tx, req, 491, "Request Pending")
+		return
+	}
+	c.modifying = true
+	c.mu.Unlock()
+	defer func() {
+		c.mu.Lock()
+		c.modifying = false
+		c.mu.Unlock()
+	}()
+	if err := c.dialog.ReadRequest(req, tx); err != nil {
+		s.respond(tx, req, 500, "Server Internal Error", sip.NewHeader("Retry-After", "1"))
+		return
+	}
+	body, ok := sdpBody(req)
+	if !ok {
+		s.respond(tx, req, 415, "Unsupported Media Type", sip.NewHeader("Accept", "application/sdp"))
+		return
+	}
+	if len(body) > 0 {
+		sd, err := ParseSDP(body)
+		var p MediaParams
+		if err == nil {
+			p, err = Negotiate(sd)
+		}
+		if err != nil {
+			s.respond(tx, req, 488, "Not Acceptable Here", sip.NewHeader("Warning", warning(s.ip, err)))
+			return
+		}
+		old := c.media.getParams()
+		// Keep the codec we started with when it is still offered; a changed remote is adopted.
+		c.media.setParams(p)
+		c.offer = sd
+		if p.Direction != old.Direction || p.Codec != old.Codec || p.EventPT != old.EventPT || p.PTime != old.PTime {
+			c.sdpVersion++
+		}
+		local := LocalMedia{IP: s.ip, Port: c.media.port, SessionID: c.sdpID, Version: c.sdpVersion}
+		c.localSDP = BuildAnswer(sd, p, local)
+	}
+	res := sip.NewSDPResponseFromRequest(req, c.localSDP)
+	res.AppendHeader(&s.contact)
+	res.AppendHeader(sip.NewHeader("Server", s.cfg.UserAgent))
+	s.metrics.SIPResponse(method, 200)
+	if !invite {
+		tx.Respond(res)
+		return
+	}
+	ack := make(chan struct{})
+	c.mu.Lock()
+	c.ackWait, c.ackCSeq = ack, req.CSeq().SeqNo
+	c.mu.Unlock()
+	if err := tx.Respond(res); err != nil {
+		return
+	}
+	// RFC 3261 section 13.3.1.4: retransmit the 2xx (T1 doubling to T2) until the ACK.
+	interval := sip.T1
+	deadline := time.NewTimer(64 * sip.T1)
+	defer deadline.Stop()
+	for {
+		select {
+		case <-ack:
+			return
+		case <-c.done:
+			return
+		case <-deadline.C:
+			c.finish("no-ack", true)
+			return
+		case <-time.After(interval):
+			tx.Respond(res)
+			interval = min(2*interval, sip.T2)
+		}
+	}
+}

@@ -1,0 +1,124 @@
+package ivr
+
+import (
+	"context"
+	"log/slog"
+	"net/netip"
+	"time"
+
+	"github.com/paybridge/paybridge/dtmf"
+)
+
+// CallHandler runs one answered call. The call is up when it is invoked; when it returns the
+// server hangs up (if the call is still up) and releases the media.
+type CallHandler func(ctx context.Context, call *Call)
+
+// Router picks the handler for a dialled number (the Request-URI user). A false result is
+// answered 404, exactly like a number that is routed but refused, so callers cannot probe
+// which numbers exist.
+type Router interface {
+	Route(to string) (CallHandler, bool)
+}
+
+// RouterFunc adapts a function to Router.
+type RouterFunc func(to string) (CallHandler, bool)
+
+// Route calls f(to).
+func (f RouterFunc) Route(to string) (CallHandler, bool) { return f(to) }
+
+// PromptSource resolves a prompt name to 8 kHz mono 16-bit PCM. The prompts package's set
+// satisfies it; a PromptFunc adapts anything else.
+type PromptSource interface {
+	PCM(name string) ([]int16, error)
+}
+
+// PromptFunc adapts a function to PromptSource.
+type PromptFunc func(name string) ([]int16, error)
+
+// PCM calls f(name).
+func (f PromptFunc) PCM(name string) ([]int16, error) { return f(name) }
+
+// DTMFStream is the per-call merged keypress detector (dtmf.Stream satisfies it): audio,
+// losses, RFC 4733 events and SIP INFO bodies go in; each keypress comes out once through the
+// OnDigit function it was created with. The call serialises every method call.
+type DTMFStream interface {
+	Audio(pcm []int16)
+	Gap(samples int)
+	TelephoneEvent(ts uint32, seq uint16, payload []byte)
+	Info(contentType string, body []byte) error
+	Advance(d time.Duration)
+}
+
+// Masker removes tones from recorded audio (dtmf.Masker satisfies it). While secure is on the
+// output is only the fixed fill.
+type Masker interface {
+	Process(pcm []int16) []int16
+	SetSecure(on bool)
+}
+
+// Metrics receives the counters the server keeps. Every method must be cheap and safe for
+// concurrent use; labels are fixed strings, never caller data.
+type Metrics interface {
+	CallStarted()
+	CallEnded(cause string)
+	SIPResponse(method string, code int)
+	RTPPackets(received, lost int)
+	Digit(source dtmf.Source)
+}
+
+// NopMetrics discards everything.
+type NopMetrics struct{}
+
+func (NopMetrics) CallStarted()            {}
+func (NopMetrics) CallEnded(string)        {}
+func (NopMetrics) SIPResponse(string, int) {}
+func (NopMetrics) RTPPackets(int, int)     {}
+func (NopMetrics) Digit(dtmf.Source)       {}
+
+// Config configures a Server. Zero values take the documented defaults.
+type Config struct {
+	// SIPAddr is the UDP and TCP listen address (default "0.0.0.0:5060"; port 0 = any free
+	// port, the same number for UDP and TCP).
+	SIPAddr string
+	// PublicIP goes into Contact and SDP c=/o=. Default: the SIPAddr host, or the first
+	// non-loopback address when SIPAddr is unspecified.
+	PublicIP netip.Addr
+	// RTPPortMin..RTPPortMax is the RTP port range (even ports are used; default 10000-20000).
+	RTPPortMin, RTPPortMax int
+
+	// Router selects the handler of each call. Required.
+	Router Router
+	// Prompts resolves prompt names for Call.Play. Default: every prompt is unknown.
+	Prompts PromptSource
+	// NewDTMF creates the per-call detector. Default: dtmf.NewStream.
+	NewDTMF func(onDigit func(dtmf.Event)) DTMFStream
+	// NewMasker creates the per-call recording masker. Required when recording.
+	NewMasker func() Masker
+
+	// RecordDir is where recordings go (one WAV per call, masked). Record turns recording on
+	// for every call; a handler may also call Call.Record.
+	RecordDir string
+	Record    bool
+
+	// MediaTimeout hangs a call up when no RTP arrives for this long while the far end is
+	// supposed to send (default 30s; negative disables).
+	MediaTimeout time.Duration
+	// RingTime is how long a call rings (180) before it is answered (default 0).
+	RingTime time.Duration
+	// MaxCalls refuses new calls with 503 beyond this many (default 2000).
+	MaxCalls int
+
+	// RateLimit is the number of new SIP transactions per second allowed per source address
+	// (0 = off); RateBurst the bucket size (default 2×RateLimit). Sources in AllowList are
+	// never limited.
+	RateLimit float64
+	RateBurst int
+	AllowList []netip.Prefix
+
+	// UserAgent is the Server/User-Agent header value (default "paybridge").
+	UserAgent string
+	// Logger receives structured logs (default slog.Default()). Digits never reach it.
+	Logger *slog.Logger
+	// Metrics receives counters (default NopMetrics).
+	Metrics Metrics
+}

@@ -1,0 +1,420 @@
+package ivr
+
+import (
+	"context"
+	"errors"
+	"math/rand/v2"
+	"net"
+	"net/netip"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/pion/rtp"
+
+	"github.com/paybridge/paybridge/dtmf"
+)
+
+// learnAfter is how many consecutive in-sequence packets from a new source address (or a new
+// SSRC) it takes to switch to it: symmetric RTP behind NAT, and re-INVITEs that change SSRC.
+const learnAfter = 3
+
+// maxGapPackets bounds one reported loss (a long jump is a restart, not a loss).
+const maxGapPackets = 50
+
+// mediaSession is the RTP side of one call: one UDP socket, a receiver goroutine feeding the
+// DTMF stream and the recorder, and a sender paced by the shared scheduler.
+type mediaSession struct {
+	conn  *net.UDPConn
+	port  int
+	sched *scheduler
+	log   func(msg string, args ...any)
+
+	paramsMu sync.Mutex
+	params   MediaParams
+
+	remote atomic.Pointer[netip.AddrPort] // where we send (learned symmetric RTP)
+
+	// send state: only the scheduler touches it (one worker per session per tick).
+	schedIdx int
+	ssrc     uint32
+	seq      uint16
+	ts       uint32
+	nextDue  time.Time
+	started  bool
+	seqSent  atomic.Bool
+	pcmBuf   [240]int16
+	outBuf   [12 + 240]byte
+
+	playMu sync.Mutex
+	play   *playback
+
+	// receive state: only the reader goroutine touches it.
+	rxSSRC        uint32
+	rxStarted     bool
+	rxSeq         uint16
+	rxFrame       int // samples per packet last seen
+	candSrc       netip.AddrPort
+	candSrcN      int
+	candSSRC      uint32
+	candSSRCN     int
+	candSSRCSeq   uint16
+	rxPCM         []int16
+	rxStartedSSRC bool
+
+	dtmfMu   sync.Mutex
+	stream   DTMFStream
+	masker   Masker
+	rec      *wavWriter
+	heard    atomic.Bool // a packet arrived since the last tick
+	lastRx   atomic.Int64
+	received atomic.Int64
+	lost     atomic.Int64
+	dropped  atomic.Int64
+
+	timeout  time.Duration
+	onEnd    func(cause string, err error)
+	closed   chan struct{}
+	closeOne sync.Once
+	readDone chan struct{}
+}
+
+type playback struct {
+	pcm  []int16
+	pos  int
+	done chan struct{}
+}
+
+func newMediaSession(conn *net.UDPConn, port int, sched *scheduler) *mediaSession {
+	m := &mediaSession{
+		conn: conn, port: port, sched: sched, schedIdx: -1,
+		ssrc: rand.Uint32(), seq: uint16(rand.Uint32()), ts: rand.Uint32(),
+		closed: make(chan struct{}), readDone: make(chan struct{}),
+		rxPCM: make([]int16, 480),
+	}
+	return m
+}
+
+// setParams installs negotiated parameters (answer, late-offer ACK, re-INVITE).
+func (m *mediaSession) setParams(p MediaParams) {
+	m.paramsMu.Lock()
+	m.params = p
+	m.paramsMu.Unlock()
+	r := p.Remote
+	m.remote.Store(&r)
+}
+
+func (m *mediaSession) getParams() MediaParams {
+	m.paramsMu.Lock()
+	defer m.paramsMu.Unlock()
+	return m.params
+}
+
+// start begins receiving and sending.
+func (m *mediaSession) start() {
+	m.lastRx.Store(time.Now().UnixNano())
+	go m.readLoop()
+	m.sched.add(m)
+}
+
+// close stops both directions and waits for the reader.
+func (m *mediaSession) close() {
+	m.closeOne.Do(func() {
+		close(m.closed)
+		m.sched.remove(m)
+		m.conn.Close()
+		<-m.readDone
+		m.playMu.Lock()
+		if m.play != nil {
+			close(m.play.done)
+			m.play = nil
+		}
+		m.playMu.Unlock()
+		m.dtmfMu.Lock()
+		if m.rec != nil {
+			m.rec.Close()
+			m.rec = nil
+		}
+		m.dtmfMu.Unlock()
+	})
+}
+
+// playPCM queues pcm and waits until it has been sent, ctx is cancelled (barge-in: playback
+// stops at the next frame) or the session closes.
+func (m *mediaSession) playPCM(ctx context.Context, pcm []int16) error {
+	pb := &playback{pcm: pcm, done: make(chan struct{})}
+	m.playMu.Lock()
+	select {
+	case <-m.closed:
+		m.playMu.Unlock()
+		return ErrCallEnded
+	default:
+	}
+	if m.play != nil {
+		close(m.play.done)
+	}
+	m.play = pb
+	m.playMu.Unlock()
+	select {
+	case <-pb.done:
+		select {
+		case <-m.closed:
+			return ErrCallEnded
+		default:
+		}
+		return nil
+	case <-ctx.Done():
+		m.playMu.Lock()
+		if m.play == pb {
+			m.play = nil
+			close(pb.done)
+		}
+		m.playMu.Unlock()
+		return ctx.Err()
+	case <-m.closed:
+		return ErrCallEnded
+	}
+}
+
+// tick is called by the scheduler; it sends every frame that is due.
+func (m *mediaSession) tick(now time.Time) {
+	p := m.getParams()
+	frame := time.Duration(p.PTime) * time.Millisecond
+	if frame <= 0 {
+		frame = 20 * time.Millisecond
+	}
+	if !m.started {
+		m.started = true
+		m.nextDue = now
+	}
+	if !m.heard.Swap(false) && m.stream != nil {
+		m.dtmfMu.Lock()
+		m.stream.Advance(schedInterval)
+		m.dtmfMu.Unlock()
+	}
+	for sent := 0; !now.Before(m.nextDue) && sent < 3; sent++ {
+		late := now.Sub(m.nextDue)
+		if late > 5*frame {
+			// The process stalled; resynchronise instead of bursting.
+			m.nextDue = now
+			late = 0
+		}
+		m.sched.Jitter.observe(late)
+		m.sendFrame(p, p.PTime*8)
+		m.nextDue = m.nextDue.Add(frame)
+	}
+}
+
+func (m *mediaSession) sendFrame(p MediaParams, samples int) {
+	pcm := m.pcmBuf[:samples]
+	playing := false
+	m.playMu.Lock()
+	if pb := m.play; pb != nil {
+		n := copy(pcm, pb.pcm[pb.pos:])
+		clear(pcm[n:])
+		pb.pos += n
+		playing = true
+		if pb.pos >= len(pb.pcm) {
+			close(pb.done)
+			m.play = nil
+		}
+	}
+	m.playMu.Unlock()
+	if !playing {
+		clear(pcm)
+	}
+	ts := m.ts
+	m.ts += uint32(samples)
+	if !p.Sends() {
+		return
+	}
+	dst := m.remote.Load()
+	if dst == nil || !dst.IsValid() || dst.Addr().IsUnspecified() || dst.Port() == 0 {
+		return
+	}
+	h := rtp.Header{Version: 2, PayloadType: p.Codec.PT, SequenceNumber: m.seq, Timestamp: ts, SSRC: m.ssrc}
+	if !m.sentAny() {
+		h.Marker = true
+	}
+	n, err := h.MarshalTo(m.outBuf[:])
+	if err != nil {
+		return
+	}
+	payload := m.outBuf[n : n+samples]
+	if p.Codec.Name == "PCMA" {
+		dtmf.EncodeALaw(payload, pcm)
+	} else {
+		dtmf.EncodeULaw(payload, pcm)
+	}
+	m.seq++
+	m.conn.WriteToUDPAddrPort(m.outBuf[:n+samples], *dst)
+}
+
+func (m *mediaSession) sentAny() bool {
+	// The first packet of the stream carries the marker; afterwards the stream is one talkspurt.
+	return m.seqSent.Swap(true)
+}
+
+func (m *mediaSession) readLoop() {
+	defer close(m.readDone)
+	buf := make([]byte, 2048)
+	var pkt rtp.Packet
+	armed := 0
+	for {
+		if armed == 0 && m.timeout > 0 {
+			m.conn.SetReadDeadline(time.Now().Add(m.timeout))
+		}
+		armed = (armed + 1) % 256
+		n, src, err := m.conn.ReadFromUDPAddrPort(buf)
+		if err != nil {
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() || errors.Is(err, os.ErrDeadlineExceeded) {
+				armed = 0
+				last := time.Unix(0, m.lastRx.Load())
+				if m.getParams().Receives() && time.Since(last) >= m.timeout {
+					if m.onEnd != nil {
+						go m.onEnd("media-timeout", ErrMediaTimeout)
+					}
+					return
+				}
+				continue
+			}
+			return // closed
+		}
+		if n < 12 || buf[0]>>6 != 2 {
+			m.dropped.Add(1)
+			continue
+		}
+		if err := pkt.Unmarshal(buf[:n]); err != nil {
+			m.dropped.Add(1)
+			continue
+		}
+		m.receive(&pkt, src)
+	}
+}
+
+// receive applies the source, payload type, SSRC and sequence checks to one packet and feeds
+// the DTMF stream and the recorder.
+func (m *mediaSession) receive(pkt *rtp.Packet, src netip.AddrPort) {
+	p := m.getParams()
+	pt := int(pkt.PayloadType)
+	isAudio := pt == int(p.Codec.PT)
+	isEvent := p.EventPT >= 0 && pt == p.EventPT
+	if !isAudio && !isEvent {
+		m.dropped.Add(1)
+		return
+	}
+	if !m.acceptSource(pkt, src) {
+		m.dropped.Add(1)
+		return
+	}
+	seq := pkt.SequenceNumber
+	gap := 0
+	if m.rxStarted {
+		d := int16(seq - m.rxSeq) // serial-number arithmetic: wraps at 65536
+		if d <= 0 && !isEvent {
+			m.dropped.Add(1) // duplicate or late audio
+			return
+		}
+		if d > 1 {
+			gap = int(d) - 1
+		}
+		if d > 0 {
+			m.rxSeq = seq
+		}
+	} else {
+		m.rxStarted = true
+		m.rxSeq = seq
+	}
+	m.heard.Store(true)
+	m.lastRx.Store(time.Now().UnixNano())
+	m.received.Add(1)
+	m.dtmfMu.Lock()
+	defer m.dtmfMu.Unlock()
+	if gap > 0 {
+		m.lost.Add(int64(gap))
+		if gap > maxGapPackets {
+			gap = maxGapPackets
+		}
+		frame := m.rxFrame
+		if frame == 0 {
+			frame = p.PTime * 8
+		}
+		if m.stream != nil {
+			m.stream.Gap(gap * frame)
+		}
+		if m.rec != nil {
+			m.record(make([]int16, gap*frame))
+		}
+	}
+	if isEvent {
+		if m.stream != nil {
+			m.stream.TelephoneEvent(pkt.Timestamp, seq, pkt.Payload)
+		}
+		return
+	}
+	payload := pkt.Payload
+	if len(payload) > len(m.rxPCM) {
+		payload = payload[:len(m.rxPCM)]
+	}
+	pcm := m.rxPCM[:len(payload)]
+	if p.Codec.Name == "PCMA" {
+		dtmf.DecodeALaw(pcm, payload)
+	} else {
+		dtmf.DecodeULaw(pcm, payload)
+	}
+	m.rxFrame = len(pcm)
+	if m.stream != nil {
+		m.stream.Audio(pcm)
+	}
+	if m.rec != nil {
+		m.record(pcm)
+	}
+}
+
+// record writes caller audio through the masker (call with dtmfMu held).
+func (m *mediaSession) record(pcm []int16) {
+	if m.masker != nil {
+		pcm = m.masker.Process(pcm)
+	}
+	m.rec.Write(pcm)
+}
+
+// acceptSource implements symmetric RTP (learn the far end's real address after a few
+// in-sequence packets) and SSRC locking (a new SSRC is adopted the same way).
+func (m *mediaSession) acceptSource(pkt *rtp.Packet, src netip.AddrPort) bool {
+	if !m.rxStarted && m.rxSSRC == 0 && !m.rxStartedSSRC {
+		m.rxSSRC = pkt.SSRC
+		m.rxStartedSSRC = true
+	}
+	if pkt.SSRC != m.rxSSRC {
+		if pkt.SSRC == m.candSSRC && pkt.SequenceNumber == m.candSSRCSeq+1 {
+			m.candSSRCN++
+		} else {
+			m.candSSRC, m.candSSRCN = pkt.SSRC, 1
+		}
+		m.candSSRCSeq = pkt.SequenceNumber
+		if m.candSSRCN < learnAfter {
+			return false
+		}
+		m.rxSSRC = pkt.SSRC
+		m.rxStarted = false // new sequence space
+		m.candSSRCN = 0
+	}
+	cur := m.remote.Load()
+	if cur == nil || *cur != src {
+		if src == m.candSrc {
+			m.candSrcN++
+		} else {
+			m.candSrc, m.candSrcN = src, 1
+		}
+		if m.candSrcN < learnAfter && cur != nil && cur.IsValid() && !cur.Addr().IsUnspecified() {
+			return false // not (yet) the far end: a stray or injected packet
+		}
+		s := src
+		m.remote.Store(&s)
+		m.candSrcN = 0
+	}
+	return true
+}

@@ -1,0 +1,69 @@
+package ivr
+
+import (
+	"bufio"
+	"encoding/binary"
+	"os"
+)
+
+// wavWriter streams 8 kHz mono 16-bit PCM into a WAV file and fixes the header sizes on
+// Close. Recordings only ever receive masked audio (see mediaSession.record).
+type wavWriter struct {
+	f   *os.File
+	w   *bufio.Writer
+	n   int64 // data bytes
+	buf []byte
+}
+
+func createWAV(path string) (*wavWriter, error) {
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
+	if err != nil {
+		return nil, err
+	}
+	w := &wavWriter{f: f, w: bufio.NewWriterSize(f, 16<<10)}
+	w.w.Write(wavHeader(0))
+	return w, nil
+}
+
+func wavHeader(dataLen uint32) []byte {
+	h := make([]byte, 44)
+	copy(h[0:], "RIFF")
+	binary.LittleEndian.PutUint32(h[4:], 36+dataLen)
+	copy(h[8:], "WAVEfmt ")
+	binary.LittleEndian.PutUint32(h[16:], 16)
+	binary.LittleEndian.PutUint16(h[20:], 1)     // PCM
+	binary.LittleEndian.PutUint16(h[22:], 1)     // mono
+	binary.LittleEndian.PutUint32(h[24:], 8000)  // sample rate
+	binary.LittleEndian.PutUint32(h[28:], 16000) // byte rate
+	binary.LittleEndian.PutUint16(h[32:], 2)     // block align
+	binary.LittleEndian.PutUint16(h[34:], 16)    // bits per sample
+	copy(h[36:], "data")
+	binary.LittleEndian.PutUint32(h[40:], dataLen)
+	return h
+}
+
+// Write appends samples.
+func (w *wavWriter) Write(pcm []int16) {
+	if cap(w.buf) < 2*len(pcm) {
+		w.buf = make([]byte, 2*len(pcm))
+	}
+	b := w.buf[:2*len(pcm)]
+	for i, s := range pcm {
+		binary.LittleEndian.PutUint16(b[2*i:], uint16(s))
+	}
+	w.w.Write(b)
+	w.n += int64(len(b))
+}
+
+// Close flushes the data and writes the final sizes into the header.
+func (w *wavWriter) Close() error {
+	if err := w.w.Flush(); err != nil {
+		w.f.Close()
+		return err
+	}
+	if _, err := w.f.WriteAt(wavHeader(uint32(w.n)), 0); err != nil {
+		w.f.Close()
+		return err
+	}
+	return w.f.Close()
+}

@@ -1,0 +1,181 @@
+package ivr
+
+import (
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// schedInterval is the scheduler's tick. Sessions send when their next frame is due, so 20 ms
+// and 30 ms packetization both work from one 10 ms tick.
+const schedInterval = 10 * time.Millisecond
+
+// scheduler paces every call's outgoing RTP from one ticker: no ticker or sleep per call. On
+// each tick it walks the registered sessions (split across a few workers when there are many)
+// and lets each send the frames that are due. It also measures how late each send was
+// relative to its due time: the send jitter of the load report.
+type scheduler struct {
+	mu       sync.Mutex
+	sessions []*mediaSession
+	snap     []*mediaSession
+
+	workers int
+	work    []chan []*mediaSession
+	wg      sync.WaitGroup
+
+	stop     chan struct{}
+	stopOnce sync.Once
+	started  sync.Once
+
+	Jitter jitterStats
+}
+
+func newScheduler() *scheduler {
+	w := runtime.GOMAXPROCS(0)
+	if w > 8 {
+		w = 8
+	}
+	return &scheduler{workers: w, stop: make(chan struct{})}
+}
+
+func (s *scheduler) add(m *mediaSession) {
+	s.started.Do(func() { go s.run() })
+	s.mu.Lock()
+	m.schedIdx = len(s.sessions)
+	s.sessions = append(s.sessions, m)
+	s.mu.Unlock()
+}
+
+func (s *scheduler) remove(m *mediaSession) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	i := m.schedIdx
+	if i < 0 || i >= len(s.sessions) || s.sessions[i] != m {
+		return
+	}
+	last := len(s.sessions) - 1
+	s.sessions[i] = s.sessions[last]
+	s.sessions[i].schedIdx = i
+	s.sessions[last] = nil
+	s.sessions = s.sessions[:last]
+	m.schedIdx = -1
+}
+
+func (s *scheduler) close() { s.stopOnce.Do(func() { close(s.stop) }) }
+
+func (s *scheduler) run() {
+	for i := 0; i < s.workers; i++ {
+		ch := make(chan []*mediaSession, 1)
+		s.work = append(s.work, ch)
+		go func() {
+			for batch := range ch {
+				now := time.Now()
+				for _, m := range batch {
+					m.tick(now)
+				}
+				s.wg.Done()
+			}
+		}()
+	}
+	t := time.NewTicker(schedInterval)
+	defer t.Stop()
+	defer func() {
+		for _, ch := range s.work {
+			close(ch)
+		}
+	}()
+	for {
+		select {
+		case <-s.stop:
+			return
+		case <-t.C:
+		}
+		s.mu.Lock()
+		s.snap = append(s.snap[:0], s.sessions...)
+		s.mu.Unlock()
+		n := len(s.snap)
+		if n == 0 {
+			continue
+		}
+		if n < 64 {
+			now := time.Now()
+			for _, m := range s.snap {
+				m.tick(now)
+			}
+			continue
+		}
+		per := (n + s.workers - 1) / s.workers
+		for i := 0; i < s.workers && i*per < n; i++ {
+			end := min((i+1)*per, n)
+			s.wg.Add(1)
+			s.work[i] <- s.snap[i*per : end]
+		}
+		s.wg.Wait()
+	}
+}
+
+// jitterStats is a lock-free histogram of send lateness.
+type jitterStats struct {
+	buckets [len(jitterBounds) + 1]atomic.Int64
+	max     atomic.Int64
+	sum     atomic.Int64
+	count   atomic.Int64
+}
+
+// jitterBounds are the upper bounds of the lateness buckets.
+var jitterBounds = [...]time.Duration{
+	time.Millisecond, 2 * time.Millisecond, 5 * time.Millisecond, 10 * time.Millisecond,
+	20 * time.Millisecond, 50 * time.Millisecond,
+}
+
+func (j *jitterStats) observe(late time.Duration) {
+	i := 0
+	for i < len(jitterBounds) && late > jitterBounds[i] {
+		i++
+	}
+	j.buckets[i].Add(1)
+	j.sum.Add(int64(late))
+	j.count.Add(1)
+	for {
+		m := j.max.Load()
+		if int64(late) <= m || j.max.CompareAndSwap(m, int64(late)) {
+			break
+		}
+	}
+}
+
+// JitterSnapshot summarises send lateness: how long after its due time each RTP packet left.
+type JitterSnapshot struct {
+	Packets int64         `json:"packets"`
+	Mean    time.Duration `json:"mean_ns"`
+	Max     time.Duration `json:"max_ns"`
+	P99     time.Duration `json:"p99_upper_bound_ns"` // upper bound of the bucket holding the 99th percentile
+	Over20  int64         `json:"late_over_20ms"`     // packets a full frame late or worse
+}
+
+func (j *jitterStats) snapshot() JitterSnapshot {
+	s := JitterSnapshot{Packets: j.count.Load(), Max: time.Duration(j.max.Load())}
+	if s.Packets == 0 {
+		return s
+	}
+	s.Mean = time.Duration(j.sum.Load() / s.Packets)
+	var acc int64
+	target := (s.Packets*99 + 99) / 100
+	s.P99 = -1
+	for i := range j.buckets {
+		c := j.buckets[i].Load()
+		acc += c
+		if i >= 5 {
+			s.Over20 += c
+		}
+		if s.P99 < 0 && acc >= target {
+			if i < len(jitterBounds) {
+				s.P99 = jitterBounds[i]
+			} else {
+				s.P99 = s.Max
+			}
+		}
+	}
+	return s
+}

@@ -1,0 +1,600 @@
+package ivr
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/emiago/sipgo"
+	"github.com/emiago/sipgo/sip"
+)
+
+// allowed is the Allow header of every answer: the methods this UAS implements.
+const allowed = "INVITE, ACK, BYE, CANCEL, OPTIONS, INFO, UPDATE, REFER, NOTIFY"
+
+// Server is paybridge's SIP user agent server: it answers INVITEs over UDP and TCP, runs each
+// call's handler with a *Call, and keeps answering whatever the network sends it.
+type Server struct {
+	cfg     Config
+	log     *slog.Logger
+	metrics Metrics
+
+	ua      *sipgo.UserAgent
+	srv     *sipgo.Server
+	client  *sipgo.Client
+	dialogs *sipgo.DialogServerCache
+	contact sip.ContactHeader
+
+	udp  net.PacketConn
+	tcp  net.Listener
+	addr netip.AddrPort
+	ip   netip.Addr // public address for Contact, c= and o=
+
+	ports *portPool
+	sched *scheduler
+	limit *rateLimiter
+
+	mu       sync.Mutex
+	calls    map[string]*Call // by SIP dialog id
+	active   atomic.Int64
+	draining atomic.Bool
+	wg       sync.WaitGroup
+	closed   chan struct{}
+	closeOne sync.Once
+}
+
+// NewServer binds the SIP sockets (UDP and TCP on the same port) and prepares the server.
+// Nothing is answered until Serve.
+func NewServer(cfg Config) (*Server, error) {
+	if cfg.Router == nil {
+		return nil, errors.New("ivr: Config.Router is required")
+	}
+	if cfg.SIPAddr == "" {
+		cfg.SIPAddr = "0.0.0.0:5060"
+	}
+	if cfg.RTPPortMin == 0 && cfg.RTPPortMax == 0 {
+		cfg.RTPPortMin, cfg.RTPPortMax = 10000, 20000
+	}
+	if cfg.MediaTimeout == 0 {
+		cfg.MediaTimeout = 30 * time.Second
+	}
+	if cfg.MaxCalls == 0 {
+		cfg.MaxCalls = 2000
+	}
+	if cfg.UserAgent == "" {
+		cfg.UserAgent = "paybridge"
+	}
+	if err := CheckHeaderValue(cfg.UserAgent); err != nil {
+		return nil, fmt.Errorf("ivr: UserAgent: %w", err)
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.Metrics == nil {
+		cfg.Metrics = NopMetrics{}
+	}
+	if cfg.Prompts == nil {
+		cfg.Prompts = PromptFunc(func(string) ([]int16, error) { return nil, ErrUnknownPrompt })
+	}
+	if cfg.NewDTMF == nil {
+		cfg.NewDTMF = defaultDTMF
+	}
+	if cfg.Record && cfg.RecordDir == "" {
+		return nil, errors.New("ivr: Record needs RecordDir")
+	}
+	s := &Server{
+		cfg: cfg, log: cfg.Logger.With("component", "ivr"), metrics: cfg.Metrics,
+		calls: map[string]*Call{}, closed: make(chan struct{}), sched: newScheduler(),
+		limit: newRateLimiter(cfg.RateLimit, cfg.RateBurst, cfg.AllowList),
+	}
+
+	udp, err := net.ListenPacket("udp", cfg.SIPAddr)
+	if err != nil {
+		return nil, fmt.Errorf("ivr: SIP UDP: %w", err)
+	}
+	s.addr = udp.LocalAddr().(*net.UDPAddr).AddrPort()
+	tcp, err := net.Listen("tcp", net.JoinHostPort(s.addr.Addr().Unmap().String(), strconv.Itoa(int(s.addr.Port()))))
+	if err != nil {
+		udp.Close()
+		return nil, fmt.Errorf("ivr: SIP TCP: %w", err)
+	}
+	s.udp, s.tcp = udp, tcp
+
+	s.ip = cfg.PublicIP
+	if !s.ip.IsValid() {
+		s.ip = s.addr.Addr().Unmap()
+		if s.ip.IsUnspecified() {
+			s.ip = outboundIP()
+		}
+	}
+	bindIP := s.addr.Addr().Unmap()
+	s.ports, err = newPortPool(bindIP, cfg.RTPPortMin, cfg.RTPPortMax)
+	if err != nil {
+		s.closeSockets()
+		return nil, err
+	}
+
+	sipLog := slog.New(redactHandler{cfg.Logger.Handler()}).With("component", "sipgo")
+	s.ua, err = sipgo.NewUA(
+		sipgo.WithUserAgent(cfg.UserAgent),
+		sipgo.WithUserAgentHostname(s.ip.String()),
+		sipgo.WithUserAgentTransportLayerOptions(
+			sip.WithTransportLayerLogger(sipLog),
+			sip.WithTransportLayerReadFilter(s.readFilter)),
+		sipgo.WithUserAgentTransactionLayerOptions(sip.WithTransactionLayerLogger(sipLog)),
+	)
+	if err != nil {
+		s.closeSockets()
+		return nil, err
+	}
+	s.srv, err = sipgo.NewServer(s.ua, sipgo.WithServerLogger(sipLog))
+	if err != nil {
+		s.closeSockets()
+		return nil, err
+	}
+	s.client, err = sipgo.NewClient(s.ua, sipgo.WithClientHostname(s.ip.String()),
+		sipgo.WithClientPort(int(s.addr.Port())), sipgo.WithClientLogger(sipLog))
+	if err != nil {
+		s.closeSockets()
+		return nil, err
+	}
+	s.contact = sip.ContactHeader{Address: sip.Uri{Scheme: "sip", User: "paybridge", Host: s.ip.String(), Port: int(s.addr.Port())}}
+	s.dialogs = sipgo.NewDialogServerCache(s.client, s.contact)
+
+	s.srv.OnInvite(s.guard(s.onInvite))
+	s.srv.OnAck(s.guard(s.onAck))
+	s.srv.OnBye(s.guard(s.onBye))
+	s.srv.OnCancel(s.guard(s.onCancel))
+	s.srv.OnOptions(s.guard(s.onOptions))
+	s.srv.OnInfo(s.guard(s.onInfo))
+	s.srv.OnUpdate(s.guard(s.onUpdate))
+	s.srv.OnNotify(s.guard(s.onNotify))
+	s.srv.OnRefer(s.guard(s.onRefer))
+	s.srv.OnNoRoute(s.guard(s.onNotAllowed))
+	return s, nil
+}
+
+// Addr is the bound SIP address (UDP and TCP).
+func (s *Server) Addr() netip.AddrPort { return s.addr }
+
+// PublicIP is the address used in Contact and SDP.
+func (s *Server) PublicIP() netip.Addr { return s.ip }
+
+// ActiveCalls is the number of calls up or being set up.
+func (s *Server) ActiveCalls() int { return int(s.active.Load()) }
+
+// SendJitter summarises how late RTP packets left relative to their schedule.
+func (s *Server) SendJitter() JitterSnapshot { return s.sched.Jitter.snapshot() }
+
+// Serve answers SIP on UDP and TCP until ctx is done or Close is called. It returns nil when
+// stopped that way.
+func (s *Server) Serve(ctx context.Context) error {
+	errc := make(chan error, 2)
+	go func() { errc <- s.srv.ServeUDP(s.udp) }()
+	go func() { errc <- s.srv.ServeTCP(s.tcp) }()
+	s.log.Info("SIP listening", "addr", s.addr.String(), "public_ip", s.ip.String())
+	select {
+	case <-ctx.Done():
+		s.Close()
+		return nil
+	case <-s.closed:
+		return nil
+	case err := <-errc:
+		select {
+		case <-s.closed:
+			return nil
+		default:
+		}
+		s.Close()
+		return err
+	}
+}
+
+// Drain refuses new calls with 503 and waits for the calls in progress to end. When ctx ends
+// first the remaining calls are hung up (cause "shutdown") and ctx's error is returned.
+func (s *Server) Drain(ctx context.Context) error {
+	s.draining.Store(true)
+	t := time.NewTicker(50 * time.Millisecond)
+	defer t.Stop()
+	for s.active.Load() > 0 {
+		select {
+		case <-ctx.Done():
+			s.hangupAll("shutdown")
+			return ctx.Err()
+		case <-t.C:
+		}
+	}
+	return nil
+}
+
+// Close hangs up every call, stops the listeners and the media scheduler.
+func (s *Server) Close() error {
+	s.closeOne.Do(func() {
+		s.draining.Store(true)
+		s.hangupAll("shutdown")
+		close(s.closed)
+		s.closeSockets()
+		s.ua.Close()
+		s.sched.close()
+	})
+	return nil
+}
+
+func (s *Server) closeSockets() {
+	if s.udp != nil {
+		s.udp.Close()
+	}
+	if s.tcp != nil {
+		s.tcp.Close()
+	}
+}
+
+func (s *Server) hangupAll(cause string) {
+	s.mu.Lock()
+	calls := make([]*Call, 0, len(s.calls))
+	for _, c := range s.calls {
+		calls = append(calls, c)
+	}
+	s.mu.Unlock()
+	var wg sync.WaitGroup
+	for _, c := range calls {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+			defer cancel()
+			c.Hangup(ctx, cause)
+		}()
+	}
+	wg.Wait()
+}
+
+// guard wraps every handler: it recovers panics (500), checks the headers every request must
+// carry (400) and applies the per-source limits to TCP (UDP is filtered before parsing).
+func (s *Server) guard(h sipgo.RequestHandler) sipgo.RequestHandler {
+	return func(req *sip.Request, tx sip.ServerTransaction) {
+		defer func() {
+			if r := recover(); r != nil {
+				// The panic value is not logged: it could hold request data.
+				s.log.Error("SIP handler panicked", "method", string(req.Method), "panic_type", fmt.Sprintf("%T", r))
+				if tx != nil && !req.IsAck() {
+					s.respond(tx, req, 500, "Server Internal Error")
+				}
+			}
+		}()
+		if req.Transport() != "UDP" && req.Transport() != "udp" {
+			if !s.limit.admit(sourceAddr(req), []byte(userAgentOf(req)), req.Method) {
+				return
+			}
+		}
+		if code, reason := validateRequest(req); code != 0 {
+			if tx != nil && !req.IsAck() {
+				s.respond(tx, req, code, reason)
+			}
+			return
+		}
+		h(req, tx)
+	}
+}
+
+// respond sends a stateful response built from req.
+func (s *Server) respond(tx sip.ServerTransaction, req *sip.Request, code int, reason string, hdrs ...sip.Header) {
+	res := sip.NewResponseFromRequest(req, code, reason, nil)
+	res.AppendHeader(sip.NewHeader("Server", s.cfg.UserAgent))
+	for _, h := range hdrs {
+		res.AppendHeader(h)
+	}
+	s.metrics.SIPResponse(string(req.Method), code)
+	if err := tx.Respond(res); err != nil {
+		s.log.Debug("SIP respond failed", "method", string(req.Method), "code", code, "err", err)
+	}
+}
+
+func (s *Server) onOptions(req *sip.Request, tx sip.ServerTransaction) {
+	s.respond(tx, req, 200, "OK",
+		sip.NewHeader("Allow", allowed), sip.NewHeader("Accept", "application/sdp"))
+}
+
+func (s *Server) onNotAllowed(req *sip.Request, tx sip.ServerTransaction) {
+	s.respond(tx, req, 405, "Method Not Allowed", sip.NewHeader("Allow", allowed))
+}
+
+func (s *Server) onRefer(req *sip.Request, tx sip.ServerTransaction) {
+	// We send REFERs (Transfer); we do not accept being transferred.
+	if c := s.callFor(req); c == nil {
+		s.respond(tx, req, 481, "Call/Transaction Does Not Exist")
+		return
+	}
+	s.respond(tx, req, 403, "Forbidden")
+}
+
+// callFor finds the call an in-dialog request belongs to.
+func (s *Server) callFor(req *sip.Request) *Call {
+	id, err := sip.DialogIDFromRequestUAS(req)
+	if err != nil {
+		return nil
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.calls[id]
+}
+
+func (s *Server) onInvite(req *sip.Request, tx sip.ServerTransaction) {
+	if to := req.To(); to != nil && to.Params.Has("tag") {
+		s.onReinvite(req, tx)
+		return
+	}
+	if s.draining.Load() {
+		s.respond(tx, req, 503, "Service Unavailable", sip.NewHeader("Retry-After", "30"))
+		return
+	}
+	if req.Contact() == nil {
+		s.respond(tx, req, 400, "Missing Contact")
+		return
+	}
+	switch strings.ToLower(req.Recipient.Scheme) {
+	case "sip", "sips", "tel":
+	default:
+		s.respond(tx, req, 416, "Unsupported URI Scheme")
+		return
+	}
+	if req.Recipient.Scheme == "sips" || strings.EqualFold(req.Transport(), "TLS") {
+		s.respond(tx, req, 416, "Unsupported URI Scheme")
+		return
+	}
+	if unsup := unsupportedRequire(req); unsup != "" {
+		s.respond(tx, req, 420, "Bad Extension", sip.NewHeader("Unsupported", unsup))
+		return
+	}
+	if !acceptsSDP(req) {
+		s.respond(tx, req, 406, "Not Acceptable", sip.NewHeader("Accept", "application/sdp"))
+		return
+	}
+	body, ok := sdpBody(req)
+	if !ok {
+		s.respond(tx, req, 415, "Unsupported Media Type", sip.NewHeader("Accept", "application/sdp"))
+		return
+	}
+	to := dialledNumber(req)
+	handler, ok := s.cfg.Router.Route(to)
+	if !ok {
+		s.respond(tx, req, 404, "Not Found")
+		return
+	}
+	if int(s.active.Load()) >= s.cfg.MaxCalls {
+		s.respond(tx, req, 503, "Service Unavailable", sip.NewHeader("Retry-After", "5"))
+		return
+	}
+
+	var offer *SessionSDP
+	var params MediaParams
+	if len(body) > 0 {
+		var err error
+		offer, err = ParseSDP(body)
+		if err == nil {
+			params, err = Negotiate(offer)
+		}
+		if err != nil {
+			s.respond(tx, req, 488, "Not Acceptable Here", sip.NewHeader("Warning", warning(s.ip, err)))
+			return
+		}
+	}
+
+	s.active.Add(1)
+	s.wg.Add(1)
+	defer func() {
+		s.wg.Done()
+	}()
+	started := time.Now()
+	trying := sip.NewResponseFromRequest(req, 100, "Trying", nil)
+	tx.Respond(trying)
+
+	conn, port, err := s.ports.Get()
+	if err != nil {
+		s.active.Add(-1)
+		s.log.Warn("refusing call", "err", err)
+		s.respond(tx, req, 503, "Service Unavailable", sip.NewHeader("Retry-After", "5"))
+		return
+	}
+	dlg, err := s.dialogs.ReadInvite(req, tx)
+	if err != nil {
+		conn.Close()
+		s.ports.Put(port)
+		s.active.Add(-1)
+		s.respond(tx, req, 400, "Bad Request")
+		return
+	}
+	c := newCall(s, dlg, req, conn, port, started)
+	s.mu.Lock()
+	s.calls[dlg.ID] = c
+	s.mu.Unlock()
+	s.metrics.CallStarted()
+
+	if s.cfg.RingTime > 0 {
+		s.metrics.SIPResponse("INVITE", 180)
+		dlg.Respond(180, "Ringing", nil)
+		select {
+		case <-time.After(s.cfg.RingTime):
+		case <-dlg.Context().Done():
+			// CANCEL (sipgo answers 200 to it and 487 to the INVITE) or transaction death.
+			c.finish("caller-cancelled", false)
+			return
+		}
+	}
+
+	local := LocalMedia{IP: s.ip, Port: port, SessionID: c.sdpID, Version: c.sdpVersion}
+	var answer []byte
+	if offer != nil {
+		c.media.setParams(params)
+		c.offer = offer
+		answer = BuildAnswer(offer, params, local)
+	} else {
+		c.lateOffer = true
+		answer = BuildOffer(local)
+	}
+	c.localSDP = answer
+	s.metrics.SIPResponse("INVITE", 200)
+	if err := dlg.RespondSDP(answer); err != nil {
+		select {
+		case <-dlg.Context().Done():
+			c.finish("caller-cancelled", false)
+		default:
+			c.finish("no-ack", true)
+		}
+		return
+	}
+	if c.lateOffer && !c.lateAnswered.Load() {
+		c.finish("no-sdp-answer", true)
+		return
+	}
+	c.answered(handler)
+}
+
+func (s *Server) onAck(req *sip.Request, tx sip.ServerTransaction) {
+	c := s.callFor(req)
+	if c == nil {
+		return
+	}
+	if c.lateOffer && !c.lateAnswered.Load() {
+		if body, ok := sdpBody(req); ok && len(body) > 0 {
+			if sd, err := ParseSDP(body); err == nil {
+				if p, err := Negotiate(sd); err == nil {
+					c.media.setParams(p)
+					c.offer = sd
+					c.lateAnswered.Store(true)
+				}
+			}
+		}
+	}
+	c.ackReceived(req)
+	s.dialogs.ReadAck(req, tx)
+}
+
+func (s *Server) onBye(req *sip.Request, tx sip.ServerTransaction) {
+	c := s.callFor(req)
+	if c == nil {
+		s.respond(tx, req, 481, "Call/Transaction Does Not Exist")
+		return
+	}
+	s.metrics.SIPResponse("BYE", 200)
+	if err := c.dialog.ReadBye(req, tx); err != nil {
+		s.respond(tx, req, 500, "Server Internal Error")
+		return
+	}
+	c.finish("caller-hangup", false)
+}
+
+func (s *Server) onCancel(req *sip.Request, tx sip.ServerTransaction) {
+	// A CANCEL that matched an INVITE transaction never gets here (the transaction layer
+	// answers it and the dialog context ends); this one matched nothing.
+	s.respond(tx, req, 481, "Call/Transaction Does Not Exist")
+}
+
+func (s *Server) onInfo(req *sip.Request, tx sip.ServerTransaction) {
+	c := s.callFor(req)
+	if c == nil {
+		s.respond(tx, req, 481, "Call/Transaction Does Not Exist")
+		return
+	}
+	ct := ""
+	if h := req.ContentType(); h != nil {
+		ct = strings.ToLower(strings.TrimSpace(strings.Split(h.Value(), ";")[0]))
+	}
+	switch ct {
+	case "application/dtmf-relay", "application/dtmf":
+	case "":
+		s.respond(tx, req, 200, "OK") // keep-alive INFO
+		return
+	default:
+		s.respond(tx, req, 415, "Unsupported Media Type", sip.NewHeader("Accept", "application/dtmf-relay, application/dtmf"))
+		return
+	}
+	if err := c.infoDTMF(ct, req.Body()); err != nil {
+		s.respond(tx, req, 400, "Bad DTMF Body")
+		return
+	}
+	s.respond(tx, req, 200, "OK")
+}
+
+func (s *Server) onNotify(req *sip.Request, tx sip.ServerTransaction) {
+	c := s.callFor(req)
+	if c == nil {
+		s.respond(tx, req, 481, "Subscription Does Not Exist")
+		return
+	}
+	s.respond(tx, req, 200, "OK")
+	c.notify(req)
+}
+
+func (s *Server) onUpdate(req *sip.Request, tx sip.ServerTransaction) {
+	c := s.callFor(req)
+	if c == nil {
+		s.respond(tx, req, 481, "Call/Transaction Does Not Exist")
+		return
+	}
+	c.modify(req, tx, false)
+}
+
+func (s *Server) onReinvite(req *sip.Request, tx sip.ServerTransaction) {
+	c := s.callFor(req)
+	if c == nil {
+		s.respond(tx, req, 481, "Call/Transaction Does Not Exist")
+		return
+	}
+	c.modify(req, tx, true)
+}
+
+// recordPath is where call id's recording goes.
+func (s *Server) recordPath(id string) string {
+	return filepath.Join(s.cfg.RecordDir, id+".wav")
+}
+
+func (s *Server) remove(c *Call) {
+	s.mu.Lock()
+	delete(s.calls, c.dialog.ID)
+	s.mu.Unlock()
+}
+
+func newCallID() string {
+	var b [12]byte
+	rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+func warning(ip netip.Addr, err error) string {
+	// Warning: 304 host "text" (RFC 3261 section 20.43); the text is our own error text.
+	text := strings.Map(func(r rune) rune {
+		if r == '"' || r == '\\' || r < 0x20 || r == 0x7f {
+			return ' '
+		}
+		return r
+	}, err.Error())
+	return fmt.Sprintf("304 %s \"%s\"", ip.String(), text)
+}
+
+// outboundIP is the address the host would use to reach the internet (no packet is sent),
+// falling back to loopback.
+func outboundIP() netip.Addr {
+	c, err := net.Dial("udp", "192.0.2.1:9")
+	if err == nil {
+		defer c.Close()
+		if a, ok := c.LocalAddr().(*net.UDPAddr); ok {
+			return a.AddrPort().Addr().Unmap()
+		}
+	}
+	return netip.MustParseAddr("127.0.0.1")
+}
+
+var _ = os.Getpid

@@ -1,0 +1,130 @@
+package ivr
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"log/slog"
+	"strconv"
+	"sync"
+
+	"github.com/emiago/sipgo/sip"
+)
+
+// RedactSIP returns msg with every body that is not SDP replaced by a placeholder. SIP INFO
+// bodies carry DTMF digits (card data); SDP carries only addresses and codecs.
+func RedactSIP(msg []byte) []byte {
+	i := bytes.Index(msg, []byte("\r\n\r\n"))
+	sep := 4
+	if i < 0 {
+		i = bytes.Index(msg, []byte("\n\n"))
+		sep = 2
+	}
+	if i < 0 || i+sep >= len(msg) {
+		return msg
+	}
+	head, body := msg[:i], msg[i+sep:]
+	if len(bytes.TrimSpace(body)) == 0 || isSDPHead(head) {
+		return msg
+	}
+	out := make([]byte, 0, len(head)+sep+40)
+	out = append(out, head...)
+	out = append(out, msg[i:i+sep]...)
+	out = append(out, "[body redacted: "...)
+	out = strconv.AppendInt(out, int64(len(body)), 10)
+	out = append(out, " bytes]"...)
+	return out
+}
+
+func isSDPHead(head []byte) bool {
+	for _, line := range bytes.Split(head, []byte("\n")) {
+		line = bytes.TrimSpace(line)
+		l := bytes.ToLower(line)
+		if bytes.HasPrefix(l, []byte("content-type:")) || bytes.HasPrefix(l, []byte("c:")) {
+			v := bytes.TrimSpace(l[bytes.IndexByte(l, ':')+1:])
+			return bytes.HasPrefix(v, []byte("application/sdp"))
+		}
+	}
+	return false
+}
+
+var traceMu sync.Mutex
+
+// TraceSIP writes every SIP message sent and received by any server or caller in this process
+// to w, redacted with RedactSIP; nil turns tracing off. sipgo's tracer is process-global.
+func TraceSIP(w io.Writer) {
+	traceMu.Lock()
+	defer traceMu.Unlock()
+	if w == nil {
+		sip.SIPDebug = false
+		sip.SIPDebugTracer(nil)
+		return
+	}
+	sip.SIPDebugTracer(&tracer{w: w})
+	sip.SIPDebug = true
+}
+
+type tracer struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (t *tracer) write(dir, transport, laddr, raddr string, msg []byte) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	io.WriteString(t.w, "=== "+transport+" "+dir+" "+laddr+" "+raddr+" ===\n")
+	t.w.Write(RedactSIP(msg))
+	io.WriteString(t.w, "\n")
+}
+
+func (t *tracer) SIPTraceRead(transport, laddr, raddr string, msg []byte) {
+	t.write("<-", transport, laddr, raddr, msg)
+}
+
+func (t *tracer) SIPTraceWrite(transport, laddr, raddr string, msg []byte) {
+	t.write("->", transport, laddr, raddr, msg)
+}
+
+// redactHandler wraps the handler sipgo logs through: sipgo logs whole messages or raw data
+// under a few keys (a datagram that fails to parse is logged verbatim), and those may be INFO
+// bodies with digits. Their values are replaced; sipgo's errors are demoted to debug (a
+// malformed packet from the internet is not our error).
+type redactHandler struct{ h slog.Handler }
+
+var redactKeys = map[string]bool{"data": true, "msg": true, "message": true, "body": true, "request": true, "response": true, "req": true, "res": true}
+
+func (r redactHandler) Enabled(ctx context.Context, l slog.Level) bool {
+	return r.h.Enabled(ctx, min(l, slog.LevelDebug))
+}
+
+func (r redactHandler) Handle(ctx context.Context, rec slog.Record) error {
+	level := rec.Level
+	if level > slog.LevelDebug {
+		level = slog.LevelDebug
+	}
+	if !r.h.Enabled(ctx, level) {
+		return nil
+	}
+	out := slog.NewRecord(rec.Time, level, rec.Message, rec.PC)
+	rec.Attrs(func(a slog.Attr) bool {
+		if redactKeys[a.Key] {
+			a = slog.String(a.Key, "[redacted]")
+		}
+		out.AddAttrs(a)
+		return true
+	})
+	return r.h.Handle(ctx, out)
+}
+
+func (r redactHandler) WithAttrs(as []slog.Attr) slog.Handler {
+	clean := make([]slog.Attr, len(as))
+	for i, a := range as {
+		if redactKeys[a.Key] {
+			a = slog.String(a.Key, "[redacted]")
+		}
+		clean[i] = a
+	}
+	return redactHandler{r.h.WithAttrs(clean)}
+}
+
+func (r redactHandler) WithGroup(name string) slog.Handler { return redactHandler{r.h.WithGroup(name)} }
