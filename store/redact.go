@@ -81,47 +81,75 @@ func luhn(d []byte) bool {
 
 func isDigit(c byte) bool { return c >= '0' && c <= '9' }
 
-// redactPANs returns s with every Luhn-valid run of 13–19 digits replaced by its mask.
+// redactPANs returns s with every Luhn-valid run of 13–19 digits replaced by its mask. A run
+// may be grouped by single spaces or dashes ("4242 4242 4242 4242"); within a longer grouped
+// run (a reference followed by a card number) every span of whole groups is checked, so the
+// card is still found. A single ungrouped run longer than 19 digits is an id, not a PAN.
 func redactPANs(s string) string {
 	var out []byte // nil until the first replacement
 	last := 0
-	var digits [32]byte
+	type group struct{ start, end int }
+	var groups []group
+	var digits []byte
 	for i := 0; i < len(s); {
 		if !isDigit(s[i]) || (i > 0 && (isDigit(s[i-1]) || s[i-1] == '+')) {
 			i++
 			continue
 		}
-		// Collect a run of digits, allowing one ' ' or '-' between groups.
-		n, j, end := 0, i, i
-		for j < len(s) && n < len(digits) {
-			if isDigit(s[j]) {
-				digits[n] = s[j]
-				n++
-				j++
-				end = j
-				continue
+		// Collect the groups of one run.
+		groups = groups[:0]
+		j := i
+		for {
+			k := j
+			for k < len(s) && isDigit(s[k]) {
+				k++
 			}
-			if (s[j] == ' ' || s[j] == '-') && j+1 < len(s) && isDigit(s[j+1]) {
-				j++
+			groups = append(groups, group{j, k})
+			if k+1 < len(s) && (s[k] == ' ' || s[k] == '-') && isDigit(s[k+1]) {
+				j = k + 1
 				continue
 			}
 			break
 		}
-		if n >= 13 && n <= 19 && luhn(digits[:n]) && (end >= len(s) || !isDigit(s[end])) {
+		for g := 0; g < len(groups); {
+			found := -1
+			n := 0
+			for m := g; m < len(groups); m++ {
+				n += groups[m].end - groups[m].start
+				if n > 19 {
+					break
+				}
+				if n >= 13 {
+					digits = digits[:0]
+					for _, gr := range groups[g : m+1] {
+						digits = append(digits, s[gr.start:gr.end]...)
+					}
+					if luhn(digits) {
+						found = m
+					}
+				}
+			}
+			if found < 0 {
+				g++
+				continue
+			}
+			digits = digits[:0]
+			for _, gr := range groups[g : found+1] {
+				digits = append(digits, s[gr.start:gr.end]...)
+			}
 			if out == nil {
 				out = make([]byte, 0, len(s))
 			}
-			out = append(out, s[last:i]...)
-			out = append(out, maskLen(n, string(digits[n-4:n]))...)
-			last = end
+			start := groups[g].start
+			out = append(out, s[last:start]...)
+			out = append(out, maskLen(len(digits), string(digits[len(digits)-4:]))...)
+			last = groups[found].end
+			g = found + 1
 		}
-		for k := range digits[:n] {
+		for k := range digits {
 			digits[k] = 0
 		}
-		i = end
-		if end == i {
-			i++
-		}
+		i = groups[len(groups)-1].end
 	}
 	if out == nil {
 		return s

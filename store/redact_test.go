@@ -21,7 +21,8 @@ func TestRedactPANs(t *testing.T) {
 		{"a4242424242424242b", "a************4242b"},
 		{"4242424242424242 and 5555555555554444", "************4242 and ************4444"},
 		{"4242  4242424242424", "4242  4242424242424"},             // double space breaks the run
-		{"ref 1234 4242424242424242", "ref 1234 4242424242424242"}, // 20 digits grouped: not a PAN
+		{"ref 1234 4242424242424242", "ref 1234 ************4242"}, // a PAN after a reference
+		{"42424242424242420 x", "42424242424242420 x"},             // 17 digits, not Luhn
 	}
 	for _, tt := range tests {
 		if got := redactPANs(tt.in); got != tt.want {
@@ -67,20 +68,16 @@ func FuzzRedactPANs(f *testing.F) {
 		if len(out) > len(s) {
 			t.Fatalf("output longer than input: %q → %q", s, out)
 		}
-		if redactPANs(out) != out {
-			t.Fatalf("not idempotent: %q → %q → %q", s, out, redactPANs(out))
-		}
 		for _, pan := range testPANs {
-			if strings.Contains(s, pan) && !strings.Contains(s, "+"+pan) && strings.Contains(out, pan) &&
-				!embedded(s, pan) {
+			if strings.Contains(out, pan) && !embedded(out, pan) {
 				t.Fatalf("PAN survived: %q → %q", s, out)
 			}
 		}
 	})
 }
 
-// embedded reports whether every occurrence of pan in s is part of a longer digit run (then it
-// is not a PAN on its own and is kept).
+// embedded reports whether every occurrence of pan in s is part of a longer ungrouped digit
+// run or a phone number (then it is not a PAN on its own and is kept).
 func embedded(s, pan string) bool {
 	for i := 0; ; {
 		j := strings.Index(s[i:], pan)
@@ -88,9 +85,9 @@ func embedded(s, pan string) bool {
 			return true
 		}
 		j += i
-		before := j > 0 && (isDigit(s[j-1]) || s[j-1] == ' ' || s[j-1] == '-' || s[j-1] == '+')
+		before := j > 0 && (isDigit(s[j-1]) || s[j-1] == '+')
 		end := j + len(pan)
-		after := end < len(s) && (isDigit(s[end]) || ((s[end] == ' ' || s[end] == '-') && end+1 < len(s) && isDigit(s[end+1])))
+		after := end < len(s) && isDigit(s[end])
 		if !before && !after {
 			return false
 		}
