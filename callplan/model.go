@@ -92,6 +92,25 @@ type Plan struct {
 	Labels map[string]int
 
 	Hash string // hex sha256 of the source bytes, to tell versions of a plan apart
+
+	// valuePos records where each template-bearing field's value starts in the source
+	// (keyed by the field's address), so the validator can point at a $(…) inside it.
+	valuePos map[*string]Pos
+}
+
+// posOf returns where the value stored at field starts, or def when unknown.
+func (p *Plan) posOf(field *string, def Pos) Pos {
+	if pos, ok := p.valuePos[field]; ok {
+		return pos
+	}
+	return def
+}
+
+func (p *Plan) setPos(field *string, pos Pos) {
+	if p.valuePos == nil {
+		p.valuePos = map[*string]Pos{}
+	}
+	p.valuePos[field] = pos
 }
 
 // Connector returns the declaration named name, or nil.

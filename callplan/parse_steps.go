@@ -1,0 +1,873 @@
+package callplan
+
+import (
+	"errors"
+	"fmt"
+	"regexp"
+	"regexp/syntax"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// stepParsers maps each step element to its parser (filled in init to avoid an
+// initialisation cycle: If, Switch and Menu parse nested steps).
+var stepParsers map[string]func(*parser, *xnode) Step
+
+// stepNames lists the step elements, for "did you mean".
+var stepNames []string
+
+// nestedOnly names elements that exist but only inside a particular parent.
+var nestedOnly = map[string]string{
+	"Choice": "Menu", "Case": "Switch", "Default": "Switch", "ElseIf": "If", "Else": "If",
+	"Prompt": "Pay", "Request": "ApiInteraction", "Response": "ApiInteraction",
+	"ClientCredentials": "Connector", "BasicAuth": "Connector",
+	"Match": "CallPlan", "Connector": "CallPlan", "Prompts": "CallPlan", "Flow": "CallPlan",
+}
+
+func init() {
+	stepParsers = map[string]func(*parser, *xnode) Step{
+		"Play":            (*parser).parsePlay,
+		"SayDigits":       (*parser).parseSayDigits,
+		"SayAmount":       (*parser).parseSayAmount,
+		"Pause":           (*parser).parsePause,
+		"Gather":          (*parser).parseGather,
+		"Menu":            (*parser).parseMenu,
+		"ApiInteraction":  (*parser).parseAPI,
+		"Authorize":       (*parser).parseAuthorize,
+		"Pay":             (*parser).parsePay,
+		"SendPaymentLink": (*parser).parseLink,
+		"Set":             (*parser).parseSet,
+		"If":              (*parser).parseIf,
+		"Switch":          (*parser).parseSwitch,
+		"Goto":            (*parser).parseGoto,
+		"Label":           (*parser).parseLabel,
+		"Transfer":        (*parser).parseTransfer,
+		"Hangup":          (*parser).parseHangup,
+	}
+	for n := range stepParsers {
+		stepNames = append(stepNames, n)
+	}
+}
+
+// steps parses a list of step elements. top is true for the children of <Flow>.
+func (p *parser) steps(nodes []*xnode, top bool) []Step {
+	out := []Step{}
+	for _, c := range nodes {
+		fn := stepParsers[c.name]
+		if fn == nil {
+			if parent, ok := nestedOnly[c.name]; ok {
+				p.sink.errorf(c.pos, "misplaced-element", "<%s> belongs directly inside <%s>", c.name, parent)
+			} else {
+				p.sink.errorf(c.pos, "unknown-element", "unknown element <%s>%s", c.name, didYouMean(c.name, stepNames))
+			}
+			continue
+		}
+		if c.name == "Label" && !top {
+			p.sink.errorf(c.pos, "nested-label", "<Label> must be a direct child of <Flow> (a Goto jumps out of any block to a top-level label)")
+		}
+		if s := fn(p, c); s != nil {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// indexLabels fills Plan.Labels from the top-level LabelSteps.
+func (p *parser) indexLabels() {
+	for i, s := range p.plan.Flow {
+		l, ok := s.(*LabelStep)
+		if !ok || l.Name == "" {
+			continue
+		}
+		if j, dup := p.plan.Labels[l.Name]; dup {
+			first := p.plan.Flow[j].StepPos()
+			p.sink.errorf(l.Pos, "duplicate-label", "label %q is defined twice (first at %d:%d)", l.Name, first.Line, first.Col)
+			continue
+		}
+		p.plan.Labels[l.Name] = i
+	}
+}
+
+// leaf checks that a step element has no children and no text.
+func (p *parser) leaf(n *xnode) {
+	p.noText(n)
+	for _, c := range n.children {
+		p.sink.errorf(c.pos, "unexpected-element", "<%s> takes no child elements (found <%s>)", n.name, c.name)
+	}
+}
+
+func (p *parser) parsePlay(n *xnode) Step {
+	a := p.attrs(n, "prompt", "bargeIn", "loop")
+	p.leaf(n)
+	s := &PlayStep{StepBase: StepBase{Pos: n.pos}}
+	s.Prompts = a.promptList("prompt", true)
+	if a.has("bargeIn") {
+		b := a.bool("bargeIn", true)
+		s.BargeIn = &b
+	}
+	s.Loop = a.int("loop", DefaultPlayLoop, 1, 100)
+	return s
+}
+
+func (p *parser) parseSayDigits(n *xnode) Step {
+	a := p.attrs(n, "value")
+	p.leaf(n)
+	s := &SayDigitsStep{StepBase: StepBase{Pos: n.pos}}
+	a.tmpl("value", &s.Value, true)
+	if IsLiteral(s.Value) && strings.Trim(s.Value, dtmfKeys+" ") != "" {
+		p.sink.errorf(a.valPos(a.get("value")), "bad-value", "SayDigits value %q: only digits, * and # can be spoken as digits", s.Value)
+	}
+	return s
+}
+
+func (p *parser) parseSayAmount(n *xnode) Step {
+	a := p.attrs(n, "value", "currency")
+	p.leaf(n)
+	s := &SayAmountStep{StepBase: StepBase{Pos: n.pos}}
+	a.tmpl("value", &s.Value, true)
+	a.tmpl("currency", &s.Currency, false)
+	p.checkCurrency(a, "currency", s.Currency)
+	if IsLiteral(s.Value) && s.Value != "" && !isDecimal(strings.TrimSpace(s.Value)) {
+		p.sink.errorf(a.valPos(a.get("value")), "bad-amount", "SayAmount value %q is not a decimal amount", s.Value)
+	}
+	return s
+}
+
+func (p *parser) parsePause(n *xnode) Step {
+	a := p.attrs(n, "length")
+	p.leaf(n)
+	return &PauseStep{StepBase: StepBase{Pos: n.pos}, Length: a.dur("length", DefaultPauseLength, time.Millisecond, 10*time.Minute)}
+}
+
+const (
+	minTimeout = 100 * time.Millisecond
+	maxTimeout = 10 * time.Minute
+)
+
+func (p *parser) parseGather(n *xnode) Step {
+	a := p.attrs(n, "var", "minDigits", "maxDigits", "finishOnKey", "timeout", "firstDigitTimeout",
+		"attempts", "prompt", "invalidPrompt", "timeoutPrompt", "pattern")
+	p.leaf(n)
+	s := &GatherStep{StepBase: StepBase{Pos: n.pos}}
+	s.Var = a.varName("var", true, "")
+	s.Min = a.int("minDigits", DefaultGatherMinDigits, 1, MaxDigitsLimit)
+	s.Max = a.int("maxDigits", max(DefaultGatherMaxDigits, s.Min), 1, MaxDigitsLimit)
+	if s.Max < s.Min {
+		p.sink.errorf(n.pos, "bad-number", "maxDigits %d is less than minDigits %d", s.Max, s.Min)
+	}
+	s.FinishOnKey = DefaultFinishOnKey
+	if v, ok := a.str("finishOnKey"); ok {
+		s.FinishOnKey = v
+		if len(v) > 1 || v != "" && !strings.Contains(dtmfKeys, v) {
+			p.sink.errorf(a.valPos(a.get("finishOnKey")), "bad-key", "finishOnKey %q: one key of 0-9 * # A-D, or \"\" for none", v)
+		}
+	}
+	s.Timeout = a.dur("timeout", DefaultGatherTimeout, minTimeout, maxTimeout)
+	s.FirstDigitTimeout = a.dur("firstDigitTimeout", s.Timeout, minTimeout, maxTimeout)
+	s.Attempts = a.int("attempts", DefaultGatherAttempts, 1, 10)
+	s.Prompt = a.promptList("prompt", false)
+	s.InvalidPrompt = a.promptList("invalidPrompt", false)
+	s.TimeoutPrompt = a.promptList("timeoutPrompt", false)
+	if v, ok := a.str("pattern"); ok {
+		s.PatternSource = v
+		re, err := regexp.Compile(`^(?:` + v + `)$`)
+		if err != nil {
+			var re2 *syntax.Error
+			msg := err.Error()
+			if errors.As(err, &re2) {
+				msg = string(re2.Code) + ": " + re2.Expr
+			}
+			p.sink.errorf(a.valPos(a.get("pattern")), "bad-pattern", "pattern: %s", msg)
+		} else {
+			s.Pattern = re
+		}
+	}
+	return s
+}
+
+func (p *parser) parseMenu(n *xnode) Step {
+	a := p.attrs(n, "prompt", "invalidPrompt", "timeoutPrompt", "timeout", "attempts", "var")
+	p.noText(n)
+	s := &MenuStep{StepBase: StepBase{Pos: n.pos}}
+	s.Var = a.varName("var", false, "")
+	s.Prompt = a.promptList("prompt", false)
+	s.InvalidPrompt = a.promptList("invalidPrompt", false)
+	s.TimeoutPrompt = a.promptList("timeoutPrompt", false)
+	s.Timeout = a.dur("timeout", DefaultMenuTimeout, minTimeout, maxTimeout)
+	s.Attempts = a.int("attempts", DefaultMenuAttempts, 1, 10)
+	keys := map[string]Pos{}
+	for _, c := range n.children {
+		if c.name != "Choice" {
+			p.sink.errorf(c.pos, "unknown-element", "<Menu> holds <Choice> elements, not <%s>%s", c.name, didYouMean(c.name, []string{"Choice"}))
+			continue
+		}
+		ca := p.attrs(c, "key")
+		p.noText(c)
+		ch := &Choice{Pos: c.pos, Key: ca.requiredNonEmpty("key")}
+		if ch.Key != "" {
+			if len(ch.Key) != 1 || !strings.Contains(dtmfKeys, ch.Key) {
+				p.sink.errorf(ca.valPos(ca.get("key")), "bad-key", "Choice key %q: one key of 0-9 * # A-D", ch.Key)
+			} else if first, dup := keys[ch.Key]; dup {
+				p.sink.errorf(c.pos, "duplicate-key", "key %s is chosen twice in this menu (first at %d:%d)", ch.Key, first.Line, first.Col)
+			} else {
+				keys[ch.Key] = c.pos
+			}
+		}
+		ch.Steps = p.steps(c.children, false)
+		s.Choices = append(s.Choices, ch)
+	}
+	if len(s.Choices) == 0 {
+		p.sink.errorf(n.pos, "missing-element", "<Menu> has no <Choice>")
+	}
+	return s
+}
+
+var httpMethods = []string{"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD"}
+
+func (p *parser) parseAPI(n *xnode) Step {
+	a := p.attrs(n, "name", "timeout", "onError")
+	p.noText(n)
+	s := &APIInteractionStep{StepBase: StepBase{Pos: n.pos}}
+	s.Name, _ = a.str("name")
+	s.Timeout = a.dur("timeout", DefaultAPITimeout, minTimeout, 2*time.Minute)
+	if v, ok := a.str("onError"); ok {
+		s.OnError = strings.TrimSpace(v)
+		p.plan.setPos(&s.OnError, a.valPos(a.get("onError")))
+	}
+	s.Response.Type = DefaultAPIResponseType
+	var haveReq, haveResp bool
+	for _, c := range n.children {
+		switch c.name {
+		case "Request":
+			if haveReq {
+				p.sink.errorf(c.pos, "duplicate-element", "<Request> given twice")
+				continue
+			}
+			haveReq = true
+			p.parseRequest(c, &s.Request)
+		case "Response":
+			if haveResp {
+				p.sink.errorf(c.pos, "duplicate-element", "<Response> given twice")
+				continue
+			}
+			haveResp = true
+			p.parseResponse(c, &s.Response)
+		default:
+			p.sink.errorf(c.pos, "unknown-element", "unknown element <%s> in <ApiInteraction>%s", c.name, didYouMean(c.name, []string{"Request", "Response"}))
+		}
+	}
+	if !haveReq {
+		p.sink.errorf(n.pos, "missing-element", "<ApiInteraction> has no <Request>")
+	}
+	return s
+}
+
+func (p *parser) parseRequest(n *xnode, r *APIRequest) {
+	p.attrs(n)
+	p.noText(n)
+	r.Pos = n.pos
+	r.Method = DefaultAPIMethod
+	var haveURL bool
+	seen := map[string]bool{}
+	for _, c := range n.children {
+		if seen[c.name] && c.name != "Headers" {
+			p.sink.errorf(c.pos, "duplicate-element", "<%s> given twice in <Request>", c.name)
+			continue
+		}
+		seen[c.name] = true
+		switch c.name {
+		case "Url":
+			haveURL = true
+			p.textTmpl(c, &r.URL)
+			p.checkAPIURL(r.URL, r.Pos, p.plan.posOf(&r.URL, c.pos))
+		case "Method":
+			v, pos := p.text(c)
+			r.Method = strings.ToUpper(v)
+			if !contains(httpMethods, r.Method) {
+				p.sink.errorf(pos, "bad-method", "method %q: use GET, POST, PUT, PATCH, DELETE or HEAD%s", v, didYouMean(r.Method, httpMethods))
+			}
+		case "Headers":
+			p.attrs(c)
+			p.noText(c)
+			for _, h := range c.children {
+				if h.name != "Header" {
+					p.sink.errorf(h.pos, "unknown-element", "<Headers> holds <Header> elements, not <%s>%s", h.name, didYouMean(h.name, []string{"Header"}))
+					continue
+				}
+				r.Headers = append(r.Headers, Header{Pos: h.pos})
+				p.parseHeader(h, &r.Headers[len(r.Headers)-1])
+			}
+		case "Body":
+			p.textTmpl(c, &r.Body)
+		default:
+			p.sink.errorf(c.pos, "unknown-element", "unknown element <%s> in <Request>%s", c.name, didYouMean(c.name, []string{"Url", "Method", "Headers", "Body"}))
+		}
+	}
+	if !haveURL {
+		p.sink.errorf(n.pos, "missing-element", "<Request> has no <Url>")
+	}
+}
+
+// checkAPIURL checks the literal shape of a request URL template.
+func (p *parser) checkAPIURL(u string, _ Pos, pos Pos) {
+	switch {
+	case u == "":
+		p.sink.errorf(pos, "bad-url", "<Url> is empty")
+	case strings.HasPrefix(u, "$("):
+		// A base URL variable such as $(Sandbox.Url); checked when expanded.
+	case strings.HasPrefix(u, "https://"):
+	case strings.HasPrefix(u, "http://"):
+		host := strings.TrimPrefix(u, "http://")
+		if i := strings.IndexAny(host, "/?#"); i >= 0 {
+			host = host[:i]
+		}
+		if h, _, ok := strings.Cut(host, ":"); ok && !strings.HasPrefix(host, "[") {
+			host = h
+		}
+		host = strings.Trim(host, "[]")
+		if !isLoopbackHost(host) && !strings.Contains(host, "$(") {
+			p.sink.warnf(pos, "plain-http", "<Url> uses plain http outside loopback: tokens and caller data travel unencrypted")
+		}
+	default:
+		p.sink.errorf(pos, "bad-url", "<Url> %q must start with https://, http:// or a base URL variable such as $(Sandbox.Url)", clipText(u))
+	}
+}
+
+// tchar: RFC 9110 token characters (header field names).
+func validHeaderName(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0) {
+			return false
+		}
+	}
+	return true
+}
+
+func (p *parser) parseHeader(n *xnode, h *Header) {
+	p.attrs(n)
+	p.noText(n)
+	var haveKey, haveValue bool
+	for _, c := range n.children {
+		switch c.name {
+		case "Key":
+			haveKey = true
+			var pos Pos
+			h.Key, pos = p.text(c)
+			if !validHeaderName(h.Key) {
+				p.sink.errorf(pos, "bad-header", "header name %q is not a valid HTTP field name", clipText(h.Key))
+			}
+		case "Value":
+			haveValue = true
+			p.textTmpl(c, &h.Value)
+			if strings.ContainsAny(stripRefs(h.Value), "\r\n\x00") {
+				p.sink.errorf(p.plan.posOf(&h.Value, c.pos), "bad-header", "header value spans lines: CR and LF are not allowed")
+			}
+		default:
+			p.sink.errorf(c.pos, "unknown-element", "unknown element <%s> in <Header>%s", c.name, didYouMean(c.name, []string{"Key", "Value"}))
+		}
+	}
+	if !haveKey {
+		p.sink.errorf(n.pos, "missing-element", "<Header> has no <Key>")
+	}
+	if !haveValue {
+		p.sink.errorf(n.pos, "missing-element", "<Header> has no <Value>")
+	}
+}
+
+func (p *parser) parseResponse(n *xnode, r *APIResponse) {
+	p.attrs(n)
+	p.noText(n)
+	r.Pos = n.pos
+	seen := map[string]bool{}
+	var fieldsNode *xnode
+	for _, c := range n.children {
+		if seen[c.name] {
+			p.sink.errorf(c.pos, "duplicate-element", "<%s> given twice in <Response>", c.name)
+			continue
+		}
+		seen[c.name] = true
+		switch c.name {
+		case "Type":
+			v, pos := p.text(c)
+			switch strings.ToUpper(v) {
+			case "JSON":
+				r.Type = ResponseJSON
+			case "XML":
+				r.Type = ResponseXML
+			default:
+				p.sink.errorf(pos, "bad-response-type", "response Type %q: use JSON or XML", v)
+			}
+		case "ResponseCodeDestination":
+			v, pos := p.text(c)
+			if err := checkVarName(v); err != nil {
+				p.sink.errorf(pos, "bad-variable", "ResponseCodeDestination: %v", err)
+			} else {
+				r.ResponseCodeDestination = v
+				p.plan.setPos(&r.ResponseCodeDestination, pos)
+			}
+		case "Fields":
+			fieldsNode = c
+		default:
+			p.sink.errorf(c.pos, "unknown-element", "unknown element <%s> in <Response>%s", c.name, didYouMean(c.name, []string{"Type", "ResponseCodeDestination", "Fields"}))
+		}
+	}
+	if fieldsNode == nil {
+		return
+	}
+	// Fields after Type, wherever Type was written.
+	p.attrs(fieldsNode)
+	p.noText(fieldsNode)
+	for _, f := range fieldsNode.children {
+		if f.name != "Field" {
+			p.sink.errorf(f.pos, "unknown-element", "<Fields> holds <Field> elements, not <%s>%s", f.name, didYouMean(f.name, []string{"Field"}))
+			continue
+		}
+		r.Fields = append(r.Fields, Field{Pos: f.pos, DataType: DataString})
+		p.parseField(f, &r.Fields[len(r.Fields)-1], r.Type)
+	}
+}
+
+func (p *parser) parseField(n *xnode, f *Field, typ ResponseType) {
+	p.attrs(n)
+	p.noText(n)
+	var haveLoc, haveDest bool
+	for _, c := range n.children {
+		switch c.name {
+		case "Locator":
+			haveLoc = true
+			var pos Pos
+			f.Locator, pos = p.text(c)
+			var err error
+			if typ == ResponseXML {
+				err = ParseXMLLocator(f.Locator)
+			} else {
+				err = ParseJSONLocator(f.Locator)
+			}
+			if err != nil {
+				p.sink.errorf(pos, "bad-locator", "%s", strings.TrimPrefix(err.Error(), "callplan: "))
+			}
+		case "Destination":
+			haveDest = true
+			v, pos := p.text(c)
+			if err := checkVarName(v); err != nil {
+				p.sink.errorf(pos, "bad-variable", "Destination: %v", err)
+			} else {
+				f.Destination = v
+				p.plan.setPos(&f.Destination, pos)
+			}
+		case "DataType":
+			v, pos := p.text(c)
+			switch {
+			case contains(DataTypes, v):
+				f.DataType = DataType(v)
+			default:
+				p.sink.errorf(pos, "bad-datatype", "DataType %q: use String, Decimal, Integer or Boolean%s", v, didYouMean(v, DataTypes))
+			}
+		default:
+			p.sink.errorf(c.pos, "unknown-element", "unknown element <%s> in <Field>%s", c.name, didYouMean(c.name, []string{"Locator", "Destination", "DataType"}))
+		}
+	}
+	if !haveLoc {
+		p.sink.errorf(n.pos, "missing-element", "<Field> has no <Locator>")
+	}
+	if !haveDest {
+		p.sink.errorf(n.pos, "missing-element", "<Field> has no <Destination>")
+	}
+}
+
+func (p *parser) parseAuthorize(n *xnode) Step {
+	a := p.attrs(n, "connector", "var")
+	p.leaf(n)
+	s := &AuthorizeStep{StepBase: StepBase{Pos: n.pos}}
+	s.Connector = strings.TrimSpace(a.requiredNonEmpty("connector"))
+	p.recordConnectorRef(a, &s.Connector)
+	s.Var = a.varName("var", false, DefaultAuthorizeVar)
+	return s
+}
+
+func (p *parser) recordConnectorRef(a *attrSet, dst *string) {
+	if x := a.get("connector"); x != nil {
+		p.plan.setPos(dst, a.valPos(x))
+	}
+}
+
+// checkCurrency checks a literal currency attribute.
+func (p *parser) checkCurrency(a *attrSet, name, v string) {
+	if v == "" || !IsLiteral(v) {
+		return
+	}
+	if _, ok := CurrencyMinorUnits(v); !ok {
+		hint := ""
+		if _, ok := CurrencyMinorUnits(strings.ToUpper(v)); ok {
+			hint = fmt.Sprintf(" (currency codes are upper case: %q)", strings.ToUpper(v))
+		}
+		p.sink.errorf(a.valPos(a.get(name)), "bad-currency", "currency %q is not an ISO 4217 code%s", v, hint)
+	}
+}
+
+// checkAmount checks a literal amount against a literal currency.
+func (p *parser) checkAmount(a *attrSet, amount, currency string, needCurrency bool) {
+	if amount == "" || !IsLiteral(amount) {
+		if amount != "" && currency == "" && needCurrency {
+			p.sink.errorf(a.n.pos, "missing-attribute", "<%s> has an amount but no currency", a.n.name)
+		}
+		return
+	}
+	t := strings.TrimSpace(amount)
+	if !isDecimal(t) || t[0] == '+' || t[0] == '-' {
+		p.sink.errorf(a.valPos(a.get("amount")), "bad-amount", "amount %q is not a decimal amount such as 12.50 (or a $(Variable))", amount)
+		return
+	}
+	if currency == "" {
+		if r, _ := parseDecimalRat(t); r.Sign() != 0 && needCurrency {
+			p.sink.errorf(a.n.pos, "missing-attribute", "<%s> has an amount but no currency", a.n.name)
+		}
+		return
+	}
+	if !IsLiteral(currency) {
+		return
+	}
+	if _, ok := CurrencyMinorUnits(currency); !ok {
+		return // reported by checkCurrency
+	}
+	if _, err := ParseAmount(t, currency); err != nil {
+		p.sink.errorf(a.valPos(a.get("amount")), "bad-amount", "amount: %s", strings.TrimPrefix(err.Error(), "callplan: bad amount: "))
+	}
+}
+
+var tokenTypes = []string{"one-time", "reusable"}
+
+func (p *parser) parsePay(n *xnode) Step {
+	a := p.attrs(n, "connector", "amount", "currency", "reference", "description", "session",
+		"validCardTypes", "securityCode", "postalCode", "minPostalCodeLength", "maxAttempts",
+		"timeout", "tokenType", "var")
+	p.noText(n)
+	s := &PayStep{StepBase: StepBase{Pos: n.pos}}
+	s.Connector = strings.TrimSpace(a.requiredNonEmpty("connector"))
+	p.recordConnectorRef(a, &s.Connector)
+	a.tmpl("amount", &s.Amount, false)
+	a.tmpl("currency", &s.Currency, false)
+	s.Currency = strings.TrimSpace(s.Currency)
+	p.checkCurrency(a, "currency", s.Currency)
+	p.checkAmount(a, s.Amount, s.Currency, true)
+	a.tmpl("reference", &s.Reference, false)
+	a.tmpl("description", &s.Description, false)
+	a.tmpl("session", &s.Session, false)
+	s.ValidCardTypes = append([]string(nil), DefaultValidCardTypes...)
+	if v, ok := a.list("validCardTypes"); ok {
+		s.ValidCardTypes = p.cardTypes(a, "validCardTypes", v)
+		if len(v) == 0 {
+			p.sink.errorf(a.valPos(a.get("validCardTypes")), "empty-attribute", "validCardTypes is empty: no card could ever be accepted")
+		}
+	}
+	s.SecurityCode = a.bool("securityCode", true)
+	s.PostalCode = "false"
+	if a.has("postalCode") {
+		a.tmpl("postalCode", &s.PostalCode, false)
+		s.PostalCode = strings.TrimSpace(s.PostalCode)
+		if s.PostalCode == "" {
+			s.PostalCode = "false"
+		}
+	}
+	s.MinPostalCodeLength = a.int("minPostalCodeLength", DefaultMinPostalCodeLen, 1, MaxPostalCodeDigits)
+	s.MaxAttempts = a.int("maxAttempts", DefaultPayMaxAttempts, 1, 10)
+	s.Timeout = a.dur("timeout", DefaultPayTimeout, minTimeout, maxTimeout)
+	s.TokenType = DefaultPayTokenType
+	if v, ok := a.str("tokenType"); ok {
+		s.TokenType = strings.TrimSpace(v)
+		if !contains(tokenTypes, s.TokenType) {
+			p.sink.errorf(a.valPos(a.get("tokenType")), "bad-token-type", "tokenType %q: use one-time or reusable%s", v, didYouMean(v, tokenTypes))
+		}
+	}
+	s.Var = a.varName("var", false, DefaultPayVar)
+	for _, c := range n.children {
+		if c.name != "Prompt" {
+			p.sink.errorf(c.pos, "unknown-element", "<Pay> holds <Prompt> elements, not <%s>%s", c.name, didYouMean(c.name, []string{"Prompt"}))
+			continue
+		}
+		if pp := p.parsePayPrompt(c, s); pp != nil {
+			s.Prompts = append(s.Prompts, pp)
+		}
+	}
+	return s
+}
+
+// MaxPostalCodeDigits bounds minPostalCodeLength (and the postal code the caller keys).
+const MaxPostalCodeDigits = 10
+
+// cardTypes checks a list of card type names.
+func (p *parser) cardTypes(a *attrSet, name string, v []string) []string {
+	out := make([]string, 0, len(v))
+	for _, t := range v {
+		if !contains(CardTypes, t) {
+			p.sink.errorf(a.valPos(a.get(name)), "bad-card-type", "%s: unknown card type %q%s (known: %s)", name, t, didYouMean(t, CardTypes), strings.Join(CardTypes, " "))
+			continue
+		}
+		if contains(out, t) {
+			continue
+		}
+		out = append(out, t)
+	}
+	return out
+}
+
+// payFieldErrors lists the error types each field can produce.
+var payFieldErrors = map[string][]string{
+	FieldCardNumber:     {ErrTypeInputTimeout, ErrTypeInvalidCardNumber, ErrTypeInvalidCardType},
+	FieldExpirationDate: {ErrTypeInputTimeout, ErrTypeInvalidDate},
+	FieldSecurityCode:   {ErrTypeInputTimeout, ErrTypeInvalidSecurityCode},
+	FieldPostalCode:     {ErrTypeInputTimeout, ErrTypeInvalidPostalCode},
+}
+
+func (p *parser) parsePayPrompt(n *xnode, pay *PayStep) *PayPrompt {
+	a := p.attrs(n, "for", "errorType", "cardType", "attempt", "prompt")
+	p.leaf(n)
+	pp := &PayPrompt{Pos: n.pos}
+	pp.For = strings.TrimSpace(a.requiredNonEmpty("for"))
+	if pp.For != "" && !contains(PayFields, pp.For) {
+		p.sink.errorf(a.valPos(a.get("for")), "bad-pay-field", "for=%q: use one of %s%s", pp.For, strings.Join(PayFields, ", "), didYouMean(pp.For, PayFields))
+	}
+	if v, ok := a.list("errorType"); ok {
+		for _, e := range v {
+			switch {
+			case !contains(PayErrorTypes, e):
+				p.sink.errorf(a.valPos(a.get("errorType")), "bad-error-type", "unknown errorType %q%s", e, didYouMean(e, PayErrorTypes))
+			case pp.For != "" && contains(PayFields, pp.For) && !contains(payFieldErrors[pp.For], e):
+				p.sink.errorf(a.valPos(a.get("errorType")), "bad-error-type", "errorType %s never happens for %s (possible: %s)", e, pp.For, strings.Join(payFieldErrors[pp.For], " "))
+			default:
+				pp.ErrorType = append(pp.ErrorType, e)
+			}
+		}
+	}
+	if v, ok := a.list("cardType"); ok {
+		pp.CardType = p.cardTypes(a, "cardType", v)
+	}
+	if v, ok := a.list("attempt"); ok {
+		for _, s := range v {
+			k, err := strconv.Atoi(s)
+			if err != nil || k < 1 || k > 10 {
+				p.sink.errorf(a.valPos(a.get("attempt")), "bad-number", "attempt %q: a whole number 1–10", s)
+				continue
+			}
+			if k > pay.MaxAttempts {
+				p.sink.warnf(a.valPos(a.get("attempt")), "unused-prompt", "attempt %d is more than maxAttempts %d: this prompt never plays", k, pay.MaxAttempts)
+			}
+			pp.Attempt = append(pp.Attempt, k)
+		}
+	}
+	pp.Prompt = a.promptList("prompt", true)
+	if pp.For == FieldSecurityCode && !pay.SecurityCode || pp.For == FieldPostalCode && !pay.AsksPostalCode() {
+		p.sink.warnf(n.pos, "unused-prompt", "this <Prompt> for %s never plays: the Pay step does not ask for it", pp.For)
+	}
+	return pp
+}
+
+func (p *parser) parseLink(n *xnode) Step {
+	a := p.attrs(n, "connector", "to", "amount", "currency", "reference", "ttl", "session", "var")
+	p.leaf(n)
+	s := &SendPaymentLinkStep{StepBase: StepBase{Pos: n.pos}}
+	s.Connector = strings.TrimSpace(a.requiredNonEmpty("connector"))
+	p.recordConnectorRef(a, &s.Connector)
+	if a.tmpl("to", &s.To, true) {
+		s.To = strings.TrimSpace(s.To)
+		if IsLiteral(s.To) && !parseE164(s.To) {
+			p.sink.errorf(a.valPos(a.get("to")), "bad-number", "to=%q is not an E.164 mobile number (e.g. +447700900123)", s.To)
+		}
+	}
+	a.tmpl("amount", &s.Amount, false)
+	a.tmpl("currency", &s.Currency, false)
+	s.Currency = strings.TrimSpace(s.Currency)
+	p.checkCurrency(a, "currency", s.Currency)
+	p.checkAmount(a, s.Amount, s.Currency, s.Session == "")
+	a.tmpl("reference", &s.Reference, false)
+	a.tmpl("session", &s.Session, false)
+	s.TTL = a.dur("ttl", DefaultLinkTTL, time.Minute, 30*24*time.Hour)
+	s.Var = a.varName("var", false, DefaultLinkVar)
+	return s
+}
+
+func (p *parser) parseSet(n *xnode) Step {
+	a := p.attrs(n, "var", "value")
+	p.leaf(n)
+	s := &SetStep{StepBase: StepBase{Pos: n.pos}}
+	s.Var = a.varName("var", true, "")
+	if s.Var != "" {
+		p.plan.setPos(&s.Var, a.valPos(a.get("var")))
+	}
+	a.tmpl("value", &s.Value, true)
+	return s
+}
+
+// parseTest parses the test attribute of If/ElseIf into a Branch.
+func (p *parser) parseTest(n *xnode, a *attrSet) *Branch {
+	b := &Branch{Pos: n.pos}
+	x := a.get("test")
+	if x == nil {
+		p.sink.errorf(n.pos, "missing-attribute", "<%s> needs a test attribute", n.name)
+		return b
+	}
+	v, _ := a.str("test")
+	e, err := ParseExpr(v)
+	pos := a.valPos(x)
+	if err != nil {
+		at := pos
+		var ee *ExprError
+		if errors.As(err, &ee) {
+			at.Col += ee.Col - 1
+			err = errors.New(ee.Msg)
+		}
+		p.sink.errorf(at, "bad-expression", "test: %v", err)
+		return b
+	}
+	b.Test = e
+	p.plan.setPos(&e.Source, pos)
+	return b
+}
+
+func (p *parser) parseIf(n *xnode) Step {
+	a := p.attrs(n, "test")
+	p.noText(n)
+	s := &IfStep{StepBase: StepBase{Pos: n.pos}}
+	first := p.parseTest(n, a)
+	s.Branches = append(s.Branches, first)
+	var own []*xnode
+	i := 0
+	for ; i < len(n.children) && n.children[i].name != "ElseIf" && n.children[i].name != "Else"; i++ {
+		own = append(own, n.children[i])
+	}
+	first.Steps = p.steps(own, false)
+	sawElse := false
+	for ; i < len(n.children); i++ {
+		c := n.children[i]
+		switch c.name {
+		case "ElseIf":
+			if sawElse {
+				p.sink.errorf(c.pos, "misplaced-element", "<ElseIf> after <Else>: <Else> must come last")
+			}
+			ca := p.attrs(c, "test")
+			p.noText(c)
+			b := p.parseTest(c, ca)
+			b.Steps = p.steps(c.children, false)
+			s.Branches = append(s.Branches, b)
+		case "Else":
+			if sawElse {
+				p.sink.errorf(c.pos, "duplicate-element", "<If> has two <Else>")
+				continue
+			}
+			sawElse = true
+			p.attrs(c)
+			p.noText(c)
+			s.Else = p.steps(c.children, false)
+		default:
+			p.sink.errorf(c.pos, "misplaced-element", "<%s> after <ElseIf>/<Else>: the If's own steps come first, then ElseIf, then Else", c.name)
+		}
+	}
+	return s
+}
+
+func (p *parser) parseSwitch(n *xnode) Step {
+	a := p.attrs(n, "value")
+	p.noText(n)
+	s := &SwitchStep{StepBase: StepBase{Pos: n.pos}}
+	a.tmpl("value", &s.Value, true)
+	seen := map[string]Pos{}
+	sawDefault := false
+	for _, c := range n.children {
+		switch c.name {
+		case "Case":
+			if sawDefault {
+				p.sink.errorf(c.pos, "misplaced-element", "<Case> after <Default>: <Default> must come last")
+			}
+			ca := p.attrs(c, "is")
+			p.noText(c)
+			cs := &Case{Pos: c.pos}
+			if v, ok := ca.list("is"); !ok {
+				p.sink.errorf(c.pos, "missing-attribute", "<Case> needs an is attribute")
+			} else if len(v) == 0 {
+				p.sink.errorf(ca.valPos(ca.get("is")), "empty-attribute", "is on <Case> is empty")
+			} else {
+				for _, w := range v {
+					if first, dup := seen[w]; dup {
+						p.sink.warnf(ca.valPos(ca.get("is")), "duplicate-case", "value %q is already handled by the <Case> at %d:%d: this one never matches it", w, first.Line, first.Col)
+						continue
+					}
+					seen[w] = c.pos
+					cs.Is = append(cs.Is, w)
+				}
+			}
+			cs.Steps = p.steps(c.children, false)
+			s.Cases = append(s.Cases, cs)
+		case "Default":
+			if sawDefault {
+				p.sink.errorf(c.pos, "duplicate-element", "<Switch> has two <Default>")
+				continue
+			}
+			sawDefault = true
+			p.attrs(c)
+			p.noText(c)
+			s.Default = p.steps(c.children, false)
+		default:
+			p.sink.errorf(c.pos, "unknown-element", "<Switch> holds <Case> and <Default>, not <%s>%s", c.name, didYouMean(c.name, []string{"Case", "Default"}))
+		}
+	}
+	return s
+}
+
+func (p *parser) parseGoto(n *xnode) Step {
+	a := p.attrs(n, "label")
+	p.leaf(n)
+	s := &GotoStep{StepBase: StepBase{Pos: n.pos}}
+	s.Label = strings.TrimSpace(a.requiredNonEmpty("label"))
+	if x := a.get("label"); x != nil {
+		p.plan.setPos(&s.Label, a.valPos(x))
+	}
+	return s
+}
+
+func (p *parser) parseLabel(n *xnode) Step {
+	a := p.attrs(n, "name")
+	p.leaf(n)
+	return &LabelStep{StepBase: StepBase{Pos: n.pos}, Name: strings.TrimSpace(a.requiredNonEmpty("name"))}
+}
+
+func (p *parser) parseTransfer(n *xnode) Step {
+	a := p.attrs(n, "to")
+	p.leaf(n)
+	s := &TransferStep{StepBase: StepBase{Pos: n.pos}}
+	if a.tmpl("to", &s.To, true) {
+		s.To = strings.TrimSpace(s.To)
+		if IsLiteral(s.To) && !parseE164(s.To) && !strings.HasPrefix(s.To, "sip:") && !strings.HasPrefix(s.To, "sips:") && !strings.HasPrefix(s.To, "tel:") {
+			p.sink.errorf(a.valPos(a.get("to")), "bad-transfer", "Transfer to=%q: a SIP URI (sip:…), tel: URI or E.164 number", s.To)
+		}
+		if strings.ContainsAny(s.To, "\r\n\x00<>\" ") {
+			p.sink.errorf(a.valPos(a.get("to")), "bad-transfer", "Transfer to contains characters not allowed in a SIP header")
+		}
+	}
+	return s
+}
+
+func (p *parser) parseHangup(n *xnode) Step {
+	a := p.attrs(n, "reason")
+	p.leaf(n)
+	s := &HangupStep{StepBase: StepBase{Pos: n.pos}, Reason: DefaultHangupReason}
+	if v, ok := a.str("reason"); ok {
+		s.Reason = strings.TrimSpace(v)
+		if s.Reason == "" || len(s.Reason) > 64 || strings.IndexFunc(s.Reason, func(r rune) bool { return r < 0x20 || r == 0x7f }) >= 0 {
+			p.sink.errorf(a.valPos(a.get("reason")), "bad-reason", "Hangup reason must be 1–64 printable characters")
+		}
+	}
+	return s
+}
+
+// clipText shortens text quoted in a message.
+func clipText(s string) string {
+	if len(s) > 60 {
+		return s[:60] + "…"
+	}
+	return s
+}

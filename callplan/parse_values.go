@@ -1,0 +1,279 @@
+package callplan
+
+import (
+	"fmt"
+	"net"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Value rules shared by the parser: environment references, secret detection, durations,
+// numbers, booleans, E.164 numbers and connector URLs.
+
+// expandEnv replaces every #(env:NAME) and #(env:NAME:-default) in raw with the process
+// environment (an empty variable counts as unset). at(k) gives the position of byte k of raw.
+// A missing variable without a default, or a malformed reference, is reported and expands
+// to "".
+func (p *parser) expandEnv(raw string, at func(int) Pos) string {
+	if !strings.Contains(raw, "#(") {
+		return raw
+	}
+	var b strings.Builder
+	i := 0
+	for {
+		j := strings.Index(raw[i:], "#(")
+		if j < 0 {
+			b.WriteString(raw[i:])
+			break
+		}
+		b.WriteString(raw[i : i+j])
+		i += j
+		end := strings.IndexByte(raw[i:], ')')
+		if end < 0 {
+			p.sink.errorf(at(i), "env", "unterminated #( (missing ))")
+			break
+		}
+		ref := raw[i+2 : i+end]
+		rest, ok := strings.CutPrefix(ref, "env:")
+		if !ok {
+			p.sink.errorf(at(i), "env", "#(%s): only #(env:NAME) is supported", ref)
+			i += end + 1
+			continue
+		}
+		name, def, hasDef := strings.Cut(rest, ":-")
+		if !validEnvName(name) {
+			p.sink.errorf(at(i), "env", "#(env:%s): an environment variable name is letters, digits and _", name)
+			i += end + 1
+			continue
+		}
+		v := ""
+		if p.env != nil {
+			v = p.env(name)
+		}
+		switch {
+		case v != "":
+			b.WriteString(v)
+		case hasDef:
+			b.WriteString(def)
+		default:
+			p.sink.errorf(at(i), "env-missing", "environment variable %s is not set (referenced as #(env:%s))", name, name)
+		}
+		i += end + 1
+	}
+	return b.String()
+}
+
+func validEnvName(s string) bool {
+	if s == "" || len(s) > 128 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c == '_' || i > 0 && c >= '0' && c <= '9') {
+			return false
+		}
+	}
+	return true
+}
+
+// isEnvOnly reports whether raw is exactly one #(env:…) reference (possibly with a default).
+func isEnvOnly(raw string) bool {
+	t := strings.TrimSpace(raw)
+	return strings.HasPrefix(t, "#(env:") && strings.IndexByte(t, ')') == len(t)-1
+}
+
+// stripRefs removes #(…) and $(…) references from raw, leaving only the literal text an author
+// typed (secret detection looks at that).
+func stripRefs(raw string) string {
+	for _, open := range []string{"#(", "$("} {
+		for {
+			i := strings.Index(raw, open)
+			if i < 0 {
+				break
+			}
+			j := strings.IndexByte(raw[i:], ')')
+			if j < 0 {
+				raw = raw[:i]
+				break
+			}
+			raw = raw[:i] + "\x00" + raw[i+j+1:]
+		}
+	}
+	return raw
+}
+
+// secretPatterns are literal prefixes of well-known API secrets.
+var secretPatterns = []struct{ prefix, what string }{
+	{"sk_live_", "a live secret API key"},
+	{"sk_test_", "a test secret API key"},
+	{"rk_live_", "a restricted API key"},
+	{"rk_test_", "a restricted API key"},
+	{"whsec_", "a webhook signing secret"},
+	{"xoxb-", "a bot token"},
+	{"ghp_", "an access token"},
+	{"AKIA", "a cloud access key id"},
+}
+
+// findSecret returns a description of the secret-looking literal in raw, or "".
+// References ($(…), #(…)) do not count: only text the author typed.
+func findSecret(raw string) string {
+	lit := stripRefs(raw)
+	for _, sp := range secretPatterns {
+		if i := strings.Index(lit, sp.prefix); i >= 0 && tokenLen(lit[i+len(sp.prefix):]) >= 8 {
+			if sp.prefix == "AKIA" && (i > 0 && isTokenByte(lit[i-1]) || tokenLen(lit[i+4:]) != 16) {
+				continue
+			}
+			return sp.what + " (" + sp.prefix + "…)"
+		}
+	}
+	lower := strings.ToLower(lit)
+	for _, kw := range []string{"bearer ", "basic "} {
+		if i := strings.Index(lower, kw); i >= 0 && tokenLen(lit[i+len(kw):]) >= 8 {
+			return "a literal " + strings.TrimSpace(lit[i:i+len(kw)]) + " credential"
+		}
+	}
+	for _, kw := range []string{"client_secret=", "password=", "api_key=", "apikey=", `"client_secret":"`, `"password":"`, `"client_secret": "`, `"password": "`} {
+		if i := strings.Index(lower, kw); i >= 0 && tokenLen(lit[i+len(kw):]) >= 1 {
+			return "a literal " + strings.Trim(strings.TrimRight(kw, `=: "`), `"`)
+		}
+	}
+	return ""
+}
+
+func tokenLen(s string) int {
+	n := 0
+	for n < len(s) && isTokenByte(s[n]) {
+		n++
+	}
+	return n
+}
+
+func isTokenByte(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' ||
+		c == '_' || c == '-' || c == '.' || c == '~' || c == '+' || c == '/' || c == '='
+}
+
+// findCardNumber returns the byte offset of a run of 13–19 digits in raw that passes the
+// Luhn check and starts like a card (2–6), or -1. Runs preceded by '+' are phone numbers.
+func findCardNumber(raw string) int {
+	i := 0
+	for i < len(raw) {
+		if raw[i] < '0' || raw[i] > '9' {
+			i++
+			continue
+		}
+		j := i
+		for j < len(raw) && (raw[j] >= '0' && raw[j] <= '9' || raw[j] == ' ' && j+1 < len(raw) && raw[j+1] >= '0' && raw[j+1] <= '9') {
+			j++
+		}
+		digits := strings.ReplaceAll(raw[i:j], " ", "")
+		if n := len(digits); n >= 13 && n <= 19 && digits[0] >= '2' && digits[0] <= '6' &&
+			(i == 0 || raw[i-1] != '+') && luhnOK(digits) {
+			return i
+		}
+		i = j
+	}
+	return -1
+}
+
+func luhnOK(d string) bool {
+	sum, dbl := 0, false
+	for i := len(d) - 1; i >= 0; i-- {
+		v := int(d[i] - '0')
+		if dbl {
+			v *= 2
+			if v > 9 {
+				v -= 9
+			}
+		}
+		sum += v
+		dbl = !dbl
+	}
+	return sum%10 == 0
+}
+
+// parseDurationAttr reads a duration with a unit ("500ms", "5s", "1m", "72h", "1m30s").
+func parseDurationAttr(s string, lo, hi time.Duration) (time.Duration, error) {
+	if s == "" {
+		return 0, fmt.Errorf("empty duration")
+	}
+	if _, err := strconv.ParseFloat(s, 64); err == nil {
+		return 0, fmt.Errorf("duration %q has no unit: write e.g. %q", s, s+"s")
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil || strings.HasPrefix(s, "-") {
+		return 0, fmt.Errorf("bad duration %q: use a number with a unit: ms, s, m or h (e.g. 500ms, 5s, 1m)", s)
+	}
+	if d < lo || d > hi {
+		return 0, fmt.Errorf("duration %s out of range %s–%s", s, fmtDur(lo), fmtDur(hi))
+	}
+	return d, nil
+}
+
+func fmtDur(d time.Duration) string {
+	s := d.String()
+	s = strings.TrimSuffix(s, "0s")
+	s = strings.TrimSuffix(s, "0m")
+	if s == "" {
+		return "0s"
+	}
+	return s
+}
+
+// parseE164 accepts "+" followed by 2–15 digits, the first not 0.
+func parseE164(s string) bool {
+	if len(s) < 3 || len(s) > 16 || s[0] != '+' || s[1] < '1' || s[1] > '9' {
+		return false
+	}
+	for i := 2; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// checkConnectorURL accepts "sandbox", https URLs, and http URLs on loopback only.
+func checkConnectorURL(s string) error {
+	if s == "sandbox" {
+		return nil
+	}
+	u, err := url.Parse(s)
+	if err != nil || u.Host == "" || u.Scheme != "http" && u.Scheme != "https" {
+		return fmt.Errorf("%q is not an absolute http(s) URL (or \"sandbox\")", redactedURL(s))
+	}
+	if u.User != nil {
+		return fmt.Errorf("credentials in a connector URL are not allowed: use <ClientCredentials> or <BasicAuth> with #(env:…)")
+	}
+	if u.Scheme == "http" && !isLoopbackHost(u.Hostname()) {
+		return fmt.Errorf("connector URL %q uses plain http outside loopback: card data and tokens need https", redactedURL(s))
+	}
+	return nil
+}
+
+// redactedURL drops user info and query from a URL for messages.
+func redactedURL(s string) string {
+	u, err := url.Parse(s)
+	if err != nil {
+		return "…"
+	}
+	u.User = nil
+	u.RawQuery = ""
+	return u.String()
+}
+
+func isLoopbackHost(h string) bool {
+	if h == "localhost" || strings.HasSuffix(h, ".localhost") {
+		return true
+	}
+	ip := net.ParseIP(h)
+	return ip != nil && ip.IsLoopback()
+}
+
+// dtmfKeys are the keys a Menu choice or finishOnKey may name.
+const dtmfKeys = "0123456789*#ABCD"
+
+// validVarName reports whether name may be assigned ($(…) name syntax).
+func validVarName(name string) bool { return checkVarName(name) == nil }

@@ -1,0 +1,441 @@
+package callplan
+
+import (
+	"fmt"
+	"regexp"
+	"sort"
+	"strings"
+)
+
+// Validate checks a parsed plan's meaning: labels, reachability, connector references and
+// variables. Parse runs it; it is exported for plans built in code. The checks:
+//
+//   - every Goto label and ApiInteraction onError names a top-level <Label>;
+//   - no step follows a step that always ends the call or jumps (Hangup, Goto, or an
+//     If/Switch whose every branch does) unless it is a Label;
+//   - every connector a step names is declared;
+//   - every $(Name) can be set: by a built-in, or by some step of the plan (error
+//     otherwise), and by a step earlier in document order (warning otherwise);
+//   - a step's published variables are only the ones it publishes (Pay.Result, … —
+//     "Pay.CardNumber" is an error: card data is never a variable);
+//   - nothing assigns a built-in or a step's published variable, and Gather does not
+//     collect card data.
+func Validate(p *Plan) Diagnostics {
+	v := &validator{plan: p, sink: &diagSink{}}
+	v.checkPlan()
+	v.checkLabels(p.Flow)
+	v.checkReachable(p.Flow, true)
+	v.checkConnectors()
+	v.checkVariables()
+	v.sink.ds.Sort()
+	return v.sink.ds
+}
+
+type validator struct {
+	plan *Plan
+	sink *diagSink
+}
+
+func (v *validator) checkPlan() {
+	p := v.plan
+	if len(p.Match) == 0 && !p.Fallback && p.Pos.IsValid() {
+		v.sink.warnf(p.Pos, "no-match", "plan %q has no <Match>: no call will run it", p.Name)
+	}
+	if len(p.Flow) == 0 && p.Pos.IsValid() {
+		v.sink.warnf(p.Pos, "empty-flow", "plan %q has an empty <Flow>: calls are answered and hung up", p.Name)
+	}
+}
+
+func (v *validator) labelNames() []string {
+	names := make([]string, 0, len(v.plan.Labels))
+	for n := range v.plan.Labels {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
+func (v *validator) checkLabels(flow []Step) {
+	Walk(flow, func(s Step) bool {
+		switch s := s.(type) {
+		case *GotoStep:
+			if _, ok := v.plan.Labels[s.Label]; !ok && s.Label != "" {
+				v.sink.errorf(v.plan.posOf(&s.Label, s.Pos), "missing-label", "Goto label %q: no <Label name=%q> at the top level of <Flow>%s", s.Label, s.Label, didYouMean(s.Label, v.labelNames()))
+			}
+		case *APIInteractionStep:
+			if _, ok := v.plan.Labels[s.OnError]; !ok && s.OnError != "" {
+				v.sink.errorf(v.plan.posOf(&s.OnError, s.Pos), "missing-label", "onError label %q: no <Label name=%q> at the top level of <Flow>%s", s.OnError, s.OnError, didYouMean(s.OnError, v.labelNames()))
+			}
+		}
+		return true
+	})
+}
+
+// terminates reports whether running s never falls through to the next step.
+func terminates(s Step) bool {
+	switch s := s.(type) {
+	case *HangupStep, *GotoStep:
+		return true
+	case *IfStep:
+		if s.Else == nil || !listTerminates(s.Else) {
+			return false
+		}
+		for _, b := range s.Branches {
+			if !listTerminates(b.Steps) {
+				return false
+			}
+		}
+		return true
+	case *SwitchStep:
+		if s.Default == nil || !listTerminates(s.Default) {
+			return false
+		}
+		for _, c := range s.Cases {
+			if !listTerminates(c.Steps) {
+				return false
+			}
+		}
+		return true
+	}
+	return false
+}
+
+func listTerminates(steps []Step) bool {
+	for _, s := range steps {
+		if terminates(s) {
+			return true
+		}
+	}
+	return false
+}
+
+func (v *validator) checkReachable(steps []Step, top bool) {
+	var ender Step     // the step that ended the flow of this list, nil while reachable
+	reported := false // one report per unreachable run
+	for _, s := range steps {
+		if _, isLabel := s.(*LabelStep); isLabel && top {
+			ender, reported = nil, false
+		} else if ender != nil && !reported {
+			ep := ender.StepPos()
+			why := "ends the call"
+			switch ender.StepName() {
+			case "Goto":
+				why = "jumps away"
+			case "If", "Switch":
+				why = "never falls through: every branch ends the call or jumps"
+			}
+			v.sink.errorf(s.StepPos(), "unreachable", "unreachable <%s>: the <%s> at %d:%d %s", s.StepName(), ender.StepName(), ep.Line, ep.Col, why)
+			reported = true
+		}
+		for _, c := range Children(s) {
+			v.checkReachable(c, false)
+		}
+		if ender == nil && terminates(s) {
+			ender = s
+		}
+	}
+}
+
+func (v *validator) checkConnectors() {
+	names := make([]string, 0, len(v.plan.Connectors))
+	for _, c := range v.plan.Connectors {
+		names = append(names, c.Spec.Name)
+	}
+	check := func(s Step, name *string) {
+		if *name == "" {
+			return
+		}
+		if v.plan.Connector(*name) == nil {
+			v.sink.errorf(v.plan.posOf(name, s.StepPos()), "missing-connector", "<%s> uses connector %q, which is not declared%s", s.StepName(), *name, didYouMean(*name, names))
+		}
+	}
+	Walk(v.plan.Flow, func(s Step) bool {
+		switch s := s.(type) {
+		case *PayStep:
+			check(s, &s.Connector)
+		case *SendPaymentLinkStep:
+			check(s, &s.Connector)
+		case *AuthorizeStep:
+			check(s, &s.Connector)
+		}
+		return true
+	})
+}
+
+// --- variables ---
+
+// varUse is one read of a variable.
+type varUse struct {
+	name string
+	pos  Pos
+}
+
+// varSet is one write.
+type varSet struct {
+	name     string
+	pos      Pos
+	explicit bool // named by the author (Set var, Destination…), not a published output
+}
+
+// namespace is a step's published-variable prefix.
+type namespace struct {
+	prefix  string // "Pay"
+	outputs []string
+	step    Step
+}
+
+// templateUses returns the reads of a template field.
+func (v *validator) templateUses(field *string, def Pos) []varUse {
+	refs, err := TemplateVars(*field)
+	if err != nil {
+		return nil // reported by the parser
+	}
+	base := v.plan.posOf(field, def)
+	out := make([]varUse, 0, len(refs))
+	for _, r := range refs {
+		pos := base
+		if pos.IsValid() && pos != def {
+			pos.Col += r.Offset
+		}
+		out = append(out, varUse{name: r.Name, pos: pos})
+	}
+	return out
+}
+
+// stepIO lists what one step reads and writes (not its nested steps).
+func (v *validator) stepIO(s Step) (uses []varUse, sets []varSet) {
+	at := s.StepPos()
+	tmpl := func(f *string) { uses = append(uses, v.templateUses(f, at)...) }
+	tmpls := func(fs []string) {
+		for i := range fs {
+			tmpl(&fs[i])
+		}
+	}
+	set := func(name string, field *string) {
+		if name != "" {
+			pos := at
+			if field != nil {
+				pos = v.plan.posOf(field, at)
+			}
+			sets = append(sets, varSet{name: name, pos: pos, explicit: true})
+		}
+	}
+	publish := func(prefix string, outs []string) {
+		for _, o := range outs {
+			sets = append(sets, varSet{name: prefix + "." + o, pos: at})
+		}
+	}
+	switch s := s.(type) {
+	case *PlayStep:
+		tmpls(s.Prompts)
+	case *SayDigitsStep:
+		tmpl(&s.Value)
+	case *SayAmountStep:
+		tmpl(&s.Value)
+		tmpl(&s.Currency)
+	case *GatherStep:
+		tmpls(s.Prompt)
+		tmpls(s.InvalidPrompt)
+		tmpls(s.TimeoutPrompt)
+		set(s.Var, nil)
+		if s.Var != "" {
+			publish(s.Var, GatherOutputs)
+		}
+	case *MenuStep:
+		tmpls(s.Prompt)
+		tmpls(s.InvalidPrompt)
+		tmpls(s.TimeoutPrompt)
+		set(s.Var, nil)
+	case *APIInteractionStep:
+		tmpl(&s.Request.URL)
+		for i := range s.Request.Headers {
+			tmpl(&s.Request.Headers[i].Value)
+		}
+		tmpl(&s.Request.Body)
+		set(s.Response.ResponseCodeDestination, &s.Response.ResponseCodeDestination)
+		for i := range s.Response.Fields {
+			f := &s.Response.Fields[i]
+			set(f.Destination, &f.Destination)
+		}
+	case *AuthorizeStep:
+		publish(s.Var, AuthorizeOutputs)
+	case *PayStep:
+		tmpl(&s.Amount)
+		tmpl(&s.Currency)
+		tmpl(&s.Reference)
+		tmpl(&s.Description)
+		tmpl(&s.Session)
+		tmpl(&s.PostalCode)
+		for _, pp := range s.Prompts {
+			tmpls(pp.Prompt)
+		}
+		publish(s.Var, PayOutputs)
+	case *SendPaymentLinkStep:
+		tmpl(&s.To)
+		tmpl(&s.Amount)
+		tmpl(&s.Currency)
+		tmpl(&s.Reference)
+		tmpl(&s.Session)
+		publish(s.Var, LinkOutputs)
+	case *SetStep:
+		tmpl(&s.Value)
+		set(s.Var, &s.Var)
+	case *IfStep:
+		for _, b := range s.Branches {
+			if b.Test == nil {
+				continue
+			}
+			base := v.plan.posOf(&b.Test.Source, b.Pos)
+			for _, r := range b.Test.VarRefs() {
+				pos := base
+				if pos != b.Pos {
+					pos.Col += r.Offset
+				}
+				uses = append(uses, varUse{name: r.Name, pos: pos})
+			}
+		}
+	case *SwitchStep:
+		tmpl(&s.Value)
+	case *TransferStep:
+		tmpl(&s.To)
+	}
+	return uses, sets
+}
+
+// cardVarName matches variable names that say they hold card data.
+var cardVarName = regexp.MustCompile(`(?i)(card|pan$|^pan|cvv|cvc|cv2|securitycode|security_code|expiry|expiration)`)
+
+func (v *validator) checkVariables() {
+	// Namespaces of published variables, and every variable any step can set.
+	var spaces []namespace
+	spaces = append(spaces, namespace{prefix: DefaultPayVar, outputs: PayOutputs})
+	all := map[string]Pos{}
+	Walk(v.plan.Flow, func(s Step) bool {
+		switch s := s.(type) {
+		case *PayStep:
+			spaces = append(spaces, namespace{prefix: s.Var, outputs: PayOutputs, step: s})
+		case *AuthorizeStep:
+			spaces = append(spaces, namespace{prefix: s.Var, outputs: AuthorizeOutputs, step: s})
+		case *SendPaymentLinkStep:
+			spaces = append(spaces, namespace{prefix: s.Var, outputs: LinkOutputs, step: s})
+		case *GatherStep:
+			if s.Var != "" {
+				spaces = append(spaces, namespace{prefix: s.Var, outputs: GatherOutputs, step: s})
+			}
+		}
+		_, sets := v.stepIO(s)
+		for _, st := range sets {
+			if _, ok := all[st.name]; !ok {
+				all[st.name] = st.pos
+			}
+		}
+		return true
+	})
+	for _, b := range BuiltinVars {
+		all[b] = Pos{}
+	}
+	names := make([]string, 0, len(all))
+	for n := range all {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+
+	// Writes into reserved names.
+	Walk(v.plan.Flow, func(s Step) bool {
+		if g, ok := s.(*GatherStep); ok && g.Var != "" && cardVarName.MatchString(g.Var) {
+			v.sink.errorf(g.Pos, "card-data", "<Gather var=%q> looks like card data: card data is never a variable; use <Pay> to collect a card", g.Var)
+		}
+		_, sets := v.stepIO(s)
+		for _, st := range sets {
+			if !st.explicit {
+				continue
+			}
+			if contains(BuiltinVars, st.name) || strings.HasPrefix(st.name, "Call.") || strings.HasPrefix(st.name, "Sandbox.") {
+				v.sink.errorf(st.pos, "reserved-variable", "%s is a built-in variable and cannot be assigned", st.name)
+				continue
+			}
+			for _, ns := range spaces {
+				if ns.prefix != "" && (st.name == ns.prefix || strings.HasPrefix(st.name, ns.prefix+".")) && ns.step != s {
+					v.sink.errorf(st.pos, "reserved-variable", "%s is reserved for the variables <%s var=%q> publishes", st.name, stepNameOr(ns.step, "Pay"), ns.prefix)
+					break
+				}
+			}
+		}
+		return true
+	})
+
+	// Reads, in document order.
+	seen := map[string]bool{}
+	for _, b := range BuiltinVars {
+		seen[b] = true
+	}
+	var walk func([]Step)
+	walk = func(steps []Step) {
+		for _, s := range steps {
+			uses, sets := v.stepIO(s)
+			for _, u := range uses {
+				v.checkUse(u, spaces, all, seen, names)
+			}
+			for _, c := range Children(s) {
+				walk(c)
+			}
+			for _, st := range sets {
+				seen[st.name] = true
+			}
+		}
+	}
+	walk(v.plan.Flow)
+}
+
+func stepNameOr(s Step, def string) string {
+	if s == nil {
+		return def
+	}
+	return s.StepName()
+}
+
+func (v *validator) checkUse(u varUse, spaces []namespace, all map[string]Pos, seen map[string]bool, names []string) {
+	for _, ns := range spaces {
+		if ns.prefix == "" {
+			continue
+		}
+		suffix, under := strings.CutPrefix(u.name, ns.prefix+".")
+		if u.name == ns.prefix && ns.step != nil {
+			if _, isGather := ns.step.(*GatherStep); isGather {
+				continue // Gather's own $(Var) holds its digits
+			}
+		}
+		if !under && u.name != ns.prefix {
+			continue
+		}
+		if under && contains(ns.outputs, suffix) {
+			break
+		}
+		if _, ok := all[u.name]; ok && ns.step == nil {
+			break // a plain variable that happens to share the default "Pay" prefix and is set
+		}
+		kind := stepNameOr(ns.step, "Pay")
+		outs := make([]string, len(ns.outputs))
+		for i, o := range ns.outputs {
+			outs[i] = ns.prefix + "." + o
+		}
+		msg := fmt.Sprintf("$(%s) is not published by <%s>: it publishes only %s", u.name, kind, strings.Join(outs, ", "))
+		if kind == "Pay" {
+			msg += " (card data is never a variable)"
+		}
+		if s := didYouMean(suffix, ns.outputs); s != "" && under {
+			msg += s
+		}
+		v.sink.errorf(u.pos, "unpublished-variable", "%s", msg)
+		return
+	}
+	if seen[u.name] {
+		return
+	}
+	first, ever := all[u.name]
+	if !ever {
+		v.sink.errorf(u.pos, "unset-variable", "$(%s) is never set: no step assigns it and it is not a built-in%s", u.name, didYouMean(u.name, names))
+		return
+	}
+	v.sink.warnf(u.pos, "used-before-set", "$(%s) is used before any step sets it (first set at %d:%d); until then it is empty", u.name, first.Line, first.Col)
+}
