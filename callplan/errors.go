@@ -28,3 +28,15 @@ var (
 	// ErrNoPlan: no plan matches a dialled number.
 	ErrNoPlan = errors.New("callplan: no plan for number")
 )
+
+// Sentinel errors of the engine.
+var (
+	// ErrRunArgs: Run was called without a plan or a channel.
+	ErrRunArgs = errors.New("callplan: Run needs a plan and a channel")
+	// ErrLoopGuard: a call executed more steps than RunOptions.MaxSteps.
+	ErrLoopGuard = errors.New("callplan: step limit reached (a Goto loop?)")
+	// ErrNoConnector: a step names a connector that cannot be opened.
+	ErrNoConnector = errors.New("callplan: connector unavailable")
+	// ErrNoResponse: an ApiInteraction got no HTTP response (network error, timeout).
+	ErrNoResponse = errors.New("callplan: no response")
+)

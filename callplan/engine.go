@@ -1,0 +1,74 @@
+package callplan
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"time"
+)
+
+// How a call ended (Outcome.Result).
+const (
+	ResultHangup       = "hangup"         // the plan ran <Hangup>
+	ResultCallerHungUp = "caller-hung-up" // the far end went away first
+	ResultTransferred  = "transferred"    // the plan ran <Transfer>
+	ResultCompleted    = "completed"      // the flow ran off its end (the engine then hangs up)
+	ResultError        = "error"          // the engine could not go on (loop guard, cancelled, internal)
+)
+
+// DefaultMaxSteps is RunOptions.MaxSteps when it is zero: a call that runs more steps than
+// this is a plan stuck in a Goto loop.
+const DefaultMaxSteps = 10_000
+
+// RunOptions are what a call needs besides its plan and channel. Only Clock is needed for a
+// plan without connectors; everything else has a safe default.
+type RunOptions struct {
+	Clock      Clock        // WallClock for live calls, a *VirtualClock for replay; nil = WallClock
+	Connectors Connectors   // opens the plan's <Connector>s; nil = Pay/Authorize fail as connector errors
+	Links      LinkSender   // for SendPaymentLink; nil = SendPaymentLink fails
+	Events     EventSink    // receives every event as it happens (also collected in Outcome.Events)
+	HTTPClient *http.Client // for ApiInteraction; nil = a client with no global timeout (each step has its own)
+	SandboxURL string       // the value of $(Sandbox.Url)
+	Logger     *slog.Logger // nil = discard; never receives a card digit
+	MaxSteps   int          // loop guard; 0 = DefaultMaxSteps
+
+	// Variables are set before the first step, after the Call.* built-ins (a harness may
+	// preset plan variables; built-ins cannot be overridden).
+	Variables map[string]string
+
+	// NewIdempotencyKey returns a fresh key for each payment attempt; nil = 128 random bits,
+	// hex. The same key is used for every retry of that attempt inside the connector.
+	NewIdempotencyKey func() string
+}
+
+// Outcome is how a call went. It marshals to JSON without any card data: Pay publishes only
+// masked or non-sensitive variables, and events carry counts instead of digits.
+type Outcome struct {
+	Result    string            `json:"result"`           // ResultHangup, ResultCallerHungUp, …
+	Reason    string            `json:"reason,omitempty"` // hang-up reason, transfer target, or what went wrong
+	Variables map[string]string `json:"variables"`        // every variable after the run
+	Events    []Event           `json:"events"`           // the masked timeline
+	Steps     int               `json:"steps"`            // steps executed
+	Duration  time.Duration     `json:"duration"`         // on the run's clock
+}
+
+// TimedPlayer is implemented by channels whose prompt playback is simulated (replay): the
+// engine does not call Play but waits PromptDuration on its Clock, so that on a VirtualClock
+// barge-in and timeouts happen at exact virtual instants.
+type TimedPlayer interface {
+	PromptDuration(prompt string) (time.Duration, error)
+}
+
+// Run executes plan on ch until the call ends and returns how it ended. The error is non-nil
+// only when the run could not start (nil plan or channel); everything that happens during a
+// call — including an engine failure — is reported in the Outcome.
+//
+// Run hangs the channel up when the flow ends, when a step fails fatally and when the loop
+// guard trips; after <Transfer> it leaves the channel to the transfer.
+func Run(ctx context.Context, plan *Plan, ch Channel, opts RunOptions) (*Outcome, error) {
+	if plan == nil || ch == nil {
+		return nil, ErrRunArgs
+	}
+	r := newRun(plan, ch, opts)
+	return r.execute(ctx), nil
+}

@@ -1,0 +1,151 @@
+package callplan
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// stepAPI runs an <ApiInteraction>: builds the request from its templates (each part with
+// its own escaping), sends it with the step's timeout, stores the HTTP status in
+// ResponseCodeDestination and each located Field in its Destination (a field the response
+// does not have, or that does not convert, becomes ""). When no response arrives the status
+// is "", $(<Name>.Error) says why, and the flow jumps to OnError if set.
+func (r *run) stepAPI(ctx context.Context, s *APIInteractionStep) error {
+	started := time.Now()
+	status, err := r.doAPI(ctx, s)
+	fields := map[string]any{"name": s.Name, "status": status, "duration_ms": time.Since(started).Milliseconds()}
+	if err != nil {
+		fields["error"] = err.Error()
+	}
+	r.emit("api", "ApiInteraction", fields)
+	if s.Name != "" {
+		msg := ""
+		if err != nil {
+			msg = err.Error()
+		}
+		r.set(s.Name+".Error", msg)
+	}
+	if err != nil && status == 0 {
+		if s.Response.ResponseCodeDestination != "" {
+			r.set(s.Response.ResponseCodeDestination, "")
+		}
+		if s.OnError != "" {
+			return &gotoSignal{label: s.OnError}
+		}
+	}
+	return nil
+}
+
+// doAPI returns the HTTP status (0 = no response) and what went wrong. Errors name the
+// step's method and host, never its URL path, body or header values.
+func (r *run) doAPI(ctx context.Context, s *APIInteractionStep) (int, error) {
+	req, host, err := r.buildRequest(ctx, s)
+	if err != nil {
+		return 0, err
+	}
+	timeout := s.Timeout
+	if timeout <= 0 {
+		timeout = DefaultAPITimeout
+	}
+	tctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	resp, err := r.http.Do(req.WithContext(tctx))
+	if err != nil {
+		if errors.Is(err, context.DeadlineExceeded) || errors.Is(tctx.Err(), context.DeadlineExceeded) {
+			return 0, fmt.Errorf("%w: %s %s: timed out after %v", ErrNoResponse, req.Method, host, timeout)
+		}
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
+		return 0, fmt.Errorf("%w: %s %s: %v", ErrNoResponse, req.Method, host, err)
+	}
+	defer resp.Body.Close()
+	if s.Response.ResponseCodeDestination != "" {
+		r.set(s.Response.ResponseCodeDestination, strconv.Itoa(resp.StatusCode))
+	}
+	body, err := io.ReadAll(io.LimitReader(resp.Body, MaxResponseBytes+1))
+	if err != nil {
+		r.clearFields(s)
+		return resp.StatusCode, fmt.Errorf("%s %s: reading response: %v", req.Method, host, err)
+	}
+	if len(s.Response.Fields) == 0 {
+		return resp.StatusCode, nil
+	}
+	doc, err := ParseResponse(s.Response.Type, body)
+	if err != nil {
+		r.clearFields(s)
+		return resp.StatusCode, fmt.Errorf("%s %s: response: %w", req.Method, host, err)
+	}
+	var firstErr error
+	for _, f := range s.Response.Fields {
+		v, err := doc.Locate(f.Locator)
+		if err == nil {
+			v, err = ConvertValue(v, f.DataType)
+		}
+		if err != nil {
+			v = ""
+			if firstErr == nil && !errors.Is(err, ErrNotFound) {
+				firstErr = fmt.Errorf("field %s: %w", f.Destination, err)
+			}
+		}
+		r.set(f.Destination, v)
+	}
+	return resp.StatusCode, firstErr
+}
+
+func (r *run) clearFields(s *APIInteractionStep) {
+	for _, f := range s.Response.Fields {
+		r.set(f.Destination, "")
+	}
+}
+
+func (r *run) buildRequest(ctx context.Context, s *APIInteractionStep) (*http.Request, string, error) {
+	u, err := ExpandURL(s.Request.URL, r.lookup)
+	if err != nil {
+		return nil, "", fmt.Errorf("%w: url: %w", ErrNoResponse, err)
+	}
+	pu, _ := url.Parse(u)
+	host := pu.Host
+	method := strings.ToUpper(s.Request.Method)
+	if method == "" {
+		method = DefaultAPIMethod
+	}
+	h := http.Header{}
+	for _, hd := range s.Request.Headers {
+		v, err := Expand(hd.Value, r.lookup, EscapeHeader)
+		if err != nil {
+			return nil, host, fmt.Errorf("%w: header %s: %w", ErrNoResponse, hd.Key, err)
+		}
+		h.Add(hd.Key, v)
+	}
+	var body io.Reader
+	if strings.TrimSpace(s.Request.Body) != "" {
+		ct := h.Get("Content-Type")
+		if ct == "" {
+			ct = InferContentType(s.Request.Body)
+			h.Set("Content-Type", ct)
+		}
+		b, err := Expand(s.Request.Body, r.lookup, BodyEscaper(ct))
+		if err != nil {
+			return nil, host, fmt.Errorf("%w: body: %w", ErrNoResponse, err)
+		}
+		body = strings.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, u, body)
+	if err != nil {
+		return nil, host, fmt.Errorf("%w: %s %s: %v", ErrNoResponse, method, host, err)
+	}
+	req.Header = h
+	if req.Header.Get("User-Agent") == "" {
+		req.Header.Set("User-Agent", "paybridge-callplan/1")
+	}
+	return req, host, nil
+}

@@ -1,0 +1,324 @@
+package callplan
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"regexp"
+	"strconv"
+	"time"
+
+	"github.com/paybridge/paybridge/dtmf"
+)
+
+// maxConnectorWait bounds one connector call when the connector sets no timeout of its own.
+const maxConnectorWait = 60 * time.Second
+
+// newPayBuffer is where the Pay step gets its secure buffers; tests replace it to check that
+// every buffer is wiped on every exit path.
+var newPayBuffer = func() *dtmf.SecureBuffer { return new(dtmf.SecureBuffer) }
+
+// payCapture is the state of one Pay step: the buffers holding the card, and what has been
+// learnt so far that may be published.
+type payCapture struct {
+	step     *PayStep
+	number   *dtmf.SecureBuffer
+	expiry   *dtmf.SecureBuffer
+	cvv      *dtmf.SecureBuffer
+	postal   *dtmf.SecureBuffer
+	brand    string
+	masked   string
+	expMonth int
+	expYear  int
+	entries  int    // entries made over all fields
+	lastErr  string // error type of the last failed entry
+	skipHash bool   // the previous field completed itself: a '#' right after it is a habit, not input
+}
+
+// wipe zeroes every buffer; it runs on every exit path of the step.
+func (p *payCapture) wipe() {
+	for _, b := range []*dtmf.SecureBuffer{p.number, p.expiry, p.cvv, p.postal} {
+		b.Wipe()
+	}
+}
+
+// payOutcome is what a Pay step publishes.
+type payOutcome struct {
+	result, errorType, connectorError string
+	token, confirmation, sessionID    string
+}
+
+// stepPay runs the secure capture state machine (see docs/pay.md):
+//
+//	for each field (number, expiry, security code if asked, postal code if asked):
+//	    up to maxAttempts times: play the most specific prompt (barge-in), collect keys into a
+//	    secure buffer until '#', the field's full length or the inter-digit timeout; '*'
+//	    abandons; validate; on error wipe the buffer and ask again with the error's prompt
+//	then pay through the connector and wipe everything.
+//
+// The secure window is on from the first prompt until the connector has answered.
+func (r *run) stepPay(ctx context.Context, s *PayStep) error {
+	prefix := s.Var
+	if prefix == "" {
+		prefix = DefaultPayVar
+	}
+	for _, o := range PayOutputs {
+		r.set(prefix+"."+o, "")
+	}
+	p := &payCapture{step: s, number: newPayBuffer(), expiry: newPayBuffer()}
+	if s.SecurityCode {
+		p.cvv = newPayBuffer()
+	}
+	if s.AsksPostalCode() {
+		p.postal = newPayBuffer()
+	}
+	defer p.wipe()
+	defer r.dropTypeAhead() // keys typed after the last field are card data too
+
+	out, err := r.pay(ctx, s, p)
+	p.wipe()
+	r.publishPay(prefix, p, out)
+	return err
+}
+
+func (r *run) pay(ctx context.Context, s *PayStep, p *payCapture) (payOutcome, error) {
+	currency := r.expand(s.Currency)
+	amount, err := ParseAmount(r.expand(s.Amount), currency)
+	if err != nil {
+		r.log.Warn("Pay: bad amount", "pos", s.Pos.String(), "err", err)
+		return payOutcome{result: PayResultValidationError, connectorError: err.Error()}, nil
+	}
+	conn, err := r.connector(s.Connector)
+	if err != nil { // fail before the caller types a card we could not send anywhere
+		r.log.Warn("Pay: connector", "pos", s.Pos.String(), "err", err)
+		return payOutcome{result: PayResultConnectorError, connectorError: err.Error()}, nil
+	}
+
+	r.ch.Secure(true)
+	defer r.ch.Secure(false)
+
+	fields := []struct {
+		name string
+		buf  *dtmf.SecureBuffer
+	}{{FieldCardNumber, p.number}, {FieldExpirationDate, p.expiry}, {FieldSecurityCode, p.cvv}, {FieldPostalCode, p.postal}}
+	for _, f := range fields {
+		if f.buf == nil {
+			continue
+		}
+		res, err := r.captureField(ctx, p, f.name, f.buf)
+		if res != "" || err != nil {
+			return payOutcome{result: res, errorType: p.lastErr}, err
+		}
+	}
+
+	postal := ""
+	switch {
+	case p.postal != nil:
+		p.postal.Use(func(d []byte) { postal = string(d) }) // a postal code is not card data
+	case s.PostalCodeValue() != "":
+		postal = r.expand(s.PostalCodeValue())
+	}
+	req := &PaymentRequest{
+		CallID:         r.callID,
+		SessionID:      r.expand(s.Session),
+		IdempotencyKey: r.newIdempotencyKey(),
+		Amount:         amount,
+		Reference:      r.expand(s.Reference),
+		Description:    r.expand(s.Description),
+		TokenType:      s.TokenType,
+		Card: Card{
+			Number: p.number, SecurityCode: p.cvv,
+			ExpMonth: p.expMonth, ExpYear: p.expYear,
+			PostalCode: postal, Brand: p.brand,
+		},
+	}
+	_, _ = r.play(ctx, []string{PromptPayProcessing}, false)
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), maxConnectorWait)
+	res, err := conn.Pay(cctx, req)
+	cancel()
+	p.wipe() // the connector has sent (or failed to send) the card: it is gone now
+	r.emit("pay.connector", "Pay", map[string]any{"idempotencyKey": req.IdempotencyKey, "ok": err == nil})
+	switch {
+	case err != nil:
+		return payOutcome{result: PayResultConnectorError, errorType: p.lastErr, connectorError: scrubDigits(err.Error())}, nil
+	case res == nil:
+		return payOutcome{result: PayResultInternalError, errorType: p.lastErr, connectorError: "connector returned no result"}, nil
+	case res.Status == PaymentApproved:
+		return payOutcome{result: PayResultSuccess, token: res.Token, confirmation: res.ConfirmationCode, sessionID: res.SessionID}, nil
+	}
+	code := res.ErrorCode
+	if code == "" {
+		code = string(res.Status)
+	}
+	return payOutcome{result: PayResultConnectorError, errorType: p.lastErr, connectorError: scrubDigits(code),
+		sessionID: res.SessionID}, nil
+}
+
+// captureField asks for one field until it is valid or its attempts run out. It returns a
+// Pay result ("" = the field is valid and the next one comes) or the end of the call.
+func (r *run) captureField(ctx context.Context, p *payCapture, field string, buf *dtmf.SecureBuffer) (string, error) {
+	s := p.step
+	attempts := max(s.MaxAttempts, 1)
+	errType := ""
+	for attempt := 1; attempt <= attempts; attempt++ {
+		buf.Wipe()
+		names, _ := selectPayPrompt(s.Prompts, payAsk{Field: field, ErrorType: errType, CardType: p.brand, Attempt: attempt})
+		if _, err := r.play(ctx, r.expandAll(names), true); err != nil {
+			return r.payEnded(err), err
+		}
+		p.entries++
+		star, timedOut, err := r.collect(ctx, p, field, buf)
+		if err != nil {
+			return r.payEnded(err), err
+		}
+		if star {
+			r.emit("pay.progress", "Pay", map[string]any{"for": field, "attempt": attempt, "errorType": "", "digits": buf.Len(), "interrupted": true})
+			return PayResultInterruptedStar, nil
+		}
+		errType = ""
+		switch {
+		case timedOut && buf.Len() == 0:
+			errType = ErrTypeInputTimeout
+		default:
+			errType = r.validateField(p, field, buf)
+		}
+		r.emit("pay.progress", "Pay", map[string]any{"for": field, "attempt": attempt, "errorType": errType, "digits": buf.Len()})
+		if errType == "" {
+			return "", nil
+		}
+		p.lastErr = errType
+	}
+	buf.Wipe()
+	return PayResultTooManyFailed, nil
+}
+
+// payEnded maps the end of the call during capture to its Pay result.
+func (r *run) payEnded(err error) string {
+	var e *endSignal
+	if errors.As(err, &e) && e.result == ResultCallerHungUp {
+		return PayResultHungUp
+	}
+	return PayResultInternalError
+}
+
+// fieldMax is the length at which a field completes itself without '#'.
+func fieldMax(p *payCapture, field string, buf *dtmf.SecureBuffer) int {
+	switch field {
+	case FieldCardNumber:
+		n := 19
+		buf.Use(func(d []byte) {
+			if ls := brandLengths(d); len(ls) > 0 {
+				n = ls[len(ls)-1]
+			}
+		})
+		return n
+	case FieldExpirationDate:
+		return 4
+	case FieldSecurityCode:
+		return SecurityCodeLength(p.brand)
+	}
+	return MaxPostalCodeLength
+}
+
+// collect reads keys into buf until '#', the field's full length or the inter-digit
+// timeout. '*' abandons. Keys A–D are ignored.
+func (r *run) collect(ctx context.Context, p *payCapture, field string, buf *dtmf.SecureBuffer) (star, timedOut bool, err error) {
+	timeout := p.step.Timeout
+	if timeout <= 0 {
+		timeout = DefaultPayTimeout
+	}
+	skipHash := p.skipHash
+	p.skipHash = false
+	for {
+		d, ok, err := r.nextKey(ctx, timeout)
+		if err != nil {
+			return false, false, err
+		}
+		if !ok {
+			return false, true, nil
+		}
+		switch {
+		case d == '*':
+			return true, false, nil
+		case d == '#':
+			if skipHash && buf.Len() == 0 {
+				skipHash = false
+				continue
+			}
+			return false, false, nil
+		case d.IsNumeric():
+			skipHash = false
+			if err := buf.Append(d); err != nil {
+				return false, false, nil // full: validation will refuse it
+			}
+			if buf.Len() >= fieldMax(p, field, buf) {
+				p.skipHash = true
+				return false, false, nil
+			}
+		}
+	}
+}
+
+// validateField checks a completed entry; on success it records what may be published.
+func (r *run) validateField(p *payCapture, field string, buf *dtmf.SecureBuffer) (errType string) {
+	buf.Use(func(d []byte) {
+		switch field {
+		case FieldCardNumber:
+			brand, et := CheckCardNumber(d, p.step.ValidCardTypes)
+			if et == "" {
+				p.brand = brand
+			}
+			errType = et
+		case FieldExpirationDate:
+			m, y, et := CheckExpiry(d, r.clock.Now())
+			p.expMonth, p.expYear, errType = m, y, et
+		case FieldSecurityCode:
+			errType = CheckSecurityCode(d, p.brand)
+		case FieldPostalCode:
+			errType = CheckPostalCode(d, p.step.MinPostalCodeLength)
+		}
+	})
+	if field == FieldCardNumber && errType == "" {
+		p.masked = buf.Mask()
+	}
+	return errType
+}
+
+// publishPay sets the Pay.* variables (masked or non-sensitive only) and emits pay.completed.
+func (r *run) publishPay(prefix string, p *payCapture, out payOutcome) {
+	set := func(k, v string) { r.set(prefix+"."+k, v) }
+	set("Result", out.result)
+	set("ErrorType", out.errorType)
+	set("Attempts", strconv.Itoa(p.entries))
+	set("CardType", p.brand)
+	set("MaskedCard", p.masked)
+	if p.expMonth > 0 {
+		set("ExpirationDate", fmt.Sprintf("%02d%02d", p.expMonth, p.expYear%100))
+	}
+	set("Token", out.token)
+	set("ConfirmationCode", out.confirmation)
+	set("SessionId", out.sessionID)
+	set("ConnectorError", out.connectorError)
+	r.emit("pay.completed", "Pay", map[string]any{"result": out.result, "cardType": p.brand, "maskedCard": p.masked,
+		"errorType": out.errorType, "attempts": p.entries})
+}
+
+// longDigitRun finds what could be a card number inside text from outside (a connector
+// error): 12 or more digits, possibly separated by spaces or dashes.
+var longDigitRun = regexp.MustCompile(`\d(?:[ -]?\d){11,}`)
+
+// scrubDigits masks any card-number-like run in s: the engine never repeats a PAN, even one
+// a misbehaving provider echoed into an error.
+func scrubDigits(s string) string {
+	return longDigitRun.ReplaceAllStringFunc(s, func(m string) string {
+		return "[redacted]"
+	})
+}
+
+// dropTypeAhead zeroes and forgets queued keys.
+func (r *run) dropTypeAhead() {
+	for i := range r.pending {
+		r.pending[i] = 0
+	}
+	r.pending = r.pending[:0]
+}

@@ -1,0 +1,500 @@
+package callplan
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"maps"
+	"net/http"
+	"time"
+
+	"github.com/paybridge/paybridge/dtmf"
+)
+
+// run is one execution of a plan on one call. It is used by a single goroutine (Run's);
+// Play runs in a helper goroutine only for live channels, and never touches run.
+type run struct {
+	plan    *Plan
+	ch      Channel
+	opts    RunOptions
+	clock   Clock
+	stepper stepper // the clock, when it is virtual
+	log     *slog.Logger
+	http    *http.Client
+
+	vars    map[string]string
+	events  []Event
+	steps   int
+	maxStep int
+	started time.Time
+	callID  string
+
+	digits  <-chan dtmf.Event // nil once closed
+	done    <-chan struct{}
+	pending []dtmf.Digit // keys received but not yet consumed by an input step (type-ahead)
+
+	connectors map[string]Connector
+}
+
+// endSignal stops the flow: the call is over (hang-up, transfer, caller gone, fatal error).
+type endSignal struct {
+	result, reason string
+}
+
+func (e *endSignal) Error() string { return "call ended: " + e.result }
+
+// gotoSignal unwinds nested blocks up to the flow, which resumes at the label.
+type gotoSignal struct{ label string }
+
+func (g *gotoSignal) Error() string { return "goto " + g.label }
+
+func newRun(plan *Plan, ch Channel, opts RunOptions) *run {
+	r := &run{plan: plan, ch: ch, opts: opts, clock: opts.Clock, log: opts.Logger, http: opts.HTTPClient,
+		vars: map[string]string{}, maxStep: opts.MaxSteps, connectors: map[string]Connector{}}
+	if r.clock == nil {
+		r.clock = WallClock{}
+	}
+	r.stepper, _ = r.clock.(stepper)
+	if r.log == nil {
+		r.log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if r.http == nil {
+		r.http = &http.Client{}
+	}
+	if r.maxStep <= 0 {
+		r.maxStep = DefaultMaxSteps
+	}
+	info := ch.Info()
+	r.callID = info.ID
+	r.log = r.log.With("call", info.ID, "plan", plan.Name)
+	maps.Copy(r.vars, opts.Variables)
+	r.vars["Call.From"] = info.From
+	r.vars["Call.To"] = info.To
+	r.vars["Call.Id"] = info.ID
+	if !info.StartedAt.IsZero() {
+		r.vars["Call.StartedAt"] = info.StartedAt.UTC().Format(time.RFC3339)
+	}
+	r.vars["Sandbox.Url"] = opts.SandboxURL
+	r.digits = ch.Digits()
+	r.done = ch.Done()
+	return r
+}
+
+// execute runs the flow and turns how it stopped into an Outcome.
+func (r *run) execute(ctx context.Context) *Outcome {
+	r.started = r.clock.Now()
+	r.emit("call.started", "", map[string]any{"plan": r.plan.Name, "version": r.plan.Version})
+	end := r.flow(ctx)
+	if end.result != ResultTransferred && end.result != ResultCallerHungUp && end.result != ResultHangup {
+		// The flow ran off its end or failed: the engine ends the call itself.
+		reason := end.result
+		if end.result == ResultError {
+			reason = "error"
+		}
+		hctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		if err := r.ch.Hangup(hctx, reason); err != nil && !errors.Is(err, ErrHangup) {
+			r.log.Warn("hangup failed", "err", err)
+		}
+		cancel()
+	}
+	r.emit("call.ended", "", map[string]any{"result": end.result, "reason": end.reason, "steps": r.steps})
+	return &Outcome{
+		Result:    end.result,
+		Reason:    end.reason,
+		Variables: maps.Clone(r.vars),
+		Events:    r.events,
+		Steps:     r.steps,
+		Duration:  r.clock.Now().Sub(r.started),
+	}
+}
+
+// flow runs the top-level steps, resolving Goto by jumping to the label's index.
+func (r *run) flow(ctx context.Context) *endSignal {
+	pc := 0
+	for pc < len(r.plan.Flow) {
+		err := r.execOne(ctx, r.plan.Flow, pc)
+		var g *gotoSignal
+		var e *endSignal
+		switch {
+		case err == nil:
+			pc++
+		case errors.As(err, &g):
+			idx, ok := r.plan.Labels[g.label]
+			if !ok {
+				return &endSignal{ResultError, fmt.Sprintf("goto: no label %q", g.label)}
+			}
+			pc = idx
+		case errors.As(err, &e):
+			return e
+		default:
+			return &endSignal{ResultError, err.Error()}
+		}
+	}
+	return &endSignal{result: ResultCompleted}
+}
+
+// execList runs a nested block; a Goto or the end of the call propagates as an error.
+func (r *run) execList(ctx context.Context, steps []Step) error {
+	for i := range steps {
+		if err := r.execOne(ctx, steps, i); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// execOne runs steps[i] (the list is passed so that Play can look at the next step).
+func (r *run) execOne(ctx context.Context, steps []Step, i int) error {
+	if err := ctx.Err(); err != nil {
+		return &endSignal{ResultError, "cancelled: " + err.Error()}
+	}
+	select {
+	case <-r.done:
+		return r.callerGone()
+	default:
+	}
+	r.steps++
+	if r.steps > r.maxStep {
+		return &endSignal{ResultError, fmt.Sprintf("%v: more than %d steps", ErrLoopGuard, r.maxStep)}
+	}
+	s := steps[i]
+	r.emit("step", s.StepName(), map[string]any{"pos": s.StepPos().String()})
+	r.log.Debug("step", "step", s.StepName(), "pos", s.StepPos().String())
+	var next Step
+	if i+1 < len(steps) {
+		next = steps[i+1]
+	}
+	switch s := s.(type) {
+	case *PlayStep:
+		return r.stepPlay(ctx, s, next)
+	case *SayDigitsStep:
+		return r.stepSayDigits(ctx, s, next)
+	case *SayAmountStep:
+		return r.stepSayAmount(ctx, s, next)
+	case *PauseStep:
+		return r.stepPause(ctx, s)
+	case *GatherStep:
+		return r.stepGather(ctx, s)
+	case *MenuStep:
+		return r.stepMenu(ctx, s)
+	case *APIInteractionStep:
+		return r.stepAPI(ctx, s)
+	case *AuthorizeStep:
+		return r.stepAuthorize(ctx, s)
+	case *PayStep:
+		return r.stepPay(ctx, s)
+	case *SendPaymentLinkStep:
+		return r.stepSendLink(ctx, s)
+	case *SetStep:
+		return r.stepSet(s)
+	case *IfStep:
+		return r.stepIf(ctx, s)
+	case *SwitchStep:
+		return r.stepSwitch(ctx, s)
+	case *GotoStep:
+		return &gotoSignal{label: s.Label}
+	case *LabelStep:
+		return nil
+	case *TransferStep:
+		return r.stepTransfer(ctx, s)
+	case *HangupStep:
+		return r.stepHangup(ctx, s)
+	}
+	return &endSignal{ResultError, fmt.Sprintf("%s: unsupported step %s", s.StepPos(), s.StepName())}
+}
+
+// callerGone is the end of the call from the far end.
+func (r *run) callerGone() error {
+	return &endSignal{result: ResultCallerHungUp}
+}
+
+// --- variables ---
+
+func (r *run) lookup(name string) (string, bool) {
+	v, ok := r.vars[name]
+	return v, ok
+}
+
+// expand expands a plain template (prompt names, Set values, Switch values).
+func (r *run) expand(tmpl string) string {
+	v, err := Expand(tmpl, r.lookup, EscapePlain)
+	if err != nil {
+		r.log.Warn("template", "err", err)
+	}
+	return v
+}
+
+func (r *run) expandAll(tmpls []string) []string {
+	out := make([]string, 0, len(tmpls))
+	for _, t := range tmpls {
+		if v := r.expand(t); v != "" {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+func (r *run) set(name, value string) { r.vars[name] = value }
+
+// --- events ---
+
+func (r *run) emit(typ, step string, fields map[string]any) {
+	e := Event{Time: r.clock.Now(), CallID: r.callID, Type: typ, Step: step, Fields: fields}
+	r.events = append(r.events, e)
+	if r.opts.Events != nil {
+		r.opts.Events.Emit(e)
+	}
+}
+
+// --- waiting: digits, timers, playback, hang-up ---
+
+type waitKind int
+
+const (
+	wDigit waitKind = iota
+	wTimer
+	wPlay
+	wHangup
+	wCancel
+)
+
+type waitEvent struct {
+	kind  waitKind
+	digit dtmf.Digit
+	err   error
+}
+
+// wait blocks until a key arrives, timer fires, play finishes, the call ends or ctx is
+// cancelled, preferring them in that order when several are ready. On a virtual clock it
+// makes time pass (Step) whenever nothing is ready, so a replay never sleeps — except while a
+// live-style Play goroutine runs, whose end the clock cannot see.
+func (r *run) wait(ctx context.Context, timer <-chan time.Time, play <-chan error) waitEvent {
+	for {
+		if ev, ok := r.poll(ctx, timer, play); ok {
+			return ev
+		}
+		if r.stepper == nil || play != nil || !r.stepper.Step() {
+			break
+		}
+	}
+	select {
+	case d, ok := <-r.digits:
+		return r.gotDigit(ctx, d, ok, timer, play)
+	case err := <-play:
+		return waitEvent{kind: wPlay, err: err}
+	case <-timer:
+		return waitEvent{kind: wTimer}
+	case <-r.done:
+		return waitEvent{kind: wHangup}
+	case <-ctx.Done():
+		return waitEvent{kind: wCancel, err: ctx.Err()}
+	}
+}
+
+func (r *run) poll(ctx context.Context, timer <-chan time.Time, play <-chan error) (waitEvent, bool) {
+	select {
+	case d, ok := <-r.digits:
+		return r.gotDigit(ctx, d, ok, timer, play), true
+	default:
+	}
+	select {
+	case err := <-play:
+		return waitEvent{kind: wPlay, err: err}, true
+	default:
+	}
+	select {
+	case <-timer:
+		return waitEvent{kind: wTimer}, true
+	default:
+	}
+	select {
+	case <-r.done:
+		return waitEvent{kind: wHangup}, true
+	default:
+	}
+	select {
+	case <-ctx.Done():
+		return waitEvent{kind: wCancel, err: ctx.Err()}, true
+	default:
+	}
+	return waitEvent{}, false
+}
+
+func (r *run) gotDigit(ctx context.Context, e dtmf.Event, ok bool, timer <-chan time.Time, play <-chan error) waitEvent {
+	if !ok {
+		r.digits = nil // closed: the call has ended
+		return waitEvent{kind: wHangup}
+	}
+	if !e.Digit.Valid() {
+		return r.wait(ctx, timer, play)
+	}
+	return waitEvent{kind: wDigit, digit: e.Digit}
+}
+
+// nextKey returns the next key within timeout: a type-ahead key at once, else the first to
+// arrive. ok is false on timeout; err is the end of the call.
+func (r *run) nextKey(ctx context.Context, timeout time.Duration) (d dtmf.Digit, ok bool, err error) {
+	if len(r.pending) > 0 {
+		d = r.pending[0]
+		r.pending[0] = 0 // a queued key may be card data: leave no copy behind
+		r.pending = r.pending[1:]
+		return d, true, nil
+	}
+	ev := r.wait(ctx, r.clock.After(timeout), nil)
+	switch ev.kind {
+	case wDigit:
+		return ev.digit, true, nil
+	case wTimer:
+		return 0, false, nil
+	case wCancel:
+		return 0, false, &endSignal{ResultError, "cancelled: " + ev.err.Error()}
+	}
+	return 0, false, r.callerGone()
+}
+
+// sleep waits d, keeping any key pressed meanwhile as type-ahead.
+func (r *run) sleep(ctx context.Context, d time.Duration) error {
+	timer := r.clock.After(d)
+	for {
+		ev := r.wait(ctx, timer, nil)
+		switch ev.kind {
+		case wTimer:
+			return nil
+		case wDigit:
+			r.pending = append(r.pending, ev.digit)
+		case wCancel:
+			return &endSignal{ResultError, "cancelled: " + ev.err.Error()}
+		default:
+			return r.callerGone()
+		}
+	}
+}
+
+// play plays names in order. With bargeIn, a key (or a type-ahead key already waiting) stops
+// playback at once and stays queued as the first key of the next input; without it, keys are
+// queued and playback goes on. A prompt that cannot be played is logged and skipped.
+func (r *run) play(ctx context.Context, names []string, bargeIn bool) (interrupted bool, err error) {
+	for _, name := range names {
+		if bargeIn && len(r.pending) > 0 {
+			return true, nil
+		}
+		r.emit("play", "", map[string]any{"prompt": name})
+		var stop bool
+		if tp, ok := r.ch.(TimedPlayer); ok {
+			stop, err = r.playTimed(ctx, tp, name, bargeIn)
+		} else {
+			stop, err = r.playLive(ctx, name, bargeIn)
+		}
+		if err != nil || stop {
+			if stop {
+				r.emit("barge-in", "", map[string]any{"prompt": name})
+			}
+			return stop, err
+		}
+	}
+	return false, nil
+}
+
+func (r *run) playTimed(ctx context.Context, tp TimedPlayer, name string, bargeIn bool) (bool, error) {
+	dur, err := tp.PromptDuration(name)
+	if err != nil {
+		r.log.Warn("prompt unavailable", "prompt", name, "err", err)
+		return false, nil
+	}
+	timer := r.clock.After(dur)
+	for {
+		ev := r.wait(ctx, timer, nil)
+		switch ev.kind {
+		case wTimer:
+			return false, nil
+		case wDigit:
+			r.pending = append(r.pending, ev.digit)
+			if bargeIn {
+				return true, nil
+			}
+		case wCancel:
+			return false, &endSignal{ResultError, "cancelled: " + ev.err.Error()}
+		default:
+			return false, r.callerGone()
+		}
+	}
+}
+
+func (r *run) playLive(ctx context.Context, name string, bargeIn bool) (bool, error) {
+	pctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- r.ch.Play(pctx, name) }()
+	for {
+		ev := r.wait(ctx, nil, done)
+		switch ev.kind {
+		case wPlay:
+			switch {
+			case errors.Is(ev.err, ErrHangup):
+				return false, r.callerGone()
+			case ev.err != nil && ctx.Err() == nil:
+				r.log.Warn("prompt unavailable", "prompt", name, "err", ev.err)
+			}
+			return false, nil
+		case wDigit:
+			r.pending = append(r.pending, ev.digit)
+			if bargeIn {
+				cancel()
+				<-done
+				return true, nil
+			}
+		case wCancel:
+			cancel()
+			<-done
+			return false, &endSignal{ResultError, "cancelled: " + ev.err.Error()}
+		default:
+			cancel()
+			<-done
+			return false, r.callerGone()
+		}
+	}
+}
+
+// takesInput reports whether s reads keys (the default barge-in of a Play before it).
+func takesInput(s Step) bool {
+	switch s.(type) {
+	case *GatherStep, *MenuStep, *PayStep:
+		return true
+	}
+	return false
+}
+
+// newIdempotencyKey is 128 random bits in hex.
+func (r *run) newIdempotencyKey() string {
+	if r.opts.NewIdempotencyKey != nil {
+		return r.opts.NewIdempotencyKey()
+	}
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// connector opens (once per call) the plan's connector called name.
+func (r *run) connector(name string) (Connector, error) {
+	if c, ok := r.connectors[name]; ok {
+		return c, nil
+	}
+	decl := r.plan.Connector(name)
+	if decl == nil {
+		return nil, fmt.Errorf("%w: no <Connector name=%q>", ErrNoConnector, name)
+	}
+	if r.opts.Connectors == nil {
+		return nil, fmt.Errorf("%w: no connectors configured", ErrNoConnector)
+	}
+	spec := decl.Spec
+	c, err := r.opts.Connectors.Open(&spec)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s: %w", ErrNoConnector, name, err)
+	}
+	r.connectors[name] = c
+	return c, nil
+}

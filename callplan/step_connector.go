@@ -1,0 +1,78 @@
+package callplan
+
+import (
+	"context"
+	"time"
+)
+
+// stepAuthorize fetches or refreshes a connector's token and publishes $(Var.Result)
+// ("success"/"failed") and $(Var.Error).
+func (r *run) stepAuthorize(ctx context.Context, s *AuthorizeStep) error {
+	prefix := s.Var
+	if prefix == "" {
+		prefix = DefaultAuthorizeVar
+	}
+	result, msg := "success", ""
+	conn, err := r.connector(s.Connector)
+	if err == nil {
+		actx, cancel := context.WithTimeout(ctx, maxConnectorWait)
+		err = conn.Authorize(actx)
+		cancel()
+	}
+	if err != nil {
+		result, msg = "failed", scrubDigits(err.Error())
+	}
+	r.set(prefix+".Result", result)
+	r.set(prefix+".Error", msg)
+	r.emit("authorize", "Authorize", map[string]any{"connector": s.Connector, "result": result})
+	return nil
+}
+
+// stepSendLink texts a signed single-use payment link bound to the (given or a new digital)
+// session and publishes LinkOutputs under Var.
+func (r *run) stepSendLink(ctx context.Context, s *SendPaymentLinkStep) error {
+	prefix := s.Var
+	if prefix == "" {
+		prefix = DefaultLinkVar
+	}
+	for _, o := range LinkOutputs {
+		r.set(prefix+"."+o, "")
+	}
+	fail := func(msg string) error {
+		r.set(prefix+".Result", "failed")
+		r.set(prefix+".Error", scrubDigits(msg))
+		r.emit("link.failed", "SendPaymentLink", map[string]any{"connector": s.Connector, "error": scrubDigits(msg)})
+		return nil
+	}
+	currency := r.expand(s.Currency)
+	amount, err := ParseAmount(r.expand(s.Amount), currency)
+	if err != nil {
+		return fail(err.Error())
+	}
+	if r.opts.Links == nil {
+		return fail("no payment-link sender configured")
+	}
+	ttl := s.TTL
+	if ttl <= 0 {
+		ttl = DefaultLinkTTL
+	}
+	req := &LinkRequest{
+		CallID: r.callID, Connector: s.Connector, To: r.expand(s.To), CallerID: r.vars["Call.From"],
+		Amount: amount, Reference: r.expand(s.Reference), SessionID: r.expand(s.Session), TTL: ttl,
+	}
+	lctx, cancel := context.WithTimeout(ctx, maxConnectorWait)
+	res, err := r.opts.Links.SendPaymentLink(lctx, req)
+	cancel()
+	if err != nil {
+		return fail(err.Error())
+	}
+	r.set(prefix+".Result", "success")
+	r.set(prefix+".Id", res.LinkID)
+	r.set(prefix+".SessionId", res.SessionID)
+	if !res.ExpiresAt.IsZero() {
+		r.set(prefix+".ExpiresAt", res.ExpiresAt.UTC().Format(time.RFC3339))
+	}
+	r.set(prefix+".MessageId", res.MessageID)
+	r.emit("link.sent", "SendPaymentLink", map[string]any{"connector": s.Connector, "linkId": res.LinkID, "sessionId": res.SessionID})
+	return nil
+}

@@ -1,0 +1,111 @@
+package callplan
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// maxPlayLoops bounds <Play loop="0"> (TwiML: repeat until a key or the end of the call).
+const maxPlayLoops = 1000
+
+// bargeInFor resolves a Play's barge-in: what the plan said, else whether next takes input.
+func bargeInFor(explicit *bool, next Step) bool {
+	if explicit != nil {
+		return *explicit
+	}
+	return next != nil && takesInput(next)
+}
+
+func (r *run) stepPlay(ctx context.Context, s *PlayStep, next Step) error {
+	names := r.expandAll(s.Prompts)
+	loops := s.Loop
+	if loops == 0 {
+		loops = maxPlayLoops
+	}
+	barge := bargeInFor(s.BargeIn, next)
+	for range loops {
+		stop, err := r.play(ctx, names, barge)
+		if err != nil || stop {
+			return err
+		}
+	}
+	return nil
+}
+
+func (r *run) stepSayDigits(ctx context.Context, s *SayDigitsStep, next Step) error {
+	_, err := r.play(ctx, digitPrompts(r.expand(s.Value)), bargeInFor(nil, next))
+	return err
+}
+
+func (r *run) stepSayAmount(ctx context.Context, s *SayAmountStep, next Step) error {
+	names, err := amountPrompts(r.expand(s.Value), r.expand(s.Currency))
+	if err != nil {
+		r.log.Warn("SayAmount: cannot say the amount", "pos", s.Pos.String(), "err", err)
+		return nil
+	}
+	_, err = r.play(ctx, names, bargeInFor(nil, next))
+	return err
+}
+
+func (r *run) stepPause(ctx context.Context, s *PauseStep) error {
+	return r.sleep(ctx, s.Length)
+}
+
+func (r *run) stepSet(s *SetStep) error {
+	r.set(s.Var, r.expand(s.Value))
+	return nil
+}
+
+func (r *run) stepIf(ctx context.Context, s *IfStep) error {
+	for _, b := range s.Branches {
+		ok, err := b.Test.Eval(r.lookup)
+		if err != nil {
+			// A test that cannot be evaluated is false; the call goes on.
+			r.log.Warn("If: test failed to evaluate", "pos", b.Pos.String(), "err", err)
+			continue
+		}
+		if ok {
+			return r.execList(ctx, b.Steps)
+		}
+	}
+	return r.execList(ctx, s.Else)
+}
+
+func (r *run) stepSwitch(ctx context.Context, s *SwitchStep) error {
+	v := r.expand(s.Value)
+	for _, c := range s.Cases {
+		if containsString(c.Is, v) {
+			return r.execList(ctx, c.Steps)
+		}
+	}
+	return r.execList(ctx, s.Default)
+}
+
+func (r *run) stepTransfer(ctx context.Context, s *TransferStep) error {
+	to := r.expand(s.To)
+	if err := r.ch.Transfer(ctx, to); err != nil {
+		if errors.Is(err, ErrHangup) {
+			return r.callerGone()
+		}
+		// A failed transfer leaves the caller on the line: the flow continues.
+		r.log.Warn("transfer failed", "pos", s.Pos.String(), "err", err)
+		r.set("Transfer.Result", "failed")
+		return nil
+	}
+	r.set("Transfer.Result", "success")
+	return &endSignal{ResultTransferred, to}
+}
+
+func (r *run) stepHangup(ctx context.Context, s *HangupStep) error {
+	reason := s.Reason
+	if reason == "" {
+		reason = DefaultHangupReason
+	}
+	hctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	if err := r.ch.Hangup(hctx, reason); err != nil && !errors.Is(err, ErrHangup) {
+		r.log.Warn("hangup failed", "err", err)
+	}
+	return &endSignal{ResultHangup, reason}
+}

@@ -1,0 +1,128 @@
+package callplan
+
+import (
+	"context"
+)
+
+// Gather results ($(Var.Result)).
+const (
+	GatherSuccess = "success"
+	GatherTimeout = "timeout"
+	GatherInvalid = "invalid"
+	GatherHungUp  = "caller-hung-up"
+)
+
+// stepGather collects up to Max keys into Var. Each attempt plays Prompt (barge-in), waits
+// FirstDigitTimeout for the first key and Timeout between keys, and ends on FinishOnKey (not
+// kept), on Max keys, or on a timeout. An entry shorter than Min or not matching Pattern is
+// invalid (InvalidPrompt, default gather-invalid); no key at all is a timeout (TimeoutPrompt,
+// default gather-timeout). After the last failed attempt $(Var) is "" and the flow goes on.
+func (r *run) stepGather(ctx context.Context, s *GatherStep) error {
+	attempts := max(s.Attempts, 1)
+	first := s.FirstDigitTimeout
+	if first <= 0 {
+		first = s.Timeout
+	}
+	result := GatherTimeout
+	for attempt := 1; attempt <= attempts; attempt++ {
+		if _, err := r.play(ctx, r.expandAll(s.Prompt), true); err != nil {
+			return r.gatherEnd(s, err)
+		}
+		var entry []byte
+		finished := false
+		for len(entry) < s.Max || s.Max <= 0 {
+			timeout := s.Timeout
+			if len(entry) == 0 {
+				timeout = first
+			}
+			d, ok, err := r.nextKey(ctx, timeout)
+			if err != nil {
+				return r.gatherEnd(s, err)
+			}
+			if !ok {
+				break
+			}
+			if s.FinishOnKey != "" && d.Char() == s.FinishOnKey[0] {
+				finished = true
+				break
+			}
+			entry = append(entry, d.Char())
+		}
+		switch {
+		case len(entry) == 0 && !finished:
+			result = GatherTimeout
+		case len(entry) < s.Min || s.Pattern != nil && !s.Pattern.Match(entry):
+			result = GatherInvalid
+		default:
+			r.set(s.Var, string(entry))
+			r.set(s.Var+".Result", GatherSuccess)
+			r.emit("gather", "Gather", map[string]any{"var": s.Var, "result": GatherSuccess, "digits": len(entry), "attempt": attempt})
+			return nil
+		}
+		r.emit("gather", "Gather", map[string]any{"var": s.Var, "result": result, "digits": len(entry), "attempt": attempt})
+		prompt, def := s.InvalidPrompt, PromptGatherInvalid
+		if result == GatherTimeout {
+			prompt, def = s.TimeoutPrompt, PromptGatherTimeout
+		}
+		names := r.expandAll(prompt)
+		if len(names) == 0 {
+			names = []string{def}
+		}
+		if _, err := r.play(ctx, names, true); err != nil {
+			return r.gatherEnd(s, err)
+		}
+	}
+	r.set(s.Var, "")
+	r.set(s.Var+".Result", result)
+	return nil
+}
+
+func (r *run) gatherEnd(s *GatherStep, err error) error {
+	r.set(s.Var, "")
+	r.set(s.Var+".Result", GatherHungUp)
+	return err
+}
+
+// stepMenu waits Timeout for one key after Prompt; a key with a Choice runs that choice; any
+// other key is invalid, no key a timeout, each retried up to Attempts times. After the last
+// failed attempt the flow continues after the Menu with $(Var) = "".
+func (r *run) stepMenu(ctx context.Context, s *MenuStep) error {
+	attempts := max(s.Attempts, 1)
+	for attempt := 1; attempt <= attempts; attempt++ {
+		if _, err := r.play(ctx, r.expandAll(s.Prompt), true); err != nil {
+			return err
+		}
+		d, ok, err := r.nextKey(ctx, s.Timeout)
+		if err != nil {
+			return err
+		}
+		if ok {
+			for _, c := range s.Choices {
+				if c.Key != "" && c.Key[0] == d.Char() {
+					if s.Var != "" {
+						r.set(s.Var, c.Key)
+					}
+					r.emit("menu", "Menu", map[string]any{"choice": c.Key, "attempt": attempt})
+					return r.execList(ctx, c.Steps)
+				}
+			}
+		}
+		prompt, def, result := s.InvalidPrompt, PromptMenuInvalid, "invalid"
+		if !ok {
+			prompt, def, result = s.TimeoutPrompt, PromptMenuTimeout, "timeout"
+		}
+		r.emit("menu", "Menu", map[string]any{"result": result, "attempt": attempt})
+		names := r.expandAll(prompt)
+		if len(names) == 0 {
+			names = []string{def}
+		}
+		if _, err := r.play(ctx, names, true); err != nil {
+			return err
+		}
+	}
+	if s.Var != "" {
+		r.set(s.Var, "")
+	}
+	return nil
+}
+
