@@ -1,0 +1,100 @@
+package gateway
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+
+	"github.com/paybridge/paybridge/callplan"
+	"github.com/paybridge/paybridge/dtmf"
+)
+
+// genericAPI speaks Twilio's Generic Pay Connector contract, so a merchant endpoint written for
+// Twilio <Pay> works unchanged: one JSON POST per payment with HTTP Basic auth; the
+// transaction_id is the idempotency key (Twilio retries with the same one); a decline is
+// HTTP 200 with error_code.
+type genericAPI struct {
+	c   *Connector
+	url string
+}
+
+func (g *genericAPI) startSession(_ context.Context, req *callplan.SessionRequest) (*callplan.Session, error) {
+	// The generic contract has no provider sessions: paybridge's own id stands in, so a payment
+	// link can still be bound to "the same session" as the call.
+	id := req.SessionID
+	if id == "" {
+		id = newID("gs_")
+	}
+	return &callplan.Session{ID: id, State: SessionCreated}, nil
+}
+
+func (g *genericAPI) pay(ctx context.Context, req *callplan.PaymentRequest, key string) (*callplan.PaymentResult, error) {
+	card := &req.Card
+	method := "charge"
+	if req.Amount.Minor == 0 {
+		method = "tokenize"
+	}
+	params := map[string]string{"call_id": req.CallID, "reference": req.Reference, "session_id": req.SessionID}
+	tail := map[string]any{
+		"transaction_id": key, "method": method, "postal_code": card.PostalCode,
+		"description": req.Description, "currency_code": req.Amount.Currency, "parameters": params,
+	}
+	if method == "charge" {
+		tail["amount"] = json.Number(FormatAmount(req.Amount))
+	} else {
+		tt := req.TokenType
+		if tt == "" {
+			tt = "one-time"
+		}
+		tail["token_type"] = tt
+	}
+	rest, err := json.Marshal(tail) // {"currency_code":…}: no card data
+	if err != nil {
+		return nil, fmt.Errorf("gateway: encoding generic request: %w", err)
+	}
+	parts := []bodyPart{lit(`{"cardnumber":"`), sec(card.Number), lit(`","cvv":"`)}
+	if card.SecurityCode != nil {
+		parts = append(parts, sec(card.SecurityCode))
+	}
+	parts = append(parts, lit(`","expiry_month":"`), litInt2(card.ExpMonth), lit(`","expiry_year":"`),
+		litInt(card.ExpYear), lit(`",`), litb(rest[1:]))
+	body := cardBody(parts...)
+	defer dtmf.Zero(body)
+	resp, err := g.c.doer.do(ctx, &apiRequest{op: "generic." + method, callID: req.CallID, method: http.MethodPost,
+		url: g.url, contentType: "application/json", body: body, idemKey: key, idempotent: true})
+	if err != nil {
+		return nil, err
+	}
+	var gr GenericResponse
+	jerr := json.Unmarshal(resp.body, &gr)
+	if resp.status != http.StatusOK {
+		msg := ""
+		if jerr == nil && gr.ErrorCode != nil {
+			msg = ": " + *gr.ErrorCode
+		}
+		return nil, fmt.Errorf("generic.%s: %w (HTTP %d%s)", method, ErrProviderRejected, resp.status, msg)
+	}
+	if jerr != nil {
+		return nil, fmt.Errorf("generic.%s: %w", method, ErrBadResponse)
+	}
+	res := &callplan.PaymentResult{SessionID: req.SessionID, ProviderStatus: resp.status}
+	switch {
+	case gr.ErrorCode != nil && *gr.ErrorCode != "":
+		res.Status, res.ErrorCode = callplan.PaymentDeclined, *gr.ErrorCode
+		if gr.ErrorMessage != nil {
+			res.ErrorMessage = *gr.ErrorMessage
+		}
+	case method == "charge" && gr.ChargeID != nil && *gr.ChargeID != "":
+		res.Status, res.ConfirmationCode = callplan.PaymentApproved, *gr.ChargeID
+	case method == "tokenize" && gr.TokenID != nil && *gr.TokenID != "":
+		res.Status, res.Token = callplan.PaymentApproved, *gr.TokenID
+	default:
+		return nil, fmt.Errorf("generic.%s: %w: neither an id nor an error_code", method, ErrBadResponse)
+	}
+	return res, nil
+}
+
+func (g *genericAPI) lookup(context.Context, *Attempt) (AttemptResult, bool, error) {
+	return AttemptResult{}, false, errLookupUnsupported
+}

@@ -1,0 +1,199 @@
+package gateway
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/paybridge/paybridge/callplan"
+	"github.com/paybridge/paybridge/dtmf"
+)
+
+// sessionAPI speaks the self-service session model of Vonage VCC / PCI Pal (seed 003), plus
+// the capture call paybridge uses to submit a voice session's card (docs/gateway.md).
+type sessionAPI struct{ c *Connector }
+
+func (s *sessionAPI) sessionURL(id string) string {
+	return s.c.base + "/globalpci/v1/session/" + url.PathEscape(id)
+}
+
+func (s *sessionAPI) startSession(ctx context.Context, req *callplan.SessionRequest) (*callplan.Session, error) {
+	if req.SessionID != "" {
+		st, err := s.status(ctx, req.CallID, req.SessionID)
+		if err != nil {
+			return nil, err
+		}
+		return &callplan.Session{ID: st.SessionID, State: st.SessionState}, nil
+	}
+	pd := map[string]string{
+		"amount":         FormatAmount(req.Amount),
+		"currency":       req.Amount.Currency,
+		"merchantTxnRef": req.Reference,
+	}
+	path := "/globalpci/v1/selfservicesession"
+	kind := "voice"
+	if req.Digital {
+		if req.Phone == "" {
+			return nil, fmt.Errorf("%w: a digital session needs the customer's phone number", ErrConnectorConfig)
+		}
+		pd["CustomerPhoneNumber"] = req.Phone
+		path = "/globalpci/v1/digitalselfservicesession"
+		kind = "digital"
+	}
+	body, err := json.Marshal(map[string]any{"AccountConfigurationId": s.c.spec.Account, "CallGuid": req.CallID, "PaymentData": pd})
+	if err != nil {
+		return nil, fmt.Errorf("gateway: encoding session request: %w", err)
+	}
+	ar := &apiRequest{op: "session.create", callID: req.CallID, method: http.MethodPost, url: s.c.base + path,
+		contentType: "application/json", body: body}
+	if req.CallID != "" {
+		// One session per call, kind, amount and reference: a retried create finds the first.
+		ar.idemKey = "sess:" + req.CallID + ":" + kind + ":" + strconv.FormatInt(req.Amount.Minor, 10) + req.Amount.Currency + ":" + req.Reference
+		ar.idempotent = true
+	}
+	resp, err := s.c.doer.do(ctx, ar)
+	if err != nil {
+		return nil, err
+	}
+	if resp.status != http.StatusOK && resp.status != http.StatusCreated {
+		return nil, fmt.Errorf("session.create: %w (HTTP %d%s)", ErrProviderRejected, resp.status, providerMessage(resp.body))
+	}
+	var out struct {
+		SessionID    string `json:"sessionId"`
+		SessionState string `json:"sessionState"`
+	}
+	if err := json.Unmarshal(resp.body, &out); err != nil || out.SessionID == "" {
+		return nil, fmt.Errorf("session.create: %w: no sessionId", ErrBadResponse)
+	}
+	if out.SessionState == "" {
+		out.SessionState = SessionCreated
+	}
+	return &callplan.Session{ID: out.SessionID, State: out.SessionState}, nil
+}
+
+// providerMessage extracts a short, card-free message from an error body for an error string.
+func providerMessage(body []byte) string {
+	var m struct {
+		Message string `json:"Message"`
+		Error   any    `json:"error"`
+	}
+	if json.Unmarshal(body, &m) != nil || m.Message == "" {
+		return ""
+	}
+	msg := m.Message
+	if len(msg) > 120 {
+		msg = msg[:120]
+	}
+	return ": " + msg
+}
+
+func (s *sessionAPI) status(ctx context.Context, callID, id string) (*SessionStatus, error) {
+	resp, err := s.c.doer.do(ctx, &apiRequest{op: "session.status", callID: callID, method: http.MethodGet,
+		url: s.sessionURL(id), idempotent: true})
+	if err != nil {
+		return nil, err
+	}
+	if resp.status == http.StatusNotFound {
+		return nil, fmt.Errorf("session.status: %w: session %s not found", ErrProviderRejected, id)
+	}
+	if resp.status != http.StatusOK {
+		return nil, fmt.Errorf("session.status: %w (HTTP %d)", ErrProviderRejected, resp.status)
+	}
+	var st SessionStatus
+	if err := json.Unmarshal(resp.body, &st); err != nil || st.SessionID == "" {
+		return nil, fmt.Errorf("session.status: %w", ErrBadResponse)
+	}
+	return &st, nil
+}
+
+func (s *sessionAPI) pay(ctx context.Context, req *callplan.PaymentRequest, key string) (*callplan.PaymentResult, error) {
+	sid := req.SessionID
+	if sid == "" {
+		sess, err := s.startSession(ctx, &callplan.SessionRequest{CallID: req.CallID, Amount: req.Amount, Reference: req.Reference})
+		if err != nil {
+			return nil, err
+		}
+		sid = sess.ID
+	}
+	method := "charge"
+	if req.Amount.Minor == 0 {
+		method = "tokenize"
+	}
+	card := &req.Card
+	parts := []bodyPart{lit(`{"method":"` + method + `","cardNumber":"`), sec(card.Number),
+		lit(`","expiryMonth":`), litInt(card.ExpMonth), lit(`,"expiryYear":`), litInt(card.ExpYear)}
+	if card.SecurityCode != nil && card.SecurityCode.Len() > 0 {
+		parts = append(parts, lit(`,"securityCode":"`), sec(card.SecurityCode), lit(`"`))
+	}
+	if card.PostalCode != "" {
+		pc, _ := json.Marshal(card.PostalCode)
+		parts = append(parts, lit(`,"postalCode":`), litb(pc))
+	}
+	if req.TokenType != "" {
+		tt, _ := json.Marshal(req.TokenType)
+		parts = append(parts, lit(`,"tokenType":`), litb(tt))
+	}
+	parts = append(parts, lit("}"))
+	body := cardBody(parts...)
+	defer dtmf.Zero(body)
+	resp, err := s.c.doer.do(ctx, &apiRequest{op: "session.capture", callID: req.CallID, method: http.MethodPost,
+		url: s.sessionURL(sid) + "/capture", contentType: "application/json", body: body, idemKey: key, idempotent: true})
+	if err != nil {
+		return nil, err
+	}
+	switch resp.status {
+	case http.StatusOK:
+		var cr CaptureResponse
+		if err := json.Unmarshal(resp.body, &cr); err != nil || (cr.Outcome != "approved" && cr.Outcome != "declined") {
+			return nil, fmt.Errorf("session.capture: %w", ErrBadResponse)
+		}
+		res := &callplan.PaymentResult{SessionID: sid, ProviderStatus: resp.status, ErrorCode: cr.ErrorCode,
+			ErrorMessage: cr.ErrorMessage, ConfirmationCode: cr.TransactionID, Token: cr.Token}
+		res.Status = callplan.PaymentApproved
+		if cr.Outcome == "declined" {
+			res.Status = callplan.PaymentDeclined
+		}
+		return res, nil
+	case http.StatusConflict:
+		// The session already ended: report why as a decline the plan can branch on.
+		st, err := s.status(ctx, req.CallID, sid)
+		if err != nil {
+			return nil, err
+		}
+		for _, c := range st.Captures {
+			if c.IdempotencyKey == key && c.Outcome == "approved" {
+				return &callplan.PaymentResult{Status: callplan.PaymentApproved, SessionID: sid,
+					ConfirmationCode: c.TransactionID, Token: c.Token, ProviderStatus: resp.status}, nil
+			}
+		}
+		return &callplan.PaymentResult{Status: callplan.PaymentDeclined, SessionID: sid, ProviderStatus: resp.status,
+			ErrorCode: "session_" + strings.ToLower(st.SessionState), ErrorMessage: "the payment session is " + st.SessionState}, nil
+	}
+	return nil, fmt.Errorf("session.capture: %w (HTTP %d%s)", ErrProviderRejected, resp.status, providerMessage(resp.body))
+}
+
+func (s *sessionAPI) lookup(ctx context.Context, a *Attempt) (AttemptResult, bool, error) {
+	if a.SessionID == "" {
+		return AttemptResult{}, false, errLookupUnsupported
+	}
+	st, err := s.status(ctx, a.CallID, a.SessionID)
+	if err != nil {
+		return AttemptResult{}, false, err
+	}
+	for _, c := range st.Captures {
+		if c.IdempotencyKey != a.Key {
+			continue
+		}
+		r := AttemptResult{State: AttemptApproved, SessionID: st.SessionID, ConfirmationCode: c.TransactionID,
+			Token: c.Token, ErrorCode: c.ErrorCode, ProviderStatus: http.StatusOK}
+		if c.Outcome != "approved" {
+			r.State = AttemptDeclined
+		}
+		return r, true, nil
+	}
+	return AttemptResult{SessionID: st.SessionID}, false, nil
+}

@@ -1,0 +1,170 @@
+package gateway
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/paybridge/paybridge/callplan"
+	"github.com/paybridge/paybridge/dtmf"
+)
+
+// stripeAPI speaks the Stripe-style API of seed 001: form-encoded bodies, a Bearer secret key,
+// a card token (POST /v1/tokens) and then a charge (POST /v1/charges) with an Idempotency-Key.
+// The idempotency key is also stored as metadata[idempotency_key] so Reconcile can search for
+// the charge after a crash.
+type stripeAPI struct{ c *Connector }
+
+func (s *stripeAPI) startSession(_ context.Context, req *callplan.SessionRequest) (*callplan.Session, error) {
+	id := req.SessionID
+	if id == "" {
+		id = newID("ss_")
+	}
+	return &callplan.Session{ID: id, State: SessionCreated}, nil
+}
+
+type stripeErrorBody struct {
+	Error struct {
+		Type        string `json:"type"`
+		Code        string `json:"code"`
+		DeclineCode string `json:"decline_code"`
+		Message     string `json:"message"`
+		Charge      string `json:"charge"`
+	} `json:"error"`
+}
+
+// declineCode is the most specific code of a Stripe card error.
+func (e *stripeErrorBody) declineCode() string {
+	if e.Error.Code == CodeCardDeclined && e.Error.DeclineCode != "" && e.Error.DeclineCode != "generic_decline" {
+		return e.Error.DeclineCode
+	}
+	return e.Error.Code
+}
+
+func (s *stripeAPI) pay(ctx context.Context, req *callplan.PaymentRequest, key string) (*callplan.PaymentResult, error) {
+	card := &req.Card
+	parts := []bodyPart{lit("card[number]="), sec(card.Number),
+		lit("&card[exp_month]="), litInt(card.ExpMonth), lit("&card[exp_year]="), litInt(card.ExpYear)}
+	if card.SecurityCode != nil && card.SecurityCode.Len() > 0 {
+		parts = append(parts, lit("&card[cvc]="), sec(card.SecurityCode))
+	}
+	if card.PostalCode != "" {
+		parts = append(parts, lit("&card[address_zip]="+url.QueryEscape(card.PostalCode)))
+	}
+	body := cardBody(parts...)
+	resp, err := s.c.doer.do(ctx, &apiRequest{op: "stripe.token", callID: req.CallID, method: http.MethodPost,
+		url: s.c.base + "/v1/tokens", contentType: "application/x-www-form-urlencoded", body: body,
+		idemKey: key + "-token", idempotent: true})
+	dtmf.Zero(body)
+	if err != nil {
+		return nil, err
+	}
+	res := &callplan.PaymentResult{SessionID: req.SessionID, ProviderStatus: resp.status}
+	if r, err := s.cardError("stripe.token", resp, res); r != nil || err != nil {
+		return r, err
+	}
+	var tok struct {
+		ID string `json:"id"`
+	}
+	if err := json.Unmarshal(resp.body, &tok); err != nil || !strings.HasPrefix(tok.ID, "tok_") {
+		return nil, fmt.Errorf("stripe.token: %w", ErrBadResponse)
+	}
+	if req.Amount.Minor == 0 {
+		res.Status, res.Token = callplan.PaymentApproved, tok.ID
+		return res, nil
+	}
+	form := url.Values{
+		"amount":                    {strconv.FormatInt(req.Amount.Minor, 10)},
+		"currency":                  {strings.ToLower(req.Amount.Currency)},
+		"source":                    {tok.ID},
+		"metadata[idempotency_key]": {key},
+	}
+	if req.Description != "" {
+		form.Set("description", req.Description)
+	}
+	if req.Reference != "" {
+		form.Set("metadata[reference]", req.Reference)
+	}
+	if req.CallID != "" {
+		form.Set("metadata[call_id]", req.CallID)
+	}
+	resp, err = s.c.doer.do(ctx, &apiRequest{op: "stripe.charge", callID: req.CallID, method: http.MethodPost,
+		url: s.c.base + "/v1/charges", contentType: "application/x-www-form-urlencoded",
+		body: []byte(form.Encode()), idemKey: key, idempotent: true})
+	if err != nil {
+		return nil, err
+	}
+	res.ProviderStatus = resp.status
+	if r, err := s.cardError("stripe.charge", resp, res); r != nil || err != nil {
+		return r, err
+	}
+	var ch struct {
+		ID     string `json:"id"`
+		Status string `json:"status"`
+	}
+	if err := json.Unmarshal(resp.body, &ch); err != nil || ch.ID == "" {
+		return nil, fmt.Errorf("stripe.charge: %w", ErrBadResponse)
+	}
+	if ch.Status != "succeeded" {
+		res.Status, res.ErrorCode = callplan.PaymentDeclined, "charge_"+ch.Status
+		return res, nil
+	}
+	res.Status, res.ConfirmationCode = callplan.PaymentApproved, ch.ID
+	return res, nil
+}
+
+// cardError maps a non-200 Stripe answer: 402 is a decline (a result), anything else an error.
+// It returns (nil, nil) for a 200.
+func (s *stripeAPI) cardError(op string, resp *apiResponse, res *callplan.PaymentResult) (*callplan.PaymentResult, error) {
+	if resp.status == http.StatusOK {
+		return nil, nil
+	}
+	var e stripeErrorBody
+	_ = json.Unmarshal(resp.body, &e)
+	if resp.status == http.StatusPaymentRequired && e.Error.Code != "" {
+		res.Status, res.ErrorCode, res.ErrorMessage = callplan.PaymentDeclined, e.declineCode(), e.Error.Message
+		res.ConfirmationCode = e.Error.Charge
+		return res, nil
+	}
+	code := e.Error.Code
+	if code == "" {
+		code = e.Error.Type
+	}
+	return nil, fmt.Errorf("%s: %w (HTTP %d %s)", op, ErrProviderRejected, resp.status, code)
+}
+
+func (s *stripeAPI) lookup(ctx context.Context, a *Attempt) (AttemptResult, bool, error) {
+	q := "metadata['idempotency_key']:'" + a.Key + "'"
+	resp, err := s.c.doer.do(ctx, &apiRequest{op: "stripe.search", callID: a.CallID, method: http.MethodGet,
+		url: s.c.base + "/v1/charges/search?query=" + url.QueryEscape(q), idempotent: true})
+	if err != nil {
+		return AttemptResult{}, false, err
+	}
+	if resp.status != http.StatusOK {
+		return AttemptResult{}, false, fmt.Errorf("stripe.search: %w (HTTP %d)", ErrProviderRejected, resp.status)
+	}
+	var sr struct {
+		Data []struct {
+			ID          string `json:"id"`
+			Status      string `json:"status"`
+			FailureCode string `json:"failure_code"`
+		} `json:"data"`
+	}
+	if err := json.Unmarshal(resp.body, &sr); err != nil {
+		return AttemptResult{}, false, fmt.Errorf("stripe.search: %w", ErrBadResponse)
+	}
+	for _, c := range sr.Data {
+		if c.Status == "succeeded" {
+			return AttemptResult{State: AttemptApproved, ConfirmationCode: c.ID, ProviderStatus: 200}, true, nil
+		}
+	}
+	if len(sr.Data) > 0 {
+		c := sr.Data[0]
+		return AttemptResult{State: AttemptDeclined, ConfirmationCode: c.ID, ErrorCode: c.FailureCode, ProviderStatus: 200}, true, nil
+	}
+	return AttemptResult{}, false, nil
+}

@@ -1,0 +1,224 @@
+package gateway
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/paybridge/paybridge/callplan"
+	"github.com/paybridge/paybridge/dtmf"
+)
+
+// maxResponse bounds a provider answer the connectors will read.
+const maxResponse = 1 << 20
+
+// authorizer adds a connector's credentials to a request.
+type authorizer interface {
+	// apply sets the Authorization header and returns the credential it used.
+	apply(ctx context.Context, r *http.Request) (string, error)
+	// invalidate drops a credential the provider refused (OAuth2 tokens only); it reports
+	// whether a fresh one can be fetched, which makes one retry worthwhile.
+	invalidate(cred string) bool
+}
+
+type noAuth struct{}
+
+func (noAuth) apply(context.Context, *http.Request) (string, error) { return "", nil }
+func (noAuth) invalidate(string) bool                               { return false }
+
+type basicAuth struct{ user, pass string }
+
+func (b basicAuth) apply(_ context.Context, r *http.Request) (string, error) {
+	r.SetBasicAuth(b.user, b.pass)
+	return "", nil
+}
+func (basicAuth) invalidate(string) bool { return false }
+
+type bearerKey string
+
+func (k bearerKey) apply(_ context.Context, r *http.Request) (string, error) {
+	r.Header.Set("Authorization", "Bearer "+string(k))
+	return "", nil
+}
+func (bearerKey) invalidate(string) bool { return false }
+
+// apiRequest is one logical provider call, which doer may send several times.
+type apiRequest struct {
+	op          string // for logs and events: "token", "session.create", "capture", …
+	callID      string
+	method      string
+	url         string
+	contentType string
+	body        []byte // may hold card digits: the caller zeroes it after do returns
+	idemKey     string // sent as Idempotency-Key when set
+	idempotent  bool   // safe to send again after a timeout or 5xx
+}
+
+// apiResponse is the provider's final answer.
+type apiResponse struct {
+	status int
+	body   []byte
+}
+
+// doer sends provider requests with the connector's timeout, retry and auth rules.
+type doer struct {
+	name    string
+	hc      *http.Client
+	auth    authorizer
+	timeout time.Duration
+	tries   int
+	backoff time.Duration
+	log     *slog.Logger
+	events  callplan.EventSink
+}
+
+// do sends req. It retries network errors, timeouts, 429 and 5xx only when req is idempotent,
+// with exponential backoff; on 401 it drops the credential and retries once with a fresh one
+// (same body, same idempotency key). Any answer other than those is returned as is, for the
+// API to map; errors wrap ErrProviderTimeout, ErrProviderNetwork, ErrProviderUnavailable or
+// ErrUnauthorized.
+func (d *doer) do(ctx context.Context, req *apiRequest) (*apiResponse, error) {
+	tries := 1
+	if req.idempotent && d.tries > 1 {
+		tries = d.tries
+	}
+	var lastErr error
+	reauthed := false
+	for try := 1; try <= tries; try++ {
+		if try > 1 {
+			wait := d.backoff << (try - 2)
+			t := time.NewTimer(wait)
+			select {
+			case <-ctx.Done():
+				t.Stop()
+				return nil, fmt.Errorf("%s: %w (after %v)", req.op, ctx.Err(), lastErr)
+			case <-t.C:
+			}
+		}
+		resp, cred, err := d.once(ctx, req)
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil, fmt.Errorf("%s: %w", req.op, ctx.Err())
+			}
+			lastErr = err
+			if errors.Is(err, ErrTokenFetch) {
+				return nil, err
+			}
+			continue
+		}
+		switch {
+		case resp.status == http.StatusUnauthorized:
+			if !reauthed && d.auth.invalidate(cred) {
+				reauthed = true
+				try-- // the re-authorised send does not count as a retry
+				continue
+			}
+			return nil, fmt.Errorf("%s: %w (HTTP 401)", req.op, ErrUnauthorized)
+		case resp.status == http.StatusTooManyRequests || resp.status >= 500:
+			lastErr = fmt.Errorf("%s: %w (HTTP %d)", req.op, ErrProviderUnavailable, resp.status)
+			continue
+		}
+		return resp, nil
+	}
+	return nil, lastErr
+}
+
+// once sends req one time.
+func (d *doer) once(ctx context.Context, req *apiRequest) (*apiResponse, string, error) {
+	tctx, cancel := context.WithTimeout(ctx, d.timeout)
+	defer cancel()
+	var body io.Reader
+	if req.body != nil {
+		body = bytes.NewReader(req.body)
+	}
+	hr, err := http.NewRequestWithContext(tctx, req.method, req.url, body)
+	if err != nil {
+		return nil, "", fmt.Errorf("%s: %w: bad provider URL", req.op, ErrConnectorConfig)
+	}
+	if req.contentType != "" {
+		hr.Header.Set("Content-Type", req.contentType)
+	}
+	hr.Header.Set("Accept", "application/json")
+	hr.Header.Set("User-Agent", "paybridge")
+	if req.idemKey != "" {
+		hr.Header.Set("Idempotency-Key", req.idemKey)
+	}
+	cred, err := d.auth.apply(tctx, hr)
+	if err != nil {
+		return nil, "", err
+	}
+	start := time.Now()
+	resp, err := d.hc.Do(hr)
+	if err != nil {
+		d.emit(req, 0, start, "error")
+		if tctx.Err() == context.DeadlineExceeded && ctx.Err() == nil {
+			return nil, cred, fmt.Errorf("%s: %w after %v", req.op, ErrProviderTimeout, d.timeout)
+		}
+		var ne net.Error
+		if errors.As(err, &ne) && ne.Timeout() {
+			return nil, cred, fmt.Errorf("%s: %w", req.op, ErrProviderTimeout)
+		}
+		return nil, cred, fmt.Errorf("%s: %w", req.op, ErrProviderNetwork)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, maxResponse))
+	if err != nil {
+		d.emit(req, resp.StatusCode, start, "error")
+		if tctx.Err() == context.DeadlineExceeded && ctx.Err() == nil {
+			return nil, cred, fmt.Errorf("%s: %w reading the answer", req.op, ErrProviderTimeout)
+		}
+		return nil, cred, fmt.Errorf("%s: %w reading the answer", req.op, ErrProviderNetwork)
+	}
+	d.emit(req, resp.StatusCode, start, "")
+	return &apiResponse{status: resp.StatusCode, body: b}, cred, nil
+}
+
+// emit reports one provider request (never its body) to the logger and the event sink.
+func (d *doer) emit(req *apiRequest, status int, start time.Time, errKind string) {
+	dur := time.Since(start)
+	d.log.Debug("provider call", "connector", d.name, "op", req.op, "status", status, "duration", dur, "error", errKind)
+	if d.events != nil {
+		f := map[string]any{"connector": d.name, "op": req.op, "status": status, "duration_ms": dur.Milliseconds()}
+		if errKind != "" {
+			f["error"] = errKind
+		}
+		d.events.Emit(callplan.Event{Time: time.Now(), CallID: req.callID, Type: "connector.request", Fields: f})
+	}
+}
+
+// cardBody assembles a request body from literal parts and secure buffers in one allocation of
+// exactly the right size, so no intermediate copy of a card number is left behind by append.
+// The caller zeroes the result (dtmf.Zero) once the request has been sent.
+type bodyPart struct {
+	lit []byte
+	sec *dtmf.SecureBuffer
+}
+
+func lit(s string) bodyPart             { return bodyPart{lit: []byte(s)} }
+func litb(b []byte) bodyPart            { return bodyPart{lit: b} }
+func sec(b *dtmf.SecureBuffer) bodyPart { return bodyPart{sec: b} }
+func litInt(n int) bodyPart             { return bodyPart{lit: strconv.AppendInt(nil, int64(n), 10)} }
+func litInt2(n int) bodyPart            { return lit(fmt.Sprintf("%02d", n)) }
+
+func cardBody(parts ...bodyPart) []byte {
+	n := 0
+	for _, p := range parts {
+		n += len(p.lit) + p.sec.Len()
+	}
+	b := make([]byte, 0, n)
+	for _, p := range parts {
+		if p.sec != nil {
+			b = p.sec.AppendTo(b)
+		} else {
+			b = append(b, p.lit...)
+		}
+	}
+	return b
+}

@@ -1,0 +1,335 @@
+package gateway
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/paybridge/paybridge/callplan"
+)
+
+// ConnectorsConfig configures the connectors a plan's <Connector> elements open.
+type ConnectorsConfig struct {
+	// SandboxURL is the embedded sandbox's base URL, which baseUrl="sandbox" resolves to.
+	SandboxURL string
+	// HTTPClient sends provider requests (default: a client with a redacting debug transport).
+	HTTPClient *http.Client
+	// Attempts is the write-ahead log of payment attempts (nil: attempts are not logged and
+	// cannot be reconciled; acceptable only in tests).
+	Attempts AttemptLog
+	// Logger receives connector logs (never bodies). Default: discard.
+	Logger *slog.Logger
+	// Events receives a connector.request event per provider request (may be nil).
+	Events callplan.EventSink
+	// Timeout per provider request when the spec has none (default 15s).
+	Timeout time.Duration
+	// Tries for idempotent requests on timeouts, 429 and 5xx (default 3).
+	Tries int
+	// Backoff before the second try, doubling after (default 200ms).
+	Backoff time.Duration
+	// TokenSkew refreshes tokens this long before they expire (default 30s).
+	TokenSkew time.Duration
+	// Now is the clock for attempt records (default time.Now).
+	Now func() time.Time
+}
+
+// Connectors opens and keeps the connectors of the loaded plans. It implements
+// callplan.Connectors; Open with the same spec returns the same connector (and its token cache).
+type Connectors struct {
+	cfg  ConnectorsConfig
+	mu   sync.Mutex
+	open map[string]*Connector
+}
+
+var _ callplan.Connectors = (*Connectors)(nil)
+
+// NewConnectors returns a Connectors with cfg's defaults filled in.
+func NewConnectors(cfg ConnectorsConfig) *Connectors {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.HTTPClient == nil {
+		cfg.HTTPClient = &http.Client{Transport: &RedactingTransport{Logger: cfg.Logger}}
+	}
+	if cfg.Timeout == 0 {
+		cfg.Timeout = 15 * time.Second
+	}
+	if cfg.Tries == 0 {
+		cfg.Tries = 3
+	}
+	if cfg.Backoff == 0 {
+		cfg.Backoff = 200 * time.Millisecond
+	}
+	if cfg.TokenSkew == 0 {
+		cfg.TokenSkew = 30 * time.Second
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	return &Connectors{cfg: cfg, open: map[string]*Connector{}}
+}
+
+// Open implements callplan.Connectors.
+func (cs *Connectors) Open(spec *callplan.ConnectorSpec) (callplan.Connector, error) {
+	c, err := cs.OpenConnector(spec)
+	if err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// OpenConnector is Open returning the concrete type.
+func (cs *Connectors) OpenConnector(spec *callplan.ConnectorSpec) (*Connector, error) {
+	if spec == nil || spec.Name == "" {
+		return nil, fmt.Errorf("%w: connector without a name", ErrConnectorConfig)
+	}
+	cs.mu.Lock()
+	defer cs.mu.Unlock()
+	if c, ok := cs.open[spec.Name]; ok && sameSpec(&c.spec, spec) {
+		return c, nil
+	}
+	c, err := cs.build(spec)
+	if err != nil {
+		return nil, err
+	}
+	cs.open[spec.Name] = c
+	return c, nil
+}
+
+// Get returns the open connector called name.
+func (cs *Connectors) Get(name string) (*Connector, bool) {
+	cs.mu.Lock()
+	defer cs.mu.Unlock()
+	c, ok := cs.open[name]
+	return c, ok
+}
+
+func sameSpec(a, b *callplan.ConnectorSpec) bool {
+	eqCC := (a.ClientCredentials == nil) == (b.ClientCredentials == nil) &&
+		(a.ClientCredentials == nil || *a.ClientCredentials == *b.ClientCredentials)
+	eqBA := (a.BasicAuth == nil) == (b.BasicAuth == nil) && (a.BasicAuth == nil || *a.BasicAuth == *b.BasicAuth)
+	return a.Name == b.Name && a.Type == b.Type && a.BaseURL == b.BaseURL && a.Account == b.Account &&
+		a.Timeout == b.Timeout && a.APIKey == b.APIKey && eqCC && eqBA
+}
+
+func (cs *Connectors) build(spec *callplan.ConnectorSpec) (*Connector, error) {
+	base := strings.TrimRight(spec.BaseURL, "/")
+	if spec.BaseURL == "sandbox" {
+		if cs.cfg.SandboxURL == "" {
+			return nil, fmt.Errorf("%w: connector %q uses baseUrl=\"sandbox\" but no sandbox is running", ErrConnectorConfig, spec.Name)
+		}
+		base = strings.TrimRight(cs.cfg.SandboxURL, "/")
+	}
+	if base == "" {
+		return nil, fmt.Errorf("%w: connector %q has no baseUrl", ErrConnectorConfig, spec.Name)
+	}
+	if !strings.HasPrefix(base, "http://") && !strings.HasPrefix(base, "https://") {
+		return nil, fmt.Errorf("%w: connector %q baseUrl must be http(s)", ErrConnectorConfig, spec.Name)
+	}
+	timeout := spec.Timeout
+	if timeout <= 0 {
+		timeout = cs.cfg.Timeout
+	}
+	d := &doer{name: spec.Name, hc: cs.cfg.HTTPClient, auth: noAuth{}, timeout: timeout,
+		tries: cs.cfg.Tries, backoff: cs.cfg.Backoff, log: cs.cfg.Logger, events: cs.cfg.Events}
+	c := &Connector{spec: *spec, base: base, doer: d, attempts: cs.cfg.Attempts, now: cs.cfg.Now, log: cs.cfg.Logger}
+	if cc := spec.ClientCredentials; cc != nil {
+		tokenURL := cc.TokenURL
+		if tokenURL == "" || spec.BaseURL == "sandbox" && strings.HasPrefix(tokenURL, "sandbox") {
+			tokenURL = base + "/auth/connect/token"
+		}
+		c.tokens = NewTokenSource(TokenSourceConfig{TokenURL: tokenURL, ClientID: cc.ClientID,
+			ClientSecret: cc.ClientSecret, Scope: cc.Scope, HTTPClient: cs.cfg.HTTPClient,
+			Skew: cs.cfg.TokenSkew, Timeout: timeout, Tries: cs.cfg.Tries, Backoff: cs.cfg.Backoff})
+		d.auth = oauthAuth{c.tokens}
+	}
+	switch spec.Type {
+	case "session":
+		if spec.Account == "" {
+			return nil, fmt.Errorf("%w: session connector %q needs an account (AccountConfigurationId)", ErrConnectorConfig, spec.Name)
+		}
+		if c.tokens == nil {
+			return nil, fmt.Errorf("%w: session connector %q needs <ClientCredentials>", ErrConnectorConfig, spec.Name)
+		}
+		c.api = &sessionAPI{c: c}
+	case "generic":
+		switch {
+		case spec.BasicAuth != nil:
+			d.auth = basicAuth{spec.BasicAuth.Username, spec.BasicAuth.Password}
+		case c.tokens == nil:
+			return nil, fmt.Errorf("%w: generic connector %q needs <BasicAuth> or <ClientCredentials>", ErrConnectorConfig, spec.Name)
+		}
+		url := base
+		if spec.BaseURL == "sandbox" {
+			url = base + "/generic"
+		}
+		c.api = &genericAPI{c: c, url: url}
+	case "stripe":
+		if spec.APIKey == "" && c.tokens == nil {
+			return nil, fmt.Errorf("%w: stripe connector %q needs an API key", ErrConnectorConfig, spec.Name)
+		}
+		if spec.APIKey != "" {
+			d.auth = bearerKey(spec.APIKey)
+		}
+		c.api = &stripeAPI{c: c}
+	default:
+		return nil, fmt.Errorf("%w: %q (want session, generic or stripe)", ErrUnknownConnectorType, spec.Type)
+	}
+	return c, nil
+}
+
+// providerAPI is what differs between the session, generic and stripe connectors.
+type providerAPI interface {
+	pay(ctx context.Context, req *callplan.PaymentRequest, key string) (*callplan.PaymentResult, error)
+	startSession(ctx context.Context, req *callplan.SessionRequest) (*callplan.Session, error)
+	// lookup asks the provider what became of the attempt with a.Key. found=false means the
+	// provider never received it (nothing was charged); errLookupUnsupported means it cannot say.
+	lookup(ctx context.Context, a *Attempt) (r AttemptResult, found bool, err error)
+}
+
+// errLookupUnsupported: the provider's API has no way to look an attempt up.
+var errLookupUnsupported = errors.New("gateway: provider cannot look attempts up")
+
+// Connector is one opened <Connector>. It implements callplan.Connector.
+type Connector struct {
+	spec     callplan.ConnectorSpec
+	base     string
+	doer     *doer
+	tokens   *TokenSource // nil unless the spec has ClientCredentials
+	api      providerAPI
+	attempts AttemptLog
+	now      func() time.Time
+	log      *slog.Logger
+}
+
+var _ callplan.Connector = (*Connector)(nil)
+
+// Name is the plan's name for the connector.
+func (c *Connector) Name() string { return c.spec.Name }
+
+// Type is session, generic or stripe.
+func (c *Connector) Type() string { return c.spec.Type }
+
+// Tokens returns the connector's token source (nil without client credentials).
+func (c *Connector) Tokens() *TokenSource { return c.tokens }
+
+// Authorize implements callplan.Connector: it fetches (or confirms the cached) token.
+func (c *Connector) Authorize(ctx context.Context) error {
+	if c.tokens == nil {
+		return nil
+	}
+	_, err := c.tokens.Token(ctx)
+	return err
+}
+
+// StartSession implements callplan.Connector.
+func (c *Connector) StartSession(ctx context.Context, req *callplan.SessionRequest) (*callplan.Session, error) {
+	return c.api.startSession(ctx, req)
+}
+
+// Pay implements callplan.Connector. It writes the pending attempt (with its idempotency key)
+// before calling the provider and its outcome after; an attempt whose outcome is already known
+// is answered from the log without calling the provider again. A connector error leaves the
+// attempt pending for Reconcile.
+func (c *Connector) Pay(ctx context.Context, req *callplan.PaymentRequest) (*callplan.PaymentResult, error) {
+	if req == nil || req.Card.Number.Len() == 0 {
+		return nil, fmt.Errorf("%w: no card number", ErrBadCard)
+	}
+	key := req.IdempotencyKey
+	if key == "" {
+		key = newID("pb_")
+	}
+	method := "charge"
+	if req.Amount.Minor == 0 {
+		method = "tokenize"
+	}
+	if _, ok := c.api.(*sessionAPI); ok && req.SessionID == "" {
+		// Start the session first so the attempt record names it: Reconcile looks it up there.
+		sess, err := c.api.startSession(ctx, &callplan.SessionRequest{CallID: req.CallID, Amount: req.Amount, Reference: req.Reference})
+		if err != nil {
+			return nil, err
+		}
+		r := *req // copies the buffer pointers, not the digits
+		r.SessionID = sess.ID
+		req = &r
+	}
+	if c.attempts != nil {
+		a := &Attempt{Key: key, CallID: req.CallID, Connector: c.spec.Name, ConnectorType: c.spec.Type,
+			Method: method, SessionID: req.SessionID, AmountMinor: req.Amount.Minor,
+			Currency: req.Amount.Currency, Reference: req.Reference, MaskedCard: req.Card.Number.Mask(),
+			CardBrand: req.Card.Brand, State: AttemptPending, CreatedAt: c.now()}
+		old, err := c.attempts.BeginAttempt(ctx, a)
+		switch {
+		case errors.Is(err, ErrDuplicate) && old != nil && old.State.Final():
+			return resultFromAttempt(old), nil
+		case errors.Is(err, ErrDuplicate):
+			// Pending under the same key: call the provider again with that key; it dedupes.
+		case err != nil:
+			return nil, fmt.Errorf("gateway: recording the attempt before paying: %w", err)
+		}
+	}
+	res, err := c.api.pay(ctx, req, key)
+	if c.attempts != nil {
+		// Record the outcome even if the caller has gone: the money moved either way.
+		wctx := context.WithoutCancel(ctx)
+		if err != nil {
+			if errors.Is(err, ErrProviderRejected) {
+				_ = c.attempts.CompleteAttempt(wctx, key, AttemptResult{State: AttemptFailed, ErrorMessage: err.Error()})
+			} else {
+				_ = c.attempts.NoteAttemptError(wctx, key, err.Error())
+			}
+		} else {
+			st := AttemptApproved
+			if res.Status == callplan.PaymentDeclined {
+				st = AttemptDeclined
+			}
+			if werr := c.attempts.CompleteAttempt(wctx, key, AttemptResult{State: st, SessionID: res.SessionID,
+				ConfirmationCode: res.ConfirmationCode, Token: res.Token, ErrorCode: res.ErrorCode,
+				ErrorMessage: res.ErrorMessage, ProviderStatus: res.ProviderStatus}); werr != nil {
+				c.log.Error("recording a payment outcome failed; reconcile will resolve it", "connector", c.spec.Name, "key", key, "error", werr)
+			}
+		}
+	}
+	return res, err
+}
+
+func resultFromAttempt(a *Attempt) *callplan.PaymentResult {
+	st := callplan.PaymentApproved
+	if a.State != AttemptApproved {
+		st = callplan.PaymentDeclined
+	}
+	return &callplan.PaymentResult{Status: st, SessionID: a.SessionID, ConfirmationCode: a.Result.ConfirmationCode,
+		Token: a.Result.Token, ErrorCode: a.Result.ErrorCode, ErrorMessage: a.Result.ErrorMessage,
+		ProviderStatus: a.Result.ProviderStatus}
+}
+
+// ConnectorError names a connector error for $(Pay.ConnectorError): timeout, unavailable,
+// network, unauthorized, rejected, bad-response, token, config or internal.
+func ConnectorError(err error) string {
+	switch {
+	case err == nil:
+		return ""
+	case errors.Is(err, ErrProviderTimeout), errors.Is(err, context.DeadlineExceeded):
+		return "timeout"
+	case errors.Is(err, ErrTokenFetch):
+		return "token"
+	case errors.Is(err, ErrProviderUnavailable):
+		return "unavailable"
+	case errors.Is(err, ErrProviderNetwork):
+		return "network"
+	case errors.Is(err, ErrUnauthorized):
+		return "unauthorized"
+	case errors.Is(err, ErrProviderRejected):
+		return "rejected"
+	case errors.Is(err, ErrBadResponse):
+		return "bad-response"
+	case errors.Is(err, ErrConnectorConfig), errors.Is(err, ErrUnknownConnectorType):
+		return "config"
+	}
+	return "internal"
+}

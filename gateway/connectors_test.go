@@ -1,0 +1,331 @@
+package gateway
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/paybridge/paybridge/callplan"
+)
+
+// The documented test cards, through every connector type, over HTTP to a real sandbox.
+func TestConnectorsTestCards(t *testing.T) {
+	cases := []struct {
+		pan, cvc string
+		status   callplan.PaymentStatus
+		code     string
+	}{
+		{"4242424242424242", "123", callplan.PaymentApproved, ""},
+		{"5555555555554444", "123", callplan.PaymentApproved, ""},
+		{"2223003122003222", "123", callplan.PaymentApproved, ""},
+		{"378282246310005", "1234", callplan.PaymentApproved, ""},
+		{"6011111111111117", "123", callplan.PaymentApproved, ""}, // any other Luhn-valid number
+		{"4000000000000002", "123", callplan.PaymentDeclined, CodeCardDeclined},
+		{"4000000000009995", "123", callplan.PaymentDeclined, CodeInsufficientFunds},
+		{"4000000000000069", "123", callplan.PaymentDeclined, CodeExpiredCard},
+		{"4000000000000127", "123", callplan.PaymentDeclined, CodeIncorrectCVC},
+		{"4000000000000119", "123", callplan.PaymentDeclined, CodeProcessingError},
+		{"4242424242424241", "123", callplan.PaymentDeclined, CodeIncorrectNumber},
+		{"378282246310005", "123", callplan.PaymentDeclined, CodeIncorrectCVC}, // amex needs 4
+	}
+	for _, typ := range []string{"session", "generic", "stripe"} {
+		t.Run(typ, func(t *testing.T) {
+			e := newEnv(t, SandboxConfig{})
+			c := e.open(t, typ)
+			for i, tc := range cases {
+				req := &callplan.PaymentRequest{CallID: fmt.Sprintf("call-%d", i), IdempotencyKey: fmt.Sprintf("%s-key-%d", typ, i),
+					Amount: callplan.Amount{Minor: 1234, Currency: "GBP"}, Reference: "12345678", Card: card(t, tc.pan, tc.cvc)}
+				res, err := c.Pay(context.Background(), req)
+				if err != nil {
+					t.Fatalf("card %d: Pay: %v", i, err)
+				}
+				if res.Status != tc.status || res.ErrorCode != tc.code {
+					t.Errorf("card %d (%s…): got %s/%q, want %s/%q", i, tc.pan[:6], res.Status, res.ErrorCode, tc.status, tc.code)
+				}
+				if res.Status == callplan.PaymentApproved && res.ConfirmationCode == "" {
+					t.Errorf("card %d: approved without a confirmation code", i)
+				}
+				a, err := e.ledger.GetAttempt(context.Background(), req.IdempotencyKey)
+				if err != nil {
+					t.Fatalf("attempt not logged: %v", err)
+				}
+				want := AttemptApproved
+				if tc.status == callplan.PaymentDeclined {
+					want = AttemptDeclined
+				}
+				if a.State != want || a.MaskedCard != req.Card.Number.Mask() {
+					t.Errorf("card %d: attempt %s %q, want %s and the mask", i, a.State, a.MaskedCard, want)
+				}
+			}
+			// Every approved charge is in the sandbox ledger once, under its key.
+			seen := map[string]int{}
+			for _, ch := range e.sb.Ledger() {
+				seen[ch.IdempotencyKey]++
+				if ch.Last4 == "" || len(ch.Last4) != 4 {
+					t.Errorf("ledger entry without last4: %+v", ch)
+				}
+			}
+			for k, n := range seen {
+				if n != 1 {
+					t.Errorf("key %s charged %d times", k, n)
+				}
+			}
+			assertNoPAN(t, "logs", e.logs.String())
+			assertNoPAN(t, "events", fmt.Sprint(e.events.ev))
+			assertNoPAN(t, "attempts", fmt.Sprintf("%+v", e.ledger.Attempts()))
+		})
+	}
+}
+
+func TestConnectorTokenize(t *testing.T) {
+	for _, typ := range []string{"session", "generic", "stripe"} {
+		t.Run(typ, func(t *testing.T) {
+			e := newEnv(t, SandboxConfig{})
+			c := e.open(t, typ)
+			res, err := c.Pay(context.Background(), &callplan.PaymentRequest{CallID: "c1", IdempotencyKey: "tok-1",
+				Amount: callplan.Amount{Currency: "GBP"}, TokenType: "reusable", Card: card(t, "4242424242424242", "123")})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.Status != callplan.PaymentApproved || res.Token == "" {
+				t.Fatalf("tokenize: %+v", res)
+			}
+			if n := len(e.sb.Ledger()); n != 0 {
+				t.Fatalf("tokenizing charged: %d ledger entries", n)
+			}
+		})
+	}
+}
+
+// The session flow of the seed: start a voice session, capture into it, read its state.
+func TestSessionConnectorFlow(t *testing.T) {
+	e := newEnv(t, SandboxConfig{})
+	c := e.open(t, "session")
+	ctx := context.Background()
+	s, err := c.StartSession(ctx, &callplan.SessionRequest{CallID: "call-7", Amount: callplan.Amount{Minor: 1234, Currency: "GBP"}, Reference: "12345678"})
+	if err != nil || s.ID == "" || s.State != SessionCreated {
+		t.Fatalf("StartSession: %+v %v", s, err)
+	}
+	// A retried create (same call, amount, reference) finds the same session.
+	s2, err := c.StartSession(ctx, &callplan.SessionRequest{CallID: "call-7", Amount: callplan.Amount{Minor: 1234, Currency: "GBP"}, Reference: "12345678"})
+	if err != nil || s2.ID != s.ID {
+		t.Fatalf("repeated StartSession gave %v (%v), want %s", s2, err, s.ID)
+	}
+	res, err := c.Pay(ctx, &callplan.PaymentRequest{CallID: "call-7", SessionID: s.ID, IdempotencyKey: "k1",
+		Amount: callplan.Amount{Minor: 1234, Currency: "GBP"}, Card: card(t, "4000000000000002", "123")})
+	if err != nil || res.Status != callplan.PaymentDeclined || res.SessionID != s.ID {
+		t.Fatalf("declined capture: %+v %v", res, err)
+	}
+	res, err = c.Pay(ctx, &callplan.PaymentRequest{CallID: "call-7", SessionID: s.ID, IdempotencyKey: "k2",
+		Amount: callplan.Amount{Minor: 1234, Currency: "GBP"}, Card: card(t, "4242424242424242", "123")})
+	if err != nil || res.Status != callplan.PaymentApproved {
+		t.Fatalf("approved capture: %+v %v", res, err)
+	}
+	st, err := c.StartSession(ctx, &callplan.SessionRequest{SessionID: s.ID})
+	if err != nil || st.State != SessionCompleted {
+		t.Fatalf("session state: %+v %v", st, err)
+	}
+	// A later capture into the completed session is a decline naming why.
+	res, err = c.Pay(ctx, &callplan.PaymentRequest{CallID: "call-7", SessionID: s.ID, IdempotencyKey: "k3",
+		Amount: callplan.Amount{Minor: 1234, Currency: "GBP"}, Card: card(t, "4242424242424242", "123")})
+	if err != nil || res.Status != callplan.PaymentDeclined || res.ErrorCode != "session_completed" {
+		t.Fatalf("capture into completed session: %+v %v", res, err)
+	}
+	if n := e.sb.Stats().TokenRequests; n != 1 {
+		t.Errorf("token requests = %d, want 1 (cached)", n)
+	}
+}
+
+// Many goroutines needing a token at once share one refresh.
+func TestTokenSingleRefreshUnderConcurrency(t *testing.T) {
+	e := newEnv(t, SandboxConfig{Faults: Faults{Latency: 50 * time.Millisecond}})
+	c := e.open(t, "session")
+	var wg sync.WaitGroup
+	errs := make(chan error, 100)
+	for i := 0; i < 100; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs <- c.Authorize(context.Background())
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := e.sb.Stats().TokenRequests; n != 1 {
+		t.Fatalf("token requests = %d, want exactly 1", n)
+	}
+	// Concurrent payments after invalidation also share one refresh.
+	c.Tokens().Invalidate("")
+	var pw sync.WaitGroup
+	for i := 0; i < 20; i++ {
+		pw.Add(1)
+		go func() {
+			defer pw.Done()
+			res, err := c.Pay(context.Background(), &callplan.PaymentRequest{CallID: fmt.Sprintf("cc-%d", i),
+				IdempotencyKey: fmt.Sprintf("ck-%d", i), Amount: callplan.Amount{Minor: 100, Currency: "GBP"},
+				Card: card(t, "4242424242424242", "123")})
+			if err != nil || res.Status != callplan.PaymentApproved {
+				t.Errorf("pay %d: %+v %v", i, res, err)
+			}
+		}()
+	}
+	pw.Wait()
+	if n := e.sb.Stats().TokenRequests; n != 2 {
+		t.Fatalf("token requests = %d, want 2", n)
+	}
+}
+
+// A token that stops working (expiry after N uses) is dropped on 401 and the request is
+// retried once with a fresh token and the same idempotency key.
+func TestTokenRefusedRetriesOnceSameKey(t *testing.T) {
+	e := newEnv(t, SandboxConfig{Faults: Faults{TokenMaxUses: 2}})
+	c := e.open(t, "session")
+	for i := 0; i < 5; i++ {
+		res, err := c.Pay(context.Background(), &callplan.PaymentRequest{CallID: fmt.Sprintf("c%d", i),
+			IdempotencyKey: fmt.Sprintf("k%d", i), Amount: callplan.Amount{Minor: 500, Currency: "GBP"},
+			Card: card(t, "4242424242424242", "123")})
+		if err != nil || res.Status != callplan.PaymentApproved {
+			t.Fatalf("pay %d: %+v %v", i, res, err)
+		}
+	}
+	if got := len(e.sb.Ledger()); got != 5 {
+		t.Fatalf("ledger has %d charges, want 5", got)
+	}
+	if n := e.sb.Stats().TokenRequests; n < 3 {
+		t.Fatalf("token requests = %d: the refused token was not refreshed", n)
+	}
+}
+
+func TestWrongClientSecretIsTokenError(t *testing.T) {
+	e := newEnv(t, SandboxConfig{Clients: map[string]string{"id": "right"}})
+	c := e.open(t, "session")
+	err := c.Authorize(context.Background())
+	if !errors.Is(err, ErrTokenFetch) || ConnectorError(err) != "token" {
+		t.Fatalf("Authorize with a wrong secret: %v", err)
+	}
+	_, err = c.Pay(context.Background(), &callplan.PaymentRequest{CallID: "c", IdempotencyKey: "k",
+		Amount: callplan.Amount{Minor: 1, Currency: "GBP"}, Card: card(t, "4242424242424242", "123")})
+	if !errors.Is(err, ErrTokenFetch) {
+		t.Fatalf("Pay with a wrong secret: %v", err)
+	}
+	if len(e.sb.Ledger()) != 0 {
+		t.Fatal("charged without a token")
+	}
+}
+
+// Injected faults: retries happen only where idempotent, and never charge twice.
+func TestFaultsRetryWithoutDoubleCharge(t *testing.T) {
+	cases := []struct {
+		name    string
+		faults  Faults
+		wantErr error
+		charges int
+	}{
+		{"two 503s then success", Faults{FailFirst: 2}, nil, 1},
+		{"answer lost after commit", Faults{LoseFirst: 1}, nil, 1},
+		{"hang then success", Faults{HangFirst: 1, HangFor: 5 * time.Second}, nil, 1},
+		{"always 503", Faults{FailFirst: 10}, ErrProviderUnavailable, 0},
+		{"every answer lost", Faults{LoseFirst: 10}, ErrProviderUnavailable, 1},
+		{"always hangs", Faults{HangFirst: 10, HangFor: 5 * time.Second}, ErrProviderTimeout, 0},
+	}
+	for _, typ := range []string{"session", "generic", "stripe"} {
+		for _, tc := range cases {
+			t.Run(typ+"/"+tc.name, func(t *testing.T) {
+				e := newEnv(t, SandboxConfig{})
+				e.cs.cfg.Timeout = 300 * time.Millisecond
+				c := e.open(t, typ)
+				if err := c.Authorize(context.Background()); err != nil {
+					t.Fatal(err)
+				}
+				f := tc.faults
+				f.Paths = []string{"/globalpci/v1/session/", "/generic", "/v1/charges"}
+				e.sb.SetFaults(f)
+				res, err := c.Pay(context.Background(), &callplan.PaymentRequest{CallID: "c", IdempotencyKey: "key-1",
+					SessionID: "", Amount: callplan.Amount{Minor: 999, Currency: "GBP"}, Card: card(t, "4242424242424242", "123")})
+				if tc.wantErr != nil {
+					if !errors.Is(err, tc.wantErr) {
+						t.Fatalf("err = %v, want %v", err, tc.wantErr)
+					}
+					a, _ := e.ledger.GetAttempt(context.Background(), "key-1")
+					if a == nil || a.State != AttemptPending || a.LastError == "" {
+						t.Fatalf("attempt after a connector error: %+v (want pending with the error)", a)
+					}
+				} else if err != nil || res.Status != callplan.PaymentApproved {
+					t.Fatalf("Pay: %+v %v", res, err)
+				}
+				n := 0
+				for _, ch := range e.sb.Ledger() {
+					if ch.Status == "succeeded" {
+						n++
+					}
+				}
+				if n != tc.charges {
+					t.Fatalf("%d succeeded charges, want %d", n, tc.charges)
+				}
+			})
+		}
+	}
+}
+
+// An attempt already completed is answered from the log, without calling the provider.
+func TestPayReplaysCompletedAttempt(t *testing.T) {
+	e := newEnv(t, SandboxConfig{})
+	c := e.open(t, "stripe")
+	req := &callplan.PaymentRequest{CallID: "c", IdempotencyKey: "same", Amount: callplan.Amount{Minor: 700, Currency: "USD"},
+		Card: card(t, "5555555555554444", "123")}
+	r1, err := c.Pay(context.Background(), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := e.sb.Stats().Requests["POST /v1/charges"]
+	r2, err := c.Pay(context.Background(), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r1.ConfirmationCode != r2.ConfirmationCode || e.sb.Stats().Requests["POST /v1/charges"] != before {
+		t.Fatalf("second Pay with the same key: %+v vs %+v", r1, r2)
+	}
+}
+
+func TestOpenValidatesSpecs(t *testing.T) {
+	cs := NewConnectors(ConnectorsConfig{SandboxURL: "http://127.0.0.1:1"})
+	cases := []struct {
+		spec callplan.ConnectorSpec
+		want error
+	}{
+		{callplan.ConnectorSpec{Name: "x", Type: "paypal", BaseURL: "sandbox"}, ErrUnknownConnectorType},
+		{callplan.ConnectorSpec{Name: "x", Type: "session", BaseURL: "sandbox"}, ErrConnectorConfig},
+		{callplan.ConnectorSpec{Name: "x", Type: "generic", BaseURL: "sandbox"}, ErrConnectorConfig},
+		{callplan.ConnectorSpec{Name: "x", Type: "stripe", BaseURL: "sandbox"}, ErrConnectorConfig},
+		{callplan.ConnectorSpec{Name: "x", Type: "stripe", BaseURL: "ftp://h", APIKey: "sk_x"}, ErrConnectorConfig},
+		{callplan.ConnectorSpec{Name: "", Type: "stripe", BaseURL: "sandbox", APIKey: "sk_x"}, ErrConnectorConfig},
+	}
+	for i, tc := range cases {
+		if _, err := cs.Open(&tc.spec); !errors.Is(err, tc.want) {
+			t.Errorf("case %d: %v, want %v", i, err, tc.want)
+		}
+	}
+	if _, err := NewConnectors(ConnectorsConfig{}).Open(&callplan.ConnectorSpec{Name: "s", Type: "stripe", BaseURL: "sandbox", APIKey: "sk_x"}); !errors.Is(err, ErrConnectorConfig) {
+		t.Errorf("sandbox without SandboxURL: %v", err)
+	}
+}
+
+func TestConnectorErrorNames(t *testing.T) {
+	for err, want := range map[error]string{
+		nil: "", ErrProviderTimeout: "timeout", fmt.Errorf("x: %w", ErrProviderUnavailable): "unavailable",
+		ErrProviderNetwork: "network", ErrUnauthorized: "unauthorized", ErrProviderRejected: "rejected",
+		ErrBadResponse: "bad-response", ErrTokenFetch: "token", ErrConnectorConfig: "config", errors.New("?"): "internal",
+	} {
+		if got := ConnectorError(err); got != want {
+			t.Errorf("ConnectorError(%v) = %q, want %q", err, got, want)
+		}
+	}
+}

@@ -1,0 +1,28 @@
+package gateway
+
+import (
+	"crypto/rand"
+	"encoding/base32"
+	"encoding/hex"
+	"strings"
+
+	"github.com/paybridge/paybridge/dtmf"
+)
+
+var idEncoding = base32.StdEncoding.WithPadding(base32.NoPadding)
+
+// newID returns prefix followed by 80 random bits in lower-case base32 (16 characters).
+func newID(prefix string) string {
+	var b [10]byte
+	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails (Go ≥ 1.24)
+	return prefix + strings.ToLower(idEncoding.EncodeToString(b[:]))
+}
+
+// randomHex returns n random bytes as hex.
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+func maskLen(n int, last4 string) string { return dtmf.MaskLen(n, last4) }

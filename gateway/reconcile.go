@@ -1,0 +1,88 @@
+package gateway
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// ReconcileReport says what Reconcile did with each pending attempt.
+type ReconcileReport struct {
+	Checked  int // pending attempts examined
+	Approved int // the provider had charged: recorded as approved
+	Declined int // the provider had declined: recorded as declined
+	NotSent  int // the provider never received it: recorded as failed (nothing charged)
+	Unknown  int // the provider cannot say: recorded as unknown for a human to check
+	Left     int // left pending (connector not open, or the provider unreachable): try again later
+	Errors   []error
+}
+
+// ReconcileOptions tunes Reconcile.
+type ReconcileOptions struct {
+	// Before limits reconciliation to attempts created before this time (default: now minus
+	// Grace), so an attempt whose request may still be in flight is not judged.
+	Before time.Time
+	// Grace is used when Before is zero (default 1 minute).
+	Grace time.Duration
+}
+
+// Reconcile resolves pending attempts with their provider, by idempotency key, so that after a
+// crash nothing is lost and nothing is charged twice: an attempt the provider charged becomes
+// approved (with its charge id), one it declined declined, one it never received failed (the
+// engine never told the caller "paid", and the provider holds no charge). It never re-sends a
+// payment: the card is gone by design. Call it on start, after the plans' connectors are open.
+func Reconcile(ctx context.Context, attempts AttemptLog, connectors *Connectors) (ReconcileReport, error) {
+	return ReconcileWith(ctx, attempts, connectors, ReconcileOptions{})
+}
+
+// ReconcileWith is Reconcile with options.
+func ReconcileWith(ctx context.Context, attempts AttemptLog, connectors *Connectors, opt ReconcileOptions) (ReconcileReport, error) {
+	var rep ReconcileReport
+	before := opt.Before
+	if before.IsZero() {
+		g := opt.Grace
+		if g == 0 {
+			g = time.Minute
+		}
+		before = connectors.cfg.Now().Add(-g)
+	}
+	pending, err := attempts.PendingAttempts(ctx, before)
+	if err != nil {
+		return rep, fmt.Errorf("gateway: listing pending attempts: %w", err)
+	}
+	for _, a := range pending {
+		if ctx.Err() != nil {
+			return rep, ctx.Err()
+		}
+		rep.Checked++
+		c, ok := connectors.Get(a.Connector)
+		if !ok {
+			rep.Left++
+			rep.Errors = append(rep.Errors, fmt.Errorf("attempt %s: connector %q: %w", a.Key, a.Connector, ErrUnknownConnector))
+			continue
+		}
+		r, found, err := c.api.lookup(ctx, a)
+		switch {
+		case errors.Is(err, errLookupUnsupported):
+			r = AttemptResult{State: AttemptUnknown, ErrorMessage: "provider has no lookup: check this attempt by hand"}
+			rep.Unknown++
+		case err != nil:
+			rep.Left++
+			rep.Errors = append(rep.Errors, fmt.Errorf("attempt %s: %w", a.Key, err))
+			continue
+		case !found:
+			r = AttemptResult{State: AttemptFailed, SessionID: r.SessionID, ErrorCode: "not_received",
+				ErrorMessage: "the provider never received this attempt; nothing was charged"}
+			rep.NotSent++
+		case r.State == AttemptApproved:
+			rep.Approved++
+		default:
+			rep.Declined++
+		}
+		if err := attempts.CompleteAttempt(ctx, a.Key, r); err != nil {
+			rep.Errors = append(rep.Errors, fmt.Errorf("attempt %s: recording: %w", a.Key, err))
+		}
+	}
+	return rep, nil
+}

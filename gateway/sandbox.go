@@ -1,0 +1,271 @@
+package gateway
+
+import (
+	"encoding/json"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+)
+
+// SandboxConfig configures the embedded sandbox provider. The zero value is a permissive
+// sandbox: any client id and secret, any sk_… key, any Basic credentials, no faults.
+type SandboxConfig struct {
+	// Clients, when set, are the only OAuth2 client id → secret pairs the token endpoint accepts.
+	Clients map[string]string
+	// APIKeys, when set, are the only bearer secrets the Stripe-shaped API accepts; otherwise
+	// any key starting with "sk_".
+	APIKeys []string
+	// Basic, when set, are the only user → password pairs the generic and SMS APIs accept.
+	Basic map[string]string
+	// PaymentKeys maps an AccountConfigurationId to its merchant payment key: results posted
+	// from outside for that account's sessions must be signed with it (the Quiq pattern).
+	PaymentKeys map[string]string
+	// DefaultCurrency of sessions whose PaymentData has none (default GBP).
+	DefaultCurrency string
+	// SessionTTL is how long a session accepts captures (default 7 days, longer than links).
+	SessionTTL time.Duration
+	// Faults are injected from the start; PUT /admin/faults changes them while running.
+	Faults Faults
+	// Now is the clock (default time.Now).
+	Now func() time.Time
+	// Logger receives one line per request: method, path, status (never bodies).
+	Logger *slog.Logger
+}
+
+// Sandbox is the embedded payment provider: a real http.Handler serving the server side of the
+// session, generic and stripe connectors, the OAuth2 token endpoint, an SMS Messages API, a demo
+// billing API, its ledger and an admin endpoint for fault injection. Paths are relative to
+// where it is mounted (serve uses http.StripPrefix("/sandbox", …)).
+type Sandbox struct {
+	cfg SandboxConfig
+	mux *http.ServeMux
+	now func() time.Time
+	log *slog.Logger
+
+	mu            sync.Mutex
+	faults        Faults
+	tokens        map[string]*sbToken
+	sessions      map[string]*sbSession
+	idem          map[string]*sbReplay // api + ":" + idempotency key → first answer
+	charges       []*SandboxCharge
+	cardToks      map[string]*sbCardToken
+	stripeCharges []*stripeCharge
+	messages      []SandboxMessage
+	stats         SandboxStats
+	rnd           *rand.Rand
+}
+
+// SandboxStats counts requests, for tests and the admin endpoint.
+type SandboxStats struct {
+	TokenRequests int            `json:"token_requests"`
+	Requests      map[string]int `json:"requests"` // by route pattern
+	FaultsServed  int            `json:"faults_served"`
+}
+
+// sbReplay is a stored answer to an idempotent request.
+type sbReplay struct {
+	fingerprint string
+	status      int
+	body        []byte
+}
+
+// NewSandbox returns a sandbox provider with its demo billing accounts seeded.
+func NewSandbox(cfg SandboxConfig) *Sandbox {
+	if cfg.DefaultCurrency == "" {
+		cfg.DefaultCurrency = "GBP"
+	}
+	if cfg.SessionTTL == 0 {
+		cfg.SessionTTL = 7 * 24 * time.Hour
+	}
+	s := &Sandbox{
+		cfg:      cfg,
+		mux:      http.NewServeMux(),
+		now:      cfg.Now,
+		log:      cfg.Logger,
+		faults:   cfg.Faults,
+		tokens:   map[string]*sbToken{},
+		sessions: map[string]*sbSession{},
+		idem:     map[string]*sbReplay{},
+		cardToks: map[string]*sbCardToken{},
+		stats:    SandboxStats{Requests: map[string]int{}},
+		rnd:      rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 0x9e3779b97f4a7c15)),
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	s.routes()
+	return s
+}
+
+func (s *Sandbox) routes() {
+	api := func(pattern string, h http.HandlerFunc) {
+		s.mux.Handle(pattern, s.instrument(pattern, h))
+	}
+	api("POST /auth/connect/token", s.handleToken)
+	api("POST /globalpci/v1/selfservicesession", s.handleCreateSession(false))
+	api("POST /globalpci/v1/selfservicesession/", s.handleCreateSession(false))
+	api("POST /globalpci/v1/digitalselfservicesession", s.handleCreateSession(true))
+	api("POST /globalpci/v1/digitalselfservicesession/", s.handleCreateSession(true))
+	api("GET /globalpci/v1/session/{id}", s.handleGetSession)
+	api("POST /globalpci/v1/session/{id}/capture", s.handleCapture)
+	api("POST /globalpci/v1/session/{id}/result", s.handleSessionResult)
+	api("POST /generic", s.handleGeneric)
+	api("POST /generic/", s.handleGeneric)
+	api("POST /v1/tokens", s.handleStripeToken)
+	api("POST /v1/charges", s.handleStripeCharge)
+	api("GET /v1/charges/search", s.handleStripeSearch)
+	api("GET /v1/charges/{id}", s.handleStripeGetCharge)
+	api("POST /sms/Messages", s.handleSendSMS)
+	api("POST /sms/Messages.json", s.handleSendSMS)
+	api("GET /sms/Messages", s.handleListSMS)
+	api("GET /billing/accounts/{id}/balance", s.handleBalance)
+	// Test and operator endpoints: never subject to faults.
+	s.mux.HandleFunc("GET /ledger", s.handleLedger)
+	s.mux.HandleFunc("GET /admin/faults", s.handleGetFaults)
+	s.mux.HandleFunc("PUT /admin/faults", s.handlePutFaults)
+	s.mux.HandleFunc("GET /admin/stats", s.handleStats)
+	s.mux.HandleFunc("GET /{$}", s.handleIndex)
+}
+
+// ServeHTTP implements http.Handler.
+func (s *Sandbox) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Cache-Control", "no-store")
+	s.mux.ServeHTTP(w, r)
+}
+
+// instrument counts the request, applies the injected faults, and logs method, path and status.
+func (s *Sandbox) instrument(pattern string, h http.HandlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
+		rec := &statusRecorder{ResponseWriter: w, status: 200}
+		start := time.Now()
+		s.mu.Lock()
+		s.stats.Requests[pattern]++
+		plan := s.faults.plan(r.URL.Path, s.rnd)
+		if plan.fail || plan.lose || plan.hang {
+			s.stats.FaultsServed++
+		}
+		s.mu.Unlock()
+		defer func() {
+			s.log.Info("sandbox request", "method", r.Method, "route", pattern, "status", rec.status,
+				"fault", plan.String(), "duration", time.Since(start))
+		}()
+		if plan.latency > 0 && !sleepCtx(r, plan.latency) {
+			return
+		}
+		switch {
+		case plan.hang:
+			// Drain the body so the server watches the connection and notices the client
+			// giving up; then hang until it does.
+			_, _ = io.Copy(io.Discard, r.Body)
+			sleepCtx(r, plan.hangFor)
+			rec.status = http.StatusGatewayTimeout
+			writeJSON(rec, http.StatusGatewayTimeout, map[string]string{"error": "sandbox: injected timeout"})
+			return
+		case plan.fail:
+			rec.status = plan.status
+			writeJSON(rec, plan.status, map[string]string{"error": "sandbox: injected fault"})
+			return
+		case plan.lose:
+			// The request takes effect, then its answer is lost.
+			h(&discardWriter{header: http.Header{}}, r)
+			writeJSON(rec, plan.status, map[string]string{"error": "sandbox: injected fault after commit"})
+			return
+		}
+		h(rec, r)
+	})
+}
+
+func sleepCtx(r *http.Request, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-r.Context().Done():
+		return false
+	}
+}
+
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+}
+
+func (r *statusRecorder) WriteHeader(code int) {
+	r.status = code
+	r.ResponseWriter.WriteHeader(code)
+}
+
+type discardWriter struct{ header http.Header }
+
+func (d *discardWriter) Header() http.Header         { return d.header }
+func (d *discardWriter) Write(p []byte) (int, error) { return len(p), nil }
+func (d *discardWriter) WriteHeader(int)             {}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		http.Error(w, "sandbox: encoding failed", http.StatusInternalServerError)
+		return
+	}
+	writeRaw(w, status, b)
+}
+
+func writeRaw(w http.ResponseWriter, status int, b []byte) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_, _ = w.Write(b)
+}
+
+// readBody reads a request body (bounded by instrument's MaxBytesReader).
+func readBody(r *http.Request) ([]byte, error) { return io.ReadAll(r.Body) }
+
+// Stats returns a copy of the request counters.
+func (s *Sandbox) Stats() SandboxStats {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c := s.stats
+	c.Requests = make(map[string]int, len(s.stats.Requests))
+	for k, v := range s.stats.Requests {
+		c.Requests[k] = v
+	}
+	return c
+}
+
+func (s *Sandbox) handleStats(w http.ResponseWriter, _ *http.Request) {
+	writeJSON(w, http.StatusOK, s.Stats())
+}
+
+func (s *Sandbox) handleIndex(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	_, _ = io.WriteString(w, strings.TrimSpace(sandboxIndex)+"\n")
+}
+
+const sandboxIndex = `
+paybridge sandbox payment provider — no real money moves here.
+
+POST /auth/connect/token                       OAuth2 client credentials
+POST /globalpci/v1/selfservicesession          start a voice self-service session
+POST /globalpci/v1/digitalselfservicesession   start a digital (link) session
+GET  /globalpci/v1/session/{id}                session state
+POST /globalpci/v1/session/{id}/capture        submit the card of a session
+POST /globalpci/v1/session/{id}/result         signed result posted from outside (payment key)
+POST /generic                                  Twilio Generic Pay Connector shape
+POST /v1/tokens, /v1/charges                   Stripe shape; GET /v1/charges/search, /v1/charges/{id}
+POST /sms/Messages, GET /sms/Messages          SMS Messages shape
+GET  /billing/accounts/{id}/balance            demo billing (12345678, 87654321, 11112222)
+GET  /ledger                                   every charge with its idempotency key
+GET|PUT /admin/faults, GET /admin/stats        fault injection and counters
+
+Test cards: 4242424242424242 5555555555554444 2223003122003222 378282246310005 approve;
+4000000000000002 card_declined; 4000000000009995 insufficient_funds; 4000000000000069 expired_card;
+4000000000000127 incorrect_cvc; 4000000000000119 processing_error; other Luhn-valid numbers approve.
+`

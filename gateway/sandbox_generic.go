@@ -1,0 +1,115 @@
+package gateway
+
+import (
+	"bytes"
+	"encoding/json"
+	"net/http"
+	"strconv"
+	"strings"
+)
+
+// genericRequest is Twilio's Generic Pay Connector request body, as the sandbox reads it.
+type genericRequest struct {
+	TransactionID string            `json:"transaction_id"`
+	Method        string            `json:"method"` // charge | tokenize
+	CardNumber    string            `json:"cardnumber"`
+	CVV           string            `json:"cvv"`
+	ExpiryMonth   string            `json:"expiry_month"`
+	ExpiryYear    string            `json:"expiry_year"`
+	PostalCode    string            `json:"postal_code"`
+	Description   string            `json:"description"`
+	Amount        json.Number       `json:"amount"`
+	CurrencyCode  string            `json:"currency_code"`
+	TokenType     string            `json:"token_type"`
+	Parameters    map[string]string `json:"parameters"`
+}
+
+// GenericResponse is the Generic Pay Connector response body: exactly one of ChargeID / TokenID
+// on success, ErrorCode and ErrorMessage (HTTP 200) on a decline.
+type GenericResponse struct {
+	ChargeID     *string `json:"charge_id"`
+	TokenID      *string `json:"token_id,omitempty"`
+	ErrorCode    *string `json:"error_code"`
+	ErrorMessage *string `json:"error_message"`
+}
+
+func strp(s string) *string { return &s }
+
+func (s *Sandbox) handleGeneric(w http.ResponseWriter, r *http.Request) {
+	if !s.requireBasic(w, r) {
+		return
+	}
+	body, err := readBody(r)
+	bad := func(msg string) {
+		writeJSON(w, http.StatusBadRequest, GenericResponse{ErrorCode: strp("invalid_request"), ErrorMessage: strp(msg)})
+	}
+	if err != nil {
+		bad("request body too large or unreadable")
+		return
+	}
+	var req genericRequest
+	dec := json.NewDecoder(bytes.NewReader(body))
+	if err := dec.Decode(&req); err != nil {
+		bad("body is not Generic Pay Connector JSON")
+		return
+	}
+	if req.TransactionID == "" {
+		bad("transaction_id is required")
+		return
+	}
+	if req.Method != "charge" && req.Method != "tokenize" {
+		bad("method must be charge or tokenize")
+		return
+	}
+	if req.CardNumber == "" {
+		bad("cardnumber is required")
+		return
+	}
+	em, _ := strconv.Atoi(req.ExpiryMonth)
+	ey, _ := strconv.Atoi(req.ExpiryYear)
+	if ey > 0 && ey < 100 {
+		ey += 2000
+	}
+	card := sbCard{number: []byte(req.CardNumber), expMonth: em, expYear: ey}
+	if req.CVV != "" {
+		card.securityCode = []byte(req.CVV)
+	}
+	cur := strings.ToUpper(req.CurrencyCode)
+	var minor int64
+	if req.Method == "charge" {
+		a, err := ParseAmount(req.Amount.String(), cur)
+		if err != nil || a.Minor <= 0 {
+			bad("amount and currency_code must be a positive decimal amount and an ISO 4217 code")
+			return
+		}
+		minor = a.Minor
+	}
+	fp := req.Method + "|" + maskDigits(card.number) + "|" + req.Amount.String() + "|" + cur
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	// Twilio retries with the same transaction_id: it is the idempotency key.
+	if s.replay(w, "generic", req.TransactionID, fp) {
+		return
+	}
+	code := s.decide(card)
+	var resp GenericResponse
+	if req.Method == "charge" {
+		ch := &SandboxCharge{ID: newID("ch_"), API: "generic", IdempotencyKey: req.TransactionID, Status: "succeeded",
+			Amount: minor, Currency: cur, Last4: lastFour(card.number), Brand: cardBrand(card.number),
+			Reference: req.Parameters["reference"]}
+		if code != "" {
+			ch.Status, ch.DeclineCode = "declined", code
+		} else {
+			resp.ChargeID = strp(ch.ID)
+		}
+		s.recordCharge(ch)
+	} else if code == "" {
+		resp.TokenID = strp(newID("tok_"))
+	}
+	if code != "" {
+		resp.ErrorCode, resp.ErrorMessage = strp(code), strp(declineMessage(code))
+	}
+	b, _ := json.Marshal(resp)
+	s.remember("generic", req.TransactionID, fp, http.StatusOK, b)
+	writeRaw(w, http.StatusOK, b)
+}

@@ -1,0 +1,143 @@
+package gateway
+
+import (
+	"net/http"
+	"slices"
+	"time"
+)
+
+// SandboxCharge is one charge in the sandbox's ledger: approved or declined, keyed by the
+// idempotency key it arrived with. It holds the card's last four digits and brand only.
+type SandboxCharge struct {
+	ID             string    `json:"id"`
+	API            string    `json:"api"` // session | generic | stripe
+	IdempotencyKey string    `json:"idempotency_key"`
+	Status         string    `json:"status"` // succeeded | declined
+	Amount         int64     `json:"amount"` // minor units
+	Currency       string    `json:"currency"`
+	Last4          string    `json:"last4"`
+	Brand          string    `json:"brand"`
+	DeclineCode    string    `json:"decline_code,omitempty"`
+	SessionID      string    `json:"session_id,omitempty"`
+	Reference      string    `json:"reference,omitempty"`
+	Created        time.Time `json:"created"`
+}
+
+// sbCard is a card as the sandbox received it, for deciding an outcome.
+type sbCard struct {
+	number       []byte
+	expMonth     int
+	expYear      int
+	securityCode []byte // nil when not sent
+}
+
+// decide returns the decline code for a card ("" = approve): invalid numbers and expiry dates,
+// a security code of the wrong length, then the test-card table.
+func (s *Sandbox) decide(c sbCard) string {
+	if !luhnValid(c.number) {
+		return CodeIncorrectNumber
+	}
+	if c.expMonth < 1 || c.expMonth > 12 || c.expYear < 2000 || c.expYear > 2100 {
+		return CodeExpiredCard
+	}
+	now := s.now()
+	if c.expYear*12+c.expMonth < now.Year()*12+int(now.Month()) {
+		return CodeExpiredCard
+	}
+	if c.securityCode != nil {
+		want := 3
+		if cardBrand(c.number) == "amex" {
+			want = 4
+		}
+		if len(c.securityCode) != want || !allDigits(string(c.securityCode)) {
+			return CodeIncorrectCVC
+		}
+	}
+	return sandboxOutcome(c.number)
+}
+
+// declineMessage is the human text for a decline code.
+func declineMessage(code string) string {
+	switch code {
+	case CodeCardDeclined:
+		return "Your card was declined."
+	case CodeInsufficientFunds:
+		return "Your card has insufficient funds."
+	case CodeExpiredCard:
+		return "Your card has expired."
+	case CodeIncorrectCVC:
+		return "Your card's security code is incorrect."
+	case CodeProcessingError:
+		return "An error occurred while processing your card. Try again in a little bit."
+	case CodeIncorrectNumber:
+		return "Your card number is incorrect."
+	}
+	return "The payment was not approved."
+}
+
+// recordCharge appends a charge to the ledger; the caller holds s.mu.
+func (s *Sandbox) recordCharge(c *SandboxCharge) {
+	c.Created = s.now()
+	s.charges = append(s.charges, c)
+}
+
+// replay returns the stored answer for an idempotency key (caller holds s.mu). A key reused
+// with a different request is a conflict (422), as with Stripe.
+func (s *Sandbox) replay(w http.ResponseWriter, scope, key, fingerprint string) bool {
+	if key == "" {
+		return false
+	}
+	rp, ok := s.idem[scope+":"+key]
+	if !ok {
+		return false
+	}
+	if rp.fingerprint != fingerprint {
+		writeJSON(w, http.StatusUnprocessableEntity, map[string]any{"error": map[string]string{
+			"type": "idempotency_error", "message": "Keys for idempotent requests can only be used with the same parameters they were first used with."}})
+		return true
+	}
+	w.Header().Set("Idempotent-Replayed", "true")
+	writeRaw(w, rp.status, rp.body)
+	return true
+}
+
+// remember stores the answer for an idempotency key (caller holds s.mu).
+func (s *Sandbox) remember(scope, key, fingerprint string, status int, body []byte) {
+	if key == "" {
+		return
+	}
+	s.idem[scope+":"+key] = &sbReplay{fingerprint: fingerprint, status: status, body: body}
+}
+
+// Ledger returns every charge, oldest first.
+func (s *Sandbox) Ledger() []SandboxCharge {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]SandboxCharge, len(s.charges))
+	for i, c := range s.charges {
+		out[i] = *c
+	}
+	return out
+}
+
+// SandboxLedger is the JSON of GET /ledger.
+type SandboxLedger struct {
+	Charges   []SandboxCharge  `json:"charges"`
+	Succeeded int              `json:"succeeded"`
+	Declined  int              `json:"declined"`
+	Captured  map[string]int64 `json:"captured"` // currency → minor units approved
+}
+
+func (s *Sandbox) handleLedger(w http.ResponseWriter, _ *http.Request) {
+	l := SandboxLedger{Charges: s.Ledger(), Captured: map[string]int64{}}
+	for _, c := range l.Charges {
+		if c.Status == "succeeded" {
+			l.Succeeded++
+			l.Captured[c.Currency] += c.Amount
+		} else {
+			l.Declined++
+		}
+	}
+	slices.SortStableFunc(l.Charges, func(a, b SandboxCharge) int { return a.Created.Compare(b.Created) })
+	writeJSON(w, http.StatusOK, l)
+}

@@ -1,0 +1,379 @@
+package gateway
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/paybridge/paybridge/callplan"
+)
+
+// Session states of the sandbox (and of the session connector's model).
+const (
+	SessionCreated    = "Created"    // waiting for a card
+	SessionInProgress = "InProgress" // a card was declined; another may be submitted
+	SessionCompleted  = "Completed"  // paid or tokenized: final
+	SessionFailed     = "Failed"     // too many declines: final
+	SessionExpired    = "Expired"    // past its lifetime: final
+)
+
+// maxSessionDeclines is how many declined captures fail a session.
+const maxSessionDeclines = 3
+
+type sbSession struct {
+	ID        string
+	Account   string
+	CallGuid  string
+	Digital   bool
+	Phone     string
+	Amount    callplan.Amount
+	Reference string
+	State     string
+	Declines  int
+	TxnID     string
+	Token     string
+	ErrorCode string
+	Masked    string
+	Brand     string
+	Captures  []sbCapture
+	Created   time.Time
+	Expires   time.Time
+}
+
+type sbCapture struct {
+	IdempotencyKey string `json:"idempotencyKey"`
+	Outcome        string `json:"outcome"` // approved | declined
+	TransactionID  string `json:"transactionId,omitempty"`
+	Token          string `json:"token,omitempty"`
+	ErrorCode      string `json:"errorCode,omitempty"`
+	Source         string `json:"source"` // capture | result
+}
+
+// SessionStatus is the JSON of GET /globalpci/v1/session/{id}.
+type SessionStatus struct {
+	SessionID              string      `json:"sessionId"`
+	SessionState           string      `json:"sessionState"`
+	AccountConfigurationID string      `json:"accountConfigurationId"`
+	CallGuid               string      `json:"callGuid,omitempty"`
+	Digital                bool        `json:"digital"`
+	Amount                 string      `json:"amount"`
+	Currency               string      `json:"currency"`
+	MerchantTxnRef         string      `json:"merchantTxnRef,omitempty"`
+	TransactionID          string      `json:"transactionId,omitempty"`
+	Token                  string      `json:"token,omitempty"`
+	ErrorCode              string      `json:"errorCode,omitempty"`
+	MaskedCard             string      `json:"maskedCard,omitempty"`
+	CardType               string      `json:"cardType,omitempty"`
+	Captures               []sbCapture `json:"captures"`
+	ExpiresAt              time.Time   `json:"expiresAt"`
+}
+
+// CaptureResponse is the JSON answer of POST /globalpci/v1/session/{id}/capture.
+type CaptureResponse struct {
+	SessionID     string `json:"sessionId"`
+	SessionState  string `json:"sessionState"`
+	Outcome       string `json:"outcome"` // approved | declined
+	TransactionID string `json:"transactionId,omitempty"`
+	Token         string `json:"token,omitempty"`
+	ErrorCode     string `json:"errorCode,omitempty"`
+	ErrorMessage  string `json:"errorMessage,omitempty"`
+	MaskedCard    string `json:"maskedCard,omitempty"`
+	CardType      string `json:"cardType,omitempty"`
+}
+
+// fieldCI finds a PaymentData field case-insensitively ("amount", "Amount").
+func fieldCI(m map[string]any, name string) string {
+	for k, v := range m {
+		if strings.EqualFold(strings.ReplaceAll(k, " ", ""), name) {
+			switch t := v.(type) {
+			case string:
+				return t
+			case json.Number:
+				return t.String()
+			case float64:
+				return fmt.Sprint(t)
+			}
+		}
+	}
+	return ""
+}
+
+func sessionError(w http.ResponseWriter, status int, msg string) {
+	writeJSON(w, status, map[string]string{"Message": msg})
+}
+
+func (s *Sandbox) handleCreateSession(digital bool) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if !s.requireToken(w, r) {
+			return
+		}
+		body, err := readBody(r)
+		if err != nil {
+			sessionError(w, http.StatusBadRequest, "request body too large or unreadable")
+			return
+		}
+		var req struct {
+			AccountConfigurationID string         `json:"AccountConfigurationId"`
+			CallGuid               string         `json:"CallGuid"`
+			PaymentData            map[string]any `json:"PaymentData"`
+		}
+		dec := json.NewDecoder(bytes.NewReader(body))
+		dec.UseNumber()
+		if err := dec.Decode(&req); err != nil {
+			sessionError(w, http.StatusBadRequest, "body is not the session JSON: "+err.Error())
+			return
+		}
+		if req.AccountConfigurationID == "" {
+			sessionError(w, http.StatusBadRequest, "AccountConfigurationId is required")
+			return
+		}
+		cur := fieldCI(req.PaymentData, "currency")
+		if cur == "" {
+			cur = s.cfg.DefaultCurrency
+		}
+		amt := callplan.Amount{Currency: strings.ToUpper(cur)}
+		if a := fieldCI(req.PaymentData, "amount"); a != "" {
+			if amt, err = ParseAmount(a, cur); err != nil {
+				sessionError(w, http.StatusBadRequest, "PaymentData.amount is not a decimal amount in "+strings.ToUpper(cur))
+				return
+			}
+		}
+		phone := fieldCI(req.PaymentData, "CustomerPhoneNumber")
+		if digital && phone == "" {
+			sessionError(w, http.StatusBadRequest, "PaymentData.CustomerPhoneNumber is required for a digital session")
+			return
+		}
+		key := r.Header.Get("Idempotency-Key")
+		scope := "session-create"
+		fp := string(body)
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		if s.replay(w, scope, key, fp) {
+			return
+		}
+		now := s.now()
+		sess := &sbSession{
+			ID: newSessionID(), Account: req.AccountConfigurationID, CallGuid: req.CallGuid,
+			Digital: digital, Phone: phone, Amount: amt,
+			Reference: fieldCI(req.PaymentData, "merchantTxnRef"),
+			State:     SessionCreated, Created: now, Expires: now.Add(s.cfg.SessionTTL),
+		}
+		s.sessions[sess.ID] = sess
+		resp := map[string]any{"sessionId": sess.ID, "sessionState": sess.State, "Message": "Session created"}
+		if !digital {
+			resp["dtmfFallbackNumber"] = "+441632960999"
+			resp["dtmfLinkId"] = strings.TrimPrefix(newID("l"), "l")[:8]
+		}
+		b, _ := json.Marshal(resp)
+		s.remember(scope, key, fp, http.StatusOK, b)
+		writeRaw(w, http.StatusOK, b)
+	}
+}
+
+// newSessionID returns a GUID-shaped session id, as the seed's providers use.
+func newSessionID() string {
+	h := randomHex(16)
+	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:32]
+}
+
+// session returns the session with id, expiring it if due (caller holds s.mu).
+func (s *Sandbox) session(id string) *sbSession {
+	sess := s.sessions[id]
+	if sess != nil && (sess.State == SessionCreated || sess.State == SessionInProgress) && !s.now().Before(sess.Expires) {
+		sess.State = SessionExpired
+	}
+	return sess
+}
+
+func (s *Sandbox) statusOf(sess *sbSession) SessionStatus {
+	caps := append([]sbCapture{}, sess.Captures...)
+	return SessionStatus{
+		SessionID: sess.ID, SessionState: sess.State, AccountConfigurationID: sess.Account,
+		CallGuid: sess.CallGuid, Digital: sess.Digital, Amount: FormatAmount(sess.Amount),
+		Currency: sess.Amount.Currency, MerchantTxnRef: sess.Reference, TransactionID: sess.TxnID,
+		Token: sess.Token, ErrorCode: sess.ErrorCode, MaskedCard: sess.Masked, CardType: sess.Brand,
+		Captures: caps, ExpiresAt: sess.Expires,
+	}
+}
+
+func (s *Sandbox) handleGetSession(w http.ResponseWriter, r *http.Request) {
+	if !s.requireToken(w, r) {
+		return
+	}
+	s.mu.Lock()
+	sess := s.session(r.PathValue("id"))
+	var st SessionStatus
+	if sess != nil {
+		st = s.statusOf(sess)
+	}
+	s.mu.Unlock()
+	if sess == nil {
+		sessionError(w, http.StatusNotFound, "session not found")
+		return
+	}
+	writeJSON(w, http.StatusOK, st)
+}
+
+// captureRequest is the body of POST /globalpci/v1/session/{id}/capture (see docs/gateway.md).
+type captureRequest struct {
+	Method       string `json:"method"` // charge (default when the session has an amount) | tokenize
+	CardNumber   string `json:"cardNumber"`
+	ExpiryMonth  int    `json:"expiryMonth"`
+	ExpiryYear   int    `json:"expiryYear"`
+	SecurityCode string `json:"securityCode,omitempty"`
+	PostalCode   string `json:"postalCode,omitempty"`
+	TokenType    string `json:"tokenType,omitempty"`
+}
+
+func (s *Sandbox) handleCapture(w http.ResponseWriter, r *http.Request) {
+	if !s.requireToken(w, r) {
+		return
+	}
+	body, err := readBody(r)
+	if err != nil {
+		sessionError(w, http.StatusBadRequest, "request body too large or unreadable")
+		return
+	}
+	var req captureRequest
+	if err := json.Unmarshal(body, &req); err != nil {
+		sessionError(w, http.StatusBadRequest, "body is not the capture JSON")
+		return
+	}
+	if req.CardNumber == "" {
+		sessionError(w, http.StatusBadRequest, "cardNumber is required")
+		return
+	}
+	if req.Method != "" && req.Method != "charge" && req.Method != "tokenize" {
+		sessionError(w, http.StatusBadRequest, "method must be charge or tokenize")
+		return
+	}
+	key := r.Header.Get("Idempotency-Key")
+	if key == "" {
+		sessionError(w, http.StatusBadRequest, "Idempotency-Key header is required")
+		return
+	}
+	id := r.PathValue("id")
+	card := sbCard{number: []byte(req.CardNumber), expMonth: req.ExpiryMonth, expYear: req.ExpiryYear}
+	if req.SecurityCode != "" {
+		card.securityCode = []byte(req.SecurityCode)
+	}
+	fp := id + "|" + maskDigits(card.number) + "|" + req.Method
+	scope := "capture"
+
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.replay(w, scope, key, fp) {
+		return
+	}
+	sess := s.session(id)
+	if sess == nil {
+		sessionError(w, http.StatusNotFound, "session not found")
+		return
+	}
+	if sess.State != SessionCreated && sess.State != SessionInProgress {
+		writeJSON(w, http.StatusConflict, map[string]string{"Message": "session is " + sess.State, "sessionState": sess.State})
+		return
+	}
+	code := s.decide(card)
+	resp := CaptureResponse{SessionID: sess.ID, MaskedCard: maskDigits(card.number), CardType: cardBrand(card.number)}
+	tokenize := req.Method == "tokenize" || (req.Method == "" && sess.Amount.Minor == 0)
+	c := sbCapture{IdempotencyKey: key, Source: "capture"}
+	if !tokenize {
+		ch := &SandboxCharge{ID: newID("ch_"), API: "session", IdempotencyKey: key, Status: "succeeded",
+			Amount: sess.Amount.Minor, Currency: sess.Amount.Currency, Last4: lastFour(card.number),
+			Brand: resp.CardType, SessionID: sess.ID, Reference: sess.Reference}
+		if code != "" {
+			ch.Status, ch.DeclineCode = "declined", code
+		}
+		s.recordCharge(ch)
+		c.TransactionID = ch.ID
+	}
+	sess.Masked, sess.Brand = resp.MaskedCard, resp.CardType
+	if code == "" {
+		resp.Outcome, c.Outcome = "approved", "approved"
+		if tokenize {
+			sess.Token = newID("tok_")
+			resp.Token, c.Token = sess.Token, sess.Token
+		} else {
+			sess.TxnID = c.TransactionID
+			resp.TransactionID = c.TransactionID
+		}
+		sess.State, sess.ErrorCode = SessionCompleted, ""
+	} else {
+		resp.Outcome, c.Outcome, c.ErrorCode = "declined", "declined", code
+		resp.ErrorCode, resp.ErrorMessage = code, declineMessage(code)
+		c.TransactionID = ""
+		sess.Declines++
+		sess.ErrorCode = code
+		sess.State = SessionInProgress
+		if sess.Declines >= maxSessionDeclines {
+			sess.State = SessionFailed
+		}
+	}
+	sess.Captures = append(sess.Captures, c)
+	resp.SessionState = sess.State
+	b, _ := json.Marshal(resp)
+	s.remember(scope, key, fp, http.StatusOK, b)
+	writeRaw(w, http.StatusOK, b)
+}
+
+func lastFour(d []byte) string {
+	if len(d) < 12 {
+		return ""
+	}
+	return string(d[len(d)-4:])
+}
+
+// handleSessionResult accepts a result posted from outside the sandbox (a merchant's own page
+// paid the session). Following the Quiq payment-key pattern, the body must be signed with the
+// account's payment key in a Paybridge-Signature header; a bearer token alone (which any admin
+// can mint) cannot mark a session paid.
+func (s *Sandbox) handleSessionResult(w http.ResponseWriter, r *http.Request) {
+	if !s.requireToken(w, r) {
+		return
+	}
+	body, err := readBody(r)
+	if err != nil {
+		sessionError(w, http.StatusBadRequest, "request body too large or unreadable")
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	sess := s.session(r.PathValue("id"))
+	if sess == nil {
+		sessionError(w, http.StatusNotFound, "session not found")
+		return
+	}
+	key := s.cfg.PaymentKeys[sess.Account]
+	if key == "" {
+		sessionError(w, http.StatusForbidden, "no payment key is configured for this account")
+		return
+	}
+	if err := verifySignatureAt(r.Header.Get(SignatureHeader), body, key, 5*time.Minute, s.now()); err != nil {
+		sessionError(w, http.StatusUnauthorized, "result signature does not verify with the account's payment key")
+		return
+	}
+	var res struct {
+		Status        string `json:"status"` // paid | failed
+		TransactionID string `json:"transactionId"`
+	}
+	if err := json.Unmarshal(body, &res); err != nil || (res.Status != "paid" && res.Status != "failed") {
+		sessionError(w, http.StatusBadRequest, `body must be {"status":"paid"|"failed","transactionId":…}`)
+		return
+	}
+	if sess.State == SessionCompleted || sess.State == SessionFailed || sess.State == SessionExpired {
+		writeJSON(w, http.StatusConflict, map[string]string{"Message": "session is " + sess.State, "sessionState": sess.State})
+		return
+	}
+	c := sbCapture{Source: "result", TransactionID: res.TransactionID, Outcome: "approved"}
+	if res.Status == "paid" {
+		sess.State, sess.TxnID = SessionCompleted, res.TransactionID
+	} else {
+		sess.State, c.Outcome = SessionFailed, "declined"
+	}
+	sess.Captures = append(sess.Captures, c)
+	writeJSON(w, http.StatusOK, s.statusOf(sess))
+}

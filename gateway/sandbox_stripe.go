@@ -1,0 +1,223 @@
+package gateway
+
+import (
+	"encoding/json"
+	"net/http"
+	"regexp"
+	"strconv"
+	"strings"
+)
+
+// sbCardToken is a Stripe-shaped card token. It keeps the outcome decided when the card was
+// tokenized, the mask and brand — never the number or the security code.
+type sbCardToken struct {
+	ID       string
+	Outcome  string // decline code, "" = approve
+	Masked   string
+	Last4    string
+	Brand    string
+	ExpMonth int
+	ExpYear  int
+	Used     bool
+}
+
+// stripeCharge is the sandbox's Stripe-shaped charge object.
+type stripeCharge struct {
+	ID             string            `json:"id"`
+	Object         string            `json:"object"`
+	Amount         int64             `json:"amount"`
+	Currency       string            `json:"currency"`
+	Status         string            `json:"status"` // succeeded | failed
+	Paid           bool              `json:"paid"`
+	Captured       bool              `json:"captured"`
+	Description    string            `json:"description,omitempty"`
+	FailureCode    string            `json:"failure_code,omitempty"`
+	FailureMessage string            `json:"failure_message,omitempty"`
+	Metadata       map[string]string `json:"metadata"`
+	Source         map[string]any    `json:"source"`
+	Created        int64             `json:"created"`
+}
+
+func stripeError(typ, code, msg string) map[string]any {
+	e := map[string]any{"type": typ, "message": msg}
+	if code != "" {
+		e["code"] = code
+	}
+	return map[string]any{"error": e}
+}
+
+// stripeDecline builds the 402 body Stripe answers a declined card with: code card_declined and
+// a decline_code for issuer declines, the specific code otherwise.
+func stripeDecline(code, chargeID string) map[string]any {
+	e := map[string]any{"type": "card_error", "message": declineMessage(code)}
+	switch code {
+	case CodeCardDeclined:
+		e["code"], e["decline_code"] = CodeCardDeclined, "generic_decline"
+	case CodeInsufficientFunds:
+		e["code"], e["decline_code"] = CodeCardDeclined, CodeInsufficientFunds
+	default:
+		e["code"] = code
+	}
+	if chargeID != "" {
+		e["charge"] = chargeID
+	}
+	return map[string]any{"error": e}
+}
+
+func (s *Sandbox) handleStripeToken(w http.ResponseWriter, r *http.Request) {
+	if !s.requireAPIKey(w, r) {
+		return
+	}
+	if err := r.ParseForm(); err != nil {
+		writeJSON(w, http.StatusBadRequest, stripeError("invalid_request_error", "", "Unreadable form body."))
+		return
+	}
+	f := r.PostForm
+	num := []byte(f.Get("card[number]"))
+	if len(num) == 0 {
+		writeJSON(w, http.StatusBadRequest, stripeError("invalid_request_error", "parameter_missing", "Missing required param: card[number]."))
+		return
+	}
+	em, _ := strconv.Atoi(f.Get("card[exp_month]"))
+	ey, _ := strconv.Atoi(f.Get("card[exp_year]"))
+	if ey > 0 && ey < 100 {
+		ey += 2000
+	}
+	card := sbCard{number: num, expMonth: em, expYear: ey}
+	if f.Has("card[cvc]") {
+		card.securityCode = []byte(f.Get("card[cvc]"))
+	}
+	key := r.Header.Get("Idempotency-Key")
+	fp := maskDigits(num) + "|" + f.Get("card[exp_month]") + "|" + f.Get("card[exp_year]")
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.replay(w, "stripe-token", key, fp) {
+		return
+	}
+	if !luhnValid(num) {
+		b, _ := json.Marshal(stripeDecline(CodeIncorrectNumber, ""))
+		s.remember("stripe-token", key, fp, http.StatusPaymentRequired, b)
+		writeRaw(w, http.StatusPaymentRequired, b)
+		return
+	}
+	t := &sbCardToken{ID: newID("tok_"), Outcome: s.decide(card), Masked: maskDigits(num),
+		Last4: lastFour(num), Brand: cardBrand(num), ExpMonth: em, ExpYear: ey}
+	s.cardToks[t.ID] = t
+	b, _ := json.Marshal(map[string]any{
+		"id": t.ID, "object": "token", "type": "card", "used": false, "livemode": false,
+		"created": s.now().Unix(),
+		"card": map[string]any{"id": newID("card_"), "object": "card", "brand": t.Brand, "last4": t.Last4,
+			"exp_month": em, "exp_year": ey},
+	})
+	s.remember("stripe-token", key, fp, http.StatusOK, b)
+	writeRaw(w, http.StatusOK, b)
+}
+
+func (s *Sandbox) handleStripeCharge(w http.ResponseWriter, r *http.Request) {
+	if !s.requireAPIKey(w, r) {
+		return
+	}
+	if err := r.ParseForm(); err != nil {
+		writeJSON(w, http.StatusBadRequest, stripeError("invalid_request_error", "", "Unreadable form body."))
+		return
+	}
+	f := r.PostForm
+	amount, err := strconv.ParseInt(f.Get("amount"), 10, 64)
+	if err != nil || amount <= 0 {
+		writeJSON(w, http.StatusBadRequest, stripeError("invalid_request_error", "parameter_invalid_integer", "amount must be a positive integer in minor units."))
+		return
+	}
+	cur := strings.ToUpper(f.Get("currency"))
+	if len(cur) != 3 {
+		writeJSON(w, http.StatusBadRequest, stripeError("invalid_request_error", "parameter_missing", "Missing required param: currency."))
+		return
+	}
+	src := f.Get("source")
+	md := map[string]string{}
+	for k, v := range f {
+		if strings.HasPrefix(k, "metadata[") && strings.HasSuffix(k, "]") && len(v) > 0 {
+			md[k[len("metadata["):len(k)-1]] = v[0]
+		}
+	}
+	key := r.Header.Get("Idempotency-Key")
+	fp := f.Get("amount") + "|" + cur + "|" + src
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.replay(w, "stripe-charge", key, fp) {
+		return
+	}
+	answer := func(status int, v any) {
+		b, _ := json.Marshal(v)
+		s.remember("stripe-charge", key, fp, status, b)
+		writeRaw(w, status, b)
+	}
+	t := s.cardToks[src]
+	if t == nil {
+		answer(http.StatusBadRequest, stripeError("invalid_request_error", "resource_missing", "No such token: '"+src+"'"))
+		return
+	}
+	if t.Used {
+		answer(http.StatusBadRequest, stripeError("invalid_request_error", "token_already_used", "You cannot use a Stripe token more than once."))
+		return
+	}
+	t.Used = true
+	ch := &SandboxCharge{ID: newID("ch_"), API: "stripe", IdempotencyKey: key, Status: "succeeded",
+		Amount: amount, Currency: cur, Last4: t.Last4, Brand: t.Brand, Reference: md["reference"]}
+	obj := &stripeCharge{ID: ch.ID, Object: "charge", Amount: amount, Currency: strings.ToLower(cur),
+		Status: "succeeded", Paid: true, Captured: true, Description: f.Get("description"), Metadata: md,
+		Source:  map[string]any{"id": t.ID, "brand": t.Brand, "last4": t.Last4, "exp_month": t.ExpMonth, "exp_year": t.ExpYear},
+		Created: s.now().Unix()}
+	if t.Outcome != "" {
+		ch.Status, ch.DeclineCode = "declined", t.Outcome
+		obj.Status, obj.Paid, obj.Captured = "failed", false, false
+		obj.FailureCode, obj.FailureMessage = t.Outcome, declineMessage(t.Outcome)
+	}
+	s.recordCharge(ch)
+	s.stripeCharges = append(s.stripeCharges, obj)
+	if t.Outcome != "" {
+		answer(http.StatusPaymentRequired, stripeDecline(t.Outcome, ch.ID))
+		return
+	}
+	answer(http.StatusOK, obj)
+}
+
+// stripeSearchQuery is the one search the sandbox understands: metadata['key']:'value'.
+var stripeSearchQuery = regexp.MustCompile(`^metadata\['([A-Za-z0-9_\-]{1,40})'\]:'([^']{0,200})'$`)
+
+func (s *Sandbox) handleStripeSearch(w http.ResponseWriter, r *http.Request) {
+	if !s.requireAPIKey(w, r) {
+		return
+	}
+	m := stripeSearchQuery.FindStringSubmatch(r.URL.Query().Get("query"))
+	if m == nil {
+		writeJSON(w, http.StatusBadRequest, stripeError("invalid_request_error", "", "The sandbox supports only query=metadata['key']:'value'."))
+		return
+	}
+	s.mu.Lock()
+	data := []*stripeCharge{}
+	for _, c := range s.stripeCharges {
+		if c.Metadata[m[1]] == m[2] {
+			data = append(data, c)
+		}
+	}
+	b, _ := json.Marshal(map[string]any{"object": "search_result", "data": data, "has_more": false})
+	s.mu.Unlock()
+	writeRaw(w, http.StatusOK, b)
+}
+
+func (s *Sandbox) handleStripeGetCharge(w http.ResponseWriter, r *http.Request) {
+	if !s.requireAPIKey(w, r) {
+		return
+	}
+	id := r.PathValue("id")
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, c := range s.stripeCharges {
+		if c.ID == id {
+			writeJSON(w, http.StatusOK, c)
+			return
+		}
+	}
+	writeJSON(w, http.StatusNotFound, stripeError("invalid_request_error", "resource_missing", "No such charge."))
+}
+
