@@ -225,3 +225,11 @@ func redactRawJSON(raw []byte) string {
 }
 
 func bytesReader(b []byte) *strings.Reader { return strings.NewReader(string(b)) }
+
+// RedactPANs masks every card number in free text (see the package comment). The console's log
+// handler and live feed use it as their last line of defence too.
+func RedactPANs(s string) string { return redactPANs(s) }
+
+// RedactJSON masks every card number in a JSON document's strings and numbers; text that is
+// not JSON is redacted as plain text.
+func RedactJSON(raw []byte) []byte { return []byte(redactRawJSON(raw)) }

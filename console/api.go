@@ -1,0 +1,236 @@
+package console
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"time"
+
+	"github.com/paybridge/paybridge/store"
+)
+
+// page is the shape of every list response.
+type page[T any] struct {
+	Items      []T    `json:"items"`
+	NextCursor string `json:"next_cursor,omitempty"` // pass as ?cursor= for the next page
+}
+
+func newPage[T any](items []T, limit int, cursor func(T) string) page[T] {
+	p := page[T]{Items: items}
+	if len(items) > 0 && len(items) == limit {
+		p.NextCursor = cursor(items[len(items)-1])
+	}
+	return p
+}
+
+func (s *Server) listCalls(w http.ResponseWriter, r *http.Request) {
+	f, err := parseCallFilter(r.URL.Query())
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	calls, err := s.cfg.Store.ListCalls(r.Context(), f)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, newPage(calls, f.Limit, store.Call.Cursor))
+}
+
+// callDetail is GET /api/calls/{id}: the call, its timeline, its payments and, while it runs,
+// its live state.
+type callDetail struct {
+	Call     *store.Call            `json:"call"`
+	Timeline []store.EventRecord    `json:"timeline"`
+	Payments []store.PaymentSession `json:"payments"`
+	Live     *LiveCall              `json:"live,omitempty"`
+}
+
+func (s *Server) getCall(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	c, evs, err := s.cfg.Store.GetCall(r.Context(), id)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	pays, err := s.cfg.Store.ListPayments(r.Context(), store.PaymentFilter{CallID: id, Limit: store.MaxLimit})
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	d := callDetail{Call: c, Timeline: evs, Payments: pays}
+	if s.cfg.Hub != nil {
+		for _, lc := range s.cfg.Hub.Live() {
+			if lc.CallID == id {
+				d.Live = &lc
+				break
+			}
+		}
+	}
+	writeJSON(w, http.StatusOK, d)
+}
+
+func (s *Server) live(w http.ResponseWriter, r *http.Request) {
+	calls := []LiveCall{}
+	if s.cfg.Hub != nil {
+		calls = s.cfg.Hub.Live()
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"items": calls})
+}
+
+func (s *Server) listPayments(w http.ResponseWriter, r *http.Request) {
+	f, err := parsePaymentFilter(r.URL.Query())
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	ps, err := s.cfg.Store.ListPayments(r.Context(), f)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, newPage(ps, f.Limit, store.PaymentSession.Cursor))
+}
+
+type paymentDetail struct {
+	Payment  *store.PaymentSession `json:"payment"`
+	Attempts []store.Attempt       `json:"attempts"`
+	Links    []linkView            `json:"links"`
+}
+
+func (s *Server) getPayment(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	p, atts, err := s.cfg.Store.GetPayment(r.Context(), id)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	links, err := s.cfg.Store.ListLinks(r.Context(), store.LinkFilter{SessionID: id, Limit: store.MaxLimit})
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, paymentDetail{Payment: p, Attempts: atts, Links: s.linkViews(links)})
+}
+
+// linkView adds the link's state at the time of the request.
+type linkView struct {
+	store.Link
+	State string `json:"state"` // active | used | expired
+}
+
+func (s *Server) linkViews(ls []store.Link) []linkView {
+	now := s.cfg.Now()
+	out := make([]linkView, len(ls))
+	for i, l := range ls {
+		out[i] = linkView{Link: l, State: l.State(now)}
+	}
+	return out
+}
+
+func (s *Server) listLinks(w http.ResponseWriter, r *http.Request) {
+	f, err := parseLinkFilter(r.URL.Query())
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	ls, err := s.cfg.Store.ListLinks(r.Context(), f)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	p := page[linkView]{Items: s.linkViews(ls)}
+	if len(ls) > 0 && len(ls) == f.Limit {
+		p.NextCursor = ls[len(ls)-1].Cursor()
+	}
+	writeJSON(w, http.StatusOK, p)
+}
+
+func (s *Server) listSMS(w http.ResponseWriter, r *http.Request) {
+	f, err := parseSMSFilter(r.URL.Query())
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	ms, err := s.cfg.Store.ListSMS(r.Context(), f)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, newPage(ms, f.Limit, store.SMS.Cursor))
+}
+
+func (s *Server) plans(w http.ResponseWriter, r *http.Request) {
+	if s.cfg.Plans == nil {
+		writeError(w, http.StatusServiceUnavailable, ErrNoPlans.Error())
+		return
+	}
+	ps := s.cfg.Plans.Plans()
+	if ps == nil {
+		ps = []PlanInfo{}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"items": ps})
+}
+
+func (s *Server) reloadPlans(w http.ResponseWriter, r *http.Request) {
+	if s.cfg.Plans == nil {
+		writeError(w, http.StatusServiceUnavailable, ErrNoPlans.Error())
+		return
+	}
+	err := s.cfg.Plans.Reload()
+	detail := "ok"
+	if err != nil {
+		detail = "failed: " + err.Error()
+	}
+	actor := "admin-token@" + remoteIP(r)
+	if aerr := s.cfg.Store.AppendAudit(r.Context(), actor, "plans.reload", detail); aerr != nil {
+		s.log.Error("console: audit", "err", aerr)
+	}
+	s.log.Info("plans reloaded", "actor", actor, "ok", err == nil)
+	ps := s.cfg.Plans.Plans()
+	if ps == nil {
+		ps = []PlanInfo{}
+	}
+	if err != nil {
+		writeJSON(w, http.StatusUnprocessableEntity, map[string]any{"error": store.RedactPANs(err.Error()), "items": ps})
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"items": ps})
+}
+
+func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	checks := map[string]string{}
+	ok := true
+	if err := s.cfg.Store.Ping(ctx); err != nil {
+		checks["store"], ok = err.Error(), false
+	} else {
+		checks["store"] = "ok"
+	}
+	if s.cfg.Ready != nil {
+		if err := s.cfg.Ready(); err != nil {
+			checks["service"], ok = err.Error(), false
+		} else {
+			checks["service"] = "ok"
+		}
+	}
+	code := http.StatusOK
+	if !ok {
+		code = http.StatusServiceUnavailable
+	}
+	writeJSON(w, code, map[string]any{"ready": ok, "checks": checks})
+}
+
+func (s *Server) info(w http.ResponseWriter, r *http.Request) {
+	v, err := s.cfg.Store.Version(r.Context())
+	if err != nil && !errors.Is(err, context.Canceled) {
+		s.fail(w, r, err)
+		return
+	}
+	out := map[string]any{"version": s.cfg.Version, "schema": v, "store": s.cfg.Store.Path()}
+	if s.cfg.Hub != nil {
+		out["hub"] = s.cfg.Hub.Stats()
+	}
+	writeJSON(w, http.StatusOK, out)
+}

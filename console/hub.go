@@ -1,0 +1,125 @@
+package console
+
+import (
+	"encoding/json"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/paybridge/paybridge/store"
+)
+
+// DefaultClientBuffer is how many events a subscriber may fall behind before it is dropped.
+const DefaultClientBuffer = 256
+
+// Hub fans live events out to subscribers (WebSocket clients). Publish never blocks: each
+// subscriber has a bounded buffer, and one that falls behind is dropped — its Done channel
+// closes and the WebSocket handler closes the connection — so a slow browser can never slow a
+// call. The hub also keeps the live-call table that new subscribers receive first.
+type Hub struct {
+	mu      sync.Mutex
+	subs    map[*Subscription]struct{}
+	live    map[string]*LiveCall
+	buffer  int
+	dropped atomic.Int64
+	sent    atomic.Int64
+}
+
+// NewHub returns a hub whose subscribers buffer DefaultClientBuffer events.
+func NewHub() *Hub { return NewHubSize(DefaultClientBuffer) }
+
+// NewHubSize returns a hub with a per-subscriber buffer of n events (n ≥ 1).
+func NewHubSize(n int) *Hub {
+	if n < 1 {
+		n = 1
+	}
+	return &Hub{subs: map[*Subscription]struct{}{}, live: map[string]*LiveCall{}, buffer: n}
+}
+
+// Subscription is one subscriber's feed. Messages are JSON-encoded events.
+type Subscription struct {
+	hub  *Hub
+	c    chan []byte
+	done chan struct{}
+	once sync.Once
+}
+
+// C delivers encoded events in publish order.
+func (s *Subscription) C() <-chan []byte { return s.c }
+
+// Done is closed when the subscription ends: Close was called or the hub dropped it for
+// falling behind.
+func (s *Subscription) Done() <-chan struct{} { return s.done }
+
+// Close ends the subscription. It is safe to call more than once.
+func (s *Subscription) Close() {
+	s.hub.mu.Lock()
+	delete(s.hub.subs, s)
+	s.hub.mu.Unlock()
+	s.end()
+}
+
+func (s *Subscription) end() { s.once.Do(func() { close(s.done) }) }
+
+// Subscribe starts a feed and returns it with the live calls at that instant: every event
+// after the snapshot is delivered on the feed, none before.
+func (h *Hub) Subscribe() (*Subscription, []LiveCall) {
+	s := &Subscription{hub: h, c: make(chan []byte, h.buffer), done: make(chan struct{})}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.subs[s] = struct{}{}
+	return s, snapshot(h.live)
+}
+
+// Publish sends e to every subscriber without blocking. Any card number that slipped into the
+// event's fields is masked before it leaves the process.
+func (h *Hub) Publish(e Event) {
+	if e.Time.IsZero() {
+		e.Time = time.Now().UTC()
+	}
+	raw, err := json.Marshal(e)
+	if err != nil {
+		// An unencodable field (a channel, a func): publish the event without its fields.
+		e.Fields = map[string]any{"error": "fields not encodable"}
+		raw, _ = json.Marshal(e)
+	}
+	msg := store.RedactJSON(raw)
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	applyLive(h.live, e)
+	for s := range h.subs {
+		select {
+		case s.c <- msg:
+			h.sent.Add(1)
+		default:
+			delete(h.subs, s)
+			s.end()
+			h.dropped.Add(1)
+		}
+	}
+}
+
+// Live returns the calls in progress, oldest first.
+func (h *Hub) Live() []LiveCall {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return snapshot(h.live)
+}
+
+// HubStats counts the hub's traffic.
+type HubStats struct {
+	Subscribers int   `json:"subscribers"`
+	Delivered   int64 `json:"delivered"`
+	Dropped     int64 `json:"dropped"` // subscribers dropped for falling behind
+	LiveCalls   int   `json:"live_calls"`
+}
+
+// Stats returns the hub's counters.
+func (h *Hub) Stats() HubStats {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return HubStats{Subscribers: len(h.subs), Delivered: h.sent.Load(), Dropped: h.dropped.Load(), LiveCalls: len(h.live)}
+}
+
+// Emit makes the hub usable where an event sink with this method is expected.
+func (h *Hub) Emit(e Event) { h.Publish(e) }

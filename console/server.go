@@ -1,0 +1,282 @@
+package console
+
+import (
+	"bufio"
+	"context"
+	"crypto/sha256"
+	"embed"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/paybridge/paybridge/store"
+)
+
+//go:embed web
+var webFS embed.FS
+
+// Config wires the console to the rest of paybridge.
+type Config struct {
+	Store      *store.Store        // required
+	Hub        *Hub                // live feed; nil: /api/events answers 503
+	Metrics    *Metrics            // optional
+	Gatherer   prometheus.Gatherer // what /metrics exposes; default prometheus.DefaultGatherer
+	AdminToken string              // required: the bearer token of the admin API
+	Plans      PlanSource          // optional: /api/plans answers 503 without it
+	Logger     *slog.Logger        // default slog.Default()
+	Ready      func() error        // extra readiness check (SIP listening, plans loaded…); nil: always
+	Done       <-chan struct{}     // closed on shutdown: live-feed connections close with 1001
+	Version    string              // shown in /api/info
+	Now        func() time.Time    // clock for link states; default time.Now
+	Upgrader   *WebSocketConfig    // WebSocket timing; nil: defaults
+}
+
+// Server is the console's HTTP handler. Mount it at "/" of the HTTP listener; serve mounts the
+// payment pages (/pay/) and the sandbox (/sandbox/) beside it, outside the admin auth.
+type Server struct {
+	cfg       Config
+	tokenHash []byte
+	mux       *http.ServeMux
+	log       *slog.Logger
+	ws        WebSocketConfig
+}
+
+// NewServer builds the console handler:
+//
+//	GET  /                      the web console (static, no auth; it asks for the token)
+//	GET  /assets/…              its CSS and JS (static, no auth)
+//	GET  /healthz               liveness, no auth
+//	GET  /readyz                readiness (store + Config.Ready)
+//	GET  /api/info              version, schema, hub counters
+//	GET  /api/calls             ?state=&from=&to=&plan=&since=&until=&limit=&cursor=
+//	GET  /api/calls/{id}        the call and its masked timeline
+//	GET  /api/live              calls in progress
+//	GET  /api/payments          ?call_id=&connector=&state=&result=&since=&until=&limit=&cursor=
+//	GET  /api/payments/{id}     the masked summary and its attempts
+//	GET  /api/plans             plans with validation messages
+//	POST /api/plans/reload      re-read the plans (audited)
+//	GET  /api/sms               ?to=&call_id=&status=&limit=&cursor=
+//	GET  /api/links             ?session_id=&call_id=&limit=&cursor=
+//	GET  /api/events            WebSocket live feed
+//	GET  /metrics               Prometheus exposition
+//
+// Everything but /, /assets/ and /healthz requires the admin token (see auth.go).
+func NewServer(cfg Config) http.Handler {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.Gatherer == nil {
+		cfg.Gatherer = prometheus.DefaultGatherer
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	s := &Server{cfg: cfg, mux: http.NewServeMux(), log: cfg.Logger.With("component", "console")}
+	if cfg.Upgrader != nil {
+		s.ws = *cfg.Upgrader
+	}
+	s.ws.defaults()
+	h := sha256.Sum256([]byte(cfg.AdminToken))
+	s.tokenHash = h[:]
+	if checkToken(cfg.AdminToken) != nil {
+		// No usable token: every authenticated route refuses rather than opening up.
+		s.tokenHash = nil
+		s.log.Error("console: admin token missing or too short; the admin API refuses every request")
+	}
+
+	static, _ := fs.Sub(webFS, "web")
+	s.mux.HandleFunc("GET /{$}", s.serveIndex(static))
+	s.mux.Handle("GET /assets/", http.StripPrefix("/assets/", s.assets(static)))
+	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		w.Write([]byte("ok\n"))
+	})
+	s.mux.Handle("GET /readyz", s.auth(s.readyz))
+	s.mux.Handle("GET /api/info", s.auth(s.info))
+	s.mux.Handle("GET /api/calls", s.auth(s.listCalls))
+	s.mux.Handle("GET /api/calls/{id}", s.auth(s.getCall))
+	s.mux.Handle("GET /api/live", s.auth(s.live))
+	s.mux.Handle("GET /api/payments", s.auth(s.listPayments))
+	s.mux.Handle("GET /api/payments/{id}", s.auth(s.getPayment))
+	s.mux.Handle("GET /api/plans", s.auth(s.plans))
+	s.mux.Handle("POST /api/plans/reload", s.auth(s.reloadPlans))
+	s.mux.Handle("GET /api/sms", s.auth(s.listSMS))
+	s.mux.Handle("GET /api/links", s.auth(s.listLinks))
+	s.mux.Handle("GET /api/events", s.auth(s.events))
+	s.mux.Handle("/api/", s.auth(func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, http.StatusNotFound, "no such API endpoint: "+r.Method+" "+r.URL.Path)
+	}))
+	metrics := promhttp.HandlerFor(cfg.Gatherer, promhttp.HandlerOpts{ErrorLog: slogPrinter{s.log}})
+	s.mux.Handle("GET /metrics", s.auth(metrics.ServeHTTP))
+	return s
+}
+
+// ServeHTTP adds the security headers, logs the request (path only: the query may carry a
+// token) and dispatches.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	hd := w.Header()
+	hd.Set("Content-Security-Policy", csp(r.Host))
+	hd.Set("X-Content-Type-Options", "nosniff")
+	hd.Set("X-Frame-Options", "DENY")
+	hd.Set("Referrer-Policy", "no-referrer")
+	hd.Set("Cross-Origin-Opener-Policy", "same-origin")
+	hd.Set("Permissions-Policy", "camera=(), microphone=(), geolocation=(), payment=()")
+	rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
+	s.mux.ServeHTTP(rec, r)
+	lvl := slog.LevelDebug
+	if rec.status >= 500 {
+		lvl = slog.LevelWarn
+	}
+	s.log.Log(r.Context(), lvl, "http", "method", r.Method, "path", store.RedactPANs(r.URL.Path), "status", rec.status,
+		"duration", time.Since(start), "remote", remoteIP(r))
+}
+
+// csp is a strict Content-Security-Policy: only our own scripts and styles, and WebSocket
+// connections back to the host that served the page.
+func csp(host string) string {
+	connect := "'self'"
+	if validHost(host) {
+		connect += " ws://" + host + " wss://" + host
+	}
+	return "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src " + connect +
+		"; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+}
+
+func validHost(h string) bool {
+	if h == "" || len(h) > 255 {
+		return false
+	}
+	for i := 0; i < len(h); i++ {
+		c := h[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '-' || c == ':' || c == '[' || c == ']') {
+			return false
+		}
+	}
+	return true
+}
+
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+}
+
+func (r *statusRecorder) WriteHeader(code int) {
+	r.status = code
+	r.ResponseWriter.WriteHeader(code)
+}
+
+// Unwrap lets http.ResponseController (and the WebSocket upgrade's Hijack) reach the original.
+func (r *statusRecorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
+
+// Hijack is needed by the WebSocket upgrader, which type-asserts http.Hijacker.
+func (r *statusRecorder) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	h, ok := r.ResponseWriter.(http.Hijacker)
+	if !ok {
+		return nil, nil, errors.New("console: response writer cannot hijack")
+	}
+	r.status = http.StatusSwitchingProtocols
+	return h.Hijack()
+}
+
+// Flush supports streaming handlers.
+func (r *statusRecorder) Flush() {
+	if f, ok := r.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
+}
+
+func remoteIP(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+// writeJSON writes v with status 200 (or code) and no caching.
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(code)
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(true)
+	_ = enc.Encode(v)
+}
+
+// writeError writes {"error": msg}. Messages are redacted: a client echoing a card number in a
+// query parameter does not get it reflected into logs or responses.
+func writeError(w http.ResponseWriter, code int, msg string) {
+	writeJSON(w, code, map[string]string{"error": store.RedactPANs(msg)})
+}
+
+// statusOf maps store and console errors to HTTP statuses.
+func statusOf(err error) int {
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return http.StatusNotFound
+	case errors.Is(err, ErrBadFilter), errors.Is(err, store.ErrBadCursor), errors.Is(err, store.ErrInvalid):
+		return http.StatusBadRequest
+	case errors.Is(err, context.Canceled):
+		return 499
+	case errors.Is(err, store.ErrClosed):
+		return http.StatusServiceUnavailable
+	}
+	return http.StatusInternalServerError
+}
+
+// fail answers an error: client errors with their message, server errors with a generic one
+// (the details go to the log).
+func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
+	code := statusOf(err)
+	if code >= 500 {
+		s.log.Error("console request failed", "path", r.URL.Path, "err", store.RedactPANs(err.Error()))
+		writeError(w, code, http.StatusText(code))
+		return
+	}
+	writeError(w, code, err.Error())
+}
+
+// slogPrinter adapts slog to promhttp's error logger.
+type slogPrinter struct{ l *slog.Logger }
+
+func (p slogPrinter) Println(v ...any) {
+	p.l.Error("metrics", "err", store.RedactPANs(strings.TrimSpace(fmt.Sprint(v...))))
+}
+
+// serveIndex serves the console page. It is static and holds no data: everything it shows
+// comes from the authenticated API.
+func (s *Server) serveIndex(static fs.FS) http.HandlerFunc {
+	page, err := fs.ReadFile(static, "index.html")
+	return func(w http.ResponseWriter, r *http.Request) {
+		if err != nil {
+			writeError(w, http.StatusInternalServerError, "console page missing from the build")
+			return
+		}
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		w.Header().Set("Cache-Control", "no-cache")
+		w.Write(page)
+	}
+}
+
+// assets serves the embedded CSS and JS.
+func (s *Server) assets(static fs.FS) http.Handler {
+	files := http.FileServerFS(static)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "" || strings.HasSuffix(r.URL.Path, "/") || r.URL.Path == "index.html" {
+			http.NotFound(w, r)
+			return
+		}
+		w.Header().Set("Cache-Control", "no-cache")
+		files.ServeHTTP(w, r)
+	})
+}
