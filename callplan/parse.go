@@ -145,7 +145,8 @@ func (a *attrSet) requiredNonEmpty(name string) string {
 	v, ok := a.str(name)
 	if !ok {
 		a.p.sink.errorf(a.n.pos, "missing-attribute", "<%s> needs a %s attribute", a.n.name, name)
-	} else if strings.TrimSpace(v) == "" {
+	} else if strings.TrimSpace(v) == "" && !strings.Contains(a.get(name).value, "#(") {
+		// (An empty #(env:…) has been reported already.)
 		a.p.sink.errorf(a.valPos(a.get(name)), "empty-attribute", "%s on <%s> is empty", name, a.n.name)
 	}
 	return v
@@ -178,7 +179,7 @@ func (p *parser) checkTemplate(v string, pos Pos, what string) {
 			at.Col += te.Offset
 			err = te.Err
 		}
-		p.sink.errorf(at, "variable-syntax", "%s: %v", what, err)
+		p.sink.errorf(at, "variable-syntax", "%s: %s", what, errText(err, ErrVarSyntax))
 	}
 }
 
@@ -337,6 +338,11 @@ func (p *parser) textTmpl(n *xnode, dst *string) {
 	*dst = v
 	p.plan.setPos(dst, pos)
 	p.checkTemplate(v, pos, "<"+n.name+">")
+}
+
+// errText is err's message without the sentinel's prefix ("callplan: …: ").
+func errText(err, sentinel error) string {
+	return strings.TrimPrefix(err.Error(), sentinel.Error()+": ")
 }
 
 func contains(list []string, s string) bool {
@@ -534,7 +540,7 @@ func (p *parser) parseClientCredentials(n *xnode, baseURL string) *ClientCredent
 
 // secretAttr requires a secret-bearing attribute to come from the environment.
 func (p *parser) secretAttr(x *xattr, name string) {
-	if !isEnvOnly(x.value) {
+	if !isEnvOnly(x.value) && findSecret(x.value) == "" {
 		p.sink.errorf(p.m.pos(x.valOff), "secret", "%s must come from the environment: write %s=\"#(env:NAME)\"", name, name)
 	}
 }

@@ -449,7 +449,7 @@ func (p *parser) parseField(n *xnode, f *Field, typ ResponseType) {
 				err = ParseJSONLocator(f.Locator)
 			}
 			if err != nil {
-				p.sink.errorf(pos, "bad-locator", "%s", strings.TrimPrefix(err.Error(), "callplan: "))
+				p.sink.errorf(pos, "bad-locator", "Locator %s", errText(err, ErrLocator))
 			}
 		case "Destination":
 			haveDest = true
@@ -536,7 +536,7 @@ func (p *parser) checkAmount(a *attrSet, amount, currency string, needCurrency b
 		return // reported by checkCurrency
 	}
 	if _, err := ParseAmount(t, currency); err != nil {
-		p.sink.errorf(a.valPos(a.get("amount")), "bad-amount", "amount: %s", strings.TrimPrefix(err.Error(), "callplan: bad amount: "))
+		p.sink.errorf(a.valPos(a.get("amount")), "bad-amount", "amount %s", errText(err, ErrAmount))
 	}
 }
 

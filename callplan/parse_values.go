@@ -98,7 +98,7 @@ func stripRefs(raw string) string {
 				raw = raw[:i]
 				break
 			}
-			raw = raw[:i] + "\x00" + raw[i+j+1:]
+			raw = raw[:i] + "\x1a" + raw[i+j+1:] // a placeholder no check looks for
 		}
 	}
 	return raw
