@@ -114,3 +114,22 @@ func FuzzDetector(f *testing.F) {
 		}
 	})
 }
+
+func FuzzMasker(f *testing.F) {
+	f.Add(GenerateDigit('5', ToneOptions{Level: -10, Duration: 50 * time.Millisecond})[:200][0], uint8(160), true)
+	f.Fuzz(func(t *testing.T, seed int16, frame uint8, secure bool) {
+		m := NewMasker(MaskerConfig{})
+		pcm := append(GenerateDigits("1#", ToneOptions{Level: float64(seed%30) - 20, Duration: time.Duration(seed&63) * time.Millisecond}), make([]int16, 500)...)
+		n := int(frame) + 1
+		total := 0
+		for i := 0; i < len(pcm); i += n {
+			if secure && i > len(pcm)/2 {
+				m.SetSecure(true)
+			}
+			total += len(m.Process(pcm[i:min(i+n, len(pcm))]))
+		}
+		if total != len(pcm) {
+			t.Fatalf("%d samples out of %d", total, len(pcm))
+		}
+	})
+}

@@ -140,7 +140,7 @@ func (m *Masker) mark(from, to int64) {
 	}
 	l := int64(len(m.delay))
 	oldest := m.pos - l // samples before this have left the line
-	for q := max(from, oldest); q < m.pos; q++ {
+	for q := max(from, oldest, 0); q < m.pos; q++ {
 		m.masked[q%l] = true
 	}
 	if to > m.maskTo {

@@ -275,7 +275,7 @@ func TestSenderPackets(t *testing.T) {
 			if p.Timestamp != 0xFFFFFFF0 || e.Event != 11 || p.Marker != (i == 0) || e.End != (i >= 4) || e.End != p.End {
 				t.Fatalf("%d Hz packet %d: %+v %+v", rate, i, p, e)
 			}
-			if p.Offset != time.Duration(i)*20*time.Millisecond || e.Duration < prev {
+			if p.Offset != time.Duration(i+1)*20*time.Millisecond || e.Duration < prev {
 				t.Fatalf("%d Hz packet %d: offset %v duration %d", rate, i, p.Offset, e.Duration)
 			}
 			prev = e.Duration
@@ -336,9 +336,9 @@ func ExampleSender_Packets() {
 		fmt.Printf("+%v ts=%d marker=%v end=%v duration=%d\n", p.Offset, p.Timestamp, p.Marker, e.End, e.Duration)
 	}
 	// Output:
-	// +0s ts=4000 marker=true end=false duration=160
-	// +20ms ts=4000 marker=false end=false duration=320
-	// +40ms ts=4000 marker=false end=true duration=480
+	// +20ms ts=4000 marker=true end=false duration=160
+	// +40ms ts=4000 marker=false end=false duration=320
 	// +60ms ts=4000 marker=false end=true duration=480
 	// +80ms ts=4000 marker=false end=true duration=480
+	// +100ms ts=4000 marker=false end=true duration=480
 }

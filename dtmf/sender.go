@@ -33,9 +33,10 @@ type SenderPacket struct {
 
 // Packets returns the packets of key d held for dur, starting at RTP timestamp ts, with one
 // packet every interval. Every packet of the event carries the same timestamp (a new segment
-// every 65535 units for events longer than that); the first has the marker bit; each reports
-// the duration up to the end of its interval; the end packet is sent three times, one
-// interval apart.
+// every 65535 units for events longer than that); the first has the marker bit. Packet k is
+// sent at the end of its interval, (k+1)·interval after the key went down, and reports the
+// duration so far, so a receiver can date the key's start exactly. The end packet is sent
+// three times, one interval apart, from the moment the key is released.
 func (s *Sender) Packets(d Digit, ts uint32, dur, interval time.Duration) ([]SenderPacket, error) {
 	code := d.EventCode()
 	if code < 0 {
@@ -61,7 +62,7 @@ func (s *Sender) Packets(d Digit, ts uint32, dur, interval time.Duration) ([]Sen
 			return fmt.Errorf("dtmf: sender: %w", err)
 		}
 		out = append(out, SenderPacket{Payload: p, Timestamp: ts + uint32(seg*0xFFFF), Marker: k == 0,
-			End: end, Offset: time.Duration(k) * interval})
+			End: end, Offset: time.Duration(k+1) * interval})
 		return nil
 	}
 	k := 0
@@ -74,6 +75,11 @@ func (s *Sender) Packets(d Digit, ts uint32, dur, interval time.Duration) ([]Sen
 		if err := add(k+i, total, true); err != nil {
 			return nil, err
 		}
+	}
+	// the end packets go out from the release on, not a whole interval after it
+	last := time.Duration(total) * time.Second / time.Duration(s.rate)
+	for i := len(out) - 3; i < len(out); i++ {
+		out[i].Offset = last + time.Duration(i-(len(out)-3))*interval
 	}
 	return out, nil
 }
