@@ -125,4 +125,3 @@ func (r *run) stepMenu(ctx context.Context, s *MenuStep) error {
 	}
 	return nil
 }
-

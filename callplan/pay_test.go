@@ -1,0 +1,231 @@
+package callplan
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/paybridge/paybridge/dtmf"
+)
+
+func payPlan(attrs, prompts string) string {
+	return flowPlan(`<Set var="Amount" value="12.50"/>
+	<Pay connector="provider" amount="$(Amount)" currency="GBP" reference="ACC1" ` + attrs + `>` + prompts + `</Pay>
+	<Switch value="$(Pay.Result)"><Case is="success"><Play prompt="payment-accepted"/><SayDigits value="$(Pay.ConfirmationCode)"/></Case>
+	<Default><Play prompt="payment-failed"/></Default></Switch><Hangup reason="end"/>`)
+}
+
+// trackBuffers records every secure buffer the Pay step creates, to check they end wiped.
+func trackBuffers(t *testing.T) *[]*dtmf.SecureBuffer {
+	var bufs []*dtmf.SecureBuffer
+	old := newPayBuffer
+	newPayBuffer = func() *dtmf.SecureBuffer {
+		b := new(dtmf.SecureBuffer)
+		bufs = append(bufs, b)
+		return b
+	}
+	t.Cleanup(func() { newPayBuffer = old })
+	return &bufs
+}
+
+func checkWiped(t *testing.T, bufs []*dtmf.SecureBuffer, conn *fakeConnector) {
+	t.Helper()
+	if len(bufs) == 0 {
+		t.Fatal("Pay created no buffers")
+	}
+	for i, b := range bufs {
+		if b.Len() != 0 {
+			t.Fatalf("buffer %d still holds %d digits", i, b.Len())
+		}
+		// The memory behind it is zero too (Append allocates it on the first key).
+		b.Use(func(d []byte) {
+			for _, c := range d[:cap(d)] {
+				if c != 0 {
+					t.Fatalf("buffer %d memory not zeroed", i)
+				}
+			}
+		})
+	}
+	for _, m := range conn.memory {
+		for _, c := range m {
+			if c != 0 {
+				t.Fatal("a buffer the connector saw was not zeroed after the call")
+			}
+		}
+	}
+}
+
+func TestPaySuccess(t *testing.T) {
+	bufs := trackBuffers(t)
+	h := newHarness(t)
+	h.ch.press(500*time.Millisecond, "4242424242424242# 1228 123")
+	out := h.run(payPlan(`var="Pay"`, ""))
+	v := out.Variables
+	want := map[string]string{"Pay.Result": "success", "Pay.CardType": "visa", "Pay.MaskedCard": "************4242",
+		"Pay.ExpirationDate": "1228", "Pay.ConfirmationCode": "PB1234", "Pay.SessionId": "sess-1", "Pay.Attempts": "3",
+		"Pay.ErrorType": "", "Pay.ConnectorError": ""}
+	for k, w := range want {
+		if v[k] != w {
+			t.Errorf("%s = %q, want %q", k, v[k], w)
+		}
+	}
+	if len(h.conn.reqs) != 1 {
+		t.Fatalf("%d payment requests", len(h.conn.reqs))
+	}
+	req := h.conn.reqs[0]
+	if h.conn.numbers[0] != "4242424242424242" || h.conn.cvvs[0] != "123" || req.Card.ExpMonth != 12 || req.Card.ExpYear != 2028 ||
+		req.Card.Brand != "visa" || req.Amount != (Amount{Minor: 1250, Currency: "GBP"}) || req.Reference != "ACC1" || len(req.IdempotencyKey) != 32 {
+		t.Fatalf("request: %+v", req)
+	}
+	if fmt.Sprint(h.ch.secure) != "[true false]" {
+		t.Fatalf("secure window %v", h.ch.secure)
+	}
+	checkWiped(t, *bufs, h.conn)
+	if !strings.Contains(h.ch.playedList(), "pay-processing payment-accepted digit-1 digit-2 digit-3 digit-4") {
+		t.Fatalf("played %s", h.ch.playedList())
+	}
+	progress := eventsOf(out, "pay.progress")
+	if len(progress) != 3 || progress[0].Fields["digits"] != 16 || progress[0].Fields["for"] != FieldCardNumber {
+		t.Fatalf("progress events %v", progress)
+	}
+	done := eventsOf(out, "pay.completed")
+	if len(done) != 1 || done[0].Fields["maskedCard"] != "************4242" || done[0].Fields["result"] != "success" {
+		t.Fatalf("completed event %v", done)
+	}
+}
+
+func TestPayTable(t *testing.T) {
+	for _, tc := range []struct {
+		name, attrs, prompts, keys string
+		hangupAt                   time.Duration
+		connErr                    error
+		declined                   bool
+		want                       map[string]string
+		played                     string // substring expected in the prompts played
+		result                     string // Outcome.Result
+		requests                   int
+	}{
+		{name: "retry after a bad number", keys: "4242424242424241# WWW 5555555555554444 1228 123",
+			want:   map[string]string{"Pay.Result": "success", "Pay.CardType": "mastercard", "Pay.MaskedCard": "************4444", "Pay.Attempts": "4"},
+			played: "pay-payment-card-number pay-payment-card-number-invalid-card-number", requests: 1},
+		{name: "custom error prompt", prompts: `<Prompt for="payment-card-number" errorType="invalid-card-number" prompt="card-invalid"/>`,
+			keys: "4242424242424241# WWW 4242424242424242# 1228 123", want: map[string]string{"Pay.Result": "success"}, played: "card-invalid", requests: 1},
+		{name: "star abandons", keys: "4242*", want: map[string]string{"Pay.Result": "caller-interrupted-with-star", "Pay.MaskedCard": ""}},
+		{name: "star in expiry keeps card type", keys: "378282246310005 12*", want: map[string]string{"Pay.Result": "caller-interrupted-with-star", "Pay.CardType": "amex"}},
+		{name: "three timeouts", keys: "", hangupAt: 5 * time.Minute,
+			want:   map[string]string{"Pay.Result": "too-many-failed-attempts", "Pay.ErrorType": "input-timeout", "Pay.Attempts": "3"},
+			played: "pay-payment-card-number-input-timeout"},
+		{name: "card type not accepted", attrs: `validCardTypes="visa" maxAttempts="2"`, keys: "378282246310005 WWWW 378282246310005",
+			want:   map[string]string{"Pay.Result": "too-many-failed-attempts", "Pay.ErrorType": "invalid-card-type"},
+			played: "pay-payment-card-number-invalid-card-type"},
+		{name: "amex security code is four digits", keys: "378282246310005 0130 1234",
+			want: map[string]string{"Pay.Result": "success", "Pay.CardType": "amex", "Pay.MaskedCard": "***********0005"}, played: "pay-security-code-amex", requests: 1},
+		{name: "past expiry", attrs: `maxAttempts="2"`, keys: "4242424242424242# 1025 WWW 1126 123",
+			want: map[string]string{"Pay.Result": "success", "Pay.ExpirationDate": "1126", "Pay.Attempts": "4"}, played: "pay-expiration-date-invalid-date", requests: 1},
+		{name: "bad month", attrs: `maxAttempts="1"`, keys: "4242424242424242# 1328",
+			want: map[string]string{"Pay.Result": "too-many-failed-attempts", "Pay.ErrorType": "invalid-date", "Pay.MaskedCard": "************4242"}},
+		{name: "short security code by timeout", attrs: `maxAttempts="2" timeout="3s"`, keys: "4242424242424242# 1228 12 WWWWW 321",
+			want: map[string]string{"Pay.Result": "success"}, played: "pay-security-code-invalid-security-code", requests: 1},
+		{name: "no security code asked", attrs: `securityCode="false"`, keys: "4242424242424242# 1228",
+			want: map[string]string{"Pay.Result": "success"}, requests: 1},
+		{name: "postal code asked", attrs: `postalCode="true"`, keys: "4242424242424242# 1228 123 12# WWW 94107#",
+			want: map[string]string{"Pay.Result": "success"}, played: "pay-postal-code-invalid-postal-code", requests: 1},
+		{name: "hash after a self-completing field is ignored", keys: "5555555555554444# 1228# 123#",
+			want: map[string]string{"Pay.Result": "success", "Pay.Attempts": "3"}, requests: 1},
+		{name: "caller hangs up mid number", keys: "424242", hangupAt: 3 * time.Second,
+			want: map[string]string{"Pay.Result": "caller-hung-up"}, result: ResultCallerHungUp},
+		{name: "connector error", keys: "4242424242424242# 1228 123", connErr: errors.New("provider said 4242424242424242 is bad: 503"),
+			want: map[string]string{"Pay.Result": "payment-connector-error", "Pay.ConnectorError": "provider said [redacted] is bad: 503"}, requests: 1},
+		{name: "declined", keys: "4242424242424242# 1228 123", declined: true,
+			want: map[string]string{"Pay.Result": "payment-connector-error", "Pay.ConnectorError": "card_declined"}, requests: 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			bufs := trackBuffers(t)
+			h := newHarness(t)
+			h.ch.press(500*time.Millisecond, tc.keys)
+			if tc.hangupAt > 0 {
+				h.ch.hangupAt(tc.hangupAt)
+			}
+			h.conn.err = tc.connErr
+			if tc.declined {
+				h.conn.result = &PaymentResult{Status: PaymentDeclined, ErrorCode: "card_declined", ProviderStatus: 402}
+			}
+			out := h.run(payPlan(tc.attrs, tc.prompts))
+			for k, w := range tc.want {
+				if out.Variables[k] != w {
+					t.Errorf("%s = %q, want %q (played %s)", k, out.Variables[k], w, h.ch.playedList())
+				}
+			}
+			if !strings.Contains(h.ch.playedList(), tc.played) {
+				t.Errorf("played %s, want %s", h.ch.playedList(), tc.played)
+			}
+			wantResult := tc.result
+			if wantResult == "" {
+				wantResult = ResultHangup
+			}
+			if out.Result != wantResult {
+				t.Errorf("outcome %s, want %s", out.Result, wantResult)
+			}
+			if len(h.conn.reqs) != tc.requests {
+				t.Errorf("%d payment requests, want %d", len(h.conn.reqs), tc.requests)
+			}
+			if fmt.Sprint(h.ch.secure) != "[true false]" {
+				t.Errorf("secure window %v", h.ch.secure)
+			}
+			checkWiped(t, *bufs, h.conn)
+		})
+	}
+}
+
+func TestPayDoesNotLeakTypeAheadIntoLaterSteps(t *testing.T) {
+	h := newHarness(t)
+	// The caller keeps typing card digits after the last field; a later Gather must not see them.
+	h.ch.press(500*time.Millisecond, "4242424242424242# 1228 123 42424242")
+	out := h.run(flowPlan(`<Pay connector="provider" amount="1" currency="GBP"/>
+	<Gather var="After" maxDigits="8" timeout="1s" attempts="1" prompt="welcome"/><Hangup/>`))
+	if out.Variables["After"] != "" && strings.Contains("4242424242424242", out.Variables["After"]) && len(out.Variables["After"]) > 4 {
+		t.Fatalf("card digits typed during Pay reached a later Gather: %d digits", len(out.Variables["After"]))
+	}
+}
+
+func TestPayBadAmountIsValidationError(t *testing.T) {
+	h := newHarness(t)
+	out := h.run(flowPlan(`<Set var="A" value="twelve"/><Pay connector="provider" amount="$(A)" currency="GBP"/>`))
+	if out.Variables["Pay.Result"] != PayResultValidationError || len(h.conn.reqs) != 0 || len(h.ch.secure) != 0 {
+		t.Fatalf("%v secure %v", out.Variables["Pay.Result"], h.ch.secure)
+	}
+}
+
+func TestPaySessionAttachAndIdempotencyKeys(t *testing.T) {
+	h := newHarness(t)
+	h.ch.press(500*time.Millisecond, "4242424242424242# 1228 123 WWWW 4242424242424242# 1228 123")
+	out := h.run(flowPlan(`<Set var="GlobalPCI|SessionId" value="sess-42"/>
+	<Pay connector="provider" amount="5" currency="GBP" session="$(GlobalPCI|SessionId)"/>
+	<Pay connector="provider" amount="5" currency="GBP" var="Pay2"/><Hangup/>`))
+	if len(h.conn.reqs) != 2 {
+		t.Fatalf("%d requests", len(h.conn.reqs))
+	}
+	if h.conn.reqs[0].SessionID != "sess-42" || h.conn.reqs[1].SessionID != "" {
+		t.Fatalf("session ids %q %q", h.conn.reqs[0].SessionID, h.conn.reqs[1].SessionID)
+	}
+	if h.conn.reqs[0].IdempotencyKey == h.conn.reqs[1].IdempotencyKey {
+		t.Fatal("two payment attempts shared an idempotency key")
+	}
+	if out.Variables["Pay2.Result"] != "success" {
+		t.Fatalf("second pay %v", out.Variables["Pay2.Result"])
+	}
+}
+
+func TestScrubDigits(t *testing.T) {
+	for in, want := range map[string]string{
+		"card 4242 4242 4242 4242 declined": "card [redacted] declined",
+		"card 4242-4242-4242-4242":          "card [redacted]",
+		"session 12345 state 200":           "session 12345 state 200",
+	} {
+		if got := scrubDigits(in); got != want {
+			t.Errorf("scrubDigits(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
