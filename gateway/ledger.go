@@ -111,6 +111,7 @@ type LinkOutcome struct {
 	Paid         bool      // the provider approved: the link becomes used
 	Confirmation string    // when Paid
 	Failed       bool      // no more tries: the link becomes failed
+	Retry        bool      // the provider gave no answer: back to active, not counted
 	At           time.Time // when
 }
 

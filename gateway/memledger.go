@@ -194,6 +194,8 @@ func (m *MemoryLedger) FinishLink(_ context.Context, hash string, o LinkOutcome)
 	case o.Failed:
 		l.State = LinkFailed
 		l.Attempts++
+	case o.Retry:
+		l.State = LinkActive
 	default:
 		l.State = LinkActive
 		l.Attempts++

@@ -220,4 +220,3 @@ func (s *Sandbox) handleStripeGetCharge(w http.ResponseWriter, r *http.Request) 
 	}
 	writeJSON(w, http.StatusNotFound, stripeError("invalid_request_error", "resource_missing", "No such charge."))
 }
-

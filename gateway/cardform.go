@@ -1,0 +1,226 @@
+package gateway
+
+import (
+	"bytes"
+	"strconv"
+	"time"
+
+	"github.com/paybridge/paybridge/dtmf"
+)
+
+// cardForm is the payment page's submission. The number and security code are secure buffers
+// filled straight from the request body bytes: they never become Go strings.
+type cardForm struct {
+	Number     *dtmf.SecureBuffer
+	CSC        *dtmf.SecureBuffer
+	ExpMonth   int
+	ExpYear    int
+	PostalCode string
+}
+
+// Wipe zeroes the card fields.
+func (f *cardForm) Wipe() {
+	f.Number.Wipe()
+	f.CSC.Wipe()
+}
+
+// maxFormBody bounds a payment page submission.
+const maxFormBody = 4096
+
+// formFieldError says which field of the page was wrong, for the page to show.
+type formFieldError struct{ Field, Message string }
+
+func (e *formFieldError) Error() string { return e.Field + ": " + e.Message }
+func (e *formFieldError) Unwrap() error { return ErrBadCard }
+
+// parseCardForm reads an application/x-www-form-urlencoded body with the fields cc-number,
+// cc-exp (MM/YY or MM/YYYY), cc-csc and postal-code. Digits of the number and security code
+// go straight into secure buffers; spaces and dashes between them are ignored; anything else in
+// them is an error. Unknown fields are ignored. The caller zeroes body afterwards.
+func parseCardForm(body []byte, now time.Time) (*cardForm, error) {
+	if len(body) > maxFormBody {
+		return nil, &formFieldError{"form", "submission too large"}
+	}
+	f := &cardForm{Number: &dtmf.SecureBuffer{}, CSC: &dtmf.SecureBuffer{}}
+	var exp []byte
+	seen := map[string]bool{}
+	for len(body) > 0 {
+		var pair []byte
+		if i := bytes.IndexByte(body, '&'); i >= 0 {
+			pair, body = body[:i], body[i+1:]
+		} else {
+			pair, body = body, nil
+		}
+		k, v, _ := bytes.Cut(pair, []byte{'='})
+		key := string(k) // field names are never card data
+		if seen[key] {
+			f.Wipe()
+			return nil, &formFieldError{"form", "repeated field " + strconv.Quote(key)}
+		}
+		seen[key] = true
+		var err error
+		switch key {
+		case "cc-number":
+			err = decodeDigitsInto(v, f.Number)
+			if err != nil {
+				err = &formFieldError{"cc-number", "use digits only"}
+			}
+		case "cc-csc":
+			err = decodeDigitsInto(v, f.CSC)
+			if err != nil {
+				err = &formFieldError{"cc-csc", "use digits only"}
+			}
+		case "cc-exp":
+			exp, err = urlDecode(v, 16)
+			if err != nil {
+				err = &formFieldError{"cc-exp", "use MM/YY"}
+			}
+		case "postal-code":
+			var pc []byte
+			pc, err = urlDecode(v, 16)
+			if err != nil {
+				err = &formFieldError{"postal-code", "too long"}
+			}
+			f.PostalCode = string(bytes.TrimSpace(pc))
+		}
+		if err != nil {
+			f.Wipe()
+			return nil, err
+		}
+	}
+	n := f.Number.Len()
+	if n < 12 || n > 19 {
+		f.Wipe()
+		return nil, &formFieldError{"cc-number", "enter the 12 to 19 digits of the card number"}
+	}
+	valid := false
+	f.Number.Use(func(d []byte) { valid = luhnValid(d) })
+	if !valid {
+		f.Wipe()
+		return nil, &formFieldError{"cc-number", "this card number is not valid"}
+	}
+	m, y, ok := parseExpiry(exp)
+	if !ok {
+		f.Wipe()
+		return nil, &formFieldError{"cc-exp", "enter the expiry date as MM/YY"}
+	}
+	if y*12+m < now.Year()*12+int(now.Month()) {
+		f.Wipe()
+		return nil, &formFieldError{"cc-exp", "this card has expired"}
+	}
+	f.ExpMonth, f.ExpYear = m, y
+	if c := f.CSC.Len(); c != 0 && c != 3 && c != 4 {
+		f.Wipe()
+		return nil, &formFieldError{"cc-csc", "enter the 3 or 4 digit security code"}
+	}
+	if f.CSC.Len() == 0 {
+		f.Wipe()
+		return nil, &formFieldError{"cc-csc", "enter the security code"}
+	}
+	return f, nil
+}
+
+// decodeDigitsInto URL-decodes v into buf, keeping digits and skipping spaces and dashes.
+func decodeDigitsInto(v []byte, buf *dtmf.SecureBuffer) error {
+	for i := 0; i < len(v); i++ {
+		c := v[i]
+		switch {
+		case c == '+':
+			c = ' '
+		case c == '%':
+			if i+2 >= len(v) {
+				return ErrBadCard
+			}
+			h, ok := unhex2(v[i+1], v[i+2])
+			if !ok {
+				return ErrBadCard
+			}
+			c = h
+			i += 2
+		}
+		switch {
+		case c >= '0' && c <= '9':
+			if err := buf.Append(dtmf.Digit(c)); err != nil {
+				return ErrBadCard
+			}
+		case c == ' ' || c == '-':
+		default:
+			return ErrBadCard
+		}
+	}
+	return nil
+}
+
+// urlDecode decodes a form value of at most max decoded bytes.
+func urlDecode(v []byte, max int) ([]byte, error) {
+	out := make([]byte, 0, len(v))
+	for i := 0; i < len(v); i++ {
+		c := v[i]
+		switch c {
+		case '+':
+			c = ' '
+		case '%':
+			if i+2 >= len(v) {
+				return nil, ErrBadCard
+			}
+			h, ok := unhex2(v[i+1], v[i+2])
+			if !ok {
+				return nil, ErrBadCard
+			}
+			c = h
+			i += 2
+		}
+		out = append(out, c)
+		if len(out) > max {
+			return nil, ErrBadCard
+		}
+	}
+	return out, nil
+}
+
+func unhex2(a, b byte) (byte, bool) {
+	x, ok1 := unhex(a)
+	y, ok2 := unhex(b)
+	return x<<4 | y, ok1 && ok2
+}
+
+func unhex(c byte) (byte, bool) {
+	switch {
+	case c >= '0' && c <= '9':
+		return c - '0', true
+	case c >= 'a' && c <= 'f':
+		return c - 'a' + 10, true
+	case c >= 'A' && c <= 'F':
+		return c - 'A' + 10, true
+	}
+	return 0, false
+}
+
+// parseExpiry reads "MM/YY", "MM/YYYY", "MMYY" or "MM / YY".
+func parseExpiry(b []byte) (month, year int, ok bool) {
+	var d []byte
+	slash := 0
+	for _, c := range b {
+		switch {
+		case c >= '0' && c <= '9':
+			d = append(d, c)
+		case c == '/':
+			slash++
+		case c == ' ':
+		default:
+			return 0, 0, false
+		}
+	}
+	if slash > 1 || (len(d) != 4 && len(d) != 6) {
+		return 0, 0, false
+	}
+	month = int(d[0]-'0')*10 + int(d[1]-'0')
+	y, err := strconv.Atoi(string(d[2:]))
+	if err != nil || month < 1 || month > 12 {
+		return 0, 0, false
+	}
+	if len(d) == 4 {
+		y += 2000
+	}
+	return month, y, true
+}

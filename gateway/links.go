@@ -1,0 +1,206 @@
+package gateway
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"fmt"
+	"html/template"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/paybridge/paybridge/callplan"
+)
+
+// LinksConfig configures payment links.
+type LinksConfig struct {
+	// BaseURL is the public URL the links start with (https://pay.example.com); links are
+	// {BaseURL}/pay/{token}.
+	BaseURL string
+	// Store keeps the links (hashed tokens only).
+	Store LinkStore
+	// SMS texts the links (default: none; SendPaymentLink then fails).
+	SMS SMSSender
+	// From is the sender id or number of the texts.
+	From string
+	// Connectors completes the sessions; the plan's connector must have been opened.
+	Connectors *Connectors
+	// Guard is the SMS-pumping guard.
+	Guard GuardConfig
+	// MerchantName is shown on the page and in the text (default "paybridge").
+	MerchantName string
+	// DefaultTTL applies when a LinkRequest has none (default 24h); MaxTTL caps it (default 7 days).
+	DefaultTTL, MaxTTL time.Duration
+	// MaxAttempts is how many declined submissions a link allows (default 3).
+	MaxAttempts int
+	// ClientLimit is requests per minute per client address to /pay/ (default 30), and
+	// SubmitLimit submissions per minute per link (default 5).
+	ClientLimit, SubmitLimit int
+	// ClientIP names the client of a request for rate limiting (default: the remote address;
+	// behind a reverse proxy, read its header here).
+	ClientIP func(*http.Request) string
+	Logger   *slog.Logger
+	Events   callplan.EventSink
+	Now      func() time.Time
+}
+
+// Links signs, texts and serves single-use payment links. It implements callplan.LinkSender
+// and is the http.Handler of GET/POST /pay/{token}.
+type Links struct {
+	cfg       LinksConfig
+	mux       *http.ServeMux
+	tmpl      *template.Template
+	perClient *rateLimiter
+	perLink   *rateLimiter
+	sendMu    sync.Mutex // guard check and link creation happen as one step
+	log       *slog.Logger
+}
+
+var _ callplan.LinkSender = (*Links)(nil)
+
+// NewLinks returns a Links with cfg's defaults filled in.
+func NewLinks(cfg LinksConfig) *Links {
+	cfg.Guard.withDefaults()
+	if cfg.MerchantName == "" {
+		cfg.MerchantName = "paybridge"
+	}
+	if cfg.DefaultTTL == 0 {
+		cfg.DefaultTTL = 24 * time.Hour
+	}
+	if cfg.MaxTTL == 0 {
+		cfg.MaxTTL = 7 * 24 * time.Hour
+	}
+	if cfg.MaxAttempts == 0 {
+		cfg.MaxAttempts = 3
+	}
+	if cfg.ClientLimit == 0 {
+		cfg.ClientLimit = 30
+	}
+	if cfg.SubmitLimit == 0 {
+		cfg.SubmitLimit = 5
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.ClientIP == nil {
+		cfg.ClientIP = func(r *http.Request) string {
+			h, _, err := net.SplitHostPort(r.RemoteAddr)
+			if err != nil {
+				return r.RemoteAddr
+			}
+			return h
+		}
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	l := &Links{cfg: cfg, mux: http.NewServeMux(), tmpl: payPageTemplate,
+		perClient: newRateLimiter(cfg.ClientLimit, time.Minute, cfg.Now),
+		perLink:   newRateLimiter(cfg.SubmitLimit, time.Minute, cfg.Now),
+		log:       cfg.Logger}
+	l.mux.HandleFunc("GET /pay/{token}", l.handleGet)
+	l.mux.HandleFunc("POST /pay/{token}", l.handlePost)
+	return l
+}
+
+// linkTokenLen is the length of a token: 32 random bytes (256 bits) in unpadded base64url.
+const linkTokenLen = 43
+
+// newLinkToken returns a fresh token and its hash.
+func newLinkToken() (token, hash string) {
+	var b [32]byte
+	_, _ = rand.Read(b[:])
+	token = base64.RawURLEncoding.EncodeToString(b[:])
+	return token, hashToken(token)
+}
+
+func hashToken(token string) string {
+	h := sha256.Sum256([]byte(token))
+	return hex.EncodeToString(h[:])
+}
+
+// ParseLinkToken checks a token's shape (43 characters of unpadded base64url, 256 bits) and
+// returns the hash it is stored under. A malformed token is ErrBadToken.
+func ParseLinkToken(token string) (string, error) {
+	if len(token) != linkTokenLen {
+		return "", ErrBadToken
+	}
+	b, err := base64.RawURLEncoding.Strict().DecodeString(token)
+	if err != nil || len(b) != 32 {
+		return "", ErrBadToken
+	}
+	return hashToken(token), nil
+}
+
+// SendPaymentLink implements callplan.LinkSender: it applies the SMS guard, starts (or attaches
+// to) the provider session, stores the link hashed, and texts it.
+func (l *Links) SendPaymentLink(ctx context.Context, req *callplan.LinkRequest) (*callplan.LinkResult, error) {
+	if l.cfg.Store == nil || l.cfg.SMS == nil || l.cfg.Connectors == nil || l.cfg.BaseURL == "" {
+		return nil, fmt.Errorf("%w: payment links need a store, an SMS sender, connectors and a base URL", ErrConnectorConfig)
+	}
+	if req.Amount.Minor <= 0 || len(req.Amount.Currency) != 3 {
+		return nil, fmt.Errorf("%w: a payment link needs a positive amount and a currency", ErrBadAmount)
+	}
+	c, ok := l.cfg.Connectors.Get(req.Connector)
+	if !ok {
+		return nil, fmt.Errorf("%w: %q", ErrUnknownConnector, req.Connector)
+	}
+	to := normalizeE164(req.To)
+	now := l.cfg.Now()
+	ttl := req.TTL
+	if ttl <= 0 {
+		ttl = l.cfg.DefaultTTL
+	}
+	if ttl > l.cfg.MaxTTL {
+		ttl = l.cfg.MaxTTL
+	}
+
+	l.sendMu.Lock()
+	defer l.sendMu.Unlock()
+	if err := l.cfg.Guard.check(ctx, l.cfg.Store, to, req.CallerID, req.CallID, now); err != nil {
+		return nil, err
+	}
+	sess, err := c.StartSession(ctx, &callplan.SessionRequest{CallID: req.CallID, SessionID: req.SessionID,
+		Amount: req.Amount, Reference: req.Reference, Phone: to, Digital: req.SessionID == ""})
+	if err != nil {
+		return nil, err
+	}
+	token, hash := newLinkToken()
+	link := &Link{ID: newID("lnk_"), TokenHash: hash, SessionID: sess.ID, Connector: req.Connector,
+		CallID: req.CallID, To: to, AmountMinor: req.Amount.Minor, Currency: req.Amount.Currency,
+		Reference: req.Reference, State: LinkActive, CreatedAt: now, ExpiresAt: now.Add(ttl)}
+	if err := l.cfg.Store.CreateLink(ctx, link); err != nil {
+		return nil, fmt.Errorf("gateway: storing the link: %w", err)
+	}
+	url := strings.TrimRight(l.cfg.BaseURL, "/") + "/pay/" + token
+	body := fmt.Sprintf("%s: pay %s %s for %s securely at %s (link expires %s). We will never ask for your card by text.",
+		l.cfg.MerchantName, FormatAmount(req.Amount), req.Amount.Currency, req.Reference, url,
+		link.ExpiresAt.UTC().Format("2 Jan 15:04 MST"))
+	msgID, err := l.cfg.SMS.SendSMS(ctx, &SMS{CallID: req.CallID, LinkID: link.ID, To: to, From: l.cfg.From, Body: body, CreatedAt: now})
+	if err != nil {
+		return nil, err
+	}
+	if err := l.cfg.Store.SetLinkMessage(ctx, link.ID, msgID); err != nil {
+		l.log.Warn("recording the link's SMS id failed", "link", link.ID, "error", err)
+	}
+	l.emit(req.CallID, "link.sent", map[string]any{"link_id": link.ID, "session_id": sess.ID,
+		"expires_at": link.ExpiresAt, "message_id": msgID})
+	return &callplan.LinkResult{LinkID: link.ID, SessionID: sess.ID, ExpiresAt: link.ExpiresAt, MessageID: msgID}, nil
+}
+
+func (l *Links) emit(callID, typ string, f map[string]any) {
+	if l.cfg.Events != nil {
+		l.cfg.Events.Emit(callplan.Event{Time: l.cfg.Now(), CallID: callID, Type: typ, Fields: f})
+	}
+}
+
+// ServeHTTP serves GET and POST /pay/{token}.
+func (l *Links) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	l.mux.ServeHTTP(w, r)
+}

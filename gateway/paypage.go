@@ -1,0 +1,253 @@
+package gateway
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/paybridge/paybridge/callplan"
+	"github.com/paybridge/paybridge/dtmf"
+)
+
+// pageData is what the payment page template shows. It never holds card data.
+type pageData struct {
+	Nonce        string
+	Merchant     string
+	Title        string
+	Message      string
+	ShowForm     bool
+	Amount       string
+	Currency     string
+	Reference    string
+	Error        string // summary shown at the top of the form
+	ErrField     string // the field the error is about
+	Paid         bool
+	Confirmation string
+}
+
+// setPageHeaders sets the strict headers of every payment page and returns the style nonce.
+// No script runs on the page at all; the only style is the nonce'd block; nothing loads from
+// anywhere else; the token in the URL is never sent on as a referrer.
+func setPageHeaders(w http.ResponseWriter) string {
+	nonce := randomHex(16)
+	h := w.Header()
+	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'nonce-"+nonce+"'; img-src 'none'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("X-Frame-Options", "DENY")
+	h.Set("Referrer-Policy", "no-referrer")
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Robots-Tag", "noindex, nofollow")
+	return nonce
+}
+
+func (l *Links) render(w http.ResponseWriter, status int, d pageData) {
+	d.Nonce = setPageHeaders(w)
+	d.Merchant = l.cfg.MerchantName
+	var buf bytes.Buffer
+	if err := l.tmpl.Execute(&buf, d); err != nil {
+		l.log.Error("payment page template", "error", err)
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return
+	}
+	w.WriteHeader(status)
+	_, _ = w.Write(buf.Bytes())
+}
+
+// The pages for links that cannot be paid. They say nothing about any other link.
+var (
+	pageInvalid = pageData{Title: "Payment link not valid", Message: "This payment link is not valid. Check that you opened the whole link from the text message, or ask us to send a new one."}
+	pageExpired = pageData{Title: "Payment link expired", Message: "This payment link has expired. Please call us or ask for a new link."}
+	pageUsed    = pageData{Title: "Payment link already used", Message: "This payment link has already been used. If you think this is wrong, please call us."}
+	pageFailed  = pageData{Title: "Payment link closed", Message: "This payment link can no longer be used because the card was declined too many times. Please call us."}
+	pageBusy    = pageData{Title: "Payment in progress", Message: "A payment with this link is being processed. Wait a moment, then reload this page."}
+	pageLimited = pageData{Title: "Too many requests", Message: "Too many attempts from your connection. Please wait a minute and try again."}
+	pageTrouble = pageData{Title: "Payment not confirmed", Message: "We could not confirm your payment with the bank. Please try again in a few minutes: you will not be charged twice."}
+	pageBroken  = pageData{Title: "Something went wrong", Message: "Something went wrong on our side. Please try again later."}
+)
+
+func (l *Links) limited(w http.ResponseWriter, r *http.Request, keys ...*rateKey) bool {
+	for _, k := range keys {
+		if ok, retry := k.lim.allow(k.key); !ok {
+			w.Header().Set("Retry-After", strconv.Itoa(int(retry.Seconds())+1))
+			l.render(w, http.StatusTooManyRequests, pageLimited)
+			return true
+		}
+	}
+	return false
+}
+
+type rateKey struct {
+	lim *rateLimiter
+	key string
+}
+
+// lookup resolves the token of r to its link, rendering the page itself when there is none.
+func (l *Links) lookup(w http.ResponseWriter, r *http.Request) (string, *Link, bool) {
+	hash, err := ParseLinkToken(r.PathValue("token"))
+	if err != nil {
+		l.render(w, http.StatusNotFound, pageInvalid)
+		return "", nil, false
+	}
+	link, err := l.cfg.Store.LinkByHash(r.Context(), hash)
+	if errors.Is(err, ErrNotFound) {
+		l.render(w, http.StatusNotFound, pageInvalid)
+		return "", nil, false
+	}
+	if err != nil {
+		l.log.Error("link lookup failed", "error", err)
+		l.render(w, http.StatusInternalServerError, pageBroken)
+		return "", nil, false
+	}
+	switch {
+	case link.State == LinkUsed:
+		l.render(w, http.StatusGone, pageUsed)
+	case link.State == LinkFailed:
+		l.render(w, http.StatusGone, pageFailed)
+	case !l.cfg.Now().Before(link.ExpiresAt):
+		l.render(w, http.StatusGone, pageExpired)
+	case link.State == LinkClaimed:
+		l.render(w, http.StatusConflict, pageBusy)
+	default:
+		return hash, link, true
+	}
+	return "", nil, false
+}
+
+func (l *Links) formPage(link *Link) pageData {
+	return pageData{Title: "Pay " + l.cfg.MerchantName, ShowForm: true,
+		Amount:   FormatAmount(callplan.Amount{Minor: link.AmountMinor, Currency: link.Currency}),
+		Currency: link.Currency, Reference: link.Reference}
+}
+
+// handleGet shows the payment form. It never changes the link: SMS apps and mail scanners
+// fetch links to preview them.
+func (l *Links) handleGet(w http.ResponseWriter, r *http.Request) {
+	if l.limited(w, r, &rateKey{l.perClient, l.cfg.ClientIP(r)}) {
+		return
+	}
+	_, link, ok := l.lookup(w, r)
+	if !ok {
+		return
+	}
+	l.emit(link.CallID, "link.opened", map[string]any{"link_id": link.ID})
+	l.render(w, http.StatusOK, l.formPage(link))
+}
+
+// handlePost takes the card, claims the link (exactly one concurrent submission wins), and
+// completes the link's session through its connector.
+func (l *Links) handlePost(w http.ResponseWriter, r *http.Request) {
+	if l.limited(w, r, &rateKey{l.perClient, l.cfg.ClientIP(r)}) {
+		return
+	}
+	hash, link, ok := l.lookup(w, r)
+	if !ok {
+		return
+	}
+	if l.limited(w, r, &rateKey{l.perLink, hash}) {
+		return
+	}
+	ct := r.Header.Get("Content-Type")
+	if !strings.HasPrefix(ct, "application/x-www-form-urlencoded") {
+		d := l.formPage(link)
+		d.Error = "Please submit the form on this page."
+		l.render(w, http.StatusUnsupportedMediaType, d)
+		return
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxFormBody))
+	if err != nil {
+		dtmf.Zero(body)
+		d := l.formPage(link)
+		d.Error = "The form could not be read. Please try again."
+		l.render(w, http.StatusBadRequest, d)
+		return
+	}
+	form, err := parseCardForm(body, l.cfg.Now())
+	dtmf.Zero(body)
+	if err != nil {
+		d := l.formPage(link)
+		var fe *formFieldError
+		if errors.As(err, &fe) {
+			d.Error, d.ErrField = fe.Message, fe.Field
+		}
+		l.render(w, http.StatusUnprocessableEntity, d)
+		return
+	}
+	defer form.Wipe()
+
+	claimed, err := l.cfg.Store.ClaimLink(r.Context(), hash, l.cfg.Now())
+	switch {
+	case errors.Is(err, ErrLinkBusy):
+		l.render(w, http.StatusConflict, pageBusy)
+		return
+	case errors.Is(err, ErrLinkUsed):
+		l.render(w, http.StatusGone, pageUsed)
+		return
+	case errors.Is(err, ErrLinkExpired):
+		l.render(w, http.StatusGone, pageExpired)
+		return
+	case err != nil:
+		l.render(w, http.StatusNotFound, pageInvalid)
+		return
+	}
+	ctx := r.Context()
+	finish := func(o LinkOutcome) {
+		o.At = l.cfg.Now()
+		if err := l.cfg.Store.FinishLink(context.WithoutCancel(ctx), hash, o); err != nil {
+			l.log.Error("finishing a link claim failed", "link", claimed.ID, "error", err)
+		}
+	}
+	c, ok := l.cfg.Connectors.Get(claimed.Connector)
+	if !ok {
+		finish(LinkOutcome{Retry: true})
+		l.log.Error("payment link connector is not open", "link", claimed.ID, "connector", claimed.Connector)
+		l.render(w, http.StatusServiceUnavailable, pageTrouble)
+		return
+	}
+	brand := ""
+	form.Number.Use(func(d []byte) { brand = cardBrand(d) })
+	// The key changes only after a definite decline, so a retry after "not confirmed" reuses
+	// it and the provider cannot charge twice.
+	key := claimed.ID + "-" + strconv.Itoa(claimed.Attempts+1)
+	res, err := c.Pay(ctx, &callplan.PaymentRequest{CallID: claimed.CallID, SessionID: claimed.SessionID,
+		IdempotencyKey: key, Amount: callplan.Amount{Minor: claimed.AmountMinor, Currency: claimed.Currency},
+		Reference: claimed.Reference, Description: "Payment link " + claimed.ID,
+		Card: callplan.Card{Number: form.Number, SecurityCode: form.CSC, ExpMonth: form.ExpMonth,
+			ExpYear: form.ExpYear, PostalCode: form.PostalCode, Brand: brand}})
+	form.Wipe()
+	if err != nil {
+		finish(LinkOutcome{Retry: true})
+		l.log.Warn("payment link: provider did not confirm", "link", claimed.ID, "error", ConnectorError(err))
+		l.render(w, http.StatusServiceUnavailable, pageTrouble)
+		return
+	}
+	switch {
+	case res.Status == callplan.PaymentApproved:
+		finish(LinkOutcome{Paid: true, Confirmation: res.ConfirmationCode})
+		l.emit(claimed.CallID, "link.paid", map[string]any{"link_id": claimed.ID, "session_id": res.SessionID,
+			"confirmation": res.ConfirmationCode})
+		l.render(w, http.StatusOK, pageData{Title: "Payment received", Paid: true, Confirmation: res.ConfirmationCode,
+			Amount:   FormatAmount(callplan.Amount{Minor: claimed.AmountMinor, Currency: claimed.Currency}),
+			Currency: claimed.Currency, Reference: claimed.Reference,
+			Message: "Thank you. Your payment has been received."})
+	case res.ErrorCode == "session_completed":
+		// The caller finished paying by phone after the link was sent.
+		finish(LinkOutcome{Paid: true})
+		l.render(w, http.StatusGone, pageUsed)
+	default:
+		failed := claimed.Attempts+1 >= l.cfg.MaxAttempts || strings.HasPrefix(res.ErrorCode, "session_")
+		finish(LinkOutcome{Failed: failed})
+		l.emit(claimed.CallID, "link.declined", map[string]any{"link_id": claimed.ID, "code": res.ErrorCode, "final": failed})
+		if failed {
+			l.render(w, http.StatusPaymentRequired, pageFailed)
+			return
+		}
+		d := l.formPage(claimed)
+		d.Error = declineMessage(res.ErrorCode) + " You can try another card."
+		l.render(w, http.StatusPaymentRequired, d)
+	}
+}

@@ -1,0 +1,64 @@
+package gateway
+
+import "html/template"
+
+// payPageTemplate is the one payment page: the card form, or a message. Plain HTML, no script,
+// one nonce'd style block, native labels and autocomplete tokens so browsers, password managers
+// and screen readers handle the fields, and numeric keypads on phones.
+var payPageTemplate = template.Must(template.New("pay").Parse(`<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="referrer" content="no-referrer">
+<title>{{.Title}} – {{.Merchant}}</title>
+<style nonce="{{.Nonce}}">
+body{font:1.125rem/1.5 system-ui,sans-serif;margin:0;background:#f6f7f9;color:#111}
+main{max-width:28rem;margin:2rem auto;padding:1.5rem;background:#fff;border:1px solid #ccd;border-radius:8px}
+h1{font-size:1.5rem;margin-top:0}
+label{display:block;font-weight:600;margin-top:1rem}
+.hint{display:block;font-weight:400;color:#444;font-size:1rem}
+input{font:inherit;width:100%;box-sizing:border-box;padding:.6rem;margin-top:.25rem;border:2px solid #555;border-radius:4px}
+input:focus{outline:3px solid #1a5fb4;outline-offset:2px}
+input[aria-invalid=true]{border-color:#b00020}
+.row{display:flex;gap:1rem}.row>div{flex:1}
+button{font:inherit;font-weight:700;margin-top:1.5rem;width:100%;padding:.8rem;background:#1a5fb4;color:#fff;border:0;border-radius:4px}
+button:focus{outline:3px solid #111;outline-offset:2px}
+.error{border-left:4px solid #b00020;padding:.5rem 1rem;background:#fdecee}
+.amount{font-size:1.75rem;font-weight:700}
+</style>
+</head>
+<body>
+<main>
+<h1>{{.Title}}</h1>
+{{if .ShowForm}}
+<p>Pay <span class="amount">{{.Amount}} {{.Currency}}</span>{{if .Reference}} for reference <strong>{{.Reference}}</strong>{{end}} to {{.Merchant}}.</p>
+{{if .Error}}<div class="error" role="alert" id="form-error"><p>{{.Error}}</p></div>{{end}}
+<form method="post" autocomplete="on" novalidate>
+<label for="cc-number">Card number
+<span class="hint" id="cc-number-hint">The long number on the front of your card</span></label>
+<input id="cc-number" name="cc-number" type="text" inputmode="numeric" autocomplete="cc-number" maxlength="23" required aria-describedby="cc-number-hint{{if eq .ErrField "cc-number"}} form-error{{end}}"{{if eq .ErrField "cc-number"}} aria-invalid="true"{{end}}>
+<div class="row">
+<div>
+<label for="cc-exp">Expiry date <span class="hint" id="cc-exp-hint">MM/YY</span></label>
+<input id="cc-exp" name="cc-exp" type="text" inputmode="numeric" autocomplete="cc-exp" maxlength="7" required aria-describedby="cc-exp-hint{{if eq .ErrField "cc-exp"}} form-error{{end}}"{{if eq .ErrField "cc-exp"}} aria-invalid="true"{{end}}>
+</div>
+<div>
+<label for="cc-csc">Security code <span class="hint" id="cc-csc-hint">3 digits on the back, 4 on the front for Amex</span></label>
+<input id="cc-csc" name="cc-csc" type="password" inputmode="numeric" autocomplete="cc-csc" maxlength="4" required aria-describedby="cc-csc-hint{{if eq .ErrField "cc-csc"}} form-error{{end}}"{{if eq .ErrField "cc-csc"}} aria-invalid="true"{{end}}>
+</div>
+</div>
+<label for="postal-code">Postcode <span class="hint" id="postal-code-hint">Of the card's billing address (optional)</span></label>
+<input id="postal-code" name="postal-code" type="text" autocomplete="postal-code" maxlength="16" aria-describedby="postal-code-hint">
+<button type="submit">Pay {{.Amount}} {{.Currency}}</button>
+</form>
+<p class="hint">Your card details go straight to the payment provider over an encrypted connection. We never text or call asking for your card.</p>
+{{else}}
+<p{{if not .Paid}} role="alert"{{end}}>{{.Message}}</p>
+{{if .Paid}}<p>Amount: <strong>{{.Amount}} {{.Currency}}</strong>{{if .Reference}}, reference <strong>{{.Reference}}</strong>{{end}}.</p>
+{{if .Confirmation}}<p>Confirmation: <strong>{{.Confirmation}}</strong></p>{{end}}{{end}}
+{{end}}
+</main>
+</body>
+</html>
+`))
