@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+
+	"github.com/paybridge/paybridge/dtmf"
 )
 
 // Severity tells an error (the plan is refused) from a warning (the plan loads, but probably
@@ -180,9 +182,48 @@ type diagSink struct {
 }
 
 func (s *diagSink) errorf(pos Pos, code string, format string, args ...any) {
-	s.ds = append(s.ds, Diagnostic{Pos: pos, Severity: SeverityError, Code: code, Message: fmt.Sprintf(format, args...), Err: ErrInvalidPlan})
+	s.ds = append(s.ds, Diagnostic{Pos: pos, Severity: SeverityError, Code: code, Message: maskCardRuns(fmt.Sprintf(format, args...)), Err: ErrInvalidPlan})
 }
 
 func (s *diagSink) warnf(pos Pos, code string, format string, args ...any) {
-	s.ds = append(s.ds, Diagnostic{Pos: pos, Severity: SeverityWarning, Code: code, Message: fmt.Sprintf(format, args...)})
+	s.ds = append(s.ds, Diagnostic{Pos: pos, Severity: SeverityWarning, Code: code, Message: maskCardRuns(fmt.Sprintf(format, args...))})
+}
+
+// maskCardRuns replaces every run of 13–19 digits, and every Luhn-valid run of 12 (spaces
+// and dashes between digits allowed), with the canonical mask, so that a card number pasted into a plan is never echoed
+// by a message that quotes the offending value. Runs after '+' are phone numbers and stay.
+func maskCardRuns(msg string) string {
+	if len(msg) < 12 {
+		return msg
+	}
+	var b strings.Builder
+	i := 0
+	for i < len(msg) {
+		c := msg[i]
+		if c < '0' || c > '9' || i > 0 && msg[i-1] == '+' {
+			b.WriteByte(c)
+			i++
+			continue
+		}
+		j := i
+		var digits []byte
+		for j < len(msg) {
+			if msg[j] >= '0' && msg[j] <= '9' {
+				digits = append(digits, msg[j])
+				j++
+			} else if (msg[j] == ' ' || msg[j] == '-') && j+1 < len(msg) && msg[j+1] >= '0' && msg[j+1] <= '9' && len(digits) > 0 {
+				j++
+			} else {
+				break
+			}
+		}
+		if n := len(digits); n >= 13 && n <= 19 || n == 12 && luhnOK(string(digits)) {
+			b.WriteString(dtmf.MaskLen(n, string(digits[n-4:])))
+		} else {
+			b.WriteString(msg[i:j])
+		}
+		dtmf.Zero(digits)
+		i = j
+	}
+	return b.String()
 }
