@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/paybridge/paybridge/dtmf/internal/dtmftest"
+	"github.com/paybridge/paybridge/dtmf/dtmftest"
 )
 
 // law is a G.711 variant a stimulus passes through before the detector.

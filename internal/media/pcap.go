@@ -102,6 +102,9 @@ func ReadPcap(r io.Reader) (*Capture, error) {
 		if incl > 262144 {
 			return nil, fmt.Errorf("%w: record %d claims %d bytes", ErrNotPcap, n, incl)
 		}
+		if int(incl) > cap(buf) {
+			buf = make([]byte, incl)
+		}
 		buf = buf[:incl]
 		if _, err := io.ReadFull(br, buf); err != nil {
 			return nil, fmt.Errorf("%w: record %d", ErrTruncated, n)
