@@ -28,12 +28,12 @@ type testChannel struct {
 	digits    chan dtmf.Event
 	done      chan struct{}
 
-	mu         sync.Mutex
-	ended      bool
-	played     []string
-	secure     []bool
-	hangup     string
-	transferTo string
+	mu          sync.Mutex
+	ended       bool
+	played      []string
+	secure      []bool
+	hangup      string
+	transferTo  string
 	transferErr error
 }
 

@@ -1,0 +1,9 @@
+package replay
+
+import "errors"
+
+// Sentinel errors of the replay package.
+var (
+	ErrBadDigits = errors.New("replay: bad --digits string")
+	ErrInput     = errors.New("replay: cannot read input")
+)

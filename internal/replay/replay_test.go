@@ -1,0 +1,219 @@
+package replay
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/paybridge/paybridge/callplan"
+	"github.com/paybridge/paybridge/dtmf"
+	"github.com/paybridge/paybridge/internal/media"
+)
+
+var testCards = []string{"4242424242424242", "5555555555554444", "378282246310005"}
+
+func planFile(t testing.TB, name string) *callplan.Plan {
+	t.Helper()
+	p, ds := callplan.ParseFile(filepath.Join("..", "..", "testdata", "plans", name), func(string) string { return "" })
+	if ds.HasErrors() {
+		t.Fatalf("%s:\n%s", name, ds.String())
+	}
+	return p
+}
+
+func startSandbox(t testing.TB) *Sandbox {
+	t.Helper()
+	sb, err := StartSandbox(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sb.Close() })
+	return sb
+}
+
+// replayOnce runs in through plan against a fresh sandbox and checks the output for card
+// numbers (JSON and logs).
+func replayOnce(t *testing.T, sb *Sandbox, plan *callplan.Plan, in *Input) *Result {
+	t.Helper()
+	var logs bytes.Buffer
+	opts := sb.Options()
+	opts.Plan = plan
+	opts.From, opts.To = "+447700900123", "+441632960100"
+	opts.Logger = slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	res, err := Run(context.Background(), in, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	j, _ := json.Marshal(res)
+	for _, pan := range testCards {
+		if strings.Contains(string(j), pan) || strings.Contains(logs.String(), pan) {
+			t.Fatalf("card number in the replay output or logs")
+		}
+	}
+	return res
+}
+
+func TestParseDigits(t *testing.T) {
+	in, err := ParseDigits("12w#W a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []Key{{100 * time.Millisecond, '1', dtmf.SourceRFC4733}, {300 * time.Millisecond, '2', dtmf.SourceRFC4733},
+		{1000 * time.Millisecond, '#', dtmf.SourceRFC4733}, {2200 * time.Millisecond, 'A', dtmf.SourceRFC4733}}
+	if len(in.Keys) != len(want) {
+		t.Fatalf("%d keys", len(in.Keys))
+	}
+	for i := range want {
+		if in.Keys[i] != want[i] {
+			t.Errorf("key %d: %+v, want %+v", i, in.Keys[i], want[i])
+		}
+	}
+	if in.Length != 2300*time.Millisecond {
+		t.Errorf("length %v", in.Length)
+	}
+	for _, bad := range []string{"12x", "E", strings.Repeat("1", MaxDigitsLen+1)} {
+		if _, err := ParseDigits(bad); !errors.Is(err, ErrBadDigits) {
+			t.Errorf("ParseDigits(%.10q) = %v", bad, err)
+		}
+	}
+}
+
+func FuzzParseDigits(f *testing.F) {
+	for _, s := range []string{"", "123#", "wW*#ABCDabcd", "1-2,3 4", "\x00", "12x"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		in, err := ParseDigits(s)
+		if err != nil {
+			if strings.ContainsAny(err.Error(), "0123456789") && strings.Contains(err.Error(), s) && len(s) > 3 {
+				t.Fatalf("error repeats the input")
+			}
+			return
+		}
+		var last time.Duration
+		for _, k := range in.Keys {
+			if !k.Digit.Valid() || k.At < last || k.At > in.Length {
+				t.Fatalf("bad key timeline")
+			}
+			last = k.At
+		}
+	})
+}
+
+func TestMatch(t *testing.T) {
+	out := map[string]any{"outcome": "hangup", "variables": map[string]any{"Pay.Result": "success", "X": "1"},
+		"events": []any{map[string]any{"type": "step"}, map[string]any{"type": "pay.completed", "fields": map[string]any{"result": "success"}}}, "keys": 24.0}
+	for _, tc := range []struct {
+		exp   string
+		diffs int
+	}{
+		{`{"outcome":"hangup"}`, 0},
+		{`{"variables":{"Pay.Result":"success"},"keys":24}`, 0},
+		{`{"events":[{"type":"step"},{"type":"pay.completed","fields":{"result":"success"}}]}`, 0},
+		{`{"events":[{"type":"pay.completed"},{"type":"step"}]}`, 1}, // order matters
+		{`{"outcome":"transferred","variables":{"Missing":"x"}}`, 2},
+		{`{"keys":"24"}`, 1},
+	} {
+		d, err := MatchJSON([]byte(tc.exp), out)
+		if err != nil || len(d) != tc.diffs {
+			t.Errorf("MatchJSON(%s) = %v %v, want %d diffs", tc.exp, d, err, tc.diffs)
+		}
+	}
+	if _, err := MatchJSON([]byte(`{`), out); err == nil {
+		t.Error("bad expect JSON accepted")
+	}
+}
+
+// TestVCCSecurePaymentsPaysAgainstSandbox is the compatibility target: the Vonage VCC flow
+// (Authorize → Start Session → Pay session=… → status query) pays through the sandbox over
+// real HTTP.
+func TestVCCSecurePaymentsPaysAgainstSandbox(t *testing.T) {
+	sb := startSandbox(t)
+	in, err := ParseDigits("12345678 W 4242424242424242# 1230 123")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := replayOnce(t, sb, planFile(t, "vcc-secure-payments.xml"), in)
+	v := res.Variables
+	if res.Outcome != callplan.ResultHangup || res.Reason != "paid" {
+		t.Fatalf("outcome %s %q; vars %v", res.Outcome, res.Reason, v)
+	}
+	for k, want := range map[string]string{"Pay.Result": "success", "Pay.MaskedCard": "************4242", "Pay.CardType": "visa",
+		"AuthorizeResponseCode": "200", "GlobalPCIResponseCode": "200", "GlobalPCI|SessionState": "Completed", "Amount": "12.34"} {
+		if v[k] != want {
+			t.Errorf("%s = %q, want %q", k, v[k], want)
+		}
+	}
+	if v["Pay.ConfirmationCode"] == "" || v["Pay.SessionId"] != v["GlobalPCI|SessionId"] {
+		t.Errorf("confirmation %q session %q/%q", v["Pay.ConfirmationCode"], v["Pay.SessionId"], v["GlobalPCI|SessionId"])
+	}
+}
+
+func TestDeclineAndLinkFallback(t *testing.T) {
+	sb := startSandbox(t)
+	// Declined card, then the pay-bill plan's default branch.
+	in, _ := ParseDigits("12345678# W 4000000000000002# 1230 123")
+	res := replayOnce(t, sb, planFile(t, "pay-bill.xml"), in)
+	if res.Variables["Pay.Result"] != "payment-connector-error" || res.Variables["Pay.ConnectorError"] != "card_declined" {
+		t.Fatalf("decline: %v", res.Variables)
+	}
+	// Star abandons: the plan texts a payment link through the sandbox's outbox.
+	in, _ = ParseDigits("12345678# W 4242*")
+	res = replayOnce(t, sb, planFile(t, "pay-bill.xml"), in)
+	if res.Variables["Pay.Result"] != "caller-interrupted-with-star" || res.Variables["Link.Result"] != "success" {
+		t.Fatalf("link fallback: %v", res.Variables)
+	}
+	if len(sb.Ledger.Outbox()) != 1 {
+		t.Fatalf("outbox has %d texts", len(sb.Ledger.Outbox()))
+	}
+}
+
+// TestRecordedInputs replays the same keys as a WAV (in-band tones through the detector) and
+// as typed digits, and expects the same result.
+func TestRecordedWAV(t *testing.T) {
+	sb := startSandbox(t)
+	dir := t.TempDir()
+	opt := dtmf.DefaultToneOptions()
+	opt.Duration, opt.Gap = 80*time.Millisecond, 80*time.Millisecond
+	silence := make([]int16, 8000)
+	var pcm []int16
+	pcm = append(pcm, silence...)
+	pcm = append(pcm, dtmf.GenerateDigits("12345678", opt)...)
+	pcm = append(pcm, silence...)
+	pcm = append(pcm, dtmf.GenerateDigits("4242424242424242#", opt)...)
+	pcm = append(pcm, silence...)
+	pcm = append(pcm, dtmf.GenerateDigits("1230", opt)...)
+	pcm = append(pcm, dtmf.GenerateDigits("123", opt)...)
+	for _, enc := range []media.Encoding{media.PCM16, media.ULaw, media.ALaw} {
+		path := filepath.Join(dir, "call-"+enc.String()+".wav")
+		if err := media.WriteWAVFile(path, pcm, enc); err != nil {
+			t.Fatal(err)
+		}
+		in, err := ReadInput(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(in.Keys) != 8+17+7 {
+			t.Fatalf("%s: detector found %d keys", enc, len(in.Keys))
+		}
+		res := replayOnce(t, sb, planFile(t, "vcc-secure-payments.xml"), in)
+		if res.Variables["Pay.Result"] != "success" || res.Reason != "paid" {
+			t.Fatalf("%s: %s %v", enc, res.Reason, res.Variables["Pay.Result"])
+		}
+	}
+}
+
+func TestReadInputErrors(t *testing.T) {
+	if _, err := ReadInput("nope.xyz"); !errors.Is(err, ErrInput) {
+		t.Errorf("unknown extension: %v", err)
+	}
+	if _, err := ReadInput(filepath.Join(t.TempDir(), "missing.wav")); !errors.Is(err, ErrInput) {
+		t.Errorf("missing file: %v", err)
+	}
+}

@@ -1,0 +1,108 @@
+package replay
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/paybridge/paybridge/callplan"
+	"github.com/paybridge/paybridge/prompts"
+)
+
+// DefaultLinger is how long the replayed caller stays on the line, silent, after the input
+// ends before hanging up.
+const DefaultLinger = 60 * time.Second
+
+// Options configure a replay. Plan is required; the rest have defaults.
+type Options struct {
+	Plan       *callplan.Plan
+	Prompts    *prompts.Set        // nil = the plan's <Prompts dir> (or the bundled pack)
+	Connectors callplan.Connectors // the sandbox-backed connectors (see Sandbox)
+	Links      callplan.LinkSender // payment links (see Sandbox)
+	SandboxURL string              // $(Sandbox.Url)
+	HTTPClient *http.Client        // for ApiInteraction
+	Logger     *slog.Logger        // never receives card data
+	Linger     time.Duration       // 0 = DefaultLinger
+	Start      time.Time           // the virtual clock's start; zero = now
+	From, To   string              // Call.From / Call.To
+	CallID     string              // Call.Id; "" = "replay"
+	MaxSteps   int                 // loop guard; 0 = the engine's default
+	Events     callplan.EventSink  // optional live feed of events
+	Variables  map[string]string   // preset variables
+}
+
+// Result is the JSON document replay prints: how the call ended, every variable and the
+// masked timeline. It never holds a card digit.
+type Result struct {
+	Input     string            `json:"input"`
+	Outcome   string            `json:"outcome"`
+	Reason    string            `json:"reason,omitempty"`
+	Variables map[string]string `json:"variables"`
+	Events    []Event           `json:"events"`
+	Keys      int               `json:"keys"`       // keypresses in the input
+	Duration  float64           `json:"duration_s"` // length of the call on the virtual clock
+	WallTime  float64           `json:"wall_ms"`    // how long the replay took
+}
+
+// Event is a timeline entry with its offset from the start of the call.
+type Event struct {
+	At     float64        `json:"at"` // seconds since the start of the call
+	Type   string         `json:"type"`
+	Step   string         `json:"step,omitempty"`
+	Fields map[string]any `json:"fields,omitempty"`
+}
+
+// Run replays in through opts.Plan.
+func Run(ctx context.Context, in *Input, opts Options) (*Result, error) {
+	if opts.Plan == nil || in == nil {
+		return nil, fmt.Errorf("replay: a plan and an input are required")
+	}
+	set := opts.Prompts
+	if set == nil {
+		dir := ""
+		if opts.Plan.Prompts != nil {
+			dir = opts.Plan.Prompts.Dir
+		}
+		var err error
+		if set, err = prompts.Open(dir); err != nil {
+			return nil, err
+		}
+	}
+	start := opts.Start
+	if start.IsZero() {
+		start = time.Now().UTC().Truncate(time.Second)
+	}
+	linger := opts.Linger
+	if linger <= 0 {
+		linger = DefaultLinger
+	}
+	id := opts.CallID
+	if id == "" {
+		id = "replay"
+	}
+	clock := callplan.NewVirtualClock(start)
+	info := callplan.CallInfo{ID: id, From: opts.From, To: opts.To, StartedAt: start}
+	ch := newChannel(clock, set, info, in, linger)
+
+	wall := time.Now()
+	out, err := callplan.Run(ctx, opts.Plan, ch, callplan.RunOptions{
+		Clock: clock, Connectors: opts.Connectors, Links: opts.Links, Events: opts.Events,
+		HTTPClient: opts.HTTPClient, SandboxURL: opts.SandboxURL, Logger: opts.Logger,
+		MaxSteps: opts.MaxSteps, Variables: opts.Variables,
+	})
+	if err != nil {
+		return nil, err
+	}
+	res := &Result{
+		Input: in.Name, Outcome: out.Result, Reason: out.Reason, Variables: out.Variables,
+		Keys: len(in.Keys), Duration: out.Duration.Seconds(),
+		WallTime: float64(time.Since(wall).Microseconds()) / 1000,
+	}
+	res.Events = make([]Event, len(out.Events))
+	for i, e := range out.Events {
+		res.Events[i] = Event{At: e.Time.Sub(start).Seconds(), Type: e.Type, Step: e.Step, Fields: e.Fields}
+	}
+	return res, nil
+}

@@ -1,0 +1,68 @@
+package replay
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/paybridge/paybridge/gateway"
+)
+
+// Sandbox is the embedded sandbox provider serving on an ephemeral loopback port for the
+// length of a replay, with the connectors and payment links that reach it over HTTP and an
+// in-memory ledger behind them.
+type Sandbox struct {
+	URL        string // http://127.0.0.1:PORT
+	Provider   *gateway.Sandbox
+	Ledger     *gateway.MemoryLedger
+	Connectors *gateway.Connectors
+	Links      *gateway.Links
+	srv        *http.Server
+	done       chan struct{}
+}
+
+// StartSandbox starts the sandbox provider on 127.0.0.1:0. Payment links are texted to the
+// in-memory outbox only, so the SMS guard lets any number through (nothing leaves the machine).
+func StartSandbox(logger *slog.Logger) (*Sandbox, error) {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	s := &Sandbox{URL: "http://" + ln.Addr().String(), Ledger: gateway.NewMemoryLedger(), done: make(chan struct{})}
+	s.Provider = gateway.NewSandbox(gateway.SandboxConfig{Logger: logger})
+	mux := http.NewServeMux()
+	s.Connectors = gateway.NewConnectors(gateway.ConnectorsConfig{SandboxURL: s.URL, Attempts: s.Ledger, Logger: logger,
+		Backoff: 10 * time.Millisecond})
+	s.Links = gateway.NewLinks(gateway.LinksConfig{BaseURL: s.URL, Store: s.Ledger, SMS: gateway.NewOutboxSender(s.Ledger),
+		Connectors: s.Connectors, Guard: gateway.GuardConfig{AllowAnyNumber: true, DailyCap: 1_000_000}, Logger: logger})
+	mux.Handle("/pay/", s.Links)
+	mux.Handle("/", s.Provider)
+	s.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second, ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)}
+	go func() {
+		defer close(s.done)
+		if err := s.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			logger.Warn("sandbox stopped", "err", err)
+		}
+	}()
+	return s, nil
+}
+
+// Options returns replay options wired to this sandbox.
+func (s *Sandbox) Options() Options {
+	return Options{Connectors: s.Connectors, Links: s.Links, SandboxURL: s.URL}
+}
+
+// Close stops the sandbox.
+func (s *Sandbox) Close() error {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	err := s.srv.Shutdown(ctx)
+	<-s.done
+	return err
+}
