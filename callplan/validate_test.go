@@ -1,0 +1,170 @@
+package callplan
+
+import (
+	"strings"
+	"testing"
+)
+
+// diagCase is a plan fragment and the diagnostics it must produce (substrings, with their
+// severity), and nothing else.
+type diagCase struct {
+	name  string
+	flow  string
+	errs  []string
+	warns []string
+}
+
+func runDiagCases(t *testing.T, cases []diagCase) {
+	t.Helper()
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			_, ds := Parse("v.xml", []byte(wrapFlow(c.flow)), noEnv)
+			check := func(kind string, got Diagnostics, want []string) {
+				if len(got) != len(want) {
+					t.Errorf("%d %s, want %d:\n%s", len(got), kind, len(want), got)
+					return
+				}
+				for i, w := range want {
+					if !strings.Contains(got[i].String(), w) {
+						t.Errorf("%s %d = %q, want it to contain %q", kind, i, got[i], w)
+					}
+				}
+			}
+			check("errors", ds.Errors(), c.errs)
+			check("warnings", ds.Warnings(), c.warns)
+		})
+	}
+}
+
+func TestValidateLabels(t *testing.T) {
+	runDiagCases(t, []diagCase{
+		{name: "goto to a top-level label from depth",
+			flow: `<Label name="top"/><Menu prompt="main-menu"><Choice key="1"><Goto label="top"/></Choice></Menu>`},
+		{name: "missing label with suggestion",
+			flow: `<Label name="retry"/><Goto label="rety"/>`,
+			errs: []string{`v.xml:1:137: Goto label "rety": no <Label name="rety"> at the top level of <Flow> (did you mean "retry"?)`}},
+		{name: "onError",
+			flow: `<ApiInteraction onError="nowhere"><Request><Url>https://x.example/</Url></Request></ApiInteraction>`,
+			errs: []string{`onError label "nowhere"`}},
+		{name: "duplicate label",
+			flow: `<Label name="a"/><Play prompt="welcome"/><Label name="a"/>`,
+			errs: []string{`label "a" is defined twice (first at 1:103)`}},
+		{name: "nested label",
+			flow: `<If test="1 == 1"><Label name="in"/></If><Goto label="in"/>`,
+			errs: []string{"<Label> must be a direct child of <Flow>", `Goto label "in"`}},
+	})
+}
+
+func TestValidateReachability(t *testing.T) {
+	runDiagCases(t, []diagCase{
+		{name: "after hangup",
+			flow: `<Hangup/><Play prompt="a"/><Play prompt="b"/>`,
+			errs: []string{"unreachable <Play>: the <Hangup> at 1:103 ends the call"}},
+		{name: "label revives",
+			flow: `<Goto label="x"/><Label name="x"/><Hangup/>`},
+		{name: "goto then step",
+			flow: `<Label name="x"/><Goto label="x"/><Pause/>`,
+			errs: []string{"unreachable <Pause>: the <Goto>"}},
+		{name: "if without else falls through",
+			flow: `<If test="1 == 1"><Hangup/></If><Play prompt="a"/>`},
+		{name: "if with else that all end",
+			flow: `<If test="1 == 1"><Hangup/><ElseIf test="2 == 2"><Hangup/></ElseIf><Else><Hangup/></Else></If><Play prompt="a"/>`,
+			errs: []string{"unreachable <Play>: the <If>"}},
+		{name: "if with one branch that continues",
+			flow: `<If test="1 == 1"><Hangup/><ElseIf test="2 == 2"><Pause/></ElseIf><Else><Hangup/></Else></If><Play prompt="a"/>`},
+		{name: "switch with default that all end",
+			flow: `<Switch value="$(Call.To)"><Case is="1"><Hangup/></Case><Default><Hangup/></Default></Switch><Pause/>`,
+			errs: []string{"unreachable <Pause>: the <Switch>"}},
+		{name: "switch without default falls through",
+			flow: `<Switch value="$(Call.To)"><Case is="1"><Hangup/></Case></Switch><Pause/>`},
+		{name: "inside a branch",
+			flow: `<If test="1 == 1"><Hangup/><Pause/></If>`,
+			errs: []string{"unreachable <Pause>"}},
+	})
+}
+
+func TestValidateVariables(t *testing.T) {
+	runDiagCases(t, []diagCase{
+		{name: "builtins",
+			flow: `<Set var="X" value="$(Call.From) $(Call.To) $(Call.Id) $(Call.StartedAt) $(Sandbox.Url)"/>`},
+		{name: "never set",
+			flow: `<Set var="X" value="$(Y)"/>`,
+			errs: []string{"$(Y) is never set"}},
+		{name: "set later is a warning",
+			flow: `<Set var="X" value="$(Y)"/><Set var="Y" value="1"/>`,
+			warns: []string{"$(Y) is used before any step sets it (first set at"}},
+		{name: "set in an earlier branch counts",
+			flow: `<If test="1 == 1"><Set var="Y" value="1"/></If><SayDigits value="$(Y)"/>`},
+		{name: "gather publishes its var and Result",
+			flow: `<Gather var="Acct"/><SayDigits value="$(Acct)"/><If test="$(Acct.Result) == success"/>`},
+		{name: "gather has no other outputs",
+			flow: `<Gather var="Acct"/><SayDigits value="$(Acct.Digits)"/>`,
+			errs: []string{"$(Acct.Digits) is not published by <Gather>"}},
+		{name: "api destinations",
+			flow: `<ApiInteraction><Request><Url>https://x.example/</Url></Request><Response><ResponseCodeDestination>Code</ResponseCodeDestination>` +
+				`<Fields><Field><Locator>a</Locator><Destination>GlobalPCI|SessionId</Destination></Field></Fields></Response></ApiInteraction>` +
+				`<If test="$(Code) == 200 and not empty($(GlobalPCI|SessionId))"/>`},
+		{name: "pay published",
+			flow: `<Pay connector="provider" var="P"/><Set var="X" value="$(P.Result)$(P.MaskedCard)$(P.CardType)$(P.Token)$(P.ConfirmationCode)$(P.ErrorType)$(P.Attempts)$(P.ExpirationDate)$(P.SessionId)$(P.ConnectorError)"/>`},
+		{name: "pay card number",
+			flow: `<Pay connector="provider" var="P"/><Set var="X" value="$(P.CardNumber)"/>`,
+			errs: []string{"$(P.CardNumber) is not published by <Pay>: it publishes only P.Result, P.ErrorType, P.Attempts, P.CardType, P.MaskedCard, P.ExpirationDate, P.Token, P.ConfirmationCode, P.SessionId, P.ConnectorError (card data is never a variable)"}},
+		{name: "default Pay namespace even without a Pay step",
+			flow: `<Set var="X" value="$(Pay.SecurityCode)"/>`,
+			errs: []string{"$(Pay.SecurityCode) is not published by <Pay>"}},
+		{name: "misspelt published name suggests",
+			flow: `<Pay connector="provider"/><Set var="X" value="$(Pay.Reslt)"/>`,
+			errs: []string{`(did you mean "Result"?)`}},
+		{name: "assigning a published name",
+			flow: `<Pay connector="provider"/><Set var="Pay.Result" value="success"/>`,
+			errs: []string{"Pay.Result is reserved for the variables <Pay"}},
+		{name: "assigning a builtin",
+			flow: `<Set var="Call.From" value="x"/>`,
+			errs: []string{"Call.From is a built-in variable"}},
+		{name: "gather of card data",
+			flow: `<Gather var="Cvv"/><Gather var="PAN"/><Gather var="ExpiryDate"/><Gather var="Account"/>`,
+			errs: []string{`<Gather var="Cvv"> looks like card data`, `<Gather var="PAN">`, `<Gather var="ExpiryDate">`}},
+		{name: "authorize and link outputs",
+			flow: `<Authorize connector="provider" var="A"/><SendPaymentLink connector="provider" to="+447700900123" session="s" var="L"/>` +
+				`<If test="$(A.Result) == success and $(L.Result) == success and $(L.Id) != x and $(A.Token) == y"/>`,
+			errs: []string{"$(A.Token) is not published by <Authorize>"}},
+		{name: "menu var",
+			flow: `<Menu var="K"><Choice key="1"/></Menu><If test="$(K) == 1"/>`},
+	})
+}
+
+func TestValidateConnectors(t *testing.T) {
+	runDiagCases(t, []diagCase{
+		{name: "declared", flow: `<Pay connector="provider"/><Authorize connector="provider"/>`},
+		{name: "undeclared",
+			flow: `<Pay connector="provder"/>`,
+			errs: []string{`<Pay> uses connector "provder", which is not declared (did you mean "provider"?)`}},
+		{name: "link without connector",
+			flow: `<SendPaymentLink to="+447700900123" session="s"/>`,
+			errs: []string{"<SendPaymentLink> needs a connector attribute"}},
+	})
+}
+
+func TestValidatePlanLevelWarnings(t *testing.T) {
+	_, ds := Parse("w.xml", []byte(`<CallPlan name="w"><Flow/></CallPlan>`), nil)
+	if ds.HasErrors() || len(ds.Warnings()) != 2 {
+		t.Fatalf("want 2 warnings (no match, empty flow):\n%s", ds)
+	}
+}
+
+func TestWalkAndChildren(t *testing.T) {
+	p := langParse(t, wrapFlow(`<If test="1 == 1"><Pause/><ElseIf test="2 == 2"><Pause/></ElseIf><Else><Switch value="x"><Case is="x"><Menu><Choice key="1"><Hangup/></Choice></Menu></Case><Default><Pause/></Default></Switch></Else></If>`))
+	var names []string
+	Walk(p.Flow, func(s Step) bool { names = append(names, s.StepName()); return true })
+	if got := strings.Join(names, " "); got != "If Pause Pause Switch Menu Hangup Pause" {
+		t.Errorf("Walk = %s", got)
+	}
+	names = nil
+	Walk(p.Flow, func(s Step) bool { names = append(names, s.StepName()); return false })
+	if len(names) != 1 {
+		t.Errorf("Walk without descent = %v", names)
+	}
+	if Children(&PauseStep{}) != nil {
+		t.Error("leaf has children")
+	}
+}
