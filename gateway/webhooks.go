@@ -1,0 +1,255 @@
+package gateway
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/paybridge/paybridge/callplan"
+)
+
+// WebhookEndpoint is a receiver of result webhooks.
+type WebhookEndpoint struct {
+	Name   string   // stable name; deliveries refer to it
+	URL    string   // http(s)
+	Secret string   // signing secret shared with the receiver
+	Events []string // event types to send (empty = all)
+}
+
+// WebhooksConfig configures the webhook dispatcher.
+type WebhooksConfig struct {
+	Store      WebhookStore
+	Endpoints  []WebhookEndpoint
+	HTTPClient *http.Client
+	// Timeout per delivery (default 10s).
+	Timeout time.Duration
+	// MaxAttempts before a delivery is dead (default 12).
+	MaxAttempts int
+	// Backoff after the first failure, doubling up to MaxBackoff (defaults 5s and 1h).
+	Backoff, MaxBackoff time.Duration
+	// PollInterval is how often Run looks for due deliveries (default 1s); Publish wakes it.
+	PollInterval time.Duration
+	Logger       *slog.Logger
+	Now          func() time.Time
+}
+
+// Webhooks publishes signed result webhooks: each event is persisted as one delivery per
+// endpoint before anything is sent, then delivered by Run with retries and exponential backoff
+// until the receiver answers 2xx — at least once. Receivers dedupe on the event id.
+//
+// A delivery is an HTTP POST of the event JSON with the headers Paybridge-Event-Id,
+// Paybridge-Event-Type and Paybridge-Signature (see Sign), signed afresh on every try.
+type Webhooks struct {
+	cfg  WebhooksConfig
+	wake chan struct{}
+	log  *slog.Logger
+}
+
+// WebhookEvent is the JSON body of a webhook.
+type WebhookEvent struct {
+	ID      string          `json:"id"`
+	Type    string          `json:"type"`
+	Created int64           `json:"created"`
+	Data    json.RawMessage `json:"data"`
+}
+
+// NewWebhooks returns a dispatcher with cfg's defaults filled in.
+func NewWebhooks(cfg WebhooksConfig) *Webhooks {
+	if cfg.HTTPClient == nil {
+		cfg.HTTPClient = &http.Client{}
+	}
+	if cfg.Timeout == 0 {
+		cfg.Timeout = 10 * time.Second
+	}
+	if cfg.MaxAttempts == 0 {
+		cfg.MaxAttempts = 12
+	}
+	if cfg.Backoff == 0 {
+		cfg.Backoff = 5 * time.Second
+	}
+	if cfg.MaxBackoff == 0 {
+		cfg.MaxBackoff = time.Hour
+	}
+	if cfg.PollInterval == 0 {
+		cfg.PollInterval = time.Second
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	return &Webhooks{cfg: cfg, wake: make(chan struct{}, 1), log: cfg.Logger}
+}
+
+func wants(ep WebhookEndpoint, typ string) bool {
+	if len(ep.Events) == 0 {
+		return true
+	}
+	for _, e := range ep.Events {
+		if e == typ {
+			return true
+		}
+	}
+	return false
+}
+
+// Publish persists an event for every endpoint that wants it and wakes the dispatcher. data is
+// marshalled to JSON; it must never hold card data (use masks). It returns the event id.
+func (w *Webhooks) Publish(ctx context.Context, eventType string, data any) (string, error) {
+	raw, err := json.Marshal(data)
+	if err != nil {
+		return "", fmt.Errorf("gateway: webhook data: %w", err)
+	}
+	now := w.cfg.Now()
+	ev := WebhookEvent{ID: newID("evt_"), Type: eventType, Created: now.Unix(), Data: raw}
+	body, err := json.Marshal(ev)
+	if err != nil {
+		return "", fmt.Errorf("gateway: webhook event: %w", err)
+	}
+	for _, ep := range w.cfg.Endpoints {
+		if !wants(ep, eventType) {
+			continue
+		}
+		d := &Delivery{ID: newID("whd_"), EventID: ev.ID, EventType: eventType, Endpoint: ep.Name, URL: ep.URL,
+			Body: body, State: DeliveryPending, NextAttempt: now, CreatedAt: now}
+		if err := w.cfg.Store.EnqueueDelivery(ctx, d); err != nil {
+			return ev.ID, fmt.Errorf("gateway: persisting webhook for %s: %w", ep.Name, err)
+		}
+	}
+	select {
+	case w.wake <- struct{}{}:
+	default:
+	}
+	return ev.ID, nil
+}
+
+// Sink returns an EventSink that publishes the engine's events of the given types (e.g.
+// "pay.completed", "link.paid") as webhooks. Events are masked by construction.
+func (w *Webhooks) Sink(types ...string) callplan.EventSink {
+	set := map[string]bool{}
+	for _, t := range types {
+		set[t] = true
+	}
+	return callplan.EventSinkFunc(func(e callplan.Event) {
+		if len(set) > 0 && !set[e.Type] {
+			return
+		}
+		if _, err := w.Publish(context.Background(), e.Type, e); err != nil {
+			w.log.Error("webhook publish failed", "type", e.Type, "error", err)
+		}
+	})
+}
+
+// Run delivers due webhooks until ctx is done.
+func (w *Webhooks) Run(ctx context.Context) error {
+	t := time.NewTicker(w.cfg.PollInterval)
+	defer t.Stop()
+	for {
+		if _, err := w.DeliverDue(ctx); err != nil && ctx.Err() == nil {
+			w.log.Error("webhook delivery pass failed", "error", err)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-t.C:
+		case <-w.wake:
+		}
+	}
+}
+
+// DeliverDue makes one pass over the due deliveries and returns how many were delivered.
+func (w *Webhooks) DeliverDue(ctx context.Context) (int, error) {
+	due, err := w.cfg.Store.DueDeliveries(ctx, w.cfg.Now(), 100)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, d := range due {
+		if ctx.Err() != nil {
+			return n, ctx.Err()
+		}
+		if w.deliver(ctx, d) {
+			n++
+		}
+	}
+	return n, nil
+}
+
+func (w *Webhooks) endpoint(name string) (WebhookEndpoint, bool) {
+	for _, ep := range w.cfg.Endpoints {
+		if ep.Name == name {
+			return ep, true
+		}
+	}
+	return WebhookEndpoint{}, false
+}
+
+// backoff is the wait after the n-th failed try (n ≥ 1).
+func (w *Webhooks) backoff(n int) time.Duration {
+	d := w.cfg.Backoff
+	for i := 1; i < n && d < w.cfg.MaxBackoff; i++ {
+		d *= 2
+	}
+	return min(d, w.cfg.MaxBackoff)
+}
+
+func (w *Webhooks) deliver(ctx context.Context, d *Delivery) bool {
+	ep, ok := w.endpoint(d.Endpoint)
+	if !ok {
+		_ = w.cfg.Store.MarkFailed(ctx, d.ID, 0, "endpoint no longer configured", w.cfg.Now(), true)
+		return false
+	}
+	status, err := w.post(ctx, ep, d)
+	now := w.cfg.Now()
+	if err == nil && status >= 200 && status <= 299 {
+		if err := w.cfg.Store.MarkDelivered(ctx, d.ID, status, now); err != nil {
+			w.log.Error("recording a webhook delivery failed", "delivery", d.ID, "error", err)
+		}
+		return true
+	}
+	msg := fmt.Sprintf("HTTP %d", status)
+	if err != nil {
+		msg = err.Error()
+	}
+	tries := d.Attempts + 1
+	dead := tries >= w.cfg.MaxAttempts
+	if err := w.cfg.Store.MarkFailed(ctx, d.ID, status, msg, now.Add(w.backoff(tries)), dead); err != nil {
+		w.log.Error("recording a webhook failure failed", "delivery", d.ID, "error", err)
+	}
+	w.log.Warn("webhook delivery failed", "delivery", d.ID, "endpoint", d.Endpoint, "try", tries, "dead", dead, "error", msg)
+	return false
+}
+
+func (w *Webhooks) post(ctx context.Context, ep WebhookEndpoint, d *Delivery) (int, error) {
+	ctx, cancel := context.WithTimeout(ctx, w.cfg.Timeout)
+	defer cancel()
+	if !strings.HasPrefix(ep.URL, "http://") && !strings.HasPrefix(ep.URL, "https://") {
+		return 0, fmt.Errorf("endpoint URL is not http(s)")
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, ep.URL, bytes.NewReader(d.Body))
+	if err != nil {
+		return 0, fmt.Errorf("bad endpoint URL")
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("User-Agent", "paybridge-webhooks")
+	req.Header.Set("Paybridge-Event-Id", d.EventID)
+	req.Header.Set("Paybridge-Event-Type", d.EventType)
+	req.Header.Set(SignatureHeader, Sign(d.Body, ep.Secret, w.cfg.Now()))
+	resp, err := w.cfg.HTTPClient.Do(req)
+	if err != nil {
+		if ctx.Err() != nil {
+			return 0, fmt.Errorf("timed out")
+		}
+		return 0, fmt.Errorf("endpoint unreachable")
+	}
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+	resp.Body.Close()
+	return resp.StatusCode, nil
+}

@@ -1,0 +1,140 @@
+package gateway
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// clock is a settable test clock.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *clock) Add(d time.Duration) {
+	c.mu.Lock()
+	c.t = c.t.Add(d)
+	c.mu.Unlock()
+}
+
+func TestWebhooksSignedPersistedRetried(t *testing.T) {
+	const secret = "whsec_test"
+	var calls atomic.Int32
+	var mu sync.Mutex
+	var got []WebhookEvent
+	recv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		if err := VerifySignature(r.Header.Get(SignatureHeader), body, secret, 5*time.Minute); err != nil {
+			t.Errorf("receiver: %v", err)
+			w.WriteHeader(400)
+			return
+		}
+		if calls.Add(1) <= 2 {
+			w.WriteHeader(http.StatusInternalServerError) // fail twice
+			return
+		}
+		var ev WebhookEvent
+		if err := json.Unmarshal(body, &ev); err != nil || ev.ID != r.Header.Get("Paybridge-Event-Id") {
+			t.Errorf("body %s: %v", body, err)
+		}
+		mu.Lock()
+		got = append(got, ev)
+		mu.Unlock()
+	}))
+	defer recv.Close()
+	led := NewMemoryLedger()
+	clk := &clock{t: time.Now()}
+	wh := NewWebhooks(WebhooksConfig{Store: led, Now: clk.Now, Backoff: time.Second,
+		Endpoints: []WebhookEndpoint{{Name: "crm", URL: recv.URL, Secret: secret, Events: []string{"pay.completed"}}}})
+	ctx := context.Background()
+	id, err := wh.Publish(ctx, "pay.completed", map[string]any{"call_id": "c1", "masked_card": "************4242", "result": "success"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := wh.Publish(ctx, "call.started", map[string]any{}); err != nil {
+		t.Fatal(err)
+	}
+	// Persisted before any delivery; the unwanted type is not.
+	ds := led.Deliveries()
+	if len(ds) != 1 || ds[0].State != DeliveryPending || ds[0].EventID != id {
+		t.Fatalf("deliveries %+v", ds)
+	}
+	for i := 0; i < 3; i++ {
+		if _, err := wh.DeliverDue(ctx); err != nil {
+			t.Fatal(err)
+		}
+		// Not due again until the backoff has passed.
+		if n, _ := wh.DeliverDue(ctx); n != 0 {
+			t.Fatalf("redelivered before the backoff")
+		}
+		clk.Add(10 * time.Second)
+	}
+	ds = led.Deliveries()
+	if ds[0].State != DeliveryDelivered || ds[0].Attempts != 3 {
+		t.Fatalf("after 3 passes: %+v", ds[0])
+	}
+	if len(got) != 1 || got[0].ID != id || got[0].Type != "pay.completed" {
+		t.Fatalf("receiver got %+v", got)
+	}
+}
+
+func TestWebhooksGiveUpAfterMaxAttempts(t *testing.T) {
+	recv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(503) }))
+	defer recv.Close()
+	led := NewMemoryLedger()
+	clk := &clock{t: time.Now()}
+	wh := NewWebhooks(WebhooksConfig{Store: led, Now: clk.Now, MaxAttempts: 3, Backoff: time.Second,
+		Endpoints: []WebhookEndpoint{{Name: "e", URL: recv.URL, Secret: "s"}}})
+	if _, err := wh.Publish(context.Background(), "x", 1); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 5; i++ {
+		_, _ = wh.DeliverDue(context.Background())
+		clk.Add(time.Hour)
+	}
+	d := led.Deliveries()[0]
+	if d.State != DeliveryDead || d.Attempts != 3 || d.LastStatus != 503 {
+		t.Fatalf("%+v", d)
+	}
+}
+
+func TestWebhooksRunDelivers(t *testing.T) {
+	done := make(chan string, 1)
+	recv := httptest.NewServer(http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) {
+		done <- r.Header.Get("Paybridge-Event-Id")
+	}))
+	defer recv.Close()
+	led := NewMemoryLedger()
+	wh := NewWebhooks(WebhooksConfig{Store: led, PollInterval: time.Hour,
+		Endpoints: []WebhookEndpoint{{Name: "e", URL: recv.URL, Secret: "s"}}})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go wh.Run(ctx)
+	id, _ := wh.Publish(ctx, "link.paid", map[string]string{"link_id": "lnk_x"})
+	select {
+	case got := <-done:
+		if got != id {
+			t.Fatalf("event id %s, want %s", got, id)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Run did not deliver (Publish should wake it)")
+	}
+}
+
+func TestWebhookBackoff(t *testing.T) {
+	wh := NewWebhooks(WebhooksConfig{Backoff: time.Second, MaxBackoff: 10 * time.Second})
+	want := []time.Duration{time.Second, 2 * time.Second, 4 * time.Second, 8 * time.Second, 10 * time.Second, 10 * time.Second}
+	for i, w := range want {
+		if got := wh.backoff(i + 1); got != w {
+			t.Errorf("backoff(%d) = %v, want %v", i+1, got, w)
+		}
+	}
+}
