@@ -1,0 +1,248 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"runtime"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/paybridge/paybridge/callplan"
+	"github.com/paybridge/paybridge/internal/replay"
+)
+
+func init() {
+	register(&command{
+		name:    "replay",
+		usage:   "replay --plan FILE (--input FILE... | --digits KEYS) [--from NUM] [--to NUM] [--expect FILE] [--json]",
+		summary: "run a call plan offline against recorded or typed keys on a virtual clock; prints the masked outcome as JSON",
+		run:     runReplay,
+	})
+}
+
+// stringList is a repeatable flag.
+type stringList []string
+
+func (s *stringList) String() string     { return strings.Join(*s, ",") }
+func (s *stringList) Set(v string) error { *s = append(*s, v); return nil }
+
+// replayJob is one input of a replay run and what became of it.
+type replayJob struct {
+	name  string
+	input *replay.Input
+	res   *replay.Result
+	err   error
+	diffs []string
+}
+
+func runReplay(ctx context.Context, env *cmdEnv, args []string) int {
+	fs := flag.NewFlagSet("replay", flag.ContinueOnError)
+	fs.SetOutput(env.stderr)
+	var inputs stringList
+	planPath := fs.String("plan", "", "the call plan to run (required)")
+	fs.Var(&inputs, "input", "a recorded call: WAV (PCM16/μ-law/A-law), raw .ul/.al/.s16, or .pcap (repeatable)")
+	digits := fs.String("digits", "", "type keys instead: 0-9 * # A-D, each 100 ms on / 100 ms off; w waits 0.5 s, W 1 s")
+	from := fs.String("from", "+447700900123", "the caller's number ($(Call.From))")
+	to := fs.String("to", "", "the dialled number ($(Call.To)); default: the plan's first <Match> number")
+	expect := fs.String("expect", "", "a JSON file the output must contain (subset match); exit 1 and print the difference otherwise")
+	asJSON := fs.Bool("json", false, "machine output: one compact JSON object per input on stdout, no progress bar")
+	linger := fs.Duration("linger", replay.DefaultLinger, "how long the caller stays on the line after the input ends")
+	parallel := fs.Int("parallel", runtime.GOMAXPROCS(0), "inputs replayed at once")
+	start := fs.String("start", "", "the call's start time on the virtual clock (RFC 3339; default now)")
+	verbose := fs.Bool("v", false, "log the engine's steps on stderr (masked, like every log)")
+	fs.Usage = func() {
+		fmt.Fprintln(env.stderr, "usage: paybridge replay --plan FILE (--input FILE... | --digits KEYS) [--from NUM] [--to NUM] [--expect FILE] [--json]")
+		fmt.Fprintln(env.stderr, "Runs a call plan offline: the keys of a recording (through the same DTMF detector as a live")
+		fmt.Fprintln(env.stderr, "call) or typed with --digits, on a virtual clock, paying against the embedded sandbox on a")
+		fmt.Fprintln(env.stderr, "loopback port. Prints {outcome, variables, events, …} as JSON; never a card digit.")
+		fmt.Fprintln(env.stderr, "Exit status: 0 ok, 1 an expectation failed or an input could not be replayed, 2 usage or invalid plan.")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if err == flag.ErrHelp {
+			return 0
+		}
+		return 2
+	}
+	inputs = append(inputs, fs.Args()...) // inputs may also follow the flags
+	if *planPath == "" || (len(inputs) == 0) == (*digits == "") {
+		fmt.Fprintln(env.stderr, "paybridge replay: need --plan and exactly one of --input or --digits")
+		fs.Usage()
+		return 2
+	}
+	plan, ds := callplan.ParseFile(*planPath, env.getenv)
+	if ds.HasErrors() {
+		fmt.Fprint(env.stderr, ds.String())
+		fmt.Fprintf(env.stderr, "paybridge replay: %s has errors; not running it\n", *planPath)
+		return 2
+	}
+	var expected []byte
+	if *expect != "" {
+		b, err := os.ReadFile(*expect)
+		if err == nil {
+			var probe any
+			err = json.Unmarshal(b, &probe)
+		}
+		if err != nil {
+			fmt.Fprintf(env.stderr, "paybridge replay: --expect %s: %v\n", *expect, err)
+			return 2
+		}
+		expected = b
+	}
+	var startAt time.Time
+	if *start != "" {
+		t, err := time.Parse(time.RFC3339, *start)
+		if err != nil {
+			fmt.Fprintf(env.stderr, "paybridge replay: --start: %v\n", err)
+			return 2
+		}
+		startAt = t
+	}
+	if *to == "" && len(plan.Match) > 0 {
+		*to = plan.Match[0]
+	}
+
+	var jobs []*replayJob
+	if *digits != "" {
+		in, err := replay.ParseDigits(*digits)
+		if err != nil {
+			fmt.Fprintf(env.stderr, "paybridge replay: --digits: %v\n", err)
+			return 2
+		}
+		jobs = append(jobs, &replayJob{name: "digits", input: in})
+	}
+	for _, p := range inputs {
+		jobs = append(jobs, &replayJob{name: p})
+	}
+
+	logger := slog.New(slog.DiscardHandler)
+	if *verbose {
+		logger = slog.New(slog.NewTextHandler(env.stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	sb, err := replay.StartSandbox(logger)
+	if err != nil {
+		fmt.Fprintf(env.stderr, "paybridge replay: sandbox: %v\n", err)
+		return 1
+	}
+	defer sb.Close()
+
+	wall := time.Now()
+	bar := newProgress(env.stderr, len(jobs), !*asJSON && len(jobs) > 1)
+	work := make(chan *replayJob)
+	var wg sync.WaitGroup
+	for range max(1, min(*parallel, len(jobs))) {
+		wg.Go(func() {
+			for j := range work {
+				j.run(ctx, sb, plan, replay.Options{From: *from, To: *to, Linger: *linger, Start: startAt, Logger: logger}, expected)
+				bar.done()
+			}
+		})
+	}
+	for _, j := range jobs {
+		work <- j
+	}
+	close(work)
+	wg.Wait()
+	bar.finish()
+
+	failed, errored := 0, 0
+	var virtual float64
+	for _, j := range jobs {
+		if j.err != nil {
+			errored++
+			fmt.Fprintf(env.stderr, "%s: %v\n", j.name, j.err)
+			continue
+		}
+		virtual += j.res.Duration
+		var b []byte
+		if *asJSON || len(jobs) > 1 {
+			b, _ = json.Marshal(j.res)
+		} else {
+			b, _ = json.MarshalIndent(j.res, "", "  ")
+		}
+		fmt.Fprintf(env.stdout, "%s\n", b)
+		if len(j.diffs) > 0 {
+			failed++
+			fmt.Fprintf(env.stderr, "%s: output does not match %s:\n", j.name, *expect)
+			for _, d := range j.diffs {
+				fmt.Fprintf(env.stderr, "  %s\n", d)
+			}
+		}
+	}
+	if len(jobs) > 1 || expected != nil {
+		elapsed := time.Since(wall).Seconds()
+		fmt.Fprintf(env.stderr, "replayed %d input(s): %d passed, %d failed, %d errors; %.1f s of calls in %.3f s (%.0f× real time)\n",
+			len(jobs), len(jobs)-failed-errored, failed, errored, virtual, elapsed, virtual/max(elapsed, 1e-9))
+	}
+	if failed > 0 || errored > 0 {
+		return 1
+	}
+	return 0
+}
+
+func (j *replayJob) run(ctx context.Context, sb *replay.Sandbox, plan *callplan.Plan, base replay.Options, expected []byte) {
+	if j.input == nil {
+		if j.input, j.err = replay.ReadInput(j.name); j.err != nil {
+			return
+		}
+	}
+	opts := sb.Options()
+	opts.Plan, opts.From, opts.To, opts.Linger, opts.Start, opts.Logger = plan, base.From, base.To, base.Linger, base.Start, base.Logger
+	opts.CallID = "replay-" + sanitizeID(j.input.Name)
+	if j.res, j.err = replay.Run(ctx, j.input, opts); j.err != nil || expected == nil {
+		return
+	}
+	j.diffs, j.err = replay.MatchJSON(expected, j.res)
+}
+
+func sanitizeID(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '.' {
+			return r
+		}
+		return '_'
+	}, s)
+}
+
+// progress draws "[#####.....] 12/40" on a terminal; elsewhere it prints nothing.
+type progress struct {
+	w     io.Writer
+	total int
+	mu    sync.Mutex
+	n     int
+	on    bool
+}
+
+func newProgress(w io.Writer, total int, want bool) *progress {
+	p := &progress{w: w, total: total}
+	if f, ok := w.(*os.File); ok && want {
+		if st, err := f.Stat(); err == nil && st.Mode()&os.ModeCharDevice != 0 {
+			p.on = true
+		}
+	}
+	return p
+}
+
+func (p *progress) done() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.n++
+	if !p.on {
+		return
+	}
+	const width = 30
+	fill := p.n * width / p.total
+	fmt.Fprintf(p.w, "\r[%s%s] %d/%d", strings.Repeat("#", fill), strings.Repeat(".", width-fill), p.n, p.total)
+}
+
+func (p *progress) finish() {
+	if p.on {
+		fmt.Fprintln(p.w)
+	}
+}

@@ -1,0 +1,141 @@
+package main
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+const replayStart = "--start=2026-11-22T10:00:00Z"
+
+func repoPath(parts ...string) string {
+	return filepath.Join(append([]string{"..", ".."}, parts...)...)
+}
+
+func noCards(t *testing.T, outputs ...string) {
+	t.Helper()
+	for _, o := range outputs {
+		for _, pan := range []string{"4242424242424242", "5555555555554444", "378282246310005", "424242424242"} {
+			if strings.Contains(o, pan) {
+				t.Fatal("a card number reached the replay output")
+			}
+		}
+	}
+}
+
+func TestReplayDigitsVCC(t *testing.T) {
+	code, stdout, stderr := runCmd(t, "replay", replayStart, "--plan", repoPath("testdata", "plans", "vcc-secure-payments.xml"),
+		"--digits", "12345678 W 4242424242424242# 1230 123")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	noCards(t, stdout, stderr)
+	var res struct {
+		Outcome   string            `json:"outcome"`
+		Reason    string            `json:"reason"`
+		Variables map[string]string `json:"variables"`
+		Events    []map[string]any  `json:"events"`
+	}
+	if err := json.Unmarshal([]byte(stdout), &res); err != nil {
+		t.Fatalf("stdout is not one JSON object: %v", err)
+	}
+	if res.Outcome != "hangup" || res.Reason != "paid" || res.Variables["Pay.Result"] != "success" ||
+		res.Variables["Pay.MaskedCard"] != "************4242" || res.Variables["Call.To"] != "+441632960100" || len(res.Events) < 20 {
+		t.Fatalf("%s %s %v", res.Outcome, res.Reason, res.Variables)
+	}
+	for _, k := range []string{"Pay.Result", "Pay.MaskedCard", "Pay.CardType", "Pay.ConfirmationCode", "Pay.ErrorType", "Pay.Attempts"} {
+		if _, ok := res.Variables[k]; !ok {
+			t.Errorf("output lacks %s", k)
+		}
+	}
+}
+
+// TestReplayFixtures runs every recorded call of testdata/replay against its expectation,
+// as make test does with the built binary.
+func TestReplayFixtures(t *testing.T) {
+	for _, tc := range []struct{ plan, input, digits, expect string }{
+		{"vcc-secure-payments.xml", "vcc-visa.wav", "", "vcc-paid-visa.expect.json"},
+		{"vcc-secure-payments.xml", "vcc-amex-rfc4733.pcap", "", "vcc-paid-amex.expect.json"},
+		{"pay-bill.xml", "", "12345678# W 4242*", "pay-bill-star-link.expect.json"},
+		{"pay-bill.xml", "", "12345678# W 4000000000000002# 1230 123", "pay-bill-declined.expect.json"},
+	} {
+		t.Run(tc.expect, func(t *testing.T) {
+			args := []string{"replay", replayStart, "--json", "--plan", repoPath("testdata", "plans", tc.plan), "--expect", repoPath("testdata", "replay", tc.expect)}
+			if tc.input != "" {
+				args = append(args, "--input", repoPath("testdata", "replay", tc.input))
+			} else {
+				args = append(args, "--digits", tc.digits)
+			}
+			code, stdout, stderr := runCmd(t, args...)
+			if code != 0 {
+				t.Fatalf("exit %d: %s", code, stderr)
+			}
+			noCards(t, stdout, stderr)
+			if strings.Count(strings.TrimSpace(stdout), "\n") != 0 {
+				t.Fatalf("--json printed more than one line")
+			}
+		})
+	}
+}
+
+func TestReplayExpectMismatch(t *testing.T) {
+	exp := filepath.Join(t.TempDir(), "want.json")
+	os.WriteFile(exp, []byte(`{"outcome":"transferred","variables":{"Pay.Result":"success"}}`), 0o644)
+	code, _, stderr := runCmd(t, "replay", replayStart, "--plan", repoPath("testdata", "plans", "pay-bill.xml"),
+		"--digits", "12345678# W 4242*", "--expect", exp)
+	if code != 1 {
+		t.Fatalf("exit %d, want 1", code)
+	}
+	for _, want := range []string{`$.outcome: expected "transferred", got "hangup"`,
+		`$.variables.Pay.Result: expected "success", got "caller-interrupted-with-star"`, "0 passed, 1 failed"} {
+		if !strings.Contains(stderr, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, stderr)
+		}
+	}
+}
+
+func TestReplayManyInputsInParallel(t *testing.T) {
+	args := []string{"replay", replayStart, "--parallel", "4", "--plan", repoPath("testdata", "plans", "vcc-secure-payments.xml"),
+		"--expect", repoPath("testdata", "replay", "vcc-paid-visa.expect.json")}
+	for range 6 {
+		args = append(args, "--input", repoPath("testdata", "replay", "vcc-visa.wav"))
+	}
+	args = append(args, "--input", repoPath("testdata", "replay", "vcc-amex-rfc4733.pcap")) // pays, but not with a visa
+	code, stdout, stderr := runCmd(t, args...)
+	if code != 1 {
+		t.Fatalf("exit %d, want 1 (the amex input does not match the visa expectation)", code)
+	}
+	lines := strings.Split(strings.TrimSpace(stdout), "\n")
+	if len(lines) != 7 {
+		t.Fatalf("%d output lines, want 7 (JSON Lines, one per input)", len(lines))
+	}
+	if !strings.Contains(stderr, "replayed 7 input(s): 6 passed, 1 failed, 0 errors") ||
+		!strings.Contains(stderr, `vcc-amex-rfc4733.pcap: output does not match`) {
+		t.Fatalf("stderr:\n%s", stderr)
+	}
+	noCards(t, stdout, stderr)
+}
+
+func TestReplayUsageAndBadInputs(t *testing.T) {
+	plan := repoPath("testdata", "plans", "pay-bill.xml")
+	for _, tc := range []struct {
+		args []string
+		code int
+		msg  string
+	}{
+		{[]string{"replay"}, 2, "need --plan"},
+		{[]string{"replay", "--plan", plan}, 2, "exactly one of"},
+		{[]string{"replay", "--plan", plan, "--digits", "1", "--input", "x.wav"}, 2, "exactly one of"},
+		{[]string{"replay", "--plan", plan, "--digits", "12x"}, 2, "character 3 is not a key"},
+		{[]string{"replay", "--plan", "missing.xml", "--digits", "1"}, 2, "cannot read plan"},
+		{[]string{"replay", "--plan", plan, "--input", "nope.wav"}, 1, "nope.wav"},
+		{[]string{"replay", "--plan", plan, "--digits", "1", "--expect", "missing.json"}, 2, "--expect"},
+	} {
+		code, _, stderr := runCmd(t, tc.args...)
+		if code != tc.code || !strings.Contains(stderr, tc.msg) {
+			t.Errorf("%v: exit %d, stderr %q; want %d and %q", tc.args[1:], code, stderr, tc.code, tc.msg)
+		}
+	}
+}
