@@ -283,20 +283,22 @@ func (a *attrSet) promptList(name string, required bool) []string {
 		a.p.plan.setPos(&out[i], pos)
 		a.p.checkTemplate(out[i], pos, name)
 		if IsLiteral(out[i]) && !validPromptName(out[i]) {
-			a.p.sink.errorf(pos, "bad-prompt", "%s: prompt name %q: use letters, digits, '-', '_' and '/' (no '..', no extension)", name, out[i])
+			a.p.sink.errorf(pos, "bad-prompt", "%s: prompt name %q: use letters, digits, '-', '_' and '.', without the .wav extension", name, out[i])
 		}
 	}
 	return out
 }
 
-// validPromptName: a name resolved inside a prompt directory, never outside it.
+// validPromptName: the names the prompt loader accepts (1–128 letters, digits, '-', '_', '.',
+// not starting with '.'), resolved inside a prompt directory, never outside it. A name is
+// written without its .wav extension.
 func validPromptName(s string) bool {
-	if s == "" || len(s) > 128 || strings.Contains(s, "..") || strings.HasPrefix(s, "/") {
+	if s == "" || len(s) > 128 || s[0] == '.' {
 		return false
 	}
 	for i := 0; i < len(s); i++ {
 		c := s[i]
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '/' || c == '.') {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.') {
 			return false
 		}
 	}

@@ -110,7 +110,7 @@ func listTerminates(steps []Step) bool {
 }
 
 func (v *validator) checkReachable(steps []Step, top bool) {
-	var ender Step     // the step that ended the flow of this list, nil while reachable
+	var ender Step    // the step that ended the flow of this list, nil while reachable
 	reported := false // one report per unreachable run
 	for _, s := range steps {
 		if _, isLabel := s.(*LabelStep); isLabel && top {

@@ -91,7 +91,7 @@ func TestValidateVariables(t *testing.T) {
 			flow: `<Set var="X" value="$(Y)"/>`,
 			errs: []string{"$(Y) is never set"}},
 		{name: "set later is a warning",
-			flow: `<Set var="X" value="$(Y)"/><Set var="Y" value="1"/>`,
+			flow:  `<Set var="X" value="$(Y)"/><Set var="Y" value="1"/>`,
 			warns: []string{"$(Y) is used before any step sets it (first set at"}},
 		{name: "set in an earlier branch counts",
 			flow: `<If test="1 == 1"><Set var="Y" value="1"/></If><SayDigits value="$(Y)"/>`},

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -11,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/paybridge/paybridge/callplan"
+	"github.com/paybridge/paybridge/prompts"
 )
 
 func init() {
@@ -75,9 +77,14 @@ func runValidate(ctx context.Context, env *cmdEnv, args []string) int {
 			fr.Diagnostics = callplan.Diagnostics{}
 		}
 		if p != nil {
-			fr.Plan, fr.Hash = p.Name, p.Hash
+			fr.Hash = p.Hash
 			if !ds.HasErrors() {
-				good = append(good, p)
+				fr.Plan = p.Name // only a valid plan's name: a refused one may carry anything
+				fr.Diagnostics = append(fr.Diagnostics, checkPrompts(p)...)
+				fr.OK = !fr.Diagnostics.HasErrors()
+				if fr.OK {
+					good = append(good, p)
+				}
 			}
 		}
 		report.Files = append(report.Files, fr)
@@ -120,6 +127,39 @@ func runValidate(ctx context.Context, env *cmdEnv, args []string) int {
 		return 1
 	}
 	return 0
+}
+
+// checkPrompts resolves every literal prompt name of a plan against its prompt directory
+// and the bundled pack: a missing directory is an error, a missing prompt a warning (the
+// engine plays silence for it and says so in the call's events).
+func checkPrompts(p *callplan.Plan) callplan.Diagnostics {
+	var ds callplan.Diagnostics
+	dir := ""
+	var dirPos callplan.Pos
+	if p.Prompts != nil {
+		dir, dirPos = p.Prompts.Dir, p.Prompts.Pos
+	}
+	set, err := prompts.Open(dir)
+	if err != nil {
+		return append(ds, callplan.Diagnostic{Pos: dirPos, Severity: callplan.SeverityError, Code: "prompt-dir",
+			Message: fmt.Sprintf("prompt directory %s cannot be used: %v", dir, errors.Unwrap(err))})
+	}
+	seen := map[string]bool{}
+	for _, r := range callplan.PromptRefs(p) {
+		if seen[r.Name] {
+			continue
+		}
+		seen[r.Name] = true
+		if !set.Has(r.Name) {
+			where := "the bundled pack"
+			if dir != "" {
+				where = dir + " or the bundled pack"
+			}
+			ds = append(ds, callplan.Diagnostic{Pos: r.Pos, Severity: callplan.SeverityWarning, Code: "missing-prompt",
+				Message: fmt.Sprintf("prompt %q of <%s> is not in %s: the caller would hear silence", r.Name, r.Step, where)})
+		}
+	}
+	return ds
 }
 
 // expandPlanArgs turns PLAN|DIR arguments into plan files; a directory contributes its *.xml
