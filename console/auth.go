@@ -3,6 +3,8 @@ package console
 import (
 	"net/http"
 	"strings"
+
+	"github.com/paybridge/paybridge/store"
 )
 
 // The admin API accepts the token in three ways, all compared in constant time:
@@ -29,7 +31,7 @@ func (s *Server) auth(h http.HandlerFunc) http.Handler {
 			h(w, r)
 			return
 		}
-		s.log.Warn("console: unauthorized request", "method", r.Method, "path", r.URL.Path, "remote", remoteIP(r))
+		s.log.Warn("console: unauthorized request", "method", r.Method, "path", store.RedactPANs(r.URL.Path), "remote", remoteIP(r))
 		w.Header().Set("WWW-Authenticate", `Bearer realm="paybridge"`)
 		writeError(w, http.StatusUnauthorized, "missing or wrong admin token (Authorization: Bearer <token>)")
 	})

@@ -109,6 +109,10 @@ func NewServer(cfg Config) http.Handler {
 	s.mux.Handle("GET /api/payments/{id}", s.auth(s.getPayment))
 	s.mux.Handle("GET /api/plans", s.auth(s.plans))
 	s.mux.Handle("POST /api/plans/reload", s.auth(s.reloadPlans))
+	s.mux.Handle("/api/plans/reload", s.auth(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Allow", "POST")
+		writeError(w, http.StatusMethodNotAllowed, "use POST to reload the plans")
+	}))
 	s.mux.Handle("GET /api/sms", s.auth(s.listSMS))
 	s.mux.Handle("GET /api/links", s.auth(s.listLinks))
 	s.mux.Handle("GET /api/events", s.auth(s.events))
@@ -239,7 +243,7 @@ func statusOf(err error) int {
 func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	code := statusOf(err)
 	if code >= 500 {
-		s.log.Error("console request failed", "path", r.URL.Path, "err", store.RedactPANs(err.Error()))
+		s.log.Error("console request failed", "path", store.RedactPANs(r.URL.Path), "err", store.RedactPANs(err.Error()))
 		writeError(w, code, http.StatusText(code))
 		return
 	}

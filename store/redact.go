@@ -211,6 +211,9 @@ func redactJSON(fields map[string]any) (string, error) {
 
 // redactRawJSON redacts a JSON document; text that is not JSON is redacted as plain text.
 func redactRawJSON(raw []byte) string {
+	if !mayHoldPAN(raw) {
+		return string(raw)
+	}
 	var v any
 	dec := json.NewDecoder(bytesReader(raw))
 	dec.UseNumber()
@@ -233,3 +236,22 @@ func RedactPANs(s string) string { return redactPANs(s) }
 // RedactJSON masks every card number in a JSON document's strings and numbers; text that is
 // not JSON is redacted as plain text.
 func RedactJSON(raw []byte) []byte { return []byte(redactRawJSON(raw)) }
+
+// mayHoldPAN is the fast path: false when raw has no run of 13 digits (separators allowed),
+// so nothing could need redacting.
+func mayHoldPAN(raw []byte) bool {
+	n := 0
+	for _, c := range raw {
+		switch {
+		case isDigit(c):
+			n++
+			if n >= 13 {
+				return true
+			}
+		case c == ' ' || c == '-':
+		default:
+			n = 0
+		}
+	}
+	return false
+}

@@ -1,0 +1,149 @@
+package console
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestHubDeliversInOrder(t *testing.T) {
+	h := NewHubSize(64)
+	sub, live := h.Subscribe()
+	defer sub.Close()
+	if len(live) != 0 {
+		t.Fatalf("fresh hub has live calls: %v", live)
+	}
+	for i := 0; i < 50; i++ {
+		h.Publish(Event{CallID: "c1", Type: "step", Step: fmt.Sprint(i)})
+	}
+	for i := 0; i < 50; i++ {
+		var e Event
+		if err := json.Unmarshal(<-sub.C(), &e); err != nil || e.Step != fmt.Sprint(i) || e.Time.IsZero() {
+			t.Fatalf("event %d = %+v, %v", i, e, err)
+		}
+	}
+}
+
+// TestHubSlowSubscriberDropped: a subscriber that never reads is dropped once its buffer is
+// full; the publisher never waits and the other subscribers get everything.
+func TestHubSlowSubscriberDropped(t *testing.T) {
+	h := NewHubSize(8)
+	slow, _ := h.Subscribe() // never reads
+	fast, _ := h.Subscribe()
+	defer fast.Close()
+	const rounds, per = 100, 4
+	for r := 0; r < rounds; r++ {
+		for i := 0; i < per; i++ {
+			h.Publish(Event{CallID: "c", Type: "step", Step: fmt.Sprint(r*per + i)})
+		}
+		for i := 0; i < per; i++ {
+			select {
+			case msg := <-fast.C():
+				var e Event
+				if err := json.Unmarshal(msg, &e); err != nil || e.Step != fmt.Sprint(r*per+i) {
+					t.Fatalf("fast subscriber got %s, want step %d", msg, r*per+i)
+				}
+			case <-fast.Done():
+				t.Fatal("a subscriber that keeps up was dropped")
+			}
+		}
+	}
+	select {
+	case <-slow.Done():
+	default:
+		t.Fatal("slow subscriber was not dropped")
+	}
+	if st := h.Stats(); st.Dropped != 1 || st.Subscribers != 1 || st.Delivered != rounds*per+8 {
+		t.Errorf("stats = %+v", st)
+	}
+	slow.Close() // closing a dropped subscription is fine
+	slow.Close()
+}
+
+func TestHubLiveTable(t *testing.T) {
+	h := NewHub()
+	t0 := time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
+	h.Publish(Event{Time: t0, CallID: "b", Type: "call.started", Fields: map[string]any{"from": "+44770", "to": "+44163", "plan": "pay"}})
+	h.Publish(Event{Time: t0.Add(-time.Second), CallID: "a", Type: "call.started"})
+	h.Publish(Event{Time: t0.Add(time.Second), CallID: "b", Type: "call.answered"})
+	h.Publish(Event{Time: t0.Add(2 * time.Second), CallID: "b", Type: "step", Step: "Pay"})
+	h.Publish(Event{Time: t0.Add(3 * time.Second), CallID: "b", Type: "pay.progress", Step: "Pay",
+		Fields: map[string]any{"for": "payment-card-number", "attempt": 2, "errorType": "invalid-card-number", "digits": 7}})
+	live := h.Live()
+	if len(live) != 2 || live[0].CallID != "a" {
+		t.Fatalf("live = %+v", live)
+	}
+	b := live[1]
+	if b.From != "+44770" || b.To != "+44163" || b.Plan != "pay" || b.State != "answered" || b.Step != "Pay" || b.Pay == nil ||
+		*b.Pay != (PayState{For: "payment-card-number", Attempt: 2, ErrorType: "invalid-card-number", Digits: 7}) {
+		t.Errorf("live call b = %+v %+v", b, b.Pay)
+	}
+	// Snapshots are copies.
+	live[1].Pay.Digits = 99
+	if h.Live()[1].Pay.Digits != 7 {
+		t.Error("Live returned shared state")
+	}
+	h.Publish(Event{CallID: "b", Type: "pay.completed", Fields: map[string]any{"result": "success", "maskedCard": "************4242", "cardType": "visa"}})
+	if p := h.Live()[1].Pay; p.Result != "success" || p.MaskedCard != "************4242" || p.CardType != "visa" {
+		t.Errorf("after pay.completed: %+v", p)
+	}
+	sub, snap := h.Subscribe()
+	defer sub.Close()
+	if len(snap) != 2 {
+		t.Errorf("snapshot = %+v", snap)
+	}
+	h.Publish(Event{CallID: "b", Type: "call.ended"})
+	h.Publish(Event{CallID: "a", Type: "call.ended"})
+	if len(h.Live()) != 0 {
+		t.Errorf("ended calls still live: %+v", h.Live())
+	}
+	h.Publish(Event{Type: "link.sent"}) // no call id: forwarded, not tracked
+	if len(sub.C()) != 3 {
+		t.Errorf("subscriber got %d messages, want 3", len(sub.C()))
+	}
+}
+
+func TestHubMasksCardNumbers(t *testing.T) {
+	h := NewHub()
+	sub, _ := h.Subscribe()
+	defer sub.Close()
+	h.Publish(Event{CallID: "c", Type: "pay.progress", Step: "4242424242424242",
+		Fields: map[string]any{"oops": "5555 5555 5555 4444", "n": int64(378282246310005), "bad": make(chan int)}})
+	h.Publish(Event{CallID: "c", Type: "step", Fields: map[string]any{"oops": "4242424242424242"}})
+	for i := 0; i < 2; i++ {
+		msg := string(<-sub.C())
+		for _, pan := range testPANs {
+			if strings.Contains(msg, pan) {
+				t.Errorf("published message holds a PAN: %s", msg)
+			}
+		}
+		if i == 1 && !strings.Contains(msg, "************4242") {
+			t.Errorf("mask missing: %s", msg)
+		}
+	}
+}
+
+func BenchmarkHubPublish(b *testing.B) {
+	for _, subs := range []int{1, 10, 100} {
+		b.Run(fmt.Sprintf("subscribers=%d", subs), func(b *testing.B) {
+			h := NewHubSize(1 << 20)
+			for i := 0; i < subs; i++ {
+				s, _ := h.Subscribe()
+				go func() {
+					for range s.C() {
+					}
+				}()
+				defer s.Close()
+			}
+			e := Event{CallID: "call-1", Type: "pay.progress", Step: "Pay",
+				Fields: map[string]any{"for": "payment-card-number", "attempt": 1, "digits": 12}}
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				h.Publish(e)
+			}
+		})
+	}
+}
