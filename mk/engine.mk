@@ -1,0 +1,37 @@
+# The call-plan engine, prompts and offline replay (docs/pay.md, docs/replay.md).
+#
+# replay-fixtures: replays every recorded call of testdata/replay through the built binary
+# against its expectation, and fails if a card number appears in any output (~2 s).
+# bench-replay: the 60-second-call replay figure (x_realtime, target ≥ 1000).
+
+REPLAY      := ./$(BIN) replay --start 2026-11-22T10:00:00Z
+REPLAY_PANS := 4242424242424242|5555555555554444|378282246310005|4000000000000002
+
+.PHONY: replay-fixtures bench-replay prompts-check
+
+replay-fixtures: build
+	@set -e; out=$$(mktemp); trap 'rm -f $$out' EXIT; \
+	$(REPLAY) --plan testdata/plans/vcc-secure-payments.xml --input testdata/replay/vcc-visa.wav \
+	  --expect testdata/replay/vcc-paid-visa.expect.json >>$$out 2>&1; \
+	$(REPLAY) --plan testdata/plans/vcc-secure-payments.xml --input testdata/replay/vcc-amex-rfc4733.pcap \
+	  --expect testdata/replay/vcc-paid-amex.expect.json >>$$out 2>&1; \
+	$(REPLAY) --plan testdata/plans/pay-bill.xml --digits '12345678# W 4242*' \
+	  --expect testdata/replay/pay-bill-star-link.expect.json >>$$out 2>&1; \
+	$(REPLAY) --plan testdata/plans/pay-bill.xml --digits '12345678# W 4000000000000002# 1230 123' \
+	  --expect testdata/replay/pay-bill-declined.expect.json >>$$out 2>&1; \
+	if grep -Eq '$(REPLAY_PANS)' $$out; then echo "replay-fixtures: a card number appeared in replay output" >&2; exit 1; fi; \
+	grep '^replayed' $$out; echo "replay-fixtures: ok"
+
+# The bundled prompt pack must stay what generate.sh makes from texts.tsv (names only: espeak-ng
+# output differs slightly between versions).
+prompts-check:
+	@want=$$(grep -v '^#' prompts/texts.tsv | grep -v '^$$' | cut -f1 | sort); \
+	have=$$(ls prompts/en-GB | sed 's/\.wav$$//' | sort); \
+	if [ "$$want" != "$$have" ]; then echo "prompts-check: prompts/en-GB differs from texts.tsv; run prompts/generate.sh" >&2; exit 1; fi; \
+	echo "prompts-check: ok ($$(echo "$$have" | wc -l) prompts)"
+
+bench-replay:
+	$(GO) test -run '^$$' -bench 'Replay' -benchtime 3s ./internal/replay
+
+EXTRA_TESTS += replay-fixtures prompts-check
+EXTRA_BENCH += bench-replay
