@@ -1,0 +1,214 @@
+package callplan
+
+import (
+	"bytes"
+	"encoding/json"
+	"encoding/xml"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// FuzzParse: any bytes give diagnostics, never a panic; every position lies inside the file;
+// no message shows a card-length digit run (diagnostics mask them).
+func FuzzParse(f *testing.F) {
+	for _, glob := range []string{"../testdata/plans/*.xml", "../testdata/plans/bad/*.xml"} {
+		files, _ := filepath.Glob(glob)
+		for _, file := range files {
+			if b, err := os.ReadFile(file); err == nil {
+				f.Add(b)
+			}
+		}
+	}
+	f.Add([]byte(`<CallPlan><Flow><If test="((("/></Flow></CallPlan>`))
+	f.Add([]byte(`<CallPlan><Flow><Set var="A" value="4242424242424242"/></Flow></CallPlan>`))
+	f.Add([]byte("<CallPlan>\n<Flow>\n<Play prompt=\"$(\"/>"))
+	f.Add([]byte(`<?xml version="1.0" encoding="ISO-8859-1"?><CallPlan/>`))
+	f.Add([]byte(`<!DOCTYPE x [<!ENTITY a "aaaa">]><CallPlan name="&a;"/>`))
+	f.Fuzz(func(t *testing.T, src []byte) {
+		p, ds := Parse("fuzz.xml", src, func(k string) string {
+			if k == "SET" {
+				return "value"
+			}
+			return ""
+		})
+		lines := bytes.Count(src, []byte("\n")) + 1
+		for _, d := range ds {
+			if d.Pos.IsValid() && (d.Pos.Line > lines || d.Pos.Col < 1) {
+				t.Fatalf("position %v outside a %d-line file: %s", d.Pos, lines, d)
+			}
+			if d.Message == "" {
+				t.Fatalf("empty message at %v", d.Pos)
+			}
+			if r := unmaskedCardRun(d.Message); r != "" {
+				t.Fatalf("unmasked digit run %q in %q", r, d.Message)
+			}
+		}
+		if p != nil && !ds.HasErrors() {
+			// A clean plan validates cleanly again, and every Goto has its label.
+			if again := Validate(p); again.HasErrors() {
+				t.Fatalf("Validate disagrees with Parse:\n%s", again)
+			}
+			Walk(p.Flow, func(s Step) bool {
+				if g, ok := s.(*GotoStep); ok {
+					if _, ok := p.Labels[g.Label]; !ok {
+						t.Fatalf("valid plan with a dangling Goto %q", g.Label)
+					}
+				}
+				return true
+			})
+		}
+	})
+}
+
+// FuzzExpr: parsing never panics, errors carry a column inside the source (or just after
+// it), and a parsed expression evaluates without error whatever the variables hold.
+func FuzzExpr(f *testing.F) {
+	for _, s := range []string{
+		"$(A) == 1", "not ($(A) < 2.5 or empty($(B))) and $(C) != 'x y'", "((((", "$(A) = 1",
+		"1 < 2 < 3", "$(GlobalPCI|SessionId) >= -0.5", `"unterminated`, "empty(", "not not not",
+	} {
+		f.Add(s, "12.5")
+	}
+	f.Fuzz(func(t *testing.T, src, val string) {
+		e, err := ParseExpr(src)
+		if err != nil {
+			var ee *ExprError
+			if !asExprError(err, &ee) {
+				t.Fatalf("error %v is not an *ExprError", err)
+			}
+			if ee.Col < 1 || ee.Col > len(src)+1 {
+				t.Fatalf("column %d outside %q", ee.Col, src)
+			}
+			return
+		}
+		if e.String() != src {
+			t.Fatalf("String() = %q, want %q", e.String(), src)
+		}
+		if _, err := e.Eval(func(string) (string, bool) { return val, true }); err != nil {
+			t.Fatalf("Eval: %v", err)
+		}
+		for _, r := range e.VarRefs() {
+			if r.Offset < 0 || r.Offset >= len(src) || src[r.Offset] != '$' {
+				t.Fatalf("VarRef %+v does not point at a $ in %q", r, src)
+			}
+		}
+	})
+}
+
+// unmaskedCardRun returns a digit run of msg that maskCardRuns should have masked: 13+
+// digits (spaces and dashes between them allowed), or 16+ after a '+'.
+func unmaskedCardRun(msg string) string {
+	for i := 0; i < len(msg); i++ {
+		if msg[i] < '0' || msg[i] > '9' || i > 0 && msg[i-1] >= '0' && msg[i-1] <= '9' {
+			continue
+		}
+		n, j := 0, i
+		for j < len(msg) && (msg[j] >= '0' && msg[j] <= '9' || (msg[j] == ' ' || msg[j] == '-') && j+1 < len(msg) && msg[j+1] >= '0' && msg[j+1] <= '9' && n > 0) {
+			if msg[j] >= '0' && msg[j] <= '9' {
+				n++
+			}
+			j++
+		}
+		plus := i > 0 && msg[i-1] == '+'
+		if !plus && n >= 13 || plus && n > 15 {
+			return msg[i:j]
+		}
+		i = j
+	}
+	return ""
+}
+
+func asExprError(err error, target **ExprError) bool {
+	ee, ok := err.(*ExprError)
+	if ok {
+		*target = ee
+	}
+	return ok
+}
+
+// FuzzTemplate: expansion never panics, and each escaper keeps the structure around the
+// value: a JSON string stays one valid JSON string holding the value, a header never gains a
+// line, a form or query value decodes back to the value, XML text parses back to it.
+func FuzzTemplate(f *testing.F) {
+	f.Add("Bearer $(T)", `x"y\z`)
+	f.Add("$(A|B.c) and $(", "a\r\nb")
+	f.Add("$(Sandbox.Url)/s/$(V)", "../x?y#z")
+	f.Add("no vars", "")
+	f.Fuzz(func(t *testing.T, tmpl, val string) {
+		lookup := func(string) (string, bool) { return val, true }
+		for _, esc := range []Escaper{EscapePlain, EscapePathSegment, EscapeQuery, EscapeForm, EscapeJSON, EscapeXML, EscapeHeader} {
+			_, _ = Expand(tmpl, lookup, esc)
+		}
+		_, _ = ExpandURL(tmpl, lookup)
+		_, _ = TemplateVars(tmpl)
+
+		if out, err := Expand(`"$(V)"`, lookup, EscapeJSON); err == nil {
+			var back string
+			if json.Unmarshal([]byte(out), &back) != nil {
+				t.Fatalf("JSON escaping of %q gave invalid JSON %s", val, out)
+			}
+			if strings.ToValidUTF8(val, "\uFFFD") == val && back != val {
+				t.Fatalf("JSON round trip %q → %q", val, back)
+			}
+		}
+		if out, err := Expand("X: $(V)", lookup, EscapeHeader); err == nil && strings.ContainsAny(out, "\r\n\x00") {
+			t.Fatalf("header value %q kept a line break", out)
+		}
+		if out, err := Expand("$(V)", lookup, EscapeForm); err == nil {
+			if back, err := url.QueryUnescape(out); err != nil || back != val || strings.ContainsAny(out, "&=") {
+				t.Fatalf("form round trip %q → %q → %q, %v", val, out, back, err)
+			}
+		}
+		if out, err := Expand("$(V)", lookup, EscapePathSegment); err == nil {
+			if back, err := url.PathUnescape(out); err != nil || back != val || strings.ContainsAny(out, "/?#") {
+				t.Fatalf("path round trip %q → %q → %q, %v", val, out, back, err)
+			}
+		}
+		if out, err := Expand("<v>$(V)</v>", lookup, EscapeXML); err == nil && isXMLText(val) {
+			var back struct {
+				V string `xml:",chardata"`
+			}
+			if err := xml.Unmarshal([]byte(out), &back); err != nil || back.V != val {
+				t.Fatalf("XML round trip %q → %s → %q, %v", val, out, back.V, err)
+			}
+		}
+	})
+}
+
+// isXMLText reports whether s holds only characters XML 1.0 can carry (and no CR, which
+// parsers normalise).
+func isXMLText(s string) bool {
+	for _, r := range s {
+		if r == '\r' || r == 0xFFFD || r < 0x20 && r != '\t' && r != '\n' || r >= 0xD800 && r <= 0xDFFF || r == 0xFFFE || r == 0xFFFF {
+			return false
+		}
+	}
+	return strings.ToValidUTF8(s, "") == s
+}
+
+// FuzzLocator: any body and locator give a value or an error, never a panic; a locator that
+// ParseJSONLocator accepts never fails with ErrLocator on a parsed document.
+func FuzzLocator(f *testing.F) {
+	f.Add([]byte(`{"a":{"b":[1,{"c":"x"}]}}`), "a.b[1].c")
+	f.Add([]byte(`[[1,2],[3]]`), "[1][0]")
+	f.Add([]byte(`<r><a x="1"><b>t</b><b>u</b></a></r>`), "r/a/b[2]")
+	f.Add([]byte(`<r><a x="1"/></r>`), "/r/a/@x")
+	f.Add([]byte(`{"n": 1.5e300}`), "n")
+	f.Fuzz(func(t *testing.T, body []byte, loc string) {
+		for _, typ := range []ResponseType{ResponseJSON, ResponseXML} {
+			doc, err := ParseResponse(typ, body)
+			if err != nil {
+				continue
+			}
+			v, err := doc.Locate(loc)
+			if err == nil {
+				for _, dt := range []DataType{DataString, DataDecimal, DataInteger, DataBoolean} {
+					_, _ = ConvertValue(v, dt)
+				}
+			}
+		}
+	})
+}
