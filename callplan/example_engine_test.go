@@ -1,0 +1,40 @@
+package callplan_test
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/paybridge/paybridge/callplan"
+)
+
+// A VirtualClock only moves when told to: Step jumps to the next timer, so a replay that
+// waits five seconds for a key takes no time at all.
+func ExampleVirtualClock() {
+	start := time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
+	c := callplan.NewVirtualClock(start)
+	timeout := c.After(5 * time.Second)
+	c.AfterFunc(1200*time.Millisecond, func() { fmt.Println("key at", c.Now().Sub(start)) })
+	for c.Step() {
+		select {
+		case <-timeout:
+			fmt.Println("timeout at", c.Now().Sub(start))
+		default:
+		}
+	}
+	// Output:
+	// key at 1.2s
+	// timeout at 5s
+}
+
+// CheckCardNumber tells the brand and whether the plan accepts it, from digits a secure
+// buffer hands out; the error types are Pay's.
+func ExampleCheckCardNumber() {
+	for _, n := range []string{"4242424242424242", "378282246310005", "4242424242424241"} {
+		brand, errType := callplan.CheckCardNumber([]byte(n), []string{"visa", "mastercard"})
+		fmt.Printf("%s %q\n", brand, errType)
+	}
+	// Output:
+	// visa ""
+	// amex "invalid-card-type"
+	// visa "invalid-card-number"
+}
