@@ -44,7 +44,7 @@ func (f PromptFunc) PCM(name string) ([]int16, error) { return f(name) }
 type DTMFStream interface {
 	Audio(pcm []int16)
 	Gap(samples int)
-	TelephoneEvent(ts uint32, seq uint16, payload []byte)
+	TelephoneEvent(ts uint32, seq uint16, payload []byte) error
 	Info(contentType string, body []byte) error
 	Advance(d time.Duration)
 }

@@ -63,15 +63,15 @@ type mediaSession struct {
 	rxPCM         []int16
 	rxStartedSSRC bool
 
-	dtmfMu   sync.Mutex
-	stream   DTMFStream
-	masker   Masker
-	rec      *wavWriter
-	heard    atomic.Bool // a packet arrived since the last tick
-	lastRx   atomic.Int64
-	received atomic.Int64
-	lost     atomic.Int64
-	dropped  atomic.Int64
+	dtmfMu     sync.Mutex
+	stream     DTMFStream
+	masker     Masker
+	rec        *wavWriter
+	advancedTo time.Time // scheduler only
+	lastRx     atomic.Int64
+	received   atomic.Int64
+	lost       atomic.Int64
+	dropped    atomic.Int64
 
 	timeout  time.Duration
 	onEnd    func(cause string, err error)
@@ -188,11 +188,7 @@ func (m *mediaSession) tick(now time.Time) {
 		m.started = true
 		m.nextDue = now
 	}
-	if !m.heard.Swap(false) && m.stream != nil {
-		m.dtmfMu.Lock()
-		m.stream.Advance(schedInterval)
-		m.dtmfMu.Unlock()
-	}
+	m.advanceIdle(now)
 	for sent := 0; !now.Before(m.nextDue) && sent < 3; sent++ {
 		late := now.Sub(m.nextDue)
 		if late > 5*frame {
@@ -205,6 +201,31 @@ func (m *mediaSession) tick(now time.Time) {
 		m.nextDue = m.nextDue.Add(frame)
 	}
 }
+
+// advanceIdle moves the DTMF stream's clock while no RTP arrives (hold, INFO-only callers,
+// a sender that went silent), so held RFC 4733 keys and INFO keys end on time. While audio
+// flows the audio itself is the clock.
+func (m *mediaSession) advanceIdle(now time.Time) {
+	last := time.Unix(0, m.lastRx.Load())
+	if now.Sub(last) < idleAfter {
+		return
+	}
+	from := last
+	if m.advancedTo.After(from) {
+		from = m.advancedTo
+	}
+	if d := now.Sub(from); d > 0 {
+		m.dtmfMu.Lock()
+		if m.stream != nil {
+			m.stream.Advance(d)
+		}
+		m.dtmfMu.Unlock()
+	}
+	m.advancedTo = now
+}
+
+// idleAfter is how long without RTP before the DTMF clock is advanced by wall time.
+const idleAfter = 100 * time.Millisecond
 
 func (m *mediaSession) sendFrame(p MediaParams, samples int) {
 	pcm := m.pcmBuf[:samples]
@@ -327,7 +348,6 @@ func (m *mediaSession) receive(pkt *rtp.Packet, src netip.AddrPort) {
 		m.rxStarted = true
 		m.rxSeq = seq
 	}
-	m.heard.Store(true)
 	m.lastRx.Store(time.Now().UnixNano())
 	m.received.Add(1)
 	m.dtmfMu.Lock()
@@ -350,7 +370,7 @@ func (m *mediaSession) receive(pkt *rtp.Packet, src netip.AddrPort) {
 	}
 	if isEvent {
 		if m.stream != nil {
-			m.stream.TelephoneEvent(pkt.Timestamp, seq, pkt.Payload)
+			m.stream.TelephoneEvent(pkt.Timestamp, seq, pkt.Payload) // a malformed payload is ignored
 		}
 		return
 	}
