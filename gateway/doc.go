@@ -1,3 +1,57 @@
 // Package gateway pays: connectors for payment providers, OAuth2 client credentials, the
 // embedded sandbox provider, payment links, SMS senders and signed result webhooks.
+//
+// # The model
+//
+// A plan's <Connector> becomes a [Connector] through [Connectors.Open]. Each speaks one
+// provider API over HTTP — "session" (the Vonage VCC / PCI Pal self-service session of the
+// seeds), "generic" (Twilio's Generic Pay Connector contract) or "stripe" (Stripe-style form
+// posts) — and they share one request discipline:
+//
+//   - Credentials: an OAuth2 client-credentials token ([TokenSource]) cached until its expiry
+//     minus a skew, fetched once for any number of concurrent callers; on a 401 the token is
+//     dropped and the request sent once more, with the same body and idempotency key. Basic
+//     auth and bearer API keys are static.
+//   - Timeouts from the spec, per request. Retries, with exponential backoff, only of requests
+//     that are idempotent (every payment carries an idempotency key the provider dedupes on),
+//     and only on timeouts, network errors, 429 and 5xx.
+//   - A decline is a [callplan.PaymentResult] with the provider's code; an error (wrapping
+//     ErrProviderTimeout, ErrProviderUnavailable, …; named by [ConnectorError]) means the
+//     provider gave no answer, which the engine reports as payment-connector-error.
+//
+// # Card data
+//
+// The card arrives as *dtmf.SecureBuffer. A connector copies its digits once, into a request
+// body allocated at its exact final size (so no stray copy is left by append), sends it, and
+// zeroes it. Bodies are never logged: [RedactingTransport] logs method, host, path, status and
+// header names only. Attempts, links, SMS, webhooks and the sandbox's ledger hold the mask
+// (last four) at most; security codes are never kept at all.
+//
+// # Exactly once
+//
+// [Connector.Pay] writes a pending [Attempt] with its idempotency key to the [AttemptLog]
+// before calling the provider, and its outcome after. If the process dies in between, or the
+// provider's answer is lost, the attempt stays pending and [Reconcile] asks the provider what
+// became of that key (session status captures, Stripe search by metadata) — nothing is lost
+// and, because the provider dedupes on the key, nothing is charged twice.
+//
+// # Links
+//
+// [Links] is the SMS fallback: [Links.SendPaymentLink] checks the SMS-pumping guard, binds a
+// 256-bit random token (stored only as its SHA-256) to the call's provider session, and texts
+// it. GET /pay/{token} shows an accessible page under a strict CSP and never consumes the link;
+// POST claims it atomically, pays into the same session and finishes the claim (used, retry, or
+// failed after too many declines).
+//
+// # Persistence
+//
+// The gateway declares what it stores — [AttemptLog], [LinkStore], [SMSOutbox],
+// [WebhookStore] — and [MemoryLedger] implements them in memory (replay, the sandbox command,
+// tests). The store package's SQLite repository is adapted to them by the binary.
+//
+// # The sandbox
+//
+// [Sandbox] is a real http.Handler serving the server side of all three connector APIs, the
+// token endpoint, an SMS Messages API, a demo billing API, its ledger (GET /ledger) and fault
+// injection ([Faults], PUT /admin/faults). See docs/gateway.md for every endpoint and shape.
 package gateway

@@ -1,0 +1,52 @@
+package gateway_test
+
+import (
+	"context"
+	"fmt"
+	"net/http/httptest"
+	"time"
+
+	"github.com/paybridge/paybridge/callplan"
+	"github.com/paybridge/paybridge/dtmf"
+	"github.com/paybridge/paybridge/gateway"
+)
+
+// A connector pays through the sandbox over real HTTP, as it would through a provider.
+func ExampleConnectors() {
+	srv := httptest.NewServer(gateway.NewSandbox(gateway.SandboxConfig{}))
+	defer srv.Close()
+	ledger := gateway.NewMemoryLedger()
+	cs := gateway.NewConnectors(gateway.ConnectorsConfig{SandboxURL: srv.URL, Attempts: ledger})
+	conn, err := cs.Open(&callplan.ConnectorSpec{Name: "provider", Type: "session", BaseURL: "sandbox", Account: "acct",
+		ClientCredentials: &callplan.ClientCredentials{ClientID: "demo", ClientSecret: "demo", Scope: "globalpci"}})
+	if err != nil {
+		panic(err)
+	}
+	number := &dtmf.SecureBuffer{}
+	for _, d := range "4242424242424242" {
+		_ = number.Append(dtmf.Digit(d))
+	}
+	defer number.Wipe()
+	res, err := conn.Pay(context.Background(), &callplan.PaymentRequest{
+		CallID: "call-1", IdempotencyKey: "call-1-pay-1", Amount: callplan.Amount{Minor: 1234, Currency: "GBP"},
+		Card: callplan.Card{Number: number, ExpMonth: 12, ExpYear: 2099},
+	})
+	if err != nil {
+		panic(err)
+	}
+	a, _ := ledger.GetAttempt(context.Background(), "call-1-pay-1")
+	fmt.Println(res.Status, a.State, a.MaskedCard)
+	// Output: approved approved ************4242
+}
+
+func ExampleVerifySignature() {
+	body := []byte(`{"id":"evt_1","type":"pay.completed"}`)
+	header := gateway.Sign(body, "whsec_demo", timeNow())
+	fmt.Println(gateway.VerifySignature(header, body, "whsec_demo", 300e9))
+	fmt.Println(gateway.VerifySignature(header, []byte(`{"forged":true}`), "whsec_demo", 300e9) != nil)
+	// Output:
+	// <nil>
+	// true
+}
+
+var timeNow = time.Now
