@@ -21,4 +21,10 @@ var (
 	ErrInvalid = errors.New("store: invalid record")
 	// ErrClosed: the store was closed.
 	ErrClosed = errors.New("store: closed")
+	// ErrLinkUsed: the payment link was already used (or failed for good).
+	ErrLinkUsed = errors.New("store: payment link already used")
+	// ErrLinkBusy: a submission of the payment link is with the provider right now.
+	ErrLinkBusy = errors.New("store: payment link is being paid")
+	// ErrLinkExpired: the payment link is past its expiry.
+	ErrLinkExpired = errors.New("store: payment link expired")
 )

@@ -27,6 +27,11 @@ type Link struct {
 	Attempts    int       `json:"attempts"` // payment tries on the link's page
 	LastAttempt time.Time `json:"last_attempt_at,omitzero"`
 	LastResult  string    `json:"last_result,omitempty"`
+	// Status is active, claimed (a submission is with the provider), used or failed.
+	Status       string    `json:"status,omitempty"`
+	ClaimedAt    time.Time `json:"claimed_at,omitzero"`
+	Confirmation string    `json:"confirmation,omitempty"`
+	MessageID    string    `json:"message_id,omitempty"`
 }
 
 // Cursor returns the paging cursor that continues a list after l.
@@ -52,7 +57,7 @@ type LinkFilter struct {
 }
 
 const linkCols = `id, token_hash, session_id, call_id, connector, to_number, amount_minor, currency, reference,
-	created_at, expires_at, used_at, attempts, last_attempt_at, last_result`
+	created_at, expires_at, used_at, attempts, last_attempt_at, last_result, state, claimed_at, confirmation, message_id`
 
 // CreateLink records a new link. ID defaults to a random id, CreatedAt to now; TokenHash and
 // ExpiresAt are required.
@@ -65,9 +70,10 @@ func (s *Store) CreateLink(ctx context.Context, l Link) error {
 	}
 	err := s.write(ctx, func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO payment_links (`+linkCols+`)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, 0, NULL, '')`,
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, 0, NULL, '', ?, NULL, '', ?)`,
 			l.ID, l.TokenHash, l.SessionID, l.CallID, l.Connector, redactPANs(l.To), l.AmountMinor, l.Currency,
-			redactPANs(l.Reference), orNow(l.CreatedAt).UnixMicro(), l.ExpiresAt.UnixMicro())
+			redactPANs(l.Reference), orNow(l.CreatedAt).UnixMicro(), l.ExpiresAt.UnixMicro(), orDefault(l.Status, LinkActive),
+			l.MessageID)
 		return err
 	})
 	if isUnique(err) {
@@ -81,10 +87,12 @@ func (s *Store) CreateLink(ctx context.Context, l Link) error {
 
 func scanLink(sc scanner) (Link, error) {
 	var l Link
-	var created, expires, used, last sql.NullInt64
+	var created, expires, used, last, claimed sql.NullInt64
 	err := sc.Scan(&l.ID, &l.TokenHash, &l.SessionID, &l.CallID, &l.Connector, &l.To, &l.AmountMinor, &l.Currency,
-		&l.Reference, &created, &expires, &used, &l.Attempts, &last, &l.LastResult)
+		&l.Reference, &created, &expires, &used, &l.Attempts, &last, &l.LastResult, &l.Status, &claimed,
+		&l.Confirmation, &l.MessageID)
 	l.CreatedAt, l.ExpiresAt, l.UsedAt, l.LastAttempt = fromMicros(created), fromMicros(expires), fromMicros(used), fromMicros(last)
+	l.ClaimedAt = fromMicros(claimed)
 	return l, err
 }
 
@@ -111,8 +119,9 @@ func (s *Store) ConsumeLink(ctx context.Context, hash string, at time.Time) (boo
 	at = orNow(at)
 	var ok bool
 	err := s.write(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE payment_links SET used_at = ?
-			WHERE token_hash = ? AND used_at IS NULL AND expires_at > ?`, at.UnixMicro(), hash, at.UnixMicro())
+		res, err := tx.ExecContext(ctx, `UPDATE payment_links SET used_at = ?, state = ?
+			WHERE token_hash = ? AND used_at IS NULL AND state = ? AND expires_at > ?`,
+			at.UnixMicro(), LinkUsed, hash, LinkActive, at.UnixMicro())
 		if err != nil {
 			return err
 		}

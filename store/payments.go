@@ -54,8 +54,15 @@ type Attempt struct {
 	Attempt        int       `json:"attempt"`
 	AmountMinor    int64     `json:"amount_minor"`
 	Currency       string    `json:"currency"`
-	Status         string    `json:"status"` // pending | complete (set by the store)
+	Status         string    `json:"status"`                   // pending | complete (set by the store)
+	ConnectorType  string    `json:"connector_type,omitempty"` // session | generic | stripe
+	Method         string    `json:"method,omitempty"`         // charge | tokenize
+	Reference      string    `json:"reference,omitempty"`
+	MaskedCard     string    `json:"masked_card,omitempty"` // canonical mask only
+	CardBrand      string    `json:"card_brand,omitempty"`
+	LastError      string    `json:"last_error,omitempty"` // the last connector error while pending
 	CreatedAt      time.Time `json:"created_at"`
+	UpdatedAt      time.Time `json:"updated_at,omitzero"`
 	AttemptResult
 }
 
@@ -66,6 +73,8 @@ type AttemptResult struct {
 	ErrorCode      string    `json:"error_code,omitempty"`
 	ErrorMessage   string    `json:"error_message,omitempty"`
 	Confirmation   string    `json:"confirmation,omitempty"`
+	Token          string    `json:"token,omitempty"` // token id when tokenizing
+	SessionID      string    `json:"-"`               // the provider's session id, when it named one only now
 	CompletedAt    time.Time `json:"completed_at,omitzero"`
 }
 
@@ -212,7 +221,8 @@ func (s *Store) GetPayment(ctx context.Context, id string) (*PaymentSession, []A
 }
 
 const attemptCols = `idempotency_key, session_id, call_id, connector, attempt, amount_minor, currency, status, result,
-	provider_status, error_code, error_message, confirmation, created_at, completed_at`
+	provider_status, error_code, error_message, confirmation, created_at, completed_at,
+	connector_type, method, reference, masked_card, card_brand, token, last_error, updated_at`
 
 func (s *Store) attempts(ctx context.Context, db *sql.DB, where string, args ...any) ([]Attempt, error) {
 	rows, err := db.QueryContext(ctx, `SELECT `+attemptCols+` FROM payment_attempts `+where, args...)
@@ -223,13 +233,14 @@ func (s *Store) attempts(ctx context.Context, db *sql.DB, where string, args ...
 	out := []Attempt{}
 	for rows.Next() {
 		var a Attempt
-		var created, completed sql.NullInt64
+		var created, completed, updated sql.NullInt64
 		if err := rows.Scan(&a.IdempotencyKey, &a.SessionID, &a.CallID, &a.Connector, &a.Attempt, &a.AmountMinor,
 			&a.Currency, &a.Status, &a.Result, &a.ProviderStatus, &a.ErrorCode, &a.ErrorMessage, &a.Confirmation,
-			&created, &completed); err != nil {
+			&created, &completed, &a.ConnectorType, &a.Method, &a.Reference, &a.MaskedCard, &a.CardBrand, &a.Token,
+			&a.LastError, &updated); err != nil {
 			return nil, err
 		}
-		a.CreatedAt, a.CompletedAt = fromMicros(created), fromMicros(completed)
+		a.CreatedAt, a.CompletedAt, a.UpdatedAt = fromMicros(created), fromMicros(completed), fromMicros(updated)
 		out = append(out, a)
 	}
 	return out, rows.Err()
@@ -242,11 +253,15 @@ func (s *Store) CreateAttempt(ctx context.Context, a Attempt) error {
 	if a.IdempotencyKey == "" {
 		return fmt.Errorf("%w: attempt without idempotency key", ErrInvalid)
 	}
+	if !validMask(a.MaskedCard) {
+		return fmt.Errorf("%w: attempt %s: masked_card must be the canonical mask (last four)", ErrCardData, a.IdempotencyKey)
+	}
+	created := orNow(a.CreatedAt).UnixMicro()
 	err := s.write(ctx, func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO payment_attempts (`+attemptCols+`)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, '', 0, '', '', '', ?, NULL)`,
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, '', 0, '', '', '', ?, NULL, ?, ?, ?, ?, ?, '', '', ?)`,
 			a.IdempotencyKey, a.SessionID, a.CallID, a.Connector, a.Attempt, a.AmountMinor, a.Currency,
-			AttemptPending, orNow(a.CreatedAt).UnixMicro())
+			AttemptPending, created, a.ConnectorType, a.Method, redactPANs(a.Reference), a.MaskedCard, a.CardBrand, created)
 		return err
 	})
 	if isUnique(err) {
@@ -262,11 +277,13 @@ func (s *Store) CreateAttempt(ctx context.Context, a Attempt) error {
 // completing twice ErrNotPending (the first answer stands).
 func (s *Store) CompleteAttempt(ctx context.Context, key string, r AttemptResult) error {
 	err := s.write(ctx, func(tx *sql.Tx) error {
+		done := orNow(r.CompletedAt).UnixMicro()
 		res, err := tx.ExecContext(ctx, `UPDATE payment_attempts SET status = ?, result = ?, provider_status = ?,
-			error_code = ?, error_message = ?, confirmation = ?, completed_at = ?
+			error_code = ?, error_message = ?, confirmation = ?, completed_at = ?, token = ?, updated_at = ?,
+			session_id = CASE WHEN ? <> '' THEN ? ELSE session_id END
 			WHERE idempotency_key = ? AND status = ?`,
 			AttemptComplete, r.Result, r.ProviderStatus, redactPANs(r.ErrorCode), redactPANs(r.ErrorMessage),
-			redactPANs(r.Confirmation), orNow(r.CompletedAt).UnixMicro(), key, AttemptPending)
+			redactPANs(r.Confirmation), done, redactPANs(r.Token), done, r.SessionID, r.SessionID, key, AttemptPending)
 		if err != nil {
 			return err
 		}

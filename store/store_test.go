@@ -376,6 +376,7 @@ func TestLinksSingleUse(t *testing.T) {
 		t.Errorf("duplicate hash = %v", err)
 	}
 	got, err := s.LinkByHash(ctx, "h1")
+	l.Status = LinkActive // a new link starts active
 	if err != nil || *got != l || got.State(t0) != "active" {
 		t.Fatalf("LinkByHash = %+v, %v", got, err)
 	}

@@ -28,9 +28,13 @@ type Webhook struct {
 	LastError   string    `json:"last_error,omitempty"`
 	CreatedAt   time.Time `json:"created_at"`
 	DeliveredAt time.Time `json:"delivered_at,omitzero"`
+	EventID     string    `json:"event_id,omitempty"` // shared by the deliveries of one event to several endpoints
+	Endpoint    string    `json:"endpoint,omitempty"` // the configured endpoint's name
+	LastStatus  int       `json:"last_status,omitempty"`
 }
 
-const webhookCols = `id, event, url, payload, status, attempts, next_at, last_error, created_at, delivered_at`
+const webhookCols = `id, event, url, payload, status, attempts, next_at, last_error, created_at, delivered_at,
+	event_id, endpoint, last_status`
 
 // EnqueueWebhook stores a delivery due at w.NextAt (default now) and returns its id.
 func (s *Store) EnqueueWebhook(ctx context.Context, w Webhook) (string, error) {
@@ -46,8 +50,9 @@ func (s *Store) EnqueueWebhook(ctx context.Context, w Webhook) (string, error) {
 		next = created
 	}
 	err := s.write(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO webhooks (`+webhookCols+`) VALUES (?, ?, ?, ?, ?, 0, ?, '', ?, NULL)`,
-			w.ID, w.Event, w.URL, redactRawJSON(w.Payload), WebhookPending, next.UnixMicro(), created.UnixMicro())
+		_, err := tx.ExecContext(ctx, `INSERT INTO webhooks (`+webhookCols+`) VALUES (?, ?, ?, ?, ?, 0, ?, '', ?, NULL, ?, ?, 0)`,
+			w.ID, w.Event, w.URL, redactRawJSON(w.Payload), WebhookPending, next.UnixMicro(), created.UnixMicro(),
+			w.EventID, w.Endpoint)
 		return err
 	})
 	if isUnique(err) {
@@ -77,7 +82,7 @@ func (s *Store) DueWebhooks(ctx context.Context, at time.Time, limit int) ([]Web
 		var payload string
 		var next, created, delivered sql.NullInt64
 		if err := rows.Scan(&w.ID, &w.Event, &w.URL, &payload, &w.Status, &w.Attempts, &next, &w.LastError,
-			&created, &delivered); err != nil {
+			&created, &delivered, &w.EventID, &w.Endpoint, &w.LastStatus); err != nil {
 			return nil, fmt.Errorf("store: due webhooks: %w", err)
 		}
 		w.Payload = []byte(payload)
