@@ -1,0 +1,155 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net/netip"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/paybridge/paybridge/internal/media"
+	"github.com/paybridge/paybridge/ivr"
+)
+
+func init() {
+	register(&command{
+		name:    "call",
+		usage:   "call sip:USER@HOST:PORT [--digits D | --play FILE] [--dtmf M]",
+		summary: "place a test call: key digits or stream a recording, save what was heard, print a JSON summary",
+		run:     runCall,
+	})
+}
+
+func runCall(ctx context.Context, env *cmdEnv, args []string) int {
+	fs := flag.NewFlagSet("call", flag.ContinueOnError)
+	fs.SetOutput(env.stderr)
+	from := fs.String("from", "paybridge-call", "caller number (From user)")
+	digits := fs.String("digits", "", "digits to key after the answer and the first prompt; w = 0.5 s pause, W = 1 s")
+	play := fs.String("play", "", "stream this recording instead (WAV, raw .ul/.al/.s16, or pcap with RTP)")
+	mode := fs.String("dtmf", ivr.DTMFRFC4733, "how digits are sent: rfc4733, inband or info")
+	record := fs.String("record", "", "save what the caller heard to this WAV file")
+	timeout := fs.Duration("timeout", 60*time.Second, "give up (and hang up) after this long")
+	transport := fs.String("transport", "udp", "SIP transport: udp or tcp")
+	hangup := fs.Bool("hangup", false, "hang up after the digits/recording instead of waiting for the far end")
+	localIP := fs.String("local-ip", "", "local address for SIP and RTP (default: the one that reaches the target)")
+	digitOn := fs.Duration("digit-duration", 100*time.Millisecond, "how long each key is held")
+	digitOff := fs.Duration("digit-gap", 100*time.Millisecond, "pause after each key")
+	verbose := fs.Bool("v", false, "log to stderr (SIP bodies other than SDP are redacted)")
+	fs.Usage = func() {
+		fmt.Fprintln(env.stderr, "usage: paybridge call sip:USER@HOST:PORT [flags]")
+		fs.PrintDefaults()
+	}
+	var target string
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		target, args = args[0], args[1:]
+	}
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if target == "" && fs.NArg() > 0 {
+		target = fs.Arg(0)
+	}
+	if target == "" {
+		fs.Usage()
+		return 2
+	}
+	if *digits != "" && *play != "" {
+		fmt.Fprintln(env.stderr, "paybridge call: give --digits or --play, not both")
+		return 2
+	}
+	cfg := ivr.CallerConfig{
+		Target: target, From: *from, Transport: *transport, Digits: *digits, DTMF: *mode,
+		DigitOn: *digitOn, DigitOff: *digitOff, Timeout: *timeout, Hangup: *hangup,
+	}
+	if *hangup {
+		cfg.HangupAfter = 500 * time.Millisecond
+	}
+	if *localIP != "" {
+		ip, err := netip.ParseAddr(*localIP)
+		if err != nil {
+			fmt.Fprintf(env.stderr, "paybridge call: --local-ip: %v\n", err)
+			return 2
+		}
+		cfg.LocalIP = ip
+	}
+	if *verbose {
+		cfg.Logger = slog.New(slog.NewTextHandler(env.stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	if *play != "" {
+		if err := loadPlayback(&cfg, *play); err != nil {
+			fmt.Fprintf(env.stderr, "paybridge call: --play: %v\n", err)
+			return 2
+		}
+	}
+	var heard []int16
+	if *record != "" {
+		cfg.Heard = func(pcm []int16) { heard = pcm }
+	}
+	res, err := ivr.Dial(ctx, cfg)
+	if err != nil {
+		fmt.Fprintf(env.stderr, "paybridge call: %v\n", err)
+		return 2
+	}
+	if *record != "" {
+		if err := media.WriteWAVFile(*record, heard, media.PCM16); err != nil {
+			fmt.Fprintf(env.stderr, "paybridge call: --record: %v\n", err)
+			if res.Error == "" {
+				res.Error = "recording not saved"
+			}
+		}
+	}
+	enc := json.NewEncoder(env.stdout)
+	enc.SetIndent("", "  ")
+	enc.Encode(res)
+	if !res.Answered || res.Error != "" {
+		return 1
+	}
+	return 0
+}
+
+// loadPlayback reads --play: audio files become PCM, a pcap's RTP packets (those of its first
+// SSRC) are replayed with their capture timing.
+func loadPlayback(cfg *ivr.CallerConfig, path string) error {
+	f, err := media.FormatFromPath(path)
+	if err != nil {
+		return err
+	}
+	if f != media.FormatPcap {
+		pcm, err := media.ReadAudioFile(path, f)
+		if err != nil {
+			return err
+		}
+		cfg.Play = pcm
+		return nil
+	}
+	file, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer file.Close()
+	capture, err := media.ReadPcap(file)
+	if err != nil {
+		return err
+	}
+	if len(capture.RTP) == 0 {
+		return fmt.Errorf("%s holds no RTP packets", path)
+	}
+	ssrc := capture.RTP[0].Header.SSRC
+	t0 := capture.RTP[0].Time
+	for _, p := range capture.RTP {
+		if p.Header.SSRC != ssrc {
+			continue
+		}
+		h := p.Header
+		b, err := h.Marshal()
+		if err != nil {
+			continue
+		}
+		cfg.PlayRTP = append(cfg.PlayRTP, ivr.RecordedRTP{At: p.Time.Sub(t0), Packet: append(b, p.Payload...)})
+	}
+	return nil
+}

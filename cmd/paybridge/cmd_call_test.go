@@ -1,0 +1,93 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/paybridge/paybridge/internal/media"
+	"github.com/paybridge/paybridge/ivr"
+)
+
+// startIVR runs a real ivr.Server on loopback whose calls play a tone, collect n keys and
+// hang up; the keys arrive on the returned channel.
+func startIVR(t *testing.T, n int) (*ivr.Server, <-chan string) {
+	t.Helper()
+	got := make(chan string, 1)
+	tone := make([]int16, 2400)
+	for i := range tone {
+		tone[i] = int16(3000 * ((i/9)%2*2 - 1))
+	}
+	router := ivr.RouterFunc(func(string) (ivr.CallHandler, bool) {
+		return func(ctx context.Context, call *ivr.Call) {
+			call.PlayPCM(ctx, tone)
+			var keys strings.Builder
+			timeout := time.After(10 * time.Second)
+			for keys.Len() < n {
+				select {
+				case e, ok := <-call.Digits():
+					if !ok {
+						got <- keys.String()
+						return
+					}
+					keys.WriteByte(e.Digit.Char())
+				case <-timeout:
+					got <- keys.String()
+					return
+				}
+			}
+			call.Hangup(ctx, "done")
+			got <- keys.String()
+		}, true
+	})
+	s, err := ivr.NewServer(ivr.Config{SIPAddr: "127.0.0.1:0", RTPPortMin: 31000, RTPPortMax: 31199, Router: router})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { s.Serve(ctx); close(done) }()
+	t.Cleanup(func() { cancel(); <-done })
+	return s, got
+}
+
+func TestCallCommandKeysDigitsAndRecords(t *testing.T) {
+	s, got := startIVR(t, 6)
+	out := filepath.Join(t.TempDir(), "heard.wav")
+	code, stdout, stderr := runCmd(t, "call", "sip:+441632960000@"+s.Addr().String(),
+		"--from", "+447700900123", "--digits", "12w34#*", "--record", out, "--timeout", "20s")
+	if code != 0 {
+		t.Fatalf("exit %d\nstdout: %s\nstderr: %s", code, stdout, stderr)
+	}
+	var res ivr.CallerResult
+	if err := json.Unmarshal([]byte(stdout), &res); err != nil {
+		t.Fatalf("summary is not JSON: %v\n%s", err, stdout)
+	}
+	if !res.Answered || res.DigitsSent != 6 || res.HangupBy != "remote" || res.Codec != "PCMU" {
+		t.Fatalf("summary: %+v", res)
+	}
+	if keys := <-got; keys != "1234#*" {
+		t.Fatalf("server heard %q", keys)
+	}
+	pcm, err := media.ReadAudioFile(out, "")
+	if err != nil || len(pcm) < 2400 {
+		t.Fatalf("recording: %d samples, %v", len(pcm), err)
+	}
+}
+
+func TestCallCommandRefusesBadInput(t *testing.T) {
+	for _, args := range [][]string{
+		{"call"},
+		{"call", "sip:1@127.0.0.1:9", "--dtmf", "smoke"},
+		{"call", "sip:1@127.0.0.1:9", "--digits", "12x"},
+		{"call", "sip:1@127.0.0.1:9", "--digits", "1", "--play", "a.wav"},
+		{"call", "sip:1@127.0.0.1:9", "--from", "a\r\nX-Injected: 1"},
+	} {
+		if code, _, stderr := runCmd(t, args...); code != 2 || stderr == "" {
+			t.Errorf("%q: exit %d, stderr %q", args, code, stderr)
+		}
+	}
+}
