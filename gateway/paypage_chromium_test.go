@@ -1,0 +1,84 @@
+package gateway
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"os/exec"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/paybridge/paybridge/callplan"
+)
+
+// chromiumDump loads url in headless Chromium and returns the rendered DOM and the browser's
+// log, in which Content-Security-Policy violations appear as console messages.
+func chromiumDump(t *testing.T, url string) (dom, log string) {
+	t.Helper()
+	bin, err := exec.LookPath("chromium")
+	if err != nil {
+		t.Fatalf("chromium not installed: run make deps")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bin, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+		"--enable-logging=stderr", "--v=0", "--user-data-dir="+t.TempDir(), "--dump-dom", url)
+	var out, errb strings.Builder
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("chromium: %v\n%s", err, errb.String())
+	}
+	return out.String(), errb.String()
+}
+
+var cspViolation = regexp.MustCompile(`(?i)content security policy`)
+
+// The payment page renders in a real browser with its strict CSP and nothing refused; the same
+// page with a wrong nonce shows the check would catch a violation.
+func TestPaymentPageInChromium(t *testing.T) {
+	le := newLinkEnv(t, LinksConfig{MerchantName: "Acme Water"})
+	c := le.open(t, "session")
+	if _, err := le.links.SendPaymentLink(context.Background(), &callplan.LinkRequest{CallID: "c", Connector: c.Name(),
+		To: "+447700900123", CallerID: "+447700900123", Amount: callplan.Amount{Minor: 1234, Currency: "GBP"},
+		Reference: "12345678", TTL: time.Hour}); err != nil {
+		t.Fatal(err)
+	}
+	token := le.lastToken(t)
+
+	dom, log := chromiumDump(t, le.pages.URL+"/pay/"+token)
+	if cspViolation.MatchString(log) {
+		t.Fatalf("the page violates its own CSP:\n%s", log)
+	}
+	for _, want := range []string{`autocomplete="cc-number"`, `<label for="cc-exp">`, `12.34 GBP`, `<form method="post"`} {
+		if !strings.Contains(dom, want) {
+			t.Errorf("rendered page lacks %s", want)
+		}
+	}
+	if strings.Contains(dom, "<script") {
+		t.Error("script on the payment page")
+	}
+
+	// Control: the same page under a CSP with another nonce must be reported.
+	broken := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rec := httptest.NewRecorder()
+		r.URL.Path = "/pay/" + token
+		le.links.ServeHTTP(rec, r)
+		for k, v := range rec.Header() {
+			w.Header()[k] = v
+		}
+		w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'nonce-0000'")
+		w.WriteHeader(rec.Code)
+		_, _ = w.Write(rec.Body.Bytes())
+	}))
+	defer broken.Close()
+	_, log = chromiumDump(t, broken.URL+"/")
+	if !cspViolation.MatchString(log) {
+		t.Fatalf("a wrong nonce went unnoticed: the CSP check cannot fail\n%s", log)
+	}
+	// GET never consumed the link.
+	if resp, _ := le.get(t, token); resp.StatusCode != 200 {
+		t.Fatalf("link consumed by the browser's GETs: %d", resp.StatusCode)
+	}
+}
