@@ -19,12 +19,9 @@ import "time"
 // sample. Feed it frames of any size; results do not depend on how audio is split.
 // A Detector is not safe for concurrent use.
 type Detector struct {
-	b   *bank
+	bl  blocker
 	lim *limits
-
-	win  [blockLen]float32
-	fill int   // valid samples in win
-	pos  int64 // samples consumed, including gaps
+	pos int64 // samples consumed, including gaps
 
 	cand      Digit
 	candHits  int
@@ -44,7 +41,7 @@ const (
 
 // NewDetector returns a detector for 8 kHz audio.
 func NewDetector() *Detector {
-	return &Detector{b: sharedBank, lim: &strictLimits}
+	return &Detector{bl: blocker{b: sharedBank}, lim: &strictLimits}
 }
 
 // SampleDuration converts a sample count at 8 kHz to a duration.
@@ -54,14 +51,13 @@ func SampleDuration(n int64) time.Duration { return time.Duration(n) * time.Seco
 // events that the audio completes, in order.
 func (d *Detector) Process(pcm []int16) []Event {
 	var out []Event
-	for _, s := range pcm {
-		d.win[d.fill] = float32(s)
-		d.fill++
-		d.pos++
-		if d.fill == blockLen {
-			out = d.block(d.b.analyze(d.win[:], d.lim), out)
-			copy(d.win[:], d.win[blockHop:])
-			d.fill = blockLen - blockHop
+	for len(pcm) > 0 {
+		n, full := d.bl.take(pcm)
+		pcm = pcm[n:]
+		d.pos += int64(n)
+		if full {
+			out = d.block(d.bl.analyze(d.lim), out)
+			d.bl.shift()
 		}
 	}
 	return out
@@ -74,7 +70,7 @@ func (d *Detector) Gap(samples int) []Event {
 	if samples <= 0 {
 		return nil
 	}
-	d.fill = 0
+	d.bl.reset()
 	d.pos += int64(samples)
 	if samples <= maxBridge {
 		return nil

@@ -8,7 +8,6 @@ import "math"
 const (
 	blockLen = 102 // 12.75 ms at 8 kHz: bins ~78 Hz wide, narrow enough to separate the rows
 	blockHop = 51  // blocks overlap by half, so a block starts every 6.4 ms
-	sideStep = 0.05
 )
 
 // goertzel is one precomputed Goertzel filter.
@@ -28,11 +27,73 @@ func (g goertzel) power(x []float32) float32 {
 	return s1*s1 + s2*s2 - c*s1*s2
 }
 
-// bank holds the filters for the eight DTMF tones and their ±5 % neighbours.
+// bank holds the filters for the eight DTMF tones.
 type bank struct {
 	tone [8]goertzel
-	low  [8]goertzel // f × 0.95
-	high [8]goertzel // f × 1.05
+
+	// per tone: cos ω and sin ω (to read a complex result out of a Goertzel filter), and
+	// e^{−jω·51} (to join two half blocks into one block)
+	coef           [8]float32
+	freq           [8]float64
+	cos, sin       [8]float32
+	joinRe, joinIm [8]float32
+}
+
+// half is the Goertzel state of one 51-sample half block: the complex sum
+// Σ x[n]·e^{jω(50−n)} per tone, and the energy Σ x². Two consecutive halves make a block, so
+// each sample is filtered once although blocks overlap by half.
+type half struct {
+	re, im [8]float32
+	energy float32
+}
+
+// run fills h from the 51 samples of x.
+func (b *bank) run(x []float32, h *half) {
+	x = x[:blockHop]
+	// all eight filters and the energy in one pass: nine independent dependency chains
+	// that the CPU overlaps
+	var e float32
+	for _, v := range x {
+		e += v * v
+	}
+	h.energy = e
+	// Cauchy–Schwarz: no filter sum can exceed blockHop·e. Below 1 % of the weakest tone any
+	// limit accepts, the half is taken as silence (idle-line noise under −60 dBm0 costs nothing).
+	if e*blockHop < skipPower {
+		h.re, h.im = [8]float32{}, [8]float32{}
+		return
+	}
+	c := &b.coef
+	var a0, a1, a2, a3, a4, a5, a6, a7 float32
+	var p0, p1, p2, p3, p4, p5, p6, p7 float32
+	for _, v := range x {
+		a0, p0 = v+c[0]*a0-p0, a0
+		a1, p1 = v+c[1]*a1-p1, a1
+		a2, p2 = v+c[2]*a2-p2, a2
+		a3, p3 = v+c[3]*a3-p3, a3
+		a4, p4 = v+c[4]*a4-p4, a4
+		a5, p5 = v+c[5]*a5-p5, a5
+		a6, p6 = v+c[6]*a6-p6, a6
+		a7, p7 = v+c[7]*a7-p7, a7
+	}
+	s1 := [8]float32{a0, a1, a2, a3, a4, a5, a6, a7}
+	s2 := [8]float32{p0, p1, p2, p3, p4, p5, p6, p7}
+	for k := 0; k < 8; k++ {
+		h.re[k] = s1[k] - b.cos[k]*s2[k]
+		h.im[k] = b.sin[k] * s2[k]
+	}
+}
+
+// join returns the eight tone powers |X|² of the block made of halves a then c, and its
+// energy.
+func (b *bank) join(a, c *half, p *[8]float32) float32 {
+	for k := 0; k < 8; k++ {
+		// X = y_a·e^{−jω·51}·… : the first half's sum must be advanced by 51 samples
+		re := a.re[k]*b.joinRe[k] - a.im[k]*b.joinIm[k] + c.re[k]
+		im := a.re[k]*b.joinIm[k] + a.im[k]*b.joinRe[k] + c.im[k]
+		p[k] = re*re + im*im
+	}
+	return a.energy + c.energy
 }
 
 func newBank() *bank {
@@ -43,8 +104,11 @@ func newBank() *bank {
 			f = colFreqs[i-4]
 		}
 		b.tone[i] = newGoertzel(f)
-		b.low[i] = newGoertzel(f * (1 - sideStep))
-		b.high[i] = newGoertzel(f * (1 + sideStep))
+		b.coef[i] = b.tone[i].coef
+		b.freq[i] = f
+		w := 2 * math.Pi * f / SampleRate
+		b.cos[i], b.sin[i] = float32(math.Cos(w)), float32(math.Sin(w))
+		b.joinRe[i], b.joinIm[i] = float32(math.Cos(w*blockHop)), float32(math.Sin(w*blockHop))
 	}
 	return b
 }
@@ -58,7 +122,7 @@ type limits struct {
 	maxReverse  float32 // high louder than low by at most this power ratio
 	relPeak     float32 // other tones of the group at least this ratio down
 	minFraction float32 // the two tones carry at least this share of the block energy
-	checkFreq   bool    // refuse tones nearer ±5 % than the nominal frequency
+	maxDev      float64 // refuse tones further than this fraction off nominal (0: no check)
 }
 
 func dbRatio(db float64) float32 { return float32(math.Pow(10, db/10)) }
@@ -75,8 +139,11 @@ var strictLimits = limits{
 	maxReverse:  dbRatio(6.5),
 	relPeak:     dbRatio(8),
 	minFraction: 0.70,
-	checkFreq:   true,
+	maxDev:      0.026,
 }
+
+// skipPower is 1 % of the weakest tone power any limits accept.
+var skipPower = levelPower(-50) / 100
 
 // maskLimits find anything that might be heard as a tone by any decoder: the Masker removes
 // these blocks, so they are wide on purpose.
@@ -90,16 +157,19 @@ var maskLimits = limits{
 
 // analyze returns the key whose tone pair block x carries under lim, or 0.
 func (b *bank) analyze(x []float32, lim *limits) Digit {
-	var energy float32
-	for _, v := range x {
-		energy += v * v
-	}
-	if energy == 0 {
-		return 0
-	}
+	var h0, h1 half
+	b.run(x[:blockHop], &h0)
+	b.run(x[blockHop:], &h1)
+	return b.analyzeHalves(&h0, &h1, x, lim)
+}
+
+// analyzeHalves is analyze for the block of halves h0 and h1, whose samples are x.
+func (b *bank) analyzeHalves(h0, h1 *half, x []float32, lim *limits) Digit {
 	var p [8]float32
-	for i := range p {
-		p[i] = b.tone[i].power(x)
+	energy := b.join(h0, h1, &p)
+	// no tone can reach the threshold in a block with less energy (Cauchy–Schwarz)
+	if energy*blockLen < lim.minPower {
+		return 0
 	}
 	r, c := 0, 4
 	for i := 1; i < 4; i++ {
@@ -122,12 +192,12 @@ func (b *bank) analyze(x []float32, lim *limits) Digit {
 		}
 	}
 	pr, pc := p[r], p[c]
-	if lim.checkFreq {
+	if lim.maxDev > 0 {
 		var ok bool
-		if pr, ok = b.peak(x, r, pr); !ok {
+		if pr, ok = b.tuned(h0, h1, r, pr, lim.maxDev); !ok {
 			return 0
 		}
-		if pc, ok = b.peak(x, c, pc); !ok {
+		if pc, ok = b.tuned(h0, h1, c, pc, lim.maxDev); !ok {
 			return 0
 		}
 	}
@@ -141,23 +211,72 @@ func (b *bank) analyze(x []float32, lim *limits) Digit {
 	return Digit(keypad[r*4+c-4])
 }
 
-// peak checks that tone i is nearer its nominal frequency than ±5 % (so within about
-// ±2.5 %), and returns its power interpolated to the spectral peak.
-func (b *bank) peak(x []float32, i int, p0 float32) (float32, bool) {
-	pl, ph := b.low[i].power(x), b.high[i].power(x)
-	if pl > p0 || ph > p0 {
+// tuned measures how far tone k of the block lies from its nominal frequency, from the
+// phase it turns through between the two half blocks (a tone Δ Hz off turns 2π·Δ·51/8000
+// radians more than the filter expects). It refuses the tone when the offset exceeds maxDev
+// (a fraction of the nominal frequency) and otherwise returns p corrected for the loss a
+// 102-sample filter has at that offset, so twist and energy checks see the tone's real
+// power.
+func (b *bank) tuned(h0, h1 *half, k int, p float32, maxDev float64) (float32, bool) {
+	// z = y1 · conj(y0) · e^{−jω·51}
+	re := float64(h1.re[k]*h0.re[k] + h1.im[k]*h0.im[k])
+	im := float64(h1.im[k]*h0.re[k] - h1.re[k]*h0.im[k])
+	jr, ji := float64(b.joinRe[k]), float64(b.joinIm[k])
+	zr, zi := re*jr+im*ji, im*jr-re*ji
+	dHz := math.Atan2(zi, zr) * SampleRate / (2 * math.Pi * blockHop)
+	if math.Abs(dHz) > maxDev*b.freq[k] {
 		return 0, false
 	}
-	m0 := math.Sqrt(float64(p0))
-	ml, mh := math.Sqrt(float64(pl)), math.Sqrt(float64(ph))
-	den := ml - 2*m0 + mh
-	if den >= 0 {
-		return p0, true
+	// Dirichlet kernel of a 102-sample rectangular window at dHz
+	x := math.Pi * dHz / SampleRate
+	g := 1.0
+	if x != 0 {
+		g = math.Sin(blockLen*x) / (blockLen * math.Sin(x))
 	}
-	d := 0.5 * (ml - mh) / den
-	m := m0 - 0.25*(ml-mh)*d
-	if m > 1.5*m0 {
-		m = 1.5 * m0
-	}
-	return float32(m * m), true
+	return p / float32(g*g), true
 }
+
+// blocker cuts a sample stream into overlapping blocks and keeps their half-block sums.
+type blocker struct {
+	b    *bank
+	win  [blockLen]float32
+	fill int
+	h    [2]half
+}
+
+// take copies samples from pcm up to the next half-block boundary and returns how many it
+// took and whether a whole block is now ready for analyze (then call shift).
+func (bl *blocker) take(pcm []int16) (n int, block bool) {
+	end := blockHop
+	if bl.fill >= blockHop {
+		end = blockLen
+	}
+	n = min(end-bl.fill, len(pcm))
+	w := bl.win[bl.fill : bl.fill+n]
+	for i := range w {
+		w[i] = float32(pcm[i])
+	}
+	bl.fill += n
+	switch bl.fill {
+	case blockHop:
+		bl.b.run(bl.win[:blockHop], &bl.h[0])
+	case blockLen:
+		bl.b.run(bl.win[blockHop:], &bl.h[1])
+		return n, true
+	}
+	return n, false
+}
+
+func (bl *blocker) analyze(lim *limits) Digit {
+	return bl.b.analyzeHalves(&bl.h[0], &bl.h[1], bl.win[:], lim)
+}
+
+// shift drops the older half of the block.
+func (bl *blocker) shift() {
+	copy(bl.win[:], bl.win[blockHop:])
+	bl.h[0] = bl.h[1]
+	bl.fill = blockHop
+}
+
+// reset forgets a partial block (after lost audio).
+func (bl *blocker) reset() { bl.fill = 0 }

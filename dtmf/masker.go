@@ -30,15 +30,12 @@ type MaskerConfig struct {
 //
 // A Masker is not safe for concurrent use.
 type Masker struct {
-	bank *bank
-	det  *Detector // counts the keys that were masked
+	bl  blocker
+	det *Detector // counts the keys that were masked
 
 	delay  []int16
 	masked []bool
 	pos    int64 // samples taken in
-
-	win  [blockLen]float32
-	fill int
 
 	guard, bridge int64
 	maskTo        int64 // samples before this are masked as they arrive
@@ -63,7 +60,7 @@ func NewMasker(cfg MaskerConfig) *Masker {
 	}
 	l := int64(samplesOf(cfg.Lookahead))
 	m := &Masker{
-		bank:   sharedBank,
+		bl:     blocker{b: sharedBank},
 		det:    NewDetector(),
 		delay:  make([]int16, l),
 		masked: make([]bool, l),
@@ -103,24 +100,26 @@ func (m *Masker) SetSecure(on bool) {
 func (m *Masker) Process(pcm []int16) []int16 {
 	out := make([]int16, len(pcm))
 	l := int64(len(m.delay))
-	for i, s := range pcm {
-		p := m.pos
-		k := p % l
-		if p >= l && !m.masked[k] {
-			out[i] = m.delay[k]
-		} // else fill: silence
-		m.delay[k] = s
-		m.masked[k] = m.secure || p < m.maskTo
-		m.pos++
-
-		m.win[m.fill] = float32(s)
-		m.fill++
-		if m.fill == blockLen {
-			if m.bank.analyze(m.win[:], &maskLimits) != 0 {
+	rest, o := pcm, 0
+	for len(rest) > 0 {
+		n, full := m.bl.take(rest)
+		for _, s := range rest[:n] {
+			p := m.pos
+			k := p % l
+			if p >= l && !m.masked[k] {
+				out[o] = m.delay[k]
+			} // else fill: silence
+			o++
+			m.delay[k] = s
+			m.masked[k] = m.secure || p < m.maskTo
+			m.pos++
+		}
+		rest = rest[n:]
+		if full {
+			if m.bl.analyze(&maskLimits) != 0 {
 				m.mark(m.pos-blockLen, m.pos)
 			}
-			copy(m.win[:], m.win[blockHop:])
-			m.fill = blockLen - blockHop
+			m.bl.shift()
 		}
 	}
 	for _, e := range m.det.Process(pcm) {
