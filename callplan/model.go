@@ -158,7 +158,7 @@ type PlayStep struct {
 	// BargeIn: nil = the default (a keypress interrupts the prompt only when the next step
 	// takes input: Gather, Menu, Pay); otherwise what the plan said.
 	BargeIn *bool
-	Loop    int // times to play; DefaultPlayLoop
+	Loop    int // times to play; DefaultPlayLoop; 0 = until a key or the end of the call (TwiML)
 }
 
 // SayDigitsStep is <SayDigits value>: speaks each digit of value with the digit prompts.
@@ -394,7 +394,16 @@ var AuthorizeOutputs = []string{"Result", "Error"}
 var LinkOutputs = []string{"Result", "Id", "SessionId", "ExpiresAt", "MessageId", "Error"}
 
 // GatherOutputs are the variables Gather publishes besides $(Var) itself.
+// Result is "success", "timeout", "invalid" or "caller-hung-up".
 var GatherOutputs = []string{"Result"}
+
+// APIOutputs are the variables an ApiInteraction with a name publishes under that name:
+// $(Name.Error) says why no usable response came ("" on success).
+var APIOutputs = []string{"Error"}
+
+// TransferOutputs are published under "Transfer" after a <Transfer>: $(Transfer.Result) is
+// "success" or "failed" (the flow continues only when it failed).
+var TransferOutputs = []string{"Result"}
 
 // CardTypes lists the card brands validCardTypes and cardType accept.
 var CardTypes = []string{"visa", "mastercard", "amex", "maestro", "discover", "jcb", "diners-club", "unionpay"}

@@ -106,7 +106,7 @@ func (p *parser) parsePlay(n *xnode) Step {
 		b := a.bool("bargeIn", true)
 		s.BargeIn = &b
 	}
-	s.Loop = a.int("loop", DefaultPlayLoop, 1, 100)
+	s.Loop = a.int("loop", DefaultPlayLoop, 0, 100)
 	return s
 }
 

@@ -252,6 +252,9 @@ func (v *validator) stepIO(s Step) (uses []varUse, sets []varSet) {
 			tmpl(&s.Request.Headers[i].Value)
 		}
 		tmpl(&s.Request.Body)
+		if s.Name != "" {
+			publish(s.Name, APIOutputs)
+		}
 		set(s.Response.ResponseCodeDestination, &s.Response.ResponseCodeDestination)
 		for i := range s.Response.Fields {
 			f := &s.Response.Fields[i]
@@ -298,6 +301,7 @@ func (v *validator) stepIO(s Step) (uses []varUse, sets []varSet) {
 		tmpl(&s.Value)
 	case *TransferStep:
 		tmpl(&s.To)
+		publish("Transfer", TransferOutputs)
 	}
 	return uses, sets
 }

@@ -128,6 +128,12 @@ func TestValidateVariables(t *testing.T) {
 			flow: `<Authorize connector="provider" var="A"/><SendPaymentLink connector="provider" to="+447700900123" session="s" var="L"/>` +
 				`<If test="$(A.Result) == success and $(L.Result) == success and $(L.Id) != x and $(A.Token) == y"/>`,
 			errs: []string{"$(A.Token) is not published by <Authorize>"}},
+		{name: "api name publishes Error; transfer publishes Result",
+			flow: `<ApiInteraction name="Lookup"><Request><Url>https://x.example/</Url></Request></ApiInteraction>` +
+				`<Transfer to="+441632960999"/><If test="empty($(Lookup.Error)) and $(Transfer.Result) == failed"/>`},
+		{name: "play loop 0 repeats until a key",
+			flow: `<Play prompt="welcome" loop="0"/><Play prompt="welcome" loop="101"/>`,
+			errs: []string{"loop: 101 out of range 0–100"}},
 		{name: "menu var",
 			flow: `<Menu var="K"><Choice key="1"/></Menu><If test="$(K) == 1"/>`},
 	})
