@@ -1,0 +1,365 @@
+package e2e
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/paybridge/paybridge/console"
+	"github.com/paybridge/paybridge/store"
+)
+
+var consoleTestPANs = []string{"4242424242424242", "5555555555554444", "378282246310005"}
+
+const consoleTestToken = "pb_e2e-console-token-0123456789"
+
+// consoleSignIn opens the console, checks the login prompt, signs in and waits for the live feed.
+func consoleSignIn(t *testing.T, b *consoleBrowser, baseURL, token string) {
+	t.Helper()
+	b.navigate(baseURL + "/")
+	b.waitFor("login prompt", `document.querySelector("#login").open`, 10*time.Second)
+	// A wrong token is refused with a message, and the prompt stays.
+	b.mustEval(`document.querySelector("#token").value = "wrong-token-0123456789"; document.querySelector("#login-form").requestSubmit(); true`, nil)
+	b.waitFor("wrong-token message", `document.querySelector("#login-error").textContent.includes("not accepted")`, 10*time.Second)
+	b.mustEval(fmt.Sprintf(`document.querySelector("#token").value = %q; document.querySelector("#login-form").requestSubmit(); true`, token), nil)
+	b.waitFor("signed in", `!document.querySelector("#login").open`, 10*time.Second)
+	b.waitFor("live feed connected", `document.querySelector("#feed-status").textContent === "live"`, 10*time.Second)
+}
+
+// liveRow is a JS expression for a call's row in the live table.
+func liveRow(callID string) string {
+	return fmt.Sprintf(`document.querySelector('#live-calls tbody tr[data-call-id=%q]')`, callID)
+}
+
+// consoleChecks are the checks every run ends with: no page errors (exceptions, CSP
+// violations), no test PAN anywhere in the DOM, and a mobile-width layout without horizontal
+// scrolling.
+func consoleChecks(t *testing.T, b *consoleBrowser) {
+	t.Helper()
+	var html string
+	b.mustEval(`document.documentElement.outerHTML`, &html)
+	for _, pan := range consoleTestPANs {
+		if strings.Contains(html, pan) {
+			t.Errorf("the console page shows test PAN %s…", pan[:6])
+		}
+	}
+	b.call("Emulation.setDeviceMetricsOverride", map[string]any{"width": 390, "height": 844, "deviceScaleFactor": 1, "mobile": true}, nil)
+	var overflow bool
+	b.mustEval(`new Promise(r => requestAnimationFrame(() => r(document.documentElement.scrollWidth > window.innerWidth + 1)))`, &overflow)
+	if overflow {
+		t.Errorf("at 390px wide the page scrolls sideways (tables must scroll inside their sections)")
+	}
+	b.call("Emulation.clearDeviceMetricsOverride", nil, nil)
+	for _, e := range b.pageErrors() {
+		if strings.Contains(e, "favicon") || (strings.Contains(e, "status of 401") && strings.Contains(e, "/api/info")) {
+			continue // the deliberate wrong-token sign-in
+		}
+		t.Errorf("page error: %s", e)
+	}
+}
+
+// TestConsoleChromiumStandalone drives the real console page in headless Chromium against
+// console.NewServer on a real listener, with a real SQLite store and hub fed synthetic events:
+// sign-in (wrong then right token), a live call with Pay progress, its payment, the end of the
+// call, plans with validation messages, links and the SMS outbox. Screenshot:
+// out/console-standalone.png. Takes ~5 s.
+func TestConsoleChromiumStandalone(t *testing.T) {
+	ctx := context.Background()
+	st, err := store.Open(ctx, filepath.Join(t.TempDir(), "paybridge.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	hub := console.NewHub()
+	reg := prometheus.NewRegistry()
+	plans := staticPlans{{Name: "pay", File: "plans/pay.xml", Numbers: []string{"+441632960208"}, Valid: true, Hash: "sha256:9f2c4e"},
+		{Name: "broken", File: "plans/broken.xml", Valid: false, Messages: []console.PlanMessage{{Severity: "error", Line: 7, Col: 5,
+			Text: "plans/broken.xml:7:5: unknown element <Pya> (did you mean <Pay>?)"}}}}
+	srv := httptest.NewServer(console.NewServer(console.Config{Store: st, Hub: hub, Metrics: console.NewMetrics(reg), Gatherer: reg,
+		AdminToken: consoleTestToken, Plans: plans, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}))
+	defer srv.Close()
+
+	now := time.Now().UTC()
+	if _, err := st.EnqueueSMS(ctx, store.SMS{To: "+447700900123", Body: "Pay £5.00 for INV-7: http://127.0.0.1/pay/…", CreatedAt: now}); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.CreateLink(ctx, store.Link{ID: "lnk_e2e", TokenHash: "h", SessionID: "sess-link", To: "+447700900123",
+		AmountMinor: 500, Currency: "GBP", CreatedAt: now, ExpiresAt: now.Add(time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+
+	b := startConsoleBrowser(t, 1366, 900)
+	consoleSignIn(t, b, srv.URL, consoleTestToken)
+
+	// A call arrives and enters its card.
+	const callID = "e2e-call-1"
+	if err := st.CreateCall(ctx, store.Call{ID: callID, From: "+447700900123", To: "+441632960208", Plan: "pay"}); err != nil {
+		t.Fatal(err)
+	}
+	hub.Publish(console.Event{CallID: callID, Type: "call.started", Fields: map[string]any{"from": "+447700900123", "to": "+441632960208", "plan": "pay"}})
+	hub.Publish(console.Event{CallID: callID, Type: "call.answered"})
+	hub.Publish(console.Event{CallID: callID, Type: "step", Step: "Pay"})
+	b.waitFor("live call row", liveRow(callID)+` && `+liveRow(callID)+`.textContent.includes("Pay")`, 10*time.Second)
+	for n := 1; n <= 12; n++ {
+		hub.Publish(console.Event{CallID: callID, Type: "pay.progress", Step: "Pay",
+			Fields: map[string]any{"for": "payment-card-number", "attempt": 1, "digits": n}})
+	}
+	// Even a careless emitter's PAN never reaches the page: the hub masks it.
+	hub.Publish(console.Event{CallID: callID, Type: "pay.progress", Step: "Pay",
+		Fields: map[string]any{"for": "payment-card-number", "attempt": 1, "digits": 16, "debug": consoleTestPANs[0]}})
+	b.waitFor("pay progress 16 digits", liveRow(callID)+`.querySelector("[data-pay-progress]").textContent.includes("16 digits")`, 10*time.Second)
+	var progress string
+	b.mustEval(liveRow(callID)+`.querySelector("[data-pay-progress]").textContent`, &progress)
+	if !strings.Contains(progress, "payment card number") || !strings.Contains(progress, "attempt 1") {
+		t.Errorf("pay progress shows %q", progress)
+	}
+	b.screenshot(filepath.Join(repoRoot(t), "out", "console-standalone-live.png"))
+
+	// The payment completes.
+	if err := st.UpsertPaymentSession(ctx, store.PaymentSession{ID: "sess-e2e", CallID: callID, Connector: "provider", Channel: "voice",
+		AmountMinor: 1234, Currency: "GBP", Reference: "INV-" + callID, State: "completed", Result: "success",
+		MaskedCard: "************4242", CardType: "visa", Confirmation: "ch_e2e_1"}); err != nil {
+		t.Fatal(err)
+	}
+	hub.Publish(console.Event{CallID: callID, Type: "pay.completed", Step: "Pay",
+		Fields: map[string]any{"result": "success", "masked_card": "************4242", "card_type": "visa"}})
+	b.waitFor("payment row", `document.querySelector('#payments-table tr[data-payment-id="sess-e2e"] [data-masked-card]')`, 10*time.Second)
+	var payRow string
+	b.mustEval(`document.querySelector('#payments-table tr[data-payment-id="sess-e2e"]').textContent`, &payRow)
+	for _, want := range []string{"£12.34", "success", "************4242", "visa", "ch_e2e_1"} {
+		if !strings.Contains(payRow, want) {
+			t.Errorf("payment row %q lacks %q", payRow, want)
+		}
+	}
+	b.waitFor("live call shows the result", liveRow(callID)+`.textContent.includes("************4242")`, 10*time.Second)
+
+	// The call ends: it leaves the live table and shows in recent calls.
+	if err := st.EndCall(ctx, callID, "plan-hangup", time.Time{}); err != nil {
+		t.Fatal(err)
+	}
+	hub.Publish(console.Event{CallID: callID, Type: "call.ended", Fields: map[string]any{"result": "success"}})
+	b.waitFor("call left the live table", `!`+liveRow(callID), 10*time.Second)
+	b.waitFor("call in recent calls", `document.querySelector('#calls-table tr[data-call-id="e2e-call-1"]') && document.querySelector('#calls-table tr[data-call-id="e2e-call-1"]').textContent.includes("plan-hangup")`, 10*time.Second)
+
+	// Plans with their validation messages, links and the outbox.
+	b.waitFor("plans", `document.querySelector('#plans-list li[data-plan="broken"]') && document.querySelector('#plans-list li[data-plan="broken"]').textContent.includes("did you mean <Pay>")`, 10*time.Second)
+	b.waitFor("links", `document.querySelector('#links-table tr[data-link-id="lnk_e2e"]')`, 10*time.Second)
+	b.waitFor("sms", `document.querySelector('#sms-table tbody tr') && document.querySelector('#sms-table tbody').textContent.includes("+447700900123")`, 10*time.Second)
+
+	// A second call left in progress, so the screenshot shows the live view.
+	hub.Publish(console.Event{CallID: "e2e-call-2", Type: "call.started", Fields: map[string]any{"from": "+447700900456", "to": "+441632960208", "plan": "pay"}})
+	hub.Publish(console.Event{CallID: "e2e-call-2", Type: "pay.progress", Step: "Pay",
+		Fields: map[string]any{"for": "expiration-date", "attempt": 2, "errorType": "invalid-date", "digits": 2}})
+	b.waitFor("second live call", liveRow("e2e-call-2")+` && `+liveRow("e2e-call-2")+`.textContent.includes("invalid-date")`, 10*time.Second)
+	path := filepath.Join(repoRoot(t), "out", "console-standalone.png")
+	size := b.screenshot(path)
+	t.Logf("screenshot: %s (%d bytes)", path, size)
+	fmt.Printf("console screenshot: %s\n", path)
+	consoleChecks(t, b)
+}
+
+type staticPlans []console.PlanInfo
+
+func (p staticPlans) Plans() []console.PlanInfo { return p }
+func (p staticPlans) Reload() error             { return nil }
+
+// TestConsoleServeEndToEnd runs the real binary: `paybridge serve` on ephemeral ports with a
+// temporary data directory, the console in headless Chromium, and a call placed with
+// `paybridge call … --digits …`; the call and its payment must appear live. Screenshot:
+// out/console.png. Takes ~30 s. PAYBRIDGE_BIN selects a prebuilt binary (default: build
+// bin/paybridge); PAYBRIDGE_E2E_NUMBER and PAYBRIDGE_E2E_DIGITS override the dialled number and
+// keypresses for the bundled pay plan.
+func TestConsoleServeEndToEnd(t *testing.T) {
+	bin := paybridgeBinary(t)
+	if out, _ := exec.Command(bin, "serve", "-h").CombinedOutput(); strings.Contains(string(out), "unknown command") {
+		t.Fatalf("`paybridge serve` is not in this build yet (integration pending): %s", firstLine(string(out)))
+	}
+	data := t.TempDir()
+	httpAddr, sipAddr := freeTCPAddr(t), freeUDPAddr(t)
+	rtpLow := 40000 + (os.Getpid()%500)*20
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	serve := exec.CommandContext(ctx, bin, "serve", "--http-addr", httpAddr, "--sip-addr", sipAddr, "--data", data,
+		"--rtp-ports", fmt.Sprintf("%d-%d", rtpLow, rtpLow+19), "--log-format", "json")
+	serve.Env = append(os.Environ(), "PAYBRIDGE_ADMIN_TOKEN=")
+	out := &lockedBuffer{}
+	serve.Stdout, serve.Stderr = out, out
+	if err := serve.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		_ = serve.Process.Signal(os.Interrupt)
+		done := make(chan struct{})
+		go func() { _ = serve.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(15 * time.Second):
+			cancel()
+			<-done
+		}
+		for _, pan := range consoleTestPANs {
+			if strings.Contains(out.String(), pan) {
+				t.Errorf("serve output holds test PAN %s…", pan[:6])
+			}
+		}
+		if t.Failed() {
+			t.Logf("serve output:\n%s", out.String())
+		}
+	}()
+	base := "http://" + httpAddr
+	waitHTTP(t, base+"/healthz", 30*time.Second)
+	// serve prints where everything is, including the token file.
+	for _, want := range []string{httpAddr, data} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("serve's start-up output does not mention %s", want)
+		}
+	}
+	token, _, err := console.AdminToken(data, "")
+	if err != nil {
+		t.Fatalf("admin token in the data directory: %v", err)
+	}
+
+	b := startConsoleBrowser(t, 1366, 900)
+	consoleSignIn(t, b, base, token)
+
+	number := envOr("PAYBRIDGE_E2E_NUMBER", "+441632960208")
+	digits := envOr("PAYBRIDGE_E2E_DIGITS", "4242424242424242#w1230#w123#w12345#")
+	call := exec.CommandContext(ctx, bin, "call", "sip:"+number+"@"+sipAddr, "--from", "+447700900123", "--digits", digits, "--timeout", "90s")
+	callOut := &lockedBuffer{}
+	call.Stdout, call.Stderr = callOut, callOut
+	if err := call.Start(); err != nil {
+		t.Fatal(err)
+	}
+	callDone := make(chan error, 1)
+	go func() { callDone <- call.Wait() }()
+
+	b.waitFor("the call appears live", `document.querySelector('#live-calls tbody tr[data-call-id]')`, 30*time.Second)
+	b.waitFor("pay progress counts digits", `[...document.querySelectorAll('#live-calls [data-pay-progress]')].some(e => / [1-9][0-9]* digits/.test(e.textContent) || e.textContent.includes("success"))`, 60*time.Second)
+	b.screenshot(filepath.Join(repoRoot(t), "out", "console-live.png"))
+	b.waitFor("the payment appears", `[...document.querySelectorAll('#payments-table tbody tr')].some(r => r.textContent.includes("************4242"))`, 90*time.Second)
+	select {
+	case err := <-callDone:
+		if err != nil {
+			t.Errorf("paybridge call: %v\n%s", err, callOut.String())
+		}
+	case <-time.After(90 * time.Second):
+		t.Errorf("paybridge call did not finish:\n%s", callOut.String())
+	}
+	b.waitFor("the call is in recent calls", `document.querySelector('#calls-table tbody tr[data-call-id]')`, 30*time.Second)
+	var row string
+	b.mustEval(`[...document.querySelectorAll('#payments-table tbody tr')].find(r => r.textContent.includes("************4242")).textContent`, &row)
+	if !strings.Contains(row, "success") {
+		t.Errorf("payment row %q: want success", row)
+	}
+	path := filepath.Join(repoRoot(t), "out", "console.png")
+	size := b.screenshot(path)
+	t.Logf("screenshot: %s (%d bytes)", path, size)
+	fmt.Printf("console screenshot: %s\n", path)
+	consoleChecks(t, b)
+	for _, pan := range consoleTestPANs {
+		if strings.Contains(callOut.String(), pan) {
+			t.Errorf("paybridge call output holds test PAN %s…", pan[:6])
+		}
+	}
+}
+
+// paybridgeBinary returns $PAYBRIDGE_BIN or builds bin/paybridge.
+func paybridgeBinary(t *testing.T) string {
+	t.Helper()
+	if b := os.Getenv("PAYBRIDGE_BIN"); b != "" {
+		return b
+	}
+	root := repoRoot(t)
+	bin := filepath.Join(root, "bin", "paybridge")
+	build := exec.Command("go", "build", "-o", bin, "./cmd/paybridge")
+	build.Dir = root
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build ./cmd/paybridge: %v\n%s", err, out)
+	}
+	return bin
+}
+
+func freeTCPAddr(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+// freeUDPAddr finds a port free for both UDP and TCP (SIP listens on both).
+func freeUDPAddr(t *testing.T) string {
+	t.Helper()
+	for i := 0; i < 20; i++ {
+		c, err := net.ListenPacket("udp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		addr := c.LocalAddr().String()
+		c.Close()
+		if l, err := net.Listen("tcp", addr); err == nil {
+			l.Close()
+			return addr
+		}
+	}
+	t.Fatal("no port free for both UDP and TCP")
+	return ""
+}
+
+func waitHTTP(t *testing.T, url string, timeout time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for time.Now().Before(deadline) {
+		if res, err := http.Get(url); err == nil {
+			res.Body.Close()
+			if res.StatusCode == 200 {
+				return
+			}
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Fatalf("%s not up after %v", url, timeout)
+}
+
+func envOr(k, def string) string {
+	if v := os.Getenv(k); v != "" {
+		return v
+	}
+	return def
+}
+
+func firstLine(s string) string {
+	sc := bufio.NewScanner(strings.NewReader(s))
+	if sc.Scan() {
+		return sc.Text()
+	}
+	return ""
+}
+
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+func (l *lockedBuffer) String() string { l.mu.Lock(); defer l.mu.Unlock(); return l.b.String() }
