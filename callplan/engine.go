@@ -49,7 +49,7 @@ type Outcome struct {
 	Variables map[string]string `json:"variables"`        // every variable after the run
 	Events    []Event           `json:"events"`           // the masked timeline
 	Steps     int               `json:"steps"`            // steps executed
-	Duration  time.Duration     `json:"duration"`         // on the run's clock
+	Duration  time.Duration     `json:"duration_ns"`      // on the run's clock
 }
 
 // TimedPlayer is implemented by channels whose prompt playback is simulated (replay): the

@@ -187,6 +187,9 @@ func TestMissingPromptIsSkipped(t *testing.T) {
 	if out.Result != ResultCompleted || out.Duration != 3*time.Second {
 		t.Fatalf("%s %v", out.Result, out.Duration)
 	}
+	if m := eventsOf(out, "prompt.missing"); len(m) != 1 || m[0].Fields["prompt"] != "missing-prompt" {
+		t.Fatalf("prompt.missing events: %v", m)
+	}
 }
 
 func TestAPIInteraction(t *testing.T) {

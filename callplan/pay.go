@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"regexp"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/paybridge/paybridge/dtmf"
@@ -82,8 +83,7 @@ func (r *run) stepPay(ctx context.Context, s *PayStep) error {
 }
 
 func (r *run) pay(ctx context.Context, s *PayStep, p *payCapture) (payOutcome, error) {
-	currency := r.expand(s.Currency)
-	amount, err := ParseAmount(r.expand(s.Amount), currency)
+	amount, err := payAmount(r.expand(s.Amount), r.expand(s.Currency))
 	if err != nil {
 		r.log.Warn("Pay: bad amount", "pos", s.Pos.String(), "err", err)
 		return payOutcome{result: PayResultValidationError, connectorError: err.Error()}, nil
@@ -321,4 +321,15 @@ func (r *run) dropTypeAhead() {
 		r.pending[i] = 0
 	}
 	r.pending = r.pending[:0]
+}
+
+// payAmount parses Pay's amount; an empty or zero amount without a currency tokenizes.
+func payAmount(amount, currency string) (Amount, error) {
+	if currency == "" {
+		switch strings.TrimSpace(amount) {
+		case "", "0":
+			return Amount{}, nil
+		}
+	}
+	return ParseAmount(amount, currency)
 }

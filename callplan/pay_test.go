@@ -229,3 +229,16 @@ func TestScrubDigits(t *testing.T) {
 		}
 	}
 }
+
+func TestPayTokenizeWithoutAmount(t *testing.T) {
+	h := newHarness(t)
+	h.conn.result = &PaymentResult{Status: PaymentApproved, Token: "tok_123", SessionID: "s"}
+	h.ch.press(500*time.Millisecond, "5555555555554444 1228 123")
+	out := h.run(flowPlan(`<Pay connector="provider" tokenType="one-time"/><Hangup/>`))
+	if out.Variables["Pay.Result"] != "success" || out.Variables["Pay.Token"] != "tok_123" {
+		t.Fatalf("%v", out.Variables)
+	}
+	if r := h.conn.reqs[0]; r.Amount.Minor != 0 || r.TokenType != "one-time" {
+		t.Fatalf("request %+v", r)
+	}
+}

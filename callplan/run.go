@@ -402,7 +402,7 @@ func (r *run) play(ctx context.Context, names []string, bargeIn bool) (interrupt
 func (r *run) playTimed(ctx context.Context, tp TimedPlayer, name string, bargeIn bool) (bool, error) {
 	dur, err := tp.PromptDuration(name)
 	if err != nil {
-		r.log.Warn("prompt unavailable", "prompt", name, "err", err)
+		r.promptMissing(name, err)
 		return false, nil
 	}
 	timer := r.clock.After(dur)
@@ -437,7 +437,7 @@ func (r *run) playLive(ctx context.Context, name string, bargeIn bool) (bool, er
 			case errors.Is(ev.err, ErrHangup):
 				return false, r.callerGone()
 			case ev.err != nil && ctx.Err() == nil:
-				r.log.Warn("prompt unavailable", "prompt", name, "err", ev.err)
+				r.promptMissing(name, ev.err)
 			}
 			return false, nil
 		case wDigit:
@@ -457,6 +457,12 @@ func (r *run) playLive(ctx context.Context, name string, bargeIn bool) (bool, er
 			return false, r.callerGone()
 		}
 	}
+}
+
+// promptMissing reports a prompt that could not be played; the call goes on without it.
+func (r *run) promptMissing(name string, err error) {
+	r.log.Warn("prompt unavailable", "prompt", name, "err", err)
+	r.emit("prompt.missing", "", map[string]any{"prompt": name})
 }
 
 // takesInput reports whether s reads keys (the default barge-in of a Play before it).

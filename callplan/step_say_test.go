@@ -73,3 +73,31 @@ func TestSelectPayPrompt(t *testing.T) {
 		t.Errorf("amex default = %v", got)
 	}
 }
+
+// FuzzAmountPrompts: any amount either fails cleanly or is said with bundled words only.
+func FuzzAmountPrompts(f *testing.F) {
+	for _, s := range []string{"12.50", "0", "1000000", "999999999.99", "-1", "1e5", "", "0.01", "12,50"} {
+		f.Add(s, "GBP")
+		f.Add(s, "")
+	}
+	f.Add("1500", "JPY")
+	f.Add("1.234", "KWD")
+	bundled := map[string]bool{}
+	for _, n := range DefaultPrompts() {
+		bundled[n] = true
+	}
+	f.Fuzz(func(t *testing.T, value, cur string) {
+		names, err := amountPrompts(value, cur)
+		if err != nil {
+			return
+		}
+		if len(names) == 0 {
+			t.Fatalf("amount said with no words")
+		}
+		for _, n := range names {
+			if !bundled[n] && !strings.HasPrefix(n, "currency-") {
+				t.Fatalf("word %q is not a bundled prompt", n)
+			}
+		}
+	})
+}
