@@ -171,6 +171,10 @@ func (l *Links) SendPaymentLink(ctx context.Context, req *callplan.LinkRequest) 
 	if err != nil {
 		return nil, err
 	}
+	switch sess.State {
+	case SessionCompleted, SessionFailed, SessionExpired:
+		return nil, fmt.Errorf("%w: session %s is %s; no link sent", ErrProviderRejected, sess.ID, sess.State)
+	}
 	token, hash := newLinkToken()
 	link := &Link{ID: newID("lnk_"), TokenHash: hash, SessionID: sess.ID, Connector: req.Connector,
 		CallID: req.CallID, To: to, AmountMinor: req.Amount.Minor, Currency: req.Amount.Currency,

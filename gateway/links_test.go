@@ -379,3 +379,23 @@ func TestHTTPSenderAgainstSandbox(t *testing.T) {
 		t.Fatalf("bad number: %v", err)
 	}
 }
+
+func TestPaymentLinkRefusesEndedSession(t *testing.T) {
+	le := newLinkEnv(t, LinksConfig{})
+	c := le.open(t, "session")
+	ctx := context.Background()
+	amt := callplan.Amount{Minor: 100, Currency: "GBP"}
+	s, err := c.StartSession(ctx, &callplan.SessionRequest{CallID: "c", Amount: amt})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Pay(ctx, &callplan.PaymentRequest{CallID: "c", SessionID: s.ID, IdempotencyKey: "k", Amount: amt,
+		Card: card(t, "4242424242424242", "123")}); err != nil {
+		t.Fatal(err)
+	}
+	_, err = le.links.SendPaymentLink(ctx, &callplan.LinkRequest{CallID: "c", Connector: c.Name(), To: "+447700900123",
+		CallerID: "+447700900123", Amount: amt, SessionID: s.ID, TTL: time.Hour})
+	if !errors.Is(err, ErrProviderRejected) || len(le.ledger.Outbox()) != 0 {
+		t.Fatalf("link for a paid session: %v, outbox %d", err, len(le.ledger.Outbox()))
+	}
+}

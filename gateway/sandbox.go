@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"crypto/subtle"
 	"encoding/json"
 	"io"
 	"log/slog"
@@ -30,6 +31,9 @@ type SandboxConfig struct {
 	SessionTTL time.Duration
 	// Faults are injected from the start; PUT /admin/faults changes them while running.
 	Faults Faults
+	// AdminToken, when set, is the bearer token /admin/* requires (serve mounts the sandbox on
+	// its public listener; a demo should not let strangers inject faults).
+	AdminToken string
 	// Now is the clock (default time.Now).
 	Now func() time.Time
 	// Logger receives one line per request: method, path, status (never bodies).
@@ -128,9 +132,9 @@ func (s *Sandbox) routes() {
 	api("GET /billing/accounts/{id}/balance", s.handleBalance)
 	// Test and operator endpoints: never subject to faults.
 	s.mux.HandleFunc("GET /ledger", s.handleLedger)
-	s.mux.HandleFunc("GET /admin/faults", s.handleGetFaults)
-	s.mux.HandleFunc("PUT /admin/faults", s.handlePutFaults)
-	s.mux.HandleFunc("GET /admin/stats", s.handleStats)
+	s.mux.HandleFunc("GET /admin/faults", s.admin(s.handleGetFaults))
+	s.mux.HandleFunc("PUT /admin/faults", s.admin(s.handlePutFaults))
+	s.mux.HandleFunc("GET /admin/stats", s.admin(s.handleStats))
 	s.mux.HandleFunc("GET /{$}", s.handleIndex)
 }
 
@@ -181,6 +185,20 @@ func (s *Sandbox) instrument(pattern string, h http.HandlerFunc) http.Handler {
 		}
 		h(rec, r)
 	})
+}
+
+// admin guards the admin endpoints with cfg.AdminToken when one is set.
+func (s *Sandbox) admin(h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if s.cfg.AdminToken != "" {
+			tok, ok := bearer(r)
+			if !ok || subtle.ConstantTimeCompare([]byte(tok), []byte(s.cfg.AdminToken)) != 1 {
+				writeJSON(w, http.StatusUnauthorized, map[string]string{"error": "admin token required"})
+				return
+			}
+		}
+		h(w, r)
+	}
 }
 
 func sleepCtx(r *http.Request, d time.Duration) bool {

@@ -205,3 +205,13 @@ func TestSandboxSignedResultCallback(t *testing.T) {
 		t.Fatalf("signed result: %d %v", st, r)
 	}
 }
+
+func TestSandboxAdminToken(t *testing.T) {
+	e := newEnv(t, SandboxConfig{AdminToken: "adm"})
+	if st, _ := doJSON(t, "PUT", e.srv.URL+"/admin/faults", `{"fail_first":1}`, nil); st != 401 {
+		t.Fatalf("admin without token: %d", st)
+	}
+	if st, _ := doJSON(t, "PUT", e.srv.URL+"/admin/faults", `{"fail_first":1}`, map[string]string{"Authorization": "Bearer adm"}); st != 200 {
+		t.Fatalf("admin with token: %d", st)
+	}
+}
