@@ -5,11 +5,16 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
+	"net/netip"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/pion/rtp"
 
 	"github.com/paybridge/paybridge/callplan"
 	"github.com/paybridge/paybridge/dtmf"
@@ -234,4 +239,89 @@ func FuzzMatchJSON(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestRawAndPcapInbandWithInfo: headerless G.711/PCM16 files, and a pcap whose account number
+// is in-band in PCMU audio and whose card arrives as SIP INFO (application/dtmf-relay).
+func TestRawAndPcapInbandWithInfo(t *testing.T) {
+	sb := startSandbox(t)
+	dir := t.TempDir()
+	opt := dtmf.DefaultToneOptions()
+	opt.Duration, opt.Gap = 80*time.Millisecond, 120*time.Millisecond
+	var pcm []int16
+	pcm = append(pcm, make([]int16, 8000)...)
+	pcm = append(pcm, dtmf.GenerateDigits("12345678", opt)...)
+	pcm = append(pcm, make([]int16, 8000)...)
+	pcm = append(pcm, dtmf.GenerateDigits("5555555555554444", opt)...)
+	pcm = append(pcm, dtmf.GenerateDigits("1230123", opt)...)
+	pcm = append(pcm, make([]int16, 8000)...)
+	for ext, enc := range map[string]func(int16) byte{".ul": dtmf.LinearToULaw, ".al": dtmf.LinearToALaw, ".s16": nil} {
+		var b []byte
+		for _, s := range pcm {
+			if enc != nil {
+				b = append(b, enc(s))
+			} else {
+				b = append(b, byte(s), byte(uint16(s)>>8))
+			}
+		}
+		path := filepath.Join(dir, "call"+ext)
+		if err := os.WriteFile(path, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		in, err := ReadInput(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res := replayOnce(t, sb, planFile(t, "vcc-secure-payments.xml"), in)
+		if res.Keys != 31 || res.Variables["Pay.Result"] != "success" || res.Variables["Pay.CardType"] != "mastercard" {
+			t.Fatalf("%s: %d keys, %v", ext, res.Keys, res.Variables["Pay.Result"])
+		}
+	}
+
+	// pcap: 3 s of PCMU with the account in-band, then the card, expiry and CVV as SIP INFO.
+	var buf bytes.Buffer
+	pw, err := media.NewPcapWriter(&buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t0 := time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
+	phone, pbx := netip.MustParseAddrPort("192.0.2.10:40000"), netip.MustParseAddrPort("192.0.2.1:20000")
+	sipPhone, sipPBX := netip.MustParseAddrPort("192.0.2.10:5060"), netip.MustParseAddrPort("192.0.2.1:5060")
+	var audio []int16
+	audio = append(audio, make([]int16, 4000)...)
+	audio = append(audio, dtmf.GenerateDigits("12345678", opt)...)
+	audio = append(audio, make([]int16, 20*8000)...)
+	for i := 0; i+160 <= len(audio); i += 160 {
+		payload := make([]byte, 160)
+		for j := range payload {
+			payload[j] = dtmf.LinearToULaw(audio[i+j])
+		}
+		p := &rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: 0, SequenceNumber: uint16(i / 160), Timestamp: uint32(i), SSRC: 7}, Payload: payload}
+		if err := pw.WriteRTP(t0.Add(time.Duration(i)*time.Second/8000), phone, pbx, p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	at := 4 * time.Second
+	for i, k := range "5555555555554444" + "1230" + "123" {
+		body := fmt.Sprintf("Signal=%c\r\nDuration=160\r\n", k)
+		msg := fmt.Sprintf("INFO sip:pbx@192.0.2.1 SIP/2.0\r\nVia: SIP/2.0/UDP 192.0.2.10:5060;branch=z9hG4bK%d\r\nCall-ID: c1@192.0.2.10\r\nCSeq: %d INFO\r\nContent-Type: application/dtmf-relay\r\nContent-Length: %d\r\n\r\n%s",
+			i, i+2, len(body), body)
+		if err := pw.WriteUDP(t0.Add(at), sipPhone, sipPBX, []byte(msg)); err != nil {
+			t.Fatal(err)
+		}
+		at += 250 * time.Millisecond
+	}
+	path := filepath.Join(dir, "info.pcap")
+	os.WriteFile(path, buf.Bytes(), 0o644)
+	in, err := ReadInput(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(in.Keys) != 8+16+4+3 {
+		t.Fatalf("pcap: %d keys", len(in.Keys))
+	}
+	res := replayOnce(t, sb, planFile(t, "vcc-secure-payments.xml"), in)
+	if res.Variables["Pay.Result"] != "success" || res.Variables["Pay.MaskedCard"] != "************4444" {
+		t.Fatalf("pcap with INFO: %v %v", res.Reason, res.Variables["Pay.Result"])
+	}
 }
