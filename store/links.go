@@ -37,15 +37,20 @@ type Link struct {
 // Cursor returns the paging cursor that continues a list after l.
 func (l Link) Cursor() string { return encodeCursor(l.CreatedAt, l.ID) }
 
-// State is "used", "expired" (at the given time) or "active".
+// State is the link's state at the given time: "used", "failed", "claimed" (a submission is
+// with the provider), "expired" or "active".
 func (l Link) State(at time.Time) string {
 	switch {
-	case !l.UsedAt.IsZero():
-		return "used"
+	case !l.UsedAt.IsZero() || l.Status == LinkUsed:
+		return LinkUsed
+	case l.Status == LinkFailed:
+		return LinkFailed
+	case l.Status == LinkClaimed:
+		return LinkClaimed
 	case !at.Before(l.ExpiresAt):
 		return "expired"
 	}
-	return "active"
+	return LinkActive
 }
 
 // LinkFilter selects links for ListLinks.
