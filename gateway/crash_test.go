@@ -187,7 +187,7 @@ func TestKill9MidPaymentLoad(t *testing.T) {
 	if _, err := cs.OpenConnector(&crashSpec); err != nil {
 		t.Fatal(err)
 	}
-	rep, err := ReconcileWith(ctx, j, cs, ReconcileOptions{Before: time.Now().Add(time.Second)})
+	rep, err := ReconcileWith(ctx, j, cs, ReconcileOptions{Grace: 10 * time.Millisecond})
 	if err != nil || len(rep.Errors) > 0 {
 		t.Fatalf("reconcile: %+v %v", rep, err)
 	}

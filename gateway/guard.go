@@ -12,7 +12,7 @@ import (
 // WithTrustedNumbers), only within AllowedPrefixes, and at most DailyCap times per number per
 // 24 hours.
 type GuardConfig struct {
-	// AllowedPrefixes are the E.164 prefixes texts may go to (default "+44" and "+1").
+	// AllowedPrefixes are the E.164 prefixes texts may go to (empty = "+44" and "+1").
 	AllowedPrefixes []string
 	// DailyCap is the most links texted to one number in 24 hours (default 3).
 	DailyCap int
@@ -34,7 +34,7 @@ func WithTrustedNumbers(ctx context.Context, numbers ...string) context.Context 
 }
 
 func (g *GuardConfig) withDefaults() {
-	if g.AllowedPrefixes == nil {
+	if len(g.AllowedPrefixes) == 0 {
 		g.AllowedPrefixes = []string{"+44", "+1"}
 	}
 	if g.DailyCap == 0 {

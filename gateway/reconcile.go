@@ -14,16 +14,18 @@ type ReconcileReport struct {
 	Declined int // the provider had declined: recorded as declined
 	NotSent  int // the provider never received it: recorded as failed (nothing charged)
 	Unknown  int // the provider cannot say: recorded as unknown for a human to check
-	Left     int // left pending (connector not open, or the provider unreachable): try again later
+	Left     int // left pending (connector not open, provider unreachable, or too young to judge): try again later
 	Errors   []error
 }
 
 // ReconcileOptions tunes Reconcile.
 type ReconcileOptions struct {
-	// Before limits reconciliation to attempts created before this time (default: now minus
-	// Grace), so an attempt whose request may still be in flight is not judged.
+	// Before limits reconciliation to attempts created before this time (default: now).
 	Before time.Time
-	// Grace is used when Before is zero (default 1 minute).
+	// Grace: an attempt younger than this that the provider has not seen is left pending
+	// rather than judged "never received" — its request may still be on its way (default 1
+	// minute, longer than any connector timeout). Attempts the provider has seen are resolved
+	// whatever their age.
 	Grace time.Duration
 }
 
@@ -39,13 +41,14 @@ func Reconcile(ctx context.Context, attempts AttemptLog, connectors *Connectors)
 // ReconcileWith is Reconcile with options.
 func ReconcileWith(ctx context.Context, attempts AttemptLog, connectors *Connectors, opt ReconcileOptions) (ReconcileReport, error) {
 	var rep ReconcileReport
+	now := connectors.cfg.Now()
 	before := opt.Before
 	if before.IsZero() {
-		g := opt.Grace
-		if g == 0 {
-			g = time.Minute
-		}
-		before = connectors.cfg.Now().Add(-g)
+		before = now
+	}
+	grace := opt.Grace
+	if grace == 0 {
+		grace = time.Minute
 	}
 	pending, err := attempts.PendingAttempts(ctx, before)
 	if err != nil {
@@ -71,6 +74,9 @@ func ReconcileWith(ctx context.Context, attempts AttemptLog, connectors *Connect
 			rep.Left++
 			rep.Errors = append(rep.Errors, fmt.Errorf("attempt %s: %w", a.Key, err))
 			continue
+		case !found && now.Sub(a.CreatedAt) < grace:
+			rep.Left++
+			continue
 		case !found:
 			r = AttemptResult{State: AttemptFailed, SessionID: r.SessionID, ErrorCode: "not_received",
 				ErrorMessage: "the provider never received this attempt; nothing was charged"}
@@ -85,4 +91,26 @@ func ReconcileWith(ctx context.Context, attempts AttemptLog, connectors *Connect
 		}
 	}
 	return rep, nil
+}
+
+// RunReconciler runs Reconcile every interval until ctx is done, logging what it settled.
+func RunReconciler(ctx context.Context, attempts AttemptLog, connectors *Connectors, every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		rep, err := Reconcile(ctx, attempts, connectors)
+		log := connectors.cfg.Logger
+		switch {
+		case err != nil && ctx.Err() == nil:
+			log.Error("reconciling pending payments", "error", err)
+		case rep.Checked > rep.Left:
+			log.Info("reconciled pending payments", "checked", rep.Checked, "approved", rep.Approved,
+				"declined", rep.Declined, "not_sent", rep.NotSent, "unknown", rep.Unknown, "left", rep.Left)
+		}
+	}
 }
