@@ -234,3 +234,18 @@ func (s *Server) info(w http.ResponseWriter, r *http.Request) {
 	}
 	writeJSON(w, http.StatusOK, out)
 }
+
+func (s *Server) listAudit(w http.ResponseWriter, r *http.Request) {
+	p := params{q: r.URL.Query()}
+	limit := p.limit()
+	if err := p.done(); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	es, err := s.cfg.Store.ListAudit(r.Context(), limit)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"items": es})
+}

@@ -119,7 +119,7 @@ func (f *fixture) getJSON(t *testing.T, path string, v any) {
 var protected = []struct{ method, path string }{
 	{"GET", "/readyz"}, {"GET", "/api/info"}, {"GET", "/api/calls"}, {"GET", "/api/calls/x"}, {"GET", "/api/live"},
 	{"GET", "/api/payments"}, {"GET", "/api/payments/x"}, {"GET", "/api/plans"}, {"POST", "/api/plans/reload"},
-	{"GET", "/api/sms"}, {"GET", "/api/links"}, {"GET", "/api/events"}, {"GET", "/metrics"}, {"GET", "/api/nope"},
+	{"GET", "/api/sms"}, {"GET", "/api/links"}, {"GET", "/api/audit"}, {"GET", "/api/events"}, {"GET", "/metrics"}, {"GET", "/api/nope"},
 }
 
 func TestAuthRequired(t *testing.T) {
@@ -374,6 +374,11 @@ func TestPlansAndReloadAudited(t *testing.T) {
 	if err != nil || len(audit) != 2 || audit[0].Action != "plans.reload" || !strings.HasPrefix(audit[0].Detail, "failed") ||
 		!strings.HasPrefix(audit[0].Actor, "admin-token@") {
 		t.Errorf("audit = %+v %v", audit, err)
+	}
+	var al struct{ Items []store.AuditEntry }
+	f.getJSON(t, "/api/audit?limit=1", &al)
+	if len(al.Items) != 1 || al.Items[0].Action != "plans.reload" {
+		t.Errorf("/api/audit = %+v", al)
 	}
 	if f.plans.reloads != 2 {
 		t.Errorf("reloads = %d", f.plans.reloads)
