@@ -147,3 +147,14 @@ func BenchmarkHubPublish(b *testing.B) {
 		})
 	}
 }
+
+// TestHubPartiesFromAnyEvent: serve names the parties on call.answered, the engine its plan on
+// call.started; the live row gets both whatever the order.
+func TestHubPartiesFromAnyEvent(t *testing.T) {
+	h := NewHub()
+	h.Publish(Event{CallID: "c", Type: "call.answered", Fields: map[string]any{"from": "+44770", "to": "+44163", "plan": "pay"}})
+	h.Publish(Event{CallID: "c", Type: "call.started", Fields: map[string]any{"plan": "pay", "version": "1"}})
+	if l := h.Live(); len(l) != 1 || l[0].From != "+44770" || l[0].To != "+44163" || l[0].Plan != "pay" || l[0].State != "answered" {
+		t.Errorf("live = %+v", l)
+	}
+}

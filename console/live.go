@@ -55,18 +55,20 @@ func applyLive(live map[string]*LiveCall, e Event) {
 		live[e.CallID] = c
 	}
 	c.UpdatedAt = e.Time
+	// Whichever event names the parties and the plan (serve puts them on call.answered, the
+	// engine its plan on call.started) fills them in.
+	if v := e.str("from", "caller"); v != "" {
+		c.From = v
+	}
+	if v := e.str("to", "callee"); v != "" {
+		c.To = v
+	}
+	if v := e.str("plan"); v != "" {
+		c.Plan = v
+	}
 	switch e.Type {
 	case "call.started":
 		c.StartedAt = e.Time
-		if v := e.str("from", "caller"); v != "" {
-			c.From = v
-		}
-		if v := e.str("to", "callee"); v != "" {
-			c.To = v
-		}
-		if v := e.str("plan"); v != "" {
-			c.Plan = v
-		}
 	case "call.answered":
 		c.State, c.AnsweredAt = "answered", e.Time
 	case "step":

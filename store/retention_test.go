@@ -43,3 +43,22 @@ func TestRunRetention(t *testing.T) {
 	}
 	s.RunRetention(context.Background(), 0, 0, nil) // disabled: returns at once
 }
+
+func TestBackup(t *testing.T) {
+	s, path := openTest(t)
+	ctx := context.Background()
+	must(t, s.CreateCall(ctx, Call{ID: "c1", Plan: "pay"}))
+	dest := path + ".bak"
+	must(t, s.Backup(ctx, dest))
+	if err := s.Backup(ctx, dest); err == nil {
+		t.Error("backup over an existing file accepted")
+	}
+	b, err := Open(ctx, dest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	if c, _, err := b.GetCall(ctx, "c1"); err != nil || c.Plan != "pay" {
+		t.Errorf("backup lacks the call: %v", err)
+	}
+}

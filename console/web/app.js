@@ -110,15 +110,16 @@
         if (!c) { c = { call_id: id, state: "ringing", started_at: ev.time }; live.set(id, c); }
         c.updated_at = ev.time;
         c.fresh = true;
+        // Whichever event names the parties and the plan fills them in.
+        c.from = str(f, "from", "caller") || c.from;
+        c.to = str(f, "to", "callee") || c.to;
+        c.plan = str(f, "plan") || c.plan;
         switch (ev.type) {
           case "call.started":
             c.started_at = ev.time;
-            c.from = str(f, "from", "caller") || c.from;
-            c.to = str(f, "to", "callee") || c.to;
-            c.plan = str(f, "plan") || c.plan;
             scheduleRefresh("calls");
             break;
-          case "call.answered": c.state = "answered"; c.answered_at = ev.time; break;
+          case "call.answered": c.state = "answered"; c.answered_at = ev.time; scheduleRefresh("calls"); break;
           case "step": c.step = ev.step; if (c.state === "ringing") c.state = "answered"; break;
           case "pay.progress": {
             const p = c.pay || (c.pay = { digits: 0 });
