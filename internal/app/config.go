@@ -77,7 +77,7 @@ func ParseConfig(args []string, getenv func(string) string, stderr io.Writer) (C
 	str(&c.PublicURL, "public-url", "base URL of payment links (default: http://HTTP-ADDR)")
 	str(&c.DataDir, "data", "data directory (database, admin token, recordings)")
 	str(&c.PlansDir, "plans", "call-plan directory (default: the bundled examples)")
-	str(&c.AdminToken, "admin-token", "admin API bearer token (default: generated into DATA/admin-token)")
+	str(&c.AdminToken, "admin-token", "admin API bearer token (default: generated into DATA/admin.token)")
 	str(&c.LogFormat, "log-format", "log format: text or json")
 	str(&c.LogLevel, "log-level", "log level: debug, info, warn, error")
 	fs.BoolVar(&c.Record, "record", c.Record, "record every call, masked, to DATA/recordings")

@@ -1,0 +1,420 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	paybridge "github.com/paybridge/paybridge"
+	"github.com/paybridge/paybridge/console"
+	"github.com/paybridge/paybridge/dtmf"
+	"github.com/paybridge/paybridge/gateway"
+	"github.com/paybridge/paybridge/ivr"
+	"github.com/paybridge/paybridge/store"
+)
+
+// App is one running paybridge node.
+type App struct {
+	cfg    Config
+	getenv func(string) string
+	log    *slog.Logger
+	out    io.Writer
+
+	store      *store.Store
+	ledger     storeLedger
+	plans      *planRegistry
+	sandbox    *gateway.Sandbox
+	connectors *gateway.Connectors
+	links      *gateway.Links
+	webhooks   *gateway.Webhooks
+	hub        *console.Hub
+	metrics    *console.Metrics
+	registry   *prometheus.Registry
+	recorder   *eventRecorder
+	sip        *ivr.Server
+
+	httpLn     net.Listener
+	httpSrv    *http.Server
+	sandboxURL string
+	adminToken string
+	tokenFile  string // "" when the token came from a flag or the environment
+	tokenNew   bool
+
+	done     chan struct{}
+	doneOnce sync.Once
+	calls    sync.WaitGroup
+	ready    atomic.Bool
+}
+
+// New builds a node from cfg: it opens (and migrates) the store, loads the plans, binds the
+// HTTP and SIP listeners, and wires every package together. Nothing is served until Run.
+func New(ctx context.Context, cfg Config, getenv func(string) string, out io.Writer) (*App, error) {
+	a := &App{cfg: cfg, getenv: getenv, out: out, done: make(chan struct{})}
+	a.log = newLogger(cfg, out)
+	if err := cfg.EnsureDataDir(); err != nil {
+		return nil, fmt.Errorf("data directory %s: %w", cfg.DataDir, err)
+	}
+	ok := false
+	defer func() {
+		if !ok {
+			a.closeAll()
+		}
+	}()
+
+	var err error
+	if a.store, err = store.Open(ctx, cfg.DatabasePath()); err != nil {
+		return nil, err
+	}
+	a.ledger = storeLedger{a.store}
+	if a.adminToken, a.tokenNew, err = console.AdminToken(cfg.DataDir, cfg.AdminToken); err != nil {
+		return nil, err
+	}
+	if cfg.AdminToken == "" {
+		a.tokenFile = filepath.Join(cfg.DataDir, console.TokenFile)
+	}
+
+	// The HTTP listener is bound first: the sandbox's URL (what baseUrl="sandbox" means) is
+	// derived from its real address, so port 0 works in tests.
+	if a.httpLn, err = net.Listen("tcp", cfg.HTTPAddr); err != nil {
+		return nil, fmt.Errorf("--http-addr %s: %w", cfg.HTTPAddr, err)
+	}
+	a.sandboxURL = "http://" + loopbackFor(a.httpLn.Addr().String()) + "/sandbox"
+
+	a.registry = prometheus.NewRegistry()
+	a.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	a.metrics = console.NewMetrics(a.registry)
+	a.hub = console.NewHub()
+	a.metrics.RegisterHub(a.registry, a.hub)
+	a.recorder = newEventRecorder(a.store, a.hub, a.metrics, a.log)
+
+	a.sandbox = gateway.NewSandbox(gateway.SandboxConfig{Logger: a.log.With("component", "sandbox")})
+	a.connectors = gateway.NewConnectors(gateway.ConnectorsConfig{
+		SandboxURL: a.sandboxURL,
+		Attempts:   a.ledger,
+		Logger:     a.log.With("component", "gateway"),
+		Events:     a.recorder,
+	})
+	var sms gateway.SMSSender = gateway.NewOutboxSender(a.ledger)
+	if cfg.SMSURL != "" {
+		sms = gateway.NewHTTPSender(cfg.SMSURL, cfg.SMSUser, cfg.SMSPassword, cfg.SMSFrom)
+	}
+	a.links = gateway.NewLinks(gateway.LinksConfig{
+		BaseURL:    a.publicURL(),
+		Store:      a.ledger,
+		SMS:        sms,
+		From:       cfg.SMSFrom,
+		Connectors: a.connectors,
+		Guard:      gateway.GuardConfig{AllowedPrefixes: strings.Fields(cfg.SMSPrefixes)},
+		Logger:     a.log.With("component", "links"),
+		Events:     a.recorder,
+	})
+	var endpoints []gateway.WebhookEndpoint
+	if cfg.WebhookURL != "" {
+		if cfg.WebhookKey == "" {
+			return nil, errors.New("--webhook-url needs --webhook-secret (or PAYBRIDGE_WEBHOOK_SECRET)")
+		}
+		endpoints = append(endpoints, gateway.WebhookEndpoint{Name: "default", URL: cfg.WebhookURL, Secret: cfg.WebhookKey})
+	}
+	a.webhooks = gateway.NewWebhooks(gateway.WebhooksConfig{Store: a.ledger, Endpoints: endpoints,
+		Logger: a.log.With("component", "webhooks")})
+	a.recorder.webhooks = a.webhooks
+
+	if a.plans, err = newPlanRegistry(a.plansDir(), getenv, a.log, a.store); err != nil {
+		return nil, err
+	}
+	if err := a.installExamples(); err != nil {
+		return nil, err
+	}
+	if err := a.plans.Reload(); err != nil {
+		a.log.Warn("some plans were not loaded", "err", err)
+	}
+
+	if err := a.newSIP(); err != nil {
+		return nil, err
+	}
+	a.httpSrv = &http.Server{Handler: a.handler(), ReadHeaderTimeout: 10 * time.Second}
+	ok = true
+	return a, nil
+}
+
+func (a *App) plansDir() string {
+	if a.cfg.PlansDir != "" {
+		return a.cfg.PlansDir
+	}
+	return filepath.Join(a.cfg.DataDir, "plans")
+}
+
+// installExamples copies the bundled example plans into DATA/plans on the first start without
+// --plans, so that `make run` answers calls at once and the admin has files to edit.
+func (a *App) installExamples() error {
+	if a.cfg.PlansDir != "" {
+		return nil
+	}
+	dir := a.plansDir()
+	if _, err := os.Stat(dir); err == nil {
+		return nil
+	}
+	if err := os.MkdirAll(dir, 0o750); err != nil {
+		return err
+	}
+	return fs.WalkDir(paybridge.ExamplePlans, "testdata/plans", func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := paybridge.ExamplePlans.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(filepath.Join(dir, filepath.Base(p)), b, 0o640)
+	})
+}
+
+func (a *App) publicURL() string {
+	if a.cfg.PublicURL != "" {
+		return strings.TrimRight(a.cfg.PublicURL, "/")
+	}
+	return "http://" + loopbackFor(a.httpLn.Addr().String())
+}
+
+// loopbackFor turns a listen address into one a local client can dial (0.0.0.0 → 127.0.0.1).
+func loopbackFor(addr string) string {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return addr
+	}
+	if ip := net.ParseIP(host); ip == nil || ip.IsUnspecified() {
+		host = "127.0.0.1"
+	}
+	return net.JoinHostPort(host, port)
+}
+
+func (a *App) newSIP() error {
+	cfg := ivr.Config{
+		SIPAddr:      a.cfg.SIPAddr,
+		RTPPortMin:   a.cfg.RTPPortMin,
+		RTPPortMax:   a.cfg.RTPPortMax,
+		Router:       ivr.RouterFunc(a.route),
+		NewMasker:    func() ivr.Masker { return dtmf.NewMasker(dtmf.MaskerConfig{}) },
+		RecordDir:    a.cfg.RecordingsDir(),
+		Record:       a.cfg.Record,
+		MediaTimeout: a.cfg.MediaTimeout,
+		RateLimit:    a.cfg.RateLimit,
+		Logger:       a.log,
+		Metrics:      ivrMetrics{a.metrics},
+	}
+	if a.cfg.PublicIP != "" {
+		ip, err := netip.ParseAddr(a.cfg.PublicIP)
+		if err != nil {
+			return fmt.Errorf("--public-ip: %w", err)
+		}
+		cfg.PublicIP = ip
+	}
+	for _, s := range strings.Fields(a.cfg.AllowList) {
+		p, err := netip.ParsePrefix(s)
+		if err != nil {
+			return fmt.Errorf("--sip-allow %q: %w", s, err)
+		}
+		cfg.AllowList = append(cfg.AllowList, p)
+	}
+	srv, err := ivr.NewServer(cfg)
+	if err != nil {
+		return err
+	}
+	a.sip = srv
+	return nil
+}
+
+// handler mounts everything on the one HTTP listener: the payment pages and the sandbox outside
+// the admin auth, the console (API, feed, page, metrics) behind it.
+func (a *App) handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("/pay/", a.links)
+	mux.Handle("/sandbox/", http.StripPrefix("/sandbox", a.sandbox))
+	mux.Handle("/", console.NewServer(console.Config{
+		Store:      a.store,
+		Hub:        a.hub,
+		Metrics:    a.metrics,
+		Gatherer:   a.registry,
+		AdminToken: a.adminToken,
+		Plans:      a.plans,
+		Logger:     a.log.With("component", "console"),
+		Ready:      a.readyErr,
+		Done:       a.done,
+		Version:    Version,
+	}))
+	return mux
+}
+
+// Version is the build's version, set with -ldflags "-X …/internal/app.Version=…".
+var Version = "dev"
+
+func (a *App) readyErr() error {
+	if !a.ready.Load() {
+		return errors.New("starting or draining")
+	}
+	if len(a.plans.Set().Plans()) == 0 {
+		return errors.New("no valid call plan is loaded")
+	}
+	return nil
+}
+
+// SIPAddr is where SIP is served (useful with port 0).
+func (a *App) SIPAddr() netip.AddrPort { return a.sip.Addr() }
+
+// HTTPAddr is where HTTP is served.
+func (a *App) HTTPAddr() string { return a.httpLn.Addr().String() }
+
+// Store is the node's store (for tests and tools).
+func (a *App) Store() *store.Store { return a.store }
+
+// Reload re-reads the plans (SIGHUP, POST /api/plans/reload). Invalid plans keep their
+// previous version running.
+func (a *App) Reload() error { return a.plans.Reload() }
+
+// Run serves until ctx is done, then drains: new calls get 503, calls in progress may finish
+// within the drain timeout, and the HTTP listener closes last.
+func (a *App) Run(ctx context.Context) error {
+	defer a.closeAll()
+	bg, stopBG := context.WithCancel(context.Background())
+	defer stopBG()
+
+	// Open every plan's connectors, then settle payments a previous run left pending.
+	a.openConnectors()
+	if rep, err := gateway.Reconcile(ctx, a.ledger, a.connectors); err != nil {
+		a.log.Error("reconciling pending payments", "err", err)
+	} else if rep.Checked > 0 {
+		a.log.Info("reconciled pending payments", "checked", rep.Checked, "approved", rep.Approved,
+			"declined", rep.Declined, "not_sent", rep.NotSent, "unknown", rep.Unknown, "left", rep.Left)
+	}
+
+	errc := make(chan error, 3)
+	go func() {
+		if err := a.httpSrv.Serve(a.httpLn); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			errc <- fmt.Errorf("http: %w", err)
+		}
+	}()
+	go func() {
+		if err := a.sip.Serve(bg); err != nil {
+			errc <- fmt.Errorf("sip: %w", err)
+		}
+	}()
+	go a.webhooks.Run(bg)
+	go a.recorder.run(bg)
+	if a.cfg.Retention > 0 {
+		go a.purgeLoop(bg)
+	}
+	a.ready.Store(true)
+	a.banner()
+
+	var runErr error
+	select {
+	case <-ctx.Done():
+	case runErr = <-errc:
+		a.log.Error("stopping", "err", runErr)
+	}
+	a.ready.Store(false)
+	a.log.Info("draining", "timeout", a.cfg.DrainTimeout, "active_calls", a.sip.ActiveCalls())
+	dctx, cancel := context.WithTimeout(context.Background(), a.cfg.DrainTimeout)
+	defer cancel()
+	if err := a.sip.Drain(dctx); err != nil {
+		a.log.Warn("drain deadline passed with calls still up", "active_calls", a.sip.ActiveCalls())
+	}
+	a.sip.Close()
+	a.calls.Wait()
+	a.doneOnce.Do(func() { close(a.done) })
+	sctx, cancel2 := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel2()
+	_ = a.httpSrv.Shutdown(sctx)
+	stopBG()
+	a.recorder.flush()
+	return runErr
+}
+
+// openConnectors opens the connector of every loaded plan so that reconciliation can reach
+// their providers and the first call does not pay for the token exchange.
+func (a *App) openConnectors() {
+	for _, p := range a.plans.Set().Plans() {
+		for _, c := range p.Connectors {
+			spec := c.Spec
+			if _, err := a.connectors.Open(&spec); err != nil {
+				a.log.Warn("connector not opened", "plan", p.Name, "connector", spec.Name, "err", err)
+			}
+		}
+	}
+}
+
+func (a *App) purgeLoop(ctx context.Context) {
+	t := time.NewTicker(time.Hour)
+	defer t.Stop()
+	for {
+		st, err := a.store.Purge(ctx, time.Now().Add(-a.cfg.Retention))
+		if err != nil {
+			a.log.Error("retention purge", "err", err)
+		} else {
+			a.log.Info("retention purge", "stats", fmt.Sprintf("%+v", st))
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// banner says where everything is, once, on start.
+func (a *App) banner() {
+	w := a.out
+	base := "http://" + loopbackFor(a.HTTPAddr())
+	fmt.Fprintf(w, "paybridge %s is up\n", Version)
+	fmt.Fprintf(w, "  SIP          %s (UDP and TCP), media ports %d-%d\n", a.sip.Addr(), a.cfg.RTPPortMin, a.cfg.RTPPortMax)
+	fmt.Fprintf(w, "  console      %s/\n", base)
+	fmt.Fprintf(w, "  sandbox      %s/\n", a.sandboxURL)
+	fmt.Fprintf(w, "  pay pages    %s/pay/…\n", a.publicURL())
+	fmt.Fprintf(w, "  data         %s (database %s)\n", a.cfg.DataDir, a.cfg.DatabasePath())
+	fmt.Fprintf(w, "  plans        %s (%d loaded)\n", a.plansDir(), len(a.plans.Set().Plans()))
+	switch {
+	case a.tokenFile == "":
+		fmt.Fprintf(w, "  admin token  from --admin-token / PAYBRIDGE_ADMIN_TOKEN\n")
+	case a.tokenNew:
+		fmt.Fprintf(w, "  admin token  %s (new: %s — shown once)\n", a.tokenFile, a.adminToken)
+	default:
+		fmt.Fprintf(w, "  admin token  %s\n", a.tokenFile)
+	}
+}
+
+func (a *App) closeAll() {
+	if a.sip != nil {
+		a.sip.Close()
+	}
+	if a.httpLn != nil {
+		a.httpLn.Close()
+	}
+	if a.store != nil {
+		a.store.Close()
+	}
+}
+
+func newLogger(cfg Config, out io.Writer) *slog.Logger {
+	var lvl slog.Level
+	_ = lvl.UnmarshalText([]byte(cfg.LogLevel))
+	opts := &slog.HandlerOptions{Level: lvl}
+	if cfg.LogFormat == "json" {
+		return slog.New(slog.NewJSONHandler(out, opts))
+	}
+	return slog.New(slog.NewTextHandler(out, opts))
+}

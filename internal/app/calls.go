@@ -1,0 +1,102 @@
+package app
+
+import (
+	"context"
+	"time"
+
+	"github.com/paybridge/paybridge/callplan"
+	"github.com/paybridge/paybridge/console"
+	"github.com/paybridge/paybridge/dtmf"
+	"github.com/paybridge/paybridge/ivr"
+	"github.com/paybridge/paybridge/prompts"
+	"github.com/paybridge/paybridge/store"
+)
+
+// route picks the plan for a dialled number; no plan → 404 (the SIP layer answers it without
+// saying which numbers exist).
+func (a *App) route(to string) (ivr.CallHandler, bool) {
+	plan, ok := a.plans.Set().Match(to)
+	if !ok {
+		return nil, false
+	}
+	ps := a.plans.Prompts(plan)
+	return func(ctx context.Context, call *ivr.Call) { a.runCall(ctx, plan, ps, call) }, true
+}
+
+// runCall is one answered call: record it, run its plan, record how it ended.
+func (a *App) runCall(ctx context.Context, plan *callplan.Plan, ps *prompts.Set, call *ivr.Call) {
+	a.calls.Add(1)
+	defer a.calls.Done()
+	info := call.Info()
+	log := a.log.With("call", info.ID, "plan", plan.Name)
+	if err := a.store.CreateCall(ctx, store.Call{ID: info.ID, From: info.From, To: info.To, Plan: plan.Name,
+		PlanHash: plan.Hash, State: "ringing", StartedAt: info.StartedAt}); err != nil {
+		log.Error("recording call", "err", err)
+	}
+	now := time.Now()
+	if err := a.store.MarkAnswered(ctx, info.ID, now); err != nil {
+		log.Error("recording answer", "err", err)
+	}
+	a.hub.Publish(console.Event{Time: now, CallID: info.ID, Type: "call.answered",
+		Fields: map[string]any{"from": info.From, "to": info.To, "plan": plan.Name}})
+
+	sink := callplan.EventSinkFunc(func(e callplan.Event) {
+		if e.CallID == "" {
+			e.CallID = info.ID
+		}
+		a.recorder.Emit(e)
+	})
+	out, err := callplan.Run(ctx, plan, &planChannel{Call: call, prompts: ps}, callplan.RunOptions{
+		Clock:      callplan.WallClock{},
+		Connectors: a.connectors,
+		Links:      a.links,
+		Events:     sink,
+		SandboxURL: a.sandboxURL,
+		Logger:     log,
+	})
+	cause := "error"
+	switch {
+	case err != nil:
+		log.Error("plan did not run", "err", err)
+	case out.Reason != "":
+		cause = out.Result + ": " + out.Reason
+	default:
+		cause = out.Result
+	}
+	if c := call.Cause(); c != "" && out != nil && out.Result == callplan.ResultCallerHungUp {
+		cause = out.Result + ": " + c
+	}
+	// The engine has finished: make sure the far end is released, then record the end.
+	_ = call.Hangup(context.Background(), "plan finished")
+	ended := time.Now()
+	if err := a.store.EndCall(context.Background(), info.ID, cause, ended); err != nil {
+		log.Error("recording hang-up", "err", err)
+	}
+	log.Info("call ended", "cause", cause)
+}
+
+// planChannel is an ivr call seen through its plan: prompts resolve against the plan's own
+// directory before the bundled pack.
+type planChannel struct {
+	*ivr.Call
+	prompts *prompts.Set
+}
+
+func (c *planChannel) Play(ctx context.Context, name string) error {
+	p, err := c.prompts.Load(name)
+	if err != nil {
+		return err
+	}
+	return c.Call.PlayPCM(ctx, p.Samples)
+}
+
+var _ callplan.Channel = (*planChannel)(nil)
+
+// ivrMetrics adapts the console's Prometheus metrics to the counters the SIP layer keeps.
+type ivrMetrics struct{ m *console.Metrics }
+
+func (i ivrMetrics) CallStarted()                   { i.m.CallStarted() }
+func (i ivrMetrics) CallEnded(cause string)         { i.m.CallEnded(cause) }
+func (i ivrMetrics) SIPResponse(_ string, code int) { i.m.SIPResponse(code) }
+func (i ivrMetrics) RTPPackets(received, lost int)  { i.m.RTP(received, lost) }
+func (i ivrMetrics) Digit(s dtmf.Source)            { i.m.Digit(s.String()) }

@@ -1,0 +1,216 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/paybridge/paybridge/gateway"
+	"github.com/paybridge/paybridge/store"
+)
+
+// storeLedger makes the SQLite store the gateway's ledger: the write-ahead attempt log, the
+// payment links, the SMS outbox and the webhook deliveries. It only translates records and
+// sentinel errors; every statement lives in the store package.
+type storeLedger struct {
+	s *store.Store
+}
+
+var _ gateway.Ledger = storeLedger{}
+
+// translate maps store sentinels to the gateway's, keeping the message.
+func translate(err error) error {
+	for _, m := range []struct{ from, to error }{
+		{store.ErrNotFound, gateway.ErrNotFound},
+		{store.ErrDuplicate, gateway.ErrDuplicate},
+		{store.ErrNotPending, gateway.ErrDuplicate},
+		{store.ErrLinkUsed, gateway.ErrLinkUsed},
+		{store.ErrLinkBusy, gateway.ErrLinkBusy},
+		{store.ErrLinkExpired, gateway.ErrLinkExpired},
+	} {
+		if errors.Is(err, m.from) {
+			return fmt.Errorf("%w (%v)", m.to, err)
+		}
+	}
+	return err
+}
+
+func toGatewayAttempt(a *store.Attempt) *gateway.Attempt {
+	g := &gateway.Attempt{
+		Key: a.IdempotencyKey, CallID: a.CallID, Connector: a.Connector, ConnectorType: a.ConnectorType,
+		Method: a.Method, SessionID: a.SessionID, AmountMinor: a.AmountMinor, Currency: a.Currency,
+		Reference: a.Reference, MaskedCard: a.MaskedCard, CardBrand: a.CardBrand, LastError: a.LastError,
+		CreatedAt: a.CreatedAt, UpdatedAt: a.UpdatedAt, State: gateway.AttemptPending,
+	}
+	if a.Status == store.AttemptComplete {
+		g.State = gateway.AttemptState(a.Result)
+		g.Result = gateway.AttemptResult{
+			State: g.State, SessionID: a.SessionID, ConfirmationCode: a.Confirmation, Token: a.Token,
+			ErrorCode: a.ErrorCode, ErrorMessage: a.ErrorMessage, ProviderStatus: a.ProviderStatus,
+		}
+	}
+	return g
+}
+
+func (l storeLedger) BeginAttempt(ctx context.Context, a *gateway.Attempt) (*gateway.Attempt, error) {
+	err := l.s.CreateAttempt(ctx, store.Attempt{
+		IdempotencyKey: a.Key, SessionID: a.SessionID, CallID: a.CallID, Connector: a.Connector,
+		ConnectorType: a.ConnectorType, Method: a.Method, Reference: a.Reference, MaskedCard: a.MaskedCard,
+		CardBrand: a.CardBrand, AmountMinor: a.AmountMinor, Currency: a.Currency, CreatedAt: a.CreatedAt,
+	})
+	if errors.Is(err, store.ErrDuplicate) {
+		old, gerr := l.s.GetAttempt(ctx, a.Key)
+		if gerr != nil {
+			return nil, translate(gerr)
+		}
+		return toGatewayAttempt(old), gateway.ErrDuplicate
+	}
+	if err != nil {
+		return nil, translate(err)
+	}
+	got, err := l.s.GetAttempt(ctx, a.Key)
+	if err != nil {
+		return nil, translate(err)
+	}
+	return toGatewayAttempt(got), nil
+}
+
+func (l storeLedger) CompleteAttempt(ctx context.Context, key string, r gateway.AttemptResult) error {
+	return translate(l.s.CompleteAttempt(ctx, key, store.AttemptResult{
+		Result: string(r.State), ProviderStatus: r.ProviderStatus, ErrorCode: r.ErrorCode,
+		ErrorMessage: r.ErrorMessage, Confirmation: r.ConfirmationCode, Token: r.Token, SessionID: r.SessionID,
+	}))
+}
+
+func (l storeLedger) NoteAttemptError(ctx context.Context, key, msg string) error {
+	return translate(l.s.NoteAttemptError(ctx, key, msg))
+}
+
+func (l storeLedger) GetAttempt(ctx context.Context, key string) (*gateway.Attempt, error) {
+	a, err := l.s.GetAttempt(ctx, key)
+	if err != nil {
+		return nil, translate(err)
+	}
+	return toGatewayAttempt(a), nil
+}
+
+func (l storeLedger) PendingAttempts(ctx context.Context, before time.Time) ([]*gateway.Attempt, error) {
+	as, err := l.s.PendingAttempts(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var out []*gateway.Attempt
+	for i := range as {
+		if as[i].CreatedAt.Before(before) {
+			out = append(out, toGatewayAttempt(&as[i]))
+		}
+	}
+	return out, nil
+}
+
+func toGatewayLink(l *store.Link) *gateway.Link {
+	state := gateway.LinkState(l.Status)
+	if state == "" {
+		state = gateway.LinkActive
+	}
+	return &gateway.Link{
+		ID: l.ID, TokenHash: l.TokenHash, SessionID: l.SessionID, Connector: l.Connector, CallID: l.CallID,
+		To: l.To, AmountMinor: l.AmountMinor, Currency: l.Currency, Reference: l.Reference, State: state,
+		Attempts: l.Attempts, CreatedAt: l.CreatedAt, ExpiresAt: l.ExpiresAt, UsedAt: l.UsedAt,
+		Confirmation: l.Confirmation, MessageID: l.MessageID,
+	}
+}
+
+func (l storeLedger) CreateLink(ctx context.Context, g *gateway.Link) error {
+	return translate(l.s.CreateLink(ctx, store.Link{
+		ID: g.ID, TokenHash: g.TokenHash, SessionID: g.SessionID, CallID: g.CallID, Connector: g.Connector,
+		To: g.To, AmountMinor: g.AmountMinor, Currency: g.Currency, Reference: g.Reference,
+		CreatedAt: g.CreatedAt, ExpiresAt: g.ExpiresAt, Status: string(g.State), MessageID: g.MessageID,
+	}))
+}
+
+func (l storeLedger) LinkByHash(ctx context.Context, hash string) (*gateway.Link, error) {
+	s, err := l.s.LinkByHash(ctx, hash)
+	if err != nil {
+		return nil, translate(err)
+	}
+	return toGatewayLink(s), nil
+}
+
+func (l storeLedger) ClaimLink(ctx context.Context, hash string, now time.Time) (*gateway.Link, error) {
+	s, err := l.s.ClaimLink(ctx, hash, now)
+	if err != nil {
+		return nil, translate(err)
+	}
+	return toGatewayLink(s), nil
+}
+
+func (l storeLedger) FinishLink(ctx context.Context, hash string, o gateway.LinkOutcome) error {
+	return translate(l.s.FinishLink(ctx, hash, store.LinkFinish{
+		Paid: o.Paid, Confirmation: o.Confirmation, Failed: o.Failed, Retry: o.Retry, At: o.At,
+	}))
+}
+
+func (l storeLedger) SetLinkMessage(ctx context.Context, id, messageID string) error {
+	return translate(l.s.SetLinkMessage(ctx, id, messageID))
+}
+
+func (l storeLedger) CountLinksTo(ctx context.Context, to string, since time.Time) (int, error) {
+	return l.s.CountLinksTo(ctx, to, since)
+}
+
+func (l storeLedger) EnqueueSMS(ctx context.Context, m *gateway.SMS) error {
+	id, err := l.s.EnqueueSMS(ctx, store.SMS{
+		ID: m.ID, To: m.To, From: m.From, Body: m.Body, CallID: m.CallID, LinkID: m.LinkID,
+		Status: m.Status, CreatedAt: m.CreatedAt,
+	})
+	if err == nil && m.ID == "" {
+		m.ID = id
+	}
+	return translate(err)
+}
+
+func (l storeLedger) EnqueueDelivery(ctx context.Context, d *gateway.Delivery) error {
+	id, err := l.s.EnqueueWebhook(ctx, store.Webhook{
+		ID: d.ID, Event: d.EventType, URL: d.URL, Payload: d.Body, NextAt: d.NextAttempt,
+		CreatedAt: d.CreatedAt, EventID: d.EventID, Endpoint: d.Endpoint,
+	})
+	if err == nil && d.ID == "" {
+		d.ID = id
+	}
+	return translate(err)
+}
+
+func (l storeLedger) DueDeliveries(ctx context.Context, now time.Time, limit int) ([]*gateway.Delivery, error) {
+	ws, err := l.s.DueWebhooks(ctx, now, limit)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*gateway.Delivery, 0, len(ws))
+	for _, w := range ws {
+		out = append(out, &gateway.Delivery{
+			ID: w.ID, EventID: w.EventID, EventType: w.Event, Endpoint: w.Endpoint, URL: w.URL, Body: w.Payload,
+			State: gateway.DeliveryState(w.Status), Attempts: w.Attempts, NextAttempt: w.NextAt,
+			LastStatus: w.LastStatus, LastError: w.LastError, CreatedAt: w.CreatedAt, DeliveredAt: w.DeliveredAt,
+		})
+	}
+	return out, nil
+}
+
+func (l storeLedger) MarkDelivered(ctx context.Context, id string, status int, at time.Time) error {
+	if err := l.s.RecordWebhookStatus(ctx, id, status); err != nil {
+		return err
+	}
+	return translate(l.s.MarkWebhookDelivered(ctx, id, at))
+}
+
+func (l storeLedger) MarkFailed(ctx context.Context, id string, status int, msg string, next time.Time, dead bool) error {
+	if err := l.s.RecordWebhookStatus(ctx, id, status); err != nil {
+		return err
+	}
+	if dead {
+		next = time.Time{} // the store gives up on a zero next
+	}
+	return translate(l.s.MarkWebhookFailed(ctx, id, next, msg))
+}

@@ -1,0 +1,173 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"path/filepath"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/paybridge/paybridge/callplan"
+	"github.com/paybridge/paybridge/console"
+	"github.com/paybridge/paybridge/prompts"
+	"github.com/paybridge/paybridge/store"
+)
+
+// planRegistry holds the plans a node answers with. Reload re-reads the directory; a plan file
+// that no longer validates keeps its previous version running (and says why), so an admin's
+// typo never takes a number off the air.
+type planRegistry struct {
+	dir    string
+	getenv func(string) string
+	log    *slog.Logger
+	audit  *store.Store
+
+	mu      sync.RWMutex
+	set     *callplan.PlanSet
+	byFile  map[string]*callplan.Plan // the version running, per file
+	diags   map[string]callplan.Diagnostics
+	loaded  map[string]time.Time
+	prompts map[string]*prompts.Set // per plan file
+}
+
+func newPlanRegistry(dir string, getenv func(string) string, log *slog.Logger, audit *store.Store) (*planRegistry, error) {
+	empty, _ := callplan.NewPlanSet()
+	return &planRegistry{dir: dir, getenv: getenv, log: log, audit: audit, set: empty,
+		byFile: map[string]*callplan.Plan{}, diags: map[string]callplan.Diagnostics{},
+		loaded: map[string]time.Time{}, prompts: map[string]*prompts.Set{}}, nil
+}
+
+// Set is the plan set calls are routed with now.
+func (r *planRegistry) Set() *callplan.PlanSet {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	return r.set
+}
+
+// Prompts returns the prompt set of plan (its <Prompts dir>, then the bundled pack).
+func (r *planRegistry) Prompts(p *callplan.Plan) *prompts.Set {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	return r.prompts[p.File]
+}
+
+// Reload implements console.PlanSource and SIGHUP.
+func (r *planRegistry) Reload() error {
+	fresh, diags := callplan.LoadDir(r.dir, r.getenv)
+	byFile := map[string]*callplan.Plan{}
+	for _, p := range fresh.Plans() {
+		byFile[p.File] = p
+	}
+	perFile := map[string]callplan.Diagnostics{}
+	var problems []error
+	for _, d := range diags {
+		perFile[d.Pos.File] = append(perFile[d.Pos.File], d)
+	}
+
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	// A file that failed keeps the version that was running.
+	for file, ds := range perFile {
+		if !ds.HasErrors() {
+			continue
+		}
+		if old, ok := r.byFile[file]; ok && byFile[file] == nil {
+			byFile[file] = old
+			problems = append(problems, fmt.Errorf("%s: invalid, keeping the previous version", file))
+		} else {
+			problems = append(problems, fmt.Errorf("%s: invalid, not loaded", file))
+		}
+		for _, d := range ds {
+			if d.Severity == callplan.SeverityError {
+				r.log.Warn("plan problem", "diagnostic", d.String())
+			}
+		}
+	}
+	plans := make([]*callplan.Plan, 0, len(byFile))
+	for _, p := range byFile {
+		plans = append(plans, p)
+	}
+	sort.Slice(plans, func(i, j int) bool { return plans[i].File < plans[j].File })
+	set, cross := callplan.NewPlanSet(plans...)
+	if cross.HasErrors() {
+		// Two plans now claim one number: keep everything as it was.
+		for _, d := range cross {
+			perFile[d.Pos.File] = append(perFile[d.Pos.File], d)
+		}
+		r.diags = perFile
+		return fmt.Errorf("plans conflict, nothing reloaded: %s", cross.String())
+	}
+	ps := map[string]*prompts.Set{}
+	for _, p := range plans {
+		dir := ""
+		if p.Prompts != nil && p.Prompts.Dir != "" {
+			dir = p.Prompts.Dir
+			if !filepath.IsAbs(dir) {
+				dir = filepath.Join(filepath.Dir(p.File), dir)
+			}
+		}
+		s, err := prompts.Open(dir)
+		if err != nil {
+			problems = append(problems, fmt.Errorf("%s: prompts: %w", p.File, err))
+			if s, err = prompts.Open(""); err != nil {
+				return err
+			}
+		}
+		ps[p.File] = s
+		if r.byFile[p.File] != p {
+			r.loaded[p.File] = time.Now()
+		}
+	}
+	r.set, r.byFile, r.diags, r.prompts = set, byFile, perFile, ps
+	r.log.Info("plans loaded", "dir", r.dir, "plans", len(plans))
+	return errors.Join(problems...)
+}
+
+// Plans implements console.PlanSource.
+func (r *planRegistry) Plans() []console.PlanInfo {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	files := map[string]bool{}
+	for f := range r.byFile {
+		files[f] = true
+	}
+	for f := range r.diags {
+		if f != "" && filepath.Ext(f) != "" {
+			files[f] = true
+		}
+	}
+	var out []console.PlanInfo
+	for f := range files {
+		info := console.PlanInfo{File: f, Valid: !r.diags[f].HasErrors(), LoadedAt: r.loaded[f]}
+		if p := r.byFile[f]; p != nil {
+			info.Name, info.Hash, info.Numbers = p.Name, p.Hash, append([]string(nil), p.Match...)
+			if p.Fallback {
+				info.Numbers = append(info.Numbers, "*")
+			}
+		} else {
+			info.Name = filepath.Base(f)
+		}
+		for _, d := range r.diags[f] {
+			info.Messages = append(info.Messages, console.PlanMessage{Severity: d.Severity.String(),
+				Line: d.Pos.Line, Col: d.Pos.Col, Text: d.String()})
+		}
+		out = append(out, info)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].File < out[j].File })
+	return out
+}
+
+// audited reload for the console is recorded by the console itself; SIGHUP reloads here.
+func (r *planRegistry) reloadFromSignal(ctx context.Context) {
+	err := r.Reload()
+	detail := "ok"
+	if err != nil {
+		detail = err.Error()
+	}
+	if r.audit != nil {
+		_ = r.audit.AppendAudit(ctx, "signal", "plans.reload", detail)
+	}
+}
