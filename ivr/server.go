@@ -281,7 +281,11 @@ func (s *Server) guard(h sipgo.RequestHandler) sipgo.RequestHandler {
 		}
 		if code, reason := validateRequest(req); code != 0 {
 			if tx != nil && !req.IsAck() {
-				s.respond(tx, req, code, reason)
+				var hdrs []sip.Header
+				if code == 420 {
+					hdrs = append(hdrs, sip.NewHeader("Unsupported", unsupportedRequire(req)))
+				}
+				s.respond(tx, req, code, reason, hdrs...)
 			}
 			return
 		}
@@ -292,6 +296,7 @@ func (s *Server) guard(h sipgo.RequestHandler) sipgo.RequestHandler {
 // respond sends a stateful response built from req.
 func (s *Server) respond(tx sip.ServerTransaction, req *sip.Request, code int, reason string, hdrs ...sip.Header) {
 	res := sip.NewResponseFromRequest(req, code, reason, nil)
+	res.SipVersion = "SIP/2.0" // also when refusing another version (505)
 	res.AppendHeader(sip.NewHeader("Server", s.cfg.UserAgent))
 	for _, h := range hdrs {
 		res.AppendHeader(h)
@@ -342,20 +347,6 @@ func (s *Server) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 	}
 	if req.Contact() == nil {
 		s.respond(tx, req, 400, "Missing Contact")
-		return
-	}
-	switch strings.ToLower(req.Recipient.Scheme) {
-	case "sip", "sips", "tel":
-	default:
-		s.respond(tx, req, 416, "Unsupported URI Scheme")
-		return
-	}
-	if req.Recipient.Scheme == "sips" || strings.EqualFold(req.Transport(), "TLS") {
-		s.respond(tx, req, 416, "Unsupported URI Scheme")
-		return
-	}
-	if unsup := unsupportedRequire(req); unsup != "" {
-		s.respond(tx, req, 420, "Bad Extension", sip.NewHeader("Unsupported", unsup))
 		return
 	}
 	if !acceptsSDP(req) {

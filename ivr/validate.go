@@ -41,16 +41,23 @@ func validateRequest(req *sip.Request) (int, string) {
 			return 400, "Duplicate " + h
 		}
 	}
-	if req.CSeq().MethodName != req.Method {
+	// sipgo upper-cases the request-line method but not CSeq's (RFC 4475 intmeth).
+	if !strings.EqualFold(string(req.CSeq().MethodName), string(req.Method)) {
 		return 400, "CSeq Method Mismatch"
 	}
-	if req.From().Address.Host == "" && req.From().Address.Scheme != "tel" {
-		return 400, "Bad From"
+	if req.IsAck() || req.IsCancel() {
+		return 0, ""
 	}
-	for _, h := range req.Headers() {
-		if CheckHeaderValue(h.Value()) != nil {
-			return 400, "Bad Header Value"
-		}
+	if len(req.Recipient.Headers) > 0 {
+		return 400, "Headers Not Allowed In Request-URI"
+	}
+	switch strings.ToLower(req.Recipient.Scheme) {
+	case "sip", "tel":
+	default:
+		return 416, "Unsupported URI Scheme"
+	}
+	if unsup := unsupportedRequire(req); unsup != "" {
+		return 420, "Bad Extension"
 	}
 	if cl := req.ContentLength(); cl != nil && int(*cl) != len(req.Body()) {
 		return 400, "Content-Length Mismatch"
