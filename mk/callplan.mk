@@ -3,9 +3,26 @@
 # callplan-plans (~1 s): the built binary validates every example plan in testdata/plans
 #   (exit 0, no error, no warning) and refuses every plan in testdata/plans/bad with exit 1
 #   and each `expect: LINE:COL: MESSAGE` line of the plan's trailing comment on stderr.
+# callplan-examples (~1 s): runs every example plan listed in testdata/plans/replay/cases.tsv
+#   through `paybridge replay --digits` against the embedded sandbox and checks the result
+#   against testdata/plans/replay/PLAN.expect.json; fails if a test card number appears in the
+#   output.
 # callplan-fuzz (not part of `make test`; ~2 min): runs the four language fuzz targets briefly.
 
-.PHONY: callplan-plans callplan-fuzz
+CALLPLAN_PANS := 4242424242424242|5555555555554444|378282246310005|4000000000000002
+
+.PHONY: callplan-plans callplan-examples callplan-fuzz
+
+callplan-examples: build
+	@set -e; out=$$(mktemp); trap 'rm -f $$out' EXIT; n=0; \
+	grep -v '^#' testdata/plans/replay/cases.tsv | { while IFS='	' read -r plan keys; do \
+	  [ -n "$$plan" ] || continue; n=$$((n+1)); \
+	  if ! ./$(BIN) replay --start 2026-11-22T10:00:00Z --plan testdata/plans/$$plan.xml --digits "$$keys" \
+	       --expect testdata/plans/replay/$$plan.expect.json --json >>$$out 2>&1; then \
+	    cat $$out >&2; echo "callplan-examples: $$plan did not run as expected" >&2; exit 1; fi; \
+	done; \
+	if grep -Eq '$(CALLPLAN_PANS)' $$out; then echo "callplan-examples: a card number appeared in replay output" >&2; exit 1; fi; \
+	echo "callplan-examples: ok ($$n example plans replayed against the sandbox)"; }
 
 callplan-plans: build
 	@set -e; out=$$(mktemp); trap 'rm -f $$out' EXIT; \
@@ -26,4 +43,4 @@ callplan-fuzz:
 	  $(GO) test ./callplan -run '^$$' -fuzz "^$$t\$$" -fuzztime=30s || exit 1; \
 	done
 
-EXTRA_TESTS += callplan-plans
+EXTRA_TESTS += callplan-plans callplan-examples
