@@ -71,7 +71,7 @@ func (g *genericAPI) pay(ctx context.Context, req *callplan.PaymentRequest, key 
 	if resp.status != http.StatusOK {
 		msg := ""
 		if jerr == nil && gr.ErrorCode != nil {
-			msg = ": " + *gr.ErrorCode
+			msg = ": " + redactDigits(*gr.ErrorCode)
 		}
 		return nil, fmt.Errorf("generic.%s: %w (HTTP %d%s)", method, ErrProviderRejected, resp.status, msg)
 	}
@@ -81,14 +81,14 @@ func (g *genericAPI) pay(ctx context.Context, req *callplan.PaymentRequest, key 
 	res := &callplan.PaymentResult{SessionID: req.SessionID, ProviderStatus: resp.status}
 	switch {
 	case gr.ErrorCode != nil && *gr.ErrorCode != "":
-		res.Status, res.ErrorCode = callplan.PaymentDeclined, *gr.ErrorCode
+		res.Status, res.ErrorCode = callplan.PaymentDeclined, redactDigits(*gr.ErrorCode)
 		if gr.ErrorMessage != nil {
-			res.ErrorMessage = *gr.ErrorMessage
+			res.ErrorMessage = redactDigits(*gr.ErrorMessage)
 		}
 	case method == "charge" && gr.ChargeID != nil && *gr.ChargeID != "":
-		res.Status, res.ConfirmationCode = callplan.PaymentApproved, *gr.ChargeID
+		res.Status, res.ConfirmationCode = callplan.PaymentApproved, redactDigits(*gr.ChargeID)
 	case method == "tokenize" && gr.TokenID != nil && *gr.TokenID != "":
-		res.Status, res.Token = callplan.PaymentApproved, *gr.TokenID
+		res.Status, res.Token = callplan.PaymentApproved, redactDigits(*gr.TokenID)
 	default:
 		return nil, fmt.Errorf("generic.%s: %w: neither an id nor an error_code", method, ErrBadResponse)
 	}

@@ -88,7 +88,7 @@ func providerMessage(body []byte) string {
 	if len(msg) > 120 {
 		msg = msg[:120]
 	}
-	return ": " + msg
+	return ": " + redactDigits(msg)
 }
 
 func (s *sessionAPI) status(ctx context.Context, callID, id string) (*SessionStatus, error) {
@@ -151,8 +151,8 @@ func (s *sessionAPI) pay(ctx context.Context, req *callplan.PaymentRequest, key 
 		if err := json.Unmarshal(resp.body, &cr); err != nil || (cr.Outcome != "approved" && cr.Outcome != "declined") {
 			return nil, fmt.Errorf("session.capture: %w", ErrBadResponse)
 		}
-		res := &callplan.PaymentResult{SessionID: sid, ProviderStatus: resp.status, ErrorCode: cr.ErrorCode,
-			ErrorMessage: cr.ErrorMessage, ConfirmationCode: cr.TransactionID, Token: cr.Token}
+		res := &callplan.PaymentResult{SessionID: sid, ProviderStatus: resp.status, ErrorCode: redactDigits(cr.ErrorCode),
+			ErrorMessage: redactDigits(cr.ErrorMessage), ConfirmationCode: redactDigits(cr.TransactionID), Token: redactDigits(cr.Token)}
 		res.Status = callplan.PaymentApproved
 		if cr.Outcome == "declined" {
 			res.Status = callplan.PaymentDeclined

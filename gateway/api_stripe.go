@@ -126,15 +126,15 @@ func (s *stripeAPI) cardError(op string, resp *apiResponse, res *callplan.Paymen
 	var e stripeErrorBody
 	_ = json.Unmarshal(resp.body, &e)
 	if resp.status == http.StatusPaymentRequired && e.Error.Code != "" {
-		res.Status, res.ErrorCode, res.ErrorMessage = callplan.PaymentDeclined, e.declineCode(), e.Error.Message
-		res.ConfirmationCode = e.Error.Charge
+		res.Status, res.ErrorCode, res.ErrorMessage = callplan.PaymentDeclined, redactDigits(e.declineCode()), redactDigits(e.Error.Message)
+		res.ConfirmationCode = redactDigits(e.Error.Charge)
 		return res, nil
 	}
 	code := e.Error.Code
 	if code == "" {
 		code = e.Error.Type
 	}
-	return nil, fmt.Errorf("%s: %w (HTTP %d %s)", op, ErrProviderRejected, resp.status, code)
+	return nil, fmt.Errorf("%s: %w (HTTP %d %s)", op, ErrProviderRejected, resp.status, redactDigits(code))
 }
 
 func (s *stripeAPI) lookup(ctx context.Context, a *Attempt) (AttemptResult, bool, error) {

@@ -55,7 +55,12 @@ func NewConnectors(cfg ConnectorsConfig) *Connectors {
 	}
 	if cfg.HTTPClient == nil {
 		cfg.HTTPClient = &http.Client{Transport: &RedactingTransport{Logger: cfg.Logger}}
+	} else {
+		c := *cfg.HTTPClient
+		cfg.HTTPClient = &c
 	}
+	// Never follow a redirect: a 307/308 would re-send the card body to wherever it points.
+	cfg.HTTPClient.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	if cfg.Timeout == 0 {
 		cfg.Timeout = 15 * time.Second
 	}

@@ -68,6 +68,10 @@ func (e *eventLog) Emit(ev callplan.Event) {
 	e.mu.Unlock()
 }
 
+func newDebugLogger(w *syncBuffer) *slog.Logger {
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelDebug}))
+}
+
 func newEnv(t testing.TB, sc SandboxConfig) *env {
 	t.Helper()
 	logs := &syncBuffer{}
