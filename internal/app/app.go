@@ -55,6 +55,7 @@ type App struct {
 	tokenFile  string // "" when the token came from a flag or the environment
 	tokenNew   bool
 
+	started  time.Time // process start: attempts older than this are reconciled
 	done     chan struct{}
 	doneOnce sync.Once
 	calls    sync.WaitGroup
@@ -64,7 +65,7 @@ type App struct {
 // New builds a node from cfg: it opens (and migrates) the store, loads the plans, binds the
 // HTTP and SIP listeners, and wires every package together. Nothing is served until Run.
 func New(ctx context.Context, cfg Config, getenv func(string) string, out io.Writer) (*App, error) {
-	a := &App{cfg: cfg, getenv: getenv, out: out, done: make(chan struct{})}
+	a := &App{cfg: cfg, getenv: getenv, out: out, done: make(chan struct{}), started: time.Now()}
 	a.log = newLogger(cfg, out)
 	if err := cfg.EnsureDataDir(); err != nil {
 		return nil, fmt.Errorf("data directory %s: %w", cfg.DataDir, err)
@@ -293,9 +294,10 @@ func (a *App) Run(ctx context.Context) error {
 	bg, stopBG := context.WithCancel(context.Background())
 	defer stopBG()
 
-	// Open every plan's connectors, then settle payments a previous run left pending.
+	// Open every plan's connectors, then settle payments a previous run left pending: every
+	// attempt written before this process started is no longer in flight anywhere.
 	a.openConnectors()
-	if rep, err := gateway.Reconcile(ctx, a.ledger, a.connectors); err != nil {
+	if rep, err := gateway.ReconcileWith(ctx, a.ledger, a.connectors, gateway.ReconcileOptions{Before: a.started}); err != nil {
 		a.log.Error("reconciling pending payments", "err", err)
 	} else if rep.Checked > 0 {
 		a.log.Info("reconciled pending payments", "checked", rep.Checked, "approved", rep.Approved,

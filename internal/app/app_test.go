@@ -1,0 +1,182 @@
+package app
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/paybridge/paybridge/ivr"
+	"github.com/paybridge/paybridge/store"
+)
+
+// syncBuffer is a log sink shared by the node's goroutines.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) { s.mu.Lock(); defer s.mu.Unlock(); return s.b.Write(p) }
+func (s *syncBuffer) String() string              { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
+
+// startNode runs a node on loopback with ephemeral ports and the bundled example plans.
+func startNode(t *testing.T, extra ...string) (*App, *syncBuffer, func()) {
+	t.Helper()
+	data := t.TempDir()
+	args := append([]string{"--sip-addr", "127.0.0.1:0", "--http-addr", "127.0.0.1:0", "--data", data,
+		"--rtp-ports", "41000-41200", "--log-level", "debug", "--admin-token", "test-admin-token-0123456789abcdef"}, extra...)
+	cfg, err := ParseConfig(args, func(string) string { return "" }, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := &syncBuffer{}
+	a, err := New(context.Background(), cfg, func(string) string { return "" }, out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- a.Run(ctx) }()
+	deadline := time.Now().Add(10 * time.Second)
+	for !a.ready.Load() {
+		if time.Now().After(deadline) {
+			t.Fatalf("node not ready:\n%s", out)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	return a, out, func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Run: %v", err)
+		}
+	}
+}
+
+// TestServePaysACall is the whole product on loopback: a real SIP call keys a card over RFC
+// 4733, the bundled "pay" plan charges it through the sandbox over HTTP, and the store, the
+// admin API and every log line hold only the mask.
+func TestServePaysACall(t *testing.T) {
+	a, logs, stop := startNode(t)
+	res, err := ivr.Dial(context.Background(), ivr.CallerConfig{
+		Target:  fmt.Sprintf("sip:+441632960208@%s", a.SIPAddr()),
+		From:    "+447700900123",
+		Digits:  "4242424242424242#W1230#W123#W12345#",
+		Timeout: 60 * time.Second,
+	})
+	if err != nil || !res.Answered {
+		t.Fatalf("Dial = %+v, %v", res, err)
+	}
+	// The plan hangs up after reading the confirmation: the call must end from the far side.
+	if res.HangupBy != "remote" {
+		t.Errorf("hangup by %q, want remote", res.HangupBy)
+	}
+	var pays []store.PaymentSession
+	deadline := time.Now().Add(5 * time.Second)
+	for time.Now().Before(deadline) {
+		pays, _ = a.Store().ListPayments(context.Background(), store.PaymentFilter{})
+		if len(pays) > 0 {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if len(pays) != 1 {
+		t.Fatalf("payments = %+v", pays)
+	}
+	p := pays[0]
+	if p.Result != "success" || p.MaskedCard != "************4242" || p.CardType != "visa" || p.AmountMinor != 1234 ||
+		p.Currency != "GBP" || p.Confirmation == "" {
+		t.Fatalf("payment = %+v", p)
+	}
+
+	// The admin API shows it (behind the token), the payment page and sandbox are public.
+	base := "http://" + a.HTTPAddr()
+	req, _ := http.NewRequest("GET", base+"/api/payments", nil)
+	req.Header.Set("Authorization", "Bearer test-admin-token-0123456789abcdef")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	var list struct{ Items []store.PaymentSession }
+	if resp.StatusCode != 200 || json.Unmarshal(body, &list) != nil || len(list.Items) != 1 {
+		t.Fatalf("GET /api/payments = %d %s", resp.StatusCode, body)
+	}
+	if r, err := http.Get(base + "/api/payments"); err != nil || r.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("unauthenticated /api/payments = %v, %v", r, err)
+	}
+	if r, err := http.Get(base + "/sandbox/ledger"); err != nil || r.StatusCode != 200 {
+		t.Fatalf("GET /sandbox/ledger = %v, %v", r, err)
+	}
+	stop()
+
+	// Card data appears nowhere: logs, API answer, database file and WAL.
+	outputs := map[string][]byte{"logs": []byte(logs.String()), "api": body}
+	for _, f := range []string{"paybridge.db", "paybridge.db-wal"} {
+		b, _ := os.ReadFile(filepath.Join(a.cfg.DataDir, f))
+		outputs[f] = b
+	}
+	for name, b := range outputs {
+		for _, pan := range []string{"4242424242424242", "424242424242"} {
+			if bytes.Contains(b, []byte(pan)) {
+				t.Errorf("%s holds card digits %s", name, pan)
+			}
+		}
+	}
+	if !strings.Contains(logs.String(), "call ended") {
+		t.Errorf("no call-ended log line:\n%s", logs)
+	}
+}
+
+// TestServeRefusesUnknownNumbers: a number no plan matches gets 404, and the node keeps going.
+func TestServeRefusesUnknownNumbers(t *testing.T) {
+	dir := t.TempDir()
+	plan := `<CallPlan name="only"><Match number="+441632960555"/><Flow><Play prompt="welcome"/><Hangup/></Flow></CallPlan>`
+	if err := os.WriteFile(filepath.Join(dir, "only.xml"), []byte(plan), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	a, _, stop := startNode(t, "--plans", dir)
+	defer stop()
+	res, err := ivr.Dial(context.Background(), ivr.CallerConfig{Target: fmt.Sprintf("sip:+449999@%s", a.SIPAddr()), Timeout: 10 * time.Second})
+	if err != nil || res.Status != 404 {
+		t.Fatalf("unknown number: %+v, %v", res, err)
+	}
+	res, err = ivr.Dial(context.Background(), ivr.CallerConfig{Target: fmt.Sprintf("sip:+441632960555@%s", a.SIPAddr()), Timeout: 20 * time.Second})
+	if err != nil || !res.Answered || res.HangupBy != "remote" {
+		t.Fatalf("known number: %+v, %v", res, err)
+	}
+}
+
+// TestReloadKeepsValidPlanWhenEditBreaksIt: SIGHUP with a broken edit keeps the old version.
+func TestReloadKeepsValidPlanWhenEditBreaksIt(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "p.xml")
+	good := `<CallPlan name="p"><Match number="+441632960556"/><Flow><Hangup/></Flow></CallPlan>`
+	if err := os.WriteFile(file, []byte(good), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	a, _, stop := startNode(t, "--plans", dir)
+	defer stop()
+	if err := os.WriteFile(file, []byte(`<CallPlan name="p"><Match number="+441632960556"/><Flow><Hangpu/></Flow></CallPlan>`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	err := a.Reload()
+	if err == nil || !strings.Contains(err.Error(), "keeping the previous version") {
+		t.Fatalf("Reload = %v", err)
+	}
+	if _, ok := a.plans.Set().Match("+441632960556"); !ok {
+		t.Fatal("the running plan was dropped by a broken edit")
+	}
+	infos := a.plans.Plans()
+	if len(infos) != 1 || infos[0].Valid || len(infos[0].Messages) == 0 || !strings.Contains(infos[0].Messages[0].Text, "p.xml:1:") {
+		t.Fatalf("plan info = %+v", infos)
+	}
+}
