@@ -2,6 +2,7 @@ package console
 
 import (
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/paybridge/paybridge/store"
@@ -27,10 +28,17 @@ const bearerProtocolPrefix = "bearer."
 // auth wraps h with the admin token check.
 func (s *Server) auth(h http.HandlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ip := remoteIP(r)
+		if blocked, left := s.limiter.blocked(ip); blocked {
+			w.Header().Set("Retry-After", strconv.Itoa(int(left.Seconds())+1))
+			writeError(w, http.StatusTooManyRequests, "too many failed sign-ins from this address; try again later")
+			return
+		}
 		if s.tokenHash != nil && tokenMatch(s.tokenHash, requestToken(r)) {
 			h(w, r)
 			return
 		}
+		s.limiter.fail(ip)
 		s.log.Warn("console: unauthorized request", "method", r.Method, "path", store.RedactPANs(r.URL.Path), "remote", remoteIP(r))
 		w.Header().Set("WWW-Authenticate", `Bearer realm="paybridge"`)
 		writeError(w, http.StatusUnauthorized, "missing or wrong admin token (Authorization: Bearer <token>)")

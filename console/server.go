@@ -2,6 +2,7 @@ package console
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"embed"
@@ -38,7 +39,17 @@ type Config struct {
 	Version    string              // shown in /api/info
 	Now        func() time.Time    // clock for link states; default time.Now
 	Upgrader   *WebSocketConfig    // WebSocket timing; nil: defaults
+	// AuthFailures failed authentications from one address within a minute block it (429) for
+	// the rest of that minute; 0 means DefaultAuthFailures.
+	AuthFailures int
 }
+
+// A client address with DefaultAuthFailures failed authentications within AuthFailureWindow
+// is refused with 429 until the window has passed.
+const (
+	DefaultAuthFailures = 30
+	AuthFailureWindow   = time.Minute
+)
 
 // Server is the console's HTTP handler. Mount it at "/" of the HTTP listener; serve mounts the
 // payment pages (/pay/) and the sandbox (/sandbox/) beside it, outside the admin auth.
@@ -48,6 +59,7 @@ type Server struct {
 	mux       *http.ServeMux
 	log       *slog.Logger
 	ws        WebSocketConfig
+	limiter   *failLimiter
 }
 
 // NewServer builds the console handler:
@@ -81,7 +93,8 @@ func NewServer(cfg Config) http.Handler {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	s := &Server{cfg: cfg, mux: http.NewServeMux(), log: cfg.Logger.With("component", "console")}
+	s := &Server{cfg: cfg, mux: http.NewServeMux(), log: cfg.Logger.With("component", "console"),
+		limiter: newFailLimiter(cmp.Or(cfg.AuthFailures, DefaultAuthFailures), AuthFailureWindow)}
 	if cfg.Upgrader != nil {
 		s.ws = *cfg.Upgrader
 	}

@@ -3,10 +3,12 @@ package console
 import (
 	"crypto/sha256"
 	"errors"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestAdminTokenGeneratedOnceAndPrivate(t *testing.T) {
@@ -73,5 +75,43 @@ func TestTokenMatch(t *testing.T) {
 		if got := tokenMatch(h[:], tok); got != want {
 			t.Errorf("tokenMatch(%q) = %v", tok, got)
 		}
+	}
+}
+
+func TestFailLimiter(t *testing.T) {
+	now := time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
+	l := newFailLimiter(3, time.Minute)
+	l.now = func() time.Time { return now }
+	for i := 0; i < 3; i++ {
+		if b, _ := l.blocked("192.0.2.1"); b {
+			t.Fatalf("blocked after %d failures", i)
+		}
+		l.fail("192.0.2.1")
+	}
+	if b, left := l.blocked("192.0.2.1"); !b || left != time.Minute {
+		t.Errorf("after 3 failures: %v %v", b, left)
+	}
+	if b, _ := l.blocked("192.0.2.2"); b {
+		t.Error("another address blocked")
+	}
+	now = now.Add(time.Minute)
+	if b, _ := l.blocked("192.0.2.1"); b {
+		t.Error("still blocked after the window")
+	}
+}
+
+func TestAuthFailuresRateLimited(t *testing.T) {
+	f := newFixture(t, func(c *Config) { c.AuthFailures = 5 })
+	for i := 0; i < 5; i++ {
+		if code, _, _ := f.do(t, "GET", "/api/calls", "wrong-token-0123456789"); code != http.StatusUnauthorized {
+			t.Fatalf("failure %d = %d", i, code)
+		}
+	}
+	code, h, _ := f.do(t, "GET", "/api/calls", testToken)
+	if code != http.StatusTooManyRequests || h.Get("Retry-After") == "" {
+		t.Errorf("after 5 failures: %d %v", code, h)
+	}
+	if code, _, _ := f.do(t, "GET", "/healthz", ""); code != 200 {
+		t.Errorf("healthz limited: %d", code)
 	}
 }
