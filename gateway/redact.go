@@ -25,9 +25,15 @@ func redactDigits(s string) string {
 				end = j
 				continue
 			}
-			if (c == ' ' || c == '-') && j+1 < len(s) && s[j+1] >= '0' && s[j+1] <= '9' {
-				j++
-				continue
+			if c == ' ' || c == '-' {
+				k := j
+				for k < len(s) && (s[k] == ' ' || s[k] == '-') {
+					k++
+				}
+				if k < len(s) && s[k] >= '0' && s[k] <= '9' {
+					j = k
+					continue
+				}
 			}
 			break
 		}
