@@ -22,18 +22,19 @@ var newPayBuffer = func() *dtmf.SecureBuffer { return new(dtmf.SecureBuffer) }
 // payCapture is the state of one Pay step: the buffers holding the card, and what has been
 // learnt so far that may be published.
 type payCapture struct {
-	step     *PayStep
-	number   *dtmf.SecureBuffer
-	expiry   *dtmf.SecureBuffer
-	cvv      *dtmf.SecureBuffer
-	postal   *dtmf.SecureBuffer
-	brand    string
-	masked   string
-	expMonth int
-	expYear  int
-	entries  int    // entries made over all fields
-	lastErr  string // error type of the last failed entry
-	skipHash bool   // the previous field completed itself: a '#' right after it is a habit, not input
+	step      *PayStep
+	number    *dtmf.SecureBuffer
+	expiry    *dtmf.SecureBuffer
+	cvv       *dtmf.SecureBuffer
+	postal    *dtmf.SecureBuffer
+	brand     string
+	masked    string
+	expMonth  int
+	expYear   int
+	entries   int    // entries made over all fields
+	lastErr   string // error type of the last failed entry
+	skipHash  bool   // the previous field completed itself: a '#' right after it is a habit, not input
+	sessionID string // the provider session the capture completes
 }
 
 // wipe zeroes every buffer; it runs on every exit path of the step.
@@ -94,6 +95,23 @@ func (r *run) pay(ctx context.Context, s *PayStep, p *payCapture) (payOutcome, e
 		return payOutcome{result: PayResultConnectorError, connectorError: err.Error()}, nil
 	}
 
+	// Every capture belongs to a provider session: the one the plan started (session="…") or
+	// one started now, so that a payment link sent after a failed capture completes the same
+	// session (publish Pay.SessionId even when the capture fails).
+	p.sessionID = r.expand(s.Session)
+	if p.sessionID == "" {
+		sctx, cancel := context.WithTimeout(ctx, maxConnectorWait)
+		sess, err := conn.StartSession(sctx, &SessionRequest{CallID: r.callID, Amount: amount, Reference: r.expand(s.Reference)})
+		cancel()
+		if err != nil {
+			r.log.Warn("Pay: start session", "pos", s.Pos.String(), "err", err)
+			return payOutcome{result: PayResultConnectorError, connectorError: scrubDigits(err.Error())}, nil
+		}
+		if sess != nil {
+			p.sessionID = sess.ID
+		}
+	}
+
 	r.ch.Secure(true)
 	defer r.ch.Secure(false)
 
@@ -120,7 +138,7 @@ func (r *run) pay(ctx context.Context, s *PayStep, p *payCapture) (payOutcome, e
 	}
 	req := &PaymentRequest{
 		CallID:         r.callID,
-		SessionID:      r.expand(s.Session),
+		SessionID:      p.sessionID,
 		IdempotencyKey: r.newIdempotencyKey(),
 		Amount:         amount,
 		Reference:      r.expand(s.Reference),
@@ -297,6 +315,9 @@ func (r *run) publishPay(prefix string, p *payCapture, out payOutcome) {
 	}
 	set("Token", out.token)
 	set("ConfirmationCode", out.confirmation)
+	if out.sessionID == "" {
+		out.sessionID = p.sessionID
+	}
 	set("SessionId", out.sessionID)
 	set("ConnectorError", out.connectorError)
 	r.emit("pay.completed", "Pay", map[string]any{"result": out.result, "cardType": p.brand, "maskedCard": p.masked,

@@ -112,7 +112,7 @@ func TestPayTable(t *testing.T) {
 			played: "pay-payment-card-number pay-payment-card-number-invalid-card-number", requests: 1},
 		{name: "custom error prompt", prompts: `<Prompt for="payment-card-number" errorType="invalid-card-number" prompt="card-invalid"/>`,
 			keys: "4242424242424241# WWW 4242424242424242# 1228 123", want: map[string]string{"Pay.Result": "success"}, played: "card-invalid", requests: 1},
-		{name: "star abandons", keys: "4242*", want: map[string]string{"Pay.Result": "caller-interrupted-with-star", "Pay.MaskedCard": ""}},
+		{name: "star abandons", keys: "4242*", want: map[string]string{"Pay.Result": "caller-interrupted-with-star", "Pay.MaskedCard": "", "Pay.SessionId": "sess-1"}},
 		{name: "star in expiry keeps card type", keys: "378282246310005 12*", want: map[string]string{"Pay.Result": "caller-interrupted-with-star", "Pay.CardType": "amex"}},
 		{name: "three timeouts", keys: "", hangupAt: 5 * time.Minute,
 			want:   map[string]string{"Pay.Result": "too-many-failed-attempts", "Pay.ErrorType": "input-timeout", "Pay.Attempts": "3"},
@@ -207,8 +207,12 @@ func TestPaySessionAttachAndIdempotencyKeys(t *testing.T) {
 	if len(h.conn.reqs) != 2 {
 		t.Fatalf("%d requests", len(h.conn.reqs))
 	}
-	if h.conn.reqs[0].SessionID != "sess-42" || h.conn.reqs[1].SessionID != "" {
-		t.Fatalf("session ids %q %q", h.conn.reqs[0].SessionID, h.conn.reqs[1].SessionID)
+	// The first attaches to the plan's session; the second starts one before the capture.
+	if h.conn.reqs[0].SessionID != "sess-42" || h.conn.reqs[1].SessionID != "sess-1" || len(h.conn.sessions) != 1 {
+		t.Fatalf("session ids %q %q, %d sessions started", h.conn.reqs[0].SessionID, h.conn.reqs[1].SessionID, len(h.conn.sessions))
+	}
+	if s := h.conn.sessions[0]; s.Amount.Minor != 500 || s.CallID != "call-1" {
+		t.Fatalf("session request %+v", s)
 	}
 	if h.conn.reqs[0].IdempotencyKey == h.conn.reqs[1].IdempotencyKey {
 		t.Fatal("two payment attempts shared an idempotency key")

@@ -44,8 +44,7 @@ func (r *run) stepSendLink(ctx context.Context, s *SendPaymentLinkStep) error {
 		r.emit("link.failed", "SendPaymentLink", map[string]any{"connector": s.Connector, "error": scrubDigits(msg)})
 		return nil
 	}
-	currency := r.expand(s.Currency)
-	amount, err := ParseAmount(r.expand(s.Amount), currency)
+	amount, err := payAmount(r.expand(s.Amount), r.expand(s.Currency)) // none: the session's amount
 	if err != nil {
 		return fail(err.Error())
 	}
