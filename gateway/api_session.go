@@ -133,6 +133,9 @@ func (s *sessionAPI) pay(ctx context.Context, req *callplan.PaymentRequest, key 
 		pc, _ := json.Marshal(card.PostalCode)
 		parts = append(parts, lit(`,"postalCode":`), litb(pc))
 	}
+	if method == "charge" {
+		parts = append(parts, lit(`,"amount":"`+FormatAmount(req.Amount)+`","currency":`), litb(mustJSON(req.Amount.Currency)))
+	}
 	if req.TokenType != "" {
 		tt, _ := json.Marshal(req.TokenType)
 		parts = append(parts, lit(`,"tokenType":`), litb(tt))
@@ -196,4 +199,9 @@ func (s *sessionAPI) lookup(ctx context.Context, a *Attempt) (AttemptResult, boo
 		return r, true, nil
 	}
 	return AttemptResult{SessionID: st.SessionID}, false, nil
+}
+
+func mustJSON(s string) []byte {
+	b, _ := json.Marshal(s)
+	return b
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -327,5 +328,35 @@ func TestConnectorErrorNames(t *testing.T) {
 		if got := ConnectorError(err); got != want {
 			t.Errorf("ConnectorError(%v) = %q, want %q", err, got, want)
 		}
+	}
+}
+
+// A session started by the plan (ApiInteraction, as in the VCC example) with one amount cannot
+// be charged another; one started without an amount takes the Pay step's.
+func TestSessionCaptureAmountMustMatch(t *testing.T) {
+	e := newEnv(t, SandboxConfig{})
+	c := e.open(t, "session")
+	ctx := context.Background()
+	s, err := c.StartSession(ctx, &callplan.SessionRequest{CallID: "c", Amount: callplan.Amount{Minor: 1234, Currency: "GBP"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.Pay(ctx, &callplan.PaymentRequest{CallID: "c", SessionID: s.ID, IdempotencyKey: "k1",
+		Amount: callplan.Amount{Minor: 9999, Currency: "GBP"}, Card: card(t, "4242424242424242", "123")})
+	if !errors.Is(err, ErrProviderRejected) || !strings.Contains(err.Error(), "does not match") {
+		t.Fatalf("mismatched amount: %v", err)
+	}
+	s2, err := c.StartSession(ctx, &callplan.SessionRequest{CallID: "c2", Amount: callplan.Amount{Currency: "GBP"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := c.Pay(ctx, &callplan.PaymentRequest{CallID: "c2", SessionID: s2.ID, IdempotencyKey: "k2",
+		Amount: callplan.Amount{Minor: 500, Currency: "GBP"}, Card: card(t, "4242424242424242", "123")})
+	if err != nil || res.Status != callplan.PaymentApproved {
+		t.Fatalf("amountless session: %+v %v", res, err)
+	}
+	led := e.sb.Ledger()
+	if len(led) != 1 || led[0].Amount != 500 {
+		t.Fatalf("ledger %+v", led)
 	}
 }

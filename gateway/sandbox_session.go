@@ -226,6 +226,8 @@ type captureRequest struct {
 	SecurityCode string `json:"securityCode,omitempty"`
 	PostalCode   string `json:"postalCode,omitempty"`
 	TokenType    string `json:"tokenType,omitempty"`
+	Amount       string `json:"amount,omitempty"`   // decimal; must match the session's when it has one
+	Currency     string `json:"currency,omitempty"` // default: the session's
 }
 
 func (s *Sandbox) handleCapture(w http.ResponseWriter, r *http.Request) {
@@ -275,6 +277,27 @@ func (s *Sandbox) handleCapture(w http.ResponseWriter, r *http.Request) {
 	}
 	if sess.State != SessionCreated && sess.State != SessionInProgress {
 		writeJSON(w, http.StatusConflict, map[string]string{"Message": "session is " + sess.State, "sessionState": sess.State})
+		return
+	}
+	if req.Amount != "" {
+		cur := req.Currency
+		if cur == "" {
+			cur = sess.Amount.Currency
+		}
+		amt, err := ParseAmount(req.Amount, cur)
+		switch {
+		case err != nil:
+			sessionError(w, http.StatusBadRequest, "amount is not a decimal amount in "+cur)
+			return
+		case sess.Amount.Minor == 0:
+			sess.Amount = amt // a session started without an amount takes the capture's
+		case amt != sess.Amount:
+			sessionError(w, http.StatusBadRequest, "amount "+FormatAmount(amt)+" "+amt.Currency+" does not match the session's "+FormatAmount(sess.Amount)+" "+sess.Amount.Currency)
+			return
+		}
+	}
+	if req.Method == "charge" && sess.Amount.Minor == 0 {
+		sessionError(w, http.StatusBadRequest, "the session has no amount to charge")
 		return
 	}
 	code := s.decide(card)
