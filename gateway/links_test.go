@@ -399,3 +399,34 @@ func TestPaymentLinkRefusesEndedSession(t *testing.T) {
 		t.Fatalf("link for a paid session: %v, outbox %d", err, len(le.ledger.Outbox()))
 	}
 }
+
+// The caller paid by phone after the link was texted: the link page says so, without changing
+// the link, and a submission cannot pay twice.
+func TestPaymentLinkAfterVoicePayment(t *testing.T) {
+	le := newLinkEnv(t, LinksConfig{})
+	c := le.open(t, "session")
+	ctx := context.Background()
+	amt := callplan.Amount{Minor: 700, Currency: "GBP"}
+	s, err := c.StartSession(ctx, &callplan.SessionRequest{CallID: "c", Amount: amt})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := le.links.SendPaymentLink(ctx, &callplan.LinkRequest{CallID: "c", Connector: c.Name(), To: "+447700900123",
+		CallerID: "+447700900123", Amount: amt, SessionID: s.ID, TTL: time.Hour}); err != nil {
+		t.Fatal(err)
+	}
+	token := le.lastToken(t)
+	if _, err := c.Pay(ctx, &callplan.PaymentRequest{CallID: "c", SessionID: s.ID, IdempotencyKey: "voice", Amount: amt,
+		Card: card(t, "5555555555554444", "123")}); err != nil {
+		t.Fatal(err)
+	}
+	if resp, body := le.get(t, token); resp.StatusCode != http.StatusGone || !strings.Contains(body, "already been used") {
+		t.Fatalf("GET after the voice payment: %d %s", resp.StatusCode, body)
+	}
+	if resp, _ := le.post(t, token, "4242424242424242", expiry(), "123"); resp.StatusCode != http.StatusGone {
+		t.Fatalf("POST after the voice payment: %d", resp.StatusCode)
+	}
+	if n := len(le.sb.Ledger()); n != 1 {
+		t.Fatalf("%d charges, want 1", n)
+	}
+}

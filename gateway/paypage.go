@@ -134,6 +134,20 @@ func (l *Links) handleGet(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	// A session the caller has since paid by phone makes the link moot. Looking costs one
+	// provider GET; if the provider does not answer, the form is shown and POST decides.
+	if c, ok := l.cfg.Connectors.Get(link.Connector); ok && c.Type() == "session" {
+		if s, err := c.StartSession(r.Context(), &callplan.SessionRequest{CallID: link.CallID, SessionID: link.SessionID}); err == nil {
+			switch s.State {
+			case SessionCompleted:
+				l.render(w, http.StatusGone, pageUsed)
+				return
+			case SessionFailed, SessionExpired:
+				l.render(w, http.StatusGone, pageFailed)
+				return
+			}
+		}
+	}
 	l.emit(link.CallID, "link.opened", map[string]any{"link_id": link.ID})
 	l.render(w, http.StatusOK, l.formPage(link))
 }
