@@ -191,3 +191,17 @@ func orDefault(s, def string) string {
 	}
 	return s
 }
+
+// ListAttempts returns the payment attempts created at or after since, oldest first (for
+// audits and reconciliation reports).
+func (s *Store) ListAttempts(ctx context.Context, since time.Time) ([]Attempt, error) {
+	db, err := s.reader()
+	if err != nil {
+		return nil, err
+	}
+	out, err := s.attempts(ctx, db, `WHERE created_at >= ? ORDER BY created_at, idempotency_key`, since.UnixMicro())
+	if err != nil {
+		return nil, fmt.Errorf("store: list attempts: %w", err)
+	}
+	return out, nil
+}

@@ -42,6 +42,9 @@ func TestAttemptWriteAheadFields(t *testing.T) {
 	if err := s.NoteAttemptError(ctx, "k1", "late"); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("note on a completed attempt = %v, want ErrNotFound", err)
 	}
+	if all, err := s.ListAttempts(ctx, t0); err != nil || len(all) != 1 || all[0].IdempotencyKey != "k1" {
+		t.Fatalf("ListAttempts = %+v, %v", all, err)
+	}
 	if _, err := s.GetAttempt(ctx, "nope"); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("GetAttempt(unknown) = %v", err)
 	}

@@ -1,0 +1,222 @@
+package e2e
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/paybridge/paybridge/ivr"
+	"github.com/paybridge/paybridge/store"
+)
+
+// crashProc is a paybridge process of the crash test, with its output captured.
+type crashProc struct {
+	cmd *exec.Cmd
+	out *lockedBuffer
+}
+
+// crashStart runs the binary and waits until a line of its output matches ready; it returns
+// the submatches of that line.
+func crashStart(t *testing.T, bin string, ready *regexp.Regexp, args ...string) (*crashProc, []string) {
+	t.Helper()
+	cmd := exec.Command(bin, args...)
+	pr, pw := io.Pipe()
+	cmd.Stdout, cmd.Stderr = pw, pw
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	p := &crashProc{cmd: cmd, out: &lockedBuffer{}}
+	found := make(chan []string, 1)
+	go func() {
+		sc := bufio.NewScanner(pr)
+		for sc.Scan() {
+			line := sc.Text()
+			fmt.Fprintln(p.out, line)
+			if m := ready.FindStringSubmatch(line); m != nil {
+				select {
+				case found <- m:
+				default:
+				}
+			}
+		}
+	}()
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait(); pw.Close() })
+	select {
+	case m := <-found:
+		return p, m
+	case <-time.After(20 * time.Second):
+		t.Fatalf("%s %v did not start:\n%s", bin, args, p.out)
+	}
+	return nil, nil
+}
+
+type sandboxCharge struct {
+	IdempotencyKey string `json:"idempotency_key"`
+	Status         string `json:"status"`
+	Last4          string `json:"last4"`
+}
+
+func sandboxLedger(t *testing.T, base string) []sandboxCharge {
+	t.Helper()
+	resp, err := http.Get(base + "/ledger")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	var l []sandboxCharge
+	if err := json.Unmarshal(body, &l); err != nil {
+		var wrapped struct{ Charges []sandboxCharge }
+		if err2 := json.Unmarshal(body, &wrapped); err2 != nil {
+			t.Fatalf("sandbox ledger: %v: %s", err, body)
+		}
+		l = wrapped.Charges
+	}
+	return l
+}
+
+// TestCrashMidPaymentNothingLostNothingTwice kills paybridge with SIGKILL while a batch of
+// phone payments is with the provider, restarts it on the same data directory, and shows from
+// the provider's ledger and the store that every charge the provider made is recorded as paid,
+// that no attempt is left pending, and that no idempotency key was charged twice.
+func TestCrashMidPaymentNothingLostNothingTwice(t *testing.T) {
+	bin := paybridgeBinary(t)
+	// The provider is its own process: it outlives the crash, like a real one.
+	_, m := crashStart(t, bin, regexp.MustCompile(`listening on (http://\S+)`), "sandbox", "--addr", "127.0.0.1:0")
+	sandbox := m[1]
+	// Every provider request takes a while, so the kill lands with captures in flight.
+	req, _ := http.NewRequest(http.MethodPut, sandbox+"/admin/faults", strings.NewReader(`{"latency":"700ms"}`))
+	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode/100 != 2 {
+		t.Fatalf("setting sandbox faults: %v %v", resp, err)
+	}
+
+	plans, data := t.TempDir(), t.TempDir()
+	plan := fmt.Sprintf(`<CallPlan name="crash">
+  <Match number="+441632960990"/>
+  <Connector name="provider" type="session" baseUrl="%s" account="crash-account">
+    <ClientCredentials clientId="#(env:CRASH_CLIENT_ID:-crash)" clientSecret="#(env:CRASH_CLIENT_SECRET:-sandbox-secret)"/>
+  </Connector>
+  <Flow>
+    <Pay connector="provider" amount="7.50" currency="GBP" reference="crash-$(Call.Id)" securityCode="true" postalCode="false" var="Pay"/>
+    <Hangup/>
+  </Flow>
+</CallPlan>`, sandbox)
+	if err := os.WriteFile(filepath.Join(plans, "crash.xml"), []byte(plan), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	sipLine := regexp.MustCompile(`SIP\s+(\S+) \(UDP`)
+	serveArgs := []string{"serve", "--sip-addr", "127.0.0.1:0", "--http-addr", "127.0.0.1:0", "--data", data,
+		"--plans", plans, "--rtp-ports", "42000-42400", "--admin-token", "crash-admin-token-0123456789abcdef"}
+	node, m := crashStart(t, bin, sipLine, serveArgs...)
+	target := "sip:+441632960990@" + m[1]
+
+	const calls = 12
+	var wg sync.WaitGroup
+	for i := 0; i < calls; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, _ = ivr.Dial(context.Background(), ivr.CallerConfig{Target: target, From: "+447700900123",
+				Digits: "4242424242424242#1230#123#", Timeout: 12 * time.Second})
+		}()
+	}
+	// Kill -9 as soon as the provider has charged the first card: the others are in flight.
+	deadline := time.Now().Add(40 * time.Second)
+	for len(sandboxLedger(t, sandbox)) == 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("no payment reached the provider:\n%s", node.out)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if err := node.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	_ = node.cmd.Wait()
+	wg.Wait()
+	time.Sleep(1500 * time.Millisecond) // requests the sandbox was still sleeping on finish
+
+	db := filepath.Join(data, "paybridge.db")
+	st, err := store.Open(context.Background(), db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pendingAtCrash, _ := st.PendingAttempts(context.Background())
+	st.Close()
+	chargedAtCrash := len(sandboxLedger(t, sandbox))
+	if len(pendingAtCrash) == 0 {
+		t.Fatalf("the crash left no payment pending (charged %d): the test did not exercise recovery", chargedAtCrash)
+	}
+
+	// Restart on the same data: reconciliation settles the pending attempts with the provider.
+	node2, _ := crashStart(t, bin, sipLine, serveArgs...)
+	_ = node2.cmd.Process.Signal(syscall.SIGTERM)
+	_ = node2.cmd.Wait()
+	if !strings.Contains(node2.out.String(), "reconciled pending payments") {
+		t.Fatalf("restart did not reconcile:\n%s", node2.out)
+	}
+
+	st, err = store.Open(context.Background(), db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	ctx := context.Background()
+	if left, _ := st.PendingAttempts(ctx); len(left) != 0 {
+		t.Fatalf("%d attempts still pending after reconciliation: %+v", len(left), left)
+	}
+	attempts, err := st.ListAttempts(ctx, time.Time{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	byKey := map[string]store.Attempt{}
+	for _, a := range attempts {
+		byKey[a.IdempotencyKey] = a
+	}
+	ledger := sandboxLedger(t, sandbox)
+	charged := map[string]int{}
+	for _, c := range ledger {
+		if c.Status != "succeeded" {
+			continue
+		}
+		charged[c.IdempotencyKey]++
+		if charged[c.IdempotencyKey] > 1 {
+			t.Errorf("idempotency key %s charged twice", c.IdempotencyKey)
+		}
+		a, ok := byKey[c.IdempotencyKey]
+		switch {
+		case !ok:
+			t.Errorf("the provider charged %s but the store has no attempt: a payment was lost", c.IdempotencyKey)
+		case a.Result != "approved":
+			t.Errorf("the provider charged %s but the store says %q", c.IdempotencyKey, a.Result)
+		}
+	}
+	approved := 0
+	for key, a := range byKey {
+		if a.Result == "approved" {
+			approved++
+			if charged[key] != 1 {
+				t.Errorf("the store says %s was paid but the provider has no charge", key)
+			}
+		}
+	}
+	t.Logf("calls=%d charged=%d attempts=%d pending_at_crash=%d approved_after_restart=%d",
+		calls, len(charged), len(attempts), len(pendingAtCrash), approved)
+	for _, f := range []string{db, db + "-wal"} {
+		b, _ := os.ReadFile(f)
+		if strings.Contains(string(b), "4242424242424242") {
+			t.Errorf("%s holds a card number", f)
+		}
+	}
+}
