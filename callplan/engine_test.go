@@ -52,6 +52,8 @@ func TestGatherTable(t *testing.T) {
 		{"pattern", `maxDigits="4" pattern="[0-4]+" attempts="2" invalidPrompt="try-again"`, "99#Ww0123", "0123", "success", "try-again"},
 		{"pattern fails twice", `maxDigits="4" pattern="[0-4]+" attempts="2"`, "99#WWW99#", "", "invalid", ""},
 		{"no finish key", `finishOnKey="" maxDigits="3"`, "1#2", "1#2", "success", ""},
+		{"a card number is refused", `maxDigits="20" attempts="2"`, "4242424242424242# WWW 1234#", "1234", "success", "gather-invalid"},
+		{"a non-card long number is kept", `maxDigits="20"`, "1234567890123456#", "1234567890123456", "success", ""},
 		{"first digit timeout", `firstDigitTimeout="1s" timeout="9s" attempts="1"`, "WWw1#", "", "timeout", ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -48,9 +48,16 @@ func (r *run) stepGather(ctx context.Context, s *GatherStep) error {
 			}
 			entry = append(entry, d.Char())
 		}
+		looksLikeCard := LooksLikeCard(entry)
+		if looksLikeCard {
+			zeroBytes(entry) // card digits typed at the wrong prompt never become a variable
+		}
 		switch {
 		case len(entry) == 0 && !finished:
 			result = GatherTimeout
+		case looksLikeCard:
+			result = GatherInvalid
+			r.emit("gather.card-refused", "Gather", map[string]any{"var": s.Var, "digits": len(entry), "attempt": attempt})
 		case len(entry) < s.Min || s.Pattern != nil && !s.Pattern.Match(entry):
 			result = GatherInvalid
 		default:
@@ -124,4 +131,21 @@ func (r *run) stepMenu(ctx context.Context, s *MenuStep) error {
 		r.set(s.Var, "")
 	}
 	return nil
+}
+
+// LooksLikeCard reports whether an entry could be a payment card number: 12–19 digits of a
+// known brand's prefix and length that pass the Luhn check. Gather refuses such entries so
+// that a caller who types a card at the wrong prompt never puts it into a variable, a log or
+// an API request.
+func LooksLikeCard(entry []byte) bool {
+	if len(entry) < 12 || len(entry) > 19 || !allDigits(entry) || !Luhn(entry) {
+		return false
+	}
+	return DetectBrand(entry) != "" && containsInt(brandLengths(entry), len(entry))
+}
+
+func zeroBytes(p []byte) {
+	for i := range p {
+		p[i] = 0
+	}
 }

@@ -325,3 +325,29 @@ func TestRawAndPcapInbandWithInfo(t *testing.T) {
 		t.Fatalf("pcap with INFO: %v %v", res.Reason, res.Variables["Pay.Result"])
 	}
 }
+
+// TestEveryExamplePlanRuns replays each example plan of testdata/plans with one typing of an
+// account, a menu key and a card: no plan may end in an engine error, name a prompt the pack
+// lacks, or print a card number.
+func TestEveryExamplePlanRuns(t *testing.T) {
+	sb := startSandbox(t)
+	plans, _ := filepath.Glob(filepath.Join("..", "..", "testdata", "plans", "*.xml"))
+	if len(plans) < 5 {
+		t.Fatalf("only %d example plans", len(plans))
+	}
+	in, _ := ParseDigits("12345678# W 1# W 4242424242424242# 1230 123 94107#")
+	for _, p := range plans {
+		t.Run(filepath.Base(p), func(t *testing.T) {
+			plan := planFile(t, filepath.Base(p))
+			res := replayOnce(t, sb, plan, in)
+			if res.Outcome == callplan.ResultError {
+				t.Fatalf("engine error: %s", res.Reason)
+			}
+			for _, e := range res.Events {
+				if e.Type == "prompt.missing" {
+					t.Errorf("prompt %v is in neither the plan's directory nor the bundled pack", e.Fields["prompt"])
+				}
+			}
+		})
+	}
+}
