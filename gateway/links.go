@@ -161,8 +161,9 @@ func (l *Links) SendPaymentLink(ctx context.Context, req *callplan.LinkRequest) 
 		ttl = l.cfg.MaxTTL
 	}
 
-	l.sendMu.Lock()
-	defer l.sendMu.Unlock()
+	// Refuse early (before any provider call), then re-check the cap together with the insert
+	// so concurrent sends to one number cannot overshoot it. The lock is not held across the
+	// provider or SMS calls.
 	if err := l.cfg.Guard.check(ctx, l.cfg.Store, to, req.CallerID, req.CallID, now); err != nil {
 		return nil, err
 	}
@@ -179,12 +180,24 @@ func (l *Links) SendPaymentLink(ctx context.Context, req *callplan.LinkRequest) 
 	link := &Link{ID: newID("lnk_"), TokenHash: hash, SessionID: sess.ID, Connector: req.Connector,
 		CallID: req.CallID, To: to, AmountMinor: req.Amount.Minor, Currency: req.Amount.Currency,
 		Reference: req.Reference, State: LinkActive, CreatedAt: now, ExpiresAt: now.Add(ttl)}
-	if err := l.cfg.Store.CreateLink(ctx, link); err != nil {
-		return nil, fmt.Errorf("gateway: storing the link: %w", err)
+	l.sendMu.Lock()
+	err = l.cfg.Guard.check(ctx, l.cfg.Store, to, req.CallerID, req.CallID, now)
+	if err == nil {
+		if err = l.cfg.Store.CreateLink(ctx, link); err != nil {
+			err = fmt.Errorf("gateway: storing the link: %w", err)
+		}
+	}
+	l.sendMu.Unlock()
+	if err != nil {
+		return nil, err
 	}
 	url := strings.TrimRight(l.cfg.BaseURL, "/") + "/pay/" + token
-	body := fmt.Sprintf("%s: pay %s %s for %s securely at %s (link expires %s). We will never ask for your card by text.",
-		l.cfg.MerchantName, FormatAmount(req.Amount), req.Amount.Currency, req.Reference, url,
+	ref := ""
+	if req.Reference != "" {
+		ref = " for " + req.Reference
+	}
+	body := fmt.Sprintf("%s: pay %s %s%s securely at %s (link expires %s). We will never ask for your card by text.",
+		l.cfg.MerchantName, FormatAmount(req.Amount), req.Amount.Currency, ref, url,
 		link.ExpiresAt.UTC().Format("2 Jan 15:04 MST"))
 	msgID, err := l.cfg.SMS.SendSMS(ctx, &SMS{CallID: req.CallID, LinkID: link.ID, To: to, From: l.cfg.From, Body: body, CreatedAt: now})
 	if err != nil {

@@ -11,6 +11,7 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -428,5 +429,35 @@ func TestPaymentLinkAfterVoicePayment(t *testing.T) {
 	}
 	if n := len(le.sb.Ledger()); n != 1 {
 		t.Fatalf("%d charges, want 1", n)
+	}
+}
+
+func TestSMSDailyCapUnderConcurrency(t *testing.T) {
+	le := newLinkEnv(t, LinksConfig{Guard: GuardConfig{DailyCap: 3}})
+	c := le.open(t, "stripe")
+	var wg sync.WaitGroup
+	var sent, capped atomic.Int32
+	for i := 0; i < 12; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, err := le.links.SendPaymentLink(context.Background(), &callplan.LinkRequest{CallID: "c", Connector: c.Name(),
+				To: "+447700900123", CallerID: "+447700900123", Amount: callplan.Amount{Minor: 100, Currency: "GBP"}, TTL: time.Hour})
+			switch {
+			case err == nil:
+				sent.Add(1)
+			case errors.Is(err, ErrSMSCap):
+				capped.Add(1)
+			default:
+				t.Errorf("send: %v", err)
+			}
+		}()
+	}
+	wg.Wait()
+	if sent.Load() != 3 || capped.Load() != 9 || len(le.ledger.Outbox()) != 3 {
+		t.Fatalf("sent %d, capped %d, outbox %d; want 3, 9, 3", sent.Load(), capped.Load(), len(le.ledger.Outbox()))
+	}
+	if body := le.ledger.Outbox()[0].Body; strings.Contains(body, "for  ") || !strings.Contains(body, "1.00 GBP securely") {
+		t.Fatalf("SMS text %q", body)
 	}
 }
