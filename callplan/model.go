@@ -127,7 +127,7 @@ func (p *Plan) Connector(name string) *ConnectorDecl {
 type PromptsDecl struct {
 	Pos  Pos
 	Lang string // BCP 47 tag, informative ("en-GB")
-	Dir  string // resolved against the plan file's directory; "" = bundled pack only
+	Dir  string // absolute: resolved against the plan file's directory; "" = bundled pack only
 }
 
 // ConnectorDecl is a <Connector> element after #(env:…) substitution.

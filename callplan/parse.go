@@ -446,6 +446,9 @@ func (p *parser) parsePrompts(n *xnode) {
 		if !filepath.IsAbs(dir) {
 			dir = filepath.Join(p.dir, dir)
 		}
+		if abs, err := filepath.Abs(dir); err == nil {
+			dir = abs // so that a later change of working directory cannot move it
+		}
 		d.Dir = dir
 	}
 	p.plan.Prompts = d

@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"os"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -224,8 +225,9 @@ func TestParseEnv(t *testing.T) {
 
 func TestParsePromptsDir(t *testing.T) {
 	p := langParse(t, `<CallPlan><Match number="*"/><Prompts dir="prompts/mine" lang="fr-FR"/><Flow><Hangup/></Flow></CallPlan>`)
-	if p.Prompts.Dir != "prompts/mine" || p.Prompts.Lang != "fr-FR" {
-		t.Errorf("relative to %q: %+v", ".", p.Prompts)
+	wd, _ := os.Getwd()
+	if p.Prompts.Dir != filepath.Join(wd, "prompts/mine") || p.Prompts.Lang != "fr-FR" {
+		t.Errorf("relative to the working directory: %+v", p.Prompts)
 	}
 	p2, _ := Parse("/srv/plans/x.xml", []byte(`<CallPlan><Match number="*"/><Prompts dir="audio"/><Flow><Hangup/></Flow></CallPlan>`), nil)
 	if p2.Prompts.Dir != "/srv/plans/audio" {
