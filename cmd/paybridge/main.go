@@ -76,7 +76,7 @@ func printUsage(w io.Writer) {
 	sort.Strings(names)
 	for _, n := range names {
 		c := commands[n]
-		fmt.Fprintf(w, "  %-60s %s\n", c.usage, c.summary)
+		fmt.Fprintf(w, "  %s\n      %s\n", c.usage, c.summary)
 	}
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "Run 'paybridge COMMAND -h' for a command's flags.")
