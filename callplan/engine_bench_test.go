@@ -1,0 +1,35 @@
+package callplan
+
+import (
+	"context"
+	"testing"
+	"time"
+)
+
+// BenchmarkRunPay runs a whole call — Gather, Pay with 23 keys, a Switch and the confirmation
+// read back — on a virtual clock with an in-memory connector: the engine's own cost per call.
+//
+//	go test -run '^$' -bench RunPay ./callplan
+func BenchmarkRunPay(b *testing.B) {
+	plan, ds := Parse("bench.xml", []byte(flowPlan(`<Gather var="Account" minDigits="8" maxDigits="8" prompt="enter-account"/>
+	<Pay connector="provider" amount="12.50" currency="GBP" reference="$(Account)"/>
+	<Switch value="$(Pay.Result)"><Case is="success"><Play prompt="payment-accepted"/><SayDigits value="$(Pay.ConfirmationCode)"/></Case>
+	<Default><Play prompt="payment-failed"/></Default></Switch><Hangup/>`)), nil)
+	if ds.HasErrors() {
+		b.Fatal(ds.String())
+	}
+	conns := &fakeConnectors{conn: &fakeConnector{}}
+	var virtual time.Duration
+	for b.Loop() {
+		clock := NewVirtualClock(testStart)
+		ch := newTestChannel(clock)
+		ch.press(500*time.Millisecond, "12345678 W 4242424242424242# 1228 123")
+		conns.conn.reqs, conns.conn.numbers, conns.conn.cvvs, conns.conn.memory = nil, nil, nil, nil
+		out, err := Run(context.Background(), plan, ch, RunOptions{Clock: clock, Connectors: conns})
+		if err != nil || out.Variables["Pay.Result"] != PayResultSuccess {
+			b.Fatalf("%v %v", err, out.Variables["Pay.Result"])
+		}
+		virtual = out.Duration
+	}
+	b.ReportMetric(float64(virtual)/float64(b.Elapsed()/time.Duration(b.N)), "x_realtime")
+}
