@@ -360,3 +360,32 @@ func TestSessionCaptureAmountMustMatch(t *testing.T) {
 		t.Fatalf("ledger %+v", led)
 	}
 }
+
+// Tokens are reused until expiry minus the skew; a token living less than twice the skew is
+// still reused for half its life instead of being fetched on every call.
+func TestTokenReuseAndExpiry(t *testing.T) {
+	for _, tc := range []struct {
+		ttl     time.Duration
+		wait    time.Duration
+		fetches int
+	}{
+		{time.Hour, 0, 1},
+		{2 * time.Second, 0, 1},                       // shorter than the 30s skew: reused for 1s
+		{2 * time.Second, 1500 * time.Millisecond, 2}, // past half its life: refreshed
+	} {
+		e := newEnv(t, SandboxConfig{Faults: Faults{TokenTTL: tc.ttl}})
+		c := e.open(t, "session")
+		for i := 0; i < 5; i++ {
+			if err := c.Authorize(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+		}
+		time.Sleep(tc.wait)
+		if err := c.Authorize(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		if n := e.sb.Stats().TokenRequests; n != tc.fetches {
+			t.Errorf("ttl %v, wait %v: %d token requests, want %d", tc.ttl, tc.wait, n, tc.fetches)
+		}
+	}
+}

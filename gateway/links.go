@@ -106,6 +106,7 @@ func NewLinks(cfg LinksConfig) *Links {
 		log:       cfg.Logger}
 	l.mux.HandleFunc("GET /pay/{token}", l.handleGet)
 	l.mux.HandleFunc("POST /pay/{token}", l.handlePost)
+	l.mux.HandleFunc("/pay/", func(w http.ResponseWriter, r *http.Request) { l.render(w, http.StatusNotFound, pageInvalid) })
 	return l
 }
 

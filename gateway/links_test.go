@@ -461,3 +461,17 @@ func TestSMSDailyCapUnderConcurrency(t *testing.T) {
 		t.Fatalf("SMS text %q", body)
 	}
 }
+
+func TestPaymentPathsWithoutToken(t *testing.T) {
+	le := newLinkEnv(t, LinksConfig{})
+	for _, p := range []string{"/pay/", "/pay/a/b"} {
+		resp, err := http.Get(le.pages.URL + p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, body := le.read(t, resp)
+		if resp.StatusCode != 404 || !strings.Contains(body, "not valid") || resp.Header.Get("Content-Security-Policy") == "" {
+			t.Errorf("%s: %d %q", p, resp.StatusCode, body)
+		}
+	}
+}

@@ -28,6 +28,7 @@ type TokenSource struct {
 
 	mu       sync.Mutex
 	tok      *oauth2.Token
+	got      time.Time // when tok was fetched
 	inflight *tokenFetch
 	fetches  atomic.Int64
 }
@@ -90,12 +91,17 @@ func NewTokenSource(cfg TokenSourceConfig) *TokenSource {
 // Fetches counts the token requests this source has made (for tests and metrics).
 func (ts *TokenSource) Fetches() int64 { return ts.fetches.Load() }
 
-// valid reports whether t may still be used (caller holds mu).
+// valid reports whether t may still be used (caller holds mu): until its expiry minus the skew,
+// the skew being at most half the token's lifetime so short-lived tokens are still reused.
 func (ts *TokenSource) valid(t *oauth2.Token) bool {
 	if t == nil || t.AccessToken == "" {
 		return false
 	}
-	return t.Expiry.IsZero() || ts.now().Add(ts.skew).Before(t.Expiry)
+	if t.Expiry.IsZero() {
+		return true
+	}
+	skew := min(ts.skew, t.Expiry.Sub(ts.got)/2)
+	return ts.now().Add(skew).Before(t.Expiry)
 }
 
 // Token returns a cached token or fetches one, sharing the fetch with concurrent callers.
@@ -144,7 +150,7 @@ func (ts *TokenSource) fetch(ctx context.Context, f *tokenFetch) {
 	}
 	ts.mu.Lock()
 	if err == nil {
-		ts.tok = tok
+		ts.tok, ts.got = tok, ts.now()
 	}
 	ts.inflight = nil
 	ts.mu.Unlock()
