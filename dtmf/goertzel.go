@@ -34,6 +34,7 @@ type bank struct {
 	// per tone: cos ω and sin ω (to read a complex result out of a Goertzel filter), and
 	// e^{−jω·51} (to join two half blocks into one block)
 	coef           [8]float32
+	harm           [8]float32 // Goertzel coefficients at twice each tone
 	freq           [8]float64
 	cos, sin       [8]float32
 	joinRe, joinIm [8]float32
@@ -84,16 +85,17 @@ func (b *bank) run(x []float32, h *half) {
 	}
 }
 
-// join returns the eight tone powers |X|² of the block made of halves a then c, and its
-// energy.
-func (b *bank) join(a, c *half, p *[8]float32) float32 {
+// join sets blk to the sums of the block made of halves a then c (the same shape as a half:
+// Σ x[n]·e^{jω(101−n)} and the energy), and p to its eight tone powers |X|².
+func (b *bank) join(a, c, blk *half, p *[8]float32) {
 	for k := 0; k < 8; k++ {
-		// X = y_a·e^{−jω·51}·… : the first half's sum must be advanced by 51 samples
+		// the first half's sum is advanced by 51 samples: y = y_a·e^{jω·51} + y_c
 		re := a.re[k]*b.joinRe[k] - a.im[k]*b.joinIm[k] + c.re[k]
 		im := a.re[k]*b.joinIm[k] + a.im[k]*b.joinRe[k] + c.im[k]
+		blk.re[k], blk.im[k] = re, im
 		p[k] = re*re + im*im
 	}
-	return a.energy + c.energy
+	blk.energy = a.energy + c.energy
 }
 
 func newBank() *bank {
@@ -106,6 +108,7 @@ func newBank() *bank {
 		b.tone[i] = newGoertzel(f)
 		b.coef[i] = b.tone[i].coef
 		b.freq[i] = f
+		b.harm[i] = newGoertzel(2 * f).coef
 		w := 2 * math.Pi * f / SampleRate
 		b.cos[i], b.sin[i] = float32(math.Cos(w)), float32(math.Sin(w))
 		b.joinRe[i], b.joinIm[i] = float32(math.Cos(w*blockHop)), float32(math.Sin(w*blockHop))
@@ -123,6 +126,7 @@ type limits struct {
 	relPeak     float32 // other tones of the group at least this ratio down
 	minFraction float32 // the two tones carry at least this share of the block energy
 	maxDev      float64 // refuse tones further than this fraction off nominal (0: no check)
+	maxHarm     float32 // refuse tones whose 2nd harmonic is above this power ratio (0: no check)
 }
 
 func dbRatio(db float64) float32 { return float32(math.Pow(10, db/10)) }
@@ -135,11 +139,12 @@ func levelPower(dbm0 float64) float32 {
 // strictLimits decide digits. Tuned by measurement against the DTMF.md rows (see docs/dtmf.md).
 var strictLimits = limits{
 	minPower:    levelPower(-42),
-	maxNormal:   dbRatio(10.5),
-	maxReverse:  dbRatio(6.5),
+	maxNormal:   dbRatio(9.5),
+	maxReverse:  dbRatio(5.5),
 	relPeak:     dbRatio(8),
 	minFraction: 0.70,
-	maxDev:      0.026,
+	maxDev:      0.02,
+	maxHarm:     dbRatio(-15),
 }
 
 // skipPower is 1 % of the weakest tone power any limits accept.
@@ -157,16 +162,19 @@ var maskLimits = limits{
 
 // analyze returns the key whose tone pair block x carries under lim, or 0.
 func (b *bank) analyze(x []float32, lim *limits) Digit {
-	var h0, h1 half
+	var h0, h1, blk half
 	b.run(x[:blockHop], &h0)
 	b.run(x[blockHop:], &h1)
-	return b.analyzeHalves(&h0, &h1, x, lim)
+	return b.analyzeHalves(&h0, &h1, nil, &blk, x, lim)
 }
 
-// analyzeHalves is analyze for the block of halves h0 and h1, whose samples are x.
-func (b *bank) analyzeHalves(h0, h1 *half, x []float32, lim *limits) Digit {
+// analyzeHalves is analyze for the block x of halves h0 and h1, leaving the block's sums in
+// blk. prev, when not nil, holds the sums of the block that ended 51 samples earlier: its
+// phase gives a sharper frequency check than the halves' (less leakage from the other tone).
+func (b *bank) analyzeHalves(h0, h1, prev, blk *half, x []float32, lim *limits) Digit {
 	var p [8]float32
-	energy := b.join(h0, h1, &p)
+	b.join(h0, h1, blk, &p)
+	energy := blk.energy
 	// no tone can reach the threshold in a block with less energy (Cauchy–Schwarz)
 	if energy*blockLen < lim.minPower {
 		return 0
@@ -193,11 +201,15 @@ func (b *bank) analyzeHalves(h0, h1 *half, x []float32, lim *limits) Digit {
 	}
 	pr, pc := p[r], p[c]
 	if lim.maxDev > 0 {
+		a, z := h0, h1
+		if prev != nil {
+			a, z = prev, blk
+		}
 		var ok bool
-		if pr, ok = b.tuned(h0, h1, r, pr, lim.maxDev); !ok {
+		if pr, ok = b.tuned(a, z, r, pr, lim.maxDev); !ok {
 			return 0
 		}
-		if pc, ok = b.tuned(h0, h1, c, pc, lim.maxDev); !ok {
+		if pc, ok = b.tuned(a, z, c, pc, lim.maxDev); !ok {
 			return 0
 		}
 	}
@@ -208,12 +220,19 @@ func (b *bank) analyzeHalves(h0, h1 *half, x []float32, lim *limits) Digit {
 	if 2*(pr+pc) < lim.minFraction*blockLen*energy {
 		return 0
 	}
+	// Keypads make clean sines; instruments and voices come with harmonics. Only the high
+	// tone's second harmonic (2.4–3.3 kHz) is clear of the other DTMF tones: the low tones'
+	// (1.4–1.9 kHz) fall on the high group.
+	if lim.maxHarm > 0 && b.harmonic(x, c) > pc*lim.maxHarm {
+		return 0
+	}
 	return Digit(keypad[r*4+c-4])
 }
 
 // tuned measures how far tone k of the block lies from its nominal frequency, from the
-// phase it turns through between the two half blocks (a tone Δ Hz off turns 2π·Δ·51/8000
-// radians more than the filter expects). It refuses the tone when the offset exceeds maxDev
+// phase it turns through between two windows 51 samples apart, h0 then h1 (two halves, or
+// two consecutive blocks): a tone Δ Hz off turns 2π·Δ·51/8000 radians more than the filter
+// expects. It refuses the tone when the offset exceeds maxDev
 // (a fraction of the nominal frequency) and otherwise returns p corrected for the loss a
 // 102-sample filter has at that offset, so twist and energy checks see the tone's real
 // power.
@@ -236,12 +255,24 @@ func (b *bank) tuned(h0, h1 *half, k int, p float32, maxDev float64) (float32, b
 	return p / float32(g*g), true
 }
 
+// harmonic returns the power at twice the frequency of tone k over x.
+func (b *bank) harmonic(x []float32, k int) float32 {
+	c := b.harm[k]
+	var a, p float32
+	for _, v := range x {
+		a, p = v+c*a-p, a
+	}
+	return a*a + p*p - c*a*p
+}
+
 // blocker cuts a sample stream into overlapping blocks and keeps their half-block sums.
 type blocker struct {
-	b    *bank
-	win  [blockLen]float32
-	fill int
-	h    [2]half
+	b       *bank
+	win     [blockLen]float32
+	fill    int
+	h       [2]half
+	blk     [2]half // the last block's sums and the current one's
+	haveBlk bool    // blk[0] is the block just before the current one
 }
 
 // take copies samples from pcm up to the next half-block boundary and returns how many it
@@ -268,15 +299,20 @@ func (bl *blocker) take(pcm []int16) (n int, block bool) {
 }
 
 func (bl *blocker) analyze(lim *limits) Digit {
-	return bl.b.analyzeHalves(&bl.h[0], &bl.h[1], bl.win[:], lim)
+	var prev *half
+	if bl.haveBlk {
+		prev = &bl.blk[0]
+	}
+	return bl.b.analyzeHalves(&bl.h[0], &bl.h[1], prev, &bl.blk[1], bl.win[:], lim)
 }
 
 // shift drops the older half of the block.
 func (bl *blocker) shift() {
 	copy(bl.win[:], bl.win[blockHop:])
 	bl.h[0] = bl.h[1]
+	bl.blk[0], bl.haveBlk = bl.blk[1], true
 	bl.fill = blockHop
 }
 
 // reset forgets a partial block (after lost audio).
-func (bl *blocker) reset() { bl.fill = 0 }
+func (bl *blocker) reset() { bl.fill, bl.haveBlk = 0, false }

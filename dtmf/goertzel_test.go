@@ -20,7 +20,9 @@ func TestHalfBlocksJoinExactly(t *testing.T) {
 		b.run(x[:blockHop], &h0)
 		b.run(x[blockHop:], &h1)
 		var p [8]float32
-		e := b.join(&h0, &h1, &p)
+		var blk half
+		b.join(&h0, &h1, &blk, &p)
+		e := blk.energy
 		var want float32
 		for _, v := range x {
 			want += v * v
