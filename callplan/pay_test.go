@@ -1,8 +1,10 @@
 package callplan
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
 	"testing"
 	"time"
@@ -246,3 +248,38 @@ func TestPayTokenizeWithoutAmount(t *testing.T) {
 		t.Fatalf("request %+v", r)
 	}
 }
+
+type panicConnector struct{ fakeConnector }
+
+func (p *panicConnector) Pay(ctx context.Context, req *PaymentRequest) (*PaymentResult, error) {
+	panic("connector bug")
+}
+
+func TestPayConnectorPanicEndsOnlyThisCall(t *testing.T) {
+	bufs := trackBuffers(t)
+	h := newHarness(t)
+	h.ch.press(500*time.Millisecond, "4242424242424242# 1228 123")
+	plan := mustParse(t, payPlan("", ""))
+	pc := &panicConnector{}
+	out, err := Run(context.Background(), plan, h.ch, RunOptions{Clock: h.clock,
+		Connectors: panicConnectors{pc}, Logger: slog.New(slog.NewJSONHandler(&h.logs, nil))})
+	if err != nil || out.Result != ResultError || out.Reason != "internal error" {
+		t.Fatalf("%v %+v", err, out)
+	}
+	if fmt.Sprint(h.ch.secure) != "[true false]" || h.ch.hangup != "error" {
+		t.Fatalf("secure %v hangup %q", h.ch.secure, h.ch.hangup)
+	}
+	for _, b := range *bufs {
+		if b.Len() != 0 {
+			t.Fatal("a buffer survived the panic")
+		}
+	}
+	if strings.Contains(h.logs.String(), "connector bug") || !strings.Contains(h.logs.String(), "engine panic") {
+		t.Fatalf("logs: %s", h.logs.String())
+	}
+	h.checkNoLeak(out)
+}
+
+type panicConnectors struct{ c *panicConnector }
+
+func (p panicConnectors) Open(*ConnectorSpec) (Connector, error) { return p.c, nil }

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"maps"
 	"net/http"
+	"runtime/debug"
 	"time"
 
 	"github.com/paybridge/paybridge/dtmf"
@@ -88,7 +89,7 @@ func newRun(plan *Plan, ch Channel, opts RunOptions) *run {
 func (r *run) execute(ctx context.Context) *Outcome {
 	r.started = r.clock.Now()
 	r.emit("call.started", "", map[string]any{"plan": r.plan.Name, "version": r.plan.Version})
-	end := r.flow(ctx)
+	end := r.safeFlow(ctx)
 	if end.result != ResultTransferred && end.result != ResultCallerHungUp && end.result != ResultHangup {
 		// The flow ran off its end or failed: the engine ends the call itself.
 		reason := end.result
@@ -110,6 +111,19 @@ func (r *run) execute(ctx context.Context) *Outcome {
 		Steps:     r.steps,
 		Duration:  r.clock.Now().Sub(r.started),
 	}
+}
+
+// safeFlow runs the flow and turns a panic in a step into the end of the call: one broken
+// call must not take the others down. The panic value is not logged (only its type and the
+// stack), since it could quote data; the Pay step's deferred wipes have run by then.
+func (r *run) safeFlow(ctx context.Context) (end *endSignal) {
+	defer func() {
+		if v := recover(); v != nil {
+			r.log.Error("engine panic", "type", fmt.Sprintf("%T", v), "stack", string(debug.Stack()))
+			end = &endSignal{ResultError, "internal error"}
+		}
+	}()
+	return r.flow(ctx)
 }
 
 // flow runs the top-level steps, resolving Goto by jumping to the label's index.
