@@ -33,7 +33,7 @@ type Config struct {
 	Gatherer   prometheus.Gatherer // what /metrics exposes; default prometheus.DefaultGatherer
 	AdminToken string              // required: the bearer token of the admin API
 	Plans      PlanSource          // optional: /api/plans answers 503 without it
-	Logger     *slog.Logger        // default slog.Default()
+	Logger     *slog.Logger        // default slog.Default(); serve tags it component=console
 	Ready      func() error        // extra readiness check (SIP listening, plans loaded…); nil: always
 	Done       <-chan struct{}     // closed on shutdown: live-feed connections close with 1001
 	Version    string              // shown in /api/info
@@ -93,7 +93,7 @@ func NewServer(cfg Config) http.Handler {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	s := &Server{cfg: cfg, mux: http.NewServeMux(), log: cfg.Logger.With("component", "console"),
+	s := &Server{cfg: cfg, mux: http.NewServeMux(), log: cfg.Logger,
 		limiter: newFailLimiter(cmp.Or(cfg.AuthFailures, DefaultAuthFailures), AuthFailureWindow)}
 	if cfg.Upgrader != nil {
 		s.ws = *cfg.Upgrader

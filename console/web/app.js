@@ -106,6 +106,8 @@
         live.delete(id);
         scheduleRefresh("calls");
         scheduleRefresh("payments");
+        // The server records the end just after announcing it: look again shortly.
+        setTimeout(() => { scheduleRefresh("calls"); scheduleRefresh("payments"); }, 1500);
       } else {
         if (!c) { c = { call_id: id, state: "ringing", started_at: ev.time }; live.set(id, c); }
         c.updated_at = ev.time;
@@ -278,7 +280,7 @@
       try { ({ items } = await api("/api/plans")); } catch (e) { $("#plans-msg").textContent = e.message; return; }
       $("#plans-list").replaceChildren(...(items || []).map((p) => el("li", { "data-plan": p.name },
         el("h3", {}, el("span", {}, p.name), el("span", { class: "badge " + (p.valid ? "b-ok" : "b-bad") }, p.valid ? "valid" : "invalid")),
-        el("div", { class: "muted mono" }, p.file || ""),
+        el("div", { class: "muted mono path", title: p.file || "" }, (p.file || "").split("/").pop()),
         p.numbers && p.numbers.length ? el("div", {}, "Numbers: " + p.numbers.join(", ")) : "",
         p.hash ? el("div", { class: "muted mono", title: p.hash }, "hash " + p.hash.slice(0, 19)) : "",
         (p.messages || []).length ? el("ul", {}, ...p.messages.map((m) => el("li", { class: "msg-" + (m.severity || "error") }, m.text))) : "")));

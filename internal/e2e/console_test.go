@@ -222,8 +222,12 @@ func TestConsoleServeEndToEnd(t *testing.T) {
 	}()
 	base := "http://" + httpAddr
 	waitHTTP(t, base+"/healthz", 30*time.Second)
-	// serve prints where everything is, including the token file.
-	for _, want := range []string{httpAddr, data} {
+	// serve prints where everything is: console URL, SIP address, data directory, token file.
+	for _, want := range []string{base, sipAddr, data, filepath.Join(data, console.TokenFile)} {
+		deadline := time.Now().Add(10 * time.Second)
+		for !strings.Contains(out.String(), want) && time.Now().Before(deadline) {
+			time.Sleep(50 * time.Millisecond)
+		}
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("serve's start-up output does not mention %s", want)
 		}
@@ -259,7 +263,7 @@ func TestConsoleServeEndToEnd(t *testing.T) {
 	case <-time.After(90 * time.Second):
 		t.Errorf("paybridge call did not finish:\n%s", callOut.String())
 	}
-	b.waitFor("the call is in recent calls", `document.querySelector('#calls-table tbody tr[data-call-id]')`, 30*time.Second)
+	b.waitFor("the call is in recent calls, ended", `[...document.querySelectorAll('#calls-table tbody tr[data-call-id]')].some(r => r.textContent.includes("ended"))`, 30*time.Second)
 	var row string
 	b.mustEval(`[...document.querySelectorAll('#payments-table tbody tr')].find(r => r.textContent.includes("************4242")).textContent`, &row)
 	if !strings.Contains(row, "success") {
