@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 )
 
 // corpusVersion names the cache files; bump it when the generator changes.
@@ -68,6 +69,16 @@ func Speech(opt SpeechOptions) ([]int16, error) {
 	if err := os.MkdirAll(opt.CacheDir, 0o755); err != nil {
 		return nil, err
 	}
+	// test binaries of several packages may build the corpus at once: one at a time
+	lock, err := os.OpenFile(filepath.Join(opt.CacheDir, ".lock"), os.O_CREATE|os.O_RDWR, 0o644)
+	if err != nil {
+		return nil, err
+	}
+	defer lock.Close()
+	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX); err != nil {
+		return nil, err
+	}
+	defer syscall.Flock(int(lock.Fd()), syscall.LOCK_UN)
 	var out []int16
 	for i := 0; i < opt.Minutes; i++ {
 		path := filepath.Join(opt.CacheDir, fmt.Sprintf("speech-%s-%d-%d.s16", corpusVersion, opt.Seed, i))

@@ -1,0 +1,26 @@
+# DTMF area (dtmf/, internal/media, internal/spandspref, `paybridge dtmf`).
+#
+#   make dtmf-compare   paybridge's detector and spandsp's dtmf_rx side by side: every DTMF.md
+#                       row (MUST/SHOULD counts), talk-off/talk-down, CPU time per 20 ms frame
+#   make dtmf-fuzz      every fuzz target of the area for DTMF_FUZZTIME each (default 20s)
+#   make dtmf-talkoff   only the long talk-off/talk-down tests (the speech corpus is generated
+#                       once with espeak-ng/flite into $(XDG_CACHE_HOME)/paybridge/talkoff)
+
+DTMF_FUZZTIME ?= 20s
+
+.PHONY: dtmf-compare dtmf-fuzz dtmf-talkoff
+
+dtmf-compare:
+	$(GO) test -count=1 -v -run 'TestCompareWithSpandsp|TestCompareTalk|TestCPUPerFrame' ./internal/spandspref
+	$(GO) test -run '^$$' -bench 'Frame' -benchmem ./dtmf ./internal/spandspref
+
+dtmf-fuzz:
+	@set -e; for f in FuzzTelephoneEvent FuzzUnpackRED FuzzParseInfo FuzzDetector FuzzMasker; do \
+	  $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime=$(DTMF_FUZZTIME) ./dtmf; done; \
+	for f in FuzzReadWAV FuzzReadPcap; do \
+	  $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime=$(DTMF_FUZZTIME) ./internal/media; done
+
+dtmf-talkoff:
+	$(GO) test -count=1 -v -run 'TestTalkOff|TestTalkDown' ./dtmf
+
+EXTRA_BENCH += dtmf-compare
