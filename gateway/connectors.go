@@ -270,6 +270,8 @@ func (c *Connector) Pay(ctx context.Context, req *callplan.PaymentRequest) (*cal
 			CardBrand: req.Card.Brand, State: AttemptPending, CreatedAt: c.now()}
 		old, err := c.attempts.BeginAttempt(ctx, a)
 		switch {
+		case errors.Is(err, ErrDuplicate) && old != nil && (old.State == AttemptFailed || old.State == AttemptUnknown):
+			return nil, fmt.Errorf("%w: attempt %s already ended %s: %s", ErrProviderRejected, key, old.State, old.Result.ErrorMessage)
 		case errors.Is(err, ErrDuplicate) && old != nil && old.State.Final():
 			return resultFromAttempt(old), nil
 		case errors.Is(err, ErrDuplicate):

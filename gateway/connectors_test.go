@@ -389,3 +389,20 @@ func TestTokenReuseAndExpiry(t *testing.T) {
 		}
 	}
 }
+
+func TestPayWithKeyOfFailedAttempt(t *testing.T) {
+	e := newEnv(t, SandboxConfig{})
+	c := e.open(t, "stripe")
+	ctx := context.Background()
+	if _, err := e.ledger.BeginAttempt(ctx, &Attempt{Key: "gone", Connector: c.Name()}); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.ledger.CompleteAttempt(ctx, "gone", AttemptResult{State: AttemptFailed, ErrorMessage: "HTTP 400"}); err != nil {
+		t.Fatal(err)
+	}
+	_, err := c.Pay(ctx, &callplan.PaymentRequest{CallID: "c", IdempotencyKey: "gone", Amount: callplan.Amount{Minor: 1, Currency: "GBP"},
+		Card: card(t, "4242424242424242", "123")})
+	if !errors.Is(err, ErrProviderRejected) || len(e.sb.Ledger()) != 0 {
+		t.Fatalf("re-pay of a failed attempt: %v, %d charges", err, len(e.sb.Ledger()))
+	}
+}
