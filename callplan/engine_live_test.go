@@ -98,12 +98,14 @@ func TestRunCancelled(t *testing.T) {
 }
 
 type fakeLinks struct {
-	reqs []*LinkRequest
-	err  error
+	reqs    []*LinkRequest
+	err     error
+	trusted []string
 }
 
 func (f *fakeLinks) SendPaymentLink(ctx context.Context, req *LinkRequest) (*LinkResult, error) {
 	f.reqs = append(f.reqs, req)
+	f.trusted = LookedUpValues(ctx)
 	if f.err != nil {
 		return nil, f.err
 	}

@@ -299,3 +299,20 @@ func sets(kv ...string) string {
 	}
 	return b.String()
 }
+
+func TestLookedUpValuesReachTheLinkSender(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprint(w, `{"customer":{"mobile":"+447700900456"}}`)
+	}))
+	defer srv.Close()
+	h := newHarness(t)
+	links := &fakeLinks{}
+	h.links = links
+	h.run(flowPlan(sets("Base", srv.URL, "Typed", "+15550001111") + `
+	<ApiInteraction name="L"><Request><Url>$(Base)/c</Url></Request>
+	  <Response><Fields><Field><Locator>customer.mobile</Locator><Destination>Mobile</Destination></Field></Fields></Response></ApiInteraction>
+	<SendPaymentLink connector="provider" to="$(Mobile)" amount="1" currency="GBP"/>`))
+	if strings.Join(links.trusted, ",") != "+447700900456" {
+		t.Fatalf("trusted values %v", links.trusted)
+	}
+}

@@ -97,6 +97,7 @@ func (r *run) doAPI(ctx context.Context, s *APIInteractionStep) (int, error) {
 			}
 		}
 		r.set(f.Destination, v)
+		r.lookedUp[f.Destination] = true
 	}
 	return resp.StatusCode, firstErr
 }

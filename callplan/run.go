@@ -39,6 +39,7 @@ type run struct {
 	pending []dtmf.Digit // keys received but not yet consumed by an input step (type-ahead)
 
 	connectors map[string]Connector
+	lookedUp   map[string]bool // variables set from ApiInteraction responses
 }
 
 // endSignal stops the flow: the call is over (hang-up, transfer, caller gone, fatal error).
@@ -55,7 +56,8 @@ func (g *gotoSignal) Error() string { return "goto " + g.label }
 
 func newRun(plan *Plan, ch Channel, opts RunOptions) *run {
 	r := &run{plan: plan, ch: ch, opts: opts, clock: opts.Clock, log: opts.Logger, http: opts.HTTPClient,
-		vars: map[string]string{}, maxStep: opts.MaxSteps, connectors: map[string]Connector{}}
+		vars: map[string]string{}, maxStep: opts.MaxSteps, connectors: map[string]Connector{},
+		lookedUp: map[string]bool{}}
 	if r.clock == nil {
 		r.clock = WallClock{}
 	}

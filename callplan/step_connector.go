@@ -59,7 +59,7 @@ func (r *run) stepSendLink(ctx context.Context, s *SendPaymentLinkStep) error {
 		CallID: r.callID, Connector: s.Connector, To: r.expand(s.To), CallerID: r.vars["Call.From"],
 		Amount: amount, Reference: r.expand(s.Reference), SessionID: r.expand(s.Session), TTL: ttl,
 	}
-	lctx, cancel := context.WithTimeout(ctx, maxConnectorWait)
+	lctx, cancel := context.WithTimeout(withLookedUp(ctx, r.lookedUpValues()), maxConnectorWait)
 	res, err := r.opts.Links.SendPaymentLink(lctx, req)
 	cancel()
 	if err != nil {
@@ -74,4 +74,35 @@ func (r *run) stepSendLink(ctx context.Context, s *SendPaymentLinkStep) error {
 	r.set(prefix+".MessageId", res.MessageID)
 	r.emit("link.sent", "SendPaymentLink", map[string]any{"connector": s.Connector, "linkId": res.LinkID, "sessionId": res.SessionID})
 	return nil
+}
+
+type lookedUpKey struct{}
+
+// withLookedUp marks values the plan obtained from its own ApiInteraction lookups.
+func withLookedUp(ctx context.Context, values []string) context.Context {
+	return context.WithValue(ctx, lookedUpKey{}, values)
+}
+
+// LookedUpValues returns, inside a LinkSender call, the current values of every variable the
+// plan set from an ApiInteraction response (a customer's mobile number from a billing
+// lookup, say). The SMS-pumping guard trusts a number found here as much as the caller's
+// own: the plan's back office supplied it, not the caller's keypad.
+//
+// A gateway.GuardConfig can use it as TrustedNumbers:
+//
+//	func(ctx context.Context, _ string) []string { return callplan.LookedUpValues(ctx) }
+func LookedUpValues(ctx context.Context) []string {
+	v, _ := ctx.Value(lookedUpKey{}).([]string)
+	return v
+}
+
+// lookedUpValues lists the non-empty values of the variables ApiInteraction fields set.
+func (r *run) lookedUpValues() []string {
+	var out []string
+	for name := range r.lookedUp {
+		if v := r.vars[name]; v != "" {
+			out = append(out, v)
+		}
+	}
+	return out
 }
