@@ -207,12 +207,66 @@ func opRefs(o *operand, out *[]VarRef) {
 
 // compareValues compares numerically when both are decimals, else as strings.
 func compareValues(a, b string) int {
-	if ra, ok := parseDecimalRat(a); ok {
-		if rb, ok := parseDecimalRat(b); ok {
-			return ra.Cmp(rb)
-		}
+	if isDecimal(a) && isDecimal(b) {
+		return cmpDecimal(a, b)
 	}
 	return strings.Compare(a, b)
+}
+
+// cmpDecimal compares two strings that satisfy isDecimal, exactly and without allocating.
+func cmpDecimal(a, b string) int {
+	an, ai, af := splitDecimal(a)
+	bn, bi, bf := splitDecimal(b)
+	aZero, bZero := ai == "" && af == "", bi == "" && bf == ""
+	switch {
+	case aZero && bZero:
+		return 0
+	case an != bn || aZero || bZero:
+		// Different signs, or one side zero: the sign of each side decides.
+		if sa, sb := signOf(an, aZero), signOf(bn, bZero); sa < sb {
+			return -1
+		}
+		return 1
+	}
+	c := cmpMagnitude(ai, af, bi, bf)
+	if an {
+		return -c
+	}
+	return c
+}
+
+func signOf(neg, zero bool) int {
+	switch {
+	case zero:
+		return 0
+	case neg:
+		return -1
+	}
+	return 1
+}
+
+// splitDecimal returns the sign, the integer digits without leading zeros and the fraction
+// digits without trailing zeros.
+func splitDecimal(s string) (neg bool, intPart, frac string) {
+	if s[0] == '+' || s[0] == '-' {
+		neg = s[0] == '-'
+		s = s[1:]
+	}
+	intPart, frac, _ = strings.Cut(s, ".")
+	return neg, strings.TrimLeft(intPart, "0"), strings.TrimRight(frac, "0")
+}
+
+func cmpMagnitude(ai, af, bi, bf string) int {
+	if len(ai) != len(bi) {
+		if len(ai) < len(bi) {
+			return -1
+		}
+		return 1
+	}
+	if c := strings.Compare(ai, bi); c != 0 {
+		return c
+	}
+	return strings.Compare(af, bf)
 }
 
 // parseDecimalRat accepts [+-]digits[.digits] only (no exponents, no fractions).

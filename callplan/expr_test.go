@@ -152,3 +152,18 @@ func TestExprNil(t *testing.T) {
 		t.Fatalf("nil Eval: %v", err)
 	}
 }
+
+// TestCmpDecimal checks the allocation-free comparison against math/big on a grid of values.
+func TestCmpDecimal(t *testing.T) {
+	vals := []string{"0", "-0", "+0", "0.0", "00.000", "1", "01", "1.0", "1.5", "1.50", "1.05", "-1", "-1.5",
+		"-0.5", "0.5", "10", "9.99", "100", "-100", "99999999999999999999", "-99999999999999999999.1", "0.0001", "+2"}
+	for _, a := range vals {
+		for _, b := range vals {
+			ra, _ := parseDecimalRat(a)
+			rb, _ := parseDecimalRat(b)
+			if got, want := cmpDecimal(a, b), ra.Cmp(rb); got != want {
+				t.Errorf("cmpDecimal(%s, %s) = %d, want %d", a, b, got, want)
+			}
+		}
+	}
+}

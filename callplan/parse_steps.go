@@ -280,7 +280,7 @@ func (p *parser) parseRequest(n *xnode, r *APIRequest) {
 		case "Url":
 			haveURL = true
 			p.textTmpl(c, &r.URL)
-			p.checkAPIURL(r.URL, r.Pos, p.plan.posOf(&r.URL, c.pos))
+			p.checkAPIURL(r.URL, p.plan.posOf(&r.URL, c.pos))
 		case "Method":
 			v, pos := p.text(c)
 			r.Method = strings.ToUpper(v)
@@ -310,7 +310,7 @@ func (p *parser) parseRequest(n *xnode, r *APIRequest) {
 }
 
 // checkAPIURL checks the literal shape of a request URL template.
-func (p *parser) checkAPIURL(u string, _ Pos, pos Pos) {
+func (p *parser) checkAPIURL(u string, pos Pos) {
 	switch {
 	case u == "":
 		p.sink.errorf(pos, "bad-url", "<Url> is empty")
