@@ -351,3 +351,35 @@ func TestEveryExamplePlanRuns(t *testing.T) {
 		})
 	}
 }
+
+// TestLinkGuard: pay-bill texts the number its billing lookup returned; a caller on another
+// phone still gets the link there, but a plan texting a number the caller typed would not.
+func TestLinkGuardTrustsLookedUpNumbers(t *testing.T) {
+	sb := startSandbox(t)
+	in, _ := ParseDigits("87654321# W 4242*") // account B: mobile +447700900456
+	opts := sb.Options()
+	opts.Plan, opts.From = planFile(t, "pay-bill.xml"), "+447700900999"
+	res, err := Run(context.Background(), in, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Variables["Link.Result"] != "success" || res.Variables["Mobile"] != "+447700900456" {
+		t.Fatalf("link to the looked-up number: %v %v", res.Variables["Link.Result"], res.Variables["Link.Error"])
+	}
+	plan, ds := callplan.Parse("typed.xml", []byte(`<CallPlan name="typed"><Match number="+441632960999"/>
+<Connector name="provider" type="session" baseUrl="sandbox" account="a"/>
+<Flow><Gather var="Mobile" minDigits="11" maxDigits="11" prompt="welcome"/>
+<SendPaymentLink connector="provider" to="+$(Mobile)" amount="5" currency="GBP" var="Link"/><Hangup/></Flow></CallPlan>`), nil)
+	if ds.HasErrors() {
+		t.Fatal(ds.String())
+	}
+	in, _ = ParseDigits("44770090077")
+	opts.Plan = plan
+	res, err = Run(context.Background(), in, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Variables["Link.Result"] != "failed" || !strings.Contains(res.Variables["Link.Error"], "neither the caller") {
+		t.Fatalf("typed number: %v %q", res.Variables["Link.Result"], res.Variables["Link.Error"])
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/paybridge/paybridge/callplan"
 	"github.com/paybridge/paybridge/gateway"
 )
 
@@ -24,8 +25,10 @@ type Sandbox struct {
 	done       chan struct{}
 }
 
-// StartSandbox starts the sandbox provider on 127.0.0.1:0. Payment links are texted to the
-// in-memory outbox only, so the SMS guard lets any number through (nothing leaves the machine).
+// StartSandbox starts the sandbox provider on 127.0.0.1:0. Payment links go to the in-memory
+// outbox (nothing leaves the machine) through the same SMS guard as serve: a link may go to the
+// caller's own number or one the plan's lookups returned (callplan.LookedUpValues); the daily
+// cap is lifted, since one replay run may replay the same caller many times.
 func StartSandbox(logger *slog.Logger) (*Sandbox, error) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
@@ -40,7 +43,8 @@ func StartSandbox(logger *slog.Logger) (*Sandbox, error) {
 	s.Connectors = gateway.NewConnectors(gateway.ConnectorsConfig{SandboxURL: s.URL, Attempts: s.Ledger, Logger: logger,
 		Backoff: 10 * time.Millisecond})
 	s.Links = gateway.NewLinks(gateway.LinksConfig{BaseURL: s.URL, Store: s.Ledger, SMS: gateway.NewOutboxSender(s.Ledger),
-		Connectors: s.Connectors, Guard: gateway.GuardConfig{AllowAnyNumber: true, DailyCap: 1_000_000}, Logger: logger})
+		Connectors: s.Connectors, Guard: gateway.GuardConfig{DailyCap: 1_000_000,
+			TrustedNumbers: func(ctx context.Context, _ string) []string { return callplan.LookedUpValues(ctx) }}, Logger: logger})
 	mux.Handle("/pay/", s.Links)
 	mux.Handle("/", s.Provider)
 	s.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second, ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)}
