@@ -475,3 +475,32 @@ func TestPaymentPathsWithoutToken(t *testing.T) {
 		}
 	}
 }
+
+func TestPaymentLinkRejectsOversizedAndForeignPosts(t *testing.T) {
+	le := newLinkEnv(t, LinksConfig{})
+	c := le.open(t, "stripe")
+	if _, err := le.links.SendPaymentLink(context.Background(), &callplan.LinkRequest{CallID: "c", Connector: c.Name(),
+		To: "+447700900123", CallerID: "+447700900123", Amount: callplan.Amount{Minor: 100, Currency: "GBP"}, TTL: time.Hour}); err != nil {
+		t.Fatal(err)
+	}
+	token := le.lastToken(t)
+	big := "cc-number=4242424242424242&pad=" + strings.Repeat("x", maxFormBody)
+	resp, err := http.Post(le.pages.URL+"/pay/"+token, "application/x-www-form-urlencoded", strings.NewReader(big))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp, _ := le.read(t, resp); resp.StatusCode != http.StatusBadRequest {
+		t.Fatalf("oversized: %d", resp.StatusCode)
+	}
+	resp, err = http.Post(le.pages.URL+"/pay/"+token, "application/json", strings.NewReader(`{"cc-number":"4242424242424242"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp, _ := le.read(t, resp); resp.StatusCode != http.StatusUnsupportedMediaType {
+		t.Fatalf("JSON post: %d", resp.StatusCode)
+	}
+	if resp, _ := le.get(t, token); resp.StatusCode != 200 {
+		t.Fatalf("link no longer usable: %d", resp.StatusCode)
+	}
+	assertNoPAN(t, "pages", le.seen.String())
+}

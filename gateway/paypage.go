@@ -172,7 +172,7 @@ func (l *Links) handlePost(w http.ResponseWriter, r *http.Request) {
 		l.render(w, http.StatusUnsupportedMediaType, d)
 		return
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxFormBody))
+	body, err := readFormBody(r.Body)
 	if err != nil {
 		dtmf.Zero(body)
 		d := l.formPage(link)
@@ -264,4 +264,20 @@ func (l *Links) handlePost(w http.ResponseWriter, r *http.Request) {
 		d.Error = declineMessage(res.ErrorCode) + " You can try another card."
 		l.render(w, http.StatusPaymentRequired, d)
 	}
+}
+
+// readFormBody reads a submission into one buffer allocated up front, so that no partial copy of
+// the card number is left behind by a growing buffer; the caller zeroes the result.
+func readFormBody(r io.Reader) ([]byte, error) {
+	buf := make([]byte, maxFormBody+1)
+	n, err := io.ReadFull(r, buf)
+	switch {
+	case err == nil:
+		dtmf.Zero(buf)
+		return nil, errors.New("form too large")
+	case errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):
+		return buf[:n], nil
+	}
+	dtmf.Zero(buf)
+	return nil, err
 }
