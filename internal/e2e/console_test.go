@@ -216,6 +216,28 @@ func TestConsoleServeEndToEnd(t *testing.T) {
 				t.Errorf("serve output holds test PAN %s…", pan[:6])
 			}
 		}
+		// The ledger the call wrote (database, WAL, everything in the data directory) holds
+		// the mask, never the number.
+		masks := 0
+		_ = filepath.WalkDir(data, func(path string, d os.DirEntry, err error) error {
+			if err != nil || d.IsDir() {
+				return nil
+			}
+			b, err := os.ReadFile(path)
+			if err != nil {
+				return nil
+			}
+			masks += strings.Count(string(b), "************4242")
+			for _, pan := range consoleTestPANs {
+				if strings.Contains(string(b), pan) {
+					t.Errorf("%s holds test PAN %s…", path, pan[:6])
+				}
+			}
+			return nil
+		})
+		if masks == 0 && !t.Failed() {
+			t.Errorf("the data directory holds no masked card: the payment was not recorded")
+		}
 		if t.Failed() {
 			t.Logf("serve output:\n%s", out.String())
 		}
