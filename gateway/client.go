@@ -63,9 +63,13 @@ type apiRequest struct {
 
 // apiResponse is the provider's final answer.
 type apiResponse struct {
-	status int
-	body   []byte
+	status     int
+	body       []byte
+	retryAfter time.Duration // from a Retry-After header in seconds, 0 if none
 }
+
+// maxRetryAfter caps how long a provider's Retry-After may hold a payment.
+const maxRetryAfter = 5 * time.Second
 
 // doer sends provider requests with the connector's timeout, retry and auth rules.
 type doer struct {
@@ -90,10 +94,11 @@ func (d *doer) do(ctx context.Context, req *apiRequest) (*apiResponse, error) {
 		tries = d.tries
 	}
 	var lastErr error
+	var retryAfter time.Duration
 	reauthed := false
 	for try := 1; try <= tries; try++ {
 		if try > 1 {
-			wait := d.backoff << (try - 2)
+			wait := max(d.backoff<<(try-2), retryAfter)
 			t := time.NewTimer(wait)
 			select {
 			case <-ctx.Done():
@@ -123,6 +128,7 @@ func (d *doer) do(ctx context.Context, req *apiRequest) (*apiResponse, error) {
 			return nil, fmt.Errorf("%s: %w (HTTP 401)", req.op, ErrUnauthorized)
 		case resp.status == http.StatusTooManyRequests || resp.status >= 500:
 			lastErr = fmt.Errorf("%s: %w (HTTP %d)", req.op, ErrProviderUnavailable, resp.status)
+			retryAfter = resp.retryAfter
 			continue
 		}
 		return resp, nil
@@ -177,7 +183,11 @@ func (d *doer) once(ctx context.Context, req *apiRequest) (*apiResponse, string,
 		return nil, cred, fmt.Errorf("%s: %w reading the answer", req.op, ErrProviderNetwork)
 	}
 	d.emit(req, resp.StatusCode, start, "")
-	return &apiResponse{status: resp.StatusCode, body: b}, cred, nil
+	out := &apiResponse{status: resp.StatusCode, body: b}
+	if secs, err := strconv.Atoi(resp.Header.Get("Retry-After")); err == nil && secs > 0 {
+		out.retryAfter = min(time.Duration(secs)*time.Second, maxRetryAfter)
+	}
+	return out, cred, nil
 }
 
 // emit reports one provider request (never its body) to the logger and the event sink.

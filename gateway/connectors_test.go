@@ -4,8 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -404,5 +407,38 @@ func TestPayWithKeyOfFailedAttempt(t *testing.T) {
 		Card: card(t, "4242424242424242", "123")})
 	if !errors.Is(err, ErrProviderRejected) || len(e.sb.Ledger()) != 0 {
 		t.Fatalf("re-pay of a failed attempt: %v, %d charges", err, len(e.sb.Ledger()))
+	}
+}
+
+func TestRetryAfterIsHonoured(t *testing.T) {
+	var calls atomic.Int32
+	var gap atomic.Int64
+	var last atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		now := time.Now().UnixNano()
+		if p := last.Swap(now); p != 0 {
+			gap.Store(now - p)
+		}
+		if calls.Add(1) == 1 {
+			w.Header().Set("Retry-After", "1")
+			w.WriteHeader(http.StatusTooManyRequests)
+			return
+		}
+		_, _ = w.Write([]byte(`{"charge_id":"ch_1","error_code":null,"error_message":null}`))
+	}))
+	defer srv.Close()
+	cs := NewConnectors(ConnectorsConfig{Backoff: time.Millisecond})
+	c, err := cs.OpenConnector(&callplan.ConnectorSpec{Name: "g", Type: "generic", BaseURL: srv.URL,
+		BasicAuth: &callplan.BasicAuth{Username: "u", Password: "p"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := c.Pay(context.Background(), &callplan.PaymentRequest{IdempotencyKey: "k", Amount: callplan.Amount{Minor: 1, Currency: "GBP"},
+		Card: card(t, "4242424242424242", "123")})
+	if err != nil || res.Status != callplan.PaymentApproved {
+		t.Fatalf("%+v %v", res, err)
+	}
+	if g := time.Duration(gap.Load()); g < 900*time.Millisecond {
+		t.Fatalf("retried after %v, Retry-After said 1s", g)
 	}
 }
