@@ -189,8 +189,10 @@ func (m *mediaSession) tick(now time.Time) {
 		m.nextDue = now
 	}
 	m.advanceIdle(now)
-	for sent := 0; !now.Before(m.nextDue) && sent < 3; sent++ {
-		late := now.Sub(m.nextDue)
+	// A frame due within half a tick is sent now: the ticker's own phase must not make every
+	// packet a tick late.
+	for sent := 0; !now.Add(schedInterval/2).Before(m.nextDue) && sent < 3; sent++ {
+		late := max(now.Sub(m.nextDue), 0)
 		if late > 5*frame {
 			// The process stalled; resynchronise instead of bursting.
 			m.nextDue = now
