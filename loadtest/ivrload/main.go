@@ -250,7 +250,7 @@ func rewrite(src, dst string, repl ...string) string {
 
 type sippStats struct {
 	ok, failed int
-	rate       float64 // SIPp's cumulative call rate
+	rate       float64   // SIPp's cumulative call rate
 	rtt        []float64 // INVITE→200 in ms, one per call
 }
 
