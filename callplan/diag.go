@@ -176,16 +176,37 @@ func (ds Diagnostics) Err() error {
 	return errors.Join(list...)
 }
 
+// maxDiagnostics bounds the diagnostics of one plan: past it, one last error says so.
+const maxDiagnostics = 500
+
 // diagSink collects diagnostics for one plan.
 type diagSink struct {
-	ds Diagnostics
+	ds      Diagnostics
+	dropped int
+}
+
+func (s *diagSink) full(pos Pos) bool {
+	if len(s.ds) < maxDiagnostics {
+		return false
+	}
+	if s.dropped == 0 {
+		s.ds = append(s.ds, Diagnostic{Pos: pos, Severity: SeverityError, Code: "too-many", Message: fmt.Sprintf("more than %d problems; the rest are not reported", maxDiagnostics), Err: ErrInvalidPlan})
+	}
+	s.dropped++
+	return true
 }
 
 func (s *diagSink) errorf(pos Pos, code string, format string, args ...any) {
+	if s.full(pos) {
+		return
+	}
 	s.ds = append(s.ds, Diagnostic{Pos: pos, Severity: SeverityError, Code: code, Message: maskCardRuns(fmt.Sprintf(format, args...)), Err: ErrInvalidPlan})
 }
 
 func (s *diagSink) warnf(pos Pos, code string, format string, args ...any) {
+	if s.full(pos) {
+		return
+	}
 	s.ds = append(s.ds, Diagnostic{Pos: pos, Severity: SeverityWarning, Code: code, Message: maskCardRuns(fmt.Sprintf(format, args...))})
 }
 

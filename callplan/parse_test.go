@@ -327,3 +327,22 @@ func TestNoCardDigitsInDiagnostics(t *testing.T) {
 		}
 	}
 }
+
+// TestParseManyProblemsIsBounded: a file full of mistakes gives a bounded list, quickly.
+func TestParseManyProblemsIsBounded(t *testing.T) {
+	var b strings.Builder
+	b.WriteString(`<CallPlan><Match number="*"/><Flow>`)
+	long := strings.Repeat("x", 200)
+	for i := 0; i < 3000; i++ {
+		b.WriteString(`<Play prompt="welcome" ` + long + `="1" bargin="1"/>`)
+	}
+	b.WriteString(`</Flow></CallPlan>`)
+	start := time.Now()
+	_, ds := Parse("many.xml", []byte(b.String()), nil)
+	if len(ds) != maxDiagnostics+1 || !strings.Contains(ds.String(), "more than 500 problems; the rest are not reported") {
+		t.Fatalf("%d diagnostics", len(ds))
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Fatalf("took %v", d)
+	}
+}

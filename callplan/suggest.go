@@ -42,7 +42,7 @@ func didYouMean(got string, candidates []string) string {
 // levenshtein is the edit distance (insert, delete, substitute; each 1) between a and b,
 // counted in bytes. Inputs are element and attribute names, so short.
 func levenshtein(a, b string) int {
-	if len(a) > 256 || len(b) > 256 {
+	if len(a) > 64 || len(b) > 64 { // names are short; a long one is no typo of a known name
 		return max(len(a), len(b))
 	}
 	prev := make([]int, len(b)+1)
