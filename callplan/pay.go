@@ -35,6 +35,8 @@ type payCapture struct {
 	lastErr   string // error type of the last failed entry
 	skipHash  bool   // the previous field completed itself: a '#' right after it is a habit, not input
 	sessionID string // the provider session the capture completes
+	field     string // the field being asked for
+	attempt   int    // its attempt
 }
 
 // wipe zeroes every buffer; it runs on every exit path of the step.
@@ -181,6 +183,8 @@ func (r *run) captureField(ctx context.Context, p *payCapture, field string, buf
 	for attempt := 1; attempt <= attempts; attempt++ {
 		buf.Wipe()
 		names, _ := selectPayPrompt(s.Prompts, payAsk{Field: field, ErrorType: errType, CardType: p.brand, Attempt: attempt})
+		p.field, p.attempt = field, attempt
+		r.emit("pay.progress", "Pay", map[string]any{"phase": "ask", "for": field, "attempt": attempt, "errorType": errType, "digits": 0})
 		if _, err := r.play(ctx, r.expandAll(names), true); err != nil {
 			return r.payEnded(err), err
 		}
@@ -190,7 +194,7 @@ func (r *run) captureField(ctx context.Context, p *payCapture, field string, buf
 			return r.payEnded(err), err
 		}
 		if star {
-			r.emit("pay.progress", "Pay", map[string]any{"for": field, "attempt": attempt, "errorType": "", "digits": buf.Len(), "interrupted": true})
+			r.emit("pay.progress", "Pay", map[string]any{"phase": "entered", "for": field, "attempt": attempt, "errorType": "", "digits": buf.Len(), "interrupted": true})
 			return PayResultInterruptedStar, nil
 		}
 		errType = ""
@@ -200,7 +204,7 @@ func (r *run) captureField(ctx context.Context, p *payCapture, field string, buf
 		default:
 			errType = r.validateField(p, field, buf)
 		}
-		r.emit("pay.progress", "Pay", map[string]any{"for": field, "attempt": attempt, "errorType": errType, "digits": buf.Len()})
+		r.emit("pay.progress", "Pay", map[string]any{"phase": "entered", "for": field, "attempt": attempt, "errorType": errType, "digits": buf.Len()})
 		if errType == "" {
 			return "", nil
 		}
@@ -269,6 +273,9 @@ func (r *run) collect(ctx context.Context, p *payCapture, field string, buf *dtm
 			if err := buf.Append(d); err != nil {
 				return false, false, nil // full: validation will refuse it
 			}
+			// A live view (console, agent screen) can show "7 digits entered"; the count is
+			// all it ever gets.
+			r.emit("pay.progress", "Pay", map[string]any{"phase": "key", "for": field, "attempt": p.attempt, "digits": buf.Len()})
 			if buf.Len() >= fieldMax(p, field, buf) {
 				p.skipHash = true
 				return false, false, nil

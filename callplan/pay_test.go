@@ -88,7 +88,19 @@ func TestPaySuccess(t *testing.T) {
 	if !strings.Contains(h.ch.playedList(), "pay-processing payment-accepted digit-1 digit-2 digit-3 digit-4") {
 		t.Fatalf("played %s", h.ch.playedList())
 	}
-	progress := eventsOf(out, "pay.progress")
+	var progress []Event
+	keys := 0
+	for _, e := range eventsOf(out, "pay.progress") {
+		switch e.Fields["phase"] {
+		case "entered":
+			progress = append(progress, e)
+		case "key":
+			keys++
+		}
+	}
+	if keys != 23 {
+		t.Fatalf("%d key progress events, want 23", keys)
+	}
 	if len(progress) != 3 || progress[0].Fields["digits"] != 16 || progress[0].Fields["for"] != FieldCardNumber {
 		t.Fatalf("progress events %v", progress)
 	}
