@@ -56,7 +56,7 @@ func (d *Detector) Process(pcm []int16) []Event {
 		pcm = pcm[n:]
 		d.pos += int64(n)
 		if full {
-			out = d.block(d.bl.analyze(d.lim), out)
+			out = d.block(d.bl.analyze(d.lim, d.cur), out)
 			d.bl.shift()
 		}
 	}

@@ -165,13 +165,13 @@ func (b *bank) analyze(x []float32, lim *limits) Digit {
 	var h0, h1, blk half
 	b.run(x[:blockHop], &h0)
 	b.run(x[blockHop:], &h1)
-	return b.analyzeHalves(&h0, &h1, nil, &blk, x, lim)
+	return b.analyzeHalves(&h0, &h1, nil, &blk, x, lim, 0)
 }
 
 // analyzeHalves is analyze for the block x of halves h0 and h1, leaving the block's sums in
 // blk. prev, when not nil, holds the sums of the block that ended 51 samples earlier: its
 // phase gives a sharper frequency check than the halves' (less leakage from the other tone).
-func (b *bank) analyzeHalves(h0, h1, prev, blk *half, x []float32, lim *limits) Digit {
+func (b *bank) analyzeHalves(h0, h1, prev, blk *half, x []float32, lim *limits, held Digit) Digit {
 	var p [8]float32
 	b.join(h0, h1, blk, &p)
 	energy := blk.energy
@@ -222,11 +222,13 @@ func (b *bank) analyzeHalves(h0, h1, prev, blk *half, x []float32, lim *limits) 
 	}
 	// Keypads make clean sines; instruments and voices come with harmonics. Only the high
 	// tone's second harmonic (2.4–3.3 kHz) is clear of the other DTMF tones: the low tones'
-	// (1.4–1.9 kHz) fall on the high group.
-	if lim.maxHarm > 0 && b.harmonic(x, c) > pc*lim.maxHarm {
+	// (1.4–1.9 kHz) fall on the high group. A key already held (held) was checked when it went
+// down; its later blocks skip this.
+	d := Digit(keypad[r*4+c-4])
+	if lim.maxHarm > 0 && d != held && b.harmonic(x, c) > pc*lim.maxHarm {
 		return 0
 	}
-	return Digit(keypad[r*4+c-4])
+	return d
 }
 
 // tuned measures how far tone k of the block lies from its nominal frequency, from the
@@ -298,12 +300,12 @@ func (bl *blocker) take(pcm []int16) (n int, block bool) {
 	return n, false
 }
 
-func (bl *blocker) analyze(lim *limits) Digit {
+func (bl *blocker) analyze(lim *limits, held Digit) Digit {
 	var prev *half
 	if bl.haveBlk {
 		prev = &bl.blk[0]
 	}
-	return bl.b.analyzeHalves(&bl.h[0], &bl.h[1], prev, &bl.blk[1], bl.win[:], lim)
+	return bl.b.analyzeHalves(&bl.h[0], &bl.h[1], prev, &bl.blk[1], bl.win[:], lim, held)
 }
 
 // shift drops the older half of the block.

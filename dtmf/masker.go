@@ -116,7 +116,7 @@ func (m *Masker) Process(pcm []int16) []int16 {
 		}
 		rest = rest[n:]
 		if full {
-			if m.bl.analyze(&maskLimits) != 0 {
+			if m.bl.analyze(&maskLimits, 0) != 0 {
 				m.mark(m.pos-blockLen, m.pos)
 			}
 			m.bl.shift()

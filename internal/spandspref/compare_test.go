@@ -161,6 +161,11 @@ func TestCompareWithSpandsp(t *testing.T) {
 		for _, c := range cases {
 			pcm := cd.through(c.Audio)
 			pb, ref := runPaybridge(c, pcm), runSpandsp(c, pcm)
+			// CPU: the best of three runs each, so load from other processes cancels out
+			for i := 0; i < 2; i++ {
+				pb.cpu = min(pb.cpu, runPaybridge(c, pcm).cpu)
+				ref.cpu = min(ref.cpu, runSpandsp(c, pcm).cpu)
+			}
 			tl := rows[c.Row]
 			if tl == nil {
 				tl = &tally{}
@@ -305,10 +310,17 @@ func TestCPUPerFrame(t *testing.T) {
 	noise := make([]float64, 8000*4)
 	g.AddNoise(noise, -20)
 	noisy := codecs[0].through(noise)
+	var d9 []int16
+	for _, c := range dtmftest.Matrix(3) {
+		if c.Row == "D9" {
+			d9 = codecs[0].through(c.Audio[:8000*10])
+			break
+		}
+	}
 	for _, in := range []struct {
 		name string
 		pcm  []int16
-	}{{"keyed audio (D1)", keyed}, {"noise at -20 dBm0", noisy}} {
+	}{{"keyed audio (D1)", keyed}, {"noise at -20 dBm0", noisy}, {"keys in noise at 15 dB S/N (D9)", d9}} {
 		var pb, ref time.Duration = 1 << 62, 1 << 62
 		for i := 0; i < 3; i++ {
 			pb = min(pb, cpuPerFrame(in.pcm, func() func([]int16) {
