@@ -8,12 +8,14 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"runtime"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/paybridge/paybridge/callplan"
+	"github.com/paybridge/paybridge/internal/media"
 	"github.com/paybridge/paybridge/internal/replay"
 )
 
@@ -46,7 +48,7 @@ func runReplay(ctx context.Context, env *cmdEnv, args []string) int {
 	fs.SetOutput(env.stderr)
 	var inputs stringList
 	planPath := fs.String("plan", "", "the call plan to run (required)")
-	fs.Var(&inputs, "input", "a recorded call: WAV (PCM16/μ-law/A-law), raw .ul/.al/.s16, or .pcap (repeatable)")
+	fs.Var(&inputs, "input", "a recorded call: WAV (PCM16/μ-law/A-law), raw .ul/.al/.s16, or .pcap; a directory means every recording in it (repeatable)")
 	digits := fs.String("digits", "", "type keys instead: 0-9 * # A-D, each 100 ms on / 100 ms off; w waits 0.5 s, W 1 s")
 	from := fs.String("from", "+447700900123", "the caller's number ($(Call.From))")
 	to := fs.String("to", "", "the dialled number ($(Call.To)); default: the plan's first <Match> number")
@@ -117,7 +119,7 @@ func runReplay(ctx context.Context, env *cmdEnv, args []string) int {
 		}
 		jobs = append(jobs, &replayJob{name: "digits", input: in})
 	}
-	for _, p := range inputs {
+	for _, p := range expandInputs(inputs) {
 		jobs = append(jobs, &replayJob{name: p})
 	}
 
@@ -199,6 +201,33 @@ func (j *replayJob) run(ctx context.Context, sb *replay.Sandbox, plan *callplan.
 		return
 	}
 	j.diffs, j.err = replay.MatchJSON(expected, j.res)
+}
+
+// expandInputs replaces a directory by the recordings in it (by extension, sorted); files are
+// kept as given, so a missing one is reported when it is read.
+func expandInputs(args []string) []string {
+	var out []string
+	for _, a := range args {
+		st, err := os.Stat(a)
+		if err != nil || !st.IsDir() {
+			out = append(out, a)
+			continue
+		}
+		entries, err := os.ReadDir(a)
+		if err != nil {
+			out = append(out, a)
+			continue
+		}
+		for _, e := range entries {
+			if e.IsDir() {
+				continue
+			}
+			if _, err := media.FormatFromPath(e.Name()); err == nil {
+				out = append(out, filepath.Join(a, e.Name()))
+			}
+		}
+	}
+	return out
 }
 
 func sanitizeID(s string) string {

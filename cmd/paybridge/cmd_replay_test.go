@@ -139,3 +139,17 @@ func TestReplayUsageAndBadInputs(t *testing.T) {
 		}
 	}
 }
+
+func TestReplayInputDirectory(t *testing.T) {
+	code, stdout, stderr := runCmd(t, "replay", replayStart, "--json", "--plan", repoPath("testdata", "plans", "vcc-secure-payments.xml"),
+		"--input", repoPath("testdata", "replay"))
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	if n := len(strings.Split(strings.TrimSpace(stdout), "\n")); n != 2 {
+		t.Fatalf("%d results, want one per recording in testdata/replay (2)", n)
+	}
+	if !strings.Contains(stderr, "replayed 2 input(s): 2 passed") {
+		t.Fatalf("stderr: %s", stderr)
+	}
+}
