@@ -61,7 +61,7 @@ type fixture struct {
 	bodies  bytes.Buffer // every response body, for the PAN scan
 }
 
-func newFixture(t *testing.T, mod ...func(*Config)) *fixture {
+func newFixture(t testing.TB, mod ...func(*Config)) *fixture {
 	t.Helper()
 	st, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "paybridge.db"))
 	if err != nil {

@@ -212,7 +212,7 @@ func TestWebSocketSlowClientDropped(t *testing.T) {
 }
 
 // srvHub returns the hub the fixture's server uses.
-func (f *fixture) srvHub(t *testing.T) *Hub {
+func (f *fixture) srvHub(t testing.TB) *Hub {
 	t.Helper()
 	return f.srv.Config.Handler.(*Server).cfg.Hub
 }
