@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/paybridge/paybridge/dtmf/dtmftest"
 )
 
 func TestMaskerDelaysAndKeepsLength(t *testing.T) {
@@ -90,35 +92,14 @@ func TestMaskerFillIndependentOfKey(t *testing.T) {
 	}
 }
 
-// leakStimulus builds n keypresses with random level, twist, ±1 % frequency and timing,
-// through μ-law, and returns the audio and the true tone spans.
+// leakStimulus is dtmftest.LeakStimulus through μ-law, with spans as pairs.
 func leakStimulus(n int, seed uint64) ([]int16, [][2]int) {
-	r := rand.New(rand.NewPCG(seed, 7))
-	var pcm []int16
-	var spans [][2]int
-	pcm = append(pcm, make([]int16, 400)...)
-	for i := 0; i < n; i++ {
-		k := Digit(keypad[r.IntN(16)])
-		opt := ToneOptions{
-			Level:      -26 + 22*r.Float64(),
-			Twist:      -8 + 12*r.Float64(),
-			Duration:   time.Duration(40+r.IntN(100)) * time.Millisecond,
-			LowOffset:  -0.01 + 0.02*r.Float64(),
-			HighOffset: -0.01 + 0.02*r.Float64(),
-			LowPhase:   2 * math.Pi * r.Float64(),
-			HighPhase:  2 * math.Pi * r.Float64(),
-		}
-		if opt.Level+opt.Twist > -4 {
-			opt.Twist = -4 - opt.Level
-		}
-		tone := GenerateDigit(k, opt)
-		spans = append(spans, [2]int{len(pcm), len(pcm) + len(tone)})
-		pcm = append(pcm, tone...)
-		pcm = append(pcm, make([]int16, samplesOf(time.Duration(40+r.IntN(160))*time.Millisecond))...)
+	a, sp := dtmftest.LeakStimulus(n, seed)
+	pcm := laws[0].companded(a)
+	spans := make([][2]int, len(sp))
+	for i, s := range sp {
+		spans[i] = [2]int{s.From, s.To}
 	}
-	u := make([]byte, len(pcm))
-	EncodeULaw(u, pcm)
-	DecodeULaw(pcm, u)
 	return pcm, spans
 }
 

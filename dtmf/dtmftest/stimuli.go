@@ -376,3 +376,27 @@ func (g *Gen) Frames(n, size int) []int {
 	}
 	return fs
 }
+
+// LeakStimulus builds the masker leak test's input: n keypresses with random level
+// (−26…−4 dBm0 for the louder tone), twist (−8…+4 dB), ±1 % frequency, 40–140 ms on and
+// 40–200 ms off, random phases. It returns linear audio (before G.711) and each tone's span.
+func LeakStimulus(n int, seed uint64) ([]float64, []Span) {
+	g := New(seed)
+	buf := make([]float64, 400)
+	var spans []Span
+	for i := 0; i < n; i++ {
+		lo := -26 + 22*g.R.Float64()
+		tw := -8 + 12*g.R.Float64()
+		hi := lo + tw
+		if hi > -4 {
+			lo, hi = lo-(hi+4), -4
+		}
+		t := Tone{Key: Keys[g.R.IntN(16)], LowDB: lo, HighDB: hi,
+			LowDev: -0.01 + 0.02*g.R.Float64(), HighDev: -0.01 + 0.02*g.R.Float64(),
+			OnMS: float64(40 + g.R.IntN(100)), OffMS: float64(40 + g.R.IntN(160))}
+		var on int
+		buf, on = g.Append(buf, t)
+		spans = append(spans, Span{on, on + int(math.Round(t.OnMS*Rate/1000))})
+	}
+	return buf, spans
+}
