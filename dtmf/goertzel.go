@@ -223,7 +223,7 @@ func (b *bank) analyzeHalves(h0, h1, prev, blk *half, x []float32, lim *limits, 
 	// Keypads make clean sines; instruments and voices come with harmonics. Only the high
 	// tone's second harmonic (2.4–3.3 kHz) is clear of the other DTMF tones: the low tones'
 	// (1.4–1.9 kHz) fall on the high group. A key already held (held) was checked when it went
-// down; its later blocks skip this.
+	// down; its later blocks skip this.
 	d := Digit(keypad[r*4+c-4])
 	if lim.maxHarm > 0 && d != held && b.harmonic(x, c) > pc*lim.maxHarm {
 		return 0
