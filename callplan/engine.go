@@ -63,6 +63,15 @@ type TimedPlayer interface {
 // only when the run could not start (nil plan or channel); everything that happens during a
 // call — including an engine failure — is reported in the Outcome.
 //
+// The model: one goroutine walks the flow and blocks in exactly one place, waiting for the
+// first of a key on ch.Digits, the end of a prompt, a timer on opts.Clock, the end of the
+// call, or ctx — taken in that order when several are ready. On a *VirtualClock the engine
+// steps the clock whenever it waits and nothing is ready, so replays cost no time and are
+// reproducible; channels that simulate playback implement TimedPlayer for that. Keys that
+// arrive while a prompt plays cancel it (barge-in) or queue up (type-ahead) and feed the next
+// Gather, Menu or Pay. Pay keeps card digits only in dtmf.SecureBuffers, which it wipes after
+// the connector call and on every other way out (docs/pay.md).
+//
 // Run hangs the channel up when the flow ends, when a step fails fatally and when the loop
 // guard trips; after <Transfer> it leaves the channel to the transfer.
 func Run(ctx context.Context, plan *Plan, ch Channel, opts RunOptions) (*Outcome, error) {
