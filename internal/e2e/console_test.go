@@ -57,6 +57,26 @@ func consoleChecks(t *testing.T, b *consoleBrowser) {
 			t.Errorf("the console page shows test PAN %s…", pan[:6])
 		}
 	}
+	// Basic accessibility: a language, landmarks, named controls, labelled inputs, captioned
+	// tables with scoped headers, keyboard-reachable clickable rows.
+	var problems []string
+	b.mustEval(`(() => {
+		const p = [];
+		if (!document.documentElement.lang) p.push("no lang on <html>");
+		for (const sel of ["header", "nav", "main", "footer"]) if (!document.querySelector(sel)) p.push("no <" + sel + ">");
+		for (const e of document.querySelectorAll("button")) if (!(e.textContent.trim() || e.getAttribute("aria-label"))) p.push("unnamed button " + e.id);
+		for (const e of document.querySelectorAll("input")) if (!(e.labels && e.labels.length) && !e.getAttribute("aria-label")) p.push("unlabelled input " + e.id);
+		for (const t of document.querySelectorAll("table")) {
+			if (!t.querySelector("caption")) p.push("table without caption " + t.id);
+			for (const th of t.querySelectorAll("thead th")) if (th.getAttribute("scope") !== "col") p.push("th without scope in " + t.id);
+		}
+		for (const r of document.querySelectorAll("tr.clickable")) if (r.tabIndex < 0) p.push("clickable row not focusable");
+		for (const d of document.querySelectorAll("dialog")) if (!d.getAttribute("aria-labelledby")) p.push("dialog without a title");
+		return p;
+	})()`, &problems)
+	for _, p := range problems {
+		t.Errorf("accessibility: %s", p)
+	}
 	b.call("Emulation.setDeviceMetricsOverride", map[string]any{"width": 390, "height": 844, "deviceScaleFactor": 1, "mobile": true}, nil)
 	var overflow bool
 	b.mustEval(`new Promise(r => requestAnimationFrame(() => r(document.documentElement.scrollWidth > window.innerWidth + 1)))`, &overflow)
