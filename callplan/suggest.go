@@ -31,6 +31,10 @@ func suggest(got string, candidates []string) string {
 	return ""
 }
 
+// Suggest returns the candidate that got is most plausibly a typo of, or "" (see suggest).
+// Tools outside the package use it for names the language does not know, such as prompts.
+func Suggest(got string, candidates []string) string { return suggest(got, candidates) }
+
 // didYouMean formats a suggestion as a message suffix: ` (did you mean "X"?)` or "".
 func didYouMean(got string, candidates []string) string {
 	if s := suggest(got, candidates); s != "" {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"sort"
@@ -18,7 +19,7 @@ import (
 func init() {
 	register(&command{
 		name:    "validate",
-		usage:   "validate [--json] [--strict] PLAN|DIR...",
+		usage:   "validate [--json] [--strict] PLAN|DIR|-...",
 		summary: "check call plans; prints file:line:col: message per problem, exits 1 on any error",
 		run:     runValidate,
 	})
@@ -48,8 +49,9 @@ func runValidate(ctx context.Context, env *cmdEnv, args []string) int {
 	asJSON := fs.Bool("json", false, "print the result as JSON on stdout instead of messages on stderr")
 	strict := fs.Bool("strict", false, "treat warnings as errors (exit 1 on any)")
 	fs.Usage = func() {
-		fmt.Fprintln(env.stderr, "usage: paybridge validate [--json] [--strict] PLAN|DIR...")
-		fmt.Fprintln(env.stderr, "Checks call plans (a directory means every *.xml in it) and the plans against each other.")
+		fmt.Fprintln(env.stderr, "usage: paybridge validate [--json] [--strict] PLAN|DIR|-...")
+		fmt.Fprintln(env.stderr, "Checks call plans (a directory means every *.xml in it, - reads one plan from standard input)")
+		fmt.Fprintln(env.stderr, "and the plans against each other.")
 		fmt.Fprintln(env.stderr, "Each problem is printed as file:line:col: message (warnings as file:line:col: warning: message).")
 		fmt.Fprintln(env.stderr, "Exit status: 0 no errors, 1 errors found, 2 usage.")
 		fs.PrintDefaults()
@@ -71,7 +73,13 @@ func runValidate(ctx context.Context, env *cmdEnv, args []string) int {
 		if ctx.Err() != nil {
 			return 1
 		}
-		p, ds := callplan.ParseFile(f, env.getenv)
+		var p *callplan.Plan
+		var ds callplan.Diagnostics
+		if f == stdinName {
+			p, ds = parseStdin(env)
+		} else {
+			p, ds = callplan.ParseFile(f, env.getenv)
+		}
 		fr := validateFileReport{File: f, OK: !ds.HasErrors(), Diagnostics: ds}
 		if fr.Diagnostics == nil {
 			fr.Diagnostics = callplan.Diagnostics{}
@@ -155,11 +163,40 @@ func checkPrompts(p *callplan.Plan) callplan.Diagnostics {
 			if dir != "" {
 				where = dir + " or the bundled pack"
 			}
+			hint := ""
+			if s := callplan.Suggest(r.Name, promptNames(dir)); s != "" {
+				hint = fmt.Sprintf(" (did you mean %q?)", s)
+			}
 			ds = append(ds, callplan.Diagnostic{Pos: r.Pos, Severity: callplan.SeverityWarning, Code: "missing-prompt",
-				Message: fmt.Sprintf("prompt %q of <%s> is not in %s: the caller would hear silence", r.Name, r.Step, where)})
+				Message: fmt.Sprintf("prompt %q of <%s> is not in %s: the caller would hear silence%s", r.Name, r.Step, where, hint)})
 		}
 	}
 	return ds
+}
+
+// stdinName is how a plan read from standard input ("-") is named in messages.
+const stdinName = "<stdin>"
+
+func parseStdin(env *cmdEnv) (*callplan.Plan, callplan.Diagnostics) {
+	src, err := io.ReadAll(io.LimitReader(env.stdin, callplan.MaxPlanBytes+1))
+	if err != nil {
+		return nil, callplan.Diagnostics{{Pos: callplan.Pos{File: stdinName}, Severity: callplan.SeverityError, Code: "read", Message: "cannot read standard input: " + err.Error()}}
+	}
+	return callplan.Parse(stdinName, src, env.getenv)
+}
+
+// promptNames lists the prompts a plan can play: the *.wav files of dir and the bundled pack.
+func promptNames(dir string) []string {
+	names := prompts.BundledNames()
+	if dir != "" {
+		entries, _ := os.ReadDir(dir)
+		for _, e := range entries {
+			if n, ok := strings.CutSuffix(e.Name(), ".wav"); ok && !e.IsDir() {
+				names = append(names, n)
+			}
+		}
+	}
+	return names
 }
 
 // expandPlanArgs turns PLAN|DIR arguments into plan files; a directory contributes its *.xml
@@ -168,6 +205,10 @@ func expandPlanArgs(args []string) ([]string, callplan.Diagnostics) {
 	var files []string
 	var ds callplan.Diagnostics
 	for _, a := range args {
+		if a == "-" {
+			files = append(files, stdinName)
+			continue
+		}
 		fi, err := os.Stat(a)
 		if err != nil || !fi.IsDir() {
 			files = append(files, a) // ParseFile reports a missing file

@@ -2,6 +2,8 @@ package main
 
 import (
 	"bufio"
+	"bytes"
+	"context"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -156,6 +158,24 @@ func TestValidateAcrossPlansAndStrict(t *testing.T) {
 	gone := writeFile(t, dir, "gone.xml", `<CallPlan name="gone"><Match number="+441632960005"/><Prompts dir="nowhere"/><Flow><Play prompt="welcome"/></Flow></CallPlan>`)
 	if code, _, stderr := runCmd(t, "validate", gone); code != 1 || !strings.Contains(stderr, "prompt directory "+filepath.Join(dir, "nowhere")+" cannot be used") {
 		t.Fatalf("missing dir: exit %d\n%s", code, stderr)
+	}
+}
+
+func TestValidateStdin(t *testing.T) {
+	run := func(src string) (int, string) {
+		var out, errb bytes.Buffer
+		env := &cmdEnv{stdin: strings.NewReader(src), stdout: &out, stderr: &errb, getenv: func(string) string { return "" }}
+		return dispatch(context.Background(), env, []string{"validate", "-"}), errb.String()
+	}
+	code, stderr := run(`<CallPlan><Match number="+441632960001"/><Flow><Play prompt="welcome"/><Gathr/></Flow></CallPlan>`)
+	if want := "<stdin>:1:72: unknown element <Gathr> (did you mean \"Gather\"?)\n1 plan checked: 1 error, 0 warnings\n"; code != 1 || stderr != want {
+		t.Fatalf("exit %d, stderr:\n%s\nwant:\n%s", code, stderr, want)
+	}
+	code, stderr = run(`<CallPlan><Match number="+441632960001"/><Flow><Play prompt="welcom"/></Flow></CallPlan>`)
+	want := "<stdin>:1:62: warning: prompt \"welcom\" of <Play> is not in the bundled pack: the caller would hear silence (did you mean \"welcome\"?)\n" +
+		"1 plan checked: 0 errors, 1 warning\n"
+	if code != 0 || stderr != want {
+		t.Fatalf("exit %d, stderr:\n%s\nwant:\n%s", code, stderr, want)
 	}
 }
 
