@@ -15,6 +15,8 @@ replay-fixtures: build
 	  --expect testdata/replay/vcc-paid-visa.expect.json >>$$out 2>&1; \
 	$(REPLAY) --plan testdata/plans/vcc-secure-payments.xml --input testdata/replay/vcc-amex-rfc4733.pcap \
 	  --expect testdata/replay/vcc-paid-amex.expect.json >>$$out 2>&1; \
+	$(REPLAY) --plan testdata/plans/vcc-secure-payments.xml --input testdata/replay/vcc-mastercard-leaky.pcap \
+	  --expect testdata/replay/vcc-paid-mastercard-leaky.expect.json >>$$out 2>&1; \
 	$(REPLAY) --plan testdata/plans/pay-bill.xml --digits '12345678# W 4242*' \
 	  --expect testdata/replay/pay-bill-star-link.expect.json >>$$out 2>&1; \
 	$(REPLAY) --plan testdata/plans/pay-bill.xml --digits '12345678# W 4000000000000002# 1230 123' \

@@ -58,6 +58,7 @@ func TestReplayFixtures(t *testing.T) {
 	for _, tc := range []struct{ plan, input, digits, expect string }{
 		{"vcc-secure-payments.xml", "vcc-visa.wav", "", "vcc-paid-visa.expect.json"},
 		{"vcc-secure-payments.xml", "vcc-amex-rfc4733.pcap", "", "vcc-paid-amex.expect.json"},
+		{"vcc-secure-payments.xml", "vcc-mastercard-leaky.pcap", "", "vcc-paid-mastercard-leaky.expect.json"},
 		{"pay-bill.xml", "", "12345678# W 4242*", "pay-bill-star-link.expect.json"},
 		{"pay-bill.xml", "", "12345678# W 4000000000000002# 1230 123", "pay-bill-declined.expect.json"},
 	} {
@@ -146,10 +147,10 @@ func TestReplayInputDirectory(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
-	if n := len(strings.Split(strings.TrimSpace(stdout), "\n")); n != 2 {
-		t.Fatalf("%d results, want one per recording in testdata/replay (2)", n)
+	if n := len(strings.Split(strings.TrimSpace(stdout), "\n")); n != 3 {
+		t.Fatalf("%d results, want one per recording in testdata/replay (3)", n)
 	}
-	if !strings.Contains(stderr, "replayed 2 input(s): 2 passed") {
+	if !strings.Contains(stderr, "replayed 3 input(s): 3 passed") {
 		t.Fatalf("stderr: %s", stderr)
 	}
 }

@@ -28,7 +28,10 @@ func main() {
 	if err := writeWAV(filepath.Join(dir, "vcc-visa.wav")); err != nil {
 		fail(err)
 	}
-	if err := writePcap(filepath.Join(dir, "vcc-amex-rfc4733.pcap")); err != nil {
+	if err := writePcap(filepath.Join(dir, "vcc-amex-rfc4733.pcap"), []string{"87654321", "378282246310005", "0130", "1234"}, false); err != nil {
+		fail(err)
+	}
+	if err := writePcap(filepath.Join(dir, "vcc-mastercard-leaky.pcap"), []string{"12345678", "5555555555554444", "1230", "123"}, true); err != nil {
 		fail(err)
 	}
 }
@@ -56,9 +59,11 @@ func writeWAV(path string) error {
 	return media.WriteWAVFile(path, pcm, media.ULaw)
 }
 
-// writePcap: account 87654321, an amex card (15 digits complete themselves), expiry 01/30,
-// CVV 1234, as RFC 4733 events (PT 101) in a PCMU stream of silence.
-func writePcap(path string) error {
+// writePcap writes the key groups as RFC 4733 events (PT 101) in a PCMU stream of silence,
+// 1.2 s between groups. With leak, the audio also carries the first 60 ms of each key's
+// tones, as gateways that detect in-band and then mute do: one keypress, two sources, and it
+// must still count once.
+func writePcap(path string, groups []string, leak bool) error {
 	var buf bytes.Buffer
 	pw, err := media.NewPcapWriter(&buf)
 	if err != nil {
@@ -77,7 +82,12 @@ func writePcap(path string) error {
 	var events []ev
 	sender := dtmf.NewSender(8000)
 	at := 1500 * time.Millisecond
-	for _, group := range []string{"87654321", "378282246310005", "0130", "1234"} {
+	type leaked struct {
+		d     dtmf.Digit
+		frame int // 0, 1, 2: which 20 ms of the tone
+	}
+	tones := map[time.Duration]leaked{} // 20 ms frame start → the tone it carries
+	for _, group := range groups {
 		for i := 0; i < len(group); i++ {
 			d, _ := dtmf.ParseDigit(group[i])
 			keyTS := ts + uint32(at/time.Millisecond*8)
@@ -87,6 +97,11 @@ func writePcap(path string) error {
 			}
 			for _, p := range pkts {
 				events = append(events, ev{at + p.Offset, p})
+			}
+			if leak {
+				for k := range 3 {
+					tones[at+time.Duration(k)*20*time.Millisecond] = leaked{d, k}
+				}
 			}
 			at += 250 * time.Millisecond
 		}
@@ -107,8 +122,18 @@ func writePcap(path string) error {
 			}
 		}
 		seq++
+		payload := silence
+		if l, ok := tones[t]; ok {
+			opt := dtmf.DefaultToneOptions()
+			opt.Duration = 60 * time.Millisecond
+			tone := dtmf.GenerateDigit(l.d, opt)
+			payload = make([]byte, 160)
+			for i := range payload {
+				payload[i] = dtmf.LinearToULaw(tone[l.frame*160+i])
+			}
+		}
 		p := &rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: 0, SequenceNumber: seq, Timestamp: ts + uint32(t/time.Millisecond*8),
-			SSRC: ssrc}, Payload: silence}
+			SSRC: ssrc}, Payload: payload}
 		if err := pw.WriteRTP(t0.Add(t), src, dst, p); err != nil {
 			return err
 		}
