@@ -80,6 +80,9 @@ func applyLive(live map[string]*LiveCall, e Event) {
 		if c.Pay == nil {
 			c.Pay = &PayState{}
 		}
+		if c.State == "ringing" {
+			c.State = "answered"
+		}
 		c.Step = firstNonEmpty(e.Step, c.Step)
 		c.Pay.For = firstNonEmpty(e.str("for", "field"), c.Pay.For)
 		if n, ok := e.num("attempt"); ok {

@@ -125,6 +125,7 @@
           case "step": c.step = ev.step; if (c.state === "ringing") c.state = "answered"; break;
           case "pay.progress": {
             const p = c.pay || (c.pay = { digits: 0 });
+            if (c.state === "ringing") c.state = "answered";
             c.step = ev.step || c.step;
             p.for = str(f, "for", "field") || p.for;
             const a = num(f, "attempt"); if (a !== undefined) p.attempt = a;
@@ -246,9 +247,9 @@
   }
 
   const loaders = {
-    async payments() {
-      const { items } = await api("/api/payments?limit=50");
-      fillTable("#payments-table", (items || []).map((p) => el("tr", { "data-payment-id": p.id },
+    async payments(more) {
+      const { items, next_cursor } = await api("/api/payments?limit=50" + pageParam("payments", more));
+      rowsInto("#payments-table", "#payments-empty", (items || []).map((p) => clickable(el("tr", { "data-payment-id": p.id, class: "clickable", tabIndex: 0 },
         el("td", {}, fmtTime(p.created_at)),
         el("td", { class: "mono" }, fmtAmount(p.amount_minor, p.currency)),
         el("td", {}, p.reference || ""),
@@ -256,24 +257,22 @@
         el("td", {}, p.masked_card ? el("span", { class: "mono", "data-masked-card": "" }, p.masked_card) : "", p.card_type ? el("div", { class: "muted" }, p.card_type) : ""),
         el("td", { class: "mono" }, p.confirmation || p.token || ""),
         el("td", {}, p.connector || "", p.channel ? el("div", { class: "muted" }, p.channel) : ""),
-        el("td", { class: "mono", title: p.call_id || "" }, short(p.call_id)))), "#payments-empty");
+        el("td", { class: "mono", title: p.call_id || "" }, short(p.call_id))), () => showPayment(p.id))), more);
+      setMore("payments", next_cursor);
     },
-    async calls() {
-      const { items } = await api("/api/calls?limit=50");
-      fillTable("#calls-table", (items || []).map((c) => {
+    async calls(more) {
+      const { items, next_cursor } = await api("/api/calls?limit=50" + pageParam("calls", more));
+      rowsInto("#calls-table", "#calls-empty", (items || []).map((c) => {
         const end = c.ended_at ? new Date(c.ended_at) : new Date();
-        const tr = el("tr", { "data-call-id": c.id, class: "clickable", tabIndex: 0 },
+        return clickable(el("tr", { "data-call-id": c.id, class: "clickable", tabIndex: 0 },
           el("td", {}, fmtTime(c.started_at)),
           el("td", {}, (c.from || "?") + " → " + (c.to || "?")),
           el("td", {}, c.plan || ""),
           el("td", {}, badge(c.state)),
           el("td", { class: "mono" }, fmtDuration(end - new Date(c.started_at))),
-          el("td", {}, c.hangup_cause || ""));
-        const open = () => showCall(c.id);
-        tr.addEventListener("click", open);
-        tr.addEventListener("keydown", (e) => { if (e.key === "Enter" || e.key === " ") { e.preventDefault(); open(); } });
-        return tr;
-      }), "#calls-empty");
+          el("td", {}, c.hangup_cause || "")), () => showCall(c.id));
+      }), more);
+      setMore("calls", next_cursor);
     },
     async plans() {
       let items;
@@ -307,6 +306,47 @@
     },
   };
 
+  // ---- paging and details ----
+  const cursors = {};
+  function pageParam(name, more) {
+    return more && cursors[name] ? "&cursor=" + encodeURIComponent(cursors[name]) : "";
+  }
+  function setMore(name, next) {
+    cursors[name] = next || "";
+    $("#" + name + "-more").hidden = !next;
+  }
+  function rowsInto(id, emptyId, rows, append) {
+    const tbody = $(id + " tbody");
+    if (append) tbody.append(...rows); else tbody.replaceChildren(...rows);
+    $(emptyId).hidden = tbody.children.length > 0;
+  }
+  function clickable(tr, open) {
+    tr.addEventListener("click", open);
+    tr.addEventListener("keydown", (e) => { if (e.key === "Enter" || e.key === " ") { e.preventDefault(); open(); } });
+    return tr;
+  }
+
+  async function showPayment(id) {
+    const box = $("#payment-detail");
+    let d;
+    try { d = await api("/api/payments/" + encodeURIComponent(id)); } catch (e) { box.hidden = false; box.replaceChildren(e.message); return; }
+    const p = d.payment;
+    box.hidden = false;
+    box.replaceChildren(
+      el("h3", {}, "Payment ", el("span", { class: "mono" }, p.id), " ", badge(p.result || p.state)),
+      el("p", { class: "muted" }, fmtAmount(p.amount_minor, p.currency), " · ", p.reference || "no reference", " · ",
+        p.masked_card || "no card", p.card_type ? " " + p.card_type : "", p.attempts ? " · " + p.attempts + " entry attempts" : ""),
+      el("h4", {}, "Provider attempts"),
+      d.attempts.length ? el("ol", {}, ...d.attempts.map((a) => el("li", {},
+        el("span", { class: "mono" }, a.idempotency_key), " ", badge(a.status === "pending" ? "pending" : (a.result || a.status)),
+        a.provider_status ? " HTTP " + a.provider_status : "", a.error_code ? " · " + a.error_code : "",
+        a.error_message ? " · " + a.error_message : "", a.confirmation ? " · " + a.confirmation : "",
+        el("span", { class: "muted" }, " " + fmtTime(a.created_at))))) : el("p", { class: "muted" }, "No provider attempt recorded."),
+      d.links.length ? el("h4", {}, "Payment links") : "",
+      d.links.length ? el("ol", {}, ...d.links.map((l) => el("li", {}, el("span", { class: "mono" }, l.id), " ", badge(l.state),
+        " to " + (l.to || "?") + ", expires " + fmtTime(l.expires_at)))) : "");
+  }
+
   async function showCall(id) {
     const box = $("#call-detail");
     let d;
@@ -331,6 +371,8 @@
     });
     $("#login").addEventListener("cancel", (e) => { if (!token()) e.preventDefault(); });
     $("#sign-out").addEventListener("click", () => signOut(""));
+    $("#payments-more").addEventListener("click", () => loaders.payments(true).catch(() => {}));
+    $("#calls-more").addEventListener("click", () => loaders.calls(true).catch(() => {}));
     $("#reload-plans").addEventListener("click", async () => {
       $("#plans-msg").textContent = "Reloading…";
       try {

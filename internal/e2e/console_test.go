@@ -155,6 +155,16 @@ func TestConsoleChromiumStandalone(t *testing.T) {
 		MaskedCard: "************4242", CardType: "visa", Confirmation: "ch_e2e_1"}); err != nil {
 		t.Fatal(err)
 	}
+	if err := st.CreateAttempt(ctx, store.Attempt{IdempotencyKey: "idem-e2e-1", SessionID: "sess-e2e", CallID: callID,
+		Connector: "provider", Attempt: 1, AmountMinor: 1234, Currency: "GBP"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.CompleteAttempt(ctx, "idem-e2e-1", store.AttemptResult{Result: "approved", ProviderStatus: 201, Confirmation: "ch_e2e_1"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.AppendEvent(ctx, callID, store.EventRecord{Type: "pay.completed", Step: "Pay", Fields: map[string]any{"result": "success"}}); err != nil {
+		t.Fatal(err)
+	}
 	hub.Publish(console.Event{CallID: callID, Type: "pay.completed", Step: "Pay",
 		Fields: map[string]any{"result": "success", "masked_card": "************4242", "card_type": "visa"}})
 	b.waitFor("payment row", `document.querySelector('#payments-table tr[data-payment-id="sess-e2e"] [data-masked-card]')`, 10*time.Second)
@@ -165,6 +175,9 @@ func TestConsoleChromiumStandalone(t *testing.T) {
 			t.Errorf("payment row %q lacks %q", payRow, want)
 		}
 	}
+	// Selecting the payment shows its provider attempts.
+	b.mustEval(`document.querySelector('#payments-table tr[data-payment-id="sess-e2e"]').click(); true`, nil)
+	b.waitFor("payment detail", `!document.querySelector("#payment-detail").hidden && document.querySelector("#payment-detail").textContent.includes("idem-e2e-1") && document.querySelector("#payment-detail").textContent.includes("HTTP 201")`, 10*time.Second)
 	b.waitFor("live call shows the result", liveRow(callID)+`.textContent.includes("************4242")`, 10*time.Second)
 
 	// The call ends: it leaves the live table and shows in recent calls.
@@ -174,6 +187,10 @@ func TestConsoleChromiumStandalone(t *testing.T) {
 	hub.Publish(console.Event{CallID: callID, Type: "call.ended", Fields: map[string]any{"result": "success"}})
 	b.waitFor("call left the live table", `!`+liveRow(callID), 10*time.Second)
 	b.waitFor("call in recent calls", `document.querySelector('#calls-table tr[data-call-id="e2e-call-1"]') && document.querySelector('#calls-table tr[data-call-id="e2e-call-1"]').textContent.includes("plan-hangup")`, 10*time.Second)
+
+	// Selecting the call (by keyboard) shows its masked timeline.
+	b.mustEval(`(() => { const r = document.querySelector('#calls-table tr[data-call-id="e2e-call-1"]'); r.focus(); r.dispatchEvent(new KeyboardEvent("keydown", {key: "Enter", bubbles: true})); return true; })()`, nil)
+	b.waitFor("call timeline", `!document.querySelector("#call-detail").hidden && document.querySelector("#call-detail").textContent.includes("pay.completed")`, 10*time.Second)
 
 	// Plans with their validation messages, links and the outbox.
 	b.waitFor("plans", `document.querySelector('#plans-list li[data-plan="broken"]') && document.querySelector('#plans-list li[data-plan="broken"]').textContent.includes("did you mean <Pay>")`, 10*time.Second)
@@ -190,6 +207,19 @@ func TestConsoleChromiumStandalone(t *testing.T) {
 	t.Logf("screenshot: %s (%d bytes)", path, size)
 	fmt.Printf("console screenshot: %s\n", path)
 	consoleChecks(t, b)
+
+	// Paging: with more calls than a page, "Load older calls" appends the next page.
+	b.waitFor("no pager for one page", `document.querySelector("#calls-more").hidden`, 5*time.Second)
+	for i := 0; i < 55; i++ {
+		if err := st.CreateCall(ctx, store.Call{ID: fmt.Sprintf("old-%02d", i), From: "+447700900999", To: "+441632960208", Plan: "pay",
+			StartedAt: now.Add(-24*time.Hour + time.Duration(i)*time.Minute)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	hub.Publish(console.Event{CallID: "e2e-call-3", Type: "call.started"}) // makes the page refresh its list
+	b.waitFor("pager shown", `!document.querySelector("#calls-more").hidden && document.querySelectorAll("#calls-table tbody tr").length === 50`, 10*time.Second)
+	b.mustEval(`document.querySelector("#calls-more").click(); true`, nil)
+	b.waitFor("older calls appended", `document.querySelectorAll("#calls-table tbody tr").length === 56 && document.querySelector("#calls-more").hidden`, 10*time.Second)
 }
 
 type staticPlans []console.PlanInfo
