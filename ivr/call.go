@@ -377,6 +377,11 @@ func (c *Call) modify(req *sip.Request, tx sip.ServerTransaction, invite bool) {
 		s.respond(tx, req, 481, "Call/Transaction Does Not Exist")
 		return
 	}
+	if err := c.dialog.ReadRequest(req, tx); err != nil {
+		c.mu.Unlock()
+		s.respond(tx, req, 500, "Server Internal Error", sip.NewHeader("Retry-After", "1"))
+		return
+	}
 	if c.modifying || c.lateOffer && !c.lateAnswered.Load() {
 		c.mu.Unlock()
 		s.respond(tx, req, 491, "Request Pending")
@@ -384,15 +389,17 @@ func (c *Call) modify(req *sip.Request, tx sip.ServerTransaction, invite bool) {
 	}
 	c.modifying = true
 	c.mu.Unlock()
-	defer func() {
-		c.mu.Lock()
-		c.modifying = false
-		c.mu.Unlock()
-	}()
-	if err := c.dialog.ReadRequest(req, tx); err != nil {
-		s.respond(tx, req, 500, "Server Internal Error", sip.NewHeader("Retry-After", "1"))
-		return
+	// The offer/answer exchange is over once the final response is out; the ACK wait below
+	// does not block the next UPDATE or re-INVITE.
+	var releaseOnce sync.Once
+	release := func() {
+		releaseOnce.Do(func() {
+			c.mu.Lock()
+			c.modifying = false
+			c.mu.Unlock()
+		})
 	}
+	defer release()
 	body, ok := sdpBody(req)
 	if !ok {
 		s.respond(tx, req, 415, "Unsupported Media Type", sip.NewHeader("Accept", "application/sdp"))
@@ -426,10 +433,12 @@ func (c *Call) modify(req *sip.Request, tx sip.ServerTransaction, invite bool) {
 		tx.Respond(res)
 		return
 	}
+
 	ack := make(chan struct{})
 	c.mu.Lock()
 	c.ackWait, c.ackCSeq = ack, req.CSeq().SeqNo
 	c.mu.Unlock()
+	release()
 	if err := tx.Respond(res); err != nil {
 		return
 	}

@@ -77,6 +77,7 @@ type mediaSession struct {
 	onEnd    func(cause string, err error)
 	closed   chan struct{}
 	closeOne sync.Once
+	running  atomic.Bool
 	readDone chan struct{}
 }
 
@@ -114,6 +115,7 @@ func (m *mediaSession) getParams() MediaParams {
 // start begins receiving and sending.
 func (m *mediaSession) start() {
 	m.lastRx.Store(time.Now().UnixNano())
+	m.running.Store(true)
 	go m.readLoop()
 	m.sched.add(m)
 }
@@ -124,7 +126,9 @@ func (m *mediaSession) close() {
 		close(m.closed)
 		m.sched.remove(m)
 		m.conn.Close()
-		<-m.readDone
+		if m.running.Load() {
+			<-m.readDone
+		}
 		m.playMu.Lock()
 		if m.play != nil {
 			close(m.play.done)
