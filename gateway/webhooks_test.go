@@ -10,6 +10,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/paybridge/paybridge/callplan"
 )
 
 // clock is a settable test clock.
@@ -136,5 +138,33 @@ func TestWebhookBackoff(t *testing.T) {
 		if got := wh.backoff(i + 1); got != w {
 			t.Errorf("backoff(%d) = %v, want %v", i+1, got, w)
 		}
+	}
+}
+
+// Engine events become webhooks through Sink, filtered by type, with the event in the data.
+func TestWebhooksSinkPublishesEngineEvents(t *testing.T) {
+	led := NewMemoryLedger()
+	wh := NewWebhooks(WebhooksConfig{Store: led, Endpoints: []WebhookEndpoint{{Name: "e", URL: "http://127.0.0.1:1/", Secret: "s"}}})
+	sink := wh.Sink("pay.completed")
+	sink.Emit(callplan.Event{Type: "pay.progress", CallID: "c1"})
+	sink.Emit(callplan.Event{Type: "pay.completed", CallID: "c1", Fields: map[string]any{"result": "success", "maskedCard": "************4242"}})
+	ds := led.Deliveries()
+	if len(ds) != 1 || ds[0].EventType != "pay.completed" {
+		t.Fatalf("deliveries %+v", ds)
+	}
+	var ev WebhookEvent
+	if err := json.Unmarshal(ds[0].Body, &ev); err != nil {
+		t.Fatal(err)
+	}
+	var data callplan.Event
+	if err := json.Unmarshal(ev.Data, &data); err != nil || data.CallID != "c1" || data.Fields["result"] != "success" {
+		t.Fatalf("data %s: %v", ev.Data, err)
+	}
+	// An unreachable endpoint is a failed try, retried later, not an error of the publisher.
+	if n, err := wh.DeliverDue(context.Background()); n != 0 || err != nil {
+		t.Fatalf("deliver: %d %v", n, err)
+	}
+	if d := led.Deliveries()[0]; d.State != DeliveryPending || d.Attempts != 1 || d.LastError == "" {
+		t.Fatalf("after a failed try: %+v", d)
 	}
 }
