@@ -188,8 +188,8 @@ func (c *Call) Record(on bool) error {
 	if m.rec != nil {
 		return nil
 	}
-	if c.srv.cfg.RecordDir == "" || c.srv.cfg.NewMasker == nil {
-		return errors.New("ivr: recording needs Config.RecordDir and Config.NewMasker")
+	if c.srv.cfg.RecordDir == "" {
+		return errors.New("ivr: recording needs Config.RecordDir")
 	}
 	w, err := createWAV(c.srv.recordPath(c.info.ID))
 	if err != nil {

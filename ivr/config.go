@@ -92,7 +92,8 @@ type Config struct {
 	Prompts PromptSource
 	// NewDTMF creates the per-call detector. Default: dtmf.NewStream.
 	NewDTMF func(onDigit func(dtmf.Event)) DTMFStream
-	// NewMasker creates the per-call recording masker. Required when recording.
+	// NewMasker creates the per-call recording masker (default dtmf.NewMasker with its
+	// defaults: 60 ms look-ahead).
 	NewMasker func() Masker
 
 	// RecordDir is where recordings go (one WAV per call, masked). Record turns recording on

@@ -19,6 +19,8 @@ import (
 
 	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
+
+	"github.com/paybridge/paybridge/dtmf"
 )
 
 // allowed is the Allow header of every answer: the methods this UAS implements.
@@ -90,6 +92,9 @@ func NewServer(cfg Config) (*Server, error) {
 	}
 	if cfg.NewDTMF == nil {
 		cfg.NewDTMF = defaultDTMF
+	}
+	if cfg.NewMasker == nil {
+		cfg.NewMasker = func() Masker { return dtmf.NewMasker(dtmf.MaskerConfig{}) }
 	}
 	if cfg.Record && cfg.RecordDir == "" {
 		return nil, errors.New("ivr: Record needs RecordDir")
