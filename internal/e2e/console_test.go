@@ -96,7 +96,7 @@ func consoleChecks(t *testing.T, b *consoleBrowser) {
 // console.NewServer on a real listener, with a real SQLite store and hub fed synthetic events:
 // sign-in (wrong then right token), a live call with Pay progress, its payment, the end of the
 // call, plans with validation messages, links and the SMS outbox. Screenshot:
-// out/console-standalone.png. Takes ~5 s.
+// out/console-standalone.png. Takes ~10 s.
 func TestConsoleChromiumStandalone(t *testing.T) {
 	ctx := context.Background()
 	st, err := store.Open(ctx, filepath.Join(t.TempDir(), "paybridge.db"))
@@ -229,10 +229,11 @@ func (p staticPlans) Reload() error             { return nil }
 
 // TestConsoleServeEndToEnd runs the real binary: `paybridge serve` on ephemeral ports with a
 // temporary data directory, the console in headless Chromium, and a call placed with
-// `paybridge call … --digits …`; the call and its payment must appear live. Screenshot:
-// out/console.png. Takes ~30 s. PAYBRIDGE_BIN selects a prebuilt binary (default: build
-// bin/paybridge); PAYBRIDGE_E2E_NUMBER and PAYBRIDGE_E2E_DIGITS override the dialled number and
-// keypresses for the bundled pay plan.
+// `paybridge call … --digits …`; the call and its payment must appear live, and afterwards
+// no output and no file of the data directory may hold a test PAN. Screenshots: out/console.png
+// and out/console-live.png (mid-call). Takes ~45 s. PAYBRIDGE_BIN selects a prebuilt binary
+// (default: build bin/paybridge); PAYBRIDGE_E2E_NUMBER and PAYBRIDGE_E2E_DIGITS override the
+// dialled number and keypresses for the bundled pay plan.
 func TestConsoleServeEndToEnd(t *testing.T) {
 	bin := paybridgeBinary(t)
 	if out, _ := exec.Command(bin, "serve", "-h").CombinedOutput(); strings.Contains(string(out), "unknown command") {
