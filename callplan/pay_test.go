@@ -295,3 +295,37 @@ func TestPayConnectorPanicEndsOnlyThisCall(t *testing.T) {
 type panicConnectors struct{ c *panicConnector }
 
 func (p panicConnectors) Open(*ConnectorSpec) (Connector, error) { return p.c, nil }
+
+type hangupDuringPay struct {
+	fakeConnector
+	ch *testChannel
+}
+
+func (c *hangupDuringPay) Pay(ctx context.Context, req *PaymentRequest) (*PaymentResult, error) {
+	c.ch.end() // the caller hangs up while the provider is working
+	return c.fakeConnector.Pay(ctx, req)
+}
+
+// A payment under way when the caller hangs up is completed and reported, not abandoned.
+func TestPayCompletesWhenCallerHangsUpDuringPayment(t *testing.T) {
+	h := newHarness(t)
+	h.ch.press(500*time.Millisecond, "4242424242424242# 1228 123")
+	conn := &hangupDuringPay{ch: h.ch}
+	plan := mustParse(t, payPlan("", ""))
+	out, err := Run(context.Background(), plan, h.ch, RunOptions{Clock: h.clock, Connectors: connectorsFor(conn)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out.Result != ResultCallerHungUp || out.Variables["Pay.Result"] != PayResultSuccess || out.Variables["Pay.ConfirmationCode"] != "PB1234" {
+		t.Fatalf("%s %v", out.Result, out.Variables)
+	}
+	if len(eventsOf(out, "pay.completed")) != 1 {
+		t.Fatal("no pay.completed event")
+	}
+}
+
+type connectorsOf struct{ c Connector }
+
+func (c connectorsOf) Open(*ConnectorSpec) (Connector, error) { return c.c, nil }
+
+func connectorsFor(c Connector) Connectors { return connectorsOf{c} }
