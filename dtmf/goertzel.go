@@ -127,6 +127,8 @@ type limits struct {
 	minFraction float32 // the two tones carry at least this share of the block energy
 	maxDev      float64 // refuse tones further than this fraction off nominal (0: no check)
 	maxHarm     float32 // refuse tones whose 2nd harmonic is above this power ratio (0: no check)
+
+	tanMax [8]float64 // per tone: tan of the largest phase step maxDev allows (see prepare)
 }
 
 func dbRatio(db float64) float32 { return float32(math.Pow(10, db/10)) }
@@ -145,6 +147,23 @@ var strictLimits = limits{
 	minFraction: 0.70,
 	maxDev:      0.02,
 	maxHarm:     dbRatio(-15),
+}
+
+func init() {
+	strictLimits.prepare()
+	maskLimits.prepare()
+}
+
+// prepare derives tanMax from maxDev: a tone Δ Hz off turns φ = 2π·Δ·51/8000 further per
+// 51 samples; at maxDev ≤ 2.4 % φ stays under π/2 for every tone, so tan is monotonic.
+func (l *limits) prepare() {
+	for i := range l.tanMax {
+		f := rowFreqs[i%4]
+		if i >= 4 {
+			f = colFreqs[i-4]
+		}
+		l.tanMax[i] = math.Tan(2 * math.Pi * l.maxDev * f * blockHop / SampleRate)
+	}
 }
 
 // skipPower is 1 % of the weakest tone power any limits accept.
@@ -206,10 +225,10 @@ func (b *bank) analyzeHalves(h0, h1, prev, blk *half, x []float32, lim *limits, 
 			a, z = prev, blk
 		}
 		var ok bool
-		if pr, ok = b.tuned(a, z, r, pr, lim.maxDev); !ok {
+		if pr, ok = b.tuned(a, z, r, pr, lim); !ok {
 			return 0
 		}
-		if pc, ok = b.tuned(a, z, c, pc, lim.maxDev); !ok {
+		if pc, ok = b.tuned(a, z, c, pc, lim); !ok {
 			return 0
 		}
 	}
@@ -232,29 +251,40 @@ func (b *bank) analyzeHalves(h0, h1, prev, blk *half, x []float32, lim *limits, 
 }
 
 // tuned measures how far tone k of the block lies from its nominal frequency, from the
-// phase it turns through between two windows 51 samples apart, h0 then h1 (two halves, or
-// two consecutive blocks): a tone Δ Hz off turns 2π·Δ·51/8000 radians more than the filter
-// expects. It refuses the tone when the offset exceeds maxDev
-// (a fraction of the nominal frequency) and otherwise returns p corrected for the loss a
-// 102-sample filter has at that offset, so twist and energy checks see the tone's real
-// power.
-func (b *bank) tuned(h0, h1 *half, k int, p float32, maxDev float64) (float32, bool) {
+// phase φ it turns through between two windows 51 samples apart, h0 then h1 (two halves, or
+// two consecutive blocks): a tone Δ Hz off turns φ = 2π·Δ·51/8000 radians more than the
+// filter expects. It refuses the tone when |Δ| exceeds maxDev of the nominal frequency, and
+// otherwise returns p corrected for the loss of a 102-sample filter at that offset
+// (sin φ / φ in amplitude: with 102 = 2·51 samples the kernel's argument is φ itself), so
+// the twist and energy checks see the tone's real power. No transcendental calls: this runs
+// on every block that carries a tone.
+func (b *bank) tuned(h0, h1 *half, k int, p float32, lim *limits) (float32, bool) {
 	// z = y1 · conj(y0) · e^{−jω·51}
-	re := float64(h1.re[k]*h0.re[k] + h1.im[k]*h0.im[k])
-	im := float64(h1.im[k]*h0.re[k] - h1.re[k]*h0.im[k])
-	jr, ji := float64(b.joinRe[k]), float64(b.joinIm[k])
-	zr, zi := re*jr+im*ji, im*jr-re*ji
-	dHz := math.Atan2(zi, zr) * SampleRate / (2 * math.Pi * blockHop)
-	if math.Abs(dHz) > maxDev*b.freq[k] {
+	re := h1.re[k]*h0.re[k] + h1.im[k]*h0.im[k]
+	im := h1.im[k]*h0.re[k] - h1.re[k]*h0.im[k]
+	jr, ji := b.joinRe[k], b.joinIm[k]
+	zr, zi := float64(re*jr+im*ji), float64(im*jr-re*ji)
+	// |φ| ≤ φmax < π/2  ⟺  zr > 0 and |zi| ≤ tan(φmax)·zr
+	if zr <= 0 || math.Abs(zi) > lim.tanMax[k]*zr {
 		return 0, false
 	}
-	// Dirichlet kernel of a 102-sample rectangular window at dHz
-	x := math.Pi * dHz / SampleRate
-	g := 1.0
-	if x != 0 {
-		g = math.Sin(blockLen*x) / (blockLen * math.Sin(x))
+	r := math.Sqrt(zr*zr + zi*zi)
+	if r == 0 {
+		return p, true
 	}
+	sin, cos := zi/r, zr/r
+	phi := 2 * atanSmall(sin/(1+cos)) // half-angle keeps the argument within ±0.77
+	if phi == 0 {
+		return p, true
+	}
+	g := sin / phi
 	return p / float32(g*g), true
+}
+
+// atanSmall is arctan for |t| ≤ 1 (polynomial, error below 1e-5 rad).
+func atanSmall(t float64) float64 {
+	t2 := t * t
+	return t * (0.99997726 + t2*(-0.33262347+t2*(0.19354346+t2*(-0.11643287+t2*(0.05265332+t2*(-0.01172120))))))
 }
 
 // harmonic returns the power at twice the frequency of tone k over x.

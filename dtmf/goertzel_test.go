@@ -38,3 +38,11 @@ func TestHalfBlocksJoinExactly(t *testing.T) {
 		}
 	}
 }
+
+func TestAtanSmall(t *testing.T) {
+	for x := -1.0; x <= 1.0; x += 0.001 {
+		if d := math.Abs(atanSmall(x) - math.Atan(x)); d > 2e-5 {
+			t.Fatalf("atanSmall(%g) off by %g", x, d)
+		}
+	}
+}
