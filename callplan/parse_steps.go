@@ -3,6 +3,7 @@ package callplan
 import (
 	"errors"
 	"fmt"
+	"net/url"
 	"regexp"
 	"regexp/syntax"
 	"strconv"
@@ -314,6 +315,8 @@ func (p *parser) checkAPIURL(u string, pos Pos) {
 	switch {
 	case u == "":
 		p.sink.errorf(pos, "bad-url", "<Url> is empty")
+	case hasURLCredentials(u):
+		p.sink.errorf(pos, "secret", "<Url> carries user:password@: put credentials in a header from #(env:…), never in a URL")
 	case strings.HasPrefix(u, "$("):
 		// A base URL variable such as $(Sandbox.Url); checked when expanded.
 	case strings.HasPrefix(u, "https://"):
@@ -322,16 +325,27 @@ func (p *parser) checkAPIURL(u string, pos Pos) {
 		if i := strings.IndexAny(host, "/?#"); i >= 0 {
 			host = host[:i]
 		}
-		if h, _, ok := strings.Cut(host, ":"); ok && !strings.HasPrefix(host, "[") {
-			host = h
+		if h, err := url.Parse("http://" + host); err == nil {
+			host = h.Hostname()
 		}
-		host = strings.Trim(host, "[]")
 		if !isLoopbackHost(host) && !strings.Contains(host, "$(") {
 			p.sink.warnf(pos, "plain-http", "<Url> uses plain http outside loopback: tokens and caller data travel unencrypted")
 		}
 	default:
 		p.sink.errorf(pos, "bad-url", "<Url> %q must start with https://, http:// or a base URL variable such as $(Sandbox.Url)", clipText(u))
 	}
+}
+
+// hasURLCredentials reports whether a URL template has a literal user-info part.
+func hasURLCredentials(u string) bool {
+	_, rest, ok := strings.Cut(u, "://")
+	if !ok {
+		return false
+	}
+	if i := strings.IndexAny(rest, "/?#"); i >= 0 {
+		rest = rest[:i]
+	}
+	return strings.Contains(rest, "@")
 }
 
 // tchar: RFC 9110 token characters (header field names).

@@ -151,6 +151,24 @@ func TestValidateConnectors(t *testing.T) {
 	})
 }
 
+func TestValidateURLs(t *testing.T) {
+	api := func(u string) string {
+		return `<ApiInteraction><Request><Url>` + u + `</Url></Request></ApiInteraction>`
+	}
+	runDiagCases(t, []diagCase{
+		{name: "https", flow: api("https://billing.example.com/a/$(Call.Id)?q=$(Call.To)")},
+		{name: "base variable", flow: api("$(Sandbox.Url)/x")},
+		{name: "loopback http", flow: api("http://127.0.0.1:8080/x") + api("http://localhost/x") + api("http://[::1]:9/x")},
+		{name: "plain http elsewhere", flow: api("http://billing.example.com/x"),
+			warns: []string{"plain http outside loopback"}},
+		{name: "credentials", flow: api("https://user:pw@billing.example.com/x"),
+			errs: []string{"<Url> carries user:password@"}},
+		{name: "not a URL", flow: api("billing.example.com/x"),
+			errs: []string{"must start with https://"}},
+		{name: "empty", flow: api(""), errs: []string{"<Url> is empty"}},
+	})
+}
+
 func TestValidatePlanLevelWarnings(t *testing.T) {
 	_, ds := Parse("w.xml", []byte(`<CallPlan name="w"><Flow/></CallPlan>`), nil)
 	if ds.HasErrors() || len(ds.Warnings()) != 2 {
