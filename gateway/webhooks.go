@@ -9,6 +9,8 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/paybridge/paybridge/callplan"
@@ -35,8 +37,11 @@ type WebhooksConfig struct {
 	Backoff, MaxBackoff time.Duration
 	// PollInterval is how often Run looks for due deliveries (default 1s); Publish wakes it.
 	PollInterval time.Duration
-	Logger       *slog.Logger
-	Now          func() time.Time
+	// Concurrency is how many deliveries are in flight at once (default 4), so one slow
+	// receiver does not hold up the others.
+	Concurrency int
+	Logger      *slog.Logger
+	Now         func() time.Time
 }
 
 // Webhooks publishes signed result webhooks: each event is persisted as one delivery per
@@ -78,6 +83,9 @@ func NewWebhooks(cfg WebhooksConfig) *Webhooks {
 	}
 	if cfg.PollInterval == 0 {
 		cfg.PollInterval = time.Second
+	}
+	if cfg.Concurrency <= 0 {
+		cfg.Concurrency = 4
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
@@ -170,16 +178,24 @@ func (w *Webhooks) DeliverDue(ctx context.Context) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	n := 0
+	var n atomic.Int64
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, w.cfg.Concurrency)
 	for _, d := range due {
 		if ctx.Err() != nil {
-			return n, ctx.Err()
+			break
 		}
-		if w.deliver(ctx, d) {
-			n++
-		}
+		sem <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			if w.deliver(ctx, d) {
+				n.Add(1)
+			}
+		}()
 	}
-	return n, nil
+	wg.Wait()
+	return int(n.Load()), ctx.Err()
 }
 
 func (w *Webhooks) endpoint(name string) (WebhookEndpoint, bool) {

@@ -168,3 +168,32 @@ func TestWebhooksSinkPublishesEngineEvents(t *testing.T) {
 		t.Fatalf("after a failed try: %+v", d)
 	}
 }
+
+// A slow receiver does not hold up the others.
+func TestWebhooksSlowReceiverDoesNotBlockOthers(t *testing.T) {
+	release := make(chan struct{})
+	slow := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { <-release }))
+	defer slow.Close()
+	defer close(release)
+	var fast atomic.Int32
+	quick := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { fast.Add(1) }))
+	defer quick.Close()
+	led := NewMemoryLedger()
+	wh := NewWebhooks(WebhooksConfig{Store: led, Timeout: 2 * time.Second, Endpoints: []WebhookEndpoint{
+		{Name: "slow", URL: slow.URL, Secret: "s"}, {Name: "fast", URL: quick.URL, Secret: "s"}}})
+	for i := 0; i < 3; i++ {
+		if _, err := wh.Publish(context.Background(), "x", i); err != nil {
+			t.Fatal(err)
+		}
+	}
+	done := make(chan struct{})
+	go func() { _, _ = wh.DeliverDue(context.Background()); close(done) }()
+	deadline := time.Now().Add(time.Second)
+	for fast.Load() < 3 && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	if fast.Load() != 3 {
+		t.Fatalf("fast receiver got %d of 3 while the slow one hung", fast.Load())
+	}
+	<-done
+}
