@@ -1,0 +1,132 @@
+package callplan
+
+import (
+	"context"
+	"time"
+
+	"github.com/paybridge/paybridge/dtmf"
+)
+
+// Waiting: the one place the engine blocks (keys, timers, playback, hang-up).
+
+type waitKind int
+
+const (
+	wDigit waitKind = iota
+	wTimer
+	wPlay
+	wHangup
+	wCancel
+)
+
+type waitEvent struct {
+	kind  waitKind
+	digit dtmf.Digit
+	err   error
+}
+
+// wait blocks until a key arrives, timer fires, play finishes, the call ends or ctx is
+// cancelled, preferring them in that order when several are ready. On a virtual clock it
+// makes time pass (Step) whenever nothing is ready, so a replay never sleeps — except while a
+// live-style Play goroutine runs, whose end the clock cannot see.
+func (r *run) wait(ctx context.Context, timer <-chan time.Time, play <-chan error) waitEvent {
+	for {
+		if ev, ok := r.poll(ctx, timer, play); ok {
+			return ev
+		}
+		if r.stepper == nil || play != nil || !r.stepper.Step() {
+			break
+		}
+	}
+	select {
+	case d, ok := <-r.digits:
+		return r.gotDigit(ctx, d, ok, timer, play)
+	case err := <-play:
+		return waitEvent{kind: wPlay, err: err}
+	case <-timer:
+		return waitEvent{kind: wTimer}
+	case <-r.done:
+		return waitEvent{kind: wHangup}
+	case <-ctx.Done():
+		return waitEvent{kind: wCancel, err: ctx.Err()}
+	}
+}
+
+func (r *run) poll(ctx context.Context, timer <-chan time.Time, play <-chan error) (waitEvent, bool) {
+	select {
+	case d, ok := <-r.digits:
+		return r.gotDigit(ctx, d, ok, timer, play), true
+	default:
+	}
+	select {
+	case err := <-play:
+		return waitEvent{kind: wPlay, err: err}, true
+	default:
+	}
+	select {
+	case <-timer:
+		return waitEvent{kind: wTimer}, true
+	default:
+	}
+	select {
+	case <-r.done:
+		return waitEvent{kind: wHangup}, true
+	default:
+	}
+	select {
+	case <-ctx.Done():
+		return waitEvent{kind: wCancel, err: ctx.Err()}, true
+	default:
+	}
+	return waitEvent{}, false
+}
+
+func (r *run) gotDigit(ctx context.Context, e dtmf.Event, ok bool, timer <-chan time.Time, play <-chan error) waitEvent {
+	if !ok {
+		r.digits = nil // closed: the call has ended
+		return waitEvent{kind: wHangup}
+	}
+	if !e.Digit.Valid() {
+		return r.wait(ctx, timer, play)
+	}
+	return waitEvent{kind: wDigit, digit: e.Digit}
+}
+
+// nextKey returns the next key within timeout: a type-ahead key at once, else the first to
+// arrive. ok is false on timeout; err is the end of the call.
+func (r *run) nextKey(ctx context.Context, timeout time.Duration) (d dtmf.Digit, ok bool, err error) {
+	if len(r.pending) > 0 {
+		d = r.pending[0]
+		r.pending[0] = 0 // a queued key may be card data: leave no copy behind
+		r.pending = r.pending[1:]
+		return d, true, nil
+	}
+	ev := r.wait(ctx, r.clock.After(timeout), nil)
+	switch ev.kind {
+	case wDigit:
+		return ev.digit, true, nil
+	case wTimer:
+		return 0, false, nil
+	case wCancel:
+		return 0, false, &endSignal{ResultError, "cancelled: " + ev.err.Error()}
+	}
+	return 0, false, r.callerGone()
+}
+
+// sleep waits d, keeping any key pressed meanwhile as type-ahead.
+func (r *run) sleep(ctx context.Context, d time.Duration) error {
+	timer := r.clock.After(d)
+	for {
+		ev := r.wait(ctx, timer, nil)
+		switch ev.kind {
+		case wTimer:
+			return nil
+		case wDigit:
+			r.pending = append(r.pending, ev.digit)
+		case wCancel:
+			return &endSignal{ResultError, "cancelled: " + ev.err.Error()}
+		default:
+			return r.callerGone()
+		}
+	}
+}
