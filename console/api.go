@@ -249,3 +249,21 @@ func (s *Server) listAudit(w http.ResponseWriter, r *http.Request) {
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"items": es})
 }
+
+func (s *Server) stats(w http.ResponseWriter, r *http.Request) {
+	p := params{q: r.URL.Query()}
+	since := p.time("since")
+	if err := p.done(); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if since.IsZero() {
+		since = s.cfg.Now().Add(-24 * time.Hour)
+	}
+	st, err := s.cfg.Store.Stats(r.Context(), since)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, st)
+}

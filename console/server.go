@@ -79,6 +79,7 @@ type Server struct {
 //	GET  /api/sms               ?to=&call_id=&status=&limit=&cursor=
 //	GET  /api/links             ?session_id=&call_id=&limit=&cursor=
 //	GET  /api/audit             ?limit= (newest first)
+//	GET  /api/stats             ?since= (default: the last 24 hours)
 //	GET  /api/events            WebSocket live feed
 //	GET  /metrics               Prometheus exposition
 //
@@ -130,6 +131,7 @@ func NewServer(cfg Config) http.Handler {
 	s.mux.Handle("GET /api/sms", s.auth(s.listSMS))
 	s.mux.Handle("GET /api/links", s.auth(s.listLinks))
 	s.mux.Handle("GET /api/audit", s.auth(s.listAudit))
+	s.mux.Handle("GET /api/stats", s.auth(s.stats))
 	s.mux.Handle("GET /api/events", s.auth(s.events))
 	s.mux.Handle("/api/", s.auth(func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "no such API endpoint: "+r.Method+" "+r.URL.Path)

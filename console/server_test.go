@@ -119,7 +119,7 @@ func (f *fixture) getJSON(t *testing.T, path string, v any) {
 var protected = []struct{ method, path string }{
 	{"GET", "/readyz"}, {"GET", "/api/info"}, {"GET", "/api/calls"}, {"GET", "/api/calls/x"}, {"GET", "/api/live"},
 	{"GET", "/api/payments"}, {"GET", "/api/payments/x"}, {"GET", "/api/plans"}, {"POST", "/api/plans/reload"},
-	{"GET", "/api/sms"}, {"GET", "/api/links"}, {"GET", "/api/audit"}, {"GET", "/api/events"}, {"GET", "/metrics"}, {"GET", "/api/nope"},
+	{"GET", "/api/sms"}, {"GET", "/api/links"}, {"GET", "/api/audit"}, {"GET", "/api/stats"}, {"GET", "/api/events"}, {"GET", "/metrics"}, {"GET", "/api/nope"},
 }
 
 func TestAuthRequired(t *testing.T) {
@@ -319,6 +319,14 @@ func TestPaymentsLinksSMS(t *testing.T) {
 	_, err := f.st.EnqueueSMS(ctx, store.SMS{To: "+447700900001", Body: "Pay £12.50: https://pay.example/p/…", CreatedAt: now})
 	must(t, err)
 
+	var st store.Stats
+	f.getJSON(t, "/api/stats?since=2026-11-22T00:00:00Z", &st)
+	if st.Payments["success"] != 1 || st.Collected["GBP"] != 1250 || st.LinksSent != 1 {
+		t.Errorf("stats = %+v", st)
+	}
+	if code, _, _ := f.do(t, "GET", "/api/stats?since=soon", testToken); code != 400 {
+		t.Errorf("bad since = %d", code)
+	}
 	var ps page[store.PaymentSession]
 	f.getJSON(t, "/api/payments", &ps)
 	if len(ps.Items) != 2 || ps.Items[0].ID != "sess-2" {

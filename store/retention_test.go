@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"strings"
@@ -60,5 +61,33 @@ func TestBackup(t *testing.T) {
 	defer b.Close()
 	if c, _, err := b.GetCall(ctx, "c1"); err != nil || c.Plan != "pay" {
 		t.Errorf("backup lacks the call: %v", err)
+	}
+}
+
+func TestStats(t *testing.T) {
+	s, _ := openTest(t)
+	ctx := context.Background()
+	day := time.Date(2026, 11, 22, 0, 0, 0, 0, time.UTC)
+	must(t, s.CreateCall(ctx, Call{ID: "y", StartedAt: day.Add(-time.Hour)})) // yesterday, still active
+	must(t, s.CreateCall(ctx, Call{ID: "a", StartedAt: day.Add(time.Hour)}))
+	must(t, s.CreateCall(ctx, Call{ID: "b", StartedAt: day.Add(2 * time.Hour)}))
+	must(t, s.EndCall(ctx, "b", "caller-hangup", day.Add(3*time.Hour)))
+	for i, p := range []PaymentSession{
+		{Result: "success", AmountMinor: 1234, Currency: "GBP"},
+		{Result: "success", AmountMinor: 100, Currency: "GBP"},
+		{Result: "success", AmountMinor: 500, Currency: "EUR"},
+		{Result: "too-many-failed-attempts", AmountMinor: 999, Currency: "GBP"},
+	} {
+		p.ID, p.CreatedAt = fmt.Sprint("p", i), day.Add(time.Hour)
+		must(t, s.UpsertPaymentSession(ctx, p))
+	}
+	must(t, s.UpsertPaymentSession(ctx, PaymentSession{ID: "old", Result: "success", AmountMinor: 7, Currency: "GBP", CreatedAt: day.Add(-time.Hour)}))
+	st, err := s.Stats(ctx, day)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Calls != 2 || st.ActiveCalls != 2 || st.Payments["success"] != 3 || st.Payments["too-many-failed-attempts"] != 1 ||
+		st.Collected["GBP"] != 1334 || st.Collected["EUR"] != 500 || len(st.Collected) != 2 {
+		t.Errorf("Stats = %+v", st)
 	}
 }

@@ -242,6 +242,7 @@
 
   // ---- lists ----
   function scheduleRefresh(what) {
+    if (what !== "stats") scheduleRefresh("stats");
     clearTimeout(refreshTimers[what]);
     refreshTimers[what] = setTimeout(() => loaders[what]().catch(() => {}), 250);
   }
@@ -273,6 +274,18 @@
           el("td", {}, c.hangup_cause || "")), () => showCall(c.id));
       }), more);
       setMore("calls", next_cursor);
+    },
+    async stats() {
+      const st = await api("/api/stats");
+      const pays = st.payments || {};
+      const total = Object.values(pays).reduce((a, b) => a + b, 0);
+      $("#stat-calls").textContent = String(st.calls);
+      $("#stat-active").textContent = String(st.active_calls);
+      $("#stat-approved").textContent = (pays.success || 0) + " / " + total;
+      const money = Object.entries(st.collected || {}).map(([cur, minor]) => fmtAmount(minor, cur));
+      $("#stat-collected").textContent = money.length ? money.join(" · ") : "–";
+      $("#stat-links").textContent = String(st.links_sent);
+      $("#stat-sms-failed").textContent = String(st.sms_failed);
     },
     async plans() {
       let items;

@@ -178,6 +178,7 @@ func TestConsoleChromiumStandalone(t *testing.T) {
 	// Selecting the payment shows its provider attempts.
 	b.mustEval(`document.querySelector('#payments-table tr[data-payment-id="sess-e2e"]').click(); true`, nil)
 	b.waitFor("payment detail", `!document.querySelector("#payment-detail").hidden && document.querySelector("#payment-detail").textContent.includes("idem-e2e-1") && document.querySelector("#payment-detail").textContent.includes("HTTP 201")`, 10*time.Second)
+	b.waitFor("headline figures", `document.querySelector("#stat-collected").textContent.includes("£12.34") && document.querySelector("#stat-approved").textContent === "1 / 1"`, 10*time.Second)
 	b.waitFor("live call shows the result", liveRow(callID)+`.textContent.includes("************4242")`, 10*time.Second)
 
 	// The call ends: it leaves the live table and shows in recent calls.
