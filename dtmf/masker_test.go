@@ -144,9 +144,11 @@ func multimonDigits(t *testing.T, pcm []int16) string {
 func TestMaskerLeakMultimon(t *testing.T) {
 	const n = 800
 	pcm, spans := leakStimulus(n, 42)
-	if found := multimonDigits(t, pcm); len(found) < n*7/10 {
+	found := multimonDigits(t, pcm)
+	if len(found) < n*7/10 {
 		t.Fatalf("multimon-ng finds only %d of %d keys in the unmasked audio: the attacker is not working", len(found), n)
 	}
+	t.Logf("multimon-ng finds %d of %d keys before masking", len(found), n)
 	m := NewMasker(MaskerConfig{})
 	l := samplesOf(m.Lookahead())
 	var out []int16
