@@ -383,3 +383,34 @@ func TestLinkGuardTrustsLookedUpNumbers(t *testing.T) {
 		t.Fatalf("typed number: %v %q", res.Variables["Link.Result"], res.Variables["Link.Error"])
 	}
 }
+
+// TestPlanPromptDirectory: a plan's own prompts override the bundled pack, and their length is
+// what the virtual clock waits.
+func TestPlanPromptDirectory(t *testing.T) {
+	dir := t.TempDir()
+	os.Mkdir(filepath.Join(dir, "voice"), 0o755)
+	if err := media.WriteWAVFile(filepath.Join(dir, "voice", "welcome.wav"), make([]int16, 3*8000), media.PCM16); err != nil {
+		t.Fatal(err)
+	}
+	planPath := filepath.Join(dir, "p.xml")
+	os.WriteFile(planPath, []byte(`<CallPlan name="p"><Match number="+441632960777"/><Prompts lang="en-GB" dir="voice"/>
+<Flow><Play prompt="welcome"/><Set var="After" value="1"/><Hangup/></Flow></CallPlan>`), 0o644)
+	plan, ds := callplan.ParseFile(planPath, nil)
+	if ds.HasErrors() {
+		t.Fatal(ds.String())
+	}
+	in, _ := ParseDigits("")
+	res, err := Run(context.Background(), in, Options{Plan: plan})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var setAt float64 = -1
+	for _, e := range res.Events {
+		if e.Type == "step" && e.Step == "Set" {
+			setAt = e.At
+		}
+	}
+	if setAt != 3 || res.Duration != 3 {
+		t.Fatalf("the plan's 3 s welcome ended at %v (call %v s)", setAt, res.Duration)
+	}
+}
