@@ -2,8 +2,11 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"log/slog"
 	"strings"
 	"testing"
@@ -89,5 +92,20 @@ func TestStats(t *testing.T) {
 	if st.Calls != 2 || st.ActiveCalls != 2 || st.Payments["success"] != 3 || st.Payments["too-many-failed-attempts"] != 1 ||
 		st.Collected["GBP"] != 1334 || st.Collected["EUR"] != 500 || len(st.Collected) != 2 {
 		t.Errorf("Stats = %+v", st)
+	}
+}
+
+func TestOpenRefusesGarbage(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "paybridge.db")
+	if err := os.WriteFile(path, []byte(strings.Repeat("not a database ", 400)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, err := Open(context.Background(), path)
+	if err == nil || !strings.Contains(err.Error(), path) {
+		t.Fatalf("Open of a non-database = %v, want an error naming the file", err)
+	}
+	t.Log(err)
+	if _, err := Open(context.Background(), ""); !errors.Is(err, ErrInvalid) {
+		t.Errorf("empty path = %v", err)
 	}
 }
