@@ -18,8 +18,9 @@ import (
 // [n] or with a numeric segment, 0-based:
 //
 //	access_token   balance.amount   items[0].id   items.0.id   [2].name   matrix[1][0]
+//	meta['x.request-id']   ["odd key"].value
 //
-// A key that itself contains '.' or '[' cannot be addressed. A string value is returned as
+// A key that contains '.', '[' or ']' is written quoted in brackets. A string value is returned as
 // is, a number in its JSON spelling, true/false as "true"/"false", null as "", and an object
 // or array as its compact JSON text.
 //
@@ -97,6 +98,16 @@ func parseJSONLocator(loc string) ([]jsonStep, error) {
 	expectKey := true
 	for i < len(loc) {
 		switch c := loc[i]; {
+		case c == '[' && i+1 < len(loc) && (loc[i+1] == '\'' || loc[i+1] == '"'):
+			// ['key.with.dots'] or ["key"]: a quoted key, taken literally.
+			q := loc[i+1]
+			j := strings.IndexByte(loc[i+2:], q)
+			if j < 0 || i+2+j+1 >= len(loc) || loc[i+2+j+1] != ']' {
+				return nil, fmt.Errorf("%w: %q: unterminated quoted key at offset %d", ErrLocator, loc, i)
+			}
+			steps = append(steps, jsonStep{key: loc[i+2 : i+2+j]})
+			i += 2 + j + 2
+			expectKey = false
 		case c == '[':
 			j := strings.IndexByte(loc[i:], ']')
 			if j < 0 {

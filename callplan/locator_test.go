@@ -11,7 +11,7 @@ const locJSON = `{
   "balance": {"amount": "12.34", "value": 12.5, "big": 1.5e2},
   "items": [{"id": "a", "tags": ["x", "y"]}, {"id": "b"}],
   "matrix": [[1, 2], [3, 4]],
-  "weird key": "w",
+  "weird key": "w", "a.b": {"c[0]": "dotted"}, "q'": 1,
   "obj": {"k": [1, 2]}
 }`
 
@@ -35,6 +35,8 @@ func TestLocateJSON(t *testing.T) {
 		"matrix[1][0]":     "3",
 		"matrix.0.1":       "2",
 		"weird key":        "w",
+		"['a.b']['c[0]']":  "dotted",
+		`["q'"]`:           "1",
 		"obj":              `{"k":[1,2]}`,
 		"obj.k":            "[1,2]",
 	}
@@ -44,13 +46,13 @@ func TestLocateJSON(t *testing.T) {
 			t.Errorf("Locate(%q) = %q, %v; want %q", loc, got, err, want)
 		}
 	}
-	notFound := []string{"missing", "balance.missing", "items[2].id", "items.9", "items.id", "access_token.x", "balance[0]", "none.x"}
+	notFound := []string{`["a.b"].c[0]`, "missing", "balance.missing", "items[2].id", "items.9", "items.id", "access_token.x", "balance[0]", "none.x"}
 	for _, loc := range notFound {
 		if _, err := doc.Locate(loc); !errors.Is(err, ErrNotFound) {
 			t.Errorf("Locate(%q) err = %v, want ErrNotFound", loc, err)
 		}
 	}
-	malformed := []string{"", ".a", "a.", "a..b", "a[", "a[x]", "a[-1]", "a]b", "a[0]b", "[1234567890]"}
+	malformed := []string{"", ".a", "a.", "a..b", "a[", "a[x]", "a[-1]", "a]b", "a[0]b", "[1234567890]", "['a", "['a'", "['a'x]", "['a']b"}
 	for _, loc := range malformed {
 		if _, err := doc.Locate(loc); !errors.Is(err, ErrLocator) {
 			t.Errorf("Locate(%q) err = %v, want ErrLocator", loc, err)
