@@ -61,6 +61,8 @@ type Sandbox struct {
 	messages      []SandboxMessage
 	stats         SandboxStats
 	rnd           *rand.Rand
+	ops           int // writes since start, for sweepLocked
+	sweepEvery    int
 }
 
 // SandboxStats counts requests, for tests and the admin endpoint.
@@ -75,6 +77,7 @@ type sbReplay struct {
 	fingerprint string
 	status      int
 	body        []byte
+	at          time.Time
 }
 
 // NewSandbox returns a sandbox provider with its demo billing accounts seeded.
@@ -86,17 +89,18 @@ func NewSandbox(cfg SandboxConfig) *Sandbox {
 		cfg.SessionTTL = 7 * 24 * time.Hour
 	}
 	s := &Sandbox{
-		cfg:      cfg,
-		mux:      http.NewServeMux(),
-		now:      cfg.Now,
-		log:      cfg.Logger,
-		faults:   cfg.Faults,
-		tokens:   map[string]*sbToken{},
-		sessions: map[string]*sbSession{},
-		idem:     map[string]*sbReplay{},
-		cardToks: map[string]*sbCardToken{},
-		stats:    SandboxStats{Requests: map[string]int{}},
-		rnd:      rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 0x9e3779b97f4a7c15)),
+		cfg:        cfg,
+		mux:        http.NewServeMux(),
+		now:        cfg.Now,
+		log:        cfg.Logger,
+		faults:     cfg.Faults,
+		tokens:     map[string]*sbToken{},
+		sessions:   map[string]*sbSession{},
+		idem:       map[string]*sbReplay{},
+		cardToks:   map[string]*sbCardToken{},
+		stats:      SandboxStats{Requests: map[string]int{}},
+		sweepEvery: sandboxSweepOps,
+		rnd:        rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 0x9e3779b97f4a7c15)),
 	}
 	if s.now == nil {
 		s.now = time.Now

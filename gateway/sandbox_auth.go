@@ -56,6 +56,7 @@ func (s *Sandbox) handleToken(w http.ResponseWriter, r *http.Request) {
 	}
 	tok := "sbx_at_" + randomHex(20)
 	s.tokens[tok] = &sbToken{client: id, scope: r.PostForm.Get("scope"), expires: s.now().Add(ttl), maxUses: s.faults.TokenMaxUses}
+	s.sweepLocked()
 	s.mu.Unlock()
 	w.Header().Set("Pragma", "no-cache")
 	writeJSON(w, http.StatusOK, map[string]any{

@@ -106,7 +106,8 @@ func (s *Sandbox) remember(scope, key, fingerprint string, status int, body []by
 	if key == "" {
 		return
 	}
-	s.idem[scope+":"+key] = &sbReplay{fingerprint: fingerprint, status: status, body: body}
+	s.idem[scope+":"+key] = &sbReplay{fingerprint: fingerprint, status: status, body: body, at: s.now()}
+	s.sweepLocked()
 }
 
 // Ledger returns every charge, oldest first.

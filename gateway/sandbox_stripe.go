@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // sbCardToken is a Stripe-shaped card token. It keeps the outcome decided when the card was
@@ -19,6 +20,7 @@ type sbCardToken struct {
 	ExpMonth int
 	ExpYear  int
 	Used     bool
+	Created  time.Time
 }
 
 // stripeCharge is the sandbox's Stripe-shaped charge object.
@@ -101,7 +103,7 @@ func (s *Sandbox) handleStripeToken(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	t := &sbCardToken{ID: newID("tok_"), Outcome: s.decide(card), Masked: maskDigits(num),
-		Last4: lastFour(num), Brand: cardBrand(num), ExpMonth: em, ExpYear: ey}
+		Last4: lastFour(num), Brand: cardBrand(num), ExpMonth: em, ExpYear: ey, Created: s.now()}
 	s.cardToks[t.ID] = t
 	b, _ := json.Marshal(map[string]any{
 		"id": t.ID, "object": "token", "type": "card", "used": false, "livemode": false,

@@ -2,12 +2,15 @@ package gateway
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"io"
 	"net/http"
 	"net/url"
 	"strings"
 	"testing"
+
+	"github.com/paybridge/paybridge/callplan"
 	"time"
 )
 
@@ -213,5 +216,37 @@ func TestSandboxAdminToken(t *testing.T) {
 	}
 	if st, _ := doJSON(t, "PUT", e.srv.URL+"/admin/faults", `{"fail_first":1}`, map[string]string{"Authorization": "Bearer adm"}); st != 200 {
 		t.Fatalf("admin with token: %d", st)
+	}
+}
+
+// The sandbox forgets day-old idempotency keys, expired tokens and long-expired sessions.
+func TestSandboxSweep(t *testing.T) {
+	clk := &clock{t: time.Now()}
+	e := newEnv(t, SandboxConfig{Now: clk.Now})
+	e.sb.sweepEvery = 1
+	c := e.open(t, "stripe")
+	ctx := context.Background()
+	if _, err := c.Pay(ctx, &callplan.PaymentRequest{IdempotencyKey: "old", Amount: callplan.Amount{Minor: 1, Currency: "GBP"},
+		Card: card(t, "4242424242424242", "123")}); err != nil {
+		t.Fatal(err)
+	}
+	e.sb.mu.Lock()
+	before := len(e.sb.idem) + len(e.sb.cardToks)
+	e.sb.mu.Unlock()
+	clk.Add(25 * time.Hour)
+	if _, err := c.Pay(ctx, &callplan.PaymentRequest{IdempotencyKey: "new", Amount: callplan.Amount{Minor: 1, Currency: "GBP"},
+		Card: card(t, "4242424242424242", "123")}); err != nil {
+		t.Fatal(err)
+	}
+	e.sb.mu.Lock()
+	defer e.sb.mu.Unlock()
+	if _, ok := e.sb.idem["stripe-charge:old"]; ok || before < 3 {
+		t.Fatalf("day-old key kept (before=%d)", before)
+	}
+	if _, ok := e.sb.idem["stripe-charge:new"]; !ok {
+		t.Fatal("fresh key dropped")
+	}
+	if len(e.sb.charges) != 2 {
+		t.Fatalf("ledger lost charges: %d", len(e.sb.charges))
 	}
 }
