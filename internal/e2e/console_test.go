@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -343,6 +344,7 @@ func TestConsoleServeEndToEnd(t *testing.T) {
 	if !strings.Contains(row, "success") {
 		t.Errorf("payment row %q: want success", row)
 	}
+	checkServeMetrics(t, base, token)
 	path := filepath.Join(repoRoot(t), "out", "console.png")
 	size := b.screenshot(path)
 	t.Logf("screenshot: %s (%d bytes)", path, size)
@@ -351,6 +353,38 @@ func TestConsoleServeEndToEnd(t *testing.T) {
 	for _, pan := range consoleTestPANs {
 		if strings.Contains(callOut.String(), pan) {
 			t.Errorf("paybridge call output holds test PAN %s…", pan[:6])
+		}
+	}
+}
+
+// checkServeMetrics reads /metrics after the call: the payment, the call, its keypresses, its
+// RTP and its SIP answer are all counted, no call is left active, and no PAN is in a label.
+func checkServeMetrics(t *testing.T, base, token string) {
+	t.Helper()
+	req, _ := http.NewRequest("GET", base+"/metrics", nil)
+	req.Header.Set("Authorization", "Bearer "+token)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	text := string(body)
+	for _, re := range []string{
+		`(?m)^paybridge_payments_total\{connector="[^"]+",result="success"\} 1$`,
+		`(?m)^paybridge_calls_total\{outcome="[^"]+"\} [1-9]`,
+		`(?m)^paybridge_dtmf_digits_total\{source="(rfc4733|inband|info)"\} [1-9]`,
+		`(?m)^paybridge_rtp_packets_received_total [1-9]`,
+		`(?m)^paybridge_sip_responses_total\{code="200"\} [1-9]`,
+		`(?m)^paybridge_active_calls 0$`,
+	} {
+		if !regexp.MustCompile(re).MatchString(text) {
+			t.Errorf("/metrics after the call does not match %s", re)
+		}
+	}
+	for _, pan := range consoleTestPANs {
+		if strings.Contains(text, pan) {
+			t.Errorf("/metrics holds test PAN %s…", pan[:6])
 		}
 	}
 }
