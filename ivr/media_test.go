@@ -1,0 +1,141 @@
+package ivr
+
+import (
+	"net"
+	"net/netip"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/pion/rtp"
+
+	"github.com/paybridge/paybridge/dtmf"
+)
+
+// recordingStream is a DTMFStream that records what the media layer fed it.
+type recordingStream struct {
+	mu     sync.Mutex
+	audio  int // samples
+	gaps   []int
+	events []uint16 // sequence numbers of telephone-events
+}
+
+func (r *recordingStream) Audio(pcm []int16) { r.mu.Lock(); r.audio += len(pcm); r.mu.Unlock() }
+func (r *recordingStream) Gap(n int)         { r.mu.Lock(); r.gaps = append(r.gaps, n); r.mu.Unlock() }
+func (r *recordingStream) TelephoneEvent(ts uint32, seq uint16, p []byte) error {
+	r.mu.Lock()
+	r.events = append(r.events, seq)
+	r.mu.Unlock()
+	return nil
+}
+func (r *recordingStream) Info(string, []byte) error { return nil }
+func (r *recordingStream) Advance(time.Duration)     {}
+
+func newTestMedia(t *testing.T) (*mediaSession, *recordingStream) {
+	t.Helper()
+	conn, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := newMediaSession(conn, 0, newScheduler())
+	st := &recordingStream{}
+	m.stream = st
+	m.setParams(MediaParams{Codec: CodecPCMU, EventPT: 101, PTime: 20, Direction: SendRecv,
+		Remote: netip.MustParseAddrPort("127.0.0.1:40000")})
+	t.Cleanup(func() { conn.Close() })
+	return m, st
+}
+
+func pkt(pt uint8, seq uint16, ssrc uint32) *rtp.Packet {
+	return &rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: pt, SequenceNumber: seq, Timestamp: uint32(seq) * 160, SSRC: ssrc}, Payload: make([]byte, 160)}
+}
+
+var farEnd = netip.MustParseAddrPort("127.0.0.1:40000")
+
+func TestSequenceWrapAndGaps(t *testing.T) {
+	m, st := newTestMedia(t)
+	for _, seq := range []uint16{65533, 65534, 65535, 0, 1, 4, 4, 3, 5} { // wrap, loss of 2-3, dup, late
+		m.receive(pkt(0, seq, 7), farEnd)
+	}
+	if st.audio != 7*160 {
+		t.Errorf("audio fed: %d samples, want %d (dup and late dropped)", st.audio, 7*160)
+	}
+	if len(st.gaps) != 1 || st.gaps[0] != 2*160 {
+		t.Errorf("gaps %v, want one of 320 samples (seq 2 and 3 lost)", st.gaps)
+	}
+	if got := m.lost.Load(); got != 2 {
+		t.Errorf("lost %d, want 2", got)
+	}
+}
+
+func TestPayloadTypeAndSSRCChecks(t *testing.T) {
+	m, st := newTestMedia(t)
+	m.receive(pkt(0, 10, 7), farEnd)
+	m.receive(pkt(96, 11, 7), farEnd) // not negotiated
+	m.receive(pkt(0, 12, 99), farEnd) // another SSRC, once: ignored
+	m.receive(pkt(101, 13, 7), farEnd)
+	if st.audio != 160 || len(st.events) != 1 {
+		t.Fatalf("audio %d events %d", st.audio, len(st.events))
+	}
+	// A new SSRC that persists for learnAfter in-sequence packets is adopted (re-INVITE,
+	// transfer) with a fresh sequence space.
+	for seq := uint16(500); seq < 500+learnAfter+2; seq++ {
+		m.receive(pkt(0, seq, 99), farEnd)
+	}
+	if st.audio <= 160 {
+		t.Fatal("persistent new SSRC never adopted")
+	}
+}
+
+func TestSymmetricRTPLearnsSource(t *testing.T) {
+	m, st := newTestMedia(t)
+	natted := netip.MustParseAddrPort("127.0.0.1:50000")
+	for i := 0; i < learnAfter; i++ {
+		m.receive(pkt(0, uint16(100+i), 7), natted)
+	}
+	if got := *m.remote.Load(); got != natted {
+		t.Fatalf("send address %v, want the learned %v", got, natted)
+	}
+	if st.audio != 160 {
+		// the packets before learning came from an address we did not know yet
+		t.Logf("audio from the new source before learning: %d samples", st.audio)
+	}
+	// A single stray packet from elsewhere does not steal the stream.
+	m.receive(pkt(0, 200, 7), netip.MustParseAddrPort("127.0.0.1:50002"))
+	if got := *m.remote.Load(); got != natted {
+		t.Fatalf("one stray packet moved the stream to %v", got)
+	}
+}
+
+func TestBadRTPDropped(t *testing.T) {
+	m, st := newTestMedia(t)
+	m.start()
+	defer m.close()
+	c, _ := net.DialUDP("udp", nil, m.conn.LocalAddr().(*net.UDPAddr))
+	defer c.Close()
+	c.Write([]byte{0x40, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 7}) // version 1
+	c.Write([]byte{0x80, 0})                               // short
+	c.Write([]byte("INVITE sip:x SIP/2.0\r\n\r\n"))
+	time.Sleep(100 * time.Millisecond)
+	if st.audio != 0 || m.dropped.Load() != 3 {
+		t.Fatalf("audio %d, dropped %d", st.audio, m.dropped.Load())
+	}
+}
+
+func FuzzReceiveRTP(f *testing.F) {
+	good, _ := pkt(0, 1, 7).Marshal()
+	ev, _ := pkt(101, 2, 7).Marshal()
+	f.Add(good)
+	f.Add(ev)
+	f.Add([]byte{0x80})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		m := newMediaSession(nil, 0, nil) // receive touches neither the socket nor the scheduler
+		m.stream = defaultDTMF(func(dtmf.Event) {})
+		m.setParams(MediaParams{Codec: CodecPCMU, EventPT: 101, PTime: 20, Direction: SendRecv, Remote: farEnd})
+		var p rtp.Packet
+		if len(b) < 12 || b[0]>>6 != 2 || p.Unmarshal(b) != nil {
+			return
+		}
+		m.receive(&p, farEnd)
+	})
+}
