@@ -38,7 +38,7 @@ type Config struct {
 	Done       <-chan struct{}     // closed on shutdown: live-feed connections close with 1001
 	Version    string              // shown in /api/info
 	Now        func() time.Time    // clock for link states; default time.Now
-	Upgrader   *WebSocketConfig    // WebSocket timing; nil: defaults
+	WebSocket  *WebSocketConfig    // live-feed timing; nil: defaults
 	// AuthFailures failed authentications from one address within a minute block it (429) for
 	// the rest of that minute; 0 means DefaultAuthFailures.
 	AuthFailures int
@@ -85,6 +85,9 @@ type Server struct {
 //
 // Everything but /, /assets/ and /healthz requires the admin token (see auth.go).
 func NewServer(cfg Config) http.Handler {
+	if cfg.Store == nil {
+		panic("console: NewServer needs Config.Store")
+	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
@@ -96,8 +99,8 @@ func NewServer(cfg Config) http.Handler {
 	}
 	s := &Server{cfg: cfg, mux: http.NewServeMux(), log: cfg.Logger,
 		limiter: newFailLimiter(cmp.Or(cfg.AuthFailures, DefaultAuthFailures), AuthFailureWindow)}
-	if cfg.Upgrader != nil {
-		s.ws = *cfg.Upgrader
+	if cfg.WebSocket != nil {
+		s.ws = *cfg.WebSocket
 	}
 	s.ws.defaults()
 	h := sha256.Sum256([]byte(cfg.AdminToken))

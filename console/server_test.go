@@ -77,7 +77,7 @@ func newFixture(t testing.TB, mod ...func(*Config)) *fixture {
 	cfg := Config{Store: st, Hub: f.hub, Metrics: f.metrics, Gatherer: reg, AdminToken: testToken, Plans: f.plans,
 		Logger: slog.New(slog.NewJSONHandler(f.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 		Ready:  func() error { f.mu.Lock(); defer f.mu.Unlock(); return f.ready }, Version: "test",
-		Upgrader: &WebSocketConfig{PingInterval: 100 * time.Millisecond}, AuthFailures: 1000}
+		WebSocket: &WebSocketConfig{PingInterval: 100 * time.Millisecond}, AuthFailures: 1000}
 	for _, m := range mod {
 		m(&cfg)
 	}

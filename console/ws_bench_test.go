@@ -18,7 +18,7 @@ func BenchmarkWebSocketFanout(b *testing.B) {
 		b.Run(fmt.Sprintf("clients=%d", n), func(b *testing.B) {
 			f := newFixture(b, func(c *Config) {
 				c.Hub = NewHubSize(1 << 16)
-				c.Upgrader = &WebSocketConfig{PingInterval: time.Minute}
+				c.WebSocket = &WebSocketConfig{PingInterval: time.Minute}
 			})
 			hub := f.srvHub(b)
 			var wg sync.WaitGroup

@@ -145,7 +145,7 @@ func TestWebSocketPingPong(t *testing.T) {
 func TestWebSocketSlowClientDropped(t *testing.T) {
 	f := newFixture(t, func(c *Config) {
 		c.Hub = NewHubSize(64)
-		c.Upgrader = &WebSocketConfig{PingInterval: time.Minute} // a non-reading client misses pongs too
+		c.WebSocket = &WebSocketConfig{PingInterval: time.Minute} // a non-reading client misses pongs too
 	})
 	hub := f.srvHub(t)
 	bearer := http.Header{"Authorization": {"Bearer " + testToken}}
