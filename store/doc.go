@@ -7,10 +7,13 @@
 // call-plan engine emits). A PaymentSession is the masked summary of one payment — amount,
 // reference, state, result, masked card and brand, token or confirmation, provider ids — and
 // its Attempts are the individual charge requests, each written pending with a unique
-// idempotency key before it is sent and completed with the provider's answer. A Link is an
-// SMS payment link, stored by the hash of its token and consumed atomically once. SMS is the
-// outbox, Webhook a result notification with its retry schedule, and the audit log records
-// admin actions.
+// idempotency key before it is sent and completed with the provider's answer; PendingAttempts
+// lists what a crash left unanswered, for reconciliation with the provider. A Link is an SMS
+// payment link, stored by the hash of its token: ConsumeLink spends it atomically, or the
+// payment page claims it (ClaimLink: active → claimed, one winner) while the provider answers
+// and finishes it (FinishLink: used, failed, or back to active). SMS is the outbox, Webhook a
+// result notification with its retry schedule, and the audit log records admin actions and
+// retention purges. Stats sums recent activity; Backup copies the live database.
 //
 // # Durability
 //
