@@ -2,6 +2,7 @@ package callplan
 
 import (
 	"bytes"
+	"errors"
 	"encoding/json"
 	"encoding/xml"
 	"net/url"
@@ -204,6 +205,16 @@ func FuzzLocator(f *testing.F) {
 				continue
 			}
 			v, err := doc.Locate(loc)
+			wellFormed := ParseJSONLocator(loc) == nil
+			if typ == ResponseXML {
+				wellFormed = ParseXMLLocator(loc) == nil
+			}
+			if wellFormed && err != nil && !errors.Is(err, ErrNotFound) {
+				t.Fatalf("%s locator %q accepted by the parser but Locate says %v", typ, loc, err)
+			}
+			if !wellFormed && !errors.Is(err, ErrLocator) {
+				t.Fatalf("%s locator %q refused by the parser but Locate says %v", typ, loc, err)
+			}
 			if err == nil {
 				for _, dt := range []DataType{DataString, DataDecimal, DataInteger, DataBoolean} {
 					_, _ = ConvertValue(v, dt)
