@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
+	"io"
 	"net/netip"
 	"os"
 	"os/exec"
@@ -319,4 +320,40 @@ func FuzzReadPcap(f *testing.F) {
 			}
 		}
 	})
+}
+
+// WriteKeysPcap round trip: every mode and codec decodes back to the keys.
+func TestWriteKeysPcap(t *testing.T) {
+	for _, c := range []struct {
+		opt    KeysPcapOptions
+		source string
+	}{
+		{KeysPcapOptions{Keys: "0123456789*#ABCD", Events: true}, "rfc4733"},
+		{KeysPcapOptions{Keys: "1, 2", Inband: true, Law: ALaw}, "inband"},
+		{KeysPcapOptions{Keys: "55#", Events: true, Inband: true, EventPT: 96, On: 60 * time.Millisecond, Off: 60 * time.Millisecond}, ""},
+	} {
+		var b bytes.Buffer
+		if err := WriteKeysPcap(&b, c.opt); err != nil {
+			t.Fatal(err)
+		}
+		capt, err := ReadPcap(&b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := ""
+		for _, e := range CaptureDigits(capt, CaptureOptions{EventPT: c.opt.EventPT}) {
+			if c.source == "" || e.Source.String() == c.source {
+				got += string(e.Digit.Char())
+			}
+		}
+		if want := strings.NewReplacer(",", "", " ", "").Replace(c.opt.Keys); got != want {
+			t.Fatalf("%+v: decoded %q, want %q", c.opt, got, want)
+		}
+	}
+	if err := WriteKeysPcap(io.Discard, KeysPcapOptions{Keys: "1"}); err == nil {
+		t.Fatal("neither events nor in-band accepted")
+	}
+	if err := WriteKeysPcap(io.Discard, KeysPcapOptions{Keys: "1x", Events: true}); err == nil {
+		t.Fatal("bad key accepted")
+	}
 }

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"net"
-	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -29,8 +28,7 @@ func freePort(t *testing.T) int {
 	return c.LocalAddr().(*net.UDPAddr).Port
 }
 
-// writeCallPcap writes what a caller keying keys sends: PCMU audio (in-band tones) and
-// RFC 4733 events (PT 101) in one SSRC and sequence space, 20 ms packets.
+// writeCallPcap writes what a caller keying keys sends: PCMU tones and RFC 4733 events.
 func writeCallPcap(t *testing.T, path, keys string) {
 	t.Helper()
 	f, err := os.Create(path)
@@ -38,45 +36,8 @@ func writeCallPcap(t *testing.T, path, keys string) {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	w, err := NewPcapWriter(f)
-	if err != nil {
+	if err := WriteKeysPcap(f, KeysPcapOptions{Keys: keys, Events: true, Inband: true}); err != nil {
 		t.Fatal(err)
-	}
-	src := netip.MustParseAddrPort("10.1.1.1:40000")
-	dst := netip.MustParseAddrPort("10.1.1.2:20000")
-	t0 := time.Unix(1_700_000_000, 0)
-	seq, ts := uint16(1000), uint32(160000)
-	at := time.Duration(0)
-	send := func(pt uint8, tsv uint32, marker bool, payload []byte, when time.Duration) {
-		p := rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: pt, SequenceNumber: seq, Timestamp: tsv, SSRC: 0xBEEF, Marker: marker}, Payload: payload}
-		seq++
-		if err := w.WriteRTP(t0.Add(when), src, dst, &p); err != nil {
-			t.Fatal(err)
-		}
-	}
-	for i := 0; i < len(keys); i++ {
-		d := dtmf.Digit(keys[i])
-		tone := dtmf.GenerateDigit(d, dtmf.ToneOptions{Level: -10, Duration: 100 * time.Millisecond})
-		ev, err := dtmf.NewSender(8000).Packets(d, ts, 100*time.Millisecond, 20*time.Millisecond)
-		if err != nil {
-			t.Fatal(err)
-		}
-		start := at
-		for fr := 0; fr < 10; fr++ {
-			for len(ev) > 0 && start+ev[0].Offset <= at {
-				send(101, ev[0].Timestamp, ev[0].Marker, ev[0].Payload, at)
-				ev = ev[1:]
-			}
-			frame := make([]int16, 160)
-			if fr*160 < len(tone) {
-				copy(frame, tone[fr*160:])
-			}
-			u := make([]byte, 160)
-			dtmf.EncodeULaw(u, frame)
-			send(0, ts, false, u, at)
-			ts += 160
-			at += 20 * time.Millisecond
-		}
 	}
 }
 
