@@ -263,6 +263,7 @@ func (c *Connector) Pay(ctx context.Context, req *callplan.PaymentRequest) (*cal
 		r.SessionID = sess.ID
 		req = &r
 	}
+	retried := false
 	if c.attempts != nil {
 		a := &Attempt{Key: key, CallID: req.CallID, Connector: c.spec.Name, ConnectorType: c.spec.Type,
 			Method: method, SessionID: req.SessionID, AmountMinor: req.Amount.Minor,
@@ -275,7 +276,20 @@ func (c *Connector) Pay(ctx context.Context, req *callplan.PaymentRequest) (*cal
 		case errors.Is(err, ErrDuplicate) && old != nil && old.State.Final():
 			return resultFromAttempt(old), nil
 		case errors.Is(err, ErrDuplicate):
-			// Pending under the same key: call the provider again with that key; it dedupes.
+			// Pending under the same key (an earlier try got no answer). Ask the provider
+			// first: if it has the attempt, that is the answer, whatever card comes now.
+			retried = true
+			if old != nil {
+				if r, found, lerr := c.api.lookup(ctx, old); lerr == nil && found {
+					_ = c.attempts.CompleteAttempt(context.WithoutCancel(ctx), key, r)
+					old.State, old.Result = r.State, r
+					if r.SessionID != "" {
+						old.SessionID = r.SessionID
+					}
+					return resultFromAttempt(old), nil
+				}
+			}
+			// Not received (or the API cannot say): send again with the same key; it dedupes.
 		case err != nil:
 			return nil, fmt.Errorf("gateway: recording the attempt before paying: %w", err)
 		}
@@ -286,7 +300,12 @@ func (c *Connector) Pay(ctx context.Context, req *callplan.PaymentRequest) (*cal
 		wctx := context.WithoutCancel(ctx)
 		if err != nil {
 			if errors.Is(err, ErrProviderRejected) {
-				_ = c.attempts.CompleteAttempt(wctx, key, AttemptResult{State: AttemptFailed, ErrorMessage: err.Error()})
+				st := AttemptFailed
+				if retried && !c.canLookup() {
+					// An earlier try of this key may have been charged and nobody can ask.
+					st = AttemptUnknown
+				}
+				_ = c.attempts.CompleteAttempt(wctx, key, AttemptResult{State: st, ErrorMessage: err.Error()})
 			} else {
 				_ = c.attempts.NoteAttemptError(wctx, key, err.Error())
 			}
@@ -303,6 +322,12 @@ func (c *Connector) Pay(ctx context.Context, req *callplan.PaymentRequest) (*cal
 		}
 	}
 	return res, err
+}
+
+// canLookup reports whether the provider API can say what became of an attempt.
+func (c *Connector) canLookup() bool {
+	_, generic := c.api.(*genericAPI)
+	return !generic
 }
 
 func resultFromAttempt(a *Attempt) *callplan.PaymentResult {

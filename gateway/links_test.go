@@ -504,3 +504,52 @@ func TestPaymentLinkRejectsOversizedAndForeignPosts(t *testing.T) {
 	}
 	assertNoPAN(t, "pages", le.seen.String())
 }
+
+// The provider charged but its answer was lost; the customer, told "not confirmed", submits
+// again — with another card. The retry finds the first charge by key and shows it paid: the
+// customer is not charged twice, and the second card is never sent.
+func TestPaymentLinkLostAnswerThenOtherCard(t *testing.T) {
+	for _, typ := range []string{"session", "stripe"} {
+		t.Run(typ, func(t *testing.T) {
+			le := newLinkEnv(t, LinksConfig{})
+			le.cs.cfg.Timeout = 500 * time.Millisecond
+			c := le.open(t, typ)
+			if _, err := le.links.SendPaymentLink(context.Background(), &callplan.LinkRequest{CallID: "c", Connector: c.Name(),
+				To: "+447700900123", CallerID: "+447700900123", Amount: callplan.Amount{Minor: 100, Currency: "GBP"}, TTL: time.Hour}); err != nil {
+				t.Fatal(err)
+			}
+			token := le.lastToken(t)
+			le.sb.SetFaults(Faults{LoseFirst: 3, Paths: []string{"/v1/charges", "/globalpci/v1/session/"}})
+			if resp, _ := le.post(t, token, "4242424242424242", expiry(), "123"); resp.StatusCode != http.StatusServiceUnavailable {
+				t.Fatalf("lost answer: %d", resp.StatusCode)
+			}
+			le.sb.SetFaults(Faults{})
+			resp, body := le.post(t, token, "5555555555554444", expiry(), "123")
+			if resp.StatusCode != 200 || !strings.Contains(body, "Payment received") {
+				t.Fatalf("second submission: %d %s", resp.StatusCode, body)
+			}
+			led := le.sb.Ledger()
+			if len(led) != 1 || led[0].Last4 != "4242" {
+				t.Fatalf("ledger %+v", led)
+			}
+		})
+	}
+}
+
+// Without a lost answer, a provider refusal counts as a try and the next submission works.
+func TestPaymentLinkRejectedThenRetried(t *testing.T) {
+	le := newLinkEnv(t, LinksConfig{})
+	c := le.open(t, "session")
+	if _, err := le.links.SendPaymentLink(context.Background(), &callplan.LinkRequest{CallID: "c", Connector: c.Name(),
+		To: "+447700900123", CallerID: "+447700900123", Amount: callplan.Amount{Minor: 100, Currency: "GBP"}, TTL: time.Hour}); err != nil {
+		t.Fatal(err)
+	}
+	token := le.lastToken(t)
+	le.sb.SetFaults(Faults{FailFirst: 1, FailStatus: 400, Paths: []string{"/globalpci/v1/session/"}})
+	if resp, _ := le.post(t, token, "4242424242424242", expiry(), "123"); resp.StatusCode != http.StatusUnprocessableEntity {
+		t.Fatalf("rejected: %d", resp.StatusCode)
+	}
+	if resp, _ := le.post(t, token, "4242424242424242", expiry(), "123"); resp.StatusCode != 200 {
+		t.Fatalf("retry after a rejection: %d", resp.StatusCode)
+	}
+}

@@ -233,7 +233,23 @@ func (l *Links) handlePost(w http.ResponseWriter, r *http.Request) {
 		Card: callplan.Card{Number: form.Number, SecurityCode: form.CSC, ExpMonth: form.ExpMonth,
 			ExpYear: form.ExpYear, PostalCode: form.PostalCode, Brand: brand}})
 	form.Wipe()
+	if errors.Is(err, ErrProviderRejected) {
+		// The provider refused the request itself: nothing was charged under this key (a
+		// pending earlier try was looked up first), so the next submission gets a new key.
+		failed := claimed.Attempts+1 >= l.cfg.MaxAttempts
+		finish(LinkOutcome{Failed: failed})
+		l.log.Warn("payment link: provider rejected the payment", "link", claimed.ID, "error", ConnectorError(err))
+		if failed {
+			l.render(w, http.StatusPaymentRequired, pageFailed)
+			return
+		}
+		d := l.formPage(claimed)
+		d.Error = "The payment could not be processed. Please check the details and try again."
+		l.render(w, http.StatusUnprocessableEntity, d)
+		return
+	}
 	if err != nil {
+		// No answer: the outcome is unknown, so the next submission reuses this key.
 		finish(LinkOutcome{Retry: true})
 		l.log.Warn("payment link: provider did not confirm", "link", claimed.ID, "error", ConnectorError(err))
 		l.render(w, http.StatusServiceUnavailable, pageTrouble)
