@@ -442,3 +442,26 @@ func TestRetryAfterIsHonoured(t *testing.T) {
 		t.Fatalf("retried after %v, Retry-After said 1s", g)
 	}
 }
+
+// A request that is not idempotent (a session create without a call id to key it on) is sent
+// once: a 503 is reported, not retried.
+func TestNonIdempotentRequestNotRetried(t *testing.T) {
+	e := newEnv(t, SandboxConfig{})
+	c := e.open(t, "session")
+	if err := c.Authorize(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	e.sb.SetFaults(Faults{FailFirst: 5, Paths: []string{"/globalpci/v1/selfservicesession"}})
+	_, err := c.StartSession(context.Background(), &callplan.SessionRequest{Amount: callplan.Amount{Minor: 1, Currency: "GBP"}})
+	if !errors.Is(err, ErrProviderUnavailable) {
+		t.Fatalf("err %v", err)
+	}
+	if n := e.sb.Stats().Requests["POST /globalpci/v1/selfservicesession"]; n != 1 {
+		t.Fatalf("sent %d times, want once", n)
+	}
+	// With a call id the create is keyed, so it is retried.
+	e.sb.SetFaults(Faults{FailFirst: 2, Paths: []string{"/globalpci/v1/selfservicesession"}})
+	if _, err := c.StartSession(context.Background(), &callplan.SessionRequest{CallID: "c", Amount: callplan.Amount{Minor: 1, Currency: "GBP"}}); err != nil {
+		t.Fatalf("keyed create: %v", err)
+	}
+}
