@@ -2,7 +2,6 @@ package replay
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
 	"net/http"
 	"time"
@@ -57,7 +56,7 @@ type Event struct {
 // Run replays in through opts.Plan.
 func Run(ctx context.Context, in *Input, opts Options) (*Result, error) {
 	if opts.Plan == nil || in == nil {
-		return nil, fmt.Errorf("replay: a plan and an input are required")
+		return nil, ErrOptions
 	}
 	set := opts.Prompts
 	if set == nil {
