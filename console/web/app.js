@@ -5,7 +5,7 @@
   const TOKEN_KEY = "paybridge.adminToken";
   const $ = (sel) => document.querySelector(sel);
   const live = new Map(); // call_id → live call state (same model as console.LiveCall)
-  let ws = null, retry = 0, retryTimer = null, tickTimer = null;
+  let ws = null, retry = 0, retryTimer = null, tickTimer = null, connectedBefore = false;
   const refreshTimers = {};
 
   // ---- auth ----
@@ -69,7 +69,12 @@
     setStatus("wait", "connecting…");
     // Browsers cannot set headers on a WebSocket: the token travels as a subprotocol.
     ws = new WebSocket(url, ["paybridge.v1", "bearer." + token()]);
-    ws.onopen = () => { retry = 0; setStatus("on", "live"); };
+    ws.onopen = () => {
+      retry = 0;
+      setStatus("on", "live");
+      if (connectedBefore) refreshAll(); // events were missed while away: reload the lists
+      connectedBefore = true;
+    };
     ws.onmessage = (m) => {
       let ev;
       try { ev = JSON.parse(m.data); } catch { return; }
