@@ -21,7 +21,15 @@ import (
 //   - nothing assigns a built-in or a step's published variable, and Gather does not
 //     collect card data.
 func Validate(p *Plan) Diagnostics {
-	v := &validator{plan: p, sink: &diagSink{}}
+	v := &validator{plan: p, sink: &diagSink{}, labels: p.Labels}
+	if v.labels == nil { // a plan built in code: index its top-level labels
+		v.labels = map[string]int{}
+		for i, s := range p.Flow {
+			if l, ok := s.(*LabelStep); ok {
+				v.labels[l.Name] = i
+			}
+		}
+	}
 	v.checkPlan()
 	v.checkLabels(p.Flow)
 	v.checkReachable(p.Flow, true)
@@ -32,8 +40,9 @@ func Validate(p *Plan) Diagnostics {
 }
 
 type validator struct {
-	plan *Plan
-	sink *diagSink
+	plan   *Plan
+	sink   *diagSink
+	labels map[string]int
 }
 
 func (v *validator) checkPlan() {
@@ -47,8 +56,8 @@ func (v *validator) checkPlan() {
 }
 
 func (v *validator) labelNames() []string {
-	names := make([]string, 0, len(v.plan.Labels))
-	for n := range v.plan.Labels {
+	names := make([]string, 0, len(v.labels))
+	for n := range v.labels {
 		names = append(names, n)
 	}
 	sort.Strings(names)
@@ -59,11 +68,11 @@ func (v *validator) checkLabels(flow []Step) {
 	Walk(flow, func(s Step) bool {
 		switch s := s.(type) {
 		case *GotoStep:
-			if _, ok := v.plan.Labels[s.Label]; !ok && s.Label != "" {
+			if _, ok := v.labels[s.Label]; !ok && s.Label != "" {
 				v.sink.errorf(v.plan.posOf(&s.Label, s.Pos), "missing-label", "Goto label %q: no <Label name=%q> at the top level of <Flow>%s", s.Label, s.Label, didYouMean(s.Label, v.labelNames()))
 			}
 		case *APIInteractionStep:
-			if _, ok := v.plan.Labels[s.OnError]; !ok && s.OnError != "" {
+			if _, ok := v.labels[s.OnError]; !ok && s.OnError != "" {
 				v.sink.errorf(v.plan.posOf(&s.OnError, s.Pos), "missing-label", "onError label %q: no <Label name=%q> at the top level of <Flow>%s", s.OnError, s.OnError, didYouMean(s.OnError, v.labelNames()))
 			}
 		}

@@ -192,3 +192,27 @@ func TestWalkAndChildren(t *testing.T) {
 		t.Error("leaf has children")
 	}
 }
+
+// TestValidateCodeBuiltPlan: Validate works on a plan assembled in code (no positions, no
+// Labels index) and does not modify it.
+func TestValidateCodeBuiltPlan(t *testing.T) {
+	p := &Plan{Name: "built", Fallback: true, Flow: []Step{
+		&LabelStep{Name: "top"},
+		&SetStep{Var: "X", Value: "$(Call.From)"},
+		&IfStep{Branches: []*Branch{{Test: MustParseExpr("$(X) == 1"), Steps: []Step{&GotoStep{Label: "top"}}}}},
+		&PayStep{Connector: "nowhere", Var: "Pay"},
+		&SayDigitsStep{Value: "$(Pay.CardNumber)"},
+		&GotoStep{Label: "missing"},
+	}}
+	ds := Validate(p)
+	var codes []string
+	for _, d := range ds {
+		codes = append(codes, d.Code)
+	}
+	if got := strings.Join(codes, " "); got != "missing-label missing-connector unpublished-variable" {
+		t.Errorf("codes = %s\n%s", got, ds)
+	}
+	if p.Labels != nil {
+		t.Error("Validate modified the plan")
+	}
+}
