@@ -84,6 +84,9 @@ func runReplay(ctx context.Context, env *cmdEnv, args []string) int {
 		fmt.Fprintf(env.stderr, "paybridge replay: %s has errors; not running it\n", *planPath)
 		return 2
 	}
+	if w := ds.Warnings(); len(w) > 0 && !*asJSON {
+		fmt.Fprint(env.stderr, w.String())
+	}
 	var expected []byte
 	if *expect != "" {
 		b, err := os.ReadFile(*expect)
