@@ -30,9 +30,10 @@ type StreamConfig struct {
 //
 // Gateways often send the same key two or three ways at once (20–40 ms of leaked tone, then
 // events, sometimes an INFO as well). A key-down from one source is the same keypress as an
-// earlier one from another source when both name the same key and their spans overlap within
-// MergeWindow; each source can confirm a keypress once, so the same key pressed twice quickly
-// is still two keys.
+// earlier one from another source when both name the same key and it starts within
+// MergeWindow of the earlier one, or while the earlier one's first source still holds the
+// key, or less than MergeWindow/2 after that source let go. Each source can confirm a
+// keypress once, so the same key pressed twice quickly is still two keys.
 type Stream struct {
 	cfg StreamConfig
 	det *Detector
@@ -44,11 +45,15 @@ type Stream struct {
 }
 
 type claim struct {
-	ev       Event // as reported to OnDigit
-	sources  uint8 // bit per Source that confirmed it
-	active   uint8 // bit per Source still holding it
-	end      time.Duration
+	ev       Event         // as reported to OnDigit
+	sources  uint8         // bit per Source that confirmed it
+	active   uint8         // bit per Source still holding it
+	end      time.Duration // latest end of any source (reported to OnRelease)
 	released bool
+	// the span of the source that created the claim: later sources are matched against it,
+	// so a chain of sources cannot stretch one keypress over the next
+	firstEnd  time.Duration
+	firstHeld bool
 }
 
 // NewStream returns the stream of one call.
@@ -135,10 +140,22 @@ func (s *Stream) Info(contentType string, body []byte) error {
 
 // due releases INFO keys whose duration has passed (all of them when all is set).
 func (s *Stream) due(all bool) {
+	if all {
+		s.dueBy(1<<62 - 1)
+		return
+	}
+	s.dueBy(s.now)
+}
+
+// dueBy releases INFO keys that ended by t.
+func (s *Stream) dueBy(t time.Duration) {
+	if len(s.pending) == 0 {
+		return
+	}
 	keep := s.pending[:0]
 	var ready []Event
 	for _, e := range s.pending {
-		if all || e.End <= s.now {
+		if e.End <= t {
 			ready = append(ready, e)
 		} else {
 			keep = append(keep, e)
@@ -165,6 +182,7 @@ func (s *Stream) handle(evs []Event, off time.Duration) {
 			e.End += off
 			s.up(e)
 		} else {
+			s.dueBy(e.Start) // INFO keys that ended before this one began, first
 			s.down(e)
 		}
 	}
@@ -178,13 +196,13 @@ func (s *Stream) down(e Event) {
 		if c.ev.Digit != e.Digit || c.sources&bit != 0 {
 			continue
 		}
-		if e.Start >= c.ev.Start-w && (c.active != 0 || e.Start <= c.end+w) {
+		if e.Start >= c.ev.Start-w && (e.Start-c.ev.Start <= w || c.firstHeld || e.Start < c.firstEnd+w/2) {
 			c.sources |= bit
 			c.active |= bit
 			return
 		}
 	}
-	c := &claim{ev: e, sources: bit, active: bit, end: e.Start}
+	c := &claim{ev: e, sources: bit, active: bit, end: e.Start, firstEnd: e.Start, firstHeld: true}
 	s.claims = append(s.claims, c)
 	if s.cfg.OnDigit != nil {
 		s.cfg.OnDigit(e)
@@ -201,6 +219,9 @@ func (s *Stream) up(e Event) {
 		c.active &^= bit
 		if e.End > c.end {
 			c.end = e.End
+		}
+		if e.Source == c.ev.Source {
+			c.firstHeld, c.firstEnd = false, e.End
 		}
 		if c.active == 0 && !c.released {
 			c.released = true
