@@ -252,13 +252,17 @@ type progress struct {
 }
 
 func newProgress(w io.Writer, total int, want bool) *progress {
-	p := &progress{w: w, total: total}
-	if f, ok := w.(*os.File); ok && want {
-		if st, err := f.Stat(); err == nil && st.Mode()&os.ModeCharDevice != 0 {
-			p.on = true
-		}
+	return &progress{w: w, total: total, on: want && isTerminal(w)}
+}
+
+// isTerminal reports whether w is a character device (a terminal), not a file or a pipe.
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
 	}
-	return p
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
 }
 
 func (p *progress) done() {

@@ -154,3 +154,28 @@ func TestReplayInputDirectory(t *testing.T) {
 		t.Fatalf("stderr: %s", stderr)
 	}
 }
+
+func TestReplayProgressBar(t *testing.T) {
+	var b strings.Builder
+	p := &progress{w: &b, total: 4, on: true}
+	for range 4 {
+		p.done()
+	}
+	p.finish()
+	want := "\r[#######.......................] 1/4\r[###############...............] 2/4" +
+		"\r[######################........] 3/4\r[##############################] 4/4\n"
+	if b.String() != want {
+		t.Fatalf("progress output %q", b.String())
+	}
+	if isTerminal(&b) || newProgress(&b, 4, true).on {
+		t.Fatal("a buffer is not a terminal")
+	}
+	f, err := os.CreateTemp(t.TempDir(), "out")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if isTerminal(f) {
+		t.Fatal("a regular file is not a terminal")
+	}
+}
