@@ -697,9 +697,12 @@ func (p *parser) parseLink(n *xnode) Step {
 	a.tmpl("currency", &s.Currency, false)
 	s.Currency = strings.TrimSpace(s.Currency)
 	p.checkCurrency(a, "currency", s.Currency)
-	p.checkAmount(a, s.Amount, s.Currency, s.Session == "")
 	a.tmpl("reference", &s.Reference, false)
 	a.tmpl("session", &s.Session, false)
+	p.checkAmount(a, s.Amount, s.Currency, true)
+	if s.Session == "" && (s.Amount == "" || s.Currency == "") {
+		p.sink.errorf(n.pos, "missing-attribute", "<SendPaymentLink> without a session starts a new one: it needs amount and currency")
+	}
 	s.TTL = a.dur("ttl", DefaultLinkTTL, time.Minute, 30*24*time.Hour)
 	s.Var = a.varName("var", false, DefaultLinkVar)
 	return s

@@ -151,6 +151,18 @@ func TestValidateConnectors(t *testing.T) {
 	})
 }
 
+func TestValidateLinkAmounts(t *testing.T) {
+	runDiagCases(t, []diagCase{
+		{name: "attach", flow: `<SendPaymentLink connector="provider" to="+447700900123" session="$(Call.Id)"/>`},
+		{name: "attach with amount", flow: `<SendPaymentLink connector="provider" to="+447700900123" session="s" amount="1.00" currency="EUR"/>`},
+		{name: "new session", flow: `<SendPaymentLink connector="provider" to="+447700900123" amount="$(Call.Id)" currency="GBP"/>`},
+		{name: "new session without amount", flow: `<SendPaymentLink connector="provider" to="+447700900123"/>`,
+			errs: []string{"<SendPaymentLink> without a session starts a new one: it needs amount and currency"}},
+		{name: "amount without currency", flow: `<SendPaymentLink connector="provider" to="+447700900123" session="s" amount="5"/>`,
+			errs: []string{"<SendPaymentLink> has an amount but no currency"}},
+	})
+}
+
 func TestValidateURLs(t *testing.T) {
 	api := func(u string) string {
 		return `<ApiInteraction><Request><Url>` + u + `</Url></Request></ApiInteraction>`
