@@ -133,3 +133,35 @@ func FuzzMasker(f *testing.F) {
 		}
 	})
 }
+
+// FuzzStream drives a Stream with an arbitrary mix of audio, gaps, events, INFO bodies and
+// clock steps: it must never panic, and every key down must come up once.
+func FuzzStream(f *testing.F) {
+	f.Add([]byte{0, 5, 1, 1, 10, 2, 5, 0x8a, 3, 4, 'S', '=', '5', 4, 200})
+	f.Fuzz(func(t *testing.T, ops []byte) {
+		downs, ups := 0, 0
+		s := NewStream(StreamConfig{OnDigit: func(Event) { downs++ }, OnRelease: func(Event) { ups++ }})
+		tone := GenerateDigit('5', ToneOptions{Level: -10, Duration: 60 * time.Millisecond})
+		for i := 0; i+1 < len(ops); i += 2 {
+			arg := int(ops[i+1])
+			switch ops[i] % 5 {
+			case 0:
+				s.Audio(tone[:min(len(tone), arg*4)])
+			case 1:
+				s.Gap(arg * 8)
+			case 2:
+				end := min(len(ops), i+6)
+				_ = s.TelephoneEvent(uint32(arg)*100, uint16(i), ops[i+2:max(i+2, end)])
+			case 3:
+				end := min(len(ops), i+2+arg%16)
+				_ = s.Info("application/dtmf-relay", ops[i+2:max(i+2, end)])
+			case 4:
+				s.Advance(time.Duration(arg) * time.Millisecond)
+			}
+		}
+		s.Flush()
+		if downs != ups {
+			t.Fatalf("%d keys down, %d up", downs, ups)
+		}
+	})
+}

@@ -15,7 +15,7 @@ dtmf-compare:
 	$(GO) test -run '^$$' -bench 'Frame' -benchmem ./dtmf ./internal/spandspref
 
 dtmf-fuzz:
-	@set -e; for f in FuzzTelephoneEvent FuzzUnpackRED FuzzParseInfo FuzzDetector FuzzMasker; do \
+	@set -e; for f in FuzzTelephoneEvent FuzzUnpackRED FuzzParseInfo FuzzDetector FuzzMasker FuzzStream; do \
 	  $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime=$(DTMF_FUZZTIME) ./dtmf; done; \
 	for f in FuzzReadWAV FuzzReadPcap; do \
 	  $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime=$(DTMF_FUZZTIME) ./internal/media; done

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -71,6 +72,14 @@ func parseArgs(fs *flag.FlagSet, args []string) ([]string, error) {
 	}
 }
 
+// flagExit is the exit status for a flag parsing error: 0 for -h, 2 otherwise.
+func flagExit(err error) int {
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	return 2
+}
+
 // digitLine is the JSON shape other tools read from `dtmf decode`.
 type digitLine struct {
 	Digit   string `json:"digit"`
@@ -88,7 +97,7 @@ func dtmfDecode(env *cmdEnv, args []string) int {
 	eventRate := fs.Int("event-rate", 8000, "pcap: telephone-event clock rate")
 	pos, err := parseArgs(fs, args)
 	if err != nil {
-		return 2
+		return flagExit(err)
 	}
 	if len(pos) != 1 {
 		fmt.Fprintln(env.stderr, "paybridge dtmf decode: want exactly one FILE")
@@ -155,7 +164,7 @@ func dtmfGen(env *cmdEnv, args []string) int {
 	law := fs.String("law", "", "write a G.711 WAV: ulaw or alaw (default 16-bit PCM)")
 	pos, err := parseArgs(fs, args)
 	if err != nil {
-		return 2
+		return flagExit(err)
 	}
 	if len(pos) != 0 || *out == "" || *digits == "" {
 		fmt.Fprintln(env.stderr, "paybridge dtmf gen: want --digits KEYS -o OUT.wav")
@@ -202,7 +211,7 @@ func dtmfMask(env *cmdEnv, args []string) int {
 	format := fs.String("format", "", "input format: wav, ulaw, alaw or s16 (default: from the extension)")
 	pos, err := parseArgs(fs, args)
 	if err != nil {
-		return 2
+		return flagExit(err)
 	}
 	if len(pos) != 1 || *out == "" {
 		fmt.Fprintln(env.stderr, "paybridge dtmf mask: want IN -o OUT.wav")

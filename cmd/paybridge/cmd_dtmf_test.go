@@ -321,3 +321,18 @@ func readWAV(p string) ([]int16, media.WAVInfo, error) {
 	defer f.Close()
 	return media.ReadWAV(f)
 }
+
+func TestDTMFHelp(t *testing.T) {
+	for _, sub := range []string{"decode", "gen", "mask"} {
+		code, _, stderr := runCmd(t, "dtmf", sub, "-h")
+		if code != 0 || !strings.Contains(stderr, "-") {
+			t.Errorf("dtmf %s -h: code %d, stderr %q", sub, code, stderr)
+		}
+	}
+	if code, stdout, _ := runCmd(t, "dtmf", "help"); code != 0 || !strings.Contains(stdout, `{"digit":"5"`) {
+		t.Errorf("dtmf help: %d %q", code, stdout)
+	}
+	if code, _, _ := runCmd(t, "dtmf"); code != 2 {
+		t.Errorf("dtmf without subcommand: %d", code)
+	}
+}
