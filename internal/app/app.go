@@ -46,6 +46,7 @@ type App struct {
 	metrics    *console.Metrics
 	registry   *prometheus.Registry
 	recorder   *eventRecorder
+	lookups    *lookupNumbers
 	sip        *ivr.Server
 
 	httpLn     net.Listener
@@ -103,7 +104,9 @@ func New(ctx context.Context, cfg Config, getenv func(string) string, out io.Wri
 	a.metrics.RegisterHub(a.registry, a.hub)
 	a.recorder = newEventRecorder(a.store, a.hub, a.metrics, a.log)
 
-	a.sandbox = gateway.NewSandbox(gateway.SandboxConfig{Logger: a.log.With("component", "sandbox")})
+	// The sandbox shares the public listener: its fault-injection admin API takes the admin token.
+	a.sandbox = gateway.NewSandbox(gateway.SandboxConfig{Logger: a.log.With("component", "sandbox"), AdminToken: a.adminToken})
+	a.lookups = newLookupNumbers()
 	a.connectors = gateway.NewConnectors(gateway.ConnectorsConfig{
 		SandboxURL: a.sandboxURL,
 		Attempts:   a.ledger,
@@ -120,7 +123,7 @@ func New(ctx context.Context, cfg Config, getenv func(string) string, out io.Wri
 		SMS:        sms,
 		From:       cfg.SMSFrom,
 		Connectors: a.connectors,
-		Guard:      gateway.GuardConfig{AllowedPrefixes: strings.Fields(cfg.SMSPrefixes)},
+		Guard:      gateway.GuardConfig{AllowedPrefixes: strings.Fields(cfg.SMSPrefixes), TrustedNumbers: a.lookups.Trusted},
 		Logger:     a.log.With("component", "links"),
 		Events:     a.recorder,
 	})
@@ -316,6 +319,8 @@ func (a *App) Run(ctx context.Context) error {
 		}
 	}()
 	go a.webhooks.Run(bg)
+	// Attempts a crash left too recent to judge at start are settled on later passes.
+	go gateway.RunReconciler(bg, a.ledger, a.connectors, time.Minute)
 	go a.recorder.run(bg)
 	if a.cfg.Retention > 0 {
 		go a.purgeLoop(bg)

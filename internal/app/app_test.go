@@ -7,8 +7,10 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -182,5 +184,84 @@ func TestReloadKeepsValidPlanWhenEditBreaksIt(t *testing.T) {
 	infos := a.plans.Plans()
 	if len(infos) != 1 || infos[0].Valid || len(infos[0].Messages) == 0 || !strings.Contains(infos[0].Messages[0].Text, "p.xml:1:") {
 		t.Fatalf("plan info = %+v", infos)
+	}
+}
+
+// TestServeLinkFallbackPaysSameSession is the digital fallback end to end: the caller abandons
+// card entry with '*', the plan texts a link to the mobile its own lookup returned (not the
+// caller's number: the guard trusts lookups), the SMS sits in the outbox, GET shows the page
+// without consuming it, POST pays, and the link cannot pay twice.
+func TestServeLinkFallbackPaysSameSession(t *testing.T) {
+	a, logs, stop := startNode(t)
+	defer stop()
+	res, err := ivr.Dial(context.Background(), ivr.CallerConfig{
+		Target:  fmt.Sprintf("sip:+441632960000@%s", a.SIPAddr()),
+		From:    "+15550001111",
+		Digits:  "12345678# W 4242*",
+		Timeout: 60 * time.Second,
+	})
+	if err != nil || !res.Answered {
+		t.Fatalf("Dial = %+v, %v", res, err)
+	}
+	ctx := context.Background()
+	var sms []store.SMS
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		if sms, _ = a.Store().ListSMS(ctx, store.SMSFilter{}); len(sms) > 0 {
+			break
+		}
+	}
+	if len(sms) != 1 || sms[0].To != "+447700900123" {
+		t.Fatalf("outbox = %+v\n%s", sms, logs)
+	}
+	link := regexp.MustCompile(`http://\S+/pay/\S+`).FindString(sms[0].Body)
+	if link == "" {
+		t.Fatalf("no link in the text %q", sms[0].Body)
+	}
+	for i := 0; i < 2; i++ { // SMS apps prefetch: GET never consumes
+		r, err := http.Get(link)
+		if err != nil || r.StatusCode != 200 {
+			t.Fatalf("GET link = %v, %v", r, err)
+		}
+		r.Body.Close()
+	}
+	form := url.Values{"cc-number": {"5555 5555 5555 4444"}, "cc-exp": {"12/30"}, "cc-csc": {"123"}}
+	r, err := http.PostForm(link, form)
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := io.ReadAll(r.Body)
+	r.Body.Close()
+	if r.StatusCode != 200 || !strings.Contains(string(page), "Payment received") {
+		t.Fatalf("POST link = %d\n%s", r.StatusCode, page)
+	}
+	r, err = http.PostForm(link, form)
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, _ := io.ReadAll(r.Body)
+	r.Body.Close()
+	if r.StatusCode == 200 && strings.Contains(string(again), "Payment received") {
+		t.Fatal("the link paid twice")
+	}
+	var pays []store.PaymentSession
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		pays, _ = a.Store().ListPayments(ctx, store.PaymentFilter{})
+		if len(pays) > 0 && pays[0].Channel == "link" {
+			break
+		}
+	}
+	found := false
+	for _, p := range pays {
+		if p.Channel == "link" && p.Result == "success" && p.Confirmation != "" {
+			found = true
+		}
+	}
+	if !found {
+		t.Fatalf("no paid link session in %+v", pays)
+	}
+	for _, out := range []string{logs.String(), string(page), string(again), sms[0].Body} {
+		if strings.Contains(out, "5555555555554444") || strings.Contains(out, "5555 5555 5555 4444") {
+			t.Fatal("card digits in an output")
+		}
 	}
 }
