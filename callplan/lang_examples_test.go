@@ -94,3 +94,49 @@ func TestBadPlans(t *testing.T) {
 		})
 	}
 }
+
+// TestBadPlanSets validates each directory of testdata/plans/bad as one PlanSet (the checks
+// across plans) and compares with the expect: lines of its files.
+func TestBadPlanSets(t *testing.T) {
+	dirs := planSubdirs(t, "../testdata/plans/bad")
+	if len(dirs) == 0 {
+		t.Fatal("no bad plan sets")
+	}
+	for _, dir := range dirs {
+		_, ds := LoadDir(dir, noEnv)
+		got := map[string]bool{}
+		for _, d := range ds {
+			got[d.String()] = true
+		}
+		files, _ := filepath.Glob(filepath.Join(dir, "*.xml"))
+		n := 0
+		for _, f := range files {
+			for _, w := range badExpectations(t, f) {
+				n++
+				want := f + ":" + strings.ReplaceAll(w, "testdata/plans/", "../testdata/plans/")
+				if !got[want] {
+					t.Errorf("missing %q; got:\n%s", want, ds)
+				}
+			}
+		}
+		if n != len(ds.Errors()) {
+			t.Errorf("%s: %d errors, %d expected:\n%s", dir, len(ds.Errors()), n, ds)
+		}
+	}
+}
+
+// planSubdirs lists the directories directly in dir.
+func planSubdirs(t *testing.T, dir string) []string {
+	t.Helper()
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, e := range entries {
+		if e.IsDir() {
+			out = append(out, filepath.Join(dir, e.Name()))
+		}
+	}
+	return out
+}

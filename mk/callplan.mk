@@ -2,7 +2,8 @@
 #
 # callplan-plans (~1 s): the built binary validates every example plan in testdata/plans
 #   (exit 0, no error, no warning) and refuses every plan in testdata/plans/bad with exit 1
-#   and each `expect: LINE:COL: MESSAGE` line of the plan's trailing comment on stderr.
+#   and each `expect: LINE:COL: MESSAGE` line of the plan's trailing comment on stderr; each
+#   directory in testdata/plans/bad is validated as one set (cross-plan checks) the same way.
 # callplan-examples (~1 s): runs every example plan listed in testdata/plans/replay/cases.tsv
 #   through `paybridge replay --digits` against the embedded sandbox and checks the result
 #   against testdata/plans/replay/PLAN.expect.json; fails if a test card number appears in the
@@ -36,7 +37,16 @@ callplan-plans: build
 	    grep -qxF -- "$$f:$$want" $$out || { echo "callplan-plans: $$f: missing \"$$f:$$want\"; got:" >&2; cat $$out >&2; exit 1; }; \
 	  done; \
 	done; \
-	echo "callplan-plans: ok ($$(ls testdata/plans/*.xml | wc -l) example plans valid, $$n bad plans refused as expected)"
+	for d in testdata/plans/bad/*/; do \
+	  n=$$((n+1)); d=$${d%/}; \
+	  if ./$(BIN) validate $$d 2>$$out; then echo "callplan-plans: $$d was accepted" >&2; exit 1; fi; \
+	  for f in $$d/*.xml; do \
+	    grep '^expect:' $$f | sed 's/^expect: *//' | while IFS= read -r want; do \
+	      grep -qxF -- "$$f:$$want" $$out || { echo "callplan-plans: $$d: missing \"$$f:$$want\"; got:" >&2; cat $$out >&2; exit 1; }; \
+	    done; \
+	  done; \
+	done; \
+	echo "callplan-plans: ok ($$(ls testdata/plans/*.xml | wc -l) example plans valid, $$n bad plans or plan sets refused as expected)"
 
 callplan-fuzz:
 	@for t in FuzzParse FuzzExpr FuzzTemplate FuzzLocator; do \

@@ -68,6 +68,35 @@ func TestValidateBadPlans(t *testing.T) {
 	}
 }
 
+// TestValidateBadPlanSets validates each directory of testdata/plans/bad as one set.
+func TestValidateBadPlanSets(t *testing.T) {
+	dirs := planSubdirs(t, "../../testdata/plans/bad")
+	if len(dirs) == 0 {
+		t.Fatal("no bad plan sets")
+	}
+	for _, dir := range dirs {
+		code, _, stderr := runCmd(t, "validate", dir)
+		if code != 1 {
+			t.Errorf("%s: exit %d", dir, code)
+		}
+		files, _ := filepath.Glob(filepath.Join(dir, "*.xml"))
+		for _, f := range files {
+			src, err := os.ReadFile(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, l := range strings.Split(string(src), "\n") {
+				if rest, ok := strings.CutPrefix(strings.TrimSpace(l), "expect:"); ok {
+					want := f + ":" + strings.ReplaceAll(strings.TrimSpace(rest), "testdata/plans/", "../../testdata/plans/")
+					if !strings.Contains(stderr, want+"\n") {
+						t.Errorf("missing %q in\n%s", want, stderr)
+					}
+				}
+			}
+		}
+	}
+}
+
 func writeFile(t *testing.T, dir, name, src string) string {
 	t.Helper()
 	p := filepath.Join(dir, name)
@@ -216,4 +245,20 @@ func TestValidateNeverPrintsCardDigits(t *testing.T) {
 			}
 		}
 	}
+}
+
+// planSubdirs lists the directories directly in dir.
+func planSubdirs(t *testing.T, dir string) []string {
+	t.Helper()
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, e := range entries {
+		if e.IsDir() {
+			out = append(out, filepath.Join(dir, e.Name()))
+		}
+	}
+	return out
 }
