@@ -1,5 +1,7 @@
 package gateway
 
+import "github.com/paybridge/paybridge/callplan"
+
 // The sandbox's card rules: the documented test cards and their outcomes, Luhn, and brand
 // detection. They work on the digits as bytes so the sandbox never builds a string of a PAN.
 
@@ -40,55 +42,17 @@ func sandboxOutcome(number []byte) string {
 	return ""
 }
 
-// luhnValid reports whether digits (12–19 of them) pass the Luhn check.
+// luhnValid reports whether digits (12–19 of them) pass the Luhn check: the sandbox judges a
+// card with the same rules the Pay step uses (callplan's card table), as one provider would.
 func luhnValid(digits []byte) bool {
-	if len(digits) < 12 || len(digits) > 19 {
-		return false
-	}
-	sum := 0
-	double := false
-	for i := len(digits) - 1; i >= 0; i-- {
-		c := digits[i]
-		if c < '0' || c > '9' {
-			return false
-		}
-		d := int(c - '0')
-		if double {
-			d *= 2
-			if d > 9 {
-				d -= 9
-			}
-		}
-		sum += d
-		double = !double
-	}
-	return sum%10 == 0
+	return len(digits) >= 12 && len(digits) <= 19 && callplan.Luhn(digits)
 }
 
-// cardBrand names the brand of a PAN from its leading digits (the validCardTypes names).
+// cardBrand names the brand of a PAN from its leading digits (the validCardTypes names), or
+// "unknown".
 func cardBrand(d []byte) string {
-	if len(d) < 4 {
-		return "unknown"
-	}
-	p2 := int(d[0]-'0')*10 + int(d[1]-'0')
-	p4 := p2*100 + int(d[2]-'0')*10 + int(d[3]-'0')
-	switch {
-	case d[0] == '4':
-		return "visa"
-	case p2 >= 51 && p2 <= 55, p4 >= 2221 && p4 <= 2720:
-		return "mastercard"
-	case p2 == 34 || p2 == 37:
-		return "amex"
-	case p4 == 6011 || p2 == 65 || (p4 >= 6440 && p4 <= 6499):
-		return "discover"
-	case p4 >= 3528 && p4 <= 3589:
-		return "jcb"
-	case p2 == 36 || p2 == 38 || (p4 >= 3000 && p4 <= 3059):
-		return "diners-club"
-	case p2 == 62:
-		return "unionpay"
-	case p2 == 50 || (p2 >= 56 && p2 <= 69):
-		return "maestro"
+	if b := callplan.DetectBrand(d); b != "" {
+		return b
 	}
 	return "unknown"
 }
