@@ -316,3 +316,32 @@ func TestLookedUpValuesReachTheLinkSender(t *testing.T) {
 		t.Fatalf("trusted values %v", links.trusted)
 	}
 }
+
+// A finish key pressed right after an entry completed itself at maxDigits is habit: it must
+// not end (or fail) the next input.
+func TestFinishKeyAfterMaxDigitsIsHabit(t *testing.T) {
+	h := newHarness(t)
+	h.ch.press(0, "1234# 56#")
+	out := h.run(flowPlan(`<Gather var="A" maxDigits="4" prompt="welcome"/><Gather var="B" minDigits="1" prompt="welcome"/><Hangup/>`))
+	if out.Variables["A"] != "1234" || out.Variables["B"] != "56" || out.Variables["B.Result"] != "success" {
+		t.Fatalf("A=%q B=%q (%s)", out.Variables["A"], out.Variables["B"], out.Variables["B.Result"])
+	}
+
+	// The same into Pay: the account's '#' does not cost a card attempt.
+	h = newHarness(t)
+	h.ch.press(0, "12345678# W 4242424242424242# 1228 123")
+	out = h.run(flowPlan(`<Gather var="Account" minDigits="8" maxDigits="8" prompt="enter-account"/>
+	<Pay connector="provider" amount="1" currency="GBP"/><Hangup/>`))
+	if out.Variables["Pay.Result"] != "success" || out.Variables["Pay.Attempts"] != "3" {
+		t.Fatalf("Pay %s after %s attempts", out.Variables["Pay.Result"], out.Variables["Pay.Attempts"])
+	}
+
+	// Only the very next key, and only soon: a '#' long after is input again.
+	h = newHarness(t)
+	h.ch.press(0, "1234 WWWWWWWW #")
+	out = h.run(flowPlan(`<Gather var="A" maxDigits="4" timeout="2s" prompt="welcome"/>
+	<Menu var="M" prompt="main-menu" timeout="20s"><Choice key="#"><Set var="Hash" value="yes"/></Choice></Menu><Hangup/>`))
+	if out.Variables["Hash"] != "yes" {
+		t.Fatalf("a late '#' was dropped: %v", out.Variables)
+	}
+}

@@ -249,8 +249,6 @@ func (r *run) collect(ctx context.Context, p *payCapture, field string, buf *dtm
 	if timeout <= 0 {
 		timeout = DefaultPayTimeout
 	}
-	skipHash := p.skipHash
-	p.skipHash = false
 	for {
 		d, ok, err := r.nextKey(ctx, timeout)
 		if err != nil {
@@ -263,13 +261,8 @@ func (r *run) collect(ctx context.Context, p *payCapture, field string, buf *dtm
 		case d == '*':
 			return true, false, nil
 		case d == '#':
-			if skipHash && buf.Len() == 0 {
-				skipHash = false
-				continue
-			}
 			return false, false, nil
 		case d.IsNumeric():
-			skipHash = false
 			if err := buf.Append(d); err != nil {
 				return false, false, nil // full: validation will refuse it
 			}
@@ -277,7 +270,7 @@ func (r *run) collect(ctx context.Context, p *payCapture, field string, buf *dtm
 			// all it ever gets.
 			r.emit("pay.progress", "Pay", map[string]any{"phase": "key", "for": field, "attempt": p.attempt, "digits": buf.Len()})
 			if buf.Len() >= fieldMax(p, field, buf) {
-				p.skipHash = true
+				r.expectHabit('#', timeout) // the field completed itself: a '#' now is habit
 				return false, false, nil
 			}
 		}

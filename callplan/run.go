@@ -38,6 +38,9 @@ type run struct {
 	done    <-chan struct{}
 	pending []dtmf.Digit // keys received but not yet consumed by an input step (type-ahead)
 
+	habitKey   byte      // a finish key to drop if it is the next key (see expectHabit)
+	habitUntil time.Time // … and arrives before this
+
 	connectors map[string]Connector
 	lookedUp   map[string]bool // variables set from ApiInteraction responses
 }

@@ -86,10 +86,34 @@ func (r *run) gotDigit(ctx context.Context, e dtmf.Event, ok bool, timer <-chan 
 		r.digits = nil // closed: the call has ended
 		return waitEvent{kind: wHangup}
 	}
-	if !e.Digit.Valid() {
+	if !e.Digit.Valid() || r.isHabit(e.Digit) {
 		return r.wait(ctx, timer, play)
 	}
 	return waitEvent{kind: wDigit, digit: e.Digit}
+}
+
+// expectHabit says that an entry just completed by itself (Gather at maxDigits, a Pay field at
+// its full length): if the very next key is key (the finish key the prompt asked for) and it
+// comes within window, it is habit, not input, and is dropped — so "12345678#" at an
+// eight-digit prompt does not leave a '#' for the next step.
+func (r *run) expectHabit(key byte, window time.Duration) {
+	if len(r.pending) > 0 {
+		if r.pending[0].Char() == key {
+			r.pending = r.pending[1:]
+		}
+		return
+	}
+	r.habitKey, r.habitUntil = key, r.clock.Now().Add(window)
+}
+
+// isHabit reports (once) whether d is the expected habit key.
+func (r *run) isHabit(d dtmf.Digit) bool {
+	if r.habitKey == 0 {
+		return false
+	}
+	k := r.habitKey
+	r.habitKey = 0
+	return d.Char() == k && !r.clock.Now().After(r.habitUntil)
 }
 
 // nextKey returns the next key within timeout: a type-ahead key at once, else the first to

@@ -48,6 +48,9 @@ func (r *run) stepGather(ctx context.Context, s *GatherStep) error {
 			}
 			entry = append(entry, d.Char())
 		}
+		if !finished && s.Max > 0 && len(entry) >= s.Max && s.FinishOnKey != "" {
+			r.expectHabit(s.FinishOnKey[0], s.Timeout)
+		}
 		looksLikeCard := LooksLikeCard(entry)
 		if looksLikeCard {
 			zeroBytes(entry) // card digits typed at the wrong prompt never become a variable

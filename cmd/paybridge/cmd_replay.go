@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -58,6 +59,7 @@ func runReplay(ctx context.Context, env *cmdEnv, args []string) int {
 	parallel := fs.Int("parallel", runtime.GOMAXPROCS(0), "inputs replayed at once")
 	start := fs.String("start", "", "the call's start time on the virtual clock (RFC 3339; default now)")
 	verbose := fs.Bool("v", false, "log the engine's steps on stderr (masked, like every log)")
+	timeline := fs.Bool("timeline", false, "print each input's timeline on stderr, one event a line (for reading, not parsing)")
 	fs.Usage = func() {
 		fmt.Fprintln(env.stderr, "usage: paybridge replay --plan FILE (--input FILE... | --digits KEYS) [--from NUM] [--to NUM] [--expect FILE] [--json]")
 		fmt.Fprintln(env.stderr, "Runs a call plan offline: the keys of a recording (through the same DTMF detector as a live")
@@ -172,6 +174,9 @@ func runReplay(ctx context.Context, env *cmdEnv, args []string) int {
 			b, _ = json.MarshalIndent(j.res, "", "  ")
 		}
 		fmt.Fprintf(env.stdout, "%s\n", b)
+		if *timeline {
+			printTimeline(env.stderr, j.name, j.res)
+		}
 		if len(j.diffs) > 0 {
 			failed++
 			fmt.Fprintf(env.stderr, "%s: output does not match %s:\n", j.name, *expect)
@@ -204,6 +209,25 @@ func (j *replayJob) run(ctx context.Context, sb *replay.Sandbox, plan *callplan.
 		return
 	}
 	j.diffs, j.err = replay.MatchJSON(expected, j.res)
+}
+
+// printTimeline writes a result's events as aligned lines:
+//
+//	vcc-visa.wav    7.340s  pay.progress     Pay  digits=16 errorType= for=payment-card-number phase=entered
+func printTimeline(w io.Writer, name string, res *replay.Result) {
+	for _, e := range res.Events {
+		keys := make([]string, 0, len(e.Fields))
+		for k := range e.Fields {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		var fields strings.Builder
+		for _, k := range keys {
+			fmt.Fprintf(&fields, " %s=%v", k, e.Fields[k])
+		}
+		fmt.Fprintf(w, "%s %8.3fs  %-16s %-15s%s\n", name, e.At, e.Type, e.Step, fields.String())
+	}
+	fmt.Fprintf(w, "%s %8.3fs  %s %s\n", name, res.Duration, res.Outcome, res.Reason)
 }
 
 // expandInputs replaces a directory by the recordings in it (by extension, sorted); files are

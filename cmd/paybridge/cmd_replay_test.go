@@ -179,3 +179,18 @@ func TestReplayProgressBar(t *testing.T) {
 		t.Fatal("a regular file is not a terminal")
 	}
 }
+
+func TestReplayTimeline(t *testing.T) {
+	code, _, stderr := runCmd(t, "replay", replayStart, "--timeline", "--plan", repoPath("testdata", "plans", "pay-bill.xml"),
+		"--digits", "12345678# W 4242424242424242# 1230 123")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	for _, want := range []string{"digits    0.000s  call.started", "pay.completed    Pay             attempts=3 cardType=visa errorType= maskedCard=************4242 result=success",
+		"s  hangup normal"} {
+		if !strings.Contains(stderr, want) {
+			t.Errorf("timeline lacks %q:\n%s", want, stderr)
+		}
+	}
+	noCards(t, stderr)
+}
