@@ -326,3 +326,100 @@ func TestHeaderValueInjectionRefused(t *testing.T) {
 		t.Error("UserAgent with CRLF accepted")
 	}
 }
+
+// readRequest waits for a request from the server (answering nothing).
+func (u *rawUAC) readRequest(method string) (string, *net.UDPAddr) {
+	u.t.Helper()
+	buf := make([]byte, 65535)
+	u.conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+	for {
+		n, from, err := u.conn.ReadFromUDP(buf)
+		if err != nil {
+			u.t.Fatalf("no %s from the server: %v", method, err)
+		}
+		if msg := string(buf[:n]); strings.HasPrefix(msg, method+" ") {
+			return msg, from
+		}
+	}
+}
+
+// reply answers a server request with code and optional extra headers.
+func (u *rawUAC) reply(req string, to *net.UDPAddr, code int, reason string) {
+	var b strings.Builder
+	fmt.Fprintf(&b, "SIP/2.0 %d %s\r\n", code, reason)
+	for _, line := range strings.Split(req, "\r\n")[1:] {
+		l := strings.ToLower(line)
+		if strings.HasPrefix(l, "via:") || strings.HasPrefix(l, "from:") || strings.HasPrefix(l, "to:") ||
+			strings.HasPrefix(l, "call-id:") || strings.HasPrefix(l, "cseq:") {
+			b.WriteString(line + "\r\n")
+		}
+	}
+	b.WriteString("Content-Length: 0\r\n\r\n")
+	u.conn.WriteToUDP([]byte(b.String()), to)
+}
+
+func TestTransferByREFER(t *testing.T) {
+	result := make(chan error, 1)
+	router := RouterFunc(func(string) (CallHandler, bool) {
+		return func(ctx context.Context, call *Call) {
+			result <- call.Transfer(ctx, "+441632960999")
+		}, true
+	})
+	s, _ := startServer(t, Config{Router: router})
+	u := newRawUAC(t, s)
+	u.request("INVITE", 1, u.sdp("sendrecv"))
+	u.response("INVITE", 200)
+	u.ack(1, "")
+	refer, from := u.readRequest("REFER")
+	if !strings.Contains(refer, "Refer-To: <sip:+441632960999@") {
+		t.Fatalf("REFER without the target:\n%s", refer)
+	}
+	u.reply(refer, from, 202, "Accepted")
+	// The new leg answers: NOTIFY with a sipfrag 200, then the transferor hangs up.
+	// The NOTIFY carries a message/sipfrag body, so it is written by hand.
+	body := "SIP/2.0 200 OK\r\n"
+	msg := fmt.Sprintf("NOTIFY sip:paybridge@%s SIP/2.0\r\nVia: SIP/2.0/UDP %s;branch=z9hG4bK-notify-3;rport\r\nMax-Forwards: 70\r\n"+
+		"From: <sip:+447700900123@127.0.0.1>;tag=%s\r\nTo: <sip:+441632960000@%s>;tag=%s\r\nCall-ID: %s\r\nCSeq: 3 NOTIFY\r\n"+
+		"Event: refer\r\nSubscription-State: terminated;reason=noresource\r\nContent-Type: message/sipfrag;version=2.0\r\nContent-Length: %d\r\n\r\n%s",
+		u.to, u.local(), u.tag, u.to, u.toTag, u.callID, len(body), body)
+	u.conn.WriteToUDP([]byte(msg), u.to)
+	bye, from := u.readRequest("BYE")
+	u.reply(bye, from, 200, "OK")
+	select {
+	case err := <-result:
+		if err != nil {
+			t.Fatalf("Transfer: %v", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Transfer did not return")
+	}
+}
+
+func TestLateOffer(t *testing.T) {
+	calls := make(chan *Call, 1)
+	s, _ := startServer(t, Config{Router: holdingRouter(calls)})
+	u := newRawUAC(t, s)
+	u.request("INVITE", 1, "") // no SDP: we offer in the 200, the caller answers in the ACK
+	code, ok := u.response("INVITE", 200)
+	if code != 200 || !strings.Contains(ok, "m=audio") || !strings.Contains(ok, "telephone-event") {
+		t.Fatalf("late offer 200: %d\n%s", code, ok)
+	}
+	u.ack(1, u.sdp("sendrecv"))
+	call := <-calls
+	// Media flows to the address of the ACK's answer.
+	c, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: u.rtp})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetReadDeadline(time.Now().Add(2 * time.Second))
+	buf := make([]byte, 2048)
+	if _, _, err := c.ReadFromUDP(buf); err != nil {
+		t.Fatalf("no RTP after the ACK's answer: %v", err)
+	}
+	if p := call.media.getParams(); p.Codec != CodecPCMU || p.EventPT != 101 {
+		t.Fatalf("negotiated %+v", p)
+	}
+	u.request("BYE", 2, "")
+	u.response("BYE", 200)
+}
