@@ -21,7 +21,7 @@ func (s *Store) AppendAudit(ctx context.Context, actor, action, detail string) e
 	if action == "" {
 		return fmt.Errorf("%w: audit entry without action", ErrInvalid)
 	}
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO audit_log (id, at, actor, action, detail) VALUES (?, ?, ?, ?, ?)`,
 			newID(), now().UnixMicro(), redactPANs(actor), action, redactPANs(detail))
 		return err

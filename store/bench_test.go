@@ -19,6 +19,7 @@ func BenchmarkCallWrite(b *testing.B) {
 	}
 	defer s.Close()
 	var n atomic.Int64
+	b.SetParallelism(16) // 16×GOMAXPROCS concurrent calls, as on a busy node
 	b.ReportAllocs()
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
@@ -62,4 +63,35 @@ func BenchmarkListCalls(b *testing.B) {
 			}
 		}
 	})
+}
+
+// BenchmarkPaymentWrite is one voice payment's ledger writes: the pending attempt (written
+// before the provider is called), its completion and the masked session summary.
+func BenchmarkPaymentWrite(b *testing.B) {
+	ctx := context.Background()
+	s, err := Open(ctx, filepath.Join(b.TempDir(), "bench.db"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	var n atomic.Int64
+	b.SetParallelism(16) // 16×GOMAXPROCS concurrent calls, as on a busy node
+	b.ReportAllocs()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			id := fmt.Sprintf("p-%d", n.Add(1))
+			if err := s.CreateAttempt(ctx, Attempt{IdempotencyKey: id, SessionID: id, Connector: "sandbox", AmountMinor: 1234, Currency: "GBP"}); err != nil {
+				b.Fatal(err)
+			}
+			if err := s.CompleteAttempt(ctx, id, AttemptResult{Result: "approved", ProviderStatus: 201, Confirmation: "ch_" + id}); err != nil {
+				b.Fatal(err)
+			}
+			if err := s.UpsertPaymentSession(ctx, PaymentSession{ID: id, Connector: "sandbox", AmountMinor: 1234, Currency: "GBP",
+				State: "completed", Result: "success", MaskedCard: "************4242", CardType: "visa", Confirmation: "ch_" + id}); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "payments/s")
 }

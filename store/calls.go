@@ -69,7 +69,7 @@ func (s *Store) CreateCall(ctx context.Context, c Call) error {
 	if !validCallState(c.State) {
 		return fmt.Errorf("%w: call %s: state %q", ErrInvalid, c.ID, c.State)
 	}
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO calls (`+callCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			c.ID, redactPANs(c.From), redactPANs(c.To), c.Plan, c.PlanHash, c.Node, c.State,
 			orNow(c.StartedAt).UnixMicro(), micros(c.AnsweredAt), micros(c.EndedAt), redactPANs(c.HangupCause))
@@ -106,7 +106,7 @@ func (s *Store) EndCall(ctx context.Context, id, cause string, at time.Time) err
 // updateCall runs a guarded update; when no row changed it tells a missing call (ErrNotFound)
 // from one already past that state (no error: the update is idempotent).
 func (s *Store) updateCall(ctx context.Context, id, op, stmt string, args ...any) error {
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, stmt, args...)
 		if err != nil {
 			return err
@@ -138,7 +138,7 @@ func (s *Store) AppendEvent(ctx context.Context, callID string, ev EventRecord) 
 	if err != nil {
 		return err
 	}
-	err = s.write(ctx, func(tx *sql.Tx) error {
+	err = s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		var seq int64
 		if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(seq), 0) + 1 FROM call_events WHERE call_id = ?`, callID).Scan(&seq); err != nil {
 			return err

@@ -38,7 +38,7 @@ func (s *Store) GetAttempt(ctx context.Context, key string) (*Attempt, error) {
 
 // NoteAttemptError keeps the last connector error of a pending attempt (it stays pending).
 func (s *Store) NoteAttemptError(ctx context.Context, key, msg string) error {
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE payment_attempts SET last_error = ?, updated_at = ?
 			WHERE idempotency_key = ? AND status = ?`, redactPANs(msg), now().UnixMicro(), key, AttemptPending)
 		if err != nil {
@@ -61,7 +61,7 @@ func (s *Store) NoteAttemptError(ctx context.Context, key, msg string) error {
 func (s *Store) ClaimLink(ctx context.Context, hash string, at time.Time) (*Link, error) {
 	at = orNow(at)
 	var out *Link
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		l, err := scanLink(tx.QueryRowContext(ctx, `SELECT `+linkCols+` FROM payment_links WHERE token_hash = ?`, hash))
 		if errors.Is(err, sql.ErrNoRows) {
 			return fmt.Errorf("%w: link", ErrNotFound)
@@ -125,7 +125,7 @@ func (s *Store) FinishLink(ctx context.Context, hash string, f LinkFinish) error
 			WHERE token_hash = ? AND state = ?`
 		args = []any{LinkActive, at, hash, LinkClaimed}
 	}
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, stmt, args...)
 		if err != nil {
 			return err
@@ -143,7 +143,7 @@ func (s *Store) FinishLink(ctx context.Context, hash string, f LinkFinish) error
 
 // SetLinkMessage records the SMS message id that carried link id.
 func (s *Store) SetLinkMessage(ctx context.Context, id, messageID string) error {
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE payment_links SET message_id = ? WHERE id = ?`, messageID, id)
 		if err != nil {
 			return err
@@ -175,7 +175,7 @@ func (s *Store) CountLinksTo(ctx context.Context, to string, since time.Time) (i
 
 // RecordWebhookStatus keeps the HTTP status of a webhook's last delivery try.
 func (s *Store) RecordWebhookStatus(ctx context.Context, id string, status int) error {
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `UPDATE webhooks SET last_status = ? WHERE id = ?`, status, id)
 		return err
 	})

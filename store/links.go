@@ -73,7 +73,7 @@ func (s *Store) CreateLink(ctx context.Context, l Link) error {
 	if l.ID == "" {
 		l.ID = newID()
 	}
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO payment_links (`+linkCols+`)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, 0, NULL, '', ?, NULL, '', ?)`,
 			l.ID, l.TokenHash, l.SessionID, l.CallID, l.Connector, redactPANs(l.To), l.AmountMinor, l.Currency,
@@ -123,7 +123,7 @@ func (s *Store) LinkByHash(ctx context.Context, hash string) (*Link, error) {
 func (s *Store) ConsumeLink(ctx context.Context, hash string, at time.Time) (bool, error) {
 	at = orNow(at)
 	var ok bool
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE payment_links SET used_at = ?, state = ?
 			WHERE token_hash = ? AND used_at IS NULL AND state = ? AND expires_at > ?`,
 			at.UnixMicro(), LinkUsed, hash, LinkActive, at.UnixMicro())
@@ -150,7 +150,7 @@ func (s *Store) ConsumeLink(ctx context.Context, hash string, at time.Time) (boo
 // RecordLinkAttempt counts one payment try on a link's page and keeps its result (approved,
 // declined, error, invalid-input, …), for the console and for rate limiting.
 func (s *Store) RecordLinkAttempt(ctx context.Context, hash string, at time.Time, result string) error {
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE payment_links SET attempts = attempts + 1, last_attempt_at = ?, last_result = ?
 			WHERE token_hash = ?`, orNow(at).UnixMicro(), redactPANs(result), hash)
 		if err != nil {

@@ -100,7 +100,7 @@ func (s *Store) migrateWith(ctx context.Context, ms []migration) error {
 			ErrSchemaTooNew, s.path, have, len(ms))
 	}
 	for _, m := range ms[have:] {
-		err := s.write(ctx, func(tx *sql.Tx) error {
+		err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 			if _, err := tx.ExecContext(ctx, m.sql); err != nil {
 				return err
 			}

@@ -112,7 +112,7 @@ func (s *Store) UpsertPaymentSession(ctx context.Context, p PaymentSession) erro
 	if !p.CreatedAt.IsZero() {
 		created = p.CreatedAt.UnixMicro()
 	}
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO payment_sessions (`+paymentCols+`)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 			ON CONFLICT (id) DO UPDATE SET
@@ -257,7 +257,7 @@ func (s *Store) CreateAttempt(ctx context.Context, a Attempt) error {
 		return fmt.Errorf("%w: attempt %s: masked_card must be the canonical mask (last four)", ErrCardData, a.IdempotencyKey)
 	}
 	created := orNow(a.CreatedAt).UnixMicro()
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO payment_attempts (`+attemptCols+`)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, '', 0, '', '', '', ?, NULL, ?, ?, ?, ?, ?, '', '', ?)`,
 			a.IdempotencyKey, a.SessionID, a.CallID, a.Connector, a.Attempt, a.AmountMinor, a.Currency,
@@ -276,7 +276,7 @@ func (s *Store) CreateAttempt(ctx context.Context, a Attempt) error {
 // CompleteAttempt records the provider's answer. Completing an unknown key is ErrNotFound,
 // completing twice ErrNotPending (the first answer stands).
 func (s *Store) CompleteAttempt(ctx context.Context, key string, r AttemptResult) error {
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		done := orNow(r.CompletedAt).UnixMicro()
 		res, err := tx.ExecContext(ctx, `UPDATE payment_attempts SET status = ?, result = ?, provider_status = ?,
 			error_code = ?, error_message = ?, confirmation = ?, completed_at = ?, token = ?, updated_at = ?,

@@ -29,7 +29,7 @@ type PurgeStats struct {
 func (s *Store) Purge(ctx context.Context, olderThan time.Time) (PurgeStats, error) {
 	var st PurgeStats
 	t := olderThan.UnixMicro()
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		steps := []struct {
 			n    *int64
 			stmt string

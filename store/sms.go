@@ -57,7 +57,7 @@ func (s *Store) EnqueueSMS(ctx context.Context, m SMS) (string, error) {
 	if m.Status == "" {
 		m.Status = SMSQueued
 	}
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO sms_outbox (`+smsCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			m.ID, redactPANs(m.To), redactPANs(m.From), redactPANs(m.Body), m.CallID, m.LinkID, m.Status,
 			m.ProviderID, redactPANs(m.Error), orNow(m.CreatedAt).UnixMicro(), micros(m.SentAt))
@@ -84,7 +84,7 @@ func (s *Store) MarkSMSFailed(ctx context.Context, id, reason string) error {
 }
 
 func (s *Store) updateSMS(ctx context.Context, id, stmt string, args ...any) error {
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, stmt, args...)
 		if err != nil {
 			return err

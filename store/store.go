@@ -30,6 +30,10 @@ type Store struct {
 	w      *sql.DB // exactly one connection; every write goes through it
 	r      *sql.DB // read-only pool
 	closed atomic.Bool
+
+	writes chan *writeReq // to the group-commit writer
+	quit   chan struct{}
+	wdone  chan struct{}
 }
 
 // Open opens (creating it if needed) the database at path, applies the embedded migrations
@@ -55,18 +59,22 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	w.SetConnMaxLifetime(0)
 	w.SetConnMaxIdleTime(0)
 	s := &Store{path: abs, w: w}
+	s.startWriter()
 	if err := s.checkPragmas(ctx); err != nil {
+		s.stopWriter()
 		w.Close()
 		return nil, err
 	}
 	// The file may hold a database of someone else's: keep it private to the service user.
 	_ = os.Chmod(abs, 0o600)
 	if err := s.migrate(ctx); err != nil {
+		s.stopWriter()
 		w.Close()
 		return nil, err
 	}
 	r, err := sql.Open("sqlite3", dsn(abs, true))
 	if err != nil {
+		s.stopWriter()
 		w.Close()
 		return nil, fmt.Errorf("store: open %s: %w", abs, err)
 	}
@@ -122,6 +130,7 @@ func (s *Store) Close() error {
 	if s.closed.Swap(true) {
 		return nil
 	}
+	s.stopWriter()
 	var errs []error
 	if s.r != nil {
 		errs = append(errs, s.r.Close())
@@ -138,22 +147,6 @@ func (s *Store) Ping(ctx context.Context) error {
 	}
 	var one int
 	return s.r.QueryRowContext(ctx, "SELECT 1").Scan(&one)
-}
-
-// write runs fn in one BEGIN IMMEDIATE transaction on the writer connection and commits it.
-func (s *Store) write(ctx context.Context, fn func(tx *sql.Tx) error) error {
-	if s.closed.Load() {
-		return ErrClosed
-	}
-	tx, err := s.w.BeginTx(ctx, nil)
-	if err != nil {
-		return err
-	}
-	if err := fn(tx); err != nil {
-		_ = tx.Rollback()
-		return err
-	}
-	return tx.Commit()
 }
 
 // reader returns the read pool, or ErrClosed.

@@ -49,7 +49,7 @@ func (s *Store) EnqueueWebhook(ctx context.Context, w Webhook) (string, error) {
 	if next.IsZero() {
 		next = created
 	}
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO webhooks (`+webhookCols+`) VALUES (?, ?, ?, ?, ?, 0, ?, '', ?, NULL, ?, ?, 0)`,
 			w.ID, w.Event, w.URL, redactRawJSON(w.Payload), WebhookPending, next.UnixMicro(), created.UnixMicro(),
 			w.EventID, w.Endpoint)
@@ -114,7 +114,7 @@ func (s *Store) MarkWebhookFailed(ctx context.Context, id string, next time.Time
 }
 
 func (s *Store) updateWebhook(ctx context.Context, id, stmt string, args ...any) error {
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, stmt, args...)
 		if err != nil {
 			return err

@@ -1,0 +1,113 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+)
+
+// TestGroupCommitIsolatesFailures runs a batch by hand: a failing write, a panicking write and
+// a write whose caller gave up are each answered with their own error, and the writes around
+// them commit.
+func TestGroupCommitIsolatesFailures(t *testing.T) {
+	s, _ := openTest(t)
+	ctx := context.Background()
+	insert := func(id string) func(context.Context, *sql.Tx) error {
+		return func(ctx context.Context, tx *sql.Tx) error {
+			_, err := tx.ExecContext(ctx, `INSERT INTO audit_log (id, at, actor, action) VALUES (?, 0, 'a', 'b')`, id)
+			return err
+		}
+	}
+	cancelled, cancel := context.WithCancel(ctx)
+	cancel()
+	reqs := []*writeReq{
+		{ctx: ctx, fn: insert("one")},
+		{ctx: ctx, fn: func(ctx context.Context, tx *sql.Tx) error {
+			if err := insert("half")(ctx, tx); err != nil {
+				return err
+			}
+			return errors.New("second statement failed") // "half" must be rolled back
+		}},
+		{ctx: ctx, fn: func(context.Context, *sql.Tx) error { panic("bug") }},
+		{ctx: cancelled, fn: insert("never")},
+		{ctx: ctx, fn: insert("one")}, // duplicate of the first, in the same transaction
+		{ctx: ctx, fn: insert("two")},
+	}
+	for _, r := range reqs {
+		r.done = make(chan error, 1)
+	}
+	s.commit(reqs)
+	got := make([]error, len(reqs))
+	for i, r := range reqs {
+		got[i] = <-r.done
+	}
+	if got[0] != nil || got[5] != nil {
+		t.Errorf("good writes failed: %v, %v", got[0], got[5])
+	}
+	if got[1] == nil || got[2] == nil || !strings.Contains(got[2].Error(), "panicked") || !errors.Is(got[3], context.Canceled) || !isUnique(got[4]) {
+		t.Errorf("errors = %v", got)
+	}
+	rows, err := s.r.QueryContext(ctx, `SELECT id FROM audit_log ORDER BY id`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var ids []string
+	for rows.Next() {
+		var id string
+		rows.Scan(&id)
+		ids = append(ids, id)
+	}
+	if strings.Join(ids, ",") != "one,two" {
+		t.Errorf("committed rows = %v, want one,two", ids)
+	}
+}
+
+// TestGroupCommitUnderLoad: 64 goroutines write at once, a third of them duplicates; every
+// caller gets its own answer and every success is on disk.
+func TestGroupCommitUnderLoad(t *testing.T) {
+	s, _ := openTest(t)
+	ctx := context.Background()
+	var wg sync.WaitGroup
+	errs := make([]error, 192)
+	for i := range errs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = s.CreateCall(ctx, Call{ID: fmt.Sprintf("c%d", i%128)})
+		}()
+	}
+	wg.Wait()
+	ok, dup := 0, 0
+	for _, err := range errs {
+		switch {
+		case err == nil:
+			ok++
+		case errors.Is(err, ErrDuplicate):
+			dup++
+		default:
+			t.Errorf("unexpected error %v", err)
+		}
+	}
+	calls, err := s.ListCalls(ctx, CallFilter{Limit: MaxLimit})
+	if ok != 128 || dup != 64 || err != nil || len(calls) != 128 {
+		t.Errorf("ok=%d dup=%d stored=%d (%v)", ok, dup, len(calls), err)
+	}
+}
+
+func TestWriteAfterCloseAndCancelled(t *testing.T) {
+	s, _ := openTest(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := s.CreateCall(ctx, Call{ID: "x"}); !errors.Is(err, context.Canceled) {
+		t.Errorf("cancelled write = %v", err)
+	}
+	s.Close()
+	if err := s.CreateCall(context.Background(), Call{ID: "y"}); !errors.Is(err, ErrClosed) {
+		t.Errorf("write after close = %v", err)
+	}
+}
