@@ -23,6 +23,11 @@ type Detector struct {
 	lim *limits
 	pos int64 // samples consumed, including gaps
 
+	// The Masker shares this detector's filtering: each block is also judged under its wide
+	// limits, and onMask gets the block's span when it looks like a tone.
+	maskLim *limits
+	onMask  func(from, to int64)
+
 	cand      Digit
 	candHits  int
 	candStart int64
@@ -57,6 +62,9 @@ func (d *Detector) Process(pcm []int16) []Event {
 		d.pos += int64(n)
 		if full {
 			out = d.block(d.bl.analyze(d.lim, d.cur), out)
+			if d.onMask != nil && d.bl.analyze(d.maskLim, 0) != 0 {
+				d.onMask(d.pos-blockLen, d.pos)
+			}
 			d.bl.shift()
 		}
 	}

@@ -330,6 +330,14 @@ func (bl *blocker) take(pcm []int16) (n int, block bool) {
 	return n, false
 }
 
+// room returns how many samples take will accept before the next half-block boundary.
+func (bl *blocker) room() int {
+	if bl.fill >= blockHop {
+		return blockLen - bl.fill
+	}
+	return blockHop - bl.fill
+}
+
 func (bl *blocker) analyze(lim *limits, held Digit) Digit {
 	var prev *half
 	if bl.haveBlk {

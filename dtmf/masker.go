@@ -30,8 +30,7 @@ type MaskerConfig struct {
 //
 // A Masker is not safe for concurrent use.
 type Masker struct {
-	bl  blocker
-	det *Detector // counts the keys that were masked
+	det *Detector // filters the audio (once) and counts the keys that were masked
 
 	delay  []int16
 	masked []bool
@@ -60,7 +59,6 @@ func NewMasker(cfg MaskerConfig) *Masker {
 	}
 	l := int64(samplesOf(cfg.Lookahead))
 	m := &Masker{
-		bl:     blocker{b: sharedBank},
 		det:    NewDetector(),
 		delay:  make([]int16, l),
 		masked: make([]bool, l),
@@ -75,6 +73,7 @@ func NewMasker(cfg MaskerConfig) *Masker {
 		m.bridge = max(0, maxBridge)
 	}
 	m.spanEnd = -1 << 40
+	m.det.maskLim, m.det.onMask = &maskLimits, m.mark
 	return m
 }
 
@@ -102,7 +101,14 @@ func (m *Masker) Process(pcm []int16) []int16 {
 	l := int64(len(m.delay))
 	rest, o := pcm, 0
 	for len(rest) > 0 {
-		n, full := m.bl.take(rest)
+		// up to the next half-block boundary: the detector judges the block (and marks it
+		// through onMask) before these samples push older ones out of the line
+		n := min(len(rest), m.det.bl.room())
+		for _, e := range m.det.Process(rest[:n]) {
+			if e.End == 0 {
+				m.keys++
+			}
+		}
 		for _, s := range rest[:n] {
 			p := m.pos
 			k := p % l
@@ -115,17 +121,6 @@ func (m *Masker) Process(pcm []int16) []int16 {
 			m.pos++
 		}
 		rest = rest[n:]
-		if full {
-			if m.bl.analyze(&maskLimits, 0) != 0 {
-				m.mark(m.pos-blockLen, m.pos)
-			}
-			m.bl.shift()
-		}
-	}
-	for _, e := range m.det.Process(pcm) {
-		if e.End == 0 {
-			m.keys++
-		}
 	}
 	return out
 }
