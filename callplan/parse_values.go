@@ -130,7 +130,24 @@ func findSecret(raw string) string {
 	}
 	lower := strings.ToLower(lit)
 	for _, kw := range []string{"bearer ", "basic "} {
-		if i := strings.Index(lower, kw); i >= 0 && tokenLen(lit[i+len(kw):]) >= 8 {
+		// Only where a credential goes: at the start of a value (a header) or right after
+		// "Authorization", so that prose such as "Basic information" is not mistaken for one.
+		i := -1
+		if t := strings.TrimLeft(lower, " \t"); strings.HasPrefix(t, kw) {
+			i = len(lower) - len(t)
+		} else if a := strings.Index(lower, "authorization"); a >= 0 {
+			if j := strings.Index(lower[a:], kw); j >= 0 && j <= len("authorization")+4 {
+				i = a + j
+			}
+		}
+		if i < 0 {
+			continue
+		}
+		rest := lit[i+len(kw):]
+		n := tokenLen(rest)
+		// A credential is one token that ends the value (or its quoted string): "Basic
+		// information about…" continues with more words and is prose.
+		if after := strings.TrimLeft(rest[n:], " \t"); n >= 8 && (after == "" || strings.ContainsRune("\"',;}\r\n\x1a", rune(after[0]))) {
 			return "a literal " + strings.TrimSpace(lit[i:i+len(kw)]) + " credential"
 		}
 	}
