@@ -18,9 +18,10 @@
 // # Durability
 //
 // The database runs in WAL mode with synchronous=FULL: a write that returned has reached the
-// disk and survives a power cut. All writes go through one connection, each in a BEGIN
-// IMMEDIATE transaction, so writers never deadlock on lock upgrades; reads use a small pool of
-// read-only connections beside it. busy_timeout covers a second process (a CLI) touching the
+// disk and survives a power cut. All writes go through one connection in BEGIN IMMEDIATE
+// transactions, so writers never deadlock on lock upgrades; concurrent writes are group
+// committed (each in its own savepoint, one fsync per batch — see writer.go). Reads use a small
+// pool of read-only connections beside it. busy_timeout covers a second process (a CLI) touching the
 // same file; secure_delete overwrites purged rows.
 //
 // # Schema
