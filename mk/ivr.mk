@@ -11,6 +11,6 @@ test-sip: build
 ## Override the load with IVRLOAD_ARGS="-card-calls 1000 -card-rate 150 -short-calls 5000 -short-rate 500".
 IVRLOAD_ARGS ?= -card-calls 1000 -card-rate 150 -short-calls 5000 -short-rate 500
 loadtest-ivr:
-	$(GO) run ./loadtest/ivrload $(IVRLOAD_ARGS)
+	ulimit -n "$$(ulimit -Hn)" 2>/dev/null || true; $(GO) run ./loadtest/ivrload $(IVRLOAD_ARGS)
 
 LOADTESTS += loadtest-ivr
