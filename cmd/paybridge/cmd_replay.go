@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/paybridge/paybridge/callplan"
+	"github.com/paybridge/paybridge/gateway"
 	"github.com/paybridge/paybridge/internal/media"
 	"github.com/paybridge/paybridge/internal/replay"
 )
@@ -59,6 +60,7 @@ func runReplay(ctx context.Context, env *cmdEnv, args []string) int {
 	parallel := fs.Int("parallel", runtime.GOMAXPROCS(0), "inputs replayed at once")
 	start := fs.String("start", "", "the call's start time on the virtual clock (RFC 3339; default now)")
 	verbose := fs.Bool("v", false, "log the engine's steps on stderr (masked, like every log)")
+	faults := fs.String("faults", "", `sandbox fault injection as JSON, e.g. '{"fail_first":3,"paths":["/globalpci/v1/session"]}' (see docs/gateway.md)`)
 	timeline := fs.Bool("timeline", false, "print each input's timeline on stderr, one event a line (for reading, not parsing)")
 	fs.Usage = func() {
 		fmt.Fprintln(env.stderr, "usage: paybridge replay --plan FILE (--input FILE... | --digits KEYS) [--from NUM] [--to NUM] [--expect FILE] [--json]")
@@ -132,7 +134,14 @@ func runReplay(ctx context.Context, env *cmdEnv, args []string) int {
 	if *verbose {
 		logger = slog.New(slog.NewTextHandler(env.stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
-	sb, err := replay.StartSandbox(logger)
+	var f gateway.Faults
+	if *faults != "" {
+		if err := json.Unmarshal([]byte(*faults), &f); err != nil {
+			fmt.Fprintf(env.stderr, "paybridge replay: --faults: %v\n", err)
+			return 2
+		}
+	}
+	sb, err := replay.StartSandbox(logger, f)
 	if err != nil {
 		fmt.Fprintf(env.stderr, "paybridge replay: sandbox: %v\n", err)
 		return 1

@@ -194,3 +194,27 @@ func TestReplayTimeline(t *testing.T) {
 	}
 	noCards(t, stderr)
 }
+
+// --faults: the provider fails every charge, so the plan's payment ends in a connector error
+// and the plan says so.
+func TestReplayFaults(t *testing.T) {
+	code, stdout, stderr := runCmd(t, "replay", replayStart, "--json", "--plan", repoPath("testdata", "plans", "pay-bill.xml"),
+		"--faults", `{"fail_first":100,"fail_status":503,"paths":["/globalpci/v1/session"]}`,
+		"--digits", "12345678# W 4242424242424242# 1230 123")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	var res struct {
+		Variables map[string]string `json:"variables"`
+	}
+	if err := json.Unmarshal([]byte(stdout), &res); err != nil {
+		t.Fatal(err)
+	}
+	if res.Variables["Pay.Result"] != "payment-connector-error" || res.Variables["Pay.ConnectorError"] == "" {
+		t.Fatalf("Pay %q %q", res.Variables["Pay.Result"], res.Variables["Pay.ConnectorError"])
+	}
+	noCards(t, stdout, stderr)
+	if code, _, stderr := runCmd(t, "replay", "--plan", repoPath("testdata", "plans", "pay-bill.xml"), "--digits", "1", "--faults", "{"); code != 2 || !strings.Contains(stderr, "--faults") {
+		t.Fatalf("bad --faults: %d %s", code, stderr)
+	}
+}

@@ -29,7 +29,10 @@ type Sandbox struct {
 // outbox (nothing leaves the machine) through the same SMS guard as serve: a link may go to the
 // caller's own number or one the plan's lookups returned (callplan.LookedUpValues); the daily
 // cap is lifted, since one replay run may replay the same caller many times.
-func StartSandbox(logger *slog.Logger) (*Sandbox, error) {
+//
+// Faults are the sandbox's fault injection (gateway.Faults), shared by every replay that uses
+// this sandbox: counters such as FailFirst count down across inputs.
+func StartSandbox(logger *slog.Logger, faults ...gateway.Faults) (*Sandbox, error) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
@@ -38,7 +41,11 @@ func StartSandbox(logger *slog.Logger) (*Sandbox, error) {
 		return nil, err
 	}
 	s := &Sandbox{URL: "http://" + ln.Addr().String(), Ledger: gateway.NewMemoryLedger(), done: make(chan struct{})}
-	s.Provider = gateway.NewSandbox(gateway.SandboxConfig{Logger: logger})
+	cfg := gateway.SandboxConfig{Logger: logger}
+	if len(faults) > 0 {
+		cfg.Faults = faults[0]
+	}
+	s.Provider = gateway.NewSandbox(cfg)
 	mux := http.NewServeMux()
 	s.Connectors = gateway.NewConnectors(gateway.ConnectorsConfig{SandboxURL: s.URL, Attempts: s.Ledger, Logger: logger,
 		Backoff: 10 * time.Millisecond})
