@@ -47,7 +47,7 @@
     try {
       await api("/api/info");
     } catch (e) {
-      if (e.message !== "unauthorized") showLogin("Cannot reach paybridge: " + e.message);
+      if (e.message !== "unauthorized") showLogin("Sign-in failed: " + e.message);
       return;
     }
     $("#login").close();
@@ -97,6 +97,7 @@
   const num = (f, ...names) => { for (const n of names) if (typeof f[n] === "number") return f[n]; return undefined; };
 
   function onEvent(ev) {
+    if (!ev || typeof ev.type !== "string") return;
     const f = ev.fields || {};
     if (ev.type === "snapshot") {
       live.clear();
@@ -114,7 +115,11 @@
         // The server records the end just after announcing it: look again shortly.
         setTimeout(() => { scheduleRefresh("calls"); scheduleRefresh("payments"); }, 1500);
       } else {
-        if (!c) { c = { call_id: id, state: "ringing", started_at: ev.time }; live.set(id, c); }
+        if (!c) {
+          if (live.size >= 10000) return; // a broken emitter must not exhaust the tab
+          c = { call_id: id, state: "ringing", started_at: ev.time };
+          live.set(id, c);
+        }
         c.updated_at = ev.time;
         c.fresh = true;
         // Whichever event names the parties and the plan fills them in.
@@ -160,7 +165,9 @@
     const e = document.createElement(tag);
     for (const [k, v] of Object.entries(attrs || {})) {
       if (v === undefined || v === null || v === false) continue;
-      if (k === "class") e.className = v; else if (k.startsWith("data-")) e.setAttribute(k, v); else e[k] = v;
+      if (k === "class") e.className = v;
+      else if (k.startsWith("data-") || k.startsWith("aria-") || k === "role") e.setAttribute(k, v);
+      else e[k] = v;
     }
     for (const c of children) if (c !== undefined && c !== null) e.append(c.nodeType ? c : String(c));
     return e;

@@ -143,8 +143,12 @@ func TestConsoleChromiumStandalone(t *testing.T) {
 	hub.Publish(console.Event{CallID: callID, Type: "pay.progress", Step: "Pay",
 		Fields: map[string]any{"for": "payment-card-number", "attempt": 1, "digits": 16, "debug": consoleTestPANs[0]}})
 	b.waitFor("pay progress 16 digits", liveRow(callID)+`.querySelector("[data-pay-progress]").textContent.includes("16 digits")`, 10*time.Second)
-	var progress string
+	var progress, spoken string
 	b.mustEval(liveRow(callID)+`.querySelector("[data-pay-progress]").textContent`, &progress)
+	b.mustEval(liveRow(callID)+`.querySelector(".dots").getAttribute("aria-label")`, &spoken)
+	if spoken != "16 digits entered" {
+		t.Errorf("digit dots read to screen readers as %q", spoken)
+	}
 	if !strings.Contains(progress, "payment card number") || !strings.Contains(progress, "attempt 1") {
 		t.Errorf("pay progress shows %q", progress)
 	}
