@@ -1,8 +1,6 @@
 package callplan
 
-import (
-	"context"
-)
+import "context"
 
 // Gather results ($(Var.Result)).
 const (
@@ -28,7 +26,8 @@ func (r *run) stepGather(ctx context.Context, s *GatherStep) error {
 		if _, err := r.play(ctx, r.expandAll(s.Prompt), true); err != nil {
 			return r.gatherEnd(s, err)
 		}
-		var entry []byte
+		// Sized once, so that a card typed here by mistake leaves no stray copies when refused.
+		entry := make([]byte, 0, max(s.Max, MaxDigitsLimit))
 		finished := false
 		for len(entry) < s.Max || s.Max <= 0 {
 			timeout := s.Timeout
