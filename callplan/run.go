@@ -93,7 +93,8 @@ func newRun(plan *Plan, ch Channel, opts RunOptions) *run {
 // execute runs the flow and turns how it stopped into an Outcome.
 func (r *run) execute(ctx context.Context) *Outcome {
 	r.started = r.clock.Now()
-	r.emit("call.started", "", map[string]any{"plan": r.plan.Name, "version": r.plan.Version})
+	r.emit("call.started", "", map[string]any{"plan": r.plan.Name, "version": r.plan.Version,
+		"from": r.vars["Call.From"], "to": r.vars["Call.To"]})
 	end := r.safeFlow(ctx)
 	if end.result != ResultTransferred && end.result != ResultCallerHungUp && end.result != ResultHangup {
 		// The flow ran off its end or failed: the engine ends the call itself.
