@@ -230,8 +230,10 @@ func (m *mediaSession) advanceIdle(now time.Time) {
 	m.advancedTo = now
 }
 
-// idleAfter is how long without RTP before the DTMF clock is advanced by wall time.
-const idleAfter = 100 * time.Millisecond
+// idleAfter is how long without RTP before the DTMF clock is advanced by wall time. It must
+// be longer than any scheduling stall of the receiver: time advanced while packets are merely
+// queued would reach the in-band detector as a gap inside a tone and split the key in two.
+const idleAfter = 500 * time.Millisecond
 
 func (m *mediaSession) sendFrame(p MediaParams, samples int) {
 	pcm := m.pcmBuf[:samples]

@@ -37,11 +37,13 @@ const card = "4242424242424242" + "1230" + "123"
 
 type result struct {
 	exact, missed, extra, wrong, noDigits atomic.Int64
+	rtpIn, rtpLost                        atomic.Int64
 }
 
 func main() {
 	cardCalls := flag.Int("card-calls", 1000, "calls that key a card over RFC 4733 (0 skips the phase)")
 	cardRate := flag.Float64("card-rate", 150, "new card calls per second (ramp)")
+	cardDTMF := flag.String("card-dtmf", "rfc4733", "how the card is keyed: rfc4733 (pcap via play_pcap_audio) or inband (tones via rtp_stream)")
 	shortCalls := flag.Int("short-calls", 5000, "short calls (answer, prompt, hang-up; 0 skips)")
 	shortRate := flag.Float64("short-rate", 500, "short calls per second")
 	scenarios := flag.String("scenarios", "testdata/sip/sipp", "directory of the SIPp scenarios")
@@ -65,7 +67,7 @@ func main() {
 	fmt.Printf("paybridge ivr load test — %d CPUs, GOMAXPROCS %d, %s\n\n", runtime.NumCPU(), runtime.GOMAXPROCS(0), time.Now().UTC().Format(time.RFC3339))
 	ok := true
 	if *cardCalls > 0 {
-		ok = cardPhase(sipp, *scenarios, work, *cardCalls, *cardRate) && ok
+		ok = cardPhase(sipp, *scenarios, work, *cardCalls, *cardRate, *cardDTMF) && ok
 	}
 	if *shortCalls > 0 {
 		ok = shortPhase(sipp, *scenarios, work, *shortCalls, *shortRate) && ok
@@ -97,7 +99,7 @@ func tone(d time.Duration) []int16 {
 	return out
 }
 
-func cardPhase(sipp, scenarios, work string, calls int, rate float64) bool {
+func cardPhase(sipp, scenarios, work string, calls int, rate float64, mode string) bool {
 	var res result
 	prompt := tone(300 * time.Millisecond)
 	s := newServer(func(ctx context.Context, call *ivr.Call) {
@@ -132,13 +134,26 @@ func cardPhase(sipp, scenarios, work string, calls int, rate float64) bool {
 			res.wrong.Add(1)
 		}
 		call.Hangup(ctx, "done")
+		in, lost, _ := call.Stats()
+		res.rtpIn.Add(in)
+		res.rtpLost.Add(lost)
 	})
 	defer s.Close()
-	pcap := filepath.Join(work, "card.pcap")
-	var b bytes.Buffer
-	pcapgen.WriteRFC4733(&b, card, pcapgen.Options{})
-	os.WriteFile(pcap, b.Bytes(), 0o644)
-	sf := rewrite(filepath.Join(scenarios, "uac_card_pcap.xml"), filepath.Join(work, "card.xml"), "@PCAP@", pcap)
+	var sf, how string
+	switch mode {
+	case "inband":
+		audio := filepath.Join(work, "card.ulaw")
+		os.WriteFile(audio, pcapgen.InbandULaw(card, pcapgen.Options{}), 0o644)
+		sf = rewrite(filepath.Join(scenarios, "uac_card_inband.xml"), filepath.Join(work, "card.xml"), "@AUDIO@", audio)
+		how = "in-band tones via SIPp rtp_stream"
+	default:
+		pcap := filepath.Join(work, "card.pcap")
+		var b bytes.Buffer
+		pcapgen.WriteRFC4733(&b, card, pcapgen.Options{})
+		os.WriteFile(pcap, b.Bytes(), 0o644)
+		sf = rewrite(filepath.Join(scenarios, "uac_card_pcap.xml"), filepath.Join(work, "card.xml"), "@PCAP@", pcap)
+		how = "RFC 4733 from a generated pcap"
+	}
 
 	base := rss()
 	var peak, peakRSS atomic.Int64
@@ -149,7 +164,7 @@ func cardPhase(sipp, scenarios, work string, calls int, rate float64) bool {
 	elapsed := time.Since(start)
 	j := s.SendJitter()
 	perCall := float64(peakRSS.Load()-base) / float64(max(peak.Load(), 1))
-	fmt.Println("== 1. concurrent calls keying a card (RFC 4733 from a generated pcap, 23 keys each) ==")
+	fmt.Printf("== 1. concurrent calls keying a card (%s, 23 keys each) ==\n", how)
 	fmt.Printf("calls placed %d at %.0f/s; SIPp successful %d, failed %d; %s\n", calls, rate, st.ok, st.failed, elapsed.Round(time.Millisecond))
 	if err != nil {
 		fmt.Printf("SIPp: %v\n", err)
@@ -157,6 +172,7 @@ func cardPhase(sipp, scenarios, work string, calls int, rate float64) bool {
 	fmt.Printf("peak concurrent calls        %d   (goal 1000)\n", peak.Load())
 	fmt.Printf("cards exact                  %d / %d   missed-digit calls %d, duplicated %d, wrong %d, no digits %d   (goal: all exact)\n",
 		res.exact.Load(), calls, res.missed.Load(), res.extra.Load(), res.wrong.Load(), res.noDigits.Load())
+	fmt.Printf("RTP received                 %d packets, %d lost in transit (sequence gaps reported to the detector)\n", res.rtpIn.Load(), res.rtpLost.Load())
 	fmt.Printf("RTP send lateness            packets %d, mean %v, p99 ≤ %v, max %v, ≥20 ms late %d\n", j.Packets, j.Mean, j.P99, j.Max.Round(time.Microsecond), j.Over20)
 	fmt.Printf("RSS                          base %.1f MB, at peak %.1f MB → %.1f KB per concurrent call   (goal ≤ 100 KB)\n\n",
 		float64(base)/1e6, float64(peakRSS.Load())/1e6, perCall/1e3)
