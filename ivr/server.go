@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -52,7 +51,6 @@ type Server struct {
 	calls    map[string]*Call // by SIP dialog id
 	active   atomic.Int64
 	draining atomic.Bool
-	wg       sync.WaitGroup
 	closed   chan struct{}
 	closeOne sync.Once
 }
@@ -389,10 +387,6 @@ func (s *Server) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 	}
 
 	s.active.Add(1)
-	s.wg.Add(1)
-	defer func() {
-		s.wg.Done()
-	}()
 	started := time.Now()
 	trying := sip.NewResponseFromRequest(req, 100, "Trying", nil)
 	tx.Respond(trying)
@@ -593,4 +587,3 @@ func outboundIP() netip.Addr {
 	return netip.MustParseAddr("127.0.0.1")
 }
 
-var _ = os.Getpid

@@ -1,8 +1,10 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -10,6 +12,7 @@ import (
 
 	"github.com/paybridge/paybridge/internal/media"
 	"github.com/paybridge/paybridge/ivr"
+	"github.com/paybridge/paybridge/loadtest/pcapgen"
 )
 
 // startIVR runs a real ivr.Server on loopback whose calls play a tone, collect n keys and
@@ -89,5 +92,26 @@ func TestCallCommandRefusesBadInput(t *testing.T) {
 		if code, _, stderr := runCmd(t, args...); code != 2 || stderr == "" {
 			t.Errorf("%q: exit %d, stderr %q", args, code, stderr)
 		}
+	}
+}
+
+// TestCallCommandPlaysPcap streams a recorded caller leg (RFC 4733 events inside a PCMU
+// stream, as pcapgen writes it for SIPp) and checks the server heard the keys.
+func TestCallCommandPlaysPcap(t *testing.T) {
+	s, got := startIVR(t, 4)
+	var b bytes.Buffer
+	if err := pcapgen.WriteRFC4733(&b, "1234", pcapgen.Options{Lead: 500 * time.Millisecond}); err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(t.TempDir(), "keys.pcap")
+	if err := os.WriteFile(p, b.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, stdout, stderr := runCmd(t, "call", "sip:100@"+s.Addr().String(), "--play", p, "--timeout", "15s")
+	if code != 0 {
+		t.Fatalf("exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	if keys := <-got; keys != "1234" {
+		t.Fatalf("server heard %q", keys)
 	}
 }
