@@ -586,4 +586,3 @@ func outboundIP() netip.Addr {
 	}
 	return netip.MustParseAddr("127.0.0.1")
 }
-
