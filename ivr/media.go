@@ -199,6 +199,8 @@ func (m *mediaSession) tick(now time.Time) {
 		late := max(now.Sub(m.nextDue), 0)
 		if late > 5*frame {
 			// The process stalled; resynchronise instead of bursting.
+			m.sched.Jitter.skipped.Add(int64(late / frame))
+			m.ts += uint32(int64(late/frame) * int64(p.PTime*8)) // the timestamp keeps real time
 			m.nextDue = now
 			late = 0
 		}

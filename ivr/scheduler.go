@@ -121,6 +121,7 @@ type jitterStats struct {
 	max     atomic.Int64
 	sum     atomic.Int64
 	count   atomic.Int64
+	skipped atomic.Int64 // frames never sent because the scheduler fell > 5 frames behind
 }
 
 // jitterBounds are the upper bounds of the lateness buckets.
@@ -152,10 +153,11 @@ type JitterSnapshot struct {
 	Max     time.Duration `json:"max_ns"`
 	P99     time.Duration `json:"p99_upper_bound_ns"` // upper bound of the bucket holding the 99th percentile
 	Over20  int64         `json:"late_over_20ms"`     // packets a full frame late or worse
+	Skipped int64         `json:"skipped_frames"`     // frames dropped to resynchronise after a stall
 }
 
 func (j *jitterStats) snapshot() JitterSnapshot {
-	s := JitterSnapshot{Packets: j.count.Load(), Max: time.Duration(j.max.Load())}
+	s := JitterSnapshot{Packets: j.count.Load(), Max: time.Duration(j.max.Load()), Skipped: j.skipped.Load()}
 	if s.Packets == 0 {
 		return s
 	}
