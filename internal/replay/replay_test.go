@@ -155,6 +155,9 @@ func TestVCCSecurePaymentsPaysAgainstSandbox(t *testing.T) {
 			t.Errorf("%s = %q, want %q", k, v[k], want)
 		}
 	}
+	if res.SecureKeys != 16+1+4+3 {
+		t.Errorf("%d keys heard in the secure window, want every key of the card (24)", res.SecureKeys)
+	}
 	if v["Pay.ConfirmationCode"] == "" || v["Pay.SessionId"] != v["GlobalPCI|SessionId"] {
 		t.Errorf("confirmation %q session %q/%q", v["Pay.ConfirmationCode"], v["Pay.SessionId"], v["GlobalPCI|SessionId"])
 	}

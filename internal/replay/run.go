@@ -35,14 +35,15 @@ type Options struct {
 // Result is the JSON document replay prints: how the call ended, every variable and the
 // masked timeline. It never holds a card digit.
 type Result struct {
-	Input     string            `json:"input"`
-	Outcome   string            `json:"outcome"`
-	Reason    string            `json:"reason,omitempty"`
-	Variables map[string]string `json:"variables"`
-	Events    []Event           `json:"events"`
-	Keys      int               `json:"keys"`       // keypresses in the input
-	Duration  float64           `json:"duration_s"` // length of the call on the virtual clock
-	WallTime  float64           `json:"wall_ms"`    // how long the replay took
+	Input      string            `json:"input"`
+	Outcome    string            `json:"outcome"`
+	Reason     string            `json:"reason,omitempty"`
+	Variables  map[string]string `json:"variables"`
+	Events     []Event           `json:"events"`
+	Keys       int               `json:"keys"`        // keypresses in the input
+	SecureKeys int               `json:"secure_keys"` // keypresses heard while the secure window was on (Pay capturing)
+	Duration   float64           `json:"duration_s"`  // length of the call on the virtual clock
+	WallTime   float64           `json:"wall_ms"`     // how long the replay took
 }
 
 // Event is a timeline entry with its offset from the start of the call.
@@ -94,9 +95,12 @@ func Run(ctx context.Context, in *Input, opts Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	ch.mu.Lock()
+	secureKeys := ch.secureKeys
+	ch.mu.Unlock()
 	res := &Result{
 		Input: in.Name, Outcome: out.Result, Reason: out.Reason, Variables: out.Variables,
-		Keys: len(in.Keys), Duration: out.Duration.Seconds(),
+		Keys: len(in.Keys), SecureKeys: secureKeys, Duration: out.Duration.Seconds(),
 		WallTime: float64(time.Since(wall).Microseconds()) / 1000,
 	}
 	res.Events = make([]Event, len(out.Events))
