@@ -345,3 +345,11 @@ func TestFinishKeyAfterMaxDigitsIsHabit(t *testing.T) {
 		t.Fatalf("a late '#' was dropped: %v", out.Variables)
 	}
 }
+
+func TestPromptNamesFromVariables(t *testing.T) {
+	h := newHarness(t)
+	h.run(flowPlan(`<Set var="Greeting" value="welcome  goodbye"/><Set var="None" value=""/><Play prompt="$(Greeting) $(None) try-again"/>`))
+	if got := h.ch.playedList(); got != "welcome goodbye try-again" {
+		t.Fatalf("played %q", got)
+	}
+}

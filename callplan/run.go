@@ -11,6 +11,7 @@ import (
 	"maps"
 	"net/http"
 	"runtime/debug"
+	"strings"
 	"time"
 
 	"github.com/paybridge/paybridge/dtmf"
@@ -248,12 +249,12 @@ func (r *run) expand(tmpl string) string {
 	return v
 }
 
+// expandAll expands a list of prompt-name templates; a variable holding several
+// space-separated names ("welcome goodbye") yields each of them, an empty one none.
 func (r *run) expandAll(tmpls []string) []string {
 	out := make([]string, 0, len(tmpls))
 	for _, t := range tmpls {
-		if v := r.expand(t); v != "" {
-			out = append(out, v)
-		}
+		out = append(out, strings.Fields(r.expand(t))...)
 	}
 	return out
 }
