@@ -37,15 +37,17 @@ type mediaSession struct {
 	remote atomic.Pointer[netip.AddrPort] // where we send (learned symmetric RTP)
 
 	// send state: only the scheduler touches it (one worker per session per tick).
-	schedIdx int
-	ssrc     uint32
-	seq      uint16
-	ts       uint32
-	nextDue  time.Time
-	started  bool
-	seqSent  atomic.Bool
-	pcmBuf   [240]int16
-	outBuf   [12 + 240]byte
+	schedIdx  int
+	ssrc      uint32
+	seq       uint16
+	ts        uint32
+	nextDue   time.Time
+	started   bool
+	lastSent  time.Time // scheduler only
+	talkspurt bool      // the last frame sent carried a prompt
+	seqSent   atomic.Bool
+	pcmBuf    [240]int16
+	outBuf    [12 + 240]byte
 
 	playMu sync.Mutex
 	play   *playback
@@ -204,8 +206,9 @@ func (m *mediaSession) tick(now time.Time) {
 			m.nextDue = now
 			late = 0
 		}
-		m.sched.Jitter.observe(late)
-		m.sendFrame(p, p.PTime*8)
+		if m.sendFrame(p, p.PTime*8, now) {
+			m.sched.Jitter.observe(late)
+		}
 		m.nextDue = m.nextDue.Add(frame)
 	}
 }
@@ -237,7 +240,15 @@ func (m *mediaSession) advanceIdle(now time.Time) {
 // queued would reach the in-band detector as a gap inside a tone and split the key in two.
 const idleAfter = 500 * time.Millisecond
 
-func (m *mediaSession) sendFrame(p MediaParams, samples int) {
+// keepAlive is how often a packet of silence goes out while no prompt plays. Between
+// prompts the stream is silence-suppressed (RFC 3551: the timestamp keeps running, the
+// sequence number counts only packets sent, the marker flags the start of each talkspurt);
+// the keep-alive holds NAT bindings and far-end RTP timeouts open.
+const keepAlive = time.Second
+
+// sendFrame produces one frame and sends it when it carries a prompt (or a keep-alive is
+// due). It reports whether a packet went out.
+func (m *mediaSession) sendFrame(p MediaParams, samples int, now time.Time) bool {
 	pcm := m.pcmBuf[:samples]
 	playing := false
 	m.playMu.Lock()
@@ -252,25 +263,30 @@ func (m *mediaSession) sendFrame(p MediaParams, samples int) {
 		}
 	}
 	m.playMu.Unlock()
-	if !playing {
-		clear(pcm)
-	}
 	ts := m.ts
 	m.ts += uint32(samples)
 	if !p.Sends() {
-		return
+		return false
+	}
+	if !playing {
+		if m.seqSent.Load() && now.Sub(m.lastSent) < keepAlive {
+			m.talkspurt = false
+			return false
+		}
+		clear(pcm)
 	}
 	dst := m.remote.Load()
 	if dst == nil || !dst.IsValid() || dst.Addr().IsUnspecified() || dst.Port() == 0 {
-		return
+		return false
 	}
 	h := rtp.Header{Version: 2, PayloadType: p.Codec.PT, SequenceNumber: m.seq, Timestamp: ts, SSRC: m.ssrc}
-	if !m.sentAny() {
-		h.Marker = true
+	if !m.seqSent.Swap(true) || (playing && !m.talkspurt) {
+		h.Marker = true // first packet of the stream, or of a talkspurt after silence
 	}
+	m.talkspurt = playing
 	n, err := h.MarshalTo(m.outBuf[:])
 	if err != nil {
-		return
+		return false
 	}
 	payload := m.outBuf[n : n+samples]
 	if p.Codec.Name == "PCMA" {
@@ -279,12 +295,9 @@ func (m *mediaSession) sendFrame(p MediaParams, samples int) {
 		dtmf.EncodeULaw(payload, pcm)
 	}
 	m.seq++
+	m.lastSent = now
 	m.conn.WriteToUDPAddrPort(m.outBuf[:n+samples], *dst)
-}
-
-func (m *mediaSession) sentAny() bool {
-	// The first packet of the stream carries the marker; afterwards the stream is one talkspurt.
-	return m.seqSent.Swap(true)
+	return true
 }
 
 func (m *mediaSession) readLoop() {

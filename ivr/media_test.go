@@ -139,3 +139,65 @@ func FuzzReceiveRTP(f *testing.F) {
 		m.receive(&p, farEnd)
 	})
 }
+
+func TestSilenceSuppressionAndMarker(t *testing.T) {
+	sink, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sink.Close()
+	m, _ := newTestMedia(t)
+	m.setParams(MediaParams{Codec: CodecPCMU, EventPT: 101, PTime: 20, Direction: SendRecv,
+		Remote: sink.LocalAddr().(*net.UDPAddr).AddrPort()})
+	p := m.getParams()
+	now := time.Now()
+	frame := func() bool { now = now.Add(20 * time.Millisecond); return m.sendFrame(p, 160, now) }
+	if !frame() {
+		t.Fatal("the first frame must go out (it opens the stream)")
+	}
+	for i := 0; i < 10; i++ {
+		if frame() {
+			t.Fatal("silence between prompts must be suppressed")
+		}
+	}
+	m.play = &playback{pcm: tone(100 * time.Millisecond), done: make(chan struct{})}
+	for i := 0; i < 5; i++ {
+		if !frame() {
+			t.Fatal("prompt frames must go out")
+		}
+	}
+	for i := 0; i < 60; i++ {
+		frame()
+	}
+	buf := make([]byte, 2048)
+	var pkts []rtp.Packet
+	sink.SetReadDeadline(time.Now().Add(time.Second))
+	for {
+		n, _, err := sink.ReadFromUDP(buf)
+		if err != nil {
+			break
+		}
+		var pk rtp.Packet
+		pk.Unmarshal(append([]byte(nil), buf[:n]...))
+		pkts = append(pkts, pk)
+		if len(pkts) == 7 {
+			break
+		}
+	}
+	// first packet, 5 prompt frames, one keep-alive about a second later
+	if len(pkts) != 7 {
+		t.Fatalf("%d packets, want 7", len(pkts))
+	}
+	for i, pk := range pkts {
+		wantMarker := i == 0 || i == 1
+		if pk.Marker != wantMarker {
+			t.Errorf("packet %d marker %v, want %v", i, pk.Marker, wantMarker)
+		}
+		if i > 0 && pk.SequenceNumber != pkts[i-1].SequenceNumber+1 {
+			t.Errorf("sequence not contiguous at %d", i)
+		}
+	}
+	if d := pkts[1].Timestamp - pkts[0].Timestamp; d != 11*160 {
+		t.Errorf("timestamp jump over the suppressed silence %d, want %d", d, 11*160)
+	}
+}
