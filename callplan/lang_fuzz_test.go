@@ -2,9 +2,9 @@ package callplan
 
 import (
 	"bytes"
-	"errors"
 	"encoding/json"
 	"encoding/xml"
+	"errors"
 	"net/url"
 	"os"
 	"path/filepath"
