@@ -159,7 +159,7 @@ func cardPhase(sipp, scenarios, work string, calls int, rate float64, mode strin
 	var peak, peakRSS atomic.Int64
 	stop := sample(s, &peak, &peakRSS)
 	start := time.Now()
-	st, err := runSIPp(sipp, sf, s.Addr().String(), work, "card", calls, rate, calls)
+	st, err := runSIPp(sipp, sf, s.Addr().String(), work, "card", calls, rate, calls, true)
 	stop()
 	elapsed := time.Since(start)
 	j := s.SendJitter()
@@ -191,7 +191,7 @@ func shortPhase(sipp, scenarios, work string, calls int, rate float64) bool {
 	var peak, peakRSS atomic.Int64
 	stop := sample(s, &peak, &peakRSS)
 	start := time.Now()
-	st, err := runSIPp(sipp, sf, s.Addr().String(), work, "short", calls, rate, 3000)
+	st, err := runSIPp(sipp, sf, s.Addr().String(), work, "short", calls, rate, 3000, false)
 	stop()
 	elapsed := time.Since(start)
 	fmt.Println("== 2. short calls per second (answer, 200 ms prompt, paybridge hangs up) ==")
@@ -280,19 +280,26 @@ func freePort() int {
 	return c.LocalAddr().(*net.UDPAddr).Port
 }
 
-func runSIPp(sipp, sf, addr, work, name string, calls int, rate float64, limit int) (sippStats, error) {
+func runSIPp(sipp, sf, addr, work, name string, calls int, rate float64, limit int, niced bool) (sippStats, error) {
 	var st sippStats
 	dir := filepath.Join(work, name)
 	os.MkdirAll(dir, 0o755)
 	mp := freePort() &^ 1
 	ctx, cancel := context.WithTimeout(context.Background(), time.Duration(float64(calls)/rate+120)*time.Second)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, sipp, addr, "-sf", sf, "-s", name, "-m", strconv.Itoa(calls),
+	// In the card phase SIPp runs niced: with play_pcap_audio it has a thread per call, and the kernel's
+	// per-thread fairness would otherwise hand the load generator most of the two cores and
+	// starve the endpoint under test of the very ticks it is measured on.
+	args := []string{"-n", "0", sipp, addr, "-sf", sf, "-s", name, "-m", strconv.Itoa(calls),
 		"-r", strconv.FormatFloat(rate, 'f', -1, 64), "-l", strconv.Itoa(limit),
 		"-i", "127.0.0.1", "-p", strconv.Itoa(freePort()), "-mp", strconv.Itoa(mp),
 		"-nostdin", "-trace_stat", "-stf", filepath.Join(dir, "stat.csv"), "-fd", "1",
-		"-trace_rtt", "-rtt_freq", "1", "-timeout", strconv.Itoa(int(float64(calls)/rate)+90)+"s",
-		"-max_socket", "10000")
+		"-trace_rtt", "-rtt_freq", "1", "-timeout", strconv.Itoa(int(float64(calls)/rate)+90) + "s",
+		"-max_socket", "10000"}
+	if niced {
+		args[1] = "10"
+	}
+	cmd := exec.CommandContext(ctx, "nice", args...)
 	cmd.Dir = dir
 	cmd.Stdout, cmd.Stderr = io.Discard, io.Discard
 	err := cmd.Run()
