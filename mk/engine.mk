@@ -10,19 +10,16 @@ REPLAY_PANS := 4242424242424242|5555555555554444|378282246310005|400000000000000
 .PHONY: replay-fixtures bench-replay prompts-check
 
 replay-fixtures: build
-	@set -e; out=$$(mktemp); trap 'rm -f $$out' EXIT; \
-	$(REPLAY) --plan testdata/plans/vcc-secure-payments.xml --input testdata/replay/vcc-visa.wav \
-	  --expect testdata/replay/vcc-paid-visa.expect.json >>$$out 2>&1; \
-	$(REPLAY) --plan testdata/plans/vcc-secure-payments.xml --input testdata/replay/vcc-amex-rfc4733.pcap \
-	  --expect testdata/replay/vcc-paid-amex.expect.json >>$$out 2>&1; \
-	$(REPLAY) --plan testdata/plans/vcc-secure-payments.xml --input testdata/replay/vcc-mastercard-leaky.pcap \
-	  --expect testdata/replay/vcc-paid-mastercard-leaky.expect.json >>$$out 2>&1; \
-	$(REPLAY) --plan testdata/plans/pay-bill.xml --digits '12345678# W 4242*' \
-	  --expect testdata/replay/pay-bill-star-link.expect.json >>$$out 2>&1; \
-	$(REPLAY) --plan testdata/plans/pay-bill.xml --digits '12345678# W 4000000000000002# 1230 123' \
-	  --expect testdata/replay/pay-bill-declined.expect.json >>$$out 2>&1; \
-	if grep -Eq '$(REPLAY_PANS)' $$out; then echo "replay-fixtures: a card number appeared in replay output" >&2; exit 1; fi; \
-	grep '^replayed' $$out; echo "replay-fixtures: ok"
+	@json=$$(mktemp); log=$$(mktemp); trap 'rm -f $$json $$log' EXIT; \
+	fail() { cat $$log >&2; echo "replay-fixtures: FAILED" >&2; exit 1; }; \
+	$(REPLAY) --json --plan testdata/plans/vcc-secure-payments.xml --input testdata/replay \
+	  --expect testdata/replay >>$$json 2>>$$log || fail; \
+	$(REPLAY) --json --plan testdata/plans/pay-bill.xml --digits '12345678# W 4242*' \
+	  --expect testdata/replay/pay-bill-star-link.expect.json >>$$json 2>>$$log || fail; \
+	$(REPLAY) --json --plan testdata/plans/pay-bill.xml --digits '12345678# W 4000000000000002# 1230 123' \
+	  --expect testdata/replay/pay-bill-declined.expect.json >>$$json 2>>$$log || fail; \
+	if cat $$json $$log | grep -Eq '$(REPLAY_PANS)'; then echo "replay-fixtures: a card number appeared in replay output" >&2; exit 1; fi; \
+	cat $$log; echo "replay-fixtures: ok"
 
 # The bundled prompt pack must stay what generate.sh makes from texts.tsv (names only: espeak-ng
 # output differs slightly between versions).

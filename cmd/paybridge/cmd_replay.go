@@ -38,11 +38,13 @@ func (s *stringList) Set(v string) error { *s = append(*s, v); return nil }
 
 // replayJob is one input of a replay run and what became of it.
 type replayJob struct {
-	name  string
-	input *replay.Input
-	res   *replay.Result
-	err   error
-	diffs []string
+	name       string
+	input      *replay.Input
+	expectPath string // the expectation it is checked against ("" = none)
+	expected   []byte
+	res        *replay.Result
+	err        error
+	diffs      []string
 }
 
 func runReplay(ctx context.Context, env *cmdEnv, args []string) int {
@@ -54,7 +56,7 @@ func runReplay(ctx context.Context, env *cmdEnv, args []string) int {
 	digits := fs.String("digits", "", "type keys instead: 0-9 * # A-D, each 100 ms on / 100 ms off; w waits 0.5 s, W 1 s")
 	from := fs.String("from", "+447700900123", "the caller's number ($(Call.From))")
 	to := fs.String("to", "", "the dialled number ($(Call.To)); default: the plan's first <Match> number")
-	expect := fs.String("expect", "", "a JSON file the output must contain (subset match); exit 1 and print the difference otherwise")
+	expect := fs.String("expect", "", "a JSON file the output must contain (subset match); exit 1 and print the difference otherwise; a directory holds one NAME.expect.json per input NAME.ext")
 	asJSON := fs.Bool("json", false, "machine output: one compact JSON object per input on stdout, no progress bar")
 	linger := fs.Duration("linger", replay.DefaultLinger, "how long the caller stays on the line after the input ends")
 	parallel := fs.Int("parallel", runtime.GOMAXPROCS(0), "inputs replayed at once")
@@ -91,18 +93,19 @@ func runReplay(ctx context.Context, env *cmdEnv, args []string) int {
 	if w := ds.Warnings(); len(w) > 0 && !*asJSON {
 		fmt.Fprint(env.stderr, w.String())
 	}
+	var expectDir string
 	var expected []byte
 	if *expect != "" {
-		b, err := os.ReadFile(*expect)
-		if err == nil {
-			var probe any
-			err = json.Unmarshal(b, &probe)
+		if st, err := os.Stat(*expect); err == nil && st.IsDir() {
+			expectDir = *expect // one expectation per input: DIR/<input name without extension>.expect.json
+		} else {
+			b, err := readExpectation(*expect)
+			if err != nil {
+				fmt.Fprintf(env.stderr, "paybridge replay: --expect %s: %v\n", *expect, err)
+				return 2
+			}
+			expected = b
 		}
-		if err != nil {
-			fmt.Fprintf(env.stderr, "paybridge replay: --expect %s: %v\n", *expect, err)
-			return 2
-		}
-		expected = b
 	}
 	var startAt time.Time
 	if *start != "" {
@@ -155,7 +158,11 @@ func runReplay(ctx context.Context, env *cmdEnv, args []string) int {
 	for range max(1, min(*parallel, len(jobs))) {
 		wg.Go(func() {
 			for j := range work {
-				j.run(ctx, sb, plan, replay.Options{From: *from, To: *to, Linger: *linger, Start: startAt, Logger: logger}, expected)
+				j.expectPath, j.expected = *expect, expected
+				if expectDir != "" {
+					j.expectPath = filepath.Join(expectDir, strings.TrimSuffix(filepath.Base(j.name), filepath.Ext(j.name))+".expect.json")
+				}
+				j.run(ctx, sb, plan, replay.Options{From: *from, To: *to, Linger: *linger, Start: startAt, Logger: logger}, expectDir != "")
 				bar.done()
 			}
 		})
@@ -188,13 +195,13 @@ func runReplay(ctx context.Context, env *cmdEnv, args []string) int {
 		}
 		if len(j.diffs) > 0 {
 			failed++
-			fmt.Fprintf(env.stderr, "%s: output does not match %s:\n", j.name, *expect)
+			fmt.Fprintf(env.stderr, "%s: output does not match %s:\n", j.name, j.expectPath)
 			for _, d := range j.diffs {
 				fmt.Fprintf(env.stderr, "  %s\n", d)
 			}
 		}
 	}
-	if len(jobs) > 1 || expected != nil {
+	if len(jobs) > 1 || *expect != "" {
 		elapsed := time.Since(wall).Seconds()
 		fmt.Fprintf(env.stderr, "replayed %d input(s): %d passed, %d failed, %d errors; %.1f s of calls in %.3f s (%.0f× real time)\n",
 			len(jobs), len(jobs)-failed-errored, failed, errored, virtual, elapsed, virtual/max(elapsed, 1e-9))
@@ -205,7 +212,13 @@ func runReplay(ctx context.Context, env *cmdEnv, args []string) int {
 	return 0
 }
 
-func (j *replayJob) run(ctx context.Context, sb *replay.Sandbox, plan *callplan.Plan, base replay.Options, expected []byte) {
+func (j *replayJob) run(ctx context.Context, sb *replay.Sandbox, plan *callplan.Plan, base replay.Options, perInput bool) {
+	if perInput {
+		if j.expected, j.err = readExpectation(j.expectPath); j.err != nil {
+			j.err = fmt.Errorf("expectation: %w", j.err)
+			return
+		}
+	}
 	if j.input == nil {
 		if j.input, j.err = replay.ReadInput(j.name); j.err != nil {
 			return
@@ -214,10 +227,23 @@ func (j *replayJob) run(ctx context.Context, sb *replay.Sandbox, plan *callplan.
 	opts := sb.Options()
 	opts.Plan, opts.From, opts.To, opts.Linger, opts.Start, opts.Logger = plan, base.From, base.To, base.Linger, base.Start, base.Logger
 	opts.CallID = "replay-" + sanitizeID(j.input.Name)
-	if j.res, j.err = replay.Run(ctx, j.input, opts); j.err != nil || expected == nil {
+	if j.res, j.err = replay.Run(ctx, j.input, opts); j.err != nil || j.expected == nil {
 		return
 	}
-	j.diffs, j.err = replay.MatchJSON(expected, j.res)
+	j.diffs, j.err = replay.MatchJSON(j.expected, j.res)
+}
+
+// readExpectation reads an expect file and checks that it is JSON.
+func readExpectation(path string) ([]byte, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var probe any
+	if err := json.Unmarshal(b, &probe); err != nil {
+		return nil, fmt.Errorf("not JSON: %w", err)
+	}
+	return b, nil
 }
 
 // printTimeline writes a result's events as aligned lines:

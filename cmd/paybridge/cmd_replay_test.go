@@ -56,9 +56,9 @@ func TestReplayDigitsVCC(t *testing.T) {
 // as make test does with the built binary.
 func TestReplayFixtures(t *testing.T) {
 	for _, tc := range []struct{ plan, input, digits, expect string }{
-		{"vcc-secure-payments.xml", "vcc-visa.wav", "", "vcc-paid-visa.expect.json"},
-		{"vcc-secure-payments.xml", "vcc-amex-rfc4733.pcap", "", "vcc-paid-amex.expect.json"},
-		{"vcc-secure-payments.xml", "vcc-mastercard-leaky.pcap", "", "vcc-paid-mastercard-leaky.expect.json"},
+		{"vcc-secure-payments.xml", "vcc-visa.wav", "", "vcc-visa.expect.json"},
+		{"vcc-secure-payments.xml", "vcc-amex-rfc4733.pcap", "", "vcc-amex-rfc4733.expect.json"},
+		{"vcc-secure-payments.xml", "vcc-mastercard-leaky.pcap", "", "vcc-mastercard-leaky.expect.json"},
 		{"pay-bill.xml", "", "12345678# W 4242*", "pay-bill-star-link.expect.json"},
 		{"pay-bill.xml", "", "12345678# W 4000000000000002# 1230 123", "pay-bill-declined.expect.json"},
 	} {
@@ -99,7 +99,7 @@ func TestReplayExpectMismatch(t *testing.T) {
 
 func TestReplayManyInputsInParallel(t *testing.T) {
 	args := []string{"replay", replayStart, "--parallel", "4", "--plan", repoPath("testdata", "plans", "vcc-secure-payments.xml"),
-		"--expect", repoPath("testdata", "replay", "vcc-paid-visa.expect.json")}
+		"--expect", repoPath("testdata", "replay", "vcc-visa.expect.json")}
 	for range 6 {
 		args = append(args, "--input", repoPath("testdata", "replay", "vcc-visa.wav"))
 	}
@@ -143,7 +143,7 @@ func TestReplayUsageAndBadInputs(t *testing.T) {
 
 func TestReplayInputDirectory(t *testing.T) {
 	code, stdout, stderr := runCmd(t, "replay", replayStart, "--json", "--plan", repoPath("testdata", "plans", "vcc-secure-payments.xml"),
-		"--input", repoPath("testdata", "replay"))
+		"--input", repoPath("testdata", "replay"), "--expect", repoPath("testdata", "replay"))
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
@@ -216,5 +216,15 @@ func TestReplayFaults(t *testing.T) {
 	noCards(t, stdout, stderr)
 	if code, _, stderr := runCmd(t, "replay", "--plan", repoPath("testdata", "plans", "pay-bill.xml"), "--digits", "1", "--faults", "{"); code != 2 || !strings.Contains(stderr, "--faults") {
 		t.Fatalf("bad --faults: %d %s", code, stderr)
+	}
+}
+
+func TestReplayExpectDirectoryMissingOne(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "vcc-visa.expect.json"), []byte(`{"variables":{"Pay.CardType":"visa"}}`), 0o644)
+	code, _, stderr := runCmd(t, "replay", replayStart, "--plan", repoPath("testdata", "plans", "vcc-secure-payments.xml"),
+		"--input", repoPath("testdata", "replay", "vcc-visa.wav"), "--input", repoPath("testdata", "replay", "vcc-amex-rfc4733.pcap"), "--expect", dir)
+	if code != 1 || !strings.Contains(stderr, "vcc-amex-rfc4733.pcap: expectation:") || !strings.Contains(stderr, "1 passed, 0 failed, 1 errors") {
+		t.Fatalf("exit %d:\n%s", code, stderr)
 	}
 }
