@@ -219,16 +219,17 @@ func (b *bank) analyzeHalves(h0, h1, prev, blk *half, x []float32, lim *limits, 
 		}
 	}
 	pr, pc := p[r], p[c]
+	var phiC float64 // phase step of the high tone beyond nominal: its real frequency
 	if lim.maxDev > 0 {
 		a, z := h0, h1
 		if prev != nil {
 			a, z = prev, blk
 		}
 		var ok bool
-		if pr, ok = b.tuned(a, z, r, pr, lim); !ok {
+		if pr, _, ok = b.tuned(a, z, r, pr, lim); !ok {
 			return 0
 		}
-		if pc, ok = b.tuned(a, z, c, pc, lim); !ok {
+		if pc, phiC, ok = b.tuned(a, z, c, pc, lim); !ok {
 			return 0
 		}
 	}
@@ -244,7 +245,7 @@ func (b *bank) analyzeHalves(h0, h1, prev, blk *half, x []float32, lim *limits, 
 	// (1.4–1.9 kHz) fall on the high group. A key already held (held) was checked when it went
 	// down; its later blocks skip this.
 	d := Digit(keypad[r*4+c-4])
-	if lim.maxHarm > 0 && d != held && b.harmonic(x, c) > pc*lim.maxHarm {
+	if lim.maxHarm > 0 && d != held && b.harmonic(x, c, phiC) > pc*lim.maxHarm {
 		return 0
 	}
 	return d
@@ -256,9 +257,10 @@ func (b *bank) analyzeHalves(h0, h1, prev, blk *half, x []float32, lim *limits, 
 // filter expects. It refuses the tone when |Δ| exceeds maxDev of the nominal frequency, and
 // otherwise returns p corrected for the loss of a 102-sample filter at that offset
 // (sin φ / φ in amplitude: with 102 = 2·51 samples the kernel's argument is φ itself), so
-// the twist and energy checks see the tone's real power. No transcendental calls: this runs
-// on every block that carries a tone.
-func (b *bank) tuned(h0, h1 *half, k int, p float32, lim *limits) (float32, bool) {
+// the twist and energy checks see the tone's real power. It also returns φ, from which the
+// tone's real frequency follows (f + φ·8000/(2π·51)). No transcendental calls: this runs on
+// every block that carries a tone.
+func (b *bank) tuned(h0, h1 *half, k int, p float32, lim *limits) (float32, float64, bool) {
 	// z = y1 · conj(y0) · e^{−jω·51}
 	re := h1.re[k]*h0.re[k] + h1.im[k]*h0.im[k]
 	im := h1.im[k]*h0.re[k] - h1.re[k]*h0.im[k]
@@ -266,19 +268,19 @@ func (b *bank) tuned(h0, h1 *half, k int, p float32, lim *limits) (float32, bool
 	zr, zi := float64(re*jr+im*ji), float64(im*jr-re*ji)
 	// |φ| ≤ φmax < π/2  ⟺  zr > 0 and |zi| ≤ tan(φmax)·zr
 	if zr <= 0 || math.Abs(zi) > lim.tanMax[k]*zr {
-		return 0, false
+		return 0, 0, false
 	}
 	r := math.Sqrt(zr*zr + zi*zi)
 	if r == 0 {
-		return p, true
+		return p, 0, true
 	}
 	sin, cos := zi/r, zr/r
 	phi := 2 * atanSmall(sin/(1+cos)) // half-angle keeps the argument within ±0.77
 	if phi == 0 {
-		return p, true
+		return p, 0, true
 	}
 	g := sin / phi
-	return p / float32(g*g), true
+	return p / float32(g*g), phi, true
 }
 
 // atanSmall is arctan for |t| ≤ 1 (polynomial, error below 1e-5 rad).
@@ -287,9 +289,15 @@ func atanSmall(t float64) float64 {
 	return t * (0.99997726 + t2*(-0.33262347+t2*(0.19354346+t2*(-0.11643287+t2*(0.05265332+t2*(-0.01172120))))))
 }
 
-// harmonic returns the power at twice the frequency of tone k over x.
-func (b *bank) harmonic(x []float32, k int) float32 {
+// harmonic returns the power over x at twice the real frequency of tone k (nominal plus the
+// offset that phase step phi shows): a detuned note's harmonic is detuned twice as far, and
+// a filter left at twice the nominal frequency would miss most of it.
+func (b *bank) harmonic(x []float32, k int, phi float64) float32 {
 	c := b.harm[k]
+	if phi != 0 {
+		f := b.freq[k] + phi*SampleRate/(2*math.Pi*blockHop)
+		c = float32(2 * math.Cos(2*math.Pi*2*f/SampleRate))
+	}
 	var a, p float32
 	for _, v := range x {
 		a, p = v+c*a-p, a

@@ -169,10 +169,25 @@ func makeChunk(path string, seed uint64, i int) error {
 	return os.Rename(path+".tmp", path)
 }
 
-// Music returns seconds of synthetic music at 8 kHz: chords and melodies of equal-tempered
-// notes with harmonics (plucked-string and organ timbres), some notes within 0.2 % of DTMF
-// frequencies, with percussion noise, at −25…−5 dBm0.
+// Music returns seconds of synthetic music at 8 kHz: random chords of one to four distinct
+// equal-tempered notes (any interval, so pairs like F5+F#6 — within 0.2 % of a DTMF key —
+// occur) with harmonics (plucked-string 1/h or organ 1/h² timbres), percussion noise, at
+// −25…−5 dBm0.
 func Music(seconds int, seed uint64) []int16 {
+	pcm, _ := MusicNotes(seconds, seed)
+	return pcm
+}
+
+// Note is one note of Music: its start sample, length, frequency and timbre.
+type Note struct {
+	At, Len int
+	Freq    float64
+	Organ   bool
+}
+
+// MusicNotes is Music with the list of notes it played (for diagnosing a false key).
+func MusicNotes(seconds int, seed uint64) ([]int16, []Note) {
+	var notes []Note
 	r := rand.New(rand.NewPCG(seed, 99))
 	out := make([]float64, seconds*Rate)
 	pos := 0
@@ -181,9 +196,15 @@ func Music(seconds int, seed uint64) []int16 {
 		nNotes := 1 + r.IntN(4)
 		level := Peak(-25+20*r.Float64()) / float64(nNotes)
 		organ := r.IntN(2) == 0
+		used := map[int]bool{}
 		for n := 0; n < nNotes; n++ {
-			semis := r.IntN(48) - 12 // C4 … C8 around A4
+			semis := r.IntN(48) - 12 // A3 … G#7 around A4
+			if used[semis] {
+				continue // one voice per pitch: a doubled pitch with phase-locked harmonics is not an instrument
+			}
+			used[semis] = true
 			f := 440 * math.Pow(2, float64(semis)/12)
+			notes = append(notes, Note{At: pos, Len: dur, Freq: f, Organ: organ})
 			ph := r.Float64() * 2 * math.Pi
 			for h := 1; h <= 6; h++ {
 				fh := f * float64(h)
@@ -211,7 +232,7 @@ func Music(seconds int, seed uint64) []int16 {
 		}
 		pos += dur
 	}
-	return Quantize(out)
+	return Quantize(out), notes
 }
 
 // TalkDown mixes n random keys (−10 dBm0 per tone, 50 ms on, 50–150 ms off, random
