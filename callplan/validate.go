@@ -65,13 +65,23 @@ func (v *validator) labelNames() []string {
 }
 
 func (v *validator) checkLabels(flow []Step) {
+	used := map[string]bool{}
+	defer func() {
+		for _, s := range flow {
+			if l, ok := s.(*LabelStep); ok && l.Name != "" && !used[l.Name] {
+				v.sink.warnf(l.Pos, "unused-label", "label %q is never jumped to (no Goto or onError names it)", l.Name)
+			}
+		}
+	}()
 	Walk(flow, func(s Step) bool {
 		switch s := s.(type) {
 		case *GotoStep:
+			used[s.Label] = true
 			if _, ok := v.labels[s.Label]; !ok && s.Label != "" {
 				v.sink.errorf(v.plan.posOf(&s.Label, s.Pos), "missing-label", "Goto label %q: no <Label name=%q> at the top level of <Flow>%s", s.Label, s.Label, didYouMean(s.Label, v.labelNames()))
 			}
 		case *APIInteractionStep:
+			used[s.OnError] = true
 			if _, ok := v.labels[s.OnError]; !ok && s.OnError != "" {
 				v.sink.errorf(v.plan.posOf(&s.OnError, s.Pos), "missing-label", "onError label %q: no <Label name=%q> at the top level of <Flow>%s", s.OnError, s.OnError, didYouMean(s.OnError, v.labelNames()))
 			}
@@ -158,17 +168,26 @@ func (v *validator) checkConnectors() {
 			v.sink.errorf(v.plan.posOf(name, s.StepPos()), "missing-connector", "<%s> uses connector %q, which is not declared%s", s.StepName(), *name, didYouMean(*name, names))
 		}
 	}
+	used := map[string]bool{}
 	Walk(v.plan.Flow, func(s Step) bool {
 		switch s := s.(type) {
 		case *PayStep:
 			check(s, &s.Connector)
+			used[s.Connector] = true
 		case *SendPaymentLinkStep:
 			check(s, &s.Connector)
+			used[s.Connector] = true
 		case *AuthorizeStep:
 			check(s, &s.Connector)
+			used[s.Connector] = true
 		}
 		return true
 	})
+	for _, c := range v.plan.Connectors {
+		if !used[c.Spec.Name] && c.Spec.Name != "" {
+			v.sink.warnf(c.Pos, "unused-connector", "connector %q is declared but no Pay, SendPaymentLink or Authorize uses it", c.Spec.Name)
+		}
+	}
 }
 
 // --- variables ---

@@ -19,6 +19,7 @@ func runDiagCases(t *testing.T, cases []diagCase) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			_, ds := Parse("v.xml", []byte(wrapFlow(c.flow)), noEnv)
+			ds = langQuiet(ds)
 			check := func(kind string, got Diagnostics, want []string) {
 				if len(got) != len(want) {
 					t.Errorf("%d %s, want %d:\n%s", len(got), kind, len(want), got)
@@ -179,6 +180,17 @@ func TestValidateURLs(t *testing.T) {
 			errs: []string{"must start with https://"}},
 		{name: "empty", flow: api(""), errs: []string{"<Url> is empty"}},
 	})
+}
+
+func TestValidateUnusedWarnings(t *testing.T) {
+	src := `<CallPlan><Match number="*"/><Connector name="used" baseUrl="sandbox"/><Connector name="spare" baseUrl="sandbox"/>` +
+		`<Flow><Label name="again"/><Label name="never"/><Pay connector="used"/><If test="$(Pay.Result) != success"><Goto label="again"/></If></Flow></CallPlan>`
+	_, ds := Parse("u.xml", []byte(src), nil)
+	want := "u.xml:1:72: warning: connector \"spare\" is declared but no Pay, SendPaymentLink or Authorize uses it\n" +
+		"u.xml:1:142: warning: label \"never\" is never jumped to (no Goto or onError names it)\n"
+	if ds.String() != want {
+		t.Errorf("got\n%swant\n%s", ds, want)
+	}
 }
 
 func TestValidatePlanLevelWarnings(t *testing.T) {
