@@ -253,10 +253,15 @@
   }
 
   // ---- lists ----
+  // Coalesce refreshes: at most one pending per list, fired 250 ms after the first request.
+  // (A debounce that restarts on every event would starve while a call streams events.)
   function scheduleRefresh(what) {
     if (what !== "stats") scheduleRefresh("stats");
-    clearTimeout(refreshTimers[what]);
-    refreshTimers[what] = setTimeout(() => loaders[what]().catch(() => {}), 250);
+    if (refreshTimers[what]) return;
+    refreshTimers[what] = setTimeout(() => {
+      refreshTimers[what] = null;
+      loaders[what]().catch(() => {});
+    }, 250);
   }
 
   const loaders = {

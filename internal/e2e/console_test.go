@@ -332,6 +332,8 @@ func TestConsoleServeEndToEnd(t *testing.T) {
 
 	b.waitFor("the call appears live", `document.querySelector('#live-calls tbody tr[data-call-id]')`, 30*time.Second)
 	b.waitFor("pay progress counts digits", `[...document.querySelectorAll('#live-calls [data-pay-progress]')].some(e => / [1-9][0-9]* digits/.test(e.textContent) || e.textContent.includes("success"))`, 60*time.Second)
+	// While the call streams events, the lists and headline figures still refresh.
+	b.waitFor("the live call is in recent calls", `document.querySelector('#calls-table tbody tr[data-call-id]') && document.querySelector("#stat-active").textContent === "1"`, 20*time.Second)
 	b.screenshot(filepath.Join(repoRoot(t), "out", "console-live.png"))
 	b.waitFor("the payment appears", `[...document.querySelectorAll('#payments-table tbody tr')].some(r => r.textContent.includes("************4242"))`, 90*time.Second)
 	select {
