@@ -206,6 +206,7 @@ func (m *mediaSession) tick(now time.Time) {
 			m.nextDue = now
 			late = 0
 		}
+		m.sched.Jitter.frames.Add(1)
 		if m.sendFrame(p, p.PTime*8, now) {
 			m.sched.Jitter.observe(late)
 		}

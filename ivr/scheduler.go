@@ -11,6 +11,12 @@ import (
 // and 30 ms packetization both work from one 10 ms tick.
 const schedInterval = 10 * time.Millisecond
 
+// inlineSessions is how many sessions the ticker goroutine serves itself before splitting a
+// tick across workers. Between prompts a session costs well under a microsecond (no packet),
+// and one goroutine needs one CPU slot per tick where a split needs every worker's thread to
+// be scheduled: on a busy machine that wait is what made ticks late.
+const inlineSessions = 2048
+
 // scheduler paces every call's outgoing RTP from one ticker: no ticker or sleep per call. On
 // each tick it walks the registered sessions (split across a few workers when there are many)
 // and lets each send the frames that are due. It also measures how late each send was
@@ -98,7 +104,7 @@ func (s *scheduler) run() {
 		if n == 0 {
 			continue
 		}
-		if n < 64 {
+		if n < inlineSessions {
 			now := time.Now()
 			for _, m := range s.snap {
 				m.tick(now)
@@ -122,6 +128,7 @@ type jitterStats struct {
 	sum     atomic.Int64
 	count   atomic.Int64
 	skipped atomic.Int64 // frames never sent because the scheduler fell > 5 frames behind
+	frames  atomic.Int64 // frames the scheduler produced (sent, or suppressed silence)
 }
 
 // jitterBounds are the upper bounds of the lateness buckets.
@@ -154,10 +161,11 @@ type JitterSnapshot struct {
 	P99     time.Duration `json:"p99_upper_bound_ns"` // upper bound of the bucket holding the 99th percentile
 	Over20  int64         `json:"late_over_20ms"`     // packets a full frame late or worse
 	Skipped int64         `json:"skipped_frames"`     // frames dropped to resynchronise after a stall
+	Frames  int64         `json:"frames"`             // frames produced on time (sent or suppressed silence)
 }
 
 func (j *jitterStats) snapshot() JitterSnapshot {
-	s := JitterSnapshot{Packets: j.count.Load(), Max: time.Duration(j.max.Load()), Skipped: j.skipped.Load()}
+	s := JitterSnapshot{Packets: j.count.Load(), Max: time.Duration(j.max.Load()), Skipped: j.skipped.Load(), Frames: j.frames.Load()}
 	if s.Packets == 0 {
 		return s
 	}

@@ -173,8 +173,10 @@ func cardPhase(sipp, scenarios, work string, calls int, rate float64, mode strin
 	fmt.Printf("cards exact                  %d / %d   missed-digit calls %d, duplicated %d, wrong %d, no digits %d   (goal: all exact)\n",
 		res.exact.Load(), calls, res.missed.Load(), res.extra.Load(), res.wrong.Load(), res.noDigits.Load())
 	fmt.Printf("RTP received                 %d packets, %d lost in transit (sequence gaps reported to the detector)\n", res.rtpIn.Load(), res.rtpLost.Load())
-	fmt.Printf("RTP send lateness            packets %d, mean %v, p99 ≤ %v, max %v, ≥20 ms late %d, frames skipped after stalls %d (%.1f%%)\n",
-		j.Packets, j.Mean, j.P99, j.Max.Round(time.Microsecond), j.Over20, j.Skipped, 100*float64(j.Skipped)/float64(max(j.Packets+j.Skipped, 1)))
+	fmt.Printf("RTP send lateness            packets sent %d (silence between prompts is suppressed), mean %v, p99 ≤ %v, max %v, ≥20 ms late %d\n",
+		j.Packets, j.Mean, j.P99, j.Max.Round(time.Microsecond), j.Over20)
+	fmt.Printf("scheduler stalls             %d of %d frame slots skipped (%.2f%%) after the endpoint got no CPU for > 100 ms\n",
+		j.Skipped, j.Frames+j.Skipped, 100*float64(j.Skipped)/float64(max(j.Frames+j.Skipped, 1)))
 	fmt.Printf("RSS                          base %.1f MB, at peak %.1f MB → %.1f KB per concurrent call   (goal ≤ 100 KB)\n\n",
 		float64(base)/1e6, float64(peakRSS.Load())/1e6, perCall/1e3)
 	return err == nil && res.exact.Load() == int64(calls)
