@@ -231,7 +231,24 @@ func expandPlanArgs(args []string) ([]string, callplan.Diagnostics) {
 		}
 		files = append(files, found...)
 	}
-	return files, ds
+	// A file named twice (or also through its directory) is checked once: it must not
+	// conflict with itself.
+	seen := map[string]bool{}
+	out := files[:0]
+	for _, f := range files {
+		key := f
+		if f != stdinName {
+			key = filepath.Clean(f)
+			if abs, err := filepath.Abs(f); err == nil {
+				key = abs
+			}
+		}
+		if !seen[key] {
+			seen[key] = true
+			out = append(out, f)
+		}
+	}
+	return out, ds
 }
 
 func plural(n int, one, many string) string {

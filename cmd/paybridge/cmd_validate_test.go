@@ -163,6 +163,10 @@ func TestValidateAcrossPlansAndStrict(t *testing.T) {
 	if code != 1 || !strings.Contains(stderr, a+":1:20: number +441632960001 is matched by this plan and by b ("+b+":1:20)") {
 		t.Fatalf("exit %d, stderr:\n%s", code, stderr)
 	}
+	// A file named twice, or with its directory, is checked once.
+	if code, _, stderr := runCmd(t, "validate", a, a, dir+"/../"+filepath.Base(dir)+"/a.xml"); code != 0 || !strings.HasSuffix(stderr, "1 plan checked: 0 errors, 0 warnings\n") {
+		t.Fatalf("same file twice: exit %d\n%s", code, stderr)
+	}
 	// Each alone is fine.
 	if code, _, stderr := runCmd(t, "validate", a); code != 0 {
 		t.Fatalf("alone: exit %d\n%s", code, stderr)
