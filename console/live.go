@@ -68,7 +68,9 @@ func applyLive(live map[string]*LiveCall, e Event) {
 	}
 	switch e.Type {
 	case "call.started":
-		c.StartedAt = e.Time
+		if e.Time.Before(c.StartedAt) {
+			c.StartedAt = e.Time // the call's first event is when it started
+		}
 	case "call.answered":
 		c.State, c.AnsweredAt = "answered", e.Time
 	case "step":

@@ -128,7 +128,7 @@
         c.plan = str(f, "plan") || c.plan;
         switch (ev.type) {
           case "call.started":
-            c.started_at = ev.time;
+            if (!c.started_at || ev.time < c.started_at) c.started_at = ev.time;
             scheduleRefresh("calls");
             break;
           case "call.answered": c.state = "answered"; c.answered_at = ev.time; scheduleRefresh("calls"); break;
