@@ -1,6 +1,7 @@
 package callplan
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
@@ -18,8 +19,10 @@ import (
 // whose Diagnostics have no errors may run.
 func Parse(name string, src []byte, env func(string) string) (*Plan, Diagnostics) {
 	sink := &diagSink{}
-	m := newSrcMap(name, src)
 	sum := sha256.Sum256(src)
+	// A UTF-8 byte-order mark (Windows editors write one) is not part of the document;
+	// positions count from after it, as editors show them.
+	m := newSrcMap(name, bytes.TrimPrefix(src, []byte("\xef\xbb\xbf")))
 	base := strings.TrimSuffix(filepath.Base(name), filepath.Ext(name))
 	plan := &Plan{Name: base, File: name, Hash: hex.EncodeToString(sum[:]), Labels: map[string]int{}}
 	root := parseXMLTree(m, sink)

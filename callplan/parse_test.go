@@ -359,3 +359,18 @@ func TestParseManyProblemsIsBounded(t *testing.T) {
 		t.Fatalf("took %v", d)
 	}
 }
+
+func TestParseEncodings(t *testing.T) {
+	body := `<CallPlan><Match number="*"/><Flow><Gathr/></Flow></CallPlan>`
+	for _, tt := range []struct{ name, src, want string }{
+		{"bom", "\xef\xbb\xbf" + body, "e.xml:1:36: unknown element <Gathr>"},
+		{"ascii", `<?xml version="1.0" encoding="US-ASCII"?>` + "\n" + body, "e.xml:2:36: unknown element <Gathr>"},
+		{"utf-8 declared", `<?xml version="1.0" encoding="utf-8"?>` + "\n" + body, "e.xml:2:36: unknown element <Gathr>"},
+		{"latin1", `<?xml version="1.0" encoding="ISO-8859-1"?>` + "\n" + body, `encoding "ISO-8859-1" is not supported: save the plan as UTF-8`},
+	} {
+		_, ds := Parse("e.xml", []byte(tt.src), nil)
+		if !strings.Contains(ds.String(), tt.want) {
+			t.Errorf("%s: got\n%s", tt.name, ds)
+		}
+	}
+}

@@ -73,6 +73,13 @@ func parseXMLTree(m *srcMap, sink *diagSink) *xnode {
 	}
 	dec := xml.NewDecoder(bytes.NewReader(m.src))
 	dec.Strict = true
+	dec.CharsetReader = func(charset string, r io.Reader) (io.Reader, error) {
+		switch strings.ToLower(charset) {
+		case "us-ascii", "ascii": // a subset of UTF-8
+			return r, nil
+		}
+		return nil, fmt.Errorf("encoding %q is not supported: save the plan as UTF-8", charset)
+	}
 	var stack []*xnode
 	var root *xnode
 	for {
