@@ -21,6 +21,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	paybridge "github.com/paybridge/paybridge"
+	"github.com/paybridge/paybridge/callplan"
 	"github.com/paybridge/paybridge/console"
 	"github.com/paybridge/paybridge/dtmf"
 	"github.com/paybridge/paybridge/gateway"
@@ -46,7 +47,6 @@ type App struct {
 	metrics    *console.Metrics
 	registry   *prometheus.Registry
 	recorder   *eventRecorder
-	lookups    *lookupNumbers
 	sip        *ivr.Server
 
 	httpLn     net.Listener
@@ -106,7 +106,6 @@ func New(ctx context.Context, cfg Config, getenv func(string) string, out io.Wri
 
 	// The sandbox shares the public listener: its fault-injection admin API takes the admin token.
 	a.sandbox = gateway.NewSandbox(gateway.SandboxConfig{Logger: a.log.With("component", "sandbox"), AdminToken: a.adminToken})
-	a.lookups = newLookupNumbers()
 	a.connectors = gateway.NewConnectors(gateway.ConnectorsConfig{
 		SandboxURL: a.sandboxURL,
 		Attempts:   a.ledger,
@@ -123,7 +122,7 @@ func New(ctx context.Context, cfg Config, getenv func(string) string, out io.Wri
 		SMS:        sms,
 		From:       cfg.SMSFrom,
 		Connectors: a.connectors,
-		Guard:      gateway.GuardConfig{AllowedPrefixes: strings.Fields(cfg.SMSPrefixes), TrustedNumbers: a.lookups.Trusted},
+		Guard:      gateway.GuardConfig{AllowedPrefixes: strings.Fields(cfg.SMSPrefixes), TrustedNumbers: trustedNumbers},
 		Logger:     a.log.With("component", "links"),
 		Events:     a.recorder,
 	})
@@ -155,6 +154,10 @@ func New(ctx context.Context, cfg Config, getenv func(string) string, out io.Wri
 	ok = true
 	return a, nil
 }
+
+// trustedNumbers are the numbers the SMS-pumping guard accepts besides the caller's own: the
+// values the call's plan put into variables from its own lookups (ApiInteraction results).
+func trustedNumbers(ctx context.Context, _ string) []string { return callplan.LookedUpValues(ctx) }
 
 func (a *App) plansDir() string {
 	if a.cfg.PlansDir != "" {

@@ -52,10 +52,8 @@ func (a *App) runCall(ctx context.Context, plan *callplan.Plan, ps *prompts.Set,
 		Links:      a.links,
 		Events:     sink,
 		SandboxURL: a.sandboxURL,
-		HTTPClient: a.lookups.Client(info.ID),
 		Logger:     log,
 	})
-	a.lookups.Forget(info.ID)
 	cause := "error"
 	switch {
 	case err != nil:
