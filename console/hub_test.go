@@ -128,7 +128,7 @@ func TestHubMasksCardNumbers(t *testing.T) {
 func BenchmarkHubPublish(b *testing.B) {
 	for _, subs := range []int{1, 10, 100} {
 		b.Run(fmt.Sprintf("subscribers=%d", subs), func(b *testing.B) {
-			h := NewHubSize(1 << 20)
+			h := NewHubSize(1 << 14)
 			for i := 0; i < subs; i++ {
 				s, _ := h.Subscribe()
 				go func() {
@@ -144,6 +144,7 @@ func BenchmarkHubPublish(b *testing.B) {
 			for i := 0; i < b.N; i++ {
 				h.Publish(e)
 			}
+			b.ReportMetric(float64(h.Stats().Dropped), "dropped")
 		})
 	}
 }
