@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -88,7 +87,7 @@ func runValidate(ctx context.Context, env *cmdEnv, args []string) int {
 			fr.Hash = p.Hash
 			if !ds.HasErrors() {
 				fr.Plan = p.Name // only a valid plan's name: a refused one may carry anything
-				fr.Diagnostics = append(fr.Diagnostics, checkPrompts(p)...)
+				fr.Diagnostics = append(fr.Diagnostics, prompts.Check(p)...)
 				fr.OK = !fr.Diagnostics.HasErrors()
 				if fr.OK {
 					good = append(good, p)
@@ -137,43 +136,6 @@ func runValidate(ctx context.Context, env *cmdEnv, args []string) int {
 	return 0
 }
 
-// checkPrompts resolves every literal prompt name of a plan against its prompt directory
-// and the bundled pack: a missing directory is an error, a missing prompt a warning (the
-// engine plays silence for it and says so in the call's events).
-func checkPrompts(p *callplan.Plan) callplan.Diagnostics {
-	var ds callplan.Diagnostics
-	dir := ""
-	var dirPos callplan.Pos
-	if p.Prompts != nil {
-		dir, dirPos = p.Prompts.Dir, p.Prompts.Pos
-	}
-	set, err := prompts.Open(dir)
-	if err != nil {
-		return append(ds, callplan.Diagnostic{Pos: dirPos, Severity: callplan.SeverityError, Code: "prompt-dir",
-			Message: fmt.Sprintf("prompt directory %s cannot be used: %v", dir, errors.Unwrap(err))})
-	}
-	seen := map[string]bool{}
-	for _, r := range callplan.PromptRefs(p) {
-		if seen[r.Name] {
-			continue
-		}
-		seen[r.Name] = true
-		if !set.Has(r.Name) {
-			where := "the bundled pack"
-			if dir != "" {
-				where = dir + " or the bundled pack"
-			}
-			hint := ""
-			if s := callplan.Suggest(r.Name, promptNames(dir)); s != "" {
-				hint = fmt.Sprintf(" (did you mean %q?)", s)
-			}
-			ds = append(ds, callplan.Diagnostic{Pos: r.Pos, Severity: callplan.SeverityWarning, Code: "missing-prompt",
-				Message: fmt.Sprintf("prompt %q of <%s> is not in %s: the caller would hear silence%s", r.Name, r.Step, where, hint)})
-		}
-	}
-	return ds
-}
-
 // stdinName is how a plan read from standard input ("-") is named in messages.
 const stdinName = "<stdin>"
 
@@ -183,20 +145,6 @@ func parseStdin(env *cmdEnv) (*callplan.Plan, callplan.Diagnostics) {
 		return nil, callplan.Diagnostics{{Pos: callplan.Pos{File: stdinName}, Severity: callplan.SeverityError, Code: "read", Message: "cannot read standard input: " + err.Error()}}
 	}
 	return callplan.Parse(stdinName, src, env.getenv)
-}
-
-// promptNames lists the prompts a plan can play: the *.wav files of dir and the bundled pack.
-func promptNames(dir string) []string {
-	names := prompts.BundledNames()
-	if dir != "" {
-		entries, _ := os.ReadDir(dir)
-		for _, e := range entries {
-			if n, ok := strings.CutSuffix(e.Name(), ".wav"); ok && !e.IsDir() {
-				names = append(names, n)
-			}
-		}
-	}
-	return names
 }
 
 // expandPlanArgs turns PLAN|DIR arguments into plan files; a directory contributes its *.xml

@@ -67,7 +67,11 @@ type App struct {
 // HTTP and SIP listeners, and wires every package together. Nothing is served until Run.
 func New(ctx context.Context, cfg Config, getenv func(string) string, out io.Writer) (*App, error) {
 	a := &App{cfg: cfg, getenv: getenv, out: out, done: make(chan struct{}), started: time.Now()}
-	a.log = newLogger(cfg, out)
+	var err error
+	// The process logger masks any card-number-like run that reaches a log line.
+	if a.log, err = console.NewLogger(out, cfg.LogFormat, cfg.LogLevel); err != nil {
+		return nil, err
+	}
 	if err := cfg.EnsureDataDir(); err != nil {
 		return nil, fmt.Errorf("data directory %s: %w", cfg.DataDir, err)
 	}
@@ -78,7 +82,6 @@ func New(ctx context.Context, cfg Config, getenv func(string) string, out io.Wri
 		}
 	}()
 
-	var err error
 	if a.store, err = store.Open(ctx, cfg.DatabasePath()); err != nil {
 		return nil, err
 	}
@@ -325,9 +328,7 @@ func (a *App) Run(ctx context.Context) error {
 	// Attempts a crash left too recent to judge at start are settled on later passes.
 	go gateway.RunReconciler(bg, a.ledger, a.connectors, time.Minute)
 	go a.recorder.run(bg)
-	if a.cfg.Retention > 0 {
-		go a.purgeLoop(bg)
-	}
+	go a.store.RunRetention(bg, a.cfg.Retention, time.Hour, a.log.With("component", "retention"))
 	a.ready.Store(true)
 	a.banner()
 
@@ -368,24 +369,6 @@ func (a *App) openConnectors() {
 	}
 }
 
-func (a *App) purgeLoop(ctx context.Context) {
-	t := time.NewTicker(time.Hour)
-	defer t.Stop()
-	for {
-		st, err := a.store.Purge(ctx, time.Now().Add(-a.cfg.Retention))
-		if err != nil {
-			a.log.Error("retention purge", "err", err)
-		} else {
-			a.log.Info("retention purge", "stats", fmt.Sprintf("%+v", st))
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-	}
-}
-
 // banner says where everything is, once, on start.
 func (a *App) banner() {
 	w := a.out
@@ -417,14 +400,4 @@ func (a *App) closeAll() {
 	if a.store != nil {
 		a.store.Close()
 	}
-}
-
-func newLogger(cfg Config, out io.Writer) *slog.Logger {
-	var lvl slog.Level
-	_ = lvl.UnmarshalText([]byte(cfg.LogLevel))
-	opts := &slog.HandlerOptions{Level: lvl}
-	if cfg.LogFormat == "json" {
-		return slog.New(slog.NewJSONHandler(out, opts))
-	}
-	return slog.New(slog.NewTextHandler(out, opts))
 }

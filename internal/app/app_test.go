@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"os"
@@ -263,5 +264,23 @@ func TestServeLinkFallbackPaysSameSession(t *testing.T) {
 		if strings.Contains(out, "5555555555554444") || strings.Contains(out, "5555 5555 5555 4444") {
 			t.Fatal("card digits in an output")
 		}
+	}
+}
+
+// TestPlansWarnAboutMissingPrompts: serve reports a prompt no file provides, as validate does.
+func TestPlansWarnAboutMissingPrompts(t *testing.T) {
+	dir := t.TempDir()
+	plan := `<CallPlan name="w"><Match number="+441632960557"/><Flow><Play prompt="no-such-prompt"/><Hangup/></Flow></CallPlan>`
+	if err := os.WriteFile(filepath.Join(dir, "w.xml"), []byte(plan), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r, _ := newPlanRegistry(dir, func(string) string { return "" }, slog.New(slog.DiscardHandler), nil)
+	if err := r.Reload(); err != nil {
+		t.Fatal(err)
+	}
+	infos := r.Plans()
+	if len(infos) != 1 || !infos[0].Valid || len(infos[0].Messages) != 1 ||
+		infos[0].Messages[0].Severity != "warning" || !strings.Contains(infos[0].Messages[0].Text, "no-such-prompt") {
+		t.Fatalf("plans = %+v", infos)
 	}
 }

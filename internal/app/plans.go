@@ -102,12 +102,9 @@ func (r *planRegistry) Reload() error {
 	}
 	ps := map[string]*prompts.Set{}
 	for _, p := range plans {
-		dir := ""
-		if p.Prompts != nil && p.Prompts.Dir != "" {
+		dir := "" // the parser resolves <Prompts dir> against the plan file
+		if p.Prompts != nil {
 			dir = p.Prompts.Dir
-			if !filepath.IsAbs(dir) {
-				dir = filepath.Join(filepath.Dir(p.File), dir)
-			}
 		}
 		s, err := prompts.Open(dir)
 		if err != nil {
@@ -117,6 +114,11 @@ func (r *planRegistry) Reload() error {
 			}
 		}
 		ps[p.File] = s
+		// A prompt no file provides would be silence for the caller: say so at load, as validate does.
+		for _, d := range prompts.Check(p) {
+			perFile[p.File] = append(perFile[p.File], d)
+			r.log.Warn("plan problem", "diagnostic", d.String())
+		}
 		if r.byFile[p.File] != p {
 			r.loaded[p.File] = time.Now()
 		}
