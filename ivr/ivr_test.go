@@ -118,7 +118,7 @@ func TestCallerKeysCardToChannel(t *testing.T) {
 			got := make(chan collected, 1)
 			trace := &syncBuffer{}
 			TraceSIP(trace)
-			defer TraceSIP(nil)
+			t.Cleanup(func() { TraceSIP(nil) }) // after the server below has stopped (cleanups run last-in first-out)
 			s, logs := startServer(t, Config{Router: digitCollector(len(card), got)})
 			res, err := Dial(context.Background(), CallerConfig{
 				Target: "sip:+441632960000@" + s.Addr().String(), From: "+447700900123",

@@ -103,17 +103,12 @@ func NewServer(cfg Config) (*Server, error) {
 		limit: newRateLimiter(cfg.RateLimit, cfg.RateBurst, cfg.AllowList),
 	}
 
-	udp, err := net.ListenPacket("udp", cfg.SIPAddr)
+	udp, tcp, err := listenSIP(cfg.SIPAddr)
 	if err != nil {
-		return nil, fmt.Errorf("ivr: SIP UDP: %w", err)
-	}
-	s.addr = udp.LocalAddr().(*net.UDPAddr).AddrPort()
-	tcp, err := net.Listen("tcp", net.JoinHostPort(s.addr.Addr().Unmap().String(), strconv.Itoa(int(s.addr.Port()))))
-	if err != nil {
-		udp.Close()
-		return nil, fmt.Errorf("ivr: SIP TCP: %w", err)
+		return nil, err
 	}
 	s.udp, s.tcp = udp, tcp
+	s.addr = udp.LocalAddr().(*net.UDPAddr).AddrPort()
 
 	s.ip = cfg.PublicIP
 	if !s.ip.IsValid() {
@@ -167,6 +162,27 @@ func NewServer(cfg Config) (*Server, error) {
 	s.srv.OnRefer(s.guard(s.onRefer))
 	s.srv.OnNoRoute(s.guard(s.onNotAllowed))
 	return s, nil
+}
+
+// listenSIP binds UDP and TCP on the same port. With port 0 the UDP port is chosen first and
+// TCP may find it taken by another process: then both are retried on a new port.
+func listenSIP(addr string) (net.PacketConn, net.Listener, error) {
+	_, port, _ := net.SplitHostPort(addr)
+	for try := 0; ; try++ {
+		udp, err := net.ListenPacket("udp", addr)
+		if err != nil {
+			return nil, nil, fmt.Errorf("ivr: SIP UDP: %w", err)
+		}
+		ap := udp.LocalAddr().(*net.UDPAddr).AddrPort()
+		tcp, err := net.Listen("tcp", net.JoinHostPort(ap.Addr().Unmap().String(), strconv.Itoa(int(ap.Port()))))
+		if err == nil {
+			return udp, tcp, nil
+		}
+		udp.Close()
+		if port != "0" || try >= 20 {
+			return nil, nil, fmt.Errorf("ivr: SIP TCP: %w", err)
+		}
+	}
 }
 
 // Addr is the bound SIP address (UDP and TCP).

@@ -132,7 +132,7 @@ func TestSIPpKeysCard(t *testing.T) {
 			got := make(chan collected, 1)
 			trace := &syncBuffer{}
 			TraceSIP(trace)
-			defer TraceSIP(nil)
+			t.Cleanup(func() { TraceSIP(nil) }) // after the server below has stopped (cleanups run last-in first-out)
 			s, logs := startServer(t, Config{Router: digitCollector(len(sippCard), got)})
 			out := runSIPp(t, tt.build(t), s.Addr().String())
 			var c collected

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"os"
 	"path/filepath"
@@ -88,7 +89,9 @@ func finalCode(codes []int) int {
 	return 0
 }
 
-var tortureIP = net.IPv4(127, 0, 0, 77)
+// tortureIP is a random loopback address (all of 127/8 reaches lo on Linux), so two test runs
+// on one machine do not fight over port 5060.
+var tortureIP = net.IPv4(127, 77, byte(1+rand.IntN(250)), byte(1+rand.IntN(250)))
 
 // forward copies datagrams arriving on from to the probe socket's own address, so one reader
 // sees every response.

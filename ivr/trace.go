@@ -51,7 +51,9 @@ func isSDPHead(head []byte) bool {
 var traceMu sync.Mutex
 
 // TraceSIP writes every SIP message sent and received by any server or caller in this process
-// to w, redacted with RedactSIP; nil turns tracing off. sipgo's tracer is process-global.
+// to w, redacted with RedactSIP; nil turns tracing off. sipgo's tracer and its SIPDebug switch
+// are process-global and read without synchronisation: set them before serving and change them
+// only while no SIP traffic flows.
 func TraceSIP(w io.Writer) {
 	traceMu.Lock()
 	defer traceMu.Unlock()
