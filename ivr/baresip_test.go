@@ -29,7 +29,20 @@ type baresip struct {
 
 // startBaresip runs baresip with a private config: PCMU only, audio from a silent WAV, no
 // registration, ctrl_tcp on a free port.
-func startBaresip(t *testing.T) *baresip {
+func startBaresip(t *testing.T) *baresip { return startBaresipTry(t, 0) }
+
+// freeTCPPortFor returns a TCP port that was free a moment ago.
+func freeTCPPortFor(t *testing.T) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+func startBaresipTry(t *testing.T, attempt int) *baresip {
 	t.Helper()
 	bin := needTool(t, "baresip")
 	dir := t.TempDir()
@@ -37,7 +50,7 @@ func startBaresip(t *testing.T) *baresip {
 	if err := media.WriteWAVFile(silence, make([]int16, 8000*60), media.PCM16); err != nil {
 		t.Fatal(err)
 	}
-	sipPort, ctrlPort := freePort(t, false), freePort(t, false)
+	sipPort, ctrlPort := freePort(t, false), freeTCPPortFor(t)
 	rtp := freePort(t, true)
 	modules := "/usr/lib/baresip/modules"
 	if _, err := os.Stat(filepath.Join(modules, "ctrl_tcp.so")); err != nil {
@@ -59,7 +72,7 @@ module_app ctrl_tcp.so
 ctrl_tcp_listen 127.0.0.1:%d
 `, sipPort, silence, rtp, rtp+20, modules, ctrlPort)
 	os.WriteFile(filepath.Join(dir, "config"), []byte(config), 0o644)
-	os.WriteFile(filepath.Join(dir, "accounts"), []byte("<sip:+447700900123@127.0.0.1>;regint=0;audio_codecs=PCMU\n"), 0o644)
+	os.WriteFile(filepath.Join(dir, "accounts"), []byte("<sip:+447700900123@127.0.0.1>;regint=0\n"), 0o644)
 	b := &baresip{out: &syncBuffer{}}
 	b.cmd = exec.Command(bin, "-f", dir)
 	b.cmd.Stdout, b.cmd.Stderr = b.out, b.out
@@ -77,6 +90,12 @@ ctrl_tcp_listen 127.0.0.1:%d
 		if err == nil {
 			b.ctrl, b.rd = c, bufio.NewReader(c)
 			return b
+		}
+		if strings.Contains(b.out.String(), "Address already in use") && attempt < 3 {
+			// A port picked as free was taken meanwhile: start again on new ones.
+			b.cmd.Process.Kill()
+			b.cmd.Wait()
+			return startBaresipTry(t, attempt+1)
 		}
 		if time.Now().After(deadline) {
 			t.Fatalf("baresip ctrl_tcp never listened: %v\n%s", err, b.out.String())
