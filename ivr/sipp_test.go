@@ -66,15 +66,24 @@ func runSIPp(t *testing.T, sf, addr string) string {
 	sipp := needTool(t, "sipp")
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	dir := t.TempDir()
-	cmd := exec.CommandContext(ctx, sipp, addr, "-sf", sf, "-s", "+441632960000", "-m", "1", "-l", "1",
-		"-i", "127.0.0.1", "-p", strconv.Itoa(freePort(t, false)), "-mp", strconv.Itoa(freePort(t, true)),
-		"-timeout", "45s", "-timeout_error", "-nostdin", "-trace_err", "-error_file", filepath.Join(dir, "err.log"))
-	cmd.Dir = dir
 	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	err := cmd.Run()
-	errs, _ := os.ReadFile(filepath.Join(dir, "err.log"))
+	var errs []byte
+	var err error
+	for attempt := 0; attempt < 3; attempt++ {
+		dir := t.TempDir()
+		cmd := exec.CommandContext(ctx, sipp, addr, "-sf", sf, "-s", "+441632960000", "-m", "1", "-l", "1",
+			"-i", "127.0.0.1", "-p", strconv.Itoa(freePort(t, false)), "-mp", strconv.Itoa(freePort(t, true)),
+			"-timeout", "45s", "-timeout_error", "-nostdin", "-trace_err", "-error_file", filepath.Join(dir, "err.log"))
+		cmd.Dir = dir
+		out.Reset()
+		cmd.Stdout, cmd.Stderr = &out, &out
+		err = cmd.Run()
+		errs, _ = os.ReadFile(filepath.Join(dir, "err.log"))
+		// A port picked as free was taken before SIPp bound it: no call was placed, try again.
+		if err == nil || !strings.Contains(out.String()+string(errs), "already in use") {
+			break
+		}
+	}
 	if err != nil {
 		t.Fatalf("sipp failed: %v\n%s\n%s", err, tail(out.String(), 3000), tail(string(errs), 3000))
 	}

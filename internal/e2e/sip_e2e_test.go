@@ -195,14 +195,25 @@ func runSippCall(t *testing.T, sf, addr string) {
 	sipp := sipTool(t, "sipp")
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
-	dir := t.TempDir()
-	cmd := exec.CommandContext(ctx, sipp, addr, "-sf", sf, "-s", "+441632960777", "-m", "1", "-l", "1",
-		"-i", "127.0.0.1", "-p", strconv.Itoa(sipFreePort(t)), "-mp", strconv.Itoa(sipFreePort(t)&^1),
-		"-timeout", "60s", "-timeout_error", "-nostdin", "-trace_err", "-error_file", filepath.Join(dir, "err.log"))
-	cmd.Dir = dir
 	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Run(); err != nil {
+	var err error
+	var dir string
+	for attempt := 0; attempt < 3; attempt++ {
+		dir = t.TempDir()
+		cmd := exec.CommandContext(ctx, sipp, addr, "-sf", sf, "-s", "+441632960777", "-m", "1", "-l", "1",
+			"-i", "127.0.0.1", "-p", strconv.Itoa(sipFreePort(t)), "-mp", strconv.Itoa(sipFreePort(t)&^1),
+			"-timeout", "60s", "-timeout_error", "-nostdin", "-trace_err", "-error_file", filepath.Join(dir, "err.log"))
+		cmd.Dir = dir
+		out.Reset()
+		cmd.Stdout, cmd.Stderr = &out, &out
+		err = cmd.Run()
+		errs, _ := os.ReadFile(filepath.Join(dir, "err.log"))
+		// A port picked as free was taken before SIPp bound it: no call was placed, try again.
+		if err == nil || !strings.Contains(out.String()+string(errs), "already in use") {
+			break
+		}
+	}
+	if err != nil {
 		errs, _ := os.ReadFile(filepath.Join(dir, "err.log"))
 		s := out.String()
 		if len(s) > 2000 {
