@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/paybridge/paybridge/dtmf"
 	"github.com/paybridge/paybridge/loadtest/pcapgen"
 )
 
@@ -118,6 +119,18 @@ func TestSIPpKeysCard(t *testing.T) {
 			p := filepath.Join(t.TempDir(), "card.ulaw")
 			os.WriteFile(p, pcapgen.InbandULaw(sippCard, pcapgen.Options{}), 0o644)
 			return scenario(t, "uac_card_inband.xml", "@AUDIO@", p)
+		}},
+		{"inband-pcma-rtp_stream", func(t *testing.T) string {
+			// An A-law caller: the offer lists only PCMA, the tones are A-law encoded.
+			ulaw := pcapgen.InbandULaw(sippCard, pcapgen.Options{})
+			pcm := make([]int16, len(ulaw))
+			dtmf.DecodeULaw(pcm, ulaw)
+			alaw := make([]byte, len(pcm))
+			dtmf.EncodeALaw(alaw, pcm)
+			p := filepath.Join(t.TempDir(), "card.alaw")
+			os.WriteFile(p, alaw, 0o644)
+			return scenario(t, "uac_card_inband.xml", "@AUDIO@,1,0", p+",1,8",
+				"RTP/AVP 0 101", "RTP/AVP 8 101", "a=rtpmap:0 PCMU/8000", "a=rtpmap:8 PCMA/8000")
 		}},
 		{"sip-info", func(t *testing.T) string {
 			block, err := os.ReadFile(filepath.Join("..", "testdata", "sip", "sipp", "info_block.xml"))
