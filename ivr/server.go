@@ -35,7 +35,7 @@ type Server struct {
 	ua      *sipgo.UserAgent
 	srv     *sipgo.Server
 	client  *sipgo.Client
-	dialogs *sipgo.DialogServerCache
+	dialogs *sipgo.DialogUA // the server's own table (calls) maps dialogs to calls
 	contact sip.ContactHeader
 
 	udp  net.PacketConn
@@ -149,7 +149,9 @@ func NewServer(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s.contact = sip.ContactHeader{Address: sip.Uri{Scheme: "sip", User: "paybridge", Host: s.ip.String(), Port: int(s.addr.Port())}}
-	s.dialogs = sipgo.NewDialogServerCache(s.client, s.contact)
+	// RewriteContact: in-dialog requests (BYE, REFER) go to where the INVITE came from, not to
+	// a Contact that NAT may have made unroutable (unless a Record-Route set says otherwise).
+	s.dialogs = &sipgo.DialogUA{Client: s.client, ContactHDR: s.contact, RewriteContact: true}
 
 	s.srv.OnInvite(s.guard(s.onInvite))
 	s.srv.OnAck(s.guard(s.onAck))
@@ -485,7 +487,7 @@ func (s *Server) onAck(req *sip.Request, tx sip.ServerTransaction) {
 		}
 	}
 	c.ackReceived(req)
-	s.dialogs.ReadAck(req, tx)
+	c.dialog.ReadAck(req, tx)
 }
 
 func (s *Server) onBye(req *sip.Request, tx sip.ServerTransaction) {
