@@ -1,0 +1,174 @@
+// Package baresip drives a real baresip user agent from tests: it starts baresip with a
+// private configuration (PCMU only, a silent WAV as its microphone, no registration) and
+// controls it over the ctrl_tcp module, whose messages are netstring-framed JSON.
+//
+// It is test tooling shared by the ivr tests and the end-to-end tests; nothing in the product
+// imports it. A missing baresip is a test failure ("run make deps"), never a skip.
+package baresip
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/paybridge/paybridge/internal/media"
+)
+
+// ModuleDir is where Debian's baresip package installs its modules.
+const ModuleDir = "/usr/lib/baresip/modules"
+
+// UA is one baresip process.
+type UA struct {
+	cmd  *exec.Cmd
+	out  *lockedBuffer
+	ctrl net.Conn
+	rd   *bufio.Reader
+}
+
+// Start runs baresip as the caller +447700900123 on loopback and connects to its ctrl_tcp
+// port. The process is killed when the test ends.
+func Start(t testing.TB) *UA { return start(t, 0) }
+
+func start(t testing.TB, attempt int) *UA {
+	t.Helper()
+	bin, err := exec.LookPath("baresip")
+	if err != nil {
+		t.Fatalf("baresip is not installed (%v): run make deps", err)
+	}
+	if _, err := os.Stat(filepath.Join(ModuleDir, "ctrl_tcp.so")); err != nil {
+		t.Fatalf("baresip ctrl_tcp module not installed (%v): run make deps", err)
+	}
+	dir := t.TempDir()
+	silence := filepath.Join(dir, "silence.wav")
+	if err := media.WriteWAVFile(silence, make([]int16, 8000*60), media.PCM16); err != nil {
+		t.Fatal(err)
+	}
+	sipPort, ctrlPort, rtp := freePort(t, "udp"), freePort(t, "tcp"), freePort(t, "udp")&^1
+	config := fmt.Sprintf(`poll_method epoll
+sip_listen 127.0.0.1:%d
+audio_player aubridge,nil
+audio_source aufile,%s
+audio_alert aubridge,nil
+rtp_ports %d-%d
+module_path %s
+module account.so
+module g711.so
+module aufile.so
+module aubridge.so
+module_app menu.so
+module_app ctrl_tcp.so
+ctrl_tcp_listen 127.0.0.1:%d
+`, sipPort, silence, rtp, rtp+20, ModuleDir, ctrlPort)
+	for name, body := range map[string]string{"config": config, "accounts": "<sip:+447700900123@127.0.0.1>;regint=0\n"} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	u := &UA{out: &lockedBuffer{}}
+	u.cmd = exec.Command(bin, "-f", dir)
+	u.cmd.Stdout, u.cmd.Stderr = u.out, u.out
+	if err := u.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(u.kill)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		c, err := net.Dial("tcp", "127.0.0.1:"+strconv.Itoa(ctrlPort))
+		if err == nil {
+			u.ctrl, u.rd = c, bufio.NewReader(c)
+			return u
+		}
+		if strings.Contains(u.out.String(), "Address already in use") && attempt < 3 {
+			// A port picked as free was taken meanwhile: start again on new ones.
+			u.kill()
+			return start(t, attempt+1)
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("baresip ctrl_tcp never listened: %v\n%s", err, u.out.String())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+func (u *UA) kill() {
+	_ = u.cmd.Process.Kill()
+	_ = u.cmd.Wait()
+}
+
+// Command sends one ctrl_tcp command ("dial", "sndcode", "hangup", …) as a netstring.
+func (u *UA) Command(t testing.TB, cmd, params string) {
+	t.Helper()
+	js, _ := json.Marshal(map[string]string{"command": cmd, "params": params, "token": cmd})
+	if _, err := fmt.Fprintf(u.ctrl, "%d:%s,", len(js), js); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// WaitEvent reads ctrl_tcp messages until one contains want ("CALL_ESTABLISHED", …).
+func (u *UA) WaitEvent(t testing.TB, want string, timeout time.Duration) {
+	t.Helper()
+	_ = u.ctrl.SetReadDeadline(time.Now().Add(timeout))
+	defer u.ctrl.SetReadDeadline(time.Time{})
+	for {
+		lenStr, err := u.rd.ReadString(':')
+		if err != nil {
+			t.Fatalf("waiting for %q: %v\n%s", want, err, u.out.String())
+		}
+		n, err := strconv.Atoi(strings.TrimSpace(strings.TrimSuffix(lenStr, ":")))
+		if err != nil || n < 0 || n > 1<<20 {
+			t.Fatalf("bad netstring length %q", lenStr)
+		}
+		msg := make([]byte, n+1)
+		if _, err := io.ReadFull(u.rd, msg); err != nil {
+			t.Fatal(err)
+		}
+		if bytes.Contains(msg, []byte(want)) {
+			return
+		}
+	}
+}
+
+// Output is everything baresip printed so far.
+func (u *UA) Output() string { return u.out.String() }
+
+// freePort returns a loopback port of the network that was free a moment ago.
+func freePort(t testing.TB, network string) int {
+	t.Helper()
+	if network == "udp" {
+		c, err := net.ListenPacket("udp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		return c.LocalAddr().(*net.UDPAddr).Port
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+func (l *lockedBuffer) String() string { l.mu.Lock(); defer l.mu.Unlock(); return l.b.String() }
