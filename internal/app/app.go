@@ -241,6 +241,9 @@ func (a *App) newSIP() error {
 		}
 		cfg.AllowList = append(cfg.AllowList, p)
 	}
+	if a.cfg.SIPTrace {
+		ivr.TraceSIP(a.out) // process-global in sipgo: set before the server starts
+	}
 	srv, err := ivr.NewServer(cfg)
 	if err != nil {
 		return err

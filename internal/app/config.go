@@ -41,6 +41,7 @@ type Config struct {
 	WebhookKey   string        // --webhook-secret: HMAC key for result webhooks
 	RateLimit    float64       // --sip-rate: new SIP transactions per second per source (0 = off)
 	AllowList    string        // --sip-allow: sources exempt from the rate limit (CIDRs, space separated)
+	SIPTrace     bool          // --sip-trace: log every SIP message, redacted (INFO bodies, SDP keys)
 }
 
 // DefaultConfig returns the embedded defaults: everything on one machine, no account anywhere.
@@ -93,6 +94,7 @@ func ParseConfig(args []string, getenv func(string) string, stderr io.Writer) (C
 	str(&c.WebhookKey, "webhook-secret", "HMAC key for result webhooks (prefer PAYBRIDGE_WEBHOOK_SECRET)")
 	fs.Float64Var(&c.RateLimit, "sip-rate", c.RateLimit, "new SIP requests per second per source (0 = off)")
 	str(&c.AllowList, "sip-allow", "sources exempt from the SIP rate limit (CIDRs, space separated)")
+	fs.BoolVar(&c.SIPTrace, "sip-trace", c.SIPTrace, "write every SIP message to the log output, redacted (DTMF INFO bodies never appear)")
 
 	// The environment sets values first; flags given on the command line then override them.
 	var envErr error

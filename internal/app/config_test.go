@@ -63,3 +63,10 @@ func TestParseConfigErrors(t *testing.T) {
 		}
 	}
 }
+
+func TestParseConfigSIPTraceFromEnv(t *testing.T) {
+	c, err := ParseConfig(nil, env(map[string]string{"PAYBRIDGE_SIP_TRACE": "true"}), io.Discard)
+	if err != nil || !c.SIPTrace {
+		t.Fatalf("SIPTrace = %v, %v", c.SIPTrace, err)
+	}
+}
