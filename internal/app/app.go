@@ -117,7 +117,8 @@ func New(ctx context.Context, cfg Config, getenv func(string) string, out io.Wri
 	})
 	var sms gateway.SMSSender = gateway.NewOutboxSender(a.ledger)
 	if cfg.SMSURL != "" {
-		sms = gateway.NewHTTPSender(cfg.SMSURL, cfg.SMSUser, cfg.SMSPassword, cfg.SMSFrom)
+		sms = recordedSender{next: gateway.NewHTTPSender(cfg.SMSURL, cfg.SMSUser, cfg.SMSPassword, cfg.SMSFrom),
+			store: a.store, log: a.log}
 	}
 	a.links = gateway.NewLinks(gateway.LinksConfig{
 		BaseURL:    a.publicURL(),
