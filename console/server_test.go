@@ -18,6 +18,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/paybridge/paybridge/internal/testlog"
 	"github.com/paybridge/paybridge/store"
 )
 
@@ -36,26 +37,13 @@ type fakePlans struct {
 func (f *fakePlans) Plans() []PlanInfo { f.mu.Lock(); defer f.mu.Unlock(); return f.plans }
 func (f *fakePlans) Reload() error     { f.mu.Lock(); defer f.mu.Unlock(); f.reloads++; return f.err }
 
-// syncBuffer is a goroutine-safe log sink.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
-
 type fixture struct {
 	srv     *httptest.Server
 	st      *store.Store
 	hub     *Hub
 	metrics *Metrics
 	plans   *fakePlans
-	logs    *syncBuffer
+	logs    *testlog.Buffer
 	ready   error
 	mu      sync.Mutex
 	bodies  bytes.Buffer // every response body, for the PAN scan
@@ -69,7 +57,7 @@ func newFixture(t testing.TB, mod ...func(*Config)) *fixture {
 	}
 	t.Cleanup(func() { st.Close() })
 	reg := prometheus.NewRegistry()
-	f := &fixture{st: st, hub: NewHub(), metrics: NewMetrics(reg), logs: &syncBuffer{},
+	f := &fixture{st: st, hub: NewHub(), metrics: NewMetrics(reg), logs: &testlog.Buffer{},
 		plans: &fakePlans{plans: []PlanInfo{{Name: "pay", File: "plans/pay.xml", Numbers: []string{"+441632960000"}, Valid: true},
 			{Name: "broken", File: "plans/broken.xml", Valid: false, Messages: []PlanMessage{{Severity: "error", Line: 3, Col: 5,
 				Text: "plans/broken.xml:3:5: unknown element <Pya> (did you mean <Pay>?)"}}}}}}

@@ -1,7 +1,6 @@
 package gateway
 
 import (
-	"bytes"
 	"log/slog"
 	"net/http/httptest"
 	"strings"
@@ -11,6 +10,7 @@ import (
 
 	"github.com/paybridge/paybridge/callplan"
 	"github.com/paybridge/paybridge/dtmf"
+	"github.com/paybridge/paybridge/internal/testlog"
 )
 
 // testPANs are the card numbers no output of paybridge may ever contain.
@@ -29,31 +29,13 @@ func secure(t testing.TB, digits string) *dtmf.SecureBuffer {
 	return b
 }
 
-// syncBuffer is a goroutine-safe log sink.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // env is a running sandbox and a Connectors pointed at it, with every log line and event kept.
 type env struct {
 	sb     *Sandbox
 	srv    *httptest.Server
 	cs     *Connectors
 	ledger *MemoryLedger
-	logs   *syncBuffer
+	logs   *testlog.Buffer
 	events *eventLog
 }
 
@@ -68,13 +50,13 @@ func (e *eventLog) Emit(ev callplan.Event) {
 	e.mu.Unlock()
 }
 
-func newDebugLogger(w *syncBuffer) *slog.Logger {
+func newDebugLogger(w *testlog.Buffer) *slog.Logger {
 	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelDebug}))
 }
 
 func newEnv(t testing.TB, sc SandboxConfig) *env {
 	t.Helper()
-	logs := &syncBuffer{}
+	logs := &testlog.Buffer{}
 	logger := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	if sc.Logger == nil {
 		sc.Logger = logger

@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/paybridge/paybridge/callplan"
+	"github.com/paybridge/paybridge/internal/testlog"
 )
 
 func TestRedactDigits(t *testing.T) {
@@ -75,7 +76,7 @@ func TestConnectorSurvivesHostileProvider(t *testing.T) {
 		}
 	}))
 	defer merchant.Close()
-	logs := &syncBuffer{}
+	logs := &testlog.Buffer{}
 	cs := NewConnectors(ConnectorsConfig{Attempts: NewMemoryLedger(), Logger: newDebugLogger(logs)})
 	c, err := cs.OpenConnector(&callplan.ConnectorSpec{Name: "m", Type: "generic", BaseURL: merchant.URL,
 		BasicAuth: &callplan.BasicAuth{Username: "u", Password: "p"}})

@@ -1,7 +1,6 @@
 package ivr
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"io"
@@ -9,9 +8,10 @@ import (
 	"math"
 	"net/netip"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/paybridge/paybridge/internal/testlog"
 )
 
 // testCards are the card numbers every output of the tests is scanned for.
@@ -25,24 +25,6 @@ func tone(d time.Duration) []int16 {
 		out[i] = int16(4000 * math.Sin(2*math.Pi*440*float64(i)/8000))
 	}
 	return out
-}
-
-// syncBuffer is a goroutine-safe log sink that the leak checks scan.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // collected is what a collecting handler saw on one call.
@@ -77,9 +59,9 @@ func digitCollector(n int, out chan<- collected) Router {
 	})
 }
 
-func startServer(t *testing.T, cfg Config) (*Server, *syncBuffer) {
+func startServer(t *testing.T, cfg Config) (*Server, *testlog.Buffer) {
 	t.Helper()
-	logs := &syncBuffer{}
+	logs := &testlog.Buffer{}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
@@ -116,7 +98,7 @@ func TestCallerKeysCardToChannel(t *testing.T) {
 	for _, mode := range []string{DTMFRFC4733, DTMFInband, DTMFInfo} {
 		t.Run(mode, func(t *testing.T) {
 			got := make(chan collected, 1)
-			trace := &syncBuffer{}
+			trace := &testlog.Buffer{}
 			TraceSIP(trace)
 			t.Cleanup(func() { TraceSIP(nil) }) // after the server below has stopped (cleanups run last-in first-out)
 			s, logs := startServer(t, Config{Router: digitCollector(len(card), got)})

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/paybridge/paybridge/dtmf"
+	"github.com/paybridge/paybridge/internal/testlog"
 	"github.com/paybridge/paybridge/loadtest/pcapgen"
 )
 
@@ -152,7 +153,7 @@ func TestSIPpKeysCard(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			got := make(chan collected, 1)
-			trace := &syncBuffer{}
+			trace := &testlog.Buffer{}
 			TraceSIP(trace)
 			t.Cleanup(func() { TraceSIP(nil) }) // after the server below has stopped (cleanups run last-in first-out)
 			s, logs := startServer(t, Config{Router: digitCollector(len(sippCard), got)})

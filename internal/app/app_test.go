@@ -13,29 +13,16 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/paybridge/paybridge/internal/testlog"
 	"github.com/paybridge/paybridge/ivr"
 	"github.com/paybridge/paybridge/store"
 )
 
-// syncBuffer is a log sink shared by the node's goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
-
 // startNode runs a node on loopback with ephemeral ports and the bundled example plans.
-func startNode(t *testing.T, extra ...string) (*App, *syncBuffer, func()) {
+func startNode(t *testing.T, extra ...string) (*App, *testlog.Buffer, func()) {
 	t.Helper()
 	data := t.TempDir()
 	args := append([]string{"--sip-addr", "127.0.0.1:0", "--http-addr", "127.0.0.1:0", "--data", data,
@@ -44,7 +31,7 @@ func startNode(t *testing.T, extra ...string) (*App, *syncBuffer, func()) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	out := &syncBuffer{}
+	out := &testlog.Buffer{}
 	a, err := New(context.Background(), cfg, func(string) string { return "" }, out)
 	if err != nil {
 		t.Fatal(err)

@@ -18,11 +18,11 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/paybridge/paybridge/internal/media"
+	"github.com/paybridge/paybridge/internal/testlog"
 )
 
 // ModuleDir is where Debian's baresip package installs its modules.
@@ -31,7 +31,7 @@ const ModuleDir = "/usr/lib/baresip/modules"
 // UA is one baresip process.
 type UA struct {
 	cmd  *exec.Cmd
-	out  *lockedBuffer
+	out  *testlog.Buffer
 	ctrl net.Conn
 	rd   *bufio.Reader
 }
@@ -75,7 +75,7 @@ ctrl_tcp_listen 127.0.0.1:%d
 			t.Fatal(err)
 		}
 	}
-	u := &UA{out: &lockedBuffer{}}
+	u := &UA{out: &testlog.Buffer{}}
 	u.cmd = exec.Command(bin, "-f", dir)
 	u.cmd.Stdout, u.cmd.Stderr = u.out, u.out
 	if err := u.cmd.Start(); err != nil {
@@ -160,15 +160,3 @@ func freePort(t testing.TB, network string) int {
 	defer l.Close()
 	return l.Addr().(*net.TCPAddr).Port
 }
-
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-func (l *lockedBuffer) String() string { l.mu.Lock(); defer l.mu.Unlock(); return l.b.String() }

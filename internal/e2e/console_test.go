@@ -14,13 +14,13 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/paybridge/paybridge/console"
+	"github.com/paybridge/paybridge/internal/testlog"
 	"github.com/paybridge/paybridge/store"
 )
 
@@ -253,7 +253,7 @@ func TestConsoleServeEndToEnd(t *testing.T) {
 	serve := exec.CommandContext(ctx, bin, "serve", "--http-addr", httpAddr, "--sip-addr", sipAddr, "--data", data,
 		"--rtp-ports", fmt.Sprintf("%d-%d", rtpLow, rtpLow+19), "--log-format", "json")
 	serve.Env = append(os.Environ(), "PAYBRIDGE_ADMIN_TOKEN=")
-	out := &lockedBuffer{}
+	out := &testlog.Buffer{}
 	serve.Stdout, serve.Stderr = out, out
 	if err := serve.Start(); err != nil {
 		t.Fatal(err)
@@ -322,7 +322,7 @@ func TestConsoleServeEndToEnd(t *testing.T) {
 	number := envOr("PAYBRIDGE_E2E_NUMBER", "+441632960208")
 	digits := envOr("PAYBRIDGE_E2E_DIGITS", "4242424242424242#w1230#w123#w12345#")
 	call := exec.CommandContext(ctx, bin, "call", "sip:"+number+"@"+sipAddr, "--from", "+447700900123", "--digits", digits, "--timeout", "90s")
-	callOut := &lockedBuffer{}
+	callOut := &testlog.Buffer{}
 	call.Stdout, call.Stderr = callOut, callOut
 	if err := call.Start(); err != nil {
 		t.Fatal(err)
@@ -469,15 +469,3 @@ func firstLine(s string) string {
 	}
 	return ""
 }
-
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-func (l *lockedBuffer) String() string { l.mu.Lock(); defer l.mu.Unlock(); return l.b.String() }

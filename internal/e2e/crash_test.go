@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/paybridge/paybridge/internal/testlog"
 	"github.com/paybridge/paybridge/ivr"
 	"github.com/paybridge/paybridge/store"
 )
@@ -24,7 +25,7 @@ import (
 // crashProc is a paybridge process of the crash test, with its output captured.
 type crashProc struct {
 	cmd *exec.Cmd
-	out *lockedBuffer
+	out *testlog.Buffer
 }
 
 // crashStart runs the binary and waits until a line of its output matches ready; it returns
@@ -37,7 +38,7 @@ func crashStart(t *testing.T, bin string, ready *regexp.Regexp, args ...string) 
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	p := &crashProc{cmd: cmd, out: &lockedBuffer{}}
+	p := &crashProc{cmd: cmd, out: &testlog.Buffer{}}
 	found := make(chan []string, 1)
 	go func() {
 		sc := bufio.NewScanner(pr)

@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/paybridge/paybridge/internal/testlog"
 	"github.com/paybridge/paybridge/loadtest/pcapgen"
 	"github.com/paybridge/paybridge/store"
 )
@@ -40,16 +41,8 @@ const sipPayPlan = `<CallPlan name="sip-e2e-pay">
 type sipNode struct {
 	sip  string // host:port
 	data string
-	out  *sipLog
+	out  *testlog.Buffer
 }
-
-type sipLog struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *sipLog) Write(p []byte) (int, error) { l.mu.Lock(); defer l.mu.Unlock(); return l.b.Write(p) }
-func (l *sipLog) String() string              { l.mu.Lock(); defer l.mu.Unlock(); return l.b.String() }
 
 var (
 	sipBinOnce sync.Once
@@ -88,7 +81,7 @@ func startSIPNode(t *testing.T, rtpBase int) *sipNode {
 	if err := os.WriteFile(filepath.Join(plans, "pay.xml"), []byte(sipPayPlan), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	n := &sipNode{data: data, out: &sipLog{}}
+	n := &sipNode{data: data, out: &testlog.Buffer{}}
 	cmd := exec.Command(bin, "serve", "--sip-addr", "127.0.0.1:0", "--http-addr", "127.0.0.1:0", "--data", data,
 		"--plans", plans, "--rtp-ports", fmt.Sprintf("%d-%d", rtpBase, rtpBase+99), "--admin-token", "sip-e2e-admin-token-0123456789abcdef")
 	pr, pw := io.Pipe()
