@@ -2,27 +2,25 @@ package replay
 
 import (
 	"context"
+	"path/filepath"
 	"testing"
 	"time"
 
-	"github.com/paybridge/paybridge/dtmf"
+	"github.com/paybridge/paybridge/internal/media"
 )
 
-// sixtySecondCall is a 60 s recording: the VCC flow keyed in-band over the first ~20 s, then
-// the caller listening until the plan hangs up, then silence.
-func sixtySecondCall() []int16 {
-	opt := dtmf.DefaultToneOptions()
-	opt.Duration, opt.Gap = 90*time.Millisecond, 110*time.Millisecond
-	sil := func(d time.Duration) []int16 { return make([]int16, int(d/time.Millisecond)*8) }
-	var pcm []int16
-	pcm = append(pcm, sil(1500*time.Millisecond)...)
-	pcm = append(pcm, dtmf.GenerateDigits("12345678", opt)...)
-	pcm = append(pcm, sil(1500*time.Millisecond)...)
-	pcm = append(pcm, dtmf.GenerateDigits("4242424242424242#", opt)...)
-	pcm = append(pcm, sil(800*time.Millisecond)...)
-	pcm = append(pcm, dtmf.GenerateDigits("1230", opt)...)
-	pcm = append(pcm, sil(800*time.Millisecond)...)
-	pcm = append(pcm, dtmf.GenerateDigits("123", opt)...)
+// sixtySecondCall is a 60 s recording: the committed fixture testdata/replay/vcc-visa.wav
+// (the VCC flow keyed in-band over the first ~20 s, written by internal/replay/gen), then
+// silence while the caller listens until the plan hangs up.
+func sixtySecondCall(b *testing.B) []int16 {
+	b.Helper()
+	pcm, err := media.ReadAudioFile(filepath.Join("..", "..", "testdata", "replay", "vcc-visa.wav"), "")
+	if err != nil {
+		b.Fatal(err)
+	}
+	if len(pcm) > 60*8000 {
+		b.Fatalf("fixture is %d samples, longer than 60 s", len(pcm))
+	}
 	return append(pcm, make([]int16, 60*8000-len(pcm))...)
 }
 
@@ -34,7 +32,7 @@ func sixtySecondCall() []int16 {
 func BenchmarkReplay60s(b *testing.B) {
 	sb := startSandbox(b)
 	plan := planFile(b, "vcc-secure-payments.xml")
-	pcm := sixtySecondCall()
+	pcm := sixtySecondCall(b)
 	opts := sb.Options()
 	opts.Plan = plan
 	opts.Start = time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
@@ -56,7 +54,7 @@ func BenchmarkReplay60s(b *testing.B) {
 // BenchmarkReplayDetectOnly is the DTMF half of the figure above: 60 s of audio through the
 // live call's dtmf.Stream.
 func BenchmarkReplayDetectOnly(b *testing.B) {
-	pcm := sixtySecondCall()
+	pcm := sixtySecondCall(b)
 	for b.Loop() {
 		if in := AudioInput(pcm); len(in.Keys) != 32 {
 			b.Fatalf("%d keys", len(in.Keys))
