@@ -38,21 +38,8 @@ func (s *Store) GetAttempt(ctx context.Context, key string) (*Attempt, error) {
 
 // NoteAttemptError keeps the last connector error of a pending attempt (it stays pending).
 func (s *Store) NoteAttemptError(ctx context.Context, key, msg string) error {
-	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE payment_attempts SET last_error = ?, updated_at = ?
-			WHERE idempotency_key = ? AND status = ?`, redactPANs(msg), now().UnixMicro(), key, AttemptPending)
-		if err != nil {
-			return err
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return fmt.Errorf("%w: pending attempt %s", ErrNotFound, key)
-		}
-		return nil
-	})
-	if err != nil && !errors.Is(err, ErrNotFound) {
-		return fmt.Errorf("store: note attempt error %s: %w", key, err)
-	}
-	return err
+	return s.updateOne(ctx, "pending attempt "+key, `UPDATE payment_attempts SET last_error = ?, updated_at = ?
+		WHERE idempotency_key = ? AND status = ?`, redactPANs(msg), now().UnixMicro(), key, AttemptPending)
 }
 
 // ClaimLink atomically moves an active, unexpired link to claimed and returns it. Of any number
@@ -125,38 +112,12 @@ func (s *Store) FinishLink(ctx context.Context, hash string, f LinkFinish) error
 			WHERE token_hash = ? AND state = ?`
 		args = []any{LinkActive, at, hash, LinkClaimed}
 	}
-	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, stmt, args...)
-		if err != nil {
-			return err
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return fmt.Errorf("%w: claimed link", ErrNotFound)
-		}
-		return nil
-	})
-	if err != nil && !errors.Is(err, ErrNotFound) {
-		return fmt.Errorf("store: finish link: %w", err)
-	}
-	return err
+	return s.updateOne(ctx, "claimed link", stmt, args...)
 }
 
 // SetLinkMessage records the SMS message id that carried link id.
 func (s *Store) SetLinkMessage(ctx context.Context, id, messageID string) error {
-	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE payment_links SET message_id = ? WHERE id = ?`, messageID, id)
-		if err != nil {
-			return err
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return fmt.Errorf("%w: link %s", ErrNotFound, id)
-		}
-		return nil
-	})
-	if err != nil && !errors.Is(err, ErrNotFound) {
-		return fmt.Errorf("store: set link message %s: %w", id, err)
-	}
-	return err
+	return s.updateOne(ctx, "link "+id, `UPDATE payment_links SET message_id = ? WHERE id = ?`, messageID, id)
 }
 
 // CountLinksTo counts the links created for the number to since since (the daily SMS cap).

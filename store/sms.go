@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
 	"time"
 )
@@ -74,30 +73,13 @@ func (s *Store) EnqueueSMS(ctx context.Context, m SMS) (string, error) {
 
 // MarkSMSSent records that the provider accepted the message.
 func (s *Store) MarkSMSSent(ctx context.Context, id, providerID string, at time.Time) error {
-	return s.updateSMS(ctx, id, `UPDATE sms_outbox SET status = ?, provider_id = ?, sent_at = ? WHERE id = ?`,
+	return s.updateOne(ctx, "SMS "+id, `UPDATE sms_outbox SET status = ?, provider_id = ?, sent_at = ? WHERE id = ?`,
 		SMSSent, providerID, orNow(at).UnixMicro(), id)
 }
 
 // MarkSMSFailed records that the message could not be sent.
 func (s *Store) MarkSMSFailed(ctx context.Context, id, reason string) error {
-	return s.updateSMS(ctx, id, `UPDATE sms_outbox SET status = ?, error = ? WHERE id = ?`, SMSFailed, redactPANs(reason), id)
-}
-
-func (s *Store) updateSMS(ctx context.Context, id, stmt string, args ...any) error {
-	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, stmt, args...)
-		if err != nil {
-			return err
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return fmt.Errorf("%w: SMS %s", ErrNotFound, id)
-		}
-		return nil
-	})
-	if err != nil && !errors.Is(err, ErrNotFound) {
-		return fmt.Errorf("store: update SMS %s: %w", id, err)
-	}
-	return err
+	return s.updateOne(ctx, "SMS "+id, `UPDATE sms_outbox SET status = ?, error = ? WHERE id = ?`, SMSFailed, redactPANs(reason), id)
 }
 
 // ListSMS returns one page of the outbox, newest first.

@@ -149,6 +149,25 @@ func (s *Store) Ping(ctx context.Context) error {
 	return s.r.QueryRowContext(ctx, "SELECT 1").Scan(&one)
 }
 
+// updateOne runs one UPDATE that must change a row: none changed is ErrNotFound (naming what,
+// e.g. "SMS sms_1"); any other failure is wrapped as "store: update <what>".
+func (s *Store) updateOne(ctx context.Context, what, stmt string, args ...any) error {
+	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, stmt, args...)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return fmt.Errorf("%w: %s", ErrNotFound, what)
+		}
+		return nil
+	})
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		return fmt.Errorf("store: update %s: %w", what, err)
+	}
+	return err
+}
+
 // reader returns the read pool, or ErrClosed.
 func (s *Store) reader() (*sql.DB, error) {
 	if s.closed.Load() {

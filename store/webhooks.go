@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
 	"time"
 )
@@ -94,7 +93,7 @@ func (s *Store) DueWebhooks(ctx context.Context, at time.Time, limit int) ([]Web
 
 // MarkWebhookDelivered records a successful delivery.
 func (s *Store) MarkWebhookDelivered(ctx context.Context, id string, at time.Time) error {
-	return s.updateWebhook(ctx, id, `UPDATE webhooks SET status = ?, attempts = attempts + 1, delivered_at = ?, last_error = ''
+	return s.updateOne(ctx, "pending webhook "+id, `UPDATE webhooks SET status = ?, attempts = attempts + 1, delivered_at = ?, last_error = ''
 		WHERE id = ? AND status = ?`, WebhookDelivered, orNow(at).UnixMicro(), id, WebhookPending)
 }
 
@@ -108,24 +107,7 @@ func (s *Store) MarkWebhookFailed(ctx context.Context, id string, next time.Time
 	} else {
 		nextAt = next.UnixMicro()
 	}
-	return s.updateWebhook(ctx, id, `UPDATE webhooks SET status = ?, attempts = attempts + 1,
+	return s.updateOne(ctx, "pending webhook "+id, `UPDATE webhooks SET status = ?, attempts = attempts + 1,
 		next_at = COALESCE(?, next_at), last_error = ? WHERE id = ? AND status = ?`,
 		status, nextAt, redactPANs(reason), id, WebhookPending)
-}
-
-func (s *Store) updateWebhook(ctx context.Context, id, stmt string, args ...any) error {
-	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, stmt, args...)
-		if err != nil {
-			return err
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return fmt.Errorf("%w: pending webhook %s", ErrNotFound, id)
-		}
-		return nil
-	})
-	if err != nil && !errors.Is(err, ErrNotFound) {
-		return fmt.Errorf("store: update webhook %s: %w", id, err)
-	}
-	return err
 }
