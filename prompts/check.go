@@ -30,7 +30,15 @@ func Check(p *callplan.Plan) callplan.Diagnostics {
 			continue
 		}
 		seen[r.Name] = true
-		if !set.Has(r.Name) {
+		pr, err := set.Load(r.Name)
+		switch {
+		case err == nil && pr.Converted != "":
+			ds = append(ds, callplan.Diagnostic{Pos: r.Pos, Severity: callplan.SeverityWarning, Code: "converted-prompt",
+				Message: fmt.Sprintf("prompt %q of <%s> is %s, converted to 8 kHz mono 16-bit PCM at load (convert the file once: sox %s.wav -r 8000 -c 1 -b 16 -e signed-integer OUT.wav)", r.Name, r.Step, pr.Converted, r.Name)})
+		case errors.Is(err, ErrFormat):
+			ds = append(ds, callplan.Diagnostic{Pos: r.Pos, Severity: callplan.SeverityWarning, Code: "unreadable-prompt",
+				Message: fmt.Sprintf("prompt %q of <%s> cannot be read (%v): the caller would hear silence", r.Name, r.Step, err)})
+		case err != nil:
 			where := "the bundled pack"
 			if dir != "" {
 				where = dir + " or the bundled pack"

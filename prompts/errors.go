@@ -6,5 +6,6 @@ import "errors"
 var (
 	ErrNotFound = errors.New("prompts: no such prompt")
 	ErrBadName  = errors.New("prompts: invalid prompt name")
-	ErrFormat   = errors.New("prompts: unsupported WAV (want 8 kHz mono 16-bit PCM)")
+	ErrFormat   = errors.New("prompts: unreadable WAV")
+	ErrNoPack   = errors.New("prompts: no bundled pack for the language")
 )
