@@ -51,6 +51,38 @@ package tts
 //	return espeak_SetVoiceByProperties(&v);
 // }
 //
+// // pb_voices lists every voice as lines of tab-separated names it answers to: its name,
+// // its identifier and its languages. The caller frees the result.
+// static char *pb_voices(void) {
+//	const espeak_VOICE **v = espeak_ListVoices(NULL);
+//	size_t cap = 4096, len = 0;
+//	char *out = malloc(cap);
+//	if (out == NULL) return NULL;
+//	out[0] = 0;
+//	for (; v != NULL && *v != NULL; v++) {
+//		const char *fields[64];
+//		int n = 0;
+//		fields[n++] = (*v)->name ? (*v)->name : "";
+//		fields[n++] = (*v)->identifier ? (*v)->identifier : "";
+//		for (const char *l = (*v)->languages; l != NULL && *l != 0 && n < 64; l += strlen(l + 1) + 2)
+//			fields[n++] = l + 1; // each language is a priority byte, the name, a NUL
+//		for (int i = 0; i < n; i++) {
+//			size_t need = strlen(fields[i]) + 2;
+//			if (len + need + 1 > cap) {
+//				while (len + need + 1 > cap) cap *= 2;
+//				char *b = realloc(out, cap);
+//				if (b == NULL) { free(out); return NULL; }
+//				out = b;
+//			}
+//			memcpy(out + len, fields[i], need - 2);
+//			len += need - 2;
+//			out[len++] = i + 1 < n ? '\t' : '\n';
+//			out[len] = 0;
+//		}
+//	}
+//	return out;
+// }
+//
 // static const char *pb_version(void) { return espeak_Info(NULL); }
 // static int pb_failed(void) { return pb_out.failed; }
 // static int pb_len(void) { return pb_out.len; }
@@ -66,8 +98,14 @@ import (
 )
 
 // Espeak renders through libespeak-ng in this process: no process start per request, the
-// voice data loaded once. The library keeps one synthesiser per process, so renders are
-// serialised; an Espeak is safe for concurrent use and every Espeak shares that synthesiser.
+// voice data loaded once — about a millisecond of synthesis for a prompt. The library keeps one
+// synthesiser per process, so renders are serialised; an Espeak is safe for concurrent use
+// and every Espeak shares that synthesiser.
+//
+// The synthesiser carries a little state from one utterance to the next (the phase of its
+// pitch flutter), so two renders of one request differ inaudibly in their samples. The
+// bundled packs, which must be byte-for-byte reproducible, are rendered with EspeakProcess,
+// which starts fresh every time; both give the same voice, hence the same ID.
 type Espeak struct{}
 
 var espeakLib struct {
@@ -76,6 +114,7 @@ var espeakLib struct {
 	rate    int
 	version string
 	slot    chan struct{} // one render at a time
+	voices  voiceSet      // the names -v accepts
 	voice   string        // current voice
 	wpm     int           // current rate
 }
@@ -96,6 +135,16 @@ func NewEspeak() (*Espeak, error) {
 		l.rate = rate
 		l.version = C.GoString(C.pb_version())
 		l.slot = make(chan struct{}, 1)
+		list := C.pb_voices()
+		if list == nil {
+			l.err = fmt.Errorf("%w: libespeak-ng lists no voices", ErrEngine)
+			return
+		}
+		l.voices = voiceSet{}
+		for _, line := range strings.Split(C.GoString(list), "\n") {
+			l.voices.add(strings.Split(line, "\t")...)
+		}
+		C.free(unsafe.Pointer(list))
 	})
 	if l.err != nil {
 		return nil, l.err
@@ -120,6 +169,9 @@ func (*Espeak) speak(ctx context.Context, voice string, wpm int, ssml string) ([
 	}
 	defer func() { <-l.slot }()
 	if voice != l.voice {
+		if !l.voices.has(voice) {
+			return nil, 0, fmt.Errorf("%w: espeak-ng has no voice %q", ErrVoice, voice)
+		}
 		cv := C.CString(voice)
 		rc := C.pb_voice(cv)
 		C.free(unsafe.Pointer(cv))
@@ -152,6 +204,31 @@ func (*Espeak) speak(ctx context.Context, voice string, wpm int, ssml string) ([
 		copy(out, unsafe.Slice((*int16)(unsafe.Pointer(C.pb_buf())), n))
 	}
 	return out, l.rate, nil
+}
+
+// voiceSet holds the names espeak-ng knows a voice by, lower case: its name (spaces as
+// underscores too), its identifier ("gmw/en") and the identifier's last element, and its
+// languages ("en-gb").
+type voiceSet map[string]bool
+
+func (v voiceSet) add(names ...string) {
+	for _, n := range names {
+		n = strings.ToLower(strings.TrimSpace(n))
+		if n == "" {
+			continue
+		}
+		v[n] = true
+		v[strings.ReplaceAll(n, " ", "_")] = true
+		if i := strings.LastIndexByte(n, '/'); i >= 0 {
+			v[n[i+1:]] = true
+		}
+	}
+}
+
+// has reports whether espeak-ng knows voice, ignoring a "+variant" suffix.
+func (v voiceSet) has(voice string) bool {
+	base, _, _ := strings.Cut(voice, "+")
+	return v[strings.ToLower(base)]
 }
 
 // espeakVoice is espeak-ng's voice for a language tag: en-gb (British English; en-us for

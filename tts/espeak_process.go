@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os/exec"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -14,15 +15,17 @@ import (
 )
 
 // EspeakProcess renders by running the espeak-ng program once per stretch of speech (SSML on
-// its standard input, a WAV on its standard output). It needs no cgo and renders in parallel,
-// one process per request, at the cost of a process start each time; Espeak is faster (see
-// the package benchmarks) and is the default.
+// its standard input, a WAV on its standard output). It renders in parallel, one process per
+// request, at the cost of a process start each time; Espeak is faster (see the package
+// benchmarks) and is the default. Every process starts from the same state, so a request
+// always renders to the same samples: `make prompts` uses it for reproducible packs.
 type EspeakProcess struct {
 	// Path is the program; "" finds espeak-ng on $PATH.
 	Path string
 
 	once    sync.Once
 	version string
+	voices  voiceSet
 	err     error
 }
 
@@ -59,6 +62,12 @@ func (e *EspeakProcess) init() error {
 			}
 		}
 		e.version = v
+		out, err = exec.Command(p, "--voices").Output()
+		if err != nil {
+			e.err = fmt.Errorf("%w: %s --voices: %v", ErrEngine, p, err)
+			return
+		}
+		e.voices = parseVoiceList(string(out))
 	})
 	return e.err
 }
@@ -78,7 +87,29 @@ func (e *EspeakProcess) Render(ctx context.Context, req Request) (*Audio, error)
 	return renderScript(ctx, e, req, espeakVoice)
 }
 
+var otherLanguages = regexp.MustCompile(`\(([^ ()]+) [0-9]+\)`)
+
+// parseVoiceList reads `espeak-ng --voices`: a header line, then per voice "Pty Language
+// Age/Gender VoiceName File Other-Languages", the other languages as "(en-gb 3)(en 2)".
+func parseVoiceList(out string) voiceSet {
+	vs := voiceSet{}
+	for _, line := range strings.Split(out, "\n")[1:] {
+		f := strings.Fields(line)
+		if len(f) < 5 {
+			continue
+		}
+		vs.add(f[1], f[3], f[4])
+		for _, m := range otherLanguages.FindAllStringSubmatch(strings.Join(f[5:], " "), -1) {
+			vs.add(m[1])
+		}
+	}
+	return vs
+}
+
 func (e *EspeakProcess) speak(ctx context.Context, voice string, wpm int, ssml string) ([]int16, int, error) {
+	if !e.voices.has(voice) {
+		return nil, 0, fmt.Errorf("%w: espeak-ng has no voice %q", ErrVoice, voice)
+	}
 	cmd := exec.CommandContext(ctx, e.Path, "--stdout", "-m", "-b", "1", "-v", voice, "-s", strconv.Itoa(wpm), "--stdin")
 	cmd.Stdin = strings.NewReader("<speak>" + ssml + "</speak>")
 	var stdout, stderr bytes.Buffer
