@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"container/list"
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -184,8 +185,14 @@ func (c *Cache) lookup(key string) *Audio {
 	if err != nil {
 		return nil
 	}
+	// Entries are written by store alone: a 44-byte header whose data size is the rest of the
+	// file. Anything else — a torn or foreign file — is a miss.
 	pcm, info, err := media.ReadWAV(bytes.NewReader(data))
-	if err != nil || info.Encoding != media.PCM16 || len(data) != 44+2*len(pcm) {
+	if err == nil && (info.Encoding != media.PCM16 || len(data) != 44+2*len(pcm) ||
+		binary.LittleEndian.Uint32(data[40:44]) != uint32(2*len(pcm))) {
+		err = errors.New("size does not match its header")
+	}
+	if err != nil {
 		c.log.Warn("tts cache: unreadable entry removed", "file", p, "err", err)
 		os.Remove(p)
 		return nil
