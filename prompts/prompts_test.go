@@ -4,12 +4,17 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"log/slog"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/paybridge/paybridge/callplan"
+	"github.com/paybridge/paybridge/internal/testlog"
 	"github.com/paybridge/paybridge/prompts"
 )
 
@@ -35,21 +40,181 @@ func TestEveryDefaultPromptIsBundled(t *testing.T) {
 }
 
 func TestBundledPackSize(t *testing.T) {
-	var total int64
-	err := filepath.WalkDir("en-GB", func(path string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
+	for _, lang := range prompts.Languages() {
+		var total int64
+		err := filepath.WalkDir(lang, func(path string, d fs.DirEntry, err error) error {
+			if err != nil || d.IsDir() {
+				return err
+			}
+			info, err := d.Info()
+			total += info.Size()
 			return err
+		})
+		if err != nil {
+			t.Fatal(err)
 		}
-		info, err := d.Info()
-		total += info.Size()
-		return err
-	})
+		t.Logf("bundled %s pack: %d prompts, %d bytes", lang, len(prompts.PackNames(lang)), total)
+		if total >= 3<<20 {
+			t.Fatalf("bundled %s pack is %d bytes, budget is 3 MiB", lang, total)
+		}
+	}
+}
+
+// Every pack is complete (every prompt of the default pack, decodable, a plausible length)
+// and is what `make prompts` renders from <lang>.tsv: the same names, valid ones.
+func TestEveryPackIsComplete(t *testing.T) {
+	tsv, _ := filepath.Glob("*.tsv")
+	var fromText []string
+	for _, f := range tsv {
+		fromText = append(fromText, strings.TrimSuffix(f, ".tsv"))
+	}
+	langs := prompts.Languages()
+	slices.Sort(fromText)
+	if sorted := slices.Sorted(slices.Values(langs)); !slices.Equal(sorted, fromText) || len(langs) < 2 || langs[0] != prompts.BundledLang {
+		t.Fatalf("packs %v, wording files %v", langs, fromText)
+	}
+	want := prompts.PackNames(prompts.BundledLang)
+	for _, lang := range langs {
+		data, err := os.ReadFile(lang + ".tsv")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var listed []string
+		for _, line := range strings.Split(string(data), "\n") {
+			if name, _, ok := strings.Cut(line, "\t"); ok && !strings.HasPrefix(line, "#") {
+				if !prompts.ValidName(name) {
+					t.Errorf("%s.tsv: %q is not a prompt name", lang, name)
+				}
+				listed = append(listed, name)
+			}
+		}
+		slices.Sort(listed)
+		have := prompts.PackNames(lang)
+		if !slices.Equal(listed, have) {
+			t.Errorf("%s: the pack has %d prompts, %s.tsv lists %d: run make prompts", lang, len(have), lang, len(listed))
+		}
+		if !slices.Equal(have, want) {
+			t.Errorf("%s: pack differs from the %s pack", lang, prompts.BundledLang)
+		}
+		set, err := prompts.OpenLang("", lang)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, n := range have {
+			p, err := set.Load(n)
+			if err != nil || p.Converted != "" || p.Duration < 150*time.Millisecond || p.Duration > 12*time.Second {
+				t.Errorf("%s/%s: %v converted=%q duration=%v", lang, n, err, p.Converted, p.Duration)
+			}
+		}
+	}
+}
+
+func TestLanguagePacks(t *testing.T) {
+	for tag, want := range map[string]string{"en-GB": "en-GB", "en-gb": "en-GB", "en": "en-GB", "en-US": "en-GB",
+		"es-ES": "es-ES", "es_es": "es-ES", "es": "es-ES", "es-MX": "es-ES"} {
+		got, err := prompts.MatchLanguage(tag)
+		if err != nil || got != want {
+			t.Errorf("MatchLanguage(%q) = %q, %v; want %q", tag, got, err, want)
+		}
+	}
+	for _, tag := range []string{"fr-FR", "", "e"} {
+		if _, err := prompts.MatchLanguage(tag); !errors.Is(err, prompts.ErrNoPack) {
+			t.Errorf("MatchLanguage(%q): %v", tag, err)
+		}
+	}
+	if _, err := prompts.OpenLang("", "de-DE"); !errors.Is(err, prompts.ErrNoPack) {
+		t.Fatalf("OpenLang(de-DE): %v", err)
+	}
+	en, _ := prompts.Open("")
+	es, err := prompts.OpenLang("", "es")
+	if err != nil || en.Lang() != "en-GB" || es.Lang() != "es-ES" {
+		t.Fatalf("langs %q %q %v", en.Lang(), es.Lang(), err)
+	}
+	// The same prompt in two languages is two recordings.
+	a, _ := en.Load("goodbye")
+	b, _ := es.Load("goodbye")
+	if a == nil || b == nil || slices.Equal(a.Samples, b.Samples) {
+		t.Fatal("en-GB and es-ES goodbye are the same audio")
+	}
+	// A plan's own directory still comes first.
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "goodbye.wav"), prompts.EncodeWAV(make([]int16, 800)), 0o644)
+	own, _ := prompts.OpenLang(dir, "es-ES")
+	if p, err := own.Load("goodbye"); err != nil || p.Bundled {
+		t.Fatalf("plan prompt: %v", err)
+	}
+}
+
+// A plan's WAV in another layout is converted at load, with a warning, not reported missing
+// (before: ErrFormat, and validate said the prompt was not there).
+func TestWrongFormatWAVIsConvertedAtLoad(t *testing.T) {
+	if _, err := exec.LookPath("sox"); err != nil {
+		t.Fatal("sox not installed: run make deps")
+	}
+	dir := t.TempDir()
+	for name, args := range map[string][]string{
+		"cd":    {"-r", "44100", "-c", "2", "-b", "16"},
+		"float": {"-r", "16000", "-c", "1", "-b", "32", "-e", "floating-point"},
+		"ulaw":  {"-r", "8000", "-c", "1", "-e", "u-law"},
+		"8bit":  {"-r", "11025", "-c", "1", "-b", "8"},
+	} {
+		cmd := append([]string{"-n"}, args...)
+		cmd = append(cmd, filepath.Join(dir, name+".wav"), "synth", "1", "sine", "440", "gain", "-6")
+		if out, err := exec.Command("sox", cmd...).CombinedOutput(); err != nil {
+			t.Fatalf("sox: %v %s", err, out)
+		}
+	}
+	var logs testlog.Buffer
+	set, err := prompts.Open(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("bundled pack: %d prompts, %d bytes", len(prompts.BundledNames()), total)
-	if total >= 3<<20 {
-		t.Fatalf("bundled pack is %d bytes, budget is 3 MiB", total)
+	set.SetLogger(slog.New(slog.NewTextHandler(&logs, nil)))
+	for name, from := range map[string]string{"cd": "44100 Hz, 2 channels, 16-bit PCM", "float": "16000 Hz, mono, 32-bit float",
+		"ulaw": "8000 Hz, mono, μ-law", "8bit": "11025 Hz, mono, 8-bit PCM"} {
+		p, err := set.Load(name)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if p.Converted != from || p.Bundled || p.Duration < 990*time.Millisecond || p.Duration > 1010*time.Millisecond {
+			t.Errorf("%s: converted %q, duration %v", name, p.Converted, p.Duration)
+		}
+		if !strings.Contains(logs.String(), "prompt="+name) {
+			t.Errorf("%s: no warning in %s", name, logs.String())
+		}
+	}
+	if strings.Count(logs.String(), "prompt converted at load") != 4 {
+		t.Errorf("warnings: %s", logs.String())
+	}
+	if _, err := set.Load("cd"); err != nil || strings.Count(logs.String(), "prompt=cd") != 1 {
+		t.Error("a cached prompt warned again")
+	}
+}
+
+func TestCheckReportsConvertedAndUnreadablePrompts(t *testing.T) {
+	dir := t.TempDir()
+	stereo := prompts.EncodeWAV(make([]int16, 1600))
+	stereo[22] = 2 // two channels of 400 frames
+	os.WriteFile(filepath.Join(dir, "stereo.wav"), stereo, 0o644)
+	os.WriteFile(filepath.Join(dir, "junk.wav"), []byte("RIFF....WAVEjunk"), 0o644)
+	plan := filepath.Join(dir, "plan.xml")
+	os.WriteFile(plan, []byte(`<CallPlan name="t"><Prompts dir="."/><Flow><Play prompt="stereo"/><Play prompt="junk"/><Play prompt="nosuch"/><Hangup/></Flow></CallPlan>`), 0o644)
+	p, ds := callplan.ParseFile(plan, nil)
+	if ds.HasErrors() || p == nil {
+		t.Fatal(ds)
+	}
+	codes := map[string]string{}
+	for _, d := range prompts.Check(p) {
+		codes[d.Code] = d.Message
+	}
+	if m := codes["converted-prompt"]; !strings.Contains(m, `prompt "stereo"`) || !strings.Contains(m, "8000 Hz, 2 channels, 16-bit PCM") {
+		t.Errorf("converted: %q", m)
+	}
+	if m := codes["unreadable-prompt"]; !strings.Contains(m, `prompt "junk"`) {
+		t.Errorf("unreadable: %q", m)
+	}
+	if m := codes["missing-prompt"]; !strings.Contains(m, `prompt "nosuch"`) {
+		t.Errorf("missing: %q", m)
 	}
 }
 
