@@ -7,7 +7,7 @@
 REPLAY      := ./$(BIN) replay --start 2026-11-22T10:00:00Z
 REPLAY_PANS := 4242424242424242|5555555555554444|378282246310005|4000000000000002
 
-.PHONY: replay-fixtures bench-replay prompts-check
+.PHONY: replay-fixtures bench-replay
 
 replay-fixtures: build
 	@json=$$(mktemp); log=$$(mktemp); trap 'rm -f $$json $$log' EXIT; \
@@ -21,16 +21,8 @@ replay-fixtures: build
 	if cat $$json $$log | grep -Eq '$(REPLAY_PANS)'; then echo "replay-fixtures: a card number appeared in replay output" >&2; exit 1; fi; \
 	cat $$log; echo "replay-fixtures: ok"
 
-# The bundled prompt pack must stay what generate.sh makes from texts.tsv (names only: espeak-ng
-# output differs slightly between versions).
-prompts-check:
-	@want=$$(grep -v '^#' prompts/texts.tsv | grep -v '^$$' | cut -f1 | sort); \
-	have=$$(ls prompts/en-GB | sed 's/\.wav$$//' | sort); \
-	if [ "$$want" != "$$have" ]; then echo "prompts-check: prompts/en-GB differs from texts.tsv; run prompts/generate.sh" >&2; exit 1; fi; \
-	echo "prompts-check: ok ($$(echo "$$have" | wc -l) prompts)"
-
 bench-replay:
 	$(GO) test -run '^$$' -bench 'Replay' -benchtime 3s ./internal/replay
 
-EXTRA_TESTS += replay-fixtures prompts-check
+EXTRA_TESTS += replay-fixtures
 EXTRA_BENCH += bench-replay
