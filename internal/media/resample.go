@@ -139,13 +139,26 @@ func Resample(in []int16, from, to int) []int16 {
 		if start+hi > len(in) {
 			hi = len(in) - start
 		}
-		var acc int64
-		for j := lo; j < hi; j++ {
-			acc += int64(c[j]) * int64(in[start+j])
-		}
-		out[i] = clip16((acc + 1<<(resampleQ-1)) >> resampleQ)
+		out[i] = clip16((dot(c[lo:hi], in[start+lo:start+hi]) + 1<<(resampleQ-1)) >> resampleQ)
 	}
 	return out
+}
+
+// dot is Σ c[j]·x[j] over len(x) ≤ len(c), four at a time (the resampler's inner loop).
+func dot(c []int32, x []int16) int64 {
+	c = c[:len(x)]
+	var a0, a1, a2, a3 int64
+	j := 0
+	for ; j+4 <= len(x); j += 4 {
+		a0 += int64(c[j]) * int64(x[j])
+		a1 += int64(c[j+1]) * int64(x[j+1])
+		a2 += int64(c[j+2]) * int64(x[j+2])
+		a3 += int64(c[j+3]) * int64(x[j+3])
+	}
+	for ; j < len(x); j++ {
+		a0 += int64(c[j]) * int64(x[j])
+	}
+	return a0 + a1 + a2 + a3
 }
 
 func clip16(v int64) int16 {
