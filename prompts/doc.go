@@ -1,7 +1,9 @@
-// Package prompts is paybridge's prompt library: the bundled en-GB pack (8 kHz mono 16-bit
-// PCM WAVs generated once with espeak-ng and sox by generate.sh, committed and embedded in
-// the binary) and a loader that resolves a prompt name against a plan's own directory first
-// and the bundled pack second.
+// Package prompts is paybridge's prompt library: the bundled packs — en-GB (the default) and
+// es-ES, 8 kHz mono 16-bit PCM WAVs rendered from <lang>.tsv by `make prompts` through the tts
+// package, committed and embedded in the binary — and a loader that resolves a prompt name
+// against a plan's own directory first and a bundled pack second (Open: en-GB; OpenLang: the
+// pack of a language). A plan's WAV in another layout (rate, channels, encoding) is converted
+// at load with a warning (Prompt.Converted; Check reports it as converted-prompt).
 //
 // A prompt name is a file name without ".wav": letters, digits, '-', '_' and '.', never a
 // path. The pack holds every default prompt the call-plan engine can select (Pay's
