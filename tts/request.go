@@ -85,6 +85,9 @@ func (r Request) Normalize() (Request, error) {
 		out.Segments = append(out.Segments, Segment{Text: r.Text})
 	}
 	out.Segments = append(out.Segments, r.Segments...)
+	if len(out.Segments) == 0 {
+		return out, fmt.Errorf("%w: nothing to say", ErrRequest)
+	}
 	if len(out.Segments) > MaxSegments {
 		return out, fmt.Errorf("%w: %d segments (at most %d)", ErrRequest, len(out.Segments), MaxSegments)
 	}

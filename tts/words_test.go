@@ -138,6 +138,7 @@ func TestNormalizeAndKey(t *testing.T) {
 		r    Request
 		want error
 	}{
+		{Request{Language: "en-GB"}, ErrRequest},
 		{Request{Text: "x", Language: "fr-FR"}, ErrLanguage},
 		{Request{Text: "x", Language: "en GB"}, ErrLanguage},
 		{Request{Text: "x", Rate: 30}, ErrRequest},
