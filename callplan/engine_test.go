@@ -215,6 +215,7 @@ func TestAPIInteraction(t *testing.T) {
 	defer srv.Close()
 
 	h := newHarness(t)
+	h.opts.HTTPClient = loopbackClient(t)
 	out := h.run(flowPlan(sets("Base", srv.URL, "Acct", "12/34 x", "Tok", "t0k", "Name", "Ann") + `
 	<ApiInteraction name="Lookup">
 	  <Request><Url>$(Base)/accounts/$(Acct)/balance?q=$(Name)</Url><Method>POST</Method>
@@ -275,6 +276,7 @@ func TestAPIInteractionEscaping(t *testing.T) {
 	}))
 	defer srv.Close()
 	h := newHarness(t)
+	h.opts.HTTPClient = loopbackClient(t)
 	out := h.run(flowPlan(sets("Base", srv.URL, "Acct", "12/34 x", "Name", `Ann &quot;Q&quot; &amp; co`, "Bad", "a&#13;&#10;X-Evil: 1") + `
 	<ApiInteraction name="A"><Request><Url>$(Base)/a/$(Acct)?n=$(Name)</Url><Method>POST</Method>
 	  <Headers><Header><Key>Content-Type</Key><Value>application/json</Value></Header></Headers>
@@ -306,6 +308,7 @@ func TestLookedUpValuesReachTheLinkSender(t *testing.T) {
 	}))
 	defer srv.Close()
 	h := newHarness(t)
+	h.opts.HTTPClient = loopbackClient(t)
 	links := &fakeLinks{}
 	h.links = links
 	h.run(flowPlan(sets("Base", srv.URL, "Typed", "+15550001111") + `

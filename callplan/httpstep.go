@@ -46,6 +46,10 @@ func (r *run) stepAPI(ctx context.Context, s *APIInteractionStep) error {
 // doAPI returns the HTTP status (0 = no response) and what went wrong. Errors name the
 // step's method and host, never its URL path, body or header values.
 func (r *run) doAPI(ctx context.Context, s *APIInteractionStep) (int, error) {
+	if name := r.untrustedOrigin(s.Request.URL); name != "" && !s.UntrustedHost {
+		return 0, fmt.Errorf("%w: %w: $(%s) decides where the request goes and holds data from a response or the caller (untrustedHost=\"true\" allows it)",
+			ErrNoResponse, ErrUntrustedHost, name)
+	}
 	req, host, err := r.buildRequest(ctx, s)
 	if err != nil {
 		return 0, err
@@ -56,7 +60,16 @@ func (r *run) doAPI(ctx context.Context, s *APIInteractionStep) (int, error) {
 	}
 	tctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	resp, err := r.http.Do(req.WithContext(tctx))
+	hc := *r.http
+	var redirectErr error
+	hc.CheckRedirect = func(next *http.Request, via []*http.Request) error {
+		if err := checkRedirect(s.Redirects, next, via); err != nil {
+			redirectErr = err
+			return http.ErrUseLastResponse
+		}
+		return nil
+	}
+	resp, err := hc.Do(req.WithContext(tctx))
 	if err != nil {
 		if errors.Is(err, context.DeadlineExceeded) || errors.Is(tctx.Err(), context.DeadlineExceeded) {
 			return 0, fmt.Errorf("%w: %s %s: timed out after %v", ErrNoResponse, req.Method, host, timeout)
@@ -70,6 +83,11 @@ func (r *run) doAPI(ctx context.Context, s *APIInteractionStep) (int, error) {
 	defer resp.Body.Close()
 	if s.Response.ResponseCodeDestination != "" {
 		r.set(s.Response.ResponseCodeDestination, strconv.Itoa(resp.StatusCode))
+	}
+	if redirectErr != nil {
+		// The 3xx is the step's response; its body is not what the plan asked for.
+		r.clearFields(s)
+		return resp.StatusCode, fmt.Errorf("%s %s: %w", req.Method, host, redirectErr)
 	}
 	body, err := io.ReadAll(io.LimitReader(resp.Body, MaxResponseBytes+1))
 	if err != nil {
@@ -100,6 +118,37 @@ func (r *run) doAPI(ctx context.Context, s *APIInteractionStep) (int, error) {
 		r.lookedUp[f.Destination] = true
 	}
 	return resp.StatusCode, firstErr
+}
+
+// checkRedirect applies a step's redirect policy to the next hop of a redirect chain.
+func checkRedirect(p RedirectPolicy, next *http.Request, via []*http.Request) error {
+	if len(via) > MaxAPIRedirects {
+		return fmt.Errorf("%w: more than %d redirects", ErrRedirect, MaxAPIRedirects)
+	}
+	switch p {
+	case RedirectAny:
+		return nil
+	case RedirectNone:
+		return fmt.Errorf("%w: redirects=\"none\"", ErrRedirect)
+	}
+	if from := via[0].URL; !sameOrigin(from, next.URL) {
+		return fmt.Errorf("%w: it goes to another origin (%s://%s); redirects=\"any\" follows it", ErrRedirect, next.URL.Scheme, next.URL.Host)
+	}
+	return nil
+}
+
+// sameOrigin compares scheme, host and port (default ports made explicit).
+func sameOrigin(a, b *url.URL) bool {
+	port := func(u *url.URL) string {
+		if p := u.Port(); p != "" {
+			return p
+		}
+		if strings.EqualFold(u.Scheme, "https") {
+			return "443"
+		}
+		return "80"
+	}
+	return strings.EqualFold(a.Scheme, b.Scheme) && strings.EqualFold(a.Hostname(), b.Hostname()) && port(a) == port(b)
 }
 
 func (r *run) clearFields(s *APIInteractionStep) {

@@ -251,6 +251,42 @@ type APIInteractionStep struct {
 	OnError  string        // a top-level Label, or ""
 	Request  APIRequest
 	Response APIResponse
+
+	// Redirects says which HTTP redirects the step follows (redirects attribute); the zero
+	// value is RedirectSameOrigin.
+	Redirects RedirectPolicy
+	// UntrustedHost (untrustedHost="true") lets the URL's scheme, host or port come from
+	// untrusted data: a response, the caller, a step's result. Without it such a URL is
+	// refused before anything is sent (and validate reports it). See docs/callplan.md.
+	UntrustedHost bool
+}
+
+// RedirectPolicy is an ApiInteraction's redirects attribute.
+type RedirectPolicy int
+
+// The redirect policies. Whatever the policy, at most MaxAPIRedirects are followed and every
+// connection, redirected or not, is checked against the operator's destination allow-list.
+const (
+	// RedirectSameOrigin follows redirects to the same scheme, host and port only; a redirect
+	// elsewhere is not followed and its 3xx response is the step's response (default).
+	RedirectSameOrigin RedirectPolicy = iota
+	// RedirectNone follows no redirect.
+	RedirectNone
+	// RedirectAny follows redirects to any origin.
+	RedirectAny
+)
+
+// MaxAPIRedirects bounds the redirects one ApiInteraction follows.
+const MaxAPIRedirects = 5
+
+// redirectPolicies are the values of the redirects attribute, in RedirectPolicy order.
+var redirectPolicies = []string{"same-origin", "none", "any"}
+
+func (p RedirectPolicy) String() string {
+	if int(p) >= 0 && int(p) < len(redirectPolicies) {
+		return redirectPolicies[p]
+	}
+	return fmt.Sprintf("RedirectPolicy(%d)", int(p))
 }
 
 // APIRequest is <Request>. URL, header values and Body are templates; the engine expands

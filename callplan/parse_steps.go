@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"regexp"
 	"regexp/syntax"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -227,11 +228,20 @@ func (p *parser) parseMenu(n *xnode) Step {
 var httpMethods = []string{"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD"}
 
 func (p *parser) parseAPI(n *xnode) Step {
-	a := p.attrs(n, "name", "timeout", "onError")
+	a := p.attrs(n, "name", "timeout", "onError", "redirects", "untrustedHost")
 	p.noText(n)
 	s := &APIInteractionStep{StepBase: StepBase{Pos: n.pos}}
 	s.Name, _ = a.str("name")
 	s.Timeout = a.dur("timeout", DefaultAPITimeout, minTimeout, 2*time.Minute)
+	if v, ok := a.str("redirects"); ok {
+		i := slices.Index(redirectPolicies, strings.TrimSpace(v))
+		if i < 0 {
+			p.sink.errorf(a.valPos(a.get("redirects")), "bad-value", "redirects %q: use same-origin (the default), none or any%s", v, didYouMean(strings.TrimSpace(v), redirectPolicies))
+		} else {
+			s.Redirects = RedirectPolicy(i)
+		}
+	}
+	s.UntrustedHost = a.bool("untrustedHost", false)
 	if v, ok := a.str("onError"); ok {
 		s.OnError = strings.TrimSpace(v)
 		p.plan.setPos(&s.OnError, a.valPos(a.get("onError")))

@@ -44,6 +44,7 @@ type run struct {
 
 	connectors map[string]Connector
 	lookedUp   map[string]bool // variables set from ApiInteraction responses
+	trusted    map[string]bool // variables whose value the plan or the operator wrote (see trust.go)
 }
 
 // endSignal stops the flow: the call is over (hang-up, transfer, caller gone, fatal error).
@@ -61,7 +62,7 @@ func (g *gotoSignal) Error() string { return "goto " + g.label }
 func newRun(plan *Plan, ch Channel, opts RunOptions) *run {
 	r := &run{plan: plan, ch: ch, opts: opts, clock: opts.Clock, log: opts.Logger, http: opts.HTTPClient,
 		vars: map[string]string{}, maxStep: opts.MaxSteps, connectors: map[string]Connector{},
-		lookedUp: map[string]bool{}}
+		lookedUp: map[string]bool{}, trusted: map[string]bool{}}
 	if r.clock == nil {
 		r.clock = WallClock{}
 	}
@@ -70,7 +71,7 @@ func newRun(plan *Plan, ch Channel, opts RunOptions) *run {
 		r.log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
 	if r.http == nil {
-		r.http = &http.Client{}
+		r.http = defaultHTTPClient(opts.SandboxURL)
 	}
 	if r.maxStep <= 0 {
 		r.maxStep = DefaultMaxSteps
@@ -86,6 +87,7 @@ func newRun(plan *Plan, ch Channel, opts RunOptions) *run {
 		r.vars["Call.StartedAt"] = info.StartedAt.UTC().Format(time.RFC3339)
 	}
 	r.vars["Sandbox.Url"] = opts.SandboxURL
+	r.initTrust(opts.Variables)
 	r.digits = ch.Digits()
 	r.done = ch.Done()
 	return r
@@ -259,7 +261,12 @@ func (r *run) expandAll(tmpls []string) []string {
 	return out
 }
 
-func (r *run) set(name, value string) { r.vars[name] = value }
+// set assigns a variable. The value is untrusted data (see trust.go) unless the caller marks
+// it otherwise afterwards.
+func (r *run) set(name, value string) {
+	r.vars[name] = value
+	delete(r.trusted, name)
+}
 
 // --- events ---
 

@@ -54,6 +54,7 @@ func (r *run) stepPause(ctx context.Context, s *PauseStep) error {
 
 func (r *run) stepSet(s *SetStep) error {
 	r.set(s.Var, r.expand(s.Value))
+	r.trustIfFrom(s.Var, s.Value)
 	return nil
 }
 

@@ -247,3 +247,36 @@ func redactURL(u *url.URL) string {
 	c.RawQuery = ""
 	return c.String()
 }
+
+// urlOriginRefs returns the references of a URL template that can decide where the request
+// goes: the base URL at the very start, and every reference before the path, query or
+// fragment begins (in "http://$(Host)/x", or "$(Base)$(More)/x", or "https://a$(X).com:$(P)/").
+// A reference after the first literal '/', '?' or '#' that follows the authority is escaped
+// into that part and cannot change the scheme, host or port. A template that is not built
+// on "scheme://" or a base reference has no origin of its own: every reference counts.
+func urlOriginRefs(tmpl string) ([]VarRef, error) {
+	refs, err := TemplateVars(tmpl)
+	if err != nil || len(refs) == 0 {
+		return nil, err
+	}
+	start := -1
+	switch {
+	case refs[0].Offset == 0:
+		start = strings.Index(tmpl, ")") + 1
+	case strings.Contains(tmpl, "://"):
+		start = strings.Index(tmpl, "://") + len("://")
+	}
+	end := len(tmpl)
+	if start >= 0 {
+		if i := strings.IndexAny(tmpl[start:], "/?#"); i >= 0 {
+			end = start + i
+		}
+	}
+	var out []VarRef
+	for _, r := range refs {
+		if r.Offset < end {
+			out = append(out, r)
+		}
+	}
+	return out, nil
+}

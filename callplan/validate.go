@@ -19,7 +19,9 @@ import (
 //   - a step's published variables are only the ones it publishes (Pay.Result, … —
 //     "Pay.CardNumber" is an error: card data is never a variable);
 //   - nothing assigns a built-in or a step's published variable, and Gather does not
-//     collect card data.
+//     collect card data;
+//   - no ApiInteraction URL takes its scheme, host or port from untrusted data (a response,
+//     the caller) unless the step says untrustedHost="true" (validate_http.go).
 func Validate(p *Plan) Diagnostics {
 	v := &validator{plan: p, sink: &diagSink{}, labels: p.Labels}
 	if v.labels == nil { // a plan built in code: index its top-level labels
@@ -35,6 +37,7 @@ func Validate(p *Plan) Diagnostics {
 	v.checkReachable(p.Flow, true)
 	v.checkConnectors()
 	v.checkVariables()
+	v.checkAPIOrigins()
 	v.sink.ds.Sort()
 	return v.sink.ds
 }
