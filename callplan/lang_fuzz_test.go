@@ -223,3 +223,46 @@ func FuzzLocator(f *testing.F) {
 		}
 	})
 }
+
+// FuzzURLOrigin: the references urlOriginRefs leaves out cannot move a request. With the
+// origin references fixed, whatever the others hold, every URL that expands has the same
+// scheme, host and port as with harmless values.
+func FuzzURLOrigin(f *testing.F) {
+	f.Add("https://api.example.com/$(A)?q=$(B)", "evil.com:1/x@y")
+	f.Add("$(Base)$(Tail)/x", ".evil.com")
+	f.Add("$(Base)/x/$(Tail)", "@evil.com")
+	f.Add("https://a$(X).example.com:$(P)/", "b")
+	f.Add("http://h/$(A)#$(B)", "//evil.com")
+	f.Fuzz(func(t *testing.T, tmpl, val string) {
+		origin, err := urlOriginRefs(tmpl)
+		if err != nil {
+			return
+		}
+		fixed := map[string]bool{}
+		for _, r := range origin {
+			fixed[r.Name] = true
+		}
+		expand := func(other string) (string, bool) {
+			out, err := ExpandURL(tmpl, func(name string) (string, bool) {
+				if fixed[name] {
+					return "https://base.example", true
+				}
+				return other, true
+			})
+			return out, err == nil
+		}
+		a, okA := expand("x")
+		b, okB := expand(val)
+		if !okA || !okB {
+			return
+		}
+		ua, errA := url.Parse(a)
+		ub, errB := url.Parse(b)
+		if errA != nil || errB != nil {
+			return
+		}
+		if !sameOrigin(ua, ub) || ua.User.String() != ub.User.String() {
+			t.Fatalf("%q with %q goes to %s://%s, with \"x\" to %s://%s", tmpl, val, ub.Scheme, ub.Host, ua.Scheme, ua.Host)
+		}
+	})
+}
