@@ -64,6 +64,7 @@ func runReplay(ctx context.Context, env *cmdEnv, args []string) int {
 	verbose := fs.Bool("v", false, "log the engine's steps on stderr (masked, like every log)")
 	faults := fs.String("faults", "", `sandbox fault injection as JSON, e.g. '{"fail_first":3,"paths":["/globalpci/v1/session"]}' (see docs/gateway.md)`)
 	timeline := fs.Bool("timeline", false, "print each input's timeline on stderr, one event a line (for reading, not parsing)")
+	httpAllow := fs.String("http-allow", "public", "where the plan's ApiInteraction steps may connect, as serve --http-allow (the sandbox is always reachable)")
 	fs.Usage = func() {
 		fmt.Fprintln(env.stderr, "usage: paybridge replay --plan FILE (--input FILE... | --digits KEYS) [--from NUM] [--to NUM] [--expect FILE] [--json]")
 		fmt.Fprintln(env.stderr, "Runs a call plan offline: the keys of a recording (through the same DTMF detector as a live")
@@ -150,6 +151,12 @@ func runReplay(ctx context.Context, env *cmdEnv, args []string) int {
 		return 1
 	}
 	defer sb.Close()
+	dest, err := callplan.NewDestinations(strings.Fields(*httpAllow), sb.Addr())
+	if err != nil {
+		fmt.Fprintf(env.stderr, "paybridge replay: --http-allow: %v\n", err)
+		return 2
+	}
+	hc := dest.HTTPClient()
 
 	wall := time.Now()
 	bar := newProgress(env.stderr, len(jobs), !*asJSON && len(jobs) > 1)
@@ -162,7 +169,7 @@ func runReplay(ctx context.Context, env *cmdEnv, args []string) int {
 				if expectDir != "" {
 					j.expectPath = filepath.Join(expectDir, strings.TrimSuffix(filepath.Base(j.name), filepath.Ext(j.name))+".expect.json")
 				}
-				j.run(ctx, sb, plan, replay.Options{From: *from, To: *to, Linger: *linger, Start: startAt, Logger: logger}, expectDir != "")
+				j.run(ctx, sb, plan, replay.Options{From: *from, To: *to, Linger: *linger, Start: startAt, Logger: logger, HTTPClient: hc}, expectDir != "")
 				bar.done()
 			}
 		})
@@ -226,6 +233,7 @@ func (j *replayJob) run(ctx context.Context, sb *replay.Sandbox, plan *callplan.
 	}
 	opts := sb.Options()
 	opts.Plan, opts.From, opts.To, opts.Linger, opts.Start, opts.Logger = plan, base.From, base.To, base.Linger, base.Start, base.Logger
+	opts.HTTPClient = base.HTTPClient
 	opts.CallID = "replay-" + sanitizeID(j.input.Name)
 	if j.res, j.err = replay.Run(ctx, j.input, opts); j.err != nil || j.expected == nil {
 		return

@@ -6,6 +6,8 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
+	"strings"
 	"time"
 
 	"github.com/paybridge/paybridge/callplan"
@@ -62,6 +64,11 @@ func StartSandbox(logger *slog.Logger, faults ...gateway.Faults) (*Sandbox, erro
 		}
 	}()
 	return s, nil
+}
+
+// Addr is the sandbox's listen address: plan HTTP steps may always reach it.
+func (s *Sandbox) Addr() netip.AddrPort {
+	return netip.MustParseAddrPort(strings.TrimPrefix(s.URL, "http://"))
 }
 
 // Options returns replay options wired to this sandbox.
