@@ -182,7 +182,7 @@ func (s *Server) reloadPlans(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		detail = "failed: " + err.Error()
 	}
-	actor := "admin-token@" + remoteIP(r)
+	actor := "admin-token@" + s.cfg.ClientIP(r)
 	if aerr := s.cfg.Store.AppendAudit(r.Context(), actor, "plans.reload", detail); aerr != nil {
 		s.log.Error("console: audit", "err", aerr)
 	}

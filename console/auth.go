@@ -25,21 +25,25 @@ const Subprotocol = "paybridge.v1"
 
 const bearerProtocolPrefix = "bearer."
 
-// auth wraps h with the admin token check.
+// auth wraps h with the admin token check. The valid token is always let through, even from
+// an address that is locked out: otherwise anyone sharing the admin's address (behind the
+// same proxy or NAT) could lock the admin out with a few bad tokens. A locked-out address
+// gets 429 for every other request, unlogged; the token's length (MinTokenLen, 256 bits when
+// generated) is what makes guessing hopeless.
 func (s *Server) auth(h http.HandlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		ip := remoteIP(r)
+		if s.tokenHash != nil && tokenMatch(s.tokenHash, requestToken(r)) {
+			h(w, r)
+			return
+		}
+		ip := s.cfg.ClientIP(r)
 		if blocked, left := s.limiter.blocked(ip); blocked {
 			w.Header().Set("Retry-After", strconv.Itoa(int(left.Seconds())+1))
 			writeError(w, http.StatusTooManyRequests, "too many failed sign-ins from this address; try again later")
 			return
 		}
-		if s.tokenHash != nil && tokenMatch(s.tokenHash, requestToken(r)) {
-			h(w, r)
-			return
-		}
 		s.limiter.fail(ip)
-		s.log.Warn("console: unauthorized request", "method", r.Method, "path", store.RedactPANs(r.URL.Path), "remote", remoteIP(r))
+		s.log.Warn("console: unauthorized request", "method", r.Method, "path", store.RedactPANs(r.URL.Path), "remote", ip)
 		w.Header().Set("WWW-Authenticate", `Bearer realm="paybridge"`)
 		writeError(w, http.StatusUnauthorized, "missing or wrong admin token (Authorization: Bearer <token>)")
 	})

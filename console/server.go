@@ -40,8 +40,12 @@ type Config struct {
 	Now        func() time.Time    // clock for link states; default time.Now
 	WebSocket  *WebSocketConfig    // live-feed timing; nil: defaults
 	// AuthFailures failed authentications from one address within a minute block it (429) for
-	// the rest of that minute; 0 means DefaultAuthFailures.
+	// the rest of that minute; 0 means DefaultAuthFailures. A request carrying the valid token
+	// is never refused: the lockout cannot lock the admin out.
 	AuthFailures int
+	// ClientIP names the client of a request for the lockout, the audit log and the request
+	// log (serve: the peer, or what a trusted proxy says); nil = the peer address.
+	ClientIP func(*http.Request) string
 }
 
 // A client address with DefaultAuthFailures failed authentications within AuthFailureWindow
@@ -96,6 +100,9 @@ func NewServer(cfg Config) http.Handler {
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
+	}
+	if cfg.ClientIP == nil {
+		cfg.ClientIP = remoteIP
 	}
 	s := &Server{cfg: cfg, mux: http.NewServeMux(), log: cfg.Logger,
 		limiter: newFailLimiter(cmp.Or(cfg.AuthFailures, DefaultAuthFailures), AuthFailureWindow)}
@@ -162,7 +169,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		lvl = slog.LevelWarn
 	}
 	s.log.Log(r.Context(), lvl, "http", "method", r.Method, "path", store.RedactPANs(r.URL.Path), "status", rec.status,
-		"duration", time.Since(start), "remote", remoteIP(r))
+		"duration", time.Since(start), "remote", s.cfg.ClientIP(r))
 }
 
 // csp is a strict Content-Security-Policy: only our own scripts and styles, and WebSocket

@@ -100,18 +100,64 @@ func TestFailLimiter(t *testing.T) {
 	}
 }
 
-func TestAuthFailuresRateLimited(t *testing.T) {
-	f := newFixture(t, func(c *Config) { c.AuthFailures = 5 })
-	for i := 0; i < 5; i++ {
+// 30 bad tokens from the admin's address (an attacker behind the same proxy or NAT) lock
+// that address out for guessing, never for the admin: the valid token still gets in, over
+// HTTP and over the WebSocket, while wrong tokens keep getting 429.
+func TestAuthLockoutSparesTheValidToken(t *testing.T) {
+	f := newFixture(t, func(c *Config) { c.AuthFailures = DefaultAuthFailures })
+	for i := 0; i < DefaultAuthFailures; i++ {
 		if code, _, _ := f.do(t, "GET", "/api/calls", "wrong-token-0123456789"); code != http.StatusUnauthorized {
 			t.Fatalf("failure %d = %d", i, code)
 		}
 	}
-	code, h, _ := f.do(t, "GET", "/api/calls", testToken)
+	code, h, _ := f.do(t, "GET", "/api/calls", "wrong-token-0123456789")
 	if code != http.StatusTooManyRequests || h.Get("Retry-After") == "" {
-		t.Errorf("after 5 failures: %d %v", code, h)
+		t.Fatalf("after %d failures a wrong token gets %d %v, want 429 with Retry-After", DefaultAuthFailures, code, h)
 	}
+	if code, _, _ := f.do(t, "GET", "/api/calls", ""); code != http.StatusTooManyRequests {
+		t.Errorf("no token from the locked-out address: %d", code)
+	}
+	if code, _, b := f.do(t, "GET", "/api/calls", testToken); code != http.StatusOK {
+		t.Fatalf("the valid token from the locked-out address: %d %s", code, b)
+	}
+	conn, res, err := dial(t, wsURL(f), nil, Subprotocol, bearerProtocolPrefix+testToken)
+	if err != nil {
+		t.Fatalf("the live feed with the valid token from the locked-out address: %v %v", res, err)
+	}
+	conn.Close()
 	if code, _, _ := f.do(t, "GET", "/healthz", ""); code != 200 {
 		t.Errorf("healthz limited: %d", code)
+	}
+}
+
+// Behind a trusted proxy every client shares its address; the console's ClientIP hook (serve
+// wires it to --trusted-proxies) keeps one client's failures its own.
+func TestAuthLockoutPerClientBehindAProxy(t *testing.T) {
+	f := newFixture(t, func(c *Config) {
+		c.AuthFailures = 3
+		c.ClientIP = func(r *http.Request) string { return r.Header.Get("X-Test-Client") }
+	})
+	as := func(client, token string) int {
+		req, _ := http.NewRequest("GET", f.srv.URL+"/api/calls", nil)
+		req.Header.Set("X-Test-Client", client)
+		req.Header.Set("Authorization", "Bearer "+token)
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		return res.StatusCode
+	}
+	for i := 0; i < 3; i++ {
+		as("198.51.100.1", "wrong-token-0123456789")
+	}
+	if code := as("198.51.100.1", "wrong-token-0123456789"); code != http.StatusTooManyRequests {
+		t.Fatalf("the guessing client: %d", code)
+	}
+	if code := as("198.51.100.2", "wrong-token-0123456789"); code != http.StatusUnauthorized {
+		t.Fatalf("another client behind the same proxy: %d, want 401", code)
+	}
+	if !strings.Contains(f.logs.String(), `"remote":"198.51.100.2"`) {
+		t.Errorf("the log does not name the client: %s", f.logs.String())
 	}
 }

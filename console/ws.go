@@ -92,7 +92,7 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 		case <-sub.Done():
 			// Drain what was queued before the drop? No: the client is behind by a full buffer;
 			// it reconnects and starts from a fresh snapshot.
-			s.log.Warn("console: live-feed client too slow, dropped", "remote", remoteIP(r))
+			s.log.Warn("console: live-feed client too slow, dropped", "remote", s.cfg.ClientIP(r))
 			closeWith(CloseSlowConsumer, "slow consumer")
 			return
 		case <-ping.C:
