@@ -39,11 +39,14 @@ type LinksConfig struct {
 	DefaultTTL, MaxTTL time.Duration
 	// MaxAttempts is how many declined submissions a link allows (default 3).
 	MaxAttempts int
-	// ClientLimit is requests per minute per client address to /pay/ (default 30), and
-	// SubmitLimit submissions per minute per link (default 5).
-	ClientLimit, SubmitLimit int
+	// The limits of /pay/ (see paylimit.go). ClientLimit is how many requests for unknown or
+	// malformed tokens one client may make per minute (default 30) before those get 429; a
+	// valid link is never refused on that account, whoever else failed. ViewLimit is page views
+	// per minute per link (default 60) and SubmitLimit submissions per minute per link
+	// (default 5): only a holder of the link can spend them.
+	ClientLimit, ViewLimit, SubmitLimit int
 	// ClientIP names the client of a request for rate limiting (default: the remote address;
-	// behind a reverse proxy, read its header here).
+	// serve passes its trusted-proxy resolver).
 	ClientIP func(*http.Request) string
 	Logger   *slog.Logger
 	Events   callplan.EventSink
@@ -56,8 +59,10 @@ type Links struct {
 	cfg       LinksConfig
 	mux       *http.ServeMux
 	tmpl      *template.Template
-	perClient *rateLimiter
-	perLink   *rateLimiter
+	badTokens *rateLimiter // failed lookups per client
+	perView   *rateLimiter // page views per link
+	perLink   *rateLimiter // submissions per link
+	xorigin   *http.CrossOriginProtection
 	sendMu    sync.Mutex // guard check and link creation happen as one step
 	log       *slog.Logger
 }
@@ -85,6 +90,9 @@ func NewLinks(cfg LinksConfig) *Links {
 	if cfg.SubmitLimit == 0 {
 		cfg.SubmitLimit = 5
 	}
+	if cfg.ViewLimit == 0 {
+		cfg.ViewLimit = 60
+	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
@@ -101,8 +109,10 @@ func NewLinks(cfg LinksConfig) *Links {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	l := &Links{cfg: cfg, mux: http.NewServeMux(), tmpl: payPageTemplate,
-		perClient: newRateLimiter(cfg.ClientLimit, time.Minute, cfg.Now),
+		badTokens: newRateLimiter(cfg.ClientLimit, time.Minute, cfg.Now),
+		perView:   newRateLimiter(cfg.ViewLimit, time.Minute, cfg.Now),
 		perLink:   newRateLimiter(cfg.SubmitLimit, time.Minute, cfg.Now),
+		xorigin:   newCrossOriginCheck(cfg.BaseURL, cfg.Logger),
 		log:       cfg.Logger}
 	l.mux.HandleFunc("GET /pay/{token}", l.handleGet)
 	l.mux.HandleFunc("POST /pay/{token}", l.handlePost)

@@ -66,6 +66,7 @@ var (
 	pageFailed  = pageData{Title: "Payment link closed", Message: "This payment link can no longer be used because the card was declined too many times. Please call us."}
 	pageBusy    = pageData{Title: "Payment in progress", Message: "A payment with this link is being processed. Wait a moment, then reload this page."}
 	pageLimited = pageData{Title: "Too many requests", Message: "Too many attempts from your connection. Please wait a minute and try again."}
+	pageForeign = pageData{Title: "Payment not accepted", Message: "This payment form can only be sent from its own page. Open the link from the text message again."}
 	pageTrouble = pageData{Title: "Payment not confirmed", Message: "We could not confirm your payment with the bank. Please try again in a few minutes: you will not be charged twice."}
 	pageBroken  = pageData{Title: "Something went wrong", Message: "Something went wrong on our side. Please try again later."}
 )
@@ -90,12 +91,12 @@ type rateKey struct {
 func (l *Links) lookup(w http.ResponseWriter, r *http.Request) (string, *Link, bool) {
 	hash, err := ParseLinkToken(r.PathValue("token"))
 	if err != nil {
-		l.render(w, http.StatusNotFound, pageInvalid)
+		l.unknownToken(w, r)
 		return "", nil, false
 	}
 	link, err := l.cfg.Store.LinkByHash(r.Context(), hash)
 	if errors.Is(err, ErrNotFound) {
-		l.render(w, http.StatusNotFound, pageInvalid)
+		l.unknownToken(w, r)
 		return "", nil, false
 	}
 	if err != nil {
@@ -127,11 +128,11 @@ func (l *Links) formPage(link *Link) pageData {
 // handleGet shows the payment form. It never changes the link: SMS apps and mail scanners
 // fetch links to preview them.
 func (l *Links) handleGet(w http.ResponseWriter, r *http.Request) {
-	if l.limited(w, r, &rateKey{l.perClient, l.cfg.ClientIP(r)}) {
+	hash, link, ok := l.lookup(w, r)
+	if !ok {
 		return
 	}
-	_, link, ok := l.lookup(w, r)
-	if !ok {
+	if l.limited(w, r, &rateKey{l.perView, hash}) {
 		return
 	}
 	// A session the caller has since paid by phone makes the link moot. Looking costs one
@@ -155,7 +156,10 @@ func (l *Links) handleGet(w http.ResponseWriter, r *http.Request) {
 // handlePost takes the card, claims the link (exactly one concurrent submission wins), and
 // completes the link's session through its connector.
 func (l *Links) handlePost(w http.ResponseWriter, r *http.Request) {
-	if l.limited(w, r, &rateKey{l.perClient, l.cfg.ClientIP(r)}) {
+	if err := l.xorigin.Check(r); err != nil {
+		l.log.Warn("payment link: cross-site submission refused", "origin", clip(r.Header.Get("Origin"), 100),
+			"sec_fetch_site", clip(r.Header.Get("Sec-Fetch-Site"), 20), "client", l.cfg.ClientIP(r))
+		l.render(w, http.StatusForbidden, pageForeign)
 		return
 	}
 	hash, link, ok := l.lookup(w, r)
