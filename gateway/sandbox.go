@@ -31,9 +31,16 @@ type SandboxConfig struct {
 	SessionTTL time.Duration
 	// Faults are injected from the start; PUT /admin/faults changes them while running.
 	Faults Faults
-	// AdminToken, when set, is the bearer token /admin/* requires (serve mounts the sandbox on
-	// its public listener; a demo should not let strangers inject faults).
+	// AdminToken, when set, is the bearer token the operator routes require: /admin/* (fault
+	// injection, counters) and the inspection routes that show other people's data — /ledger
+	// (last four digits, amounts, references, idempotency keys), /billing/… (names, mobile
+	// numbers) and GET /sms/Messages (texts with their links). serve mounts the sandbox on its
+	// public listener with the admin token here.
 	AdminToken string
+	// InspectKey, when set, is a second credential the inspection routes (not /admin/*)
+	// accept, in the InspectKeyHeader header: serve's plan HTTP client sends it on the requests
+	// a plan makes to $(Sandbox.Url), so the example plans can read balances and the ledger.
+	InspectKey string
 	// Now is the clock (default time.Now).
 	Now func() time.Time
 	// Logger receives one line per request: method, path, status (never bodies).
@@ -132,10 +139,10 @@ func (s *Sandbox) routes() {
 	api("GET /v1/charges/{id}", s.handleStripeGetCharge)
 	api("POST /sms/Messages", s.handleSendSMS)
 	api("POST /sms/Messages.json", s.handleSendSMS)
-	api("GET /sms/Messages", s.handleListSMS)
-	api("GET /billing/accounts/{id}/balance", s.handleBalance)
+	api("GET /sms/Messages", s.inspect(s.handleListSMS))
+	api("GET /billing/accounts/{id}/balance", s.inspect(s.handleBalance))
 	// Test and operator endpoints: never subject to faults.
-	s.mux.HandleFunc("GET /ledger", s.handleLedger)
+	s.mux.HandleFunc("GET /ledger", s.inspect(s.handleLedger))
 	s.mux.HandleFunc("GET /admin/faults", s.admin(s.handleGetFaults))
 	s.mux.HandleFunc("PUT /admin/faults", s.admin(s.handlePutFaults))
 	s.mux.HandleFunc("GET /admin/stats", s.admin(s.handleStats))
@@ -191,18 +198,40 @@ func (s *Sandbox) instrument(pattern string, h http.HandlerFunc) http.Handler {
 	})
 }
 
+// InspectKeyHeader carries SandboxConfig.InspectKey.
+const InspectKeyHeader = "Paybridge-Sandbox-Key"
+
 // admin guards the admin endpoints with cfg.AdminToken when one is set.
 func (s *Sandbox) admin(h http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		if s.cfg.AdminToken != "" {
-			tok, ok := bearer(r)
-			if !ok || subtle.ConstantTimeCompare([]byte(tok), []byte(s.cfg.AdminToken)) != 1 {
-				writeJSON(w, http.StatusUnauthorized, map[string]string{"error": "admin token required"})
-				return
-			}
+		if s.cfg.AdminToken != "" && !s.adminOK(r) {
+			writeJSON(w, http.StatusUnauthorized, map[string]string{"error": "admin token required"})
+			return
 		}
 		h(w, r)
 	}
+}
+
+// inspect guards the routes that show other people's data: the admin token or the inspection
+// key, when an admin token is set.
+func (s *Sandbox) inspect(h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if s.cfg.AdminToken != "" && !s.adminOK(r) && !secretEqual(r.Header.Get(InspectKeyHeader), s.cfg.InspectKey) {
+			writeJSON(w, http.StatusUnauthorized, map[string]string{"error": "admin token required"})
+			return
+		}
+		h(w, r)
+	}
+}
+
+func (s *Sandbox) adminOK(r *http.Request) bool {
+	tok, ok := bearer(r)
+	return ok && secretEqual(tok, s.cfg.AdminToken)
+}
+
+// secretEqual compares in constant time; an empty secret never matches.
+func secretEqual(got, want string) bool {
+	return want != "" && subtle.ConstantTimeCompare([]byte(got), []byte(want)) == 1
 }
 
 func sleepCtx(r *http.Request, d time.Duration) bool {
@@ -283,9 +312,11 @@ POST /globalpci/v1/session/{id}/result         signed result posted from outside
 POST /generic                                  Twilio Generic Pay Connector shape
 POST /v1/tokens, /v1/charges                   Stripe shape; GET /v1/charges/search, /v1/charges/{id}
 POST /sms/Messages, GET /sms/Messages          SMS Messages shape
-GET  /billing/accounts/{id}/balance            demo billing (12345678, 87654321, 11112222)
-GET  /ledger                                   every charge with its idempotency key
-GET|PUT /admin/faults, GET /admin/stats        fault injection and counters
+GET  /billing/accounts/{id}/balance            demo billing (12345678, 87654321, 11112222) *
+GET  /ledger                                   every charge with its idempotency key *
+GET|PUT /admin/faults, GET /admin/stats        fault injection and counters *
+
+* with an admin token configured (serve), these need Authorization: Bearer <admin token>.
 
 Test cards: 4242424242424242 5555555555554444 2223003122003222 378282246310005 approve;
 4000000000000002 card_declined; 4000000000009995 insufficient_funds; 4000000000000069 expired_card;

@@ -3,6 +3,7 @@ package gateway
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -210,12 +211,36 @@ func TestSandboxSignedResultCallback(t *testing.T) {
 }
 
 func TestSandboxAdminToken(t *testing.T) {
-	e := newEnv(t, SandboxConfig{AdminToken: "adm"})
+	e := newEnv(t, SandboxConfig{AdminToken: "adm", InspectKey: "plan-key"})
 	if st, _ := doJSON(t, "PUT", e.srv.URL+"/admin/faults", `{"fail_first":1}`, nil); st != 401 {
 		t.Fatalf("admin without token: %d", st)
 	}
 	if st, _ := doJSON(t, "PUT", e.srv.URL+"/admin/faults", `{"fail_first":1}`, map[string]string{"Authorization": "Bearer adm"}); st != 200 {
 		t.Fatalf("admin with token: %d", st)
+	}
+	if st, _ := doJSON(t, "PUT", e.srv.URL+"/admin/faults", `{"fail_first":0}`, map[string]string{InspectKeyHeader: "plan-key"}); st != 401 {
+		t.Fatalf("fault injection with the inspection key: %d", st)
+	}
+	if st, _ := doJSON(t, "PUT", e.srv.URL+"/admin/faults", `{}`, map[string]string{"Authorization": "Bearer adm"}); st != 200 {
+		t.Fatalf("clearing the faults: %d", st)
+	}
+	// The routes that show other people's data: the ledger, the billing demo, the SMS list.
+	for _, path := range []string{"/ledger", "/billing/accounts/12345678/balance", "/sms/Messages"} {
+		basic := map[string]string{"Authorization": "Basic " + base64.StdEncoding.EncodeToString([]byte("a:b"))}
+		for name, h := range map[string]map[string]string{"nothing": nil, "a wrong key": {InspectKeyHeader: "nope"},
+			"any Basic": basic, "another bearer": {"Authorization": "Bearer sk_test_x"}} {
+			if st, _ := doJSON(t, "GET", e.srv.URL+path, "", h); st != 401 {
+				t.Errorf("%s with %s: %d", path, name, st)
+			}
+		}
+		if path == "/sms/Messages" {
+			continue // also needs the SMS API's own Basic credentials
+		}
+		for name, h := range map[string]map[string]string{"admin token": {"Authorization": "Bearer adm"}, "inspection key": {InspectKeyHeader: "plan-key"}} {
+			if st, _ := doJSON(t, "GET", e.srv.URL+path, "", h); st != 200 {
+				t.Errorf("%s with the %s: %d", path, name, st)
+			}
+		}
 	}
 }
 
