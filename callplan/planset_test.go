@@ -126,3 +126,23 @@ func TestExamplePlanSetMatchesVCC(t *testing.T) {
 		t.Errorf("VCC order = %s", got)
 	}
 }
+
+func TestPlanUsesSandbox(t *testing.T) {
+	for _, tc := range []struct {
+		src  string
+		want bool
+	}{
+		{`<CallPlan name="a"><Connector name="p" type="stripe" baseUrl="sandbox" apiKey="#(env:K:-sk_test_x)"/><Flow><Pay connector="p" amount="1" currency="GBP"/></Flow></CallPlan>`, true},
+		{`<CallPlan name="b"><Flow><ApiInteraction><Request><Url>$(Sandbox.Url)/ledger</Url></Request></ApiInteraction></Flow></CallPlan>`, true},
+		{`<CallPlan name="c"><Flow><If test="1 == 1"><Set var="X" value="$(Sandbox.Url)"/></If></Flow></CallPlan>`, true},
+		{`<CallPlan name="d"><Flow><ApiInteraction><Request><Url>https://api.example.com/</Url></Request></ApiInteraction></Flow></CallPlan>`, false},
+	} {
+		p, ds := Parse("t.xml", []byte(tc.src), func(string) string { return "" })
+		if p == nil {
+			t.Fatalf("%s: %v", tc.src, ds)
+		}
+		if got := p.UsesSandbox(); got != tc.want {
+			t.Errorf("%s: UsesSandbox = %v, want %v", p.Name, got, tc.want)
+		}
+	}
+}

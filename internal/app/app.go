@@ -25,6 +25,7 @@ import (
 	"github.com/paybridge/paybridge/console"
 	"github.com/paybridge/paybridge/dtmf"
 	"github.com/paybridge/paybridge/gateway"
+	"github.com/paybridge/paybridge/internal/clientip"
 	"github.com/paybridge/paybridge/ivr"
 	"github.com/paybridge/paybridge/store"
 )
@@ -49,12 +50,16 @@ type App struct {
 	recorder   *eventRecorder
 	sip        *ivr.Server
 
-	httpLn     net.Listener
-	httpSrv    *http.Server
-	sandboxURL string
-	adminToken string
-	tokenFile  string // "" when the token came from a flag or the environment
-	tokenNew   bool
+	httpLn      net.Listener
+	httpSrv     *http.Server
+	sandboxURL  string
+	sandboxKey  string        // the inspection key of the sandbox, sent by planHTTP only
+	sandboxMode *sandboxState // --sandbox, and which plans use it
+	planHTTP    *http.Client  // plan HTTP steps: --http-allow, the sandbox key
+	proxies     *clientip.Resolver
+	adminToken  string
+	tokenFile   string // "" when the token came from a flag or the environment
+	tokenNew    bool
 
 	started  time.Time // process start: attempts older than this are reconciled
 	done     chan struct{}
@@ -99,6 +104,14 @@ func New(ctx context.Context, cfg Config, getenv func(string) string, out io.Wri
 		return nil, fmt.Errorf("--http-addr %s: %w", cfg.HTTPAddr, err)
 	}
 	a.sandboxURL = "http://" + loopbackFor(a.httpLn.Addr().String()) + "/sandbox"
+	a.sandboxKey = randomKey()
+	a.sandboxMode = &sandboxState{mode: cfg.Sandbox}
+	if a.proxies, err = clientip.New(strings.Fields(cfg.TrustedProxies)); err != nil {
+		return nil, fmt.Errorf("--trusted-proxies: %w", err)
+	}
+	if a.planHTTP, err = a.newPlanHTTPClient(); err != nil {
+		return nil, fmt.Errorf("--http-allow: %w", err)
+	}
 
 	a.registry = prometheus.NewRegistry()
 	a.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -107,10 +120,12 @@ func New(ctx context.Context, cfg Config, getenv func(string) string, out io.Wri
 	a.metrics.RegisterHub(a.registry, a.hub)
 	a.recorder = newEventRecorder(a.store, a.hub, a.metrics, a.log)
 
-	// The sandbox shares the public listener: its fault-injection admin API takes the admin token.
-	a.sandbox = gateway.NewSandbox(gateway.SandboxConfig{Logger: a.log.With("component", "sandbox"), AdminToken: a.adminToken})
+	// The sandbox shares the public listener (when mounted: public.go): its admin and
+	// inspection routes take the admin token, or — inspection only — the key plans send.
+	a.sandbox = gateway.NewSandbox(gateway.SandboxConfig{Logger: a.log.With("component", "sandbox"),
+		AdminToken: a.adminToken, InspectKey: a.sandboxKey})
 	a.connectors = gateway.NewConnectors(gateway.ConnectorsConfig{
-		SandboxURL: a.sandboxURL,
+		SandboxURL: a.sandboxBase(),
 		Attempts:   a.ledger,
 		Logger:     a.log.With("component", "gateway"),
 		Events:     a.recorder,
@@ -129,6 +144,7 @@ func New(ctx context.Context, cfg Config, getenv func(string) string, out io.Wri
 		Guard:      gateway.GuardConfig{AllowedPrefixes: strings.Fields(cfg.SMSPrefixes), TrustedNumbers: trustedNumbers},
 		Logger:     a.log.With("component", "links"),
 		Events:     a.recorder,
+		ClientIP:   a.proxies.ClientIP,
 	})
 	var endpoints []gateway.WebhookEndpoint
 	if cfg.WebhookURL != "" {
@@ -202,6 +218,15 @@ func (a *App) publicURL() string {
 	return "http://" + loopbackFor(a.httpLn.Addr().String())
 }
 
+// sandboxBase is what baseUrl="sandbox" and $(Sandbox.Url) mean: "" with --sandbox off (a
+// plan that uses it then fails with a clear error instead of a 404).
+func (a *App) sandboxBase() string {
+	if a.cfg.Sandbox == "off" {
+		return ""
+	}
+	return a.sandboxURL
+}
+
 // loopbackFor turns a listen address into one a local client can dial (0.0.0.0 → 127.0.0.1).
 func loopbackFor(addr string) string {
 	host, port, err := net.SplitHostPort(addr)
@@ -253,12 +278,13 @@ func (a *App) newSIP() error {
 	return nil
 }
 
-// handler mounts everything on the one HTTP listener: the payment pages and the sandbox outside
-// the admin auth, the console (API, feed, page, metrics) behind it.
+// handler mounts everything on the one HTTP listener: the payment pages and the sandbox's
+// provider API outside the admin auth, the console (API, feed, page, metrics) and the
+// sandbox's inspection routes behind it.
 func (a *App) handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("/pay/", a.links)
-	mux.Handle("/sandbox/", http.StripPrefix("/sandbox", a.sandbox))
+	mux.Handle("/sandbox/", a.sandboxHandler())
 	mux.Handle("/", console.NewServer(console.Config{
 		Store:      a.store,
 		Hub:        a.hub,
@@ -270,6 +296,7 @@ func (a *App) handler() http.Handler {
 		Ready:      a.readyErr,
 		Done:       a.done,
 		Version:    Version,
+		ClientIP:   a.proxies.ClientIP,
 	}))
 	return mux
 }
@@ -380,7 +407,11 @@ func (a *App) banner() {
 	fmt.Fprintf(w, "paybridge %s is up\n", Version)
 	fmt.Fprintf(w, "  SIP          %s (UDP and TCP), media ports %d-%d\n", a.sip.Addr(), a.cfg.RTPPortMin, a.cfg.RTPPortMax)
 	fmt.Fprintf(w, "  console      %s/\n", base)
-	fmt.Fprintf(w, "  sandbox      %s/\n", a.sandboxURL)
+	fmt.Fprintf(w, "  sandbox      %s\n", a.sandboxNote())
+	fmt.Fprintf(w, "  plan HTTP    %s (--http-allow) and this node\n", a.cfg.HTTPAllow)
+	if a.cfg.TrustedProxies != "" {
+		fmt.Fprintf(w, "  proxies      %s (X-Forwarded-For / Forwarded trusted from these)\n", a.cfg.TrustedProxies)
+	}
 	fmt.Fprintf(w, "  pay pages    %s/pay/…\n", a.publicURL())
 	fmt.Fprintf(w, "  data         %s (database %s)\n", a.cfg.DataDir, a.cfg.DatabasePath())
 	fmt.Fprintf(w, "  plans        %s (%d loaded)\n", a.plansDir(), len(a.plans.Set().Plans()))

@@ -107,8 +107,16 @@ func TestServePaysACall(t *testing.T) {
 	if r, err := http.Get(base + "/api/payments"); err != nil || r.StatusCode != http.StatusUnauthorized {
 		t.Fatalf("unauthenticated /api/payments = %v, %v", r, err)
 	}
-	if r, err := http.Get(base + "/sandbox/ledger"); err != nil || r.StatusCode != 200 {
-		t.Fatalf("GET /sandbox/ledger = %v, %v", r, err)
+	// The sandbox is mounted (the bundled plans use it); its ledger needs the admin token, but
+	// the plan's own ledger lookup got in with the inspection key its HTTP client carries.
+	if r, err := http.Get(base + "/sandbox/ledger"); err != nil || r.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("GET /sandbox/ledger without a token = %v, %v", r, err)
+	}
+	if code, _ := getWithToken(t, base+"/sandbox/ledger", "test-admin-token-0123456789abcdef"); code != 200 {
+		t.Fatalf("GET /sandbox/ledger with the admin token = %d", code)
+	}
+	if st := apiStatus(t, a, p.CallID, "Ledger"); st != "200" {
+		t.Fatalf("the plan's ledger lookup answered %q, want 200", st)
 	}
 	stop()
 

@@ -51,7 +51,8 @@ func (a *App) runCall(ctx context.Context, plan *callplan.Plan, ps *prompts.Set,
 		Connectors: a.connectors,
 		Links:      a.links,
 		Events:     sink,
-		SandboxURL: a.sandboxURL,
+		SandboxURL: a.sandboxBase(),
+		HTTPClient: a.planHTTP,
 		Logger:     log,
 	})
 	cause := "error"

@@ -11,6 +11,9 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/paybridge/paybridge/callplan"
+	"github.com/paybridge/paybridge/internal/clientip"
 )
 
 // Config is everything `paybridge serve` can be told. Each field has a flag and an environment
@@ -42,6 +45,10 @@ type Config struct {
 	RateLimit    float64       // --sip-rate: new SIP transactions per second per source (0 = off)
 	AllowList    string        // --sip-allow: sources exempt from the rate limit (CIDRs, space separated)
 	SIPTrace     bool          // --sip-trace: log every SIP message, redacted (INFO bodies, SDP keys)
+
+	Sandbox        string // --sandbox: auto (mounted when a loaded plan uses it) | on | off
+	TrustedProxies string // --trusted-proxies: reverse proxies whose X-Forwarded-For / Forwarded is believed (CIDRs)
+	HTTPAllow      string // --http-allow: where plan HTTP steps may connect ("public", hosts, CIDRs)
 }
 
 // DefaultConfig returns the embedded defaults: everything on one machine, no account anywhere.
@@ -60,6 +67,8 @@ func DefaultConfig() Config {
 		SMSPrefixes:  "+44 +1",
 		RateLimit:    50,
 		AllowList:    "127.0.0.0/8 ::1/128",
+		Sandbox:      "auto",
+		HTTPAllow:    "public",
 	}
 }
 
@@ -95,6 +104,9 @@ func ParseConfig(args []string, getenv func(string) string, stderr io.Writer) (C
 	fs.Float64Var(&c.RateLimit, "sip-rate", c.RateLimit, "new SIP requests per second per source (0 = off)")
 	str(&c.AllowList, "sip-allow", "sources exempt from the SIP rate limit (CIDRs, space separated)")
 	fs.BoolVar(&c.SIPTrace, "sip-trace", c.SIPTrace, "write every SIP message to the log output, redacted (DTMF INFO bodies never appear)")
+	str(&c.Sandbox, "sandbox", "mount the sandbox provider on /sandbox/: auto (when a loaded plan uses it), on or off")
+	str(&c.TrustedProxies, "trusted-proxies", "reverse proxies whose X-Forwarded-For / Forwarded names the client (CIDRs, space separated)")
+	str(&c.HTTPAllow, "http-allow", `where plan ApiInteraction steps may connect: "public", host names, IPs or CIDRs, space separated (loopback, private and link-local only when listed)`)
 
 	// The environment sets values first; flags given on the command line then override them.
 	var envErr error
@@ -168,6 +180,17 @@ func (c Config) validate() error {
 	}
 	if c.RateLimit < 0 {
 		errs = append(errs, errors.New("--sip-rate must not be negative"))
+	}
+	switch c.Sandbox {
+	case "auto", "on", "off":
+	default:
+		errs = append(errs, fmt.Errorf("--sandbox %q: want auto, on or off", c.Sandbox))
+	}
+	if _, err := clientip.New(strings.Fields(c.TrustedProxies)); err != nil {
+		errs = append(errs, fmt.Errorf("--trusted-proxies: %w", err))
+	}
+	if _, err := callplan.NewDestinations(strings.Fields(c.HTTPAllow)); err != nil {
+		errs = append(errs, fmt.Errorf("--http-allow: %w", err))
 	}
 	return errors.Join(errs...)
 }
