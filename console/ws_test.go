@@ -49,6 +49,13 @@ func TestWebSocketAuth(t *testing.T) {
 		{"wrong subprotocol token", wsURL(f), nil, []string{Subprotocol, "bearer.wrong-token-1234567890"}, false},
 		{"wrong query", wsURL(f) + "?token=nope", nil, nil, false},
 		{"cross-origin browser", wsURL(f), http.Header{"Authorization": {"Bearer " + testToken}, "Origin": {"https://evil.example"}}, nil, false},
+		// Cross-site WebSocket hijacking: a page elsewhere that somehow holds the token, in the
+		// way browsers can send it (subprotocol, query), or from an opaque origin.
+		{"cross-origin subprotocol", wsURL(f), http.Header{"Origin": {"https://evil.example"}}, []string{Subprotocol, "bearer." + testToken}, false},
+		{"cross-origin query", wsURL(f) + "?token=" + testToken, http.Header{"Origin": {"https://evil.example"}}, nil, false},
+		{"null origin", wsURL(f), http.Header{"Origin": {"null"}}, []string{Subprotocol, "bearer." + testToken}, false},
+		{"same host other port", wsURL(f), http.Header{"Origin": {"http://127.0.0.1:1"}}, []string{Subprotocol, "bearer." + testToken}, false},
+		{"same origin", wsURL(f), http.Header{"Origin": {f.srv.URL}}, []string{Subprotocol, "bearer." + testToken}, true},
 	}
 	for _, c := range cases {
 		conn, res, err := dial(t, c.url, c.h, c.protos...)

@@ -1,9 +1,11 @@
 package app
 
 import (
+	"bufio"
 	"context"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -222,4 +224,65 @@ func TestServePlanHTTPDestinations(t *testing.T) {
 	if st := call(a); st != "200" || hits.Load() != 1 {
 		t.Fatalf("--http-allow 127.0.0.1/32: %q, %d hits", st, hits.Load())
 	}
+}
+
+// Path traversal against the whole public listener, with raw request lines no client library
+// would normalise: nothing outside the embedded assets is served, and no spelling of a path
+// reaches the admin API (or the sandbox's ledger) without the token.
+func TestPathTraversal(t *testing.T) {
+	a, _, stop := startNode(t)
+	defer stop()
+	secrets := []string{testAdminToken, "root:x:0:0", "SQLite format 3", a.sandboxKey}
+	paths := []string{
+		"/assets/../../../../etc/passwd", "/assets/%2e%2e/%2e%2e/%2e%2e/etc/passwd", "/assets/..%2f..%2f..%2fetc%2fpasswd",
+		"/assets/%2e%2e%2fpaybridge.db", "/assets/..\\..\\paybridge.db", "/assets/index.html/../../paybridge.db",
+		"/assets//etc/passwd", "//etc/passwd", "/%2e%2e/%2e%2e/etc/passwd", "/paybridge.db", "/admin.token",
+		"/pay/..%2f..%2fapi%2fcalls", "/pay/../api/calls", "/pay/%2e%2e/api/calls",
+		"/sandbox/..%2fapi%2fcalls", "/sandbox/../api/calls", "/sandbox/%2e%2e/ledger", "/sandbox//ledger", "/sandbox/./ledger",
+		"/api/calls/..%2f..%2fadmin.token", "/api/../api/calls", "/API/calls", "/api/calls%00", "/api/calls/%2e%2e",
+		"/metrics/..", "/healthz/../api/calls", "/./api/calls",
+	}
+	for _, p := range paths {
+		status, body := rawGet(t, a.HTTPAddr(), p)
+		for _, s := range secrets {
+			if strings.Contains(body, s) {
+				t.Errorf("GET %s (%d) leaked %.12q…", p, status, s)
+			}
+		}
+		if status == 200 && (strings.Contains(body, `"items"`) || strings.Contains(body, `"charges"`)) {
+			t.Errorf("GET %s reached data without the token: %d %.200s", p, status, body)
+		}
+		if status >= 500 {
+			t.Errorf("GET %s: %d", p, status)
+		}
+	}
+	// Control: the same reader sees the data when the token is given.
+	if status, body := rawGet(t, a.HTTPAddr(), "/api/calls", "Authorization: Bearer "+testAdminToken); status != 200 || !strings.Contains(body, `"items"`) {
+		t.Fatalf("control: %d %s", status, body)
+	}
+}
+
+// rawGet sends one request line as written and returns the status and body.
+func rawGet(t *testing.T, addr, path string, headers ...string) (int, string) {
+	t.Helper()
+	conn, err := net.DialTimeout("tcp", addr, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	_ = conn.SetDeadline(time.Now().Add(10 * time.Second))
+	req := "GET " + path + " HTTP/1.1\r\nHost: " + addr + "\r\nConnection: close\r\n"
+	for _, h := range headers {
+		req += h + "\r\n"
+	}
+	if _, err := io.WriteString(conn, req+"\r\n"); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		t.Fatalf("GET %s: %v", path, err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
 }
