@@ -48,7 +48,7 @@ func runSandbox(ctx context.Context, env *cmdEnv, args []string) int {
 	basic := fs.String("basic", "", "HTTP Basic users for the generic and SMS APIs, user:password,… (default: any)")
 	keys := fs.String("payment-keys", "", "merchant payment keys that sign outside results, account:key,…")
 	faults := fs.String("faults", "", `faults to inject from the start, as JSON (e.g. {"fail_first":2,"latency":"200ms"}); PUT /admin/faults changes them later`)
-	adminToken := fs.String("admin-token", "", "bearer token required by /admin/* (default: none required)")
+	adminToken := fs.String("admin-token", "", "bearer token required by /admin/*, /ledger, /billing/… and GET /sms/Messages (default: none required)")
 	verbose := fs.Bool("v", false, "log every request (method, route, status; never bodies)")
 	if err := fs.Parse(args); err != nil {
 		return 2
