@@ -8,6 +8,7 @@ import (
 	"net/netip"
 	"net/url"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 )
@@ -206,15 +207,22 @@ func (d *Destinations) HTTPClient() *http.Client {
 	}
 }
 
+// defaultClients holds one default client per sandbox URL, so that runs share connections.
+var defaultClients sync.Map // sandbox URL → *http.Client
+
 // defaultHTTPClient is the client of a run without RunOptions.HTTPClient: public destinations,
 // plus the sandbox's own address when $(Sandbox.Url) names an IP literal.
 func defaultHTTPClient(sandboxURL string) *http.Client {
+	if c, ok := defaultClients.Load(sandboxURL); ok {
+		return c.(*http.Client)
+	}
 	var always []netip.AddrPort
 	if ap, ok := urlAddrPort(sandboxURL); ok {
 		always = append(always, ap)
 	}
 	d, _ := NewDestinations(nil, always...)
-	return d.HTTPClient()
+	c, _ := defaultClients.LoadOrStore(sandboxURL, d.HTTPClient())
+	return c.(*http.Client)
 }
 
 // urlAddrPort returns the IP:port of an http(s) URL whose host is an IP literal.
