@@ -17,6 +17,7 @@ type Metrics struct {
 	digits          *prometheus.CounterVec
 	rtpReceived     prometheus.Counter
 	rtpLost         prometheus.Counter
+	rtpForeign      prometheus.Counter
 	providerLatency *prometheus.HistogramVec
 	sipResponses    *prometheus.CounterVec
 }
@@ -42,6 +43,10 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		rtpLost: prometheus.NewCounter(prometheus.CounterOpts{
 			Namespace: "paybridge", Name: "rtp_packets_lost_total", Help: "RTP packets lost (sequence gaps).",
 		}),
+		rtpForeign: prometheus.NewCounter(prometheus.CounterOpts{
+			Namespace: "paybridge", Name: "rtp_packets_foreign_total",
+			Help: "Datagrams dropped on a call's media port because they came from an address other than the call's media peer (injection attempts).",
+		}),
 		providerLatency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Namespace: "paybridge", Name: "provider_request_seconds", Help: "Payment provider request latency.",
 			Buckets: []float64{0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30},
@@ -51,7 +56,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		}, []string{"code"}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.activeCalls, m.calls, m.payments, m.digits, m.rtpReceived, m.rtpLost, m.providerLatency, m.sipResponses)
+		reg.MustRegister(m.activeCalls, m.calls, m.payments, m.digits, m.rtpReceived, m.rtpLost, m.rtpForeign, m.providerLatency, m.sipResponses)
 	}
 	return m
 }
@@ -110,6 +115,13 @@ func (m *Metrics) RTP(received, lost int) {
 	}
 	if lost > 0 {
 		m.rtpLost.Add(float64(lost))
+	}
+}
+
+// RTPForeign counts datagrams dropped because they came from a foreign source.
+func (m *Metrics) RTPForeign(n int) {
+	if m != nil && n > 0 {
+		m.rtpForeign.Add(float64(n))
 	}
 }
 

@@ -71,6 +71,10 @@ func newCall(s *Server, dlg *sipgo.DialogServerSession, req *sip.Request, conn *
 	c.ctx, c.cancel = context.WithCancel(context.Background())
 	m := newMediaSession(conn, port, s.sched)
 	m.timeout = s.cfg.MediaTimeout
+	m.log = s.log.With("call_id", c.info.ID)
+	m.source.strict = s.cfg.StrictRTP
+	m.source.sigIP = sourceAddr(req)
+	m.onForeign = s.metrics.RTPForeign
 	m.onEnd = func(cause string, err error) {
 		c.endErr = err
 		c.finish(cause, true)
@@ -304,8 +308,13 @@ func (c *Call) Cause() string {
 
 // Stats reports the call's RTP counters.
 func (c *Call) Stats() (received, lost, dropped int64) {
-	return c.media.received.Load(), c.media.lost.Load(), c.media.dropped.Load()
+	st := c.media.stats()
+	return st.Received, st.Lost, st.Dropped
 }
+
+// MediaStats reports the call's RTP counters, foreign datagrams and latch included. They are
+// final once Done is closed and the handler has returned (or Hangup has).
+func (c *Call) MediaStats() MediaStats { return c.media.stats() }
 
 // Context is cancelled when the call ends.
 func (c *Call) Context() context.Context { return c.ctx }
@@ -346,11 +355,11 @@ func (c *Call) finish(cause string, sendBye bool) {
 	c.srv.remove(c)
 	c.srv.active.Add(-1)
 	c.srv.metrics.CallEnded(cause)
-	recv, lost, _ := c.Stats()
-	c.srv.metrics.RTPPackets(int(recv), int(lost))
+	st := c.media.stats()
+	c.srv.metrics.RTPPackets(int(st.Received), int(st.Lost))
 	c.srv.log.Info("call ended", "call_id", c.info.ID, "cause", cause,
 		"duration", time.Since(c.info.StartedAt).Round(time.Millisecond),
-		"rtp_received", recv, "rtp_lost", lost,
+		"rtp_received", st.Received, "rtp_lost", st.Lost, "rtp_foreign", st.Foreign,
 		"digits_rfc4733", c.digitsN[dtmf.SourceRFC4733], "digits_inband", c.digitsN[dtmf.SourceInband], "digits_info", c.digitsN[dtmf.SourceINFO])
 }
 

@@ -63,6 +63,9 @@ type Metrics interface {
 	CallEnded(cause string)
 	SIPResponse(method string, code int)
 	RTPPackets(received, lost int)
+	// RTPForeign counts datagrams dropped on a call's media port because they came from an
+	// address other than the call's media peer (called as they are dropped).
+	RTPForeign(n int)
 	Digit(source dtmf.Source)
 }
 
@@ -73,6 +76,7 @@ func (NopMetrics) CallStarted()            {}
 func (NopMetrics) CallEnded(string)        {}
 func (NopMetrics) SIPResponse(string, int) {}
 func (NopMetrics) RTPPackets(int, int)     {}
+func (NopMetrics) RTPForeign(int)          {}
 func (NopMetrics) Digit(dtmf.Source)       {}
 
 // Config configures a Server. Zero values take the documented defaults.
@@ -83,8 +87,14 @@ type Config struct {
 	// PublicIP goes into Contact and SDP c=/o=. Default: the SIPAddr host, or the first
 	// non-loopback address when SIPAddr is unspecified.
 	PublicIP netip.Addr
-	// RTPPortMin..RTPPortMax is the RTP port range (even ports are used; default 10000-20000).
+	// RTPPortMin..RTPPortMax is the RTP port range (even ports, picked at random; default
+	// 10000-20000).
 	RTPPortMin, RTPPortMax int
+	// StrictRTP accepts a call's media only from the address and port its SDP names: no
+	// symmetric-RTP latching, so callers behind NAT that do not fix their SDP get no audio
+	// and no keypresses through. Off, a call may latch once, early, onto a NAT mapping of
+	// the signalling source's address (see source.go and docs/sip.md).
+	StrictRTP bool
 
 	// Router selects the handler of each call. Required.
 	Router Router

@@ -3,6 +3,7 @@ package ivr
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"math/rand/v2"
 	"net"
 	"net/netip"
@@ -16,10 +17,6 @@ import (
 	"github.com/paybridge/paybridge/dtmf"
 )
 
-// learnAfter is how many consecutive in-sequence packets from a new source address (or a new
-// SSRC) it takes to switch to it: symmetric RTP behind NAT, and re-INVITEs that change SSRC.
-const learnAfter = 3
-
 // maxGapPackets bounds one reported loss (a long jump is a restart, not a loss).
 const maxGapPackets = 50
 
@@ -29,12 +26,18 @@ type mediaSession struct {
 	conn  *net.UDPConn
 	port  int
 	sched *scheduler
-	log   func(msg string, args ...any)
+	log   *slog.Logger // nil: no logging
 
-	paramsMu sync.Mutex
-	params   MediaParams
+	paramsMu  sync.Mutex
+	params    MediaParams
+	sdpRemote netip.AddrPort // the last usable address an SDP named
+	sdpGen    uint64         // bumped when sdpRemote changes
+	sdpAt     time.Time      // when it last changed
 
-	remote atomic.Pointer[netip.AddrPort] // where we send (learned symmetric RTP)
+	remote atomic.Pointer[netip.AddrPort] // where we send: the SDP address, or the latched one
+
+	// onForeign is told of foreign datagrams as they are counted (the Prometheus counter).
+	onForeign func(n int)
 
 	// send state: only the scheduler touches it (one worker per session per tick).
 	schedIdx  int
@@ -53,17 +56,18 @@ type mediaSession struct {
 	play   *playback
 
 	// receive state: only the reader goroutine touches it.
+	source        sourceGuard
+	startedAt     time.Time // set before the reader starts
 	rxSSRC        uint32
 	rxStarted     bool
 	rxSeq         uint16
 	rxFrame       int // samples per packet last seen
-	candSrc       netip.AddrPort
-	candSrcN      int
 	candSSRC      uint32
 	candSSRCN     int
 	candSSRCSeq   uint16
 	rxPCM         []int16
 	rxStartedSSRC bool
+	warnedForeign bool
 
 	dtmfMu     sync.Mutex
 	stream     DTMFStream
@@ -73,7 +77,9 @@ type mediaSession struct {
 	lastRx     atomic.Int64
 	received   atomic.Int64
 	lost       atomic.Int64
-	dropped    atomic.Int64
+	dropped    atomic.Int64 // every datagram not accepted, foreign ones included
+	foreign    atomic.Int64 // datagrams from an address that is not the call's media peer
+	latchedTo  atomic.Pointer[netip.AddrPort]
 
 	timeout  time.Duration
 	onEnd    func(cause string, err error)
@@ -81,6 +87,28 @@ type mediaSession struct {
 	closeOne sync.Once
 	running  atomic.Bool
 	readDone chan struct{}
+}
+
+// MediaStats are a call's RTP counters.
+type MediaStats struct {
+	Received int64 // packets accepted
+	Lost     int64 // packets missing from the sequence
+	Dropped  int64 // datagrams not accepted (malformed, wrong payload type or SSRC, late, foreign)
+	// Foreign counts the dropped datagrams that came from an address other than the call's
+	// media peer: injection attempts, or a caller whose media cannot be matched (strict mode
+	// behind NAT).
+	Foreign int64
+	// Latched is the source the call latched onto (symmetric RTP); invalid when the media
+	// came from the address the SDP names (or never came).
+	Latched netip.AddrPort
+}
+
+func (m *mediaSession) stats() MediaStats {
+	st := MediaStats{Received: m.received.Load(), Lost: m.lost.Load(), Dropped: m.dropped.Load(), Foreign: m.foreign.Load()}
+	if l := m.latchedTo.Load(); l != nil {
+		st.Latched = *l
+	}
+	return st
 }
 
 type playback struct {
@@ -96,15 +124,23 @@ func newMediaSession(conn *net.UDPConn, port int, sched *scheduler) *mediaSessio
 		closed: make(chan struct{}), readDone: make(chan struct{}),
 		rxPCM: make([]int16, 480),
 	}
+	m.source.gen = ^uint64(0) // the first packet brings the rules up to date
 	return m
 }
 
-// setParams installs negotiated parameters (answer, late-offer ACK, re-INVITE).
+// setParams installs negotiated parameters (answer, late-offer ACK, re-INVITE). An SDP that
+// names a new address starts the source rules over (sourceGuard); one that names the same
+// address, or none (c=0.0.0.0 hold), keeps the locked or latched source.
 func (m *mediaSession) setParams(p MediaParams) {
 	m.paramsMu.Lock()
+	defer m.paramsMu.Unlock()
 	m.params = p
-	m.paramsMu.Unlock()
-	r := p.Remote
+	r := netip.AddrPortFrom(p.Remote.Addr().Unmap(), p.Remote.Port())
+	if !usableAddr(r) || r == m.sdpRemote {
+		return
+	}
+	m.sdpRemote, m.sdpAt = r, time.Now()
+	m.sdpGen++
 	m.remote.Store(&r)
 }
 
@@ -114,8 +150,16 @@ func (m *mediaSession) getParams() MediaParams {
 	return m.params
 }
 
+// sdpState is what the source rules need from the signalling side.
+func (m *mediaSession) sdpState() (netip.AddrPort, uint64, time.Time) {
+	m.paramsMu.Lock()
+	defer m.paramsMu.Unlock()
+	return m.sdpRemote, m.sdpGen, m.sdpAt
+}
+
 // start begins receiving and sending.
 func (m *mediaSession) start() {
+	m.startedAt = time.Now()
 	m.lastRx.Store(time.Now().UnixNano())
 	m.running.Store(true)
 	go m.readLoop()
@@ -327,12 +371,8 @@ func (m *mediaSession) readLoop() {
 			}
 			return // closed
 		}
-		if n < 12 || buf[0]>>6 != 2 {
-			m.dropped.Add(1)
-			continue
-		}
-		if err := pkt.Unmarshal(buf[:n]); err != nil {
-			m.dropped.Add(1)
+		if n < 12 || buf[0]>>6 != 2 || pkt.Unmarshal(buf[:n]) != nil {
+			m.dropMalformed(src)
 			continue
 		}
 		m.receive(&pkt, src)
@@ -342,6 +382,9 @@ func (m *mediaSession) readLoop() {
 // receive applies the source, payload type, SSRC and sequence checks to one packet and feeds
 // the DTMF stream and the recorder.
 func (m *mediaSession) receive(pkt *rtp.Packet, src netip.AddrPort) {
+	if !m.acceptSource(pkt, src) {
+		return
+	}
 	p := m.getParams()
 	pt := int(pkt.PayloadType)
 	isAudio := pt == int(p.Codec.PT)
@@ -350,7 +393,7 @@ func (m *mediaSession) receive(pkt *rtp.Packet, src netip.AddrPort) {
 		m.dropped.Add(1)
 		return
 	}
-	if !m.acceptSource(pkt, src) {
+	if !m.acceptSSRC(pkt) {
 		m.dropped.Add(1)
 		return
 	}
@@ -425,40 +468,102 @@ func (m *mediaSession) record(pcm []int16) {
 	m.rec.Write(pcm)
 }
 
-// acceptSource implements symmetric RTP (learn the far end's real address after a few
-// in-sequence packets) and SSRC locking (a new SSRC is adopted the same way).
+// syncSource brings the source rules up to date with the latest SDP (the reader's copy).
+func (m *mediaSession) syncSource() {
+	sdp, gen, at := m.sdpState()
+	if gen == m.source.gen {
+		return
+	}
+	if m.startedAt.After(at) {
+		at = m.startedAt // the latch window opens when media starts, not before the answer
+	}
+	m.countForeign(m.source.reset(gen, sdp, at))
+	// A new source is a new stream: its SSRC and sequence space are taken as they come.
+	m.rxSSRC, m.rxStartedSSRC, m.rxStarted, m.candSSRCN = 0, false, false, 0
+}
+
+// acceptSource applies the source rules (source.go) to one packet. A packet it refuses has
+// been counted.
 func (m *mediaSession) acceptSource(pkt *rtp.Packet, src netip.AddrPort) bool {
-	if !m.rxStarted && m.rxSSRC == 0 && !m.rxStartedSSRC {
+	m.syncSource()
+	v, abandoned := m.source.check(src, pkt.SSRC, pkt.SequenceNumber, time.Now())
+	m.countForeign(abandoned)
+	switch v {
+	case sourceAccept:
+		return true
+	case sourceLatched:
+		peer := m.source.peer
+		m.remote.Store(&peer)
+		m.latchedTo.Store(&peer)
+		m.rxSSRC, m.rxStartedSSRC, m.rxStarted = pkt.SSRC, true, false
+		if m.log != nil {
+			m.log.Info("RTP source latched (symmetric RTP)", "sdp_address", m.source.sdp.String(), "source", peer.String())
+		}
+		return true
+	case sourceProbation:
+		m.dropped.Add(1)
+		return false
+	default:
+		m.dropped.Add(1)
+		m.countForeign(1)
+		m.warnForeign(src)
+		return false
+	}
+}
+
+// dropMalformed counts a datagram that is not RTP.
+func (m *mediaSession) dropMalformed(src netip.AddrPort) {
+	m.dropped.Add(1)
+	m.syncSource()
+	src = netip.AddrPortFrom(src.Addr().Unmap(), src.Port())
+	if !m.source.peer.IsValid() || src != m.source.peer {
+		m.countForeign(1)
+		m.warnForeign(src)
+	}
+}
+
+func (m *mediaSession) countForeign(n int) {
+	if n <= 0 {
+		return
+	}
+	m.foreign.Add(int64(n))
+	if m.onForeign != nil {
+		m.onForeign(n)
+	}
+}
+
+// warnForeign logs the first foreign datagram of the call (the count is in the call's end).
+func (m *mediaSession) warnForeign(src netip.AddrPort) {
+	if m.warnedForeign || m.log == nil {
+		return
+	}
+	m.warnedForeign = true
+	m.log.Warn("RTP from a foreign source dropped", "source", src.String(), "media_peer", m.source.peer.String())
+}
+
+// acceptSSRC locks the stream to one SSRC; a new SSRC from the accepted source is adopted
+// after learnAfter in-sequence packets (re-INVITEs and transfers change it) with a fresh
+// sequence space.
+func (m *mediaSession) acceptSSRC(pkt *rtp.Packet) bool {
+	if !m.rxStartedSSRC {
 		m.rxSSRC = pkt.SSRC
 		m.rxStartedSSRC = true
 	}
-	if pkt.SSRC != m.rxSSRC {
-		if pkt.SSRC == m.candSSRC && pkt.SequenceNumber == m.candSSRCSeq+1 {
-			m.candSSRCN++
-		} else {
-			m.candSSRC, m.candSSRCN = pkt.SSRC, 1
-		}
-		m.candSSRCSeq = pkt.SequenceNumber
-		if m.candSSRCN < learnAfter {
-			return false
-		}
-		m.rxSSRC = pkt.SSRC
-		m.rxStarted = false // new sequence space
+	if pkt.SSRC == m.rxSSRC {
 		m.candSSRCN = 0
+		return true
 	}
-	cur := m.remote.Load()
-	if cur == nil || *cur != src {
-		if src == m.candSrc {
-			m.candSrcN++
-		} else {
-			m.candSrc, m.candSrcN = src, 1
-		}
-		if m.candSrcN < learnAfter && cur != nil && cur.IsValid() && !cur.Addr().IsUnspecified() {
-			return false // not (yet) the far end: a stray or injected packet
-		}
-		s := src
-		m.remote.Store(&s)
-		m.candSrcN = 0
+	if pkt.SSRC == m.candSSRC && pkt.SequenceNumber == m.candSSRCSeq+1 {
+		m.candSSRCN++
+	} else {
+		m.candSSRC, m.candSSRCN = pkt.SSRC, 1
 	}
+	m.candSSRCSeq = pkt.SequenceNumber
+	if m.candSSRCN < learnAfter {
+		return false
+	}
+	m.rxSSRC = pkt.SSRC
+	m.rxStarted = false // new sequence space
+	m.candSSRCN = 0
 	return true
 }

@@ -100,4 +100,5 @@ func (i ivrMetrics) CallStarted()                   { i.m.CallStarted() }
 func (i ivrMetrics) CallEnded(cause string)         { i.m.CallEnded(cause) }
 func (i ivrMetrics) SIPResponse(_ string, code int) { i.m.SIPResponse(code) }
 func (i ivrMetrics) RTPPackets(received, lost int)  { i.m.RTP(received, lost) }
+func (i ivrMetrics) RTPForeign(n int)               { i.m.RTPForeign(n) }
 func (i ivrMetrics) Digit(s dtmf.Source)            { i.m.Digit(s.String()) }
