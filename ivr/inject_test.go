@@ -279,7 +279,7 @@ func TestRTPInjectionFromAnotherPort(t *testing.T) {
 	cases := []struct {
 		name string
 		// mimic: the injector uses the caller's SSRC and sequence numbers (it sniffed them)
-		mimic bool
+		mimic  bool
 		natted bool
 	}{
 		{"own-ssrc", false, false},
