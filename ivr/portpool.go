@@ -2,20 +2,32 @@ package ivr
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"net/netip"
 	"sync"
+	"time"
 )
 
-// portPool hands out RTP sockets on even ports of a range. A port that another process holds
-// is skipped; a released port goes to the back of the queue so it rests before reuse (late
-// packets of the previous call do not reach the next one).
+// portRest is how long a released port rests before it may be picked again (late packets of
+// the previous call do not reach the next one), unless no other port is free.
+const portRest = 5 * time.Second
+
+// portPool hands out RTP sockets on even ports of a range, each picked at random among the
+// free ones: a call's media port cannot be guessed from the previous call's. A port that
+// another process holds is skipped; a released port rests for portRest before reuse.
 type portPool struct {
-	ip   netip.Addr // bind address
-	mu   sync.Mutex
-	free []int // ring of free even ports
-	head int
-	n    int
+	ip netip.Addr // bind address
+
+	mu      sync.Mutex
+	free    []int         // ports that may be picked
+	resting []restingPort // released ports, oldest first
+	total   int
+}
+
+type restingPort struct {
+	port  int
+	since time.Time
 }
 
 func newPortPool(ip netip.Addr, min, max int) (*portPool, error) {
@@ -26,53 +38,68 @@ func newPortPool(ip netip.Addr, min, max int) (*portPool, error) {
 		min++
 	}
 	p := &portPool{ip: ip}
-	for port := min; port+1 <= max || port == max; port += 2 {
+	for port := min; port <= max; port += 2 {
 		p.free = append(p.free, port)
 	}
 	if len(p.free) == 0 {
 		return nil, fmt.Errorf("ivr: RTP port range %d-%d holds no even port", min, max)
 	}
-	p.n = len(p.free)
+	p.total = len(p.free)
 	return p, nil
 }
 
-// Get binds the next free port.
+// Get binds a free port picked at random.
 func (p *portPool) Get() (*net.UDPConn, int, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	for tries := p.n; tries > 0; tries-- {
-		if p.n == 0 {
+	now := time.Now()
+	for tries := p.total; tries > 0; tries-- {
+		port, ok := p.pickLocked(now)
+		if !ok {
 			break
 		}
-		port := p.free[p.head]
-		p.head = (p.head + 1) % len(p.free)
-		p.n--
 		conn, err := net.ListenUDP("udp", net.UDPAddrFromAddrPort(netip.AddrPortFrom(p.ip, uint16(port))))
 		if err == nil {
 			return conn, port, nil
 		}
-		// Held by someone else: put it back at the tail and try the next one.
-		p.putLocked(port)
+		// Held by someone else: it rests like a released port and the next one is tried.
+		p.resting = append(p.resting, restingPort{port, now})
 	}
 	return nil, 0, ErrNoPorts
 }
 
-// Put returns a port to the pool (its socket already closed).
-func (p *portPool) Put(port int) {
-	p.mu.Lock()
-	p.putLocked(port)
-	p.mu.Unlock()
+// pickLocked takes a random free port; rested ports rejoin the free set first, and when none
+// is free the one that has rested longest is taken.
+func (p *portPool) pickLocked(now time.Time) (int, bool) {
+	for len(p.resting) > 0 && now.Sub(p.resting[0].since) >= portRest {
+		p.free = append(p.free, p.resting[0].port)
+		p.resting = p.resting[1:]
+	}
+	if len(p.free) == 0 {
+		if len(p.resting) == 0 {
+			return 0, false
+		}
+		port := p.resting[0].port
+		p.resting = p.resting[1:]
+		return port, true
+	}
+	i := rand.IntN(len(p.free))
+	port := p.free[i]
+	p.free[i] = p.free[len(p.free)-1]
+	p.free = p.free[:len(p.free)-1]
+	return port, true
 }
 
-func (p *portPool) putLocked(port int) {
-	tail := (p.head + p.n) % len(p.free)
-	p.free[tail] = port
-	p.n++
+// Put returns a port to the pool (its socket already closed); it rests before reuse.
+func (p *portPool) Put(port int) {
+	p.mu.Lock()
+	p.resting = append(p.resting, restingPort{port, time.Now()})
+	p.mu.Unlock()
 }
 
 // Free returns the number of ports not handed out.
 func (p *portPool) Free() int {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return p.n
+	return len(p.free) + len(p.resting)
 }
