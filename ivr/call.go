@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net"
+	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -36,8 +37,9 @@ type Call struct {
 	lateOffer    bool
 	lateAnswered atomic.Bool
 
-	digits chan dtmf.Event
-	done   chan struct{}
+	digits   chan dtmf.Event
+	done     chan struct{}
+	released chan struct{} // closed when finish has released the media
 
 	mu        sync.Mutex
 	ended     bool
@@ -66,6 +68,7 @@ func newCall(s *Server, dlg *sipgo.DialogServerSession, req *sip.Request, conn *
 		sdpVersion: 1,
 		digits:     make(chan dtmf.Event, 128),
 		done:       make(chan struct{}),
+		released:   make(chan struct{}),
 		referCh:    make(chan int, 1),
 	}
 	c.ctx, c.cancel = context.WithCancel(context.Background())
@@ -195,6 +198,10 @@ func (c *Call) Record(on bool) error {
 	if c.srv.cfg.RecordDir == "" {
 		return errors.New("ivr: recording needs Config.RecordDir")
 	}
+	// Recordings are masked, but they are still call audio: owner only.
+	if err := os.MkdirAll(c.srv.cfg.RecordDir, 0o700); err != nil {
+		return err
+	}
 	w, err := createWAV(c.srv.recordPath(c.info.ID))
 	if err != nil {
 		return err
@@ -312,9 +319,14 @@ func (c *Call) Stats() (received, lost, dropped int64) {
 	return st.Received, st.Lost, st.Dropped
 }
 
-// MediaStats reports the call's RTP counters, foreign datagrams and latch included. They are
-// final once Done is closed and the handler has returned (or Hangup has).
-func (c *Call) MediaStats() MediaStats { return c.media.stats() }
+// MediaStats reports the call's RTP counters, foreign datagrams and latch included. Once the
+// call has ended it waits for the media to be released, so the figures are final.
+func (c *Call) MediaStats() MediaStats {
+	if c.isEnded() {
+		<-c.released
+	}
+	return c.media.stats()
+}
 
 // Context is cancelled when the call ends.
 func (c *Call) Context() context.Context { return c.ctx }
@@ -361,6 +373,7 @@ func (c *Call) finish(cause string, sendBye bool) {
 		"duration", time.Since(c.info.StartedAt).Round(time.Millisecond),
 		"rtp_received", st.Received, "rtp_lost", st.Lost, "rtp_foreign", st.Foreign,
 		"digits_rfc4733", c.digitsN[dtmf.SourceRFC4733], "digits_inband", c.digitsN[dtmf.SourceInband], "digits_info", c.digitsN[dtmf.SourceINFO])
+	close(c.released)
 }
 
 // ackReceived wakes a re-INVITE waiting for the ACK of its 2xx.

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
+	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -96,6 +97,13 @@ func NewServer(cfg Config) (*Server, error) {
 	}
 	if cfg.Record && cfg.RecordDir == "" {
 		return nil, errors.New("ivr: Record needs RecordDir")
+	}
+	if cfg.Record {
+		// Recording every call: a directory that cannot be made is a start-up error, not a
+		// warning on every call.
+		if err := os.MkdirAll(cfg.RecordDir, 0o700); err != nil {
+			return nil, fmt.Errorf("ivr: recordings directory: %w", err)
+		}
 	}
 	s := &Server{
 		cfg: cfg, log: cfg.Logger.With("component", "ivr"), metrics: cfg.Metrics,

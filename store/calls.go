@@ -30,6 +30,9 @@ type Call struct {
 	AnsweredAt  time.Time `json:"answered_at,omitzero"`
 	EndedAt     time.Time `json:"ended_at,omitzero"`
 	HangupCause string    `json:"hangup_cause,omitempty"`
+	// RTPForeign counts the datagrams the call's media port dropped because they came from an
+	// address other than the caller's media address: an injection attempt when not zero.
+	RTPForeign int64 `json:"rtp_foreign"`
 }
 
 // Cursor returns the paging cursor that continues a list after c.
@@ -56,7 +59,7 @@ type CallFilter struct {
 	Cursor string    // from the last Call of the previous page (Call.Cursor)
 }
 
-const callCols = `id, caller, callee, plan, plan_hash, node, state, started_at, answered_at, ended_at, hangup_cause`
+const callCols = `id, caller, callee, plan, plan_hash, node, state, started_at, answered_at, ended_at, hangup_cause, rtp_foreign`
 
 // CreateCall records a new call. StartedAt defaults to now; State to ringing.
 func (s *Store) CreateCall(ctx context.Context, c Call) error {
@@ -70,9 +73,9 @@ func (s *Store) CreateCall(ctx context.Context, c Call) error {
 		return fmt.Errorf("%w: call %s: state %q", ErrInvalid, c.ID, c.State)
 	}
 	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO calls (`+callCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		_, err := tx.ExecContext(ctx, `INSERT INTO calls (`+callCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			c.ID, redactPANs(c.From), redactPANs(c.To), c.Plan, c.PlanHash, c.Node, c.State,
-			orNow(c.StartedAt).UnixMicro(), micros(c.AnsweredAt), micros(c.EndedAt), redactPANs(c.HangupCause))
+			orNow(c.StartedAt).UnixMicro(), micros(c.AnsweredAt), micros(c.EndedAt), redactPANs(c.HangupCause), c.RTPForeign)
 		return err
 	})
 	if isUnique(err) {
@@ -101,6 +104,13 @@ func (s *Store) EndCall(ctx context.Context, id, cause string, at time.Time) err
 	return s.updateCall(ctx, id, "end",
 		`UPDATE calls SET state = ?, ended_at = ?, hangup_cause = ? WHERE id = ? AND state <> ?`,
 		CallEnded, orNow(at).UnixMicro(), redactPANs(cause), id, CallEnded)
+}
+
+// SetCallRTPForeign records how many foreign datagrams the call's media port dropped (the
+// call-end path writes it with the hang-up).
+func (s *Store) SetCallRTPForeign(ctx context.Context, id string, n int64) error {
+	return s.updateCall(ctx, id, "record foreign RTP",
+		`UPDATE calls SET rtp_foreign = ? WHERE id = ?`, n, id)
 }
 
 // updateCall runs a guarded update; when no row changed it tells a missing call (ErrNotFound)
@@ -162,7 +172,7 @@ type scanner interface{ Scan(dest ...any) error }
 func scanCall(sc scanner) (Call, error) {
 	var c Call
 	var started, answered, ended sql.NullInt64
-	err := sc.Scan(&c.ID, &c.From, &c.To, &c.Plan, &c.PlanHash, &c.Node, &c.State, &started, &answered, &ended, &c.HangupCause)
+	err := sc.Scan(&c.ID, &c.From, &c.To, &c.Plan, &c.PlanHash, &c.Node, &c.State, &started, &answered, &ended, &c.HangupCause, &c.RTPForeign)
 	c.StartedAt, c.AnsweredAt, c.EndedAt = fromMicros(started), fromMicros(answered), fromMicros(ended)
 	return c, err
 }

@@ -384,6 +384,8 @@
     box.hidden = false;
     box.replaceChildren(
       el("h3", {}, "Call ", el("span", { class: "mono" }, d.call.id)),
+      d.call.rtp_foreign ? el("p", { class: "msg-warning", "data-rtp-foreign": String(d.call.rtp_foreign) },
+        d.call.rtp_foreign + " media packets from a foreign address were dropped (an RTP injection attempt?)") : "",
       el("ol", {}, ...d.timeline.map((ev) => el("li", {},
         el("span", { class: "mono muted" }, fmtTime(ev.time)), " ", el("strong", {}, ev.type), ev.step ? " · " + ev.step : "",
         ev.fields ? el("span", { class: "muted mono" }, " " + JSON.stringify(ev.fields)) : ""))));

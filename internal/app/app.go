@@ -244,6 +244,7 @@ func (a *App) newSIP() error {
 		SIPAddr:      a.cfg.SIPAddr,
 		RTPPortMin:   a.cfg.RTPPortMin,
 		RTPPortMax:   a.cfg.RTPPortMax,
+		StrictRTP:    a.cfg.RTPStrict,
 		Router:       ivr.RouterFunc(a.route),
 		NewMasker:    func() ivr.Masker { return dtmf.NewMasker(dtmf.MaskerConfig{}) },
 		RecordDir:    a.cfg.RecordingsDir(),
@@ -405,7 +406,11 @@ func (a *App) banner() {
 	w := a.out
 	base := "http://" + loopbackFor(a.HTTPAddr())
 	fmt.Fprintf(w, "paybridge %s is up\n", Version)
-	fmt.Fprintf(w, "  SIP          %s (UDP and TCP), media ports %d-%d\n", a.sip.Addr(), a.cfg.RTPPortMin, a.cfg.RTPPortMax)
+	rtpMode := "SDP address, one early NAT latch"
+	if a.cfg.RTPStrict {
+		rtpMode = "strict: SDP address only"
+	}
+	fmt.Fprintf(w, "  SIP          %s (UDP and TCP), media ports %d-%d (%s)\n", a.sip.Addr(), a.cfg.RTPPortMin, a.cfg.RTPPortMax, rtpMode)
 	fmt.Fprintf(w, "  console      %s/\n", base)
 	fmt.Fprintf(w, "  sandbox      %s\n", a.sandboxNote())
 	fmt.Fprintf(w, "  plan HTTP    %s (--http-allow) and this node\n", a.cfg.HTTPAllow)

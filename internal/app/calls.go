@@ -70,6 +70,12 @@ func (a *App) runCall(ctx context.Context, plan *callplan.Plan, ps *prompts.Set,
 	// The engine has finished: make sure the far end is released, then record the end.
 	_ = call.Hangup(context.Background(), "plan finished")
 	ended := time.Now()
+	if foreign := call.MediaStats().Foreign; foreign > 0 {
+		log.Warn("media from a foreign address dropped", "rtp_foreign", foreign)
+		if err := a.store.SetCallRTPForeign(context.Background(), info.ID, foreign); err != nil {
+			log.Error("recording foreign RTP", "err", err)
+		}
+	}
 	if err := a.store.EndCall(context.Background(), info.ID, cause, ended); err != nil {
 		log.Error("recording hang-up", "err", err)
 	}

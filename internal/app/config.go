@@ -24,6 +24,7 @@ type Config struct {
 	HTTPAddr     string        // --http-addr: console, API, WebSocket, payment pages, sandbox
 	RTPPortMin   int           // --rtp-ports low end (even)
 	RTPPortMax   int           // --rtp-ports high end
+	RTPStrict    bool          // --rtp-strict: media only from the SDP address (no symmetric-RTP latching)
 	PublicIP     string        // --public-ip: address put in Contact and SDP c= ("" = the SIP listen address)
 	PublicURL    string        // --public-url: base URL of payment links ("" = http://HTTP_ADDR)
 	DataDir      string        // --data: SQLite file, admin token, recordings
@@ -83,6 +84,7 @@ func ParseConfig(args []string, getenv func(string) string, stderr io.Writer) (C
 	str(&c.HTTPAddr, "http-addr", "HTTP listen address (console, API, payment pages, sandbox)")
 	rtpPorts = fmt.Sprintf("%d-%d", c.RTPPortMin, c.RTPPortMax)
 	fs.StringVar(&rtpPorts, "rtp-ports", rtpPorts, "RTP port range LOW-HIGH")
+	fs.BoolVar(&c.RTPStrict, "rtp-strict", c.RTPStrict, "accept media only from the address and port the caller's SDP names (no symmetric-RTP latching for callers behind NAT)")
 	str(&c.PublicIP, "public-ip", "address for SIP Contact and SDP c= (default: the SIP listen address)")
 	str(&c.PublicURL, "public-url", "base URL of payment links (default: http://HTTP-ADDR)")
 	str(&c.DataDir, "data", "data directory (database, admin token, recordings)")

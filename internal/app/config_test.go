@@ -70,3 +70,21 @@ func TestParseConfigSIPTraceFromEnv(t *testing.T) {
 		t.Fatalf("SIPTrace = %v, %v", c.SIPTrace, err)
 	}
 }
+
+func TestParseConfigRTPStrict(t *testing.T) {
+	c, err := ParseConfig(nil, env(nil), io.Discard)
+	if err != nil || c.RTPStrict {
+		t.Fatalf("default RTPStrict = %v, %v; want off", c.RTPStrict, err)
+	}
+	c, err = ParseConfig(nil, env(map[string]string{"PAYBRIDGE_RTP_STRICT": "true"}), io.Discard)
+	if err != nil || !c.RTPStrict {
+		t.Fatalf("PAYBRIDGE_RTP_STRICT=true: RTPStrict = %v, %v", c.RTPStrict, err)
+	}
+	c, err = ParseConfig([]string{"--rtp-strict=false"}, env(map[string]string{"PAYBRIDGE_RTP_STRICT": "true"}), io.Discard)
+	if err != nil || c.RTPStrict {
+		t.Fatalf("the flag must win over the environment: RTPStrict = %v, %v", c.RTPStrict, err)
+	}
+	if _, err := ParseConfig(nil, env(map[string]string{"PAYBRIDGE_RTP_STRICT": "sometimes"}), io.Discard); err == nil {
+		t.Fatal("PAYBRIDGE_RTP_STRICT=sometimes accepted")
+	}
+}

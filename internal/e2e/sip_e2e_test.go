@@ -40,9 +40,13 @@ const sipPayPlan = `<CallPlan name="sip-e2e-pay">
 // sipNode is one `paybridge serve` process for the SIP end-to-end tests.
 type sipNode struct {
 	sip  string // host:port
+	http string // http://host:port of the console and API
 	data string
 	out  *testlog.Buffer
 }
+
+// sipE2EAdminToken is the admin token every SIP test node is started with.
+const sipE2EAdminToken = "sip-e2e-admin-token-0123456789abcdef"
 
 var (
 	sipBinOnce sync.Once
@@ -74,7 +78,9 @@ func sipPaybridge(t *testing.T) string {
 	return sipBin
 }
 
-func startSIPNode(t *testing.T, rtpBase int) *sipNode {
+// startSIPNode starts `paybridge serve` with sipPayPlan, RTP ports rtpBase..rtpBase+99 and the
+// extra flags given.
+func startSIPNode(t *testing.T, rtpBase int, extra ...string) *sipNode {
 	t.Helper()
 	bin := sipPaybridge(t)
 	plans, data := t.TempDir(), t.TempDir()
@@ -82,20 +88,28 @@ func startSIPNode(t *testing.T, rtpBase int) *sipNode {
 		t.Fatal(err)
 	}
 	n := &sipNode{data: data, out: &testlog.Buffer{}}
-	cmd := exec.Command(bin, "serve", "--sip-addr", "127.0.0.1:0", "--http-addr", "127.0.0.1:0", "--data", data,
-		"--plans", plans, "--rtp-ports", fmt.Sprintf("%d-%d", rtpBase, rtpBase+99), "--admin-token", "sip-e2e-admin-token-0123456789abcdef")
+	args := append([]string{"serve", "--sip-addr", "127.0.0.1:0", "--http-addr", "127.0.0.1:0", "--data", data,
+		"--plans", plans, "--rtp-ports", fmt.Sprintf("%d-%d", rtpBase, rtpBase+99), "--admin-token", sipE2EAdminToken}, extra...)
+	cmd := exec.Command(bin, args...)
 	pr, pw := io.Pipe()
 	cmd.Stdout, cmd.Stderr = pw, pw
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait(); pw.Close() })
-	ready := make(chan string, 1)
+	ready, console := make(chan string, 1), make(chan string, 1)
 	sipLine := regexp.MustCompile(`SIP\s+(\S+) \(UDP`)
+	consoleLine := regexp.MustCompile(`console\s+(http://\S+)/`)
 	go func() {
 		sc := bufio.NewScanner(pr)
 		for sc.Scan() {
 			fmt.Fprintln(n.out, sc.Text())
+			if m := consoleLine.FindStringSubmatch(sc.Text()); m != nil {
+				select {
+				case console <- m[1]:
+				default:
+				}
+			}
 			if m := sipLine.FindStringSubmatch(sc.Text()); m != nil {
 				select {
 				case ready <- m[1]:
@@ -108,6 +122,11 @@ func startSIPNode(t *testing.T, rtpBase int) *sipNode {
 	case n.sip = <-ready:
 	case <-time.After(30 * time.Second):
 		t.Fatalf("paybridge serve did not start:\n%s", n.out)
+	}
+	select {
+	case n.http = <-console:
+	case <-time.After(5 * time.Second):
+		t.Fatalf("paybridge serve printed no console address:\n%s", n.out)
 	}
 	return n
 }
