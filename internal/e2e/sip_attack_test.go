@@ -3,7 +3,6 @@ package e2e
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -52,7 +51,7 @@ func (n *sipNode) metric(t *testing.T, name string) float64 {
 	t.Helper()
 	var text string
 	n.apiGet(t, "/metrics", &text)
-	m := regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(name) + `(?:\{[^}]*\})? (\S+)$`).FindAllStringSubmatch(text, -1)
+	m := regexp.MustCompile(`(?m)^`+regexp.QuoteMeta(name)+`(?:\{[^}]*\})? (\S+)$`).FindAllStringSubmatch(text, -1)
 	total := 0.0
 	for _, row := range m {
 		v, _ := strconv.ParseFloat(row[1], 64)
@@ -260,4 +259,3 @@ func multimonKeys(t *testing.T, wav string) string {
 	return keys.String()
 }
 
-var _ = fmt.Sprint
