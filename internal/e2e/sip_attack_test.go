@@ -258,4 +258,3 @@ func multimonKeys(t *testing.T, wav string) string {
 	}
 	return keys.String()
 }
-
