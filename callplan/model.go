@@ -66,6 +66,11 @@ const (
 	MaxDigitsLimit            = 64 // upper bound on Gather maxDigits
 )
 
+// MaxLinkTTL is the one limit on a payment link's lifetime: validate refuses a longer ttl and
+// the gateway never issues one. A link completes a provider session, and the sessions it
+// attaches to live 7 days.
+const MaxLinkTTL = 7 * 24 * time.Hour
+
 // DefaultValidCardTypes is Pay's validCardTypes when the attribute is absent.
 var DefaultValidCardTypes = []string{"visa", "mastercard", "amex"}
 

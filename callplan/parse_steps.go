@@ -713,7 +713,7 @@ func (p *parser) parseLink(n *xnode) Step {
 	if s.Session == "" && (s.Amount == "" || s.Currency == "") {
 		p.sink.errorf(n.pos, "missing-attribute", "<SendPaymentLink> without a session starts a new one: it needs amount and currency")
 	}
-	s.TTL = a.dur("ttl", DefaultLinkTTL, time.Minute, 30*24*time.Hour)
+	s.TTL = a.dur("ttl", DefaultLinkTTL, time.Minute, MaxLinkTTL)
 	s.Var = a.varName("var", false, DefaultLinkVar)
 	return s
 }

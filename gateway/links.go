@@ -35,7 +35,8 @@ type LinksConfig struct {
 	Guard GuardConfig
 	// MerchantName is shown on the page and in the text (default "paybridge").
 	MerchantName string
-	// DefaultTTL applies when a LinkRequest has none (default 24h); MaxTTL caps it (default 7 days).
+	// DefaultTTL applies when a LinkRequest has none (default callplan.DefaultLinkTTL); MaxTTL
+	// caps it (default callplan.MaxLinkTTL, the limit validate enforces on plans).
 	DefaultTTL, MaxTTL time.Duration
 	// MaxAttempts is how many declined submissions a link allows (default 3).
 	MaxAttempts int
@@ -76,10 +77,10 @@ func NewLinks(cfg LinksConfig) *Links {
 		cfg.MerchantName = "paybridge"
 	}
 	if cfg.DefaultTTL == 0 {
-		cfg.DefaultTTL = 24 * time.Hour
+		cfg.DefaultTTL = callplan.DefaultLinkTTL
 	}
 	if cfg.MaxTTL == 0 {
-		cfg.MaxTTL = 7 * 24 * time.Hour
+		cfg.MaxTTL = callplan.MaxLinkTTL
 	}
 	if cfg.MaxAttempts == 0 {
 		cfg.MaxAttempts = 3
