@@ -157,5 +157,8 @@ func (s *Server) readFilter(p sip.TransportReadProps, data []byte) ([]byte, erro
 	if !s.limit.admit(ua.AddrPort().Addr().Unmap(), data, method) {
 		return nil, nil
 	}
+	if s.answerCutBody(data, ua) {
+		return nil, nil
+	}
 	return data, nil
 }
