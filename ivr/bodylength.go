@@ -3,7 +3,6 @@ package ivr
 import (
 	"bytes"
 	"net"
-	"strconv"
 
 	"github.com/emiago/sipgo/sip"
 )
@@ -21,20 +20,8 @@ func bodyCut(data []byte) bool {
 	if end < 0 {
 		return false
 	}
-	body := len(data) - end - 4
-	for _, line := range bytes.Split(data[:end], []byte("\r\n"))[1:] {
-		name, value, ok := bytes.Cut(line, []byte(":"))
-		if !ok {
-			continue
-		}
-		name = bytes.TrimSpace(name)
-		if !bytes.EqualFold(name, []byte("Content-Length")) && !bytes.EqualFold(name, []byte("l")) {
-			continue
-		}
-		n, err := strconv.Atoi(string(bytes.TrimSpace(value)))
-		return err == nil && n > body
-	}
-	return false
+	n, ok := contentLength(data[:end])
+	return ok && n > len(data)-end-4
 }
 
 // answerCutBody answers a request whose body is shorter than its Content-Length with 400,

@@ -126,6 +126,10 @@ type Config struct {
 	RateBurst int
 	AllowList []netip.Prefix
 
+	// TCP bounds SIP over TCP: connections in total and per source, and how long one may go
+	// without a complete message (half-open and slow connections). Zero fields: DefaultTCPLimits.
+	TCP TCPLimits
+
 	// UserAgent is the Server/User-Agent header value (default "paybridge").
 	UserAgent string
 	// Logger receives structured logs (default slog.Default()). Digits never reach it.

@@ -41,6 +41,7 @@ type Server struct {
 
 	udp  net.PacketConn
 	tcp  net.Listener
+	tcpG *tcpGuard // tcp with the connection limits
 	addr netip.AddrPort
 	ip   netip.Addr // public address for Contact, c= and o=
 
@@ -116,6 +117,7 @@ func NewServer(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s.udp, s.tcp = udp, tcp
+	s.tcpG = newTCPGuard(tcp, cfg.TCP, s.limit.allowed, s.hasCallFrom)
 	s.addr = udp.LocalAddr().(*net.UDPAddr).AddrPort()
 
 	s.ip = cfg.PublicIP
@@ -204,6 +206,22 @@ func (s *Server) PublicIP() netip.Addr { return s.ip }
 // ActiveCalls is the number of calls up or being set up.
 func (s *Server) ActiveCalls() int { return int(s.active.Load()) }
 
+// TCPStats reports the SIP TCP connections open now and what the limits closed.
+func (s *Server) TCPStats() TCPStats { return s.tcpG.stats() }
+
+// hasCallFrom reports whether a call in progress was set up from the transport address
+// raddr (its TCP connection then stays open however quiet).
+func (s *Server) hasCallFrom(raddr string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, c := range s.calls {
+		if c.remote == raddr && !c.isEnded() {
+			return true
+		}
+	}
+	return false
+}
+
 // SendJitter summarises how late RTP packets left relative to their schedule.
 func (s *Server) SendJitter() JitterSnapshot { return s.sched.Jitter.snapshot() }
 
@@ -212,7 +230,7 @@ func (s *Server) SendJitter() JitterSnapshot { return s.sched.Jitter.snapshot() 
 func (s *Server) Serve(ctx context.Context) error {
 	errc := make(chan error, 2)
 	go func() { errc <- s.srv.ServeUDP(s.udp) }()
-	go func() { errc <- s.srv.ServeTCP(s.tcp) }()
+	go func() { errc <- s.srv.ServeTCP(s.tcpG) }()
 	s.log.Info("SIP listening", "addr", s.addr.String(), "public_ip", s.ip.String())
 	select {
 	case <-ctx.Done():
