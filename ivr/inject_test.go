@@ -50,9 +50,14 @@ func newRTPPeer(t *testing.T, ip net.IP) *rtpPeer {
 		t.Fatal(err)
 	}
 	p := &rtpPeer{conn: c, ssrc: rand.Uint32(), seq: uint16(rand.Uint32()), ts: rand.Uint32()}
-	go p.read()
 	t.Cleanup(func() { c.Close() })
 	return p
+}
+
+// aim points the peer at the server's media port and starts counting what comes from it.
+func (p *rtpPeer) aim(dst netip.AddrPort) {
+	p.dst = dst
+	go p.read()
 }
 
 func (p *rtpPeer) port() int { return p.conn.LocalAddr().(*net.UDPAddr).Port }
@@ -246,10 +251,10 @@ func runInjection(t *testing.T, cfg Config, natted bool, attack func(ctx context
 
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	caller.dst = media
+	caller.aim(media)
 	go caller.stream(ctx)
 	injector := newRTPPeer(t, net.IPv4(127, 0, 0, 1))
-	injector.dst = media
+	injector.aim(media)
 	// The caller's stream is established first: the injector comes later, as an attacker would.
 	time.Sleep(500 * time.Millisecond)
 	attack(ctx, caller, injector)
