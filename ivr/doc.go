@@ -11,6 +11,11 @@
 // through sipgo's dialog layer, which fixes one To-tag and retransmits the 200 until the ACK.
 // Early and late offers both work: the answer to our own offer arrives in the ACK.
 //
+// SIP over UDP is filtered before sipgo parses it (scanners, the rate limit, and RFC 3261
+// §18.3: a request whose Content-Length exceeds the datagram gets 400). SIP over TCP goes
+// through a guarded listener (tcpguard.go): connections are limited in total and per source,
+// and one that completes no message in time (half-open, drip-fed) or falls silent is closed.
+//
 // Once the ACK is in, the Router's CallHandler runs with the *Call. The handler (the callplan
 // engine in `paybridge serve`) plays prompts, reads keys and hangs up; when it returns the
 // server hangs up for it. BYE in either direction, CANCEL while ringing (487), re-INVITE and
@@ -20,10 +25,13 @@
 //
 // # Media
 //
-// A call's media is one UDP socket. The receiver checks each datagram (RTP version 2, a
-// negotiated payload type, the locked SSRC, wrap-safe sequence numbers), learns the caller's
-// real address after a few in-sequence packets (symmetric RTP) and feeds the call's
-// DTMFStream: decoded audio for the in-band detector, telephone-event payloads for the RFC
+// A call's media is one UDP socket on a port picked at random from the pool. The receiver
+// first decides by the source address (source.go): the address the SDP names, or — once,
+// early, from the signalling source's IP, never in StrictRTP mode — a NAT mapping of it
+// (symmetric RTP); every other datagram is foreign, dropped and counted (Call.MediaStats,
+// Metrics.RTPForeign), whatever SSRC and sequence numbers it copies. It then checks each
+// datagram (RTP version 2, a negotiated payload type, the locked SSRC, wrap-safe sequence
+// numbers) and feeds the call's DTMFStream: decoded audio for the in-band detector, telephone-event payloads for the RFC
 // 4733 receiver, and lost packets as gaps — never as silence. SIP INFO bodies go to the same
 // stream, so the engine reads one keypress stream per call. No RTP for Config.MediaTimeout
 // while the far end should be sending hangs the call up with cause "media-timeout".
