@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/paybridge/paybridge/event"
 )
 
 const planHead = `<CallPlan name="t"><Match number="+441632960000"/>
@@ -189,7 +191,7 @@ func TestMissingPromptIsSkipped(t *testing.T) {
 	if out.Result != ResultCompleted || out.Duration != 3*time.Second {
 		t.Fatalf("%s %v", out.Result, out.Duration)
 	}
-	if m := eventsOf(out, "prompt.missing"); len(m) != 1 || m[0].Fields["prompt"] != "missing-prompt" {
+	if m := eventsOf(out, "prompt.missing"); len(m) != 1 || m[0].Data.(*event.PromptMissing).Prompt != "missing-prompt" {
 		t.Fatalf("prompt.missing events: %v", m)
 	}
 }

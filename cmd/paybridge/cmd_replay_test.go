@@ -186,7 +186,8 @@ func TestReplayTimeline(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
-	for _, want := range []string{"digits    0.000s  call.started", "pay.completed    Pay             attempts=3 cardType=visa errorType= maskedCard=************4242 result=success",
+	for _, want := range []string{"digits    0.000s  call.started", "pay.completed    Pay             amountMinor=1234 attemptKey=",
+		"attempts=3 cardType=visa channel=voice", "connector=provider currency=GBP maskedCard=************4242 method=charge reference=12345678 result=success sessionId=",
 		"s  hangup normal"} {
 		if !strings.Contains(stderr, want) {
 			t.Errorf("timeline lacks %q:\n%s", want, stderr)

@@ -348,7 +348,7 @@ func TestEveryExamplePlanRuns(t *testing.T) {
 			}
 			for _, e := range res.Events {
 				if e.Type == "prompt.missing" {
-					t.Errorf("prompt %v is in neither the plan's directory nor the bundled pack", e.Fields["prompt"])
+					t.Errorf("prompt %s is in neither the plan's directory nor the bundled pack", e.Fields)
 				}
 			}
 		})
