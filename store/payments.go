@@ -39,7 +39,7 @@ type PaymentSession struct {
 	State             string    `json:"state"`            // completed | failed
 	Result            string    `json:"result,omitempty"` // Pay.Result: success, too-many-failed-attempts, …; declined (link)
 	ErrorType         string    `json:"error_type,omitempty"`
-	ErrorCode         string    `json:"error_code,omitempty"` // provider decline code or connector error
+	ErrorCode         string    `json:"error_code,omitempty"`  // provider decline code or connector error
 	MaskedCard        string    `json:"masked_card,omitempty"` // canonical mask only
 	CardType          string    `json:"card_type,omitempty"`
 	Token             string    `json:"token,omitempty"`
