@@ -48,6 +48,7 @@ type Connectors interface {
 
 // ConnectorSpec is a <Connector> element after #(env:…) substitution.
 type ConnectorSpec struct {
+	Plan    string        // the plan that declares it ("" for a connector built in code)
 	Name    string        // the name Pay/SendPaymentLink refer to
 	Type    string        // "session" | "generic" | "stripe"
 	BaseURL string        // "sandbox" = the embedded sandbox provider

@@ -355,3 +355,18 @@ func TestPromptNamesFromVariables(t *testing.T) {
 		t.Fatalf("played %q", got)
 	}
 }
+
+// TestSayCharactersSpeaksCodes: a confirmation code is spoken character by character — its
+// letters and separators too, which SayDigits skips (callers heard only "6 4 7" of
+// "ch_6dytxlsw4w52duz3").
+func TestSayCharactersSpeaksCodes(t *testing.T) {
+	h := newHarness(t)
+	h.run(flowPlan(`<Set var="Code" value="Ch_6d-Y.1 x"/><SayCharacters value="$(Code)"/><SayDigits value="$(Code)"/>`))
+	want := "letter-c letter-h char-underscore digit-6 letter-d char-dash letter-y char-dot digit-1 letter-x digit-6 digit-1"
+	if got := h.ch.playedList(); !strings.Contains(got, want) {
+		t.Fatalf("played %s, want %s", got, want)
+	}
+	if _, ds := Parse("p.xml", []byte(flowPlan(`<SayCharacters value="ab/c"/>`)), nil); !strings.Contains(ds.String(), `"/" cannot be spoken`) {
+		t.Fatalf("diagnostics %s", ds)
+	}
+}

@@ -167,6 +167,13 @@ type SayDigitsStep struct {
 	Value string // template
 }
 
+// SayCharactersStep is <SayCharacters value>: speaks value character by character — digits,
+// letters, and the separators of confirmation codes ("ch_6dyt…": "c h underscore 6 d y t").
+type SayCharactersStep struct {
+	StepBase
+	Value string // template
+}
+
 // SayAmountStep is <SayAmount value currency>: speaks a decimal amount in words.
 type SayAmountStep struct {
 	StepBase
@@ -490,6 +497,7 @@ type HangupStep struct {
 
 func (*PlayStep) StepName() string            { return "Play" }
 func (*SayDigitsStep) StepName() string       { return "SayDigits" }
+func (*SayCharactersStep) StepName() string   { return "SayCharacters" }
 func (*SayAmountStep) StepName() string       { return "SayAmount" }
 func (*PauseStep) StepName() string           { return "Pause" }
 func (*GatherStep) StepName() string          { return "Gather" }

@@ -30,6 +30,7 @@ func init() {
 	stepParsers = map[string]func(*parser, *xnode) Step{
 		"Play":            (*parser).parsePlay,
 		"SayDigits":       (*parser).parseSayDigits,
+		"SayCharacters":   (*parser).parseSayCharacters,
 		"SayAmount":       (*parser).parseSayAmount,
 		"Pause":           (*parser).parsePause,
 		"Gather":          (*parser).parseGather,
@@ -118,6 +119,22 @@ func (p *parser) parseSayDigits(n *xnode) Step {
 	a.tmpl("value", &s.Value, true)
 	if IsLiteral(s.Value) && strings.Trim(s.Value, dtmfKeys+" ") != "" {
 		p.sink.errorf(a.valPos(a.get("value")), "bad-value", "SayDigits value %q: only digits, * and # can be spoken as digits", s.Value)
+	}
+	return s
+}
+
+func (p *parser) parseSayCharacters(n *xnode) Step {
+	a := p.attrs(n, "value")
+	p.leaf(n)
+	s := &SayCharactersStep{StepBase: StepBase{Pos: n.pos}}
+	a.tmpl("value", &s.Value, true)
+	if IsLiteral(s.Value) {
+		for i := 0; i < len(s.Value); i++ {
+			if c := s.Value[i]; c != ' ' && charPrompt(c) == "" {
+				p.sink.errorf(a.valPos(a.get("value")), "bad-value", "SayCharacters value %q: %q cannot be spoken (letters, digits, * # _ - . and spaces can)", s.Value, string(c))
+				break
+			}
+		}
 	}
 	return s
 }

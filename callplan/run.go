@@ -196,6 +196,8 @@ func (r *run) execOne(ctx context.Context, steps []Step, i int) error {
 		return r.stepPlay(ctx, s, next)
 	case *SayDigitsStep:
 		return r.stepSayDigits(ctx, s, next)
+	case *SayCharactersStep:
+		return r.stepSayCharacters(ctx, s, next)
 	case *SayAmountStep:
 		return r.stepSayAmount(ctx, s, next)
 	case *PauseStep:
