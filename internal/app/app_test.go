@@ -247,6 +247,11 @@ func TestServeLinkFallbackPaysSameSession(t *testing.T) {
 	if !found {
 		t.Fatalf("no paid link session in %+v", pays)
 	}
+	// The link completed the session the abandoned capture started: one record with its facts.
+	if len(pays) != 1 || pays[0].AmountMinor != 1234 || pays[0].Currency != "GBP" || pays[0].Reference != "12345678" ||
+		pays[0].MaskedCard != "************4444" || pays[0].CardType != "mastercard" || pays[0].Connector != "provider" {
+		t.Errorf("link record lacks its facts: %+v", pays)
+	}
 	for _, out := range []string{logs.String(), string(page), string(again), sms[0].Body} {
 		if strings.Contains(out, "5555555555554444") || strings.Contains(out, "5555 5555 5555 4444") {
 			t.Fatal("card digits in an output")

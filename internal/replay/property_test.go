@@ -131,3 +131,47 @@ func TestValidPlansOpenAndRun(t *testing.T) {
 		t.Fatalf("only %d plans (%d doc examples) were checked", checked, docChecked)
 	}
 }
+
+// TestSandboxDefaultsPay: the three plans of testdata/plans/sandbox-defaults, each of which
+// once validated and then failed every call, pay in full.
+func TestSandboxDefaultsPay(t *testing.T) {
+	sb := startSandbox(t)
+	for _, tc := range []struct {
+		plan, keys, result, link string
+		amount                   int64
+		currency                 string
+	}{
+		{"first-plan.xml", "4242424242424242# 1230 123", "Pay.Result=success", "", 1000, "GBP"},
+		{"stripe-sandbox.xml", "4242424242424242# 1230 123", "Pay.Result=success", "", 750, "EUR"},
+		// '*' abandons the voice capture; the link pays the session's amount without one of its own.
+		{"link-session-amount.xml", "1 W 4242*", "Pay.Result=caller-interrupted-with-star", "success", 2500, "GBP"},
+		{"link-session-amount.xml", "2 W 4242*", "Card.Result=caller-interrupted-with-star", "success", 1234, "USD"},
+	} {
+		t.Run(tc.plan+"/"+tc.keys, func(t *testing.T) {
+			in, _ := ParseDigits(tc.keys)
+			res := replayOnce(t, sb, planFile(t, filepath.Join("sandbox-defaults", tc.plan)), in)
+			k, v, _ := strings.Cut(tc.result, "=")
+			if res.Variables[k] != v || res.Variables["Link.Result"] != tc.link {
+				t.Fatalf("%s = %q, Link.Result = %q (%s)", k, res.Variables[k], res.Variables["Link.Result"], res.Variables["Link.Error"])
+			}
+			var got *event.Payment
+			for _, e := range res.Events {
+				switch e.Type {
+				case "pay.completed":
+					var d event.PayCompleted
+					_ = json.Unmarshal(e.Fields, &d)
+					got = &d.Payment
+				case "link.sent":
+					var d event.LinkSent
+					_ = json.Unmarshal(e.Fields, &d)
+					if d.AmountMinor != tc.amount || d.Currency != tc.currency || d.SessionID != res.Variables["Link.SessionId"] {
+						t.Errorf("link.sent = %+v", d)
+					}
+				}
+			}
+			if got == nil || got.AmountMinor != tc.amount || got.Currency != tc.currency || got.SessionID == "" {
+				t.Fatalf("pay.completed = %+v", got)
+			}
+		})
+	}
+}
