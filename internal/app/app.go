@@ -49,12 +49,13 @@ type App struct {
 	recorder   *eventRecorder
 	sip        *ivr.Server
 
-	httpLn     net.Listener
-	httpSrv    *http.Server
-	sandboxURL string
-	adminToken string
-	tokenFile  string // "" when the token came from a flag or the environment
-	tokenNew   bool
+	httpLn      net.Listener
+	httpSrv     *http.Server
+	sandboxURL  string
+	adminToken  string
+	tokenFile   string // "" when the token came from a flag or the environment
+	tokenNew    bool
+	paymentKeys int // accounts with a payment key
 
 	started  time.Time // process start: attempts older than this are reconciled
 	done     chan struct{}
@@ -107,8 +108,15 @@ func New(ctx context.Context, cfg Config, getenv func(string) string, out io.Wri
 	a.metrics.RegisterHub(a.registry, a.hub)
 	a.recorder = newEventRecorder(a.store, a.hub, a.metrics, a.log)
 
-	// The sandbox shares the public listener: its fault-injection admin API takes the admin token.
-	a.sandbox = gateway.NewSandbox(gateway.SandboxConfig{Logger: a.log.With("component", "sandbox"), AdminToken: a.adminToken})
+	// The sandbox shares the public listener: its fault-injection admin API takes the admin token,
+	// and results posted from outside must be signed with the account's payment key.
+	paymentKeys, err := gateway.ParsePaymentKeys(cfg.PaymentKeys)
+	if err != nil {
+		return nil, err
+	}
+	a.sandbox = gateway.NewSandbox(gateway.SandboxConfig{Logger: a.log.With("component", "sandbox"), AdminToken: a.adminToken,
+		PaymentKeys: paymentKeys})
+	a.paymentKeys = len(paymentKeys)
 	a.connectors = gateway.NewConnectors(gateway.ConnectorsConfig{
 		SandboxURL: a.sandboxURL,
 		Attempts:   a.ledger,
@@ -380,7 +388,7 @@ func (a *App) banner() {
 	fmt.Fprintf(w, "paybridge %s is up\n", Version)
 	fmt.Fprintf(w, "  SIP          %s (UDP and TCP), media ports %d-%d\n", a.sip.Addr(), a.cfg.RTPPortMin, a.cfg.RTPPortMax)
 	fmt.Fprintf(w, "  console      %s/\n", base)
-	fmt.Fprintf(w, "  sandbox      %s/\n", a.sandboxURL)
+	fmt.Fprintf(w, "  sandbox      %s/ (payment keys for %d account(s))\n", a.sandboxURL, a.paymentKeys)
 	fmt.Fprintf(w, "  pay pages    %s/pay/…\n", a.publicURL())
 	fmt.Fprintf(w, "  data         %s (database %s)\n", a.cfg.DataDir, a.cfg.DatabasePath())
 	fmt.Fprintf(w, "  plans        %s (%d loaded)\n", a.plansDir(), len(a.plans.Set().Plans()))
