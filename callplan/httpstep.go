@@ -100,6 +100,9 @@ func (r *run) doAPI(ctx context.Context, s *APIInteractionStep) (int, error) {
 		}
 		r.set(f.Destination, v)
 		r.lookedUp[f.Destination] = true
+		if f.Secret {
+			r.secrets.note(f.Destination, v)
+		}
 	}
 	return resp.StatusCode, firstErr
 }

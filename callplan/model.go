@@ -292,6 +292,9 @@ type Field struct {
 	Locator     string   // JSON "a.b[0].c" / "a.b.0.c"; XML "a/b/c", "a/b[2]", "a/@attr"
 	Destination string   // variable name
 	DataType    DataType // DataString when absent
+	// Secret: the value is a credential (secret="true", or a locator such as access_token; see
+	// SecretLocator). Outputs — replay's variables, events, the console, logs — show it masked.
+	Secret bool
 }
 
 // AuthorizeStep is <Authorize connector var>: fetches or refreshes the connector's token.

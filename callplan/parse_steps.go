@@ -464,8 +464,9 @@ func (p *parser) parseResponse(n *xnode, r *APIResponse) {
 }
 
 func (p *parser) parseField(n *xnode, f *Field, typ ResponseType) {
-	p.attrs(n)
+	a := p.attrs(n, "secret")
 	p.noText(n)
+	defer func() { f.Secret = a.bool("secret", SecretLocator(f.Locator)) }()
 	var haveLoc, haveDest bool
 	for _, c := range n.children {
 		switch c.name {

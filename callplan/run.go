@@ -47,6 +47,7 @@ type run struct {
 	connectorKeys map[string]string       // connector name → the key of the opened connector (KeyedConnector)
 	sessions      map[string]sessionFacts // provider sessions this call's Pay steps used
 	lookedUp      map[string]bool         // variables set from ApiInteraction responses
+	secrets       *secrets                // credentials the plan fetched: masked in every output
 }
 
 // endSignal stops the flow: the call is over (hang-up, transfer, caller gone, fatal error).
@@ -64,7 +65,8 @@ func (g *gotoSignal) Error() string { return "goto " + g.label }
 func newRun(plan *Plan, ch Channel, opts RunOptions) *run {
 	r := &run{plan: plan, ch: ch, opts: opts, clock: opts.Clock, log: opts.Logger, http: opts.HTTPClient,
 		vars: map[string]string{}, maxStep: opts.MaxSteps, connectors: map[string]Connector{},
-		connectorKeys: map[string]string{}, sessions: map[string]sessionFacts{}, lookedUp: map[string]bool{}}
+		connectorKeys: map[string]string{}, sessions: map[string]sessionFacts{}, lookedUp: map[string]bool{},
+		secrets: newSecrets()}
 	if r.clock == nil {
 		r.clock = WallClock{}
 	}
@@ -80,7 +82,7 @@ func newRun(plan *Plan, ch Channel, opts RunOptions) *run {
 	}
 	info := ch.Info()
 	r.callID = info.ID
-	r.log = r.log.With("call", info.ID, "plan", plan.Name)
+	r.log = slog.New(secretHandler{next: r.log.Handler(), s: r.secrets}).With("call", info.ID, "plan", plan.Name)
 	maps.Copy(r.vars, opts.Variables)
 	r.vars["Call.From"] = info.From
 	r.vars["Call.To"] = info.To
@@ -115,7 +117,7 @@ func (r *run) execute(ctx context.Context) *Outcome {
 	return &Outcome{
 		Result:    end.result,
 		Reason:    end.reason,
-		Variables: maps.Clone(r.vars),
+		Variables: maps.Clone(r.secrets.maskVars(r.vars)),
 		Events:    r.events,
 		Steps:     r.steps,
 		Duration:  r.clock.Now().Sub(r.started),
@@ -268,7 +270,8 @@ func (r *run) set(name, value string) { r.vars[name] = value }
 // --- events ---
 
 func (r *run) emit(step string, d event.Data) {
-	e := Event{Time: r.clock.Now(), CallID: r.callID, Step: step, Data: d}
+	r.secrets.maskData(d)
+	e := Event{Time: r.clock.Now(), CallID: r.callID, Step: r.secrets.mask(step), Data: d}
 	r.events = append(r.events, e)
 	if r.opts.Events != nil {
 		r.opts.Events.Emit(e)

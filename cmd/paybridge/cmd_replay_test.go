@@ -45,6 +45,11 @@ func TestReplayDigitsVCC(t *testing.T) {
 		res.Variables["Pay.MaskedCard"] != "************4242" || res.Variables["Call.To"] != "+441632960100" || len(res.Events) < 20 {
 		t.Fatalf("%s %s %v", res.Outcome, res.Reason, res.Variables)
 	}
+	// The access token the plan's Authorize interaction fetched is a credential: replay shows
+	// it masked (it used to print it whole).
+	if res.Variables["AccessToken"] != "********" || res.Variables["TokenType"] != "Bearer" {
+		t.Errorf("AccessToken = %q, TokenType = %q", res.Variables["AccessToken"], res.Variables["TokenType"])
+	}
 	for _, k := range []string{"Pay.Result", "Pay.MaskedCard", "Pay.CardType", "Pay.ConfirmationCode", "Pay.ErrorType", "Pay.Attempts"} {
 		if _, ok := res.Variables[k]; !ok {
 			t.Errorf("output lacks %s", k)
