@@ -38,6 +38,9 @@ type Server struct {
 	dialogs *sipgo.DialogUA // the server's own table (calls) maps dialogs to calls
 	contact sip.ContactHeader
 
+	// modifyAnswered, when set (tests), runs after a re-INVITE or UPDATE has been answered.
+	modifyAnswered atomic.Pointer[func()]
+
 	udp  net.PacketConn
 	tcp  net.Listener
 	addr netip.AddrPort
