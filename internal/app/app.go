@@ -36,6 +36,7 @@ type App struct {
 	log    *slog.Logger
 	out    io.Writer
 
+	lock       *dataLock // one node per data directory
 	store      *store.Store
 	ledger     storeLedger
 	plans      *planRegistry
@@ -83,6 +84,9 @@ func New(ctx context.Context, cfg Config, getenv func(string) string, out io.Wri
 		}
 	}()
 
+	if a.lock, err = lockDataDir(cfg.DataDir); err != nil {
+		return nil, err
+	}
 	if a.store, err = store.Open(ctx, cfg.DatabasePath()); err != nil {
 		return nil, err
 	}
@@ -412,4 +416,5 @@ func (a *App) closeAll() {
 	if a.store != nil {
 		a.store.Close()
 	}
+	a.lock.Close()
 }

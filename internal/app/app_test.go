@@ -276,3 +276,26 @@ func TestPlansWarnAboutMissingPrompts(t *testing.T) {
 		t.Fatalf("plans = %+v", infos)
 	}
 }
+
+// TestSecondServeOnOneDataDirectoryRefused: two nodes on one data directory (one SQLite
+// ledger) are refused with a message that says so; the first keeps running, and once it has
+// stopped the directory can be used again.
+func TestSecondServeOnOneDataDirectoryRefused(t *testing.T) {
+	a, _, stop := startNode(t)
+	cfg := a.cfg
+	cfg.SIPAddr, cfg.HTTPAddr = "127.0.0.1:0", "127.0.0.1:0"
+	_, err := New(context.Background(), cfg, func(string) string { return "" }, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "is in use by another paybridge (pid ") ||
+		!strings.Contains(err.Error(), cfg.DataDir) {
+		t.Fatalf("second node on %s: %v", cfg.DataDir, err)
+	}
+	if !a.ready.Load() {
+		t.Fatal("the first node stopped being ready")
+	}
+	stop()
+	b, err := New(context.Background(), cfg, func(string) string { return "" }, io.Discard)
+	if err != nil {
+		t.Fatalf("after the first node stopped: %v", err)
+	}
+	b.closeAll()
+}
