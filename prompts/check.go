@@ -30,7 +30,15 @@ func Check(p *callplan.Plan) callplan.Diagnostics {
 			continue
 		}
 		seen[r.Name] = true
-		if !set.Has(r.Name) {
+		_, err := set.Load(r.Name)
+		if err != nil && errors.Is(err, ErrFormat) {
+			// The file is there but cannot be played: say what is wrong with it.
+			ds = append(ds, callplan.Diagnostic{Pos: r.Pos, Severity: callplan.SeverityWarning, Code: "prompt-format",
+				Message: fmt.Sprintf("prompt %q of <%s>: %v; convert it: sox IN.wav -r 8000 -c 1 -b 16 -e signed-integer %s.wav (the caller would hear silence)",
+					r.Name, r.Step, strings.TrimPrefix(err.Error(), "prompts: "), r.Name)})
+			continue
+		}
+		if err != nil {
 			where := "the bundled pack"
 			if dir != "" {
 				where = dir + " or the bundled pack"

@@ -93,10 +93,15 @@ func (s *Set) Load(name string) (*Prompt, error) {
 func (s *Set) load(name string) (*Prompt, error) {
 	file := name + ".wav"
 	if s.dir != "" {
-		data, err := os.ReadFile(filepath.Join(s.dir, file))
+		path := filepath.Join(s.dir, file)
+		data, err := os.ReadFile(path)
 		switch {
 		case err == nil:
-			return decode(name, data, false)
+			p, err := decode(name, data, false)
+			if err != nil {
+				return nil, fmt.Errorf("prompts: %s: %w", path, errors.Unwrap(err))
+			}
+			return p, nil
 		case !errors.Is(err, fs.ErrNotExist):
 			return nil, fmt.Errorf("prompts: %s: %w", name, err)
 		}
