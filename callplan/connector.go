@@ -25,6 +25,15 @@ type Connector interface {
 	Authorize(ctx context.Context) error
 }
 
+// KeyedConnector is a Connector that names itself with a key stable across restarts: the
+// plan and the spec it was opened from. The engine puts the key on payment events and link
+// requests, so that whatever outlives the call (the link's page, reconciliation) reaches the
+// same provider, never another plan's connector of the same name.
+type KeyedConnector interface {
+	Connector
+	Key() string
+}
+
 // LinkSender is the digital fallback: it signs a single-use payment link bound to a session and
 // texts it. The gateway package implements it.
 type LinkSender interface {
@@ -39,6 +48,7 @@ type Connectors interface {
 
 // ConnectorSpec is a <Connector> element after #(env:…) substitution.
 type ConnectorSpec struct {
+	Plan    string        // the plan that declares it ("" for a connector built in code)
 	Name    string        // the name Pay/SendPaymentLink refer to
 	Type    string        // "session" | "generic" | "stripe"
 	BaseURL string        // "sandbox" = the embedded sandbox provider
@@ -128,26 +138,31 @@ type SessionRequest struct {
 
 // Session is a provider self-service session.
 type Session struct {
-	ID    string
-	State string // provider's sessionState
+	ID        string
+	State     string // provider's sessionState
+	Amount    Amount // what the session is for, when the provider says (zero otherwise)
+	Reference string // the session's merchant reference, when the provider says
 }
 
 // LinkRequest asks for a payment link to be texted.
 type LinkRequest struct {
-	CallID    string
-	Connector string // the plan's connector name
-	To        string // E.164 mobile
-	CallerID  string // the caller's own number, for the SMS-pumping guard
-	Amount    Amount
-	Reference string
-	SessionID string // attach to this session ("" = start a digital session)
-	TTL       time.Duration
+	CallID       string
+	Connector    string // the plan's connector name
+	ConnectorKey string // the opened connector's key (KeyedConnector), "" when it has none
+	To           string // E.164 mobile
+	CallerID     string // the caller's own number, for the SMS-pumping guard
+	Amount       Amount // zero: the session's amount (SessionID must be set)
+	Reference    string
+	SessionID    string // attach to this session ("" = start a digital session)
+	TTL          time.Duration
 }
 
 // LinkResult describes a sent link without its secret token.
 type LinkResult struct {
 	LinkID    string // public id of the link (not the token)
 	SessionID string
+	Amount    Amount // what the link pays
+	Reference string
 	ExpiresAt time.Time
 	MessageID string // SMS outbox / provider message id
 }

@@ -264,7 +264,7 @@ func (h *harness) checkNoLeak(out *Outcome) {
 func eventsOf(out *Outcome, typ string) []Event {
 	var es []Event
 	for _, e := range out.Events {
-		if e.Type == typ {
+		if e.Type() == typ {
 			es = append(es, e)
 		}
 	}

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/paybridge/paybridge/event"
 )
 
 const planHead = `<CallPlan name="t"><Match number="+441632960000"/>
@@ -189,7 +191,7 @@ func TestMissingPromptIsSkipped(t *testing.T) {
 	if out.Result != ResultCompleted || out.Duration != 3*time.Second {
 		t.Fatalf("%s %v", out.Result, out.Duration)
 	}
-	if m := eventsOf(out, "prompt.missing"); len(m) != 1 || m[0].Fields["prompt"] != "missing-prompt" {
+	if m := eventsOf(out, "prompt.missing"); len(m) != 1 || m[0].Data.(*event.PromptMissing).Prompt != "missing-prompt" {
 		t.Fatalf("prompt.missing events: %v", m)
 	}
 }
@@ -354,5 +356,20 @@ func TestPromptNamesFromVariables(t *testing.T) {
 	h.run(flowPlan(`<Set var="Greeting" value="welcome  goodbye"/><Set var="None" value=""/><Play prompt="$(Greeting) $(None) try-again"/>`))
 	if got := h.ch.playedList(); got != "welcome goodbye try-again" {
 		t.Fatalf("played %q", got)
+	}
+}
+
+// TestSayCharactersSpeaksCodes: a confirmation code is spoken character by character — its
+// letters and separators too, which SayDigits skips (callers heard only "6 4 7" of
+// "ch_6dytxlsw4w52duz3").
+func TestSayCharactersSpeaksCodes(t *testing.T) {
+	h := newHarness(t)
+	h.run(flowPlan(`<Set var="Code" value="Ch_6d-Y.1 x"/><SayCharacters value="$(Code)"/><SayDigits value="$(Code)"/>`))
+	want := "letter-c letter-h char-underscore digit-6 letter-d char-dash letter-y char-dot digit-1 letter-x digit-6 digit-1"
+	if got := h.ch.playedList(); !strings.Contains(got, want) {
+		t.Fatalf("played %s, want %s", got, want)
+	}
+	if _, ds := Parse("p.xml", []byte(flowPlan(`<SayCharacters value="ab/c"/>`)), nil); !strings.Contains(ds.String(), `"/" cannot be spoken`) {
+		t.Fatalf("diagnostics %s", ds)
 	}
 }

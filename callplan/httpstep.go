@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/paybridge/paybridge/event"
 )
 
 // stepAPI runs an <ApiInteraction>: builds the request from its templates (each part with
@@ -20,11 +22,11 @@ import (
 func (r *run) stepAPI(ctx context.Context, s *APIInteractionStep) error {
 	started := time.Now()
 	status, err := r.doAPI(ctx, s)
-	fields := map[string]any{"name": s.Name, "status": status, "duration_ms": time.Since(started).Milliseconds()}
+	ev := &event.APICalled{Name: s.Name, Status: status, DurationMS: time.Since(started).Milliseconds()}
 	if err != nil {
-		fields["error"] = err.Error()
+		ev.Error = err.Error()
 	}
-	r.emit("api", "ApiInteraction", fields)
+	r.emit("ApiInteraction", ev)
 	if s.Name != "" {
 		msg := ""
 		if err != nil {
@@ -116,6 +118,9 @@ func (r *run) doAPI(ctx context.Context, s *APIInteractionStep) (int, error) {
 		}
 		r.set(f.Destination, v)
 		r.lookedUp[f.Destination] = true
+		if f.Secret {
+			r.secrets.note(f.Destination, v)
+		}
 	}
 	return resp.StatusCode, firstErr
 }

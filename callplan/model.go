@@ -172,6 +172,13 @@ type SayDigitsStep struct {
 	Value string // template
 }
 
+// SayCharactersStep is <SayCharacters value>: speaks value character by character — digits,
+// letters, and the separators of confirmation codes ("ch_6dyt…": "c h underscore 6 d y t").
+type SayCharactersStep struct {
+	StepBase
+	Value string // template
+}
+
 // SayAmountStep is <SayAmount value currency>: speaks a decimal amount in words.
 type SayAmountStep struct {
 	StepBase
@@ -326,6 +333,9 @@ type Field struct {
 	Locator     string   // JSON "a.b[0].c" / "a.b.0.c"; XML "a/b/c", "a/b[2]", "a/@attr"
 	Destination string   // variable name
 	DataType    DataType // DataString when absent
+	// Secret: the value is a credential (secret="true", or a locator such as access_token; see
+	// SecretLocator). Outputs — replay's variables, events, the console, logs — show it masked.
+	Secret bool
 }
 
 // AuthorizeStep is <Authorize connector var>: fetches or refreshes the connector's token.
@@ -531,6 +541,7 @@ type HangupStep struct {
 
 func (*PlayStep) StepName() string            { return "Play" }
 func (*SayDigitsStep) StepName() string       { return "SayDigits" }
+func (*SayCharactersStep) StepName() string   { return "SayCharacters" }
 func (*SayAmountStep) StepName() string       { return "SayAmount" }
 func (*PauseStep) StepName() string           { return "Pause" }
 func (*GatherStep) StepName() string          { return "Gather" }

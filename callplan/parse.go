@@ -457,35 +457,49 @@ func (p *parser) parsePrompts(n *xnode) {
 	p.plan.Prompts = d
 }
 
-var connectorTypes = []string{"session", "generic", "stripe"}
-
 func (p *parser) parseConnector(n *xnode) {
 	a := p.attrs(n, "name", "type", "baseUrl", "account", "timeout", "apiKey")
 	p.noText(n)
 	d := &ConnectorDecl{Pos: n.pos}
 	s := &d.Spec
-	s.Name = strings.TrimSpace(a.requiredNonEmpty("name"))
+	s.Plan = p.plan.Name
+	// Where each problem CheckConnector may find is reported, and which the XML checks have
+	// reported already (a required attribute that is missing).
+	at := map[string]Pos{}
+	reported := map[string]bool{}
+	attrAt := func(attrs *attrSet, key, name string) {
+		if x := attrs.get(name); x != nil {
+			at[key] = attrs.valPos(x)
+		}
+	}
+	// checked marks key as reported when reading it reported a problem (#(env:…) unset, …).
+	checked := func(key string, read func()) {
+		before := len(p.sink.ds)
+		read()
+		if len(p.sink.ds) > before {
+			reported[key] = true
+		}
+	}
+	checked("name", func() { s.Name = strings.TrimSpace(a.requiredNonEmpty("name")) })
 	if old := p.plan.Connector(s.Name); old != nil && s.Name != "" {
 		p.sink.errorf(n.pos, "duplicate-connector", "connector %q is declared twice (first at %d:%d)", s.Name, old.Pos.Line, old.Pos.Col)
 	}
-	s.Type = DefaultConnectorType
 	if t, ok := a.str("type"); ok {
 		s.Type = strings.TrimSpace(t)
-		if !contains(connectorTypes, s.Type) {
-			p.sink.errorf(a.valPos(a.get("type")), "bad-connector-type", "connector type %q: use session, generic or stripe%s", s.Type, didYouMean(s.Type, connectorTypes))
-		}
+		attrAt(a, "type", "type")
 	}
-	s.BaseURL = strings.TrimRight(strings.TrimSpace(a.requiredNonEmpty("baseUrl")), "/")
-	if s.BaseURL != "" {
-		if err := checkConnectorURL(s.BaseURL); err != nil {
-			p.sink.errorf(a.valPos(a.get("baseUrl")), "connector-url", "baseUrl: %v", err)
-		}
-	}
-	s.Account, _ = a.str("account")
+	checked("baseUrl", func() { s.BaseURL = strings.TrimRight(strings.TrimSpace(a.requiredNonEmpty("baseUrl")), "/") })
+	attrAt(a, "baseUrl", "baseUrl")
+	checked("account", func() { s.Account, _ = a.str("account") })
+	s.Account = strings.TrimSpace(s.Account)
+	attrAt(a, "account", "account")
 	s.Timeout = a.dur("timeout", 0, 100*time.Millisecond, 5*time.Minute)
 	if x := a.get("apiKey"); x != nil {
-		p.secretAttr(x, "apiKey")
-		s.APIKey, _ = a.str("apiKey")
+		checked("apiKey", func() {
+			p.secretAttr(x, "apiKey")
+			s.APIKey, _ = a.str("apiKey")
+		})
+		attrAt(a, "apiKey", "apiKey")
 	}
 	for _, c := range n.children {
 		switch c.name {
@@ -494,45 +508,78 @@ func (p *parser) parseConnector(n *xnode) {
 				p.sink.errorf(c.pos, "duplicate-element", "<ClientCredentials> given twice")
 				continue
 			}
-			s.ClientCredentials = p.parseClientCredentials(c, s.BaseURL)
+			at["ClientCredentials"] = c.pos
+			ca := p.attrs(c, "tokenUrl", "clientId", "clientSecret", "scope")
+			attrAt(ca, "ClientCredentials.tokenUrl", "tokenUrl")
+			checked("ClientCredentials", func() { s.ClientCredentials = p.parseClientCredentials(c, ca, s.BaseURL) })
+			if reported["ClientCredentials"] {
+				reported["ClientCredentials.clientId"], reported["ClientCredentials.clientSecret"] = true, true
+				reported["ClientCredentials.tokenUrl"] = true
+			}
 		case "BasicAuth":
 			if s.BasicAuth != nil {
 				p.sink.errorf(c.pos, "duplicate-element", "<BasicAuth> given twice")
 				continue
 			}
+			at["BasicAuth"] = c.pos
 			ca := p.attrs(c, "username", "password")
 			p.noText(c)
-			b := &BasicAuth{Username: ca.required("username")}
-			if x := ca.get("password"); x != nil {
-				p.secretAttr(x, "password")
-			}
-			b.Password = ca.required("password")
+			b := &BasicAuth{}
+			checked("BasicAuth.username", func() { b.Username = ca.required("username") })
+			checked("BasicAuth.password", func() {
+				if x := ca.get("password"); x != nil {
+					p.secretAttr(x, "password")
+				}
+				b.Password = ca.required("password")
+			})
 			s.BasicAuth = b
 		default:
 			p.sink.errorf(c.pos, "unknown-element", "unknown element <%s> in <Connector>%s", c.name, didYouMean(c.name, []string{"ClientCredentials", "BasicAuth"}))
 		}
 	}
-	if s.ClientCredentials != nil && s.BasicAuth != nil {
-		p.sink.errorf(n.pos, "connector-auth", "connector %q has both <ClientCredentials> and <BasicAuth>: choose one", s.Name)
+	if s.Type == "" {
+		s.Type = DefaultConnectorType
 	}
-	if s.Type == "stripe" && s.APIKey == "" && s.BaseURL != "sandbox" {
-		p.sink.errorf(n.pos, "missing-attribute", "stripe connector %q needs apiKey=\"#(env:NAME)\"", s.Name)
+	// What it takes to open the connector is decided in one place, which the gateway applies
+	// when it opens it. A baseUrl that could not be read leaves it unknown whether the
+	// connector is the sandbox, so nothing more can be said.
+	var probs []ConnectorProblem
+	if !reported["baseUrl"] {
+		_, probs = CheckConnector(*s)
+	}
+	for _, pr := range probs {
+		if reported[pr.Attr] {
+			continue
+		}
+		pos, ok := at[pr.Attr]
+		if !ok {
+			pos = n.pos
+		}
+		p.sink.errorf(pos, connectorProblemCode(pr), "%s", pr.Message)
 	}
 	p.plan.Connectors = append(p.plan.Connectors, d)
 }
 
-func (p *parser) parseClientCredentials(n *xnode, baseURL string) *ClientCredentials {
-	a := p.attrs(n, "tokenUrl", "clientId", "clientSecret", "scope")
+// connectorProblemCode is the validation check code of a connector problem.
+func connectorProblemCode(pr ConnectorProblem) string {
+	switch {
+	case pr.Attr == "type":
+		return "bad-connector-type"
+	case pr.Attr == "baseUrl" || pr.Attr == "ClientCredentials.tokenUrl":
+		return "connector-url"
+	case pr.Kind == ProblemConflict:
+		return "connector-auth"
+	case pr.Attr == "ClientCredentials" || pr.Attr == "BasicAuth":
+		return "missing-element"
+	}
+	return "missing-attribute"
+}
+
+func (p *parser) parseClientCredentials(n *xnode, a *attrSet, baseURL string) *ClientCredentials {
 	p.noText(n)
 	cc := &ClientCredentials{}
 	if v, ok := a.str("tokenUrl"); ok && strings.TrimSpace(v) != "" {
-		cc.TokenURL = strings.TrimSpace(v)
-		if err := checkConnectorURL(cc.TokenURL); err != nil || cc.TokenURL == "sandbox" {
-			if err == nil {
-				err = fmt.Errorf("\"sandbox\" is a baseUrl, not a token URL")
-			}
-			p.sink.errorf(a.valPos(a.get("tokenUrl")), "connector-url", "tokenUrl: %v", err)
-		}
+		cc.TokenURL = strings.TrimSpace(v) // checked by CheckConnector
 	} else if baseURL != "" && baseURL != "sandbox" {
 		// For the sandbox, TokenURL stays "": whoever opens the connector knows its address.
 		cc.TokenURL = baseURL + DefaultConnectorTokenPath

@@ -31,6 +31,7 @@ func init() {
 	stepParsers = map[string]func(*parser, *xnode) Step{
 		"Play":            (*parser).parsePlay,
 		"SayDigits":       (*parser).parseSayDigits,
+		"SayCharacters":   (*parser).parseSayCharacters,
 		"SayAmount":       (*parser).parseSayAmount,
 		"Pause":           (*parser).parsePause,
 		"Gather":          (*parser).parseGather,
@@ -119,6 +120,22 @@ func (p *parser) parseSayDigits(n *xnode) Step {
 	a.tmpl("value", &s.Value, true)
 	if IsLiteral(s.Value) && strings.Trim(s.Value, dtmfKeys+" ") != "" {
 		p.sink.errorf(a.valPos(a.get("value")), "bad-value", "SayDigits value %q: only digits, * and # can be spoken as digits", s.Value)
+	}
+	return s
+}
+
+func (p *parser) parseSayCharacters(n *xnode) Step {
+	a := p.attrs(n, "value")
+	p.leaf(n)
+	s := &SayCharactersStep{StepBase: StepBase{Pos: n.pos}}
+	a.tmpl("value", &s.Value, true)
+	if IsLiteral(s.Value) {
+		for i := 0; i < len(s.Value); i++ {
+			if c := s.Value[i]; c != ' ' && charPrompt(c) == "" {
+				p.sink.errorf(a.valPos(a.get("value")), "bad-value", "SayCharacters value %q: %q cannot be spoken (letters, digits, * # _ - . and spaces can)", s.Value, string(c))
+				break
+			}
+		}
 	}
 	return s
 }
@@ -457,8 +474,9 @@ func (p *parser) parseResponse(n *xnode, r *APIResponse) {
 }
 
 func (p *parser) parseField(n *xnode, f *Field, typ ResponseType) {
-	p.attrs(n)
+	a := p.attrs(n, "secret")
 	p.noText(n)
+	defer func() { f.Secret = a.bool("secret", SecretLocator(f.Locator)) }()
 	var haveLoc, haveDest bool
 	for _, c := range n.children {
 		switch c.name {

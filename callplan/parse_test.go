@@ -74,7 +74,7 @@ func TestParsePayBillExample(t *testing.T) {
 	if c == nil {
 		t.Fatal("no connector")
 	}
-	want := ConnectorSpec{Name: "provider", Type: "session", BaseURL: "https://pay.example.com", Account: "demo-account",
+	want := ConnectorSpec{Plan: "pay-bill", Name: "provider", Type: "session", BaseURL: "https://pay.example.com", Account: "demo-account",
 		ClientCredentials: &ClientCredentials{TokenURL: "https://pay.example.com/auth/connect/token", ClientID: "paybridge-demo", ClientSecret: "from-env", Scope: "globalpci"}}
 	if !reflect.DeepEqual(c.Spec, want) {
 		t.Errorf("connector spec\n got %+v %+v\nwant %+v %+v", c.Spec, c.Spec.ClientCredentials, want, want.ClientCredentials)

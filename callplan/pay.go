@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/paybridge/paybridge/dtmf"
+	"github.com/paybridge/paybridge/event"
 )
 
 // maxConnectorWait bounds one connector call when the connector sets no timeout of its own.
@@ -37,6 +38,11 @@ type payCapture struct {
 	sessionID string // the provider session the capture completes
 	field     string // the field being asked for
 	attempt   int    // its attempt
+
+	// What the payment record needs whatever the result (see event.Payment).
+	amount     Amount
+	reference  string
+	attemptKey string // the idempotency key, once the connector was called
 }
 
 // wipe zeroes every buffer; it runs on every exit path of the step.
@@ -50,6 +56,7 @@ func (p *payCapture) wipe() {
 type payOutcome struct {
 	result, errorType, connectorError string
 	token, confirmation, sessionID    string
+	errorCode                         string // the provider's decline code
 }
 
 // stepPay runs the secure capture state machine (see docs/pay.md):
@@ -69,7 +76,7 @@ func (r *run) stepPay(ctx context.Context, s *PayStep) error {
 	for _, o := range PayOutputs {
 		r.set(prefix+"."+o, "")
 	}
-	p := &payCapture{step: s, number: newPayBuffer(), expiry: newPayBuffer()}
+	p := &payCapture{step: s, number: newPayBuffer(), expiry: newPayBuffer(), reference: r.expand(s.Reference)}
 	if s.SecurityCode {
 		p.cvv = newPayBuffer()
 	}
@@ -91,6 +98,7 @@ func (r *run) pay(ctx context.Context, s *PayStep, p *payCapture) (payOutcome, e
 		r.log.Warn("Pay: bad amount", "pos", s.Pos.String(), "err", err)
 		return payOutcome{result: PayResultValidationError, connectorError: err.Error()}, nil
 	}
+	p.amount = amount
 	conn, err := r.connector(s.Connector)
 	if err != nil { // fail before the caller types a card we could not send anywhere
 		r.log.Warn("Pay: connector", "pos", s.Pos.String(), "err", err)
@@ -103,7 +111,7 @@ func (r *run) pay(ctx context.Context, s *PayStep, p *payCapture) (payOutcome, e
 	p.sessionID = r.expand(s.Session)
 	if p.sessionID == "" {
 		sctx, cancel := context.WithTimeout(ctx, maxConnectorWait)
-		sess, err := conn.StartSession(sctx, &SessionRequest{CallID: r.callID, Amount: amount, Reference: r.expand(s.Reference)})
+		sess, err := conn.StartSession(sctx, &SessionRequest{CallID: r.callID, Amount: amount, Reference: p.reference})
 		cancel()
 		if err != nil {
 			r.log.Warn("Pay: start session", "pos", s.Pos.String(), "err", err)
@@ -113,6 +121,7 @@ func (r *run) pay(ctx context.Context, s *PayStep, p *payCapture) (payOutcome, e
 			p.sessionID = sess.ID
 		}
 	}
+	r.rememberSession(s.Connector, p.sessionID, amount, p.reference)
 
 	r.ch.Secure(true)
 	defer r.ch.Secure(false)
@@ -143,7 +152,7 @@ func (r *run) pay(ctx context.Context, s *PayStep, p *payCapture) (payOutcome, e
 		SessionID:      p.sessionID,
 		IdempotencyKey: r.newIdempotencyKey(),
 		Amount:         amount,
-		Reference:      r.expand(s.Reference),
+		Reference:      p.reference,
 		Description:    r.expand(s.Description),
 		TokenType:      s.TokenType,
 		Card: Card{
@@ -157,7 +166,7 @@ func (r *run) pay(ctx context.Context, s *PayStep, p *payCapture) (payOutcome, e
 	res, err := conn.Pay(cctx, req)
 	cancel()
 	p.wipe() // the connector has sent (or failed to send) the card: it is gone now
-	r.emit("pay.connector", "Pay", map[string]any{"idempotencyKey": req.IdempotencyKey, "ok": err == nil})
+	p.attemptKey = req.IdempotencyKey
 	switch {
 	case err != nil:
 		return payOutcome{result: PayResultConnectorError, errorType: p.lastErr, connectorError: scrubDigits(err.Error())}, nil
@@ -171,7 +180,7 @@ func (r *run) pay(ctx context.Context, s *PayStep, p *payCapture) (payOutcome, e
 		code = string(res.Status)
 	}
 	return payOutcome{result: PayResultConnectorError, errorType: p.lastErr, connectorError: scrubDigits(code),
-		sessionID: res.SessionID}, nil
+		errorCode: scrubDigits(res.ErrorCode), sessionID: res.SessionID}, nil
 }
 
 // captureField asks for one field until it is valid or its attempts run out. It returns a
@@ -184,7 +193,7 @@ func (r *run) captureField(ctx context.Context, p *payCapture, field string, buf
 		buf.Wipe()
 		names, _ := selectPayPrompt(s.Prompts, payAsk{Field: field, ErrorType: errType, CardType: p.brand, Attempt: attempt})
 		p.field, p.attempt = field, attempt
-		r.emit("pay.progress", "Pay", map[string]any{"phase": "ask", "for": field, "attempt": attempt, "errorType": errType, "digits": 0})
+		r.emit("Pay", &event.PayProgress{Phase: "ask", For: field, Attempt: attempt, ErrorType: errType})
 		if _, err := r.play(ctx, r.expandAll(names), true); err != nil {
 			return r.payEnded(err), err
 		}
@@ -194,7 +203,7 @@ func (r *run) captureField(ctx context.Context, p *payCapture, field string, buf
 			return r.payEnded(err), err
 		}
 		if star {
-			r.emit("pay.progress", "Pay", map[string]any{"phase": "entered", "for": field, "attempt": attempt, "errorType": "", "digits": buf.Len(), "interrupted": true})
+			r.emit("Pay", &event.PayProgress{Phase: "entered", For: field, Attempt: attempt, Digits: buf.Len(), Interrupted: true})
 			return PayResultInterruptedStar, nil
 		}
 		errType = ""
@@ -204,7 +213,7 @@ func (r *run) captureField(ctx context.Context, p *payCapture, field string, buf
 		default:
 			errType = r.validateField(p, field, buf)
 		}
-		r.emit("pay.progress", "Pay", map[string]any{"phase": "entered", "for": field, "attempt": attempt, "errorType": errType, "digits": buf.Len()})
+		r.emit("Pay", &event.PayProgress{Phase: "entered", For: field, Attempt: attempt, ErrorType: errType, Digits: buf.Len()})
 		if errType == "" {
 			return "", nil
 		}
@@ -268,7 +277,7 @@ func (r *run) collect(ctx context.Context, p *payCapture, field string, buf *dtm
 			}
 			// A live view (console, agent screen) can show "7 digits entered"; the count is
 			// all it ever gets.
-			r.emit("pay.progress", "Pay", map[string]any{"phase": "key", "for": field, "attempt": p.attempt, "digits": buf.Len()})
+			r.emit("Pay", &event.PayProgress{Phase: "key", For: field, Attempt: p.attempt, Digits: buf.Len()})
 			if buf.Len() >= fieldMax(p, field, buf) {
 				r.expectHabit('#', timeout) // the field completed itself: a '#' now is habit
 				return false, false, nil
@@ -320,8 +329,22 @@ func (r *run) publishPay(prefix string, p *payCapture, out payOutcome) {
 	}
 	set("SessionId", out.sessionID)
 	set("ConnectorError", out.connectorError)
-	r.emit("pay.completed", "Pay", map[string]any{"result": out.result, "cardType": p.brand, "maskedCard": p.masked,
-		"errorType": out.errorType, "attempts": p.entries})
+	method := "charge"
+	if p.amount.Minor == 0 {
+		method = "tokenize"
+	}
+	errCode := out.errorCode
+	if errCode == "" && out.result == PayResultConnectorError {
+		errCode = out.connectorError
+	}
+	r.emit("Pay", &event.PayCompleted{Payment: event.Payment{
+		SessionID: out.sessionID, Channel: event.ChannelVoice, Connector: p.step.Connector,
+		ConnectorKey: r.connectorKeys[p.step.Connector], Method: method,
+		AmountMinor: p.amount.Minor, Currency: p.amount.Currency, Reference: p.reference,
+		Result: out.result, ErrorType: out.errorType, ErrorCode: errCode,
+		MaskedCard: p.masked, CardType: p.brand, Confirmation: out.confirmation, Token: out.token,
+		AttemptKey: p.attemptKey, Attempts: p.entries,
+	}})
 }
 
 // longDigitRun finds what could be a card number inside text from outside (a connector

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/paybridge/paybridge/dtmf"
+	"github.com/paybridge/paybridge/event"
 )
 
 func payPlan(attrs, prompts string) string {
@@ -91,7 +92,7 @@ func TestPaySuccess(t *testing.T) {
 	var progress []Event
 	keys := 0
 	for _, e := range eventsOf(out, "pay.progress") {
-		switch e.Fields["phase"] {
+		switch e.Data.(*event.PayProgress).Phase {
 		case "entered":
 			progress = append(progress, e)
 		case "key":
@@ -101,12 +102,20 @@ func TestPaySuccess(t *testing.T) {
 	if keys != 23 {
 		t.Fatalf("%d key progress events, want 23", keys)
 	}
-	if len(progress) != 3 || progress[0].Fields["digits"] != 16 || progress[0].Fields["for"] != FieldCardNumber {
+	if len(progress) != 3 || progress[0].Data.(*event.PayProgress).Digits != 16 || progress[0].Data.(*event.PayProgress).For != FieldCardNumber {
 		t.Fatalf("progress events %v", progress)
 	}
 	done := eventsOf(out, "pay.completed")
-	if len(done) != 1 || done[0].Fields["maskedCard"] != "************4242" || done[0].Fields["result"] != "success" {
-		t.Fatalf("completed event %v", done)
+	if len(done) != 1 {
+		t.Fatalf("completed events %v", done)
+	}
+	// The record of the payment carries every fact a payment record needs.
+	wantPay := event.Payment{SessionID: done[0].Data.(*event.PayCompleted).SessionID, Channel: event.ChannelVoice,
+		Connector: "provider", Method: "charge", AmountMinor: 1250, Currency: "GBP", Reference: "ACC1",
+		Result: PayResultSuccess, MaskedCard: "************4242", CardType: "visa",
+		Confirmation: done[0].Data.(*event.PayCompleted).Confirmation, AttemptKey: req.IdempotencyKey, Attempts: 3}
+	if got := done[0].Data.(*event.PayCompleted).Payment; got != wantPay || got.SessionID == "" || got.Confirmation == "" {
+		t.Fatalf("completed event\n got %+v\nwant %+v", got, wantPay)
 	}
 }
 

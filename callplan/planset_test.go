@@ -111,7 +111,7 @@ func TestExamplePlanSetMatchesVCC(t *testing.T) {
 	if !ok || p.Name != "vcc-secure-payments" {
 		t.Fatalf("Match = %v, %v", p, ok)
 	}
-	// The VCC plan: Authorize → Start Session → Pay session=… → status query.
+	// The VCC plan: Authorize → Start Session → Pay session=… → status query; then option B, the digital session.
 	var order []string
 	Walk(p.Flow, func(s Step) bool {
 		switch s := s.(type) {
@@ -122,7 +122,7 @@ func TestExamplePlanSetMatchesVCC(t *testing.T) {
 		}
 		return true
 	})
-	if got := strings.Join(order, " → "); got != "LookupAccount → Authorize → StartSession → Pay($(GlobalPCI|SessionId)) → SessionStatus" {
+	if got := strings.Join(order, " → "); got != "LookupAccount → Authorize → StartSession → Pay($(GlobalPCI|SessionId)) → SessionStatus → StartDigitalSession" {
 		t.Errorf("VCC order = %s", got)
 	}
 }

@@ -110,6 +110,9 @@ func DefaultPrompts() []string {
 	for _, k := range "0123456789*#" {
 		add(digitPrompt(byte(k)))
 	}
+	for _, c := range "abcdefghijklmnopqrstuvwxyz_-." {
+		add(charPrompt(byte(c)))
+	}
 	for i := 0; i < 20; i++ {
 		add("num-" + strconv.Itoa(i))
 	}

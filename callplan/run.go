@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/paybridge/paybridge/dtmf"
+	"github.com/paybridge/paybridge/event"
 )
 
 // run is one execution of a plan on one call. It is used by a single goroutine (Run's);
@@ -42,9 +43,12 @@ type run struct {
 	habitKey   byte      // a finish key to drop if it is the next key (see expectHabit)
 	habitUntil time.Time // … and arrives before this
 
-	connectors map[string]Connector
-	lookedUp   map[string]bool // variables set from ApiInteraction responses
-	trusted    map[string]bool // variables whose value the plan or the operator wrote (see trust.go)
+	connectors    map[string]Connector
+	connectorKeys map[string]string       // connector name → the key of the opened connector (KeyedConnector)
+	sessions      map[string]sessionFacts // provider sessions this call's Pay steps used
+	lookedUp      map[string]bool         // variables set from ApiInteraction responses
+	trusted       map[string]bool         // variables whose value the plan or the operator wrote (see trust.go)
+	secrets       *secrets                // credentials the plan fetched: masked in every output
 }
 
 // endSignal stops the flow: the call is over (hang-up, transfer, caller gone, fatal error).
@@ -62,7 +66,8 @@ func (g *gotoSignal) Error() string { return "goto " + g.label }
 func newRun(plan *Plan, ch Channel, opts RunOptions) *run {
 	r := &run{plan: plan, ch: ch, opts: opts, clock: opts.Clock, log: opts.Logger, http: opts.HTTPClient,
 		vars: map[string]string{}, maxStep: opts.MaxSteps, connectors: map[string]Connector{},
-		lookedUp: map[string]bool{}, trusted: map[string]bool{}}
+		connectorKeys: map[string]string{}, sessions: map[string]sessionFacts{}, lookedUp: map[string]bool{},
+		trusted: map[string]bool{}, secrets: newSecrets()}
 	if r.clock == nil {
 		r.clock = WallClock{}
 	}
@@ -78,7 +83,7 @@ func newRun(plan *Plan, ch Channel, opts RunOptions) *run {
 	}
 	info := ch.Info()
 	r.callID = info.ID
-	r.log = r.log.With("call", info.ID, "plan", plan.Name)
+	r.log = slog.New(secretHandler{next: r.log.Handler(), s: r.secrets}).With("call", info.ID, "plan", plan.Name)
 	maps.Copy(r.vars, opts.Variables)
 	r.vars["Call.From"] = info.From
 	r.vars["Call.To"] = info.To
@@ -96,8 +101,7 @@ func newRun(plan *Plan, ch Channel, opts RunOptions) *run {
 // execute runs the flow and turns how it stopped into an Outcome.
 func (r *run) execute(ctx context.Context) *Outcome {
 	r.started = r.clock.Now()
-	r.emit("call.started", "", map[string]any{"plan": r.plan.Name, "version": r.plan.Version,
-		"from": r.vars["Call.From"], "to": r.vars["Call.To"]})
+	r.emit("", &event.CallStarted{Plan: r.plan.Name, Version: r.plan.Version, From: r.vars["Call.From"], To: r.vars["Call.To"]})
 	end := r.safeFlow(ctx)
 	if end.result != ResultTransferred && end.result != ResultCallerHungUp && end.result != ResultHangup {
 		// The flow ran off its end or failed: the engine ends the call itself.
@@ -111,11 +115,11 @@ func (r *run) execute(ctx context.Context) *Outcome {
 		}
 		cancel()
 	}
-	r.emit("call.ended", "", map[string]any{"result": end.result, "reason": end.reason, "steps": r.steps})
+	r.emit("", &event.CallEnded{Result: end.result, Reason: end.reason, Steps: r.steps})
 	return &Outcome{
 		Result:    end.result,
 		Reason:    end.reason,
-		Variables: maps.Clone(r.vars),
+		Variables: maps.Clone(r.secrets.maskVars(r.vars)),
 		Events:    r.events,
 		Steps:     r.steps,
 		Duration:  r.clock.Now().Sub(r.started),
@@ -185,7 +189,7 @@ func (r *run) execOne(ctx context.Context, steps []Step, i int) error {
 		return &endSignal{ResultError, fmt.Sprintf("%v: more than %d steps", ErrLoopGuard, r.maxStep)}
 	}
 	s := steps[i]
-	r.emit("step", s.StepName(), map[string]any{"pos": s.StepPos().String()})
+	r.emit(s.StepName(), &event.StepEntered{Pos: s.StepPos().String()})
 	r.log.Debug("step", "step", s.StepName(), "pos", s.StepPos().String())
 	var next Step
 	if i+1 < len(steps) {
@@ -196,6 +200,8 @@ func (r *run) execOne(ctx context.Context, steps []Step, i int) error {
 		return r.stepPlay(ctx, s, next)
 	case *SayDigitsStep:
 		return r.stepSayDigits(ctx, s, next)
+	case *SayCharactersStep:
+		return r.stepSayCharacters(ctx, s, next)
 	case *SayAmountStep:
 		return r.stepSayAmount(ctx, s, next)
 	case *PauseStep:
@@ -270,8 +276,9 @@ func (r *run) set(name, value string) {
 
 // --- events ---
 
-func (r *run) emit(typ, step string, fields map[string]any) {
-	e := Event{Time: r.clock.Now(), CallID: r.callID, Type: typ, Step: step, Fields: fields}
+func (r *run) emit(step string, d event.Data) {
+	r.secrets.maskData(d)
+	e := Event{Time: r.clock.Now(), CallID: r.callID, Step: r.secrets.mask(step), Data: d}
 	r.events = append(r.events, e)
 	if r.opts.Events != nil {
 		r.opts.Events.Emit(e)
@@ -315,5 +322,8 @@ func (r *run) connector(name string) (Connector, error) {
 		return nil, fmt.Errorf("%w: %s: %w", ErrNoConnector, name, err)
 	}
 	r.connectors[name] = c
+	if k, ok := c.(KeyedConnector); ok {
+		r.connectorKeys[name] = k.Key()
+	}
 	return c, nil
 }

@@ -3,6 +3,8 @@ package callplan
 import (
 	"context"
 	"errors"
+
+	"github.com/paybridge/paybridge/event"
 )
 
 // play plays names in order. With bargeIn, a key (or a type-ahead key already waiting) stops
@@ -13,7 +15,7 @@ func (r *run) play(ctx context.Context, names []string, bargeIn bool) (interrupt
 		if bargeIn && len(r.pending) > 0 {
 			return true, nil
 		}
-		r.emit("play", "", map[string]any{"prompt": name})
+		r.emit("", &event.Played{Prompt: name})
 		var stop bool
 		if tp, ok := r.ch.(TimedPlayer); ok {
 			stop, err = r.playTimed(ctx, tp, name, bargeIn)
@@ -22,7 +24,7 @@ func (r *run) play(ctx context.Context, names []string, bargeIn bool) (interrupt
 		}
 		if err != nil || stop {
 			if stop {
-				r.emit("barge-in", "", map[string]any{"prompt": name})
+				r.emit("", &event.BargedIn{Prompt: name})
 			}
 			return stop, err
 		}
@@ -93,5 +95,5 @@ func (r *run) playLive(ctx context.Context, name string, bargeIn bool) (bool, er
 // promptMissing reports a prompt that could not be played; the call goes on without it.
 func (r *run) promptMissing(name string, err error) {
 	r.log.Warn("prompt unavailable", "prompt", name, "err", err)
-	r.emit("prompt.missing", "", map[string]any{"prompt": name})
+	r.emit("", &event.PromptMissing{Prompt: name})
 }

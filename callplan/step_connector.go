@@ -3,6 +3,8 @@ package callplan
 import (
 	"context"
 	"time"
+
+	"github.com/paybridge/paybridge/event"
 )
 
 // stepAuthorize fetches or refreshes a connector's token and publishes $(Var.Result)
@@ -24,7 +26,7 @@ func (r *run) stepAuthorize(ctx context.Context, s *AuthorizeStep) error {
 	}
 	r.set(prefix+".Result", result)
 	r.set(prefix+".Error", msg)
-	r.emit("authorize", "Authorize", map[string]any{"connector": s.Connector, "result": result})
+	r.emit("Authorize", &event.Authorized{Connector: s.Connector, Result: result})
 	return nil
 }
 
@@ -41,23 +43,37 @@ func (r *run) stepSendLink(ctx context.Context, s *SendPaymentLinkStep) error {
 	fail := func(msg string) error {
 		r.set(prefix+".Result", "failed")
 		r.set(prefix+".Error", scrubDigits(msg))
-		r.emit("link.failed", "SendPaymentLink", map[string]any{"connector": s.Connector, "error": scrubDigits(msg)})
+		r.emit("SendPaymentLink", &event.LinkFailed{Connector: s.Connector, Error: scrubDigits(msg)})
 		return nil
 	}
-	amount, err := payAmount(r.expand(s.Amount), r.expand(s.Currency)) // none: the session's amount
+	amount, err := payAmount(r.expand(s.Amount), r.expand(s.Currency))
 	if err != nil {
 		return fail(err.Error())
 	}
 	if r.opts.Links == nil {
 		return fail("no payment-link sender configured")
 	}
+	if _, err := r.connector(s.Connector); err != nil {
+		return fail(err.Error())
+	}
 	ttl := s.TTL
 	if ttl <= 0 {
 		ttl = DefaultLinkTTL
 	}
 	req := &LinkRequest{
-		CallID: r.callID, Connector: s.Connector, To: r.expand(s.To), CallerID: r.vars["Call.From"],
+		CallID: r.callID, Connector: s.Connector, ConnectorKey: r.connectorKeys[s.Connector],
+		To: r.expand(s.To), CallerID: r.vars["Call.From"],
 		Amount: amount, Reference: r.expand(s.Reference), SessionID: r.expand(s.Session), TTL: ttl,
+	}
+	// Without an amount the link pays the session's: the one a Pay step of this call started
+	// (known here), or else the provider's record of it (the gateway looks it up).
+	if known, ok := r.sessions[req.SessionID]; ok && req.SessionID != "" && known.connector == s.Connector {
+		if req.Amount.Minor == 0 {
+			req.Amount = known.amount
+		}
+		if req.Reference == "" {
+			req.Reference = known.reference
+		}
 	}
 	lctx, cancel := context.WithTimeout(withLookedUp(ctx, r.lookedUpValues()), maxConnectorWait)
 	res, err := r.opts.Links.SendPaymentLink(lctx, req)
@@ -72,8 +88,27 @@ func (r *run) stepSendLink(ctx context.Context, s *SendPaymentLinkStep) error {
 		r.set(prefix+".ExpiresAt", res.ExpiresAt.UTC().Format(time.RFC3339))
 	}
 	r.set(prefix+".MessageId", res.MessageID)
-	r.emit("link.sent", "SendPaymentLink", map[string]any{"connector": s.Connector, "linkId": res.LinkID, "sessionId": res.SessionID})
+	r.emit("SendPaymentLink", &event.LinkSent{LinkID: res.LinkID, SessionID: res.SessionID, Connector: s.Connector,
+		ConnectorKey: req.ConnectorKey, AmountMinor: res.Amount.Minor, Currency: res.Amount.Currency,
+		Reference: res.Reference, ExpiresAt: res.ExpiresAt, MessageID: res.MessageID})
 	return nil
+}
+
+// sessionFacts is what the engine knows of a provider session a Pay step of this call
+// started or attached to.
+type sessionFacts struct {
+	connector string
+	amount    Amount
+	reference string
+}
+
+// rememberSession notes a session a Pay step used, so that a SendPaymentLink without an
+// amount can pay the same amount on it.
+func (r *run) rememberSession(connector, id string, amount Amount, reference string) {
+	if id == "" {
+		return
+	}
+	r.sessions[id] = sessionFacts{connector: connector, amount: amount, reference: reference}
 }
 
 type lookedUpKey struct{}

@@ -38,6 +38,11 @@ func (r *run) stepSayDigits(ctx context.Context, s *SayDigitsStep, next Step) er
 	return err
 }
 
+func (r *run) stepSayCharacters(ctx context.Context, s *SayCharactersStep, next Step) error {
+	_, err := r.play(ctx, charPrompts(r.expand(s.Value)), bargeInFor(nil, next))
+	return err
+}
+
 func (r *run) stepSayAmount(ctx context.Context, s *SayAmountStep, next Step) error {
 	names, err := amountPrompts(r.expand(s.Value), r.expand(s.Currency))
 	if err != nil {

@@ -1,6 +1,10 @@
 package callplan
 
-import "context"
+import (
+	"context"
+
+	"github.com/paybridge/paybridge/event"
+)
 
 // Gather results ($(Var.Result)).
 const (
@@ -59,16 +63,16 @@ func (r *run) stepGather(ctx context.Context, s *GatherStep) error {
 			result = GatherTimeout
 		case looksLikeCard:
 			result = GatherInvalid
-			r.emit("gather.card-refused", "Gather", map[string]any{"var": s.Var, "digits": len(entry), "attempt": attempt})
+			r.emit("Gather", &event.GatherCardRefused{Var: s.Var, Digits: len(entry), Attempt: attempt})
 		case len(entry) < s.Min || s.Pattern != nil && !s.Pattern.Match(entry):
 			result = GatherInvalid
 		default:
 			r.set(s.Var, string(entry))
 			r.set(s.Var+".Result", GatherSuccess)
-			r.emit("gather", "Gather", map[string]any{"var": s.Var, "result": GatherSuccess, "digits": len(entry), "attempt": attempt})
+			r.emit("Gather", &event.Gathered{Var: s.Var, Result: GatherSuccess, Digits: len(entry), Attempt: attempt})
 			return nil
 		}
-		r.emit("gather", "Gather", map[string]any{"var": s.Var, "result": result, "digits": len(entry), "attempt": attempt})
+		r.emit("Gather", &event.Gathered{Var: s.Var, Result: result, Digits: len(entry), Attempt: attempt})
 		prompt, def := s.InvalidPrompt, PromptGatherInvalid
 		if result == GatherTimeout {
 			prompt, def = s.TimeoutPrompt, PromptGatherTimeout
@@ -111,7 +115,7 @@ func (r *run) stepMenu(ctx context.Context, s *MenuStep) error {
 					if s.Var != "" {
 						r.set(s.Var, c.Key)
 					}
-					r.emit("menu", "Menu", map[string]any{"choice": c.Key, "attempt": attempt})
+					r.emit("Menu", &event.MenuChosen{Choice: c.Key, Attempt: attempt})
 					return r.execList(ctx, c.Steps)
 				}
 			}
@@ -120,7 +124,7 @@ func (r *run) stepMenu(ctx context.Context, s *MenuStep) error {
 		if !ok {
 			prompt, def, result = s.TimeoutPrompt, PromptMenuTimeout, "timeout"
 		}
-		r.emit("menu", "Menu", map[string]any{"result": result, "attempt": attempt})
+		r.emit("Menu", &event.MenuChosen{Result: result, Attempt: attempt})
 		names := r.expandAll(prompt)
 		if len(names) == 0 {
 			names = []string{def}

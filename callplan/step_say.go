@@ -37,6 +37,36 @@ func digitPrompts(s string) []string {
 	return out
 }
 
+// charPrompt is the prompt for one character of a code: the digit prompts, letter-a …
+// letter-z (either case), char-underscore, char-dash, char-dot ("" for anything else).
+func charPrompt(c byte) string {
+	switch {
+	case c >= 'a' && c <= 'z':
+		return "letter-" + string(c)
+	case c >= 'A' && c <= 'Z':
+		return "letter-" + string(c-'A'+'a')
+	case c == '_':
+		return "char-underscore"
+	case c == '-':
+		return "char-dash"
+	case c == '.':
+		return "char-dot"
+	}
+	return digitPrompt(c)
+}
+
+// charPrompts returns the prompts that say s character by character, skipping what cannot be
+// said (spaces, other punctuation).
+func charPrompts(s string) []string {
+	out := make([]string, 0, len(s))
+	for i := 0; i < len(s); i++ {
+		if p := charPrompt(s[i]); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
 // currencyWord is currency-<ISO>-major / -minor, with a -1 suffix for the singular.
 func currencyWord(cur string, major bool, n int64) string {
 	w := "currency-" + cur + "-minor"

@@ -191,6 +191,47 @@ func (v *validator) checkConnectors() {
 			v.sink.warnf(c.Pos, "unused-connector", "connector %q is declared but no Pay, SendPaymentLink or Authorize uses it", c.Spec.Name)
 		}
 	}
+	v.checkLinkAmounts()
+}
+
+// checkLinkAmounts: a SendPaymentLink without an amount pays its session's amount. A session
+// connector's provider knows it; the generic and stripe APIs have no provider sessions, so the
+// amount must come from a Pay step of the same call: session="$(Pay.SessionId)" of a Pay with
+// an amount, on the same connector.
+func (v *validator) checkLinkAmounts() {
+	pays := map[string]*PayStep{} // Pay var → step
+	Walk(v.plan.Flow, func(s Step) bool {
+		if p, ok := s.(*PayStep); ok {
+			name := p.Var
+			if name == "" {
+				name = DefaultPayVar
+			}
+			pays[name] = p
+		}
+		return true
+	})
+	Walk(v.plan.Flow, func(s Step) bool {
+		l, ok := s.(*SendPaymentLinkStep)
+		if !ok || strings.TrimSpace(l.Amount) != "" || l.Session == "" {
+			return true
+		}
+		decl := v.plan.Connector(l.Connector)
+		if decl == nil || decl.Spec.Type == "session" || decl.Spec.Type == "" {
+			return true
+		}
+		refs, err := TemplateVars(l.Session)
+		var from *PayStep
+		if err == nil && len(refs) == 1 && strings.TrimSpace(l.Session) == "$("+refs[0].Name+")" {
+			if prefix, ok := strings.CutSuffix(refs[0].Name, ".SessionId"); ok {
+				from = pays[prefix]
+			}
+		}
+		if from == nil || from.Connector != l.Connector || strings.TrimSpace(from.Amount) == "" || from.Amount == "0" {
+			v.sink.errorf(l.Pos, "missing-attribute", "<SendPaymentLink> without an amount pays its session's, but a %s connector has no provider sessions to ask: "+
+				"give amount and currency, or session=\"$(Pay.SessionId)\" of a <Pay> with an amount on connector %q", decl.Spec.Type, l.Connector)
+		}
+		return true
+	})
 }
 
 // --- variables ---
@@ -260,6 +301,8 @@ func (v *validator) stepIO(s Step) (uses []varUse, sets []varSet) {
 	case *PlayStep:
 		tmpls(s.Prompts)
 	case *SayDigitsStep:
+		tmpl(&s.Value)
+	case *SayCharactersStep:
 		tmpl(&s.Value)
 	case *SayAmountStep:
 		tmpl(&s.Value)

@@ -6,6 +6,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/paybridge/paybridge/event"
 	"github.com/paybridge/paybridge/store"
 )
 
@@ -20,6 +21,7 @@ type Hub struct {
 	mu      sync.Mutex
 	subs    map[*Subscription]struct{}
 	live    map[string]*LiveCall
+	ended   *recentSet // calls that ended lately: their late events must not bring them back
 	buffer  int
 	dropped atomic.Int64
 	sent    atomic.Int64
@@ -33,7 +35,7 @@ func NewHubSize(n int) *Hub {
 	if n < 1 {
 		n = 1
 	}
-	return &Hub{subs: map[*Subscription]struct{}{}, live: map[string]*LiveCall{}, buffer: n}
+	return &Hub{subs: map[*Subscription]struct{}{}, live: map[string]*LiveCall{}, ended: newRecentSet(maxEnded), buffer: n}
 }
 
 // Subscription is one subscriber's feed. Messages are JSON-encoded events.
@@ -73,20 +75,23 @@ func (h *Hub) Subscribe() (*Subscription, []LiveCall) {
 
 // Publish sends e to every subscriber without blocking. Any card number that slipped into the
 // event's fields is masked before it leaves the process.
-func (h *Hub) Publish(e Event) {
+func (h *Hub) Publish(e event.Event) {
 	if e.Time.IsZero() {
 		e.Time = time.Now().UTC()
 	}
 	raw, err := json.Marshal(e)
 	if err != nil {
-		// An unencodable field (a channel, a func): publish the event without its fields.
-		e.Fields = map[string]any{"error": "fields not encodable"}
-		raw, _ = json.Marshal(e)
+		// Data that does not encode: publish the event without it.
+		raw, _ = json.Marshal(struct {
+			Time   time.Time `json:"time"`
+			CallID string    `json:"call_id,omitempty"`
+			Type   string    `json:"type"`
+		}{e.Time, e.CallID, e.Type()})
 	}
 	msg := store.RedactJSON(raw)
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	applyLive(h.live, e)
+	h.applyLive(e)
 	for s := range h.subs {
 		select {
 		case s.c <- msg:
@@ -121,5 +126,5 @@ func (h *Hub) Stats() HubStats {
 	return HubStats{Subscribers: len(h.subs), Delivered: h.sent.Load(), Dropped: h.dropped.Load(), LiveCalls: len(h.live)}
 }
 
-// Emit makes the hub usable where an event sink with this method is expected.
-func (h *Hub) Emit(e Event) { h.Publish(e) }
+// Emit makes the hub an event.Sink.
+func (h *Hub) Emit(e event.Event) { h.Publish(e) }

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/paybridge/paybridge/event"
 )
 
 func TestHubDeliversInOrder(t *testing.T) {
@@ -16,10 +18,10 @@ func TestHubDeliversInOrder(t *testing.T) {
 		t.Fatalf("fresh hub has live calls: %v", live)
 	}
 	for i := 0; i < 50; i++ {
-		h.Publish(Event{CallID: "c1", Type: "step", Step: fmt.Sprint(i)})
+		h.Publish(event.Event{CallID: "c1", Step: fmt.Sprint(i), Data: &event.StepEntered{}})
 	}
 	for i := 0; i < 50; i++ {
-		var e Event
+		var e event.Event
 		if err := json.Unmarshal(<-sub.C(), &e); err != nil || e.Step != fmt.Sprint(i) || e.Time.IsZero() {
 			t.Fatalf("event %d = %+v, %v", i, e, err)
 		}
@@ -36,12 +38,12 @@ func TestHubSlowSubscriberDropped(t *testing.T) {
 	const rounds, per = 100, 4
 	for r := 0; r < rounds; r++ {
 		for i := 0; i < per; i++ {
-			h.Publish(Event{CallID: "c", Type: "step", Step: fmt.Sprint(r*per + i)})
+			h.Publish(event.Event{CallID: "c", Step: fmt.Sprint(r*per + i), Data: &event.StepEntered{}})
 		}
 		for i := 0; i < per; i++ {
 			select {
 			case msg := <-fast.C():
-				var e Event
+				var e event.Event
 				if err := json.Unmarshal(msg, &e); err != nil || e.Step != fmt.Sprint(r*per+i) {
 					t.Fatalf("fast subscriber got %s, want step %d", msg, r*per+i)
 				}
@@ -65,12 +67,12 @@ func TestHubSlowSubscriberDropped(t *testing.T) {
 func TestHubLiveTable(t *testing.T) {
 	h := NewHub()
 	t0 := time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
-	h.Publish(Event{Time: t0, CallID: "b", Type: "call.started", Fields: map[string]any{"from": "+44770", "to": "+44163", "plan": "pay"}})
-	h.Publish(Event{Time: t0.Add(-time.Second), CallID: "a", Type: "call.started"})
-	h.Publish(Event{Time: t0.Add(time.Second), CallID: "b", Type: "call.answered"})
-	h.Publish(Event{Time: t0.Add(2 * time.Second), CallID: "b", Type: "step", Step: "Pay"})
-	h.Publish(Event{Time: t0.Add(3 * time.Second), CallID: "b", Type: "pay.progress", Step: "Pay",
-		Fields: map[string]any{"for": "payment-card-number", "attempt": 2, "errorType": "invalid-card-number", "digits": 7}})
+	h.Publish(event.Event{Time: t0, CallID: "b", Data: &event.CallStarted{From: "+44770", To: "+44163", Plan: "pay"}})
+	h.Publish(event.Event{Time: t0.Add(-time.Second), CallID: "a", Data: &event.CallStarted{}})
+	h.Publish(event.Event{Time: t0.Add(time.Second), CallID: "b", Data: &event.CallAnswered{}})
+	h.Publish(event.Event{Time: t0.Add(2 * time.Second), CallID: "b", Step: "Pay", Data: &event.StepEntered{}})
+	h.Publish(event.Event{Time: t0.Add(3 * time.Second), CallID: "b", Step: "Pay",
+		Data: &event.PayProgress{For: "payment-card-number", Attempt: 2, ErrorType: "invalid-card-number", Digits: 7}})
 	live := h.Live()
 	if len(live) != 2 || live[0].CallID != "a" {
 		t.Fatalf("live = %+v", live)
@@ -85,7 +87,7 @@ func TestHubLiveTable(t *testing.T) {
 	if h.Live()[1].Pay.Digits != 7 {
 		t.Error("Live returned shared state")
 	}
-	h.Publish(Event{CallID: "b", Type: "pay.completed", Fields: map[string]any{"result": "success", "maskedCard": "************4242", "cardType": "visa"}})
+	h.Publish(event.Event{CallID: "b", Data: &event.PayCompleted{Payment: event.Payment{Result: "success", MaskedCard: "************4242", CardType: "visa"}}})
 	if p := h.Live()[1].Pay; p.Result != "success" || p.MaskedCard != "************4242" || p.CardType != "visa" {
 		t.Errorf("after pay.completed: %+v", p)
 	}
@@ -94,12 +96,12 @@ func TestHubLiveTable(t *testing.T) {
 	if len(snap) != 2 {
 		t.Errorf("snapshot = %+v", snap)
 	}
-	h.Publish(Event{CallID: "b", Type: "call.ended"})
-	h.Publish(Event{CallID: "a", Type: "call.ended"})
+	h.Publish(event.Event{CallID: "b", Data: &event.CallEnded{}})
+	h.Publish(event.Event{CallID: "a", Data: &event.CallEnded{}})
 	if len(h.Live()) != 0 {
 		t.Errorf("ended calls still live: %+v", h.Live())
 	}
-	h.Publish(Event{Type: "link.sent"}) // no call id: forwarded, not tracked
+	h.Publish(event.Event{Data: &event.LinkSent{}}) // no call id: forwarded, not tracked
 	if len(sub.C()) != 3 {
 		t.Errorf("subscriber got %d messages, want 3", len(sub.C()))
 	}
@@ -109,9 +111,9 @@ func TestHubMasksCardNumbers(t *testing.T) {
 	h := NewHub()
 	sub, _ := h.Subscribe()
 	defer sub.Close()
-	h.Publish(Event{CallID: "c", Type: "pay.progress", Step: "4242424242424242",
-		Fields: map[string]any{"oops": "5555 5555 5555 4444", "n": int64(378282246310005), "bad": make(chan int)}})
-	h.Publish(Event{CallID: "c", Type: "step", Fields: map[string]any{"oops": "4242424242424242"}})
+	h.Publish(event.Event{CallID: "c", Step: "4242424242424242", Data: &event.Unknown{Name: "pay.progress",
+		Fields: json.RawMessage(`{"oops": "5555 5555 5555 4444", "n": 378282246310005}`)}})
+	h.Publish(event.Event{CallID: "c", Data: &event.APICalled{Error: "oops 4242424242424242"}})
 	for i := 0; i < 2; i++ {
 		msg := string(<-sub.C())
 		for _, pan := range testPANs {
@@ -137,8 +139,7 @@ func BenchmarkHubPublish(b *testing.B) {
 				}()
 				defer s.Close()
 			}
-			e := Event{CallID: "call-1", Type: "pay.progress", Step: "Pay",
-				Fields: map[string]any{"for": "payment-card-number", "attempt": 1, "digits": 12}}
+			e := event.Event{CallID: "call-1", Step: "Pay", Data: &event.PayProgress{For: "payment-card-number", Attempt: 1, Digits: 12}}
 			b.ReportAllocs()
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
@@ -153,9 +154,41 @@ func BenchmarkHubPublish(b *testing.B) {
 // call.started; the live row gets both whatever the order.
 func TestHubPartiesFromAnyEvent(t *testing.T) {
 	h := NewHub()
-	h.Publish(Event{CallID: "c", Type: "call.answered", Fields: map[string]any{"from": "+44770", "to": "+44163", "plan": "pay"}})
-	h.Publish(Event{CallID: "c", Type: "call.started", Fields: map[string]any{"plan": "pay", "version": "1"}})
+	h.Publish(event.Event{CallID: "c", Data: &event.CallAnswered{From: "+44770", To: "+44163", Plan: "pay"}})
+	h.Publish(event.Event{CallID: "c", Data: &event.CallStarted{Plan: "pay", Version: "1"}})
 	if l := h.Live(); len(l) != 1 || l[0].From != "+44770" || l[0].To != "+44163" || l[0].Plan != "pay" || l[0].State != "answered" {
 		t.Errorf("live = %+v", l)
+	}
+}
+
+// TestHubEndedCallsStayEnded: events of a call that has ended — its payment link opened and
+// paid later, a recorder catching up — never bring it back into the live table (it used to
+// come back as "ringing, ? → ?" until restart).
+func TestHubEndedCallsStayEnded(t *testing.T) {
+	h := NewHub()
+	h.Publish(event.Event{CallID: "c", Data: &event.CallAnswered{From: "+44770", To: "+44163", Plan: "pay"}})
+	h.Publish(event.Event{CallID: "c", Step: "Pay", Data: &event.PayCompleted{Payment: event.Payment{Result: "caller-interrupted-with-star"}}})
+	h.Publish(event.Event{CallID: "c", Data: &event.CallEnded{Result: "hangup"}})
+	for _, d := range []event.Data{&event.LinkOpened{LinkID: "lnk_1"}, &event.LinkPaid{LinkID: "lnk_1"},
+		&event.LinkDeclined{LinkID: "lnk_1"}, &event.StepEntered{}, &event.PayProgress{}, &event.ConnectorRequest{},
+		&event.CallAnswered{From: "+44770"}, &event.CallStarted{Plan: "pay"}} {
+		h.Publish(event.Event{CallID: "c", Data: d})
+		if l := h.Live(); len(l) != 0 {
+			t.Fatalf("after a late %s the ended call is live again: %+v", d.Type(), l)
+		}
+	}
+	// Events of a call the hub never saw start (a link of a call from before a restart) do not
+	// make one up either.
+	h.Publish(event.Event{CallID: "older", Data: &event.LinkPaid{LinkID: "lnk_2"}})
+	if l := h.Live(); len(l) != 0 {
+		t.Fatalf("a link of an unknown call made it live: %+v", l)
+	}
+	// The memory of ended calls is bounded.
+	for i := 0; i < maxEnded+10; i++ {
+		h.Publish(event.Event{CallID: fmt.Sprint("x", i), Data: &event.CallAnswered{}})
+		h.Publish(event.Event{CallID: fmt.Sprint("x", i), Data: &event.CallEnded{}})
+	}
+	if n := len(h.ended.in); n != maxEnded || len(h.live) != 0 {
+		t.Fatalf("ended set holds %d ids (max %d), live %d", n, maxEnded, len(h.live))
 	}
 }

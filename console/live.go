@@ -3,6 +3,8 @@ package console
 import (
 	"sort"
 	"time"
+
+	"github.com/paybridge/paybridge/event"
 )
 
 // LiveCall is the hub's picture of a call in progress, built from its events. A console that
@@ -33,52 +35,68 @@ type PayState struct {
 	CardType   string `json:"card_type,omitempty"`
 }
 
+// snapshotMessage is the first message of the live feed: the calls in progress.
+type snapshotMessage struct {
+	Time   time.Time      `json:"time"`
+	Type   string         `json:"type"` // "snapshot"
+	Fields snapshotFields `json:"fields"`
+}
+
+type snapshotFields struct {
+	Calls []LiveCall `json:"calls"`
+}
+
 // maxLive bounds the live table: a flood of call.started without call.ended (a broken
 // emitter) must not grow memory without limit.
 const maxLive = 10000
 
-// apply updates the live table with one event.
-func applyLive(live map[string]*LiveCall, e Event) {
+// maxEnded is how many ended calls the hub remembers, so that a late event of one (a payment
+// link paid after the call, a recorder catching up) cannot bring it back as live.
+const maxEnded = 4096
+
+// applyLive updates the live table with one event; h.mu is held.
+//
+// Only the start of a call (call.started, call.answered) adds it to the table. Every other
+// event updates a call that is there and is ignored otherwise: events of a call that has
+// ended — a payment link paid the next day — never resurrect it.
+func (h *Hub) applyLive(e event.Event) {
 	if e.CallID == "" {
 		return
 	}
-	c := live[e.CallID]
-	if e.Type == "call.ended" {
-		delete(live, e.CallID)
+	if _, ok := e.Data.(*event.CallEnded); ok {
+		delete(h.live, e.CallID)
+		h.ended.add(e.CallID)
 		return
 	}
+	c := h.live[e.CallID]
 	if c == nil {
-		if len(live) >= maxLive {
+		switch e.Data.(type) {
+		case *event.CallStarted, *event.CallAnswered:
+		default:
+			return
+		}
+		if len(h.live) >= maxLive || h.ended.has(e.CallID) {
 			return
 		}
 		c = &LiveCall{CallID: e.CallID, State: "ringing", StartedAt: e.Time}
-		live[e.CallID] = c
+		h.live[e.CallID] = c
 	}
 	c.UpdatedAt = e.Time
-	// Whichever event names the parties and the plan (serve puts them on call.answered, the
-	// engine its plan on call.started) fills them in.
-	if v := e.str("from", "caller"); v != "" {
-		c.From = v
-	}
-	if v := e.str("to", "callee"); v != "" {
-		c.To = v
-	}
-	if v := e.str("plan"); v != "" {
-		c.Plan = v
-	}
-	switch e.Type {
-	case "call.started":
+	switch d := e.Data.(type) {
+	case *event.CallStarted:
+		c.From, c.To, c.Plan = firstNonEmpty(d.From, c.From), firstNonEmpty(d.To, c.To), firstNonEmpty(d.Plan, c.Plan)
 		if e.Time.Before(c.StartedAt) {
 			c.StartedAt = e.Time // the call's first event is when it started
 		}
-	case "call.answered":
+	case *event.CallAnswered:
+		c.From, c.To, c.Plan = firstNonEmpty(d.From, c.From), firstNonEmpty(d.To, c.To), firstNonEmpty(d.Plan, c.Plan)
 		c.State, c.AnsweredAt = "answered", e.Time
-	case "step":
+	case *event.StepEntered:
 		c.Step = e.Step
 		if c.State == "ringing" {
 			c.State = "answered"
 		}
-	case "pay.progress":
+	case *event.PayProgress:
 		if c.Pay == nil {
 			c.Pay = &PayState{}
 		}
@@ -86,22 +104,20 @@ func applyLive(live map[string]*LiveCall, e Event) {
 			c.State = "answered"
 		}
 		c.Step = firstNonEmpty(e.Step, c.Step)
-		c.Pay.For = firstNonEmpty(e.str("for", "field"), c.Pay.For)
-		if n, ok := e.num("attempt"); ok {
-			c.Pay.Attempt = n
+		c.Pay.For = firstNonEmpty(d.For, c.Pay.For)
+		if d.Attempt > 0 {
+			c.Pay.Attempt = d.Attempt
 		}
-		c.Pay.ErrorType = e.str("errorType", "error_type")
-		if n, ok := e.num("digits", "digit_count", "digitCount", "count"); ok {
-			c.Pay.Digits = n
-		}
-	case "pay.completed":
+		c.Pay.ErrorType = d.ErrorType
+		c.Pay.Digits = d.Digits
+	case *event.PayCompleted:
 		if c.Pay == nil {
 			c.Pay = &PayState{}
 		}
-		c.Pay.Result = e.str("result")
-		c.Pay.MaskedCard = e.str("masked_card", "maskedCard")
-		c.Pay.CardType = e.str("card_type", "cardType")
-		c.Pay.ErrorType = e.str("errorType", "error_type")
+		c.Pay.Result = d.Result
+		c.Pay.MaskedCard = d.MaskedCard
+		c.Pay.CardType = d.CardType
+		c.Pay.ErrorType = d.ErrorType
 	}
 }
 
@@ -131,3 +147,27 @@ func snapshot(live map[string]*LiveCall) []LiveCall {
 	})
 	return out
 }
+
+// recentSet remembers the last n ids added (a ring), in constant memory.
+type recentSet struct {
+	ring []string
+	next int
+	in   map[string]int // id → times it is in the ring
+}
+
+func newRecentSet(n int) *recentSet {
+	return &recentSet{ring: make([]string, n), in: make(map[string]int, n)}
+}
+
+func (s *recentSet) add(id string) {
+	if old := s.ring[s.next]; old != "" {
+		if s.in[old]--; s.in[old] <= 0 {
+			delete(s.in, old)
+		}
+	}
+	s.ring[s.next] = id
+	s.in[id]++
+	s.next = (s.next + 1) % len(s.ring)
+}
+
+func (s *recentSet) has(id string) bool { return s.in[id] > 0 }

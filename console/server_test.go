@@ -18,6 +18,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/paybridge/paybridge/event"
 	"github.com/paybridge/paybridge/internal/testlog"
 	"github.com/paybridge/paybridge/store"
 )
@@ -280,7 +281,7 @@ func TestCallDetail(t *testing.T) {
 		AmountMinor: 1250, Currency: "GBP", State: "completed", Result: "success", MaskedCard: "************4242", CardType: "visa"}); err != nil {
 		t.Fatal(err)
 	}
-	f.hub.Publish(Event{CallID: "call-01", Type: "call.started", Fields: map[string]any{"from": "+447700900001"}})
+	f.hub.Publish(event.Event{CallID: "call-01", Data: &event.CallStarted{From: "+447700900001"}})
 	var d callDetail
 	f.getJSON(t, "/api/calls/call-01", &d)
 	if d.Call.ID != "call-01" || len(d.Timeline) != 1 || d.Timeline[0].Step != "Pay" || len(d.Payments) != 1 ||
@@ -469,9 +470,9 @@ func TestOutputsHoldNoPAN(t *testing.T) {
 	for i, pan := range testPANs {
 		id := fmt.Sprintf("c%d", i)
 		must(t, f.st.CreateCall(ctx, store.Call{ID: id, From: "+44770", Plan: "pay"}))
-		must(t, f.st.AppendEvent(ctx, id, store.EventRecord{Type: "pay.progress", Fields: map[string]any{"leak": pan, "digits": 16}}))
+		must(t, f.st.AppendEvent(ctx, id, store.EventRecord{Type: "pay.progress", Fields: json.RawMessage(`{"leak":"` + pan + `","digits":16}`)}))
 		must(t, f.st.UpsertPaymentSession(ctx, store.PaymentSession{ID: "s" + id, CallID: id, Reference: pan, MaskedCard: "************" + pan[len(pan)-4:]}))
-		f.hub.Publish(Event{CallID: id, Type: "pay.progress", Fields: map[string]any{"leak": pan, "for": "payment-card-number", "digits": 16}})
+		f.hub.Publish(event.Event{CallID: id, Data: &event.Unknown{Name: "pay.progress", Fields: json.RawMessage(`{"leak":"` + pan + `","for":"payment-card-number","digits":16}`)}})
 		for _, p := range []string{"/api/calls", "/api/calls/" + id, "/api/payments", "/api/payments/s" + id, "/api/live",
 			"/api/calls?plan=" + pan, "/api/calls?" + pan + "=1", "/api/calls/" + pan, "/api/" + pan, "/metrics"} {
 			f.do(t, "GET", p, testToken)

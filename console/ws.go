@@ -76,7 +76,7 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 	closeWith := func(code int, reason string) {
 		_ = conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, reason), time.Now().Add(time.Second))
 	}
-	snap, _ := json.Marshal(Event{Time: time.Now().UTC(), Type: "snapshot", Fields: map[string]any{"calls": live}})
+	snap, _ := json.Marshal(snapshotMessage{Time: time.Now().UTC(), Type: "snapshot", Fields: snapshotFields{Calls: live}})
 	if !write(snap) {
 		return
 	}

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+
+	"github.com/paybridge/paybridge/event"
 )
 
 // BenchmarkWebSocketFanout publishes pay.progress events to N real WebSocket clients over
@@ -32,7 +34,7 @@ func BenchmarkWebSocketFanout(b *testing.B) {
 				_, _, _ = c.ReadMessage() // snapshot
 				conns[i] = c
 			}
-			e := Event{CallID: "call-1", Type: "pay.progress", Step: "Pay", Fields: map[string]any{"for": "payment-card-number", "attempt": 1, "digits": 12}}
+			e := event.Event{CallID: "call-1", Step: "Pay", Data: &event.PayProgress{For: "payment-card-number", Attempt: 1, Digits: 12}}
 			b.ReportAllocs()
 			b.ResetTimer()
 			for _, c := range conns {

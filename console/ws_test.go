@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+
+	"github.com/paybridge/paybridge/event"
 )
 
 func wsURL(f *fixture) string { return "ws" + strings.TrimPrefix(f.srv.URL, "http") + "/api/events" }
@@ -18,14 +20,23 @@ func dial(t *testing.T, url string, h http.Header, protocols ...string) (*websoc
 	return d.Dial(url, h)
 }
 
-func readEvent(t *testing.T, c *websocket.Conn) Event {
+// wireEvent is a feed message as a browser reads it.
+type wireEvent struct {
+	Time   time.Time      `json:"time"`
+	CallID string         `json:"call_id"`
+	Type   string         `json:"type"`
+	Step   string         `json:"step"`
+	Fields map[string]any `json:"fields"`
+}
+
+func readEvent(t *testing.T, c *websocket.Conn) wireEvent {
 	t.Helper()
 	_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
 	_, msg, err := c.ReadMessage()
 	if err != nil {
 		t.Fatalf("read: %v", err)
 	}
-	var e Event
+	var e wireEvent
 	if err := json.Unmarshal(msg, &e); err != nil {
 		t.Fatalf("bad message %s: %v", msg, err)
 	}
@@ -86,8 +97,8 @@ func TestWebSocketAuth(t *testing.T) {
 
 func TestWebSocketSnapshotThenEvents(t *testing.T) {
 	f := newFixture(t)
-	f.hub.Publish(Event{CallID: "c1", Type: "call.started", Fields: map[string]any{"from": "+44770", "plan": "pay"}})
-	f.hub.Publish(Event{CallID: "c1", Type: "pay.progress", Step: "Pay", Fields: map[string]any{"for": "payment-card-number", "digits": 4}})
+	f.hub.Publish(event.Event{CallID: "c1", Data: &event.CallStarted{From: "+44770", Plan: "pay"}})
+	f.hub.Publish(event.Event{CallID: "c1", Step: "Pay", Data: &event.PayProgress{For: "payment-card-number", Digits: 4}})
 	conn, _, err := dial(t, wsURL(f), http.Header{"Authorization": {"Bearer " + testToken}})
 	if err != nil {
 		t.Fatal(err)
@@ -100,7 +111,7 @@ func TestWebSocketSnapshotThenEvents(t *testing.T) {
 	}
 	types := []string{"call.answered", "step", "pay.progress", "pay.completed", "link.sent", "link.paid", "call.ended"}
 	for _, ty := range types {
-		f.hub.Publish(Event{CallID: "c1", Type: ty, Step: "Pay"})
+		f.hub.Publish(event.Event{CallID: "c1", Step: "Pay", Data: event.New(ty)})
 	}
 	for _, ty := range types {
 		if e := readEvent(t, conn); e.Type != ty || e.CallID != "c1" {
@@ -185,7 +196,7 @@ func TestWebSocketSlowClientDropped(t *testing.T) {
 	published := 0
 	deadline := time.Now().Add(20 * time.Second)
 	for hub.Stats().Dropped == 0 && time.Now().Before(deadline) {
-		hub.Publish(Event{CallID: "c", Type: "step", Fields: map[string]any{"blob": blob}})
+		hub.Publish(event.Event{CallID: "c", Data: &event.APICalled{Error: blob}})
 		published++
 		if published%8 == 0 {
 			time.Sleep(5 * time.Millisecond) // let the fast client keep up

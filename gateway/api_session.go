@@ -27,7 +27,13 @@ func (s *sessionAPI) startSession(ctx context.Context, req *callplan.SessionRequ
 		if err != nil {
 			return nil, err
 		}
-		return &callplan.Session{ID: st.SessionID, State: st.SessionState}, nil
+		sess := &callplan.Session{ID: st.SessionID, State: st.SessionState, Reference: st.MerchantTxnRef}
+		if st.Amount != "" && st.Currency != "" {
+			if a, err := ParseAmount(st.Amount, st.Currency); err == nil {
+				sess.Amount = a
+			}
+		}
+		return sess, nil
 	}
 	pd := map[string]string{
 		"amount":         FormatAmount(req.Amount),

@@ -14,6 +14,7 @@ import (
 
 	"github.com/paybridge/paybridge/callplan"
 	"github.com/paybridge/paybridge/dtmf"
+	"github.com/paybridge/paybridge/event"
 )
 
 // maxResponse bounds a provider answer the connectors will read.
@@ -195,11 +196,8 @@ func (d *doer) emit(req *apiRequest, status int, start time.Time, errKind string
 	dur := time.Since(start)
 	d.log.Debug("provider call", "connector", d.name, "op", req.op, "status", status, "duration", dur, "error", errKind)
 	if d.events != nil {
-		f := map[string]any{"connector": d.name, "op": req.op, "status": status, "duration_ms": dur.Milliseconds()}
-		if errKind != "" {
-			f["error"] = errKind
-		}
-		d.events.Emit(callplan.Event{Time: time.Now(), CallID: req.callID, Type: "connector.request", Fields: f})
+		d.events.Emit(event.Event{Time: time.Now(), CallID: req.callID, Data: &event.ConnectorRequest{
+			Connector: d.name, Op: req.op, Status: status, DurationMS: dur.Milliseconds(), Error: errKind}})
 	}
 }
 

@@ -88,17 +88,31 @@ func (cs *Connectors) Open(spec *callplan.ConnectorSpec) (callplan.Connector, er
 	return c, nil
 }
 
-// OpenConnector is Open returning the concrete type.
-func (cs *Connectors) OpenConnector(spec *callplan.ConnectorSpec) (*Connector, error) {
-	if spec == nil || spec.Name == "" {
-		return nil, fmt.Errorf("%w: connector without a name", ErrConnectorConfig)
+// OpenConnector is Open returning the concrete type. What a spec needs to open is
+// callplan.CheckConnector's to decide — the rule set `paybridge validate` applies too — and
+// its sandbox defaults are filled in here.
+func (cs *Connectors) OpenConnector(in *callplan.ConnectorSpec) (*Connector, error) {
+	if in == nil {
+		return nil, fmt.Errorf("%w: no connector", ErrConnectorConfig)
+	}
+	spec, probs := callplan.CheckConnector(*in)
+	if len(probs) > 0 {
+		sentinel := ErrConnectorConfig
+		msgs := make([]string, len(probs))
+		for i, p := range probs {
+			msgs[i] = p.Message
+			if p.Attr == "type" {
+				sentinel = ErrUnknownConnectorType
+			}
+		}
+		return nil, fmt.Errorf("%w: %s", sentinel, strings.Join(msgs, "; "))
 	}
 	cs.mu.Lock()
 	defer cs.mu.Unlock()
-	if c, ok := cs.open[spec.Name]; ok && sameSpec(&c.spec, spec) {
+	if c, ok := cs.open[spec.Name]; ok && sameSpec(&c.spec, &spec) {
 		return c, nil
 	}
-	c, err := cs.build(spec)
+	c, err := cs.build(&spec)
 	if err != nil {
 		return nil, err
 	}
@@ -122,19 +136,14 @@ func sameSpec(a, b *callplan.ConnectorSpec) bool {
 		a.Timeout == b.Timeout && a.APIKey == b.APIKey && eqCC && eqBA
 }
 
+// build opens a spec that callplan.CheckConnector has passed (defaults filled in).
 func (cs *Connectors) build(spec *callplan.ConnectorSpec) (*Connector, error) {
 	base := strings.TrimRight(spec.BaseURL, "/")
-	if spec.BaseURL == "sandbox" {
+	if spec.IsSandbox() {
 		if cs.cfg.SandboxURL == "" {
 			return nil, fmt.Errorf("%w: connector %q uses baseUrl=\"sandbox\" but no sandbox is running", ErrConnectorConfig, spec.Name)
 		}
 		base = strings.TrimRight(cs.cfg.SandboxURL, "/")
-	}
-	if base == "" {
-		return nil, fmt.Errorf("%w: connector %q has no baseUrl", ErrConnectorConfig, spec.Name)
-	}
-	if !strings.HasPrefix(base, "http://") && !strings.HasPrefix(base, "https://") {
-		return nil, fmt.Errorf("%w: connector %q baseUrl must be http(s)", ErrConnectorConfig, spec.Name)
 	}
 	timeout := spec.Timeout
 	if timeout <= 0 {
@@ -155,29 +164,17 @@ func (cs *Connectors) build(spec *callplan.ConnectorSpec) (*Connector, error) {
 	}
 	switch spec.Type {
 	case "session":
-		if spec.Account == "" {
-			return nil, fmt.Errorf("%w: session connector %q needs an account (AccountConfigurationId)", ErrConnectorConfig, spec.Name)
-		}
-		if c.tokens == nil {
-			return nil, fmt.Errorf("%w: session connector %q needs <ClientCredentials>", ErrConnectorConfig, spec.Name)
-		}
 		c.api = &sessionAPI{c: c}
 	case "generic":
-		switch {
-		case spec.BasicAuth != nil:
+		if spec.BasicAuth != nil {
 			d.auth = basicAuth{spec.BasicAuth.Username, spec.BasicAuth.Password}
-		case c.tokens == nil:
-			return nil, fmt.Errorf("%w: generic connector %q needs <BasicAuth> or <ClientCredentials>", ErrConnectorConfig, spec.Name)
 		}
 		url := base
-		if spec.BaseURL == "sandbox" {
+		if spec.IsSandbox() {
 			url = base + "/generic"
 		}
 		c.api = &genericAPI{c: c, url: url}
 	case "stripe":
-		if spec.APIKey == "" && c.tokens == nil {
-			return nil, fmt.Errorf("%w: stripe connector %q needs an API key", ErrConnectorConfig, spec.Name)
-		}
 		if spec.APIKey != "" {
 			d.auth = bearerKey(spec.APIKey)
 		}

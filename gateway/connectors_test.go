@@ -306,9 +306,17 @@ func TestOpenValidatesSpecs(t *testing.T) {
 		want error
 	}{
 		{callplan.ConnectorSpec{Name: "x", Type: "paypal", BaseURL: "sandbox"}, ErrUnknownConnectorType},
-		{callplan.ConnectorSpec{Name: "x", Type: "session", BaseURL: "sandbox"}, ErrConnectorConfig},
-		{callplan.ConnectorSpec{Name: "x", Type: "generic", BaseURL: "sandbox"}, ErrConnectorConfig},
-		{callplan.ConnectorSpec{Name: "x", Type: "stripe", BaseURL: "sandbox"}, ErrConnectorConfig},
+		// Off the sandbox every credential is required (callplan.CheckConnector)…
+		{callplan.ConnectorSpec{Name: "x", Type: "session", BaseURL: "https://pay.example.com"}, ErrConnectorConfig},
+		{callplan.ConnectorSpec{Name: "x", Type: "session", BaseURL: "https://pay.example.com", Account: "a"}, ErrConnectorConfig},
+		{callplan.ConnectorSpec{Name: "x", Type: "generic", BaseURL: "https://pay.example.com"}, ErrConnectorConfig},
+		{callplan.ConnectorSpec{Name: "x", Type: "stripe", BaseURL: "https://pay.example.com"}, ErrConnectorConfig},
+		{callplan.ConnectorSpec{Name: "x", Type: "stripe", BaseURL: "http://pay.example.com", APIKey: "sk_x"}, ErrConnectorConfig},
+		// … on it, none: the sandbox defaults stand in.
+		{callplan.ConnectorSpec{Name: "x", Type: "session", BaseURL: "sandbox"}, nil},
+		{callplan.ConnectorSpec{Name: "y", Type: "generic", BaseURL: "sandbox"}, nil},
+		{callplan.ConnectorSpec{Name: "z", Type: "stripe", BaseURL: "sandbox"}, nil},
+		{callplan.ConnectorSpec{Name: "w", BaseURL: "sandbox"}, nil},
 		{callplan.ConnectorSpec{Name: "x", Type: "stripe", BaseURL: "ftp://h", APIKey: "sk_x"}, ErrConnectorConfig},
 		{callplan.ConnectorSpec{Name: "", Type: "stripe", BaseURL: "sandbox", APIKey: "sk_x"}, ErrConnectorConfig},
 	}

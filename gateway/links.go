@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/paybridge/paybridge/callplan"
+	"github.com/paybridge/paybridge/event"
 )
 
 // LinksConfig configures payment links.
@@ -156,8 +157,8 @@ func (l *Links) SendPaymentLink(ctx context.Context, req *callplan.LinkRequest) 
 	if l.cfg.Store == nil || l.cfg.SMS == nil || l.cfg.Connectors == nil || l.cfg.BaseURL == "" {
 		return nil, fmt.Errorf("%w: payment links need a store, an SMS sender, connectors and a base URL", ErrConnectorConfig)
 	}
-	if req.Amount.Minor <= 0 || len(req.Amount.Currency) != 3 {
-		return nil, fmt.Errorf("%w: a payment link needs a positive amount and a currency", ErrBadAmount)
+	if req.SessionID == "" && (req.Amount.Minor <= 0 || len(req.Amount.Currency) != 3) {
+		return nil, fmt.Errorf("%w: a payment link for a new session needs a positive amount and a currency", ErrBadAmount)
 	}
 	c, ok := l.cfg.Connectors.Get(req.Connector)
 	if !ok {
@@ -188,10 +189,21 @@ func (l *Links) SendPaymentLink(ctx context.Context, req *callplan.LinkRequest) 
 	case SessionCompleted, SessionFailed, SessionExpired:
 		return nil, fmt.Errorf("%w: session %s is %s; no link sent", ErrProviderRejected, sess.ID, sess.State)
 	}
+	// Without an amount of its own the link pays the session's, as the provider knows it.
+	amount, ref := req.Amount, req.Reference
+	if amount.Minor == 0 {
+		amount = sess.Amount
+	}
+	if ref == "" {
+		ref = sess.Reference
+	}
+	if amount.Minor <= 0 || len(amount.Currency) != 3 {
+		return nil, fmt.Errorf("%w: session %s has no amount to pay (give SendPaymentLink amount and currency)", ErrBadAmount, sess.ID)
+	}
 	token, hash := newLinkToken()
 	link := &Link{ID: newID("lnk_"), TokenHash: hash, SessionID: sess.ID, Connector: req.Connector,
-		CallID: req.CallID, To: to, AmountMinor: req.Amount.Minor, Currency: req.Amount.Currency,
-		Reference: req.Reference, State: LinkActive, CreatedAt: now, ExpiresAt: now.Add(ttl)}
+		CallID: req.CallID, To: to, AmountMinor: amount.Minor, Currency: amount.Currency,
+		Reference: ref, State: LinkActive, CreatedAt: now, ExpiresAt: now.Add(ttl)}
 	l.sendMu.Lock()
 	err = l.cfg.Guard.check(ctx, l.cfg.Store, to, req.CallerID, req.CallID, now)
 	if err == nil {
@@ -204,12 +216,12 @@ func (l *Links) SendPaymentLink(ctx context.Context, req *callplan.LinkRequest) 
 		return nil, err
 	}
 	url := strings.TrimRight(l.cfg.BaseURL, "/") + "/pay/" + token
-	ref := ""
-	if req.Reference != "" {
-		ref = " for " + req.Reference
+	forRef := ""
+	if ref != "" {
+		forRef = " for " + ref
 	}
 	body := fmt.Sprintf("%s: pay %s %s%s securely at %s (link expires %s). We will never ask for your card by text.",
-		l.cfg.MerchantName, FormatAmount(req.Amount), req.Amount.Currency, ref, url,
+		l.cfg.MerchantName, FormatAmount(amount), amount.Currency, forRef, url,
 		link.ExpiresAt.UTC().Format("2 Jan 15:04 MST"))
 	msgID, err := l.cfg.SMS.SendSMS(ctx, &SMS{CallID: req.CallID, LinkID: link.ID, To: to, From: l.cfg.From, Body: body, CreatedAt: now})
 	if err != nil {
@@ -218,14 +230,14 @@ func (l *Links) SendPaymentLink(ctx context.Context, req *callplan.LinkRequest) 
 	if err := l.cfg.Store.SetLinkMessage(ctx, link.ID, msgID); err != nil {
 		l.log.Warn("recording the link's SMS id failed", "link", link.ID, "error", err)
 	}
-	l.emit(req.CallID, "link.sent", map[string]any{"link_id": link.ID, "session_id": sess.ID,
-		"expires_at": link.ExpiresAt, "message_id": msgID})
-	return &callplan.LinkResult{LinkID: link.ID, SessionID: sess.ID, ExpiresAt: link.ExpiresAt, MessageID: msgID}, nil
+	// The engine reports the link (event.LinkSent) with what this returns.
+	return &callplan.LinkResult{LinkID: link.ID, SessionID: sess.ID, Amount: amount, Reference: ref,
+		ExpiresAt: link.ExpiresAt, MessageID: msgID}, nil
 }
 
-func (l *Links) emit(callID, typ string, f map[string]any) {
+func (l *Links) emit(callID string, d event.Data) {
 	if l.cfg.Events != nil {
-		l.cfg.Events.Emit(callplan.Event{Time: l.cfg.Now(), CallID: callID, Type: typ, Fields: f})
+		l.cfg.Events.Emit(event.Event{Time: l.cfg.Now(), CallID: callID, Data: d})
 	}
 }
 

@@ -11,6 +11,7 @@ import (
 
 	"github.com/paybridge/paybridge/callplan"
 	"github.com/paybridge/paybridge/dtmf"
+	"github.com/paybridge/paybridge/event"
 )
 
 // pageData is what the payment page template shows. It never holds card data.
@@ -149,7 +150,7 @@ func (l *Links) handleGet(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 	}
-	l.emit(link.CallID, "link.opened", map[string]any{"link_id": link.ID})
+	l.emit(link.CallID, &event.LinkOpened{LinkID: link.ID})
 	l.render(w, http.StatusOK, l.formPage(link))
 }
 
@@ -228,6 +229,7 @@ func (l *Links) handlePost(w http.ResponseWriter, r *http.Request) {
 	}
 	brand := ""
 	form.Number.Use(func(d []byte) { brand = cardBrand(d) })
+	masked := form.Number.Mask()
 	// The key changes only after a definite decline, so a retry after "not confirmed" reuses
 	// it and the provider cannot charge twice.
 	key := claimed.ID + "-" + strconv.Itoa(claimed.Attempts+1)
@@ -237,6 +239,16 @@ func (l *Links) handlePost(w http.ResponseWriter, r *http.Request) {
 		Card: callplan.Card{Number: form.Number, SecurityCode: form.CSC, ExpMonth: form.ExpMonth,
 			ExpYear: form.ExpYear, PostalCode: form.PostalCode, Brand: brand}})
 	form.Wipe()
+	// The facts of this submission, for the payment record (event.Payment).
+	payment := func(result, code, confirmation, session string) event.Payment {
+		if session == "" {
+			session = claimed.SessionID
+		}
+		return event.Payment{SessionID: session, Channel: event.ChannelLink, Connector: claimed.Connector,
+			Method: "charge", AmountMinor: claimed.AmountMinor, Currency: claimed.Currency,
+			Reference: claimed.Reference, Result: result, ErrorCode: code, MaskedCard: masked, CardType: brand,
+			Confirmation: confirmation, AttemptKey: key, Attempts: claimed.Attempts + 1}
+	}
 	if errors.Is(err, ErrProviderRejected) {
 		// The provider refused the request itself: nothing was charged under this key (a
 		// pending earlier try was looked up first), so the next submission gets a new key.
@@ -262,8 +274,8 @@ func (l *Links) handlePost(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case res.Status == callplan.PaymentApproved:
 		finish(LinkOutcome{Paid: true, Confirmation: res.ConfirmationCode})
-		l.emit(claimed.CallID, "link.paid", map[string]any{"link_id": claimed.ID, "session_id": res.SessionID,
-			"confirmation": res.ConfirmationCode})
+		l.emit(claimed.CallID, &event.LinkPaid{LinkID: claimed.ID,
+			Payment: payment(event.ResultSuccess, "", res.ConfirmationCode, res.SessionID)})
 		l.render(w, http.StatusOK, pageData{Title: "Payment received", Paid: true, Confirmation: res.ConfirmationCode,
 			Amount:   FormatAmount(callplan.Amount{Minor: claimed.AmountMinor, Currency: claimed.Currency}),
 			Currency: claimed.Currency, Reference: claimed.Reference,
@@ -275,7 +287,8 @@ func (l *Links) handlePost(w http.ResponseWriter, r *http.Request) {
 	default:
 		failed := claimed.Attempts+1 >= l.cfg.MaxAttempts || strings.HasPrefix(res.ErrorCode, "session_")
 		finish(LinkOutcome{Failed: failed})
-		l.emit(claimed.CallID, "link.declined", map[string]any{"link_id": claimed.ID, "code": res.ErrorCode, "final": failed})
+		l.emit(claimed.CallID, &event.LinkDeclined{LinkID: claimed.ID, Final: failed,
+			Payment: payment(event.ResultDeclined, res.ErrorCode, "", res.SessionID)})
 		if failed {
 			l.render(w, http.StatusPaymentRequired, pageFailed)
 			return

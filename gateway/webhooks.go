@@ -146,11 +146,11 @@ func (w *Webhooks) Sink(types ...string) callplan.EventSink {
 		set[t] = true
 	}
 	return callplan.EventSinkFunc(func(e callplan.Event) {
-		if len(set) > 0 && !set[e.Type] {
+		if len(set) > 0 && !set[e.Type()] {
 			return
 		}
-		if _, err := w.Publish(context.Background(), e.Type, e); err != nil {
-			w.log.Error("webhook publish failed", "type", e.Type, "error", err)
+		if _, err := w.Publish(context.Background(), e.Type(), e); err != nil {
+			w.log.Error("webhook publish failed", "type", e.Type(), "error", err)
 		}
 	})
 }

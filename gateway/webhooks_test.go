@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/paybridge/paybridge/callplan"
+	"github.com/paybridge/paybridge/event"
 )
 
 // clock is a settable test clock.
@@ -146,8 +146,8 @@ func TestWebhooksSinkPublishesEngineEvents(t *testing.T) {
 	led := NewMemoryLedger()
 	wh := NewWebhooks(WebhooksConfig{Store: led, Endpoints: []WebhookEndpoint{{Name: "e", URL: "http://127.0.0.1:1/", Secret: "s"}}})
 	sink := wh.Sink("pay.completed")
-	sink.Emit(callplan.Event{Type: "pay.progress", CallID: "c1"})
-	sink.Emit(callplan.Event{Type: "pay.completed", CallID: "c1", Fields: map[string]any{"result": "success", "maskedCard": "************4242"}})
+	sink.Emit(event.Event{CallID: "c1", Data: &event.PayProgress{}})
+	sink.Emit(event.Event{CallID: "c1", Data: &event.PayCompleted{Payment: event.Payment{Result: "success", MaskedCard: "************4242"}}})
 	ds := led.Deliveries()
 	if len(ds) != 1 || ds[0].EventType != "pay.completed" {
 		t.Fatalf("deliveries %+v", ds)
@@ -156,8 +156,8 @@ func TestWebhooksSinkPublishesEngineEvents(t *testing.T) {
 	if err := json.Unmarshal(ds[0].Body, &ev); err != nil {
 		t.Fatal(err)
 	}
-	var data callplan.Event
-	if err := json.Unmarshal(ev.Data, &data); err != nil || data.CallID != "c1" || data.Fields["result"] != "success" {
+	var data event.Event
+	if err := json.Unmarshal(ev.Data, &data); err != nil || data.CallID != "c1" || event.PaymentOf(data.Data).Result != "success" {
 		t.Fatalf("data %s: %v", ev.Data, err)
 	}
 	// An unreachable endpoint is a failed try, retried later, not an error of the publisher.

@@ -62,11 +62,14 @@ func TestWireFormats(t *testing.T) {
 			srv := httptest.NewServer(rec.wrap(sb))
 			defer srv.Close()
 			cs := NewConnectors(ConnectorsConfig{SandboxURL: srv.URL})
-			spec := &callplan.ConnectorSpec{Name: "p", Type: tc.typ, BaseURL: "sandbox", Account: "acct-1",
-				ClientCredentials: &callplan.ClientCredentials{ClientID: "id", ClientSecret: "secret"},
-				BasicAuth:         &callplan.BasicAuth{Username: "u", Password: "p"}, APIKey: "sk_test_x"}
-			if tc.typ == "stripe" {
-				spec.ClientCredentials = nil
+			spec := &callplan.ConnectorSpec{Name: "p", Type: tc.typ, BaseURL: "sandbox", Account: "acct-1"}
+			switch tc.typ {
+			case "session":
+				spec.ClientCredentials = &callplan.ClientCredentials{ClientID: "id", ClientSecret: "secret"}
+			case "generic":
+				spec.BasicAuth = &callplan.BasicAuth{Username: "u", Password: "p"}
+			case "stripe":
+				spec.APIKey = "sk_test_x"
 			}
 			c, err := cs.OpenConnector(spec)
 			if err != nil {

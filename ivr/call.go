@@ -386,6 +386,14 @@ func (c *Call) ackReceived(req *sip.Request) {
 	}
 }
 
+// afterModify runs the test hook, if any, after a modification was answered: tests widen the
+// window between the answer and the end of its handler with it.
+func (s *Server) afterModify() {
+	if f := s.modifyAnswered.Load(); f != nil {
+		(*f)()
+	}
+}
+
 // modify answers a re-INVITE (invite=true) or UPDATE: 491 while another is in progress, 500
 // with Retry-After for a CSeq that went backwards, 488 for an offer we cannot take; otherwise
 // the new direction (hold/unhold) and remote address take effect and we answer with our SDP
@@ -411,8 +419,11 @@ func (c *Call) modify(req *sip.Request, tx sip.ServerTransaction, invite bool) {
 	}
 	c.modifying = true
 	c.mu.Unlock()
-	// The offer/answer exchange is over once the final response is out; the ACK wait below
-	// does not block the next UPDATE or re-INVITE.
+	// The offer/answer exchange is over with the final response, so the exchange is released
+	// *before* that response is sent: a caller may send its next re-INVITE or UPDATE the moment
+	// our answer arrives, and must not meet a 491 because this goroutine had not yet been
+	// scheduled to release it (the unhold of TestReinviteHoldUnholdAndRules got 491 under CPU
+	// load that way). The ACK wait of a re-INVITE does not block the next exchange either.
 	var releaseOnce sync.Once
 	release := func() {
 		releaseOnce.Do(func() {
@@ -422,9 +433,14 @@ func (c *Call) modify(req *sip.Request, tx sip.ServerTransaction, invite bool) {
 		})
 	}
 	defer release()
+	refuse := func(code int, reason string, hdrs ...sip.Header) {
+		release()
+		s.respond(tx, req, code, reason, hdrs...)
+		s.afterModify()
+	}
 	body, ok := sdpBody(req)
 	if !ok {
-		s.respond(tx, req, 415, "Unsupported Media Type", sip.NewHeader("Accept", "application/sdp"))
+		refuse(415, "Unsupported Media Type", sip.NewHeader("Accept", "application/sdp"))
 		return
 	}
 	if len(body) > 0 {
@@ -434,7 +450,7 @@ func (c *Call) modify(req *sip.Request, tx sip.ServerTransaction, invite bool) {
 			p, err = Negotiate(sd)
 		}
 		if err != nil {
-			s.respond(tx, req, 488, "Not Acceptable Here", sip.NewHeader("Warning", warning(s.ip, err)))
+			refuse(488, "Not Acceptable Here", sip.NewHeader("Warning", warning(s.ip, err)))
 			return
 		}
 		old := c.media.getParams()
@@ -452,7 +468,9 @@ func (c *Call) modify(req *sip.Request, tx sip.ServerTransaction, invite bool) {
 	res.AppendHeader(sip.NewHeader("Server", s.cfg.UserAgent))
 	s.metrics.SIPResponse(method, 200)
 	if !invite {
+		release()
 		tx.Respond(res)
+		s.afterModify()
 		return
 	}
 
@@ -464,6 +482,7 @@ func (c *Call) modify(req *sip.Request, tx sip.ServerTransaction, invite bool) {
 	if err := tx.Respond(res); err != nil {
 		return
 	}
+	s.afterModify()
 	// RFC 3261 section 13.3.1.4: retransmit the 2xx (T1 doubling to T2) until the ACK.
 	interval := sip.T1
 	deadline := time.NewTimer(64 * sip.T1)

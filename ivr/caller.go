@@ -71,6 +71,9 @@ type RecordedRTP struct {
 
 // CallerResult is the JSON summary of a test call. It never contains a digit: only counts.
 type CallerResult struct {
+	// ServerCallID is the id the paybridge that answered gave the call (its X-Paybridge-Call-Id
+	// header): the call's id in the console, the admin API and the logs.
+	ServerCallID string `json:"call_id,omitempty"`
 	CallID       string `json:"sip_call_id,omitempty"`
 	Target       string `json:"target"`
 	Status       int    `json:"status"`
@@ -151,6 +154,42 @@ func Dial(ctx context.Context, cfg CallerConfig) (*CallerResult, error) {
 		c.res.Error = err.Error()
 	}
 	return c.res, nil
+}
+
+// waitAnswer waits for the final response to the INVITE until ctx is done. When nothing at
+// all has answered by then there is nothing to CANCEL (RFC 3261 section 9.1): the transaction
+// is dropped at once — not after Timer B's 32 s — and the error says no one answered.
+func (c *caller) waitAnswer(ctx context.Context, sess *sipgo.DialogClientSession, target sip.Uri) error {
+	var answered atomic.Bool
+	wctx, stop := context.WithCancelCause(context.WithoutCancel(ctx))
+	defer stop(nil)
+	go func() {
+		select {
+		case <-ctx.Done():
+			if answered.Load() {
+				stop(ctx.Err()) // ringing: sipgo CANCELs the INVITE
+			} else {
+				stop(sipgo.WaitAnswerForceCancelErr)
+			}
+		case <-wctx.Done():
+		}
+	}()
+	err := sess.WaitAnswer(wctx, sipgo.AnswerOptions{OnResponse: func(*sip.Response) error {
+		answered.Store(true)
+		return nil
+	}})
+	if err == nil || answered.Load() {
+		if err != nil && !errors.As(err, new(*sipgo.ErrDialogResponse)) {
+			return fmt.Errorf("waiting for answer: %w", err)
+		}
+		return err
+	}
+	where := net.JoinHostPort(target.Host, strconv.Itoa(target.Port))
+	if ctx.Err() != nil {
+		c.res.TimedOut = true
+		return fmt.Errorf("no answer from %s within %v", where, c.cfg.Timeout)
+	}
+	return fmt.Errorf("no answer from %s (no SIP response to the INVITE in %v)", where, 64*sip.T1)
 }
 
 type caller struct {
@@ -261,17 +300,20 @@ func (c *caller) run(ctx context.Context, target sip.Uri) error {
 	}
 	defer sess.Close()
 	c.res.CallID = string(*sess.InviteRequest.CallID())
-	err = sess.WaitAnswer(ctx, sipgo.AnswerOptions{})
+	err = c.waitAnswer(ctx, sess, target)
 	if sess.InviteResponse != nil {
 		c.res.Status = sess.InviteResponse.StatusCode
 		c.res.Reason = sess.InviteResponse.Reason
+		if h := sess.InviteResponse.GetHeader(CallIDHeader); h != nil {
+			c.res.ServerCallID = h.Value()
+		}
 	}
 	if err != nil {
 		var re *sipgo.ErrDialogResponse
 		if errors.As(err, &re) {
 			return nil // refused: Status says how
 		}
-		return fmt.Errorf("waiting for answer: %w", err)
+		return err
 	}
 	c.res.Answered = true
 	c.res.AnswerMS = time.Since(start).Milliseconds()

@@ -22,6 +22,7 @@ type rawUAC struct {
 	toTag  string
 	cseq   int
 	rtp    int
+	sent   map[string]int // method → CSeq of the last request sent with it
 }
 
 func newRawUAC(t *testing.T, s *Server) *rawUAC {
@@ -45,6 +46,10 @@ func (u *rawUAC) sdp(dir string) string {
 // request sends a request in (or, without a to-tag, outside) the dialog.
 func (u *rawUAC) request(method string, cseq int, body string, extra ...string) string {
 	branch := fmt.Sprintf("z9hG4bK-%s-%d-%d", method, cseq, time.Now().UnixNano())
+	if u.sent == nil {
+		u.sent = map[string]int{}
+	}
+	u.sent[method] = cseq
 	toTag := ""
 	if u.toTag != "" {
 		toTag = ";tag=" + u.toTag
@@ -68,8 +73,11 @@ func (u *rawUAC) request(method string, cseq int, body string, extra ...string) 
 
 var toTagRe = regexp.MustCompile(`(?mi)^To:.*;tag=([^;\s]+)`)
 
-// response waits for a response with a status of at least min for method; it answers a BYE
-// from the server on the way.
+var cseqRe = regexp.MustCompile(`(?mi)^CSeq:\s*(\d+)\s+(\S+)`)
+
+// response waits for a response with a status of at least min to the last request of method
+// (by CSeq: a late retransmission of an earlier 2xx is not the answer); it answers a BYE from
+// the server on the way.
 func (u *rawUAC) response(method string, min int) (int, string) {
 	u.t.Helper()
 	buf := make([]byte, 65535)
@@ -86,7 +94,11 @@ func (u *rawUAC) response(method string, min int) (int, string) {
 			}
 			continue
 		}
-		if !strings.Contains(msg, " "+method+"\r\n") {
+		m := cseqRe.FindStringSubmatch(msg)
+		if m == nil || m[2] != method {
+			continue
+		}
+		if want, ok := u.sent[method]; ok && m[1] != strconv.Itoa(want) {
 			continue
 		}
 		code, _ := strconv.Atoi(msg[8:11])
@@ -210,6 +222,53 @@ func TestReinviteHoldUnholdAndRules(t *testing.T) {
 	if call.Cause() != "caller-hangup" {
 		t.Fatalf("cause %q", call.Cause())
 	}
+}
+
+// TestModifyReleasedBeforeItsAnswer: a caller sends its next UPDATE or re-INVITE as soon as
+// the previous answer arrives. The server must have released the exchange by then, however
+// late its handler goroutine runs after sending the answer; the hook stands for a busy CPU
+// (the unhold of TestReinviteHoldUnholdAndRules got 491 "Request Pending" under stress-ng).
+func TestModifyReleasedBeforeItsAnswer(t *testing.T) {
+	calls := make(chan *Call, 1)
+	s, logs := startServer(t, Config{Router: holdingRouter(calls)})
+	defer func() {
+		if t.Failed() {
+			t.Log(logs.String())
+		}
+	}()
+	u := newRawUAC(t, s)
+	u.request("INVITE", 1, u.sdp("sendrecv"))
+	if code, _ := u.response("INVITE", 200); code != 200 {
+		t.Fatalf("INVITE: %d", code)
+	}
+	u.ack(1, "")
+	<-calls
+	slow := func() { time.Sleep(300 * time.Millisecond) }
+	s.modifyAnswered.Store(&slow)
+	seq := 2
+	for _, step := range []struct{ method, dir string }{
+		{"UPDATE", "sendonly"}, {"INVITE", "sendrecv"}, {"UPDATE", "sendonly"}, {"UPDATE", "sendrecv"}, {"INVITE", "sendonly"},
+	} {
+		u.request(step.method, seq, u.sdp(step.dir))
+		if code, msg := u.response(step.method, 200); code != 200 {
+			t.Fatalf("%s %d (%s) right after the previous answer: %d\n%s", step.method, seq, step.dir, code, msg)
+		}
+		if step.method == "INVITE" {
+			u.ack(seq, "")
+		}
+		seq++
+	}
+	// An offer the server cannot take is refused the same way: released before the 488.
+	u.request("UPDATE", seq, "v=0\r\no=x 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 4000 RTP/AVP 18\r\n")
+	if code, _ := u.response("UPDATE", 200); code != 488 {
+		t.Fatalf("G.729-only UPDATE: %d, want 488", code)
+	}
+	u.request("UPDATE", seq+1, u.sdp("sendrecv"))
+	if code, _ := u.response("UPDATE", 200); code != 200 {
+		t.Fatalf("UPDATE right after a 488: %d", code)
+	}
+	u.request("BYE", seq+2, "")
+	u.response("BYE", 200)
 }
 
 func TestCancelWhileRinging(t *testing.T) {

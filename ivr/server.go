@@ -26,6 +26,11 @@ import (
 // allowed is the Allow header of every answer: the methods this UAS implements.
 const allowed = "INVITE, ACK, BYE, CANCEL, OPTIONS, INFO, UPDATE, REFER, NOTIFY"
 
+// CallIDHeader names the header of the 200 OK that carries paybridge's id of the call (the
+// id the console, the admin API and the logs use), so a caller can tie its SIP dialog to the
+// server's records; `paybridge call` prints it.
+const CallIDHeader = "X-Paybridge-Call-Id"
+
 // Server is paybridge's SIP user agent server: it answers INVITEs over UDP and TCP, runs each
 // call's handler with a *Call, and keeps answering whatever the network sends it.
 type Server struct {
@@ -38,6 +43,9 @@ type Server struct {
 	client  *sipgo.Client
 	dialogs *sipgo.DialogUA // the server's own table (calls) maps dialogs to calls
 	contact sip.ContactHeader
+
+	// modifyAnswered, when set (tests), runs after a re-INVITE or UPDATE has been answered.
+	modifyAnswered atomic.Pointer[func()]
 
 	udp  net.PacketConn
 	tcp  net.Listener
@@ -480,7 +488,9 @@ func (s *Server) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 	}
 	c.localSDP = answer
 	s.metrics.SIPResponse("INVITE", 200)
-	if err := dlg.RespondSDP(answer); err != nil {
+	res := sip.NewSDPResponseFromRequest(dlg.InviteRequest, answer)
+	res.AppendHeader(sip.NewHeader(CallIDHeader, c.ID()))
+	if err := dlg.WriteResponse(res); err != nil {
 		select {
 		case <-dlg.Context().Done():
 			c.finish("caller-cancelled", false)

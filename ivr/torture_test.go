@@ -16,7 +16,9 @@ import (
 	"time"
 )
 
-const tortureDir = "../../shared/sip-torture"
+// tortureDir holds the RFC 4475 and RFC 5118 torture messages, with their provenance
+// (testdata/sip/torture/README.md).
+const tortureDir = "../testdata/sip/torture"
 
 // tortureExpectation is one row of rfc4475-expectations.tsv.
 type tortureExpectation struct {
@@ -26,7 +28,7 @@ type tortureExpectation struct {
 func readExpectations(t *testing.T) []tortureExpectation {
 	f, err := os.Open(filepath.Join(tortureDir, "rfc4475-expectations.tsv"))
 	if err != nil {
-		t.Fatalf("torture corpus missing (../shared/sip-torture beside the repository): %v", err)
+		t.Fatalf("torture corpus: %v", err)
 	}
 	defer f.Close()
 	var out []tortureExpectation
@@ -233,4 +235,39 @@ func expectedCodes(outcome string) []int {
 		}
 	}
 	return out
+}
+
+// TestTortureCorpusProvenance: the corpus is complete, and the sendable RFC 5118 messages are
+// exactly what the README says they are derived from: the RFC's LF-ended originals with CRLF
+// line endings, the header terminator added where missing and Content-Length recomputed.
+func TestTortureCorpusProvenance(t *testing.T) {
+	n4475, _ := filepath.Glob(filepath.Join(tortureDir, "rfc4475", "*.dat"))
+	raws, _ := filepath.Glob(filepath.Join(tortureDir, "rfc5118-raw", "*"))
+	if len(n4475) != 50 || len(raws) != 12 || len(readExpectations(t)) != 50 {
+		t.Fatalf("corpus: %d RFC 4475 messages (want 50), %d RFC 5118 (want 12)", len(n4475), len(raws))
+	}
+	clRe := regexp.MustCompile(`(?im)^(Content-Length|l)[ \t]*:[ \t]*\d+`)
+	for _, raw := range raws {
+		b, err := os.ReadFile(raw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if bytes.Contains(b, []byte("\r\n")) {
+			t.Errorf("%s: the RFC's original has LF line endings, this one has CRLF", raw)
+		}
+		x := bytes.ReplaceAll(b, []byte("\n"), []byte("\r\n"))
+		if !bytes.Contains(x, []byte("\r\n\r\n")) {
+			x = append(x, "\r\n"...)
+		}
+		head, body, _ := bytes.Cut(x, []byte("\r\n\r\n"))
+		head = clRe.ReplaceAllFunc(head, func(m []byte) []byte {
+			name, _, _ := bytes.Cut(m, []byte(":"))
+			return fmt.Appendf(nil, "%s: %d", bytes.TrimSpace(name), len(body))
+		})
+		want := slices.Concat(head, []byte("\r\n\r\n"), body)
+		got, err := os.ReadFile(filepath.Join(tortureDir, "rfc5118-crlf", filepath.Base(raw)+".dat"))
+		if err != nil || !bytes.Equal(got, want) {
+			t.Errorf("%s.dat is not the normalised %s (%v)", filepath.Base(raw), raw, err)
+		}
+	}
 }

@@ -1,6 +1,7 @@
 # The call-plan engine, prompts and offline replay (docs/pay.md, docs/replay.md).
 #
-# replay-fixtures: replays every recorded call of testdata/replay through the built binary
+# replay-fixtures: replays every recorded call of testdata/replay, and every typed case of
+# testdata/replay/branches.tsv (the VCC plan's failure branches among them), through the built binary
 # against its expectation, and fails if a card number appears in any output (~2 s).
 # bench-replay: the 60-second-call replay figure (x_realtime, target ≥ 1000).
 
@@ -14,10 +15,14 @@ replay-fixtures: build
 	fail() { cat $$log >&2; echo "replay-fixtures: FAILED" >&2; exit 1; }; \
 	$(REPLAY) --json --plan testdata/plans/vcc-secure-payments.xml --input testdata/replay \
 	  --expect testdata/replay >>$$json 2>>$$log || fail; \
-	$(REPLAY) --json --plan testdata/plans/pay-bill.xml --digits '12345678# W 4242*' \
-	  --expect testdata/replay/pay-bill-star-link.expect.json >>$$json 2>>$$log || fail; \
-	$(REPLAY) --json --plan testdata/plans/pay-bill.xml --digits '12345678# W 4000000000000002# 1230 123' \
-	  --expect testdata/replay/pay-bill-declined.expect.json >>$$json 2>>$$log || fail; \
+	n=0; while IFS='	' read -r name plan keys faults envs; do \
+	  case "$$name" in ''|'#'*) continue;; esac; n=$$((n+1)); \
+	  set -- --json --plan testdata/plans/$$plan.xml --digits "$$keys" --expect testdata/replay/$$name.expect.json; \
+	  [ "$$faults" = "-" ] || set -- "$$@" --faults "$$faults"; \
+	  [ "$$envs" = "-" ] && envs=; \
+	  env $$envs $(REPLAY) "$$@" >>$$json 2>>$$log || fail; \
+	done < testdata/replay/branches.tsv; \
+	echo "replay-fixtures: $$n typed cases of testdata/replay/branches.tsv" >>$$log; \
 	if cat $$json $$log | grep -Eq '$(REPLAY_PANS)'; then echo "replay-fixtures: a card number appeared in replay output" >&2; exit 1; fi; \
 	cat $$log; echo "replay-fixtures: ok"
 

@@ -145,16 +145,20 @@ func (s *Set) Load(name string) (*Prompt, error) {
 func (s *Set) load(name string) (*Prompt, error) {
 	file := name + ".wav"
 	if s.dir != "" {
-		data, err := os.ReadFile(filepath.Join(s.dir, file))
+		path := filepath.Join(s.dir, file)
+		data, err := os.ReadFile(path)
 		switch {
 		case err == nil:
 			p, err := decode(name, data, false)
-			if err == nil && p.Converted != "" {
+			if err != nil {
+				return nil, err
+			}
+			if p.Converted != "" {
 				s.log.Warn("prompt converted at load: not 8 kHz mono 16-bit PCM", "prompt", name,
-					"file", filepath.Join(s.dir, file), "format", p.Converted,
+					"file", path, "format", p.Converted,
 					"fix", "sox IN.wav -r 8000 -c 1 -b 16 -e signed-integer OUT.wav")
 			}
-			return p, err
+			return p, nil
 		case !errors.Is(err, fs.ErrNotExist):
 			return nil, fmt.Errorf("prompts: %s: %w", name, err)
 		}

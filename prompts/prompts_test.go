@@ -1,6 +1,7 @@
 package prompts_test
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -297,4 +298,35 @@ func ExampleOpen() {
 	p, _ := set.Load("digit-7")
 	fmt.Println(p.Name, p.Bundled, p.Duration > 0)
 	// Output: digit-7 true true
+}
+
+// TestCheckSaysWhatIsWrongWithAFile: a prompt WAV at the wrong rate is reported as what it is
+// (and converted at load) — not as "not found … did you mean <the same name>".
+func TestCheckSaysWhatIsWrongWithAFile(t *testing.T) {
+	dir := t.TempDir()
+	wav := prompts.EncodeWAV(make([]int16, 1600))
+	binary.LittleEndian.PutUint32(wav[24:], 16000) // a 16 kHz recording
+	binary.LittleEndian.PutUint32(wav[28:], 32000)
+	if err := os.WriteFile(filepath.Join(dir, "greeting.wav"), wav, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	plan, ds := callplan.Parse(filepath.Join(dir, "p.xml"), []byte(`<CallPlan name="p"><Match number="+441632960555"/>
+<Prompts dir="."/><Flow><Play prompt="greeting"/><Hangup/></Flow></CallPlan>`), nil)
+	if ds.HasErrors() {
+		t.Fatal(ds)
+	}
+	got := prompts.Check(plan)
+	if len(got) != 1 || got[0].Code != "converted-prompt" || got[0].Severity != callplan.SeverityWarning {
+		t.Fatalf("diagnostics: %v", got)
+	}
+	msg := got[0].Message
+	for _, want := range []string{`prompt "greeting" of <Play>`, "16000 Hz, mono, 16-bit PCM",
+		"converted to 8 kHz mono 16-bit PCM", "sox greeting.wav -r 8000"} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("message lacks %q: %s", want, msg)
+		}
+	}
+	if strings.Contains(msg, "did you mean") || strings.Contains(msg, "prompts: prompts:") {
+		t.Errorf("message: %s", msg)
+	}
 }

@@ -43,7 +43,7 @@ func DecodeWAV(data []byte) ([]int16, error) {
 				format = binary.LittleEndian.Uint16(body[24:26])
 			}
 			if format != 1 || channels != 1 || rate != SampleRate || bits != 16 {
-				return nil, fmt.Errorf("%w: format %d, %d channel(s), %d Hz, %d bits", ErrFormat, format, channels, rate, bits)
+				return nil, fmt.Errorf("%w: the file is %s", ErrFormat, describeFormat(format, channels, rate, bits))
 			}
 			fmtSeen = true
 		case "data":
@@ -62,6 +62,29 @@ func DecodeWAV(data []byte) ([]int16, error) {
 		}
 	}
 	return nil, fmt.Errorf("%w: no data chunk", ErrFormat)
+}
+
+// describeFormat says what a WAV's fmt chunk holds: "16000 Hz, stereo, 16-bit PCM".
+func describeFormat(format, channels uint16, rate uint32, bits uint16) string {
+	ch := fmt.Sprintf("%d channels", channels)
+	switch channels {
+	case 1:
+		ch = "mono"
+	case 2:
+		ch = "stereo"
+	}
+	enc := fmt.Sprintf("%d-bit encoding %d", bits, format)
+	switch format {
+	case 1:
+		enc = fmt.Sprintf("%d-bit PCM", bits)
+	case 3:
+		enc = fmt.Sprintf("%d-bit float", bits)
+	case 6:
+		enc = "A-law"
+	case 7:
+		enc = "μ-law"
+	}
+	return fmt.Sprintf("%d Hz, %s, %s", rate, ch, enc)
 }
 
 // EncodeWAV returns samples as an 8 kHz mono 16-bit PCM WAV file.

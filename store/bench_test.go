@@ -30,7 +30,7 @@ func BenchmarkCallWrite(b *testing.B) {
 			}
 			_ = s.MarkAnswered(ctx, id, time.Time{})
 			for _, ty := range []string{"step", "pay.progress", "pay.completed", "step"} {
-				if err := s.AppendEvent(ctx, id, EventRecord{Type: ty, Step: "Pay", Fields: map[string]any{"digits": 16}}); err != nil {
+				if err := s.AppendEvent(ctx, id, EventRecord{Type: ty, Step: "Pay", Fields: jsonFields(map[string]any{"digits": 16})}); err != nil {
 					b.Fatal(err)
 				}
 			}

@@ -38,13 +38,14 @@ type Call struct {
 // Cursor returns the paging cursor that continues a list after c.
 func (c Call) Cursor() string { return encodeCursor(c.StartedAt, c.ID) }
 
-// EventRecord is one masked entry of a call's timeline, as callplan.Event describes it.
+// EventRecord is one masked entry of a call's timeline: an event (package event) kept as a
+// document, its fields the JSON of the event's data. The store does not interpret them.
 type EventRecord struct {
-	Seq    int64          `json:"seq"`
-	Time   time.Time      `json:"time"`
-	Type   string         `json:"type"`
-	Step   string         `json:"step,omitempty"`
-	Fields map[string]any `json:"fields,omitempty"`
+	Seq    int64           `json:"seq"`
+	Time   time.Time       `json:"time"`
+	Type   string          `json:"type"`
+	Step   string          `json:"step,omitempty"`
+	Fields json.RawMessage `json:"fields,omitempty"`
 }
 
 // CallFilter selects calls for ListCalls. Zero fields do not filter.
@@ -257,9 +258,10 @@ func (s *Store) GetCall(ctx context.Context, id string) (*Call, []EventRecord, e
 		}
 		ev.Time = time.UnixMicro(at).UTC()
 		if fields != "" {
-			if err := json.Unmarshal([]byte(fields), &ev.Fields); err != nil {
-				return nil, nil, fmt.Errorf("store: call %s event %d: corrupt fields: %w", id, ev.Seq, err)
+			if !json.Valid([]byte(fields)) {
+				return nil, nil, fmt.Errorf("store: call %s event %d: corrupt fields", id, ev.Seq)
 			}
+			ev.Fields = json.RawMessage(fields)
 		}
 		evs = append(evs, ev)
 	}

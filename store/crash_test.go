@@ -97,7 +97,7 @@ func crashChild(dir string) {
 			fmt.Println("write:", err)
 			os.Exit(1)
 		}
-		if err := s.AppendEvent(ctx, id, EventRecord{Type: "pay.progress", Fields: map[string]any{"digits": i % 17}}); err != nil {
+		if err := s.AppendEvent(ctx, id, EventRecord{Type: "pay.progress", Fields: jsonFields(map[string]any{"digits": i % 17})}); err != nil {
 			fmt.Println("write:", err)
 			os.Exit(1)
 		}

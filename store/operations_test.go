@@ -85,12 +85,17 @@ func TestStats(t *testing.T) {
 		must(t, s.UpsertPaymentSession(ctx, p))
 	}
 	must(t, s.UpsertPaymentSession(ctx, PaymentSession{ID: "old", Result: "success", AmountMinor: 7, Currency: "GBP", CreatedAt: day.Add(-time.Hour)}))
+	// Abandoned on a call yesterday, paid by link today: collected today.
+	must(t, s.UpsertPaymentSession(ctx, PaymentSession{ID: "late", Result: "caller-interrupted-with-star", State: PaymentFailed,
+		AmountMinor: 20, Currency: "GBP", CreatedAt: day.Add(-time.Hour), CompletedAt: day.Add(-time.Hour)}))
+	must(t, s.UpsertPaymentSession(ctx, PaymentSession{ID: "late", Result: "success", State: PaymentCompleted, Channel: "link",
+		CreatedAt: day.Add(2 * time.Hour), CompletedAt: day.Add(2 * time.Hour)}))
 	st, err := s.Stats(ctx, day)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if st.Calls != 2 || st.ActiveCalls != 2 || st.Payments["success"] != 3 || st.Payments["too-many-failed-attempts"] != 1 ||
-		st.Collected["GBP"] != 1334 || st.Collected["EUR"] != 500 || len(st.Collected) != 2 {
+		st.Collected["GBP"] != 1354 || st.Collected["EUR"] != 500 || len(st.Collected) != 2 {
 		t.Errorf("Stats = %+v", st)
 	}
 }

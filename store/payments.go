@@ -14,6 +14,17 @@ const (
 	AttemptComplete = "complete"
 )
 
+// Payment states: a payment is completed (paid or tokenized) or failed (it ended without
+// paying: declined, abandoned, no answer). A failed payment becomes completed when a later
+// attempt on the same session (a payment link) pays it.
+const (
+	PaymentCompleted = "completed"
+	PaymentFailed    = "failed"
+)
+
+// ResultSuccess is the Result of a completed payment.
+const ResultSuccess = "success"
+
 // PaymentSession is the masked summary of one payment: a provider self-service session that a
 // voice capture or a payment link completes. It never holds card data: the card is stored as
 // its canonical mask ("************4242") and brand only, the security code not at all.
@@ -25,9 +36,10 @@ type PaymentSession struct {
 	AmountMinor       int64     `json:"amount_minor"`
 	Currency          string    `json:"currency"`
 	Reference         string    `json:"reference,omitempty"`
-	State             string    `json:"state"`            // started | capturing | completed | failed | …
-	Result            string    `json:"result,omitempty"` // Pay.Result: success, too-many-failed-attempts, …
+	State             string    `json:"state"`            // completed | failed
+	Result            string    `json:"result,omitempty"` // Pay.Result: success, too-many-failed-attempts, …; declined (link)
 	ErrorType         string    `json:"error_type,omitempty"`
+	ErrorCode         string    `json:"error_code,omitempty"`  // provider decline code or connector error
 	MaskedCard        string    `json:"masked_card,omitempty"` // canonical mask only
 	CardType          string    `json:"card_type,omitempty"`
 	Token             string    `json:"token,omitempty"`
@@ -92,11 +104,14 @@ type PaymentFilter struct {
 
 const paymentCols = `id, call_id, connector, channel, amount_minor, currency, reference, state, result, error_type,
 	masked_card, card_type, token, confirmation, provider_session_id, provider_payment_id, attempts,
-	created_at, updated_at, completed_at`
+	created_at, updated_at, completed_at, error_code`
 
 // UpsertPaymentSession creates the session or updates it. On update, empty strings and zero
 // numbers keep the stored value, so each writer (engine, link page, webhook) sets only what it
-// knows. MaskedCard must be a canonical mask or the write is refused with ErrCardData.
+// knows — except that a successful result clears the error type and code an earlier failed
+// attempt left, and a completed payment stays completed (a late failure of another attempt on
+// the same session does not undo it). MaskedCard must be a canonical mask or the write is
+// refused with ErrCardData.
 func (s *Store) UpsertPaymentSession(ctx context.Context, p PaymentSession) error {
 	if p.ID == "" {
 		return fmt.Errorf("%w: payment session without id", ErrInvalid)
@@ -114,7 +129,7 @@ func (s *Store) UpsertPaymentSession(ctx context.Context, p PaymentSession) erro
 	}
 	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO payment_sessions (`+paymentCols+`)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 			ON CONFLICT (id) DO UPDATE SET
 				call_id = CASE WHEN excluded.call_id <> '' THEN excluded.call_id ELSE payment_sessions.call_id END,
 				connector = CASE WHEN excluded.connector <> '' THEN excluded.connector ELSE payment_sessions.connector END,
@@ -122,9 +137,14 @@ func (s *Store) UpsertPaymentSession(ctx context.Context, p PaymentSession) erro
 				amount_minor = CASE WHEN excluded.amount_minor <> 0 THEN excluded.amount_minor ELSE payment_sessions.amount_minor END,
 				currency = CASE WHEN excluded.currency <> '' THEN excluded.currency ELSE payment_sessions.currency END,
 				reference = CASE WHEN excluded.reference <> '' THEN excluded.reference ELSE payment_sessions.reference END,
-				state = CASE WHEN excluded.state <> '' THEN excluded.state ELSE payment_sessions.state END,
-				result = CASE WHEN excluded.result <> '' THEN excluded.result ELSE payment_sessions.result END,
-				error_type = CASE WHEN excluded.error_type <> '' THEN excluded.error_type ELSE payment_sessions.error_type END,
+				state = CASE WHEN payment_sessions.state = 'completed' AND excluded.state <> 'completed' THEN payment_sessions.state
+					WHEN excluded.state <> '' THEN excluded.state ELSE payment_sessions.state END,
+				result = CASE WHEN payment_sessions.state = 'completed' AND excluded.state <> 'completed' THEN payment_sessions.result
+					WHEN excluded.result <> '' THEN excluded.result ELSE payment_sessions.result END,
+				error_type = CASE WHEN excluded.result = 'success' THEN '' WHEN payment_sessions.state = 'completed' THEN payment_sessions.error_type
+					WHEN excluded.error_type <> '' THEN excluded.error_type ELSE payment_sessions.error_type END,
+				error_code = CASE WHEN excluded.result = 'success' THEN '' WHEN payment_sessions.state = 'completed' THEN payment_sessions.error_code
+					WHEN excluded.error_code <> '' THEN excluded.error_code ELSE payment_sessions.error_code END,
 				masked_card = CASE WHEN excluded.masked_card <> '' THEN excluded.masked_card ELSE payment_sessions.masked_card END,
 				card_type = CASE WHEN excluded.card_type <> '' THEN excluded.card_type ELSE payment_sessions.card_type END,
 				token = CASE WHEN excluded.token <> '' THEN excluded.token ELSE payment_sessions.token END,
@@ -133,10 +153,12 @@ func (s *Store) UpsertPaymentSession(ctx context.Context, p PaymentSession) erro
 				provider_payment_id = CASE WHEN excluded.provider_payment_id <> '' THEN excluded.provider_payment_id ELSE payment_sessions.provider_payment_id END,
 				attempts = CASE WHEN excluded.attempts <> 0 THEN excluded.attempts ELSE payment_sessions.attempts END,
 				updated_at = excluded.updated_at,
-				completed_at = COALESCE(excluded.completed_at, payment_sessions.completed_at)`,
+				completed_at = CASE WHEN payment_sessions.state = 'completed' AND excluded.state <> 'completed' THEN payment_sessions.completed_at
+					ELSE COALESCE(excluded.completed_at, payment_sessions.completed_at) END`,
 			p.ID, p.CallID, p.Connector, p.Channel, p.AmountMinor, p.Currency, redactPANs(p.Reference),
 			p.State, p.Result, p.ErrorType, p.MaskedCard, p.CardType, redactPANs(p.Token), redactPANs(p.Confirmation),
-			redactPANs(p.ProviderSessionID), redactPANs(p.ProviderPaymentID), p.Attempts, created, t, micros(p.CompletedAt))
+			redactPANs(p.ProviderSessionID), redactPANs(p.ProviderPaymentID), p.Attempts, created, t, micros(p.CompletedAt),
+			redactPANs(p.ErrorCode))
 		return err
 	})
 	if err != nil {
@@ -150,7 +172,7 @@ func scanPayment(sc scanner) (PaymentSession, error) {
 	var created, updated, completed sql.NullInt64
 	err := sc.Scan(&p.ID, &p.CallID, &p.Connector, &p.Channel, &p.AmountMinor, &p.Currency, &p.Reference, &p.State,
 		&p.Result, &p.ErrorType, &p.MaskedCard, &p.CardType, &p.Token, &p.Confirmation, &p.ProviderSessionID,
-		&p.ProviderPaymentID, &p.Attempts, &created, &updated, &completed)
+		&p.ProviderPaymentID, &p.Attempts, &created, &updated, &completed, &p.ErrorCode)
 	p.CreatedAt, p.UpdatedAt, p.CompletedAt = fromMicros(created), fromMicros(updated), fromMicros(completed)
 	return p, err
 }

@@ -196,17 +196,17 @@ func redactValue(v any) any {
 	return v
 }
 
-// redactJSON returns a copy of fields, safe to store: every string redacted. The input map is
-// not modified.
-func redactJSON(fields map[string]any) (string, error) {
-	if len(fields) == 0 {
+// redactJSON returns fields safe to store: every string redacted. Fields must be a JSON
+// object (or empty).
+func redactJSON(fields json.RawMessage) (string, error) {
+	if len(fields) == 0 || string(fields) == "null" {
 		return "", nil
 	}
-	raw, err := json.Marshal(fields)
-	if err != nil {
-		return "", fmt.Errorf("%w: fields do not encode as JSON: %v", ErrInvalid, err)
+	var probe map[string]json.RawMessage
+	if err := json.Unmarshal(fields, &probe); err != nil {
+		return "", fmt.Errorf("%w: event fields are not a JSON object: %v", ErrInvalid, err)
 	}
-	return redactRawJSON(raw), nil
+	return redactRawJSON(fields), nil
 }
 
 // redactRawJSON redacts a JSON document; text that is not JSON is redacted as plain text.

@@ -12,7 +12,7 @@ type Stats struct {
 	Calls       int              `json:"calls"`        // calls started since
 	ActiveCalls int              `json:"active_calls"` // calls not ended (whenever started)
 	Payments    map[string]int   `json:"payments"`     // payment sessions created since, by result ("" = in progress)
-	Collected   map[string]int64 `json:"collected"`    // approved amounts in minor units, by currency
+	Collected   map[string]int64 `json:"collected"`    // amounts charged (payments completed since), minor units by currency
 	LinksSent   int              `json:"links_sent"`
 	SMSFailed   int              `json:"sms_failed"`
 }
@@ -55,8 +55,9 @@ func (s *Store) Stats(ctx context.Context, since time.Time) (Stats, error) {
 		st.Payments[r] = n
 	}
 	rows.Close()
+	// Money counts when it was collected: a link paid today for a call of last week counts today.
 	rows, err = db.QueryContext(ctx, `SELECT currency, SUM(amount_minor) FROM payment_sessions
-		WHERE created_at >= ? AND result = 'success' AND currency <> '' GROUP BY currency`, t)
+		WHERE COALESCE(completed_at, created_at) >= ? AND result = ? AND currency <> '' GROUP BY currency`, t, ResultSuccess)
 	if err != nil {
 		return Stats{}, fmt.Errorf("store: stats: %w", err)
 	}

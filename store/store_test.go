@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -173,8 +174,8 @@ func TestCallRoundTripAndTimeline(t *testing.T) {
 	}
 	evs := []EventRecord{
 		{Time: t0.Add(time.Second), Type: "call.answered"},
-		{Time: t0.Add(2 * time.Second), Type: "step", Step: "Pay", Fields: map[string]any{"name": "card"}},
-		{Time: t0.Add(3 * time.Second), Type: "pay.progress", Step: "Pay", Fields: map[string]any{"for": "payment-card-number", "attempt": 1.0, "digits": 16.0}},
+		{Time: t0.Add(2 * time.Second), Type: "step", Step: "Pay", Fields: jsonFields(map[string]any{"name": "card"})},
+		{Time: t0.Add(3 * time.Second), Type: "pay.progress", Step: "Pay", Fields: jsonFields(map[string]any{"for": "payment-card-number", "attempt": 1.0, "digits": 16.0})},
 	}
 	for _, ev := range evs {
 		if err := s.AppendEvent(ctx, "call-1", ev); err != nil {
@@ -651,10 +652,10 @@ func TestFullPaymentFlowHoldsNoPAN(t *testing.T) {
 		sess := fmt.Sprintf("sess-%d", i)
 		must(t, s.CreateCall(ctx, Call{ID: call, From: "+447700900001", To: "+441632960000", Plan: "pay"}))
 		must(t, s.MarkAnswered(ctx, call, time.Time{}))
-		must(t, s.AppendEvent(ctx, call, EventRecord{Type: "pay.progress", Step: "Pay", Fields: map[string]any{
+		must(t, s.AppendEvent(ctx, call, EventRecord{Type: "pay.progress", Step: "Pay", Fields: jsonFields(map[string]any{
 			"for": "payment-card-number", "digits": 16, "oops": "card " + pan, "nested": []any{pan, map[string]any{"n": json64(pan)}},
 			"spaced": pan[:4] + " " + pan[4:8] + " " + pan[8:12] + " " + pan[12:], "dashed": pan[:4] + "-" + pan[4:],
-		}}))
+		})}))
 		must(t, s.UpsertPaymentSession(ctx, PaymentSession{ID: sess, CallID: call, Connector: "sandbox", AmountMinor: 1000,
 			Currency: "GBP", Reference: "ref " + pan, State: "completed", Result: "success", MaskedCard: "************" + pan[len(pan)-4:],
 			CardType: "visa", Confirmation: "ch_" + pan, ProviderPaymentID: pan}))
@@ -727,5 +728,47 @@ func TestPANScanDetects(t *testing.T) {
 	must(t, err)
 	if found, _, _ := findPANs(t, dir); len(found) == 0 {
 		t.Fatal("raw PAN written to the database was not found by the scan")
+	}
+}
+
+// jsonFields encodes an event's fields as the store keeps them.
+func jsonFields(v map[string]any) json.RawMessage {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(err)
+	}
+	return b
+}
+
+// TestPaymentRecordAcrossChannels: a voice capture abandoned with '*' and the link that pays
+// the same session later are one record: the link completes it, clears the voice attempt's
+// error, and keeps the facts the link did not repeat. A late failure of another attempt does
+// not undo a completed payment.
+func TestPaymentRecordAcrossChannels(t *testing.T) {
+	s, _ := openTest(t)
+	ctx := context.Background()
+	t0 := time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
+	must(t, s.UpsertPaymentSession(ctx, PaymentSession{ID: "sess", CallID: "c", Connector: "provider", Channel: "voice",
+		AmountMinor: 1234, Currency: "GBP", Reference: "ACC-1", State: PaymentFailed, Result: "too-many-failed-attempts",
+		ErrorType: "invalid-card-number", ErrorCode: "card_declined", ProviderSessionID: "sess", Attempts: 3,
+		CreatedAt: t0, UpdatedAt: t0, CompletedAt: t0}))
+	paidAt := t0.Add(time.Hour)
+	must(t, s.UpsertPaymentSession(ctx, PaymentSession{ID: "sess", Channel: "link", State: PaymentCompleted, Result: "success",
+		MaskedCard: "************4444", CardType: "mastercard", Confirmation: "ch_1", Attempts: 1, UpdatedAt: paidAt, CompletedAt: paidAt}))
+	p, _, err := s.GetPayment(ctx, "sess")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := PaymentSession{ID: "sess", CallID: "c", Connector: "provider", Channel: "link", AmountMinor: 1234, Currency: "GBP",
+		Reference: "ACC-1", State: PaymentCompleted, Result: "success", MaskedCard: "************4444", CardType: "mastercard",
+		Confirmation: "ch_1", ProviderSessionID: "sess", Attempts: 1, CreatedAt: t0, UpdatedAt: paidAt, CompletedAt: paidAt}
+	if *p != want {
+		t.Fatalf("record\n got %+v\nwant %+v", *p, want)
+	}
+	must(t, s.UpsertPaymentSession(ctx, PaymentSession{ID: "sess", Channel: "link", State: PaymentFailed, Result: "declined",
+		ErrorCode: "card_declined", UpdatedAt: paidAt.Add(time.Minute), CompletedAt: paidAt.Add(time.Minute)}))
+	p, _, _ = s.GetPayment(ctx, "sess")
+	if p.State != PaymentCompleted || p.Result != "success" || p.ErrorCode != "" || !p.CompletedAt.Equal(paidAt) {
+		t.Fatalf("a late decline undid the payment: %+v", *p)
 	}
 }

@@ -105,10 +105,49 @@ func runCall(ctx context.Context, env *cmdEnv, args []string) int {
 	enc := json.NewEncoder(env.stdout)
 	enc.SetIndent("", "  ")
 	enc.Encode(res)
+	fmt.Fprintln(env.stderr, callSummary(res))
 	if !res.Answered || res.Error != "" {
 		return 1
 	}
 	return 0
+}
+
+// callSummary says in one line what the caller can know of the call: who answered (and the
+// id the server gave the call, to find it in the console), what was heard, who hung up.
+func callSummary(r *ivr.CallerResult) string {
+	var b strings.Builder
+	b.WriteString("call")
+	if r.ServerCallID != "" {
+		fmt.Fprintf(&b, " %s", r.ServerCallID)
+	}
+	switch {
+	case !r.Answered && r.Status >= 300:
+		fmt.Fprintf(&b, ": refused, %d %s", r.Status, r.Reason)
+	case !r.Answered:
+		fmt.Fprintf(&b, ": not answered")
+	default:
+		fmt.Fprintf(&b, ": answered after %d ms (%s", r.AnswerMS, r.Codec)
+		if r.EventPT >= 0 {
+			fmt.Fprintf(&b, ", telephone-event %d", r.EventPT)
+		}
+		fmt.Fprintf(&b, "); heard %.1f s of audio", float64(r.HeardMS)/1000)
+		if !r.PromptHeard {
+			b.WriteString(" (no prompt)")
+		}
+		fmt.Fprintf(&b, "; %d digit(s) sent (%s)", r.DigitsSent, r.DTMF)
+		switch {
+		case r.HangupBy == "remote":
+			fmt.Fprintf(&b, "; the far end hung up after %.1f s", float64(r.FarEndBYEMS)/1000)
+		case r.HangupBy == "local":
+			fmt.Fprintf(&b, "; this caller hung up after %.1f s", float64(r.DurationMS)/1000)
+		case r.TimedOut:
+			b.WriteString("; still up at --timeout, hung up")
+		}
+	}
+	if r.Error != "" {
+		fmt.Fprintf(&b, "; %s", r.Error)
+	}
+	return b.String()
 }
 
 // loadPlayback reads --play: audio files become PCM, a pcap's RTP packets (those of its first

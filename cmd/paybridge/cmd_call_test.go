@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -16,16 +18,19 @@ import (
 )
 
 // startIVR runs a real ivr.Server on loopback whose calls play a tone, collect n keys and
-// hang up; the keys arrive on the returned channel.
+// hang up; the keys arrive on the returned channel, the server's id of the last call in
+// ivrCallID.
 func startIVR(t *testing.T, n int) (*ivr.Server, <-chan string) {
 	t.Helper()
 	got := make(chan string, 1)
+	ivrCallID.Store("")
 	tone := make([]int16, 2400)
 	for i := range tone {
 		tone[i] = int16(3000 * ((i/9)%2*2 - 1))
 	}
 	router := ivr.RouterFunc(func(string) (ivr.CallHandler, bool) {
 		return func(ctx context.Context, call *ivr.Call) {
+			ivrCallID.Store(call.ID())
 			call.PlayPCM(ctx, tone)
 			var keys strings.Builder
 			timeout := time.After(10 * time.Second)
@@ -72,6 +77,14 @@ func TestCallCommandKeysDigitsAndRecords(t *testing.T) {
 	if !res.Answered || res.DigitsSent != 6 || res.HangupBy != "remote" || res.Codec != "PCMU" {
 		t.Fatalf("summary: %+v", res)
 	}
+	// The caller learns the server's id of the call (the console's), and says what it knows.
+	if id := ivrCallID.Load().(string); id == "" || res.ServerCallID != id || res.CallID == id {
+		t.Fatalf("call_id %q, sip_call_id %q; the server's id is %q", res.ServerCallID, res.CallID, id)
+	}
+	if want := "call " + res.ServerCallID + ": answered after "; !strings.Contains(stderr, want) ||
+		!strings.Contains(stderr, "6 digit(s) sent (rfc4733); the far end hung up after") {
+		t.Fatalf("stderr lacks the outcome (%q):\n%s", want, stderr)
+	}
 	if keys := <-got; keys != "1234#*" {
 		t.Fatalf("server heard %q", keys)
 	}
@@ -113,5 +126,32 @@ func TestCallCommandPlaysPcap(t *testing.T) {
 	}
 	if keys := <-got; keys != "1234" {
 		t.Fatalf("server heard %q", keys)
+	}
+}
+
+// ivrCallID is the server's id of the last call startIVR's server answered.
+var ivrCallID atomic.Value
+
+// TestCallTimeoutWithNoOneThere: --timeout bounds a call to an address where nothing answers
+// SIP (it used to take Timer B's 32 s and print "transaction terminated"), and says so.
+func TestCallTimeoutWithNoOneThere(t *testing.T) {
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0") // a socket that reads nothing: no ICMP, no answer
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pc.Close()
+	start := time.Now()
+	code, stdout, stderr := runCmd(t, "call", "sip:+441632960000@"+pc.LocalAddr().String(), "--timeout", "2s", "--digits", "1")
+	took := time.Since(start)
+	if code != 1 || took > 10*time.Second {
+		t.Fatalf("exit %d after %v (want 1, about 2 s)\n%s", code, took, stderr)
+	}
+	var res ivr.CallerResult
+	if err := json.Unmarshal([]byte(stdout), &res); err != nil {
+		t.Fatal(err)
+	}
+	want := "no answer from " + pc.LocalAddr().String() + " within 2s"
+	if res.Error != want || !res.TimedOut || !strings.Contains(stderr, want) || strings.Contains(stderr, "Timer_B") {
+		t.Fatalf("error %q (want %q), stderr:\n%s", res.Error, want, stderr)
 	}
 }

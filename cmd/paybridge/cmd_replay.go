@@ -259,14 +259,16 @@ func readExpectation(path string) ([]byte, error) {
 //	vcc-visa.wav    7.340s  pay.progress     Pay  digits=16 errorType= for=payment-card-number phase=entered
 func printTimeline(w io.Writer, name string, res *replay.Result) {
 	for _, e := range res.Events {
-		keys := make([]string, 0, len(e.Fields))
-		for k := range e.Fields {
+		var m map[string]any
+		_ = json.Unmarshal(e.Fields, &m)
+		keys := make([]string, 0, len(m))
+		for k := range m {
 			keys = append(keys, k)
 		}
 		sort.Strings(keys)
 		var fields strings.Builder
 		for _, k := range keys {
-			fmt.Fprintf(&fields, " %s=%v", k, e.Fields[k])
+			fmt.Fprintf(&fields, " %s=%v", k, m[k])
 		}
 		fmt.Fprintf(w, "%s %8.3fs  %-16s %-15s%s\n", name, e.At, e.Type, e.Step, fields.String())
 	}

@@ -45,6 +45,11 @@ func TestReplayDigitsVCC(t *testing.T) {
 		res.Variables["Pay.MaskedCard"] != "************4242" || res.Variables["Call.To"] != "+441632960100" || len(res.Events) < 20 {
 		t.Fatalf("%s %s %v", res.Outcome, res.Reason, res.Variables)
 	}
+	// The access token the plan's Authorize interaction fetched is a credential: replay shows
+	// it masked (it used to print it whole).
+	if res.Variables["AccessToken"] != "********" || res.Variables["TokenType"] != "Bearer" {
+		t.Errorf("AccessToken = %q, TokenType = %q", res.Variables["AccessToken"], res.Variables["TokenType"])
+	}
 	for _, k := range []string{"Pay.Result", "Pay.MaskedCard", "Pay.CardType", "Pay.ConfirmationCode", "Pay.ErrorType", "Pay.Attempts"} {
 		if _, ok := res.Variables[k]; !ok {
 			t.Errorf("output lacks %s", k)
@@ -52,16 +57,63 @@ func TestReplayDigitsVCC(t *testing.T) {
 	}
 }
 
-// TestReplayFixtures runs every recorded call of testdata/replay against its expectation,
-// as make test does with the built binary.
+// replayBranch is one line of testdata/replay/branches.tsv.
+type replayBranch struct {
+	name, plan, keys, faults string
+	env                      map[string]string
+}
+
+func readBranches(t *testing.T) []replayBranch {
+	t.Helper()
+	b, err := os.ReadFile(repoPath("testdata", "replay", "branches.tsv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []replayBranch
+	for _, line := range strings.Split(string(b), "\n") {
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		f := strings.Split(line, "\t")
+		if len(f) != 5 {
+			t.Fatalf("branches.tsv: %q has %d fields, want 5", line, len(f))
+		}
+		br := replayBranch{name: f[0], plan: f[1], keys: f[2], env: map[string]string{}}
+		if f[3] != "-" {
+			br.faults = f[3]
+		}
+		if f[4] != "-" {
+			for _, kv := range strings.Fields(f[4]) {
+				k, v, _ := strings.Cut(kv, "=")
+				br.env[k] = v
+			}
+		}
+		out = append(out, br)
+	}
+	return out
+}
+
+// TestReplayFixtures runs every recorded call of testdata/replay against its expectation, and
+// every typed case of testdata/replay/branches.tsv (the VCC plan's failure branches among
+// them), as make test does with the built binary.
 func TestReplayFixtures(t *testing.T) {
-	for _, tc := range []struct{ plan, input, digits, expect string }{
-		{"vcc-secure-payments.xml", "vcc-visa.wav", "", "vcc-visa.expect.json"},
-		{"vcc-secure-payments.xml", "vcc-amex-rfc4733.pcap", "", "vcc-amex-rfc4733.expect.json"},
-		{"vcc-secure-payments.xml", "vcc-mastercard-leaky.pcap", "", "vcc-mastercard-leaky.expect.json"},
-		{"pay-bill.xml", "", "12345678# W 4242*", "pay-bill-star-link.expect.json"},
-		{"pay-bill.xml", "", "12345678# W 4000000000000002# 1230 123", "pay-bill-declined.expect.json"},
-	} {
+	type fixture struct {
+		plan, input, digits, expect, faults string
+		env                                 map[string]string
+	}
+	cases := []fixture{
+		{plan: "vcc-secure-payments.xml", input: "vcc-visa.wav", expect: "vcc-visa.expect.json"},
+		{plan: "vcc-secure-payments.xml", input: "vcc-amex-rfc4733.pcap", expect: "vcc-amex-rfc4733.expect.json"},
+		{plan: "vcc-secure-payments.xml", input: "vcc-mastercard-leaky.pcap", expect: "vcc-mastercard-leaky.expect.json"},
+	}
+	branches := readBranches(t)
+	if len(branches) < 10 {
+		t.Fatalf("branches.tsv has %d cases", len(branches))
+	}
+	for _, b := range branches {
+		cases = append(cases, fixture{plan: b.plan + ".xml", digits: b.keys, expect: b.name + ".expect.json", faults: b.faults, env: b.env})
+	}
+	for _, tc := range cases {
 		t.Run(tc.expect, func(t *testing.T) {
 			args := []string{"replay", replayStart, "--json", "--plan", repoPath("testdata", "plans", tc.plan), "--expect", repoPath("testdata", "replay", tc.expect)}
 			if tc.input != "" {
@@ -69,7 +121,10 @@ func TestReplayFixtures(t *testing.T) {
 			} else {
 				args = append(args, "--digits", tc.digits)
 			}
-			code, stdout, stderr := runCmd(t, args...)
+			if tc.faults != "" {
+				args = append(args, "--faults", tc.faults)
+			}
+			code, stdout, stderr := runCmdEnv(t, tc.env, args...)
 			if code != 0 {
 				t.Fatalf("exit %d: %s", code, stderr)
 			}
@@ -186,7 +241,8 @@ func TestReplayTimeline(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
-	for _, want := range []string{"digits    0.000s  call.started", "pay.completed    Pay             attempts=3 cardType=visa errorType= maskedCard=************4242 result=success",
+	for _, want := range []string{"digits    0.000s  call.started", "pay.completed    Pay             amountMinor=1234 attemptKey=",
+		"attempts=3 cardType=visa channel=voice", "connector=provider currency=GBP maskedCard=************4242 method=charge reference=12345678 result=success sessionId=",
 		"s  hangup normal"} {
 		if !strings.Contains(stderr, want) {
 			t.Errorf("timeline lacks %q:\n%s", want, stderr)

@@ -61,7 +61,7 @@ func runSandbox(ctx context.Context, env *cmdEnv, args []string) int {
 	var err error
 	if cfg.Clients, err = pairs(*clients); err == nil {
 		if cfg.Basic, err = pairs(*basic); err == nil {
-			cfg.PaymentKeys, err = pairs(*keys)
+			cfg.PaymentKeys, err = gateway.ParsePaymentKeys(*keys)
 		}
 	}
 	if err == nil && *faults != "" {

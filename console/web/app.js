@@ -95,6 +95,12 @@
 
   const str = (f, ...names) => { for (const n of names) if (typeof f[n] === "string") return f[n]; return ""; };
   const num = (f, ...names) => { for (const n of names) if (typeof f[n] === "number") return f[n]; return undefined; };
+  // Calls that ended lately: their late events (a link paid after the call) never bring them back.
+  const ended = new Set();
+  const rememberEnded = (id) => {
+    ended.add(id);
+    if (ended.size > 4096) ended.delete(ended.values().next().value);
+  };
 
   function onEvent(ev) {
     if (!ev || typeof ev.type !== "string") return;
@@ -110,21 +116,25 @@
       let c = live.get(id);
       if (ev.type === "call.ended") {
         live.delete(id);
+        rememberEnded(id);
         scheduleRefresh("calls");
         scheduleRefresh("payments");
         // The server records the end just after announcing it: look again shortly.
         setTimeout(() => { scheduleRefresh("calls"); scheduleRefresh("payments"); }, 1500);
       } else {
-        if (!c) {
-          if (live.size >= 10000) return; // a broken emitter must not exhaust the tab
+        // Only the start of a call adds it; other events update a call that is live already.
+        const starts = ev.type === "call.started" || ev.type === "call.answered";
+        if (!c && starts && !ended.has(id) && live.size < 10000) { // a broken emitter must not exhaust the tab
           c = { call_id: id, state: "ringing", started_at: ev.time };
           live.set(id, c);
         }
+      }
+      if (c && ev.type !== "call.ended") {
         c.updated_at = ev.time;
         c.fresh = true;
-        // Whichever event names the parties and the plan fills them in.
-        c.from = str(f, "from", "caller") || c.from;
-        c.to = str(f, "to", "callee") || c.to;
+        // call.answered (serve) and call.started (the engine) name the parties and the plan.
+        c.from = str(f, "from") || c.from;
+        c.to = str(f, "to") || c.to;
         c.plan = str(f, "plan") || c.plan;
         switch (ev.type) {
           case "call.started":
@@ -137,18 +147,18 @@
             const p = c.pay || (c.pay = { digits: 0 });
             if (c.state === "ringing") c.state = "answered";
             c.step = ev.step || c.step;
-            p.for = str(f, "for", "field") || p.for;
+            p.for = str(f, "for") || p.for;
             const a = num(f, "attempt"); if (a !== undefined) p.attempt = a;
-            p.error_type = str(f, "errorType", "error_type");
-            const d = num(f, "digits", "digit_count", "digitCount", "count"); if (d !== undefined) p.digits = d;
+            p.error_type = str(f, "errorType");
+            const d = num(f, "digits"); if (d !== undefined) p.digits = d;
             break;
           }
           case "pay.completed": {
             const p = c.pay || (c.pay = { digits: 0 });
             p.result = str(f, "result");
-            p.masked_card = str(f, "masked_card", "maskedCard");
-            p.card_type = str(f, "card_type", "cardType");
-            p.error_type = str(f, "errorType", "error_type");
+            p.masked_card = str(f, "maskedCard");
+            p.card_type = str(f, "cardType");
+            p.error_type = str(f, "errorType");
             scheduleRefresh("payments");
             break;
           }

@@ -37,6 +37,7 @@ type App struct {
 	log    *slog.Logger
 	out    io.Writer
 
+	lock       *dataLock // one node per data directory
 	store      *store.Store
 	ledger     storeLedger
 	plans      *planRegistry
@@ -60,6 +61,7 @@ type App struct {
 	adminToken  string
 	tokenFile   string // "" when the token came from a flag or the environment
 	tokenNew    bool
+	paymentKeys int // accounts with a payment key
 
 	started  time.Time // process start: attempts older than this are reconciled
 	done     chan struct{}
@@ -87,6 +89,9 @@ func New(ctx context.Context, cfg Config, getenv func(string) string, out io.Wri
 		}
 	}()
 
+	if a.lock, err = lockDataDir(cfg.DataDir); err != nil {
+		return nil, err
+	}
 	if a.store, err = store.Open(ctx, cfg.DatabasePath()); err != nil {
 		return nil, err
 	}
@@ -121,9 +126,15 @@ func New(ctx context.Context, cfg Config, getenv func(string) string, out io.Wri
 	a.recorder = newEventRecorder(a.store, a.hub, a.metrics, a.log)
 
 	// The sandbox shares the public listener (when mounted: public.go): its admin and
-	// inspection routes take the admin token, or — inspection only — the key plans send.
+	// inspection routes take the admin token, or — inspection only — the key plans send;
+	// results posted from outside must be signed with the account's payment key.
+	paymentKeys, err := gateway.ParsePaymentKeys(cfg.PaymentKeys)
+	if err != nil {
+		return nil, err
+	}
 	a.sandbox = gateway.NewSandbox(gateway.SandboxConfig{Logger: a.log.With("component", "sandbox"),
-		AdminToken: a.adminToken, InspectKey: a.sandboxKey})
+		AdminToken: a.adminToken, InspectKey: a.sandboxKey, PaymentKeys: paymentKeys})
+	a.paymentKeys = len(paymentKeys)
 	a.connectors = gateway.NewConnectors(gateway.ConnectorsConfig{
 		SandboxURL: a.sandboxBase(),
 		Attempts:   a.ledger,
@@ -413,6 +424,9 @@ func (a *App) banner() {
 	fmt.Fprintf(w, "  SIP          %s (UDP and TCP), media ports %d-%d (%s)\n", a.sip.Addr(), a.cfg.RTPPortMin, a.cfg.RTPPortMax, rtpMode)
 	fmt.Fprintf(w, "  console      %s/\n", base)
 	fmt.Fprintf(w, "  sandbox      %s\n", a.sandboxNote())
+	if a.paymentKeys > 0 {
+		fmt.Fprintf(w, "  payment keys %d account(s): results posted from outside must be signed\n", a.paymentKeys)
+	}
 	fmt.Fprintf(w, "  plan HTTP    %s (--http-allow) and this node\n", a.cfg.HTTPAllow)
 	if a.cfg.TrustedProxies != "" {
 		fmt.Fprintf(w, "  proxies      %s (X-Forwarded-For / Forwarded trusted from these)\n", a.cfg.TrustedProxies)
@@ -440,4 +454,5 @@ func (a *App) closeAll() {
 	if a.store != nil {
 		a.store.Close()
 	}
+	a.lock.Close()
 }

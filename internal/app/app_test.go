@@ -255,6 +255,11 @@ func TestServeLinkFallbackPaysSameSession(t *testing.T) {
 	if !found {
 		t.Fatalf("no paid link session in %+v", pays)
 	}
+	// The link completed the session the abandoned capture started: one record with its facts.
+	if len(pays) != 1 || pays[0].AmountMinor != 1234 || pays[0].Currency != "GBP" || pays[0].Reference != "12345678" ||
+		pays[0].MaskedCard != "************4444" || pays[0].CardType != "mastercard" || pays[0].Connector != "provider" {
+		t.Errorf("link record lacks its facts: %+v", pays)
+	}
 	for _, out := range []string{logs.String(), string(page), string(again), sms[0].Body} {
 		if strings.Contains(out, "5555555555554444") || strings.Contains(out, "5555 5555 5555 4444") {
 			t.Fatal("card digits in an output")
@@ -278,4 +283,27 @@ func TestPlansWarnAboutMissingPrompts(t *testing.T) {
 		infos[0].Messages[0].Severity != "warning" || !strings.Contains(infos[0].Messages[0].Text, "no-such-prompt") {
 		t.Fatalf("plans = %+v", infos)
 	}
+}
+
+// TestSecondServeOnOneDataDirectoryRefused: two nodes on one data directory (one SQLite
+// ledger) are refused with a message that says so; the first keeps running, and once it has
+// stopped the directory can be used again.
+func TestSecondServeOnOneDataDirectoryRefused(t *testing.T) {
+	a, _, stop := startNode(t)
+	cfg := a.cfg
+	cfg.SIPAddr, cfg.HTTPAddr = "127.0.0.1:0", "127.0.0.1:0"
+	_, err := New(context.Background(), cfg, func(string) string { return "" }, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "is in use by another paybridge (pid ") ||
+		!strings.Contains(err.Error(), cfg.DataDir) {
+		t.Fatalf("second node on %s: %v", cfg.DataDir, err)
+	}
+	if !a.ready.Load() {
+		t.Fatal("the first node stopped being ready")
+	}
+	stop()
+	b, err := New(context.Background(), cfg, func(string) string { return "" }, io.Discard)
+	if err != nil {
+		t.Fatalf("after the first node stopped: %v", err)
+	}
+	b.closeAll()
 }

@@ -7,6 +7,7 @@ import (
 	"github.com/paybridge/paybridge/callplan"
 	"github.com/paybridge/paybridge/console"
 	"github.com/paybridge/paybridge/dtmf"
+	"github.com/paybridge/paybridge/event"
 	"github.com/paybridge/paybridge/ivr"
 	"github.com/paybridge/paybridge/prompts"
 	"github.com/paybridge/paybridge/store"
@@ -37,8 +38,7 @@ func (a *App) runCall(ctx context.Context, plan *callplan.Plan, ps *prompts.Set,
 	if err := a.store.MarkAnswered(ctx, info.ID, now); err != nil {
 		log.Error("recording answer", "err", err)
 	}
-	a.hub.Publish(console.Event{Time: now, CallID: info.ID, Type: "call.answered",
-		Fields: map[string]any{"from": info.From, "to": info.To, "plan": plan.Name}})
+	a.hub.Publish(event.Event{Time: now, CallID: info.ID, Data: &event.CallAnswered{From: info.From, To: info.To, Plan: plan.Name}})
 
 	sink := callplan.EventSinkFunc(func(e callplan.Event) {
 		if e.CallID == "" {

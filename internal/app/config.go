@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/paybridge/paybridge/callplan"
+	"github.com/paybridge/paybridge/gateway"
 	"github.com/paybridge/paybridge/internal/clientip"
 )
 
@@ -43,6 +44,7 @@ type Config struct {
 	SMSPrefixes  string        // --sms-prefixes: allowed destination prefixes, space separated
 	WebhookURL   string        // --webhook-url: where signed payment results are posted
 	WebhookKey   string        // --webhook-secret: HMAC key for result webhooks
+	PaymentKeys  string        // --payment-keys: account:key,… that sign results posted to the sandbox from outside
 	RateLimit    float64       // --sip-rate: new SIP transactions per second per source (0 = off)
 	AllowList    string        // --sip-allow: sources exempt from the rate limit (CIDRs, space separated)
 	SIPTrace     bool          // --sip-trace: log every SIP message, redacted (INFO bodies, SDP keys)
@@ -103,6 +105,7 @@ func ParseConfig(args []string, getenv func(string) string, stderr io.Writer) (C
 	str(&c.SMSPrefixes, "sms-prefixes", "allowed SMS destination prefixes, space separated")
 	str(&c.WebhookURL, "webhook-url", "URL that receives signed payment results")
 	str(&c.WebhookKey, "webhook-secret", "HMAC key for result webhooks (prefer PAYBRIDGE_WEBHOOK_SECRET)")
+	str(&c.PaymentKeys, "payment-keys", "merchant payment keys, account:key,…: results posted to the sandbox from outside must be signed with the account's key (prefer PAYBRIDGE_PAYMENT_KEYS)")
 	fs.Float64Var(&c.RateLimit, "sip-rate", c.RateLimit, "new SIP requests per second per source (0 = off)")
 	str(&c.AllowList, "sip-allow", "sources exempt from the SIP rate limit (CIDRs, space separated)")
 	fs.BoolVar(&c.SIPTrace, "sip-trace", c.SIPTrace, "write every SIP message to the log output, redacted (DTMF INFO bodies never appear)")
@@ -193,6 +196,9 @@ func (c Config) validate() error {
 	}
 	if _, err := callplan.NewDestinations(strings.Fields(c.HTTPAllow)); err != nil {
 		errs = append(errs, fmt.Errorf("--http-allow: %w", err))
+	}
+	if _, err := gateway.ParsePaymentKeys(c.PaymentKeys); err != nil {
+		errs = append(errs, fmt.Errorf("--payment-keys: %w", err))
 	}
 	return errors.Join(errs...)
 }

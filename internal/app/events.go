@@ -7,8 +7,8 @@ import (
 	"sync"
 	"time"
 
-	"github.com/paybridge/paybridge/callplan"
 	"github.com/paybridge/paybridge/console"
+	"github.com/paybridge/paybridge/event"
 	"github.com/paybridge/paybridge/gateway"
 	"github.com/paybridge/paybridge/store"
 )
@@ -23,30 +23,27 @@ type eventRecorder struct {
 	metrics  *console.Metrics
 	webhooks *gateway.Webhooks
 	log      *slog.Logger
-	queue    chan callplan.Event
+	queue    chan event.Event
 
 	mu       sync.Mutex
-	payKey   map[string]string // call → idempotency key of its latest payment attempt
-	payCount map[string]int    // call → Pay steps completed
+	payCount map[string]int // call → payments recorded without a provider session
 }
 
 const recordQueue = 1 << 16
 
 func newEventRecorder(s *store.Store, hub *console.Hub, m *console.Metrics, log *slog.Logger) *eventRecorder {
-	return &eventRecorder{store: s, hub: hub, metrics: m, log: log, queue: make(chan callplan.Event, recordQueue),
-		payKey: map[string]string{}, payCount: map[string]int{}}
+	return &eventRecorder{store: s, hub: hub, metrics: m, log: log, queue: make(chan event.Event, recordQueue),
+		payCount: map[string]int{}}
 }
 
-// Emit implements callplan.EventSink.
-func (r *eventRecorder) Emit(e callplan.Event) {
+// Emit implements event.Sink.
+func (r *eventRecorder) Emit(e event.Event) {
 	if e.Time.IsZero() {
 		e.Time = time.Now()
 	}
-	r.hub.Publish(console.Event{Time: e.Time, CallID: e.CallID, Type: e.Type, Step: e.Step, Fields: e.Fields})
-	if e.Type == "connector.request" {
-		if ms, ok := e.Fields["duration_ms"].(int64); ok {
-			r.metrics.ProviderLatency(fmt.Sprint(e.Fields["connector"]), time.Duration(ms)*time.Millisecond)
-		}
+	r.hub.Publish(e)
+	if d, ok := e.Data.(*event.ConnectorRequest); ok {
+		r.metrics.ProviderLatency(d.Connector, time.Duration(d.DurationMS)*time.Millisecond)
 	}
 	r.queue <- e
 }
@@ -74,99 +71,65 @@ func (r *eventRecorder) flush() {
 	}
 }
 
-func (r *eventRecorder) record(ctx context.Context, e callplan.Event) {
+func (r *eventRecorder) record(ctx context.Context, e event.Event) {
 	if e.CallID == "" {
 		return // provider requests outside a call (reconciliation, link pages of deleted calls)
 	}
-	if err := r.store.AppendEvent(ctx, e.CallID, store.EventRecord{Time: e.Time, Type: e.Type, Step: e.Step, Fields: e.Fields}); err != nil {
-		r.log.Warn("recording event", "call", e.CallID, "type", e.Type, "err", err)
+	fields, err := e.Fields()
+	if err == nil {
+		err = r.store.AppendEvent(ctx, e.CallID, store.EventRecord{Time: e.Time, Type: e.Type(), Step: e.Step, Fields: fields})
 	}
-	switch e.Type {
-	case "pay.connector":
-		if k, ok := e.Fields["idempotencyKey"].(string); ok {
-			r.mu.Lock()
-			r.payKey[e.CallID] = k
-			r.mu.Unlock()
-		}
-	case "pay.completed":
-		r.payCompleted(ctx, e)
-	case "link.paid":
-		r.linkPaid(ctx, e)
-	case "call.ended":
+	if err != nil {
+		r.log.Warn("recording event", "call", e.CallID, "type", e.Type(), "err", err)
+	}
+	if p := event.PaymentOf(e.Data); p != nil {
+		r.recordPayment(ctx, e, p)
+	}
+	if _, ok := e.Data.(*event.CallEnded); ok {
 		r.mu.Lock()
-		delete(r.payKey, e.CallID)
 		delete(r.payCount, e.CallID)
 		r.mu.Unlock()
 	}
 }
 
-func str(f map[string]any, k string) string {
-	if s, ok := f[k].(string); ok {
-		return s
+// recordPayment writes the masked record of a payment event — a Pay step's end, a link's paid
+// or declined submission — and queues its webhook with the record as stored. The record is
+// keyed by the provider session, so a link paid after an abandoned voice capture completes
+// the same record.
+func (r *eventRecorder) recordPayment(ctx context.Context, e event.Event, p *event.Payment) {
+	id := p.SessionID
+	if id == "" { // the step failed before a session existed (bad amount, connector down)
+		r.mu.Lock()
+		r.payCount[e.CallID]++
+		id = fmt.Sprintf("%s-pay-%d", e.CallID, r.payCount[e.CallID])
+		r.mu.Unlock()
 	}
-	return ""
-}
-
-// payCompleted writes the masked summary of a Pay step: from the write-ahead attempt when the
-// connector was called (amount, provider ids, confirmation), from the event alone otherwise.
-func (r *eventRecorder) payCompleted(ctx context.Context, e callplan.Event) {
-	r.mu.Lock()
-	key := r.payKey[e.CallID]
-	delete(r.payKey, e.CallID)
-	r.payCount[e.CallID]++
-	n := r.payCount[e.CallID]
-	r.mu.Unlock()
-
-	result := str(e.Fields, "result")
 	ps := store.PaymentSession{
-		ID: fmt.Sprintf("%s-pay-%d", e.CallID, n), CallID: e.CallID, Channel: "voice", Result: result,
-		ErrorType: str(e.Fields, "errorType"), MaskedCard: str(e.Fields, "maskedCard"), CardType: str(e.Fields, "cardType"),
-		State: "failed", CreatedAt: e.Time, UpdatedAt: e.Time, CompletedAt: e.Time,
+		ID: id, CallID: e.CallID, Connector: p.Connector, Channel: p.Channel,
+		AmountMinor: p.AmountMinor, Currency: p.Currency, Reference: p.Reference,
+		State: store.PaymentFailed, Result: p.Result, ErrorType: p.ErrorType, ErrorCode: p.ErrorCode,
+		MaskedCard: p.MaskedCard, CardType: p.CardType, Token: p.Token, Confirmation: p.Confirmation,
+		ProviderSessionID: p.SessionID, ProviderPaymentID: p.Confirmation, Attempts: p.Attempts,
+		CreatedAt: e.Time, UpdatedAt: e.Time, CompletedAt: e.Time,
 	}
-	if v, ok := e.Fields["attempts"].(int); ok {
-		ps.Attempts = v
-	}
-	if result == "success" {
-		ps.State = "completed"
-	}
-	if key != "" {
-		if a, err := r.store.GetAttempt(ctx, key); err == nil {
-			ps.Connector, ps.AmountMinor, ps.Currency, ps.Reference = a.Connector, a.AmountMinor, a.Currency, a.Reference
-			ps.Confirmation, ps.Token, ps.ProviderSessionID = a.Confirmation, a.Token, a.SessionID
-			ps.ProviderPaymentID = a.Confirmation
-			if a.SessionID != "" {
-				ps.ID = a.SessionID
-			}
-		}
+	if p.Result == event.ResultSuccess {
+		ps.State = store.PaymentCompleted
 	}
 	if err := r.store.UpsertPaymentSession(ctx, ps); err != nil {
-		r.log.Error("recording payment", "call", e.CallID, "err", err)
-	}
-	r.metrics.Payment(result, orDash(ps.Connector))
-	if r.webhooks != nil {
-		if _, err := r.webhooks.Publish(ctx, "pay.completed", ps); err != nil {
-			r.log.Error("queueing webhook", "call", e.CallID, "err", err)
-		}
-	}
-}
-
-// linkPaid records the payment a link completed on the session the call started.
-func (r *eventRecorder) linkPaid(ctx context.Context, e callplan.Event) {
-	id := str(e.Fields, "session_id")
-	if id == "" {
+		r.log.Error("recording payment", "call", e.CallID, "session", id, "err", err)
 		return
 	}
-	ps := store.PaymentSession{ID: id, CallID: e.CallID, Channel: "link", State: "completed", Result: "success",
-		ProviderSessionID: id, Confirmation: str(e.Fields, "confirmation"), MaskedCard: str(e.Fields, "masked_card"),
-		CardType: str(e.Fields, "card_type"), CreatedAt: e.Time, UpdatedAt: e.Time, CompletedAt: e.Time}
-	if err := r.store.UpsertPaymentSession(ctx, ps); err != nil {
-		r.log.Error("recording link payment", "call", e.CallID, "err", err)
+	r.metrics.Payment(p.Result, orDash(p.Connector))
+	if r.webhooks == nil {
+		return
 	}
-	r.metrics.Payment("success", "link")
-	if r.webhooks != nil {
-		if _, err := r.webhooks.Publish(ctx, "link.paid", ps); err != nil {
-			r.log.Error("queueing webhook", "call", e.CallID, "err", err)
-		}
+	stored, _, err := r.store.GetPayment(ctx, id)
+	if err != nil {
+		r.log.Error("reading the payment record back", "call", e.CallID, "session", id, "err", err)
+		return
+	}
+	if _, err := r.webhooks.Publish(ctx, e.Type(), stored); err != nil {
+		r.log.Error("queueing webhook", "call", e.CallID, "err", err)
 	}
 }
 

@@ -3,6 +3,7 @@ package app
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net"
@@ -15,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/paybridge/paybridge/event"
 	"github.com/paybridge/paybridge/internal/testlog"
 	"github.com/paybridge/paybridge/ivr"
 	"github.com/paybridge/paybridge/store"
@@ -51,16 +53,18 @@ func apiStatus(t *testing.T, a *App, callID, name string) string {
 			continue
 		}
 		for _, e := range evs {
-			if e.Type == "api" && e.Fields["name"] == name {
-				st := fmt.Sprint(e.Fields["status"])
-				if st == "0" {
-					st = ""
-				}
-				if msg, ok := e.Fields["error"].(string); ok {
-					return st + " " + msg
-				}
-				return st
+			var api event.APICalled
+			if e.Type != "api" || json.Unmarshal(e.Fields, &api) != nil || api.Name != name {
+				continue
 			}
+			st := ""
+			if api.Status != 0 {
+				st = fmt.Sprint(api.Status)
+			}
+			if api.Error != "" {
+				return st + " " + api.Error
+			}
+			return st
 		}
 	}
 	t.Fatalf("no api event for %s in call %s", name, callID)

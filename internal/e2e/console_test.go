@@ -3,6 +3,7 @@ package e2e
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
@@ -20,6 +21,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/paybridge/paybridge/console"
+	"github.com/paybridge/paybridge/event"
 	"github.com/paybridge/paybridge/internal/testlog"
 	"github.com/paybridge/paybridge/store"
 )
@@ -131,17 +133,16 @@ func TestConsoleChromiumStandalone(t *testing.T) {
 	if err := st.CreateCall(ctx, store.Call{ID: callID, From: "+447700900123", To: "+441632960208", Plan: "pay"}); err != nil {
 		t.Fatal(err)
 	}
-	hub.Publish(console.Event{CallID: callID, Type: "call.started", Fields: map[string]any{"from": "+447700900123", "to": "+441632960208", "plan": "pay"}})
-	hub.Publish(console.Event{CallID: callID, Type: "call.answered"})
-	hub.Publish(console.Event{CallID: callID, Type: "step", Step: "Pay"})
+	hub.Publish(event.Event{CallID: callID, Data: &event.CallStarted{From: "+447700900123", To: "+441632960208", Plan: "pay"}})
+	hub.Publish(event.Event{CallID: callID, Data: &event.CallAnswered{}})
+	hub.Publish(event.Event{CallID: callID, Step: "Pay", Data: &event.StepEntered{}})
 	b.waitFor("live call row", liveRow(callID)+` && `+liveRow(callID)+`.textContent.includes("Pay")`, 10*time.Second)
 	for n := 1; n <= 12; n++ {
-		hub.Publish(console.Event{CallID: callID, Type: "pay.progress", Step: "Pay",
-			Fields: map[string]any{"for": "payment-card-number", "attempt": 1, "digits": n}})
+		hub.Publish(event.Event{CallID: callID, Step: "Pay", Data: &event.PayProgress{For: "payment-card-number", Attempt: 1, Digits: n}})
 	}
 	// Even a careless emitter's PAN never reaches the page: the hub masks it.
-	hub.Publish(console.Event{CallID: callID, Type: "pay.progress", Step: "Pay",
-		Fields: map[string]any{"for": "payment-card-number", "attempt": 1, "digits": 16, "debug": consoleTestPANs[0]}})
+	hub.Publish(event.Event{CallID: callID, Step: "Pay", Data: &event.Unknown{Name: "pay.progress",
+		Fields: json.RawMessage(`{"for": "payment-card-number", "attempt": 1, "digits": 16, "debug": "` + consoleTestPANs[0] + `"}`)}})
 	b.waitFor("pay progress 16 digits", liveRow(callID)+`.querySelector("[data-pay-progress]").textContent.includes("16 digits")`, 10*time.Second)
 	var progress, spoken string
 	b.mustEval(liveRow(callID)+`.querySelector("[data-pay-progress]").textContent`, &progress)
@@ -167,11 +168,11 @@ func TestConsoleChromiumStandalone(t *testing.T) {
 	if err := st.CompleteAttempt(ctx, "idem-e2e-1", store.AttemptResult{Result: "approved", ProviderStatus: 201, Confirmation: "ch_e2e_1"}); err != nil {
 		t.Fatal(err)
 	}
-	if err := st.AppendEvent(ctx, callID, store.EventRecord{Type: "pay.completed", Step: "Pay", Fields: map[string]any{"result": "success"}}); err != nil {
+	if err := st.AppendEvent(ctx, callID, store.EventRecord{Type: "pay.completed", Step: "Pay", Fields: json.RawMessage(`{"result":"success"}`)}); err != nil {
 		t.Fatal(err)
 	}
-	hub.Publish(console.Event{CallID: callID, Type: "pay.completed", Step: "Pay",
-		Fields: map[string]any{"result": "success", "masked_card": "************4242", "card_type": "visa"}})
+	hub.Publish(event.Event{CallID: callID, Step: "Pay", Data: &event.PayCompleted{Payment: event.Payment{
+		Result: "success", MaskedCard: "************4242", CardType: "visa"}}})
 	b.waitFor("payment row", `document.querySelector('#payments-table tr[data-payment-id="sess-e2e"] [data-masked-card]')`, 10*time.Second)
 	var payRow string
 	b.mustEval(`document.querySelector('#payments-table tr[data-payment-id="sess-e2e"]').textContent`, &payRow)
@@ -190,8 +191,24 @@ func TestConsoleChromiumStandalone(t *testing.T) {
 	if err := st.EndCall(ctx, callID, "plan-hangup", time.Time{}); err != nil {
 		t.Fatal(err)
 	}
-	hub.Publish(console.Event{CallID: callID, Type: "call.ended", Fields: map[string]any{"result": "success"}})
+	hub.Publish(event.Event{CallID: callID, Data: &event.CallEnded{Result: "hangup"}})
 	b.waitFor("call left the live table", `!`+liveRow(callID), 10*time.Second)
+	// A payment link paid after the call has ended does not bring it back as a live call, on
+	// the page or in /api/live.
+	hub.Publish(event.Event{CallID: callID, Data: &event.LinkOpened{LinkID: "lnk_e2e"}})
+	hub.Publish(event.Event{CallID: callID, Data: &event.LinkPaid{LinkID: "lnk_e2e", Payment: event.Payment{
+		SessionID: "sess-e2e", Channel: event.ChannelLink, Result: event.ResultSuccess}}})
+	hub.Publish(event.Event{CallID: "e2e-marker", Data: &event.CallStarted{Plan: "pay"}}) // processed after the link events
+	b.waitFor("marker call live", liveRow("e2e-marker"), 10*time.Second)
+	var resurrected bool
+	b.mustEval(`!!`+liveRow(callID), &resurrected)
+	if resurrected {
+		t.Error("the ended call came back to the live table after its link was paid")
+	}
+	if l := hub.Live(); len(l) != 1 || l[0].CallID != "e2e-marker" {
+		t.Errorf("hub live after the link was paid: %+v", l)
+	}
+	hub.Publish(event.Event{CallID: "e2e-marker", Data: &event.CallEnded{}})
 	b.waitFor("call in recent calls", `document.querySelector('#calls-table tr[data-call-id="e2e-call-1"]') && document.querySelector('#calls-table tr[data-call-id="e2e-call-1"]').textContent.includes("plan-hangup")`, 10*time.Second)
 
 	// Selecting the call (by keyboard) shows its masked timeline.
@@ -204,9 +221,9 @@ func TestConsoleChromiumStandalone(t *testing.T) {
 	b.waitFor("sms", `document.querySelector('#sms-table tbody tr') && document.querySelector('#sms-table tbody').textContent.includes("+447700900123")`, 10*time.Second)
 
 	// A second call left in progress, so the screenshot shows the live view.
-	hub.Publish(console.Event{CallID: "e2e-call-2", Type: "call.started", Fields: map[string]any{"from": "+447700900456", "to": "+441632960208", "plan": "pay"}})
-	hub.Publish(console.Event{CallID: "e2e-call-2", Type: "pay.progress", Step: "Pay",
-		Fields: map[string]any{"for": "expiration-date", "attempt": 2, "errorType": "invalid-date", "digits": 2}})
+	hub.Publish(event.Event{CallID: "e2e-call-2", Data: &event.CallStarted{From: "+447700900456", To: "+441632960208", Plan: "pay"}})
+	hub.Publish(event.Event{CallID: "e2e-call-2", Step: "Pay", Data: &event.PayProgress{For: "expiration-date", Attempt: 2,
+		ErrorType: "invalid-date", Digits: 2}})
 	b.waitFor("second live call", liveRow("e2e-call-2")+` && `+liveRow("e2e-call-2")+`.textContent.includes("invalid-date")`, 10*time.Second)
 	path := filepath.Join(repoRoot(t), "out", "console-standalone.png")
 	size := b.screenshot(path)
@@ -222,7 +239,7 @@ func TestConsoleChromiumStandalone(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	hub.Publish(console.Event{CallID: "e2e-call-3", Type: "call.started"}) // makes the page refresh its list
+	hub.Publish(event.Event{CallID: "e2e-call-3", Data: &event.CallStarted{}}) // makes the page refresh its list
 	b.waitFor("pager shown", `!document.querySelector("#calls-more").hidden && document.querySelectorAll("#calls-table tbody tr").length === 50`, 10*time.Second)
 	b.mustEval(`document.querySelector("#calls-more").click(); true`, nil)
 	b.waitFor("older calls appended", `document.querySelectorAll("#calls-table tbody tr").length === 56 && document.querySelector("#calls-more").hidden`, 10*time.Second)

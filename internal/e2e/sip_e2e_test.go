@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net"
@@ -17,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/paybridge/paybridge/event"
 	"github.com/paybridge/paybridge/internal/testlog"
 	"github.com/paybridge/paybridge/loadtest/pcapgen"
 	"github.com/paybridge/paybridge/store"
@@ -152,7 +154,11 @@ func (n *sipNode) payResults(t *testing.T) []string {
 		}
 		for _, e := range events {
 			if e.Type == "pay.completed" {
-				out = append(out, fmt.Sprint(e.Fields["result"]))
+				var d event.PayCompleted
+				if err := json.Unmarshal(e.Fields, &d); err != nil {
+					t.Fatal(err)
+				}
+				out = append(out, d.Result)
 			}
 		}
 	}

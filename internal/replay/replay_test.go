@@ -18,6 +18,7 @@ import (
 
 	"github.com/paybridge/paybridge/callplan"
 	"github.com/paybridge/paybridge/dtmf"
+	"github.com/paybridge/paybridge/event"
 	"github.com/paybridge/paybridge/internal/media"
 )
 
@@ -348,7 +349,7 @@ func TestEveryExamplePlanRuns(t *testing.T) {
 			}
 			for _, e := range res.Events {
 				if e.Type == "prompt.missing" {
-					t.Errorf("prompt %v is in neither the plan's directory nor the bundled pack", e.Fields["prompt"])
+					t.Errorf("prompt %s is in neither the plan's directory nor the bundled pack", e.Fields)
 				}
 			}
 		})
@@ -415,5 +416,32 @@ func TestPlanPromptDirectory(t *testing.T) {
 	}
 	if setAt != 3 || res.Duration != 3 {
 		t.Fatalf("the plan's 3 s welcome ended at %v (call %v s)", setAt, res.Duration)
+	}
+}
+
+// TestConfirmationCodeSpokenWhole: pay-bill reads the confirmation code back with every
+// character, not only its digits.
+func TestConfirmationCodeSpokenWhole(t *testing.T) {
+	sb := startSandbox(t)
+	in, _ := ParseDigits("12345678# W 4242424242424242# 1230 123")
+	res := replayOnce(t, sb, planFile(t, "pay-bill.xml"), in)
+	code := res.Variables["Pay.ConfirmationCode"]
+	if res.Variables["Pay.Result"] != "success" || !strings.HasPrefix(code, "ch_") {
+		t.Fatalf("payment: %v %q", res.Variables["Pay.Result"], code)
+	}
+	var spoken []string
+	after := false
+	for _, e := range res.Events {
+		var p event.Played
+		if e.Type != "play" || json.Unmarshal(e.Fields, &p) != nil {
+			continue
+		}
+		if after {
+			spoken = append(spoken, p.Prompt)
+		}
+		after = after || p.Prompt == "payment-accepted"
+	}
+	if len(spoken) != len(code) || spoken[0] != "letter-c" || spoken[1] != "letter-h" || spoken[2] != "char-underscore" {
+		t.Fatalf("code %q spoken as %v", code, spoken)
 	}
 }

@@ -2,6 +2,7 @@ package replay
 
 import (
 	"context"
+	"encoding/json"
 	"log/slog"
 	"net/http"
 	"time"
@@ -46,12 +47,13 @@ type Result struct {
 	WallTime   float64           `json:"wall_ms"`     // how long the replay took
 }
 
-// Event is a timeline entry with its offset from the start of the call.
+// Event is a timeline entry with its offset from the start of the call; Fields is the JSON of
+// the event's data (package event).
 type Event struct {
-	At     float64        `json:"at"` // seconds since the start of the call
-	Type   string         `json:"type"`
-	Step   string         `json:"step,omitempty"`
-	Fields map[string]any `json:"fields,omitempty"`
+	At     float64         `json:"at"` // seconds since the start of the call
+	Type   string          `json:"type"`
+	Step   string          `json:"step,omitempty"`
+	Fields json.RawMessage `json:"fields,omitempty"`
 }
 
 // Run replays in through opts.Plan.
@@ -105,7 +107,11 @@ func Run(ctx context.Context, in *Input, opts Options) (*Result, error) {
 	}
 	res.Events = make([]Event, len(out.Events))
 	for i, e := range out.Events {
-		res.Events[i] = Event{At: e.Time.Sub(start).Seconds(), Type: e.Type, Step: e.Step, Fields: e.Fields}
+		f, err := e.Fields()
+		if err != nil {
+			return nil, err
+		}
+		res.Events[i] = Event{At: e.Time.Sub(start).Seconds(), Type: e.Type(), Step: e.Step, Fields: f}
 	}
 	return res, nil
 }

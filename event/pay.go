@@ -1,0 +1,124 @@
+package event
+
+import "time"
+
+// Channels a payment is made on.
+const (
+	ChannelVoice = "voice" // keyed on the call (Pay)
+	ChannelLink  = "link"  // submitted on a payment link's page
+)
+
+// Payment results besides the Pay step's own (success, too-many-failed-attempts,
+// payment-connector-error, caller-interrupted-with-star, …).
+const (
+	ResultSuccess  = "success"
+	ResultDeclined = "declined" // a link submission the provider declined
+)
+
+// Payment is what is known of one payment when an event reports it. Every payment event
+// carries one, whether the payment succeeded or not, so that every payment record has its
+// amount, currency, reference, connector, channel and provider session — and the masked card
+// and brand once a card number was accepted.
+type Payment struct {
+	SessionID    string `json:"sessionId,omitempty"`    // the provider session it belongs to
+	Channel      string `json:"channel"`                // ChannelVoice | ChannelLink
+	Connector    string `json:"connector,omitempty"`    // the plan's connector name
+	ConnectorKey string `json:"connectorKey,omitempty"` // the opened connector (plan and spec), see gateway.ConnectorKey
+	Method       string `json:"method,omitempty"`       // charge | tokenize
+	AmountMinor  int64  `json:"amountMinor"`
+	Currency     string `json:"currency,omitempty"`
+	Reference    string `json:"reference,omitempty"`
+	Result       string `json:"result"`
+	ErrorType    string `json:"errorType,omitempty"` // the last entry error (Pay.ErrorType)
+	ErrorCode    string `json:"errorCode,omitempty"` // the provider's decline code, or the connector error's name
+	MaskedCard   string `json:"maskedCard,omitempty"`
+	CardType     string `json:"cardType,omitempty"`
+	Confirmation string `json:"confirmation,omitempty"`
+	Token        string `json:"token,omitempty"`
+	AttemptKey   string `json:"attemptKey,omitempty"` // idempotency key of the provider attempt, when one was made
+	Attempts     int    `json:"attempts"`             // entries keyed (voice) or submissions made (link)
+}
+
+// PayProgress: the Pay step asked for a field (Phase "ask"), took a key ("key") or ended an
+// entry ("entered"). Digits is how many keys the field holds, never which.
+type PayProgress struct {
+	Phase       string `json:"phase"`
+	For         string `json:"for"`
+	Attempt     int    `json:"attempt,omitempty"`
+	ErrorType   string `json:"errorType"` // "" = the entry was valid (or is not finished)
+	Digits      int    `json:"digits"`
+	Interrupted bool   `json:"interrupted,omitempty"` // the caller pressed '*'
+}
+
+// PayCompleted: a Pay step ended, whatever its result.
+type PayCompleted struct {
+	Payment
+}
+
+// LinkSent: a payment link was texted.
+type LinkSent struct {
+	LinkID       string    `json:"linkId"`
+	SessionID    string    `json:"sessionId"`
+	Connector    string    `json:"connector"`
+	ConnectorKey string    `json:"connectorKey,omitempty"`
+	AmountMinor  int64     `json:"amountMinor"`
+	Currency     string    `json:"currency"`
+	Reference    string    `json:"reference,omitempty"`
+	ExpiresAt    time.Time `json:"expiresAt,omitzero"`
+	MessageID    string    `json:"messageId,omitempty"`
+}
+
+// LinkFailed: a SendPaymentLink step could not send its link.
+type LinkFailed struct {
+	Connector string `json:"connector"`
+	Error     string `json:"error"`
+}
+
+// LinkOpened: a payment link's page was shown.
+type LinkOpened struct {
+	LinkID string `json:"linkId"`
+}
+
+// LinkPaid: a submission on a payment link's page was approved.
+type LinkPaid struct {
+	LinkID string `json:"linkId"`
+	Payment
+}
+
+// LinkDeclined: the provider declined a submission on a payment link's page; Final when the
+// link allows no more.
+type LinkDeclined struct {
+	LinkID string `json:"linkId"`
+	Final  bool   `json:"final"`
+	Payment
+}
+
+// PaymentReconciled: after a crash, reconciliation learnt from the provider what became of a
+// payment attempt that was in flight.
+type PaymentReconciled struct {
+	Payment
+}
+
+func (*PayProgress) Type() string       { return "pay.progress" }
+func (*PayCompleted) Type() string      { return "pay.completed" }
+func (*LinkSent) Type() string          { return "link.sent" }
+func (*LinkFailed) Type() string        { return "link.failed" }
+func (*LinkOpened) Type() string        { return "link.opened" }
+func (*LinkPaid) Type() string          { return "link.paid" }
+func (*LinkDeclined) Type() string      { return "link.declined" }
+func (*PaymentReconciled) Type() string { return "payment.reconciled" }
+
+// PaymentOf returns the payment an event reports, or nil for events that report none.
+func PaymentOf(d Data) *Payment {
+	switch d := d.(type) {
+	case *PayCompleted:
+		return &d.Payment
+	case *LinkPaid:
+		return &d.Payment
+	case *LinkDeclined:
+		return &d.Payment
+	case *PaymentReconciled:
+		return &d.Payment
+	}
+	return nil
+}
