@@ -31,7 +31,7 @@ func ledgerServer(t *testing.T) (*httptest.Server, *atomic.Int32) {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		hits.Add(1)
 		w.Header().Set("Content-Type", "application/json")
-		fmt.Fprint(w, `{"secret":"ledger-contents","charges":[{"last4":"4242"}]}`)
+		fmt.Fprint(w, `{"content":"ledger-contents","charges":[{"last4":"4242"}]}`)
 	}))
 	t.Cleanup(srv.Close)
 	return srv, &hits
@@ -50,14 +50,14 @@ func TestAPIRedirectToAnotherOriginNotFollowed(t *testing.T) {
 			http.Redirect(w, r, "/here", http.StatusMovedPermanently)
 		case "/here":
 			w.Header().Set("Content-Type", "application/json")
-			fmt.Fprint(w, `{"secret":"same-origin"}`)
+			fmt.Fprint(w, `{"content":"same-origin"}`)
 		}
 	}))
 	defer api.Close()
 	step := func(name, path, attrs string) string {
 		return fmt.Sprintf(`<ApiInteraction name="%s" %s><Request><Url>$(Base)%s</Url></Request>
 		  <Response><ResponseCodeDestination>%s.Status</ResponseCodeDestination>
-		    <Fields><Field><Locator>secret</Locator><Destination>%s.Secret</Destination></Field></Fields></Response></ApiInteraction>`,
+		    <Fields><Field><Locator>content</Locator><Destination>%s.Secret</Destination></Field></Fields></Response></ApiInteraction>`,
 			name, attrs, path, name, name)
 	}
 	h := newHarness(t)
@@ -118,7 +118,7 @@ func TestAPIHostFromResponseRefused(t *testing.T) {
 	  <Response><Fields><Field><Locator>next</Locator><Destination>Next</Destination></Field></Fields></Response></ApiInteraction>
 	<Set var="Copy" value="$(Next)"/>
 	<ApiInteraction name="Second" ` + attr + ` onError="refused"><Request><Url>$(Copy)/sandbox/ledger</Url></Request>
-	  <Response><Fields><Field><Locator>secret</Locator><Destination>Secret</Destination></Field></Fields></Response></ApiInteraction>
+	  <Response><Fields><Field><Locator>content</Locator><Destination>Secret</Destination></Field></Fields></Response></ApiInteraction>
 	<Hangup reason="sent"/>
 	<Label name="refused"/><Hangup reason="refused"/>`)
 	}

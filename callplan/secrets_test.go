@@ -28,6 +28,7 @@ func TestSecretsMaskedInEveryOutput(t *testing.T) {
 	}))
 	defer srv.Close()
 	h := newHarness(t)
+	h.opts.HTTPClient = loopbackClient(t)
 	out := h.run(flowPlan(`
 <ApiInteraction name="Auth"><Request><Url>` + srv.URL + `/token</Url><Method>POST</Method></Request>
   <Response><Fields>

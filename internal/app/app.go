@@ -425,7 +425,7 @@ func (a *App) banner() {
 	fmt.Fprintf(w, "  console      %s/\n", base)
 	fmt.Fprintf(w, "  sandbox      %s\n", a.sandboxNote())
 	if a.paymentKeys > 0 {
-		fmt.Fprintf(w, "  payment keys %d account(s): results posted from outside must be signed\n", a.paymentKeys)
+		fmt.Fprintf(w, "  signing      payment keys for %d account(s): results posted from outside must be signed\n", a.paymentKeys)
 	}
 	fmt.Fprintf(w, "  plan HTTP    %s (--http-allow) and this node\n", a.cfg.HTTPAllow)
 	if a.cfg.TrustedProxies != "" {

@@ -43,10 +43,12 @@ func TestServePaymentKey(t *testing.T) {
 	bin := paybridgeBinary(t)
 	const key = "pk_merchant_e2e_0123456789"
 	t.Setenv("PAYBRIDGE_PAYMENT_KEYS", "merchant-1:"+key) // the child inherits it
-	node, m := crashStart(t, bin, regexp.MustCompile(`console\s+(http://\S+)/`), "serve", "--sip-addr", "127.0.0.1:0",
+	// The banner's signing line comes after the console line: waiting for it proves it is there.
+	node, _ := crashStart(t, bin, regexp.MustCompile(`payment keys for 1 account`), "serve", "--sip-addr", "127.0.0.1:0",
 		"--http-addr", "127.0.0.1:0", "--data", t.TempDir(), "--admin-token", "paykey-admin-token-0123456789abcdef")
-	if !strings.Contains(node.out.String(), "payment keys for 1 account") {
-		t.Errorf("the banner does not say the payment key is on:\n%s", node.out)
+	m := regexp.MustCompile(`console\s+(http://\S+)/`).FindStringSubmatch(node.out.String())
+	if m == nil {
+		t.Fatalf("no console address in the banner:\n%s", node.out)
 	}
 	base := m[1] + "/sandbox"
 
