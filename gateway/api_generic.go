@@ -7,7 +7,6 @@ import (
 	"net/http"
 
 	"github.com/paybridge/paybridge/callplan"
-	"github.com/paybridge/paybridge/dtmf"
 )
 
 // genericAPI speaks Twilio's Generic Pay Connector contract, so a merchant endpoint written for
@@ -60,9 +59,9 @@ func (g *genericAPI) pay(ctx context.Context, req *callplan.PaymentRequest, key 
 	parts = append(parts, lit(`","expiry_month":"`), litInt2(card.ExpMonth), lit(`","expiry_year":"`),
 		litInt(card.ExpYear), lit(`",`), litb(rest[1:]))
 	body := cardBody(parts...)
-	defer dtmf.Zero(body)
+	defer wipe(body)
 	resp, err := g.c.doer.do(ctx, &apiRequest{op: "generic." + method, callID: req.CallID, method: http.MethodPost,
-		url: g.url, contentType: "application/json", body: body, idemKey: key, idempotent: true})
+		url: g.url, contentType: "application/json", body: body, card: true, idemKey: key, idempotent: true})
 	if err != nil {
 		return nil, err
 	}

@@ -10,7 +10,6 @@ import (
 	"strings"
 
 	"github.com/paybridge/paybridge/callplan"
-	"github.com/paybridge/paybridge/dtmf"
 )
 
 // sessionAPI speaks the self-service session model of Vonage VCC / PCI Pal (seed 003), plus
@@ -148,9 +147,9 @@ func (s *sessionAPI) pay(ctx context.Context, req *callplan.PaymentRequest, key 
 	}
 	parts = append(parts, lit("}"))
 	body := cardBody(parts...)
-	defer dtmf.Zero(body)
+	defer wipe(body)
 	resp, err := s.c.doer.do(ctx, &apiRequest{op: "session.capture", callID: req.CallID, method: http.MethodPost,
-		url: s.sessionURL(sid) + "/capture", contentType: "application/json", body: body, idemKey: key, idempotent: true})
+		url: s.sessionURL(sid) + "/capture", contentType: "application/json", body: body, card: true, idemKey: key, idempotent: true})
 	if err != nil {
 		return nil, err
 	}

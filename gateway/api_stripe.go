@@ -10,7 +10,6 @@ import (
 	"strings"
 
 	"github.com/paybridge/paybridge/callplan"
-	"github.com/paybridge/paybridge/dtmf"
 )
 
 // stripeAPI speaks the Stripe-style API of seed 001: form-encoded bodies, a Bearer secret key,
@@ -57,9 +56,9 @@ func (s *stripeAPI) pay(ctx context.Context, req *callplan.PaymentRequest, key s
 	}
 	body := cardBody(parts...)
 	resp, err := s.c.doer.do(ctx, &apiRequest{op: "stripe.token", callID: req.CallID, method: http.MethodPost,
-		url: s.c.base + "/v1/tokens", contentType: "application/x-www-form-urlencoded", body: body,
+		url: s.c.base + "/v1/tokens", contentType: "application/x-www-form-urlencoded", body: body, card: true,
 		idemKey: key + "-token", idempotent: true})
-	dtmf.Zero(body)
+	wipe(body)
 	if err != nil {
 		return nil, err
 	}

@@ -58,6 +58,7 @@ type apiRequest struct {
 	url         string
 	contentType string
 	body        []byte // may hold card digits: the caller zeroes it after do returns
+	card        bool   // body holds card digits: sent by the doer's cardWire, never net/http
 	idemKey     string // sent as Idempotency-Key when set
 	idempotent  bool   // safe to send again after a timeout or 5xx
 }
@@ -76,6 +77,7 @@ const maxRetryAfter = 5 * time.Second
 type doer struct {
 	name    string
 	hc      *http.Client
+	wire    *cardWire // sends the requests that carry card data
 	auth    authorizer
 	timeout time.Duration
 	tries   int
@@ -137,12 +139,13 @@ func (d *doer) do(ctx context.Context, req *apiRequest) (*apiResponse, error) {
 	return nil, lastErr
 }
 
-// once sends req one time.
+// once sends req one time: through net/http, or through the doer's cardWire when the body
+// holds card data.
 func (d *doer) once(ctx context.Context, req *apiRequest) (*apiResponse, string, error) {
 	tctx, cancel := context.WithTimeout(ctx, d.timeout)
 	defer cancel()
 	var body io.Reader
-	if req.body != nil {
+	if req.body != nil && !req.card {
 		body = bytes.NewReader(req.body)
 	}
 	hr, err := http.NewRequestWithContext(tctx, req.method, req.url, body)
@@ -162,33 +165,69 @@ func (d *doer) once(ctx context.Context, req *apiRequest) (*apiResponse, string,
 		return nil, "", err
 	}
 	start := time.Now()
-	resp, err := d.hc.Do(hr)
+	var out *apiResponse
+	if req.card {
+		out, err = d.sendCard(tctx, req, hr.Header)
+	} else {
+		out, err = d.sendHTTP(hr)
+	}
 	if err != nil {
-		d.emit(req, 0, start, "error")
-		if tctx.Err() == context.DeadlineExceeded && ctx.Err() == nil {
-			return nil, cred, fmt.Errorf("%s: %w after %v", req.op, ErrProviderTimeout, d.timeout)
+		status := 0
+		if out != nil {
+			status = out.status
+		}
+		d.emit(req, status, start, "error")
+		where := ""
+		if out != nil {
+			where = " reading the answer"
 		}
 		var ne net.Error
-		if errors.As(err, &ne) && ne.Timeout() {
-			return nil, cred, fmt.Errorf("%s: %w", req.op, ErrProviderTimeout)
+		switch {
+		case errors.Is(err, ErrConnectorConfig):
+			return nil, cred, fmt.Errorf("%s: %w", req.op, err)
+		case tctx.Err() == context.DeadlineExceeded && ctx.Err() == nil:
+			return nil, cred, fmt.Errorf("%s: %w after %v%s", req.op, ErrProviderTimeout, d.timeout, where)
+		case errors.As(err, &ne) && ne.Timeout():
+			return nil, cred, fmt.Errorf("%s: %w%s", req.op, ErrProviderTimeout, where)
 		}
-		return nil, cred, fmt.Errorf("%s: %w", req.op, ErrProviderNetwork)
+		return nil, cred, fmt.Errorf("%s: %w%s", req.op, ErrProviderNetwork, where)
+	}
+	d.emit(req, out.status, start, "")
+	return out, cred, nil
+}
+
+// sendHTTP sends a request without card data through the HTTP client. An error with a non-nil
+// answer means the status arrived but the body could not be read.
+func (d *doer) sendHTTP(hr *http.Request) (*apiResponse, error) {
+	resp, err := d.hc.Do(hr)
+	if err != nil {
+		return nil, err
 	}
 	defer resp.Body.Close()
 	b, err := io.ReadAll(io.LimitReader(resp.Body, maxResponse))
 	if err != nil {
-		d.emit(req, resp.StatusCode, start, "error")
-		if tctx.Err() == context.DeadlineExceeded && ctx.Err() == nil {
-			return nil, cred, fmt.Errorf("%s: %w reading the answer", req.op, ErrProviderTimeout)
-		}
-		return nil, cred, fmt.Errorf("%s: %w reading the answer", req.op, ErrProviderNetwork)
+		return &apiResponse{status: resp.StatusCode}, err
 	}
-	d.emit(req, resp.StatusCode, start, "")
-	out := &apiResponse{status: resp.StatusCode, body: b}
-	if secs, err := strconv.Atoi(resp.Header.Get("Retry-After")); err == nil && secs > 0 {
+	return newAPIResponse(resp.StatusCode, resp.Header, b), nil
+}
+
+// sendCard sends a request whose body holds card data through the doer's cardWire.
+func (d *doer) sendCard(ctx context.Context, req *apiRequest, h http.Header) (*apiResponse, error) {
+	var a *wireAnswer
+	var err error
+	secretDo(func() { a, err = d.wire.send(ctx, req.method, req.url, h, req.body) })
+	if err != nil {
+		return nil, err
+	}
+	return newAPIResponse(a.status, a.header, a.body), nil
+}
+
+func newAPIResponse(status int, h http.Header, body []byte) *apiResponse {
+	out := &apiResponse{status: status, body: body}
+	if secs, err := strconv.Atoi(h.Get("Retry-After")); err == nil && secs > 0 {
 		out.retryAfter = min(time.Duration(secs)*time.Second, maxRetryAfter)
 	}
-	return out, cred, nil
+	return out
 }
 
 // emit reports one provider request (never its body) to the logger and the event sink.
@@ -203,7 +242,7 @@ func (d *doer) emit(req *apiRequest, status int, start time.Time, errKind string
 
 // cardBody assembles a request body from literal parts and secure buffers in one allocation of
 // exactly the right size, so no intermediate copy of a card number is left behind by append.
-// The caller zeroes the result (dtmf.Zero) once the request has been sent.
+// The caller zeroes the result (wipe) once the request has been sent.
 type bodyPart struct {
 	lit []byte
 	sec *dtmf.SecureBuffer

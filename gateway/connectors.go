@@ -18,6 +18,9 @@ type ConnectorsConfig struct {
 	// SandboxURL is the embedded sandbox's base URL, which baseUrl="sandbox" resolves to.
 	SandboxURL string
 	// HTTPClient sends provider requests (default: a client with a redacting debug transport).
+	// Requests that carry card data do not go through its RoundTripper: they are written on a
+	// connection of their own through buffers the connector zeroes, dialled with the dialer,
+	// TLS settings and proxy of its *http.Transport when it has one (docs/gateway.md).
 	HTTPClient *http.Client
 	// Attempts is the write-ahead log of payment attempts (nil: attempts are not logged and
 	// cannot be reconciled; acceptable only in tests).
@@ -42,6 +45,7 @@ type ConnectorsConfig struct {
 // callplan.Connectors; Open with the same spec returns the same connector (and its token cache).
 type Connectors struct {
 	cfg  ConnectorsConfig
+	wire *cardWire // card-bearing requests: own connection, owned and zeroed buffers
 	mu   sync.Mutex
 	open map[string]*Connector
 }
@@ -76,7 +80,7 @@ func NewConnectors(cfg ConnectorsConfig) *Connectors {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	return &Connectors{cfg: cfg, open: map[string]*Connector{}}
+	return &Connectors{cfg: cfg, wire: newCardWire(cfg.HTTPClient), open: map[string]*Connector{}}
 }
 
 // Open implements callplan.Connectors.
@@ -149,7 +153,7 @@ func (cs *Connectors) build(spec *callplan.ConnectorSpec) (*Connector, error) {
 	if timeout <= 0 {
 		timeout = cs.cfg.Timeout
 	}
-	d := &doer{name: spec.Name, hc: cs.cfg.HTTPClient, auth: noAuth{}, timeout: timeout,
+	d := &doer{name: spec.Name, hc: cs.cfg.HTTPClient, wire: cs.wire, auth: noAuth{}, timeout: timeout,
 		tries: cs.cfg.Tries, backoff: cs.cfg.Backoff, log: cs.cfg.Logger, events: cs.cfg.Events}
 	c := &Connector{spec: *spec, base: base, doer: d, attempts: cs.cfg.Attempts, now: cs.cfg.Now, log: cs.cfg.Logger}
 	if cc := spec.ClientCredentials; cc != nil {

@@ -121,7 +121,10 @@ func NewSandbox(cfg SandboxConfig) *Sandbox {
 
 func (s *Sandbox) routes() {
 	api := func(pattern string, h http.HandlerFunc) {
-		s.mux.Handle(pattern, s.instrument(pattern, h))
+		s.mux.Handle(pattern, s.instrument(pattern, func(w http.ResponseWriter, r *http.Request, _ []byte) { h(w, r) }, false))
+	}
+	cardAPI := func(pattern string, h cardHandler) {
+		s.mux.Handle(pattern, s.instrument(pattern, h, true))
 	}
 	api("POST /auth/connect/token", s.handleToken)
 	api("POST /globalpci/v1/selfservicesession", s.handleCreateSession(false))
@@ -129,11 +132,11 @@ func (s *Sandbox) routes() {
 	api("POST /globalpci/v1/digitalselfservicesession", s.handleCreateSession(true))
 	api("POST /globalpci/v1/digitalselfservicesession/", s.handleCreateSession(true))
 	api("GET /globalpci/v1/session/{id}", s.handleGetSession)
-	api("POST /globalpci/v1/session/{id}/capture", s.handleCapture)
+	cardAPI("POST /globalpci/v1/session/{id}/capture", s.handleCapture)
 	api("POST /globalpci/v1/session/{id}/result", s.handleSessionResult)
-	api("POST /generic", s.handleGeneric)
-	api("POST /generic/", s.handleGeneric)
-	api("POST /v1/tokens", s.handleStripeToken)
+	cardAPI("POST /generic", s.handleGeneric)
+	cardAPI("POST /generic/", s.handleGeneric)
+	cardAPI("POST /v1/tokens", s.handleStripeToken)
 	api("POST /v1/charges", s.handleStripeCharge)
 	api("GET /v1/charges/search", s.handleStripeSearch)
 	api("GET /v1/charges/{id}", s.handleStripeGetCharge)
@@ -156,9 +159,16 @@ func (s *Sandbox) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 // instrument counts the request, applies the injected faults, and logs method, path and status.
-func (s *Sandbox) instrument(pattern string, h http.HandlerFunc) http.Handler {
+// The body of a card route is read first, into a buffer wiped when the request is done
+// (sandbox_card.go), so that no fault path leaves it unread in net/http's buffers.
+func (s *Sandbox) instrument(pattern string, h cardHandler, card bool) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
+		r.Body = http.MaxBytesReader(w, r.Body, maxSandboxBody)
+		var body []byte // nil for a card route whose body could not be read
+		if card {
+			body, _ = readCardBody(w, r, maxSandboxBody)
+			defer wipe(body)
+		}
 		rec := &statusRecorder{ResponseWriter: w, status: 200}
 		start := time.Now()
 		s.mu.Lock()
@@ -179,7 +189,9 @@ func (s *Sandbox) instrument(pattern string, h http.HandlerFunc) http.Handler {
 		case plan.hang:
 			// Drain the body so the server watches the connection and notices the client
 			// giving up; then hang until it does.
-			_, _ = io.Copy(io.Discard, r.Body)
+			if !card {
+				_, _ = io.Copy(io.Discard, r.Body)
+			}
 			sleepCtx(r, plan.hangFor)
 			rec.status = http.StatusGatewayTimeout
 			writeJSON(rec, http.StatusGatewayTimeout, map[string]string{"error": "sandbox: injected timeout"})
@@ -190,11 +202,11 @@ func (s *Sandbox) instrument(pattern string, h http.HandlerFunc) http.Handler {
 			return
 		case plan.lose:
 			// The request takes effect, then its answer is lost.
-			h(&discardWriter{header: http.Header{}}, r)
+			h(&discardWriter{header: http.Header{}}, r, body)
 			writeJSON(rec, plan.status, map[string]string{"error": "sandbox: injected fault after commit"})
 			return
 		}
-		h(rec, r)
+		h(rec, r, body)
 	})
 }
 
@@ -276,7 +288,7 @@ func writeRaw(w http.ResponseWriter, status int, b []byte) {
 	_, _ = w.Write(b)
 }
 
-// readBody reads a request body (bounded by instrument's MaxBytesReader).
+// readBody reads a request body without card data (bounded by instrument's MaxBytesReader).
 func readBody(r *http.Request) ([]byte, error) { return io.ReadAll(r.Body) }
 
 // Stats returns a copy of the request counters.

@@ -1,7 +1,6 @@
 package gateway
 
 import (
-	"bytes"
 	"encoding/json"
 	"net/http"
 	"strconv"
@@ -11,9 +10,9 @@ import (
 // genericRequest is Twilio's Generic Pay Connector request body, as the sandbox reads it.
 type genericRequest struct {
 	TransactionID string            `json:"transaction_id"`
-	Method        string            `json:"method"` // charge | tokenize
-	CardNumber    string            `json:"cardnumber"`
-	CVV           string            `json:"cvv"`
+	Method        string            `json:"method"`     // charge | tokenize
+	CardNumber    sbDigits          `json:"cardnumber"` // wiped by the handler
+	CVV           sbDigits          `json:"cvv"`        // wiped by the handler
 	ExpiryMonth   string            `json:"expiry_month"`
 	ExpiryYear    string            `json:"expiry_year"`
 	PostalCode    string            `json:"postal_code"`
@@ -35,22 +34,21 @@ type GenericResponse struct {
 
 func strp(s string) *string { return &s }
 
-func (s *Sandbox) handleGeneric(w http.ResponseWriter, r *http.Request) {
+func (s *Sandbox) handleGeneric(w http.ResponseWriter, r *http.Request, body []byte) {
 	if !s.requireBasic(w, r) {
 		return
 	}
-	body, err := readBody(r)
 	bad := func(msg string) {
 		writeJSON(w, http.StatusBadRequest, GenericResponse{ErrorCode: strp("invalid_request"), ErrorMessage: strp(msg)})
 	}
-	if err != nil {
+	if body == nil {
 		bad("request body too large or unreadable")
 		return
 	}
 	var req genericRequest
-	dec := json.NewDecoder(bytes.NewReader(body))
-	if err := dec.Decode(&req); err != nil {
-		bad("body is not Generic Pay Connector JSON")
+	defer func() { wipe(req.CardNumber); wipe(req.CVV) }()
+	if err := json.Unmarshal(body, &req); err != nil {
+		bad("body is not Generic Pay Connector JSON (cardnumber and cvv are strings of digits)")
 		return
 	}
 	if req.TransactionID == "" {
@@ -61,7 +59,7 @@ func (s *Sandbox) handleGeneric(w http.ResponseWriter, r *http.Request) {
 		bad("method must be charge or tokenize")
 		return
 	}
-	if req.CardNumber == "" {
+	if len(req.CardNumber) == 0 {
 		bad("cardnumber is required")
 		return
 	}
@@ -70,9 +68,9 @@ func (s *Sandbox) handleGeneric(w http.ResponseWriter, r *http.Request) {
 	if ey > 0 && ey < 100 {
 		ey += 2000
 	}
-	card := sbCard{number: []byte(req.CardNumber), expMonth: em, expYear: ey}
-	if req.CVV != "" {
-		card.securityCode = []byte(req.CVV)
+	card := sbCard{number: req.CardNumber, expMonth: em, expYear: ey}
+	if len(req.CVV) > 0 {
+		card.securityCode = req.CVV
 	}
 	cur := strings.ToUpper(req.CurrencyCode)
 	var minor int64

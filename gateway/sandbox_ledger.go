@@ -49,7 +49,7 @@ func (s *Sandbox) decide(c sbCard) string {
 		if cardBrand(c.number) == "amex" {
 			want = 4
 		}
-		if len(c.securityCode) != want || !allDigits(string(c.securityCode)) {
+		if len(c.securityCode) != want || !digitBytes(c.securityCode) {
 			return CodeIncorrectCVC
 		}
 	}

@@ -219,32 +219,32 @@ func (s *Sandbox) handleGetSession(w http.ResponseWriter, r *http.Request) {
 
 // captureRequest is the body of POST /globalpci/v1/session/{id}/capture (see docs/gateway.md).
 type captureRequest struct {
-	Method       string `json:"method"` // charge (default when the session has an amount) | tokenize
-	CardNumber   string `json:"cardNumber"`
-	ExpiryMonth  int    `json:"expiryMonth"`
-	ExpiryYear   int    `json:"expiryYear"`
-	SecurityCode string `json:"securityCode,omitempty"`
-	PostalCode   string `json:"postalCode,omitempty"`
-	TokenType    string `json:"tokenType,omitempty"`
-	Amount       string `json:"amount,omitempty"`   // decimal; must match the session's when it has one
-	Currency     string `json:"currency,omitempty"` // default: the session's
+	Method       string   `json:"method"`     // charge (default when the session has an amount) | tokenize
+	CardNumber   sbDigits `json:"cardNumber"` // wiped by the handler
+	ExpiryMonth  int      `json:"expiryMonth"`
+	ExpiryYear   int      `json:"expiryYear"`
+	SecurityCode sbDigits `json:"securityCode,omitempty"` // wiped by the handler
+	PostalCode   string   `json:"postalCode,omitempty"`
+	TokenType    string   `json:"tokenType,omitempty"`
+	Amount       string   `json:"amount,omitempty"`   // decimal; must match the session's when it has one
+	Currency     string   `json:"currency,omitempty"` // default: the session's
 }
 
-func (s *Sandbox) handleCapture(w http.ResponseWriter, r *http.Request) {
+func (s *Sandbox) handleCapture(w http.ResponseWriter, r *http.Request, body []byte) {
 	if !s.requireToken(w, r) {
 		return
 	}
-	body, err := readBody(r)
-	if err != nil {
+	if body == nil {
 		sessionError(w, http.StatusBadRequest, "request body too large or unreadable")
 		return
 	}
 	var req captureRequest
+	defer func() { wipe(req.CardNumber); wipe(req.SecurityCode) }()
 	if err := json.Unmarshal(body, &req); err != nil {
-		sessionError(w, http.StatusBadRequest, "body is not the capture JSON")
+		sessionError(w, http.StatusBadRequest, "body is not the capture JSON (cardNumber and securityCode are strings of digits)")
 		return
 	}
-	if req.CardNumber == "" {
+	if len(req.CardNumber) == 0 {
 		sessionError(w, http.StatusBadRequest, "cardNumber is required")
 		return
 	}
@@ -258,9 +258,9 @@ func (s *Sandbox) handleCapture(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	id := r.PathValue("id")
-	card := sbCard{number: []byte(req.CardNumber), expMonth: req.ExpiryMonth, expYear: req.ExpiryYear}
-	if req.SecurityCode != "" {
-		card.securityCode = []byte(req.SecurityCode)
+	card := sbCard{number: req.CardNumber, expMonth: req.ExpiryMonth, expYear: req.ExpiryYear}
+	if len(req.SecurityCode) > 0 {
+		card.securityCode = req.SecurityCode
 	}
 	fp := id + "|" + maskDigits(card.number) + "|" + req.Method
 	scope := "capture"

@@ -66,31 +66,55 @@ func stripeDecline(code, chargeID string) map[string]any {
 	return map[string]any{"error": e}
 }
 
-func (s *Sandbox) handleStripeToken(w http.ResponseWriter, r *http.Request) {
+func (s *Sandbox) handleStripeToken(w http.ResponseWriter, r *http.Request, body []byte) {
 	if !s.requireAPIKey(w, r) {
 		return
 	}
-	if err := r.ParseForm(); err != nil {
+	fields, err := splitForm(body)
+	if body == nil || err != nil {
 		writeJSON(w, http.StatusBadRequest, stripeError("invalid_request_error", "", "Unreadable form body."))
 		return
 	}
-	f := r.PostForm
-	num := []byte(f.Get("card[number]"))
+	var num, cvc []byte
+	defer func() { wipe(num); wipe(cvc) }()
+	em, ey, hasCVC := 0, 0, false
+	for _, f := range fields {
+		var err error
+		switch f.key {
+		case "card[number]":
+			wipe(num)
+			num, err = formDigits(f.val)
+		case "card[cvc]":
+			wipe(cvc)
+			cvc, err = formDigits(f.val)
+			hasCVC = true
+		case "card[exp_month]":
+			em = formInt(f.val)
+		case "card[exp_year]":
+			ey = formInt(f.val)
+		}
+		if err != nil {
+			writeJSON(w, http.StatusBadRequest, stripeError("invalid_request_error", "parameter_invalid", "Invalid "+f.key+": digits only."))
+			return
+		}
+	}
 	if len(num) == 0 {
 		writeJSON(w, http.StatusBadRequest, stripeError("invalid_request_error", "parameter_missing", "Missing required param: card[number]."))
 		return
 	}
-	em, _ := strconv.Atoi(f.Get("card[exp_month]"))
-	ey, _ := strconv.Atoi(f.Get("card[exp_year]"))
+	fpMonth, fpYear := strconv.Itoa(em), strconv.Itoa(ey)
 	if ey > 0 && ey < 100 {
 		ey += 2000
 	}
 	card := sbCard{number: num, expMonth: em, expYear: ey}
-	if f.Has("card[cvc]") {
-		card.securityCode = []byte(f.Get("card[cvc]"))
+	if hasCVC {
+		card.securityCode = cvc
+		if card.securityCode == nil {
+			card.securityCode = []byte{}
+		}
 	}
 	key := r.Header.Get("Idempotency-Key")
-	fp := maskDigits(num) + "|" + f.Get("card[exp_month]") + "|" + f.Get("card[exp_year]")
+	fp := maskDigits(num) + "|" + fpMonth + "|" + fpYear
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.replay(w, "stripe-token", key, fp) {
