@@ -114,10 +114,16 @@ var errBodyTooLarge = errors.New("gateway: request body too large")
 // sent after the body (now zeroed) is ever parsed. The caller wipes the body. Without
 // CardSafeListener the connection's buffers are left as they are.
 func readCardBody(w http.ResponseWriter, r *http.Request, limit int) ([]byte, error) {
-	w.Header().Set("Connection", "close")
 	body, err := readOwned(r.Body, r.ContentLength, limit)
-	scrubConnReads(r)
+	cardRequestRead(w, r)
 	return body, err
+}
+
+// cardRequestRead is readCardBody's second half for a handler that has read a card body its own
+// way (the payment page): it zeroes the connection's read buffers and answers Connection: close.
+func cardRequestRead(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Connection", "close")
+	scrubConnReads(r)
 }
 
 // scrubConnReads zeroes what the request's connection has read so far (with CardSafeListener).

@@ -178,6 +178,7 @@ func (l *Links) handlePost(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	body, err := readFormBody(r.Body)
+	cardRequestRead(w, r)
 	if err != nil {
 		dtmf.Zero(body)
 		d := l.formPage(link)

@@ -83,10 +83,10 @@ func runSandbox(ctx context.Context, env *cmdEnv, args []string) int {
 		return 1
 	}
 	srv := &http.Server{Handler: gateway.NewSandbox(cfg), ReadHeaderTimeout: 10 * time.Second,
-		ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)}
+		ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn), ConnContext: gateway.CardSafeConnContext}
 	fmt.Fprintf(env.stdout, "paybridge sandbox listening on http://%s\n", ln.Addr())
 	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
+	go func() { errc <- srv.Serve(gateway.CardSafeListener(ln)) }()
 	select {
 	case err = <-errc:
 	case <-ctx.Done():

@@ -181,7 +181,9 @@ func New(ctx context.Context, cfg Config, getenv func(string) string, out io.Wri
 	if err := a.newSIP(); err != nil {
 		return nil, err
 	}
-	a.httpSrv = &http.Server{Handler: a.handler(), ReadHeaderTimeout: 10 * time.Second}
+	// CardSafeConnContext + CardSafeListener (in Serve): the sandbox and the payment page zero
+	// net/http's read buffer of a connection that brought them a card.
+	a.httpSrv = &http.Server{Handler: a.handler(), ReadHeaderTimeout: 10 * time.Second, ConnContext: gateway.CardSafeConnContext}
 	ok = true
 	return a, nil
 }
@@ -358,7 +360,7 @@ func (a *App) Run(ctx context.Context) error {
 
 	errc := make(chan error, 3)
 	go func() {
-		if err := a.httpSrv.Serve(a.httpLn); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		if err := a.httpSrv.Serve(gateway.CardSafeListener(a.httpLn)); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			errc <- fmt.Errorf("http: %w", err)
 		}
 	}()

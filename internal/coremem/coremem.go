@@ -1,0 +1,353 @@
+// Package coremem takes a core image of a running process with gcore and searches it for a
+// payment card: the tests' proof that card data does not stay in paybridge's memory
+// (docs/gateway.md, "Card data in memory"). It is used by tests only.
+//
+// A scan reads every readable PT_LOAD segment and the PT_NOTE segments (thread registers) of
+// the ELF core and looks for:
+//
+//   - "pan": the whole card number as ASCII, UTF-16LE, UTF-16BE, raw digit values (0–9, as
+//     RFC 4733 event codes carry them) and packed BCD;
+//   - "pan8": every run of 8 consecutive digits of the number, as ASCII and UTF-16LE;
+//   - "expiry+cvv": the security code next to the expiry — the 4-digit year, MMYY or MM/YY, with
+//     nothing but non-digits (and at most the 2-digit month) between them, in either order, as
+//     every connector's request body and the keypad entry put them.
+//
+// Hits are reported with their file offset, the virtual address and a context in which every
+// digit is shown as '#', so a test log never prints the card it looks for.
+package coremem
+
+import (
+	"bytes"
+	"debug/elf"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Card is what a scan looks for.
+type Card struct {
+	PAN      string // digits only
+	CVV      string // digits only, 3 or 4
+	ExpMonth int    // 1–12
+	ExpYear  int    // four digits
+}
+
+// Hit is one place the card was found.
+type Hit struct {
+	Card     int    // index of the card (in Scan's arguments) found
+	Kind     string // pan, pan8, expiry+cvv
+	Encoding string // ascii, utf16le, utf16be, digits, bcd
+	Offset   int64  // in the core file
+	Addr     uint64 // virtual address in the process
+	Context  string // the surroundings, digits masked
+}
+
+func (h Hit) String() string {
+	return fmt.Sprintf("card %d: %s (%s) at %#x: %q", h.Card, h.Kind, h.Encoding, h.Addr, h.Context)
+}
+
+// Count returns how many hits are of kind for card (-1: any card; kind "": any kind).
+func Count(hits []Hit, card int, kind string) int {
+	n := 0
+	for _, h := range hits {
+		if (card < 0 || h.Card == card) && (kind == "" || h.Kind == kind) {
+			n++
+		}
+	}
+	return n
+}
+
+// Dump writes a core image of the running process pid into dir with gcore (Debian package
+// gdb) and returns its path. The process is stopped only while the image is written.
+func Dump(pid int, dir string) (string, error) {
+	gcore, err := exec.LookPath("gcore")
+	if err != nil {
+		return "", fmt.Errorf("coremem: gcore not found (install the Debian package gdb: make deps): %w", err)
+	}
+	prefix := filepath.Join(dir, "core")
+	out, err := exec.Command(gcore, "-o", prefix, strconv.Itoa(pid)).CombinedOutput()
+	path := prefix + "." + strconv.Itoa(pid)
+	if _, serr := os.Stat(path); err != nil || serr != nil {
+		return "", fmt.Errorf("coremem: gcore %d: %v %v\n%s", pid, err, serr, out)
+	}
+	return path, nil
+}
+
+// needle is one byte pattern of a scan.
+type needle struct {
+	card      int
+	kind, enc string
+	b         []byte
+}
+
+func needles(card int, c Card) []needle {
+	pan := []byte(c.PAN)
+	ns := []needle{
+		{card, "pan", "ascii", pan},
+		{card, "pan", "utf16le", utf16(pan, false)},
+		{card, "pan", "utf16be", utf16(pan, true)},
+		{card, "pan", "digits", rawDigits(pan)},
+	}
+	if len(pan)%2 == 0 {
+		ns = append(ns, needle{card, "pan", "bcd", bcd(pan)})
+	}
+	for i := 0; i+8 <= len(pan); i++ {
+		w := pan[i : i+8]
+		ns = append(ns, needle{card, "pan8", "ascii", w}, needle{card, "pan8", "utf16le", utf16(w, false)})
+	}
+	return ns
+}
+
+func utf16(b []byte, be bool) []byte {
+	out := make([]byte, 0, 2*len(b))
+	for _, c := range b {
+		if be {
+			out = append(out, 0, c)
+		} else {
+			out = append(out, c, 0)
+		}
+	}
+	return out
+}
+
+func rawDigits(b []byte) []byte {
+	out := make([]byte, len(b))
+	for i, c := range b {
+		out[i] = c - '0'
+	}
+	return out
+}
+
+func bcd(b []byte) []byte {
+	out := make([]byte, len(b)/2)
+	for i := range out {
+		out[i] = (b[2*i]-'0')<<4 | (b[2*i+1] - '0')
+	}
+	return out
+}
+
+// chunk is how much of a segment is searched at once; overlap carries the end of one chunk
+// into the next so that no pattern is missed at a boundary.
+const (
+	chunk   = 8 << 20
+	overlap = 256
+)
+
+// Scan searches the core image at path for each of cards.
+func Scan(path string, cards ...Card) ([]Hit, error) {
+	var ns []needle
+	var pairs []*pairMatcher
+	for i, c := range cards {
+		if len(c.PAN) < 12 || len(c.CVV) < 3 || c.ExpMonth < 1 || c.ExpYear < 1000 {
+			return nil, fmt.Errorf("coremem: card %d to look for is incomplete", i)
+		}
+		ns = append(ns, needles(i, c)...)
+		pairs = append(pairs, newPairMatcher(c))
+	}
+	f, err := elf.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("coremem: %s is not an ELF core: %w", path, err)
+	}
+	defer f.Close()
+	if f.Type != elf.ET_CORE {
+		return nil, fmt.Errorf("coremem: %s is not a core file", path)
+	}
+	var hits []Hit
+	buf := make([]byte, chunk+overlap)
+	scanned := 0
+	for _, p := range f.Progs {
+		readable := p.Type == elf.PT_LOAD && p.Flags&elf.PF_R != 0
+		if (!readable && p.Type != elf.PT_NOTE) || p.Filesz == 0 {
+			continue
+		}
+		scanned++
+		r := p.Open()
+		var base int64 // segment offset of buf[0]
+		carry := 0
+		for {
+			n, err := io.ReadFull(r, buf[carry:])
+			data := buf[:carry+n]
+			final := err != nil
+			limit := len(data) - overlap // matches starting at or after limit are found next round
+			if final {
+				limit = len(data)
+			}
+			at := func(i int) (int64, uint64) {
+				return int64(p.Off) + base + int64(i), p.Vaddr + uint64(base) + uint64(i)
+			}
+			for _, nd := range ns {
+				for i := 0; ; {
+					j := bytes.Index(data[i:], nd.b)
+					if j < 0 || i+j >= limit {
+						break
+					}
+					off, addr := at(i + j)
+					hits = append(hits, Hit{Card: nd.card, Kind: nd.kind, Encoding: nd.enc, Offset: off, Addr: addr, Context: masked(data, i+j, len(nd.b))})
+					i += j + 1
+				}
+			}
+			for card, pair := range pairs {
+				for _, m := range pair.find(data, limit) {
+					off, addr := at(m[0])
+					hits = append(hits, Hit{Card: card, Kind: "expiry+cvv", Encoding: "ascii", Offset: off, Addr: addr, Context: masked(data, m[0], m[1]-m[0])})
+				}
+			}
+			if final {
+				if !errors.Is(err, io.EOF) && !errors.Is(err, io.ErrUnexpectedEOF) {
+					return hits, fmt.Errorf("coremem: reading %s: %w", path, err)
+				}
+				break
+			}
+			carry = copy(buf, data[limit:])
+			base += int64(limit)
+		}
+	}
+	if scanned == 0 {
+		return nil, fmt.Errorf("coremem: %s has no readable memory segment", path)
+	}
+	return hits, nil
+}
+
+// masked is the bytes around data[i:i+n], printable ASCII kept, digits as '#', the rest '.'.
+func masked(data []byte, i, n int) string {
+	const around = 40
+	lo, hi := max(0, i-around), min(len(data), i+n+around)
+	var b strings.Builder
+	for k := lo; k < hi; k++ {
+		if k == i {
+			b.WriteString("«")
+		}
+		switch c := data[k]; {
+		case c >= '0' && c <= '9':
+			b.WriteByte('#')
+		case c >= 0x20 && c < 0x7f:
+			b.WriteByte(c)
+		default:
+			b.WriteByte('.')
+		}
+		if k == i+n-1 {
+			b.WriteString("»")
+		}
+	}
+	return b.String()
+}
+
+// pairMatcher finds the security code next to the expiry.
+type pairMatcher struct {
+	cvv     []byte
+	expiry  [][]byte // YYYY, MMYY, MM/YY
+	month   []byte   // MM
+	maxDist int
+}
+
+func newPairMatcher(c Card) *pairMatcher {
+	yyyy := fmt.Sprintf("%04d", c.ExpYear)
+	mm := fmt.Sprintf("%02d", c.ExpMonth)
+	return &pairMatcher{
+		cvv:     []byte(c.CVV),
+		expiry:  [][]byte{[]byte(yyyy), []byte(mm + yyyy[2:]), []byte(mm + "/" + yyyy[2:])},
+		month:   []byte(mm),
+		maxDist: 40,
+	}
+}
+
+// find returns [start, end) of each expiry+cvv pair starting before limit.
+func (m *pairMatcher) find(data []byte, limit int) [][2]int {
+	var out [][2]int
+	for i := 0; ; {
+		j := bytes.Index(data[i:], m.cvv)
+		if j < 0 {
+			break
+		}
+		s, e := i+j, i+j+len(m.cvv)
+		i = s + 1
+		if s >= limit+m.maxDist || !boundary(data, s, e) {
+			continue
+		}
+		if ps := m.before(data, s); ps >= 0 && ps < limit {
+			out = append(out, [2]int{ps, e})
+			continue
+		}
+		if pe := m.after(data, e); pe >= 0 && s < limit {
+			out = append(out, [2]int{s, pe})
+		}
+	}
+	return out
+}
+
+// boundary reports whether data[s:e] is not part of a longer digit run.
+func boundary(data []byte, s, e int) bool {
+	return (s == 0 || !isDigit(data[s-1])) && (e == len(data) || !isDigit(data[e]))
+}
+
+func isDigit(c byte) bool { return c >= '0' && c <= '9' }
+
+// before looks for an expiry ending within maxDist non-digits before s (a month may sit between
+// them); it returns the expiry's start or -1.
+func (m *pairMatcher) before(data []byte, s int) int {
+	k := s
+	for gap := 0; k > 0 && gap < m.maxDist && !isDigit(data[k-1]); gap++ {
+		k--
+	}
+	if k == s {
+		return -1
+	}
+	for _, ex := range m.expiry {
+		if k >= len(ex) && bytes.Equal(data[k-len(ex):k], ex) && boundary(data, k-len(ex), k) {
+			return k - len(ex)
+		}
+	}
+	return -1
+}
+
+// after looks for an expiry starting within maxDist non-digits after e, optionally behind the
+// month; it returns the expiry's end or -1.
+func (m *pairMatcher) after(data []byte, e int) int {
+	k := e
+	for gap := 0; k < len(data) && gap < m.maxDist && !isDigit(data[k]); gap++ {
+		k++
+	}
+	if k == e {
+		return -1
+	}
+	for _, ex := range m.expiry {
+		if bytes.HasPrefix(data[k:], ex) && boundary(data, k, k+len(ex)) {
+			return k + len(ex)
+		}
+	}
+	if bytes.HasPrefix(data[k:], m.month) && boundary(data, k, k+len(m.month)) {
+		return m.after(data, k+len(m.month))
+	}
+	return -1
+}
+
+// RandomCard returns a Luhn-valid 16-digit Visa number with a random expiry one to eight years
+// ahead and a random 3-digit security code: a card that appears nowhere in any binary, so that
+// every hit of a scan is a copy the process made.
+func RandomCard() Card {
+	d := make([]byte, 16)
+	d[0] = '4'
+	for i := 1; i < 15; i++ {
+		d[i] = '0' + byte(rand.IntN(10))
+	}
+	sum := 0
+	for i := 14; i >= 0; i-- {
+		v := int(d[i] - '0')
+		if (14-i)%2 == 0 {
+			if v *= 2; v > 9 {
+				v -= 9
+			}
+		}
+		sum += v
+	}
+	d[15] = '0' + byte((10-sum%10)%10)
+	return Card{PAN: string(d), CVV: strconv.Itoa(100 + rand.IntN(900)),
+		ExpMonth: 1 + rand.IntN(12), ExpYear: time.Now().Year() + 1 + rand.IntN(8)}
+}
