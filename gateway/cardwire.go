@@ -8,12 +8,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/url"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -27,10 +29,11 @@ import (
 //     http/1.1 only), dialled with the HTTP client's dialer, TLS settings and proxy.
 //   - The request line, headers and body are written from one buffer allocated at its exact
 //     size and zeroed as soon as the write returns.
-//   - Over TLS the buffer goes to crypto/tls in chunks of tlsCardChunk bytes, a size for which
-//     the record layer encrypts in place in its pooled record buffer and never grows it (a grown
-//     buffer would leave a plaintext copy behind); the plaintext is overwritten by the
-//     ciphertext (docs/gateway.md, "Card data in memory").
+//   - TLS is 1.2 with AEAD cipher suites, whose record layer seals the plaintext straight from
+//     that buffer into the record: crypto/tls keeps no plaintext copy. (Its TLS 1.3 record
+//     layer first copies the plaintext into a pooled record buffer and, when that buffer is too
+//     small for the tag, seals into a new one and abandons the copy. A provider that accepts
+//     TLS 1.3 only is still reached — see tls13BodyChunk.)
 //   - The answer is read through a bufio.Reader over a readRecorder, and every buffer a read
 //     filled is zeroed when the connection is closed. Answers carry no card digits (the
 //     sandbox's and the seeds' APIs return the mask at most); this is defence in depth.
@@ -38,20 +41,28 @@ type cardWire struct {
 	dial  func(ctx context.Context, network, addr string) (net.Conn, error)
 	tls   *tls.Config                           // nil: crypto/tls defaults (system roots)
 	proxy func(*http.Request) (*url.URL, error) // nil: no proxy
+	log   *slog.Logger
+	warn  sync.Map // host → struct{}: TLS 1.3-only providers already warned about
 }
 
-// tlsCardChunk is the most plaintext handed to crypto/tls in one Write. A TLS 1.3 record of n
-// payload bytes needs a record buffer of 5+n+1+16 bytes; crypto/tls appends into a pooled
-// buffer whose capacity is a Go size class. With n = 508 the buffer needs 530 bytes and no size
-// class lies in [513, 530) (512 and 576 are neighbours), so an append either fits with room for
-// the content type and the AEAD tag or grows the buffer before the plaintext is copied in: the
-// plaintext is only ever written into the buffer the ciphertext then overwrites in place.
-const tlsCardChunk = 508
+// tls13BodyChunk is the most of a card request's body handed to crypto/tls in one Write when
+// the provider accepts TLS 1.3 only. A record buffer that TLS 1.3 abandons then holds at most
+// this many bytes of the body: never a whole card number, an 8-digit run of one, or an expiry
+// next to a security code. The request line and headers (no card data) go in one Write.
+const tls13BodyChunk = 7
+
+// tls12AEAD are the TLS 1.2 cipher suites of card connections: ECDHE key exchange, AEAD
+// ciphers (crypto/tls's CBC suites copy the plaintext and feed it through an HMAC).
+var tls12AEAD = []uint16{
+	tls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256, tls.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
+	tls.TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384, tls.TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
+	tls.TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256, tls.TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
+}
 
 // newCardWire takes the dialer, TLS settings and proxy of hc's transport when it is an
 // *http.Transport (through any RedactingTransport); any other RoundTripper is not used for card
 // requests, which then dial directly with system TLS roots and the environment's proxy.
-func newCardWire(hc *http.Client) *cardWire {
+func newCardWire(hc *http.Client, log *slog.Logger) *cardWire {
 	rt := hc.Transport
 	for {
 		r, ok := rt.(*RedactingTransport)
@@ -63,13 +74,16 @@ func newCardWire(hc *http.Client) *cardWire {
 	if rt == nil {
 		rt = http.DefaultTransport
 	}
-	w := &cardWire{proxy: http.ProxyFromEnvironment}
+	w := &cardWire{proxy: http.ProxyFromEnvironment, log: log}
 	if t, ok := rt.(*http.Transport); ok {
 		w.dial, w.tls, w.proxy = t.DialContext, t.TLSClientConfig, t.Proxy
 	}
 	if w.dial == nil {
 		d := &net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}
 		w.dial = d.DialContext
+	}
+	if w.log == nil {
+		w.log = slog.New(slog.DiscardHandler)
 	}
 	return w
 }
@@ -97,65 +111,51 @@ func (w *cardWire) send(ctx context.Context, method, rawURL string, h http.Heade
 			return nil, fmt.Errorf("%w: card requests go through http:// proxies only, not %s://", ErrConnectorConfig, proxy.Scheme)
 		}
 	}
-	dialAddr := hostPort(u)
-	if proxy != nil {
-		dialAddr = hostPort(proxy)
+	// TLS 1.3 only when the HTTP client's settings demand it or the provider refuses 1.2.
+	tls13 := u.Scheme == "https" && w.tls != nil && w.tls.MinVersion > tls.VersionTLS12
+	c, err := w.connect(ctx, u, proxy, tls13)
+	if err != nil && !tls13 && u.Scheme == "https" && versionRefused(err) {
+		tls13 = true
+		c, err = w.connect(ctx, u, proxy, true)
 	}
-	raw, err := w.dial(ctx, "tcp", dialAddr)
+	if tls13 && err == nil {
+		if _, warned := w.warn.LoadOrStore(u.Host, struct{}{}); !warned {
+			w.log.Warn("card requests to this provider use TLS 1.3: they are written in small pieces, "+
+				"and crypto/tls may leave pieces of them in its record buffers (docs/gateway.md)", "host", u.Host)
+		}
+	}
 	if err != nil {
 		return nil, err
 	}
-	defer raw.Close()
-	stop := context.AfterFunc(ctx, func() { _ = raw.Close() })
-	defer stop()
-	if dl, ok := ctx.Deadline(); ok {
-		_ = raw.SetDeadline(dl)
-	}
+	defer c.close()
 
-	conn, chunk := raw, 0
 	target := u.RequestURI()
 	extra := http.Header{}
-	switch {
-	case proxy != nil && u.Scheme == "https":
-		if err := connectTunnel(raw, hostPort(u), proxy); err != nil {
-			return nil, err
-		}
-	case proxy != nil:
+	if proxy != nil && u.Scheme == "http" {
 		target = (&url.URL{Scheme: u.Scheme, Host: u.Host, Path: u.Path, RawPath: u.RawPath, RawQuery: u.RawQuery}).String()
 		if pa := proxyAuth(proxy); pa != "" {
 			extra.Set("Proxy-Authorization", pa)
 		}
 	}
-	if u.Scheme == "https" {
-		cfg := &tls.Config{}
-		if w.tls != nil {
-			cfg = w.tls.Clone()
-		}
-		if cfg.ServerName == "" {
-			cfg.ServerName = u.Hostname()
-		}
-		cfg.NextProtos = []string{"http/1.1"}
-		tc := tls.Client(raw, cfg)
-		if err := tc.HandshakeContext(ctx); err != nil {
-			return nil, err
-		}
-		defer tc.Close()
-		conn, chunk = tc, tlsCardChunk
-	}
-
 	head, err := requestHead(method, target, u.Host, len(body), h, extra)
 	if err != nil {
 		return nil, err
 	}
 	msg := make([]byte, 0, len(head)+len(body))
 	msg = append(append(msg, head...), body...)
-	err = writeChunked(conn, msg, chunk)
+	if c.tls13 {
+		if err = writeChunked(c, msg[:len(head)], 0); err == nil {
+			err = writeChunked(c, msg[len(head):], tls13BodyChunk)
+		}
+	} else {
+		err = writeChunked(c, msg, 0)
+	}
 	wipe(msg)
 	if err != nil {
 		return nil, err
 	}
 
-	rec := &readRecorder{Conn: conn}
+	rec := &readRecorder{Conn: c}
 	defer rec.wipe()
 	resp, err := http.ReadResponse(bufio.NewReaderSize(rec, 4096), &http.Request{Method: method})
 	if err != nil {
@@ -167,6 +167,90 @@ func (w *cardWire) send(ctx context.Context, method, rawURL string, h http.Heade
 	}
 	// A large body may have been read straight into b, which rec.wipe zeroes on return.
 	return &wireAnswer{status: resp.StatusCode, header: resp.Header, body: slices.Clone(b)}, nil
+}
+
+// cardConn is the connection of one card request.
+type cardConn struct {
+	net.Conn          // what the request is written to: raw, or TLS over raw
+	raw      net.Conn // the TCP connection
+	tls13    bool     // TLS 1.3 (the provider refused 1.2)
+	stop     func() bool
+}
+
+func (c *cardConn) close() {
+	c.stop()
+	_ = c.Conn.Close()
+	_ = c.raw.Close()
+}
+
+// connect dials u (through proxy when set) and, for https, shakes hands: TLS 1.2 with AEAD
+// suites, or TLS 1.3 when tls13 is set.
+func (w *cardWire) connect(ctx context.Context, u, proxy *url.URL, tls13 bool) (*cardConn, error) {
+	dialAddr := hostPort(u)
+	if proxy != nil {
+		dialAddr = hostPort(proxy)
+	}
+	raw, err := w.dial(ctx, "tcp", dialAddr)
+	if err != nil {
+		return nil, err
+	}
+	c := &cardConn{Conn: raw, raw: raw, tls13: tls13, stop: context.AfterFunc(ctx, func() { _ = raw.Close() })}
+	if dl, ok := ctx.Deadline(); ok {
+		_ = raw.SetDeadline(dl)
+	}
+	if proxy != nil && u.Scheme == "https" {
+		if err := connectTunnel(raw, hostPort(u), proxy); err != nil {
+			c.close()
+			return nil, err
+		}
+	}
+	if u.Scheme != "https" {
+		return c, nil
+	}
+	cfg, err := cardTLSConfig(w.tls, u.Hostname(), tls13)
+	if err != nil {
+		c.close()
+		return nil, err
+	}
+	tc := tls.Client(raw, cfg)
+	if err := tc.HandshakeContext(ctx); err != nil {
+		c.close()
+		return nil, err
+	}
+	c.Conn = tc
+	return c, nil
+}
+
+// cardTLSConfig derives a card connection's TLS settings from the HTTP client's.
+func cardTLSConfig(base *tls.Config, host string, tls13 bool) (*tls.Config, error) {
+	cfg := &tls.Config{}
+	if base != nil {
+		cfg = base.Clone()
+	}
+	if cfg.ServerName == "" {
+		cfg.ServerName = host
+	}
+	cfg.NextProtos = []string{"http/1.1"}
+	if tls13 {
+		cfg.MinVersion = tls.VersionTLS13
+		return cfg, nil
+	}
+	cfg.MaxVersion = tls.VersionTLS12
+	suites := tls12AEAD
+	if len(cfg.CipherSuites) > 0 {
+		suites = slices.DeleteFunc(slices.Clone(cfg.CipherSuites), func(s uint16) bool { return !slices.Contains(tls12AEAD, s) })
+		if len(suites) == 0 {
+			return nil, fmt.Errorf("%w: the HTTP client's TLS settings allow no ECDHE AEAD cipher suite for card requests", ErrConnectorConfig)
+		}
+	}
+	cfg.CipherSuites = suites
+	return cfg, nil
+}
+
+// versionRefused reports whether a TLS handshake failed because the server would not speak
+// TLS 1.2 (its protocol_version alert).
+func versionRefused(err error) bool {
+	return err != nil && strings.Contains(err.Error(), "tls: protocol version not supported")
 }
 
 // requestHead is the HTTP/1.1 request line and headers of a card request with a body of n

@@ -80,7 +80,7 @@ func NewConnectors(cfg ConnectorsConfig) *Connectors {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	return &Connectors{cfg: cfg, wire: newCardWire(cfg.HTTPClient), open: map[string]*Connector{}}
+	return &Connectors{cfg: cfg, wire: newCardWire(cfg.HTTPClient, cfg.Logger), open: map[string]*Connector{}}
 }
 
 // Open implements callplan.Connectors.
