@@ -47,9 +47,13 @@ func corePlan(i int) string {
 }
 
 // keepCardsBinary builds the control binary: paybridge with the test-only build tag
-// paybridge_keepcards, whose request-path buffers are not zeroed.
+// paybridge_keepcards, whose request-path buffers are not zeroed ($PAYBRIDGE_KEEPCARDS_BIN
+// names one built already).
 func keepCardsBinary(t *testing.T) string {
 	t.Helper()
+	if b := os.Getenv("PAYBRIDGE_KEEPCARDS_BIN"); b != "" {
+		return b
+	}
 	bin := filepath.Join(t.TempDir(), "paybridge-keepcards")
 	build := exec.Command("go", "build", "-tags", "paybridge_keepcards", "-o", bin, "./cmd/paybridge")
 	build.Dir = repoRoot(t)
@@ -114,8 +118,14 @@ func coreImageAfterPayments(t *testing.T, bin string) (cards []coremem.Card, hit
 	}
 	// The calls are over and their card connections closed (cardWire closes its connection
 	// before Pay returns; the sandbox answers card requests with Connection: close). Give the
-	// process a moment to finish the calls' teardown, then take the image.
-	time.Sleep(2 * time.Second)
+	// process a moment to finish the calls' teardown, then take the image (the issue took it two
+	// minutes later: PAYBRIDGE_CORE_DELAY=2m does the same; the default is the harder case, as
+	// less memory has been reused).
+	delay := 2 * time.Second
+	if d, err := time.ParseDuration(os.Getenv("PAYBRIDGE_CORE_DELAY")); err == nil {
+		delay = d
+	}
+	time.Sleep(delay)
 	core, err := coremem.Dump(node.cmd.Process.Pid, t.TempDir())
 	if err != nil {
 		t.Fatal(err)

@@ -1,0 +1,264 @@
+package gateway
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"testing"
+	"testing/iotest"
+	"time"
+
+	"github.com/paybridge/paybridge/callplan"
+)
+
+// allZero reports whether every byte of b is zero.
+func allZero(b []byte) bool {
+	for _, c := range b {
+		if c != 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// Behind CardSafeListener, a card handler's readCardBody zeroes net/http's read buffer of the
+// connection — which holds the raw request, body included — and closes the connection after
+// the answer; other handlers keep their connection alive.
+func TestCardSafeListenerZeroesTheReadBuffer(t *testing.T) {
+	const body = `{"cardNumber":"4242424242424242","securityCode":"123"}`
+	type snapshot struct {
+		bufs   [][]byte
+		zeroed bool
+	}
+	got := make(chan snapshot, 1)
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /card", func(w http.ResponseWriter, r *http.Request) {
+		rc := r.Context().Value(cardConnKey{}).(*readRecorder)
+		rc.mu.Lock()
+		bufs := append([][]byte(nil), rc.bufs...) // the arrays the connection read into
+		rc.mu.Unlock()
+		b, err := readCardBody(w, r, 1024)
+		if err != nil || string(b) != body {
+			t.Errorf("readCardBody = %q, %v", b, err)
+		}
+		wipe(b)
+		s := snapshot{bufs: bufs, zeroed: true}
+		for _, buf := range bufs {
+			s.zeroed = s.zeroed && allZero(buf)
+		}
+		got <- s
+		io.WriteString(w, "ok")
+	})
+	mux.HandleFunc("POST /plain", func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		io.WriteString(w, "ok")
+	})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: mux, ConnContext: CardSafeConnContext}
+	go srv.Serve(CardSafeListener(ln))
+	t.Cleanup(func() { srv.Close() })
+
+	c, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	// Two requests in one write: the second (pipelined) must never be served from the zeroed
+	// buffer.
+	req := "POST /card HTTP/1.1\r\nHost: x\r\nContent-Length: " + strconv.Itoa(len(body)) + "\r\n\r\n" + body +
+		"POST /plain HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\nhi"
+	if _, err := io.WriteString(c, req); err != nil {
+		t.Fatal(err)
+	}
+	_ = c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	answer, _ := io.ReadAll(c) // the server closes after the card answer
+	s := <-got
+	if len(s.bufs) == 0 || cap(s.bufs[0]) < 4096 {
+		t.Fatalf("the listener did not record net/http's read buffer: %d buffers", len(s.bufs))
+	}
+	if !s.zeroed {
+		t.Fatal("net/http's read buffer still holds the request after readCardBody")
+	}
+	if !strings.Contains(string(answer), "Connection: close") || strings.Count(string(answer), "HTTP/1.1 200") != 1 {
+		t.Fatalf("answer to the card request: %q", answer)
+	}
+
+	// A request without card data keeps the connection.
+	resp, err := http.Post("http://"+ln.Addr().String()+"/plain", "text/plain", strings.NewReader("x"))
+	if err != nil || resp.Close {
+		t.Fatalf("plain request: %+v %v", resp, err)
+	}
+	resp.Body.Close()
+}
+
+// readOwned reads a body whole, with or without a declared length, within its limit, and
+// zeroes every buffer it outgrows.
+func TestReadOwned(t *testing.T) {
+	big := bytes.Repeat([]byte("0123456789"), 300)
+	for _, tc := range []struct {
+		name     string
+		r        io.Reader
+		declared int64
+		limit    int
+		want     []byte
+		err      error
+	}{
+		{"declared", bytes.NewReader(big[:100]), 100, 1000, big[:100], nil},
+		{"undeclared grows", bytes.NewReader(big), -1, 4000, big, nil},
+		{"one byte at a time", iotest.OneByteReader(bytes.NewReader(big[:700])), -1, 1000, big[:700], nil},
+		{"declared too short", bytes.NewReader(big[:700]), 10, 1000, big[:700], nil},
+		{"empty", bytes.NewReader(nil), 0, 1000, []byte{}, nil},
+		{"over the limit", bytes.NewReader(big), -1, 1000, nil, errBodyTooLarge},
+		{"exactly the limit", bytes.NewReader(big[:1000]), -1, 1000, big[:1000], nil},
+		{"read error", iotest.ErrReader(errors.New("boom")), -1, 1000, nil, errors.New("boom")},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := readOwned(tc.r, tc.declared, tc.limit)
+			if (err == nil) != (tc.err == nil) || (err != nil && err.Error() != tc.err.Error()) {
+				t.Fatalf("err = %v, want %v", err, tc.err)
+			}
+			if !bytes.Equal(got, tc.want) || (tc.err == nil && got == nil) {
+				t.Fatalf("got %d bytes, want %d", len(got), len(tc.want))
+			}
+		})
+	}
+	// An outgrown buffer is zeroed: read through a reader that keeps what it was given.
+	kr := &keepingReader{r: bytes.NewReader(big)}
+	if _, err := readOwned(kr, -1, 4000); err != nil {
+		t.Fatal(err)
+	}
+	end := func(p []byte) *byte { return &p[:cap(p)][cap(p)-1] } // one per array
+	last, outgrown := end(kr.bufs[len(kr.bufs)-1]), 0
+	for i, p := range kr.bufs {
+		if cap(p) == 0 || end(p) == last {
+			continue
+		}
+		outgrown++
+		if !allZero(p[:cap(p)]) {
+			t.Fatalf("outgrown buffer %d (cap %d) was not zeroed", i, cap(p))
+		}
+	}
+	if outgrown == 0 {
+		t.Fatal("the buffer never grew: the test proves nothing")
+	}
+}
+
+type keepingReader struct {
+	r    io.Reader
+	bufs [][]byte
+}
+
+func (k *keepingReader) Read(p []byte) (int, error) {
+	n, err := k.r.Read(p)
+	k.bufs = append(k.bufs, p[:0])
+	return n, err
+}
+
+// The sandbox refuses card fields that are not plain digit strings (it never decodes escapes
+// or spaces into a card number), reads form keys whether or not brackets are escaped, and
+// declines nothing it cannot read.
+func TestSandboxCardFields(t *testing.T) {
+	e := newEnv(t, SandboxConfig{})
+	tok := func() string {
+		resp, err := http.PostForm(e.srv.URL+"/auth/connect/token", url.Values{"grant_type": {"client_credentials"}, "client_id": {"a"}, "client_secret": {"b"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var v struct {
+			AccessToken string `json:"access_token"`
+		}
+		_ = json.NewDecoder(resp.Body).Decode(&v)
+		return v.AccessToken
+	}()
+	post := func(path, ctype, body string, auth func(*http.Request)) int {
+		req, _ := http.NewRequest(http.MethodPost, e.srv.URL+path, strings.NewReader(body))
+		req.Header.Set("Content-Type", ctype)
+		req.Header.Set("Idempotency-Key", "k-"+strconv.Itoa(len(body))+path)
+		auth(req)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	bearer := func(k string) func(*http.Request) {
+		return func(r *http.Request) { r.Header.Set("Authorization", "Bearer "+k) }
+	}
+	basic := func(r *http.Request) { r.SetBasicAuth("m", "p") }
+	sess, err := e.open(t, "session").StartSession(context.Background(), &callplan.SessionRequest{CallID: "cf", Amount: callplan.Amount{Minor: 100, Currency: "GBP"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	capture := "/globalpci/v1/session/" + sess.ID + "/capture"
+	for _, tc := range []struct {
+		name, path, ctype, body string
+		auth                    func(*http.Request)
+		want                    int
+	}{
+		{"capture escaped digit", capture, "application/json", `{"cardNumber":"\u0034242424242424242","expiryMonth":12,"expiryYear":2031}`, bearer(tok), 400},
+		{"capture spaced", capture, "application/json", `{"cardNumber":"4242 4242 4242 4242","expiryMonth":12,"expiryYear":2031}`, bearer(tok), 400},
+		{"capture number as number", capture, "application/json", `{"cardNumber":4242424242424242,"expiryMonth":12,"expiryYear":2031}`, bearer(tok), 400},
+		{"capture cvv letters", capture, "application/json", `{"cardNumber":"4242424242424242","securityCode":"12a","expiryMonth":12,"expiryYear":2031}`, bearer(tok), 400},
+		{"capture ok", capture, "application/json", `{"cardNumber":"4242424242424242","securityCode":"123","expiryMonth":12,"expiryYear":2031}`, bearer(tok), 200},
+		{"generic cvv letters", "/generic", "application/json", `{"transaction_id":"t1","method":"charge","cardnumber":"4242424242424242","cvv":"1x3","expiry_month":"12","expiry_year":"2031","amount":1,"currency_code":"GBP"}`, basic, 400},
+		{"generic ok", "/generic", "application/json", `{"transaction_id":"t2","method":"charge","cardnumber":"4242424242424242","cvv":"123","expiry_month":"12","expiry_year":"2031","amount":1,"currency_code":"GBP"}`, basic, 200},
+		{"stripe letters", "/v1/tokens", "application/x-www-form-urlencoded", "card[number]=4242x&card[exp_month]=12&card[exp_year]=2031", bearer("sk_test_x"), 400},
+		{"stripe escaped keys and spaces", "/v1/tokens", "application/x-www-form-urlencoded", "card%5Bnumber%5D=4242+4242%204242-4242&card%5Bexp_month%5D=12&card%5Bexp_year%5D=2031&card%5Bcvc%5D=123", bearer("sk_test_x"), 200},
+		{"stripe missing number", "/v1/tokens", "application/x-www-form-urlencoded", "card[exp_month]=12", bearer("sk_test_x"), 400},
+		{"stripe too many digits", "/v1/tokens", "application/x-www-form-urlencoded", "card[number]=" + strings.Repeat("4", 25), bearer("sk_test_x"), 400},
+	} {
+		if got := post(tc.path, tc.ctype, tc.body, tc.auth); got != tc.want {
+			t.Errorf("%s: HTTP %d, want %d", tc.name, got, tc.want)
+		}
+	}
+	if n := len(e.sb.Ledger()); n != 2 {
+		t.Errorf("%d charges, want 2 (the two valid charges)", n)
+	}
+}
+
+// FuzzSandboxCardFields: whatever the input, the card field decoders return digits only (or
+// an error), never more than maxCardDigits, and never panic.
+func FuzzSandboxCardFields(f *testing.F) {
+	for _, s := range []string{`"4242424242424242"`, `null`, `"12a"`, `""`, `"\u0034"`, `4242`,
+		"card[number]=4242+4242&card%5Bcvc%5D=123", "a=%zz&b", "=&&=", "card[number]=%3"} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, in []byte) {
+		check := func(d []byte) {
+			if len(d) > maxCardDigits {
+				t.Fatalf("%d digits", len(d))
+			}
+			for _, c := range d {
+				if c < '0' || c > '9' {
+					t.Fatalf("non-digit %q", c)
+				}
+			}
+		}
+		var d sbDigits
+		if err := d.UnmarshalJSON(in); err == nil {
+			check(d)
+		}
+		fields, err := splitForm(in)
+		if err != nil {
+			return
+		}
+		for _, fl := range fields {
+			if d, err := formDigits(fl.val); err == nil {
+				check(d)
+			}
+			_ = formInt(fl.val)
+		}
+	})
+}
