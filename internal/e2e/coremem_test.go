@@ -198,5 +198,8 @@ func TestCoreImageHoldsNoCard(t *testing.T) {
 				t.Errorf("serve's output holds a card number")
 			}
 		}
+		if strings.Contains(out, "UNSAFE TEST BUILD") {
+			t.Errorf("the release build says it does not zero card buffers:\n%s", out)
+		}
 	})
 }
