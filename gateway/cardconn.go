@@ -17,8 +17,9 @@ import (
 // all of it. The most recent maxRecordedBufs distinct arrays are kept.
 type readRecorder struct {
 	net.Conn
-	mu   sync.Mutex
-	bufs [][]byte // most recent last
+	mu      sync.Mutex
+	bufs    [][]byte      // most recent last
+	reading map[*byte]int // arrays a read is filling now (net/http's background read): never zeroed under it
 }
 
 // maxRecordedBufs bounds what a long-lived connection remembers: a server connection reads
@@ -28,22 +29,37 @@ const maxRecordedBufs = 8
 
 // Read implements net.Conn.
 func (r *readRecorder) Read(p []byte) (int, error) {
-	n, err := r.Conn.Read(p)
-	if n > 0 {
-		r.note(p)
+	if cap(p) == 0 {
+		return r.Conn.Read(p)
 	}
+	end := arrayEnd(p)
+	r.mu.Lock()
+	if r.reading == nil {
+		r.reading = map[*byte]int{}
+	}
+	r.reading[end]++
+	r.mu.Unlock()
+	n, err := r.Conn.Read(p)
+	r.mu.Lock()
+	if r.reading[end]--; r.reading[end] == 0 {
+		delete(r.reading, end)
+	}
+	if n > 0 {
+		r.noteLocked(p, end)
+	}
+	r.mu.Unlock()
 	return n, err
 }
 
-// note remembers p's array (recorded only after the read returned, so the memory is never
-// zeroed while the kernel writes into it).
-func (r *readRecorder) note(p []byte) {
+// arrayEnd is the address of the last element of p's backing array: the same for every slice
+// of one array that reaches its end.
+func arrayEnd(p []byte) *byte { return &p[:cap(p)][cap(p)-1] }
+
+// noteLocked remembers p's array, from p to the array's end (caller holds mu).
+func (r *readRecorder) noteLocked(p []byte, end *byte) {
 	full := p[:cap(p)]
-	end := &full[len(full)-1] // the same for every slice of one array that reaches its end
-	r.mu.Lock()
-	defer r.mu.Unlock()
 	for i, b := range r.bufs {
-		if &b[len(b)-1] == end {
+		if arrayEnd(b) == end {
 			if len(full) > len(b) {
 				b = full
 			}
@@ -57,12 +73,16 @@ func (r *readRecorder) note(p []byte) {
 	r.bufs = append(r.bufs, full)
 }
 
-// wipe zeroes every remembered buffer and forgets them.
+// wipe zeroes every remembered buffer that no read is filling now, and forgets them. (A buffer
+// being read into is net/http's one-byte background read, which holds at most one byte of
+// whatever the client sends after the request.)
 func (r *readRecorder) wipe() {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	for _, b := range r.bufs {
-		wipe(b)
+		if r.reading[arrayEnd(b)] == 0 {
+			wipe(b)
+		}
 	}
 	clear(r.bufs)
 	r.bufs = r.bufs[:0]

@@ -157,7 +157,11 @@ func (w *cardWire) send(ctx context.Context, method, rawURL string, h http.Heade
 
 	rec := &readRecorder{Conn: c}
 	defer rec.wipe()
-	resp, err := http.ReadResponse(bufio.NewReaderSize(rec, 4096), &http.Request{Method: method})
+	br := bufio.NewReaderSize(rec, 4096)
+	resp, err := http.ReadResponse(br, &http.Request{Method: method})
+	for err == nil && resp.StatusCode >= 100 && resp.StatusCode < 200 {
+		resp, err = http.ReadResponse(br, &http.Request{Method: method}) // 100 Continue, 103 Early Hints
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -269,3 +269,25 @@ func TestCardRequestsTLS13OnlyProvider(t *testing.T) {
 		t.Fatalf("%d TLS 1.3 warnings, want 1:\n%s", n, logs)
 	}
 }
+
+// Informational answers (103 Early Hints) before the final one are skipped.
+func TestCardRequestSkipsInformationalAnswers(t *testing.T) {
+	sb := NewSandbox(SandboxConfig{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Link", "</style.css>; rel=preload")
+		w.WriteHeader(http.StatusEarlyHints)
+		sb.ServeHTTP(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	cs := NewConnectors(ConnectorsConfig{SandboxURL: srv.URL, Timeout: 5 * time.Second})
+	c, err := cs.OpenConnector(&callplan.ConnectorSpec{Name: "g", Type: "generic", BaseURL: "sandbox",
+		BasicAuth: &callplan.BasicAuth{Username: "m", Password: "p"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := c.Pay(context.Background(), &callplan.PaymentRequest{CallID: "c", IdempotencyKey: "k",
+		Amount: callplan.Amount{Minor: 500, Currency: "GBP"}, Card: card(t, "4242424242424242", "123")})
+	if err != nil || res.Status != callplan.PaymentApproved {
+		t.Fatalf("pay: %+v %v", res, err)
+	}
+}
