@@ -77,7 +77,7 @@ func coreImageAfterPayments(t *testing.T, bin string) (cards []coremem.Card, hit
 	}
 	const admin = "core-admin-token-0123456789abcdef"
 	rtp := 44000 + 200*rand.IntN(40)
-	node, m := crashStart(t, bin, regexp.MustCompile(`sandbox\s+(http://\S+?)/?$`), "serve", "--sip-addr", "127.0.0.1:0",
+	node, m := crashStart(t, bin, regexp.MustCompile(`^\s*sandbox\s+(http://\S+?)/?(?:\s|$)`), "serve", "--sip-addr", "127.0.0.1:0",
 		"--http-addr", "127.0.0.1:0", "--data", data, "--plans", plans, "--rtp-ports", fmt.Sprintf("%d-%d", rtp, rtp+199),
 		"--admin-token", admin)
 	sandbox := m[1]
