@@ -262,3 +262,29 @@ func FuzzSandboxCardFields(f *testing.F) {
 		}
 	})
 }
+
+// A card request the sandbox has received takes effect even when the client gives up during
+// the injected latency (as a provider's would): the crash tests count on in-flight payments
+// being charged. Reading the card body first makes net/http watch the connection, so the
+// latency must not end with the client.
+func TestSandboxChargesAReceivedCardAfterTheClientLeft(t *testing.T) {
+	e := newEnv(t, SandboxConfig{Faults: Faults{Latency: 400 * time.Millisecond}})
+	e.cs.cfg.Timeout = 150 * time.Millisecond
+	e.cs.cfg.Tries = 1
+	c := e.open(t, "generic")
+	_, err := c.Pay(context.Background(), &callplan.PaymentRequest{CallID: "left", IdempotencyKey: "left-1",
+		Amount: callplan.Amount{Minor: 500, Currency: "GBP"}, Card: card(t, "4242424242424242", "123")})
+	if ConnectorError(err) != "timeout" {
+		t.Fatalf("err = %v, want a timeout", err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for time.Now().Before(deadline) {
+		for _, ch := range e.sb.Ledger() {
+			if ch.IdempotencyKey == "left-1" && ch.Status == "succeeded" {
+				return
+			}
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatal("the sandbox dropped a payment it had received because the client went away")
+}
