@@ -59,14 +59,18 @@ func (o *Options) defaults() {
 
 const frame = 20 * time.Millisecond
 
-// WriteRFC4733 writes a pcap of a PCMU stream that keys digits as telephone-events.
-func WriteRFC4733(w io.Writer, digits string, opt Options) error {
+// Packet is one RTP packet of a keyed call, At after the first.
+type Packet struct {
+	At     time.Duration
+	Packet rtp.Packet
+}
+
+// RFC4733 returns the packets of a PCMU stream that keys digits as telephone-events: Lead
+// silence, each key On (its events) and Off (silence), then Tail silence; one packet per 20 ms.
+func RFC4733(digits string, opt Options) ([]Packet, error) {
 	opt.defaults()
-	pw, err := media.NewPcapWriter(w)
-	if err != nil {
-		return err
-	}
-	t := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	var out []Packet
+	var at time.Duration
 	var seq uint16 = 1000
 	var ts uint32 = 160000
 	silence := make([]byte, 160)
@@ -74,46 +78,71 @@ func WriteRFC4733(w io.Writer, digits string, opt Options) error {
 		silence[i] = 0xFF // μ-law zero
 	}
 	first := true
-	audio := func(d time.Duration) error {
+	audio := func(d time.Duration) {
 		for n := d / frame; n > 0; n-- {
-			p := &rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: 0, SequenceNumber: seq, Timestamp: ts, SSRC: opt.SSRC, Marker: first}, Payload: silence}
+			out = append(out, Packet{At: at, Packet: rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: 0, SequenceNumber: seq, Timestamp: ts, SSRC: opt.SSRC, Marker: first}, Payload: silence}})
 			first = false
-			if err := pw.WriteRTP(t, opt.Src, opt.Dst, p); err != nil {
-				return err
-			}
 			seq++
 			ts += 160
-			t = t.Add(frame)
+			at += frame
 		}
-		return nil
 	}
-	if err := audio(opt.Lead); err != nil {
-		return err
-	}
+	audio(opt.Lead)
 	sender := dtmf.NewSender(8000)
 	for i := 0; i < len(digits); i++ {
 		d, ok := dtmf.ParseDigit(digits[i])
 		if !ok {
-			return errors.New("pcapgen: not a DTMF key")
+			return nil, errors.New("pcapgen: not a DTMF key")
 		}
 		pkts, err := sender.Packets(d, ts, opt.On, frame)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		for _, sp := range pkts {
-			p := &rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: opt.EventPT, SequenceNumber: seq, Timestamp: sp.Timestamp, SSRC: opt.SSRC, Marker: sp.Marker}, Payload: sp.Payload}
-			if err := pw.WriteRTP(t, opt.Src, opt.Dst, p); err != nil {
-				return err
-			}
+			out = append(out, Packet{At: at, Packet: rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: opt.EventPT, SequenceNumber: seq, Timestamp: sp.Timestamp, SSRC: opt.SSRC, Marker: sp.Marker}, Payload: sp.Payload}})
 			seq++
 			ts += 160 // the audio clock keeps running under the event
-			t = t.Add(frame)
+			at += frame
 		}
-		if err := audio(opt.Off); err != nil {
+		audio(opt.Off)
+	}
+	audio(opt.Tail)
+	return out, nil
+}
+
+// Inband returns the packets of a PCMU stream that keys digits as tones (InbandULaw cut into
+// 20 ms frames).
+func Inband(digits string, opt Options) []Packet {
+	opt.defaults()
+	ulaw := InbandULaw(digits, opt)
+	var out []Packet
+	for i := 0; i+160 <= len(ulaw); i += 160 {
+		n := i / 160
+		out = append(out, Packet{At: time.Duration(n) * frame, Packet: rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: 0,
+			SequenceNumber: uint16(1000 + n), Timestamp: uint32(160000 + i), SSRC: opt.SSRC, Marker: n == 0}, Payload: ulaw[i : i+160]}})
+	}
+	return out
+}
+
+// WriteRFC4733 writes a pcap of a PCMU stream that keys digits as telephone-events (the
+// packets of RFC4733, from Src to Dst).
+func WriteRFC4733(w io.Writer, digits string, opt Options) error {
+	opt.defaults()
+	pkts, err := RFC4733(digits, opt)
+	if err != nil {
+		return err
+	}
+	pw, err := media.NewPcapWriter(w)
+	if err != nil {
+		return err
+	}
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	for i := range pkts {
+		if err := pw.WriteRTP(t0.Add(pkts[i].At), opt.Src, opt.Dst, &pkts[i].Packet); err != nil {
 			return err
 		}
 	}
-	return audio(opt.Tail)
+	return nil
 }
 
 // InbandULaw returns raw μ-law audio keying digits as tones (−10 dBm0, On/Off), with Lead
