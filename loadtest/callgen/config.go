@@ -77,7 +77,7 @@ type Result struct {
 	RTPSent        int64
 	RTPReceived    int64
 	SendCalls      int64         // sendmmsg calls (RTPSent/SendCalls = packets per system call)
-	TickLateMax    time.Duration // the latest a tick ran after it was due
-	TicksLate      int64         // ticks more than 20 ms late
+	TickLateMax    time.Duration // the most a tick came after the 20 ms it was due
+	TicksLate      int64         // ticks that came a whole tick late or more (the generator was starved)
 	Elapsed        time.Duration
 }

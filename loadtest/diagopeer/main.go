@@ -43,6 +43,10 @@ type report struct {
 	Exact  bool   `json:"exact"`
 	Paid   bool   `json:"paid"`
 	Error  string `json:"error,omitempty"`
+	// Answered and Ended (Unix ms) give the harness call-seconds and concurrency, measured
+	// at the endpoint.
+	Answered int64 `json:"answered_ms,omitempty"`
+	Ended    int64 `json:"ended_ms,omitempty"`
 }
 
 var errEnough = errors.New("all digits collected")
@@ -96,14 +100,16 @@ func main() {
 
 // handle is one call: answer, play the prompt while listening, collect the digits, charge,
 // hang up.
-func handle(d *diago.DialogServerSession, wav []byte, expect string, keyTimeout time.Duration, pay *payer) report {
-	r := report{Call: d.ID}
+func handle(d *diago.DialogServerSession, wav []byte, expect string, keyTimeout time.Duration, pay *payer) (r report) {
+	r.Call = d.ID
 	d.Trying()
 	med, err := d.Answer(diago.AnswerOptions{})
 	if err != nil {
 		r.Error = "answer: " + err.Error()
 		return r
 	}
+	r.Answered = time.Now().UnixMilli()
+	defer func() { r.Ended = time.Now().UnixMilli() }()
 	played := make(chan struct{})
 	go func() {
 		defer close(played)
@@ -119,7 +125,7 @@ func handle(d *diago.DialogServerSession, wav []byte, expect string, keyTimeout 
 	if err != nil {
 		r.Error = "dtmf: " + err.Error()
 		d.Hangup(context.Background())
-		return r
+		return
 	}
 	got := make([]byte, 0, len(expect))
 	err = dr.Listen(func(k rune) error {
@@ -147,7 +153,7 @@ func handle(d *diago.DialogServerSession, wav []byte, expect string, keyTimeout 
 	clear(got)
 	<-played
 	d.Hangup(context.Background())
-	return r
+	return
 }
 
 type reporter struct {
