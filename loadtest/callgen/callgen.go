@@ -125,7 +125,7 @@ func buildStream(cfg Config) (stream, error) {
 	}
 	st := stream{seq0: pkts[0].Packet.SequenceNumber, ts0: pkts[0].Packet.Timestamp, eventPT: 101}
 	for i, p := range pkts {
-		if p.At != time.Duration(i)*tick {
+		if p.At != time.Duration(i)*frame {
 			return stream{}, fmt.Errorf("callgen: packet %d is not on the 20 ms grid", i)
 		}
 		b, err := p.Packet.Marshal()

@@ -25,7 +25,7 @@ type Config struct {
 	// ByeWait bounds the wait for the far end's BYE after the stream ended (default 30 s, as
 	// the SIPp scenario); then the caller hangs up and the call counts as timed out.
 	ByeWait time.Duration
-	// Sockets is how many RTP sockets the calls share (default 4).
+	// Sockets is how many RTP sockets the calls share (default 2).
 	Sockets int
 	LocalIP netip.Addr // default 127.0.0.1
 }
@@ -53,7 +53,7 @@ func (c *Config) defaults() error {
 		c.ByeWait = 30 * time.Second
 	}
 	if c.Sockets <= 0 {
-		c.Sockets = 4
+		c.Sockets = 2
 	}
 	if !c.LocalIP.IsValid() {
 		c.LocalIP = netip.MustParseAddr("127.0.0.1")

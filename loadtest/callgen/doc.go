@@ -7,10 +7,12 @@
 //
 //   - Signalling is sipgo: one UA, one UDP socket, one dialog cache; each call is a goroutine
 //     that is parked except when a SIP message comes.
-//   - Media is one scheduler for all calls: a 20 ms ticker; on each tick every call's next
-//     packet is written into one batch, and the batch leaves in a few sendmmsg(2) calls
-//     (golang.org/x/net/ipv4 WriteBatch) on a handful of sockets shared by all calls. Calls
-//     start on the tick grid, so every call sends exactly one packet per tick.
+//   - Media is one scheduler for all calls: a 2 ms ticker; on each tick the calls whose next
+//     packet is due (one every 20 ms from the moment the call was answered) have it written
+//     into one batch, and the batch leaves in one sendmmsg(2) per socket (golang.org/x/net/ipv4
+//     WriteBatch) on a few sockets shared by all calls. Calls are answered at random moments,
+//     so their packets are spread over the 20 ms frame as independent callers' are, rather
+//     than all landing in one burst that the endpoint could take in a single wake-up.
 //   - What the endpoint sends back is drained by one reader per socket with recvmmsg(2)
 //     (ReadBatch) and only counted.
 //

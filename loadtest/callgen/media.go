@@ -12,11 +12,12 @@ import (
 )
 
 const (
-	tick     = 20 * time.Millisecond
-	maxBatch = 1024 // UIO_MAXIOV: the most messages one sendmmsg takes
+	frame    = 20 * time.Millisecond // one packet per call per frame
+	tick     = 2 * time.Millisecond  // the scheduler's period
+	maxBatch = 1024                  // UIO_MAXIOV: the most messages one sendmmsg takes
 )
 
-// stream is the marshalled packets every call sends, one per tick.
+// stream is the marshalled packets every call sends, one per frame.
 type stream struct {
 	pkts    [][]byte
 	seq0    uint16
@@ -85,7 +86,10 @@ func newMixer(st stream, ip netip.Addr, sockets int) (*mixer, error) {
 // port is the local RTP port of socket i (what the call's SDP offers).
 func (m *mixer) port(i int) int { return m.conns[i].LocalAddr().(*net.UDPAddr).Port }
 
-// add puts a call on the scheduler; its first packet leaves on the next tick.
+// add puts a call on the scheduler; its first packet leaves on the next tick, and the next
+// ones every 20 ms after it. Calls are answered at random moments, so their packets are spread
+// over the frame (ten 2 ms phases), as independent callers' are — not all in one burst per
+// 20 ms, which would let the endpoint take every call's packet in one wake-up and flatter it.
 func (m *mixer) add(c *callMedia) {
 	m.mu.Lock()
 	m.pending = append(m.pending, c)
@@ -107,13 +111,13 @@ func (m *mixer) run() {
 			return
 		case now = <-t.C:
 		}
-		// A tick that comes more than a tick late means the generator itself was starved:
-		// its packets leave in a burst and the run measures the generator, not the endpoint.
+		// A tick that comes a whole frame late means the generator itself was starved: its
+		// packets leave in a burst and the run measures the generator, not the endpoint.
 		if late := now.Sub(prev) - tick; late > 0 {
 			if int64(late) > m.lateMax.Load() {
 				m.lateMax.Store(int64(late))
 			}
-			if late >= tick {
+			if late >= frame {
 				m.ticksLate.Add(1)
 			}
 		}
@@ -135,7 +139,7 @@ func (m *mixer) run() {
 			if c.stopped.Load() {
 				continue
 			}
-			due := int(now.Sub(c.start)/tick) + 1
+			due := int(now.Sub(c.start)/frame) + 1
 			for ; c.next < due && c.next < len(m.st.pkts); c.next++ {
 				if slot == len(arena) {
 					arena = append(arena, &slotBuf{b: make([]byte, 0, 256), v: make([][]byte, 1)})
@@ -190,27 +194,36 @@ func (s *stream) stamp(b []byte, i int, c *callMedia) []byte {
 	return b
 }
 
-// drain reads what the endpoint sends, many packets per recvmmsg, and counts it.
+// drain reads what the endpoint sends and counts it. It does not wait for each packet (that
+// would cost a wake-up per packet, as much as the endpoint spends receiving): every 5 ms it
+// takes whatever has queued, 64 packets per recvmmsg(2), until the socket is empty.
 func (m *mixer) drain(i int) {
 	defer m.wg.Done()
 	ms := make([]ipv4.Message, 64)
 	for j := range ms {
 		ms[j].Buffers = [][]byte{make([]byte, 1500)}
 	}
+	t := time.NewTicker(5 * time.Millisecond)
+	defer t.Stop()
 	for {
-		n, err := m.pcs[i].ReadBatch(ms, 0)
-		if err != nil {
-			select {
-			case <-m.stop:
-				return
-			default:
-			}
-			if ne, ok := err.(net.Error); ok && ne.Timeout() {
-				continue
-			}
+		select {
+		case <-m.stop:
 			return
+		case <-t.C:
 		}
-		m.received.Add(int64(n))
+		for {
+			// A deadline just ahead: recvmmsg returns at once while packets are queued; when
+			// none are, the read ends at the deadline instead of parking for the next one.
+			m.conns[i].SetReadDeadline(time.Now().Add(200 * time.Microsecond))
+			n, err := m.pcs[i].ReadBatch(ms, 0)
+			m.received.Add(int64(max(n, 0)))
+			if err != nil {
+				if ne, ok := err.(net.Error); ok && ne.Timeout() {
+					break
+				}
+				return
+			}
+		}
 	}
 }
 
