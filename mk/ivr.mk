@@ -7,7 +7,9 @@
 test-sip: build
 	$(GO) test $(TESTFLAGS) -run 'SIPp|Baresip|Torture|Caller|E2E' ./ivr/ ./cmd/paybridge/ ./internal/e2e/
 
-## loadtest-ivr: SIPp on loopback against the endpoint; bounded, stops by itself, prints a report.
+## loadtest-ivr: SIPp on loopback against the ivr endpoint in-process; bounded, stops by itself,
+## prints a report. Not part of `make loadtest` (which prints the capacity table of
+## mk/loadtest.mk); run it alone.
 ## Run 1: 1000 calls keying a card in-band (SIPp rtp_stream) + 5000 short calls at 500/s.
 ## Run 2: 500 calls keying it over RFC 4733 (SIPp play_pcap_audio: a SIPp thread per call, so
 ## fewer calls keep the load generator from starving the endpoint on a 2-core machine).
@@ -16,5 +18,3 @@ IVRLOAD_4733_ARGS ?= -card-dtmf rfc4733 -card-calls 500 -card-rate 100 -short-ca
 loadtest-ivr:
 	ulimit -n "$$(ulimit -Hn)" 2>/dev/null || true; $(GO) run ./loadtest/ivrload $(IVRLOAD_ARGS) && \
 	$(GO) run ./loadtest/ivrload $(IVRLOAD_4733_ARGS)
-
-LOADTESTS += loadtest-ivr

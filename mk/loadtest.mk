@@ -1,0 +1,29 @@
+# loadtest — capacity side by side (issue 17): paybridge serve vs a peer IVR on diago vs the
+# kernel's floor, with our own load generator (loadtest/callgen) and SIPp as the outside check.
+# `make loadtest` prints one table (loadtest/capacity); it is bounded (-budget, ~20 min on a
+# 2-core box) and not part of `make test`, which only runs the generator's smoke test
+# (loadtest/capacity TestOwnGeneratorPaysThroughServe, with the Go tests) and vets the peer.
+
+.PHONY: diagopeer diagopeer-vet udpfloor loadtest-capacity
+
+## diagopeer: build the diago peer (its own Go module, outside paybridge's dependency graph)
+diagopeer:
+	cd loadtest/diagopeer && $(GO) build -o ../../bin/diagopeer .
+
+## diagopeer-vet: the peer still builds and vets against diago (run by make test)
+diagopeer-vet:
+	cd loadtest/diagopeer && $(GO) vet .
+
+## udpfloor: this box's loopback UDP send+receive cost per packet and per call-second, alone
+udpfloor:
+	$(GO) run ./loadtest/udpfloor/cmd/udpfloor
+
+## loadtest-capacity: the table. CAPACITY_ARGS changes the ladder, rows, lead, budget, e.g.
+## CAPACITY_ARGS='-ladder 200,500 -rows paybridge/own/rfc4733,diago/own/rfc4733'
+CAPACITY_ARGS ?=
+loadtest-capacity: build diagopeer
+	$(GO) build -o bin/capacity ./loadtest/capacity
+	./bin/capacity $(CAPACITY_ARGS)
+
+EXTRA_TESTS += diagopeer-vet
+LOADTESTS += loadtest-capacity
