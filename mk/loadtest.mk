@@ -4,7 +4,7 @@
 # 2-core box) and not part of `make test`, which only runs the generator's smoke test
 # (loadtest/capacity TestOwnGeneratorPaysThroughServe, with the Go tests) and vets the peer.
 
-.PHONY: diagopeer diagopeer-vet udpfloor loadtest-capacity
+.PHONY: diagopeer diagopeer-vet udpfloor loadtest-capacity loadtest-profile
 
 ## diagopeer: build the diago peer (its own Go module, outside paybridge's dependency graph)
 diagopeer:
@@ -27,3 +27,13 @@ loadtest-capacity: build diagopeer
 
 EXTRA_TESTS += diagopeer-vet
 LOADTESTS += loadtest-capacity
+
+## loadtest-profile: where serve's time goes under load — CPU and allocation profiles of each
+## paybridge rung into bin/profiles (serve with the profiler: loadtest/serveprof), top lists printed.
+PROFILE_ARGS ?= -ladder 1000 -rows paybridge/own/rfc4733,paybridge/own/inband
+loadtest-profile: build diagopeer
+	$(GO) build -o bin/capacity ./loadtest/capacity
+	$(GO) build -o bin/serveprof ./loadtest/serveprof
+	./bin/capacity -pprof bin/profiles $(PROFILE_ARGS)
+	for f in bin/profiles/*.cpu.pprof; do echo "== $$f"; $(GO) tool pprof -top -nodecount=30 bin/serveprof $$f 2>/dev/null | tail -n +5; done
+	for f in bin/profiles/*.allocs.pprof; do echo "== $$f"; $(GO) tool pprof -sample_index=alloc_space -top -nodecount=20 bin/serveprof $$f 2>/dev/null | tail -n +5; done

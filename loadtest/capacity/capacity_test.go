@@ -42,7 +42,7 @@ func TestOwnGeneratorPaysThroughServe(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, err := startServe(bin, plans, provider)
+	srv, err := startServe(bin, plans, provider, false)
 	if err != nil {
 		t.Fatal(err)
 	}

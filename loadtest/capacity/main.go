@@ -20,6 +20,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -70,8 +71,9 @@ func (r rung) genPerCallSec() float64 {
 func (r rung) rssPerCall() float64 { return float64(r.rssPeak-r.rssBase) / float64(max(r.peak, 1)) }
 
 type config struct {
-	bin, peer, sipp, scenarios, plans, prompt, self, provider, work string
-	lead, ramp                                                      time.Duration
+	bin, peer, serveprof, sipp, scenarios, plans, prompt, self, provider, work string
+	lead, ramp                                                                 time.Duration
+	pprof                                                                      string // directory for profiles of serve, or ""
 }
 
 func main() {
@@ -89,6 +91,8 @@ func main() {
 	ramp := flag.Duration("ramp", 15*time.Second, "N calls are started over this long (N/15 per second)")
 	budget := flag.Duration("budget", 18*time.Minute, "stop climbing ladders after this long (rows not reached say so)")
 	floorN := flag.Int("floor-n", 200000, "send+receive pairs per floor run")
+	pprofDir := flag.String("pprof", "", "directory: run serve with the profiler (loadtest/serveprof) and save a CPU profile of each paybridge rung (10 s once all calls are placed) and its allocations")
+	serveprof := flag.String("serveprof", "bin/serveprof", "the serveprof binary (with -pprof)")
 	flag.Parse()
 
 	raiseFileLimit()
@@ -99,6 +103,13 @@ func main() {
 		die(err)
 	}
 	cfg.peer, _ = filepath.Abs(*peer)
+	cfg.serveprof, _ = filepath.Abs(*serveprof)
+	if *pprofDir != "" {
+		if cfg.pprof, err = filepath.Abs(*pprofDir); err != nil {
+			die(err)
+		}
+		os.MkdirAll(cfg.pprof, 0o755)
+	}
 	cfg.scenarios = filepath.Join(*repo, "testdata", "sip", "sipp")
 	if cfg.self, err = os.Executable(); err != nil {
 		die(err)
@@ -178,8 +189,12 @@ func runRung(cfg config, r row, n int) rung {
 	switch r.endpoint {
 	case "diago":
 		t, err = startPeer(cfg.peer, cfg.prompt, payDigits, cfg.provider)
-	default:
-		t, err = startServe(cfg.bin, cfg.plans, cfg.provider)
+	case "paybridge":
+		bin := cfg.bin
+		if cfg.pprof != "" {
+			bin = cfg.serveprof
+		}
+		t, err = startServe(bin, cfg.plans, cfg.provider, cfg.pprof != "")
 	}
 	if err != nil {
 		g.err = err
@@ -191,6 +206,15 @@ func runRung(cfg config, r row, n int) rung {
 	cpu0, _ := procCPU(pid)
 	l := load{addr: t.sipAddr(), user: payUser, keys: payKeys, dtmf: r.dtmf, calls: n,
 		rate: float64(n) / cfg.ramp.Seconds(), lead: cfg.lead, work: cfg.work}
+	var profiled chan struct{}
+	if st, ok := t.(*serveTarget); ok && st.pprof != "" {
+		profiled = make(chan struct{})
+		go func() {
+			defer close(profiled)
+			time.Sleep(cfg.ramp) // every call placed; the first ones keying, the last listening
+			fetch(st.pprof+"profile?seconds=10", filepath.Join(cfg.pprof, fmt.Sprintf("%s-%s-%s-%d.cpu.pprof", r.endpoint, r.caller, r.dtmf, n)))
+		}()
+	}
 	var gr genResult
 	if r.caller == "sipp" {
 		gr, err = runSIPp(cfg.sipp, cfg.scenarios, l)
@@ -198,6 +222,11 @@ func runRung(cfg config, r row, n int) rung {
 		gr, err = runOwn(cfg.self, l)
 	}
 	time.Sleep(500 * time.Millisecond) // the endpoint records the last hang-ups
+	if profiled != nil {
+		<-profiled
+		st := t.(*serveTarget)
+		fetch(st.pprof+"allocs", filepath.Join(cfg.pprof, fmt.Sprintf("%s-%s-%s-%d.allocs.pprof", r.endpoint, r.caller, r.dtmf, n)))
+	}
 	cpu1, _ := procCPU(pid)
 	_, g.rssPeak, _ = procMem(pid)
 	o, ferr := t.finish()
@@ -282,6 +311,23 @@ func table(w io.Writer, rows []row, res map[row][]rung, ladder []int, tight, wak
 		floor, float64(tight.PairCPU())/1e3, wake.PerCallSecond())
 	fmt.Fprintln(w, "\n¹ 503s under 2× overload: n/a until paybridge has admission control (issue 17, next wave); today serve refuses only beyond a fixed MaxCalls (2000).")
 	fmt.Fprintln(w, "CPU and RSS are those of the highest clean rung (or of the first rung when none was clean). The floor is 50 send+receive pairs per call-second; endpoints suppress silence while they listen, so they send far fewer than 50 packets a second and the multiple flatters neither.")
+}
+
+// fetch saves a profile.
+func fetch(url, path string) {
+	resp, err := http.Get(url)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "capacity: profile:", err)
+		return
+	}
+	defer resp.Body.Close()
+	f, err := os.Create(path)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "capacity: profile:", err)
+		return
+	}
+	defer f.Close()
+	io.Copy(f, resp.Body)
 }
 
 func firstLine(err error) string {

@@ -169,29 +169,45 @@ type target interface {
 // --- paybridge serve ---
 
 type serveTarget struct {
-	p    *proc
-	addr string
-	data string
+	p     *proc
+	addr  string
+	data  string
+	pprof string // base URL of the profiler when bin is serveprof
 }
 
 var serveReady = regexp.MustCompile(`SIP\s+(\S+) \(UDP`)
 
-// startServe runs `paybridge serve` on the load-test plan, paying through provider.
-func startServe(bin, plans, provider string) (*serveTarget, error) {
+var pprofLine = regexp.MustCompile(`^pprof (http://\S+/debug/pprof/)`)
+
+// startServe runs `paybridge serve` on the load-test plan, paying through provider. With
+// profile set, bin is loadtest/serveprof (serve with the profiler) and takes no subcommand.
+func startServe(bin, plans, provider string, profile bool) (*serveTarget, error) {
 	data, err := os.MkdirTemp("", "capacity-serve")
 	if err != nil {
 		return nil, err
 	}
-	cmd := exec.Command(bin, "serve", "--sip-addr", "127.0.0.1:0", "--http-addr", "127.0.0.1:0", "--data", data,
+	args := []string{"serve"}
+	if profile {
+		args = nil
+	}
+	cmd := exec.Command(bin, append(args, "--sip-addr", "127.0.0.1:0", "--http-addr", "127.0.0.1:0", "--data", data,
 		"--plans", plans, "--rtp-ports", "20000-39999", "--log-level", "warn", "--drain-timeout", "30s",
-		"--admin-token", "capacity-admin-token-0123456789abcdef")
+		"--admin-token", "capacity-admin-token-0123456789abcdef")...)
 	cmd.Env = append(os.Environ(), "LOADTEST_PROVIDER_URL="+provider)
 	p, addr, err := startProc(cmd, serveReady, nil)
 	if err != nil {
 		os.RemoveAll(data)
 		return nil, err
 	}
-	return &serveTarget{p: p, addr: addr, data: data}, nil
+	t := &serveTarget{p: p, addr: addr, data: data}
+	p.mu.Lock()
+	for _, l := range p.tail {
+		if m := pprofLine.FindStringSubmatch(l); m != nil {
+			t.pprof = m[1]
+		}
+	}
+	p.mu.Unlock()
+	return t, nil
 }
 
 func (t *serveTarget) proc() *proc     { return t.p }
