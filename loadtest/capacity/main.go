@@ -85,7 +85,7 @@ func main() {
 	peer := flag.String("peer", "bin/diagopeer", "the diago peer binary (make diagopeer)")
 	repo := flag.String("repo", ".", "the repository (testdata/loadtest, testdata/sip/sipp)")
 	ladderFlag := flag.String("ladder", "200,500,1000,1500", "concurrent calls to try, ascending; a row stops at its first rung with an error")
-	rowsFlag := flag.String("rows", "paybridge/own/rfc4733,paybridge/own/inband,diago/own/rfc4733,paybridge/sipp/rfc4733,paybridge/sipp/inband,diago/sipp/rfc4733",
+	rowsFlag := flag.String("rows", "paybridge/own/rfc4733,diago/own/rfc4733,paybridge/sipp/rfc4733,diago/sipp/rfc4733,paybridge/own/inband,paybridge/sipp/inband,diago/own/inband",
 		"endpoint/caller/dtmf rows (endpoint paybridge|diago, caller own|sipp, dtmf rfc4733|inband)")
 	lead := flag.Duration("lead", 10*time.Second, "each caller listens this long before keying (so N calls ramped over -ramp are up at once)")
 	ramp := flag.Duration("ramp", 15*time.Second, "N calls are started over this long (N/15 per second)")
@@ -159,20 +159,24 @@ func main() {
 	defer sb.stop(5 * time.Second)
 	cfg.provider = provider
 
+	// Rung by rung across the rows, so that the time budget cuts the top of the ladders, not
+	// whole rows; a row stops climbing at its first rung with an error.
 	results := map[row][]rung{}
-	for _, r := range rows {
-		if r.endpoint == "diago" && r.dtmf == callgen.Inband {
-			continue // no in-band detector in diago: reported as n/a
-		}
-		for _, n := range ladder {
+	stopped := map[row]bool{}
+	for _, n := range ladder {
+		for _, r := range rows {
+			if stopped[r] || (r.endpoint == "diago" && r.dtmf == callgen.Inband) {
+				continue // diago has no in-band detector: reported as n/a
+			}
 			if time.Since(start) > *budget {
-				break
+				stopped[r] = true
+				continue
 			}
 			g := runRung(cfg, r, n)
 			results[r] = append(results[r], g)
 			report(os.Stdout, r, g)
 			if g.err != nil || g.errors > 0 {
-				break
+				stopped[r] = true
 			}
 		}
 	}
@@ -242,6 +246,9 @@ func runRung(cfg config, r row, n int) rung {
 		g.failures["not answered"] += miss
 	}
 	g.peak, g.callSec = o.peak(), o.callSeconds()
+	if o.events > 0 {
+		g.note += fmt.Sprintf("; the endpoint stored %.1f events per answered call", float64(o.events)/float64(max(o.answered, 1)))
+	}
 	return g
 }
 

@@ -115,6 +115,7 @@ func (p *proc) kill() {
 // outcome is what the endpoint itself recorded about a run.
 type outcome struct {
 	answered, correct int
+	events            int            // rows paybridge wrote to its store's event timeline
 	failures          map[string]int // why the other answered calls failed
 	spans             []span         // answer → end of each call
 }
@@ -241,6 +242,7 @@ func (t *serveTarget) finish() (outcome, error) {
 			if err != nil {
 				return o, err
 			}
+			o.events += len(events)
 			result := "no Pay result (" + c.HangupCause + ")"
 			for _, e := range events {
 				if e.Type == "pay.completed" {
