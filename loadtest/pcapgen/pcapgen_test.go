@@ -3,6 +3,7 @@ package pcapgen
 import (
 	"bytes"
 	"testing"
+	"time"
 
 	"github.com/paybridge/paybridge/dtmf"
 	"github.com/paybridge/paybridge/internal/media"
@@ -67,5 +68,42 @@ func TestInbandULawLength(t *testing.T) {
 	want := int((o.Lead+2*(o.On+o.Off)+o.Tail).Seconds()*8000 + 0.5)
 	if len(b) != want {
 		t.Fatalf("%d samples, want %d", len(b), want)
+	}
+}
+
+// TestPacketListsOnTheFrameGrid: callgen sends one packet per call every 20 ms, so both
+// streams must be one packet per frame with a contiguous sequence; the in-band packets carry
+// exactly InbandULaw's audio, and the pcap holds exactly RFC4733's packets.
+func TestPacketListsOnTheFrameGrid(t *testing.T) {
+	const keys = "4242#1230#"
+	ev, err := RFC4733(keys, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := Inband(keys, Options{})
+	for name, pkts := range map[string][]Packet{"rfc4733": ev, "inband": in} {
+		for i, p := range pkts {
+			if p.At != time.Duration(i)*frame || p.Packet.SequenceNumber != pkts[0].Packet.SequenceNumber+uint16(i) {
+				t.Fatalf("%s packet %d at %v seq %d: not on the grid", name, i, p.At, p.Packet.SequenceNumber)
+			}
+		}
+	}
+	var audio []byte
+	for _, p := range in {
+		audio = append(audio, p.Packet.Payload...)
+	}
+	if want := InbandULaw(keys, Options{}); !bytes.Equal(audio, want[:len(audio)]) || len(want)-len(audio) >= 160 {
+		t.Fatalf("in-band packets carry %d bytes of %d, or other audio", len(audio), len(want))
+	}
+	var b bytes.Buffer
+	if err := WriteRFC4733(&b, keys, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	c, err := media.ReadPcap(&b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.RTP) != len(ev) {
+		t.Fatalf("pcap holds %d packets, RFC4733 returned %d", len(c.RTP), len(ev))
 	}
 }
