@@ -65,6 +65,9 @@ type rung struct {
 func (r rung) cpuPerCallSec() float64 {
 	return float64(r.cpu) / float64(time.Millisecond) / max(r.callSec, 1e-9)
 }
+func (r rung) cpuPerCall() float64 {
+	return float64(r.cpu) / float64(time.Millisecond) / float64(max(r.correct+r.errors, 1))
+}
 func (r rung) genPerCallSec() float64 {
 	return float64(r.genCPU) / float64(time.Millisecond) / max(r.callSec, 1e-9)
 }
@@ -277,18 +280,18 @@ func report(w io.Writer, r row, g rung) {
 // table prints the one table of `make loadtest`.
 func table(w io.Writer, rows []row, res map[row][]rung, ladder []int, tight, wake udpfloor.Result) {
 	floor := tight.PerCallSecond()
-	fmt.Fprintln(w, "| endpoint | caller | DTMF | highest N with 0 errors | at that N: correct / placed (peak concurrent) | first N with errors | endpoint CPU-ms per call-s | × floor | RSS KB per call | 503s at 2× | caller CPU-ms per call-s |")
-	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|---|---|---|")
+	fmt.Fprintln(w, "| endpoint | caller | DTMF | highest N with 0 errors | at that N: correct / placed (peak concurrent) | first N with errors | endpoint CPU-ms per call-s | × floor | CPU-ms per call | RSS KB per call | 503s at 2× | caller CPU-ms per call-s |")
+	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|---|---|---|---|")
 	for _, r := range rows {
 		name, caller, dtmf := map[string]string{"paybridge": "paybridge serve", "diago": "diago peer"}[r.endpoint],
 			map[string]string{"own": "callgen", "sipp": "SIPp"}[r.caller], map[string]string{"rfc4733": "RFC 4733", "inband": "in-band"}[r.dtmf]
 		rs := res[r]
 		if r.endpoint == "diago" && r.dtmf == callgen.Inband {
-			fmt.Fprintf(w, "| %s | %s | %s | n/a: diago has no in-band DTMF detector | | | | | | | |\n", name, caller, dtmf)
+			fmt.Fprintf(w, "| %s | %s | %s | n/a: diago has no in-band DTMF detector | | | | | | | | |\n", name, caller, dtmf)
 			continue
 		}
 		if len(rs) == 0 {
-			fmt.Fprintf(w, "| %s | %s | %s | not run (time budget) | | | | | | | |\n", name, caller, dtmf)
+			fmt.Fprintf(w, "| %s | %s | %s | not run (time budget) | | | | | | | | |\n", name, caller, dtmf)
 			continue
 		}
 		best, clean := rs[0], false
@@ -307,17 +310,20 @@ func table(w io.Writer, rows []row, res map[row][]rung, ladder []int, tight, wak
 			firstBad = "not reached (time budget)"
 		}
 		top := "none"
-		if clean {
+		switch {
+		case clean && best.n == ladder[len(ladder)-1]:
+			top = fmt.Sprintf("≥ %d (the top rung)", best.n)
+		case clean:
 			top = strconv.Itoa(best.n)
 		}
-		fmt.Fprintf(w, "| %s | %s | %s | %s | %d / %d (%d) | %s | %.2f | %.0f× | %.0f | n/a¹ | %.2f |\n",
+		fmt.Fprintf(w, "| %s | %s | %s | %s | %d / %d (%d) | %s | %.2f | %.0f× | %.1f | %.0f | n/a¹ | %.2f |\n",
 			name, caller, dtmf, top, best.correct, best.placed, best.peak, firstBad,
-			best.cpuPerCallSec(), best.cpuPerCallSec()/floor, best.rssPerCall()/1e3, best.genPerCallSec())
+			best.cpuPerCallSec(), best.cpuPerCallSec()/floor, best.cpuPerCall(), best.rssPerCall()/1e3, best.genPerCallSec())
 	}
-	fmt.Fprintf(w, "| kernel floor (loopback UDP, Go net) | — | — | — | — | — | %.3f (%.2f µs a send+receive; %.3f with a netpoller wake-up each) | 1× | — | — | — |\n",
+	fmt.Fprintf(w, "| kernel floor (loopback UDP, Go net) | — | — | — | — | — | %.3f (%.2f µs a send+receive; %.3f with a netpoller wake-up each) | 1× | — | — | — | — |\n",
 		floor, float64(tight.PairCPU())/1e3, wake.PerCallSecond())
 	fmt.Fprintln(w, "\n¹ 503s under 2× overload: n/a until paybridge has admission control (issue 17, next wave); today serve refuses only beyond a fixed MaxCalls (2000).")
-	fmt.Fprintln(w, "CPU and RSS are those of the highest clean rung (or of the first rung when none was clean). The floor is 50 send+receive pairs per call-second; endpoints suppress silence while they listen, so they send far fewer than 50 packets a second and the multiple flatters neither.")
+	fmt.Fprintln(w, "CPU and RSS are those of the highest clean rung (or of the first rung when none was clean); CPU per call-second divides by the call-seconds the endpoint recorded (paybridge's calls are longer: it plays a processing prompt before charging). The floor is 50 send+receive pairs per call-second; endpoints suppress silence while they listen, so they send far fewer than 50 packets a second and the multiple flatters neither. Numbers from a shared machine are noisy: rerun with make loadtest.")
 }
 
 // fetch saves a profile.
