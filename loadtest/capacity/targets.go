@@ -17,6 +17,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/paybridge/paybridge/event"
 	"github.com/paybridge/paybridge/store"
 )
 
@@ -245,14 +246,18 @@ func (t *serveTarget) finish() (outcome, error) {
 			o.events += len(events)
 			result := "no Pay result (" + c.HangupCause + ")"
 			for _, e := range events {
-				if e.Type == "pay.completed" {
-					result = fmt.Sprint(e.Fields["result"])
-					if m := fmt.Sprint(e.Fields["maskedCard"]); result == "success" && !strings.HasSuffix(m, "4242") {
-						result = "success with another card " + m
-					}
-					if r, ok := e.Fields["errorType"]; ok && result != "success" {
-						result += "/" + fmt.Sprint(r)
-					}
+				if e.Type != "pay.completed" {
+					continue
+				}
+				var d event.PayCompleted
+				if err := json.Unmarshal(e.Fields, &d); err != nil {
+					return o, fmt.Errorf("pay.completed of %s: %w", c.ID, err)
+				}
+				switch result = d.Result; {
+				case result == event.ResultSuccess && !strings.HasSuffix(d.MaskedCard, "4242"):
+					result = "success with another card " + d.MaskedCard
+				case result != event.ResultSuccess && d.ErrorType != "":
+					result += "/" + d.ErrorType
 				}
 			}
 			if result == "success" {
