@@ -98,6 +98,7 @@ type Card struct {
 // PaymentRequest is one payment attempt.
 type PaymentRequest struct {
 	CallID         string
+	Channel        string // "voice" (a Pay step) or "link" (a payment link's page)
 	SessionID      string // attach to this provider session ("" = the connector starts one)
 	IdempotencyKey string // the same key for every retry of this attempt
 	Amount         Amount // Minor == 0 tokenizes

@@ -149,6 +149,7 @@ func (r *run) pay(ctx context.Context, s *PayStep, p *payCapture) (payOutcome, e
 	}
 	req := &PaymentRequest{
 		CallID:         r.callID,
+		Channel:        event.ChannelVoice,
 		SessionID:      p.sessionID,
 		IdempotencyKey: r.newIdempotencyKey(),
 		Amount:         amount,

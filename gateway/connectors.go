@@ -41,13 +41,15 @@ type ConnectorsConfig struct {
 	Now func() time.Time
 }
 
-// Connectors opens and keeps the connectors of the loaded plans. It implements
-// callplan.Connectors; Open with the same spec returns the same connector (and its token cache).
+// Connectors opens and keeps the connectors of the loaded plans, by ConnectorKey (plan and
+// spec), never by name alone. It implements callplan.Connectors; Open with the same spec
+// returns the same connector (and its token cache). A connector stays open after its plan is
+// edited or removed, so links already sent keep reaching their provider until restart.
 type Connectors struct {
 	cfg  ConnectorsConfig
 	wire *cardWire // card-bearing requests: own connection, owned and zeroed buffers
 	mu   sync.Mutex
-	open map[string]*Connector
+	open map[string]*Connector // ConnectorKey → connector
 }
 
 var _ callplan.Connectors = (*Connectors)(nil)
@@ -111,32 +113,27 @@ func (cs *Connectors) OpenConnector(in *callplan.ConnectorSpec) (*Connector, err
 		}
 		return nil, fmt.Errorf("%w: %s", sentinel, strings.Join(msgs, "; "))
 	}
+	key := ConnectorKey(spec)
 	cs.mu.Lock()
 	defer cs.mu.Unlock()
-	if c, ok := cs.open[spec.Name]; ok && sameSpec(&c.spec, &spec) {
+	if c, ok := cs.open[key]; ok && sameSpec(&c.spec, &spec) {
 		return c, nil
 	}
+	// New, or the same provider account with a rotated secret: (re)build under the key.
 	c, err := cs.build(&spec)
 	if err != nil {
 		return nil, err
 	}
-	cs.open[spec.Name] = c
+	c.key = key
+	cs.open[key] = c
 	return c, nil
-}
-
-// Get returns the open connector called name.
-func (cs *Connectors) Get(name string) (*Connector, bool) {
-	cs.mu.Lock()
-	defer cs.mu.Unlock()
-	c, ok := cs.open[name]
-	return c, ok
 }
 
 func sameSpec(a, b *callplan.ConnectorSpec) bool {
 	eqCC := (a.ClientCredentials == nil) == (b.ClientCredentials == nil) &&
 		(a.ClientCredentials == nil || *a.ClientCredentials == *b.ClientCredentials)
 	eqBA := (a.BasicAuth == nil) == (b.BasicAuth == nil) && (a.BasicAuth == nil || *a.BasicAuth == *b.BasicAuth)
-	return a.Name == b.Name && a.Type == b.Type && a.BaseURL == b.BaseURL && a.Account == b.Account &&
+	return a.Plan == b.Plan && a.Name == b.Name && a.Type == b.Type && a.BaseURL == b.BaseURL && a.Account == b.Account &&
 		a.Timeout == b.Timeout && a.APIKey == b.APIKey && eqCC && eqBA
 }
 
@@ -204,6 +201,7 @@ var errLookupUnsupported = errors.New("gateway: provider cannot look attempts up
 // Connector is one opened <Connector>. It implements callplan.Connector.
 type Connector struct {
 	spec     callplan.ConnectorSpec
+	key      string // ConnectorKey(spec)
 	base     string
 	doer     *doer
 	tokens   *TokenSource // nil unless the spec has ClientCredentials
@@ -213,10 +211,13 @@ type Connector struct {
 	log      *slog.Logger
 }
 
-var _ callplan.Connector = (*Connector)(nil)
+var _ callplan.KeyedConnector = (*Connector)(nil)
 
 // Name is the plan's name for the connector.
 func (c *Connector) Name() string { return c.spec.Name }
+
+// Key is the connector's ConnectorKey: what sessions, links and attempts made with it store.
+func (c *Connector) Key() string { return c.key }
 
 // Type is session, generic or stripe.
 func (c *Connector) Type() string { return c.spec.Type }
@@ -266,7 +267,7 @@ func (c *Connector) Pay(ctx context.Context, req *callplan.PaymentRequest) (*cal
 	}
 	retried := false
 	if c.attempts != nil {
-		a := &Attempt{Key: key, CallID: req.CallID, Connector: c.spec.Name, ConnectorType: c.spec.Type,
+		a := &Attempt{Key: key, CallID: req.CallID, Connector: c.spec.Name, ConnectorKey: c.key, Channel: req.Channel, ConnectorType: c.spec.Type,
 			Method: method, SessionID: req.SessionID, AmountMinor: req.Amount.Minor,
 			Currency: req.Amount.Currency, Reference: req.Reference, MaskedCard: req.Card.Number.Mask(),
 			CardBrand: req.Card.Brand, State: AttemptPending, CreatedAt: c.now()}

@@ -34,6 +34,8 @@ type Attempt struct {
 	Key           string // idempotency key: the same for every retry of this attempt
 	CallID        string
 	Connector     string // the plan's connector name
+	ConnectorKey  string // the connector it was sent through (ConnectorKey): reconciliation asks that one
+	Channel       string // voice | link
 	ConnectorType string // session | generic | stripe
 	Method        string // charge | tokenize
 	SessionID     string
@@ -92,6 +94,7 @@ type Link struct {
 	TokenHash    string // hex SHA-256 of the token
 	SessionID    string
 	Connector    string
+	ConnectorKey string // the connector the link's session was started with (ConnectorKey)
 	CallID       string
 	To           string
 	AmountMinor  int64

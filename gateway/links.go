@@ -160,9 +160,9 @@ func (l *Links) SendPaymentLink(ctx context.Context, req *callplan.LinkRequest) 
 	if req.SessionID == "" && (req.Amount.Minor <= 0 || len(req.Amount.Currency) != 3) {
 		return nil, fmt.Errorf("%w: a payment link for a new session needs a positive amount and a currency", ErrBadAmount)
 	}
-	c, ok := l.cfg.Connectors.Get(req.Connector)
-	if !ok {
-		return nil, fmt.Errorf("%w: %q", ErrUnknownConnector, req.Connector)
+	c, err := l.cfg.Connectors.Resolve(req.ConnectorKey, req.Connector)
+	if err != nil {
+		return nil, err
 	}
 	to := normalizeE164(req.To)
 	now := l.cfg.Now()
@@ -201,7 +201,7 @@ func (l *Links) SendPaymentLink(ctx context.Context, req *callplan.LinkRequest) 
 		return nil, fmt.Errorf("%w: session %s has no amount to pay (give SendPaymentLink amount and currency)", ErrBadAmount, sess.ID)
 	}
 	token, hash := newLinkToken()
-	link := &Link{ID: newID("lnk_"), TokenHash: hash, SessionID: sess.ID, Connector: req.Connector,
+	link := &Link{ID: newID("lnk_"), TokenHash: hash, SessionID: sess.ID, Connector: req.Connector, ConnectorKey: c.Key(),
 		CallID: req.CallID, To: to, AmountMinor: amount.Minor, Currency: amount.Currency,
 		Reference: ref, State: LinkActive, CreatedAt: now, ExpiresAt: now.Add(ttl)}
 	l.sendMu.Lock()

@@ -138,7 +138,7 @@ func (l *Links) handleGet(w http.ResponseWriter, r *http.Request) {
 	}
 	// A session the caller has since paid by phone makes the link moot. Looking costs one
 	// provider GET; if the provider does not answer, the form is shown and POST decides.
-	if c, ok := l.cfg.Connectors.Get(link.Connector); ok && c.Type() == "session" {
+	if c, err := l.cfg.Connectors.Resolve(link.ConnectorKey, link.Connector); err == nil && c.Type() == "session" {
 		if s, err := c.StartSession(r.Context(), &callplan.SessionRequest{CallID: link.CallID, SessionID: link.SessionID}); err == nil {
 			switch s.State {
 			case SessionCompleted:
@@ -221,10 +221,10 @@ func (l *Links) handlePost(w http.ResponseWriter, r *http.Request) {
 			l.log.Error("finishing a link claim failed", "link", claimed.ID, "error", err)
 		}
 	}
-	c, ok := l.cfg.Connectors.Get(claimed.Connector)
-	if !ok {
+	c, err := l.cfg.Connectors.Resolve(claimed.ConnectorKey, claimed.Connector)
+	if err != nil {
 		finish(LinkOutcome{Retry: true})
-		l.log.Error("payment link connector is not open", "link", claimed.ID, "connector", claimed.Connector)
+		l.log.Error("payment link connector is not open", "link", claimed.ID, "connector", claimed.Connector, "error", err)
 		l.render(w, http.StatusServiceUnavailable, pageTrouble)
 		return
 	}
@@ -234,7 +234,7 @@ func (l *Links) handlePost(w http.ResponseWriter, r *http.Request) {
 	// The key changes only after a definite decline, so a retry after "not confirmed" reuses
 	// it and the provider cannot charge twice.
 	key := claimed.ID + "-" + strconv.Itoa(claimed.Attempts+1)
-	res, err := c.Pay(ctx, &callplan.PaymentRequest{CallID: claimed.CallID, SessionID: claimed.SessionID,
+	res, err := c.Pay(ctx, &callplan.PaymentRequest{CallID: claimed.CallID, Channel: event.ChannelLink, SessionID: claimed.SessionID,
 		IdempotencyKey: key, Amount: callplan.Amount{Minor: claimed.AmountMinor, Currency: claimed.Currency},
 		Reference: claimed.Reference, Description: "Payment link " + claimed.ID,
 		Card: callplan.Card{Number: form.Number, SecurityCode: form.CSC, ExpMonth: form.ExpMonth,
@@ -245,7 +245,7 @@ func (l *Links) handlePost(w http.ResponseWriter, r *http.Request) {
 		if session == "" {
 			session = claimed.SessionID
 		}
-		return event.Payment{SessionID: session, Channel: event.ChannelLink, Connector: claimed.Connector,
+		return event.Payment{SessionID: session, Channel: event.ChannelLink, Connector: claimed.Connector, ConnectorKey: c.Key(),
 			Method: "charge", AmountMinor: claimed.AmountMinor, Currency: claimed.Currency,
 			Reference: claimed.Reference, Result: result, ErrorCode: code, MaskedCard: masked, CardType: brand,
 			Confirmation: confirmation, AttemptKey: key, Attempts: claimed.Attempts + 1}

@@ -59,10 +59,10 @@ func ReconcileWith(ctx context.Context, attempts AttemptLog, connectors *Connect
 			return rep, ctx.Err()
 		}
 		rep.Checked++
-		c, ok := connectors.Get(a.Connector)
-		if !ok {
+		c, err := connectors.Resolve(a.ConnectorKey, a.Connector)
+		if err != nil {
 			rep.Left++
-			rep.Errors = append(rep.Errors, fmt.Errorf("attempt %s: connector %q: %w", a.Key, a.Connector, ErrUnknownConnector))
+			rep.Errors = append(rep.Errors, fmt.Errorf("attempt %s: %w", a.Key, err))
 			continue
 		}
 		r, found, err := c.api.lookup(ctx, a)

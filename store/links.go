@@ -12,21 +12,24 @@ import (
 // (the gateway hashes it; a stolen database cannot pay anything), the session it completes and
 // its expiry. A link is single use: ConsumeLink flips UsedAt atomically.
 type Link struct {
-	ID          string    `json:"id"`         // public link id (safe to show)
-	TokenHash   string    `json:"-"`          // hash of the secret token; never served
-	SessionID   string    `json:"session_id"` // payment session the link completes
-	CallID      string    `json:"call_id,omitempty"`
-	Connector   string    `json:"connector,omitempty"`
-	To          string    `json:"to,omitempty"`
-	AmountMinor int64     `json:"amount_minor"`
-	Currency    string    `json:"currency"`
-	Reference   string    `json:"reference,omitempty"`
-	CreatedAt   time.Time `json:"created_at"`
-	ExpiresAt   time.Time `json:"expires_at"`
-	UsedAt      time.Time `json:"used_at,omitzero"`
-	Attempts    int       `json:"attempts"` // payment tries on the link's page
-	LastAttempt time.Time `json:"last_attempt_at,omitzero"`
-	LastResult  string    `json:"last_result,omitempty"`
+	ID        string `json:"id"`         // public link id (safe to show)
+	TokenHash string `json:"-"`          // hash of the secret token; never served
+	SessionID string `json:"session_id"` // payment session the link completes
+	CallID    string `json:"call_id,omitempty"`
+	Connector string `json:"connector,omitempty"`
+	// ConnectorKey names the connector (plan and spec) the link's session was started with;
+	// the link's page pays through that one only.
+	ConnectorKey string    `json:"connector_key,omitempty"`
+	To           string    `json:"to,omitempty"`
+	AmountMinor  int64     `json:"amount_minor"`
+	Currency     string    `json:"currency"`
+	Reference    string    `json:"reference,omitempty"`
+	CreatedAt    time.Time `json:"created_at"`
+	ExpiresAt    time.Time `json:"expires_at"`
+	UsedAt       time.Time `json:"used_at,omitzero"`
+	Attempts     int       `json:"attempts"` // payment tries on the link's page
+	LastAttempt  time.Time `json:"last_attempt_at,omitzero"`
+	LastResult   string    `json:"last_result,omitempty"`
 	// Status is active, claimed (a submission is with the provider), used or failed.
 	Status       string    `json:"status,omitempty"`
 	ClaimedAt    time.Time `json:"claimed_at,omitzero"`
@@ -62,7 +65,8 @@ type LinkFilter struct {
 }
 
 const linkCols = `id, token_hash, session_id, call_id, connector, to_number, amount_minor, currency, reference,
-	created_at, expires_at, used_at, attempts, last_attempt_at, last_result, state, claimed_at, confirmation, message_id`
+	created_at, expires_at, used_at, attempts, last_attempt_at, last_result, state, claimed_at, confirmation, message_id,
+	connector_key`
 
 // CreateLink records a new link. ID defaults to a random id, CreatedAt to now; TokenHash and
 // ExpiresAt are required.
@@ -75,10 +79,10 @@ func (s *Store) CreateLink(ctx context.Context, l Link) error {
 	}
 	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO payment_links (`+linkCols+`)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, 0, NULL, '', ?, NULL, '', ?)`,
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, 0, NULL, '', ?, NULL, '', ?, ?)`,
 			l.ID, l.TokenHash, l.SessionID, l.CallID, l.Connector, redactPANs(l.To), l.AmountMinor, l.Currency,
 			redactPANs(l.Reference), orNow(l.CreatedAt).UnixMicro(), l.ExpiresAt.UnixMicro(), orDefault(l.Status, LinkActive),
-			l.MessageID)
+			l.MessageID, l.ConnectorKey)
 		return err
 	})
 	if isUnique(err) {
@@ -95,7 +99,7 @@ func scanLink(sc scanner) (Link, error) {
 	var created, expires, used, last, claimed sql.NullInt64
 	err := sc.Scan(&l.ID, &l.TokenHash, &l.SessionID, &l.CallID, &l.Connector, &l.To, &l.AmountMinor, &l.Currency,
 		&l.Reference, &created, &expires, &used, &l.Attempts, &last, &l.LastResult, &l.Status, &claimed,
-		&l.Confirmation, &l.MessageID)
+		&l.Confirmation, &l.MessageID, &l.ConnectorKey)
 	l.CreatedAt, l.ExpiresAt, l.UsedAt, l.LastAttempt = fromMicros(created), fromMicros(expires), fromMicros(used), fromMicros(last)
 	l.ClaimedAt = fromMicros(claimed)
 	return l, err

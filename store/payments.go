@@ -32,7 +32,8 @@ type PaymentSession struct {
 	ID                string    `json:"id"` // paybridge's session id (the provider's when it names it)
 	CallID            string    `json:"call_id,omitempty"`
 	Connector         string    `json:"connector"`
-	Channel           string    `json:"channel,omitempty"` // voice | link
+	ConnectorKey      string    `json:"connector_key,omitempty"` // the connector it was made with (plan and spec)
+	Channel           string    `json:"channel,omitempty"`       // voice | link
 	AmountMinor       int64     `json:"amount_minor"`
 	Currency          string    `json:"currency"`
 	Reference         string    `json:"reference,omitempty"`
@@ -63,6 +64,8 @@ type Attempt struct {
 	SessionID      string    `json:"session_id,omitempty"`
 	CallID         string    `json:"call_id,omitempty"`
 	Connector      string    `json:"connector"`
+	ConnectorKey   string    `json:"connector_key,omitempty"` // the connector it was sent through (plan and spec)
+	Channel        string    `json:"channel,omitempty"`       // voice | link
 	Attempt        int       `json:"attempt"`
 	AmountMinor    int64     `json:"amount_minor"`
 	Currency       string    `json:"currency"`
@@ -104,7 +107,7 @@ type PaymentFilter struct {
 
 const paymentCols = `id, call_id, connector, channel, amount_minor, currency, reference, state, result, error_type,
 	masked_card, card_type, token, confirmation, provider_session_id, provider_payment_id, attempts,
-	created_at, updated_at, completed_at, error_code`
+	created_at, updated_at, completed_at, error_code, connector_key`
 
 // UpsertPaymentSession creates the session or updates it. On update, empty strings and zero
 // numbers keep the stored value, so each writer (engine, link page, webhook) sets only what it
@@ -129,8 +132,9 @@ func (s *Store) UpsertPaymentSession(ctx context.Context, p PaymentSession) erro
 	}
 	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO payment_sessions (`+paymentCols+`)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 			ON CONFLICT (id) DO UPDATE SET
+				connector_key = CASE WHEN excluded.connector_key <> '' THEN excluded.connector_key ELSE payment_sessions.connector_key END,
 				call_id = CASE WHEN excluded.call_id <> '' THEN excluded.call_id ELSE payment_sessions.call_id END,
 				connector = CASE WHEN excluded.connector <> '' THEN excluded.connector ELSE payment_sessions.connector END,
 				channel = CASE WHEN excluded.channel <> '' THEN excluded.channel ELSE payment_sessions.channel END,
@@ -158,7 +162,7 @@ func (s *Store) UpsertPaymentSession(ctx context.Context, p PaymentSession) erro
 			p.ID, p.CallID, p.Connector, p.Channel, p.AmountMinor, p.Currency, redactPANs(p.Reference),
 			p.State, p.Result, p.ErrorType, p.MaskedCard, p.CardType, redactPANs(p.Token), redactPANs(p.Confirmation),
 			redactPANs(p.ProviderSessionID), redactPANs(p.ProviderPaymentID), p.Attempts, created, t, micros(p.CompletedAt),
-			redactPANs(p.ErrorCode))
+			redactPANs(p.ErrorCode), p.ConnectorKey)
 		return err
 	})
 	if err != nil {
@@ -172,7 +176,7 @@ func scanPayment(sc scanner) (PaymentSession, error) {
 	var created, updated, completed sql.NullInt64
 	err := sc.Scan(&p.ID, &p.CallID, &p.Connector, &p.Channel, &p.AmountMinor, &p.Currency, &p.Reference, &p.State,
 		&p.Result, &p.ErrorType, &p.MaskedCard, &p.CardType, &p.Token, &p.Confirmation, &p.ProviderSessionID,
-		&p.ProviderPaymentID, &p.Attempts, &created, &updated, &completed, &p.ErrorCode)
+		&p.ProviderPaymentID, &p.Attempts, &created, &updated, &completed, &p.ErrorCode, &p.ConnectorKey)
 	p.CreatedAt, p.UpdatedAt, p.CompletedAt = fromMicros(created), fromMicros(updated), fromMicros(completed)
 	return p, err
 }
@@ -244,7 +248,7 @@ func (s *Store) GetPayment(ctx context.Context, id string) (*PaymentSession, []A
 
 const attemptCols = `idempotency_key, session_id, call_id, connector, attempt, amount_minor, currency, status, result,
 	provider_status, error_code, error_message, confirmation, created_at, completed_at,
-	connector_type, method, reference, masked_card, card_brand, token, last_error, updated_at`
+	connector_type, method, reference, masked_card, card_brand, token, last_error, updated_at, connector_key, channel`
 
 func (s *Store) attempts(ctx context.Context, db *sql.DB, where string, args ...any) ([]Attempt, error) {
 	rows, err := db.QueryContext(ctx, `SELECT `+attemptCols+` FROM payment_attempts `+where, args...)
@@ -259,7 +263,7 @@ func (s *Store) attempts(ctx context.Context, db *sql.DB, where string, args ...
 		if err := rows.Scan(&a.IdempotencyKey, &a.SessionID, &a.CallID, &a.Connector, &a.Attempt, &a.AmountMinor,
 			&a.Currency, &a.Status, &a.Result, &a.ProviderStatus, &a.ErrorCode, &a.ErrorMessage, &a.Confirmation,
 			&created, &completed, &a.ConnectorType, &a.Method, &a.Reference, &a.MaskedCard, &a.CardBrand, &a.Token,
-			&a.LastError, &updated); err != nil {
+			&a.LastError, &updated, &a.ConnectorKey, &a.Channel); err != nil {
 			return nil, err
 		}
 		a.CreatedAt, a.CompletedAt, a.UpdatedAt = fromMicros(created), fromMicros(completed), fromMicros(updated)
@@ -281,9 +285,10 @@ func (s *Store) CreateAttempt(ctx context.Context, a Attempt) error {
 	created := orNow(a.CreatedAt).UnixMicro()
 	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO payment_attempts (`+attemptCols+`)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, '', 0, '', '', '', ?, NULL, ?, ?, ?, ?, ?, '', '', ?)`,
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, '', 0, '', '', '', ?, NULL, ?, ?, ?, ?, ?, '', '', ?, ?, ?)`,
 			a.IdempotencyKey, a.SessionID, a.CallID, a.Connector, a.Attempt, a.AmountMinor, a.Currency,
-			AttemptPending, created, a.ConnectorType, a.Method, redactPANs(a.Reference), a.MaskedCard, a.CardBrand, created)
+			AttemptPending, created, a.ConnectorType, a.Method, redactPANs(a.Reference), a.MaskedCard, a.CardBrand, created,
+			a.ConnectorKey, a.Channel)
 		return err
 	})
 	if isUnique(err) {

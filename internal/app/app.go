@@ -171,6 +171,7 @@ func New(ctx context.Context, cfg Config, getenv func(string) string, out io.Wri
 	if a.plans, err = newPlanRegistry(a.plansDir(), getenv, a.log, a.store); err != nil {
 		return nil, err
 	}
+	a.plans.onLoad = a.openConnectors
 	if err := a.installExamples(); err != nil {
 		return nil, err
 	}
@@ -348,9 +349,8 @@ func (a *App) Run(ctx context.Context) error {
 	bg, stopBG := context.WithCancel(context.Background())
 	defer stopBG()
 
-	// Open every plan's connectors, then settle payments a previous run left pending: every
-	// attempt written before this process started is no longer in flight anywhere.
-	a.openConnectors()
+	// Settle payments a previous run left pending: every attempt written before this process
+	// started is no longer in flight anywhere. (The plans' connectors were opened as they loaded.)
 	if rep, err := gateway.ReconcileWith(ctx, a.ledger, a.connectors, gateway.ReconcileOptions{Before: a.started}); err != nil {
 		a.log.Error("reconciling pending payments", "err", err)
 	} else if rep.Checked > 0 {
@@ -401,10 +401,12 @@ func (a *App) Run(ctx context.Context) error {
 	return runErr
 }
 
-// openConnectors opens the connector of every loaded plan so that reconciliation can reach
-// their providers and the first call does not pay for the token exchange.
-func (a *App) openConnectors() {
-	for _, p := range a.plans.Set().Plans() {
+// openConnectors opens the connectors of every plan of set — on start and on every reload — so
+// that payment links and reconciliation reach each one by its key, and the first call does
+// not pay for the token exchange. Connectors of plans since edited or removed stay open
+// until restart: links already sent keep reaching the provider they were made with.
+func (a *App) openConnectors(set *callplan.PlanSet) {
+	for _, p := range set.Plans() {
 		for _, c := range p.Connectors {
 			spec := c.Spec
 			if _, err := a.connectors.Open(&spec); err != nil {

@@ -105,7 +105,7 @@ func (r *eventRecorder) recordPayment(ctx context.Context, e event.Event, p *eve
 		r.mu.Unlock()
 	}
 	ps := store.PaymentSession{
-		ID: id, CallID: e.CallID, Connector: p.Connector, Channel: p.Channel,
+		ID: id, CallID: e.CallID, Connector: p.Connector, ConnectorKey: p.ConnectorKey, Channel: p.Channel,
 		AmountMinor: p.AmountMinor, Currency: p.Currency, Reference: p.Reference,
 		State: store.PaymentFailed, Result: p.Result, ErrorType: p.ErrorType, ErrorCode: p.ErrorCode,
 		MaskedCard: p.MaskedCard, CardType: p.CardType, Token: p.Token, Confirmation: p.Confirmation,

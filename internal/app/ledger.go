@@ -38,8 +38,9 @@ func translate(err error) error {
 
 func toGatewayAttempt(a *store.Attempt) *gateway.Attempt {
 	g := &gateway.Attempt{
-		Key: a.IdempotencyKey, CallID: a.CallID, Connector: a.Connector, ConnectorType: a.ConnectorType,
-		Method: a.Method, SessionID: a.SessionID, AmountMinor: a.AmountMinor, Currency: a.Currency,
+		Key: a.IdempotencyKey, CallID: a.CallID, Connector: a.Connector, ConnectorKey: a.ConnectorKey, Channel: a.Channel,
+		ConnectorType: a.ConnectorType,
+		Method:        a.Method, SessionID: a.SessionID, AmountMinor: a.AmountMinor, Currency: a.Currency,
 		Reference: a.Reference, MaskedCard: a.MaskedCard, CardBrand: a.CardBrand, LastError: a.LastError,
 		CreatedAt: a.CreatedAt, UpdatedAt: a.UpdatedAt, State: gateway.AttemptPending,
 	}
@@ -56,7 +57,7 @@ func toGatewayAttempt(a *store.Attempt) *gateway.Attempt {
 func (l storeLedger) BeginAttempt(ctx context.Context, a *gateway.Attempt) (*gateway.Attempt, error) {
 	err := l.s.CreateAttempt(ctx, store.Attempt{
 		IdempotencyKey: a.Key, SessionID: a.SessionID, CallID: a.CallID, Connector: a.Connector,
-		ConnectorType: a.ConnectorType, Method: a.Method, Reference: a.Reference, MaskedCard: a.MaskedCard,
+		ConnectorKey: a.ConnectorKey, Channel: a.Channel, ConnectorType: a.ConnectorType, Method: a.Method, Reference: a.Reference, MaskedCard: a.MaskedCard,
 		CardBrand: a.CardBrand, AmountMinor: a.AmountMinor, Currency: a.Currency, CreatedAt: a.CreatedAt,
 	})
 	if errors.Is(err, store.ErrDuplicate) {
@@ -115,7 +116,7 @@ func toGatewayLink(l *store.Link) *gateway.Link {
 		state = gateway.LinkActive
 	}
 	return &gateway.Link{
-		ID: l.ID, TokenHash: l.TokenHash, SessionID: l.SessionID, Connector: l.Connector, CallID: l.CallID,
+		ID: l.ID, TokenHash: l.TokenHash, SessionID: l.SessionID, Connector: l.Connector, ConnectorKey: l.ConnectorKey, CallID: l.CallID,
 		To: l.To, AmountMinor: l.AmountMinor, Currency: l.Currency, Reference: l.Reference, State: state,
 		Attempts: l.Attempts, CreatedAt: l.CreatedAt, ExpiresAt: l.ExpiresAt, UsedAt: l.UsedAt,
 		Confirmation: l.Confirmation, MessageID: l.MessageID,
@@ -124,7 +125,7 @@ func toGatewayLink(l *store.Link) *gateway.Link {
 
 func (l storeLedger) CreateLink(ctx context.Context, g *gateway.Link) error {
 	return translate(l.s.CreateLink(ctx, store.Link{
-		ID: g.ID, TokenHash: g.TokenHash, SessionID: g.SessionID, CallID: g.CallID, Connector: g.Connector,
+		ID: g.ID, TokenHash: g.TokenHash, SessionID: g.SessionID, CallID: g.CallID, Connector: g.Connector, ConnectorKey: g.ConnectorKey,
 		To: g.To, AmountMinor: g.AmountMinor, Currency: g.Currency, Reference: g.Reference,
 		CreatedAt: g.CreatedAt, ExpiresAt: g.ExpiresAt, Status: string(g.State), MessageID: g.MessageID,
 	}))

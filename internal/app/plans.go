@@ -31,6 +31,10 @@ type planRegistry struct {
 	diags   map[string]callplan.Diagnostics
 	loaded  map[string]time.Time
 	prompts map[string]*prompts.Set // per plan file
+
+	// onLoad, when set, is told of every plan set a Reload puts in place (serve opens their
+	// connectors, so that links and reconciliation of a new plan find them).
+	onLoad func(*callplan.PlanSet)
 }
 
 func newPlanRegistry(dir string, getenv func(string) string, log *slog.Logger, audit *store.Store) (*planRegistry, error) {
@@ -125,6 +129,9 @@ func (r *planRegistry) Reload() error {
 	}
 	r.set, r.byFile, r.diags, r.prompts = set, byFile, perFile, ps
 	r.log.Info("plans loaded", "dir", r.dir, "plans", len(plans))
+	if r.onLoad != nil {
+		r.onLoad(set)
+	}
 	return errors.Join(problems...)
 }
 
