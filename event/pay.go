@@ -11,8 +11,10 @@ const (
 // Payment results besides the Pay step's own (success, too-many-failed-attempts,
 // payment-connector-error, caller-interrupted-with-star, …).
 const (
-	ResultSuccess  = "success"
-	ResultDeclined = "declined" // a link submission the provider declined
+	ResultSuccess    = "success"
+	ResultDeclined   = "declined"    // a link submission the provider declined; a reconciled decline
+	ResultNotCharged = "not-charged" // reconciliation: the provider never received the attempt
+	ResultUnknown    = "unknown"     // reconciliation: the provider cannot say; a human must check
 )
 
 // Payment is what is known of one payment when an event reports it. Every payment event

@@ -103,7 +103,7 @@ func (s *sessionAPI) status(ctx context.Context, callID, id string) (*SessionSta
 		return nil, err
 	}
 	if resp.status == http.StatusNotFound {
-		return nil, fmt.Errorf("session.status: %w: session %s not found", ErrProviderRejected, id)
+		return nil, fmt.Errorf("session.status: %w: %w: session %s not found", ErrProviderRejected, errSessionGone, id)
 	}
 	if resp.status != http.StatusOK {
 		return nil, fmt.Errorf("session.status: %w (HTTP %d)", ErrProviderRejected, resp.status)

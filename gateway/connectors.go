@@ -198,6 +198,9 @@ type providerAPI interface {
 // errLookupUnsupported: the provider's API has no way to look an attempt up.
 var errLookupUnsupported = errors.New("gateway: provider cannot look attempts up")
 
+// errSessionGone: the provider does not know the attempt's session (any more).
+var errSessionGone = errors.New("session gone")
+
 // Connector is one opened <Connector>. It implements callplan.Connector.
 type Connector struct {
 	spec     callplan.ConnectorSpec

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/paybridge/paybridge/event"
 )
 
 // ReconcileReport says what Reconcile did with each pending attempt.
@@ -70,6 +72,11 @@ func ReconcileWith(ctx context.Context, attempts AttemptLog, connectors *Connect
 		case errors.Is(err, errLookupUnsupported):
 			r = AttemptResult{State: AttemptUnknown, ErrorMessage: "provider has no lookup: check this attempt by hand"}
 			rep.Unknown++
+		case errors.Is(err, errSessionGone):
+			// A session the provider does not know holds no capture it can tell us about — but
+			// one it purged might have: a human checks, nothing is assumed.
+			r = AttemptResult{State: AttemptUnknown, ErrorMessage: "the provider no longer knows session " + a.SessionID + ": check this attempt by hand"}
+			rep.Unknown++
 		case err != nil:
 			rep.Left++
 			rep.Errors = append(rep.Errors, fmt.Errorf("attempt %s: %w", a.Key, err))
@@ -88,9 +95,37 @@ func ReconcileWith(ctx context.Context, attempts AttemptLog, connectors *Connect
 		}
 		if err := attempts.CompleteAttempt(ctx, a.Key, r); err != nil {
 			rep.Errors = append(rep.Errors, fmt.Errorf("attempt %s: recording: %w", a.Key, err))
+			continue
 		}
+		connectors.emitReconciled(a, r, now)
 	}
 	return rep, nil
+}
+
+// emitReconciled reports a settled attempt as an event.PaymentReconciled, so that the payment's
+// record is completed with what the provider said (serve records it and sends its webhook).
+func (cs *Connectors) emitReconciled(a *Attempt, r AttemptResult, at time.Time) {
+	if cs.cfg.Events == nil {
+		return
+	}
+	p := event.Payment{SessionID: a.SessionID, Channel: a.Channel, Connector: a.Connector, ConnectorKey: a.ConnectorKey,
+		Method: a.Method, AmountMinor: a.AmountMinor, Currency: a.Currency, Reference: a.Reference,
+		MaskedCard: a.MaskedCard, CardType: a.CardBrand, Confirmation: r.ConfirmationCode, Token: r.Token,
+		ErrorCode: r.ErrorCode, AttemptKey: a.Key}
+	if r.SessionID != "" {
+		p.SessionID = r.SessionID
+	}
+	switch r.State {
+	case AttemptApproved:
+		p.Result = event.ResultSuccess
+	case AttemptDeclined:
+		p.Result = event.ResultDeclined
+	case AttemptFailed:
+		p.Result = event.ResultNotCharged
+	default:
+		p.Result = event.ResultUnknown
+	}
+	cs.cfg.Events.Emit(event.Event{Time: at, CallID: a.CallID, Data: &event.PaymentReconciled{Payment: p}})
 }
 
 // RunReconciler runs Reconcile every interval until ctx is done, logging what it settled.

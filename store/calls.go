@@ -114,6 +114,28 @@ func (s *Store) SetCallRTPForeign(ctx context.Context, id string, n int64) error
 		`UPDATE calls SET rtp_foreign = ? WHERE id = ?`, n, id)
 }
 
+// EndInterruptedCalls ends every call started before the given time that is not ended: calls
+// a previous process of this node was running when it stopped without hanging them up (kill
+// -9, power loss). Their records would otherwise show them in progress forever. It returns how
+// many it ended. One node owns a data directory (serve locks it), so every such call was this
+// node's.
+func (s *Store) EndInterruptedCalls(ctx context.Context, before time.Time, cause string) (int, error) {
+	var n int64
+	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE calls SET state = ?, ended_at = ?, hangup_cause = ? WHERE state <> ? AND started_at < ?`,
+			CallEnded, orNow(time.Time{}).UnixMicro(), redactPANs(cause), CallEnded, before.UnixMicro())
+		if err != nil {
+			return err
+		}
+		n, err = res.RowsAffected()
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("store: end interrupted calls: %w", err)
+	}
+	return int(n), nil
+}
+
 // updateCall runs a guarded update; when no row changed it tells a missing call (ErrNotFound)
 // from one already past that state (no error: the update is idempotent).
 func (s *Store) updateCall(ctx context.Context, id, op, stmt string, args ...any) error {

@@ -63,11 +63,12 @@ type App struct {
 	tokenNew    bool
 	paymentKeys int // accounts with a payment key
 
-	started  time.Time // process start: attempts older than this are reconciled
-	done     chan struct{}
-	doneOnce sync.Once
-	calls    sync.WaitGroup
-	ready    atomic.Bool
+	started    time.Time // process start: attempts older than this are reconciled
+	done       chan struct{}
+	doneOnce   sync.Once
+	reconciled atomic.Bool // the start-up reconciliation pass has run
+	calls      sync.WaitGroup
+	ready      atomic.Bool
 }
 
 // New builds a node from cfg: it opens (and migrates) the store, loads the plans, binds the
@@ -349,13 +350,11 @@ func (a *App) Run(ctx context.Context) error {
 	bg, stopBG := context.WithCancel(context.Background())
 	defer stopBG()
 
-	// Settle payments a previous run left pending: every attempt written before this process
-	// started is no longer in flight anywhere. (The plans' connectors were opened as they loaded.)
-	if rep, err := gateway.ReconcileWith(ctx, a.ledger, a.connectors, gateway.ReconcileOptions{Before: a.started}); err != nil {
-		a.log.Error("reconciling pending payments", "err", err)
-	} else if rep.Checked > 0 {
-		a.log.Info("reconciled pending payments", "checked", rep.Checked, "approved", rep.Approved,
-			"declined", rep.Declined, "not_sent", rep.NotSent, "unknown", rep.Unknown, "left", rep.Left)
+	// Calls a previous process left in progress (it was killed) are over: say so in their records.
+	if n, err := a.store.EndInterruptedCalls(ctx, a.started, interruptedCause); err != nil {
+		a.log.Error("ending interrupted calls", "err", err)
+	} else if n > 0 {
+		a.log.Info("ended calls a previous run left in progress", "calls", n)
 	}
 
 	errc := make(chan error, 3)
@@ -370,9 +369,15 @@ func (a *App) Run(ctx context.Context) error {
 		}
 	}()
 	go a.webhooks.Run(bg)
-	// Attempts a crash left too recent to judge at start are settled on later passes.
-	go gateway.RunReconciler(bg, a.ledger, a.connectors, time.Minute)
 	go a.recorder.run(bg)
+	// Settle the payments a previous run left pending — every attempt written before this
+	// process started is no longer in flight — in the background, once the listeners serve: an
+	// attempt whose provider is the embedded sandbox is looked up through our own listener, and
+	// calls are answered meanwhile. Attempts too recent to judge are settled on later passes.
+	go func() {
+		a.reconcileAtStart(bg)
+		gateway.RunReconciler(bg, a.ledger, a.connectors, time.Minute)
+	}()
 	go a.store.RunRetention(bg, a.cfg.Retention, time.Hour, a.log.With("component", "retention"))
 	a.ready.Store(true)
 	a.banner()
@@ -399,6 +404,26 @@ func (a *App) Run(ctx context.Context) error {
 	stopBG()
 	a.recorder.flush()
 	return runErr
+}
+
+// interruptedCause is the hang-up cause of calls a previous run was serving when it stopped.
+const interruptedCause = "interrupted: paybridge stopped during the call"
+
+// reconcileAtStart settles the attempts a previous run left pending. Each settled attempt
+// completes its payment record (event.PaymentReconciled through the recorder).
+func (a *App) reconcileAtStart(ctx context.Context) {
+	rep, err := gateway.ReconcileWith(ctx, a.ledger, a.connectors, gateway.ReconcileOptions{Before: a.started})
+	switch {
+	case err != nil && ctx.Err() == nil:
+		a.log.Error("reconciling pending payments", "err", err)
+	case err == nil && rep.Checked > 0:
+		a.log.Info("reconciled pending payments", "checked", rep.Checked, "approved", rep.Approved,
+			"declined", rep.Declined, "not_sent", rep.NotSent, "unknown", rep.Unknown, "left", rep.Left)
+		for _, e := range rep.Errors {
+			a.log.Warn("payment left pending", "err", e)
+		}
+	}
+	a.reconciled.Store(true)
 }
 
 // openConnectors opens the connectors of every plan of set — on start and on every reload — so

@@ -160,13 +160,73 @@ func TestCrashMidPaymentNothingLostNothingTwice(t *testing.T) {
 		t.Fatalf("the crash left no payment pending (charged %d): the test did not exercise recovery", chargedAtCrash)
 	}
 
-	// Restart on the same data: reconciliation settles the pending attempts with the provider.
+	// Restart on the same data: the node listens at once and reconciles in the background,
+	// settling the pending attempts with the provider and completing their records.
 	node2, _ := crashStart(t, bin, sipLine, serveArgs...)
+	for deadline := time.Now().Add(60 * time.Second); !strings.Contains(node2.out.String(), "reconciled pending payments"); time.Sleep(50 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("restart did not reconcile:\n%s", node2.out)
+		}
+	}
+	apiBase := regexp.MustCompile(`console\s+(http://\S+)/`).FindStringSubmatch(node2.out.String())
+	if apiBase == nil {
+		t.Fatalf("no console line:\n%s", node2.out)
+	}
+	api := func(path string, out any) {
+		t.Helper()
+		req, _ := http.NewRequest("GET", apiBase[1]+path, nil)
+		req.Header.Set("Authorization", "Bearer crash-admin-token-0123456789abcdef")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		if resp.StatusCode != 200 || json.NewDecoder(resp.Body).Decode(out) != nil {
+			t.Fatalf("GET %s: %d", path, resp.StatusCode)
+		}
+	}
+	// Every charge the provider holds is a complete payment record, found where the console
+	// looks; every call the crash cut off is ended; the collected total is the provider's.
+	var captured int64
+	var paid []store.PaymentSession
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		var list struct{ Items []store.PaymentSession }
+		api("/api/payments?result=success&limit=200", &list)
+		paid, captured = list.Items, 0
+		for _, c := range sandboxLedger(t, sandbox) {
+			if c.Status == "succeeded" {
+				captured += 750
+			}
+		}
+		if int64(len(paid))*750 == captured || time.Now().After(deadline) {
+			break
+		}
+	}
+	if int64(len(paid))*750 != captured {
+		t.Errorf("%d payment records of success for %d minor units captured", len(paid), captured)
+	}
+	for _, p := range paid {
+		var detail struct{ Payment store.PaymentSession }
+		api("/api/payments/"+p.ID, &detail)
+		var call struct {
+			Call     store.Call
+			Payments []store.PaymentSession
+		}
+		api("/api/calls/"+p.CallID, &call)
+		if p.AmountMinor != 750 || p.Currency != "GBP" || p.MaskedCard != "************4242" || p.Confirmation == "" ||
+			detail.Payment.ID != p.ID || len(call.Payments) == 0 || call.Call.State != store.CallEnded {
+			t.Errorf("payment %+v; its call %+v with %d payments", p, call.Call, len(call.Payments))
+		}
+	}
+	var active struct{ Items []store.Call }
+	api("/api/calls?state=active", &active)
+	var stats store.Stats
+	api("/api/stats", &stats)
+	if len(active.Items) != 0 || stats.Collected["GBP"] != captured {
+		t.Errorf("after restart: %d calls still active, collected %v for %d captured", len(active.Items), stats.Collected, captured)
+	}
 	_ = node2.cmd.Process.Signal(syscall.SIGTERM)
 	_ = node2.cmd.Wait()
-	if !strings.Contains(node2.out.String(), "reconciled pending payments") {
-		t.Fatalf("restart did not reconcile:\n%s", node2.out)
-	}
 
 	st, err = store.Open(context.Background(), db)
 	if err != nil {
