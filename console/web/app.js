@@ -166,7 +166,7 @@
       }
       renderLive();
     }
-    if (ev.type === "pay.completed" || ev.type === "link.paid") scheduleRefresh("payments");
+    if (ev.type === "pay.completed" || ev.type === "link.paid" || ev.type === "payment.reconciled") scheduleRefresh("payments");
     if (ev.type.startsWith("link.")) { scheduleRefresh("links"); scheduleRefresh("sms"); scheduleRefresh("payments"); }
   }
 
