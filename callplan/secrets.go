@@ -20,10 +20,10 @@ const minSecretLen = 8
 
 // credentialLocator matches the last segment of a locator that names a credential: the fields
 // of an OAuth2 token response, and the usual names of keys and passwords.
-var credentialLocator = regexp.MustCompile(`(?i)^(access_?token|refresh_?token|id_?token|client_?secret|api_?key|password|passwd|secret)$`)
+var credentialLocator = regexp.MustCompile(`(?i)^(access_?token|refresh_?token|id_?token|client_?secret|api_?key|password|passwd)$`)
 
 // SecretLocator reports whether a response Field located by loc holds a credential by its
-// name (access_token, refresh_token, client_secret, api_key, password, …). Such fields are
+// name (access_token, refresh_token, id_token, client_secret, api_key, password). Such fields are
 // secret unless the plan says secret="false".
 func SecretLocator(loc string) bool {
 	loc = strings.TrimRight(loc, "]'\" ")

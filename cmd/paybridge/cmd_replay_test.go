@@ -242,7 +242,7 @@ func TestReplayTimeline(t *testing.T) {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
 	for _, want := range []string{"digits    0.000s  call.started", "pay.completed    Pay             amountMinor=1234 attemptKey=",
-		"attempts=3 cardType=visa channel=voice", "connector=provider currency=GBP maskedCard=************4242 method=charge reference=12345678 result=success sessionId=",
+		"attempts=3 cardType=visa channel=voice", "connector=provider connectorKey=pay-bill/provider#", "currency=GBP maskedCard=************4242 method=charge reference=12345678 result=success sessionId=",
 		"s  hangup normal"} {
 		if !strings.Contains(stderr, want) {
 			t.Errorf("timeline lacks %q:\n%s", want, stderr)
