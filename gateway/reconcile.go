@@ -108,6 +108,12 @@ func (cs *Connectors) emitReconciled(a *Attempt, r AttemptResult, at time.Time) 
 	if cs.cfg.Events == nil {
 		return
 	}
+	cs.cfg.Events.Emit(event.Event{Time: at, CallID: a.CallID, Data: &event.PaymentReconciled{Payment: SettledPayment(a, r)}})
+}
+
+// SettledPayment is the payment an attempt with outcome r made, as a record needs it: result
+// success, declined, not-charged (the provider never received it) or unknown.
+func SettledPayment(a *Attempt, r AttemptResult) event.Payment {
 	p := event.Payment{SessionID: a.SessionID, Channel: a.Channel, Connector: a.Connector, ConnectorKey: a.ConnectorKey,
 		Method: a.Method, AmountMinor: a.AmountMinor, Currency: a.Currency, Reference: a.Reference,
 		MaskedCard: a.MaskedCard, CardType: a.CardBrand, Confirmation: r.ConfirmationCode, Token: r.Token,
@@ -125,7 +131,7 @@ func (cs *Connectors) emitReconciled(a *Attempt, r AttemptResult, at time.Time) 
 	default:
 		p.Result = event.ResultUnknown
 	}
-	cs.cfg.Events.Emit(event.Event{Time: at, CallID: a.CallID, Data: &event.PaymentReconciled{Payment: p}})
+	return p
 }
 
 // RunReconciler runs Reconcile every interval until ctx is done, logging what it settled.

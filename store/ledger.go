@@ -153,6 +153,24 @@ func orDefault(s, def string) string {
 	return s
 }
 
+// AttemptsWithoutRecord returns the attempts created before the given time whose outcome is
+// known but not in a payment record: their session has no record, or an approved attempt's
+// record is not completed. A process killed after the provider answered but before its
+// recorder wrote the payment leaves these; serve completes their records on start.
+func (s *Store) AttemptsWithoutRecord(ctx context.Context, before time.Time) ([]Attempt, error) {
+	db, err := s.reader()
+	if err != nil {
+		return nil, err
+	}
+	out, err := s.attempts(ctx, db, `a WHERE a.status = ? AND a.created_at < ? AND a.session_id <> '' AND a.call_id <> ''
+		AND NOT EXISTS (SELECT 1 FROM payment_sessions p WHERE p.id = a.session_id AND (a.result <> ? OR p.state = ?))
+		ORDER BY a.created_at, a.idempotency_key`, AttemptComplete, before.UnixMicro(), "approved", PaymentCompleted)
+	if err != nil {
+		return nil, fmt.Errorf("store: attempts without a record: %w", err)
+	}
+	return out, nil
+}
+
 // ListAttempts returns the payment attempts created at or after since, oldest first (for
 // audits and reconciliation reports).
 func (s *Store) ListAttempts(ctx context.Context, since time.Time) ([]Attempt, error) {

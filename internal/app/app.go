@@ -24,6 +24,7 @@ import (
 	"github.com/paybridge/paybridge/callplan"
 	"github.com/paybridge/paybridge/console"
 	"github.com/paybridge/paybridge/dtmf"
+	"github.com/paybridge/paybridge/event"
 	"github.com/paybridge/paybridge/gateway"
 	"github.com/paybridge/paybridge/internal/clientip"
 	"github.com/paybridge/paybridge/ivr"
@@ -422,6 +423,20 @@ func (a *App) reconcileAtStart(ctx context.Context) {
 		for _, e := range rep.Errors {
 			a.log.Warn("payment left pending", "err", e)
 		}
+	}
+	// Attempts the provider had answered, whose payment record the killed process had not yet
+	// written (its recorder works behind the calls): complete their records too.
+	orphans, err := a.store.AttemptsWithoutRecord(ctx, a.started)
+	if err != nil {
+		a.log.Error("finding payments without a record", "err", err)
+	}
+	for i := range orphans {
+		g := toGatewayAttempt(&orphans[i])
+		a.recorder.Emit(event.Event{Time: time.Now(), CallID: g.CallID,
+			Data: &event.PaymentReconciled{Payment: gateway.SettledPayment(g, g.Result)}})
+	}
+	if len(orphans) > 0 {
+		a.log.Info("completed payment records a previous run had not written", "payments", len(orphans))
 	}
 	a.reconciled.Store(true)
 }

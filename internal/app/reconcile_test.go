@@ -78,6 +78,12 @@ func TestRestartCompletesWhatACrashLeft(t *testing.T) {
 	must(t, st.CreateAttempt(ctx, store.Attempt{IdempotencyKey: "crash-key-2", SessionID: "ss-gone", CallID: callID,
 		Connector: "local", ConnectorKey: gateway.ConnectorKey(local), Channel: "voice", AmountMinor: 600, Currency: "GBP",
 		CreatedAt: time.Now().Add(-2 * time.Minute)}))
+	// And one the provider answered (approved) just before the kill, before the recorder wrote
+	// its payment: the attempt is complete, the record missing.
+	must(t, st.CreateAttempt(ctx, store.Attempt{IdempotencyKey: "crash-key-3", SessionID: "ss-answered", CallID: callID,
+		Connector: "provider", ConnectorKey: c.Key(), Channel: "voice", AmountMinor: 700, Currency: "GBP", Reference: "R-3",
+		MaskedCard: "************4444", CardBrand: "mastercard", Method: "charge", CreatedAt: time.Now().Add(-2 * time.Minute)}))
+	must(t, st.CompleteAttempt(ctx, "crash-key-3", store.AttemptResult{Result: "approved", Confirmation: "ch_answered", SessionID: "ss-answered"}))
 	st.Close()
 
 	a, logs, stop := startNode(t, "--plans", plans, "--data", data)
@@ -87,12 +93,21 @@ func TestRestartCompletesWhatACrashLeft(t *testing.T) {
 			t.Fatalf("reconciliation did not finish\n%s", logs)
 		}
 	}
-	var rec *store.PaymentSession
-	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
-		if rs, _ := a.Store().ListPayments(ctx, store.PaymentFilter{CallID: callID, Result: "success"}); len(rs) == 1 {
-			rec = &rs[0]
-			break
+	var rec, answered *store.PaymentSession
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline) && (rec == nil || answered == nil); time.Sleep(50 * time.Millisecond) {
+		rs, _ := a.Store().ListPayments(ctx, store.PaymentFilter{CallID: callID, Result: "success"})
+		for i := range rs {
+			switch rs[i].ID {
+			case "ss-answered":
+				answered = &rs[i]
+			default:
+				rec = &rs[i]
+			}
 		}
+	}
+	if answered == nil || answered.AmountMinor != 700 || answered.Reference != "R-3" || answered.Confirmation != "ch_answered" ||
+		answered.MaskedCard != "************4444" || answered.State != store.PaymentCompleted {
+		t.Fatalf("the answered attempt's record: %+v\n%s", answered, logs)
 	}
 	charges := prov.Ledger()
 	if rec == nil || len(charges) != 1 {
@@ -116,7 +131,7 @@ func TestRestartCompletesWhatACrashLeft(t *testing.T) {
 	adminGet(t, a, "/api/calls/"+callID, &call)
 	var stats store.Stats
 	adminGet(t, a, "/api/stats", &stats)
-	if detail.Payment.ID != rec.ID || len(call.Payments) < 1 || stats.Collected["GBP"] != 500 {
+	if detail.Payment.ID != rec.ID || len(call.Payments) < 2 || stats.Collected["GBP"] != 500+700 {
 		t.Fatalf("payment %+v, call payments %+v, collected %v", detail.Payment, call.Payments, stats.Collected)
 	}
 	// The interrupted call is over.
