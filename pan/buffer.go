@@ -26,10 +26,13 @@ type SecureBuffer struct {
 	s *secret
 }
 
-// secret is the buffer's memory: allocated once, at the first Append, never grown (so no
-// append ever leaves a stale copy behind), zeroed by Wipe.
+// secret is the buffer's state. The digits are allocated once, at the first Append, and never
+// grown (so no append ever leaves a stale copy behind); Wipe zeroes them. They sit behind a
+// second pointer because fmt dereferences a pointer it meets at the top of a value it cannot
+// format ("%s" of a copied SecureBuffer prints the secret it points to): one level down, a
+// pointer prints as an address.
 type secret struct {
-	d [MaxDigits]byte
+	d *[MaxDigits]byte
 	n int
 }
 
@@ -48,7 +51,7 @@ func (b *SecureBuffer) Append(c byte) error {
 		return ErrNotDigit
 	}
 	if b.s == nil {
-		b.s = new(secret)
+		b.s = &secret{d: new([MaxDigits]byte)}
 	}
 	if b.s.n >= len(b.s.d) {
 		return ErrFull
