@@ -21,7 +21,6 @@
 //   - Masker: a look-ahead delay line that replaces every tone in forwarded or recorded audio
 //     with silence, and a secure window that replaces all of it during card capture.
 //   - GenerateDigit and GenerateDigits: tones with level, twist, detuning and phase control.
-//   - SecureBuffer: the one type that may hold card digits; it only ever prints a mask.
 //
 // # Clocks
 //
@@ -34,7 +33,9 @@
 //
 // A Digit prints as "•" and an Event's LogValue leaves the key out; only Digit.Char shows a
 // key, for tools whose job is to show it (`paybridge dtmf decode`) or non-card menus. Errors
-// of the decoders never quote their input.
+// of the decoders never quote their input. A Stream zeroes every keypress it remembers for
+// merging as soon as it forgets it. Card digits, once keyed, go into a pan.SecureBuffer (the
+// pan package holds every card rule: the buffer, the mask, the redactor).
 //
 // See docs/dtmf.md for the design, the measured limits and the comparison with spandsp.
 package dtmf

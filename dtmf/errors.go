@@ -2,13 +2,8 @@ package dtmf
 
 import "errors"
 
-// Sentinel errors of the dtmf package. They never carry a digit.
-var (
-	ErrNotNumeric = errors.New("dtmf: only the keys 0-9 can enter a secure buffer")
-	ErrBufferFull = errors.New("dtmf: secure buffer is full")
-)
-
-// Sentinel errors of the decoders. Wrapped errors add position and size, never content.
+// Sentinel errors of the decoders. They never carry a digit: wrapped errors add position and
+// size, never content.
 var (
 	ErrShortPayload    = errors.New("dtmf: telephone-event payload shorter than 4 bytes")
 	ErrBadRED          = errors.New("dtmf: malformed RFC 2198 redundancy payload")

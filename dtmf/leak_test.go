@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/paybridge/paybridge/pan"
 )
 
 var testCards = []string{"4242424242424242", "5555555555554444", "378282246310005"}
@@ -20,12 +22,12 @@ func TestNoCardNumberInOutput(t *testing.T) {
 	var out bytes.Buffer
 	log := slog.New(slog.NewJSONHandler(&out, nil))
 	text := slog.New(slog.NewTextHandler(&out, nil))
-	for ci, pan := range testCards {
+	for ci, number := range testCards {
 		var evs []Event
 		s := NewStream(StreamConfig{OnDigit: func(e Event) { evs = append(evs, e) }, OnRelease: func(e Event) { evs = append(evs, e) }})
 		// card 0 through each source in turn, card 1 through all three at once, card 2 in-band
-		for i := 0; i < len(pan); i++ {
-			d := Digit(pan[i])
+		for i := 0; i < len(number); i++ {
+			d := Digit(number[i])
 			inband, events, info := ci == 2 || ci == 1 || i%3 == 0, ci == 1 || (ci == 0 && i%3 == 1), ci == 1 || (ci == 0 && i%3 == 2)
 			if info {
 				if err := s.Info("application/dtmf-relay", FormatInfoRelay(d, 80*time.Millisecond)); err != nil {
@@ -63,13 +65,13 @@ func TestNoCardNumberInOutput(t *testing.T) {
 			j, _ := json.Marshal(e)
 			out.Write(j)
 		}
-		if keys != pan {
-			t.Fatalf("the stream heard %d keys of %d: %q", len(keys), len(pan), keys)
+		if keys != number {
+			t.Fatalf("the stream heard %d keys of %d: %q", len(keys), len(number), keys)
 		}
-		var b SecureBuffer
+		var b pan.SecureBuffer
 		for _, e := range evs {
 			if e.End == 0 {
-				if err := b.Append(e.Digit); err != nil {
+				if err := b.Append(e.Digit.Char()); err != nil {
 					t.Fatal(err)
 				}
 			}
@@ -78,18 +80,18 @@ func TestNoCardNumberInOutput(t *testing.T) {
 		log.Info("card", "pan", &b)
 		b.Wipe()
 		// decoder errors on bodies that carry the PAN
-		for _, body := range []string{"Signal=" + pan, pan, "Signal=5\nDuration=" + pan} {
-			for _, ct := range []string{"application/dtmf-relay", "application/dtmf", "text/" + pan} {
+		for _, body := range []string{"Signal=" + number, number, "Signal=5\nDuration=" + number} {
+			for _, ct := range []string{"application/dtmf-relay", "application/dtmf", "text/" + number} {
 				if _, _, err := ParseInfo(ct, []byte(body)); err != nil {
 					fmt.Fprintln(&out, err.Error(), errors.Unwrap(err))
 				}
 			}
 		}
-		if _, err := UnpackRED([]byte(pan)); err != nil {
+		if _, err := UnpackRED([]byte(number)); err != nil {
 			fmt.Fprintln(&out, err)
 		}
 		var te TelephoneEvent
-		fmt.Fprintln(&out, te.Unmarshal([]byte(pan[:3])))
+		fmt.Fprintln(&out, te.Unmarshal([]byte(number[:3])))
 	}
 	s := out.String()
 	for _, card := range testCards {

@@ -142,7 +142,9 @@ func (r *Receiver) finish(out []Event) []Event {
 	if end <= c.start {
 		end = c.start + time.Second/time.Duration(r.rate)
 	}
-	return append(out, Event{Digit: d, Source: SourceRFC4733, Start: c.start, End: end})
+	out = append(out, Event{Digit: d, Source: SourceRFC4733, Start: c.start, End: end})
+	*c = rxEvent{} // the key's code goes with it
+	return out
 }
 
 func (r *Receiver) remember(ts uint32) {

@@ -34,6 +34,11 @@ type StreamConfig struct {
 // MergeWindow of the earlier one, or while the earlier one's first source still holds the
 // key, or less than MergeWindow/2 after that source let go. Each source can confirm a
 // keypress once, so the same key pressed twice quickly is still two keys.
+//
+// To merge, the Stream remembers each keypress until it has been released for claimRetention
+// of its clock; then it zeroes the record (the digit with it) and forgets it. Flush, the end
+// of input, zeroes every released keypress at once. Every event slice it has handled is
+// zeroed too: after the retention, no digit of the call is left in the Stream's memory.
 type Stream struct {
 	cfg StreamConfig
 	det *Detector
@@ -55,6 +60,10 @@ type claim struct {
 	firstEnd  time.Duration
 	firstHeld bool
 }
+
+// claimRetention is how long a released keypress is remembered for merging: a late source
+// (an RFC 4733 event back-dated by its duration, an INFO) may still name it.
+const claimRetention = 2 * time.Second
 
 // NewStream returns the stream of one call.
 func NewStream(cfg StreamConfig) *Stream {
@@ -83,6 +92,7 @@ func (s *Stream) Audio(pcm []int16) {
 	}
 	s.handle(s.rx.Expire(s.now), 0)
 	s.due(false)
+	s.prune()
 }
 
 // Gap tells the stream that samples of caller audio were lost (missing RTP packets): a gap
@@ -96,6 +106,7 @@ func (s *Stream) Gap(samples int) {
 	s.handle(s.det.Gap(samples), off)
 	s.handle(s.rx.Expire(s.now), 0)
 	s.due(false)
+	s.prune()
 }
 
 // Advance moves the clock by d without media (a silent leg, a virtual clock); it ends keys
@@ -112,6 +123,7 @@ func (s *Stream) Advance(d time.Duration) {
 	}
 	s.handle(s.rx.Expire(s.now), 0)
 	s.due(false)
+	s.prune()
 }
 
 // TelephoneEvent feeds one RFC 4733 payload with its RTP timestamp and sequence number. The
@@ -161,6 +173,7 @@ func (s *Stream) dueBy(t time.Duration) {
 			keep = append(keep, e)
 		}
 	}
+	clear(s.pending[len(keep):]) // the released keys' old places in the backing array
 	s.pending = keep
 	s.handle(ready, 0)
 }
@@ -173,8 +186,11 @@ func (s *Stream) Flush() {
 	s.handle(s.rx.Expire(s.now), 0)
 	s.rx.Timeout = timeout
 	s.due(true)
+	s.forget(func(c *claim) bool { return c.active == 0 })
 }
 
+// handle merges evs into the stream, then zeroes them: the slices the detector, the receiver
+// and dueBy hand over are the stream's to clear.
 func (s *Stream) handle(evs []Event, off time.Duration) {
 	for _, e := range evs {
 		e.Start += off
@@ -186,6 +202,7 @@ func (s *Stream) handle(evs []Event, off time.Duration) {
 			s.down(e)
 		}
 	}
+	clear(evs)
 }
 
 func (s *Stream) down(e Event) {
@@ -236,16 +253,21 @@ func (s *Stream) up(e Event) {
 	}
 }
 
-// prune forgets keypresses that ended long ago.
+// prune forgets keypresses released claimRetention ago or more.
 func (s *Stream) prune() {
+	s.forget(func(c *claim) bool { return c.active == 0 && s.now-c.end >= claimRetention })
+}
+
+// forget zeroes and drops the claims done says are done with.
+func (s *Stream) forget(done func(*claim) bool) {
 	keep := s.claims[:0]
 	for _, c := range s.claims {
-		if c.active != 0 || s.now-c.end < 2*time.Second {
-			keep = append(keep, c)
+		if done(c) {
+			*c = claim{} // the digit goes with it
+			continue
 		}
+		keep = append(keep, c)
 	}
-	for i := len(keep); i < len(s.claims); i++ {
-		s.claims[i] = nil
-	}
+	clear(s.claims[len(keep):])
 	s.claims = keep
 }

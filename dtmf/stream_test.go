@@ -136,3 +136,98 @@ func TestStreamAdvanceExpiresEvents(t *testing.T) {
 		t.Fatal("bad INFO accepted")
 	}
 }
+
+// A keypress the stream remembers for merging is zeroed — digit and all — once it has been
+// released for claimRetention of the stream's clock, by the clock alone (no later key needed),
+// and at once by Flush. The receiver's record of an RFC 4733 key and the pending INFO keys'
+// slots are zeroed when they end.
+func TestStreamZeroesForgottenKeys(t *testing.T) {
+	press := func(s *Stream, d Digit) {
+		t.Helper()
+		tone := GenerateDigit(d, ToneOptions{Level: -10, Duration: 100 * time.Millisecond})
+		ps, err := NewSender(8000).Packets(d, 0, 100*time.Millisecond, 20*time.Millisecond)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Info("application/dtmf-relay", FormatInfoRelay(d, 100*time.Millisecond)); err != nil {
+			t.Fatal(err)
+		}
+		for f := 0; f < 10; f++ {
+			frame := make([]int16, 160)
+			if f < 5 {
+				copy(frame, tone[f*160:])
+			}
+			for len(ps) > 0 && ps[0].Offset <= time.Duration(f*20)*time.Millisecond {
+				if err := s.TelephoneEvent(ps[0].Timestamp, uint16(f), ps[0].Payload); err != nil {
+					t.Fatal(err)
+				}
+				ps = ps[1:]
+			}
+			s.Audio(frame)
+		}
+	}
+	zeroed := func(cs []*claim) bool {
+		for _, c := range cs {
+			if *c != (claim{}) {
+				return false
+			}
+		}
+		return true
+	}
+
+	var keys string
+	s := NewStream(StreamConfig{OnDigit: func(e Event) { keys += string(e.Digit.Char()) }})
+	press(s, '7')
+	rx := s.rx.cur // nil once the events' end packet arrived
+	pending := s.pending[:cap(s.pending)]
+	claims := append([]*claim(nil), s.claims...)
+	if keys != "7" || len(claims) != 1 || claims[0].ev.Digit != '7' {
+		t.Fatalf("keys %q, %d claims: the key did not register", keys, len(claims))
+	}
+	if rx != nil {
+		t.Fatal("the receiver still holds a key after its end packet")
+	}
+	for i, e := range pending {
+		if e != (Event{}) {
+			t.Fatalf("pending INFO slot %d still holds a key after its release: %+v", i, e)
+		}
+	}
+	s.Advance(claimRetention / 2)
+	if zeroed(claims) || len(s.claims) != 1 {
+		t.Fatal("a key was forgotten before claimRetention: a late source would count twice")
+	}
+	s.Advance(claimRetention)
+	if len(s.claims) != 0 || !zeroed(claims) {
+		t.Fatalf("claimRetention after its release the key is still remembered: %d claims, zeroed %v", len(s.claims), zeroed(claims))
+	}
+	if claims[0].ev.Digit != 0 {
+		t.Fatal("the forgotten key's digit is still in memory")
+	}
+
+	// Flush: the end of input forgets every released key at once.
+	s2 := NewStream(StreamConfig{OnDigit: func(Event) {}})
+	press(s2, '4')
+	press(s2, '2')
+	claims = append([]*claim(nil), s2.claims...)
+	if len(claims) != 2 {
+		t.Fatalf("%d claims for two keys", len(claims))
+	}
+	s2.Flush()
+	if len(s2.claims) != 0 || !zeroed(claims) {
+		t.Fatal("Flush left released keys in memory")
+	}
+
+	// The receiver zeroes its record of a key when the key ends.
+	r := NewReceiver(8000)
+	if _, err := r.Receive(100, 1, te(9, false, 160), 0); err != nil {
+		t.Fatal(err)
+	}
+	cur := r.cur
+	if cur == nil || cur.code != 9 {
+		t.Fatal("the receiver did not hold the key")
+	}
+	r.Expire(time.Second)
+	if *cur != (rxEvent{}) {
+		t.Fatalf("the receiver's ended key is not zeroed: %+v", *cur)
+	}
+}
