@@ -4,7 +4,7 @@ import (
 	"context"
 	"time"
 
-	"github.com/paybridge/paybridge/dtmf"
+	"github.com/paybridge/paybridge/pan"
 )
 
 // Connector pays through one payment provider. The gateway package implements it for the
@@ -84,15 +84,15 @@ type Amount struct {
 }
 
 // Card is the captured card. Number and SecurityCode are secure buffers owned by the Pay step;
-// the connector copies them only into its request body (dtmf.SecureBuffer.AppendTo) and zeroes
+// the connector copies them only into its request body (pan.SecureBuffer.AppendTo) and zeroes
 // that body after sending.
 type Card struct {
-	Number       *dtmf.SecureBuffer
-	SecurityCode *dtmf.SecureBuffer // nil when the plan does not ask for it
-	ExpMonth     int                // 1–12
-	ExpYear      int                // four digits
-	PostalCode   string             // not card data; may be empty
-	Brand        string             // visa, mastercard, amex, … (as in validCardTypes)
+	Number       *pan.SecureBuffer
+	SecurityCode *pan.SecureBuffer // nil when the plan does not ask for it
+	ExpMonth     int               // 1–12
+	ExpYear      int               // four digits
+	PostalCode   string            // not card data; may be empty
+	Brand        string            // visa, mastercard, amex, … (as in validCardTypes)
 }
 
 // PaymentRequest is one payment attempt.

@@ -7,7 +7,7 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/paybridge/paybridge/dtmf"
+	"github.com/paybridge/paybridge/pan"
 )
 
 // Severity tells an error (the plan is refused) from a warning (the plan loads, but probably
@@ -200,63 +200,12 @@ func (s *diagSink) errorf(pos Pos, code string, format string, args ...any) {
 	if s.full(pos) {
 		return
 	}
-	s.ds = append(s.ds, Diagnostic{Pos: pos, Severity: SeverityError, Code: code, Message: maskCardRuns(fmt.Sprintf(format, args...)), Err: ErrInvalidPlan})
+	s.ds = append(s.ds, Diagnostic{Pos: pos, Severity: SeverityError, Code: code, Message: pan.Redact(fmt.Sprintf(format, args...)), Err: ErrInvalidPlan})
 }
 
 func (s *diagSink) warnf(pos Pos, code string, format string, args ...any) {
 	if s.full(pos) {
 		return
 	}
-	s.ds = append(s.ds, Diagnostic{Pos: pos, Severity: SeverityWarning, Code: code, Message: maskCardRuns(fmt.Sprintf(format, args...))})
-}
-
-// maskCardRuns replaces digit runs that could hold a card number with the canonical mask, so
-// that a card number pasted into a plan is never echoed by a message that quotes the
-// offending value. A run may have single spaces or dashes between digits. Masked: every run
-// of 13 digits or more, a Luhn-valid run of 12; after a '+' (a phone number) only runs longer
-// than E.164 allows (16+) or Luhn-valid ones of 13+.
-func maskCardRuns(msg string) string {
-	if len(msg) < 12 {
-		return msg
-	}
-	var b strings.Builder
-	i := 0
-	for i < len(msg) {
-		c := msg[i]
-		if c < '0' || c > '9' {
-			b.WriteByte(c)
-			i++
-			continue
-		}
-		j := i
-		var digits []byte
-		for j < len(msg) {
-			if msg[j] >= '0' && msg[j] <= '9' {
-				digits = append(digits, msg[j])
-				j++
-			} else if (msg[j] == ' ' || msg[j] == '-') && j+1 < len(msg) && msg[j+1] >= '0' && msg[j+1] <= '9' {
-				j++
-			} else {
-				break
-			}
-		}
-		n := len(digits)
-		var mask bool
-		switch plus := i > 0 && msg[i-1] == '+'; {
-		case plus:
-			mask = n > 15 || n >= 13 && luhnOK(string(digits))
-		case n >= 13:
-			mask = true
-		case n == 12:
-			mask = luhnOK(string(digits))
-		}
-		if mask {
-			b.WriteString(dtmf.MaskLen(n, string(digits[n-4:])))
-		} else {
-			b.WriteString(msg[i:j])
-		}
-		dtmf.Zero(digits)
-		i = j
-	}
-	return b.String()
+	s.ds = append(s.ds, Diagnostic{Pos: pos, Severity: SeverityWarning, Code: code, Message: pan.Redact(fmt.Sprintf(format, args...))})
 }

@@ -69,7 +69,7 @@ type TimedPlayer interface {
 // steps the clock whenever it waits and nothing is ready, so replays cost no time and are
 // reproducible; channels that simulate playback implement TimedPlayer for that. Keys that
 // arrive while a prompt plays cancel it (barge-in) or queue up (type-ahead) and feed the next
-// Gather, Menu or Pay. Pay keeps card digits only in dtmf.SecureBuffers, which it wipes after
+// Gather, Menu or Pay. Pay keeps card digits only in pan.SecureBuffers, which it wipes after
 // the connector call and on every other way out (docs/pay.md).
 //
 // Run hangs the channel up when the flow ends, when a step fails fatally and when the loop

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/paybridge/paybridge/dtmf"
+	"github.com/paybridge/paybridge/pan"
 )
 
 // The engine's unit-test doubles: a Channel whose prompts last a fixed time on a virtual
@@ -150,7 +151,7 @@ func (f *fakeConnector) Pay(ctx context.Context, req *PaymentRequest) (*PaymentR
 	defer f.mu.Unlock()
 	body := req.Card.Number.AppendTo([]byte("number="))
 	f.numbers = append(f.numbers, string(body[len("number="):]))
-	dtmf.Zero(body)
+	pan.Zero(body)
 	req.Card.Number.Use(func(d []byte) { f.memory = append(f.memory, d[:cap(d)]) })
 	if req.Card.SecurityCode != nil {
 		f.cvvs = append(f.cvvs, string(req.Card.SecurityCode.AppendTo(nil)))

@@ -25,16 +25,3 @@ func ExampleVirtualClock() {
 	// key at 1.2s
 	// timeout at 5s
 }
-
-// CheckCardNumber tells the brand and whether the plan accepts it, from digits a secure
-// buffer hands out; the error types are Pay's.
-func ExampleCheckCardNumber() {
-	for _, n := range []string{"4242424242424242", "378282246310005", "4242424242424241"} {
-		brand, errType := callplan.CheckCardNumber([]byte(n), []string{"visa", "mastercard"})
-		fmt.Printf("%s %q\n", brand, errType)
-	}
-	// Output:
-	// visa ""
-	// amex "invalid-card-type"
-	// visa "invalid-card-number"
-}

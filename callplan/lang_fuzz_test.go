@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/paybridge/paybridge/pan"
 )
 
 // FuzzParse: any bytes give diagnostics, never a panic; every position lies inside the file;
@@ -99,25 +101,11 @@ func FuzzExpr(f *testing.F) {
 	})
 }
 
-// unmaskedCardRun returns a digit run of msg that maskCardRuns should have masked: 13+
-// digits (spaces and dashes between them allowed), or 16+ after a '+'.
+// unmaskedCardRun returns what of msg the one redactor should have masked: a complete card
+// number (pan.FindCard), or "".
 func unmaskedCardRun(msg string) string {
-	for i := 0; i < len(msg); i++ {
-		if msg[i] < '0' || msg[i] > '9' || i > 0 && msg[i-1] >= '0' && msg[i-1] <= '9' {
-			continue
-		}
-		n, j := 0, i
-		for j < len(msg) && (msg[j] >= '0' && msg[j] <= '9' || (msg[j] == ' ' || msg[j] == '-') && j+1 < len(msg) && msg[j+1] >= '0' && msg[j+1] <= '9' && n > 0) {
-			if msg[j] >= '0' && msg[j] <= '9' {
-				n++
-			}
-			j++
-		}
-		plus := i > 0 && msg[i-1] == '+'
-		if !plus && n >= 13 || plus && n > 15 {
-			return msg[i:j]
-		}
-		i = j
+	if at := pan.FindCard(msg); at >= 0 {
+		return msg[at:]
 	}
 	return ""
 }

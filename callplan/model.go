@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"regexp"
 	"time"
+
+	"github.com/paybridge/paybridge/pan"
 )
 
 // This file is the call plan's syntax tree: what Parse produces and what the engine runs.
@@ -56,7 +58,7 @@ const (
 	DefaultPayMaxAttempts     = 3
 	DefaultPayTimeout         = 5 * time.Second
 	DefaultPayTokenType       = "reusable"
-	DefaultMinPostalCodeLen   = 3
+	DefaultMinPostalCodeLen   = pan.MinPostalCodeLength
 	DefaultAuthorizeVar       = "Authorize"
 	DefaultLinkVar            = "Link"
 	DefaultLinkTTL            = 24 * time.Hour
@@ -72,7 +74,7 @@ const (
 const MaxLinkTTL = 7 * 24 * time.Hour
 
 // DefaultValidCardTypes is Pay's validCardTypes when the attribute is absent.
-var DefaultValidCardTypes = []string{"visa", "mastercard", "amex"}
+var DefaultValidCardTypes = []string{pan.BrandVisa, pan.BrandMastercard, pan.BrandAmex}
 
 // Plan is one parsed call plan (one XML file).
 type Plan struct {
@@ -456,8 +458,8 @@ var APIOutputs = []string{"Error"}
 // "success" or "failed" (the flow continues only when it failed).
 var TransferOutputs = []string{"Result"}
 
-// CardTypes lists the card brands validCardTypes and cardType accept.
-var CardTypes = []string{"visa", "mastercard", "amex", "maestro", "discover", "jcb", "diners-club", "unionpay"}
+// CardTypes lists the card brands validCardTypes and cardType accept (pan's brands).
+var CardTypes = pan.Brands()
 
 // BuiltinVars are set by the engine before the first step.
 var BuiltinVars = []string{"Call.From", "Call.To", "Call.Id", "Call.StartedAt", "Sandbox.Url"}

@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/paybridge/paybridge/pan"
 )
 
 // Parse reads one plan from src. name is the file name used in positions (and, without its
@@ -112,7 +114,7 @@ func (p *parser) checkLiteral(raw string, off int, what string) {
 	if s := findSecret(raw); s != "" {
 		p.sink.errorf(p.m.pos(off), "secret", "%s holds %s: secrets belong in the environment, use #(env:NAME)", what, s)
 	}
-	if k := findCardNumber(stripRefs(raw)); k >= 0 {
+	if k := pan.FindCard(stripRefs(raw)); k >= 0 {
 		p.sink.errorf(p.m.pos(off), "card-data", "%s holds what looks like a card number: card data never appears in a plan", what)
 	}
 }

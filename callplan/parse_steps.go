@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/paybridge/paybridge/pan"
 )
 
 // stepParsers maps each step element to its parser (filled in init to avoid an
@@ -616,7 +618,7 @@ func (p *parser) parsePay(n *xnode) Step {
 			s.PostalCode = "false"
 		}
 	}
-	s.MinPostalCodeLength = a.int("minPostalCodeLength", DefaultMinPostalCodeLen, 1, MaxPostalCodeDigits)
+	s.MinPostalCodeLength = a.int("minPostalCodeLength", DefaultMinPostalCodeLen, 1, pan.MaxPostalCodeLength)
 	s.MaxAttempts = a.int("maxAttempts", DefaultPayMaxAttempts, 1, 10)
 	s.Timeout = a.dur("timeout", DefaultPayTimeout, minTimeout, maxTimeout)
 	s.TokenType = DefaultPayTokenType
@@ -638,9 +640,6 @@ func (p *parser) parsePay(n *xnode) Step {
 	}
 	return s
 }
-
-// MaxPostalCodeDigits bounds minPostalCodeLength (and the postal code the caller keys).
-const MaxPostalCodeDigits = 10
 
 // cardTypes checks a list of card type names.
 func (p *parser) cardTypes(a *attrSet, name string, v []string) []string {

@@ -172,45 +172,6 @@ func isTokenByte(c byte) bool {
 		c == '_' || c == '-' || c == '.' || c == '~' || c == '+' || c == '/' || c == '='
 }
 
-// findCardNumber returns the byte offset of a run of 13–19 digits in raw that passes the
-// Luhn check and starts like a card (2–6), or -1. Runs preceded by '+' are phone numbers.
-func findCardNumber(raw string) int {
-	i := 0
-	for i < len(raw) {
-		if raw[i] < '0' || raw[i] > '9' {
-			i++
-			continue
-		}
-		j := i
-		for j < len(raw) && (raw[j] >= '0' && raw[j] <= '9' || raw[j] == ' ' && j+1 < len(raw) && raw[j+1] >= '0' && raw[j+1] <= '9') {
-			j++
-		}
-		digits := strings.ReplaceAll(raw[i:j], " ", "")
-		if n := len(digits); n >= 13 && n <= 19 && digits[0] >= '2' && digits[0] <= '6' &&
-			(i == 0 || raw[i-1] != '+') && luhnOK(digits) {
-			return i
-		}
-		i = j
-	}
-	return -1
-}
-
-func luhnOK(d string) bool {
-	sum, dbl := 0, false
-	for i := len(d) - 1; i >= 0; i-- {
-		v := int(d[i] - '0')
-		if dbl {
-			v *= 2
-			if v > 9 {
-				v -= 9
-			}
-		}
-		sum += v
-		dbl = !dbl
-	}
-	return sum%10 == 0
-}
-
 // parseDurationAttr reads a duration with a unit ("500ms", "5s", "1m", "72h", "1m30s").
 func parseDurationAttr(s string, lo, hi time.Duration) (time.Duration, error) {
 	if s == "" {

@@ -31,23 +31,6 @@ func TestFindSecret(t *testing.T) {
 	}
 }
 
-func TestFindCardNumber(t *testing.T) {
-	cards := map[string]int{
-		"4242424242424242": 0, "pay 5555555555554444 now": 4, "378282246310005": 0, "4242 4242 4242 4242": 0,
-		"x=2223003122003222": 2,
-	}
-	for s, want := range cards {
-		if got := findCardNumber(s); got != want {
-			t.Errorf("findCardNumber(%q) = %d, want %d", s, got, want)
-		}
-	}
-	for _, s := range []string{"+441632960000", "+4242424242424242", "4242424242424241", "1234567890123456", "424242424242", "7777777777777777777777", "12345678"} {
-		if got := findCardNumber(s); got != -1 {
-			t.Errorf("findCardNumber(%q) = %d, want -1", s, got)
-		}
-	}
-}
-
 func TestParseDurationAttr(t *testing.T) {
 	ok := map[string]time.Duration{"500ms": 500 * time.Millisecond, "5s": 5 * time.Second, "1m": time.Minute, "1m30s": 90 * time.Second, "72h": 72 * time.Hour, "1.5s": 1500 * time.Millisecond}
 	for s, want := range ok {

@@ -4,13 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"regexp"
 	"strconv"
 	"strings"
 	"time"
 
-	"github.com/paybridge/paybridge/dtmf"
 	"github.com/paybridge/paybridge/event"
+	"github.com/paybridge/paybridge/pan"
 )
 
 // maxConnectorWait bounds one connector call when the connector sets no timeout of its own.
@@ -18,16 +17,16 @@ const maxConnectorWait = 60 * time.Second
 
 // newPayBuffer is where the Pay step gets its secure buffers; tests replace it to check that
 // every buffer is wiped on every exit path.
-var newPayBuffer = func() *dtmf.SecureBuffer { return new(dtmf.SecureBuffer) }
+var newPayBuffer = func() *pan.SecureBuffer { return new(pan.SecureBuffer) }
 
 // payCapture is the state of one Pay step: the buffers holding the card, and what has been
 // learnt so far that may be published.
 type payCapture struct {
 	step      *PayStep
-	number    *dtmf.SecureBuffer
-	expiry    *dtmf.SecureBuffer
-	cvv       *dtmf.SecureBuffer
-	postal    *dtmf.SecureBuffer
+	number    *pan.SecureBuffer
+	expiry    *pan.SecureBuffer
+	cvv       *pan.SecureBuffer
+	postal    *pan.SecureBuffer
 	brand     string
 	masked    string
 	expMonth  int
@@ -47,7 +46,7 @@ type payCapture struct {
 
 // wipe zeroes every buffer; it runs on every exit path of the step.
 func (p *payCapture) wipe() {
-	for _, b := range []*dtmf.SecureBuffer{p.number, p.expiry, p.cvv, p.postal} {
+	for _, b := range []*pan.SecureBuffer{p.number, p.expiry, p.cvv, p.postal} {
 		b.Wipe()
 	}
 }
@@ -115,7 +114,7 @@ func (r *run) pay(ctx context.Context, s *PayStep, p *payCapture) (payOutcome, e
 		cancel()
 		if err != nil {
 			r.log.Warn("Pay: start session", "pos", s.Pos.String(), "err", err)
-			return payOutcome{result: PayResultConnectorError, connectorError: scrubDigits(err.Error())}, nil
+			return payOutcome{result: PayResultConnectorError, connectorError: pan.Redact(err.Error())}, nil
 		}
 		if sess != nil {
 			p.sessionID = sess.ID
@@ -128,7 +127,7 @@ func (r *run) pay(ctx context.Context, s *PayStep, p *payCapture) (payOutcome, e
 
 	fields := []struct {
 		name string
-		buf  *dtmf.SecureBuffer
+		buf  *pan.SecureBuffer
 	}{{FieldCardNumber, p.number}, {FieldExpirationDate, p.expiry}, {FieldSecurityCode, p.cvv}, {FieldPostalCode, p.postal}}
 	for _, f := range fields {
 		if f.buf == nil {
@@ -170,7 +169,7 @@ func (r *run) pay(ctx context.Context, s *PayStep, p *payCapture) (payOutcome, e
 	p.attemptKey = req.IdempotencyKey
 	switch {
 	case err != nil:
-		return payOutcome{result: PayResultConnectorError, errorType: p.lastErr, connectorError: scrubDigits(err.Error())}, nil
+		return payOutcome{result: PayResultConnectorError, errorType: p.lastErr, connectorError: pan.Redact(err.Error())}, nil
 	case res == nil:
 		return payOutcome{result: PayResultInternalError, errorType: p.lastErr, connectorError: "connector returned no result"}, nil
 	case res.Status == PaymentApproved:
@@ -180,13 +179,13 @@ func (r *run) pay(ctx context.Context, s *PayStep, p *payCapture) (payOutcome, e
 	if code == "" {
 		code = string(res.Status)
 	}
-	return payOutcome{result: PayResultConnectorError, errorType: p.lastErr, connectorError: scrubDigits(code),
-		errorCode: scrubDigits(res.ErrorCode), sessionID: res.SessionID}, nil
+	return payOutcome{result: PayResultConnectorError, errorType: p.lastErr, connectorError: pan.Redact(code),
+		errorCode: pan.Redact(res.ErrorCode), sessionID: res.SessionID}, nil
 }
 
 // captureField asks for one field until it is valid or its attempts run out. It returns a
 // Pay result ("" = the field is valid and the next one comes) or the end of the call.
-func (r *run) captureField(ctx context.Context, p *payCapture, field string, buf *dtmf.SecureBuffer) (string, error) {
+func (r *run) captureField(ctx context.Context, p *payCapture, field string, buf *pan.SecureBuffer) (string, error) {
 	s := p.step
 	attempts := max(s.MaxAttempts, 1)
 	errType := ""
@@ -234,27 +233,27 @@ func (r *run) payEnded(err error) string {
 }
 
 // fieldMax is the length at which a field completes itself without '#'.
-func fieldMax(p *payCapture, field string, buf *dtmf.SecureBuffer) int {
+func fieldMax(p *payCapture, field string, buf *pan.SecureBuffer) int {
 	switch field {
 	case FieldCardNumber:
 		n := 19
 		buf.Use(func(d []byte) {
-			if ls := brandLengths(d); len(ls) > 0 {
-				n = ls[len(ls)-1]
+			if m := pan.MaxNumberLength(d); m > 0 {
+				n = m
 			}
 		})
 		return n
 	case FieldExpirationDate:
 		return 4
 	case FieldSecurityCode:
-		return SecurityCodeLength(p.brand)
+		return pan.SecurityCodeLength(p.brand)
 	}
-	return MaxPostalCodeLength
+	return pan.MaxPostalCodeLength
 }
 
 // collect reads keys into buf until '#', the field's full length or the inter-digit
 // timeout. '*' abandons. Keys A–D are ignored.
-func (r *run) collect(ctx context.Context, p *payCapture, field string, buf *dtmf.SecureBuffer) (star, timedOut bool, err error) {
+func (r *run) collect(ctx context.Context, p *payCapture, field string, buf *pan.SecureBuffer) (star, timedOut bool, err error) {
 	timeout := p.step.Timeout
 	if timeout <= 0 {
 		timeout = DefaultPayTimeout
@@ -273,7 +272,7 @@ func (r *run) collect(ctx context.Context, p *payCapture, field string, buf *dtm
 		case d == '#':
 			return false, false, nil
 		case d.IsNumeric():
-			if err := buf.Append(d); err != nil {
+			if err := buf.Append(d.Char()); err != nil {
 				return false, false, nil // full: validation will refuse it
 			}
 			// A live view (console, agent screen) can show "7 digits entered"; the count is
@@ -287,23 +286,38 @@ func (r *run) collect(ctx context.Context, p *payCapture, field string, buf *dtm
 	}
 }
 
-// validateField checks a completed entry; on success it records what may be published.
-func (r *run) validateField(p *payCapture, field string, buf *dtmf.SecureBuffer) (errType string) {
+// validateField checks a completed entry against pan's card rules, naming a failure as the
+// plan does (the Pay error types); on success it records what may be published.
+func (r *run) validateField(p *payCapture, field string, buf *pan.SecureBuffer) (errType string) {
 	buf.Use(func(d []byte) {
 		switch field {
 		case FieldCardNumber:
-			brand, et := CheckCardNumber(d, p.step.ValidCardTypes)
-			if et == "" {
-				p.brand = brand
+			accepted := p.step.ValidCardTypes
+			if len(accepted) == 0 {
+				accepted = DefaultValidCardTypes
 			}
-			errType = et
+			brand, err := pan.CheckNumber(d, accepted)
+			switch {
+			case err == nil:
+				p.brand = brand
+			case errors.Is(err, pan.ErrBrandNotAccepted):
+				errType = ErrTypeInvalidCardType
+			default:
+				errType = ErrTypeInvalidCardNumber
+			}
 		case FieldExpirationDate:
-			m, y, et := CheckExpiry(d, r.clock.Now())
-			p.expMonth, p.expYear, errType = m, y, et
+			m, y, err := pan.CheckExpiry(d, r.clock.Now())
+			if p.expMonth, p.expYear = m, y; err != nil {
+				errType = ErrTypeInvalidDate
+			}
 		case FieldSecurityCode:
-			errType = CheckSecurityCode(d, p.brand)
+			if pan.CheckSecurityCode(d, p.brand) != nil {
+				errType = ErrTypeInvalidSecurityCode
+			}
 		case FieldPostalCode:
-			errType = CheckPostalCode(d, p.step.MinPostalCodeLength)
+			if pan.CheckPostalCode(d, p.step.MinPostalCodeLength) != nil {
+				errType = ErrTypeInvalidPostalCode
+			}
 		}
 	})
 	if field == FieldCardNumber && errType == "" {
@@ -346,18 +360,6 @@ func (r *run) publishPay(prefix string, p *payCapture, out payOutcome) {
 		MaskedCard: p.masked, CardType: p.brand, Confirmation: out.confirmation, Token: out.token,
 		AttemptKey: p.attemptKey, Attempts: p.entries,
 	}})
-}
-
-// longDigitRun finds what could be a card number inside text from outside (a connector
-// error): 12 or more digits, possibly separated by spaces or dashes.
-var longDigitRun = regexp.MustCompile(`\d(?:[ -]?\d){11,}`)
-
-// scrubDigits masks any card-number-like run in s: the engine never repeats a PAN, even one
-// a misbehaving provider echoed into an error.
-func scrubDigits(s string) string {
-	return longDigitRun.ReplaceAllStringFunc(s, func(m string) string {
-		return "[redacted]"
-	})
 }
 
 // dropTypeAhead zeroes and forgets queued keys.

@@ -1,6 +1,11 @@
 package callplan
 
-import "strconv"
+import (
+	"slices"
+	"strconv"
+
+	"github.com/paybridge/paybridge/pan"
+)
 
 // Prompt selection for Pay: the plan's most specific <Prompt> wins, and the bundled pack
 // has a default for every field × error type (× amex for the security code).
@@ -45,7 +50,7 @@ func selectPayPrompt(prompts []*PayPrompt, ask payAsk) ([]string, bool) {
 			score += 2
 		}
 		if len(p.Attempt) > 0 {
-			if !containsInt(p.Attempt, ask.Attempt) {
+			if !slices.Contains(p.Attempt, ask.Attempt) {
 				continue
 			}
 			score++
@@ -65,7 +70,7 @@ func selectPayPrompt(prompts []*PayPrompt, ask payAsk) ([]string, bool) {
 // can produce, and pay-invalid-entry followed by pay-<field> for any other combination.
 func defaultPayPrompt(ask payAsk) []string {
 	switch {
-	case ask.ErrorType == "" && ask.Field == FieldSecurityCode && ask.CardType == BrandAmex:
+	case ask.ErrorType == "" && ask.Field == FieldSecurityCode && ask.CardType == pan.BrandAmex:
 		return []string{"pay-security-code-amex"}
 	case ask.ErrorType == "":
 		return []string{"pay-" + ask.Field}

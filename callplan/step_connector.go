@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/paybridge/paybridge/event"
+	"github.com/paybridge/paybridge/pan"
 )
 
 // stepAuthorize fetches or refreshes a connector's token and publishes $(Var.Result)
@@ -22,7 +23,7 @@ func (r *run) stepAuthorize(ctx context.Context, s *AuthorizeStep) error {
 		cancel()
 	}
 	if err != nil {
-		result, msg = "failed", scrubDigits(err.Error())
+		result, msg = "failed", pan.Redact(err.Error())
 	}
 	r.set(prefix+".Result", result)
 	r.set(prefix+".Error", msg)
@@ -42,8 +43,8 @@ func (r *run) stepSendLink(ctx context.Context, s *SendPaymentLinkStep) error {
 	}
 	fail := func(msg string) error {
 		r.set(prefix+".Result", "failed")
-		r.set(prefix+".Error", scrubDigits(msg))
-		r.emit("SendPaymentLink", &event.LinkFailed{Connector: s.Connector, Error: scrubDigits(msg)})
+		r.set(prefix+".Error", pan.Redact(msg))
+		r.emit("SendPaymentLink", &event.LinkFailed{Connector: s.Connector, Error: pan.Redact(msg)})
 		return nil
 	}
 	amount, err := payAmount(r.expand(s.Amount), r.expand(s.Currency))

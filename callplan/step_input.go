@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/paybridge/paybridge/event"
+	"github.com/paybridge/paybridge/pan"
 )
 
 // Gather results ($(Var.Result)).
@@ -54,9 +55,11 @@ func (r *run) stepGather(ctx context.Context, s *GatherStep) error {
 		if !finished && s.Max > 0 && len(entry) >= s.Max && s.FinishOnKey != "" {
 			r.expectHabit(s.FinishOnKey[0], s.Timeout)
 		}
-		looksLikeCard := LooksLikeCard(entry)
+		// A caller who types a card at the wrong prompt never puts it into a variable, a log
+		// or an API request: an entry that is a complete card number is refused and zeroed.
+		looksLikeCard := pan.Valid(entry)
 		if looksLikeCard {
-			zeroBytes(entry) // card digits typed at the wrong prompt never become a variable
+			pan.Zero(entry)
 		}
 		switch {
 		case len(entry) == 0 && !finished:
@@ -137,21 +140,4 @@ func (r *run) stepMenu(ctx context.Context, s *MenuStep) error {
 		r.set(s.Var, "")
 	}
 	return nil
-}
-
-// LooksLikeCard reports whether an entry could be a payment card number: 12–19 digits of a
-// known brand's prefix and length that pass the Luhn check. Gather refuses such entries so
-// that a caller who types a card at the wrong prompt never puts it into a variable, a log or
-// an API request.
-func LooksLikeCard(entry []byte) bool {
-	if len(entry) < 12 || len(entry) > 19 || !allDigits(entry) || !Luhn(entry) {
-		return false
-	}
-	return DetectBrand(entry) != "" && containsInt(brandLengths(entry), len(entry))
-}
-
-func zeroBytes(p []byte) {
-	for i := range p {
-		p[i] = 0
-	}
 }

@@ -7,6 +7,7 @@ import (
 	"net/http"
 
 	"github.com/paybridge/paybridge/callplan"
+	"github.com/paybridge/paybridge/pan"
 )
 
 // genericAPI speaks Twilio's Generic Pay Connector contract, so a merchant endpoint written for
@@ -70,7 +71,7 @@ func (g *genericAPI) pay(ctx context.Context, req *callplan.PaymentRequest, key 
 	if resp.status != http.StatusOK {
 		msg := ""
 		if jerr == nil && gr.ErrorCode != nil {
-			msg = ": " + redactDigits(*gr.ErrorCode)
+			msg = ": " + pan.Redact(*gr.ErrorCode)
 		}
 		return nil, fmt.Errorf("generic.%s: %w (HTTP %d%s)", method, ErrProviderRejected, resp.status, msg)
 	}
@@ -80,14 +81,14 @@ func (g *genericAPI) pay(ctx context.Context, req *callplan.PaymentRequest, key 
 	res := &callplan.PaymentResult{SessionID: req.SessionID, ProviderStatus: resp.status}
 	switch {
 	case gr.ErrorCode != nil && *gr.ErrorCode != "":
-		res.Status, res.ErrorCode = callplan.PaymentDeclined, redactDigits(*gr.ErrorCode)
+		res.Status, res.ErrorCode = callplan.PaymentDeclined, pan.Redact(*gr.ErrorCode)
 		if gr.ErrorMessage != nil {
-			res.ErrorMessage = redactDigits(*gr.ErrorMessage)
+			res.ErrorMessage = pan.Redact(*gr.ErrorMessage)
 		}
 	case method == "charge" && gr.ChargeID != nil && *gr.ChargeID != "":
-		res.Status, res.ConfirmationCode = callplan.PaymentApproved, redactDigits(*gr.ChargeID)
+		res.Status, res.ConfirmationCode = callplan.PaymentApproved, pan.Redact(*gr.ChargeID)
 	case method == "tokenize" && gr.TokenID != nil && *gr.TokenID != "":
-		res.Status, res.Token = callplan.PaymentApproved, redactDigits(*gr.TokenID)
+		res.Status, res.Token = callplan.PaymentApproved, pan.Redact(*gr.TokenID)
 	default:
 		return nil, fmt.Errorf("generic.%s: %w: neither an id nor an error_code", method, ErrBadResponse)
 	}

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/paybridge/paybridge/callplan"
+	"github.com/paybridge/paybridge/pan"
 )
 
 // sessionAPI speaks the self-service session model of Vonage VCC / PCI Pal (seed 003), plus
@@ -93,7 +94,7 @@ func providerMessage(body []byte) string {
 	if len(msg) > 120 {
 		msg = msg[:120]
 	}
-	return ": " + redactDigits(msg)
+	return ": " + pan.Redact(msg)
 }
 
 func (s *sessionAPI) status(ctx context.Context, callID, id string) (*SessionStatus, error) {
@@ -159,8 +160,8 @@ func (s *sessionAPI) pay(ctx context.Context, req *callplan.PaymentRequest, key 
 		if err := json.Unmarshal(resp.body, &cr); err != nil || (cr.Outcome != "approved" && cr.Outcome != "declined") {
 			return nil, fmt.Errorf("session.capture: %w", ErrBadResponse)
 		}
-		res := &callplan.PaymentResult{SessionID: sid, ProviderStatus: resp.status, ErrorCode: redactDigits(cr.ErrorCode),
-			ErrorMessage: redactDigits(cr.ErrorMessage), ConfirmationCode: redactDigits(cr.TransactionID), Token: redactDigits(cr.Token)}
+		res := &callplan.PaymentResult{SessionID: sid, ProviderStatus: resp.status, ErrorCode: pan.Redact(cr.ErrorCode),
+			ErrorMessage: pan.Redact(cr.ErrorMessage), ConfirmationCode: pan.Redact(cr.TransactionID), Token: pan.Redact(cr.Token)}
 		res.Status = callplan.PaymentApproved
 		if cr.Outcome == "declined" {
 			res.Status = callplan.PaymentDeclined

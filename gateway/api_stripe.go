@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/paybridge/paybridge/callplan"
+	"github.com/paybridge/paybridge/pan"
 )
 
 // stripeAPI speaks the Stripe-style API of seed 001: form-encoded bodies, a Bearer secret key,
@@ -125,15 +126,15 @@ func (s *stripeAPI) cardError(op string, resp *apiResponse, res *callplan.Paymen
 	var e stripeErrorBody
 	_ = json.Unmarshal(resp.body, &e)
 	if resp.status == http.StatusPaymentRequired && e.Error.Code != "" {
-		res.Status, res.ErrorCode, res.ErrorMessage = callplan.PaymentDeclined, redactDigits(e.declineCode()), redactDigits(e.Error.Message)
-		res.ConfirmationCode = redactDigits(e.Error.Charge)
+		res.Status, res.ErrorCode, res.ErrorMessage = callplan.PaymentDeclined, pan.Redact(e.declineCode()), pan.Redact(e.Error.Message)
+		res.ConfirmationCode = pan.Redact(e.Error.Charge)
 		return res, nil
 	}
 	code := e.Error.Code
 	if code == "" {
 		code = e.Error.Type
 	}
-	return nil, fmt.Errorf("%s: %w (HTTP %d %s)", op, ErrProviderRejected, resp.status, redactDigits(code))
+	return nil, fmt.Errorf("%s: %w (HTTP %d %s)", op, ErrProviderRejected, resp.status, pan.Redact(code))
 }
 
 func (s *stripeAPI) lookup(ctx context.Context, a *Attempt) (AttemptResult, bool, error) {

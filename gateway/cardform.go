@@ -5,14 +5,14 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/paybridge/paybridge/dtmf"
+	"github.com/paybridge/paybridge/pan"
 )
 
 // cardForm is the payment page's submission. The number and security code are secure buffers
 // filled straight from the request body bytes: they never become Go strings.
 type cardForm struct {
-	Number     *dtmf.SecureBuffer
-	CSC        *dtmf.SecureBuffer
+	Number     *pan.SecureBuffer
+	CSC        *pan.SecureBuffer
 	ExpMonth   int
 	ExpYear    int
 	PostalCode string
@@ -41,7 +41,7 @@ func parseCardForm(body []byte, now time.Time) (*cardForm, error) {
 	if len(body) > maxFormBody {
 		return nil, &formFieldError{"form", "submission too large"}
 	}
-	f := &cardForm{Number: &dtmf.SecureBuffer{}, CSC: &dtmf.SecureBuffer{}}
+	f := &cardForm{Number: &pan.SecureBuffer{}, CSC: &pan.SecureBuffer{}}
 	var exp []byte
 	seen := map[string]bool{}
 	for len(body) > 0 {
@@ -121,7 +121,7 @@ func parseCardForm(body []byte, now time.Time) (*cardForm, error) {
 }
 
 // decodeDigitsInto URL-decodes v into buf, keeping digits and skipping spaces and dashes.
-func decodeDigitsInto(v []byte, buf *dtmf.SecureBuffer) error {
+func decodeDigitsInto(v []byte, buf *pan.SecureBuffer) error {
 	for i := 0; i < len(v); i++ {
 		c := v[i]
 		switch {
@@ -140,7 +140,7 @@ func decodeDigitsInto(v []byte, buf *dtmf.SecureBuffer) error {
 		}
 		switch {
 		case c >= '0' && c <= '9':
-			if err := buf.Append(dtmf.Digit(c)); err != nil {
+			if err := buf.Append(c); err != nil {
 				return ErrBadCard
 			}
 		case c == ' ' || c == '-':

@@ -23,8 +23,8 @@ import (
 	"time"
 
 	"github.com/paybridge/paybridge/callplan"
-	"github.com/paybridge/paybridge/dtmf"
 	"github.com/paybridge/paybridge/internal/coremem"
+	"github.com/paybridge/paybridge/pan"
 )
 
 // TestMain runs the child process of TestCardRequestsLeaveNoCopyOverTLS when asked to.
@@ -72,12 +72,12 @@ func cardMemChild(mode string) int {
 	ctx := context.Background()
 	for i, line := range bytes.SplitN(in[:n], []byte{'\n'}, cardMemCards+1)[:cardMemCards] {
 		f := bytes.Fields(line)
-		card := callplan.Card{Number: &dtmf.SecureBuffer{}, SecurityCode: &dtmf.SecureBuffer{}}
+		card := callplan.Card{Number: &pan.SecureBuffer{}, SecurityCode: &pan.SecureBuffer{}}
 		for _, d := range f[0] {
-			_ = card.Number.Append(dtmf.Digit(d))
+			_ = card.Number.Append(d)
 		}
 		for _, d := range f[3] {
-			_ = card.SecurityCode.Append(dtmf.Digit(d))
+			_ = card.SecurityCode.Append(d)
 		}
 		card.ExpMonth, _ = strconv.Atoi(string(f[1]))
 		card.ExpYear, _ = strconv.Atoi(string(f[2]))

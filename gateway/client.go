@@ -13,8 +13,8 @@ import (
 	"time"
 
 	"github.com/paybridge/paybridge/callplan"
-	"github.com/paybridge/paybridge/dtmf"
 	"github.com/paybridge/paybridge/event"
+	"github.com/paybridge/paybridge/pan"
 )
 
 // maxResponse bounds a provider answer the connectors will read.
@@ -245,14 +245,14 @@ func (d *doer) emit(req *apiRequest, status int, start time.Time, errKind string
 // The caller zeroes the result (wipe) once the request has been sent.
 type bodyPart struct {
 	lit []byte
-	sec *dtmf.SecureBuffer
+	sec *pan.SecureBuffer
 }
 
-func lit(s string) bodyPart             { return bodyPart{lit: []byte(s)} }
-func litb(b []byte) bodyPart            { return bodyPart{lit: b} }
-func sec(b *dtmf.SecureBuffer) bodyPart { return bodyPart{sec: b} }
-func litInt(n int) bodyPart             { return bodyPart{lit: strconv.AppendInt(nil, int64(n), 10)} }
-func litInt2(n int) bodyPart            { return lit(fmt.Sprintf("%02d", n)) }
+func lit(s string) bodyPart            { return bodyPart{lit: []byte(s)} }
+func litb(b []byte) bodyPart           { return bodyPart{lit: b} }
+func sec(b *pan.SecureBuffer) bodyPart { return bodyPart{sec: b} }
+func litInt(n int) bodyPart            { return bodyPart{lit: strconv.AppendInt(nil, int64(n), 10)} }
+func litInt2(n int) bodyPart           { return lit(fmt.Sprintf("%02d", n)) }
 
 func cardBody(parts ...bodyPart) []byte {
 	n := 0

@@ -21,7 +21,7 @@
 //
 // # Card data
 //
-// The card arrives as *dtmf.SecureBuffer. A connector copies its digits once, into a request
+// The card arrives as *pan.SecureBuffer. A connector copies its digits once, into a request
 // body allocated at its exact final size (so no stray copy is left by append), sends it, and
 // zeroes it. It sends it with its own HTTP/1.1 writer (cardWire), on a connection of its own
 // whose write and read buffers it zeroes, over TLS 1.2 — never through net/http, whose pooled

@@ -7,8 +7,8 @@ import (
 	"time"
 
 	"github.com/paybridge/paybridge/callplan"
-	"github.com/paybridge/paybridge/dtmf"
 	"github.com/paybridge/paybridge/gateway"
+	"github.com/paybridge/paybridge/pan"
 )
 
 // A connector pays through the sandbox over real HTTP, as it would through a provider.
@@ -22,9 +22,9 @@ func ExampleConnectors() {
 	if err != nil {
 		panic(err)
 	}
-	number := &dtmf.SecureBuffer{}
-	for _, d := range "4242424242424242" {
-		_ = number.Append(dtmf.Digit(d))
+	number := &pan.SecureBuffer{}
+	for _, d := range []byte("4242424242424242") {
+		_ = number.Append(d)
 	}
 	defer number.Wipe()
 	res, err := conn.Pay(context.Background(), &callplan.PaymentRequest{

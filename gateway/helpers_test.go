@@ -9,8 +9,8 @@ import (
 	"time"
 
 	"github.com/paybridge/paybridge/callplan"
-	"github.com/paybridge/paybridge/dtmf"
 	"github.com/paybridge/paybridge/internal/testlog"
+	"github.com/paybridge/paybridge/pan"
 )
 
 // testPANs are the card numbers no output of paybridge may ever contain.
@@ -18,11 +18,11 @@ var testPANs = []string{"4242424242424242", "5555555555554444", "378282246310005
 	"4000000000000002", "4000000000009995"}
 
 // secure builds a SecureBuffer from a digit string, as the Pay step would key it in.
-func secure(t testing.TB, digits string) *dtmf.SecureBuffer {
+func secure(t testing.TB, digits string) *pan.SecureBuffer {
 	t.Helper()
-	b := &dtmf.SecureBuffer{}
+	b := &pan.SecureBuffer{}
 	for i := 0; i < len(digits); i++ {
-		if err := b.Append(dtmf.Digit(digits[i])); err != nil {
+		if err := b.Append(digits[i]); err != nil {
 			t.Fatalf("append digit %d: %v", i, err)
 		}
 	}

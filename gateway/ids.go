@@ -5,8 +5,6 @@ import (
 	"encoding/base32"
 	"encoding/hex"
 	"strings"
-
-	"github.com/paybridge/paybridge/dtmf"
 )
 
 var idEncoding = base32.StdEncoding.WithPadding(base32.NoPadding)
@@ -24,5 +22,3 @@ func randomHex(n int) string {
 	_, _ = rand.Read(b)
 	return hex.EncodeToString(b)
 }
-
-func maskLen(n int, last4 string) string { return dtmf.MaskLen(n, last4) }

@@ -42,7 +42,7 @@ type Attempt struct {
 	AmountMinor   int64
 	Currency      string
 	Reference     string
-	MaskedCard    string // dtmf mask, last four only
+	MaskedCard    string // pan mask, last four only
 	CardBrand     string
 	State         AttemptState
 	Result        AttemptResult // set once State is final

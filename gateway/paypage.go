@@ -10,8 +10,8 @@ import (
 	"strings"
 
 	"github.com/paybridge/paybridge/callplan"
-	"github.com/paybridge/paybridge/dtmf"
 	"github.com/paybridge/paybridge/event"
+	"github.com/paybridge/paybridge/pan"
 )
 
 // pageData is what the payment page template shows. It never holds card data.
@@ -180,14 +180,14 @@ func (l *Links) handlePost(w http.ResponseWriter, r *http.Request) {
 	body, err := readFormBody(r.Body)
 	cardRequestRead(w, r)
 	if err != nil {
-		dtmf.Zero(body)
+		pan.Zero(body)
 		d := l.formPage(link)
 		d.Error = "The form could not be read. Please try again."
 		l.render(w, http.StatusBadRequest, d)
 		return
 	}
 	form, err := parseCardForm(body, l.cfg.Now())
-	dtmf.Zero(body)
+	pan.Zero(body)
 	if err != nil {
 		d := l.formPage(link)
 		var fe *formFieldError
@@ -307,11 +307,11 @@ func readFormBody(r io.Reader) ([]byte, error) {
 	n, err := io.ReadFull(r, buf)
 	switch {
 	case err == nil:
-		dtmf.Zero(buf)
+		pan.Zero(buf)
 		return nil, errors.New("form too large")
 	case errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):
 		return buf[:n], nil
 	}
-	dtmf.Zero(buf)
+	pan.Zero(buf)
 	return nil, err
 }

@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+
+	"github.com/paybridge/paybridge/pan"
 )
 
 // genericRequest is Twilio's Generic Pay Connector request body, as the sandbox reads it.
@@ -82,7 +84,7 @@ func (s *Sandbox) handleGeneric(w http.ResponseWriter, r *http.Request, body []b
 		}
 		minor = a.Minor
 	}
-	fp := req.Method + "|" + maskDigits(card.number) + "|" + req.Amount.String() + "|" + cur
+	fp := req.Method + "|" + pan.Mask(card.number) + "|" + req.Amount.String() + "|" + cur
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	// Twilio retries with the same transaction_id: it is the idempotency key.

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/paybridge/paybridge/callplan"
+	"github.com/paybridge/paybridge/pan"
 )
 
 // Session states of the sandbox (and of the session connector's model).
@@ -262,7 +263,7 @@ func (s *Sandbox) handleCapture(w http.ResponseWriter, r *http.Request, body []b
 	if len(req.SecurityCode) > 0 {
 		card.securityCode = req.SecurityCode
 	}
-	fp := id + "|" + maskDigits(card.number) + "|" + req.Method
+	fp := id + "|" + pan.Mask(card.number) + "|" + req.Method
 	scope := "capture"
 
 	s.mu.Lock()
@@ -301,7 +302,7 @@ func (s *Sandbox) handleCapture(w http.ResponseWriter, r *http.Request, body []b
 		return
 	}
 	code := s.decide(card)
-	resp := CaptureResponse{SessionID: sess.ID, MaskedCard: maskDigits(card.number), CardType: cardBrand(card.number)}
+	resp := CaptureResponse{SessionID: sess.ID, MaskedCard: pan.Mask(card.number), CardType: cardBrand(card.number)}
 	tokenize := req.Method == "tokenize" || (req.Method == "" && sess.Amount.Minor == 0)
 	c := sbCapture{IdempotencyKey: key, Source: "capture"}
 	if !tokenize {

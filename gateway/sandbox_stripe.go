@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/paybridge/paybridge/pan"
 )
 
 // sbCardToken is a Stripe-shaped card token. It keeps the outcome decided when the card was
@@ -114,7 +116,7 @@ func (s *Sandbox) handleStripeToken(w http.ResponseWriter, r *http.Request, body
 		}
 	}
 	key := r.Header.Get("Idempotency-Key")
-	fp := maskDigits(num) + "|" + fpMonth + "|" + fpYear
+	fp := pan.Mask(num) + "|" + fpMonth + "|" + fpYear
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.replay(w, "stripe-token", key, fp) {
@@ -126,7 +128,7 @@ func (s *Sandbox) handleStripeToken(w http.ResponseWriter, r *http.Request, body
 		writeRaw(w, http.StatusPaymentRequired, b)
 		return
 	}
-	t := &sbCardToken{ID: newID("tok_"), Outcome: s.decide(card), Masked: maskDigits(num),
+	t := &sbCardToken{ID: newID("tok_"), Outcome: s.decide(card), Masked: pan.Mask(num),
 		Last4: lastFour(num), Brand: cardBrand(num), ExpMonth: em, ExpYear: ey, Created: s.now()}
 	s.cardToks[t.ID] = t
 	b, _ := json.Marshal(map[string]any{

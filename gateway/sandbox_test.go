@@ -11,8 +11,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/paybridge/paybridge/callplan"
 	"time"
+
+	"github.com/paybridge/paybridge/callplan"
 )
 
 func doJSON(t *testing.T, method, u string, body string, hdr map[string]string) (int, map[string]any) {

@@ -1,6 +1,6 @@
 package gateway
 
-import "github.com/paybridge/paybridge/callplan"
+import "github.com/paybridge/paybridge/pan"
 
 // The sandbox's card rules: the documented test cards and their outcomes, Luhn, and brand
 // detection. They work on the digits as bytes so the sandbox never builds a string of a PAN.
@@ -43,25 +43,16 @@ func sandboxOutcome(number []byte) string {
 }
 
 // luhnValid reports whether digits (12–19 of them) pass the Luhn check: the sandbox judges a
-// card with the same rules the Pay step uses (callplan's card table), as one provider would.
+// card with the rules the Pay step uses (pan's), as one provider would.
 func luhnValid(digits []byte) bool {
-	return len(digits) >= 12 && len(digits) <= 19 && callplan.Luhn(digits)
+	return len(digits) >= 12 && len(digits) <= 19 && pan.Luhn(digits)
 }
 
 // cardBrand names the brand of a PAN from its leading digits (the validCardTypes names), or
 // "unknown".
 func cardBrand(d []byte) string {
-	if b := callplan.DetectBrand(d); b != "" {
+	if b := pan.DetectBrand(d); b != "" {
 		return b
 	}
 	return "unknown"
-}
-
-// maskDigits is the canonical mask of a digit slice (dtmf.MaskLen).
-func maskDigits(d []byte) string {
-	last4 := ""
-	if len(d) >= 12 {
-		last4 = string(d[len(d)-4:])
-	}
-	return maskLen(len(d), last4)
 }

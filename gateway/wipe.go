@@ -1,5 +1,7 @@
 package gateway
 
+import "github.com/paybridge/paybridge/pan"
+
 // wipe zeroes p. Every buffer of the request path that has held card digits — a connector's
 // request body, the wire buffer of a card-bearing request, the read buffers of its connection,
 // and the sandbox's copies of a received card — goes through wipe before it is released, so
@@ -12,5 +14,5 @@ func wipe(p []byte) {
 	if keepCards {
 		return
 	}
-	clear(p)
+	pan.Zero(p)
 }

@@ -89,6 +89,16 @@ func DetectBrand(digits []byte) string {
 	return ""
 }
 
+// MaxNumberLength returns the longest length the brand of the leading digits issues (19 for
+// visa, 16 for mastercard, 15 for amex), or 0 while no brand can be told: the Pay step takes
+// a number of that length as complete without '#'.
+func MaxNumberLength(digits []byte) int {
+	if r := lookup(digits); r != nil {
+		return r.lengths[len(r.lengths)-1]
+	}
+	return 0
+}
+
 // Valid reports whether digits are a complete card number: 12–19 digits, a known brand's
 // prefix and one of that brand's lengths, and the Luhn check. It is the test for "this is
 // certainly a card": the Gather step refuses such an entry, a plan that contains one is
