@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/paybridge/paybridge/pan"
 	"github.com/paybridge/paybridge/store"
 )
 
@@ -192,7 +193,7 @@ func (s *Server) reloadPlans(w http.ResponseWriter, r *http.Request) {
 		ps = []PlanInfo{}
 	}
 	if err != nil {
-		writeJSON(w, http.StatusUnprocessableEntity, map[string]any{"error": store.RedactPANs(err.Error()), "items": ps})
+		writeJSON(w, http.StatusUnprocessableEntity, map[string]any{"error": pan.Redact(err.Error()), "items": ps})
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"items": ps})

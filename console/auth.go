@@ -5,7 +5,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/paybridge/paybridge/store"
+	"github.com/paybridge/paybridge/pan"
 )
 
 // The admin API accepts the token in three ways, all compared in constant time:
@@ -43,7 +43,7 @@ func (s *Server) auth(h http.HandlerFunc) http.Handler {
 			return
 		}
 		s.limiter.fail(ip)
-		s.log.Warn("console: unauthorized request", "method", r.Method, "path", store.RedactPANs(r.URL.Path), "remote", ip)
+		s.log.Warn("console: unauthorized request", "method", r.Method, "path", pan.Redact(r.URL.Path), "remote", ip)
 		w.Header().Set("WWW-Authenticate", `Bearer realm="paybridge"`)
 		writeError(w, http.StatusUnauthorized, "missing or wrong admin token (Authorization: Bearer <token>)")
 	})

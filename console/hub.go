@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/paybridge/paybridge/event"
-	"github.com/paybridge/paybridge/store"
+	"github.com/paybridge/paybridge/pan"
 )
 
 // DefaultClientBuffer is how many events a subscriber may fall behind before it is dropped.
@@ -88,7 +88,7 @@ func (h *Hub) Publish(e event.Event) {
 			Type   string    `json:"type"`
 		}{e.Time, e.CallID, e.Type()})
 	}
-	msg := store.RedactJSON(raw)
+	msg := pan.RedactJSON(raw)
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.applyLive(e)

@@ -7,7 +7,7 @@ import (
 	"log/slog"
 	"strings"
 
-	"github.com/paybridge/paybridge/store"
+	"github.com/paybridge/paybridge/pan"
 )
 
 // NewLogger returns paybridge's process logger: text or JSON (--log-format) at a level
@@ -32,9 +32,11 @@ func NewLogger(w io.Writer, format, level string) (*slog.Logger, error) {
 
 // RedactingHandler is the project's last line of defence in logs: every message and attribute
 // value (strings, errors, Stringers, numbers, resolved LogValuers, inside groups) is passed
-// through store.RedactPANs, so a card number that reached a log call by mistake is written as
-// its mask. It does not make logging digits acceptable — dtmf.SecureBuffer and dtmf.Digit
-// already mask themselves — it makes a slip harmless.
+// through pan.Redact, paybridge's one redaction rule (pan/doc.go) — a value as the value of
+// its key (pan.RedactValue), so cvv=123 is masked too — so a card number that
+// reached a log call by mistake is written as its mask. It does not make logging digits
+// acceptable — pan.SecureBuffer and dtmf.Digit already mask themselves — it makes a slip
+// harmless.
 type RedactingHandler struct{ next slog.Handler }
 
 // NewRedactingHandler wraps next.
@@ -47,7 +49,7 @@ func (h *RedactingHandler) Enabled(ctx context.Context, l slog.Level) bool {
 
 // Handle redacts the record and passes it on.
 func (h *RedactingHandler) Handle(ctx context.Context, r slog.Record) error {
-	out := slog.NewRecord(r.Time, r.Level, store.RedactPANs(r.Message), r.PC)
+	out := slog.NewRecord(r.Time, r.Level, pan.Redact(r.Message), r.PC)
 	r.Attrs(func(a slog.Attr) bool {
 		out.AddAttrs(redactAttr(a))
 		return true
@@ -73,7 +75,7 @@ func redactAttr(a slog.Attr) slog.Attr {
 	v := a.Value.Resolve()
 	switch v.Kind() {
 	case slog.KindString:
-		return slog.String(a.Key, store.RedactPANs(v.String()))
+		return slog.String(a.Key, pan.RedactValue(a.Key, v.String()))
 	case slog.KindGroup:
 		as := v.Group()
 		red := make([]any, len(as))
@@ -83,13 +85,13 @@ func redactAttr(a slog.Attr) slog.Attr {
 		return slog.Group(a.Key, red...)
 	case slog.KindInt64, slog.KindUint64, slog.KindFloat64:
 		s := v.String()
-		if r := store.RedactPANs(s); r != s {
+		if r := pan.RedactValue(a.Key, s); r != s {
 			return slog.String(a.Key, r)
 		}
 		return slog.Attr{Key: a.Key, Value: v}
 	case slog.KindAny:
 		s := fmt.Sprint(v.Any())
-		if r := store.RedactPANs(s); r != s {
+		if r := pan.RedactValue(a.Key, s); r != s {
 			return slog.String(a.Key, r)
 		}
 		return slog.Attr{Key: a.Key, Value: v}

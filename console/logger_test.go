@@ -24,6 +24,7 @@ func TestRedactingLogger(t *testing.T) {
 			"n", int64(378282246310005),
 			"s", stringer("x 4242 4242 4242 4242"),
 			"grp", []any{"a", testPANs[2]},
+			"cvv", "737", "exp_month", 12,
 			"ok", "call-1")
 		out := buf.String()
 		for _, pan := range testPANs {
@@ -31,7 +32,10 @@ func TestRedactingLogger(t *testing.T) {
 				t.Errorf("%s log holds %s: %s", format, pan, out)
 			}
 		}
-		for _, want := range []string{"************4242", "************4444", "call-1"} {
+		if strings.Contains(out, "737") || strings.Contains(out, "exp_month=12") || strings.Contains(out, `"exp_month":12`) {
+			t.Errorf("%s log holds the security code or the expiry month: %s", format, out)
+		}
+		for _, want := range []string{"************4242", "************4444", "call-1", "***"} {
 			if !strings.Contains(out, want) {
 				t.Errorf("%s log lacks %q: %s", format, want, out)
 			}

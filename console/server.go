@@ -19,6 +19,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/paybridge/paybridge/pan"
 	"github.com/paybridge/paybridge/store"
 )
 
@@ -168,7 +169,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if rec.status >= 500 {
 		lvl = slog.LevelWarn
 	}
-	s.log.Log(r.Context(), lvl, "http", "method", r.Method, "path", store.RedactPANs(r.URL.Path), "status", rec.status,
+	s.log.Log(r.Context(), lvl, "http", "method", r.Method, "path", pan.Redact(r.URL.Path), "status", rec.status,
 		"duration", time.Since(start), "remote", s.cfg.ClientIP(r))
 }
 
@@ -247,7 +248,7 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 // writeError writes {"error": msg}. Messages are redacted: a client echoing a card number in a
 // query parameter does not get it reflected into logs or responses.
 func writeError(w http.ResponseWriter, code int, msg string) {
-	writeJSON(w, code, map[string]string{"error": store.RedactPANs(msg)})
+	writeJSON(w, code, map[string]string{"error": pan.Redact(msg)})
 }
 
 // statusOf maps store and console errors to HTTP statuses.
@@ -270,7 +271,7 @@ func statusOf(err error) int {
 func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	code := statusOf(err)
 	if code >= 500 {
-		s.log.Error("console request failed", "path", store.RedactPANs(r.URL.Path), "err", store.RedactPANs(err.Error()))
+		s.log.Error("console request failed", "path", pan.Redact(r.URL.Path), "err", pan.Redact(err.Error()))
 		writeError(w, code, http.StatusText(code))
 		return
 	}
@@ -281,7 +282,7 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 type slogPrinter struct{ l *slog.Logger }
 
 func (p slogPrinter) Println(v ...any) {
-	p.l.Error("metrics", "err", store.RedactPANs(strings.TrimSpace(fmt.Sprint(v...))))
+	p.l.Error("metrics", "err", pan.Redact(strings.TrimSpace(fmt.Sprint(v...))))
 }
 
 // serveIndex serves the console page. It is static and holds no data: everything it shows

@@ -48,8 +48,9 @@
 // # Card data
 //
 // Digits reach the engine only as dtmf.Event values (which print masked). INFO bodies are
-// never logged; TraceSIP redacts every non-SDP body; sipgo's own log records go through a
-// handler that redacts message data. Errors name positions and reasons, never keys.
+// never logged; TraceSIP replaces every non-SDP body and passes the rest through pan.Redact
+// (a card number in a header is masked too); sipgo's own log records go through a handler
+// that redacts message data. Errors name positions and reasons, never keys.
 //
 // # The test caller
 //

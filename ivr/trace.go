@@ -9,11 +9,28 @@ import (
 	"sync"
 
 	"github.com/emiago/sipgo/sip"
+	"github.com/paybridge/paybridge/pan"
 )
 
-// RedactSIP returns msg with every body that is not SDP replaced by a placeholder. SIP INFO
-// bodies carry DTMF digits (card data); SDP carries only addresses and codecs.
+// RedactSIP returns msg as a trace may show it: every body that is not SDP replaced by a
+// placeholder (SIP INFO bodies carry DTMF digits, card data; SDP carries only addresses and
+// codecs), and the rest passed through paybridge's one redactor (pan.Redact), so a card
+// number a caller put in a header — a From user, a Subject — is masked too.
 func RedactSIP(msg []byte) []byte {
+	return redactText(withoutBody(msg))
+}
+
+// redactText applies pan.Redact to b, returning b itself when nothing is masked.
+func redactText(b []byte) []byte {
+	s := string(b)
+	if r := pan.Redact(s); r != s {
+		return []byte(r)
+	}
+	return b
+}
+
+// withoutBody returns msg with a body that is not SDP replaced by a placeholder.
+func withoutBody(msg []byte) []byte {
 	i := bytes.Index(msg, []byte("\r\n\r\n"))
 	sep := 4
 	if i < 0 {

@@ -19,6 +19,24 @@ func Redact(s string) string {
 	return string(out)
 }
 
+// RedactValue returns value redacted as the value of a field named key: as Redact does
+// "key: value", so that a security code logged as cvv=123 or an expiry as exp_month=12 is
+// masked although the value alone is only a short number. It returns value itself when
+// there is nothing to mask. (The key is not redacted here.)
+func RedactValue(key, value string) string {
+	if !hasDigit(value) {
+		return value
+	}
+	var sc scanner
+	sc.redact(nil, key)
+	sc.skip(1)
+	out, changed := sc.redact(nil, value)
+	if !changed {
+		return value
+	}
+	return string(out)
+}
+
 // FindCard returns the byte offset in s of the first complete card number (Valid: a known
 // brand's prefix and length, Luhn), written with or without single spaces or dashes between
 // its digits, or -1. It finds what Redact masks because it is certainly a card, including a

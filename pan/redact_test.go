@@ -117,6 +117,23 @@ func TestRedactNoCopy(t *testing.T) {
 	}
 }
 
+func TestRedactValue(t *testing.T) {
+	for _, tc := range [][3]string{
+		{"cvv", "123", "***"},
+		{"card.cvc", "1234", "****"},
+		{"exp_month", "12", "**"},
+		{"routingNumber", "011000015", "*********"},
+		{"pan", "4242424242424242", "************4242"},
+		{"attempt", "123", "123"},
+		{"cvv", "check 123", "check 123"},
+		{"call", "3f2a9c0e41d84b7a9e0c1d2f", "3f2a9c0e41d84b7a9e0c1d2f"},
+	} {
+		if got := RedactValue(tc[0], tc[1]); got != tc[2] {
+			t.Errorf("RedactValue(%q, %q) = %q, want %q", tc[0], tc[1], got, tc[2])
+		}
+	}
+}
+
 func TestFindCard(t *testing.T) {
 	for s, want := range map[string]int{
 		"4242424242424242": 0, "pay 5555555555554444 now": 4, "378282246310005": 0, "4242 4242 4242 4242": 0,

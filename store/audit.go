@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"fmt"
 	"time"
+
+	"github.com/paybridge/paybridge/pan"
 )
 
 // AuditEntry is one admin action: who did what, when.
@@ -23,7 +25,7 @@ func (s *Store) AppendAudit(ctx context.Context, actor, action, detail string) e
 	}
 	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO audit_log (id, at, actor, action, detail) VALUES (?, ?, ?, ?, ?)`,
-			newID(), now().UnixMicro(), redactPANs(actor), action, redactPANs(detail))
+			newID(), now().UnixMicro(), pan.Redact(actor), action, pan.Redact(detail))
 		return err
 	})
 	if err != nil {

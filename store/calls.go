@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/paybridge/paybridge/pan"
 )
 
 // Call states.
@@ -75,8 +77,8 @@ func (s *Store) CreateCall(ctx context.Context, c Call) error {
 	}
 	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO calls (`+callCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			c.ID, redactPANs(c.From), redactPANs(c.To), c.Plan, c.PlanHash, c.Node, c.State,
-			orNow(c.StartedAt).UnixMicro(), micros(c.AnsweredAt), micros(c.EndedAt), redactPANs(c.HangupCause), c.RTPForeign)
+			c.ID, pan.Redact(c.From), pan.Redact(c.To), c.Plan, c.PlanHash, c.Node, c.State,
+			orNow(c.StartedAt).UnixMicro(), micros(c.AnsweredAt), micros(c.EndedAt), pan.Redact(c.HangupCause), c.RTPForeign)
 		return err
 	})
 	if isUnique(err) {
@@ -104,7 +106,7 @@ func (s *Store) MarkAnswered(ctx context.Context, id string, at time.Time) error
 func (s *Store) EndCall(ctx context.Context, id, cause string, at time.Time) error {
 	return s.updateCall(ctx, id, "end",
 		`UPDATE calls SET state = ?, ended_at = ?, hangup_cause = ? WHERE id = ? AND state <> ?`,
-		CallEnded, orNow(at).UnixMicro(), redactPANs(cause), id, CallEnded)
+		CallEnded, orNow(at).UnixMicro(), pan.Redact(cause), id, CallEnded)
 }
 
 // SetCallRTPForeign records how many foreign datagrams the call's media port dropped (the
@@ -123,7 +125,7 @@ func (s *Store) EndInterruptedCalls(ctx context.Context, before time.Time, cause
 	var n int64
 	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE calls SET state = ?, ended_at = ?, hangup_cause = ? WHERE state <> ? AND started_at < ?`,
-			CallEnded, orNow(time.Time{}).UnixMicro(), redactPANs(cause), CallEnded, before.UnixMicro())
+			CallEnded, orNow(time.Time{}).UnixMicro(), pan.Redact(cause), CallEnded, before.UnixMicro())
 		if err != nil {
 			return err
 		}
@@ -177,7 +179,7 @@ func (s *Store) AppendEvent(ctx context.Context, callID string, ev EventRecord) 
 			return err
 		}
 		_, err := tx.ExecContext(ctx, `INSERT INTO call_events (call_id, seq, at, type, step, fields) VALUES (?, ?, ?, ?, ?, ?)`,
-			callID, seq, orNow(ev.Time).UnixMicro(), ev.Type, redactPANs(ev.Step), fields)
+			callID, seq, orNow(ev.Time).UnixMicro(), ev.Type, pan.Redact(ev.Step), fields)
 		return err
 	})
 	if isForeignKey(err) {

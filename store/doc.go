@@ -35,10 +35,10 @@
 // # Card data
 //
 // No column can hold a PAN or a security code. Masked cards are checked to be the canonical
-// mask (last four only) and refused otherwise (ErrCardData). Every free-text value — event
-// fields, references, provider messages, webhook payloads, SMS bodies, audit details — is
-// scanned on write and any Luhn-valid 13–19 digit run is replaced by its mask, so a card number
-// that leaks upstream still never reaches the disk.
+// mask (pan.ValidMask: last four only) and refused otherwise (ErrCardData). Every free-text
+// value — event fields, references, provider messages, webhook payloads, SMS bodies, audit
+// details — passes through paybridge's one redactor on write (pan.Redact, pan.RedactJSON; the
+// rule is in pan/doc.go), so a card number that leaks upstream still never reaches the disk.
 //
 // # Paging
 //

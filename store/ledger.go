@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/paybridge/paybridge/pan"
 )
 
 // This file holds what the gateway's write-ahead attempt log and single-use link claims need
@@ -39,7 +41,7 @@ func (s *Store) GetAttempt(ctx context.Context, key string) (*Attempt, error) {
 // NoteAttemptError keeps the last connector error of a pending attempt (it stays pending).
 func (s *Store) NoteAttemptError(ctx context.Context, key, msg string) error {
 	return s.updateOne(ctx, "pending attempt "+key, `UPDATE payment_attempts SET last_error = ?, updated_at = ?
-		WHERE idempotency_key = ? AND status = ?`, redactPANs(msg), now().UnixMicro(), key, AttemptPending)
+		WHERE idempotency_key = ? AND status = ?`, pan.Redact(msg), now().UnixMicro(), key, AttemptPending)
 }
 
 // ClaimLink atomically moves an active, unexpired link to claimed and returns it. Of any number
@@ -98,7 +100,7 @@ func (s *Store) FinishLink(ctx context.Context, hash string, f LinkFinish) error
 	case f.Paid:
 		stmt = `UPDATE payment_links SET state = ?, used_at = ?, confirmation = ?, last_attempt_at = ?, last_result = 'paid',
 			attempts = attempts + 1 WHERE token_hash = ? AND state = ?`
-		args = []any{LinkUsed, at, redactPANs(f.Confirmation), at, hash, LinkClaimed}
+		args = []any{LinkUsed, at, pan.Redact(f.Confirmation), at, hash, LinkClaimed}
 	case f.Failed:
 		stmt = `UPDATE payment_links SET state = ?, last_attempt_at = ?, last_result = 'failed', attempts = attempts + 1
 			WHERE token_hash = ? AND state = ?`

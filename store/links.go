@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/paybridge/paybridge/pan"
 )
 
 // Link is a payment link sent by SMS. The store keeps only the hash of the link's secret token
@@ -80,8 +82,8 @@ func (s *Store) CreateLink(ctx context.Context, l Link) error {
 	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO payment_links (`+linkCols+`)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, 0, NULL, '', ?, NULL, '', ?, ?)`,
-			l.ID, l.TokenHash, l.SessionID, l.CallID, l.Connector, redactPANs(l.To), l.AmountMinor, l.Currency,
-			redactPANs(l.Reference), orNow(l.CreatedAt).UnixMicro(), l.ExpiresAt.UnixMicro(), orDefault(l.Status, LinkActive),
+			l.ID, l.TokenHash, l.SessionID, l.CallID, l.Connector, pan.Redact(l.To), l.AmountMinor, l.Currency,
+			pan.Redact(l.Reference), orNow(l.CreatedAt).UnixMicro(), l.ExpiresAt.UnixMicro(), orDefault(l.Status, LinkActive),
 			l.MessageID, l.ConnectorKey)
 		return err
 	})
@@ -156,7 +158,7 @@ func (s *Store) ConsumeLink(ctx context.Context, hash string, at time.Time) (boo
 func (s *Store) RecordLinkAttempt(ctx context.Context, hash string, at time.Time, result string) error {
 	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE payment_links SET attempts = attempts + 1, last_attempt_at = ?, last_result = ?
-			WHERE token_hash = ?`, orNow(at).UnixMicro(), redactPANs(result), hash)
+			WHERE token_hash = ?`, orNow(at).UnixMicro(), pan.Redact(result), hash)
 		if err != nil {
 			return err
 		}

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/paybridge/paybridge/pan"
 )
 
 // Attempt statuses.
@@ -119,7 +121,7 @@ func (s *Store) UpsertPaymentSession(ctx context.Context, p PaymentSession) erro
 	if p.ID == "" {
 		return fmt.Errorf("%w: payment session without id", ErrInvalid)
 	}
-	if !validMask(p.MaskedCard) {
+	if !pan.ValidMask(p.MaskedCard) {
 		return fmt.Errorf("%w: payment session %s: masked_card must be the canonical mask (last four)", ErrCardData, p.ID)
 	}
 	if p.AmountMinor < 0 {
@@ -159,10 +161,10 @@ func (s *Store) UpsertPaymentSession(ctx context.Context, p PaymentSession) erro
 				updated_at = excluded.updated_at,
 				completed_at = CASE WHEN payment_sessions.state = 'completed' AND excluded.state <> 'completed' THEN payment_sessions.completed_at
 					ELSE COALESCE(excluded.completed_at, payment_sessions.completed_at) END`,
-			p.ID, p.CallID, p.Connector, p.Channel, p.AmountMinor, p.Currency, redactPANs(p.Reference),
-			p.State, p.Result, p.ErrorType, p.MaskedCard, p.CardType, redactPANs(p.Token), redactPANs(p.Confirmation),
-			redactPANs(p.ProviderSessionID), redactPANs(p.ProviderPaymentID), p.Attempts, created, t, micros(p.CompletedAt),
-			redactPANs(p.ErrorCode), p.ConnectorKey)
+			p.ID, p.CallID, p.Connector, p.Channel, p.AmountMinor, p.Currency, pan.Redact(p.Reference),
+			p.State, p.Result, p.ErrorType, p.MaskedCard, p.CardType, pan.Redact(p.Token), pan.Redact(p.Confirmation),
+			pan.Redact(p.ProviderSessionID), pan.Redact(p.ProviderPaymentID), p.Attempts, created, t, micros(p.CompletedAt),
+			pan.Redact(p.ErrorCode), p.ConnectorKey)
 		return err
 	})
 	if err != nil {
@@ -279,7 +281,7 @@ func (s *Store) CreateAttempt(ctx context.Context, a Attempt) error {
 	if a.IdempotencyKey == "" {
 		return fmt.Errorf("%w: attempt without idempotency key", ErrInvalid)
 	}
-	if !validMask(a.MaskedCard) {
+	if !pan.ValidMask(a.MaskedCard) {
 		return fmt.Errorf("%w: attempt %s: masked_card must be the canonical mask (last four)", ErrCardData, a.IdempotencyKey)
 	}
 	created := orNow(a.CreatedAt).UnixMicro()
@@ -287,7 +289,7 @@ func (s *Store) CreateAttempt(ctx context.Context, a Attempt) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO payment_attempts (`+attemptCols+`)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, '', 0, '', '', '', ?, NULL, ?, ?, ?, ?, ?, '', '', ?, ?, ?)`,
 			a.IdempotencyKey, a.SessionID, a.CallID, a.Connector, a.Attempt, a.AmountMinor, a.Currency,
-			AttemptPending, created, a.ConnectorType, a.Method, redactPANs(a.Reference), a.MaskedCard, a.CardBrand, created,
+			AttemptPending, created, a.ConnectorType, a.Method, pan.Redact(a.Reference), a.MaskedCard, a.CardBrand, created,
 			a.ConnectorKey, a.Channel)
 		return err
 	})
@@ -309,8 +311,8 @@ func (s *Store) CompleteAttempt(ctx context.Context, key string, r AttemptResult
 			error_code = ?, error_message = ?, confirmation = ?, completed_at = ?, token = ?, updated_at = ?,
 			session_id = CASE WHEN ? <> '' THEN ? ELSE session_id END
 			WHERE idempotency_key = ? AND status = ?`,
-			AttemptComplete, r.Result, r.ProviderStatus, redactPANs(r.ErrorCode), redactPANs(r.ErrorMessage),
-			redactPANs(r.Confirmation), done, redactPANs(r.Token), done, r.SessionID, r.SessionID, key, AttemptPending)
+			AttemptComplete, r.Result, r.ProviderStatus, pan.Redact(r.ErrorCode), pan.Redact(r.ErrorMessage),
+			pan.Redact(r.Confirmation), done, pan.Redact(r.Token), done, r.SessionID, r.SessionID, key, AttemptPending)
 		if err != nil {
 			return err
 		}

@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"fmt"
 	"time"
+
+	"github.com/paybridge/paybridge/pan"
 )
 
 // SMS statuses.
@@ -58,8 +60,8 @@ func (s *Store) EnqueueSMS(ctx context.Context, m SMS) (string, error) {
 	}
 	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO sms_outbox (`+smsCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			m.ID, redactPANs(m.To), redactPANs(m.From), redactPANs(m.Body), m.CallID, m.LinkID, m.Status,
-			m.ProviderID, redactPANs(m.Error), orNow(m.CreatedAt).UnixMicro(), micros(m.SentAt))
+			m.ID, pan.Redact(m.To), pan.Redact(m.From), pan.Redact(m.Body), m.CallID, m.LinkID, m.Status,
+			m.ProviderID, pan.Redact(m.Error), orNow(m.CreatedAt).UnixMicro(), micros(m.SentAt))
 		return err
 	})
 	if isUnique(err) {
@@ -79,7 +81,7 @@ func (s *Store) MarkSMSSent(ctx context.Context, id, providerID string, at time.
 
 // MarkSMSFailed records that the message could not be sent.
 func (s *Store) MarkSMSFailed(ctx context.Context, id, reason string) error {
-	return s.updateOne(ctx, "SMS "+id, `UPDATE sms_outbox SET status = ?, error = ? WHERE id = ?`, SMSFailed, redactPANs(reason), id)
+	return s.updateOne(ctx, "SMS "+id, `UPDATE sms_outbox SET status = ?, error = ? WHERE id = ?`, SMSFailed, pan.Redact(reason), id)
 }
 
 // ListSMS returns one page of the outbox, newest first.

@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"fmt"
 	"time"
+
+	"github.com/paybridge/paybridge/pan"
 )
 
 // Webhook delivery statuses.
@@ -50,7 +52,7 @@ func (s *Store) EnqueueWebhook(ctx context.Context, w Webhook) (string, error) {
 	}
 	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO webhooks (`+webhookCols+`) VALUES (?, ?, ?, ?, ?, 0, ?, '', ?, NULL, ?, ?, 0)`,
-			w.ID, w.Event, w.URL, redactRawJSON(w.Payload), WebhookPending, next.UnixMicro(), created.UnixMicro(),
+			w.ID, w.Event, w.URL, string(pan.RedactJSON(w.Payload)), WebhookPending, next.UnixMicro(), created.UnixMicro(),
 			w.EventID, w.Endpoint)
 		return err
 	})
@@ -109,5 +111,5 @@ func (s *Store) MarkWebhookFailed(ctx context.Context, id string, next time.Time
 	}
 	return s.updateOne(ctx, "pending webhook "+id, `UPDATE webhooks SET status = ?, attempts = attempts + 1,
 		next_at = COALESCE(?, next_at), last_error = ? WHERE id = ? AND status = ?`,
-		status, nextAt, redactPANs(reason), id, WebhookPending)
+		status, nextAt, pan.Redact(reason), id, WebhookPending)
 }
