@@ -5,6 +5,8 @@ import (
 	"log/slog"
 	"net/http"
 	"time"
+
+	"github.com/paybridge/paybridge/pan"
 )
 
 // RedactingTransport logs each provider request at debug level — method, host, path, status,
@@ -29,7 +31,7 @@ func (t *RedactingTransport) RoundTrip(r *http.Request) (*http.Response, error) 
 	attrs := []slog.Attr{
 		slog.String("method", r.Method),
 		slog.String("host", r.URL.Host),
-		slog.String("path", r.URL.Path),
+		slog.String("path", pan.Redact(r.URL.Path)),
 		slog.Any("headers", headerNames(r.Header)),
 		slog.Duration("duration", time.Since(start)),
 	}
