@@ -10,12 +10,24 @@ import (
 // withCheck pads prefix with zeros to n-1 digits and appends the Luhn check digit.
 func withCheck(prefix string, n int) string {
 	body := prefix + strings.Repeat("0", n-1-len(prefix))
-	for c := byte('0'); c <= '9'; c++ {
-		if Luhn([]byte(body + string(c))) {
-			return body + string(c)
+	return body + string(CheckDigit([]byte(body)))
+}
+
+func TestCheckDigit(t *testing.T) {
+	for payload, want := range map[string]byte{"424242424242424": '2', "37828224631000": '5', "7992739871": '3', "": '0', "0": '0', "42a": 0} {
+		if got := CheckDigit([]byte(payload)); got != want {
+			t.Errorf("CheckDigit(%q) = %q, want %q", payload, got, want)
 		}
 	}
-	panic("no check digit")
+	// every check digit completes its payload, and no other digit does
+	for _, p := range []string{"5", "411111111111111", "601111111111111", "12345678901234567"} {
+		c := CheckDigit([]byte(p))
+		for d := byte('0'); d <= '9'; d++ {
+			if got := Luhn([]byte(p + string(d))); got != (d == c) {
+				t.Errorf("Luhn(%s%c) = %v, check digit %c", p, d, got, c)
+			}
+		}
+	}
 }
 
 func TestLuhn(t *testing.T) {

@@ -87,6 +87,9 @@ func FuzzCardRules(f *testing.F) {
 		if ok && (len(p) < 2 || !allDigits(p)) {
 			t.Fatalf("Luhn accepted a non-number of length %d", len(p))
 		}
+		if c := CheckDigit(p); c != 0 && len(p) > 0 && !Luhn(append(append([]byte(nil), p...), c)) {
+			t.Fatalf("CheckDigit(%q) = %q does not complete it", p, c)
+		}
 		if ok { // Luhn catches every single-digit error
 			q := append([]byte(nil), p...)
 			q[0] = '0' + (q[0]-'0'+1)%10

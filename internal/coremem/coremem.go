@@ -29,6 +29,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/paybridge/paybridge/pan"
 )
 
 // Card is what a scan looks for.
@@ -337,17 +339,7 @@ func RandomCard() Card {
 	for i := 1; i < 15; i++ {
 		d[i] = '0' + byte(rand.IntN(10))
 	}
-	sum := 0
-	for i := 14; i >= 0; i-- {
-		v := int(d[i] - '0')
-		if (14-i)%2 == 0 {
-			if v *= 2; v > 9 {
-				v -= 9
-			}
-		}
-		sum += v
-	}
-	d[15] = '0' + byte((10-sum%10)%10)
+	d[15] = pan.CheckDigit(d[:15])
 	return Card{PAN: string(d), CVV: strconv.Itoa(100 + rand.IntN(900)),
 		ExpMonth: 1 + rand.IntN(12), ExpYear: time.Now().Year() + 1 + rand.IntN(8)}
 }

@@ -10,31 +10,18 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/paybridge/paybridge/pan"
 )
 
 // testCard is generated per run, so that it is nowhere in the test binary.
 func testCard(t *testing.T) Card {
 	t.Helper()
 	c := RandomCard()
-	if len(c.PAN) != 16 || !luhn(c.PAN) {
+	if len(c.PAN) != 16 || !pan.Luhn([]byte(c.PAN)) {
 		t.Fatalf("RandomCard gave a bad number (%d digits)", len(c.PAN))
 	}
 	return c
-}
-
-func luhn(s string) bool {
-	sum, double := 0, false
-	for i := len(s) - 1; i >= 0; i-- {
-		d := int(s[i] - '0')
-		if double {
-			if d *= 2; d > 9 {
-				d -= 9
-			}
-		}
-		sum += d
-		double = !double
-	}
-	return sum%10 == 0
 }
 
 // TestMain runs the child process of TestScanLiveProcess when asked to.
