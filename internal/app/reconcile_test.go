@@ -11,8 +11,8 @@ import (
 	"time"
 
 	"github.com/paybridge/paybridge/callplan"
-	"github.com/paybridge/paybridge/dtmf"
 	"github.com/paybridge/paybridge/gateway"
+	"github.com/paybridge/paybridge/pan"
 	"github.com/paybridge/paybridge/store"
 )
 
@@ -60,10 +60,9 @@ func TestRestartCompletesWhatACrashLeft(t *testing.T) {
 		t.Fatal(err)
 	}
 	prov.SetFaults(gateway.Faults{LoseFirst: 3, Paths: []string{"/globalpci/v1/session/"}})
-	var num dtmf.SecureBuffer
-	for _, d := range "4242424242424242" {
-		dd, _ := dtmf.ParseDigit(byte(d))
-		_ = num.Append(dd)
+	var num pan.SecureBuffer
+	for _, d := range []byte("4242424242424242") {
+		_ = num.Append(d)
 	}
 	_, err = c.Pay(ctx, &callplan.PaymentRequest{CallID: callID, Channel: "voice", IdempotencyKey: "crash-key-1",
 		Amount: callplan.Amount{Minor: 500, Currency: "GBP"}, Reference: "R-1",
