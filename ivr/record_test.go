@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/paybridge/paybridge/dtmf"
-	"github.com/paybridge/paybridge/internal/media"
+	"github.com/paybridge/paybridge/internal/audiofile"
 	"github.com/paybridge/paybridge/loadtest/pcapgen"
 )
 
@@ -41,7 +41,7 @@ func TestRecordingIsMasked(t *testing.T) {
 	ulaw := pcapgen.InbandULaw(sippCard, pcapgen.Options{})
 	pcm := make([]int16, len(ulaw))
 	dtmf.DecodeULaw(pcm, ulaw)
-	if err := media.WriteWAVFile(control, pcm, media.PCM16); err != nil {
+	if err := audiofile.WriteWAVFile(control, pcm, audiofile.PCM16); err != nil {
 		t.Fatal(err)
 	}
 	if got := multimonDigits(t, control); len(got) < len(sippCard)-2 {

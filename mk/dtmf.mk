@@ -1,4 +1,4 @@
-# DTMF area (dtmf/, internal/media, internal/spandspref, `paybridge dtmf`).
+# DTMF area (dtmf/, internal/audiofile, internal/spandspref, `paybridge dtmf`).
 #
 #   make dtmf-compare   paybridge's detector and spandsp's dtmf_rx side by side: every DTMF.md
 #                       row (MUST/SHOULD counts), talk-off/talk-down, CPU time per 20 ms frame
@@ -18,7 +18,7 @@ dtmf-fuzz:
 	@set -e; for f in FuzzTelephoneEvent FuzzUnpackRED FuzzParseInfo FuzzDetector FuzzMasker FuzzStream; do \
 	  $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime=$(DTMF_FUZZTIME) ./dtmf; done; \
 	for f in FuzzReadWAV FuzzReadPcap; do \
-	  $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime=$(DTMF_FUZZTIME) ./internal/media; done
+	  $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime=$(DTMF_FUZZTIME) ./internal/audiofile; done
 
 dtmf-talkoff:
 	$(GO) test -count=1 -v -run 'TestTalkOff|TestTalkDown' ./dtmf

@@ -34,7 +34,7 @@ tts-bench:
 
 tts-fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzParseMarkup$$' -fuzztime=$(TTS_FUZZTIME) ./tts
-	$(GO) test -run '^$$' -fuzz '^FuzzConvertWAV$$' -fuzztime=$(TTS_FUZZTIME) ./internal/media
+	$(GO) test -run '^$$' -fuzz '^FuzzConvertWAV$$' -fuzztime=$(TTS_FUZZTIME) ./internal/audiofile
 
 EXTRA_TESTS += prompts-check
 EXTRA_BENCH += tts-bench

@@ -13,7 +13,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/paybridge/paybridge/internal/media"
+	"github.com/paybridge/paybridge/internal/audiofile"
 )
 
 //go:embed en-GB/*.wav es-ES/*.wav
@@ -170,10 +170,10 @@ func (s *Set) load(name string) (*Prompt, error) {
 	return decode(name, data, true)
 }
 
-// decode reads a WAV in any layout media.ConvertWAV knows, converting it to 8 kHz mono
+// decode reads a WAV in any layout audiofile.ConvertWAV knows, converting it to 8 kHz mono
 // 16-bit PCM; what it was is kept in Prompt.Converted.
 func decode(name string, data []byte, isBundled bool) (*Prompt, error) {
-	samples, src, err := media.ConvertWAV(data)
+	samples, src, err := audiofile.ConvertWAV(data)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %s: %w", ErrFormat, name, err)
 	}

@@ -11,7 +11,7 @@ const SampleRate = 8000
 // DecodeWAV returns the samples of an 8 kHz mono 16-bit PCM RIFF/WAVE file. Anything else
 // (other rates, stereo, compressed formats, truncated or malformed chunks) is an error
 // wrapping ErrFormat; it never panics. It is strict on purpose — the files paybridge writes;
-// Set.Load converts plan WAVs in any other common layout (media.ConvertWAV) with a warning.
+// Set.Load converts plan WAVs in any other common layout (audiofile.ConvertWAV) with a warning.
 func DecodeWAV(data []byte) ([]int16, error) {
 	if len(data) < 12 || string(data[0:4]) != "RIFF" || string(data[8:12]) != "WAVE" {
 		return nil, fmt.Errorf("%w: not a RIFF/WAVE file", ErrFormat)

@@ -4,11 +4,11 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/paybridge/paybridge/internal/media"
+	"github.com/paybridge/paybridge/internal/audiofile"
 )
 
 // Audio processing shared by every engine, after the engine has spoken: resample to 8 kHz
-// (band-limited, media.Resample), trim each stretch of speech of its leading and trailing
+// (band-limited, audiofile.Resample), trim each stretch of speech of its leading and trailing
 // silence, put the script's pauses between them as exact digital silence, and peak-normalise
 // the whole to -3 dBFS — what the bundled packs have always been (sox silence … norm -3).
 // Everything is integer arithmetic, so one engine output always gives the same bytes.
@@ -105,7 +105,7 @@ func renderScript(ctx context.Context, sp speaker, req Request, defaultVoice fun
 			return nil, err
 		}
 		if rate != SampleRate {
-			if pcm = media.Resample(pcm, rate, SampleRate); pcm == nil {
+			if pcm = audiofile.Resample(pcm, rate, SampleRate); pcm == nil {
 				return nil, fmt.Errorf("%w: engine audio at %d Hz", ErrEngine, rate)
 			}
 		}
@@ -118,7 +118,7 @@ func renderScript(ctx context.Context, sp speaker, req Request, defaultVoice fun
 // finishWAV turns a WAV from an outside engine into Audio: any layout converted, trimmed and
 // normalised like espeak-ng's.
 func finishWAV(data []byte) (*Audio, error) {
-	pcm, _, err := media.ConvertWAV(data)
+	pcm, _, err := audiofile.ConvertWAV(data)
 	if err != nil {
 		return nil, fmt.Errorf("%w: audio: %w", ErrEngine, err)
 	}

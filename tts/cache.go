@@ -17,7 +17,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/paybridge/paybridge/internal/media"
+	"github.com/paybridge/paybridge/internal/audiofile"
 )
 
 // CacheConfig configures a Cache.
@@ -187,8 +187,8 @@ func (c *Cache) lookup(key string) *Audio {
 	}
 	// Entries are written by store alone: a 44-byte header whose data size is the rest of the
 	// file. Anything else — a torn or foreign file — is a miss.
-	pcm, info, err := media.ReadWAV(bytes.NewReader(data))
-	if err == nil && (info.Encoding != media.PCM16 || len(data) != 44+2*len(pcm) ||
+	pcm, info, err := audiofile.ReadWAV(bytes.NewReader(data))
+	if err == nil && (info.Encoding != audiofile.PCM16 || len(data) != 44+2*len(pcm) ||
 		binary.LittleEndian.Uint32(data[40:44]) != uint32(2*len(pcm))) {
 		err = errors.New("size does not match its header")
 	}
@@ -234,7 +234,7 @@ func (c *Cache) store(key string, a *Audio) error {
 	if err != nil {
 		return err
 	}
-	werr := media.WriteWAV(tmp, a.Samples, media.PCM16)
+	werr := audiofile.WriteWAV(tmp, a.Samples, audiofile.PCM16)
 	if cerr := tmp.Close(); werr == nil {
 		werr = cerr
 	}

@@ -19,7 +19,7 @@
 //     the default and the fastest), EspeakProcess (the espeak-ng program per request) and
 //     HTTP (an external service; its JSON request and WAV answer are documented on
 //     HTTPRequest). Every engine's speech goes through the same processing: resampled to
-//     8 kHz with an anti-aliasing filter (media.Resample), each stretch of speech trimmed of
+//     8 kHz with an anti-aliasing filter (audiofile.Resample), each stretch of speech trimmed of
 //     leading and trailing silence, breaks inserted as exact silence, peak-normalised to
 //     -3 dBFS — like the bundled prompt packs, which `make prompts` renders with this package.
 //   - A Cache in front of an engine (Cache.Wrap) keeps every render on disk under

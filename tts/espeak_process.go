@@ -11,7 +11,7 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/paybridge/paybridge/internal/media"
+	"github.com/paybridge/paybridge/internal/audiofile"
 )
 
 // EspeakProcess renders by running the espeak-ng program once per stretch of speech (SSML on
@@ -125,7 +125,7 @@ func (e *EspeakProcess) speak(ctx context.Context, voice string, wpm int, ssml s
 		}
 		return nil, 0, fmt.Errorf("%w: espeak-ng: %v: %s", ErrEngine, err, clip(msg, 200))
 	}
-	pcm, src, err := media.DecodeWAVAny(stdout.Bytes())
+	pcm, src, err := audiofile.DecodeWAVAny(stdout.Bytes())
 	if err != nil {
 		return nil, 0, fmt.Errorf("%w: espeak-ng output: %w", ErrEngine, err)
 	}

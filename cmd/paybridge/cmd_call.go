@@ -11,7 +11,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/paybridge/paybridge/internal/media"
+	"github.com/paybridge/paybridge/internal/audiofile"
 	"github.com/paybridge/paybridge/ivr"
 )
 
@@ -95,7 +95,7 @@ func runCall(ctx context.Context, env *cmdEnv, args []string) int {
 		return 2
 	}
 	if *record != "" {
-		if err := media.WriteWAVFile(*record, heard, media.PCM16); err != nil {
+		if err := audiofile.WriteWAVFile(*record, heard, audiofile.PCM16); err != nil {
 			fmt.Fprintf(env.stderr, "paybridge call: --record: %v\n", err)
 			if res.Error == "" {
 				res.Error = "recording not saved"
@@ -153,12 +153,12 @@ func callSummary(r *ivr.CallerResult) string {
 // loadPlayback reads --play: audio files become PCM, a pcap's RTP packets (those of its first
 // SSRC) are replayed with their capture timing.
 func loadPlayback(cfg *ivr.CallerConfig, path string) error {
-	f, err := media.FormatFromPath(path)
+	f, err := audiofile.FormatFromPath(path)
 	if err != nil {
 		return err
 	}
-	if f != media.FormatPcap {
-		pcm, err := media.ReadAudioFile(path, f)
+	if f != audiofile.FormatPcap {
+		pcm, err := audiofile.ReadAudioFile(path, f)
 		if err != nil {
 			return err
 		}
@@ -170,7 +170,7 @@ func loadPlayback(cfg *ivr.CallerConfig, path string) error {
 		return err
 	}
 	defer file.Close()
-	capture, err := media.ReadPcap(file)
+	capture, err := audiofile.ReadPcap(file)
 	if err != nil {
 		return err
 	}

@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/paybridge/paybridge/internal/media"
+	"github.com/paybridge/paybridge/internal/audiofile"
 	"github.com/paybridge/paybridge/ivr"
 	"github.com/paybridge/paybridge/loadtest/pcapgen"
 )
@@ -88,7 +88,7 @@ func TestCallCommandKeysDigitsAndRecords(t *testing.T) {
 	if keys := <-got; keys != "1234#*" {
 		t.Fatalf("server heard %q", keys)
 	}
-	pcm, err := media.ReadAudioFile(out, "")
+	pcm, err := audiofile.ReadAudioFile(out, "")
 	if err != nil || len(pcm) < 2400 {
 		t.Fatalf("recording: %d samples, %v", len(pcm), err)
 	}

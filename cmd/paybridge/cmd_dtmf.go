@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/paybridge/paybridge/dtmf"
-	"github.com/paybridge/paybridge/internal/media"
+	"github.com/paybridge/paybridge/internal/audiofile"
 )
 
 func init() {
@@ -108,37 +108,37 @@ func dtmfDecode(env *cmdEnv, args []string) int {
 		return 2
 	}
 	path := pos[0]
-	f := media.Format("")
+	f := audiofile.Format("")
 	if *format != "" {
-		if f, err = media.ParseFormat(*format); err != nil {
+		if f, err = audiofile.ParseFormat(*format); err != nil {
 			fmt.Fprintf(env.stderr, "paybridge dtmf decode: %v\n", err)
 			return 2
 		}
-	} else if f, err = media.FormatFromPath(path); err != nil {
+	} else if f, err = audiofile.FormatFromPath(path); err != nil {
 		fmt.Fprintf(env.stderr, "paybridge dtmf decode: %v\n", err)
 		return 1
 	}
 	var evs []dtmf.Event
-	if f == media.FormatPcap {
+	if f == audiofile.FormatPcap {
 		fh, err := os.Open(path)
 		if err != nil {
 			fmt.Fprintf(env.stderr, "paybridge dtmf decode: %v\n", err)
 			return 1
 		}
-		c, err := media.ReadPcap(fh)
+		c, err := audiofile.ReadPcap(fh)
 		fh.Close()
 		if err != nil {
 			fmt.Fprintf(env.stderr, "paybridge dtmf decode: %s: %v\n", path, err)
 			return 1
 		}
-		evs = media.CaptureDigits(c, media.CaptureOptions{EventPT: uint8(*eventPT), REDPT: uint8(*redPT), EventRate: *eventRate})
+		evs = audiofile.CaptureDigits(c, audiofile.CaptureOptions{EventPT: uint8(*eventPT), REDPT: uint8(*redPT), EventRate: *eventRate})
 	} else {
-		pcm, err := media.ReadAudioFile(path, f)
+		pcm, err := audiofile.ReadAudioFile(path, f)
 		if err != nil {
 			fmt.Fprintf(env.stderr, "paybridge dtmf decode: %s: %v\n", path, err)
 			return 1
 		}
-		evs = media.AudioDigits(pcm)
+		evs = audiofile.AudioDigits(pcm)
 	}
 	enc := json.NewEncoder(env.stdout)
 	for _, e := range evs {
@@ -181,13 +181,13 @@ func dtmfGen(env *cmdEnv, args []string) int {
 		fmt.Fprintln(env.stderr, "paybridge dtmf gen: --on must be positive, --off not negative, levels at most +3.14 dBm0")
 		return 2
 	}
-	enc := media.PCM16
+	enc := audiofile.PCM16
 	switch strings.ToLower(*law) {
 	case "":
 	case "ulaw", "u-law", "mulaw", "pcmu":
-		enc = media.ULaw
+		enc = audiofile.ULaw
 	case "alaw", "a-law", "pcma":
-		enc = media.ALaw
+		enc = audiofile.ALaw
 	default:
 		fmt.Fprintf(env.stderr, "paybridge dtmf gen: --law %q: want ulaw or alaw\n", *law)
 		return 2
@@ -197,7 +197,7 @@ func dtmfGen(env *cmdEnv, args []string) int {
 		opt.Gap = -1
 	}
 	pcm := dtmf.GenerateDigits(*digits, opt)
-	if err := media.WriteWAVFile(*out, pcm, enc); err != nil {
+	if err := audiofile.WriteWAVFile(*out, pcm, enc); err != nil {
 		fmt.Fprintf(env.stderr, "paybridge dtmf gen: %v\n", err)
 		return 1
 	}
@@ -218,26 +218,26 @@ func dtmfMask(env *cmdEnv, args []string) int {
 		return 2
 	}
 	in := pos[0]
-	f := media.Format("")
+	f := audiofile.Format("")
 	if *format != "" {
-		if f, err = media.ParseFormat(*format); err != nil {
+		if f, err = audiofile.ParseFormat(*format); err != nil {
 			fmt.Fprintf(env.stderr, "paybridge dtmf mask: %v\n", err)
 			return 2
 		}
 	}
-	if f == media.FormatPcap || (f == "" && strings.EqualFold(filepath.Ext(in), ".pcap")) {
+	if f == audiofile.FormatPcap || (f == "" && strings.EqualFold(filepath.Ext(in), ".pcap")) {
 		fmt.Fprintln(env.stderr, "paybridge dtmf mask: pcap input is not supported; mask audio files")
 		return 2
 	}
-	pcm, err := media.ReadAudioFile(in, f)
+	pcm, err := audiofile.ReadAudioFile(in, f)
 	if err != nil {
 		fmt.Fprintf(env.stderr, "paybridge dtmf mask: %s: %v\n", in, err)
 		return 1
 	}
-	enc := media.PCM16
-	if f == "" || f == media.FormatWAV {
+	enc := audiofile.PCM16
+	if f == "" || f == audiofile.FormatWAV {
 		if fh, err := os.Open(in); err == nil {
-			if _, info, err := media.ReadWAV(fh); err == nil {
+			if _, info, err := audiofile.ReadWAV(fh); err == nil {
 				enc = info.Encoding
 			}
 			fh.Close()
@@ -251,7 +251,7 @@ func dtmfMask(env *cmdEnv, args []string) int {
 	masked = append(masked, m.Flush()...)
 	lag := int(m.Lookahead() * dtmf.SampleRate / time.Second)
 	masked = masked[lag : lag+len(pcm)] // aligned with the input
-	if err := media.WriteWAVFile(*out, masked, enc); err != nil {
+	if err := audiofile.WriteWAVFile(*out, masked, enc); err != nil {
 		fmt.Fprintf(env.stderr, "paybridge dtmf mask: %v\n", err)
 		return 1
 	}

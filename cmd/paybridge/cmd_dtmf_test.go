@@ -13,7 +13,7 @@ import (
 	"github.com/pion/rtp"
 
 	"github.com/paybridge/paybridge/dtmf"
-	"github.com/paybridge/paybridge/internal/media"
+	"github.com/paybridge/paybridge/internal/audiofile"
 )
 
 func decodeLines(t *testing.T, stdout string) []digitLine {
@@ -145,7 +145,7 @@ func pcapCall(t *testing.T, path, keys string, inband, events bool, pt uint8, re
 		t.Fatal(err)
 	}
 	defer f.Close()
-	w, err := media.NewPcapWriter(f)
+	w, err := audiofile.NewPcapWriter(f)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -246,7 +246,7 @@ func TestDTMFDecodePcapInfo(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w, _ := media.NewPcapWriter(f)
+	w, _ := audiofile.NewPcapWriter(f)
 	src := netip.MustParseAddrPort("[2001:db8::1]:5060")
 	dst := netip.MustParseAddrPort("[2001:db8::2]:5060")
 	t0 := time.Unix(1700000000, 0)
@@ -299,9 +299,9 @@ func TestDTMFMask(t *testing.T) {
 			t.Fatalf("mask output contains a card number")
 		}
 	}
-	pcmIn, _ := media.ReadAudioFile(in, "")
+	pcmIn, _ := audiofile.ReadAudioFile(in, "")
 	pcmOut, info, err := readWAV(out)
-	if err != nil || len(pcmOut) != len(pcmIn) || info.Encoding != media.ALaw {
+	if err != nil || len(pcmOut) != len(pcmIn) || info.Encoding != audiofile.ALaw {
 		t.Fatalf("masked file: %d samples of %d, %+v, %v", len(pcmOut), len(pcmIn), info, err)
 	}
 	code, stdout, _ = runCmd(t, "dtmf", "decode", out)
@@ -313,13 +313,13 @@ func TestDTMFMask(t *testing.T) {
 	}
 }
 
-func readWAV(p string) ([]int16, media.WAVInfo, error) {
+func readWAV(p string) ([]int16, audiofile.WAVInfo, error) {
 	f, err := os.Open(p)
 	if err != nil {
-		return nil, media.WAVInfo{}, err
+		return nil, audiofile.WAVInfo{}, err
 	}
 	defer f.Close()
-	return media.ReadWAV(f)
+	return audiofile.ReadWAV(f)
 }
 
 func TestDTMFHelp(t *testing.T) {

@@ -17,7 +17,7 @@ import (
 
 	"github.com/paybridge/paybridge/callplan"
 	"github.com/paybridge/paybridge/gateway"
-	"github.com/paybridge/paybridge/internal/media"
+	"github.com/paybridge/paybridge/internal/audiofile"
 	"github.com/paybridge/paybridge/internal/replay"
 )
 
@@ -294,7 +294,7 @@ func expandInputs(args []string) []string {
 			if e.IsDir() {
 				continue
 			}
-			if _, err := media.FormatFromPath(e.Name()); err == nil {
+			if _, err := audiofile.FormatFromPath(e.Name()); err == nil {
 				out = append(out, filepath.Join(a, e.Name()))
 			}
 		}

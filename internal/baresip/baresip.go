@@ -21,7 +21,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/paybridge/paybridge/internal/media"
+	"github.com/paybridge/paybridge/internal/audiofile"
 	"github.com/paybridge/paybridge/internal/testlog"
 )
 
@@ -51,7 +51,7 @@ func start(t testing.TB, attempt int) *UA {
 	}
 	dir := t.TempDir()
 	silence := filepath.Join(dir, "silence.wav")
-	if err := media.WriteWAVFile(silence, make([]int16, 8000*60), media.PCM16); err != nil {
+	if err := audiofile.WriteWAVFile(silence, make([]int16, 8000*60), audiofile.PCM16); err != nil {
 		t.Fatal(err)
 	}
 	sipPort, ctrlPort, rtp := freePort(t, "udp"), freePort(t, "tcp"), freePort(t, "udp")&^1

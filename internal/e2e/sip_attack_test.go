@@ -19,7 +19,7 @@ import (
 	"github.com/pion/rtp"
 
 	"github.com/paybridge/paybridge/dtmf"
-	"github.com/paybridge/paybridge/internal/media"
+	"github.com/paybridge/paybridge/internal/audiofile"
 	"github.com/paybridge/paybridge/loadtest/pcapgen"
 )
 
@@ -232,7 +232,7 @@ func TestSIPE2ERecordWritesMaskedRecordings(t *testing.T) {
 	ulaw := pcapgen.InbandULaw(sipPayKeys, pcapgen.Options{})
 	pcm := make([]int16, len(ulaw))
 	dtmf.DecodeULaw(pcm, ulaw)
-	if err := media.WriteWAVFile(control, pcm, media.PCM16); err != nil {
+	if err := audiofile.WriteWAVFile(control, pcm, audiofile.PCM16); err != nil {
 		t.Fatal(err)
 	}
 	if keys := multimonKeys(t, control); len(keys) < len(sipPayKeys)-2 {

@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/paybridge/paybridge/internal/media"
+	"github.com/paybridge/paybridge/internal/audiofile"
 )
 
 // sixtySecondCall is a 60 s recording: the committed fixture testdata/replay/vcc-visa.wav
@@ -14,7 +14,7 @@ import (
 // silence while the caller listens until the plan hangs up.
 func sixtySecondCall(b *testing.B) []int16 {
 	b.Helper()
-	pcm, err := media.ReadAudioFile(filepath.Join("..", "..", "testdata", "replay", "vcc-visa.wav"), "")
+	pcm, err := audiofile.ReadAudioFile(filepath.Join("..", "..", "testdata", "replay", "vcc-visa.wav"), "")
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/paybridge/paybridge/dtmf"
-	"github.com/paybridge/paybridge/internal/media"
+	"github.com/paybridge/paybridge/internal/audiofile"
 )
 
 // Key is one keypress of an Input: when the engine hears it, counted from the start of the
@@ -73,14 +73,14 @@ func ParseDigits(s string) (*Input, error) {
 // (.ul/.ulaw/.pcmu, .al/.alaw/.pcma, .s16/.raw/.sln), or a pcap with RTP (in-band audio,
 // RFC 4733 events) and SIP INFO.
 func ReadInput(path string) (*Input, error) {
-	f, err := media.FormatFromPath(path)
+	f, err := audiofile.FormatFromPath(path)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrInput, err)
 	}
-	if f == media.FormatPcap {
+	if f == audiofile.FormatPcap {
 		return readPcap(path)
 	}
-	pcm, err := media.ReadAudioFile(path, f)
+	pcm, err := audiofile.ReadAudioFile(path, f)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %s: %w", ErrInput, filepath.Base(path), err)
 	}
@@ -112,7 +112,7 @@ func readPcap(path string) (*Input, error) {
 		return nil, fmt.Errorf("%w: %w", ErrInput, err)
 	}
 	defer fh.Close()
-	c, err := media.ReadPcap(fh)
+	c, err := audiofile.ReadPcap(fh)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %s: %w", ErrInput, filepath.Base(path), err)
 	}
@@ -133,7 +133,7 @@ func readPcap(path string) (*Input, error) {
 		see(p.Time)
 	}
 	in.Length = last.Sub(first)
-	for _, e := range media.CaptureDigits(c, media.CaptureOptions{}) {
+	for _, e := range audiofile.CaptureDigits(c, audiofile.CaptureOptions{}) {
 		// CaptureDigits reports each key with its onset; the engine hears it once confirmed,
 		// which a detector does within about 40 ms.
 		in.Keys = append(in.Keys, Key{At: e.Start + 40*time.Millisecond, Digit: e.Digit, Source: e.Source})

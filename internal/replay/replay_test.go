@@ -19,7 +19,7 @@ import (
 	"github.com/paybridge/paybridge/callplan"
 	"github.com/paybridge/paybridge/dtmf"
 	"github.com/paybridge/paybridge/event"
-	"github.com/paybridge/paybridge/internal/media"
+	"github.com/paybridge/paybridge/internal/audiofile"
 )
 
 var testCards = []string{"4242424242424242", "5555555555554444", "378282246310005"}
@@ -199,9 +199,9 @@ func TestRecordedWAV(t *testing.T) {
 	pcm = append(pcm, silence...)
 	pcm = append(pcm, dtmf.GenerateDigits("1230", opt)...)
 	pcm = append(pcm, dtmf.GenerateDigits("123", opt)...)
-	for _, enc := range []media.Encoding{media.PCM16, media.ULaw, media.ALaw} {
+	for _, enc := range []audiofile.Encoding{audiofile.PCM16, audiofile.ULaw, audiofile.ALaw} {
 		path := filepath.Join(dir, "call-"+enc.String()+".wav")
-		if err := media.WriteWAVFile(path, pcm, enc); err != nil {
+		if err := audiofile.WriteWAVFile(path, pcm, enc); err != nil {
 			t.Fatal(err)
 		}
 		in, err := ReadInput(path)
@@ -284,7 +284,7 @@ func TestRawAndPcapInbandWithInfo(t *testing.T) {
 
 	// pcap: 3 s of PCMU with the account in-band, then the card, expiry and CVV as SIP INFO.
 	var buf bytes.Buffer
-	pw, err := media.NewPcapWriter(&buf)
+	pw, err := audiofile.NewPcapWriter(&buf)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -393,7 +393,7 @@ func TestLinkGuardTrustsLookedUpNumbers(t *testing.T) {
 func TestPlanPromptDirectory(t *testing.T) {
 	dir := t.TempDir()
 	os.Mkdir(filepath.Join(dir, "voice"), 0o755)
-	if err := media.WriteWAVFile(filepath.Join(dir, "voice", "welcome.wav"), make([]int16, 3*8000), media.PCM16); err != nil {
+	if err := audiofile.WriteWAVFile(filepath.Join(dir, "voice", "welcome.wav"), make([]int16, 3*8000), audiofile.PCM16); err != nil {
 		t.Fatal(err)
 	}
 	planPath := filepath.Join(dir, "p.xml")

@@ -16,7 +16,7 @@ import (
 	"github.com/pion/rtp"
 
 	"github.com/paybridge/paybridge/dtmf"
-	"github.com/paybridge/paybridge/internal/media"
+	"github.com/paybridge/paybridge/internal/audiofile"
 )
 
 // Options shape the keyed call.
@@ -132,7 +132,7 @@ func WriteRFC4733(w io.Writer, digits string, opt Options) error {
 	if err != nil {
 		return err
 	}
-	pw, err := media.NewPcapWriter(w)
+	pw, err := audiofile.NewPcapWriter(w)
 	if err != nil {
 		return err
 	}

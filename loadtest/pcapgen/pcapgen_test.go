@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"github.com/paybridge/paybridge/dtmf"
-	"github.com/paybridge/paybridge/internal/media"
+	"github.com/paybridge/paybridge/internal/audiofile"
 )
 
 // TestRFC4733RoundTrip reads the generated pcap back and checks what SIPp's bundled files get
@@ -18,7 +18,7 @@ func TestRFC4733RoundTrip(t *testing.T) {
 	if err := WriteRFC4733(&b, keys, Options{}); err != nil {
 		t.Fatal(err)
 	}
-	c, err := media.ReadPcap(&b)
+	c, err := audiofile.ReadPcap(&b)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -99,7 +99,7 @@ func TestPacketListsOnTheFrameGrid(t *testing.T) {
 	if err := WriteRFC4733(&b, keys, Options{}); err != nil {
 		t.Fatal(err)
 	}
-	c, err := media.ReadPcap(&b)
+	c, err := audiofile.ReadPcap(&b)
 	if err != nil {
 		t.Fatal(err)
 	}

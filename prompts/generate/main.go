@@ -25,7 +25,7 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/paybridge/paybridge/internal/media"
+	"github.com/paybridge/paybridge/internal/audiofile"
 	"github.com/paybridge/paybridge/tts"
 )
 
@@ -154,7 +154,7 @@ func render(engine tts.Renderer, out, lang string, lines []line) (int, int64, er
 			a, err := engine.Render(context.Background(), tts.Request{Language: lang, Segments: l.segs})
 			if err == nil {
 				path := filepath.Join(out, l.name+".wav")
-				err = media.WriteWAVFile(path, a.Samples, media.PCM16)
+				err = audiofile.WriteWAVFile(path, a.Samples, audiofile.PCM16)
 				sizes[i] = int64(44 + 2*len(a.Samples))
 			}
 			if err != nil {

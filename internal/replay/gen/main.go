@@ -16,7 +16,7 @@ import (
 	"github.com/pion/rtp"
 
 	"github.com/paybridge/paybridge/dtmf"
-	"github.com/paybridge/paybridge/internal/media"
+	"github.com/paybridge/paybridge/internal/audiofile"
 )
 
 func main() {
@@ -56,7 +56,7 @@ func writeWAV(path string) error {
 	pcm = append(pcm, sil(800*time.Millisecond)...)
 	pcm = append(pcm, dtmf.GenerateDigits("123", opt)...)
 	pcm = append(pcm, sil(time.Second)...)
-	return media.WriteWAVFile(path, pcm, media.ULaw)
+	return audiofile.WriteWAVFile(path, pcm, audiofile.ULaw)
 }
 
 // writePcap writes the key groups as RFC 4733 events (PT 101) in a PCMU stream of silence,
@@ -65,7 +65,7 @@ func writeWAV(path string) error {
 // must still count once.
 func writePcap(path string, groups []string, leak bool) error {
 	var buf bytes.Buffer
-	pw, err := media.NewPcapWriter(&buf)
+	pw, err := audiofile.NewPcapWriter(&buf)
 	if err != nil {
 		return err
 	}

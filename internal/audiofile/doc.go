@@ -1,4 +1,4 @@
-// Package media reads and writes the audio and capture files paybridge's tools work on.
+// Package audiofile reads and writes the audio and capture files paybridge's tools work on.
 //
 //   - WAV: 8 kHz mono PCM16, μ-law or A-law (plain or WAVE_FORMAT_EXTENSIBLE); other rates
 //     and channel counts are refused with ErrUnsupported rather than silently misread.
@@ -16,4 +16,4 @@
 // All decoded audio is []int16 at 8 kHz. Every reader takes untrusted input: a bad file is an
 // error wrapping one of the package's sentinels, never a panic, and the readers bound what
 // they allocate.
-package media
+package audiofile

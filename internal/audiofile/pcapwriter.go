@@ -1,4 +1,4 @@
-package media
+package audiofile
 
 import (
 	"encoding/binary"
@@ -44,7 +44,7 @@ func NewPcapWriter(w io.Writer) (*PcapWriter, error) {
 func (pw *PcapWriter) WriteRTP(t time.Time, src, dst netip.AddrPort, p *rtp.Packet) error {
 	b, err := p.Marshal()
 	if err != nil {
-		return fmt.Errorf("media: marshal RTP: %w", err)
+		return fmt.Errorf("audiofile: marshal RTP: %w", err)
 	}
 	return pw.WriteUDP(t, src, dst, b)
 }
@@ -54,7 +54,7 @@ func (pw *PcapWriter) WriteRTP(t time.Time, src, dst netip.AddrPort, p *rtp.Pack
 func (pw *PcapWriter) WriteUDP(t time.Time, src, dst netip.AddrPort, payload []byte) error {
 	sa, da := src.Addr().Unmap(), dst.Addr().Unmap()
 	if sa.Is4() != da.Is4() || !sa.IsValid() || !da.IsValid() {
-		return errors.New("media: pcap writer: source and destination must both be IPv4 or both IPv6")
+		return errors.New("audiofile: pcap writer: source and destination must both be IPv4 or both IPv6")
 	}
 	if len(payload) > 65000 {
 		return fmt.Errorf("%w: %d-byte datagram", ErrTooLarge, len(payload))

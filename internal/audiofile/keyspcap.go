@@ -1,4 +1,4 @@
-package media
+package audiofile
 
 import (
 	"errors"
@@ -44,7 +44,7 @@ type KeysPcapOptions struct {
 // every 20 ms and three end packets. It is the stimulus SIPp's play_pcap_audio sends.
 func WriteKeysPcap(w io.Writer, opt KeysPcapOptions) error {
 	if !opt.Events && !opt.Inband {
-		return errors.New("media: WriteKeysPcap: set Events, Inband or both")
+		return errors.New("audiofile: WriteKeysPcap: set Events, Inband or both")
 	}
 	if opt.EventPT == 0 {
 		opt.EventPT = 101
@@ -99,7 +99,7 @@ func WriteKeysPcap(w io.Writer, opt KeysPcapOptions) error {
 	for i := 0; i < len(opt.Keys); i++ {
 		d, isKey := dtmf.ParseDigit(opt.Keys[i])
 		if !isKey && opt.Keys[i] != ',' && opt.Keys[i] != ' ' {
-			return fmt.Errorf("media: WriteKeysPcap: key %d is not a DTMF key", i)
+			return fmt.Errorf("audiofile: WriteKeysPcap: key %d is not a DTMF key", i)
 		}
 		var tone []int16
 		var ev []dtmf.SenderPacket
