@@ -1,6 +1,7 @@
-package ivr
+package media
 
 import (
+	"math"
 	"net"
 	"net/netip"
 	"sync"
@@ -31,17 +32,17 @@ func (r *recordingStream) TelephoneEvent(ts uint32, seq uint16, p []byte) error 
 func (r *recordingStream) Info(string, []byte) error { return nil }
 func (r *recordingStream) Advance(time.Duration)     {}
 
-func newTestMedia(t *testing.T) (*mediaSession, *recordingStream) {
+func newTestMedia(t *testing.T) (*Session, *recordingStream) {
 	t.Helper()
 	conn, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	m := newMediaSession(conn, 0, newScheduler())
+	m := newSession(conn, NewScheduler())
 	m.source.sigIP = netip.MustParseAddr("127.0.0.1")
 	st := &recordingStream{}
 	m.stream = st
-	m.setParams(MediaParams{Codec: CodecPCMU, EventPT: 101, PTime: 20, Direction: SendRecv,
+	m.SetParams(Params{Codec: PCMU, EventPT: 101, PTime: 20, Direction: SendRecv,
 		Remote: netip.MustParseAddrPort("127.0.0.1:40000")})
 	t.Cleanup(func() { conn.Close() })
 	return m, st
@@ -52,6 +53,15 @@ func pkt(pt uint8, seq uint16, ssrc uint32) *rtp.Packet {
 }
 
 var farEnd = netip.MustParseAddrPort("127.0.0.1:40000")
+
+// tone returns a 440 Hz prompt of d.
+func tone(d time.Duration) []int16 {
+	out := make([]int16, int(d.Seconds()*8000))
+	for i := range out {
+		out[i] = int16(4000 * math.Sin(2*math.Pi*440*float64(i)/8000))
+	}
+	return out
+}
 
 func TestSequenceWrapAndGaps(t *testing.T) {
 	m, st := newTestMedia(t)
@@ -90,8 +100,8 @@ func TestPayloadTypeAndSSRCChecks(t *testing.T) {
 
 func TestBadRTPDropped(t *testing.T) {
 	m, st := newTestMedia(t)
-	m.start()
-	defer m.close()
+	m.Start()
+	defer m.Close()
 	c, _ := net.DialUDP("udp", nil, m.conn.LocalAddr().(*net.UDPAddr))
 	defer c.Close()
 	c.Write([]byte{0x40, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 7}) // version 1
@@ -110,9 +120,9 @@ func FuzzReceiveRTP(f *testing.F) {
 	f.Add(ev)
 	f.Add([]byte{0x80})
 	f.Fuzz(func(t *testing.T, b []byte) {
-		m := newMediaSession(nil, 0, nil) // receive touches neither the socket nor the scheduler
-		m.stream = defaultDTMF(func(dtmf.Event) {})
-		m.setParams(MediaParams{Codec: CodecPCMU, EventPT: 101, PTime: 20, Direction: SendRecv, Remote: farEnd})
+		m := newSession(nil, nil) // receive touches neither the socket nor the scheduler
+		m.stream = dtmf.NewStream(dtmf.StreamConfig{OnDigit: func(dtmf.Event) {}})
+		m.SetParams(Params{Codec: PCMU, EventPT: 101, PTime: 20, Direction: SendRecv, Remote: farEnd})
 		var p rtp.Packet
 		if len(b) < 12 || b[0]>>6 != 2 || p.Unmarshal(b) != nil {
 			return
@@ -128,9 +138,9 @@ func TestSilenceSuppressionAndMarker(t *testing.T) {
 	}
 	defer sink.Close()
 	m, _ := newTestMedia(t)
-	m.setParams(MediaParams{Codec: CodecPCMU, EventPT: 101, PTime: 20, Direction: SendRecv,
+	m.SetParams(Params{Codec: PCMU, EventPT: 101, PTime: 20, Direction: SendRecv,
 		Remote: sink.LocalAddr().(*net.UDPAddr).AddrPort()})
-	p := m.getParams()
+	p := m.Params()
 	now := time.Now()
 	frame := func() bool { now = now.Add(20 * time.Millisecond); return m.sendFrame(p, 160, now) }
 	if !frame() {

@@ -1,4 +1,4 @@
-package ivr
+package media
 
 import (
 	"bytes"
@@ -37,19 +37,6 @@ type SDPMedia struct {
 	RTPMap    map[int]string
 	Fmtp      map[int]string
 }
-
-// Codec is an audio payload format paybridge can speak.
-type Codec struct {
-	PT        uint8
-	Name      string // "PCMU" or "PCMA"
-	ClockRate int    // 8000
-}
-
-// The two static G.711 payload types (RFC 3551).
-var (
-	CodecPCMU = Codec{PT: 0, Name: "PCMU", ClockRate: 8000}
-	CodecPCMA = Codec{PT: 8, Name: "PCMA", ClockRate: 8000}
-)
 
 // Directions of a media stream (RFC 3264 section 6.1).
 const (

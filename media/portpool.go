@@ -1,4 +1,4 @@
-package ivr
+package media
 
 import (
 	"fmt"
@@ -13,10 +13,11 @@ import (
 // the previous call do not reach the next one), unless no other port is free.
 const portRest = 5 * time.Second
 
-// portPool hands out RTP sockets on even ports of a range, each picked at random among the
-// free ones: a call's media port cannot be guessed from the previous call's. A port that
-// another process holds is skipped; a released port rests for portRest before reuse.
-type portPool struct {
+// PortPool hands out RTP sockets on even ports of a range, each picked at random among the
+// free ones: a session's port cannot be guessed from the previous session's. A port that
+// another process holds is skipped; a released port rests for portRest before reuse. It is
+// safe for concurrent use.
+type PortPool struct {
 	ip netip.Addr // bind address
 
 	mu      sync.Mutex
@@ -30,26 +31,30 @@ type restingPort struct {
 	since time.Time
 }
 
-func newPortPool(ip netip.Addr, min, max int) (*portPool, error) {
+// NewPortPool prepares the even ports of min..max on the bind address ip. Nothing is bound
+// until Get.
+func NewPortPool(ip netip.Addr, min, max int) (*PortPool, error) {
 	if min <= 0 || max > 65535 || min > max {
-		return nil, fmt.Errorf("ivr: bad RTP port range %d-%d", min, max)
+		return nil, fmt.Errorf("%w: %d-%d", ErrPortRange, min, max)
 	}
 	if min%2 == 1 {
 		min++
 	}
-	p := &portPool{ip: ip}
+	p := &PortPool{ip: ip}
 	for port := min; port <= max; port += 2 {
 		p.free = append(p.free, port)
 	}
 	if len(p.free) == 0 {
-		return nil, fmt.Errorf("ivr: RTP port range %d-%d holds no even port", min, max)
+		return nil, fmt.Errorf("%w: %d-%d holds no even port", ErrPortRange, min, max)
 	}
 	p.total = len(p.free)
 	return p, nil
 }
 
-// Get binds a free port picked at random.
-func (p *portPool) Get() (*net.UDPConn, int, error) {
+// Get binds a free port picked at random and returns its socket and number; ErrNoPorts when
+// every port is in use. The caller closes the socket (Session.Close does) and then Puts the
+// port back.
+func (p *PortPool) Get() (*net.UDPConn, int, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	now := time.Now()
@@ -70,7 +75,7 @@ func (p *portPool) Get() (*net.UDPConn, int, error) {
 
 // pickLocked takes a random free port; rested ports rejoin the free set first, and when none
 // is free the one that has rested longest is taken.
-func (p *portPool) pickLocked(now time.Time) (int, bool) {
+func (p *PortPool) pickLocked(now time.Time) (int, bool) {
 	for len(p.resting) > 0 && now.Sub(p.resting[0].since) >= portRest {
 		p.free = append(p.free, p.resting[0].port)
 		p.resting = p.resting[1:]
@@ -91,14 +96,14 @@ func (p *portPool) pickLocked(now time.Time) (int, bool) {
 }
 
 // Put returns a port to the pool (its socket already closed); it rests before reuse.
-func (p *portPool) Put(port int) {
+func (p *PortPool) Put(port int) {
 	p.mu.Lock()
 	p.resting = append(p.resting, restingPort{port, time.Now()})
 	p.mu.Unlock()
 }
 
 // Free returns the number of ports not handed out.
-func (p *portPool) Free() int {
+func (p *PortPool) Free() int {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return len(p.free) + len(p.resting)

@@ -1,4 +1,4 @@
-package ivr
+package media
 
 import (
 	"errors"
@@ -50,7 +50,7 @@ func TestNegotiateOffers(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {
 			s, err := ParseSDP(readSDP(t, tt.file))
-			var p MediaParams
+			var p Params
 			if err == nil {
 				p, err = Negotiate(s)
 			}
@@ -66,7 +66,7 @@ func TestNegotiateOffers(t *testing.T) {
 			if s.Lenient != tt.lenient {
 				t.Errorf("lenient = %v, want %v", s.Lenient, tt.lenient)
 			}
-			if p.Codec.Name != tt.codec || p.Codec.PT != tt.pt || p.EventPT != tt.eventPT || p.PTime != tt.ptime ||
+			if p.Codec.Name() != tt.codec || p.Codec.PayloadType() != tt.pt || p.EventPT != tt.eventPT || p.PTime != tt.ptime ||
 				p.Direction != tt.dir || p.Remote.String() != tt.remote || p.Index != tt.index {
 				t.Errorf("got %+v", p)
 			}
@@ -124,7 +124,7 @@ func TestOfferRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if p.Codec != CodecPCMU || p.EventPT != DefaultEventPT || p.Remote.String() != "127.0.0.1:10000" || s.OriginVersion != 7 {
+	if p.Codec != PCMU || p.EventPT != DefaultEventPT || p.Remote.String() != "127.0.0.1:10000" || s.OriginVersion != 7 {
 		t.Fatalf("got %+v", p)
 	}
 }
@@ -162,6 +162,6 @@ func ExampleNegotiate() {
 		"m=audio 31000 RTP/AVP 8 0 96\r\na=rtpmap:96 telephone-event/8000\r\n")
 	s, _ := ParseSDP(offer)
 	p, err := Negotiate(s)
-	fmt.Println(p.Codec.Name, p.EventPT, p.PTime, p.Remote, err)
+	fmt.Println(p.Codec.Name(), p.EventPT, p.PTime, p.Remote, err)
 	// Output: PCMA 96 20 192.0.2.10:31000 <nil>
 }

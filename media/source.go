@@ -1,4 +1,4 @@
-package ivr
+package media
 
 import (
 	"net/netip"

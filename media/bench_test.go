@@ -1,4 +1,4 @@
-package ivr
+package media
 
 import (
 	"net"
@@ -31,9 +31,9 @@ func BenchmarkSDPAnswer(b *testing.B) {
 // BenchmarkRTPReceive is one incoming 20 ms PCMU packet: checks, G.711 decode and the DTMF
 // stream (in-band detector and RFC 4733 receiver).
 func BenchmarkRTPReceive(b *testing.B) {
-	m := newMediaSession(nil, 0, nil)
-	m.stream = defaultDTMF(func(dtmf.Event) {})
-	m.setParams(MediaParams{Codec: CodecPCMU, EventPT: 101, PTime: 20, Direction: SendRecv, Remote: farEnd})
+	m := newSession(nil, nil)
+	m.stream = dtmf.NewStream(dtmf.StreamConfig{OnDigit: func(dtmf.Event) {}})
+	m.SetParams(Params{Codec: PCMU, EventPT: 101, PTime: 20, Direction: SendRecv, Remote: farEnd})
 	p := &rtp.Packet{Header: rtp.Header{Version: 2, SSRC: 7}, Payload: make([]byte, 160)}
 	b.ReportAllocs()
 	var seq uint16
@@ -66,10 +66,10 @@ func BenchmarkRTPSend(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer conn.Close()
-	m := newMediaSession(conn, 0, newScheduler())
-	m.setParams(MediaParams{Codec: CodecPCMU, EventPT: 101, PTime: 20, Direction: SendRecv,
+	m := newSession(conn, NewScheduler())
+	m.SetParams(Params{Codec: PCMU, EventPT: 101, PTime: 20, Direction: SendRecv,
 		Remote: sink.LocalAddr().(*net.UDPAddr).AddrPort()})
-	p := m.getParams()
+	p := m.Params()
 	now := time.Now()
 	b.ReportAllocs()
 	for b.Loop() {
@@ -94,11 +94,11 @@ func BenchmarkCallMediaSecond(b *testing.B) {
 	}()
 	conn, _ := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
 	defer conn.Close()
-	m := newMediaSession(conn, 0, newScheduler())
-	m.stream = defaultDTMF(func(dtmf.Event) {})
-	m.setParams(MediaParams{Codec: CodecPCMU, EventPT: 101, PTime: 20, Direction: SendRecv,
+	m := newSession(conn, NewScheduler())
+	m.stream = dtmf.NewStream(dtmf.StreamConfig{OnDigit: func(dtmf.Event) {}})
+	m.SetParams(Params{Codec: PCMU, EventPT: 101, PTime: 20, Direction: SendRecv,
 		Remote: sink.LocalAddr().(*net.UDPAddr).AddrPort()})
-	params := m.getParams()
+	params := m.Params()
 	in := &rtp.Packet{Header: rtp.Header{Version: 2, SSRC: 7}, Payload: make([]byte, 160)}
 	b.ReportAllocs()
 	var seq uint16

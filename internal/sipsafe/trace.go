@@ -1,10 +1,8 @@
-package ivr
+package sipsafe
 
 import (
 	"bytes"
-	"context"
 	"io"
-	"log/slog"
 	"strconv"
 	"sync"
 
@@ -67,7 +65,7 @@ func isSDPHead(head []byte) bool {
 
 var traceMu sync.Mutex
 
-// TraceSIP writes every SIP message sent and received by any server or caller in this process
+// TraceSIP writes every SIP message sent and received by any SIP user agent in this process
 // to w, redacted with RedactSIP; nil turns tracing off. sipgo's tracer and its SIPDebug switch
 // are process-global and read without synchronisation: set them before serving and change them
 // only while no SIP traffic flows.
@@ -103,47 +101,3 @@ func (t *tracer) SIPTraceRead(transport, laddr, raddr string, msg []byte) {
 func (t *tracer) SIPTraceWrite(transport, laddr, raddr string, msg []byte) {
 	t.write("->", transport, laddr, raddr, msg)
 }
-
-// redactHandler wraps the handler sipgo logs through: sipgo logs whole messages or raw data
-// under a few keys (a datagram that fails to parse is logged verbatim), and those may be INFO
-// bodies with digits. Their values are replaced; sipgo's errors are demoted to debug (a
-// malformed packet from the internet is not our error).
-type redactHandler struct{ h slog.Handler }
-
-var redactKeys = map[string]bool{"data": true, "msg": true, "message": true, "body": true, "request": true, "response": true, "req": true, "res": true}
-
-func (r redactHandler) Enabled(ctx context.Context, l slog.Level) bool {
-	return r.h.Enabled(ctx, min(l, slog.LevelDebug))
-}
-
-func (r redactHandler) Handle(ctx context.Context, rec slog.Record) error {
-	level := rec.Level
-	if level > slog.LevelDebug {
-		level = slog.LevelDebug
-	}
-	if !r.h.Enabled(ctx, level) {
-		return nil
-	}
-	out := slog.NewRecord(rec.Time, level, rec.Message, rec.PC)
-	rec.Attrs(func(a slog.Attr) bool {
-		if redactKeys[a.Key] {
-			a = slog.String(a.Key, "[redacted]")
-		}
-		out.AddAttrs(a)
-		return true
-	})
-	return r.h.Handle(ctx, out)
-}
-
-func (r redactHandler) WithAttrs(as []slog.Attr) slog.Handler {
-	clean := make([]slog.Attr, len(as))
-	for i, a := range as {
-		if redactKeys[a.Key] {
-			a = slog.String(a.Key, "[redacted]")
-		}
-		clean[i] = a
-	}
-	return redactHandler{r.h.WithAttrs(clean)}
-}
-
-func (r redactHandler) WithGroup(name string) slog.Handler { return redactHandler{r.h.WithGroup(name)} }

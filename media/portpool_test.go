@@ -1,4 +1,4 @@
-package ivr
+package media
 
 import (
 	"errors"
@@ -40,7 +40,7 @@ func freeEvenRange(t *testing.T, n int) int {
 // TestPortsArePickedAtRandom: consecutive calls must not get predictable media ports (the
 // RTP Bleed report guessed 41000, 41002, … in order).
 func TestPortsArePickedAtRandom(t *testing.T) {
-	p, err := newPortPool(loopback, 61000, 65534)
+	p, err := NewPortPool(loopback, 61000, 65534)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -67,7 +67,7 @@ func TestPortsArePickedAtRandom(t *testing.T) {
 
 func TestReleasedPortRestsAndEveryPortIsUsed(t *testing.T) {
 	base := freeEvenRange(t, 10)
-	p, err := newPortPool(loopback, base, base+19) // 10 even ports
+	p, err := NewPortPool(loopback, base, base+19) // 10 even ports
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -108,7 +108,7 @@ func TestReleasedPortRestsAndEveryPortIsUsed(t *testing.T) {
 
 func TestPortHeldElsewhereIsSkipped(t *testing.T) {
 	base := freeEvenRange(t, 2)
-	p, err := newPortPool(loopback, base, base+3)
+	p, err := NewPortPool(loopback, base, base+3)
 	if err != nil {
 		t.Fatal(err)
 	}

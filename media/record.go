@@ -1,13 +1,57 @@
-package ivr
+package media
 
 import (
 	"bufio"
 	"encoding/binary"
 	"os"
+
+	"github.com/paybridge/paybridge/dtmf"
 )
 
+// Record starts writing the far end's audio, after masker, to a new WAV file at path (8 kHz
+// mono 16-bit; created with mode 0600, never overwriting a file). No key tone survives the
+// masker, and while the secure window is on (SetSecure) only its fill is written. A nil masker
+// is dtmf's with its defaults. Recording when already recording does nothing.
+func (m *Session) Record(path string, masker Masker) error {
+	m.dtmfMu.Lock()
+	defer m.dtmfMu.Unlock()
+	if m.rec != nil {
+		return nil
+	}
+	w, err := createWAV(path)
+	if err != nil {
+		return err
+	}
+	if masker == nil {
+		masker = dtmf.NewMasker(dtmf.MaskerConfig{})
+	}
+	masker.SetSecure(m.secure)
+	m.masker, m.rec = masker, w
+	return nil
+}
+
+// StopRecording closes the recording, if any, and reports the error of writing its end.
+func (m *Session) StopRecording() error {
+	m.dtmfMu.Lock()
+	defer m.dtmfMu.Unlock()
+	if m.rec == nil {
+		return nil
+	}
+	err := m.rec.Close()
+	m.rec = nil
+	return err
+}
+
+// record writes the far end's audio through the masker (call with dtmfMu held).
+func (m *Session) record(pcm []int16) {
+	if m.masker != nil {
+		pcm = m.masker.Process(pcm)
+	}
+	m.rec.Write(pcm)
+}
+
 // wavWriter streams 8 kHz mono 16-bit PCM into a WAV file and fixes the header sizes on
-// Close. Recordings only ever receive masked audio (see mediaSession.record).
+// Close. Recordings only ever receive masked audio (see Session.record).
 type wavWriter struct {
 	f   *os.File
 	w   *bufio.Writer

@@ -1,4 +1,4 @@
-package ivr
+package media
 
 import (
 	"fmt"
@@ -9,11 +9,12 @@ import (
 	"github.com/pion/sdp/v3"
 )
 
-// MediaParams is the outcome of an offer/answer exchange for the call's one audio stream.
-type MediaParams struct {
+// Params is the outcome of an offer/answer exchange for one audio stream: what a Session
+// sends, where, and what it accepts.
+type Params struct {
 	Index     int            // index of the audio m-line in the offer
 	Remote    netip.AddrPort // where the far end asked to receive RTP (may be 0.0.0.0 on hold)
-	Codec     Codec          // PCMU or PCMA, the first the offer listed
+	Codec     Codec          // PCMU or PCMA (on the offer's payload type), the first the offer listed
 	EventPT   int            // the offer's telephone-event/8000 payload type; -1 when absent
 	EventFmtp string         // the offer's fmtp for telephone-event ("0-16" when absent)
 	PTime     int            // packetization we send: 20, or 30 when the offer asked for 30
@@ -21,16 +22,16 @@ type MediaParams struct {
 }
 
 // Sends reports whether the answer lets us send RTP.
-func (p MediaParams) Sends() bool { return p.Direction == SendRecv || p.Direction == SendOnly }
+func (p Params) Sends() bool { return p.Direction == SendRecv || p.Direction == SendOnly }
 
 // Receives reports whether the far end will send RTP to us (so the media timeout applies).
-func (p MediaParams) Receives() bool { return p.Direction == SendRecv || p.Direction == RecvOnly }
+func (p Params) Receives() bool { return p.Direction == SendRecv || p.Direction == RecvOnly }
 
 // Negotiate picks the audio stream, codec, telephone-event payload type, ptime and direction
 // from an offer (or from an answer to our own offer: the same rules pick the answer's choice).
 // The error wraps ErrNoAudio, ErrUnsupportedTransport or ErrNoCommonCodec; its text is fit for
 // the reason of a 488 answer.
-func Negotiate(s *SessionSDP) (MediaParams, error) {
+func Negotiate(s *SessionSDP) (Params, error) {
 	errNone := ErrNoAudio
 	for i := range s.Media {
 		m := &s.Media[i]
@@ -41,7 +42,7 @@ func Negotiate(s *SessionSDP) (MediaParams, error) {
 			errNone = fmt.Errorf("%w: %s", ErrUnsupportedTransport, m.Proto)
 			continue
 		}
-		p := MediaParams{Index: i, EventPT: -1}
+		p := Params{Index: i, EventPT: -1}
 		found := false
 		for _, f := range m.Formats {
 			pt, err := strconv.Atoi(f)
@@ -49,11 +50,13 @@ func Negotiate(s *SessionSDP) (MediaParams, error) {
 				continue
 			}
 			name, rate := m.encoding(pt)
-			switch {
-			case !found && rate == 8000 && (name == "PCMU" || name == "PCMA"):
-				p.Codec = Codec{PT: uint8(pt), Name: name, ClockRate: 8000}
-				found = true
-			case p.EventPT < 0 && name == "TELEPHONE-EVENT" && rate == 8000:
+			if !found {
+				if c, ok := CodecByName(name, rate, uint8(pt)); ok {
+					p.Codec, found = c, true
+					continue
+				}
+			}
+			if p.EventPT < 0 && name == "TELEPHONE-EVENT" && rate == 8000 {
 				p.EventPT = pt
 				p.EventFmtp = m.Fmtp[pt]
 			}
@@ -71,7 +74,7 @@ func Negotiate(s *SessionSDP) (MediaParams, error) {
 		}
 		remote, err := parseRTPAddr(s.conn(m), m.Port)
 		if err != nil {
-			return MediaParams{}, err
+			return Params{}, err
 		}
 		p.Remote = remote
 		p.Direction = invertDirection(s.direction(m))
@@ -81,7 +84,7 @@ func Negotiate(s *SessionSDP) (MediaParams, error) {
 		}
 		return p, nil
 	}
-	return MediaParams{}, errNone
+	return Params{}, errNone
 }
 
 // LocalMedia is our side of a session description.
@@ -118,7 +121,7 @@ func (l LocalMedia) session() *sdp.SessionDescription {
 // BuildAnswer answers offer with p: the same number and order of m-lines, the chosen audio
 // stream with our port, codec, the offer's telephone-event payload type, ptime and direction,
 // and port 0 for every other m-line.
-func BuildAnswer(offer *SessionSDP, p MediaParams, local LocalMedia) []byte {
+func BuildAnswer(offer *SessionSDP, p Params, local LocalMedia) []byte {
 	sd := local.session()
 	for i := range offer.Media {
 		m := &offer.Media[i]
@@ -142,14 +145,14 @@ func BuildAnswer(offer *SessionSDP, p MediaParams, local LocalMedia) []byte {
 	return out
 }
 
-func audioMedia(p MediaParams, port int) *sdp.MediaDescription {
+func audioMedia(p Params, port int) *sdp.MediaDescription {
 	md := &sdp.MediaDescription{
 		MediaName: sdp.MediaName{
 			Media: "audio", Port: sdp.RangedPort{Value: port}, Protos: []string{"RTP", "AVP"},
-			Formats: []string{strconv.Itoa(int(p.Codec.PT))},
+			Formats: []string{strconv.Itoa(int(p.Codec.PayloadType()))},
 		},
 	}
-	md.Attributes = append(md.Attributes, sdp.NewAttribute("rtpmap", fmt.Sprintf("%d %s/8000", p.Codec.PT, p.Codec.Name)))
+	md.Attributes = append(md.Attributes, rtpmap(p.Codec))
 	if p.EventPT >= 0 {
 		md.MediaName.Formats = append(md.MediaName.Formats, strconv.Itoa(p.EventPT))
 		md.Attributes = append(md.Attributes,
@@ -160,6 +163,11 @@ func audioMedia(p MediaParams, port int) *sdp.MediaDescription {
 		sdp.NewAttribute("ptime", strconv.Itoa(p.PTime)),
 		sdp.NewPropertyAttribute(p.Direction))
 	return md
+}
+
+// rtpmap is the a=rtpmap attribute of c ("0 PCMU/8000").
+func rtpmap(c Codec) sdp.Attribute {
+	return sdp.NewAttribute("rtpmap", fmt.Sprintf("%d %s/%d", c.PayloadType(), c.Name(), c.ClockRate()))
 }
 
 // DefaultEventPT is the telephone-event payload type paybridge offers (it echoes the far
@@ -173,11 +181,11 @@ func BuildOffer(local LocalMedia) []byte {
 	md := &sdp.MediaDescription{
 		MediaName: sdp.MediaName{
 			Media: "audio", Port: sdp.RangedPort{Value: local.Port}, Protos: []string{"RTP", "AVP"},
-			Formats: []string{"0", "8", strconv.Itoa(DefaultEventPT)},
+			Formats: []string{strconv.Itoa(int(PCMU.PayloadType())), strconv.Itoa(int(PCMA.PayloadType())), strconv.Itoa(DefaultEventPT)},
 		},
 		Attributes: []sdp.Attribute{
-			sdp.NewAttribute("rtpmap", "0 PCMU/8000"),
-			sdp.NewAttribute("rtpmap", "8 PCMA/8000"),
+			rtpmap(PCMU),
+			rtpmap(PCMA),
 			sdp.NewAttribute("rtpmap", fmt.Sprintf("%d telephone-event/8000", DefaultEventPT)),
 			sdp.NewAttribute("fmtp", fmt.Sprintf("%d 0-16", DefaultEventPT)),
 			sdp.NewAttribute("ptime", "20"),

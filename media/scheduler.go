@@ -1,4 +1,4 @@
-package ivr
+package media
 
 import (
 	"runtime"
@@ -17,35 +17,44 @@ const schedInterval = 10 * time.Millisecond
 // be scheduled: on a busy machine that wait is what made ticks late.
 const inlineSessions = 2048
 
-// scheduler paces every call's outgoing RTP from one ticker: no ticker or sleep per call. On
-// each tick it walks the registered sessions (split across a few workers when there are many)
-// and lets each send the frames that are due. It also measures how late each send was
-// relative to its due time: the send jitter of the load report.
-type scheduler struct {
+// Scheduler paces the outgoing RTP of every session that uses it from one ticker: no ticker
+// or sleep per session. On each tick it walks the started sessions (split across a few
+// workers when there are many) and lets each send the frames that are due. It also measures
+// how late each send was relative to its due time: the send jitter of the load report. One
+// Scheduler serves a whole endpoint (every leg of every call); its goroutines start with the
+// first session and stop at Close.
+type Scheduler struct {
 	mu       sync.Mutex
-	sessions []*mediaSession
-	snap     []*mediaSession
+	sessions []*Session
+	snap     []*Session
 
 	workers int
-	work    []chan []*mediaSession
+	work    []chan []*Session
 	wg      sync.WaitGroup
 
 	stop     chan struct{}
 	stopOnce sync.Once
 	started  sync.Once
 
-	Jitter jitterStats
+	jitter jitterStats
 }
 
-func newScheduler() *scheduler {
+// NewScheduler returns a scheduler; it starts ticking when the first session starts.
+func NewScheduler() *Scheduler {
 	w := runtime.GOMAXPROCS(0)
 	if w > 8 {
 		w = 8
 	}
-	return &scheduler{workers: w, stop: make(chan struct{})}
+	return &Scheduler{workers: w, stop: make(chan struct{})}
 }
 
-func (s *scheduler) add(m *mediaSession) {
+// Jitter summarises how late the packets of every session left relative to their schedule.
+func (s *Scheduler) Jitter() JitterSnapshot { return s.jitter.snapshot() }
+
+// Close stops the ticker and its workers. Sessions still registered send nothing more.
+func (s *Scheduler) Close() { s.stopOnce.Do(func() { close(s.stop) }) }
+
+func (s *Scheduler) add(m *Session) {
 	s.started.Do(func() { go s.run() })
 	s.mu.Lock()
 	m.schedIdx = len(s.sessions)
@@ -53,7 +62,7 @@ func (s *scheduler) add(m *mediaSession) {
 	s.mu.Unlock()
 }
 
-func (s *scheduler) remove(m *mediaSession) {
+func (s *Scheduler) remove(m *Session) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	i := m.schedIdx
@@ -68,11 +77,9 @@ func (s *scheduler) remove(m *mediaSession) {
 	m.schedIdx = -1
 }
 
-func (s *scheduler) close() { s.stopOnce.Do(func() { close(s.stop) }) }
-
-func (s *scheduler) run() {
+func (s *Scheduler) run() {
 	for i := 0; i < s.workers; i++ {
-		ch := make(chan []*mediaSession, 1)
+		ch := make(chan []*Session, 1)
 		s.work = append(s.work, ch)
 		go func() {
 			for batch := range ch {

@@ -1,4 +1,4 @@
-package ivr
+package media
 
 import (
 	"net/netip"
@@ -9,13 +9,13 @@ import (
 // The source rules of source.go, packet by packet. farEnd (127.0.0.1:40000) is the SDP
 // address of newTestMedia's session and 127.0.0.1 the signalling source.
 
-func sendRun(m *mediaSession, src netip.AddrPort, ssrc uint32, from uint16, n int) {
+func sendRun(m *Session, src netip.AddrPort, ssrc uint32, from uint16, n int) {
 	for i := 0; i < n; i++ {
 		m.receive(pkt(0, from+uint16(i), ssrc), src)
 	}
 }
 
-func sendTo(m *mediaSession) netip.AddrPort {
+func sendTo(m *Session) netip.AddrPort {
 	if p := m.remote.Load(); p != nil {
 		return *p
 	}
@@ -29,7 +29,7 @@ func TestLatchOnceFromTheSignallingAddress(t *testing.T) {
 	if got := sendTo(m); got != natted {
 		t.Fatalf("send address %v, want the latched %v", got, natted)
 	}
-	if got := m.stats(); got.Latched != natted || got.Foreign != 0 || got.Received != 1 || st.audio != 160 {
+	if got := m.Stats(); got.Latched != natted || got.Foreign != 0 || got.Received != 1 || st.audio != 160 {
 		t.Fatalf("after the latch: %+v, audio %d (the probation packets are not foreign; the third is accepted)", got, st.audio)
 	}
 	// Never a second latch: another port of the same address, in sequence, for a long time.
@@ -38,12 +38,12 @@ func TestLatchOnceFromTheSignallingAddress(t *testing.T) {
 	if got := sendTo(m); got != natted {
 		t.Fatalf("a second source moved the stream to %v", got)
 	}
-	if got := m.stats(); got.Foreign != 50 || got.Received != 1 {
+	if got := m.Stats(); got.Foreign != 50 || got.Received != 1 {
 		t.Fatalf("second source: %+v, want 50 foreign and nothing more accepted", got)
 	}
 	// Nor the SDP address itself, once latched elsewhere.
 	sendRun(m, farEnd, 7, 153, 5)
-	if got := m.stats(); got.Foreign != 55 || sendTo(m) != natted {
+	if got := m.Stats(); got.Foreign != 55 || sendTo(m) != natted {
 		t.Fatalf("SDP address after the latch: %+v", got)
 	}
 }
@@ -52,7 +52,7 @@ func TestNoLatchOnceTheSDPAddressSent(t *testing.T) {
 	m, _ := newTestMedia(t)
 	sendRun(m, farEnd, 7, 1, 1) // the caller's first packet locks the source
 	sendRun(m, netip.MustParseAddrPort("127.0.0.1:50000"), 7, 2, 20)
-	if got := m.stats(); got.Received != 1 || got.Foreign != 20 || got.Latched.IsValid() || sendTo(m) != farEnd {
+	if got := m.Stats(); got.Received != 1 || got.Foreign != 20 || got.Latched.IsValid() || sendTo(m) != farEnd {
 		t.Fatalf("%+v, sending to %v", got, sendTo(m))
 	}
 }
@@ -60,12 +60,12 @@ func TestNoLatchOnceTheSDPAddressSent(t *testing.T) {
 func TestNoLatchFromAnotherAddress(t *testing.T) {
 	m, _ := newTestMedia(t)
 	sendRun(m, netip.MustParseAddrPort("127.0.0.2:50000"), 7, 1, 20) // not where the signalling came from
-	if got := m.stats(); got.Received != 0 || got.Foreign != 20 || sendTo(m) != farEnd {
+	if got := m.Stats(); got.Received != 0 || got.Foreign != 20 || sendTo(m) != farEnd {
 		t.Fatalf("%+v, sending to %v", got, sendTo(m))
 	}
 	// The SDP address is still accepted afterwards.
 	sendRun(m, farEnd, 9, 500, 2)
-	if got := m.stats(); got.Received != 2 {
+	if got := m.Stats(); got.Received != 2 {
 		t.Fatalf("the SDP address after the attempt: %+v", got)
 	}
 }
@@ -74,7 +74,7 @@ func TestStrictModeNeverLatches(t *testing.T) {
 	m, _ := newTestMedia(t)
 	m.source.strict = true
 	sendRun(m, netip.MustParseAddrPort("127.0.0.1:50000"), 7, 1, 20)
-	if got := m.stats(); got.Received != 0 || got.Foreign != 20 || sendTo(m) != farEnd {
+	if got := m.Stats(); got.Received != 0 || got.Foreign != 20 || sendTo(m) != farEnd {
 		t.Fatalf("%+v, sending to %v", got, sendTo(m))
 	}
 }
@@ -85,7 +85,7 @@ func TestNoLatchAfterTheWindow(t *testing.T) {
 	m.sdpAt = time.Now().Add(-latchWindow - time.Second)
 	m.paramsMu.Unlock()
 	sendRun(m, netip.MustParseAddrPort("127.0.0.1:50000"), 7, 1, 20)
-	if got := m.stats(); got.Received != 0 || got.Foreign != 20 {
+	if got := m.Stats(); got.Received != 0 || got.Foreign != 20 {
 		t.Fatalf("%+v", got)
 	}
 }
@@ -95,11 +95,11 @@ func TestAbandonedProbationIsForeign(t *testing.T) {
 	a := netip.MustParseAddrPort("127.0.0.1:50000")
 	sendRun(m, a, 7, 1, learnAfter-1) // not yet proven
 	m.receive(pkt(0, 9, 7), a)        // out of sequence: the run starts over, the first two were foreign
-	if got := m.stats(); got.Foreign != learnAfter-1 {
+	if got := m.Stats(); got.Foreign != learnAfter-1 {
 		t.Fatalf("foreign %d, want %d", got.Foreign, learnAfter-1)
 	}
 	sendRun(m, farEnd, 8, 100, 1) // the real caller: the pending candidate was foreign too
-	if got := m.stats(); got.Foreign != learnAfter || got.Received != 1 || got.Latched.IsValid() {
+	if got := m.Stats(); got.Foreign != learnAfter || got.Received != 1 || got.Latched.IsValid() {
 		t.Fatalf("%+v", got)
 	}
 }
@@ -108,32 +108,32 @@ func TestNewSDPAddressStartsOver(t *testing.T) {
 	m, _ := newTestMedia(t)
 	natted := netip.MustParseAddrPort("127.0.0.1:50000")
 	sendRun(m, natted, 7, 1, learnAfter)
-	p := m.getParams()
+	p := m.Params()
 
 	// A refresh naming the same address, and a c=0.0.0.0 hold, keep the latch.
-	m.setParams(p)
+	m.SetParams(p)
 	hold := p
 	hold.Remote = netip.MustParseAddrPort("0.0.0.0:40000")
-	m.setParams(hold)
+	m.SetParams(hold)
 	sendRun(m, natted, 7, 4, 3)
-	if got := m.stats(); got.Received != 4 || got.Foreign != 0 || sendTo(m) != natted {
+	if got := m.Stats(); got.Received != 4 || got.Foreign != 0 || sendTo(m) != natted {
 		t.Fatalf("after refresh and hold: %+v, sending to %v", got, sendTo(m))
 	}
 
 	// A re-INVITE naming another address: audio goes there, and one new latch is allowed.
 	moved := p
 	moved.Remote = netip.MustParseAddrPort("127.0.0.1:41000")
-	m.setParams(moved)
+	m.SetParams(moved)
 	if got := sendTo(m); got != moved.Remote {
 		t.Fatalf("after the new SDP sending to %v", got)
 	}
 	natted2 := netip.MustParseAddrPort("127.0.0.1:50004")
 	sendRun(m, natted2, 99, 700, learnAfter)
-	if got := m.stats(); got.Latched != natted2 || sendTo(m) != natted2 {
+	if got := m.Stats(); got.Latched != natted2 || sendTo(m) != natted2 {
 		t.Fatalf("no new latch after the new SDP: %+v", got)
 	}
 	sendRun(m, natted, 7, 7, 3) // the old source is foreign now
-	if got := m.stats(); got.Foreign != 3 {
+	if got := m.Stats(); got.Foreign != 3 {
 		t.Fatalf("old source after the move: %+v", got)
 	}
 }
@@ -142,7 +142,7 @@ func TestMalformedFromAForeignSourceIsForeign(t *testing.T) {
 	m, _ := newTestMedia(t)
 	m.dropMalformed(netip.MustParseAddrPort("127.0.0.1:50000"))
 	m.dropMalformed(farEnd)
-	if got := m.stats(); got.Dropped != 2 || got.Foreign != 1 {
+	if got := m.Stats(); got.Dropped != 2 || got.Foreign != 1 {
 		t.Fatalf("%+v", got)
 	}
 }

@@ -1,0 +1,224 @@
+package media
+
+import (
+	"errors"
+	"net"
+	"net/netip"
+	"os"
+	"time"
+
+	"github.com/pion/rtp"
+)
+
+// maxGapPackets bounds one reported loss (a long jump is a restart, not a loss).
+const maxGapPackets = 50
+
+func (m *Session) readLoop() {
+	defer close(m.readDone)
+	buf := make([]byte, 2048)
+	var pkt rtp.Packet
+	armed := 0
+	for {
+		if armed == 0 && m.timeout > 0 {
+			m.conn.SetReadDeadline(time.Now().Add(m.timeout))
+		}
+		armed = (armed + 1) % 256
+		n, src, err := m.conn.ReadFromUDPAddrPort(buf)
+		if err != nil {
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() || errors.Is(err, os.ErrDeadlineExceeded) {
+				armed = 0
+				last := time.Unix(0, m.lastRx.Load())
+				if m.Params().Receives() && time.Since(last) >= m.timeout {
+					if m.onTimeout != nil {
+						go m.onTimeout()
+					}
+					return
+				}
+				continue
+			}
+			return // closed
+		}
+		if n < 12 || buf[0]>>6 != 2 || pkt.Unmarshal(buf[:n]) != nil {
+			m.dropMalformed(src)
+			continue
+		}
+		m.receive(&pkt, src)
+	}
+}
+
+// receive applies the source, payload type, SSRC and sequence checks to one packet and feeds
+// the DTMF stream and the recorder.
+func (m *Session) receive(pkt *rtp.Packet, src netip.AddrPort) {
+	if !m.acceptSource(pkt, src) {
+		return
+	}
+	p := m.Params()
+	pt := pkt.PayloadType
+	isAudio := !p.Codec.IsZero() && pt == p.Codec.PayloadType()
+	isEvent := p.EventPT >= 0 && int(pt) == p.EventPT
+	if !isAudio && !isEvent {
+		m.dropped.Add(1)
+		return
+	}
+	if !m.acceptSSRC(pkt) {
+		m.dropped.Add(1)
+		return
+	}
+	seq := pkt.SequenceNumber
+	gap := 0
+	if m.rxStarted {
+		d := int16(seq - m.rxSeq) // serial-number arithmetic: wraps at 65536
+		if d <= 0 && !isEvent {
+			m.dropped.Add(1) // duplicate or late audio
+			return
+		}
+		if d > 1 {
+			gap = int(d) - 1
+		}
+		if d > 0 {
+			m.rxSeq = seq
+		}
+	} else {
+		m.rxStarted = true
+		m.rxSeq = seq
+	}
+	m.lastRx.Store(time.Now().UnixNano())
+	m.received.Add(1)
+	m.dtmfMu.Lock()
+	defer m.dtmfMu.Unlock()
+	if gap > 0 {
+		m.lost.Add(int64(gap))
+		if gap > maxGapPackets {
+			gap = maxGapPackets
+		}
+		frame := m.rxFrame
+		if frame == 0 {
+			frame = p.PTime * 8
+		}
+		if m.stream != nil {
+			m.stream.Gap(gap * frame)
+		}
+		if m.rec != nil {
+			m.record(make([]int16, gap*frame))
+		}
+	}
+	if isEvent {
+		if m.stream != nil {
+			m.stream.TelephoneEvent(pkt.Timestamp, seq, pkt.Payload) // a malformed payload is ignored
+		}
+		return
+	}
+	payload := pkt.Payload
+	if len(payload) > len(m.rxPCM) {
+		payload = payload[:len(m.rxPCM)]
+	}
+	pcm := m.rxPCM[:p.Codec.Decode(m.rxPCM, payload)]
+	m.rxFrame = len(pcm)
+	if m.stream != nil {
+		m.stream.Audio(pcm)
+	}
+	if m.rec != nil {
+		m.record(pcm)
+	}
+}
+
+// syncSource brings the source rules up to date with the latest SDP (the reader's copy).
+func (m *Session) syncSource() {
+	sdp, gen, at := m.sdpState()
+	if gen == m.source.gen {
+		return
+	}
+	if m.startedAt.After(at) {
+		at = m.startedAt // the latch window opens when media starts, not before the answer
+	}
+	m.countForeign(m.source.reset(gen, sdp, at))
+	// A new source is a new stream: its SSRC and sequence space are taken as they come.
+	m.rxSSRC, m.rxStartedSSRC, m.rxStarted, m.candSSRCN = 0, false, false, 0
+}
+
+// acceptSource applies the source rules (source.go) to one packet. A packet it refuses has
+// been counted.
+func (m *Session) acceptSource(pkt *rtp.Packet, src netip.AddrPort) bool {
+	m.syncSource()
+	v, abandoned := m.source.check(src, pkt.SSRC, pkt.SequenceNumber, time.Now())
+	m.countForeign(abandoned)
+	switch v {
+	case sourceAccept:
+		return true
+	case sourceLatched:
+		peer := m.source.peer
+		m.remote.Store(&peer)
+		m.latchedTo.Store(&peer)
+		m.rxSSRC, m.rxStartedSSRC, m.rxStarted = pkt.SSRC, true, false
+		if m.log != nil {
+			m.log.Info("RTP source latched (symmetric RTP)", "sdp_address", m.source.sdp.String(), "source", peer.String())
+		}
+		return true
+	case sourceProbation:
+		m.dropped.Add(1)
+		return false
+	default:
+		m.dropped.Add(1)
+		m.countForeign(1)
+		m.warnForeign(src)
+		return false
+	}
+}
+
+// dropMalformed counts a datagram that is not RTP.
+func (m *Session) dropMalformed(src netip.AddrPort) {
+	m.dropped.Add(1)
+	m.syncSource()
+	src = netip.AddrPortFrom(src.Addr().Unmap(), src.Port())
+	if !m.source.peer.IsValid() || src != m.source.peer {
+		m.countForeign(1)
+		m.warnForeign(src)
+	}
+}
+
+func (m *Session) countForeign(n int) {
+	if n <= 0 {
+		return
+	}
+	m.foreign.Add(int64(n))
+	if m.onForeign != nil {
+		m.onForeign(n)
+	}
+}
+
+// warnForeign logs the first foreign datagram of the session (the count is in Stats).
+func (m *Session) warnForeign(src netip.AddrPort) {
+	if m.warnedForeign || m.log == nil {
+		return
+	}
+	m.warnedForeign = true
+	m.log.Warn("RTP from a foreign source dropped", "source", src.String(), "media_peer", m.source.peer.String())
+}
+
+// acceptSSRC locks the stream to one SSRC; a new SSRC from the accepted source is adopted
+// after learnAfter in-sequence packets (re-INVITEs and transfers change it) with a fresh
+// sequence space.
+func (m *Session) acceptSSRC(pkt *rtp.Packet) bool {
+	if !m.rxStartedSSRC {
+		m.rxSSRC = pkt.SSRC
+		m.rxStartedSSRC = true
+	}
+	if pkt.SSRC == m.rxSSRC {
+		m.candSSRCN = 0
+		return true
+	}
+	if pkt.SSRC == m.candSSRC && pkt.SequenceNumber == m.candSSRCSeq+1 {
+		m.candSSRCN++
+	} else {
+		m.candSSRC, m.candSSRCN = pkt.SSRC, 1
+	}
+	m.candSSRCSeq = pkt.SequenceNumber
+	if m.candSSRCN < learnAfter {
+		return false
+	}
+	m.rxSSRC = pkt.SSRC
+	m.rxStarted = false // new sequence space
+	m.candSSRCN = 0
+	return true
+}

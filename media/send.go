@@ -1,0 +1,120 @@
+package media
+
+import (
+	"time"
+
+	"github.com/pion/rtp"
+)
+
+// keepAlive is how often a packet of silence goes out while nothing plays. Between prompts
+// the stream is silence-suppressed (RFC 3551: the timestamp keeps running, the sequence
+// number counts only packets sent, the marker flags the start of each talkspurt); the
+// keep-alive holds NAT bindings and far-end RTP timeouts open.
+const keepAlive = time.Second
+
+// idleAfter is how long without RTP before the DTMF clock is advanced by wall time. It must
+// be longer than any scheduling stall of the receiver: time advanced while packets are merely
+// queued would reach the in-band detector as a gap inside a tone and split the key in two.
+const idleAfter = 500 * time.Millisecond
+
+// tick is called by the scheduler; it sends every frame that is due.
+func (m *Session) tick(now time.Time) {
+	p := m.Params()
+	frame := time.Duration(p.PTime) * time.Millisecond
+	if frame <= 0 {
+		frame = 20 * time.Millisecond
+	}
+	if !m.started {
+		m.started = true
+		m.nextDue = now
+	}
+	m.advanceIdle(now)
+	// A frame due within half a tick is sent now: the ticker's own phase must not make every
+	// packet a tick late.
+	for sent := 0; !now.Add(schedInterval/2).Before(m.nextDue) && sent < 3; sent++ {
+		late := max(now.Sub(m.nextDue), 0)
+		if late > 5*frame {
+			// The process stalled; resynchronise instead of bursting.
+			m.sched.jitter.skipped.Add(int64(late / frame))
+			m.ts += uint32(int64(late/frame) * int64(p.PTime*8)) // the timestamp keeps real time
+			m.nextDue = now
+			late = 0
+		}
+		m.sched.jitter.frames.Add(1)
+		if m.sendFrame(p, p.PTime*8, now) {
+			m.sched.jitter.observe(late)
+		}
+		m.nextDue = m.nextDue.Add(frame)
+	}
+}
+
+// advanceIdle moves the DTMF stream's clock while no RTP arrives (hold, INFO-only callers,
+// a sender that went silent), so held RFC 4733 keys and INFO keys end on time. While audio
+// flows the audio itself is the clock.
+func (m *Session) advanceIdle(now time.Time) {
+	last := time.Unix(0, m.lastRx.Load())
+	if now.Sub(last) < idleAfter {
+		return
+	}
+	from := last
+	if m.advancedTo.After(from) {
+		from = m.advancedTo
+	}
+	if d := now.Sub(from); d > 0 {
+		m.dtmfMu.Lock()
+		if m.stream != nil {
+			m.stream.Advance(d)
+		}
+		m.dtmfMu.Unlock()
+	}
+	m.advancedTo = now
+}
+
+// sendFrame produces one frame and sends it when it carries a prompt (or a keep-alive is
+// due). It reports whether a packet went out.
+func (m *Session) sendFrame(p Params, samples int, now time.Time) bool {
+	pcm := m.pcmBuf[:samples]
+	playing := false
+	m.playMu.Lock()
+	if pb := m.play; pb != nil {
+		n := copy(pcm, pb.pcm[pb.pos:])
+		clear(pcm[n:])
+		pb.pos += n
+		playing = true
+		if pb.pos >= len(pb.pcm) {
+			close(pb.done)
+			m.play = nil
+		}
+	}
+	m.playMu.Unlock()
+	ts := m.ts
+	m.ts += uint32(samples)
+	if !p.Sends() {
+		return false
+	}
+	if !playing {
+		if m.seqSent.Load() && now.Sub(m.lastSent) < keepAlive {
+			m.talkspurt = false
+			return false
+		}
+		clear(pcm)
+	}
+	dst := m.remote.Load()
+	if dst == nil || !usableAddr(*dst) {
+		return false
+	}
+	h := rtp.Header{Version: 2, PayloadType: p.Codec.PayloadType(), SequenceNumber: m.seq, Timestamp: ts, SSRC: m.ssrc}
+	if !m.seqSent.Swap(true) || (playing && !m.talkspurt) {
+		h.Marker = true // first packet of the stream, or of a talkspurt after silence
+	}
+	m.talkspurt = playing
+	n, err := h.MarshalTo(m.outBuf[:])
+	if err != nil {
+		return false
+	}
+	size := p.Codec.Encode(m.outBuf[n:], pcm)
+	m.seq++
+	m.lastSent = now
+	m.conn.WriteToUDPAddrPort(m.outBuf[:n+size], *dst)
+	return true
+}

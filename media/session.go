@@ -1,0 +1,321 @@
+package media
+
+import (
+	"context"
+	"log/slog"
+	"math/rand/v2"
+	"net"
+	"net/netip"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// DTMFStream is a session's keypress detector (dtmf.Stream satisfies it): decoded audio,
+// losses, RFC 4733 telephone-event payloads and out-of-band DTMF bodies go in; each keypress
+// comes out once through whatever the stream was created with. The session serialises every
+// call of its methods.
+type DTMFStream interface {
+	Audio(pcm []int16)
+	Gap(samples int)
+	TelephoneEvent(ts uint32, seq uint16, payload []byte) error
+	Info(contentType string, body []byte) error
+	Advance(d time.Duration)
+}
+
+// Masker removes tones from recorded audio (dtmf.Masker satisfies it). While secure is on its
+// output is only the fixed fill.
+type Masker interface {
+	Process(pcm []int16) []int16
+	SetSecure(on bool)
+}
+
+// SessionConfig configures a Session. Only Scheduler is required.
+type SessionConfig struct {
+	// Scheduler paces what the session sends (one per endpoint). Required.
+	Scheduler *Scheduler
+	// DTMF receives the far end's decoded audio, losses and telephone-events (nil: none).
+	DTMF DTMFStream
+
+	// Timeout: no RTP for this long while the far end should be sending (Params.Receives)
+	// calls OnTimeout once, in its own goroutine, and stops receiving. 0 disables it.
+	Timeout   time.Duration
+	OnTimeout func()
+
+	// StrictRTP accepts media only from the address the SDP names: no symmetric-RTP latch
+	// (source.go).
+	StrictRTP bool
+	// SignalIP is the address the session's signalling came from: the only IP a latch may
+	// move the session to. Invalid: no latch.
+	SignalIP netip.Addr
+	// OnForeign is told of datagrams dropped because they came from an address other than the
+	// media peer, as they are counted (a metrics counter). It must be cheap.
+	OnForeign func(n int)
+	// Logger receives the latch and the first foreign datagram (nil: no logging).
+	Logger *slog.Logger
+}
+
+// Session is one RTP audio stream: one UDP socket, a receiver goroutine that applies the
+// source rules and feeds the DTMF stream and the recording, and a sender paced by the shared
+// Scheduler. It knows nothing of the signalling that set it up: Params come from Negotiate on
+// whatever carried the SDP, and a session lives from Start to Close. All methods are safe for
+// concurrent use.
+type Session struct {
+	conn      *net.UDPConn
+	port      int
+	sched     *Scheduler
+	log       *slog.Logger // nil: no logging
+	onForeign func(n int)
+	timeout   time.Duration
+	onTimeout func()
+
+	paramsMu  sync.Mutex
+	params    Params
+	sdpRemote netip.AddrPort // the last usable address an SDP named
+	sdpGen    uint64         // bumped when sdpRemote changes
+	sdpAt     time.Time      // when it last changed
+
+	remote atomic.Pointer[netip.AddrPort] // where we send: the SDP address, or the latched one
+
+	// send state: only the scheduler touches it (one worker per session per tick).
+	schedIdx  int
+	ssrc      uint32
+	seq       uint16
+	ts        uint32
+	nextDue   time.Time
+	started   bool
+	lastSent  time.Time // scheduler only
+	talkspurt bool      // the last frame sent carried a prompt
+	seqSent   atomic.Bool
+	pcmBuf    [240]int16
+	outBuf    [12 + 240]byte
+
+	playMu sync.Mutex
+	play   *playback
+
+	// receive state: only the reader goroutine touches it.
+	source        sourceGuard
+	startedAt     time.Time // set before the reader starts
+	rxSSRC        uint32
+	rxStarted     bool
+	rxSeq         uint16
+	rxFrame       int // samples per packet last seen
+	candSSRC      uint32
+	candSSRCN     int
+	candSSRCSeq   uint16
+	rxPCM         []int16
+	rxStartedSSRC bool
+	warnedForeign bool
+
+	// dtmfMu serialises the DTMF stream, the masker and the recording: the reader, the
+	// scheduler's idle clock and the signalling side (Info, SetSecure, Record) all reach them.
+	dtmfMu     sync.Mutex
+	stream     DTMFStream
+	masker     Masker
+	secure     bool
+	rec        *wavWriter
+	advancedTo time.Time // scheduler only
+	lastRx     atomic.Int64
+	received   atomic.Int64
+	lost       atomic.Int64
+	dropped    atomic.Int64 // every datagram not accepted, foreign ones included
+	foreign    atomic.Int64 // datagrams from an address that is not the media peer
+	latchedTo  atomic.Pointer[netip.AddrPort]
+
+	closed   chan struct{}
+	closeOne sync.Once
+	running  atomic.Bool
+	readDone chan struct{}
+}
+
+// Stats are a session's RTP counters.
+type Stats struct {
+	Received int64 // packets accepted
+	Lost     int64 // packets missing from the sequence
+	Dropped  int64 // datagrams not accepted (malformed, wrong payload type or SSRC, late, foreign)
+	// Foreign counts the dropped datagrams that came from an address other than the media
+	// peer: injection attempts, or a caller whose media cannot be matched (strict mode behind
+	// NAT).
+	Foreign int64
+	// Latched is the source the session latched onto (symmetric RTP); invalid when the media
+	// came from the address the SDP names (or never came).
+	Latched netip.AddrPort
+}
+
+type playback struct {
+	pcm  []int16
+	pos  int
+	done chan struct{}
+}
+
+// NewSession makes a session of the socket conn (from a PortPool, or any bound UDP socket);
+// the session owns it from now on and closes it in Close. Nothing is sent or received before
+// SetParams and Start.
+func NewSession(conn *net.UDPConn, cfg SessionConfig) *Session {
+	m := newSession(conn, cfg.Scheduler)
+	if conn != nil {
+		if a, ok := conn.LocalAddr().(*net.UDPAddr); ok {
+			m.port = a.Port
+		}
+	}
+	m.stream = cfg.DTMF
+	m.timeout = cfg.Timeout
+	m.onTimeout = cfg.OnTimeout
+	m.source.strict = cfg.StrictRTP
+	m.source.sigIP = cfg.SignalIP.Unmap()
+	m.onForeign = cfg.OnForeign
+	m.log = cfg.Logger
+	return m
+}
+
+func newSession(conn *net.UDPConn, sched *Scheduler) *Session {
+	m := &Session{
+		conn: conn, sched: sched, schedIdx: -1,
+		ssrc: rand.Uint32(), seq: uint16(rand.Uint32()), ts: rand.Uint32(),
+		closed: make(chan struct{}), readDone: make(chan struct{}),
+		rxPCM: make([]int16, 480),
+	}
+	m.source.gen = ^uint64(0) // the first packet brings the rules up to date
+	return m
+}
+
+// Port is the local RTP port (0 when the socket's address is not UDP).
+func (m *Session) Port() int { return m.port }
+
+// Stats reports the session's counters. After Close they are final.
+func (m *Session) Stats() Stats {
+	st := Stats{Received: m.received.Load(), Lost: m.lost.Load(), Dropped: m.dropped.Load(), Foreign: m.foreign.Load()}
+	if l := m.latchedTo.Load(); l != nil {
+		st.Latched = *l
+	}
+	return st
+}
+
+// SetParams installs negotiated parameters (an answer, a late offer's answer, a re-INVITE's
+// offer). An SDP that names a new address starts the source rules over (sourceGuard); one
+// that names the same address, or none (c=0.0.0.0 hold), keeps the locked or latched source.
+func (m *Session) SetParams(p Params) {
+	m.paramsMu.Lock()
+	defer m.paramsMu.Unlock()
+	m.params = p
+	r := netip.AddrPortFrom(p.Remote.Addr().Unmap(), p.Remote.Port())
+	if !usableAddr(r) || r == m.sdpRemote {
+		return
+	}
+	m.sdpRemote, m.sdpAt = r, time.Now()
+	m.sdpGen++
+	m.remote.Store(&r)
+}
+
+// Params are the parameters in force.
+func (m *Session) Params() Params {
+	m.paramsMu.Lock()
+	defer m.paramsMu.Unlock()
+	return m.params
+}
+
+// sdpState is what the source rules need from the signalling side.
+func (m *Session) sdpState() (netip.AddrPort, uint64, time.Time) {
+	m.paramsMu.Lock()
+	defer m.paramsMu.Unlock()
+	return m.sdpRemote, m.sdpGen, m.sdpAt
+}
+
+// Start begins receiving and sending. Call it once.
+func (m *Session) Start() {
+	m.startedAt = time.Now()
+	m.lastRx.Store(time.Now().UnixNano())
+	m.running.Store(true)
+	go m.readLoop()
+	m.sched.add(m)
+}
+
+// Close stops both directions, waits for the reader, ends a playback (Play returns ErrClosed)
+// and closes the recording and the socket. The caller returns the port to its pool after.
+func (m *Session) Close() {
+	m.closeOne.Do(func() {
+		close(m.closed)
+		if m.sched != nil {
+			m.sched.remove(m)
+		}
+		if m.conn != nil {
+			m.conn.Close()
+		}
+		if m.running.Load() {
+			<-m.readDone
+		}
+		m.playMu.Lock()
+		if m.play != nil {
+			close(m.play.done)
+			m.play = nil
+		}
+		m.playMu.Unlock()
+		m.dtmfMu.Lock()
+		if m.rec != nil {
+			m.rec.Close()
+			m.rec = nil
+		}
+		m.dtmfMu.Unlock()
+	})
+}
+
+// Play queues 8 kHz PCM and waits until it has been sent, ctx is cancelled (barge-in:
+// playback stops at the next frame; ctx's error is returned) or the session closes
+// (ErrClosed). A new Play replaces one in progress, which returns nil.
+func (m *Session) Play(ctx context.Context, pcm []int16) error {
+	pb := &playback{pcm: pcm, done: make(chan struct{})}
+	m.playMu.Lock()
+	select {
+	case <-m.closed:
+		m.playMu.Unlock()
+		return ErrClosed
+	default:
+	}
+	if m.play != nil {
+		close(m.play.done)
+	}
+	m.play = pb
+	m.playMu.Unlock()
+	select {
+	case <-pb.done:
+		select {
+		case <-m.closed:
+			return ErrClosed
+		default:
+		}
+		return nil
+	case <-ctx.Done():
+		m.playMu.Lock()
+		if m.play == pb {
+			m.play = nil
+			close(pb.done)
+		}
+		m.playMu.Unlock()
+		return ctx.Err()
+	case <-m.closed:
+		return ErrClosed
+	}
+}
+
+// Info feeds an out-of-band DTMF body (application/dtmf-relay or application/dtmf, as SIP
+// INFO carries them) to the session's DTMF stream, in order with the keys its RTP carries.
+// The stream's error says what is wrong with the body; a session without a stream ignores it.
+func (m *Session) Info(contentType string, body []byte) error {
+	m.dtmfMu.Lock()
+	defer m.dtmfMu.Unlock()
+	if m.stream == nil {
+		return nil
+	}
+	return m.stream.Info(contentType, body)
+}
+
+// SetSecure turns the secure window on or off: while it is on, a recording holds only the
+// masker's fill (also one started later).
+func (m *Session) SetSecure(on bool) {
+	m.dtmfMu.Lock()
+	defer m.dtmfMu.Unlock()
+	m.secure = on
+	if m.masker != nil {
+		m.masker.SetSecure(on)
+	}
+}
