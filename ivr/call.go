@@ -18,19 +18,21 @@ import (
 
 	"github.com/paybridge/paybridge/callplan"
 	"github.com/paybridge/paybridge/dtmf"
+	"github.com/paybridge/paybridge/internal/sipsafe"
+	"github.com/paybridge/paybridge/media"
 )
 
-// Call is one answered SIP call. It implements callplan.Channel: the engine plays prompts,
-// reads the merged keypress stream, turns the secure window on and off, transfers and hangs
-// up through it.
+// Call is one answered SIP call: a dialog on top of one media.Session. It implements
+// callplan.Channel: the engine plays prompts, reads the merged keypress stream, turns the
+// secure window on and off, transfers and hangs up through it.
 type Call struct {
 	srv    *Server
 	dialog *sipgo.DialogServerSession
-	media  *mediaSession
+	media  *media.Session
 	info   callplan.CallInfo
 	remote string // caller's signalling source, for logs
 
-	offer        *SessionSDP
+	offer        *media.SessionSDP
 	localSDP     []byte
 	sdpID        uint64
 	sdpVersion   uint64
@@ -51,14 +53,13 @@ type Call struct {
 	ackCSeq   uint32
 	referCh   chan int // final status of a REFER's NOTIFY sipfrag
 
-	secure atomic.Bool
 	ctx    context.Context
 	cancel context.CancelFunc
 }
 
 var _ callplan.Channel = (*Call)(nil)
 
-func newCall(s *Server, dlg *sipgo.DialogServerSession, req *sip.Request, conn *net.UDPConn, port int, started time.Time) *Call {
+func newCall(s *Server, dlg *sipgo.DialogServerSession, req *sip.Request, conn *net.UDPConn, started time.Time) *Call {
 	c := &Call{
 		srv: s, dialog: dlg, remote: req.Source(),
 		info: callplan.CallInfo{
@@ -72,25 +73,26 @@ func newCall(s *Server, dlg *sipgo.DialogServerSession, req *sip.Request, conn *
 		referCh:    make(chan int, 1),
 	}
 	c.ctx, c.cancel = context.WithCancel(context.Background())
-	m := newMediaSession(conn, port, s.sched)
-	m.timeout = s.cfg.MediaTimeout
-	m.log = s.log.With("call_id", c.info.ID)
-	m.source.strict = s.cfg.StrictRTP
-	m.source.sigIP = sourceAddr(req)
-	m.onForeign = s.metrics.RTPForeign
-	m.onEnd = func(cause string, err error) {
-		c.endErr = err
-		c.finish(cause, true)
-	}
-	m.stream = s.cfg.NewDTMF(c.deliver)
-	c.media = m
+	c.media = media.NewSession(conn, media.SessionConfig{
+		Scheduler: s.sched,
+		DTMF:      s.cfg.NewDTMF(c.deliver),
+		Timeout:   max(s.cfg.MediaTimeout, 0),
+		OnTimeout: func() {
+			c.endErr = media.ErrTimeout
+			c.finish("media-timeout", true)
+		},
+		StrictRTP: s.cfg.StrictRTP,
+		SignalIP:  sourceAddr(req),
+		OnForeign: s.metrics.RTPForeign,
+		Logger:    s.log.With("call_id", c.info.ID),
+	})
 	return c
 }
 
 // answered starts media and runs the handler; it returns when the call is over.
 func (c *Call) answered(h CallHandler) {
-	c.media.start()
-	c.srv.log.Info("call answered", "call_id", c.info.ID, "to", c.info.To, "codec", c.media.getParams().Codec.Name)
+	c.media.Start()
+	c.srv.log.Info("call answered", "call_id", c.info.ID, "to", c.info.To, "codec", c.media.Params().Codec.Name())
 	if c.srv.cfg.Record {
 		if err := c.Record(true); err != nil {
 			c.srv.log.Warn("recording not started", "call_id", c.info.ID, "err", err)
@@ -108,7 +110,8 @@ func (c *Call) answered(h CallHandler) {
 	c.finish("completed", true)
 }
 
-// deliver is the DTMF stream's OnDigit: it runs inside the stream (under media.dtmfMu).
+// deliver is the DTMF stream's OnDigit: it runs inside the stream, which the media session
+// serialises.
 func (c *Call) deliver(e dtmf.Event) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -126,15 +129,9 @@ func (c *Call) deliver(e dtmf.Event) {
 	}
 }
 
-// infoDTMF feeds a SIP INFO body to the DTMF stream.
+// infoDTMF feeds a SIP INFO body to the call's keypress stream.
 func (c *Call) infoDTMF(contentType string, body []byte) error {
-	m := c.media
-	m.dtmfMu.Lock()
-	defer m.dtmfMu.Unlock()
-	if m.stream == nil {
-		return ErrCallEnded
-	}
-	return m.stream.Info(contentType, body)
+	return c.media.Info(contentType, body)
 }
 
 // Info describes the call.
@@ -158,8 +155,8 @@ func (c *Call) Play(ctx context.Context, prompt string) error {
 
 // PlayPCM sends 8 kHz PCM samples, like Play.
 func (c *Call) PlayPCM(ctx context.Context, pcm []int16) error {
-	err := c.media.playPCM(ctx, pcm)
-	if errors.Is(err, ErrCallEnded) {
+	err := c.media.Play(ctx, pcm)
+	if errors.Is(err, media.ErrClosed) {
 		return callplan.ErrHangup
 	}
 	return err
@@ -169,31 +166,13 @@ func (c *Call) PlayPCM(ctx context.Context, pcm []int16) error {
 func (c *Call) Digits() <-chan dtmf.Event { return c.digits }
 
 // Secure turns the secure window on or off: while on, the recording holds only the fill.
-func (c *Call) Secure(on bool) {
-	c.secure.Store(on)
-	m := c.media
-	m.dtmfMu.Lock()
-	if m.masker != nil {
-		m.masker.SetSecure(on)
-	}
-	m.dtmfMu.Unlock()
-}
+func (c *Call) Secure(on bool) { c.media.SetSecure(on) }
 
 // Record starts (true) or stops (false) the call's masked recording in Config.RecordDir.
+// Starting a recording that runs does nothing.
 func (c *Call) Record(on bool) error {
-	m := c.media
-	m.dtmfMu.Lock()
-	defer m.dtmfMu.Unlock()
 	if !on {
-		if m.rec != nil {
-			err := m.rec.Close()
-			m.rec = nil
-			return err
-		}
-		return nil
-	}
-	if m.rec != nil {
-		return nil
+		return c.media.StopRecording()
 	}
 	if c.srv.cfg.RecordDir == "" {
 		return errors.New("ivr: recording needs Config.RecordDir")
@@ -202,14 +181,7 @@ func (c *Call) Record(on bool) error {
 	if err := os.MkdirAll(c.srv.cfg.RecordDir, 0o700); err != nil {
 		return err
 	}
-	w, err := createWAV(c.srv.recordPath(c.info.ID))
-	if err != nil {
-		return err
-	}
-	m.masker = c.srv.cfg.NewMasker()
-	m.masker.SetSecure(c.secure.Load())
-	m.rec = w
-	return nil
+	return c.media.Record(c.srv.recordPath(c.info.ID), c.srv.cfg.NewMasker())
 }
 
 // RecordingPath is where the call's recording is written (it exists once Record(true)).
@@ -258,12 +230,12 @@ func (c *Call) Transfer(ctx context.Context, target string) error {
 }
 
 func (c *Call) transferURI(target string) (string, error) {
-	if err := CheckHeaderValue(target); err != nil {
+	if err := sipsafe.CheckHeaderValue(target); err != nil {
 		return "", err
 	}
 	target = strings.TrimSpace(target)
 	if target == "" || strings.ContainsAny(target, "<> \t\"") {
-		return "", fmt.Errorf("%w: transfer target is not a URI or number", ErrBadHeaderValue)
+		return "", fmt.Errorf("%w: transfer target is not a URI or number", sipsafe.ErrBadHeaderValue)
 	}
 	if strings.HasPrefix(target, "sip:") || strings.HasPrefix(target, "sips:") || strings.HasPrefix(target, "tel:") {
 		var u sip.Uri
@@ -315,17 +287,17 @@ func (c *Call) Cause() string {
 
 // Stats reports the call's RTP counters.
 func (c *Call) Stats() (received, lost, dropped int64) {
-	st := c.media.stats()
+	st := c.media.Stats()
 	return st.Received, st.Lost, st.Dropped
 }
 
 // MediaStats reports the call's RTP counters, foreign datagrams and latch included. Once the
 // call has ended it waits for the media to be released, so the figures are final.
-func (c *Call) MediaStats() MediaStats {
+func (c *Call) MediaStats() media.Stats {
 	if c.isEnded() {
 		<-c.released
 	}
-	return c.media.stats()
+	return c.media.Stats()
 }
 
 // Context is cancelled when the call ends.
@@ -358,8 +330,8 @@ func (c *Call) finish(cause string, sendBye bool) {
 		}
 		cancel()
 	}
-	c.media.close()
-	c.srv.ports.Put(c.media.port)
+	c.media.Close()
+	c.srv.ports.Put(c.media.Port())
 	c.mu.Lock()
 	close(c.digits)
 	c.mu.Unlock()
@@ -367,7 +339,7 @@ func (c *Call) finish(cause string, sendBye bool) {
 	c.srv.remove(c)
 	c.srv.active.Add(-1)
 	c.srv.metrics.CallEnded(cause)
-	st := c.media.stats()
+	st := c.media.Stats()
 	c.srv.metrics.RTPPackets(int(st.Received), int(st.Lost))
 	c.srv.log.Info("call ended", "call_id", c.info.ID, "cause", cause,
 		"duration", time.Since(c.info.StartedAt).Round(time.Millisecond),
@@ -444,24 +416,24 @@ func (c *Call) modify(req *sip.Request, tx sip.ServerTransaction, invite bool) {
 		return
 	}
 	if len(body) > 0 {
-		sd, err := ParseSDP(body)
-		var p MediaParams
+		sd, err := media.ParseSDP(body)
+		var p media.Params
 		if err == nil {
-			p, err = Negotiate(sd)
+			p, err = media.Negotiate(sd)
 		}
 		if err != nil {
 			refuse(488, "Not Acceptable Here", sip.NewHeader("Warning", warning(s.ip, err)))
 			return
 		}
-		old := c.media.getParams()
+		old := c.media.Params()
 		// Keep the codec we started with when it is still offered; a changed remote is adopted.
-		c.media.setParams(p)
+		c.media.SetParams(p)
 		c.offer = sd
 		if p.Direction != old.Direction || p.Codec != old.Codec || p.EventPT != old.EventPT || p.PTime != old.PTime {
 			c.sdpVersion++
 		}
-		local := LocalMedia{IP: s.ip, Port: c.media.port, SessionID: c.sdpID, Version: c.sdpVersion}
-		c.localSDP = BuildAnswer(sd, p, local)
+		local := media.LocalMedia{IP: s.ip, Port: c.media.Port(), SessionID: c.sdpID, Version: c.sdpVersion}
+		c.localSDP = media.BuildAnswer(sd, p, local)
 	}
 	res := sip.NewSDPResponseFromRequest(req, c.localSDP)
 	res.AppendHeader(&s.contact)

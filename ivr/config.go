@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/paybridge/paybridge/dtmf"
+	"github.com/paybridge/paybridge/media"
 )
 
 // CallHandler runs one answered call. The call is up when it is invoked; when it returns the
@@ -37,24 +38,6 @@ type PromptFunc func(name string) ([]int16, error)
 
 // PCM calls f(name).
 func (f PromptFunc) PCM(name string) ([]int16, error) { return f(name) }
-
-// DTMFStream is the per-call merged keypress detector (dtmf.Stream satisfies it): audio,
-// losses, RFC 4733 events and SIP INFO bodies go in; each keypress comes out once through the
-// OnDigit function it was created with. The call serialises every method call.
-type DTMFStream interface {
-	Audio(pcm []int16)
-	Gap(samples int)
-	TelephoneEvent(ts uint32, seq uint16, payload []byte) error
-	Info(contentType string, body []byte) error
-	Advance(d time.Duration)
-}
-
-// Masker removes tones from recorded audio (dtmf.Masker satisfies it). While secure is on the
-// output is only the fixed fill.
-type Masker interface {
-	Process(pcm []int16) []int16
-	SetSecure(on bool)
-}
 
 // Metrics receives the counters the server keeps. Every method must be cheap and safe for
 // concurrent use; labels are fixed strings, never caller data.
@@ -93,18 +76,20 @@ type Config struct {
 	// StrictRTP accepts a call's media only from the address and port its SDP names: no
 	// symmetric-RTP latching, so callers behind NAT that do not fix their SDP get no audio
 	// and no keypresses through. Off, a call may latch once, early, onto a NAT mapping of
-	// the signalling source's address (see source.go and docs/sip.md).
+	// the signalling source's address (see media/source.go and docs/sip.md).
 	StrictRTP bool
 
 	// Router selects the handler of each call. Required.
 	Router Router
 	// Prompts resolves prompt names for Call.Play. Default: every prompt is unknown.
 	Prompts PromptSource
-	// NewDTMF creates the per-call detector. Default: dtmf.NewStream.
-	NewDTMF func(onDigit func(dtmf.Event)) DTMFStream
+	// NewDTMF creates the per-call merged keypress detector: the call's media session feeds
+	// it audio, losses, RFC 4733 events and SIP INFO bodies, and each keypress comes out once
+	// through onDigit. Default: dtmf.NewStream.
+	NewDTMF func(onDigit func(dtmf.Event)) media.DTMFStream
 	// NewMasker creates the per-call recording masker (default dtmf.NewMasker with its
 	// defaults: 60 ms look-ahead).
-	NewMasker func() Masker
+	NewMasker func() media.Masker
 
 	// RecordDir is where recordings go (one WAV per call, masked). Record turns recording on
 	// for every call; a handler may also call Call.Record.

@@ -10,6 +10,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/paybridge/paybridge/internal/sipsafe"
+	"github.com/paybridge/paybridge/media"
 )
 
 // rawUAC speaks SIP by hand over a real UDP socket so tests control every header.
@@ -373,7 +376,7 @@ func TestScannerAndRateLimit(t *testing.T) {
 
 func TestHeaderValueInjectionRefused(t *testing.T) {
 	for _, v := range []string{"a\r\nX-Evil: 1", "a\nb", "a\x00b"} {
-		if err := CheckHeaderValue(v); err == nil {
+		if err := sipsafe.CheckHeaderValue(v); err == nil {
 			t.Errorf("%q accepted", v)
 		}
 	}
@@ -477,7 +480,7 @@ func TestLateOffer(t *testing.T) {
 	if _, _, err := c.ReadFromUDP(buf); err != nil {
 		t.Fatalf("no RTP after the ACK's answer: %v", err)
 	}
-	if p := call.media.getParams(); p.Codec != CodecPCMU || p.EventPT != 101 {
+	if p := call.media.Params(); p.Codec != media.PCMU || p.EventPT != 101 {
 		t.Fatalf("negotiated %+v", p)
 	}
 	u.request("BYE", 2, "")

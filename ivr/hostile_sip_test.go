@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/emiago/sipgo/sip"
+
+	"github.com/paybridge/paybridge/siptest"
 )
 
 // Regression tests for the SIP attacks of issue 10 that held: ~12,400 malformed or flooding
@@ -337,7 +339,7 @@ func afterAttack(t *testing.T, s *Server, logs fmt.Stringer, control <-chan coll
 	if res := p.roundTrip(p.request("OPTIONS", "alive-after-attack", 0, ""), "alive-after-attack", 5*time.Second); !strings.HasPrefix(res, "SIP/2.0 200 ") {
 		t.Fatalf("OPTIONS after the attack: %q", firstLine(res))
 	}
-	res, err := Dial(context.Background(), CallerConfig{
+	res, err := siptest.Dial(context.Background(), siptest.CallerConfig{
 		Target: "sip:+441632960999@" + s.Addr().String(), Digits: sippCard, Timeout: 40 * time.Second,
 	})
 	if err != nil || !res.Answered {

@@ -16,6 +16,7 @@ import (
 	"github.com/pion/rtp"
 
 	"github.com/paybridge/paybridge/dtmf"
+	"github.com/paybridge/paybridge/media"
 )
 
 // The RTP Bleed regression tests (issue 10, item 1): a caller who keys nothing, and an
@@ -209,7 +210,7 @@ type injectionOutcome struct {
 	callerReceived  int64 // RTP packets the legitimate caller got from the server
 	injectorSent    int64
 	injectorGot     int64 // RTP packets the server sent to the injector
-	stats           MediaStats
+	stats           media.Stats
 	injectorAddress netip.AddrPort
 }
 

@@ -11,7 +11,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/paybridge/paybridge/internal/sipsafe"
 	"github.com/paybridge/paybridge/internal/testlog"
+	"github.com/paybridge/paybridge/siptest"
 )
 
 // testCards are the card numbers every output of the tests is scanned for.
@@ -95,14 +97,14 @@ func assertNoCards(t *testing.T, what, s string) {
 // the test caller over real UDP sockets and checks the Channel's digit stream.
 func TestCallerKeysCardToChannel(t *testing.T) {
 	const card = "4242424242424242" + "1230" + "123"
-	for _, mode := range []string{DTMFRFC4733, DTMFInband, DTMFInfo} {
+	for _, mode := range []string{siptest.DTMFRFC4733, siptest.DTMFInband, siptest.DTMFInfo} {
 		t.Run(mode, func(t *testing.T) {
 			got := make(chan collected, 1)
 			trace := &testlog.Buffer{}
-			TraceSIP(trace)
-			t.Cleanup(func() { TraceSIP(nil) }) // after the server below has stopped (cleanups run last-in first-out)
+			sipsafe.TraceSIP(trace)
+			t.Cleanup(func() { sipsafe.TraceSIP(nil) }) // after the server below has stopped (cleanups run last-in first-out)
 			s, logs := startServer(t, Config{Router: digitCollector(len(card), got)})
-			res, err := Dial(context.Background(), CallerConfig{
+			res, err := siptest.Dial(context.Background(), siptest.CallerConfig{
 				Target: "sip:+441632960000@" + s.Addr().String(), From: "+447700900123",
 				Digits: card, DTMF: mode, Timeout: 30 * time.Second,
 			})
@@ -123,7 +125,7 @@ func TestCallerKeysCardToChannel(t *testing.T) {
 			assertNoCards(t, "caller JSON", string(js))
 			assertNoCards(t, "server logs", logs.String())
 			assertNoCards(t, "SIP trace", trace.String())
-			if mode == DTMFInfo && !strings.Contains(trace.String(), "[body redacted") {
+			if mode == siptest.DTMFInfo && !strings.Contains(trace.String(), "[body redacted") {
 				t.Error("INFO bodies were not redacted in the trace")
 			}
 		})
@@ -133,7 +135,7 @@ func TestCallerKeysCardToChannel(t *testing.T) {
 func TestTCPTransport(t *testing.T) {
 	got := make(chan collected, 1)
 	s, _ := startServer(t, Config{Router: digitCollector(4, got)})
-	res, err := Dial(context.Background(), CallerConfig{
+	res, err := siptest.Dial(context.Background(), siptest.CallerConfig{
 		Target: "sip:100@" + s.Addr().String(), Transport: "tcp", Digits: "1234", Timeout: 20 * time.Second,
 	})
 	if err != nil {
@@ -146,7 +148,7 @@ func TestTCPTransport(t *testing.T) {
 
 func TestNoRouteIs404(t *testing.T) {
 	s, _ := startServer(t, Config{Router: RouterFunc(func(string) (CallHandler, bool) { return nil, false })})
-	res, err := Dial(context.Background(), CallerConfig{Target: "sip:999@" + s.Addr().String(), Timeout: 5 * time.Second})
+	res, err := siptest.Dial(context.Background(), siptest.CallerConfig{Target: "sip:999@" + s.Addr().String(), Timeout: 5 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -165,8 +167,8 @@ func TestMediaTimeoutHangsUp(t *testing.T) {
 	})
 	s, _ := startServer(t, Config{Router: router, MediaTimeout: 500 * time.Millisecond})
 	// The caller plays nothing at all: PlayRTP with no packets keeps it silent.
-	res, err := Dial(context.Background(), CallerConfig{
-		Target: "sip:1@" + s.Addr().String(), PlayRTP: []RecordedRTP{{At: 0, Packet: []byte{0}}}, Timeout: 10 * time.Second,
+	res, err := siptest.Dial(context.Background(), siptest.CallerConfig{
+		Target: "sip:1@" + s.Addr().String(), PlayRTP: []siptest.RecordedRTP{{At: 0, Packet: []byte{0}}}, Timeout: 10 * time.Second,
 	})
 	if err != nil {
 		t.Fatal(err)

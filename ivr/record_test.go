@@ -12,6 +12,7 @@ import (
 	"github.com/paybridge/paybridge/dtmf"
 	"github.com/paybridge/paybridge/internal/audiofile"
 	"github.com/paybridge/paybridge/loadtest/pcapgen"
+	"github.com/paybridge/paybridge/siptest"
 )
 
 // multimonDigits runs multimon-ng's DTMF decoder (an independent detector) over a WAV file.
@@ -60,8 +61,8 @@ func TestRecordingIsMasked(t *testing.T) {
 		}, true
 	})
 	s, logs := startServer(t, Config{Router: router, Record: true, RecordDir: dir})
-	res, err := Dial(context.Background(), CallerConfig{
-		Target: "sip:+441632960000@" + s.Addr().String(), Digits: sippCard, DTMF: DTMFInband, Timeout: 30 * time.Second,
+	res, err := siptest.Dial(context.Background(), siptest.CallerConfig{
+		Target: "sip:+441632960000@" + s.Addr().String(), Digits: sippCard, DTMF: siptest.DTMFInband, Timeout: 30 * time.Second,
 	})
 	if err != nil || !res.Answered {
 		t.Fatalf("call: %+v %v", res, err)

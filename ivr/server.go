@@ -21,6 +21,8 @@ import (
 	"github.com/emiago/sipgo/sip"
 
 	"github.com/paybridge/paybridge/dtmf"
+	"github.com/paybridge/paybridge/internal/sipsafe"
+	"github.com/paybridge/paybridge/media"
 )
 
 // allowed is the Allow header of every answer: the methods this UAS implements.
@@ -53,8 +55,8 @@ type Server struct {
 	addr netip.AddrPort
 	ip   netip.Addr // public address for Contact, c= and o=
 
-	ports *portPool
-	sched *scheduler
+	ports *media.PortPool
+	sched *media.Scheduler
 	limit *rateLimiter
 
 	mu       sync.Mutex
@@ -86,7 +88,7 @@ func NewServer(cfg Config) (*Server, error) {
 	if cfg.UserAgent == "" {
 		cfg.UserAgent = "paybridge"
 	}
-	if err := CheckHeaderValue(cfg.UserAgent); err != nil {
+	if err := sipsafe.CheckHeaderValue(cfg.UserAgent); err != nil {
 		return nil, fmt.Errorf("ivr: UserAgent: %w", err)
 	}
 	if cfg.Logger == nil {
@@ -102,7 +104,7 @@ func NewServer(cfg Config) (*Server, error) {
 		cfg.NewDTMF = defaultDTMF
 	}
 	if cfg.NewMasker == nil {
-		cfg.NewMasker = func() Masker { return dtmf.NewMasker(dtmf.MaskerConfig{}) }
+		cfg.NewMasker = func() media.Masker { return dtmf.NewMasker(dtmf.MaskerConfig{}) }
 	}
 	if cfg.Record && cfg.RecordDir == "" {
 		return nil, errors.New("ivr: Record needs RecordDir")
@@ -116,7 +118,7 @@ func NewServer(cfg Config) (*Server, error) {
 	}
 	s := &Server{
 		cfg: cfg, log: cfg.Logger.With("component", "ivr"), metrics: cfg.Metrics,
-		calls: map[string]*Call{}, closed: make(chan struct{}), sched: newScheduler(),
+		calls: map[string]*Call{}, closed: make(chan struct{}), sched: media.NewScheduler(),
 		limit: newRateLimiter(cfg.RateLimit, cfg.RateBurst, cfg.AllowList),
 	}
 
@@ -136,13 +138,13 @@ func NewServer(cfg Config) (*Server, error) {
 		}
 	}
 	bindIP := s.addr.Addr().Unmap()
-	s.ports, err = newPortPool(bindIP, cfg.RTPPortMin, cfg.RTPPortMax)
+	s.ports, err = media.NewPortPool(bindIP, cfg.RTPPortMin, cfg.RTPPortMax)
 	if err != nil {
 		s.closeSockets()
 		return nil, err
 	}
 
-	sipLog := slog.New(redactHandler{cfg.Logger.Handler()}).With("component", "sipgo")
+	sipLog := slog.New(sipsafe.LogHandler(cfg.Logger.Handler())).With("component", "sipgo")
 	s.ua, err = sipgo.NewUA(
 		sipgo.WithUserAgent(cfg.UserAgent),
 		sipgo.WithUserAgentHostname(s.ip.String()),
@@ -231,7 +233,7 @@ func (s *Server) hasCallFrom(raddr string) bool {
 }
 
 // SendJitter summarises how late RTP packets left relative to their schedule.
-func (s *Server) SendJitter() JitterSnapshot { return s.sched.Jitter.snapshot() }
+func (s *Server) SendJitter() media.JitterSnapshot { return s.sched.Jitter() }
 
 // Serve answers SIP on UDP and TCP until ctx is done or Close is called. It returns nil when
 // stopped that way.
@@ -282,7 +284,7 @@ func (s *Server) Close() error {
 		close(s.closed)
 		s.closeSockets()
 		s.ua.Close()
-		s.sched.close()
+		s.sched.Close()
 	})
 	return nil
 }
@@ -424,13 +426,13 @@ func (s *Server) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 		return
 	}
 
-	var offer *SessionSDP
-	var params MediaParams
+	var offer *media.SessionSDP
+	var params media.Params
 	if len(body) > 0 {
 		var err error
-		offer, err = ParseSDP(body)
+		offer, err = media.ParseSDP(body)
 		if err == nil {
-			params, err = Negotiate(offer)
+			params, err = media.Negotiate(offer)
 		}
 		if err != nil {
 			s.respond(tx, req, 488, "Not Acceptable Here", sip.NewHeader("Warning", warning(s.ip, err)))
@@ -458,7 +460,7 @@ func (s *Server) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 		s.respond(tx, req, 400, "Bad Request")
 		return
 	}
-	c := newCall(s, dlg, req, conn, port, started)
+	c := newCall(s, dlg, req, conn, started)
 	s.mu.Lock()
 	s.calls[dlg.ID] = c
 	s.mu.Unlock()
@@ -476,15 +478,15 @@ func (s *Server) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 		}
 	}
 
-	local := LocalMedia{IP: s.ip, Port: port, SessionID: c.sdpID, Version: c.sdpVersion}
+	local := media.LocalMedia{IP: s.ip, Port: port, SessionID: c.sdpID, Version: c.sdpVersion}
 	var answer []byte
 	if offer != nil {
-		c.media.setParams(params)
+		c.media.SetParams(params)
 		c.offer = offer
-		answer = BuildAnswer(offer, params, local)
+		answer = media.BuildAnswer(offer, params, local)
 	} else {
 		c.lateOffer = true
-		answer = BuildOffer(local)
+		answer = media.BuildOffer(local)
 	}
 	c.localSDP = answer
 	s.metrics.SIPResponse("INVITE", 200)
@@ -513,9 +515,9 @@ func (s *Server) onAck(req *sip.Request, tx sip.ServerTransaction) {
 	}
 	if c.lateOffer && !c.lateAnswered.Load() {
 		if body, ok := sdpBody(req); ok && len(body) > 0 {
-			if sd, err := ParseSDP(body); err == nil {
-				if p, err := Negotiate(sd); err == nil {
-					c.media.setParams(p)
+			if sd, err := media.ParseSDP(body); err == nil {
+				if p, err := media.Negotiate(sd); err == nil {
+					c.media.SetParams(p)
 					c.offer = sd
 					c.lateAnswered.Store(true)
 				}

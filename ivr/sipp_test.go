@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/paybridge/paybridge/dtmf"
+	"github.com/paybridge/paybridge/internal/sipsafe"
 	"github.com/paybridge/paybridge/internal/testlog"
 	"github.com/paybridge/paybridge/loadtest/pcapgen"
 )
@@ -154,8 +155,8 @@ func TestSIPpKeysCard(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			got := make(chan collected, 1)
 			trace := &testlog.Buffer{}
-			TraceSIP(trace)
-			t.Cleanup(func() { TraceSIP(nil) }) // after the server below has stopped (cleanups run last-in first-out)
+			sipsafe.TraceSIP(trace)
+			t.Cleanup(func() { sipsafe.TraceSIP(nil) }) // after the server below has stopped (cleanups run last-in first-out)
 			s, logs := startServer(t, Config{Router: digitCollector(len(sippCard), got)})
 			out := runSIPp(t, tt.build(t), s.Addr().String())
 			var c collected

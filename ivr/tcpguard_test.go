@@ -11,6 +11,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/paybridge/paybridge/siptest"
 )
 
 func TestSIPFramer(t *testing.T) {
@@ -160,7 +162,7 @@ func TestTCPHalfOpenConnectionsAreBounded(t *testing.T) {
 	}
 
 	// The real caller, from the same address as a third of the flood, gets through.
-	res, err := Dial(context.Background(), CallerConfig{
+	res, err := siptest.Dial(context.Background(), siptest.CallerConfig{
 		Target: "sip:100@" + addr, Transport: "tcp", Digits: "1234", Timeout: 30 * time.Second,
 	})
 	if err != nil {
@@ -227,9 +229,9 @@ func TestTCPIdleConnectionClosedButNotUnderACall(t *testing.T) {
 		t.Fatalf("after the idle connection closed: %+v", before)
 	}
 
-	res := make(chan *CallerResult, 1)
+	res := make(chan *siptest.CallerResult, 1)
 	go func() {
-		r, _ := Dial(context.Background(), CallerConfig{Target: "sip:100@" + addr, Transport: "tcp", Timeout: 30 * time.Second})
+		r, _ := siptest.Dial(context.Background(), siptest.CallerConfig{Target: "sip:100@" + addr, Transport: "tcp", Timeout: 30 * time.Second})
 		res <- r
 	}()
 	call := <-calls

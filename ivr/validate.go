@@ -8,17 +8,9 @@ import (
 	"strings"
 
 	"github.com/emiago/sipgo/sip"
-)
 
-// CheckHeaderValue refuses a header value that would let plan or provider data inject SIP
-// headers or truncate the message: CR, LF and NUL. Every value paybridge builds from data
-// (a transfer target, a reason) passes through it.
-func CheckHeaderValue(v string) error {
-	if strings.ContainsAny(v, "\r\n\x00") {
-		return ErrBadHeaderValue
-	}
-	return nil
-}
+	"github.com/paybridge/paybridge/media"
+)
 
 // singleHeaders may appear once (RFC 3261 section 7.3.1 and the torture tests multi01/mcl01).
 var singleHeaders = []string{"Call-ID", "From", "To", "CSeq", "Max-Forwards", "Content-Length", "Content-Type"}
@@ -124,7 +116,7 @@ func sdpBody(req *sip.Request) ([]byte, bool) {
 			pt, _, _ := mime.ParseMediaType(p.Header.Get("Content-Type"))
 			if pt == "application/sdp" {
 				var b bytes.Buffer
-				if _, err := b.ReadFrom(p); err != nil || b.Len() > maxSDPSize {
+				if _, err := b.ReadFrom(p); err != nil || b.Len() > media.MaxSDPSize {
 					return nil, false
 				}
 				return b.Bytes(), true

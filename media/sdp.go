@@ -46,8 +46,9 @@ const (
 	Inactive = "inactive"
 )
 
-// maxSDPSize bounds what ParseSDP reads; a real audio offer is well under 2 KB.
-const maxSDPSize = 16 << 10
+// MaxSDPSize bounds what ParseSDP reads (a larger body is ErrSDPMalformed); a real audio offer
+// is well under 2 KB.
+const MaxSDPSize = 16 << 10
 
 // ParseSDP parses an SDP body. It tries pion/sdp first; when pion refuses the body (pion is
 // strict about line order, and real offers put t= after c= or a= before s=), it falls back to
@@ -57,7 +58,7 @@ func ParseSDP(body []byte) (*SessionSDP, error) {
 	if len(body) == 0 {
 		return nil, fmt.Errorf("%w: empty body", ErrSDPMalformed)
 	}
-	if len(body) > maxSDPSize {
+	if len(body) > MaxSDPSize {
 		return nil, fmt.Errorf("%w: body of %d bytes is too large", ErrSDPMalformed, len(body))
 	}
 	var sd sdp.SessionDescription

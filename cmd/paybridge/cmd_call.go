@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/paybridge/paybridge/internal/audiofile"
-	"github.com/paybridge/paybridge/ivr"
+	"github.com/paybridge/paybridge/siptest"
 )
 
 func init() {
@@ -30,7 +30,7 @@ func runCall(ctx context.Context, env *cmdEnv, args []string) int {
 	from := fs.String("from", "paybridge-call", "caller number (From user)")
 	digits := fs.String("digits", "", "digits to key after the answer and the first prompt; w = 0.5 s pause, W = 1 s")
 	play := fs.String("play", "", "stream this recording instead (WAV, raw .ul/.al/.s16, or pcap with RTP)")
-	mode := fs.String("dtmf", ivr.DTMFRFC4733, "how digits are sent: rfc4733, inband or info")
+	mode := fs.String("dtmf", siptest.DTMFRFC4733, "how digits are sent: rfc4733, inband or info")
 	record := fs.String("record", "", "save what the caller heard to this WAV file")
 	timeout := fs.Duration("timeout", 60*time.Second, "give up (and hang up) after this long")
 	transport := fs.String("transport", "udp", "SIP transport: udp or tcp")
@@ -61,7 +61,7 @@ func runCall(ctx context.Context, env *cmdEnv, args []string) int {
 		fmt.Fprintln(env.stderr, "paybridge call: give --digits or --play, not both")
 		return 2
 	}
-	cfg := ivr.CallerConfig{
+	cfg := siptest.CallerConfig{
 		Target: target, From: *from, Transport: *transport, Digits: *digits, DTMF: *mode,
 		DigitOn: *digitOn, DigitOff: *digitOff, Timeout: *timeout, Hangup: *hangup,
 	}
@@ -89,7 +89,7 @@ func runCall(ctx context.Context, env *cmdEnv, args []string) int {
 	if *record != "" {
 		cfg.Heard = func(pcm []int16) { heard = pcm }
 	}
-	res, err := ivr.Dial(ctx, cfg)
+	res, err := siptest.Dial(ctx, cfg)
 	if err != nil {
 		fmt.Fprintf(env.stderr, "paybridge call: %v\n", err)
 		return 2
@@ -114,7 +114,7 @@ func runCall(ctx context.Context, env *cmdEnv, args []string) int {
 
 // callSummary says in one line what the caller can know of the call: who answered (and the
 // id the server gave the call, to find it in the console), what was heard, who hung up.
-func callSummary(r *ivr.CallerResult) string {
+func callSummary(r *siptest.CallerResult) string {
 	var b strings.Builder
 	b.WriteString("call")
 	if r.ServerCallID != "" {
@@ -152,7 +152,7 @@ func callSummary(r *ivr.CallerResult) string {
 
 // loadPlayback reads --play: audio files become PCM, a pcap's RTP packets (those of its first
 // SSRC) are replayed with their capture timing.
-func loadPlayback(cfg *ivr.CallerConfig, path string) error {
+func loadPlayback(cfg *siptest.CallerConfig, path string) error {
 	f, err := audiofile.FormatFromPath(path)
 	if err != nil {
 		return err
@@ -188,7 +188,7 @@ func loadPlayback(cfg *ivr.CallerConfig, path string) error {
 		if err != nil {
 			continue
 		}
-		cfg.PlayRTP = append(cfg.PlayRTP, ivr.RecordedRTP{At: p.Time.Sub(t0), Packet: append(b, p.Payload...)})
+		cfg.PlayRTP = append(cfg.PlayRTP, siptest.RecordedRTP{At: p.Time.Sub(t0), Packet: append(b, p.Payload...)})
 	}
 	return nil
 }

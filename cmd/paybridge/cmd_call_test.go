@@ -15,6 +15,7 @@ import (
 	"github.com/paybridge/paybridge/internal/audiofile"
 	"github.com/paybridge/paybridge/ivr"
 	"github.com/paybridge/paybridge/loadtest/pcapgen"
+	"github.com/paybridge/paybridge/siptest"
 )
 
 // startIVR runs a real ivr.Server on loopback whose calls play a tone, collect n keys and
@@ -70,7 +71,7 @@ func TestCallCommandKeysDigitsAndRecords(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d\nstdout: %s\nstderr: %s", code, stdout, stderr)
 	}
-	var res ivr.CallerResult
+	var res siptest.CallerResult
 	if err := json.Unmarshal([]byte(stdout), &res); err != nil {
 		t.Fatalf("summary is not JSON: %v\n%s", err, stdout)
 	}
@@ -146,7 +147,7 @@ func TestCallTimeoutWithNoOneThere(t *testing.T) {
 	if code != 1 || took > 10*time.Second {
 		t.Fatalf("exit %d after %v (want 1, about 2 s)\n%s", code, took, stderr)
 	}
-	var res ivr.CallerResult
+	var res siptest.CallerResult
 	if err := json.Unmarshal([]byte(stdout), &res); err != nil {
 		t.Fatal(err)
 	}

@@ -27,7 +27,9 @@ import (
 	"github.com/paybridge/paybridge/event"
 	"github.com/paybridge/paybridge/gateway"
 	"github.com/paybridge/paybridge/internal/clientip"
+	"github.com/paybridge/paybridge/internal/sipsafe"
 	"github.com/paybridge/paybridge/ivr"
+	"github.com/paybridge/paybridge/media"
 	"github.com/paybridge/paybridge/store"
 )
 
@@ -262,7 +264,7 @@ func (a *App) newSIP() error {
 		RTPPortMax:   a.cfg.RTPPortMax,
 		StrictRTP:    a.cfg.RTPStrict,
 		Router:       ivr.RouterFunc(a.route),
-		NewMasker:    func() ivr.Masker { return dtmf.NewMasker(dtmf.MaskerConfig{}) },
+		NewMasker:    func() media.Masker { return dtmf.NewMasker(dtmf.MaskerConfig{}) },
 		RecordDir:    a.cfg.RecordingsDir(),
 		Record:       a.cfg.Record,
 		MediaTimeout: a.cfg.MediaTimeout,
@@ -285,7 +287,7 @@ func (a *App) newSIP() error {
 		cfg.AllowList = append(cfg.AllowList, p)
 	}
 	if a.cfg.SIPTrace {
-		ivr.TraceSIP(a.out) // process-global in sipgo: set before the server starts
+		sipsafe.TraceSIP(a.out) // process-global in sipgo: set before the server starts
 	}
 	srv, err := ivr.NewServer(cfg)
 	if err != nil {

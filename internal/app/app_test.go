@@ -17,7 +17,7 @@ import (
 	"time"
 
 	"github.com/paybridge/paybridge/internal/testlog"
-	"github.com/paybridge/paybridge/ivr"
+	"github.com/paybridge/paybridge/siptest"
 	"github.com/paybridge/paybridge/store"
 )
 
@@ -59,7 +59,7 @@ func startNode(t *testing.T, extra ...string) (*App, *testlog.Buffer, func()) {
 // admin API and every log line hold only the mask.
 func TestServePaysACall(t *testing.T) {
 	a, logs, stop := startNode(t)
-	res, err := ivr.Dial(context.Background(), ivr.CallerConfig{
+	res, err := siptest.Dial(context.Background(), siptest.CallerConfig{
 		Target:  fmt.Sprintf("sip:+441632960208@%s", a.SIPAddr()),
 		From:    "+447700900123",
 		Digits:  "4242424242424242#W1230#W123#W12345#",
@@ -147,11 +147,11 @@ func TestServeRefusesUnknownNumbers(t *testing.T) {
 	}
 	a, _, stop := startNode(t, "--plans", dir)
 	defer stop()
-	res, err := ivr.Dial(context.Background(), ivr.CallerConfig{Target: fmt.Sprintf("sip:+449999@%s", a.SIPAddr()), Timeout: 10 * time.Second})
+	res, err := siptest.Dial(context.Background(), siptest.CallerConfig{Target: fmt.Sprintf("sip:+449999@%s", a.SIPAddr()), Timeout: 10 * time.Second})
 	if err != nil || res.Status != 404 {
 		t.Fatalf("unknown number: %+v, %v", res, err)
 	}
-	res, err = ivr.Dial(context.Background(), ivr.CallerConfig{Target: fmt.Sprintf("sip:+441632960555@%s", a.SIPAddr()), Timeout: 20 * time.Second})
+	res, err = siptest.Dial(context.Background(), siptest.CallerConfig{Target: fmt.Sprintf("sip:+441632960555@%s", a.SIPAddr()), Timeout: 20 * time.Second})
 	if err != nil || !res.Answered || res.HangupBy != "remote" {
 		t.Fatalf("known number: %+v, %v", res, err)
 	}
@@ -190,7 +190,7 @@ func TestReloadKeepsValidPlanWhenEditBreaksIt(t *testing.T) {
 func TestServeLinkFallbackPaysSameSession(t *testing.T) {
 	a, logs, stop := startNode(t)
 	defer stop()
-	res, err := ivr.Dial(context.Background(), ivr.CallerConfig{
+	res, err := siptest.Dial(context.Background(), siptest.CallerConfig{
 		Target:  fmt.Sprintf("sip:+441632960000@%s", a.SIPAddr()),
 		From:    "+15550001111",
 		Digits:  "12345678# W 4242*",

@@ -18,7 +18,7 @@ import (
 
 	"github.com/paybridge/paybridge/event"
 	"github.com/paybridge/paybridge/internal/testlog"
-	"github.com/paybridge/paybridge/ivr"
+	"github.com/paybridge/paybridge/siptest"
 	"github.com/paybridge/paybridge/store"
 )
 
@@ -206,7 +206,7 @@ func TestServePlanHTTPDestinations(t *testing.T) {
 	writePlan(t, dir, "probe.xml", `<CallPlan name="probe"><Match number="+441632960562"/><Flow>
 	  <ApiInteraction name="Probe"><Request><Url>`+svc.URL+`/internal</Url></Request></ApiInteraction><Hangup/></Flow></CallPlan>`)
 	call := func(a *App) string {
-		res, err := ivr.Dial(context.Background(), ivr.CallerConfig{Target: fmt.Sprintf("sip:+441632960562@%s", a.SIPAddr()), Timeout: 20 * time.Second})
+		res, err := siptest.Dial(context.Background(), siptest.CallerConfig{Target: fmt.Sprintf("sip:+441632960562@%s", a.SIPAddr()), Timeout: 20 * time.Second})
 		if err != nil || !res.Answered {
 			t.Fatalf("call: %+v, %v", res, err)
 		}

@@ -16,7 +16,7 @@ import (
 
 	"github.com/paybridge/paybridge/callplan"
 	"github.com/paybridge/paybridge/gateway"
-	"github.com/paybridge/paybridge/ivr"
+	"github.com/paybridge/paybridge/siptest"
 	"github.com/paybridge/paybridge/store"
 )
 
@@ -131,7 +131,7 @@ func TestPaymentRecordsAgreeWithTheLedger(t *testing.T) {
 	var wg sync.WaitGroup
 	for _, c := range calls {
 		wg.Go(func() {
-			res, err := ivr.Dial(context.Background(), ivr.CallerConfig{
+			res, err := siptest.Dial(context.Background(), siptest.CallerConfig{
 				Target: fmt.Sprintf("sip:+441632960000@%s", a.SIPAddr()), From: "+447700900123",
 				Digits: c.keys, Timeout: 90 * time.Second,
 			})

@@ -18,7 +18,7 @@ import (
 	"time"
 
 	"github.com/paybridge/paybridge/internal/testlog"
-	"github.com/paybridge/paybridge/ivr"
+	"github.com/paybridge/paybridge/siptest"
 	"github.com/paybridge/paybridge/store"
 )
 
@@ -129,7 +129,7 @@ func TestCrashMidPaymentNothingLostNothingTwice(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			_, _ = ivr.Dial(context.Background(), ivr.CallerConfig{Target: target, From: "+447700900123",
+			_, _ = siptest.Dial(context.Background(), siptest.CallerConfig{Target: target, From: "+447700900123",
 				Digits: "4242424242424242#1230#123#", Timeout: 12 * time.Second})
 		}()
 	}

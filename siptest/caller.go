@@ -1,4 +1,4 @@
-package ivr
+package siptest
 
 import (
 	"context"
@@ -18,7 +18,14 @@ import (
 	"github.com/pion/rtp"
 
 	"github.com/paybridge/paybridge/dtmf"
+	"github.com/paybridge/paybridge/internal/sipsafe"
+	"github.com/paybridge/paybridge/media"
 )
+
+// ServerCallIDHeader names the header of a paybridge 200 OK that carries the server's id of
+// the call (ivr.CallIDHeader; cmd/paybridge's call test holds the two together). The caller
+// reports it as CallerResult.ServerCallID.
+const ServerCallIDHeader = "X-Paybridge-Call-Id"
 
 // DTMF modes of the test caller.
 const (
@@ -106,7 +113,7 @@ func Dial(ctx context.Context, cfg CallerConfig) (*CallerResult, error) {
 	switch cfg.DTMF {
 	case DTMFRFC4733, DTMFInband, DTMFInfo:
 	default:
-		return nil, fmt.Errorf("ivr: --dtmf must be rfc4733, inband or info")
+		return nil, fmt.Errorf("siptest: DTMF must be rfc4733, inband or info")
 	}
 	script, err := ParseDigitScript(cfg.Digits)
 	if err != nil {
@@ -115,7 +122,7 @@ func Dial(ctx context.Context, cfg CallerConfig) (*CallerResult, error) {
 	if cfg.From == "" {
 		cfg.From = "paybridge-call"
 	}
-	if err := CheckHeaderValue(cfg.From); err != nil {
+	if err := sipsafe.CheckHeaderValue(cfg.From); err != nil {
 		return nil, err
 	}
 	if cfg.Transport == "" {
@@ -138,7 +145,7 @@ func Dial(ctx context.Context, cfg CallerConfig) (*CallerResult, error) {
 	}
 	var target sip.Uri
 	if err := sip.ParseUri(cfg.Target, &target); err != nil {
-		return nil, fmt.Errorf("ivr: target %q: %w", cfg.Target, err)
+		return nil, fmt.Errorf("siptest: target %q: %w", cfg.Target, err)
 	}
 	if target.Port == 0 {
 		target.Port = 5060
@@ -198,7 +205,7 @@ type caller struct {
 	res    *CallerResult
 
 	rtpConn *net.UDPConn
-	params  MediaParams
+	params  media.Params
 	remote  atomic.Pointer[netip.AddrPort]
 	ssrc    uint32
 	seq     uint16
@@ -228,12 +235,12 @@ func (c *caller) run(ctx context.Context, target sip.Uri) error {
 	start := time.Now()
 	ip := c.cfg.LocalIP.String()
 	ua, err := sipgo.NewUA(sipgo.WithUserAgent("paybridge-call"), sipgo.WithUserAgentHostname(ip),
-		sipgo.WithUserAgentTransportLayerOptions(sip.WithTransportLayerLogger(slog.New(redactHandler{c.cfg.Logger.Handler()}))))
+		sipgo.WithUserAgentTransportLayerOptions(sip.WithTransportLayerLogger(slog.New(sipsafe.LogHandler(c.cfg.Logger.Handler())))))
 	if err != nil {
 		return err
 	}
 	defer ua.Close()
-	srv, err := sipgo.NewServer(ua, sipgo.WithServerLogger(slog.New(redactHandler{c.cfg.Logger.Handler()})))
+	srv, err := sipgo.NewServer(ua, sipgo.WithServerLogger(slog.New(sipsafe.LogHandler(c.cfg.Logger.Handler()))))
 	if err != nil {
 		return err
 	}
@@ -256,10 +263,10 @@ func (c *caller) run(ctx context.Context, target sip.Uri) error {
 		sipPort = l.Addr().(*net.TCPAddr).Port
 		go srv.ServeTCP(l)
 	default:
-		return fmt.Errorf("ivr: transport must be udp or tcp")
+		return fmt.Errorf("siptest: transport must be udp or tcp")
 	}
 	client, err := sipgo.NewClient(ua, sipgo.WithClientHostname(ip), sipgo.WithClientPort(sipPort),
-		sipgo.WithClientLogger(slog.New(redactHandler{c.cfg.Logger.Handler()})))
+		sipgo.WithClientLogger(slog.New(sipsafe.LogHandler(c.cfg.Logger.Handler()))))
 	if err != nil {
 		return err
 	}
@@ -290,7 +297,7 @@ func (c *caller) run(ctx context.Context, target sip.Uri) error {
 	}
 	defer c.rtpConn.Close()
 	rtpPort := c.rtpConn.LocalAddr().(*net.UDPAddr).Port
-	offer := BuildOffer(LocalMedia{IP: c.cfg.LocalIP, Port: rtpPort, SessionID: rand.Uint64() >> 1, Version: 1})
+	offer := media.BuildOffer(media.LocalMedia{IP: c.cfg.LocalIP, Port: rtpPort, SessionID: rand.Uint64() >> 1, Version: 1})
 
 	from := &sip.FromHeader{Address: sip.Uri{Scheme: "sip", User: c.cfg.From, Host: ip}, Params: sip.NewParams()}
 	from.Params.Add("tag", sip.GenerateTagN(16))
@@ -304,7 +311,7 @@ func (c *caller) run(ctx context.Context, target sip.Uri) error {
 	if sess.InviteResponse != nil {
 		c.res.Status = sess.InviteResponse.StatusCode
 		c.res.Reason = sess.InviteResponse.Reason
-		if h := sess.InviteResponse.GetHeader(CallIDHeader); h != nil {
+		if h := sess.InviteResponse.GetHeader(ServerCallIDHeader); h != nil {
 			c.res.ServerCallID = h.Value()
 		}
 	}
@@ -317,9 +324,9 @@ func (c *caller) run(ctx context.Context, target sip.Uri) error {
 	}
 	c.res.Answered = true
 	c.res.AnswerMS = time.Since(start).Milliseconds()
-	ans, err := ParseSDP(sess.InviteResponse.Body())
+	ans, err := media.ParseSDP(sess.InviteResponse.Body())
 	if err == nil {
-		c.params, err = Negotiate(ans)
+		c.params, err = media.Negotiate(ans)
 	}
 	if err != nil {
 		sess.Ack(ctx)
@@ -329,7 +336,7 @@ func (c *caller) run(ctx context.Context, target sip.Uri) error {
 	if err := sess.Ack(ctx); err != nil {
 		return fmt.Errorf("ACK: %w", err)
 	}
-	c.res.Codec = c.params.Codec.Name
+	c.res.Codec = c.params.Codec.Name()
 	c.res.EventPT = c.params.EventPT
 	r := c.params.Remote
 	c.remote.Store(&r)
@@ -620,14 +627,9 @@ func (c *caller) sendLoop(ctx context.Context) {
 			n := copy(pcm, s.pcm)
 			clear(pcm[n:])
 			s.pcm = s.pcm[n:]
-			h.PayloadType = c.params.Codec.PT
+			h.PayloadType = c.params.Codec.PayloadType()
 			h.Timestamp = c.ts
-			payload = buf[12:172]
-			if c.params.Codec.Name == "PCMA" {
-				dtmf.EncodeALaw(payload, pcm)
-			} else {
-				dtmf.EncodeULaw(payload, pcm)
-			}
+			payload = buf[12 : 12+c.params.Codec.Encode(buf[12:], pcm)]
 		}
 		n, _ := h.MarshalTo(buf)
 		out := append(buf[:n:n], payload...)
@@ -656,7 +658,7 @@ func (c *caller) readRTP(ctx context.Context) {
 		if n < 12 || buf[0]>>6 != 2 || pkt.Unmarshal(buf[:n]) != nil {
 			continue
 		}
-		if pkt.PayloadType != c.params.Codec.PT {
+		if pkt.PayloadType != c.params.Codec.PayloadType() {
 			continue
 		}
 		// Symmetric RTP: answer to where the far end sends from.
@@ -669,12 +671,7 @@ func (c *caller) readRTP(ctx context.Context) {
 		if len(p) > len(pcm) {
 			p = p[:len(pcm)]
 		}
-		out := pcm[:len(p)]
-		if c.params.Codec.Name == "PCMA" {
-			dtmf.DecodeALaw(out, p)
-		} else {
-			dtmf.DecodeULaw(out, p)
-		}
+		out := pcm[:c.params.Codec.Decode(pcm, p)]
 		var energy int64
 		for _, v := range out {
 			if v < 0 {

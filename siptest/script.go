@@ -1,4 +1,4 @@
-package ivr
+package siptest
 
 import (
 	"fmt"
@@ -29,7 +29,7 @@ func ParseDigitScript(s string) ([]ScriptStep, error) {
 		default:
 			d, ok := dtmf.ParseDigit(c)
 			if !ok {
-				return nil, fmt.Errorf("ivr: digit script: character %d is not a key, w or W", i+1)
+				return nil, fmt.Errorf("siptest: digit script: character %d is not a key, w or W", i+1)
 			}
 			out = append(out, ScriptStep{Digit: d})
 		}
