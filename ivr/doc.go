@@ -1,6 +1,9 @@
-// Package ivr is paybridge's SIP/RTP endpoint: it answers calls with sipgo, negotiates SDP
-// with pion/sdp, runs RTP media with pion/rtp and gives the callplan engine one *Call per
-// call, which implements callplan.Channel.
+// Package ivr is paybridge's SIP endpoint: it answers calls with sipgo, runs each call's media
+// as a media.Session (package media: RTP, SDP offer/answer, codecs, ports, pacing, recording)
+// and gives the callplan engine one *Call per call, which implements callplan.Channel. The
+// SIP side — dialogs, re-INVITE and UPDATE, INFO, REFER, the UDP filter, the TCP guard — is
+// here; media knows nothing of SIP, and this package reaches a call's media only through
+// media.Session's methods.
 //
 // # The model
 //
@@ -25,21 +28,19 @@
 //
 // # Media
 //
-// A call's media is one UDP socket on a port picked at random from the pool. The receiver
-// first decides by the source address (source.go): the address the SDP names, or — once,
-// early, from the signalling source's IP, never in StrictRTP mode — a NAT mapping of it
-// (symmetric RTP); every other datagram is foreign, dropped and counted (Call.MediaStats,
-// Metrics.RTPForeign), whatever SSRC and sequence numbers it copies. It then checks each
-// datagram (RTP version 2, a negotiated payload type, the locked SSRC, wrap-safe sequence
-// numbers) and feeds the call's DTMFStream: decoded audio for the in-band detector, telephone-event payloads for the RFC
-// 4733 receiver, and lost packets as gaps — never as silence. SIP INFO bodies go to the same
-// stream, so the engine reads one keypress stream per call. No RTP for Config.MediaTimeout
-// while the far end should be sending hangs the call up with cause "media-timeout".
-//
-// Outgoing RTP is paced by one scheduler for every call of the server (a 10 ms tick that
-// sends whatever frames are due), not by a ticker per call; it measures how late each packet
-// left (Server.SendJitter). Play queues 8 kHz PCM and returns when it has been sent; cancelling
-// its context (the engine's barge-in) stops playback at the next frame.
+// Each call gets one RTP socket from the server's media.PortPool (even ports picked at
+// random) and one media.Session on the server's media.Scheduler (one 10 ms tick paces every
+// call; Server.SendJitter reports how late packets left). The offer of an INVITE, the answer
+// in a late offer's ACK and the offer of each re-INVITE or UPDATE go through media.ParseSDP
+// and media.Negotiate; what they refuse is answered 488 with the reason in a Warning header.
+// The session applies the source rules (media/source.go: the SDP address, or once, early,
+// a NAT mapping of the signalling source's IP, never with Config.StrictRTP; every other
+// datagram foreign, counted in Call.MediaStats and Metrics.RTPForeign) and feeds the call's
+// DTMF stream (Config.NewDTMF) with decoded audio, losses and RFC 4733 events; onInfo feeds
+// it SIP INFO bodies through media.Session.Info, so the engine reads one keypress stream per
+// call. No RTP for Config.MediaTimeout while the far end should be sending hangs the call up
+// with cause "media-timeout". Play returns when the prompt has been sent; cancelling its
+// context (the engine's barge-in) stops it at the next frame.
 //
 // Recordings (Config.Record or Call.Record) hold the caller's audio after the dtmf masker:
 // no tone survives, and while the secure window is on (Call.Secure, turned on by Pay) they
@@ -48,14 +49,11 @@
 // # Card data
 //
 // Digits reach the engine only as dtmf.Event values (which print masked). INFO bodies are
-// never logged; TraceSIP replaces every non-SDP body and passes the rest through pan.Redact
-// (a card number in a header is masked too); sipgo's own log records go through a handler
-// that redacts message data. Errors name positions and reasons, never keys.
+// never logged; sipsafe.TraceSIP replaces every non-SDP body and passes the rest through
+// pan.Redact (a card number in a header is masked too); sipgo's own log records go through
+// sipsafe.LogHandler, which redacts message data; header values built from data pass
+// sipsafe.CheckHeaderValue. Errors name positions and reasons, never keys.
 //
-// # The test caller
-//
-// Dial places a call the way `paybridge call` does: it offers PCMU, PCMA and telephone-event,
-// waits for the answer and the first prompt, keys a digit script as RFC 4733 events (one SSRC,
-// one timestamp per key, the end packet three times), in-band tones or SIP INFO, or streams a
-// recording, and returns a JSON-ready summary that counts digits but never holds them.
+// The test caller (`paybridge call`, and the caller these tests dial with) is package
+// siptest, beside this one: it speaks to the endpoint only over the network.
 package ivr

@@ -5,25 +5,26 @@ import (
 	"time"
 )
 
-// Where a call's media may come from (the defence against "RTP Bleed": keypresses injected
-// into someone else's call from another address, and the call's audio stolen by the same
-// trick).
+// Where a session's media may come from (the defence against "RTP Bleed": keypresses
+// injected into someone else's call from another address, and the call's audio stolen by the
+// same trick).
 //
-// The SDP names one address and port. Packets from exactly that address are the call's media;
-// the first one locks the source for good. Anything else is foreign: dropped and counted,
-// whatever its SSRC and sequence numbers. The one exception is symmetric-RTP latching, for a
-// caller whose packets do not come from the address its SDP names (behind NAT the SDP names
-// a private address, or the right address with a port the NAT does not keep; a multi-homed
-// host names one interface and sends from another):
+// The SDP names one address and port. Packets from exactly that address are the session's
+// media; the first one locks the source for good. Anything else is foreign: dropped and
+// counted, whatever its SSRC and sequence numbers. The one exception is symmetric-RTP
+// latching, for a caller whose packets do not come from the address its SDP names (behind NAT
+// the SDP names a private address, or the right address with a port the NAT does not keep; a
+// multi-homed host names one interface and sends from another):
 //
-//   - never in strict mode (Config.StrictRTP);
+//   - never in strict mode (SessionConfig.StrictRTP);
 //   - only while nothing has been accepted: once a packet from the SDP address arrived there
 //     is no need, and no latch;
-//   - only early: within latchWindow of the SDP arriving (or of the call being answered);
-//   - only from the IP address the call's signalling came from (any port: NAT maps ports);
+//   - only early: within latchWindow of the SDP arriving (or of the session starting);
+//   - only from the IP address the signalling came from (SessionConfig.SignalIP; any port:
+//     NAT maps ports);
 //   - only after learnAfter consecutive in-sequence packets of one SSRC from that address;
-//   - only once: a latched source is locked like the SDP one. Only a re-INVITE or UPDATE
-//     whose SDP names another address starts the rules over.
+//   - only once: a latched source is locked like the SDP one. Only new Params whose SDP names
+//     another address (a re-INVITE or UPDATE) start the rules over.
 //
 // The sender uses the same decision: audio goes to the SDP address until a latch moves it.
 
@@ -32,7 +33,7 @@ import (
 // transfers change it).
 const learnAfter = 3
 
-// latchWindow is how long after the SDP (or the answer) a latch may happen.
+// latchWindow is how long after the SDP (or the start) a latch may happen.
 const latchWindow = 5 * time.Second
 
 // sourceVerdict is what to do with a packet, by where it came from.
@@ -45,10 +46,10 @@ const (
 	sourceLatched                        // the probation just ended: this packet and the source are accepted
 )
 
-// sourceGuard holds the source decision of one call. Only the RTP reader touches it.
+// sourceGuard holds the source decision of one session. Only the RTP reader touches it.
 type sourceGuard struct {
 	strict bool
-	sigIP  netip.Addr // where the call's signalling came from
+	sigIP  netip.Addr // where the session's signalling came from
 
 	gen     uint64         // the SDP generation the state below belongs to
 	sdp     netip.AddrPort // the address the SDP names (invalid or unspecified: none)

@@ -1,0 +1,69 @@
+// Package media is paybridge's RTP audio layer: sessions, codecs, SDP offer/answer, the port
+// pool, the pacing scheduler and masked recording. It knows nothing of SIP — it imports dtmf,
+// pion/rtp, pion/sdp and the standard library — so the SIP endpoint (ivr), the test caller
+// (siptest) and whatever carries SDP next build on it the same way.
+//
+// # The model
+//
+// A Session is one audio stream: one UDP socket (from a PortPool: even ports picked at
+// random, a released port resting 5 s), one negotiated Params, one Scheduler shared by every
+// session of the process. Its life is NewSession → SetParams → Start → … → Close, with
+// SetParams again whenever a new description arrives (a re-INVITE, an UPDATE, a late
+// offer's answer). A session does not know which call, dialog or leg it belongs to; two
+// sessions of one call (two legs, later a bridge between them) are two values.
+//
+//	pool, _ := media.NewPortPool(ip, 10000, 20000)
+//	sched := media.NewScheduler()
+//	offer, _ := media.ParseSDP(body)
+//	params, err := media.Negotiate(offer) // err: ErrNoAudio, ErrNoCommonCodec, … (a 488 reason)
+//	conn, port, _ := pool.Get()
+//	s := media.NewSession(conn, media.SessionConfig{Scheduler: sched, DTMF: stream})
+//	s.SetParams(params)
+//	answer := media.BuildAnswer(offer, params, media.LocalMedia{IP: ip, Port: port})
+//	s.Start()
+//	s.Play(ctx, prompt) // returns when sent, on ctx (barge-in), or ErrClosed
+//	s.Close(); pool.Put(port)
+//
+// # Describing media (SDP)
+//
+// ParseSDP reads an offer or answer with pion/sdp and falls back to a lenient line parser for
+// the misordered bodies real phones send. Negotiate picks the first usable audio m-line, the
+// first of PCMU/PCMA in the offer's order (on the offer's payload type), the offer's
+// telephone-event payload type, ptime 20 or 30, and the direction to answer with.
+// BuildAnswer mirrors the offer's m-lines (port 0 for the ones refused); BuildOffer is
+// paybridge's own offer. SDP lives here, not beside SIP, because it describes media: the
+// session's codec, address and direction come from it, SRTP keys will travel in it, and any
+// signalling (SIP today, a second leg of a B2BUA tomorrow) only carries the bytes.
+//
+// # Codecs
+//
+// Codec is one comparable value — an encoding bound to a payload type — with Encode, Decode,
+// Name and PayloadType. PCMU and PCMA are the two it speaks; CodecByName maps an rtpmap entry.
+//
+// # Receiving
+//
+// The reader first decides by the source address (source.go, the defence against RTP Bleed):
+// the address the SDP names, or — once, early, from SessionConfig.SignalIP, never with
+// StrictRTP — a NAT mapping of it (symmetric RTP). Every other datagram is foreign: dropped
+// and counted (Stats.Foreign, SessionConfig.OnForeign), whatever SSRC and sequence numbers it
+// copies. Then each packet must be RTP version 2, of a negotiated payload type, of the locked
+// SSRC (a new one from the same peer is adopted after 3 in-sequence packets), and in sequence
+// (serial-number arithmetic; duplicates and late audio dropped). Decoded audio, lost packets
+// (as gaps, never as silence) and telephone-event payloads go to the DTMFStream; Info feeds it
+// out-of-band DTMF bodies in the same order. No RTP for SessionConfig.Timeout while the far
+// end should send calls OnTimeout.
+//
+// # Sending
+//
+// One Scheduler paces every session from a 10 ms tick: each session sends the frames that are
+// due (20 or 30 ms), one SSRC and one sequence space, timestamps from sample counts, the marker
+// at each talkspurt. Silence between prompts is suppressed, with a keep-alive packet a second.
+// After a stall of more than 5 frames a session resynchronises instead of bursting. The
+// Scheduler measures how late each packet left (Jitter).
+//
+// # Card data
+//
+// Record writes the far end's audio only after a Masker (dtmf's look-ahead tone remover): no
+// key tone survives, and while SetSecure(true) holds (the Pay step's capture) only the fill is
+// written. Keys leave a session only through its DTMFStream; errors never quote payloads.
+package media
