@@ -126,3 +126,11 @@ func TestPortHeldElsewhereIsSkipped(t *testing.T) {
 		p.Put(port)
 	}
 }
+
+func TestBadPortRange(t *testing.T) {
+	for _, r := range [][2]int{{0, 100}, {2000, 1000}, {1000, 70000}, {1001, 1001}} {
+		if _, err := NewPortPool(loopback, r[0], r[1]); !errors.Is(err, ErrPortRange) {
+			t.Errorf("%d-%d: %v, want ErrPortRange", r[0], r[1], err)
+		}
+	}
+}
