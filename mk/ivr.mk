@@ -1,5 +1,6 @@
-# ivr — the SIP/RTP endpoint. Its SIPp, baresip and torture proofs are Go tests (ivr/,
-# internal/e2e/) that `make test` runs with everything else; these targets run them alone.
+# ivr, media, siptest — the SIP endpoint, its RTP layer and the test caller. The SIPp, baresip
+# and torture proofs are Go tests (ivr/, internal/e2e/) that `make test` runs with everything
+# else; these targets run them alone.
 
 .PHONY: test-sip loadtest-ivr
 
