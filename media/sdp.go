@@ -245,11 +245,10 @@ func (m *SDPMedia) encoding(pt int) (name string, rate int) {
 		}
 		return name, rate
 	}
-	switch pt {
-	case 0:
-		return "PCMU", 8000
-	case 8:
-		return "PCMA", 8000
+	for _, c := range [...]Codec{PCMU, PCMA} { // the static payload types (RFC 3551)
+		if pt == int(c.PayloadType()) {
+			return c.Name(), c.ClockRate()
+		}
 	}
 	return "", 0
 }
