@@ -167,7 +167,7 @@ func audioMedia(p Params, port int) *sdp.MediaDescription {
 
 // rtpmap is the a=rtpmap attribute of c ("0 PCMU/8000").
 func rtpmap(c Codec) sdp.Attribute {
-	return sdp.NewAttribute("rtpmap", fmt.Sprintf("%d %s/%d", c.PayloadType(), c.Name(), c.ClockRate()))
+	return sdp.NewAttribute("rtpmap", strconv.Itoa(int(c.PayloadType()))+" "+c.Name()+"/"+strconv.Itoa(c.ClockRate()))
 }
 
 // DefaultEventPT is the telephone-event payload type paybridge offers (it echoes the far
