@@ -17,7 +17,7 @@ import (
 	"time"
 
 	"github.com/paybridge/paybridge/internal/coremem"
-	"github.com/paybridge/paybridge/ivr"
+	"github.com/paybridge/paybridge/siptest"
 )
 
 // coreConnectors are the three connector types, each in its own plan and at its own number,
@@ -87,7 +87,7 @@ func coreImageAfterPayments(t *testing.T, bin string) (cards []coremem.Card, hit
 	}
 
 	var wg sync.WaitGroup
-	results := make([]*ivr.CallerResult, len(coreConnectors))
+	results := make([]*siptest.CallerResult, len(coreConnectors))
 	errs := make([]error, len(coreConnectors))
 	for i := range coreConnectors {
 		c := coremem.RandomCard()
@@ -96,7 +96,7 @@ func coreImageAfterPayments(t *testing.T, bin string) (cards []coremem.Card, hit
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			results[i], errs[i] = ivr.Dial(context.Background(), ivr.CallerConfig{
+			results[i], errs[i] = siptest.Dial(context.Background(), siptest.CallerConfig{
 				Target: "sip:" + coreConnectors[i].number + "@" + sipAddr[1], From: "+447700900123",
 				Digits: keys, Timeout: 90 * time.Second})
 		}()
