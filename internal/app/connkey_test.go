@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/paybridge/paybridge/gateway"
-	"github.com/paybridge/paybridge/ivr"
+	"github.com/paybridge/paybridge/siptest"
 	"github.com/paybridge/paybridge/store"
 )
 
@@ -47,7 +47,7 @@ func TestTwoPlansOneConnectorNameTwoProviders(t *testing.T) {
 	for _, c := range []struct{ name, number, from string }{
 		{"plan-a", "+441632960601", "+447700900111"}, {"plan-b", "+441632960602", "+447700900222"},
 	} {
-		res, err := ivr.Dial(ctx, ivr.CallerConfig{Target: fmt.Sprintf("sip:%s@%s", c.number, a.SIPAddr()), From: c.from,
+		res, err := siptest.Dial(ctx, siptest.CallerConfig{Target: fmt.Sprintf("sip:%s@%s", c.number, a.SIPAddr()), From: c.from,
 			Digits: "4242*", Timeout: 60 * time.Second})
 		if err != nil || !res.Answered {
 			t.Fatalf("%s: %+v %v", c.name, res, err)
