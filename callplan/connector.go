@@ -152,10 +152,15 @@ type LinkRequest struct {
 	ConnectorKey string // the opened connector's key (KeyedConnector), "" when it has none
 	To           string // E.164 mobile
 	CallerID     string // the caller's own number, for the SMS-pumping guard
-	Amount       Amount // zero: the session's amount (SessionID must be set)
-	Reference    string
-	SessionID    string // attach to this session ("" = start a digital session)
-	TTL          time.Duration
+	// TrustedNumbers are the values the plan obtained from its own lookups (the variables
+	// ApiInteraction fields set: a customer's mobile number from a billing system, say). The
+	// SMS-pumping guard trusts a number found here as much as the caller's own: the plan's
+	// back office supplied it, not the caller's keypad.
+	TrustedNumbers []string
+	Amount         Amount // zero: the session's amount (SessionID must be set)
+	Reference      string
+	SessionID      string // attach to this session ("" = start a digital session)
+	TTL            time.Duration
 }
 
 // LinkResult describes a sent link without its secret token.

@@ -126,7 +126,7 @@ type fakeLinks struct {
 
 func (f *fakeLinks) SendPaymentLink(ctx context.Context, req *LinkRequest) (*LinkResult, error) {
 	f.reqs = append(f.reqs, req)
-	f.trusted = LookedUpValues(ctx)
+	f.trusted = req.TrustedNumbers
 	if f.err != nil {
 		return nil, f.err
 	}

@@ -2,6 +2,7 @@ package callplan
 
 import (
 	"context"
+	"slices"
 	"time"
 
 	"github.com/paybridge/paybridge/event"
@@ -63,7 +64,7 @@ func (r *run) stepSendLink(ctx context.Context, s *SendPaymentLinkStep) error {
 	}
 	req := &LinkRequest{
 		CallID: r.callID, Connector: s.Connector, ConnectorKey: r.connectorKeys[s.Connector],
-		To: r.expand(s.To), CallerID: r.vars["Call.From"],
+		To: r.expand(s.To), CallerID: r.vars["Call.From"], TrustedNumbers: r.lookedUpValues(),
 		Amount: amount, Reference: r.expand(s.Reference), SessionID: r.expand(s.Session), TTL: ttl,
 	}
 	// Without an amount the link pays the session's: the one a Pay step of this call started
@@ -76,7 +77,7 @@ func (r *run) stepSendLink(ctx context.Context, s *SendPaymentLinkStep) error {
 			req.Reference = known.reference
 		}
 	}
-	lctx, cancel := context.WithTimeout(withLookedUp(ctx, r.lookedUpValues()), maxConnectorWait)
+	lctx, cancel := context.WithTimeout(ctx, maxConnectorWait)
 	res, err := r.opts.Links.SendPaymentLink(lctx, req)
 	cancel()
 	if err != nil {
@@ -112,27 +113,8 @@ func (r *run) rememberSession(connector, id string, amount Amount, reference str
 	r.sessions[id] = sessionFacts{connector: connector, amount: amount, reference: reference}
 }
 
-type lookedUpKey struct{}
-
-// withLookedUp marks values the plan obtained from its own ApiInteraction lookups.
-func withLookedUp(ctx context.Context, values []string) context.Context {
-	return context.WithValue(ctx, lookedUpKey{}, values)
-}
-
-// LookedUpValues returns, inside a LinkSender call, the current values of every variable the
-// plan set from an ApiInteraction response (a customer's mobile number from a billing
-// lookup, say). The SMS-pumping guard trusts a number found here as much as the caller's
-// own: the plan's back office supplied it, not the caller's keypad.
-//
-// A gateway.GuardConfig can use it as TrustedNumbers:
-//
-//	func(ctx context.Context, _ string) []string { return callplan.LookedUpValues(ctx) }
-func LookedUpValues(ctx context.Context) []string {
-	v, _ := ctx.Value(lookedUpKey{}).([]string)
-	return v
-}
-
-// lookedUpValues lists the non-empty values of the variables ApiInteraction fields set.
+// lookedUpValues lists, sorted, the non-empty values of the variables ApiInteraction fields
+// set: the numbers the SMS-pumping guard may trust (LinkRequest.TrustedNumbers).
 func (r *run) lookedUpValues() []string {
 	var out []string
 	for name := range r.lookedUp {
@@ -140,5 +122,6 @@ func (r *run) lookedUpValues() []string {
 			out = append(out, v)
 		}
 	}
+	slices.Sort(out)
 	return out
 }

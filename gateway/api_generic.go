@@ -19,6 +19,12 @@ type genericAPI struct {
 	url string
 }
 
+// paysIntoSession: the contract has no provider sessions.
+func (g *genericAPI) paysIntoSession() bool { return false }
+
+// canLookup: the contract has no way to ask what became of a transaction_id.
+func (g *genericAPI) canLookup() bool { return false }
+
 func (g *genericAPI) startSession(_ context.Context, req *callplan.SessionRequest) (*callplan.Session, error) {
 	// The generic contract has no provider sessions: paybridge's own id stands in, so a payment
 	// link can still be bound to "the same session" as the call.

@@ -17,6 +17,12 @@ import (
 // the capture call paybridge uses to submit a voice session's card (docs/gateway.md).
 type sessionAPI struct{ c *Connector }
 
+// paysIntoSession: a capture goes into a session, which the attempt names.
+func (s *sessionAPI) paysIntoSession() bool { return true }
+
+// canLookup: the session's status lists its captures by idempotency key.
+func (s *sessionAPI) canLookup() bool { return true }
+
 func (s *sessionAPI) sessionURL(id string) string {
 	return s.c.base + "/globalpci/v1/session/" + url.PathEscape(id)
 }

@@ -19,6 +19,12 @@ import (
 // the charge after a crash.
 type stripeAPI struct{ c *Connector }
 
+// paysIntoSession: a charge stands alone; the session id is paybridge's own.
+func (s *stripeAPI) paysIntoSession() bool { return false }
+
+// canLookup: charges are searched by metadata['idempotency_key'].
+func (s *stripeAPI) canLookup() bool { return true }
+
 func (s *stripeAPI) startSession(_ context.Context, req *callplan.SessionRequest) (*callplan.Session, error) {
 	id := req.SessionID
 	if id == "" {

@@ -186,13 +186,19 @@ func (cs *Connectors) build(spec *callplan.ConnectorSpec) (*Connector, error) {
 	return c, nil
 }
 
-// providerAPI is what differs between the session, generic and stripe connectors.
+// providerAPI is what differs between the session, generic and stripe connectors: the three
+// calls, and what the connector may count on around them.
 type providerAPI interface {
 	pay(ctx context.Context, req *callplan.PaymentRequest, key string) (*callplan.PaymentResult, error)
 	startSession(ctx context.Context, req *callplan.SessionRequest) (*callplan.Session, error)
 	// lookup asks the provider what became of the attempt with a.Key. found=false means the
 	// provider never received it (nothing was charged); errLookupUnsupported means it cannot say.
 	lookup(ctx context.Context, a *Attempt) (r AttemptResult, found bool, err error)
+	// paysIntoSession reports whether a payment goes into a provider session that must exist
+	// before the attempt is written: the attempt names it, and lookup asks it.
+	paysIntoSession() bool
+	// canLookup reports whether lookup can ever say what became of an attempt.
+	canLookup() bool
 }
 
 // errLookupUnsupported: the provider's API has no way to look an attempt up.
@@ -258,7 +264,7 @@ func (c *Connector) Pay(ctx context.Context, req *callplan.PaymentRequest) (*cal
 	if req.Amount.Minor == 0 {
 		method = "tokenize"
 	}
-	if _, ok := c.api.(*sessionAPI); ok && req.SessionID == "" {
+	if c.api.paysIntoSession() && req.SessionID == "" {
 		// Start the session first so the attempt record names it: Reconcile looks it up there.
 		sess, err := c.api.startSession(ctx, &callplan.SessionRequest{CallID: req.CallID, Amount: req.Amount, Reference: req.Reference})
 		if err != nil {
@@ -286,7 +292,9 @@ func (c *Connector) Pay(ctx context.Context, req *callplan.PaymentRequest) (*cal
 			retried = true
 			if old != nil {
 				if r, found, lerr := c.api.lookup(ctx, old); lerr == nil && found {
-					_ = c.attempts.CompleteAttempt(context.WithoutCancel(ctx), key, r)
+					if werr := c.attempts.CompleteAttempt(context.WithoutCancel(ctx), key, r); werr != nil {
+						c.logAttemptError("recording the outcome the provider reported", key, werr)
+					}
 					old.State, old.Result = r.State, r
 					if r.SessionID != "" {
 						old.SessionID = r.SessionID
@@ -306,13 +314,15 @@ func (c *Connector) Pay(ctx context.Context, req *callplan.PaymentRequest) (*cal
 		if err != nil {
 			if errors.Is(err, ErrProviderRejected) {
 				st := AttemptFailed
-				if retried && !c.canLookup() {
+				if retried && !c.api.canLookup() {
 					// An earlier try of this key may have been charged and nobody can ask.
 					st = AttemptUnknown
 				}
-				_ = c.attempts.CompleteAttempt(wctx, key, AttemptResult{State: st, ErrorMessage: err.Error()})
-			} else {
-				_ = c.attempts.NoteAttemptError(wctx, key, err.Error())
+				if werr := c.attempts.CompleteAttempt(wctx, key, AttemptResult{State: st, ErrorMessage: err.Error()}); werr != nil {
+					c.logAttemptError("recording a refused payment", key, werr)
+				}
+			} else if werr := c.attempts.NoteAttemptError(wctx, key, err.Error()); werr != nil {
+				c.logAttemptError("noting a connector error on a pending payment", key, werr)
 			}
 		} else {
 			st := AttemptApproved
@@ -322,17 +332,19 @@ func (c *Connector) Pay(ctx context.Context, req *callplan.PaymentRequest) (*cal
 			if werr := c.attempts.CompleteAttempt(wctx, key, AttemptResult{State: st, SessionID: res.SessionID,
 				ConfirmationCode: res.ConfirmationCode, Token: res.Token, ErrorCode: res.ErrorCode,
 				ErrorMessage: res.ErrorMessage, ProviderStatus: res.ProviderStatus}); werr != nil {
-				c.log.Error("recording a payment outcome failed; reconcile will resolve it", "connector", c.spec.Name, "key", key, "error", werr)
+				c.logAttemptError("recording a payment outcome", key, werr)
 			}
 		}
 	}
 	return res, err
 }
 
-// canLookup reports whether the provider API can say what became of an attempt.
-func (c *Connector) canLookup() bool {
-	_, generic := c.api.(*genericAPI)
-	return !generic
+// logAttemptError reports a failed write to the attempt log. The payment itself is not
+// affected: an attempt whose outcome was not recorded stays pending, and Reconcile resolves it
+// with the provider later.
+func (c *Connector) logAttemptError(what, key string, err error) {
+	c.log.Error(what+" in the attempt log failed; reconcile will resolve it", "connector", c.spec.Name,
+		"key", key, "error", err)
 }
 
 func resultFromAttempt(a *Attempt) *callplan.PaymentResult {

@@ -473,3 +473,72 @@ func TestNonIdempotentRequestNotRetried(t *testing.T) {
 		t.Fatalf("keyed create: %v", err)
 	}
 }
+
+// failingLog is an attempt log whose writes of outcomes and errors fail, as a full disk would.
+type failingLog struct {
+	AttemptLog
+}
+
+func (failingLog) CompleteAttempt(context.Context, string, AttemptResult) error {
+	return errors.New("disk full")
+}
+
+func (failingLog) NoteAttemptError(context.Context, string, string) error {
+	return errors.New("disk full")
+}
+
+// Every write to the attempt log that fails is logged with the attempt's key: none is dropped
+// silently (the payment's outcome stands; reconciliation settles the record later).
+func TestAttemptLogErrorsAreLogged(t *testing.T) {
+	e := newEnv(t, SandboxConfig{})
+	e.cs = NewConnectors(ConnectorsConfig{SandboxURL: e.srv.URL, Attempts: failingLog{e.ledger},
+		Logger: newDebugLogger(e.logs), Backoff: time.Millisecond, Timeout: 2 * time.Second})
+	c := e.open(t, "stripe")
+	ctx := context.Background()
+	pay := func(key string) (*callplan.PaymentResult, error) {
+		return c.Pay(ctx, &callplan.PaymentRequest{CallID: "c", IdempotencyKey: key,
+			Amount: callplan.Amount{Minor: 100, Currency: "GBP"}, Card: card(t, "4242424242424242", "123")})
+	}
+	logged := func(what, key string) {
+		t.Helper()
+		for _, line := range strings.Split(e.logs.String(), "\n") {
+			if strings.Contains(line, what+" in the attempt log failed") && strings.Contains(line, "key="+key) &&
+				strings.Contains(line, "disk full") {
+				return
+			}
+		}
+		t.Errorf("no log line for %q of %s:\n%s", what, key, e.logs.String())
+	}
+
+	// No answer: the connector error could not be noted on the pending attempt.
+	e.sb.SetFaults(Faults{FailFirst: 10, Paths: []string{"/v1/charges"}})
+	if _, err := pay("unavailable"); !errors.Is(err, ErrProviderUnavailable) {
+		t.Fatalf("err = %v", err)
+	}
+	logged("noting a connector error on a pending payment", "unavailable")
+
+	// A refusal: the failed outcome could not be recorded.
+	e.sb.SetFaults(Faults{FailFirst: 1, FailStatus: 400, Paths: []string{"/v1/charges"}})
+	if _, err := pay("refused"); !errors.Is(err, ErrProviderRejected) {
+		t.Fatalf("err = %v", err)
+	}
+	logged("recording a refused payment", "refused")
+
+	// Answers lost after the charge: the attempt stays pending; the next try finds the charge
+	// at the provider, and that outcome could not be recorded.
+	e.sb.SetFaults(Faults{LoseFirst: 10, Paths: []string{"/v1/charges"}})
+	if _, err := pay("lost"); err == nil {
+		t.Fatal("a lost answer was taken for one")
+	}
+	e.sb.SetFaults(Faults{})
+	if res, err := pay("lost"); err != nil || res.Status != callplan.PaymentApproved {
+		t.Fatalf("retry of a lost answer: %+v %v", res, err)
+	}
+	logged("recording the outcome the provider reported", "lost")
+
+	// An answer: its outcome could not be recorded.
+	if res, err := pay("answered"); err != nil || res.Status != callplan.PaymentApproved {
+		t.Fatalf("pay: %+v %v", res, err)
+	}
+	logged("recording a payment outcome", "answered")
+}

@@ -3,14 +3,17 @@ package gateway
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
+
+	"github.com/paybridge/paybridge/callplan"
 )
 
 // GuardConfig is the SMS-pumping guard of payment links. By default a link may be texted only
-// to the caller's own number or to a number the plan's own lookups returned (TrustedNumbers /
-// WithTrustedNumbers), only within AllowedPrefixes, and at most DailyCap times per number per
-// 24 hours.
+// to the caller's own number (LinkRequest.CallerID) or to a number the plan's own lookups
+// returned (LinkRequest.TrustedNumbers), only within AllowedPrefixes, and at most DailyCap
+// times per number per 24 hours.
 type GuardConfig struct {
 	// AllowedPrefixes are the E.164 prefixes texts may go to (empty = "+44" and "+1").
 	AllowedPrefixes []string
@@ -19,18 +22,6 @@ type GuardConfig struct {
 	// AllowAnyNumber lifts the "caller's own or looked-up number" rule (prefixes and the cap
 	// still apply). For deployments whose plans take the number from a trusted system only.
 	AllowAnyNumber bool
-	// TrustedNumbers returns numbers the call's plan obtained from its own lookups
-	// (ApiInteraction results); the engine or the integrator supplies it.
-	TrustedNumbers func(ctx context.Context, callID string) []string
-}
-
-type trustedKey struct{}
-
-// WithTrustedNumbers returns a context that marks numbers as returned by the plan's own
-// lookups, for the guard of SendPaymentLink.
-func WithTrustedNumbers(ctx context.Context, numbers ...string) context.Context {
-	prev, _ := ctx.Value(trustedKey{}).([]string)
-	return context.WithValue(ctx, trustedKey{}, append(append([]string{}, prev...), numbers...))
 }
 
 func (g *GuardConfig) withDefaults() {
@@ -59,8 +50,8 @@ func normalizeE164(n string) string {
 	return s
 }
 
-// check applies the guard to a destination; store counts the links already sent.
-func (g *GuardConfig) check(ctx context.Context, store LinkStore, to, callerID, callID string, now time.Time) error {
+// check applies the guard to the destination to of req; store counts the links already sent.
+func (g *GuardConfig) check(ctx context.Context, store LinkStore, to string, req *callplan.LinkRequest, now time.Time) error {
 	if !validE164(to) {
 		return fmt.Errorf("%w: %q is not an E.164 mobile number", ErrSMSRefused, to)
 	}
@@ -74,21 +65,9 @@ func (g *GuardConfig) check(ctx context.Context, store LinkStore, to, callerID, 
 	if !okPrefix {
 		return fmt.Errorf("%w: %s is outside the allowed country prefixes", ErrSMSRefused, to)
 	}
-	if !g.AllowAnyNumber && normalizeE164(callerID) != to {
-		trusted := false
-		nums, _ := ctx.Value(trustedKey{}).([]string)
-		if g.TrustedNumbers != nil {
-			nums = append(nums, g.TrustedNumbers(ctx, callID)...)
-		}
-		for _, n := range nums {
-			if normalizeE164(n) == to {
-				trusted = true
-				break
-			}
-		}
-		if !trusted {
-			return fmt.Errorf("%w: %s is neither the caller's number nor one the plan looked up", ErrSMSRefused, to)
-		}
+	if !g.AllowAnyNumber && normalizeE164(req.CallerID) != to && !slices.ContainsFunc(req.TrustedNumbers,
+		func(n string) bool { return normalizeE164(n) == to }) {
+		return fmt.Errorf("%w: %s is neither the caller's number nor one the plan looked up", ErrSMSRefused, to)
 	}
 	n, err := store.CountLinksTo(ctx, to, now.Add(-24*time.Hour))
 	if err != nil {

@@ -177,7 +177,7 @@ func (l *Links) SendPaymentLink(ctx context.Context, req *callplan.LinkRequest) 
 	// Refuse early (before any provider call), then re-check the cap together with the insert
 	// so concurrent sends to one number cannot overshoot it. The lock is not held across the
 	// provider or SMS calls.
-	if err := l.cfg.Guard.check(ctx, l.cfg.Store, to, req.CallerID, req.CallID, now); err != nil {
+	if err := l.cfg.Guard.check(ctx, l.cfg.Store, to, req, now); err != nil {
 		return nil, err
 	}
 	sess, err := c.StartSession(ctx, &callplan.SessionRequest{CallID: req.CallID, SessionID: req.SessionID,
@@ -205,7 +205,7 @@ func (l *Links) SendPaymentLink(ctx context.Context, req *callplan.LinkRequest) 
 		CallID: req.CallID, To: to, AmountMinor: amount.Minor, Currency: amount.Currency,
 		Reference: ref, State: LinkActive, CreatedAt: now, ExpiresAt: now.Add(ttl)}
 	l.sendMu.Lock()
-	err = l.cfg.Guard.check(ctx, l.cfg.Store, to, req.CallerID, req.CallID, now)
+	err = l.cfg.Guard.check(ctx, l.cfg.Store, to, req, now)
 	if err == nil {
 		if err = l.cfg.Store.CreateLink(ctx, link); err != nil {
 			err = fmt.Errorf("gateway: storing the link: %w", err)

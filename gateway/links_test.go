@@ -319,28 +319,28 @@ func TestPaymentLinkProviderTroubleRetriesSameKey(t *testing.T) {
 func TestSMSGuard(t *testing.T) {
 	le := newLinkEnv(t, LinksConfig{Guard: GuardConfig{DailyCap: 2}})
 	c := le.open(t, "stripe")
-	send := func(ctx context.Context, to, caller string) error {
-		_, err := le.links.SendPaymentLink(ctx, &callplan.LinkRequest{CallID: "c", Connector: c.Name(), To: to,
-			CallerID: caller, Amount: callplan.Amount{Minor: 100, Currency: "GBP"}, TTL: time.Hour})
+	send := func(trusted []string, to, caller string) error {
+		_, err := le.links.SendPaymentLink(context.Background(), &callplan.LinkRequest{CallID: "c", Connector: c.Name(), To: to,
+			CallerID: caller, TrustedNumbers: trusted, Amount: callplan.Amount{Minor: 100, Currency: "GBP"}, TTL: time.Hour})
 		return err
 	}
-	ctx := context.Background()
 	cases := []struct {
 		name       string
-		ctx        context.Context
+		trusted    []string
 		to, caller string
 		want       error
 	}{
-		{"caller's own number", ctx, "+447700900123", "+447700900123", nil},
-		{"caller's own number, spaced", ctx, "+44 7700 900123", "+447700900123", nil},
-		{"stranger", ctx, "+447700900999", "+447700900123", ErrSMSRefused},
-		{"looked-up number", WithTrustedNumbers(ctx, "+447700900999"), "+447700900999", "+447700900123", nil},
-		{"premium country", WithTrustedNumbers(ctx, "+8821234567890"), "+8821234567890", "+447700900123", ErrSMSRefused},
-		{"not a number", ctx, "call me", "call me", ErrSMSRefused},
-		{"daily cap", ctx, "+447700900123", "+447700900123", ErrSMSCap},
+		{"caller's own number", nil, "+447700900123", "+447700900123", nil},
+		{"caller's own number, spaced", nil, "+44 7700 900123", "+447700900123", nil},
+		{"stranger", nil, "+447700900999", "+447700900123", ErrSMSRefused},
+		{"stranger beside a looked-up number", []string{"+447700900998"}, "+447700900999", "+447700900123", ErrSMSRefused},
+		{"looked-up number", []string{"12.34", "+44 7700 900999"}, "+447700900999", "+447700900123", nil},
+		{"premium country", []string{"+8821234567890"}, "+8821234567890", "+447700900123", ErrSMSRefused},
+		{"not a number", nil, "call me", "call me", ErrSMSRefused},
+		{"daily cap", nil, "+447700900123", "+447700900123", ErrSMSCap},
 	}
 	for _, tc := range cases {
-		if err := send(tc.ctx, tc.to, tc.caller); !errors.Is(err, tc.want) {
+		if err := send(tc.trusted, tc.to, tc.caller); !errors.Is(err, tc.want) {
 			t.Errorf("%s: %v, want %v", tc.name, err, tc.want)
 		}
 	}

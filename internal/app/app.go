@@ -156,7 +156,7 @@ func New(ctx context.Context, cfg Config, getenv func(string) string, out io.Wri
 		SMS:        sms,
 		From:       cfg.SMSFrom,
 		Connectors: a.connectors,
-		Guard:      gateway.GuardConfig{AllowedPrefixes: strings.Fields(cfg.SMSPrefixes), TrustedNumbers: trustedNumbers},
+		Guard:      gateway.GuardConfig{AllowedPrefixes: strings.Fields(cfg.SMSPrefixes)},
 		Logger:     a.log.With("component", "links"),
 		Events:     a.recorder,
 		ClientIP:   a.proxies.ClientIP,
@@ -192,10 +192,6 @@ func New(ctx context.Context, cfg Config, getenv func(string) string, out io.Wri
 	ok = true
 	return a, nil
 }
-
-// trustedNumbers are the numbers the SMS-pumping guard accepts besides the caller's own: the
-// values the call's plan put into variables from its own lookups (ApiInteraction results).
-func trustedNumbers(ctx context.Context, _ string) []string { return callplan.LookedUpValues(ctx) }
 
 func (a *App) plansDir() string {
 	if a.cfg.PlansDir != "" {

@@ -10,7 +10,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/paybridge/paybridge/callplan"
 	"github.com/paybridge/paybridge/gateway"
 )
 
@@ -29,7 +28,7 @@ type Sandbox struct {
 
 // StartSandbox starts the sandbox provider on 127.0.0.1:0. Payment links go to the in-memory
 // outbox (nothing leaves the machine) through the same SMS guard as serve: a link may go to the
-// caller's own number or one the plan's lookups returned (callplan.LookedUpValues); the daily
+// caller's own number or one the plan's lookups returned (LinkRequest.TrustedNumbers); the daily
 // cap is lifted, since one replay run may replay the same caller many times.
 //
 // Faults are the sandbox's fault injection (gateway.Faults), shared by every replay that uses
@@ -52,8 +51,7 @@ func StartSandbox(logger *slog.Logger, faults ...gateway.Faults) (*Sandbox, erro
 	s.Connectors = gateway.NewConnectors(gateway.ConnectorsConfig{SandboxURL: s.URL, Attempts: s.Ledger, Logger: logger,
 		Backoff: 10 * time.Millisecond})
 	s.Links = gateway.NewLinks(gateway.LinksConfig{BaseURL: s.URL, Store: s.Ledger, SMS: gateway.NewOutboxSender(s.Ledger),
-		Connectors: s.Connectors, Guard: gateway.GuardConfig{DailyCap: 1_000_000,
-			TrustedNumbers: func(ctx context.Context, _ string) []string { return callplan.LookedUpValues(ctx) }}, Logger: logger})
+		Connectors: s.Connectors, Guard: gateway.GuardConfig{DailyCap: 1_000_000}, Logger: logger})
 	mux.Handle("/pay/", s.Links)
 	mux.Handle("/", s.Provider)
 	s.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second, ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)}
