@@ -7,6 +7,7 @@ import (
 	"net/http"
 
 	"github.com/paybridge/paybridge/callplan"
+	"github.com/paybridge/paybridge/internal/cardsafe"
 	"github.com/paybridge/paybridge/pan"
 )
 
@@ -66,7 +67,7 @@ func (g *genericAPI) pay(ctx context.Context, req *callplan.PaymentRequest, key 
 	parts = append(parts, lit(`","expiry_month":"`), litInt2(card.ExpMonth), lit(`","expiry_year":"`),
 		litInt(card.ExpYear), lit(`",`), litb(rest[1:]))
 	body := cardBody(parts...)
-	defer wipe(body)
+	defer cardsafe.Wipe(body)
 	resp, err := g.c.doer.do(ctx, &apiRequest{op: "generic." + method, callID: req.CallID, method: http.MethodPost,
 		url: g.url, contentType: "application/json", body: body, card: true, idemKey: key, idempotent: true})
 	if err != nil {

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/paybridge/paybridge/callplan"
+	"github.com/paybridge/paybridge/internal/cardsafe"
 	"github.com/paybridge/paybridge/pan"
 )
 
@@ -154,7 +155,7 @@ func (s *sessionAPI) pay(ctx context.Context, req *callplan.PaymentRequest, key 
 	}
 	parts = append(parts, lit("}"))
 	body := cardBody(parts...)
-	defer wipe(body)
+	defer cardsafe.Wipe(body)
 	resp, err := s.c.doer.do(ctx, &apiRequest{op: "session.capture", callID: req.CallID, method: http.MethodPost,
 		url: s.sessionURL(sid) + "/capture", contentType: "application/json", body: body, card: true, idemKey: key, idempotent: true})
 	if err != nil {

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/paybridge/paybridge/callplan"
+	"github.com/paybridge/paybridge/internal/cardsafe"
 	"github.com/paybridge/paybridge/pan"
 )
 
@@ -65,7 +66,7 @@ func (s *stripeAPI) pay(ctx context.Context, req *callplan.PaymentRequest, key s
 	resp, err := s.c.doer.do(ctx, &apiRequest{op: "stripe.token", callID: req.CallID, method: http.MethodPost,
 		url: s.c.base + "/v1/tokens", contentType: "application/x-www-form-urlencoded", body: body, card: true,
 		idemKey: key + "-token", idempotent: true})
-	wipe(body)
+	cardsafe.Wipe(body)
 	if err != nil {
 		return nil, err
 	}

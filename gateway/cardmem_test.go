@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/paybridge/paybridge/callplan"
+	"github.com/paybridge/paybridge/internal/cardsafe"
 	"github.com/paybridge/paybridge/internal/coremem"
 	"github.com/paybridge/paybridge/pan"
 )
@@ -101,7 +102,7 @@ func cardMemChild(mode string) int {
 			resp, err := c.doer.do(ctx, &apiRequest{op: "session.capture", method: http.MethodPost,
 				url: c.api.(*sessionAPI).sessionURL(sess.ID) + "/capture", contentType: "application/json",
 				body: body, idemKey: req.IdempotencyKey, idempotent: true})
-			wipe(body)
+			cardsafe.Wipe(body)
 			if err != nil || resp.status != http.StatusOK {
 				return fail("capture %d: %v", i, err)
 			}

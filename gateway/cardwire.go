@@ -17,6 +17,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/paybridge/paybridge/internal/cardsafe"
 )
 
 // cardWire sends the provider requests that carry card data (apiRequest.card). net/http would
@@ -34,7 +36,7 @@ import (
 //     layer first copies the plaintext into a pooled record buffer and, when that buffer is too
 //     small for the tag, seals into a new one and abandons the copy. A provider that accepts
 //     TLS 1.3 only is still reached — see tls13BodyChunk.)
-//   - The answer is read through a bufio.Reader over a readRecorder, and every buffer a read
+//   - The answer is read through a bufio.Reader over a cardsafe.ReadRecorder, and every buffer a read
 //     filled is zeroed when the connection is closed. Answers carry no card digits (the
 //     sandbox's and the seeds' APIs return the mask at most); this is defence in depth.
 type cardWire struct {
@@ -150,13 +152,13 @@ func (w *cardWire) send(ctx context.Context, method, rawURL string, h http.Heade
 	} else {
 		err = writeChunked(c, msg, 0)
 	}
-	wipe(msg)
+	cardsafe.Wipe(msg)
 	if err != nil {
 		return nil, err
 	}
 
-	rec := &readRecorder{Conn: c}
-	defer rec.wipe()
+	rec := &cardsafe.ReadRecorder{Conn: c}
+	defer rec.Wipe()
 	br := bufio.NewReaderSize(rec, 4096)
 	resp, err := http.ReadResponse(br, &http.Request{Method: method})
 	for err == nil && resp.StatusCode >= 100 && resp.StatusCode < 200 {
@@ -169,7 +171,7 @@ func (w *cardWire) send(ctx context.Context, method, rawURL string, h http.Heade
 	if err != nil {
 		return nil, err
 	}
-	// A large body may have been read straight into b, which rec.wipe zeroes on return.
+	// A large body may have been read straight into b, which rec.Wipe zeroes on return.
 	return &wireAnswer{status: resp.StatusCode, header: resp.Header, body: slices.Clone(b)}, nil
 }
 

@@ -25,8 +25,9 @@
 // body allocated at its exact final size (so no stray copy is left by append), sends it, and
 // zeroes it. It sends it with its own HTTP/1.1 writer (cardWire), on a connection of its own
 // whose write and read buffers it zeroes, over TLS 1.2 — never through net/http, whose pooled
-// buffers would keep a copy. The sandbox reads card bodies the same way ([CardSafeListener]). Bodies are never logged: [RedactingTransport] logs method, host, path, status and
-// header names only. Attempts, links, SMS, webhooks and the sandbox's ledger hold the mask
+// buffers would keep a copy. The payment page reads card bodies the same way (internal/cardsafe).
+// Bodies are never logged: [RedactingTransport] logs method, host, path, status and header names
+// only. Attempts, links, SMS, webhooks and the sandbox's ledger hold the mask
 // (last four) at most; security codes are never kept at all.
 //
 // # Exactly once

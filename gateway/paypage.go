@@ -11,6 +11,7 @@ import (
 
 	"github.com/paybridge/paybridge/callplan"
 	"github.com/paybridge/paybridge/event"
+	"github.com/paybridge/paybridge/internal/cardsafe"
 	"github.com/paybridge/paybridge/pan"
 )
 
@@ -178,7 +179,7 @@ func (l *Links) handlePost(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	body, err := readFormBody(r.Body)
-	cardRequestRead(w, r)
+	cardsafe.BodyRead(w, r)
 	if err != nil {
 		pan.Zero(body)
 		d := l.formPage(link)

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/paybridge/paybridge/internal/cardsafe"
 )
 
 // SandboxConfig configures the embedded sandbox provider. The zero value is a permissive
@@ -166,8 +168,8 @@ func (s *Sandbox) instrument(pattern string, h cardHandler, card bool) http.Hand
 		r.Body = http.MaxBytesReader(w, r.Body, maxSandboxBody)
 		var body []byte // nil for a card route whose body could not be read
 		if card {
-			body, _ = readCardBody(w, r, maxSandboxBody)
-			defer wipe(body)
+			body, _ = cardsafe.ReadBody(w, r, maxSandboxBody)
+			defer cardsafe.Wipe(body)
 		}
 		rec := &statusRecorder{ResponseWriter: w, status: 200}
 		start := time.Now()

@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+
+	"github.com/paybridge/paybridge/internal/cardsafe"
 )
 
 // The sandbox's side of card data. It is a provider inside the paybridge process (serve mounts
@@ -14,8 +16,8 @@ import (
 // zeroes before releasing them, and never become Go strings.
 //
 //   - The three card routes (session capture, generic, Stripe tokens) are registered with
-//     cardAPI: instrument reads their body with readCardBody (own buffer, net/http's read buffer
-//     of the connection zeroed under CardSafeListener, Connection: close) before any fault is
+//     cardAPI: instrument reads their body with cardsafe.ReadBody (own buffer, net/http's read
+//     buffer of the connection zeroed under cardsafe.Listener, Connection: close) before any fault is
 //     applied, hands it to the handler and wipes it when the handler returns.
 //   - Card fields are decoded from that body straight into byte slices (sbDigits for JSON,
 //     formDigits for forms), which the handler wipes.
@@ -49,7 +51,7 @@ func (d *sbDigits) UnmarshalJSON(b []byte) error {
 	if !digitBytes(in) && len(in) > 0 {
 		return errNotDigits
 	}
-	wipe(*d)
+	cardsafe.Wipe(*d)
 	*d = append(make([]byte, 0, len(in)), in...)
 	return nil
 }
@@ -108,12 +110,12 @@ func formDigits(v []byte) ([]byte, error) {
 			c = ' '
 		case '%':
 			if i+2 >= len(v) {
-				wipe(out)
+				cardsafe.Wipe(out)
 				return nil, errNotDigits
 			}
 			h, ok := unhex2(v[i+1], v[i+2])
 			if !ok {
-				wipe(out)
+				cardsafe.Wipe(out)
 				return nil, errNotDigits
 			}
 			c = h
@@ -124,7 +126,7 @@ func formDigits(v []byte) ([]byte, error) {
 			out = append(out, c)
 		case c == ' ' || c == '-':
 		default:
-			wipe(out[:cap(out)])
+			cardsafe.Wipe(out[:cap(out)])
 			return nil, errNotDigits
 		}
 	}

@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/paybridge/paybridge/internal/cardsafe"
 	"github.com/paybridge/paybridge/pan"
 )
 
@@ -48,7 +49,7 @@ func (s *Sandbox) handleGeneric(w http.ResponseWriter, r *http.Request, body []b
 		return
 	}
 	var req genericRequest
-	defer func() { wipe(req.CardNumber); wipe(req.CVV) }()
+	defer func() { cardsafe.Wipe(req.CardNumber); cardsafe.Wipe(req.CVV) }()
 	if err := json.Unmarshal(body, &req); err != nil {
 		bad("body is not Generic Pay Connector JSON (cardnumber and cvv are strings of digits)")
 		return

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/paybridge/paybridge/callplan"
+	"github.com/paybridge/paybridge/internal/cardsafe"
 	"github.com/paybridge/paybridge/pan"
 )
 
@@ -240,7 +241,7 @@ func (s *Sandbox) handleCapture(w http.ResponseWriter, r *http.Request, body []b
 		return
 	}
 	var req captureRequest
-	defer func() { wipe(req.CardNumber); wipe(req.SecurityCode) }()
+	defer func() { cardsafe.Wipe(req.CardNumber); cardsafe.Wipe(req.SecurityCode) }()
 	if err := json.Unmarshal(body, &req); err != nil {
 		sessionError(w, http.StatusBadRequest, "body is not the capture JSON (cardNumber and securityCode are strings of digits)")
 		return

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/paybridge/paybridge/internal/cardsafe"
 	"github.com/paybridge/paybridge/pan"
 )
 
@@ -78,16 +79,16 @@ func (s *Sandbox) handleStripeToken(w http.ResponseWriter, r *http.Request, body
 		return
 	}
 	var num, cvc []byte
-	defer func() { wipe(num); wipe(cvc) }()
+	defer func() { cardsafe.Wipe(num); cardsafe.Wipe(cvc) }()
 	em, ey, hasCVC := 0, 0, false
 	for _, f := range fields {
 		var err error
 		switch f.key {
 		case "card[number]":
-			wipe(num)
+			cardsafe.Wipe(num)
 			num, err = formDigits(f.val)
 		case "card[cvc]":
-			wipe(cvc)
+			cardsafe.Wipe(cvc)
 			cvc, err = formDigits(f.val)
 			hasCVC = true
 		case "card[exp_month]":

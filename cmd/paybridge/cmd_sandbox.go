@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/paybridge/paybridge/gateway"
+	"github.com/paybridge/paybridge/internal/cardsafe"
 )
 
 func init() {
@@ -83,10 +84,10 @@ func runSandbox(ctx context.Context, env *cmdEnv, args []string) int {
 		return 1
 	}
 	srv := &http.Server{Handler: gateway.NewSandbox(cfg), ReadHeaderTimeout: 10 * time.Second,
-		ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn), ConnContext: gateway.CardSafeConnContext}
+		ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn), ConnContext: cardsafe.ConnContext}
 	fmt.Fprintf(env.stdout, "paybridge sandbox listening on http://%s\n", ln.Addr())
 	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(gateway.CardSafeListener(ln)) }()
+	go func() { errc <- srv.Serve(cardsafe.Listener(ln)) }()
 	select {
 	case err = <-errc:
 	case <-ctx.Done():

@@ -26,6 +26,7 @@ import (
 	"github.com/paybridge/paybridge/dtmf"
 	"github.com/paybridge/paybridge/event"
 	"github.com/paybridge/paybridge/gateway"
+	"github.com/paybridge/paybridge/internal/cardsafe"
 	"github.com/paybridge/paybridge/internal/clientip"
 	"github.com/paybridge/paybridge/internal/sipsafe"
 	"github.com/paybridge/paybridge/ivr"
@@ -186,9 +187,9 @@ func New(ctx context.Context, cfg Config, getenv func(string) string, out io.Wri
 	if err := a.newSIP(); err != nil {
 		return nil, err
 	}
-	// CardSafeConnContext + CardSafeListener (in Serve): the sandbox and the payment page zero
+	// cardsafe.ConnContext + cardsafe.Listener (in Serve): the sandbox and the payment page zero
 	// net/http's read buffer of a connection that brought them a card.
-	a.httpSrv = &http.Server{Handler: a.handler(), ReadHeaderTimeout: 10 * time.Second, ConnContext: gateway.CardSafeConnContext}
+	a.httpSrv = &http.Server{Handler: a.handler(), ReadHeaderTimeout: 10 * time.Second, ConnContext: cardsafe.ConnContext}
 	ok = true
 	return a, nil
 }
@@ -358,7 +359,7 @@ func (a *App) Run(ctx context.Context) error {
 
 	errc := make(chan error, 3)
 	go func() {
-		if err := a.httpSrv.Serve(gateway.CardSafeListener(a.httpLn)); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		if err := a.httpSrv.Serve(cardsafe.Listener(a.httpLn)); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			errc <- fmt.Errorf("http: %w", err)
 		}
 	}()

@@ -1,168 +1,17 @@
 package gateway
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
-	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
 	"testing"
-	"testing/iotest"
 	"time"
 
 	"github.com/paybridge/paybridge/callplan"
 )
-
-// allZero reports whether every byte of b is zero.
-func allZero(b []byte) bool {
-	for _, c := range b {
-		if c != 0 {
-			return false
-		}
-	}
-	return true
-}
-
-// Behind CardSafeListener, a card handler's readCardBody zeroes net/http's read buffer of the
-// connection — which holds the raw request, body included — and closes the connection after
-// the answer; other handlers keep their connection alive.
-func TestCardSafeListenerZeroesTheReadBuffer(t *testing.T) {
-	const body = `{"cardNumber":"4242424242424242","securityCode":"123"}`
-	type snapshot struct {
-		bufs   [][]byte
-		zeroed bool
-	}
-	got := make(chan snapshot, 1)
-	mux := http.NewServeMux()
-	mux.HandleFunc("POST /card", func(w http.ResponseWriter, r *http.Request) {
-		rc := r.Context().Value(cardConnKey{}).(*readRecorder)
-		rc.mu.Lock()
-		bufs := append([][]byte(nil), rc.bufs...) // the arrays the connection read into
-		rc.mu.Unlock()
-		b, err := readCardBody(w, r, 1024)
-		if err != nil || string(b) != body {
-			t.Errorf("readCardBody = %q, %v", b, err)
-		}
-		wipe(b)
-		s := snapshot{bufs: bufs, zeroed: true}
-		for _, buf := range bufs {
-			s.zeroed = s.zeroed && allZero(buf)
-		}
-		got <- s
-		io.WriteString(w, "ok")
-	})
-	mux.HandleFunc("POST /plain", func(w http.ResponseWriter, r *http.Request) {
-		_, _ = io.Copy(io.Discard, r.Body)
-		io.WriteString(w, "ok")
-	})
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := &http.Server{Handler: mux, ConnContext: CardSafeConnContext}
-	go srv.Serve(CardSafeListener(ln))
-	t.Cleanup(func() { srv.Close() })
-
-	c, err := net.Dial("tcp", ln.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	// Two requests in one write: the second (pipelined) must never be served from the zeroed
-	// buffer.
-	req := "POST /card HTTP/1.1\r\nHost: x\r\nContent-Length: " + strconv.Itoa(len(body)) + "\r\n\r\n" + body +
-		"POST /plain HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\nhi"
-	if _, err := io.WriteString(c, req); err != nil {
-		t.Fatal(err)
-	}
-	_ = c.SetReadDeadline(time.Now().Add(10 * time.Second))
-	answer, _ := io.ReadAll(c) // the server closes after the card answer
-	s := <-got
-	if len(s.bufs) == 0 || cap(s.bufs[0]) < 4096 {
-		t.Fatalf("the listener did not record net/http's read buffer: %d buffers", len(s.bufs))
-	}
-	if !s.zeroed {
-		t.Fatal("net/http's read buffer still holds the request after readCardBody")
-	}
-	if !strings.Contains(string(answer), "Connection: close") || strings.Count(string(answer), "HTTP/1.1 200") != 1 {
-		t.Fatalf("answer to the card request: %q", answer)
-	}
-
-	// A request without card data keeps the connection.
-	resp, err := http.Post("http://"+ln.Addr().String()+"/plain", "text/plain", strings.NewReader("x"))
-	if err != nil || resp.Close {
-		t.Fatalf("plain request: %+v %v", resp, err)
-	}
-	resp.Body.Close()
-}
-
-// readOwned reads a body whole, with or without a declared length, within its limit, and
-// zeroes every buffer it outgrows.
-func TestReadOwned(t *testing.T) {
-	big := bytes.Repeat([]byte("0123456789"), 300)
-	for _, tc := range []struct {
-		name     string
-		r        io.Reader
-		declared int64
-		limit    int
-		want     []byte
-		err      error
-	}{
-		{"declared", bytes.NewReader(big[:100]), 100, 1000, big[:100], nil},
-		{"undeclared grows", bytes.NewReader(big), -1, 4000, big, nil},
-		{"one byte at a time", iotest.OneByteReader(bytes.NewReader(big[:700])), -1, 1000, big[:700], nil},
-		{"declared too short", bytes.NewReader(big[:700]), 10, 1000, big[:700], nil},
-		{"empty", bytes.NewReader(nil), 0, 1000, []byte{}, nil},
-		{"over the limit", bytes.NewReader(big), -1, 1000, nil, errBodyTooLarge},
-		{"exactly the limit", bytes.NewReader(big[:1000]), -1, 1000, big[:1000], nil},
-		{"read error", iotest.ErrReader(errors.New("boom")), -1, 1000, nil, errors.New("boom")},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			got, err := readOwned(tc.r, tc.declared, tc.limit)
-			if (err == nil) != (tc.err == nil) || (err != nil && err.Error() != tc.err.Error()) {
-				t.Fatalf("err = %v, want %v", err, tc.err)
-			}
-			if !bytes.Equal(got, tc.want) || (tc.err == nil && got == nil) {
-				t.Fatalf("got %d bytes, want %d", len(got), len(tc.want))
-			}
-		})
-	}
-	// An outgrown buffer is zeroed: read through a reader that keeps what it was given.
-	kr := &keepingReader{r: bytes.NewReader(big)}
-	if _, err := readOwned(kr, -1, 4000); err != nil {
-		t.Fatal(err)
-	}
-	end := func(p []byte) *byte { return &p[:cap(p)][cap(p)-1] } // one per array
-	last, outgrown := end(kr.bufs[len(kr.bufs)-1]), 0
-	for i, p := range kr.bufs {
-		if cap(p) == 0 || end(p) == last {
-			continue
-		}
-		outgrown++
-		if !allZero(p[:cap(p)]) {
-			t.Fatalf("outgrown buffer %d (cap %d) was not zeroed", i, cap(p))
-		}
-	}
-	if outgrown == 0 {
-		t.Fatal("the buffer never grew: the test proves nothing")
-	}
-}
-
-type keepingReader struct {
-	r    io.Reader
-	bufs [][]byte
-}
-
-func (k *keepingReader) Read(p []byte) (int, error) {
-	n, err := k.r.Read(p)
-	k.bufs = append(k.bufs, p[:0])
-	return n, err
-}
 
 // The sandbox refuses card fields that are not plain digit strings (it never decodes escapes
 // or spaces into a card number), reads form keys whether or not brackets are escaped, and

@@ -1,6 +1,6 @@
 //go:build paybridge_keepcards
 
-package gateway
+package cardsafe
 
 import (
 	"fmt"
