@@ -75,10 +75,7 @@ func (s *sessionAPI) startSession(ctx context.Context, req *callplan.SessionRequ
 	if resp.status != http.StatusOK && resp.status != http.StatusCreated {
 		return nil, fmt.Errorf("session.create: %w (HTTP %d%s)", ErrProviderRejected, resp.status, providerMessage(resp.body))
 	}
-	var out struct {
-		SessionID    string `json:"sessionId"`
-		SessionState string `json:"sessionState"`
-	}
+	var out sessionCreated
 	if err := json.Unmarshal(resp.body, &out); err != nil || out.SessionID == "" {
 		return nil, fmt.Errorf("session.create: %w: no sessionId", ErrBadResponse)
 	}

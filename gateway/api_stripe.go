@@ -34,24 +34,6 @@ func (s *stripeAPI) startSession(_ context.Context, req *callplan.SessionRequest
 	return &callplan.Session{ID: id, State: SessionCreated}, nil
 }
 
-type stripeErrorBody struct {
-	Error struct {
-		Type        string `json:"type"`
-		Code        string `json:"code"`
-		DeclineCode string `json:"decline_code"`
-		Message     string `json:"message"`
-		Charge      string `json:"charge"`
-	} `json:"error"`
-}
-
-// declineCode is the most specific code of a Stripe card error.
-func (e *stripeErrorBody) declineCode() string {
-	if e.Error.Code == CodeCardDeclined && e.Error.DeclineCode != "" && e.Error.DeclineCode != "generic_decline" {
-		return e.Error.DeclineCode
-	}
-	return e.Error.Code
-}
-
 func (s *stripeAPI) pay(ctx context.Context, req *callplan.PaymentRequest, key string) (*callplan.PaymentResult, error) {
 	card := &req.Card
 	parts := []bodyPart{lit("card[number]="), sec(card.Number),
@@ -74,9 +56,7 @@ func (s *stripeAPI) pay(ctx context.Context, req *callplan.PaymentRequest, key s
 	if r, err := s.cardError("stripe.token", resp, res); r != nil || err != nil {
 		return r, err
 	}
-	var tok struct {
-		ID string `json:"id"`
-	}
+	var tok stripeToken
 	if err := json.Unmarshal(resp.body, &tok); err != nil || !strings.HasPrefix(tok.ID, "tok_") {
 		return nil, fmt.Errorf("stripe.token: %w", ErrBadResponse)
 	}
@@ -109,10 +89,7 @@ func (s *stripeAPI) pay(ctx context.Context, req *callplan.PaymentRequest, key s
 	if r, err := s.cardError("stripe.charge", resp, res); r != nil || err != nil {
 		return r, err
 	}
-	var ch struct {
-		ID     string `json:"id"`
-		Status string `json:"status"`
-	}
+	var ch stripeCharge
 	if err := json.Unmarshal(resp.body, &ch); err != nil || ch.ID == "" {
 		return nil, fmt.Errorf("stripe.charge: %w", ErrBadResponse)
 	}
@@ -154,13 +131,7 @@ func (s *stripeAPI) lookup(ctx context.Context, a *Attempt) (AttemptResult, bool
 	if resp.status != http.StatusOK {
 		return AttemptResult{}, false, fmt.Errorf("stripe.search: %w (HTTP %d)", ErrProviderRejected, resp.status)
 	}
-	var sr struct {
-		Data []struct {
-			ID          string `json:"id"`
-			Status      string `json:"status"`
-			FailureCode string `json:"failure_code"`
-		} `json:"data"`
-	}
+	var sr stripeSearch
 	if err := json.Unmarshal(resp.body, &sr); err != nil {
 		return AttemptResult{}, false, fmt.Errorf("stripe.search: %w", ErrBadResponse)
 	}

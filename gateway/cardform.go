@@ -94,7 +94,7 @@ func parseCardForm(body []byte, now time.Time) (*cardForm, error) {
 		return nil, &formFieldError{"cc-number", "enter the 12 to 19 digits of the card number"}
 	}
 	valid := false
-	f.Number.Use(func(d []byte) { valid = luhnValid(d) })
+	f.Number.Use(func(d []byte) { valid = pan.Luhn(d) })
 	if !valid {
 		f.Wipe()
 		return nil, &formFieldError{"cc-number", "this card number is not valid"}
@@ -118,6 +118,14 @@ func parseCardForm(body []byte, now time.Time) (*cardForm, error) {
 		return nil, &formFieldError{"cc-csc", "enter the security code"}
 	}
 	return f, nil
+}
+
+// cardBrand names the brand of a card number from its leading digits, or "unknown".
+func cardBrand(number []byte) string {
+	if b := pan.DetectBrand(number); b != "" {
+		return b
+	}
+	return "unknown"
 }
 
 // decodeDigitsInto URL-decodes v into buf, keeping digits and skipping spaces and dashes.

@@ -33,6 +33,11 @@ func (g *GuardConfig) withDefaults() {
 	}
 }
 
+// isE164 reports whether n is "+" and 8–15 digits, the first not zero.
+func isE164(n string) bool {
+	return len(n) >= 9 && len(n) <= 16 && n[0] == '+' && n[1] != '0' && allDigits(n[1:])
+}
+
 // normalizeE164 strips spaces, dashes, dots and parentheses; "00" becomes "+".
 func normalizeE164(n string) string {
 	var b strings.Builder
@@ -52,7 +57,7 @@ func normalizeE164(n string) string {
 
 // check applies the guard to the destination to of req; store counts the links already sent.
 func (g *GuardConfig) check(ctx context.Context, store LinkStore, to string, req *callplan.LinkRequest, now time.Time) error {
-	if !validE164(to) {
+	if !isE164(to) {
 		return fmt.Errorf("%w: %q is not an E.164 mobile number", ErrSMSRefused, to)
 	}
 	okPrefix := false

@@ -296,7 +296,7 @@ func (l *Links) handlePost(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		d := l.formPage(claimed)
-		d.Error = declineMessage(res.ErrorCode) + " You can try another card."
+		d.Error = declineText(res.ErrorCode) + " You can try another card."
 		l.render(w, http.StatusPaymentRequired, d)
 	}
 }

@@ -66,7 +66,7 @@ type Sandbox struct {
 	idem          map[string]*sbReplay // api + ":" + idempotency key → first answer
 	charges       []*SandboxCharge
 	cardToks      map[string]*sbCardToken
-	stripeCharges []*stripeCharge
+	stripeCharges []*sbStripeCharge
 	messages      []SandboxMessage
 	stats         SandboxStats
 	rnd           *rand.Rand

@@ -26,15 +26,6 @@ type genericRequest struct {
 	Parameters    map[string]string `json:"parameters"`
 }
 
-// GenericResponse is the Generic Pay Connector response body: exactly one of ChargeID / TokenID
-// on success, ErrorCode and ErrorMessage (HTTP 200) on a decline.
-type GenericResponse struct {
-	ChargeID     *string `json:"charge_id"`
-	TokenID      *string `json:"token_id,omitempty"`
-	ErrorCode    *string `json:"error_code"`
-	ErrorMessage *string `json:"error_message"`
-}
-
 func strp(s string) *string { return &s }
 
 func (s *Sandbox) handleGeneric(w http.ResponseWriter, r *http.Request, body []byte) {
@@ -96,7 +87,7 @@ func (s *Sandbox) handleGeneric(w http.ResponseWriter, r *http.Request, body []b
 	var resp GenericResponse
 	if req.Method == "charge" {
 		ch := &SandboxCharge{ID: newID("ch_"), API: "generic", IdempotencyKey: req.TransactionID, Status: "succeeded",
-			Amount: minor, Currency: cur, Last4: lastFour(card.number), Brand: cardBrand(card.number),
+			Amount: minor, Currency: cur, Last4: lastFour(card.number), Brand: brandOf(card.number),
 			Reference: req.Parameters["reference"]}
 		if code != "" {
 			ch.Status, ch.DeclineCode = "declined", code

@@ -46,7 +46,7 @@ func (s *Sandbox) decide(c sbCard) string {
 	}
 	if c.securityCode != nil {
 		want := 3
-		if cardBrand(c.number) == "amex" {
+		if brandOf(c.number) == "amex" {
 			want = 4
 		}
 		if len(c.securityCode) != want || !digitBytes(c.securityCode) {

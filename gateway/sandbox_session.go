@@ -13,15 +13,6 @@ import (
 	"github.com/paybridge/paybridge/pan"
 )
 
-// Session states of the sandbox (and of the session connector's model).
-const (
-	SessionCreated    = "Created"    // waiting for a card
-	SessionInProgress = "InProgress" // a card was declined; another may be submitted
-	SessionCompleted  = "Completed"  // paid or tokenized: final
-	SessionFailed     = "Failed"     // too many declines: final
-	SessionExpired    = "Expired"    // past its lifetime: final
-)
-
 // maxSessionDeclines is how many declined captures fail a session.
 const maxSessionDeclines = 3
 
@@ -40,50 +31,9 @@ type sbSession struct {
 	ErrorCode string
 	Masked    string
 	Brand     string
-	Captures  []sbCapture
+	Captures  []SessionCapture
 	Created   time.Time
 	Expires   time.Time
-}
-
-type sbCapture struct {
-	IdempotencyKey string `json:"idempotencyKey"`
-	Outcome        string `json:"outcome"` // approved | declined
-	TransactionID  string `json:"transactionId,omitempty"`
-	Token          string `json:"token,omitempty"`
-	ErrorCode      string `json:"errorCode,omitempty"`
-	Source         string `json:"source"` // capture | result
-}
-
-// SessionStatus is the JSON of GET /globalpci/v1/session/{id}.
-type SessionStatus struct {
-	SessionID              string      `json:"sessionId"`
-	SessionState           string      `json:"sessionState"`
-	AccountConfigurationID string      `json:"accountConfigurationId"`
-	CallGuid               string      `json:"callGuid,omitempty"`
-	Digital                bool        `json:"digital"`
-	Amount                 string      `json:"amount"`
-	Currency               string      `json:"currency"`
-	MerchantTxnRef         string      `json:"merchantTxnRef,omitempty"`
-	TransactionID          string      `json:"transactionId,omitempty"`
-	Token                  string      `json:"token,omitempty"`
-	ErrorCode              string      `json:"errorCode,omitempty"`
-	MaskedCard             string      `json:"maskedCard,omitempty"`
-	CardType               string      `json:"cardType,omitempty"`
-	Captures               []sbCapture `json:"captures"`
-	ExpiresAt              time.Time   `json:"expiresAt"`
-}
-
-// CaptureResponse is the JSON answer of POST /globalpci/v1/session/{id}/capture.
-type CaptureResponse struct {
-	SessionID     string `json:"sessionId"`
-	SessionState  string `json:"sessionState"`
-	Outcome       string `json:"outcome"` // approved | declined
-	TransactionID string `json:"transactionId,omitempty"`
-	Token         string `json:"token,omitempty"`
-	ErrorCode     string `json:"errorCode,omitempty"`
-	ErrorMessage  string `json:"errorMessage,omitempty"`
-	MaskedCard    string `json:"maskedCard,omitempty"`
-	CardType      string `json:"cardType,omitempty"`
 }
 
 // fieldCI finds a PaymentData field case-insensitively ("amount", "Amount").
@@ -191,7 +141,7 @@ func (s *Sandbox) session(id string) *sbSession {
 }
 
 func (s *Sandbox) statusOf(sess *sbSession) SessionStatus {
-	caps := append([]sbCapture{}, sess.Captures...)
+	caps := append([]SessionCapture{}, sess.Captures...)
 	return SessionStatus{
 		SessionID: sess.ID, SessionState: sess.State, AccountConfigurationID: sess.Account,
 		CallGuid: sess.CallGuid, Digital: sess.Digital, Amount: FormatAmount(sess.Amount),
@@ -303,9 +253,9 @@ func (s *Sandbox) handleCapture(w http.ResponseWriter, r *http.Request, body []b
 		return
 	}
 	code := s.decide(card)
-	resp := CaptureResponse{SessionID: sess.ID, MaskedCard: pan.Mask(card.number), CardType: cardBrand(card.number)}
+	resp := CaptureResponse{SessionID: sess.ID, MaskedCard: pan.Mask(card.number), CardType: brandOf(card.number)}
 	tokenize := req.Method == "tokenize" || (req.Method == "" && sess.Amount.Minor == 0)
-	c := sbCapture{IdempotencyKey: key, Source: "capture"}
+	c := SessionCapture{IdempotencyKey: key, Source: "capture"}
 	if !tokenize {
 		ch := &SandboxCharge{ID: newID("ch_"), API: "session", IdempotencyKey: key, Status: "succeeded",
 			Amount: sess.Amount.Minor, Currency: sess.Amount.Currency, Last4: lastFour(card.number),
@@ -393,7 +343,7 @@ func (s *Sandbox) handleSessionResult(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusConflict, map[string]string{"Message": "session is " + sess.State, "sessionState": sess.State})
 		return
 	}
-	c := sbCapture{Source: "result", TransactionID: res.TransactionID, Outcome: "approved"}
+	c := SessionCapture{Source: "result", TransactionID: res.TransactionID, Outcome: "approved"}
 	if res.Status == "paid" {
 		sess.State, sess.TxnID = SessionCompleted, res.TransactionID
 	} else {

@@ -26,8 +26,8 @@ type sbCardToken struct {
 	Created  time.Time
 }
 
-// stripeCharge is the sandbox's Stripe-shaped charge object.
-type stripeCharge struct {
+// sbStripeCharge is the sandbox's Stripe-shaped charge object.
+type sbStripeCharge struct {
 	ID             string            `json:"id"`
 	Object         string            `json:"object"`
 	Amount         int64             `json:"amount"`
@@ -130,7 +130,7 @@ func (s *Sandbox) handleStripeToken(w http.ResponseWriter, r *http.Request, body
 		return
 	}
 	t := &sbCardToken{ID: newID("tok_"), Outcome: s.decide(card), Masked: pan.Mask(num),
-		Last4: lastFour(num), Brand: cardBrand(num), ExpMonth: em, ExpYear: ey, Created: s.now()}
+		Last4: lastFour(num), Brand: brandOf(num), ExpMonth: em, ExpYear: ey, Created: s.now()}
 	s.cardToks[t.ID] = t
 	b, _ := json.Marshal(map[string]any{
 		"id": t.ID, "object": "token", "type": "card", "used": false, "livemode": false,
@@ -192,7 +192,7 @@ func (s *Sandbox) handleStripeCharge(w http.ResponseWriter, r *http.Request) {
 	t.Used = true
 	ch := &SandboxCharge{ID: newID("ch_"), API: "stripe", IdempotencyKey: key, Status: "succeeded",
 		Amount: amount, Currency: cur, Last4: t.Last4, Brand: t.Brand, Reference: md["reference"]}
-	obj := &stripeCharge{ID: ch.ID, Object: "charge", Amount: amount, Currency: strings.ToLower(cur),
+	obj := &sbStripeCharge{ID: ch.ID, Object: "charge", Amount: amount, Currency: strings.ToLower(cur),
 		Status: "succeeded", Paid: true, Captured: true, Description: f.Get("description"), Metadata: md,
 		Source:  map[string]any{"id": t.ID, "brand": t.Brand, "last4": t.Last4, "exp_month": t.ExpMonth, "exp_year": t.ExpYear},
 		Created: s.now().Unix()}
@@ -223,7 +223,7 @@ func (s *Sandbox) handleStripeSearch(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.mu.Lock()
-	data := []*stripeCharge{}
+	data := []*sbStripeCharge{}
 	for _, c := range s.stripeCharges {
 		if c.Metadata[m[1]] == m[2] {
 			data = append(data, c)

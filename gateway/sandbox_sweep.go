@@ -41,7 +41,7 @@ func (s *Sandbox) sweepLocked() {
 		s.charges = append([]*SandboxCharge(nil), s.charges[len(s.charges)-sandboxMaxLedger/2:]...)
 	}
 	if len(s.stripeCharges) > sandboxMaxLedger {
-		s.stripeCharges = append([]*stripeCharge(nil), s.stripeCharges[len(s.stripeCharges)-sandboxMaxLedger/2:]...)
+		s.stripeCharges = append([]*sbStripeCharge(nil), s.stripeCharges[len(s.stripeCharges)-sandboxMaxLedger/2:]...)
 	}
 	if len(s.messages) > sandboxMaxLedger {
 		s.messages = append([]SandboxMessage(nil), s.messages[len(s.messages)-sandboxMaxLedger/2:]...)

@@ -48,9 +48,9 @@ func luhnValid(digits []byte) bool {
 	return len(digits) >= 12 && len(digits) <= 19 && pan.Luhn(digits)
 }
 
-// cardBrand names the brand of a PAN from its leading digits (the validCardTypes names), or
+// brandOf names the brand of a PAN from its leading digits (the validCardTypes names), or
 // "unknown".
-func cardBrand(d []byte) string {
+func brandOf(d []byte) string {
 	if b := pan.DetectBrand(d); b != "" {
 		return b
 	}
