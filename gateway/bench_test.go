@@ -14,13 +14,14 @@ import (
 	"time"
 
 	"github.com/paybridge/paybridge/callplan"
+	"github.com/paybridge/paybridge/sandbox"
 )
 
 // BenchmarkPaymentLoad drives concurrent payments (session connector, OAuth2, capture) through
 // a sandbox that fails 5% of requests and loses some answers after committing. It reports
 // payments/s and latency percentiles, and fails on any double charge or lost approval.
 func BenchmarkPaymentLoad(b *testing.B) {
-	e := newEnv(b, SandboxConfig{Faults: Faults{FailRate: 0.05, LoseFirst: 20, Latency: time.Millisecond,
+	e := newEnv(b, sandbox.Config{Faults: sandbox.Faults{FailRate: 0.05, LoseFirst: 20, Latency: time.Millisecond,
 		Paths: []string{"/globalpci/v1/session/"}}, Logger: slog.New(slog.DiscardHandler)})
 	e.cs.cfg.Logger = slog.New(slog.DiscardHandler) // keep the logs out of the measurement
 	c := e.open(b, "session")
@@ -75,7 +76,7 @@ func BenchmarkPaymentLoad(b *testing.B) {
 }
 
 func BenchmarkTokenCached(b *testing.B) {
-	e := newEnv(b, SandboxConfig{})
+	e := newEnv(b, sandbox.Config{})
 	c := e.open(b, "session")
 	ctx := context.Background()
 	if err := c.Authorize(ctx); err != nil {
@@ -121,7 +122,7 @@ func BenchmarkParseCardForm(b *testing.B) {
 // for card data. It prints the cost of owning the bytes: a TCP (and TLS) handshake per payment.
 func BenchmarkCardRequest(b *testing.B) {
 	for _, scheme := range []string{"http", "https"} {
-		srv := httptest.NewUnstartedServer(NewSandbox(SandboxConfig{Logger: slog.New(slog.DiscardHandler)}))
+		srv := httptest.NewUnstartedServer(sandbox.New(sandbox.Config{Logger: slog.New(slog.DiscardHandler)}))
 		tr := &http.Transport{}
 		if scheme == "https" {
 			srv.StartTLS()

@@ -26,6 +26,7 @@ import (
 	"github.com/paybridge/paybridge/internal/cardsafe"
 	"github.com/paybridge/paybridge/internal/coremem"
 	"github.com/paybridge/paybridge/pan"
+	"github.com/paybridge/paybridge/sandbox"
 )
 
 // TestMain runs the child process of TestCardRequestsLeaveNoCopyOverTLS when asked to.
@@ -201,10 +202,10 @@ func TestCardRequestsLeaveNoCopyOverTLS(t *testing.T) {
 		t.Fatal("gcore is not installed (Debian package gdb): run make deps")
 	}
 	seen12, seen13 := &tlsSeen{}, &tlsSeen{}
-	srv := httptest.NewUnstartedServer(seen12.wrap(NewSandbox(SandboxConfig{})))
+	srv := httptest.NewUnstartedServer(seen12.wrap(sandbox.New(sandbox.Config{})))
 	srv.StartTLS()
 	t.Cleanup(srv.Close)
-	srv13 := httptest.NewUnstartedServer(seen13.wrap(NewSandbox(SandboxConfig{})))
+	srv13 := httptest.NewUnstartedServer(seen13.wrap(sandbox.New(sandbox.Config{})))
 	srv13.TLS = &tls.Config{MinVersion: tls.VersionTLS13}
 	srv13.StartTLS()
 	t.Cleanup(srv13.Close)

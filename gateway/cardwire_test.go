@@ -18,6 +18,7 @@ import (
 
 	"github.com/paybridge/paybridge/callplan"
 	"github.com/paybridge/paybridge/internal/testlog"
+	"github.com/paybridge/paybridge/sandbox"
 )
 
 // protoSeen records, per path, how requests arrived at a server.
@@ -45,7 +46,7 @@ func TestCardRequestsUseTheirOwnConnection(t *testing.T) {
 		t.Run(typ, func(t *testing.T) {
 			logs := &testlog.Buffer{}
 			seen := &protoSeen{}
-			srv := httptest.NewServer(seen.wrap(NewSandbox(SandboxConfig{})))
+			srv := httptest.NewServer(seen.wrap(sandbox.New(sandbox.Config{})))
 			t.Cleanup(srv.Close)
 			// The default client logs every request it sends at debug level.
 			e := &env{cs: NewConnectors(ConnectorsConfig{SandboxURL: srv.URL, Logger: newDebugLogger(logs)})}
@@ -88,7 +89,7 @@ func TestCardRequestsUseTheirOwnConnection(t *testing.T) {
 // A header value with a line break (a misconfigured API key) is refused before anything is
 // sent, as a configuration error.
 func TestCardRequestRefusesHeaderInjection(t *testing.T) {
-	e := newEnv(t, SandboxConfig{})
+	e := newEnv(t, sandbox.Config{})
 	c, err := e.cs.OpenConnector(&callplan.ConnectorSpec{Name: "inj", Type: "stripe", BaseURL: "sandbox",
 		APIKey: "sk_test\r\nX-Injected: 1"})
 	if err != nil {
@@ -183,7 +184,7 @@ func (p *connectProxy) serve(c net.Conn) {
 func TestCardRequestsThroughProxy(t *testing.T) {
 	for _, scheme := range []string{"http", "https"} {
 		t.Run(scheme, func(t *testing.T) {
-			sb := NewSandbox(SandboxConfig{})
+			sb := sandbox.New(sandbox.Config{})
 			srv := httptest.NewUnstartedServer(sb)
 			tr := &http.Transport{}
 			if scheme == "https" {
@@ -246,7 +247,7 @@ func TestCardTLSConfig(t *testing.T) {
 
 // A provider that refuses TLS 1.2 is paid over TLS 1.3, with one warning.
 func TestCardRequestsTLS13OnlyProvider(t *testing.T) {
-	srv := httptest.NewUnstartedServer(NewSandbox(SandboxConfig{}))
+	srv := httptest.NewUnstartedServer(sandbox.New(sandbox.Config{}))
 	srv.TLS = &tls.Config{MinVersion: tls.VersionTLS13}
 	srv.StartTLS()
 	t.Cleanup(srv.Close)
@@ -272,7 +273,7 @@ func TestCardRequestsTLS13OnlyProvider(t *testing.T) {
 
 // Informational answers (103 Early Hints) before the final one are skipped.
 func TestCardRequestSkipsInformationalAnswers(t *testing.T) {
-	sb := NewSandbox(SandboxConfig{})
+	sb := sandbox.New(sandbox.Config{})
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Link", "</style.css>; rel=preload")
 		w.WriteHeader(http.StatusEarlyHints)

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/paybridge/paybridge/callplan"
+	"github.com/paybridge/paybridge/sandbox"
 )
 
 // The documented test cards, through every connector type, over HTTP to a real sandbox.
@@ -27,17 +28,17 @@ func TestConnectorsTestCards(t *testing.T) {
 		{"2223003122003222", "123", callplan.PaymentApproved, ""},
 		{"378282246310005", "1234", callplan.PaymentApproved, ""},
 		{"6011111111111117", "123", callplan.PaymentApproved, ""}, // any other Luhn-valid number
-		{"4000000000000002", "123", callplan.PaymentDeclined, CodeCardDeclined},
-		{"4000000000009995", "123", callplan.PaymentDeclined, CodeInsufficientFunds},
-		{"4000000000000069", "123", callplan.PaymentDeclined, CodeExpiredCard},
-		{"4000000000000127", "123", callplan.PaymentDeclined, CodeIncorrectCVC},
-		{"4000000000000119", "123", callplan.PaymentDeclined, CodeProcessingError},
-		{"4242424242424241", "123", callplan.PaymentDeclined, CodeIncorrectNumber},
-		{"378282246310005", "123", callplan.PaymentDeclined, CodeIncorrectCVC}, // amex needs 4
+		{"4000000000000002", "123", callplan.PaymentDeclined, sandbox.CodeCardDeclined},
+		{"4000000000009995", "123", callplan.PaymentDeclined, sandbox.CodeInsufficientFunds},
+		{"4000000000000069", "123", callplan.PaymentDeclined, sandbox.CodeExpiredCard},
+		{"4000000000000127", "123", callplan.PaymentDeclined, sandbox.CodeIncorrectCVC},
+		{"4000000000000119", "123", callplan.PaymentDeclined, sandbox.CodeProcessingError},
+		{"4242424242424241", "123", callplan.PaymentDeclined, sandbox.CodeIncorrectNumber},
+		{"378282246310005", "123", callplan.PaymentDeclined, sandbox.CodeIncorrectCVC}, // amex needs 4
 	}
 	for _, typ := range []string{"session", "generic", "stripe"} {
 		t.Run(typ, func(t *testing.T) {
-			e := newEnv(t, SandboxConfig{})
+			e := newEnv(t, sandbox.Config{})
 			c := e.open(t, typ)
 			for i, tc := range cases {
 				req := &callplan.PaymentRequest{CallID: fmt.Sprintf("call-%d", i), IdempotencyKey: fmt.Sprintf("%s-key-%d", typ, i),
@@ -87,7 +88,7 @@ func TestConnectorsTestCards(t *testing.T) {
 func TestConnectorTokenize(t *testing.T) {
 	for _, typ := range []string{"session", "generic", "stripe"} {
 		t.Run(typ, func(t *testing.T) {
-			e := newEnv(t, SandboxConfig{})
+			e := newEnv(t, sandbox.Config{})
 			c := e.open(t, typ)
 			res, err := c.Pay(context.Background(), &callplan.PaymentRequest{CallID: "c1", IdempotencyKey: "tok-1",
 				Amount: callplan.Amount{Currency: "GBP"}, TokenType: "reusable", Card: card(t, "4242424242424242", "123")})
@@ -106,7 +107,7 @@ func TestConnectorTokenize(t *testing.T) {
 
 // The session flow of the seed: start a voice session, capture into it, read its state.
 func TestSessionConnectorFlow(t *testing.T) {
-	e := newEnv(t, SandboxConfig{})
+	e := newEnv(t, sandbox.Config{})
 	c := e.open(t, "session")
 	ctx := context.Background()
 	s, err := c.StartSession(ctx, &callplan.SessionRequest{CallID: "call-7", Amount: callplan.Amount{Minor: 1234, Currency: "GBP"}, Reference: "12345678"})
@@ -145,7 +146,7 @@ func TestSessionConnectorFlow(t *testing.T) {
 
 // Many goroutines needing a token at once share one refresh.
 func TestTokenSingleRefreshUnderConcurrency(t *testing.T) {
-	e := newEnv(t, SandboxConfig{Faults: Faults{Latency: 50 * time.Millisecond}})
+	e := newEnv(t, sandbox.Config{Faults: sandbox.Faults{Latency: 50 * time.Millisecond}})
 	c := e.open(t, "session")
 	var wg sync.WaitGroup
 	errs := make(chan error, 100)
@@ -190,7 +191,7 @@ func TestTokenSingleRefreshUnderConcurrency(t *testing.T) {
 // A token that stops working (expiry after N uses) is dropped on 401 and the request is
 // retried once with a fresh token and the same idempotency key.
 func TestTokenRefusedRetriesOnceSameKey(t *testing.T) {
-	e := newEnv(t, SandboxConfig{Faults: Faults{TokenMaxUses: 2}})
+	e := newEnv(t, sandbox.Config{Faults: sandbox.Faults{TokenMaxUses: 2}})
 	c := e.open(t, "session")
 	for i := 0; i < 5; i++ {
 		res, err := c.Pay(context.Background(), &callplan.PaymentRequest{CallID: fmt.Sprintf("c%d", i),
@@ -209,7 +210,7 @@ func TestTokenRefusedRetriesOnceSameKey(t *testing.T) {
 }
 
 func TestWrongClientSecretIsTokenError(t *testing.T) {
-	e := newEnv(t, SandboxConfig{Clients: map[string]string{"id": "right"}})
+	e := newEnv(t, sandbox.Config{Clients: map[string]string{"id": "right"}})
 	c := e.open(t, "session")
 	err := c.Authorize(context.Background())
 	if !errors.Is(err, ErrTokenFetch) || ConnectorError(err) != "token" {
@@ -229,21 +230,21 @@ func TestWrongClientSecretIsTokenError(t *testing.T) {
 func TestFaultsRetryWithoutDoubleCharge(t *testing.T) {
 	cases := []struct {
 		name    string
-		faults  Faults
+		faults  sandbox.Faults
 		wantErr error
 		charges int
 	}{
-		{"two 503s then success", Faults{FailFirst: 2}, nil, 1},
-		{"answer lost after commit", Faults{LoseFirst: 1}, nil, 1},
-		{"hang then success", Faults{HangFirst: 1, HangFor: 5 * time.Second}, nil, 1},
-		{"always 503", Faults{FailFirst: 10}, ErrProviderUnavailable, 0},
-		{"every answer lost", Faults{LoseFirst: 10}, ErrProviderUnavailable, 1},
-		{"always hangs", Faults{HangFirst: 10, HangFor: 5 * time.Second}, ErrProviderTimeout, 0},
+		{"two 503s then success", sandbox.Faults{FailFirst: 2}, nil, 1},
+		{"answer lost after commit", sandbox.Faults{LoseFirst: 1}, nil, 1},
+		{"hang then success", sandbox.Faults{HangFirst: 1, HangFor: 5 * time.Second}, nil, 1},
+		{"always 503", sandbox.Faults{FailFirst: 10}, ErrProviderUnavailable, 0},
+		{"every answer lost", sandbox.Faults{LoseFirst: 10}, ErrProviderUnavailable, 1},
+		{"always hangs", sandbox.Faults{HangFirst: 10, HangFor: 5 * time.Second}, ErrProviderTimeout, 0},
 	}
 	for _, typ := range []string{"session", "generic", "stripe"} {
 		for _, tc := range cases {
 			t.Run(typ+"/"+tc.name, func(t *testing.T) {
-				e := newEnv(t, SandboxConfig{})
+				e := newEnv(t, sandbox.Config{})
 				e.cs.cfg.Timeout = 300 * time.Millisecond
 				c := e.open(t, typ)
 				if err := c.Authorize(context.Background()); err != nil {
@@ -281,7 +282,7 @@ func TestFaultsRetryWithoutDoubleCharge(t *testing.T) {
 
 // An attempt already completed is answered from the log, without calling the provider.
 func TestPayReplaysCompletedAttempt(t *testing.T) {
-	e := newEnv(t, SandboxConfig{})
+	e := newEnv(t, sandbox.Config{})
 	c := e.open(t, "stripe")
 	req := &callplan.PaymentRequest{CallID: "c", IdempotencyKey: "same", Amount: callplan.Amount{Minor: 700, Currency: "USD"},
 		Card: card(t, "5555555555554444", "123")}
@@ -345,7 +346,7 @@ func TestConnectorErrorNames(t *testing.T) {
 // A session started by the plan (ApiInteraction, as in the VCC example) with one amount cannot
 // be charged another; one started without an amount takes the Pay step's.
 func TestSessionCaptureAmountMustMatch(t *testing.T) {
-	e := newEnv(t, SandboxConfig{})
+	e := newEnv(t, sandbox.Config{})
 	c := e.open(t, "session")
 	ctx := context.Background()
 	s, err := c.StartSession(ctx, &callplan.SessionRequest{CallID: "c", Amount: callplan.Amount{Minor: 1234, Currency: "GBP"}})
@@ -384,7 +385,7 @@ func TestTokenReuseAndExpiry(t *testing.T) {
 		{2 * time.Second, 0, 1},                       // shorter than the 30s skew: reused for 1s
 		{2 * time.Second, 1500 * time.Millisecond, 2}, // past half its life: refreshed
 	} {
-		e := newEnv(t, SandboxConfig{Faults: Faults{TokenTTL: tc.ttl}})
+		e := newEnv(t, sandbox.Config{Faults: sandbox.Faults{TokenTTL: tc.ttl}})
 		c := e.open(t, "session")
 		for i := 0; i < 5; i++ {
 			if err := c.Authorize(context.Background()); err != nil {
@@ -402,7 +403,7 @@ func TestTokenReuseAndExpiry(t *testing.T) {
 }
 
 func TestPayWithKeyOfFailedAttempt(t *testing.T) {
-	e := newEnv(t, SandboxConfig{})
+	e := newEnv(t, sandbox.Config{})
 	c := e.open(t, "stripe")
 	ctx := context.Background()
 	if _, err := e.ledger.BeginAttempt(ctx, &Attempt{Key: "gone", Connector: c.Name()}); err != nil {
@@ -454,12 +455,12 @@ func TestRetryAfterIsHonoured(t *testing.T) {
 // A request that is not idempotent (a session create without a call id to key it on) is sent
 // once: a 503 is reported, not retried.
 func TestNonIdempotentRequestNotRetried(t *testing.T) {
-	e := newEnv(t, SandboxConfig{})
+	e := newEnv(t, sandbox.Config{})
 	c := e.open(t, "session")
 	if err := c.Authorize(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	e.sb.SetFaults(Faults{FailFirst: 5, Paths: []string{"/globalpci/v1/selfservicesession"}})
+	e.sb.SetFaults(sandbox.Faults{FailFirst: 5, Paths: []string{"/globalpci/v1/selfservicesession"}})
 	_, err := c.StartSession(context.Background(), &callplan.SessionRequest{Amount: callplan.Amount{Minor: 1, Currency: "GBP"}})
 	if !errors.Is(err, ErrProviderUnavailable) {
 		t.Fatalf("err %v", err)
@@ -468,7 +469,7 @@ func TestNonIdempotentRequestNotRetried(t *testing.T) {
 		t.Fatalf("sent %d times, want once", n)
 	}
 	// With a call id the create is keyed, so it is retried.
-	e.sb.SetFaults(Faults{FailFirst: 2, Paths: []string{"/globalpci/v1/selfservicesession"}})
+	e.sb.SetFaults(sandbox.Faults{FailFirst: 2, Paths: []string{"/globalpci/v1/selfservicesession"}})
 	if _, err := c.StartSession(context.Background(), &callplan.SessionRequest{CallID: "c", Amount: callplan.Amount{Minor: 1, Currency: "GBP"}}); err != nil {
 		t.Fatalf("keyed create: %v", err)
 	}
@@ -490,7 +491,7 @@ func (failingLog) NoteAttemptError(context.Context, string, string) error {
 // Every write to the attempt log that fails is logged with the attempt's key: none is dropped
 // silently (the payment's outcome stands; reconciliation settles the record later).
 func TestAttemptLogErrorsAreLogged(t *testing.T) {
-	e := newEnv(t, SandboxConfig{})
+	e := newEnv(t, sandbox.Config{})
 	e.cs = NewConnectors(ConnectorsConfig{SandboxURL: e.srv.URL, Attempts: failingLog{e.ledger},
 		Logger: newDebugLogger(e.logs), Backoff: time.Millisecond, Timeout: 2 * time.Second})
 	c := e.open(t, "stripe")
@@ -511,14 +512,14 @@ func TestAttemptLogErrorsAreLogged(t *testing.T) {
 	}
 
 	// No answer: the connector error could not be noted on the pending attempt.
-	e.sb.SetFaults(Faults{FailFirst: 10, Paths: []string{"/v1/charges"}})
+	e.sb.SetFaults(sandbox.Faults{FailFirst: 10, Paths: []string{"/v1/charges"}})
 	if _, err := pay("unavailable"); !errors.Is(err, ErrProviderUnavailable) {
 		t.Fatalf("err = %v", err)
 	}
 	logged("noting a connector error on a pending payment", "unavailable")
 
 	// A refusal: the failed outcome could not be recorded.
-	e.sb.SetFaults(Faults{FailFirst: 1, FailStatus: 400, Paths: []string{"/v1/charges"}})
+	e.sb.SetFaults(sandbox.Faults{FailFirst: 1, FailStatus: 400, Paths: []string{"/v1/charges"}})
 	if _, err := pay("refused"); !errors.Is(err, ErrProviderRejected) {
 		t.Fatalf("err = %v", err)
 	}
@@ -526,11 +527,11 @@ func TestAttemptLogErrorsAreLogged(t *testing.T) {
 
 	// Answers lost after the charge: the attempt stays pending; the next try finds the charge
 	// at the provider, and that outcome could not be recorded.
-	e.sb.SetFaults(Faults{LoseFirst: 10, Paths: []string{"/v1/charges"}})
+	e.sb.SetFaults(sandbox.Faults{LoseFirst: 10, Paths: []string{"/v1/charges"}})
 	if _, err := pay("lost"); err == nil {
 		t.Fatal("a lost answer was taken for one")
 	}
-	e.sb.SetFaults(Faults{})
+	e.sb.SetFaults(sandbox.Faults{})
 	if res, err := pay("lost"); err != nil || res.Status != callplan.PaymentApproved {
 		t.Fatalf("retry of a lost answer: %+v %v", res, err)
 	}

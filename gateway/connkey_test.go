@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/paybridge/paybridge/callplan"
+	"github.com/paybridge/paybridge/sandbox"
 )
 
 func TestConnectorKey(t *testing.T) {
@@ -55,14 +56,14 @@ func TestConnectorKey(t *testing.T) {
 // both named "provider": the bundled examples all call their connector that.
 type twoProviders struct {
 	a, b   *env
-	sbB    *Sandbox
+	sbB    *sandbox.Provider
 	cs     *Connectors
 	ca, cb *Connector
 }
 
 func newTwoProviders(t *testing.T) *twoProviders {
-	a := newEnv(t, SandboxConfig{})
-	sbB := NewSandbox(SandboxConfig{})
+	a := newEnv(t, sandbox.Config{})
+	sbB := sandbox.New(sandbox.Config{})
 	srvB := httptest.NewServer(sbB)
 	t.Cleanup(srvB.Close)
 	tp := &twoProviders{a: a, sbB: sbB, cs: a.cs}
@@ -107,13 +108,13 @@ func TestSameNameTwoProvidersResolveByKey(t *testing.T) {
 func TestReconcileAsksTheProviderThatWasPaid(t *testing.T) {
 	tp := newTwoProviders(t)
 	ctx := context.Background()
-	tp.a.sb.SetFaults(Faults{LoseFirst: 3, Paths: []string{"/globalpci/v1/session/"}})
+	tp.a.sb.SetFaults(sandbox.Faults{LoseFirst: 3, Paths: []string{"/globalpci/v1/session/"}})
 	_, err := tp.ca.Pay(ctx, &callplan.PaymentRequest{CallID: "call-a", IdempotencyKey: "key-a", Channel: "voice",
 		Amount: callplan.Amount{Minor: 1500, Currency: "GBP"}, Card: card(t, "4242424242424242", "123")})
 	if err == nil {
 		t.Fatal("the answer was not lost")
 	}
-	tp.a.sb.SetFaults(Faults{})
+	tp.a.sb.SetFaults(sandbox.Faults{})
 	// A restart: the plans' connectors reopened, plan B's last.
 	cs2 := NewConnectors(ConnectorsConfig{SandboxURL: tp.a.srv.URL, Attempts: tp.a.ledger, Backoff: time.Millisecond})
 	for _, c := range []*Connector{tp.ca, tp.cb} {

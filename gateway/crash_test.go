@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/paybridge/paybridge/callplan"
+	"github.com/paybridge/paybridge/sandbox"
 )
 
 // journal is a durable AttemptLog for the crash test: every change is one JSON line, fsynced
@@ -149,7 +150,7 @@ func TestCrashHelperProcess(t *testing.T) {
 // nothing was charged twice, and no attempt is left pending.
 func TestKill9MidPaymentLoad(t *testing.T) {
 	// The provider outlives the crash; a little latency keeps payments in flight.
-	e := newEnv(t, SandboxConfig{Faults: Faults{Latency: 3 * time.Millisecond}})
+	e := newEnv(t, sandbox.Config{Faults: sandbox.Faults{Latency: 3 * time.Millisecond}})
 	path := t.TempDir() + "/attempts.jsonl"
 	cmd := exec.Command(os.Args[0], "-test.run=^TestCrashHelperProcess$", "-test.count=1")
 	cmd.Env = append(os.Environ(), "GATEWAY_CRASH_CHILD=1", "GATEWAY_CRASH_JOURNAL="+path, "GATEWAY_CRASH_SANDBOX="+e.srv.URL)
@@ -197,7 +198,7 @@ func TestKill9MidPaymentLoad(t *testing.T) {
 		t.Fatalf("%d attempts still pending after reconcile", len(left))
 	}
 	// Cross-check the provider's ledger against the attempt log.
-	charged := map[string]SandboxCharge{}
+	charged := map[string]sandbox.Charge{}
 	for _, ch := range e.sb.Ledger() {
 		if _, dup := charged[ch.IdempotencyKey]; dup {
 			t.Fatalf("key %s charged twice", ch.IdempotencyKey)

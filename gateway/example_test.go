@@ -9,11 +9,12 @@ import (
 	"github.com/paybridge/paybridge/callplan"
 	"github.com/paybridge/paybridge/gateway"
 	"github.com/paybridge/paybridge/pan"
+	"github.com/paybridge/paybridge/sandbox"
 )
 
 // A connector pays through the sandbox over real HTTP, as it would through a provider.
 func ExampleConnectors() {
-	srv := httptest.NewServer(gateway.NewSandbox(gateway.SandboxConfig{}))
+	srv := httptest.NewServer(sandbox.New(sandbox.Config{}))
 	defer srv.Close()
 	ledger := gateway.NewMemoryLedger()
 	cs := gateway.NewConnectors(gateway.ConnectorsConfig{SandboxURL: srv.URL, Attempts: ledger})

@@ -11,6 +11,7 @@ import (
 	"github.com/paybridge/paybridge/callplan"
 	"github.com/paybridge/paybridge/internal/testlog"
 	"github.com/paybridge/paybridge/pan"
+	"github.com/paybridge/paybridge/sandbox"
 )
 
 // testPANs are the card numbers no output of paybridge may ever contain.
@@ -31,7 +32,7 @@ func secure(t testing.TB, digits string) *pan.SecureBuffer {
 
 // env is a running sandbox and a Connectors pointed at it, with every log line and event kept.
 type env struct {
-	sb     *Sandbox
+	sb     *sandbox.Provider
 	srv    *httptest.Server
 	cs     *Connectors
 	ledger *MemoryLedger
@@ -54,14 +55,14 @@ func newDebugLogger(w *testlog.Buffer) *slog.Logger {
 	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelDebug}))
 }
 
-func newEnv(t testing.TB, sc SandboxConfig) *env {
+func newEnv(t testing.TB, sc sandbox.Config) *env {
 	t.Helper()
 	logs := &testlog.Buffer{}
 	logger := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	if sc.Logger == nil {
 		sc.Logger = logger
 	}
-	sb := NewSandbox(sc)
+	sb := sandbox.New(sc)
 	srv := httptest.NewServer(sb)
 	t.Cleanup(srv.Close)
 	led := NewMemoryLedger()

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/paybridge/paybridge/callplan"
+	"github.com/paybridge/paybridge/sandbox"
 )
 
 // linkEnv is a sandbox, connectors and a Links served on a real listener.
@@ -29,7 +30,7 @@ type linkEnv struct {
 }
 
 func newLinkEnv(t *testing.T, cfg LinksConfig) *linkEnv {
-	e := newEnv(t, SandboxConfig{})
+	e := newEnv(t, sandbox.Config{})
 	le := &linkEnv{env: e}
 	mux := http.NewServeMux()
 	le.pages = httptest.NewServer(mux)
@@ -237,7 +238,7 @@ func TestPaymentLinkBadTokensRevealNothing(t *testing.T) {
 func TestPaymentLinkConcurrentSubmitsChargeOnce(t *testing.T) {
 	le := newLinkEnv(t, LinksConfig{ClientLimit: 1000, SubmitLimit: 1000})
 	c := le.open(t, "stripe")
-	le.sb.SetFaults(Faults{Latency: 30 * time.Millisecond})
+	le.sb.SetFaults(sandbox.Faults{Latency: 30 * time.Millisecond})
 	if _, err := le.links.SendPaymentLink(context.Background(), &callplan.LinkRequest{CallID: "c", Connector: c.Name(),
 		To: "+447700900123", CallerID: "+447700900123", Amount: callplan.Amount{Minor: 500, Currency: "GBP"}, TTL: time.Hour}); err != nil {
 		t.Fatal(err)
@@ -302,7 +303,7 @@ func TestPaymentLinkProviderTroubleRetriesSameKey(t *testing.T) {
 		t.Fatal(err)
 	}
 	token := le.lastToken(t)
-	le.sb.SetFaults(Faults{LoseFirst: 3, Paths: []string{"/v1/charges"}})
+	le.sb.SetFaults(sandbox.Faults{LoseFirst: 3, Paths: []string{"/v1/charges"}})
 	resp, body := le.post(t, token, "4242424242424242", expiry(), "123")
 	if resp.StatusCode != http.StatusServiceUnavailable || !strings.Contains(body, "not be charged twice") {
 		t.Fatalf("trouble: %d %s", resp.StatusCode, body)
@@ -367,7 +368,7 @@ func TestPaymentPageRateLimit(t *testing.T) {
 }
 
 func TestHTTPSenderAgainstSandbox(t *testing.T) {
-	e := newEnv(t, SandboxConfig{Basic: map[string]string{"AC1": "tok"}})
+	e := newEnv(t, sandbox.Config{Basic: map[string]string{"AC1": "tok"}})
 	s := NewHTTPSender(e.srv.URL+"/sms/Messages", "AC1", "tok", "PAYBRIDGE")
 	id, err := s.SendSMS(context.Background(), &SMS{To: "+447700900123", Body: "hello"})
 	if err != nil || !strings.HasPrefix(id, "SM") {
@@ -524,11 +525,11 @@ func TestPaymentLinkLostAnswerThenOtherCard(t *testing.T) {
 				t.Fatal(err)
 			}
 			token := le.lastToken(t)
-			le.sb.SetFaults(Faults{LoseFirst: 3, Paths: []string{"/v1/charges", "/globalpci/v1/session/"}})
+			le.sb.SetFaults(sandbox.Faults{LoseFirst: 3, Paths: []string{"/v1/charges", "/globalpci/v1/session/"}})
 			if resp, _ := le.post(t, token, "4242424242424242", expiry(), "123"); resp.StatusCode != http.StatusServiceUnavailable {
 				t.Fatalf("lost answer: %d", resp.StatusCode)
 			}
-			le.sb.SetFaults(Faults{})
+			le.sb.SetFaults(sandbox.Faults{})
 			resp, body := le.post(t, token, "5555555555554444", expiry(), "123")
 			if resp.StatusCode != 200 || !strings.Contains(body, "Payment received") {
 				t.Fatalf("second submission: %d %s", resp.StatusCode, body)
@@ -550,7 +551,7 @@ func TestPaymentLinkRejectedThenRetried(t *testing.T) {
 		t.Fatal(err)
 	}
 	token := le.lastToken(t)
-	le.sb.SetFaults(Faults{FailFirst: 1, FailStatus: 400, Paths: []string{"/globalpci/v1/session/"}})
+	le.sb.SetFaults(sandbox.Faults{FailFirst: 1, FailStatus: 400, Paths: []string{"/globalpci/v1/session/"}})
 	if resp, _ := le.post(t, token, "4242424242424242", expiry(), "123"); resp.StatusCode != http.StatusUnprocessableEntity {
 		t.Fatalf("rejected: %d", resp.StatusCode)
 	}

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/paybridge/paybridge/callplan"
+	"github.com/paybridge/paybridge/sandbox"
 )
 
 // A crash between "provider charged" and "outcome recorded" is simulated by losing every answer
@@ -15,7 +16,7 @@ import (
 func TestReconcileResolvesPendingAttempts(t *testing.T) {
 	for _, typ := range []string{"session", "stripe", "generic"} {
 		t.Run(typ, func(t *testing.T) {
-			e := newEnv(t, SandboxConfig{})
+			e := newEnv(t, sandbox.Config{})
 			e.cs.cfg.Timeout = 300 * time.Millisecond
 			c := e.open(t, typ)
 			ctx := context.Background()
@@ -31,13 +32,13 @@ func TestReconcileResolvesPendingAttempts(t *testing.T) {
 				}
 			}
 			// lost-ok: charged, answer lost. lost-decl: declined, answer lost. never: never arrived.
-			e.sb.SetFaults(Faults{LoseFirst: 3, Paths: paths})
+			e.sb.SetFaults(sandbox.Faults{LoseFirst: 3, Paths: paths})
 			pay("lost-ok", "4242424242424242")
-			e.sb.SetFaults(Faults{LoseFirst: 3, Paths: paths})
+			e.sb.SetFaults(sandbox.Faults{LoseFirst: 3, Paths: paths})
 			pay("lost-decl", "4000000000000002")
-			e.sb.SetFaults(Faults{FailFirst: 3, Paths: paths})
+			e.sb.SetFaults(sandbox.Faults{FailFirst: 3, Paths: paths})
 			pay("never", "4242424242424242")
-			e.sb.SetFaults(Faults{})
+			e.sb.SetFaults(sandbox.Faults{})
 
 			if p, _ := e.ledger.PendingAttempts(ctx, time.Now().Add(time.Hour)); len(p) != 3 {
 				t.Fatalf("%d pending attempts before reconcile, want 3", len(p))

@@ -8,7 +8,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode"
 )
 
 // SignatureHeader carries the signature of a webhook or a signed result callback:
@@ -114,25 +113,4 @@ func verifySignatureAt(header string, body []byte, secret string, tolerance time
 		}
 	}
 	return fmt.Errorf("%w: no v1 matches", ErrSignature)
-}
-
-// ParsePaymentKeys reads merchant payment keys written as "account:key,account:key" (commas
-// or white space between pairs), as `serve --payment-keys`, PAYBRIDGE_PAYMENT_KEYS and
-// `sandbox --payment-keys` take them. The keys are not echoed in errors.
-func ParsePaymentKeys(s string) (map[string]string, error) {
-	out := map[string]string{}
-	for _, p := range strings.FieldsFunc(s, func(r rune) bool { return r == ',' || unicode.IsSpace(r) }) {
-		account, key, ok := strings.Cut(p, ":")
-		if !ok || account == "" || key == "" {
-			return nil, fmt.Errorf("payment keys: an entry is not account:key (account %q)", account)
-		}
-		if _, dup := out[account]; dup {
-			return nil, fmt.Errorf("payment keys: account %q is given twice", account)
-		}
-		out[account] = key
-	}
-	if len(out) == 0 {
-		return nil, nil
-	}
-	return out, nil
 }

@@ -16,6 +16,7 @@ import (
 	"testing"
 
 	"github.com/paybridge/paybridge/callplan"
+	"github.com/paybridge/paybridge/sandbox"
 )
 
 var updateWire = flag.Bool("update-wire", false, "rewrite testdata/gateway/wire golden files")
@@ -58,7 +59,7 @@ func TestWireFormats(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			rec := &wireRecorder{}
-			sb := NewSandbox(SandboxConfig{})
+			sb := sandbox.New(sandbox.Config{})
 			srv := httptest.NewServer(rec.wrap(sb))
 			defer srv.Close()
 			cs := NewConnectors(ConnectorsConfig{SandboxURL: srv.URL})

@@ -1,4 +1,4 @@
-package gateway
+package sandbox
 
 import (
 	"crypto/subtle"
@@ -7,8 +7,8 @@ import (
 	"time"
 )
 
-// sbToken is an access token the sandbox issued.
-type sbToken struct {
+// accessToken is an access token the sandbox issued.
+type accessToken struct {
 	client  string
 	scope   string
 	expires time.Time
@@ -18,7 +18,7 @@ type sbToken struct {
 
 // handleToken is the OAuth2 client-credentials token endpoint (RFC 6749 §4.4): credentials in
 // HTTP Basic or in the form, grant_type=client_credentials.
-func (s *Sandbox) handleToken(w http.ResponseWriter, r *http.Request) {
+func (s *Provider) handleToken(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	s.stats.TokenRequests++
 	s.mu.Unlock()
@@ -55,7 +55,7 @@ func (s *Sandbox) handleToken(w http.ResponseWriter, r *http.Request) {
 		ttl = time.Hour
 	}
 	tok := "sbx_at_" + randomHex(20)
-	s.tokens[tok] = &sbToken{client: id, scope: r.PostForm.Get("scope"), expires: s.now().Add(ttl), maxUses: s.faults.TokenMaxUses}
+	s.tokens[tok] = &accessToken{client: id, scope: r.PostForm.Get("scope"), expires: s.now().Add(ttl), maxUses: s.faults.TokenMaxUses}
 	s.sweepLocked()
 	s.mu.Unlock()
 	w.Header().Set("Pragma", "no-cache")
@@ -69,7 +69,7 @@ func (s *Sandbox) handleToken(w http.ResponseWriter, r *http.Request) {
 
 // requireToken checks an access token from the token endpoint and counts its use. It writes the
 // 401 itself and returns false when the token is missing, unknown, expired or used up.
-func (s *Sandbox) requireToken(w http.ResponseWriter, r *http.Request) bool {
+func (s *Provider) requireToken(w http.ResponseWriter, r *http.Request) bool {
 	tok, ok := bearer(r)
 	s.mu.Lock()
 	t := s.tokens[tok]
@@ -87,7 +87,7 @@ func (s *Sandbox) requireToken(w http.ResponseWriter, r *http.Request) bool {
 }
 
 // requireAPIKey checks a Stripe-style secret key (Bearer, or Basic with the key as user name).
-func (s *Sandbox) requireAPIKey(w http.ResponseWriter, r *http.Request) bool {
+func (s *Provider) requireAPIKey(w http.ResponseWriter, r *http.Request) bool {
 	key, ok := bearer(r)
 	if !ok {
 		key, _, ok = r.BasicAuth()
@@ -109,7 +109,7 @@ func (s *Sandbox) requireAPIKey(w http.ResponseWriter, r *http.Request) bool {
 }
 
 // requireBasic checks HTTP Basic credentials (generic connector, SMS API).
-func (s *Sandbox) requireBasic(w http.ResponseWriter, r *http.Request) bool {
+func (s *Provider) requireBasic(w http.ResponseWriter, r *http.Request) bool {
 	user, pass, ok := r.BasicAuth()
 	valid := ok && user != ""
 	if valid && s.cfg.Basic != nil {

@@ -1,8 +1,7 @@
-package gateway
+package sandbox
 
 import (
 	"bytes"
-	"errors"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -19,28 +18,25 @@ import (
 //     cardAPI: instrument reads their body with cardsafe.ReadBody (own buffer, net/http's read
 //     buffer of the connection zeroed under cardsafe.Listener, Connection: close) before any fault is
 //     applied, hands it to the handler and wipes it when the handler returns.
-//   - Card fields are decoded from that body straight into byte slices (sbDigits for JSON,
+//   - Card fields are decoded from that body straight into byte slices (digitField for JSON,
 //     formDigits for forms), which the handler wipes.
 
-// maxSandboxBody bounds any sandbox request body.
-const maxSandboxBody = 64 << 10
+// maxBody bounds any sandbox request body.
+const maxBody = 64 << 10
 
 // cardHandler is a sandbox handler of a request that carries card data: body is the request
 // body, owned by instrument, which wipes it after the handler returns; nil when it could not be
 // read (too large, or the connection failed).
 type cardHandler func(w http.ResponseWriter, r *http.Request, body []byte)
 
-// errNotDigits: a card field holding anything but digits.
-var errNotDigits = errors.New("sandbox: card field is not digits")
-
-// sbDigits is a card field of a JSON request (a number or a security code), decoded from the
+// digitField is a card field of a JSON request (a number or a security code), decoded from the
 // request bytes straight into a slice the handler wipes. encoding/json hands UnmarshalJSON the
 // literal as a sub-slice of the input, so no other copy is made. Only "digits" (or null) is
 // accepted: a card field with an escape or any other character is refused.
-type sbDigits []byte
+type digitField []byte
 
 // UnmarshalJSON implements json.Unmarshaler.
-func (d *sbDigits) UnmarshalJSON(b []byte) error {
+func (d *digitField) UnmarshalJSON(b []byte) error {
 	if string(b) == "null" {
 		return nil
 	}
@@ -131,6 +127,25 @@ func formDigits(v []byte) ([]byte, error) {
 		}
 	}
 	return out, nil
+}
+
+// unhex2 decodes the two hex digits of a %XX escape.
+func unhex2(a, b byte) (byte, bool) {
+	x, ok1 := unhex(a)
+	y, ok2 := unhex(b)
+	return x<<4 | y, ok1 && ok2
+}
+
+func unhex(c byte) (byte, bool) {
+	switch {
+	case c >= '0' && c <= '9':
+		return c - '0', true
+	case c >= 'a' && c <= 'f':
+		return c - 'a' + 10, true
+	case c >= 'A' && c <= 'F':
+		return c - 'A' + 10, true
+	}
+	return 0, false
 }
 
 // formInt reads a small decimal form value (an expiry month or year); 0 when it is not one.

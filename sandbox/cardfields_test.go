@@ -1,35 +1,19 @@
-package gateway
+package sandbox
 
 import (
-	"context"
-	"encoding/json"
 	"net/http"
-	"net/url"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/paybridge/paybridge/callplan"
 )
 
 // The sandbox refuses card fields that are not plain digit strings (it never decodes escapes
 // or spaces into a card number), reads form keys whether or not brackets are escaped, and
 // declines nothing it cannot read.
-func TestSandboxCardFields(t *testing.T) {
-	e := newEnv(t, SandboxConfig{})
-	tok := func() string {
-		resp, err := http.PostForm(e.srv.URL+"/auth/connect/token", url.Values{"grant_type": {"client_credentials"}, "client_id": {"a"}, "client_secret": {"b"}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		var v struct {
-			AccessToken string `json:"access_token"`
-		}
-		_ = json.NewDecoder(resp.Body).Decode(&v)
-		return v.AccessToken
-	}()
+func TestCardFields(t *testing.T) {
+	e := newEnv(t, Config{})
+	tok := e.token(t)
 	post := func(path, ctype, body string, auth func(*http.Request)) int {
 		req, _ := http.NewRequest(http.MethodPost, e.srv.URL+path, strings.NewReader(body))
 		req.Header.Set("Content-Type", ctype)
@@ -46,11 +30,8 @@ func TestSandboxCardFields(t *testing.T) {
 		return func(r *http.Request) { r.Header.Set("Authorization", "Bearer "+k) }
 	}
 	basic := func(r *http.Request) { r.SetBasicAuth("m", "p") }
-	sess, err := e.open(t, "session").StartSession(context.Background(), &callplan.SessionRequest{CallID: "cf", Amount: callplan.Amount{Minor: 100, Currency: "GBP"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	capture := "/globalpci/v1/session/" + sess.ID + "/capture"
+	sess := e.session(t, tok, "1.00")
+	capture := "/globalpci/v1/session/" + sess + "/capture"
 	for _, tc := range []struct {
 		name, path, ctype, body string
 		auth                    func(*http.Request)
@@ -72,14 +53,14 @@ func TestSandboxCardFields(t *testing.T) {
 			t.Errorf("%s: HTTP %d, want %d", tc.name, got, tc.want)
 		}
 	}
-	if n := len(e.sb.Ledger()); n != 2 {
+	if n := len(e.p.Ledger()); n != 2 {
 		t.Errorf("%d charges, want 2 (the two valid charges)", n)
 	}
 }
 
-// FuzzSandboxCardFields: whatever the input, the card field decoders return digits only (or
+// FuzzCardFields: whatever the input, the card field decoders return digits only (or
 // an error), never more than maxCardDigits, and never panic.
-func FuzzSandboxCardFields(f *testing.F) {
+func FuzzCardFields(f *testing.F) {
 	for _, s := range []string{`"4242424242424242"`, `null`, `"12a"`, `""`, `"\u0034"`, `4242`,
 		"card[number]=4242+4242&card%5Bcvc%5D=123", "a=%zz&b", "=&&=", "card[number]=%3"} {
 		f.Add([]byte(s))
@@ -95,7 +76,7 @@ func FuzzSandboxCardFields(f *testing.F) {
 				}
 			}
 		}
-		var d sbDigits
+		var d digitField
 		if err := d.UnmarshalJSON(in); err == nil {
 			check(d)
 		}
@@ -116,19 +97,20 @@ func FuzzSandboxCardFields(f *testing.F) {
 // the injected latency (as a provider's would): the crash tests count on in-flight payments
 // being charged. Reading the card body first makes net/http watch the connection, so the
 // latency must not end with the client.
-func TestSandboxChargesAReceivedCardAfterTheClientLeft(t *testing.T) {
-	e := newEnv(t, SandboxConfig{Faults: Faults{Latency: 400 * time.Millisecond}})
-	e.cs.cfg.Timeout = 150 * time.Millisecond
-	e.cs.cfg.Tries = 1
-	c := e.open(t, "generic")
-	_, err := c.Pay(context.Background(), &callplan.PaymentRequest{CallID: "left", IdempotencyKey: "left-1",
-		Amount: callplan.Amount{Minor: 500, Currency: "GBP"}, Card: card(t, "4242424242424242", "123")})
-	if ConnectorError(err) != "timeout" {
-		t.Fatalf("err = %v, want a timeout", err)
+func TestChargesAReceivedCardAfterTheClientLeft(t *testing.T) {
+	e := newEnv(t, Config{Faults: Faults{Latency: 400 * time.Millisecond}})
+	req, _ := http.NewRequest(http.MethodPost, e.srv.URL+"/generic", strings.NewReader(`{"transaction_id":"left-1","method":"charge",`+
+		`"cardnumber":"4242424242424242","cvv":"123","expiry_month":"12","expiry_year":"2031","amount":5.00,"currency_code":"GBP"}`))
+	req.Header.Set("Content-Type", "application/json")
+	req.SetBasicAuth("m", "p")
+	impatient := &http.Client{Timeout: 150 * time.Millisecond}
+	if resp, err := impatient.Do(req); err == nil {
+		resp.Body.Close()
+		t.Fatalf("answered within 150ms (HTTP %d) despite 400ms of latency", resp.StatusCode)
 	}
 	deadline := time.Now().Add(5 * time.Second)
 	for time.Now().Before(deadline) {
-		for _, ch := range e.sb.Ledger() {
+		for _, ch := range e.p.Ledger() {
 			if ch.IdempotencyKey == "left-1" && ch.Status == "succeeded" {
 				return
 			}

@@ -1,4 +1,4 @@
-package gateway
+package sandbox
 
 import (
 	"bytes"
@@ -151,24 +151,24 @@ func (f *Faults) plan(path string, rnd *rand.Rand) faultPlan {
 }
 
 // SetFaults replaces the injected faults of a running sandbox.
-func (s *Sandbox) SetFaults(f Faults) {
+func (s *Provider) SetFaults(f Faults) {
 	s.mu.Lock()
 	s.faults = f
 	s.mu.Unlock()
 }
 
 // CurrentFaults returns the faults in force, with the counters that remain.
-func (s *Sandbox) CurrentFaults() Faults {
+func (s *Provider) CurrentFaults() Faults {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.faults
 }
 
-func (s *Sandbox) handleGetFaults(w http.ResponseWriter, _ *http.Request) {
+func (s *Provider) handleGetFaults(w http.ResponseWriter, _ *http.Request) {
 	writeJSON(w, http.StatusOK, s.CurrentFaults())
 }
 
-func (s *Sandbox) handlePutFaults(w http.ResponseWriter, r *http.Request) {
+func (s *Provider) handlePutFaults(w http.ResponseWriter, r *http.Request) {
 	var f Faults
 	body, err := readBody(r)
 	if err == nil {

@@ -1,4 +1,4 @@
-package gateway
+package sandbox
 
 import (
 	"encoding/json"
@@ -14,8 +14,8 @@ import (
 type genericRequest struct {
 	TransactionID string            `json:"transaction_id"`
 	Method        string            `json:"method"`     // charge | tokenize
-	CardNumber    sbDigits          `json:"cardnumber"` // wiped by the handler
-	CVV           sbDigits          `json:"cvv"`        // wiped by the handler
+	CardNumber    digitField        `json:"cardnumber"` // wiped by the handler
+	CVV           digitField        `json:"cvv"`        // wiped by the handler
 	ExpiryMonth   string            `json:"expiry_month"`
 	ExpiryYear    string            `json:"expiry_year"`
 	PostalCode    string            `json:"postal_code"`
@@ -28,12 +28,12 @@ type genericRequest struct {
 
 func strp(s string) *string { return &s }
 
-func (s *Sandbox) handleGeneric(w http.ResponseWriter, r *http.Request, body []byte) {
+func (s *Provider) handleGeneric(w http.ResponseWriter, r *http.Request, body []byte) {
 	if !s.requireBasic(w, r) {
 		return
 	}
 	bad := func(msg string) {
-		writeJSON(w, http.StatusBadRequest, GenericResponse{ErrorCode: strp("invalid_request"), ErrorMessage: strp(msg)})
+		writeJSON(w, http.StatusBadRequest, genericResponse{ErrorCode: strp("invalid_request"), ErrorMessage: strp(msg)})
 	}
 	if body == nil {
 		bad("request body too large or unreadable")
@@ -62,14 +62,14 @@ func (s *Sandbox) handleGeneric(w http.ResponseWriter, r *http.Request, body []b
 	if ey > 0 && ey < 100 {
 		ey += 2000
 	}
-	card := sbCard{number: req.CardNumber, expMonth: em, expYear: ey}
+	card := receivedCard{number: req.CardNumber, expMonth: em, expYear: ey}
 	if len(req.CVV) > 0 {
 		card.securityCode = req.CVV
 	}
 	cur := strings.ToUpper(req.CurrencyCode)
 	var minor int64
 	if req.Method == "charge" {
-		a, err := ParseAmount(req.Amount.String(), cur)
+		a, err := parseAmount(req.Amount.String(), cur)
 		if err != nil || a.Minor <= 0 {
 			bad("amount and currency_code must be a positive decimal amount and an ISO 4217 code")
 			return
@@ -84,9 +84,9 @@ func (s *Sandbox) handleGeneric(w http.ResponseWriter, r *http.Request, body []b
 		return
 	}
 	code := s.decide(card)
-	var resp GenericResponse
+	var resp genericResponse
 	if req.Method == "charge" {
-		ch := &SandboxCharge{ID: newID("ch_"), API: "generic", IdempotencyKey: req.TransactionID, Status: "succeeded",
+		ch := &Charge{ID: newID("ch_"), API: "generic", IdempotencyKey: req.TransactionID, Status: "succeeded",
 			Amount: minor, Currency: cur, Last4: lastFour(card.number), Brand: brandOf(card.number),
 			Reference: req.Parameters["reference"]}
 		if code != "" {

@@ -1,4 +1,4 @@
-package gateway
+package sandbox
 
 import (
 	"net/http"
@@ -6,9 +6,9 @@ import (
 	"time"
 )
 
-// SandboxCharge is one charge in the sandbox's ledger: approved or declined, keyed by the
+// Charge is one charge in the sandbox's ledger: approved or declined, keyed by the
 // idempotency key it arrived with. It holds the card's last four digits and brand only.
-type SandboxCharge struct {
+type Charge struct {
 	ID             string    `json:"id"`
 	API            string    `json:"api"` // session | generic | stripe
 	IdempotencyKey string    `json:"idempotency_key"`
@@ -23,8 +23,8 @@ type SandboxCharge struct {
 	Created        time.Time `json:"created"`
 }
 
-// sbCard is a card as the sandbox received it, for deciding an outcome.
-type sbCard struct {
+// receivedCard is a card as the sandbox received it, for deciding an outcome.
+type receivedCard struct {
 	number       []byte
 	expMonth     int
 	expYear      int
@@ -33,7 +33,7 @@ type sbCard struct {
 
 // decide returns the decline code for a card ("" = approve): invalid numbers and expiry dates,
 // a security code of the wrong length, then the test-card table.
-func (s *Sandbox) decide(c sbCard) string {
+func (s *Provider) decide(c receivedCard) string {
 	if !luhnValid(c.number) {
 		return CodeIncorrectNumber
 	}
@@ -76,14 +76,14 @@ func declineMessage(code string) string {
 }
 
 // recordCharge appends a charge to the ledger; the caller holds s.mu.
-func (s *Sandbox) recordCharge(c *SandboxCharge) {
+func (s *Provider) recordCharge(c *Charge) {
 	c.Created = s.now()
 	s.charges = append(s.charges, c)
 }
 
 // replay returns the stored answer for an idempotency key (caller holds s.mu). A key reused
 // with a different request is a conflict (422), as with Stripe.
-func (s *Sandbox) replay(w http.ResponseWriter, scope, key, fingerprint string) bool {
+func (s *Provider) replay(w http.ResponseWriter, scope, key, fingerprint string) bool {
 	if key == "" {
 		return false
 	}
@@ -102,35 +102,35 @@ func (s *Sandbox) replay(w http.ResponseWriter, scope, key, fingerprint string) 
 }
 
 // remember stores the answer for an idempotency key (caller holds s.mu).
-func (s *Sandbox) remember(scope, key, fingerprint string, status int, body []byte) {
+func (s *Provider) remember(scope, key, fingerprint string, status int, body []byte) {
 	if key == "" {
 		return
 	}
-	s.idem[scope+":"+key] = &sbReplay{fingerprint: fingerprint, status: status, body: body, at: s.now()}
+	s.idem[scope+":"+key] = &storedAnswer{fingerprint: fingerprint, status: status, body: body, at: s.now()}
 	s.sweepLocked()
 }
 
 // Ledger returns every charge, oldest first.
-func (s *Sandbox) Ledger() []SandboxCharge {
+func (s *Provider) Ledger() []Charge {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	out := make([]SandboxCharge, len(s.charges))
+	out := make([]Charge, len(s.charges))
 	for i, c := range s.charges {
 		out[i] = *c
 	}
 	return out
 }
 
-// SandboxLedger is the JSON of GET /ledger.
-type SandboxLedger struct {
-	Charges   []SandboxCharge  `json:"charges"`
+// Ledger is the JSON of GET /ledger.
+type Ledger struct {
+	Charges   []Charge         `json:"charges"`
 	Succeeded int              `json:"succeeded"`
 	Declined  int              `json:"declined"`
 	Captured  map[string]int64 `json:"captured"` // currency → minor units approved
 }
 
-func (s *Sandbox) handleLedger(w http.ResponseWriter, _ *http.Request) {
-	l := SandboxLedger{Charges: s.Ledger(), Captured: map[string]int64{}}
+func (s *Provider) handleLedger(w http.ResponseWriter, _ *http.Request) {
+	l := Ledger{Charges: s.Ledger(), Captured: map[string]int64{}}
 	for _, c := range l.Charges {
 		if c.Status == "succeeded" {
 			l.Succeeded++
@@ -139,6 +139,6 @@ func (s *Sandbox) handleLedger(w http.ResponseWriter, _ *http.Request) {
 			l.Declined++
 		}
 	}
-	slices.SortStableFunc(l.Charges, func(a, b SandboxCharge) int { return a.Created.Compare(b.Created) })
+	slices.SortStableFunc(l.Charges, func(a, b Charge) int { return a.Created.Compare(b.Created) })
 	writeJSON(w, http.StatusOK, l)
 }

@@ -1,4 +1,4 @@
-package gateway
+package sandbox
 
 import (
 	"crypto/subtle"
@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -14,101 +15,70 @@ import (
 	"github.com/paybridge/paybridge/internal/cardsafe"
 )
 
-// SandboxConfig configures the embedded sandbox provider. The zero value is a permissive
-// sandbox: any client id and secret, any sk_… key, any Basic credentials, no faults.
-type SandboxConfig struct {
-	// Clients, when set, are the only OAuth2 client id → secret pairs the token endpoint accepts.
-	Clients map[string]string
-	// APIKeys, when set, are the only bearer secrets the Stripe-shaped API accepts; otherwise
-	// any key starting with "sk_".
-	APIKeys []string
-	// Basic, when set, are the only user → password pairs the generic and SMS APIs accept.
-	Basic map[string]string
-	// PaymentKeys maps an AccountConfigurationId to its merchant payment key: results posted
-	// from outside for that account's sessions must be signed with it (the Quiq pattern).
-	PaymentKeys map[string]string
-	// DefaultCurrency of sessions whose PaymentData has none (default GBP).
-	DefaultCurrency string
-	// SessionTTL is how long a session accepts captures (default 7 days, longer than links).
-	SessionTTL time.Duration
-	// Faults are injected from the start; PUT /admin/faults changes them while running.
-	Faults Faults
-	// AdminToken, when set, is the bearer token the operator routes require: /admin/* (fault
-	// injection, counters) and the inspection routes that show other people's data — /ledger
-	// (last four digits, amounts, references, idempotency keys), /billing/… (names, mobile
-	// numbers) and GET /sms/Messages (texts with their links). serve mounts the sandbox on its
-	// public listener with the admin token here.
-	AdminToken string
-	// InspectKey, when set, is a second credential the inspection routes (not /admin/*)
-	// accept, in the InspectKeyHeader header: serve's plan HTTP client sends it on the requests
-	// a plan makes to $(Sandbox.Url), so the example plans can read balances and the ledger.
-	InspectKey string
-	// Now is the clock (default time.Now).
-	Now func() time.Time
-	// Logger receives one line per request: method, path, status (never bodies).
-	Logger *slog.Logger
-}
-
-// Sandbox is the embedded payment provider: a real http.Handler serving the server side of the
-// session, generic and stripe connectors, the OAuth2 token endpoint, an SMS Messages API, a demo
-// billing API, its ledger and an admin endpoint for fault injection. Paths are relative to
+// Provider is the sandbox payment provider: a real http.Handler serving the server side of the
+// session, generic and Stripe-shaped APIs, the OAuth2 token endpoint, an SMS Messages API, a
+// demo billing API, its ledger and an admin endpoint for fault injection. Paths are relative to
 // where it is mounted (serve uses http.StripPrefix("/sandbox", …)).
-type Sandbox struct {
-	cfg SandboxConfig
+type Provider struct {
+	cfg Config
 	mux *http.ServeMux
 	now func() time.Time
 	log *slog.Logger
 
 	mu            sync.Mutex
 	faults        Faults
-	tokens        map[string]*sbToken
-	sessions      map[string]*sbSession
-	idem          map[string]*sbReplay // api + ":" + idempotency key → first answer
-	charges       []*SandboxCharge
-	cardToks      map[string]*sbCardToken
-	stripeCharges []*sbStripeCharge
-	messages      []SandboxMessage
-	stats         SandboxStats
+	tokens        map[string]*accessToken
+	sessions      map[string]*paySession
+	idem          map[string]*storedAnswer // api + ":" + idempotency key → first answer
+	charges       []*Charge
+	cardToks      map[string]*cardToken
+	stripeCharges []*chargeObject
+	messages      []Message
+	stats         Stats
 	rnd           *rand.Rand
 	ops           int // writes since start, for sweepLocked
 	sweepEvery    int
 }
 
-// SandboxStats counts requests, for tests and the admin endpoint.
-type SandboxStats struct {
+// Stats counts requests, for tests and the admin endpoint.
+type Stats struct {
 	TokenRequests int            `json:"token_requests"`
 	Requests      map[string]int `json:"requests"` // by route pattern
 	FaultsServed  int            `json:"faults_served"`
 }
 
-// sbReplay is a stored answer to an idempotent request.
-type sbReplay struct {
+// storedAnswer is a stored answer to an idempotent request.
+type storedAnswer struct {
 	fingerprint string
 	status      int
 	body        []byte
 	at          time.Time
 }
 
-// NewSandbox returns a sandbox provider with its demo billing accounts seeded.
-func NewSandbox(cfg SandboxConfig) *Sandbox {
+// New returns a sandbox provider configured by cfg.
+func New(cfg Config) *Provider {
 	if cfg.DefaultCurrency == "" {
 		cfg.DefaultCurrency = "GBP"
 	}
 	if cfg.SessionTTL == 0 {
 		cfg.SessionTTL = 7 * 24 * time.Hour
 	}
-	s := &Sandbox{
+	if cfg.Accounts == nil {
+		cfg.Accounts = DemoAccounts()
+	}
+	cfg.Accounts = slices.Clone(cfg.Accounts)
+	s := &Provider{
 		cfg:        cfg,
 		mux:        http.NewServeMux(),
 		now:        cfg.Now,
 		log:        cfg.Logger,
 		faults:     cfg.Faults,
-		tokens:     map[string]*sbToken{},
-		sessions:   map[string]*sbSession{},
-		idem:       map[string]*sbReplay{},
-		cardToks:   map[string]*sbCardToken{},
-		stats:      SandboxStats{Requests: map[string]int{}},
-		sweepEvery: sandboxSweepOps,
+		tokens:     map[string]*accessToken{},
+		sessions:   map[string]*paySession{},
+		idem:       map[string]*storedAnswer{},
+		cardToks:   map[string]*cardToken{},
+		stats:      Stats{Requests: map[string]int{}},
+		sweepEvery: sweepOps,
 		rnd:        rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 0x9e3779b97f4a7c15)),
 	}
 	if s.now == nil {
@@ -121,7 +91,7 @@ func NewSandbox(cfg SandboxConfig) *Sandbox {
 	return s
 }
 
-func (s *Sandbox) routes() {
+func (s *Provider) routes() {
 	api := func(pattern string, h http.HandlerFunc) {
 		s.mux.Handle(pattern, s.instrument(pattern, func(w http.ResponseWriter, r *http.Request, _ []byte) { h(w, r) }, false))
 	}
@@ -155,20 +125,20 @@ func (s *Sandbox) routes() {
 }
 
 // ServeHTTP implements http.Handler.
-func (s *Sandbox) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+func (s *Provider) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "no-store")
 	s.mux.ServeHTTP(w, r)
 }
 
 // instrument counts the request, applies the injected faults, and logs method, path and status.
 // The body of a card route is read first, into a buffer wiped when the request is done
-// (sandbox_card.go), so that no fault path leaves it unread in net/http's buffers.
-func (s *Sandbox) instrument(pattern string, h cardHandler, card bool) http.Handler {
+// (cardfields.go), so that no fault path leaves it unread in net/http's buffers.
+func (s *Provider) instrument(pattern string, h cardHandler, card bool) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		r.Body = http.MaxBytesReader(w, r.Body, maxSandboxBody)
+		r.Body = http.MaxBytesReader(w, r.Body, maxBody)
 		var body []byte // nil for a card route whose body could not be read
 		if card {
-			body, _ = cardsafe.ReadBody(w, r, maxSandboxBody)
+			body, _ = cardsafe.ReadBody(w, r, maxBody)
 			defer cardsafe.Wipe(body)
 		}
 		rec := &statusRecorder{ResponseWriter: w, status: 200}
@@ -217,11 +187,8 @@ func (s *Sandbox) instrument(pattern string, h cardHandler, card bool) http.Hand
 	})
 }
 
-// InspectKeyHeader carries SandboxConfig.InspectKey.
-const InspectKeyHeader = "Paybridge-Sandbox-Key"
-
 // admin guards the admin endpoints with cfg.AdminToken when one is set.
-func (s *Sandbox) admin(h http.HandlerFunc) http.HandlerFunc {
+func (s *Provider) admin(h http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		if s.cfg.AdminToken != "" && !s.adminOK(r) {
 			writeJSON(w, http.StatusUnauthorized, map[string]string{"error": "admin token required"})
@@ -233,7 +200,7 @@ func (s *Sandbox) admin(h http.HandlerFunc) http.HandlerFunc {
 
 // inspect guards the routes that show other people's data: the admin token or the inspection
 // key, when an admin token is set.
-func (s *Sandbox) inspect(h http.HandlerFunc) http.HandlerFunc {
+func (s *Provider) inspect(h http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		if s.cfg.AdminToken != "" && !s.adminOK(r) && !secretEqual(r.Header.Get(InspectKeyHeader), s.cfg.InspectKey) {
 			writeJSON(w, http.StatusUnauthorized, map[string]string{"error": "admin token required"})
@@ -243,7 +210,7 @@ func (s *Sandbox) inspect(h http.HandlerFunc) http.HandlerFunc {
 	}
 }
 
-func (s *Sandbox) adminOK(r *http.Request) bool {
+func (s *Provider) adminOK(r *http.Request) bool {
 	tok, ok := bearer(r)
 	return ok && secretEqual(tok, s.cfg.AdminToken)
 }
@@ -299,7 +266,7 @@ func writeRaw(w http.ResponseWriter, status int, b []byte) {
 func readBody(r *http.Request) ([]byte, error) { return io.ReadAll(r.Body) }
 
 // Stats returns a copy of the request counters.
-func (s *Sandbox) Stats() SandboxStats {
+func (s *Provider) Stats() Stats {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	c := s.stats
@@ -310,11 +277,11 @@ func (s *Sandbox) Stats() SandboxStats {
 	return c
 }
 
-func (s *Sandbox) handleStats(w http.ResponseWriter, _ *http.Request) {
+func (s *Provider) handleStats(w http.ResponseWriter, _ *http.Request) {
 	writeJSON(w, http.StatusOK, s.Stats())
 }
 
-func (s *Sandbox) handleIndex(w http.ResponseWriter, _ *http.Request) {
+func (s *Provider) handleIndex(w http.ResponseWriter, _ *http.Request) {
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	_, _ = io.WriteString(w, strings.TrimSpace(sandboxIndex)+"\n")
 }

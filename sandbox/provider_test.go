@@ -1,43 +1,18 @@
-package gateway
+package sandbox
 
 import (
 	"bytes"
-	"context"
 	"encoding/base64"
 	"encoding/json"
-	"io"
-	"net/http"
 	"net/url"
 	"strings"
 	"testing"
 
 	"time"
-
-	"github.com/paybridge/paybridge/callplan"
 )
 
-func doJSON(t *testing.T, method, u string, body string, hdr map[string]string) (int, map[string]any) {
-	t.Helper()
-	req, err := http.NewRequest(method, u, strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for k, v := range hdr {
-		req.Header.Set(k, v)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	var m map[string]any
-	_ = json.Unmarshal(b, &m)
-	return resp.StatusCode, m
-}
-
-func TestSandboxTokenEndpoint(t *testing.T) {
-	e := newEnv(t, SandboxConfig{Clients: map[string]string{"vcc": "s3cret"}})
+func TestTokenEndpoint(t *testing.T) {
+	e := newEnv(t, Config{Clients: map[string]string{"vcc": "s3cret"}})
 	form := "application/x-www-form-urlencoded"
 	cases := []struct {
 		name, body string
@@ -71,8 +46,8 @@ func TestSandboxTokenEndpoint(t *testing.T) {
 
 // The seed's ApiInteraction shapes, verbatim: token in the body, session JSON with
 // "cardholder Address" (a space in the key), then the status query.
-func TestSandboxSeedShapes(t *testing.T) {
-	e := newEnv(t, SandboxConfig{})
+func TestSeedShapes(t *testing.T) {
+	e := newEnv(t, Config{})
 	st, tok := doJSON(t, "POST", e.srv.URL+"/auth/connect/token",
 		"grant_type=client_credentials&scope=globalpci&client_id=any&client_secret=any",
 		map[string]string{"Content-Type": "application/x-www-form-urlencoded"})
@@ -89,7 +64,7 @@ func TestSandboxSeedShapes(t *testing.T) {
 		t.Fatalf("digital without phone: %d %v", st, d)
 	}
 	st, q := doJSON(t, "GET", e.srv.URL+"/globalpci/v1/session/"+s["sessionId"].(string), "", auth)
-	if st != 200 || q["sessionState"] != SessionCreated || q["amount"] != "12.34" || q["currency"] != "GBP" {
+	if st != 200 || q["sessionState"] != stateCreated || q["amount"] != "12.34" || q["currency"] != "GBP" {
 		t.Fatalf("status: %d %v", st, q)
 	}
 	for _, bad := range []string{`{`, `{"PaymentData":{}}`, `{"AccountConfigurationId":"a","PaymentData":{"amount":"12.345"}}`, `[]`} {
@@ -99,8 +74,8 @@ func TestSandboxSeedShapes(t *testing.T) {
 	}
 }
 
-func TestSandboxBillingAndLedger(t *testing.T) {
-	e := newEnv(t, SandboxConfig{})
+func TestBillingAndLedger(t *testing.T) {
+	e := newEnv(t, Config{})
 	st, m := doJSON(t, "GET", e.srv.URL+"/billing/accounts/12345678/balance", "", nil)
 	if st != 200 {
 		t.Fatal(st)
@@ -145,8 +120,8 @@ func TestSandboxBillingAndLedger(t *testing.T) {
 	assertNoPAN(t, "ledger", string(b))
 }
 
-func TestSandboxAdminFaults(t *testing.T) {
-	e := newEnv(t, SandboxConfig{})
+func TestAdminFaults(t *testing.T) {
+	e := newEnv(t, Config{})
 	st, m := doJSON(t, "PUT", e.srv.URL+"/admin/faults", `{"fail_first":2,"fail_status":502,"latency":"5ms","paths":["/billing/"]}`, nil)
 	if st != 200 || m["fail_first"].(float64) != 2 || m["latency"] != "5ms" {
 		t.Fatalf("put faults: %d %v", st, m)
@@ -189,8 +164,8 @@ func TestFaultsJSONRoundTrip(t *testing.T) {
 
 // The Quiq pattern: a result posted from outside needs the merchant's payment key; a bearer
 // token alone (which any admin can mint) cannot mark a session paid.
-func TestSandboxSignedResultCallback(t *testing.T) {
-	e := newEnv(t, SandboxConfig{PaymentKeys: map[string]string{"acct-1": "pk_merchant"}})
+func TestSignedResultCallback(t *testing.T) {
+	e := newEnv(t, Config{PaymentKeys: map[string]string{"acct-1": "pk_merchant"}})
 	_, tok := doJSON(t, "POST", e.srv.URL+"/auth/connect/token", "grant_type=client_credentials&client_id=a&client_secret=b",
 		map[string]string{"Content-Type": "application/x-www-form-urlencoded"})
 	auth := map[string]string{"Authorization": "Bearer " + tok["access_token"].(string)}
@@ -200,19 +175,23 @@ func TestSandboxSignedResultCallback(t *testing.T) {
 	if st, _ := doJSON(t, "POST", u, body, auth); st != 401 {
 		t.Fatalf("unsigned result: %d", st)
 	}
-	auth[SignatureHeader] = Sign([]byte(body), "forged-key", time.Now())
+	auth[signatureHeader] = sign(body, "forged-key", time.Now())
 	if st, _ := doJSON(t, "POST", u, body, auth); st != 401 {
 		t.Fatalf("result signed with the wrong key: %d", st)
 	}
-	auth[SignatureHeader] = Sign([]byte(body), "pk_merchant", time.Now())
+	auth[signatureHeader] = sign(body, "pk_merchant", time.Now().Add(-6*time.Minute))
+	if st, _ := doJSON(t, "POST", u, body, auth); st != 401 {
+		t.Fatalf("result signed 6 minutes ago: %d", st)
+	}
+	auth[signatureHeader] = sign(body, "pk_merchant", time.Now())
 	st, r := doJSON(t, "POST", u, body, auth)
-	if st != 200 || r["sessionState"] != SessionCompleted || r["transactionId"] != "ext-1" {
+	if st != 200 || r["sessionState"] != stateCompleted || r["transactionId"] != "ext-1" {
 		t.Fatalf("signed result: %d %v", st, r)
 	}
 }
 
-func TestSandboxAdminToken(t *testing.T) {
-	e := newEnv(t, SandboxConfig{AdminToken: "adm", InspectKey: "plan-key"})
+func TestAdminToken(t *testing.T) {
+	e := newEnv(t, Config{AdminToken: "adm", InspectKey: "plan-key"})
 	if st, _ := doJSON(t, "PUT", e.srv.URL+"/admin/faults", `{"fail_first":1}`, nil); st != 401 {
 		t.Fatalf("admin without token: %d", st)
 	}
@@ -246,33 +225,29 @@ func TestSandboxAdminToken(t *testing.T) {
 }
 
 // The sandbox forgets day-old idempotency keys, expired tokens and long-expired sessions.
-func TestSandboxSweep(t *testing.T) {
+func TestSweep(t *testing.T) {
 	clk := &clock{t: time.Now()}
-	e := newEnv(t, SandboxConfig{Now: clk.Now})
-	e.sb.sweepEvery = 1
-	c := e.open(t, "stripe")
-	ctx := context.Background()
-	if _, err := c.Pay(ctx, &callplan.PaymentRequest{IdempotencyKey: "old", Amount: callplan.Amount{Minor: 1, Currency: "GBP"},
-		Card: card(t, "4242424242424242", "123")}); err != nil {
-		t.Fatal(err)
+	e := newEnv(t, Config{Now: clk.Now})
+	e.p.sweepEvery = 1
+	if st := e.stripePay(t, "old", "4242424242424242", 1); st != 200 {
+		t.Fatal(st)
 	}
-	e.sb.mu.Lock()
-	before := len(e.sb.idem) + len(e.sb.cardToks)
-	e.sb.mu.Unlock()
+	e.p.mu.Lock()
+	before := len(e.p.idem) + len(e.p.cardToks)
+	e.p.mu.Unlock()
 	clk.Add(25 * time.Hour)
-	if _, err := c.Pay(ctx, &callplan.PaymentRequest{IdempotencyKey: "new", Amount: callplan.Amount{Minor: 1, Currency: "GBP"},
-		Card: card(t, "4242424242424242", "123")}); err != nil {
-		t.Fatal(err)
+	if st := e.stripePay(t, "new", "4242424242424242", 1); st != 200 {
+		t.Fatal(st)
 	}
-	e.sb.mu.Lock()
-	defer e.sb.mu.Unlock()
-	if _, ok := e.sb.idem["stripe-charge:old"]; ok || before < 3 {
+	e.p.mu.Lock()
+	defer e.p.mu.Unlock()
+	if _, ok := e.p.idem["stripe-charge:old"]; ok || before < 3 {
 		t.Fatalf("day-old key kept (before=%d)", before)
 	}
-	if _, ok := e.sb.idem["stripe-charge:new"]; !ok {
+	if _, ok := e.p.idem["stripe-charge:new"]; !ok {
 		t.Fatal("fresh key dropped")
 	}
-	if len(e.sb.charges) != 2 {
-		t.Fatalf("ledger lost charges: %d", len(e.sb.charges))
+	if len(e.p.charges) != 2 {
+		t.Fatalf("ledger lost charges: %d", len(e.p.charges))
 	}
 }

@@ -1,4 +1,4 @@
-package gateway
+package sandbox
 
 import (
 	"bytes"
@@ -8,7 +8,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/paybridge/paybridge/callplan"
 	"github.com/paybridge/paybridge/internal/cardsafe"
 	"github.com/paybridge/paybridge/pan"
 )
@@ -16,13 +15,13 @@ import (
 // maxSessionDeclines is how many declined captures fail a session.
 const maxSessionDeclines = 3
 
-type sbSession struct {
+type paySession struct {
 	ID        string
 	Account   string
 	CallGuid  string
 	Digital   bool
 	Phone     string
-	Amount    callplan.Amount
+	Amount    amount
 	Reference string
 	State     string
 	Declines  int
@@ -31,7 +30,7 @@ type sbSession struct {
 	ErrorCode string
 	Masked    string
 	Brand     string
-	Captures  []SessionCapture
+	Captures  []capture
 	Created   time.Time
 	Expires   time.Time
 }
@@ -57,7 +56,7 @@ func sessionError(w http.ResponseWriter, status int, msg string) {
 	writeJSON(w, status, map[string]string{"Message": msg})
 }
 
-func (s *Sandbox) handleCreateSession(digital bool) http.HandlerFunc {
+func (s *Provider) handleCreateSession(digital bool) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		if !s.requireToken(w, r) {
 			return
@@ -86,9 +85,9 @@ func (s *Sandbox) handleCreateSession(digital bool) http.HandlerFunc {
 		if cur == "" {
 			cur = s.cfg.DefaultCurrency
 		}
-		amt := callplan.Amount{Currency: strings.ToUpper(cur)}
+		amt := amount{Currency: strings.ToUpper(cur)}
 		if a := fieldCI(req.PaymentData, "amount"); a != "" {
-			if amt, err = ParseAmount(a, cur); err != nil {
+			if amt, err = parseAmount(a, cur); err != nil {
 				sessionError(w, http.StatusBadRequest, "PaymentData.amount is not a decimal amount in "+strings.ToUpper(cur))
 				return
 			}
@@ -107,11 +106,11 @@ func (s *Sandbox) handleCreateSession(digital bool) http.HandlerFunc {
 			return
 		}
 		now := s.now()
-		sess := &sbSession{
+		sess := &paySession{
 			ID: newSessionID(), Account: req.AccountConfigurationID, CallGuid: req.CallGuid,
 			Digital: digital, Phone: phone, Amount: amt,
 			Reference: fieldCI(req.PaymentData, "merchantTxnRef"),
-			State:     SessionCreated, Created: now, Expires: now.Add(s.cfg.SessionTTL),
+			State:     stateCreated, Created: now, Expires: now.Add(s.cfg.SessionTTL),
 		}
 		s.sessions[sess.ID] = sess
 		resp := map[string]any{"sessionId": sess.ID, "sessionState": sess.State, "Message": "Session created"}
@@ -125,39 +124,33 @@ func (s *Sandbox) handleCreateSession(digital bool) http.HandlerFunc {
 	}
 }
 
-// newSessionID returns a GUID-shaped session id, as the seed's providers use.
-func newSessionID() string {
-	h := randomHex(16)
-	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:32]
-}
-
 // session returns the session with id, expiring it if due (caller holds s.mu).
-func (s *Sandbox) session(id string) *sbSession {
+func (s *Provider) session(id string) *paySession {
 	sess := s.sessions[id]
-	if sess != nil && (sess.State == SessionCreated || sess.State == SessionInProgress) && !s.now().Before(sess.Expires) {
-		sess.State = SessionExpired
+	if sess != nil && (sess.State == stateCreated || sess.State == stateInProgress) && !s.now().Before(sess.Expires) {
+		sess.State = stateExpired
 	}
 	return sess
 }
 
-func (s *Sandbox) statusOf(sess *sbSession) SessionStatus {
-	caps := append([]SessionCapture{}, sess.Captures...)
-	return SessionStatus{
+func (s *Provider) statusOf(sess *paySession) sessionStatus {
+	caps := append([]capture{}, sess.Captures...)
+	return sessionStatus{
 		SessionID: sess.ID, SessionState: sess.State, AccountConfigurationID: sess.Account,
-		CallGuid: sess.CallGuid, Digital: sess.Digital, Amount: FormatAmount(sess.Amount),
+		CallGuid: sess.CallGuid, Digital: sess.Digital, Amount: formatAmount(sess.Amount),
 		Currency: sess.Amount.Currency, MerchantTxnRef: sess.Reference, TransactionID: sess.TxnID,
 		Token: sess.Token, ErrorCode: sess.ErrorCode, MaskedCard: sess.Masked, CardType: sess.Brand,
 		Captures: caps, ExpiresAt: sess.Expires,
 	}
 }
 
-func (s *Sandbox) handleGetSession(w http.ResponseWriter, r *http.Request) {
+func (s *Provider) handleGetSession(w http.ResponseWriter, r *http.Request) {
 	if !s.requireToken(w, r) {
 		return
 	}
 	s.mu.Lock()
 	sess := s.session(r.PathValue("id"))
-	var st SessionStatus
+	var st sessionStatus
 	if sess != nil {
 		st = s.statusOf(sess)
 	}
@@ -171,18 +164,18 @@ func (s *Sandbox) handleGetSession(w http.ResponseWriter, r *http.Request) {
 
 // captureRequest is the body of POST /globalpci/v1/session/{id}/capture (see docs/gateway.md).
 type captureRequest struct {
-	Method       string   `json:"method"`     // charge (default when the session has an amount) | tokenize
-	CardNumber   sbDigits `json:"cardNumber"` // wiped by the handler
-	ExpiryMonth  int      `json:"expiryMonth"`
-	ExpiryYear   int      `json:"expiryYear"`
-	SecurityCode sbDigits `json:"securityCode,omitempty"` // wiped by the handler
-	PostalCode   string   `json:"postalCode,omitempty"`
-	TokenType    string   `json:"tokenType,omitempty"`
-	Amount       string   `json:"amount,omitempty"`   // decimal; must match the session's when it has one
-	Currency     string   `json:"currency,omitempty"` // default: the session's
+	Method       string     `json:"method"`     // charge (default when the session has an amount) | tokenize
+	CardNumber   digitField `json:"cardNumber"` // wiped by the handler
+	ExpiryMonth  int        `json:"expiryMonth"`
+	ExpiryYear   int        `json:"expiryYear"`
+	SecurityCode digitField `json:"securityCode,omitempty"` // wiped by the handler
+	PostalCode   string     `json:"postalCode,omitempty"`
+	TokenType    string     `json:"tokenType,omitempty"`
+	Amount       string     `json:"amount,omitempty"`   // decimal; must match the session's when it has one
+	Currency     string     `json:"currency,omitempty"` // default: the session's
 }
 
-func (s *Sandbox) handleCapture(w http.ResponseWriter, r *http.Request, body []byte) {
+func (s *Provider) handleCapture(w http.ResponseWriter, r *http.Request, body []byte) {
 	if !s.requireToken(w, r) {
 		return
 	}
@@ -210,7 +203,7 @@ func (s *Sandbox) handleCapture(w http.ResponseWriter, r *http.Request, body []b
 		return
 	}
 	id := r.PathValue("id")
-	card := sbCard{number: req.CardNumber, expMonth: req.ExpiryMonth, expYear: req.ExpiryYear}
+	card := receivedCard{number: req.CardNumber, expMonth: req.ExpiryMonth, expYear: req.ExpiryYear}
 	if len(req.SecurityCode) > 0 {
 		card.securityCode = req.SecurityCode
 	}
@@ -227,7 +220,7 @@ func (s *Sandbox) handleCapture(w http.ResponseWriter, r *http.Request, body []b
 		sessionError(w, http.StatusNotFound, "session not found")
 		return
 	}
-	if sess.State != SessionCreated && sess.State != SessionInProgress {
+	if sess.State != stateCreated && sess.State != stateInProgress {
 		writeJSON(w, http.StatusConflict, map[string]string{"Message": "session is " + sess.State, "sessionState": sess.State})
 		return
 	}
@@ -236,7 +229,7 @@ func (s *Sandbox) handleCapture(w http.ResponseWriter, r *http.Request, body []b
 		if cur == "" {
 			cur = sess.Amount.Currency
 		}
-		amt, err := ParseAmount(req.Amount, cur)
+		amt, err := parseAmount(req.Amount, cur)
 		switch {
 		case err != nil:
 			sessionError(w, http.StatusBadRequest, "amount is not a decimal amount in "+cur)
@@ -244,7 +237,7 @@ func (s *Sandbox) handleCapture(w http.ResponseWriter, r *http.Request, body []b
 		case sess.Amount.Minor == 0:
 			sess.Amount = amt // a session started without an amount takes the capture's
 		case amt != sess.Amount:
-			sessionError(w, http.StatusBadRequest, "amount "+FormatAmount(amt)+" "+amt.Currency+" does not match the session's "+FormatAmount(sess.Amount)+" "+sess.Amount.Currency)
+			sessionError(w, http.StatusBadRequest, "amount "+formatAmount(amt)+" "+amt.Currency+" does not match the session's "+formatAmount(sess.Amount)+" "+sess.Amount.Currency)
 			return
 		}
 	}
@@ -253,11 +246,11 @@ func (s *Sandbox) handleCapture(w http.ResponseWriter, r *http.Request, body []b
 		return
 	}
 	code := s.decide(card)
-	resp := CaptureResponse{SessionID: sess.ID, MaskedCard: pan.Mask(card.number), CardType: brandOf(card.number)}
+	resp := captureResponse{SessionID: sess.ID, MaskedCard: pan.Mask(card.number), CardType: brandOf(card.number)}
 	tokenize := req.Method == "tokenize" || (req.Method == "" && sess.Amount.Minor == 0)
-	c := SessionCapture{IdempotencyKey: key, Source: "capture"}
+	c := capture{IdempotencyKey: key, Source: "capture"}
 	if !tokenize {
-		ch := &SandboxCharge{ID: newID("ch_"), API: "session", IdempotencyKey: key, Status: "succeeded",
+		ch := &Charge{ID: newID("ch_"), API: "session", IdempotencyKey: key, Status: "succeeded",
 			Amount: sess.Amount.Minor, Currency: sess.Amount.Currency, Last4: lastFour(card.number),
 			Brand: resp.CardType, SessionID: sess.ID, Reference: sess.Reference}
 		if code != "" {
@@ -276,16 +269,16 @@ func (s *Sandbox) handleCapture(w http.ResponseWriter, r *http.Request, body []b
 			sess.TxnID = c.TransactionID
 			resp.TransactionID = c.TransactionID
 		}
-		sess.State, sess.ErrorCode = SessionCompleted, ""
+		sess.State, sess.ErrorCode = stateCompleted, ""
 	} else {
 		resp.Outcome, c.Outcome, c.ErrorCode = "declined", "declined", code
 		resp.ErrorCode, resp.ErrorMessage = code, declineMessage(code)
 		c.TransactionID = ""
 		sess.Declines++
 		sess.ErrorCode = code
-		sess.State = SessionInProgress
+		sess.State = stateInProgress
 		if sess.Declines >= maxSessionDeclines {
-			sess.State = SessionFailed
+			sess.State = stateFailed
 		}
 	}
 	sess.Captures = append(sess.Captures, c)
@@ -306,7 +299,7 @@ func lastFour(d []byte) string {
 // paid the session). Following the Quiq payment-key pattern, the body must be signed with the
 // account's payment key in a Paybridge-Signature header; a bearer token alone (which any admin
 // can mint) cannot mark a session paid.
-func (s *Sandbox) handleSessionResult(w http.ResponseWriter, r *http.Request) {
+func (s *Provider) handleSessionResult(w http.ResponseWriter, r *http.Request) {
 	if !s.requireToken(w, r) {
 		return
 	}
@@ -327,7 +320,7 @@ func (s *Sandbox) handleSessionResult(w http.ResponseWriter, r *http.Request) {
 		sessionError(w, http.StatusForbidden, "no payment key is configured for this account")
 		return
 	}
-	if err := verifySignatureAt(r.Header.Get(SignatureHeader), body, key, 5*time.Minute, s.now()); err != nil {
+	if err := verifySignature(r.Header.Get(signatureHeader), body, key, 5*time.Minute, s.now()); err != nil {
 		sessionError(w, http.StatusUnauthorized, "result signature does not verify with the account's payment key")
 		return
 	}
@@ -339,15 +332,15 @@ func (s *Sandbox) handleSessionResult(w http.ResponseWriter, r *http.Request) {
 		sessionError(w, http.StatusBadRequest, `body must be {"status":"paid"|"failed","transactionId":…}`)
 		return
 	}
-	if sess.State == SessionCompleted || sess.State == SessionFailed || sess.State == SessionExpired {
+	if sess.State == stateCompleted || sess.State == stateFailed || sess.State == stateExpired {
 		writeJSON(w, http.StatusConflict, map[string]string{"Message": "session is " + sess.State, "sessionState": sess.State})
 		return
 	}
-	c := SessionCapture{Source: "result", TransactionID: res.TransactionID, Outcome: "approved"}
+	c := capture{Source: "result", TransactionID: res.TransactionID, Outcome: "approved"}
 	if res.Status == "paid" {
-		sess.State, sess.TxnID = SessionCompleted, res.TransactionID
+		sess.State, sess.TxnID = stateCompleted, res.TransactionID
 	} else {
-		sess.State, c.Outcome = SessionFailed, "declined"
+		sess.State, c.Outcome = stateFailed, "declined"
 	}
 	sess.Captures = append(sess.Captures, c)
 	writeJSON(w, http.StatusOK, s.statusOf(sess))

@@ -1,4 +1,4 @@
-package gateway
+package sandbox
 
 import (
 	"encoding/json"
@@ -6,8 +6,8 @@ import (
 	"time"
 )
 
-// SandboxMessage is a text the sandbox's SMS API accepted.
-type SandboxMessage struct {
+// Message is a text the sandbox's SMS API accepted.
+type Message struct {
 	SID     string    `json:"sid"`
 	To      string    `json:"to"`
 	From    string    `json:"from"`
@@ -21,7 +21,7 @@ const maxSMSBody = 1600
 
 // handleSendSMS speaks the common "Messages" REST shape: a form with To, From and Body, HTTP
 // Basic auth, 201 with a JSON message resource.
-func (s *Sandbox) handleSendSMS(w http.ResponseWriter, r *http.Request) {
+func (s *Provider) handleSendSMS(w http.ResponseWriter, r *http.Request) {
 	if !s.requireBasic(w, r) {
 		return
 	}
@@ -41,14 +41,14 @@ func (s *Sandbox) handleSendSMS(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusBadRequest, map[string]any{"code": 21602, "message": "Message body is required and at most 1600 characters."})
 		return
 	}
-	m := SandboxMessage{SID: "SM" + randomHex(16), To: to, From: from, Body: body, Status: "queued", Created: s.now()}
+	m := Message{SID: "SM" + randomHex(16), To: to, From: from, Body: body, Status: "queued", Created: s.now()}
 	s.mu.Lock()
 	s.messages = append(s.messages, m)
 	s.mu.Unlock()
 	writeJSON(w, http.StatusCreated, m)
 }
 
-func (s *Sandbox) handleListSMS(w http.ResponseWriter, r *http.Request) {
+func (s *Provider) handleListSMS(w http.ResponseWriter, r *http.Request) {
 	if !s.requireBasic(w, r) {
 		return
 	}
@@ -57,10 +57,10 @@ func (s *Sandbox) handleListSMS(w http.ResponseWriter, r *http.Request) {
 }
 
 // Messages returns every text the SMS API accepted, oldest first.
-func (s *Sandbox) Messages() []SandboxMessage {
+func (s *Provider) Messages() []Message {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return append([]SandboxMessage{}, s.messages...)
+	return append([]Message{}, s.messages...)
 }
 
 // validE164 reports whether n is "+" and 8–15 digits, the first not zero.
@@ -68,5 +68,5 @@ func validE164(n string) bool {
 	if len(n) < 9 || len(n) > 16 || n[0] != '+' || n[1] == '0' {
 		return false
 	}
-	return allDigits(n[1:])
+	return isDigits(n[1:])
 }

@@ -1,4 +1,4 @@
-package gateway
+package sandbox
 
 import (
 	"encoding/json"
@@ -12,9 +12,9 @@ import (
 	"github.com/paybridge/paybridge/pan"
 )
 
-// sbCardToken is a Stripe-shaped card token. It keeps the outcome decided when the card was
+// cardToken is a Stripe-shaped card token. It keeps the outcome decided when the card was
 // tokenized, the mask and brand — never the number or the security code.
-type sbCardToken struct {
+type cardToken struct {
 	ID       string
 	Outcome  string // decline code, "" = approve
 	Masked   string
@@ -26,8 +26,8 @@ type sbCardToken struct {
 	Created  time.Time
 }
 
-// sbStripeCharge is the sandbox's Stripe-shaped charge object.
-type sbStripeCharge struct {
+// chargeObject is the sandbox's Stripe-shaped charge object.
+type chargeObject struct {
 	ID             string            `json:"id"`
 	Object         string            `json:"object"`
 	Amount         int64             `json:"amount"`
@@ -69,7 +69,7 @@ func stripeDecline(code, chargeID string) map[string]any {
 	return map[string]any{"error": e}
 }
 
-func (s *Sandbox) handleStripeToken(w http.ResponseWriter, r *http.Request, body []byte) {
+func (s *Provider) handleStripeToken(w http.ResponseWriter, r *http.Request, body []byte) {
 	if !s.requireAPIKey(w, r) {
 		return
 	}
@@ -109,7 +109,7 @@ func (s *Sandbox) handleStripeToken(w http.ResponseWriter, r *http.Request, body
 	if ey > 0 && ey < 100 {
 		ey += 2000
 	}
-	card := sbCard{number: num, expMonth: em, expYear: ey}
+	card := receivedCard{number: num, expMonth: em, expYear: ey}
 	if hasCVC {
 		card.securityCode = cvc
 		if card.securityCode == nil {
@@ -129,7 +129,7 @@ func (s *Sandbox) handleStripeToken(w http.ResponseWriter, r *http.Request, body
 		writeRaw(w, http.StatusPaymentRequired, b)
 		return
 	}
-	t := &sbCardToken{ID: newID("tok_"), Outcome: s.decide(card), Masked: pan.Mask(num),
+	t := &cardToken{ID: newID("tok_"), Outcome: s.decide(card), Masked: pan.Mask(num),
 		Last4: lastFour(num), Brand: brandOf(num), ExpMonth: em, ExpYear: ey, Created: s.now()}
 	s.cardToks[t.ID] = t
 	b, _ := json.Marshal(map[string]any{
@@ -142,7 +142,7 @@ func (s *Sandbox) handleStripeToken(w http.ResponseWriter, r *http.Request, body
 	writeRaw(w, http.StatusOK, b)
 }
 
-func (s *Sandbox) handleStripeCharge(w http.ResponseWriter, r *http.Request) {
+func (s *Provider) handleStripeCharge(w http.ResponseWriter, r *http.Request) {
 	if !s.requireAPIKey(w, r) {
 		return
 	}
@@ -190,9 +190,9 @@ func (s *Sandbox) handleStripeCharge(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	t.Used = true
-	ch := &SandboxCharge{ID: newID("ch_"), API: "stripe", IdempotencyKey: key, Status: "succeeded",
+	ch := &Charge{ID: newID("ch_"), API: "stripe", IdempotencyKey: key, Status: "succeeded",
 		Amount: amount, Currency: cur, Last4: t.Last4, Brand: t.Brand, Reference: md["reference"]}
-	obj := &sbStripeCharge{ID: ch.ID, Object: "charge", Amount: amount, Currency: strings.ToLower(cur),
+	obj := &chargeObject{ID: ch.ID, Object: "charge", Amount: amount, Currency: strings.ToLower(cur),
 		Status: "succeeded", Paid: true, Captured: true, Description: f.Get("description"), Metadata: md,
 		Source:  map[string]any{"id": t.ID, "brand": t.Brand, "last4": t.Last4, "exp_month": t.ExpMonth, "exp_year": t.ExpYear},
 		Created: s.now().Unix()}
@@ -213,7 +213,7 @@ func (s *Sandbox) handleStripeCharge(w http.ResponseWriter, r *http.Request) {
 // stripeSearchQuery is the one search the sandbox understands: metadata['key']:'value'.
 var stripeSearchQuery = regexp.MustCompile(`^metadata\['([A-Za-z0-9_\-]{1,40})'\]:'([^']{0,200})'$`)
 
-func (s *Sandbox) handleStripeSearch(w http.ResponseWriter, r *http.Request) {
+func (s *Provider) handleStripeSearch(w http.ResponseWriter, r *http.Request) {
 	if !s.requireAPIKey(w, r) {
 		return
 	}
@@ -223,7 +223,7 @@ func (s *Sandbox) handleStripeSearch(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.mu.Lock()
-	data := []*sbStripeCharge{}
+	data := []*chargeObject{}
 	for _, c := range s.stripeCharges {
 		if c.Metadata[m[1]] == m[2] {
 			data = append(data, c)
@@ -234,7 +234,7 @@ func (s *Sandbox) handleStripeSearch(w http.ResponseWriter, r *http.Request) {
 	writeRaw(w, http.StatusOK, b)
 }
 
-func (s *Sandbox) handleStripeGetCharge(w http.ResponseWriter, r *http.Request) {
+func (s *Provider) handleStripeGetCharge(w http.ResponseWriter, r *http.Request) {
 	if !s.requireAPIKey(w, r) {
 		return
 	}

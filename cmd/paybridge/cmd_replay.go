@@ -16,9 +16,9 @@ import (
 	"time"
 
 	"github.com/paybridge/paybridge/callplan"
-	"github.com/paybridge/paybridge/gateway"
 	"github.com/paybridge/paybridge/internal/audiofile"
 	"github.com/paybridge/paybridge/internal/replay"
+	"github.com/paybridge/paybridge/sandbox"
 )
 
 func init() {
@@ -138,7 +138,7 @@ func runReplay(ctx context.Context, env *cmdEnv, args []string) int {
 	if *verbose {
 		logger = slog.New(slog.NewTextHandler(env.stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
-	var f gateway.Faults
+	var f sandbox.Faults
 	if *faults != "" {
 		if err := json.Unmarshal([]byte(*faults), &f); err != nil {
 			fmt.Fprintf(env.stderr, "paybridge replay: --faults: %v\n", err)

@@ -12,8 +12,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/paybridge/paybridge/gateway"
 	"github.com/paybridge/paybridge/internal/cardsafe"
+	"github.com/paybridge/paybridge/sandbox"
 )
 
 func init() {
@@ -58,11 +58,11 @@ func runSandbox(ctx context.Context, env *cmdEnv, args []string) int {
 		fmt.Fprintf(env.stderr, "sandbox: unexpected argument %q\n", fs.Arg(0))
 		return 2
 	}
-	cfg := gateway.SandboxConfig{AdminToken: *adminToken}
+	cfg := sandbox.Config{AdminToken: *adminToken}
 	var err error
 	if cfg.Clients, err = pairs(*clients); err == nil {
 		if cfg.Basic, err = pairs(*basic); err == nil {
-			cfg.PaymentKeys, err = gateway.ParsePaymentKeys(*keys)
+			cfg.PaymentKeys, err = sandbox.ParsePaymentKeys(*keys)
 		}
 	}
 	if err == nil && *faults != "" {
@@ -83,7 +83,7 @@ func runSandbox(ctx context.Context, env *cmdEnv, args []string) int {
 		fmt.Fprintf(env.stderr, "sandbox: %v\n", err)
 		return 1
 	}
-	srv := &http.Server{Handler: gateway.NewSandbox(cfg), ReadHeaderTimeout: 10 * time.Second,
+	srv := &http.Server{Handler: sandbox.New(cfg), ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn), ConnContext: cardsafe.ConnContext}
 	fmt.Fprintf(env.stdout, "paybridge sandbox listening on http://%s\n", ln.Addr())
 	errc := make(chan error, 1)

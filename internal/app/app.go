@@ -31,6 +31,7 @@ import (
 	"github.com/paybridge/paybridge/internal/sipsafe"
 	"github.com/paybridge/paybridge/ivr"
 	"github.com/paybridge/paybridge/media"
+	"github.com/paybridge/paybridge/sandbox"
 	"github.com/paybridge/paybridge/store"
 )
 
@@ -45,7 +46,7 @@ type App struct {
 	store      *store.Store
 	ledger     storeLedger
 	plans      *planRegistry
-	sandbox    *gateway.Sandbox
+	sandbox    *sandbox.Provider
 	connectors *gateway.Connectors
 	links      *gateway.Links
 	webhooks   *gateway.Webhooks
@@ -133,11 +134,11 @@ func New(ctx context.Context, cfg Config, getenv func(string) string, out io.Wri
 	// The sandbox shares the public listener (when mounted: public.go): its admin and
 	// inspection routes take the admin token, or — inspection only — the key plans send;
 	// results posted from outside must be signed with the account's payment key.
-	paymentKeys, err := gateway.ParsePaymentKeys(cfg.PaymentKeys)
+	paymentKeys, err := sandbox.ParsePaymentKeys(cfg.PaymentKeys)
 	if err != nil {
 		return nil, err
 	}
-	a.sandbox = gateway.NewSandbox(gateway.SandboxConfig{Logger: a.log.With("component", "sandbox"),
+	a.sandbox = sandbox.New(sandbox.Config{Logger: a.log.With("component", "sandbox"),
 		AdminToken: a.adminToken, InspectKey: a.sandboxKey, PaymentKeys: paymentKeys})
 	a.paymentKeys = len(paymentKeys)
 	a.connectors = gateway.NewConnectors(gateway.ConnectorsConfig{

@@ -13,8 +13,8 @@ import (
 	"time"
 
 	"github.com/paybridge/paybridge/callplan"
-	"github.com/paybridge/paybridge/gateway"
 	"github.com/paybridge/paybridge/internal/clientip"
+	"github.com/paybridge/paybridge/sandbox"
 )
 
 // Config is everything `paybridge serve` can be told. Each field has a flag and an environment
@@ -197,7 +197,7 @@ func (c Config) validate() error {
 	if _, err := callplan.NewDestinations(strings.Fields(c.HTTPAllow)); err != nil {
 		errs = append(errs, fmt.Errorf("--http-allow: %w", err))
 	}
-	if _, err := gateway.ParsePaymentKeys(c.PaymentKeys); err != nil {
+	if _, err := sandbox.ParsePaymentKeys(c.PaymentKeys); err != nil {
 		errs = append(errs, fmt.Errorf("--payment-keys: %w", err))
 	}
 	return errors.Join(errs...)

@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/paybridge/paybridge/gateway"
+	"github.com/paybridge/paybridge/sandbox"
 	"github.com/paybridge/paybridge/siptest"
 	"github.com/paybridge/paybridge/store"
 )
@@ -23,7 +23,7 @@ import (
 // session, link, attempt and payment record names its connector by key, and each payment lands
 // at its own plan's provider (by name, plan A's link was created and charged at plan B's).
 func TestTwoPlansOneConnectorNameTwoProviders(t *testing.T) {
-	sbB := gateway.NewSandbox(gateway.SandboxConfig{})
+	sbB := sandbox.New(sandbox.Config{})
 	provB := httptest.NewServer(http.StripPrefix("/b", sbB))
 	defer provB.Close()
 	dir := t.TempDir()

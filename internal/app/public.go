@@ -10,7 +10,7 @@ import (
 	"sync"
 
 	"github.com/paybridge/paybridge/callplan"
-	"github.com/paybridge/paybridge/gateway"
+	"github.com/paybridge/paybridge/sandbox"
 )
 
 // What serve exposes on its one public HTTP listener besides the console, and what a plan's
@@ -115,7 +115,7 @@ type sandboxKeyTransport struct {
 func (t *sandboxKeyTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	if r.Response == nil && r.URL.Scheme == t.scheme && r.URL.Host == t.host && strings.HasPrefix(r.URL.Path, t.path) {
 		r = r.Clone(r.Context())
-		r.Header.Set(gateway.InspectKeyHeader, t.key)
+		r.Header.Set(sandbox.InspectKeyHeader, t.key)
 	}
 	return t.next.RoundTrip(r)
 }

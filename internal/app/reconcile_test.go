@@ -13,6 +13,7 @@ import (
 	"github.com/paybridge/paybridge/callplan"
 	"github.com/paybridge/paybridge/gateway"
 	"github.com/paybridge/paybridge/pan"
+	"github.com/paybridge/paybridge/sandbox"
 	"github.com/paybridge/paybridge/store"
 )
 
@@ -25,7 +26,7 @@ import (
 // — reachable only through the node's own listener — is settled in the same pass instead of
 // timing out.
 func TestRestartCompletesWhatACrashLeft(t *testing.T) {
-	prov := gateway.NewSandbox(gateway.SandboxConfig{})
+	prov := sandbox.New(sandbox.Config{})
 	provSrv := httptest.NewServer(prov)
 	defer provSrv.Close()
 	plans, data := t.TempDir(), t.TempDir()
@@ -59,7 +60,7 @@ func TestRestartCompletesWhatACrashLeft(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	prov.SetFaults(gateway.Faults{LoseFirst: 3, Paths: []string{"/globalpci/v1/session/"}})
+	prov.SetFaults(sandbox.Faults{LoseFirst: 3, Paths: []string{"/globalpci/v1/session/"}})
 	var num pan.SecureBuffer
 	for _, d := range []byte("4242424242424242") {
 		_ = num.Append(d)
@@ -70,7 +71,7 @@ func TestRestartCompletesWhatACrashLeft(t *testing.T) {
 	if err == nil {
 		t.Fatal("the provider's answer was not lost")
 	}
-	prov.SetFaults(gateway.Faults{})
+	prov.SetFaults(sandbox.Faults{})
 	// And an attempt on the embedded sandbox, which restarts empty: nothing there to find.
 	local := plan.Connector("local").Spec
 	local, _ = callplan.CheckConnector(local)

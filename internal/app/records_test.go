@@ -16,6 +16,7 @@ import (
 
 	"github.com/paybridge/paybridge/callplan"
 	"github.com/paybridge/paybridge/gateway"
+	"github.com/paybridge/paybridge/sandbox"
 	"github.com/paybridge/paybridge/siptest"
 	"github.com/paybridge/paybridge/store"
 )
@@ -198,7 +199,7 @@ func TestPaymentRecordsAgreeWithTheLedger(t *testing.T) {
 		fromAPI[p.ID] = p
 	}
 	ledger := a.sandbox.Ledger()
-	charges := map[string]gateway.SandboxCharge{}
+	charges := map[string]sandbox.Charge{}
 	for _, c := range ledger {
 		if _, dup := charges[c.SessionID]; dup {
 			t.Errorf("two charges in the ledger for session %s", c.SessionID)

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/paybridge/paybridge/gateway"
+	"github.com/paybridge/paybridge/sandbox"
 )
 
 // Sandbox is the embedded sandbox provider serving on an ephemeral loopback port for the
@@ -18,7 +19,7 @@ import (
 // in-memory ledger behind them.
 type Sandbox struct {
 	URL        string // http://127.0.0.1:PORT
-	Provider   *gateway.Sandbox
+	Provider   *sandbox.Provider
 	Ledger     *gateway.MemoryLedger
 	Connectors *gateway.Connectors
 	Links      *gateway.Links
@@ -31,9 +32,9 @@ type Sandbox struct {
 // caller's own number or one the plan's lookups returned (LinkRequest.TrustedNumbers); the daily
 // cap is lifted, since one replay run may replay the same caller many times.
 //
-// Faults are the sandbox's fault injection (gateway.Faults), shared by every replay that uses
+// Faults are the sandbox's fault injection (sandbox.Faults), shared by every replay that uses
 // this sandbox: counters such as FailFirst count down across inputs.
-func StartSandbox(logger *slog.Logger, faults ...gateway.Faults) (*Sandbox, error) {
+func StartSandbox(logger *slog.Logger, faults ...sandbox.Faults) (*Sandbox, error) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
@@ -42,11 +43,11 @@ func StartSandbox(logger *slog.Logger, faults ...gateway.Faults) (*Sandbox, erro
 		return nil, err
 	}
 	s := &Sandbox{URL: "http://" + ln.Addr().String(), Ledger: gateway.NewMemoryLedger(), done: make(chan struct{})}
-	cfg := gateway.SandboxConfig{Logger: logger}
+	cfg := sandbox.Config{Logger: logger}
 	if len(faults) > 0 {
 		cfg.Faults = faults[0]
 	}
-	s.Provider = gateway.NewSandbox(cfg)
+	s.Provider = sandbox.New(cfg)
 	mux := http.NewServeMux()
 	s.Connectors = gateway.NewConnectors(gateway.ConnectorsConfig{SandboxURL: s.URL, Attempts: s.Ledger, Logger: logger,
 		Backoff: 10 * time.Millisecond})
