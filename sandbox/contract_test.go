@@ -1,0 +1,133 @@
+package sandbox
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// goldenRequest is one request of a golden wire file of testdata/gateway/wire: the exact bytes
+// the gateway's connectors send (gateway's TestWireFormats keeps the files exact).
+type goldenRequest struct {
+	method, path, contentType, idemKey string
+	body                               string
+}
+
+func readGolden(t *testing.T, name string) []goldenRequest {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("..", "testdata", "gateway", "wire", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []goldenRequest
+	for _, part := range strings.Split(string(b), "----\n") {
+		head, body, ok := strings.Cut(part, "\n\n")
+		lines := strings.Split(head, "\n")
+		if !ok || len(lines) != 3 {
+			t.Fatalf("%s: malformed request %q", name, part)
+		}
+		method, path, _ := strings.Cut(lines[0], " ")
+		out = append(out, goldenRequest{method: method, path: path,
+			contentType: strings.TrimPrefix(lines[1], "Content-Type: "),
+			idemKey:     strings.TrimPrefix(lines[2], "Idempotency-Key: "),
+			body:        strings.TrimSuffix(body, "\n")})
+	}
+	return out
+}
+
+// The request half of the contract (the answer half is gateway's
+// TestSandboxHonoursTheContract): the exact requests the gateway's connectors send are accepted
+// by the sandbox, which reads from them the amount, currency, card, reference and key that
+// they carry, and the sandbox's copy of each JSON request names every field the client sends.
+func TestClientRequestsAreUnderstood(t *testing.T) {
+	e := newEnv(t, Config{})
+	tok := e.token(t)
+	send := func(g goldenRequest, auth func(*http.Request)) (int, map[string]any) {
+		t.Helper()
+		req, _ := http.NewRequest(g.method, e.srv.URL+g.path, strings.NewReader(g.body))
+		req.Header.Set("Content-Type", g.contentType)
+		req.Header.Set("Idempotency-Key", g.idemKey)
+		auth(req)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		var m map[string]any
+		_ = json.Unmarshal(b, &m)
+		return resp.StatusCode, m
+	}
+	bearer := func(k string) func(*http.Request) {
+		return func(r *http.Request) { r.Header.Set("Authorization", "Bearer "+k) }
+	}
+	strictly := func(body string, v any) {
+		t.Helper()
+		dec := json.NewDecoder(strings.NewReader(body))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(v); err != nil {
+			t.Errorf("the sandbox's %T does not name every field the client sends: %v", v, err)
+		}
+	}
+
+	// The session capture, into a session started for the same amount and reference.
+	g := readGolden(t, "session_charge.txt")[0]
+	sid := e.session(t, tok, "12.34")
+	g.path = strings.Replace(g.path, "SESSION-ID", sid, 1)
+	if st, m := send(g, bearer(tok)); st != http.StatusOK || m["outcome"] != "approved" || m["maskedCard"] != "************1117" {
+		t.Errorf("session capture: %d %v", st, m)
+	}
+	var capReq captureRequest
+	strictly(g.body, &capReq)
+
+	// The generic charge and tokenization.
+	basic := func(r *http.Request) { r.SetBasicAuth("merchant", "pw") }
+	g = readGolden(t, "generic_charge.txt")[0]
+	if st, m := send(g, basic); st != http.StatusOK || m["charge_id"] == nil {
+		t.Errorf("generic charge: %d %v", st, m)
+	}
+	var genReq genericRequest
+	strictly(g.body, &genReq)
+	g = readGolden(t, "generic_tokenize.txt")[0]
+	g.body = strings.Replace(g.body, `"transaction_id":"call-1-pay-1"`, `"transaction_id":"call-1-tokenize-1"`, 1)
+	if st, m := send(g, basic); st != http.StatusOK || m["token_id"] == nil {
+		t.Errorf("generic tokenize: %d %v", st, m)
+	}
+	genReq = genericRequest{}
+	strictly(g.body, &genReq)
+
+	// The Stripe-shaped token and charge, the charge naming the token the first answer gave.
+	gs := readGolden(t, "stripe_charge.txt")
+	st, tm := send(gs[0], bearer("sk_test_x"))
+	id, _ := tm["id"].(string)
+	if st != http.StatusOK || id == "" {
+		t.Fatalf("stripe token: %d %v", st, tm)
+	}
+	gs[1].body = strings.Replace(gs[1].body, "source=tok_ID", "source="+id, 1)
+	if st, m := send(gs[1], bearer("sk_test_x")); st != http.StatusOK || m["status"] != "succeeded" {
+		t.Errorf("stripe charge: %d %v", st, m)
+	}
+
+	// What the sandbox read: one charge per API, of 12.34 GBP, card …1117, reference
+	// 12345678, under the client's key.
+	apis := map[string]bool{}
+	for _, c := range e.p.Ledger() {
+		apis[c.API] = true
+		if c.Status != "succeeded" || c.Amount != 1234 || c.Currency != "GBP" || c.Last4 != "1117" ||
+			c.Brand != "discover" || c.Reference != "12345678" || c.IdempotencyKey != "call-1-pay-1" {
+			t.Errorf("%s charge as the sandbox read it: %+v", c.API, c)
+		}
+	}
+	if len(apis) != 3 {
+		t.Errorf("charges by API: %v, want session, generic and stripe", apis)
+	}
+	b, _ := json.Marshal(e.p.Ledger())
+	if bytes.Contains(b, []byte("6011111111111117")) {
+		t.Error("the ledger holds the card number")
+	}
+}
