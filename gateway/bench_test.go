@@ -68,7 +68,7 @@ func BenchmarkPaymentLoad(b *testing.B) {
 			b.Fatalf("key %s charged %d times", k, n)
 		}
 	}
-	for _, a := range e.ledger.Attempts() {
+	for _, a := range e.store.Attempts() {
 		if a.State == AttemptApproved && charged[a.Key] != 1 {
 			b.Fatalf("attempt %s approved but charged %d times", a.Key, charged[a.Key])
 		}

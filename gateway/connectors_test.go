@@ -53,7 +53,7 @@ func TestConnectorsTestCards(t *testing.T) {
 				if res.Status == callplan.PaymentApproved && res.ConfirmationCode == "" {
 					t.Errorf("card %d: approved without a confirmation code", i)
 				}
-				a, err := e.ledger.GetAttempt(context.Background(), req.IdempotencyKey)
+				a, err := e.store.GetAttempt(context.Background(), req.IdempotencyKey)
 				if err != nil {
 					t.Fatalf("attempt not logged: %v", err)
 				}
@@ -80,7 +80,7 @@ func TestConnectorsTestCards(t *testing.T) {
 			}
 			assertNoPAN(t, "logs", e.logs.String())
 			assertNoPAN(t, "events", fmt.Sprint(e.events.ev))
-			assertNoPAN(t, "attempts", fmt.Sprintf("%+v", e.ledger.Attempts()))
+			assertNoPAN(t, "attempts", fmt.Sprintf("%+v", e.store.Attempts()))
 		})
 	}
 }
@@ -259,7 +259,7 @@ func TestFaultsRetryWithoutDoubleCharge(t *testing.T) {
 					if !errors.Is(err, tc.wantErr) {
 						t.Fatalf("err = %v, want %v", err, tc.wantErr)
 					}
-					a, _ := e.ledger.GetAttempt(context.Background(), "key-1")
+					a, _ := e.store.GetAttempt(context.Background(), "key-1")
 					if a == nil || a.State != AttemptPending || a.LastError == "" {
 						t.Fatalf("attempt after a connector error: %+v (want pending with the error)", a)
 					}
@@ -406,10 +406,10 @@ func TestPayWithKeyOfFailedAttempt(t *testing.T) {
 	e := newEnv(t, sandbox.Config{})
 	c := e.open(t, "stripe")
 	ctx := context.Background()
-	if _, err := e.ledger.BeginAttempt(ctx, &Attempt{Key: "gone", Connector: c.Name()}); err != nil {
+	if _, err := e.store.BeginAttempt(ctx, &Attempt{Key: "gone", Connector: c.Name()}); err != nil {
 		t.Fatal(err)
 	}
-	if err := e.ledger.CompleteAttempt(ctx, "gone", AttemptResult{State: AttemptFailed, ErrorMessage: "HTTP 400"}); err != nil {
+	if err := e.store.CompleteAttempt(ctx, "gone", AttemptResult{State: AttemptFailed, ErrorMessage: "HTTP 400"}); err != nil {
 		t.Fatal(err)
 	}
 	_, err := c.Pay(ctx, &callplan.PaymentRequest{CallID: "c", IdempotencyKey: "gone", Amount: callplan.Amount{Minor: 1, Currency: "GBP"},
@@ -492,7 +492,7 @@ func (failingLog) NoteAttemptError(context.Context, string, string) error {
 // silently (the payment's outcome stands; reconciliation settles the record later).
 func TestAttemptLogErrorsAreLogged(t *testing.T) {
 	e := newEnv(t, sandbox.Config{})
-	e.cs = NewConnectors(ConnectorsConfig{SandboxURL: e.srv.URL, Attempts: failingLog{e.ledger},
+	e.cs = NewConnectors(ConnectorsConfig{SandboxURL: e.srv.URL, Attempts: failingLog{e.store},
 		Logger: newDebugLogger(e.logs), Backoff: time.Millisecond, Timeout: 2 * time.Second})
 	c := e.open(t, "stripe")
 	ctx := context.Background()

@@ -116,18 +116,18 @@ func TestReconcileAsksTheProviderThatWasPaid(t *testing.T) {
 	}
 	tp.a.sb.SetFaults(sandbox.Faults{})
 	// A restart: the plans' connectors reopened, plan B's last.
-	cs2 := NewConnectors(ConnectorsConfig{SandboxURL: tp.a.srv.URL, Attempts: tp.a.ledger, Backoff: time.Millisecond})
+	cs2 := NewConnectors(ConnectorsConfig{SandboxURL: tp.a.srv.URL, Attempts: tp.a.store, Backoff: time.Millisecond})
 	for _, c := range []*Connector{tp.ca, tp.cb} {
 		spec := c.spec
 		if _, err := cs2.Open(&spec); err != nil {
 			t.Fatal(err)
 		}
 	}
-	rep, err := ReconcileWith(ctx, tp.a.ledger, cs2, ReconcileOptions{Grace: time.Nanosecond})
+	rep, err := ReconcileWith(ctx, tp.a.store, cs2, ReconcileOptions{Grace: time.Nanosecond})
 	if err != nil || rep.Approved != 1 || rep.NotSent != 0 {
 		t.Fatalf("reconcile %+v, %v", rep, err)
 	}
-	a, _ := tp.a.ledger.GetAttempt(ctx, "key-a")
+	a, _ := tp.a.store.GetAttempt(ctx, "key-a")
 	if a.State != AttemptApproved || a.ConnectorKey != tp.ca.Key() || a.Channel != "voice" || a.Result.ConfirmationCode == "" {
 		t.Fatalf("attempt %+v", a)
 	}
@@ -141,7 +141,7 @@ func TestReconcileAsksTheProviderThatWasPaid(t *testing.T) {
 // name, the page paid at B).
 func TestLinkPaysAtItsOwnProvider(t *testing.T) {
 	tp := newTwoProviders(t)
-	links := NewLinks(LinksConfig{Store: tp.a.ledger, SMS: NewOutboxSender(tp.a.ledger), Connectors: tp.cs})
+	links := NewLinks(LinksConfig{Store: tp.a.store, SMS: NewOutboxSender(tp.a.store), Connectors: tp.cs})
 	pages := httptest.NewServer(links)
 	defer pages.Close()
 	links.cfg.BaseURL = pages.URL
@@ -156,13 +156,13 @@ func TestLinkPaysAtItsOwnProvider(t *testing.T) {
 	if _, err := tp.cs.Open(&specB); err != nil {
 		t.Fatal(err)
 	}
-	out := tp.a.ledger.Outbox()
+	out := tp.a.store.Outbox()
 	m := linkRE.FindStringSubmatch(out[len(out)-1].Body)
 	if m == nil {
 		t.Fatal("no link texted")
 	}
 	hash, _ := ParseLinkToken(m[1])
-	if l, err := tp.a.ledger.LinkByHash(ctx, hash); err != nil || l.ConnectorKey != tp.ca.Key() {
+	if l, err := tp.a.store.LinkByHash(ctx, hash); err != nil || l.ConnectorKey != tp.ca.Key() {
 		t.Fatalf("stored link %+v, %v", l, err)
 	}
 	resp, err := http.PostForm(pages.URL+"/pay/"+m[1], url.Values{"cc-number": {"4242 4242 4242 4242"}, "cc-exp": {"12/30"}, "cc-csc": {"123"}})

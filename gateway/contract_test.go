@@ -195,7 +195,7 @@ func TestSandboxHonoursTheContract(t *testing.T) {
 	prov := sandbox.New(sandbox.Config{PaymentKeys: map[string]string{"acct-1": "pk_contract"}})
 	srv := httptest.NewServer(tap.wrap(prov))
 	t.Cleanup(srv.Close)
-	led := NewMemoryLedger()
+	led := NewMemoryStore()
 	cs := NewConnectors(ConnectorsConfig{SandboxURL: srv.URL, Attempts: led, Backoff: time.Millisecond})
 	open := func(typ string) *Connector {
 		spec := &callplan.ConnectorSpec{Name: typ, Type: typ, BaseURL: "sandbox", Account: "acct-1"}

@@ -23,7 +23,7 @@ import (
 type journal struct {
 	mu  sync.Mutex
 	f   *os.File
-	mem *MemoryLedger
+	mem *MemoryStore
 }
 
 type journalLine struct {
@@ -35,7 +35,7 @@ type journalLine struct {
 }
 
 func openJournal(path string) (*journal, error) {
-	j := &journal{mem: NewMemoryLedger()}
+	j := &journal{mem: NewMemoryStore()}
 	if f, err := os.Open(path); err == nil {
 		sc := bufio.NewScanner(f)
 		for sc.Scan() {

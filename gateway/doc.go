@@ -49,7 +49,7 @@
 // # Persistence
 //
 // The gateway declares what it stores — [AttemptLog], [LinkStore], [SMSOutbox],
-// [WebhookStore] — and [MemoryLedger] implements them in memory (replay, the sandbox command,
+// [WebhookStore] — and [MemoryStore] implements them in memory (replay, the sandbox command,
 // tests). The store package's SQLite repository is adapted to them by the binary.
 //
 // # The sandbox

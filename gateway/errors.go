@@ -27,9 +27,9 @@ var (
 	// ErrTokenFetch: the OAuth2 client-credentials exchange failed.
 	ErrTokenFetch = errors.New("gateway: token request failed")
 
-	// ErrNotFound: a ledger record does not exist.
+	// ErrNotFound: a stored record (attempt, link, delivery) does not exist.
 	ErrNotFound = errors.New("gateway: not found")
-	// ErrDuplicate: a ledger record with that key already exists.
+	// ErrDuplicate: a stored record with that key already exists.
 	ErrDuplicate = errors.New("gateway: duplicate record")
 
 	// ErrLinkUsed: a payment link has already been paid (or has failed for good).

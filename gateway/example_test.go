@@ -16,8 +16,8 @@ import (
 func ExampleConnectors() {
 	srv := httptest.NewServer(sandbox.New(sandbox.Config{}))
 	defer srv.Close()
-	ledger := gateway.NewMemoryLedger()
-	cs := gateway.NewConnectors(gateway.ConnectorsConfig{SandboxURL: srv.URL, Attempts: ledger})
+	attempts := gateway.NewMemoryStore()
+	cs := gateway.NewConnectors(gateway.ConnectorsConfig{SandboxURL: srv.URL, Attempts: attempts})
 	conn, err := cs.Open(&callplan.ConnectorSpec{Name: "provider", Type: "session", BaseURL: "sandbox", Account: "acct",
 		ClientCredentials: &callplan.ClientCredentials{ClientID: "demo", ClientSecret: "demo", Scope: "globalpci"}})
 	if err != nil {
@@ -35,7 +35,7 @@ func ExampleConnectors() {
 	if err != nil {
 		panic(err)
 	}
-	a, _ := ledger.GetAttempt(context.Background(), "call-1-pay-1")
+	a, _ := attempts.GetAttempt(context.Background(), "call-1-pay-1")
 	fmt.Println(res.Status, a.State, a.MaskedCard)
 	// Output: approved approved ************4242
 }

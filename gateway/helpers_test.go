@@ -35,7 +35,7 @@ type env struct {
 	sb     *sandbox.Provider
 	srv    *httptest.Server
 	cs     *Connectors
-	ledger *MemoryLedger
+	store  *MemoryStore
 	logs   *testlog.Buffer
 	events *eventLog
 }
@@ -65,11 +65,11 @@ func newEnv(t testing.TB, sc sandbox.Config) *env {
 	sb := sandbox.New(sc)
 	srv := httptest.NewServer(sb)
 	t.Cleanup(srv.Close)
-	led := NewMemoryLedger()
+	led := NewMemoryStore()
 	ev := &eventLog{}
 	cs := NewConnectors(ConnectorsConfig{SandboxURL: srv.URL, Attempts: led, Logger: logger, Events: ev,
 		Backoff: 10 * time.Millisecond, Timeout: 2 * time.Second})
-	return &env{sb: sb, srv: srv, cs: cs, ledger: led, logs: logs, events: ev}
+	return &env{sb: sb, srv: srv, cs: cs, store: led, logs: logs, events: ev}
 }
 
 func (e *env) open(t testing.TB, typ string) *Connector {

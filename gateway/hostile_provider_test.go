@@ -39,7 +39,7 @@ func TestConnectorSurvivesHostileProvider(t *testing.T) {
 	}))
 	defer merchant.Close()
 	logs := &testlog.Buffer{}
-	cs := NewConnectors(ConnectorsConfig{Attempts: NewMemoryLedger(), Logger: newDebugLogger(logs)})
+	cs := NewConnectors(ConnectorsConfig{Attempts: NewMemoryStore(), Logger: newDebugLogger(logs)})
 	c, err := cs.OpenConnector(&callplan.ConnectorSpec{Name: "m", Type: "generic", BaseURL: merchant.URL,
 		BasicAuth: &callplan.BasicAuth{Username: "u", Password: "p"}})
 	if err != nil {

@@ -36,9 +36,9 @@ func newLinkEnv(t *testing.T, cfg LinksConfig) *linkEnv {
 	le.pages = httptest.NewServer(mux)
 	t.Cleanup(le.pages.Close)
 	cfg.BaseURL = le.pages.URL
-	cfg.Store = e.ledger
+	cfg.Store = e.store
 	if cfg.SMS == nil {
-		cfg.SMS = NewOutboxSender(e.ledger)
+		cfg.SMS = NewOutboxSender(e.store)
 	}
 	cfg.Connectors = e.cs
 	cfg.Events = e.events
@@ -52,7 +52,7 @@ var linkRE = regexp.MustCompile(`https?://[^ ]+/pay/([A-Za-z0-9_-]+)`)
 
 func (le *linkEnv) lastToken(t *testing.T) string {
 	t.Helper()
-	out := le.ledger.Outbox()
+	out := le.store.Outbox()
 	if len(out) == 0 {
 		t.Fatal("no SMS in the outbox")
 	}
@@ -119,7 +119,7 @@ func TestPaymentLinkCompletesTheVoiceSession(t *testing.T) {
 		t.Fatalf("token length %d", len(token))
 	}
 	// The token is stored only hashed.
-	for _, l := range le.ledger.Links() {
+	for _, l := range le.store.Links() {
 		if strings.Contains(fmt.Sprintf("%+v", l), token) {
 			t.Fatal("the link store holds the token itself")
 		}
@@ -185,13 +185,13 @@ func TestPaymentLinkCompletesTheVoiceSession(t *testing.T) {
 	// No output anywhere holds a card number; the SMS holds no card data either.
 	assertNoPAN(t, "pages", le.seen.String())
 	assertNoPAN(t, "logs", le.logs.String())
-	assertNoPAN(t, "outbox", fmt.Sprintf("%+v", le.ledger.Outbox()))
+	assertNoPAN(t, "outbox", fmt.Sprintf("%+v", le.store.Outbox()))
 	evs, err := json.Marshal(le.events.ev) // JSON: %v would print the typed events' pointers, not their fields
 	if err != nil || !strings.Contains(string(evs), `"maskedCard":"************`) {
 		t.Fatalf("events %s: %v", evs, err) // the control: the scan below sees the events' card fields
 	}
 	assertNoPAN(t, "events", string(evs))
-	assertNoPAN(t, "attempts", fmt.Sprintf("%+v", le.ledger.Attempts()))
+	assertNoPAN(t, "attempts", fmt.Sprintf("%+v", le.store.Attempts()))
 }
 
 func TestPaymentLinkBadTokensRevealNothing(t *testing.T) {
@@ -402,8 +402,8 @@ func TestPaymentLinkRefusesEndedSession(t *testing.T) {
 	}
 	_, err = le.links.SendPaymentLink(ctx, &callplan.LinkRequest{CallID: "c", Connector: c.Name(), To: "+447700900123",
 		CallerID: "+447700900123", Amount: amt, SessionID: s.ID, TTL: time.Hour})
-	if !errors.Is(err, ErrProviderRejected) || len(le.ledger.Outbox()) != 0 {
-		t.Fatalf("link for a paid session: %v, outbox %d", err, len(le.ledger.Outbox()))
+	if !errors.Is(err, ErrProviderRejected) || len(le.store.Outbox()) != 0 {
+		t.Fatalf("link for a paid session: %v, outbox %d", err, len(le.store.Outbox()))
 	}
 }
 
@@ -460,10 +460,10 @@ func TestSMSDailyCapUnderConcurrency(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	if sent.Load() != 3 || capped.Load() != 9 || len(le.ledger.Outbox()) != 3 {
-		t.Fatalf("sent %d, capped %d, outbox %d; want 3, 9, 3", sent.Load(), capped.Load(), len(le.ledger.Outbox()))
+	if sent.Load() != 3 || capped.Load() != 9 || len(le.store.Outbox()) != 3 {
+		t.Fatalf("sent %d, capped %d, outbox %d; want 3, 9, 3", sent.Load(), capped.Load(), len(le.store.Outbox()))
 	}
-	if body := le.ledger.Outbox()[0].Body; strings.Contains(body, "for  ") || !strings.Contains(body, "1.00 GBP securely") {
+	if body := le.store.Outbox()[0].Body; strings.Contains(body, "for  ") || !strings.Contains(body, "1.00 GBP securely") {
 		t.Fatalf("SMS text %q", body)
 	}
 }

@@ -40,17 +40,17 @@ func TestReconcileResolvesPendingAttempts(t *testing.T) {
 			pay("never", "4242424242424242")
 			e.sb.SetFaults(sandbox.Faults{})
 
-			if p, _ := e.ledger.PendingAttempts(ctx, time.Now().Add(time.Hour)); len(p) != 3 {
+			if p, _ := e.store.PendingAttempts(ctx, time.Now().Add(time.Hour)); len(p) != 3 {
 				t.Fatalf("%d pending attempts before reconcile, want 3", len(p))
 			}
 			// A fresh Connectors, as after a restart, with the plan's connector reopened.
-			cs2 := NewConnectors(ConnectorsConfig{SandboxURL: e.srv.URL, Attempts: e.ledger, Backoff: time.Millisecond})
+			cs2 := NewConnectors(ConnectorsConfig{SandboxURL: e.srv.URL, Attempts: e.store, Backoff: time.Millisecond})
 			cs2spec := c.spec
 			if _, err := cs2.Open(&cs2spec); err != nil {
 				t.Fatal(err)
 			}
 			// Just after the crash, the attempt the provider never saw is too young to judge.
-			rep, err := Reconcile(ctx, e.ledger, cs2)
+			rep, err := Reconcile(ctx, e.store, cs2)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -61,7 +61,7 @@ func TestReconcileResolvesPendingAttempts(t *testing.T) {
 			if rep.Checked != 3 || rep.Left != wantLeft {
 				t.Fatalf("first pass %+v", rep)
 			}
-			rep, err = ReconcileWith(ctx, e.ledger, cs2, ReconcileOptions{Grace: time.Nanosecond})
+			rep, err = ReconcileWith(ctx, e.store, cs2, ReconcileOptions{Grace: time.Nanosecond})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -74,7 +74,7 @@ func TestReconcileResolvesPendingAttempts(t *testing.T) {
 				want = map[string]AttemptState{"lost-ok": AttemptUnknown, "lost-decl": AttemptUnknown, "never": AttemptUnknown}
 			}
 			for key, st := range want {
-				a, err := e.ledger.GetAttempt(ctx, key)
+				a, err := e.store.GetAttempt(ctx, key)
 				if err != nil || a.State != st {
 					t.Errorf("%s: %+v %v, want %s", key, a, err, st)
 				}
@@ -93,7 +93,7 @@ func TestReconcileResolvesPendingAttempts(t *testing.T) {
 				t.Fatalf("sandbox ledger succeeded charges: %v", succeeded)
 			}
 			// A further pass has nothing to do.
-			rep, _ = ReconcileWith(ctx, e.ledger, cs2, ReconcileOptions{Grace: time.Nanosecond})
+			rep, _ = ReconcileWith(ctx, e.store, cs2, ReconcileOptions{Grace: time.Nanosecond})
 			if rep.Checked != 0 {
 				t.Fatalf("second reconcile checked %d", rep.Checked)
 			}
@@ -102,7 +102,7 @@ func TestReconcileResolvesPendingAttempts(t *testing.T) {
 }
 
 func TestReconcileLeavesUnknownConnectorPending(t *testing.T) {
-	led := NewMemoryLedger()
+	led := NewMemoryStore()
 	ctx := context.Background()
 	if _, err := led.BeginAttempt(ctx, &Attempt{Key: "k", Connector: "gone", CreatedAt: time.Now().Add(-time.Hour)}); err != nil {
 		t.Fatal(err)

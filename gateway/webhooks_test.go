@@ -52,7 +52,7 @@ func TestWebhooksSignedPersistedRetried(t *testing.T) {
 		mu.Unlock()
 	}))
 	defer recv.Close()
-	led := NewMemoryLedger()
+	led := NewMemoryStore()
 	clk := &clock{t: time.Now()}
 	wh := NewWebhooks(WebhooksConfig{Store: led, Now: clk.Now, Backoff: time.Second,
 		Endpoints: []WebhookEndpoint{{Name: "crm", URL: recv.URL, Secret: secret, Events: []string{"pay.completed"}}}})
@@ -91,7 +91,7 @@ func TestWebhooksSignedPersistedRetried(t *testing.T) {
 func TestWebhooksGiveUpAfterMaxAttempts(t *testing.T) {
 	recv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(503) }))
 	defer recv.Close()
-	led := NewMemoryLedger()
+	led := NewMemoryStore()
 	clk := &clock{t: time.Now()}
 	wh := NewWebhooks(WebhooksConfig{Store: led, Now: clk.Now, MaxAttempts: 3, Backoff: time.Second,
 		Endpoints: []WebhookEndpoint{{Name: "e", URL: recv.URL, Secret: "s"}}})
@@ -114,7 +114,7 @@ func TestWebhooksRunDelivers(t *testing.T) {
 		done <- r.Header.Get("Paybridge-Event-Id")
 	}))
 	defer recv.Close()
-	led := NewMemoryLedger()
+	led := NewMemoryStore()
 	wh := NewWebhooks(WebhooksConfig{Store: led, PollInterval: time.Hour,
 		Endpoints: []WebhookEndpoint{{Name: "e", URL: recv.URL, Secret: "s"}}})
 	ctx, cancel := context.WithCancel(context.Background())
@@ -143,7 +143,7 @@ func TestWebhookBackoff(t *testing.T) {
 
 // Engine events become webhooks through Sink, filtered by type, with the event in the data.
 func TestWebhooksSinkPublishesEngineEvents(t *testing.T) {
-	led := NewMemoryLedger()
+	led := NewMemoryStore()
 	wh := NewWebhooks(WebhooksConfig{Store: led, Endpoints: []WebhookEndpoint{{Name: "e", URL: "http://127.0.0.1:1/", Secret: "s"}}})
 	sink := wh.Sink("pay.completed")
 	sink.Emit(event.Event{CallID: "c1", Data: &event.PayProgress{}})
@@ -178,7 +178,7 @@ func TestWebhooksSlowReceiverDoesNotBlockOthers(t *testing.T) {
 	var fast atomic.Int32
 	quick := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { fast.Add(1) }))
 	defer quick.Close()
-	led := NewMemoryLedger()
+	led := NewMemoryStore()
 	wh := NewWebhooks(WebhooksConfig{Store: led, Timeout: 2 * time.Second, Endpoints: []WebhookEndpoint{
 		{Name: "slow", URL: slow.URL, Secret: "s"}, {Name: "fast", URL: quick.URL, Secret: "s"}}})
 	for i := 0; i < 3; i++ {

@@ -44,7 +44,7 @@ type App struct {
 
 	lock       *dataLock // one node per data directory
 	store      *store.Store
-	ledger     storeLedger
+	gwStore    gatewayStore
 	plans      *planRegistry
 	sandbox    *sandbox.Provider
 	connectors *gateway.Connectors
@@ -101,7 +101,7 @@ func New(ctx context.Context, cfg Config, getenv func(string) string, out io.Wri
 	if a.store, err = store.Open(ctx, cfg.DatabasePath()); err != nil {
 		return nil, err
 	}
-	a.ledger = storeLedger{a.store}
+	a.gwStore = gatewayStore{a.store}
 	if a.adminToken, a.tokenNew, err = console.AdminToken(cfg.DataDir, cfg.AdminToken); err != nil {
 		return nil, err
 	}
@@ -143,18 +143,18 @@ func New(ctx context.Context, cfg Config, getenv func(string) string, out io.Wri
 	a.paymentKeys = len(paymentKeys)
 	a.connectors = gateway.NewConnectors(gateway.ConnectorsConfig{
 		SandboxURL: a.sandboxBase(),
-		Attempts:   a.ledger,
+		Attempts:   a.gwStore,
 		Logger:     a.log.With("component", "gateway"),
 		Events:     a.recorder,
 	})
-	var sms gateway.SMSSender = gateway.NewOutboxSender(a.ledger)
+	var sms gateway.SMSSender = gateway.NewOutboxSender(a.gwStore)
 	if cfg.SMSURL != "" {
 		sms = recordedSender{next: gateway.NewHTTPSender(cfg.SMSURL, cfg.SMSUser, cfg.SMSPassword, cfg.SMSFrom),
 			store: a.store, log: a.log}
 	}
 	a.links = gateway.NewLinks(gateway.LinksConfig{
 		BaseURL:    a.publicURL(),
-		Store:      a.ledger,
+		Store:      a.gwStore,
 		SMS:        sms,
 		From:       cfg.SMSFrom,
 		Connectors: a.connectors,
@@ -170,7 +170,7 @@ func New(ctx context.Context, cfg Config, getenv func(string) string, out io.Wri
 		}
 		endpoints = append(endpoints, gateway.WebhookEndpoint{Name: "default", URL: cfg.WebhookURL, Secret: cfg.WebhookKey})
 	}
-	a.webhooks = gateway.NewWebhooks(gateway.WebhooksConfig{Store: a.ledger, Endpoints: endpoints,
+	a.webhooks = gateway.NewWebhooks(gateway.WebhooksConfig{Store: a.gwStore, Endpoints: endpoints,
 		Logger: a.log.With("component", "webhooks")})
 	a.recorder.webhooks = a.webhooks
 
@@ -377,7 +377,7 @@ func (a *App) Run(ctx context.Context) error {
 	// calls are answered meanwhile. Attempts too recent to judge are settled on later passes.
 	go func() {
 		a.reconcileAtStart(bg)
-		gateway.RunReconciler(bg, a.ledger, a.connectors, time.Minute)
+		gateway.RunReconciler(bg, a.gwStore, a.connectors, time.Minute)
 	}()
 	go a.store.RunRetention(bg, a.cfg.Retention, time.Hour, a.log.With("component", "retention"))
 	a.ready.Store(true)
@@ -413,7 +413,7 @@ const interruptedCause = "interrupted: paybridge stopped during the call"
 // reconcileAtStart settles the attempts a previous run left pending. Each settled attempt
 // completes its payment record (event.PaymentReconciled through the recorder).
 func (a *App) reconcileAtStart(ctx context.Context) {
-	rep, err := gateway.ReconcileWith(ctx, a.ledger, a.connectors, gateway.ReconcileOptions{Before: a.started})
+	rep, err := gateway.ReconcileWith(ctx, a.gwStore, a.connectors, gateway.ReconcileOptions{Before: a.started})
 	switch {
 	case err != nil && ctx.Err() == nil:
 		a.log.Error("reconciling pending payments", "err", err)

@@ -18,7 +18,7 @@ import (
 )
 
 // TestRestartCompletesWhatACrashLeft is issue 10's third finding. A previous run of the node
-// (here: its store, written through the same ledger) charged a card while the answer was lost
+// (here: its store, written through the same adapter serve uses) charged a card while the answer was lost
 // and was killed mid-call: the attempt is pending, the call "answered", no payment record. On
 // restart, the node listens first and reconciles in the background; the charge the provider
 // holds becomes a complete payment record (in /api/payments, on the call, in the collected
@@ -53,7 +53,7 @@ func TestRestartCompletesWhatACrashLeft(t *testing.T) {
 	started := time.Now().Add(-3 * time.Minute)
 	must(t, st.CreateCall(ctx, store.Call{ID: callID, From: "+447700900123", To: "+441632960701", Plan: "restart", StartedAt: started}))
 	must(t, st.MarkAnswered(ctx, callID, started))
-	cs := gateway.NewConnectors(gateway.ConnectorsConfig{Attempts: storeLedger{st}, Backoff: time.Millisecond,
+	cs := gateway.NewConnectors(gateway.ConnectorsConfig{Attempts: gatewayStore{st}, Backoff: time.Millisecond,
 		Now: func() time.Time { return time.Now().Add(-2 * time.Minute) }, Logger: slog.New(slog.DiscardHandler)})
 	spec := plan.Connector("provider").Spec
 	c, err := cs.OpenConnector(&spec)

@@ -178,8 +178,8 @@ func TestDeclineAndLinkFallback(t *testing.T) {
 	if res.Variables["Pay.Result"] != "caller-interrupted-with-star" || res.Variables["Link.Result"] != "success" {
 		t.Fatalf("link fallback: %v", res.Variables)
 	}
-	if len(sb.Ledger.Outbox()) != 1 {
-		t.Fatalf("outbox has %d texts", len(sb.Ledger.Outbox()))
+	if len(sb.Store.Outbox()) != 1 {
+		t.Fatalf("outbox has %d texts", len(sb.Store.Outbox()))
 	}
 }
 

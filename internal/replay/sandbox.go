@@ -16,11 +16,11 @@ import (
 
 // Sandbox is the embedded sandbox provider serving on an ephemeral loopback port for the
 // length of a replay, with the connectors and payment links that reach it over HTTP and an
-// in-memory ledger behind them.
+// in-memory store (attempts, links, SMS outbox) behind them.
 type Sandbox struct {
 	URL        string // http://127.0.0.1:PORT
 	Provider   *sandbox.Provider
-	Ledger     *gateway.MemoryLedger
+	Store      *gateway.MemoryStore
 	Connectors *gateway.Connectors
 	Links      *gateway.Links
 	srv        *http.Server
@@ -42,16 +42,16 @@ func StartSandbox(logger *slog.Logger, faults ...sandbox.Faults) (*Sandbox, erro
 	if err != nil {
 		return nil, err
 	}
-	s := &Sandbox{URL: "http://" + ln.Addr().String(), Ledger: gateway.NewMemoryLedger(), done: make(chan struct{})}
+	s := &Sandbox{URL: "http://" + ln.Addr().String(), Store: gateway.NewMemoryStore(), done: make(chan struct{})}
 	cfg := sandbox.Config{Logger: logger}
 	if len(faults) > 0 {
 		cfg.Faults = faults[0]
 	}
 	s.Provider = sandbox.New(cfg)
 	mux := http.NewServeMux()
-	s.Connectors = gateway.NewConnectors(gateway.ConnectorsConfig{SandboxURL: s.URL, Attempts: s.Ledger, Logger: logger,
+	s.Connectors = gateway.NewConnectors(gateway.ConnectorsConfig{SandboxURL: s.URL, Attempts: s.Store, Logger: logger,
 		Backoff: 10 * time.Millisecond})
-	s.Links = gateway.NewLinks(gateway.LinksConfig{BaseURL: s.URL, Store: s.Ledger, SMS: gateway.NewOutboxSender(s.Ledger),
+	s.Links = gateway.NewLinks(gateway.LinksConfig{BaseURL: s.URL, Store: s.Store, SMS: gateway.NewOutboxSender(s.Store),
 		Connectors: s.Connectors, Guard: gateway.GuardConfig{DailyCap: 1_000_000}, Logger: logger})
 	mux.Handle("/pay/", s.Links)
 	mux.Handle("/", s.Provider)

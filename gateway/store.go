@@ -5,9 +5,11 @@ import (
 	"time"
 )
 
-// The gateway persists four things, through the small interfaces below. The store package
-// (SQLite) implements them in production, adapted in internal/app; NewMemoryLedger implements
-// them in memory for `paybridge replay`, `paybridge sandbox` and tests. None of the records
+// What the gateway persists: four things, through the small interfaces below — the attempt log
+// (AttemptLog), the payment links (LinkStore), the SMS outbox (SMSOutbox) and the webhook
+// deliveries (WebhookStore); Store is all four. The store package (SQLite) implements them in
+// production, adapted in internal/app; NewMemoryStore implements them in memory for
+// `paybridge replay` and tests. None of the records
 // holds card data: a card appears only as its mask, and a security code not at all.
 
 // AttemptState is where a payment attempt stands.
@@ -189,8 +191,9 @@ type WebhookStore interface {
 	MarkFailed(ctx context.Context, id string, status int, msg string, next time.Time, dead bool) error
 }
 
-// Ledger is everything the gateway persists; MemoryLedger and the store adapter implement it.
-type Ledger interface {
+// Store is everything the gateway persists; MemoryStore and serve's adapter of the SQLite
+// store implement it.
+type Store interface {
 	AttemptLog
 	LinkStore
 	SMSOutbox

@@ -10,14 +10,14 @@ import (
 	"github.com/paybridge/paybridge/store"
 )
 
-// storeLedger makes the SQLite store the gateway's ledger: the write-ahead attempt log, the
+// gatewayStore makes the SQLite store the gateway's Store: the write-ahead attempt log, the
 // payment links, the SMS outbox and the webhook deliveries. It only translates records and
 // sentinel errors; every statement lives in the store package.
-type storeLedger struct {
+type gatewayStore struct {
 	s *store.Store
 }
 
-var _ gateway.Ledger = storeLedger{}
+var _ gateway.Store = gatewayStore{}
 
 // translate maps store sentinels to the gateway's, keeping the message.
 func translate(err error) error {
@@ -54,7 +54,7 @@ func toGatewayAttempt(a *store.Attempt) *gateway.Attempt {
 	return g
 }
 
-func (l storeLedger) BeginAttempt(ctx context.Context, a *gateway.Attempt) (*gateway.Attempt, error) {
+func (l gatewayStore) BeginAttempt(ctx context.Context, a *gateway.Attempt) (*gateway.Attempt, error) {
 	err := l.s.CreateAttempt(ctx, store.Attempt{
 		IdempotencyKey: a.Key, SessionID: a.SessionID, CallID: a.CallID, Connector: a.Connector,
 		ConnectorKey: a.ConnectorKey, Channel: a.Channel, ConnectorType: a.ConnectorType, Method: a.Method, Reference: a.Reference, MaskedCard: a.MaskedCard,
@@ -77,18 +77,18 @@ func (l storeLedger) BeginAttempt(ctx context.Context, a *gateway.Attempt) (*gat
 	return toGatewayAttempt(got), nil
 }
 
-func (l storeLedger) CompleteAttempt(ctx context.Context, key string, r gateway.AttemptResult) error {
+func (l gatewayStore) CompleteAttempt(ctx context.Context, key string, r gateway.AttemptResult) error {
 	return translate(l.s.CompleteAttempt(ctx, key, store.AttemptResult{
 		Result: string(r.State), ProviderStatus: r.ProviderStatus, ErrorCode: r.ErrorCode,
 		ErrorMessage: r.ErrorMessage, Confirmation: r.ConfirmationCode, Token: r.Token, SessionID: r.SessionID,
 	}))
 }
 
-func (l storeLedger) NoteAttemptError(ctx context.Context, key, msg string) error {
+func (l gatewayStore) NoteAttemptError(ctx context.Context, key, msg string) error {
 	return translate(l.s.NoteAttemptError(ctx, key, msg))
 }
 
-func (l storeLedger) GetAttempt(ctx context.Context, key string) (*gateway.Attempt, error) {
+func (l gatewayStore) GetAttempt(ctx context.Context, key string) (*gateway.Attempt, error) {
 	a, err := l.s.GetAttempt(ctx, key)
 	if err != nil {
 		return nil, translate(err)
@@ -96,7 +96,7 @@ func (l storeLedger) GetAttempt(ctx context.Context, key string) (*gateway.Attem
 	return toGatewayAttempt(a), nil
 }
 
-func (l storeLedger) PendingAttempts(ctx context.Context, before time.Time) ([]*gateway.Attempt, error) {
+func (l gatewayStore) PendingAttempts(ctx context.Context, before time.Time) ([]*gateway.Attempt, error) {
 	as, err := l.s.PendingAttempts(ctx)
 	if err != nil {
 		return nil, err
@@ -123,7 +123,7 @@ func toGatewayLink(l *store.Link) *gateway.Link {
 	}
 }
 
-func (l storeLedger) CreateLink(ctx context.Context, g *gateway.Link) error {
+func (l gatewayStore) CreateLink(ctx context.Context, g *gateway.Link) error {
 	return translate(l.s.CreateLink(ctx, store.Link{
 		ID: g.ID, TokenHash: g.TokenHash, SessionID: g.SessionID, CallID: g.CallID, Connector: g.Connector, ConnectorKey: g.ConnectorKey,
 		To: g.To, AmountMinor: g.AmountMinor, Currency: g.Currency, Reference: g.Reference,
@@ -131,7 +131,7 @@ func (l storeLedger) CreateLink(ctx context.Context, g *gateway.Link) error {
 	}))
 }
 
-func (l storeLedger) LinkByHash(ctx context.Context, hash string) (*gateway.Link, error) {
+func (l gatewayStore) LinkByHash(ctx context.Context, hash string) (*gateway.Link, error) {
 	s, err := l.s.LinkByHash(ctx, hash)
 	if err != nil {
 		return nil, translate(err)
@@ -139,7 +139,7 @@ func (l storeLedger) LinkByHash(ctx context.Context, hash string) (*gateway.Link
 	return toGatewayLink(s), nil
 }
 
-func (l storeLedger) ClaimLink(ctx context.Context, hash string, now time.Time) (*gateway.Link, error) {
+func (l gatewayStore) ClaimLink(ctx context.Context, hash string, now time.Time) (*gateway.Link, error) {
 	s, err := l.s.ClaimLink(ctx, hash, now)
 	if err != nil {
 		return nil, translate(err)
@@ -147,21 +147,21 @@ func (l storeLedger) ClaimLink(ctx context.Context, hash string, now time.Time) 
 	return toGatewayLink(s), nil
 }
 
-func (l storeLedger) FinishLink(ctx context.Context, hash string, o gateway.LinkOutcome) error {
+func (l gatewayStore) FinishLink(ctx context.Context, hash string, o gateway.LinkOutcome) error {
 	return translate(l.s.FinishLink(ctx, hash, store.LinkFinish{
 		Paid: o.Paid, Confirmation: o.Confirmation, Failed: o.Failed, Retry: o.Retry, At: o.At,
 	}))
 }
 
-func (l storeLedger) SetLinkMessage(ctx context.Context, id, messageID string) error {
+func (l gatewayStore) SetLinkMessage(ctx context.Context, id, messageID string) error {
 	return translate(l.s.SetLinkMessage(ctx, id, messageID))
 }
 
-func (l storeLedger) CountLinksTo(ctx context.Context, to string, since time.Time) (int, error) {
+func (l gatewayStore) CountLinksTo(ctx context.Context, to string, since time.Time) (int, error) {
 	return l.s.CountLinksTo(ctx, to, since)
 }
 
-func (l storeLedger) EnqueueSMS(ctx context.Context, m *gateway.SMS) error {
+func (l gatewayStore) EnqueueSMS(ctx context.Context, m *gateway.SMS) error {
 	id, err := l.s.EnqueueSMS(ctx, store.SMS{
 		ID: m.ID, To: m.To, From: m.From, Body: m.Body, CallID: m.CallID, LinkID: m.LinkID,
 		Status: m.Status, CreatedAt: m.CreatedAt,
@@ -172,7 +172,7 @@ func (l storeLedger) EnqueueSMS(ctx context.Context, m *gateway.SMS) error {
 	return translate(err)
 }
 
-func (l storeLedger) EnqueueDelivery(ctx context.Context, d *gateway.Delivery) error {
+func (l gatewayStore) EnqueueDelivery(ctx context.Context, d *gateway.Delivery) error {
 	id, err := l.s.EnqueueWebhook(ctx, store.Webhook{
 		ID: d.ID, Event: d.EventType, URL: d.URL, Payload: d.Body, NextAt: d.NextAttempt,
 		CreatedAt: d.CreatedAt, EventID: d.EventID, Endpoint: d.Endpoint,
@@ -183,7 +183,7 @@ func (l storeLedger) EnqueueDelivery(ctx context.Context, d *gateway.Delivery) e
 	return translate(err)
 }
 
-func (l storeLedger) DueDeliveries(ctx context.Context, now time.Time, limit int) ([]*gateway.Delivery, error) {
+func (l gatewayStore) DueDeliveries(ctx context.Context, now time.Time, limit int) ([]*gateway.Delivery, error) {
 	ws, err := l.s.DueWebhooks(ctx, now, limit)
 	if err != nil {
 		return nil, err
@@ -199,14 +199,14 @@ func (l storeLedger) DueDeliveries(ctx context.Context, now time.Time, limit int
 	return out, nil
 }
 
-func (l storeLedger) MarkDelivered(ctx context.Context, id string, status int, at time.Time) error {
+func (l gatewayStore) MarkDelivered(ctx context.Context, id string, status int, at time.Time) error {
 	if err := l.s.RecordWebhookStatus(ctx, id, status); err != nil {
 		return err
 	}
 	return translate(l.s.MarkWebhookDelivered(ctx, id, at))
 }
 
-func (l storeLedger) MarkFailed(ctx context.Context, id string, status int, msg string, next time.Time, dead bool) error {
+func (l gatewayStore) MarkFailed(ctx context.Context, id string, status int, msg string, next time.Time, dead bool) error {
 	if err := l.s.RecordWebhookStatus(ctx, id, status); err != nil {
 		return err
 	}

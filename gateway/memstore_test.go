@@ -10,7 +10,7 @@ import (
 )
 
 func TestMemoryLedgerClaimIsAtomic(t *testing.T) {
-	m := NewMemoryLedger()
+	m := NewMemoryStore()
 	ctx := context.Background()
 	now := time.Now()
 	if err := m.CreateLink(ctx, &Link{ID: "l1", TokenHash: "h1", To: "+447700900123", CreatedAt: now, ExpiresAt: now.Add(time.Hour)}); err != nil {
@@ -68,7 +68,7 @@ func TestMemoryLedgerClaimIsAtomic(t *testing.T) {
 }
 
 func TestMemoryLedgerAttempts(t *testing.T) {
-	m := NewMemoryLedger()
+	m := NewMemoryStore()
 	ctx := context.Background()
 	a := &Attempt{Key: "k", CreatedAt: time.Now().Add(-time.Minute)}
 	if _, err := m.BeginAttempt(ctx, a); err != nil {

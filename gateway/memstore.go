@@ -8,10 +8,10 @@ import (
 	"time"
 )
 
-// MemoryLedger keeps attempts, links, the SMS outbox and webhook deliveries in memory. It is the
-// ledger of `paybridge replay` and `paybridge sandbox`, and of tests; it is safe for concurrent
-// use and returns copies, never its own records.
-type MemoryLedger struct {
+// MemoryStore keeps attempts, links, the SMS outbox and webhook deliveries in memory: the Store
+// of `paybridge replay` and of tests. It is safe for concurrent use and returns copies, never
+// its own records.
+type MemoryStore struct {
 	mu         sync.Mutex
 	attempts   map[string]*Attempt
 	order      []string
@@ -21,11 +21,11 @@ type MemoryLedger struct {
 	dorder     []string
 }
 
-var _ Ledger = (*MemoryLedger)(nil)
+var _ Store = (*MemoryStore)(nil)
 
-// NewMemoryLedger returns an empty in-memory ledger.
-func NewMemoryLedger() *MemoryLedger {
-	return &MemoryLedger{
+// NewMemoryStore returns an empty in-memory store.
+func NewMemoryStore() *MemoryStore {
+	return &MemoryStore{
 		attempts:   map[string]*Attempt{},
 		links:      map[string]*Link{},
 		deliveries: map[string]*Delivery{},
@@ -33,7 +33,7 @@ func NewMemoryLedger() *MemoryLedger {
 }
 
 // BeginAttempt implements AttemptLog.
-func (m *MemoryLedger) BeginAttempt(_ context.Context, a *Attempt) (*Attempt, error) {
+func (m *MemoryStore) BeginAttempt(_ context.Context, a *Attempt) (*Attempt, error) {
 	if a.Key == "" {
 		return nil, fmt.Errorf("%w: attempt without idempotency key", ErrConnectorConfig)
 	}
@@ -58,7 +58,7 @@ func (m *MemoryLedger) BeginAttempt(_ context.Context, a *Attempt) (*Attempt, er
 }
 
 // CompleteAttempt implements AttemptLog.
-func (m *MemoryLedger) CompleteAttempt(_ context.Context, key string, r AttemptResult) error {
+func (m *MemoryStore) CompleteAttempt(_ context.Context, key string, r AttemptResult) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	a, ok := m.attempts[key]
@@ -76,7 +76,7 @@ func (m *MemoryLedger) CompleteAttempt(_ context.Context, key string, r AttemptR
 }
 
 // NoteAttemptError implements AttemptLog.
-func (m *MemoryLedger) NoteAttemptError(_ context.Context, key, msg string) error {
+func (m *MemoryStore) NoteAttemptError(_ context.Context, key, msg string) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	a, ok := m.attempts[key]
@@ -89,7 +89,7 @@ func (m *MemoryLedger) NoteAttemptError(_ context.Context, key, msg string) erro
 }
 
 // GetAttempt implements AttemptLog.
-func (m *MemoryLedger) GetAttempt(_ context.Context, key string) (*Attempt, error) {
+func (m *MemoryStore) GetAttempt(_ context.Context, key string) (*Attempt, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	a, ok := m.attempts[key]
@@ -101,7 +101,7 @@ func (m *MemoryLedger) GetAttempt(_ context.Context, key string) (*Attempt, erro
 }
 
 // PendingAttempts implements AttemptLog.
-func (m *MemoryLedger) PendingAttempts(_ context.Context, before time.Time) ([]*Attempt, error) {
+func (m *MemoryStore) PendingAttempts(_ context.Context, before time.Time) ([]*Attempt, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	var out []*Attempt
@@ -116,7 +116,7 @@ func (m *MemoryLedger) PendingAttempts(_ context.Context, before time.Time) ([]*
 }
 
 // Attempts returns every attempt in creation order.
-func (m *MemoryLedger) Attempts() []Attempt {
+func (m *MemoryStore) Attempts() []Attempt {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	out := make([]Attempt, 0, len(m.order))
@@ -127,7 +127,7 @@ func (m *MemoryLedger) Attempts() []Attempt {
 }
 
 // CreateLink implements LinkStore.
-func (m *MemoryLedger) CreateLink(_ context.Context, l *Link) error {
+func (m *MemoryStore) CreateLink(_ context.Context, l *Link) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if _, ok := m.links[l.TokenHash]; ok {
@@ -142,7 +142,7 @@ func (m *MemoryLedger) CreateLink(_ context.Context, l *Link) error {
 }
 
 // LinkByHash implements LinkStore.
-func (m *MemoryLedger) LinkByHash(_ context.Context, hash string) (*Link, error) {
+func (m *MemoryStore) LinkByHash(_ context.Context, hash string) (*Link, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	l, ok := m.links[hash]
@@ -154,7 +154,7 @@ func (m *MemoryLedger) LinkByHash(_ context.Context, hash string) (*Link, error)
 }
 
 // ClaimLink implements LinkStore.
-func (m *MemoryLedger) ClaimLink(_ context.Context, hash string, now time.Time) (*Link, error) {
+func (m *MemoryStore) ClaimLink(_ context.Context, hash string, now time.Time) (*Link, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	l, ok := m.links[hash]
@@ -176,7 +176,7 @@ func (m *MemoryLedger) ClaimLink(_ context.Context, hash string, now time.Time) 
 }
 
 // FinishLink implements LinkStore.
-func (m *MemoryLedger) FinishLink(_ context.Context, hash string, o LinkOutcome) error {
+func (m *MemoryStore) FinishLink(_ context.Context, hash string, o LinkOutcome) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	l, ok := m.links[hash]
@@ -204,7 +204,7 @@ func (m *MemoryLedger) FinishLink(_ context.Context, hash string, o LinkOutcome)
 }
 
 // SetLinkMessage implements LinkStore.
-func (m *MemoryLedger) SetLinkMessage(_ context.Context, id, messageID string) error {
+func (m *MemoryStore) SetLinkMessage(_ context.Context, id, messageID string) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	for _, l := range m.links {
@@ -217,7 +217,7 @@ func (m *MemoryLedger) SetLinkMessage(_ context.Context, id, messageID string) e
 }
 
 // CountLinksTo implements LinkStore.
-func (m *MemoryLedger) CountLinksTo(_ context.Context, to string, since time.Time) (int, error) {
+func (m *MemoryStore) CountLinksTo(_ context.Context, to string, since time.Time) (int, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	n := 0
@@ -230,7 +230,7 @@ func (m *MemoryLedger) CountLinksTo(_ context.Context, to string, since time.Tim
 }
 
 // Links returns every link, oldest first.
-func (m *MemoryLedger) Links() []Link {
+func (m *MemoryStore) Links() []Link {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	out := make([]Link, 0, len(m.links))
@@ -242,7 +242,7 @@ func (m *MemoryLedger) Links() []Link {
 }
 
 // EnqueueSMS implements SMSOutbox.
-func (m *MemoryLedger) EnqueueSMS(_ context.Context, s *SMS) error {
+func (m *MemoryStore) EnqueueSMS(_ context.Context, s *SMS) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	c := *s
@@ -254,7 +254,7 @@ func (m *MemoryLedger) EnqueueSMS(_ context.Context, s *SMS) error {
 }
 
 // Outbox returns every text in the outbox, oldest first.
-func (m *MemoryLedger) Outbox() []SMS {
+func (m *MemoryStore) Outbox() []SMS {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	out := make([]SMS, 0, len(m.sms))
@@ -265,7 +265,7 @@ func (m *MemoryLedger) Outbox() []SMS {
 }
 
 // EnqueueDelivery implements WebhookStore.
-func (m *MemoryLedger) EnqueueDelivery(_ context.Context, d *Delivery) error {
+func (m *MemoryStore) EnqueueDelivery(_ context.Context, d *Delivery) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if _, ok := m.deliveries[d.ID]; ok {
@@ -282,7 +282,7 @@ func (m *MemoryLedger) EnqueueDelivery(_ context.Context, d *Delivery) error {
 }
 
 // DueDeliveries implements WebhookStore.
-func (m *MemoryLedger) DueDeliveries(_ context.Context, now time.Time, limit int) ([]*Delivery, error) {
+func (m *MemoryStore) DueDeliveries(_ context.Context, now time.Time, limit int) ([]*Delivery, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	var out []*Delivery
@@ -301,7 +301,7 @@ func (m *MemoryLedger) DueDeliveries(_ context.Context, now time.Time, limit int
 }
 
 // MarkDelivered implements WebhookStore.
-func (m *MemoryLedger) MarkDelivered(_ context.Context, id string, status int, at time.Time) error {
+func (m *MemoryStore) MarkDelivered(_ context.Context, id string, status int, at time.Time) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	d, ok := m.deliveries[id]
@@ -317,7 +317,7 @@ func (m *MemoryLedger) MarkDelivered(_ context.Context, id string, status int, a
 }
 
 // MarkFailed implements WebhookStore.
-func (m *MemoryLedger) MarkFailed(_ context.Context, id string, status int, msg string, next time.Time, dead bool) error {
+func (m *MemoryStore) MarkFailed(_ context.Context, id string, status int, msg string, next time.Time, dead bool) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	d, ok := m.deliveries[id]
@@ -335,7 +335,7 @@ func (m *MemoryLedger) MarkFailed(_ context.Context, id string, status int, msg 
 }
 
 // Deliveries returns every webhook delivery in enqueue order.
-func (m *MemoryLedger) Deliveries() []Delivery {
+func (m *MemoryStore) Deliveries() []Delivery {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	out := make([]Delivery, 0, len(m.dorder))
