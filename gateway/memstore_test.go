@@ -9,7 +9,7 @@ import (
 	"time"
 )
 
-func TestMemoryLedgerClaimIsAtomic(t *testing.T) {
+func TestMemoryStoreClaimIsAtomic(t *testing.T) {
 	m := NewMemoryStore()
 	ctx := context.Background()
 	now := time.Now()
@@ -67,7 +67,7 @@ func TestMemoryLedgerClaimIsAtomic(t *testing.T) {
 	}
 }
 
-func TestMemoryLedgerAttempts(t *testing.T) {
+func TestMemoryStoreAttempts(t *testing.T) {
 	m := NewMemoryStore()
 	ctx := context.Background()
 	a := &Attempt{Key: "k", CreatedAt: time.Now().Add(-time.Minute)}

@@ -5,10 +5,11 @@
 // # A provider, not part of the gateway
 //
 // The sandbox talks to paybridge only through the public HTTP contracts, exactly as a real
-// provider would. It imports nothing of the gateway, the call-plan engine or the store: it
-// keeps its own copy of the JSON shapes it answers with (shapes.go), its own amounts, ids and
-// signature check, and it judges a card with the card rules every provider applies (Luhn and
-// the brand table). The gateway's client owns the contract it speaks (gateway/contract.go);
+// provider would. It imports nothing of the gateway, the call-plan engine or the store — only
+// pan (the card rules every provider applies: Luhn, brands, the mask) and internal/cardsafe
+// (the zeroing of card bodies it shares with the payment page; TestImportGraph holds it to
+// that). It keeps its own copy of the JSON shapes it answers with (shapes.go), its own
+// amounts, ids and signature check. The gateway's client owns the contract it speaks (gateway/contract.go);
 // gateway's TestSandboxHonoursTheContract checks, field by field, that the two copies agree,
 // and this package's TestClientRequestsAreUnderstood replays the client's recorded requests
 // (testdata/gateway/wire) against the sandbox. serve mounts a Provider under /sandbox/ of its
