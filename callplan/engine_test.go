@@ -304,7 +304,7 @@ func sets(kv ...string) string {
 	return b.String()
 }
 
-func TestLookedUpValuesReachTheLinkSender(t *testing.T) {
+func TestLookedUpValuesAreTrustedNumbers(t *testing.T) {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprint(w, `{"customer":{"mobile":"+447700900456"}}`)
 	}))

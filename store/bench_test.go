@@ -65,7 +65,7 @@ func BenchmarkListCalls(b *testing.B) {
 	})
 }
 
-// BenchmarkPaymentWrite is one voice payment's ledger writes: the pending attempt (written
+// BenchmarkPaymentWrite is one voice payment's writes: the pending attempt (written
 // before the provider is called), its completion and the masked session summary.
 func BenchmarkPaymentWrite(b *testing.B) {
 	ctx := context.Background()

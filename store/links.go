@@ -205,3 +205,10 @@ func (s *Store) ListLinks(ctx context.Context, f LinkFilter) ([]Link, error) {
 	}
 	return out, rows.Err()
 }
+
+func orDefault(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}

@@ -22,7 +22,7 @@ const busyTimeout = 10 * time.Second
 // readConns is the size of the read pool. WAL lets readers run beside the one writer.
 const readConns = 4
 
-// Store is paybridge's ledger: one SQLite file in WAL mode with synchronous=FULL, written
+// Store is paybridge's database of records: one SQLite file in WAL mode with synchronous=FULL, written
 // through a single connection in BEGIN IMMEDIATE transactions and read through a small pool.
 // It is safe for concurrent use.
 type Store struct {

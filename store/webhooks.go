@@ -113,3 +113,15 @@ func (s *Store) MarkWebhookFailed(ctx context.Context, id string, next time.Time
 		next_at = COALESCE(?, next_at), last_error = ? WHERE id = ? AND status = ?`,
 		status, nextAt, pan.Redact(reason), id, WebhookPending)
 }
+
+// RecordWebhookStatus keeps the HTTP status of a webhook's last delivery try.
+func (s *Store) RecordWebhookStatus(ctx context.Context, id string, status int) error {
+	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `UPDATE webhooks SET last_status = ? WHERE id = ?`, status, id)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("store: webhook status %s: %w", id, err)
+	}
+	return nil
+}

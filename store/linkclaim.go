@@ -10,9 +10,9 @@ import (
 	"github.com/paybridge/paybridge/pan"
 )
 
-// This file holds what the gateway's write-ahead attempt log and single-use link claims need
-// beyond the plain records: reading one attempt, noting a connector error on a pending one,
-// and the claim → finish life of a payment link (see internal/app's adapter).
+// The claim → finish life of a single-use payment link (internal/app adapts these to the
+// gateway's LinkStore): exactly one submission of a link holds it at a time, and its outcome
+// decides whether the link is spent, failed for good, or open for another try.
 
 // Link states.
 const (
@@ -21,28 +21,6 @@ const (
 	LinkUsed    = "used"    // paid: single use spent
 	LinkFailed  = "failed"  // too many declined submissions
 )
-
-// GetAttempt returns the attempt with the idempotency key, or ErrNotFound.
-func (s *Store) GetAttempt(ctx context.Context, key string) (*Attempt, error) {
-	db, err := s.reader()
-	if err != nil {
-		return nil, err
-	}
-	as, err := s.attempts(ctx, db, `WHERE idempotency_key = ?`, key)
-	if err != nil {
-		return nil, fmt.Errorf("store: get attempt %s: %w", key, err)
-	}
-	if len(as) == 0 {
-		return nil, fmt.Errorf("%w: attempt %s", ErrNotFound, key)
-	}
-	return &as[0], nil
-}
-
-// NoteAttemptError keeps the last connector error of a pending attempt (it stays pending).
-func (s *Store) NoteAttemptError(ctx context.Context, key, msg string) error {
-	return s.updateOne(ctx, "pending attempt "+key, `UPDATE payment_attempts SET last_error = ?, updated_at = ?
-		WHERE idempotency_key = ? AND status = ?`, pan.Redact(msg), now().UnixMicro(), key, AttemptPending)
-}
 
 // ClaimLink atomically moves an active, unexpired link to claimed and returns it. Of any number
 // of concurrent claims exactly one succeeds; the others get ErrLinkBusy (claimed), ErrLinkUsed
@@ -134,55 +112,4 @@ func (s *Store) CountLinksTo(ctx context.Context, to string, since time.Time) (i
 		return 0, fmt.Errorf("store: count links: %w", err)
 	}
 	return n, nil
-}
-
-// RecordWebhookStatus keeps the HTTP status of a webhook's last delivery try.
-func (s *Store) RecordWebhookStatus(ctx context.Context, id string, status int) error {
-	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `UPDATE webhooks SET last_status = ? WHERE id = ?`, status, id)
-		return err
-	})
-	if err != nil {
-		return fmt.Errorf("store: webhook status %s: %w", id, err)
-	}
-	return nil
-}
-
-func orDefault(s, def string) string {
-	if s == "" {
-		return def
-	}
-	return s
-}
-
-// AttemptsWithoutRecord returns the attempts created before the given time whose outcome is
-// known but not in a payment record: their session has no record, or an approved attempt's
-// record is not completed. A process killed after the provider answered but before its
-// recorder wrote the payment leaves these; serve completes their records on start.
-func (s *Store) AttemptsWithoutRecord(ctx context.Context, before time.Time) ([]Attempt, error) {
-	db, err := s.reader()
-	if err != nil {
-		return nil, err
-	}
-	out, err := s.attempts(ctx, db, `a WHERE a.status = ? AND a.created_at < ? AND a.session_id <> '' AND a.call_id <> ''
-		AND NOT EXISTS (SELECT 1 FROM payment_sessions p WHERE p.id = a.session_id AND (a.result <> ? OR p.state = ?))
-		ORDER BY a.created_at, a.idempotency_key`, AttemptComplete, before.UnixMicro(), "approved", PaymentCompleted)
-	if err != nil {
-		return nil, fmt.Errorf("store: attempts without a record: %w", err)
-	}
-	return out, nil
-}
-
-// ListAttempts returns the payment attempts created at or after since, oldest first (for
-// audits and reconciliation reports).
-func (s *Store) ListAttempts(ctx context.Context, since time.Time) ([]Attempt, error) {
-	db, err := s.reader()
-	if err != nil {
-		return nil, err
-	}
-	out, err := s.attempts(ctx, db, `WHERE created_at >= ? ORDER BY created_at, idempotency_key`, since.UnixMicro())
-	if err != nil {
-		return nil, fmt.Errorf("store: list attempts: %w", err)
-	}
-	return out, nil
 }
