@@ -1,5 +1,5 @@
-// Package gateway pays: connectors for payment providers, OAuth2 client credentials, the
-// embedded sandbox provider, payment links, SMS senders and signed result webhooks.
+// Package gateway pays: connectors for payment providers and the contracts they speak, OAuth2
+// client credentials, payment links, SMS senders and signed result webhooks.
 //
 // # The model
 //
@@ -25,10 +25,11 @@
 // body allocated at its exact final size (so no stray copy is left by append), sends it, and
 // zeroes it. It sends it with its own HTTP/1.1 writer (cardWire), on a connection of its own
 // whose write and read buffers it zeroes, over TLS 1.2 — never through net/http, whose pooled
-// buffers would keep a copy. The payment page reads card bodies the same way (internal/cardsafe).
-// Bodies are never logged: [RedactingTransport] logs method, host, path, status and header names
-// only. Attempts, links, SMS, webhooks and the sandbox's ledger hold the mask
-// (last four) at most; security codes are never kept at all.
+// buffers would keep a copy. The payment page reads a card form into one buffer it zeroes, and
+// zeroes net/http's read buffer of its connection (internal/cardsafe, shared with the sandbox).
+// Bodies are never logged: [RedactingTransport] logs method, host, path, status and header
+// names only. Attempts, links, SMS and webhooks hold the mask (last four) at most; security
+// codes are never kept at all.
 //
 // # Exactly once
 //
@@ -36,7 +37,8 @@
 // before calling the provider, and its outcome after. If the process dies in between, or the
 // provider's answer is lost, the attempt stays pending and [Reconcile] asks the provider what
 // became of that key (session status captures, Stripe search by metadata) — nothing is lost
-// and, because the provider dedupes on the key, nothing is charged twice.
+// and, because the provider dedupes on the key, nothing is charged twice. A failed write to the
+// attempt log never changes a payment's outcome and is always logged with the attempt's key.
 //
 // # Links
 //
@@ -49,12 +51,16 @@
 // # Persistence
 //
 // The gateway declares what it stores — [AttemptLog], [LinkStore], [SMSOutbox],
-// [WebhookStore] — and [MemoryStore] implements them in memory (replay, the sandbox command,
+// [WebhookStore], together [Store] — and [MemoryStore] implements them in memory (replay,
 // tests). The store package's SQLite repository is adapted to them by the binary.
 //
-// # The sandbox
+// # The contracts
 //
-// [Sandbox] is a real http.Handler serving the server side of all three connector APIs, the
-// token endpoint, an SMS Messages API, a demo billing API, its ledger (GET /ledger) and fault
-// injection ([Faults], PUT /admin/faults). See docs/gateway.md for every endpoint and shape.
+// The client owns the contracts it speaks: contract.go holds the JSON of the session API and
+// the Generic Pay Connector in full, and the fields of the Stripe-shaped API the connectors
+// read. Providers are held to them — the embedded one (package sandbox) is a provider like any
+// other: it keeps its own copy of the JSON, shares no code with this package, and the contract
+// tests (TestSandboxHonoursTheContract here, TestClientRequestsAreUnderstood there) check that
+// the two copies agree field by field. No code of this package depends on the sandbox; its
+// tests use it as their provider. See docs/gateway.md for every endpoint and shape.
 package gateway
