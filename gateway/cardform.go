@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/paybridge/paybridge/internal/cardsafe"
 	"github.com/paybridge/paybridge/pan"
 )
 
@@ -130,31 +131,8 @@ func cardBrand(number []byte) string {
 
 // decodeDigitsInto URL-decodes v into buf, keeping digits and skipping spaces and dashes.
 func decodeDigitsInto(v []byte, buf *pan.SecureBuffer) error {
-	for i := 0; i < len(v); i++ {
-		c := v[i]
-		switch {
-		case c == '+':
-			c = ' '
-		case c == '%':
-			if i+2 >= len(v) {
-				return ErrBadCard
-			}
-			h, ok := unhex2(v[i+1], v[i+2])
-			if !ok {
-				return ErrBadCard
-			}
-			c = h
-			i += 2
-		}
-		switch {
-		case c >= '0' && c <= '9':
-			if err := buf.Append(c); err != nil {
-				return ErrBadCard
-			}
-		case c == ' ' || c == '-':
-		default:
-			return ErrBadCard
-		}
+	if cardsafe.FormDigits(v, buf.Append) != nil {
+		return ErrBadCard
 	}
 	return nil
 }
@@ -162,46 +140,16 @@ func decodeDigitsInto(v []byte, buf *pan.SecureBuffer) error {
 // urlDecode decodes a form value of at most max decoded bytes.
 func urlDecode(v []byte, max int) ([]byte, error) {
 	out := make([]byte, 0, len(v))
-	for i := 0; i < len(v); i++ {
-		c := v[i]
-		switch c {
-		case '+':
-			c = ' '
-		case '%':
-			if i+2 >= len(v) {
-				return nil, ErrBadCard
-			}
-			h, ok := unhex2(v[i+1], v[i+2])
-			if !ok {
-				return nil, ErrBadCard
-			}
-			c = h
-			i += 2
+	err := cardsafe.FormValue(v, func(c byte) error {
+		if out = append(out, c); len(out) > max {
+			return ErrBadCard
 		}
-		out = append(out, c)
-		if len(out) > max {
-			return nil, ErrBadCard
-		}
+		return nil
+	})
+	if err != nil {
+		return nil, ErrBadCard
 	}
 	return out, nil
-}
-
-func unhex2(a, b byte) (byte, bool) {
-	x, ok1 := unhex(a)
-	y, ok2 := unhex(b)
-	return x<<4 | y, ok1 && ok2
-}
-
-func unhex(c byte) (byte, bool) {
-	switch {
-	case c >= '0' && c <= '9':
-		return c - '0', true
-	case c >= 'a' && c <= 'f':
-		return c - 'a' + 10, true
-	case c >= 'A' && c <= 'F':
-		return c - 'A' + 10, true
-	}
-	return 0, false
 }
 
 // parseExpiry reads "MM/YY", "MM/YYYY", "MMYY" or "MM / YY".

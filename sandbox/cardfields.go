@@ -99,53 +99,18 @@ func splitForm(body []byte) ([]cardFormField, error) {
 // into a new slice the caller wipes; spaces and dashes between digits are dropped.
 func formDigits(v []byte) ([]byte, error) {
 	out := make([]byte, 0, min(len(v), maxCardDigits))
-	for i := 0; i < len(v); i++ {
-		c := v[i]
-		switch c {
-		case '+':
-			c = ' '
-		case '%':
-			if i+2 >= len(v) {
-				cardsafe.Wipe(out)
-				return nil, errNotDigits
-			}
-			h, ok := unhex2(v[i+1], v[i+2])
-			if !ok {
-				cardsafe.Wipe(out)
-				return nil, errNotDigits
-			}
-			c = h
-			i += 2
+	err := cardsafe.FormDigits(v, func(c byte) error {
+		if len(out) == maxCardDigits {
+			return errNotDigits
 		}
-		switch {
-		case c >= '0' && c <= '9' && len(out) < maxCardDigits:
-			out = append(out, c)
-		case c == ' ' || c == '-':
-		default:
-			cardsafe.Wipe(out[:cap(out)])
-			return nil, errNotDigits
-		}
+		out = append(out, c)
+		return nil
+	})
+	if err != nil {
+		cardsafe.Wipe(out[:cap(out)])
+		return nil, errNotDigits
 	}
 	return out, nil
-}
-
-// unhex2 decodes the two hex digits of a %XX escape.
-func unhex2(a, b byte) (byte, bool) {
-	x, ok1 := unhex(a)
-	y, ok2 := unhex(b)
-	return x<<4 | y, ok1 && ok2
-}
-
-func unhex(c byte) (byte, bool) {
-	switch {
-	case c >= '0' && c <= '9':
-		return c - '0', true
-	case c >= 'a' && c <= 'f':
-		return c - 'a' + 10, true
-	case c >= 'A' && c <= 'F':
-		return c - 'A' + 10, true
-	}
-	return 0, false
 }
 
 // formInt reads a small decimal form value (an expiry month or year); 0 when it is not one.

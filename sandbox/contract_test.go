@@ -2,8 +2,8 @@ package sandbox
 
 import (
 	"bytes"
+	"encoding/base64"
 	"encoding/json"
-	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -47,24 +47,10 @@ func readGolden(t *testing.T, name string) []goldenRequest {
 func TestClientRequestsAreUnderstood(t *testing.T) {
 	e := newEnv(t, Config{})
 	tok := e.token(t)
-	send := func(g goldenRequest, auth func(*http.Request)) (int, map[string]any) {
+	send := func(g goldenRequest, auth string) (int, map[string]any) {
 		t.Helper()
-		req, _ := http.NewRequest(g.method, e.srv.URL+g.path, strings.NewReader(g.body))
-		req.Header.Set("Content-Type", g.contentType)
-		req.Header.Set("Idempotency-Key", g.idemKey)
-		auth(req)
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		var m map[string]any
-		_ = json.Unmarshal(b, &m)
-		return resp.StatusCode, m
-	}
-	bearer := func(k string) func(*http.Request) {
-		return func(r *http.Request) { r.Header.Set("Authorization", "Bearer "+k) }
+		return doJSON(t, g.method, e.srv.URL+g.path, g.body,
+			map[string]string{"Content-Type": g.contentType, "Idempotency-Key": g.idemKey, "Authorization": auth})
 	}
 	strictly := func(body string, v any) {
 		t.Helper()
@@ -79,14 +65,14 @@ func TestClientRequestsAreUnderstood(t *testing.T) {
 	g := readGolden(t, "session_charge.txt")[0]
 	sid := e.session(t, tok, "12.34")
 	g.path = strings.Replace(g.path, "SESSION-ID", sid, 1)
-	if st, m := send(g, bearer(tok)); st != http.StatusOK || m["outcome"] != "approved" || m["maskedCard"] != "************1117" {
+	if st, m := send(g, "Bearer "+tok); st != http.StatusOK || m["outcome"] != "approved" || m["maskedCard"] != "************1117" {
 		t.Errorf("session capture: %d %v", st, m)
 	}
 	var capReq captureRequest
 	strictly(g.body, &capReq)
 
 	// The generic charge and tokenization.
-	basic := func(r *http.Request) { r.SetBasicAuth("merchant", "pw") }
+	basic := "Basic " + base64.StdEncoding.EncodeToString([]byte("merchant:pw"))
 	g = readGolden(t, "generic_charge.txt")[0]
 	if st, m := send(g, basic); st != http.StatusOK || m["charge_id"] == nil {
 		t.Errorf("generic charge: %d %v", st, m)
@@ -103,13 +89,13 @@ func TestClientRequestsAreUnderstood(t *testing.T) {
 
 	// The Stripe-shaped token and charge, the charge naming the token the first answer gave.
 	gs := readGolden(t, "stripe_charge.txt")
-	st, tm := send(gs[0], bearer("sk_test_x"))
+	st, tm := send(gs[0], "Bearer sk_test_x")
 	id, _ := tm["id"].(string)
 	if st != http.StatusOK || id == "" {
 		t.Fatalf("stripe token: %d %v", st, tm)
 	}
 	gs[1].body = strings.Replace(gs[1].body, "source=tok_ID", "source="+id, 1)
-	if st, m := send(gs[1], bearer("sk_test_x")); st != http.StatusOK || m["status"] != "succeeded" {
+	if st, m := send(gs[1], "Bearer sk_test_x"); st != http.StatusOK || m["status"] != "succeeded" {
 		t.Errorf("stripe charge: %d %v", st, m)
 	}
 

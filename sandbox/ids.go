@@ -2,24 +2,20 @@ package sandbox
 
 import (
 	"crypto/rand"
-	"encoding/base32"
 	"encoding/hex"
 	"strings"
 )
 
-var idEncoding = base32.StdEncoding.WithPadding(base32.NoPadding)
-
-// newID returns prefix followed by 80 random bits in lower-case base32 (16 characters).
+// newID returns prefix followed by 80 random bits in lower-case base32 (16 characters), as
+// the sandbox's charge, token and card ids ("ch_…", "tok_…").
 func newID(prefix string) string {
-	var b [10]byte
-	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails (Go ≥ 1.24)
-	return prefix + strings.ToLower(idEncoding.EncodeToString(b[:]))
+	return prefix + strings.ToLower(rand.Text()[:16])
 }
 
 // randomHex returns n random bytes as hex.
 func randomHex(n int) string {
 	b := make([]byte, n)
-	_, _ = rand.Read(b)
+	_, _ = rand.Read(b) // crypto/rand.Read never fails (Go ≥ 1.24)
 	return hex.EncodeToString(b)
 }
 

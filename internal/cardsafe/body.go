@@ -6,9 +6,6 @@ import (
 	"net/http"
 )
 
-// ErrBodyTooLarge: a card request body over its limit.
-var ErrBodyTooLarge = errors.New("cardsafe: request body too large")
-
 // ReadBody reads the body of a request that carries card data into a buffer of its own (see
 // readOwned), then zeroes the connection's read buffers — net/http's bufio.Reader holds the
 // raw request too — and answers Connection: close, so that no byte the client may have sent
