@@ -9,7 +9,6 @@ var (
 	ErrBadRED          = errors.New("dtmf: malformed RFC 2198 redundancy payload")
 	ErrInfoContentType = errors.New("dtmf: unsupported SIP INFO content type")
 	ErrInfoBody        = errors.New("dtmf: malformed SIP INFO DTMF body")
-	ErrBadClockRate    = errors.New("dtmf: clock rate must be positive")
 	ErrBadTiming       = errors.New("dtmf: duration and packet interval must be positive")
 	ErrNotDigit        = errors.New("dtmf: not a DTMF key")
 )

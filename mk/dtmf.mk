@@ -1,7 +1,8 @@
 # DTMF area (dtmf/, internal/audiofile, internal/spandspref, `paybridge dtmf`).
 #
 #   make dtmf-compare   paybridge's detector and spandsp's dtmf_rx side by side: every DTMF.md
-#                       row (MUST/SHOULD counts), talk-off/talk-down, CPU time per 20 ms frame
+#                       row (MUST/SHOULD counts), talk-off/talk-down; then the benchmarks, CPU
+#                       time per 20 ms frame among them (BenchmarkCPUPerFrame)
 #   make dtmf-fuzz      every fuzz target of the area for DTMF_FUZZTIME each (default 20s)
 #   make dtmf-talkoff   only the long talk-off/talk-down tests (the speech corpus is generated
 #                       once with espeak-ng/flite into $(XDG_CACHE_HOME)/paybridge/talkoff)
@@ -11,7 +12,7 @@ DTMF_FUZZTIME ?= 20s
 .PHONY: dtmf-compare dtmf-fuzz dtmf-talkoff
 
 dtmf-compare:
-	$(GO) test -count=1 -v -run 'TestCompareWithSpandsp|TestCompareTalk|TestCPUPerFrame' ./internal/spandspref
+	$(GO) test -count=1 -v -run 'TestCompareWithSpandsp|TestCompareTalk' ./internal/spandspref
 	$(GO) test -run '^$$' -bench 'Frame' -benchmem ./dtmf ./internal/spandspref
 
 dtmf-fuzz:

@@ -261,10 +261,8 @@ func rowNum(r string) int {
 	return n
 }
 
-// The CPU cost of one 20 ms frame of keyed audio, each detector: go test -bench Frame.
-func benchFrames(b *testing.B, run func([]int16)) {
-	c := dtmftest.Matrix(3)[0] // D1: 160 keys, 50/50 ms
-	pcm := codecs[0].through(c.Audio)
+// The CPU cost of one 20 ms frame, each detector: go test -bench Frame. One op is one frame.
+func benchFrames(b *testing.B, pcm []int16, run func([]int16)) {
 	frames := len(pcm) / 160
 	b.ResetTimer()
 	for i := 0; b.Loop(); i++ {
@@ -273,43 +271,27 @@ func benchFrames(b *testing.B, run func([]int16)) {
 	}
 }
 
+// keyedAudio is D1: 160 keys, 50/50 ms, through the first codec.
+func keyedAudio() []int16 { return codecs[0].through(dtmftest.Matrix(3)[0].Audio) }
+
 func BenchmarkFramePaybridge(b *testing.B) {
 	d := dtmf.NewDetector()
-	benchFrames(b, func(p []int16) { d.Process(p) })
+	benchFrames(b, keyedAudio(), func(p []int16) { d.Process(p) })
 }
 
 func BenchmarkFrameSpandsp(b *testing.B) {
 	rx := NewRx()
 	defer rx.Close()
-	benchFrames(b, func(p []int16) { rx.Process(p) })
+	benchFrames(b, keyedAudio(), func(p []int16) { rx.Process(p) })
 }
 
-// cpuPerFrame measures a detector's CPU time per 20 ms frame robustly on a shared machine:
-// the best of many short rounds over the same audio.
-func cpuPerFrame(pcm []int16, newRun func() func([]int16)) time.Duration {
-	frames := len(pcm) / 160
-	best := time.Duration(1 << 62)
-	for round := 0; round < 30; round++ {
-		run := newRun()
-		start := time.Now()
-		for f := 0; f < frames; f++ {
-			run(pcm[f*160 : f*160+160])
-		}
-		if d := time.Since(start) / time.Duration(frames); d < best {
-			best = d
-		}
-	}
-	return best
-}
-
-// TestCPUPerFrame prints both detectors' CPU time per 20 ms frame on keyed audio (D1) and on
-// speech-like noise, best of 30 rounds each, interleaved so machine load hits both alike.
-func TestCPUPerFrame(t *testing.T) {
+// BenchmarkCPUPerFrame prints both detectors' CPU time per 20 ms frame (ns/op) on keyed audio
+// (D1), on speech-like noise and on keys in noise (D9), side by side: run it with -count to
+// see the spread on a shared machine.
+func BenchmarkCPUPerFrame(b *testing.B) {
 	g := dtmftest.New(5)
-	keyed := codecs[0].through(dtmftest.Matrix(3)[0].Audio)
 	noise := make([]float64, 8000*4)
 	g.AddNoise(noise, -20)
-	noisy := codecs[0].through(noise)
 	var d9 []int16
 	for _, c := range dtmftest.Matrix(3) {
 		if c.Row == "D9" {
@@ -317,22 +299,19 @@ func TestCPUPerFrame(t *testing.T) {
 			break
 		}
 	}
-	for _, in := range []struct {
+	inputs := []struct {
 		name string
 		pcm  []int16
-	}{{"keyed audio (D1)", keyed}, {"noise at -20 dBm0", noisy}, {"keys in noise at 15 dB S/N (D9)", d9}} {
-		var pb, ref time.Duration = 1 << 62, 1 << 62
-		for i := 0; i < 3; i++ {
-			pb = min(pb, cpuPerFrame(in.pcm, func() func([]int16) {
-				d := dtmf.NewDetector()
-				return func(p []int16) { d.Process(p) }
-			}))
-			ref = min(ref, cpuPerFrame(in.pcm, func() func([]int16) {
-				rx := NewRx()
-				t.Cleanup(rx.Close)
-				return func(p []int16) { rx.Process(p) }
-			}))
-		}
-		t.Logf("CPU per 20 ms frame, %s: paybridge %v, spandsp %v", in.name, pb, ref)
+	}{{"keyed-D1", keyedAudio()}, {"noise-20dBm0", codecs[0].through(noise)}, {"keys-in-noise-D9", d9}}
+	for _, in := range inputs {
+		b.Run(in.name+"/paybridge", func(b *testing.B) {
+			d := dtmf.NewDetector()
+			benchFrames(b, in.pcm, func(p []int16) { d.Process(p) })
+		})
+		b.Run(in.name+"/spandsp", func(b *testing.B) {
+			rx := NewRx()
+			defer rx.Close()
+			benchFrames(b, in.pcm, func(p []int16) { rx.Process(p) })
+		})
 	}
 }
