@@ -12,7 +12,7 @@ import (
 // keys on a virtual clock: the engine must end every call without a panic (which Run would
 // report as "internal error") and within its loop guard.
 func FuzzRunPlan(f *testing.F) {
-	files, _ := filepath.Glob(filepath.Join("..", "testdata", "plans", "*.xml"))
+	files, _ := filepath.Glob(filepath.Join("..", "examples", "plans", "*.xml"))
 	for _, p := range files {
 		if b, err := os.ReadFile(p); err == nil {
 			f.Add(b)

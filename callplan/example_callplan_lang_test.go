@@ -99,7 +99,7 @@ func ExampleParseAmount() {
 // A PlanSet answers a dialled number with its plan: exact E.164, then the digits with '+',
 // then the fallback.
 func ExampleLoadDir() {
-	set, diags := callplan.LoadDir("../testdata/plans", func(string) string { return "" })
+	set, diags := callplan.LoadDir("../examples/plans", func(string) string { return "" })
 	fmt.Println("problems:", len(diags))
 	for _, n := range []string{"+441632960100", "441632960208", "+15555550100"} {
 		p, _ := set.Match(n)

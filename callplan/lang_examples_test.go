@@ -11,10 +11,10 @@ import (
 // noEnv is an empty environment: example plans must validate with their #(env:…:-default)s.
 func noEnv(string) string { return "" }
 
-// TestExamplePlansValidate checks that every example plan in testdata/plans is free of errors
+// TestExamplePlansValidate checks that every example plan in examples/plans is free of errors
 // and warnings, and that together they form a valid PlanSet.
 func TestExamplePlansValidate(t *testing.T) {
-	files, err := filepath.Glob("../testdata/plans/*.xml")
+	files, err := filepath.Glob("../examples/plans/*.xml")
 	if err != nil || len(files) < 10 {
 		t.Fatalf("example plans: %v (found %d)", err, len(files))
 	}

@@ -7,7 +7,7 @@ import (
 
 // BenchmarkParseVCC parses and validates the VCC example plan (~6 KB, 5 ApiInteractions).
 func BenchmarkParseVCC(b *testing.B) {
-	src, err := os.ReadFile("../testdata/plans/vcc-secure-payments.xml")
+	src, err := os.ReadFile("../examples/plans/vcc-secure-payments.xml")
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -24,7 +24,7 @@ func BenchmarkParseVCC(b *testing.B) {
 func BenchmarkLoadDirExamples(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, ds := LoadDir("../testdata/plans", noEnv); len(ds) > 0 {
+		if _, ds := LoadDir("../examples/plans", noEnv); len(ds) > 0 {
 			b.Fatal(ds)
 		}
 	}

@@ -51,7 +51,7 @@ func wrapFlow(steps string) string {
 }
 
 func TestParsePayBillExample(t *testing.T) {
-	src, err := os.ReadFile("../testdata/plans/pay-bill.xml")
+	src, err := os.ReadFile("../examples/plans/pay-bill.xml")
 	if err != nil {
 		t.Fatal(err)
 	}

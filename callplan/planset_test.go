@@ -103,7 +103,7 @@ func TestLoadDirErrors(t *testing.T) {
 }
 
 func TestExamplePlanSetMatchesVCC(t *testing.T) {
-	ps, ds := LoadDir("../testdata/plans", noEnv)
+	ps, ds := LoadDir("../examples/plans", noEnv)
 	if len(ds) > 0 {
 		t.Fatalf("diagnostics:\n%s", ds)
 	}

@@ -1,6 +1,6 @@
 # The call-plan language (docs/callplan.md): parser, validator, `paybridge validate`.
 #
-# callplan-plans (~1 s): the built binary validates every example plan in testdata/plans
+# callplan-plans (~1 s): the built binary validates every example plan in examples/plans
 #   (exit 0, no error, no warning) and refuses every plan in testdata/plans/bad with exit 1
 #   and each `expect: LINE:COL: MESSAGE` line of the plan's trailing comment on stderr; each
 #   directory in testdata/plans/bad is validated as one set (cross-plan checks) the same way.
@@ -18,7 +18,7 @@ callplan-examples: build
 	@set -e; out=$$(mktemp); trap 'rm -f $$out' EXIT; n=0; \
 	grep -v '^#' testdata/plans/replay/cases.tsv | { while IFS='	' read -r plan keys; do \
 	  [ -n "$$plan" ] || continue; n=$$((n+1)); \
-	  if ! ./$(BIN) replay --start 2026-11-22T10:00:00Z --plan testdata/plans/$$plan.xml --digits "$$keys" \
+	  if ! ./$(BIN) replay --start 2026-11-22T10:00:00Z --plan examples/plans/$$plan.xml --digits "$$keys" \
 	       --expect testdata/plans/replay/$$plan.expect.json --json >>$$out 2>&1; then \
 	    cat $$out >&2; echo "callplan-examples: $$plan did not run as expected" >&2; exit 1; fi; \
 	done; \
@@ -27,7 +27,7 @@ callplan-examples: build
 
 callplan-plans: build
 	@set -e; out=$$(mktemp); trap 'rm -f $$out' EXIT; \
-	if ! ./$(BIN) validate testdata/plans/*.xml 2>$$out; then cat $$out >&2; echo "callplan-plans: example plans do not validate" >&2; exit 1; fi; \
+	if ! ./$(BIN) validate examples/plans/*.xml 2>$$out; then cat $$out >&2; echo "callplan-plans: example plans do not validate" >&2; exit 1; fi; \
 	if ! grep -q ' plans checked: 0 errors, 0 warnings$$' $$out; then cat $$out >&2; echo "callplan-plans: example plans have warnings" >&2; exit 1; fi; \
 	n=0; for f in testdata/plans/bad/*.xml; do \
 	  n=$$((n+1)); \
@@ -46,7 +46,7 @@ callplan-plans: build
 	    done; \
 	  done; \
 	done; \
-	echo "callplan-plans: ok ($$(ls testdata/plans/*.xml | wc -l) example plans valid, $$n bad plans or plan sets refused as expected)"
+	echo "callplan-plans: ok ($$(ls examples/plans/*.xml | wc -l) example plans valid, $$n bad plans or plan sets refused as expected)"
 
 callplan-fuzz:
 	@for t in FuzzParse FuzzExpr FuzzTemplate FuzzLocator FuzzURLOrigin; do \

@@ -13,11 +13,11 @@ REPLAY_PANS := 4242424242424242|5555555555554444|378282246310005|400000000000000
 replay-fixtures: build
 	@json=$$(mktemp); log=$$(mktemp); trap 'rm -f $$json $$log' EXIT; \
 	fail() { cat $$log >&2; echo "replay-fixtures: FAILED" >&2; exit 1; }; \
-	$(REPLAY) --json --plan testdata/plans/vcc-secure-payments.xml --input testdata/replay \
+	$(REPLAY) --json --plan examples/plans/vcc-secure-payments.xml --input testdata/replay \
 	  --expect testdata/replay >>$$json 2>>$$log || fail; \
 	n=0; while IFS='	' read -r name plan keys faults envs; do \
 	  case "$$name" in ''|'#'*) continue;; esac; n=$$((n+1)); \
-	  set -- --json --plan testdata/plans/$$plan.xml --digits "$$keys" --expect testdata/replay/$$name.expect.json; \
+	  set -- --json --plan examples/plans/$$plan.xml --digits "$$keys" --expect testdata/replay/$$name.expect.json; \
 	  [ "$$faults" = "-" ] || set -- "$$@" --faults "$$faults"; \
 	  [ "$$envs" = "-" ] && envs=; \
 	  env $$envs $(REPLAY) "$$@" >>$$json 2>>$$log || fail; \

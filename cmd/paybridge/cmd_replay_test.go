@@ -26,7 +26,7 @@ func noCards(t *testing.T, outputs ...string) {
 }
 
 func TestReplayDigitsVCC(t *testing.T) {
-	code, stdout, stderr := runCmd(t, "replay", replayStart, "--plan", repoPath("testdata", "plans", "vcc-secure-payments.xml"),
+	code, stdout, stderr := runCmd(t, "replay", replayStart, "--plan", repoPath("examples", "plans", "vcc-secure-payments.xml"),
 		"--digits", "12345678 W 4242424242424242# 1230 123")
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)
@@ -115,7 +115,7 @@ func TestReplayFixtures(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.expect, func(t *testing.T) {
-			args := []string{"replay", replayStart, "--json", "--plan", repoPath("testdata", "plans", tc.plan), "--expect", repoPath("testdata", "replay", tc.expect)}
+			args := []string{"replay", replayStart, "--json", "--plan", repoPath("examples", "plans", tc.plan), "--expect", repoPath("testdata", "replay", tc.expect)}
 			if tc.input != "" {
 				args = append(args, "--input", repoPath("testdata", "replay", tc.input))
 			} else {
@@ -139,7 +139,7 @@ func TestReplayFixtures(t *testing.T) {
 func TestReplayExpectMismatch(t *testing.T) {
 	exp := filepath.Join(t.TempDir(), "want.json")
 	os.WriteFile(exp, []byte(`{"outcome":"transferred","variables":{"Pay.Result":"success"}}`), 0o644)
-	code, _, stderr := runCmd(t, "replay", replayStart, "--plan", repoPath("testdata", "plans", "pay-bill.xml"),
+	code, _, stderr := runCmd(t, "replay", replayStart, "--plan", repoPath("examples", "plans", "pay-bill.xml"),
 		"--digits", "12345678# W 4242*", "--expect", exp)
 	if code != 1 {
 		t.Fatalf("exit %d, want 1", code)
@@ -153,7 +153,7 @@ func TestReplayExpectMismatch(t *testing.T) {
 }
 
 func TestReplayManyInputsInParallel(t *testing.T) {
-	args := []string{"replay", replayStart, "--parallel", "4", "--plan", repoPath("testdata", "plans", "vcc-secure-payments.xml"),
+	args := []string{"replay", replayStart, "--parallel", "4", "--plan", repoPath("examples", "plans", "vcc-secure-payments.xml"),
 		"--expect", repoPath("testdata", "replay", "vcc-visa.expect.json")}
 	for range 6 {
 		args = append(args, "--input", repoPath("testdata", "replay", "vcc-visa.wav"))
@@ -175,7 +175,7 @@ func TestReplayManyInputsInParallel(t *testing.T) {
 }
 
 func TestReplayUsageAndBadInputs(t *testing.T) {
-	plan := repoPath("testdata", "plans", "pay-bill.xml")
+	plan := repoPath("examples", "plans", "pay-bill.xml")
 	for _, tc := range []struct {
 		args []string
 		code int
@@ -197,7 +197,7 @@ func TestReplayUsageAndBadInputs(t *testing.T) {
 }
 
 func TestReplayInputDirectory(t *testing.T) {
-	code, stdout, stderr := runCmd(t, "replay", replayStart, "--json", "--plan", repoPath("testdata", "plans", "vcc-secure-payments.xml"),
+	code, stdout, stderr := runCmd(t, "replay", replayStart, "--json", "--plan", repoPath("examples", "plans", "vcc-secure-payments.xml"),
 		"--input", repoPath("testdata", "replay"), "--expect", repoPath("testdata", "replay"))
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)
@@ -236,7 +236,7 @@ func TestReplayProgressBar(t *testing.T) {
 }
 
 func TestReplayTimeline(t *testing.T) {
-	code, _, stderr := runCmd(t, "replay", replayStart, "--timeline", "--plan", repoPath("testdata", "plans", "pay-bill.xml"),
+	code, _, stderr := runCmd(t, "replay", replayStart, "--timeline", "--plan", repoPath("examples", "plans", "pay-bill.xml"),
 		"--digits", "12345678# W 4242424242424242# 1230 123")
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)
@@ -254,7 +254,7 @@ func TestReplayTimeline(t *testing.T) {
 // --faults: the provider fails every charge, so the plan's payment ends in a connector error
 // and the plan says so.
 func TestReplayFaults(t *testing.T) {
-	code, stdout, stderr := runCmd(t, "replay", replayStart, "--json", "--plan", repoPath("testdata", "plans", "pay-bill.xml"),
+	code, stdout, stderr := runCmd(t, "replay", replayStart, "--json", "--plan", repoPath("examples", "plans", "pay-bill.xml"),
 		"--faults", `{"fail_first":100,"fail_status":503,"paths":["/globalpci/v1/session"]}`,
 		"--digits", "12345678# W 4242424242424242# 1230 123")
 	if code != 0 {
@@ -270,7 +270,7 @@ func TestReplayFaults(t *testing.T) {
 		t.Fatalf("Pay %q %q", res.Variables["Pay.Result"], res.Variables["Pay.ConnectorError"])
 	}
 	noCards(t, stdout, stderr)
-	if code, _, stderr := runCmd(t, "replay", "--plan", repoPath("testdata", "plans", "pay-bill.xml"), "--digits", "1", "--faults", "{"); code != 2 || !strings.Contains(stderr, "--faults") {
+	if code, _, stderr := runCmd(t, "replay", "--plan", repoPath("examples", "plans", "pay-bill.xml"), "--digits", "1", "--faults", "{"); code != 2 || !strings.Contains(stderr, "--faults") {
 		t.Fatalf("bad --faults: %d %s", code, stderr)
 	}
 }
@@ -278,7 +278,7 @@ func TestReplayFaults(t *testing.T) {
 func TestReplayExpectDirectoryMissingOne(t *testing.T) {
 	dir := t.TempDir()
 	os.WriteFile(filepath.Join(dir, "vcc-visa.expect.json"), []byte(`{"variables":{"Pay.CardType":"visa"}}`), 0o644)
-	code, _, stderr := runCmd(t, "replay", replayStart, "--plan", repoPath("testdata", "plans", "vcc-secure-payments.xml"),
+	code, _, stderr := runCmd(t, "replay", replayStart, "--plan", repoPath("examples", "plans", "vcc-secure-payments.xml"),
 		"--input", repoPath("testdata", "replay", "vcc-visa.wav"), "--input", repoPath("testdata", "replay", "vcc-amex-rfc4733.pcap"), "--expect", dir)
 	if code != 1 || !strings.Contains(stderr, "vcc-amex-rfc4733.pcap: expectation:") || !strings.Contains(stderr, "1 passed, 0 failed, 1 errors") {
 		t.Fatalf("exit %d:\n%s", code, stderr)

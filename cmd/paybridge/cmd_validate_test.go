@@ -12,7 +12,7 @@ import (
 )
 
 func TestValidateExamplePlans(t *testing.T) {
-	files, _ := filepath.Glob("../../testdata/plans/*.xml")
+	files, _ := filepath.Glob("../../examples/plans/*.xml")
 	if len(files) < 10 {
 		t.Fatalf("found %d example plans", len(files))
 	}
@@ -25,7 +25,7 @@ func TestValidateExamplePlans(t *testing.T) {
 		t.Fatalf("stderr = %q, want %q", stderr, want)
 	}
 	// A directory argument means its *.xml files (not bad/).
-	code, _, stderr = runCmd(t, "validate", "../../testdata/plans")
+	code, _, stderr = runCmd(t, "validate", "../../examples/plans")
 	if code != 0 || stderr != want {
 		t.Fatalf("directory: exit %d, stderr:\n%s", code, stderr)
 	}

@@ -20,11 +20,11 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
-	paybridge "github.com/paybridge/paybridge"
 	"github.com/paybridge/paybridge/callplan"
 	"github.com/paybridge/paybridge/console"
 	"github.com/paybridge/paybridge/dtmf"
 	"github.com/paybridge/paybridge/event"
+	"github.com/paybridge/paybridge/examples"
 	"github.com/paybridge/paybridge/gateway"
 	"github.com/paybridge/paybridge/internal/cardsafe"
 	"github.com/paybridge/paybridge/internal/clientip"
@@ -215,11 +215,12 @@ func (a *App) installExamples() error {
 	if err := os.MkdirAll(dir, 0o750); err != nil {
 		return err
 	}
-	return fs.WalkDir(paybridge.ExamplePlans, "testdata/plans", func(p string, d fs.DirEntry, err error) error {
+	plans := examples.Plans()
+	return fs.WalkDir(plans, ".", func(p string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
 			return err
 		}
-		b, err := paybridge.ExamplePlans.ReadFile(p)
+		b, err := fs.ReadFile(plans, p)
 		if err != nil {
 			return err
 		}

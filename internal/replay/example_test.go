@@ -16,7 +16,7 @@ func ExampleRun() {
 		panic(err)
 	}
 	defer sb.Close()
-	plan, ds := callplan.ParseFile("../../testdata/plans/vcc-secure-payments.xml", func(string) string { return "" })
+	plan, ds := callplan.ParseFile("../../examples/plans/vcc-secure-payments.xml", func(string) string { return "" })
 	if ds.HasErrors() {
 		panic(ds.String())
 	}

@@ -13,22 +13,24 @@ import (
 	"github.com/paybridge/paybridge/event"
 )
 
-// plansUnder returns every plan file under testdata/plans (subdirectories too, the broken plans
-// of bad/ included: they are skipped because they do not validate) as name → source.
+// plansUnder returns every plan file under examples/plans (the shipped examples) and
+// testdata/plans (subdirectories too, the broken plans of bad/ included: they are skipped
+// because they do not validate) as name → source.
 func plansUnder(t *testing.T) map[string][]byte {
 	t.Helper()
 	out := map[string][]byte{}
-	root := filepath.Join("..", "..", "testdata", "plans")
-	err := filepath.WalkDir(root, func(p string, d os.DirEntry, err error) error {
-		if err != nil || d.IsDir() || !strings.HasSuffix(p, ".xml") {
+	for _, root := range []string{filepath.Join("..", "..", "examples", "plans"), filepath.Join("..", "..", "testdata", "plans")} {
+		err := filepath.WalkDir(root, func(p string, d os.DirEntry, err error) error {
+			if err != nil || d.IsDir() || !strings.HasSuffix(p, ".xml") {
+				return err
+			}
+			b, err := os.ReadFile(p)
+			out[p] = b
 			return err
+		})
+		if err != nil {
+			t.Fatal(err)
 		}
-		b, err := os.ReadFile(p)
-		out[p] = b
-		return err
-	})
-	if err != nil {
-		t.Fatal(err)
 	}
 	return out
 }
@@ -71,8 +73,8 @@ func docExamples(t *testing.T) map[string][]byte {
 func itoa(n int) string { b, _ := json.Marshal(n); return string(b) }
 
 // TestValidPlansOpenAndRun is the property behind `paybridge validate`: a plan it passes can
-// run. Every plan under testdata/plans/ and every whole-plan example in the docs that
-// validates without errors (in an empty environment, so #(env:…:-default)s apply) opens every
+// run. Every plan under examples/plans/ and testdata/plans/ and every whole-plan example in the
+// docs that validates without errors (in an empty environment, so #(env:…:-default)s apply) opens every
 // connector it declares — through the gateway, which applies the same connector rules — and,
 // replayed, reaches its first step without an engine error.
 func TestValidPlansOpenAndRun(t *testing.T) {

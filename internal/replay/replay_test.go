@@ -24,9 +24,15 @@ import (
 
 var testCards = []string{"4242424242424242", "5555555555554444", "378282246310005"}
 
+// planFile parses an example plan of examples/plans, or a test plan of testdata/plans when
+// name has a directory ("sandbox-defaults/first-plan.xml").
 func planFile(t testing.TB, name string) *callplan.Plan {
 	t.Helper()
-	p, ds := callplan.ParseFile(filepath.Join("..", "..", "testdata", "plans", name), func(string) string { return "" })
+	path := filepath.Join("..", "..", "examples", "plans", name)
+	if filepath.Dir(name) != "." {
+		path = filepath.Join("..", "..", "testdata", "plans", name)
+	}
+	p, ds := callplan.ParseFile(path, func(string) string { return "" })
 	if ds.HasErrors() {
 		t.Fatalf("%s:\n%s", name, ds.String())
 	}
@@ -330,12 +336,12 @@ func TestRawAndPcapInbandWithInfo(t *testing.T) {
 	}
 }
 
-// TestEveryExamplePlanRuns replays each example plan of testdata/plans with one typing of an
+// TestEveryExamplePlanRuns replays each example plan of examples/plans with one typing of an
 // account, a menu key and a card: no plan may end in an engine error, name a prompt the pack
 // lacks, or print a card number.
 func TestEveryExamplePlanRuns(t *testing.T) {
 	sb := startSandbox(t)
-	plans, _ := filepath.Glob(filepath.Join("..", "..", "testdata", "plans", "*.xml"))
+	plans, _ := filepath.Glob(filepath.Join("..", "..", "examples", "plans", "*.xml"))
 	if len(plans) < 5 {
 		t.Fatalf("only %d example plans", len(plans))
 	}
