@@ -3,6 +3,8 @@ package callplan
 import (
 	"fmt"
 	"slices"
+
+	"github.com/paybridge/paybridge/internal/suggest"
 )
 
 // The one rule set for connectors. CheckConnector decides whether a <Connector> can be opened,
@@ -69,7 +71,7 @@ func CheckConnector(spec ConnectorSpec) (ConnectorSpec, []ConnectorProblem) {
 		spec.Type = DefaultConnectorType
 	}
 	if !slices.Contains(ConnectorTypes, spec.Type) {
-		add(ProblemInvalid, "type", "connector type %q: use %s%s", spec.Type, connectorTypeList, didYouMean(spec.Type, ConnectorTypes))
+		add(ProblemInvalid, "type", "connector type %q: use %s%s", spec.Type, connectorTypeList, suggest.DidYouMean(spec.Type, ConnectorTypes))
 	}
 	switch {
 	case spec.BaseURL == "":

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/paybridge/paybridge/internal/suggest"
 	"github.com/paybridge/paybridge/pan"
 )
 
@@ -101,7 +102,7 @@ func (p *parser) attrs(n *xnode, allowed ...string) *attrSet {
 			if len(allowed) == 0 {
 				p.sink.errorf(a.pos, "unknown-attribute", "<%s> takes no attributes (found %s)", n.name, a.name)
 			} else {
-				p.sink.errorf(a.pos, "unknown-attribute", "unknown attribute %s on <%s>%s", a.name, n.name, didYouMean(a.name, allowed))
+				p.sink.errorf(a.pos, "unknown-attribute", "unknown attribute %s on <%s>%s", a.name, n.name, suggest.DidYouMean(a.name, allowed))
 			}
 		}
 		p.checkLiteral(a.value, a.valOff, a.name)
@@ -367,7 +368,7 @@ var planChildren = []string{"Match", "Prompts", "Connector", "Flow"}
 
 func (p *parser) parsePlan(root *xnode) {
 	if root.name != "CallPlan" {
-		p.sink.errorf(root.pos, "root", "the root element must be <CallPlan>, not <%s>%s", root.name, didYouMean(root.name, []string{"CallPlan"}))
+		p.sink.errorf(root.pos, "root", "the root element must be <CallPlan>, not <%s>%s", root.name, suggest.DidYouMean(root.name, []string{"CallPlan"}))
 		return
 	}
 	pl := p.plan
@@ -408,7 +409,7 @@ func (p *parser) parsePlan(root *xnode) {
 			if stepParsers[c.name] != nil {
 				p.sink.errorf(c.pos, "misplaced-element", "<%s> is a step: put it inside <Flow>", c.name)
 			} else {
-				p.sink.errorf(c.pos, "unknown-element", "unknown element <%s> in <CallPlan>%s", c.name, didYouMean(c.name, planChildren))
+				p.sink.errorf(c.pos, "unknown-element", "unknown element <%s> in <CallPlan>%s", c.name, suggest.DidYouMean(c.name, planChildren))
 			}
 		}
 	}
@@ -536,7 +537,7 @@ func (p *parser) parseConnector(n *xnode) {
 			})
 			s.BasicAuth = b
 		default:
-			p.sink.errorf(c.pos, "unknown-element", "unknown element <%s> in <Connector>%s", c.name, didYouMean(c.name, []string{"ClientCredentials", "BasicAuth"}))
+			p.sink.errorf(c.pos, "unknown-element", "unknown element <%s> in <Connector>%s", c.name, suggest.DidYouMean(c.name, []string{"ClientCredentials", "BasicAuth"}))
 		}
 	}
 	if s.Type == "" {

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/paybridge/paybridge/internal/suggest"
 	"github.com/paybridge/paybridge/pan"
 )
 
@@ -64,7 +65,7 @@ func (p *parser) steps(nodes []*xnode, top bool) []Step {
 			if parent, ok := nestedOnly[c.name]; ok {
 				p.sink.errorf(c.pos, "misplaced-element", "<%s> belongs directly inside <%s>", c.name, parent)
 			} else {
-				p.sink.errorf(c.pos, "unknown-element", "unknown element <%s>%s", c.name, didYouMean(c.name, stepNames))
+				p.sink.errorf(c.pos, "unknown-element", "unknown element <%s>%s", c.name, suggest.DidYouMean(c.name, stepNames))
 			}
 			continue
 		}
@@ -220,7 +221,7 @@ func (p *parser) parseMenu(n *xnode) Step {
 	keys := map[string]Pos{}
 	for _, c := range n.children {
 		if c.name != "Choice" {
-			p.sink.errorf(c.pos, "unknown-element", "<Menu> holds <Choice> elements, not <%s>%s", c.name, didYouMean(c.name, []string{"Choice"}))
+			p.sink.errorf(c.pos, "unknown-element", "<Menu> holds <Choice> elements, not <%s>%s", c.name, suggest.DidYouMean(c.name, []string{"Choice"}))
 			continue
 		}
 		ca := p.attrs(c, "key")
@@ -255,7 +256,7 @@ func (p *parser) parseAPI(n *xnode) Step {
 	if v, ok := a.str("redirects"); ok {
 		i := slices.Index(redirectPolicies, strings.TrimSpace(v))
 		if i < 0 {
-			p.sink.errorf(a.valPos(a.get("redirects")), "bad-value", "redirects %q: use same-origin (the default), none or any%s", v, didYouMean(strings.TrimSpace(v), redirectPolicies))
+			p.sink.errorf(a.valPos(a.get("redirects")), "bad-value", "redirects %q: use same-origin (the default), none or any%s", v, suggest.DidYouMean(strings.TrimSpace(v), redirectPolicies))
 		} else {
 			s.Redirects = RedirectPolicy(i)
 		}
@@ -284,7 +285,7 @@ func (p *parser) parseAPI(n *xnode) Step {
 			haveResp = true
 			p.parseResponse(c, &s.Response)
 		default:
-			p.sink.errorf(c.pos, "unknown-element", "unknown element <%s> in <ApiInteraction>%s", c.name, didYouMean(c.name, []string{"Request", "Response"}))
+			p.sink.errorf(c.pos, "unknown-element", "unknown element <%s> in <ApiInteraction>%s", c.name, suggest.DidYouMean(c.name, []string{"Request", "Response"}))
 		}
 	}
 	if !haveReq {
@@ -315,14 +316,14 @@ func (p *parser) parseRequest(n *xnode, r *APIRequest) {
 			v, pos := p.text(c)
 			r.Method = strings.ToUpper(v)
 			if !contains(httpMethods, r.Method) {
-				p.sink.errorf(pos, "bad-method", "method %q: use GET, POST, PUT, PATCH, DELETE or HEAD%s", v, didYouMean(r.Method, httpMethods))
+				p.sink.errorf(pos, "bad-method", "method %q: use GET, POST, PUT, PATCH, DELETE or HEAD%s", v, suggest.DidYouMean(r.Method, httpMethods))
 			}
 		case "Headers":
 			p.attrs(c)
 			p.noText(c)
 			for _, h := range c.children {
 				if h.name != "Header" {
-					p.sink.errorf(h.pos, "unknown-element", "<Headers> holds <Header> elements, not <%s>%s", h.name, didYouMean(h.name, []string{"Header"}))
+					p.sink.errorf(h.pos, "unknown-element", "<Headers> holds <Header> elements, not <%s>%s", h.name, suggest.DidYouMean(h.name, []string{"Header"}))
 					continue
 				}
 				r.Headers = append(r.Headers, Header{Pos: h.pos})
@@ -331,7 +332,7 @@ func (p *parser) parseRequest(n *xnode, r *APIRequest) {
 		case "Body":
 			p.textTmpl(c, &r.Body)
 		default:
-			p.sink.errorf(c.pos, "unknown-element", "unknown element <%s> in <Request>%s", c.name, didYouMean(c.name, []string{"Url", "Method", "Headers", "Body"}))
+			p.sink.errorf(c.pos, "unknown-element", "unknown element <%s> in <Request>%s", c.name, suggest.DidYouMean(c.name, []string{"Url", "Method", "Headers", "Body"}))
 		}
 	}
 	if !haveURL {
@@ -411,7 +412,7 @@ func (p *parser) parseHeader(n *xnode, h *Header) {
 				p.sink.errorf(p.plan.posOf(&h.Value, c.pos), "bad-header", "header value spans lines: CR and LF are not allowed")
 			}
 		default:
-			p.sink.errorf(c.pos, "unknown-element", "unknown element <%s> in <Header>%s", c.name, didYouMean(c.name, []string{"Key", "Value"}))
+			p.sink.errorf(c.pos, "unknown-element", "unknown element <%s> in <Header>%s", c.name, suggest.DidYouMean(c.name, []string{"Key", "Value"}))
 		}
 	}
 	if !haveKey {
@@ -456,7 +457,7 @@ func (p *parser) parseResponse(n *xnode, r *APIResponse) {
 		case "Fields":
 			fieldsNode = c
 		default:
-			p.sink.errorf(c.pos, "unknown-element", "unknown element <%s> in <Response>%s", c.name, didYouMean(c.name, []string{"Type", "ResponseCodeDestination", "Fields"}))
+			p.sink.errorf(c.pos, "unknown-element", "unknown element <%s> in <Response>%s", c.name, suggest.DidYouMean(c.name, []string{"Type", "ResponseCodeDestination", "Fields"}))
 		}
 	}
 	if fieldsNode == nil {
@@ -467,7 +468,7 @@ func (p *parser) parseResponse(n *xnode, r *APIResponse) {
 	p.noText(fieldsNode)
 	for _, f := range fieldsNode.children {
 		if f.name != "Field" {
-			p.sink.errorf(f.pos, "unknown-element", "<Fields> holds <Field> elements, not <%s>%s", f.name, didYouMean(f.name, []string{"Field"}))
+			p.sink.errorf(f.pos, "unknown-element", "<Fields> holds <Field> elements, not <%s>%s", f.name, suggest.DidYouMean(f.name, []string{"Field"}))
 			continue
 		}
 		r.Fields = append(r.Fields, Field{Pos: f.pos, DataType: DataString})
@@ -510,10 +511,10 @@ func (p *parser) parseField(n *xnode, f *Field, typ ResponseType) {
 			case contains(DataTypes, v):
 				f.DataType = DataType(v)
 			default:
-				p.sink.errorf(pos, "bad-datatype", "DataType %q: use String, Decimal, Integer or Boolean%s", v, didYouMean(v, DataTypes))
+				p.sink.errorf(pos, "bad-datatype", "DataType %q: use String, Decimal, Integer or Boolean%s", v, suggest.DidYouMean(v, DataTypes))
 			}
 		default:
-			p.sink.errorf(c.pos, "unknown-element", "unknown element <%s> in <Field>%s", c.name, didYouMean(c.name, []string{"Locator", "Destination", "DataType"}))
+			p.sink.errorf(c.pos, "unknown-element", "unknown element <%s> in <Field>%s", c.name, suggest.DidYouMean(c.name, []string{"Locator", "Destination", "DataType"}))
 		}
 	}
 	if !haveLoc {
@@ -625,13 +626,13 @@ func (p *parser) parsePay(n *xnode) Step {
 	if v, ok := a.str("tokenType"); ok {
 		s.TokenType = strings.TrimSpace(v)
 		if !contains(tokenTypes, s.TokenType) {
-			p.sink.errorf(a.valPos(a.get("tokenType")), "bad-token-type", "tokenType %q: use one-time or reusable%s", v, didYouMean(v, tokenTypes))
+			p.sink.errorf(a.valPos(a.get("tokenType")), "bad-token-type", "tokenType %q: use one-time or reusable%s", v, suggest.DidYouMean(v, tokenTypes))
 		}
 	}
 	s.Var = a.varName("var", false, DefaultPayVar)
 	for _, c := range n.children {
 		if c.name != "Prompt" {
-			p.sink.errorf(c.pos, "unknown-element", "<Pay> holds <Prompt> elements, not <%s>%s", c.name, didYouMean(c.name, []string{"Prompt"}))
+			p.sink.errorf(c.pos, "unknown-element", "<Pay> holds <Prompt> elements, not <%s>%s", c.name, suggest.DidYouMean(c.name, []string{"Prompt"}))
 			continue
 		}
 		if pp := p.parsePayPrompt(c, s); pp != nil {
@@ -646,7 +647,7 @@ func (p *parser) cardTypes(a *attrSet, name string, v []string) []string {
 	out := make([]string, 0, len(v))
 	for _, t := range v {
 		if !contains(CardTypes, t) {
-			p.sink.errorf(a.valPos(a.get(name)), "bad-card-type", "%s: unknown card type %q%s (known: %s)", name, t, didYouMean(t, CardTypes), strings.Join(CardTypes, " "))
+			p.sink.errorf(a.valPos(a.get(name)), "bad-card-type", "%s: unknown card type %q%s (known: %s)", name, t, suggest.DidYouMean(t, CardTypes), strings.Join(CardTypes, " "))
 			continue
 		}
 		if contains(out, t) {
@@ -671,13 +672,13 @@ func (p *parser) parsePayPrompt(n *xnode, pay *PayStep) *PayPrompt {
 	pp := &PayPrompt{Pos: n.pos}
 	pp.For = strings.TrimSpace(a.requiredNonEmpty("for"))
 	if pp.For != "" && !contains(PayFields, pp.For) {
-		p.sink.errorf(a.valPos(a.get("for")), "bad-pay-field", "for=%q: use one of %s%s", pp.For, strings.Join(PayFields, ", "), didYouMean(pp.For, PayFields))
+		p.sink.errorf(a.valPos(a.get("for")), "bad-pay-field", "for=%q: use one of %s%s", pp.For, strings.Join(PayFields, ", "), suggest.DidYouMean(pp.For, PayFields))
 	}
 	if v, ok := a.list("errorType"); ok {
 		for _, e := range v {
 			switch {
 			case !contains(PayErrorTypes, e):
-				p.sink.errorf(a.valPos(a.get("errorType")), "bad-error-type", "unknown errorType %q%s", e, didYouMean(e, PayErrorTypes))
+				p.sink.errorf(a.valPos(a.get("errorType")), "bad-error-type", "unknown errorType %q%s", e, suggest.DidYouMean(e, PayErrorTypes))
 			case pp.For != "" && contains(PayFields, pp.For) && !contains(payFieldErrors[pp.For], e):
 				p.sink.errorf(a.valPos(a.get("errorType")), "bad-error-type", "errorType %s never happens for %s (possible: %s)", e, pp.For, strings.Join(payFieldErrors[pp.For], " "))
 			default:
@@ -856,7 +857,7 @@ func (p *parser) parseSwitch(n *xnode) Step {
 			p.noText(c)
 			s.Default = p.steps(c.children, false)
 		default:
-			p.sink.errorf(c.pos, "unknown-element", "<Switch> holds <Case> and <Default>, not <%s>%s", c.name, didYouMean(c.name, []string{"Case", "Default"}))
+			p.sink.errorf(c.pos, "unknown-element", "<Switch> holds <Case> and <Default>, not <%s>%s", c.name, suggest.DidYouMean(c.name, []string{"Case", "Default"}))
 		}
 	}
 	return s

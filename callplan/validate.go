@@ -5,6 +5,8 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+
+	"github.com/paybridge/paybridge/internal/suggest"
 )
 
 // Validate checks a parsed plan's meaning: labels, reachability, connector references and
@@ -81,12 +83,12 @@ func (v *validator) checkLabels(flow []Step) {
 		case *GotoStep:
 			used[s.Label] = true
 			if _, ok := v.labels[s.Label]; !ok && s.Label != "" {
-				v.sink.errorf(v.plan.posOf(&s.Label, s.Pos), "missing-label", "Goto label %q: no <Label name=%q> at the top level of <Flow>%s", s.Label, s.Label, didYouMean(s.Label, v.labelNames()))
+				v.sink.errorf(v.plan.posOf(&s.Label, s.Pos), "missing-label", "Goto label %q: no <Label name=%q> at the top level of <Flow>%s", s.Label, s.Label, suggest.DidYouMean(s.Label, v.labelNames()))
 			}
 		case *APIInteractionStep:
 			used[s.OnError] = true
 			if _, ok := v.labels[s.OnError]; !ok && s.OnError != "" {
-				v.sink.errorf(v.plan.posOf(&s.OnError, s.Pos), "missing-label", "onError label %q: no <Label name=%q> at the top level of <Flow>%s", s.OnError, s.OnError, didYouMean(s.OnError, v.labelNames()))
+				v.sink.errorf(v.plan.posOf(&s.OnError, s.Pos), "missing-label", "onError label %q: no <Label name=%q> at the top level of <Flow>%s", s.OnError, s.OnError, suggest.DidYouMean(s.OnError, v.labelNames()))
 			}
 		}
 		return true
@@ -168,7 +170,7 @@ func (v *validator) checkConnectors() {
 			return
 		}
 		if v.plan.Connector(*name) == nil {
-			v.sink.errorf(v.plan.posOf(name, s.StepPos()), "missing-connector", "<%s> uses connector %q, which is not declared%s", s.StepName(), *name, didYouMean(*name, names))
+			v.sink.errorf(v.plan.posOf(name, s.StepPos()), "missing-connector", "<%s> uses connector %q, which is not declared%s", s.StepName(), *name, suggest.DidYouMean(*name, names))
 		}
 	}
 	used := map[string]bool{}
@@ -501,7 +503,7 @@ func (v *validator) checkUse(u varUse, spaces []namespace, all map[string]Pos, s
 		if kind == "Pay" {
 			msg += " (card data is never a variable)"
 		}
-		if s := didYouMean(suffix, ns.outputs); s != "" && under {
+		if s := suggest.DidYouMean(suffix, ns.outputs); s != "" && under {
 			msg += s
 		}
 		v.sink.errorf(u.pos, "unpublished-variable", "%s", msg)
@@ -512,7 +514,7 @@ func (v *validator) checkUse(u varUse, spaces []namespace, all map[string]Pos, s
 	}
 	first, ever := all[u.name]
 	if !ever {
-		v.sink.errorf(u.pos, "unset-variable", "$(%s) is never set: no step assigns it and it is not a built-in%s", u.name, didYouMean(u.name, names))
+		v.sink.errorf(u.pos, "unset-variable", "$(%s) is never set: no step assigns it and it is not a built-in%s", u.name, suggest.DidYouMean(u.name, names))
 		return
 	}
 	v.sink.warnf(u.pos, "used-before-set", "$(%s) is used before any step sets it (first set at %d:%d); until then it is empty", u.name, first.Line, first.Col)

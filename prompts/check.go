@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/paybridge/paybridge/callplan"
+	"github.com/paybridge/paybridge/internal/suggest"
 )
 
 // Check resolves every literal prompt name of a plan against its prompt directory
@@ -44,7 +45,7 @@ func Check(p *callplan.Plan) callplan.Diagnostics {
 				where = dir + " or the bundled pack"
 			}
 			hint := ""
-			if s := callplan.Suggest(r.Name, promptNames(dir)); s != "" {
+			if s := suggest.Closest(r.Name, promptNames(dir)); s != "" {
 				hint = fmt.Sprintf(" (did you mean %q?)", s)
 			}
 			ds = append(ds, callplan.Diagnostic{Pos: r.Pos, Severity: callplan.SeverityWarning, Code: "missing-prompt",

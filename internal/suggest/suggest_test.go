@@ -1,4 +1,4 @@
-package callplan
+package suggest
 
 import (
 	"testing"
@@ -38,13 +38,13 @@ func TestSuggest(t *testing.T) {
 		{"Paymentlinks", ""}, // too far from anything
 		{"", ""},
 	}
-	cands := append([]string{"maxDigits", "finishOnKey"}, stepNames...)
+	cands := []string{"maxDigits", "finishOnKey", "Play", "Gather", "Menu", "SayDigits", "Hangup", "Pay", "SendPaymentLink"}
 	for _, tt := range tests {
-		if got := Suggest(tt.got, cands); got != tt.want {
-			t.Errorf("Suggest(%q) = %q, want %q", tt.got, got, tt.want)
+		if got := Closest(tt.got, cands); got != tt.want {
+			t.Errorf("Closest(%q) = %q, want %q", tt.got, got, tt.want)
 		}
 	}
-	if didYouMean("Gathr", cands) != ` (did you mean "Gather"?)` || didYouMean("zzz", cands) != "" {
-		t.Error("didYouMean format")
+	if DidYouMean("Gathr", cands) != ` (did you mean "Gather"?)` || DidYouMean("zzz", cands) != "" {
+		t.Error("DidYouMean format")
 	}
 }

@@ -1,14 +1,14 @@
-package callplan
+package suggest
 
 import "strings"
 
-// suggest returns the candidate closest to got when it is close enough to be a plausible typo
+// Closest returns the candidate closest to got when it is close enough to be a plausible typo
 // ("Gathr" → "Gather", "maxdigits" → "maxDigits"), or "".
 //
 // Closeness is the Levenshtein distance between the lower-cased strings: a case-only
 // difference always qualifies; otherwise the distance may be at most a third of the longer
 // name (at least 1, at most 3).
-func suggest(got string, candidates []string) string {
+func Closest(got string, candidates []string) string {
 	g := strings.ToLower(got)
 	best, bestD := "", 1<<30
 	for _, c := range candidates {
@@ -31,13 +31,10 @@ func suggest(got string, candidates []string) string {
 	return ""
 }
 
-// Suggest returns the candidate that got is most plausibly a typo of, or "" (see suggest).
-// Tools outside the package use it for names the language does not know, such as prompts.
-func Suggest(got string, candidates []string) string { return suggest(got, candidates) }
-
-// didYouMean formats a suggestion as a message suffix: ` (did you mean "X"?)` or "".
-func didYouMean(got string, candidates []string) string {
-	if s := suggest(got, candidates); s != "" {
+// DidYouMean formats Closest as a message suffix: ` (did you mean "X"?)`, or "" when no
+// candidate is close enough.
+func DidYouMean(got string, candidates []string) string {
+	if s := Closest(got, candidates); s != "" {
 		return ` (did you mean "` + s + `"?)`
 	}
 	return ""
