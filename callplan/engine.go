@@ -5,6 +5,8 @@ import (
 	"log/slog"
 	"net/http"
 	"time"
+
+	"github.com/paybridge/paybridge/payment"
 )
 
 // How a call ended (Outcome.Result).
@@ -23,14 +25,14 @@ const DefaultMaxSteps = 10_000
 // RunOptions are what a call needs besides its plan and channel. Only Clock is needed for a
 // plan without connectors; everything else has a safe default.
 type RunOptions struct {
-	Clock      Clock        // WallClock for live calls, a *VirtualClock for replay; nil = WallClock
-	Connectors Connectors   // opens the plan's <Connector>s; nil = Pay/Authorize fail as connector errors
-	Links      LinkSender   // for SendPaymentLink; nil = SendPaymentLink fails
-	Events     EventSink    // receives every event as it happens (also collected in Outcome.Events)
-	HTTPClient *http.Client // for ApiInteraction; nil = a client with no global timeout (each step has its own)
-	SandboxURL string       // the value of $(Sandbox.Url)
-	Logger     *slog.Logger // nil = discard; never receives a card digit
-	MaxSteps   int          // loop guard; 0 = DefaultMaxSteps
+	Clock      Clock              // WallClock for live calls, a *VirtualClock for replay; nil = WallClock
+	Connectors payment.Connectors // opens the plan's <Connector>s; nil = Pay/Authorize fail as connector errors
+	Links      payment.LinkSender // for SendPaymentLink; nil = SendPaymentLink fails
+	Events     EventSink          // receives every event as it happens (also collected in Outcome.Events)
+	HTTPClient *http.Client       // for ApiInteraction; nil = a client with no global timeout (each step has its own)
+	SandboxURL string             // the value of $(Sandbox.Url)
+	Logger     *slog.Logger       // nil = discard; never receives a card digit
+	MaxSteps   int                // loop guard; 0 = DefaultMaxSteps
 
 	// Variables are set before the first step, after the Call.* built-ins (a harness may
 	// preset plan variables; built-ins cannot be overridden).

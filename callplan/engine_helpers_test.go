@@ -13,6 +13,7 @@ import (
 
 	"github.com/paybridge/paybridge/dtmf"
 	"github.com/paybridge/paybridge/pan"
+	"github.com/paybridge/paybridge/payment"
 )
 
 // The engine's unit-test doubles: a Channel whose prompts last a fixed time on a virtual
@@ -136,17 +137,17 @@ func (c *testChannel) playedList() string {
 // check they were wiped.
 type fakeConnector struct {
 	mu       sync.Mutex
-	reqs     []PaymentRequest
+	reqs     []payment.Request
 	numbers  []string // what it received (only in this test double, never printed)
 	cvvs     []string
 	memory   [][]byte // the buffers' backing arrays
-	result   *PaymentResult
+	result   *payment.Result
 	err      error
 	authErr  error
-	sessions []*SessionRequest
+	sessions []*payment.SessionRequest
 }
 
-func (f *fakeConnector) Pay(ctx context.Context, req *PaymentRequest) (*PaymentResult, error) {
+func (f *fakeConnector) Pay(ctx context.Context, req *payment.Request) (*payment.Result, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	body := req.Card.Number.AppendTo([]byte("number="))
@@ -164,22 +165,22 @@ func (f *fakeConnector) Pay(ctx context.Context, req *PaymentRequest) (*PaymentR
 	if f.result != nil {
 		return f.result, nil
 	}
-	return &PaymentResult{Status: PaymentApproved, ConfirmationCode: "PB1234", SessionID: "sess-1", ProviderStatus: 200}, nil
+	return &payment.Result{Status: payment.Approved, ConfirmationCode: "PB1234", SessionID: "sess-1", ProviderStatus: 200}, nil
 }
 
-func (f *fakeConnector) StartSession(ctx context.Context, req *SessionRequest) (*Session, error) {
+func (f *fakeConnector) StartSession(ctx context.Context, req *payment.SessionRequest) (*payment.Session, error) {
 	f.sessions = append(f.sessions, req)
-	return &Session{ID: "sess-1", State: "created"}, nil
+	return &payment.Session{ID: "sess-1", State: "created"}, nil
 }
 
 func (f *fakeConnector) Authorize(ctx context.Context) error { return f.authErr }
 
 type fakeConnectors struct {
 	conn  *fakeConnector
-	specs []ConnectorSpec
+	specs []payment.ConnectorSpec
 }
 
-func (f *fakeConnectors) Open(spec *ConnectorSpec) (Connector, error) {
+func (f *fakeConnectors) Open(spec *payment.ConnectorSpec) (payment.Connector, error) {
 	f.specs = append(f.specs, *spec)
 	return f.conn, nil
 }
@@ -190,7 +191,7 @@ type harness struct {
 	clock *VirtualClock
 	ch    *testChannel
 	conn  *fakeConnector
-	links LinkSender
+	links payment.LinkSender
 	logs  bytes.Buffer
 	sink  []Event
 	opts  RunOptions

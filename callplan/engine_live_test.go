@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/paybridge/paybridge/dtmf"
+	"github.com/paybridge/paybridge/payment"
 )
 
 // liveChannel plays prompts in real time like ivr's channel: Play blocks until the prompt
@@ -119,18 +120,18 @@ func TestRunCancelled(t *testing.T) {
 }
 
 type fakeLinks struct {
-	reqs    []*LinkRequest
+	reqs    []*payment.LinkRequest
 	err     error
 	trusted []string
 }
 
-func (f *fakeLinks) SendPaymentLink(ctx context.Context, req *LinkRequest) (*LinkResult, error) {
+func (f *fakeLinks) SendPaymentLink(ctx context.Context, req *payment.LinkRequest) (*payment.LinkResult, error) {
 	f.reqs = append(f.reqs, req)
 	f.trusted = req.TrustedNumbers
 	if f.err != nil {
 		return nil, f.err
 	}
-	return &LinkResult{LinkID: "lnk_1", SessionID: "sess-9", ExpiresAt: testStart.Add(72 * time.Hour), MessageID: "msg-1"}, nil
+	return &payment.LinkResult{LinkID: "lnk_1", SessionID: "sess-9", ExpiresAt: testStart.Add(72 * time.Hour), MessageID: "msg-1"}, nil
 }
 
 func TestAuthorizeAndSendPaymentLink(t *testing.T) {

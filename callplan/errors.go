@@ -23,8 +23,6 @@ var (
 	ErrLocator = errors.New("callplan: locator")
 	// ErrDataType: a located value does not convert to the field's DataType.
 	ErrDataType = errors.New("callplan: data type")
-	// ErrAmount: an amount or currency is malformed.
-	ErrAmount = errors.New("callplan: bad amount")
 	// ErrNoPlan: no plan matches a dialled number.
 	ErrNoPlan = errors.New("callplan: no plan for number")
 )

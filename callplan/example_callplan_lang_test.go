@@ -83,19 +83,6 @@ func ExampleParseResponse() {
 	// Completed S1
 }
 
-// Amounts are converted to minor units with the currency's ISO 4217 decimal places.
-func ExampleParseAmount() {
-	for _, c := range []struct{ amount, cur string }{{"12.5", "GBP"}, {"500", "JPY"}, {"1.234", "KWD"}, {"1.234", "GBP"}} {
-		a, err := callplan.ParseAmount(c.amount, c.cur)
-		fmt.Println(a.Minor, callplan.FormatAmount(a), err)
-	}
-	// Output:
-	// 1250 12.50 <nil>
-	// 500 500 <nil>
-	// 1234 1.234 <nil>
-	// 0 0 callplan: bad amount: "1.234" has more than 2 decimal places for GBP
-}
-
 // A PlanSet answers a dialled number with its plan: exact E.164, then the digits with '+',
 // then the fallback.
 func ExampleLoadDir() {

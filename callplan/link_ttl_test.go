@@ -4,6 +4,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/paybridge/paybridge/payment"
 )
 
 // TestLinkTTLLimit: one limit for a payment link's lifetime (7 days), enforced by validate.
@@ -25,7 +27,7 @@ func TestLinkTTLLimit(t *testing.T) {
 			t.Errorf("ttl=%q: diagnostics %q, want one out-of-range error", bad, ds)
 		}
 	}
-	if MaxLinkTTL != 7*24*time.Hour {
-		t.Errorf("MaxLinkTTL = %v; docs/callplan.md and docs/gateway.md say 7 days", MaxLinkTTL)
+	if payment.MaxLinkTTL != 7*24*time.Hour {
+		t.Errorf("MaxLinkTTL = %v; docs/callplan.md and docs/gateway.md say 7 days", payment.MaxLinkTTL)
 	}
 }

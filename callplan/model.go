@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/paybridge/paybridge/pan"
+	"github.com/paybridge/paybridge/payment"
 )
 
 // This file is the call plan's syntax tree: what Parse produces and what the engine runs.
@@ -61,17 +62,10 @@ const (
 	DefaultMinPostalCodeLen   = pan.MinPostalCodeLength
 	DefaultAuthorizeVar       = "Authorize"
 	DefaultLinkVar            = "Link"
-	DefaultLinkTTL            = 24 * time.Hour
 	DefaultHangupReason       = "normal"
-	DefaultConnectorType      = "session"
 	DefaultConnectorTokenPath = "/auth/connect/token"
 	MaxDigitsLimit            = 64 // upper bound on Gather maxDigits
 )
-
-// MaxLinkTTL is the one limit on a payment link's lifetime: validate refuses a longer ttl and
-// the gateway never issues one. A link completes a provider session, and the sessions it
-// attaches to live 7 days.
-const MaxLinkTTL = 7 * 24 * time.Hour
 
 // DefaultValidCardTypes is Pay's validCardTypes when the attribute is absent.
 var DefaultValidCardTypes = []string{pan.BrandVisa, pan.BrandMastercard, pan.BrandAmex}
@@ -140,7 +134,7 @@ type PromptsDecl struct {
 // ConnectorDecl is a <Connector> element after #(env:…) substitution.
 type ConnectorDecl struct {
 	Pos  Pos
-	Spec ConnectorSpec
+	Spec payment.ConnectorSpec
 }
 
 // Step is one element of a flow. Each concrete type below is one element; StepName returns

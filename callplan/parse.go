@@ -13,6 +13,7 @@ import (
 
 	"github.com/paybridge/paybridge/internal/suggest"
 	"github.com/paybridge/paybridge/pan"
+	"github.com/paybridge/paybridge/payment"
 )
 
 // Parse reads one plan from src. name is the file name used in positions (and, without its
@@ -527,7 +528,7 @@ func (p *parser) parseConnector(n *xnode) {
 			at["BasicAuth"] = c.pos
 			ca := p.attrs(c, "username", "password")
 			p.noText(c)
-			b := &BasicAuth{}
+			b := &payment.BasicAuth{}
 			checked("BasicAuth.username", func() { b.Username = ca.required("username") })
 			checked("BasicAuth.password", func() {
 				if x := ca.get("password"); x != nil {
@@ -541,14 +542,14 @@ func (p *parser) parseConnector(n *xnode) {
 		}
 	}
 	if s.Type == "" {
-		s.Type = DefaultConnectorType
+		s.Type = payment.DefaultConnectorType
 	}
 	// What it takes to open the connector is decided in one place, which the gateway applies
 	// when it opens it. A baseUrl that could not be read leaves it unknown whether the
 	// connector is the sandbox, so nothing more can be said.
-	var probs []ConnectorProblem
+	var probs []payment.ConnectorProblem
 	if !reported["baseUrl"] {
-		_, probs = CheckConnector(*s)
+		_, probs = payment.CheckConnector(*s)
 	}
 	for _, pr := range probs {
 		if reported[pr.Attr] {
@@ -564,13 +565,13 @@ func (p *parser) parseConnector(n *xnode) {
 }
 
 // connectorProblemCode is the validation check code of a connector problem.
-func connectorProblemCode(pr ConnectorProblem) string {
+func connectorProblemCode(pr payment.ConnectorProblem) string {
 	switch {
 	case pr.Attr == "type":
 		return "bad-connector-type"
 	case pr.Attr == "baseUrl" || pr.Attr == "ClientCredentials.tokenUrl":
 		return "connector-url"
-	case pr.Kind == ProblemConflict:
+	case pr.Kind == payment.ProblemConflict:
 		return "connector-auth"
 	case pr.Attr == "ClientCredentials" || pr.Attr == "BasicAuth":
 		return "missing-element"
@@ -578,9 +579,9 @@ func connectorProblemCode(pr ConnectorProblem) string {
 	return "missing-attribute"
 }
 
-func (p *parser) parseClientCredentials(n *xnode, a *attrSet, baseURL string) *ClientCredentials {
+func (p *parser) parseClientCredentials(n *xnode, a *attrSet, baseURL string) *payment.ClientCredentials {
 	p.noText(n)
-	cc := &ClientCredentials{}
+	cc := &payment.ClientCredentials{}
 	if v, ok := a.str("tokenUrl"); ok && strings.TrimSpace(v) != "" {
 		cc.TokenURL = strings.TrimSpace(v) // checked by CheckConnector
 	} else if baseURL != "" && baseURL != "sandbox" {

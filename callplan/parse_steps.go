@@ -13,6 +13,7 @@ import (
 
 	"github.com/paybridge/paybridge/internal/suggest"
 	"github.com/paybridge/paybridge/pan"
+	"github.com/paybridge/paybridge/payment"
 )
 
 // stepParsers maps each step element to its parser (filled in init to avoid an
@@ -546,9 +547,9 @@ func (p *parser) checkCurrency(a *attrSet, name, v string) {
 	if v == "" || !IsLiteral(v) {
 		return
 	}
-	if _, ok := CurrencyMinorUnits(v); !ok {
+	if _, ok := payment.CurrencyMinorUnits(v); !ok {
 		hint := ""
-		if _, ok := CurrencyMinorUnits(strings.ToUpper(v)); ok {
+		if _, ok := payment.CurrencyMinorUnits(strings.ToUpper(v)); ok {
 			hint = fmt.Sprintf(" (currency codes are upper case: %q)", strings.ToUpper(v))
 		}
 		p.sink.errorf(a.valPos(a.get(name)), "bad-currency", "currency %q is not an ISO 4217 code%s", v, hint)
@@ -577,11 +578,11 @@ func (p *parser) checkAmount(a *attrSet, amount, currency string, needCurrency b
 	if !IsLiteral(currency) {
 		return
 	}
-	if _, ok := CurrencyMinorUnits(currency); !ok {
+	if _, ok := payment.CurrencyMinorUnits(currency); !ok {
 		return // reported by checkCurrency
 	}
-	if _, err := ParseAmount(t, currency); err != nil {
-		p.sink.errorf(a.valPos(a.get("amount")), "bad-amount", "amount %s", errText(err, ErrAmount))
+	if _, err := payment.ParseAmount(t, currency); err != nil {
+		p.sink.errorf(a.valPos(a.get("amount")), "bad-amount", "amount %s", errText(err, payment.ErrAmount))
 	}
 }
 
@@ -731,7 +732,7 @@ func (p *parser) parseLink(n *xnode) Step {
 	if s.Session == "" && (s.Amount == "" || s.Currency == "") {
 		p.sink.errorf(n.pos, "missing-attribute", "<SendPaymentLink> without a session starts a new one: it needs amount and currency")
 	}
-	s.TTL = a.dur("ttl", DefaultLinkTTL, time.Minute, MaxLinkTTL)
+	s.TTL = a.dur("ttl", payment.DefaultLinkTTL, time.Minute, payment.MaxLinkTTL)
 	s.Var = a.varName("var", false, DefaultLinkVar)
 	return s
 }

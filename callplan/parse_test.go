@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/paybridge/paybridge/payment"
 )
 
 // langQuiet drops the "unused" warnings that small test plans trigger on purpose (a
@@ -74,8 +76,8 @@ func TestParsePayBillExample(t *testing.T) {
 	if c == nil {
 		t.Fatal("no connector")
 	}
-	want := ConnectorSpec{Plan: "pay-bill", Name: "provider", Type: "session", BaseURL: "https://pay.example.com", Account: "demo-account",
-		ClientCredentials: &ClientCredentials{TokenURL: "https://pay.example.com/auth/connect/token", ClientID: "paybridge-demo", ClientSecret: "from-env", Scope: "globalpci"}}
+	want := payment.ConnectorSpec{Plan: "pay-bill", Name: "provider", Type: "session", BaseURL: "https://pay.example.com", Account: "demo-account",
+		ClientCredentials: &payment.ClientCredentials{TokenURL: "https://pay.example.com/auth/connect/token", ClientID: "paybridge-demo", ClientSecret: "from-env", Scope: "globalpci"}}
 	if !reflect.DeepEqual(c.Spec, want) {
 		t.Errorf("connector spec\n got %+v %+v\nwant %+v %+v", c.Spec, c.Spec.ClientCredentials, want, want.ClientCredentials)
 	}

@@ -3,7 +3,6 @@ package callplan
 import (
 	"fmt"
 	"net"
-	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -211,35 +210,6 @@ func parseE164(s string) bool {
 		}
 	}
 	return true
-}
-
-// checkConnectorURL accepts "sandbox", https URLs, and http URLs on loopback only.
-func checkConnectorURL(s string) error {
-	if s == "sandbox" {
-		return nil
-	}
-	u, err := url.Parse(s)
-	if err != nil || u.Host == "" || u.Scheme != "http" && u.Scheme != "https" {
-		return fmt.Errorf("%q is not an absolute http(s) URL (or \"sandbox\")", redactedURL(s))
-	}
-	if u.User != nil {
-		return fmt.Errorf("credentials in a connector URL are not allowed: use <ClientCredentials> or <BasicAuth> with #(env:…)")
-	}
-	if u.Scheme == "http" && !isLoopbackHost(u.Hostname()) {
-		return fmt.Errorf("connector URL %q uses plain http outside loopback: card data and tokens need https", redactedURL(s))
-	}
-	return nil
-}
-
-// redactedURL drops user info and query from a URL for messages.
-func redactedURL(s string) string {
-	u, err := url.Parse(s)
-	if err != nil {
-		return "…"
-	}
-	u.User = nil
-	u.RawQuery = ""
-	return u.String()
 }
 
 func isLoopbackHost(h string) bool {

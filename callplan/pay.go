@@ -10,6 +10,7 @@ import (
 
 	"github.com/paybridge/paybridge/event"
 	"github.com/paybridge/paybridge/pan"
+	"github.com/paybridge/paybridge/payment"
 )
 
 // maxConnectorWait bounds one connector call when the connector sets no timeout of its own.
@@ -39,7 +40,7 @@ type payCapture struct {
 	attempt   int    // its attempt
 
 	// What the payment record needs whatever the result (see event.Payment).
-	amount     Amount
+	amount     payment.Amount
 	reference  string
 	attemptKey string // the idempotency key, once the connector was called
 }
@@ -110,7 +111,7 @@ func (r *run) pay(ctx context.Context, s *PayStep, p *payCapture) (payOutcome, e
 	p.sessionID = r.expand(s.Session)
 	if p.sessionID == "" {
 		sctx, cancel := context.WithTimeout(ctx, maxConnectorWait)
-		sess, err := conn.StartSession(sctx, &SessionRequest{CallID: r.callID, Amount: amount, Reference: p.reference})
+		sess, err := conn.StartSession(sctx, &payment.SessionRequest{CallID: r.callID, Amount: amount, Reference: p.reference})
 		cancel()
 		if err != nil {
 			r.log.Warn("Pay: start session", "pos", s.Pos.String(), "err", err)
@@ -146,7 +147,7 @@ func (r *run) pay(ctx context.Context, s *PayStep, p *payCapture) (payOutcome, e
 	case s.PostalCodeValue() != "":
 		postal = r.expand(s.PostalCodeValue())
 	}
-	req := &PaymentRequest{
+	req := &payment.Request{
 		CallID:         r.callID,
 		Channel:        event.ChannelVoice,
 		SessionID:      p.sessionID,
@@ -155,7 +156,7 @@ func (r *run) pay(ctx context.Context, s *PayStep, p *payCapture) (payOutcome, e
 		Reference:      p.reference,
 		Description:    r.expand(s.Description),
 		TokenType:      s.TokenType,
-		Card: Card{
+		Card: payment.Card{
 			Number: p.number, SecurityCode: p.cvv,
 			ExpMonth: p.expMonth, ExpYear: p.expYear,
 			PostalCode: postal, Brand: p.brand,
@@ -172,7 +173,7 @@ func (r *run) pay(ctx context.Context, s *PayStep, p *payCapture) (payOutcome, e
 		return payOutcome{result: PayResultConnectorError, errorType: p.lastErr, connectorError: pan.Redact(err.Error())}, nil
 	case res == nil:
 		return payOutcome{result: PayResultInternalError, errorType: p.lastErr, connectorError: "connector returned no result"}, nil
-	case res.Status == PaymentApproved:
+	case res.Status == payment.Approved:
 		return payOutcome{result: PayResultSuccess, token: res.Token, confirmation: res.ConfirmationCode, sessionID: res.SessionID}, nil
 	}
 	code := res.ErrorCode
@@ -371,12 +372,12 @@ func (r *run) dropTypeAhead() {
 }
 
 // payAmount parses Pay's amount; an empty or zero amount without a currency tokenizes.
-func payAmount(amount, currency string) (Amount, error) {
+func payAmount(amount, currency string) (payment.Amount, error) {
 	if currency == "" {
 		switch strings.TrimSpace(amount) {
 		case "", "0":
-			return Amount{}, nil
+			return payment.Amount{}, nil
 		}
 	}
-	return ParseAmount(amount, currency)
+	return payment.ParseAmount(amount, currency)
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/paybridge/paybridge/event"
 	"github.com/paybridge/paybridge/pan"
+	"github.com/paybridge/paybridge/payment"
 )
 
 func payPlan(attrs, prompts string) string {
@@ -79,7 +80,7 @@ func TestPaySuccess(t *testing.T) {
 	}
 	req := h.conn.reqs[0]
 	if h.conn.numbers[0] != "4242424242424242" || h.conn.cvvs[0] != "123" || req.Card.ExpMonth != 12 || req.Card.ExpYear != 2028 ||
-		req.Card.Brand != "visa" || req.Amount != (Amount{Minor: 1250, Currency: "GBP"}) || req.Reference != "ACC1" || len(req.IdempotencyKey) != 32 {
+		req.Card.Brand != "visa" || req.Amount != (payment.Amount{Minor: 1250, Currency: "GBP"}) || req.Reference != "ACC1" || len(req.IdempotencyKey) != 32 {
 		t.Fatalf("request: %+v", req)
 	}
 	if fmt.Sprint(h.ch.secure) != "[true false]" {
@@ -173,7 +174,7 @@ func TestPayTable(t *testing.T) {
 			}
 			h.conn.err = tc.connErr
 			if tc.declined {
-				h.conn.result = &PaymentResult{Status: PaymentDeclined, ErrorCode: "card_declined", ProviderStatus: 402}
+				h.conn.result = &payment.Result{Status: payment.Declined, ErrorCode: "card_declined", ProviderStatus: 402}
 			}
 			out := h.run(payPlan(tc.attrs, tc.prompts))
 			for k, w := range tc.want {
@@ -247,7 +248,7 @@ func TestPaySessionAttachAndIdempotencyKeys(t *testing.T) {
 
 func TestPayTokenizeWithoutAmount(t *testing.T) {
 	h := newHarness(t)
-	h.conn.result = &PaymentResult{Status: PaymentApproved, Token: "tok_123", SessionID: "s"}
+	h.conn.result = &payment.Result{Status: payment.Approved, Token: "tok_123", SessionID: "s"}
 	h.ch.press(500*time.Millisecond, "5555555555554444 1228 123")
 	out := h.run(flowPlan(`<Pay connector="provider" tokenType="one-time"/><Hangup/>`))
 	if out.Variables["Pay.Result"] != "success" || out.Variables["Pay.Token"] != "tok_123" {
@@ -260,7 +261,7 @@ func TestPayTokenizeWithoutAmount(t *testing.T) {
 
 type panicConnector struct{ fakeConnector }
 
-func (p *panicConnector) Pay(ctx context.Context, req *PaymentRequest) (*PaymentResult, error) {
+func (p *panicConnector) Pay(ctx context.Context, req *payment.Request) (*payment.Result, error) {
 	panic("connector bug")
 }
 
@@ -291,14 +292,14 @@ func TestPayConnectorPanicEndsOnlyThisCall(t *testing.T) {
 
 type panicConnectors struct{ c *panicConnector }
 
-func (p panicConnectors) Open(*ConnectorSpec) (Connector, error) { return p.c, nil }
+func (p panicConnectors) Open(*payment.ConnectorSpec) (payment.Connector, error) { return p.c, nil }
 
 type hangupDuringPay struct {
 	fakeConnector
 	ch *testChannel
 }
 
-func (c *hangupDuringPay) Pay(ctx context.Context, req *PaymentRequest) (*PaymentResult, error) {
+func (c *hangupDuringPay) Pay(ctx context.Context, req *payment.Request) (*payment.Result, error) {
 	c.ch.end() // the caller hangs up while the provider is working
 	return c.fakeConnector.Pay(ctx, req)
 }
@@ -321,8 +322,8 @@ func TestPayCompletesWhenCallerHangsUpDuringPayment(t *testing.T) {
 	}
 }
 
-type connectorsOf struct{ c Connector }
+type connectorsOf struct{ c payment.Connector }
 
-func (c connectorsOf) Open(*ConnectorSpec) (Connector, error) { return c.c, nil }
+func (c connectorsOf) Open(*payment.ConnectorSpec) (payment.Connector, error) { return c.c, nil }
 
-func connectorsFor(c Connector) Connectors { return connectorsOf{c} }
+func connectorsFor(c payment.Connector) payment.Connectors { return connectorsOf{c} }

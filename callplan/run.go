@@ -16,6 +16,7 @@ import (
 
 	"github.com/paybridge/paybridge/dtmf"
 	"github.com/paybridge/paybridge/event"
+	"github.com/paybridge/paybridge/payment"
 )
 
 // run is one execution of a plan on one call. It is used by a single goroutine (Run's);
@@ -43,7 +44,7 @@ type run struct {
 	habitKey   byte      // a finish key to drop if it is the next key (see expectHabit)
 	habitUntil time.Time // … and arrives before this
 
-	connectors    map[string]Connector
+	connectors    map[string]payment.Connector
 	connectorKeys map[string]string       // connector name → the key of the opened connector (KeyedConnector)
 	sessions      map[string]sessionFacts // provider sessions this call's Pay steps used
 	lookedUp      map[string]bool         // variables set from ApiInteraction responses
@@ -65,7 +66,7 @@ func (g *gotoSignal) Error() string { return "goto " + g.label }
 
 func newRun(plan *Plan, ch Channel, opts RunOptions) *run {
 	r := &run{plan: plan, ch: ch, opts: opts, clock: opts.Clock, log: opts.Logger, http: opts.HTTPClient,
-		vars: map[string]string{}, maxStep: opts.MaxSteps, connectors: map[string]Connector{},
+		vars: map[string]string{}, maxStep: opts.MaxSteps, connectors: map[string]payment.Connector{},
 		connectorKeys: map[string]string{}, sessions: map[string]sessionFacts{}, lookedUp: map[string]bool{},
 		trusted: map[string]bool{}, secrets: newSecrets()}
 	if r.clock == nil {
@@ -305,7 +306,7 @@ func (r *run) newIdempotencyKey() string {
 }
 
 // connector opens (once per call) the plan's connector called name.
-func (r *run) connector(name string) (Connector, error) {
+func (r *run) connector(name string) (payment.Connector, error) {
 	if c, ok := r.connectors[name]; ok {
 		return c, nil
 	}
@@ -322,7 +323,7 @@ func (r *run) connector(name string) (Connector, error) {
 		return nil, fmt.Errorf("%w: %s: %w", ErrNoConnector, name, err)
 	}
 	r.connectors[name] = c
-	if k, ok := c.(KeyedConnector); ok {
+	if k, ok := c.(payment.KeyedConnector); ok {
 		r.connectorKeys[name] = k.Key()
 	}
 	return c, nil

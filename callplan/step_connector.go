@@ -7,6 +7,7 @@ import (
 
 	"github.com/paybridge/paybridge/event"
 	"github.com/paybridge/paybridge/pan"
+	"github.com/paybridge/paybridge/payment"
 )
 
 // stepAuthorize fetches or refreshes a connector's token and publishes $(Var.Result)
@@ -60,9 +61,9 @@ func (r *run) stepSendLink(ctx context.Context, s *SendPaymentLinkStep) error {
 	}
 	ttl := s.TTL
 	if ttl <= 0 {
-		ttl = DefaultLinkTTL
+		ttl = payment.DefaultLinkTTL
 	}
-	req := &LinkRequest{
+	req := &payment.LinkRequest{
 		CallID: r.callID, Connector: s.Connector, ConnectorKey: r.connectorKeys[s.Connector],
 		To: r.expand(s.To), CallerID: r.vars["Call.From"], TrustedNumbers: r.lookedUpValues(),
 		Amount: amount, Reference: r.expand(s.Reference), SessionID: r.expand(s.Session), TTL: ttl,
@@ -100,13 +101,13 @@ func (r *run) stepSendLink(ctx context.Context, s *SendPaymentLinkStep) error {
 // started or attached to.
 type sessionFacts struct {
 	connector string
-	amount    Amount
+	amount    payment.Amount
 	reference string
 }
 
 // rememberSession notes a session a Pay step used, so that a SendPaymentLink without an
 // amount can pay the same amount on it.
-func (r *run) rememberSession(connector, id string, amount Amount, reference string) {
+func (r *run) rememberSession(connector, id string, amount payment.Amount, reference string) {
 	if id == "" {
 		return
 	}

@@ -3,6 +3,8 @@ package callplan
 import (
 	"fmt"
 	"strconv"
+
+	"github.com/paybridge/paybridge/payment"
 )
 
 // SayDigits and SayAmount build sentences from the bundled word prompts.
@@ -146,10 +148,10 @@ func amountPrompts(value, currency string) ([]string, error) {
 	if cur == "" {
 		cur = "XXX"
 	}
-	units, known := CurrencyMinorUnits(cur)
+	units, known := payment.CurrencyMinorUnits(cur)
 	if !known {
 		if currency != "" {
-			return nil, fmt.Errorf("%w: unknown currency %q", ErrAmount, currency)
+			return nil, fmt.Errorf("%w: unknown currency %q", payment.ErrAmount, currency)
 		}
 		units = 2 // no currency: accept up to two decimals
 	}
@@ -193,9 +195,9 @@ func amountPrompts(value, currency string) ([]string, error) {
 func parseAmountUnits(value string, units int) (int64, error) {
 	cur := map[int]string{0: "JPY", 2: "GBP", 3: "KWD", 4: "CLF"}[units]
 	if cur == "" {
-		return 0, fmt.Errorf("%w: unsupported precision %d", ErrAmount, units)
+		return 0, fmt.Errorf("%w: unsupported precision %d", payment.ErrAmount, units)
 	}
-	a, err := ParseAmount(value, cur)
+	a, err := payment.ParseAmount(value, cur)
 	if err != nil {
 		return 0, err
 	}

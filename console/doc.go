@@ -19,6 +19,6 @@
 // logger behind a handler that masks any card number that reaches it.
 //
 // console imports store, gorilla/websocket and prometheus — not callplan, ivr or gateway: Event
-// mirrors callplan.Event's JSON and PlanSource is implemented by serve. docs/operations.md is the
+// mirrors event.Event's JSON and PlanSource is implemented by serve. docs/operations.md is the
 // operator's guide.
 package console

@@ -6,9 +6,9 @@ import (
 	"fmt"
 	"net/http"
 
-	"github.com/paybridge/paybridge/callplan"
 	"github.com/paybridge/paybridge/internal/cardsafe"
 	"github.com/paybridge/paybridge/pan"
+	"github.com/paybridge/paybridge/payment"
 )
 
 // genericAPI speaks Twilio's Generic Pay Connector contract, so a merchant endpoint written for
@@ -26,17 +26,17 @@ func (g *genericAPI) paysIntoSession() bool { return false }
 // canLookup: the contract has no way to ask what became of a transaction_id.
 func (g *genericAPI) canLookup() bool { return false }
 
-func (g *genericAPI) startSession(_ context.Context, req *callplan.SessionRequest) (*callplan.Session, error) {
+func (g *genericAPI) startSession(_ context.Context, req *payment.SessionRequest) (*payment.Session, error) {
 	// The generic contract has no provider sessions: paybridge's own id stands in, so a payment
 	// link can still be bound to "the same session" as the call.
 	id := req.SessionID
 	if id == "" {
 		id = newID("gs_")
 	}
-	return &callplan.Session{ID: id, State: SessionCreated}, nil
+	return &payment.Session{ID: id, State: SessionCreated}, nil
 }
 
-func (g *genericAPI) pay(ctx context.Context, req *callplan.PaymentRequest, key string) (*callplan.PaymentResult, error) {
+func (g *genericAPI) pay(ctx context.Context, req *payment.Request, key string) (*payment.Result, error) {
 	card := &req.Card
 	method := "charge"
 	if req.Amount.Minor == 0 {
@@ -85,17 +85,17 @@ func (g *genericAPI) pay(ctx context.Context, req *callplan.PaymentRequest, key 
 	if jerr != nil {
 		return nil, fmt.Errorf("generic.%s: %w", method, ErrBadResponse)
 	}
-	res := &callplan.PaymentResult{SessionID: req.SessionID, ProviderStatus: resp.status}
+	res := &payment.Result{SessionID: req.SessionID, ProviderStatus: resp.status}
 	switch {
 	case gr.ErrorCode != nil && *gr.ErrorCode != "":
-		res.Status, res.ErrorCode = callplan.PaymentDeclined, pan.Redact(*gr.ErrorCode)
+		res.Status, res.ErrorCode = payment.Declined, pan.Redact(*gr.ErrorCode)
 		if gr.ErrorMessage != nil {
 			res.ErrorMessage = pan.Redact(*gr.ErrorMessage)
 		}
 	case method == "charge" && gr.ChargeID != nil && *gr.ChargeID != "":
-		res.Status, res.ConfirmationCode = callplan.PaymentApproved, pan.Redact(*gr.ChargeID)
+		res.Status, res.ConfirmationCode = payment.Approved, pan.Redact(*gr.ChargeID)
 	case method == "tokenize" && gr.TokenID != nil && *gr.TokenID != "":
-		res.Status, res.Token = callplan.PaymentApproved, pan.Redact(*gr.TokenID)
+		res.Status, res.Token = payment.Approved, pan.Redact(*gr.TokenID)
 	default:
 		return nil, fmt.Errorf("generic.%s: %w: neither an id nor an error_code", method, ErrBadResponse)
 	}

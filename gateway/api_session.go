@@ -9,9 +9,9 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/paybridge/paybridge/callplan"
 	"github.com/paybridge/paybridge/internal/cardsafe"
 	"github.com/paybridge/paybridge/pan"
+	"github.com/paybridge/paybridge/payment"
 )
 
 // sessionAPI speaks the self-service session model of Vonage VCC / PCI Pal (seed 003), plus
@@ -28,13 +28,13 @@ func (s *sessionAPI) sessionURL(id string) string {
 	return s.c.base + "/globalpci/v1/session/" + url.PathEscape(id)
 }
 
-func (s *sessionAPI) startSession(ctx context.Context, req *callplan.SessionRequest) (*callplan.Session, error) {
+func (s *sessionAPI) startSession(ctx context.Context, req *payment.SessionRequest) (*payment.Session, error) {
 	if req.SessionID != "" {
 		st, err := s.status(ctx, req.CallID, req.SessionID)
 		if err != nil {
 			return nil, err
 		}
-		sess := &callplan.Session{ID: st.SessionID, State: st.SessionState, Reference: st.MerchantTxnRef}
+		sess := &payment.Session{ID: st.SessionID, State: st.SessionState, Reference: st.MerchantTxnRef}
 		if st.Amount != "" && st.Currency != "" {
 			if a, err := ParseAmount(st.Amount, st.Currency); err == nil {
 				sess.Amount = a
@@ -82,7 +82,7 @@ func (s *sessionAPI) startSession(ctx context.Context, req *callplan.SessionRequ
 	if out.SessionState == "" {
 		out.SessionState = SessionCreated
 	}
-	return &callplan.Session{ID: out.SessionID, State: out.SessionState}, nil
+	return &payment.Session{ID: out.SessionID, State: out.SessionState}, nil
 }
 
 // providerMessage extracts a short, card-free message from an error body for an error string.
@@ -120,10 +120,10 @@ func (s *sessionAPI) status(ctx context.Context, callID, id string) (*SessionSta
 	return &st, nil
 }
 
-func (s *sessionAPI) pay(ctx context.Context, req *callplan.PaymentRequest, key string) (*callplan.PaymentResult, error) {
+func (s *sessionAPI) pay(ctx context.Context, req *payment.Request, key string) (*payment.Result, error) {
 	sid := req.SessionID
 	if sid == "" {
-		sess, err := s.startSession(ctx, &callplan.SessionRequest{CallID: req.CallID, Amount: req.Amount, Reference: req.Reference})
+		sess, err := s.startSession(ctx, &payment.SessionRequest{CallID: req.CallID, Amount: req.Amount, Reference: req.Reference})
 		if err != nil {
 			return nil, err
 		}
@@ -164,11 +164,11 @@ func (s *sessionAPI) pay(ctx context.Context, req *callplan.PaymentRequest, key 
 		if err := json.Unmarshal(resp.body, &cr); err != nil || (cr.Outcome != "approved" && cr.Outcome != "declined") {
 			return nil, fmt.Errorf("session.capture: %w", ErrBadResponse)
 		}
-		res := &callplan.PaymentResult{SessionID: sid, ProviderStatus: resp.status, ErrorCode: pan.Redact(cr.ErrorCode),
+		res := &payment.Result{SessionID: sid, ProviderStatus: resp.status, ErrorCode: pan.Redact(cr.ErrorCode),
 			ErrorMessage: pan.Redact(cr.ErrorMessage), ConfirmationCode: pan.Redact(cr.TransactionID), Token: pan.Redact(cr.Token)}
-		res.Status = callplan.PaymentApproved
+		res.Status = payment.Approved
 		if cr.Outcome == "declined" {
-			res.Status = callplan.PaymentDeclined
+			res.Status = payment.Declined
 		}
 		return res, nil
 	case http.StatusConflict:
@@ -179,11 +179,11 @@ func (s *sessionAPI) pay(ctx context.Context, req *callplan.PaymentRequest, key 
 		}
 		for _, c := range st.Captures {
 			if c.IdempotencyKey == key && c.Outcome == "approved" {
-				return &callplan.PaymentResult{Status: callplan.PaymentApproved, SessionID: sid,
+				return &payment.Result{Status: payment.Approved, SessionID: sid,
 					ConfirmationCode: c.TransactionID, Token: c.Token, ProviderStatus: resp.status}, nil
 			}
 		}
-		return &callplan.PaymentResult{Status: callplan.PaymentDeclined, SessionID: sid, ProviderStatus: resp.status,
+		return &payment.Result{Status: payment.Declined, SessionID: sid, ProviderStatus: resp.status,
 			ErrorCode: "session_" + strings.ToLower(st.SessionState), ErrorMessage: "the payment session is " + st.SessionState}, nil
 	}
 	return nil, fmt.Errorf("session.capture: %w (HTTP %d%s)", ErrProviderRejected, resp.status, providerMessage(resp.body))

@@ -9,9 +9,9 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/paybridge/paybridge/callplan"
 	"github.com/paybridge/paybridge/internal/cardsafe"
 	"github.com/paybridge/paybridge/pan"
+	"github.com/paybridge/paybridge/payment"
 )
 
 // stripeAPI speaks the Stripe-style API of seed 001: form-encoded bodies, a Bearer secret key,
@@ -26,15 +26,15 @@ func (s *stripeAPI) paysIntoSession() bool { return false }
 // canLookup: charges are searched by metadata['idempotency_key'].
 func (s *stripeAPI) canLookup() bool { return true }
 
-func (s *stripeAPI) startSession(_ context.Context, req *callplan.SessionRequest) (*callplan.Session, error) {
+func (s *stripeAPI) startSession(_ context.Context, req *payment.SessionRequest) (*payment.Session, error) {
 	id := req.SessionID
 	if id == "" {
 		id = newID("ss_")
 	}
-	return &callplan.Session{ID: id, State: SessionCreated}, nil
+	return &payment.Session{ID: id, State: SessionCreated}, nil
 }
 
-func (s *stripeAPI) pay(ctx context.Context, req *callplan.PaymentRequest, key string) (*callplan.PaymentResult, error) {
+func (s *stripeAPI) pay(ctx context.Context, req *payment.Request, key string) (*payment.Result, error) {
 	card := &req.Card
 	parts := []bodyPart{lit("card[number]="), sec(card.Number),
 		lit("&card[exp_month]="), litInt(card.ExpMonth), lit("&card[exp_year]="), litInt(card.ExpYear)}
@@ -52,7 +52,7 @@ func (s *stripeAPI) pay(ctx context.Context, req *callplan.PaymentRequest, key s
 	if err != nil {
 		return nil, err
 	}
-	res := &callplan.PaymentResult{SessionID: req.SessionID, ProviderStatus: resp.status}
+	res := &payment.Result{SessionID: req.SessionID, ProviderStatus: resp.status}
 	if r, err := s.cardError("stripe.token", resp, res); r != nil || err != nil {
 		return r, err
 	}
@@ -61,7 +61,7 @@ func (s *stripeAPI) pay(ctx context.Context, req *callplan.PaymentRequest, key s
 		return nil, fmt.Errorf("stripe.token: %w", ErrBadResponse)
 	}
 	if req.Amount.Minor == 0 {
-		res.Status, res.Token = callplan.PaymentApproved, tok.ID
+		res.Status, res.Token = payment.Approved, tok.ID
 		return res, nil
 	}
 	form := url.Values{
@@ -94,23 +94,23 @@ func (s *stripeAPI) pay(ctx context.Context, req *callplan.PaymentRequest, key s
 		return nil, fmt.Errorf("stripe.charge: %w", ErrBadResponse)
 	}
 	if ch.Status != "succeeded" {
-		res.Status, res.ErrorCode = callplan.PaymentDeclined, "charge_"+ch.Status
+		res.Status, res.ErrorCode = payment.Declined, "charge_"+ch.Status
 		return res, nil
 	}
-	res.Status, res.ConfirmationCode = callplan.PaymentApproved, ch.ID
+	res.Status, res.ConfirmationCode = payment.Approved, ch.ID
 	return res, nil
 }
 
 // cardError maps a non-200 Stripe answer: 402 is a decline (a result), anything else an error.
 // It returns (nil, nil) for a 200.
-func (s *stripeAPI) cardError(op string, resp *apiResponse, res *callplan.PaymentResult) (*callplan.PaymentResult, error) {
+func (s *stripeAPI) cardError(op string, resp *apiResponse, res *payment.Result) (*payment.Result, error) {
 	if resp.status == http.StatusOK {
 		return nil, nil
 	}
 	var e stripeErrorBody
 	_ = json.Unmarshal(resp.body, &e)
 	if resp.status == http.StatusPaymentRequired && e.Error.Code != "" {
-		res.Status, res.ErrorCode, res.ErrorMessage = callplan.PaymentDeclined, pan.Redact(e.declineCode()), pan.Redact(e.Error.Message)
+		res.Status, res.ErrorCode, res.ErrorMessage = payment.Declined, pan.Redact(e.declineCode()), pan.Redact(e.Error.Message)
 		res.ConfirmationCode = pan.Redact(e.Error.Charge)
 		return res, nil
 	}

@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/paybridge/paybridge/callplan"
+	"github.com/paybridge/paybridge/payment"
 	"github.com/paybridge/paybridge/sandbox"
 )
 
@@ -38,8 +38,8 @@ func BenchmarkPaymentLoad(b *testing.B) {
 		for pb.Next() {
 			n := seq.Add(1)
 			t0 := time.Now()
-			_, err := c.Pay(ctx, &callplan.PaymentRequest{CallID: fmt.Sprintf("load-%d", n), IdempotencyKey: fmt.Sprintf("load-%d", n),
-				Amount: callplan.Amount{Minor: 1000 + n, Currency: "GBP"}, Card: card(b, "4242424242424242", "123")})
+			_, err := c.Pay(ctx, &payment.Request{CallID: fmt.Sprintf("load-%d", n), IdempotencyKey: fmt.Sprintf("load-%d", n),
+				Amount: payment.Amount{Minor: 1000 + n, Currency: "GBP"}, Card: card(b, "4242424242424242", "123")})
 			if err != nil {
 				failed.Add(1)
 			}
@@ -132,8 +132,8 @@ func BenchmarkCardRequest(b *testing.B) {
 		}
 		b.Cleanup(srv.Close)
 		cs := NewConnectors(ConnectorsConfig{SandboxURL: srv.URL, HTTPClient: &http.Client{Transport: tr}})
-		c, err := cs.OpenConnector(&callplan.ConnectorSpec{Name: "g", Type: "generic", BaseURL: "sandbox",
-			BasicAuth: &callplan.BasicAuth{Username: "m", Password: "p"}})
+		c, err := cs.OpenConnector(&payment.ConnectorSpec{Name: "g", Type: "generic", BaseURL: "sandbox",
+			BasicAuth: &payment.BasicAuth{Username: "m", Password: "p"}})
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -22,10 +22,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/paybridge/paybridge/callplan"
 	"github.com/paybridge/paybridge/internal/cardsafe"
 	"github.com/paybridge/paybridge/internal/coremem"
 	"github.com/paybridge/paybridge/pan"
+	"github.com/paybridge/paybridge/payment"
 	"github.com/paybridge/paybridge/sandbox"
 )
 
@@ -56,8 +56,8 @@ func cardMemChild(mode string) int {
 	pool.AppendCertsFromPEM(pem)
 	hc := &http.Client{Transport: &RedactingTransport{Base: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}}
 	cs := NewConnectors(ConnectorsConfig{SandboxURL: os.Getenv("GATEWAY_CARDMEM_URL"), HTTPClient: hc, Timeout: 10 * time.Second})
-	c, err := cs.OpenConnector(&callplan.ConnectorSpec{Name: "tls", Type: "session", BaseURL: "sandbox", Account: "acct-tls",
-		ClientCredentials: &callplan.ClientCredentials{ClientID: "id", ClientSecret: "secret"}})
+	c, err := cs.OpenConnector(&payment.ConnectorSpec{Name: "tls", Type: "session", BaseURL: "sandbox", Account: "acct-tls",
+		ClientCredentials: &payment.ClientCredentials{ClientID: "id", ClientSecret: "secret"}})
 	if err != nil {
 		return fail("%v", err)
 	}
@@ -74,7 +74,7 @@ func cardMemChild(mode string) int {
 	ctx := context.Background()
 	for i, line := range bytes.SplitN(in[:n], []byte{'\n'}, cardMemCards+1)[:cardMemCards] {
 		f := bytes.Fields(line)
-		card := callplan.Card{Number: &pan.SecureBuffer{}, SecurityCode: &pan.SecureBuffer{}}
+		card := payment.Card{Number: &pan.SecureBuffer{}, SecurityCode: &pan.SecureBuffer{}}
 		for _, d := range f[0] {
 			_ = card.Number.Append(d)
 		}
@@ -83,17 +83,17 @@ func cardMemChild(mode string) int {
 		}
 		card.ExpMonth, _ = strconv.Atoi(string(f[1]))
 		card.ExpYear, _ = strconv.Atoi(string(f[2]))
-		amount := callplan.Amount{Minor: int64(100 + 37*i), Currency: "GBP"}
-		req := &callplan.PaymentRequest{CallID: fmt.Sprintf("%s-call-%d", mode, i), IdempotencyKey: fmt.Sprintf("%s-key-%d", mode, i),
+		amount := payment.Amount{Minor: int64(100 + 37*i), Currency: "GBP"}
+		req := &payment.Request{CallID: fmt.Sprintf("%s-call-%d", mode, i), IdempotencyKey: fmt.Sprintf("%s-key-%d", mode, i),
 			Amount: amount, Reference: fmt.Sprintf("ref-%d", i), Card: card}
 		switch mode {
 		case "wire":
 			res, err := c.Pay(ctx, req)
-			if err != nil || res.Status != callplan.PaymentApproved {
+			if err != nil || res.Status != payment.Approved {
 				return fail("pay %d: %+v %v", i, res, err)
 			}
 		case "nethttp":
-			sess, err := c.StartSession(ctx, &callplan.SessionRequest{CallID: req.CallID, Amount: amount})
+			sess, err := c.StartSession(ctx, &payment.SessionRequest{CallID: req.CallID, Amount: amount})
 			if err != nil {
 				return fail("session %d: %v", i, err)
 			}

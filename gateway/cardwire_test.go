@@ -16,8 +16,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/paybridge/paybridge/callplan"
 	"github.com/paybridge/paybridge/internal/testlog"
+	"github.com/paybridge/paybridge/payment"
 	"github.com/paybridge/paybridge/sandbox"
 )
 
@@ -51,9 +51,9 @@ func TestCardRequestsUseTheirOwnConnection(t *testing.T) {
 			// The default client logs every request it sends at debug level.
 			e := &env{cs: NewConnectors(ConnectorsConfig{SandboxURL: srv.URL, Logger: newDebugLogger(logs)})}
 			c := e.open(t, typ)
-			res, err := c.Pay(context.Background(), &callplan.PaymentRequest{CallID: "c-" + typ, IdempotencyKey: "k-" + typ,
-				Amount: callplan.Amount{Minor: 500, Currency: "GBP"}, Card: card(t, "4242424242424242", "123")})
-			if err != nil || res.Status != callplan.PaymentApproved {
+			res, err := c.Pay(context.Background(), &payment.Request{CallID: "c-" + typ, IdempotencyKey: "k-" + typ,
+				Amount: payment.Amount{Minor: 500, Currency: "GBP"}, Card: card(t, "4242424242424242", "123")})
+			if err != nil || res.Status != payment.Approved {
 				t.Fatalf("pay: %+v %v", res, err)
 			}
 			cardPath := map[string]string{"session": "/capture", "generic": "/generic", "stripe": "/v1/tokens"}[typ]
@@ -90,13 +90,13 @@ func TestCardRequestsUseTheirOwnConnection(t *testing.T) {
 // sent, as a configuration error.
 func TestCardRequestRefusesHeaderInjection(t *testing.T) {
 	e := newEnv(t, sandbox.Config{})
-	c, err := e.cs.OpenConnector(&callplan.ConnectorSpec{Name: "inj", Type: "stripe", BaseURL: "sandbox",
+	c, err := e.cs.OpenConnector(&payment.ConnectorSpec{Name: "inj", Type: "stripe", BaseURL: "sandbox",
 		APIKey: "sk_test\r\nX-Injected: 1"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = c.Pay(context.Background(), &callplan.PaymentRequest{CallID: "c", IdempotencyKey: "k",
-		Amount: callplan.Amount{Minor: 500, Currency: "GBP"}, Card: card(t, "4242424242424242", "123")})
+	_, err = c.Pay(context.Background(), &payment.Request{CallID: "c", IdempotencyKey: "k",
+		Amount: payment.Amount{Minor: 500, Currency: "GBP"}, Card: card(t, "4242424242424242", "123")})
 	if !errors.Is(err, ErrConnectorConfig) || ConnectorError(err) != "config" {
 		t.Fatalf("err = %v, want a config error", err)
 	}
@@ -198,14 +198,14 @@ func TestCardRequestsThroughProxy(t *testing.T) {
 			pu, _ := url.Parse("http://user:pw@" + px.ln.Addr().String())
 			tr.Proxy = http.ProxyURL(pu)
 			cs := NewConnectors(ConnectorsConfig{SandboxURL: srv.URL, HTTPClient: &http.Client{Transport: tr}, Timeout: 5 * time.Second})
-			c, err := cs.OpenConnector(&callplan.ConnectorSpec{Name: "g", Type: "generic", BaseURL: "sandbox",
-				BasicAuth: &callplan.BasicAuth{Username: "m", Password: "p"}})
+			c, err := cs.OpenConnector(&payment.ConnectorSpec{Name: "g", Type: "generic", BaseURL: "sandbox",
+				BasicAuth: &payment.BasicAuth{Username: "m", Password: "p"}})
 			if err != nil {
 				t.Fatal(err)
 			}
-			res, err := c.Pay(context.Background(), &callplan.PaymentRequest{CallID: "c", IdempotencyKey: "k",
-				Amount: callplan.Amount{Minor: 500, Currency: "GBP"}, Card: card(t, "4242424242424242", "123")})
-			if err != nil || res.Status != callplan.PaymentApproved {
+			res, err := c.Pay(context.Background(), &payment.Request{CallID: "c", IdempotencyKey: "k",
+				Amount: payment.Amount{Minor: 500, Currency: "GBP"}, Card: card(t, "4242424242424242", "123")})
+			if err != nil || res.Status != payment.Approved {
 				t.Fatalf("pay through the proxy: %+v %v", res, err)
 			}
 			px.mu.Lock()
@@ -255,14 +255,14 @@ func TestCardRequestsTLS13OnlyProvider(t *testing.T) {
 	tr := &http.Transport{TLSClientConfig: &tls.Config{RootCAs: srv.Client().Transport.(*http.Transport).TLSClientConfig.RootCAs}}
 	cs := NewConnectors(ConnectorsConfig{SandboxURL: srv.URL, HTTPClient: &http.Client{Transport: tr}, Timeout: 5 * time.Second,
 		Logger: newDebugLogger(logs)})
-	c, err := cs.OpenConnector(&callplan.ConnectorSpec{Name: "s", Type: "stripe", BaseURL: "sandbox", APIKey: "sk_test_x"})
+	c, err := cs.OpenConnector(&payment.ConnectorSpec{Name: "s", Type: "stripe", BaseURL: "sandbox", APIKey: "sk_test_x"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	for i := range 2 {
-		res, err := c.Pay(context.Background(), &callplan.PaymentRequest{CallID: "c", IdempotencyKey: "k" + string(rune('0'+i)),
-			Amount: callplan.Amount{Minor: 500, Currency: "GBP"}, Card: card(t, "4242424242424242", "123")})
-		if err != nil || res.Status != callplan.PaymentApproved {
+		res, err := c.Pay(context.Background(), &payment.Request{CallID: "c", IdempotencyKey: "k" + string(rune('0'+i)),
+			Amount: payment.Amount{Minor: 500, Currency: "GBP"}, Card: card(t, "4242424242424242", "123")})
+		if err != nil || res.Status != payment.Approved {
 			t.Fatalf("pay %d: %+v %v", i, res, err)
 		}
 	}
@@ -281,14 +281,14 @@ func TestCardRequestSkipsInformationalAnswers(t *testing.T) {
 	}))
 	t.Cleanup(srv.Close)
 	cs := NewConnectors(ConnectorsConfig{SandboxURL: srv.URL, Timeout: 5 * time.Second})
-	c, err := cs.OpenConnector(&callplan.ConnectorSpec{Name: "g", Type: "generic", BaseURL: "sandbox",
-		BasicAuth: &callplan.BasicAuth{Username: "m", Password: "p"}})
+	c, err := cs.OpenConnector(&payment.ConnectorSpec{Name: "g", Type: "generic", BaseURL: "sandbox",
+		BasicAuth: &payment.BasicAuth{Username: "m", Password: "p"}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err := c.Pay(context.Background(), &callplan.PaymentRequest{CallID: "c", IdempotencyKey: "k",
-		Amount: callplan.Amount{Minor: 500, Currency: "GBP"}, Card: card(t, "4242424242424242", "123")})
-	if err != nil || res.Status != callplan.PaymentApproved {
+	res, err := c.Pay(context.Background(), &payment.Request{CallID: "c", IdempotencyKey: "k",
+		Amount: payment.Amount{Minor: 500, Currency: "GBP"}, Card: card(t, "4242424242424242", "123")})
+	if err != nil || res.Status != payment.Approved {
 		t.Fatalf("pay: %+v %v", res, err)
 	}
 }

@@ -12,7 +12,6 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/paybridge/paybridge/callplan"
 	"github.com/paybridge/paybridge/event"
 	"github.com/paybridge/paybridge/pan"
 )
@@ -83,7 +82,7 @@ type doer struct {
 	tries   int
 	backoff time.Duration
 	log     *slog.Logger
-	events  callplan.EventSink
+	events  event.Sink
 }
 
 // do sends req. It retries network errors, timeouts, 429 and 5xx only when req is idempotent,

@@ -10,7 +10,8 @@ import (
 	"sync"
 	"time"
 
-	"github.com/paybridge/paybridge/callplan"
+	"github.com/paybridge/paybridge/event"
+	"github.com/paybridge/paybridge/payment"
 )
 
 // ConnectorsConfig configures the connectors a plan's <Connector> elements open.
@@ -28,7 +29,7 @@ type ConnectorsConfig struct {
 	// Logger receives connector logs (never bodies). Default: discard.
 	Logger *slog.Logger
 	// Events receives a connector.request event per provider request (may be nil).
-	Events callplan.EventSink
+	Events event.Sink
 	// Timeout per provider request when the spec has none (default 15s).
 	Timeout time.Duration
 	// Tries for idempotent requests on timeouts, 429 and 5xx (default 3).
@@ -42,7 +43,7 @@ type ConnectorsConfig struct {
 }
 
 // Connectors opens and keeps the connectors of the loaded plans, by ConnectorKey (plan and
-// spec), never by name alone. It implements callplan.Connectors; Open with the same spec
+// spec), never by name alone. It implements payment.Connectors; Open with the same spec
 // returns the same connector (and its token cache). A connector stays open after its plan is
 // edited or removed, so links already sent keep reaching their provider until restart.
 type Connectors struct {
@@ -52,7 +53,7 @@ type Connectors struct {
 	open map[string]*Connector // ConnectorKey → connector
 }
 
-var _ callplan.Connectors = (*Connectors)(nil)
+var _ payment.Connectors = (*Connectors)(nil)
 
 // NewConnectors returns a Connectors with cfg's defaults filled in.
 func NewConnectors(cfg ConnectorsConfig) *Connectors {
@@ -85,8 +86,8 @@ func NewConnectors(cfg ConnectorsConfig) *Connectors {
 	return &Connectors{cfg: cfg, wire: newCardWire(cfg.HTTPClient, cfg.Logger), open: map[string]*Connector{}}
 }
 
-// Open implements callplan.Connectors.
-func (cs *Connectors) Open(spec *callplan.ConnectorSpec) (callplan.Connector, error) {
+// Open implements payment.Connectors.
+func (cs *Connectors) Open(spec *payment.ConnectorSpec) (payment.Connector, error) {
 	c, err := cs.OpenConnector(spec)
 	if err != nil {
 		return nil, err
@@ -95,13 +96,13 @@ func (cs *Connectors) Open(spec *callplan.ConnectorSpec) (callplan.Connector, er
 }
 
 // OpenConnector is Open returning the concrete type. What a spec needs to open is
-// callplan.CheckConnector's to decide — the rule set `paybridge validate` applies too — and
+// payment.CheckConnector's to decide — the rule set `paybridge validate` applies too — and
 // its sandbox defaults are filled in here.
-func (cs *Connectors) OpenConnector(in *callplan.ConnectorSpec) (*Connector, error) {
+func (cs *Connectors) OpenConnector(in *payment.ConnectorSpec) (*Connector, error) {
 	if in == nil {
 		return nil, fmt.Errorf("%w: no connector", ErrConnectorConfig)
 	}
-	spec, probs := callplan.CheckConnector(*in)
+	spec, probs := payment.CheckConnector(*in)
 	if len(probs) > 0 {
 		sentinel := ErrConnectorConfig
 		msgs := make([]string, len(probs))
@@ -129,7 +130,7 @@ func (cs *Connectors) OpenConnector(in *callplan.ConnectorSpec) (*Connector, err
 	return c, nil
 }
 
-func sameSpec(a, b *callplan.ConnectorSpec) bool {
+func sameSpec(a, b *payment.ConnectorSpec) bool {
 	eqCC := (a.ClientCredentials == nil) == (b.ClientCredentials == nil) &&
 		(a.ClientCredentials == nil || *a.ClientCredentials == *b.ClientCredentials)
 	eqBA := (a.BasicAuth == nil) == (b.BasicAuth == nil) && (a.BasicAuth == nil || *a.BasicAuth == *b.BasicAuth)
@@ -137,8 +138,8 @@ func sameSpec(a, b *callplan.ConnectorSpec) bool {
 		a.Timeout == b.Timeout && a.APIKey == b.APIKey && eqCC && eqBA
 }
 
-// build opens a spec that callplan.CheckConnector has passed (defaults filled in).
-func (cs *Connectors) build(spec *callplan.ConnectorSpec) (*Connector, error) {
+// build opens a spec that payment.CheckConnector has passed (defaults filled in).
+func (cs *Connectors) build(spec *payment.ConnectorSpec) (*Connector, error) {
 	base := strings.TrimRight(spec.BaseURL, "/")
 	if spec.IsSandbox() {
 		if cs.cfg.SandboxURL == "" {
@@ -189,8 +190,8 @@ func (cs *Connectors) build(spec *callplan.ConnectorSpec) (*Connector, error) {
 // providerAPI is what differs between the session, generic and stripe connectors: the three
 // calls, and what the connector may count on around them.
 type providerAPI interface {
-	pay(ctx context.Context, req *callplan.PaymentRequest, key string) (*callplan.PaymentResult, error)
-	startSession(ctx context.Context, req *callplan.SessionRequest) (*callplan.Session, error)
+	pay(ctx context.Context, req *payment.Request, key string) (*payment.Result, error)
+	startSession(ctx context.Context, req *payment.SessionRequest) (*payment.Session, error)
 	// lookup asks the provider what became of the attempt with a.Key. found=false means the
 	// provider never received it (nothing was charged); errLookupUnsupported means it cannot say.
 	lookup(ctx context.Context, a *Attempt) (r AttemptResult, found bool, err error)
@@ -207,9 +208,9 @@ var errLookupUnsupported = errors.New("gateway: provider cannot look attempts up
 // errSessionGone: the provider does not know the attempt's session (any more).
 var errSessionGone = errors.New("session gone")
 
-// Connector is one opened <Connector>. It implements callplan.Connector.
+// Connector is one opened <Connector>. It implements payment.Connector.
 type Connector struct {
-	spec     callplan.ConnectorSpec
+	spec     payment.ConnectorSpec
 	key      string // ConnectorKey(spec)
 	base     string
 	doer     *doer
@@ -220,7 +221,7 @@ type Connector struct {
 	log      *slog.Logger
 }
 
-var _ callplan.KeyedConnector = (*Connector)(nil)
+var _ payment.KeyedConnector = (*Connector)(nil)
 
 // Name is the plan's name for the connector.
 func (c *Connector) Name() string { return c.spec.Name }
@@ -234,7 +235,7 @@ func (c *Connector) Type() string { return c.spec.Type }
 // Tokens returns the connector's token source (nil without client credentials).
 func (c *Connector) Tokens() *TokenSource { return c.tokens }
 
-// Authorize implements callplan.Connector: it fetches (or confirms the cached) token.
+// Authorize implements payment.Connector: it fetches (or confirms the cached) token.
 func (c *Connector) Authorize(ctx context.Context) error {
 	if c.tokens == nil {
 		return nil
@@ -243,16 +244,16 @@ func (c *Connector) Authorize(ctx context.Context) error {
 	return err
 }
 
-// StartSession implements callplan.Connector.
-func (c *Connector) StartSession(ctx context.Context, req *callplan.SessionRequest) (*callplan.Session, error) {
+// StartSession implements payment.Connector.
+func (c *Connector) StartSession(ctx context.Context, req *payment.SessionRequest) (*payment.Session, error) {
 	return c.api.startSession(ctx, req)
 }
 
-// Pay implements callplan.Connector. It writes the pending attempt (with its idempotency key)
+// Pay implements payment.Connector. It writes the pending attempt (with its idempotency key)
 // before calling the provider and its outcome after; an attempt whose outcome is already known
 // is answered from the log without calling the provider again. A connector error leaves the
 // attempt pending for Reconcile.
-func (c *Connector) Pay(ctx context.Context, req *callplan.PaymentRequest) (*callplan.PaymentResult, error) {
+func (c *Connector) Pay(ctx context.Context, req *payment.Request) (*payment.Result, error) {
 	if req == nil || req.Card.Number.Len() == 0 {
 		return nil, fmt.Errorf("%w: no card number", ErrBadCard)
 	}
@@ -266,7 +267,7 @@ func (c *Connector) Pay(ctx context.Context, req *callplan.PaymentRequest) (*cal
 	}
 	if c.api.paysIntoSession() && req.SessionID == "" {
 		// Start the session first so the attempt record names it: Reconcile looks it up there.
-		sess, err := c.api.startSession(ctx, &callplan.SessionRequest{CallID: req.CallID, Amount: req.Amount, Reference: req.Reference})
+		sess, err := c.api.startSession(ctx, &payment.SessionRequest{CallID: req.CallID, Amount: req.Amount, Reference: req.Reference})
 		if err != nil {
 			return nil, err
 		}
@@ -326,7 +327,7 @@ func (c *Connector) Pay(ctx context.Context, req *callplan.PaymentRequest) (*cal
 			}
 		} else {
 			st := AttemptApproved
-			if res.Status == callplan.PaymentDeclined {
+			if res.Status == payment.Declined {
 				st = AttemptDeclined
 			}
 			if werr := c.attempts.CompleteAttempt(wctx, key, AttemptResult{State: st, SessionID: res.SessionID,
@@ -347,12 +348,12 @@ func (c *Connector) logAttemptError(what, key string, err error) {
 		"key", key, "error", err)
 }
 
-func resultFromAttempt(a *Attempt) *callplan.PaymentResult {
-	st := callplan.PaymentApproved
+func resultFromAttempt(a *Attempt) *payment.Result {
+	st := payment.Approved
 	if a.State != AttemptApproved {
-		st = callplan.PaymentDeclined
+		st = payment.Declined
 	}
-	return &callplan.PaymentResult{Status: st, SessionID: a.SessionID, ConfirmationCode: a.Result.ConfirmationCode,
+	return &payment.Result{Status: st, SessionID: a.SessionID, ConfirmationCode: a.Result.ConfirmationCode,
 		Token: a.Result.Token, ErrorCode: a.Result.ErrorCode, ErrorMessage: a.Result.ErrorMessage,
 		ProviderStatus: a.Result.ProviderStatus}
 }

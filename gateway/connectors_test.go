@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/paybridge/paybridge/callplan"
+	"github.com/paybridge/paybridge/payment"
 	"github.com/paybridge/paybridge/sandbox"
 )
 
@@ -20,29 +20,29 @@ import (
 func TestConnectorsTestCards(t *testing.T) {
 	cases := []struct {
 		pan, cvc string
-		status   callplan.PaymentStatus
+		status   payment.Status
 		code     string
 	}{
-		{"4242424242424242", "123", callplan.PaymentApproved, ""},
-		{"5555555555554444", "123", callplan.PaymentApproved, ""},
-		{"2223003122003222", "123", callplan.PaymentApproved, ""},
-		{"378282246310005", "1234", callplan.PaymentApproved, ""},
-		{"6011111111111117", "123", callplan.PaymentApproved, ""}, // any other Luhn-valid number
-		{"4000000000000002", "123", callplan.PaymentDeclined, sandbox.CodeCardDeclined},
-		{"4000000000009995", "123", callplan.PaymentDeclined, sandbox.CodeInsufficientFunds},
-		{"4000000000000069", "123", callplan.PaymentDeclined, sandbox.CodeExpiredCard},
-		{"4000000000000127", "123", callplan.PaymentDeclined, sandbox.CodeIncorrectCVC},
-		{"4000000000000119", "123", callplan.PaymentDeclined, sandbox.CodeProcessingError},
-		{"4242424242424241", "123", callplan.PaymentDeclined, sandbox.CodeIncorrectNumber},
-		{"378282246310005", "123", callplan.PaymentDeclined, sandbox.CodeIncorrectCVC}, // amex needs 4
+		{"4242424242424242", "123", payment.Approved, ""},
+		{"5555555555554444", "123", payment.Approved, ""},
+		{"2223003122003222", "123", payment.Approved, ""},
+		{"378282246310005", "1234", payment.Approved, ""},
+		{"6011111111111117", "123", payment.Approved, ""}, // any other Luhn-valid number
+		{"4000000000000002", "123", payment.Declined, sandbox.CodeCardDeclined},
+		{"4000000000009995", "123", payment.Declined, sandbox.CodeInsufficientFunds},
+		{"4000000000000069", "123", payment.Declined, sandbox.CodeExpiredCard},
+		{"4000000000000127", "123", payment.Declined, sandbox.CodeIncorrectCVC},
+		{"4000000000000119", "123", payment.Declined, sandbox.CodeProcessingError},
+		{"4242424242424241", "123", payment.Declined, sandbox.CodeIncorrectNumber},
+		{"378282246310005", "123", payment.Declined, sandbox.CodeIncorrectCVC}, // amex needs 4
 	}
 	for _, typ := range []string{"session", "generic", "stripe"} {
 		t.Run(typ, func(t *testing.T) {
 			e := newEnv(t, sandbox.Config{})
 			c := e.open(t, typ)
 			for i, tc := range cases {
-				req := &callplan.PaymentRequest{CallID: fmt.Sprintf("call-%d", i), IdempotencyKey: fmt.Sprintf("%s-key-%d", typ, i),
-					Amount: callplan.Amount{Minor: 1234, Currency: "GBP"}, Reference: "12345678", Card: card(t, tc.pan, tc.cvc)}
+				req := &payment.Request{CallID: fmt.Sprintf("call-%d", i), IdempotencyKey: fmt.Sprintf("%s-key-%d", typ, i),
+					Amount: payment.Amount{Minor: 1234, Currency: "GBP"}, Reference: "12345678", Card: card(t, tc.pan, tc.cvc)}
 				res, err := c.Pay(context.Background(), req)
 				if err != nil {
 					t.Fatalf("card %d: Pay: %v", i, err)
@@ -50,7 +50,7 @@ func TestConnectorsTestCards(t *testing.T) {
 				if res.Status != tc.status || res.ErrorCode != tc.code {
 					t.Errorf("card %d (%s…): got %s/%q, want %s/%q", i, tc.pan[:6], res.Status, res.ErrorCode, tc.status, tc.code)
 				}
-				if res.Status == callplan.PaymentApproved && res.ConfirmationCode == "" {
+				if res.Status == payment.Approved && res.ConfirmationCode == "" {
 					t.Errorf("card %d: approved without a confirmation code", i)
 				}
 				a, err := e.store.GetAttempt(context.Background(), req.IdempotencyKey)
@@ -58,7 +58,7 @@ func TestConnectorsTestCards(t *testing.T) {
 					t.Fatalf("attempt not logged: %v", err)
 				}
 				want := AttemptApproved
-				if tc.status == callplan.PaymentDeclined {
+				if tc.status == payment.Declined {
 					want = AttemptDeclined
 				}
 				if a.State != want || a.MaskedCard != req.Card.Number.Mask() {
@@ -90,12 +90,12 @@ func TestConnectorTokenize(t *testing.T) {
 		t.Run(typ, func(t *testing.T) {
 			e := newEnv(t, sandbox.Config{})
 			c := e.open(t, typ)
-			res, err := c.Pay(context.Background(), &callplan.PaymentRequest{CallID: "c1", IdempotencyKey: "tok-1",
-				Amount: callplan.Amount{Currency: "GBP"}, TokenType: "reusable", Card: card(t, "4242424242424242", "123")})
+			res, err := c.Pay(context.Background(), &payment.Request{CallID: "c1", IdempotencyKey: "tok-1",
+				Amount: payment.Amount{Currency: "GBP"}, TokenType: "reusable", Card: card(t, "4242424242424242", "123")})
 			if err != nil {
 				t.Fatal(err)
 			}
-			if res.Status != callplan.PaymentApproved || res.Token == "" {
+			if res.Status != payment.Approved || res.Token == "" {
 				t.Fatalf("tokenize: %+v", res)
 			}
 			if n := len(e.sb.Ledger()); n != 0 {
@@ -110,33 +110,33 @@ func TestSessionConnectorFlow(t *testing.T) {
 	e := newEnv(t, sandbox.Config{})
 	c := e.open(t, "session")
 	ctx := context.Background()
-	s, err := c.StartSession(ctx, &callplan.SessionRequest{CallID: "call-7", Amount: callplan.Amount{Minor: 1234, Currency: "GBP"}, Reference: "12345678"})
+	s, err := c.StartSession(ctx, &payment.SessionRequest{CallID: "call-7", Amount: payment.Amount{Minor: 1234, Currency: "GBP"}, Reference: "12345678"})
 	if err != nil || s.ID == "" || s.State != SessionCreated {
 		t.Fatalf("StartSession: %+v %v", s, err)
 	}
 	// A retried create (same call, amount, reference) finds the same session.
-	s2, err := c.StartSession(ctx, &callplan.SessionRequest{CallID: "call-7", Amount: callplan.Amount{Minor: 1234, Currency: "GBP"}, Reference: "12345678"})
+	s2, err := c.StartSession(ctx, &payment.SessionRequest{CallID: "call-7", Amount: payment.Amount{Minor: 1234, Currency: "GBP"}, Reference: "12345678"})
 	if err != nil || s2.ID != s.ID {
 		t.Fatalf("repeated StartSession gave %v (%v), want %s", s2, err, s.ID)
 	}
-	res, err := c.Pay(ctx, &callplan.PaymentRequest{CallID: "call-7", SessionID: s.ID, IdempotencyKey: "k1",
-		Amount: callplan.Amount{Minor: 1234, Currency: "GBP"}, Card: card(t, "4000000000000002", "123")})
-	if err != nil || res.Status != callplan.PaymentDeclined || res.SessionID != s.ID {
+	res, err := c.Pay(ctx, &payment.Request{CallID: "call-7", SessionID: s.ID, IdempotencyKey: "k1",
+		Amount: payment.Amount{Minor: 1234, Currency: "GBP"}, Card: card(t, "4000000000000002", "123")})
+	if err != nil || res.Status != payment.Declined || res.SessionID != s.ID {
 		t.Fatalf("declined capture: %+v %v", res, err)
 	}
-	res, err = c.Pay(ctx, &callplan.PaymentRequest{CallID: "call-7", SessionID: s.ID, IdempotencyKey: "k2",
-		Amount: callplan.Amount{Minor: 1234, Currency: "GBP"}, Card: card(t, "4242424242424242", "123")})
-	if err != nil || res.Status != callplan.PaymentApproved {
+	res, err = c.Pay(ctx, &payment.Request{CallID: "call-7", SessionID: s.ID, IdempotencyKey: "k2",
+		Amount: payment.Amount{Minor: 1234, Currency: "GBP"}, Card: card(t, "4242424242424242", "123")})
+	if err != nil || res.Status != payment.Approved {
 		t.Fatalf("approved capture: %+v %v", res, err)
 	}
-	st, err := c.StartSession(ctx, &callplan.SessionRequest{SessionID: s.ID})
+	st, err := c.StartSession(ctx, &payment.SessionRequest{SessionID: s.ID})
 	if err != nil || st.State != SessionCompleted {
 		t.Fatalf("session state: %+v %v", st, err)
 	}
 	// A later capture into the completed session is a decline naming why.
-	res, err = c.Pay(ctx, &callplan.PaymentRequest{CallID: "call-7", SessionID: s.ID, IdempotencyKey: "k3",
-		Amount: callplan.Amount{Minor: 1234, Currency: "GBP"}, Card: card(t, "4242424242424242", "123")})
-	if err != nil || res.Status != callplan.PaymentDeclined || res.ErrorCode != "session_completed" {
+	res, err = c.Pay(ctx, &payment.Request{CallID: "call-7", SessionID: s.ID, IdempotencyKey: "k3",
+		Amount: payment.Amount{Minor: 1234, Currency: "GBP"}, Card: card(t, "4242424242424242", "123")})
+	if err != nil || res.Status != payment.Declined || res.ErrorCode != "session_completed" {
 		t.Fatalf("capture into completed session: %+v %v", res, err)
 	}
 	if n := e.sb.Stats().TokenRequests; n != 1 {
@@ -174,10 +174,10 @@ func TestTokenSingleRefreshUnderConcurrency(t *testing.T) {
 		pw.Add(1)
 		go func() {
 			defer pw.Done()
-			res, err := c.Pay(context.Background(), &callplan.PaymentRequest{CallID: fmt.Sprintf("cc-%d", i),
-				IdempotencyKey: fmt.Sprintf("ck-%d", i), Amount: callplan.Amount{Minor: 100, Currency: "GBP"},
+			res, err := c.Pay(context.Background(), &payment.Request{CallID: fmt.Sprintf("cc-%d", i),
+				IdempotencyKey: fmt.Sprintf("ck-%d", i), Amount: payment.Amount{Minor: 100, Currency: "GBP"},
 				Card: card(t, "4242424242424242", "123")})
-			if err != nil || res.Status != callplan.PaymentApproved {
+			if err != nil || res.Status != payment.Approved {
 				t.Errorf("pay %d: %+v %v", i, res, err)
 			}
 		}()
@@ -194,10 +194,10 @@ func TestTokenRefusedRetriesOnceSameKey(t *testing.T) {
 	e := newEnv(t, sandbox.Config{Faults: sandbox.Faults{TokenMaxUses: 2}})
 	c := e.open(t, "session")
 	for i := 0; i < 5; i++ {
-		res, err := c.Pay(context.Background(), &callplan.PaymentRequest{CallID: fmt.Sprintf("c%d", i),
-			IdempotencyKey: fmt.Sprintf("k%d", i), Amount: callplan.Amount{Minor: 500, Currency: "GBP"},
+		res, err := c.Pay(context.Background(), &payment.Request{CallID: fmt.Sprintf("c%d", i),
+			IdempotencyKey: fmt.Sprintf("k%d", i), Amount: payment.Amount{Minor: 500, Currency: "GBP"},
 			Card: card(t, "4242424242424242", "123")})
-		if err != nil || res.Status != callplan.PaymentApproved {
+		if err != nil || res.Status != payment.Approved {
 			t.Fatalf("pay %d: %+v %v", i, res, err)
 		}
 	}
@@ -216,8 +216,8 @@ func TestWrongClientSecretIsTokenError(t *testing.T) {
 	if !errors.Is(err, ErrTokenFetch) || ConnectorError(err) != "token" {
 		t.Fatalf("Authorize with a wrong secret: %v", err)
 	}
-	_, err = c.Pay(context.Background(), &callplan.PaymentRequest{CallID: "c", IdempotencyKey: "k",
-		Amount: callplan.Amount{Minor: 1, Currency: "GBP"}, Card: card(t, "4242424242424242", "123")})
+	_, err = c.Pay(context.Background(), &payment.Request{CallID: "c", IdempotencyKey: "k",
+		Amount: payment.Amount{Minor: 1, Currency: "GBP"}, Card: card(t, "4242424242424242", "123")})
 	if !errors.Is(err, ErrTokenFetch) {
 		t.Fatalf("Pay with a wrong secret: %v", err)
 	}
@@ -253,8 +253,8 @@ func TestFaultsRetryWithoutDoubleCharge(t *testing.T) {
 				f := tc.faults
 				f.Paths = []string{"/globalpci/v1/session/", "/generic", "/v1/charges"}
 				e.sb.SetFaults(f)
-				res, err := c.Pay(context.Background(), &callplan.PaymentRequest{CallID: "c", IdempotencyKey: "key-1",
-					SessionID: "", Amount: callplan.Amount{Minor: 999, Currency: "GBP"}, Card: card(t, "4242424242424242", "123")})
+				res, err := c.Pay(context.Background(), &payment.Request{CallID: "c", IdempotencyKey: "key-1",
+					SessionID: "", Amount: payment.Amount{Minor: 999, Currency: "GBP"}, Card: card(t, "4242424242424242", "123")})
 				if tc.wantErr != nil {
 					if !errors.Is(err, tc.wantErr) {
 						t.Fatalf("err = %v, want %v", err, tc.wantErr)
@@ -263,7 +263,7 @@ func TestFaultsRetryWithoutDoubleCharge(t *testing.T) {
 					if a == nil || a.State != AttemptPending || a.LastError == "" {
 						t.Fatalf("attempt after a connector error: %+v (want pending with the error)", a)
 					}
-				} else if err != nil || res.Status != callplan.PaymentApproved {
+				} else if err != nil || res.Status != payment.Approved {
 					t.Fatalf("Pay: %+v %v", res, err)
 				}
 				n := 0
@@ -284,7 +284,7 @@ func TestFaultsRetryWithoutDoubleCharge(t *testing.T) {
 func TestPayReplaysCompletedAttempt(t *testing.T) {
 	e := newEnv(t, sandbox.Config{})
 	c := e.open(t, "stripe")
-	req := &callplan.PaymentRequest{CallID: "c", IdempotencyKey: "same", Amount: callplan.Amount{Minor: 700, Currency: "USD"},
+	req := &payment.Request{CallID: "c", IdempotencyKey: "same", Amount: payment.Amount{Minor: 700, Currency: "USD"},
 		Card: card(t, "5555555555554444", "123")}
 	r1, err := c.Pay(context.Background(), req)
 	if err != nil {
@@ -303,30 +303,30 @@ func TestPayReplaysCompletedAttempt(t *testing.T) {
 func TestOpenValidatesSpecs(t *testing.T) {
 	cs := NewConnectors(ConnectorsConfig{SandboxURL: "http://127.0.0.1:1"})
 	cases := []struct {
-		spec callplan.ConnectorSpec
+		spec payment.ConnectorSpec
 		want error
 	}{
-		{callplan.ConnectorSpec{Name: "x", Type: "paypal", BaseURL: "sandbox"}, ErrUnknownConnectorType},
-		// Off the sandbox every credential is required (callplan.CheckConnector)…
-		{callplan.ConnectorSpec{Name: "x", Type: "session", BaseURL: "https://pay.example.com"}, ErrConnectorConfig},
-		{callplan.ConnectorSpec{Name: "x", Type: "session", BaseURL: "https://pay.example.com", Account: "a"}, ErrConnectorConfig},
-		{callplan.ConnectorSpec{Name: "x", Type: "generic", BaseURL: "https://pay.example.com"}, ErrConnectorConfig},
-		{callplan.ConnectorSpec{Name: "x", Type: "stripe", BaseURL: "https://pay.example.com"}, ErrConnectorConfig},
-		{callplan.ConnectorSpec{Name: "x", Type: "stripe", BaseURL: "http://pay.example.com", APIKey: "sk_x"}, ErrConnectorConfig},
+		{payment.ConnectorSpec{Name: "x", Type: "paypal", BaseURL: "sandbox"}, ErrUnknownConnectorType},
+		// Off the sandbox every credential is required (payment.CheckConnector)…
+		{payment.ConnectorSpec{Name: "x", Type: "session", BaseURL: "https://pay.example.com"}, ErrConnectorConfig},
+		{payment.ConnectorSpec{Name: "x", Type: "session", BaseURL: "https://pay.example.com", Account: "a"}, ErrConnectorConfig},
+		{payment.ConnectorSpec{Name: "x", Type: "generic", BaseURL: "https://pay.example.com"}, ErrConnectorConfig},
+		{payment.ConnectorSpec{Name: "x", Type: "stripe", BaseURL: "https://pay.example.com"}, ErrConnectorConfig},
+		{payment.ConnectorSpec{Name: "x", Type: "stripe", BaseURL: "http://pay.example.com", APIKey: "sk_x"}, ErrConnectorConfig},
 		// … on it, none: the sandbox defaults stand in.
-		{callplan.ConnectorSpec{Name: "x", Type: "session", BaseURL: "sandbox"}, nil},
-		{callplan.ConnectorSpec{Name: "y", Type: "generic", BaseURL: "sandbox"}, nil},
-		{callplan.ConnectorSpec{Name: "z", Type: "stripe", BaseURL: "sandbox"}, nil},
-		{callplan.ConnectorSpec{Name: "w", BaseURL: "sandbox"}, nil},
-		{callplan.ConnectorSpec{Name: "x", Type: "stripe", BaseURL: "ftp://h", APIKey: "sk_x"}, ErrConnectorConfig},
-		{callplan.ConnectorSpec{Name: "", Type: "stripe", BaseURL: "sandbox", APIKey: "sk_x"}, ErrConnectorConfig},
+		{payment.ConnectorSpec{Name: "x", Type: "session", BaseURL: "sandbox"}, nil},
+		{payment.ConnectorSpec{Name: "y", Type: "generic", BaseURL: "sandbox"}, nil},
+		{payment.ConnectorSpec{Name: "z", Type: "stripe", BaseURL: "sandbox"}, nil},
+		{payment.ConnectorSpec{Name: "w", BaseURL: "sandbox"}, nil},
+		{payment.ConnectorSpec{Name: "x", Type: "stripe", BaseURL: "ftp://h", APIKey: "sk_x"}, ErrConnectorConfig},
+		{payment.ConnectorSpec{Name: "", Type: "stripe", BaseURL: "sandbox", APIKey: "sk_x"}, ErrConnectorConfig},
 	}
 	for i, tc := range cases {
 		if _, err := cs.Open(&tc.spec); !errors.Is(err, tc.want) {
 			t.Errorf("case %d: %v, want %v", i, err, tc.want)
 		}
 	}
-	if _, err := NewConnectors(ConnectorsConfig{}).Open(&callplan.ConnectorSpec{Name: "s", Type: "stripe", BaseURL: "sandbox", APIKey: "sk_x"}); !errors.Is(err, ErrConnectorConfig) {
+	if _, err := NewConnectors(ConnectorsConfig{}).Open(&payment.ConnectorSpec{Name: "s", Type: "stripe", BaseURL: "sandbox", APIKey: "sk_x"}); !errors.Is(err, ErrConnectorConfig) {
 		t.Errorf("sandbox without SandboxURL: %v", err)
 	}
 }
@@ -349,22 +349,22 @@ func TestSessionCaptureAmountMustMatch(t *testing.T) {
 	e := newEnv(t, sandbox.Config{})
 	c := e.open(t, "session")
 	ctx := context.Background()
-	s, err := c.StartSession(ctx, &callplan.SessionRequest{CallID: "c", Amount: callplan.Amount{Minor: 1234, Currency: "GBP"}})
+	s, err := c.StartSession(ctx, &payment.SessionRequest{CallID: "c", Amount: payment.Amount{Minor: 1234, Currency: "GBP"}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = c.Pay(ctx, &callplan.PaymentRequest{CallID: "c", SessionID: s.ID, IdempotencyKey: "k1",
-		Amount: callplan.Amount{Minor: 9999, Currency: "GBP"}, Card: card(t, "4242424242424242", "123")})
+	_, err = c.Pay(ctx, &payment.Request{CallID: "c", SessionID: s.ID, IdempotencyKey: "k1",
+		Amount: payment.Amount{Minor: 9999, Currency: "GBP"}, Card: card(t, "4242424242424242", "123")})
 	if !errors.Is(err, ErrProviderRejected) || !strings.Contains(err.Error(), "does not match") {
 		t.Fatalf("mismatched amount: %v", err)
 	}
-	s2, err := c.StartSession(ctx, &callplan.SessionRequest{CallID: "c2", Amount: callplan.Amount{Currency: "GBP"}})
+	s2, err := c.StartSession(ctx, &payment.SessionRequest{CallID: "c2", Amount: payment.Amount{Currency: "GBP"}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err := c.Pay(ctx, &callplan.PaymentRequest{CallID: "c2", SessionID: s2.ID, IdempotencyKey: "k2",
-		Amount: callplan.Amount{Minor: 500, Currency: "GBP"}, Card: card(t, "4242424242424242", "123")})
-	if err != nil || res.Status != callplan.PaymentApproved {
+	res, err := c.Pay(ctx, &payment.Request{CallID: "c2", SessionID: s2.ID, IdempotencyKey: "k2",
+		Amount: payment.Amount{Minor: 500, Currency: "GBP"}, Card: card(t, "4242424242424242", "123")})
+	if err != nil || res.Status != payment.Approved {
 		t.Fatalf("amountless session: %+v %v", res, err)
 	}
 	led := e.sb.Ledger()
@@ -412,7 +412,7 @@ func TestPayWithKeyOfFailedAttempt(t *testing.T) {
 	if err := e.store.CompleteAttempt(ctx, "gone", AttemptResult{State: AttemptFailed, ErrorMessage: "HTTP 400"}); err != nil {
 		t.Fatal(err)
 	}
-	_, err := c.Pay(ctx, &callplan.PaymentRequest{CallID: "c", IdempotencyKey: "gone", Amount: callplan.Amount{Minor: 1, Currency: "GBP"},
+	_, err := c.Pay(ctx, &payment.Request{CallID: "c", IdempotencyKey: "gone", Amount: payment.Amount{Minor: 1, Currency: "GBP"},
 		Card: card(t, "4242424242424242", "123")})
 	if !errors.Is(err, ErrProviderRejected) || len(e.sb.Ledger()) != 0 {
 		t.Fatalf("re-pay of a failed attempt: %v, %d charges", err, len(e.sb.Ledger()))
@@ -437,14 +437,14 @@ func TestRetryAfterIsHonoured(t *testing.T) {
 	}))
 	defer srv.Close()
 	cs := NewConnectors(ConnectorsConfig{Backoff: time.Millisecond})
-	c, err := cs.OpenConnector(&callplan.ConnectorSpec{Name: "g", Type: "generic", BaseURL: srv.URL,
-		BasicAuth: &callplan.BasicAuth{Username: "u", Password: "p"}})
+	c, err := cs.OpenConnector(&payment.ConnectorSpec{Name: "g", Type: "generic", BaseURL: srv.URL,
+		BasicAuth: &payment.BasicAuth{Username: "u", Password: "p"}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err := c.Pay(context.Background(), &callplan.PaymentRequest{IdempotencyKey: "k", Amount: callplan.Amount{Minor: 1, Currency: "GBP"},
+	res, err := c.Pay(context.Background(), &payment.Request{IdempotencyKey: "k", Amount: payment.Amount{Minor: 1, Currency: "GBP"},
 		Card: card(t, "4242424242424242", "123")})
-	if err != nil || res.Status != callplan.PaymentApproved {
+	if err != nil || res.Status != payment.Approved {
 		t.Fatalf("%+v %v", res, err)
 	}
 	if g := time.Duration(gap.Load()); g < 900*time.Millisecond {
@@ -461,7 +461,7 @@ func TestNonIdempotentRequestNotRetried(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.sb.SetFaults(sandbox.Faults{FailFirst: 5, Paths: []string{"/globalpci/v1/selfservicesession"}})
-	_, err := c.StartSession(context.Background(), &callplan.SessionRequest{Amount: callplan.Amount{Minor: 1, Currency: "GBP"}})
+	_, err := c.StartSession(context.Background(), &payment.SessionRequest{Amount: payment.Amount{Minor: 1, Currency: "GBP"}})
 	if !errors.Is(err, ErrProviderUnavailable) {
 		t.Fatalf("err %v", err)
 	}
@@ -470,7 +470,7 @@ func TestNonIdempotentRequestNotRetried(t *testing.T) {
 	}
 	// With a call id the create is keyed, so it is retried.
 	e.sb.SetFaults(sandbox.Faults{FailFirst: 2, Paths: []string{"/globalpci/v1/selfservicesession"}})
-	if _, err := c.StartSession(context.Background(), &callplan.SessionRequest{CallID: "c", Amount: callplan.Amount{Minor: 1, Currency: "GBP"}}); err != nil {
+	if _, err := c.StartSession(context.Background(), &payment.SessionRequest{CallID: "c", Amount: payment.Amount{Minor: 1, Currency: "GBP"}}); err != nil {
 		t.Fatalf("keyed create: %v", err)
 	}
 }
@@ -496,9 +496,9 @@ func TestAttemptLogErrorsAreLogged(t *testing.T) {
 		Logger: newDebugLogger(e.logs), Backoff: time.Millisecond, Timeout: 2 * time.Second})
 	c := e.open(t, "stripe")
 	ctx := context.Background()
-	pay := func(key string) (*callplan.PaymentResult, error) {
-		return c.Pay(ctx, &callplan.PaymentRequest{CallID: "c", IdempotencyKey: key,
-			Amount: callplan.Amount{Minor: 100, Currency: "GBP"}, Card: card(t, "4242424242424242", "123")})
+	pay := func(key string) (*payment.Result, error) {
+		return c.Pay(ctx, &payment.Request{CallID: "c", IdempotencyKey: key,
+			Amount: payment.Amount{Minor: 100, Currency: "GBP"}, Card: card(t, "4242424242424242", "123")})
 	}
 	logged := func(what, key string) {
 		t.Helper()
@@ -532,13 +532,13 @@ func TestAttemptLogErrorsAreLogged(t *testing.T) {
 		t.Fatal("a lost answer was taken for one")
 	}
 	e.sb.SetFaults(sandbox.Faults{})
-	if res, err := pay("lost"); err != nil || res.Status != callplan.PaymentApproved {
+	if res, err := pay("lost"); err != nil || res.Status != payment.Approved {
 		t.Fatalf("retry of a lost answer: %+v %v", res, err)
 	}
 	logged("recording the outcome the provider reported", "lost")
 
 	// An answer: its outcome could not be recorded.
-	if res, err := pay("answered"); err != nil || res.Status != callplan.PaymentApproved {
+	if res, err := pay("answered"); err != nil || res.Status != payment.Approved {
 		t.Fatalf("pay: %+v %v", res, err)
 	}
 	logged("recording a payment outcome", "answered")

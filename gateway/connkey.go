@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/paybridge/paybridge/callplan"
+	"github.com/paybridge/paybridge/payment"
 )
 
 // ConnectorKey names an opened connector for everything that outlives a call — payment
@@ -22,7 +22,7 @@ import (
 // hash of a guessable password is never stored. Pointing the plan at another provider
 // (another baseUrl, account or client) makes a new key; what was made with the old one then
 // refuses to pay rather than pay the wrong provider.
-func ConnectorKey(spec callplan.ConnectorSpec) string {
+func ConnectorKey(spec payment.ConnectorSpec) string {
 	h := sha256.New()
 	field := func(s string) { fmt.Fprintf(h, "%d:%s;", len(s), s) }
 	field(spec.Type)

@@ -9,18 +9,18 @@ import (
 	"testing"
 	"time"
 
-	"github.com/paybridge/paybridge/callplan"
+	"github.com/paybridge/paybridge/payment"
 	"github.com/paybridge/paybridge/sandbox"
 )
 
 func TestConnectorKey(t *testing.T) {
-	base := callplan.ConnectorSpec{Plan: "pay-bill", Name: "provider", Type: "session", BaseURL: "https://pay.example.com",
-		Account: "m-1", ClientCredentials: &callplan.ClientCredentials{TokenURL: "https://pay.example.com/t", ClientID: "c", ClientSecret: "s1"}}
+	base := payment.ConnectorSpec{Plan: "pay-bill", Name: "provider", Type: "session", BaseURL: "https://pay.example.com",
+		Account: "m-1", ClientCredentials: &payment.ClientCredentials{TokenURL: "https://pay.example.com/t", ClientID: "c", ClientSecret: "s1"}}
 	k := ConnectorKey(base)
 	if !strings.HasPrefix(k, "pay-bill/provider#") || len(k) != len("pay-bill/provider#")+16 {
 		t.Fatalf("key %q", k)
 	}
-	with := func(f func(*callplan.ConnectorSpec)) string {
+	with := func(f func(*payment.ConnectorSpec)) string {
 		s := base
 		cc := *base.ClientCredentials
 		s.ClientCredentials = &cc
@@ -28,23 +28,23 @@ func TestConnectorKey(t *testing.T) {
 		return ConnectorKey(s)
 	}
 	// A rotated secret or a new timeout is the same provider account: the same key.
-	if with(func(s *callplan.ConnectorSpec) { s.ClientCredentials.ClientSecret = "s2"; s.Timeout = time.Second }) != k {
+	if with(func(s *payment.ConnectorSpec) { s.ClientCredentials.ClientSecret = "s2"; s.Timeout = time.Second }) != k {
 		t.Error("rotating the client secret changed the key")
 	}
 	// Another plan, another provider, account or client is another connector.
-	for name, f := range map[string]func(*callplan.ConnectorSpec){
-		"plan":     func(s *callplan.ConnectorSpec) { s.Plan = "pay" },
-		"base URL": func(s *callplan.ConnectorSpec) { s.BaseURL = "https://other.example.com" },
-		"account":  func(s *callplan.ConnectorSpec) { s.Account = "m-2" },
-		"client":   func(s *callplan.ConnectorSpec) { s.ClientCredentials.ClientID = "c2" },
-		"type":     func(s *callplan.ConnectorSpec) { s.Type = "generic" },
+	for name, f := range map[string]func(*payment.ConnectorSpec){
+		"plan":     func(s *payment.ConnectorSpec) { s.Plan = "pay" },
+		"base URL": func(s *payment.ConnectorSpec) { s.BaseURL = "https://other.example.com" },
+		"account":  func(s *payment.ConnectorSpec) { s.Account = "m-2" },
+		"client":   func(s *payment.ConnectorSpec) { s.ClientCredentials.ClientID = "c2" },
+		"type":     func(s *payment.ConnectorSpec) { s.Type = "generic" },
 	} {
 		if with(f) == k {
 			t.Errorf("changing the %s kept the key", name)
 		}
 	}
 	// A stripe key is the account itself: another key, another connector; it is never in the key.
-	st := callplan.ConnectorSpec{Plan: "p", Name: "cards", Type: "stripe", BaseURL: "https://api.stripe.example", APIKey: "sk_live_aaaa"}
+	st := payment.ConnectorSpec{Plan: "p", Name: "cards", Type: "stripe", BaseURL: "https://api.stripe.example", APIKey: "sk_live_aaaa"}
 	st2 := st
 	st2.APIKey = "sk_live_bbbb"
 	if ConnectorKey(st) == ConnectorKey(st2) || strings.Contains(ConnectorKey(st), "sk_live") {
@@ -68,12 +68,12 @@ func newTwoProviders(t *testing.T) *twoProviders {
 	t.Cleanup(srvB.Close)
 	tp := &twoProviders{a: a, sbB: sbB, cs: a.cs}
 	var err error
-	tp.ca, err = a.cs.OpenConnector(&callplan.ConnectorSpec{Plan: "plan-a", Name: "provider", BaseURL: "sandbox"})
+	tp.ca, err = a.cs.OpenConnector(&payment.ConnectorSpec{Plan: "plan-a", Name: "provider", BaseURL: "sandbox"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	tp.cb, err = a.cs.OpenConnector(&callplan.ConnectorSpec{Plan: "plan-b", Name: "provider", BaseURL: srvB.URL, Account: "b-merchant",
-		ClientCredentials: &callplan.ClientCredentials{ClientID: "b", ClientSecret: "b-secret"}})
+	tp.cb, err = a.cs.OpenConnector(&payment.ConnectorSpec{Plan: "plan-b", Name: "provider", BaseURL: srvB.URL, Account: "b-merchant",
+		ClientCredentials: &payment.ClientCredentials{ClientID: "b", ClientSecret: "b-secret"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -109,8 +109,8 @@ func TestReconcileAsksTheProviderThatWasPaid(t *testing.T) {
 	tp := newTwoProviders(t)
 	ctx := context.Background()
 	tp.a.sb.SetFaults(sandbox.Faults{LoseFirst: 3, Paths: []string{"/globalpci/v1/session/"}})
-	_, err := tp.ca.Pay(ctx, &callplan.PaymentRequest{CallID: "call-a", IdempotencyKey: "key-a", Channel: "voice",
-		Amount: callplan.Amount{Minor: 1500, Currency: "GBP"}, Card: card(t, "4242424242424242", "123")})
+	_, err := tp.ca.Pay(ctx, &payment.Request{CallID: "call-a", IdempotencyKey: "key-a", Channel: "voice",
+		Amount: payment.Amount{Minor: 1500, Currency: "GBP"}, Card: card(t, "4242424242424242", "123")})
 	if err == nil {
 		t.Fatal("the answer was not lost")
 	}
@@ -146,8 +146,8 @@ func TestLinkPaysAtItsOwnProvider(t *testing.T) {
 	defer pages.Close()
 	links.cfg.BaseURL = pages.URL
 	ctx := context.Background()
-	res, err := links.SendPaymentLink(ctx, &callplan.LinkRequest{CallID: "call-a", Connector: "provider", ConnectorKey: tp.ca.Key(),
-		To: "+447700900123", CallerID: "+447700900123", Amount: callplan.Amount{Minor: 1000, Currency: "GBP"}, Reference: "A-1"})
+	res, err := links.SendPaymentLink(ctx, &payment.LinkRequest{CallID: "call-a", Connector: "provider", ConnectorKey: tp.ca.Key(),
+		To: "+447700900123", CallerID: "+447700900123", Amount: payment.Amount{Minor: 1000, Currency: "GBP"}, Reference: "A-1"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/paybridge/paybridge/callplan"
+	"github.com/paybridge/paybridge/payment"
 	"github.com/paybridge/paybridge/sandbox"
 )
 
@@ -198,12 +198,12 @@ func TestSandboxHonoursTheContract(t *testing.T) {
 	led := NewMemoryStore()
 	cs := NewConnectors(ConnectorsConfig{SandboxURL: srv.URL, Attempts: led, Backoff: time.Millisecond})
 	open := func(typ string) *Connector {
-		spec := &callplan.ConnectorSpec{Name: typ, Type: typ, BaseURL: "sandbox", Account: "acct-1"}
+		spec := &payment.ConnectorSpec{Name: typ, Type: typ, BaseURL: "sandbox", Account: "acct-1"}
 		switch typ {
 		case "session":
-			spec.ClientCredentials = &callplan.ClientCredentials{ClientID: "id", ClientSecret: "secret"}
+			spec.ClientCredentials = &payment.ClientCredentials{ClientID: "id", ClientSecret: "secret"}
 		case "generic":
-			spec.BasicAuth = &callplan.BasicAuth{Username: "merchant", Password: "pw"}
+			spec.BasicAuth = &payment.BasicAuth{Username: "merchant", Password: "pw"}
 		case "stripe":
 			spec.APIKey = "sk_test_contract"
 		}
@@ -214,10 +214,10 @@ func TestSandboxHonoursTheContract(t *testing.T) {
 		return c
 	}
 	ctx := context.Background()
-	gbp := func(minor int64) callplan.Amount { return callplan.Amount{Minor: minor, Currency: "GBP"} }
-	pay := func(c *Connector, key, sessionID string, amount callplan.Amount, pan string) *callplan.PaymentResult {
+	gbp := func(minor int64) payment.Amount { return payment.Amount{Minor: minor, Currency: "GBP"} }
+	pay := func(c *Connector, key, sessionID string, amount payment.Amount, pan string) *payment.Result {
 		t.Helper()
-		res, err := c.Pay(ctx, &callplan.PaymentRequest{CallID: "call-" + key, IdempotencyKey: key, SessionID: sessionID,
+		res, err := c.Pay(ctx, &payment.Request{CallID: "call-" + key, IdempotencyKey: key, SessionID: sessionID,
 			Amount: amount, Reference: "12345678", Card: card(t, pan, "123")})
 		if err != nil {
 			t.Fatalf("pay %s: %v", key, err)
@@ -228,7 +228,7 @@ func TestSandboxHonoursTheContract(t *testing.T) {
 	// The session API: voice and digital sessions, an approved charge, a decline, a
 	// tokenization, a capture on an ended session (409), the status of each, a signed result.
 	sess := open("session")
-	start := func(req *callplan.SessionRequest) *callplan.Session {
+	start := func(req *payment.SessionRequest) *payment.Session {
 		t.Helper()
 		s, err := sess.StartSession(ctx, req)
 		if err != nil {
@@ -236,24 +236,24 @@ func TestSandboxHonoursTheContract(t *testing.T) {
 		}
 		return s
 	}
-	paid := start(&callplan.SessionRequest{CallID: "c-paid", Amount: gbp(1234), Reference: "12345678"})
-	if r := pay(sess, "s-paid", paid.ID, gbp(1234), "4242424242424242"); r.Status != callplan.PaymentApproved {
+	paid := start(&payment.SessionRequest{CallID: "c-paid", Amount: gbp(1234), Reference: "12345678"})
+	if r := pay(sess, "s-paid", paid.ID, gbp(1234), "4242424242424242"); r.Status != payment.Approved {
 		t.Fatalf("session charge: %+v", r)
 	}
 	if r := pay(sess, "s-again", paid.ID, gbp(1234), "4242424242424242"); r.ErrorCode != "session_completed" {
 		t.Fatalf("capture on a completed session: %+v", r)
 	}
-	declined := start(&callplan.SessionRequest{CallID: "c-declined", Amount: gbp(500)})
-	if r := pay(sess, "s-declined", declined.ID, gbp(500), "4000000000000002"); r.Status != callplan.PaymentDeclined {
+	declined := start(&payment.SessionRequest{CallID: "c-declined", Amount: gbp(500)})
+	if r := pay(sess, "s-declined", declined.ID, gbp(500), "4000000000000002"); r.Status != payment.Declined {
 		t.Fatalf("session decline: %+v", r)
 	}
-	tokenized := start(&callplan.SessionRequest{CallID: "c-token"})
-	if r := pay(sess, "s-token", tokenized.ID, callplan.Amount{}, "5555555555554444"); r.Token == "" {
+	tokenized := start(&payment.SessionRequest{CallID: "c-token"})
+	if r := pay(sess, "s-token", tokenized.ID, payment.Amount{}, "5555555555554444"); r.Token == "" {
 		t.Fatalf("session tokenize: %+v", r)
 	}
-	digital := start(&callplan.SessionRequest{CallID: "c-digital", Amount: gbp(700), Digital: true, Phone: "+447700900123"})
+	digital := start(&payment.SessionRequest{CallID: "c-digital", Amount: gbp(700), Digital: true, Phone: "+447700900123"})
 	for _, id := range []string{paid.ID, declined.ID, tokenized.ID, digital.ID} {
-		start(&callplan.SessionRequest{CallID: "c-status", SessionID: id}) // GET …/session/{id}
+		start(&payment.SessionRequest{CallID: "c-status", SessionID: id}) // GET …/session/{id}
 	}
 	body := []byte(`{"status":"paid","transactionId":"ext-contract"}`)
 	tok, err := sess.Tokens().Token(ctx)
@@ -275,7 +275,7 @@ func TestSandboxHonoursTheContract(t *testing.T) {
 	// The Generic Pay Connector: charge, tokenize, decline.
 	gen := open("generic")
 	pay(gen, "g-charge", "", gbp(1234), "4242424242424242")
-	pay(gen, "g-token", "", callplan.Amount{}, "4242424242424242")
+	pay(gen, "g-token", "", payment.Amount{}, "4242424242424242")
 	pay(gen, "g-declined", "", gbp(1234), "4000000000009995")
 
 	// The Stripe-shaped API: a charge, a decline (402), and the search reconciliation makes for

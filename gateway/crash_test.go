@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/paybridge/paybridge/callplan"
+	"github.com/paybridge/paybridge/payment"
 	"github.com/paybridge/paybridge/sandbox"
 )
 
@@ -106,8 +106,8 @@ func (j *journal) PendingAttempts(ctx context.Context, before time.Time) ([]*Att
 	return j.mem.PendingAttempts(ctx, before)
 }
 
-var crashSpec = callplan.ConnectorSpec{Name: "provider", Type: "session", BaseURL: "sandbox", Account: "acct-crash",
-	ClientCredentials: &callplan.ClientCredentials{ClientID: "id", ClientSecret: "secret"}}
+var crashSpec = payment.ConnectorSpec{Name: "provider", Type: "session", BaseURL: "sandbox", Account: "acct-crash",
+	ClientCredentials: &payment.ClientCredentials{ClientID: "id", ClientSecret: "secret"}}
 
 // TestCrashHelperProcess is the child of TestKill9MidPaymentLoad: it pays in a loop until it
 // is killed. Run on its own (without GATEWAY_CRASH_CHILD) it returns at once.
@@ -137,8 +137,8 @@ func TestCrashHelperProcess(t *testing.T) {
 					pan = "4000000000000002" // some declines in the mix
 				}
 				key := fmt.Sprintf("w%d-%d", w, i)
-				_, _ = c.Pay(context.Background(), &callplan.PaymentRequest{CallID: "call-" + key, IdempotencyKey: key,
-					Amount: callplan.Amount{Minor: 100 + int64(i), Currency: "GBP"}, Card: card(t, pan, "123")})
+				_, _ = c.Pay(context.Background(), &payment.Request{CallID: "call-" + key, IdempotencyKey: key,
+					Amount: payment.Amount{Minor: 100 + int64(i), Currency: "GBP"}, Card: card(t, pan, "123")})
 			}
 		}()
 	}

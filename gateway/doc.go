@@ -15,7 +15,7 @@
 //   - Timeouts from the spec, per request. Retries, with exponential backoff, only of requests
 //     that are idempotent (every payment carries an idempotency key the provider dedupes on),
 //     and only on timeouts, network errors, 429 and 5xx.
-//   - A decline is a [callplan.PaymentResult] with the provider's code; an error (wrapping
+//   - A decline is a [payment.Result] with the provider's code; an error (wrapping
 //     ErrProviderTimeout, ErrProviderUnavailable, …; named by [ConnectorError]) means the
 //     provider gave no answer, which the engine reports as payment-connector-error.
 //

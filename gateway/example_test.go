@@ -6,9 +6,9 @@ import (
 	"net/http/httptest"
 	"time"
 
-	"github.com/paybridge/paybridge/callplan"
 	"github.com/paybridge/paybridge/gateway"
 	"github.com/paybridge/paybridge/pan"
+	"github.com/paybridge/paybridge/payment"
 	"github.com/paybridge/paybridge/sandbox"
 )
 
@@ -18,8 +18,8 @@ func ExampleConnectors() {
 	defer srv.Close()
 	attempts := gateway.NewMemoryStore()
 	cs := gateway.NewConnectors(gateway.ConnectorsConfig{SandboxURL: srv.URL, Attempts: attempts})
-	conn, err := cs.Open(&callplan.ConnectorSpec{Name: "provider", Type: "session", BaseURL: "sandbox", Account: "acct",
-		ClientCredentials: &callplan.ClientCredentials{ClientID: "demo", ClientSecret: "demo", Scope: "globalpci"}})
+	conn, err := cs.Open(&payment.ConnectorSpec{Name: "provider", Type: "session", BaseURL: "sandbox", Account: "acct",
+		ClientCredentials: &payment.ClientCredentials{ClientID: "demo", ClientSecret: "demo", Scope: "globalpci"}})
 	if err != nil {
 		panic(err)
 	}
@@ -28,9 +28,9 @@ func ExampleConnectors() {
 		_ = number.Append(d)
 	}
 	defer number.Wipe()
-	res, err := conn.Pay(context.Background(), &callplan.PaymentRequest{
-		CallID: "call-1", IdempotencyKey: "call-1-pay-1", Amount: callplan.Amount{Minor: 1234, Currency: "GBP"},
-		Card: callplan.Card{Number: number, ExpMonth: 12, ExpYear: 2099},
+	res, err := conn.Pay(context.Background(), &payment.Request{
+		CallID: "call-1", IdempotencyKey: "call-1-pay-1", Amount: payment.Amount{Minor: 1234, Currency: "GBP"},
+		Card: payment.Card{Number: number, ExpMonth: 12, ExpYear: 2099},
 	})
 	if err != nil {
 		panic(err)

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/paybridge/paybridge/callplan"
+	"github.com/paybridge/paybridge/payment"
 )
 
 // GuardConfig is the SMS-pumping guard of payment links. By default a link may be texted only
@@ -56,7 +56,7 @@ func normalizeE164(n string) string {
 }
 
 // check applies the guard to the destination to of req; store counts the links already sent.
-func (g *GuardConfig) check(ctx context.Context, store LinkStore, to string, req *callplan.LinkRequest, now time.Time) error {
+func (g *GuardConfig) check(ctx context.Context, store LinkStore, to string, req *payment.LinkRequest, now time.Time) error {
 	if !isE164(to) {
 		return fmt.Errorf("%w: %q is not an E.164 mobile number", ErrSMSRefused, to)
 	}

@@ -8,9 +8,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/paybridge/paybridge/callplan"
+	"github.com/paybridge/paybridge/event"
 	"github.com/paybridge/paybridge/internal/testlog"
 	"github.com/paybridge/paybridge/pan"
+	"github.com/paybridge/paybridge/payment"
 	"github.com/paybridge/paybridge/sandbox"
 )
 
@@ -42,10 +43,10 @@ type env struct {
 
 type eventLog struct {
 	mu sync.Mutex
-	ev []callplan.Event
+	ev []event.Event
 }
 
-func (e *eventLog) Emit(ev callplan.Event) {
+func (e *eventLog) Emit(ev event.Event) {
 	e.mu.Lock()
 	e.ev = append(e.ev, ev)
 	e.mu.Unlock()
@@ -74,12 +75,12 @@ func newEnv(t testing.TB, sc sandbox.Config) *env {
 
 func (e *env) open(t testing.TB, typ string) *Connector {
 	t.Helper()
-	spec := &callplan.ConnectorSpec{Name: typ + "-conn", Type: typ, BaseURL: "sandbox", Account: "acct-1"}
+	spec := &payment.ConnectorSpec{Name: typ + "-conn", Type: typ, BaseURL: "sandbox", Account: "acct-1"}
 	switch typ {
 	case "session":
-		spec.ClientCredentials = &callplan.ClientCredentials{ClientID: "id", ClientSecret: "secret", Scope: "globalpci"}
+		spec.ClientCredentials = &payment.ClientCredentials{ClientID: "id", ClientSecret: "secret", Scope: "globalpci"}
 	case "generic":
-		spec.BasicAuth = &callplan.BasicAuth{Username: "merchant", Password: "pw"}
+		spec.BasicAuth = &payment.BasicAuth{Username: "merchant", Password: "pw"}
 	case "stripe":
 		spec.APIKey = "sk_test_sandbox"
 	}
@@ -100,8 +101,8 @@ func assertNoPAN(t testing.TB, what, out string) {
 	}
 }
 
-func card(t testing.TB, pan, cvc string) callplan.Card {
-	c := callplan.Card{Number: secure(t, pan), ExpMonth: 12, ExpYear: time.Now().Year() + 2, Brand: cardBrand([]byte(pan))}
+func card(t testing.TB, pan, cvc string) payment.Card {
+	c := payment.Card{Number: secure(t, pan), ExpMonth: 12, ExpYear: time.Now().Year() + 2, Brand: cardBrand([]byte(pan))}
 	if cvc != "" {
 		c.SecurityCode = secure(t, cvc)
 	}

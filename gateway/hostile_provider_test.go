@@ -11,8 +11,8 @@ import (
 	"sync/atomic"
 	"testing"
 
-	"github.com/paybridge/paybridge/callplan"
 	"github.com/paybridge/paybridge/internal/testlog"
+	"github.com/paybridge/paybridge/payment"
 )
 
 // A hostile or buggy merchant endpoint that echoes the card number back — in a decline, in an
@@ -40,18 +40,18 @@ func TestConnectorSurvivesHostileProvider(t *testing.T) {
 	defer merchant.Close()
 	logs := &testlog.Buffer{}
 	cs := NewConnectors(ConnectorsConfig{Attempts: NewMemoryStore(), Logger: newDebugLogger(logs)})
-	c, err := cs.OpenConnector(&callplan.ConnectorSpec{Name: "m", Type: "generic", BaseURL: merchant.URL,
-		BasicAuth: &callplan.BasicAuth{Username: "u", Password: "p"}})
+	c, err := cs.OpenConnector(&payment.ConnectorSpec{Name: "m", Type: "generic", BaseURL: merchant.URL,
+		BasicAuth: &payment.BasicAuth{Username: "u", Password: "p"}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	var out strings.Builder
 	for _, m := range []string{"decline", "400", "redirect"} {
 		mode = m
-		res, err := c.Pay(context.Background(), &callplan.PaymentRequest{CallID: "c", IdempotencyKey: "k-" + m,
-			Amount: callplan.Amount{Minor: 100, Currency: "GBP"}, Card: card(t, "4242424242424242", "123")})
+		res, err := c.Pay(context.Background(), &payment.Request{CallID: "c", IdempotencyKey: "k-" + m,
+			Amount: payment.Amount{Minor: 100, Currency: "GBP"}, Card: card(t, "4242424242424242", "123")})
 		fmt.Fprintf(&out, "%+v %v\n", res, err)
-		if m == "decline" && (err != nil || res.Status != callplan.PaymentDeclined) {
+		if m == "decline" && (err != nil || res.Status != payment.Declined) {
 			t.Fatalf("decline: %+v %v", res, err)
 		}
 		if m != "decline" && err == nil {

@@ -15,8 +15,8 @@ import (
 	"sync"
 	"time"
 
-	"github.com/paybridge/paybridge/callplan"
 	"github.com/paybridge/paybridge/event"
+	"github.com/paybridge/paybridge/payment"
 )
 
 // LinksConfig configures payment links.
@@ -36,8 +36,8 @@ type LinksConfig struct {
 	Guard GuardConfig
 	// MerchantName is shown on the page and in the text (default "paybridge").
 	MerchantName string
-	// DefaultTTL applies when a LinkRequest has none (default callplan.DefaultLinkTTL); MaxTTL
-	// caps it (default callplan.MaxLinkTTL, the limit validate enforces on plans).
+	// DefaultTTL applies when a LinkRequest has none (default payment.DefaultLinkTTL); MaxTTL
+	// caps it (default payment.MaxLinkTTL, the limit validate enforces on plans).
 	DefaultTTL, MaxTTL time.Duration
 	// MaxAttempts is how many declined submissions a link allows (default 3).
 	MaxAttempts int
@@ -51,11 +51,11 @@ type LinksConfig struct {
 	// serve passes its trusted-proxy resolver).
 	ClientIP func(*http.Request) string
 	Logger   *slog.Logger
-	Events   callplan.EventSink
+	Events   event.Sink
 	Now      func() time.Time
 }
 
-// Links signs, texts and serves single-use payment links. It implements callplan.LinkSender
+// Links signs, texts and serves single-use payment links. It implements payment.LinkSender
 // and is the http.Handler of GET/POST /pay/{token}.
 type Links struct {
 	cfg       LinksConfig
@@ -69,7 +69,7 @@ type Links struct {
 	log       *slog.Logger
 }
 
-var _ callplan.LinkSender = (*Links)(nil)
+var _ payment.LinkSender = (*Links)(nil)
 
 // NewLinks returns a Links with cfg's defaults filled in.
 func NewLinks(cfg LinksConfig) *Links {
@@ -78,10 +78,10 @@ func NewLinks(cfg LinksConfig) *Links {
 		cfg.MerchantName = "paybridge"
 	}
 	if cfg.DefaultTTL == 0 {
-		cfg.DefaultTTL = callplan.DefaultLinkTTL
+		cfg.DefaultTTL = payment.DefaultLinkTTL
 	}
 	if cfg.MaxTTL == 0 {
-		cfg.MaxTTL = callplan.MaxLinkTTL
+		cfg.MaxTTL = payment.MaxLinkTTL
 	}
 	if cfg.MaxAttempts == 0 {
 		cfg.MaxAttempts = 3
@@ -151,9 +151,9 @@ func ParseLinkToken(token string) (string, error) {
 	return hashToken(token), nil
 }
 
-// SendPaymentLink implements callplan.LinkSender: it applies the SMS guard, starts (or attaches
+// SendPaymentLink implements payment.LinkSender: it applies the SMS guard, starts (or attaches
 // to) the provider session, stores the link hashed, and texts it.
-func (l *Links) SendPaymentLink(ctx context.Context, req *callplan.LinkRequest) (*callplan.LinkResult, error) {
+func (l *Links) SendPaymentLink(ctx context.Context, req *payment.LinkRequest) (*payment.LinkResult, error) {
 	if l.cfg.Store == nil || l.cfg.SMS == nil || l.cfg.Connectors == nil || l.cfg.BaseURL == "" {
 		return nil, fmt.Errorf("%w: payment links need a store, an SMS sender, connectors and a base URL", ErrConnectorConfig)
 	}
@@ -180,7 +180,7 @@ func (l *Links) SendPaymentLink(ctx context.Context, req *callplan.LinkRequest) 
 	if err := l.cfg.Guard.check(ctx, l.cfg.Store, to, req, now); err != nil {
 		return nil, err
 	}
-	sess, err := c.StartSession(ctx, &callplan.SessionRequest{CallID: req.CallID, SessionID: req.SessionID,
+	sess, err := c.StartSession(ctx, &payment.SessionRequest{CallID: req.CallID, SessionID: req.SessionID,
 		Amount: req.Amount, Reference: req.Reference, Phone: to, Digital: req.SessionID == ""})
 	if err != nil {
 		return nil, err
@@ -231,7 +231,7 @@ func (l *Links) SendPaymentLink(ctx context.Context, req *callplan.LinkRequest) 
 		l.log.Warn("recording the link's SMS id failed", "link", link.ID, "error", err)
 	}
 	// The engine reports the link (event.LinkSent) with what this returns.
-	return &callplan.LinkResult{LinkID: link.ID, SessionID: sess.ID, Amount: amount, Reference: ref,
+	return &payment.LinkResult{LinkID: link.ID, SessionID: sess.ID, Amount: amount, Reference: ref,
 		ExpiresAt: link.ExpiresAt, MessageID: msgID}, nil
 }
 

@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/paybridge/paybridge/callplan"
+	"github.com/paybridge/paybridge/payment"
 )
 
 // The payment-link attacks of the outside review, one regression test each. Those that held
@@ -34,8 +34,8 @@ import (
 func newLink(t *testing.T, le *linkEnv, typ, reference string) string {
 	t.Helper()
 	c := le.open(t, typ)
-	if _, err := le.links.SendPaymentLink(context.Background(), &callplan.LinkRequest{CallID: "c", Connector: c.Name(),
-		To: "+447700900123", CallerID: "+447700900123", Amount: callplan.Amount{Minor: 500, Currency: "GBP"},
+	if _, err := le.links.SendPaymentLink(context.Background(), &payment.LinkRequest{CallID: "c", Connector: c.Name(),
+		To: "+447700900123", CallerID: "+447700900123", Amount: payment.Amount{Minor: 500, Currency: "GBP"},
 		Reference: reference, TTL: time.Hour}); err != nil {
 		t.Fatal(err)
 	}

@@ -16,7 +16,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/paybridge/paybridge/callplan"
+	"github.com/paybridge/paybridge/payment"
 	"github.com/paybridge/paybridge/sandbox"
 )
 
@@ -100,13 +100,13 @@ func TestPaymentLinkCompletesTheVoiceSession(t *testing.T) {
 	le := newLinkEnv(t, LinksConfig{MerchantName: "Acme Water"})
 	c := le.open(t, "session")
 	ctx := context.Background()
-	amt := callplan.Amount{Minor: 1234, Currency: "GBP"}
+	amt := payment.Amount{Minor: 1234, Currency: "GBP"}
 	// The call started a voice session and the caller gave up on the keypad.
-	sess, err := c.StartSession(ctx, &callplan.SessionRequest{CallID: "call-1", Amount: amt, Reference: "12345678"})
+	sess, err := c.StartSession(ctx, &payment.SessionRequest{CallID: "call-1", Amount: amt, Reference: "12345678"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err := le.links.SendPaymentLink(ctx, &callplan.LinkRequest{CallID: "call-1", Connector: c.Name(),
+	res, err := le.links.SendPaymentLink(ctx, &payment.LinkRequest{CallID: "call-1", Connector: c.Name(),
 		To: "+447700900123", CallerID: "+447700900123", Amount: amt, Reference: "12345678", SessionID: sess.ID, TTL: 72 * time.Hour})
 	if err != nil {
 		t.Fatal(err)
@@ -159,7 +159,7 @@ func TestPaymentLinkCompletesTheVoiceSession(t *testing.T) {
 	if resp.StatusCode != 200 || !strings.Contains(body, "Payment received") {
 		t.Fatalf("pay: %d %s", resp.StatusCode, body)
 	}
-	st, err := c.StartSession(ctx, &callplan.SessionRequest{SessionID: sess.ID})
+	st, err := c.StartSession(ctx, &payment.SessionRequest{SessionID: sess.ID})
 	if err != nil || st.State != SessionCompleted {
 		t.Fatalf("session after the link: %+v %v", st, err)
 	}
@@ -199,8 +199,8 @@ func TestPaymentLinkBadTokensRevealNothing(t *testing.T) {
 	c := le.open(t, "stripe")
 	ctx := context.Background()
 	le.links.cfg.Now = func() time.Time { return time.Now() }
-	if _, err := le.links.SendPaymentLink(ctx, &callplan.LinkRequest{CallID: "c", Connector: c.Name(), To: "+447700900123",
-		CallerID: "+447700900123", Amount: callplan.Amount{Minor: 500, Currency: "GBP"}, Reference: "SECRETREF", TTL: time.Hour}); err != nil {
+	if _, err := le.links.SendPaymentLink(ctx, &payment.LinkRequest{CallID: "c", Connector: c.Name(), To: "+447700900123",
+		CallerID: "+447700900123", Amount: payment.Amount{Minor: 500, Currency: "GBP"}, Reference: "SECRETREF", TTL: time.Hour}); err != nil {
 		t.Fatal(err)
 	}
 	good := le.lastToken(t)
@@ -239,8 +239,8 @@ func TestPaymentLinkConcurrentSubmitsChargeOnce(t *testing.T) {
 	le := newLinkEnv(t, LinksConfig{ClientLimit: 1000, SubmitLimit: 1000})
 	c := le.open(t, "stripe")
 	le.sb.SetFaults(sandbox.Faults{Latency: 30 * time.Millisecond})
-	if _, err := le.links.SendPaymentLink(context.Background(), &callplan.LinkRequest{CallID: "c", Connector: c.Name(),
-		To: "+447700900123", CallerID: "+447700900123", Amount: callplan.Amount{Minor: 500, Currency: "GBP"}, TTL: time.Hour}); err != nil {
+	if _, err := le.links.SendPaymentLink(context.Background(), &payment.LinkRequest{CallID: "c", Connector: c.Name(),
+		To: "+447700900123", CallerID: "+447700900123", Amount: payment.Amount{Minor: 500, Currency: "GBP"}, TTL: time.Hour}); err != nil {
 		t.Fatal(err)
 	}
 	token := le.lastToken(t)
@@ -277,8 +277,8 @@ func TestPaymentLinkConcurrentSubmitsChargeOnce(t *testing.T) {
 func TestPaymentLinkTooManyDeclinesCloses(t *testing.T) {
 	le := newLinkEnv(t, LinksConfig{MaxAttempts: 2})
 	c := le.open(t, "generic")
-	if _, err := le.links.SendPaymentLink(context.Background(), &callplan.LinkRequest{CallID: "c", Connector: c.Name(),
-		To: "+447700900123", CallerID: "+447700900123", Amount: callplan.Amount{Minor: 500, Currency: "GBP"}, TTL: time.Hour}); err != nil {
+	if _, err := le.links.SendPaymentLink(context.Background(), &payment.LinkRequest{CallID: "c", Connector: c.Name(),
+		To: "+447700900123", CallerID: "+447700900123", Amount: payment.Amount{Minor: 500, Currency: "GBP"}, TTL: time.Hour}); err != nil {
 		t.Fatal(err)
 	}
 	token := le.lastToken(t)
@@ -298,8 +298,8 @@ func TestPaymentLinkTooManyDeclinesCloses(t *testing.T) {
 func TestPaymentLinkProviderTroubleRetriesSameKey(t *testing.T) {
 	le := newLinkEnv(t, LinksConfig{})
 	c := le.open(t, "stripe")
-	if _, err := le.links.SendPaymentLink(context.Background(), &callplan.LinkRequest{CallID: "c", Connector: c.Name(),
-		To: "+447700900123", CallerID: "+447700900123", Amount: callplan.Amount{Minor: 500, Currency: "GBP"}, TTL: time.Hour}); err != nil {
+	if _, err := le.links.SendPaymentLink(context.Background(), &payment.LinkRequest{CallID: "c", Connector: c.Name(),
+		To: "+447700900123", CallerID: "+447700900123", Amount: payment.Amount{Minor: 500, Currency: "GBP"}, TTL: time.Hour}); err != nil {
 		t.Fatal(err)
 	}
 	token := le.lastToken(t)
@@ -321,8 +321,8 @@ func TestSMSGuard(t *testing.T) {
 	le := newLinkEnv(t, LinksConfig{Guard: GuardConfig{DailyCap: 2}})
 	c := le.open(t, "stripe")
 	send := func(trusted []string, to, caller string) error {
-		_, err := le.links.SendPaymentLink(context.Background(), &callplan.LinkRequest{CallID: "c", Connector: c.Name(), To: to,
-			CallerID: caller, TrustedNumbers: trusted, Amount: callplan.Amount{Minor: 100, Currency: "GBP"}, TTL: time.Hour})
+		_, err := le.links.SendPaymentLink(context.Background(), &payment.LinkRequest{CallID: "c", Connector: c.Name(), To: to,
+			CallerID: caller, TrustedNumbers: trusted, Amount: payment.Amount{Minor: 100, Currency: "GBP"}, TTL: time.Hour})
 		return err
 	}
 	cases := []struct {
@@ -391,16 +391,16 @@ func TestPaymentLinkRefusesEndedSession(t *testing.T) {
 	le := newLinkEnv(t, LinksConfig{})
 	c := le.open(t, "session")
 	ctx := context.Background()
-	amt := callplan.Amount{Minor: 100, Currency: "GBP"}
-	s, err := c.StartSession(ctx, &callplan.SessionRequest{CallID: "c", Amount: amt})
+	amt := payment.Amount{Minor: 100, Currency: "GBP"}
+	s, err := c.StartSession(ctx, &payment.SessionRequest{CallID: "c", Amount: amt})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.Pay(ctx, &callplan.PaymentRequest{CallID: "c", SessionID: s.ID, IdempotencyKey: "k", Amount: amt,
+	if _, err := c.Pay(ctx, &payment.Request{CallID: "c", SessionID: s.ID, IdempotencyKey: "k", Amount: amt,
 		Card: card(t, "4242424242424242", "123")}); err != nil {
 		t.Fatal(err)
 	}
-	_, err = le.links.SendPaymentLink(ctx, &callplan.LinkRequest{CallID: "c", Connector: c.Name(), To: "+447700900123",
+	_, err = le.links.SendPaymentLink(ctx, &payment.LinkRequest{CallID: "c", Connector: c.Name(), To: "+447700900123",
 		CallerID: "+447700900123", Amount: amt, SessionID: s.ID, TTL: time.Hour})
 	if !errors.Is(err, ErrProviderRejected) || len(le.store.Outbox()) != 0 {
 		t.Fatalf("link for a paid session: %v, outbox %d", err, len(le.store.Outbox()))
@@ -413,17 +413,17 @@ func TestPaymentLinkAfterVoicePayment(t *testing.T) {
 	le := newLinkEnv(t, LinksConfig{})
 	c := le.open(t, "session")
 	ctx := context.Background()
-	amt := callplan.Amount{Minor: 700, Currency: "GBP"}
-	s, err := c.StartSession(ctx, &callplan.SessionRequest{CallID: "c", Amount: amt})
+	amt := payment.Amount{Minor: 700, Currency: "GBP"}
+	s, err := c.StartSession(ctx, &payment.SessionRequest{CallID: "c", Amount: amt})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := le.links.SendPaymentLink(ctx, &callplan.LinkRequest{CallID: "c", Connector: c.Name(), To: "+447700900123",
+	if _, err := le.links.SendPaymentLink(ctx, &payment.LinkRequest{CallID: "c", Connector: c.Name(), To: "+447700900123",
 		CallerID: "+447700900123", Amount: amt, SessionID: s.ID, TTL: time.Hour}); err != nil {
 		t.Fatal(err)
 	}
 	token := le.lastToken(t)
-	if _, err := c.Pay(ctx, &callplan.PaymentRequest{CallID: "c", SessionID: s.ID, IdempotencyKey: "voice", Amount: amt,
+	if _, err := c.Pay(ctx, &payment.Request{CallID: "c", SessionID: s.ID, IdempotencyKey: "voice", Amount: amt,
 		Card: card(t, "5555555555554444", "123")}); err != nil {
 		t.Fatal(err)
 	}
@@ -447,8 +447,8 @@ func TestSMSDailyCapUnderConcurrency(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			_, err := le.links.SendPaymentLink(context.Background(), &callplan.LinkRequest{CallID: "c", Connector: c.Name(),
-				To: "+447700900123", CallerID: "+447700900123", Amount: callplan.Amount{Minor: 100, Currency: "GBP"}, TTL: time.Hour})
+			_, err := le.links.SendPaymentLink(context.Background(), &payment.LinkRequest{CallID: "c", Connector: c.Name(),
+				To: "+447700900123", CallerID: "+447700900123", Amount: payment.Amount{Minor: 100, Currency: "GBP"}, TTL: time.Hour})
 			switch {
 			case err == nil:
 				sent.Add(1)
@@ -485,8 +485,8 @@ func TestPaymentPathsWithoutToken(t *testing.T) {
 func TestPaymentLinkRejectsOversizedAndForeignPosts(t *testing.T) {
 	le := newLinkEnv(t, LinksConfig{})
 	c := le.open(t, "stripe")
-	if _, err := le.links.SendPaymentLink(context.Background(), &callplan.LinkRequest{CallID: "c", Connector: c.Name(),
-		To: "+447700900123", CallerID: "+447700900123", Amount: callplan.Amount{Minor: 100, Currency: "GBP"}, TTL: time.Hour}); err != nil {
+	if _, err := le.links.SendPaymentLink(context.Background(), &payment.LinkRequest{CallID: "c", Connector: c.Name(),
+		To: "+447700900123", CallerID: "+447700900123", Amount: payment.Amount{Minor: 100, Currency: "GBP"}, TTL: time.Hour}); err != nil {
 		t.Fatal(err)
 	}
 	token := le.lastToken(t)
@@ -520,8 +520,8 @@ func TestPaymentLinkLostAnswerThenOtherCard(t *testing.T) {
 			le := newLinkEnv(t, LinksConfig{})
 			le.cs.cfg.Timeout = 500 * time.Millisecond
 			c := le.open(t, typ)
-			if _, err := le.links.SendPaymentLink(context.Background(), &callplan.LinkRequest{CallID: "c", Connector: c.Name(),
-				To: "+447700900123", CallerID: "+447700900123", Amount: callplan.Amount{Minor: 100, Currency: "GBP"}, TTL: time.Hour}); err != nil {
+			if _, err := le.links.SendPaymentLink(context.Background(), &payment.LinkRequest{CallID: "c", Connector: c.Name(),
+				To: "+447700900123", CallerID: "+447700900123", Amount: payment.Amount{Minor: 100, Currency: "GBP"}, TTL: time.Hour}); err != nil {
 				t.Fatal(err)
 			}
 			token := le.lastToken(t)
@@ -546,8 +546,8 @@ func TestPaymentLinkLostAnswerThenOtherCard(t *testing.T) {
 func TestPaymentLinkRejectedThenRetried(t *testing.T) {
 	le := newLinkEnv(t, LinksConfig{})
 	c := le.open(t, "session")
-	if _, err := le.links.SendPaymentLink(context.Background(), &callplan.LinkRequest{CallID: "c", Connector: c.Name(),
-		To: "+447700900123", CallerID: "+447700900123", Amount: callplan.Amount{Minor: 100, Currency: "GBP"}, TTL: time.Hour}); err != nil {
+	if _, err := le.links.SendPaymentLink(context.Background(), &payment.LinkRequest{CallID: "c", Connector: c.Name(),
+		To: "+447700900123", CallerID: "+447700900123", Amount: payment.Amount{Minor: 100, Currency: "GBP"}, TTL: time.Hour}); err != nil {
 		t.Fatal(err)
 	}
 	token := le.lastToken(t)

@@ -5,7 +5,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/paybridge/paybridge/callplan"
+	"github.com/paybridge/paybridge/payment"
 )
 
 // minorDigits lists the ISO 4217 currencies whose minor unit is not 2 digits.
@@ -25,7 +25,7 @@ func MinorDigits(currency string) int {
 
 // FormatAmount renders a minor-unit amount as a decimal string: 1234 GBP → "12.34",
 // 500 JPY → "500", 1500 KWD → "1.500".
-func FormatAmount(a callplan.Amount) string {
+func FormatAmount(a payment.Amount) string {
 	d := MinorDigits(a.Currency)
 	neg := a.Minor < 0
 	m := a.Minor
@@ -47,25 +47,25 @@ func FormatAmount(a callplan.Amount) string {
 
 // ParseAmount reads a decimal string ("12.34", "12", "12.3") in currency into minor units. More
 // decimals than the currency has, signs, exponents and empty strings are ErrBadAmount.
-func ParseAmount(s, currency string) (callplan.Amount, error) {
+func ParseAmount(s, currency string) (payment.Amount, error) {
 	cur := strings.ToUpper(strings.TrimSpace(currency))
 	if len(cur) != 3 || strings.Trim(cur, "ABCDEFGHIJKLMNOPQRSTUVWXYZ") != "" {
-		return callplan.Amount{}, fmt.Errorf("%w: currency %q", ErrBadAmount, currency)
+		return payment.Amount{}, fmt.Errorf("%w: currency %q", ErrBadAmount, currency)
 	}
 	d := MinorDigits(cur)
 	s = strings.TrimSpace(s)
 	whole, frac, hasDot := strings.Cut(s, ".")
 	if whole == "" || !allDigits(whole) || (hasDot && !allDigits(frac)) || len(frac) > d || len(whole) > 15 {
-		return callplan.Amount{}, fmt.Errorf("%w: %q in %s", ErrBadAmount, s, cur)
+		return payment.Amount{}, fmt.Errorf("%w: %q in %s", ErrBadAmount, s, cur)
 	}
 	for len(frac) < d {
 		frac += "0"
 	}
 	v, err := strconv.ParseInt(whole+frac, 10, 64)
 	if err != nil {
-		return callplan.Amount{}, fmt.Errorf("%w: %q", ErrBadAmount, s)
+		return payment.Amount{}, fmt.Errorf("%w: %q", ErrBadAmount, s)
 	}
-	return callplan.Amount{Minor: v, Currency: cur}, nil
+	return payment.Amount{Minor: v, Currency: cur}, nil
 }
 
 func allDigits(s string) bool {

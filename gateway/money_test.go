@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"testing"
 
-	"github.com/paybridge/paybridge/callplan"
+	"github.com/paybridge/paybridge/payment"
 )
 
 func TestParseAmount(t *testing.T) {
@@ -34,7 +34,7 @@ func TestParseAmount(t *testing.T) {
 func TestFormatAmountRoundTrip(t *testing.T) {
 	for _, cur := range []string{"GBP", "JPY", "KWD"} {
 		for _, m := range []int64{0, 1, 9, 10, 99, 100, 1234, 100000, 987654321} {
-			a := callplan.Amount{Minor: m, Currency: cur}
+			a := payment.Amount{Minor: m, Currency: cur}
 			b, err := ParseAmount(FormatAmount(a), cur)
 			if err != nil || b != a {
 				t.Errorf("%v → %q → %v %v", a, FormatAmount(a), b, err)
@@ -44,9 +44,9 @@ func TestFormatAmountRoundTrip(t *testing.T) {
 }
 
 func ExampleFormatAmount() {
-	fmt.Println(FormatAmount(callplan.Amount{Minor: 1234, Currency: "GBP"}))
-	fmt.Println(FormatAmount(callplan.Amount{Minor: 500, Currency: "JPY"}))
-	fmt.Println(FormatAmount(callplan.Amount{Minor: 5, Currency: "KWD"}))
+	fmt.Println(FormatAmount(payment.Amount{Minor: 1234, Currency: "GBP"}))
+	fmt.Println(FormatAmount(payment.Amount{Minor: 500, Currency: "JPY"}))
+	fmt.Println(FormatAmount(payment.Amount{Minor: 5, Currency: "KWD"}))
 	// Output:
 	// 12.34
 	// 500

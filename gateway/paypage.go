@@ -9,10 +9,10 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/paybridge/paybridge/callplan"
 	"github.com/paybridge/paybridge/event"
 	"github.com/paybridge/paybridge/internal/cardsafe"
 	"github.com/paybridge/paybridge/pan"
+	"github.com/paybridge/paybridge/payment"
 )
 
 // pageData is what the payment page template shows. It never holds card data.
@@ -123,7 +123,7 @@ func (l *Links) lookup(w http.ResponseWriter, r *http.Request) (string, *Link, b
 
 func (l *Links) formPage(link *Link) pageData {
 	return pageData{Title: "Pay " + l.cfg.MerchantName, ShowForm: true,
-		Amount:   FormatAmount(callplan.Amount{Minor: link.AmountMinor, Currency: link.Currency}),
+		Amount:   FormatAmount(payment.Amount{Minor: link.AmountMinor, Currency: link.Currency}),
 		Currency: link.Currency, Reference: link.Reference}
 }
 
@@ -140,7 +140,7 @@ func (l *Links) handleGet(w http.ResponseWriter, r *http.Request) {
 	// A session the caller has since paid by phone makes the link moot. Looking costs one
 	// provider GET; if the provider does not answer, the form is shown and POST decides.
 	if c, err := l.cfg.Connectors.Resolve(link.ConnectorKey, link.Connector); err == nil && c.Type() == "session" {
-		if s, err := c.StartSession(r.Context(), &callplan.SessionRequest{CallID: link.CallID, SessionID: link.SessionID}); err == nil {
+		if s, err := c.StartSession(r.Context(), &payment.SessionRequest{CallID: link.CallID, SessionID: link.SessionID}); err == nil {
 			switch s.State {
 			case SessionCompleted:
 				l.render(w, http.StatusGone, pageUsed)
@@ -235,14 +235,14 @@ func (l *Links) handlePost(w http.ResponseWriter, r *http.Request) {
 	// The key changes only after a definite decline, so a retry after "not confirmed" reuses
 	// it and the provider cannot charge twice.
 	key := claimed.ID + "-" + strconv.Itoa(claimed.Attempts+1)
-	res, err := c.Pay(ctx, &callplan.PaymentRequest{CallID: claimed.CallID, Channel: event.ChannelLink, SessionID: claimed.SessionID,
-		IdempotencyKey: key, Amount: callplan.Amount{Minor: claimed.AmountMinor, Currency: claimed.Currency},
+	res, err := c.Pay(ctx, &payment.Request{CallID: claimed.CallID, Channel: event.ChannelLink, SessionID: claimed.SessionID,
+		IdempotencyKey: key, Amount: payment.Amount{Minor: claimed.AmountMinor, Currency: claimed.Currency},
 		Reference: claimed.Reference, Description: "Payment link " + claimed.ID,
-		Card: callplan.Card{Number: form.Number, SecurityCode: form.CSC, ExpMonth: form.ExpMonth,
+		Card: payment.Card{Number: form.Number, SecurityCode: form.CSC, ExpMonth: form.ExpMonth,
 			ExpYear: form.ExpYear, PostalCode: form.PostalCode, Brand: brand}})
 	form.Wipe()
 	// The facts of this submission, for the payment record (event.Payment).
-	payment := func(result, code, confirmation, session string) event.Payment {
+	paymentRecord := func(result, code, confirmation, session string) event.Payment {
 		if session == "" {
 			session = claimed.SessionID
 		}
@@ -274,12 +274,12 @@ func (l *Links) handlePost(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	switch {
-	case res.Status == callplan.PaymentApproved:
+	case res.Status == payment.Approved:
 		finish(LinkOutcome{Paid: true, Confirmation: res.ConfirmationCode})
 		l.emit(claimed.CallID, &event.LinkPaid{LinkID: claimed.ID,
-			Payment: payment(event.ResultSuccess, "", res.ConfirmationCode, res.SessionID)})
+			Payment: paymentRecord(event.ResultSuccess, "", res.ConfirmationCode, res.SessionID)})
 		l.render(w, http.StatusOK, pageData{Title: "Payment received", Paid: true, Confirmation: res.ConfirmationCode,
-			Amount:   FormatAmount(callplan.Amount{Minor: claimed.AmountMinor, Currency: claimed.Currency}),
+			Amount:   FormatAmount(payment.Amount{Minor: claimed.AmountMinor, Currency: claimed.Currency}),
 			Currency: claimed.Currency, Reference: claimed.Reference,
 			Message: "Thank you. Your payment has been received."})
 	case res.ErrorCode == "session_completed":
@@ -290,7 +290,7 @@ func (l *Links) handlePost(w http.ResponseWriter, r *http.Request) {
 		failed := claimed.Attempts+1 >= l.cfg.MaxAttempts || strings.HasPrefix(res.ErrorCode, "session_")
 		finish(LinkOutcome{Failed: failed})
 		l.emit(claimed.CallID, &event.LinkDeclined{LinkID: claimed.ID, Final: failed,
-			Payment: payment(event.ResultDeclined, res.ErrorCode, "", res.SessionID)})
+			Payment: paymentRecord(event.ResultDeclined, res.ErrorCode, "", res.SessionID)})
 		if failed {
 			l.render(w, http.StatusPaymentRequired, pageFailed)
 			return

@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/paybridge/paybridge/callplan"
+	"github.com/paybridge/paybridge/payment"
 )
 
 // chromiumDump loads url in headless Chromium and returns the rendered DOM and the browser's
@@ -40,8 +40,8 @@ var cspViolation = regexp.MustCompile(`(?i)content security policy`)
 func TestPaymentPageInChromium(t *testing.T) {
 	le := newLinkEnv(t, LinksConfig{MerchantName: "Acme Water"})
 	c := le.open(t, "session")
-	if _, err := le.links.SendPaymentLink(context.Background(), &callplan.LinkRequest{CallID: "c", Connector: c.Name(),
-		To: "+447700900123", CallerID: "+447700900123", Amount: callplan.Amount{Minor: 1234, Currency: "GBP"},
+	if _, err := le.links.SendPaymentLink(context.Background(), &payment.LinkRequest{CallID: "c", Connector: c.Name(),
+		To: "+447700900123", CallerID: "+447700900123", Amount: payment.Amount{Minor: 1234, Currency: "GBP"},
 		Reference: "12345678", TTL: time.Hour}); err != nil {
 		t.Fatal(err)
 	}

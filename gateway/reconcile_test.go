@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/paybridge/paybridge/callplan"
+	"github.com/paybridge/paybridge/payment"
 	"github.com/paybridge/paybridge/sandbox"
 )
 
@@ -25,8 +25,8 @@ func TestReconcileResolvesPendingAttempts(t *testing.T) {
 			}
 			paths := []string{"/globalpci/v1/session/", "/generic", "/v1/charges"}
 			pay := func(key, pan string) {
-				_, err := c.Pay(ctx, &callplan.PaymentRequest{CallID: "call-" + key, IdempotencyKey: key,
-					Amount: callplan.Amount{Minor: 1500, Currency: "GBP"}, Card: card(t, pan, "123")})
+				_, err := c.Pay(ctx, &payment.Request{CallID: "call-" + key, IdempotencyKey: key,
+					Amount: payment.Amount{Minor: 1500, Currency: "GBP"}, Card: card(t, pan, "123")})
 				if err == nil {
 					t.Fatalf("%s: Pay succeeded through injected faults", key)
 				}

@@ -13,7 +13,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/paybridge/paybridge/callplan"
+	"github.com/paybridge/paybridge/event"
 )
 
 // WebhookEndpoint is a receiver of result webhooks.
@@ -140,12 +140,12 @@ func (w *Webhooks) Publish(ctx context.Context, eventType string, data any) (str
 
 // Sink returns an EventSink that publishes the engine's events of the given types (e.g.
 // "pay.completed", "link.paid") as webhooks. Events are masked by construction.
-func (w *Webhooks) Sink(types ...string) callplan.EventSink {
+func (w *Webhooks) Sink(types ...string) event.Sink {
 	set := map[string]bool{}
 	for _, t := range types {
 		set[t] = true
 	}
-	return callplan.EventSinkFunc(func(e callplan.Event) {
+	return event.SinkFunc(func(e event.Event) {
 		if len(set) > 0 && !set[e.Type()] {
 			return
 		}

@@ -15,7 +15,7 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/paybridge/paybridge/callplan"
+	"github.com/paybridge/paybridge/payment"
 	"github.com/paybridge/paybridge/sandbox"
 )
 
@@ -63,12 +63,12 @@ func TestWireFormats(t *testing.T) {
 			srv := httptest.NewServer(rec.wrap(sb))
 			defer srv.Close()
 			cs := NewConnectors(ConnectorsConfig{SandboxURL: srv.URL})
-			spec := &callplan.ConnectorSpec{Name: "p", Type: tc.typ, BaseURL: "sandbox", Account: "acct-1"}
+			spec := &payment.ConnectorSpec{Name: "p", Type: tc.typ, BaseURL: "sandbox", Account: "acct-1"}
 			switch tc.typ {
 			case "session":
-				spec.ClientCredentials = &callplan.ClientCredentials{ClientID: "id", ClientSecret: "secret"}
+				spec.ClientCredentials = &payment.ClientCredentials{ClientID: "id", ClientSecret: "secret"}
 			case "generic":
-				spec.BasicAuth = &callplan.BasicAuth{Username: "u", Password: "p"}
+				spec.BasicAuth = &payment.BasicAuth{Username: "u", Password: "p"}
 			case "stripe":
 				spec.APIKey = "sk_test_x"
 			}
@@ -76,13 +76,13 @@ func TestWireFormats(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			req := &callplan.PaymentRequest{CallID: "call-1", IdempotencyKey: "call-1-pay-1",
-				Amount: callplan.Amount{Minor: tc.amount, Currency: "GBP"}, Reference: "12345678",
+			req := &payment.Request{CallID: "call-1", IdempotencyKey: "call-1-pay-1",
+				Amount: payment.Amount{Minor: tc.amount, Currency: "GBP"}, Reference: "12345678",
 				Description: `Water bill "Q3"`, TokenType: tc.tokenType,
-				Card: callplan.Card{Number: secure(t, "6011111111111117"), SecurityCode: secure(t, "123"),
+				Card: payment.Card{Number: secure(t, "6011111111111117"), SecurityCode: secure(t, "123"),
 					ExpMonth: 3, ExpYear: 2030, PostalCode: "SW1A 1AA", Brand: "discover"}}
 			if tc.typ == "session" {
-				s, err := c.StartSession(context.Background(), &callplan.SessionRequest{CallID: "call-1", Amount: req.Amount, Reference: "12345678"})
+				s, err := c.StartSession(context.Background(), &payment.SessionRequest{CallID: "call-1", Amount: req.Amount, Reference: "12345678"})
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -90,7 +90,7 @@ func TestWireFormats(t *testing.T) {
 				rec.reqs = nil
 			}
 			res, err := c.Pay(context.Background(), req)
-			if err != nil || res.Status != callplan.PaymentApproved {
+			if err != nil || res.Status != payment.Approved {
 				t.Fatalf("%+v %v", res, err)
 			}
 			got := strings.Join(rec.reqs, "----\n")

@@ -40,7 +40,7 @@ func (a *App) runCall(ctx context.Context, plan *callplan.Plan, ps *prompts.Set,
 	}
 	a.hub.Publish(event.Event{Time: now, CallID: info.ID, Data: &event.CallAnswered{From: info.From, To: info.To, Plan: plan.Name}})
 
-	sink := callplan.EventSinkFunc(func(e callplan.Event) {
+	sink := event.SinkFunc(func(e event.Event) {
 		if e.CallID == "" {
 			e.CallID = info.ID
 		}

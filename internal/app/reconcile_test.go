@@ -13,6 +13,7 @@ import (
 	"github.com/paybridge/paybridge/callplan"
 	"github.com/paybridge/paybridge/gateway"
 	"github.com/paybridge/paybridge/pan"
+	"github.com/paybridge/paybridge/payment"
 	"github.com/paybridge/paybridge/sandbox"
 	"github.com/paybridge/paybridge/store"
 )
@@ -65,16 +66,16 @@ func TestRestartCompletesWhatACrashLeft(t *testing.T) {
 	for _, d := range []byte("4242424242424242") {
 		_ = num.Append(d)
 	}
-	_, err = c.Pay(ctx, &callplan.PaymentRequest{CallID: callID, Channel: "voice", IdempotencyKey: "crash-key-1",
-		Amount: callplan.Amount{Minor: 500, Currency: "GBP"}, Reference: "R-1",
-		Card: callplan.Card{Number: &num, ExpMonth: 12, ExpYear: time.Now().Year() + 2, Brand: "visa"}})
+	_, err = c.Pay(ctx, &payment.Request{CallID: callID, Channel: "voice", IdempotencyKey: "crash-key-1",
+		Amount: payment.Amount{Minor: 500, Currency: "GBP"}, Reference: "R-1",
+		Card: payment.Card{Number: &num, ExpMonth: 12, ExpYear: time.Now().Year() + 2, Brand: "visa"}})
 	if err == nil {
 		t.Fatal("the provider's answer was not lost")
 	}
 	prov.SetFaults(sandbox.Faults{})
 	// And an attempt on the embedded sandbox, which restarts empty: nothing there to find.
 	local := plan.Connector("local").Spec
-	local, _ = callplan.CheckConnector(local)
+	local, _ = payment.CheckConnector(local)
 	must(t, st.CreateAttempt(ctx, store.Attempt{IdempotencyKey: "crash-key-2", SessionID: "ss-gone", CallID: callID,
 		Connector: "local", ConnectorKey: gateway.ConnectorKey(local), Channel: "voice", AmountMinor: 600, Currency: "GBP",
 		CreatedAt: time.Now().Add(-2 * time.Minute)}))

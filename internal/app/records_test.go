@@ -14,8 +14,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/paybridge/paybridge/callplan"
 	"github.com/paybridge/paybridge/gateway"
+	"github.com/paybridge/paybridge/payment"
 	"github.com/paybridge/paybridge/sandbox"
 	"github.com/paybridge/paybridge/siptest"
 	"github.com/paybridge/paybridge/store"
@@ -273,7 +273,7 @@ func TestPaymentRecordsAgreeWithTheLedger(t *testing.T) {
 		} else {
 			// Nothing was charged; the provider's session holds the amount and reference.
 			st := sandboxSession(t, a, p.ProviderSessionID)
-			check("session amount", st.Amount+" "+st.Currency, gateway.FormatAmount(callplan.Amount{Minor: p.AmountMinor, Currency: p.Currency})+" "+p.Currency)
+			check("session amount", st.Amount+" "+st.Currency, gateway.FormatAmount(payment.Amount{Minor: p.AmountMinor, Currency: p.Currency})+" "+p.Currency)
 			check("session reference", st.MerchantTxnRef, p.Reference)
 			check("session state", st.SessionState, gateway.SessionCreated)
 		}

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/paybridge/paybridge/callplan"
+	"github.com/paybridge/paybridge/event"
+	"github.com/paybridge/paybridge/payment"
 	"github.com/paybridge/paybridge/prompts"
 )
 
@@ -18,19 +20,19 @@ const DefaultLinger = 60 * time.Second
 // Options configure a replay. Plan is required; the rest have defaults.
 type Options struct {
 	Plan       *callplan.Plan
-	Prompts    *prompts.Set        // nil = the plan's <Prompts dir> (or the bundled pack)
-	Connectors callplan.Connectors // the sandbox-backed connectors (see Sandbox)
-	Links      callplan.LinkSender // payment links (see Sandbox)
-	SandboxURL string              // $(Sandbox.Url)
-	HTTPClient *http.Client        // for ApiInteraction
-	Logger     *slog.Logger        // never receives card data
-	Linger     time.Duration       // 0 = DefaultLinger
-	Start      time.Time           // the virtual clock's start; zero = now
-	From, To   string              // Call.From / Call.To
-	CallID     string              // Call.Id; "" = "replay"
-	MaxSteps   int                 // loop guard; 0 = the engine's default
-	Events     callplan.EventSink  // optional live feed of events
-	Variables  map[string]string   // preset variables
+	Prompts    *prompts.Set       // nil = the plan's <Prompts dir> (or the bundled pack)
+	Connectors payment.Connectors // the sandbox-backed connectors (see Sandbox)
+	Links      payment.LinkSender // payment links (see Sandbox)
+	SandboxURL string             // $(Sandbox.Url)
+	HTTPClient *http.Client       // for ApiInteraction
+	Logger     *slog.Logger       // never receives card data
+	Linger     time.Duration      // 0 = DefaultLinger
+	Start      time.Time          // the virtual clock's start; zero = now
+	From, To   string             // Call.From / Call.To
+	CallID     string             // Call.Id; "" = "replay"
+	MaxSteps   int                // loop guard; 0 = the engine's default
+	Events     event.Sink         // optional live feed of events
+	Variables  map[string]string  // preset variables
 }
 
 // Result is the JSON document replay prints: how the call ended, every variable and the

@@ -1,9 +1,15 @@
-package callplan
+package payment
 
 import (
 	"fmt"
 	"strings"
 )
+
+// Amount is money in minor units of Currency (pence, cents; yen have none).
+type Amount struct {
+	Minor    int64
+	Currency string // ISO 4217, upper case
+}
 
 // iso4217 maps each active ISO 4217 currency code to its number of minor units (decimal
 // places): 2 for most, 0 for yen-like currencies, 3 for the dinar family, 4 for the Chilean
@@ -50,7 +56,7 @@ func ParseAmount(s, currency string) (Amount, error) {
 	if s == "" {
 		return Amount{Currency: currency}, nil
 	}
-	if !isDecimal(s) || s[0] == '+' {
+	if !decimalString(s) || s[0] == '+' {
 		return Amount{}, fmt.Errorf("%w: %q is not a decimal amount (digits with an optional . and decimals)", ErrAmount, s)
 	}
 	if s[0] == '-' {
@@ -94,4 +100,34 @@ func FormatAmount(a Amount) string {
 		s = "-" + s
 	}
 	return s
+}
+
+// decimalString reports whether s is [+-]?[0-9]+(\.[0-9]+)? and not absurdly long.
+func decimalString(s string) bool {
+	if len(s) == 0 || len(s) > 64 {
+		return false
+	}
+	i := 0
+	if s[0] == '+' || s[0] == '-' {
+		i++
+	}
+	digits := 0
+	for ; i < len(s) && s[i] >= '0' && s[i] <= '9'; i++ {
+		digits++
+	}
+	if digits == 0 {
+		return false
+	}
+	if i == len(s) {
+		return true
+	}
+	if s[i] != '.' {
+		return false
+	}
+	i++
+	frac := 0
+	for ; i < len(s) && s[i] >= '0' && s[i] <= '9'; i++ {
+		frac++
+	}
+	return frac > 0 && i == len(s)
 }

@@ -1,8 +1,11 @@
-package callplan
+package payment
 
 import (
 	"fmt"
+	"net"
+	"net/url"
 	"slices"
+	"strings"
 
 	"github.com/paybridge/paybridge/internal/suggest"
 )
@@ -19,18 +22,19 @@ import (
 //
 // and it pays. Off the sandbox every credential is required.
 const (
-	SandboxAccount      = "sandbox"            // account of a session connector on the sandbox
-	SandboxClientID     = "paybridge-sandbox"  // client credentials of a session connector on the sandbox
-	SandboxClientSecret = "sandbox-not-secret" // (the sandbox accepts any pair)
-	SandboxAPIKey       = "sk_test_sandbox"    // bearer key of a stripe connector on the sandbox
-	SandboxUsername     = "paybridge-sandbox"  // Basic credentials of a generic connector on the sandbox
-	SandboxPassword     = "sandbox-not-secret" //
-	sandboxBaseURL      = "sandbox"            // the baseUrl that means the embedded sandbox
-	connectorTypeList   = "session, generic or stripe"
+	sandboxAccount       = "sandbox"            // account of a session connector on the sandbox
+	sandboxClientID      = "paybridge-sandbox"  // client credentials of a session connector on the sandbox
+	sandboxClientSecret  = "sandbox-not-secret" // (the sandbox accepts any pair)
+	sandboxAPIKey        = "sk_test_sandbox"    // bearer key of a stripe connector on the sandbox
+	sandboxUsername      = "paybridge-sandbox"  // Basic credentials of a generic connector on the sandbox
+	sandboxPassword      = "sandbox-not-secret" //
+	sandboxBaseURL       = "sandbox"            // the baseUrl that means the embedded sandbox
+	DefaultConnectorType = "session"            // a <Connector> without type
+	connectorTypeList    = "session, generic or stripe"
 )
 
-// ConnectorTypes are the connector types there are.
-var ConnectorTypes = []string{"session", "generic", "stripe"}
+// connectorTypes are the connector types there are.
+var connectorTypes = []string{"session", "generic", "stripe"}
 
 // ConnectorProblem is one reason a connector cannot be opened. Attr names what it is about:
 // an attribute of <Connector> ("name", "type", "baseUrl", "account", "apiKey"), a child
@@ -70,8 +74,8 @@ func CheckConnector(spec ConnectorSpec) (ConnectorSpec, []ConnectorProblem) {
 	if spec.Type == "" {
 		spec.Type = DefaultConnectorType
 	}
-	if !slices.Contains(ConnectorTypes, spec.Type) {
-		add(ProblemInvalid, "type", "connector type %q: use %s%s", spec.Type, connectorTypeList, suggest.DidYouMean(spec.Type, ConnectorTypes))
+	if !slices.Contains(connectorTypes, spec.Type) {
+		add(ProblemInvalid, "type", "connector type %q: use %s%s", spec.Type, connectorTypeList, suggest.DidYouMean(spec.Type, connectorTypes))
 	}
 	switch {
 	case spec.BaseURL == "":
@@ -117,13 +121,13 @@ func CheckConnector(spec ConnectorSpec) (ConnectorSpec, []ConnectorProblem) {
 		}
 		switch {
 		case spec.Account == "" && sandbox:
-			spec.Account = SandboxAccount
+			spec.Account = sandboxAccount
 		case spec.Account == "":
 			add(ProblemMissing, "account", "session connector %q needs account=\"…\" (its AccountConfigurationId) off the sandbox", name)
 		}
 		switch {
 		case spec.ClientCredentials == nil && sandbox:
-			spec.ClientCredentials = &ClientCredentials{ClientID: SandboxClientID, ClientSecret: SandboxClientSecret}
+			spec.ClientCredentials = &ClientCredentials{ClientID: sandboxClientID, ClientSecret: sandboxClientSecret}
 		case spec.ClientCredentials == nil:
 			add(ProblemMissing, "ClientCredentials", "session connector %q needs <ClientCredentials clientId=… clientSecret=\"#(env:NAME)\"/> off the sandbox", name)
 		}
@@ -133,7 +137,7 @@ func CheckConnector(spec ConnectorSpec) (ConnectorSpec, []ConnectorProblem) {
 		}
 		switch {
 		case spec.BasicAuth == nil && spec.ClientCredentials == nil && sandbox:
-			spec.BasicAuth = &BasicAuth{Username: SandboxUsername, Password: SandboxPassword}
+			spec.BasicAuth = &BasicAuth{Username: sandboxUsername, Password: sandboxPassword}
 		case spec.BasicAuth == nil && spec.ClientCredentials == nil:
 			add(ProblemMissing, "BasicAuth", "generic connector %q needs <BasicAuth> or <ClientCredentials> off the sandbox", name)
 		}
@@ -143,10 +147,48 @@ func CheckConnector(spec ConnectorSpec) (ConnectorSpec, []ConnectorProblem) {
 		}
 		switch {
 		case spec.APIKey == "" && spec.ClientCredentials == nil && sandbox:
-			spec.APIKey = SandboxAPIKey
+			spec.APIKey = sandboxAPIKey
 		case spec.APIKey == "" && spec.ClientCredentials == nil:
 			add(ProblemMissing, "apiKey", "stripe connector %q needs apiKey=\"#(env:NAME)\" off the sandbox", name)
 		}
 	}
 	return spec, probs
+}
+
+// checkConnectorURL accepts "sandbox", https URLs, and http URLs on loopback only.
+func checkConnectorURL(s string) error {
+	if s == "sandbox" {
+		return nil
+	}
+	u, err := url.Parse(s)
+	if err != nil || u.Host == "" || u.Scheme != "http" && u.Scheme != "https" {
+		return fmt.Errorf("%q is not an absolute http(s) URL (or \"sandbox\")", redactedURL(s))
+	}
+	if u.User != nil {
+		return fmt.Errorf("credentials in a connector URL are not allowed: use <ClientCredentials> or <BasicAuth> with #(env:…)")
+	}
+	if u.Scheme == "http" && !loopbackHost(u.Hostname()) {
+		return fmt.Errorf("connector URL %q uses plain http outside loopback: card data and tokens need https", redactedURL(s))
+	}
+	return nil
+}
+
+// redactedURL drops user info and query from a URL for messages.
+func redactedURL(s string) string {
+	u, err := url.Parse(s)
+	if err != nil {
+		return "…"
+	}
+	u.User = nil
+	u.RawQuery = ""
+	return u.String()
+}
+
+// loopbackHost: localhost, *.localhost or a loopback IP.
+func loopbackHost(h string) bool {
+	if h == "localhost" || strings.HasSuffix(h, ".localhost") {
+		return true
+	}
+	ip := net.ParseIP(h)
+	return ip != nil && ip.IsLoopback()
 }

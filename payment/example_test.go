@@ -1,0 +1,20 @@
+package payment_test
+
+import (
+	"fmt"
+
+	"github.com/paybridge/paybridge/payment"
+)
+
+// Amounts are converted to minor units with the currency's ISO 4217 decimal places.
+func ExampleParseAmount() {
+	for _, c := range []struct{ amount, cur string }{{"12.5", "GBP"}, {"500", "JPY"}, {"1.234", "KWD"}, {"1.234", "GBP"}} {
+		a, err := payment.ParseAmount(c.amount, c.cur)
+		fmt.Println(a.Minor, payment.FormatAmount(a), err)
+	}
+	// Output:
+	// 1250 12.50 <nil>
+	// 500 500 <nil>
+	// 1234 1.234 <nil>
+	// 0 0 callplan: bad amount: "1.234" has more than 2 decimal places for GBP
+}

@@ -1,0 +1,105 @@
+package payment
+
+import (
+	"time"
+
+	"github.com/paybridge/paybridge/pan"
+)
+
+// Card is the captured card. Number and SecurityCode are secure buffers owned by the Pay step;
+// the connector copies them only into its request body (pan.SecureBuffer.AppendTo) and zeroes
+// that body after sending.
+type Card struct {
+	Number       *pan.SecureBuffer
+	SecurityCode *pan.SecureBuffer // nil when the plan does not ask for it
+	ExpMonth     int               // 1–12
+	ExpYear      int               // four digits
+	PostalCode   string            // not card data; may be empty
+	Brand        string            // visa, mastercard, amex, … (as in validCardTypes)
+}
+
+// Request is one payment attempt.
+type Request struct {
+	CallID         string
+	Channel        string // "voice" (a Pay step) or "link" (a payment link's page)
+	SessionID      string // attach to this provider session ("" = the connector starts one)
+	IdempotencyKey string // the same key for every retry of this attempt
+	Amount         Amount // Minor == 0 tokenizes
+	Reference      string
+	Description    string
+	TokenType      string // "one-time" | "reusable" (tokenize only)
+	Card           Card
+}
+
+// Status is the provider's verdict.
+type Status string
+
+const (
+	Approved Status = "approved"
+	Declined Status = "declined"
+)
+
+// Result is what the provider answered. It never holds card data.
+type Result struct {
+	Status           Status
+	SessionID        string
+	ConfirmationCode string // charge id / confirmation for the caller
+	Token            string // token id when tokenizing
+	ErrorCode        string // provider's code on decline (card_declined, insufficient_funds, …)
+	ErrorMessage     string
+	ProviderStatus   int // last HTTP status from the provider
+}
+
+// SessionRequest starts a provider self-service session.
+type SessionRequest struct {
+	CallID    string
+	SessionID string // look up this existing session instead of creating one
+	Amount    Amount
+	Reference string
+	Phone     string // the customer's mobile, required for a digital session
+	Digital   bool   // digitalselfservicesession (link) rather than selfservicesession (voice)
+}
+
+// Session is a provider self-service session.
+type Session struct {
+	ID        string
+	State     string // provider's sessionState
+	Amount    Amount // what the session is for, when the provider says (zero otherwise)
+	Reference string // the session's merchant reference, when the provider says
+}
+
+// DefaultLinkTTL is how long a payment link lives when the plan does not say (ttl).
+const DefaultLinkTTL = 24 * time.Hour
+
+// MaxLinkTTL is the one limit on a payment link's lifetime: validate refuses a longer ttl and
+// the gateway never issues one. A link completes a provider session, and the sessions it
+// attaches to live 7 days.
+const MaxLinkTTL = 7 * 24 * time.Hour
+
+// LinkRequest asks for a payment link to be texted.
+type LinkRequest struct {
+	CallID       string
+	Connector    string // the plan's connector name
+	ConnectorKey string // the opened connector's key (KeyedConnector), "" when it has none
+	To           string // E.164 mobile
+	CallerID     string // the caller's own number, for the SMS-pumping guard
+	// TrustedNumbers are the values the plan obtained from its own lookups (the variables
+	// ApiInteraction fields set: a customer's mobile number from a billing system, say). The
+	// SMS-pumping guard trusts a number found here as much as the caller's own: the plan's
+	// back office supplied it, not the caller's keypad.
+	TrustedNumbers []string
+	Amount         Amount // zero: the session's amount (SessionID must be set)
+	Reference      string
+	SessionID      string // attach to this session ("" = start a digital session)
+	TTL            time.Duration
+}
+
+// LinkResult describes a sent link without its secret token.
+type LinkResult struct {
+	LinkID    string // public id of the link (not the token)
+	SessionID string
+	Amount    Amount // what the link pays
+	Reference string
+	ExpiresAt time.Time
+	MessageID string // SMS outbox / provider message id
+}
