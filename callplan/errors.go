@@ -14,17 +14,15 @@ var (
 	// ErrInvalidPlan: a plan has at least one error-severity diagnostic.
 	ErrInvalidPlan = errors.New("callplan: invalid plan")
 	// ErrExpr: a test expression does not parse.
-	ErrExpr = errors.New("callplan: bad expression")
+	errExpr = errors.New("callplan: bad expression")
 	// ErrVarSyntax: a $(…) reference is malformed.
-	ErrVarSyntax = errors.New("callplan: bad variable reference")
+	errVarSyntax = errors.New("callplan: bad variable reference")
 	// ErrUnsafeValue: an expanded value cannot be placed in its context (CR/LF/NUL in a header).
-	ErrUnsafeValue = errors.New("callplan: value not allowed in this context")
+	errUnsafeValue = errors.New("callplan: value not allowed in this context")
 	// ErrLocator: a response locator is malformed or finds nothing.
-	ErrLocator = errors.New("callplan: locator")
+	errLocator = errors.New("callplan: locator")
 	// ErrDataType: a located value does not convert to the field's DataType.
-	ErrDataType = errors.New("callplan: data type")
-	// ErrNoPlan: no plan matches a dialled number.
-	ErrNoPlan = errors.New("callplan: no plan for number")
+	errDataType = errors.New("callplan: data type")
 )
 
 // Sentinel errors of the engine.

@@ -28,38 +28,38 @@ type Expr struct {
 }
 
 // ExprError is a syntax error in an expression. Col is the 1-based byte column in Source.
-type ExprError struct {
+type exprError struct {
 	Col int
 	Msg string
 }
 
-func (e *ExprError) Error() string { return fmt.Sprintf("column %d: %s", e.Col, e.Msg) }
+func (e *exprError) Error() string { return fmt.Sprintf("column %d: %s", e.Col, e.Msg) }
 
 // Unwrap lets errors.Is(err, ErrExpr) match.
-func (e *ExprError) Unwrap() error { return ErrExpr }
+func (e *exprError) Unwrap() error { return errExpr }
 
 // ParseExpr parses src. On error it returns an *ExprError.
-func ParseExpr(src string) (*Expr, error) {
+func parseExpr(src string) (*Expr, error) {
 	p := &exprParser{src: src}
 	if err := p.lex(); err != nil {
 		return nil, err
 	}
 	if len(p.toks) == 1 { // only EOF
-		return nil, &ExprError{Col: 1, Msg: "empty expression"}
+		return nil, &exprError{Col: 1, Msg: "empty expression"}
 	}
 	n, err := p.parseOr()
 	if err != nil {
 		return nil, err
 	}
 	if t := p.peek(); t.kind != tokEOF {
-		return nil, &ExprError{Col: t.col, Msg: fmt.Sprintf("unexpected %s", t)}
+		return nil, &exprError{Col: t.col, Msg: fmt.Sprintf("unexpected %s", t)}
 	}
 	return &Expr{Source: src, root: n}, nil
 }
 
 // MustParseExpr is ParseExpr that panics on error, for tests and static tables.
-func MustParseExpr(src string) *Expr {
-	e, err := ParseExpr(src)
+func mustParseExpr(src string) *Expr {
+	e, err := parseExpr(src)
 	if err != nil {
 		panic(err)
 	}
@@ -73,13 +73,13 @@ func (e *Expr) String() string { return e.Source }
 // an unset variable is the empty string.
 func (e *Expr) Eval(lookup func(string) (string, bool)) (bool, error) {
 	if e == nil || e.root == nil {
-		return false, fmt.Errorf("%w: nil expression", ErrExpr)
+		return false, fmt.Errorf("%w: nil expression", errExpr)
 	}
 	return e.root.eval(lookup), nil
 }
 
 // Vars returns the variable names the expression reads, in order of first appearance.
-func (e *Expr) Vars() []string {
+func (e *Expr) vars() []string {
 	if e == nil || e.root == nil {
 		return nil
 	}
@@ -95,18 +95,18 @@ func (e *Expr) Vars() []string {
 }
 
 // VarRefs returns each variable reference with its 1-based column in Source.
-func (e *Expr) VarRefs() []VarRef {
+func (e *Expr) varRefs() []varRef {
 	if e == nil || e.root == nil {
 		return nil
 	}
-	var out []VarRef
+	var out []varRef
 	e.root.refs(&out)
 	return out
 }
 
 // VarRef is one $(Name) in a template or expression: Offset is the 0-based byte offset of
 // its "$" in the source text.
-type VarRef struct {
+type varRef struct {
 	Name   string
 	Offset int
 }
@@ -116,7 +116,7 @@ type VarRef struct {
 type exprNode interface {
 	eval(lookup func(string) (string, bool)) bool
 	vars(func(string))
-	refs(*[]VarRef)
+	refs(*[]varRef)
 }
 
 type operand struct {
@@ -140,13 +140,13 @@ func (n *truthNode) eval(l func(string) (string, bool)) bool {
 	return v != "" && v != "false" && v != "0"
 }
 func (n *truthNode) vars(f func(string)) { opVars(n.x, f) }
-func (n *truthNode) refs(o *[]VarRef)    { opRefs(n.x, o) }
+func (n *truthNode) refs(o *[]varRef)    { opRefs(n.x, o) }
 
 type emptyNode struct{ x *operand }
 
 func (n *emptyNode) eval(l func(string) (string, bool)) bool { return n.x.value(l) == "" }
 func (n *emptyNode) vars(f func(string))                     { opVars(n.x, f) }
-func (n *emptyNode) refs(o *[]VarRef)                        { opRefs(n.x, o) }
+func (n *emptyNode) refs(o *[]varRef)                        { opRefs(n.x, o) }
 
 type cmpNode struct {
 	op   string
@@ -171,13 +171,13 @@ func (n *cmpNode) eval(l func(string) (string, bool)) bool {
 	}
 }
 func (n *cmpNode) vars(f func(string)) { opVars(n.a, f); opVars(n.b, f) }
-func (n *cmpNode) refs(o *[]VarRef)    { opRefs(n.a, o); opRefs(n.b, o) }
+func (n *cmpNode) refs(o *[]varRef)    { opRefs(n.a, o); opRefs(n.b, o) }
 
 type notNode struct{ x exprNode }
 
 func (n *notNode) eval(l func(string) (string, bool)) bool { return !n.x.eval(l) }
 func (n *notNode) vars(f func(string))                     { n.x.vars(f) }
-func (n *notNode) refs(o *[]VarRef)                        { n.x.refs(o) }
+func (n *notNode) refs(o *[]varRef)                        { n.x.refs(o) }
 
 type boolNode struct {
 	and  bool
@@ -191,7 +191,7 @@ func (n *boolNode) eval(l func(string) (string, bool)) bool {
 	return n.a.eval(l) || n.b.eval(l)
 }
 func (n *boolNode) vars(f func(string)) { n.a.vars(f); n.b.vars(f) }
-func (n *boolNode) refs(o *[]VarRef)    { n.a.refs(o); n.b.refs(o) }
+func (n *boolNode) refs(o *[]varRef)    { n.a.refs(o); n.b.refs(o) }
 
 func opVars(o *operand, f func(string)) {
 	if o.varRef != "" {
@@ -199,9 +199,9 @@ func opVars(o *operand, f func(string)) {
 	}
 }
 
-func opRefs(o *operand, out *[]VarRef) {
+func opRefs(o *operand, out *[]varRef) {
 	if o.varRef != "" {
-		*out = append(*out, VarRef{Name: o.varRef, Offset: o.off})
+		*out = append(*out, varRef{Name: o.varRef, Offset: o.off})
 	}
 }
 
@@ -373,21 +373,21 @@ func (p *exprParser) lex() error {
 				op += "="
 			}
 			if op == "=" || op == "!" {
-				return &ExprError{Col: i + 1, Msg: fmt.Sprintf("unknown operator %q (use == or !=)", op)}
+				return &exprError{Col: i + 1, Msg: fmt.Sprintf("unknown operator %q (use == or !=)", op)}
 			}
 			p.toks = append(p.toks, token{kind: tokOp, text: op, col: i + 1, off: i})
 			i += len(op)
 		case c == '$':
 			name, n, err := scanVarRef(s[i:])
 			if err != nil {
-				return &ExprError{Col: i + 1, Msg: err.Error()}
+				return &exprError{Col: i + 1, Msg: err.Error()}
 			}
 			p.toks = append(p.toks, token{kind: tokVar, text: name, col: i + 1, off: i})
 			i += n
 		case c == '\'' || c == '"':
 			j := strings.IndexByte(s[i+1:], c)
 			if j < 0 {
-				return &ExprError{Col: i + 1, Msg: "unterminated string"}
+				return &exprError{Col: i + 1, Msg: "unterminated string"}
 			}
 			p.toks = append(p.toks, token{kind: tokString, text: s[i+1 : i+1+j], col: i + 1, off: i})
 			i += j + 2
@@ -411,9 +411,9 @@ func (p *exprParser) lex() error {
 			}
 			p.toks = append(p.toks, t)
 		case c == '&' || c == '|':
-			return &ExprError{Col: i + 1, Msg: fmt.Sprintf("unknown operator %q (use and / or)", string(c))}
+			return &exprError{Col: i + 1, Msg: fmt.Sprintf("unknown operator %q (use and / or)", string(c))}
 		default:
-			return &ExprError{Col: i + 1, Msg: fmt.Sprintf("unexpected character %q", c)}
+			return &exprError{Col: i + 1, Msg: fmt.Sprintf("unexpected character %q", c)}
 		}
 	}
 	p.toks = append(p.toks, token{kind: tokEOF, col: len(s) + 1, off: len(s)})
@@ -480,7 +480,7 @@ func (p *exprParser) parseAnd(depth int) (exprNode, error) {
 
 func (p *exprParser) parseUnary(depth int) (exprNode, error) {
 	if depth > maxExprDepth {
-		return nil, &ExprError{Col: p.peek().col, Msg: "expression nested too deeply"}
+		return nil, &exprError{Col: p.peek().col, Msg: "expression nested too deeply"}
 	}
 	if p.peek().kind == tokNot {
 		p.next()
@@ -503,7 +503,7 @@ func (p *exprParser) parsePrimary(depth int) (exprNode, error) {
 			return nil, err
 		}
 		if c := p.next(); c.kind != tokRParen {
-			return nil, &ExprError{Col: c.col, Msg: fmt.Sprintf("expected ) to close ( at column %d, found %s", t.col, c)}
+			return nil, &exprError{Col: c.col, Msg: fmt.Sprintf("expected ) to close ( at column %d, found %s", t.col, c)}
 		}
 		return x, nil
 	case tokEmpty:
@@ -514,7 +514,7 @@ func (p *exprParser) parsePrimary(depth int) (exprNode, error) {
 			return nil, err
 		}
 		if c := p.next(); c.kind != tokRParen {
-			return nil, &ExprError{Col: c.col, Msg: fmt.Sprintf("expected ) after empty(…, found %s", c)}
+			return nil, &exprError{Col: c.col, Msg: fmt.Sprintf("expected ) after empty(…, found %s", c)}
 		}
 		return &emptyNode{x: x}, nil
 	}
@@ -532,7 +532,7 @@ func (p *exprParser) parsePrimary(depth int) (exprNode, error) {
 	}
 	if p.peek().kind == tokOp {
 		t := p.peek()
-		return nil, &ExprError{Col: t.col, Msg: "comparisons do not chain: use and"}
+		return nil, &exprError{Col: t.col, Msg: "comparisons do not chain: use and"}
 	}
 	return &cmpNode{op: op.text, a: a, b: b}, nil
 }
@@ -545,20 +545,20 @@ func (p *exprParser) parseOperand() (*operand, error) {
 	case tokString, tokWord:
 		return &operand{lit: t.text, off: t.off}, nil
 	case tokEOF:
-		return nil, &ExprError{Col: t.col, Msg: "expression ends too early: expected a value"}
+		return nil, &exprError{Col: t.col, Msg: "expression ends too early: expected a value"}
 	}
-	return nil, &ExprError{Col: t.col, Msg: fmt.Sprintf("expected a value, found %s", t)}
+	return nil, &exprError{Col: t.col, Msg: fmt.Sprintf("expected a value, found %s", t)}
 }
 
 // scanVarRef reads "$(Name)" at the start of s and returns the name and the bytes consumed.
 // Names are letters, digits, '_', '.' and '|', starting with a letter or '_'.
 func scanVarRef(s string) (string, int, error) {
 	if len(s) < 2 || s[0] != '$' || s[1] != '(' {
-		return "", 0, fmt.Errorf("%w: expected $( to start a variable", ErrVarSyntax)
+		return "", 0, fmt.Errorf("%w: expected $( to start a variable", errVarSyntax)
 	}
 	end := strings.IndexByte(s, ')')
 	if end < 0 {
-		return "", 0, fmt.Errorf("%w: unterminated $( (missing ))", ErrVarSyntax)
+		return "", 0, fmt.Errorf("%w: unterminated $( (missing ))", errVarSyntax)
 	}
 	name := s[2:end]
 	if err := checkVarName(name); err != nil {
@@ -570,19 +570,19 @@ func scanVarRef(s string) (string, int, error) {
 // checkVarName validates a variable name.
 func checkVarName(name string) error {
 	if name == "" {
-		return fmt.Errorf("%w: empty variable name $()", ErrVarSyntax)
+		return fmt.Errorf("%w: empty variable name $()", errVarSyntax)
 	}
 	if len(name) > 128 {
-		return fmt.Errorf("%w: variable name longer than 128 characters", ErrVarSyntax)
+		return fmt.Errorf("%w: variable name longer than 128 characters", errVarSyntax)
 	}
 	for i := 0; i < len(name); i++ {
 		c := name[i]
 		letter := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c == '_'
 		if i == 0 && !letter {
-			return fmt.Errorf("%w: variable name %q must start with a letter or _", ErrVarSyntax, name)
+			return fmt.Errorf("%w: variable name %q must start with a letter or _", errVarSyntax, name)
 		}
 		if !letter && !(c >= '0' && c <= '9') && c != '.' && c != '|' {
-			return fmt.Errorf("%w: variable name %q: character %q not allowed (letters, digits, _ . |)", ErrVarSyntax, name, c)
+			return fmt.Errorf("%w: variable name %q: character %q not allowed (letters, digits, _ . |)", errVarSyntax, name, c)
 		}
 	}
 	return nil

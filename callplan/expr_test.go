@@ -57,7 +57,7 @@ func TestExprEval(t *testing.T) {
 		{"empty == empty", true}, // "empty" not followed by ( is a word
 	}
 	for _, tt := range tests {
-		e, err := ParseExpr(tt.src)
+		e, err := parseExpr(tt.src)
 		if err != nil {
 			t.Errorf("ParseExpr(%q): %v", tt.src, err)
 			continue
@@ -96,13 +96,13 @@ func TestExprErrors(t *testing.T) {
 		{"$(A) == 1 ; x", 11},
 	}
 	for _, tt := range tests {
-		_, err := ParseExpr(tt.src)
-		var ee *ExprError
+		_, err := parseExpr(tt.src)
+		var ee *exprError
 		if !errors.As(err, &ee) {
 			t.Errorf("ParseExpr(%q) = %v, want an *ExprError", tt.src, err)
 			continue
 		}
-		if !errors.Is(err, ErrExpr) {
+		if !errors.Is(err, errExpr) {
 			t.Errorf("ParseExpr(%q): error does not wrap ErrExpr", tt.src)
 		}
 		if ee.Col != tt.col {
@@ -120,24 +120,24 @@ func TestExprDepthLimit(t *testing.T) {
 	for range 200 {
 		src += ")"
 	}
-	if _, err := ParseExpr(src); !errors.Is(err, ErrExpr) {
+	if _, err := parseExpr(src); !errors.Is(err, errExpr) {
 		t.Fatalf("deep nesting: %v, want ErrExpr", err)
 	}
 	notChain := ""
 	for range 500 {
 		notChain += "not "
 	}
-	if _, err := ParseExpr(notChain + "1"); !errors.Is(err, ErrExpr) {
+	if _, err := parseExpr(notChain + "1"); !errors.Is(err, errExpr) {
 		t.Fatalf("deep not chain: %v, want ErrExpr", err)
 	}
 }
 
 func TestExprVars(t *testing.T) {
-	e := MustParseExpr("$(A) == $(B) or empty($(A)) and not $(C|D.e)")
-	if got, want := e.Vars(), []string{"A", "B", "C|D.e"}; !reflect.DeepEqual(got, want) {
+	e := mustParseExpr("$(A) == $(B) or empty($(A)) and not $(C|D.e)")
+	if got, want := e.vars(), []string{"A", "B", "C|D.e"}; !reflect.DeepEqual(got, want) {
 		t.Errorf("Vars = %v, want %v", got, want)
 	}
-	refs := e.VarRefs()
+	refs := e.varRefs()
 	if len(refs) != 4 || refs[0].Offset != 0 || refs[1].Offset != 8 || refs[3].Name != "C|D.e" {
 		t.Errorf("VarRefs = %+v", refs)
 	}
@@ -148,7 +148,7 @@ func TestExprVars(t *testing.T) {
 
 func TestExprNil(t *testing.T) {
 	var e *Expr
-	if _, err := e.Eval(langLookup(nil)); !errors.Is(err, ErrExpr) {
+	if _, err := e.Eval(langLookup(nil)); !errors.Is(err, errExpr) {
 		t.Fatalf("nil Eval: %v", err)
 	}
 }

@@ -48,18 +48,15 @@ func (r *run) stepAPI(ctx context.Context, s *APIInteractionStep) error {
 // doAPI returns the HTTP status (0 = no response) and what went wrong. Errors name the
 // step's method and host, never its URL path, body or header values.
 func (r *run) doAPI(ctx context.Context, s *APIInteractionStep) (int, error) {
-	if name := r.untrustedOrigin(s.Request.URL); name != "" && !s.UntrustedHost {
+	if name := r.untrustedOrigin(&s.Request); name != "" && !s.UntrustedHost {
 		return 0, fmt.Errorf("%w: %w: $(%s) decides where the request goes and holds data from a response or the caller (untrustedHost=\"true\" allows it)",
 			ErrNoResponse, ErrUntrustedHost, name)
 	}
-	req, host, err := r.buildRequest(ctx, s)
+	req, err := s.Request.NewRequest(ctx, r.lookup)
 	if err != nil {
-		return 0, err
+		return 0, fmt.Errorf("%w: %w", ErrNoResponse, err)
 	}
-	timeout := s.Timeout
-	if timeout <= 0 {
-		timeout = DefaultAPITimeout
-	}
+	host, timeout := req.URL.Host, s.Timeout
 	tctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	hc := *r.http
@@ -99,36 +96,25 @@ func (r *run) doAPI(ctx context.Context, s *APIInteractionStep) (int, error) {
 	if len(s.Response.Fields) == 0 {
 		return resp.StatusCode, nil
 	}
-	doc, err := ParseResponse(s.Response.Type, body)
-	if err != nil {
+	values, err := s.Response.Values(body)
+	if values == nil && err != nil {
 		r.clearFields(s)
 		return resp.StatusCode, fmt.Errorf("%s %s: response: %w", req.Method, host, err)
 	}
-	var firstErr error
-	for _, f := range s.Response.Fields {
-		v, err := doc.Locate(f.Locator)
-		if err == nil {
-			v, err = ConvertValue(v, f.DataType)
-		}
-		if err != nil {
-			v = ""
-			if firstErr == nil && !errors.Is(err, ErrNotFound) {
-				firstErr = fmt.Errorf("field %s: %w", f.Destination, err)
-			}
-		}
-		r.set(f.Destination, v)
+	for i, f := range s.Response.Fields {
+		r.set(f.Destination, values[i])
 		r.lookedUp[f.Destination] = true
 		if f.Secret {
-			r.secrets.note(f.Destination, v)
+			r.secrets.note(f.Destination, values[i])
 		}
 	}
-	return resp.StatusCode, firstErr
+	return resp.StatusCode, err
 }
 
 // checkRedirect applies a step's redirect policy to the next hop of a redirect chain.
 func checkRedirect(p RedirectPolicy, next *http.Request, via []*http.Request) error {
-	if len(via) > MaxAPIRedirects {
-		return fmt.Errorf("%w: more than %d redirects", ErrRedirect, MaxAPIRedirects)
+	if len(via) > maxAPIRedirects {
+		return fmt.Errorf("%w: more than %d redirects", ErrRedirect, maxAPIRedirects)
 	}
 	switch p {
 	case RedirectAny:
@@ -160,47 +146,4 @@ func (r *run) clearFields(s *APIInteractionStep) {
 	for _, f := range s.Response.Fields {
 		r.set(f.Destination, "")
 	}
-}
-
-func (r *run) buildRequest(ctx context.Context, s *APIInteractionStep) (*http.Request, string, error) {
-	u, err := ExpandURL(s.Request.URL, r.lookup)
-	if err != nil {
-		return nil, "", fmt.Errorf("%w: url: %w", ErrNoResponse, err)
-	}
-	pu, _ := url.Parse(u)
-	host := pu.Host
-	method := strings.ToUpper(s.Request.Method)
-	if method == "" {
-		method = DefaultAPIMethod
-	}
-	h := http.Header{}
-	for _, hd := range s.Request.Headers {
-		v, err := Expand(hd.Value, r.lookup, EscapeHeader)
-		if err != nil {
-			return nil, host, fmt.Errorf("%w: header %s: %w", ErrNoResponse, hd.Key, err)
-		}
-		h.Add(hd.Key, v)
-	}
-	var body io.Reader
-	if strings.TrimSpace(s.Request.Body) != "" {
-		ct := h.Get("Content-Type")
-		if ct == "" {
-			ct = InferContentType(s.Request.Body)
-			h.Set("Content-Type", ct)
-		}
-		b, err := Expand(s.Request.Body, r.lookup, BodyEscaper(ct))
-		if err != nil {
-			return nil, host, fmt.Errorf("%w: body: %w", ErrNoResponse, err)
-		}
-		body = strings.NewReader(b)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, u, body)
-	if err != nil {
-		return nil, host, fmt.Errorf("%w: %s %s: %v", ErrNoResponse, method, host, err)
-	}
-	req.Header = h
-	if req.Header.Get("User-Agent") == "" {
-		req.Header.Set("User-Agent", "paybridge-callplan/1")
-	}
-	return req, host, nil
 }

@@ -51,10 +51,10 @@ func FuzzParse(f *testing.F) {
 		}
 		if p != nil && !ds.HasErrors() {
 			// A clean plan validates cleanly again, and every Goto has its label.
-			if again := Validate(p); again.HasErrors() {
+			if again := validatePlan(p); again.HasErrors() {
 				t.Fatalf("Validate disagrees with Parse:\n%s", again)
 			}
-			Walk(p.Flow, func(s Step) bool {
+			walkSteps(p.Flow, func(s Step) bool {
 				if g, ok := s.(*GotoStep); ok {
 					if _, ok := p.Labels[g.Label]; !ok {
 						t.Fatalf("valid plan with a dangling Goto %q", g.Label)
@@ -76,9 +76,9 @@ func FuzzExpr(f *testing.F) {
 		f.Add(s, "12.5")
 	}
 	f.Fuzz(func(t *testing.T, src, val string) {
-		e, err := ParseExpr(src)
+		e, err := parseExpr(src)
 		if err != nil {
-			var ee *ExprError
+			var ee *exprError
 			if !asExprError(err, &ee) {
 				t.Fatalf("error %v is not an *ExprError", err)
 			}
@@ -93,7 +93,7 @@ func FuzzExpr(f *testing.F) {
 		if _, err := e.Eval(func(string) (string, bool) { return val, true }); err != nil {
 			t.Fatalf("Eval: %v", err)
 		}
-		for _, r := range e.VarRefs() {
+		for _, r := range e.varRefs() {
 			if r.Offset < 0 || r.Offset >= len(src) || src[r.Offset] != '$' {
 				t.Fatalf("VarRef %+v does not point at a $ in %q", r, src)
 			}
@@ -110,8 +110,8 @@ func unmaskedCardRun(msg string) string {
 	return ""
 }
 
-func asExprError(err error, target **ExprError) bool {
-	ee, ok := err.(*ExprError)
+func asExprError(err error, target **exprError) bool {
+	ee, ok := err.(*exprError)
 	if ok {
 		*target = ee
 	}
@@ -128,13 +128,13 @@ func FuzzTemplate(f *testing.F) {
 	f.Add("no vars", "")
 	f.Fuzz(func(t *testing.T, tmpl, val string) {
 		lookup := func(string) (string, bool) { return val, true }
-		for _, esc := range []Escaper{EscapePlain, EscapePathSegment, EscapeQuery, EscapeForm, EscapeJSON, EscapeXML, EscapeHeader} {
-			_, _ = Expand(tmpl, lookup, esc)
+		for _, esc := range []escaper{escapePlain, escapePathSegment, escapeQuery, escapeForm, escapeJSON, escapeXML, escapeHeader} {
+			_, _ = expand(tmpl, lookup, esc)
 		}
-		_, _ = ExpandURL(tmpl, lookup)
-		_, _ = TemplateVars(tmpl)
+		_, _ = expandURL(tmpl, lookup)
+		_, _ = templateVars(tmpl)
 
-		if out, err := Expand(`"$(V)"`, lookup, EscapeJSON); err == nil {
+		if out, err := expand(`"$(V)"`, lookup, escapeJSON); err == nil {
 			var back string
 			if json.Unmarshal([]byte(out), &back) != nil {
 				t.Fatalf("JSON escaping of %q gave invalid JSON %s", val, out)
@@ -143,20 +143,20 @@ func FuzzTemplate(f *testing.F) {
 				t.Fatalf("JSON round trip %q → %q", val, back)
 			}
 		}
-		if out, err := Expand("X: $(V)", lookup, EscapeHeader); err == nil && strings.ContainsAny(out, "\r\n\x00") {
+		if out, err := expand("X: $(V)", lookup, escapeHeader); err == nil && strings.ContainsAny(out, "\r\n\x00") {
 			t.Fatalf("header value %q kept a line break", out)
 		}
-		if out, err := Expand("$(V)", lookup, EscapeForm); err == nil {
+		if out, err := expand("$(V)", lookup, escapeForm); err == nil {
 			if back, err := url.QueryUnescape(out); err != nil || back != val || strings.ContainsAny(out, "&=") {
 				t.Fatalf("form round trip %q → %q → %q, %v", val, out, back, err)
 			}
 		}
-		if out, err := Expand("$(V)", lookup, EscapePathSegment); err == nil {
+		if out, err := expand("$(V)", lookup, escapePathSegment); err == nil {
 			if back, err := url.PathUnescape(out); err != nil || back != val || strings.ContainsAny(out, "/?#") {
 				t.Fatalf("path round trip %q → %q → %q, %v", val, out, back, err)
 			}
 		}
-		if out, err := Expand("<v>$(V)</v>", lookup, EscapeXML); err == nil && isXMLText(val) {
+		if out, err := expand("<v>$(V)</v>", lookup, escapeXML); err == nil && isXMLText(val) {
 			var back struct {
 				V string `xml:",chardata"`
 			}
@@ -188,24 +188,24 @@ func FuzzLocator(f *testing.F) {
 	f.Add([]byte(`{"n": 1.5e300}`), "n")
 	f.Fuzz(func(t *testing.T, body []byte, loc string) {
 		for _, typ := range []ResponseType{ResponseJSON, ResponseXML} {
-			doc, err := ParseResponse(typ, body)
+			doc, err := parseResponse(typ, body)
 			if err != nil {
 				continue
 			}
 			v, err := doc.Locate(loc)
-			wellFormed := ParseJSONLocator(loc) == nil
+			wellFormed := checkJSONLocator(loc) == nil
 			if typ == ResponseXML {
-				wellFormed = ParseXMLLocator(loc) == nil
+				wellFormed = checkXMLLocator(loc) == nil
 			}
-			if wellFormed && err != nil && !errors.Is(err, ErrNotFound) {
+			if wellFormed && err != nil && !errors.Is(err, errNotFound) {
 				t.Fatalf("%s locator %q accepted by the parser but Locate says %v", typ, loc, err)
 			}
-			if !wellFormed && !errors.Is(err, ErrLocator) {
+			if !wellFormed && !errors.Is(err, errLocator) {
 				t.Fatalf("%s locator %q refused by the parser but Locate says %v", typ, loc, err)
 			}
 			if err == nil {
 				for _, dt := range []DataType{DataString, DataDecimal, DataInteger, DataBoolean} {
-					_, _ = ConvertValue(v, dt)
+					_, _ = convertValue(v, dt)
 				}
 			}
 		}
@@ -231,7 +231,7 @@ func FuzzURLOrigin(f *testing.F) {
 			fixed[r.Name] = true
 		}
 		expand := func(other string) (string, bool) {
-			out, err := ExpandURL(tmpl, func(name string) (string, bool) {
+			out, err := expandURL(tmpl, func(name string) (string, bool) {
 				if fixed[name] {
 					return "https://base.example", true
 				}

@@ -33,22 +33,22 @@ import (
 // The text of an element is its character data with surrounding white space trimmed.
 
 // Document is a parsed response body that locators read from.
-type Document interface {
+type document interface {
 	// Locate returns the value the locator names. A locator that does not parse wraps
 	// ErrLocator; one that finds nothing wraps ErrNotFound.
 	Locate(locator string) (string, error)
 }
 
 // ErrNotFound: a locator is well formed but the response has no such value.
-var ErrNotFound = errors.New("callplan: locator found nothing")
+var errNotFound = errors.New("callplan: locator found nothing")
 
 // MaxResponseBytes bounds the response bodies ParseResponse accepts.
 const MaxResponseBytes = 4 << 20
 
 // ParseResponse parses body as typ (JSON or XML).
-func ParseResponse(typ ResponseType, body []byte) (Document, error) {
+func parseResponse(typ ResponseType, body []byte) (document, error) {
 	if len(body) > MaxResponseBytes {
-		return nil, fmt.Errorf("%w: response body larger than %d bytes", ErrLocator, MaxResponseBytes)
+		return nil, fmt.Errorf("%w: response body larger than %d bytes", errLocator, MaxResponseBytes)
 	}
 	switch typ {
 	case ResponseJSON, "":
@@ -56,7 +56,7 @@ func ParseResponse(typ ResponseType, body []byte) (Document, error) {
 	case ResponseXML:
 		return parseXMLDoc(body)
 	}
-	return nil, fmt.Errorf("%w: unknown response type %q", ErrLocator, typ)
+	return nil, fmt.Errorf("%w: unknown response type %q", errLocator, typ)
 }
 
 // --- JSON ---
@@ -68,10 +68,10 @@ func parseJSONDoc(body []byte) (*jsonDoc, error) {
 	dec.UseNumber()
 	var v any
 	if err := dec.Decode(&v); err != nil {
-		return nil, fmt.Errorf("%w: response is not JSON: %v", ErrLocator, err)
+		return nil, fmt.Errorf("%w: response is not JSON: %v", errLocator, err)
 	}
 	if _, err := dec.Token(); err != io.EOF {
-		return nil, fmt.Errorf("%w: response has data after the JSON value", ErrLocator)
+		return nil, fmt.Errorf("%w: response has data after the JSON value", errLocator)
 	}
 	return &jsonDoc{v: v}, nil
 }
@@ -84,14 +84,14 @@ type jsonStep struct {
 }
 
 // ParseJSONLocator checks a JSON locator and returns it as steps (for validation).
-func ParseJSONLocator(loc string) error {
+func checkJSONLocator(loc string) error {
 	_, err := parseJSONLocator(loc)
 	return err
 }
 
 func parseJSONLocator(loc string) ([]jsonStep, error) {
 	if loc == "" {
-		return nil, fmt.Errorf("%w: empty locator", ErrLocator)
+		return nil, fmt.Errorf("%w: empty locator", errLocator)
 	}
 	var steps []jsonStep
 	i := 0
@@ -103,7 +103,7 @@ func parseJSONLocator(loc string) ([]jsonStep, error) {
 			q := loc[i+1]
 			j := strings.IndexByte(loc[i+2:], q)
 			if j < 0 || i+2+j+1 >= len(loc) || loc[i+2+j+1] != ']' {
-				return nil, fmt.Errorf("%w: %q: unterminated quoted key at offset %d", ErrLocator, loc, i)
+				return nil, fmt.Errorf("%w: %q: unterminated quoted key at offset %d", errLocator, loc, i)
 			}
 			steps = append(steps, jsonStep{key: loc[i+2 : i+2+j]})
 			i += 2 + j + 2
@@ -111,32 +111,32 @@ func parseJSONLocator(loc string) ([]jsonStep, error) {
 		case c == '[':
 			j := strings.IndexByte(loc[i:], ']')
 			if j < 0 {
-				return nil, fmt.Errorf("%w: %q: [ without ] at offset %d", ErrLocator, loc, i)
+				return nil, fmt.Errorf("%w: %q: [ without ] at offset %d", errLocator, loc, i)
 			}
 			n, err := parseIndex(loc[i+1 : i+j])
 			if err != nil {
-				return nil, fmt.Errorf("%w: %q: %v", ErrLocator, loc, err)
+				return nil, fmt.Errorf("%w: %q: %v", errLocator, loc, err)
 			}
 			steps = append(steps, jsonStep{index: n, isIndex: true})
 			i += j + 1
 			expectKey = false
 		case c == '.':
 			if expectKey {
-				return nil, fmt.Errorf("%w: %q: empty name at offset %d", ErrLocator, loc, i)
+				return nil, fmt.Errorf("%w: %q: empty name at offset %d", errLocator, loc, i)
 			}
 			i++
 			expectKey = true
 			if i == len(loc) {
-				return nil, fmt.Errorf("%w: %q ends with '.'", ErrLocator, loc)
+				return nil, fmt.Errorf("%w: %q ends with '.'", errLocator, loc)
 			}
 		default:
 			if !expectKey {
-				return nil, fmt.Errorf("%w: %q: expected '.' or '[' at offset %d", ErrLocator, loc, i)
+				return nil, fmt.Errorf("%w: %q: expected '.' or '[' at offset %d", errLocator, loc, i)
 			}
 			j := i
 			for j < len(loc) && loc[j] != '.' && loc[j] != '[' {
 				if loc[j] == ']' {
-					return nil, fmt.Errorf("%w: %q: ] without [ at offset %d", ErrLocator, loc, j)
+					return nil, fmt.Errorf("%w: %q: ] without [ at offset %d", errLocator, loc, j)
 				}
 				j++
 			}
@@ -170,11 +170,11 @@ func (d *jsonDoc) Locate(loc string) (string, error) {
 		switch cur := v.(type) {
 		case map[string]any:
 			if st.isIndex {
-				return "", fmt.Errorf("%w: %q: [%d] applied to an object", ErrNotFound, loc, st.index)
+				return "", fmt.Errorf("%w: %q: [%d] applied to an object", errNotFound, loc, st.index)
 			}
 			next, ok := cur[st.key]
 			if !ok {
-				return "", fmt.Errorf("%w: %q: no key %q", ErrNotFound, loc, st.key)
+				return "", fmt.Errorf("%w: %q: no key %q", errNotFound, loc, st.key)
 			}
 			v = next
 		case []any:
@@ -182,16 +182,16 @@ func (d *jsonDoc) Locate(loc string) (string, error) {
 			if !st.isIndex {
 				n, err := parseIndex(st.key)
 				if err != nil {
-					return "", fmt.Errorf("%w: %q: key %q applied to an array", ErrNotFound, loc, st.key)
+					return "", fmt.Errorf("%w: %q: key %q applied to an array", errNotFound, loc, st.key)
 				}
 				idx = n
 			}
 			if idx >= len(cur) {
-				return "", fmt.Errorf("%w: %q: index %d out of range (length %d)", ErrNotFound, loc, idx, len(cur))
+				return "", fmt.Errorf("%w: %q: index %d out of range (length %d)", errNotFound, loc, idx, len(cur))
 			}
 			v = cur[idx]
 		default:
-			return "", fmt.Errorf("%w: %q: cannot descend into a %s", ErrNotFound, loc, jsonKind(v))
+			return "", fmt.Errorf("%w: %q: cannot descend into a %s", errNotFound, loc, jsonKind(v))
 		}
 	}
 	return jsonText(v)
@@ -224,7 +224,7 @@ func jsonText(v any) (string, error) {
 	}
 	b, err := json.Marshal(v)
 	if err != nil {
-		return "", fmt.Errorf("%w: %v", ErrLocator, err)
+		return "", fmt.Errorf("%w: %v", errLocator, err)
 	}
 	return string(b), nil
 }
@@ -253,17 +253,17 @@ func parseXMLDoc(body []byte) (*xmlDoc, error) {
 			break
 		}
 		if err != nil {
-			return nil, fmt.Errorf("%w: response is not XML: %v", ErrLocator, err)
+			return nil, fmt.Errorf("%w: response is not XML: %v", errLocator, err)
 		}
 		switch t := tok.(type) {
 		case xml.StartElement:
 			if len(stack) >= maxXMLDepth {
-				return nil, fmt.Errorf("%w: response XML nested deeper than %d", ErrLocator, maxXMLDepth)
+				return nil, fmt.Errorf("%w: response XML nested deeper than %d", errLocator, maxXMLDepth)
 			}
 			n := &xmlNode{name: t.Name.Local, attrs: t.Attr}
 			if len(stack) == 0 {
 				if root != nil {
-					return nil, fmt.Errorf("%w: response XML has more than one root element", ErrLocator)
+					return nil, fmt.Errorf("%w: response XML has more than one root element", errLocator)
 				}
 				root = n
 			} else {
@@ -280,7 +280,7 @@ func parseXMLDoc(body []byte) (*xmlDoc, error) {
 		}
 	}
 	if root == nil {
-		return nil, fmt.Errorf("%w: response XML has no root element", ErrLocator)
+		return nil, fmt.Errorf("%w: response XML has no root element", errLocator)
 	}
 	return &xmlDoc{root: root}, nil
 }
@@ -292,7 +292,7 @@ type xmlStep struct {
 }
 
 // ParseXMLLocator checks an XML locator (for validation).
-func ParseXMLLocator(loc string) error {
+func checkXMLLocator(loc string) error {
 	_, err := parseXMLLocator(loc)
 	return err
 }
@@ -300,20 +300,20 @@ func ParseXMLLocator(loc string) error {
 func parseXMLLocator(loc string) ([]xmlStep, error) {
 	s := strings.TrimPrefix(loc, "/")
 	if s == "" {
-		return nil, fmt.Errorf("%w: empty locator", ErrLocator)
+		return nil, fmt.Errorf("%w: empty locator", errLocator)
 	}
 	parts := strings.Split(s, "/")
 	steps := make([]xmlStep, 0, len(parts))
 	for i, p := range parts {
 		if p == "" {
-			return nil, fmt.Errorf("%w: %q: empty step", ErrLocator, loc)
+			return nil, fmt.Errorf("%w: %q: empty step", errLocator, loc)
 		}
 		if p[0] == '@' {
 			if i != len(parts)-1 || len(p) == 1 {
-				return nil, fmt.Errorf("%w: %q: @attribute must be the last step", ErrLocator, loc)
+				return nil, fmt.Errorf("%w: %q: @attribute must be the last step", errLocator, loc)
 			}
 			if i == 0 {
-				return nil, fmt.Errorf("%w: %q: an attribute needs an element before it", ErrLocator, loc)
+				return nil, fmt.Errorf("%w: %q: an attribute needs an element before it", errLocator, loc)
 			}
 			steps = append(steps, xmlStep{name: p[1:], attr: true})
 			continue
@@ -321,16 +321,16 @@ func parseXMLLocator(loc string) ([]xmlStep, error) {
 		st := xmlStep{name: p}
 		if k := strings.IndexByte(p, '['); k >= 0 {
 			if !strings.HasSuffix(p, "]") || k == 0 {
-				return nil, fmt.Errorf("%w: %q: bad step %q", ErrLocator, loc, p)
+				return nil, fmt.Errorf("%w: %q: bad step %q", errLocator, loc, p)
 			}
 			n, err := parseIndex(p[k+1 : len(p)-1])
 			if err != nil || n < 1 {
-				return nil, fmt.Errorf("%w: %q: XML indexes start at 1 (step %q)", ErrLocator, loc, p)
+				return nil, fmt.Errorf("%w: %q: XML indexes start at 1 (step %q)", errLocator, loc, p)
 			}
 			st.name, st.index = p[:k], n
 		}
 		if strings.ContainsAny(st.name, "[]@ ") {
-			return nil, fmt.Errorf("%w: %q: bad element name %q", ErrLocator, loc, st.name)
+			return nil, fmt.Errorf("%w: %q: bad element name %q", errLocator, loc, st.name)
 		}
 		steps = append(steps, st)
 	}
@@ -344,7 +344,7 @@ func (d *xmlDoc) Locate(loc string) (string, error) {
 	}
 	first := steps[0]
 	if first.name != d.root.name || first.index > 1 {
-		return "", fmt.Errorf("%w: %q: the root element is <%s>", ErrNotFound, loc, d.root.name)
+		return "", fmt.Errorf("%w: %q: the root element is <%s>", errNotFound, loc, d.root.name)
 	}
 	n := d.root
 	for _, st := range steps[1:] {
@@ -354,7 +354,7 @@ func (d *xmlDoc) Locate(loc string) (string, error) {
 					return a.Value, nil
 				}
 			}
-			return "", fmt.Errorf("%w: %q: <%s> has no attribute %q", ErrNotFound, loc, n.name, st.name)
+			return "", fmt.Errorf("%w: %q: <%s> has no attribute %q", errNotFound, loc, n.name, st.name)
 		}
 		want := max(st.index, 1)
 		var found *xmlNode
@@ -369,7 +369,7 @@ func (d *xmlDoc) Locate(loc string) (string, error) {
 			}
 		}
 		if found == nil {
-			return "", fmt.Errorf("%w: %q: <%s> has no child <%s> number %d", ErrNotFound, loc, n.name, st.name, want)
+			return "", fmt.Errorf("%w: %q: <%s> has no child <%s> number %d", errNotFound, loc, n.name, st.name, want)
 		}
 		n = found
 	}
@@ -386,7 +386,7 @@ func (d *xmlDoc) Locate(loc string) (string, error) {
 //
 // A value that does not convert is an error wrapping ErrDataType. Errors never quote the
 // value (a response is not ours to print).
-func ConvertValue(v string, dt DataType) (string, error) {
+func convertValue(v string, dt DataType) (string, error) {
 	t := strings.TrimSpace(v)
 	switch dt {
 	case DataString, "":
@@ -397,11 +397,11 @@ func ConvertValue(v string, dt DataType) (string, error) {
 		}
 		r, ok := parseNumberRat(t)
 		if !ok {
-			return "", fmt.Errorf("%w: the value (%d characters) is not a %s", ErrDataType, len(t), dt)
+			return "", fmt.Errorf("%w: the value (%d characters) is not a %s", errDataType, len(t), dt)
 		}
 		if dt == DataInteger {
 			if !r.IsInt() {
-				return "", fmt.Errorf("%w: the value (%d characters) is not an Integer", ErrDataType, len(t))
+				return "", fmt.Errorf("%w: the value (%d characters) is not an Integer", errDataType, len(t))
 			}
 			return r.Num().String(), nil
 		}
@@ -418,13 +418,13 @@ func ConvertValue(v string, dt DataType) (string, error) {
 		case "false", "0", "no":
 			return "false", nil
 		}
-		return "", fmt.Errorf("%w: the value (%d characters) is not a Boolean", ErrDataType, len(t))
+		return "", fmt.Errorf("%w: the value (%d characters) is not a Boolean", errDataType, len(t))
 	}
-	return "", fmt.Errorf("%w: unknown DataType %q", ErrDataType, dt)
+	return "", fmt.Errorf("%w: unknown DataType %q", errDataType, dt)
 }
 
 // DataTypes lists the accepted DataType names.
-var DataTypes = []string{string(DataString), string(DataDecimal), string(DataInteger), string(DataBoolean)}
+var dataTypes = []string{string(DataString), string(DataDecimal), string(DataInteger), string(DataBoolean)}
 
 // parseNumberRat reads a decimal or a JSON number with exponent (bounded).
 func parseNumberRat(s string) (*big.Rat, bool) {

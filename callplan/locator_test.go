@@ -16,7 +16,7 @@ const locJSON = `{
 }`
 
 func TestLocateJSON(t *testing.T) {
-	doc, err := ParseResponse(ResponseJSON, []byte(locJSON))
+	doc, err := parseResponse(ResponseJSON, []byte(locJSON))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -48,23 +48,23 @@ func TestLocateJSON(t *testing.T) {
 	}
 	notFound := []string{`["a.b"].c[0]`, "missing", "balance.missing", "items[2].id", "items.9", "items.id", "access_token.x", "balance[0]", "none.x"}
 	for _, loc := range notFound {
-		if _, err := doc.Locate(loc); !errors.Is(err, ErrNotFound) {
+		if _, err := doc.Locate(loc); !errors.Is(err, errNotFound) {
 			t.Errorf("Locate(%q) err = %v, want ErrNotFound", loc, err)
 		}
 	}
 	malformed := []string{"", ".a", "a.", "a..b", "a[", "a[x]", "a[-1]", "a]b", "a[0]b", "[1234567890]", "['a", "['a'", "['a'x]", "['a']b"}
 	for _, loc := range malformed {
-		if _, err := doc.Locate(loc); !errors.Is(err, ErrLocator) {
+		if _, err := doc.Locate(loc); !errors.Is(err, errLocator) {
 			t.Errorf("Locate(%q) err = %v, want ErrLocator", loc, err)
 		}
-		if err := ParseJSONLocator(loc); !errors.Is(err, ErrLocator) {
+		if err := checkJSONLocator(loc); !errors.Is(err, errLocator) {
 			t.Errorf("ParseJSONLocator(%q) = %v, want ErrLocator", loc, err)
 		}
 	}
 }
 
 func TestLocateJSONTopLevelArray(t *testing.T) {
-	doc, err := ParseResponse(ResponseJSON, []byte(`[{"name":"first"},{"name":"second"}]`))
+	doc, err := parseResponse(ResponseJSON, []byte(`[{"name":"first"},{"name":"second"}]`))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -92,7 +92,7 @@ func TestParseResponseErrors(t *testing.T) {
 		{ResponseJSON, strings.Repeat(" ", MaxResponseBytes+1)},
 	}
 	for _, b := range bad {
-		if _, err := ParseResponse(b.typ, []byte(b.body)); !errors.Is(err, ErrLocator) {
+		if _, err := parseResponse(b.typ, []byte(b.body)); !errors.Is(err, errLocator) {
 			t.Errorf("ParseResponse(%s, %.20q) = %v, want ErrLocator", b.typ, b.body, err)
 		}
 	}
@@ -112,7 +112,7 @@ const locXML = `<?xml version="1.0"?>
 </Response>`
 
 func TestLocateXML(t *testing.T) {
-	doc, err := ParseResponse(ResponseXML, []byte(locXML))
+	doc, err := parseResponse(ResponseXML, []byte(locXML))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -134,12 +134,12 @@ func TestLocateXML(t *testing.T) {
 		}
 	}
 	for _, loc := range []string{"Session/Id", "Response/Items/Item[3]", "Response/Session/@missing", "Response/Nope"} {
-		if _, err := doc.Locate(loc); !errors.Is(err, ErrNotFound) {
+		if _, err := doc.Locate(loc); !errors.Is(err, errNotFound) {
 			t.Errorf("Locate(%q) = %v, want ErrNotFound", loc, err)
 		}
 	}
 	for _, loc := range []string{"", "/", "a//b", "a/@x/b", "@x", "a/b[0]", "a/b[x]", "a/[1]", "a/b[1"} {
-		if err := ParseXMLLocator(loc); !errors.Is(err, ErrLocator) {
+		if err := checkXMLLocator(loc); !errors.Is(err, errLocator) {
 			t.Errorf("ParseXMLLocator(%q) = %v, want ErrLocator", loc, err)
 		}
 	}
@@ -169,7 +169,7 @@ func TestConvertValue(t *testing.T) {
 		{"x", "", "x"},
 	}
 	for _, tt := range ok {
-		got, err := ConvertValue(tt.in, tt.dt)
+		got, err := convertValue(tt.in, tt.dt)
 		if err != nil || got != tt.want {
 			t.Errorf("ConvertValue(%q, %s) = %q, %v; want %q", tt.in, tt.dt, got, err, tt.want)
 		}
@@ -183,8 +183,8 @@ func TestConvertValue(t *testing.T) {
 		{"4242424242424242x", DataInteger},
 	}
 	for _, tt := range bad {
-		_, err := ConvertValue(tt.in, tt.dt)
-		if !errors.Is(err, ErrDataType) {
+		_, err := convertValue(tt.in, tt.dt)
+		if !errors.Is(err, errDataType) {
 			t.Errorf("ConvertValue(%q, %s) err = %v, want ErrDataType", tt.in, tt.dt, err)
 			continue
 		}

@@ -3,6 +3,7 @@ package callplan
 import (
 	"fmt"
 	"regexp"
+	"slices"
 	"time"
 
 	"github.com/paybridge/paybridge/pan"
@@ -43,32 +44,32 @@ func (p Pos) IsValid() bool { return p.Line > 0 }
 
 // Defaults the parser fills in when an attribute is absent. docs/callplan.md lists them.
 const (
-	DefaultPlayLoop           = 1
-	DefaultPauseLength        = 1 * time.Second
-	DefaultGatherMinDigits    = 1
-	DefaultGatherMaxDigits    = 20
-	DefaultFinishOnKey        = "#"
-	DefaultGatherTimeout      = 5 * time.Second // inter-digit, and first digit unless firstDigitTimeout
-	DefaultGatherAttempts     = 3
-	DefaultMenuTimeout        = 5 * time.Second
-	DefaultMenuAttempts       = 3
-	DefaultAPITimeout         = 10 * time.Second
-	DefaultAPIMethod          = "GET"
-	DefaultAPIResponseType    = ResponseJSON
-	DefaultPayVar             = "Pay"
-	DefaultPayMaxAttempts     = 3
-	DefaultPayTimeout         = 5 * time.Second
-	DefaultPayTokenType       = "reusable"
-	DefaultMinPostalCodeLen   = pan.MinPostalCodeLength
-	DefaultAuthorizeVar       = "Authorize"
-	DefaultLinkVar            = "Link"
-	DefaultHangupReason       = "normal"
-	DefaultConnectorTokenPath = "/auth/connect/token"
-	MaxDigitsLimit            = 64 // upper bound on Gather maxDigits
+	defaultPlayLoop           = 1
+	defaultPauseLength        = 1 * time.Second
+	defaultGatherMinDigits    = 1
+	defaultGatherMaxDigits    = 20
+	defaultFinishOnKey        = "#"
+	defaultGatherTimeout      = 5 * time.Second // inter-digit, and first digit unless firstDigitTimeout
+	defaultGatherAttempts     = 3
+	defaultMenuTimeout        = 5 * time.Second
+	defaultMenuAttempts       = 3
+	defaultAPITimeout         = 10 * time.Second
+	defaultAPIMethod          = "GET"
+	defaultAPIResponseType    = ResponseJSON
+	defaultPayVar             = "Pay"
+	defaultPayMaxAttempts     = 3
+	defaultPayTimeout         = 5 * time.Second
+	defaultPayTokenType       = "reusable"
+	defaultMinPostalCodeLen   = pan.MinPostalCodeLength
+	defaultAuthorizeVar       = "Authorize"
+	defaultLinkVar            = "Link"
+	defaultHangupReason       = "normal"
+	defaultConnectorTokenPath = "/auth/connect/token"
+	maxDigitsLimit            = 64 // upper bound on Gather maxDigits
 )
 
 // DefaultValidCardTypes is Pay's validCardTypes when the attribute is absent.
-var DefaultValidCardTypes = []string{pan.BrandVisa, pan.BrandMastercard, pan.BrandAmex}
+var defaultValidCardTypes = []string{pan.BrandVisa, pan.BrandMastercard, pan.BrandAmex}
 
 // Plan is one parsed call plan (one XML file).
 type Plan struct {
@@ -144,17 +145,17 @@ type Step interface {
 	StepName() string
 }
 
-// StepBase is embedded in every step to carry its position.
-type StepBase struct {
+// stepBase is embedded in every step to carry its position.
+type stepBase struct {
 	Pos Pos
 }
 
 // StepPos returns the position of the step's start tag.
-func (b *StepBase) StepPos() Pos { return b.Pos }
+func (b *stepBase) StepPos() Pos { return b.Pos }
 
 // PlayStep is <Play prompt="a b $(Var)" bargeIn loop>.
 type PlayStep struct {
-	StepBase
+	stepBase
 	Prompts []string // prompt names; each may be a $(…) template expanding to a name
 	// BargeIn: nil = the default (a keypress interrupts the prompt only when the next step
 	// takes input: Gather, Menu, Pay); otherwise what the plan said.
@@ -164,27 +165,27 @@ type PlayStep struct {
 
 // SayDigitsStep is <SayDigits value>: speaks each digit of value with the digit prompts.
 type SayDigitsStep struct {
-	StepBase
+	stepBase
 	Value string // template
 }
 
 // SayCharactersStep is <SayCharacters value>: speaks value character by character — digits,
 // letters, and the separators of confirmation codes ("ch_6dyt…": "c h underscore 6 d y t").
 type SayCharactersStep struct {
-	StepBase
+	stepBase
 	Value string // template
 }
 
 // SayAmountStep is <SayAmount value currency>: speaks a decimal amount in words.
 type SayAmountStep struct {
-	StepBase
+	stepBase
 	Value    string // template; a decimal such as "12.50"
 	Currency string // template or ISO 4217 code; "" = no currency word
 }
 
 // PauseStep is <Pause length>.
 type PauseStep struct {
-	StepBase
+	stepBase
 	Length time.Duration // DefaultPauseLength
 }
 
@@ -193,7 +194,7 @@ type PauseStep struct {
 // The engine sets $(Var) to the digits entered (without the finish key) and $(Var.Result) to
 // "success", "timeout", "invalid" or "caller-hung-up"; on failure $(Var) is "".
 type GatherStep struct {
-	StepBase
+	stepBase
 	Var               string
 	Min, Max          int           // DefaultGatherMinDigits, DefaultGatherMaxDigits
 	FinishOnKey       string        // one key of 0-9*#, or "" for none; DefaultFinishOnKey
@@ -212,7 +213,7 @@ type GatherStep struct {
 // The engine sets $(Var) (when Var is set) to the key chosen, "" when no valid key came.
 // After the last failed attempt the flow continues after the Menu.
 type MenuStep struct {
-	StepBase
+	stepBase
 	Var           string // optional
 	Prompt        []string
 	InvalidPrompt []string
@@ -253,7 +254,7 @@ const (
 // and each Field's Destination. When no response arrives (network error, timeout) and
 // OnError names a label, the flow jumps there; otherwise it continues.
 type APIInteractionStep struct {
-	StepBase
+	stepBase
 	Name     string        // optional, for events and logs
 	Timeout  time.Duration // DefaultAPITimeout
 	OnError  string        // a top-level Label, or ""
@@ -285,7 +286,7 @@ const (
 )
 
 // MaxAPIRedirects bounds the redirects one ApiInteraction follows.
-const MaxAPIRedirects = 5
+const maxAPIRedirects = 5
 
 // redirectPolicies are the values of the redirects attribute, in RedirectPolicy order.
 var redirectPolicies = []string{"same-origin", "none", "any"}
@@ -337,14 +338,14 @@ type Field struct {
 // AuthorizeStep is <Authorize connector var>: fetches or refreshes the connector's token.
 // The engine sets $(Var.Result) to "success" or "failed" and $(Var.Error) to a short reason.
 type AuthorizeStep struct {
-	StepBase
+	stepBase
 	Connector string
 	Var       string // DefaultAuthorizeVar
 }
 
 // PayStep is <Pay>: the secure card capture. See CALLPLAN.md "Pay".
 type PayStep struct {
-	StepBase
+	stepBase
 	Connector   string
 	Amount      string // template or decimal; "" or "0" = tokenize
 	Currency    string // template or ISO 4217 code (upper case)
@@ -377,6 +378,10 @@ func (p *PayStep) PostalCodeValue() string {
 	return p.PostalCode
 }
 
+// Outputs returns the variables the step publishes, as suffixes of its Var ("Result" is
+// $(Pay.Result)); nothing else under Var is ever set.
+func (p *PayStep) Outputs() []string { return slices.Clone(payOutputs) }
+
 // PayPrompt is <Prompt for errorType cardType attempt prompt> inside Pay. Empty lists match
 // anything; the engine picks the most specific matching PayPrompt.
 type PayPrompt struct {
@@ -397,7 +402,7 @@ const (
 )
 
 // PayFields lists the fields in the order Pay asks for them.
-var PayFields = []string{FieldCardNumber, FieldExpirationDate, FieldSecurityCode, FieldPostalCode}
+var payFields = []string{FieldCardNumber, FieldExpirationDate, FieldSecurityCode, FieldPostalCode}
 
 // Pay error types (TwiML names).
 const (
@@ -410,7 +415,7 @@ const (
 )
 
 // PayErrorTypes lists every error type.
-var PayErrorTypes = []string{ErrTypeInputTimeout, ErrTypeInvalidCardNumber, ErrTypeInvalidCardType,
+var payErrorTypes = []string{ErrTypeInputTimeout, ErrTypeInvalidCardNumber, ErrTypeInvalidCardType,
 	ErrTypeInvalidDate, ErrTypeInvalidSecurityCode, ErrTypeInvalidPostalCode}
 
 // Pay results ($(Pay.Result), TwiML names).
@@ -425,42 +430,42 @@ const (
 )
 
 // PayResults lists every Pay result value.
-var PayResults = []string{PayResultSuccess, PayResultTooManyFailed, PayResultConnectorError,
+var payResults = []string{PayResultSuccess, PayResultTooManyFailed, PayResultConnectorError,
 	PayResultInterruptedStar, PayResultHungUp, PayResultValidationError, PayResultInternalError}
 
 // PayOutputs are the only variables Pay publishes, as suffixes of its Var ("Pay.Result").
 // Referring to any other "<Var>.…" is a validation error: card data is never a variable.
-var PayOutputs = []string{"Result", "ErrorType", "Attempts", "CardType", "MaskedCard",
+var payOutputs = []string{"Result", "ErrorType", "Attempts", "CardType", "MaskedCard",
 	"ExpirationDate", "Token", "ConfirmationCode", "SessionId", "ConnectorError"}
 
 // AuthorizeOutputs are the variables Authorize publishes under its Var.
-var AuthorizeOutputs = []string{"Result", "Error"}
+var authorizeOutputs = []string{"Result", "Error"}
 
 // LinkOutputs are the variables SendPaymentLink publishes under its Var.
 // Result is "success" or "failed".
-var LinkOutputs = []string{"Result", "Id", "SessionId", "ExpiresAt", "MessageId", "Error"}
+var linkOutputs = []string{"Result", "Id", "SessionId", "ExpiresAt", "MessageId", "Error"}
 
 // GatherOutputs are the variables Gather publishes besides $(Var) itself.
 // Result is "success", "timeout", "invalid" or "caller-hung-up".
-var GatherOutputs = []string{"Result"}
+var gatherOutputs = []string{"Result"}
 
 // APIOutputs are the variables an ApiInteraction with a name publishes under that name:
 // $(Name.Error) says why no usable response came ("" on success).
-var APIOutputs = []string{"Error"}
+var apiOutputs = []string{"Error"}
 
 // TransferOutputs are published under "Transfer" after a <Transfer>: $(Transfer.Result) is
 // "success" or "failed" (the flow continues only when it failed).
-var TransferOutputs = []string{"Result"}
+var transferOutputs = []string{"Result"}
 
 // CardTypes lists the card brands validCardTypes and cardType accept (pan's brands).
-var CardTypes = pan.Brands()
+var cardTypes = pan.Brands()
 
 // BuiltinVars are set by the engine before the first step.
-var BuiltinVars = []string{"Call.From", "Call.To", "Call.Id", "Call.StartedAt", "Sandbox.Url"}
+var builtinVars = []string{"Call.From", "Call.To", "Call.Id", "Call.StartedAt", "Sandbox.Url"}
 
 // SendPaymentLinkStep is <SendPaymentLink>. The engine publishes LinkOutputs under Var.
 type SendPaymentLinkStep struct {
-	StepBase
+	stepBase
 	Connector string
 	To        string        // template; E.164 mobile
 	Amount    string        // template or decimal
@@ -471,9 +476,12 @@ type SendPaymentLinkStep struct {
 	Var       string        // DefaultLinkVar
 }
 
+// Outputs returns the variables the step publishes, as suffixes of its Var.
+func (s *SendPaymentLinkStep) Outputs() []string { return slices.Clone(linkOutputs) }
+
 // SetStep is <Set var value>.
 type SetStep struct {
-	StepBase
+	stepBase
 	Var   string
 	Value string // template
 }
@@ -484,7 +492,7 @@ type SetStep struct {
 //
 //	<If test="…"> steps <ElseIf test="…"> steps </ElseIf> <Else> steps </Else> </If>
 type IfStep struct {
-	StepBase
+	stepBase
 	Branches []*Branch
 	Else     []Step // nil when there is no <Else>
 }
@@ -498,7 +506,7 @@ type Branch struct {
 
 // SwitchStep is <Switch value><Case is="a b">…</Case><Default>…</Default></Switch>.
 type SwitchStep struct {
-	StepBase
+	stepBase
 	Value   string // template
 	Cases   []*Case
 	Default []Step
@@ -513,25 +521,25 @@ type Case struct {
 
 // GotoStep is <Goto label>: resume Flow at the top-level Label (see Plan.Labels).
 type GotoStep struct {
-	StepBase
+	stepBase
 	Label string
 }
 
 // LabelStep is <Label name>: a jump target; does nothing when run.
 type LabelStep struct {
-	StepBase
+	stepBase
 	Name string
 }
 
 // TransferStep is <Transfer to>.
 type TransferStep struct {
-	StepBase
+	stepBase
 	To string // template: a SIP URI or a number
 }
 
 // HangupStep is <Hangup reason>.
 type HangupStep struct {
-	StepBase
+	stepBase
 	Reason string // DefaultHangupReason
 }
 
@@ -556,7 +564,7 @@ func (*HangupStep) StepName() string          { return "Hangup" }
 
 // Children returns the nested step lists of s (branches, cases, choices, else/default) in
 // document order, or nil for a leaf step.
-func Children(s Step) [][]Step {
+func stepChildren(s Step) [][]Step {
 	switch s := s.(type) {
 	case *IfStep:
 		out := make([][]Step, 0, len(s.Branches)+1)
@@ -588,11 +596,11 @@ func Children(s Step) [][]Step {
 
 // Walk calls fn for every step of steps, depth first in document order. When fn returns
 // false, Walk does not descend into that step's children.
-func Walk(steps []Step, fn func(Step) bool) {
+func walkSteps(steps []Step, fn func(Step) bool) {
 	for _, s := range steps {
 		if fn(s) {
-			for _, c := range Children(s) {
-				Walk(c, fn)
+			for _, c := range stepChildren(s) {
+				walkSteps(c, fn)
 			}
 		}
 	}

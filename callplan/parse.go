@@ -34,7 +34,7 @@ func Parse(name string, src []byte, env func(string) string) (*Plan, Diagnostics
 		p := &parser{m: m, sink: sink, env: env, plan: plan, dir: filepath.Dir(name)}
 		p.parsePlan(root)
 		if !sink.ds.HasErrors() || len(plan.Flow) > 0 {
-			sink.ds = append(sink.ds, Validate(plan)...)
+			sink.ds = append(sink.ds, validatePlan(plan)...)
 		}
 	}
 	sink.ds = dedupe(sink.ds)
@@ -179,14 +179,14 @@ func (a *attrSet) tmpl(name string, dst *string, required bool) bool {
 
 // checkTemplate reports malformed $(…) references in a template.
 func (p *parser) checkTemplate(v string, pos Pos, what string) {
-	if _, err := TemplateVars(v); err != nil {
-		te, _ := err.(*TemplateError)
+	if _, err := templateVars(v); err != nil {
+		te, _ := err.(*templateError)
 		at := pos
 		if te != nil {
 			at.Col += te.Offset
 			err = te.Err
 		}
-		p.sink.errorf(at, "variable-syntax", "%s: %s", what, errText(err, ErrVarSyntax))
+		p.sink.errorf(at, "variable-syntax", "%s: %s", what, errText(err, errVarSyntax))
 	}
 }
 
@@ -289,7 +289,7 @@ func (a *attrSet) promptList(name string, required bool) []string {
 	for i := range out {
 		a.p.plan.setPos(&out[i], pos)
 		a.p.checkTemplate(out[i], pos, name)
-		if IsLiteral(out[i]) && !validPromptName(out[i]) {
+		if isLiteral(out[i]) && !validPromptName(out[i]) {
 			a.p.sink.errorf(pos, "bad-prompt", "%s: prompt name %q: use letters, digits, '-', '_' and '.', without the .wav extension", name, out[i])
 		}
 	}
@@ -586,7 +586,7 @@ func (p *parser) parseClientCredentials(n *xnode, a *attrSet, baseURL string) *p
 		cc.TokenURL = strings.TrimSpace(v) // checked by CheckConnector
 	} else if baseURL != "" && baseURL != "sandbox" {
 		// For the sandbox, TokenURL stays "": whoever opens the connector knows its address.
-		cc.TokenURL = baseURL + DefaultConnectorTokenPath
+		cc.TokenURL = baseURL + defaultConnectorTokenPath
 	}
 	cc.ClientID = a.requiredNonEmpty("clientId")
 	if x := a.get("clientSecret"); x != nil {

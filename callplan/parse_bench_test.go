@@ -31,7 +31,7 @@ func BenchmarkLoadDirExamples(b *testing.B) {
 }
 
 func BenchmarkExprEval(b *testing.B) {
-	e := MustParseExpr("$(Pay.Result) == success and ($(Amount) > 9.5 or empty($(Mobile)))")
+	e := mustParseExpr("$(Pay.Result) == success and ($(Amount) > 9.5 or empty($(Mobile)))")
 	vars := map[string]string{"Pay.Result": "success", "Amount": "12.34", "Mobile": "+447700900123"}
 	lookup := langLookup(vars)
 	b.ReportAllocs()
@@ -45,10 +45,10 @@ func BenchmarkExprEval(b *testing.B) {
 func BenchmarkExpandJSONBody(b *testing.B) {
 	tmpl := `{"AccountConfigurationId":"acct", "CallGuid": "$(CallGuid)", "PaymentData": { "cardholderName":"$(Name)", "merchantTxnRef":"$(Ref)", "amount":"$(Amount)" } }`
 	lookup := langLookup(map[string]string{"CallGuid": "c-1", "Name": `O"Brien`, "Ref": "12345678", "Amount": "12.34"})
-	esc := BodyEscaper("application/json")
+	esc := bodyEscaper("application/json")
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := Expand(tmpl, lookup, esc); err != nil {
+		if _, err := expand(tmpl, lookup, esc); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -59,7 +59,7 @@ func BenchmarkLocateJSON(b *testing.B) {
 	b.SetBytes(int64(len(body)))
 	b.ReportAllocs()
 	for b.Loop() {
-		doc, err := ParseResponse(ResponseJSON, body)
+		doc, err := parseResponse(ResponseJSON, body)
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -107,22 +107,22 @@ func (p *parser) leaf(n *xnode) {
 func (p *parser) parsePlay(n *xnode) Step {
 	a := p.attrs(n, "prompt", "bargeIn", "loop")
 	p.leaf(n)
-	s := &PlayStep{StepBase: StepBase{Pos: n.pos}}
+	s := &PlayStep{stepBase: stepBase{Pos: n.pos}}
 	s.Prompts = a.promptList("prompt", true)
 	if a.has("bargeIn") {
 		b := a.bool("bargeIn", true)
 		s.BargeIn = &b
 	}
-	s.Loop = a.int("loop", DefaultPlayLoop, 0, 100)
+	s.Loop = a.int("loop", defaultPlayLoop, 0, 100)
 	return s
 }
 
 func (p *parser) parseSayDigits(n *xnode) Step {
 	a := p.attrs(n, "value")
 	p.leaf(n)
-	s := &SayDigitsStep{StepBase: StepBase{Pos: n.pos}}
+	s := &SayDigitsStep{stepBase: stepBase{Pos: n.pos}}
 	a.tmpl("value", &s.Value, true)
-	if IsLiteral(s.Value) && strings.Trim(s.Value, dtmfKeys+" ") != "" {
+	if isLiteral(s.Value) && strings.Trim(s.Value, dtmfKeys+" ") != "" {
 		p.sink.errorf(a.valPos(a.get("value")), "bad-value", "SayDigits value %q: only digits, * and # can be spoken as digits", s.Value)
 	}
 	return s
@@ -131,9 +131,9 @@ func (p *parser) parseSayDigits(n *xnode) Step {
 func (p *parser) parseSayCharacters(n *xnode) Step {
 	a := p.attrs(n, "value")
 	p.leaf(n)
-	s := &SayCharactersStep{StepBase: StepBase{Pos: n.pos}}
+	s := &SayCharactersStep{stepBase: stepBase{Pos: n.pos}}
 	a.tmpl("value", &s.Value, true)
-	if IsLiteral(s.Value) {
+	if isLiteral(s.Value) {
 		for i := 0; i < len(s.Value); i++ {
 			if c := s.Value[i]; c != ' ' && charPrompt(c) == "" {
 				p.sink.errorf(a.valPos(a.get("value")), "bad-value", "SayCharacters value %q: %q cannot be spoken (letters, digits, * # _ - . and spaces can)", s.Value, string(c))
@@ -147,11 +147,11 @@ func (p *parser) parseSayCharacters(n *xnode) Step {
 func (p *parser) parseSayAmount(n *xnode) Step {
 	a := p.attrs(n, "value", "currency")
 	p.leaf(n)
-	s := &SayAmountStep{StepBase: StepBase{Pos: n.pos}}
+	s := &SayAmountStep{stepBase: stepBase{Pos: n.pos}}
 	a.tmpl("value", &s.Value, true)
 	a.tmpl("currency", &s.Currency, false)
 	p.checkCurrency(a, "currency", s.Currency)
-	if IsLiteral(s.Value) && s.Value != "" && !isDecimal(strings.TrimSpace(s.Value)) {
+	if isLiteral(s.Value) && s.Value != "" && !isDecimal(strings.TrimSpace(s.Value)) {
 		p.sink.errorf(a.valPos(a.get("value")), "bad-amount", "SayAmount value %q is not a decimal amount", s.Value)
 	}
 	return s
@@ -160,7 +160,7 @@ func (p *parser) parseSayAmount(n *xnode) Step {
 func (p *parser) parsePause(n *xnode) Step {
 	a := p.attrs(n, "length")
 	p.leaf(n)
-	return &PauseStep{StepBase: StepBase{Pos: n.pos}, Length: a.dur("length", DefaultPauseLength, time.Millisecond, 10*time.Minute)}
+	return &PauseStep{stepBase: stepBase{Pos: n.pos}, Length: a.dur("length", defaultPauseLength, time.Millisecond, 10*time.Minute)}
 }
 
 const (
@@ -172,23 +172,23 @@ func (p *parser) parseGather(n *xnode) Step {
 	a := p.attrs(n, "var", "minDigits", "maxDigits", "finishOnKey", "timeout", "firstDigitTimeout",
 		"attempts", "prompt", "invalidPrompt", "timeoutPrompt", "pattern")
 	p.leaf(n)
-	s := &GatherStep{StepBase: StepBase{Pos: n.pos}}
+	s := &GatherStep{stepBase: stepBase{Pos: n.pos}}
 	s.Var = a.varName("var", true, "")
-	s.Min = a.int("minDigits", DefaultGatherMinDigits, 1, MaxDigitsLimit)
-	s.Max = a.int("maxDigits", max(DefaultGatherMaxDigits, s.Min), 1, MaxDigitsLimit)
+	s.Min = a.int("minDigits", defaultGatherMinDigits, 1, maxDigitsLimit)
+	s.Max = a.int("maxDigits", max(defaultGatherMaxDigits, s.Min), 1, maxDigitsLimit)
 	if s.Max < s.Min {
 		p.sink.errorf(n.pos, "bad-number", "maxDigits %d is less than minDigits %d", s.Max, s.Min)
 	}
-	s.FinishOnKey = DefaultFinishOnKey
+	s.FinishOnKey = defaultFinishOnKey
 	if v, ok := a.str("finishOnKey"); ok {
 		s.FinishOnKey = v
 		if len(v) > 1 || v != "" && !strings.Contains(dtmfKeys, v) {
 			p.sink.errorf(a.valPos(a.get("finishOnKey")), "bad-key", "finishOnKey %q: one key of 0-9 * # A-D, or \"\" for none", v)
 		}
 	}
-	s.Timeout = a.dur("timeout", DefaultGatherTimeout, minTimeout, maxTimeout)
+	s.Timeout = a.dur("timeout", defaultGatherTimeout, minTimeout, maxTimeout)
 	s.FirstDigitTimeout = a.dur("firstDigitTimeout", s.Timeout, minTimeout, maxTimeout)
-	s.Attempts = a.int("attempts", DefaultGatherAttempts, 1, 10)
+	s.Attempts = a.int("attempts", defaultGatherAttempts, 1, 10)
 	s.Prompt = a.promptList("prompt", false)
 	s.InvalidPrompt = a.promptList("invalidPrompt", false)
 	s.TimeoutPrompt = a.promptList("timeoutPrompt", false)
@@ -212,13 +212,13 @@ func (p *parser) parseGather(n *xnode) Step {
 func (p *parser) parseMenu(n *xnode) Step {
 	a := p.attrs(n, "prompt", "invalidPrompt", "timeoutPrompt", "timeout", "attempts", "var")
 	p.noText(n)
-	s := &MenuStep{StepBase: StepBase{Pos: n.pos}}
+	s := &MenuStep{stepBase: stepBase{Pos: n.pos}}
 	s.Var = a.varName("var", false, "")
 	s.Prompt = a.promptList("prompt", false)
 	s.InvalidPrompt = a.promptList("invalidPrompt", false)
 	s.TimeoutPrompt = a.promptList("timeoutPrompt", false)
-	s.Timeout = a.dur("timeout", DefaultMenuTimeout, minTimeout, maxTimeout)
-	s.Attempts = a.int("attempts", DefaultMenuAttempts, 1, 10)
+	s.Timeout = a.dur("timeout", defaultMenuTimeout, minTimeout, maxTimeout)
+	s.Attempts = a.int("attempts", defaultMenuAttempts, 1, 10)
 	keys := map[string]Pos{}
 	for _, c := range n.children {
 		if c.name != "Choice" {
@@ -251,9 +251,9 @@ var httpMethods = []string{"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD"}
 func (p *parser) parseAPI(n *xnode) Step {
 	a := p.attrs(n, "name", "timeout", "onError", "redirects", "untrustedHost")
 	p.noText(n)
-	s := &APIInteractionStep{StepBase: StepBase{Pos: n.pos}}
+	s := &APIInteractionStep{stepBase: stepBase{Pos: n.pos}}
 	s.Name, _ = a.str("name")
-	s.Timeout = a.dur("timeout", DefaultAPITimeout, minTimeout, 2*time.Minute)
+	s.Timeout = a.dur("timeout", defaultAPITimeout, minTimeout, 2*time.Minute)
 	if v, ok := a.str("redirects"); ok {
 		i := slices.Index(redirectPolicies, strings.TrimSpace(v))
 		if i < 0 {
@@ -267,7 +267,7 @@ func (p *parser) parseAPI(n *xnode) Step {
 		s.OnError = strings.TrimSpace(v)
 		p.plan.setPos(&s.OnError, a.valPos(a.get("onError")))
 	}
-	s.Response.Type = DefaultAPIResponseType
+	s.Response.Type = defaultAPIResponseType
 	var haveReq, haveResp bool
 	for _, c := range n.children {
 		switch c.name {
@@ -299,7 +299,7 @@ func (p *parser) parseRequest(n *xnode, r *APIRequest) {
 	p.attrs(n)
 	p.noText(n)
 	r.Pos = n.pos
-	r.Method = DefaultAPIMethod
+	r.Method = defaultAPIMethod
 	var haveURL bool
 	seen := map[string]bool{}
 	for _, c := range n.children {
@@ -480,7 +480,7 @@ func (p *parser) parseResponse(n *xnode, r *APIResponse) {
 func (p *parser) parseField(n *xnode, f *Field, typ ResponseType) {
 	a := p.attrs(n, "secret")
 	p.noText(n)
-	defer func() { f.Secret = a.bool("secret", SecretLocator(f.Locator)) }()
+	defer func() { f.Secret = a.bool("secret", secretLocator(f.Locator)) }()
 	var haveLoc, haveDest bool
 	for _, c := range n.children {
 		switch c.name {
@@ -490,12 +490,12 @@ func (p *parser) parseField(n *xnode, f *Field, typ ResponseType) {
 			f.Locator, pos = p.text(c)
 			var err error
 			if typ == ResponseXML {
-				err = ParseXMLLocator(f.Locator)
+				err = checkXMLLocator(f.Locator)
 			} else {
-				err = ParseJSONLocator(f.Locator)
+				err = checkJSONLocator(f.Locator)
 			}
 			if err != nil {
-				p.sink.errorf(pos, "bad-locator", "Locator %s", errText(err, ErrLocator))
+				p.sink.errorf(pos, "bad-locator", "Locator %s", errText(err, errLocator))
 			}
 		case "Destination":
 			haveDest = true
@@ -509,10 +509,10 @@ func (p *parser) parseField(n *xnode, f *Field, typ ResponseType) {
 		case "DataType":
 			v, pos := p.text(c)
 			switch {
-			case contains(DataTypes, v):
+			case contains(dataTypes, v):
 				f.DataType = DataType(v)
 			default:
-				p.sink.errorf(pos, "bad-datatype", "DataType %q: use String, Decimal, Integer or Boolean%s", v, suggest.DidYouMean(v, DataTypes))
+				p.sink.errorf(pos, "bad-datatype", "DataType %q: use String, Decimal, Integer or Boolean%s", v, suggest.DidYouMean(v, dataTypes))
 			}
 		default:
 			p.sink.errorf(c.pos, "unknown-element", "unknown element <%s> in <Field>%s", c.name, suggest.DidYouMean(c.name, []string{"Locator", "Destination", "DataType"}))
@@ -529,10 +529,10 @@ func (p *parser) parseField(n *xnode, f *Field, typ ResponseType) {
 func (p *parser) parseAuthorize(n *xnode) Step {
 	a := p.attrs(n, "connector", "var")
 	p.leaf(n)
-	s := &AuthorizeStep{StepBase: StepBase{Pos: n.pos}}
+	s := &AuthorizeStep{stepBase: stepBase{Pos: n.pos}}
 	s.Connector = strings.TrimSpace(a.requiredNonEmpty("connector"))
 	p.recordConnectorRef(a, &s.Connector)
-	s.Var = a.varName("var", false, DefaultAuthorizeVar)
+	s.Var = a.varName("var", false, defaultAuthorizeVar)
 	return s
 }
 
@@ -544,7 +544,7 @@ func (p *parser) recordConnectorRef(a *attrSet, dst *string) {
 
 // checkCurrency checks a literal currency attribute.
 func (p *parser) checkCurrency(a *attrSet, name, v string) {
-	if v == "" || !IsLiteral(v) {
+	if v == "" || !isLiteral(v) {
 		return
 	}
 	if _, ok := payment.CurrencyMinorUnits(v); !ok {
@@ -558,7 +558,7 @@ func (p *parser) checkCurrency(a *attrSet, name, v string) {
 
 // checkAmount checks a literal amount against a literal currency.
 func (p *parser) checkAmount(a *attrSet, amount, currency string, needCurrency bool) {
-	if amount == "" || !IsLiteral(amount) {
+	if amount == "" || !isLiteral(amount) {
 		if amount != "" && currency == "" && needCurrency {
 			p.sink.errorf(a.n.pos, "missing-attribute", "<%s> has an amount but no currency", a.n.name)
 		}
@@ -575,7 +575,7 @@ func (p *parser) checkAmount(a *attrSet, amount, currency string, needCurrency b
 		}
 		return
 	}
-	if !IsLiteral(currency) {
+	if !isLiteral(currency) {
 		return
 	}
 	if _, ok := payment.CurrencyMinorUnits(currency); !ok {
@@ -593,7 +593,7 @@ func (p *parser) parsePay(n *xnode) Step {
 		"validCardTypes", "securityCode", "postalCode", "minPostalCodeLength", "maxAttempts",
 		"timeout", "tokenType", "var")
 	p.noText(n)
-	s := &PayStep{StepBase: StepBase{Pos: n.pos}}
+	s := &PayStep{stepBase: stepBase{Pos: n.pos}}
 	s.Connector = strings.TrimSpace(a.requiredNonEmpty("connector"))
 	p.recordConnectorRef(a, &s.Connector)
 	a.tmpl("amount", &s.Amount, false)
@@ -604,7 +604,7 @@ func (p *parser) parsePay(n *xnode) Step {
 	a.tmpl("reference", &s.Reference, false)
 	a.tmpl("description", &s.Description, false)
 	a.tmpl("session", &s.Session, false)
-	s.ValidCardTypes = append([]string(nil), DefaultValidCardTypes...)
+	s.ValidCardTypes = append([]string(nil), defaultValidCardTypes...)
 	if v, ok := a.list("validCardTypes"); ok {
 		s.ValidCardTypes = p.cardTypes(a, "validCardTypes", v)
 		if len(v) == 0 {
@@ -620,17 +620,17 @@ func (p *parser) parsePay(n *xnode) Step {
 			s.PostalCode = "false"
 		}
 	}
-	s.MinPostalCodeLength = a.int("minPostalCodeLength", DefaultMinPostalCodeLen, 1, pan.MaxPostalCodeLength)
-	s.MaxAttempts = a.int("maxAttempts", DefaultPayMaxAttempts, 1, 10)
-	s.Timeout = a.dur("timeout", DefaultPayTimeout, minTimeout, maxTimeout)
-	s.TokenType = DefaultPayTokenType
+	s.MinPostalCodeLength = a.int("minPostalCodeLength", defaultMinPostalCodeLen, 1, pan.MaxPostalCodeLength)
+	s.MaxAttempts = a.int("maxAttempts", defaultPayMaxAttempts, 1, 10)
+	s.Timeout = a.dur("timeout", defaultPayTimeout, minTimeout, maxTimeout)
+	s.TokenType = defaultPayTokenType
 	if v, ok := a.str("tokenType"); ok {
 		s.TokenType = strings.TrimSpace(v)
 		if !contains(tokenTypes, s.TokenType) {
 			p.sink.errorf(a.valPos(a.get("tokenType")), "bad-token-type", "tokenType %q: use one-time or reusable%s", v, suggest.DidYouMean(v, tokenTypes))
 		}
 	}
-	s.Var = a.varName("var", false, DefaultPayVar)
+	s.Var = a.varName("var", false, defaultPayVar)
 	for _, c := range n.children {
 		if c.name != "Prompt" {
 			p.sink.errorf(c.pos, "unknown-element", "<Pay> holds <Prompt> elements, not <%s>%s", c.name, suggest.DidYouMean(c.name, []string{"Prompt"}))
@@ -647,8 +647,8 @@ func (p *parser) parsePay(n *xnode) Step {
 func (p *parser) cardTypes(a *attrSet, name string, v []string) []string {
 	out := make([]string, 0, len(v))
 	for _, t := range v {
-		if !contains(CardTypes, t) {
-			p.sink.errorf(a.valPos(a.get(name)), "bad-card-type", "%s: unknown card type %q%s (known: %s)", name, t, suggest.DidYouMean(t, CardTypes), strings.Join(CardTypes, " "))
+		if !contains(cardTypes, t) {
+			p.sink.errorf(a.valPos(a.get(name)), "bad-card-type", "%s: unknown card type %q%s (known: %s)", name, t, suggest.DidYouMean(t, cardTypes), strings.Join(cardTypes, " "))
 			continue
 		}
 		if contains(out, t) {
@@ -672,15 +672,15 @@ func (p *parser) parsePayPrompt(n *xnode, pay *PayStep) *PayPrompt {
 	p.leaf(n)
 	pp := &PayPrompt{Pos: n.pos}
 	pp.For = strings.TrimSpace(a.requiredNonEmpty("for"))
-	if pp.For != "" && !contains(PayFields, pp.For) {
-		p.sink.errorf(a.valPos(a.get("for")), "bad-pay-field", "for=%q: use one of %s%s", pp.For, strings.Join(PayFields, ", "), suggest.DidYouMean(pp.For, PayFields))
+	if pp.For != "" && !contains(payFields, pp.For) {
+		p.sink.errorf(a.valPos(a.get("for")), "bad-pay-field", "for=%q: use one of %s%s", pp.For, strings.Join(payFields, ", "), suggest.DidYouMean(pp.For, payFields))
 	}
 	if v, ok := a.list("errorType"); ok {
 		for _, e := range v {
 			switch {
-			case !contains(PayErrorTypes, e):
-				p.sink.errorf(a.valPos(a.get("errorType")), "bad-error-type", "unknown errorType %q%s", e, suggest.DidYouMean(e, PayErrorTypes))
-			case pp.For != "" && contains(PayFields, pp.For) && !contains(payFieldErrors[pp.For], e):
+			case !contains(payErrorTypes, e):
+				p.sink.errorf(a.valPos(a.get("errorType")), "bad-error-type", "unknown errorType %q%s", e, suggest.DidYouMean(e, payErrorTypes))
+			case pp.For != "" && contains(payFields, pp.For) && !contains(payFieldErrors[pp.For], e):
 				p.sink.errorf(a.valPos(a.get("errorType")), "bad-error-type", "errorType %s never happens for %s (possible: %s)", e, pp.For, strings.Join(payFieldErrors[pp.For], " "))
 			default:
 				pp.ErrorType = append(pp.ErrorType, e)
@@ -713,12 +713,12 @@ func (p *parser) parsePayPrompt(n *xnode, pay *PayStep) *PayPrompt {
 func (p *parser) parseLink(n *xnode) Step {
 	a := p.attrs(n, "connector", "to", "amount", "currency", "reference", "ttl", "session", "var")
 	p.leaf(n)
-	s := &SendPaymentLinkStep{StepBase: StepBase{Pos: n.pos}}
+	s := &SendPaymentLinkStep{stepBase: stepBase{Pos: n.pos}}
 	s.Connector = strings.TrimSpace(a.requiredNonEmpty("connector"))
 	p.recordConnectorRef(a, &s.Connector)
 	if a.tmpl("to", &s.To, true) {
 		s.To = strings.TrimSpace(s.To)
-		if IsLiteral(s.To) && !parseE164(s.To) {
+		if isLiteral(s.To) && !parseE164(s.To) {
 			p.sink.errorf(a.valPos(a.get("to")), "bad-number", "to=%q is not an E.164 mobile number (e.g. +447700900123)", s.To)
 		}
 	}
@@ -733,14 +733,14 @@ func (p *parser) parseLink(n *xnode) Step {
 		p.sink.errorf(n.pos, "missing-attribute", "<SendPaymentLink> without a session starts a new one: it needs amount and currency")
 	}
 	s.TTL = a.dur("ttl", payment.DefaultLinkTTL, time.Minute, payment.MaxLinkTTL)
-	s.Var = a.varName("var", false, DefaultLinkVar)
+	s.Var = a.varName("var", false, defaultLinkVar)
 	return s
 }
 
 func (p *parser) parseSet(n *xnode) Step {
 	a := p.attrs(n, "var", "value")
 	p.leaf(n)
-	s := &SetStep{StepBase: StepBase{Pos: n.pos}}
+	s := &SetStep{stepBase: stepBase{Pos: n.pos}}
 	s.Var = a.varName("var", true, "")
 	if s.Var != "" {
 		p.plan.setPos(&s.Var, a.valPos(a.get("var")))
@@ -758,11 +758,11 @@ func (p *parser) parseTest(n *xnode, a *attrSet) *Branch {
 		return b
 	}
 	v, _ := a.str("test")
-	e, err := ParseExpr(v)
+	e, err := parseExpr(v)
 	pos := a.valPos(x)
 	if err != nil {
 		at := pos
-		var ee *ExprError
+		var ee *exprError
 		if errors.As(err, &ee) {
 			at.Col += ee.Col - 1
 			err = errors.New(ee.Msg)
@@ -778,7 +778,7 @@ func (p *parser) parseTest(n *xnode, a *attrSet) *Branch {
 func (p *parser) parseIf(n *xnode) Step {
 	a := p.attrs(n, "test")
 	p.noText(n)
-	s := &IfStep{StepBase: StepBase{Pos: n.pos}}
+	s := &IfStep{stepBase: stepBase{Pos: n.pos}}
 	first := p.parseTest(n, a)
 	s.Branches = append(s.Branches, first)
 	var own []*xnode
@@ -819,7 +819,7 @@ func (p *parser) parseIf(n *xnode) Step {
 func (p *parser) parseSwitch(n *xnode) Step {
 	a := p.attrs(n, "value")
 	p.noText(n)
-	s := &SwitchStep{StepBase: StepBase{Pos: n.pos}}
+	s := &SwitchStep{stepBase: stepBase{Pos: n.pos}}
 	a.tmpl("value", &s.Value, true)
 	seen := map[string]Pos{}
 	sawDefault := false
@@ -867,7 +867,7 @@ func (p *parser) parseSwitch(n *xnode) Step {
 func (p *parser) parseGoto(n *xnode) Step {
 	a := p.attrs(n, "label")
 	p.leaf(n)
-	s := &GotoStep{StepBase: StepBase{Pos: n.pos}}
+	s := &GotoStep{stepBase: stepBase{Pos: n.pos}}
 	s.Label = strings.TrimSpace(a.requiredNonEmpty("label"))
 	if x := a.get("label"); x != nil {
 		p.plan.setPos(&s.Label, a.valPos(x))
@@ -878,16 +878,16 @@ func (p *parser) parseGoto(n *xnode) Step {
 func (p *parser) parseLabel(n *xnode) Step {
 	a := p.attrs(n, "name")
 	p.leaf(n)
-	return &LabelStep{StepBase: StepBase{Pos: n.pos}, Name: strings.TrimSpace(a.requiredNonEmpty("name"))}
+	return &LabelStep{stepBase: stepBase{Pos: n.pos}, Name: strings.TrimSpace(a.requiredNonEmpty("name"))}
 }
 
 func (p *parser) parseTransfer(n *xnode) Step {
 	a := p.attrs(n, "to")
 	p.leaf(n)
-	s := &TransferStep{StepBase: StepBase{Pos: n.pos}}
+	s := &TransferStep{stepBase: stepBase{Pos: n.pos}}
 	if a.tmpl("to", &s.To, true) {
 		s.To = strings.TrimSpace(s.To)
-		if IsLiteral(s.To) && !parseE164(s.To) && !strings.HasPrefix(s.To, "sip:") && !strings.HasPrefix(s.To, "sips:") && !strings.HasPrefix(s.To, "tel:") {
+		if isLiteral(s.To) && !parseE164(s.To) && !strings.HasPrefix(s.To, "sip:") && !strings.HasPrefix(s.To, "sips:") && !strings.HasPrefix(s.To, "tel:") {
 			p.sink.errorf(a.valPos(a.get("to")), "bad-transfer", "Transfer to=%q: a SIP URI (sip:…), tel: URI or E.164 number", s.To)
 		}
 		if strings.ContainsAny(s.To, "\r\n\x00<>\" ") {
@@ -900,7 +900,7 @@ func (p *parser) parseTransfer(n *xnode) Step {
 func (p *parser) parseHangup(n *xnode) Step {
 	a := p.attrs(n, "reason")
 	p.leaf(n)
-	s := &HangupStep{StepBase: StepBase{Pos: n.pos}, Reason: DefaultHangupReason}
+	s := &HangupStep{stepBase: stepBase{Pos: n.pos}, Reason: defaultHangupReason}
 	if v, ok := a.str("reason"); ok {
 		s.Reason = strings.TrimSpace(v)
 		if s.Reason == "" || len(s.Reason) > 64 || strings.IndexFunc(s.Reason, func(r rune) bool { return r < 0x20 || r == 0x7f }) >= 0 {

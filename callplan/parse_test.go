@@ -101,7 +101,7 @@ func TestParsePayBillExample(t *testing.T) {
 		t.Errorf("gather = %+v", g)
 	}
 	api := p.Flow[2].(*APIInteractionStep)
-	if api.Name != "LookupBalance" || api.OnError != "lookup-failed" || api.Timeout != DefaultAPITimeout ||
+	if api.Name != "LookupBalance" || api.OnError != "lookup-failed" || api.Timeout != defaultAPITimeout ||
 		api.Request.URL != "$(Sandbox.Url)/billing/accounts/$(Account)/balance" || api.Request.Method != "GET" ||
 		len(api.Request.Headers) != 1 || api.Request.Headers[0].Key != "Accept" || api.Response.Type != ResponseJSON ||
 		api.Response.ResponseCodeDestination != "LookupStatus" || len(api.Response.Fields) != 2 ||
@@ -166,7 +166,7 @@ func TestParseDefaults(t *testing.T) {
 		t.Errorf("Authorize defaults %+v", s)
 	}
 	if s := f[6].(*PayStep); s.Var != "Pay" || s.MaxAttempts != 3 || s.Timeout != 5*time.Second || !s.SecurityCode || s.PostalCode != "false" ||
-		s.MinPostalCodeLength != 3 || s.TokenType != "reusable" || !reflect.DeepEqual(s.ValidCardTypes, DefaultValidCardTypes) || s.Amount != "" {
+		s.MinPostalCodeLength != 3 || s.TokenType != "reusable" || !reflect.DeepEqual(s.ValidCardTypes, defaultValidCardTypes) || s.Amount != "" {
 		t.Errorf("Pay defaults %+v", s)
 	}
 	if s := f[7].(*SendPaymentLinkStep); s.TTL != 24*time.Hour || s.Var != "Link" {

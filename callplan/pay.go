@@ -70,10 +70,7 @@ type payOutcome struct {
 // The secure window is on from the first prompt until the connector has answered.
 func (r *run) stepPay(ctx context.Context, s *PayStep) error {
 	prefix := s.Var
-	if prefix == "" {
-		prefix = DefaultPayVar
-	}
-	for _, o := range PayOutputs {
+	for _, o := range s.Outputs() {
 		r.set(prefix+"."+o, "")
 	}
 	p := &payCapture{step: s, number: newPayBuffer(), expiry: newPayBuffer(), reference: r.expand(s.Reference)}
@@ -192,7 +189,7 @@ func (r *run) captureField(ctx context.Context, p *payCapture, field string, buf
 	errType := ""
 	for attempt := 1; attempt <= attempts; attempt++ {
 		buf.Wipe()
-		names, _ := selectPayPrompt(s.Prompts, payAsk{Field: field, ErrorType: errType, CardType: p.brand, Attempt: attempt})
+		names := s.PromptFor(field, errType, p.brand, attempt)
 		p.field, p.attempt = field, attempt
 		r.emit("Pay", &event.PayProgress{Phase: "ask", For: field, Attempt: attempt, ErrorType: errType})
 		if _, err := r.play(ctx, r.expandAll(names), true); err != nil {
@@ -256,9 +253,6 @@ func fieldMax(p *payCapture, field string, buf *pan.SecureBuffer) int {
 // timeout. '*' abandons. Keys A–D are ignored.
 func (r *run) collect(ctx context.Context, p *payCapture, field string, buf *pan.SecureBuffer) (star, timedOut bool, err error) {
 	timeout := p.step.Timeout
-	if timeout <= 0 {
-		timeout = DefaultPayTimeout
-	}
 	for {
 		d, ok, err := r.nextKey(ctx, timeout)
 		if err != nil {
@@ -293,11 +287,7 @@ func (r *run) validateField(p *payCapture, field string, buf *pan.SecureBuffer) 
 	buf.Use(func(d []byte) {
 		switch field {
 		case FieldCardNumber:
-			accepted := p.step.ValidCardTypes
-			if len(accepted) == 0 {
-				accepted = DefaultValidCardTypes
-			}
-			brand, err := pan.CheckNumber(d, accepted)
+			brand, err := pan.CheckNumber(d, p.step.ValidCardTypes)
 			switch {
 			case err == nil:
 				p.brand = brand

@@ -22,7 +22,7 @@ func FuzzPay(f *testing.F) {
 		f.Fatal(ds.String())
 	}
 	results := map[string]bool{}
-	for _, r := range PayResults {
+	for _, r := range payResults {
 		results[r] = true
 	}
 	f.Fuzz(func(t *testing.T, keys string, hangupTenths uint16) {

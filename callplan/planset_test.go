@@ -113,7 +113,7 @@ func TestExamplePlanSetMatchesVCC(t *testing.T) {
 	}
 	// The VCC plan: Authorize → Start Session → Pay session=… → status query; then option B, the digital session.
 	var order []string
-	Walk(p.Flow, func(s Step) bool {
+	walkSteps(p.Flow, func(s Step) bool {
 		switch s := s.(type) {
 		case *APIInteractionStep:
 			order = append(order, s.Name)

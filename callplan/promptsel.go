@@ -18,6 +18,15 @@ type payAsk struct {
 	Attempt   int    // 1-based attempt of this field
 }
 
+// PromptFor returns the prompts (names, possibly $(…) templates) a Pay step plays to ask for
+// field — payment-card-number, expiration-date, security-code or postal-code — on attempt
+// (1-based) after errorType ("" on the first ask), for a card of brand cardType ("" before
+// the number is known): the step's most specific <Prompt>, else the bundled default.
+func (s *PayStep) PromptFor(field, errorType, cardType string, attempt int) []string {
+	names, _ := selectPayPrompt(s.Prompts, payAsk{Field: field, ErrorType: errorType, CardType: cardType, Attempt: attempt})
+	return names
+}
+
 // selectPayPrompt returns the prompt names to play for ask, and whether they came from the
 // plan (false = the bundled default).
 //
@@ -103,10 +112,10 @@ func DefaultPrompts() []string {
 			}
 		}
 	}
-	for _, f := range PayFields {
-		for _, ct := range append([]string{""}, CardTypes...) {
+	for _, f := range payFields {
+		for _, ct := range append([]string{""}, cardTypes...) {
 			add(defaultPayPrompt(payAsk{Field: f, CardType: ct})...)
-			for _, et := range PayErrorTypes {
+			for _, et := range payErrorTypes {
 				add(defaultPayPrompt(payAsk{Field: f, ErrorType: et, CardType: ct})...)
 			}
 		}

@@ -251,7 +251,7 @@ func (r *run) lookup(name string) (string, bool) {
 
 // expand expands a plain template (prompt names, Set values, Switch values).
 func (r *run) expand(tmpl string) string {
-	v, err := Expand(tmpl, r.lookup, EscapePlain)
+	v, err := Expand(tmpl, r.lookup)
 	if err != nil {
 		r.log.Warn("template", "err", err)
 	}

@@ -12,7 +12,7 @@ func (p *Plan) UsesSandbox() bool {
 	}
 	v := &validator{plan: p, sink: &diagSink{}}
 	found := false
-	Walk(p.Flow, func(s Step) bool {
+	walkSteps(p.Flow, func(s Step) bool {
 		uses, _ := v.stepIO(s)
 		for _, u := range uses {
 			found = found || u.name == "Sandbox.Url"

@@ -12,7 +12,7 @@ import (
 
 // SecretMask is what outputs show instead of a secret value: fixed, so it does not tell the
 // value's length.
-const SecretMask = "********"
+const secretMask = "********"
 
 // minSecretLen: values shorter than this are masked where they are a secret variable's whole
 // value, but not searched for inside other text (masking every "1" would garble outputs).
@@ -25,7 +25,7 @@ var credentialLocator = regexp.MustCompile(`(?i)^(access_?token|refresh_?token|i
 // SecretLocator reports whether a response Field located by loc holds a credential by its
 // name (access_token, refresh_token, id_token, client_secret, api_key, password). Such fields are
 // secret unless the plan says secret="false".
-func SecretLocator(loc string) bool {
+func secretLocator(loc string) bool {
 	loc = strings.TrimRight(loc, "]'\" ")
 	last := loc[strings.LastIndexAny(loc, "./@['\"")+1:]
 	return credentialLocator.MatchString(last)
@@ -57,7 +57,7 @@ func (s *secrets) mask(text string) string {
 	}
 	for v := range s.values {
 		if len(v) >= minSecretLen && strings.Contains(text, v) {
-			text = strings.ReplaceAll(text, v, SecretMask)
+			text = strings.ReplaceAll(text, v, secretMask)
 		}
 	}
 	return text
@@ -67,7 +67,7 @@ func (s *secrets) mask(text string) string {
 // secret (or holds one whole), secrets inside it masked otherwise.
 func (s *secrets) maskVar(name, value string) string {
 	if value != "" && (s.vars[name] || s.values[value]) {
-		return SecretMask
+		return secretMask
 	}
 	return s.mask(value)
 }

@@ -52,7 +52,7 @@ func TestSecretsMaskedInEveryOutput(t *testing.T) {
 		t.Fatalf("the plan did not send the secrets it fetched: %q", used)
 	}
 	v := out.Variables
-	if v["AccessToken"] != SecretMask || v["MerchantKey"] != SecretMask || v["Header"] != "Bearer "+SecretMask ||
+	if v["AccessToken"] != secretMask || v["MerchantKey"] != secretMask || v["Header"] != "Bearer "+secretMask ||
 		v["TokenType"] != "Bearer" || v["MerchantName"] != "Demo" {
 		t.Fatalf("variables: %v", v)
 	}
@@ -64,7 +64,7 @@ func TestSecretsMaskedInEveryOutput(t *testing.T) {
 		}
 	}
 	// The prompt named by the token was reported missing: with the token masked.
-	if !strings.Contains(string(events), `"prompt":"`+SecretMask+`"`) {
+	if !strings.Contains(string(events), `"prompt":"`+secretMask+`"`) {
 		t.Errorf("prompt.missing event not masked: %s", events)
 	}
 }
@@ -75,7 +75,7 @@ func TestSecretLocator(t *testing.T) {
 		"a/b/@password": true, "apiKey": true, "token_type": false, "balance.amount": false, "sessionId": false,
 		"customer.mobile": false, "items[0].secret": false, "items[0].api_key": true,
 	} {
-		if got := SecretLocator(loc); got != want {
+		if got := secretLocator(loc); got != want {
 			t.Errorf("SecretLocator(%q) = %v, want %v", loc, got, want)
 		}
 	}

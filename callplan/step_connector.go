@@ -14,9 +14,6 @@ import (
 // ("success"/"failed") and $(Var.Error).
 func (r *run) stepAuthorize(ctx context.Context, s *AuthorizeStep) error {
 	prefix := s.Var
-	if prefix == "" {
-		prefix = DefaultAuthorizeVar
-	}
 	result, msg := "success", ""
 	conn, err := r.connector(s.Connector)
 	if err == nil {
@@ -37,10 +34,7 @@ func (r *run) stepAuthorize(ctx context.Context, s *AuthorizeStep) error {
 // session and publishes LinkOutputs under Var.
 func (r *run) stepSendLink(ctx context.Context, s *SendPaymentLinkStep) error {
 	prefix := s.Var
-	if prefix == "" {
-		prefix = DefaultLinkVar
-	}
-	for _, o := range LinkOutputs {
+	for _, o := range s.Outputs() {
 		r.set(prefix+"."+o, "")
 	}
 	fail := func(msg string) error {
@@ -60,9 +54,6 @@ func (r *run) stepSendLink(ctx context.Context, s *SendPaymentLinkStep) error {
 		return fail(err.Error())
 	}
 	ttl := s.TTL
-	if ttl <= 0 {
-		ttl = payment.DefaultLinkTTL
-	}
 	req := &payment.LinkRequest{
 		CallID: r.callID, Connector: s.Connector, ConnectorKey: r.connectorKeys[s.Connector],
 		To: r.expand(s.To), CallerID: r.vars["Call.From"], TrustedNumbers: r.lookedUpValues(),

@@ -34,17 +34,17 @@ func (r *run) stepPlay(ctx context.Context, s *PlayStep, next Step) error {
 }
 
 func (r *run) stepSayDigits(ctx context.Context, s *SayDigitsStep, next Step) error {
-	_, err := r.play(ctx, digitPrompts(r.expand(s.Value)), bargeInFor(nil, next))
+	_, err := r.play(ctx, s.Prompts(r.expand(s.Value)), bargeInFor(nil, next))
 	return err
 }
 
 func (r *run) stepSayCharacters(ctx context.Context, s *SayCharactersStep, next Step) error {
-	_, err := r.play(ctx, charPrompts(r.expand(s.Value)), bargeInFor(nil, next))
+	_, err := r.play(ctx, s.Prompts(r.expand(s.Value)), bargeInFor(nil, next))
 	return err
 }
 
 func (r *run) stepSayAmount(ctx context.Context, s *SayAmountStep, next Step) error {
-	names, err := amountPrompts(r.expand(s.Value), r.expand(s.Currency))
+	names, err := s.Prompts(r.expand(s.Value), r.expand(s.Currency))
 	if err != nil {
 		r.log.Warn("SayAmount: cannot say the amount", "pos", s.Pos.String(), "err", err)
 		return nil
@@ -59,7 +59,7 @@ func (r *run) stepPause(ctx context.Context, s *PauseStep) error {
 
 func (r *run) stepSet(s *SetStep) error {
 	r.set(s.Var, r.expand(s.Value))
-	r.trustIfFrom(s.Var, s.Value)
+	r.trustSet(s)
 	return nil
 }
 
@@ -105,9 +105,6 @@ func (r *run) stepTransfer(ctx context.Context, s *TransferStep) error {
 
 func (r *run) stepHangup(ctx context.Context, s *HangupStep) error {
 	reason := s.Reason
-	if reason == "" {
-		reason = DefaultHangupReason
-	}
 	hctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()
 	if err := r.ch.Hangup(hctx, reason); err != nil && !errors.Is(err, ErrHangup) {

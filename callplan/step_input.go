@@ -9,10 +9,10 @@ import (
 
 // Gather results ($(Var.Result)).
 const (
-	GatherSuccess = "success"
-	GatherTimeout = "timeout"
-	GatherInvalid = "invalid"
-	GatherHungUp  = "caller-hung-up"
+	gatherSuccess = "success"
+	gatherTimeout = "timeout"
+	gatherInvalid = "invalid"
+	gatherHungUp  = "caller-hung-up"
 )
 
 // stepGather collects up to Max keys into Var. Each attempt plays Prompt (barge-in), waits
@@ -26,13 +26,13 @@ func (r *run) stepGather(ctx context.Context, s *GatherStep) error {
 	if first <= 0 {
 		first = s.Timeout
 	}
-	result := GatherTimeout
+	result := gatherTimeout
 	for attempt := 1; attempt <= attempts; attempt++ {
 		if _, err := r.play(ctx, r.expandAll(s.Prompt), true); err != nil {
 			return r.gatherEnd(s, err)
 		}
 		// Sized once, so that a card typed here by mistake leaves no stray copies when refused.
-		entry := make([]byte, 0, max(s.Max, MaxDigitsLimit))
+		entry := make([]byte, 0, s.Max)
 		finished := false
 		for len(entry) < s.Max || s.Max <= 0 {
 			timeout := s.Timeout
@@ -63,21 +63,21 @@ func (r *run) stepGather(ctx context.Context, s *GatherStep) error {
 		}
 		switch {
 		case len(entry) == 0 && !finished:
-			result = GatherTimeout
+			result = gatherTimeout
 		case looksLikeCard:
-			result = GatherInvalid
+			result = gatherInvalid
 			r.emit("Gather", &event.GatherCardRefused{Var: s.Var, Digits: len(entry), Attempt: attempt})
 		case len(entry) < s.Min || s.Pattern != nil && !s.Pattern.Match(entry):
-			result = GatherInvalid
+			result = gatherInvalid
 		default:
 			r.set(s.Var, string(entry))
-			r.set(s.Var+".Result", GatherSuccess)
-			r.emit("Gather", &event.Gathered{Var: s.Var, Result: GatherSuccess, Digits: len(entry), Attempt: attempt})
+			r.set(s.Var+".Result", gatherSuccess)
+			r.emit("Gather", &event.Gathered{Var: s.Var, Result: gatherSuccess, Digits: len(entry), Attempt: attempt})
 			return nil
 		}
 		r.emit("Gather", &event.Gathered{Var: s.Var, Result: result, Digits: len(entry), Attempt: attempt})
 		prompt, def := s.InvalidPrompt, PromptGatherInvalid
-		if result == GatherTimeout {
+		if result == gatherTimeout {
 			prompt, def = s.TimeoutPrompt, PromptGatherTimeout
 		}
 		names := r.expandAll(prompt)
@@ -95,7 +95,7 @@ func (r *run) stepGather(ctx context.Context, s *GatherStep) error {
 
 func (r *run) gatherEnd(s *GatherStep, err error) error {
 	r.set(s.Var, "")
-	r.set(s.Var+".Result", GatherHungUp)
+	r.set(s.Var+".Result", gatherHungUp)
 	return err
 }
 

@@ -20,54 +20,52 @@ import (
 // chosen for where the text goes (a URL path segment, a header value, a JSON body, …), so a
 // value can never change the structure around it. An unset variable expands to "".
 
-// Escaper makes a variable's value safe for one context. It returns an error (wrapping
-// ErrUnsafeValue) when the value cannot be made safe, e.g. CR/LF in a header.
-type Escaper func(string) (string, error)
+// An escaper makes a variable's value safe for one context. It returns an error (wrapping
+// errUnsafeValue) when the value cannot be made safe, e.g. CR/LF in a header. There is one per
+// context.
+type escaper func(string) (string, error)
 
-// The escapers, one per context.
-var (
-	// EscapePlain inserts the value unchanged (prompt names, Set values, comparisons).
-	EscapePlain Escaper = func(s string) (string, error) { return s, nil }
-	// EscapePathSegment percent-encodes for one URL path segment ('/' becomes %2F).
-	EscapePathSegment Escaper = func(s string) (string, error) { return url.PathEscape(s), nil }
-	// EscapeQuery percent-encodes for a URL query key or value ('&', '=', '+' are encoded).
-	EscapeQuery Escaper = func(s string) (string, error) { return url.QueryEscape(s), nil }
-	// EscapeForm encodes for an application/x-www-form-urlencoded body.
-	EscapeForm Escaper = func(s string) (string, error) { return url.QueryEscape(s), nil }
-	// EscapeJSON encodes for the inside of a JSON string ("…"): quotes, backslashes and
-	// control characters are escaped.
-	EscapeJSON Escaper = escapeJSON
-	// EscapeXML encodes for XML text or an attribute value.
-	EscapeXML Escaper = escapeXML
-	// EscapeHeader refuses values that would break out of an HTTP (or SIP) header: CR, LF,
-	// NUL and other control characters except tab.
-	EscapeHeader Escaper = escapeHeader
-)
+// escapePlain inserts the value unchanged (prompt names, Set values, comparisons).
+func escapePlain(s string) (string, error) { return s, nil }
 
+// escapePathSegment percent-encodes for one URL path segment ('/' becomes %2F).
+func escapePathSegment(s string) (string, error) { return url.PathEscape(s), nil }
+
+// escapeQuery percent-encodes for a URL query key or value ('&', '=', '+' are encoded).
+func escapeQuery(s string) (string, error) { return url.QueryEscape(s), nil }
+
+// escapeForm encodes for an application/x-www-form-urlencoded body.
+func escapeForm(s string) (string, error) { return url.QueryEscape(s), nil }
+
+// escapeJSON encodes for the inside of a JSON string ("…"): quotes, backslashes and control
+// characters are escaped.
 func escapeJSON(s string) (string, error) {
 	var b bytes.Buffer
 	enc := json.NewEncoder(&b)
 	enc.SetEscapeHTML(false)
 	if err := enc.Encode(s); err != nil {
-		return "", fmt.Errorf("%w: %v", ErrUnsafeValue, err)
+		return "", fmt.Errorf("%w: %v", errUnsafeValue, err)
 	}
 	out := bytes.TrimSpace(b.Bytes())
 	return string(out[1 : len(out)-1]), nil
 }
 
+// escapeXML encodes for XML text or an attribute value.
 func escapeXML(s string) (string, error) {
 	var b strings.Builder
 	if err := xml.EscapeText(&b, []byte(s)); err != nil {
-		return "", fmt.Errorf("%w: %v", ErrUnsafeValue, err)
+		return "", fmt.Errorf("%w: %v", errUnsafeValue, err)
 	}
 	return b.String(), nil
 }
 
+// escapeHeader refuses values that would break out of an HTTP (or SIP) header: CR, LF, NUL
+// and other control characters except tab.
 func escapeHeader(s string) (string, error) {
 	for i := 0; i < len(s); i++ {
 		c := s[i]
 		if c < 0x20 && c != '\t' || c == 0x7f {
-			return "", fmt.Errorf("%w: control character %#02x in a header value", ErrUnsafeValue, c)
+			return "", fmt.Errorf("%w: control character %#02x in a header value", errUnsafeValue, c)
 		}
 	}
 	return s, nil
@@ -76,27 +74,27 @@ func escapeHeader(s string) (string, error) {
 // BodyEscaper returns the escaper for a request body of the given Content-Type:
 // JSON for application/json and +json, form for application/x-www-form-urlencoded, XML for
 // application/xml, text/xml and +xml, plain otherwise.
-func BodyEscaper(contentType string) Escaper {
+func bodyEscaper(contentType string) escaper {
 	mt, _, err := mime.ParseMediaType(contentType)
 	if err != nil {
 		mt = strings.ToLower(strings.TrimSpace(contentType))
 	}
 	switch {
 	case mt == "application/json" || strings.HasSuffix(mt, "+json"):
-		return EscapeJSON
+		return escapeJSON
 	case mt == "application/x-www-form-urlencoded":
-		return EscapeForm
+		return escapeForm
 	case mt == "application/xml" || mt == "text/xml" || strings.HasSuffix(mt, "+xml"):
-		return EscapeXML
+		return escapeXML
 	}
-	return EscapePlain
+	return escapePlain
 }
 
 // InferContentType guesses the Content-Type of a request body template that has no
 // Content-Type header: "application/json" when it starts with { or [, "application/xml" when
 // it starts with <, "application/x-www-form-urlencoded" when it reads as key=value pairs
 // joined by &, and "text/plain; charset=utf-8" otherwise. The engine sends what it inferred.
-func InferContentType(body string) string {
+func inferContentType(body string) string {
 	t := strings.TrimSpace(body)
 	switch {
 	case t == "":
@@ -113,17 +111,17 @@ func InferContentType(body string) string {
 
 // TemplateVars returns every $(Name) reference in tmpl, in order. A malformed reference
 // ("$(" without ")", a bad name) is an error wrapping ErrVarSyntax.
-func TemplateVars(tmpl string) ([]VarRef, error) {
-	var out []VarRef
+func templateVars(tmpl string) ([]varRef, error) {
+	var out []varRef
 	err := scanTemplate(tmpl, func(lit string) {}, func(name string, off int) error {
-		out = append(out, VarRef{Name: name, Offset: off})
+		out = append(out, varRef{Name: name, Offset: off})
 		return nil
 	})
 	return out, err
 }
 
 // IsLiteral reports whether tmpl contains no $( at all.
-func IsLiteral(tmpl string) bool { return !strings.Contains(tmpl, "$(") }
+func isLiteral(tmpl string) bool { return !strings.Contains(tmpl, "$(") }
 
 // scanTemplate calls lit for each literal run and ref for each reference.
 func scanTemplate(tmpl string, lit func(string), ref func(name string, off int) error) error {
@@ -140,7 +138,7 @@ func scanTemplate(tmpl string, lit func(string), ref func(name string, off int) 
 		i += j
 		name, n, err := scanVarRef(tmpl[i:])
 		if err != nil {
-			return &TemplateError{Offset: i, Err: err}
+			return &templateError{Offset: i, Err: err}
 		}
 		if err := ref(name, i); err != nil {
 			return err
@@ -151,22 +149,30 @@ func scanTemplate(tmpl string, lit func(string), ref func(name string, off int) 
 }
 
 // TemplateError locates a malformed reference: Offset is the byte offset of its "$".
-type TemplateError struct {
+type templateError struct {
 	Offset int
 	Err    error
 }
 
-func (e *TemplateError) Error() string { return fmt.Sprintf("offset %d: %v", e.Offset, e.Err) }
-func (e *TemplateError) Unwrap() error { return e.Err }
+func (e *templateError) Error() string { return fmt.Sprintf("offset %d: %v", e.Offset, e.Err) }
+func (e *templateError) Unwrap() error { return e.Err }
 
-// Expand replaces every $(Name) in tmpl with esc(lookup(Name)). Literal text is copied
+// Expand replaces every $(Name) in tmpl with the variable's value from lookup, unchanged (an
+// unset variable is ""): the expansion of prompt names, Set and Switch values and the
+// amounts, references and numbers of Pay and SendPaymentLink. An ApiInteraction's request
+// escapes each value for where it goes instead (APIRequest.NewRequest).
+func Expand(tmpl string, lookup func(string) (string, bool)) (string, error) {
+	return expand(tmpl, lookup, escapePlain)
+}
+
+// expand replaces every $(Name) in tmpl with esc(lookup(Name)). Literal text is copied
 // unchanged: it was written by the plan's author for this context.
-func Expand(tmpl string, lookup func(string) (string, bool), esc Escaper) (string, error) {
-	if IsLiteral(tmpl) {
+func expand(tmpl string, lookup func(string) (string, bool), esc escaper) (string, error) {
+	if isLiteral(tmpl) {
 		return tmpl, nil
 	}
 	if esc == nil {
-		esc = EscapePlain
+		esc = escapePlain
 	}
 	var b strings.Builder
 	b.Grow(len(tmpl) + 16)
@@ -194,7 +200,7 @@ func Expand(tmpl string, lookup func(string) (string, bool), esc Escaper) (strin
 //   - a reference after '#' is fragment text (query-encoded).
 //
 // The result must be an absolute http(s) URL without a user:password part.
-func ExpandURL(tmpl string, lookup func(string) (string, bool)) (string, error) {
+func expandURL(tmpl string, lookup func(string) (string, bool)) (string, error) {
 	var b strings.Builder
 	err := scanTemplate(tmpl, func(s string) { b.WriteString(s) }, func(name string, off int) error {
 		v, _ := lookup(name)
@@ -205,9 +211,9 @@ func ExpandURL(tmpl string, lookup func(string) (string, bool)) (string, error) 
 		case off == 0:
 			e, err = checkBaseURL(v)
 		case strings.ContainsAny(so, "?#"):
-			e, err = EscapeQuery(v)
+			e, err = escapeQuery(v)
 		default:
-			e, err = EscapePathSegment(v)
+			e, err = escapePathSegment(v)
 		}
 		if err != nil {
 			return fmt.Errorf("$(%s): %w", name, err)
@@ -221,13 +227,13 @@ func ExpandURL(tmpl string, lookup func(string) (string, bool)) (string, error) 
 	out := b.String()
 	u, err := url.Parse(out)
 	if err != nil {
-		return "", fmt.Errorf("%w: %v", ErrUnsafeValue, err)
+		return "", fmt.Errorf("%w: %v", errUnsafeValue, err)
 	}
 	if u.Scheme != "http" && u.Scheme != "https" || u.Host == "" {
-		return "", fmt.Errorf("%w: %q is not an absolute http(s) URL", ErrUnsafeValue, redactURL(u))
+		return "", fmt.Errorf("%w: %q is not an absolute http(s) URL", errUnsafeValue, redactURL(u))
 	}
 	if u.User != nil {
-		return "", fmt.Errorf("%w: credentials in a URL are not allowed", ErrUnsafeValue)
+		return "", fmt.Errorf("%w: credentials in a URL are not allowed", errUnsafeValue)
 	}
 	return out, nil
 }
@@ -236,7 +242,7 @@ func checkBaseURL(v string) (string, error) {
 	u, err := url.Parse(v)
 	if err != nil || u.Scheme != "http" && u.Scheme != "https" || u.Host == "" ||
 		u.RawQuery != "" || u.Fragment != "" || u.User != nil || strings.ContainsAny(v, " \t\r\n") {
-		return "", fmt.Errorf("%w: a base URL must be an absolute http(s) URL without query or credentials", ErrUnsafeValue)
+		return "", fmt.Errorf("%w: a base URL must be an absolute http(s) URL without query or credentials", errUnsafeValue)
 	}
 	return strings.TrimSuffix(v, "/"), nil
 }
@@ -254,8 +260,8 @@ func redactURL(u *url.URL) string {
 // A reference after the first literal '/', '?' or '#' that follows the authority is escaped
 // into that part and cannot change the scheme, host or port. A template that is not built
 // on "scheme://" or a base reference has no origin of its own: every reference counts.
-func urlOriginRefs(tmpl string) ([]VarRef, error) {
-	refs, err := TemplateVars(tmpl)
+func urlOriginRefs(tmpl string) ([]varRef, error) {
+	refs, err := templateVars(tmpl)
 	if err != nil || len(refs) == 0 {
 		return nil, err
 	}
@@ -272,7 +278,7 @@ func urlOriginRefs(tmpl string) ([]VarRef, error) {
 			end = start + i
 		}
 	}
-	var out []VarRef
+	var out []varRef
 	for _, r := range refs {
 		if r.Offset < end {
 			out = append(out, r)

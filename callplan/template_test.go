@@ -6,11 +6,11 @@ import (
 )
 
 func TestTemplateVars(t *testing.T) {
-	refs, err := TemplateVars("Bearer $(AccessToken) for $(GlobalPCI|SessionId) costs $5 $(Pay.Result)")
+	refs, err := templateVars("Bearer $(AccessToken) for $(GlobalPCI|SessionId) costs $5 $(Pay.Result)")
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []VarRef{{"AccessToken", 7}, {"GlobalPCI|SessionId", 26}, {"Pay.Result", 58}}
+	want := []varRef{{"AccessToken", 7}, {"GlobalPCI|SessionId", 26}, {"Pay.Result", 58}}
 	if len(refs) != len(want) {
 		t.Fatalf("refs = %+v", refs)
 	}
@@ -20,9 +20,9 @@ func TestTemplateVars(t *testing.T) {
 		}
 	}
 	for _, bad := range []string{"$(", "x $(A", "$()", "$(1x)", "$(a b)", "$(a-b)"} {
-		_, err := TemplateVars(bad)
-		var te *TemplateError
-		if !errors.As(err, &te) || !errors.Is(err, ErrVarSyntax) {
+		_, err := templateVars(bad)
+		var te *templateError
+		if !errors.As(err, &te) || !errors.Is(err, errVarSyntax) {
 			t.Errorf("TemplateVars(%q) = %v, want a TemplateError wrapping ErrVarSyntax", bad, err)
 		}
 	}
@@ -38,22 +38,22 @@ func TestExpandEscapers(t *testing.T) {
 	}
 	tests := []struct {
 		tmpl string
-		esc  Escaper
+		esc  escaper
 		want string
 	}{
-		{`{"name":"$(Q)"}`, EscapeJSON, `{"name":"he said \"hi\" \\ bye"}`},
-		{`{"c":"$(NL)"}`, EscapeJSON, `{"c":"a\r\nX-Injected: 1"}`},
-		{`{"u":"$(U)"}`, EscapeJSON, `{"u":"ünï"}`},
-		{"k=$(Amp)&x=1", EscapeForm, "k=a%26b%3Dc+d%2Fe%3Ff&x=1"},
-		{"<v>$(Lt)</v>", EscapeXML, "<v>&lt;tag attr=&#39;x&#39;&gt;&amp;</v>"},
-		{"/a/$(Amp)", EscapePathSegment, "/a/a&b=c%20d%2Fe%3Ff"},
-		{"q=$(Amp)", EscapeQuery, "q=a%26b%3Dc+d%2Fe%3Ff"},
-		{"plain $(Amp) $(Unset).", EscapePlain, "plain a&b=c d/e?f ."},
-		{"no vars at all", EscapeJSON, "no vars at all"},
+		{`{"name":"$(Q)"}`, escapeJSON, `{"name":"he said \"hi\" \\ bye"}`},
+		{`{"c":"$(NL)"}`, escapeJSON, `{"c":"a\r\nX-Injected: 1"}`},
+		{`{"u":"$(U)"}`, escapeJSON, `{"u":"ünï"}`},
+		{"k=$(Amp)&x=1", escapeForm, "k=a%26b%3Dc+d%2Fe%3Ff&x=1"},
+		{"<v>$(Lt)</v>", escapeXML, "<v>&lt;tag attr=&#39;x&#39;&gt;&amp;</v>"},
+		{"/a/$(Amp)", escapePathSegment, "/a/a&b=c%20d%2Fe%3Ff"},
+		{"q=$(Amp)", escapeQuery, "q=a%26b%3Dc+d%2Fe%3Ff"},
+		{"plain $(Amp) $(Unset).", escapePlain, "plain a&b=c d/e?f ."},
+		{"no vars at all", escapeJSON, "no vars at all"},
 		{"$(Q)", nil, `he said "hi" \ bye`},
 	}
 	for _, tt := range tests {
-		got, err := Expand(tt.tmpl, langLookup(vars), tt.esc)
+		got, err := expand(tt.tmpl, langLookup(vars), tt.esc)
 		if err != nil || got != tt.want {
 			t.Errorf("Expand(%q) = %q, %v; want %q", tt.tmpl, got, err, tt.want)
 		}
@@ -62,12 +62,12 @@ func TestExpandEscapers(t *testing.T) {
 
 func TestExpandHeaderRefusesInjection(t *testing.T) {
 	for _, v := range []string{"a\r\nX: 1", "a\nb", "a\rb", "a\x00b", "a\x7fb", "a\x01"} {
-		_, err := Expand("Bearer $(T)", langLookup(map[string]string{"T": v}), EscapeHeader)
-		if !errors.Is(err, ErrUnsafeValue) {
+		_, err := expand("Bearer $(T)", langLookup(map[string]string{"T": v}), escapeHeader)
+		if !errors.Is(err, errUnsafeValue) {
 			t.Errorf("header value %q: err = %v, want ErrUnsafeValue", v, err)
 		}
 	}
-	got, err := Expand("Bearer $(T)", langLookup(map[string]string{"T": "abc.def\tghi"}), EscapeHeader)
+	got, err := expand("Bearer $(T)", langLookup(map[string]string{"T": "abc.def\tghi"}), escapeHeader)
 	if err != nil || got != "Bearer abc.def\tghi" {
 		t.Errorf("tab in header: %q, %v", got, err)
 	}
@@ -91,7 +91,7 @@ func TestBodyEscaper(t *testing.T) {
 		{";;garbage", probe},
 	}
 	for _, tt := range tests {
-		got, err := BodyEscaper(tt.ct)(probe)
+		got, err := bodyEscaper(tt.ct)(probe)
 		if err != nil || got != tt.want {
 			t.Errorf("BodyEscaper(%q) = %q, %v; want %q", tt.ct, got, err, tt.want)
 		}
@@ -108,7 +108,7 @@ func TestInferContentType(t *testing.T) {
 		"":            "",
 	}
 	for body, want := range tests {
-		if got := InferContentType(body); got != want {
+		if got := inferContentType(body); got != want {
 			t.Errorf("InferContentType(%q) = %q, want %q", body, got, want)
 		}
 	}
@@ -132,13 +132,13 @@ func TestExpandURL(t *testing.T) {
 		{"https://api.example.com/p#$(Q)", "https://api.example.com/p#a%26b%3Dc"},
 	}
 	for _, tt := range tests {
-		got, err := ExpandURL(tt.tmpl, langLookup(vars))
+		got, err := expandURL(tt.tmpl, langLookup(vars))
 		if err != nil || got != tt.want {
 			t.Errorf("ExpandURL(%q) = %q, %v; want %q", tt.tmpl, got, err, tt.want)
 		}
 	}
 	for _, bad := range []string{"$(Evil)/x", "$(NotURL)/x", "$(Unset)/x", "ftp://x/$(Q)", "https://user:pw@x/", "/relative/$(Q)"} {
-		if got, err := ExpandURL(bad, langLookup(vars)); !errors.Is(err, ErrUnsafeValue) {
+		if got, err := expandURL(bad, langLookup(vars)); !errors.Is(err, errUnsafeValue) {
 			t.Errorf("ExpandURL(%q) = %q, %v; want ErrUnsafeValue", bad, got, err)
 		}
 	}
@@ -146,7 +146,7 @@ func TestExpandURL(t *testing.T) {
 
 func TestIsLiteral(t *testing.T) {
 	for s, want := range map[string]bool{"cost $5 (approx)": true, "x $(Y)": false, "": true, "$(": false} {
-		if got := IsLiteral(s); got != want {
+		if got := isLiteral(s); got != want {
 			t.Errorf("IsLiteral(%q) = %v, want %v", s, got, want)
 		}
 	}

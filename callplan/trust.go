@@ -35,27 +35,27 @@ func (r *run) isTrusted(name string) bool {
 	return r.trusted[name]
 }
 
-// trustIfFrom marks name trusted when every variable tmpl refers to is trusted now.
-func (r *run) trustIfFrom(name, tmpl string) {
-	refs, err := TemplateVars(tmpl)
-	if err != nil {
+// trustSet marks a <Set>'s variable trusted when every variable its value refers to is
+// trusted now.
+func (r *run) trustSet(s *SetStep) {
+	sources, ok := s.Sources()
+	if !ok {
 		return
 	}
-	for _, ref := range refs {
-		if !r.isTrusted(ref.Name) {
+	for _, name := range sources {
+		if !r.isTrusted(name) {
 			return
 		}
 	}
-	r.trusted[name] = true
+	r.trusted[s.Var] = true
 }
 
-// untrustedOrigin returns the first variable of a URL template that decides the request's
-// origin and holds untrusted data, or "".
-func (r *run) untrustedOrigin(tmpl string) string {
-	refs, _ := urlOriginRefs(tmpl)
-	for _, ref := range refs {
-		if !r.isTrusted(ref.Name) {
-			return ref.Name
+// untrustedOrigin returns the first variable of a request's URL that decides where it goes
+// and holds untrusted data, or "".
+func (r *run) untrustedOrigin(req *APIRequest) string {
+	for _, name := range req.OriginVars() {
+		if !r.isTrusted(name) {
+			return name
 		}
 	}
 	return ""

@@ -24,7 +24,7 @@ import (
 //     collect card data;
 //   - no ApiInteraction URL takes its scheme, host or port from untrusted data (a response,
 //     the caller) unless the step says untrustedHost="true" (validate_http.go).
-func Validate(p *Plan) Diagnostics {
+func validatePlan(p *Plan) Diagnostics {
 	v := &validator{plan: p, sink: &diagSink{}, labels: p.Labels}
 	if v.labels == nil { // a plan built in code: index its top-level labels
 		v.labels = map[string]int{}
@@ -78,7 +78,7 @@ func (v *validator) checkLabels(flow []Step) {
 			}
 		}
 	}()
-	Walk(flow, func(s Step) bool {
+	walkSteps(flow, func(s Step) bool {
 		switch s := s.(type) {
 		case *GotoStep:
 			used[s.Label] = true
@@ -151,7 +151,7 @@ func (v *validator) checkReachable(steps []Step, top bool) {
 			v.sink.errorf(s.StepPos(), "unreachable", "unreachable <%s>: the <%s> at %d:%d %s", s.StepName(), ender.StepName(), ep.Line, ep.Col, why)
 			reported = true
 		}
-		for _, c := range Children(s) {
+		for _, c := range stepChildren(s) {
 			v.checkReachable(c, false)
 		}
 		if ender == nil && terminates(s) {
@@ -174,7 +174,7 @@ func (v *validator) checkConnectors() {
 		}
 	}
 	used := map[string]bool{}
-	Walk(v.plan.Flow, func(s Step) bool {
+	walkSteps(v.plan.Flow, func(s Step) bool {
 		switch s := s.(type) {
 		case *PayStep:
 			check(s, &s.Connector)
@@ -202,17 +202,17 @@ func (v *validator) checkConnectors() {
 // an amount, on the same connector.
 func (v *validator) checkLinkAmounts() {
 	pays := map[string]*PayStep{} // Pay var → step
-	Walk(v.plan.Flow, func(s Step) bool {
+	walkSteps(v.plan.Flow, func(s Step) bool {
 		if p, ok := s.(*PayStep); ok {
 			name := p.Var
 			if name == "" {
-				name = DefaultPayVar
+				name = defaultPayVar
 			}
 			pays[name] = p
 		}
 		return true
 	})
-	Walk(v.plan.Flow, func(s Step) bool {
+	walkSteps(v.plan.Flow, func(s Step) bool {
 		l, ok := s.(*SendPaymentLinkStep)
 		if !ok || strings.TrimSpace(l.Amount) != "" || l.Session == "" {
 			return true
@@ -221,7 +221,7 @@ func (v *validator) checkLinkAmounts() {
 		if decl == nil || decl.Spec.Type == "session" || decl.Spec.Type == "" {
 			return true
 		}
-		refs, err := TemplateVars(l.Session)
+		refs, err := templateVars(l.Session)
 		var from *PayStep
 		if err == nil && len(refs) == 1 && strings.TrimSpace(l.Session) == "$("+refs[0].Name+")" {
 			if prefix, ok := strings.CutSuffix(refs[0].Name, ".SessionId"); ok {
@@ -260,7 +260,7 @@ type namespace struct {
 
 // templateUses returns the reads of a template field.
 func (v *validator) templateUses(field *string, def Pos) []varUse {
-	refs, err := TemplateVars(*field)
+	refs, err := templateVars(*field)
 	if err != nil {
 		return nil // reported by the parser
 	}
@@ -315,7 +315,7 @@ func (v *validator) stepIO(s Step) (uses []varUse, sets []varSet) {
 		tmpls(s.TimeoutPrompt)
 		set(s.Var, nil)
 		if s.Var != "" {
-			publish(s.Var, GatherOutputs)
+			publish(s.Var, gatherOutputs)
 		}
 	case *MenuStep:
 		tmpls(s.Prompt)
@@ -329,7 +329,7 @@ func (v *validator) stepIO(s Step) (uses []varUse, sets []varSet) {
 		}
 		tmpl(&s.Request.Body)
 		if s.Name != "" {
-			publish(s.Name, APIOutputs)
+			publish(s.Name, apiOutputs)
 		}
 		set(s.Response.ResponseCodeDestination, &s.Response.ResponseCodeDestination)
 		for i := range s.Response.Fields {
@@ -337,7 +337,7 @@ func (v *validator) stepIO(s Step) (uses []varUse, sets []varSet) {
 			set(f.Destination, &f.Destination)
 		}
 	case *AuthorizeStep:
-		publish(s.Var, AuthorizeOutputs)
+		publish(s.Var, authorizeOutputs)
 	case *PayStep:
 		tmpl(&s.Amount)
 		tmpl(&s.Currency)
@@ -348,14 +348,14 @@ func (v *validator) stepIO(s Step) (uses []varUse, sets []varSet) {
 		for _, pp := range s.Prompts {
 			tmpls(pp.Prompt)
 		}
-		publish(s.Var, PayOutputs)
+		publish(s.Var, payOutputs)
 	case *SendPaymentLinkStep:
 		tmpl(&s.To)
 		tmpl(&s.Amount)
 		tmpl(&s.Currency)
 		tmpl(&s.Reference)
 		tmpl(&s.Session)
-		publish(s.Var, LinkOutputs)
+		publish(s.Var, linkOutputs)
 	case *SetStep:
 		tmpl(&s.Value)
 		set(s.Var, &s.Var)
@@ -365,7 +365,7 @@ func (v *validator) stepIO(s Step) (uses []varUse, sets []varSet) {
 				continue
 			}
 			base := v.plan.posOf(&b.Test.Source, b.Pos)
-			for _, r := range b.Test.VarRefs() {
+			for _, r := range b.Test.varRefs() {
 				pos := base
 				if pos != b.Pos {
 					pos.Col += r.Offset
@@ -377,7 +377,7 @@ func (v *validator) stepIO(s Step) (uses []varUse, sets []varSet) {
 		tmpl(&s.Value)
 	case *TransferStep:
 		tmpl(&s.To)
-		publish("Transfer", TransferOutputs)
+		publish("Transfer", transferOutputs)
 	}
 	return uses, sets
 }
@@ -388,19 +388,19 @@ var cardVarName = regexp.MustCompile(`(?i)(card|pan$|^pan|cvv|cvc|cv2|securityco
 func (v *validator) checkVariables() {
 	// Namespaces of published variables, and every variable any step can set.
 	var spaces []namespace
-	spaces = append(spaces, namespace{prefix: DefaultPayVar, outputs: PayOutputs})
+	spaces = append(spaces, namespace{prefix: defaultPayVar, outputs: payOutputs})
 	all := map[string]Pos{}
-	Walk(v.plan.Flow, func(s Step) bool {
+	walkSteps(v.plan.Flow, func(s Step) bool {
 		switch s := s.(type) {
 		case *PayStep:
-			spaces = append(spaces, namespace{prefix: s.Var, outputs: PayOutputs, step: s})
+			spaces = append(spaces, namespace{prefix: s.Var, outputs: payOutputs, step: s})
 		case *AuthorizeStep:
-			spaces = append(spaces, namespace{prefix: s.Var, outputs: AuthorizeOutputs, step: s})
+			spaces = append(spaces, namespace{prefix: s.Var, outputs: authorizeOutputs, step: s})
 		case *SendPaymentLinkStep:
-			spaces = append(spaces, namespace{prefix: s.Var, outputs: LinkOutputs, step: s})
+			spaces = append(spaces, namespace{prefix: s.Var, outputs: linkOutputs, step: s})
 		case *GatherStep:
 			if s.Var != "" {
-				spaces = append(spaces, namespace{prefix: s.Var, outputs: GatherOutputs, step: s})
+				spaces = append(spaces, namespace{prefix: s.Var, outputs: gatherOutputs, step: s})
 			}
 		}
 		_, sets := v.stepIO(s)
@@ -411,7 +411,7 @@ func (v *validator) checkVariables() {
 		}
 		return true
 	})
-	for _, b := range BuiltinVars {
+	for _, b := range builtinVars {
 		all[b] = Pos{}
 	}
 	names := make([]string, 0, len(all))
@@ -421,7 +421,7 @@ func (v *validator) checkVariables() {
 	sort.Strings(names)
 
 	// Writes into reserved names.
-	Walk(v.plan.Flow, func(s Step) bool {
+	walkSteps(v.plan.Flow, func(s Step) bool {
 		if g, ok := s.(*GatherStep); ok && g.Var != "" && cardVarName.MatchString(g.Var) {
 			v.sink.errorf(g.Pos, "card-data", "<Gather var=%q> looks like card data: card data is never a variable; use <Pay> to collect a card", g.Var)
 		}
@@ -430,7 +430,7 @@ func (v *validator) checkVariables() {
 			if !st.explicit {
 				continue
 			}
-			if contains(BuiltinVars, st.name) || strings.HasPrefix(st.name, "Call.") || strings.HasPrefix(st.name, "Sandbox.") {
+			if contains(builtinVars, st.name) || strings.HasPrefix(st.name, "Call.") || strings.HasPrefix(st.name, "Sandbox.") {
 				v.sink.errorf(st.pos, "reserved-variable", "%s is a built-in variable and cannot be assigned", st.name)
 				continue
 			}
@@ -446,7 +446,7 @@ func (v *validator) checkVariables() {
 
 	// Reads, in document order.
 	seen := map[string]bool{}
-	for _, b := range BuiltinVars {
+	for _, b := range builtinVars {
 		seen[b] = true
 	}
 	var walk func([]Step)
@@ -456,7 +456,7 @@ func (v *validator) checkVariables() {
 			for _, u := range uses {
 				v.checkUse(u, spaces, all, seen, names)
 			}
-			for _, c := range Children(s) {
+			for _, c := range stepChildren(s) {
 				walk(c)
 			}
 			for _, st := range sets {

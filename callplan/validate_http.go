@@ -16,13 +16,13 @@ func (v *validator) checkAPIOrigins() {
 		set  bool     // a <Set>
 	}
 	setters := map[string][]setter{}
-	Walk(v.plan.Flow, func(s Step) bool {
+	walkSteps(v.plan.Flow, func(s Step) bool {
 		_, sets := v.stepIO(s)
 		for _, st := range sets {
 			w := setter{step: s, pos: st.pos}
 			if ss, ok := s.(*SetStep); ok && st.name == ss.Var {
 				w.set = true
-				refs, _ := TemplateVars(ss.Value)
+				refs, _ := templateVars(ss.Value)
 				for _, r := range refs {
 					w.refs = append(w.refs, r.Name)
 				}
@@ -96,7 +96,7 @@ func (v *validator) checkAPIOrigins() {
 		}
 		return "holds untrusted data"
 	}
-	Walk(v.plan.Flow, func(s Step) bool {
+	walkSteps(v.plan.Flow, func(s Step) bool {
 		api, ok := s.(*APIInteractionStep)
 		if !ok || api.UntrustedHost {
 			return true

@@ -15,12 +15,12 @@ func PromptRefs(p *Plan) []PromptRef {
 	var out []PromptRef
 	add := func(s Step, names []string) {
 		for i := range names {
-			if IsLiteral(names[i]) {
+			if isLiteral(names[i]) {
 				out = append(out, PromptRef{Name: names[i], Pos: p.posOf(&names[i], s.StepPos()), Step: s.StepName()})
 			}
 		}
 	}
-	Walk(p.Flow, func(s Step) bool {
+	walkSteps(p.Flow, func(s Step) bool {
 		switch s := s.(type) {
 		case *PlayStep:
 			add(s, s.Prompts)

@@ -203,16 +203,16 @@ func TestValidatePlanLevelWarnings(t *testing.T) {
 func TestWalkAndChildren(t *testing.T) {
 	p := langParse(t, wrapFlow(`<If test="1 == 1"><Pause/><ElseIf test="2 == 2"><Pause/></ElseIf><Else><Switch value="x"><Case is="x"><Menu><Choice key="1"><Hangup/></Choice></Menu></Case><Default><Pause/></Default></Switch></Else></If>`))
 	var names []string
-	Walk(p.Flow, func(s Step) bool { names = append(names, s.StepName()); return true })
+	walkSteps(p.Flow, func(s Step) bool { names = append(names, s.StepName()); return true })
 	if got := strings.Join(names, " "); got != "If Pause Pause Switch Menu Hangup Pause" {
 		t.Errorf("Walk = %s", got)
 	}
 	names = nil
-	Walk(p.Flow, func(s Step) bool { names = append(names, s.StepName()); return false })
+	walkSteps(p.Flow, func(s Step) bool { names = append(names, s.StepName()); return false })
 	if len(names) != 1 {
 		t.Errorf("Walk without descent = %v", names)
 	}
-	if Children(&PauseStep{}) != nil {
+	if stepChildren(&PauseStep{}) != nil {
 		t.Error("leaf has children")
 	}
 }
@@ -223,12 +223,12 @@ func TestValidateCodeBuiltPlan(t *testing.T) {
 	p := &Plan{Name: "built", Fallback: true, Flow: []Step{
 		&LabelStep{Name: "top"},
 		&SetStep{Var: "X", Value: "$(Call.From)"},
-		&IfStep{Branches: []*Branch{{Test: MustParseExpr("$(X) == 1"), Steps: []Step{&GotoStep{Label: "top"}}}}},
+		&IfStep{Branches: []*Branch{{Test: mustParseExpr("$(X) == 1"), Steps: []Step{&GotoStep{Label: "top"}}}}},
 		&PayStep{Connector: "nowhere", Var: "Pay"},
 		&SayDigitsStep{Value: "$(Pay.CardNumber)"},
 		&GotoStep{Label: "missing"},
 	}}
-	ds := Validate(p)
+	ds := validatePlan(p)
 	var codes []string
 	for _, d := range ds {
 		codes = append(codes, d.Code)

@@ -203,3 +203,19 @@ func parseAmountUnits(value string, units int) (int64, error) {
 	}
 	return a.Minor, nil
 }
+
+// Prompts returns the bundled prompts that say value (the step's Value, expanded) key by key:
+// digit-0 … digit-9, digit-star, digit-hash; anything else is skipped.
+func (s *SayDigitsStep) Prompts(value string) []string { return digitPrompts(value) }
+
+// Prompts returns the bundled prompts that say value (the step's Value, expanded) character
+// by character: digits, letters and the separators of confirmation codes; anything else is
+// skipped.
+func (s *SayCharactersStep) Prompts(value string) []string { return charPrompts(value) }
+
+// Prompts returns the bundled prompts that say the decimal amount value in currency (the
+// step's Value and Currency, expanded): "12.50" GBP → twelve pounds and fifty pence. The error
+// wraps payment.ErrAmount when value is not an amount in that currency.
+func (s *SayAmountStep) Prompts(value, currency string) ([]string, error) {
+	return amountPrompts(value, currency)
+}
