@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"math/big"
+	"regexp"
 	"strconv"
 	"strings"
 )
@@ -470,4 +471,17 @@ func ratDecimal(r *big.Rat) string {
 		}
 	}
 	return r.FloatString(64)
+}
+
+// credentialLocator matches the last segment of a locator that names a credential: the fields
+// of an OAuth2 token response, and the usual names of keys and passwords.
+var credentialLocator = regexp.MustCompile(`(?i)^(access_?token|refresh_?token|id_?token|client_?secret|api_?key|password|passwd)$`)
+
+// SecretLocator reports whether a response Field located by loc holds a credential by its
+// name (access_token, refresh_token, id_token, client_secret, api_key, password). Such fields are
+// secret unless the plan says secret="false".
+func secretLocator(loc string) bool {
+	loc = strings.TrimRight(loc, "]'\" ")
+	last := loc[strings.LastIndexAny(loc, "./@['\"")+1:]
+	return credentialLocator.MatchString(last)
 }

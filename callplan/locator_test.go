@@ -193,3 +193,19 @@ func TestConvertValue(t *testing.T) {
 		}
 	}
 }
+
+func TestSecretLocator(t *testing.T) {
+	for loc, want := range map[string]bool{
+		"access_token": true, "AccessToken": true, "data.refresh_token": true, "auth['client_secret']": true,
+		"a/b/@password": true, "apiKey": true, "token_type": false, "balance.amount": false, "sessionId": false,
+		"customer.mobile": false, "items[0].secret": false, "items[0].api_key": true,
+	} {
+		if got := secretLocator(loc); got != want {
+			t.Errorf("SecretLocator(%q) = %v, want %v", loc, got, want)
+		}
+	}
+	if _, ds := Parse("p.xml", []byte(wrapFlow(`<ApiInteraction><Request><Url>https://x.example</Url></Request><Response><Fields>
+<Field secret="maybe"><Locator>a</Locator><Destination>A</Destination></Field></Fields></Response></ApiInteraction>`)), nil); !ds.HasErrors() {
+		t.Error(`secret="maybe" accepted`)
+	}
+}

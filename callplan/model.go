@@ -273,7 +273,7 @@ type APIInteractionStep struct {
 // RedirectPolicy is an ApiInteraction's redirects attribute.
 type RedirectPolicy int
 
-// The redirect policies. Whatever the policy, at most MaxAPIRedirects are followed and every
+// The redirect policies. Whatever the policy, at most 5 redirects are followed and every
 // connection, redirected or not, is checked against the operator's destination allow-list.
 const (
 	// RedirectSameOrigin follows redirects to the same scheme, host and port only; a redirect
@@ -284,9 +284,6 @@ const (
 	// RedirectAny follows redirects to any origin.
 	RedirectAny
 )
-
-// MaxAPIRedirects bounds the redirects one ApiInteraction follows.
-const maxAPIRedirects = 5
 
 // redirectPolicies are the values of the redirects attribute, in RedirectPolicy order.
 var redirectPolicies = []string{"same-origin", "none", "any"}

@@ -16,8 +16,8 @@ import (
 	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
 
-	"github.com/paybridge/paybridge/callplan"
 	"github.com/paybridge/paybridge/dtmf"
+	"github.com/paybridge/paybridge/engine"
 	"github.com/paybridge/paybridge/internal/sipsafe"
 	"github.com/paybridge/paybridge/media"
 )
@@ -29,7 +29,7 @@ type Call struct {
 	srv    *Server
 	dialog *sipgo.DialogServerSession
 	media  *media.Session
-	info   callplan.CallInfo
+	info   engine.CallInfo
 	remote string // caller's signalling source, for logs
 
 	offer        *media.SessionSDP
@@ -57,12 +57,12 @@ type Call struct {
 	cancel context.CancelFunc
 }
 
-var _ callplan.Channel = (*Call)(nil)
+var _ engine.Channel = (*Call)(nil)
 
 func newCall(s *Server, dlg *sipgo.DialogServerSession, req *sip.Request, conn *net.UDPConn, started time.Time) *Call {
 	c := &Call{
 		srv: s, dialog: dlg, remote: req.Source(),
-		info: callplan.CallInfo{
+		info: engine.CallInfo{
 			ID: newCallID(), From: req.From().Address.User, To: dialledNumber(req), StartedAt: started,
 		},
 		sdpID:      rand.Uint64() >> 1, // fits int64 (strict peers reject larger)
@@ -135,7 +135,7 @@ func (c *Call) infoDTMF(contentType string, body []byte) error {
 }
 
 // Info describes the call.
-func (c *Call) Info() callplan.CallInfo { return c.info }
+func (c *Call) Info() engine.CallInfo { return c.info }
 
 // ID is paybridge's call id.
 func (c *Call) ID() string { return c.info.ID }
@@ -144,7 +144,7 @@ func (c *Call) ID() string { return c.info.ID }
 // ctx is cancelled (barge-in) or when the call ends (callplan.ErrHangup).
 func (c *Call) Play(ctx context.Context, prompt string) error {
 	if c.isEnded() {
-		return callplan.ErrHangup
+		return engine.ErrHangup
 	}
 	pcm, err := c.srv.cfg.Prompts.PCM(prompt)
 	if err != nil {
@@ -157,7 +157,7 @@ func (c *Call) Play(ctx context.Context, prompt string) error {
 func (c *Call) PlayPCM(ctx context.Context, pcm []int16) error {
 	err := c.media.Play(ctx, pcm)
 	if errors.Is(err, media.ErrClosed) {
-		return callplan.ErrHangup
+		return engine.ErrHangup
 	}
 	return err
 }
@@ -191,7 +191,7 @@ func (c *Call) RecordingPath() string { return c.srv.recordPath(c.info.ID) }
 // reports the new leg answered (or accepted the REFER and said nothing within 10 s).
 func (c *Call) Transfer(ctx context.Context, target string) error {
 	if c.isEnded() {
-		return callplan.ErrHangup
+		return engine.ErrHangup
 	}
 	uri, err := c.transferURI(target)
 	if err != nil {

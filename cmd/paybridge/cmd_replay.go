@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/paybridge/paybridge/callplan"
+	"github.com/paybridge/paybridge/engine"
 	"github.com/paybridge/paybridge/internal/audiofile"
 	"github.com/paybridge/paybridge/internal/replay"
 	"github.com/paybridge/paybridge/sandbox"
@@ -151,7 +152,7 @@ func runReplay(ctx context.Context, env *cmdEnv, args []string) int {
 		return 1
 	}
 	defer sb.Close()
-	dest, err := callplan.NewDestinations(strings.Fields(*httpAllow), sb.Addr())
+	dest, err := engine.NewDestinations(strings.Fields(*httpAllow), sb.Addr())
 	if err != nil {
 		fmt.Fprintf(env.stderr, "paybridge replay: --http-allow: %v\n", err)
 		return 2

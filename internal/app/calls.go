@@ -7,6 +7,7 @@ import (
 	"github.com/paybridge/paybridge/callplan"
 	"github.com/paybridge/paybridge/console"
 	"github.com/paybridge/paybridge/dtmf"
+	"github.com/paybridge/paybridge/engine"
 	"github.com/paybridge/paybridge/event"
 	"github.com/paybridge/paybridge/ivr"
 	"github.com/paybridge/paybridge/prompts"
@@ -46,8 +47,8 @@ func (a *App) runCall(ctx context.Context, plan *callplan.Plan, ps *prompts.Set,
 		}
 		a.recorder.Emit(e)
 	})
-	out, err := callplan.Run(ctx, plan, &planChannel{Call: call, prompts: ps}, callplan.RunOptions{
-		Clock:      callplan.WallClock{},
+	out, err := engine.Run(ctx, plan, &planChannel{Call: call, prompts: ps}, engine.RunOptions{
+		Clock:      engine.WallClock{},
 		Connectors: a.connectors,
 		Links:      a.links,
 		Events:     sink,
@@ -64,7 +65,7 @@ func (a *App) runCall(ctx context.Context, plan *callplan.Plan, ps *prompts.Set,
 	default:
 		cause = out.Result
 	}
-	if c := call.Cause(); c != "" && out != nil && out.Result == callplan.ResultCallerHungUp {
+	if c := call.Cause(); c != "" && out != nil && out.Result == engine.ResultCallerHungUp {
 		cause = out.Result + ": " + c
 	}
 	// The engine has finished: make sure the far end is released, then record the end.
@@ -97,7 +98,7 @@ func (c *planChannel) Play(ctx context.Context, name string) error {
 	return c.Call.PlayPCM(ctx, p.Samples)
 }
 
-var _ callplan.Channel = (*planChannel)(nil)
+var _ engine.Channel = (*planChannel)(nil)
 
 // ivrMetrics adapts the console's Prometheus metrics to the counters the SIP layer keeps.
 type ivrMetrics struct{ m *console.Metrics }

@@ -12,7 +12,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/paybridge/paybridge/callplan"
+	"github.com/paybridge/paybridge/engine"
 	"github.com/paybridge/paybridge/internal/clientip"
 	"github.com/paybridge/paybridge/sandbox"
 )
@@ -194,7 +194,7 @@ func (c Config) validate() error {
 	if _, err := clientip.New(strings.Fields(c.TrustedProxies)); err != nil {
 		errs = append(errs, fmt.Errorf("--trusted-proxies: %w", err))
 	}
-	if _, err := callplan.NewDestinations(strings.Fields(c.HTTPAllow)); err != nil {
+	if _, err := engine.NewDestinations(strings.Fields(c.HTTPAllow)); err != nil {
 		errs = append(errs, fmt.Errorf("--http-allow: %w", err))
 	}
 	if _, err := sandbox.ParsePaymentKeys(c.PaymentKeys); err != nil {

@@ -10,6 +10,7 @@ import (
 	"sync"
 
 	"github.com/paybridge/paybridge/callplan"
+	"github.com/paybridge/paybridge/engine"
 	"github.com/paybridge/paybridge/sandbox"
 )
 
@@ -91,7 +92,7 @@ func (a *App) newPlanHTTPClient() (*http.Client, error) {
 	if ap, err := netip.ParseAddrPort(loopbackFor(a.httpLn.Addr().String())); err == nil {
 		always = append(always, ap)
 	}
-	dest, err := callplan.NewDestinations(strings.Fields(a.cfg.HTTPAllow), always...)
+	dest, err := engine.NewDestinations(strings.Fields(a.cfg.HTTPAllow), always...)
 	if err != nil {
 		return nil, err
 	}

@@ -5,17 +5,17 @@ import (
 	"sync"
 	"time"
 
-	"github.com/paybridge/paybridge/callplan"
 	"github.com/paybridge/paybridge/dtmf"
+	"github.com/paybridge/paybridge/engine"
 	"github.com/paybridge/paybridge/prompts"
 )
 
 // channel is the replayed call: keys come from an Input on a virtual clock, prompts last as
 // long as their WAVs, and nothing is ever really played.
 type channel struct {
-	clock   *callplan.VirtualClock
+	clock   *engine.VirtualClock
 	prompts *prompts.Set
-	info    callplan.CallInfo
+	info    engine.CallInfo
 	digits  chan dtmf.Event
 	done    chan struct{}
 
@@ -29,11 +29,11 @@ type channel struct {
 }
 
 var (
-	_ callplan.Channel     = (*channel)(nil)
-	_ callplan.TimedPlayer = (*channel)(nil)
+	_ engine.Channel     = (*channel)(nil)
+	_ engine.TimedPlayer = (*channel)(nil)
 )
 
-func newChannel(clock *callplan.VirtualClock, set *prompts.Set, info callplan.CallInfo, in *Input, linger time.Duration) *channel {
+func newChannel(clock *engine.VirtualClock, set *prompts.Set, info engine.CallInfo, in *Input, linger time.Duration) *channel {
 	c := &channel{clock: clock, prompts: set, info: info,
 		digits: make(chan dtmf.Event, len(in.Keys)+1), done: make(chan struct{})}
 	for _, k := range in.Keys {
@@ -67,7 +67,7 @@ func (c *channel) end(by, reason string) {
 	close(c.digits)
 }
 
-func (c *channel) Info() callplan.CallInfo { return c.info }
+func (c *channel) Info() engine.CallInfo { return c.info }
 
 // PromptDuration is how long the prompt plays; the engine waits that long on the clock.
 func (c *channel) PromptDuration(name string) (time.Duration, error) {
@@ -86,7 +86,7 @@ func (c *channel) Play(ctx context.Context, name string) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	case <-c.done:
-		return callplan.ErrHangup
+		return engine.ErrHangup
 	}
 }
 

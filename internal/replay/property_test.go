@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/paybridge/paybridge/callplan"
+	"github.com/paybridge/paybridge/engine"
 	"github.com/paybridge/paybridge/event"
 )
 
@@ -109,7 +110,7 @@ func TestValidPlansOpenAndRun(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if res.Outcome == callplan.ResultError {
+			if res.Outcome == engine.ResultError {
 				t.Errorf("validates, but the run ended in an engine error: %s", res.Reason)
 			}
 			if len(plan.Flow) == 0 {

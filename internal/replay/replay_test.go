@@ -18,6 +18,7 @@ import (
 
 	"github.com/paybridge/paybridge/callplan"
 	"github.com/paybridge/paybridge/dtmf"
+	"github.com/paybridge/paybridge/engine"
 	"github.com/paybridge/paybridge/event"
 	"github.com/paybridge/paybridge/internal/audiofile"
 )
@@ -153,7 +154,7 @@ func TestVCCSecurePaymentsPaysAgainstSandbox(t *testing.T) {
 	}
 	res := replayOnce(t, sb, planFile(t, "vcc-secure-payments.xml"), in)
 	v := res.Variables
-	if res.Outcome != callplan.ResultHangup || res.Reason != "paid" {
+	if res.Outcome != engine.ResultHangup || res.Reason != "paid" {
 		t.Fatalf("outcome %s %q; vars %v", res.Outcome, res.Reason, v)
 	}
 	for k, want := range map[string]string{"Pay.Result": "success", "Pay.MaskedCard": "************4242", "Pay.CardType": "visa",
@@ -350,7 +351,7 @@ func TestEveryExamplePlanRuns(t *testing.T) {
 		t.Run(filepath.Base(p), func(t *testing.T) {
 			plan := planFile(t, filepath.Base(p))
 			res := replayOnce(t, sb, plan, in)
-			if res.Outcome == callplan.ResultError {
+			if res.Outcome == engine.ResultError {
 				t.Fatalf("engine error: %s", res.Reason)
 			}
 			for _, e := range res.Events {

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/paybridge/paybridge/callplan"
+	"github.com/paybridge/paybridge/engine"
 	"github.com/paybridge/paybridge/event"
 	"github.com/paybridge/paybridge/payment"
 	"github.com/paybridge/paybridge/prompts"
@@ -86,12 +87,12 @@ func Run(ctx context.Context, in *Input, opts Options) (*Result, error) {
 	if id == "" {
 		id = "replay"
 	}
-	clock := callplan.NewVirtualClock(start)
-	info := callplan.CallInfo{ID: id, From: opts.From, To: opts.To, StartedAt: start}
+	clock := engine.NewVirtualClock(start)
+	info := engine.CallInfo{ID: id, From: opts.From, To: opts.To, StartedAt: start}
 	ch := newChannel(clock, set, info, in, linger)
 
 	wall := time.Now()
-	out, err := callplan.Run(ctx, opts.Plan, ch, callplan.RunOptions{
+	out, err := engine.Run(ctx, opts.Plan, ch, engine.RunOptions{
 		Clock: clock, Connectors: opts.Connectors, Links: opts.Links, Events: opts.Events,
 		HTTPClient: opts.HTTPClient, SandboxURL: opts.SandboxURL, Logger: opts.Logger,
 		MaxSteps: opts.MaxSteps, Variables: opts.Variables,

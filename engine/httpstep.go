@@ -1,4 +1,4 @@
-package callplan
+package engine
 
 import (
 	"context"
@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/paybridge/paybridge/callplan"
 	"github.com/paybridge/paybridge/event"
 )
 
@@ -19,7 +20,7 @@ import (
 // ResponseCodeDestination and each located Field in its Destination (a field the response
 // does not have, or that does not convert, becomes ""). When no response arrives the status
 // is "", $(<Name>.Error) says why, and the flow jumps to OnError if set.
-func (r *run) stepAPI(ctx context.Context, s *APIInteractionStep) error {
+func (r *run) stepAPI(ctx context.Context, s *callplan.APIInteractionStep) error {
 	started := time.Now()
 	status, err := r.doAPI(ctx, s)
 	ev := &event.APICalled{Name: s.Name, Status: status, DurationMS: time.Since(started).Milliseconds()}
@@ -47,7 +48,7 @@ func (r *run) stepAPI(ctx context.Context, s *APIInteractionStep) error {
 
 // doAPI returns the HTTP status (0 = no response) and what went wrong. Errors name the
 // step's method and host, never its URL path, body or header values.
-func (r *run) doAPI(ctx context.Context, s *APIInteractionStep) (int, error) {
+func (r *run) doAPI(ctx context.Context, s *callplan.APIInteractionStep) (int, error) {
 	if name := r.untrustedOrigin(&s.Request); name != "" && !s.UntrustedHost {
 		return 0, fmt.Errorf("%w: %w: $(%s) decides where the request goes and holds data from a response or the caller (untrustedHost=\"true\" allows it)",
 			ErrNoResponse, ErrUntrustedHost, name)
@@ -88,7 +89,7 @@ func (r *run) doAPI(ctx context.Context, s *APIInteractionStep) (int, error) {
 		r.clearFields(s)
 		return resp.StatusCode, fmt.Errorf("%s %s: %w", req.Method, host, redirectErr)
 	}
-	body, err := io.ReadAll(io.LimitReader(resp.Body, MaxResponseBytes+1))
+	body, err := io.ReadAll(io.LimitReader(resp.Body, callplan.MaxResponseBytes+1))
 	if err != nil {
 		r.clearFields(s)
 		return resp.StatusCode, fmt.Errorf("%s %s: reading response: %v", req.Method, host, err)
@@ -111,15 +112,18 @@ func (r *run) doAPI(ctx context.Context, s *APIInteractionStep) (int, error) {
 	return resp.StatusCode, err
 }
 
+// maxAPIRedirects bounds the redirects one ApiInteraction follows.
+const maxAPIRedirects = 5
+
 // checkRedirect applies a step's redirect policy to the next hop of a redirect chain.
-func checkRedirect(p RedirectPolicy, next *http.Request, via []*http.Request) error {
+func checkRedirect(p callplan.RedirectPolicy, next *http.Request, via []*http.Request) error {
 	if len(via) > maxAPIRedirects {
 		return fmt.Errorf("%w: more than %d redirects", ErrRedirect, maxAPIRedirects)
 	}
 	switch p {
-	case RedirectAny:
+	case callplan.RedirectAny:
 		return nil
-	case RedirectNone:
+	case callplan.RedirectNone:
 		return fmt.Errorf("%w: redirects=\"none\"", ErrRedirect)
 	}
 	if from := via[0].URL; !sameOrigin(from, next.URL) {
@@ -142,7 +146,7 @@ func sameOrigin(a, b *url.URL) bool {
 	return strings.EqualFold(a.Scheme, b.Scheme) && strings.EqualFold(a.Hostname(), b.Hostname()) && port(a) == port(b)
 }
 
-func (r *run) clearFields(s *APIInteractionStep) {
+func (r *run) clearFields(s *callplan.APIInteractionStep) {
 	for _, f := range s.Response.Fields {
 		r.set(f.Destination, "")
 	}

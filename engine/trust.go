@@ -1,4 +1,6 @@
-package callplan
+package engine
+
+import "github.com/paybridge/paybridge/callplan"
 
 // Where a variable's value came from decides whether it may choose where an ApiInteraction
 // connects. A value is trusted when the plan's author or the operator wrote it:
@@ -37,7 +39,7 @@ func (r *run) isTrusted(name string) bool {
 
 // trustSet marks a <Set>'s variable trusted when every variable its value refers to is
 // trusted now.
-func (r *run) trustSet(s *SetStep) {
+func (r *run) trustSet(s *callplan.SetStep) {
 	sources, ok := s.Sources()
 	if !ok {
 		return
@@ -52,7 +54,7 @@ func (r *run) trustSet(s *SetStep) {
 
 // untrustedOrigin returns the first variable of a request's URL that decides where it goes
 // and holds untrusted data, or "".
-func (r *run) untrustedOrigin(req *APIRequest) string {
+func (r *run) untrustedOrigin(req *callplan.APIRequest) string {
 	for _, name := range req.OriginVars() {
 		if !r.isTrusted(name) {
 			return name

@@ -1,4 +1,4 @@
-package callplan
+package engine
 
 import (
 	"bytes"
@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/paybridge/paybridge/callplan"
 	"github.com/paybridge/paybridge/dtmf"
 	"github.com/paybridge/paybridge/pan"
 	"github.com/paybridge/paybridge/payment"
@@ -203,9 +204,9 @@ func newHarness(t *testing.T) *harness {
 	return h
 }
 
-func mustParse(t *testing.T, src string) *Plan {
+func mustParse(t *testing.T, src string) *callplan.Plan {
 	t.Helper()
-	plan, ds := Parse("test.xml", []byte(src), func(string) string { return "" })
+	plan, ds := callplan.Parse("test.xml", []byte(src), func(string) string { return "" })
 	if ds.HasErrors() {
 		t.Fatalf("plan does not parse:\n%s", ds.String())
 	}

@@ -1,4 +1,4 @@
-package callplan
+package engine
 
 import (
 	"context"
@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/paybridge/paybridge/callplan"
 	"github.com/paybridge/paybridge/dtmf"
 	"github.com/paybridge/paybridge/event"
 	"github.com/paybridge/paybridge/payment"
@@ -22,7 +23,7 @@ import (
 // run is one execution of a plan on one call. It is used by a single goroutine (Run's);
 // Play runs in a helper goroutine only for live channels, and never touches run.
 type run struct {
-	plan    *Plan
+	plan    *callplan.Plan
 	ch      Channel
 	opts    RunOptions
 	clock   Clock
@@ -64,7 +65,7 @@ type gotoSignal struct{ label string }
 
 func (g *gotoSignal) Error() string { return "goto " + g.label }
 
-func newRun(plan *Plan, ch Channel, opts RunOptions) *run {
+func newRun(plan *callplan.Plan, ch Channel, opts RunOptions) *run {
 	r := &run{plan: plan, ch: ch, opts: opts, clock: opts.Clock, log: opts.Logger, http: opts.HTTPClient,
 		vars: map[string]string{}, maxStep: opts.MaxSteps, connectors: map[string]payment.Connector{},
 		connectorKeys: map[string]string{}, sessions: map[string]sessionFacts{}, lookedUp: map[string]bool{},
@@ -166,7 +167,7 @@ func (r *run) flow(ctx context.Context) *endSignal {
 }
 
 // execList runs a nested block; a Goto or the end of the call propagates as an error.
-func (r *run) execList(ctx context.Context, steps []Step) error {
+func (r *run) execList(ctx context.Context, steps []callplan.Step) error {
 	for i := range steps {
 		if err := r.execOne(ctx, steps, i); err != nil {
 			return err
@@ -176,7 +177,7 @@ func (r *run) execList(ctx context.Context, steps []Step) error {
 }
 
 // execOne runs steps[i] (the list is passed so that Play can look at the next step).
-func (r *run) execOne(ctx context.Context, steps []Step, i int) error {
+func (r *run) execOne(ctx context.Context, steps []callplan.Step, i int) error {
 	if err := ctx.Err(); err != nil {
 		return &endSignal{ResultError, "cancelled: " + err.Error()}
 	}
@@ -192,46 +193,46 @@ func (r *run) execOne(ctx context.Context, steps []Step, i int) error {
 	s := steps[i]
 	r.emit(s.StepName(), &event.StepEntered{Pos: s.StepPos().String()})
 	r.log.Debug("step", "step", s.StepName(), "pos", s.StepPos().String())
-	var next Step
+	var next callplan.Step
 	if i+1 < len(steps) {
 		next = steps[i+1]
 	}
 	switch s := s.(type) {
-	case *PlayStep:
+	case *callplan.PlayStep:
 		return r.stepPlay(ctx, s, next)
-	case *SayDigitsStep:
+	case *callplan.SayDigitsStep:
 		return r.stepSayDigits(ctx, s, next)
-	case *SayCharactersStep:
+	case *callplan.SayCharactersStep:
 		return r.stepSayCharacters(ctx, s, next)
-	case *SayAmountStep:
+	case *callplan.SayAmountStep:
 		return r.stepSayAmount(ctx, s, next)
-	case *PauseStep:
+	case *callplan.PauseStep:
 		return r.stepPause(ctx, s)
-	case *GatherStep:
+	case *callplan.GatherStep:
 		return r.stepGather(ctx, s)
-	case *MenuStep:
+	case *callplan.MenuStep:
 		return r.stepMenu(ctx, s)
-	case *APIInteractionStep:
+	case *callplan.APIInteractionStep:
 		return r.stepAPI(ctx, s)
-	case *AuthorizeStep:
+	case *callplan.AuthorizeStep:
 		return r.stepAuthorize(ctx, s)
-	case *PayStep:
+	case *callplan.PayStep:
 		return r.stepPay(ctx, s)
-	case *SendPaymentLinkStep:
+	case *callplan.SendPaymentLinkStep:
 		return r.stepSendLink(ctx, s)
-	case *SetStep:
+	case *callplan.SetStep:
 		return r.stepSet(s)
-	case *IfStep:
+	case *callplan.IfStep:
 		return r.stepIf(ctx, s)
-	case *SwitchStep:
+	case *callplan.SwitchStep:
 		return r.stepSwitch(ctx, s)
-	case *GotoStep:
+	case *callplan.GotoStep:
 		return &gotoSignal{label: s.Label}
-	case *LabelStep:
+	case *callplan.LabelStep:
 		return nil
-	case *TransferStep:
+	case *callplan.TransferStep:
 		return r.stepTransfer(ctx, s)
-	case *HangupStep:
+	case *callplan.HangupStep:
 		return r.stepHangup(ctx, s)
 	}
 	return &endSignal{ResultError, fmt.Sprintf("%s: unsupported step %s", s.StepPos(), s.StepName())}
@@ -251,7 +252,7 @@ func (r *run) lookup(name string) (string, bool) {
 
 // expand expands a plain template (prompt names, Set values, Switch values).
 func (r *run) expand(tmpl string) string {
-	v, err := Expand(tmpl, r.lookup)
+	v, err := callplan.Expand(tmpl, r.lookup)
 	if err != nil {
 		r.log.Warn("template", "err", err)
 	}
@@ -287,9 +288,9 @@ func (r *run) emit(step string, d event.Data) {
 }
 
 // takesInput reports whether s reads keys (the default barge-in of a Play before it).
-func takesInput(s Step) bool {
+func takesInput(s callplan.Step) bool {
 	switch s.(type) {
-	case *GatherStep, *MenuStep, *PayStep:
+	case *callplan.GatherStep, *callplan.MenuStep, *callplan.PayStep:
 		return true
 	}
 	return false

@@ -1,10 +1,11 @@
-package callplan
+package engine
 
 import (
 	"context"
 	"slices"
 	"time"
 
+	"github.com/paybridge/paybridge/callplan"
 	"github.com/paybridge/paybridge/event"
 	"github.com/paybridge/paybridge/pan"
 	"github.com/paybridge/paybridge/payment"
@@ -12,7 +13,7 @@ import (
 
 // stepAuthorize fetches or refreshes a connector's token and publishes $(Var.Result)
 // ("success"/"failed") and $(Var.Error).
-func (r *run) stepAuthorize(ctx context.Context, s *AuthorizeStep) error {
+func (r *run) stepAuthorize(ctx context.Context, s *callplan.AuthorizeStep) error {
 	prefix := s.Var
 	result, msg := "success", ""
 	conn, err := r.connector(s.Connector)
@@ -32,7 +33,7 @@ func (r *run) stepAuthorize(ctx context.Context, s *AuthorizeStep) error {
 
 // stepSendLink texts a signed single-use payment link bound to the (given or a new digital)
 // session and publishes LinkOutputs under Var.
-func (r *run) stepSendLink(ctx context.Context, s *SendPaymentLinkStep) error {
+func (r *run) stepSendLink(ctx context.Context, s *callplan.SendPaymentLinkStep) error {
 	prefix := s.Var
 	for _, o := range s.Outputs() {
 		r.set(prefix+"."+o, "")

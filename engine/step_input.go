@@ -1,8 +1,9 @@
-package callplan
+package engine
 
 import (
 	"context"
 
+	"github.com/paybridge/paybridge/callplan"
 	"github.com/paybridge/paybridge/event"
 	"github.com/paybridge/paybridge/pan"
 )
@@ -20,7 +21,7 @@ const (
 // kept), on Max keys, or on a timeout. An entry shorter than Min or not matching Pattern is
 // invalid (InvalidPrompt, default gather-invalid); no key at all is a timeout (TimeoutPrompt,
 // default gather-timeout). After the last failed attempt $(Var) is "" and the flow goes on.
-func (r *run) stepGather(ctx context.Context, s *GatherStep) error {
+func (r *run) stepGather(ctx context.Context, s *callplan.GatherStep) error {
 	attempts := max(s.Attempts, 1)
 	first := s.FirstDigitTimeout
 	if first <= 0 {
@@ -76,9 +77,9 @@ func (r *run) stepGather(ctx context.Context, s *GatherStep) error {
 			return nil
 		}
 		r.emit("Gather", &event.Gathered{Var: s.Var, Result: result, Digits: len(entry), Attempt: attempt})
-		prompt, def := s.InvalidPrompt, PromptGatherInvalid
+		prompt, def := s.InvalidPrompt, callplan.PromptGatherInvalid
 		if result == gatherTimeout {
-			prompt, def = s.TimeoutPrompt, PromptGatherTimeout
+			prompt, def = s.TimeoutPrompt, callplan.PromptGatherTimeout
 		}
 		names := r.expandAll(prompt)
 		if len(names) == 0 {
@@ -93,7 +94,7 @@ func (r *run) stepGather(ctx context.Context, s *GatherStep) error {
 	return nil
 }
 
-func (r *run) gatherEnd(s *GatherStep, err error) error {
+func (r *run) gatherEnd(s *callplan.GatherStep, err error) error {
 	r.set(s.Var, "")
 	r.set(s.Var+".Result", gatherHungUp)
 	return err
@@ -102,7 +103,7 @@ func (r *run) gatherEnd(s *GatherStep, err error) error {
 // stepMenu waits Timeout for one key after Prompt; a key with a Choice runs that choice; any
 // other key is invalid, no key a timeout, each retried up to Attempts times. After the last
 // failed attempt the flow continues after the Menu with $(Var) = "".
-func (r *run) stepMenu(ctx context.Context, s *MenuStep) error {
+func (r *run) stepMenu(ctx context.Context, s *callplan.MenuStep) error {
 	attempts := max(s.Attempts, 1)
 	for attempt := 1; attempt <= attempts; attempt++ {
 		if _, err := r.play(ctx, r.expandAll(s.Prompt), true); err != nil {
@@ -123,9 +124,9 @@ func (r *run) stepMenu(ctx context.Context, s *MenuStep) error {
 				}
 			}
 		}
-		prompt, def, result := s.InvalidPrompt, PromptMenuInvalid, "invalid"
+		prompt, def, result := s.InvalidPrompt, callplan.PromptMenuInvalid, "invalid"
 		if !ok {
-			prompt, def, result = s.TimeoutPrompt, PromptMenuTimeout, "timeout"
+			prompt, def, result = s.TimeoutPrompt, callplan.PromptMenuTimeout, "timeout"
 		}
 		r.emit("Menu", &event.MenuChosen{Result: result, Attempt: attempt})
 		names := r.expandAll(prompt)

@@ -1,4 +1,4 @@
-package callplan
+package engine
 
 import (
 	"context"
@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/paybridge/paybridge/callplan"
 )
 
 // FuzzRunPlan runs every plan the parser accepts (seeded with the example plans) with a few
@@ -20,7 +22,7 @@ func FuzzRunPlan(f *testing.F) {
 	}
 	f.Add([]byte(flowPlan(`<Label name="a"/><Goto label="a"/>`)))
 	f.Fuzz(func(t *testing.T, src []byte) {
-		plan, ds := Parse("fuzz.xml", src, func(string) string { return "" })
+		plan, ds := callplan.Parse("fuzz.xml", src, func(string) string { return "" })
 		if plan == nil || ds.HasErrors() {
 			return
 		}

@@ -1,4 +1,4 @@
-package callplan
+package engine
 
 import (
 	"context"
@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/paybridge/paybridge/callplan"
 )
 
 // FuzzPay drives the Pay step with arbitrary key sequences and timing ('w'/'W' pauses, a
@@ -17,12 +19,13 @@ func FuzzPay(f *testing.F) {
 		f.Add(s, uint16(0))
 		f.Add(s, uint16(40))
 	}
-	plan, ds := Parse("fuzz.xml", []byte(payPlan(`postalCode="true" validCardTypes="visa mastercard amex discover jcb diners-club maestro unionpay"`, "")), nil)
+	plan, ds := callplan.Parse("fuzz.xml", []byte(payPlan(`postalCode="true" validCardTypes="visa mastercard amex discover jcb diners-club maestro unionpay"`, "")), nil)
 	if ds.HasErrors() {
 		f.Fatal(ds.String())
 	}
 	results := map[string]bool{}
-	for _, r := range payResults {
+	for _, r := range []string{callplan.PayResultSuccess, callplan.PayResultTooManyFailed, callplan.PayResultConnectorError,
+		callplan.PayResultInterruptedStar, callplan.PayResultHungUp, callplan.PayResultValidationError, callplan.PayResultInternalError} {
 		results[r] = true
 	}
 	f.Fuzz(func(t *testing.T, keys string, hangupTenths uint16) {

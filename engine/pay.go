@@ -1,4 +1,4 @@
-package callplan
+package engine
 
 import (
 	"context"
@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/paybridge/paybridge/callplan"
 	"github.com/paybridge/paybridge/event"
 	"github.com/paybridge/paybridge/pan"
 	"github.com/paybridge/paybridge/payment"
@@ -23,7 +24,7 @@ var newPayBuffer = func() *pan.SecureBuffer { return new(pan.SecureBuffer) }
 // payCapture is the state of one Pay step: the buffers holding the card, and what has been
 // learnt so far that may be published.
 type payCapture struct {
-	step      *PayStep
+	step      *callplan.PayStep
 	number    *pan.SecureBuffer
 	expiry    *pan.SecureBuffer
 	cvv       *pan.SecureBuffer
@@ -68,7 +69,7 @@ type payOutcome struct {
 //	then pay through the connector and wipe everything.
 //
 // The secure window is on from the first prompt until the connector has answered.
-func (r *run) stepPay(ctx context.Context, s *PayStep) error {
+func (r *run) stepPay(ctx context.Context, s *callplan.PayStep) error {
 	prefix := s.Var
 	for _, o := range s.Outputs() {
 		r.set(prefix+"."+o, "")
@@ -89,17 +90,17 @@ func (r *run) stepPay(ctx context.Context, s *PayStep) error {
 	return err
 }
 
-func (r *run) pay(ctx context.Context, s *PayStep, p *payCapture) (payOutcome, error) {
+func (r *run) pay(ctx context.Context, s *callplan.PayStep, p *payCapture) (payOutcome, error) {
 	amount, err := payAmount(r.expand(s.Amount), r.expand(s.Currency))
 	if err != nil {
 		r.log.Warn("Pay: bad amount", "pos", s.Pos.String(), "err", err)
-		return payOutcome{result: PayResultValidationError, connectorError: err.Error()}, nil
+		return payOutcome{result: callplan.PayResultValidationError, connectorError: err.Error()}, nil
 	}
 	p.amount = amount
 	conn, err := r.connector(s.Connector)
 	if err != nil { // fail before the caller types a card we could not send anywhere
 		r.log.Warn("Pay: connector", "pos", s.Pos.String(), "err", err)
-		return payOutcome{result: PayResultConnectorError, connectorError: err.Error()}, nil
+		return payOutcome{result: callplan.PayResultConnectorError, connectorError: err.Error()}, nil
 	}
 
 	// Every capture belongs to a provider session: the one the plan started (session="…") or
@@ -112,7 +113,7 @@ func (r *run) pay(ctx context.Context, s *PayStep, p *payCapture) (payOutcome, e
 		cancel()
 		if err != nil {
 			r.log.Warn("Pay: start session", "pos", s.Pos.String(), "err", err)
-			return payOutcome{result: PayResultConnectorError, connectorError: pan.Redact(err.Error())}, nil
+			return payOutcome{result: callplan.PayResultConnectorError, connectorError: pan.Redact(err.Error())}, nil
 		}
 		if sess != nil {
 			p.sessionID = sess.ID
@@ -126,7 +127,7 @@ func (r *run) pay(ctx context.Context, s *PayStep, p *payCapture) (payOutcome, e
 	fields := []struct {
 		name string
 		buf  *pan.SecureBuffer
-	}{{FieldCardNumber, p.number}, {FieldExpirationDate, p.expiry}, {FieldSecurityCode, p.cvv}, {FieldPostalCode, p.postal}}
+	}{{callplan.FieldCardNumber, p.number}, {callplan.FieldExpirationDate, p.expiry}, {callplan.FieldSecurityCode, p.cvv}, {callplan.FieldPostalCode, p.postal}}
 	for _, f := range fields {
 		if f.buf == nil {
 			continue
@@ -159,7 +160,7 @@ func (r *run) pay(ctx context.Context, s *PayStep, p *payCapture) (payOutcome, e
 			PostalCode: postal, Brand: p.brand,
 		},
 	}
-	_, _ = r.play(ctx, []string{PromptPayProcessing}, false)
+	_, _ = r.play(ctx, []string{callplan.PromptPayProcessing}, false)
 	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), maxConnectorWait)
 	res, err := conn.Pay(cctx, req)
 	cancel()
@@ -167,17 +168,17 @@ func (r *run) pay(ctx context.Context, s *PayStep, p *payCapture) (payOutcome, e
 	p.attemptKey = req.IdempotencyKey
 	switch {
 	case err != nil:
-		return payOutcome{result: PayResultConnectorError, errorType: p.lastErr, connectorError: pan.Redact(err.Error())}, nil
+		return payOutcome{result: callplan.PayResultConnectorError, errorType: p.lastErr, connectorError: pan.Redact(err.Error())}, nil
 	case res == nil:
-		return payOutcome{result: PayResultInternalError, errorType: p.lastErr, connectorError: "connector returned no result"}, nil
+		return payOutcome{result: callplan.PayResultInternalError, errorType: p.lastErr, connectorError: "connector returned no result"}, nil
 	case res.Status == payment.Approved:
-		return payOutcome{result: PayResultSuccess, token: res.Token, confirmation: res.ConfirmationCode, sessionID: res.SessionID}, nil
+		return payOutcome{result: callplan.PayResultSuccess, token: res.Token, confirmation: res.ConfirmationCode, sessionID: res.SessionID}, nil
 	}
 	code := res.ErrorCode
 	if code == "" {
 		code = string(res.Status)
 	}
-	return payOutcome{result: PayResultConnectorError, errorType: p.lastErr, connectorError: pan.Redact(code),
+	return payOutcome{result: callplan.PayResultConnectorError, errorType: p.lastErr, connectorError: pan.Redact(code),
 		errorCode: pan.Redact(res.ErrorCode), sessionID: res.SessionID}, nil
 }
 
@@ -202,12 +203,12 @@ func (r *run) captureField(ctx context.Context, p *payCapture, field string, buf
 		}
 		if star {
 			r.emit("Pay", &event.PayProgress{Phase: "entered", For: field, Attempt: attempt, Digits: buf.Len(), Interrupted: true})
-			return PayResultInterruptedStar, nil
+			return callplan.PayResultInterruptedStar, nil
 		}
 		errType = ""
 		switch {
 		case timedOut && buf.Len() == 0:
-			errType = ErrTypeInputTimeout
+			errType = callplan.ErrTypeInputTimeout
 		default:
 			errType = r.validateField(p, field, buf)
 		}
@@ -218,22 +219,22 @@ func (r *run) captureField(ctx context.Context, p *payCapture, field string, buf
 		p.lastErr = errType
 	}
 	buf.Wipe()
-	return PayResultTooManyFailed, nil
+	return callplan.PayResultTooManyFailed, nil
 }
 
 // payEnded maps the end of the call during capture to its Pay result.
 func (r *run) payEnded(err error) string {
 	var e *endSignal
 	if errors.As(err, &e) && e.result == ResultCallerHungUp {
-		return PayResultHungUp
+		return callplan.PayResultHungUp
 	}
-	return PayResultInternalError
+	return callplan.PayResultInternalError
 }
 
 // fieldMax is the length at which a field completes itself without '#'.
 func fieldMax(p *payCapture, field string, buf *pan.SecureBuffer) int {
 	switch field {
-	case FieldCardNumber:
+	case callplan.FieldCardNumber:
 		n := 19
 		buf.Use(func(d []byte) {
 			if m := pan.MaxNumberLength(d); m > 0 {
@@ -241,9 +242,9 @@ func fieldMax(p *payCapture, field string, buf *pan.SecureBuffer) int {
 			}
 		})
 		return n
-	case FieldExpirationDate:
+	case callplan.FieldExpirationDate:
 		return 4
-	case FieldSecurityCode:
+	case callplan.FieldSecurityCode:
 		return pan.SecurityCodeLength(p.brand)
 	}
 	return pan.MaxPostalCodeLength
@@ -286,32 +287,32 @@ func (r *run) collect(ctx context.Context, p *payCapture, field string, buf *pan
 func (r *run) validateField(p *payCapture, field string, buf *pan.SecureBuffer) (errType string) {
 	buf.Use(func(d []byte) {
 		switch field {
-		case FieldCardNumber:
+		case callplan.FieldCardNumber:
 			brand, err := pan.CheckNumber(d, p.step.ValidCardTypes)
 			switch {
 			case err == nil:
 				p.brand = brand
 			case errors.Is(err, pan.ErrBrandNotAccepted):
-				errType = ErrTypeInvalidCardType
+				errType = callplan.ErrTypeInvalidCardType
 			default:
-				errType = ErrTypeInvalidCardNumber
+				errType = callplan.ErrTypeInvalidCardNumber
 			}
-		case FieldExpirationDate:
+		case callplan.FieldExpirationDate:
 			m, y, err := pan.CheckExpiry(d, r.clock.Now())
 			if p.expMonth, p.expYear = m, y; err != nil {
-				errType = ErrTypeInvalidDate
+				errType = callplan.ErrTypeInvalidDate
 			}
-		case FieldSecurityCode:
+		case callplan.FieldSecurityCode:
 			if pan.CheckSecurityCode(d, p.brand) != nil {
-				errType = ErrTypeInvalidSecurityCode
+				errType = callplan.ErrTypeInvalidSecurityCode
 			}
-		case FieldPostalCode:
+		case callplan.FieldPostalCode:
 			if pan.CheckPostalCode(d, p.step.MinPostalCodeLength) != nil {
-				errType = ErrTypeInvalidPostalCode
+				errType = callplan.ErrTypeInvalidPostalCode
 			}
 		}
 	})
-	if field == FieldCardNumber && errType == "" {
+	if field == callplan.FieldCardNumber && errType == "" {
 		p.masked = buf.Mask()
 	}
 	return errType
@@ -340,7 +341,7 @@ func (r *run) publishPay(prefix string, p *payCapture, out payOutcome) {
 		method = "tokenize"
 	}
 	errCode := out.errorCode
-	if errCode == "" && out.result == PayResultConnectorError {
+	if errCode == "" && out.result == callplan.PayResultConnectorError {
 		errCode = out.connectorError
 	}
 	r.emit("Pay", &event.PayCompleted{Payment: event.Payment{

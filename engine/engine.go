@@ -1,4 +1,4 @@
-package callplan
+package engine
 
 import (
 	"context"
@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/paybridge/paybridge/callplan"
 	"github.com/paybridge/paybridge/payment"
 )
 
@@ -76,7 +77,7 @@ type TimedPlayer interface {
 //
 // Run hangs the channel up when the flow ends, when a step fails fatally and when the loop
 // guard trips; after <Transfer> it leaves the channel to the transfer.
-func Run(ctx context.Context, plan *Plan, ch Channel, opts RunOptions) (*Outcome, error) {
+func Run(ctx context.Context, plan *callplan.Plan, ch Channel, opts RunOptions) (*Outcome, error) {
 	if plan == nil || ch == nil {
 		return nil, ErrRunArgs
 	}

@@ -1,4 +1,4 @@
-package callplan
+package engine
 
 import (
 	"context"
@@ -11,6 +11,8 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+
+	"github.com/paybridge/paybridge/callplan"
 )
 
 // loopbackClient is the plan HTTP client of tests whose servers are httptest servers on
@@ -124,20 +126,20 @@ func TestAPIHostFromResponseRefused(t *testing.T) {
 	}
 
 	// validate: an error at $(Copy), saying where its data came from.
-	_, ds := Parse("test.xml", []byte(src("")), func(string) string { return "" })
-	var found *Diagnostic
+	_, ds := callplan.Parse("test.xml", []byte(src("")), func(string) string { return "" })
+	var found *callplan.Diagnostic
 	for i := range ds {
 		if ds[i].Code == "untrusted-host" {
 			found = &ds[i]
 		}
 	}
-	if found == nil || found.Severity != SeverityError || !strings.Contains(found.Message, "$(Copy)") ||
+	if found == nil || found.Severity != callplan.SeverityError || !strings.Contains(found.Message, "$(Copy)") ||
 		!strings.Contains(found.Message, "from $(Next), which holds response data") {
 		t.Fatalf("validate: %v", ds)
 	}
 
 	// The engine refuses it too, for plans that reach it without validation.
-	plan, _ := Parse("test.xml", []byte(src("")), func(string) string { return "" })
+	plan, _ := callplan.Parse("test.xml", []byte(src("")), func(string) string { return "" })
 	h := newHarness(t)
 	h.opts.HTTPClient = loopbackClient(t)
 	out, err := Run(context.Background(), plan, h.ch, RunOptions{Clock: h.clock, HTTPClient: h.opts.HTTPClient, SandboxURL: "http://127.0.0.1:1"})
@@ -178,7 +180,7 @@ func TestAPIOriginTrustRules(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			_, ds := Parse("t.xml", []byte(flowPlan(tc.flow)), func(string) string { return "" })
+			_, ds := callplan.Parse("t.xml", []byte(flowPlan(tc.flow)), func(string) string { return "" })
 			got := false
 			for _, d := range ds {
 				got = got || d.Code == "untrusted-host"

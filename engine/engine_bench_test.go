@@ -1,9 +1,11 @@
-package callplan
+package engine
 
 import (
 	"context"
 	"testing"
 	"time"
+
+	"github.com/paybridge/paybridge/callplan"
 )
 
 // BenchmarkRunPay runs a whole call — Gather, Pay with 23 keys, a Switch and the confirmation
@@ -11,7 +13,7 @@ import (
 //
 //	go test -run '^$' -bench RunPay ./callplan
 func BenchmarkRunPay(b *testing.B) {
-	plan, ds := Parse("bench.xml", []byte(flowPlan(`<Gather var="Account" minDigits="8" maxDigits="8" prompt="enter-account"/>
+	plan, ds := callplan.Parse("bench.xml", []byte(flowPlan(`<Gather var="Account" minDigits="8" maxDigits="8" prompt="enter-account"/>
 	<Pay connector="provider" amount="12.50" currency="GBP" reference="$(Account)"/>
 	<Switch value="$(Pay.Result)"><Case is="success"><Play prompt="payment-accepted"/><SayDigits value="$(Pay.ConfirmationCode)"/></Case>
 	<Default><Play prompt="payment-failed"/></Default></Switch><Hangup/>`)), nil)
@@ -26,7 +28,7 @@ func BenchmarkRunPay(b *testing.B) {
 		ch.press(500*time.Millisecond, "12345678 W 4242424242424242# 1228 123")
 		conns.conn.reqs, conns.conn.numbers, conns.conn.cvvs, conns.conn.memory = nil, nil, nil, nil
 		out, err := Run(context.Background(), plan, ch, RunOptions{Clock: clock, Connectors: conns})
-		if err != nil || out.Variables["Pay.Result"] != PayResultSuccess {
+		if err != nil || out.Variables["Pay.Result"] != callplan.PayResultSuccess {
 			b.Fatalf("%v %v", err, out.Variables["Pay.Result"])
 		}
 		virtual = out.Duration

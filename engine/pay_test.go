@@ -1,4 +1,4 @@
-package callplan
+package engine
 
 import (
 	"context"
@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/paybridge/paybridge/callplan"
 	"github.com/paybridge/paybridge/event"
 	"github.com/paybridge/paybridge/pan"
 	"github.com/paybridge/paybridge/payment"
@@ -103,7 +104,7 @@ func TestPaySuccess(t *testing.T) {
 	if keys != 23 {
 		t.Fatalf("%d key progress events, want 23", keys)
 	}
-	if len(progress) != 3 || progress[0].Data.(*event.PayProgress).Digits != 16 || progress[0].Data.(*event.PayProgress).For != FieldCardNumber {
+	if len(progress) != 3 || progress[0].Data.(*event.PayProgress).Digits != 16 || progress[0].Data.(*event.PayProgress).For != callplan.FieldCardNumber {
 		t.Fatalf("progress events %v", progress)
 	}
 	done := eventsOf(out, "pay.completed")
@@ -113,7 +114,7 @@ func TestPaySuccess(t *testing.T) {
 	// The record of the payment carries every fact a payment record needs.
 	wantPay := event.Payment{SessionID: done[0].Data.(*event.PayCompleted).SessionID, Channel: event.ChannelVoice,
 		Connector: "provider", Method: "charge", AmountMinor: 1250, Currency: "GBP", Reference: "ACC1",
-		Result: PayResultSuccess, MaskedCard: "************4242", CardType: "visa",
+		Result: callplan.PayResultSuccess, MaskedCard: "************4242", CardType: "visa",
 		Confirmation: done[0].Data.(*event.PayCompleted).Confirmation, AttemptKey: req.IdempotencyKey, Attempts: 3}
 	if got := done[0].Data.(*event.PayCompleted).Payment; got != wantPay || got.SessionID == "" || got.Confirmation == "" {
 		t.Fatalf("completed event\n got %+v\nwant %+v", got, wantPay)
@@ -217,7 +218,7 @@ func TestPayDoesNotLeakTypeAheadIntoLaterSteps(t *testing.T) {
 func TestPayBadAmountIsValidationError(t *testing.T) {
 	h := newHarness(t)
 	out := h.run(flowPlan(`<Set var="A" value="twelve"/><Pay connector="provider" amount="$(A)" currency="GBP"/>`))
-	if out.Variables["Pay.Result"] != PayResultValidationError || len(h.conn.reqs) != 0 || len(h.ch.secure) != 0 {
+	if out.Variables["Pay.Result"] != callplan.PayResultValidationError || len(h.conn.reqs) != 0 || len(h.ch.secure) != 0 {
 		t.Fatalf("%v secure %v", out.Variables["Pay.Result"], h.ch.secure)
 	}
 }
@@ -314,7 +315,7 @@ func TestPayCompletesWhenCallerHangsUpDuringPayment(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if out.Result != ResultCallerHungUp || out.Variables["Pay.Result"] != PayResultSuccess || out.Variables["Pay.ConfirmationCode"] != "PB1234" {
+	if out.Result != ResultCallerHungUp || out.Variables["Pay.Result"] != callplan.PayResultSuccess || out.Variables["Pay.ConfirmationCode"] != "PB1234" {
 		t.Fatalf("%s %v", out.Result, out.Variables)
 	}
 	if len(eventsOf(out, "pay.completed")) != 1 {

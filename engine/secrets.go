@@ -1,10 +1,9 @@
-package callplan
+package engine
 
 import (
 	"context"
 	"log/slog"
 	"reflect"
-	"regexp"
 	"strings"
 
 	"github.com/paybridge/paybridge/event"
@@ -17,19 +16,6 @@ const secretMask = "********"
 // minSecretLen: values shorter than this are masked where they are a secret variable's whole
 // value, but not searched for inside other text (masking every "1" would garble outputs).
 const minSecretLen = 8
-
-// credentialLocator matches the last segment of a locator that names a credential: the fields
-// of an OAuth2 token response, and the usual names of keys and passwords.
-var credentialLocator = regexp.MustCompile(`(?i)^(access_?token|refresh_?token|id_?token|client_?secret|api_?key|password|passwd)$`)
-
-// SecretLocator reports whether a response Field located by loc holds a credential by its
-// name (access_token, refresh_token, id_token, client_secret, api_key, password). Such fields are
-// secret unless the plan says secret="false".
-func secretLocator(loc string) bool {
-	loc = strings.TrimRight(loc, "]'\" ")
-	last := loc[strings.LastIndexAny(loc, "./@['\"")+1:]
-	return credentialLocator.MatchString(last)
-}
 
 // secrets are the values of a run's secret variables. The engine keeps the values (a header
 // needs the real token); every output passes through mask.

@@ -1,23 +1,26 @@
-package callplan
+package engine
 
 import (
 	"context"
 	"errors"
+	"slices"
 	"time"
+
+	"github.com/paybridge/paybridge/callplan"
 )
 
 // maxPlayLoops bounds <Play loop="0"> (TwiML: repeat until a key or the end of the call).
 const maxPlayLoops = 1000
 
 // bargeInFor resolves a Play's barge-in: what the plan said, else whether next takes input.
-func bargeInFor(explicit *bool, next Step) bool {
+func bargeInFor(explicit *bool, next callplan.Step) bool {
 	if explicit != nil {
 		return *explicit
 	}
 	return next != nil && takesInput(next)
 }
 
-func (r *run) stepPlay(ctx context.Context, s *PlayStep, next Step) error {
+func (r *run) stepPlay(ctx context.Context, s *callplan.PlayStep, next callplan.Step) error {
 	names := r.expandAll(s.Prompts)
 	loops := s.Loop
 	if loops == 0 {
@@ -33,17 +36,17 @@ func (r *run) stepPlay(ctx context.Context, s *PlayStep, next Step) error {
 	return nil
 }
 
-func (r *run) stepSayDigits(ctx context.Context, s *SayDigitsStep, next Step) error {
+func (r *run) stepSayDigits(ctx context.Context, s *callplan.SayDigitsStep, next callplan.Step) error {
 	_, err := r.play(ctx, s.Prompts(r.expand(s.Value)), bargeInFor(nil, next))
 	return err
 }
 
-func (r *run) stepSayCharacters(ctx context.Context, s *SayCharactersStep, next Step) error {
+func (r *run) stepSayCharacters(ctx context.Context, s *callplan.SayCharactersStep, next callplan.Step) error {
 	_, err := r.play(ctx, s.Prompts(r.expand(s.Value)), bargeInFor(nil, next))
 	return err
 }
 
-func (r *run) stepSayAmount(ctx context.Context, s *SayAmountStep, next Step) error {
+func (r *run) stepSayAmount(ctx context.Context, s *callplan.SayAmountStep, next callplan.Step) error {
 	names, err := s.Prompts(r.expand(s.Value), r.expand(s.Currency))
 	if err != nil {
 		r.log.Warn("SayAmount: cannot say the amount", "pos", s.Pos.String(), "err", err)
@@ -53,17 +56,17 @@ func (r *run) stepSayAmount(ctx context.Context, s *SayAmountStep, next Step) er
 	return err
 }
 
-func (r *run) stepPause(ctx context.Context, s *PauseStep) error {
+func (r *run) stepPause(ctx context.Context, s *callplan.PauseStep) error {
 	return r.sleep(ctx, s.Length)
 }
 
-func (r *run) stepSet(s *SetStep) error {
+func (r *run) stepSet(s *callplan.SetStep) error {
 	r.set(s.Var, r.expand(s.Value))
 	r.trustSet(s)
 	return nil
 }
 
-func (r *run) stepIf(ctx context.Context, s *IfStep) error {
+func (r *run) stepIf(ctx context.Context, s *callplan.IfStep) error {
 	for _, b := range s.Branches {
 		ok, err := b.Test.Eval(r.lookup)
 		if err != nil {
@@ -78,17 +81,17 @@ func (r *run) stepIf(ctx context.Context, s *IfStep) error {
 	return r.execList(ctx, s.Else)
 }
 
-func (r *run) stepSwitch(ctx context.Context, s *SwitchStep) error {
+func (r *run) stepSwitch(ctx context.Context, s *callplan.SwitchStep) error {
 	v := r.expand(s.Value)
 	for _, c := range s.Cases {
-		if containsString(c.Is, v) {
+		if slices.Contains(c.Is, v) {
 			return r.execList(ctx, c.Steps)
 		}
 	}
 	return r.execList(ctx, s.Default)
 }
 
-func (r *run) stepTransfer(ctx context.Context, s *TransferStep) error {
+func (r *run) stepTransfer(ctx context.Context, s *callplan.TransferStep) error {
 	to := r.expand(s.To)
 	if err := r.ch.Transfer(ctx, to); err != nil {
 		if errors.Is(err, ErrHangup) {
@@ -103,7 +106,7 @@ func (r *run) stepTransfer(ctx context.Context, s *TransferStep) error {
 	return &endSignal{ResultTransferred, to}
 }
 
-func (r *run) stepHangup(ctx context.Context, s *HangupStep) error {
+func (r *run) stepHangup(ctx context.Context, s *callplan.HangupStep) error {
 	reason := s.Reason
 	hctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()

@@ -1,4 +1,4 @@
-package callplan
+package engine
 
 import (
 	"fmt"
@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/paybridge/paybridge/callplan"
 	"github.com/paybridge/paybridge/event"
 )
 
@@ -369,7 +370,7 @@ func TestSayCharactersSpeaksCodes(t *testing.T) {
 	if got := h.ch.playedList(); !strings.Contains(got, want) {
 		t.Fatalf("played %s, want %s", got, want)
 	}
-	if _, ds := Parse("p.xml", []byte(flowPlan(`<SayCharacters value="ab/c"/>`)), nil); !strings.Contains(ds.String(), `"/" cannot be spoken`) {
+	if _, ds := callplan.Parse("p.xml", []byte(flowPlan(`<SayCharacters value="ab/c"/>`)), nil); !strings.Contains(ds.String(), `"/" cannot be spoken`) {
 		t.Fatalf("diagnostics %s", ds)
 	}
 }

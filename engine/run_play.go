@@ -1,4 +1,4 @@
-package callplan
+package engine
 
 import (
 	"context"
