@@ -1,12 +1,15 @@
-// Package callplan is the XML call-plan language of paybridge: its model, parser, validator,
-// expressions and the engine that runs a plan against a Channel, paying through a Connector.
+// Package callplan is the XML call-plan language of paybridge: the model a plan parses into
+// (Plan, its Steps and their attributes with every default filled in), the parser with
+// file:line:col diagnostics, the validator (what it accepts, the engine runs), test
+// expressions, $(…) templates, response locators, and the vocabulary of the bundled prompt
+// pack (the words the engine says, DefaultPrompts). docs/callplan.md is the language's
+// reference.
 //
-// The package owns the interfaces it drives (Channel, Connector, LinkSender, Clock,
-// EventSink); ivr and gateway return concrete types that satisfy them.
-//
-// A plan's HTTP steps (<ApiInteraction>) cannot be turned against the host they run on: a
-// redirect to another origin is followed only on request (APIInteractionStep.Redirects), a URL
-// whose origin comes from untrusted data is refused unless the step allows it (trust.go, with
-// the same rule in the validator), and connections go only where the operator's Destinations
-// allow, checked on the dialled address (httpdest.go).
+// The package runs nothing: package engine runs a Plan. What a plan's steps need at run time
+// that is a rule of the language lives here as methods of the model, so that both sides apply
+// one rule — APIRequest.NewRequest (each variable escaped for where it goes), APIRequest.
+// OriginVars (the variables that decide where a request goes, which the validator and the
+// engine both refuse to take from untrusted data), APIResponse.Values (locators and data
+// types), PayStep.PromptFor, the Say steps' Prompts. `paybridge validate` and the prompts
+// package need only this package; connectors and amounts come from package payment.
 package callplan

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/paybridge/paybridge/callplan"
+	"github.com/paybridge/paybridge/event"
 	"github.com/paybridge/paybridge/payment"
 )
 
@@ -19,9 +20,9 @@ const (
 	ResultError        = "error"          // the engine could not go on (loop guard, cancelled, internal)
 )
 
-// DefaultMaxSteps is RunOptions.MaxSteps when it is zero: a call that runs more steps than
+// defaultMaxSteps is RunOptions.MaxSteps when it is zero: a call that runs more steps than
 // this is a plan stuck in a Goto loop.
-const DefaultMaxSteps = 10_000
+const defaultMaxSteps = 10_000
 
 // RunOptions are what a call needs besides its plan and channel. Only Clock is needed for a
 // plan without connectors; everything else has a safe default.
@@ -29,11 +30,11 @@ type RunOptions struct {
 	Clock      Clock              // WallClock for live calls, a *VirtualClock for replay; nil = WallClock
 	Connectors payment.Connectors // opens the plan's <Connector>s; nil = Pay/Authorize fail as connector errors
 	Links      payment.LinkSender // for SendPaymentLink; nil = SendPaymentLink fails
-	Events     EventSink          // receives every event as it happens (also collected in Outcome.Events)
+	Events     event.Sink         // receives every event as it happens (also collected in Outcome.Events)
 	HTTPClient *http.Client       // for ApiInteraction; nil = a client with no global timeout (each step has its own)
 	SandboxURL string             // the value of $(Sandbox.Url)
 	Logger     *slog.Logger       // nil = discard; never receives a card digit
-	MaxSteps   int                // loop guard; 0 = DefaultMaxSteps
+	MaxSteps   int                // loop guard; 0 = 10 000
 
 	// Variables are set before the first step, after the Call.* built-ins (a harness may
 	// preset plan variables; built-ins cannot be overridden).
@@ -50,7 +51,7 @@ type Outcome struct {
 	Result    string            `json:"result"`           // ResultHangup, ResultCallerHungUp, …
 	Reason    string            `json:"reason,omitempty"` // hang-up reason, transfer target, or what went wrong
 	Variables map[string]string `json:"variables"`        // every variable after the run
-	Events    []Event           `json:"events"`           // the masked timeline
+	Events    []event.Event     `json:"events"`           // the masked timeline
 	Steps     int               `json:"steps"`            // steps executed
 	Duration  time.Duration     `json:"duration_ns"`      // on the run's clock
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/paybridge/paybridge/callplan"
 	"github.com/paybridge/paybridge/dtmf"
+	"github.com/paybridge/paybridge/event"
 	"github.com/paybridge/paybridge/pan"
 	"github.com/paybridge/paybridge/payment"
 )
@@ -194,7 +195,7 @@ type harness struct {
 	conn  *fakeConnector
 	links payment.LinkSender
 	logs  bytes.Buffer
-	sink  []Event
+	sink  []event.Event
 	opts  RunOptions
 }
 
@@ -221,7 +222,7 @@ func (h *harness) run(src string) *Outcome {
 	opts.Connectors = &fakeConnectors{conn: h.conn}
 	opts.Links = h.links
 	opts.Logger = slog.New(slog.NewJSONHandler(&h.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	opts.Events = EventSinkFunc(func(e Event) { h.sink = append(h.sink, e) })
+	opts.Events = event.SinkFunc(func(e event.Event) { h.sink = append(h.sink, e) })
 	opts.SandboxURL = "http://127.0.0.1:1"
 	if opts.MaxSteps == 0 {
 		opts.MaxSteps = 500
@@ -264,8 +265,8 @@ func (h *harness) checkNoLeak(out *Outcome) {
 	}
 }
 
-func eventsOf(out *Outcome, typ string) []Event {
-	var es []Event
+func eventsOf(out *Outcome, typ string) []event.Event {
+	var es []event.Event
 	for _, e := range out.Events {
 		if e.Type() == typ {
 			es = append(es, e)

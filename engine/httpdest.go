@@ -96,7 +96,7 @@ func validDestHost(h string) bool {
 func (d *Destinations) String() string { return d.list }
 
 // Check reports whether a connection for a request to host (the URL's host name, without
-// port) may go to addr; the error wraps ErrDestination.
+// port) may go to addr. The error says why not in the operator's terms (--http-allow).
 func (d *Destinations) Check(host string, addr netip.AddrPort) error {
 	ip := addr.Addr().Unmap().WithZone("")
 	for _, a := range d.always {
@@ -110,7 +110,7 @@ func (d *Destinations) Check(host string, addr netip.AddrPort) error {
 		}
 	}
 	if kind := specialAddr(ip); kind != "" {
-		return fmt.Errorf("%w: %s is %s: list it in --http-allow to reach it", ErrDestination, ip, kind)
+		return fmt.Errorf("%w: %s is %s: list it in --http-allow to reach it", errDestination, ip, kind)
 	}
 	if d.public {
 		return nil
@@ -121,7 +121,7 @@ func (d *Destinations) Check(host string, addr netip.AddrPort) error {
 			return nil
 		}
 	}
-	return fmt.Errorf("%w: %s (%s) is not in --http-allow %q", ErrDestination, host, ip, d.list)
+	return fmt.Errorf("%w: %s (%s) is not in --http-allow %q", errDestination, host, ip, d.list)
 }
 
 // specialRanges are refused unless listed, besides what netip classifies (loopback, private,
@@ -180,7 +180,7 @@ func (d *Destinations) dial(ctx context.Context, network, address string) (net.C
 		Control: func(_, addr string, _ syscall.RawConn) error {
 			ap, err := netip.ParseAddrPort(addr)
 			if err != nil {
-				return fmt.Errorf("%w: %s: %v", ErrDestination, addr, err)
+				return fmt.Errorf("%w: %s: %v", errDestination, addr, err)
 			}
 			return d.Check(host, ap)
 		}}

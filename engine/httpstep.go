@@ -51,11 +51,11 @@ func (r *run) stepAPI(ctx context.Context, s *callplan.APIInteractionStep) error
 func (r *run) doAPI(ctx context.Context, s *callplan.APIInteractionStep) (int, error) {
 	if name := r.untrustedOrigin(&s.Request); name != "" && !s.UntrustedHost {
 		return 0, fmt.Errorf("%w: %w: $(%s) decides where the request goes and holds data from a response or the caller (untrustedHost=\"true\" allows it)",
-			ErrNoResponse, ErrUntrustedHost, name)
+			errNoResponse, errUntrustedHost, name)
 	}
 	req, err := s.Request.NewRequest(ctx, r.lookup)
 	if err != nil {
-		return 0, fmt.Errorf("%w: %w", ErrNoResponse, err)
+		return 0, fmt.Errorf("%w: %w", errNoResponse, err)
 	}
 	host, timeout := req.URL.Host, s.Timeout
 	tctx, cancel := context.WithTimeout(ctx, timeout)
@@ -72,13 +72,13 @@ func (r *run) doAPI(ctx context.Context, s *callplan.APIInteractionStep) (int, e
 	resp, err := hc.Do(req.WithContext(tctx))
 	if err != nil {
 		if errors.Is(err, context.DeadlineExceeded) || errors.Is(tctx.Err(), context.DeadlineExceeded) {
-			return 0, fmt.Errorf("%w: %s %s: timed out after %v", ErrNoResponse, req.Method, host, timeout)
+			return 0, fmt.Errorf("%w: %s %s: timed out after %v", errNoResponse, req.Method, host, timeout)
 		}
 		var ue *url.Error
 		if errors.As(err, &ue) {
 			err = ue.Err
 		}
-		return 0, fmt.Errorf("%w: %s %s: %v", ErrNoResponse, req.Method, host, err)
+		return 0, fmt.Errorf("%w: %s %s: %v", errNoResponse, req.Method, host, err)
 	}
 	defer resp.Body.Close()
 	if s.Response.ResponseCodeDestination != "" {
@@ -118,16 +118,16 @@ const maxAPIRedirects = 5
 // checkRedirect applies a step's redirect policy to the next hop of a redirect chain.
 func checkRedirect(p callplan.RedirectPolicy, next *http.Request, via []*http.Request) error {
 	if len(via) > maxAPIRedirects {
-		return fmt.Errorf("%w: more than %d redirects", ErrRedirect, maxAPIRedirects)
+		return fmt.Errorf("%w: more than %d redirects", errRedirect, maxAPIRedirects)
 	}
 	switch p {
 	case callplan.RedirectAny:
 		return nil
 	case callplan.RedirectNone:
-		return fmt.Errorf("%w: redirects=\"none\"", ErrRedirect)
+		return fmt.Errorf("%w: redirects=\"none\"", errRedirect)
 	}
 	if from := via[0].URL; !sameOrigin(from, next.URL) {
-		return fmt.Errorf("%w: it goes to another origin (%s://%s); redirects=\"any\" follows it", ErrRedirect, next.URL.Scheme, next.URL.Host)
+		return fmt.Errorf("%w: it goes to another origin (%s://%s); redirects=\"any\" follows it", errRedirect, next.URL.Scheme, next.URL.Host)
 	}
 	return nil
 }

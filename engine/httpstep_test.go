@@ -232,7 +232,7 @@ func TestDestinationsRefuseAtDial(t *testing.T) {
 		{"unspecified address", nil, fmt.Sprintf("http://0.0.0.0:%d/", port)},
 	} {
 		err := get(must(tc.allow...), tc.url)
-		if !errors.Is(err, ErrDestination) {
+		if !errors.Is(err, errDestination) {
 			t.Errorf("%s: %v, want ErrDestination", tc.name, err)
 		}
 	}
@@ -286,7 +286,7 @@ func TestDestinationsCheck(t *testing.T) {
 		{named, "api.example.com", "10.0.0.1:443", false},
 	} {
 		err := tc.d.Check(tc.host, netip.MustParseAddrPort(tc.addr))
-		if (err == nil) != tc.ok || err != nil && !errors.Is(err, ErrDestination) {
+		if (err == nil) != tc.ok || err != nil && !errors.Is(err, errDestination) {
 			t.Errorf("%s %s via %q: %v, want ok=%v", tc.host, tc.addr, tc.d, err, tc.ok)
 		}
 	}

@@ -91,7 +91,7 @@ func TestPaySuccess(t *testing.T) {
 	if !strings.Contains(h.ch.playedList(), "pay-processing payment-accepted digit-1 digit-2 digit-3 digit-4") {
 		t.Fatalf("played %s", h.ch.playedList())
 	}
-	var progress []Event
+	var progress []event.Event
 	keys := 0
 	for _, e := range eventsOf(out, "pay.progress") {
 		switch e.Data.(*event.PayProgress).Phase {

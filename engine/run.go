@@ -32,7 +32,7 @@ type run struct {
 	http    *http.Client
 
 	vars    map[string]string
-	events  []Event
+	events  []event.Event
 	steps   int
 	maxStep int
 	started time.Time
@@ -81,7 +81,7 @@ func newRun(plan *callplan.Plan, ch Channel, opts RunOptions) *run {
 		r.http = defaultHTTPClient(opts.SandboxURL)
 	}
 	if r.maxStep <= 0 {
-		r.maxStep = DefaultMaxSteps
+		r.maxStep = defaultMaxSteps
 	}
 	info := ch.Info()
 	r.callID = info.ID
@@ -188,7 +188,7 @@ func (r *run) execOne(ctx context.Context, steps []callplan.Step, i int) error {
 	}
 	r.steps++
 	if r.steps > r.maxStep {
-		return &endSignal{ResultError, fmt.Sprintf("%v: more than %d steps", ErrLoopGuard, r.maxStep)}
+		return &endSignal{ResultError, fmt.Sprintf("%v: more than %d steps", errLoopGuard, r.maxStep)}
 	}
 	s := steps[i]
 	r.emit(s.StepName(), &event.StepEntered{Pos: s.StepPos().String()})
@@ -280,7 +280,7 @@ func (r *run) set(name, value string) {
 
 func (r *run) emit(step string, d event.Data) {
 	r.secrets.maskData(d)
-	e := Event{Time: r.clock.Now(), CallID: r.callID, Step: r.secrets.mask(step), Data: d}
+	e := event.Event{Time: r.clock.Now(), CallID: r.callID, Step: r.secrets.mask(step), Data: d}
 	r.events = append(r.events, e)
 	if r.opts.Events != nil {
 		r.opts.Events.Emit(e)
@@ -313,15 +313,15 @@ func (r *run) connector(name string) (payment.Connector, error) {
 	}
 	decl := r.plan.Connector(name)
 	if decl == nil {
-		return nil, fmt.Errorf("%w: no <Connector name=%q>", ErrNoConnector, name)
+		return nil, fmt.Errorf("%w: no <Connector name=%q>", errNoConnector, name)
 	}
 	if r.opts.Connectors == nil {
-		return nil, fmt.Errorf("%w: no connectors configured", ErrNoConnector)
+		return nil, fmt.Errorf("%w: no connectors configured", errNoConnector)
 	}
 	spec := decl.Spec
 	c, err := r.opts.Connectors.Open(&spec)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %s: %w", ErrNoConnector, name, err)
+		return nil, fmt.Errorf("%w: %s: %w", errNoConnector, name, err)
 	}
 	r.connectors[name] = c
 	if k, ok := c.(payment.KeyedConnector); ok {

@@ -1,0 +1,34 @@
+package engine
+
+import "errors"
+
+// Sentinel errors of the engine's API. The messages keep the "callplan:" prefix that plan
+// authors and operators have always seen.
+var (
+	// ErrHangup: the call ended while a step was running. Channels return it (wrapped or not)
+	// from Play, Transfer and Hangup once the far end has gone.
+	ErrHangup = errors.New("callplan: call ended")
+	// ErrRunArgs: Run was called without a plan or a channel.
+	ErrRunArgs = errors.New("callplan: Run needs a plan and a channel")
+)
+
+// Why a step could not do its work. They never leave a run as errors: their text lands in a
+// step's published error variable ($(Name.Error), $(Pay.ConnectorError), …), in events and in
+// logs, so each says what happened in the plan author's terms.
+var (
+	// errLoopGuard: a call executed more steps than RunOptions.MaxSteps.
+	errLoopGuard = errors.New("callplan: step limit reached (a Goto loop?)")
+	// errNoConnector: a step names a connector that cannot be opened.
+	errNoConnector = errors.New("callplan: connector unavailable")
+	// errNoResponse: an ApiInteraction got no HTTP response (network error, timeout).
+	errNoResponse = errors.New("callplan: no response")
+	// errDestination: an ApiInteraction's connection went to an address the operator's
+	// allow-list (Destinations) does not allow.
+	errDestination = errors.New("callplan: destination not allowed")
+	// errUntrustedHost: an ApiInteraction's URL takes its origin from untrusted data (a
+	// response, the caller) and the step does not say untrustedHost="true".
+	errUntrustedHost = errors.New("callplan: URL host from untrusted data")
+	// errRedirect: an ApiInteraction's redirect was not followed (another origin, or
+	// redirects="none", or too many).
+	errRedirect = errors.New("callplan: redirect not followed")
+)
