@@ -1,4 +1,4 @@
-# The call-plan language (docs/callplan.md): parser, validator, `paybridge validate`.
+# The call-plan language (docs/callplan.md; package callplan): parser, validator, `paybridge validate`.
 #
 # callplan-plans (~1 s): the built binary validates every example plan in examples/plans
 #   (exit 0, no error, no warning) and refuses every plan in testdata/plans/bad with exit 1
@@ -8,7 +8,7 @@
 #   through `paybridge replay --digits` against the embedded sandbox and checks the result
 #   against testdata/plans/replay/PLAN.expect.json; fails if a test card number appears in the
 #   output.
-# callplan-fuzz (not part of `make test`; ~3 min): runs the five language fuzz targets briefly.
+# callplan-fuzz (not part of `make test`; ~3 min): runs the six language fuzz targets briefly.
 
 CALLPLAN_PANS := 4242424242424242|5555555555554444|378282246310005|4000000000000002
 
@@ -49,7 +49,7 @@ callplan-plans: build
 	echo "callplan-plans: ok ($$(ls examples/plans/*.xml | wc -l) example plans valid, $$n bad plans or plan sets refused as expected)"
 
 callplan-fuzz:
-	@for t in FuzzParse FuzzExpr FuzzTemplate FuzzLocator FuzzURLOrigin; do \
+	@for t in FuzzParse FuzzExpr FuzzTemplate FuzzLocator FuzzURLOrigin FuzzAmountPrompts; do \
 	  $(GO) test ./callplan -run '^$$' -fuzz "^$$t\$$" -fuzztime=30s || exit 1; \
 	done
 

@@ -1,14 +1,15 @@
-# The call-plan engine, prompts and offline replay (docs/pay.md, docs/replay.md).
+# The call-plan engine (package engine), prompts and offline replay (docs/pay.md, docs/replay.md).
 #
 # replay-fixtures: replays every recorded call of testdata/replay, and every typed case of
 # testdata/replay/branches.tsv (the VCC plan's failure branches among them), through the built binary
 # against its expectation, and fails if a card number appears in any output (~2 s).
 # bench-replay: the 60-second-call replay figure (x_realtime, target ≥ 1000).
+# engine-fuzz (not part of `make test`; ~1 min): runs the engine's two fuzz targets briefly.
 
 REPLAY      := ./$(BIN) replay --start 2026-11-22T10:00:00Z
 REPLAY_PANS := 4242424242424242|5555555555554444|378282246310005|4000000000000002
 
-.PHONY: replay-fixtures bench-replay
+.PHONY: replay-fixtures bench-replay engine-fuzz
 
 replay-fixtures: build
 	@json=$$(mktemp); log=$$(mktemp); trap 'rm -f $$json $$log' EXIT; \
@@ -28,6 +29,11 @@ replay-fixtures: build
 
 bench-replay:
 	$(GO) test -run '^$$' -bench 'Replay' -benchtime 3s ./internal/replay
+
+engine-fuzz:
+	@for t in FuzzRunPlan FuzzPay; do \
+	  $(GO) test ./engine -run '^$$' -fuzz "^$$t\$$" -fuzztime=30s || exit 1; \
+	done
 
 EXTRA_TESTS += replay-fixtures
 EXTRA_BENCH += bench-replay
