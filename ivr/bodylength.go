@@ -40,10 +40,10 @@ func (s *Server) answerCutBody(data []byte, from *net.UDPAddr) bool {
 		return true
 	}
 	req.SetSource(from.String()) // for Via received/rport
-	res := sip.NewResponseFromRequest(req, 400, "Content-Length Exceeds Body", nil)
+	res := sip.NewResponseFromRequest(req, sip.StatusBadRequest, "Content-Length Exceeds Body", nil)
 	res.SipVersion = "SIP/2.0"
 	res.AppendHeader(sip.NewHeader("Server", s.cfg.UserAgent))
-	s.metrics.SIPResponse(string(req.Method), 400)
+	s.metrics.SIPResponse(string(req.Method), sip.StatusBadRequest)
 	if _, err := s.udp.WriteTo([]byte(res.String()), from); err != nil {
 		s.log.Debug("400 for a cut body not sent", "err", err)
 	}

@@ -376,17 +376,17 @@ func (c *Call) modify(req *sip.Request, tx sip.ServerTransaction, invite bool) {
 	c.mu.Lock()
 	if c.ended {
 		c.mu.Unlock()
-		s.respond(tx, req, 481, "Call/Transaction Does Not Exist")
+		s.respond(tx, req, sip.StatusCallTransactionDoesNotExists, "Call/Transaction Does Not Exist")
 		return
 	}
 	if err := c.dialog.ReadRequest(req, tx); err != nil {
 		c.mu.Unlock()
-		s.respond(tx, req, 500, "Server Internal Error", sip.NewHeader("Retry-After", "1"))
+		s.respond(tx, req, sip.StatusInternalServerError, "Server Internal Error", sip.NewHeader("Retry-After", "1"))
 		return
 	}
 	if c.modifying || c.lateOffer && !c.lateAnswered.Load() {
 		c.mu.Unlock()
-		s.respond(tx, req, 491, "Request Pending")
+		s.respond(tx, req, sip.StatusRequestPending, "Request Pending")
 		return
 	}
 	c.modifying = true
@@ -412,7 +412,7 @@ func (c *Call) modify(req *sip.Request, tx sip.ServerTransaction, invite bool) {
 	}
 	body, ok := sdpBody(req)
 	if !ok {
-		refuse(415, "Unsupported Media Type", sip.NewHeader("Accept", "application/sdp"))
+		refuse(sip.StatusUnsupportedMediaType, "Unsupported Media Type", sip.NewHeader("Accept", "application/sdp"))
 		return
 	}
 	if len(body) > 0 {
@@ -422,7 +422,7 @@ func (c *Call) modify(req *sip.Request, tx sip.ServerTransaction, invite bool) {
 			p, err = media.Negotiate(sd)
 		}
 		if err != nil {
-			refuse(488, "Not Acceptable Here", sip.NewHeader("Warning", warning(s.ip, err)))
+			refuse(sip.StatusNotAcceptableHere, "Not Acceptable Here", sip.NewHeader("Warning", warning(s.ip, err)))
 			return
 		}
 		old := c.media.Params()
@@ -438,7 +438,7 @@ func (c *Call) modify(req *sip.Request, tx sip.ServerTransaction, invite bool) {
 	res := sip.NewSDPResponseFromRequest(req, c.localSDP)
 	res.AppendHeader(&s.contact)
 	res.AppendHeader(sip.NewHeader("Server", s.cfg.UserAgent))
-	s.metrics.SIPResponse(method, 200)
+	s.metrics.SIPResponse(method, sip.StatusOK)
 	if !invite {
 		release()
 		tx.Respond(res)

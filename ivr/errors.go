@@ -7,9 +7,6 @@ import "errors"
 // exhausted, media timeout) are package media's; a header value with CR, LF or NUL is
 // sipsafe.ErrBadHeaderValue.
 var (
-	// ErrDraining: the server is draining and refuses new calls.
-	ErrDraining = errors.New("ivr: server draining")
-
 	// ErrTransferRejected: the far end refused or failed the REFER.
 	ErrTransferRejected = errors.New("ivr: transfer rejected")
 

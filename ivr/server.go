@@ -327,7 +327,7 @@ func (s *Server) guard(h sipgo.RequestHandler) sipgo.RequestHandler {
 				// The panic value is not logged: it could hold request data.
 				s.log.Error("SIP handler panicked", "method", string(req.Method), "panic_type", fmt.Sprintf("%T", r))
 				if tx != nil && !req.IsAck() {
-					s.respond(tx, req, 500, "Server Internal Error")
+					s.respond(tx, req, sip.StatusInternalServerError, "Server Internal Error")
 				}
 			}
 		}()
@@ -339,7 +339,7 @@ func (s *Server) guard(h sipgo.RequestHandler) sipgo.RequestHandler {
 		if code, reason := validateRequest(req); code != 0 {
 			if tx != nil && !req.IsAck() {
 				var hdrs []sip.Header
-				if code == 420 {
+				if code == sip.StatusBadExtension {
 					hdrs = append(hdrs, sip.NewHeader("Unsupported", unsupportedRequire(req)))
 				}
 				s.respond(tx, req, code, reason, hdrs...)
@@ -365,21 +365,21 @@ func (s *Server) respond(tx sip.ServerTransaction, req *sip.Request, code int, r
 }
 
 func (s *Server) onOptions(req *sip.Request, tx sip.ServerTransaction) {
-	s.respond(tx, req, 200, "OK",
+	s.respond(tx, req, sip.StatusOK, "OK",
 		sip.NewHeader("Allow", allowed), sip.NewHeader("Accept", "application/sdp"))
 }
 
 func (s *Server) onNotAllowed(req *sip.Request, tx sip.ServerTransaction) {
-	s.respond(tx, req, 405, "Method Not Allowed", sip.NewHeader("Allow", allowed))
+	s.respond(tx, req, sip.StatusMethodNotAllowed, "Method Not Allowed", sip.NewHeader("Allow", allowed))
 }
 
 func (s *Server) onRefer(req *sip.Request, tx sip.ServerTransaction) {
 	// We send REFERs (Transfer); we do not accept being transferred.
 	if c := s.callFor(req); c == nil {
-		s.respond(tx, req, 481, "Call/Transaction Does Not Exist")
+		s.respond(tx, req, sip.StatusCallTransactionDoesNotExists, "Call/Transaction Does Not Exist")
 		return
 	}
-	s.respond(tx, req, 403, "Forbidden")
+	s.respond(tx, req, sip.StatusForbidden, "Forbidden")
 }
 
 // callFor finds the call an in-dialog request belongs to.
@@ -399,30 +399,30 @@ func (s *Server) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 		return
 	}
 	if s.draining.Load() {
-		s.respond(tx, req, 503, "Service Unavailable", sip.NewHeader("Retry-After", "30"))
+		s.respond(tx, req, sip.StatusServiceUnavailable, "Service Unavailable", sip.NewHeader("Retry-After", "30"))
 		return
 	}
 	if req.Contact() == nil {
-		s.respond(tx, req, 400, "Missing Contact")
+		s.respond(tx, req, sip.StatusBadRequest, "Missing Contact")
 		return
 	}
 	if !acceptsSDP(req) {
-		s.respond(tx, req, 406, "Not Acceptable", sip.NewHeader("Accept", "application/sdp"))
+		s.respond(tx, req, sip.StatusNotAcceptable, "Not Acceptable", sip.NewHeader("Accept", "application/sdp"))
 		return
 	}
 	body, ok := sdpBody(req)
 	if !ok {
-		s.respond(tx, req, 415, "Unsupported Media Type", sip.NewHeader("Accept", "application/sdp"))
+		s.respond(tx, req, sip.StatusUnsupportedMediaType, "Unsupported Media Type", sip.NewHeader("Accept", "application/sdp"))
 		return
 	}
 	to := dialledNumber(req)
 	handler, ok := s.cfg.Router.Route(to)
 	if !ok {
-		s.respond(tx, req, 404, "Not Found")
+		s.respond(tx, req, sip.StatusNotFound, "Not Found")
 		return
 	}
 	if int(s.active.Load()) >= s.cfg.MaxCalls {
-		s.respond(tx, req, 503, "Service Unavailable", sip.NewHeader("Retry-After", "5"))
+		s.respond(tx, req, sip.StatusServiceUnavailable, "Service Unavailable", sip.NewHeader("Retry-After", "5"))
 		return
 	}
 
@@ -435,21 +435,21 @@ func (s *Server) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 			params, err = media.Negotiate(offer)
 		}
 		if err != nil {
-			s.respond(tx, req, 488, "Not Acceptable Here", sip.NewHeader("Warning", warning(s.ip, err)))
+			s.respond(tx, req, sip.StatusNotAcceptableHere, "Not Acceptable Here", sip.NewHeader("Warning", warning(s.ip, err)))
 			return
 		}
 	}
 
 	s.active.Add(1)
 	started := time.Now()
-	trying := sip.NewResponseFromRequest(req, 100, "Trying", nil)
+	trying := sip.NewResponseFromRequest(req, sip.StatusTrying, "Trying", nil)
 	tx.Respond(trying)
 
 	conn, port, err := s.ports.Get()
 	if err != nil {
 		s.active.Add(-1)
 		s.log.Warn("refusing call", "err", err)
-		s.respond(tx, req, 503, "Service Unavailable", sip.NewHeader("Retry-After", "5"))
+		s.respond(tx, req, sip.StatusServiceUnavailable, "Service Unavailable", sip.NewHeader("Retry-After", "5"))
 		return
 	}
 	dlg, err := s.dialogs.ReadInvite(req, tx)
@@ -457,7 +457,7 @@ func (s *Server) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 		conn.Close()
 		s.ports.Put(port)
 		s.active.Add(-1)
-		s.respond(tx, req, 400, "Bad Request")
+		s.respond(tx, req, sip.StatusBadRequest, "Bad Request")
 		return
 	}
 	c := newCall(s, dlg, req, conn, started)
@@ -467,8 +467,8 @@ func (s *Server) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 	s.metrics.CallStarted()
 
 	if s.cfg.RingTime > 0 {
-		s.metrics.SIPResponse("INVITE", 180)
-		dlg.Respond(180, "Ringing", nil)
+		s.metrics.SIPResponse("INVITE", sip.StatusRinging)
+		dlg.Respond(sip.StatusRinging, "Ringing", nil)
 		select {
 		case <-time.After(s.cfg.RingTime):
 		case <-dlg.Context().Done():
@@ -489,7 +489,7 @@ func (s *Server) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 		answer = media.BuildOffer(local)
 	}
 	c.localSDP = answer
-	s.metrics.SIPResponse("INVITE", 200)
+	s.metrics.SIPResponse("INVITE", sip.StatusOK)
 	res := sip.NewSDPResponseFromRequest(dlg.InviteRequest, answer)
 	res.AppendHeader(sip.NewHeader(CallIDHeader, c.ID()))
 	if err := dlg.WriteResponse(res); err != nil {
@@ -531,12 +531,12 @@ func (s *Server) onAck(req *sip.Request, tx sip.ServerTransaction) {
 func (s *Server) onBye(req *sip.Request, tx sip.ServerTransaction) {
 	c := s.callFor(req)
 	if c == nil {
-		s.respond(tx, req, 481, "Call/Transaction Does Not Exist")
+		s.respond(tx, req, sip.StatusCallTransactionDoesNotExists, "Call/Transaction Does Not Exist")
 		return
 	}
-	s.metrics.SIPResponse("BYE", 200)
+	s.metrics.SIPResponse("BYE", sip.StatusOK)
 	if err := c.dialog.ReadBye(req, tx); err != nil {
-		s.respond(tx, req, 500, "Server Internal Error")
+		s.respond(tx, req, sip.StatusInternalServerError, "Server Internal Error")
 		return
 	}
 	c.finish("caller-hangup", false)
@@ -545,13 +545,13 @@ func (s *Server) onBye(req *sip.Request, tx sip.ServerTransaction) {
 func (s *Server) onCancel(req *sip.Request, tx sip.ServerTransaction) {
 	// A CANCEL that matched an INVITE transaction never gets here (the transaction layer
 	// answers it and the dialog context ends); this one matched nothing.
-	s.respond(tx, req, 481, "Call/Transaction Does Not Exist")
+	s.respond(tx, req, sip.StatusCallTransactionDoesNotExists, "Call/Transaction Does Not Exist")
 }
 
 func (s *Server) onInfo(req *sip.Request, tx sip.ServerTransaction) {
 	c := s.callFor(req)
 	if c == nil {
-		s.respond(tx, req, 481, "Call/Transaction Does Not Exist")
+		s.respond(tx, req, sip.StatusCallTransactionDoesNotExists, "Call/Transaction Does Not Exist")
 		return
 	}
 	ct := ""
@@ -561,33 +561,33 @@ func (s *Server) onInfo(req *sip.Request, tx sip.ServerTransaction) {
 	switch ct {
 	case "application/dtmf-relay", "application/dtmf":
 	case "":
-		s.respond(tx, req, 200, "OK") // keep-alive INFO
+		s.respond(tx, req, sip.StatusOK, "OK") // keep-alive INFO
 		return
 	default:
-		s.respond(tx, req, 415, "Unsupported Media Type", sip.NewHeader("Accept", "application/dtmf-relay, application/dtmf"))
+		s.respond(tx, req, sip.StatusUnsupportedMediaType, "Unsupported Media Type", sip.NewHeader("Accept", "application/dtmf-relay, application/dtmf"))
 		return
 	}
 	if err := c.infoDTMF(ct, req.Body()); err != nil {
-		s.respond(tx, req, 400, "Bad DTMF Body")
+		s.respond(tx, req, sip.StatusBadRequest, "Bad DTMF Body")
 		return
 	}
-	s.respond(tx, req, 200, "OK")
+	s.respond(tx, req, sip.StatusOK, "OK")
 }
 
 func (s *Server) onNotify(req *sip.Request, tx sip.ServerTransaction) {
 	c := s.callFor(req)
 	if c == nil {
-		s.respond(tx, req, 481, "Subscription Does Not Exist")
+		s.respond(tx, req, sip.StatusCallTransactionDoesNotExists, "Subscription Does Not Exist")
 		return
 	}
-	s.respond(tx, req, 200, "OK")
+	s.respond(tx, req, sip.StatusOK, "OK")
 	c.notify(req)
 }
 
 func (s *Server) onUpdate(req *sip.Request, tx sip.ServerTransaction) {
 	c := s.callFor(req)
 	if c == nil {
-		s.respond(tx, req, 481, "Call/Transaction Does Not Exist")
+		s.respond(tx, req, sip.StatusCallTransactionDoesNotExists, "Call/Transaction Does Not Exist")
 		return
 	}
 	c.modify(req, tx, false)
@@ -596,7 +596,7 @@ func (s *Server) onUpdate(req *sip.Request, tx sip.ServerTransaction) {
 func (s *Server) onReinvite(req *sip.Request, tx sip.ServerTransaction) {
 	c := s.callFor(req)
 	if c == nil {
-		s.respond(tx, req, 481, "Call/Transaction Does Not Exist")
+		s.respond(tx, req, sip.StatusCallTransactionDoesNotExists, "Call/Transaction Does Not Exist")
 		return
 	}
 	c.modify(req, tx, true)

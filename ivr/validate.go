@@ -20,39 +20,39 @@ var singleHeaders = []string{"Call-ID", "From", "To", "CSeq", "Max-Forwards", "C
 // fine, or the status and reason to answer.
 func validateRequest(req *sip.Request) (int, string) {
 	if req.SipVersion != "SIP/2.0" {
-		return 505, "Version Not Supported"
+		return sip.StatusVersionNotSupported, "Version Not Supported"
 	}
 	if req.From() == nil || req.To() == nil || req.CallID() == nil || req.CSeq() == nil || req.Via() == nil {
-		return 400, "Missing Mandatory Header"
+		return sip.StatusBadRequest, "Missing Mandatory Header"
 	}
 	if string(*req.CallID()) == "" {
-		return 400, "Empty Call-ID"
+		return sip.StatusBadRequest, "Empty Call-ID"
 	}
 	for _, h := range singleHeaders {
 		if len(req.GetHeaders(h)) > 1 {
-			return 400, "Duplicate " + h
+			return sip.StatusBadRequest, "Duplicate " + h
 		}
 	}
 	// sipgo upper-cases the request-line method but not CSeq's (RFC 4475 intmeth).
 	if !strings.EqualFold(string(req.CSeq().MethodName), string(req.Method)) {
-		return 400, "CSeq Method Mismatch"
+		return sip.StatusBadRequest, "CSeq Method Mismatch"
 	}
 	if req.IsAck() || req.IsCancel() {
 		return 0, ""
 	}
 	if len(req.Recipient.Headers) > 0 {
-		return 400, "Headers Not Allowed In Request-URI"
+		return sip.StatusBadRequest, "Headers Not Allowed In Request-URI"
 	}
 	switch strings.ToLower(req.Recipient.Scheme) {
 	case "sip", "tel":
 	default:
-		return 416, "Unsupported URI Scheme"
+		return statusUnsupportedURIScheme, "Unsupported URI Scheme"
 	}
 	if unsup := unsupportedRequire(req); unsup != "" {
-		return 420, "Bad Extension"
+		return sip.StatusBadExtension, "Bad Extension"
 	}
 	if cl := req.ContentLength(); cl != nil && int(*cl) != len(req.Body()) {
-		return 400, "Content-Length Mismatch"
+		return sip.StatusBadRequest, "Content-Length Mismatch"
 	}
 	return 0, ""
 }
