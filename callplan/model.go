@@ -340,7 +340,7 @@ type AuthorizeStep struct {
 	Var       string // DefaultAuthorizeVar
 }
 
-// PayStep is <Pay>: the secure card capture. See CALLPLAN.md "Pay".
+// PayStep is <Pay>: the secure card capture (docs/callplan.md "Pay", docs/pay.md).
 type PayStep struct {
 	stepBase
 	Connector   string

@@ -138,7 +138,8 @@ func levelPower(dbm0 float64) float32 {
 	return float32(a * a)
 }
 
-// strictLimits decide digits. Tuned by measurement against the DTMF.md rows (see docs/dtmf.md).
+// strictLimits decide digits. Tuned by measurement against the conformance
+// matrix (docs/dtmf.md).
 var strictLimits = limits{
 	minPower:    levelPower(-42),
 	maxNormal:   dbRatio(9.5),

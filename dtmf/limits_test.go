@@ -19,7 +19,7 @@ func oneKey(g *dtmftest.Gen, t dtmftest.Tone) bool {
 
 // TestMeasuredLimits sweeps frequency offset, twist, level and duration like spandsp's
 // battery and logs where paybridge's detector accepts; it fails if a limit falls outside
-// the DTMF.md MUST bounds. docs/dtmf.md quotes its output.
+// the conformance matrix's MUST bounds. docs/dtmf.md quotes its output.
 func TestMeasuredLimits(t *testing.T) {
 	g := dtmftest.New(9)
 	for _, k := range []byte("159D") {

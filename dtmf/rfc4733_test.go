@@ -81,7 +81,7 @@ func cat(ps ...[]rxPkt) []rxPkt {
 	return out
 }
 
-// The DTMF.md receiver list, numbered R1–R15 in its order (see docs/dtmf.md).
+// The RFC 4733 receiver's rows R1–R15 (docs/dtmf.md).
 func TestReceiverRows(t *testing.T) {
 	cases := []struct {
 		id, name   string

@@ -87,8 +87,8 @@ func TestTalkOff(t *testing.T) {
 }
 
 // D12: keys over speech. Speech level is its active level relative to the keys' power (two
-// tones at −10 dBm0 each); 400 keys × 5 seeds per level. DTMF.md's MUST (≥ 100/97/90/76 % at
-// −20/−12/−6/0 dB) was measured on a gentler stimulus than this one: spandsp itself scores
+// tones at −10 dBm0 each); 400 keys × 5 seeds per level. The conformance matrix's MUST (docs/dtmf.md:
+// ≥ 100/97/90/76 % at −20/−12/−6/0 dB) was measured on a gentler stimulus than this one: spandsp itself scores
 // 100/94.5/77.3/54.6 % here (internal/spandspref TestCompareTalk runs both). This test holds
 // paybridge to never doing worse than spandsp on this stimulus, and reports the MUST gap.
 func TestTalkDown(t *testing.T) {
@@ -100,7 +100,7 @@ func TestTalkDown(t *testing.T) {
 		for seed := uint64(11); seed < 16; seed++ {
 			score += talkDownScore(pcm, c.rel, 400, seed) / 5
 		}
-		t.Logf("D12 speech at %+.0f dB: %.1f%% correct (spandsp %.1f%%, DTMF.md MUST %.0f%%)", c.rel, 100*score, 100*c.spandsp, 100*c.must)
+		t.Logf("D12 speech at %+.0f dB: %.1f%% correct (spandsp %.1f%%, MUST %.0f%%)", c.rel, 100*score, 100*c.spandsp, 100*c.must)
 		if score < c.spandsp {
 			t.Errorf("D12 speech at %+.0f dB: %.1f%% is worse than spandsp's %.1f%%", c.rel, 100*score, 100*c.spandsp)
 		}

@@ -14,7 +14,7 @@ import (
 	"github.com/paybridge/paybridge/payment"
 )
 
-// sessionAPI speaks the self-service session model of Vonage VCC / PCI Pal (seed 003), plus
+// sessionAPI speaks the self-service session model of Vonage VCC / PCI Pal, plus
 // the capture call paybridge uses to submit a voice session's card (docs/gateway.md).
 type sessionAPI struct{ c *Connector }
 

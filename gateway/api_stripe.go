@@ -14,7 +14,7 @@ import (
 	"github.com/paybridge/paybridge/payment"
 )
 
-// stripeAPI speaks the Stripe-style API of seed 001: form-encoded bodies, a Bearer secret key,
+// stripeAPI speaks a Stripe-style API: form-encoded bodies, a Bearer secret key,
 // a card token (POST /v1/tokens) and then a charge (POST /v1/charges) with an Idempotency-Key.
 // The idempotency key is also stored as metadata[idempotency_key] so Reconcile can search for
 // the charge after a crash.

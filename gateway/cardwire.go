@@ -38,7 +38,7 @@ import (
 //     TLS 1.3 only is still reached — see tls13BodyChunk.)
 //   - The answer is read through a bufio.Reader over a cardsafe.ReadRecorder, and every buffer a read
 //     filled is zeroed when the connection is closed. Answers carry no card digits (the
-//     sandbox's and the seeds' APIs return the mask at most); this is defence in depth.
+//     sandbox's and the providers' published APIs return the mask at most); this is defence in depth.
 type cardWire struct {
 	dial  func(ctx context.Context, network, addr string) (net.Conn, error)
 	tls   *tls.Config                           // nil: crypto/tls defaults (system roots)

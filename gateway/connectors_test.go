@@ -105,7 +105,7 @@ func TestConnectorTokenize(t *testing.T) {
 	}
 }
 
-// The session flow of the seed: start a voice session, capture into it, read its state.
+// The VCC session flow: start a voice session, capture into it, read its state.
 func TestSessionConnectorFlow(t *testing.T) {
 	e := newEnv(t, sandbox.Config{})
 	c := e.open(t, "session")

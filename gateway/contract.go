@@ -22,7 +22,7 @@ const (
 )
 
 // sessionCreated is the answer of POST /globalpci/v1/selfservicesession (and of the digital
-// one): the seed's shape.
+// one): the shape Vonage VCC publishes.
 type sessionCreated struct {
 	SessionID          string `json:"sessionId"`
 	SessionState       string `json:"sessionState"`

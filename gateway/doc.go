@@ -4,8 +4,8 @@
 // # The model
 //
 // A plan's <Connector> becomes a [Connector] through [Connectors.Open]. Each speaks one
-// provider API over HTTP — "session" (the Vonage VCC / PCI Pal self-service session of the
-// seeds), "generic" (Twilio's Generic Pay Connector contract) or "stripe" (Stripe-style form
+// provider API over HTTP — "session" (the Vonage VCC / PCI Pal self-service session),
+// "generic" (Twilio's Generic Pay Connector contract) or "stripe" (Stripe-style form
 // posts) — and they share one request discipline:
 //
 //   - Credentials: an OAuth2 client-credentials token ([TokenSource]) cached until its expiry

@@ -58,7 +58,7 @@ func NewTokenSource(cfg TokenSourceConfig) *TokenSource {
 	ts := &TokenSource{
 		conf: clientcredentials.Config{
 			ClientID: cfg.ClientID, ClientSecret: cfg.ClientSecret, TokenURL: cfg.TokenURL,
-			// The session APIs of the seeds take the credentials in the form body.
+			// The VCC and PCI Pal session APIs take the credentials in the form body.
 			AuthStyle: oauth2.AuthStyleInParams,
 		},
 		hc: cfg.HTTPClient, skew: cfg.Skew, timeout: cfg.Timeout, tries: cfg.Tries,

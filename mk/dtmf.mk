@@ -1,8 +1,9 @@
 # DTMF area (dtmf/, internal/audiofile, internal/spandspref, `paybridge dtmf`).
 #
-#   make dtmf-compare   paybridge's detector and spandsp's dtmf_rx side by side: every DTMF.md
-#                       row (MUST/SHOULD counts), talk-off/talk-down; then the benchmarks, CPU
-#                       time per 20 ms frame among them (BenchmarkCPUPerFrame)
+#   make dtmf-compare   paybridge's detector and spandsp's dtmf_rx side by side: every row of
+#                       the conformance matrix of docs/dtmf.md (MUST/SHOULD counts),
+#                       talk-off/talk-down; then the benchmarks, CPU time per 20 ms frame among
+#                       them (BenchmarkCPUPerFrame)
 #   make dtmf-fuzz      every fuzz target of the area for DTMF_FUZZTIME each (default 20s)
 #   make dtmf-talkoff   only the long talk-off/talk-down tests (the speech corpus is generated
 #                       once with espeak-ng/flite into $(XDG_CACHE_HOME)/paybridge/talkoff)

@@ -19,7 +19,7 @@
 // # What it serves
 //
 //   - OAuth2 client credentials (POST /auth/connect/token).
-//   - The self-service session API of the seeds plus paybridge's capture call (voice and
+//   - The self-service session API of Vonage VCC / PCI Pal plus paybridge's capture call (voice and
 //     digital sessions, status with captures, signed results posted from outside with the
 //     account's payment key).
 //   - Twilio's Generic Pay Connector contract (POST /generic).

@@ -19,7 +19,7 @@ func randomHex(n int) string {
 	return hex.EncodeToString(b)
 }
 
-// newSessionID returns a GUID-shaped session id, as the seed's providers use.
+// newSessionID returns a GUID-shaped session id, as VCC and PCI Pal use.
 func newSessionID() string {
 	h := randomHex(16)
 	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:32]

@@ -44,7 +44,7 @@ func TestTokenEndpoint(t *testing.T) {
 	}
 }
 
-// The seed's ApiInteraction shapes, verbatim: token in the body, session JSON with
+// The VCC example's ApiInteraction shapes, verbatim: token in the body, session JSON with
 // "cardholder Address" (a space in the key), then the status query.
 func TestSeedShapes(t *testing.T) {
 	e := newEnv(t, Config{})

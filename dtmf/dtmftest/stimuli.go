@@ -1,4 +1,4 @@
-// Package dtmftest builds the DTMF.md stimulus matrix (rows D1–D14) as plain 8 kHz linear
+// Package dtmftest builds the conformance matrix of docs/dtmf.md (rows D1–D14) as plain 8 kHz linear
 // audio, seeded and reproducible, so that paybridge's detector tests and the side-by-side
 // comparison with spandsp run on exactly the same samples.
 //
@@ -39,7 +39,7 @@ func Peak(dbm0 float64) float64 { return 32767 * math.Pow(10, (dbm0-3.14)/20) }
 type Case struct {
 	Row  string // "D1" … "D14"
 	Name string
-	Must bool // a MUST row of DTMF.md (false: SHOULD)
+	Must bool // a MUST row of the conformance matrix (false: SHOULD)
 	// Audio is linear 8 kHz audio before G.711; Gaps lists lost-packet spans for D13.
 	Audio []float64
 	Gaps  []Span
@@ -118,7 +118,8 @@ func (g *Gen) AddNoise(buf []float64, dbm0 float64) {
 	}
 }
 
-// Matrix returns every stimulus of DTMF.md rows D1–D10, D13 and D14, seeded.
+// Matrix returns every stimulus of the conformance matrix's rows D1–D10, D13 and D14
+// (docs/dtmf.md), seeded.
 func Matrix(seed uint64) []Case {
 	g := New(seed)
 	var cs []Case

@@ -151,7 +151,7 @@ func worstLatency(c dtmftest.Case, r result) int {
 	return w
 }
 
-// TestCompareWithSpandsp runs both detectors over the DTMF.md matrix (μ-law and A-law, 20 ms
+// TestCompareWithSpandsp runs both detectors over the conformance matrix of docs/dtmf.md (μ-law and A-law, 20 ms
 // frames) and prints the side-by-side table; paybridge must never be worse on a MUST row.
 // `make dtmf-compare` runs it with -v; DTMF_COMPARE_OUT=FILE writes the table as Markdown.
 func TestCompareWithSpandsp(t *testing.T) {

@@ -7,7 +7,7 @@ import (
 	"github.com/paybridge/paybridge/dtmf/dtmftest"
 )
 
-// The masker's second attacker (DTMF.md): spandsp with relaxed settings (twist ±12 dB,
+// The masker's second attacker (docs/dtmf.md, Masking): spandsp with relaxed settings (twist ±12 dB,
 // threshold −50 dBm0) finds most keys in the input and none in the masked output.
 func TestMaskerLeakSpandspRelaxed(t *testing.T) {
 	const n = 800
