@@ -1,5 +1,5 @@
 // Package event holds the typed events of a call's masked timeline: what the engine
-// (callplan), the gateway (payment links, provider requests) and serve produce, and what
+// (package engine), the gateway (payment links, provider requests) and serve produce, and what
 // serve's recorder, the store, the console and the webhooks consume. Producer and consumer
 // share these structs, so a renamed or missing field does not compile, where a map of
 // string keys drifted silently (payments were once stored without their amount because the

@@ -1,6 +1,6 @@
 // Package ivr is paybridge's SIP endpoint: it answers calls with sipgo, runs each call's media
 // as a media.Session (package media: RTP, SDP offer/answer, codecs, ports, pacing, recording)
-// and gives the callplan engine one *Call per call, which implements callplan.Channel. The
+// and gives the engine one *Call per call, which implements engine.Channel. The
 // SIP side — dialogs, re-INVITE and UPDATE, INFO, REFER, the UDP filter, the TCP guard — is
 // here; media knows nothing of SIP, and this package reaches a call's media only through
 // media.Session's methods.
