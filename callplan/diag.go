@@ -53,7 +53,7 @@ type Diagnostic struct {
 	Severity Severity
 	Code     string // stable machine name of the check, e.g. "unknown-element"
 	Message  string
-	Err      error // the sentinel it wraps (ErrInvalidPlan, ErrExpr, …), may be nil
+	Err      error // the sentinel it wraps (ErrInvalidPlan, errExpr, …), may be nil
 }
 
 func (d Diagnostic) String() string {

@@ -7,14 +7,14 @@ import "errors"
 var (
 	// ErrInvalidPlan: a plan has at least one error-severity diagnostic.
 	ErrInvalidPlan = errors.New("callplan: invalid plan")
-	// ErrExpr: a test expression does not parse.
+	// errExpr: a test expression does not parse.
 	errExpr = errors.New("callplan: bad expression")
-	// ErrVarSyntax: a $(…) reference is malformed.
+	// errVarSyntax: a $(…) reference is malformed.
 	errVarSyntax = errors.New("callplan: bad variable reference")
-	// ErrUnsafeValue: an expanded value cannot be placed in its context (CR/LF/NUL in a header).
+	// errUnsafeValue: an expanded value cannot be placed in its context (CR/LF/NUL in a header).
 	errUnsafeValue = errors.New("callplan: value not allowed in this context")
-	// ErrLocator: a response locator is malformed or finds nothing.
+	// errLocator: a response locator is malformed or finds nothing.
 	errLocator = errors.New("callplan: locator")
-	// ErrDataType: a located value does not convert to the field's DataType.
+	// errDataType: a located value does not convert to the field's DataType.
 	errDataType = errors.New("callplan: data type")
 )

@@ -27,7 +27,7 @@ type Expr struct {
 	root   exprNode
 }
 
-// ExprError is a syntax error in an expression. Col is the 1-based byte column in Source.
+// exprError is a syntax error in an expression. Col is the 1-based byte column in Source.
 type exprError struct {
 	Col int
 	Msg string
@@ -35,10 +35,10 @@ type exprError struct {
 
 func (e *exprError) Error() string { return fmt.Sprintf("column %d: %s", e.Col, e.Msg) }
 
-// Unwrap lets errors.Is(err, ErrExpr) match.
+// Unwrap lets errors.Is(err, errExpr) match.
 func (e *exprError) Unwrap() error { return errExpr }
 
-// ParseExpr parses src. On error it returns an *ExprError.
+// parseExpr parses src. On error it returns an *exprError.
 func parseExpr(src string) (*Expr, error) {
 	p := &exprParser{src: src}
 	if err := p.lex(); err != nil {
@@ -57,7 +57,7 @@ func parseExpr(src string) (*Expr, error) {
 	return &Expr{Source: src, root: n}, nil
 }
 
-// MustParseExpr is ParseExpr that panics on error, for tests and static tables.
+// mustParseExpr is parseExpr that panics on error, for tests and static tables.
 func mustParseExpr(src string) *Expr {
 	e, err := parseExpr(src)
 	if err != nil {
@@ -94,7 +94,7 @@ func (e *Expr) vars() []string {
 	return out
 }
 
-// VarRefs returns each variable reference with its 1-based column in Source.
+// varRefs returns each variable reference with its 1-based column in Source.
 func (e *Expr) varRefs() []varRef {
 	if e == nil || e.root == nil {
 		return nil
@@ -104,7 +104,7 @@ func (e *Expr) varRefs() []varRef {
 	return out
 }
 
-// VarRef is one $(Name) in a template or expression: Offset is the 0-based byte offset of
+// varRef is one $(Name) in a template or expression: Offset is the 0-based byte offset of
 // its "$" in the source text.
 type varRef struct {
 	Name   string

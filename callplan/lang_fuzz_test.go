@@ -179,7 +179,7 @@ func isXMLText(s string) bool {
 }
 
 // FuzzLocator: any body and locator give a value or an error, never a panic; a locator that
-// ParseJSONLocator accepts never fails with ErrLocator on a parsed document.
+// checkJSONLocator accepts never fails with errLocator on a parsed document.
 func FuzzLocator(f *testing.F) {
 	f.Add([]byte(`{"a":{"b":[1,{"c":"x"}]}}`), "a.b[1].c")
 	f.Add([]byte(`[[1,2],[3]]`), "[1][0]")

@@ -33,20 +33,20 @@ import (
 //
 // The text of an element is its character data with surrounding white space trimmed.
 
-// Document is a parsed response body that locators read from.
+// document is a parsed response body that locators read from.
 type document interface {
 	// Locate returns the value the locator names. A locator that does not parse wraps
-	// ErrLocator; one that finds nothing wraps ErrNotFound.
+	// errLocator; one that finds nothing wraps errNotFound.
 	Locate(locator string) (string, error)
 }
 
-// ErrNotFound: a locator is well formed but the response has no such value.
+// errNotFound: a locator is well formed but the response has no such value.
 var errNotFound = errors.New("callplan: locator found nothing")
 
-// MaxResponseBytes bounds the response bodies ParseResponse accepts.
+// MaxResponseBytes bounds the response bodies parseResponse accepts.
 const MaxResponseBytes = 4 << 20
 
-// ParseResponse parses body as typ (JSON or XML).
+// parseResponse parses body as typ (JSON or XML).
 func parseResponse(typ ResponseType, body []byte) (document, error) {
 	if len(body) > MaxResponseBytes {
 		return nil, fmt.Errorf("%w: response body larger than %d bytes", errLocator, MaxResponseBytes)
@@ -84,7 +84,7 @@ type jsonStep struct {
 	isIndex bool
 }
 
-// ParseJSONLocator checks a JSON locator and returns it as steps (for validation).
+// checkJSONLocator checks a JSON locator and returns it as steps (for validation).
 func checkJSONLocator(loc string) error {
 	_, err := parseJSONLocator(loc)
 	return err
@@ -292,7 +292,7 @@ type xmlStep struct {
 	attr  bool
 }
 
-// ParseXMLLocator checks an XML locator (for validation).
+// checkXMLLocator checks an XML locator (for validation).
 func checkXMLLocator(loc string) error {
 	_, err := parseXMLLocator(loc)
 	return err
@@ -377,7 +377,7 @@ func (d *xmlDoc) Locate(loc string) (string, error) {
 	return strings.TrimSpace(n.text.String()), nil
 }
 
-// ConvertValue converts a located value to its field's DataType and returns the variable's
+// convertValue converts a located value to its field's DataType and returns the variable's
 // text:
 //
 //	String   unchanged
@@ -385,7 +385,7 @@ func (d *xmlDoc) Locate(loc string) (string, error) {
 //	Integer  a whole number ("12", "-3", "12.0" → "12"); "" stays ""
 //	Boolean  true/false, 1/0, yes/no (any case) → "true"/"false"; "" stays ""
 //
-// A value that does not convert is an error wrapping ErrDataType. Errors never quote the
+// A value that does not convert is an error wrapping errDataType. Errors never quote the
 // value (a response is not ours to print).
 func convertValue(v string, dt DataType) (string, error) {
 	t := strings.TrimSpace(v)
@@ -424,7 +424,7 @@ func convertValue(v string, dt DataType) (string, error) {
 	return "", fmt.Errorf("%w: unknown DataType %q", errDataType, dt)
 }
 
-// DataTypes lists the accepted DataType names.
+// dataTypes lists the accepted DataType names.
 var dataTypes = []string{string(DataString), string(DataDecimal), string(DataInteger), string(DataBoolean)}
 
 // parseNumberRat reads a decimal or a JSON number with exponent (bounded).
@@ -477,7 +477,7 @@ func ratDecimal(r *big.Rat) string {
 // of an OAuth2 token response, and the usual names of keys and passwords.
 var credentialLocator = regexp.MustCompile(`(?i)^(access_?token|refresh_?token|id_?token|client_?secret|api_?key|password|passwd)$`)
 
-// SecretLocator reports whether a response Field located by loc holds a credential by its
+// secretLocator reports whether a response Field located by loc holds a credential by its
 // name (access_token, refresh_token, id_token, client_secret, api_key, password). Such fields are
 // secret unless the plan says secret="false".
 func secretLocator(loc string) bool {

@@ -19,7 +19,7 @@ import (
 //     expanded by the engine at run time with Expand; static values (durations, integers,
 //     booleans, card types, currencies given literally) are parsed and checked at load time.
 //   - #(env:NAME) references are substituted at load time; no node holds one.
-//   - Every default is filled in by the parser (see the Default* constants), so the engine
+//   - Every default is filled in by the parser (docs/callplan.md lists them), so the engine
 //     never has to guess: a zero Duration or int in a parsed plan means exactly zero.
 //   - Space-separated lists (prompt names, card types, Case values, Match numbers) are split
 //     into slices.
@@ -68,7 +68,7 @@ const (
 	maxDigitsLimit            = 64 // upper bound on Gather maxDigits
 )
 
-// DefaultValidCardTypes is Pay's validCardTypes when the attribute is absent.
+// defaultValidCardTypes is Pay's validCardTypes when the attribute is absent.
 var defaultValidCardTypes = []string{pan.BrandVisa, pan.BrandMastercard, pan.BrandAmex}
 
 // Plan is one parsed call plan (one XML file).
@@ -160,7 +160,7 @@ type PlayStep struct {
 	// BargeIn: nil = the default (a keypress interrupts the prompt only when the next step
 	// takes input: Gather, Menu, Pay); otherwise what the plan said.
 	BargeIn *bool
-	Loop    int // times to play; DefaultPlayLoop; 0 = until a key or the end of the call (TwiML)
+	Loop    int // times to play; default 1; 0 = until a key or the end of the call (TwiML)
 }
 
 // SayDigitsStep is <SayDigits value>: speaks each digit of value with the digit prompts.
@@ -186,7 +186,7 @@ type SayAmountStep struct {
 // PauseStep is <Pause length>.
 type PauseStep struct {
 	stepBase
-	Length time.Duration // DefaultPauseLength
+	Length time.Duration // default 1s
 }
 
 // GatherStep is <Gather>: collects non-card digits into Var.
@@ -196,11 +196,11 @@ type PauseStep struct {
 type GatherStep struct {
 	stepBase
 	Var               string
-	Min, Max          int           // DefaultGatherMinDigits, DefaultGatherMaxDigits
-	FinishOnKey       string        // one key of 0-9*#, or "" for none; DefaultFinishOnKey
-	Timeout           time.Duration // inter-digit; DefaultGatherTimeout
+	Min, Max          int           // default 1 and 20 (at most 64)
+	FinishOnKey       string        // one key of 0-9*#, or "" for none; default "#"
+	Timeout           time.Duration // inter-digit; default 5s
 	FirstDigitTimeout time.Duration // defaults to Timeout
-	Attempts          int           // DefaultGatherAttempts
+	Attempts          int           // default 3
 	Prompt            []string      // played (barge-in) before each attempt
 	InvalidPrompt     []string      // played after a too-short or pattern-failing entry
 	TimeoutPrompt     []string      // played after an attempt with no digit at all
@@ -218,8 +218,8 @@ type MenuStep struct {
 	Prompt        []string
 	InvalidPrompt []string
 	TimeoutPrompt []string
-	Timeout       time.Duration // DefaultMenuTimeout
-	Attempts      int           // DefaultMenuAttempts
+	Timeout       time.Duration // default 5s
+	Attempts      int           // default 3
 	Choices       []*Choice
 }
 
@@ -256,7 +256,7 @@ const (
 type APIInteractionStep struct {
 	stepBase
 	Name     string        // optional, for events and logs
-	Timeout  time.Duration // DefaultAPITimeout
+	Timeout  time.Duration // default 10s
 	OnError  string        // a top-level Label, or ""
 	Request  APIRequest
 	Response APIResponse
@@ -301,7 +301,7 @@ func (p RedirectPolicy) String() string {
 type APIRequest struct {
 	Pos     Pos
 	URL     string
-	Method  string // upper case; DefaultAPIMethod
+	Method  string // upper case; default GET
 	Headers []Header
 	Body    string
 }
@@ -316,7 +316,7 @@ type Header struct {
 // APIResponse is <Response>.
 type APIResponse struct {
 	Pos                     Pos
-	Type                    ResponseType // DefaultAPIResponseType
+	Type                    ResponseType // default JSON
 	ResponseCodeDestination string       // variable name, or ""
 	Fields                  []Field
 }
@@ -328,7 +328,7 @@ type Field struct {
 	Destination string   // variable name
 	DataType    DataType // DataString when absent
 	// Secret: the value is a credential (secret="true", or a locator such as access_token; see
-	// SecretLocator). Outputs — replay's variables, events, the console, logs — show it masked.
+	// secretLocator). Outputs — replay's variables, events, the console, logs — show it masked.
 	Secret bool
 }
 
@@ -337,7 +337,7 @@ type Field struct {
 type AuthorizeStep struct {
 	stepBase
 	Connector string
-	Var       string // DefaultAuthorizeVar
+	Var       string // default "Authorize"
 }
 
 // PayStep is <Pay>: the secure card capture (docs/callplan.md "Pay", docs/pay.md).
@@ -350,16 +350,16 @@ type PayStep struct {
 	Description string // template
 	Session     string // template; attach to this provider session, "" = the connector starts one
 
-	ValidCardTypes []string // DefaultValidCardTypes; names as in CardTypes
+	ValidCardTypes []string // default visa mastercard amex; pan's brand names
 	SecurityCode   bool     // default true
 	// PostalCode is "true" (ask for it), "false" (default; do not ask) or a literal/template
 	// postal code sent without asking. See AsksPostalCode and PostalCodeValue.
 	PostalCode          string
-	MinPostalCodeLength int           // DefaultMinPostalCodeLen
-	MaxAttempts         int           // per field; DefaultPayMaxAttempts
-	Timeout             time.Duration // inter-digit; DefaultPayTimeout
-	TokenType           string        // "one-time" | "reusable"; DefaultPayTokenType
-	Var                 string        // prefix of the published variables; DefaultPayVar
+	MinPostalCodeLength int           // default pan.MinPostalCodeLength
+	MaxAttempts         int           // per field; default 3
+	Timeout             time.Duration // inter-digit; default 5s
+	TokenType           string        // "one-time" | "reusable"; default "reusable"
+	Var                 string        // prefix of the published variables; default "Pay"
 
 	Prompts []*PayPrompt // <Prompt> children, document order
 }
@@ -384,7 +384,7 @@ func (p *PayStep) Outputs() []string { return slices.Clone(payOutputs) }
 type PayPrompt struct {
 	Pos       Pos
 	For       string   // a PayField
-	ErrorType []string // PayErrorTypes; empty = the first ask (no error)
+	ErrorType []string // payErrorTypes; empty = the first ask (no error)
 	CardType  []string
 	Attempt   []int
 	Prompt    []string // prompt names (templates)
@@ -398,7 +398,7 @@ const (
 	FieldPostalCode     = "postal-code"
 )
 
-// PayFields lists the fields in the order Pay asks for them.
+// payFields lists the fields in the order Pay asks for them.
 var payFields = []string{FieldCardNumber, FieldExpirationDate, FieldSecurityCode, FieldPostalCode}
 
 // Pay error types (TwiML names).
@@ -411,7 +411,7 @@ const (
 	ErrTypeInvalidPostalCode   = "invalid-postal-code"
 )
 
-// PayErrorTypes lists every error type.
+// payErrorTypes lists every error type.
 var payErrorTypes = []string{ErrTypeInputTimeout, ErrTypeInvalidCardNumber, ErrTypeInvalidCardType,
 	ErrTypeInvalidDate, ErrTypeInvalidSecurityCode, ErrTypeInvalidPostalCode}
 
@@ -426,41 +426,41 @@ const (
 	PayResultInternalError   = "internal-error"
 )
 
-// PayResults lists every Pay result value.
+// payResults lists every Pay result value.
 var payResults = []string{PayResultSuccess, PayResultTooManyFailed, PayResultConnectorError,
 	PayResultInterruptedStar, PayResultHungUp, PayResultValidationError, PayResultInternalError}
 
-// PayOutputs are the only variables Pay publishes, as suffixes of its Var ("Pay.Result").
+// payOutputs are the only variables Pay publishes, as suffixes of its Var ("Pay.Result").
 // Referring to any other "<Var>.…" is a validation error: card data is never a variable.
 var payOutputs = []string{"Result", "ErrorType", "Attempts", "CardType", "MaskedCard",
 	"ExpirationDate", "Token", "ConfirmationCode", "SessionId", "ConnectorError"}
 
-// AuthorizeOutputs are the variables Authorize publishes under its Var.
+// authorizeOutputs are the variables Authorize publishes under its Var.
 var authorizeOutputs = []string{"Result", "Error"}
 
-// LinkOutputs are the variables SendPaymentLink publishes under its Var.
+// linkOutputs are the variables SendPaymentLink publishes under its Var.
 // Result is "success" or "failed".
 var linkOutputs = []string{"Result", "Id", "SessionId", "ExpiresAt", "MessageId", "Error"}
 
-// GatherOutputs are the variables Gather publishes besides $(Var) itself.
+// gatherOutputs are the variables Gather publishes besides $(Var) itself.
 // Result is "success", "timeout", "invalid" or "caller-hung-up".
 var gatherOutputs = []string{"Result"}
 
-// APIOutputs are the variables an ApiInteraction with a name publishes under that name:
+// apiOutputs are the variables an ApiInteraction with a name publishes under that name:
 // $(Name.Error) says why no usable response came ("" on success).
 var apiOutputs = []string{"Error"}
 
-// TransferOutputs are published under "Transfer" after a <Transfer>: $(Transfer.Result) is
+// transferOutputs are published under "Transfer" after a <Transfer>: $(Transfer.Result) is
 // "success" or "failed" (the flow continues only when it failed).
 var transferOutputs = []string{"Result"}
 
-// CardTypes lists the card brands validCardTypes and cardType accept (pan's brands).
+// cardTypes lists the card brands validCardTypes and cardType accept (pan's brands).
 var cardTypes = pan.Brands()
 
-// BuiltinVars are set by the engine before the first step.
+// builtinVars are set by the engine before the first step.
 var builtinVars = []string{"Call.From", "Call.To", "Call.Id", "Call.StartedAt", "Sandbox.Url"}
 
-// SendPaymentLinkStep is <SendPaymentLink>. The engine publishes LinkOutputs under Var.
+// SendPaymentLinkStep is <SendPaymentLink>. The engine publishes linkOutputs under Var.
 type SendPaymentLinkStep struct {
 	stepBase
 	Connector string
@@ -468,9 +468,9 @@ type SendPaymentLinkStep struct {
 	Amount    string        // template or decimal
 	Currency  string        // template or ISO 4217
 	Reference string        // template
-	TTL       time.Duration // DefaultLinkTTL
+	TTL       time.Duration // default payment.DefaultLinkTTL, at most payment.MaxLinkTTL
 	Session   string        // template; attach to an existing session, "" = start a digital one
-	Var       string        // DefaultLinkVar
+	Var       string        // default "Link"
 }
 
 // Outputs returns the variables the step publishes, as suffixes of its Var.
@@ -537,7 +537,7 @@ type TransferStep struct {
 // HangupStep is <Hangup reason>.
 type HangupStep struct {
 	stepBase
-	Reason string // DefaultHangupReason
+	Reason string // default "normal"
 }
 
 func (*PlayStep) StepName() string            { return "Play" }
@@ -559,7 +559,7 @@ func (*LabelStep) StepName() string           { return "Label" }
 func (*TransferStep) StepName() string        { return "Transfer" }
 func (*HangupStep) StepName() string          { return "Hangup" }
 
-// Children returns the nested step lists of s (branches, cases, choices, else/default) in
+// stepChildren returns the nested step lists of s (branches, cases, choices, else/default) in
 // document order, or nil for a leaf step.
 func stepChildren(s Step) [][]Step {
 	switch s := s.(type) {
@@ -591,8 +591,8 @@ func stepChildren(s Step) [][]Step {
 	return nil
 }
 
-// Walk calls fn for every step of steps, depth first in document order. When fn returns
-// false, Walk does not descend into that step's children.
+// walkSteps calls fn for every step of steps, depth first in document order. When fn returns
+// false, walkSteps does not descend into that step's children.
 func walkSteps(steps []Step, fn func(Step) bool) {
 	for _, s := range steps {
 		if fn(s) {

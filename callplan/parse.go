@@ -18,7 +18,7 @@ import (
 
 // Parse reads one plan from src. name is the file name used in positions (and, without its
 // directory and .xml, the plan's default name); env reads the process environment for
-// #(env:…) (nil = no environment). Parse always runs Validate too, so the diagnostics are
+// #(env:…) (nil = no environment). Parse always runs the validator too, so the diagnostics are
 // complete; the plan is returned even when it has errors (for tools), but only a plan
 // whose Diagnostics have no errors may run.
 func Parse(name string, src []byte, env func(string) string) (*Plan, Diagnostics) {

@@ -12,7 +12,7 @@ import (
 
 // payAsk is the situation a Pay prompt is chosen for.
 type payAsk struct {
-	Field     string // a PayFields entry
+	Field     string // a payFields entry
 	ErrorType string // "" on the first ask of a field, else why the previous entry failed
 	CardType  string // brand of the number entered so far ("" before it is known)
 	Attempt   int    // 1-based attempt of this field

@@ -21,7 +21,7 @@ const userAgent = "paybridge-callplan/1"
 // the plan sets one.
 //
 // An error names the part that failed — "url: …", "header NAME: …", "body: …" — and wraps
-// ErrVarSyntax or ErrUnsafeValue; it never quotes a variable's value.
+// errVarSyntax or errUnsafeValue; it never quotes a variable's value.
 func (r *APIRequest) NewRequest(ctx context.Context, lookup func(string) (string, bool)) (*http.Request, error) {
 	u, err := expandURL(r.URL, lookup)
 	if err != nil {

@@ -16,7 +16,7 @@ import (
 //
 // Names are letters, digits, '_', '.' and '|', starting with a letter or '_'. A '$' that is
 // not followed by '(' is an ordinary character; "$(" always starts a reference. Expanding a
-// template replaces each reference with the variable's value passed through an Escaper
+// template replaces each reference with the variable's value passed through an escaper
 // chosen for where the text goes (a URL path segment, a header value, a JSON body, …), so a
 // value can never change the structure around it. An unset variable expands to "".
 
@@ -71,7 +71,7 @@ func escapeHeader(s string) (string, error) {
 	return s, nil
 }
 
-// BodyEscaper returns the escaper for a request body of the given Content-Type:
+// bodyEscaper returns the escaper for a request body of the given Content-Type:
 // JSON for application/json and +json, form for application/x-www-form-urlencoded, XML for
 // application/xml, text/xml and +xml, plain otherwise.
 func bodyEscaper(contentType string) escaper {
@@ -90,7 +90,7 @@ func bodyEscaper(contentType string) escaper {
 	return escapePlain
 }
 
-// InferContentType guesses the Content-Type of a request body template that has no
+// inferContentType guesses the Content-Type of a request body template that has no
 // Content-Type header: "application/json" when it starts with { or [, "application/xml" when
 // it starts with <, "application/x-www-form-urlencoded" when it reads as key=value pairs
 // joined by &, and "text/plain; charset=utf-8" otherwise. The engine sends what it inferred.
@@ -109,8 +109,8 @@ func inferContentType(body string) string {
 	return "text/plain; charset=utf-8"
 }
 
-// TemplateVars returns every $(Name) reference in tmpl, in order. A malformed reference
-// ("$(" without ")", a bad name) is an error wrapping ErrVarSyntax.
+// templateVars returns every $(Name) reference in tmpl, in order. A malformed reference
+// ("$(" without ")", a bad name) is an error wrapping errVarSyntax.
 func templateVars(tmpl string) ([]varRef, error) {
 	var out []varRef
 	err := scanTemplate(tmpl, func(lit string) {}, func(name string, off int) error {
@@ -120,7 +120,7 @@ func templateVars(tmpl string) ([]varRef, error) {
 	return out, err
 }
 
-// IsLiteral reports whether tmpl contains no $( at all.
+// isLiteral reports whether tmpl contains no $( at all.
 func isLiteral(tmpl string) bool { return !strings.Contains(tmpl, "$(") }
 
 // scanTemplate calls lit for each literal run and ref for each reference.
@@ -148,7 +148,7 @@ func scanTemplate(tmpl string, lit func(string), ref func(name string, off int) 
 	return nil
 }
 
-// TemplateError locates a malformed reference: Offset is the byte offset of its "$".
+// templateError locates a malformed reference: Offset is the byte offset of its "$".
 type templateError struct {
 	Offset int
 	Err    error
@@ -191,7 +191,7 @@ func expand(tmpl string, lookup func(string) (string, bool), esc escaper) (strin
 	return b.String(), nil
 }
 
-// ExpandURL expands a URL template with the escaping each part needs:
+// expandURL expands a URL template with the escaping each part needs:
 //
 //   - a reference at the very start is the base URL ($(Sandbox.Url)): inserted as is, and it
 //     must be an absolute http or https URL;

@@ -9,7 +9,7 @@ import (
 	"github.com/paybridge/paybridge/internal/suggest"
 )
 
-// Validate checks a parsed plan's meaning: labels, reachability, connector references and
+// validatePlan checks a parsed plan's meaning: labels, reachability, connector references and
 // variables. Parse runs it; it is exported for plans built in code. The checks:
 //
 //   - every Goto label and ApiInteraction onError names a top-level <Label>;

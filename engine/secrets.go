@@ -9,7 +9,7 @@ import (
 	"github.com/paybridge/paybridge/event"
 )
 
-// SecretMask is what outputs show instead of a secret value: fixed, so it does not tell the
+// secretMask is what outputs show instead of a secret value: fixed, so it does not tell the
 // value's length.
 const secretMask = "********"
 

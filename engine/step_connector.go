@@ -32,7 +32,7 @@ func (r *run) stepAuthorize(ctx context.Context, s *callplan.AuthorizeStep) erro
 }
 
 // stepSendLink texts a signed single-use payment link bound to the (given or a new digital)
-// session and publishes LinkOutputs under Var.
+// session and publishes linkOutputs under Var.
 func (r *run) stepSendLink(ctx context.Context, s *callplan.SendPaymentLinkStep) error {
 	prefix := s.Var
 	for _, o := range s.Outputs() {
