@@ -415,6 +415,16 @@ const (
 var payErrorTypes = []string{ErrTypeInputTimeout, ErrTypeInvalidCardNumber, ErrTypeInvalidCardType,
 	ErrTypeInvalidDate, ErrTypeInvalidSecurityCode, ErrTypeInvalidPostalCode}
 
+// fieldErrorTypes are the error types each Pay field can produce: what <Prompt errorType> may
+// name for it, and the combinations the bundled default prompts cover (input-timeout applies
+// to every field).
+var fieldErrorTypes = map[string][]string{
+	FieldCardNumber:     {ErrTypeInputTimeout, ErrTypeInvalidCardNumber, ErrTypeInvalidCardType},
+	FieldExpirationDate: {ErrTypeInputTimeout, ErrTypeInvalidDate},
+	FieldSecurityCode:   {ErrTypeInputTimeout, ErrTypeInvalidSecurityCode},
+	FieldPostalCode:     {ErrTypeInputTimeout, ErrTypeInvalidPostalCode},
+}
+
 // Pay results ($(Pay.Result), TwiML names).
 const (
 	PayResultSuccess         = "success"

@@ -659,14 +659,6 @@ func (p *parser) cardTypes(a *attrSet, name string, v []string) []string {
 	return out
 }
 
-// payFieldErrors lists the error types each field can produce.
-var payFieldErrors = map[string][]string{
-	FieldCardNumber:     {ErrTypeInputTimeout, ErrTypeInvalidCardNumber, ErrTypeInvalidCardType},
-	FieldExpirationDate: {ErrTypeInputTimeout, ErrTypeInvalidDate},
-	FieldSecurityCode:   {ErrTypeInputTimeout, ErrTypeInvalidSecurityCode},
-	FieldPostalCode:     {ErrTypeInputTimeout, ErrTypeInvalidPostalCode},
-}
-
 func (p *parser) parsePayPrompt(n *xnode, pay *PayStep) *PayPrompt {
 	a := p.attrs(n, "for", "errorType", "cardType", "attempt", "prompt")
 	p.leaf(n)
@@ -680,8 +672,8 @@ func (p *parser) parsePayPrompt(n *xnode, pay *PayStep) *PayPrompt {
 			switch {
 			case !contains(payErrorTypes, e):
 				p.sink.errorf(a.valPos(a.get("errorType")), "bad-error-type", "unknown errorType %q%s", e, suggest.DidYouMean(e, payErrorTypes))
-			case pp.For != "" && contains(payFields, pp.For) && !contains(payFieldErrors[pp.For], e):
-				p.sink.errorf(a.valPos(a.get("errorType")), "bad-error-type", "errorType %s never happens for %s (possible: %s)", e, pp.For, strings.Join(payFieldErrors[pp.For], " "))
+			case pp.For != "" && contains(payFields, pp.For) && !contains(fieldErrorTypes[pp.For], e):
+				p.sink.errorf(a.valPos(a.get("errorType")), "bad-error-type", "errorType %s never happens for %s (possible: %s)", e, pp.For, strings.Join(fieldErrorTypes[pp.For], " "))
 			default:
 				pp.ErrorType = append(pp.ErrorType, e)
 			}
