@@ -23,7 +23,7 @@ import (
 )
 
 // Call is one answered SIP call: a dialog on top of one media.Session. It implements
-// callplan.Channel: the engine plays prompts, reads the merged keypress stream, turns the
+// engine.Channel: the engine plays prompts, reads the merged keypress stream, turns the
 // secure window on and off, transfers and hangs up through it.
 type Call struct {
 	srv    *Server
@@ -141,7 +141,7 @@ func (c *Call) Info() engine.CallInfo { return c.info }
 func (c *Call) ID() string { return c.info.ID }
 
 // Play sends a prompt (resolved by Config.Prompts) and returns when it has been sent, when
-// ctx is cancelled (barge-in) or when the call ends (callplan.ErrHangup).
+// ctx is cancelled (barge-in) or when the call ends (engine.ErrHangup).
 func (c *Call) Play(ctx context.Context, prompt string) error {
 	if c.isEnded() {
 		return engine.ErrHangup

@@ -22,7 +22,7 @@ import (
 //     inspection routes (ledger, billing, SMS list) and fault injection need the admin token;
 //     plans read them through their HTTP client, which adds the sandbox's inspection key to
 //     requests for $(Sandbox.Url) (never to redirects, never elsewhere);
-//   - plan HTTP steps connect only where --http-allow says (callplan.Destinations), plus the
+//   - plan HTTP steps connect only where --http-allow says (engine.Destinations), plus the
 //     node's own listener, so the sandbox on loopback keeps working.
 
 // sandboxState answers "is the sandbox mounted?" for the current plan set.
