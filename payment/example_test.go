@@ -18,3 +18,21 @@ func ExampleParseAmount() {
 	// 1234 1.234 <nil>
 	// 0 0 callplan: bad amount: "1.234" has more than 2 decimal places for GBP
 }
+
+// On the embedded sandbox a connector needs nothing but a name and baseUrl="sandbox": the rules
+// fill in the sandbox's account and credentials. Off the sandbox every credential is required.
+func ExampleCheckConnector() {
+	spec, problems := payment.CheckConnector(payment.ConnectorSpec{Name: "provider", BaseURL: "sandbox"})
+	fmt.Println(spec.Type, spec.Account, spec.ClientCredentials != nil, len(problems))
+
+	for _, typ := range []string{"strpe", "stripe"} {
+		_, problems = payment.CheckConnector(payment.ConnectorSpec{Name: "acme", Type: typ, BaseURL: "https://pay.example.com"})
+		for _, p := range problems {
+			fmt.Println(p.Attr+":", p.Message)
+		}
+	}
+	// Output:
+	// session sandbox true 0
+	// type: connector type "strpe": use session, generic or stripe (did you mean "stripe"?)
+	// apiKey: stripe connector "acme" needs apiKey="#(env:NAME)" off the sandbox
+}
