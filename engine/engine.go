@@ -65,7 +65,9 @@ type TimedPlayer interface {
 
 // Run executes plan on ch until the call ends and returns how it ended. The error is non-nil
 // only when the run could not start (nil plan or channel); everything that happens during a
-// call — including an engine failure — is reported in the Outcome.
+// call — including an engine failure — is reported in the Outcome. plan is one that
+// callplan.Parse accepted without errors: the engine relies on the defaults the parser fills
+// in and on the rules its validator applied.
 //
 // The model: one goroutine walks the flow and blocks in exactly one place, waiting for the
 // first of a key on ch.Digits, the end of a prompt, a timer on opts.Clock, the end of the
