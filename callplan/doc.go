@@ -6,10 +6,15 @@
 // reference.
 //
 // The package runs nothing: package engine runs a Plan. What a plan's steps need at run time
-// that is a rule of the language lives here as methods of the model, so that both sides apply
-// one rule — APIRequest.NewRequest (each variable escaped for where it goes), APIRequest.
-// OriginVars (the variables that decide where a request goes, which the validator and the
-// engine both refuse to take from untrusted data), APIResponse.Values (locators and data
-// types), PayStep.PromptFor, the Say steps' Prompts. `paybridge validate` and the prompts
-// package need only this package; connectors and amounts come from package payment.
+// that is a rule of the language lives here, as methods of the model, so that the validator
+// and the engine apply one rule:
+//
+//   - APIRequest.NewRequest: every variable escaped for where it goes in the request;
+//   - APIRequest.OriginVars: the variables that decide where a request goes, which both refuse
+//     to take from untrusted data;
+//   - APIResponse.Values: locators and data types;
+//   - PayStep.PromptFor and the Say steps' Prompts: the prompts a step plays.
+//
+// `paybridge validate` and the prompts package need only this package; connectors and
+// amounts come from package payment.
 package callplan
