@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"math/big"
 	"strings"
+
+	"github.com/paybridge/paybridge/payment"
 )
 
 // Expr is a parsed `test` expression of <If>/<ElseIf>.
@@ -278,35 +280,8 @@ func parseDecimalRat(s string) (*big.Rat, bool) {
 	return r, ok
 }
 
-// isDecimal reports whether s is [+-]?[0-9]+(\.[0-9]+)? and not absurdly long.
-func isDecimal(s string) bool {
-	if len(s) == 0 || len(s) > 64 {
-		return false
-	}
-	i := 0
-	if s[0] == '+' || s[0] == '-' {
-		i++
-	}
-	digits := 0
-	for ; i < len(s) && s[i] >= '0' && s[i] <= '9'; i++ {
-		digits++
-	}
-	if digits == 0 {
-		return false
-	}
-	if i == len(s) {
-		return true
-	}
-	if s[i] != '.' {
-		return false
-	}
-	i++
-	frac := 0
-	for ; i < len(s) && s[i] >= '0' && s[i] <= '9'; i++ {
-		frac++
-	}
-	return frac > 0 && i == len(s)
-}
+// isDecimal is payment.IsDecimal: amounts and plan numbers share one syntax.
+func isDecimal(s string) bool { return payment.IsDecimal(s) }
 
 // --- lexer and parser ---
 

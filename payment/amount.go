@@ -56,7 +56,7 @@ func ParseAmount(s, currency string) (Amount, error) {
 	if s == "" {
 		return Amount{Currency: currency}, nil
 	}
-	if !decimalString(s) || s[0] == '+' {
+	if !IsDecimal(s) || s[0] == '+' {
 		return Amount{}, fmt.Errorf("%w: %q is not a decimal amount (digits with an optional . and decimals)", ErrAmount, s)
 	}
 	if s[0] == '-' {
@@ -102,8 +102,9 @@ func FormatAmount(a Amount) string {
 	return s
 }
 
-// decimalString reports whether s is [+-]?[0-9]+(\.[0-9]+)? and not absurdly long.
-func decimalString(s string) bool {
+// IsDecimal reports whether s is [+-]?[0-9]+(\.[0-9]+)? and not absurdly long (64 bytes):
+// the one decimal syntax of amounts, plan literals and expressions.
+func IsDecimal(s string) bool {
 	if len(s) == 0 || len(s) > 64 {
 		return false
 	}
