@@ -196,6 +196,15 @@ func (s *diagSink) full(pos Pos) bool {
 	return true
 }
 
+// add appends a diagnostic built elsewhere (its message is redacted like the others).
+func (s *diagSink) add(d Diagnostic) {
+	if s.full(d.Pos) {
+		return
+	}
+	d.Message = pan.Redact(d.Message)
+	s.ds = append(s.ds, d)
+}
+
 func (s *diagSink) errorf(pos Pos, code string, format string, args ...any) {
 	if s.full(pos) {
 		return

@@ -28,7 +28,7 @@ func ExampleParse() {
 	// Output:
 	// demo.xml:4:5: unknown element <Gathr> (did you mean "Gather"?)
 	// demo.xml:5:28: unknown attribute bargein on <Play> (did you mean "bargeIn"?)
-	// demo.xml:6:23: $(Acount) is never set: no step assigns it and it is not a built-in
+	// demo.xml:6:23: $(Acount) is never set: no step assigns it and it is not a built-in (did you mean "Account"?)
 	// refused: true
 }
 

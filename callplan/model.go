@@ -98,6 +98,11 @@ type Plan struct {
 	// valuePos records where each template-bearing field's value starts in the source
 	// (keyed by the field's address), so the validator can point at a $(…) inside it.
 	valuePos map[*string]Pos
+
+	// unparsedSets are the variables that elements the parser refused as misspellings of a
+	// step would have set; the validator does not report their uses as never set (the
+	// misspelling is the one error).
+	unparsedSets map[string]bool
 }
 
 // posOf returns where the value stored at field starts, or def when unknown.

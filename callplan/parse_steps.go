@@ -67,6 +67,7 @@ func (p *parser) steps(nodes []*xnode, top bool) []Step {
 				p.sink.errorf(c.pos, "misplaced-element", "<%s> belongs directly inside <%s>", c.name, parent)
 			} else {
 				p.sink.errorf(c.pos, "unknown-element", "unknown element <%s>%s", c.name, suggest.DidYouMean(c.name, stepNames))
+				p.misspelled(c)
 			}
 			continue
 		}
@@ -78,6 +79,36 @@ func (p *parser) steps(nodes []*xnode, top bool) []Step {
 		}
 	}
 	return out
+}
+
+// misspelled notes what an unknown element that is a misspelling of a step (<Gathr
+// var="Account">) would have set, so that the one "did you mean" error is not followed by a
+// "never set" error for every use of those variables. The element is parsed as the step it
+// resembles, into a throwaway sink: it never runs.
+func (p *parser) misspelled(n *xnode) {
+	name := suggest.Closest(n.name, stepNames)
+	fn := stepParsers[name]
+	if fn == nil {
+		return
+	}
+	shadow := &parser{m: p.m, sink: &diagSink{}, env: p.env, plan: &Plan{Name: p.plan.Name, Labels: map[string]int{}}, dir: p.dir}
+	cp := *n
+	cp.name = name
+	s := fn(shadow, &cp)
+	if s == nil {
+		return
+	}
+	v := &validator{plan: shadow.plan}
+	walkSteps([]Step{s}, func(st Step) bool {
+		_, sets := v.stepIO(st)
+		for _, set := range sets {
+			if p.plan.unparsedSets == nil {
+				p.plan.unparsedSets = map[string]bool{}
+			}
+			p.plan.unparsedSets[set.name] = true
+		}
+		return true
+	})
 }
 
 // indexLabels fills Plan.Labels from the top-level LabelSteps.

@@ -34,6 +34,17 @@ type xnode struct {
 	children []*xnode
 	text     strings.Builder // all character data directly inside, concatenated
 	textOff  int             // byte offset of the first character data (after a CDATA opener), -1 = none
+	// parts is the content in document order — runs of text and child elements — for the
+	// elements whose text and children interleave (<Say>).
+	parts []xpart
+}
+
+// xpart is one piece of an element's content: a run of character data starting at byte
+// offset off, or a child element.
+type xpart struct {
+	text  string
+	off   int
+	child *xnode
 }
 
 // srcMap turns byte offsets into positions.
@@ -99,6 +110,15 @@ func parseXMLTree(m *srcMap, sink *diagSink) *xnode {
 					pos = Pos{File: m.file, Line: se.Line, Col: 1}
 				}
 			}
+			if msg == "unescaped < inside quoted string" {
+				// The decoder stops just after the '<': point at it, and say how to write it.
+				lt := off - 1
+				for lt > start && m.src[lt] != '<' {
+					lt--
+				}
+				sink.errorf(m.pos(lt), "xml", "XML is not well formed: a raw < inside an attribute value: write it as &lt; (test=\"$(A) &lt; 5\")")
+				return nil
+			}
 			sink.errorf(pos, "xml", "XML is not well formed: %s", msg)
 			return nil
 		}
@@ -120,11 +140,12 @@ func parseXMLTree(m *srcMap, sink *diagSink) *xnode {
 			} else {
 				p := stack[len(stack)-1]
 				p.children = append(p.children, n)
+				p.parts = append(p.parts, xpart{child: n})
 			}
 			stack = append(stack, n)
 		case xml.EndElement:
 			if len(stack) == 0 || stack[len(stack)-1].name != qname(t.Name) {
-				sink.errorf(m.pos(start), "xml", "XML is not well formed: unexpected </%s>", qname(t.Name))
+				sink.add(unclosed(m, stack, qname(t.Name), start))
 				return nil
 			}
 			stack = stack[:len(stack)-1]
@@ -147,10 +168,17 @@ func parseXMLTree(m *srcMap, sink *diagSink) *xnode {
 				n.textOff = off
 			}
 			n.text.Write(t)
+			off := start
+			if bytes.HasPrefix(m.src[start:], []byte("<![CDATA[")) {
+				off += len("<![CDATA[")
+			}
+			n.parts = append(n.parts, xpart{text: string(t), off: off})
 		}
 	}
 	if len(stack) > 0 {
-		sink.errorf(m.pos(len(m.src)), "xml", "XML is not well formed: <%s> at %d:%d is never closed", stack[len(stack)-1].name, stack[len(stack)-1].pos.Line, stack[len(stack)-1].pos.Col)
+		// Reported at the element left open (the innermost), not at the end of the file.
+		open := stack[len(stack)-1]
+		sink.errorf(open.pos, "xml", "XML is not well formed: <%s> is never closed (the file ends first): end it with </%s>, or write <%s … />", open.name, open.name, open.name)
 		return nil
 	}
 	if root == nil {
@@ -158,6 +186,29 @@ func parseXMLTree(m *srcMap, sink *diagSink) *xnode {
 		return nil
 	}
 	return root
+}
+
+// unclosed explains an end tag that does not match the innermost open element. When it
+// closes an element further out, the elements in between were left open: the diagnostic
+// points at the innermost of them — where the author forgot "/>" or an end tag — rather than
+// at the end tag where the parser noticed.
+func unclosed(m *srcMap, stack []*xnode, end string, at int) Diagnostic {
+	endPos := m.pos(at)
+	for i := len(stack) - 1; i >= 0; i-- {
+		if stack[i].name != end {
+			continue
+		}
+		open := stack[len(stack)-1]
+		return Diagnostic{Pos: open.pos, Severity: SeverityError, Code: "xml", Err: ErrInvalidPlan,
+			Message: fmt.Sprintf("XML is not well formed: <%s> is never closed (</%s> at %d:%d ends <%s> first): end it with </%s>, or write <%s … />",
+				open.name, end, endPos.Line, endPos.Col, end, open.name, open.name)}
+	}
+	msg := fmt.Sprintf("XML is not well formed: </%s> closes nothing that is open", end)
+	if len(stack) > 0 {
+		open := stack[len(stack)-1]
+		msg = fmt.Sprintf("XML is not well formed: </%s> does not match <%s> at %d:%d", end, open.name, open.pos.Line, open.pos.Col)
+	}
+	return Diagnostic{Pos: endPos, Severity: SeverityError, Code: "xml", Message: msg, Err: ErrInvalidPlan}
 }
 
 func qname(n xml.Name) string {

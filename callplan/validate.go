@@ -414,6 +414,11 @@ func (v *validator) checkVariables() {
 	for _, b := range builtinVars {
 		all[b] = Pos{}
 	}
+	for n := range v.plan.unparsedSets {
+		if _, ok := all[n]; !ok {
+			all[n] = Pos{}
+		}
+	}
 	names := make([]string, 0, len(all))
 	for n := range all {
 		names = append(names, n)
@@ -448,6 +453,9 @@ func (v *validator) checkVariables() {
 	seen := map[string]bool{}
 	for _, b := range builtinVars {
 		seen[b] = true
+	}
+	for n := range v.plan.unparsedSets {
+		seen[n] = true
 	}
 	var walk func([]Step)
 	walk = func(steps []Step) {
