@@ -161,7 +161,7 @@ func (b *stepBase) StepPos() Pos { return b.Pos }
 // PlayStep is <Play prompt="a b $(Var)" bargeIn loop>.
 type PlayStep struct {
 	stepBase
-	Prompts []string // prompt names; each may be a $(…) template expanding to a name
+	Prompts []PromptItem // prompt names (each may be a $(…) template expanding to names) or speech
 	// BargeIn: nil = the default (a keypress interrupts the prompt only when the next step
 	// takes input: Gather, Menu, Pay); otherwise what the plan said.
 	BargeIn *bool
@@ -206,9 +206,9 @@ type GatherStep struct {
 	Timeout           time.Duration // inter-digit; default 5s
 	FirstDigitTimeout time.Duration // defaults to Timeout
 	Attempts          int           // default 3
-	Prompt            []string      // played (barge-in) before each attempt
-	InvalidPrompt     []string      // played after a too-short or pattern-failing entry
-	TimeoutPrompt     []string      // played after an attempt with no digit at all
+	Prompt            []PromptItem  // played (barge-in) before each attempt
+	InvalidPrompt     []PromptItem  // played after a too-short or pattern-failing entry
+	TimeoutPrompt     []PromptItem  // played after an attempt with no digit at all
 	Pattern           *regexp.Regexp
 	PatternSource     string // pattern as written; Pattern matches the whole entry (^(?:…)$)
 }
@@ -220,9 +220,9 @@ type GatherStep struct {
 type MenuStep struct {
 	stepBase
 	Var           string // optional
-	Prompt        []string
-	InvalidPrompt []string
-	TimeoutPrompt []string
+	Prompt        []PromptItem
+	InvalidPrompt []PromptItem
+	TimeoutPrompt []PromptItem
 	Timeout       time.Duration // default 5s
 	Attempts      int           // default 3
 	Choices       []*Choice
@@ -392,7 +392,7 @@ type PayPrompt struct {
 	ErrorType []string // payErrorTypes; empty = the first ask (no error)
 	CardType  []string
 	Attempt   []int
-	Prompt    []string // prompt names (templates)
+	Prompt    []PromptItem // prompt names (templates) or speech
 }
 
 // The Pay fields, in capture order (TwiML names).

@@ -29,11 +29,13 @@ var nestedOnly = map[string]string{
 	"Prompt": "Pay", "Request": "ApiInteraction", "Response": "ApiInteraction",
 	"ClientCredentials": "Connector", "BasicAuth": "Connector",
 	"Match": "CallPlan", "Connector": "CallPlan", "Prompts": "CallPlan", "Flow": "CallPlan",
+	"say-as": "Say", "break": "Say",
 }
 
 func init() {
 	stepParsers = map[string]func(*parser, *xnode) Step{
 		"Play":            (*parser).parsePlay,
+		"Say":             (*parser).parseSayStep,
 		"SayDigits":       (*parser).parseSayDigits,
 		"SayCharacters":   (*parser).parseSayCharacters,
 		"SayAmount":       (*parser).parseSayAmount,
@@ -139,7 +141,7 @@ func (p *parser) parsePlay(n *xnode) Step {
 	a := p.attrs(n, "prompt", "bargeIn", "loop")
 	p.leaf(n)
 	s := &PlayStep{stepBase: stepBase{Pos: n.pos}}
-	s.Prompts = a.promptList("prompt", true)
+	s.Prompts = a.promptItems("prompt", true)
 	if a.has("bargeIn") {
 		b := a.bool("bargeIn", true)
 		s.BargeIn = &b
@@ -202,7 +204,7 @@ const (
 func (p *parser) parseGather(n *xnode) Step {
 	a := p.attrs(n, "var", "minDigits", "maxDigits", "finishOnKey", "timeout", "firstDigitTimeout",
 		"attempts", "prompt", "invalidPrompt", "timeoutPrompt", "pattern")
-	p.leaf(n)
+	p.noText(n)
 	s := &GatherStep{stepBase: stepBase{Pos: n.pos}}
 	s.Var = a.varName("var", true, "")
 	s.Min = a.int("minDigits", defaultGatherMinDigits, 1, maxDigitsLimit)
@@ -220,9 +222,14 @@ func (p *parser) parseGather(n *xnode) Step {
 	s.Timeout = a.dur("timeout", defaultGatherTimeout, minTimeout, maxTimeout)
 	s.FirstDigitTimeout = a.dur("firstDigitTimeout", s.Timeout, minTimeout, maxTimeout)
 	s.Attempts = a.int("attempts", defaultGatherAttempts, 1, 10)
-	s.Prompt = a.promptList("prompt", false)
-	s.InvalidPrompt = a.promptList("invalidPrompt", false)
-	s.TimeoutPrompt = a.promptList("timeoutPrompt", false)
+	s.Prompt = a.promptItems("prompt", false)
+	s.InvalidPrompt = a.promptItems("invalidPrompt", false)
+	s.TimeoutPrompt = a.promptItems("timeoutPrompt", false)
+	// <Say> children speak after the prompts the attributes name (TwiML nests <Say> in
+	// <Gather>); for="invalidPrompt" / "timeoutPrompt" fill those slots.
+	for _, c := range p.saySlots(n, map[string]*[]PromptItem{"prompt": &s.Prompt, "invalidPrompt": &s.InvalidPrompt, "timeoutPrompt": &s.TimeoutPrompt}) {
+		p.sink.errorf(c.pos, "unexpected-element", "<Gather> holds only <Say> elements (found <%s>)%s", c.name, suggest.DidYouMean(c.name, []string{"Say"}))
+	}
 	if v, ok := a.str("pattern"); ok {
 		s.PatternSource = v
 		re, err := regexp.Compile(`^(?:` + v + `)$`)
@@ -245,15 +252,16 @@ func (p *parser) parseMenu(n *xnode) Step {
 	p.noText(n)
 	s := &MenuStep{stepBase: stepBase{Pos: n.pos}}
 	s.Var = a.varName("var", false, "")
-	s.Prompt = a.promptList("prompt", false)
-	s.InvalidPrompt = a.promptList("invalidPrompt", false)
-	s.TimeoutPrompt = a.promptList("timeoutPrompt", false)
+	s.Prompt = a.promptItems("prompt", false)
+	s.InvalidPrompt = a.promptItems("invalidPrompt", false)
+	s.TimeoutPrompt = a.promptItems("timeoutPrompt", false)
 	s.Timeout = a.dur("timeout", defaultMenuTimeout, minTimeout, maxTimeout)
 	s.Attempts = a.int("attempts", defaultMenuAttempts, 1, 10)
 	keys := map[string]Pos{}
-	for _, c := range n.children {
+	rest := p.saySlots(n, map[string]*[]PromptItem{"prompt": &s.Prompt, "invalidPrompt": &s.InvalidPrompt, "timeoutPrompt": &s.TimeoutPrompt})
+	for _, c := range rest {
 		if c.name != "Choice" {
-			p.sink.errorf(c.pos, "unknown-element", "<Menu> holds <Choice> elements, not <%s>%s", c.name, suggest.DidYouMean(c.name, []string{"Choice"}))
+			p.sink.errorf(c.pos, "unknown-element", "<Menu> holds <Choice> and <Say> elements, not <%s>%s", c.name, suggest.DidYouMean(c.name, []string{"Choice", "Say"}))
 			continue
 		}
 		ca := p.attrs(c, "key")
@@ -692,7 +700,7 @@ func (p *parser) cardTypes(a *attrSet, name string, v []string) []string {
 
 func (p *parser) parsePayPrompt(n *xnode, pay *PayStep) *PayPrompt {
 	a := p.attrs(n, "for", "errorType", "cardType", "attempt", "prompt")
-	p.leaf(n)
+	p.noText(n)
 	pp := &PayPrompt{Pos: n.pos}
 	pp.For = strings.TrimSpace(a.requiredNonEmpty("for"))
 	if pp.For != "" && !contains(payFields, pp.For) {
@@ -726,7 +734,18 @@ func (p *parser) parsePayPrompt(n *xnode, pay *PayStep) *PayPrompt {
 			pp.Attempt = append(pp.Attempt, k)
 		}
 	}
-	pp.Prompt = a.promptList("prompt", true)
+	// The prompt attribute, then <Say> children (at least one of the two).
+	pp.Prompt = a.promptItems("prompt", false)
+	for _, c := range n.children {
+		if c.name != "Say" {
+			p.sink.errorf(c.pos, "unexpected-element", "<Prompt> holds only <Say> elements (found <%s>)%s", c.name, suggest.DidYouMean(c.name, []string{"Say"}))
+			continue
+		}
+		pp.Prompt = append(pp.Prompt, PromptItem{Say: p.parseSay(c, p.attrs(c, "voice", "language", "rate"))})
+	}
+	if !a.has("prompt") && len(pp.Prompt) == 0 {
+		p.sink.errorf(n.pos, "missing-attribute", "<Prompt> needs a prompt attribute or a <Say>")
+	}
 	if pp.For == FieldSecurityCode && !pay.SecurityCode || pp.For == FieldPostalCode && !pay.AsksPostalCode() {
 		p.sink.warnf(n.pos, "unused-prompt", "this <Prompt> for %s never plays: the Pay step does not ask for it", pp.For)
 	}

@@ -96,8 +96,8 @@ func TestParsePayBillExample(t *testing.T) {
 	}
 	g := p.Flow[1].(*GatherStep)
 	if g.Var != "Account" || g.Min != 8 || g.Max != 8 || g.FinishOnKey != "#" || g.Timeout != 5*time.Second ||
-		g.FirstDigitTimeout != 5*time.Second || g.Attempts != 3 || !reflect.DeepEqual(g.Prompt, []string{"enter-account"}) ||
-		!reflect.DeepEqual(g.InvalidPrompt, []string{"account-invalid"}) || g.Pos != (Pos{"pay-bill.xml", 15, 5}) {
+		g.FirstDigitTimeout != 5*time.Second || g.Attempts != 3 || !reflect.DeepEqual(itemNames(g.Prompt), []string{"enter-account"}) ||
+		!reflect.DeepEqual(itemNames(g.InvalidPrompt), []string{"account-invalid"}) || g.Pos != (Pos{"pay-bill.xml", 15, 5}) {
 		t.Errorf("gather = %+v", g)
 	}
 	api := p.Flow[2].(*APIInteractionStep)
@@ -119,7 +119,7 @@ func TestParsePayBillExample(t *testing.T) {
 		pay.Var != "Pay" || pay.TokenType != "reusable" || len(pay.Prompts) != 4 {
 		t.Errorf("pay = %+v", pay)
 	}
-	if pp := pay.Prompts[1]; pp.For != FieldCardNumber || !reflect.DeepEqual(pp.ErrorType, []string{ErrTypeInvalidCardNumber}) || !reflect.DeepEqual(pp.Prompt, []string{"card-invalid"}) {
+	if pp := pay.Prompts[1]; pp.For != FieldCardNumber || !reflect.DeepEqual(pp.ErrorType, []string{ErrTypeInvalidCardNumber}) || !reflect.DeepEqual(itemNames(pp.Prompt), []string{"card-invalid"}) {
 		t.Errorf("pay prompt = %+v", pp)
 	}
 	sw := p.Flow[5].(*SwitchStep)
@@ -184,7 +184,7 @@ func TestParseValues(t *testing.T) {
 <Pay connector="provider" postalCode="$(Zip)" validCardTypes="visa visa jcb" securityCode="false"><Prompt for="payment-card-number" errorType="input-timeout invalid-card-type" cardType="visa jcb" attempt="1 3" prompt="x"/></Pay>
 `))
 	pl := p.Flow[2].(*PlayStep)
-	if !reflect.DeepEqual(pl.Prompts, []string{"a", "$(P)", "b"}) || pl.BargeIn == nil || *pl.BargeIn || pl.Loop != 3 {
+	if !reflect.DeepEqual(itemNames(pl.Prompts), []string{"a", "$(P)", "b"}) || pl.BargeIn == nil || *pl.BargeIn || pl.Loop != 3 {
 		t.Errorf("play %+v", pl)
 	}
 	g := p.Flow[3].(*GatherStep)

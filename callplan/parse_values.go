@@ -189,12 +189,14 @@ func parseDurationAttr(s string, lo, hi time.Duration) (time.Duration, error) {
 	return d, nil
 }
 
+// fmtDur writes a duration without its zero tails: 10s, 10m, 72h, 1m30s, 100ms.
 func fmtDur(d time.Duration) string {
 	s := d.String()
-	s = strings.TrimSuffix(s, "0s")
-	s = strings.TrimSuffix(s, "0m")
-	if s == "" {
-		return "0s"
+	if t, ok := strings.CutSuffix(s, "m0s"); ok {
+		s = t + "m"
+	}
+	if t, ok := strings.CutSuffix(s, "h0m"); ok {
+		s = t + "h"
 	}
 	return s
 }

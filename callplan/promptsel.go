@@ -18,13 +18,13 @@ type payAsk struct {
 	Attempt   int    // 1-based attempt of this field
 }
 
-// PromptFor returns the prompts (names, possibly $(…) templates) a Pay step plays to ask for
-// field — payment-card-number, expiration-date, security-code or postal-code — on attempt
-// (1-based) after errorType ("" on the first ask), for a card of brand cardType ("" before
-// the number is known): the step's most specific <Prompt>, else the bundled default.
-func (s *PayStep) PromptFor(field, errorType, cardType string, attempt int) []string {
-	names, _ := selectPayPrompt(s.Prompts, payAsk{Field: field, ErrorType: errorType, CardType: cardType, Attempt: attempt})
-	return names
+// PromptFor returns the prompts (names, possibly $(…) templates, or speech) a Pay step plays
+// to ask for field — payment-card-number, expiration-date, security-code or postal-code — on
+// attempt (1-based) after errorType ("" on the first ask), for a card of brand cardType (""
+// before the number is known): the step's most specific <Prompt>, else the bundled default.
+func (s *PayStep) PromptFor(field, errorType, cardType string, attempt int) []PromptItem {
+	items, _ := selectPayPrompt(s.Prompts, payAsk{Field: field, ErrorType: errorType, CardType: cardType, Attempt: attempt})
+	return items
 }
 
 // selectPayPrompt returns the prompt names to play for ask, and whether they came from the
@@ -35,7 +35,7 @@ func (s *PayStep) PromptFor(field, errorType, cardType string, attempt int) []st
 // lists — when present — contain the card type and attempt. Among matches the most specific
 // wins: an errorType outranks a cardType, which outranks an attempt; ties go to the first in
 // document order.
-func selectPayPrompt(prompts []*PayPrompt, ask payAsk) ([]string, bool) {
+func selectPayPrompt(prompts []*PayPrompt, ask payAsk) ([]PromptItem, bool) {
 	best, bestScore := (*PayPrompt)(nil), -1
 	for _, p := range prompts {
 		if p.For != ask.Field {
@@ -71,7 +71,16 @@ func selectPayPrompt(prompts []*PayPrompt, ask payAsk) ([]string, bool) {
 	if best != nil && len(best.Prompt) > 0 {
 		return best.Prompt, true
 	}
-	return defaultPayPrompt(ask), false
+	return namedItems(defaultPayPrompt(ask)), false
+}
+
+// namedItems turns prompt names into prompt items.
+func namedItems(names []string) []PromptItem {
+	out := make([]PromptItem, len(names))
+	for i, n := range names {
+		out[i].Name = n
+	}
+	return out
 }
 
 // defaultPayPrompt is the bundled prompt for ask: pay-<field> for the first ask

@@ -280,9 +280,20 @@ func (v *validator) templateUses(field *string, def Pos) []varUse {
 func (v *validator) stepIO(s Step) (uses []varUse, sets []varSet) {
 	at := s.StepPos()
 	tmpl := func(f *string) { uses = append(uses, v.templateUses(f, at)...) }
-	tmpls := func(fs []string) {
-		for i := range fs {
-			tmpl(&fs[i])
+	says := func(say *Say) {
+		for i := range say.Parts {
+			if say.Parts[i].Text != "" {
+				uses = append(uses, v.templateUses(&say.Parts[i].Text, at)...)
+			}
+		}
+	}
+	items := func(list []PromptItem) {
+		for i := range list {
+			if list[i].Say != nil {
+				says(list[i].Say)
+			} else {
+				tmpl(&list[i].Name)
+			}
 		}
 	}
 	set := func(name string, field *string) {
@@ -301,7 +312,9 @@ func (v *validator) stepIO(s Step) (uses []varUse, sets []varSet) {
 	}
 	switch s := s.(type) {
 	case *PlayStep:
-		tmpls(s.Prompts)
+		items(s.Prompts)
+	case *SayStep:
+		says(s.Say)
 	case *SayDigitsStep:
 		tmpl(&s.Value)
 	case *SayCharactersStep:
@@ -310,17 +323,17 @@ func (v *validator) stepIO(s Step) (uses []varUse, sets []varSet) {
 		tmpl(&s.Value)
 		tmpl(&s.Currency)
 	case *GatherStep:
-		tmpls(s.Prompt)
-		tmpls(s.InvalidPrompt)
-		tmpls(s.TimeoutPrompt)
+		items(s.Prompt)
+		items(s.InvalidPrompt)
+		items(s.TimeoutPrompt)
 		set(s.Var, nil)
 		if s.Var != "" {
 			publish(s.Var, gatherOutputs)
 		}
 	case *MenuStep:
-		tmpls(s.Prompt)
-		tmpls(s.InvalidPrompt)
-		tmpls(s.TimeoutPrompt)
+		items(s.Prompt)
+		items(s.InvalidPrompt)
+		items(s.TimeoutPrompt)
 		set(s.Var, nil)
 	case *APIInteractionStep:
 		tmpl(&s.Request.URL)
@@ -346,7 +359,7 @@ func (v *validator) stepIO(s Step) (uses []varUse, sets []varSet) {
 		tmpl(&s.Session)
 		tmpl(&s.PostalCode)
 		for _, pp := range s.Prompts {
-			tmpls(pp.Prompt)
+			items(pp.Prompt)
 		}
 		publish(s.Var, payOutputs)
 	case *SendPaymentLinkStep:

@@ -13,15 +13,57 @@ type PromptRef struct {
 // silence. (callplan does not read audio; serve and validate do this check.)
 func PromptRefs(p *Plan) []PromptRef {
 	var out []PromptRef
-	add := func(s Step, names []string) {
-		for i := range names {
-			if isLiteral(names[i]) {
-				out = append(out, PromptRef{Name: names[i], Pos: p.posOf(&names[i], s.StepPos()), Step: s.StepName()})
+	add := func(s Step, items []PromptItem) {
+		for i := range items {
+			if items[i].Say == nil && isLiteral(items[i].Name) {
+				out = append(out, PromptRef{Name: items[i].Name, Pos: p.posOf(&items[i].Name, s.StepPos()), Step: s.StepName()})
 			}
 		}
 	}
 	walkSteps(p.Flow, func(s Step) bool {
 		switch s := s.(type) {
+		case *PlayStep:
+			add(s, s.Prompts)
+		case *GatherStep:
+			add(s, s.Prompt)
+			add(s, s.InvalidPrompt)
+			add(s, s.TimeoutPrompt)
+		case *MenuStep:
+			add(s, s.Prompt)
+			add(s, s.InvalidPrompt)
+			add(s, s.TimeoutPrompt)
+		case *PayStep:
+			for _, pp := range s.Prompts {
+				add(s, pp.Prompt)
+			}
+		}
+		return true
+	})
+	return out
+}
+
+// SayRef is one <Say> of a plan (a step, a <Say> child, or a prompt="say:…" attribute), with
+// the step it belongs to.
+type SayRef struct {
+	Say  *Say
+	Step Step
+}
+
+// Says lists every Say of a plan in document order, for the checks and the pre-rendering of
+// speech at load time.
+func Says(p *Plan) []SayRef {
+	var out []SayRef
+	add := func(s Step, items []PromptItem) {
+		for _, it := range items {
+			if it.Say != nil {
+				out = append(out, SayRef{Say: it.Say, Step: s})
+			}
+		}
+	}
+	walkSteps(p.Flow, func(s Step) bool {
+		switch s := s.(type) {
+		case *SayStep:
+			out = append(out, SayRef{Say: s.Say, Step: s})
 		case *PlayStep:
 			add(s, s.Prompts)
 		case *GatherStep:

@@ -43,11 +43,11 @@ func TestDigitPrompts(t *testing.T) {
 
 func TestSelectPayPrompt(t *testing.T) {
 	plan := []*PayPrompt{
-		{For: FieldCardNumber, Prompt: []string{"ask"}},
-		{For: FieldCardNumber, ErrorType: []string{ErrTypeInvalidCardNumber}, Prompt: []string{"bad"}},
-		{For: FieldCardNumber, ErrorType: []string{ErrTypeInvalidCardNumber}, Attempt: []int{3}, Prompt: []string{"bad-last"}},
-		{For: FieldSecurityCode, CardType: []string{"amex"}, Prompt: []string{"cvv-amex"}},
-		{For: FieldSecurityCode, Attempt: []int{1}, Prompt: []string{"cvv-first"}},
+		{For: FieldCardNumber, Prompt: namedItems([]string{"ask"})},
+		{For: FieldCardNumber, ErrorType: []string{ErrTypeInvalidCardNumber}, Prompt: namedItems([]string{"bad"})},
+		{For: FieldCardNumber, ErrorType: []string{ErrTypeInvalidCardNumber}, Attempt: []int{3}, Prompt: namedItems([]string{"bad-last"})},
+		{For: FieldSecurityCode, CardType: []string{"amex"}, Prompt: namedItems([]string{"cvv-amex"})},
+		{For: FieldSecurityCode, Attempt: []int{1}, Prompt: namedItems([]string{"cvv-first"})},
 	}
 	for _, tc := range []struct {
 		ask    payAsk
@@ -65,11 +65,11 @@ func TestSelectPayPrompt(t *testing.T) {
 		{payAsk{Field: FieldExpirationDate, ErrorType: ErrTypeInvalidCardType}, "pay-invalid-entry pay-expiration-date", false},
 	} {
 		got, custom := selectPayPrompt(plan, tc.ask)
-		if strings.Join(got, " ") != tc.want || custom != tc.custom {
+		if strings.Join(itemNames(got), " ") != tc.want || custom != tc.custom {
 			t.Errorf("selectPayPrompt(%+v) = %v,%v want %s,%v", tc.ask, got, custom, tc.want, tc.custom)
 		}
 	}
-	if got, _ := selectPayPrompt(nil, payAsk{Field: FieldSecurityCode, CardType: "amex"}); got[0] != "pay-security-code-amex" {
+	if got, _ := selectPayPrompt(nil, payAsk{Field: FieldSecurityCode, CardType: "amex"}); got[0].Name != "pay-security-code-amex" {
 		t.Errorf("amex default = %v", got)
 	}
 }
@@ -100,4 +100,16 @@ func FuzzAmountPrompts(f *testing.F) {
 			}
 		}
 	})
+}
+
+// itemNames lists the names of prompt items ("say:" and the text for speech).
+func itemNames(items []PromptItem) []string {
+	out := make([]string, len(items))
+	for i, it := range items {
+		out[i] = it.Name
+		if it.Say != nil {
+			out[i] = "say:" + it.Say.String()
+		}
+	}
+	return out
 }

@@ -34,6 +34,7 @@ type RunOptions struct {
 	HTTPClient *http.Client       // for ApiInteraction; nil = a client with no global timeout (each step has its own)
 	SandboxURL string             // the value of $(Sandbox.Url)
 	Logger     *slog.Logger       // nil = discard; never receives a card digit
+	Speech     Renderer           // text to speech for <Say>; nil = speech is skipped (and reported)
 	MaxSteps   int                // loop guard; 0 = 10 000
 
 	// Variables are set before the first step, after the Call.* built-ins (a harness may

@@ -22,12 +22,19 @@ import (
 // is "", $(<Name>.Error) says why, and the flow jumps to OnError if set.
 func (r *run) stepAPI(ctx context.Context, s *callplan.APIInteractionStep) error {
 	started := time.Now()
-	status, err := r.doAPI(ctx, s)
-	ev := &event.APICalled{Name: s.Name, Status: status, DurationMS: time.Since(started).Milliseconds()}
+	ev := &event.APICalled{Name: s.Name}
+	status, err := r.doAPI(ctx, s, ev)
+	ev.Status, ev.DurationMS = status, time.Since(started).Milliseconds()
 	if err != nil {
 		ev.Error = err.Error()
 	}
 	r.emit("ApiInteraction", ev)
+	switch {
+	case status != 0:
+		r.frameOutcome(fmt.Sprintf("HTTP %d", status))
+	case err != nil:
+		r.frameOutcome("no response")
+	}
 	if s.Name != "" {
 		msg := ""
 		if err != nil {
@@ -48,7 +55,7 @@ func (r *run) stepAPI(ctx context.Context, s *callplan.APIInteractionStep) error
 
 // doAPI returns the HTTP status (0 = no response) and what went wrong. Errors name the
 // step's method and host, never its URL path, body or header values.
-func (r *run) doAPI(ctx context.Context, s *callplan.APIInteractionStep) (int, error) {
+func (r *run) doAPI(ctx context.Context, s *callplan.APIInteractionStep, ev *event.APICalled) (int, error) {
 	if name := r.untrustedOrigin(&s.Request); name != "" && !s.UntrustedHost {
 		return 0, fmt.Errorf("%w: %w: $(%s) decides where the request goes and holds data from a response or the caller (untrustedHost=\"true\" allows it)",
 			errNoResponse, errUntrustedHost, name)
@@ -58,6 +65,7 @@ func (r *run) doAPI(ctx context.Context, s *callplan.APIInteractionStep) (int, e
 		return 0, fmt.Errorf("%w: %w", errNoResponse, err)
 	}
 	host, timeout := req.URL.Host, s.Timeout
+	ev.Method, ev.Host = req.Method, host
 	tctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	hc := *r.http

@@ -193,7 +193,7 @@ func (r *run) captureField(ctx context.Context, p *payCapture, field string, buf
 		names := s.PromptFor(field, errType, p.brand, attempt)
 		p.field, p.attempt = field, attempt
 		r.emit("Pay", &event.PayProgress{Phase: "ask", For: field, Attempt: attempt, ErrorType: errType})
-		if _, err := r.play(ctx, r.expandAll(names), true); err != nil {
+		if _, err := r.playItems(ctx, r.items(names), true); err != nil {
 			return r.payEnded(err), err
 		}
 		p.entries++

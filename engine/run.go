@@ -11,7 +11,6 @@ import (
 	"maps"
 	"net/http"
 	"runtime/debug"
-	"strings"
 	"time"
 
 	"github.com/paybridge/paybridge/callplan"
@@ -51,6 +50,16 @@ type run struct {
 	lookedUp      map[string]bool         // variables set from ApiInteraction responses
 	trusted       map[string]bool         // variables whose value the plan or the operator wrote (see trust.go)
 	secrets       *secrets                // credentials the plan fetched: masked in every output
+
+	frames []*stepFrame // the steps running now, outermost first (a Menu's choice runs inside it)
+}
+
+// stepFrame is what the engine notes about a running step for its event.StepEnded.
+type stepFrame struct {
+	started  time.Time
+	outcome  string   // set by the step when only it knows (the branch an If took)
+	bargedIn bool     // a key stopped one of its prompts
+	set      []string // variables the step itself set, in order (names; values are read at the end)
 }
 
 // endSignal stops the flow: the call is over (hang-up, transfer, caller gone, fatal error).
@@ -197,9 +206,21 @@ func (r *run) execOne(ctx context.Context, steps []callplan.Step, i int) error {
 	if i+1 < len(steps) {
 		next = steps[i+1]
 	}
+	f := &stepFrame{started: r.clock.Now()}
+	r.frames = append(r.frames, f)
+	err := r.runStep(ctx, s, next)
+	r.frames = r.frames[:len(r.frames)-1]
+	r.emit(s.StepName(), r.stepEnded(s, f, err))
+	return err
+}
+
+// runStep runs one step; next is the step after it in the same list (for Play's barge-in).
+func (r *run) runStep(ctx context.Context, s, next callplan.Step) error {
 	switch s := s.(type) {
 	case *callplan.PlayStep:
 		return r.stepPlay(ctx, s, next)
+	case *callplan.SayStep:
+		return r.stepSay(ctx, s, next)
 	case *callplan.SayDigitsStep:
 		return r.stepSayDigits(ctx, s, next)
 	case *callplan.SayCharactersStep:
@@ -259,21 +280,14 @@ func (r *run) expand(tmpl string) string {
 	return v
 }
 
-// expandAll expands a list of prompt-name templates; a variable holding several
-// space-separated names ("welcome goodbye") yields each of them, an empty one none.
-func (r *run) expandAll(tmpls []string) []string {
-	out := make([]string, 0, len(tmpls))
-	for _, t := range tmpls {
-		out = append(out, strings.Fields(r.expand(t))...)
-	}
-	return out
-}
-
 // set assigns a variable. The value is untrusted data (see trust.go) unless the caller marks
 // it otherwise afterwards.
 func (r *run) set(name, value string) {
 	r.vars[name] = value
 	delete(r.trusted, name)
+	if n := len(r.frames); n > 0 {
+		r.frames[n-1].set = append(r.frames[n-1].set, name)
+	}
 }
 
 // --- events ---

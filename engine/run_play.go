@@ -3,28 +3,94 @@ package engine
 import (
 	"context"
 	"errors"
+	"strings"
+	"time"
 
+	"github.com/paybridge/paybridge/callplan"
 	"github.com/paybridge/paybridge/event"
 )
 
-// play plays names in order. With bargeIn, a key (or a type-ahead key already waiting) stops
-// playback at once and stays queued as the first key of the next input; without it, keys are
-// queued and playback goes on. A prompt that cannot be played is logged and skipped.
+// playable is one thing play plays: a prompt by name, or speech to render.
+type playable struct {
+	name string
+	say  *callplan.Say
+}
+
+// named turns prompt names into playables.
+func named(names []string) []playable {
+	out := make([]playable, len(names))
+	for i, n := range names {
+		out[i].name = n
+	}
+	return out
+}
+
+// items expands a plan's prompt list: each name template into the names it yields (a variable
+// holding "welcome goodbye" yields both, an empty one none), speech as it is.
+func (r *run) items(list []callplan.PromptItem) []playable {
+	out := make([]playable, 0, len(list))
+	for _, it := range list {
+		if it.Say != nil {
+			out = append(out, playable{say: it.Say})
+			continue
+		}
+		for _, n := range strings.Fields(r.expand(it.Name)) {
+			out = append(out, playable{name: n})
+		}
+	}
+	return out
+}
+
+// play plays prompts by name in order (see playItems).
 func (r *run) play(ctx context.Context, names []string, bargeIn bool) (interrupted bool, err error) {
-	for _, name := range names {
+	return r.playItems(ctx, named(names), bargeIn)
+}
+
+// playItems plays prompts and speech in order. With bargeIn, a key (or a type-ahead key
+// already waiting) stops playback at once and stays queued as the first key of the next
+// input; without it, keys are queued and playback goes on. A prompt that cannot be played, or
+// speech that cannot be rendered, is logged and skipped.
+func (r *run) playItems(ctx context.Context, list []playable, bargeIn bool) (interrupted bool, err error) {
+	for _, it := range list {
 		if bargeIn && len(r.pending) > 0 {
 			return true, nil
 		}
-		r.emit("", &event.Played{Prompt: name})
+		label := it.name
 		var stop bool
-		if tp, ok := r.ch.(TimedPlayer); ok {
-			stop, err = r.playTimed(ctx, tp, name, bargeIn)
+		if it.say != nil {
+			audio := r.speak(ctx, it.say)
+			if audio == nil {
+				continue
+			}
+			label = "say"
+			if _, ok := r.ch.(TimedPlayer); ok {
+				stop, err = r.playTimed(ctx, audio.Duration(), bargeIn)
+			} else if pp, ok := r.ch.(PCMPlayer); ok {
+				stop, err = r.playLive(ctx, func(pctx context.Context) error { return pp.PlayPCM(pctx, audio.Samples) }, "say", bargeIn)
+			} else {
+				r.log.Warn("Say: this channel cannot play speech", "pos", it.say.Pos.String())
+				continue
+			}
 		} else {
-			stop, err = r.playLive(ctx, name, bargeIn)
+			r.emit("", &event.Played{Prompt: it.name})
+			if tp, ok := r.ch.(TimedPlayer); ok {
+				dur, derr := tp.PromptDuration(it.name)
+				if derr != nil {
+					r.promptMissing(it.name, derr)
+					continue
+				}
+				stop, err = r.playTimed(ctx, dur, bargeIn)
+			} else {
+				name := it.name
+				stop, err = r.playLive(ctx, func(pctx context.Context) error { return r.ch.Play(pctx, name) }, name, bargeIn)
+			}
 		}
 		if err != nil || stop {
 			if stop {
-				r.emit("", &event.BargedIn{Prompt: name})
+				r.emit("", &event.BargedIn{Prompt: label})
+				if n := len(r.frames); n > 0 {
+					r.frames[n-1].bargedIn = true
+				}
 			}
 			return stop, err
 		}
@@ -32,12 +98,8 @@ func (r *run) play(ctx context.Context, names []string, bargeIn bool) (interrupt
 	return false, nil
 }
 
-func (r *run) playTimed(ctx context.Context, tp TimedPlayer, name string, bargeIn bool) (bool, error) {
-	dur, err := tp.PromptDuration(name)
-	if err != nil {
-		r.promptMissing(name, err)
-		return false, nil
-	}
+// playTimed waits dur on the clock (a channel whose playback is simulated).
+func (r *run) playTimed(ctx context.Context, dur time.Duration, bargeIn bool) (bool, error) {
 	timer := r.clock.After(dur)
 	for {
 		ev := r.wait(ctx, timer, nil)
@@ -57,11 +119,13 @@ func (r *run) playTimed(ctx context.Context, tp TimedPlayer, name string, bargeI
 	}
 }
 
-func (r *run) playLive(ctx context.Context, name string, bargeIn bool) (bool, error) {
+// playLive runs start (the channel's Play or PlayPCM) in a helper goroutine and waits for its
+// end, a key, the end of the call or ctx.
+func (r *run) playLive(ctx context.Context, start func(context.Context) error, name string, bargeIn bool) (bool, error) {
 	pctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	done := make(chan error, 1)
-	go func() { done <- r.ch.Play(pctx, name) }()
+	go func() { done <- start(pctx) }()
 	for {
 		ev := r.wait(ctx, nil, done)
 		switch ev.kind {

@@ -90,6 +90,10 @@ func maskStrings(v reflect.Value, f func(string) string) {
 				maskStrings(v.Field(i), f)
 			}
 		}
+	case reflect.Slice:
+		for i := 0; i < v.Len(); i++ {
+			maskStrings(v.Index(i), f)
+		}
 	case reflect.String:
 		if v.CanSet() {
 			v.SetString(f(v.String()))

@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"time"
 
@@ -21,14 +22,14 @@ func bargeInFor(explicit *bool, next callplan.Step) bool {
 }
 
 func (r *run) stepPlay(ctx context.Context, s *callplan.PlayStep, next callplan.Step) error {
-	names := r.expandAll(s.Prompts)
+	items := r.items(s.Prompts)
 	loops := s.Loop
 	if loops == 0 {
 		loops = maxPlayLoops
 	}
 	barge := bargeInFor(s.BargeIn, next)
 	for range loops {
-		stop, err := r.play(ctx, names, barge)
+		stop, err := r.playItems(ctx, items, barge)
 		if err != nil || stop {
 			return err
 		}
@@ -67,7 +68,7 @@ func (r *run) stepSet(s *callplan.SetStep) error {
 }
 
 func (r *run) stepIf(ctx context.Context, s *callplan.IfStep) error {
-	for _, b := range s.Branches {
+	for i, b := range s.Branches {
 		ok, err := b.Test.Eval(r.lookup)
 		if err != nil {
 			// A test that cannot be evaluated is false; the call goes on.
@@ -75,9 +76,11 @@ func (r *run) stepIf(ctx context.Context, s *callplan.IfStep) error {
 			continue
 		}
 		if ok {
+			r.frameOutcome(branchOutcome(i, len(s.Branches), s.Else != nil))
 			return r.execList(ctx, b.Steps)
 		}
 	}
+	r.frameOutcome(branchOutcome(len(s.Branches), len(s.Branches), s.Else != nil))
 	return r.execList(ctx, s.Else)
 }
 
@@ -85,9 +88,11 @@ func (r *run) stepSwitch(ctx context.Context, s *callplan.SwitchStep) error {
 	v := r.expand(s.Value)
 	for _, c := range s.Cases {
 		if slices.Contains(c.Is, v) {
+			r.frameOutcome(fmt.Sprintf("case %q", v))
 			return r.execList(ctx, c.Steps)
 		}
 	}
+	r.frameOutcome(fmt.Sprintf("%q: default", v))
 	return r.execList(ctx, s.Default)
 }
 

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"time"
 
 	"github.com/paybridge/paybridge/callplan"
 	"github.com/paybridge/paybridge/event"
@@ -29,12 +30,13 @@ func (r *run) stepGather(ctx context.Context, s *callplan.GatherStep) error {
 	}
 	result := gatherTimeout
 	for attempt := 1; attempt <= attempts; attempt++ {
-		if _, err := r.play(ctx, r.expandAll(s.Prompt), true); err != nil {
+		if _, err := r.playItems(ctx, r.items(s.Prompt), true); err != nil {
 			return r.gatherEnd(s, err)
 		}
 		// Sized once, so that a card typed here by mistake leaves no stray copies when refused.
 		entry := make([]byte, 0, s.Max)
 		finished := false
+		var firstKey time.Time
 		for len(entry) < s.Max || s.Max <= 0 {
 			timeout := s.Timeout
 			if len(entry) == 0 {
@@ -47,6 +49,9 @@ func (r *run) stepGather(ctx context.Context, s *callplan.GatherStep) error {
 			if !ok {
 				break
 			}
+			if firstKey.IsZero() {
+				firstKey = r.clock.Now()
+			}
 			if s.FinishOnKey != "" && d.Char() == s.FinishOnKey[0] {
 				finished = true
 				break
@@ -58,6 +63,10 @@ func (r *run) stepGather(ctx context.Context, s *callplan.GatherStep) error {
 		}
 		// A caller who types a card at the wrong prompt never puts it into a variable, a log
 		// or an API request: an entry that is a complete card number is refused and zeroed.
+		var entryMS int64
+		if !firstKey.IsZero() {
+			entryMS = r.clock.Now().Sub(firstKey).Milliseconds()
+		}
 		looksLikeCard := pan.Valid(entry)
 		if looksLikeCard {
 			pan.Zero(entry)
@@ -73,19 +82,19 @@ func (r *run) stepGather(ctx context.Context, s *callplan.GatherStep) error {
 		default:
 			r.set(s.Var, string(entry))
 			r.set(s.Var+".Result", gatherSuccess)
-			r.emit("Gather", &event.Gathered{Var: s.Var, Result: gatherSuccess, Digits: len(entry), Attempt: attempt})
+			r.emit("Gather", &event.Gathered{Var: s.Var, Result: gatherSuccess, Digits: len(entry), Attempt: attempt, EntryMS: entryMS})
 			return nil
 		}
-		r.emit("Gather", &event.Gathered{Var: s.Var, Result: result, Digits: len(entry), Attempt: attempt})
+		r.emit("Gather", &event.Gathered{Var: s.Var, Result: result, Digits: len(entry), Attempt: attempt, EntryMS: entryMS})
 		prompt, def := s.InvalidPrompt, callplan.PromptGatherInvalid
 		if result == gatherTimeout {
 			prompt, def = s.TimeoutPrompt, callplan.PromptGatherTimeout
 		}
-		names := r.expandAll(prompt)
-		if len(names) == 0 {
-			names = []string{def}
+		items := r.items(prompt)
+		if len(items) == 0 {
+			items = named([]string{def})
 		}
-		if _, err := r.play(ctx, names, true); err != nil {
+		if _, err := r.playItems(ctx, items, true); err != nil {
 			return r.gatherEnd(s, err)
 		}
 	}
@@ -106,7 +115,7 @@ func (r *run) gatherEnd(s *callplan.GatherStep, err error) error {
 func (r *run) stepMenu(ctx context.Context, s *callplan.MenuStep) error {
 	attempts := max(s.Attempts, 1)
 	for attempt := 1; attempt <= attempts; attempt++ {
-		if _, err := r.play(ctx, r.expandAll(s.Prompt), true); err != nil {
+		if _, err := r.playItems(ctx, r.items(s.Prompt), true); err != nil {
 			return err
 		}
 		d, ok, err := r.nextKey(ctx, s.Timeout)
@@ -119,6 +128,7 @@ func (r *run) stepMenu(ctx context.Context, s *callplan.MenuStep) error {
 					if s.Var != "" {
 						r.set(s.Var, c.Key)
 					}
+					r.frameOutcome("chose " + c.Key)
 					r.emit("Menu", &event.MenuChosen{Choice: c.Key, Attempt: attempt})
 					return r.execList(ctx, c.Steps)
 				}
@@ -129,16 +139,17 @@ func (r *run) stepMenu(ctx context.Context, s *callplan.MenuStep) error {
 			prompt, def, result = s.TimeoutPrompt, callplan.PromptMenuTimeout, "timeout"
 		}
 		r.emit("Menu", &event.MenuChosen{Result: result, Attempt: attempt})
-		names := r.expandAll(prompt)
-		if len(names) == 0 {
-			names = []string{def}
+		items := r.items(prompt)
+		if len(items) == 0 {
+			items = named([]string{def})
 		}
-		if _, err := r.play(ctx, names, true); err != nil {
+		if _, err := r.playItems(ctx, items, true); err != nil {
 			return err
 		}
 	}
 	if s.Var != "" {
 		r.set(s.Var, "")
 	}
+	r.frameOutcome("no valid key")
 	return nil
 }

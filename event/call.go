@@ -29,6 +29,35 @@ type StepEntered struct {
 	Pos string `json:"pos,omitempty"`
 }
 
+// StepEnded: a step finished (Event.Step names it). Outcome says how, in the step's own
+// words (a Gather's result, the branch an If took, an HTTP status); DurationMS is how long it
+// took on the call's clock, nested steps included; Set lists the variables the step itself
+// set, in order, each value as outputs show it (secrets masked; card data never is one).
+type StepEnded struct {
+	Pos        string   `json:"pos,omitempty"`
+	Outcome    string   `json:"outcome,omitempty"`
+	DurationMS int64    `json:"durationMs"`
+	Set        []VarSet `json:"set,omitempty"`
+}
+
+// VarSet is one variable a step set.
+type VarSet struct {
+	Name  string `json:"name"`
+	Value string `json:"value"`
+}
+
+// Said: speech was rendered and started playing (a <Say> step, or speech in a prompt list).
+// Text is what was said after $(…) expansion, clipped; Error, when set, says why nothing
+// was said (the call went on).
+type Said struct {
+	Text       string `json:"text"`
+	Language   string `json:"language,omitempty"`
+	Voice      string `json:"voice,omitempty"`
+	DurationMS int64  `json:"durationMs"` // how long the speech plays
+	RenderMS   int64  `json:"renderMs"`   // how long rendering took (≈0 from the cache)
+	Error      string `json:"error,omitempty"`
+}
+
 // Played: a prompt started playing.
 type Played struct {
 	Prompt string `json:"prompt"`
@@ -44,12 +73,14 @@ type PromptMissing struct {
 	Prompt string `json:"prompt"`
 }
 
-// Gathered: one attempt of a Gather ended. Digits is how many keys were entered (never which).
+// Gathered: one attempt of a Gather ended. Digits is how many keys were entered (never
+// which); EntryMS how long from the first key to the end of the entry.
 type Gathered struct {
 	Var     string `json:"var"`
 	Result  string `json:"result"`
 	Digits  int    `json:"digits"`
 	Attempt int    `json:"attempt"`
+	EntryMS int64  `json:"entryMs,omitempty"`
 }
 
 // GatherCardRefused: what was keyed at a Gather looks like a card number; it was zeroed.
@@ -66,9 +97,12 @@ type MenuChosen struct {
 	Attempt int    `json:"attempt"`
 }
 
-// APICalled: an ApiInteraction ended. Error never quotes the URL path, body or headers.
+// APICalled: an ApiInteraction ended. Method and Host say where it went (never the path,
+// query, body or headers, which may carry data); Error never quotes them either.
 type APICalled struct {
 	Name       string `json:"name,omitempty"`
+	Method     string `json:"method,omitempty"`
+	Host       string `json:"host,omitempty"`
 	Status     int    `json:"status"`
 	DurationMS int64  `json:"durationMs"`
 	Error      string `json:"error,omitempty"`
@@ -94,6 +128,8 @@ func (*CallStarted) Type() string       { return "call.started" }
 func (*CallAnswered) Type() string      { return "call.answered" }
 func (*CallEnded) Type() string         { return "call.ended" }
 func (*StepEntered) Type() string       { return "step" }
+func (*StepEnded) Type() string         { return "step.end" }
+func (*Said) Type() string              { return "say" }
 func (*Played) Type() string            { return "play" }
 func (*BargedIn) Type() string          { return "barge-in" }
 func (*PromptMissing) Type() string     { return "prompt.missing" }

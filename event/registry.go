@@ -9,6 +9,8 @@ func init() {
 		func() Data { return new(CallAnswered) },
 		func() Data { return new(CallEnded) },
 		func() Data { return new(StepEntered) },
+		func() Data { return new(StepEnded) },
+		func() Data { return new(Said) },
 		func() Data { return new(Played) },
 		func() Data { return new(BargedIn) },
 		func() Data { return new(PromptMissing) },
