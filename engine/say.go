@@ -136,19 +136,8 @@ func (r *run) speak(ctx context.Context, say *callplan.Say) *tts.Audio {
 	parts := say.Expand(r.lookup)
 	req := SpeechRequest(r.plan, say, parts)
 	text := strings.TrimSpace(say.String())
-	if strings.Contains(text, "$(") {
-		var b strings.Builder
-		for i, p := range parts {
-			if i > 0 {
-				b.WriteByte(' ')
-			}
-			if p.As == callplan.SayAsBreak {
-				b.WriteString("…")
-				continue
-			}
-			b.WriteString(p.Text)
-		}
-		text = b.String()
+	if strings.Contains(text, "$(") || len(parts) > 1 {
+		text = saidText(parts)
 	}
 	if len(text) > maxSaidText {
 		text = text[:maxSaidText] + "…"
@@ -174,6 +163,26 @@ func (r *run) speak(ctx context.Context, say *callplan.Say) *tts.Audio {
 	ev.DurationMS = audio.Duration().Milliseconds()
 	r.emit("", ev)
 	return audio
+}
+
+// saidText joins a Say's parts as people write them: a space between parts except before
+// punctuation, a break as "…".
+func saidText(parts []callplan.SayPart) string {
+	var b strings.Builder
+	for _, p := range parts {
+		t := p.Text
+		if p.As == callplan.SayAsBreak {
+			t = "…"
+		}
+		if t == "" {
+			continue
+		}
+		if b.Len() > 0 && !strings.ContainsAny(t[:1], ".,;:!?") {
+			b.WriteByte(' ')
+		}
+		b.WriteString(t)
+	}
+	return b.String()
 }
 
 // stepSay speaks a <Say>, Loop times (0 = until a key), with Play's barge-in rule.

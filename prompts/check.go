@@ -10,17 +10,43 @@ import (
 	"github.com/paybridge/paybridge/internal/suggest"
 )
 
+// OpenPlan opens the prompts of a plan: its <Prompts dir>, then the bundled pack of its
+// <Prompts lang> (see MatchLanguage); a language without a pack falls back to the default
+// pack (Check warns about it).
+func OpenPlan(p *callplan.Plan) (*Set, error) {
+	dir, lang := "", BundledLang
+	if p.Prompts != nil {
+		dir = p.Prompts.Dir
+		if p.Prompts.Lang != "" {
+			lang = p.Prompts.Lang
+		}
+	}
+	if _, err := MatchLanguage(lang); err != nil {
+		lang = BundledLang
+	}
+	return OpenLang(dir, lang)
+}
+
 // Check resolves every literal prompt name of a plan against its prompt directory
-// and the bundled pack: a missing directory is an error, a missing prompt a warning (the
-// engine plays silence for it and says so in the call's events).
+// and the bundled pack of its language: a missing directory is an error, a missing prompt a
+// warning (the engine plays silence for it and says so in the call's events), and so is a
+// language no bundled pack has (its prompts come from the default pack).
 func Check(p *callplan.Plan) callplan.Diagnostics {
 	var ds callplan.Diagnostics
-	dir := ""
+	dir, lang := "", BundledLang
 	var dirPos callplan.Pos
 	if p.Prompts != nil {
 		dir, dirPos = p.Prompts.Dir, p.Prompts.Pos
+		if p.Prompts.Lang != "" {
+			if _, err := MatchLanguage(p.Prompts.Lang); err != nil {
+				ds = append(ds, callplan.Diagnostic{Pos: dirPos, Severity: callplan.SeverityWarning, Code: "prompt-lang",
+					Message: fmt.Sprintf("no bundled prompt pack for lang %q (bundled: %s): prompts not in the plan's dir come from %s", p.Prompts.Lang, strings.Join(Languages(), ", "), BundledLang)})
+			} else {
+				lang = p.Prompts.Lang
+			}
+		}
 	}
-	set, err := Open(dir)
+	set, err := OpenLang(dir, lang)
 	if err != nil {
 		return append(ds, callplan.Diagnostic{Pos: dirPos, Severity: callplan.SeverityError, Code: "prompt-dir",
 			Message: fmt.Sprintf("prompt directory %s cannot be used: %v", dir, errors.Unwrap(err))})
@@ -45,7 +71,7 @@ func Check(p *callplan.Plan) callplan.Diagnostics {
 				where = dir + " or the bundled pack"
 			}
 			hint := ""
-			if s := suggest.Closest(r.Name, promptNames(dir)); s != "" {
+			if s := suggest.Closest(r.Name, promptNames(dir, lang)); s != "" {
 				hint = fmt.Sprintf(" (did you mean %q?)", s)
 			}
 			ds = append(ds, callplan.Diagnostic{Pos: r.Pos, Severity: callplan.SeverityWarning, Code: "missing-prompt",
@@ -55,9 +81,10 @@ func Check(p *callplan.Plan) callplan.Diagnostics {
 	return ds
 }
 
-// promptNames lists the prompts a plan can play: the *.wav files of dir and the bundled pack.
-func promptNames(dir string) []string {
-	names := BundledNames()
+// promptNames lists the prompts a plan can play: the *.wav files of dir and the bundled pack
+// of lang.
+func promptNames(dir, lang string) []string {
+	names := PackNames(lang)
 	if dir != "" {
 		entries, _ := os.ReadDir(dir)
 		for _, e := range entries {

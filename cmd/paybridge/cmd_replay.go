@@ -10,7 +10,6 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
-	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -20,6 +19,7 @@ import (
 	"github.com/paybridge/paybridge/internal/audiofile"
 	"github.com/paybridge/paybridge/internal/replay"
 	"github.com/paybridge/paybridge/sandbox"
+	"github.com/paybridge/paybridge/tts"
 )
 
 func init() {
@@ -40,6 +40,7 @@ func (s *stringList) Set(v string) error { *s = append(*s, v); return nil }
 // replayJob is one input of a replay run and what became of it.
 type replayJob struct {
 	name       string
+	speechOut  string // --speech-out
 	input      *replay.Input
 	expectPath string // the expectation it is checked against ("" = none)
 	expected   []byte
@@ -64,7 +65,10 @@ func runReplay(ctx context.Context, env *cmdEnv, args []string) int {
 	start := fs.String("start", "", "the call's start time on the virtual clock (RFC 3339; default now)")
 	verbose := fs.Bool("v", false, "log the engine's steps on stderr (masked, like every log)")
 	faults := fs.String("faults", "", `sandbox fault injection as JSON, e.g. '{"fail_first":3,"paths":["/globalpci/v1/session"]}' (see docs/gateway.md)`)
-	timeline := fs.Bool("timeline", false, "print each input's timeline on stderr, one event a line (for reading, not parsing)")
+	timeline := fs.Bool("timeline", false, "print each input's readable timeline on stderr: one line per step with its plan line, outcome, duration, keys, HTTP and speech (for reading, not parsing)")
+	ttsEngine := fs.String("tts", "process", "text-to-speech engine for <Say>: process (the espeak-ng program: the same samples on every run), library (libespeak-ng: faster, not bit-identical) or off")
+	ttsCache := fs.String("tts-cache", "", "directory of rendered speech, shared with serve's if you like (default: a temporary one for this run)")
+	speechOut := fs.String("speech-out", "", "write every piece of speech the plan said to DIR as 8 kHz WAV files, INPUT-say-NN.wav")
 	httpAllow := fs.String("http-allow", "public", "where the plan's ApiInteraction steps may connect, as serve --http-allow (the sandbox is always reachable)")
 	fs.Usage = func() {
 		fmt.Fprintln(env.stderr, "usage: paybridge replay --plan FILE (--input FILE... | --digits KEYS) [--from NUM] [--to NUM] [--expect FILE] [--json]")
@@ -87,6 +91,10 @@ func runReplay(ctx context.Context, env *cmdEnv, args []string) int {
 		return 2
 	}
 	plan, ds := callplan.ParseFile(*planPath, env.getenv)
+	if !ds.HasErrors() {
+		ds = append(ds, engine.CheckSpeech(plan)...)
+		ds.Sort()
+	}
 	if ds.HasErrors() {
 		fmt.Fprint(env.stderr, ds.String())
 		fmt.Fprintf(env.stderr, "paybridge replay: %s has errors; not running it\n", *planPath)
@@ -158,6 +166,18 @@ func runReplay(ctx context.Context, env *cmdEnv, args []string) int {
 		return 2
 	}
 	hc := dest.HTTPClient()
+	speech, closeSpeech, err := replaySpeech(plan, *ttsEngine, *ttsCache)
+	if err != nil {
+		fmt.Fprintf(env.stderr, "paybridge replay: %v\n", err)
+		return 2
+	}
+	defer closeSpeech()
+	if *speechOut != "" {
+		if err := os.MkdirAll(*speechOut, 0o755); err != nil {
+			fmt.Fprintf(env.stderr, "paybridge replay: --speech-out: %v\n", err)
+			return 2
+		}
+	}
 
 	wall := time.Now()
 	bar := newProgress(env.stderr, len(jobs), !*asJSON && len(jobs) > 1)
@@ -170,7 +190,8 @@ func runReplay(ctx context.Context, env *cmdEnv, args []string) int {
 				if expectDir != "" {
 					j.expectPath = filepath.Join(expectDir, strings.TrimSuffix(filepath.Base(j.name), filepath.Ext(j.name))+".expect.json")
 				}
-				j.run(ctx, sb, plan, replay.Options{From: *from, To: *to, Linger: *linger, Start: startAt, Logger: logger, HTTPClient: hc}, expectDir != "")
+				j.speechOut = *speechOut
+				j.run(ctx, sb, plan, replay.Options{From: *from, To: *to, Linger: *linger, Start: startAt, Logger: logger, HTTPClient: hc, Speech: speech}, expectDir != "")
 				bar.done()
 			}
 		})
@@ -236,10 +257,68 @@ func (j *replayJob) run(ctx context.Context, sb *replay.Sandbox, plan *callplan.
 	opts.Plan, opts.From, opts.To, opts.Linger, opts.Start, opts.Logger = plan, base.From, base.To, base.Linger, base.Start, base.Logger
 	opts.HTTPClient = base.HTTPClient
 	opts.CallID = "replay-" + sanitizeID(j.input.Name)
+	if base.Speech != nil && j.speechOut != "" {
+		// Keep what this input said, in order, to write it out.
+		n := 0
+		opts.Speech = tts.RenderFunc(func(ctx context.Context, req tts.Request) (*tts.Audio, error) {
+			a, err := base.Speech.Render(ctx, req)
+			if err == nil {
+				n++
+				name := fmt.Sprintf("%s-say-%02d.wav", strings.TrimSuffix(filepath.Base(j.name), filepath.Ext(j.name)), n)
+				if werr := audiofile.WriteWAVFile(filepath.Join(j.speechOut, name), a.Samples, audiofile.PCM16); werr != nil {
+					return nil, werr
+				}
+			}
+			return a, err
+		})
+	} else {
+		opts.Speech = base.Speech
+	}
 	if j.res, j.err = replay.Run(ctx, j.input, opts); j.err != nil || j.expected == nil {
 		return
 	}
 	j.diffs, j.err = replay.MatchJSON(j.expected, j.res)
+}
+
+// replaySpeech opens the text-to-speech engine a replay renders <Say> with, behind a cache
+// (--tts-cache, or a temporary directory removed by the returned func). A plan that says
+// nothing needs no engine at all.
+func replaySpeech(plan *callplan.Plan, engineName, cacheDir string) (engine.Renderer, func(), error) {
+	none := func() {}
+	if len(callplan.Says(plan)) == 0 || engineName == "off" {
+		return nil, none, nil
+	}
+	var eng tts.Engine
+	switch engineName {
+	case "process":
+		e, err := tts.NewEspeakProcess("")
+		if err != nil {
+			return nil, none, fmt.Errorf("--tts process: %w", err)
+		}
+		eng = e
+	case "library":
+		e, err := tts.NewEspeak()
+		if err != nil {
+			return nil, none, fmt.Errorf("--tts library: %w", err)
+		}
+		eng = e
+	default:
+		return nil, none, fmt.Errorf("--tts %q: want process, library or off", engineName)
+	}
+	cleanup := none
+	if cacheDir == "" {
+		dir, err := os.MkdirTemp("", "paybridge-replay-tts-")
+		if err != nil {
+			return nil, none, err
+		}
+		cacheDir, cleanup = dir, func() { os.RemoveAll(dir) }
+	}
+	cache, err := tts.OpenCache(tts.CacheConfig{Dir: cacheDir, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		cleanup()
+		return nil, none, fmt.Errorf("--tts-cache: %w", err)
+	}
+	return cache.Wrap(eng), cleanup, nil
 }
 
 // readExpectation reads an expect file and checks that it is JSON.
@@ -255,25 +334,15 @@ func readExpectation(path string) ([]byte, error) {
 	return b, nil
 }
 
-// printTimeline writes a result's events as aligned lines:
+// printTimeline writes a result's readable timeline (event.Timeline): one line per step with
+// its plan line, outcome and duration, the keys of each entry folded into a count and a time,
+// HTTP exchanges, speech and the variables the step set, ending with how the call ended:
 //
-//	vcc-visa.wav    7.340s  pay.progress     Pay  digits=16 errorType= for=payment-card-number phase=entered
+//	vcc-visa.wav   7.34s  L52   Pay    success    9.8 s  card number: 16 digits in 3.1 s · …
 func printTimeline(w io.Writer, name string, res *replay.Result) {
-	for _, e := range res.Events {
-		var m map[string]any
-		_ = json.Unmarshal(e.Fields, &m)
-		keys := make([]string, 0, len(m))
-		for k := range m {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		var fields strings.Builder
-		for _, k := range keys {
-			fmt.Fprintf(&fields, " %s=%v", k, m[k])
-		}
-		fmt.Fprintf(w, "%s %8.3fs  %-16s %-15s%s\n", name, e.At, e.Type, e.Step, fields.String())
+	for _, l := range res.Timeline() {
+		fmt.Fprintf(w, "%s %s\n", name, l.String())
 	}
-	fmt.Fprintf(w, "%s %8.3fs  %s %s\n", name, res.Duration, res.Outcome, res.Reason)
 }
 
 // expandInputs replaces a directory by the recordings in it (by extension, sorted); files are

@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/paybridge/paybridge/callplan"
+	"github.com/paybridge/paybridge/engine"
 	"github.com/paybridge/paybridge/prompts"
 )
 
@@ -88,6 +89,8 @@ func runValidate(ctx context.Context, env *cmdEnv, args []string) int {
 			if !ds.HasErrors() {
 				fr.Plan = p.Name // only a valid plan's name: a refused one may carry anything
 				fr.Diagnostics = append(fr.Diagnostics, prompts.Check(p)...)
+				fr.Diagnostics = append(fr.Diagnostics, engine.CheckSpeech(p)...)
+				fr.Diagnostics.Sort()
 				fr.OK = !fr.Diagnostics.HasErrors()
 				if fr.OK {
 					good = append(good, p)

@@ -266,3 +266,37 @@ func planSubdirs(t *testing.T, dir string) []string {
 	}
 	return out
 }
+
+// TestValidateSayAsValues: validate reports a say-as value text to speech cannot say — a day
+// the calendar does not have, a currency without words, a letter among digits — at its
+// file:line:col, and exits 1; the same plan with sayable values passes.
+func TestValidateSayAsValues(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, body string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(`<CallPlan name="s"><Match number="+441632960399"/><Flow>
+`+body+`
+<Hangup/></Flow></CallPlan>`), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	bad := write("bad.xml", `<Say>Due <say-as interpret-as="date">2026-02-30</say-as>, <say-as interpret-as="currency">JPY 5</say-as>, ref <say-as interpret-as="digits">12a</say-as></Say>`)
+	code, _, stderr := runCmd(t, "validate", bad)
+	if code != 1 {
+		t.Fatalf("exit %d:\n%s", code, stderr)
+	}
+	for _, want := range []string{
+		bad + `:2:38: say-as date: "2026-02-30" is not a day of the calendar`,
+		bad + `:2:91: say-as currency: currency "JPY" cannot be spoken in English (GBP, USD, EUR)`,
+		bad + `:2:141: say-as digits: 'a' is not a digit, '*', '#' or '+'`,
+	} {
+		if !strings.Contains(stderr, want+"\n") {
+			t.Errorf("missing %q in:\n%s", want, stderr)
+		}
+	}
+	good := write("good.xml", `<Say>Due <say-as interpret-as="date">2028-02-29</say-as>, <say-as interpret-as="currency">GBP 5</say-as>, ref <say-as interpret-as="digits">12 34</say-as></Say>`)
+	if code, _, stderr := runCmd(t, "validate", good); code != 0 {
+		t.Fatalf("exit %d:\n%s", code, stderr)
+	}
+}

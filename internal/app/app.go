@@ -55,6 +55,7 @@ type App struct {
 	registry   *prometheus.Registry
 	recorder   *eventRecorder
 	sip        *ivr.Server
+	speech     *speech
 
 	httpLn      net.Listener
 	httpSrv     *http.Server
@@ -174,9 +175,13 @@ func New(ctx context.Context, cfg Config, getenv func(string) string, out io.Wri
 		Logger: a.log.With("component", "webhooks")})
 	a.recorder.webhooks = a.webhooks
 
+	if a.speech, err = newSpeech(cfg, a.log); err != nil {
+		return nil, err
+	}
 	if a.plans, err = newPlanRegistry(a.plansDir(), getenv, a.log, a.store); err != nil {
 		return nil, err
 	}
+	a.plans.speech = a.speech.renderer
 	a.plans.onLoad = a.openConnectors
 	if err := a.installExamples(); err != nil {
 		return nil, err
@@ -473,6 +478,7 @@ func (a *App) banner() {
 		fmt.Fprintf(w, "  signing      payment keys for %d account(s): results posted from outside must be signed\n", a.paymentKeys)
 	}
 	fmt.Fprintf(w, "  plan HTTP    %s (--http-allow) and this node\n", a.cfg.HTTPAllow)
+	fmt.Fprintf(w, "  speech       %s\n", a.speech.name)
 	if a.cfg.TrustedProxies != "" {
 		fmt.Fprintf(w, "  proxies      %s (X-Forwarded-For / Forwarded trusted from these)\n", a.cfg.TrustedProxies)
 	}

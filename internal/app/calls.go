@@ -55,6 +55,7 @@ func (a *App) runCall(ctx context.Context, plan *callplan.Plan, ps *prompts.Set,
 		SandboxURL: a.sandboxBase(),
 		HTTPClient: a.planHTTP,
 		Logger:     log,
+		Speech:     a.speech.renderer,
 	})
 	cause := "error"
 	switch {

@@ -49,6 +49,14 @@ type Config struct {
 	AllowList    string        // --sip-allow: sources exempt from the rate limit (CIDRs, space separated)
 	SIPTrace     bool          // --sip-trace: log every SIP message, redacted (INFO bodies, SDP keys)
 
+	TTS         string        // --tts: library | process | http | off — the text-to-speech engine of <Say>
+	TTSURL      string        // --tts-url: the external service (--tts http)
+	TTSHeader   string        // --tts-header: "Name: value" sent to it (e.g. Authorization; prefer the environment)
+	TTSVersion  string        // --tts-version: part of the cache key; change it when the service's voices change
+	TTSTimeout  time.Duration // --tts-timeout: one request to the service
+	TTSCache    string        // --tts-cache: rendered speech ("" = DATA/tts)
+	TTSCacheMiB int           // --tts-cache-mb: bound of the cache directory
+
 	Sandbox        string // --sandbox: auto (mounted when a loaded plan uses it) | on | off
 	TrustedProxies string // --trusted-proxies: reverse proxies whose X-Forwarded-For / Forwarded is believed (CIDRs)
 	HTTPAllow      string // --http-allow: where plan HTTP steps may connect ("public", hosts, CIDRs)
@@ -72,6 +80,9 @@ func DefaultConfig() Config {
 		AllowList:    "127.0.0.0/8 ::1/128",
 		Sandbox:      "auto",
 		HTTPAllow:    "public",
+		TTS:          "library",
+		TTSTimeout:   5 * time.Second,
+		TTSCacheMiB:  256,
 	}
 }
 
@@ -109,6 +120,13 @@ func ParseConfig(args []string, getenv func(string) string, stderr io.Writer) (C
 	fs.Float64Var(&c.RateLimit, "sip-rate", c.RateLimit, "new SIP requests per second per source (0 = off)")
 	str(&c.AllowList, "sip-allow", "sources exempt from the SIP rate limit (CIDRs, space separated)")
 	fs.BoolVar(&c.SIPTrace, "sip-trace", c.SIPTrace, "write every SIP message to the log output, redacted (DTMF INFO bodies never appear)")
+	str(&c.TTS, "tts", "text-to-speech engine for <Say>: library (libespeak-ng in the process), process (the espeak-ng program), http (--tts-url) or off")
+	str(&c.TTSURL, "tts-url", "external text-to-speech service: one POST per request, WAV back (docs/tts.md)")
+	str(&c.TTSHeader, "tts-header", `header sent to the TTS service, "Name: value" (prefer PAYBRIDGE_TTS_HEADER)`)
+	str(&c.TTSVersion, "tts-version", "the TTS service's voice version, part of the cache key (change it when its voices change)")
+	fs.DurationVar(&c.TTSTimeout, "tts-timeout", c.TTSTimeout, "one request to the TTS service")
+	str(&c.TTSCache, "tts-cache", "directory of rendered speech (default DATA/tts)")
+	fs.IntVar(&c.TTSCacheMiB, "tts-cache-mb", c.TTSCacheMiB, "bound of the speech cache directory, MiB")
 	str(&c.Sandbox, "sandbox", "mount the sandbox provider on /sandbox/: auto (when a loaded plan uses it), on or off")
 	str(&c.TrustedProxies, "trusted-proxies", "reverse proxies whose X-Forwarded-For / Forwarded names the client (CIDRs, space separated)")
 	str(&c.HTTPAllow, "http-allow", `where plan ApiInteraction steps may connect: "public", host names, IPs or CIDRs, space separated (loopback, private and link-local only when listed)`)
@@ -197,6 +215,27 @@ func (c Config) validate() error {
 	if _, err := engine.NewDestinations(strings.Fields(c.HTTPAllow)); err != nil {
 		errs = append(errs, fmt.Errorf("--http-allow: %w", err))
 	}
+	switch c.TTS {
+	case "library", "process", "off":
+	case "http":
+		if c.TTSURL == "" {
+			errs = append(errs, errors.New("--tts http needs --tts-url"))
+		}
+	default:
+		errs = append(errs, fmt.Errorf("--tts %q: want library, process, http or off", c.TTS))
+	}
+	if c.TTSURL != "" && c.TTS != "http" {
+		errs = append(errs, fmt.Errorf("--tts-url is for --tts http (the engine is %s)", c.TTS))
+	}
+	if c.TTSHeader != "" && !strings.Contains(c.TTSHeader, ":") {
+		errs = append(errs, errors.New(`--tts-header: want "Name: value"`))
+	}
+	if c.TTSTimeout < 100*time.Millisecond {
+		errs = append(errs, fmt.Errorf("--tts-timeout %v is too short (minimum 100ms)", c.TTSTimeout))
+	}
+	if c.TTSCacheMiB < 1 {
+		errs = append(errs, errors.New("--tts-cache-mb must be at least 1"))
+	}
 	if _, err := sandbox.ParsePaymentKeys(c.PaymentKeys); err != nil {
 		errs = append(errs, fmt.Errorf("--payment-keys: %w", err))
 	}
@@ -205,6 +244,14 @@ func (c Config) validate() error {
 
 // DatabasePath is the SQLite file inside the data directory.
 func (c Config) DatabasePath() string { return filepath.Join(c.DataDir, "paybridge.db") }
+
+// SpeechCacheDir is where rendered speech is kept.
+func (c Config) SpeechCacheDir() string {
+	if c.TTSCache != "" {
+		return c.TTSCache
+	}
+	return filepath.Join(c.DataDir, "tts")
+}
 
 // RecordingsDir is where masked call recordings go.
 func (c Config) RecordingsDir() string { return filepath.Join(c.DataDir, "recordings") }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/paybridge/paybridge/callplan"
 	"github.com/paybridge/paybridge/console"
+	"github.com/paybridge/paybridge/engine"
 	"github.com/paybridge/paybridge/prompts"
 	"github.com/paybridge/paybridge/store"
 )
@@ -35,6 +36,9 @@ type planRegistry struct {
 	// onLoad, when set, is told of every plan set a Reload puts in place (serve opens their
 	// connectors, so that links and reconciliation of a new plan find them).
 	onLoad func(*callplan.PlanSet)
+
+	// speech renders the plans' static <Say> text when they load (nil: --tts off).
+	speech engine.Renderer
 }
 
 func newPlanRegistry(dir string, getenv func(string) string, log *slog.Logger, audit *store.Store) (*planRegistry, error) {
@@ -63,6 +67,13 @@ func (r *planRegistry) Reload() error {
 	fresh, diags := callplan.LoadDir(r.dir, r.getenv)
 	byFile := map[string]*callplan.Plan{}
 	for _, p := range fresh.Plans() {
+		// What tts cannot say is an error of the plan, as validate reports it.
+		if ds := engine.CheckSpeech(p); len(ds) > 0 {
+			diags = append(diags, ds...)
+			if ds.HasErrors() {
+				continue
+			}
+		}
 		byFile[p.File] = p
 	}
 	perFile := map[string]callplan.Diagnostics{}
@@ -106,11 +117,7 @@ func (r *planRegistry) Reload() error {
 	}
 	ps := map[string]*prompts.Set{}
 	for _, p := range plans {
-		dir := "" // the parser resolves <Prompts dir> against the plan file
-		if p.Prompts != nil {
-			dir = p.Prompts.Dir
-		}
-		s, err := prompts.Open(dir)
+		s, err := prompts.OpenPlan(p)
 		if err != nil {
 			problems = append(problems, fmt.Errorf("%s: prompts: %w", p.File, err))
 			if s, err = prompts.Open(""); err != nil {
@@ -118,6 +125,21 @@ func (r *planRegistry) Reload() error {
 			}
 		}
 		ps[p.File] = s
+		// Static speech is rendered now (into the cache), so that the first caller waits for
+		// nothing; a plan already loaded has had it rendered.
+		if r.speech != nil && r.byFile[p.File] != p {
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			n, err := engine.PrerenderSpeech(ctx, p, r.speech)
+			cancel()
+			if err != nil {
+				d := callplan.Diagnostic{Pos: p.Pos, Severity: callplan.SeverityWarning, Code: "speech-render",
+					Message: fmt.Sprintf("speech could not be rendered at load (calls will try again): %v", err)}
+				perFile[p.File] = append(perFile[p.File], d)
+				r.log.Warn("plan problem", "diagnostic", d.String())
+			} else if n > 0 {
+				r.log.Info("speech rendered", "plan", p.Name, "requests", n)
+			}
+		}
 		// A prompt no file provides would be silence for the caller: say so at load, as validate does.
 		for _, d := range prompts.Check(p) {
 			perFile[p.File] = append(perFile[p.File], d)

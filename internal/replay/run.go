@@ -21,7 +21,8 @@ const DefaultLinger = 60 * time.Second
 // Options configure a replay. Plan is required; the rest have defaults.
 type Options struct {
 	Plan       *callplan.Plan
-	Prompts    *prompts.Set       // nil = the plan's <Prompts dir> (or the bundled pack)
+	Prompts    *prompts.Set       // nil = the plan's <Prompts dir>, then the bundled pack of its <Prompts lang>
+	Speech     engine.Renderer    // text to speech for <Say>; nil = speech is skipped (and reported)
 	Connectors payment.Connectors // the sandbox-backed connectors (see Sandbox)
 	Links      payment.LinkSender // payment links (see Sandbox)
 	SandboxURL string             // $(Sandbox.Url)
@@ -66,12 +67,8 @@ func Run(ctx context.Context, in *Input, opts Options) (*Result, error) {
 	}
 	set := opts.Prompts
 	if set == nil {
-		dir := ""
-		if opts.Plan.Prompts != nil {
-			dir = opts.Plan.Prompts.Dir
-		}
 		var err error
-		if set, err = prompts.Open(dir); err != nil {
+		if set, err = prompts.OpenPlan(opts.Plan); err != nil {
 			return nil, err
 		}
 	}
@@ -95,7 +92,7 @@ func Run(ctx context.Context, in *Input, opts Options) (*Result, error) {
 	out, err := engine.Run(ctx, opts.Plan, ch, engine.RunOptions{
 		Clock: clock, Connectors: opts.Connectors, Links: opts.Links, Events: opts.Events,
 		HTTPClient: opts.HTTPClient, SandboxURL: opts.SandboxURL, Logger: opts.Logger,
-		MaxSteps: opts.MaxSteps, Variables: opts.Variables,
+		MaxSteps: opts.MaxSteps, Variables: opts.Variables, Speech: opts.Speech,
 	})
 	if err != nil {
 		return nil, err
