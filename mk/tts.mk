@@ -9,11 +9,15 @@
 #   tts-bench           (part of `make bench`, ~40 s) render latency p50/p95: cold through
 #                       libespeak-ng (target p95 < 100 ms) and the espeak-ng program, cold through
 #                       the cache, cached hits from memory and from disk
+#   say-bench           (part of `make bench`, ~10 s) a <Say> in a plan on a live-style channel:
+#                       from entering the step to the speech reaching the channel, p50/p95, for
+#                       text with a $(…) that changes every call (a cache miss through
+#                       libespeak-ng; target p95 < 100 ms) and static text rendered at plan load
 #   tts-fuzz            (not part of `make test`) the markup and WAV-conversion fuzz targets
 
 TTS_FUZZTIME ?= 20s
 
-.PHONY: prompts prompts-check tts-bench tts-fuzz
+.PHONY: prompts prompts-check tts-bench say-bench tts-fuzz
 
 prompts:
 	$(GO) run ./prompts/generate
@@ -32,9 +36,12 @@ prompts-check:
 tts-bench:
 	$(GO) test -run '^$$' -bench 'Render' -benchtime 300x -count 1 ./tts
 
+say-bench:
+	$(GO) test -run '^$$' -bench 'Say(Dynamic|Static)' -benchtime 300x -count 1 ./engine
+
 tts-fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzParseMarkup$$' -fuzztime=$(TTS_FUZZTIME) ./tts
 	$(GO) test -run '^$$' -fuzz '^FuzzConvertWAV$$' -fuzztime=$(TTS_FUZZTIME) ./internal/audiofile
 
 EXTRA_TESTS += prompts-check
-EXTRA_BENCH += tts-bench
+EXTRA_BENCH += tts-bench say-bench
