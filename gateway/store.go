@@ -169,6 +169,7 @@ type Delivery struct {
 	ID          string // delivery id
 	EventID     string // the same for every endpoint of one event (receivers dedupe on it)
 	EventType   string
+	Subject     string // what the event is about (a payment record's id), for finding its deliveries
 	Endpoint    string // endpoint name (its URL and secret come from configuration)
 	URL         string
 	Body        []byte // JSON; never card data

@@ -12,6 +12,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	"github.com/paybridge/paybridge/event"
 )
@@ -111,6 +112,12 @@ func wants(ep WebhookEndpoint, typ string) bool {
 // Publish persists an event for every endpoint that wants it and wakes the dispatcher. data is
 // marshalled to JSON; it must never hold card data (use masks). It returns the event id.
 func (w *Webhooks) Publish(ctx context.Context, eventType string, data any) (string, error) {
+	return w.PublishAbout(ctx, eventType, "", data)
+}
+
+// PublishAbout is Publish for an event about subject (a payment record's id): its deliveries
+// carry it, so that they can be listed with the payment.
+func (w *Webhooks) PublishAbout(ctx context.Context, eventType, subject string, data any) (string, error) {
 	raw, err := json.Marshal(data)
 	if err != nil {
 		return "", fmt.Errorf("gateway: webhook data: %w", err)
@@ -125,7 +132,7 @@ func (w *Webhooks) Publish(ctx context.Context, eventType string, data any) (str
 		if !wants(ep, eventType) {
 			continue
 		}
-		d := &Delivery{ID: newID("whd_"), EventID: ev.ID, EventType: eventType, Endpoint: ep.Name, URL: ep.URL,
+		d := &Delivery{ID: newID("whd_"), EventID: ev.ID, EventType: eventType, Subject: subject, Endpoint: ep.Name, URL: ep.URL,
 			Body: body, State: DeliveryPending, NextAttempt: now, CreatedAt: now}
 		if err := w.cfg.Store.EnqueueDelivery(ctx, d); err != nil {
 			return ev.ID, fmt.Errorf("gateway: persisting webhook for %s: %w", ep.Name, err)
@@ -222,7 +229,7 @@ func (w *Webhooks) deliver(ctx context.Context, d *Delivery) bool {
 		_ = w.cfg.Store.MarkFailed(ctx, d.ID, 0, "endpoint no longer configured", w.cfg.Now(), true)
 		return false
 	}
-	status, err := w.post(ctx, ep, d)
+	status, answer, err := w.post(ctx, ep, d)
 	now := w.cfg.Now()
 	if err == nil && status >= 200 && status <= 299 {
 		if err := w.cfg.Store.MarkDelivered(ctx, d.ID, status, now); err != nil {
@@ -231,6 +238,9 @@ func (w *Webhooks) deliver(ctx context.Context, d *Delivery) bool {
 		return true
 	}
 	msg := fmt.Sprintf("HTTP %d", status)
+	if answer != "" {
+		msg += ": " + answer // what the receiver said, for whoever looks into it
+	}
 	if err != nil {
 		msg = err.Error()
 	}
@@ -243,15 +253,20 @@ func (w *Webhooks) deliver(ctx context.Context, d *Delivery) bool {
 	return false
 }
 
-func (w *Webhooks) post(ctx context.Context, ep WebhookEndpoint, d *Delivery) (int, error) {
+// maxAnswer is how much of a receiver's answer to a failed delivery is kept.
+const maxAnswer = 200
+
+// post sends one try and returns the receiver's status and the start of its answer (printable,
+// at most maxAnswer bytes).
+func (w *Webhooks) post(ctx context.Context, ep WebhookEndpoint, d *Delivery) (int, string, error) {
 	ctx, cancel := context.WithTimeout(ctx, w.cfg.Timeout)
 	defer cancel()
 	if !strings.HasPrefix(ep.URL, "http://") && !strings.HasPrefix(ep.URL, "https://") {
-		return 0, fmt.Errorf("endpoint URL is not http(s)")
+		return 0, "", fmt.Errorf("endpoint URL is not http(s)")
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, ep.URL, bytes.NewReader(d.Body))
 	if err != nil {
-		return 0, fmt.Errorf("bad endpoint URL")
+		return 0, "", fmt.Errorf("bad endpoint URL")
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("User-Agent", "paybridge-webhooks")
@@ -261,11 +276,33 @@ func (w *Webhooks) post(ctx context.Context, ep WebhookEndpoint, d *Delivery) (i
 	resp, err := w.cfg.HTTPClient.Do(req)
 	if err != nil {
 		if ctx.Err() != nil {
-			return 0, fmt.Errorf("timed out")
+			return 0, "", fmt.Errorf("timed out")
 		}
-		return 0, fmt.Errorf("endpoint unreachable")
+		return 0, "", fmt.Errorf("endpoint unreachable")
 	}
+	head, _ := io.ReadAll(io.LimitReader(resp.Body, maxAnswer))
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
 	resp.Body.Close()
-	return resp.StatusCode, nil
+	return resp.StatusCode, answerText(head), nil
+}
+
+// answerText makes the start of an answer safe to keep and show: printable characters only,
+// white space runs as one space.
+func answerText(b []byte) string {
+	var out strings.Builder
+	space := false
+	for _, r := range string(b) {
+		switch {
+		case r == ' ' || r == '\t' || r == '\n' || r == '\r':
+			space = out.Len() > 0
+		case r < 0x20 || r == 0x7f || r == utf8.RuneError:
+		default:
+			if space {
+				out.WriteByte(' ')
+				space = false
+			}
+			out.WriteRune(r)
+		}
+	}
+	return out.String()
 }

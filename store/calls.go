@@ -50,16 +50,25 @@ type EventRecord struct {
 	Fields json.RawMessage `json:"fields,omitempty"`
 }
 
-// CallFilter selects calls for ListCalls. Zero fields do not filter.
+// CallFilter selects calls for ListCalls. Zero fields do not filter; the ones given must all
+// hold.
 type CallFilter struct {
 	State  string    // ringing | answered | ended | active (ringing or answered)
 	From   string    // exact caller
 	To     string    // exact dialled number
+	Number string    // caller or dialled number containing these digits ("7700 900123")
 	Plan   string    // exact plan name
+	Node   string    // exact node
+	Result string    // how it ended: the hang-up cause or its first word (hangup, caller-hung-up, transferred, error, …)
 	Since  time.Time // started at or after
 	Until  time.Time // started before
-	Limit  int       // page size, default DefaultLimit, at most MaxLimit
-	Cursor string    // from the last Call of the previous page (Call.Cursor)
+
+	// Of the call's payments (any of them): reference containing, result, error type, card
+	// brand, last four digits of the card.
+	Reference, PayResult, ErrorType, CardType, Last4 string
+
+	Limit  int    // page size, default DefaultLimit, at most MaxLimit
+	Cursor string // from the last Call of the previous page (Call.Cursor)
 }
 
 const callCols = `id, caller, callee, plan, plan_hash, node, state, started_at, answered_at, ended_at, hangup_cause, rtp_foreign`
@@ -228,11 +237,28 @@ func (s *Store) ListCalls(ctx context.Context, f CallFilter) ([]Call, error) {
 	if f.Plan != "" {
 		q.add("plan = ?", f.Plan)
 	}
+	if f.Number != "" {
+		q.addAnyContains([]string{"caller", "callee"}, numberDigits(f.Number))
+	}
+	if f.Node != "" {
+		q.add("node = ?", f.Node)
+	}
+	if f.Result != "" {
+		q.add("(hangup_cause = ? OR hangup_cause LIKE ? ESCAPE '"+likeEscape+"')", f.Result,
+			escapeLike(f.Result)+":%")
+	}
 	if !f.Since.IsZero() {
 		q.add("started_at >= ?", f.Since.UnixMicro())
 	}
 	if !f.Until.IsZero() {
 		q.add("started_at < ?", f.Until.UnixMicro())
+	}
+	if f.Reference != "" || f.PayResult != "" || f.ErrorType != "" || f.CardType != "" || f.Last4 != "" {
+		var pq query
+		if err := pq.paymentFacts(f.Reference, f.PayResult, f.ErrorType, f.CardType, f.Last4); err != nil {
+			return nil, err
+		}
+		q.add("id IN (SELECT call_id FROM payment_sessions"+pq.sql()+")", pq.args...)
 	}
 	if err := q.page("started_at", "id", f.Cursor); err != nil {
 		return nil, err

@@ -58,10 +58,18 @@ func (l Link) State(at time.Time) string {
 	return LinkActive
 }
 
-// LinkFilter selects links for ListLinks.
+// LinkFilter selects links for ListLinks. Zero fields do not filter.
 type LinkFilter struct {
 	SessionID string
 	CallID    string
+	Number    string    // texted to a number containing these digits
+	Reference string    // containing (any case)
+	State     string    // active, claimed, used, failed or expired — as Link.State says at Now
+	Plan      string    // its call's plan
+	Node      string    // its call's node
+	Since     time.Time // created at or after
+	Until     time.Time // created before
+	Now       time.Time // for State active/expired; zero = now
 	Limit     int
 	Cursor    string
 }
@@ -185,6 +193,33 @@ func (s *Store) ListLinks(ctx context.Context, f LinkFilter) ([]Link, error) {
 	}
 	if f.CallID != "" {
 		q.add("call_id = ?", f.CallID)
+	}
+	if f.Number != "" {
+		q.addContains("to_number", numberDigits(f.Number))
+	}
+	if f.Reference != "" {
+		q.addContains("reference", f.Reference)
+	}
+	q.callFacts(f.Plan, f.Node, "")
+	now := orNow(f.Now).UnixMicro()
+	switch f.State {
+	case "":
+	case LinkUsed:
+		q.add("(used_at IS NOT NULL OR state = ?)", LinkUsed)
+	case LinkFailed, LinkClaimed:
+		q.add("used_at IS NULL AND state = ?", f.State)
+	case LinkActive:
+		q.add("used_at IS NULL AND state = ? AND expires_at > ?", LinkActive, now)
+	case "expired":
+		q.add("used_at IS NULL AND state = ? AND expires_at <= ?", LinkActive, now)
+	default:
+		return nil, fmt.Errorf("%w: link state %q (want active, claimed, used, failed or expired)", ErrInvalid, f.State)
+	}
+	if !f.Since.IsZero() {
+		q.add("created_at >= ?", f.Since.UnixMicro())
+	}
+	if !f.Until.IsZero() {
+		q.add("created_at < ?", f.Until.UnixMicro())
 	}
 	if err := q.page("created_at", "id", f.Cursor); err != nil {
 		return nil, err

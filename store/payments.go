@@ -95,12 +95,21 @@ type AttemptResult struct {
 	CompletedAt    time.Time `json:"completed_at,omitzero"`
 }
 
-// PaymentFilter selects payments for ListPayments. Zero fields do not filter.
+// PaymentFilter selects payments for ListPayments. Zero fields do not filter; the ones given
+// must all hold.
 type PaymentFilter struct {
 	CallID    string
 	Connector string
 	State     string
 	Result    string
+	Channel   string // voice | link
+	Reference string // containing (any case)
+	ErrorType string // the caller's last entry error (invalid-card-number, …)
+	CardType  string // visa, mastercard, …
+	Last4     string // the card's last four digits (exactly 4)
+	Number    string // the caller's or dialled number of its call, or the number its link was texted to, containing these digits
+	Plan      string // its call's plan
+	Node      string // its call's node
 	Since     time.Time
 	Until     time.Time
 	Limit     int
@@ -199,8 +208,20 @@ func (s *Store) ListPayments(ctx context.Context, f PaymentFilter) ([]PaymentSes
 	if f.State != "" {
 		q.add("state = ?", f.State)
 	}
-	if f.Result != "" {
-		q.add("result = ?", f.Result)
+	if err := q.paymentFacts(f.Reference, f.Result, f.ErrorType, f.CardType, f.Last4); err != nil {
+		return nil, err
+	}
+	if f.Channel != "" {
+		q.add("channel = ?", f.Channel)
+	}
+	q.callFacts(f.Plan, f.Node, "")
+	if f.Number != "" {
+		d := numberDigits(f.Number)
+		var cq, lq query
+		cq.addAnyContains([]string{"caller", "callee"}, d)
+		lq.addContains("to_number", d)
+		q.add("(call_id IN (SELECT id FROM calls"+cq.sql()+") OR id IN (SELECT session_id FROM payment_links"+lq.sql()+"))",
+			append(cq.args, lq.args...)...)
 	}
 	if !f.Since.IsZero() {
 		q.add("created_at >= ?", f.Since.UnixMicro())

@@ -11,9 +11,10 @@ import (
 
 // SMS statuses.
 const (
-	SMSQueued = "queued"
-	SMSSent   = "sent"
-	SMSFailed = "failed"
+	SMSQueued  = "queued"
+	SMSSent    = "sent"
+	SMSFailed  = "failed"
+	SMSNotSent = "not-sent" // kept in the outbox only: no SMS provider is configured (Error says so)
 )
 
 // SMS is one message of the outbox. The default sender only writes here (the console shows the
@@ -25,7 +26,7 @@ type SMS struct {
 	Body       string    `json:"body"`
 	CallID     string    `json:"call_id,omitempty"`
 	LinkID     string    `json:"link_id,omitempty"`
-	Status     string    `json:"status"` // queued | sent | failed
+	Status     string    `json:"status"` // queued | sent | failed | not-sent
 	ProviderID string    `json:"provider_id,omitempty"`
 	Error      string    `json:"error,omitempty"`
 	CreatedAt  time.Time `json:"created_at"`
@@ -35,11 +36,15 @@ type SMS struct {
 // Cursor returns the paging cursor that continues a list after m.
 func (m SMS) Cursor() string { return encodeCursor(m.CreatedAt, m.ID) }
 
-// SMSFilter selects messages for ListSMS.
+// SMSFilter selects messages for ListSMS. Zero fields do not filter.
 type SMSFilter struct {
-	To     string
+	To     string // exact recipient
+	Number string // recipient containing these digits
 	CallID string
 	Status string
+	Text   string    // the message containing (any case): a reference, a link id
+	Since  time.Time // created at or after
+	Until  time.Time // created before
 	Limit  int
 	Cursor string
 }
@@ -99,6 +104,18 @@ func (s *Store) ListSMS(ctx context.Context, f SMSFilter) ([]SMS, error) {
 	}
 	if f.Status != "" {
 		q.add("status = ?", f.Status)
+	}
+	if f.Number != "" {
+		q.addContains("to_number", numberDigits(f.Number))
+	}
+	if f.Text != "" {
+		q.addContains("body", f.Text)
+	}
+	if !f.Since.IsZero() {
+		q.add("created_at >= ?", f.Since.UnixMicro())
+	}
+	if !f.Until.IsZero() {
+		q.add("created_at < ?", f.Until.UnixMicro())
 	}
 	if err := q.page("created_at", "id", f.Cursor); err != nil {
 		return nil, err

@@ -30,12 +30,13 @@ type Webhook struct {
 	CreatedAt   time.Time `json:"created_at"`
 	DeliveredAt time.Time `json:"delivered_at,omitzero"`
 	EventID     string    `json:"event_id,omitempty"` // shared by the deliveries of one event to several endpoints
+	Subject     string    `json:"subject,omitempty"`  // what it is about: the payment record's id
 	Endpoint    string    `json:"endpoint,omitempty"` // the configured endpoint's name
 	LastStatus  int       `json:"last_status,omitempty"`
 }
 
 const webhookCols = `id, event, url, payload, status, attempts, next_at, last_error, created_at, delivered_at,
-	event_id, endpoint, last_status`
+	event_id, endpoint, last_status, subject`
 
 // EnqueueWebhook stores a delivery due at w.NextAt (default now) and returns its id.
 func (s *Store) EnqueueWebhook(ctx context.Context, w Webhook) (string, error) {
@@ -51,9 +52,9 @@ func (s *Store) EnqueueWebhook(ctx context.Context, w Webhook) (string, error) {
 		next = created
 	}
 	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO webhooks (`+webhookCols+`) VALUES (?, ?, ?, ?, ?, 0, ?, '', ?, NULL, ?, ?, 0)`,
+		_, err := tx.ExecContext(ctx, `INSERT INTO webhooks (`+webhookCols+`) VALUES (?, ?, ?, ?, ?, 0, ?, '', ?, NULL, ?, ?, 0, ?)`,
 			w.ID, w.Event, w.URL, string(pan.RedactJSON(w.Payload)), WebhookPending, next.UnixMicro(), created.UnixMicro(),
-			w.EventID, w.Endpoint)
+			w.EventID, w.Endpoint, w.Subject)
 		return err
 	})
 	if isUnique(err) {
@@ -76,6 +77,33 @@ func (s *Store) DueWebhooks(ctx context.Context, at time.Time, limit int) ([]Web
 	if err != nil {
 		return nil, fmt.Errorf("store: due webhooks: %w", err)
 	}
+	out, err := scanWebhooks(rows)
+	if err != nil {
+		return nil, fmt.Errorf("store: due webhooks: %w", err)
+	}
+	return out, nil
+}
+
+// WebhooksAbout returns the deliveries about subject (a payment record's id), oldest first:
+// what was sent where, how often, and what the receiver answered.
+func (s *Store) WebhooksAbout(ctx context.Context, subject string) ([]Webhook, error) {
+	db, err := s.reader()
+	if err != nil {
+		return nil, err
+	}
+	rows, err := db.QueryContext(ctx, `SELECT `+webhookCols+` FROM webhooks WHERE subject = ? ORDER BY created_at, id LIMIT ?`,
+		subject, MaxLimit)
+	if err != nil {
+		return nil, fmt.Errorf("store: webhooks about %s: %w", subject, err)
+	}
+	out, err := scanWebhooks(rows)
+	if err != nil {
+		return nil, fmt.Errorf("store: webhooks about %s: %w", subject, err)
+	}
+	return out, nil
+}
+
+func scanWebhooks(rows *sql.Rows) ([]Webhook, error) {
 	defer rows.Close()
 	out := []Webhook{}
 	for rows.Next() {
@@ -83,8 +111,8 @@ func (s *Store) DueWebhooks(ctx context.Context, at time.Time, limit int) ([]Web
 		var payload string
 		var next, created, delivered sql.NullInt64
 		if err := rows.Scan(&w.ID, &w.Event, &w.URL, &payload, &w.Status, &w.Attempts, &next, &w.LastError,
-			&created, &delivered, &w.EventID, &w.Endpoint, &w.LastStatus); err != nil {
-			return nil, fmt.Errorf("store: due webhooks: %w", err)
+			&created, &delivered, &w.EventID, &w.Endpoint, &w.LastStatus, &w.Subject); err != nil {
+			return nil, err
 		}
 		w.Payload = []byte(payload)
 		w.NextAt, w.CreatedAt, w.DeliveredAt = fromMicros(next), fromMicros(created), fromMicros(delivered)

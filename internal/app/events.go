@@ -128,7 +128,7 @@ func (r *eventRecorder) recordPayment(ctx context.Context, e event.Event, p *eve
 		r.log.Error("reading the payment record back", "call", e.CallID, "session", id, "err", err)
 		return
 	}
-	if _, err := r.webhooks.Publish(ctx, e.Type(), stored); err != nil {
+	if _, err := r.webhooks.PublishAbout(ctx, e.Type(), stored.ID, stored); err != nil {
 		r.log.Error("queueing webhook", "call", e.CallID, "err", err)
 	}
 }

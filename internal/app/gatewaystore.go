@@ -175,7 +175,7 @@ func (l gatewayStore) EnqueueSMS(ctx context.Context, m *gateway.SMS) error {
 func (l gatewayStore) EnqueueDelivery(ctx context.Context, d *gateway.Delivery) error {
 	id, err := l.s.EnqueueWebhook(ctx, store.Webhook{
 		ID: d.ID, Event: d.EventType, URL: d.URL, Payload: d.Body, NextAt: d.NextAttempt,
-		CreatedAt: d.CreatedAt, EventID: d.EventID, Endpoint: d.Endpoint,
+		CreatedAt: d.CreatedAt, EventID: d.EventID, Endpoint: d.Endpoint, Subject: d.Subject,
 	})
 	if err == nil && d.ID == "" {
 		d.ID = id
@@ -191,7 +191,7 @@ func (l gatewayStore) DueDeliveries(ctx context.Context, now time.Time, limit in
 	out := make([]*gateway.Delivery, 0, len(ws))
 	for _, w := range ws {
 		out = append(out, &gateway.Delivery{
-			ID: w.ID, EventID: w.EventID, EventType: w.Event, Endpoint: w.Endpoint, URL: w.URL, Body: w.Payload,
+			ID: w.ID, EventID: w.EventID, EventType: w.Event, Subject: w.Subject, Endpoint: w.Endpoint, URL: w.URL, Body: w.Payload,
 			State: gateway.DeliveryState(w.Status), Attempts: w.Attempts, NextAttempt: w.NextAt,
 			LastStatus: w.LastStatus, LastError: w.LastError, CreatedAt: w.CreatedAt, DeliveredAt: w.DeliveredAt,
 		})
