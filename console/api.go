@@ -2,10 +2,12 @@ package console
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"net/http"
 	"time"
 
+	"github.com/paybridge/paybridge/event"
 	"github.com/paybridge/paybridge/pan"
 	"github.com/paybridge/paybridge/store"
 )
@@ -38,13 +40,31 @@ func (s *Server) listCalls(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, newPage(calls, f.Limit, store.Call.Cursor))
 }
 
-// callDetail is GET /api/calls/{id}: the call, its timeline, its payments and, while it runs,
-// its live state.
+// callDetail is GET /api/calls/{id}: the call, its readable timeline (one line per step,
+// event.Timeline), every event of it, its payments and, while it runs, its live state.
 type callDetail struct {
 	Call     *store.Call            `json:"call"`
+	Steps    []event.TimelineLine   `json:"steps"`
 	Timeline []store.EventRecord    `json:"timeline"`
 	Payments []store.PaymentSession `json:"payments"`
 	Live     *LiveCall              `json:"live,omitempty"`
+}
+
+// timelineOf reads stored events back into typed events and folds them into readable lines.
+func timelineOf(evs []store.EventRecord) []event.TimelineLine {
+	typed := make([]event.Event, 0, len(evs))
+	for _, e := range evs {
+		d := event.New(e.Type)
+		if len(e.Fields) > 0 && json.Unmarshal(e.Fields, d) != nil {
+			continue
+		}
+		typed = append(typed, event.Event{Time: e.Time, Step: e.Step, Data: d})
+	}
+	lines := event.Timeline(typed)
+	if lines == nil {
+		lines = []event.TimelineLine{}
+	}
+	return lines
 }
 
 func (s *Server) getCall(w http.ResponseWriter, r *http.Request) {
@@ -59,7 +79,7 @@ func (s *Server) getCall(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	d := callDetail{Call: c, Timeline: evs, Payments: pays}
+	d := callDetail{Call: c, Steps: timelineOf(evs), Timeline: evs, Payments: pays}
 	if s.cfg.Hub != nil {
 		for _, lc := range s.cfg.Hub.Live() {
 			if lc.CallID == id {
@@ -93,25 +113,77 @@ func (s *Server) listPayments(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, newPage(ps, f.Limit, store.PaymentSession.Cursor))
 }
 
+// paymentDetail is GET /api/payments/{id}: everything about one payment — the masked record
+// (its provider session and payment ids, connector, channel), the call it came from, every
+// provider attempt, the links that were sent for it with their texts, and the result webhooks
+// delivered about it with what each receiver answered.
 type paymentDetail struct {
 	Payment  *store.PaymentSession `json:"payment"`
+	Call     *store.Call           `json:"call,omitempty"`
 	Attempts []store.Attempt       `json:"attempts"`
 	Links    []linkView            `json:"links"`
+	Texts    []store.SMS           `json:"texts"`
+	Webhooks []webhookView         `json:"webhooks"`
+}
+
+// webhookView is a delivery without its body (the record as it was: the payment shows it).
+type webhookView struct {
+	ID          string    `json:"id"`
+	Event       string    `json:"event"`
+	EventID     string    `json:"event_id,omitempty"`
+	Endpoint    string    `json:"endpoint,omitempty"`
+	URL         string    `json:"url"`
+	Status      string    `json:"status"` // pending | delivered | dead
+	Attempts    int       `json:"attempts"`
+	LastStatus  int       `json:"last_status,omitempty"` // the receiver's last HTTP status
+	LastError   string    `json:"last_error,omitempty"`  // and, when it failed, what it answered
+	NextAt      time.Time `json:"next_at,omitzero"`
+	CreatedAt   time.Time `json:"created_at"`
+	DeliveredAt time.Time `json:"delivered_at,omitzero"`
 }
 
 func (s *Server) getPayment(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
 	id := r.PathValue("id")
-	p, atts, err := s.cfg.Store.GetPayment(r.Context(), id)
+	p, atts, err := s.cfg.Store.GetPayment(ctx, id)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	links, err := s.cfg.Store.ListLinks(r.Context(), store.LinkFilter{SessionID: id, Limit: store.MaxLimit})
+	d := paymentDetail{Payment: p, Attempts: atts, Texts: []store.SMS{}, Webhooks: []webhookView{}}
+	links, err := s.cfg.Store.ListLinks(ctx, store.LinkFilter{SessionID: id, Limit: store.MaxLimit})
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, paymentDetail{Payment: p, Attempts: atts, Links: s.linkViews(links)})
+	d.Links = s.linkViews(links)
+	for _, l := range links {
+		texts, err := s.cfg.Store.ListSMS(ctx, store.SMSFilter{LinkID: l.ID, Limit: store.MaxLimit})
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		d.Texts = append(d.Texts, texts...)
+	}
+	if p.CallID != "" {
+		if c, _, err := s.cfg.Store.GetCall(ctx, p.CallID); err == nil {
+			d.Call = c
+		} else if !errors.Is(err, store.ErrNotFound) {
+			s.fail(w, r, err)
+			return
+		}
+	}
+	hooks, err := s.cfg.Store.WebhooksAbout(ctx, id)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	for _, h := range hooks {
+		d.Webhooks = append(d.Webhooks, webhookView{ID: h.ID, Event: h.Event, EventID: h.EventID, Endpoint: h.Endpoint,
+			URL: h.URL, Status: h.Status, Attempts: h.Attempts, LastStatus: h.LastStatus, LastError: h.LastError,
+			NextAt: h.NextAt, CreatedAt: h.CreatedAt, DeliveredAt: h.DeliveredAt})
+	}
+	writeJSON(w, http.StatusOK, d)
 }
 
 // linkView adds the link's state at the time of the request.
@@ -130,7 +202,7 @@ func (s *Server) linkViews(ls []store.Link) []linkView {
 }
 
 func (s *Server) listLinks(w http.ResponseWriter, r *http.Request) {
-	f, err := parseLinkFilter(r.URL.Query())
+	f, err := parseLinkFilter(r.URL.Query(), s.cfg.Now())
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -199,7 +271,10 @@ func (s *Server) reloadPlans(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{"items": ps})
 }
 
+// readyz answers load balancers without the admin token: 200 {"ready":true} or 503
+// {"ready":false}, nothing more. With the admin token it also says which check failed.
 func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
+	admin := s.tokenHash != nil && tokenMatch(s.tokenHash, requestToken(r))
 	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 	defer cancel()
 	checks := map[string]string{}
@@ -220,7 +295,34 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		code = http.StatusServiceUnavailable
 	}
+	if !admin {
+		writeJSON(w, code, map[string]any{"ready": ok})
+		return
+	}
 	writeJSON(w, code, map[string]any{"ready": ok, "checks": checks})
+}
+
+// planSource is GET /api/plans/{name}/source?hash=: the plan's XML as loaded — the version a
+// call ran when its hash is given and still known, else the one running now — for the plan
+// view, which highlights the lines a call went through.
+func (s *Server) planSource(w http.ResponseWriter, r *http.Request) {
+	if s.cfg.Plans == nil {
+		writeError(w, http.StatusServiceUnavailable, ErrNoPlans.Error())
+		return
+	}
+	p := params{q: r.URL.Query()}
+	hash := p.text("hash")
+	if err := p.done(); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	pt, ok := s.cfg.Plans.PlanText(r.PathValue("name"), hash)
+	if !ok {
+		writeError(w, http.StatusNotFound, "no plan "+r.PathValue("name"))
+		return
+	}
+	pt.Source = pan.Redact(pt.Source)
+	writeJSON(w, http.StatusOK, pt)
 }
 
 func (s *Server) info(w http.ResponseWriter, r *http.Request) {

@@ -10,6 +10,19 @@ type PlanSource interface {
 	// Reload re-reads the plan files. A plan that fails validation keeps its previous version
 	// running; the error summarises what failed.
 	Reload() error
+	// PlanText returns the source of the plan called name: the version with hash when it is
+	// known (the one a call ran), else the version running now (Current says which).
+	PlanText(name, hash string) (PlanText, bool)
+}
+
+// PlanText is a plan's XML as loaded.
+type PlanText struct {
+	Name    string `json:"name"`
+	File    string `json:"file"` // base name
+	Hash    string `json:"hash"`
+	Current bool   `json:"current"`         // this is the version running now
+	Asked   string `json:"asked,omitempty"` // the hash asked for, when it was not known (an older version)
+	Source  string `json:"source"`
 }
 
 // PlanInfo describes one call plan.

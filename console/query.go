@@ -20,14 +20,23 @@ import (
 //	since   RFC 3339 time or Unix seconds; rows at or after it
 //	until   RFC 3339 time or Unix seconds; rows before it
 
-// parseCallFilter reads ?state=&from=&to=&plan=&since=&until=&limit=&cursor=.
+// parseCallFilter reads ?state=&from=&to=&number=&plan=&node=&result=&reference=&pay_result=
+// &error_type=&card_type=&last4=&since=&until=&limit=&cursor=.
 func parseCallFilter(q url.Values) (store.CallFilter, error) {
 	var f store.CallFilter
 	p := params{q: q}
 	f.State = p.enum("state", "ringing", "answered", "ended", "active")
 	f.From = p.text("from")
 	f.To = p.text("to")
+	f.Number = p.text("number")
 	f.Plan = p.text("plan")
+	f.Node = p.text("node")
+	f.Result = p.text("result")
+	f.Reference = p.text("reference")
+	f.PayResult = p.text("pay_result")
+	f.ErrorType = p.text("error_type")
+	f.CardType = p.text("card_type")
+	f.Last4 = p.last4()
 	f.Since = p.time("since")
 	f.Until = p.time("until")
 	f.Limit = p.limit()
@@ -35,7 +44,8 @@ func parseCallFilter(q url.Values) (store.CallFilter, error) {
 	return f, p.done()
 }
 
-// parsePaymentFilter reads ?call_id=&connector=&state=&result=&since=&until=&limit=&cursor=.
+// parsePaymentFilter reads ?call_id=&connector=&state=&result=&channel=&reference=&error_type=
+// &card_type=&last4=&number=&plan=&node=&since=&until=&limit=&cursor=.
 func parsePaymentFilter(q url.Values) (store.PaymentFilter, error) {
 	var f store.PaymentFilter
 	p := params{q: q}
@@ -43,6 +53,14 @@ func parsePaymentFilter(q url.Values) (store.PaymentFilter, error) {
 	f.Connector = p.text("connector")
 	f.State = p.text("state")
 	f.Result = p.text("result")
+	f.Channel = p.enum("channel", "voice", "link")
+	f.Reference = p.text("reference")
+	f.ErrorType = p.text("error_type")
+	f.CardType = p.text("card_type")
+	f.Last4 = p.last4()
+	f.Number = p.text("number")
+	f.Plan = p.text("plan")
+	f.Node = p.text("node")
 	f.Since = p.time("since")
 	f.Until = p.time("until")
 	f.Limit = p.limit()
@@ -50,24 +68,37 @@ func parsePaymentFilter(q url.Values) (store.PaymentFilter, error) {
 	return f, p.done()
 }
 
-// parseLinkFilter reads ?session_id=&call_id=&limit=&cursor=.
-func parseLinkFilter(q url.Values) (store.LinkFilter, error) {
+// parseLinkFilter reads ?session_id=&call_id=&number=&reference=&state=&plan=&node=&since=
+// &until=&limit=&cursor=.
+func parseLinkFilter(q url.Values, now time.Time) (store.LinkFilter, error) {
 	var f store.LinkFilter
 	p := params{q: q}
 	f.SessionID = p.text("session_id")
 	f.CallID = p.text("call_id")
+	f.Number = p.text("number")
+	f.Reference = p.text("reference")
+	f.State = p.enum("state", store.LinkActive, store.LinkClaimed, store.LinkUsed, store.LinkFailed, "expired")
+	f.Plan = p.text("plan")
+	f.Node = p.text("node")
+	f.Since = p.time("since")
+	f.Until = p.time("until")
+	f.Now = now
 	f.Limit = p.limit()
 	f.Cursor = p.cursor()
 	return f, p.done()
 }
 
-// parseSMSFilter reads ?to=&call_id=&status=&limit=&cursor=.
+// parseSMSFilter reads ?to=&number=&call_id=&status=&text=&since=&until=&limit=&cursor=.
 func parseSMSFilter(q url.Values) (store.SMSFilter, error) {
 	var f store.SMSFilter
 	p := params{q: q}
 	f.To = p.text("to")
+	f.Number = p.text("number")
 	f.CallID = p.text("call_id")
-	f.Status = p.enum("status", store.SMSQueued, store.SMSSent, store.SMSFailed)
+	f.Status = p.enum("status", store.SMSQueued, store.SMSSent, store.SMSFailed, store.SMSNotSent)
+	f.Text = p.text("text")
+	f.Since = p.time("since")
+	f.Until = p.time("until")
 	f.Limit = p.limit()
 	f.Cursor = p.cursor()
 	return f, p.done()
@@ -161,6 +192,20 @@ func (p *params) limit() int {
 		return 0
 	}
 	return n
+}
+
+// last4 reads the last four digits of a card: exactly four digits, nothing else (a longer
+// run is more likely a card number pasted into the wrong box, and is not echoed).
+func (p *params) last4() string {
+	v := p.get("last4")
+	if v == "" {
+		return ""
+	}
+	if len(v) != 4 || strings.Trim(v, "0123456789") != "" {
+		p.fail("last4", "want exactly the last 4 digits of the card")
+		return ""
+	}
+	return v
 }
 
 func (p *params) cursor() string {

@@ -51,7 +51,7 @@ func FuzzParseFilters(f *testing.F) {
 		check(err, cf.Limit)
 		pf, err := parsePaymentFilter(q)
 		check(err, pf.Limit)
-		lf, err := parseLinkFilter(q)
+		lf, err := parseLinkFilter(q, time.Now())
 		check(err, lf.Limit)
 		sf, err := parseSMSFilter(q)
 		check(err, sf.Limit)

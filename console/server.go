@@ -72,23 +72,27 @@ type Server struct {
 //	GET  /                      the web console (static, no auth; it asks for the token)
 //	GET  /assets/…              its CSS and JS (static, no auth)
 //	GET  /healthz               liveness, no auth
-//	GET  /readyz                readiness (store + Config.Ready)
+//	GET  /readyz                readiness (store + Config.Ready), no auth: ready or not only
 //	GET  /api/info              version, schema, hub counters
-//	GET  /api/calls             ?state=&from=&to=&plan=&since=&until=&limit=&cursor=
-//	GET  /api/calls/{id}        the call and its masked timeline
+//	GET  /api/calls             ?state=&from=&to=&number=&plan=&node=&result=&reference=&pay_result=
+//	                            &error_type=&card_type=&last4=&since=&until=&limit=&cursor=
+//	GET  /api/calls/{id}        the call, its readable timeline, its masked events, its payments
 //	GET  /api/live              calls in progress
-//	GET  /api/payments          ?call_id=&connector=&state=&result=&since=&until=&limit=&cursor=
-//	GET  /api/payments/{id}     the masked summary and its attempts
+//	GET  /api/payments          ?call_id=&connector=&state=&result=&channel=&reference=&error_type=
+//	                            &card_type=&last4=&number=&plan=&node=&since=&until=&limit=&cursor=
+//	GET  /api/payments/{id}     everything about a payment: call, attempts, links, texts, webhooks
 //	GET  /api/plans             plans with validation messages
+//	GET  /api/plans/{name}/source  ?hash=: the plan's XML (the version a call ran, when known)
 //	POST /api/plans/reload      re-read the plans (audited)
-//	GET  /api/sms               ?to=&call_id=&status=&limit=&cursor=
-//	GET  /api/links             ?session_id=&call_id=&limit=&cursor=
+//	GET  /api/sms               ?to=&number=&call_id=&status=&text=&since=&until=&limit=&cursor=
+//	GET  /api/links             ?session_id=&call_id=&number=&reference=&state=&plan=&node=&since=&until=&limit=&cursor=
+//	GET  /api/export/{what}.csv calls, payments, links or sms: every row of the list's filter, as CSV
 //	GET  /api/audit             ?limit= (newest first)
 //	GET  /api/stats             ?since= (default: the last 24 hours)
 //	GET  /api/events            WebSocket live feed
 //	GET  /metrics               Prometheus exposition
 //
-// Everything but /, /assets/ and /healthz requires the admin token (see auth.go).
+// Everything but /, /assets/, /healthz and /readyz requires the admin token (see auth.go).
 func NewServer(cfg Config) http.Handler {
 	if cfg.Store == nil {
 		panic("console: NewServer needs Config.Store")
@@ -126,7 +130,7 @@ func NewServer(cfg Config) http.Handler {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		w.Write([]byte("ok\n"))
 	})
-	s.mux.Handle("GET /readyz", s.auth(s.readyz))
+	s.mux.HandleFunc("GET /readyz", s.readyz)
 	s.mux.Handle("GET /api/info", s.auth(s.info))
 	s.mux.Handle("GET /api/calls", s.auth(s.listCalls))
 	s.mux.Handle("GET /api/calls/{id}", s.auth(s.getCall))
@@ -134,6 +138,8 @@ func NewServer(cfg Config) http.Handler {
 	s.mux.Handle("GET /api/payments", s.auth(s.listPayments))
 	s.mux.Handle("GET /api/payments/{id}", s.auth(s.getPayment))
 	s.mux.Handle("GET /api/plans", s.auth(s.plans))
+	s.mux.Handle("GET /api/plans/{name}/source", s.auth(s.planSource))
+	s.mux.Handle("GET /api/export/{what}", s.auth(s.export))
 	s.mux.Handle("POST /api/plans/reload", s.auth(s.reloadPlans))
 	s.mux.Handle("/api/plans/reload", s.auth(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Allow", "POST")

@@ -31,12 +31,23 @@ var testPANs = []string{"4242424242424242", "5555555555554444", "378282246310005
 type fakePlans struct {
 	mu      sync.Mutex
 	plans   []PlanInfo
+	sources map[string]string
 	reloads int
 	err     error
 }
 
 func (f *fakePlans) Plans() []PlanInfo { f.mu.Lock(); defer f.mu.Unlock(); return f.plans }
 func (f *fakePlans) Reload() error     { f.mu.Lock(); defer f.mu.Unlock(); f.reloads++; return f.err }
+func (f *fakePlans) PlanText(name, hash string) (PlanText, bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, p := range f.plans {
+		if p.Name == name {
+			return PlanText{Name: p.Name, File: p.File, Hash: p.Hash, Current: true, Source: f.sources[p.Name]}, true
+		}
+	}
+	return PlanText{}, false
+}
 
 type fixture struct {
 	srv     *httptest.Server
@@ -106,9 +117,10 @@ func (f *fixture) getJSON(t *testing.T, path string, v any) {
 }
 
 var protected = []struct{ method, path string }{
-	{"GET", "/readyz"}, {"GET", "/api/info"}, {"GET", "/api/calls"}, {"GET", "/api/calls/x"}, {"GET", "/api/live"},
+	{"GET", "/api/info"}, {"GET", "/api/calls"}, {"GET", "/api/calls/x"}, {"GET", "/api/live"},
 	{"GET", "/api/payments"}, {"GET", "/api/payments/x"}, {"GET", "/api/plans"}, {"POST", "/api/plans/reload"},
 	{"GET", "/api/sms"}, {"GET", "/api/links"}, {"GET", "/api/audit"}, {"GET", "/api/stats"}, {"GET", "/api/events"}, {"GET", "/metrics"}, {"GET", "/api/nope"},
+	{"GET", "/api/plans/pay/source"}, {"GET", "/api/export/payments.csv"},
 }
 
 func TestAuthRequired(t *testing.T) {
@@ -386,6 +398,32 @@ func TestPlansAndReloadAudited(t *testing.T) {
 	}
 }
 
+// TestReadyzWithoutToken: a load balancer probes /readyz without the admin token and gets
+// ready or not ready — nothing else: not which check failed, not the store's error. A wrong
+// token is not counted as a failed sign-in (probes must never lock the admin out).
+func TestReadyzWithoutToken(t *testing.T) {
+	f := newFixture(t)
+	for _, tok := range []string{"", "wrong-token-0123456789"} {
+		code, _, b := f.do(t, "GET", "/readyz", tok)
+		if code != 200 || strings.TrimSpace(string(b)) != `{"ready":true}` {
+			t.Errorf("readyz (token %q) = %d %s", tok, code, b)
+		}
+	}
+	f.mu.Lock()
+	f.ready = errors.New("SIP listener not bound on 10.0.0.7:5060")
+	f.mu.Unlock()
+	code, _, b := f.do(t, "GET", "/readyz", "")
+	if code != 503 || strings.TrimSpace(string(b)) != `{"ready":false}` {
+		t.Errorf("not ready, no token = %d %s", code, b)
+	}
+	for i := 0; i < 3*DefaultAuthFailures; i++ {
+		f.do(t, "GET", "/readyz", "wrong-token-0123456789")
+	}
+	if code, _, _ := f.do(t, "GET", "/api/info", "wrong-token-0123456789"); code == http.StatusTooManyRequests {
+		t.Error("probing /readyz with a wrong token locked the address out")
+	}
+}
+
 func TestHealthAndReadiness(t *testing.T) {
 	f := newFixture(t)
 	if code, _, b := f.do(t, "GET", "/healthz", ""); code != 200 || string(b) != "ok\n" {
@@ -402,6 +440,12 @@ func TestHealthAndReadiness(t *testing.T) {
 		t.Errorf("readyz not ready = %d %s", code, b)
 	}
 	f.st.Close()
+	f.mu.Lock()
+	f.ready = nil
+	f.mu.Unlock()
+	if code, _, b := f.do(t, "GET", "/readyz", testToken); code != 503 || !strings.Contains(string(b), `"store"`) {
+		t.Errorf("readyz with the store closed = %d %s", code, b)
+	}
 	if code, _, _ := f.do(t, "GET", "/api/calls", testToken); code != 503 {
 		t.Errorf("closed store = %d, want 503", code)
 	}

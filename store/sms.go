@@ -41,6 +41,7 @@ type SMSFilter struct {
 	To     string // exact recipient
 	Number string // recipient containing these digits
 	CallID string
+	LinkID string // the texts of one payment link
 	Status string
 	Text   string    // the message containing (any case): a reference, a link id
 	Since  time.Time // created at or after
@@ -104,6 +105,9 @@ func (s *Store) ListSMS(ctx context.Context, f SMSFilter) ([]SMS, error) {
 	}
 	if f.Status != "" {
 		q.add("status = ?", f.Status)
+	}
+	if f.LinkID != "" {
+		q.add("link_id = ?", f.LinkID)
 	}
 	if f.Number != "" {
 		q.addContains("to_number", numberDigits(f.Number))

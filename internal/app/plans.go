@@ -2,9 +2,12 @@ package app
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"path/filepath"
 	"sort"
 	"sync"
@@ -39,13 +42,21 @@ type planRegistry struct {
 
 	// speech renders the plans' static <Say> text when they load (nil: --tts off).
 	speech engine.Renderer
+
+	// sources keeps the text of every plan version loaded since start, by hash (a call's
+	// plan_hash), for the console's plan view; at most maxSources, the oldest dropped.
+	sources     map[string]console.PlanText
+	sourceOrder []string
 }
+
+// maxSources bounds the plan versions kept for the plan view.
+const maxSources = 256
 
 func newPlanRegistry(dir string, getenv func(string) string, log *slog.Logger, audit *store.Store) (*planRegistry, error) {
 	empty, _ := callplan.NewPlanSet()
 	return &planRegistry{dir: dir, getenv: getenv, log: log, audit: audit, set: empty,
 		byFile: map[string]*callplan.Plan{}, diags: map[string]callplan.Diagnostics{},
-		loaded: map[string]time.Time{}, prompts: map[string]*prompts.Set{}}, nil
+		loaded: map[string]time.Time{}, prompts: map[string]*prompts.Set{}, sources: map[string]console.PlanText{}}, nil
 }
 
 // Set is the plan set calls are routed with now.
@@ -147,6 +158,7 @@ func (r *planRegistry) Reload() error {
 		}
 		if r.byFile[p.File] != p {
 			r.loaded[p.File] = time.Now()
+			r.keepSource(p)
 		}
 	}
 	r.set, r.byFile, r.diags, r.prompts = set, byFile, perFile, ps
@@ -155,6 +167,57 @@ func (r *planRegistry) Reload() error {
 		r.onLoad(set)
 	}
 	return errors.Join(problems...)
+}
+
+// keepSource keeps the text of a plan version for the plan view: the file as read now, if it
+// still is the version that was parsed (same hash).
+func (r *planRegistry) keepSource(p *callplan.Plan) {
+	if _, ok := r.sources[p.Hash]; ok {
+		return
+	}
+	b, err := os.ReadFile(p.File)
+	if err != nil {
+		return
+	}
+	if sum := sha256.Sum256(b); hex.EncodeToString(sum[:]) != p.Hash {
+		return // edited again since: the next reload keeps that version
+	}
+	r.sources[p.Hash] = console.PlanText{Name: p.Name, File: filepath.Base(p.File), Hash: p.Hash, Source: string(b)}
+	r.sourceOrder = append(r.sourceOrder, p.Hash)
+	if len(r.sourceOrder) > maxSources {
+		delete(r.sources, r.sourceOrder[0])
+		r.sourceOrder = r.sourceOrder[1:]
+	}
+}
+
+// PlanText implements console.PlanSource: the version with hash when it was loaded since
+// start, else the version of name running now.
+func (r *planRegistry) PlanText(name, hash string) (console.PlanText, bool) {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	var current *callplan.Plan
+	for _, p := range r.byFile {
+		if p.Name == name {
+			current = p
+			break
+		}
+	}
+	if pt, ok := r.sources[hash]; ok && pt.Name == name {
+		pt.Current = current != nil && current.Hash == hash
+		return pt, true
+	}
+	if current == nil {
+		return console.PlanText{}, false
+	}
+	pt, ok := r.sources[current.Hash]
+	if !ok {
+		return console.PlanText{}, false
+	}
+	pt.Current = true
+	if hash != "" && hash != current.Hash {
+		pt.Asked = hash
+	}
+	return pt, true
 }
 
 // Plans implements console.PlanSource.

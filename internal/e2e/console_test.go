@@ -249,6 +249,17 @@ type staticPlans []console.PlanInfo
 
 func (p staticPlans) Plans() []console.PlanInfo { return p }
 func (p staticPlans) Reload() error             { return nil }
+func (p staticPlans) PlanText(name, hash string) (console.PlanText, bool) {
+	for _, pi := range p {
+		if pi.Name == name && planSources[name] != "" {
+			return console.PlanText{Name: pi.Name, File: pi.File, Hash: pi.Hash, Current: true, Source: planSources[name]}, true
+		}
+	}
+	return console.PlanText{}, false
+}
+
+// planSources are the plan texts the standalone console shows in its plan view.
+var planSources = map[string]string{}
 
 // TestConsoleServeEndToEnd runs the real binary: `paybridge serve` on ephemeral ports with a
 // temporary data directory, the console in headless Chromium, and a call placed with
