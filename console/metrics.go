@@ -20,6 +20,12 @@ type Metrics struct {
 	rtpForeign      prometheus.Counter
 	providerLatency *prometheus.HistogramVec
 	sipResponses    *prometheus.CounterVec
+
+	payResults       *prometheus.CounterVec
+	entryErrors      *prometheus.CounterVec
+	timeToPay        *prometheus.HistogramVec
+	links            *prometheus.CounterVec
+	providerRequests *prometheus.CounterVec
 }
 
 // NewMetrics creates the metrics and registers them with reg (nil: not registered).
@@ -54,11 +60,95 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		sipResponses: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: "paybridge", Name: "sip_responses_total", Help: "SIP responses sent by status code.",
 		}, []string{"code"}),
+		payResults: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "paybridge", Name: "pay_steps_total",
+			Help: "Pay steps that ended, by plan and result: conversion by plan is result=\"success\" over all (calls reaching Pay).",
+		}, []string{"plan", "result"}),
+		entryErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "paybridge", Name: "pay_entry_errors_total",
+			Help: "Failed entries of a Pay field, by field and error type: where callers fail.",
+		}, []string{"field", "error_type"}),
+		timeToPay: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Namespace: "paybridge", Name: "time_to_pay_seconds",
+			Help:    "Time to a successful payment: from the call's start (channel voice).",
+			Buckets: []float64{15, 30, 45, 60, 90, 120, 180, 300, 600},
+		}, []string{"channel"}),
+		links: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "paybridge", Name: "payment_links_total",
+			Help: "Payment links by what happened: sent, paid, declined (a submission), not-sent: link conversion is paid over sent.",
+		}, []string{"outcome"}),
+		providerRequests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "paybridge", Name: "provider_requests_total",
+			Help: "Payment provider requests by connector and outcome (2xx, 3xx, 4xx, 5xx, or error when no answer was read).",
+		}, []string{"connector", "outcome"}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.activeCalls, m.calls, m.payments, m.digits, m.rtpReceived, m.rtpLost, m.rtpForeign, m.providerLatency, m.sipResponses)
+		reg.MustRegister(m.activeCalls, m.calls, m.payments, m.digits, m.rtpReceived, m.rtpLost, m.rtpForeign, m.providerLatency, m.sipResponses,
+			m.payResults, m.entryErrors, m.timeToPay, m.links, m.providerRequests)
 	}
 	return m
+}
+
+// PayStep counts a Pay step's end on a plan, whatever its result.
+func (m *Metrics) PayStep(plan, result string) {
+	if m != nil {
+		m.payResults.WithLabelValues(label(plan), label(result)).Inc()
+	}
+}
+
+// EntryError counts a failed entry of a Pay field (payment-card-number, …) with its error type.
+func (m *Metrics) EntryError(field, errorType string) {
+	if m != nil {
+		m.entryErrors.WithLabelValues(label(field), label(errorType)).Inc()
+	}
+}
+
+// TimeToPay observes the time a successful payment took on channel (voice).
+func (m *Metrics) TimeToPay(channel string, d time.Duration) {
+	if m != nil {
+		m.timeToPay.WithLabelValues(label(channel)).Observe(d.Seconds())
+	}
+}
+
+// Link counts what happened to a payment link: sent, paid, declined, not-sent.
+func (m *Metrics) Link(outcome string) {
+	if m != nil {
+		m.links.WithLabelValues(label(outcome)).Inc()
+	}
+}
+
+// ProviderRequest counts one provider request by its HTTP status class, or "error" (status 0).
+func (m *Metrics) ProviderRequest(connector string, status int) {
+	if m == nil {
+		return
+	}
+	outcome := "error"
+	if status >= 200 && status <= 599 {
+		outcome = strconv.Itoa(status/100) + "xx"
+	}
+	m.providerRequests.WithLabelValues(label(connector), outcome).Inc()
+}
+
+// SpeechStats are the counters of the speech cache (tts.CacheStats), for RegisterSpeech.
+type SpeechStats struct {
+	MemoryHits, DiskHits, Renders int64
+}
+
+// RegisterSpeech exports the speech cache's counters as paybridge_tts_requests_total{served}
+// (memory, disk, render): how often <Say> was served without rendering.
+func (m *Metrics) RegisterSpeech(reg prometheus.Registerer, stats func() SpeechStats) {
+	if m == nil || reg == nil || stats == nil {
+		return
+	}
+	for served, f := range map[string]func(SpeechStats) int64{
+		"memory": func(s SpeechStats) int64 { return s.MemoryHits },
+		"disk":   func(s SpeechStats) int64 { return s.DiskHits },
+		"render": func(s SpeechStats) int64 { return s.Renders },
+	} {
+		reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Namespace: "paybridge", Name: "tts_requests_total",
+			Help: "Speech requests of <Say> by how they were served: from memory, from the disk cache, or rendered.",
+			ConstLabels: prometheus.Labels{"served": served}}, func() float64 { return float64(f(stats())) }))
+	}
 }
 
 // RegisterHub exports the hub's subscriber count as paybridge_console_clients and dropped

@@ -178,6 +178,12 @@ func New(ctx context.Context, cfg Config, getenv func(string) string, out io.Wri
 	if a.speech, err = newSpeech(cfg, a.log); err != nil {
 		return nil, err
 	}
+	if c := a.speech.cache; c != nil {
+		a.metrics.RegisterSpeech(a.registry, func() console.SpeechStats {
+			st := c.Stats()
+			return console.SpeechStats{MemoryHits: st.MemoryHits, DiskHits: st.DiskHits, Renders: st.Renders}
+		})
+	}
 	if a.plans, err = newPlanRegistry(a.plansDir(), getenv, a.log, a.store); err != nil {
 		return nil, err
 	}

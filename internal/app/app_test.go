@@ -118,6 +118,20 @@ func TestServePaysACall(t *testing.T) {
 	if st := apiStatus(t, a, p.CallID, "Ledger"); st != "200" {
 		t.Fatalf("the plan's ledger lookup answered %q, want 200", st)
 	}
+	// The operator's figures: the Pay step's result per plan, the time it took to pay, the
+	// provider's answers by class, the speech cache (the say example's static text was
+	// rendered when it loaded).
+	code, metrics := getWithToken(t, base+"/metrics", "test-admin-token-0123456789abcdef")
+	for _, re := range []string{
+		`(?m)^paybridge_pay_steps_total\{plan="pay",result="success"\} 1$`,
+		`(?m)^paybridge_time_to_pay_seconds_count\{channel="voice"\} 1$`,
+		`(?m)^paybridge_provider_requests_total\{connector="provider",outcome="2xx"\} [1-9]`,
+		`(?m)^paybridge_tts_requests_total\{served="render"\} [1-9]`,
+	} {
+		if code != 200 || !regexp.MustCompile(re).MatchString(metrics) {
+			t.Errorf("/metrics (%d) does not match %s", code, re)
+		}
+	}
 	stop()
 
 	// Card data appears nowhere: logs, API answer, database file and WAL.

@@ -26,14 +26,21 @@ type eventRecorder struct {
 	queue    chan event.Event
 
 	mu       sync.Mutex
-	payCount map[string]int // call → payments recorded without a provider session
+	payCount map[string]int       // call → payments recorded without a provider session
+	calls    map[string]callFacts // calls in progress: what the metrics need of them
+}
+
+// callFacts is what the recorder remembers of a call in progress for its metrics.
+type callFacts struct {
+	plan    string
+	started time.Time
 }
 
 const recordQueue = 1 << 16
 
 func newEventRecorder(s *store.Store, hub *console.Hub, m *console.Metrics, log *slog.Logger) *eventRecorder {
 	return &eventRecorder{store: s, hub: hub, metrics: m, log: log, queue: make(chan event.Event, recordQueue),
-		payCount: map[string]int{}}
+		payCount: map[string]int{}, calls: map[string]callFacts{}}
 }
 
 // Emit implements event.Sink.
@@ -42,10 +49,48 @@ func (r *eventRecorder) Emit(e event.Event) {
 		e.Time = time.Now()
 	}
 	r.hub.Publish(e)
-	if d, ok := e.Data.(*event.ConnectorRequest); ok {
-		r.metrics.ProviderLatency(d.Connector, time.Duration(d.DurationMS)*time.Millisecond)
-	}
+	r.measure(e)
 	r.queue <- e
+}
+
+// measure turns an event into the metrics the operator watches (docs/operations.md): provider
+// latency and outcomes, Pay results per plan, failed entries per field, time to pay, links.
+func (r *eventRecorder) measure(e event.Event) {
+	switch d := e.Data.(type) {
+	case *event.ConnectorRequest:
+		r.metrics.ProviderLatency(d.Connector, time.Duration(d.DurationMS)*time.Millisecond)
+		r.metrics.ProviderRequest(d.Connector, d.Status)
+	case *event.CallStarted:
+		r.mu.Lock()
+		r.calls[e.CallID] = callFacts{plan: d.Plan, started: e.Time}
+		r.mu.Unlock()
+	case *event.CallEnded:
+		r.mu.Lock()
+		delete(r.calls, e.CallID)
+		r.mu.Unlock()
+	case *event.PayProgress:
+		if d.Phase == "entered" && d.ErrorType != "" {
+			r.metrics.EntryError(d.For, d.ErrorType)
+		}
+	case *event.PayCompleted:
+		r.mu.Lock()
+		c, ok := r.calls[e.CallID]
+		r.mu.Unlock()
+		if ok {
+			r.metrics.PayStep(c.plan, d.Result)
+			if d.Result == event.ResultSuccess {
+				r.metrics.TimeToPay(event.ChannelVoice, e.Time.Sub(c.started))
+			}
+		}
+	case *event.LinkSent:
+		r.metrics.Link("sent")
+	case *event.LinkFailed:
+		r.metrics.Link("not-sent")
+	case *event.LinkPaid:
+		r.metrics.Link("paid")
+	case *event.LinkDeclined:
+		r.metrics.Link("declined")
+	}
 }
 
 func (r *eventRecorder) run(ctx context.Context) {
