@@ -49,8 +49,10 @@ fmt-check:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 
+# Files tests write for people to look at (the console's screenshots) go to out/artifacts.
 test-go: build
-	$(GO) test $(TESTFLAGS) ./...
+	@mkdir -p out/artifacts
+	$(GO) test $(TESTFLAGS) -artifacts -outputdir $(CURDIR)/out/artifacts ./...
 
 test: deps vet fmt-check test-go $(EXTRA_TESTS)
 	@echo "make test: all tests passed"

@@ -274,9 +274,65 @@
     }, 250);
   }
 
+  // ---- filters ----
+  // Each list has a filter form whose inputs are named after the API's parameters; the list,
+  // its pages and its CSV export all use what the form says.
+  function filterParams(name) {
+    const form = document.querySelector("#" + name + "-filter");
+    const q = new URLSearchParams();
+    if (!form) return q;
+    for (const [k, v] of new FormData(form)) {
+      const val = String(v).trim();
+      if (!val) continue;
+      if (k === "since" || k === "until") {
+        const d = new Date(val); // datetime-local is the browser's local time
+        if (!isNaN(d)) q.set(k, d.toISOString());
+        continue;
+      }
+      q.set(k, val);
+    }
+    return q;
+  }
+  function filterStatus(name, text) {
+    const st = document.querySelector("#" + name + "-filter .filter-status");
+    if (st) st.textContent = text;
+  }
+  function listURL(name, more) {
+    const q = filterParams(name);
+    q.set("limit", "50");
+    if (more && cursors[name]) q.set("cursor", cursors[name]);
+    return "/api/" + name + "?" + q.toString();
+  }
+  async function exportCSV(name) {
+    const q = filterParams(name);
+    filterStatus(name, "Exporting…");
+    const res = await fetch("/api/export/" + name + ".csv?" + q.toString(), { headers: { Authorization: "Bearer " + token() }, cache: "no-store" });
+    if (!res.ok) {
+      const body = await res.json().catch(() => ({}));
+      filterStatus(name, "Export failed: " + (body.error || res.statusText));
+      return;
+    }
+    const blob = await res.blob();
+    const text = await blob.text();
+    const rows = Math.max(0, text.split("\n").filter((l) => l && !l.startsWith("#")).length - 1);
+    const cd = res.headers.get("Content-Disposition") || "";
+    const m = /filename="([^"]+)"/.exec(cd);
+    const a = el("a", { href: URL.createObjectURL(blob), download: m ? m[1] : name + ".csv", hidden: true });
+    document.body.append(a);
+    a.click();
+    setTimeout(() => { URL.revokeObjectURL(a.href); a.remove(); }, 1000);
+    document.body.dataset.lastExport = name + ":" + rows;
+    filterStatus(name, "Exported " + rows + " row" + (rows === 1 ? "" : "s") + " as CSV.");
+  }
+  function shown(name, tbodySel, next) {
+    const n = document.querySelectorAll(tbodySel + " tbody tr").length;
+    const filtered = [...filterParams(name).keys()].length > 0;
+    filterStatus(name, (filtered ? "Filtered: " : "") + n + " shown" + (next ? ", more below" : ""));
+  }
+
   const loaders = {
     async payments(more) {
-      const { items, next_cursor } = await api("/api/payments?limit=50" + pageParam("payments", more));
+      const { items, next_cursor } = await api(listURL("payments", more));
       rowsInto("#payments-table", "#payments-empty", (items || []).map((p) => clickable(el("tr", { "data-payment-id": p.id, class: "clickable", tabIndex: 0 },
         el("td", {}, fmtTime(p.created_at)),
         el("td", { class: "mono" }, fmtAmount(p.amount_minor, p.currency)),
@@ -287,20 +343,22 @@
         el("td", {}, p.connector || "", p.channel ? el("div", { class: "muted" }, p.channel) : ""),
         el("td", { class: "mono", title: p.call_id || "" }, short(p.call_id))), () => showPayment(p.id))), more);
       setMore("payments", next_cursor);
+      shown("payments", "#payments-table", next_cursor);
     },
     async calls(more) {
-      const { items, next_cursor } = await api("/api/calls?limit=50" + pageParam("calls", more));
+      const { items, next_cursor } = await api(listURL("calls", more));
       rowsInto("#calls-table", "#calls-empty", (items || []).map((c) => {
         const end = c.ended_at ? new Date(c.ended_at) : new Date();
         return clickable(el("tr", { "data-call-id": c.id, class: "clickable", tabIndex: 0 },
           el("td", {}, fmtTime(c.started_at)),
           el("td", {}, (c.from || "?") + " → " + (c.to || "?")),
-          el("td", {}, c.plan || ""),
+          el("td", {}, c.plan || "", c.node ? el("div", { class: "muted" }, c.node) : ""),
           el("td", {}, badge(c.state)),
           el("td", { class: "mono" }, fmtDuration(end - new Date(c.started_at))),
           el("td", {}, c.hangup_cause || "")), () => showCall(c.id));
       }), more);
       setMore("calls", next_cursor);
+      shown("calls", "#calls-table", next_cursor);
     },
     async stats() {
       const st = await api("/api/stats");
@@ -313,6 +371,20 @@
       $("#stat-collected").textContent = money.length ? money.join(" · ") : "–";
       $("#stat-links").textContent = String(st.links_sent);
       $("#stat-sms-failed").textContent = String(st.sms_failed);
+      const ttp = st.time_to_pay || {};
+      $("#stat-time-to-pay").textContent = ttp.voice_n ? fmtSeconds(ttp.voice_ms) + (ttp.link_n ? " · link " + fmtSeconds(ttp.link_ms) : "") :
+        (ttp.link_n ? "link " + fmtSeconds(ttp.link_ms) : "–");
+      const lk = st.links || {};
+      $("#stat-link-conversion").textContent = lk.sent ? pct(lk.paid, lk.sent) + " (" + lk.paid + " of " + lk.sent + ")" : "–";
+      fillTable("#conversion-table", (st.conversion || []).map((c) => el("tr", { "data-plan": c.plan },
+        el("td", {}, c.plan || "–"), el("td", {}, String(c.calls)), el("td", {}, String(c.reached_pay)),
+        el("td", {}, String(c.paid_voice), c.paid_link ? el("span", { class: "muted" }, " + " + c.paid_link + " by link") : ""),
+        el("td", {}, c.reached_pay ? pct(c.paid_voice, c.reached_pay) : "–"))), "#conversion-empty");
+      fillTable("#entry-errors-table", (st.entry_errors || []).map((e) => el("tr", {},
+        el("td", {}, fieldName(e.field)), el("td", {}, e.error_type), el("td", {}, String(e.count)))), "#entry-errors-empty");
+      fillTable("#providers-table", (st.providers || []).map((p) => el("tr", { "data-connector": p.connector },
+        el("td", {}, p.connector), el("td", {}, String(p.attempts)), el("td", {}, String(p.declined)),
+        el("td", {}, p.errors ? badge(String(p.errors)) : "0"), el("td", { class: "mono" }, p.avg_latency_ms + " ms"))), "#providers-empty");
     },
     async plans() {
       let items;
@@ -322,35 +394,53 @@
         el("div", { class: "muted mono path", title: p.file || "" }, (p.file || "").split("/").pop()),
         p.numbers && p.numbers.length ? el("div", {}, "Numbers: " + p.numbers.join(", ")) : "",
         p.hash ? el("div", { class: "muted mono", title: p.hash }, "hash " + p.hash.slice(0, 19)) : "",
-        (p.messages || []).length ? el("ul", {}, ...p.messages.map((m) => el("li", { class: "msg-" + (m.severity || "error") }, m.text))) : "")));
+        (p.messages || []).length ? el("ul", {}, ...p.messages.map((m) => el("li", { class: "msg-" + (m.severity || "error") },
+          m.line ? planLineLink(p.name, "", m.line, m.text) : m.text))) : "",
+        p.hash ? el("button", { type: "button", class: "btn btn-quiet small", "data-view-plan": p.name, onclick: () => showPlan(p.name, "", [], 0) }, "View plan") : "")));
       if (!(items || []).length) $("#plans-msg").textContent = "No plans loaded.";
     },
-    async links() {
-      const { items } = await api("/api/links?limit=50");
-      fillTable("#links-table", (items || []).map((l) => el("tr", { "data-link-id": l.id },
+    async links(more) {
+      const { items, next_cursor } = await api(listURL("links", more));
+      rowsInto("#links-table", "#links-empty", (items || []).map((l) => el("tr", { "data-link-id": l.id },
         el("td", {}, fmtTime(l.created_at)),
         el("td", { class: "mono", title: l.session_id }, short(l.id)),
         el("td", {}, l.to || ""),
-        el("td", { class: "mono" }, fmtAmount(l.amount_minor, l.currency)),
+        el("td", { class: "mono" }, fmtAmount(l.amount_minor, l.currency), l.reference ? el("div", { class: "muted" }, l.reference) : ""),
         el("td", {}, badge(l.state), l.last_result ? el("div", { class: "muted" }, l.last_result) : ""),
         el("td", {}, fmtTime(l.expires_at)),
-        el("td", {}, String(l.attempts || 0)))), "#links-empty");
+        el("td", {}, String(l.attempts || 0)))), more);
+      setMore("links", next_cursor);
+      shown("links", "#links-table", next_cursor);
     },
-    async sms() {
-      const { items } = await api("/api/sms?limit=50");
-      fillTable("#sms-table", (items || []).map((m) => el("tr", { "data-sms-id": m.id },
+    async sms(more) {
+      const { items, next_cursor } = await api(listURL("sms", more));
+      rowsInto("#sms-table", "#sms-empty", (items || []).map((m) => el("tr", { "data-sms-id": m.id },
         el("td", {}, fmtTime(m.created_at)),
         el("td", {}, m.to),
-        el("td", {}, badge(m.status), m.error ? el("div", { class: "muted" }, m.error) : ""),
-        el("td", {}, m.body))), "#sms-empty");
+        el("td", { "data-status": m.status }, smsStatus(m)),
+        el("td", {}, m.body))), more);
+      setMore("sms", next_cursor);
+      shown("sms", "#sms-table", next_cursor);
     },
   };
 
+  function smsStatus(m) {
+    if (m.status === "not-sent") return el("span", { class: "badge b-warn" }, "not sent (no SMS provider configured)");
+    return el("span", {}, badge(m.status), m.error ? el("div", { class: "muted" }, m.error) : "");
+  }
+  const pct = (a, b) => (b ? Math.round((100 * a) / b) + " %" : "–");
+  function fmtSeconds(ms) {
+    if (!(ms >= 0)) return "";
+    const s = ms / 1000;
+    if (s < 10) return s.toFixed(1) + " s";
+    if (s < 120) return Math.round(s) + " s";
+    return Math.floor(s / 60) + " min " + String(Math.round(s % 60)).padStart(2, "0") + " s";
+  }
+  const fieldNames = { "payment-card-number": "card number", "expiration-date": "expiry date", "security-code": "security code", "postal-code": "postal code" };
+  const fieldName = (f) => fieldNames[f] || f;
+
   // ---- paging and details ----
   const cursors = {};
-  function pageParam(name, more) {
-    return more && cursors[name] ? "&cursor=" + encodeURIComponent(cursors[name]) : "";
-  }
   function setMore(name, next) {
     cursors[name] = next || "";
     $("#" + name + "-more").hidden = !next;
@@ -365,26 +455,56 @@
     tr.addEventListener("keydown", (e) => { if (e.key === "Enter" || e.key === " ") { e.preventDefault(); open(); } });
     return tr;
   }
+  function dl(pairs) {
+    return el("dl", { class: "facts" }, ...pairs.filter(([, v]) => v !== "" && v !== undefined && v !== null && v !== 0)
+      .flatMap(([k, v]) => [el("dt", {}, k), el("dd", {}, v)]));
+  }
 
   async function showPayment(id) {
     const box = $("#payment-detail");
     let d;
     try { d = await api("/api/payments/" + encodeURIComponent(id)); } catch (e) { box.hidden = false; box.replaceChildren(e.message); return; }
     const p = d.payment;
+    const textsByLink = {};
+    for (const t of d.texts || []) (textsByLink[t.link_id] = textsByLink[t.link_id] || []).push(t);
     box.hidden = false;
     box.replaceChildren(
       el("h3", {}, "Payment ", el("span", { class: "mono" }, p.id), " ", badge(p.result || p.state)),
-      el("p", { class: "muted" }, fmtAmount(p.amount_minor, p.currency), " · ", p.reference || "no reference", " · ",
-        p.masked_card || "no card", p.card_type ? " " + p.card_type : "", p.attempts ? " · " + p.attempts + " entry attempts" : ""),
+      dl([["Amount", fmtAmount(p.amount_minor, p.currency)], ["Reference", p.reference], ["Result", p.result],
+        ["Entry error", p.error_type], ["Provider code", p.error_code],
+        ["Card", p.masked_card ? el("span", { class: "mono", "data-masked-card": "" }, p.masked_card + (p.card_type ? " " + p.card_type : "")) : ""],
+        ["Confirmation", p.confirmation], ["Token", p.token], ["Channel", p.channel], ["Connector", p.connector],
+        ["Provider session", p.provider_session_id ? el("span", { class: "mono", "data-provider-session": "" }, p.provider_session_id) : ""],
+        ["Provider payment", p.provider_payment_id], ["Entries keyed", p.attempts], ["Created", fmtTime(p.created_at)], ["Completed", fmtTime(p.completed_at)]]),
+      el("h4", {}, "Call"),
+      d.call ? el("p", { "data-payment-call": d.call.id }, el("button", { type: "button", class: "btn btn-quiet small", onclick: () => { showCall(d.call.id); $("#calls").scrollIntoView(); } },
+        "Call " + short(d.call.id)), " ", (d.call.from || "?") + " → " + (d.call.to || "?"), " · plan " + (d.call.plan || "?"), " · ", badge(d.call.state),
+        d.call.hangup_cause ? " " + d.call.hangup_cause : "") : el("p", { class: "muted" }, "No call (paid on a link only)."),
       el("h4", {}, "Provider attempts"),
-      d.attempts.length ? el("ol", {}, ...d.attempts.map((a) => el("li", {},
+      d.attempts.length ? el("ol", { "data-attempts": "" }, ...d.attempts.map((a) => el("li", {},
         el("span", { class: "mono" }, a.idempotency_key), " ", badge(a.status === "pending" ? "pending" : (a.result || a.status)),
         a.provider_status ? " HTTP " + a.provider_status : "", a.error_code ? " · " + a.error_code : "",
         a.error_message ? " · " + a.error_message : "", a.confirmation ? " · " + a.confirmation : "",
+        a.completed_at ? el("span", { class: "muted" }, " · " + Math.max(0, new Date(a.completed_at) - new Date(a.created_at)) + " ms") : "",
         el("span", { class: "muted" }, " " + fmtTime(a.created_at))))) : el("p", { class: "muted" }, "No provider attempt recorded."),
-      d.links.length ? el("h4", {}, "Payment links") : "",
-      d.links.length ? el("ol", {}, ...d.links.map((l) => el("li", {}, el("span", { class: "mono" }, l.id), " ", badge(l.state),
-        " to " + (l.to || "?") + ", expires " + fmtTime(l.expires_at)))) : "");
+      el("h4", {}, "Payment links and texts"),
+      d.links.length ? el("ol", { "data-links": "" }, ...d.links.map((l) => el("li", {}, el("span", { class: "mono" }, l.id), " ", badge(l.state),
+        " to " + (l.to || "?") + ", expires " + fmtTime(l.expires_at) + (l.attempts ? ", " + l.attempts + " tries" : "") + (l.last_result ? " (" + l.last_result + ")" : ""),
+        ...(textsByLink[l.id] || []).map((t) => el("div", { class: "text", "data-text": t.id }, smsStatus(t), " ", el("q", {}, t.body)))))) :
+        el("p", { class: "muted" }, "No link sent."),
+      el("h4", {}, "Result webhooks"),
+      d.webhooks.length ? el("ol", { "data-webhooks": "" }, ...d.webhooks.map((w) => el("li", {},
+        el("strong", {}, w.event), " → " + (w.endpoint || "") + " ", el("span", { class: "mono muted" }, w.url), " ", badge(w.status),
+        " " + w.attempts + " tr" + (w.attempts === 1 ? "y" : "ies"), w.last_status ? " · HTTP " + w.last_status : "",
+        w.last_error ? el("div", { class: "muted mono answer" }, w.last_error) : "",
+        w.delivered_at ? el("span", { class: "muted" }, " · delivered " + fmtTime(w.delivered_at)) : (w.status === "pending" && w.next_at ? el("span", { class: "muted" }, " · next try " + fmtTime(w.next_at)) : "")))) :
+        el("p", { class: "muted" }, "No webhook for this payment (no endpoint configured, or none wanted it)."));
+  }
+
+  // A link to the plan view at a line: the plan's XML with what the call went through marked.
+  function planLineLink(plan, hash, line, label, visited) {
+    return el("a", { href: "#plan-view", class: "plan-line", "data-plan-line": String(line), onclick: (e) => { e.preventDefault(); showPlan(plan, hash, visited || [line], line); } },
+      label || "line " + line);
   }
 
   async function showCall(id) {
@@ -392,13 +512,57 @@
     let d;
     try { d = await api("/api/calls/" + encodeURIComponent(id)); } catch (e) { box.hidden = false; box.replaceChildren(e.message); return; }
     box.hidden = false;
+    const c = d.call;
+    const visited = (d.steps || []).filter((s) => s.line).map((s) => s.line);
+    const rows = (d.steps || []).map((s) => el("tr", { "data-step-line": s.line ? String(s.line) : "", class: s.step ? "" : "call-line" },
+      el("td", { class: "mono" }, (s.at_ms / 1000).toFixed(2) + " s"),
+      el("td", {}, s.line ? planLineLink(c.plan, c.plan_hash, s.line, "L" + s.line, visited) : ""),
+      el("td", { class: "step-name" }, "\u00a0".repeat(2 * (s.depth || 0)) + (s.step || "")),
+      el("td", {}, s.outcome ? badge(s.outcome) : "", s.in_progress ? el("span", { class: "muted" }, " cut short") : ""),
+      el("td", { class: "mono" }, s.step ? fmtSeconds(s.duration_ms) : ""),
+      el("td", {}, ...(s.details || []).map((t) => el("div", {}, t)),
+        (s.set || []).filter((v) => v.value !== "").length ? el("div", { class: "muted mono set" }, "set " + s.set.filter((v) => v.value !== "").map((v) => v.name + "=" + JSON.stringify(v.value)).join(", ")) : "")));
     box.replaceChildren(
-      el("h3", {}, "Call ", el("span", { class: "mono" }, d.call.id)),
-      d.call.rtp_foreign ? el("p", { class: "msg-warning", "data-rtp-foreign": String(d.call.rtp_foreign) },
-        d.call.rtp_foreign + " media packets from a foreign address were dropped (an RTP injection attempt?)") : "",
-      el("ol", {}, ...d.timeline.map((ev) => el("li", {},
-        el("span", { class: "mono muted" }, fmtTime(ev.time)), " ", el("strong", {}, ev.type), ev.step ? " · " + ev.step : "",
-        ev.fields ? el("span", { class: "muted mono" }, " " + JSON.stringify(ev.fields)) : ""))));
+      el("h3", {}, "Call ", el("span", { class: "mono" }, c.id), " ", badge(c.state)),
+      el("p", { class: "muted" }, (c.from || "?") + " → " + (c.to || "?") + " · plan " + (c.plan || "?") + (c.node ? " · node " + c.node : "") +
+        " · started " + fmtTime(c.started_at) + (c.hangup_cause ? " · " + c.hangup_cause : "")),
+      c.rtp_foreign ? el("p", { class: "msg-warning", "data-rtp-foreign": String(c.rtp_foreign) },
+        c.rtp_foreign + " media packets from a foreign address were dropped (an RTP injection attempt?)") : "",
+      el("div", { class: "section-head" }, el("h4", {}, "Timeline"),
+        visited.length ? el("button", { type: "button", class: "btn btn-quiet small", "data-show-plan": "", onclick: () => showPlan(c.plan, c.plan_hash, visited, 0) }, "Show the plan, steps highlighted") : ""),
+      el("div", { class: "table-wrap" }, el("table", { id: "steps-table" },
+        el("caption", { class: "sr-only" }, "The call step by step"),
+        el("thead", {}, el("tr", {}, ...["At", "Line", "Step", "Outcome", "Took", "What happened"].map((h) => el("th", { scope: "col" }, h)))),
+        el("tbody", {}, ...rows))),
+      (d.payments || []).length ? el("p", {}, "Payments: ", ...d.payments.map((p) => el("button", { type: "button", class: "btn btn-quiet small", onclick: () => { showPayment(p.id); $("#payments").scrollIntoView(); } },
+        short(p.id) + " " + (p.result || p.state)))) : "",
+      el("details", {}, el("summary", {}, "All " + d.timeline.length + " events"),
+        el("ol", {}, ...d.timeline.map((ev) => el("li", {},
+          el("span", { class: "mono muted" }, fmtTime(ev.time)), " ", el("strong", {}, ev.type), ev.step ? " · " + ev.step : "",
+          ev.fields ? el("span", { class: "muted mono" }, " " + JSON.stringify(ev.fields)) : "")))));
+  }
+
+  // showPlan shows a plan's XML with numbered lines; the lines in visited (the steps a call went
+  // through) are marked, and line (if any) is the one scrolled to.
+  async function showPlan(name, hash, visited, line) {
+    const box = $("#plan-view");
+    let pt;
+    try { pt = await api("/api/plans/" + encodeURIComponent(name) + "/source" + (hash ? "?hash=" + encodeURIComponent(hash) : "")); }
+    catch (e) { box.hidden = false; $("#plan-view-note").textContent = "Plan " + name + ": " + e.message; $("#plan-source").replaceChildren(); return; }
+    const marks = new Set(visited || []);
+    $("#plan-view-h").textContent = "Plan " + pt.name + " (" + pt.file + ")";
+    $("#plan-view-note").textContent = (marks.size ? marks.size + " lines the call went through are highlighted. " : "") +
+      (pt.asked ? "This call ran an earlier version (" + pt.asked.slice(0, 12) + "…); this is the version running now." : "Version " + pt.hash.slice(0, 12) + (pt.current ? " (running now)." : "."));
+    const lines = pt.source.replace(/\n$/, "").split("\n");
+    $("#plan-source").replaceChildren(...lines.map((text, i) => {
+      const n = i + 1;
+      return el("span", { class: "src-line" + (marks.has(n) ? " visited" : "") + (n === line ? " current" : ""), id: "plan-L" + n, "data-line": String(n) },
+        el("span", { class: "ln", "aria-hidden": "true" }, String(n)), text + "\n");
+    }));
+    box.hidden = false;
+    $("#plans").scrollIntoView();
+    const target = document.getElementById("plan-L" + (line || [...marks][0] || 1));
+    if (target) target.scrollIntoView({ block: "center" });
   }
 
   function refreshAll() { for (const k of Object.keys(loaders)) loaders[k]().catch(() => {}); }
@@ -413,8 +577,14 @@
     });
     $("#login").addEventListener("cancel", (e) => { if (!token()) e.preventDefault(); });
     $("#sign-out").addEventListener("click", () => signOut(""));
-    $("#payments-more").addEventListener("click", () => loaders.payments(true).catch(() => {}));
-    $("#calls-more").addEventListener("click", () => loaders.calls(true).catch(() => {}));
+    for (const name of ["payments", "calls", "links", "sms"]) {
+      $("#" + name + "-more").addEventListener("click", () => loaders[name](true).catch(() => {}));
+      const form = $("#" + name + "-filter");
+      form.addEventListener("submit", (e) => { e.preventDefault(); loaders[name]().catch((err) => filterStatus(name, err.message)); });
+      form.addEventListener("reset", () => setTimeout(() => loaders[name]().catch(() => {}), 0));
+      form.querySelector("[data-export]").addEventListener("click", () => exportCSV(name).catch((err) => filterStatus(name, "Export failed: " + err.message)));
+    }
+    $("#plan-view-close").addEventListener("click", () => { $("#plan-view").hidden = true; });
     $("#reload-plans").addEventListener("click", async () => {
       $("#plans-msg").textContent = "Reloading…";
       try {

@@ -377,3 +377,24 @@ func repoRoot(t *testing.T) string {
 		}
 	}
 }
+
+// screenshotViewport saves what the browser window shows to path. A full-page capture leaves
+// the text of a scrolled box (the plan view) out; the window shows it as a person sees it.
+func (b *consoleBrowser) screenshotViewport(path string) int {
+	b.t.Helper()
+	var r struct {
+		Data string `json:"data"`
+	}
+	b.call("Page.captureScreenshot", map[string]any{"format": "png"}, &r)
+	png, err := base64.StdEncoding.DecodeString(r.Data)
+	if err != nil || len(png) < 1000 || string(png[1:4]) != "PNG" {
+		b.t.Fatalf("screenshot: %d bytes, %v", len(png), err)
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		b.t.Fatal(err)
+	}
+	if err := os.WriteFile(path, png, 0o644); err != nil {
+		b.t.Fatal(err)
+	}
+	return len(png)
+}

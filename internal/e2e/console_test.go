@@ -153,7 +153,7 @@ func TestConsoleChromiumStandalone(t *testing.T) {
 	if !strings.Contains(progress, "payment card number") || !strings.Contains(progress, "attempt 1") {
 		t.Errorf("pay progress shows %q", progress)
 	}
-	b.screenshot(filepath.Join(repoRoot(t), "out", "console-standalone-live.png"))
+	b.screenshot(artifact(t, "console-standalone-live.png"))
 
 	// The payment completes.
 	if err := st.UpsertPaymentSession(ctx, store.PaymentSession{ID: "sess-e2e", CallID: callID, Connector: "provider", Channel: "voice",
@@ -225,7 +225,7 @@ func TestConsoleChromiumStandalone(t *testing.T) {
 	hub.Publish(event.Event{CallID: "e2e-call-2", Step: "Pay", Data: &event.PayProgress{For: "expiration-date", Attempt: 2,
 		ErrorType: "invalid-date", Digits: 2}})
 	b.waitFor("second live call", liveRow("e2e-call-2")+` && `+liveRow("e2e-call-2")+`.textContent.includes("invalid-date")`, 10*time.Second)
-	path := filepath.Join(repoRoot(t), "out", "console-standalone.png")
+	path := artifact(t, "console-standalone.png")
 	size := b.screenshot(path)
 	t.Logf("screenshot: %s (%d bytes)", path, size)
 	fmt.Printf("console screenshot: %s\n", path)
@@ -362,7 +362,7 @@ func TestConsoleServeEndToEnd(t *testing.T) {
 	b.waitFor("pay progress counts digits", `[...document.querySelectorAll('#live-calls [data-pay-progress]')].some(e => / [1-9][0-9]* digits/.test(e.textContent) || e.textContent.includes("success"))`, 60*time.Second)
 	// While the call streams events, the lists and headline figures still refresh.
 	b.waitFor("the live call is in recent calls", `document.querySelector('#calls-table tbody tr[data-call-id]') && document.querySelector("#stat-active").textContent === "1"`, 20*time.Second)
-	b.screenshot(filepath.Join(repoRoot(t), "out", "console-live.png"))
+	b.screenshot(artifact(t, "console-live.png"))
 	b.waitFor("the payment appears", `[...document.querySelectorAll('#payments-table tbody tr')].some(r => r.textContent.includes("************4242"))`, 90*time.Second)
 	select {
 	case err := <-callDone:
@@ -379,7 +379,7 @@ func TestConsoleServeEndToEnd(t *testing.T) {
 		t.Errorf("payment row %q: want success", row)
 	}
 	checkServeMetrics(t, base, token)
-	path := filepath.Join(repoRoot(t), "out", "console.png")
+	path := artifact(t, "console.png")
 	size := b.screenshot(path)
 	t.Logf("screenshot: %s (%d bytes)", path, size)
 	fmt.Printf("console screenshot: %s\n", path)
@@ -421,6 +421,14 @@ func checkServeMetrics(t *testing.T, base, token string) {
 			t.Errorf("/metrics holds test PAN %s…", pan[:6])
 		}
 	}
+}
+
+// artifact is where a test writes a file for people to look at (screenshots): the test's
+// artifact directory — kept under -outputdir with go test -artifacts (make test keeps them in
+// out/artifacts), a temporary directory otherwise; never the repository.
+func artifact(t *testing.T, name string) string {
+	t.Helper()
+	return filepath.Join(t.ArtifactDir(), name)
 }
 
 // paybridgeBinary returns $PAYBRIDGE_BIN or builds bin/paybridge.
