@@ -17,8 +17,9 @@ type SMSSender interface {
 	SendSMS(ctx context.Context, m *SMS) (string, error)
 }
 
-// OutboxSender is the default sender: it writes the text to the outbox (the store), where the
-// console shows it and a relay may pick it up.
+// OutboxSender is the sender when no SMS provider is configured: it keeps the text in the
+// outbox (the store), where the console shows it as not sent (no SMS provider configured), so
+// an admin can read out or forward the link. The link itself is made and works.
 type OutboxSender struct {
 	outbox SMSOutbox
 	now    func() time.Time
@@ -38,12 +39,18 @@ func (o *OutboxSender) SendSMS(ctx context.Context, m *SMS) (string, error) {
 	if c.CreatedAt.IsZero() {
 		c.CreatedAt = o.now()
 	}
-	c.Status = "queued"
+	c.Status, c.Error = SMSNotSent, NoSMSProvider
 	if err := o.outbox.EnqueueSMS(ctx, &c); err != nil {
 		return "", fmt.Errorf("%w: outbox: %w", ErrSMSSend, err)
 	}
 	return c.ID, nil
 }
+
+// What the outbox says of a text kept without an SMS provider.
+const (
+	SMSNotSent    = "not-sent"
+	NoSMSProvider = "no SMS provider configured"
+)
 
 // HTTPSender speaks the common "Messages" REST shape (Twilio, Vonage's Messages-compatible
 // endpoints, the sandbox's /sms/Messages): a form POST of To, From and Body with HTTP Basic

@@ -146,7 +146,8 @@ type SMS struct {
 	To        string
 	From      string
 	Body      string
-	Status    string // queued | sent | failed
+	Status    string // queued | sent | failed | not-sent
+	Error     string // why it failed or was not sent
 	CreatedAt time.Time
 }
 

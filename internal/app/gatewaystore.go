@@ -164,7 +164,7 @@ func (l gatewayStore) CountLinksTo(ctx context.Context, to string, since time.Ti
 func (l gatewayStore) EnqueueSMS(ctx context.Context, m *gateway.SMS) error {
 	id, err := l.s.EnqueueSMS(ctx, store.SMS{
 		ID: m.ID, To: m.To, From: m.From, Body: m.Body, CallID: m.CallID, LinkID: m.LinkID,
-		Status: m.Status, CreatedAt: m.CreatedAt,
+		Status: m.Status, Error: m.Error, CreatedAt: m.CreatedAt,
 	})
 	if err == nil && m.ID == "" {
 		m.ID = id

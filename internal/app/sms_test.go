@@ -53,3 +53,24 @@ func TestRecordedSenderKeepsTextWithoutToken(t *testing.T) {
 		t.Fatalf("failed send not recorded as failed: %+v", got)
 	}
 }
+
+// Without an SMS provider a text stays in the outbox, and the outbox says so: not sent (no
+// SMS provider configured), never "queued" for a relay that does not exist.
+func TestOutboxWithoutProviderSaysNotSent(t *testing.T) {
+	st, err := store.Open(context.Background(), t.TempDir()+"/pb.db")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	s := gateway.NewOutboxSender(gatewayStore{s: st})
+	if _, err := s.SendSMS(context.Background(), &gateway.SMS{To: "+447700900123", Body: "Pay at https://pay.example/pay/x", LinkID: "l1"}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := st.ListSMS(context.Background(), store.SMSFilter{})
+	if err != nil || len(got) != 1 {
+		t.Fatalf("outbox = %+v, %v", got, err)
+	}
+	if got[0].Status != store.SMSNotSent || got[0].Error != "no SMS provider configured" || gateway.SMSNotSent != store.SMSNotSent {
+		t.Fatalf("outbox entry %q (%q), want %q (no SMS provider configured)", got[0].Status, got[0].Error, store.SMSNotSent)
+	}
+}
