@@ -146,7 +146,7 @@ func (m *Metrics) RegisterSpeech(reg prometheus.Registerer, stats func() SpeechS
 		"render": func(s SpeechStats) int64 { return s.Renders },
 	} {
 		reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Namespace: "paybridge", Name: "tts_requests_total",
-			Help: "Speech requests of <Say> by how they were served: from memory, from the disk cache, or rendered.",
+			Help:        "Speech requests of <Say> by how they were served: from memory, from the disk cache, or rendered.",
 			ConstLabels: prometheus.Labels{"served": served}}, func() float64 { return float64(f(stats())) }))
 	}
 }
