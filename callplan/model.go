@@ -84,7 +84,10 @@ type Plan struct {
 	Fallback bool
 	MatchPos Pos // the <Match> element, for duplicate-number diagnostics
 
-	Prompts    *PromptsDecl     // nil = the bundled pack
+	Prompts *PromptsDecl // nil = the bundled pack
+	// Merchant is the plan's <Merchant>: who its payment pages and link texts name (nil:
+	// serve's default). Each connector's Spec.Merchant is its own <Merchant>, else this one.
+	Merchant   *payment.Merchant
 	Connectors []*ConnectorDecl // in document order
 	Flow       []Step
 

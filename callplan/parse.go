@@ -365,7 +365,7 @@ func contains(list []string, s string) bool {
 
 // --- the plan ---
 
-var planChildren = []string{"Match", "Prompts", "Connector", "Flow"}
+var planChildren = []string{"Match", "Prompts", "Merchant", "Connector", "Flow"}
 
 func (p *parser) parsePlan(root *xnode) {
 	if root.name != "CallPlan" {
@@ -394,6 +394,12 @@ func (p *parser) parsePlan(root *xnode) {
 				continue
 			}
 			p.parsePrompts(c)
+		case "Merchant":
+			if pl.Merchant != nil {
+				p.sink.errorf(c.pos, "duplicate-element", "<Merchant> given twice: a plan has one (a <Connector> may have its own)")
+				continue
+			}
+			pl.Merchant = p.parseMerchant(c)
 		case "Connector":
 			p.parseConnector(c)
 		case "Flow":
@@ -416,6 +422,11 @@ func (p *parser) parsePlan(root *xnode) {
 	}
 	if flows == 0 {
 		p.sink.errorf(root.pos, "missing-element", "<CallPlan> has no <Flow>")
+	}
+	for _, c := range pl.Connectors {
+		if c.Spec.Merchant == nil {
+			c.Spec.Merchant = pl.Merchant
+		}
 	}
 }
 
@@ -520,6 +531,12 @@ func (p *parser) parseConnector(n *xnode) {
 				reported["ClientCredentials.clientId"], reported["ClientCredentials.clientSecret"] = true, true
 				reported["ClientCredentials.tokenUrl"] = true
 			}
+		case "Merchant":
+			if s.Merchant != nil {
+				p.sink.errorf(c.pos, "duplicate-element", "<Merchant> given twice")
+				continue
+			}
+			s.Merchant = p.parseMerchant(c)
 		case "BasicAuth":
 			if s.BasicAuth != nil {
 				p.sink.errorf(c.pos, "duplicate-element", "<BasicAuth> given twice")
@@ -538,7 +555,7 @@ func (p *parser) parseConnector(n *xnode) {
 			})
 			s.BasicAuth = b
 		default:
-			p.sink.errorf(c.pos, "unknown-element", "unknown element <%s> in <Connector>%s", c.name, suggest.DidYouMean(c.name, []string{"ClientCredentials", "BasicAuth"}))
+			p.sink.errorf(c.pos, "unknown-element", "unknown element <%s> in <Connector>%s", c.name, suggest.DidYouMean(c.name, []string{"ClientCredentials", "BasicAuth", "Merchant"}))
 		}
 	}
 	if s.Type == "" {

@@ -28,7 +28,7 @@ var nestedOnly = map[string]string{
 	"Choice": "Menu", "Case": "Switch", "Default": "Switch", "ElseIf": "If", "Else": "If",
 	"Prompt": "Pay", "Request": "ApiInteraction", "Response": "ApiInteraction",
 	"ClientCredentials": "Connector", "BasicAuth": "Connector",
-	"Match": "CallPlan", "Connector": "CallPlan", "Prompts": "CallPlan", "Flow": "CallPlan",
+	"Match": "CallPlan", "Connector": "CallPlan", "Prompts": "CallPlan", "Flow": "CallPlan", "Merchant": "CallPlan",
 	"say-as": "Say", "break": "Say",
 }
 

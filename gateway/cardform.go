@@ -3,6 +3,7 @@ package gateway
 import (
 	"bytes"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/paybridge/paybridge/internal/cardsafe"
@@ -34,10 +35,32 @@ type formFieldError struct{ Field, Message string }
 func (e *formFieldError) Error() string { return e.Field + ": " + e.Message }
 func (e *formFieldError) Unwrap() error { return ErrBadCard }
 
+// formErrors are every field error of one submission, in the page's order, so the page
+// shows them all at once. errors.As finds each *formFieldError; errors.Is finds ErrBadCard.
+type formErrors []*formFieldError
+
+func (e formErrors) Error() string {
+	parts := make([]string, len(e))
+	for i, fe := range e {
+		parts[i] = fe.Error()
+	}
+	return strings.Join(parts, "; ")
+}
+
+func (e formErrors) Unwrap() []error {
+	out := make([]error, len(e))
+	for i, fe := range e {
+		out[i] = fe
+	}
+	return out
+}
+
 // parseCardForm reads an application/x-www-form-urlencoded body with the fields cc-number,
 // cc-exp (MM/YY or MM/YYYY), cc-csc and postal-code. Digits of the number and security code
 // go straight into secure buffers; spaces and dashes between them are ignored; anything else in
-// them is an error. Unknown fields are ignored. The caller zeroes body afterwards.
+// them is an error. Unknown fields are ignored. A form that cannot be read (too large, a field
+// given twice) is one *formFieldError on "form"; otherwise every field that is wrong has its
+// error, together (formErrors). The caller zeroes body afterwards.
 func parseCardForm(body []byte, now time.Time) (*cardForm, error) {
 	if len(body) > maxFormBody {
 		return nil, &formFieldError{"form", "submission too large"}
@@ -45,6 +68,7 @@ func parseCardForm(body []byte, now time.Time) (*cardForm, error) {
 	f := &cardForm{Number: &pan.SecureBuffer{}, CSC: &pan.SecureBuffer{}}
 	var exp []byte
 	seen := map[string]bool{}
+	bad := map[string]*formFieldError{}
 	for len(body) > 0 {
 		var pair []byte
 		if i := bytes.IndexByte(body, '&'); i >= 0 {
@@ -59,67 +83,80 @@ func parseCardForm(body []byte, now time.Time) (*cardForm, error) {
 			return nil, &formFieldError{"form", "repeated field " + strconv.Quote(key)}
 		}
 		seen[key] = true
-		var err error
+		var err *formFieldError
 		switch key {
 		case "cc-number":
-			err = decodeDigitsInto(v, f.Number)
-			if err != nil {
+			if decodeDigitsInto(v, f.Number) != nil {
 				err = &formFieldError{"cc-number", "use digits only"}
 			}
 		case "cc-csc":
-			err = decodeDigitsInto(v, f.CSC)
-			if err != nil {
+			if decodeDigitsInto(v, f.CSC) != nil {
 				err = &formFieldError{"cc-csc", "use digits only"}
 			}
 		case "cc-exp":
-			exp, err = urlDecode(v, 16)
-			if err != nil {
+			var derr error
+			if exp, derr = urlDecode(v, 16); derr != nil {
 				err = &formFieldError{"cc-exp", "use MM/YY"}
 			}
 		case "postal-code":
-			var pc []byte
-			pc, err = urlDecode(v, 16)
-			if err != nil {
+			pc, derr := urlDecode(v, 16)
+			if derr != nil {
 				err = &formFieldError{"postal-code", "too long"}
 			}
 			f.PostalCode = string(bytes.TrimSpace(pc))
 		}
 		if err != nil {
-			f.Wipe()
-			return nil, err
+			bad[err.Field] = err
 		}
 	}
-	n := f.Number.Len()
-	if n < 12 || n > 19 {
-		f.Wipe()
-		return nil, &formFieldError{"cc-number", "enter the 12 to 19 digits of the card number"}
+	if bad["cc-number"] == nil {
+		valid := false
+		f.Number.Use(func(d []byte) { valid = pan.Luhn(d) })
+		switch n := f.Number.Len(); {
+		case n == 0:
+			bad["cc-number"] = &formFieldError{"cc-number", "enter the card number"}
+		case n < 12 || n > 19:
+			bad["cc-number"] = &formFieldError{"cc-number", "enter the 12 to 19 digits of the card number"}
+		case !valid:
+			bad["cc-number"] = &formFieldError{"cc-number", "this card number is not valid"}
+		}
 	}
-	valid := false
-	f.Number.Use(func(d []byte) { valid = pan.Luhn(d) })
-	if !valid {
-		f.Wipe()
-		return nil, &formFieldError{"cc-number", "this card number is not valid"}
+	if bad["cc-exp"] == nil {
+		m, y, ok := parseExpiry(exp)
+		switch {
+		case len(bytes.TrimSpace(exp)) == 0:
+			bad["cc-exp"] = &formFieldError{"cc-exp", "enter the expiry date"}
+		case !ok:
+			bad["cc-exp"] = &formFieldError{"cc-exp", "enter the expiry date as MM/YY"}
+		case y*12+m < now.Year()*12+int(now.Month()):
+			bad["cc-exp"] = &formFieldError{"cc-exp", "this card has expired"}
+		default:
+			f.ExpMonth, f.ExpYear = m, y
+		}
 	}
-	m, y, ok := parseExpiry(exp)
-	if !ok {
-		f.Wipe()
-		return nil, &formFieldError{"cc-exp", "enter the expiry date as MM/YY"}
+	if bad["cc-csc"] == nil {
+		switch c := f.CSC.Len(); {
+		case c == 0:
+			bad["cc-csc"] = &formFieldError{"cc-csc", "enter the security code"}
+		case c != 3 && c != 4:
+			bad["cc-csc"] = &formFieldError{"cc-csc", "enter the 3 or 4 digit security code"}
+		}
 	}
-	if y*12+m < now.Year()*12+int(now.Month()) {
-		f.Wipe()
-		return nil, &formFieldError{"cc-exp", "this card has expired"}
+	var errs formErrors
+	for _, field := range formFields {
+		if e := bad[field]; e != nil {
+			errs = append(errs, e)
+		}
 	}
-	f.ExpMonth, f.ExpYear = m, y
-	if c := f.CSC.Len(); c != 0 && c != 3 && c != 4 {
+	if len(errs) > 0 {
 		f.Wipe()
-		return nil, &formFieldError{"cc-csc", "enter the 3 or 4 digit security code"}
-	}
-	if f.CSC.Len() == 0 {
-		f.Wipe()
-		return nil, &formFieldError{"cc-csc", "enter the security code"}
+		return nil, errs
 	}
 	return f, nil
 }
+
+// formFields are the fields of the payment page in their order on it.
+var formFields = []string{"cc-number", "cc-exp", "cc-csc", "postal-code"}
 
 // cardBrand names the brand of a card number from its leading digits, or "unknown".
 func cardBrand(number []byte) string {

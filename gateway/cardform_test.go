@@ -12,7 +12,7 @@ func TestParseCardForm(t *testing.T) {
 	now := time.Date(2026, 11, 22, 0, 0, 0, 0, time.UTC)
 	cases := []struct {
 		body  string
-		field string // "" = valid
+		field string // "" = valid; else the fields in error, space separated
 		mask  string
 		m, y  int
 	}{
@@ -31,13 +31,27 @@ func TestParseCardForm(t *testing.T) {
 		{"cc-number=4242424242424242&cc-number=4242424242424242&cc-exp=12/28&cc-csc=123", "form", "", 0, 0},
 		{"cc-number=4242424242424242%&cc-exp=12/28&cc-csc=123", "cc-number", "", 0, 0},
 		{strings.Repeat("a", maxFormBody+1), "form", "", 0, 0},
+		// Every field that is wrong is reported, together, in the page's order.
+		{"cc-csc=12&cc-exp=13/28&cc-number=4242424242424241", "cc-number cc-exp cc-csc", "", 0, 0},
+		{"cc-number=&cc-exp=&cc-csc=", "cc-number cc-exp cc-csc", "", 0, 0},
+		{"cc-number=4242424242424242&cc-exp=10/26&postal-code=" + strings.Repeat("A", 17), "cc-exp cc-csc postal-code", "", 0, 0},
 	}
 	for i, tc := range cases {
 		f, err := parseCardForm([]byte(tc.body), now)
 		if tc.field != "" {
+			var fields []string
+			var fes formErrors
 			var fe *formFieldError
-			if !errors.As(err, &fe) || fe.Field != tc.field || !errors.Is(err, ErrBadCard) {
-				t.Errorf("case %d: %v, want an error on %s", i, err, tc.field)
+			switch {
+			case errors.As(err, &fes):
+				for _, e := range fes {
+					fields = append(fields, e.Field)
+				}
+			case errors.As(err, &fe):
+				fields = []string{fe.Field}
+			}
+			if strings.Join(fields, " ") != tc.field || !errors.Is(err, ErrBadCard) {
+				t.Errorf("case %d: %v, want errors on %s", i, err, tc.field)
 			}
 			if strings.Contains(fmt.Sprint(err), "4242") {
 				t.Errorf("case %d: error echoes digits: %v", i, err)

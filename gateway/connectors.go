@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/paybridge/paybridge/event"
@@ -118,6 +119,7 @@ func (cs *Connectors) OpenConnector(in *payment.ConnectorSpec) (*Connector, erro
 	cs.mu.Lock()
 	defer cs.mu.Unlock()
 	if c, ok := cs.open[key]; ok && sameSpec(&c.spec, &spec) {
+		c.merchant.Store(spec.Merchant) // a reloaded plan may have rebranded it
 		return c, nil
 	}
 	// New, or the same provider account with a rotated secret: (re)build under the key.
@@ -126,6 +128,7 @@ func (cs *Connectors) OpenConnector(in *payment.ConnectorSpec) (*Connector, erro
 		return nil, err
 	}
 	c.key = key
+	c.merchant.Store(spec.Merchant)
 	cs.open[key] = c
 	return c, nil
 }
@@ -219,6 +222,7 @@ type Connector struct {
 	attempts AttemptLog
 	now      func() time.Time
 	log      *slog.Logger
+	merchant atomic.Pointer[payment.Merchant] // its plan's <Merchant>, as last loaded
 }
 
 var _ payment.KeyedConnector = (*Connector)(nil)
@@ -228,6 +232,9 @@ func (c *Connector) Name() string { return c.spec.Name }
 
 // Key is the connector's ConnectorKey: what sessions, links and attempts made with it store.
 func (c *Connector) Key() string { return c.key }
+
+// Merchant is who the connector's payment pages and link texts name (nil: the default).
+func (c *Connector) Merchant() *payment.Merchant { return c.merchant.Load() }
 
 // Type is session, generic or stripe.
 func (c *Connector) Type() string { return c.spec.Type }

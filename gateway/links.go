@@ -34,8 +34,9 @@ type LinksConfig struct {
 	Connectors *Connectors
 	// Guard is the SMS-pumping guard.
 	Guard GuardConfig
-	// MerchantName is shown on the page and in the text (default "paybridge").
-	MerchantName string
+	// Merchant is who the page and the text name when the link's connector has no
+	// <Merchant> of its own (default name "paybridge", locale payment.DefaultLocale).
+	Merchant payment.Merchant
 	// DefaultTTL applies when a LinkRequest has none (default payment.DefaultLinkTTL); MaxTTL
 	// caps it (default payment.MaxLinkTTL, the limit validate enforces on plans).
 	DefaultTTL, MaxTTL time.Duration
@@ -65,6 +66,7 @@ type Links struct {
 	perView   *rateLimiter // page views per link
 	perLink   *rateLimiter // submissions per link
 	xorigin   *http.CrossOriginProtection
+	logos     logoCache
 	sendMu    sync.Mutex // guard check and link creation happen as one step
 	log       *slog.Logger
 }
@@ -74,8 +76,8 @@ var _ payment.LinkSender = (*Links)(nil)
 // NewLinks returns a Links with cfg's defaults filled in.
 func NewLinks(cfg LinksConfig) *Links {
 	cfg.Guard.withDefaults()
-	if cfg.MerchantName == "" {
-		cfg.MerchantName = "paybridge"
+	if cfg.Merchant.Name == "" {
+		cfg.Merchant.Name = "paybridge"
 	}
 	if cfg.DefaultTTL == 0 {
 		cfg.DefaultTTL = payment.DefaultLinkTTL
@@ -116,6 +118,9 @@ func NewLinks(cfg LinksConfig) *Links {
 		perLink:   newRateLimiter(cfg.SubmitLimit, time.Minute, cfg.Now),
 		xorigin:   newCrossOriginCheck(cfg.BaseURL, cfg.Logger),
 		log:       cfg.Logger}
+	l.logos.warn = func(path string, err error) {
+		l.log.Warn("payment page: the merchant's logo cannot be shown", "logo", path, "error", err)
+	}
 	l.mux.HandleFunc("GET /pay/{token}", l.handleGet)
 	l.mux.HandleFunc("POST /pay/{token}", l.handlePost)
 	l.mux.HandleFunc("/pay/", func(w http.ResponseWriter, r *http.Request) { l.render(w, http.StatusNotFound, pageInvalid) })
@@ -216,13 +221,7 @@ func (l *Links) SendPaymentLink(ctx context.Context, req *payment.LinkRequest) (
 		return nil, err
 	}
 	url := strings.TrimRight(l.cfg.BaseURL, "/") + "/pay/" + token
-	forRef := ""
-	if ref != "" {
-		forRef = " for " + ref
-	}
-	body := fmt.Sprintf("%s: pay %s %s%s securely at %s (link expires %s). We will never ask for your card by text.",
-		l.cfg.MerchantName, FormatAmount(amount), amount.Currency, forRef, url,
-		link.ExpiresAt.UTC().Format("2 Jan 15:04 MST"))
+	body := linkText(l.brandOf(link), amount, ref, url, link.ExpiresAt)
 	msgID, err := l.cfg.SMS.SendSMS(ctx, &SMS{CallID: req.CallID, LinkID: link.ID, To: to, From: l.cfg.From, Body: body, CreatedAt: now})
 	if err != nil {
 		return nil, err
@@ -233,6 +232,22 @@ func (l *Links) SendPaymentLink(ctx context.Context, req *payment.LinkRequest) (
 	// The engine reports the link (event.LinkSent) with what this returns.
 	return &payment.LinkResult{LinkID: link.ID, SessionID: sess.ID, Amount: amount, Reference: ref,
 		ExpiresAt: link.ExpiresAt, MessageID: msgID}, nil
+}
+
+// linkText is the text that carries a link: the merchant, the amount written for its locale,
+// the reference, the link and when it expires, and the merchant's support line.
+func linkText(b brand, amount payment.Amount, ref, url string, expires time.Time) string {
+	var s strings.Builder
+	fmt.Fprintf(&s, "%s: pay %s", b.Name, b.price(amount.Minor, amount.Currency))
+	if ref != "" {
+		fmt.Fprintf(&s, " for %s", ref)
+	}
+	fmt.Fprintf(&s, " securely at %s (link expires %s).", url, expires.UTC().Format("2 Jan 15:04 MST"))
+	if b.Support != "" {
+		fmt.Fprintf(&s, " Questions: %s.", strings.TrimRight(b.Support, "."))
+	}
+	s.WriteString(" We will never ask for your card by text.")
+	return payment.SMSText(s.String())
 }
 
 func (l *Links) emit(callID string, d event.Data) {

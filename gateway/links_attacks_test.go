@@ -60,7 +60,7 @@ func TestPaymentLinkNotLockedOutByOthers(t *testing.T) {
 	if !limited {
 		t.Fatal("80 bad tokens from one client were never limited")
 	}
-	if resp, body := le.get(t, token); resp.StatusCode != http.StatusOK || !strings.Contains(body, "5.00 GBP") {
+	if resp, body := le.get(t, token); resp.StatusCode != http.StatusOK || !strings.Contains(body, "£5.00") {
 		t.Fatalf("the valid link after others' failures: %d %s", resp.StatusCode, body)
 	}
 	if resp, body := le.post(t, token, "4242424242424242", expiry(), "123"); resp.StatusCode != http.StatusOK || !strings.Contains(body, "Payment received") {
@@ -110,7 +110,7 @@ func TestPaymentLinkRefusesCrossSitePosts(t *testing.T) {
 
 func TestPaymentLinkAttacks(t *testing.T) {
 	t.Run("markup in the reference", func(t *testing.T) {
-		le := newLinkEnv(t, LinksConfig{MerchantName: `Acme <b>"Water"</b>`})
+		le := newLinkEnv(t, LinksConfig{Merchant: payment.Merchant{Name: `Acme <b>"Water"</b>`}})
 		token := newLink(t, le, "stripe", `<script>alert(1)</script><img src=x onerror=alert(2)>`)
 		resp, body := le.get(t, token)
 		if resp.StatusCode != 200 || strings.Contains(body, "<script") || strings.Contains(body, "<img") || strings.Contains(body, "<b>") ||

@@ -97,7 +97,7 @@ func (le *linkEnv) read(t *testing.T, resp *http.Response) (*http.Response, stri
 func expiry() string { return fmt.Sprintf("12/%02d", (time.Now().Year()+2)%100) }
 
 func TestPaymentLinkCompletesTheVoiceSession(t *testing.T) {
-	le := newLinkEnv(t, LinksConfig{MerchantName: "Acme Water"})
+	le := newLinkEnv(t, LinksConfig{Merchant: payment.Merchant{Name: "Acme Water"}})
 	c := le.open(t, "session")
 	ctx := context.Background()
 	amt := payment.Amount{Minor: 1234, Currency: "GBP"}
@@ -127,7 +127,7 @@ func TestPaymentLinkCompletesTheVoiceSession(t *testing.T) {
 	// GET, twice (an SMS app's preview, then the customer): the form both times.
 	for i := 0; i < 2; i++ {
 		resp, body := le.get(t, token)
-		if resp.StatusCode != 200 || !strings.Contains(body, `autocomplete="cc-number"`) || !strings.Contains(body, "12.34 GBP") {
+		if resp.StatusCode != 200 || !strings.Contains(body, `autocomplete="cc-number"`) || !strings.Contains(body, "£12.34") {
 			t.Fatalf("GET %d: %d\n%s", i, resp.StatusCode, body)
 		}
 		csp := resp.Header.Get("Content-Security-Policy")
@@ -463,7 +463,7 @@ func TestSMSDailyCapUnderConcurrency(t *testing.T) {
 	if sent.Load() != 3 || capped.Load() != 9 || len(le.store.Outbox()) != 3 {
 		t.Fatalf("sent %d, capped %d, outbox %d; want 3, 9, 3", sent.Load(), capped.Load(), len(le.store.Outbox()))
 	}
-	if body := le.store.Outbox()[0].Body; strings.Contains(body, "for  ") || !strings.Contains(body, "1.00 GBP securely") {
+	if body := le.store.Outbox()[0].Body; strings.Contains(body, "for  ") || !strings.Contains(body, "£1.00 securely") {
 		t.Fatalf("SMS text %q", body)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"html/template"
 	"io"
 	"net/http"
 	"strconv"
@@ -17,27 +18,54 @@ import (
 
 // pageData is what the payment page template shows. It never holds card data.
 type pageData struct {
-	Nonce        string
-	Merchant     string
-	Title        string
-	Message      string
-	ShowForm     bool
-	Amount       string
-	Currency     string
-	Reference    string
-	Error        string // summary shown at the top of the form
-	ErrField     string // the field the error is about
-	Paid         bool
-	Confirmation string
+	Nonce string
+	// The merchant (brand): name, support line, logo as a data: URL, the page's language.
+	Merchant, Support, Lang string
+	Logo                    template.URL
+	Title                   string
+	Message                 string
+	ShowForm                bool
+	Amount                  string // with its currency, written for the merchant's locale: £12.34
+	Reference               string
+	Error                   string      // a message about the whole submission (a decline)
+	Errors                  []pageError // every field in error, in the page's order
+	Paid                    bool
+	Confirmation            string
+}
+
+// pageError is one field's error as the page shows it: in the summary (a link to the field)
+// and under the field.
+type pageError struct {
+	Field, Label, Message string
+}
+
+// FieldError is the message of field's error, "" when it has none (for the template).
+func (d pageData) FieldError(field string) string {
+	for _, e := range d.Errors {
+		if e.Field == field {
+			return e.Message
+		}
+	}
+	return ""
+}
+
+// fieldLabels name the page's fields in its error summary.
+var fieldLabels = map[string]string{"cc-number": "Card number", "cc-exp": "Expiry date", "cc-csc": "Security code", "postal-code": "Postcode"}
+
+// withBrand puts the merchant on the page.
+func (d pageData) withBrand(b brand) pageData {
+	d.Merchant, d.Support, d.Lang, d.Logo = b.Name, b.Support, b.Lang, b.Logo
+	return d
 }
 
 // setPageHeaders sets the strict headers of every payment page and returns the style nonce.
-// No script runs on the page at all; the only style is the nonce'd block; nothing loads from
-// anywhere else; the token in the URL is never sent on as a referrer.
+// No script runs on the page at all; the only style is the nonce'd block; the only image is
+// the merchant's logo, inline as a data: URL; nothing loads from anywhere else; the token in
+// the URL is never sent on as a referrer.
 func setPageHeaders(w http.ResponseWriter) string {
 	nonce := randomHex(16)
 	h := w.Header()
-	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'nonce-"+nonce+"'; img-src 'none'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'nonce-"+nonce+"'; img-src data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
 	h.Set("Content-Type", "text/html; charset=utf-8")
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("X-Frame-Options", "DENY")
@@ -47,9 +75,12 @@ func setPageHeaders(w http.ResponseWriter) string {
 	return nonce
 }
 
+// render writes a page; one without a merchant names the default one.
 func (l *Links) render(w http.ResponseWriter, status int, d pageData) {
 	d.Nonce = setPageHeaders(w)
-	d.Merchant = l.cfg.MerchantName
+	if d.Merchant == "" {
+		d = d.withBrand(l.brandOf(nil))
+	}
 	var buf bytes.Buffer
 	if err := l.tmpl.Execute(&buf, d); err != nil {
 		l.log.Error("payment page template", "error", err)
@@ -106,15 +137,16 @@ func (l *Links) lookup(w http.ResponseWriter, r *http.Request) (string, *Link, b
 		l.render(w, http.StatusInternalServerError, pageBroken)
 		return "", nil, false
 	}
+	b := l.brandOf(link)
 	switch {
 	case link.State == LinkUsed:
-		l.render(w, http.StatusGone, pageUsed)
+		l.render(w, http.StatusGone, pageUsed.withBrand(b))
 	case link.State == LinkFailed:
-		l.render(w, http.StatusGone, pageFailed)
+		l.render(w, http.StatusGone, pageFailed.withBrand(b))
 	case !l.cfg.Now().Before(link.ExpiresAt):
-		l.render(w, http.StatusGone, pageExpired)
+		l.render(w, http.StatusGone, pageExpired.withBrand(b))
 	case link.State == LinkClaimed:
-		l.render(w, http.StatusConflict, pageBusy)
+		l.render(w, http.StatusConflict, pageBusy.withBrand(b))
 	default:
 		return hash, link, true
 	}
@@ -122,9 +154,9 @@ func (l *Links) lookup(w http.ResponseWriter, r *http.Request) (string, *Link, b
 }
 
 func (l *Links) formPage(link *Link) pageData {
-	return pageData{Title: "Pay " + l.cfg.MerchantName, ShowForm: true,
-		Amount:   FormatAmount(payment.Amount{Minor: link.AmountMinor, Currency: link.Currency}),
-		Currency: link.Currency, Reference: link.Reference}
+	b := l.brandOf(link)
+	return pageData{Title: "Pay " + b.Name, ShowForm: true, Amount: b.price(link.AmountMinor, link.Currency),
+		Reference: link.Reference}.withBrand(b)
 }
 
 // handleGet shows the payment form. It never changes the link: SMS apps and mail scanners
@@ -143,10 +175,10 @@ func (l *Links) handleGet(w http.ResponseWriter, r *http.Request) {
 		if s, err := c.StartSession(r.Context(), &payment.SessionRequest{CallID: link.CallID, SessionID: link.SessionID}); err == nil {
 			switch s.State {
 			case SessionCompleted:
-				l.render(w, http.StatusGone, pageUsed)
+				l.render(w, http.StatusGone, pageUsed.withBrand(l.brandOf(link)))
 				return
 			case SessionFailed, SessionExpired:
-				l.render(w, http.StatusGone, pageFailed)
+				l.render(w, http.StatusGone, pageFailed.withBrand(l.brandOf(link)))
 				return
 			}
 		}
@@ -191,9 +223,15 @@ func (l *Links) handlePost(w http.ResponseWriter, r *http.Request) {
 	pan.Zero(body)
 	if err != nil {
 		d := l.formPage(link)
+		var fes formErrors
 		var fe *formFieldError
-		if errors.As(err, &fe) {
-			d.Error, d.ErrField = fe.Message, fe.Field
+		switch {
+		case errors.As(err, &fes):
+			for _, e := range fes {
+				d.Errors = append(d.Errors, pageError{Field: e.Field, Label: fieldLabels[e.Field], Message: e.Message})
+			}
+		case errors.As(err, &fe):
+			d.Error = "The form could not be read (" + fe.Message + "). Please try again."
 		}
 		l.render(w, http.StatusUnprocessableEntity, d)
 		return
@@ -203,13 +241,13 @@ func (l *Links) handlePost(w http.ResponseWriter, r *http.Request) {
 	claimed, err := l.cfg.Store.ClaimLink(r.Context(), hash, l.cfg.Now())
 	switch {
 	case errors.Is(err, ErrLinkBusy):
-		l.render(w, http.StatusConflict, pageBusy)
+		l.render(w, http.StatusConflict, pageBusy.withBrand(l.brandOf(link)))
 		return
 	case errors.Is(err, ErrLinkUsed):
-		l.render(w, http.StatusGone, pageUsed)
+		l.render(w, http.StatusGone, pageUsed.withBrand(l.brandOf(link)))
 		return
 	case errors.Is(err, ErrLinkExpired):
-		l.render(w, http.StatusGone, pageExpired)
+		l.render(w, http.StatusGone, pageExpired.withBrand(l.brandOf(link)))
 		return
 	case err != nil:
 		l.render(w, http.StatusNotFound, pageInvalid)
@@ -226,7 +264,7 @@ func (l *Links) handlePost(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		finish(LinkOutcome{Retry: true})
 		l.log.Error("payment link connector is not open", "link", claimed.ID, "connector", claimed.Connector, "error", err)
-		l.render(w, http.StatusServiceUnavailable, pageTrouble)
+		l.render(w, http.StatusServiceUnavailable, pageTrouble.withBrand(l.brandOf(link)))
 		return
 	}
 	brand := ""
@@ -258,7 +296,7 @@ func (l *Links) handlePost(w http.ResponseWriter, r *http.Request) {
 		finish(LinkOutcome{Failed: failed})
 		l.log.Warn("payment link: provider rejected the payment", "link", claimed.ID, "error", ConnectorError(err))
 		if failed {
-			l.render(w, http.StatusPaymentRequired, pageFailed)
+			l.render(w, http.StatusPaymentRequired, pageFailed.withBrand(l.brandOf(link)))
 			return
 		}
 		d := l.formPage(claimed)
@@ -270,7 +308,7 @@ func (l *Links) handlePost(w http.ResponseWriter, r *http.Request) {
 		// No answer: the outcome is unknown, so the next submission reuses this key.
 		finish(LinkOutcome{Retry: true})
 		l.log.Warn("payment link: provider did not confirm", "link", claimed.ID, "error", ConnectorError(err))
-		l.render(w, http.StatusServiceUnavailable, pageTrouble)
+		l.render(w, http.StatusServiceUnavailable, pageTrouble.withBrand(l.brandOf(link)))
 		return
 	}
 	switch {
@@ -278,21 +316,21 @@ func (l *Links) handlePost(w http.ResponseWriter, r *http.Request) {
 		finish(LinkOutcome{Paid: true, Confirmation: res.ConfirmationCode})
 		l.emit(claimed.CallID, &event.LinkPaid{LinkID: claimed.ID,
 			Payment: paymentRecord(event.ResultSuccess, "", res.ConfirmationCode, res.SessionID)})
+		b := l.brandOf(claimed)
 		l.render(w, http.StatusOK, pageData{Title: "Payment received", Paid: true, Confirmation: res.ConfirmationCode,
-			Amount:   FormatAmount(payment.Amount{Minor: claimed.AmountMinor, Currency: claimed.Currency}),
-			Currency: claimed.Currency, Reference: claimed.Reference,
-			Message: "Thank you. Your payment has been received."})
+			Amount: b.price(claimed.AmountMinor, claimed.Currency), Reference: claimed.Reference,
+			Message: "Thank you. Your payment has been received."}.withBrand(b))
 	case res.ErrorCode == "session_completed":
 		// The caller finished paying by phone after the link was sent.
 		finish(LinkOutcome{Paid: true})
-		l.render(w, http.StatusGone, pageUsed)
+		l.render(w, http.StatusGone, pageUsed.withBrand(l.brandOf(link)))
 	default:
 		failed := claimed.Attempts+1 >= l.cfg.MaxAttempts || strings.HasPrefix(res.ErrorCode, "session_")
 		finish(LinkOutcome{Failed: failed})
 		l.emit(claimed.CallID, &event.LinkDeclined{LinkID: claimed.ID, Final: failed,
 			Payment: paymentRecord(event.ResultDeclined, res.ErrorCode, "", res.SessionID)})
 		if failed {
-			l.render(w, http.StatusPaymentRequired, pageFailed)
+			l.render(w, http.StatusPaymentRequired, pageFailed.withBrand(l.brandOf(link)))
 			return
 		}
 		d := l.formPage(claimed)

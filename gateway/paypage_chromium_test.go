@@ -4,7 +4,9 @@ import (
 	"context"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -35,12 +37,21 @@ func chromiumDump(t *testing.T, url string) (dom, log string) {
 
 var cspViolation = regexp.MustCompile(`(?i)content security policy`)
 
-// The payment page renders in a real browser with its strict CSP and nothing refused; the same
-// page with a wrong nonce shows the check would catch a violation.
+// The payment page renders in a real browser with its strict CSP and nothing refused — the
+// merchant's logo included; the same page with a wrong nonce shows the check would catch a
+// violation.
 func TestPaymentPageInChromium(t *testing.T) {
-	le := newLinkEnv(t, LinksConfig{MerchantName: "Acme Water"})
-	c := le.open(t, "session")
-	if _, err := le.links.SendPaymentLink(context.Background(), &payment.LinkRequest{CallID: "c", Connector: c.Name(),
+	le := newLinkEnv(t, LinksConfig{Merchant: payment.Merchant{Name: "Acme Water"}})
+	logo := filepath.Join(t.TempDir(), "logo.png")
+	if err := os.WriteFile(logo, testLogo, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	c, err := le.cs.OpenConnector(&payment.ConnectorSpec{Name: "acme", Type: "stripe", BaseURL: "sandbox", APIKey: "sk_test_sandbox",
+		Merchant: &payment.Merchant{Name: "Acme Water", Logo: logo, Support: "0800 123 4567"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := le.links.SendPaymentLink(context.Background(), &payment.LinkRequest{CallID: "c", Connector: c.Name(), ConnectorKey: c.Key(),
 		To: "+447700900123", CallerID: "+447700900123", Amount: payment.Amount{Minor: 1234, Currency: "GBP"},
 		Reference: "12345678", TTL: time.Hour}); err != nil {
 		t.Fatal(err)
@@ -51,7 +62,8 @@ func TestPaymentPageInChromium(t *testing.T) {
 	if cspViolation.MatchString(log) {
 		t.Fatalf("the page violates its own CSP:\n%s", log)
 	}
-	for _, want := range []string{`autocomplete="cc-number"`, `<label for="cc-exp">`, `12.34 GBP`, `<form method="post"`} {
+	for _, want := range []string{`autocomplete="cc-number"`, `<label for="cc-exp">`, `£12.34`, `<form method="post"`,
+		`<img src="data:image/png;base64,`, `Contact Acme Water: 0800 123 4567`} {
 		if !strings.Contains(dom, want) {
 			t.Errorf("rendered page lacks %s", want)
 		}

@@ -6,7 +6,7 @@ import "html/template"
 // one nonce'd style block, native labels and autocomplete tokens so browsers, password managers
 // and screen readers handle the fields, and numeric keypads on phones.
 var payPageTemplate = template.Must(template.New("pay").Parse(`<!doctype html>
-<html lang="en">
+<html lang="{{.Lang}}">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
@@ -26,38 +26,51 @@ button{font:inherit;font-weight:700;margin-top:1.5rem;width:100%;padding:.8rem;b
 button:focus{outline:3px solid #111;outline-offset:2px}
 .error{border-left:4px solid #b00020;padding:.5rem 1rem;background:#fdecee}
 .amount{font-size:1.75rem;font-weight:700}
+.merchant{display:flex;align-items:center;gap:.75rem;margin:0 0 1rem;font-weight:700}
+.merchant img{max-height:3rem;max-width:10rem}
+.field-error{display:block;color:#b00020;font-weight:600;margin-top:.25rem}
+.error ul{margin:.25rem 0;padding-left:1.25rem}.error a{color:#b00020}
+.support{margin-top:1.5rem;border-top:1px solid #ccd;padding-top:1rem}
 </style>
 </head>
 <body>
 <main>
+<header class="merchant">{{if .Logo}}<img src="{{.Logo}}" alt="{{.Merchant}}">{{end}}<span>{{.Merchant}}</span></header>
 <h1>{{.Title}}</h1>
 {{if .ShowForm}}
-<p>Pay <span class="amount">{{.Amount}} {{.Currency}}</span>{{if .Reference}} for reference <strong>{{.Reference}}</strong>{{end}} to {{.Merchant}}.</p>
+<p>Pay <span class="amount">{{.Amount}}</span>{{if .Reference}} for reference <strong>{{.Reference}}</strong>{{end}} to {{.Merchant}}.</p>
 {{if .Error}}<div class="error" role="alert" id="form-error"><p>{{.Error}}</p></div>{{end}}
+{{if .Errors}}<div class="error" role="alert" id="form-errors"><p>{{if eq (len .Errors) 1}}One thing to correct:{{else}}{{len .Errors}} things to correct:{{end}}</p>
+<ul>{{range .Errors}}<li><a href="#{{.Field}}">{{.Label}}: {{.Message}}</a></li>{{end}}</ul></div>{{end}}
 <form method="post" autocomplete="on" novalidate>
 <label for="cc-number">Card number
 <span class="hint" id="cc-number-hint">The long number on the front of your card</span></label>
-<input id="cc-number" name="cc-number" type="text" inputmode="numeric" autocomplete="cc-number" maxlength="23" required aria-describedby="cc-number-hint{{if eq .ErrField "cc-number"}} form-error{{end}}"{{if eq .ErrField "cc-number"}} aria-invalid="true"{{end}}>
+<input id="cc-number" name="cc-number" type="text" inputmode="numeric" autocomplete="cc-number" maxlength="23" required aria-describedby="cc-number-hint{{if .FieldError "cc-number"}} cc-number-error{{end}}"{{if .FieldError "cc-number"}} aria-invalid="true"{{end}}>
+{{with .FieldError "cc-number"}}<span class="field-error" id="cc-number-error">{{.}}</span>{{end}}
 <div class="row">
 <div>
 <label for="cc-exp">Expiry date <span class="hint" id="cc-exp-hint">MM/YY</span></label>
-<input id="cc-exp" name="cc-exp" type="text" inputmode="numeric" autocomplete="cc-exp" maxlength="7" required aria-describedby="cc-exp-hint{{if eq .ErrField "cc-exp"}} form-error{{end}}"{{if eq .ErrField "cc-exp"}} aria-invalid="true"{{end}}>
+<input id="cc-exp" name="cc-exp" type="text" inputmode="numeric" autocomplete="cc-exp" maxlength="7" required aria-describedby="cc-exp-hint{{if .FieldError "cc-exp"}} cc-exp-error{{end}}"{{if .FieldError "cc-exp"}} aria-invalid="true"{{end}}>
+{{with .FieldError "cc-exp"}}<span class="field-error" id="cc-exp-error">{{.}}</span>{{end}}
 </div>
 <div>
 <label for="cc-csc">Security code <span class="hint" id="cc-csc-hint">3 digits on the back, 4 on the front for Amex</span></label>
-<input id="cc-csc" name="cc-csc" type="password" inputmode="numeric" autocomplete="cc-csc" maxlength="4" required aria-describedby="cc-csc-hint{{if eq .ErrField "cc-csc"}} form-error{{end}}"{{if eq .ErrField "cc-csc"}} aria-invalid="true"{{end}}>
+<input id="cc-csc" name="cc-csc" type="password" inputmode="numeric" autocomplete="cc-csc" maxlength="4" required aria-describedby="cc-csc-hint{{if .FieldError "cc-csc"}} cc-csc-error{{end}}"{{if .FieldError "cc-csc"}} aria-invalid="true"{{end}}>
+{{with .FieldError "cc-csc"}}<span class="field-error" id="cc-csc-error">{{.}}</span>{{end}}
 </div>
 </div>
 <label for="postal-code">Postcode <span class="hint" id="postal-code-hint">Of the card's billing address (optional)</span></label>
-<input id="postal-code" name="postal-code" type="text" autocomplete="postal-code" maxlength="16" aria-describedby="postal-code-hint">
-<button type="submit">Pay {{.Amount}} {{.Currency}}</button>
+<input id="postal-code" name="postal-code" type="text" autocomplete="postal-code" maxlength="16" aria-describedby="postal-code-hint{{if .FieldError "postal-code"}} postal-code-error{{end}}"{{if .FieldError "postal-code"}} aria-invalid="true"{{end}}>
+{{with .FieldError "postal-code"}}<span class="field-error" id="postal-code-error">{{.}}</span>{{end}}
+<button type="submit">Pay {{.Amount}}</button>
 </form>
 <p class="hint">Your card details go straight to the payment provider over an encrypted connection. We never text or call asking for your card.</p>
 {{else}}
 <p{{if not .Paid}} role="alert"{{end}}>{{.Message}}</p>
-{{if .Paid}}<p>Amount: <strong>{{.Amount}} {{.Currency}}</strong>{{if .Reference}}, reference <strong>{{.Reference}}</strong>{{end}}.</p>
+{{if .Paid}}<p>Amount: <strong>{{.Amount}}</strong>{{if .Reference}}, reference <strong>{{.Reference}}</strong>{{end}}.</p>
 {{if .Confirmation}}<p>Confirmation: <strong>{{.Confirmation}}</strong></p>{{end}}{{end}}
 {{end}}
+{{if .Support}}<p class="support">Questions about this payment? Contact {{.Merchant}}: {{.Support}}</p>{{end}}
 </main>
 </body>
 </html>

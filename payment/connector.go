@@ -59,6 +59,10 @@ type ConnectorSpec struct {
 	BasicAuth *BasicAuth
 	// APIKey is a bearer secret (stripe connector), always from #(env:…).
 	APIKey string
+
+	// Merchant is who its payment page and link texts name (nil: serve's default). It is
+	// not part of the connector's key: rebranding keeps links already sent working.
+	Merchant *Merchant
 }
 
 // ClientCredentials is the <ClientCredentials> child of a connector.

@@ -158,6 +158,7 @@ func New(ctx context.Context, cfg Config, getenv func(string) string, out io.Wri
 		Store:      a.gwStore,
 		SMS:        sms,
 		From:       cfg.SMSFrom,
+		Merchant:   cfg.Merchant,
 		Connectors: a.connectors,
 		Guard:      gateway.GuardConfig{AllowedPrefixes: strings.Fields(cfg.SMSPrefixes)},
 		Logger:     a.log.With("component", "links"),

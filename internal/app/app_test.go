@@ -202,7 +202,7 @@ func TestReloadKeepsValidPlanWhenEditBreaksIt(t *testing.T) {
 // caller's number: the guard trusts lookups), the SMS sits in the outbox, GET shows the page
 // without consuming it, POST pays, and the link cannot pay twice.
 func TestServeLinkFallbackPaysSameSession(t *testing.T) {
-	a, logs, stop := startNode(t)
+	a, logs, stop := startNode(t, "--merchant-name", "Acme Water", "--merchant-support", "0800 123 4567")
 	defer stop()
 	res, err := siptest.Dial(context.Background(), siptest.CallerConfig{
 		Target:  fmt.Sprintf("sip:+441632960000@%s", a.SIPAddr()),
@@ -227,12 +227,23 @@ func TestServeLinkFallbackPaysSameSession(t *testing.T) {
 	if link == "" {
 		t.Fatalf("no link in the text %q", sms[0].Body)
 	}
+	// Without an SMS provider the text waits in the outbox, which says so; it names the
+	// configured merchant, the amount in its locale, the reference and the support line.
+	if sms[0].Status != store.SMSNotSent || sms[0].Error != "no SMS provider configured" ||
+		!strings.HasPrefix(sms[0].Body, "Acme Water: pay £12.34 for 12345678 securely at ") || !strings.Contains(sms[0].Body, "Questions: 0800 123 4567.") {
+		t.Errorf("outbox entry %q (%s: %s)", sms[0].Body, sms[0].Status, sms[0].Error)
+	}
 	for i := 0; i < 2; i++ { // SMS apps prefetch: GET never consumes
 		r, err := http.Get(link)
 		if err != nil || r.StatusCode != 200 {
 			t.Fatalf("GET link = %v, %v", r, err)
 		}
+		body, _ := io.ReadAll(r.Body)
 		r.Body.Close()
+		if !strings.Contains(string(body), "<title>Pay Acme Water – Acme Water</title>") || !strings.Contains(string(body), "£12.34") ||
+			!strings.Contains(string(body), "Contact Acme Water: 0800 123 4567") {
+			t.Errorf("payment page:\n%s", body)
+		}
 	}
 	form := url.Values{"cc-number": {"5555 5555 5555 4444"}, "cc-exp": {"12/30"}, "cc-csc": {"123"}}
 	r, err := http.PostForm(link, form)

@@ -14,6 +14,7 @@ import (
 
 	"github.com/paybridge/paybridge/engine"
 	"github.com/paybridge/paybridge/internal/clientip"
+	"github.com/paybridge/paybridge/payment"
 	"github.com/paybridge/paybridge/sandbox"
 )
 
@@ -41,13 +42,16 @@ type Config struct {
 	SMSUser      string        // --sms-user
 	SMSPassword  string        // --sms-password (prefer the environment)
 	SMSFrom      string        // --sms-from
-	SMSPrefixes  string        // --sms-prefixes: allowed destination prefixes, space separated
-	WebhookURL   string        // --webhook-url: where signed payment results are posted
-	WebhookKey   string        // --webhook-secret: HMAC key for result webhooks
-	PaymentKeys  string        // --payment-keys: account:key,… that sign results posted to the sandbox from outside
-	RateLimit    float64       // --sip-rate: new SIP transactions per second per source (0 = off)
-	AllowList    string        // --sip-allow: sources exempt from the rate limit (CIDRs, space separated)
-	SIPTrace     bool          // --sip-trace: log every SIP message, redacted (INFO bodies, SDP keys)
+	// The merchant that payment pages and link texts name when a plan's connector has no
+	// <Merchant>: --merchant-name, --merchant-logo, --merchant-support, --merchant-locale.
+	Merchant    payment.Merchant
+	SMSPrefixes string  // --sms-prefixes: allowed destination prefixes, space separated
+	WebhookURL  string  // --webhook-url: where signed payment results are posted
+	WebhookKey  string  // --webhook-secret: HMAC key for result webhooks
+	PaymentKeys string  // --payment-keys: account:key,… that sign results posted to the sandbox from outside
+	RateLimit   float64 // --sip-rate: new SIP transactions per second per source (0 = off)
+	AllowList   string  // --sip-allow: sources exempt from the rate limit (CIDRs, space separated)
+	SIPTrace    bool    // --sip-trace: log every SIP message, redacted (INFO bodies, SDP keys)
 
 	TTS         string        // --tts: library | process | http | off — the text-to-speech engine of <Say>
 	TTSURL      string        // --tts-url: the external service (--tts http)
@@ -113,6 +117,10 @@ func ParseConfig(args []string, getenv func(string) string, stderr io.Writer) (C
 	str(&c.SMSUser, "sms-user", "SMS provider user (Basic auth)")
 	str(&c.SMSPassword, "sms-password", "SMS provider password (prefer PAYBRIDGE_SMS_PASSWORD)")
 	str(&c.SMSFrom, "sms-from", "SMS sender id or number")
+	str(&c.Merchant.Name, "merchant-name", "the merchant payment pages and link texts name, unless a plan's <Merchant> says otherwise")
+	str(&c.Merchant.Logo, "merchant-logo", "the merchant's logo on payment pages: a PNG, JPEG, GIF, WebP or SVG file of at most 64 KiB")
+	str(&c.Merchant.Support, "merchant-support", `how customers reach the merchant, on payment pages and in link texts ("0800 123 4567")`)
+	str(&c.Merchant.Locale, "merchant-locale", "how amounts are written on payment pages and in link texts: "+strings.Join(payment.Locales(), ", "))
 	str(&c.SMSPrefixes, "sms-prefixes", "allowed SMS destination prefixes, space separated")
 	str(&c.WebhookURL, "webhook-url", "URL that receives signed payment results")
 	str(&c.WebhookKey, "webhook-secret", "HMAC key for result webhooks (prefer PAYBRIDGE_WEBHOOK_SECRET)")
@@ -239,7 +247,30 @@ func (c Config) validate() error {
 	if _, err := sandbox.ParsePaymentKeys(c.PaymentKeys); err != nil {
 		errs = append(errs, fmt.Errorf("--payment-keys: %w", err))
 	}
+	errs = append(errs, c.checkMerchant()...)
 	return errors.Join(errs...)
+}
+
+// checkMerchant checks the --merchant-* flags: the page a customer sees must not fail later.
+func (c Config) checkMerchant() []error {
+	var errs []error
+	m := c.Merchant
+	if m.Name == "" {
+		m.Name = "paybridge" // the default; only the other flags are checked then
+	}
+	for _, p := range payment.CheckMerchant(m) {
+		errs = append(errs, fmt.Errorf("--merchant-%s: %s", p.Attr, p.Message))
+	}
+	if m.Logo != "" {
+		b, err := os.ReadFile(m.Logo)
+		if err == nil {
+			_, err = payment.LogoType(b)
+		}
+		if err != nil {
+			errs = append(errs, fmt.Errorf("--merchant-logo %s: %w", m.Logo, err))
+		}
+	}
+	return errs
 }
 
 // DatabasePath is the SQLite file inside the data directory.

@@ -2,6 +2,7 @@ package app
 
 import (
 	"io"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -86,5 +87,36 @@ func TestParseConfigRTPStrict(t *testing.T) {
 	}
 	if _, err := ParseConfig(nil, env(map[string]string{"PAYBRIDGE_RTP_STRICT": "sometimes"}), io.Discard); err == nil {
 		t.Fatal("PAYBRIDGE_RTP_STRICT=sometimes accepted")
+	}
+}
+
+// The --merchant-* flags (and PAYBRIDGE_MERCHANT_*) set the default merchant; what a
+// customer's page could not show is refused at start, not found on the page.
+func TestParseConfigMerchant(t *testing.T) {
+	logo := t.TempDir() + "/logo.svg"
+	if err := os.WriteFile(logo, []byte(`<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"/>`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	c, err := ParseConfig([]string{"--merchant-name", "Acme Water", "--merchant-logo", logo, "--merchant-locale", "en-GB"},
+		env(map[string]string{"PAYBRIDGE_MERCHANT_SUPPORT": "0800 123 4567"}), io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Merchant.Name != "Acme Water" || c.Merchant.Logo != logo || c.Merchant.Support != "0800 123 4567" || c.Merchant.Locale != "en-GB" {
+		t.Fatalf("merchant %+v", c.Merchant)
+	}
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--merchant-locale", "english"}, `--merchant-locale: locale "english": amounts can be written for`},
+		{[]string{"--merchant-logo", logo + ".missing"}, "--merchant-logo " + logo + ".missing"},
+		{[]string{"--merchant-logo", "config_test.go"}, "logo is not a PNG, JPEG, GIF, WebP or SVG image"},
+		{[]string{"--merchant-name", "Acme\nWater"}, "--merchant-name: merchant name must be one line"},
+	} {
+		_, err := ParseConfig(tc.args, env(nil), io.Discard)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%q: %v, want %q", tc.args, err, tc.want)
+		}
 	}
 }
