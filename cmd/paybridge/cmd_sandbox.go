@@ -22,6 +22,7 @@ func init() {
 		usage:   "sandbox [--addr 127.0.0.1:8090] [--clients id:secret,…] [--faults JSON]",
 		summary: "run the sandbox payment provider alone (session, generic, stripe, SMS, billing APIs)",
 		run:     runSandbox,
+		cards:   true,
 	})
 }
 

@@ -18,6 +18,7 @@ func init() {
 		usage:   "serve [--sip-addr A] [--http-addr A] [--plans DIR] [--data DIR] …",
 		summary: "answer calls: SIP + RTP + console, API, payment pages and sandbox on embedded defaults",
 		run:     runServe,
+		cards:   true,
 	})
 }
 

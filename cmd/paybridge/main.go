@@ -14,6 +14,8 @@ import (
 	"os/signal"
 	"sort"
 	"syscall"
+
+	"github.com/paybridge/paybridge/internal/cardsafe"
 )
 
 // command is one subcommand of the binary.
@@ -22,6 +24,10 @@ type command struct {
 	usage   string // one line: "validate PLAN..."
 	summary string // one sentence for the command list
 	run     func(ctx context.Context, env *cmdEnv, args []string) int
+	// cards: the command receives or sends card data, so the process runs without the
+	// runtime's asynchronous preemption (main starts it again with GODEBUG=asyncpreemptoff=1;
+	// internal/cardsafe/preempt.go says why).
+	cards bool
 }
 
 // cmdEnv is what a command may touch of the process: its streams and environment.
@@ -41,6 +47,13 @@ func register(c *command) {
 }
 
 func main() {
+	if len(os.Args) > 1 {
+		if c, ok := commands[os.Args[1]]; ok && c.cards {
+			if err := cardsafe.ExecWithoutAsyncPreemption(); err != nil {
+				fmt.Fprintf(os.Stderr, "paybridge: WARNING: running with asynchronous preemption on: %v\n", err)
+			}
+		}
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	env := &cmdEnv{stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr, getenv: os.Getenv}

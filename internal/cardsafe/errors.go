@@ -10,4 +10,7 @@ var (
 	ErrBadEscape = errors.New("cardsafe: malformed escape in a form value")
 	// ErrNotDigits: a form field that must be digits holds something else.
 	ErrNotDigits = errors.New("cardsafe: form field is not digits")
+	// ErrAsyncPreemptOn: GODEBUG sets asyncpreemptoff=0, so the process keeps asynchronous
+	// preemption, which saves registers holding card bytes to memory (preempt.go).
+	ErrAsyncPreemptOn = errors.New("cardsafe: GODEBUG sets asyncpreemptoff=0: preempted threads' registers, card bytes included, are saved to memory nothing zeroes")
 )
