@@ -28,6 +28,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/paybridge/paybridge/pan"
@@ -138,20 +139,16 @@ func bcd(b []byte) []byte {
 // chunk is how much of a segment is searched at once; overlap carries the end of one chunk
 // into the next so that no pattern is missed at a boundary.
 const (
-	chunk   = 8 << 20
-	overlap = 256
+	chunk     = 8 << 20  // of a core image
+	procChunk = 64 << 10 // of a live process's memory, mostly zero pages
+	overlap   = 256
 )
 
 // Scan searches the core image at path for each of cards.
 func Scan(path string, cards ...Card) ([]Hit, error) {
-	var ns []needle
-	var pairs []*pairMatcher
-	for i, c := range cards {
-		if len(c.PAN) < 12 || len(c.CVV) < 3 || c.ExpMonth < 1 || c.ExpYear < 1000 {
-			return nil, fmt.Errorf("coremem: card %d to look for is incomplete", i)
-		}
-		ns = append(ns, needles(i, c)...)
-		pairs = append(pairs, newPairMatcher(c))
+	sc, err := newScanner(cards, chunk)
+	if err != nil {
+		return nil, err
 	}
 	f, err := elf.Open(path)
 	if err != nil {
@@ -161,8 +158,6 @@ func Scan(path string, cards ...Card) ([]Hit, error) {
 	if f.Type != elf.ET_CORE {
 		return nil, fmt.Errorf("coremem: %s is not a core file", path)
 	}
-	var hits []Hit
-	buf := make([]byte, chunk+overlap)
 	scanned := 0
 	for _, p := range f.Progs {
 		readable := p.Type == elf.PT_LOAD && p.Flags&elf.PF_R != 0
@@ -170,51 +165,151 @@ func Scan(path string, cards ...Card) ([]Hit, error) {
 			continue
 		}
 		scanned++
-		r := p.Open()
-		var base int64 // segment offset of buf[0]
-		carry := 0
-		for {
-			n, err := io.ReadFull(r, buf[carry:])
-			data := buf[:carry+n]
-			final := err != nil
-			limit := len(data) - overlap // matches starting at or after limit are found next round
-			if final {
-				limit = len(data)
-			}
-			at := func(i int) (int64, uint64) {
-				return int64(p.Off) + base + int64(i), p.Vaddr + uint64(base) + uint64(i)
-			}
-			for _, nd := range ns {
-				for i := 0; ; {
-					j := bytes.Index(data[i:], nd.b)
-					if j < 0 || i+j >= limit {
-						break
-					}
-					off, addr := at(i + j)
-					hits = append(hits, Hit{Card: nd.card, Kind: nd.kind, Encoding: nd.enc, Offset: off, Addr: addr, Context: masked(data, i+j, len(nd.b))})
-					i += j + 1
-				}
-			}
-			for card, pair := range pairs {
-				for _, m := range pair.find(data, limit) {
-					off, addr := at(m[0])
-					hits = append(hits, Hit{Card: card, Kind: "expiry+cvv", Encoding: "ascii", Offset: off, Addr: addr, Context: masked(data, m[0], m[1]-m[0])})
-				}
-			}
-			if final {
-				if !errors.Is(err, io.EOF) && !errors.Is(err, io.ErrUnexpectedEOF) {
-					return hits, fmt.Errorf("coremem: reading %s: %w", path, err)
-				}
-				break
-			}
-			carry = copy(buf, data[limit:])
-			base += int64(limit)
+		if err := sc.segment(p.Open(), int64(p.Off), p.Vaddr); err != nil {
+			return sc.hits, fmt.Errorf("coremem: reading %s: %w", path, err)
 		}
 	}
 	if scanned == 0 {
 		return nil, fmt.Errorf("coremem: %s has no readable memory segment", path)
 	}
-	return hits, nil
+	return sc.hits, nil
+}
+
+// ScanProcess searches the writable memory of the running process pid (its heap, goroutine
+// and thread stacks, signal stacks, the runtime's own areas) for each of cards, reading
+// /proc/PID/mem while the process is stopped (SIGSTOP, then SIGCONT). It is much faster than
+// Dump and Scan, for tests that loop a path many times, but sees no thread registers and no
+// read-only mapping; Hit.Offset is the address, as Hit.Addr. The caller may read another
+// process's memory (root, or its parent under the default ptrace scope).
+func ScanProcess(pid int, cards ...Card) ([]Hit, error) {
+	sc, err := newScanner(cards, procChunk)
+	if err != nil {
+		return nil, err
+	}
+	if err := syscall.Kill(pid, syscall.SIGSTOP); err != nil {
+		return nil, fmt.Errorf("coremem: stopping %d: %w", pid, err)
+	}
+	defer syscall.Kill(pid, syscall.SIGCONT)
+	maps, err := os.ReadFile(fmt.Sprintf("/proc/%d/maps", pid))
+	if err != nil {
+		return nil, fmt.Errorf("coremem: %w", err)
+	}
+	mem, err := os.Open(fmt.Sprintf("/proc/%d/mem", pid))
+	if err != nil {
+		return nil, fmt.Errorf("coremem: %w", err)
+	}
+	defer mem.Close()
+	scanned := 0
+	for _, line := range strings.Split(string(maps), "\n") {
+		// 7f0c3a000000-7f0c3a021000 rw-p 00000000 00:00 0   [heap]
+		f := strings.Fields(line)
+		if len(f) < 2 || !strings.HasPrefix(f[1], "rw") {
+			continue
+		}
+		lo, hi, _ := strings.Cut(f[0], "-")
+		start, err1 := strconv.ParseUint(lo, 16, 64)
+		end, err2 := strconv.ParseUint(hi, 16, 64)
+		if err1 != nil || err2 != nil || end <= start || (len(f) > 5 && f[5] == "[vvar]") {
+			continue
+		}
+		scanned++
+		r := io.NewSectionReader(mem, int64(start), int64(end-start))
+		if err := sc.segment(r, int64(start), start); err != nil && !errors.Is(err, syscall.EIO) {
+			return sc.hits, fmt.Errorf("coremem: reading %d's memory at %#x: %w", pid, start, err)
+		}
+	}
+	if scanned == 0 {
+		return nil, fmt.Errorf("coremem: process %d has no writable mapping", pid)
+	}
+	return sc.hits, nil
+}
+
+// scanner holds the needles of one scan and its hits.
+type scanner struct {
+	ns    []needle
+	pairs []*pairMatcher
+	hits  []Hit
+	buf   []byte
+}
+
+// newScanner prepares a scan for cards that reads chunkSize bytes at a time (all-zero chunks
+// are skipped: the smaller they are, the more of a process's memory is skipped).
+func newScanner(cards []Card, chunkSize int) (*scanner, error) {
+	sc := &scanner{buf: make([]byte, chunkSize+overlap)}
+	for i, c := range cards {
+		if len(c.PAN) < 12 || len(c.CVV) < 3 || c.ExpMonth < 1 || c.ExpYear < 1000 {
+			return nil, fmt.Errorf("coremem: card %d to look for is incomplete", i)
+		}
+		sc.ns = append(sc.ns, needles(i, c)...)
+		sc.pairs = append(sc.pairs, newPairMatcher(c))
+	}
+	return sc, nil
+}
+
+// segment scans one segment read from r, which starts at offset off of the image and at
+// virtual address vaddr, in chunks that overlap so that no match is cut in two.
+func (sc *scanner) segment(r io.Reader, off int64, vaddr uint64) error {
+	buf := sc.buf
+	var base int64 // segment offset of buf[0]
+	carry := 0
+	for {
+		n, err := io.ReadFull(r, buf[carry:])
+		data := buf[:carry+n]
+		final := err != nil
+		limit := len(data) - overlap // matches starting at or after limit are found next round
+		if final {
+			limit = len(data)
+		}
+		at := func(i int) (int64, uint64) {
+			return off + base + int64(i), vaddr + uint64(base) + uint64(i)
+		}
+		if !zero(data) {
+			sc.search(data, limit, at)
+		}
+		if final {
+			if !errors.Is(err, io.EOF) && !errors.Is(err, io.ErrUnexpectedEOF) {
+				return err
+			}
+			return nil
+		}
+		carry = copy(buf, data[limit:])
+		base += int64(limit)
+	}
+}
+
+// zero reports whether b holds only zero bytes (most of a process's mapped memory): nothing
+// starts a match there.
+func zero(b []byte) bool {
+	var z [4096]byte
+	for len(b) > 0 {
+		n := min(len(b), len(z))
+		if !bytes.Equal(b[:n], z[:n]) {
+			return false
+		}
+		b = b[n:]
+	}
+	return true
+}
+
+// search records the matches that start in data[:limit].
+func (sc *scanner) search(data []byte, limit int, at func(int) (int64, uint64)) {
+	for _, nd := range sc.ns {
+		for i := 0; ; {
+			j := bytes.Index(data[i:], nd.b)
+			if j < 0 || i+j >= limit {
+				break
+			}
+			o, addr := at(i + j)
+			sc.hits = append(sc.hits, Hit{Card: nd.card, Kind: nd.kind, Encoding: nd.enc, Offset: o, Addr: addr, Context: masked(data, i+j, len(nd.b))})
+			i += j + 1
+		}
+	}
+	for card, pair := range sc.pairs {
+		for _, m := range pair.find(data, limit) {
+			o, addr := at(m[0])
+			sc.hits = append(sc.hits, Hit{Card: card, Kind: "expiry+cvv", Encoding: "ascii", Offset: o, Addr: addr, Context: masked(data, m[0], m[1]-m[0])})
+		}
+	}
 }
 
 // masked is the bytes around data[i:i+n], printable ASCII kept, digits as '#', the rest '.'.

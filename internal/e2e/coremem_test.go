@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/paybridge/paybridge/internal/cardsafe"
 	"github.com/paybridge/paybridge/internal/coremem"
 	"github.com/paybridge/paybridge/siptest"
 )
@@ -81,6 +82,25 @@ func coreImageAfterPayments(t *testing.T, bin string) (cards []coremem.Card, hit
 		"--http-addr", "127.0.0.1:0", "--data", data, "--plans", plans, "--rtp-ports", fmt.Sprintf("%d-%d", rtp, rtp+199),
 		"--admin-token", admin)
 	sandbox := m[1]
+	// serve handles card data, so it runs without the runtime's asynchronous preemption, which
+	// saves preempted threads' registers — pieces of a card request being copied — to memory
+	// nothing zeroes (internal/cardsafe/preempt.go; gateway's TestCardsNotSavedByPreemption
+	// loops that path). main starts serve again with GODEBUG=asyncpreemptoff=1.
+	environ, err := os.ReadFile(fmt.Sprintf("/proc/%d/environ", node.cmd.Process.Pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, kv := range strings.Split(string(environ), "\x00") {
+		if v, ok := strings.CutPrefix(kv, "GODEBUG="); ok {
+			if off, _ := cardsafe.AsyncPreemption(v); !off {
+				t.Errorf("serve runs with GODEBUG=%s: asynchronous preemption is on", v)
+			}
+			break
+		}
+		if kv == "" {
+			t.Errorf("serve runs without GODEBUG: asynchronous preemption is on")
+		}
+	}
 	sipAddr := regexp.MustCompile(`SIP\s+(\S+) \(UDP`).FindStringSubmatch(node.out.String())
 	if sipAddr == nil {
 		t.Fatalf("no SIP address in the banner:\n%s", node.out)
@@ -126,13 +146,26 @@ func coreImageAfterPayments(t *testing.T, bin string) (cards []coremem.Card, hit
 		delay = d
 	}
 	time.Sleep(delay)
-	core, err := coremem.Dump(node.cmd.Process.Pid, t.TempDir())
+	// PAYBRIDGE_CORE_KEEP=dir keeps the image of a scan that found a card there, for gdb.
+	keep := os.Getenv("PAYBRIDGE_CORE_KEEP")
+	dir := keep
+	if dir == "" {
+		dir = t.TempDir()
+	}
+	core, err := coremem.Dump(node.cmd.Process.Pid, dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer os.Remove(core)
 	if hits, err = coremem.Scan(core, cards...); err != nil {
 		t.Fatal(err)
+	}
+	if keep != "" && len(hits) > 0 {
+		// The cards are random test numbers: kept beside the image, never printed.
+		cj, _ := json.Marshal(cards)
+		_ = os.WriteFile(core+".cards.json", cj, 0o600)
+		t.Logf("core image kept: %s (binary %s; the cards in %s.cards.json)", core, bin, core)
+	} else {
+		os.Remove(core)
 	}
 	return cards, hits, node.out.String()
 }
