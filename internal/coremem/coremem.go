@@ -12,6 +12,9 @@
 //     nothing but non-digits (and at most the 2-digit month) between them, in either order, as
 //     every connector's request body and the keypad entry put them.
 //
+// ScanProcess searches the writable memory of a running process the same way, through
+// /proc/PID/mem (no registers), fast enough for a test to loop a path many times.
+//
 // Hits are reported with their file offset, the virtual address and a context in which every
 // digit is shown as '#', so a test log never prints the card it looks for.
 package coremem
