@@ -1,8 +1,8 @@
 package gateway
 
 import (
-	"bytes"
 	"bufio"
+	"bytes"
 	"context"
 	"fmt"
 	"io"
