@@ -17,7 +17,6 @@ type brand struct {
 	Name    string
 	Support string
 	Locale  string
-	Lang    string       // the page's lang ("en", "es", …)
 	Logo    template.URL // a data: URL of the logo, "" for none
 }
 
@@ -38,8 +37,7 @@ func (l *Links) brandOf(link *Link) brand {
 	if link != nil {
 		m = l.merchantOf(link.ConnectorKey, link.Connector)
 	}
-	return brand{Name: m.Name, Support: m.Support, Locale: m.Locale, Lang: payment.LocaleLanguage(m.Locale),
-		Logo: l.logos.dataURL(m.Logo)}
+	return brand{Name: m.Name, Support: m.Support, Locale: m.Locale, Logo: l.logos.dataURL(m.Logo)}
 }
 
 // price writes an amount for the brand's locale (£12.34, 12,34 €).

@@ -19,18 +19,18 @@ import (
 // pageData is what the payment page template shows. It never holds card data.
 type pageData struct {
 	Nonce string
-	// The merchant (brand): name, support line, logo as a data: URL, the page's language.
-	Merchant, Support, Lang string
-	Logo                    template.URL
-	Title                   string
-	Message                 string
-	ShowForm                bool
-	Amount                  string // with its currency, written for the merchant's locale: £12.34
-	Reference               string
-	Error                   string      // a message about the whole submission (a decline)
-	Errors                  []pageError // every field in error, in the page's order
-	Paid                    bool
-	Confirmation            string
+	// The merchant (brand): name, support line, logo as a data: URL.
+	Merchant, Support string
+	Logo              template.URL
+	Title             string
+	Message           string
+	ShowForm          bool
+	Amount            string // with its currency, written for the merchant's locale: £12.34
+	Reference         string
+	Error             string      // a message about the whole submission (a decline)
+	Errors            []pageError // every field in error, in the page's order
+	Paid              bool
+	Confirmation      string
 }
 
 // pageError is one field's error as the page shows it: in the summary (a link to the field)
@@ -54,7 +54,7 @@ var fieldLabels = map[string]string{"cc-number": "Card number", "cc-exp": "Expir
 
 // withBrand puts the merchant on the page.
 func (d pageData) withBrand(b brand) pageData {
-	d.Merchant, d.Support, d.Lang, d.Logo = b.Name, b.Support, b.Lang, b.Logo
+	d.Merchant, d.Support, d.Logo = b.Name, b.Support, b.Logo
 	return d
 }
 

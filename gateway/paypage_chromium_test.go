@@ -2,8 +2,10 @@ package gateway
 
 import (
 	"context"
+	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -42,8 +44,10 @@ var cspViolation = regexp.MustCompile(`(?i)content security policy`)
 // violation.
 func TestPaymentPageInChromium(t *testing.T) {
 	le := newLinkEnv(t, LinksConfig{Merchant: payment.Merchant{Name: "Acme Water"}})
-	logo := filepath.Join(t.TempDir(), "logo.png")
-	if err := os.WriteFile(logo, testLogo, 0o644); err != nil {
+	logo := filepath.Join(t.TempDir(), "logo.svg")
+	svg := `<svg xmlns="http://www.w3.org/2000/svg" width="120" height="40"><rect width="120" height="40" rx="6" fill="#0a7d5a"/>` +
+		`<text x="60" y="27" font-size="18" font-family="sans-serif" font-weight="700" text-anchor="middle" fill="#fff">ACME</text></svg>`
+	if err := os.WriteFile(logo, []byte(svg), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	c, err := le.cs.OpenConnector(&payment.ConnectorSpec{Name: "acme", Type: "stripe", BaseURL: "sandbox", APIKey: "sk_test_sandbox",
@@ -63,13 +67,49 @@ func TestPaymentPageInChromium(t *testing.T) {
 		t.Fatalf("the page violates its own CSP:\n%s", log)
 	}
 	for _, want := range []string{`autocomplete="cc-number"`, `<label for="cc-exp">`, `£12.34`, `<form method="post"`,
-		`<img src="data:image/png;base64,`, `Contact Acme Water: 0800 123 4567`} {
+		`<img src="data:image/svg+xml;base64,`, `Contact Acme Water: 0800 123 4567`} {
 		if !strings.Contains(dom, want) {
 			t.Errorf("rendered page lacks %s", want)
 		}
 	}
 	if strings.Contains(dom, "<script") {
 		t.Error("script on the payment page")
+	}
+	// What the customer sees, for people to look at (make test keeps it in out/artifacts).
+	shot := filepath.Join(t.ArtifactDir(), "payment-page.png")
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	if out, err := exec.CommandContext(ctx, "chromium", "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--hide-scrollbars",
+		"--user-data-dir="+t.TempDir(), "--window-size=480,1100", "--screenshot="+shot, le.pages.URL+"/pay/"+token).CombinedOutput(); err != nil {
+		t.Fatalf("chromium screenshot: %v\n%s", err, out)
+	}
+	if st, err := os.Stat(shot); err != nil || st.Size() < 1000 {
+		t.Fatalf("screenshot %s: %v", shot, err)
+	}
+
+	// The form sent back with every field wrong, as the browser shows it: a real submission's
+	// answer (headers and body), served again at a URL the browser can load.
+	wrong := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		resp, err := http.PostForm(le.pages.URL+"/pay/"+token, url.Values{"cc-number": {"4242424242424241"}, "cc-exp": {"13/30"}, "cc-csc": {"12"}})
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadGateway)
+			return
+		}
+		defer resp.Body.Close()
+		for k, v := range resp.Header {
+			w.Header()[k] = v
+		}
+		w.WriteHeader(resp.StatusCode)
+		_, _ = io.Copy(w, resp.Body)
+	}))
+	defer wrong.Close()
+	dom, log = chromiumDump(t, wrong.URL+"/")
+	if cspViolation.MatchString(log) || !strings.Contains(dom, "3 things to correct:") || strings.Count(dom, `class="field-error"`) != 3 {
+		t.Errorf("the form with three errors, rendered:\n%s\n%s", dom, log)
+	}
+	if out, err := exec.CommandContext(ctx, "chromium", "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--hide-scrollbars",
+		"--user-data-dir="+t.TempDir(), "--window-size=480,1300", "--screenshot="+filepath.Join(t.ArtifactDir(), "payment-page-errors.png"), wrong.URL+"/").CombinedOutput(); err != nil {
+		t.Fatalf("chromium screenshot: %v\n%s", err, out)
 	}
 
 	// Control: the same page under a CSP with another nonce must be reported.

@@ -6,7 +6,7 @@ import "html/template"
 // one nonce'd style block, native labels and autocomplete tokens so browsers, password managers
 // and screen readers handle the fields, and numeric keypads on phones.
 var payPageTemplate = template.Must(template.New("pay").Parse(`<!doctype html>
-<html lang="{{.Lang}}">
+<html lang="en">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">

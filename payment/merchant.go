@@ -162,12 +162,3 @@ func FormatMoney(a Amount, loc string) string {
 func SMSText(s string) string {
 	return strings.NewReplacer(nbsp, " ", "\u202f", " ").Replace(s)
 }
-
-// LocaleLanguage returns the language of loc ("es" for "es-ES"), for the page's lang.
-func LocaleLanguage(loc string) string {
-	if _, ok := locales[loc]; !ok {
-		loc = DefaultLocale
-	}
-	lang, _, _ := strings.Cut(loc, "-")
-	return lang
-}
