@@ -24,4 +24,12 @@ var (
 	ErrTimeout = errors.New("media: no RTP within the media timeout")
 	// ErrClosed: the session has been closed.
 	ErrClosed = errors.New("media: session closed")
+
+	// ErrNoTelephoneEvent: the far end negotiated no telephone-event payload type, so keys
+	// cannot be sent to it as RFC 4733 events.
+	ErrNoTelephoneEvent = errors.New("media: the far end negotiated no telephone-event")
+	// ErrDigitQueueFull: too many keys are waiting to be sent.
+	ErrDigitQueueFull = errors.New("media: too many keys queued")
+	// ErrNotBridged: the session is not a leg of the bridge.
+	ErrNotBridged = errors.New("media: session is not a leg of this bridge")
 )

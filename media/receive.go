@@ -102,6 +102,9 @@ func (m *Session) receive(pkt *rtp.Packet, src netip.AddrPort) {
 		if m.rec != nil {
 			m.record(make([]int16, gap*frame))
 		}
+		if l := m.link.in.Load(); l != nil {
+			l.gap(gap * frame)
+		}
 	}
 	if isEvent {
 		if m.stream != nil {
@@ -120,6 +123,9 @@ func (m *Session) receive(pkt *rtp.Packet, src netip.AddrPort) {
 	}
 	if m.rec != nil {
 		m.record(pcm)
+	}
+	if l := m.link.in.Load(); l != nil {
+		l.audio(pcm)
 	}
 }
 

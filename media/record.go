@@ -57,30 +57,36 @@ type wavWriter struct {
 	w   *bufio.Writer
 	n   int64 // data bytes
 	buf []byte
+
+	channels int // 1 or 2
 }
 
-func createWAV(path string) (*wavWriter, error) {
+func createWAV(path string) (*wavWriter, error) { return createWAVChannels(path, 1) }
+
+// createWAVChannels starts a WAV file of 1 (mono) or 2 (stereo, samples interleaved)
+// channels.
+func createWAVChannels(path string, channels int) (*wavWriter, error) {
 	f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
 	if err != nil {
 		return nil, err
 	}
-	w := &wavWriter{f: f, w: bufio.NewWriterSize(f, 16<<10)}
-	w.w.Write(wavHeader(0))
+	w := &wavWriter{f: f, w: bufio.NewWriterSize(f, 16<<10), channels: channels}
+	w.w.Write(wavHeader(0, channels))
 	return w, nil
 }
 
-func wavHeader(dataLen uint32) []byte {
+func wavHeader(dataLen uint32, channels int) []byte {
 	h := make([]byte, 44)
 	copy(h[0:], "RIFF")
 	binary.LittleEndian.PutUint32(h[4:], 36+dataLen)
 	copy(h[8:], "WAVEfmt ")
 	binary.LittleEndian.PutUint32(h[16:], 16)
-	binary.LittleEndian.PutUint16(h[20:], 1)     // PCM
-	binary.LittleEndian.PutUint16(h[22:], 1)     // mono
-	binary.LittleEndian.PutUint32(h[24:], 8000)  // sample rate
-	binary.LittleEndian.PutUint32(h[28:], 16000) // byte rate
-	binary.LittleEndian.PutUint16(h[32:], 2)     // block align
-	binary.LittleEndian.PutUint16(h[34:], 16)    // bits per sample
+	binary.LittleEndian.PutUint16(h[20:], 1)                      // PCM
+	binary.LittleEndian.PutUint16(h[22:], uint16(channels))       // mono or stereo
+	binary.LittleEndian.PutUint32(h[24:], 8000)                   // sample rate
+	binary.LittleEndian.PutUint32(h[28:], uint32(16000*channels)) // byte rate
+	binary.LittleEndian.PutUint16(h[32:], uint16(2*channels))     // block align
+	binary.LittleEndian.PutUint16(h[34:], 16)                     // bits per sample
 	copy(h[36:], "data")
 	binary.LittleEndian.PutUint32(h[40:], dataLen)
 	return h
@@ -105,7 +111,7 @@ func (w *wavWriter) Close() error {
 		w.f.Close()
 		return err
 	}
-	if _, err := w.f.WriteAt(wavHeader(uint32(w.n)), 0); err != nil {
+	if _, err := w.f.WriteAt(wavHeader(uint32(w.n), max(w.channels, 1)), 0); err != nil {
 		w.f.Close()
 		return err
 	}

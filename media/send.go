@@ -1,6 +1,7 @@
 package media
 
 import (
+	"net/netip"
 	"time"
 
 	"github.com/pion/rtp"
@@ -76,6 +77,15 @@ func (m *Session) sendFrame(p Params, samples int, now time.Time) bool {
 	pcm := m.pcmBuf[:samples]
 	playing := false
 	m.playMu.Lock()
+	if pk, ok := m.nextDigitPacket(p, m.ts); ok {
+		// a key being sent as telephone-events takes the frame's place
+		m.playMu.Unlock()
+		if out := m.link.out.Load(); out != nil {
+			out.pull(pcm) // the relayed audio of this frame is dropped, not delayed
+		}
+		m.ts += uint32(samples)
+		return m.sendDigitPacket(p, pk, now)
+	}
 	if pb := m.play; pb != nil {
 		n := copy(pcm, pb.pcm[pb.pos:])
 		clear(pcm[n:])
@@ -87,6 +97,9 @@ func (m *Session) sendFrame(p Params, samples int, now time.Time) bool {
 		}
 	}
 	m.playMu.Unlock()
+	if out := m.link.out.Load(); out != nil && !playing {
+		playing = out.pull(pcm) // bridged: the other leg's audio between prompts
+	}
 	ts := m.ts
 	m.ts += uint32(samples)
 	if !p.Sends() {
@@ -115,6 +128,11 @@ func (m *Session) sendFrame(p Params, samples int, now time.Time) bool {
 	size := p.Codec.Encode(m.outBuf[n:], pcm)
 	m.seq++
 	m.lastSent = now
-	m.conn.WriteToUDPAddrPort(m.outBuf[:n+size], *dst)
+	m.writeRTP(m.outBuf[:n+size], *dst)
 	return true
+}
+
+// writeRTP sends one packet to the media peer (scheduler).
+func (m *Session) writeRTP(pkt []byte, dst netip.AddrPort) {
+	m.conn.WriteToUDPAddrPort(pkt, dst)
 }

@@ -92,6 +92,9 @@ type Session struct {
 
 	playMu sync.Mutex
 	play   *playback
+	digits digitQueue // keys to send as RFC 4733 (senddigit.go)
+
+	link sessionLink // the bridge this session is a leg of (bridge.go)
 
 	// receive state: only the reader goroutine touches it.
 	source        sourceGuard
