@@ -368,6 +368,10 @@ type PayStep struct {
 	Timeout             time.Duration // inter-digit; default 5s
 	TokenType           string        // "one-time" | "reusable"; default "reusable"
 	Var                 string        // prefix of the published variables; default "Pay"
+	// Mode is "" (the caller keys the card to paybridge's prompts) or PayModeAgent: a child of
+	// <Dial>, opened when the agent answers and taken field by field by the agent, without
+	// prompts (the agent guides the caller; the agent hears beeps, never a key).
+	Mode string
 
 	Prompts []*PayPrompt // <Prompt> children, document order
 }
@@ -442,11 +446,16 @@ const (
 	PayResultHungUp          = "caller-hung-up"
 	PayResultValidationError = "validation-error"
 	PayResultInternalError   = "internal-error"
+	// A payment taken by an agent on a bridged call (<Pay mode="agent">, the Payments API)
+	// may also end these ways.
+	PayResultAgentCancelled = "agent-cancelled" // the agent cancelled it (Status=cancel)
+	PayResultAgentHungUp    = "agent-hung-up"   // the agent's leg ended with the payment open
 )
 
 // payResults lists every Pay result value.
 var payResults = []string{PayResultSuccess, PayResultTooManyFailed, PayResultConnectorError,
-	PayResultInterruptedStar, PayResultHungUp, PayResultValidationError, PayResultInternalError}
+	PayResultInterruptedStar, PayResultHungUp, PayResultValidationError, PayResultInternalError,
+	PayResultAgentCancelled, PayResultAgentHungUp}
 
 // payOutputs are the only variables Pay publishes, as suffixes of its Var ("Pay.Result").
 // Referring to any other "<Var>.…" is a validation error: card data is never a variable.
@@ -599,6 +608,11 @@ func stepChildren(s Step) [][]Step {
 			out = append(out, s.Default)
 		}
 		return out
+	case *DialStep:
+		if s.Pay != nil {
+			return [][]Step{{s.Pay}}
+		}
+		return nil
 	case *MenuStep:
 		out := make([][]Step, 0, len(s.Choices))
 		for _, c := range s.Choices {

@@ -82,6 +82,8 @@ type parser struct {
 	env  func(string) string
 	plan *Plan
 	dir  string // the plan file's directory, for relative prompt dirs
+
+	inDial int // > 0 while the children of a <Dial> are parsed
 }
 
 // --- attribute access ---
@@ -325,6 +327,11 @@ func (p *parser) noText(n *xnode) {
 // position.
 func (p *parser) text(n *xnode) (string, Pos) {
 	p.attrs(n)
+	return p.textOf(n)
+}
+
+// textOf is text for an element whose attributes its caller checks.
+func (p *parser) textOf(n *xnode) (string, Pos) {
 	for _, c := range n.children {
 		p.sink.errorf(c.pos, "unknown-element", "<%s> takes text, not elements (found <%s>)", n.name, c.name)
 	}
@@ -473,7 +480,7 @@ func (p *parser) parsePrompts(n *xnode) {
 }
 
 func (p *parser) parseConnector(n *xnode) {
-	a := p.attrs(n, "name", "type", "baseUrl", "account", "timeout", "apiKey")
+	a := p.attrs(n, "name", "type", "baseUrl", "account", "timeout", "apiKey", "capture")
 	p.noText(n)
 	d := &ConnectorDecl{Pos: n.pos}
 	s := &d.Spec
@@ -509,6 +516,10 @@ func (p *parser) parseConnector(n *xnode) {
 	s.Account = strings.TrimSpace(s.Account)
 	attrAt(a, "account", "account")
 	s.Timeout = a.dur("timeout", 0, 100*time.Millisecond, 5*time.Minute)
+	if v, ok := a.str("capture"); ok {
+		s.Capture = strings.TrimSpace(v)
+		attrAt(a, "capture", "capture")
+	}
 	if x := a.get("apiKey"); x != nil {
 		checked("apiKey", func() {
 			p.secretAttr(x, "apiKey")
@@ -586,6 +597,8 @@ func connectorProblemCode(pr payment.ConnectorProblem) string {
 	switch {
 	case pr.Attr == "type":
 		return "bad-connector-type"
+	case pr.Attr == "capture":
+		return "bad-capture"
 	case pr.Attr == "baseUrl" || pr.Attr == "ClientCredentials.tokenUrl":
 		return "connector-url"
 	case pr.Kind == payment.ProblemConflict:

@@ -30,6 +30,7 @@ var nestedOnly = map[string]string{
 	"ClientCredentials": "Connector", "BasicAuth": "Connector",
 	"Match": "CallPlan", "Connector": "CallPlan", "Prompts": "CallPlan", "Flow": "CallPlan", "Merchant": "CallPlan",
 	"say-as": "Say", "break": "Say",
+	"Sip": "Dial",
 }
 
 func init() {
@@ -53,6 +54,7 @@ func init() {
 		"Label":           (*parser).parseLabel,
 		"Transfer":        (*parser).parseTransfer,
 		"Hangup":          (*parser).parseHangup,
+		"Dial":            (*parser).parseDial,
 	}
 	for n := range stepParsers {
 		stepNames = append(stepNames, n)
@@ -630,9 +632,21 @@ var tokenTypes = []string{"one-time", "reusable"}
 func (p *parser) parsePay(n *xnode) Step {
 	a := p.attrs(n, "connector", "amount", "currency", "reference", "description", "session",
 		"validCardTypes", "securityCode", "postalCode", "minPostalCodeLength", "maxAttempts",
-		"timeout", "tokenType", "var")
+		"timeout", "tokenType", "var", "mode")
 	p.noText(n)
 	s := &PayStep{stepBase: stepBase{Pos: n.pos}}
+	if v, ok := a.str("mode"); ok {
+		s.Mode = strings.TrimSpace(v)
+		switch {
+		case s.Mode == "ivr":
+			s.Mode = ""
+		case s.Mode != PayModeAgent:
+			p.sink.errorf(a.valPos(a.get("mode")), "bad-pay-mode", "mode %q: use ivr (the default: the caller keys to paybridge's prompts) or agent (inside <Dial>)%s", v, suggest.DidYouMean(s.Mode, []string{"ivr", PayModeAgent}))
+			s.Mode = ""
+		case p.inDial == 0:
+			p.sink.errorf(a.valPos(a.get("mode")), "bad-pay-mode", "<Pay mode=\"agent\"> is taken by an agent on a bridged call: it belongs directly inside <Dial>")
+		}
+	}
 	s.Connector = strings.TrimSpace(a.requiredNonEmpty("connector"))
 	p.recordConnectorRef(a, &s.Connector)
 	a.tmpl("amount", &s.Amount, false)

@@ -38,6 +38,7 @@ func validatePlan(p *Plan) Diagnostics {
 	v.checkLabels(p.Flow)
 	v.checkReachable(p.Flow, true)
 	v.checkConnectors()
+	v.checkDials()
 	v.checkVariables()
 	v.checkAPIOrigins()
 	v.sink.ds.Sort()
@@ -391,6 +392,12 @@ func (v *validator) stepIO(s Step) (uses []varUse, sets []varSet) {
 	case *TransferStep:
 		tmpl(&s.To)
 		publish("Transfer", transferOutputs)
+	case *DialStep:
+		tmpl(&s.CallerID)
+		for _, t := range s.Targets {
+			tmpl(&t.URI)
+		}
+		publish(s.Var, dialOutputs)
 	}
 	return uses, sets
 }
@@ -411,6 +418,8 @@ func (v *validator) checkVariables() {
 			spaces = append(spaces, namespace{prefix: s.Var, outputs: authorizeOutputs, step: s})
 		case *SendPaymentLinkStep:
 			spaces = append(spaces, namespace{prefix: s.Var, outputs: linkOutputs, step: s})
+		case *DialStep:
+			spaces = append(spaces, namespace{prefix: s.Var, outputs: dialOutputs, step: s})
 		case *GatherStep:
 			if s.Var != "" {
 				spaces = append(spaces, namespace{prefix: s.Var, outputs: gatherOutputs, step: s})

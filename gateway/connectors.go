@@ -138,7 +138,7 @@ func sameSpec(a, b *payment.ConnectorSpec) bool {
 		(a.ClientCredentials == nil || *a.ClientCredentials == *b.ClientCredentials)
 	eqBA := (a.BasicAuth == nil) == (b.BasicAuth == nil) && (a.BasicAuth == nil || *a.BasicAuth == *b.BasicAuth)
 	return a.Plan == b.Plan && a.Name == b.Name && a.Type == b.Type && a.BaseURL == b.BaseURL && a.Account == b.Account &&
-		a.Timeout == b.Timeout && a.APIKey == b.APIKey && eqCC && eqBA
+		a.Timeout == b.Timeout && a.APIKey == b.APIKey && a.Capture == b.Capture && eqCC && eqBA
 }
 
 // build opens a spec that payment.CheckConnector has passed (defaults filled in).

@@ -63,7 +63,24 @@ type ConnectorSpec struct {
 	// Merchant is who its payment page and link texts name (nil: serve's default). It is
 	// not part of the connector's key: rebranding keeps links already sent working.
 	Merchant *Merchant
+
+	// Capture says who takes the card on a voice call (session connectors only):
+	// CapturePaybridge ("" too) — the caller keys it to paybridge's Pay step, which posts it
+	// to the session; CaptureProvider — the caller is bridged to the session's own capture line
+	// (its dtmfFallbackNumber), the session's dtmfLinkId is keyed towards it, and the session's
+	// status says how it went.
+	Capture string
 }
+
+// Who takes the card (ConnectorSpec.Capture).
+const (
+	CapturePaybridge = "paybridge"
+	CaptureProvider  = "provider"
+)
+
+// CapturesOnProviderLine reports whether a Pay step on this connector bridges the caller to the
+// provider's capture line instead of taking the card itself.
+func (s *ConnectorSpec) CapturesOnProviderLine() bool { return s.Capture == CaptureProvider }
 
 // ClientCredentials is the <ClientCredentials> child of a connector.
 type ClientCredentials struct {

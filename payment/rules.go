@@ -110,6 +110,15 @@ func CheckConnector(spec ConnectorSpec) (ConnectorSpec, []ConnectorProblem) {
 	if b := spec.BasicAuth; b != nil && b.Password == "" {
 		add(ProblemMissing, "BasicAuth.password", "connector %q: <BasicAuth> needs a password", name)
 	}
+	switch spec.Capture {
+	case "", CapturePaybridge:
+	case CaptureProvider:
+		if spec.Type != "session" {
+			add(ProblemConflict, "capture", "connector %q: capture=\"provider\" needs a session connector (its sessions have a capture line); a %s connector has none", name, spec.Type)
+		}
+	default:
+		add(ProblemInvalid, "capture", "connector %q: capture %q: use paybridge (the default) or provider%s", name, spec.Capture, suggest.DidYouMean(spec.Capture, []string{CapturePaybridge, CaptureProvider}))
+	}
 	sandbox := spec.IsSandbox()
 	switch spec.Type {
 	case "session":
