@@ -70,7 +70,7 @@ func TestValidateDial(t *testing.T) {
 			flow: `<Dial><Sip>sip:a@pbx.example</Sip></Dial><If test="$(Dial.Status) == busy"><Hangup/></If>`,
 			errs: []string{"Dial.Status"}},
 		{name: "prompts in an agent Pay",
-			flow: `<Dial><Sip>sip:a@pbx.example</Sip><Pay mode="agent" connector="provider" amount="1.00" currency="GBP"><Prompt for="payment-card-number" prompt="welcome"/></Pay></Dial>`,
+			flow:  `<Dial><Sip>sip:a@pbx.example</Sip><Pay mode="agent" connector="provider" amount="1.00" currency="GBP"><Prompt for="payment-card-number" prompt="welcome"/></Pay></Dial>`,
 			warns: []string{"never plays: the agent guides the caller"}},
 	})
 }
@@ -103,4 +103,3 @@ func TestValidateProviderCapture(t *testing.T) {
 		})
 	}
 }
-
