@@ -37,6 +37,11 @@ type RunOptions struct {
 	Speech     Renderer           // text to speech for <Say>; nil = speech is skipped (and reported)
 	MaxSteps   int                // loop guard; 0 = 10 000
 
+	// Desk, when set, is where agents reach this call while it is bridged (<Dial>): the
+	// Payments API and the console send their commands through it. nil: a bridged call takes
+	// only the payment its plan's <Pay mode="agent"> opens, driven by nobody.
+	Desk *Desk
+
 	// Variables are set before the first step, after the Call.* built-ins (a harness may
 	// preset plan variables; built-ins cannot be overridden).
 	Variables map[string]string

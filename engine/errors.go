@@ -32,3 +32,19 @@ var (
 	// redirects="none", or too many).
 	errRedirect = errors.New("callplan: redirect not followed")
 )
+
+// The errors of Desk.Do: what an agent's request could not do, in words the Payments API
+// answers with.
+var (
+	// ErrNotBridged: the call is not bridged (not up, not in a <Dial>, or on another node).
+	ErrNotBridged = errors.New("engine: the call is not bridged to an agent")
+	// ErrNoPayment: the call has no agent payment with that id.
+	ErrNoPayment = errors.New("engine: no such payment on this call")
+	// ErrPaymentState: the request does not fit the payment's state (a field asked of a
+	// completed payment, completion with fields missing, a second payment while one is open).
+	ErrPaymentState = errors.New("engine: the payment cannot do that now")
+	// ErrPaymentRequest: a parameter of the request is missing or wrong.
+	ErrPaymentRequest = errors.New("engine: bad payment request")
+	// ErrIdempotencyKey: the key was used before for a different request on this call.
+	ErrIdempotencyKey = errors.New("engine: IdempotencyKey already used for another request")
+)

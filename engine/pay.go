@@ -44,6 +44,15 @@ type payCapture struct {
 	amount     payment.Amount
 	reference  string
 	attemptKey string // the idempotency key, once the connector was called
+	channel     string // event.ChannelVoice (default) or event.ChannelAgent
+	description string // sent with the payment
+}
+
+func (p *payCapture) channelName() string {
+	if p.channel == "" {
+		return event.ChannelVoice
+	}
+	return p.channel
 }
 
 // wipe zeroes every buffer; it runs on every exit path of the step.
@@ -74,7 +83,8 @@ func (r *run) stepPay(ctx context.Context, s *callplan.PayStep) error {
 	for _, o := range s.Outputs() {
 		r.set(prefix+"."+o, "")
 	}
-	p := &payCapture{step: s, number: newPayBuffer(), expiry: newPayBuffer(), reference: r.expand(s.Reference)}
+	p := &payCapture{step: s, number: newPayBuffer(), expiry: newPayBuffer(), reference: r.expand(s.Reference),
+		description: r.expand(s.Description)}
 	if s.SecurityCode {
 		p.cvv = newPayBuffer()
 	}
@@ -91,35 +101,13 @@ func (r *run) stepPay(ctx context.Context, s *callplan.PayStep) error {
 }
 
 func (r *run) pay(ctx context.Context, s *callplan.PayStep, p *payCapture) (payOutcome, error) {
-	amount, err := payAmount(r.expand(s.Amount), r.expand(s.Currency))
-	if err != nil {
-		r.log.Warn("Pay: bad amount", "pos", s.Pos.String(), "err", err)
-		return payOutcome{result: callplan.PayResultValidationError, connectorError: err.Error()}, nil
+	conn, sess, fail := r.preparePay(ctx, s, p)
+	if fail != nil {
+		return *fail, nil
 	}
-	p.amount = amount
-	conn, err := r.connector(s.Connector)
-	if err != nil { // fail before the caller types a card we could not send anywhere
-		r.log.Warn("Pay: connector", "pos", s.Pos.String(), "err", err)
-		return payOutcome{result: callplan.PayResultConnectorError, connectorError: err.Error()}, nil
+	if r.plan.Connector(s.Connector).Spec.CapturesOnProviderLine() {
+		return r.payOnProviderLine(ctx, s, p, conn, sess)
 	}
-
-	// Every capture belongs to a provider session: the one the plan started (session="…") or
-	// one started now, so that a payment link sent after a failed capture completes the same
-	// session (publish Pay.SessionId even when the capture fails).
-	p.sessionID = r.expand(s.Session)
-	if p.sessionID == "" {
-		sctx, cancel := context.WithTimeout(ctx, maxConnectorWait)
-		sess, err := conn.StartSession(sctx, &payment.SessionRequest{CallID: r.callID, Amount: amount, Reference: p.reference})
-		cancel()
-		if err != nil {
-			r.log.Warn("Pay: start session", "pos", s.Pos.String(), "err", err)
-			return payOutcome{result: callplan.PayResultConnectorError, connectorError: pan.Redact(err.Error())}, nil
-		}
-		if sess != nil {
-			p.sessionID = sess.ID
-		}
-	}
-	r.rememberSession(s.Connector, p.sessionID, amount, p.reference)
 
 	r.ch.Secure(true)
 	defer r.ch.Secure(false)
@@ -138,6 +126,54 @@ func (r *run) pay(ctx context.Context, s *callplan.PayStep, p *payCapture) (payO
 		}
 	}
 
+	_, _ = r.play(ctx, []string{callplan.PromptPayProcessing}, false)
+	return r.submitCard(ctx, conn, p), nil
+}
+
+// preparePay does what comes before the first key of a payment: the amount, the connector,
+// and the provider session the capture belongs to. A non-nil payOutcome is the Pay result of
+// a failure (nothing was keyed). sess is the session when the connector started or looked
+// it up (nil when the plan named one and the connector was not asked).
+func (r *run) preparePay(ctx context.Context, s *callplan.PayStep, p *payCapture) (payment.Connector, *payment.Session, *payOutcome) {
+	amount, err := payAmount(r.expand(s.Amount), r.expand(s.Currency))
+	if err != nil {
+		r.log.Warn("Pay: bad amount", "pos", s.Pos.String(), "err", err)
+		return nil, nil, &payOutcome{result: callplan.PayResultValidationError, connectorError: err.Error()}
+	}
+	p.amount = amount
+	conn, err := r.connector(s.Connector)
+	if err != nil { // fail before the caller types a card we could not send anywhere
+		r.log.Warn("Pay: connector", "pos", s.Pos.String(), "err", err)
+		return nil, nil, &payOutcome{result: callplan.PayResultConnectorError, connectorError: err.Error()}
+	}
+
+	// Every capture belongs to a provider session: the one the plan started (session="…") or
+	// one started now, so that a payment link sent after a failed capture completes the same
+	// session (publish Pay.SessionId even when the capture fails). A capture on the
+	// provider's own line needs the session's line and link id: a session the plan started is
+	// looked up.
+	var sess *payment.Session
+	p.sessionID = r.expand(s.Session)
+	lookup := p.sessionID != "" && r.plan.Connector(s.Connector).Spec.CapturesOnProviderLine()
+	if p.sessionID == "" || lookup {
+		sctx, cancel := context.WithTimeout(ctx, maxConnectorWait)
+		sess, err = conn.StartSession(sctx, &payment.SessionRequest{CallID: r.callID, SessionID: p.sessionID, Amount: amount, Reference: p.reference})
+		cancel()
+		if err != nil {
+			r.log.Warn("Pay: start session", "pos", s.Pos.String(), "err", err)
+			return nil, nil, &payOutcome{result: callplan.PayResultConnectorError, connectorError: pan.Redact(err.Error())}
+		}
+		if sess != nil && sess.ID != "" {
+			p.sessionID = sess.ID
+		}
+	}
+	r.rememberSession(s.Connector, p.sessionID, amount, p.reference)
+	return conn, sess, nil
+}
+
+// submitCard sends the captured card to the connector and wipes it, whatever happens.
+func (r *run) submitCard(ctx context.Context, conn payment.Connector, p *payCapture) payOutcome {
+	s := p.step
 	postal := ""
 	switch {
 	case p.postal != nil:
@@ -147,12 +183,12 @@ func (r *run) pay(ctx context.Context, s *callplan.PayStep, p *payCapture) (payO
 	}
 	req := &payment.Request{
 		CallID:         r.callID,
-		Channel:        event.ChannelVoice,
+		Channel:        p.channelName(),
 		SessionID:      p.sessionID,
 		IdempotencyKey: r.newIdempotencyKey(),
-		Amount:         amount,
+		Amount:         p.amount,
 		Reference:      p.reference,
-		Description:    r.expand(s.Description),
+		Description:    p.description,
 		TokenType:      s.TokenType,
 		Card: payment.Card{
 			Number: p.number, SecurityCode: p.cvv,
@@ -160,7 +196,6 @@ func (r *run) pay(ctx context.Context, s *callplan.PayStep, p *payCapture) (payO
 			PostalCode: postal, Brand: p.brand,
 		},
 	}
-	_, _ = r.play(ctx, []string{callplan.PromptPayProcessing}, false)
 	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), maxConnectorWait)
 	res, err := conn.Pay(cctx, req)
 	cancel()
@@ -168,18 +203,18 @@ func (r *run) pay(ctx context.Context, s *callplan.PayStep, p *payCapture) (payO
 	p.attemptKey = req.IdempotencyKey
 	switch {
 	case err != nil:
-		return payOutcome{result: callplan.PayResultConnectorError, errorType: p.lastErr, connectorError: pan.Redact(err.Error())}, nil
+		return payOutcome{result: callplan.PayResultConnectorError, errorType: p.lastErr, connectorError: pan.Redact(err.Error())}
 	case res == nil:
-		return payOutcome{result: callplan.PayResultInternalError, errorType: p.lastErr, connectorError: "connector returned no result"}, nil
+		return payOutcome{result: callplan.PayResultInternalError, errorType: p.lastErr, connectorError: "connector returned no result"}
 	case res.Status == payment.Approved:
-		return payOutcome{result: callplan.PayResultSuccess, token: res.Token, confirmation: res.ConfirmationCode, sessionID: res.SessionID}, nil
+		return payOutcome{result: callplan.PayResultSuccess, token: res.Token, confirmation: res.ConfirmationCode, sessionID: res.SessionID}
 	}
 	code := res.ErrorCode
 	if code == "" {
 		code = string(res.Status)
 	}
 	return payOutcome{result: callplan.PayResultConnectorError, errorType: p.lastErr, connectorError: pan.Redact(code),
-		errorCode: pan.Redact(res.ErrorCode), sessionID: res.SessionID}, nil
+		errorCode: pan.Redact(res.ErrorCode), sessionID: res.SessionID}
 }
 
 // captureField asks for one field until it is valid or its attempts run out. It returns a
@@ -318,9 +353,14 @@ func (r *run) validateField(p *payCapture, field string, buf *pan.SecureBuffer) 
 	return errType
 }
 
-// publishPay sets the Pay.* variables (masked or non-sensitive only) and emits pay.completed.
+// publishPay sets the Pay.* variables (masked or non-sensitive only; none when prefix is "":
+// a payment the plan did not open) and emits pay.completed, the payment's record.
 func (r *run) publishPay(prefix string, p *payCapture, out payOutcome) {
-	set := func(k, v string) { r.set(prefix+"."+k, v) }
+	set := func(k, v string) {
+		if prefix != "" {
+			r.set(prefix+"."+k, v)
+		}
+	}
 	set("Result", out.result)
 	set("ErrorType", out.errorType)
 	set("Attempts", strconv.Itoa(p.entries))
@@ -345,7 +385,7 @@ func (r *run) publishPay(prefix string, p *payCapture, out payOutcome) {
 		errCode = out.connectorError
 	}
 	r.emit("Pay", &event.PayCompleted{Payment: event.Payment{
-		SessionID: out.sessionID, Channel: event.ChannelVoice, Connector: p.step.Connector,
+		SessionID: out.sessionID, Channel: p.channelName(), Connector: p.step.Connector,
 		ConnectorKey: r.connectorKeys[p.step.Connector], Method: method,
 		AmountMinor: p.amount.Minor, Currency: p.amount.Currency, Reference: p.reference,
 		Result: out.result, ErrorType: out.errorType, ErrorCode: errCode,

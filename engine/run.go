@@ -52,6 +52,12 @@ type run struct {
 	secrets       *secrets                // credentials the plan fetched: masked in every output
 
 	frames []*stepFrame // the steps running now, outermost first (a Menu's choice runs inside it)
+
+	// While the call is bridged (<Dial>, a provider's capture line): the end of the far leg,
+	// and the agents' commands for this call (nil channels otherwise: wait never takes them).
+	bridgeDone <-chan struct{}
+	commands   <-chan *deskRequest
+	agent      *agentPay // the agent payment of the bridged call, open or last
 }
 
 // stepFrame is what the engine notes about a running step for its event.StepEnded.
@@ -255,6 +261,8 @@ func (r *run) runStep(ctx context.Context, s, next callplan.Step) error {
 		return r.stepTransfer(ctx, s)
 	case *callplan.HangupStep:
 		return r.stepHangup(ctx, s)
+	case *callplan.DialStep:
+		return r.stepDial(ctx, s)
 	}
 	return &endSignal{ResultError, fmt.Sprintf("%s: unsupported step %s", s.StepPos(), s.StepName())}
 }

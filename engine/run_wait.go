@@ -7,7 +7,8 @@ import (
 	"github.com/paybridge/paybridge/dtmf"
 )
 
-// Waiting: the one place the engine blocks (keys, timers, playback, hang-up).
+// Waiting: the one place the engine blocks (keys, timers, playback, hang-up, and while the call
+// is bridged: the end of the bridged leg and the agent's commands).
 
 type waitKind int
 
@@ -17,16 +18,21 @@ const (
 	wPlay
 	wHangup
 	wCancel
+	wBridgeEnd // the bridged leg ended (r.bridgeDone)
+	wCommand   // an agent's command arrived (r.commands)
 )
 
 type waitEvent struct {
 	kind  waitKind
 	digit dtmf.Digit
 	err   error
+	cmd   *deskRequest
 }
 
-// wait blocks until a key arrives, timer fires, play finishes, the call ends or ctx is
-// cancelled, preferring them in that order when several are ready. On a virtual clock it
+// wait blocks until a key arrives, timer fires, play finishes, the call ends, the bridged leg
+// ends, an agent's command arrives or ctx is cancelled, preferring them in that order when
+// several are ready. (The last two only while the call is bridged: otherwise their channels
+// are nil.) On a virtual clock it
 // makes time pass (Step) whenever nothing is ready, so a replay never sleeps — except while a
 // live-style Play goroutine runs, whose end the clock cannot see.
 func (r *run) wait(ctx context.Context, timer <-chan time.Time, play <-chan error) waitEvent {
@@ -47,6 +53,10 @@ func (r *run) wait(ctx context.Context, timer <-chan time.Time, play <-chan erro
 		return waitEvent{kind: wTimer}
 	case <-r.done:
 		return waitEvent{kind: wHangup}
+	case <-r.bridgeDone:
+		return waitEvent{kind: wBridgeEnd}
+	case c := <-r.commands:
+		return waitEvent{kind: wCommand, cmd: c}
 	case <-ctx.Done():
 		return waitEvent{kind: wCancel, err: ctx.Err()}
 	}
@@ -71,6 +81,16 @@ func (r *run) poll(ctx context.Context, timer <-chan time.Time, play <-chan erro
 	select {
 	case <-r.done:
 		return waitEvent{kind: wHangup}, true
+	default:
+	}
+	select {
+	case <-r.bridgeDone:
+		return waitEvent{kind: wBridgeEnd}, true
+	default:
+	}
+	select {
+	case c := <-r.commands:
+		return waitEvent{kind: wCommand, cmd: c}, true
 	default:
 	}
 	select {

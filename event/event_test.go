@@ -38,6 +38,18 @@ func filled(t *testing.T, d Data) Data {
 				} else {
 					fill(f)
 				}
+			case reflect.Slice:
+				// one element, itself filled (a list of strings, of structs)
+				e := reflect.New(f.Type().Elem()).Elem()
+				switch e.Kind() {
+				case reflect.String:
+					e.SetString(v.Type().Field(i).Name + "-item")
+				case reflect.Struct:
+					fill(e)
+				default:
+					t.Fatalf("%T: field %s: slice of %s not covered", d, v.Type().Field(i).Name, e.Kind())
+				}
+				f.Set(reflect.Append(reflect.MakeSlice(f.Type(), 0, 1), e))
 			default:
 				t.Fatalf("%T: field %s of kind %s not covered", d, v.Type().Field(i).Name, f.Kind())
 			}

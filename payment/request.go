@@ -66,7 +66,29 @@ type Session struct {
 	State     string // provider's sessionState
 	Amount    Amount // what the session is for, when the provider says (zero otherwise)
 	Reference string // the session's merchant reference, when the provider says
+
+	// The provider's own capture line of a voice session (capture="provider"): the number the
+	// provider answers (dtmfFallbackNumber), where the connector dials it (a SIP URI: the
+	// sandbox's line, or the number through the operator's trunk), and the id keyed towards
+	// it so it finds the session (dtmfLinkId).
+	FallbackNumber string
+	FallbackURI    string
+	LinkID         string
+
+	// What the provider says of the outcome, once it has one (masked, never card data).
+	TransactionID string
+	Token         string
+	ErrorCode     string
+	MaskedCard    string
+	CardType      string
 }
+
+// The provider session states paybridge acts on (VCC's sessionState values).
+const (
+	SessionCompleted = "Completed" // paid or tokenized: final
+	SessionFailed    = "Failed"    // too many declines: final
+	SessionExpired   = "Expired"   // never paid in time: final
+)
 
 // DefaultLinkTTL is how long a payment link lives when the plan does not say (ttl).
 const DefaultLinkTTL = 24 * time.Hour
