@@ -17,11 +17,11 @@ import (
 // One Desk serves a node; it is safe for concurrent use.
 type Desk struct {
 	mu     sync.Mutex
-	lines  map[string]*deskLine          // call id → the bridged run
-	recent map[string]AgentPaymentState  // payment id → its last state (also after the bridge)
-	order  []string                      // payment ids, oldest first (bounds recent)
-	idem   map[string]idemEntry          // call id | idempotency key → the answer given
-	idemQ  []string                      // keys, oldest first (bounds idem)
+	lines  map[string]*deskLine         // call id → the bridged run
+	recent map[string]AgentPaymentState // payment id → its last state (also after the bridge)
+	order  []string                     // payment ids, oldest first (bounds recent)
+	idem   map[string]idemEntry         // call id | idempotency key → the answer given
+	idemQ  []string                     // keys, oldest first (bounds idem)
 	notify func(AgentPaymentState)
 }
 

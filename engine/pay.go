@@ -41,9 +41,9 @@ type payCapture struct {
 	attempt   int    // its attempt
 
 	// What the payment record needs whatever the result (see event.Payment).
-	amount     payment.Amount
-	reference  string
-	attemptKey string // the idempotency key, once the connector was called
+	amount      payment.Amount
+	reference   string
+	attemptKey  string // the idempotency key, once the connector was called
 	channel     string // event.ChannelVoice (default) or event.ChannelAgent
 	description string // sent with the payment
 }
