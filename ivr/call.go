@@ -53,6 +53,9 @@ type Call struct {
 	ackCSeq   uint32
 	referCh   chan int // final status of a REFER's NOTIFY sipfrag
 
+	leg  atomic.Pointer[Leg] // the leg the call is bridged to (dial.go)
+	legs atomic.Int32        // legs placed so far
+
 	ctx    context.Context
 	cancel context.CancelFunc
 }
@@ -113,6 +116,9 @@ func (c *Call) answered(h CallHandler) {
 // deliver is the DTMF stream's OnDigit: it runs inside the stream, which the media session
 // serialises.
 func (c *Call) deliver(e dtmf.Event) {
+	if l := c.leg.Load(); l != nil {
+		l.callerKey(e) // regenerated towards the leg, or a beep there during a payment
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.ended {
@@ -323,6 +329,9 @@ func (c *Call) finish(cause string, sendBye bool) {
 
 	c.cancel()
 	close(c.done)
+	if l := c.leg.Load(); l != nil {
+		l.end("caller-hangup", true) // the caller's BYE ends the bridged leg too
+	}
 	if sendBye && c.dialog.LoadState() >= sip.DialogStateEstablished && c.dialog.LoadState() != sip.DialogStateEnded {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		if err := c.dialog.Bye(ctx); err != nil {

@@ -61,6 +61,9 @@ type Server struct {
 
 	mu       sync.Mutex
 	calls    map[string]*Call // by SIP dialog id
+	legs     map[string]*Leg  // legs this server placed, by their (UAC) dialog id
+
+	bridgeTotals bridgeTotals
 	active   atomic.Int64
 	draining atomic.Bool
 	closed   chan struct{}
@@ -511,7 +514,7 @@ func (s *Server) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 func (s *Server) onAck(req *sip.Request, tx sip.ServerTransaction) {
 	c := s.callFor(req)
 	if c == nil {
-		return
+		return // no call (or the ACK of a leg's re-INVITE answer: nothing to do)
 	}
 	if c.lateOffer && !c.lateAnswered.Load() {
 		if body, ok := sdpBody(req); ok && len(body) > 0 {
@@ -529,6 +532,9 @@ func (s *Server) onAck(req *sip.Request, tx sip.ServerTransaction) {
 }
 
 func (s *Server) onBye(req *sip.Request, tx sip.ServerTransaction) {
+	if s.legRequest(req, tx) {
+		return
+	}
 	c := s.callFor(req)
 	if c == nil {
 		s.respond(tx, req, sip.StatusCallTransactionDoesNotExists, "Call/Transaction Does Not Exist")
@@ -549,6 +555,9 @@ func (s *Server) onCancel(req *sip.Request, tx sip.ServerTransaction) {
 }
 
 func (s *Server) onInfo(req *sip.Request, tx sip.ServerTransaction) {
+	if s.legRequest(req, tx) {
+		return
+	}
 	c := s.callFor(req)
 	if c == nil {
 		s.respond(tx, req, sip.StatusCallTransactionDoesNotExists, "Call/Transaction Does Not Exist")
@@ -585,6 +594,9 @@ func (s *Server) onNotify(req *sip.Request, tx sip.ServerTransaction) {
 }
 
 func (s *Server) onUpdate(req *sip.Request, tx sip.ServerTransaction) {
+	if s.legRequest(req, tx) {
+		return
+	}
 	c := s.callFor(req)
 	if c == nil {
 		s.respond(tx, req, sip.StatusCallTransactionDoesNotExists, "Call/Transaction Does Not Exist")
@@ -594,6 +606,9 @@ func (s *Server) onUpdate(req *sip.Request, tx sip.ServerTransaction) {
 }
 
 func (s *Server) onReinvite(req *sip.Request, tx sip.ServerTransaction) {
+	if s.legRequest(req, tx) {
+		return
+	}
 	c := s.callFor(req)
 	if c == nil {
 		s.respond(tx, req, sip.StatusCallTransactionDoesNotExists, "Call/Transaction Does Not Exist")

@@ -200,3 +200,18 @@ func (l *sessionLink) detach(in, out *relay) {
 	l.in.CompareAndSwap(in, nil)
 	l.out.CompareAndSwap(out, nil)
 }
+
+// DigitsPending reports whether keys regenerated towards leg to are still being sent (RFC 4733
+// events queued on it, or tones queued over its relayed audio).
+func (br *Bridge) DigitsPending(to *Session) bool {
+	if to.DigitsPending() > 0 {
+		return true
+	}
+	r := br.ab
+	if to == br.a {
+		r = br.ba
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.ovPos < len(r.overlay)
+}

@@ -142,3 +142,17 @@ func (rec *bridgeRecorder) close() error {
 	rec.closed = true
 	return rec.w.Close()
 }
+
+// PauseDuringCapture changes whether the recording pauses while a payment is open (the plan
+// or the API may ask for it per payment).
+func (br *Bridge) PauseDuringCapture(on bool) {
+	br.recMu.Lock()
+	rec := br.rec
+	br.recMu.Unlock()
+	if rec == nil {
+		return
+	}
+	rec.mu.Lock()
+	rec.pause = on
+	rec.mu.Unlock()
+}

@@ -107,6 +107,9 @@ func (m *Session) receive(pkt *rtp.Packet, src netip.AddrPort) {
 		}
 	}
 	if isEvent {
+		if l := m.link.in.Load(); l != nil {
+			l.event()
+		}
 		if m.stream != nil {
 			m.stream.TelephoneEvent(pkt.Timestamp, seq, pkt.Payload) // a malformed payload is ignored
 		}

@@ -15,11 +15,15 @@ import (
 //	                                                    ▲ overlay: beeps, regenerated in-band keys
 //
 // The FIFO is the jitter buffer. It starts playing once it holds Target of audio, and plays a
-// frame whenever the destination's scheduler asks for one; when a frame is due and the FIFO
-// cannot fill it while the source is still sending, that frame is an underrun (a gap the far
-// party hears): it is counted and the FIFO fills up to Target again before it plays on. More
-// than Max of audio (a burst, the two ends' clocks drifting apart) is trimmed back to Target,
-// oldest first. Silence the source suppresses is not an underrun: nothing was sent to play.
+// frame whenever the destination's scheduler asks for one. When a frame is due and the FIFO
+// cannot fill it, the FIFO fills up to Target again before it plays on; if the source's audio
+// then arrives within sourceActive, those frames were late audio — a gap the far party heard —
+// and are counted as skipped. A longer pause is the source's own silence (suppression, hold),
+// and so is a pause around telephone-events the source sent instead of audio: nothing was
+// sent to play. A FIFO that has held
+// more than Target for a whole second (a burst left it deeper) sheds one frame at a time, and
+// more than Max (the two ends' clocks drifting apart) is trimmed back to Target at once,
+// oldest first: the delay never builds up.
 //
 // While capture is on, the source's audio passes through a look-ahead masker before the FIFO
 // (CaptureMasked: every tone removed, speech kept; CaptureSecure: only the fill), so no tone
@@ -34,6 +38,12 @@ type relay struct {
 	limit  int // more than this is trimmed back to target
 
 	lastIn time.Time // last audio or gap from the source
+
+	lastEvent time.Time // last telephone-event the source sent (in place of audio)
+	starved   time.Time // when the FIFO last ran dry with a frame due (zero: it has not)
+	starvedN  int64     // frames due since then
+	minDepth  int       // the shallowest the FIFO was at a pull in this window
+	windowN   int       // pulls in this window
 
 	capture   CaptureMode
 	masker    Masker
@@ -60,9 +70,13 @@ type relayStats struct {
 	maxDelay  int   // maxDepth plus the masker's look-ahead when it was in the path (samples)
 }
 
-// sourceActive is how recently the source must have sent for an empty FIFO to be an underrun
-// rather than the source's own silence suppression.
+// sourceActive: audio that arrives within this of the FIFO running dry was late (the frames
+// due meanwhile are skipped frames); after a longer pause the source was silent.
 const sourceActive = 100 * time.Millisecond
+
+// shrinkWindow is how many pulls (1 s of 20 ms frames) the FIFO must stay above Target before
+// it sheds a frame.
+const shrinkWindow = 50
 
 func newRelay(target, limit time.Duration, newMasker func() Masker) *relay {
 	t, l := samples(target), samples(limit)
@@ -82,11 +96,26 @@ func samples(d time.Duration) int { return int(d * 8000 / time.Second) }
 func (r *relay) audio(pcm []int16) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.lastIn = time.Now()
+	now := time.Now()
+	r.lastIn = now
+	if !r.starved.IsZero() {
+		if now.Sub(r.starved) < sourceActive && r.lastEvent.Before(r.starved.Add(-sourceActive)) {
+			r.st.underruns += r.starvedN
+		}
+		r.starved, r.starvedN = time.Time{}, 0
+	}
 	if r.masker != nil {
 		pcm = r.masker.Process(pcm)
 	}
 	r.write(pcm)
+}
+
+// event notes a telephone-event packet of the source: it sends that instead of audio, so the
+// FIFO running dry meanwhile is no gap of the relay's making.
+func (r *relay) event() {
+	r.mu.Lock()
+	r.lastEvent = time.Now()
+	r.mu.Unlock()
 }
 
 // gap takes a loss of the source: the samples are played as silence, so that what follows
@@ -138,15 +167,18 @@ func (r *relay) pull(out []int16) bool {
 	if !r.primed && r.n >= r.target && r.n > 0 {
 		r.primed = true
 	}
+	if !r.primed && !r.starved.IsZero() {
+		r.starvedN++
+	}
 	if r.primed {
 		depth := r.n
+		r.shrink(depth, len(out))
+		depth = r.n
 		if r.n >= len(out) {
 			r.read(out)
 			have = true
 		} else {
-			if time.Since(r.lastIn) < sourceActive {
-				r.st.underruns++
-			}
+			r.starved, r.starvedN = time.Now(), 1
 			r.primed = false
 			if r.n > 0 {
 				k := r.n
@@ -181,6 +213,22 @@ func (r *relay) pull(out []int16) bool {
 		}
 	}
 	return have
+}
+
+// shrink sheds one frame when the FIFO has stayed deeper than Target by more than a frame for
+// a whole window (r.mu held).
+func (r *relay) shrink(depth, frame int) {
+	if r.windowN == 0 || depth < r.minDepth {
+		r.minDepth = depth
+	}
+	r.windowN++
+	if r.windowN < shrinkWindow {
+		return
+	}
+	if excess := r.minDepth - r.target; excess > frame/2 {
+		r.drop(min(excess, frame))
+	}
+	r.windowN = 0
 }
 
 // read takes len(out) samples from the FIFO (r.mu held; r.n ≥ len(out)).

@@ -31,10 +31,11 @@ func TestRelayJitterBuffer(t *testing.T) {
 	if !r.pull(out) || out[0] != 2 {
 		t.Fatalf("second frame %d, want 2", out[0])
 	}
-	// now nothing is buffered while the source is active: one skipped frame
+	// now nothing is buffered when a frame is due, and the late packet comes: one skipped frame
 	if r.pull(out) {
 		t.Fatal("an empty buffer played")
 	}
+	r.audio(frameOf(3, 160))
 	if st := r.stats(); st.underruns != 1 {
 		t.Fatalf("underruns %d, want 1", st.underruns)
 	}
@@ -59,19 +60,40 @@ func TestRelayJitterBuffer(t *testing.T) {
 	}
 }
 
-// TestRelaySilenceIsNotAnUnderrun: a source that stopped sending (silence suppression, hold)
-// leaves the buffer empty without a skipped frame.
+// TestRelaySilenceIsNotAnUnderrun: a source that stopped sending (silence suppression, a
+// telephone-event instead of audio, hold) leaves the buffer empty without a skipped frame.
 func TestRelaySilenceIsNotAnUnderrun(t *testing.T) {
 	r := newRelay(20*time.Millisecond, 200*time.Millisecond, nil)
 	out := make([]int16, 160)
 	r.audio(frameOf(1, 160))
 	r.pull(out)
-	r.lastIn = time.Now().Add(-time.Second)
 	for i := 0; i < 10; i++ {
 		r.pull(out)
 	}
+	r.starved = r.starved.Add(-time.Second) // the source comes back a second after it went quiet
+	r.audio(frameOf(1, 160))
 	if st := r.stats(); st.underruns != 0 {
-		t.Fatalf("%d underruns while the source was silent", st.underruns)
+		t.Fatalf("%d underruns after the source's silence", st.underruns)
+	}
+}
+
+// TestRelaySheds: a burst that left the buffer deeper than its target is shed a frame at a
+// time once it has lasted a second, down to the target.
+func TestRelaySheds(t *testing.T) {
+	r := newRelay(40*time.Millisecond, 200*time.Millisecond, nil)
+	out := make([]int16, 160)
+	for i := 0; i < 7; i++ { // 140 ms
+		r.audio(frameOf(1, 160))
+	}
+	for i := 0; i < 5*shrinkWindow; i++ {
+		r.audio(frameOf(1, 160))
+		r.pull(out)
+	}
+	if r.n > r.target+160 {
+		t.Fatalf("the buffer still holds %d samples, target %d", r.n, r.target)
+	}
+	if st := r.stats(); st.underruns != 0 || st.trimmed == 0 {
+		t.Fatalf("stats %+v", st)
 	}
 }
 

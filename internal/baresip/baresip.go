@@ -34,13 +34,51 @@ type UA struct {
 	out  *testlog.Buffer
 	ctrl net.Conn
 	rd   *bufio.Reader
+
+	// SIPAddr is where it listens for SIP (host:port on loopback).
+	SIPAddr string
+	// RecordDir is where an agent writes what it hears and says (sndfile), "" otherwise.
+	RecordDir string
+}
+
+// Options shape a baresip.
+type Options struct {
+	// User is the account's user part (default "+447700900123").
+	User string
+	// AutoAnswer answers every incoming call at once (an agent's phone).
+	AutoAnswer bool
+	// Codecs restricts the audio codecs it offers and accepts ("pcma"); "" = PCMU and PCMA.
+	Codecs string
+	// Record writes what it hears (…-dec.wav) and what it sends (…-enc.wav) of each call into
+	// UA.RecordDir (the sndfile module).
+	Record bool
+	// Source is the WAV it plays as its microphone (default 60 s of silence).
+	Source string
 }
 
 // Start runs baresip as the caller +447700900123 on loopback and connects to its ctrl_tcp
 // port. The process is killed when the test ends.
-func Start(t testing.TB) *UA { return start(t, 0) }
+func Start(t testing.TB) *UA { return start(t, Options{}, 0) }
 
-func start(t testing.TB, attempt int) *UA {
+// StartWith runs baresip with opt (an auto-answering, recording agent, say).
+func StartWith(t testing.TB, opt Options) *UA { return start(t, opt, 0) }
+
+// RecordedFile returns the path of the first WAV the sndfile module wrote whose name ends in
+// suffix ("dec.wav": what it heard), or "".
+func (u *UA) RecordedFile(suffix string) string {
+	if u.RecordDir == "" {
+		return ""
+	}
+	ents, _ := os.ReadDir(u.RecordDir)
+	for _, e := range ents {
+		if strings.HasSuffix(e.Name(), suffix) {
+			return filepath.Join(u.RecordDir, e.Name())
+		}
+	}
+	return ""
+}
+
+func start(t testing.TB, opt Options, attempt int) *UA {
 	t.Helper()
 	bin, err := exec.LookPath("baresip")
 	if err != nil {
@@ -50,9 +88,31 @@ func start(t testing.TB, attempt int) *UA {
 		t.Fatalf("baresip ctrl_tcp module not installed (%v): run make deps", err)
 	}
 	dir := t.TempDir()
-	silence := filepath.Join(dir, "silence.wav")
-	if err := audiofile.WriteWAVFile(silence, make([]int16, 8000*60), audiofile.PCM16); err != nil {
-		t.Fatal(err)
+	silence := opt.Source
+	if silence == "" {
+		silence = filepath.Join(dir, "silence.wav")
+		if err := audiofile.WriteWAVFile(silence, make([]int16, 8000*60), audiofile.PCM16); err != nil {
+			t.Fatal(err)
+		}
+	}
+	user := opt.User
+	if user == "" {
+		user = "+447700900123"
+	}
+	account := "<sip:" + user + "@127.0.0.1>;regint=0"
+	if opt.AutoAnswer {
+		account += ";answermode=auto"
+	}
+	if opt.Codecs != "" {
+		account += ";audio_codecs=" + opt.Codecs
+	}
+	extra, recDir := "", ""
+	if opt.Record {
+		recDir = filepath.Join(dir, "heard")
+		if err := os.MkdirAll(recDir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		extra = "module sndfile.so\nsnd_path " + recDir + "\n"
 	}
 	sipPort, ctrlPort, rtp := freePort(t, "udp"), freePort(t, "tcp"), freePort(t, "udp")&^1
 	config := fmt.Sprintf(`poll_method epoll
@@ -69,13 +129,13 @@ module aubridge.so
 module_app menu.so
 module_app ctrl_tcp.so
 ctrl_tcp_listen 127.0.0.1:%d
-`, sipPort, silence, rtp, rtp+20, ModuleDir, ctrlPort)
-	for name, body := range map[string]string{"config": config, "accounts": "<sip:+447700900123@127.0.0.1>;regint=0\n"} {
+%s`, sipPort, silence, rtp, rtp+20, ModuleDir, ctrlPort, extra)
+	for name, body := range map[string]string{"config": config, "accounts": account + "\n"} {
 		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}
-	u := &UA{out: &testlog.Buffer{}}
+	u := &UA{out: &testlog.Buffer{}, SIPAddr: "127.0.0.1:" + strconv.Itoa(sipPort), RecordDir: recDir}
 	u.cmd = exec.Command(bin, "-f", dir)
 	u.cmd.Stdout, u.cmd.Stderr = u.out, u.out
 	if err := u.cmd.Start(); err != nil {
@@ -92,7 +152,7 @@ ctrl_tcp_listen 127.0.0.1:%d
 		if strings.Contains(u.out.String(), "Address already in use") && attempt < 3 {
 			// A port picked as free was taken meanwhile: start again on new ones.
 			u.kill()
-			return start(t, attempt+1)
+			return start(t, opt, attempt+1)
 		}
 		if time.Now().After(deadline) {
 			t.Fatalf("baresip ctrl_tcp never listened: %v\n%s", err, u.out.String())
