@@ -3,6 +3,17 @@ package engine
 import (
 	"context"
 	"time"
+
+	"github.com/paybridge/paybridge/callplan"
+)
+
+// The results of a Dial ($(Dial.Result)), the language's names.
+const (
+	DialAnswered     = callplan.DialAnswered
+	DialBusy         = callplan.DialBusy
+	DialNoAnswer     = callplan.DialNoAnswer
+	DialFailed       = callplan.DialFailed
+	DialCallerHungUp = callplan.DialCallerHungUp
 )
 
 // Dialer is implemented by channels that can place a second call leg and bridge the call to it

@@ -160,4 +160,3 @@ func countLoud(pcm []int16) int {
 	}
 	return n
 }
-

@@ -59,15 +59,15 @@ type Server struct {
 	sched *media.Scheduler
 	limit *rateLimiter
 
-	mu       sync.Mutex
-	calls    map[string]*Call // by SIP dialog id
-	legs     map[string]*Leg  // legs this server placed, by their (UAC) dialog id
+	mu    sync.Mutex
+	calls map[string]*Call // by SIP dialog id
+	legs  map[string]*Leg  // legs this server placed, by their (UAC) dialog id
 
 	bridgeTotals bridgeTotals
-	active   atomic.Int64
-	draining atomic.Bool
-	closed   chan struct{}
-	closeOne sync.Once
+	active       atomic.Int64
+	draining     atomic.Bool
+	closed       chan struct{}
+	closeOne     sync.Once
 }
 
 // NewServer binds the SIP sockets (UDP and TCP on the same port) and prepares the server.
