@@ -47,6 +47,9 @@ type Config struct {
 	// ClientIP names the client of a request for the lockout, the audit log and the request
 	// log (serve: the peer, or what a trusted proxy says); nil = the peer address.
 	ClientIP func(*http.Request) string
+	// Agents serves the Payments API on calls bridged to agents (payments.go); nil: its
+	// requests answer 503.
+	Agents Agents
 }
 
 // A client address with DefaultAuthFailures failed authentications within AuthFailureWindow
@@ -78,6 +81,9 @@ type Server struct {
 //	                            &error_type=&card_type=&last4=&since=&until=&limit=&cursor=
 //	GET  /api/calls/{id}        the call, its readable timeline, its masked events, its payments
 //	GET  /api/live              calls in progress
+//	POST /api/calls/{id}/payments          open an agent payment (payments.go)
+//	POST /api/calls/{id}/payments/{pid}    Capture=<field> | Status=complete|cancel
+//	GET  /api/calls/{id}/payments[/{pid}]  their masked states
 //	GET  /api/payments          ?call_id=&connector=&state=&result=&channel=&reference=&error_type=
 //	                            &card_type=&last4=&number=&plan=&node=&since=&until=&limit=&cursor=
 //	GET  /api/payments/{id}     everything about a payment: call, attempts, links, texts, webhooks
@@ -135,6 +141,10 @@ func NewServer(cfg Config) http.Handler {
 	s.mux.Handle("GET /api/calls", s.auth(s.listCalls))
 	s.mux.Handle("GET /api/calls/{id}", s.auth(s.getCall))
 	s.mux.Handle("GET /api/live", s.auth(s.live))
+	s.mux.Handle("POST /api/calls/{id}/payments", s.auth(s.startAgentPayment))
+	s.mux.Handle("POST /api/calls/{id}/payments/{pid}", s.auth(s.updateAgentPayment))
+	s.mux.Handle("GET /api/calls/{id}/payments", s.auth(s.listAgentPayments))
+	s.mux.Handle("GET /api/calls/{id}/payments/{pid}", s.auth(s.getAgentPayment))
 	s.mux.Handle("GET /api/payments", s.auth(s.listPayments))
 	s.mux.Handle("GET /api/payments/{id}", s.auth(s.getPayment))
 	s.mux.Handle("GET /api/plans", s.auth(s.plans))

@@ -33,7 +33,8 @@ import (
 // touches it.
 type agentPay struct {
 	id       string
-	fromPlan bool // opened by the plan's <Pay mode="agent">: its Pay.* variables are published
+	agent    string // who the call is bridged to
+	fromPlan bool   // opened by the plan's <Pay mode="agent">: its Pay.* variables are published
 	params   AgentPaymentParams
 	p        *payCapture
 	conn     payment.Connector
@@ -85,7 +86,7 @@ func (a *agentPay) buffer(field string) *pan.SecureBuffer {
 func (a *agentPay) state(r *run) AgentPaymentState {
 	s := AgentPaymentState{CallID: r.callID, StatusCallback: a.params.StatusCallback, Created: a.created, Updated: a.updated}
 	ap := &s.AgentPayment
-	ap.PaymentID, ap.Status, ap.Capture = a.id, a.status, a.current
+	ap.PaymentID, ap.Agent, ap.Status, ap.Capture = a.id, a.agent, a.status, a.current
 	ap.Connector, ap.AmountMinor, ap.Currency = a.p.step.Connector, a.p.amount.Minor, a.p.amount.Currency
 	ap.PartialResult = a.current != ""
 	ap.ErrorType = a.lastErr
@@ -193,7 +194,7 @@ func (r *run) agentStart(ctx context.Context, br Bridge, agent string, prm Agent
 			return AgentPaymentState{}, err
 		}
 	}
-	a := &agentPay{id: newPaymentID(), fromPlan: plan != nil, params: prm, st: map[string]*agentField{},
+	a := &agentPay{id: newPaymentID(), agent: agent, fromPlan: plan != nil, params: prm, st: map[string]*agentField{},
 		status: AgentOpen, created: r.clock.Now()}
 	a.p = &payCapture{step: step, number: newPayBuffer(), expiry: newPayBuffer(), channel: event.ChannelAgent,
 		reference: r.expand(step.Reference), description: prm.Description}

@@ -23,6 +23,7 @@ import (
 	"github.com/paybridge/paybridge/callplan"
 	"github.com/paybridge/paybridge/console"
 	"github.com/paybridge/paybridge/dtmf"
+	"github.com/paybridge/paybridge/engine"
 	"github.com/paybridge/paybridge/event"
 	"github.com/paybridge/paybridge/examples"
 	"github.com/paybridge/paybridge/gateway"
@@ -56,6 +57,8 @@ type App struct {
 	recorder   *eventRecorder
 	sip        *ivr.Server
 	speech     *speech
+	desk       *engine.Desk     // the bridged calls agents reach (Payments API, console)
+	callbacks  *statusCallbacks // the agent payments' StatusCallbacks
 
 	httpLn      net.Listener
 	httpSrv     *http.Server
@@ -124,6 +127,8 @@ func New(ctx context.Context, cfg Config, getenv func(string) string, out io.Wri
 	if a.planHTTP, err = a.newPlanHTTPClient(); err != nil {
 		return nil, fmt.Errorf("--http-allow: %w", err)
 	}
+	a.callbacks = newStatusCallbacks(a.planHTTP, a.log.With("component", "status-callback"))
+	a.desk = engine.NewDesk(a.callbacks.notify)
 
 	a.registry = prometheus.NewRegistry()
 	a.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -327,6 +332,7 @@ func (a *App) handler() http.Handler {
 		Done:       a.done,
 		Version:    Version,
 		ClientIP:   a.proxies.ClientIP,
+		Agents:     agentDesk{a.desk},
 	}))
 	return mux
 }
@@ -384,6 +390,7 @@ func (a *App) Run(ctx context.Context) error {
 	}()
 	go a.webhooks.Run(bg)
 	go a.recorder.run(bg)
+	go a.callbacks.run(bg)
 	// Settle the payments a previous run left pending — every attempt written before this
 	// process started is no longer in flight — in the background, once the listeners serve: an
 	// attempt whose provider is the embedded sandbox is looked up through our own listener, and

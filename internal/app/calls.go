@@ -56,6 +56,7 @@ func (a *App) runCall(ctx context.Context, plan *callplan.Plan, ps *prompts.Set,
 		HTTPClient: a.planHTTP,
 		Logger:     log,
 		Speech:     a.speech.renderer,
+		Desk:       a.desk,
 	})
 	cause := "error"
 	switch {

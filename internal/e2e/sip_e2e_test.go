@@ -45,6 +45,8 @@ type sipNode struct {
 	http string // http://host:port of the console and API
 	data string
 	out  *testlog.Buffer
+	// payTo is the number whose calls payResults reads (default the paying plan's).
+	payTo string
 }
 
 // sipE2EAdminToken is the admin token every SIP test node is started with.
@@ -84,9 +86,15 @@ func sipPaybridge(t *testing.T) string {
 // extra flags given.
 func startSIPNode(t *testing.T, rtpBase int, extra ...string) *sipNode {
 	t.Helper()
+	return startSIPNodeWith(t, rtpBase, sipPayPlan, extra...)
+}
+
+// startSIPNodeWith starts `paybridge serve` with one plan, plan.
+func startSIPNodeWith(t *testing.T, rtpBase int, plan string, extra ...string) *sipNode {
+	t.Helper()
 	bin := sipPaybridge(t)
 	plans, data := t.TempDir(), t.TempDir()
-	if err := os.WriteFile(filepath.Join(plans, "pay.xml"), []byte(sipPayPlan), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(plans, "pay.xml"), []byte(plan), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	n := &sipNode{data: data, out: &testlog.Buffer{}}
@@ -142,7 +150,11 @@ func (n *sipNode) payResults(t *testing.T) []string {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	calls, err := st.ListCalls(ctx, store.CallFilter{To: "+441632960777"})
+	to := n.payTo
+	if to == "" {
+		to = "+441632960777"
+	}
+	calls, err := st.ListCalls(ctx, store.CallFilter{To: to})
 	if err != nil {
 		t.Fatal(err)
 	}
