@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -20,6 +21,8 @@ import (
 //	POST /api/calls/{id}/payments/{pid}   Capture=<field> takes a field; Status=complete|cancel
 //	GET  /api/calls/{id}/payments         the call's agent payments (this node remembers)
 //	GET  /api/calls/{id}/payments/{pid}   one of them
+//	GET  /api/agent/calls                 the calls bridged now, each with its payments (the
+//	                                      console's agent desk)
 //
 // Requests are form-encoded (application/x-www-form-urlencoded) like Twilio's. Every answer is
 // the payment's masked state (AgentPaymentView); no request or answer ever holds a digit of
@@ -36,6 +39,8 @@ type Agents interface {
 	Payment(id string) (AgentPayment, bool)
 	// Payments are a call's agent payments, oldest first.
 	Payments(callID string) []AgentPayment
+	// Bridged lists the calls bridged now, by id, with who each is bridged to.
+	Bridged() map[string]string
 }
 
 // AgentRequest is one Payments API request.
@@ -229,7 +234,7 @@ func (s *Server) updateAgentPayment(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "give Capture or Status, not both")
 		return
 	case capture != "":
-		if !slicesContains(agentFields, capture) {
+		if !slices.Contains(agentFields, capture) {
 			writeError(w, http.StatusBadRequest, fmt.Sprintf("Capture %q: one of %s", capture, strings.Join(agentFields, ", ")))
 			return
 		}
@@ -243,15 +248,6 @@ func (s *Server) updateAgentPayment(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.agentDo(w, r, req, http.StatusOK)
-}
-
-func slicesContains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // agentDo sends req to the call and answers with the payment's state. A payment sent to its
@@ -368,4 +364,26 @@ func formBool(f url.Values, name string, def bool) (bool, error) {
 		return def, fmt.Errorf("%s %q: true or false", name, v)
 	}
 	return b, nil
+}
+
+// bridgedCall is one row of GET /api/agent/calls.
+type bridgedCall struct {
+	CallID   string             `json:"call_id"`
+	Agent    string             `json:"agent"`
+	Payments []AgentPaymentView `json:"payments"`
+}
+
+func (s *Server) bridgedCalls(w http.ResponseWriter, r *http.Request) {
+	items := []bridgedCall{}
+	if s.cfg.Agents != nil {
+		for id, agent := range s.cfg.Agents.Bridged() {
+			b := bridgedCall{CallID: id, Agent: agent, Payments: []AgentPaymentView{}}
+			for _, p := range s.cfg.Agents.Payments(id) {
+				b.Payments = append(b.Payments, p.View())
+			}
+			items = append(items, b)
+		}
+	}
+	slices.SortFunc(items, func(a, b bridgedCall) int { return strings.Compare(a.CallID, b.CallID) })
+	writeJSON(w, http.StatusOK, page[bridgedCall]{Items: items})
 }

@@ -47,6 +47,12 @@ func (f *fakeAgents) Payments(callID string) []AgentPayment {
 	return []AgentPayment{f.p}
 }
 
+func (f *fakeAgents) Bridged() map[string]string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return map[string]string{f.p.CallID: "alice"}
+}
+
 func postForm(t *testing.T, f *fixture, path, contentType string, form url.Values) (int, []byte) {
 	t.Helper()
 	req, _ := http.NewRequest("POST", f.srv.URL+path, strings.NewReader(form.Encode()))
@@ -113,6 +119,11 @@ func TestPaymentsAPIRequests(t *testing.T) {
 	f.getJSON(t, "/api/calls/c1/payments", &list)
 	if len(list.Items) != 1 || list.Items[0].Sid != "PK1" {
 		t.Fatalf("list %+v", list)
+	}
+	var desk page[bridgedCall]
+	f.getJSON(t, "/api/agent/calls", &desk)
+	if len(desk.Items) != 1 || desk.Items[0].Agent != "alice" || len(desk.Items[0].Payments) != 1 {
+		t.Fatalf("agent desk %+v", desk)
 	}
 	if code, _, _ := f.do(t, "GET", "/api/calls/other/payments/PK1", testToken); code != 404 {
 		t.Fatalf("a payment read through another call: %d", code)

@@ -84,6 +84,7 @@ type Server struct {
 //	POST /api/calls/{id}/payments          open an agent payment (payments.go)
 //	POST /api/calls/{id}/payments/{pid}    Capture=<field> | Status=complete|cancel
 //	GET  /api/calls/{id}/payments[/{pid}]  their masked states
+//	GET  /api/agent/calls                  the calls bridged now (the agent desk)
 //	GET  /api/payments          ?call_id=&connector=&state=&result=&channel=&reference=&error_type=
 //	                            &card_type=&last4=&number=&plan=&node=&since=&until=&limit=&cursor=
 //	GET  /api/payments/{id}     everything about a payment: call, attempts, links, texts, webhooks
@@ -145,6 +146,7 @@ func NewServer(cfg Config) http.Handler {
 	s.mux.Handle("POST /api/calls/{id}/payments/{pid}", s.auth(s.updateAgentPayment))
 	s.mux.Handle("GET /api/calls/{id}/payments", s.auth(s.listAgentPayments))
 	s.mux.Handle("GET /api/calls/{id}/payments/{pid}", s.auth(s.getAgentPayment))
+	s.mux.Handle("GET /api/agent/calls", s.auth(s.bridgedCalls))
 	s.mux.Handle("GET /api/payments", s.auth(s.listPayments))
 	s.mux.Handle("GET /api/payments/{id}", s.auth(s.getPayment))
 	s.mux.Handle("GET /api/plans", s.auth(s.plans))

@@ -7,6 +7,7 @@
   const live = new Map(); // call_id → live call state (same model as console.LiveCall)
   let ws = null, retry = 0, retryTimer = null, tickTimer = null, connectedBefore = false;
   const refreshTimers = {};
+  const bridged = new Map(); // call_id → { agent, target, payment } (the agent desk)
 
   // ---- auth ----
   const token = () => sessionStorage.getItem(TOKEN_KEY) || "";
@@ -109,6 +110,7 @@
       live.clear();
       for (const c of f.calls || []) live.set(c.call_id, c);
       renderLive();
+      loadAgent().catch(() => {}); // the desk as it is now (events may have been missed)
       return;
     }
     const id = ev.call_id;
@@ -165,6 +167,9 @@
         }
       }
       renderLive();
+    }
+    if (id && (ev.type === "call.bridged" || ev.type === "call.unbridged" || ev.type === "agent.payment" || ev.type === "call.ended")) {
+      agentEvent(id, ev.type, f);
     }
     if (ev.type === "pay.completed" || ev.type === "link.paid" || ev.type === "payment.reconciled") scheduleRefresh("payments");
     if (ev.type.startsWith("link.")) { scheduleRefresh("links"); scheduleRefresh("sms"); scheduleRefresh("payments"); }
@@ -565,7 +570,105 @@
     if (target) target.scrollIntoView({ block: "center" });
   }
 
-  function refreshAll() { for (const k of Object.keys(loaders)) loaders[k]().catch(() => {}); }
+  // ---- agent desk ----
+  // The desk shows each bridged call with its agent payment, as the feed reports it (masked
+  // state only: keys counted, never shown), and drives the Payments API.
+  function agentEvent(id, type, f) {
+    if (type === "call.unbridged" || type === "call.ended") {
+      bridged.delete(id);
+    } else if (type === "call.bridged") {
+      if (bridged.size < 1000) bridged.set(id, { agent: str(f, "agent"), target: str(f, "target"), payment: null });
+    } else if (type === "agent.payment") {
+      const b = bridged.get(id);
+      if (b) b.payment = f;
+    }
+    renderAgent();
+  }
+
+  // Payment views (API) and agent.payment events (feed) name the same things differently.
+  function fromView(v) {
+    return {
+      paymentId: v.Sid, status: v.Status, capture: v.Capture, connector: v.PaymentConnector, fields: v.Fields || [],
+      required: (v.Required || "").split(",").filter(Boolean), maskedCard: v.PaymentCardNumber, cardType: v.PaymentCardType,
+      securityCode: v.SecurityCode, expirationDate: v.ExpirationDate, errorType: v.ErrorType, result: v.Result,
+      confirmation: v.PaymentConfirmationCode, amountMinor: undefined, chargeAmount: v.ChargeAmount, currency: v.Currency,
+    };
+  }
+
+  async function loadAgent() {
+    const { items } = await api("/api/agent/calls");
+    bridged.clear();
+    for (const b of items || []) {
+      const last = (b.payments || []).slice(-1)[0];
+      bridged.set(b.call_id, { agent: b.agent, target: "", payment: last ? fromView(last) : null });
+    }
+    renderAgent();
+  }
+
+  const deskFieldNames = { "payment-card-number": "Card number", "expiration-date": "Expiry", "security-code": "Security code", "postal-code": "Postal code" };
+
+  function fieldCheck(p, fl) {
+    if (!fl.complete) return fl.digits ? el("span", { class: "muted" }, "keying…") : el("span", { class: "muted" }, "–");
+    const ok = fl.valid;
+    let what = ok ? "valid" : (fl.errorType || "invalid");
+    if (fl.check === "luhn") what = (ok ? "Luhn ✓" : "Luhn ✗") + (p.cardType ? " · " + p.cardType : "");
+    if (fl.check === "expiry") what = ok ? "valid ✓ " + (p.expirationDate || "") : "expired or wrong ✗";
+    if (fl.check === "length") what = ok ? "length ✓" : "length ✗";
+    return el("span", { class: ok ? "check-ok" : "check-bad", "data-check": ok ? "ok" : "bad" }, what);
+  }
+
+  async function agentPost(id, path, params) {
+    const body = new URLSearchParams({ IdempotencyKey: crypto.randomUUID(), ...params });
+    const box = document.querySelector('#agent-calls li[data-call-id="' + CSS.escape(id) + '"] .agent-msg');
+    try {
+      const v = await api("/api/calls/" + encodeURIComponent(id) + "/payments" + path,
+        { method: "POST", body, headers: { "Content-Type": "application/x-www-form-urlencoded" } });
+      const b = bridged.get(id);
+      if (b && v.Sid) { b.payment = fromView(v); renderAgent(); }
+    } catch (e) {
+      if (box) box.textContent = e.message;
+    }
+  }
+
+  function renderAgent() {
+    const cards = [...bridged.entries()].sort((a, b) => (a[0] < b[0] ? -1 : 1)).map(([id, b]) => {
+      const p = b.payment;
+      const open = p && (p.status === "open" || p.status === "capturing");
+      const parts = [el("h3", {}, el("span", { class: "mono", title: id }, short(id)), el("span", {}, b.agent || "agent"))];
+      if (p) {
+        parts.push(el("p", {}, badge(p.status), " ", p.capture ? "taking " + (deskFieldNames[p.capture] || p.capture) : "",
+          p.maskedCard ? el("span", { class: "mono", "data-masked-card": "" }, " " + p.maskedCard) : "",
+          p.result ? el("span", {}, " · ", badge(p.result), p.confirmation ? " " + p.confirmation : "") : ""));
+        parts.push(el("ul", { class: "agent-fields" }, ...(p.fields || []).map((fl) => el("li", { "data-field": fl.name, class: p.capture === fl.name ? "taking" : "" },
+          el("span", {}, deskFieldNames[fl.name] || fl.name),
+          el("span", {}, el("span", { class: "dots", "aria-label": fl.digits + " digits entered" }, "•".repeat(Math.min(fl.digits || 0, 24)) || "–"), " ", fieldCheck(p, fl)),
+          open ? el("button", { type: "button", class: "btn btn-quiet", "data-take": fl.name,
+            onclick: () => agentPost(id, "/" + encodeURIComponent(p.paymentId), { Capture: fl.name }) },
+          fl.complete || p.capture === fl.name ? "Re-take" : "Take") : ""))));
+        if (p.errorType) parts.push(el("p", { class: "badge b-bad" }, p.errorType));
+      }
+      const actions = el("div", { class: "agent-actions" });
+      if (open) {
+        actions.append(
+          el("button", { type: "button", class: "btn", "data-complete": "", disabled: (p.required || []).length > 0 || p.status === "capturing",
+            onclick: () => agentPost(id, "/" + encodeURIComponent(p.paymentId), { Status: "complete" }) }, "Complete"),
+          el("button", { type: "button", class: "btn btn-quiet", "data-cancel": "",
+            onclick: () => agentPost(id, "/" + encodeURIComponent(p.paymentId), { Status: "cancel" }) }, "Cancel"));
+      } else if (!p || p.status === "complete" || p.status === "cancelled") {
+        const amount = el("input", { type: "text", inputMode: "decimal", placeholder: "amount", "aria-label": "Amount", "data-amount": "" });
+        const currency = el("input", { type: "text", value: "GBP", maxLength: 3, "aria-label": "Currency", "data-currency": "" });
+        actions.append(amount, currency, el("button", { type: "button", class: "btn", "data-open": "",
+          onclick: () => agentPost(id, "", { ChargeAmount: amount.value.trim(), Currency: currency.value.trim().toUpperCase() }) }, "Take a payment"));
+      }
+      parts.push(actions, el("p", { class: "agent-msg error", role: "alert" }));
+      return el("li", { "data-call-id": id }, ...parts);
+    });
+    $("#agent-calls").replaceChildren(...cards);
+    $("#agent-empty").hidden = cards.length > 0;
+    $("#agent-count").textContent = String(cards.length);
+  }
+
+  function refreshAll() { for (const k of Object.keys(loaders)) loaders[k]().catch(() => {}); loadAgent().catch(() => {}); }
 
   // ---- start ----
   document.addEventListener("DOMContentLoaded", () => {

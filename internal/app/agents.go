@@ -44,6 +44,8 @@ func (a agentDesk) Payments(callID string) []console.AgentPayment {
 	return out
 }
 
+func (a agentDesk) Bridged() map[string]string { return a.d.Bridged() }
+
 func agentPayment(s engine.AgentPaymentState) console.AgentPayment {
 	return console.AgentPayment{AgentPayment: s.AgentPayment, CallID: s.CallID, Created: s.Created, Updated: s.Updated}
 }
