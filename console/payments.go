@@ -376,7 +376,11 @@ type bridgedCall struct {
 func (s *Server) bridgedCalls(w http.ResponseWriter, r *http.Request) {
 	items := []bridgedCall{}
 	if s.cfg.Agents != nil {
+		only := agentOf(r)
 		for id, agent := range s.cfg.Agents.Bridged() {
+			if only != "" && agent != only {
+				continue
+			}
 			b := bridgedCall{CallID: id, Agent: agent, Payments: []AgentPaymentView{}}
 			for _, p := range s.cfg.Agents.Payments(id) {
 				b.Payments = append(b.Payments, p.View())

@@ -226,3 +226,63 @@ func TestAgentPaymentViewForm(t *testing.T) {
 		t.Fatal("minorToDecimal")
 	}
 }
+
+// TestAgentTokens: an agent's token reaches the Payments API for the calls bridged to that
+// agent only; other calls look absent, and nothing else of the admin API opens to it.
+func TestAgentTokens(t *testing.T) {
+	const aliceTok, bobTok = "alice-token-0123456789", "bob-token-0123456789ab"
+	ag := &fakeAgents{p: AgentPayment{AgentPayment: event.AgentPayment{PaymentID: "PK1", Status: "open"}, CallID: "c1"}}
+	f := newFixture(t, func(c *Config) {
+		c.Agents = ag
+		c.AgentTokens = map[string]string{"alice": aliceTok, "bob": bobTok}
+	})
+	send := func(method, path, tok string) int {
+		req, _ := http.NewRequest(method, f.srv.URL+path, strings.NewReader("IdempotencyKey=k&Status=cancel"))
+		req.Header.Set("Authorization", "Bearer "+tok)
+		req.Header.Set("Content-Type", formType)
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		if method == "GET" && path == "/api/agent/calls" && res.StatusCode == 200 {
+			var p page[bridgedCall]
+			json.Unmarshal(body, &p)
+			return 200 + len(p.Items) // 201: one call listed, 200: none
+		}
+		return res.StatusCode
+	}
+	// c1 is bridged to alice (fakeAgents.Bridged).
+	for _, tc := range []struct {
+		method, path, tok string
+		want              int
+	}{
+		{"POST", "/api/calls/c1/payments/PK1", aliceTok, 200},
+		{"GET", "/api/calls/c1/payments/PK1", aliceTok, 200},
+		{"GET", "/api/agent/calls", aliceTok, 201},
+		{"POST", "/api/calls/c1/payments/PK1", bobTok, 404},
+		{"GET", "/api/calls/c1/payments", bobTok, 404},
+		{"GET", "/api/agent/calls", bobTok, 200},
+		{"POST", "/api/calls/c2/payments/PK1", aliceTok, 404},
+		{"GET", "/api/calls", aliceTok, 401},
+		{"GET", "/api/calls/c1", aliceTok, 401},
+		{"GET", "/api/payments", aliceTok, 401},
+		{"GET", "/api/agent/calls", "not-a-token-0123456789", 401},
+		{"POST", "/api/calls/c1/payments/PK1", testToken, 200},
+		{"GET", "/api/agent/calls", testToken, 201},
+	} {
+		if got := send(tc.method, tc.path, tc.tok); got != tc.want {
+			t.Errorf("%s %s with %s: %d, want %d", tc.method, tc.path, tc.tok[:5], got, tc.want)
+		}
+	}
+	for _, bad := range []string{"alice", "alice=short", "=x0123456789abcdefg", "al ice=0123456789abcdefg",
+		"a=0123456789abcdefg,a=0123456789abcdefh", "a=0123456789abcdefg,b=0123456789abcdefg", "bad/agent=0123456789abcdefg"} {
+		if _, err := ParseAgentTokens(bad); err == nil {
+			t.Errorf("ParseAgentTokens(%q) accepted", bad)
+		}
+	}
+	if m, err := ParseAgentTokens("alice=0123456789abcdefg, +441632960001=0123456789abcdefh"); err != nil || len(m) != 2 {
+		t.Fatalf("ParseAgentTokens: %v %v", m, err)
+	}
+}

@@ -47,6 +47,9 @@ type Config struct {
 	// ClientIP names the client of a request for the lockout, the audit log and the request
 	// log (serve: the peer, or what a trusted proxy says); nil = the peer address.
 	ClientIP func(*http.Request) string
+	// AgentTokens are the per-agent tokens (agent id → token, ParseAgentTokens): each reaches
+	// the Payments API for the calls bridged to that agent only (agenttoken.go).
+	AgentTokens map[string]string
 	// Agents serves the Payments API on calls bridged to agents (payments.go); nil: its
 	// requests answer 503.
 	Agents Agents
@@ -68,6 +71,8 @@ type Server struct {
 	log       *slog.Logger
 	ws        WebSocketConfig
 	limiter   *failLimiter
+	// agentTokens are the hashes of Config.AgentTokens, by agent.
+	agentTokens map[string][]byte
 }
 
 // NewServer builds the console handler:
@@ -122,6 +127,7 @@ func NewServer(cfg Config) http.Handler {
 		s.ws = *cfg.WebSocket
 	}
 	s.ws.defaults()
+	s.agentTokens = agentTokenHashes(cfg.AgentTokens)
 	h := sha256.Sum256([]byte(cfg.AdminToken))
 	s.tokenHash = h[:]
 	if checkToken(cfg.AdminToken) != nil {
@@ -142,11 +148,11 @@ func NewServer(cfg Config) http.Handler {
 	s.mux.Handle("GET /api/calls", s.auth(s.listCalls))
 	s.mux.Handle("GET /api/calls/{id}", s.auth(s.getCall))
 	s.mux.Handle("GET /api/live", s.auth(s.live))
-	s.mux.Handle("POST /api/calls/{id}/payments", s.auth(s.startAgentPayment))
-	s.mux.Handle("POST /api/calls/{id}/payments/{pid}", s.auth(s.updateAgentPayment))
-	s.mux.Handle("GET /api/calls/{id}/payments", s.auth(s.listAgentPayments))
-	s.mux.Handle("GET /api/calls/{id}/payments/{pid}", s.auth(s.getAgentPayment))
-	s.mux.Handle("GET /api/agent/calls", s.auth(s.bridgedCalls))
+	s.mux.Handle("POST /api/calls/{id}/payments", s.agentAuth(s.startAgentPayment))
+	s.mux.Handle("POST /api/calls/{id}/payments/{pid}", s.agentAuth(s.updateAgentPayment))
+	s.mux.Handle("GET /api/calls/{id}/payments", s.agentAuth(s.listAgentPayments))
+	s.mux.Handle("GET /api/calls/{id}/payments/{pid}", s.agentAuth(s.getAgentPayment))
+	s.mux.Handle("GET /api/agent/calls", s.agentAuth(s.bridgedCalls))
 	s.mux.Handle("GET /api/payments", s.auth(s.listPayments))
 	s.mux.Handle("GET /api/payments/{id}", s.auth(s.getPayment))
 	s.mux.Handle("GET /api/plans", s.auth(s.plans))

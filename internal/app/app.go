@@ -43,22 +43,23 @@ type App struct {
 	log    *slog.Logger
 	out    io.Writer
 
-	lock       *dataLock // one node per data directory
-	store      *store.Store
-	gwStore    gatewayStore
-	plans      *planRegistry
-	sandbox    *sandbox.Provider
-	connectors *gateway.Connectors
-	links      *gateway.Links
-	webhooks   *gateway.Webhooks
-	hub        *console.Hub
-	metrics    *console.Metrics
-	registry   *prometheus.Registry
-	recorder   *eventRecorder
-	sip        *ivr.Server
-	speech     *speech
-	desk       *engine.Desk     // the bridged calls agents reach (Payments API, console)
-	callbacks  *statusCallbacks // the agent payments' StatusCallbacks
+	lock        *dataLock // one node per data directory
+	store       *store.Store
+	gwStore     gatewayStore
+	plans       *planRegistry
+	sandbox     *sandbox.Provider
+	connectors  *gateway.Connectors
+	links       *gateway.Links
+	webhooks    *gateway.Webhooks
+	hub         *console.Hub
+	metrics     *console.Metrics
+	registry    *prometheus.Registry
+	recorder    *eventRecorder
+	sip         *ivr.Server
+	speech      *speech
+	desk        *engine.Desk      // the bridged calls agents reach (Payments API, console)
+	callbacks   *statusCallbacks  // the agent payments' StatusCallbacks
+	agentTokens map[string]string // --agent-tokens
 
 	httpLn      net.Listener
 	httpSrv     *http.Server
@@ -126,6 +127,9 @@ func New(ctx context.Context, cfg Config, getenv func(string) string, out io.Wri
 	}
 	if a.planHTTP, err = a.newPlanHTTPClient(); err != nil {
 		return nil, fmt.Errorf("--http-allow: %w", err)
+	}
+	if a.agentTokens, err = console.ParseAgentTokens(cfg.AgentTokens); err != nil {
+		return nil, fmt.Errorf("--agent-tokens: %w", err)
 	}
 	a.callbacks = newStatusCallbacks(a.planHTTP, a.log.With("component", "status-callback"))
 	a.desk = engine.NewDesk(a.callbacks.notify)
@@ -321,18 +325,19 @@ func (a *App) handler() http.Handler {
 	mux.Handle("/pay/", a.links)
 	mux.Handle("/sandbox/", a.sandboxHandler())
 	mux.Handle("/", console.NewServer(console.Config{
-		Store:      a.store,
-		Hub:        a.hub,
-		Metrics:    a.metrics,
-		Gatherer:   a.registry,
-		AdminToken: a.adminToken,
-		Plans:      a.plans,
-		Logger:     a.log.With("component", "console"),
-		Ready:      a.readyErr,
-		Done:       a.done,
-		Version:    Version,
-		ClientIP:   a.proxies.ClientIP,
-		Agents:     agentDesk{a.desk},
+		Store:       a.store,
+		Hub:         a.hub,
+		Metrics:     a.metrics,
+		Gatherer:    a.registry,
+		AdminToken:  a.adminToken,
+		Plans:       a.plans,
+		Logger:      a.log.With("component", "console"),
+		Ready:       a.readyErr,
+		Done:        a.done,
+		Version:     Version,
+		ClientIP:    a.proxies.ClientIP,
+		Agents:      agentDesk{a.desk},
+		AgentTokens: a.agentTokens,
 	}))
 	return mux
 }

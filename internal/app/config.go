@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/paybridge/paybridge/console"
 	"github.com/paybridge/paybridge/engine"
 	"github.com/paybridge/paybridge/internal/clientip"
 	"github.com/paybridge/paybridge/payment"
@@ -49,6 +50,7 @@ type Config struct {
 	WebhookURL  string  // --webhook-url: where signed payment results are posted
 	WebhookKey  string  // --webhook-secret: HMAC key for result webhooks
 	PaymentKeys string  // --payment-keys: account:key,… that sign results posted to the sandbox from outside
+	AgentTokens string  // --agent-tokens: agent=token,… that reach the Payments API for their own bridged calls
 	RateLimit   float64 // --sip-rate: new SIP transactions per second per source (0 = off)
 	AllowList   string  // --sip-allow: sources exempt from the rate limit (CIDRs, space separated)
 	SIPTrace    bool    // --sip-trace: log every SIP message, redacted (INFO bodies, SDP keys)
@@ -125,6 +127,7 @@ func ParseConfig(args []string, getenv func(string) string, stderr io.Writer) (C
 	str(&c.WebhookURL, "webhook-url", "URL that receives signed payment results")
 	str(&c.WebhookKey, "webhook-secret", "HMAC key for result webhooks (prefer PAYBRIDGE_WEBHOOK_SECRET)")
 	str(&c.PaymentKeys, "payment-keys", "merchant payment keys, account:key,…: results posted to the sandbox from outside must be signed with the account's key (prefer PAYBRIDGE_PAYMENT_KEYS)")
+	str(&c.AgentTokens, "agent-tokens", "per-agent API tokens, agent=token,…: each reaches the Payments API for the calls bridged to that agent only (prefer PAYBRIDGE_AGENT_TOKENS)")
 	fs.Float64Var(&c.RateLimit, "sip-rate", c.RateLimit, "new SIP requests per second per source (0 = off)")
 	str(&c.AllowList, "sip-allow", "sources exempt from the SIP rate limit (CIDRs, space separated)")
 	fs.BoolVar(&c.SIPTrace, "sip-trace", c.SIPTrace, "write every SIP message to the log output, redacted (DTMF INFO bodies never appear)")
@@ -248,6 +251,9 @@ func (c Config) validate() error {
 		errs = append(errs, fmt.Errorf("--payment-keys: %w", err))
 	}
 	errs = append(errs, c.checkMerchant()...)
+	if _, err := console.ParseAgentTokens(c.AgentTokens); err != nil {
+		errs = append(errs, fmt.Errorf("--agent-tokens: %w", err))
+	}
 	return errors.Join(errs...)
 }
 

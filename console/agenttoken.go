@@ -1,0 +1,109 @@
+package console
+
+import (
+	"context"
+	"crypto/sha256"
+	"fmt"
+	"net/http"
+	"strings"
+
+	"github.com/paybridge/paybridge/pan"
+)
+
+// Per-agent tokens: an agent's desktop may hold a token narrower than the admin's. It reaches
+// the Payments API only, and only for the calls bridged to that agent (the <Sip agent="…">
+// of the target that answered): another call answers 404, as if it did not exist. Everything
+// else (the lists, the feed, the console page's other sections) needs the admin token.
+
+// ParseAgentTokens reads --agent-tokens: "agent=token" pairs separated by spaces or commas.
+// Agent ids follow the language's rule for <Sip agent>; tokens the admin token's (MinTokenLen
+// or more token characters), each different from the others.
+func ParseAgentTokens(s string) (map[string]string, error) {
+	out := map[string]string{}
+	seen := map[string]bool{}
+	for _, pair := range strings.FieldsFunc(s, func(r rune) bool { return r == ' ' || r == ',' || r == '\n' || r == '\t' }) {
+		agent, tok, ok := strings.Cut(pair, "=")
+		if !ok || agent == "" {
+			return nil, fmt.Errorf("agent token %d: write agent=token", len(out)+1)
+		}
+		if !validAgent(agent) {
+			return nil, fmt.Errorf("agent %q: 1–64 letters, digits, '.', '_', '-', '+' or '@'", agent)
+		}
+		if err := checkToken(tok); err != nil {
+			return nil, fmt.Errorf("agent %s: %v", agent, strings.Replace(err.Error(), "admin token", "token", 1))
+		}
+		if _, dup := out[agent]; dup {
+			return nil, fmt.Errorf("agent %s has two tokens", agent)
+		}
+		if seen[tok] {
+			return nil, fmt.Errorf("agent %s: the same token is given to another agent", agent)
+		}
+		seen[tok] = true
+		out[agent] = tok
+	}
+	return out, nil
+}
+
+func validAgent(a string) bool {
+	if len(a) == 0 || len(a) > 64 {
+		return false
+	}
+	for i := 0; i < len(a); i++ {
+		c := a[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("._-+@", c) >= 0) {
+			return false
+		}
+	}
+	return true
+}
+
+type agentKey struct{}
+
+// agentOf is the agent a request was authenticated as ("" = the admin).
+func agentOf(r *http.Request) string {
+	a, _ := r.Context().Value(agentKey{}).(string)
+	return a
+}
+
+// agentAuth lets the admin token through, and an agent's token for the calls bridged to that
+// agent ({id} of the path; GET /api/agent/calls filters). The lockout is the admin auth's.
+func (s *Server) agentAuth(h http.HandlerFunc) http.Handler {
+	admin := s.auth(h)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		tok := requestToken(r)
+		agent := ""
+		if tok != "" {
+			for a, want := range s.agentTokens {
+				if tokenMatch(want, tok) {
+					agent = a
+				}
+			}
+		}
+		if agent == "" {
+			admin.ServeHTTP(w, r)
+			return
+		}
+		if id := r.PathValue("id"); id != "" {
+			bridgedTo, ok := "", false
+			if s.cfg.Agents != nil {
+				bridgedTo, ok = s.cfg.Agents.Bridged()[id]
+			}
+			if !ok || bridgedTo != agent {
+				s.log.Warn("console: an agent asked for a call not bridged to them", "agent", agent, "path", pan.Redact(r.URL.Path))
+				writeError(w, http.StatusNotFound, "no such call bridged to you")
+				return
+			}
+		}
+		h(w, r.WithContext(context.WithValue(r.Context(), agentKey{}, agent)))
+	})
+}
+
+// agentTokenHashes hashes the configured tokens once.
+func agentTokenHashes(tokens map[string]string) map[string][]byte {
+	out := make(map[string][]byte, len(tokens))
+	for a, t := range tokens {
+		h := sha256.Sum256([]byte(t))
+		out[a] = h[:]
+	}
+	return out
+}
