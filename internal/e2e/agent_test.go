@@ -325,6 +325,7 @@ func TestAgentPaymentE2E(t *testing.T) {
 			if !strings.Contains(detail, "agent.payment") || !strings.Contains(detail, "call.bridged") {
 				t.Fatalf("the call's timeline lacks the bridge and the agent payment:\n%s", tail(detail, 2000))
 			}
+			logBridgeFigures(t, detail)
 			if tc.console { // the desk sets no StatusCallback
 				sipAssertNoPAN(t, "the call's timeline", detail)
 				sipAssertNoPAN(t, "paybridge serve output", n.out.String())
@@ -381,4 +382,25 @@ func takeOnConsole(t *testing.T, b *consoleBrowser, callID string) {
 	b.mustEval(card+`.querySelector("[data-complete]").click(); true`, nil)
 	b.waitFor("the payment approved on the desk", card+`.textContent.includes("success")`, 30*time.Second)
 	consoleChecks(t, b)
+}
+
+// logBridgeFigures prints the caller→agent audio figures of the call's call.unbridged event.
+func logBridgeFigures(t *testing.T, detail string) {
+	t.Helper()
+	var d struct {
+		Timeline []struct {
+			Type   string          `json:"type"`
+			Fields json.RawMessage `json:"fields"`
+		} `json:"timeline"`
+	}
+	if err := json.Unmarshal([]byte(detail), &d); err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range d.Timeline {
+		if e.Type == "call.unbridged" {
+			t.Logf("bridge figures (caller→agent): %s", e.Fields)
+			return
+		}
+	}
+	t.Error("the call's timeline has no call.unbridged")
 }
