@@ -2,7 +2,7 @@
 # and torture proofs are Go tests (ivr/, internal/e2e/) that `make test` runs with everything
 # else; these targets run them alone.
 
-.PHONY: test-sip loadtest-ivr
+.PHONY: test-sip loadtest-ivr loadtest-bridge
 
 ## test-sip: the outside-caller proofs only (SIPp, baresip, RFC 4475 torture, e2e on the binary)
 test-sip: build
@@ -19,3 +19,11 @@ IVRLOAD_4733_ARGS ?= -card-dtmf rfc4733 -card-calls 500 -card-rate 100 -short-ca
 loadtest-ivr:
 	ulimit -n "$$(ulimit -Hn)" 2>/dev/null || true; $(GO) run ./loadtest/ivrload $(IVRLOAD_ARGS) && \
 	$(GO) run ./loadtest/ivrload $(IVRLOAD_4733_ARGS)
+
+## loadtest-bridge: calls bridged to an agent (a SIPp PBX answering and echoing) with a secure
+## capture on while the card is keyed, RFC 4733 then in-band: the secure side's digits and the
+## agent side's audio figures (docs/agent.md, Load). Not part of `make loadtest`; run it alone.
+BRIDGELOAD_ARGS ?= -card-calls 0 -short-calls 0 -bridge-calls 300 -bridge-rate 30
+loadtest-bridge:
+	ulimit -n "$$(ulimit -Hn)" 2>/dev/null || true; $(GO) run ./loadtest/ivrload $(BRIDGELOAD_ARGS) -bridge-dtmf rfc4733 && \
+	$(GO) run ./loadtest/ivrload $(BRIDGELOAD_ARGS) -bridge-dtmf inband

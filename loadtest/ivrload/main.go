@@ -3,7 +3,9 @@
 // RTP send lateness, RSS per call), and short calls per second (failures, p95 INVITE→200).
 //
 // It runs the ivr server in this process, so the RSS and the profile are the endpoint's own.
-// Usage: go run ./loadtest/ivrload [-card-calls 1000 -card-rate 120] [-short-calls 5000 -short-rate 500]
+// With -bridge-calls it also bridges each caller to an agent (a SIPp PBX) with a secure
+// capture on, and prints the secure side's digits and the agent side's audio figures.
+// Usage: go run ./loadtest/ivrload [-card-calls 1000 -card-rate 120] [-short-calls 5000 -short-rate 500] [-bridge-calls 200 -bridge-rate 20]
 package main
 
 import (
@@ -46,6 +48,9 @@ func main() {
 	cardDTMF := flag.String("card-dtmf", "rfc4733", "how the card is keyed: rfc4733 (pcap via play_pcap_audio) or inband (tones via rtp_stream)")
 	shortCalls := flag.Int("short-calls", 5000, "short calls (answer, prompt, hang-up; 0 skips)")
 	shortRate := flag.Float64("short-rate", 500, "short calls per second")
+	bridgeCalls := flag.Int("bridge-calls", 0, "calls bridged to an agent (a SIPp PBX) with a secure capture while the card is keyed (0 skips)")
+	bridgeRate := flag.Float64("bridge-rate", 20, "new bridged calls per second")
+	bridgeDTMF := flag.String("bridge-dtmf", "rfc4733", "how the card is keyed on bridged calls: rfc4733 or inband")
 	scenarios := flag.String("scenarios", "testdata/sip/sipp", "directory of the SIPp scenarios")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the endpoint here")
 	flag.Parse()
@@ -68,6 +73,9 @@ func main() {
 	ok := true
 	if *cardCalls > 0 {
 		ok = cardPhase(sipp, *scenarios, work, *cardCalls, *cardRate, *cardDTMF) && ok
+	}
+	if *bridgeCalls > 0 {
+		ok = bridgePhase(sipp, *scenarios, work, *bridgeCalls, *bridgeRate, *bridgeDTMF) && ok
 	}
 	if *shortCalls > 0 {
 		ok = shortPhase(sipp, *scenarios, work, *shortCalls, *shortRate) && ok
