@@ -47,6 +47,9 @@ type Config struct {
 	// ClientIP names the client of a request for the lockout, the audit log and the request
 	// log (serve: the peer, or what a trusted proxy says); nil = the peer address.
 	ClientIP func(*http.Request) string
+	// Capacity reports the admission controller's figure for /api/stats and the overview
+	// (nil: not shown).
+	Capacity func() Capacity
 }
 
 // A client address with DefaultAuthFailures failed authentications within AuthFailureWindow
