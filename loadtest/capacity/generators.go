@@ -37,6 +37,9 @@ type load struct {
 	rate  float64
 	lead  time.Duration
 	work  string // scratch directory
+	// overload: a 503 to the INVITE is an accepted outcome (SIPp: uac_card_pcap_503.xml, the
+	// 503s counted from -trace_counts); callgen counts 503s always.
+	overload bool
 }
 
 // runOwn runs callgen in a child process (this program's `gen` mode, niced like SIPp), so its
@@ -107,7 +110,11 @@ func runSIPp(sipp, scenarios string, l load) (genResult, error) {
 		}
 		pcap := filepath.Join(dir, "card.pcap")
 		os.WriteFile(pcap, b.Bytes(), 0o644)
-		sf, err = rewrite(filepath.Join(scenarios, "uac_card_pcap.xml"), filepath.Join(dir, "card.xml"), "@PCAP@", pcap)
+		name := "uac_card_pcap.xml"
+		if l.overload {
+			name = "uac_card_pcap_503.xml"
+		}
+		sf, err = rewrite(filepath.Join(scenarios, name), filepath.Join(dir, "card.xml"), "@PCAP@", pcap)
 	}
 	if err != nil {
 		return genResult{}, err
@@ -118,17 +125,23 @@ func runSIPp(sipp, scenarios string, l load) (genResult, error) {
 	cmd := exec.CommandContext(ctx, "nice", "-n", "10", sipp, l.addr, "-sf", sf, "-s", l.user,
 		"-m", strconv.Itoa(l.calls), "-r", strconv.FormatFloat(l.rate, 'f', 3, 64), "-l", strconv.Itoa(l.calls),
 		"-i", "127.0.0.1", "-p", strconv.Itoa(freePort()), "-mp", strconv.Itoa(freePort()&^1),
-		"-nostdin", "-trace_stat", "-stf", filepath.Join(dir, "stat.csv"), "-fd", "1",
+		"-nostdin", "-trace_stat", "-stf", filepath.Join(dir, "stat.csv"), "-fd", "1", "-trace_counts",
 		"-timeout", strconv.Itoa(int(span)+120)+"s", "-max_socket", "10000")
 	cmd.Dir = dir
 	cmd.Stdout, cmd.Stderr = io.Discard, io.Discard
 	runErr := cmd.Run()
 	ok, failed := readStat(filepath.Join(dir, "stat.csv"))
 	g := genResult{Placed: ok + failed, Refused: -1}
+	if l.overload {
+		g.Refused = readCount(dir, "503")
+	}
 	if cmd.ProcessState != nil {
 		g.CPU = cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
 	}
 	g.Note = fmt.Sprintf("SIPp successful %d, failed %d", ok, failed)
+	if l.overload {
+		g.Note += fmt.Sprintf(" (of the successful, %d ended with the 503 they were refused with)", g.Refused)
+	}
 	if runErr != nil {
 		g.Note += fmt.Sprintf(" (sipp: %v)", runErr)
 	}
@@ -182,4 +195,34 @@ func readStat(path string) (ok, failed int) {
 		}
 	}
 	return ok, failed
+}
+
+// readCount takes from SIPp's -trace_counts CSV (in dir) how many responses with code were
+// received: the last row's column for the scenario's recv of that code.
+func readCount(dir, code string) int {
+	files, _ := filepath.Glob(filepath.Join(dir, "*_counts.csv"))
+	if len(files) == 0 {
+		return 0
+	}
+	f, err := os.Open(files[0])
+	if err != nil {
+		return 0
+	}
+	defer f.Close()
+	r := csv.NewReader(f)
+	r.Comma = ';'
+	r.FieldsPerRecord = -1
+	rows, _ := r.ReadAll()
+	if len(rows) < 2 {
+		return 0
+	}
+	head, last := rows[0], rows[len(rows)-1]
+	for i, h := range head {
+		// Columns are named <index>_<message>_<counter>, e.g. 4_503_Recv.
+		if i < len(last) && strings.HasSuffix(h, "_"+code+"_Recv") {
+			n, _ := strconv.Atoi(last[i])
+			return n
+		}
+	}
+	return 0
 }

@@ -183,7 +183,7 @@ var pprofLine = regexp.MustCompile(`^pprof (http://\S+/debug/pprof/)`)
 
 // startServe runs `paybridge serve` on the load-test plan, paying through provider. With
 // profile set, bin is loadtest/serveprof (serve with the profiler) and takes no subcommand.
-func startServe(bin, plans, provider string, profile bool) (*serveTarget, error) {
+func startServe(bin, plans, provider string, profile bool, extra ...string) (*serveTarget, error) {
 	data, err := os.MkdirTemp("", "capacity-serve")
 	if err != nil {
 		return nil, err
@@ -195,6 +195,7 @@ func startServe(bin, plans, provider string, profile bool) (*serveTarget, error)
 	cmd := exec.Command(bin, append(args, "--sip-addr", "127.0.0.1:0", "--http-addr", "127.0.0.1:0", "--data", data,
 		"--plans", plans, "--rtp-ports", "20000-39999", "--log-level", "warn", "--drain-timeout", "30s",
 		"--admin-token", "capacity-admin-token-0123456789abcdef")...)
+	cmd.Args = append(cmd.Args, extra...)
 	cmd.Env = append(os.Environ(), "LOADTEST_PROVIDER_URL="+provider)
 	p, addr, err := startProc(cmd, serveReady, nil)
 	if err != nil {
