@@ -554,7 +554,9 @@ func TestStatsCapacity(t *testing.T) {
 		t.Fatalf("capacity without a source: %v", plain)
 	}
 	f = newFixture(t, func(c *Config) {
-		c.Capacity = func() Capacity { return Capacity{Calls: 12, Limit: 30, Ceiling: 5000, Refused: 4, Degraded: "send-late"} }
+		c.Capacity = func() Capacity {
+			return Capacity{Calls: 12, Limit: 30, Ceiling: 5000, Refused: 4, Degraded: "send-late"}
+		}
 	})
 	var st struct {
 		Calls    int      `json:"calls"`

@@ -79,7 +79,9 @@ func TestAdmissionLimitFollowsMediaHealth(t *testing.T) {
 		"skipped-frames":  func(in *tickInput) { in.jitter.Skipped = 1 << 20 },
 		"receive-backlog": func(in *tickInput) { in.behind = 10 },
 		"sip-backlog":     func(in *tickInput) { in.sipBusy = true },
-		"cpu":             func(in *tickInput) { in.cpu = f.cpu + time.Duration(float64(admissionTick)*0.95*float64(availableCPUs())) },
+		"cpu": func(in *tickInput) {
+			in.cpu = f.cpu + time.Duration(float64(admissionTick)*0.95*float64(availableCPUs()))
+		},
 	}
 	for want, mut := range signals {
 		f.a.hold = 0
