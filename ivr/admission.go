@@ -22,17 +22,18 @@ import (
 //
 // — and moves the call limit: a degraded tick sets it to 90% of the calls in progress, so the
 // calls that came in while the load built up leave by attrition (nobody is hung up); a
-// healthy tick with the calls near the limit raises it, by half until the first degradation,
-// by 5% after (slow start, then a careful approach, as TCP does). The limit never falls
-// below the floor (10 calls per CPU: their media costs a few percent of one core, so a
-// degradation at that load comes from elsewhere and refusing would not help) and never
-// rises above the ceiling (Config.MaxCalls, or the RTP ports of the range when it is 0).
+// healthy tick with the calls near the limit raises it, doubling it until the first
+// degradation, by 5% after (slow start, then a careful approach, as TCP does). The limit never
+// falls below the floor (50 calls per CPU: at the ~1–2 CPU-ms per call-second measured in
+// docs/sip.md their media costs under a tenth of one core, so a degradation at that load comes
+// from elsewhere and refusing would not help) and never rises above the ceiling
+// (Config.MaxCalls, or the RTP ports of the range when it is 0).
 // A new call at or over the limit is answered 503 Service Unavailable with Retry-After, and
 // OPTIONS is answered 503 too (a dispatcher's health probe then routes elsewhere).
 const (
 	admissionTick      = 500 * time.Millisecond
 	behindBytes        = 16 << 10
-	floorPerCPU        = 10
+	floorPerCPU        = 50
 	lateShareMax       = 0.01
 	cpuShareMax        = 0.90
 	degradedHoldTicks  = 2 // healthy ticks after a degradation before the limit may rise
@@ -82,7 +83,7 @@ type admission struct {
 	ceiling   int
 	floor     int
 	auto      bool
-	congested bool // a degradation has been seen: the limit rises by 5%, not by half
+	congested bool // a degradation has been seen: the limit rises by 5%, not twofold
 	hold      int
 	last      healthSample
 }
@@ -187,7 +188,7 @@ func (a *admission) update(in tickInput) Admission {
 		if a.congested {
 			limit += max(1, limit/20)
 		} else {
-			limit += max(1, limit/2)
+			limit *= 2
 		}
 	}
 	limit = min(max(limit, a.floor), a.ceiling)

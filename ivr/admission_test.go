@@ -35,7 +35,7 @@ func (f *tickFeed) tick(calls int, packets, late int64, mut ...func(*tickInput))
 	return f.a.update(in)
 }
 
-// The limit starts at the floor, grows by half per healthy tick while the calls are near it
+// The limit starts at the floor, doubles per healthy tick while the calls are near it
 // (never above the ceiling), falls to 90% of the calls in progress on a degraded tick (never
 // below the floor), holds for two ticks, then grows by 5%.
 func TestAdmissionLimitFollowsMediaHealth(t *testing.T) {
@@ -51,7 +51,7 @@ func TestAdmissionLimitFollowsMediaHealth(t *testing.T) {
 	limit := floor
 	for i := 0; i < 4; i++ {
 		st := f.tick(limit, 1000, 0)
-		want := limit + limit/2
+		want := limit * 2
 		if st.Limit != want {
 			t.Fatalf("healthy tick at the limit %d: limit %d, want %d (slow start)", limit, st.Limit, want)
 		}
@@ -85,13 +85,13 @@ func TestAdmissionLimitFollowsMediaHealth(t *testing.T) {
 	}
 	for want, mut := range signals {
 		f.a.hold = 0
-		f.a.limit.Store(1000)
-		st := f.tick(200, 10000, 0, mut)
-		if st.Degraded != want || st.Limit != 180 {
-			t.Errorf("%s: %+v, want degraded %q and limit 180", want, st, want)
+		f.a.limit.Store(2000)
+		st := f.tick(500, 10000, 0, mut)
+		if st.Degraded != want || st.Limit != 450 {
+			t.Errorf("%s: %+v, want degraded %q and limit 450", want, st, want)
 		}
 		f.cpu = 0
-		f.tick(200, 10000, 0) // the counters move on (skipped frames stay counted)
+		f.tick(500, 10000, 0) // the counters move on (skipped frames stay counted)
 		f.a.last.skipped = 0
 	}
 	// Few packets: lateness is not judged on them; a degradation never takes the limit below
