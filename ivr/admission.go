@@ -16,7 +16,7 @@ import (
 //   - send lateness: more than 1% of the RTP packets it sent left a full frame (20 ms) or
 //     more after their due time, or the scheduler skipped a frame to catch up;
 //   - receive backlog: more than 1 + 1% of the calls' sockets hold over behindBytes unread
-//     (the reader is a third of a second behind), or the kernel dropped a datagram on a call's
+//     (8–20 packets with their kernel overhead: a reader 0.2–0.4 s behind), or the kernel dropped a datagram on a call's
 //     socket or on the SIP socket (its queue was full);
 //   - CPU headroom: the process used more than 90% of the CPUs it may run on
 //
