@@ -16,8 +16,8 @@ import (
 //   - send lateness: more than 1% of the RTP packets it sent left a full frame (20 ms) or
 //     more after their due time, or the scheduler skipped a frame to catch up;
 //   - receive backlog: more than 1 + 1% of the calls' sockets hold over behindBytes unread
-//     (8–20 packets with their kernel overhead: a reader 0.2–0.4 s behind), or the kernel dropped a datagram on a call's
-//     socket or on the SIP socket (its queue was full);
+//     (8–20 packets with their kernel overhead: a reader 0.2–0.4 s behind), or the kernel
+//     dropped a datagram on a call's socket or on the SIP socket (its queue was full);
 //   - CPU headroom: the process used more than 90% of the CPUs it may run on
 //
 // — and moves the call limit: a degraded tick sets it to 90% of the calls in progress, so the
