@@ -216,6 +216,7 @@ func (s *Server) monitor() {
 	t := time.NewTicker(admissionTick)
 	defer t.Stop()
 	var calls []*Call
+	degraded := false
 	for {
 		in := tickInput{}
 		calls = s.snapshotCalls(calls[:0])
@@ -240,9 +241,15 @@ func (s *Server) monitor() {
 		in.newDrops = s.tickDrops.Swap(0)
 		in.now, in.calls, in.jitter, in.cpu = time.Now(), int(s.active.Load()), s.sched.Jitter(), processCPU()
 		st := s.adm.update(in)
-		if st.Degraded != "" {
-			s.log.Debug("media degraded: call limit lowered", "reason", st.Degraded, "calls", st.Calls, "limit", st.Limit)
+		switch {
+		case st.Degraded != "" && !degraded:
+			s.log.Warn("media degraded: new calls are held to the call limit", "reason", st.Degraded, "calls", st.Calls,
+				"limit", st.Limit, "late_share", st.LateShare, "skipped_frames", st.SkippedFrames, "behind", st.Behind,
+				"cpu_share", st.CPUShare, "socket_drops", st.SocketDrops)
+		case st.Degraded == "" && degraded:
+			s.log.Info("media healthy again", "calls", st.Calls, "limit", st.Limit)
 		}
+		degraded = st.Degraded != ""
 		select {
 		case <-s.closed:
 			return

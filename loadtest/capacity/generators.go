@@ -37,8 +37,9 @@ type load struct {
 	rate  float64
 	lead  time.Duration
 	work  string // scratch directory
-	// overload: a 503 to the INVITE is an accepted outcome (SIPp: uac_card_pcap_503.xml, the
-	// 503s counted from -trace_counts); callgen counts 503s always.
+	// overload: the rung offers twice the capacity (a 503 to the INVITE is an accepted outcome
+	// on every RFC 4733 rung: SIPp runs uac_card_pcap_503.xml, the 503s counted from
+	// -trace_counts; callgen counts 503s itself).
 	overload bool
 }
 
@@ -102,7 +103,7 @@ func runSIPp(sipp, scenarios string, l load) (genResult, error) {
 	case callgen.Inband:
 		audio := filepath.Join(dir, "card.ulaw")
 		os.WriteFile(audio, pcapgen.InbandULaw(l.keys, opt), 0o644)
-		sf, err = rewrite(filepath.Join(scenarios, "uac_card_inband.xml"), filepath.Join(dir, "card.xml"), "@AUDIO@", audio)
+		sf, err = rewrite(filepath.Join(scenarios, "uac_card_inband_503.xml"), filepath.Join(dir, "card.xml"), "@AUDIO@", audio)
 	default:
 		var b bytes.Buffer
 		if err := pcapgen.WriteRFC4733(&b, l.keys, opt); err != nil {
@@ -110,11 +111,9 @@ func runSIPp(sipp, scenarios string, l load) (genResult, error) {
 		}
 		pcap := filepath.Join(dir, "card.pcap")
 		os.WriteFile(pcap, b.Bytes(), 0o644)
-		name := "uac_card_pcap.xml"
-		if l.overload {
-			name = "uac_card_pcap_503.xml"
-		}
-		sf, err = rewrite(filepath.Join(scenarios, name), filepath.Join(dir, "card.xml"), "@PCAP@", pcap)
+		// A 503 is ACKed and counted as a refusal, not a failure, on every rung: paybridge's
+		// admission control may refuse below twice the capacity too.
+		sf, err = rewrite(filepath.Join(scenarios, "uac_card_pcap_503.xml"), filepath.Join(dir, "card.xml"), "@PCAP@", pcap)
 	}
 	if err != nil {
 		return genResult{}, err
@@ -131,17 +130,13 @@ func runSIPp(sipp, scenarios string, l load) (genResult, error) {
 	cmd.Stdout, cmd.Stderr = io.Discard, io.Discard
 	runErr := cmd.Run()
 	ok, failed := readStat(filepath.Join(dir, "stat.csv"))
-	g := genResult{Placed: ok + failed, Refused: -1}
-	if l.overload {
-		g.Refused = readCount(dir, "503")
-	}
+	g := genResult{Placed: ok + failed}
+	g.Refused = readCount(dir, "503")
 	if cmd.ProcessState != nil {
 		g.CPU = cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
 	}
 	g.Note = fmt.Sprintf("SIPp successful %d, failed %d", ok, failed)
-	if l.overload {
-		g.Note += fmt.Sprintf(" (of the successful, %d ended with the 503 they were refused with)", g.Refused)
-	}
+	g.Note += fmt.Sprintf(" (of the successful, %d ended with the 503 they were refused with)", g.Refused)
 	if runErr != nil {
 		g.Note += fmt.Sprintf(" (sipp: %v)", runErr)
 	}

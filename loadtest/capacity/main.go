@@ -63,6 +63,9 @@ type rung struct {
 	overload                 bool // offered twice the capacity: 503 is an accepted outcome
 }
 
+// clean: every call placed was answered and correct (none refused, none wrong).
+func (r rung) clean() bool { return r.err == nil && r.errors == 0 && r.refused == 0 }
+
 func (r rung) cpuPerCallSec() float64 {
 	return float64(r.cpu) / float64(time.Millisecond) / max(r.callSec, 1e-9)
 }
@@ -180,8 +183,8 @@ func main() {
 			g := runRung(cfg, r, n, false)
 			results[r] = append(results[r], g)
 			report(os.Stdout, r, g)
-			if g.err != nil || g.errors > 0 {
-				stopped[r] = true
+			if !g.clean() {
+				stopped[r] = true // an error, or paybridge refused calls: this is its capacity
 			}
 		}
 	}
@@ -208,7 +211,7 @@ func cleanest(rs []rung) (rung, bool) {
 	var best rung
 	ok := false
 	for _, g := range rs {
-		if g.err == nil && g.errors == 0 {
+		if g.clean() {
 			best, ok = g, true
 		}
 	}
@@ -277,6 +280,9 @@ func runRung(cfg config, r row, n int, overload bool) rung {
 		g.failures["not answered"] += miss
 	}
 	g.peak, g.callSec = o.peak(), o.callSeconds()
+	if d := t.proc().degradations(); d != "" {
+		g.note += "; serve found its media degraded: " + d
+	}
 	if o.events > 0 {
 		g.note += fmt.Sprintf("; the endpoint stored %.1f events per answered call", float64(o.events)/float64(max(o.answered, 1)))
 	}
@@ -311,7 +317,7 @@ func report(w io.Writer, r row, g rung) {
 // table prints the one table of `make loadtest`.
 func table(w io.Writer, rows []row, res map[row][]rung, over map[row]rung, ladder []int, tight, wake udpfloor.Result) {
 	floor := tight.PerCallSecond()
-	fmt.Fprintln(w, "| endpoint | caller | DTMF | highest N with 0 errors | at that N: correct / placed (peak concurrent) | first N with errors | endpoint CPU-ms per call-s | × floor | CPU-ms per call | RSS KB per call | 503s at 2× | caller CPU-ms per call-s |")
+	fmt.Fprintln(w, "| endpoint | caller | DTMF | highest N all paid (0 errors, 0 refused) | at that N: correct / placed (peak concurrent) | first N with errors or 503s | endpoint CPU-ms per call-s | × floor | CPU-ms per call | RSS KB per call | 503s at 2× | caller CPU-ms per call-s |")
 	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|---|---|---|---|")
 	for _, r := range rows {
 		name, caller, dtmf := map[string]string{"paybridge": "paybridge serve", "diago": "diago peer"}[r.endpoint],
@@ -328,11 +334,14 @@ func table(w io.Writer, rows []row, res map[row][]rung, over map[row]rung, ladde
 		best, clean := rs[0], false
 		firstBad := "—"
 		for _, g := range rs {
-			if g.err == nil && g.errors == 0 {
+			if g.clean() {
 				best, clean = g, true
 				continue
 			}
 			firstBad = fmt.Sprintf("%d: %d/%d correct", g.n, g.correct, g.placed)
+			if g.refused > 0 {
+				firstBad += fmt.Sprintf(", %d refused (503)", g.refused)
+			}
 			if g.err != nil {
 				firstBad = fmt.Sprintf("%d: %v", g.n, firstLine(g.err))
 			}

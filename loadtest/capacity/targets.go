@@ -28,6 +28,9 @@ type proc struct {
 	mu   sync.Mutex
 	tail []string
 	done chan struct{}
+	// degraded counts serve's "media degraded" warnings by reason (the admission controller
+	// lowering the call limit), kept apart from the tail.
+	degraded map[string]int
 }
 
 // startProc starts cmd and waits until a line of its output matches ready; the first
@@ -81,9 +84,17 @@ func startProc(cmd *exec.Cmd, ready *regexp.Regexp, onStdout func(string)) (*pro
 	}
 }
 
+var degradedLine = regexp.MustCompile(`media degraded.*reason=(\S+)`)
+
 func (p *proc) keep(line string) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	if m := degradedLine.FindStringSubmatch(line); m != nil {
+		if p.degraded == nil {
+			p.degraded = map[string]int{}
+		}
+		p.degraded[m[1]]++
+	}
 	p.tail = append(p.tail, line)
 	if len(p.tail) > 40 {
 		p.tail = p.tail[len(p.tail)-40:]
@@ -97,6 +108,18 @@ func (p *proc) lastLines() string {
 }
 
 func (p *proc) pid() int { return p.cmd.Process.Pid }
+
+// degradations lists serve's media degradations by reason ("" when none).
+func (p *proc) degradations() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var out []string
+	for r, n := range p.degraded {
+		out = append(out, fmt.Sprintf("%s ×%d", r, n))
+	}
+	sort.Strings(out)
+	return strings.Join(out, ", ")
+}
 
 // stop sends SIGTERM and waits (up to d), then kills.
 func (p *proc) stop(d time.Duration) {
