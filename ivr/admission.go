@@ -1,6 +1,7 @@
 package ivr
 
 import (
+	"math"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -244,8 +245,8 @@ func (s *Server) monitor() {
 		switch {
 		case st.Degraded != "" && !degraded:
 			s.log.Warn("media degraded: new calls are held to the call limit", "reason", st.Degraded, "calls", st.Calls,
-				"limit", st.Limit, "late_share", st.LateShare, "skipped_frames", st.SkippedFrames, "behind", st.Behind,
-				"cpu_share", st.CPUShare, "socket_drops", st.SocketDrops)
+				"limit", st.Limit, "late_percent", percent(st.LateShare), "skipped_frames", st.SkippedFrames, "behind", st.Behind,
+				"cpu_percent", percent(st.CPUShare), "socket_drops", st.SocketDrops)
 		case st.Degraded == "" && degraded:
 			s.log.Info("media healthy again", "calls", st.Calls, "limit", st.Limit)
 		}
@@ -282,3 +283,7 @@ func processCPU() time.Duration {
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
+
+// percent rounds a share to a whole percentage for the log (a long fraction would read as a
+// digit run, which the log handler masks).
+func percent(share float64) int { return int(math.Round(share * 100)) }
