@@ -353,6 +353,13 @@ func (s *Server) listAudit(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{"items": es})
 }
 
+// statsResponse is /api/stats: the store's figures and, when serve has a SIP endpoint, its
+// admission figure.
+type statsResponse struct {
+	store.Stats
+	Capacity *Capacity `json:"capacity,omitempty"`
+}
+
 func (s *Server) stats(w http.ResponseWriter, r *http.Request) {
 	p := params{q: r.URL.Query()}
 	since := p.time("since")
@@ -368,5 +375,10 @@ func (s *Server) stats(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, st)
+	out := statsResponse{Stats: st}
+	if s.cfg.Capacity != nil {
+		c := s.cfg.Capacity()
+		out.Capacity = &c
+	}
+	writeJSON(w, http.StatusOK, out)
 }

@@ -26,6 +26,9 @@ type Metrics struct {
 	timeToPay        *prometheus.HistogramVec
 	links            *prometheus.CounterVec
 	providerRequests *prometheus.CounterVec
+
+	callsRefused *prometheus.CounterVec
+	socketDrops  *prometheus.CounterVec
 }
 
 // NewMetrics creates the metrics and registers them with reg (nil: not registered).
@@ -81,10 +84,25 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Namespace: "paybridge", Name: "provider_requests_total",
 			Help: "Payment provider requests by connector and outcome (2xx, 3xx, 4xx, 5xx, or error when no answer was read).",
 		}, []string{"connector", "outcome"}),
+		callsRefused: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "paybridge", Name: "calls_refused_total",
+			Help: "New calls answered 503 by reason: overload (the admission limit: more calls would degrade those up), max-calls (the ceiling), draining, no-ports.",
+		}, []string{"reason"}),
+		socketDrops: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "paybridge", Name: "udp_socket_drops_total",
+			Help: "Datagrams the kernel dropped because a socket's receive queue was full, by socket (rtp: the calls' media ports, sip).",
+		}, []string{"socket"}),
+	}
+	// Both label sets are closed: every value exists from the start, at 0.
+	for _, r := range []string{"overload", "max-calls", "draining", "no-ports"} {
+		m.callsRefused.WithLabelValues(r)
+	}
+	for _, s := range []string{"rtp", "sip"} {
+		m.socketDrops.WithLabelValues(s)
 	}
 	if reg != nil {
 		reg.MustRegister(m.activeCalls, m.calls, m.payments, m.digits, m.rtpReceived, m.rtpLost, m.rtpForeign, m.providerLatency, m.sipResponses,
-			m.payResults, m.entryErrors, m.timeToPay, m.links, m.providerRequests)
+			m.payResults, m.entryErrors, m.timeToPay, m.links, m.providerRequests, m.callsRefused, m.socketDrops)
 	}
 	return m
 }
@@ -213,6 +231,47 @@ func (m *Metrics) RTPForeign(n int) {
 	if m != nil && n > 0 {
 		m.rtpForeign.Add(float64(n))
 	}
+}
+
+// CallRefused counts a new call answered 503 for capacity (reason: overload, max-calls,
+// draining, no-ports).
+func (m *Metrics) CallRefused(reason string) {
+	if m != nil {
+		m.callsRefused.WithLabelValues(label(reason)).Inc()
+	}
+}
+
+// SocketDrops counts datagrams the kernel dropped on a full receive queue ("rtp" or "sip").
+func (m *Metrics) SocketDrops(socket string, n int64) {
+	if m != nil && n > 0 {
+		m.socketDrops.WithLabelValues(label(socket)).Add(float64(n))
+	}
+}
+
+// Capacity is the admission controller's figure the console shows: calls up, the limit new
+// calls are held to, and the calls refused for capacity since start.
+type Capacity struct {
+	Calls    int    `json:"calls"`
+	Limit    int    `json:"limit"`
+	Ceiling  int    `json:"ceiling"`
+	Refused  int64  `json:"refused"`
+	Degraded string `json:"degraded,omitempty"` // what degraded the media at the last look
+}
+
+// RegisterCapacity exports the admission limit as paybridge_call_limit (and its ceiling as
+// paybridge_call_limit_ceiling) from f.
+func (m *Metrics) RegisterCapacity(reg prometheus.Registerer, f func() Capacity) {
+	if m == nil || reg == nil || f == nil {
+		return
+	}
+	reg.MustRegister(
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: "paybridge", Name: "call_limit",
+			Help: "New calls are answered 503 at or over this many calls in progress (the admission limit)."},
+			func() float64 { return float64(f().Limit) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: "paybridge", Name: "call_limit_ceiling",
+			Help: "The most the admission limit may reach (--max-calls, or the RTP ports)."},
+			func() float64 { return float64(f().Ceiling) }),
+	)
 }
 
 // ProviderLatency observes one provider request's duration.

@@ -53,6 +53,9 @@ type Config struct {
 	// Agents serves the Payments API on calls bridged to agents (payments.go); nil: its
 	// requests answer 503.
 	Agents Agents
+	// Capacity reports the admission controller's figure for /api/stats and the overview
+	// (nil: not shown).
+	Capacity func() Capacity
 }
 
 // A client address with DefaultAuthFailures failed authentications within AuthFailureWindow

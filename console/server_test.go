@@ -543,3 +543,36 @@ func must(t *testing.T, err error) {
 		t.Fatal(err)
 	}
 }
+
+// /api/stats carries the admission figure when serve gives one (the overview's Call limit),
+// and leaves it out otherwise; the refusal and drop counters are on /metrics from the start.
+func TestStatsCapacity(t *testing.T) {
+	f := newFixture(t)
+	var plain map[string]any
+	f.getJSON(t, "/api/stats", &plain)
+	if _, ok := plain["capacity"]; ok {
+		t.Fatalf("capacity without a source: %v", plain)
+	}
+	f = newFixture(t, func(c *Config) {
+		c.Capacity = func() Capacity {
+			return Capacity{Calls: 12, Limit: 30, Ceiling: 5000, Refused: 4, Degraded: "send-late"}
+		}
+	})
+	var st struct {
+		Calls    int      `json:"calls"`
+		Capacity Capacity `json:"capacity"`
+	}
+	f.getJSON(t, "/api/stats", &st)
+	if st.Capacity != (Capacity{Calls: 12, Limit: 30, Ceiling: 5000, Refused: 4, Degraded: "send-late"}) {
+		t.Fatalf("capacity = %+v", st.Capacity)
+	}
+	f.metrics.CallRefused("overload")
+	f.metrics.SocketDrops("rtp", 3)
+	_, _, body := f.do(t, "GET", "/metrics", testToken)
+	for _, want := range []string{`paybridge_calls_refused_total{reason="overload"} 1`, `paybridge_calls_refused_total{reason="max-calls"} 0`,
+		`paybridge_udp_socket_drops_total{socket="rtp"} 3`, `paybridge_udp_socket_drops_total{socket="sip"} 0`} {
+		if !strings.Contains(string(body), want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
+	}
+}

@@ -84,10 +84,11 @@ func newCall(s *Server, dlg *sipgo.DialogServerSession, req *sip.Request, conn *
 			c.endErr = media.ErrTimeout
 			c.finish("media-timeout", true)
 		},
-		StrictRTP: s.cfg.StrictRTP,
-		SignalIP:  sourceAddr(req),
-		OnForeign: s.metrics.RTPForeign,
-		Logger:    s.log.With("call_id", c.info.ID),
+		StrictRTP:     s.cfg.StrictRTP,
+		SignalIP:      sourceAddr(req),
+		OnForeign:     s.metrics.RTPForeign,
+		OnSocketDrops: s.onCallSocketDrops,
+		Logger:        s.log.With("call_id", c.info.ID),
 	})
 	return c
 }

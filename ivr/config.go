@@ -50,17 +50,25 @@ type Metrics interface {
 	// address other than the call's media peer (called as they are dropped).
 	RTPForeign(n int)
 	Digit(source dtmf.Source)
+	// CallRefused counts a new call answered 503 for capacity; reason is one of the Refused*
+	// constants.
+	CallRefused(reason string)
+	// SocketDrops counts datagrams the kernel dropped because a socket's receive queue was
+	// full; socket is "rtp" (a call's media port) or "sip".
+	SocketDrops(socket string, n int64)
 }
 
 // NopMetrics discards everything.
 type NopMetrics struct{}
 
-func (NopMetrics) CallStarted()            {}
-func (NopMetrics) CallEnded(string)        {}
-func (NopMetrics) SIPResponse(string, int) {}
-func (NopMetrics) RTPPackets(int, int)     {}
-func (NopMetrics) RTPForeign(int)          {}
-func (NopMetrics) Digit(dtmf.Source)       {}
+func (NopMetrics) CallStarted()              {}
+func (NopMetrics) CallEnded(string)          {}
+func (NopMetrics) SIPResponse(string, int)   {}
+func (NopMetrics) RTPPackets(int, int)       {}
+func (NopMetrics) RTPForeign(int)            {}
+func (NopMetrics) Digit(dtmf.Source)         {}
+func (NopMetrics) CallRefused(string)        {}
+func (NopMetrics) SocketDrops(string, int64) {}
 
 // Config configures a Server. Zero values take the documented defaults.
 type Config struct {
@@ -101,8 +109,15 @@ type Config struct {
 	MediaTimeout time.Duration
 	// RingTime is how long a call rings (180) before it is answered (default 0).
 	RingTime time.Duration
-	// MaxCalls refuses new calls with 503 beyond this many (default 2000).
+	// MaxCalls is the ceiling of calls in progress: new calls beyond it are answered 503. 0
+	// (the default) makes it automatic: the RTP ports of the range. Below the ceiling the
+	// admission controller (admission.go) holds new calls to what the media health allows.
 	MaxCalls int
+	// RTPReceiveBuffer and SIPReceiveBuffer are the receive buffers requested on each call's
+	// RTP socket and on the SIP UDP socket (SO_RCVBUF; defaults media.DefaultRTPReceiveBuffer
+	// and media.DefaultSIPReceiveBuffer; negative: the kernel's default). The kernel caps
+	// them at net.core.rmem_max: NewServer logs the cap when it bites (ReceiveBuffers).
+	RTPReceiveBuffer, SIPReceiveBuffer int
 
 	// RateLimit is the number of new SIP transactions per second allowed per source address
 	// (0 = off); RateBurst the bucket size (default 2×RateLimit). Sources in AllowList are

@@ -58,6 +58,12 @@ type Server struct {
 	ports *media.PortPool
 	sched *media.Scheduler
 	limit *rateLimiter
+	adm   *admission
+	bufs  ReceiveBuffers
+
+	udpConn   *net.UDPConn // s.udp, for the kernel's view of its queue
+	sipDrops  int64        // the SIP socket's drop counter as last read (monitor only)
+	tickDrops atomic.Int64 // drops found since the monitor's last tick
 
 	mu    sync.Mutex
 	calls map[string]*Call // by SIP dialog id
@@ -85,8 +91,11 @@ func NewServer(cfg Config) (*Server, error) {
 	if cfg.MediaTimeout == 0 {
 		cfg.MediaTimeout = 30 * time.Second
 	}
-	if cfg.MaxCalls == 0 {
-		cfg.MaxCalls = 2000
+	if cfg.RTPReceiveBuffer == 0 {
+		cfg.RTPReceiveBuffer = media.DefaultRTPReceiveBuffer
+	}
+	if cfg.SIPReceiveBuffer == 0 {
+		cfg.SIPReceiveBuffer = media.DefaultSIPReceiveBuffer
 	}
 	if cfg.UserAgent == "" {
 		cfg.UserAgent = "paybridge"
@@ -146,6 +155,9 @@ func NewServer(cfg Config) (*Server, error) {
 		s.closeSockets()
 		return nil, err
 	}
+	s.adm = newAdmission(cfg.MaxCalls, s.ports.Free())
+	s.udpConn, _ = udp.(*net.UDPConn)
+	s.sizeReceiveBuffers(bindIP)
 
 	sipLog := slog.New(sipsafe.LogHandler(cfg.Logger.Handler())).With("component", "sipgo")
 	s.ua, err = sipgo.NewUA(
@@ -244,6 +256,7 @@ func (s *Server) Serve(ctx context.Context) error {
 	errc := make(chan error, 2)
 	go func() { errc <- s.srv.ServeUDP(s.udp) }()
 	go func() { errc <- s.srv.ServeTCP(s.tcpG) }()
+	go s.monitor()
 	s.log.Info("SIP listening", "addr", s.addr.String(), "public_ip", s.ip.String())
 	select {
 	case <-ctx.Done():
@@ -368,6 +381,12 @@ func (s *Server) respond(tx sip.ServerTransaction, req *sip.Request, code int, r
 }
 
 func (s *Server) onOptions(req *sip.Request, tx sip.ServerTransaction) {
+	// A dispatcher probes with OPTIONS: while a new call would be refused, so is the probe.
+	if s.draining.Load() || s.adm.full(s.active.Load()) {
+		s.respond(tx, req, sip.StatusServiceUnavailable, "Service Unavailable", sip.NewHeader("Retry-After", s.retryAfter()),
+			sip.NewHeader("Allow", allowed))
+		return
+	}
 	s.respond(tx, req, sip.StatusOK, "OK",
 		sip.NewHeader("Allow", allowed), sip.NewHeader("Accept", "application/sdp"))
 }
@@ -402,6 +421,7 @@ func (s *Server) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 		return
 	}
 	if s.draining.Load() {
+		s.metrics.CallRefused(RefusedDraining)
 		s.respond(tx, req, sip.StatusServiceUnavailable, "Service Unavailable", sip.NewHeader("Retry-After", "30"))
 		return
 	}
@@ -424,11 +444,6 @@ func (s *Server) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 		s.respond(tx, req, sip.StatusNotFound, "Not Found")
 		return
 	}
-	if int(s.active.Load()) >= s.cfg.MaxCalls {
-		s.respond(tx, req, sip.StatusServiceUnavailable, "Service Unavailable", sip.NewHeader("Retry-After", "5"))
-		return
-	}
-
 	var offer *media.SessionSDP
 	var params media.Params
 	if len(body) > 0 {
@@ -443,7 +458,11 @@ func (s *Server) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 		}
 	}
 
-	s.active.Add(1)
+	if ok, reason := s.adm.tryAdmit(&s.active); !ok {
+		s.metrics.CallRefused(reason)
+		s.respond(tx, req, sip.StatusServiceUnavailable, "Service Unavailable", sip.NewHeader("Retry-After", s.retryAfter()))
+		return
+	}
 	started := time.Now()
 	trying := sip.NewResponseFromRequest(req, sip.StatusTrying, "Trying", nil)
 	tx.Respond(trying)
@@ -452,6 +471,7 @@ func (s *Server) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 	if err != nil {
 		s.active.Add(-1)
 		s.log.Warn("refusing call", "err", err)
+		s.metrics.CallRefused(RefusedNoPorts)
 		s.respond(tx, req, sip.StatusServiceUnavailable, "Service Unavailable", sip.NewHeader("Retry-After", "5"))
 		return
 	}

@@ -24,6 +24,7 @@ type PortPool struct {
 	free    []int         // ports that may be picked
 	resting []restingPort // released ports, oldest first
 	total   int
+	rcvbuf  int // SO_RCVBUF requested on every socket (0: the kernel's default)
 }
 
 type restingPort struct {
@@ -65,6 +66,9 @@ func (p *PortPool) Get() (*net.UDPConn, int, error) {
 		}
 		conn, err := net.ListenUDP("udp", net.UDPAddrFromAddrPort(netip.AddrPortFrom(p.ip, uint16(port))))
 		if err == nil {
+			if p.rcvbuf > 0 {
+				conn.SetReadBuffer(p.rcvbuf) // capped by the kernel; the server reports the cap once
+			}
 			return conn, port, nil
 		}
 		// Held by someone else: it rests like a released port and the next one is tried.
@@ -93,6 +97,14 @@ func (p *PortPool) pickLocked(now time.Time) (int, bool) {
 	p.free[i] = p.free[len(p.free)-1]
 	p.free = p.free[:len(p.free)-1]
 	return port, true
+}
+
+// SetReceiveBuffer makes every socket Get hands out from now on request a receive buffer of
+// n bytes (SO_RCVBUF; 0: the kernel's default).
+func (p *PortPool) SetReceiveBuffer(n int) {
+	p.mu.Lock()
+	p.rcvbuf = n
+	p.mu.Unlock()
 }
 
 // Put returns a port to the pool (its socket already closed); it rests before reuse.

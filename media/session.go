@@ -51,6 +51,10 @@ type SessionConfig struct {
 	// OnForeign is told of datagrams dropped because they came from an address other than the
 	// media peer, as they are counted (a metrics counter). It must be cheap.
 	OnForeign func(n int)
+	// OnSocketDrops is told of datagrams the kernel dropped on the session's socket because
+	// its receive queue was full (the reader fell behind), as PollSocket and Close find them.
+	// It must be cheap.
+	OnSocketDrops func(n int64)
 	// Logger receives the latch and the first foreign datagram (nil: no logging).
 	Logger *slog.Logger
 }
@@ -66,6 +70,8 @@ type Session struct {
 	sched     *Scheduler
 	log       *slog.Logger // nil: no logging
 	onForeign func(n int)
+	onDrops   func(n int64)
+	sockDrops socketDrops // the kernel's drop counter of conn, as last read
 	timeout   time.Duration
 	onTimeout func()
 
@@ -140,6 +146,10 @@ type Stats struct {
 	// peer: injection attempts, or a caller whose media cannot be matched (strict mode behind
 	// NAT).
 	Foreign int64
+	// SocketDrops counts the datagrams the kernel dropped on the session's socket because its
+	// receive queue was full: packets that never reached the session (a lost keypress is one
+	// of them when this is not 0). Read by PollSocket and at Close.
+	SocketDrops int64
 	// Latched is the source the session latched onto (symmetric RTP); invalid when the media
 	// came from the address the SDP names (or never came).
 	Latched netip.AddrPort
@@ -167,6 +177,7 @@ func NewSession(conn *net.UDPConn, cfg SessionConfig) *Session {
 	m.source.strict = cfg.StrictRTP
 	m.source.sigIP = cfg.SignalIP.Unmap()
 	m.onForeign = cfg.OnForeign
+	m.onDrops = cfg.OnSocketDrops
 	m.log = cfg.Logger
 	return m
 }
@@ -187,7 +198,8 @@ func (m *Session) Port() int { return m.port }
 
 // Stats reports the session's counters. After Close they are final.
 func (m *Session) Stats() Stats {
-	st := Stats{Received: m.received.Load(), Lost: m.lost.Load(), Dropped: m.dropped.Load(), Foreign: m.foreign.Load()}
+	st := Stats{Received: m.received.Load(), Lost: m.lost.Load(), Dropped: m.dropped.Load(), Foreign: m.foreign.Load(),
+		SocketDrops: m.sockDrops.total()}
 	if l := m.latchedTo.Load(); l != nil {
 		st.Latched = *l
 	}
@@ -208,6 +220,24 @@ func (m *Session) SetParams(p Params) {
 	m.sdpRemote, m.sdpAt = r, time.Now()
 	m.sdpGen++
 	m.remote.Store(&r)
+}
+
+// PollSocket reads the receive state of the session's socket from the kernel: the bytes
+// queued for the reader and the drop counter, whose increase is added to Stats.SocketDrops
+// and told to OnSocketDrops. A session without a socket, or a platform that cannot tell,
+// reports zeroes.
+func (m *Session) PollSocket() SocketState {
+	if m.conn == nil {
+		return SocketState{}
+	}
+	st, err := socketState(m.conn)
+	if err != nil {
+		return SocketState{}
+	}
+	if n := m.sockDrops.update(st.Drops); n > 0 && m.onDrops != nil {
+		m.onDrops(n)
+	}
+	return st
 }
 
 // Params are the parameters in force.
@@ -242,6 +272,7 @@ func (m *Session) Close() {
 			m.sched.remove(m)
 		}
 		if m.conn != nil {
+			m.PollSocket() // the final drop count, while the socket is still open
 			m.conn.Close()
 		}
 		if m.running.Load() {

@@ -35,6 +35,9 @@ type Call struct {
 	// RTPForeign counts the datagrams the call's media port dropped because they came from an
 	// address other than the caller's media address: an injection attempt when not zero.
 	RTPForeign int64 `json:"rtp_foreign"`
+	// RTPSocketDrops counts the datagrams the kernel dropped on the call's media socket because
+	// its receive queue was full: media (keypresses among it) that never reached paybridge.
+	RTPSocketDrops int64 `json:"rtp_socket_drops"`
 }
 
 // Cursor returns the paging cursor that continues a list after c.
@@ -71,7 +74,7 @@ type CallFilter struct {
 	Cursor string // from the last Call of the previous page (Call.Cursor)
 }
 
-const callCols = `id, caller, callee, plan, plan_hash, node, state, started_at, answered_at, ended_at, hangup_cause, rtp_foreign`
+const callCols = `id, caller, callee, plan, plan_hash, node, state, started_at, answered_at, ended_at, hangup_cause, rtp_foreign, rtp_socket_drops`
 
 // CreateCall records a new call. StartedAt defaults to now; State to ringing.
 func (s *Store) CreateCall(ctx context.Context, c Call) error {
@@ -85,9 +88,9 @@ func (s *Store) CreateCall(ctx context.Context, c Call) error {
 		return fmt.Errorf("%w: call %s: state %q", ErrInvalid, c.ID, c.State)
 	}
 	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO calls (`+callCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		_, err := tx.ExecContext(ctx, `INSERT INTO calls (`+callCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			c.ID, pan.Redact(c.From), pan.Redact(c.To), c.Plan, c.PlanHash, c.Node, c.State,
-			orNow(c.StartedAt).UnixMicro(), micros(c.AnsweredAt), micros(c.EndedAt), pan.Redact(c.HangupCause), c.RTPForeign)
+			orNow(c.StartedAt).UnixMicro(), micros(c.AnsweredAt), micros(c.EndedAt), pan.Redact(c.HangupCause), c.RTPForeign, c.RTPSocketDrops)
 		return err
 	})
 	if isUnique(err) {
@@ -123,6 +126,13 @@ func (s *Store) EndCall(ctx context.Context, id, cause string, at time.Time) err
 func (s *Store) SetCallRTPForeign(ctx context.Context, id string, n int64) error {
 	return s.updateCall(ctx, id, "record foreign RTP",
 		`UPDATE calls SET rtp_foreign = ? WHERE id = ?`, n, id)
+}
+
+// SetCallSocketDrops records how many datagrams the kernel dropped on the call's media socket
+// (the call-end path writes it with the hang-up).
+func (s *Store) SetCallSocketDrops(ctx context.Context, id string, n int64) error {
+	return s.updateCall(ctx, id, "record socket drops",
+		`UPDATE calls SET rtp_socket_drops = ? WHERE id = ?`, n, id)
 }
 
 // EndInterruptedCalls ends every call started before the given time that is not ended: calls
@@ -206,7 +216,7 @@ type scanner interface{ Scan(dest ...any) error }
 func scanCall(sc scanner) (Call, error) {
 	var c Call
 	var started, answered, ended sql.NullInt64
-	err := sc.Scan(&c.ID, &c.From, &c.To, &c.Plan, &c.PlanHash, &c.Node, &c.State, &started, &answered, &ended, &c.HangupCause, &c.RTPForeign)
+	err := sc.Scan(&c.ID, &c.From, &c.To, &c.Plan, &c.PlanHash, &c.Node, &c.State, &started, &answered, &ended, &c.HangupCause, &c.RTPForeign, &c.RTPSocketDrops)
 	c.StartedAt, c.AnsweredAt, c.EndedAt = fromMicros(started), fromMicros(answered), fromMicros(ended)
 	return c, err
 }

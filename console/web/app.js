@@ -390,6 +390,10 @@
       fillTable("#providers-table", (st.providers || []).map((p) => el("tr", { "data-connector": p.connector },
         el("td", {}, p.connector), el("td", {}, String(p.attempts)), el("td", {}, String(p.declined)),
         el("td", {}, p.errors ? badge(String(p.errors)) : "0"), el("td", { class: "mono" }, p.avg_latency_ms + " ms"))), "#providers-empty");
+      const cap = st.capacity;
+      $("#stat-capacity").textContent = cap
+        ? cap.limit + " (" + cap.refused + " refused" + (cap.degraded ? ", degraded: " + cap.degraded : "") + ")"
+        : "–";
     },
     async plans() {
       let items;
@@ -533,6 +537,8 @@
         " · started " + fmtTime(c.started_at) + (c.hangup_cause ? " · " + c.hangup_cause : "")),
       c.rtp_foreign ? el("p", { class: "msg-warning", "data-rtp-foreign": String(c.rtp_foreign) },
         c.rtp_foreign + " media packets from a foreign address were dropped (an RTP injection attempt?)") : "",
+      c.rtp_socket_drops ? el("p", { class: "msg-warning", "data-rtp-socket-drops": String(c.rtp_socket_drops) },
+        c.rtp_socket_drops + " media packets were dropped by the kernel (the receive queue was full): keypresses may have been lost") : "",
       el("div", { class: "section-head" }, el("h4", {}, "Timeline"),
         visited.length ? el("button", { type: "button", class: "btn btn-quiet small", "data-show-plan": "", onclick: () => showPlan(c.plan, c.plan_hash, visited, 0) }, "Show the plan, steps highlighted") : ""),
       el("div", { class: "table-wrap" }, el("table", { id: "steps-table" },

@@ -278,6 +278,10 @@ func loopbackFor(addr string) string {
 }
 
 func (a *App) newSIP() error {
+	maxCalls, err := a.cfg.maxCalls()
+	if err != nil {
+		return err
+	}
 	cfg := ivr.Config{
 		SIPAddr:      a.cfg.SIPAddr,
 		RTPPortMin:   a.cfg.RTPPortMin,
@@ -289,6 +293,7 @@ func (a *App) newSIP() error {
 		Record:       a.cfg.Record,
 		MediaTimeout: a.cfg.MediaTimeout,
 		RateLimit:    a.cfg.RateLimit,
+		MaxCalls:     maxCalls,
 		Logger:       a.log,
 		Metrics:      ivrMetrics{a.metrics},
 	}
@@ -314,7 +319,14 @@ func (a *App) newSIP() error {
 		return err
 	}
 	a.sip = srv
+	a.metrics.RegisterCapacity(a.registry, a.capacity)
 	return nil
+}
+
+// capacity is the admission controller's figure for the console and /metrics.
+func (a *App) capacity() console.Capacity {
+	st := a.sip.Admission()
+	return console.Capacity{Calls: st.Calls, Limit: st.Limit, Ceiling: st.Ceiling, Refused: st.Refused, Degraded: st.Degraded}
 }
 
 // handler mounts everything on the one HTTP listener: the payment pages and the sandbox's
@@ -338,6 +350,7 @@ func (a *App) handler() http.Handler {
 		ClientIP:    a.proxies.ClientIP,
 		Agents:      agentDesk{a.desk},
 		AgentTokens: a.agentTokens,
+		Capacity:    a.capacity,
 	}))
 	return mux
 }

@@ -73,10 +73,17 @@ func (a *App) runCall(ctx context.Context, plan *callplan.Plan, ps *prompts.Set,
 	// The engine has finished: make sure the far end is released, then record the end.
 	_ = call.Hangup(context.Background(), "plan finished")
 	ended := time.Now()
-	if foreign := call.MediaStats().Foreign; foreign > 0 {
+	ms := call.MediaStats()
+	if foreign := ms.Foreign; foreign > 0 {
 		log.Warn("media from a foreign address dropped", "rtp_foreign", foreign)
 		if err := a.store.SetCallRTPForeign(context.Background(), info.ID, foreign); err != nil {
 			log.Error("recording foreign RTP", "err", err)
+		}
+	}
+	if drops := ms.SocketDrops; drops > 0 {
+		log.Warn("the kernel dropped media on the call's socket (its receive queue was full)", "rtp_socket_drops", drops)
+		if err := a.store.SetCallSocketDrops(context.Background(), info.ID, drops); err != nil {
+			log.Error("recording socket drops", "err", err)
 		}
 	}
 	if err := a.store.EndCall(context.Background(), info.ID, cause, ended); err != nil {
@@ -105,9 +112,11 @@ var _ engine.Channel = (*planChannel)(nil)
 // ivrMetrics adapts the console's Prometheus metrics to the counters the SIP layer keeps.
 type ivrMetrics struct{ m *console.Metrics }
 
-func (i ivrMetrics) CallStarted()                   { i.m.CallStarted() }
-func (i ivrMetrics) CallEnded(cause string)         { i.m.CallEnded(cause) }
-func (i ivrMetrics) SIPResponse(_ string, code int) { i.m.SIPResponse(code) }
-func (i ivrMetrics) RTPPackets(received, lost int)  { i.m.RTP(received, lost) }
-func (i ivrMetrics) RTPForeign(n int)               { i.m.RTPForeign(n) }
-func (i ivrMetrics) Digit(s dtmf.Source)            { i.m.Digit(s.String()) }
+func (i ivrMetrics) CallStarted()                       { i.m.CallStarted() }
+func (i ivrMetrics) CallEnded(cause string)             { i.m.CallEnded(cause) }
+func (i ivrMetrics) SIPResponse(_ string, code int)     { i.m.SIPResponse(code) }
+func (i ivrMetrics) RTPPackets(received, lost int)      { i.m.RTP(received, lost) }
+func (i ivrMetrics) RTPForeign(n int)                   { i.m.RTPForeign(n) }
+func (i ivrMetrics) Digit(s dtmf.Source)                { i.m.Digit(s.String()) }
+func (i ivrMetrics) CallRefused(reason string)          { i.m.CallRefused(reason) }
+func (i ivrMetrics) SocketDrops(socket string, n int64) { i.m.SocketDrops(socket, n) }

@@ -62,6 +62,7 @@ type Config struct {
 	TTSTimeout  time.Duration // --tts-timeout: one request to the service
 	TTSCache    string        // --tts-cache: rendered speech ("" = DATA/tts)
 	TTSCacheMiB int           // --tts-cache-mb: bound of the cache directory
+	MaxCalls    string        // --max-calls: "auto" (the admission controller's limit, up to the RTP ports) or a ceiling
 
 	Sandbox        string // --sandbox: auto (mounted when a loaded plan uses it) | on | off
 	TrustedProxies string // --trusted-proxies: reverse proxies whose X-Forwarded-For / Forwarded is believed (CIDRs)
@@ -83,6 +84,7 @@ func DefaultConfig() Config {
 		Retention:    0,
 		SMSPrefixes:  "+44 +1",
 		RateLimit:    50,
+		MaxCalls:     "auto",
 		AllowList:    "127.0.0.0/8 ::1/128",
 		Sandbox:      "auto",
 		HTTPAllow:    "public",
@@ -130,6 +132,7 @@ func ParseConfig(args []string, getenv func(string) string, stderr io.Writer) (C
 	str(&c.AgentTokens, "agent-tokens", "per-agent API tokens, agent=token,…: each reaches the Payments API for the calls bridged to that agent only (prefer PAYBRIDGE_AGENT_TOKENS)")
 	fs.Float64Var(&c.RateLimit, "sip-rate", c.RateLimit, "new SIP requests per second per source (0 = off)")
 	str(&c.AllowList, "sip-allow", "sources exempt from the SIP rate limit (CIDRs, space separated)")
+	str(&c.MaxCalls, "max-calls", `ceiling of calls in progress, new calls beyond it get 503; "auto": the RTP ports of the range, and below it what the media health allows (docs/operations.md)`)
 	fs.BoolVar(&c.SIPTrace, "sip-trace", c.SIPTrace, "write every SIP message to the log output, redacted (DTMF INFO bodies never appear)")
 	str(&c.TTS, "tts", "text-to-speech engine for <Say>: library (libespeak-ng in the process), process (the espeak-ng program), http (--tts-url) or off")
 	str(&c.TTSURL, "tts-url", "external text-to-speech service: one POST per request, WAV back (docs/tts.md)")
@@ -215,6 +218,9 @@ func (c Config) validate() error {
 	if c.RateLimit < 0 {
 		errs = append(errs, errors.New("--sip-rate must not be negative"))
 	}
+	if _, err := c.maxCalls(); err != nil {
+		errs = append(errs, err)
+	}
 	switch c.Sandbox {
 	case "auto", "on", "off":
 	default:
@@ -296,4 +302,16 @@ func (c Config) RecordingsDir() string { return filepath.Join(c.DataDir, "record
 // EnsureDataDir creates the data directory (0700: it holds the admin token).
 func (c Config) EnsureDataDir() error {
 	return os.MkdirAll(c.DataDir, 0o700)
+}
+
+// maxCalls is --max-calls as ivr.Config.MaxCalls: 0 for "auto".
+func (c Config) maxCalls() (int, error) {
+	if c.MaxCalls == "auto" || c.MaxCalls == "" {
+		return 0, nil
+	}
+	n, err := strconv.Atoi(c.MaxCalls)
+	if err != nil || n < 1 {
+		return 0, fmt.Errorf("--max-calls %q: want auto or a number of calls (1 or more)", c.MaxCalls)
+	}
+	return n, nil
 }

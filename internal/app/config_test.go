@@ -56,6 +56,8 @@ func TestParseConfigErrors(t *testing.T) {
 		{[]string{"--log-format", "xml"}, nil, "text or json"},
 		{nil, map[string]string{"PAYBRIDGE_MEDIA_TIMEOUT": "soon"}, "PAYBRIDGE_MEDIA_TIMEOUT"},
 		{[]string{"extra"}, nil, "no arguments"},
+		{[]string{"--max-calls", "0"}, nil, "--max-calls"},
+		{[]string{"--max-calls", "lots"}, nil, "want auto or a number"},
 	}
 	for _, tc := range cases {
 		_, err := ParseConfig(tc.args, env(tc.env), io.Discard)
@@ -117,6 +119,27 @@ func TestParseConfigMerchant(t *testing.T) {
 		_, err := ParseConfig(tc.args, env(nil), io.Discard)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%q: %v, want %q", tc.args, err, tc.want)
+		}
+	}
+}
+
+func TestParseConfigMaxCalls(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		env  map[string]string
+		want int
+	}{
+		{nil, nil, 0}, // auto
+		{[]string{"--max-calls", "auto"}, nil, 0},
+		{[]string{"--max-calls", "250"}, nil, 250},
+		{nil, map[string]string{"PAYBRIDGE_MAX_CALLS": "40"}, 40},
+	} {
+		c, err := ParseConfig(tc.args, env(tc.env), io.Discard)
+		if err != nil {
+			t.Fatalf("%q %v: %v", tc.args, tc.env, err)
+		}
+		if n, err := c.maxCalls(); err != nil || n != tc.want {
+			t.Errorf("%q %v: maxCalls = %d, %v; want %d", tc.args, tc.env, n, err, tc.want)
 		}
 	}
 }

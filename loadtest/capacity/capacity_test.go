@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"testing"
 	"time"
 
@@ -82,6 +83,62 @@ func TestOwnGeneratorPaysThroughServe(t *testing.T) {
 	}
 	if o.peak() < 1 || o.callSeconds() < 8*5 {
 		t.Fatalf("peak %d, %.1f call-seconds: the spans are not read", o.peak(), o.callSeconds())
+	}
+}
+
+// TestOverloadCorrectOrRefused is issue 17's "correct or refused, never wrong" at a size for a
+// busy 2-core box: serve with --max-calls 4 is offered 12 calls at once by SIPp, each keying
+// the card over RFC 4733 from a pcap (play_pcap_audio). Every call must end one of two ways:
+// answered and paid for card …4242 with the exact digits, or refused with 503 (SIPp ACKs it);
+// none fails, none is answered and then loses a digit, and never more than 4 are up at once.
+// The 503s are counted on SIPp's side (-trace_counts), the answers and payments in serve's
+// store. The load test (make loadtest) runs the same at twice the measured capacity.
+func TestOverloadCorrectOrRefused(t *testing.T) {
+	sipp, err := exec.LookPath("sipp")
+	if err != nil {
+		t.Fatal("sipp is not installed: run make deps")
+	}
+	bin := buildPaybridge(t)
+	sb, provider, err := startSandbox(bin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sb.stop(5 * time.Second)
+	work := t.TempDir()
+	plans, err := planDir("../..", work, time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const limit, offered = 4, 12
+	srv, err := startServe(bin, plans, provider, false, "--max-calls", strconv.Itoa(limit))
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := runSIPp(sipp, "../../testdata/sip/sipp", load{addr: srv.sipAddr(), user: payUser, keys: payKeys,
+		dtmf: callgen.RFC4733, calls: offered, rate: offered, lead: time.Second, work: work, overload: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	o, err := srv.finish()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("SIPp: %s; serve: %d answered, %d paid, failures %v, peak %d", g.Note, o.answered, o.correct, o.failures, o.peak())
+	if g.Placed != offered {
+		t.Fatalf("SIPp placed %d calls, want %d (%s): a call failed on the caller's side", g.Placed, offered, g.Note)
+	}
+	if g.Refused < 1 || o.answered < limit {
+		t.Fatalf("%d answered, %d refused with 503: with %d calls offered at once to --max-calls %d, want at least %d answered and some refused",
+			o.answered, g.Refused, offered, limit, limit)
+	}
+	if o.answered+g.Refused != offered {
+		t.Fatalf("%d answered + %d refused ≠ %d offered: some calls ended neither way (%s)", o.answered, g.Refused, offered, g.Note)
+	}
+	if o.correct != o.answered || len(o.failures) != 0 {
+		t.Fatalf("%d of %d answered calls paid (failures %v): an accepted call was served wrong", o.correct, o.answered, o.failures)
+	}
+	if o.peak() > limit {
+		t.Fatalf("%d calls were up at once: --max-calls %d was not held", o.peak(), limit)
 	}
 }
 

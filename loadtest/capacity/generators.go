@@ -37,6 +37,10 @@ type load struct {
 	rate  float64
 	lead  time.Duration
 	work  string // scratch directory
+	// overload: the rung offers twice the capacity (a 503 to the INVITE is an accepted outcome
+	// on every RFC 4733 rung: SIPp runs uac_card_pcap_503.xml, the 503s counted from
+	// -trace_counts; callgen counts 503s itself).
+	overload bool
 }
 
 // runOwn runs callgen in a child process (this program's `gen` mode, niced like SIPp), so its
@@ -99,7 +103,7 @@ func runSIPp(sipp, scenarios string, l load) (genResult, error) {
 	case callgen.Inband:
 		audio := filepath.Join(dir, "card.ulaw")
 		os.WriteFile(audio, pcapgen.InbandULaw(l.keys, opt), 0o644)
-		sf, err = rewrite(filepath.Join(scenarios, "uac_card_inband.xml"), filepath.Join(dir, "card.xml"), "@AUDIO@", audio)
+		sf, err = rewrite(filepath.Join(scenarios, "uac_card_inband_503.xml"), filepath.Join(dir, "card.xml"), "@AUDIO@", audio)
 	default:
 		var b bytes.Buffer
 		if err := pcapgen.WriteRFC4733(&b, l.keys, opt); err != nil {
@@ -107,7 +111,9 @@ func runSIPp(sipp, scenarios string, l load) (genResult, error) {
 		}
 		pcap := filepath.Join(dir, "card.pcap")
 		os.WriteFile(pcap, b.Bytes(), 0o644)
-		sf, err = rewrite(filepath.Join(scenarios, "uac_card_pcap.xml"), filepath.Join(dir, "card.xml"), "@PCAP@", pcap)
+		// A 503 is ACKed and counted as a refusal, not a failure, on every rung: paybridge's
+		// admission control may refuse below twice the capacity too.
+		sf, err = rewrite(filepath.Join(scenarios, "uac_card_pcap_503.xml"), filepath.Join(dir, "card.xml"), "@PCAP@", pcap)
 	}
 	if err != nil {
 		return genResult{}, err
@@ -118,17 +124,19 @@ func runSIPp(sipp, scenarios string, l load) (genResult, error) {
 	cmd := exec.CommandContext(ctx, "nice", "-n", "10", sipp, l.addr, "-sf", sf, "-s", l.user,
 		"-m", strconv.Itoa(l.calls), "-r", strconv.FormatFloat(l.rate, 'f', 3, 64), "-l", strconv.Itoa(l.calls),
 		"-i", "127.0.0.1", "-p", strconv.Itoa(freePort()), "-mp", strconv.Itoa(freePort()&^1),
-		"-nostdin", "-trace_stat", "-stf", filepath.Join(dir, "stat.csv"), "-fd", "1",
+		"-nostdin", "-trace_stat", "-stf", filepath.Join(dir, "stat.csv"), "-fd", "1", "-trace_counts",
 		"-timeout", strconv.Itoa(int(span)+120)+"s", "-max_socket", "10000")
 	cmd.Dir = dir
 	cmd.Stdout, cmd.Stderr = io.Discard, io.Discard
 	runErr := cmd.Run()
 	ok, failed := readStat(filepath.Join(dir, "stat.csv"))
-	g := genResult{Placed: ok + failed, Refused: -1}
+	g := genResult{Placed: ok + failed}
+	g.Refused = readCount(dir, "503")
 	if cmd.ProcessState != nil {
 		g.CPU = cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
 	}
 	g.Note = fmt.Sprintf("SIPp successful %d, failed %d", ok, failed)
+	g.Note += fmt.Sprintf(" (of the successful, %d ended with the 503 they were refused with)", g.Refused)
 	if runErr != nil {
 		g.Note += fmt.Sprintf(" (sipp: %v)", runErr)
 	}
@@ -182,4 +190,34 @@ func readStat(path string) (ok, failed int) {
 		}
 	}
 	return ok, failed
+}
+
+// readCount takes from SIPp's -trace_counts CSV (in dir) how many responses with code were
+// received: the last row's column for the scenario's recv of that code.
+func readCount(dir, code string) int {
+	files, _ := filepath.Glob(filepath.Join(dir, "*_counts.csv"))
+	if len(files) == 0 {
+		return 0
+	}
+	f, err := os.Open(files[0])
+	if err != nil {
+		return 0
+	}
+	defer f.Close()
+	r := csv.NewReader(f)
+	r.Comma = ';'
+	r.FieldsPerRecord = -1
+	rows, _ := r.ReadAll()
+	if len(rows) < 2 {
+		return 0
+	}
+	head, last := rows[0], rows[len(rows)-1]
+	for i, h := range head {
+		// Columns are named <index>_<message>_<counter>, e.g. 4_503_Recv.
+		if i < len(last) && strings.HasSuffix(h, "_"+code+"_Recv") {
+			n, _ := strconv.Atoi(last[i])
+			return n
+		}
+	}
+	return 0
 }

@@ -60,7 +60,11 @@ type rung struct {
 	rssBase, rssPeak         int64
 	note                     string
 	err                      error
+	overload                 bool // offered twice the capacity: 503 is an accepted outcome
 }
+
+// clean: every call placed was answered and correct (none refused, none wrong).
+func (r rung) clean() bool { return r.err == nil && r.errors == 0 && r.refused == 0 }
 
 func (r rung) cpuPerCallSec() float64 {
 	return float64(r.cpu) / float64(time.Millisecond) / max(r.callSec, 1e-9)
@@ -96,6 +100,7 @@ func main() {
 	floorN := flag.Int("floor-n", 200000, "send+receive pairs per floor run")
 	pprofDir := flag.String("pprof", "", "directory: run serve with the profiler (loadtest/serveprof) and save a CPU profile of each paybridge rung (10 s once all calls are placed) and its allocations")
 	serveprof := flag.String("serveprof", "bin/serveprof", "the serveprof binary (with -pprof)")
+	overload := flag.Bool("overload", true, "after the ladders, offer each paybridge row twice its highest clean rung: every call must pay or be refused with 503")
 	flag.Parse()
 
 	raiseFileLimit()
@@ -175,22 +180,48 @@ func main() {
 				stopped[r] = true
 				continue
 			}
-			g := runRung(cfg, r, n)
+			g := runRung(cfg, r, n, false)
 			results[r] = append(results[r], g)
 			report(os.Stdout, r, g)
-			if g.err != nil || g.errors > 0 {
-				stopped[r] = true
+			if !g.clean() {
+				stopped[r] = true // an error, or paybridge refused calls: this is its capacity
 			}
 		}
 	}
+	// 2× the measured capacity: paybridge must refuse the excess with 503 and pay every call
+	// it accepts (the diago peer has no admission control to test).
+	over := map[row]rung{}
+	for _, r := range rows {
+		if !*overload || r.endpoint != "paybridge" {
+			continue
+		}
+		if best, ok := cleanest(results[r]); ok {
+			g := runRung(cfg, r, 2*best.n, true)
+			over[r] = g
+			report(os.Stdout, r, g)
+		}
+	}
 	fmt.Println()
-	table(os.Stdout, rows, results, ladder, tight, wake)
+	table(os.Stdout, rows, results, over, ladder, tight, wake)
 	fmt.Printf("\n(%s; %v)\n", strings.Join(os.Args, " "), time.Since(start).Round(time.Second))
 }
 
-// runRung runs one endpoint at n concurrent calls with one caller and measures it.
-func runRung(cfg config, r row, n int) rung {
-	g := rung{n: n, failures: map[string]int{}}
+// cleanest is the highest rung without an error.
+func cleanest(rs []rung) (rung, bool) {
+	var best rung
+	ok := false
+	for _, g := range rs {
+		if g.clean() {
+			best, ok = g, true
+		}
+	}
+	return best, ok
+}
+
+// runRung runs one endpoint at n concurrent calls with one caller and measures it; overload:
+// a 503 is an accepted outcome of a call (SIPp runs uac_card_pcap_503.xml).
+func runRung(cfg config, r row, n int, overload bool) rung {
+	g := rung{n: n, failures: map[string]int{}, overload: overload}
 	var t target
 	var err error
 	switch r.endpoint {
@@ -212,7 +243,7 @@ func runRung(cfg config, r row, n int) rung {
 	g.rssBase, _, _ = procMem(pid)
 	cpu0, _ := procCPU(pid)
 	l := load{addr: t.sipAddr(), user: payUser, keys: payKeys, dtmf: r.dtmf, calls: n,
-		rate: float64(n) / cfg.ramp.Seconds(), lead: cfg.lead, work: cfg.work}
+		rate: float64(n) / cfg.ramp.Seconds(), lead: cfg.lead, work: cfg.work, overload: overload}
 	var profiled chan struct{}
 	if st, ok := t.(*serveTarget); ok && st.pprof != "" {
 		profiled = make(chan struct{})
@@ -249,6 +280,9 @@ func runRung(cfg config, r row, n int) rung {
 		g.failures["not answered"] += miss
 	}
 	g.peak, g.callSec = o.peak(), o.callSeconds()
+	if d := t.proc().degradations(); d != "" {
+		g.note += "; serve found its media degraded: " + d
+	}
 	if o.events > 0 {
 		g.note += fmt.Sprintf("; the endpoint stored %.1f events per answered call", float64(o.events)/float64(max(o.answered, 1)))
 	}
@@ -271,6 +305,9 @@ func report(w io.Writer, r row, g rung) {
 	if len(fs) > 0 {
 		why = " (" + strings.Join(fs, ", ") + ")"
 	}
+	if g.overload {
+		fmt.Fprintf(w, "%-24s 2× capacity:\n", r)
+	}
 	fmt.Fprintf(w, "%-24s N=%-5d correct %d/%d, refused %d, errors %d%s; peak %d concurrent, %.0f call-s; endpoint %.2f CPU-ms per call-s, %.0f KB RSS per call (%.1f → %.1f MB); caller %.2f CPU-ms per call-s\n",
 		r, g.n, g.correct, g.placed, g.refused, g.errors, why, g.peak, g.callSec, g.cpuPerCallSec(), g.rssPerCall()/1e3,
 		float64(g.rssBase)/1e6, float64(g.rssPeak)/1e6, g.genPerCallSec())
@@ -278,9 +315,9 @@ func report(w io.Writer, r row, g rung) {
 }
 
 // table prints the one table of `make loadtest`.
-func table(w io.Writer, rows []row, res map[row][]rung, ladder []int, tight, wake udpfloor.Result) {
+func table(w io.Writer, rows []row, res map[row][]rung, over map[row]rung, ladder []int, tight, wake udpfloor.Result) {
 	floor := tight.PerCallSecond()
-	fmt.Fprintln(w, "| endpoint | caller | DTMF | highest N with 0 errors | at that N: correct / placed (peak concurrent) | first N with errors | endpoint CPU-ms per call-s | × floor | CPU-ms per call | RSS KB per call | 503s at 2× | caller CPU-ms per call-s |")
+	fmt.Fprintln(w, "| endpoint | caller | DTMF | highest N all paid (0 errors, 0 refused) | at that N: correct / placed (peak concurrent) | first N with errors or 503s | endpoint CPU-ms per call-s | × floor | CPU-ms per call | RSS KB per call | 503s at 2× | caller CPU-ms per call-s |")
 	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|---|---|---|---|")
 	for _, r := range rows {
 		name, caller, dtmf := map[string]string{"paybridge": "paybridge serve", "diago": "diago peer"}[r.endpoint],
@@ -297,11 +334,14 @@ func table(w io.Writer, rows []row, res map[row][]rung, ladder []int, tight, wak
 		best, clean := rs[0], false
 		firstBad := "—"
 		for _, g := range rs {
-			if g.err == nil && g.errors == 0 {
+			if g.clean() {
 				best, clean = g, true
 				continue
 			}
 			firstBad = fmt.Sprintf("%d: %d/%d correct", g.n, g.correct, g.placed)
+			if g.refused > 0 {
+				firstBad += fmt.Sprintf(", %d refused (503)", g.refused)
+			}
 			if g.err != nil {
 				firstBad = fmt.Sprintf("%d: %v", g.n, firstLine(g.err))
 			}
@@ -316,14 +356,29 @@ func table(w io.Writer, rows []row, res map[row][]rung, ladder []int, tight, wak
 		case clean:
 			top = strconv.Itoa(best.n)
 		}
-		fmt.Fprintf(w, "| %s | %s | %s | %s | %d / %d (%d) | %s | %.2f | %.0f× | %.1f | %.0f | n/a¹ | %.2f |\n",
+		fmt.Fprintf(w, "| %s | %s | %s | %s | %d / %d (%d) | %s | %.2f | %.0f× | %.1f | %.0f | %s | %.2f |\n",
 			name, caller, dtmf, top, best.correct, best.placed, best.peak, firstBad,
-			best.cpuPerCallSec(), best.cpuPerCallSec()/floor, best.cpuPerCall(), best.rssPerCall()/1e3, best.genPerCallSec())
+			best.cpuPerCallSec(), best.cpuPerCallSec()/floor, best.cpuPerCall(), best.rssPerCall()/1e3, overloadCell(r, over), best.genPerCallSec())
 	}
 	fmt.Fprintf(w, "| kernel floor (loopback UDP, Go net) | — | — | — | — | — | %.3f (%.2f µs a send+receive; %.3f with a netpoller wake-up each) | 1× | — | — | — | — |\n",
 		floor, float64(tight.PairCPU())/1e3, wake.PerCallSecond())
-	fmt.Fprintln(w, "\n¹ 503s under 2× overload: n/a until paybridge has admission control (issue 17, next wave); today serve refuses only beyond a fixed MaxCalls (2000).")
+	fmt.Fprintln(w, "\n503s at 2×: each paybridge row offered twice its highest clean rung — calls refused with 503, calls paid / placed, errors (answered and not paid, or failed: must be 0); the diago peer has no admission control (n/a).")
 	fmt.Fprintln(w, "CPU and RSS are those of the highest clean rung (or of the first rung when none was clean); CPU per call-second divides by the call-seconds the endpoint recorded (paybridge's calls are longer: it plays a processing prompt before charging). The floor is 50 send+receive pairs per call-second; endpoints suppress silence while they listen, so they send far fewer than 50 packets a second and the multiple flatters neither. Numbers from a shared machine are noisy: rerun with make loadtest.")
+}
+
+// overloadCell is the 503s-at-2× cell of a row.
+func overloadCell(r row, over map[row]rung) string {
+	if r.endpoint != "paybridge" {
+		return "n/a"
+	}
+	g, ok := over[r]
+	switch {
+	case !ok:
+		return "not run (no clean rung)"
+	case g.err != nil:
+		return fmt.Sprintf("N=%d: %v", g.n, firstLine(g.err))
+	}
+	return fmt.Sprintf("N=%d: %d refused, %d / %d paid, %d errors", g.n, g.refused, g.correct, g.placed, g.errors)
 }
 
 // fetch saves a profile.

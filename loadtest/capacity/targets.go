@@ -28,6 +28,9 @@ type proc struct {
 	mu   sync.Mutex
 	tail []string
 	done chan struct{}
+	// degraded counts serve's "media degraded" warnings by reason (the admission controller
+	// lowering the call limit), kept apart from the tail.
+	degraded map[string]int
 }
 
 // startProc starts cmd and waits until a line of its output matches ready; the first
@@ -81,9 +84,17 @@ func startProc(cmd *exec.Cmd, ready *regexp.Regexp, onStdout func(string)) (*pro
 	}
 }
 
+var degradedLine = regexp.MustCompile(`media degraded.*reason=(\S+)`)
+
 func (p *proc) keep(line string) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	if m := degradedLine.FindStringSubmatch(line); m != nil {
+		if p.degraded == nil {
+			p.degraded = map[string]int{}
+		}
+		p.degraded[m[1]]++
+	}
 	p.tail = append(p.tail, line)
 	if len(p.tail) > 40 {
 		p.tail = p.tail[len(p.tail)-40:]
@@ -97,6 +108,18 @@ func (p *proc) lastLines() string {
 }
 
 func (p *proc) pid() int { return p.cmd.Process.Pid }
+
+// degradations lists serve's media degradations by reason ("" when none).
+func (p *proc) degradations() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var out []string
+	for r, n := range p.degraded {
+		out = append(out, fmt.Sprintf("%s ×%d", r, n))
+	}
+	sort.Strings(out)
+	return strings.Join(out, ", ")
+}
 
 // stop sends SIGTERM and waits (up to d), then kills.
 func (p *proc) stop(d time.Duration) {
@@ -183,7 +206,7 @@ var pprofLine = regexp.MustCompile(`^pprof (http://\S+/debug/pprof/)`)
 
 // startServe runs `paybridge serve` on the load-test plan, paying through provider. With
 // profile set, bin is loadtest/serveprof (serve with the profiler) and takes no subcommand.
-func startServe(bin, plans, provider string, profile bool) (*serveTarget, error) {
+func startServe(bin, plans, provider string, profile bool, extra ...string) (*serveTarget, error) {
 	data, err := os.MkdirTemp("", "capacity-serve")
 	if err != nil {
 		return nil, err
@@ -195,6 +218,7 @@ func startServe(bin, plans, provider string, profile bool) (*serveTarget, error)
 	cmd := exec.Command(bin, append(args, "--sip-addr", "127.0.0.1:0", "--http-addr", "127.0.0.1:0", "--data", data,
 		"--plans", plans, "--rtp-ports", "20000-39999", "--log-level", "warn", "--drain-timeout", "30s",
 		"--admin-token", "capacity-admin-token-0123456789abcdef")...)
+	cmd.Args = append(cmd.Args, extra...)
 	cmd.Env = append(os.Environ(), "LOADTEST_PROVIDER_URL="+provider)
 	p, addr, err := startProc(cmd, serveReady, nil)
 	if err != nil {

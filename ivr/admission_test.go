@@ -1,0 +1,271 @@
+package ivr
+
+import (
+	"context"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/paybridge/paybridge/media"
+)
+
+// tick feeds the admission controller one tick: calls up, and the send-lateness counters
+// advanced by packets of which late were a frame late or more.
+type tickFeed struct {
+	a       *admission
+	now     time.Time
+	packets int64
+	late    int64
+	cpu     time.Duration
+}
+
+func (f *tickFeed) tick(calls int, packets, late int64, mut ...func(*tickInput)) Admission {
+	f.now = f.now.Add(admissionTick)
+	f.packets += packets
+	f.late += late
+	in := tickInput{now: f.now, calls: calls, cpu: f.cpu, sockets: calls,
+		jitter: media.JitterSnapshot{Packets: f.packets, Over20: f.late}}
+	for _, m := range mut {
+		m(&in)
+	}
+	return f.a.update(in)
+}
+
+// The limit starts at the floor, doubles per healthy tick while the calls are near it
+// (never above the ceiling), falls to 90% of the calls in progress on a degraded tick (never
+// below the floor), holds for two ticks, then grows by 5%.
+func TestAdmissionLimitFollowsMediaHealth(t *testing.T) {
+	f := &tickFeed{a: newAdmission(0, 5000), now: time.Unix(0, 0)}
+	floor := floorPerCPU * availableCPUs()
+	if got := int(f.a.limit.Load()); got != floor {
+		t.Fatalf("initial limit %d, want the floor %d", got, floor)
+	}
+	f.tick(0, 0, 0) // the first tick only takes the counters
+	if st := f.tick(floor/2, 1000, 0); st.Limit != floor || st.Degraded != "" {
+		t.Fatalf("calls well below the limit: %+v, want the limit to stay at %d", st, floor)
+	}
+	limit := floor
+	for i := 0; i < 4; i++ {
+		st := f.tick(limit, 1000, 0)
+		want := limit * 2
+		if st.Limit != want {
+			t.Fatalf("healthy tick at the limit %d: limit %d, want %d (slow start)", limit, st.Limit, want)
+		}
+		limit = want
+	}
+	// 2% of the packets a frame late: degraded, the limit falls to 90% of the calls.
+	calls := limit - 5
+	st := f.tick(calls, 10000, 200)
+	if st.Degraded != "send-late" || st.Limit != calls*9/10 {
+		t.Fatalf("2%% late: %+v, want send-late and limit %d", st, calls*9/10)
+	}
+	limit = st.Limit
+	// The calls cannot all leave at once: held for two healthy ticks, then +5%.
+	for i := 0; i < degradedHoldTicks; i++ {
+		if st := f.tick(limit, 10000, 0); st.Limit != limit {
+			t.Fatalf("hold tick %d: limit %d, want %d", i, st.Limit, limit)
+		}
+	}
+	if st := f.tick(limit, 10000, 0); st.Limit != limit+max(1, limit/20) {
+		t.Fatalf("after the hold: limit %d, want %d (+5%%)", st.Limit, limit+max(1, limit/20))
+	}
+	// Each degradation signal on its own.
+	signals := map[string]func(*tickInput){
+		"socket-drops":    func(in *tickInput) { in.newDrops = 3 },
+		"skipped-frames":  func(in *tickInput) { in.jitter.Skipped = 1 << 20 },
+		"receive-backlog": func(in *tickInput) { in.behind = 10 },
+		"sip-backlog":     func(in *tickInput) { in.sipBusy = true },
+		"cpu": func(in *tickInput) {
+			in.cpu = f.cpu + time.Duration(float64(admissionTick)*0.95*float64(availableCPUs()))
+		},
+	}
+	for want, mut := range signals {
+		f.a.hold = 0
+		f.a.limit.Store(2000)
+		st := f.tick(500, 10000, 0, mut)
+		if st.Degraded != want || st.Limit != 450 {
+			t.Errorf("%s: %+v, want degraded %q and limit 450", want, st, want)
+		}
+		f.cpu = 0
+		f.tick(500, 10000, 0) // the counters move on (skipped frames stay counted)
+		f.a.last.skipped = 0
+	}
+	// Few packets: lateness is not judged on them; a degradation never takes the limit below
+	// the floor.
+	f.a.hold = 0
+	if st := f.tick(floor, 50, 50); st.Degraded != "" {
+		t.Fatalf("50 packets, all late: %+v, want no judgement on so few", st)
+	}
+	if st := f.tick(3, 10000, 5000); st.Limit != floor {
+		t.Fatalf("degraded with 3 calls: limit %d, want the floor %d", st.Limit, floor)
+	}
+}
+
+// A fixed ceiling is never passed, and the floor is no higher than it.
+func TestAdmissionCeiling(t *testing.T) {
+	f := &tickFeed{a: newAdmission(7, 5000), now: time.Unix(0, 0)}
+	if f.a.floor != 7 || f.a.limit.Load() != 7 {
+		t.Fatalf("MaxCalls 7: floor %d, limit %d", f.a.floor, f.a.limit.Load())
+	}
+	for i := 0; i < 5; i++ {
+		if st := f.tick(7, 1000, 0); st.Limit != 7 || st.Ceiling != 7 || st.Auto {
+			t.Fatalf("%+v: want limit = ceiling = 7, not auto", st)
+		}
+	}
+	if a := newAdmission(0, 123); a.ceiling != 123 || !a.auto {
+		t.Fatalf("auto: ceiling %d (want the 123 ports), auto %v", a.ceiling, a.auto)
+	}
+}
+
+// Admission is a reservation: calls racing for the last places get exactly as many as there
+// are, whatever the interleaving.
+func TestTryAdmitRace(t *testing.T) {
+	a := newAdmission(10, 5000)
+	var active atomic.Int64
+	var admitted, refused atomic.Int64
+	var wg sync.WaitGroup
+	for i := 0; i < 200; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if ok, reason := a.tryAdmit(&active); ok {
+				admitted.Add(1)
+			} else if reason == RefusedMaxCalls {
+				refused.Add(1)
+			}
+		}()
+	}
+	wg.Wait()
+	if admitted.Load() != 10 || refused.Load() != 190 || active.Load() != 10 || a.refused.Load() != 190 {
+		t.Fatalf("admitted %d, refused %d (counted %d), active %d; want 10, 190", admitted.Load(), refused.Load(), a.refused.Load(), active.Load())
+	}
+	a.ceiling = 100 // the limit (10) is now the health limit, below the ceiling
+	if ok, reason := a.tryAdmit(&active); ok || reason != RefusedOverload {
+		t.Fatalf("at the health limit: %v %q, want refused for overload", ok, reason)
+	}
+}
+
+var retryAfterRe = regexp.MustCompile(`(?mi)^Retry-After:\s*(\d+)\s*$`)
+
+// With MaxCalls 1 and a call up, a second INVITE is answered 503 with a Retry-After of 3–8 s
+// and OPTIONS 503 as well; the refusal is counted; once the call has ended OPTIONS is 200 and
+// a new INVITE is answered. The control: OPTIONS is 200 before the first call.
+func TestOverCapacityIs503(t *testing.T) {
+	release := make(chan struct{})
+	var metrics refusedMetrics
+	s, _ := startServer(t, Config{MaxCalls: 1, Metrics: &metrics, Router: RouterFunc(func(string) (CallHandler, bool) {
+		return func(ctx context.Context, call *Call) {
+			select {
+			case <-release:
+			case <-ctx.Done():
+			}
+		}, true
+	})})
+	options := func() (int, string) {
+		u := newRawUAC(t, s)
+		u.request("OPTIONS", 1, "")
+		return u.response("OPTIONS", 200)
+	}
+	if code, _ := options(); code != 200 {
+		t.Fatalf("OPTIONS with no call up: %d, want 200", code)
+	}
+	first := newRawUAC(t, s)
+	first.request("INVITE", 1, first.sdp("sendrecv"))
+	if code, _ := first.response("INVITE", 200); code != 200 {
+		t.Fatalf("first INVITE: %d, want 200", code)
+	}
+	first.request("ACK", 1, "")
+
+	second := newRawUAC(t, s)
+	second.request("INVITE", 1, second.sdp("sendrecv"))
+	code, msg := second.response("INVITE", 200)
+	if code != 503 {
+		t.Fatalf("second INVITE at MaxCalls 1: %d, want 503", code)
+	}
+	m := retryAfterRe.FindStringSubmatch(msg)
+	if m == nil {
+		t.Fatalf("503 without Retry-After:\n%s", msg)
+	}
+	if n, _ := strconv.Atoi(m[1]); n < 3 || n > 8 {
+		t.Fatalf("Retry-After %d, want 3–8", n)
+	}
+	if code, _ := options(); code != 503 {
+		t.Fatalf("OPTIONS at capacity: %d, want 503", code)
+	}
+	if got := metrics.refused(RefusedMaxCalls); got != 1 {
+		t.Fatalf("refusals counted: %d, want 1", got)
+	}
+	if st := s.Admission(); st.Refused != 1 || st.Calls != 1 || st.Limit != 1 {
+		t.Fatalf("Admission() = %+v", st)
+	}
+
+	close(release)
+	// The handler returns: the server hangs up; the first caller answers its BYE.
+	buf := make([]byte, 65535)
+	first.conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+	for s.ActiveCalls() > 0 {
+		n, from, err := first.conn.ReadFromUDP(buf)
+		if err != nil {
+			t.Fatalf("the call did not end: %v", err)
+		}
+		if msg := string(buf[:n]); strings.HasPrefix(msg, "BYE ") {
+			first.answer(msg, from)
+			deadline := time.Now().Add(10 * time.Second)
+			for s.ActiveCalls() > 0 && time.Now().Before(deadline) {
+				time.Sleep(10 * time.Millisecond)
+			}
+		}
+	}
+	if code, _ := options(); code != 200 {
+		t.Fatalf("OPTIONS after the call ended: %d, want 200", code)
+	}
+	third := newRawUAC(t, s)
+	third.request("INVITE", 1, third.sdp("sendrecv"))
+	if code, _ := third.response("INVITE", 200); code != 200 {
+		t.Fatalf("INVITE after the call ended: %d, want 200", code)
+	}
+	third.request("ACK", 1, "")
+}
+
+// refusedMetrics counts CallRefused by reason.
+type refusedMetrics struct {
+	NopMetrics
+	mu sync.Mutex
+	by map[string]int
+}
+
+func (m *refusedMetrics) CallRefused(reason string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.by == nil {
+		m.by = map[string]int{}
+	}
+	m.by[reason]++
+}
+
+func (m *refusedMetrics) refused(reason string) int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.by[reason]
+}
+
+// The SIP socket gets the receive buffer asked for (below the kernel's cap), and the figures
+// say so; a request above the cap is reported as capped.
+func TestReceiveBuffersSized(t *testing.T) {
+	s, _ := startServer(t, Config{Router: digitCollector(1, make(chan collected, 1)), SIPReceiveBuffer: 1 << 20, RTPReceiveBuffer: 128 << 10})
+	b := s.ReceiveBuffers()
+	if b.SIPRequested != 1<<20 || b.RTPRequested != 128<<10 || b.Capped() {
+		t.Fatalf("ReceiveBuffers() = %+v, want 1 MiB and 128 KiB granted", b)
+	}
+	s2, logs := startServer(t, Config{Router: digitCollector(1, make(chan collected, 1)), SIPReceiveBuffer: 1 << 30})
+	if b := s2.ReceiveBuffers(); !b.Capped() || b.SIPGranted >= b.SIPRequested {
+		t.Fatalf("1 GiB asked: %+v, want capped", b)
+	}
+	if !strings.Contains(logs.String(), "rmem_max") {
+		t.Fatalf("the cap was not logged:\n%s", logs.String())
+	}
+}
