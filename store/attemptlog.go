@@ -38,15 +38,32 @@ func (s *Store) NoteAttemptError(ctx context.Context, key, msg string) error {
 // AttemptsWithoutRecord returns the attempts created before the given time whose outcome is
 // known but not in a payment record: their session has no record, or an approved attempt's
 // record is not completed. A process killed after the provider answered but before its
-// recorder wrote the payment leaves these; serve completes their records on start.
+// recorder wrote the payment leaves these; serve completes their records on start. On a shared
+// database use NodeAttemptsWithoutRecord: a live node's recorder may be about to write them.
 func (s *Store) AttemptsWithoutRecord(ctx context.Context, before time.Time) ([]Attempt, error) {
+	return s.attemptsWithoutRecord(ctx, before, "", false)
+}
+
+// NodeAttemptsWithoutRecord is AttemptsWithoutRecord for the attempts one node sent.
+func (s *Store) NodeAttemptsWithoutRecord(ctx context.Context, node string, before time.Time) ([]Attempt, error) {
+	return s.attemptsWithoutRecord(ctx, before, node, true)
+}
+
+func (s *Store) attemptsWithoutRecord(ctx context.Context, before time.Time, node string, byNode bool) ([]Attempt, error) {
 	db, err := s.reader()
 	if err != nil {
 		return nil, err
 	}
-	out, err := s.attempts(ctx, db, `a WHERE a.status = ? AND a.created_at < ? AND a.session_id <> '' AND a.call_id <> ''
-		AND NOT EXISTS (SELECT 1 FROM payment_sessions p WHERE p.id = a.session_id AND (a.result <> ? OR p.state = ?))
-		ORDER BY a.created_at, a.idempotency_key`, AttemptComplete, before.UnixMicro(), "approved", PaymentCompleted)
+	where := `a WHERE a.status = ? AND a.created_at < ? AND a.session_id <> '' AND a.call_id <> ''`
+	args := []any{AttemptComplete, before.UnixMicro()}
+	if byNode {
+		where += ` AND a.node = ?`
+		args = append(args, node)
+	}
+	where += ` AND NOT EXISTS (SELECT 1 FROM payment_sessions p WHERE p.id = a.session_id AND (a.result <> ? OR p.state = ?))
+		ORDER BY a.created_at, a.idempotency_key`
+	args = append(args, "approved", PaymentCompleted)
+	out, err := s.attempts(ctx, db, where, args...)
 	if err != nil {
 		return nil, fmt.Errorf("store: attempts without a record: %w", err)
 	}

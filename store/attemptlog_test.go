@@ -7,7 +7,9 @@ import (
 	"time"
 )
 
-func TestAttemptWriteAheadFields(t *testing.T) {
+func TestAttemptWriteAheadFields(t *testing.T) { eachDialect(t, testAttemptWriteAheadFields) }
+
+func testAttemptWriteAheadFields(t *testing.T) {
 	ctx := context.Background()
 	s, _ := openTest(t)
 	a := Attempt{IdempotencyKey: "k1", CallID: "c1", Connector: "provider", ConnectorType: "session", Method: "charge",

@@ -23,7 +23,7 @@ func (s *Store) AppendAudit(ctx context.Context, actor, action, detail string) e
 	if action == "" {
 		return fmt.Errorf("%w: audit entry without action", ErrInvalid)
 	}
-	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	err := s.write(ctx, func(ctx context.Context, tx *txn) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO audit_log (id, at, actor, action, detail) VALUES (?, ?, ?, ?, ?)`,
 			newID(), now().UnixMicro(), pan.Redact(actor), action, pan.Redact(detail))
 		return err

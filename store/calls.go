@@ -61,7 +61,7 @@ type CallFilter struct {
 	To     string    // exact dialled number
 	Number string    // caller or dialled number containing these digits ("7700 900123")
 	Plan   string    // exact plan name
-	Node   string    // exact node
+	Node   string    // exact node id (the node that took the call)
 	Result string    // how it ended: the hang-up cause or its first word (hangup, caller-hung-up, transferred, error, …)
 	Since  time.Time // started at or after
 	Until  time.Time // started before
@@ -87,7 +87,7 @@ func (s *Store) CreateCall(ctx context.Context, c Call) error {
 	if !validCallState(c.State) {
 		return fmt.Errorf("%w: call %s: state %q", ErrInvalid, c.ID, c.State)
 	}
-	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	err := s.write(ctx, func(ctx context.Context, tx *txn) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO calls (`+callCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			c.ID, pan.Redact(c.From), pan.Redact(c.To), c.Plan, c.PlanHash, c.Node, c.State,
 			orNow(c.StartedAt).UnixMicro(), micros(c.AnsweredAt), micros(c.EndedAt), pan.Redact(c.HangupCause), c.RTPForeign, c.RTPSocketDrops)
@@ -136,15 +136,30 @@ func (s *Store) SetCallSocketDrops(ctx context.Context, id string, n int64) erro
 }
 
 // EndInterruptedCalls ends every call started before the given time that is not ended: calls
-// a previous process of this node was running when it stopped without hanging them up (kill
-// -9, power loss). Their records would otherwise show them in progress forever. It returns how
-// many it ended. One node owns a data directory (serve locks it), so every such call was this
-// node's.
+// a previous process was running when it stopped without hanging them up (kill -9, power
+// loss). Their records would otherwise show them in progress forever. It returns how many it
+// ended. On SQLite one node owns the file (serve locks its data directory), so every such call
+// was this node's; on a shared database use EndNodeCalls.
 func (s *Store) EndInterruptedCalls(ctx context.Context, before time.Time, cause string) (int, error) {
+	return s.endCalls(ctx, "", false, before, cause)
+}
+
+// EndNodeCalls is EndInterruptedCalls for the calls of one node only: the node's own calls of
+// its previous run, or those of a dead node another node has taken over (TakeOver).
+func (s *Store) EndNodeCalls(ctx context.Context, node string, before time.Time, cause string) (int, error) {
+	return s.endCalls(ctx, node, true, before, cause)
+}
+
+func (s *Store) endCalls(ctx context.Context, node string, byNode bool, before time.Time, cause string) (int, error) {
 	var n int64
-	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE calls SET state = ?, ended_at = ?, hangup_cause = ? WHERE state <> ? AND started_at < ?`,
-			CallEnded, orNow(time.Time{}).UnixMicro(), pan.Redact(cause), CallEnded, before.UnixMicro())
+	stmt := `UPDATE calls SET state = ?, ended_at = ?, hangup_cause = ? WHERE state <> ? AND started_at < ?`
+	args := []any{CallEnded, orNow(time.Time{}).UnixMicro(), pan.Redact(cause), CallEnded, before.UnixMicro()}
+	if byNode {
+		stmt += ` AND node = ?`
+		args = append(args, node)
+	}
+	err := s.write(ctx, func(ctx context.Context, tx *txn) error {
+		res, err := tx.ExecContext(ctx, stmt, args...)
 		if err != nil {
 			return err
 		}
@@ -160,7 +175,7 @@ func (s *Store) EndInterruptedCalls(ctx context.Context, before time.Time, cause
 // updateCall runs a guarded update; when no row changed it tells a missing call (ErrNotFound)
 // from one already past that state (no error: the update is idempotent).
 func (s *Store) updateCall(ctx context.Context, id, op, stmt string, args ...any) error {
-	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	err := s.write(ctx, func(ctx context.Context, tx *txn) error {
 		res, err := tx.ExecContext(ctx, stmt, args...)
 		if err != nil {
 			return err
@@ -192,7 +207,17 @@ func (s *Store) AppendEvent(ctx context.Context, callID string, ev EventRecord) 
 	if err != nil {
 		return err
 	}
-	err = s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	err = s.write(ctx, func(ctx context.Context, tx *txn) error {
+		// Two nodes may append to one call at once (a link paid on another node than the one
+		// that took the call): on PostgreSQL the call's row is locked while its next number is
+		// taken. A missing call is the foreign-key error below.
+		if tx.d == postgresDialect {
+			var one int
+			if err := tx.QueryRowContext(ctx, `SELECT 1 FROM calls WHERE id = ?`+tx.d.forUpdate(), callID).Scan(&one); err != nil &&
+				!errors.Is(err, sql.ErrNoRows) {
+				return err
+			}
+		}
 		var seq int64
 		if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(seq), 0) + 1 FROM call_events WHERE call_id = ?`, callID).Scan(&seq); err != nil {
 			return err

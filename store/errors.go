@@ -27,4 +27,11 @@ var (
 	ErrLinkBusy = errors.New("store: payment link is being paid")
 	// ErrLinkExpired: the payment link is past its expiry.
 	ErrLinkExpired = errors.New("store: payment link expired")
+	// ErrCapReached: a per-number limit (the SMS daily cap) is reached across every node.
+	ErrCapReached = errors.New("store: limit reached")
+	// ErrNodeLive: the node id is held by a live node (its lease is taken), so it cannot be
+	// registered again or taken over.
+	ErrNodeLive = errors.New("store: node id is in use by a live node")
+	// ErrUnsupported: the operation does not exist for this database (Backup of PostgreSQL).
+	ErrUnsupported = errors.New("store: not supported on this database")
 )

@@ -28,7 +28,7 @@ const (
 func (s *Store) ClaimLink(ctx context.Context, hash string, at time.Time) (*Link, error) {
 	at = orNow(at)
 	var out *Link
-	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	err := s.write(ctx, func(ctx context.Context, tx *txn) error {
 		l, err := scanLink(tx.QueryRowContext(ctx, `SELECT `+linkCols+` FROM payment_links WHERE token_hash = ?`, hash))
 		if errors.Is(err, sql.ErrNoRows) {
 			return fmt.Errorf("%w: link", ErrNotFound)
@@ -44,9 +44,15 @@ func (s *Store) ClaimLink(ctx context.Context, hash string, at time.Time) (*Link
 		case !at.Before(l.ExpiresAt):
 			return ErrLinkExpired
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE payment_links SET state = ?, claimed_at = ? WHERE token_hash = ? AND state = ?`,
-			LinkClaimed, at.UnixMicro(), hash, LinkActive); err != nil {
+		res, err := tx.ExecContext(ctx, `UPDATE payment_links SET state = ?, claimed_at = ? WHERE token_hash = ? AND state = ?`,
+			LinkClaimed, at.UnixMicro(), hash, LinkActive)
+		if err != nil {
 			return err
+		}
+		// On PostgreSQL another node's claim may have committed between the read and this
+		// update (which then waits for it and matches nothing): that claim won.
+		if n, _ := res.RowsAffected(); n != 1 {
+			return ErrLinkBusy
 		}
 		l.Status, l.ClaimedAt = LinkClaimed, at
 		out = &l

@@ -9,7 +9,9 @@ import (
 	"time"
 )
 
-func TestClaimLinkExactlyOnce(t *testing.T) {
+func TestClaimLinkExactlyOnce(t *testing.T) { eachDialect(t, testClaimLinkExactlyOnce) }
+
+func testClaimLinkExactlyOnce(t *testing.T) {
 	ctx := context.Background()
 	s, _ := openTest(t)
 	if err := s.CreateLink(ctx, Link{ID: "l1", TokenHash: "h", To: "+447700900001", CreatedAt: t0, ExpiresAt: t0.Add(time.Hour)}); err != nil {

@@ -87,14 +87,7 @@ func (s *Store) CreateLink(ctx context.Context, l Link) error {
 	if l.ID == "" {
 		l.ID = newID()
 	}
-	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO payment_links (`+linkCols+`)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, 0, NULL, '', ?, NULL, '', ?, ?)`,
-			l.ID, l.TokenHash, l.SessionID, l.CallID, l.Connector, pan.Redact(l.To), l.AmountMinor, l.Currency,
-			pan.Redact(l.Reference), orNow(l.CreatedAt).UnixMicro(), l.ExpiresAt.UnixMicro(), orDefault(l.Status, LinkActive),
-			l.MessageID, l.ConnectorKey)
-		return err
-	})
+	err := s.write(ctx, func(ctx context.Context, tx *txn) error { return insertLink(ctx, tx, l) })
 	if isUnique(err) {
 		return fmt.Errorf("%w: link %s", ErrDuplicate, l.ID)
 	}
@@ -102,6 +95,53 @@ func (s *Store) CreateLink(ctx context.Context, l Link) error {
 		return fmt.Errorf("store: create link %s: %w", l.ID, err)
 	}
 	return nil
+}
+
+// CreateLinkCapped is CreateLink under a per-number cap: it counts the links created for l.To
+// at or after since and creates l only if there are fewer than max, as one step across every
+// node sharing the database (an advisory lock on the number serialises the nodes'
+// count-and-insert on PostgreSQL; SQLite's single writer already does). At the cap it returns
+// ErrCapReached and creates nothing.
+func (s *Store) CreateLinkCapped(ctx context.Context, l Link, since time.Time, max int) error {
+	if l.TokenHash == "" || l.ExpiresAt.IsZero() {
+		return fmt.Errorf("%w: link needs a token hash and an expiry", ErrInvalid)
+	}
+	if l.ID == "" {
+		l.ID = newID()
+	}
+	to := pan.Redact(l.To)
+	var have int
+	err := s.write(ctx, func(ctx context.Context, tx *txn) error {
+		if err := tx.lockKey(ctx, "links-to:"+to); err != nil {
+			return err
+		}
+		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM payment_links WHERE to_number = ? AND created_at >= ?`,
+			to, since.UnixMicro()).Scan(&have); err != nil {
+			return err
+		}
+		if have >= max {
+			return ErrCapReached
+		}
+		return insertLink(ctx, tx, l)
+	})
+	switch {
+	case errors.Is(err, ErrCapReached):
+		return fmt.Errorf("%w: %d links to this number since %s", ErrCapReached, have, since.UTC().Format(time.RFC3339))
+	case isUnique(err):
+		return fmt.Errorf("%w: link %s", ErrDuplicate, l.ID)
+	case err != nil:
+		return fmt.Errorf("store: create link %s: %w", l.ID, err)
+	}
+	return nil
+}
+
+func insertLink(ctx context.Context, tx *txn, l Link) error {
+	_, err := tx.ExecContext(ctx, `INSERT INTO payment_links (`+linkCols+`)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, 0, NULL, '', ?, NULL, '', ?, ?)`,
+		l.ID, l.TokenHash, l.SessionID, l.CallID, l.Connector, pan.Redact(l.To), l.AmountMinor, l.Currency,
+		pan.Redact(l.Reference), orNow(l.CreatedAt).UnixMicro(), l.ExpiresAt.UnixMicro(), orDefault(l.Status, LinkActive),
+		l.MessageID, l.ConnectorKey)
+	return err
 }
 
 func scanLink(sc scanner) (Link, error) {
@@ -137,7 +177,7 @@ func (s *Store) LinkByHash(ctx context.Context, hash string) (*Link, error) {
 func (s *Store) ConsumeLink(ctx context.Context, hash string, at time.Time) (bool, error) {
 	at = orNow(at)
 	var ok bool
-	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	err := s.write(ctx, func(ctx context.Context, tx *txn) error {
 		res, err := tx.ExecContext(ctx, `UPDATE payment_links SET used_at = ?, state = ?
 			WHERE token_hash = ? AND used_at IS NULL AND state = ? AND expires_at > ?`,
 			at.UnixMicro(), LinkUsed, hash, LinkActive, at.UnixMicro())
@@ -164,7 +204,7 @@ func (s *Store) ConsumeLink(ctx context.Context, hash string, at time.Time) (boo
 // RecordLinkAttempt counts one payment try on a link's page and keeps its result (approved,
 // declined, error, invalid-input, …), for the console and for rate limiting.
 func (s *Store) RecordLinkAttempt(ctx context.Context, hash string, at time.Time, result string) error {
-	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	err := s.write(ctx, func(ctx context.Context, tx *txn) error {
 		res, err := tx.ExecContext(ctx, `UPDATE payment_links SET attempts = attempts + 1, last_attempt_at = ?, last_result = ?
 			WHERE token_hash = ?`, orNow(at).UnixMicro(), pan.Redact(result), hash)
 		if err != nil {

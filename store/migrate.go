@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"embed"
+	"errors"
 	"fmt"
 	"io/fs"
 	"sort"
@@ -85,6 +86,9 @@ func (s *Store) migrate(ctx context.Context) error {
 }
 
 func (s *Store) migrateWith(ctx context.Context, ms []migration) error {
+	if s.d == postgresDialect {
+		return s.migratePG(ctx, ms)
+	}
 	if _, err := s.w.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
 		version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)`); err != nil {
 		return fmt.Errorf("store: %s: create schema_migrations: %w", s.path, err)
@@ -95,22 +99,65 @@ func (s *Store) migrateWith(ctx context.Context, ms []migration) error {
 	}
 	have := int(cur.Int64)
 	if have > len(ms) {
-		return fmt.Errorf("%w: %s has schema version %d, this paybridge knows up to %d; "+
-			"run the newer paybridge that wrote it, or restore a backup taken before the upgrade",
-			ErrSchemaTooNew, s.path, have, len(ms))
+		return s.tooNew(have, len(ms))
 	}
 	for _, m := range ms[have:] {
-		err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
-			if _, err := tx.ExecContext(ctx, m.sql); err != nil {
-				return err
-			}
-			_, err := tx.ExecContext(ctx, "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
-				m.version, m.name, now().UnixMicro())
-			return err
+		err := s.write(ctx, func(ctx context.Context, tx *txn) error {
+			return applyMigration(ctx, tx, m)
 		})
 		if err != nil {
 			return fmt.Errorf("store: %s: migration %s: %w", s.path, m.name, err)
 		}
 	}
 	return nil
+}
+
+func (s *Store) tooNew(have, know int) error {
+	return fmt.Errorf("%w: %s has schema version %d, this paybridge knows up to %d; "+
+		"run the newer paybridge that wrote it, or restore a backup taken before the upgrade",
+		ErrSchemaTooNew, s.path, have, know)
+}
+
+// applyMigration runs one migration, in the dialect, with its schema_migrations row.
+func applyMigration(ctx context.Context, tx *txn, m migration) error {
+	if _, err := tx.tx.ExecContext(ctx, tx.d.ddl(m.sql)); err != nil {
+		return err
+	}
+	_, err := tx.ExecContext(ctx, "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
+		m.version, m.name, now().UnixMicro())
+	return err
+}
+
+// migratePG migrates a PostgreSQL database that several nodes may be opening at the same
+// moment: every pending migration runs in one transaction that first takes the migration
+// advisory lock, so the nodes queue, the first migrates and the others find the schema
+// current. PostgreSQL's DDL is transactional: a failing migration leaves nothing behind.
+func (s *Store) migratePG(ctx context.Context, ms []migration) error {
+	err := s.write(ctx, func(ctx context.Context, tx *txn) error {
+		if err := tx.lockKey(ctx, "migrations"); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+			version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)`); err != nil {
+			return fmt.Errorf("create schema_migrations: %w", err)
+		}
+		var cur sql.NullInt64
+		if err := tx.QueryRowContext(ctx, "SELECT MAX(version) FROM schema_migrations").Scan(&cur); err != nil {
+			return fmt.Errorf("read schema version: %w", err)
+		}
+		have := int(cur.Int64)
+		if have > len(ms) {
+			return s.tooNew(have, len(ms))
+		}
+		for _, m := range ms[have:] {
+			if err := applyMigration(ctx, tx, m); err != nil {
+				return fmt.Errorf("migration %s: %w", m.name, err)
+			}
+		}
+		return nil
+	})
+	if err != nil && !errors.Is(err, ErrSchemaTooNew) {
+		return fmt.Errorf("store: %s: %w", s.path, err)
+	}
+	return err
 }

@@ -13,7 +13,9 @@ import (
 	"time"
 )
 
-func TestRunRetention(t *testing.T) {
+func TestRunRetention(t *testing.T) { eachDialect(t, testRunRetention) }
+
+func testRunRetention(t *testing.T) {
 	s, _ := openTest(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	old := time.Now().Add(-48 * time.Hour)
@@ -67,7 +69,9 @@ func TestBackup(t *testing.T) {
 	}
 }
 
-func TestStats(t *testing.T) {
+func TestStats(t *testing.T) { eachDialect(t, testStats) }
+
+func testStats(t *testing.T) {
 	s, _ := openTest(t)
 	ctx := context.Background()
 	day := time.Date(2026, 11, 22, 0, 0, 0, 0, time.UTC)

@@ -78,6 +78,7 @@ type Attempt struct {
 	MaskedCard     string    `json:"masked_card,omitempty"` // canonical mask only
 	CardBrand      string    `json:"card_brand,omitempty"`
 	LastError      string    `json:"last_error,omitempty"` // the last connector error while pending
+	Node           string    `json:"node,omitempty"`       // the node that sent it (and settles it unless it dies)
 	CreatedAt      time.Time `json:"created_at"`
 	UpdatedAt      time.Time `json:"updated_at,omitzero"`
 	AttemptResult
@@ -141,7 +142,7 @@ func (s *Store) UpsertPaymentSession(ctx context.Context, p PaymentSession) erro
 	if !p.CreatedAt.IsZero() {
 		created = p.CreatedAt.UnixMicro()
 	}
-	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	err := s.write(ctx, func(ctx context.Context, tx *txn) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO payment_sessions (`+paymentCols+`)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 			ON CONFLICT (id) DO UPDATE SET
@@ -271,9 +272,9 @@ func (s *Store) GetPayment(ctx context.Context, id string) (*PaymentSession, []A
 
 const attemptCols = `idempotency_key, session_id, call_id, connector, attempt, amount_minor, currency, status, result,
 	provider_status, error_code, error_message, confirmation, created_at, completed_at,
-	connector_type, method, reference, masked_card, card_brand, token, last_error, updated_at, connector_key, channel`
+	connector_type, method, reference, masked_card, card_brand, token, last_error, updated_at, connector_key, channel, node`
 
-func (s *Store) attempts(ctx context.Context, db *sql.DB, where string, args ...any) ([]Attempt, error) {
+func (s *Store) attempts(ctx context.Context, db querier, where string, args ...any) ([]Attempt, error) {
 	rows, err := db.QueryContext(ctx, `SELECT `+attemptCols+` FROM payment_attempts `+where, args...)
 	if err != nil {
 		return nil, err
@@ -286,7 +287,7 @@ func (s *Store) attempts(ctx context.Context, db *sql.DB, where string, args ...
 		if err := rows.Scan(&a.IdempotencyKey, &a.SessionID, &a.CallID, &a.Connector, &a.Attempt, &a.AmountMinor,
 			&a.Currency, &a.Status, &a.Result, &a.ProviderStatus, &a.ErrorCode, &a.ErrorMessage, &a.Confirmation,
 			&created, &completed, &a.ConnectorType, &a.Method, &a.Reference, &a.MaskedCard, &a.CardBrand, &a.Token,
-			&a.LastError, &updated, &a.ConnectorKey, &a.Channel); err != nil {
+			&a.LastError, &updated, &a.ConnectorKey, &a.Channel, &a.Node); err != nil {
 			return nil, err
 		}
 		a.CreatedAt, a.CompletedAt, a.UpdatedAt = fromMicros(created), fromMicros(completed), fromMicros(updated)
@@ -306,12 +307,12 @@ func (s *Store) CreateAttempt(ctx context.Context, a Attempt) error {
 		return fmt.Errorf("%w: attempt %s: masked_card must be the canonical mask (last four)", ErrCardData, a.IdempotencyKey)
 	}
 	created := orNow(a.CreatedAt).UnixMicro()
-	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	err := s.write(ctx, func(ctx context.Context, tx *txn) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO payment_attempts (`+attemptCols+`)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, '', 0, '', '', '', ?, NULL, ?, ?, ?, ?, ?, '', '', ?, ?, ?)`,
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, '', 0, '', '', '', ?, NULL, ?, ?, ?, ?, ?, '', '', ?, ?, ?, ?)`,
 			a.IdempotencyKey, a.SessionID, a.CallID, a.Connector, a.Attempt, a.AmountMinor, a.Currency,
 			AttemptPending, created, a.ConnectorType, a.Method, pan.Redact(a.Reference), a.MaskedCard, a.CardBrand, created,
-			a.ConnectorKey, a.Channel)
+			a.ConnectorKey, a.Channel, a.Node)
 		return err
 	})
 	if isUnique(err) {
@@ -326,7 +327,7 @@ func (s *Store) CreateAttempt(ctx context.Context, a Attempt) error {
 // CompleteAttempt records the provider's answer. Completing an unknown key is ErrNotFound,
 // completing twice ErrNotPending (the first answer stands).
 func (s *Store) CompleteAttempt(ctx context.Context, key string, r AttemptResult) error {
-	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	err := s.write(ctx, func(ctx context.Context, tx *txn) error {
 		done := orNow(r.CompletedAt).UnixMicro()
 		res, err := tx.ExecContext(ctx, `UPDATE payment_attempts SET status = ?, result = ?, provider_status = ?,
 			error_code = ?, error_message = ?, confirmation = ?, completed_at = ?, token = ?, updated_at = ?,
@@ -357,7 +358,8 @@ func (s *Store) CompleteAttempt(ctx context.Context, key string, r AttemptResult
 }
 
 // PendingAttempts returns every attempt still waiting for its answer, oldest first: after a
-// crash these are the payments whose outcome must be fetched from the provider.
+// crash these are the payments whose outcome must be fetched from the provider. On a shared
+// database use NodePendingAttempts: another node's pending attempts may be in flight.
 func (s *Store) PendingAttempts(ctx context.Context) ([]Attempt, error) {
 	db, err := s.reader()
 	if err != nil {
@@ -366,6 +368,19 @@ func (s *Store) PendingAttempts(ctx context.Context) ([]Attempt, error) {
 	out, err := s.attempts(ctx, db, `WHERE status = ? ORDER BY created_at, idempotency_key`, AttemptPending)
 	if err != nil {
 		return nil, fmt.Errorf("store: pending attempts: %w", err)
+	}
+	return out, nil
+}
+
+// NodePendingAttempts is PendingAttempts for the attempts one node sent.
+func (s *Store) NodePendingAttempts(ctx context.Context, node string) ([]Attempt, error) {
+	db, err := s.reader()
+	if err != nil {
+		return nil, err
+	}
+	out, err := s.attempts(ctx, db, `WHERE status = ? AND node = ? ORDER BY created_at, idempotency_key`, AttemptPending, node)
+	if err != nil {
+		return nil, fmt.Errorf("store: pending attempts of node %s: %w", node, err)
 	}
 	return out, nil
 }

@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"time"
 )
@@ -26,10 +25,16 @@ type PurgeStats struct {
 //
 // Payment sessions are kept: they are the masked summary (amount, reference, result, masked
 // card, confirmation) that finance needs long after the call. The audit log is kept too.
+//
+// On a shared database one node purges at a time: a Purge that finds another node's purge
+// running (an advisory lock) does nothing and returns zero counts.
 func (s *Store) Purge(ctx context.Context, olderThan time.Time) (PurgeStats, error) {
 	var st PurgeStats
 	t := olderThan.UnixMicro()
-	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	err := s.write(ctx, func(ctx context.Context, tx *txn) error {
+		if ok, err := tx.tryLockKey(ctx, "retention"); err != nil || !ok {
+			return err
+		}
 		steps := []struct {
 			n    *int64
 			stmt string

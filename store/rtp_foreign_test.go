@@ -8,7 +8,9 @@ import (
 
 // TestCallRTPForeign: the count of foreign media datagrams is part of the call record, read
 // back by GetCall and ListCalls and in the JSON the console serves.
-func TestCallRTPForeign(t *testing.T) {
+func TestCallRTPForeign(t *testing.T) { eachDialect(t, testCallRTPForeign) }
+
+func testCallRTPForeign(t *testing.T) {
 	ctx := context.Background()
 	s, _ := openTest(t)
 	must(t, s.CreateCall(ctx, Call{ID: "attacked", StartedAt: t0}))

@@ -64,7 +64,7 @@ func (s *Store) EnqueueSMS(ctx context.Context, m SMS) (string, error) {
 	if m.Status == "" {
 		m.Status = SMSQueued
 	}
-	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	err := s.write(ctx, func(ctx context.Context, tx *txn) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO sms_outbox (`+smsCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			m.ID, pan.Redact(m.To), pan.Redact(m.From), pan.Redact(m.Body), m.CallID, m.LinkID, m.Status,
 			m.ProviderID, pan.Redact(m.Error), orNow(m.CreatedAt).UnixMicro(), micros(m.SentAt))

@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
 	"fmt"
 	"sort"
@@ -111,7 +110,7 @@ func (s *Store) Stats(ctx context.Context, since time.Time) (Stats, error) {
 	}
 	rows.Close()
 	// Money counts when it was collected: a link paid today for a call of last week counts today.
-	rows, err = db.QueryContext(ctx, `SELECT currency, SUM(amount_minor) FROM payment_sessions
+	rows, err = db.QueryContext(ctx, `SELECT currency, CAST(SUM(amount_minor) AS BIGINT) FROM payment_sessions
 		WHERE COALESCE(completed_at, created_at) >= ? AND result = ? AND currency <> '' GROUP BY currency`, t, ResultSuccess)
 	if err != nil {
 		return Stats{}, fmt.Errorf("store: stats: %w", err)
@@ -129,7 +128,7 @@ func (s *Store) Stats(ctx context.Context, since time.Time) (Stats, error) {
 	if err := rows.Err(); err != nil {
 		return Stats{}, fmt.Errorf("store: stats: %w", err)
 	}
-	for _, f := range []func(context.Context, *sql.DB, int64, *Stats) error{statsConversion, statsEntryErrors, statsTimeToPay, statsLinks, statsProviders} {
+	for _, f := range []func(context.Context, *reads, int64, *Stats) error{statsConversion, statsEntryErrors, statsTimeToPay, statsLinks, statsProviders} {
 		if err := f(ctx, db, t, &st); err != nil {
 			return Stats{}, fmt.Errorf("store: stats: %w", err)
 		}
@@ -137,7 +136,7 @@ func (s *Store) Stats(ctx context.Context, since time.Time) (Stats, error) {
 	return st, nil
 }
 
-func statsConversion(ctx context.Context, db *sql.DB, since int64, st *Stats) error {
+func statsConversion(ctx context.Context, db *reads, since int64, st *Stats) error {
 	paid := func(channel string) string {
 		return `SUM(CASE WHEN EXISTS (SELECT 1 FROM payment_sessions p WHERE p.call_id = c.id AND p.channel = '` + channel +
 			`' AND p.result = '` + ResultSuccess + `') THEN 1 ELSE 0 END)`
@@ -163,7 +162,7 @@ func statsConversion(ctx context.Context, db *sql.DB, since int64, st *Stats) er
 
 // statsEntryErrors counts the failed entries of Pay fields from the calls' timelines (the
 // pay.progress events that ended an entry with an error type).
-func statsEntryErrors(ctx context.Context, db *sql.DB, since int64, st *Stats) error {
+func statsEntryErrors(ctx context.Context, db *reads, since int64, st *Stats) error {
 	rows, err := db.QueryContext(ctx, `SELECT fields FROM call_events WHERE type = 'pay.progress' AND at >= ?
 		AND fields LIKE '%"phase":"entered"%' AND fields NOT LIKE '%"errorType":""%'`, since)
 	if err != nil {
@@ -200,7 +199,7 @@ func statsEntryErrors(ctx context.Context, db *sql.DB, since int64, st *Stats) e
 	return rows.Err()
 }
 
-func statsTimeToPay(ctx context.Context, db *sql.DB, since int64, st *Stats) error {
+func statsTimeToPay(ctx context.Context, db *reads, since int64, st *Stats) error {
 	var n int
 	var sum int64
 	err := db.QueryRowContext(ctx, `SELECT COUNT(*), COALESCE(SUM(p.completed_at - c.answered_at), 0)
@@ -224,12 +223,12 @@ func statsTimeToPay(ctx context.Context, db *sql.DB, since int64, st *Stats) err
 	return nil
 }
 
-func statsLinks(ctx context.Context, db *sql.DB, since int64, st *Stats) error {
+func statsLinks(ctx context.Context, db *reads, since int64, st *Stats) error {
 	return db.QueryRowContext(ctx, `SELECT COUNT(*), COALESCE(SUM(CASE WHEN used_at IS NOT NULL OR state = ? THEN 1 ELSE 0 END), 0)
 		FROM payment_links WHERE created_at >= ?`, LinkUsed, since).Scan(&st.Links.Sent, &st.Links.Paid)
 }
 
-func statsProviders(ctx context.Context, db *sql.DB, since int64, st *Stats) error {
+func statsProviders(ctx context.Context, db *reads, since int64, st *Stats) error {
 	rows, err := db.QueryContext(ctx, `SELECT connector, COUNT(*),
 		COALESCE(SUM(CASE WHEN result = 'declined' THEN 1 ELSE 0 END), 0),
 		COALESCE(SUM(CASE WHEN result = 'error' THEN 1 ELSE 0 END), 0),

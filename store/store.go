@@ -13,7 +13,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	sqlite3 "github.com/mattn/go-sqlite3"
+	_ "github.com/mattn/go-sqlite3" // the "sqlite3" driver
 )
 
 // busyTimeout is how long a statement waits for another process's lock before failing.
@@ -22,13 +22,17 @@ const busyTimeout = 10 * time.Second
 // readConns is the size of the read pool. WAL lets readers run beside the one writer.
 const readConns = 4
 
-// Store is paybridge's database of records: one SQLite file in WAL mode with synchronous=FULL, written
-// through a single connection in BEGIN IMMEDIATE transactions and read through a small pool.
-// It is safe for concurrent use.
+// Store is paybridge's database of records. On SQLite (the default): one file in WAL mode with
+// synchronous=FULL, written through a single connection in BEGIN IMMEDIATE transactions and
+// read through a small pool. On PostgreSQL (postgres:// URL): a connection pool shared by
+// writes, each its own transaction, and reads; several nodes may share the database. It is safe
+// for concurrent use.
 type Store struct {
-	path   string
-	w      *sql.DB // exactly one connection; every write goes through it
-	r      *sql.DB // read-only pool
+	path   string // the SQLite file, or the PostgreSQL URL without its password
+	d      dialect
+	pg     *pgConfig // PostgreSQL only: how to open dedicated connections (leases, the live feed)
+	w      *sql.DB   // SQLite: exactly one connection; every write goes through it. PostgreSQL: the pool
+	r      *sql.DB   // SQLite: read-only pool. PostgreSQL: the pool
 	closed atomic.Bool
 
 	writes chan *writeReq // to the group-commit writer
@@ -36,10 +40,18 @@ type Store struct {
 	wdone  chan struct{}
 }
 
-// Open opens (creating it if needed) the database at path, applies the embedded migrations
-// and returns the store. A database migrated by a newer paybridge is refused with
-// ErrSchemaTooNew.
-func Open(ctx context.Context, path string) (*Store, error) {
+// Open opens the database, applies the embedded migrations and returns the store. target is
+// a SQLite file path (created if needed) or a PostgreSQL URL (postgres://… or postgresql://…,
+// see IsPostgresURL), whose database must exist. A database migrated by a newer paybridge is
+// refused with ErrSchemaTooNew.
+func Open(ctx context.Context, target string) (*Store, error) {
+	if IsPostgresURL(target) {
+		return openPostgres(ctx, target)
+	}
+	return openSQLite(ctx, target)
+}
+
+func openSQLite(ctx context.Context, path string) (*Store, error) {
 	if path == "" {
 		return nil, fmt.Errorf("%w: empty database path", ErrInvalid)
 	}
@@ -122,13 +134,24 @@ func (s *Store) checkPragmas(ctx context.Context) error {
 	return nil
 }
 
-// Path returns the absolute path of the database file.
+// Path returns the absolute path of the SQLite file, or the PostgreSQL URL without its
+// password.
 func (s *Store) Path() string { return s.path }
 
-// Close checkpoints the WAL and closes every connection.
+// Dialect is "sqlite" or "postgres".
+func (s *Store) Dialect() string { return s.d.String() }
+
+// Shared reports whether several nodes may use the database at once (PostgreSQL). A SQLite
+// file belongs to one process.
+func (s *Store) Shared() bool { return s.d == postgresDialect }
+
+// Close checkpoints the WAL (SQLite) and closes every connection.
 func (s *Store) Close() error {
 	if s.closed.Swap(true) {
 		return nil
+	}
+	if s.d == postgresDialect {
+		return s.w.Close()
 	}
 	s.stopWriter()
 	var errs []error
@@ -152,7 +175,7 @@ func (s *Store) Ping(ctx context.Context) error {
 // updateOne runs one UPDATE that must change a row: none changed is ErrNotFound (naming what,
 // e.g. "SMS sms_1"); any other failure is wrapped as "store: update <what>".
 func (s *Store) updateOne(ctx context.Context, what, stmt string, args ...any) error {
-	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	err := s.write(ctx, func(ctx context.Context, tx *txn) error {
 		res, err := tx.ExecContext(ctx, stmt, args...)
 		if err != nil {
 			return err
@@ -169,29 +192,11 @@ func (s *Store) updateOne(ctx context.Context, what, stmt string, args ...any) e
 }
 
 // reader returns the read pool, or ErrClosed.
-func (s *Store) reader() (*sql.DB, error) {
+func (s *Store) reader() (*reads, error) {
 	if s.closed.Load() {
 		return nil, ErrClosed
 	}
-	return s.r, nil
-}
-
-// isUnique reports whether err is a UNIQUE or PRIMARY KEY constraint violation.
-func isUnique(err error) bool {
-	var se sqlite3.Error
-	if errors.As(err, &se) {
-		return se.ExtendedCode == sqlite3.ErrConstraintUnique || se.ExtendedCode == sqlite3.ErrConstraintPrimaryKey
-	}
-	return false
-}
-
-// isForeignKey reports whether err is a FOREIGN KEY constraint violation.
-func isForeignKey(err error) bool {
-	var se sqlite3.Error
-	if errors.As(err, &se) {
-		return se.ExtendedCode == sqlite3.ErrConstraintForeignKey
-	}
-	return false
+	return &reads{db: s.r, d: s.d}, nil
 }
 
 // newID returns a random 128-bit id in hex, for records the store names itself.

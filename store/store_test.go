@@ -18,17 +18,6 @@ import (
 
 var testPANs = []string{"4242424242424242", "5555555555554444", "378282246310005"}
 
-func openTest(t *testing.T) (*Store, string) {
-	t.Helper()
-	path := filepath.Join(t.TempDir(), "paybridge.db")
-	s, err := Open(context.Background(), path)
-	if err != nil {
-		t.Fatalf("Open: %v", err)
-	}
-	t.Cleanup(func() { s.Close() })
-	return s, path
-}
-
 var t0 = time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
 
 func TestOpenPragmas(t *testing.T) {
@@ -72,9 +61,14 @@ func TestOpenPragmas(t *testing.T) {
 	}
 }
 
-func TestReopenKeepsData(t *testing.T) {
+func TestReopenKeepsData(t *testing.T) { eachDialect(t, testReopenKeepsData) }
+
+func testReopenKeepsData(t *testing.T) {
 	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "db", "paybridge.db") // directory created by Open
+	path := testTarget(t)
+	if !onPostgres(t) {
+		path = filepath.Join(t.TempDir(), "db", "paybridge.db") // directory created by Open
+	}
 	s, err := Open(ctx, path)
 	if err != nil {
 		t.Fatal(err)
@@ -99,11 +93,13 @@ func TestReopenKeepsData(t *testing.T) {
 	}
 }
 
-func TestMigrationsRefuseNewerSchema(t *testing.T) {
+func TestMigrationsRefuseNewerSchema(t *testing.T) { eachDialect(t, testMigrationsRefuseNewerSchema) }
+
+func testMigrationsRefuseNewerSchema(t *testing.T) {
 	ctx := context.Background()
 	s, path := openTest(t)
 	n := SchemaVersion()
-	if _, err := s.w.ExecContext(ctx, "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, 'future.sql', 0)", n+1); err != nil {
+	if _, err := s.w.ExecContext(ctx, s.d.rebind("INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, 'future.sql', 0)"), n+1); err != nil {
 		t.Fatal(err)
 	}
 	s.Close()
@@ -119,7 +115,9 @@ func TestMigrationsRefuseNewerSchema(t *testing.T) {
 	}
 }
 
-func TestMigrationsApplyInOrderOnce(t *testing.T) {
+func TestMigrationsApplyInOrderOnce(t *testing.T) { eachDialect(t, testMigrationsApplyInOrderOnce) }
+
+func testMigrationsApplyInOrderOnce(t *testing.T) {
 	ctx := context.Background()
 	s, _ := openTest(t)
 	base, err := loadMigrations(migrationFS)
@@ -159,7 +157,9 @@ func TestLoadMigrationsRejectsBadNames(t *testing.T) {
 	}
 }
 
-func TestCallRoundTripAndTimeline(t *testing.T) {
+func TestCallRoundTripAndTimeline(t *testing.T) { eachDialect(t, testCallRoundTripAndTimeline) }
+
+func testCallRoundTripAndTimeline(t *testing.T) {
 	ctx := context.Background()
 	s, _ := openTest(t)
 	in := Call{ID: "call-1", From: "+447700900001", To: "+441632960000", Plan: "pay.xml", PlanHash: "sha256:ab", Node: "n1", StartedAt: t0}
@@ -221,7 +221,9 @@ func TestCallRoundTripAndTimeline(t *testing.T) {
 	}
 }
 
-func TestListCallsFiltersAndPaging(t *testing.T) {
+func TestListCallsFiltersAndPaging(t *testing.T) { eachDialect(t, testListCallsFiltersAndPaging) }
+
+func testListCallsFiltersAndPaging(t *testing.T) {
 	ctx := context.Background()
 	s, _ := openTest(t)
 	const n = 23
@@ -299,7 +301,9 @@ func TestListCallsFiltersAndPaging(t *testing.T) {
 	}
 }
 
-func TestPaymentsAndAttempts(t *testing.T) {
+func TestPaymentsAndAttempts(t *testing.T) { eachDialect(t, testPaymentsAndAttempts) }
+
+func testPaymentsAndAttempts(t *testing.T) {
 	ctx := context.Background()
 	s, _ := openTest(t)
 	p := PaymentSession{ID: "sess-1", CallID: "call-1", Connector: "sandbox", Channel: "voice", AmountMinor: 1250,
@@ -365,7 +369,9 @@ func TestPaymentsAndAttempts(t *testing.T) {
 	}
 }
 
-func TestLinksSingleUse(t *testing.T) {
+func TestLinksSingleUse(t *testing.T) { eachDialect(t, testLinksSingleUse) }
+
+func testLinksSingleUse(t *testing.T) {
 	ctx := context.Background()
 	s, _ := openTest(t)
 	l := Link{ID: "lnk-1", TokenHash: "h1", SessionID: "sess-1", To: "+447700900001", AmountMinor: 500, Currency: "EUR",
@@ -433,7 +439,9 @@ func TestLinksSingleUse(t *testing.T) {
 	}
 }
 
-func TestSMSOutbox(t *testing.T) {
+func TestSMSOutbox(t *testing.T) { eachDialect(t, testSMSOutbox) }
+
+func testSMSOutbox(t *testing.T) {
 	ctx := context.Background()
 	s, _ := openTest(t)
 	var ids []string
@@ -472,7 +480,9 @@ func TestSMSOutbox(t *testing.T) {
 	}
 }
 
-func TestWebhookRetries(t *testing.T) {
+func TestWebhookRetries(t *testing.T) { eachDialect(t, testWebhookRetries) }
+
+func testWebhookRetries(t *testing.T) {
 	ctx := context.Background()
 	s, _ := openTest(t)
 	id, err := s.EnqueueWebhook(ctx, Webhook{Event: "pay.completed", URL: "https://example.test/hook", Payload: []byte(`{"result":"success"}`), CreatedAt: t0})
@@ -508,7 +518,9 @@ func TestWebhookRetries(t *testing.T) {
 	}
 }
 
-func TestAudit(t *testing.T) {
+func TestAudit(t *testing.T) { eachDialect(t, testAudit) }
+
+func testAudit(t *testing.T) {
 	ctx := context.Background()
 	s, _ := openTest(t)
 	if err := s.AppendAudit(ctx, "admin-token", "plans.reload", "3 plans"); err != nil {
@@ -523,7 +535,9 @@ func TestAudit(t *testing.T) {
 	}
 }
 
-func TestPurgeKeepsPaymentSummaries(t *testing.T) {
+func TestPurgeKeepsPaymentSummaries(t *testing.T) { eachDialect(t, testPurgeKeepsPaymentSummaries) }
+
+func testPurgeKeepsPaymentSummaries(t *testing.T) {
 	ctx := context.Background()
 	s, _ := openTest(t)
 	old, recent := t0.Add(-40*24*time.Hour), t0.Add(-time.Hour)
@@ -594,14 +608,12 @@ func must(t *testing.T, err error) {
 
 // TestConcurrentWriters hammers the store from many goroutines and a second Store on the same
 // file (as a CLI would be): every write lands, none fails with SQLITE_BUSY.
-func TestConcurrentWriters(t *testing.T) {
+func TestConcurrentWriters(t *testing.T) { eachDialect(t, testConcurrentWriters) }
+
+func testConcurrentWriters(t *testing.T) {
 	ctx := context.Background()
 	s, path := openTest(t)
-	s2, err := Open(ctx, path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s2.Close()
+	s2 := openAgain(t, path) // a CLI on the same SQLite file; a second node on PostgreSQL
 	const workers, per = 8, 40
 	var wg sync.WaitGroup
 	errs := make(chan error, workers*per*2)
@@ -744,7 +756,9 @@ func jsonFields(v map[string]any) json.RawMessage {
 // the same session later are one record: the link completes it, clears the voice attempt's
 // error, and keeps the facts the link did not repeat. A late failure of another attempt does
 // not undo a completed payment.
-func TestPaymentRecordAcrossChannels(t *testing.T) {
+func TestPaymentRecordAcrossChannels(t *testing.T) { eachDialect(t, testPaymentRecordAcrossChannels) }
+
+func testPaymentRecordAcrossChannels(t *testing.T) {
 	s, _ := openTest(t)
 	ctx := context.Background()
 	t0 := time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"sort"
 	"time"
 
 	"github.com/paybridge/paybridge/pan"
@@ -33,10 +34,13 @@ type Webhook struct {
 	Subject     string    `json:"subject,omitempty"`  // what it is about: the payment record's id
 	Endpoint    string    `json:"endpoint,omitempty"` // the configured endpoint's name
 	LastStatus  int       `json:"last_status,omitempty"`
+	// ClaimedBy is the node delivering it now, until ClaimedUntil (ClaimDueWebhooks).
+	ClaimedBy    string    `json:"claimed_by,omitempty"`
+	ClaimedUntil time.Time `json:"claimed_until,omitzero"`
 }
 
 const webhookCols = `id, event, url, payload, status, attempts, next_at, last_error, created_at, delivered_at,
-	event_id, endpoint, last_status, subject`
+	event_id, endpoint, last_status, subject, claimed_by, claimed_until`
 
 // EnqueueWebhook stores a delivery due at w.NextAt (default now) and returns its id.
 func (s *Store) EnqueueWebhook(ctx context.Context, w Webhook) (string, error) {
@@ -51,8 +55,8 @@ func (s *Store) EnqueueWebhook(ctx context.Context, w Webhook) (string, error) {
 	if next.IsZero() {
 		next = created
 	}
-	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO webhooks (`+webhookCols+`) VALUES (?, ?, ?, ?, ?, 0, ?, '', ?, NULL, ?, ?, 0, ?)`,
+	err := s.write(ctx, func(ctx context.Context, tx *txn) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO webhooks (`+webhookCols+`) VALUES (?, ?, ?, ?, ?, 0, ?, '', ?, NULL, ?, ?, 0, ?, '', NULL)`,
 			w.ID, w.Event, w.URL, string(pan.RedactJSON(w.Payload)), WebhookPending, next.UnixMicro(), created.UnixMicro(),
 			w.EventID, w.Endpoint, w.Subject)
 		return err
@@ -66,7 +70,9 @@ func (s *Store) EnqueueWebhook(ctx context.Context, w Webhook) (string, error) {
 	return w.ID, nil
 }
 
-// DueWebhooks returns up to limit pending deliveries due at or before now, oldest due first.
+// DueWebhooks returns up to limit pending deliveries due at or before now, oldest due first,
+// whether or not a node has claimed them (the console's view). Dispatchers use
+// ClaimDueWebhooks.
 func (s *Store) DueWebhooks(ctx context.Context, at time.Time, limit int) ([]Webhook, error) {
 	db, err := s.reader()
 	if err != nil {
@@ -103,19 +109,56 @@ func (s *Store) WebhooksAbout(ctx context.Context, subject string) ([]Webhook, e
 	return out, nil
 }
 
+// ClaimDueWebhooks claims up to limit pending deliveries due at or before at for node, for
+// lease, and returns them oldest due first. A claimed delivery is not returned to any other
+// claim until its lease ends: each delivery is sent by one node at a time, and when that node
+// dies mid-delivery another node claims it again once the lease has passed (delivery is at
+// least once; receivers dedupe on the event id). Marking it delivered or failed ends the claim.
+// On PostgreSQL concurrent claims skip each other's rows (FOR UPDATE SKIP LOCKED).
+func (s *Store) ClaimDueWebhooks(ctx context.Context, node string, at time.Time, lease time.Duration, limit int) ([]Webhook, error) {
+	if lease <= 0 {
+		return nil, fmt.Errorf("%w: webhook claim without a lease", ErrInvalid)
+	}
+	at = orNow(at)
+	var out []Webhook
+	err := s.write(ctx, func(ctx context.Context, tx *txn) error {
+		rows, err := tx.QueryContext(ctx, `UPDATE webhooks SET claimed_by = ?, claimed_until = ?
+			WHERE id IN (SELECT id FROM webhooks WHERE status = ? AND next_at <= ? AND (claimed_until IS NULL OR claimed_until <= ?)
+				ORDER BY next_at, id LIMIT ?`+tx.d.skipLocked()+`)
+			RETURNING `+webhookCols,
+			node, at.Add(lease).UnixMicro(), WebhookPending, at.UnixMicro(), at.UnixMicro(), clampLimit(limit))
+		if err != nil {
+			return err
+		}
+		out, err = scanWebhooks(rows)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: claim due webhooks: %w", err)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if !out[i].NextAt.Equal(out[j].NextAt) {
+			return out[i].NextAt.Before(out[j].NextAt)
+		}
+		return out[i].ID < out[j].ID
+	})
+	return out, nil
+}
+
 func scanWebhooks(rows *sql.Rows) ([]Webhook, error) {
 	defer rows.Close()
 	out := []Webhook{}
 	for rows.Next() {
 		var w Webhook
 		var payload string
-		var next, created, delivered sql.NullInt64
+		var next, created, delivered, claimed sql.NullInt64
 		if err := rows.Scan(&w.ID, &w.Event, &w.URL, &payload, &w.Status, &w.Attempts, &next, &w.LastError,
-			&created, &delivered, &w.EventID, &w.Endpoint, &w.LastStatus, &w.Subject); err != nil {
+			&created, &delivered, &w.EventID, &w.Endpoint, &w.LastStatus, &w.Subject, &w.ClaimedBy, &claimed); err != nil {
 			return nil, err
 		}
 		w.Payload = []byte(payload)
 		w.NextAt, w.CreatedAt, w.DeliveredAt = fromMicros(next), fromMicros(created), fromMicros(delivered)
+		w.ClaimedUntil = fromMicros(claimed)
 		out = append(out, w)
 	}
 	return out, rows.Err()
@@ -123,8 +166,8 @@ func scanWebhooks(rows *sql.Rows) ([]Webhook, error) {
 
 // MarkWebhookDelivered records a successful delivery.
 func (s *Store) MarkWebhookDelivered(ctx context.Context, id string, at time.Time) error {
-	return s.updateOne(ctx, "pending webhook "+id, `UPDATE webhooks SET status = ?, attempts = attempts + 1, delivered_at = ?, last_error = ''
-		WHERE id = ? AND status = ?`, WebhookDelivered, orNow(at).UnixMicro(), id, WebhookPending)
+	return s.updateOne(ctx, "pending webhook "+id, `UPDATE webhooks SET status = ?, attempts = attempts + 1, delivered_at = ?, last_error = '',
+		claimed_by = '', claimed_until = NULL WHERE id = ? AND status = ?`, WebhookDelivered, orNow(at).UnixMicro(), id, WebhookPending)
 }
 
 // MarkWebhookFailed records a failed try and schedules the next at `next`; a zero next gives
@@ -138,13 +181,13 @@ func (s *Store) MarkWebhookFailed(ctx context.Context, id string, next time.Time
 		nextAt = next.UnixMicro()
 	}
 	return s.updateOne(ctx, "pending webhook "+id, `UPDATE webhooks SET status = ?, attempts = attempts + 1,
-		next_at = COALESCE(?, next_at), last_error = ? WHERE id = ? AND status = ?`,
+		next_at = COALESCE(?, next_at), last_error = ?, claimed_by = '', claimed_until = NULL WHERE id = ? AND status = ?`,
 		status, nextAt, pan.Redact(reason), id, WebhookPending)
 }
 
 // RecordWebhookStatus keeps the HTTP status of a webhook's last delivery try.
 func (s *Store) RecordWebhookStatus(ctx context.Context, id string, status int) error {
-	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	err := s.write(ctx, func(ctx context.Context, tx *txn) error {
 		_, err := tx.ExecContext(ctx, `UPDATE webhooks SET last_status = ? WHERE id = ?`, status, id)
 		return err
 	})

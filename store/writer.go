@@ -26,7 +26,7 @@ const maxBatch = 64
 
 type writeReq struct {
 	ctx  context.Context
-	fn   func(ctx context.Context, tx *sql.Tx) error
+	fn   func(ctx context.Context, tx *txn) error
 	done chan error
 }
 
@@ -51,10 +51,14 @@ func (s *Store) stopWriter() {
 }
 
 // write runs fn as one atomic unit on the writer connection and returns when it is committed
-// to disk (or failed). fn must use the ctx and tx it is given.
-func (s *Store) write(ctx context.Context, fn func(ctx context.Context, tx *sql.Tx) error) error {
+// to disk (or failed). fn must use the ctx and tx it is given. On PostgreSQL each write is its
+// own transaction on the pool (postgres.go): the server commits concurrent writes together.
+func (s *Store) write(ctx context.Context, fn func(ctx context.Context, tx *txn) error) error {
 	if s.closed.Load() {
 		return ErrClosed
+	}
+	if s.d == postgresDialect {
+		return s.writePG(ctx, fn)
 	}
 	r := &writeReq{ctx: ctx, fn: fn, done: make(chan error, 1)}
 	select {
@@ -146,5 +150,5 @@ func (s *Store) runOne(tx *sql.Tx, r *writeReq) (err error) {
 			err = rerr
 		}
 	}()
-	return r.fn(ctx, tx)
+	return r.fn(ctx, &txn{tx: tx, d: s.d})
 }

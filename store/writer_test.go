@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"strings"
@@ -16,8 +15,8 @@ import (
 func TestGroupCommitIsolatesFailures(t *testing.T) {
 	s, _ := openTest(t)
 	ctx := context.Background()
-	insert := func(id string) func(context.Context, *sql.Tx) error {
-		return func(ctx context.Context, tx *sql.Tx) error {
+	insert := func(id string) func(context.Context, *txn) error {
+		return func(ctx context.Context, tx *txn) error {
 			_, err := tx.ExecContext(ctx, `INSERT INTO audit_log (id, at, actor, action) VALUES (?, 0, 'a', 'b')`, id)
 			return err
 		}
@@ -26,13 +25,13 @@ func TestGroupCommitIsolatesFailures(t *testing.T) {
 	cancel()
 	reqs := []*writeReq{
 		{ctx: ctx, fn: insert("one")},
-		{ctx: ctx, fn: func(ctx context.Context, tx *sql.Tx) error {
+		{ctx: ctx, fn: func(ctx context.Context, tx *txn) error {
 			if err := insert("half")(ctx, tx); err != nil {
 				return err
 			}
 			return errors.New("second statement failed") // "half" must be rolled back
 		}},
-		{ctx: ctx, fn: func(context.Context, *sql.Tx) error { panic("bug") }},
+		{ctx: ctx, fn: func(context.Context, *txn) error { panic("bug") }},
 		{ctx: cancelled, fn: insert("never")},
 		{ctx: ctx, fn: insert("one")}, // duplicate of the first, in the same transaction
 		{ctx: ctx, fn: insert("two")},

@@ -144,7 +144,7 @@ func (c *Cluster) LogPath() string { return filepath.Join(c.Dir, "postgres.log")
 
 // start runs the server on the existing data directory and waits until it accepts connections.
 func (c *Cluster) start(ctx context.Context) error {
-	listen := "''"
+	listen := "" // unix socket only
 	if c.opt.TCP {
 		listen = "127.0.0.1"
 	}
