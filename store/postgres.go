@@ -3,14 +3,18 @@ package store
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/url"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/stdlib"
 )
 
@@ -98,32 +102,72 @@ func openPostgres(ctx context.Context, target string) (*Store, error) {
 
 // writePG runs fn in its own transaction. Like a SQLite write, a write that has started runs
 // to completion even if the caller's context ends meanwhile, but never for longer than
-// pgWriteTimeout.
-func (s *Store) writePG(ctx context.Context, fn func(ctx context.Context, tx *txn) error) (err error) {
+// pgWriteTimeout. A write whose connection broke before it committed (a server restart or
+// failover leaves dead connections in the pool) is run again on a fresh connection: nothing of
+// it was committed, so the retry cannot apply it twice. A broken COMMIT is not retried — it may
+// have landed — and is returned as the error.
+func (s *Store) writePG(ctx context.Context, fn func(ctx context.Context, tx *txn) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
 	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), pgWriteTimeout)
 	defer cancel()
-	tx, err := s.w.BeginTx(wctx, nil)
+	for try := 1; ; try++ {
+		committing, err := s.writePGOnce(wctx, fn)
+		if err == nil || committing || !isConnError(err) || try == pgWriteTries || wctx.Err() != nil {
+			return err
+		}
+		select {
+		case <-wctx.Done():
+			return err
+		case <-time.After(time.Duration(try) * 100 * time.Millisecond):
+		}
+	}
+}
+
+// pgWriteTries bounds the runs of one write over broken connections.
+const pgWriteTries = 3
+
+func (s *Store) writePGOnce(ctx context.Context, fn func(ctx context.Context, tx *txn) error) (committing bool, err error) {
+	tx, err := s.w.BeginTx(ctx, nil)
 	if err != nil {
-		return err
+		return false, err
 	}
 	defer func() {
 		if p := recover(); p != nil {
 			err = fmt.Errorf("store: write panicked: %v", p)
 		}
-		if err != nil {
+		if err != nil && !committing {
 			_ = tx.Rollback()
 		}
 	}()
-	if err := fn(wctx, &txn{tx: tx, d: postgresDialect}); err != nil {
-		return err
+	if err := fn(ctx, &txn{tx: tx, d: postgresDialect}); err != nil {
+		return false, err
 	}
 	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("commit: %w", err)
+		return true, fmt.Errorf("commit: %w", err)
 	}
-	return nil
+	return true, nil
+}
+
+// isConnError reports whether err means the connection (not the statement) failed: the
+// transaction it was in cannot have committed.
+func isConnError(err error) bool {
+	if err == nil {
+		return false
+	}
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		// connection_exception (08…), admin/crash shutdown, cannot connect now.
+		return strings.HasPrefix(pe.Code, "08") || pe.Code == "57P01" || pe.Code == "57P02" || pe.Code == "57P03"
+	}
+	if errors.Is(err, driver.ErrBadConn) || pgconn.SafeToRetry(err) || errors.Is(err, io.EOF) ||
+		errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, syscall.EPIPE) || errors.Is(err, syscall.ECONNRESET) ||
+		errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, net.ErrClosed) {
+		return true
+	}
+	var ne net.Error
+	return errors.As(err, &ne)
 }
 
 // dedicated returns a connection of the pool for the caller's own use (an advisory lock held

@@ -651,10 +651,17 @@ func testConcurrentWriters(t *testing.T) {
 // TestFullPaymentFlowHoldsNoPAN writes everything a voice payment and a link payment write —
 // including free text that carelessly contains the test card numbers — and then scans the raw
 // database file and its WAL for the numbers.
-func TestFullPaymentFlowHoldsNoPAN(t *testing.T) {
+// On PostgreSQL every row of every table is read back as text and scanned the same way (the
+// cluster's files are shared by the package's tests).
+func TestFullPaymentFlowHoldsNoPAN(t *testing.T) { eachDialect(t, testFullPaymentFlowHoldsNoPAN) }
+
+func testFullPaymentFlowHoldsNoPAN(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
 	path := filepath.Join(dir, "paybridge.db")
+	if onPostgres(t) {
+		path = newPGDatabase(t)
+	}
 	s, err := Open(ctx, path)
 	if err != nil {
 		t.Fatal(err)
@@ -686,9 +693,49 @@ func TestFullPaymentFlowHoldsNoPAN(t *testing.T) {
 		must(t, s.AppendAudit(ctx, "admin", "note", "customer read out "+pan))
 		must(t, s.EndCall(ctx, call, "caller said "+pan, time.Time{}))
 	}
+	if onPostgres(t) {
+		scanDump(t, s)
+		must(t, s.Close())
+		return
+	}
 	// Scan while the WAL still holds the writes, then again after a checkpoint on Close.
 	scanFiles(t, dir)
 	must(t, s.Close())
+	scanFiles(t, dir)
+}
+
+// dumpText writes every row of every table of a PostgreSQL store, as text, into a file of dir.
+func dumpText(t *testing.T, s *Store, dir string) {
+	t.Helper()
+	var b bytes.Buffer
+	for _, tbl := range append([]string{"schema_migrations"}, tableNames()...) {
+		rows, err := s.r.Query("SELECT CAST(x AS TEXT) FROM " + tbl + " x")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for rows.Next() {
+			var line string
+			must(t, rows.Scan(&line))
+			b.WriteString(line + "\n")
+		}
+		must(t, rows.Err())
+		rows.Close()
+	}
+	must(t, os.WriteFile(filepath.Join(dir, "dump.txt"), b.Bytes(), 0o600))
+}
+
+func tableNames() []string {
+	var out []string
+	for _, c := range copyTables {
+		out = append(out, c.name)
+	}
+	return out
+}
+
+func scanDump(t *testing.T, s *Store) {
+	t.Helper()
+	dir := t.TempDir()
+	dumpText(t, s, dir)
 	scanFiles(t, dir)
 }
 
@@ -730,14 +777,23 @@ func findPANs(t *testing.T, dir string) (found []string, masks, scanned int) {
 }
 
 // TestPANScanDetects proves the scan above can fail: a PAN written around the store is found.
-func TestPANScanDetects(t *testing.T) {
+func TestPANScanDetects(t *testing.T) { eachDialect(t, testPANScanDetects) }
+
+func testPANScanDetects(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
-	s, err := Open(ctx, filepath.Join(dir, "paybridge.db"))
+	target := filepath.Join(dir, "paybridge.db")
+	if onPostgres(t) {
+		target = newPGDatabase(t)
+	}
+	s, err := Open(ctx, target)
 	must(t, err)
 	defer s.Close()
-	_, err = s.w.ExecContext(ctx, "INSERT INTO audit_log (id, at, actor, action, detail) VALUES ('x', 0, 'a', 'b', ?)", testPANs[0])
+	_, err = s.w.ExecContext(ctx, s.d.rebind("INSERT INTO audit_log (id, at, actor, action, detail) VALUES ('x', 0, 'a', 'b', ?)"), testPANs[0])
 	must(t, err)
+	if onPostgres(t) {
+		dumpText(t, s, dir)
+	}
 	if found, _, _ := findPANs(t, dir); len(found) == 0 {
 		t.Fatal("raw PAN written to the database was not found by the scan")
 	}

@@ -1,0 +1,98 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+)
+
+// fillLedger writes one of everything through the repository functions.
+func fillLedger(t *testing.T, s *Store) {
+	t.Helper()
+	ctx := context.Background()
+	l, err := s.RegisterNode(ctx, Node{ID: "solo", SIPAddr: "127.0.0.1:5060", Version: "v1"})
+	must(t, err)
+	must(t, l.Close(ctx))
+	must(t, s.CreateCall(ctx, Call{ID: "c1", From: "+447700900001", To: "+441632960000", Plan: "pay", Node: "solo", StartedAt: t0}))
+	must(t, s.AppendEvent(ctx, "c1", EventRecord{Time: t0, Type: "call.answered"}))
+	must(t, s.AppendEvent(ctx, "c1", EventRecord{Time: t0.Add(time.Second), Type: "step", Step: "Pay",
+		Fields: jsonFields(map[string]any{"digits": 16})}))
+	must(t, s.EndCall(ctx, "c1", "caller-hangup", t0.Add(time.Minute)))
+	must(t, s.UpsertPaymentSession(ctx, PaymentSession{ID: "sess", CallID: "c1", Connector: "provider", AmountMinor: 1234,
+		Currency: "GBP", Reference: "ACC-1", State: PaymentCompleted, Result: "success", MaskedCard: "************4242",
+		CardType: "visa", Confirmation: "ch_1", CreatedAt: t0, UpdatedAt: t0, CompletedAt: t0}))
+	must(t, s.CreateAttempt(ctx, Attempt{IdempotencyKey: "k1", SessionID: "sess", CallID: "c1", Node: "solo",
+		MaskedCard: "************4242", AmountMinor: 1234, Currency: "GBP", CreatedAt: t0}))
+	must(t, s.CompleteAttempt(ctx, "k1", AttemptResult{Result: "approved", Confirmation: "ch_1", CompletedAt: t0}))
+	must(t, s.CreateAttempt(ctx, Attempt{IdempotencyKey: "k2", Node: "solo", CreatedAt: t0}))
+	must(t, s.CreateLink(ctx, Link{ID: "l1", TokenHash: "hash", SessionID: "sess", To: "+447700900001", AmountMinor: 1234,
+		Currency: "GBP", CreatedAt: t0, ExpiresAt: t0.Add(time.Hour)}))
+	_, err = s.EnqueueSMS(ctx, SMS{ID: "m1", To: "+447700900001", Body: "pay here", CreatedAt: t0})
+	must(t, err)
+	_, err = s.EnqueueWebhook(ctx, Webhook{ID: "w1", Event: "pay.completed", URL: "https://x.test", Payload: []byte(`{"a":1}`),
+		CreatedAt: t0})
+	must(t, err)
+	must(t, s.AppendAudit(ctx, "cli", "note", "hello"))
+}
+
+// TestCopySQLiteToPostgres moves a single node's ledger into PostgreSQL: every record arrives
+// as the repository reads it back, a card number smuggled into the file around the store is
+// masked on the way, the copy refuses a non-empty destination, and a row whose masked card is
+// not a mask stops it without leaving anything behind.
+func TestCopySQLiteToPostgres(t *testing.T) {
+	ctx := context.Background()
+	src, err := Open(ctx, filepath.Join(t.TempDir(), "paybridge.db"))
+	must(t, err)
+	defer src.Close()
+	fillLedger(t, src)
+	_, err = src.w.ExecContext(ctx, `UPDATE sms_outbox SET body = 'card 4242424242424242' WHERE id = 'm1'`)
+	must(t, err)
+	t.Run("postgres", func(t *testing.T) {
+		dst, _ := openTest(t)
+		st, err := Copy(ctx, dst, src)
+		must(t, err)
+		want := CopyStats{"nodes": 1, "calls": 1, "call_events": 2, "payment_sessions": 1, "payment_attempts": 2,
+			"payment_links": 1, "sms_outbox": 1, "webhooks": 1, "audit_log": 1}
+		if !reflect.DeepEqual(st, want) {
+			t.Fatalf("Copy = %v, want %v", st, want)
+		}
+		for _, read := range []func(*Store) any{
+			func(s *Store) any { c, evs, _ := s.GetCall(ctx, "c1"); return []any{c, evs} },
+			func(s *Store) any { p, as, _ := s.GetPayment(ctx, "sess"); return []any{p, as} },
+			func(s *Store) any { l, _ := s.LinkByHash(ctx, "hash"); return l },
+			func(s *Store) any { w, _ := s.DueWebhooks(ctx, t0.Add(time.Hour), 10); return w },
+			func(s *Store) any { a, _ := s.ListAudit(ctx, 10); return a },
+			func(s *Store) any { n, _ := s.ListNodes(ctx); return n },
+			func(s *Store) any { p, _ := s.NodePendingAttempts(ctx, "solo"); return p },
+		} {
+			if a, b := read(src), read(dst); !reflect.DeepEqual(a, b) {
+				t.Errorf("after copy:\n%+v\nwant\n%+v", b, a)
+			}
+		}
+		ms, _ := dst.ListSMS(ctx, SMSFilter{})
+		if len(ms) != 1 || strings.Contains(ms[0].Body, "4242424242424242") || !strings.Contains(ms[0].Body, "************4242") {
+			t.Errorf("SMS after copy: %+v", ms)
+		}
+		if _, err := Copy(ctx, dst, src); !errors.Is(err, ErrInvalid) {
+			t.Errorf("copy into a non-empty database = %v", err)
+		}
+
+		bad, err := Open(ctx, filepath.Join(t.TempDir(), "bad.db"))
+		must(t, err)
+		defer bad.Close()
+		fillLedger(t, bad)
+		_, err = bad.w.ExecContext(ctx, `UPDATE payment_attempts SET masked_card = '4242424242424242' WHERE idempotency_key = 'k2'`)
+		must(t, err)
+		empty := openAgain(t, newPGDatabase(t))
+		if _, err := Copy(ctx, empty, bad); !errors.Is(err, ErrCardData) {
+			t.Fatalf("copy of an unmasked card = %v", err)
+		}
+		if calls, _ := empty.ListCalls(ctx, CallFilter{}); len(calls) != 0 {
+			t.Errorf("a refused copy left %d calls behind", len(calls))
+		}
+	})
+}
