@@ -331,12 +331,40 @@ func (s *Server) info(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	out := map[string]any{"version": s.cfg.Version, "schema": v, "store": s.cfg.Store.Path()}
+	out := map[string]any{"version": s.cfg.Version, "schema": v, "store": s.cfg.Store.Path(),
+		"database": s.cfg.Store.Dialect(), "node": s.cfg.Node}
 	if s.cfg.Hub != nil {
 		out["hub"] = s.cfg.Hub.Stats()
 	}
 	writeJSON(w, http.StatusOK, out)
 }
+
+// nodeView is a node of the ledger with whether it looks alive now.
+type nodeView struct {
+	store.Node
+	Alive bool `json:"alive"`
+	Self  bool `json:"self,omitempty"` // the node serving this request
+}
+
+// listNodes is GET /api/nodes: every node that shares the ledger (one on SQLite).
+func (s *Server) listNodes(w http.ResponseWriter, r *http.Request) {
+	ns, err := s.cfg.Store.ListNodes(r.Context())
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	now := s.cfg.Now()
+	out := make([]nodeView, 0, len(ns))
+	for _, n := range ns {
+		out = append(out, nodeView{Node: n, Alive: n.Alive(now, NodeDeadAfter), Self: n.ID == s.cfg.Node})
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"items": out})
+}
+
+// NodeDeadAfter is how long without a heartbeat before the console shows a node as not alive
+// (serve's heartbeat runs every few seconds; serve takes over a node's calls and payments after
+// the same time).
+const NodeDeadAfter = 10 * time.Second
 
 func (s *Server) listAudit(w http.ResponseWriter, r *http.Request) {
 	p := params{q: r.URL.Query()}

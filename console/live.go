@@ -12,6 +12,7 @@ import (
 // events.
 type LiveCall struct {
 	CallID     string    `json:"call_id"`
+	Node       string    `json:"node,omitempty"` // the node the call is on
 	From       string    `json:"from,omitempty"`
 	To         string    `json:"to,omitempty"`
 	Plan       string    `json:"plan,omitempty"`
@@ -82,6 +83,7 @@ func (h *Hub) applyLive(e event.Event) {
 		h.live[e.CallID] = c
 	}
 	c.UpdatedAt = e.Time
+	c.Node = firstNonEmpty(e.Node, c.Node)
 	switch d := e.Data.(type) {
 	case *event.CallStarted:
 		c.From, c.To, c.Plan = firstNonEmpty(d.From, c.From), firstNonEmpty(d.To, c.To), firstNonEmpty(d.Plan, c.Plan)

@@ -50,6 +50,7 @@ func parsePaymentFilter(q url.Values) (store.PaymentFilter, error) {
 	var f store.PaymentFilter
 	p := params{q: q}
 	f.CallID = p.text("call_id")
+	f.Node = p.text("node")
 	f.Connector = p.text("connector")
 	f.State = p.text("state")
 	f.Result = p.text("result")

@@ -38,6 +38,10 @@ type Config struct {
 	Ready      func() error        // extra readiness check (SIP listening, plans loaded…); nil: always
 	Done       <-chan struct{}     // closed on shutdown: live-feed connections close with 1001
 	Version    string              // shown in /api/info
+	Node       string              // this node's id, shown in /api/info and /api/nodes
+	// Draining reports that the node is shutting down (SIGTERM): /healthz answers 503 so a
+	// load balancer stops sending it work, as SIP OPTIONS does for Kamailio. nil: never.
+	Draining func() bool
 	Now        func() time.Time    // clock for link states; default time.Now
 	WebSocket  *WebSocketConfig    // live-feed timing; nil: defaults
 	// AuthFailures failed authentications from one address within a minute block it (429) for
@@ -82,7 +86,7 @@ type Server struct {
 //
 //	GET  /                      the web console (static, no auth; it asks for the token)
 //	GET  /assets/…              its CSS and JS (static, no auth)
-//	GET  /healthz               liveness, no auth
+//	GET  /healthz               ok, or 503 while draining (load-balancer probe), no auth
 //	GET  /readyz                readiness (store + Config.Ready), no auth: ready or not only
 //	GET  /api/info              version, schema, hub counters
 //	GET  /api/calls             ?state=&from=&to=&number=&plan=&node=&result=&reference=&pay_result=
@@ -103,6 +107,7 @@ type Server struct {
 //	GET  /api/links             ?session_id=&call_id=&number=&reference=&state=&plan=&node=&since=&until=&limit=&cursor=
 //	GET  /api/export/{what}.csv calls, payments, links or sms: every row of the list's filter, as CSV
 //	GET  /api/audit             ?limit= (newest first)
+//	GET  /api/nodes             the nodes sharing the ledger, with their state
 //	GET  /api/stats             ?since= (default: the last 24 hours)
 //	GET  /api/events            WebSocket live feed
 //	GET  /metrics               Prometheus exposition
@@ -144,6 +149,12 @@ func NewServer(cfg Config) http.Handler {
 	s.mux.Handle("GET /assets/", http.StripPrefix("/assets/", s.assets(static)))
 	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		w.Header().Set("Cache-Control", "no-store")
+		if cfg.Draining != nil && cfg.Draining() {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			w.Write([]byte("draining\n"))
+			return
+		}
 		w.Write([]byte("ok\n"))
 	})
 	s.mux.HandleFunc("GET /readyz", s.readyz)
@@ -169,6 +180,7 @@ func NewServer(cfg Config) http.Handler {
 	s.mux.Handle("GET /api/sms", s.auth(s.listSMS))
 	s.mux.Handle("GET /api/links", s.auth(s.listLinks))
 	s.mux.Handle("GET /api/audit", s.auth(s.listAudit))
+	s.mux.Handle("GET /api/nodes", s.auth(s.listNodes))
 	s.mux.Handle("GET /api/stats", s.auth(s.stats))
 	s.mux.Handle("GET /api/events", s.auth(s.events))
 	s.mux.Handle("/api/", s.auth(func(w http.ResponseWriter, r *http.Request) {

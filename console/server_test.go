@@ -118,7 +118,7 @@ func (f *fixture) getJSON(t *testing.T, path string, v any) {
 
 var protected = []struct{ method, path string }{
 	{"GET", "/api/info"}, {"GET", "/api/calls"}, {"GET", "/api/calls/x"}, {"GET", "/api/live"},
-	{"GET", "/api/payments"}, {"GET", "/api/payments/x"}, {"GET", "/api/plans"}, {"POST", "/api/plans/reload"},
+	{"GET", "/api/payments"}, {"GET", "/api/payments/x"}, {"GET", "/api/nodes"}, {"GET", "/api/plans"}, {"POST", "/api/plans/reload"},
 	{"GET", "/api/sms"}, {"GET", "/api/links"}, {"GET", "/api/audit"}, {"GET", "/api/stats"}, {"GET", "/api/events"}, {"GET", "/metrics"}, {"GET", "/api/nope"},
 	{"GET", "/api/plans/pay/source"}, {"GET", "/api/export/payments.csv"},
 }

@@ -8,7 +8,10 @@
 // An Event is when (Time), which call (CallID), which step (Step) and what happened (Data,
 // one of this package's types). Its JSON is
 //
-//	{"time": …, "call_id": …, "type": "pay.completed", "step": "Pay", "fields": {…Data…}}
+//	{"time": …, "call_id": …, "type": "pay.completed", "step": "Pay", "node": "pb-1", "fields": {…Data…}}
+//
+// Node names the paybridge node the event happened on, when several share one ledger (the live
+// feed of any node shows every node's events).
 //
 // and Unmarshal turns it back into the typed Data (types it does not know become Unknown).
 //

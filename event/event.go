@@ -17,6 +17,7 @@ type Event struct {
 	Time   time.Time
 	CallID string // "" for events outside a call (reconciliation)
 	Step   string // the plan element that produced it ("Pay"), "" otherwise
+	Node   string // the paybridge node it happened on ("" on a single node that does not say)
 	Data   Data
 }
 
@@ -34,13 +35,14 @@ type wire struct {
 	CallID string          `json:"call_id,omitempty"`
 	Type   string          `json:"type"`
 	Step   string          `json:"step,omitempty"`
+	Node   string          `json:"node,omitempty"`
 	Fields json.RawMessage `json:"fields,omitempty"`
 }
 
-// MarshalJSON writes {"time","call_id","type","step","fields"}; fields is Data's JSON, left
-// out when it has none.
+// MarshalJSON writes {"time","call_id","type","step","node","fields"}; fields is Data's JSON,
+// left out when it has none, and node when it is empty.
 func (e Event) MarshalJSON() ([]byte, error) {
-	w := wire{Time: e.Time, CallID: e.CallID, Type: e.Type(), Step: e.Step}
+	w := wire{Time: e.Time, CallID: e.CallID, Type: e.Type(), Step: e.Step, Node: e.Node}
 	if e.Data != nil {
 		f, err := json.Marshal(e.Data)
 		if err != nil {
@@ -66,7 +68,7 @@ func (e *Event) UnmarshalJSON(b []byte) error {
 			return fmt.Errorf("event %s: fields: %w", w.Type, err)
 		}
 	}
-	*e = Event{Time: w.Time, CallID: w.CallID, Step: w.Step, Data: d}
+	*e = Event{Time: w.Time, CallID: w.CallID, Step: w.Step, Node: w.Node, Data: d}
 	return nil
 }
 

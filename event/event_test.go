@@ -146,3 +146,24 @@ func TestPaymentOf(t *testing.T) {
 		t.Error("PaymentOf of a non-payment event")
 	}
 }
+
+// TestNodeOnTheWire: the node an event happened on travels with it (the live feed between
+// nodes), and a node-less event says nothing about nodes.
+func TestNodeOnTheWire(t *testing.T) {
+	in := Event{Time: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC), CallID: "c1", Node: "pb-2", Data: &CallAnswered{From: "+44"}}
+	b, err := json.Marshal(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(b), `"node":"pb-2"`) {
+		t.Fatalf("marshal = %s", b)
+	}
+	var out Event
+	if err := json.Unmarshal(b, &out); err != nil || out.Node != "pb-2" || out.CallID != "c1" {
+		t.Fatalf("round trip = %+v, %v", out, err)
+	}
+	b, _ = json.Marshal(Event{Data: &CallAnswered{}})
+	if strings.Contains(string(b), "node") {
+		t.Fatalf("node-less event = %s", b)
+	}
+}

@@ -138,6 +138,7 @@
         c.from = str(f, "from") || c.from;
         c.to = str(f, "to") || c.to;
         c.plan = str(f, "plan") || c.plan;
+        c.node = ev.node || c.node; // several nodes share the ledger: whose call this is
         switch (ev.type) {
           case "call.started":
             if (!c.started_at || ev.time < c.started_at) c.started_at = ev.time;
@@ -250,6 +251,7 @@
         el("td", { class: "mono", title: c.call_id }, short(c.call_id)),
         el("td", {}, (c.from || "?") + " → " + (c.to || "?")),
         el("td", {}, c.plan || ""),
+        el("td", { "data-node": "" }, c.node || ""),
         el("td", {}, badge(c.state)),
         el("td", { "data-step": "" }, c.step || ""),
         el("td", {}, progress),
