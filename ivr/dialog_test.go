@@ -341,6 +341,11 @@ func TestDrainRefusesNewCallsAndWaits(t *testing.T) {
 	if code, msg := u2.response("INVITE", 200); code != 503 || !strings.Contains(msg, "Retry-After") {
 		t.Fatalf("during drain: %d", code)
 	}
+	// A dispatcher probing the node learns it is going away.
+	u2.request("OPTIONS", 2, "")
+	if code, msg := u2.response("OPTIONS", 200); code != 503 || !strings.Contains(msg, "Retry-After") {
+		t.Fatalf("OPTIONS during drain: %d\n%s", code, msg)
+	}
 	// The call in progress was not cut; at the deadline it is hung up.
 	if err := <-drained; err == nil {
 		t.Fatal("drain returned before the call ended")

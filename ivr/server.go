@@ -380,6 +380,9 @@ func (s *Server) respond(tx sip.ServerTransaction, req *sip.Request, code int, r
 	}
 }
 
+// onOptions answers keepalives and a dispatcher's probes (Kamailio's dispatcher sends OPTIONS
+// to each node): 200 while the server takes calls, 503 once it is draining, so that the proxy
+// stops sending it new calls before it stops.
 func (s *Server) onOptions(req *sip.Request, tx sip.ServerTransaction) {
 	// A dispatcher probes with OPTIONS: while a new call would be refused, so is the probe.
 	if s.draining.Load() || s.adm.full(s.active.Load()) {
