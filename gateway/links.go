@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"html/template"
 	"log/slog"
@@ -209,15 +210,7 @@ func (l *Links) SendPaymentLink(ctx context.Context, req *payment.LinkRequest) (
 	link := &Link{ID: newID("lnk_"), TokenHash: hash, SessionID: sess.ID, Connector: req.Connector, ConnectorKey: c.Key(),
 		CallID: req.CallID, To: to, AmountMinor: amount.Minor, Currency: amount.Currency,
 		Reference: ref, State: LinkActive, CreatedAt: now, ExpiresAt: now.Add(ttl)}
-	l.sendMu.Lock()
-	err = l.cfg.Guard.check(ctx, l.cfg.Store, to, req, now)
-	if err == nil {
-		if err = l.cfg.Store.CreateLink(ctx, link); err != nil {
-			err = fmt.Errorf("gateway: storing the link: %w", err)
-		}
-	}
-	l.sendMu.Unlock()
-	if err != nil {
+	if err = l.createLink(ctx, link, req, now); err != nil {
 		return nil, err
 	}
 	url := strings.TrimRight(l.cfg.BaseURL, "/") + "/pay/" + token
@@ -248,6 +241,28 @@ func linkText(b brand, amount payment.Amount, ref, url string, expires time.Time
 	}
 	s.WriteString(" We will never ask for your card by text.")
 	return payment.SMSText(s.String())
+}
+
+// createLink re-checks the daily cap together with the insert. A store shared by several
+// processes does both in one step of its own (CappedLinkStore); otherwise the guard and the
+// insert run under this process's lock.
+func (l *Links) createLink(ctx context.Context, link *Link, req *payment.LinkRequest, now time.Time) error {
+	if cs, ok := l.cfg.Store.(CappedLinkStore); ok {
+		err := cs.CreateLinkCapped(ctx, link, now.Add(-24*time.Hour), l.cfg.Guard.DailyCap)
+		if err != nil && !errors.Is(err, ErrSMSCap) {
+			err = fmt.Errorf("gateway: storing the link: %w", err)
+		}
+		return err
+	}
+	l.sendMu.Lock()
+	defer l.sendMu.Unlock()
+	if err := l.cfg.Guard.check(ctx, l.cfg.Store, link.To, req, now); err != nil {
+		return err
+	}
+	if err := l.cfg.Store.CreateLink(ctx, link); err != nil {
+		return fmt.Errorf("gateway: storing the link: %w", err)
+	}
+	return nil
 }
 
 func (l *Links) emit(callID string, d event.Data) {

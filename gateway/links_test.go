@@ -468,6 +468,55 @@ func TestSMSDailyCapUnderConcurrency(t *testing.T) {
 	}
 }
 
+// TestSMSDailyCapAcrossNodes: two nodes (two Links) share one store, as a cluster shares its
+// PostgreSQL database, and text one number at once: together they send the cap, not the cap
+// each. The store's CreateLinkCapped is the one step both go through; a lock in each process
+// would let them overshoot.
+func TestSMSDailyCapAcrossNodes(t *testing.T) {
+	le := newLinkEnv(t, LinksConfig{Guard: GuardConfig{DailyCap: 3}})
+	c := le.open(t, "stripe")
+	// A database answers a count in a while, not at once: room for the other node to count too.
+	shared := slowCounts{le.store}
+	le.links.cfg.Store = shared
+	other := NewLinks(LinksConfig{BaseURL: le.pages.URL, Store: shared, SMS: NewOutboxSender(le.store),
+		Connectors: le.cs, Guard: GuardConfig{DailyCap: 3}})
+	var wg sync.WaitGroup
+	var sent, capped atomic.Int32
+	start := make(chan struct{})
+	for i := 0; i < 16; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			_, err := []*Links{le.links, other}[i%2].SendPaymentLink(context.Background(), &payment.LinkRequest{CallID: "c",
+				Connector: c.Name(), To: "+447700900123", CallerID: "+447700900123",
+				Amount: payment.Amount{Minor: 100, Currency: "GBP"}, TTL: time.Hour})
+			switch {
+			case err == nil:
+				sent.Add(1)
+			case errors.Is(err, ErrSMSCap):
+				capped.Add(1)
+			default:
+				t.Errorf("send: %v", err)
+			}
+		}()
+	}
+	close(start)
+	wg.Wait()
+	if sent.Load() != 3 || capped.Load() != 13 || len(le.store.Links()) != 3 {
+		t.Fatalf("sent %d, capped %d, links %d; want 3, 13, 3", sent.Load(), capped.Load(), len(le.store.Links()))
+	}
+}
+
+// slowCounts is a store whose link counts take a few milliseconds to come back.
+type slowCounts struct{ *MemoryStore }
+
+func (s slowCounts) CountLinksTo(ctx context.Context, to string, since time.Time) (int, error) {
+	n, err := s.MemoryStore.CountLinksTo(ctx, to, since)
+	time.Sleep(20 * time.Millisecond)
+	return n, err
+}
+
 func TestPaymentPathsWithoutToken(t *testing.T) {
 	le := newLinkEnv(t, LinksConfig{})
 	for _, p := range []string{"/pay/", "/pay/a/b"} {

@@ -141,6 +141,30 @@ func (m *MemoryStore) CreateLink(_ context.Context, l *Link) error {
 	return nil
 }
 
+// CreateLinkCapped implements CappedLinkStore: count and insert under the store's lock.
+func (m *MemoryStore) CreateLinkCapped(_ context.Context, l *Link, since time.Time, max int) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	n := 0
+	for _, x := range m.links {
+		if x.To == l.To && !x.CreatedAt.Before(since) {
+			n++
+		}
+	}
+	if n >= max {
+		return fmt.Errorf("%w: %s has had %d links since %s", ErrSMSCap, l.To, n, since.UTC().Format(time.RFC3339))
+	}
+	if _, ok := m.links[l.TokenHash]; ok {
+		return ErrDuplicate
+	}
+	c := *l
+	if c.State == "" {
+		c.State = LinkActive
+	}
+	m.links[l.TokenHash] = &c
+	return nil
+}
+
 // LinkByHash implements LinkStore.
 func (m *MemoryStore) LinkByHash(_ context.Context, hash string) (*Link, error) {
 	m.mu.Lock()

@@ -138,6 +138,16 @@ type LinkStore interface {
 	CountLinksTo(ctx context.Context, to string, since time.Time) (int, error)
 }
 
+// CappedLinkStore is a LinkStore that applies the daily cap and creates the link as one step
+// for every process sharing it (the store on PostgreSQL takes a lock on the number in the
+// database, so that nodes of a cluster cannot together overshoot the cap). SendPaymentLink uses
+// it when its store has it; otherwise it counts and creates under a lock of its own process.
+type CappedLinkStore interface {
+	// CreateLinkCapped creates l unless max links to l.To were created at or after since, in
+	// which case it returns an error wrapping ErrSMSCap and creates nothing.
+	CreateLinkCapped(ctx context.Context, l *Link, since time.Time, max int) error
+}
+
 // SMS is one text message in the outbox. Its body never holds card data.
 type SMS struct {
 	ID        string
