@@ -213,6 +213,20 @@ func testWebhookClaimsAcrossNodes(t *testing.T) {
 	if len(again) != 1 || again[0].ID != later[0].ID || again[0].Attempts != 1 {
 		t.Fatalf("a failed try is due again at its next time, unclaimed: %+v", again)
 	}
+	// A node that dies holding claims has them released by the node taking it over.
+	held, err := a.ClaimDueWebhooks(ctx, "n1", at.Add(3*lease), lease, 100)
+	must(t, err)
+	if len(held) != n-1 {
+		t.Fatalf("n1 claimed %d", len(held))
+	}
+	if got, _ := b.ClaimDueWebhooks(ctx, "n2", at.Add(3*lease), lease, 100); len(got) != 0 {
+		t.Fatalf("n2 claimed %d of n1's", len(got))
+	}
+	freed, err := b.ReleaseWebhookClaims(ctx, "n1")
+	must(t, err)
+	if got, _ := b.ClaimDueWebhooks(ctx, "n2", at.Add(3*lease), lease, 100); freed != n-1 || len(got) != n-1 {
+		t.Fatalf("released %d, n2 then claimed %d; want %d", freed, len(got), n-1)
+	}
 	if _, err := a.ClaimDueWebhooks(ctx, "n1", at, 0, 1); !errors.Is(err, ErrInvalid) {
 		t.Errorf("claim without a lease = %v", err)
 	}

@@ -279,9 +279,9 @@ func (s *Store) OrphanedNodes(ctx context.Context, self string) ([]string, error
 	if err != nil {
 		return nil, err
 	}
-	rows, err := db.QueryContext(ctx, `SELECT node FROM calls WHERE state <> ? AND node <> ?
+	rows, err := db.QueryContext(ctx, `SELECT node FROM calls WHERE state IN (?, ?) AND node <> ?
 		UNION SELECT node FROM payment_attempts WHERE status = ? AND node <> ? ORDER BY 1`,
-		CallEnded, self, AttemptPending, self)
+		CallRinging, CallAnswered, self, AttemptPending, self)
 	if err != nil {
 		return nil, fmt.Errorf("store: orphaned nodes: %w", err)
 	}

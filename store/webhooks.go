@@ -196,3 +196,23 @@ func (s *Store) RecordWebhookStatus(ctx context.Context, id string, status int) 
 	}
 	return nil
 }
+
+// ReleaseWebhookClaims ends every claim node holds on a pending delivery, so that the next
+// claim by any node sends it at once rather than when the lease ends: for a node's own claims
+// of a previous run on its restart, or a dead node's on takeover. It returns how many it freed.
+func (s *Store) ReleaseWebhookClaims(ctx context.Context, node string) (int, error) {
+	var n int64
+	err := s.write(ctx, func(ctx context.Context, tx *txn) error {
+		res, err := tx.ExecContext(ctx, `UPDATE webhooks SET claimed_by = '', claimed_until = NULL WHERE claimed_by = ? AND status = ?`,
+			node, WebhookPending)
+		if err != nil {
+			return err
+		}
+		n, err = res.RowsAffected()
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("store: release webhook claims of %s: %w", node, err)
+	}
+	return int(n), nil
+}

@@ -24,7 +24,6 @@ import (
 	"github.com/paybridge/paybridge/console"
 	"github.com/paybridge/paybridge/dtmf"
 	"github.com/paybridge/paybridge/engine"
-	"github.com/paybridge/paybridge/event"
 	"github.com/paybridge/paybridge/examples"
 	"github.com/paybridge/paybridge/gateway"
 	"github.com/paybridge/paybridge/internal/cardsafe"
@@ -45,6 +44,9 @@ type App struct {
 
 	lock        *dataLock // one node per data directory
 	store       *store.Store
+	node        string           // this node's id (--node-id or the host name)
+	lease       *store.NodeLease // this node's hold on its id in the database
+	live        *liveFeed        // live events: this node's console and the other nodes'
 	gwStore     gatewayStore
 	plans       *planRegistry
 	sandbox     *sandbox.Provider
@@ -79,6 +81,8 @@ type App struct {
 	reconciled atomic.Bool // the start-up reconciliation pass has run
 	calls      sync.WaitGroup
 	ready      atomic.Bool
+	draining   atomic.Bool    // SIGTERM: finishing calls, refusing new ones
+	loops      sync.WaitGroup // the node's heartbeat and takeover loops
 }
 
 // New builds a node from cfg: it opens (and migrates) the store, loads the plans, binds the
@@ -103,10 +107,12 @@ func New(ctx context.Context, cfg Config, getenv func(string) string, out io.Wri
 	if a.lock, err = lockDataDir(cfg.DataDir); err != nil {
 		return nil, err
 	}
-	if a.store, err = store.Open(ctx, cfg.DatabasePath()); err != nil {
+	if a.store, err = store.Open(ctx, cfg.Database()); err != nil {
 		return nil, err
 	}
-	a.gwStore = gatewayStore{a.store}
+	a.node = cfg.Node()
+	// On SQLite the node owns the file: every pending attempt in it is its own to settle.
+	a.gwStore = gatewayStore{s: a.store, node: a.node, owner: a.node, allNodes: !a.store.Shared()}
 	if a.adminToken, a.tokenNew, err = console.AdminToken(cfg.DataDir, cfg.AdminToken); err != nil {
 		return nil, err
 	}
@@ -139,7 +145,8 @@ func New(ctx context.Context, cfg Config, getenv func(string) string, out io.Wri
 	a.metrics = console.NewMetrics(a.registry)
 	a.hub = console.NewHub()
 	a.metrics.RegisterHub(a.registry, a.hub)
-	a.recorder = newEventRecorder(a.store, a.hub, a.metrics, a.log)
+	a.live = newLiveFeed(a.node, a.hub, a.store, a.log.With("component", "feed"))
+	a.recorder = newEventRecorder(a.store, a.live, a.metrics, a.log)
 
 	// The sandbox shares the public listener (when mounted: public.go): its admin and
 	// inspection routes take the admin token, or — inspection only — the key plans send;
@@ -207,6 +214,9 @@ func New(ctx context.Context, cfg Config, getenv func(string) string, out io.Wri
 	}
 
 	if err := a.newSIP(); err != nil {
+		return nil, err
+	}
+	if err := a.registerNode(ctx); err != nil {
 		return nil, err
 	}
 	// cardsafe.ConnContext + cardsafe.Listener (in Serve): the sandbox and the payment page zero
@@ -347,6 +357,8 @@ func (a *App) handler() http.Handler {
 		Ready:       a.readyErr,
 		Done:        a.done,
 		Version:     Version,
+		Node:        a.node,
+		Draining:    a.draining.Load,
 		ClientIP:    a.proxies.ClientIP,
 		Agents:      agentDesk{a.desk},
 		AgentTokens: a.agentTokens,
@@ -388,13 +400,6 @@ func (a *App) Run(ctx context.Context) error {
 	bg, stopBG := context.WithCancel(context.Background())
 	defer stopBG()
 
-	// Calls a previous process left in progress (it was killed) are over: say so in their records.
-	if n, err := a.store.EndInterruptedCalls(ctx, a.started, interruptedCause); err != nil {
-		a.log.Error("ending interrupted calls", "err", err)
-	} else if n > 0 {
-		a.log.Info("ended calls a previous run left in progress", "calls", n)
-	}
-
 	errc := make(chan error, 3)
 	go func() {
 		if err := a.httpSrv.Serve(cardsafe.Listener(a.httpLn)); err != nil && !errors.Is(err, http.ErrServerClosed) {
@@ -409,14 +414,21 @@ func (a *App) Run(ctx context.Context) error {
 	go a.webhooks.Run(bg)
 	go a.recorder.run(bg)
 	go a.callbacks.run(bg)
-	// Settle the payments a previous run left pending — every attempt written before this
-	// process started is no longer in flight — in the background, once the listeners serve: an
-	// attempt whose provider is the embedded sandbox is looked up through our own listener, and
-	// calls are answered meanwhile. Attempts too recent to judge are settled on later passes.
+	go a.live.run(bg)
+	// Settle what a previous run of this node left — calls it was serving, payments pending —
+	// in the background, once the listeners serve: an attempt whose provider is the embedded
+	// sandbox is looked up through our own listener, and calls are answered meanwhile. Attempts
+	// too recent to judge are settled on later passes. On a shared ledger, nodes that die are
+	// taken over the same way by a surviving node.
 	go func() {
 		a.reconcileAtStart(bg)
-		gateway.RunReconciler(bg, a.gwStore, a.connectors, time.Minute)
+		gateway.RunReconciler(bg, a.gwStore, a.connectors, a.cfg.Reconcile)
 	}()
+	if a.store.Shared() {
+		a.loops.Add(2)
+		go func() { defer a.loops.Done(); a.heartbeat(bg) }()
+		go func() { defer a.loops.Done(); a.takeOverLoop(bg) }()
+	}
 	go a.store.RunRetention(bg, a.cfg.Retention, time.Hour, a.log.With("component", "retention"))
 	a.ready.Store(true)
 	a.banner()
@@ -428,6 +440,10 @@ func (a *App) Run(ctx context.Context) error {
 		a.log.Error("stopping", "err", runErr)
 	}
 	a.ready.Store(false)
+	a.draining.Store(true)
+	if err := a.lease.Renew(context.Background(), store.NodeDraining); err != nil && a.store.Shared() {
+		a.log.Warn("recording the drain", "err", err)
+	}
 	a.log.Info("draining", "timeout", a.cfg.DrainTimeout, "active_calls", a.sip.ActiveCalls())
 	dctx, cancel := context.WithTimeout(context.Background(), a.cfg.DrainTimeout)
 	defer cancel()
@@ -441,6 +457,7 @@ func (a *App) Run(ctx context.Context) error {
 	defer cancel2()
 	_ = a.httpSrv.Shutdown(sctx)
 	stopBG()
+	a.loops.Wait() // before the lease is closed: a late heartbeat must not mark the node up again
 	a.recorder.flush()
 	return runErr
 }
@@ -448,33 +465,25 @@ func (a *App) Run(ctx context.Context) error {
 // interruptedCause is the hang-up cause of calls a previous run was serving when it stopped.
 const interruptedCause = "interrupted: paybridge stopped during the call"
 
-// reconcileAtStart settles the attempts a previous run left pending. Each settled attempt
-// completes its payment record (event.PaymentReconciled through the recorder).
+// reconcileAtStart settles what a previous run of this node left (see settle): on SQLite
+// everything in the file from before this process started, on a shared ledger this node's.
 func (a *App) reconcileAtStart(ctx context.Context) {
-	rep, err := gateway.ReconcileWith(ctx, a.gwStore, a.connectors, gateway.ReconcileOptions{Before: a.started})
-	switch {
-	case err != nil && ctx.Err() == nil:
-		a.log.Error("reconciling pending payments", "err", err)
-	case err == nil && rep.Checked > 0:
-		a.log.Info("reconciled pending payments", "checked", rep.Checked, "approved", rep.Approved,
-			"declined", rep.Declined, "not_sent", rep.NotSent, "unknown", rep.Unknown, "left", rep.Left)
-		for _, e := range rep.Errors {
+	rep, err := a.settle(ctx, a.node, !a.store.Shared(), a.started, interruptedCause)
+	if err != nil && ctx.Err() == nil {
+		a.log.Error("settling what the previous run left", "err", err)
+	}
+	if rep.calls > 0 {
+		a.log.Info("ended calls a previous run left in progress", "calls", rep.calls)
+	}
+	if rep.rec.Checked > 0 {
+		a.log.Info("reconciled pending payments", "checked", rep.rec.Checked, "approved", rep.rec.Approved,
+			"declined", rep.rec.Declined, "not_sent", rep.rec.NotSent, "unknown", rep.rec.Unknown, "left", rep.rec.Left)
+		for _, e := range rep.rec.Errors {
 			a.log.Warn("payment left pending", "err", e)
 		}
 	}
-	// Attempts the provider had answered, whose payment record the killed process had not yet
-	// written (its recorder works behind the calls): complete their records too.
-	orphans, err := a.store.AttemptsWithoutRecord(ctx, a.started)
-	if err != nil {
-		a.log.Error("finding payments without a record", "err", err)
-	}
-	for i := range orphans {
-		g := toGatewayAttempt(&orphans[i])
-		a.recorder.Emit(event.Event{Time: time.Now(), CallID: g.CallID,
-			Data: &event.PaymentReconciled{Payment: gateway.SettledPayment(g, g.Result)}})
-	}
-	if len(orphans) > 0 {
-		a.log.Info("completed payment records a previous run had not written", "payments", len(orphans))
+	if rep.records > 0 {
+		a.log.Info("completed payment records a previous run had not written", "payments", rep.records)
 	}
 	a.reconciled.Store(true)
 }
@@ -515,7 +524,8 @@ func (a *App) banner() {
 		fmt.Fprintf(w, "  proxies      %s (X-Forwarded-For / Forwarded trusted from these)\n", a.cfg.TrustedProxies)
 	}
 	fmt.Fprintf(w, "  pay pages    %s/pay/…\n", a.publicURL())
-	fmt.Fprintf(w, "  data         %s (database %s)\n", a.cfg.DataDir, a.cfg.DatabasePath())
+	fmt.Fprintf(w, "  data         %s (database %s: %s)\n", a.cfg.DataDir, a.store.Dialect(), a.store.Path())
+	fmt.Fprintf(w, "  node         %s\n", a.node)
 	fmt.Fprintf(w, "  plans        %s (%d loaded)\n", a.plansDir(), len(a.plans.Set().Plans()))
 	switch {
 	case a.tokenFile == "":
@@ -530,6 +540,11 @@ func (a *App) banner() {
 func (a *App) closeAll() {
 	if a.sip != nil {
 		a.sip.Close()
+	}
+	if a.lease != nil {
+		if err := a.lease.Close(context.Background()); err != nil {
+			a.log.Warn("recording the node's stop", "err", err)
+		}
 	}
 	if a.httpLn != nil {
 		a.httpLn.Close()

@@ -32,14 +32,14 @@ func (a *App) runCall(ctx context.Context, plan *callplan.Plan, ps *prompts.Set,
 	info := call.Info()
 	log := a.log.With("call", info.ID, "plan", plan.Name)
 	if err := a.store.CreateCall(ctx, store.Call{ID: info.ID, From: info.From, To: info.To, Plan: plan.Name,
-		PlanHash: plan.Hash, State: "ringing", StartedAt: info.StartedAt}); err != nil {
+		PlanHash: plan.Hash, Node: a.node, State: "ringing", StartedAt: info.StartedAt}); err != nil {
 		log.Error("recording call", "err", err)
 	}
 	now := time.Now()
 	if err := a.store.MarkAnswered(ctx, info.ID, now); err != nil {
 		log.Error("recording answer", "err", err)
 	}
-	a.hub.Publish(event.Event{Time: now, CallID: info.ID, Data: &event.CallAnswered{From: info.From, To: info.To, Plan: plan.Name}})
+	a.live.Publish(event.Event{Time: now, CallID: info.ID, Data: &event.CallAnswered{From: info.From, To: info.To, Plan: plan.Name}})
 
 	sink := event.SinkFunc(func(e event.Event) {
 		if e.CallID == "" {

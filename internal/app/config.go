@@ -17,6 +17,7 @@ import (
 	"github.com/paybridge/paybridge/internal/clientip"
 	"github.com/paybridge/paybridge/payment"
 	"github.com/paybridge/paybridge/sandbox"
+	"github.com/paybridge/paybridge/store"
 )
 
 // Config is everything `paybridge serve` can be told. Each field has a flag and an environment
@@ -31,6 +32,9 @@ type Config struct {
 	PublicIP     string        // --public-ip: address put in Contact and SDP c= ("" = the SIP listen address)
 	PublicURL    string        // --public-url: base URL of payment links ("" = http://HTTP_ADDR)
 	DataDir      string        // --data: SQLite file, admin token, recordings
+	DB           string        // --db: a PostgreSQL URL shared by several nodes ("" = the SQLite file in DataDir)
+	NodeID       string        // --node-id: this node's id, unique among live nodes ("" = the host name)
+	Reconcile    time.Duration // --reconcile-every: how often pending payments are asked about
 	PlansDir     string        // --plans: plan directory ("" = the bundled examples)
 	AdminToken   string        // --admin-token: bearer token for the admin API ("" = generated)
 	LogFormat    string        // --log-format: text | json
@@ -77,6 +81,7 @@ func DefaultConfig() Config {
 		RTPPortMin:   10000,
 		RTPPortMax:   20000,
 		DataDir:      "./data",
+		Reconcile:    time.Minute,
 		LogFormat:    "text",
 		LogLevel:     "info",
 		MediaTimeout: 30 * time.Second,
@@ -109,6 +114,9 @@ func ParseConfig(args []string, getenv func(string) string, stderr io.Writer) (C
 	str(&c.PublicIP, "public-ip", "address for SIP Contact and SDP c= (default: the SIP listen address)")
 	str(&c.PublicURL, "public-url", "base URL of payment links (default: http://HTTP-ADDR)")
 	str(&c.DataDir, "data", "data directory (database, admin token, recordings)")
+	str(&c.DB, "db", "ledger database: a PostgreSQL URL (postgres://…) shared by the nodes of a cluster; default: DATA/paybridge.db (SQLite)")
+	str(&c.NodeID, "node-id", "this node's id, recorded on its calls and unique among the live nodes (default: the host name)")
+	fs.DurationVar(&c.Reconcile, "reconcile-every", c.Reconcile, "how often payments left pending (no answer from the provider) are asked about again")
 	str(&c.PlansDir, "plans", "call-plan directory (default: the bundled examples)")
 	str(&c.AdminToken, "admin-token", "admin API bearer token (default: generated into DATA/admin.token)")
 	str(&c.LogFormat, "log-format", "log format: text or json")
@@ -212,6 +220,15 @@ func (c Config) validate() error {
 	if c.DataDir == "" {
 		errs = append(errs, errors.New("--data must not be empty"))
 	}
+	if c.DB != "" && !store.IsPostgresURL(c.DB) {
+		errs = append(errs, fmt.Errorf("--db: want a PostgreSQL URL (postgres://user@host:5432/db); the SQLite ledger is DATA/paybridge.db"))
+	}
+	if c.NodeID != "" && !validNodeID(c.NodeID) {
+		errs = append(errs, fmt.Errorf("--node-id %q: 1 to 63 letters, digits, '.', '_' or '-', starting with a letter or digit", c.NodeID))
+	}
+	if c.Reconcile < time.Second {
+		errs = append(errs, fmt.Errorf("--reconcile-every %v is too short (minimum 1s)", c.Reconcile))
+	}
 	if c.MediaTimeout < time.Second {
 		errs = append(errs, fmt.Errorf("--media-timeout %v is too short (minimum 1s)", c.MediaTimeout))
 	}
@@ -294,6 +311,42 @@ func (c Config) SpeechCacheDir() string {
 		return c.TTSCache
 	}
 	return filepath.Join(c.DataDir, "tts")
+}
+
+// Database is what the store opens: --db, or the SQLite file in the data directory.
+func (c Config) Database() string {
+	if c.DB != "" {
+		return c.DB
+	}
+	return c.DatabasePath()
+}
+
+// Node is this node's id: --node-id, or the host name.
+func (c Config) Node() string {
+	if c.NodeID != "" {
+		return c.NodeID
+	}
+	h, err := os.Hostname()
+	if err != nil || !validNodeID(h) {
+		return "paybridge"
+	}
+	return h
+}
+
+// validNodeID: 1-63 of [A-Za-z0-9._-], starting with a letter or digit (a host name fits).
+func validNodeID(s string) bool {
+	if s == "" || len(s) > 63 {
+		return false
+	}
+	for i, r := range s {
+		switch {
+		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9':
+		case i > 0 && (r == '.' || r == '_' || r == '-'):
+		default:
+			return false
+		}
+	}
+	return true
 }
 
 // RecordingsDir is where masked call recordings go.

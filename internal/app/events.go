@@ -19,7 +19,7 @@ import (
 // engine never waits for the database unless a backlog of recordQueue events has built up.
 type eventRecorder struct {
 	store    *store.Store
-	hub      *console.Hub
+	hub      publisher
 	metrics  *console.Metrics
 	webhooks *gateway.Webhooks
 	log      *slog.Logger
@@ -38,7 +38,10 @@ type callFacts struct {
 
 const recordQueue = 1 << 16
 
-func newEventRecorder(s *store.Store, hub *console.Hub, m *console.Metrics, log *slog.Logger) *eventRecorder {
+// publisher shows live events (the console hub, through the cluster's live feed).
+type publisher interface{ Publish(event.Event) }
+
+func newEventRecorder(s *store.Store, hub publisher, m *console.Metrics, log *slog.Logger) *eventRecorder {
 	return &eventRecorder{store: s, hub: hub, metrics: m, log: log, queue: make(chan event.Event, recordQueue),
 		payCount: map[string]int{}, calls: map[string]callFacts{}}
 }

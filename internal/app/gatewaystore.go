@@ -10,14 +10,31 @@ import (
 	"github.com/paybridge/paybridge/store"
 )
 
-// gatewayStore makes the SQLite store the gateway's Store: the write-ahead attempt log, the
-// payment links, the SMS outbox and the webhook deliveries. It only translates records and
-// sentinel errors; every statement lives in the store package.
+// gatewayStore makes the store (SQLite, or PostgreSQL shared by several nodes) the gateway's
+// Store: the write-ahead attempt log, the payment links, the SMS outbox and the webhook
+// deliveries. It only translates records and sentinel errors; every statement lives in the
+// store package.
 type gatewayStore struct {
 	s *store.Store
+	// node is this node's id: written on every attempt it begins, and the claimant of the
+	// webhook deliveries it sends.
+	node string
+	// owner is the node whose pending attempts PendingAttempts lists (this node's, or a dead
+	// node's while this one settles it); with allNodes, every node's (SQLite: the file has
+	// one node).
+	owner    string
+	allNodes bool
 }
 
-var _ gateway.Store = gatewayStore{}
+// webhookLease is how long a node holds a webhook delivery it claimed: longer than a delivery
+// takes (gateway's 10 s timeout), short enough that another node retries soon after the
+// claimant died.
+const webhookLease = 2 * time.Minute
+
+var (
+	_ gateway.Store          = gatewayStore{}
+	_ gateway.CappedLinkStore = gatewayStore{}
+)
 
 // translate maps store sentinels to the gateway's, keeping the message.
 func translate(err error) error {
@@ -28,6 +45,7 @@ func translate(err error) error {
 		{store.ErrLinkUsed, gateway.ErrLinkUsed},
 		{store.ErrLinkBusy, gateway.ErrLinkBusy},
 		{store.ErrLinkExpired, gateway.ErrLinkExpired},
+		{store.ErrCapReached, gateway.ErrSMSCap},
 	} {
 		if errors.Is(err, m.from) {
 			return fmt.Errorf("%w (%v)", m.to, err)
@@ -58,7 +76,7 @@ func (l gatewayStore) BeginAttempt(ctx context.Context, a *gateway.Attempt) (*ga
 	err := l.s.CreateAttempt(ctx, store.Attempt{
 		IdempotencyKey: a.Key, SessionID: a.SessionID, CallID: a.CallID, Connector: a.Connector,
 		ConnectorKey: a.ConnectorKey, Channel: a.Channel, ConnectorType: a.ConnectorType, Method: a.Method, Reference: a.Reference, MaskedCard: a.MaskedCard,
-		CardBrand: a.CardBrand, AmountMinor: a.AmountMinor, Currency: a.Currency, CreatedAt: a.CreatedAt,
+		CardBrand: a.CardBrand, AmountMinor: a.AmountMinor, Currency: a.Currency, CreatedAt: a.CreatedAt, Node: l.node,
 	})
 	if errors.Is(err, store.ErrDuplicate) {
 		old, gerr := l.s.GetAttempt(ctx, a.Key)
@@ -97,7 +115,13 @@ func (l gatewayStore) GetAttempt(ctx context.Context, key string) (*gateway.Atte
 }
 
 func (l gatewayStore) PendingAttempts(ctx context.Context, before time.Time) ([]*gateway.Attempt, error) {
-	as, err := l.s.PendingAttempts(ctx)
+	var as []store.Attempt
+	var err error
+	if l.allNodes {
+		as, err = l.s.PendingAttempts(ctx)
+	} else {
+		as, err = l.s.NodePendingAttempts(ctx, l.owner)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -123,12 +147,21 @@ func toGatewayLink(l *store.Link) *gateway.Link {
 	}
 }
 
-func (l gatewayStore) CreateLink(ctx context.Context, g *gateway.Link) error {
-	return translate(l.s.CreateLink(ctx, store.Link{
+func toStoreLink(g *gateway.Link) store.Link {
+	return store.Link{
 		ID: g.ID, TokenHash: g.TokenHash, SessionID: g.SessionID, CallID: g.CallID, Connector: g.Connector, ConnectorKey: g.ConnectorKey,
 		To: g.To, AmountMinor: g.AmountMinor, Currency: g.Currency, Reference: g.Reference,
 		CreatedAt: g.CreatedAt, ExpiresAt: g.ExpiresAt, Status: string(g.State), MessageID: g.MessageID,
-	}))
+	}
+}
+
+func (l gatewayStore) CreateLink(ctx context.Context, g *gateway.Link) error {
+	return translate(l.s.CreateLink(ctx, toStoreLink(g)))
+}
+
+// CreateLinkCapped applies the SMS daily cap across every node sharing the store.
+func (l gatewayStore) CreateLinkCapped(ctx context.Context, g *gateway.Link, since time.Time, max int) error {
+	return translate(l.s.CreateLinkCapped(ctx, toStoreLink(g), since, max))
 }
 
 func (l gatewayStore) LinkByHash(ctx context.Context, hash string) (*gateway.Link, error) {
@@ -183,8 +216,10 @@ func (l gatewayStore) EnqueueDelivery(ctx context.Context, d *gateway.Delivery) 
 	return translate(err)
 }
 
+// DueDeliveries claims the due deliveries for this node (webhookLease): each is sent by one
+// node, and retried by another if this one dies holding it.
 func (l gatewayStore) DueDeliveries(ctx context.Context, now time.Time, limit int) ([]*gateway.Delivery, error) {
-	ws, err := l.s.DueWebhooks(ctx, now, limit)
+	ws, err := l.s.ClaimDueWebhooks(ctx, l.node, now, webhookLease, limit)
 	if err != nil {
 		return nil, err
 	}

@@ -54,7 +54,7 @@ func TestRestartCompletesWhatACrashLeft(t *testing.T) {
 	started := time.Now().Add(-3 * time.Minute)
 	must(t, st.CreateCall(ctx, store.Call{ID: callID, From: "+447700900123", To: "+441632960701", Plan: "restart", StartedAt: started}))
 	must(t, st.MarkAnswered(ctx, callID, started))
-	cs := gateway.NewConnectors(gateway.ConnectorsConfig{Attempts: gatewayStore{st}, Backoff: time.Millisecond,
+	cs := gateway.NewConnectors(gateway.ConnectorsConfig{Attempts: gatewayStore{s: st, allNodes: true}, Backoff: time.Millisecond,
 		Now: func() time.Time { return time.Now().Add(-2 * time.Minute) }, Logger: slog.New(slog.DiscardHandler)})
 	spec := plan.Connector("provider").Spec
 	c, err := cs.OpenConnector(&spec)
