@@ -32,13 +32,14 @@ const (
 	nodeDeadAfter = console.NodeDeadAfter
 	// takeoverEvery is how often a node looks for dead nodes' leftovers.
 	takeoverEvery = 3 * time.Second
-	// registerWait is how long a starting node waits for its id's lease: a node restarting
-	// right after a crash may find another node settling its leftovers under it.
-	registerWait = 30 * time.Second
 	// feedQueue bounds the events waiting to be announced; beyond it they are dropped from
 	// the other nodes' live view (never from the records).
 	feedQueue = 4096
 )
+
+// registerWait is how long a starting node waits for its id's lease: a node restarting right
+// after a crash may find another node settling its leftovers under it. (A variable for tests.)
+var registerWait = 30 * time.Second
 
 // registerNode takes this node's id on the ledger, waiting while a takeover holds it.
 func (a *App) registerNode(ctx context.Context) error {
