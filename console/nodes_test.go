@@ -75,4 +75,3 @@ func TestNodesInTheAPI(t *testing.T) {
 		t.Fatalf("live = %+v", live)
 	}
 }
-

@@ -41,9 +41,9 @@ type Config struct {
 	Node       string              // this node's id, shown in /api/info and /api/nodes
 	// Draining reports that the node is shutting down (SIGTERM): /healthz answers 503 so a
 	// load balancer stops sending it work, as SIP OPTIONS does for Kamailio. nil: never.
-	Draining func() bool
-	Now        func() time.Time    // clock for link states; default time.Now
-	WebSocket  *WebSocketConfig    // live-feed timing; nil: defaults
+	Draining  func() bool
+	Now       func() time.Time // clock for link states; default time.Now
+	WebSocket *WebSocketConfig // live-feed timing; nil: defaults
 	// AuthFailures failed authentications from one address within a minute block it (429) for
 	// the rest of that minute; 0 means DefaultAuthFailures. A request carrying the valid token
 	// is never refused: the lockout cannot lock the admin out.
