@@ -7,9 +7,14 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"os"
+	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib"
 )
 
 //go:embed migrations/*.sql
@@ -160,4 +165,56 @@ func (s *Store) migratePG(ctx context.Context, ms []migration) error {
 		return fmt.Errorf("store: %s: %w", s.path, err)
 	}
 	return err
+}
+
+// PeekVersion reads the schema version of the database at target without migrating it or
+// creating anything: 0 for a database never migrated, or a SQLite file that does not exist.
+// `paybridge migrate` reports it before and after.
+func PeekVersion(ctx context.Context, target string) (int, error) {
+	var db *sql.DB
+	var err error
+	if IsPostgresURL(target) {
+		cfg, perr := pgx.ParseConfig(target)
+		if perr != nil {
+			return 0, fmt.Errorf("%w: database URL %s: %v", ErrInvalid, RedactURL(target), perr)
+		}
+		cfg.ConnectTimeout = pgConnectTimeout
+		db = stdlib.OpenDB(*cfg)
+	} else {
+		if _, err := os.Stat(target); errors.Is(err, fs.ErrNotExist) {
+			return 0, nil
+		}
+		abs, aerr := filepath.Abs(target)
+		if aerr != nil {
+			return 0, aerr
+		}
+		db, err = sql.Open("sqlite3", dsn(abs, true))
+		if err != nil {
+			return 0, err
+		}
+	}
+	defer db.Close()
+	var v sql.NullInt64
+	err = db.QueryRowContext(ctx, "SELECT MAX(version) FROM schema_migrations").Scan(&v)
+	if err != nil {
+		// No schema_migrations table yet: an empty database.
+		var n int
+		if IsPostgresURL(target) {
+			if qerr := db.QueryRowContext(ctx, "SELECT COUNT(*) FROM information_schema.tables WHERE table_name = 'schema_migrations'").Scan(&n); qerr == nil && n == 0 {
+				return 0, nil
+			}
+		} else if qerr := db.QueryRowContext(ctx, "SELECT COUNT(*) FROM sqlite_master WHERE name = 'schema_migrations'").Scan(&n); qerr == nil && n == 0 {
+			return 0, nil
+		}
+		return 0, fmt.Errorf("store: read the schema version of %s: %w", displayTarget(target), err)
+	}
+	return int(v.Int64), nil
+}
+
+// displayTarget is a database target fit for messages.
+func displayTarget(target string) string {
+	if IsPostgresURL(target) {
+		return RedactURL(target)
+	}
+	return target
 }
