@@ -1,5 +1,7 @@
-// Package store is paybridge's durable record: one SQLite file, migrated on start, with the
-// repository API that is the only SQL in the project.
+// Package store is paybridge's durable record: one SQLite file for a single node, or one
+// PostgreSQL database shared by several nodes, migrated on start, with the repository API that
+// is the only SQL in the project. Open takes a file path or a postgres:// URL; everything else
+// is the same API on both.
 //
 // # Model
 //
@@ -24,13 +26,24 @@
 // pool of read-only connections beside it. busy_timeout covers a second process (a CLI) touching the
 // same file; secure_delete overwrites purged rows.
 //
+// On PostgreSQL (postgres.go) writes are each their own transaction on a pgx connection pool,
+// bounded in time, and run again on a fresh connection when theirs broke before committing.
+// Several nodes write at once, so what must not interleave takes a row lock (a call's event
+// numbering, link claims) or an advisory lock (migrations, the SMS cap of one number,
+// retention); webhook deliveries are claimed FOR UPDATE SKIP LOCKED with a lease (webhooks.go).
+// nodes.go holds the node ids and their leases (a session advisory lock per live node) and the
+// takeover of a dead node's leftovers; feed.go the live feed between nodes (LISTEN/NOTIFY);
+// copy.go moves a ledger between databases.
+//
 // # Schema
 //
 // migrations/NNNN_name.sql are embedded and applied in order on Open, each in a transaction
-// with its schema_migrations row. A database whose schema is newer than the binary is refused
-// (ErrSchemaTooNew) rather than misread. The SQL is kept portable (TEXT/INTEGER columns, times
-// as UTC microseconds, ON CONFLICT upserts, no SQLite functions) so that a PostgreSQL store
-// for multi-node deployments can share it.
+// with its schema_migrations row (on PostgreSQL all pending ones in one transaction, under an
+// advisory lock, so nodes starting together migrate once). A database whose schema is newer than
+// the binary is refused (ErrSchemaTooNew) rather than misread. The SQL is portable (TEXT/INTEGER
+// columns, times as UTC microseconds, ON CONFLICT upserts, no database functions); what differs
+// between the dialects — placeholders, INTEGER as BIGINT, row and advisory locks, constraint
+// codes — is in dialect.go and nowhere else. The tests run the suite on both (dialect_test.go).
 //
 // # Card data
 //

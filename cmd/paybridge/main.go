@@ -1,5 +1,5 @@
 // Command paybridge is the one binary of paybridge: the SIP/RTP payment bridge (`serve`) and the
-// tools around it (`validate`, `replay`, `call`, `dtmf`, `sandbox`).
+// tools around it (`validate`, `replay`, `call`, `dtmf`, `sandbox`, `migrate`).
 //
 // Each subcommand lives in its own file and registers itself with register; main only
 // dispatches. A command returns its exit status instead of calling os.Exit, so tests can run it
