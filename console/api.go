@@ -339,14 +339,14 @@ func (s *Server) info(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, out)
 }
 
-// nodeView is a node of the ledger with whether it looks alive now.
+// nodeView is a node of the database with whether it looks alive now.
 type nodeView struct {
 	store.Node
 	Alive bool `json:"alive"`
 	Self  bool `json:"self,omitempty"` // the node serving this request
 }
 
-// listNodes is GET /api/nodes: every node that shares the ledger (one on SQLite).
+// listNodes is GET /api/nodes: every node that shares the database (one on SQLite).
 func (s *Server) listNodes(w http.ResponseWriter, r *http.Request) {
 	ns, err := s.cfg.Store.ListNodes(r.Context())
 	if err != nil {

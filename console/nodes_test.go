@@ -25,7 +25,7 @@ func TestHealthzWhileDraining(t *testing.T) {
 }
 
 // TestNodesInTheAPI: calls and payments filter by the node that took the call, /api/nodes
-// lists the ledger's nodes with which one answers, /api/info names it, and the live table
+// lists the database's nodes with which one answers, /api/info names it, and the live table
 // labels each call with its node.
 func TestNodesInTheAPI(t *testing.T) {
 	f := newFixture(t, func(c *Config) { c.Node = "pb-2" })

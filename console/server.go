@@ -107,7 +107,7 @@ type Server struct {
 //	GET  /api/links             ?session_id=&call_id=&number=&reference=&state=&plan=&node=&since=&until=&limit=&cursor=
 //	GET  /api/export/{what}.csv calls, payments, links or sms: every row of the list's filter, as CSV
 //	GET  /api/audit             ?limit= (newest first)
-//	GET  /api/nodes             the nodes sharing the ledger, with their state
+//	GET  /api/nodes             the nodes sharing the database, with their state
 //	GET  /api/stats             ?since= (default: the last 24 hours)
 //	GET  /api/events            WebSocket live feed
 //	GET  /metrics               Prometheus exposition

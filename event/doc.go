@@ -10,7 +10,7 @@
 //
 //	{"time": …, "call_id": …, "type": "pay.completed", "step": "Pay", "node": "pb-1", "fields": {…Data…}}
 //
-// Node names the paybridge node the event happened on, when several share one ledger (the live
+// Node names the paybridge node the event happened on, when several share one database (the live
 // feed of any node shows every node's events).
 //
 // and Unmarshal turns it back into the typed Data (types it does not know become Unknown).

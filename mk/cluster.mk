@@ -1,7 +1,7 @@
-# Several nodes behind Kamailio, one PostgreSQL ledger (issue 14; docs/cluster.md,
+# Several nodes behind Kamailio, one PostgreSQL database (issue 14; docs/cluster.md,
 # deploy/cluster/README.md).
 #
-# The Go tests — the store suite on SQLite and a throwaway PostgreSQL, the nodes-on-one-ledger
+# The Go tests — the store suite on SQLite and a throwaway PostgreSQL, the nodes-on-one-database
 # tests of internal/app, `paybridge migrate`, and the Kamailio + 2 nodes + PostgreSQL proof of
 # internal/e2e (TestClusterKamailio, ~1.5 min, prints its FIGURES lines with -v) — run in
 # `make test-go`. This fragment adds:

@@ -14,7 +14,7 @@ import (
 // tools (pg_dump, base backups and WAL archiving): Backup refuses with ErrUnsupported.
 func (s *Store) Backup(ctx context.Context, dest string) error {
 	if s.d == postgresDialect {
-		return fmt.Errorf("%w: back up a PostgreSQL ledger with pg_dump or pg_basebackup", ErrUnsupported)
+		return fmt.Errorf("%w: back up a PostgreSQL database with pg_dump or pg_basebackup", ErrUnsupported)
 	}
 	if dest == "" {
 		return fmt.Errorf("%w: empty backup path", ErrInvalid)

@@ -13,7 +13,7 @@ import (
 	"github.com/paybridge/paybridge/internal/pgtemp"
 )
 
-// The tests of this file open the same database twice — two nodes sharing a PostgreSQL ledger
+// The tests of this file open the same database twice — two nodes sharing a PostgreSQL database
 // (or, on SQLite, a CLI beside serve) — and race them.
 
 func TestTwoNodesClaimALinkOnce(t *testing.T) { eachDialect(t, testTwoNodesClaimALinkOnce) }

@@ -9,7 +9,7 @@ import (
 	"github.com/paybridge/paybridge/pan"
 )
 
-// Moving a ledger between databases — a single node's SQLite file into the PostgreSQL ledger a
+// Moving the records between databases — a single node's SQLite file into the PostgreSQL database a
 // cluster shares (`paybridge migrate --from-sqlite`). Both stores are open, hence migrated; they
 // must be at the same schema version (this binary's). The copy runs in one transaction on the
 // destination, which must be empty: it either lands whole or not at all. Every row passes the

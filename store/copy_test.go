@@ -10,8 +10,8 @@ import (
 	"time"
 )
 
-// fillLedger writes one of everything through the repository functions.
-func fillLedger(t *testing.T, s *Store) {
+// fillStore writes one of everything through the repository functions.
+func fillStore(t *testing.T, s *Store) {
 	t.Helper()
 	ctx := context.Background()
 	l, err := s.RegisterNode(ctx, Node{ID: "solo", SIPAddr: "127.0.0.1:5060", Version: "v1"})
@@ -39,7 +39,7 @@ func fillLedger(t *testing.T, s *Store) {
 	must(t, s.AppendAudit(ctx, "cli", "note", "hello"))
 }
 
-// TestCopySQLiteToPostgres moves a single node's ledger into PostgreSQL: every record arrives
+// TestCopySQLiteToPostgres moves a single node's records into PostgreSQL: every record arrives
 // as the repository reads it back, a card number smuggled into the file around the store is
 // masked on the way, the copy refuses a non-empty destination, and a row whose masked card is
 // not a mask stops it without leaving anything behind.
@@ -48,7 +48,7 @@ func TestCopySQLiteToPostgres(t *testing.T) {
 	src, err := Open(ctx, filepath.Join(t.TempDir(), "paybridge.db"))
 	must(t, err)
 	defer src.Close()
-	fillLedger(t, src)
+	fillStore(t, src)
 	_, err = src.w.ExecContext(ctx, `UPDATE sms_outbox SET body = 'card 4242424242424242' WHERE id = 'm1'`)
 	must(t, err)
 	t.Run("postgres", func(t *testing.T) {
@@ -84,7 +84,7 @@ func TestCopySQLiteToPostgres(t *testing.T) {
 		bad, err := Open(ctx, filepath.Join(t.TempDir(), "bad.db"))
 		must(t, err)
 		defer bad.Close()
-		fillLedger(t, bad)
+		fillStore(t, bad)
 		_, err = bad.w.ExecContext(ctx, `UPDATE payment_attempts SET masked_card = '4242424242424242' WHERE idempotency_key = 'k2'`)
 		must(t, err)
 		empty := openAgain(t, newPGDatabase(t))

@@ -33,7 +33,7 @@
 // retention); webhook deliveries are claimed FOR UPDATE SKIP LOCKED with a lease (webhooks.go).
 // nodes.go holds the node ids and their leases (a session advisory lock per live node) and the
 // takeover of a dead node's leftovers; feed.go the live feed between nodes (LISTEN/NOTIFY);
-// copy.go moves a ledger between databases.
+// copy.go moves the records between databases.
 //
 // # Schema
 //

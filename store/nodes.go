@@ -11,7 +11,7 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
-// Several paybridge nodes may share a PostgreSQL ledger. Each registers under a node id that
+// Several paybridge nodes may share a PostgreSQL database. Each registers under a node id that
 // must be unique among the live nodes: RegisterNode takes the id's lease — a session-level
 // advisory lock held on a connection of its own for the node's life — and a second process
 // with the same id is refused (ErrNodeLive) while the first holds it. The lock goes when the
@@ -35,7 +35,7 @@ const (
 	NodeStopped  = "stopped"  // closed its lease cleanly
 )
 
-// Node is a paybridge node as the ledger knows it.
+// Node is a paybridge node as the database knows it.
 type Node struct {
 	ID        string    `json:"id"`
 	SIPAddr   string    `json:"sip_addr,omitempty"`
@@ -249,7 +249,7 @@ func (s *Store) GetNode(ctx context.Context, id string) (*Node, error) {
 	return &n, nil
 }
 
-// ListNodes returns every node the ledger has seen, by id.
+// ListNodes returns every node the database has seen, by id.
 func (s *Store) ListNodes(ctx context.Context) ([]Node, error) {
 	db, err := s.reader()
 	if err != nil {

@@ -15,21 +15,21 @@ func init() {
 	register(&command{
 		name:    "migrate",
 		usage:   "migrate --db URL|FILE [--status] [--from-sqlite FILE]",
-		summary: "bring a ledger's schema up to this paybridge (refusing a newer one), or move a SQLite ledger into PostgreSQL",
+		summary: "bring a database's schema up to this paybridge (refusing a newer one), or move a SQLite database into PostgreSQL",
 		run:     runMigrate,
 	})
 }
 
 // runMigrate applies the embedded migrations to the database --db names (a PostgreSQL URL or a
 // SQLite file) and says what it did. A database migrated by a newer paybridge is refused and
-// left alone. With --from-sqlite it then copies a single node's SQLite ledger into it, which
+// left alone. With --from-sqlite it then copies a single node's SQLite database into it, which
 // must be empty (see store.Copy): the way from one node to a cluster.
 func runMigrate(ctx context.Context, env *cmdEnv, args []string) int {
 	fs := flag.NewFlagSet("migrate", flag.ContinueOnError)
 	fs.SetOutput(env.stderr)
-	db := fs.String("db", env.getenv("PAYBRIDGE_DB"), "the ledger: a PostgreSQL URL (postgres://…) or a SQLite file (default: $PAYBRIDGE_DB)")
+	db := fs.String("db", env.getenv("PAYBRIDGE_DB"), "the database: a PostgreSQL URL (postgres://…) or a SQLite file (default: $PAYBRIDGE_DB)")
 	status := fs.Bool("status", false, "only report the schema version and what would be applied")
-	from := fs.String("from-sqlite", "", "copy this SQLite ledger (a node's DATA/paybridge.db) into --db, which must be empty")
+	from := fs.String("from-sqlite", "", "copy this SQLite database (a node's DATA/paybridge.db) into --db, which must be empty")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0

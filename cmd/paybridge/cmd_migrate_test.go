@@ -16,7 +16,7 @@ import (
 
 // TestMigrate: `paybridge migrate` migrates a SQLite file and a PostgreSQL database, reports
 // what it did (and with --status what it would do), refuses a schema newer than the binary
-// without touching it, and moves a single node's SQLite ledger into an empty PostgreSQL one.
+// without touching it, and moves a single node's SQLite database into an empty PostgreSQL one.
 func TestMigrate(t *testing.T) {
 	ctx := context.Background()
 	want := store.SchemaVersion()

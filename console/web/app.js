@@ -138,7 +138,7 @@
         c.from = str(f, "from") || c.from;
         c.to = str(f, "to") || c.to;
         c.plan = str(f, "plan") || c.plan;
-        c.node = ev.node || c.node; // several nodes share the ledger: whose call this is
+        c.node = ev.node || c.node; // several nodes share the database: whose call this is
         switch (ev.type) {
           case "call.started":
             if (!c.started_at || ev.time < c.started_at) c.started_at = ev.time;

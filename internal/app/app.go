@@ -418,7 +418,7 @@ func (a *App) Run(ctx context.Context) error {
 	// Settle what a previous run of this node left — calls it was serving, payments pending —
 	// in the background, once the listeners serve: an attempt whose provider is the embedded
 	// sandbox is looked up through our own listener, and calls are answered meanwhile. Attempts
-	// too recent to judge are settled on later passes. On a shared ledger, nodes that die are
+	// too recent to judge are settled on later passes. On a shared database, nodes that die are
 	// taken over the same way by a surviving node.
 	go func() {
 		a.reconcileAtStart(bg)
@@ -466,7 +466,7 @@ func (a *App) Run(ctx context.Context) error {
 const interruptedCause = "interrupted: paybridge stopped during the call"
 
 // reconcileAtStart settles what a previous run of this node left (see settle): on SQLite
-// everything in the file from before this process started, on a shared ledger this node's.
+// everything in the file from before this process started, on a shared database this node's.
 func (a *App) reconcileAtStart(ctx context.Context) {
 	rep, err := a.settle(ctx, a.node, !a.store.Shared(), a.started, interruptedCause)
 	if err != nil && ctx.Err() == nil {

@@ -15,7 +15,7 @@ import (
 	"github.com/paybridge/paybridge/store"
 )
 
-// Several nodes, one ledger. With --db postgres://… every node registers its id (a lease in
+// Several nodes, one database. With --db postgres://… every node registers its id (a lease in
 // the database; a second live node with the same id is refused), proves itself alive every
 // heartbeat, and watches for nodes that died leaving work behind: calls recorded in progress,
 // payments pending with the provider, webhook deliveries it had claimed. One surviving node
@@ -25,7 +25,7 @@ import (
 // previous run on start, and there is nobody to tell.
 
 const (
-	// heartbeatEvery is how often a node on a shared ledger proves itself alive.
+	// heartbeatEvery is how often a node on a shared database proves itself alive.
 	heartbeatEvery = 2 * time.Second
 	// nodeDeadAfter is how long without a heartbeat before another node takes a node over
 	// (its lease must be free as well).
@@ -41,7 +41,7 @@ const (
 // after a crash may find another node settling its leftovers under it. (A variable for tests.)
 var registerWait = 30 * time.Second
 
-// registerNode takes this node's id on the ledger, waiting while a takeover holds it.
+// registerNode takes this node's id in the database, waiting while a takeover holds it.
 func (a *App) registerNode(ctx context.Context) error {
 	n := store.Node{ID: a.node, SIPAddr: a.sip.Addr().String(), HTTPAddr: a.httpLn.Addr().String(), Version: Version}
 	deadline := time.Now().Add(registerWait)
@@ -192,7 +192,7 @@ func (a *App) takeOver(ctx context.Context, id string) {
 	}
 }
 
-// liveFeed is where this node's live events go: its own console hub and, on a shared ledger,
+// liveFeed is where this node's live events go: its own console hub and, on a shared database,
 // every other node's. It also brings the other nodes' events into the hub. Publishing never
 // blocks a call: announcements wait in a bounded queue and are dropped when it is full.
 type liveFeed struct {

@@ -23,11 +23,13 @@ import (
 	"github.com/paybridge/paybridge/gateway"
 	"github.com/paybridge/paybridge/internal/pgtemp"
 	"github.com/paybridge/paybridge/pan"
+	"github.com/paybridge/paybridge/payment"
+	"github.com/paybridge/paybridge/sandbox"
 	"github.com/paybridge/paybridge/siptest"
 	"github.com/paybridge/paybridge/store"
 )
 
-// Nodes sharing a PostgreSQL ledger, in-process: the cluster of throwaway PostgreSQL is started
+// Nodes sharing a PostgreSQL database, in-process: the cluster of throwaway PostgreSQL is started
 // on first use and removed when the package's tests end.
 
 var (
@@ -82,12 +84,12 @@ func dialPay(t *testing.T, a *App, number string) {
 	}
 }
 
-// TestClusterTwoNodes: two nodes on one PostgreSQL ledger. A third process with a live node's
+// TestClusterTwoNodes: two nodes on one PostgreSQL database. A third process with a live node's
 // id is refused. A call paid on n1 shows live on n2's console, labelled n1, and n2's API lists
 // n1's call and payment. A link texted by n1 is paid through n2's payment page; paying it
 // again on n1 is refused.
 func TestClusterTwoNodes(t *testing.T) {
-	prov := gateway.NewSandbox(gateway.SandboxConfig{})
+	prov := sandbox.New(sandbox.Config{})
 	provSrv := httptest.NewServer(prov)
 	defer provSrv.Close()
 	db, plans := testDatabase(t), clusterPlan(t, provSrv.URL)
@@ -187,7 +189,7 @@ func TestClusterTwoNodes(t *testing.T) {
 	if code, body := pay(n1); code != http.StatusGone || !strings.Contains(body, "already been used") {
 		t.Fatalf("paying it again on n1 = %d\n%s", code, body)
 	}
-	var charges []gateway.SandboxCharge
+	var charges []sandbox.Charge
 	for _, c := range prov.Ledger() {
 		if c.Status == "succeeded" {
 			charges = append(charges, c)
@@ -211,7 +213,7 @@ type testingLog struct{ node, out string }
 // the call, completes the answered payment's record, asks the provider about the pending one,
 // and records what the provider holds; nothing is charged again.
 func TestClusterTakesOverADeadNode(t *testing.T) {
-	prov := gateway.NewSandbox(gateway.SandboxConfig{})
+	prov := sandbox.New(sandbox.Config{})
 	provSrv := httptest.NewServer(prov)
 	defer provSrv.Close()
 	db, plans := testDatabase(t), clusterPlan(t, provSrv.URL)
@@ -229,24 +231,24 @@ func TestClusterTakesOverADeadNode(t *testing.T) {
 	if ds.HasErrors() {
 		t.Fatal(ds)
 	}
-	cs := gateway.NewConnectors(gateway.ConnectorsConfig{Attempts: storeLedger{s: st, node: "n9", owner: "n9"}, Backoff: time.Millisecond,
+	cs := gateway.NewConnectors(gateway.ConnectorsConfig{Attempts: gatewayStore{s: st, node: "n9", owner: "n9"}, Backoff: time.Millisecond,
 		Now: func() time.Time { return time.Now().Add(-2 * time.Minute) }, Logger: slog.New(slog.DiscardHandler)})
 	spec := plan.Connector("provider").Spec
 	c, err := cs.OpenConnector(&spec)
 	if err != nil {
 		t.Fatal(err)
 	}
-	prov.SetFaults(gateway.Faults{LoseFirst: 3, Paths: []string{"/globalpci/v1/session/"}})
+	prov.SetFaults(sandbox.Faults{LoseFirst: 3, Paths: []string{"/globalpci/v1/session/"}})
 	var num pan.SecureBuffer
 	for _, d := range []byte("4242424242424242") {
 		_ = num.Append(d)
 	}
-	if _, err := c.Pay(ctx, &callplan.PaymentRequest{CallID: callID, Channel: "voice", IdempotencyKey: "n9-key-1",
-		Amount: callplan.Amount{Minor: 300, Currency: "GBP"}, Reference: "N9-1",
-		Card: callplan.Card{Number: &num, ExpMonth: 12, ExpYear: time.Now().Year() + 2, Brand: "visa"}}); err == nil {
+	if _, err := c.Pay(ctx, &payment.Request{CallID: callID, Channel: "voice", IdempotencyKey: "n9-key-1",
+		Amount: payment.Amount{Minor: 300, Currency: "GBP"}, Reference: "N9-1",
+		Card: payment.Card{Number: &num, ExpMonth: 12, ExpYear: time.Now().Year() + 2, Brand: "visa"}}); err == nil {
 		t.Fatal("the provider's answer was not lost")
 	}
-	prov.SetFaults(gateway.Faults{})
+	prov.SetFaults(sandbox.Faults{})
 	must(t, st.CreateAttempt(ctx, store.Attempt{IdempotencyKey: "n9-key-2", SessionID: "ss-n9", CallID: callID, Node: "n9",
 		Connector: "provider", ConnectorKey: c.Key(), Channel: "voice", AmountMinor: 700, Currency: "GBP", Reference: "N9-2",
 		MaskedCard: "************4444", CardBrand: "mastercard", Method: "charge", CreatedAt: time.Now().Add(-2 * time.Minute)}))
@@ -314,7 +316,7 @@ func TestClusterDatabaseLostDuringACall(t *testing.T) {
 	defer c.Stop()
 	db, err := c.CreateDB(ctx, "loss")
 	must(t, err)
-	prov := gateway.NewSandbox(gateway.SandboxConfig{})
+	prov := sandbox.New(sandbox.Config{})
 	provSrv := httptest.NewServer(prov)
 	defer provSrv.Close()
 	plans := clusterPlan(t, provSrv.URL)
@@ -335,7 +337,7 @@ func TestClusterDatabaseLostDuringACall(t *testing.T) {
 	}()
 
 	// The provider takes its time; the database dies while it does.
-	prov.SetFaults(gateway.Faults{Latency: 3 * time.Second, Paths: []string{"/globalpci/v1/session/"}})
+	prov.SetFaults(sandbox.Faults{Latency: 3 * time.Second, Paths: []string{"/globalpci/v1/session/"}})
 	go func() {
 		for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
 			if p, _ := n1.Store().PendingAttempts(ctx); len(p) > 0 {
@@ -354,7 +356,7 @@ func TestClusterDatabaseLostDuringACall(t *testing.T) {
 		t.Fatalf("no Pay result\n%s", logs)
 	}
 	// Still down: the next payment is refused before the provider is called.
-	prov.SetFaults(gateway.Faults{})
+	prov.SetFaults(sandbox.Faults{})
 	dialPay(t, n1, "+441632960801")
 	select {
 	case r := <-results:

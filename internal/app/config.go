@@ -114,7 +114,7 @@ func ParseConfig(args []string, getenv func(string) string, stderr io.Writer) (C
 	str(&c.PublicIP, "public-ip", "address for SIP Contact and SDP c= (default: the SIP listen address)")
 	str(&c.PublicURL, "public-url", "base URL of payment links (default: http://HTTP-ADDR)")
 	str(&c.DataDir, "data", "data directory (database, admin token, recordings)")
-	str(&c.DB, "db", "ledger database: a PostgreSQL URL (postgres://…) shared by the nodes of a cluster; default: DATA/paybridge.db (SQLite)")
+	str(&c.DB, "db", "the database of records: a PostgreSQL URL (postgres://…) shared by the nodes of a cluster; default: DATA/paybridge.db (SQLite)")
 	str(&c.NodeID, "node-id", "this node's id, recorded on its calls and unique among the live nodes (default: the host name)")
 	fs.DurationVar(&c.Reconcile, "reconcile-every", c.Reconcile, "how often payments left pending (no answer from the provider) are asked about again")
 	str(&c.PlansDir, "plans", "call-plan directory (default: the bundled examples)")
@@ -221,7 +221,7 @@ func (c Config) validate() error {
 		errs = append(errs, errors.New("--data must not be empty"))
 	}
 	if c.DB != "" && !store.IsPostgresURL(c.DB) {
-		errs = append(errs, fmt.Errorf("--db: want a PostgreSQL URL (postgres://user@host:5432/db); the SQLite ledger is DATA/paybridge.db"))
+		errs = append(errs, fmt.Errorf("--db: want a PostgreSQL URL (postgres://user@host:5432/db); the SQLite database is DATA/paybridge.db"))
 	}
 	if c.NodeID != "" && !validNodeID(c.NodeID) {
 		errs = append(errs, fmt.Errorf("--node-id %q: 1 to 63 letters, digits, '.', '_' or '-', starting with a letter or digit", c.NodeID))

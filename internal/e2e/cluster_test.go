@@ -32,7 +32,7 @@ import (
 )
 
 // The cluster proof (issue 14): Kamailio in front of two paybridge nodes sharing one PostgreSQL
-// ledger, on loopback, with a standalone sandbox provider in its own process (it outlives the
+// database, on loopback, with a standalone sandbox provider in its own process (it outlives the
 // node that is killed, like a real provider). Every port is picked at run time; Kamailio runs
 // the repository's deploy/kamailio/kamailio.cfg with its defines set on the command line.
 
@@ -324,7 +324,7 @@ func sippCounts(path string) (ok, failed int) {
 	return ok, failed
 }
 
-// clusterStore opens the shared ledger from the test, as an auditor would.
+// clusterStore opens the shared database from the test, as an auditor would.
 func clusterStore(t *testing.T, db string) *store.Store {
 	t.Helper()
 	st, err := store.Open(context.Background(), db)
@@ -335,7 +335,7 @@ func clusterStore(t *testing.T, db string) *store.Store {
 	return st
 }
 
-// paidCalls maps each call of the ledger to whether it has a successful payment.
+// paidCalls maps each call in the database to whether it has a successful payment.
 func paidCalls(t *testing.T, st *store.Store) (calls []store.Call, paid map[string]bool) {
 	t.Helper()
 	ctx := context.Background()
@@ -616,7 +616,7 @@ func TestClusterKamailio(t *testing.T) {
 		t.Errorf("SIPp saw %d failed calls; only the %d calls node 1 had taken may fail", second.failed, n1Batch2)
 	}
 
-	// Node 2 settles node 1's leftovers: calls ended, nothing pending, and the ledger agrees
+	// Node 2 settles node 1's leftovers: calls ended, nothing pending, and the database agrees
 	// with the provider's charge by charge.
 	var left []store.Attempt
 	for deadline := time.Now().Add(150 * time.Second); ; time.Sleep(500 * time.Millisecond) {
@@ -652,7 +652,7 @@ func TestClusterKamailio(t *testing.T) {
 			t.Errorf("idempotency key %s charged twice", c.IdempotencyKey)
 		}
 		if a, ok := byKey[c.IdempotencyKey]; !ok || a.Result != "approved" {
-			t.Errorf("the provider charged %s; the ledger says %+v", c.IdempotencyKey, a)
+			t.Errorf("the provider charged %s; the records say %+v", c.IdempotencyKey, a)
 		}
 	}
 	approved := 0
@@ -660,7 +660,7 @@ func TestClusterKamailio(t *testing.T) {
 		if a.Result == "approved" {
 			approved++
 			if charged[key] != 1 {
-				t.Errorf("the ledger says %s (node %s) was paid; the provider has no charge", key, a.Node)
+				t.Errorf("the records say %s (node %s) was paid; the provider has no charge", key, a.Node)
 			}
 		}
 	}
@@ -680,7 +680,7 @@ func TestClusterKamailio(t *testing.T) {
 		float64(shortDirect.ok)/shortDirect.elapsed.Seconds(), shortDirect.ok)
 	t.Logf("FIGURES: node 1 killed; first call routed away after %v (%s); calls lost on node 1: %d; new calls paid on node 2: %d",
 		away.Sub(killAt).Round(time.Millisecond), how, lostOnN1, newOnN2)
-	t.Logf("ledger: %d provider charges, %d approved attempts, 0 pending, 0 charged twice", succeeded, approved)
+	t.Logf("records: %d provider charges, %d approved attempts, 0 pending, 0 charged twice", succeeded, approved)
 	// 4. pike: a source that floods Kamailio is ignored; others are still served.
 	flood, err := net.DialUDP("udp", &net.UDPAddr{IP: net.ParseIP("127.0.0.9")}, mustUDPAddr(t, kam.addr))
 	if err != nil {
