@@ -32,7 +32,7 @@ type gatewayStore struct {
 const webhookLease = 2 * time.Minute
 
 var (
-	_ gateway.Store          = gatewayStore{}
+	_ gateway.Store           = gatewayStore{}
 	_ gateway.CappedLinkStore = gatewayStore{}
 )
 
