@@ -76,6 +76,16 @@ func openPostgres(ctx context.Context, target string) (*Store, error) {
 	if _, ok := cfg.RuntimeParams["application_name"]; !ok {
 		cfg.RuntimeParams["application_name"] = "paybridge"
 	}
+	// A write is acknowledged only once it is durable, whatever the server's or the
+	// database's default: a payment attempt the caller was told about must survive a crash.
+	// A URL may ask for more (remote_write, remote_apply with a synchronous standby), never
+	// for less.
+	switch v := cfg.RuntimeParams["synchronous_commit"]; v {
+	case "":
+		cfg.RuntimeParams["synchronous_commit"] = "on"
+	case "off", "local":
+		return nil, fmt.Errorf("%w: database URL %s: synchronous_commit=%s would acknowledge writes a crash can lose", ErrInvalid, RedactURL(target), v)
+	}
 	cfg.ConnectTimeout = pgConnectTimeout
 	// Keepalives find a peer that vanished (a failed-over server, a cut network) in seconds,
 	// not the kernel's two hours.
