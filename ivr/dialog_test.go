@@ -338,12 +338,12 @@ func TestDrainRefusesNewCallsAndWaits(t *testing.T) {
 	time.Sleep(100 * time.Millisecond)
 	u2 := newRawUAC(t, s)
 	u2.request("INVITE", 1, u2.sdp("sendrecv"))
-	if code, msg := u2.response("INVITE", 200); code != 503 || !strings.Contains(msg, "Retry-After") {
-		t.Fatalf("during drain: %d", code)
+	if code, msg := u2.response("INVITE", 200); code != 503 || !strings.Contains(msg, "Retry-After") || !strings.HasPrefix(msg, "SIP/2.0 503 "+ReasonDraining+"\r\n") {
+		t.Fatalf("during drain: %d\n%s", code, msg)
 	}
 	// A dispatcher probing the node learns it is going away.
 	u2.request("OPTIONS", 2, "")
-	if code, msg := u2.response("OPTIONS", 200); code != 503 || !strings.Contains(msg, "Retry-After") {
+	if code, msg := u2.response("OPTIONS", 200); code != 503 || !strings.Contains(msg, "Retry-After") || !strings.HasPrefix(msg, "SIP/2.0 503 "+ReasonDraining+"\r\n") {
 		t.Fatalf("OPTIONS during drain: %d\n%s", code, msg)
 	}
 	// The call in progress was not cut; at the deadline it is hung up.

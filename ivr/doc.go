@@ -24,7 +24,8 @@
 // server hangs up for it. BYE in either direction, CANCEL while ringing (487), re-INVITE and
 // UPDATE (hold, unhold, refresh; 491 while one is pending, 500 for a CSeq that went back, 481
 // outside a dialog), INFO with DTMF bodies, NOTIFY for a REFER we sent, OPTIONS (200, or 503
-// once Drain has begun, so that a dispatcher probing the node stops sending it calls), and 405
+// "Draining" once Drain has begun, so that a dispatcher probing the node stops sending it calls;
+// a full server's 503 says "Service Unavailable"), and 405
 // with Allow for everything else are handled by the server.
 //
 // # Media

@@ -275,6 +275,12 @@ func (s *Server) Serve(ctx context.Context) error {
 	}
 }
 
+// ReasonDraining is the reason phrase of the 503 a draining server answers INVITE and OPTIONS
+// with. A proxy tells it from the 503 "Service Unavailable" of a server that is full for the
+// moment (MaxCalls, no free RTP port): a draining node is taken out of rotation, a full one is
+// only skipped for that call (deploy/kamailio/kamailio.cfg).
+const ReasonDraining = "Draining"
+
 // Drain refuses new calls with 503 and waits for the calls in progress to end. When ctx ends
 // first the remaining calls are hung up (cause "shutdown") and ctx's error is returned.
 func (s *Server) Drain(ctx context.Context) error {
@@ -381,11 +387,16 @@ func (s *Server) respond(tx sip.ServerTransaction, req *sip.Request, code int, r
 }
 
 // onOptions answers keepalives and a dispatcher's probes (Kamailio's dispatcher sends OPTIONS
-// to each node): 200 while the server takes calls, 503 once it is draining, so that the proxy
-// stops sending it new calls before it stops.
+// to each node): 200 while the server takes calls, 503 "Draining" once it is draining, so that
+// the proxy stops sending it new calls before it stops, and 503 "Service Unavailable" while it
+// is full.
 func (s *Server) onOptions(req *sip.Request, tx sip.ServerTransaction) {
+	if s.draining.Load() {
+		s.respond(tx, req, sip.StatusServiceUnavailable, ReasonDraining, sip.NewHeader("Retry-After", "30"), sip.NewHeader("Allow", allowed))
+		return
+	}
 	// A dispatcher probes with OPTIONS: while a new call would be refused, so is the probe.
-	if s.draining.Load() || s.adm.full(s.active.Load()) {
+	if s.adm.full(s.active.Load()) {
 		s.respond(tx, req, sip.StatusServiceUnavailable, "Service Unavailable", sip.NewHeader("Retry-After", s.retryAfter()),
 			sip.NewHeader("Allow", allowed))
 		return
@@ -425,7 +436,7 @@ func (s *Server) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 	}
 	if s.draining.Load() {
 		s.metrics.CallRefused(RefusedDraining)
-		s.respond(tx, req, sip.StatusServiceUnavailable, "Service Unavailable", sip.NewHeader("Retry-After", "30"))
+		s.respond(tx, req, sip.StatusServiceUnavailable, ReasonDraining, sip.NewHeader("Retry-After", "30"))
 		return
 	}
 	if req.Contact() == nil {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -50,10 +51,23 @@ func testRunRetention(t *testing.T) {
 	s.RunRetention(context.Background(), 0, 0, nil) // disabled: returns at once
 }
 
-func TestBackup(t *testing.T) {
+func TestBackup(t *testing.T) { eachDialect(t, testBackup) }
+
+// testBackup: VACUUM INTO on SQLite; a PostgreSQL store refuses and names PostgreSQL's tools.
+func testBackup(t *testing.T) {
 	s, path := openTest(t)
 	ctx := context.Background()
 	must(t, s.CreateCall(ctx, Call{ID: "c1", Plan: "pay"}))
+	if onPostgres(t) {
+		dest := filepath.Join(t.TempDir(), "backup.db")
+		if err := s.Backup(ctx, dest); !errors.Is(err, ErrUnsupported) || !strings.Contains(err.Error(), "pg_dump") {
+			t.Fatalf("Backup of a PostgreSQL store = %v, want ErrUnsupported naming pg_dump", err)
+		}
+		if _, err := os.Stat(dest); err == nil {
+			t.Fatal("a refused backup left a file")
+		}
+		return
+	}
 	dest := path + ".bak"
 	must(t, s.Backup(ctx, dest))
 	if err := s.Backup(ctx, dest); err == nil {
@@ -117,4 +131,43 @@ func TestOpenRefusesGarbage(t *testing.T) {
 	if _, err := Open(context.Background(), ""); !errors.Is(err, ErrInvalid) {
 		t.Errorf("empty path = %v", err)
 	}
+}
+
+// TestOpenPostgresErrors: a URL without a database, an unparseable URL and a server that is not
+// there are each a clear error, naming the URL without its password, and the last one within
+// the connect bound rather than hanging.
+func TestOpenPostgresErrors(t *testing.T) {
+	ctx := context.Background()
+	for _, u := range []string{"postgres://pb:s3cret@127.0.0.1:5432/", "postgres://pb:s3cret@127.0.0.1:notaport/x"} {
+		_, err := Open(ctx, u)
+		if !errors.Is(err, ErrInvalid) || strings.Contains(err.Error(), "s3cret") {
+			t.Errorf("Open(%q) = %v, want ErrInvalid without the password", u, err)
+		}
+	}
+	c := testCluster(t)
+	gone := strings.Replace(c.URL("nosuchdb"), "user=", "password=s3cret&user=", 1)
+	start := time.Now()
+	_, err := Open(ctx, gone)
+	if err == nil || strings.Contains(err.Error(), "s3cret") || !strings.Contains(err.Error(), "nosuchdb") {
+		t.Errorf("Open of a missing database = %v, want an error naming it without the password", err)
+	}
+	port := freeTCPPort(t) // nothing listens there
+	_, err = Open(ctx, fmt.Sprintf("postgres://pb:s3cret@127.0.0.1:%d/ledger?sslmode=disable", port))
+	if err == nil || strings.Contains(err.Error(), "s3cret") || !strings.Contains(err.Error(), "ledger") {
+		t.Errorf("Open with no server = %v, want an error naming the URL without the password", err)
+	}
+	if d := time.Since(start); d > pgConnectTimeout+10*time.Second {
+		t.Errorf("the failed opens took %v", d)
+	}
+	t.Log(err)
+}
+
+func freeTCPPort(t *testing.T) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
 }

@@ -68,9 +68,15 @@ type clusterNode struct {
 
 func startClusterNode(t *testing.T, bin, id, db, plans string, rtpBase int) *clusterNode {
 	t.Helper()
+	return startClusterNodePorts(t, bin, id, db, plans, rtpBase, rtpBase+399)
+}
+
+// startClusterNodePorts is startClusterNode with the RTP port range lo-hi.
+func startClusterNodePorts(t *testing.T, bin, id, db, plans string, lo, hi int) *clusterNode {
+	t.Helper()
 	p, _ := crashStart(t, bin, regexp.MustCompile(`^\s+node\s+\S+`), "serve", "--db", db, "--node-id", id,
 		"--sip-addr", "127.0.0.1:0", "--http-addr", "127.0.0.1:0", "--data", t.TempDir(), "--plans", plans,
-		"--rtp-ports", fmt.Sprintf("%d-%d", rtpBase, rtpBase+399), "--admin-token", clusterToken, "--reconcile-every", "2s")
+		"--rtp-ports", fmt.Sprintf("%d-%d", lo, hi), "--admin-token", clusterToken, "--reconcile-every", "2s")
 	out := p.out.String()
 	sip := regexp.MustCompile(`SIP\s+(\S+) \(UDP`).FindStringSubmatch(out)
 	con := regexp.MustCompile(`console\s+(http://\S+)/`).FindStringSubmatch(out)
@@ -279,6 +285,31 @@ func sippBatch(sipp, dir, sf, addr, number string, calls int, rate float64) (sip
 	return r, nil
 }
 
+// sippFailures sums up SIPp's error file in dir: how many calls failed on what.
+func sippFailures(dir string) string {
+	b, _ := os.ReadFile(filepath.Join(dir, "err.log"))
+	counts := map[string]int{}
+	for _, m := range regexp.MustCompile(`(?s)Aborting call on ([^'\n]*)[^:]*: (while expecting '[^']*'[^,]*, received '[^\r\n]*|[^\r\n]*)`).FindAllStringSubmatch(string(b), -1) {
+		counts[m[1]+": "+m[2]]++
+	}
+	if n := strings.Count(string(b), "Call-Id"); len(counts) == 0 && n > 0 {
+		return clip(string(b), 1500)
+	}
+	keys := make([]string, 0, len(counts))
+	for k := range counts {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(i, j int) bool { return counts[keys[i]] > counts[keys[j]] })
+	var out strings.Builder
+	for _, k := range keys {
+		fmt.Fprintf(&out, "\n  %d× %s", counts[k], k)
+	}
+	if out.Len() == 0 {
+		return "no errors"
+	}
+	return out.String()
+}
+
 // freeUDPPort is a loopback UDP port that was free a moment ago.
 func freeUDPPort() int {
 	c, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
@@ -482,17 +513,26 @@ func TestClusterKamailio(t *testing.T) {
 	// per second, the figure a proxy in front is usually judged by.
 	short := sippScenario(t, "uac_short_routed.xml")
 	const shortCalls, shortRate = 1600, 800
-	shortKam, err := sippBatch(sipTool(t, "sipp"), t.TempDir(), short, kam.addr, "+441632960779", shortCalls, shortRate)
+	kamDir, directDir := t.TempDir(), t.TempDir()
+	shortAt := time.Now()
+	shortKam, err := sippBatch(sipTool(t, "sipp"), kamDir, short, kam.addr, "+441632960779", shortCalls, shortRate)
 	if err != nil {
 		t.Fatal(err)
 	}
-	shortDirect, err := sippBatch(sipTool(t, "sipp"), t.TempDir(), short, n1.sip, "+441632960779", shortCalls, shortRate)
+	shortDirect, err := sippBatch(sipTool(t, "sipp"), directDir, short, n1.sip, "+441632960779", shortCalls, shortRate)
 	if err != nil {
 		t.Fatal(err)
 	}
 	// A figure, not a target: a busy machine may drop some; a path that drops most is broken.
 	if shortKam.ok < shortCalls/2 || shortDirect.ok < shortCalls/2 {
-		t.Errorf("short calls: %d through Kamailio, %d direct of %d", shortKam.ok, shortDirect.ok, shortCalls)
+		var proxyLog []string
+		for _, l := range kam.after(shortAt, "paybridge: ") {
+			if !strings.Contains(l.text, "paybridge: call ") {
+				proxyLog = append(proxyLog, l.text)
+			}
+		}
+		t.Errorf("short calls: %d through Kamailio, %d direct of %d\nthrough Kamailio, SIPp saw: %s\ndirect, SIPp saw: %s\nKamailio said:\n%s",
+			shortKam.ok, shortDirect.ok, shortCalls, sippFailures(kamDir), sippFailures(directDir), clip(strings.Join(proxyLog, "\n"), 3000))
 	}
 
 	// 2. A link texted by node 1, paid through node 2's listener, refused on node 1 after.
