@@ -88,11 +88,16 @@ func (l gatewayStore) BeginAttempt(ctx context.Context, a *gateway.Attempt) (*ga
 	if err != nil {
 		return nil, translate(err)
 	}
-	got, err := l.s.GetAttempt(ctx, a.Key)
-	if err != nil {
-		return nil, translate(err)
+	// The attempt is committed: the provider is called next. No read back here — a database
+	// lost in between would stop a payment whose record is already safe (the caller told of
+	// a connector error, the attempt left to the reconciler) for nothing.
+	got := *a
+	got.State = gateway.AttemptPending
+	if got.CreatedAt.IsZero() {
+		got.CreatedAt = time.Now()
 	}
-	return toGatewayAttempt(got), nil
+	got.UpdatedAt = got.CreatedAt
+	return &got, nil
 }
 
 func (l gatewayStore) CompleteAttempt(ctx context.Context, key string, r gateway.AttemptResult) error {
