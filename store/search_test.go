@@ -83,7 +83,9 @@ func ids[T any](items []T, id func(T) string) string {
 	return strings.Join(out, " ")
 }
 
-func TestSearchCalls(t *testing.T) {
+func TestSearchCalls(t *testing.T) { eachDialect(t, testSearchCalls) }
+
+func testSearchCalls(t *testing.T) {
 	s, t0 := searchFixture(t)
 	ctx := context.Background()
 	callID := func(c Call) string { return c.ID }
@@ -119,7 +121,9 @@ func TestSearchCalls(t *testing.T) {
 	}
 }
 
-func TestSearchPayments(t *testing.T) {
+func TestSearchPayments(t *testing.T) { eachDialect(t, testSearchPayments) }
+
+func testSearchPayments(t *testing.T) {
 	s, t0 := searchFixture(t)
 	ctx := context.Background()
 	payID := func(p PaymentSession) string { return p.ID }
@@ -152,7 +156,9 @@ func TestSearchPayments(t *testing.T) {
 	}
 }
 
-func TestSearchLinksAndSMS(t *testing.T) {
+func TestSearchLinksAndSMS(t *testing.T) { eachDialect(t, testSearchLinksAndSMS) }
+
+func testSearchLinksAndSMS(t *testing.T) {
 	s, t0 := searchFixture(t)
 	ctx := context.Background()
 	linkID := func(l Link) string { return l.ID }
@@ -202,7 +208,9 @@ func TestSearchLinksAndSMS(t *testing.T) {
 	}
 }
 
-func TestStatsForTheConsole(t *testing.T) {
+func TestStatsForTheConsole(t *testing.T) { eachDialect(t, testStatsForTheConsole) }
+
+func testStatsForTheConsole(t *testing.T) {
 	s, t0 := searchFixture(t)
 	ctx := context.Background()
 	if err := s.CreateAttempt(ctx, Attempt{IdempotencyKey: "k1", SessionID: "p1", Connector: "provider", CreatedAt: t0.Add(30 * time.Second)}); err != nil {
