@@ -39,12 +39,36 @@ func (m *Session) readLoop() {
 			}
 			return // closed
 		}
-		if n < 12 || buf[0]>>6 != 2 || pkt.Unmarshal(buf[:n]) != nil {
-			m.dropMalformed(src)
-			continue
-		}
-		m.receive(&pkt, src)
+		m.datagram(buf[:n], src, &pkt)
 	}
+}
+
+// datagram handles one datagram read from the session's socket.
+func (m *Session) datagram(data []byte, src netip.AddrPort, pkt *rtp.Packet) {
+	if len(data) < 12 || data[0]>>6 != 2 {
+		m.dropMalformed(src)
+		return
+	}
+	if rx := m.rx.Load(); rx != nil {
+		// SRTP: the source decides first (a foreign datagram costs no decryption and cannot
+		// disturb the replay window), then authentication: a packet that fails it — a wrong
+		// key, tampering, a forged or plain packet — never reaches the rules below, the DTMF
+		// detector or a recording.
+		if !m.mayBeMediaPeer(src) {
+			return
+		}
+		dec, err := rx.unprotect(data, time.Now())
+		if err != nil {
+			m.srtpDropped(err, src)
+			return
+		}
+		data = dec
+	}
+	if pkt.Unmarshal(data) != nil {
+		m.dropMalformed(src)
+		return
+	}
+	m.receive(pkt, src)
 }
 
 // receive applies the source, payload type, SSRC and sequence checks to one packet and feeds

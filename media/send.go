@@ -132,7 +132,14 @@ func (m *Session) sendFrame(p Params, samples int, now time.Time) bool {
 	return true
 }
 
-// writeRTP sends one packet to the media peer (scheduler).
+// writeRTP sends one packet to the media peer (scheduler), encrypted when the stream is SRTP:
+// every packet the session sends — audio, keep-alives, RFC 4733 keys — goes through here.
 func (m *Session) writeRTP(pkt []byte, dst netip.AddrPort) {
+	if tx := m.tx.Load(); tx != nil {
+		var err error
+		if pkt, err = tx.protect(m.srtpOut[:0], pkt); err != nil {
+			return
+		}
+	}
 	m.conn.WriteToUDPAddrPort(pkt, dst)
 }
