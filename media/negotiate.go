@@ -185,6 +185,9 @@ type LocalMedia struct {
 	// Cryptos are the a=crypto lines of our own offer (NewOfferCryptos, Session.OfferCryptos):
 	// with any, BuildOffer offers RTP/SAVP.
 	Cryptos []*Crypto
+	// BestEffortSRTP offers Cryptos on an RTP/AVP stream instead ("best effort" SDES: a far
+	// end without SDES ignores them and answers plain RTP).
+	BestEffortSRTP bool
 }
 
 func (l LocalMedia) session() *sdp.SessionDescription {
@@ -279,7 +282,7 @@ const DefaultEventPT = 101
 func BuildOffer(local LocalMedia) []byte {
 	sd := local.session()
 	proto := []string{"RTP", "AVP"}
-	if len(local.Cryptos) > 0 {
+	if len(local.Cryptos) > 0 && !local.BestEffortSRTP {
 		proto = []string{"RTP", "SAVP"}
 	}
 	md := &sdp.MediaDescription{
