@@ -284,7 +284,7 @@ func (c *Call) transferURI(target string) (string, error) {
 // contact is our Contact for this call: on the TLS listener for a call that came on TLS.
 func (c *Call) contact() *sip.ContactHeader {
 	switch {
-	case c.tls && strings.EqualFold(c.dialog.InviteRequest.Recipient.Scheme, "sips"):
+	case c.tls && tlsContactSIPS(c.dialog.InviteRequest):
 		return &c.srv.contactSIPS
 	case c.tls:
 		return &c.srv.contactTLS

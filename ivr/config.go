@@ -83,8 +83,8 @@ type Config struct {
 	SIPAddr string
 	// TLSAddr is the SIP over TLS listen address ("" = no TLS listener; port 0 = any free
 	// port). A call that arrives on TLS is answered with a Contact that brings its in-dialog
-	// requests back on TLS (sips: for a sips: Request-URI, else transport=tls), and its
-	// in-dialog requests are accepted on TLS only: there is no plaintext fallback.
+	// requests back on TLS (sips: when the caller's Contact is sips:, else transport=tls), and
+	// its in-dialog requests are accepted on TLS only: there is no plaintext fallback.
 	TLSAddr string
 	// TLS configures the TLS listener: certificate, chain, client verification (a
 	// tlsconf.Server's Config reloads them). Required with TLSAddr; MinVersion must be TLS 1.2

@@ -47,8 +47,8 @@ type Server struct {
 	client  *sipgo.Client
 	dialogs *sipgo.DialogUA // the server's own table (calls) maps dialogs to calls
 	contact sip.ContactHeader
-	// Calls that arrive on TLS get a Contact on the TLS listener: sips: for a sips:
-	// Request-URI, sip:…;transport=tls otherwise.
+	// Calls that arrive on TLS get a Contact on the TLS listener: sips: when the caller's own
+	// Contact is a sips: URI, sip:…;transport=tls otherwise (tlsContactSIPS).
 	dialogsTLS, dialogsSIPS *sipgo.DialogUA
 	contactTLS, contactSIPS sip.ContactHeader
 
@@ -561,7 +561,7 @@ func (s *Server) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 	dua := s.dialogs
 	if isTLS(req) {
 		dua = s.dialogsTLS
-		if strings.EqualFold(req.Recipient.Scheme, "sips") {
+		if tlsContactSIPS(req) {
 			dua = s.dialogsSIPS
 		}
 	}
@@ -762,6 +762,17 @@ func newCallID() string {
 	var b [12]byte
 	rand.Read(b[:])
 	return hex.EncodeToString(b[:])
+}
+
+// tlsContactSIPS reports whether a TLS call is answered with a sips: Contact: when the
+// caller's own Contact is one. RFC 3261 (section 12.1.1) asks for a sips: Contact whenever the
+// Request-URI is sips:, but user agents that send a sip:…;transport=tls Contact themselves
+// often cannot route to a sips: one (baresip 1.0's libre refuses to send to it, so the ACK
+// never leaves and the call drops): their in-dialog requests come back on TLS either way,
+// and paybridge refuses them on any other transport.
+func tlsContactSIPS(req *sip.Request) bool {
+	c := req.Contact()
+	return c != nil && strings.EqualFold(c.Address.Scheme, "sips")
 }
 
 // isTLS reports whether req came over TLS.
