@@ -57,7 +57,7 @@ func (m *Session) datagram(data []byte, src netip.AddrPort, pkt *rtp.Packet) {
 		if !m.mayBeMediaPeer(src) {
 			return
 		}
-		dec, err := rx.unprotect(data, time.Now())
+		dec, err := rx.unprotect(data)
 		if err != nil {
 			m.srtpDropped(err, src)
 			return

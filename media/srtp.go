@@ -1,7 +1,6 @@
 package media
 
 import (
-	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -151,8 +150,8 @@ func newSRTPRx(key *Crypto) (*srtpRx, error) {
 // unprotect authenticates and decrypts buf in place and returns the plain packet. The error
 // is ErrSRTPReplay for a packet already seen (or older than the window) and ErrSRTPAuth for
 // one that fails authentication (a wrong key, a tampered or forged packet).
-func (r *srtpRx) unprotect(buf []byte, now time.Time) ([]byte, error) {
-	tryPrev := r.prev != nil && now.Before(r.prevUntil)
+func (r *srtpRx) unprotect(buf []byte) ([]byte, error) {
+	tryPrev := r.prev != nil && time.Now().Before(r.prevUntil) // the clock is read only while a re-key is fresh
 	if tryPrev {
 		// A failed in-place decryption may leave buf changed: keep the ciphertext for the
 		// previous key.
@@ -227,13 +226,10 @@ func (s *SRTP) Protect(dst, pkt []byte) ([]byte, error) { return s.tx.protect(ds
 
 // Unprotect authenticates and decrypts the SRTP packet in buf, in place, and returns the RTP
 // packet. The error wraps ErrSRTPAuth or ErrSRTPReplay.
-func (s *SRTP) Unprotect(buf []byte) ([]byte, error) { return s.rx.unprotect(buf, time.Now()) }
+func (s *SRTP) Unprotect(buf []byte) ([]byte, error) { return s.rx.unprotect(buf) }
 
 // Zero overwrites both keys. The SRTP must not be used afterwards.
 func (s *SRTP) Zero() {
 	s.tx.key.Zero()
 	s.rx.zero()
 }
-
-// isSRTPError reports whether err is one of the two ways a packet fails SRTP.
-func isSRTPError(err error) bool { return errors.Is(err, ErrSRTPAuth) || errors.Is(err, ErrSRTPReplay) }

@@ -1,6 +1,7 @@
 package app
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -123,6 +124,15 @@ func (w *secureCookieWriter) Write(b []byte) (int, error) { w.fix(); return w.Re
 
 // Unwrap lets http.ResponseController reach the connection (the WebSocket feed hijacks it).
 func (w *secureCookieWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// Hijack hands the connection over (the WebSocket feed's upgrade asserts http.Hijacker).
+func (w *secureCookieWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	h, ok := w.ResponseWriter.(http.Hijacker)
+	if !ok {
+		return nil, nil, errors.New("app: the response writer cannot be hijacked")
+	}
+	return h.Hijack()
+}
 
 // Flush passes flushes through (the live feed's fallback streams).
 func (w *secureCookieWriter) Flush() {

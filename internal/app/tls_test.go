@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gorilla/websocket"
+
 	"github.com/paybridge/paybridge/internal/testcert"
 	"github.com/paybridge/paybridge/internal/tlsconf"
 	"github.com/paybridge/paybridge/media"
@@ -72,6 +74,13 @@ func TestServeOverTLSAndHTTPS(t *testing.T) {
 		!strings.Contains(string(body), `"encrypted":true`) {
 		t.Fatalf("GET /api/calls over HTTPS: %d %q\n%s", r.StatusCode, r.Header.Get("Strict-Transport-Security"), body)
 	}
+	// The live feed over wss://.
+	d := websocket.Dialer{TLSClientConfig: client, HandshakeTimeout: 5 * time.Second, Subprotocols: []string{"paybridge.v1", "bearer.test-admin-token-0123456789abcdef"}}
+	ws, wsr, err := d.Dial("wss://"+a.HTTPAddr()+"/api/events", nil)
+	if err != nil {
+		t.Fatalf("the live feed over HTTPS: %v (%v)", err, wsr)
+	}
+	ws.Close()
 	if r, err := (&http.Client{Timeout: 5 * time.Second}).Get("http://" + a.HTTPAddr() + "/healthz"); err == nil && r.StatusCode < 400 {
 		t.Fatalf("plain HTTP was served on the HTTPS listener: %d", r.StatusCode)
 	}
