@@ -254,7 +254,12 @@ func TestTLSDialogRefusesPlaintextRequests(t *testing.T) {
 func TestTLSCertificateReloadKeepsCalls(t *testing.T) {
 	ts := newTLSSetup(t, false)
 	got := make(chan collected, 1)
-	s, _ := startTLSServer(t, ts, Config{Router: digitCollector(4, got), SRTP: AllSRTP(media.SRTPRequired)})
+	up := make(chan struct{}, 1)
+	router := RouterFunc(func(to string) (CallHandler, bool) {
+		h, _ := digitCollector(4, got).Route(to)
+		return func(ctx context.Context, call *Call) { up <- struct{}{}; h(ctx, call) }, true
+	})
+	s, _ := startTLSServer(t, ts, Config{Router: router, SRTP: AllSRTP(media.SRTPRequired)})
 	serial := func() string {
 		c, err := tls.Dial("tcp", s.TLSAddr().String(), ts.client)
 		if err != nil {
@@ -270,7 +275,11 @@ func TestTLSCertificateReloadKeepsCalls(t *testing.T) {
 			SRTP: media.DefaultSuites, Digits: "12 W W W 34", Timeout: 40 * time.Second})
 		done <- res
 	}()
-	time.Sleep(2 * time.Second) // the call is up and keying
+	select {
+	case <-up: // the call is up: the reload below happens during it
+	case <-time.After(30 * time.Second):
+		t.Fatal("the call never came up")
+	}
 	c2, k2 := ts.ca.Issue(testcert.Options{Name: "renewed"})
 	for from, to := range map[string]string{c2: ts.cert, k2: ts.key} {
 		b, err := os.ReadFile(from)

@@ -57,8 +57,8 @@ const replayWindow = 64
 
 // rekeyGrace is how long packets under the previous receive key are still accepted after a
 // re-INVITE changed it: the far end switches when it has our answer, and what it sent before
-// is in flight.
-const rekeyGrace = 2 * time.Second
+// is in flight. (A variable for the tests only.)
+var rekeyGrace = 2 * time.Second
 
 // srtpTx encrypts what a session sends. Only the sender (the scheduler's worker, or the test
 // caller's loop) uses it.

@@ -71,7 +71,7 @@ func TestOwnGeneratorPaysThroughServe(t *testing.T) {
 	}
 	run(payKeys, callgen.RFC4733, 5)
 	run(payKeys, callgen.Inband, 2)
-	run(payKeys, callgen.RFC4733+srtpSuffix, 2) // the SRTP rows of the capacity table
+	run(payKeys, callgen.RFC4733+srtpSuffix, 2)           // the SRTP rows of the capacity table
 	run("4242424242424241#1230#123#", callgen.RFC4733, 1) // control: a digit changed
 
 	o, err := srv.finish()
