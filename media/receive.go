@@ -106,6 +106,18 @@ func (m *Session) receive(pkt *rtp.Packet, src netip.AddrPort) {
 	} else {
 		m.rxStarted = true
 		m.rxSeq = seq
+		m.rxTSKnown = false
+	}
+	// Audio that follows the last audio packet in sequence but not on the RTP clock skipped
+	// time: a silence-suppressing sender stopped between talkspurts (RFC 3551), or sent RFC
+	// 4733 events meanwhile. That time is a gap for the in-band detector (it ends a key the
+	// tones held), told by the timestamps, never by the wall clock: audio that arrives late
+	// but in order skipped nothing.
+	skipped := 0
+	if isAudio && gap == 0 && m.rxTSKnown {
+		if d := int32(pkt.Timestamp - m.rxNextTS); d > 0 {
+			skipped = int(d)
+		}
 	}
 	m.lastRx.Store(time.Now().UnixNano())
 	m.received.Add(1)
@@ -130,6 +142,13 @@ func (m *Session) receive(pkt *rtp.Packet, src netip.AddrPort) {
 			l.gap(gap * frame)
 		}
 	}
+	if skipped > 0 && m.stream != nil {
+		frame := m.rxFrame
+		if frame == 0 {
+			frame = p.PTime * 8
+		}
+		m.stream.Gap(min(skipped, maxGapPackets*frame))
+	}
 	if isEvent {
 		if l := m.link.in.Load(); l != nil {
 			l.event()
@@ -145,6 +164,7 @@ func (m *Session) receive(pkt *rtp.Packet, src netip.AddrPort) {
 	}
 	pcm := m.rxPCM[:p.Codec.Decode(m.rxPCM, payload)]
 	m.rxFrame = len(pcm)
+	m.rxNextTS, m.rxTSKnown = pkt.Timestamp+uint32(len(pcm)), true
 	if m.stream != nil {
 		m.stream.Audio(pcm)
 	}

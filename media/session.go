@@ -113,7 +113,9 @@ type Session struct {
 	rxSSRC        uint32
 	rxStarted     bool
 	rxSeq         uint16
-	rxFrame       int // samples per packet last seen
+	rxFrame       int    // samples per packet last seen
+	rxNextTS      uint32 // the RTP timestamp right after the last audio packet's samples
+	rxTSKnown     bool
 	candSSRC      uint32
 	candSSRCN     int
 	candSSRCSeq   uint16
