@@ -8,6 +8,7 @@ import (
 	"net/netip"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -520,5 +521,97 @@ func TestSRTPKeysNeverPrinted(t *testing.T) {
 				t.Fatal("SessionSDP.Zero left a key")
 			}
 		}
+	}
+}
+
+// Barge-in on an encrypted call: a key the caller sends during a prompt — in-band tones or
+// RFC 4733 events, both in SRTP — is decrypted and detected while the prompt plays, and
+// cancelling the prompt (what the engine does on a key) stops the encrypted prompt at once.
+func TestSRTPBargeInCutsThePrompt(t *testing.T) {
+	for _, mode := range []string{"inband", "rfc4733"} {
+		t.Run(mode, func(t *testing.T) {
+			var (
+				s      *Session
+				caller func() // sends '5' in SRTP while s plays
+				heard  func() int64
+				k      = newKeys()
+			)
+			if mode == "inband" {
+				p := newSRTPPair(t, []SRTPSuite{AES_CM_128_HMAC_SHA1_80}, SRTPRequired)
+				s, k = p.b, p.keysB
+				caller = func() {
+					opt := dtmf.DefaultToneOptions()
+					opt.Duration = 100 * time.Millisecond
+					if err := p.a.Play(context.Background(), dtmf.GenerateDigits("5", opt)); err != nil {
+						t.Error(err)
+					}
+				}
+				heard = func() int64 { return p.a.Stats().Received }
+			} else {
+				sched := NewScheduler()
+				t.Cleanup(sched.Close)
+				s = NewSession(listenLoopback(t), SessionConfig{Scheduler: sched, SignalIP: lo,
+					DTMF: dtmf.NewStream(dtmf.StreamConfig{OnDigit: k.onDigit})})
+				t.Cleanup(s.Close)
+				peer := newSRTPPeer(t, s, AES_CM_128_HMAC_SHA1_80)
+				s.Start()
+				var n atomic.Int64
+				go func() {
+					buf := make([]byte, 1500)
+					for {
+						if _, _, err := peer.conn.ReadFromUDPAddrPort(buf); err != nil {
+							return
+						}
+						n.Add(1)
+					}
+				}()
+				caller = func() { peer.key('5', nil, false, nil) }
+				heard = n.Load
+			}
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			played := make(chan error, 1)
+			start := time.Now()
+			go func() { played <- s.Play(ctx, tone(20*time.Second)) }()
+			// the prompt is reaching the caller, encrypted and authentic
+			deadline := time.Now().Add(10 * time.Second)
+			for heard() < 10 {
+				if time.Now().After(deadline) {
+					t.Fatalf("the caller heard %d packets of the prompt", heard())
+				}
+				time.Sleep(10 * time.Millisecond)
+			}
+			go caller()
+			select {
+			case <-k.n:
+			case <-time.After(15 * time.Second):
+				t.Fatal("the key sent during the prompt never came out of the stream")
+			}
+			cancel() // the engine's barge-in
+			select {
+			case err := <-played:
+				if !errors.Is(err, context.Canceled) {
+					t.Fatalf("Play: %v, want context.Canceled", err)
+				}
+			case <-time.After(10 * time.Second):
+				t.Fatal("the prompt did not stop")
+			}
+			if k.String() != "5" {
+				t.Fatalf("keys %q, want 5", k)
+			}
+			if el := time.Since(start); el > 15*time.Second {
+				t.Fatalf("the 20 s prompt ran %v: not cut", el)
+			}
+			// Once cut, the prompt is silence-suppressed: at most a keep-alive a second.
+			time.Sleep(200 * time.Millisecond)
+			before := heard()
+			time.Sleep(time.Second)
+			if d := heard() - before; d > 3 {
+				t.Fatalf("%d packets of prompt a second after the barge-in", d)
+			}
+			if st := s.Stats(); st.SRTPAuthFailed != 0 || st.SRTPReplayed != 0 {
+				t.Errorf("counters %+v", st)
+			}
+		})
 	}
 }
