@@ -6,6 +6,8 @@ import (
 	"crypto/tls"
 	"encoding/json"
 	"fmt"
+	"math/rand/v2"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -37,6 +39,35 @@ func tlsNode(t *testing.T, rtpBase int, extra ...string) (*sipNode, string) {
 	return startSIPNode(t, rtpBase, args...), ca.CAFile()
 }
 
+// freeRTPRange picks, at run time, a run of 100 RTP ports that nothing on this machine holds,
+// above the kernel's ephemeral range (32768–60999): no socket another test opens on port 0
+// lands in it, so a capture filtered on it holds only this node's calls. (With a fixed
+// 44200–44299, inside the ephemeral range, a control capture under load once held 75 keys for
+// the 52 sent, most likely another test's paying call on a port of that range.)
+func freeRTPRange(t *testing.T) int {
+	t.Helper()
+	for try := 0; try < 100; try++ {
+		base := 61000 + 2*rand.IntN(2000)
+		var held []*net.UDPConn
+		for p := base; p < base+100; p++ {
+			c, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: p})
+			if err != nil {
+				break
+			}
+			held = append(held, c)
+		}
+		free := len(held) == 100
+		for _, c := range held {
+			c.Close()
+		}
+		if free {
+			return base
+		}
+	}
+	t.Fatal("no free run of 100 UDP ports above the ephemeral range")
+	return 0
+}
+
 // callRecords reads the node's call records from its store.
 func (n *sipNode) callRecords(t *testing.T) []store.Call {
 	t.Helper()
@@ -57,7 +88,7 @@ func (n *sipNode) callRecords(t *testing.T) []store.Call {
 // RFC 4733 (sndcode) and once by in-band tones its microphone plays; each call ends with
 // Pay.Result=success in the store and a call record that says TLS + SRTP.
 func TestSIPE2EBaresipPaysOverTLSAndSRTP(t *testing.T) {
-	n, caFile := tlsNode(t, 44000)
+	n, caFile := tlsNode(t, freeRTPRange(t))
 	opt := dtmf.DefaultToneOptions()
 	opt.Duration, opt.Gap = 120*time.Millisecond, 120*time.Millisecond
 	tones := append(make([]int16, 8000*3), dtmf.GenerateDigits(sipPayKeys, opt)...)
@@ -186,7 +217,7 @@ var (
 // SDES key. The control captures the same calls over plain SIP and RTP: replay finds the card
 // and pays with it, and the request lines and INFO bodies are there to read.
 func TestSIPE2ECaptureHoldsNoCard(t *testing.T) {
-	const rtpBase = 44200
+	rtpBase := freeRTPRange(t)
 	n, caFile := tlsNode(t, rtpBase)
 	secure := capture(t, n, rtpBase, func() {
 		var wg sync.WaitGroup
@@ -261,7 +292,7 @@ func TestSIPE2ECaptureHoldsNoCard(t *testing.T) {
 func TestSIPE2ECallerRefusesBadCertificatesAndPlainOffers(t *testing.T) {
 	ca := testcert.NewCA(t)
 	cert, key := ca.Issue(testcert.Options{Hosts: []string{"sip.example.net"}})
-	n := startSIPNode(t, 44400, "--tls-cert", cert, "--tls-key", key, "--sip-tls-addr", "127.0.0.1:0", "--srtp", "required")
+	n := startSIPNode(t, freeRTPRange(t), "--tls-cert", cert, "--tls-key", key, "--sip-tls-addr", "127.0.0.1:0", "--srtp", "required")
 	run := func(args ...string) (string, int) {
 		cmd := exec.Command(sipPaybridge(t), append([]string{"call"}, args...)...)
 		out, err := cmd.CombinedOutput()
