@@ -16,9 +16,9 @@ import (
 	"github.com/paybridge/paybridge/console"
 	"github.com/paybridge/paybridge/engine"
 	"github.com/paybridge/paybridge/internal/clientip"
-	"github.com/paybridge/paybridge/payment"
 	"github.com/paybridge/paybridge/ivr"
 	"github.com/paybridge/paybridge/media"
+	"github.com/paybridge/paybridge/payment"
 	"github.com/paybridge/paybridge/sandbox"
 )
 
