@@ -706,11 +706,15 @@ func (s *Server) onInfo(req *sip.Request, tx sip.ServerTransaction) {
 		s.respond(tx, req, sip.StatusUnsupportedMediaType, "Unsupported Media Type", sip.NewHeader("Accept", "application/dtmf-relay, application/dtmf"))
 		return
 	}
-	if err := c.infoDTMF(ct, req.Body()); err != nil {
+	// The INFO is answered before its key is delivered: the key may end the call (the last
+	// digit of a card), and the caller must have its 200 before our BYE (SIPp, strictly
+	// scripted, aborts on a BYE that overtakes it).
+	if _, _, err := dtmf.ParseInfo(ct, req.Body()); err != nil {
 		s.respond(tx, req, sip.StatusBadRequest, "Bad DTMF Body")
 		return
 	}
 	s.respond(tx, req, sip.StatusOK, "OK")
+	_ = c.infoDTMF(ct, req.Body()) // parsed above; a call that ended meanwhile takes no key
 }
 
 func (s *Server) onNotify(req *sip.Request, tx sip.ServerTransaction) {

@@ -114,8 +114,12 @@ type CallerResult struct {
 	TimedOut     bool   `json:"timed_out,omitempty"`
 	Error        string `json:"error,omitempty"`
 	SendLateMax  int64  `json:"send_late_max_us"`
-	// SRTPAuthFailed counts packets from the far end that failed SRTP authentication.
+	// SRTPAuthFailed counts packets from the far end (its media address) that failed SRTP
+	// authentication. RTPForeign counts the datagrams from any other address that did not
+	// authenticate: stray traffic on a busy host (a port another call used a moment ago),
+	// not a failure of the far end.
 	SRTPAuthFailed int64  `json:"srtp_auth_failed,omitempty"`
+	RTPForeign     int64  `json:"rtp_foreign,omitempty"`
 	FarEndBYEMS    int64  `json:"far_end_bye_ms,omitempty"`
 	MediaAddress   string `json:"media_address,omitempty"`
 }
@@ -256,6 +260,7 @@ type caller struct {
 	received   atomic.Int64
 	sent       atomic.Int64
 	srtpFailed atomic.Int64
+	foreign    atomic.Int64
 
 	// outgoing: the sender loop takes work from here
 	work chan func(*senderState) bool
@@ -475,6 +480,7 @@ func (c *caller) run(ctx context.Context, target sip.Uri) error {
 	c.res.RTPSent = c.sent.Load()
 	c.res.RTPReceived = c.received.Load()
 	c.res.SRTPAuthFailed = c.srtpFailed.Load()
+	c.res.RTPForeign = c.foreign.Load()
 	c.mu.Lock()
 	c.res.HeardMS = int64(len(c.heard)) / 8
 	heard := c.heard
@@ -767,7 +773,11 @@ func (c *caller) readRTP(ctx context.Context) {
 		data := buf[:n]
 		if c.sec != nil && n >= 12 {
 			if data, err = c.sec.Unprotect(data); err != nil {
-				c.srtpFailed.Add(1)
+				if cur := c.remote.Load(); cur != nil && *cur == src {
+					c.srtpFailed.Add(1)
+				} else {
+					c.foreign.Add(1)
+				}
 				continue
 			}
 		}
