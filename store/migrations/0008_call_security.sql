@@ -1,4 +1,4 @@
--- paybridge schema, version 7: how each call was protected on the wire — the SIP transport its
+-- paybridge schema, version 8: how each call was protected on the wire — the SIP transport its
 -- signalling came on (UDP, TCP or TLS) and its media's SRTP crypto suite ('' for plain RTP) —
 -- and how many SRTP packets of its media failed authentication (a wrong key, tampering),
 -- recorded when the call ends.
