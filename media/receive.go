@@ -108,13 +108,15 @@ func (m *Session) receive(pkt *rtp.Packet, src netip.AddrPort) {
 		m.rxSeq = seq
 		m.rxTSKnown = false
 	}
-	// Audio that follows the last audio packet in sequence but not on the RTP clock skipped
-	// time: a silence-suppressing sender stopped between talkspurts (RFC 3551), or sent RFC
-	// 4733 events meanwhile. That time is a gap for the in-band detector (it ends a key the
-	// tones held), told by the timestamps, never by the wall clock: audio that arrives late
-	// but in order skipped nothing.
+	// Audio that starts a new talkspurt (the marker bit, RFC 3551 section 4.1) in sequence
+	// but later on the RTP clock than the last audio packet ended skipped time: a
+	// silence-suppressing sender stopped between talkspurts. That time is a gap for the
+	// in-band detector (it ends a key the tones held), told by the timestamps, never by the
+	// wall clock: audio that arrives late but in order skipped nothing. A jump without the
+	// marker is a sender that resynchronised its clock after a stall of its own, mid-talkspurt
+	// (paybridge's scheduler does): the tone goes on, as it did before.
 	skipped := 0
-	if isAudio && gap == 0 && m.rxTSKnown {
+	if isAudio && gap == 0 && m.rxTSKnown && pkt.Marker {
 		if d := int32(pkt.Timestamp - m.rxNextTS); d > 0 {
 			skipped = int(d)
 		}

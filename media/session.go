@@ -204,6 +204,7 @@ func NewSession(conn *net.UDPConn, cfg SessionConfig) *Session {
 	m.source.strict = cfg.StrictRTP
 	m.source.sigIP = cfg.SignalIP.Unmap()
 	m.onForeign = cfg.OnForeign
+	m.onDrops = cfg.OnSocketDrops
 	m.onSRTPDrop = cfg.OnSRTPDrop
 	m.log = cfg.Logger
 	return m
