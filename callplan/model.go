@@ -71,12 +71,23 @@ const (
 // defaultValidCardTypes is Pay's validCardTypes when the attribute is absent.
 var defaultValidCardTypes = []string{pan.BrandVisa, pan.BrandMastercard, pan.BrandAmex}
 
+// The values of <CallPlan srtp="…">.
+const (
+	SRTPOff      = "off"
+	SRTPOptional = "optional"
+	SRTPRequired = "required"
+)
+
 // Plan is one parsed call plan (one XML file).
 type Plan struct {
 	Pos     Pos    // the <CallPlan> element
 	Name    string // name attribute (defaults to the file's base name without .xml)
 	Version string // version attribute, free text
 	File    string // path the plan was read from (as given to ParseFile / Parse)
+	// SRTP is the plan's media encryption policy (srtp attribute: SRTPOff, SRTPOptional or
+	// SRTPRequired; "" = the listener's). The stricter of the plan's and the listener's
+	// applies to a call, so a plan can demand encryption but never lift it.
+	SRTP string
 
 	// Match holds the dialled numbers (E.164, "+…") this plan answers. "*" is not kept here:
 	// it sets Fallback.

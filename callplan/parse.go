@@ -381,7 +381,7 @@ func (p *parser) parsePlan(root *xnode) {
 	}
 	pl := p.plan
 	pl.Pos = root.pos
-	a := p.attrs(root, "name", "version")
+	a := p.attrs(root, "name", "version", "srtp")
 	if v, ok := a.str("name"); ok {
 		pl.Name = strings.TrimSpace(v)
 		if pl.Name == "" {
@@ -389,6 +389,14 @@ func (p *parser) parsePlan(root *xnode) {
 		}
 	}
 	pl.Version, _ = a.str("version")
+	if v, ok := a.str("srtp"); ok {
+		switch v = strings.TrimSpace(v); v {
+		case SRTPOff, SRTPOptional, SRTPRequired:
+			pl.SRTP = v
+		default:
+			p.sink.errorf(a.valPos(a.get("srtp")), "bad-value", "srtp %q on <CallPlan>: use off, optional or required", clipText(v))
+		}
+	}
 	p.noText(root)
 	var flows int
 	for _, c := range root.children {

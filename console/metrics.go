@@ -18,6 +18,7 @@ type Metrics struct {
 	rtpReceived     prometheus.Counter
 	rtpLost         prometheus.Counter
 	rtpForeign      prometheus.Counter
+	srtpDropped     *prometheus.CounterVec
 	providerLatency *prometheus.HistogramVec
 	sipResponses    *prometheus.CounterVec
 
@@ -52,6 +53,10 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		rtpLost: prometheus.NewCounter(prometheus.CounterOpts{
 			Namespace: "paybridge", Name: "rtp_packets_lost_total", Help: "RTP packets lost (sequence gaps).",
 		}),
+		srtpDropped: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "paybridge", Name: "srtp_packets_dropped_total",
+			Help: "SRTP packets dropped on calls' media ports: reason=auth (failed authentication: a wrong key, tampering, a forged or plain packet) or replay.",
+		}, []string{"reason"}),
 		rtpForeign: prometheus.NewCounter(prometheus.CounterOpts{
 			Namespace: "paybridge", Name: "rtp_packets_foreign_total",
 			Help: "Datagrams dropped on a call's media port because they came from an address other than the call's media peer (injection attempts).",
@@ -101,7 +106,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		m.socketDrops.WithLabelValues(s)
 	}
 	if reg != nil {
-		reg.MustRegister(m.activeCalls, m.calls, m.payments, m.digits, m.rtpReceived, m.rtpLost, m.rtpForeign, m.providerLatency, m.sipResponses,
+		reg.MustRegister(m.activeCalls, m.calls, m.payments, m.digits, m.rtpReceived, m.rtpLost, m.rtpForeign, m.srtpDropped, m.providerLatency, m.sipResponses,
 			m.payResults, m.entryErrors, m.timeToPay, m.links, m.providerRequests, m.callsRefused, m.socketDrops)
 	}
 	return m
@@ -223,6 +228,18 @@ func (m *Metrics) RTP(received, lost int) {
 	}
 	if lost > 0 {
 		m.rtpLost.Add(float64(lost))
+	}
+}
+
+// SRTPDropped counts an SRTP packet dropped for failing authentication or as a replay.
+func (m *Metrics) SRTPDropped(replay bool) {
+	if m == nil {
+		return
+	}
+	if replay {
+		m.srtpDropped.WithLabelValues("replay").Inc()
+	} else {
+		m.srtpDropped.WithLabelValues("auth").Inc()
 	}
 }
 

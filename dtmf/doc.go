@@ -26,8 +26,11 @@
 //
 // Every Event's Start and End are offsets on the clock of whoever produced it: samples fed
 // (at 125 µs each, gaps included) for the Detector, the now passed in for the Receiver, and
-// the Stream's own clock (audio + gaps + Advance) for the Stream. Nothing reads the wall
-// clock, so a replay on a virtual clock and a live call give the same numbers.
+// the Stream's own clock (audio + gaps + Advance, late audio covering time an Advance
+// already counted) for the Stream. Nothing reads the wall clock, so a replay on a virtual
+// clock and a live call give the same numbers. Advance reaches the in-band detector only
+// after StallLimit without audio: audio that stalled (queued in a network or a process, then
+// delivered in a burst) is decoded as it was sent, never split by the stall.
 //
 // # Secrets
 //

@@ -25,8 +25,9 @@ type StreamConfig struct {
 // Stream merges the three sources of one call — in-band tones, RFC 4733 events and SIP INFO
 // bodies — into one keypress stream.
 //
-// Its clock counts the audio fed (Audio and Gap, at 8 kHz) plus time passed with Advance.
-// Media arrives in order on one goroutine; the Stream is not safe for concurrent use.
+// Its clock counts the audio fed (Audio and Gap, at 8 kHz) plus time passed with Advance,
+// where audio that arrives after an Advance (late, after a stall) first covers the time the
+// Advance already counted (see StallLimit). Media arrives in order on one goroutine; the Stream is not safe for concurrent use.
 //
 // Gateways often send the same key two or three ways at once (20–40 ms of leaked tone, then
 // events, sometimes an INFO as well). A key-down from one source is the same keypress as an
@@ -47,7 +48,21 @@ type Stream struct {
 
 	claims  []*claim
 	pending []Event // INFO key-ups due when the clock reaches their End
+
+	// idle is clock time passed by Advance since the detector's last audio or gap that no
+	// audio or gap has covered yet. Audio delayed by a stall (queued in the network or in
+	// this process, then delivered in a burst) covers it when it arrives: the detector sees
+	// the caller's audio as it was sent, and the clock does not count the stall twice. Only
+	// once idle reaches StallLimit does the detector take it as a gap (which ends a held key).
+	idle time.Duration
 }
+
+// StallLimit is how long the clock may run (Advance) without audio before the in-band
+// detector takes the silence as a gap in the audio. Audio that arrives sooner, late but in
+// order, is fed as if it had come on time, so a stall in the middle of a tone never splits
+// one key into two; time the far end really skipped reaches the detector as Gap (a timestamp
+// jump: silence suppression, lost packets).
+const StallLimit = 2 * time.Second
 
 type claim struct {
 	ev       Event         // as reported to OnDigit
@@ -85,8 +100,8 @@ func (s *Stream) Now() time.Duration { return s.now }
 
 // Audio feeds decoded 8 kHz caller audio, in order.
 func (s *Stream) Audio(pcm []int16) {
-	off := s.now - s.det.Pos()
-	s.now += SampleDuration(int64(len(pcm)))
+	off := s.now - s.det.Pos() // what the detector finds in it is placed at the clock's now
+	s.cover(SampleDuration(int64(len(pcm))))
 	if !s.cfg.NoInband {
 		s.handle(s.det.Process(pcm), off)
 	}
@@ -95,14 +110,14 @@ func (s *Stream) Audio(pcm []int16) {
 	s.prune()
 }
 
-// Gap tells the stream that samples of caller audio were lost (missing RTP packets): a gap
-// for the detector, not silence.
+// Gap tells the stream that samples of caller audio are missing (lost RTP packets, or time
+// a silence-suppressing sender skipped): a gap for the detector, not silence.
 func (s *Stream) Gap(samples int) {
 	if samples <= 0 {
 		return
 	}
 	off := s.now - s.det.Pos()
-	s.now += SampleDuration(int64(samples))
+	s.cover(SampleDuration(int64(samples)))
 	s.handle(s.det.Gap(samples), off)
 	s.handle(s.rx.Expire(s.now), 0)
 	s.due(false)
@@ -110,20 +125,38 @@ func (s *Stream) Gap(samples int) {
 }
 
 // Advance moves the clock by d without media (a silent leg, a virtual clock); it ends keys
-// whose events stopped.
+// whose events stopped, and INFO keys whose duration passed. For the in-band detector the
+// time is a gap only once StallLimit of it has passed without audio: until then the audio
+// may merely be late (see Stream.idle).
 func (s *Stream) Advance(d time.Duration) {
 	if d <= 0 {
 		return
 	}
-	off := s.now - s.det.Pos()
 	s.now += d
-	if n := int(d * SampleRate / time.Second); n > 0 {
-		// time without audio is a gap for the detector: short ones bridge a held key
+	s.idle += d
+	if s.idle >= StallLimit {
+		off := s.detOffset()
+		n := int(s.idle * SampleRate / time.Second)
+		s.idle -= SampleDuration(int64(n))
 		s.handle(s.det.Gap(n), off)
 	}
 	s.handle(s.rx.Expire(s.now), 0)
 	s.due(false)
 	s.prune()
+}
+
+// detOffset maps the detector's clock onto the stream's where the audio stopped: the clock
+// less the idle time no audio has covered yet (a key ended by a stall or the end of input
+// ends when its tone did). Audio and Gap place what they find at the clock's now instead, in
+// step with RFC 4733 events and INFO keys that arrive in the same burst.
+func (s *Stream) detOffset() time.Duration { return s.now - s.idle - s.det.Pos() }
+
+// cover moves the clock for d of audio (or a gap in it): the part the idle clock already
+// counted is not counted again.
+func (s *Stream) cover(d time.Duration) {
+	c := min(d, s.idle)
+	s.idle -= c
+	s.now += d - c
 }
 
 // TelephoneEvent feeds one RFC 4733 payload with its RTP timestamp and sequence number. The
@@ -180,7 +213,7 @@ func (s *Stream) dueBy(t time.Duration) {
 
 // Flush ends every key still held (end of input).
 func (s *Stream) Flush() {
-	s.handle(s.det.Flush(), s.now-s.det.Pos())
+	s.handle(s.det.Flush(), s.detOffset())
 	timeout := s.rx.Timeout
 	s.rx.Timeout = 0
 	s.handle(s.rx.Expire(s.now), 0)

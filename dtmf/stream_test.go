@@ -115,6 +115,40 @@ func TestStreamGapKeepsOneDigit(t *testing.T) {
 	}
 }
 
+// The clock running without audio (Advance, as a live call's idle timer does) is not a gap
+// in a tone until StallLimit: audio that then arrives late and in order continues the key
+// (one digit, not two) and covers the time already counted; past StallLimit the silence ends
+// the key and the tone's return is a second keypress.
+func TestStreamStallDoesNotSplitAKey(t *testing.T) {
+	tone := GenerateDigit('2', ToneOptions{Level: -10, Duration: 160 * time.Millisecond})
+	for _, c := range []struct {
+		stall time.Duration
+		want  string
+	}{{800 * time.Millisecond, "2"}, {StallLimit - 20*time.Millisecond, "2"}, {StallLimit + 100*time.Millisecond, "22"}} {
+		r := newStreamRun()
+		r.s.Audio(make([]int16, 800))
+		for f := 0; f < 8; f++ {
+			if f == 3 {
+				for a := time.Duration(0); a < c.stall; a += 20 * time.Millisecond {
+					r.s.Advance(20 * time.Millisecond)
+				}
+			}
+			r.s.Audio(tone[f*160 : (f+1)*160])
+		}
+		r.s.Audio(make([]int16, 800))
+		now := r.s.Now()
+		r.s.Flush()
+		if r.downs != c.want || r.ups != c.want {
+			t.Errorf("stall %v: downs %q ups %q, want %q", c.stall, r.downs, r.ups, c.want)
+		}
+		// 160 ms of audio before the stall; the 200 ms after it arrived late and covers
+		// time the stall already counted: it is not counted again.
+		if want := 160*time.Millisecond + c.stall; c.stall < StallLimit && now != want {
+			t.Errorf("stall %v: clock %v, want %v", c.stall, now, want)
+		}
+	}
+}
+
 // Events whose sender goes silent end on the clock: Advance without media.
 func TestStreamAdvanceExpiresEvents(t *testing.T) {
 	r := newStreamRun()

@@ -15,6 +15,11 @@ type CallAnswered struct {
 	From string `json:"from,omitempty"`
 	To   string `json:"to,omitempty"`
 	Plan string `json:"plan,omitempty"`
+	// How the call is protected: the SIP transport (UDP, TCP, TLS), the SRTP suite ("" for
+	// plain RTP), and whether both are encrypted (TLS and SRTP).
+	SIPTransport string `json:"sip_transport,omitempty"`
+	SRTP         string `json:"srtp,omitempty"`
+	Encrypted    bool   `json:"encrypted"`
 }
 
 // CallEnded: the plan finished; Result is the engine's (hangup, caller-hung-up, transferred, …).

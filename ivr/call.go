@@ -32,8 +32,13 @@ type Call struct {
 	info   engine.CallInfo
 	remote string // caller's signalling source, for logs
 
+	transport string           // the SIP transport the INVITE came on: UDP, TCP or TLS
+	tls       bool             // transport is TLS: in-dialog requests must be too
+	policy    media.SRTPPolicy // the call's media encryption policy (listener and plan)
+
 	offer        *media.SessionSDP
 	localSDP     []byte
+	oldSDP       [][]byte // earlier answers of an encrypted call, zeroed at hang-up
 	sdpID        uint64
 	sdpVersion   uint64
 	lateOffer    bool
@@ -62,9 +67,11 @@ type Call struct {
 
 var _ engine.Channel = (*Call)(nil)
 
-func newCall(s *Server, dlg *sipgo.DialogServerSession, req *sip.Request, conn *net.UDPConn, started time.Time) *Call {
+func newCall(s *Server, dlg *sipgo.DialogServerSession, req *sip.Request, conn *net.UDPConn, started time.Time, policy media.SRTPPolicy) *Call {
+	transport := strings.ToUpper(req.Transport())
 	c := &Call{
 		srv: s, dialog: dlg, remote: req.Source(),
+		transport: transport, tls: transport == "TLS", policy: policy,
 		info: engine.CallInfo{
 			ID: newCallID(), From: req.From().Address.User, To: dialledNumber(req), StartedAt: started,
 		},
@@ -88,6 +95,7 @@ func newCall(s *Server, dlg *sipgo.DialogServerSession, req *sip.Request, conn *
 		SignalIP:      sourceAddr(req),
 		OnForeign:     s.metrics.RTPForeign,
 		OnSocketDrops: s.onCallSocketDrops,
+		OnSRTPDrop:    s.metrics.SRTPDropped,
 		Logger:        s.log.With("call_id", c.info.ID),
 	})
 	return c
@@ -96,7 +104,8 @@ func newCall(s *Server, dlg *sipgo.DialogServerSession, req *sip.Request, conn *
 // answered starts media and runs the handler; it returns when the call is over.
 func (c *Call) answered(h CallHandler) {
 	c.media.Start()
-	c.srv.log.Info("call answered", "call_id", c.info.ID, "to", c.info.To, "codec", c.media.Params().Codec.Name())
+	c.srv.log.Info("call answered", "call_id", c.info.ID, "to", c.info.To, "codec", c.media.Params().Codec.Name(),
+		"transport", c.transport, "srtp", c.media.Suite().String())
 	if c.srv.cfg.Record {
 		if err := c.Record(true); err != nil {
 			c.srv.log.Warn("recording not started", "call_id", c.info.ID, "err", err)
@@ -143,6 +152,23 @@ func (c *Call) infoDTMF(contentType string, body []byte) error {
 
 // Info describes the call.
 func (c *Call) Info() engine.CallInfo { return c.info }
+
+// Security is how a call is protected on the wire.
+type Security struct {
+	// Transport is the SIP transport the call came on: UDP, TCP or TLS.
+	Transport string
+	// SRTP is the media's crypto suite; media.SuiteNone for plain RTP.
+	SRTP media.SRTPSuite
+}
+
+// Encrypted reports whether both the signalling (and with it the SDES keys) and the media
+// are encrypted: SIP over TLS and SRTP. SRTP over plaintext SIP is not: its keys crossed the
+// network in the clear.
+func (s Security) Encrypted() bool { return s.Transport == "TLS" && s.SRTP != media.SuiteNone }
+
+// Security says how the call is protected. Whether its media is encrypted is fixed when it is
+// answered (a re-INVITE may change the keys, not that).
+func (c *Call) Security() Security { return Security{Transport: c.transport, SRTP: c.media.Suite()} }
 
 // ID is paybridge's call id.
 func (c *Call) ID() string { return c.info.ID }
@@ -207,7 +233,7 @@ func (c *Call) Transfer(ctx context.Context, target string) error {
 	contact := c.dialog.InviteRequest.Contact()
 	req := sip.NewRequest(sip.REFER, contact.Address)
 	req.AppendHeader(sip.NewHeader("Refer-To", "<"+uri+">"))
-	req.AppendHeader(sip.NewHeader("Referred-By", "<"+c.srv.contact.Address.String()+">"))
+	req.AppendHeader(sip.NewHeader("Referred-By", "<"+c.contact().Address.String()+">"))
 	res, err := c.dialog.Do(ctx, req)
 	if err != nil {
 		return fmt.Errorf("ivr: REFER: %w", err)
@@ -253,6 +279,17 @@ func (c *Call) transferURI(target string) (string, error) {
 	}
 	host := c.dialog.InviteRequest.Recipient.Host
 	return "sip:" + target + "@" + host, nil
+}
+
+// contact is our Contact for this call: on the TLS listener for a call that came on TLS.
+func (c *Call) contact() *sip.ContactHeader {
+	switch {
+	case c.tls && tlsContactSIPS(c.dialog.InviteRequest):
+		return &c.srv.contactSIPS
+	case c.tls:
+		return &c.srv.contactTLS
+	}
+	return &c.srv.contact
 }
 
 // notify receives the NOTIFYs of a REFER subscription (message/sipfrag bodies).
@@ -340,8 +377,20 @@ func (c *Call) finish(cause string, sendBye bool) {
 		}
 		cancel()
 	}
-	c.media.Close()
+	c.media.Close() // zeroes the session's SRTP keys
 	c.srv.ports.Put(c.media.Port())
+	// The SDES keys in the descriptions the call kept: the offer (and its bytes in the
+	// INVITE) and our answer.
+	c.mu.Lock()
+	c.offer.Zero()
+	clear(c.localSDP)
+	for _, b := range c.oldSDP {
+		clear(b)
+	}
+	if body := c.dialog.InviteRequest.Body(); len(body) > 0 && c.media.Params().Encrypted() {
+		clear(body)
+	}
+	c.mu.Unlock()
 	c.mu.Lock()
 	close(c.digits)
 	c.mu.Unlock()
@@ -352,8 +401,9 @@ func (c *Call) finish(cause string, sendBye bool) {
 	st := c.media.Stats()
 	c.srv.metrics.RTPPackets(int(st.Received), int(st.Lost))
 	c.srv.log.Info("call ended", "call_id", c.info.ID, "cause", cause,
-		"duration", time.Since(c.info.StartedAt).Round(time.Millisecond),
+		"duration", time.Since(c.info.StartedAt).Round(time.Millisecond), "transport", c.transport, "srtp", c.media.Suite().String(),
 		"rtp_received", st.Received, "rtp_lost", st.Lost, "rtp_foreign", st.Foreign,
+		"srtp_auth_failed", st.SRTPAuthFailed, "srtp_replayed", st.SRTPReplayed,
 		"digits_rfc4733", c.digitsN[dtmf.SourceRFC4733], "digits_inband", c.digitsN[dtmf.SourceInband], "digits_info", c.digitsN[dtmf.SourceINFO])
 	close(c.released)
 }
@@ -429,24 +479,39 @@ func (c *Call) modify(req *sip.Request, tx sip.ServerTransaction, invite bool) {
 		sd, err := media.ParseSDP(body)
 		var p media.Params
 		if err == nil {
-			p, err = media.Negotiate(sd)
+			p, err = media.NegotiateWith(sd, c.policy)
+		}
+		old := c.media.Params()
+		oldKey := c.media.LocalCrypto()
+		if err == nil {
+			// A re-offer may re-key (the far end's new key, and then ours), never turn the
+			// call's encryption on or off (media.ErrEncryptionChange).
+			err = c.media.SetParams(p)
 		}
 		if err != nil {
+			sd.Zero()
 			refuse(sip.StatusNotAcceptableHere, "Not Acceptable Here", sip.NewHeader("Warning", warning(s.ip, err)))
 			return
 		}
-		old := c.media.Params()
-		// Keep the codec we started with when it is still offered; a changed remote is adopted.
-		c.media.SetParams(p)
+		c.mu.Lock()
+		c.offer.Zero() // the previous offer's key is no longer needed
 		c.offer = sd
-		if p.Direction != old.Direction || p.Codec != old.Codec || p.EventPT != old.EventPT || p.PTime != old.PTime {
+		c.mu.Unlock()
+		if p.Direction != old.Direction || p.Codec != old.Codec || p.EventPT != old.EventPT || p.PTime != old.PTime ||
+			c.media.LocalCrypto() != oldKey {
 			c.sdpVersion++
 		}
-		local := media.LocalMedia{IP: s.ip, Port: c.media.Port(), SessionID: c.sdpID, Version: c.sdpVersion}
+		local := media.LocalMedia{IP: s.ip, Port: c.media.Port(), SessionID: c.sdpID, Version: c.sdpVersion, Crypto: c.media.LocalCrypto()}
+		c.mu.Lock()
+		if c.media.Params().Encrypted() {
+			// An earlier answer may still be retransmitted; its key is zeroed at hang-up.
+			c.oldSDP = append(c.oldSDP, c.localSDP)
+		}
 		c.localSDP = media.BuildAnswer(sd, p, local)
+		c.mu.Unlock()
 	}
 	res := sip.NewSDPResponseFromRequest(req, c.localSDP)
-	res.AppendHeader(&s.contact)
+	res.AppendHeader(c.contact())
 	res.AppendHeader(sip.NewHeader("Server", s.cfg.UserAgent))
 	s.metrics.SIPResponse(method, sip.StatusOK)
 	if !invite {

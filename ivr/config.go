@@ -2,8 +2,10 @@ package ivr
 
 import (
 	"context"
+	"crypto/tls"
 	"log/slog"
 	"net/netip"
+	"strings"
 	"time"
 
 	"github.com/paybridge/paybridge/dtmf"
@@ -49,6 +51,9 @@ type Metrics interface {
 	// RTPForeign counts datagrams dropped on a call's media port because they came from an
 	// address other than the call's media peer (called as they are dropped).
 	RTPForeign(n int)
+	// SRTPDropped counts an SRTP packet dropped for failing authentication (replay=false) or
+	// as a replay (called as it is dropped; never logged per packet).
+	SRTPDropped(replay bool)
 	Digit(source dtmf.Source)
 	// CallRefused counts a new call answered 503 for capacity; reason is one of the Refused*
 	// constants.
@@ -69,12 +74,27 @@ func (NopMetrics) RTPForeign(int)            {}
 func (NopMetrics) Digit(dtmf.Source)         {}
 func (NopMetrics) CallRefused(string)        {}
 func (NopMetrics) SocketDrops(string, int64) {}
+func (NopMetrics) SRTPDropped(bool)          {}
 
 // Config configures a Server. Zero values take the documented defaults.
 type Config struct {
 	// SIPAddr is the UDP and TCP listen address (default "0.0.0.0:5060"; port 0 = any free
 	// port, the same number for UDP and TCP).
 	SIPAddr string
+	// TLSAddr is the SIP over TLS listen address ("" = no TLS listener; port 0 = any free
+	// port). A call that arrives on TLS is answered with a Contact that brings its in-dialog
+	// requests back on TLS (sips: when the caller's Contact is sips:, else transport=tls), and
+	// its in-dialog requests are accepted on TLS only: there is no plaintext fallback.
+	TLSAddr string
+	// TLS configures the TLS listener: certificate, chain, client verification (a
+	// tlsconf.Server's Config reloads them). Required with TLSAddr; MinVersion must be TLS 1.2
+	// or later.
+	TLS *tls.Config
+	// SRTP is the media encryption policy of new calls, by the transport they came on.
+	SRTP SRTPPolicies
+	// PlanSRTP, when set, is the policy of the plan a dialled number reaches (callplan's
+	// <CallPlan srtp>): the stricter of it and SRTP's applies to the call.
+	PlanSRTP func(to string) media.SRTPPolicy
 	// PublicIP goes into Contact and SDP c=/o=. Default: the SIPAddr host, or the first
 	// non-loopback address when SIPAddr is unspecified.
 	PublicIP netip.Addr
@@ -136,4 +156,24 @@ type Config struct {
 	Logger *slog.Logger
 	// Metrics receives counters (default NopMetrics).
 	Metrics Metrics
+}
+
+// SRTPPolicies are the media encryption policies of calls by the SIP transport they arrive
+// on. The zero value is off everywhere (plain RTP only).
+type SRTPPolicies struct {
+	UDP, TCP, TLS media.SRTPPolicy
+}
+
+// AllSRTP is the same policy on every transport.
+func AllSRTP(p media.SRTPPolicy) SRTPPolicies { return SRTPPolicies{UDP: p, TCP: p, TLS: p} }
+
+// For is the policy of a call that came on transport ("UDP", "TCP", "TLS").
+func (p SRTPPolicies) For(transport string) media.SRTPPolicy {
+	switch strings.ToUpper(transport) {
+	case "TLS":
+		return p.TLS
+	case "TCP":
+		return p.TCP
+	}
+	return p.UDP
 }

@@ -26,6 +26,8 @@ type rawUAC struct {
 	cseq   int
 	rtp    int
 	sent   map[string]int // method → CSeq of the last request sent with it
+	ruri   string         // the Request-URI ("" = sip:+441632960000@server)
+	ctype  string         // Content-Type of a body ("" = application/sdp)
 }
 
 func newRawUAC(t *testing.T, s *Server) *rawUAC {
@@ -57,15 +59,23 @@ func (u *rawUAC) request(method string, cseq int, body string, extra ...string) 
 	if u.toTag != "" {
 		toTag = ";tag=" + u.toTag
 	}
+	ruri := u.ruri
+	if ruri == "" {
+		ruri = "sip:+441632960000@" + u.to.String()
+	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s sip:+441632960000@%s SIP/2.0\r\nVia: SIP/2.0/UDP %s;branch=%s;rport\r\n", method, u.to, u.local(), branch)
+	fmt.Fprintf(&b, "%s %s SIP/2.0\r\nVia: SIP/2.0/UDP %s;branch=%s;rport\r\n", method, ruri, u.local(), branch)
 	fmt.Fprintf(&b, "Max-Forwards: 70\r\nFrom: <sip:+447700900123@127.0.0.1>;tag=%s\r\nTo: <sip:+441632960000@%s>%s\r\n", u.tag, u.to, toTag)
 	fmt.Fprintf(&b, "Call-ID: %s\r\nCSeq: %d %s\r\nContact: <sip:uac@%s>\r\n", u.callID, cseq, method, u.local())
 	for _, h := range extra {
 		b.WriteString(h + "\r\n")
 	}
 	if body != "" {
-		b.WriteString("Content-Type: application/sdp\r\n")
+		ct := u.ctype
+		if ct == "" {
+			ct = "application/sdp"
+		}
+		b.WriteString("Content-Type: " + ct + "\r\n")
 	}
 	fmt.Fprintf(&b, "Content-Length: %d\r\n\r\n%s", len(body), body)
 	if _, err := u.conn.WriteToUDP([]byte(b.String()), u.to); err != nil {
@@ -128,6 +138,13 @@ func (u *rawUAC) answer(req string, to *net.UDPAddr) {
 	}
 	b.WriteString("Content-Length: 0\r\n\r\n")
 	u.conn.WriteToUDP([]byte(b.String()), to)
+}
+
+// requestBody sends a request with a body of another type than SDP.
+func (u *rawUAC) requestBody(method string, cseq int, contentType, body string) string {
+	u.ctype = contentType
+	defer func() { u.ctype = "" }()
+	return u.request(method, cseq, body)
 }
 
 func (u *rawUAC) ack(cseq int, body string) {

@@ -18,6 +18,10 @@
 // §18.3: a request whose Content-Length exceeds the datagram gets 400). SIP over TCP goes
 // through a guarded listener (tcpguard.go): connections are limited in total and per source,
 // and one that completes no message in time (half-open, drip-fed) or falls silent is closed.
+// SIP over TLS (Config.TLSAddr, Config.TLS) passes the same guard above the TLS layer. A
+// sips: Request-URI is taken over TLS only (416 otherwise); a TLS call is answered with a
+// Contact on the TLS listener and its in-dialog requests are accepted over TLS only (403 and a
+// log line otherwise), while paybridge's own go back on the caller's TLS connection.
 //
 // Once the ACK is in, the Router's CallHandler runs with the *Call. The handler (the callplan
 // engine in `paybridge serve`) plays prompts, reads keys and hangs up; when it returns the
@@ -34,7 +38,12 @@
 // random) and one media.Session on the server's media.Scheduler (one 10 ms tick paces every
 // call; Server.SendJitter reports how late packets left). The offer of an INVITE, the answer
 // in a late offer's ACK and the offer of each re-INVITE or UPDATE go through media.ParseSDP
-// and media.Negotiate; what they refuse is answered 488 with the reason in a Warning header.
+// and media.NegotiateWith under the call's SRTP policy (Config.SRTP by transport, made stricter
+// by Config.PlanSRTP); what they refuse is answered 488 with the reason in a Warning header. An
+// SRTP call's keys live in its media.Session (fresh ones for our answers, re-keyed when a
+// re-offer brings a new key, zeroed at hang-up; a re-offer may not turn encryption on or off);
+// Call.Security says how the call is protected, and SRTP packets that fail authentication
+// are counted (Metrics.SRTPDropped, Call.MediaStats), never logged one by one.
 // The session applies the source rules (media/source.go: the SDP address, or once, early,
 // a NAT mapping of the signalling source's IP, never with Config.StrictRTP; every other
 // datagram foreign, counted in Call.MediaStats and Metrics.RTPForeign) and feeds the call's
@@ -51,8 +60,8 @@
 // # Card data
 //
 // Digits reach the engine only as dtmf.Event values (which print masked). INFO bodies are
-// never logged; sipsafe.TraceSIP replaces every non-SDP body and passes the rest through
-// pan.Redact (a card number in a header is masked too); sipgo's own log records go through
+// never logged; sipsafe.TraceSIP replaces every non-SDP body and every SDES key and passes the
+// rest through pan.Redact (a card number in a header is masked too); sipgo's own log records go through
 // sipsafe.LogHandler, which redacts message data; header values built from data pass
 // sipsafe.CheckHeaderValue. Errors name positions and reasons, never keys.
 //

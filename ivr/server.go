@@ -3,6 +3,7 @@ package ivr
 import (
 	"context"
 	"crypto/rand"
+	"crypto/tls"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -33,8 +34,9 @@ const allowed = "INVITE, ACK, BYE, CANCEL, OPTIONS, INFO, UPDATE, REFER, NOTIFY"
 // server's records; `paybridge call` prints it.
 const CallIDHeader = "X-Paybridge-Call-Id"
 
-// Server is paybridge's SIP user agent server: it answers INVITEs over UDP and TCP, runs each
-// call's handler with a *Call, and keeps answering whatever the network sends it.
+// Server is paybridge's SIP user agent server: it answers INVITEs over UDP, TCP and (with
+// Config.TLSAddr) TLS, runs each call's handler with a *Call, and keeps answering whatever the
+// network sends it.
 type Server struct {
 	cfg     Config
 	log     *slog.Logger
@@ -45,6 +47,10 @@ type Server struct {
 	client  *sipgo.Client
 	dialogs *sipgo.DialogUA // the server's own table (calls) maps dialogs to calls
 	contact sip.ContactHeader
+	// Calls that arrive on TLS get a Contact on the TLS listener: sips: when the caller's own
+	// Contact is a sips: URI, sip:…;transport=tls otherwise (tlsContactSIPS).
+	dialogsTLS, dialogsSIPS *sipgo.DialogUA
+	contactTLS, contactSIPS sip.ContactHeader
 
 	// modifyAnswered, when set (tests), runs after a re-INVITE or UPDATE has been answered.
 	modifyAnswered atomic.Pointer[func()]
@@ -53,7 +59,11 @@ type Server struct {
 	tcp  net.Listener
 	tcpG *tcpGuard // tcp with the connection limits
 	addr netip.AddrPort
-	ip   netip.Addr // public address for Contact, c= and o=
+
+	tlsLn   net.Listener // the TLS listener's TCP socket (nil: no TLS)
+	tlsG    *tcpGuard    // TLS connections, with the same limits as TCP
+	tlsAddr netip.AddrPort
+	ip      netip.Addr // public address for Contact, c= and o=
 
 	ports *media.PortPool
 	sched *media.Scheduler
@@ -141,6 +151,10 @@ func NewServer(cfg Config) (*Server, error) {
 	s.udp, s.tcp = udp, tcp
 	s.tcpG = newTCPGuard(tcp, cfg.TCP, s.limit.allowed, s.hasCallFrom)
 	s.addr = udp.LocalAddr().(*net.UDPAddr).AddrPort()
+	if err := s.listenTLS(); err != nil {
+		s.closeSockets()
+		return nil, err
+	}
 
 	s.ip = cfg.PublicIP
 	if !s.ip.IsValid() {
@@ -186,7 +200,17 @@ func NewServer(cfg Config) (*Server, error) {
 	s.contact = sip.ContactHeader{Address: sip.Uri{Scheme: "sip", User: "paybridge", Host: s.ip.String(), Port: int(s.addr.Port())}}
 	// RewriteContact: in-dialog requests (BYE, REFER) go to where the INVITE came from, not to
 	// a Contact that NAT may have made unroutable (unless a Record-Route set says otherwise).
+	// sipgo sends them on the transport the INVITE came on: a TLS call's stay on TLS.
 	s.dialogs = &sipgo.DialogUA{Client: s.client, ContactHDR: s.contact, RewriteContact: true}
+	if s.tlsG != nil {
+		port := int(s.tlsAddr.Port())
+		params := sip.NewParams()
+		params.Add("transport", "tls")
+		s.contactTLS = sip.ContactHeader{Address: sip.Uri{Scheme: "sip", User: "paybridge", Host: s.ip.String(), Port: port, UriParams: params}}
+		s.contactSIPS = sip.ContactHeader{Address: sip.Uri{Scheme: "sips", User: "paybridge", Host: s.ip.String(), Port: port}}
+		s.dialogsTLS = &sipgo.DialogUA{Client: s.client, ContactHDR: s.contactTLS, RewriteContact: true}
+		s.dialogsSIPS = &sipgo.DialogUA{Client: s.client, ContactHDR: s.contactSIPS, RewriteContact: true}
+	}
 
 	s.srv.OnInvite(s.guard(s.onInvite))
 	s.srv.OnAck(s.guard(s.onAck))
@@ -222,8 +246,35 @@ func listenSIP(addr string) (net.PacketConn, net.Listener, error) {
 	}
 }
 
+// listenTLS binds the TLS listener when Config.TLSAddr asks for one. TLS connections pass
+// the same guard as TCP ones (limits per source, half-open and slow connections), above the
+// TLS layer: the guard sees SIP messages, and a handshake that never completes is a
+// connection that never completes its first message.
+func (s *Server) listenTLS() error {
+	if s.cfg.TLSAddr == "" {
+		return nil
+	}
+	if s.cfg.TLS == nil {
+		return errors.New("ivr: Config.TLSAddr needs Config.TLS (a certificate)")
+	}
+	if s.cfg.TLS.MinVersion < tls.VersionTLS12 {
+		return errors.New("ivr: Config.TLS must have MinVersion TLS 1.2 or later")
+	}
+	ln, err := net.Listen("tcp", s.cfg.TLSAddr)
+	if err != nil {
+		return fmt.Errorf("ivr: SIP TLS: %w", err)
+	}
+	s.tlsLn = ln
+	s.tlsAddr = ln.Addr().(*net.TCPAddr).AddrPort()
+	s.tlsG = newTCPGuard(tls.NewListener(ln, s.cfg.TLS), s.cfg.TCP, s.limit.allowed, s.hasCallFrom)
+	return nil
+}
+
 // Addr is the bound SIP address (UDP and TCP).
 func (s *Server) Addr() netip.AddrPort { return s.addr }
+
+// TLSAddr is the bound SIP over TLS address (invalid without a TLS listener).
+func (s *Server) TLSAddr() netip.AddrPort { return s.tlsAddr }
 
 // PublicIP is the address used in Contact and SDP.
 func (s *Server) PublicIP() netip.Addr { return s.ip }
@@ -233,6 +284,14 @@ func (s *Server) ActiveCalls() int { return int(s.active.Load()) }
 
 // TCPStats reports the SIP TCP connections open now and what the limits closed.
 func (s *Server) TCPStats() TCPStats { return s.tcpG.stats() }
+
+// TLSStats reports the same for SIP over TLS (zero without a TLS listener).
+func (s *Server) TLSStats() TCPStats {
+	if s.tlsG == nil {
+		return TCPStats{}
+	}
+	return s.tlsG.stats()
+}
 
 // hasCallFrom reports whether a call in progress was set up from the transport address
 // raddr (its TCP connection then stays open however quiet).
@@ -253,10 +312,14 @@ func (s *Server) SendJitter() media.JitterSnapshot { return s.sched.Jitter() }
 // Serve answers SIP on UDP and TCP until ctx is done or Close is called. It returns nil when
 // stopped that way.
 func (s *Server) Serve(ctx context.Context) error {
-	errc := make(chan error, 2)
+	errc := make(chan error, 3)
 	go func() { errc <- s.srv.ServeUDP(s.udp) }()
 	go func() { errc <- s.srv.ServeTCP(s.tcpG) }()
 	go s.monitor()
+	if s.tlsG != nil {
+		go func() { errc <- s.srv.ServeTLS(s.tlsG) }()
+		s.log.Info("SIP over TLS listening", "addr", s.tlsAddr.String())
+	}
 	s.log.Info("SIP listening", "addr", s.addr.String(), "public_ip", s.ip.String())
 	select {
 	case <-ctx.Done():
@@ -318,6 +381,9 @@ func (s *Server) closeSockets() {
 	if s.tcp != nil {
 		s.tcp.Close()
 	}
+	if s.tlsLn != nil {
+		s.tlsLn.Close()
+	}
 }
 
 func (s *Server) hangupAll(cause string) {
@@ -365,6 +431,18 @@ func (s *Server) guard(h sipgo.RequestHandler) sipgo.RequestHandler {
 					hdrs = append(hdrs, sip.NewHeader("Unsupported", unsupportedRequire(req)))
 				}
 				s.respond(tx, req, code, reason, hdrs...)
+			}
+			return
+		}
+		if c := s.callFor(req); c != nil && c.tls && !isTLS(req) {
+			// A call set up over TLS takes its in-dialog requests over TLS only: an INFO with
+			// keys, a re-INVITE with new SRTP keys or a BYE in plaintext is refused, never
+			// acted on.
+			s.log.Warn("in-dialog request of a TLS call over a plaintext transport refused",
+				"call_id", c.ID(), "method", string(req.Method), "transport", req.Transport(), "source", req.Source())
+			if tx != nil && !req.IsAck() {
+				s.respond(tx, req, sip.StatusForbidden, "Forbidden", sip.NewHeader("Warning",
+					warning(s.ip, errors.New("this dialog was set up over TLS: its requests must come over TLS"))))
 			}
 			return
 		}
@@ -458,15 +536,20 @@ func (s *Server) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 		s.respond(tx, req, sip.StatusNotFound, "Not Found")
 		return
 	}
+	policy := s.cfg.SRTP.For(req.Transport())
+	if s.cfg.PlanSRTP != nil {
+		policy = max(policy, s.cfg.PlanSRTP(to))
+	}
 	var offer *media.SessionSDP
 	var params media.Params
 	if len(body) > 0 {
 		var err error
 		offer, err = media.ParseSDP(body)
 		if err == nil {
-			params, err = media.Negotiate(offer)
+			params, err = media.NegotiateWith(offer, policy)
 		}
 		if err != nil {
+			offer.Zero()
 			s.respond(tx, req, sip.StatusNotAcceptableHere, "Not Acceptable Here", sip.NewHeader("Warning", warning(s.ip, err)))
 			return
 		}
@@ -489,15 +572,23 @@ func (s *Server) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 		s.respond(tx, req, sip.StatusServiceUnavailable, "Service Unavailable", sip.NewHeader("Retry-After", "5"))
 		return
 	}
-	dlg, err := s.dialogs.ReadInvite(req, tx)
+	dua := s.dialogs
+	if isTLS(req) {
+		dua = s.dialogsTLS
+		if tlsContactSIPS(req) {
+			dua = s.dialogsSIPS
+		}
+	}
+	dlg, err := dua.ReadInvite(req, tx)
 	if err != nil {
+		offer.Zero()
 		conn.Close()
 		s.ports.Put(port)
 		s.active.Add(-1)
 		s.respond(tx, req, sip.StatusBadRequest, "Bad Request")
 		return
 	}
-	c := newCall(s, dlg, req, conn, started)
+	c := newCall(s, dlg, req, conn, started, policy)
 	s.mu.Lock()
 	s.calls[dlg.ID] = c
 	s.mu.Unlock()
@@ -518,11 +609,29 @@ func (s *Server) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 	local := media.LocalMedia{IP: s.ip, Port: port, SessionID: c.sdpID, Version: c.sdpVersion}
 	var answer []byte
 	if offer != nil {
-		c.media.SetParams(params)
 		c.offer = offer
+		if err := c.media.SetParams(params); err != nil {
+			s.metrics.SIPResponse("INVITE", sip.StatusNotAcceptableHere)
+			dlg.Respond(sip.StatusNotAcceptableHere, "Not Acceptable Here", nil, sip.NewHeader("Warning", warning(s.ip, err)))
+			c.finish("refused-sdp", false)
+			return
+		}
+		local.Crypto = c.media.LocalCrypto()
 		answer = media.BuildAnswer(offer, params, local)
 	} else {
 		c.lateOffer = true
+		if policy != media.SRTPOff {
+			// Our offer: RTP/SAVP under required; under optional "best effort" RTP/AVP with
+			// a=crypto, which a caller without SDES answers plainly.
+			cryptos, err := c.media.OfferCryptos(media.DefaultSuites)
+			if err != nil {
+				s.metrics.SIPResponse("INVITE", sip.StatusInternalServerError)
+				dlg.Respond(sip.StatusInternalServerError, "Server Internal Error", nil)
+				c.finish("internal-error", false)
+				return
+			}
+			local.Cryptos, local.BestEffortSRTP = cryptos, policy == media.SRTPOptional
+		}
 		answer = media.BuildOffer(local)
 	}
 	c.localSDP = answer
@@ -553,10 +662,11 @@ func (s *Server) onAck(req *sip.Request, tx sip.ServerTransaction) {
 	if c.lateOffer && !c.lateAnswered.Load() {
 		if body, ok := sdpBody(req); ok && len(body) > 0 {
 			if sd, err := media.ParseSDP(body); err == nil {
-				if p, err := media.Negotiate(sd); err == nil {
-					c.media.SetParams(p)
+				if p, err := media.NegotiateWith(sd, c.policy); err == nil && c.media.SetParams(p) == nil {
 					c.offer = sd
 					c.lateAnswered.Store(true)
+				} else {
+					sd.Zero()
 				}
 			}
 		}
@@ -610,11 +720,15 @@ func (s *Server) onInfo(req *sip.Request, tx sip.ServerTransaction) {
 		s.respond(tx, req, sip.StatusUnsupportedMediaType, "Unsupported Media Type", sip.NewHeader("Accept", "application/dtmf-relay, application/dtmf"))
 		return
 	}
-	if err := c.infoDTMF(ct, req.Body()); err != nil {
+	// The INFO is answered before its key is delivered: the key may end the call (the last
+	// digit of a card), and the caller must have its 200 before our BYE (SIPp, strictly
+	// scripted, aborts on a BYE that overtakes it).
+	if _, _, err := dtmf.ParseInfo(ct, req.Body()); err != nil {
 		s.respond(tx, req, sip.StatusBadRequest, "Bad DTMF Body")
 		return
 	}
 	s.respond(tx, req, sip.StatusOK, "OK")
+	_ = c.infoDTMF(ct, req.Body()) // parsed above; a call that ended meanwhile takes no key
 }
 
 func (s *Server) onNotify(req *sip.Request, tx sip.ServerTransaction) {
@@ -667,6 +781,20 @@ func newCallID() string {
 	rand.Read(b[:])
 	return hex.EncodeToString(b[:])
 }
+
+// tlsContactSIPS reports whether a TLS call is answered with a sips: Contact: when the
+// caller's own Contact is one. RFC 3261 (section 12.1.1) asks for a sips: Contact whenever the
+// Request-URI is sips:, but user agents that send a sip:…;transport=tls Contact themselves
+// often cannot route to a sips: one (baresip 1.0's libre refuses to send to it, so the ACK
+// never leaves and the call drops): their in-dialog requests come back on TLS either way,
+// and paybridge refuses them on any other transport.
+func tlsContactSIPS(req *sip.Request) bool {
+	c := req.Contact()
+	return c != nil && strings.EqualFold(c.Address.Scheme, "sips")
+}
+
+// isTLS reports whether req came over TLS.
+func isTLS(req *sip.Request) bool { return strings.EqualFold(req.Transport(), "TLS") }
 
 func warning(ip netip.Addr, err error) string {
 	// Warning: 304 host "text" (RFC 3261 section 20.43); the text is our own error text.

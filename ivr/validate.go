@@ -45,6 +45,12 @@ func validateRequest(req *sip.Request) (int, string) {
 	}
 	switch strings.ToLower(req.Recipient.Scheme) {
 	case "sip", "tel":
+	case "sips":
+		// A SIPS URI asks for TLS on every hop (RFC 3261 section 26.2.2): it is taken over
+		// TLS only.
+		if !strings.EqualFold(req.Transport(), "TLS") {
+			return statusUnsupportedURIScheme, "SIPS Request-URI Needs TLS"
+		}
 	default:
 		return statusUnsupportedURIScheme, "Unsupported URI Scheme"
 	}

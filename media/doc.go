@@ -32,7 +32,7 @@
 // telephone-event payload type, ptime 20 or 30, and the direction to answer with.
 // BuildAnswer mirrors the offer's m-lines (port 0 for the ones refused); BuildOffer is
 // paybridge's own offer. SDP lives here, not beside SIP, because it describes media: the
-// session's codec, address and direction come from it, SRTP keys will travel in it, and any
+// session's codec, address, direction and SRTP keys come from it, and any
 // signalling (SIP today, a second leg of a B2BUA tomorrow) only carries the bytes.
 //
 // # Codecs
@@ -60,6 +60,21 @@
 // at each talkspurt. Silence between prompts is suppressed, with a keep-alive packet a second.
 // After a stall of more than 5 frames a session resynchronises instead of bursting. The
 // Scheduler measures how late each packet left (Jitter).
+//
+// # SRTP
+//
+// NegotiateWith applies an SRTPPolicy (off, optional, required) to an offer: an RTP/SAVP(F)
+// stream, or an RTP/AVP one carrying a=crypto lines, is encrypted with the first usable SDES
+// line (ParseCrypto: RFC 4568's suites and RFC 6188/7714's AES-256 and AES-GCM, through
+// pion/srtp); Params.Crypto is the far end's line. SetParams installs the keys: the far end's
+// decrypts, ours — fresh from crypto/rand for an answer (LocalCrypto, put in
+// LocalMedia.Crypto), or the line of our own offer (OfferCryptos) the answer chose — encrypts.
+// The first SetParams fixes whether a session is encrypted; a later one with a new far-end key
+// re-keys both directions (the previous receive key is still tried for 2 s). The reader
+// authenticates each packet from the media peer before anything else sees it; failures and
+// replays are dropped and counted (Stats, SessionConfig.OnSRTPDrop), never logged one by one.
+// Every key a session holds is zeroed when it is replaced and at Close; a Crypto prints masked.
+// SRTP is the same pairing for a caller that runs its own RTP loop (the test caller).
 //
 // # Card data
 //

@@ -39,12 +39,36 @@ func (m *Session) readLoop() {
 			}
 			return // closed
 		}
-		if n < 12 || buf[0]>>6 != 2 || pkt.Unmarshal(buf[:n]) != nil {
-			m.dropMalformed(src)
-			continue
-		}
-		m.receive(&pkt, src)
+		m.datagram(buf[:n], src, &pkt)
 	}
+}
+
+// datagram handles one datagram read from the session's socket.
+func (m *Session) datagram(data []byte, src netip.AddrPort, pkt *rtp.Packet) {
+	if len(data) < 12 || data[0]>>6 != 2 {
+		m.dropMalformed(src)
+		return
+	}
+	if rx := m.rx.Load(); rx != nil {
+		// SRTP: the source decides first (a foreign datagram costs no decryption and cannot
+		// disturb the replay window), then authentication: a packet that fails it — a wrong
+		// key, tampering, a forged or plain packet — never reaches the rules below, the DTMF
+		// detector or a recording.
+		if !m.mayBeMediaPeer(src) {
+			return
+		}
+		dec, err := rx.unprotect(data)
+		if err != nil {
+			m.srtpDropped(err, src)
+			return
+		}
+		data = dec
+	}
+	if pkt.Unmarshal(data) != nil {
+		m.dropMalformed(src)
+		return
+	}
+	m.receive(pkt, src)
 }
 
 // receive applies the source, payload type, SSRC and sequence checks to one packet and feeds
@@ -82,6 +106,20 @@ func (m *Session) receive(pkt *rtp.Packet, src netip.AddrPort) {
 	} else {
 		m.rxStarted = true
 		m.rxSeq = seq
+		m.rxTSKnown = false
+	}
+	// Audio that starts a new talkspurt (the marker bit, RFC 3551 section 4.1) in sequence
+	// but later on the RTP clock than the last audio packet ended skipped time: a
+	// silence-suppressing sender stopped between talkspurts. That time is a gap for the
+	// in-band detector (it ends a key the tones held), told by the timestamps, never by the
+	// wall clock: audio that arrives late but in order skipped nothing. A jump without the
+	// marker is a sender that resynchronised its clock after a stall of its own, mid-talkspurt
+	// (paybridge's scheduler does): the tone goes on, as it did before.
+	skipped := 0
+	if isAudio && gap == 0 && m.rxTSKnown && pkt.Marker {
+		if d := int32(pkt.Timestamp - m.rxNextTS); d > 0 {
+			skipped = int(d)
+		}
 	}
 	m.lastRx.Store(time.Now().UnixNano())
 	m.received.Add(1)
@@ -106,6 +144,13 @@ func (m *Session) receive(pkt *rtp.Packet, src netip.AddrPort) {
 			l.gap(gap * frame)
 		}
 	}
+	if skipped > 0 && m.stream != nil {
+		frame := m.rxFrame
+		if frame == 0 {
+			frame = p.PTime * 8
+		}
+		m.stream.Gap(min(skipped, maxGapPackets*frame))
+	}
 	if isEvent {
 		if l := m.link.in.Load(); l != nil {
 			l.event()
@@ -121,6 +166,7 @@ func (m *Session) receive(pkt *rtp.Packet, src netip.AddrPort) {
 	}
 	pcm := m.rxPCM[:p.Codec.Decode(m.rxPCM, payload)]
 	m.rxFrame = len(pcm)
+	m.rxNextTS, m.rxTSKnown = pkt.Timestamp+uint32(len(pcm)), true
 	if m.stream != nil {
 		m.stream.Audio(pcm)
 	}

@@ -36,6 +36,26 @@ type SDPMedia struct {
 	PTime     int      // a=ptime in ms; 0 when absent
 	RTPMap    map[int]string
 	Fmtp      map[int]string
+	// Crypto are the stream's SDES a=crypto lines in order (RFC 4568), usable or not (Err).
+	// Their keys are secret: Zero overwrites them once the description has served.
+	Crypto []Crypto
+}
+
+// Secure reports whether the m-line's transport is SRTP (RTP/SAVP or RTP/SAVPF).
+func (m *SDPMedia) Secure() bool { return m.Proto == "RTP/SAVP" || m.Proto == "RTP/SAVPF" }
+
+// Zero overwrites every SDES key of the description (its a=crypto lines). A description
+// whose keys were handed to a Session is zeroed when it is no longer needed; the session
+// keeps its own copies.
+func (s *SessionSDP) Zero() {
+	if s == nil {
+		return
+	}
+	for i := range s.Media {
+		for j := range s.Media[i].Crypto {
+			s.Media[i].Crypto[j].Zero()
+		}
+	}
 }
 
 // Directions of a media stream (RFC 3264 section 6.1).
@@ -45,6 +65,9 @@ const (
 	RecvOnly = "recvonly"
 	Inactive = "inactive"
 )
+
+// maxCryptoLines bounds the a=crypto lines read per m-line (an offer has one per suite).
+const maxCryptoLines = 16
 
 // MaxSDPSize bounds what ParseSDP reads (a larger body is ErrSDPMalformed); a real audio offer
 // is well under 2 KB.
@@ -191,6 +214,15 @@ func (m *SDPMedia) attribute(key, value string) {
 		if v, err := strconv.Atoi(strings.TrimSpace(value)); err == nil && v > 0 && v <= 1000 {
 			m.PTime = v
 		}
+	case key == "crypto":
+		if len(m.Crypto) >= maxCryptoLines {
+			return
+		}
+		c, err := ParseCrypto(value)
+		if err != nil {
+			c = Crypto{Tag: -1, Err: err}
+		}
+		m.Crypto = append(m.Crypto, c)
 	case key == "rtpmap" || key == "fmtp":
 		ptStr, rest, ok := strings.Cut(strings.TrimSpace(value), " ")
 		pt, err := strconv.Atoi(ptStr)

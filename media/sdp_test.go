@@ -165,3 +165,103 @@ func ExampleNegotiate() {
 	fmt.Println(p.Codec.Name(), p.EventPT, p.PTime, p.Remote, err)
 	// Output: PCMA 96 20 192.0.2.10:31000 <nil>
 }
+
+func TestNegotiateSRTPPolicies(t *testing.T) {
+	type want struct {
+		err   error
+		suite SRTPSuite
+		tag   int
+		index int
+		proto string
+	}
+	plain := want{proto: "RTP/AVP"}
+	for _, tc := range []struct {
+		file                    string
+		off, optional, required want
+	}{
+		{file: "baresip-pcmu-101.sdp", off: plain, optional: plain, required: want{err: ErrSRTPRequired}},
+		// The answerer takes the first usable line in the offerer's order: tag 1, the _32 one.
+		{file: "srtp-savp-four-suites.sdp", off: want{err: ErrUnsupportedTransport},
+			optional: want{suite: AES_CM_128_HMAC_SHA1_32, tag: 1, proto: "RTP/SAVP"},
+			required: want{suite: AES_CM_128_HMAC_SHA1_32, tag: 1, proto: "RTP/SAVP"}},
+		{file: "srtp-only.sdp", off: want{err: ErrUnsupportedTransport},
+			optional: want{suite: AES_CM_128_HMAC_SHA1_80, tag: 1, proto: "RTP/SAVP"},
+			required: want{suite: AES_CM_128_HMAC_SHA1_80, tag: 1, proto: "RTP/SAVP"}},
+		// "Best effort" SDES: RTP/AVP with a=crypto (here with a lifetime and an MKI).
+		{file: "srtp-best-effort-avp.sdp", off: plain,
+			optional: want{suite: AES_CM_128_HMAC_SHA1_80, tag: 7, proto: "RTP/AVP"},
+			required: want{suite: AES_CM_128_HMAC_SHA1_80, tag: 7, proto: "RTP/AVP"}},
+		// A plain stream and an encrypted one: off takes the plain one, the others prefer SRTP.
+		{file: "srtp-savp-then-avp.sdp", off: plain,
+			optional: want{suite: AES_CM_128_HMAC_SHA1_80, tag: 1, index: 1, proto: "RTP/SAVP"},
+			required: want{suite: AES_CM_128_HMAC_SHA1_80, tag: 1, index: 1, proto: "RTP/SAVP"}},
+		{file: "srtp-no-usable-crypto.sdp", off: want{err: ErrUnsupportedTransport},
+			optional: want{err: ErrNoCommonCrypto}, required: want{err: ErrNoCommonCrypto}},
+		{file: "dtls-srtp.sdp", off: want{err: ErrUnsupportedTransport},
+			optional: want{err: ErrUnsupportedTransport}, required: want{err: ErrUnsupportedTransport}},
+	} {
+		for _, pol := range []SRTPPolicy{SRTPOff, SRTPOptional, SRTPRequired} {
+			w := map[SRTPPolicy]want{SRTPOff: tc.off, SRTPOptional: tc.optional, SRTPRequired: tc.required}[pol]
+			t.Run(tc.file+"/"+pol.String(), func(t *testing.T) {
+				s, err := ParseSDP(readSDP(t, tc.file))
+				if err != nil {
+					t.Fatal(err)
+				}
+				p, err := NegotiateWith(s, pol)
+				if w.err != nil {
+					if !errors.Is(err, w.err) {
+						t.Fatalf("err = %v, want %v", err, w.err)
+					}
+					assertNoKeyIn(t, "the refusal", err.Error(), cryptoLine(readSDP(t, tc.file)))
+					return
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+				if p.Index != w.index || p.Proto != w.proto {
+					t.Fatalf("stream %d %s, want %d %s", p.Index, p.Proto, w.index, w.proto)
+				}
+				if w.suite == SuiteNone {
+					if p.Crypto != nil {
+						t.Fatalf("encrypted with %v under %v", p.Crypto, pol)
+					}
+					return
+				}
+				if p.Crypto == nil || p.Crypto.Suite != w.suite || p.Crypto.Tag != w.tag {
+					t.Fatalf("crypto %v, want tag %d %v", p.Crypto, w.tag, w.suite)
+				}
+				// Our answer: the same tag and suite, another key, the offer's transport.
+				sess := NewSession(nil, SessionConfig{})
+				if err := sess.SetParams(p); err != nil {
+					t.Fatal(err)
+				}
+				answer, err := ParseSDP(BuildAnswer(s, p, LocalMedia{IP: lo, Port: 9000, SessionID: 1, Version: 1, Crypto: sess.LocalCrypto()}))
+				if err != nil {
+					t.Fatal(err)
+				}
+				am := answer.Media[p.Index]
+				if am.Proto != w.proto || len(am.Crypto) != 1 || am.Crypto[0].Tag != w.tag || am.Crypto[0].Suite != w.suite || am.Crypto[0].Err != nil {
+					t.Fatalf("answer m-line %s with %v", am.Proto, am.Crypto)
+				}
+				if string(am.Crypto[0].Key) == string(p.Crypto.Key) {
+					t.Fatal("the answer echoes the offerer's key")
+				}
+				for i, m := range answer.Media {
+					if i != p.Index && m.Port != 0 {
+						t.Fatalf("m-line %d not refused", i)
+					}
+				}
+			})
+		}
+	}
+}
+
+// cryptoLine is the first a=crypto line of an SDP body ("" when none).
+func cryptoLine(body []byte) string {
+	for _, l := range strings.Split(string(body), "\n") {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(l), "a=crypto:"); ok {
+			return v
+		}
+	}
+	return ""
+}

@@ -13,9 +13,10 @@ import (
 // keep-alive holds NAT bindings and far-end RTP timeouts open.
 const keepAlive = time.Second
 
-// idleAfter is how long without RTP before the DTMF clock is advanced by wall time. It must
-// be longer than any scheduling stall of the receiver: time advanced while packets are merely
-// queued would reach the in-band detector as a gap inside a tone and split the key in two.
+// idleAfter is how long without RTP before the DTMF clock is advanced by wall time (RFC 4733
+// and INFO keys end on it). The in-band detector does not take that time as a gap until
+// dtmf.StallLimit: packets merely queued by a stall of the network, the far end or this
+// process arrive late, in order, and are decoded as sent, so a stall never splits a key.
 const idleAfter = 500 * time.Millisecond
 
 // tick is called by the scheduler; it sends every frame that is due.
@@ -132,7 +133,14 @@ func (m *Session) sendFrame(p Params, samples int, now time.Time) bool {
 	return true
 }
 
-// writeRTP sends one packet to the media peer (scheduler).
+// writeRTP sends one packet to the media peer (scheduler), encrypted when the stream is SRTP:
+// every packet the session sends — audio, keep-alives, RFC 4733 keys — goes through here.
 func (m *Session) writeRTP(pkt []byte, dst netip.AddrPort) {
+	if tx := m.tx.Load(); tx != nil {
+		var err error
+		if pkt, err = tx.protect(m.srtpOut[:0], pkt); err != nil {
+			return
+		}
+	}
 	m.conn.WriteToUDPAddrPort(pkt, dst)
 }

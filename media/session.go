@@ -55,7 +55,12 @@ type SessionConfig struct {
 	// its receive queue was full (the reader fell behind), as PollSocket and Close find them.
 	// It must be cheap.
 	OnSocketDrops func(n int64)
-	// Logger receives the latch and the first foreign datagram (nil: no logging).
+	// OnSRTPDrop is told of each SRTP packet dropped because it failed authentication
+	// (replay=false: a wrong key, a tampered or forged packet) or was a replay, as it is
+	// counted (a metrics counter). It must be cheap. Such packets are never logged one by one.
+	OnSRTPDrop func(replay bool)
+	// Logger receives the latch, the first foreign datagram and the first SRTP packet that
+	// failed authentication (nil: no logging).
 	Logger *slog.Logger
 }
 
@@ -108,7 +113,9 @@ type Session struct {
 	rxSSRC        uint32
 	rxStarted     bool
 	rxSeq         uint16
-	rxFrame       int // samples per packet last seen
+	rxFrame       int    // samples per packet last seen
+	rxNextTS      uint32 // the RTP timestamp right after the last audio packet's samples
+	rxTSKnown     bool
 	candSSRC      uint32
 	candSSRCN     int
 	candSSRCSeq   uint16
@@ -130,6 +137,21 @@ type Session struct {
 	dropped    atomic.Int64 // every datagram not accepted, foreign ones included
 	foreign    atomic.Int64 // datagrams from an address that is not the media peer
 	latchedTo  atomic.Pointer[netip.AddrPort]
+
+	// SRTP (srtp.go): the keys and the two directions. The sender and the reader each load
+	// their direction once per packet; SetParams replaces one when its key changes.
+	keyMu      sync.Mutex
+	secured    int8      // keysUnset until the first SetParams, then keysPlain or keysSRTP for good
+	offered    []*Crypto // our offer's lines, until an answer picks one
+	localKey   *Crypto   // our key (what we send), owned by the session
+	remoteKey  *Crypto   // the far end's, owned by the session
+	tx         atomic.Pointer[srtpTx]
+	rx         atomic.Pointer[srtpRx]
+	srtpOut    [12 + 240 + 48]byte // sender scratch: the packet, its tag and an MKI
+	onSRTPDrop func(replay bool)
+	authFailed atomic.Int64
+	replayed   atomic.Int64
+	warnedAuth bool // reader only
 
 	closed   chan struct{}
 	closeOne sync.Once
@@ -153,6 +175,11 @@ type Stats struct {
 	// Latched is the source the session latched onto (symmetric RTP); invalid when the media
 	// came from the address the SDP names (or never came).
 	Latched netip.AddrPort
+	// SRTPAuthFailed counts SRTP packets from the media peer dropped because they failed
+	// authentication (a wrong key, tampering, a forged or plain packet on an encrypted
+	// stream); SRTPReplayed those dropped as replays. Both are also in Dropped.
+	SRTPAuthFailed int64
+	SRTPReplayed   int64
 }
 
 type playback struct {
@@ -178,6 +205,7 @@ func NewSession(conn *net.UDPConn, cfg SessionConfig) *Session {
 	m.source.sigIP = cfg.SignalIP.Unmap()
 	m.onForeign = cfg.OnForeign
 	m.onDrops = cfg.OnSocketDrops
+	m.onSRTPDrop = cfg.OnSRTPDrop
 	m.log = cfg.Logger
 	return m
 }
@@ -199,7 +227,7 @@ func (m *Session) Port() int { return m.port }
 // Stats reports the session's counters. After Close they are final.
 func (m *Session) Stats() Stats {
 	st := Stats{Received: m.received.Load(), Lost: m.lost.Load(), Dropped: m.dropped.Load(), Foreign: m.foreign.Load(),
-		SocketDrops: m.sockDrops.total()}
+		SocketDrops: m.sockDrops.total(), SRTPAuthFailed: m.authFailed.Load(), SRTPReplayed: m.replayed.Load()}
 	if l := m.latchedTo.Load(); l != nil {
 		st.Latched = *l
 	}
@@ -209,7 +237,24 @@ func (m *Session) Stats() Stats {
 // SetParams installs negotiated parameters (an answer, a late offer's answer, a re-INVITE's
 // offer). An SDP that names a new address starts the source rules over (sourceGuard); one
 // that names the same address, or none (c=0.0.0.0 hold), keeps the locked or latched source.
-func (m *Session) SetParams(p Params) {
+//
+// With p.Crypto the stream is SRTP (keys.go): the far end's key decrypts what arrives, and our
+// own key — the line of our offer that the answer chose, or a fresh one made for an answer
+// (LocalCrypto) — encrypts what we send. A re-offer with a new key re-keys both directions.
+// Whether the session is encrypted is fixed by the first SetParams: the error is
+// ErrEncryptionChange for parameters that would change it, ErrCryptoMismatch for an answer that
+// chose no line of our offer. On error nothing changes.
+func (m *Session) SetParams(p Params) error {
+	remote, err := m.setKeys(p)
+	if err != nil {
+		return err
+	}
+	p.Crypto = remote // the session's copy: the caller may zero its description
+	m.setParams(p)
+	return nil
+}
+
+func (m *Session) setParams(p Params) {
 	m.paramsMu.Lock()
 	defer m.paramsMu.Unlock()
 	m.params = p
@@ -290,6 +335,7 @@ func (m *Session) Close() {
 			m.rec = nil
 		}
 		m.dtmfMu.Unlock()
+		m.zeroKeys()
 	})
 }
 

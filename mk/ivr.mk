@@ -1,12 +1,13 @@
-# ivr, media, siptest — the SIP endpoint, its RTP layer and the test caller. The SIPp, baresip
+# ivr, media, siptest — the SIP endpoint, its RTP/SRTP layer and the test caller. The SIPp, baresip
 # and torture proofs are Go tests (ivr/, internal/e2e/) that `make test` runs with everything
 # else; these targets run them alone.
 
 .PHONY: test-sip loadtest-ivr loadtest-bridge
 
-## test-sip: the outside-caller proofs only (SIPp, baresip, RFC 4475 torture, e2e on the binary)
+## test-sip: the outside-caller proofs only (SIPp, baresip, RFC 4475 torture, e2e on the binary,
+## TLS and SRTP with the capture proof)
 test-sip: build
-	$(GO) test $(TESTFLAGS) -run 'SIPp|Baresip|Torture|Caller|E2E' ./ivr/ ./cmd/paybridge/ ./internal/e2e/
+	$(GO) test $(TESTFLAGS) -run 'SIPp|Baresip|Torture|Caller|E2E|TLS|SRTP' ./ivr/ ./media/ ./cmd/paybridge/ ./internal/e2e/ ./internal/tlsconf/
 
 ## loadtest-ivr: SIPp on loopback against the ivr endpoint in-process; bounded, stops by itself,
 ## prints a report. Not part of `make loadtest` (which prints the capacity table of

@@ -2,6 +2,7 @@ package siptest
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -9,6 +10,7 @@ import (
 	"net"
 	"net/netip"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -19,6 +21,7 @@ import (
 
 	"github.com/paybridge/paybridge/dtmf"
 	"github.com/paybridge/paybridge/internal/sipsafe"
+	"github.com/paybridge/paybridge/internal/tlsconf"
 	"github.com/paybridge/paybridge/media"
 )
 
@@ -36,10 +39,19 @@ const (
 
 // CallerConfig describes one test call (`paybridge call`).
 type CallerConfig struct {
-	Target    string // sip:USER@HOST:PORT
+	Target    string // sip:USER@HOST:PORT, or sips:USER@HOST:PORT (TLS)
 	From      string // caller number (From user); default "paybridge-call"
-	Transport string // "udp" (default) or "tcp"
+	Transport string // "udp" (default), "tcp" or "tls" (the default for a sips: target)
 	LocalIP   netip.Addr
+
+	// TLS is the client configuration over TLS (tlsconf.Client: the CA to trust, or none for
+	// the system's; InsecureSkipVerify for a throwaway certificate). nil: paybridge's policy
+	// with the system's roots. A certificate that does not check out ends the call before the
+	// INVITE leaves, with the reason in plain words.
+	TLS *tls.Config
+	// SRTP offers RTP/SAVP with one a=crypto line (a fresh key) per suite, in this order, and
+	// requires the answer to pick one; nil offers plain RTP/AVP.
+	SRTP []media.SRTPSuite
 
 	// Digits is a digit script (ParseDigitScript). The caller waits for the answer and the
 	// first prompt audio before keying it.
@@ -83,6 +95,8 @@ type CallerResult struct {
 	ServerCallID string `json:"call_id,omitempty"`
 	CallID       string `json:"sip_call_id,omitempty"`
 	Target       string `json:"target"`
+	Transport    string `json:"transport"`
+	SRTP         string `json:"srtp,omitempty"` // the crypto suite of the media; "" for plain RTP
 	Status       int    `json:"status"`
 	Reason       string `json:"reason,omitempty"`
 	Answered     bool   `json:"answered"`
@@ -100,8 +114,14 @@ type CallerResult struct {
 	TimedOut     bool   `json:"timed_out,omitempty"`
 	Error        string `json:"error,omitempty"`
 	SendLateMax  int64  `json:"send_late_max_us"`
-	FarEndBYEMS  int64  `json:"far_end_bye_ms,omitempty"`
-	MediaAddress string `json:"media_address,omitempty"`
+	// SRTPAuthFailed counts packets from the far end (its media address) that failed SRTP
+	// authentication. RTPForeign counts the datagrams from any other address that did not
+	// authenticate: stray traffic on a busy host (a port another call used a moment ago),
+	// not a failure of the far end.
+	SRTPAuthFailed int64  `json:"srtp_auth_failed,omitempty"`
+	RTPForeign     int64  `json:"rtp_foreign,omitempty"`
+	FarEndBYEMS    int64  `json:"far_end_bye_ms,omitempty"`
+	MediaAddress   string `json:"media_address,omitempty"`
 }
 
 // Dial places a test call and returns its summary. A call that was refused or failed is
@@ -125,8 +145,23 @@ func Dial(ctx context.Context, cfg CallerConfig) (*CallerResult, error) {
 	if err := sipsafe.CheckHeaderValue(cfg.From); err != nil {
 		return nil, err
 	}
-	if cfg.Transport == "" {
+	var target sip.Uri
+	if err := sip.ParseUri(cfg.Target, &target); err != nil {
+		return nil, fmt.Errorf("siptest: target %q: %w", cfg.Target, err)
+	}
+	sips := strings.EqualFold(target.Scheme, "sips")
+	switch {
+	case cfg.Transport == "" && sips:
+		cfg.Transport = "tls"
+	case cfg.Transport == "":
 		cfg.Transport = "udp"
+	case sips && cfg.Transport != "tls":
+		return nil, fmt.Errorf("siptest: a sips: target is dialled over TLS, not %s", cfg.Transport)
+	}
+	switch cfg.Transport {
+	case "udp", "tcp", "tls":
+	default:
+		return nil, fmt.Errorf("siptest: transport must be udp, tcp or tls")
 	}
 	if cfg.DigitOn <= 0 {
 		cfg.DigitOn = 100 * time.Millisecond
@@ -143,19 +178,24 @@ func Dial(ctx context.Context, cfg CallerConfig) (*CallerResult, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	var target sip.Uri
-	if err := sip.ParseUri(cfg.Target, &target); err != nil {
-		return nil, fmt.Errorf("siptest: target %q: %w", cfg.Target, err)
-	}
 	if target.Port == 0 {
 		target.Port = 5060
+		if cfg.Transport == "tls" {
+			target.Port = 5061
+		}
+	}
+	if cfg.Transport == "tls" && cfg.TLS == nil {
+		var err error
+		if cfg.TLS, err = tlsconf.Client(tlsconf.ClientOptions{}); err != nil {
+			return nil, err
+		}
 	}
 	if !cfg.LocalIP.IsValid() {
 		cfg.LocalIP = localIPFor(net.JoinHostPort(target.Host, strconv.Itoa(target.Port)))
 	}
 	ctx, cancel := context.WithTimeout(ctx, cfg.Timeout)
 	defer cancel()
-	c := &caller{cfg: cfg, script: script, res: &CallerResult{Target: cfg.Target, DTMF: cfg.DTMF, EventPT: -1}}
+	c := &caller{cfg: cfg, script: script, res: &CallerResult{Target: cfg.Target, Transport: cfg.Transport, DTMF: cfg.DTMF, EventPT: -1}}
 	err = c.run(ctx, target)
 	if err != nil {
 		c.res.Error = err.Error()
@@ -206,17 +246,21 @@ type caller struct {
 
 	rtpConn *net.UDPConn
 	params  media.Params
+	sec     *media.SRTP // nil: plain RTP
+	wbuf    []byte      // the sender's SRTP scratch
 	remote  atomic.Pointer[netip.AddrPort]
 	ssrc    uint32
 	seq     uint16
 	ts      uint32
 
-	mu        sync.Mutex
-	heard     []int16
-	prompt    chan struct{}
-	promptOne sync.Once
-	received  atomic.Int64
-	sent      atomic.Int64
+	mu         sync.Mutex
+	heard      []int16
+	prompt     chan struct{}
+	promptOne  sync.Once
+	received   atomic.Int64
+	sent       atomic.Int64
+	srtpFailed atomic.Int64
+	foreign    atomic.Int64
 
 	// outgoing: the sender loop takes work from here
 	work chan func(*senderState) bool
@@ -234,8 +278,12 @@ type senderState struct {
 func (c *caller) run(ctx context.Context, target sip.Uri) error {
 	start := time.Now()
 	ip := c.cfg.LocalIP.String()
-	ua, err := sipgo.NewUA(sipgo.WithUserAgent("paybridge-call"), sipgo.WithUserAgentHostname(ip),
-		sipgo.WithUserAgentTransportLayerOptions(sip.WithTransportLayerLogger(slog.New(sipsafe.LogHandler(c.cfg.Logger.Handler())))))
+	uaOpts := []sipgo.UserAgentOption{sipgo.WithUserAgent("paybridge-call"), sipgo.WithUserAgentHostname(ip),
+		sipgo.WithUserAgentTransportLayerOptions(sip.WithTransportLayerLogger(slog.New(sipsafe.LogHandler(c.cfg.Logger.Handler()))))}
+	if c.cfg.TLS != nil {
+		uaOpts = append(uaOpts, sipgo.WithUserAgenTLSConfig(c.cfg.TLS))
+	}
+	ua, err := sipgo.NewUA(uaOpts...)
 	if err != nil {
 		return err
 	}
@@ -262,20 +310,29 @@ func (c *caller) run(ctx context.Context, target sip.Uri) error {
 		defer l.Close()
 		sipPort = l.Addr().(*net.TCPAddr).Port
 		go srv.ServeTCP(l)
-	default:
-		return fmt.Errorf("siptest: transport must be udp or tcp")
+	case "tls":
+		// No listener: the far end's requests (BYE) come back on this caller's connection,
+		// as paybridge sends them (it never opens a new one to a caller, let alone a plain one).
 	}
-	client, err := sipgo.NewClient(ua, sipgo.WithClientHostname(ip), sipgo.WithClientPort(sipPort),
-		sipgo.WithClientLogger(slog.New(sipsafe.LogHandler(c.cfg.Logger.Handler()))))
+	clientOpts := []sipgo.ClientOption{sipgo.WithClientHostname(ip), sipgo.WithClientLogger(slog.New(sipsafe.LogHandler(c.cfg.Logger.Handler())))}
+	if sipPort != 0 {
+		clientOpts = append(clientOpts, sipgo.WithClientPort(sipPort))
+	}
+	client, err := sipgo.NewClient(ua, clientOpts...)
 	if err != nil {
 		return err
 	}
 	contact := sip.ContactHeader{Address: sip.Uri{Scheme: "sip", User: c.cfg.From, Host: ip, Port: sipPort}}
-	if c.cfg.Transport == "tcp" {
+	switch {
+	case c.cfg.Transport == "tls" && strings.EqualFold(target.Scheme, "sips"):
+		contact.Address.Scheme = "sips"
+	case c.cfg.Transport != "udp":
 		contact.Address.UriParams = sip.NewParams()
-		contact.Address.UriParams.Add("transport", "tcp")
-		target.UriParams = sip.NewParams()
-		target.UriParams.Add("transport", "tcp")
+		contact.Address.UriParams.Add("transport", c.cfg.Transport)
+		if target.UriParams == nil {
+			target.UriParams = sip.NewParams()
+		}
+		target.UriParams.Add("transport", c.cfg.Transport)
 	}
 	dc := sipgo.NewDialogClientCache(client, contact)
 	c.bye = make(chan struct{})
@@ -297,12 +354,36 @@ func (c *caller) run(ctx context.Context, target sip.Uri) error {
 	}
 	defer c.rtpConn.Close()
 	rtpPort := c.rtpConn.LocalAddr().(*net.UDPAddr).Port
-	offer := media.BuildOffer(media.LocalMedia{IP: c.cfg.LocalIP, Port: rtpPort, SessionID: rand.Uint64() >> 1, Version: 1})
+	local := media.LocalMedia{IP: c.cfg.LocalIP, Port: rtpPort, SessionID: rand.Uint64() >> 1, Version: 1}
+	if len(c.cfg.SRTP) > 0 {
+		if local.Cryptos, err = media.NewOfferCryptos(c.cfg.SRTP); err != nil {
+			return err
+		}
+	}
+	offer := media.BuildOffer(local)
+	defer func() {
+		for _, k := range local.Cryptos {
+			k.Zero()
+		}
+		clear(offer)
+	}()
 
 	from := &sip.FromHeader{Address: sip.Uri{Scheme: "sip", User: c.cfg.From, Host: ip}, Params: sip.NewParams()}
 	from.Params.Add("tag", sip.GenerateTagN(16))
-	sess, err := dc.Invite(ctx, target, offer, sip.NewHeader("Content-Type", "application/sdp"), from)
+	hdrs := []sip.Header{sip.NewHeader("Content-Type", "application/sdp"), from}
+	if c.cfg.Transport == "tls" {
+		// The Via names the transport: sipgo picks it from there (a sips: Request-URI alone
+		// would leave it on UDP), and so do the ACK, INFO and BYE of the dialog.
+		via := &sip.ViaHeader{ProtocolName: "SIP", ProtocolVersion: "2.0", Transport: "TLS", Host: ip, Params: sip.NewParams()}
+		via.Params.Add("branch", sip.GenerateBranchN(16))
+		via.Params.Add("rport", "")
+		hdrs = append(hdrs, via)
+	}
+	sess, err := dc.Invite(ctx, target, offer, hdrs...)
 	if err != nil {
+		if c.cfg.Transport == "tls" {
+			return fmt.Errorf("INVITE over TLS to %s:%d: %w", target.Host, target.Port, tlsconf.Explain(err))
+		}
 		return fmt.Errorf("INVITE: %w", err)
 	}
 	defer sess.Close()
@@ -325,13 +406,25 @@ func (c *caller) run(ctx context.Context, target sip.Uri) error {
 	c.res.Answered = true
 	c.res.AnswerMS = time.Since(start).Milliseconds()
 	ans, err := media.ParseSDP(sess.InviteResponse.Body())
-	if err == nil {
-		c.params, err = media.Negotiate(ans)
+	policy := media.SRTPOff
+	if len(c.cfg.SRTP) > 0 {
+		policy = media.SRTPRequired
 	}
+	if err == nil {
+		c.params, err = media.NegotiateWith(ans, policy)
+	}
+	if err == nil && c.params.Crypto != nil {
+		err = c.keys(local.Cryptos)
+	}
+	ans.Zero()
 	if err != nil {
 		sess.Ack(ctx)
 		sess.Bye(context.Background())
 		return fmt.Errorf("answer SDP: %w", err)
+	}
+	if c.sec != nil {
+		defer c.sec.Zero()
+		c.res.SRTP = c.sec.Suite().String()
 	}
 	if err := sess.Ack(ctx); err != nil {
 		return fmt.Errorf("ACK: %w", err)
@@ -386,6 +479,8 @@ func (c *caller) run(ctx context.Context, target sip.Uri) error {
 	c.res.DurationMS = time.Since(start).Milliseconds()
 	c.res.RTPSent = c.sent.Load()
 	c.res.RTPReceived = c.received.Load()
+	c.res.SRTPAuthFailed = c.srtpFailed.Load()
+	c.res.RTPForeign = c.foreign.Load()
 	c.mu.Lock()
 	c.res.HeardMS = int64(len(c.heard)) / 8
 	heard := c.heard
@@ -563,10 +658,30 @@ func (c *caller) replayRTP(ctx context.Context) error {
 	return nil
 }
 
+// keys sets up SRTP from the answer's a=crypto line and the line of our offer it chose.
+func (c *caller) keys(offered []*media.Crypto) error {
+	remote := c.params.Crypto
+	for _, k := range offered {
+		if k.Tag == remote.Tag && k.Suite == remote.Suite {
+			var err error
+			c.sec, err = media.NewSRTP(k, remote)
+			return err
+		}
+	}
+	return fmt.Errorf("%w: tag %d", media.ErrCryptoMismatch, remote.Tag)
+}
+
 func (c *caller) write(b []byte) {
 	dst := c.remote.Load()
 	if dst == nil || !dst.IsValid() || dst.Addr().IsUnspecified() {
 		return
+	}
+	if c.sec != nil {
+		var err error
+		if c.wbuf, err = c.sec.Protect(c.wbuf[:0], b); err != nil {
+			return
+		}
+		b = c.wbuf
 	}
 	if _, err := c.rtpConn.WriteToUDPAddrPort(b, *dst); err == nil {
 		c.sent.Add(1)
@@ -655,7 +770,18 @@ func (c *caller) readRTP(ctx context.Context) {
 		if err != nil {
 			return
 		}
-		if n < 12 || buf[0]>>6 != 2 || pkt.Unmarshal(buf[:n]) != nil {
+		data := buf[:n]
+		if c.sec != nil && n >= 12 {
+			if data, err = c.sec.Unprotect(data); err != nil {
+				if cur := c.remote.Load(); cur != nil && *cur == src {
+					c.srtpFailed.Add(1)
+				} else {
+					c.foreign.Add(1)
+				}
+				continue
+			}
+		}
+		if len(data) < 12 || data[0]>>6 != 2 || pkt.Unmarshal(data) != nil {
 			continue
 		}
 		if pkt.PayloadType != c.params.Codec.PayloadType() {

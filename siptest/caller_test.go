@@ -20,7 +20,8 @@ func TestDialRefusesBadConfig(t *testing.T) {
 		{"dtmf mode", CallerConfig{Target: "sip:1@127.0.0.1:9", DTMF: "tones"}, "rfc4733, inband or info"},
 		{"digit script", CallerConfig{Target: "sip:1@127.0.0.1:9", Digits: "4242424242424242x"}, "character 17"},
 		{"target", CallerConfig{Target: "not a uri"}, "target"},
-		{"transport", CallerConfig{Target: "sip:1@127.0.0.1:9", Transport: "sctp"}, "udp or tcp"},
+		{"transport", CallerConfig{Target: "sip:1@127.0.0.1:9", Transport: "sctp"}, "udp, tcp or tls"},
+		{"sips over udp", CallerConfig{Target: "sips:1@127.0.0.1:9", Transport: "udp"}, "sips: target is dialled over TLS"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			res, err := Dial(context.Background(), tc.cfg)

@@ -6,8 +6,11 @@
 //
 // # The model
 //
-// Dial places one call and returns a JSON-ready CallerResult. It offers PCMU, PCMA and
-// telephone-event (media.BuildOffer), waits for the answer (a refusal is a result, not an
+// Dial places one call and returns a JSON-ready CallerResult, over UDP, TCP or TLS (a sips:
+// target; CallerConfig.TLS says which certificates it trusts, and a refused one is explained
+// by tlsconf.Explain). It offers PCMU, PCMA and telephone-event (media.BuildOffer; RTP/SAVP
+// with a fresh SDES key per suite with CallerConfig.SRTP, the answer then required to pick
+// one, and every packet protected with media.SRTP), waits for the answer (a refusal is a result, not an
 // error; when nothing answers at all the INVITE is dropped at the timeout rather than after
 // Timer B), ACKs, and runs its own RTP: one socket, one SSRC and one sequence space, a 20 ms
 // frame sent every 20 ms (silence when there is nothing to say), and symmetric RTP towards

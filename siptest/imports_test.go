@@ -7,7 +7,7 @@ import (
 )
 
 // TestImportsStandBesideTheEndpoint: the test caller reaches the endpoint only over the
-// network. It may import media, dtmf, sipsafe (and pan, the redactor sipsafe uses) and sipgo,
+// network. It may import media, dtmf, sipsafe (and pan, the redactor sipsafe uses), tlsconf and sipgo,
 // never ivr (whose own tests import this package) or the engine above it.
 func TestImportsStandBesideTheEndpoint(t *testing.T) {
 	out, err := exec.Command("go", "list", "-deps", ".").Output()
@@ -20,6 +20,7 @@ func TestImportsStandBesideTheEndpoint(t *testing.T) {
 		"github.com/paybridge/paybridge/dtmf":             true,
 		"github.com/paybridge/paybridge/internal/sipsafe": true,
 		"github.com/paybridge/paybridge/pan":              true,
+		"github.com/paybridge/paybridge/internal/tlsconf": true,
 	}
 	sipgo := false
 	for _, d := range strings.Fields(string(out)) {

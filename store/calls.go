@@ -38,6 +38,16 @@ type Call struct {
 	// RTPSocketDrops counts the datagrams the kernel dropped on the call's media socket because
 	// its receive queue was full: media (keypresses among it) that never reached paybridge.
 	RTPSocketDrops int64 `json:"rtp_socket_drops"`
+	// SIPTransport is the transport the call's signalling came on: UDP, TCP or TLS.
+	SIPTransport string `json:"sip_transport,omitempty"`
+	// SRTP is the crypto suite of the call's media ("AES_CM_128_HMAC_SHA1_80"); "" for plain RTP.
+	SRTP string `json:"srtp,omitempty"`
+	// Encrypted: signalling over TLS and SRTP media, so neither the tones nor the keys that
+	// decrypt them crossed the network in the clear (computed, not stored).
+	Encrypted bool `json:"encrypted"`
+	// SRTPAuthFailed counts SRTP packets of the call's media that failed authentication (a
+	// wrong key, tampering), recorded when the call ends.
+	SRTPAuthFailed int64 `json:"srtp_auth_failed"`
 }
 
 // Cursor returns the paging cursor that continues a list after c.
@@ -74,7 +84,7 @@ type CallFilter struct {
 	Cursor string // from the last Call of the previous page (Call.Cursor)
 }
 
-const callCols = `id, caller, callee, plan, plan_hash, node, state, started_at, answered_at, ended_at, hangup_cause, rtp_foreign, rtp_socket_drops`
+const callCols = `id, caller, callee, plan, plan_hash, node, state, started_at, answered_at, ended_at, hangup_cause, rtp_foreign, rtp_socket_drops, sip_transport, srtp, srtp_auth_failed`
 
 // CreateCall records a new call. StartedAt defaults to now; State to ringing.
 func (s *Store) CreateCall(ctx context.Context, c Call) error {
@@ -88,9 +98,10 @@ func (s *Store) CreateCall(ctx context.Context, c Call) error {
 		return fmt.Errorf("%w: call %s: state %q", ErrInvalid, c.ID, c.State)
 	}
 	err := s.write(ctx, func(ctx context.Context, tx *txn) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO calls (`+callCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		_, err := tx.ExecContext(ctx, `INSERT INTO calls (`+callCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			c.ID, pan.Redact(c.From), pan.Redact(c.To), c.Plan, c.PlanHash, c.Node, c.State,
-			orNow(c.StartedAt).UnixMicro(), micros(c.AnsweredAt), micros(c.EndedAt), pan.Redact(c.HangupCause), c.RTPForeign, c.RTPSocketDrops)
+			orNow(c.StartedAt).UnixMicro(), micros(c.AnsweredAt), micros(c.EndedAt), pan.Redact(c.HangupCause), c.RTPForeign, c.RTPSocketDrops,
+			c.SIPTransport, c.SRTP, c.SRTPAuthFailed)
 		return err
 	})
 	if isUnique(err) {
@@ -133,6 +144,13 @@ func (s *Store) SetCallRTPForeign(ctx context.Context, id string, n int64) error
 func (s *Store) SetCallSocketDrops(ctx context.Context, id string, n int64) error {
 	return s.updateCall(ctx, id, "record socket drops",
 		`UPDATE calls SET rtp_socket_drops = ? WHERE id = ?`, n, id)
+}
+
+// SetCallSRTPAuthFailed records how many SRTP packets of the call's media failed
+// authentication (the call-end path writes it with the hang-up).
+func (s *Store) SetCallSRTPAuthFailed(ctx context.Context, id string, n int64) error {
+	return s.updateCall(ctx, id, "record SRTP authentication failures",
+		`UPDATE calls SET srtp_auth_failed = ? WHERE id = ?`, n, id)
 }
 
 // EndInterruptedCalls ends every call started before the given time that is not ended: calls
@@ -241,8 +259,10 @@ type scanner interface{ Scan(dest ...any) error }
 func scanCall(sc scanner) (Call, error) {
 	var c Call
 	var started, answered, ended sql.NullInt64
-	err := sc.Scan(&c.ID, &c.From, &c.To, &c.Plan, &c.PlanHash, &c.Node, &c.State, &started, &answered, &ended, &c.HangupCause, &c.RTPForeign, &c.RTPSocketDrops)
+	err := sc.Scan(&c.ID, &c.From, &c.To, &c.Plan, &c.PlanHash, &c.Node, &c.State, &started, &answered, &ended, &c.HangupCause, &c.RTPForeign, &c.RTPSocketDrops,
+		&c.SIPTransport, &c.SRTP, &c.SRTPAuthFailed)
 	c.StartedAt, c.AnsweredAt, c.EndedAt = fromMicros(started), fromMicros(answered), fromMicros(ended)
+	c.Encrypted = c.SIPTransport == "TLS" && c.SRTP != ""
 	return c, err
 }
 

@@ -12,13 +12,15 @@ import (
 	"time"
 
 	"github.com/paybridge/paybridge/internal/audiofile"
+	"github.com/paybridge/paybridge/internal/tlsconf"
+	"github.com/paybridge/paybridge/media"
 	"github.com/paybridge/paybridge/siptest"
 )
 
 func init() {
 	register(&command{
 		name:    "call",
-		usage:   "call sip:USER@HOST:PORT [--digits D | --play FILE] [--dtmf M]",
+		usage:   "call sip:USER@HOST:PORT | sips:USER@HOST:PORT [--digits D | --play FILE] [--dtmf M] [--srtp]",
 		summary: "place a test call: key digits or stream a recording, save what was heard, print a JSON summary",
 		run:     runCall,
 	})
@@ -33,14 +35,20 @@ func runCall(ctx context.Context, env *cmdEnv, args []string) int {
 	mode := fs.String("dtmf", siptest.DTMFRFC4733, "how digits are sent: rfc4733, inband or info")
 	record := fs.String("record", "", "save what the caller heard to this WAV file")
 	timeout := fs.Duration("timeout", 60*time.Second, "give up (and hang up) after this long")
-	transport := fs.String("transport", "udp", "SIP transport: udp or tcp")
+	transport := fs.String("transport", "", "SIP transport: udp, tcp or tls (default udp; tls for a sips: URI)")
+	srtp := fs.Bool("srtp", false, "offer SRTP (RTP/SAVP with SDES keys) and require it in the answer")
+	srtpSuite := fs.String("srtp-suite", "", "offer only this SRTP suite (AES_CM_128_HMAC_SHA1_80, AES_CM_128_HMAC_SHA1_32, AES_256_CM_HMAC_SHA1_80/_32, AEAD_AES_128_GCM, AEAD_AES_256_GCM); implies --srtp")
+	caFile := fs.String("ca", "", "over TLS: trust the CA certificates in this PEM file (default: the system's)")
+	insecure := fs.Bool("insecure-skip-verify", false, "over TLS: accept any server certificate (tests with throwaway certificates only)")
+	clientCert := fs.String("cert", "", "over TLS: this caller's certificate (PEM) for mutual TLS")
+	clientKey := fs.String("key", "", "over TLS: the private key of --cert (PEM)")
 	hangup := fs.Bool("hangup", false, "hang up after the digits/recording instead of waiting for the far end")
 	localIP := fs.String("local-ip", "", "local address for SIP and RTP (default: the one that reaches the target)")
 	digitOn := fs.Duration("digit-duration", 100*time.Millisecond, "how long each key is held")
 	digitOff := fs.Duration("digit-gap", 100*time.Millisecond, "pause after each key")
 	verbose := fs.Bool("v", false, "log to stderr (SIP bodies other than SDP are redacted)")
 	fs.Usage = func() {
-		fmt.Fprintln(env.stderr, "usage: paybridge call sip:USER@HOST:PORT [flags]")
+		fmt.Fprintln(env.stderr, "usage: paybridge call sip:USER@HOST:PORT | sips:USER@HOST:PORT [flags]")
 		fs.PrintDefaults()
 	}
 	var target string
@@ -67,6 +75,28 @@ func runCall(ctx context.Context, env *cmdEnv, args []string) int {
 	}
 	if *hangup {
 		cfg.HangupAfter = 500 * time.Millisecond
+	}
+	switch {
+	case *srtpSuite != "":
+		suite, ok := media.SuiteByName(*srtpSuite)
+		if !ok {
+			fmt.Fprintf(env.stderr, "paybridge call: --srtp-suite %q is not a suite paybridge speaks\n", *srtpSuite)
+			return 2
+		}
+		cfg.SRTP = []media.SRTPSuite{suite}
+	case *srtp:
+		cfg.SRTP = media.DefaultSuites
+	}
+	if strings.HasPrefix(strings.ToLower(target), "sips:") || cfg.Transport == "tls" {
+		tc, err := tlsconf.Client(tlsconf.ClientOptions{CAFile: *caFile, InsecureSkipVerify: *insecure, Cert: *clientCert, Key: *clientKey})
+		if err != nil {
+			fmt.Fprintf(env.stderr, "paybridge call: %v\n", err)
+			return 2
+		}
+		cfg.TLS = tc
+	} else if *caFile != "" || *insecure || *clientCert != "" {
+		fmt.Fprintln(env.stderr, "paybridge call: --ca, --insecure-skip-verify and --cert are for TLS: dial a sips: URI or give --transport tls")
+		return 2
 	}
 	if *localIP != "" {
 		ip, err := netip.ParseAddr(*localIP)
@@ -126,9 +156,14 @@ func callSummary(r *siptest.CallerResult) string {
 	case !r.Answered:
 		fmt.Fprintf(&b, ": not answered")
 	default:
-		fmt.Fprintf(&b, ": answered after %d ms (%s", r.AnswerMS, r.Codec)
+		fmt.Fprintf(&b, ": answered after %d ms over %s (%s", r.AnswerMS, strings.ToUpper(r.Transport), r.Codec)
 		if r.EventPT >= 0 {
 			fmt.Fprintf(&b, ", telephone-event %d", r.EventPT)
+		}
+		if r.SRTP != "" {
+			fmt.Fprintf(&b, ", SRTP %s", r.SRTP)
+		} else {
+			b.WriteString(", plain RTP")
 		}
 		fmt.Fprintf(&b, "); heard %.1f s of audio", float64(r.HeardMS)/1000)
 		if !r.PromptHeard {

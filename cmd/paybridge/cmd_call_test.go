@@ -156,3 +156,21 @@ func TestCallTimeoutWithNoOneThere(t *testing.T) {
 		t.Fatalf("error %q (want %q), stderr:\n%s", res.Error, want, stderr)
 	}
 }
+
+// TestCallTLSFlags: the TLS and SRTP flags are refused where they cannot apply, with a reason.
+func TestCallTLSFlags(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"call", "sip:1@127.0.0.1:9", "--ca", "ca.pem"}, "are for TLS"},
+		{[]string{"call", "sip:1@127.0.0.1:9", "--insecure-skip-verify"}, "are for TLS"},
+		{[]string{"call", "sips:1@127.0.0.1:9", "--srtp-suite", "F8_128_HMAC_SHA1_80"}, "not a suite paybridge speaks"},
+		{[]string{"call", "sips:1@127.0.0.1:9", "--ca", "/nonexistent/ca.pem"}, "no such file"},
+	} {
+		code, _, stderr := runCmd(t, tc.args...)
+		if code != 2 || !strings.Contains(stderr, tc.want) {
+			t.Errorf("%q: exit %d, %q; want 2 and %q", tc.args, code, stderr, tc.want)
+		}
+	}
+}

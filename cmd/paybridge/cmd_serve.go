@@ -23,7 +23,8 @@ func init() {
 }
 
 // runServe starts a node and serves until SIGINT/SIGTERM (drain, then exit 0). SIGHUP reloads
-// the plans; an invalid plan keeps its previous version and the reason is logged.
+// the plans and the SIP and HTTPS certificates; an invalid plan or certificate keeps its
+// previous version and the reason is logged. Calls in progress are not touched.
 func runServe(ctx context.Context, env *cmdEnv, args []string) int {
 	cfg, err := app.ParseConfig(args, env.getenv, env.stderr)
 	if errors.Is(err, flag.ErrHelp) {
@@ -48,6 +49,9 @@ func runServe(ctx context.Context, env *cmdEnv, args []string) int {
 				return
 			case <-hup:
 				if err := a.Reload(); err != nil {
+					fmt.Fprintf(env.stderr, "paybridge serve: reload: %v\n", err)
+				}
+				if err := a.ReloadCertificates(); err != nil {
 					fmt.Fprintf(env.stderr, "paybridge serve: reload: %v\n", err)
 				}
 			}

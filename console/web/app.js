@@ -144,7 +144,11 @@
             if (!c.started_at || ev.time < c.started_at) c.started_at = ev.time;
             scheduleRefresh("calls");
             break;
-          case "call.answered": c.state = "answered"; c.answered_at = ev.time; scheduleRefresh("calls"); break;
+          case "call.answered":
+            c.state = "answered"; c.answered_at = ev.time;
+            c.sip_transport = str(f, "sip_transport"); c.srtp = str(f, "srtp"); c.encrypted = f && f.encrypted === true;
+            scheduleRefresh("calls");
+            break;
           case "step": c.step = ev.step; if (c.state === "ringing") c.state = "answered"; break;
           case "pay.progress": {
             const p = c.pay || (c.pay = { digits: 0 });
@@ -220,6 +224,17 @@
     return el("span", { class: "badge " + cls }, text);
   }
 
+  // protection says how a call is protected on the wire: TLS + SRTP (encrypted), or what is
+  // plaintext. c has sip_transport, srtp and encrypted (the call record or call.answered).
+  function protection(c) {
+    if (!c.sip_transport) return el("span", { class: "muted" }, "–");
+    if (c.encrypted) {
+      return el("span", { class: "badge b-ok", "data-encrypted": "true", title: "SIP over TLS, SRTP " + c.srtp }, "🔒 TLS + SRTP");
+    }
+    const what = c.sip_transport + (c.srtp ? " + SRTP (keys in plaintext SIP)" : " + plain RTP");
+    return el("span", { class: "badge b-warn", "data-encrypted": "false", title: "tones or their keys cross the network in the clear" }, what);
+  }
+
   function fillTable(id, rows, emptyId) {
     const tbody = $(id + " tbody");
     tbody.replaceChildren(...rows);
@@ -253,6 +268,7 @@
         el("td", {}, c.plan || ""),
         el("td", { "data-node": "" }, c.node || ""),
         el("td", {}, badge(c.state)),
+        el("td", {}, protection(c)),
         el("td", { "data-step": "" }, c.step || ""),
         el("td", {}, progress),
         el("td", { class: "mono", "data-started": c.started_at }, fmtDuration(now - new Date(c.started_at))));
@@ -361,6 +377,7 @@
           el("td", {}, (c.from || "?") + " → " + (c.to || "?")),
           el("td", {}, c.plan || "", c.node ? el("div", { class: "muted" }, c.node) : ""),
           el("td", {}, badge(c.state)),
+          el("td", {}, protection(c)),
           el("td", { class: "mono" }, fmtDuration(end - new Date(c.started_at))),
           el("td", {}, c.hangup_cause || "")), () => showCall(c.id));
       }), more);
@@ -537,6 +554,9 @@
       el("h3", {}, "Call ", el("span", { class: "mono" }, c.id), " ", badge(c.state)),
       el("p", { class: "muted" }, (c.from || "?") + " → " + (c.to || "?") + " · plan " + (c.plan || "?") + (c.node ? " · node " + c.node : "") +
         " · started " + fmtTime(c.started_at) + (c.hangup_cause ? " · " + c.hangup_cause : "")),
+      el("p", {}, "On the wire: ", protection(c), c.srtp ? el("span", { class: "muted mono" }, " " + c.srtp) : ""),
+      c.srtp_auth_failed ? el("p", { class: "msg-warning", "data-srtp-auth-failed": String(c.srtp_auth_failed) },
+        c.srtp_auth_failed + " SRTP packets failed authentication and were dropped (a wrong key or tampering?)") : "",
       c.rtp_foreign ? el("p", { class: "msg-warning", "data-rtp-foreign": String(c.rtp_foreign) },
         c.rtp_foreign + " media packets from a foreign address were dropped (an RTP injection attempt?)") : "",
       c.rtp_socket_drops ? el("p", { class: "msg-warning", "data-rtp-socket-drops": String(c.rtp_socket_drops) },

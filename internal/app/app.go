@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -29,6 +30,7 @@ import (
 	"github.com/paybridge/paybridge/internal/cardsafe"
 	"github.com/paybridge/paybridge/internal/clientip"
 	"github.com/paybridge/paybridge/internal/sipsafe"
+	"github.com/paybridge/paybridge/internal/tlsconf"
 	"github.com/paybridge/paybridge/ivr"
 	"github.com/paybridge/paybridge/media"
 	"github.com/paybridge/paybridge/sandbox"
@@ -65,6 +67,10 @@ type App struct {
 
 	httpLn      net.Listener
 	httpSrv     *http.Server
+	sipTLS      *tlsconf.Server // --tls-cert: SIP over TLS (nil: no TLS listener)
+	httpTLS     *tlsconf.Server // --http-tls-cert: HTTPS (nil: plain HTTP)
+	sandboxLn   net.Listener    // with HTTPS: the loopback-only plain listener the node reaches its own sandbox on
+	sandboxSrv  *http.Server
 	sandboxURL  string
 	sandboxKey  string        // the inspection key of the sandbox, sent by planHTTP only
 	sandboxMode *sandboxState // --sandbox, and which plans use it
@@ -120,12 +126,24 @@ func New(ctx context.Context, cfg Config, getenv func(string) string, out io.Wri
 		a.tokenFile = filepath.Join(cfg.DataDir, console.TokenFile)
 	}
 
+	if err := a.loadCertificates(); err != nil {
+		return nil, err
+	}
 	// The HTTP listener is bound first: the sandbox's URL (what baseUrl="sandbox" means) is
 	// derived from its real address, so port 0 works in tests.
 	if a.httpLn, err = net.Listen("tcp", cfg.HTTPAddr); err != nil {
 		return nil, fmt.Errorf("--http-addr %s: %w", cfg.HTTPAddr, err)
 	}
 	a.sandboxURL = "http://" + loopbackFor(a.httpLn.Addr().String()) + "/sandbox"
+	if a.httpsOn() {
+		// The public listener speaks HTTPS with a certificate for the public name, which the
+		// node's own loopback requests could not verify: the node reaches its embedded sandbox
+		// on a plain listener bound to loopback only, which nothing outside the host reaches.
+		if a.sandboxLn, err = net.Listen("tcp", "127.0.0.1:0"); err != nil {
+			return nil, fmt.Errorf("sandbox loopback listener: %w", err)
+		}
+		a.sandboxURL = "http://" + a.sandboxLn.Addr().String() + "/sandbox"
+	}
 	a.sandboxKey = randomKey()
 	a.sandboxMode = &sandboxState{mode: cfg.Sandbox}
 	if a.proxies, err = clientip.New(strings.Fields(cfg.TrustedProxies)); err != nil {
@@ -166,8 +184,11 @@ func New(ctx context.Context, cfg Config, getenv func(string) string, out io.Wri
 	})
 	var sms gateway.SMSSender = gateway.NewOutboxSender(a.gwStore)
 	if cfg.SMSURL != "" {
-		sms = recordedSender{next: gateway.NewHTTPSender(cfg.SMSURL, cfg.SMSUser, cfg.SMSPassword, cfg.SMSFrom),
-			store: a.store, log: a.log}
+		var provider gateway.SMSSender = gateway.NewHTTPSender(cfg.SMSURL, cfg.SMSUser, cfg.SMSPassword, cfg.SMSFrom)
+		if !strings.HasPrefix(a.publicURL(), "https://") {
+			provider = plainLinkRefuser{} // an http:// link is never texted to a phone
+		}
+		sms = recordedSender{next: provider, store: a.store, log: a.log}
 	}
 	a.links = gateway.NewLinks(gateway.LinksConfig{
 		BaseURL:    a.publicURL(),
@@ -221,7 +242,16 @@ func New(ctx context.Context, cfg Config, getenv func(string) string, out io.Wri
 	}
 	// cardsafe.ConnContext + cardsafe.Listener (in Serve): the sandbox and the payment page zero
 	// net/http's read buffer of a connection that brought them a card.
-	a.httpSrv = &http.Server{Handler: a.handler(), ReadHeaderTimeout: 10 * time.Second, ConnContext: cardsafe.ConnContext}
+	handler := a.handler()
+	if a.httpsOn() {
+		handler = secureHeaders(handler)
+	}
+	a.httpSrv = &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second, ConnContext: cardsafe.ConnContext}
+	if a.sandboxLn != nil {
+		mux := http.NewServeMux()
+		mux.Handle("/sandbox/", a.sandboxHandler())
+		a.sandboxSrv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ConnContext: cardsafe.ConnContext}
+	}
 	ok = true
 	return a, nil
 }
@@ -263,6 +293,9 @@ func (a *App) publicURL() string {
 	if a.cfg.PublicURL != "" {
 		return strings.TrimRight(a.cfg.PublicURL, "/")
 	}
+	if a.httpsOn() {
+		return "https://" + loopbackFor(a.httpLn.Addr().String())
+	}
 	return "http://" + loopbackFor(a.httpLn.Addr().String())
 }
 
@@ -292,8 +325,14 @@ func (a *App) newSIP() error {
 	if err != nil {
 		return err
 	}
+	policies, err := a.cfg.SRTPPolicies()
+	if err != nil {
+		return fmt.Errorf("--srtp: %w", err)
+	}
 	cfg := ivr.Config{
 		SIPAddr:      a.cfg.SIPAddr,
+		SRTP:         policies,
+		PlanSRTP:     a.planSRTP,
 		RTPPortMin:   a.cfg.RTPPortMin,
 		RTPPortMax:   a.cfg.RTPPortMax,
 		StrictRTP:    a.cfg.RTPStrict,
@@ -320,6 +359,9 @@ func (a *App) newSIP() error {
 			return fmt.Errorf("--sip-allow %q: %w", s, err)
 		}
 		cfg.AllowList = append(cfg.AllowList, p)
+	}
+	if a.sipTLS != nil {
+		cfg.TLSAddr, cfg.TLS = a.cfg.sipTLSAddr(), a.sipTLS.Config()
 	}
 	if a.cfg.SIPTrace {
 		sipsafe.TraceSIP(a.out) // process-global in sipgo: set before the server starts
@@ -400,12 +442,24 @@ func (a *App) Run(ctx context.Context) error {
 	bg, stopBG := context.WithCancel(context.Background())
 	defer stopBG()
 
-	errc := make(chan error, 3)
+	errc := make(chan error, 4)
 	go func() {
-		if err := a.httpSrv.Serve(cardsafe.Listener(a.httpLn)); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		ln := a.httpLn
+		if a.httpsOn() {
+			// cardsafe.Listener above TLS: the read buffers it zeroes hold the decrypted request.
+			ln = tls.NewListener(ln, a.httpTLS.Config())
+		}
+		if err := a.httpSrv.Serve(cardsafe.Listener(ln)); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			errc <- fmt.Errorf("http: %w", err)
 		}
 	}()
+	if a.sandboxSrv != nil {
+		go func() {
+			if err := a.sandboxSrv.Serve(cardsafe.Listener(a.sandboxLn)); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				errc <- fmt.Errorf("sandbox loopback listener: %w", err)
+			}
+		}()
+	}
 	go func() {
 		if err := a.sip.Serve(bg); err != nil {
 			errc <- fmt.Errorf("sip: %w", err)
@@ -456,6 +510,9 @@ func (a *App) Run(ctx context.Context) error {
 	sctx, cancel2 := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel2()
 	_ = a.httpSrv.Shutdown(sctx)
+	if a.sandboxSrv != nil {
+		_ = a.sandboxSrv.Shutdown(sctx)
+	}
 	stopBG()
 	a.loops.Wait() // before the lease is closed: a late heartbeat must not mark the node up again
 	a.recorder.flush()
@@ -507,12 +564,27 @@ func (a *App) openConnectors(set *callplan.PlanSet) {
 func (a *App) banner() {
 	w := a.out
 	base := "http://" + loopbackFor(a.HTTPAddr())
+	if a.httpsOn() {
+		base = "https://" + loopbackFor(a.HTTPAddr())
+	}
 	fmt.Fprintf(w, "paybridge %s is up\n", Version)
 	rtpMode := "SDP address, one early NAT latch"
 	if a.cfg.RTPStrict {
 		rtpMode = "strict: SDP address only"
 	}
 	fmt.Fprintf(w, "  SIP          %s (UDP and TCP), media ports %d-%d (%s)\n", a.sip.Addr(), a.cfg.RTPPortMin, a.cfg.RTPPortMax, rtpMode)
+	if a.sipTLS != nil {
+		mtls := ""
+		if a.sipTLS.MutualTLS() {
+			mtls = ", client certificates required (--tls-client-ca)"
+		}
+		fmt.Fprintf(w, "  SIP TLS      %s (TLS 1.2+, certificate %s%s)\n", a.sip.TLSAddr(), a.sipTLS.Describe(), mtls)
+	}
+	p, _ := a.cfg.SRTPPolicies()
+	fmt.Fprintf(w, "  SRTP         udp %s, tcp %s, tls %s (--srtp; a plan's srtp attribute may be stricter)\n", p.UDP, p.TCP, p.TLS)
+	if a.httpsOn() {
+		fmt.Fprintf(w, "  HTTPS        certificate %s; the node's own sandbox requests use %s (loopback only)\n", a.httpTLS.Describe(), a.sandboxLn.Addr())
+	}
 	fmt.Fprintf(w, "  console      %s/\n", base)
 	fmt.Fprintf(w, "  sandbox      %s\n", a.sandboxNote())
 	if a.paymentKeys > 0 {
@@ -535,6 +607,10 @@ func (a *App) banner() {
 	default:
 		fmt.Fprintf(w, "  admin token  %s\n", a.tokenFile)
 	}
+	for _, warning := range a.plaintextWarnings() {
+		fmt.Fprintf(w, "  WARNING      %s\n", warning)
+		a.log.Warn(warning)
+	}
 }
 
 func (a *App) closeAll() {
@@ -548,6 +624,9 @@ func (a *App) closeAll() {
 	}
 	if a.httpLn != nil {
 		a.httpLn.Close()
+	}
+	if a.sandboxLn != nil {
+		a.sandboxLn.Close()
 	}
 	if a.store != nil {
 		a.store.Close()

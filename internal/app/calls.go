@@ -10,6 +10,7 @@ import (
 	"github.com/paybridge/paybridge/engine"
 	"github.com/paybridge/paybridge/event"
 	"github.com/paybridge/paybridge/ivr"
+	"github.com/paybridge/paybridge/media"
 	"github.com/paybridge/paybridge/prompts"
 	"github.com/paybridge/paybridge/store"
 )
@@ -25,21 +26,41 @@ func (a *App) route(to string) (ivr.CallHandler, bool) {
 	return func(ctx context.Context, call *ivr.Call) { a.runCall(ctx, plan, ps, call) }, true
 }
 
+// planSRTP is the SRTP policy of the plan a dialled number reaches (<CallPlan srtp>; off when
+// it says nothing: the listener's policy then applies).
+func (a *App) planSRTP(to string) media.SRTPPolicy {
+	plan, ok := a.plans.Set().Match(to)
+	if !ok {
+		return media.SRTPOff
+	}
+	p, err := media.ParseSRTPPolicy(plan.SRTP)
+	if err != nil {
+		return media.SRTPOff
+	}
+	return p
+}
+
 // runCall is one answered call: record it, run its plan, record how it ended.
 func (a *App) runCall(ctx context.Context, plan *callplan.Plan, ps *prompts.Set, call *ivr.Call) {
 	a.calls.Add(1)
 	defer a.calls.Done()
 	info := call.Info()
+	sec := call.Security()
+	srtp := ""
+	if sec.SRTP != media.SuiteNone {
+		srtp = sec.SRTP.String()
+	}
 	log := a.log.With("call", info.ID, "plan", plan.Name)
 	if err := a.store.CreateCall(ctx, store.Call{ID: info.ID, From: info.From, To: info.To, Plan: plan.Name,
-		PlanHash: plan.Hash, Node: a.node, State: "ringing", StartedAt: info.StartedAt}); err != nil {
+		PlanHash: plan.Hash, Node: a.node, State: "ringing", StartedAt: info.StartedAt, SIPTransport: sec.Transport, SRTP: srtp}); err != nil {
 		log.Error("recording call", "err", err)
 	}
 	now := time.Now()
 	if err := a.store.MarkAnswered(ctx, info.ID, now); err != nil {
 		log.Error("recording answer", "err", err)
 	}
-	a.live.Publish(event.Event{Time: now, CallID: info.ID, Data: &event.CallAnswered{From: info.From, To: info.To, Plan: plan.Name}})
+	a.live.Publish(event.Event{Time: now, CallID: info.ID, Data: &event.CallAnswered{From: info.From, To: info.To, Plan: plan.Name,
+		SIPTransport: sec.Transport, SRTP: srtp, Encrypted: sec.Encrypted()}})
 
 	sink := event.SinkFunc(func(e event.Event) {
 		if e.CallID == "" {
@@ -86,6 +107,12 @@ func (a *App) runCall(ctx context.Context, plan *callplan.Plan, ps *prompts.Set,
 			log.Error("recording socket drops", "err", err)
 		}
 	}
+	if failed := ms.SRTPAuthFailed; failed > 0 {
+		log.Warn("SRTP packets failed authentication", "srtp_auth_failed", failed)
+		if err := a.store.SetCallSRTPAuthFailed(context.Background(), info.ID, failed); err != nil {
+			log.Error("recording SRTP authentication failures", "err", err)
+		}
+	}
 	if err := a.store.EndCall(context.Background(), info.ID, cause, ended); err != nil {
 		log.Error("recording hang-up", "err", err)
 	}
@@ -120,3 +147,4 @@ func (i ivrMetrics) RTPForeign(n int)                   { i.m.RTPForeign(n) }
 func (i ivrMetrics) Digit(s dtmf.Source)                { i.m.Digit(s.String()) }
 func (i ivrMetrics) CallRefused(reason string)          { i.m.CallRefused(reason) }
 func (i ivrMetrics) SocketDrops(socket string, n int64) { i.m.SocketDrops(socket, n) }
+func (i ivrMetrics) SRTPDropped(replay bool)            { i.m.SRTPDropped(replay) }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -15,6 +16,8 @@ import (
 	"github.com/paybridge/paybridge/console"
 	"github.com/paybridge/paybridge/engine"
 	"github.com/paybridge/paybridge/internal/clientip"
+	"github.com/paybridge/paybridge/ivr"
+	"github.com/paybridge/paybridge/media"
 	"github.com/paybridge/paybridge/payment"
 	"github.com/paybridge/paybridge/sandbox"
 	"github.com/paybridge/paybridge/store"
@@ -25,7 +28,14 @@ import (
 // line wins over the environment, which wins over the default.
 type Config struct {
 	SIPAddr      string        // --sip-addr: UDP and TCP listen address for SIP
+	SIPTLSAddr   string        // --sip-tls-addr: SIP over TLS listen address ("" = the --sip-addr host, port 5061, when --tls-cert is given)
+	TLSCert      string        // --tls-cert: SIP over TLS certificate, PEM (the chain after it)
+	TLSKey       string        // --tls-key: its private key, PEM
+	TLSClientCA  string        // --tls-client-ca: CA certificates that sign the clients SIP over TLS accepts (mutual TLS; "" = no client certificate asked)
+	SRTP         string        // --srtp: off | optional | required, or per transport: "udp=optional tcp=optional tls=required"
 	HTTPAddr     string        // --http-addr: console, API, WebSocket, payment pages, sandbox
+	HTTPTLSCert  string        // --http-tls-cert: HTTPS certificate, PEM (the chain after it)
+	HTTPTLSKey   string        // --http-tls-key: its private key, PEM
 	RTPPortMin   int           // --rtp-ports low end (even)
 	RTPPortMax   int           // --rtp-ports high end
 	RTPStrict    bool          // --rtp-strict: media only from the SDP address (no symmetric-RTP latching)
@@ -77,6 +87,7 @@ type Config struct {
 func DefaultConfig() Config {
 	return Config{
 		SIPAddr:      "0.0.0.0:5060",
+		SRTP:         "optional",
 		HTTPAddr:     "127.0.0.1:8080",
 		RTPPortMin:   10000,
 		RTPPortMax:   20000,
@@ -107,12 +118,19 @@ func ParseConfig(args []string, getenv func(string) string, stderr io.Writer) (C
 	var rtpPorts string
 	str := func(p *string, name, usage string) { fs.StringVar(p, name, *p, usage) }
 	str(&c.SIPAddr, "sip-addr", "SIP listen address (UDP and TCP)")
+	str(&c.SIPTLSAddr, "sip-tls-addr", "SIP over TLS listen address (default with --tls-cert: the --sip-addr host, port 5061)")
+	str(&c.TLSCert, "tls-cert", "SIP over TLS certificate (PEM, chain after it); reloaded on SIGHUP")
+	str(&c.TLSKey, "tls-key", "private key of --tls-cert (PEM)")
+	str(&c.TLSClientCA, "tls-client-ca", "SIP over TLS: accept only clients with a certificate from these CAs (PEM; mutual TLS for trunks)")
+	str(&c.SRTP, "srtp", `media encryption: off, optional or required; or per transport, e.g. "udp=optional tcp=optional tls=required"`)
 	str(&c.HTTPAddr, "http-addr", "HTTP listen address (console, API, payment pages, sandbox)")
+	str(&c.HTTPTLSCert, "http-tls-cert", "serve HTTPS with this certificate (PEM, chain after it); reloaded on SIGHUP")
+	str(&c.HTTPTLSKey, "http-tls-key", "private key of --http-tls-cert (PEM)")
 	rtpPorts = fmt.Sprintf("%d-%d", c.RTPPortMin, c.RTPPortMax)
 	fs.StringVar(&rtpPorts, "rtp-ports", rtpPorts, "RTP port range LOW-HIGH")
 	fs.BoolVar(&c.RTPStrict, "rtp-strict", c.RTPStrict, "accept media only from the address and port the caller's SDP names (no symmetric-RTP latching for callers behind NAT)")
 	str(&c.PublicIP, "public-ip", "address for SIP Contact and SDP c= (default: the SIP listen address)")
-	str(&c.PublicURL, "public-url", "base URL of payment links (default: http://HTTP-ADDR)")
+	str(&c.PublicURL, "public-url", "base URL of payment links (default: https:// or http://HTTP-ADDR)")
 	str(&c.DataDir, "data", "data directory (database, admin token, recordings)")
 	str(&c.DB, "db", "the database of records: a PostgreSQL URL (postgres://…) shared by the nodes of a cluster; default: DATA/paybridge.db (SQLite)")
 	str(&c.NodeID, "node-id", "this node's id, recorded on its calls and unique among the live nodes (default: the host name)")
@@ -202,6 +220,28 @@ func (c Config) validate() error {
 	for name, addr := range map[string]string{"--sip-addr": c.SIPAddr, "--http-addr": c.HTTPAddr} {
 		if _, _, err := net.SplitHostPort(addr); err != nil {
 			errs = append(errs, fmt.Errorf("%s %q: %w", name, addr, err))
+		}
+	}
+	if c.SIPTLSAddr != "" {
+		if _, _, err := net.SplitHostPort(c.SIPTLSAddr); err != nil {
+			errs = append(errs, fmt.Errorf("--sip-tls-addr %q: %w", c.SIPTLSAddr, err))
+		}
+	}
+	if (c.TLSCert == "") != (c.TLSKey == "") {
+		errs = append(errs, errors.New("--tls-cert and --tls-key go together"))
+	}
+	if c.TLSCert == "" && (c.SIPTLSAddr != "" || c.TLSClientCA != "") {
+		errs = append(errs, errors.New("--sip-tls-addr and --tls-client-ca need --tls-cert and --tls-key"))
+	}
+	if (c.HTTPTLSCert == "") != (c.HTTPTLSKey == "") {
+		errs = append(errs, errors.New("--http-tls-cert and --http-tls-key go together"))
+	}
+	if _, err := c.SRTPPolicies(); err != nil {
+		errs = append(errs, fmt.Errorf("--srtp: %w", err))
+	}
+	for name, u := range map[string]string{"--sms-url": c.SMSURL, "--webhook-url": c.WebhookURL} {
+		if err := checkOutboundURL(u); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", name, err))
 		}
 	}
 	if c.PublicIP != "" && net.ParseIP(c.PublicIP) == nil {
@@ -300,6 +340,54 @@ func (c Config) checkMerchant() []error {
 		}
 	}
 	return errs
+}
+
+// SRTPPolicies reads --srtp: one policy for every transport ("required"), or policies by
+// transport ("udp=optional tcp=optional tls=required"; a transport not named is optional).
+func (c Config) SRTPPolicies() (ivr.SRTPPolicies, error) {
+	v := strings.TrimSpace(c.SRTP)
+	if !strings.Contains(v, "=") {
+		p, err := media.ParseSRTPPolicy(v)
+		return ivr.AllSRTP(p), err
+	}
+	out := ivr.AllSRTP(media.SRTPOptional)
+	for _, f := range strings.FieldsFunc(v, func(r rune) bool { return r == ' ' || r == ',' }) {
+		t, val, _ := strings.Cut(f, "=")
+		p, err := media.ParseSRTPPolicy(val)
+		if err != nil {
+			return out, err
+		}
+		switch strings.ToLower(t) {
+		case "udp":
+			out.UDP = p
+		case "tcp":
+			out.TCP = p
+		case "tls":
+			out.TLS = p
+		default:
+			return out, fmt.Errorf("%q: transport %q (want udp, tcp or tls)", f, t)
+		}
+	}
+	return out, nil
+}
+
+// checkOutboundURL accepts "" and https URLs, and plain http only on loopback: SMS texts carry
+// payment links (bearer secrets), webhooks carry payment results.
+func checkOutboundURL(s string) error {
+	if s == "" {
+		return nil
+	}
+	u, err := url.Parse(s)
+	if err != nil || u.Host == "" || u.Scheme != "http" && u.Scheme != "https" {
+		return fmt.Errorf("%q is not an absolute http(s) URL", s)
+	}
+	if u.Scheme == "http" {
+		ip := net.ParseIP(u.Hostname())
+		if u.Hostname() != "localhost" && (ip == nil || !ip.IsLoopback()) {
+			return fmt.Errorf("plain http outside loopback (%s): use https", u.Host)
+		}
+	}
+	return nil
 }
 
 // DatabasePath is the SQLite file inside the data directory.

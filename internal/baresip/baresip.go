@@ -54,6 +54,18 @@ type Options struct {
 	Record bool
 	// Source is the WAV it plays as its microphone (default 60 s of silence).
 	Source string
+	// Audio, when set, is what the microphone plays instead (8 kHz PCM from the start of the
+	// call), e.g. in-band DTMF tones.
+	Audio []int16
+	// CAFile makes baresip trust these CA certificates for SIP over TLS (sip_cafile).
+	CAFile string
+	// MediaEnc is the account's media encryption: "" (plain RTP) or "srtp-mand" (RTP/SAVP
+	// with SDES keys, nothing else accepted); loads the srtp module.
+	MediaEnc string
+	// Outbound is the account's outbound proxy ("sip:127.0.0.1:5061;transport=tls"): every
+	// request of a new call goes there. libre 1.1 (Debian's) sends a request only to a sip:
+	// next hop, so a sips: Request-URI needs a sip:…;transport=tls outbound proxy.
+	Outbound string
 }
 
 // Start runs baresip as the caller +447700900123 on loopback and connects to its ctrl_tcp
@@ -78,6 +90,11 @@ func (u *UA) RecordedFile(suffix string) string {
 	return ""
 }
 
+// DialSIPS is what the dial command takes to call a sips: URI: baresip 1.0 prefixes "sip:" to
+// any dial string that does not contain "sip:" (so "sips:…" became "sip:sips:…"), and a
+// name-addr whose display name holds it passes through unchanged.
+func DialSIPS(uri string) string { return `"sip:" <` + uri + `>` }
+
 func start(t testing.TB, opt Options, attempt int) *UA {
 	t.Helper()
 	bin, err := exec.LookPath("baresip")
@@ -89,6 +106,12 @@ func start(t testing.TB, opt Options, attempt int) *UA {
 	}
 	dir := t.TempDir()
 	silence := opt.Source
+	if opt.Audio != nil {
+		silence = filepath.Join(dir, "microphone.wav")
+		if err := audiofile.WriteWAVFile(silence, opt.Audio, audiofile.PCM16); err != nil {
+			t.Fatal(err)
+		}
+	}
 	if silence == "" {
 		silence = filepath.Join(dir, "silence.wav")
 		if err := audiofile.WriteWAVFile(silence, make([]int16, 8000*60), audiofile.PCM16); err != nil {
@@ -106,6 +129,20 @@ func start(t testing.TB, opt Options, attempt int) *UA {
 	if opt.Codecs != "" {
 		account += ";audio_codecs=" + opt.Codecs
 	}
+	tlsConf, srtpModule := "", ""
+	if opt.CAFile != "" {
+		tlsConf = "sip_cafile " + opt.CAFile + "\n"
+	}
+	if opt.MediaEnc != "" {
+		if _, err := os.Stat(filepath.Join(ModuleDir, "srtp.so")); err != nil {
+			t.Fatalf("baresip srtp module not installed (%v): run make deps", err)
+		}
+		srtpModule = "module srtp.so\n" // before account.so: accounts name their media encryption
+		account += ";mediaenc=" + opt.MediaEnc
+	}
+	if opt.Outbound != "" {
+		account += `;outbound="` + opt.Outbound + `"`
+	}
 	extra, recDir := "", ""
 	if opt.Record {
 		recDir = filepath.Join(dir, "heard")
@@ -117,19 +154,19 @@ func start(t testing.TB, opt Options, attempt int) *UA {
 	sipPort, ctrlPort, rtp := freePort(t, "udp"), freePort(t, "tcp"), freePort(t, "udp")&^1
 	config := fmt.Sprintf(`poll_method epoll
 sip_listen 127.0.0.1:%d
-audio_player aubridge,nil
+%saudio_player aubridge,nil
 audio_source aufile,%s
 audio_alert aubridge,nil
 rtp_ports %d-%d
 module_path %s
-module account.so
+%smodule account.so
 module g711.so
 module aufile.so
 module aubridge.so
 module_app menu.so
 module_app ctrl_tcp.so
 ctrl_tcp_listen 127.0.0.1:%d
-%s`, sipPort, silence, rtp, rtp+20, ModuleDir, ctrlPort, extra)
+%s`, sipPort, tlsConf, silence, rtp, rtp+20, ModuleDir, srtpModule, ctrlPort, extra)
 	for name, body := range map[string]string{"config": config, "accounts": account + "\n"} {
 		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
 			t.Fatal(err)

@@ -373,6 +373,8 @@ func TestConsoleServeEndToEnd(t *testing.T) {
 		t.Errorf("paybridge call did not finish:\n%s", callOut.String())
 	}
 	b.waitFor("the call is in recent calls, ended", `[...document.querySelectorAll('#calls-table tbody tr[data-call-id]')].some(r => r.textContent.includes("ended"))`, 30*time.Second)
+	// The call came over UDP with plain RTP: the console says it was not encrypted.
+	b.waitFor("the call's protection", `[...document.querySelectorAll('#calls-table tbody tr[data-call-id]')].some(r => r.querySelector('[data-encrypted="false"]') && r.textContent.includes("UDP + plain RTP"))`, 10*time.Second)
 	var row string
 	b.mustEval(`[...document.querySelectorAll('#payments-table tbody tr')].find(r => r.textContent.includes("************4242")).textContent`, &row)
 	if !strings.Contains(row, "success") {

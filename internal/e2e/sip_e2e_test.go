@@ -42,6 +42,7 @@ const sipPayPlan = `<CallPlan name="sip-e2e-pay">
 // sipNode is one `paybridge serve` process for the SIP end-to-end tests.
 type sipNode struct {
 	sip  string // host:port
+	tls  string // host:port of SIP over TLS ("" without --tls-cert)
 	http string // http://host:port of the console and API
 	data string
 	out  *testlog.Buffer
@@ -107,8 +108,9 @@ func startSIPNodeWith(t *testing.T, rtpBase int, plan string, extra ...string) *
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait(); pw.Close() })
-	ready, console := make(chan string, 1), make(chan string, 1)
+	ready, console, tlsReady := make(chan string, 1), make(chan string, 1), make(chan string, 1)
 	sipLine := regexp.MustCompile(`SIP\s+(\S+) \(UDP`)
+	tlsLine := regexp.MustCompile(`SIP TLS\s+(\S+) \(TLS`)
 	consoleLine := regexp.MustCompile(`console\s+(http://\S+)/`)
 	go func() {
 		sc := bufio.NewScanner(pr)
@@ -126,6 +128,12 @@ func startSIPNodeWith(t *testing.T, rtpBase int, plan string, extra ...string) *
 				default:
 				}
 			}
+			if m := tlsLine.FindStringSubmatch(sc.Text()); m != nil {
+				select {
+				case tlsReady <- m[1]:
+				default:
+				}
+			}
 		}
 	}()
 	select {
@@ -137,6 +145,15 @@ func startSIPNodeWith(t *testing.T, rtpBase int, plan string, extra ...string) *
 	case n.http = <-console:
 	case <-time.After(5 * time.Second):
 		t.Fatalf("paybridge serve printed no console address:\n%s", n.out)
+	}
+	for _, a := range extra {
+		if a == "--tls-cert" {
+			select {
+			case n.tls = <-tlsReady:
+			case <-time.After(5 * time.Second):
+				t.Fatalf("paybridge serve printed no SIP TLS address:\n%s", n.out)
+			}
+		}
 	}
 	return n
 }

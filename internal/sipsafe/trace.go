@@ -11,11 +11,55 @@ import (
 )
 
 // RedactSIP returns msg as a trace may show it: every body that is not SDP replaced by a
-// placeholder (SIP INFO bodies carry DTMF digits, card data; SDP carries only addresses and
-// codecs), and the rest passed through paybridge's one redactor (pan.Redact), so a card
-// number a caller put in a header — a From user, a Subject — is masked too.
+// placeholder (SIP INFO bodies carry DTMF digits, card data), the SRTP keys of an SDP body
+// replaced too (SDES a=crypto "inline:" keys and a=key-mgmt data are as secret as the card:
+// they decrypt its tones), and the rest passed through paybridge's one redactor (pan.Redact),
+// so a card number a caller put in a header — a From user, a Subject — is masked too.
 func RedactSIP(msg []byte) []byte {
-	return redactText(withoutBody(msg))
+	return redactText(redactSDPKeys(withoutBody(msg)))
+}
+
+// keyRedacted replaces a key in a trace.
+const keyRedacted = "[key redacted]"
+
+// redactSDPKeys replaces every SDES inline key (what follows "inline:" up to '|', ';' or white
+// space, in any case) and the value of every a=key-mgmt attribute. It returns msg itself when
+// there is none.
+func redactSDPKeys(msg []byte) []byte {
+	lower := bytes.ToLower(msg)
+	if !bytes.Contains(lower, []byte("inline:")) && !bytes.Contains(lower, []byte("a=key-mgmt:")) {
+		return msg
+	}
+	out := make([]byte, 0, len(msg))
+	for i := 0; i < len(msg); {
+		var skip int
+		switch {
+		case bytes.HasPrefix(lower[i:], []byte("inline:")):
+			skip = len("inline:")
+		case bytes.HasPrefix(lower[i:], []byte("a=key-mgmt:")):
+			skip = len("a=key-mgmt:")
+		default:
+			out = append(out, msg[i])
+			i++
+			continue
+		}
+		out = append(out, msg[i:i+skip]...)
+		i += skip
+		j := i
+		for j < len(msg) && msg[j] != '|' && msg[j] != ';' && msg[j] != ' ' && msg[j] != '\t' && msg[j] != '\r' && msg[j] != '\n' {
+			j++
+		}
+		if skip == len("a=key-mgmt:") {
+			for j < len(msg) && msg[j] != '\r' && msg[j] != '\n' { // the whole attribute value
+				j++
+			}
+		}
+		if j > i {
+			out = append(out, keyRedacted...)
+		}
+		i = j
+	}
+	return out
 }
 
 // redactText applies pan.Redact to b, returning b itself when nothing is masked.

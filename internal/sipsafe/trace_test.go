@@ -35,8 +35,22 @@ func TestTraceSIPRedacts(t *testing.T) {
 func FuzzRedactSIP(f *testing.F) {
 	f.Add([]byte("INFO sip:a@b SIP/2.0\r\nc: application/dtmf\r\n\r\n4242424242424242"))
 	f.Add([]byte("INVITE sip:a@b SIP/2.0\r\nContent-Type: application/sdp\r\n\r\nv=0\r\n"))
+	f.Add([]byte("INVITE sip:a@b SIP/2.0\r\nContent-Type: application/sdp\r\n\r\na=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:WVNfX19zZW1jdGwgKCkgewkyMjA7fQp9CnVubGVz|2^20\r\n"))
 	f.Fuzz(func(t *testing.T, msg []byte) {
 		out := RedactSIP(msg)
+		// No key survives: whatever followed an inline: up to its end is gone.
+		lo := bytes.ToLower(out)
+		for j := bytes.Index(lo, []byte("inline:")); j >= 0; {
+			rest := out[j+len("inline:"):]
+			if len(rest) > 0 && !bytes.HasPrefix(rest, []byte(keyRedacted)) && !bytes.ContainsAny(rest[:1], "|; \t\r\n") {
+				t.Fatalf("a key after inline: survived: %q", out)
+			}
+			k := bytes.Index(lo[j+1:], []byte("inline:"))
+			if k < 0 {
+				break
+			}
+			j += 1 + k
+		}
 		i := bytes.Index(msg, []byte("\r\n\r\n"))
 		if i < 0 || isSDPHead(msg[:i]) {
 			return
@@ -72,5 +86,41 @@ func TestRedactSIPHeaders(t *testing.T) {
 		if !strings.Contains(got, keep) {
 			t.Errorf("the trace lost %q:\n%s", keep, got)
 		}
+	}
+}
+
+// SDES keys decrypt the call's media, tones and all: a trace shows the a=crypto line without
+// its key, in an offer and an answer, whatever the case and the parameters after the key.
+func TestRedactSIPCryptoKeys(t *testing.T) {
+	const key1 = "WVNfX19zZW1jdGwgKCkgewkyMjA7fQp9CnVubGVz"
+	const key2 = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNk"
+	const mikey = "AQAFgM0XflABAAAAAAAAAAAAAAsAyONQ6gAAAAAJAAAQbWl4ZXJAc2lwLnRlc3Q="
+	msg := "SIP/2.0 200 OK\r\nContent-Type: application/sdp\r\n\r\n" +
+		"v=0\r\nm=audio 4000 RTP/SAVP 0\r\n" +
+		"a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:" + key1 + "|2^20|1:4\r\n" +
+		"a=crypto:2 AEAD_AES_256_GCM INLINE:" + key2 + " KDR=0\r\n" +
+		"a=key-mgmt:mikey " + mikey + "\r\n" +
+		"a=rtpmap:0 PCMU/8000\r\n"
+	for _, k := range []string{key1, key2, mikey} {
+		if !strings.Contains(msg, k) {
+			t.Fatal("control: the message does not hold the key")
+		}
+	}
+	got := string(RedactSIP([]byte(msg)))
+	for _, k := range []string{key1, key2, mikey, key1[:12], key2[:12], mikey[:12]} {
+		if strings.Contains(got, k) {
+			t.Fatalf("the trace holds a key:\n%s", got)
+		}
+	}
+	for _, keep := range []string{"a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:[key redacted]|2^20|1:4", "a=crypto:2 AEAD_AES_256_GCM INLINE:[key redacted] KDR=0",
+		"a=key-mgmt:[key redacted]", "a=rtpmap:0 PCMU/8000", "m=audio 4000 RTP/SAVP 0"} {
+		if !strings.Contains(got, keep) {
+			t.Errorf("the trace lost %q:\n%s", keep, got)
+		}
+	}
+	var buf bytes.Buffer
+	(&tracer{w: &buf}).SIPTraceRead("TLS", "127.0.0.1:5061", "127.0.0.1:40000", []byte(msg))
+	if strings.Contains(buf.String(), key1) || strings.Contains(buf.String(), key2) {
+		t.Fatalf("the tracer writes a key:\n%s", buf.String())
 	}
 }

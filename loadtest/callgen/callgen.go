@@ -17,6 +17,7 @@ import (
 	"github.com/emiago/sipgo/sip"
 
 	"github.com/paybridge/paybridge/loadtest/pcapgen"
+	"github.com/paybridge/paybridge/media"
 )
 
 // gen is one run.
@@ -156,6 +157,17 @@ func (g *gen) call(ctx context.Context, i int) {
 	from := &sip.FromHeader{Address: sip.Uri{Scheme: "sip", User: g.cfg.From, Host: g.cfg.LocalIP.String()}, Params: sip.NewParams()}
 	from.Params.Add("tag", sip.GenerateTagN(16))
 	body := offer(g.cfg.LocalIP, g.mix.port(sock), uint64(i)+1)
+	var key *media.Crypto
+	if g.cfg.SRTP {
+		var err error
+		if key, err = media.NewCrypto(1, media.AES_CM_128_HMAC_SHA1_80); err != nil {
+			g.failed.Add(1)
+			return
+		}
+		defer key.Zero()
+		body = media.BuildOffer(media.LocalMedia{IP: g.cfg.LocalIP, Port: g.mix.port(sock), SessionID: uint64(i) + 1, Version: 1,
+			Cryptos: []*media.Crypto{key}})
+	}
 	sess, err := g.dc.Invite(ctx, g.target, body, sip.NewHeader("Content-Type", "application/sdp"), from)
 	if err != nil {
 		g.failed.Add(1)
@@ -182,6 +194,10 @@ func (g *gen) call(ctx context.Context, i int) {
 		return
 	}
 	to, pt, err := answerAddr(sess.InviteResponse.Body())
+	var sec *media.SRTP
+	if err == nil && key != nil {
+		sec, err = answerSRTP(sess.InviteResponse.Body(), key)
+	}
 	if err != nil {
 		sess.Ack(ctx)
 		g.hangup(sess)
@@ -204,7 +220,7 @@ func (g *gen) call(ctx context.Context, i int) {
 	}()
 
 	cm := &callMedia{to: net.UDPAddrFromAddrPort(to), sock: sock, ssrc: rand.Uint32(), seq: uint16(rand.Uint32()),
-		ts: rand.Uint32(), eventPT: pt, done: make(chan struct{})}
+		ts: rand.Uint32(), eventPT: pt, done: make(chan struct{}), sec: sec}
 	g.mix.add(cm)
 	defer cm.stopped.Store(true)
 	select {

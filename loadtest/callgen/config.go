@@ -21,7 +21,10 @@ type Config struct {
 	Rate   float64        // new calls per second
 	Keys   string         // keys every caller presses (0-9 * # A-D)
 	DTMF   string         // RFC4733 (default) or Inband
-	Lead   time.Duration  // silence before the first key (default 1 s)
+	// SRTP offers RTP/SAVP with an SDES key (AES_CM_128_HMAC_SHA1_80) and encrypts every packet
+	// with it; the answer must accept it.
+	SRTP bool
+	Lead time.Duration // silence before the first key (default 1 s)
 	// ByeWait bounds the wait for the far end's BYE after the stream ended (default 30 s, as
 	// the SIPp scenario); then the caller hangs up and the call counts as timed out.
 	ByeWait time.Duration

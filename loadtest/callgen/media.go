@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"golang.org/x/net/ipv4"
+
+	"github.com/paybridge/paybridge/media"
 )
 
 const (
@@ -37,12 +39,14 @@ type callMedia struct {
 	next    int
 	done    chan struct{} // closed when the whole stream is sent
 	stopped atomic.Bool   // the call ended: the scheduler drops it
+	sec     *media.SRTP   // nil: plain RTP (only the mixer's goroutine protects with it)
 }
 
 // slotBuf is one reusable packet buffer of a tick's batch.
 type slotBuf struct {
-	b []byte
-	v [][]byte // {b}: what ipv4.Message wants, kept so a tick allocates nothing
+	b   []byte
+	enc []byte   // the SRTP packet of b
+	v   [][]byte // {b} or {enc}: what ipv4.Message wants, kept so a tick allocates nothing
 }
 
 // mixer is the one scheduler that sends every call's media.
@@ -142,11 +146,18 @@ func (m *mixer) run() {
 			due := int(now.Sub(c.start)/frame) + 1
 			for ; c.next < due && c.next < len(m.st.pkts); c.next++ {
 				if slot == len(arena) {
-					arena = append(arena, &slotBuf{b: make([]byte, 0, 256), v: make([][]byte, 1)})
+					arena = append(arena, &slotBuf{b: make([]byte, 0, 256), enc: make([]byte, 0, 256), v: make([][]byte, 1)})
 				}
 				sb := arena[slot]
 				sb.b = m.st.stamp(sb.b[:0], c.next, c)
 				sb.v[0] = sb.b
+				if c.sec != nil {
+					var err error
+					if sb.enc, err = c.sec.Protect(sb.enc[:0], sb.b); err != nil {
+						continue
+					}
+					sb.v[0] = sb.enc
+				}
 				slot++
 				msgs[c.sock] = append(msgs[c.sock], ipv4.Message{Buffers: sb.v, Addr: c.to})
 			}

@@ -6,6 +6,8 @@ import (
 	"net/netip"
 
 	"github.com/pion/sdp/v3"
+
+	"github.com/paybridge/paybridge/media"
 )
 
 // offer is the caller's SDP: PCMU and telephone-event/8000 on PT 101, as the SIPp scenario.
@@ -49,4 +51,21 @@ func answerAddr(body []byte) (netip.AddrPort, uint8, error) {
 		return netip.AddrPortFrom(ip, uint16(m.MediaName.Port.Value)), pt, nil
 	}
 	return netip.AddrPort{}, 0, errors.New("answer SDP: no audio stream")
+}
+
+// answerSRTP is the SRTP of a call whose offer carried key: the answer must have chosen it.
+func answerSRTP(body []byte, key *media.Crypto) (*media.SRTP, error) {
+	s, err := media.ParseSDP(body)
+	if err != nil {
+		return nil, fmt.Errorf("answer SDP: %w", err)
+	}
+	defer s.Zero()
+	p, err := media.NegotiateWith(s, media.SRTPRequired)
+	if err != nil {
+		return nil, fmt.Errorf("answer SDP: %w", err)
+	}
+	if p.Crypto.Tag != key.Tag || p.Crypto.Suite != key.Suite {
+		return nil, fmt.Errorf("answer SDP: %w", media.ErrCryptoMismatch)
+	}
+	return media.NewSRTP(key, p.Crypto)
 }

@@ -6,6 +6,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -27,7 +28,7 @@ func buildPaybridge(t *testing.T) string {
 }
 
 // TestOwnGeneratorPaysThroughServe keeps the generator from rotting: callgen places 5 calls
-// keying the card over RFC 4733 (and 2 in-band) into a built `paybridge serve` that charges
+// keying the card over RFC 4733 (and 2 in-band, 2 over SRTP) into a built `paybridge serve` that charges
 // through the sandbox provider in its own process; every call must be answered, hung up by
 // paybridge and paid for card …4242 (which proves the 16+4+3 digits arrived: a lost,
 // duplicated or changed digit fails the Luhn check, the expiry or the CVV length). The control:
@@ -55,7 +56,8 @@ func TestOwnGeneratorPaysThroughServe(t *testing.T) {
 		t.Helper()
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 		defer cancel()
-		r, err := callgen.Run(ctx, callgen.Config{Target: to, User: payUser, Keys: keys, DTMF: mode, Calls: calls, Rate: 5, Lead: time.Second})
+		dtmf, srtp := strings.CutSuffix(mode, srtpSuffix)
+		r, err := callgen.Run(ctx, callgen.Config{Target: to, User: payUser, Keys: keys, DTMF: dtmf, SRTP: srtp, Calls: calls, Rate: 5, Lead: time.Second})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -69,19 +71,20 @@ func TestOwnGeneratorPaysThroughServe(t *testing.T) {
 	}
 	run(payKeys, callgen.RFC4733, 5)
 	run(payKeys, callgen.Inband, 2)
+	run(payKeys, callgen.RFC4733+srtpSuffix, 2)           // the SRTP rows of the capacity table
 	run("4242424242424241#1230#123#", callgen.RFC4733, 1) // control: a digit changed
 
 	o, err := srv.finish()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if o.answered != 8 || o.correct != 7 {
-		t.Fatalf("serve recorded %d answered, %d paid (failures %v); want 8 and 7", o.answered, o.correct, o.failures)
+	if o.answered != 10 || o.correct != 9 {
+		t.Fatalf("serve recorded %d answered, %d paid (failures %v); want 10 and 9", o.answered, o.correct, o.failures)
 	}
 	if n := o.failures["too-many-failed-attempts/invalid-card-number"]; n != 1 {
 		t.Fatalf("the control call (wrong digit) should fail as invalid-card-number: %v", o.failures)
 	}
-	if o.peak() < 1 || o.callSeconds() < 8*5 {
+	if o.peak() < 1 || o.callSeconds() < 10*5 {
 		t.Fatalf("peak %d, %.1f call-seconds: the spans are not read", o.peak(), o.callSeconds())
 	}
 }

@@ -43,13 +43,18 @@ type load struct {
 	overload bool
 }
 
+// srtpSuffix on a row's DTMF mode ("rfc4733+srtp") makes the caller encrypt its media with
+// SRTP (only our generator speaks it); paybridge serve's default --srtp optional takes it.
+const srtpSuffix = "+srtp"
+
 // runOwn runs callgen in a child process (this program's `gen` mode, niced like SIPp), so its
 // CPU is its own and measured apart from the target's.
 func runOwn(self string, l load) (genResult, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Duration(float64(l.calls)/l.rate)*time.Second+3*time.Minute)
 	defer cancel()
+	dtmfMode, srtp := strings.CutSuffix(l.dtmf, srtpSuffix)
 	cmd := exec.CommandContext(ctx, "nice", "-n", "10", self, "gen", "-target", l.addr, "-user", l.user, "-keys", l.keys,
-		"-dtmf", l.dtmf, "-calls", strconv.Itoa(l.calls), "-rate", strconv.FormatFloat(l.rate, 'f', -1, 64), "-lead", l.lead.String())
+		"-dtmf", dtmfMode, "-srtp="+strconv.FormatBool(srtp), "-calls", strconv.Itoa(l.calls), "-rate", strconv.FormatFloat(l.rate, 'f', -1, 64), "-lead", l.lead.String())
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	err := cmd.Run()
@@ -74,6 +79,7 @@ func genMain(args []string) {
 	calls := fs.Int("calls", 10, "calls")
 	rate := fs.Float64("rate", 5, "calls per second")
 	lead := fs.Duration("lead", time.Second, "silence before the first key")
+	srtp := fs.Bool("srtp", false, "offer RTP/SAVP (SDES, AES_CM_128_HMAC_SHA1_80) and encrypt the media")
 	fs.Parse(args)
 	to, err := callgen.ParseTarget(*target)
 	if err != nil {
@@ -81,7 +87,7 @@ func genMain(args []string) {
 		os.Exit(2)
 	}
 	r, err := callgen.Run(context.Background(), callgen.Config{Target: to, User: *user, Keys: *keys, DTMF: *dtmf,
-		Calls: *calls, Rate: *rate, Lead: *lead})
+		Calls: *calls, Rate: *rate, Lead: *lead, SRTP: *srtp})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "gen:", err)
 		os.Exit(1)

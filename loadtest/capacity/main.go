@@ -93,7 +93,7 @@ func main() {
 	repo := flag.String("repo", ".", "the repository (testdata/loadtest, testdata/sip/sipp)")
 	ladderFlag := flag.String("ladder", "200,500,1000,1500", "concurrent calls to try, ascending; a row stops at its first rung with an error")
 	rowsFlag := flag.String("rows", "paybridge/own/rfc4733,diago/own/rfc4733,paybridge/sipp/rfc4733,diago/sipp/rfc4733,paybridge/own/inband,paybridge/sipp/inband,diago/own/inband",
-		"endpoint/caller/dtmf rows (endpoint paybridge|diago, caller own|sipp, dtmf rfc4733|inband)")
+		"endpoint/caller/dtmf rows (endpoint paybridge|diago, caller own|sipp, dtmf rfc4733|inband, and for paybridge/own rfc4733+srtp|inband+srtp)")
 	lead := flag.Duration("lead", 10*time.Second, "each caller listens this long before keying (so N calls ramped over -ramp are up at once)")
 	ramp := flag.Duration("ramp", 15*time.Second, "N calls are started over this long (N/15 per second)")
 	budget := flag.Duration("budget", 18*time.Minute, "stop climbing ladders after this long (rows not reached say so)")
@@ -321,7 +321,8 @@ func table(w io.Writer, rows []row, res map[row][]rung, over map[row]rung, ladde
 	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|---|---|---|---|")
 	for _, r := range rows {
 		name, caller, dtmf := map[string]string{"paybridge": "paybridge serve", "diago": "diago peer"}[r.endpoint],
-			map[string]string{"own": "callgen", "sipp": "SIPp"}[r.caller], map[string]string{"rfc4733": "RFC 4733", "inband": "in-band"}[r.dtmf]
+			map[string]string{"own": "callgen", "sipp": "SIPp"}[r.caller],
+			map[string]string{"rfc4733": "RFC 4733", "inband": "in-band", "rfc4733+srtp": "RFC 4733, SRTP", "inband+srtp": "in-band, SRTP"}[r.dtmf]
 		rs := res[r]
 		if r.endpoint == "diago" && r.dtmf == callgen.Inband {
 			fmt.Fprintf(w, "| %s | %s | %s | n/a: diago has no in-band DTMF detector | | | | | | | | |\n", name, caller, dtmf)
@@ -430,9 +431,12 @@ func parseRows(s string) ([]row, error) {
 	var rows []row
 	for _, f := range strings.Split(s, ",") {
 		p := strings.Split(strings.TrimSpace(f), "/")
-		if len(p) != 3 || (p[0] != "paybridge" && p[0] != "diago") || (p[1] != "own" && p[1] != "sipp") ||
-			(p[2] != callgen.RFC4733 && p[2] != callgen.Inband) {
+		if len(p) != 3 || (p[0] != "paybridge" && p[0] != "diago") || (p[1] != "own" && p[1] != "sipp") {
 			return nil, fmt.Errorf("row %q: want endpoint/caller/dtmf, e.g. paybridge/own/rfc4733", f)
+		}
+		mode, srtp := strings.CutSuffix(p[2], srtpSuffix)
+		if mode != callgen.RFC4733 && mode != callgen.Inband || srtp && (p[0] != "paybridge" || p[1] != "own") {
+			return nil, fmt.Errorf("row %q: DTMF rfc4733 or inband (+srtp for paybridge/own only)", f)
 		}
 		rows = append(rows, row{p[0], p[1], p[2]})
 	}
