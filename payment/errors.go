@@ -5,3 +5,13 @@ import "errors"
 // ErrAmount: an amount or currency is malformed. (The message keeps the prefix plan authors
 // see in $(Pay.ConnectorError) and validate's messages.)
 var ErrAmount = errors.New("callplan: bad amount")
+
+// ErrNotCharged marks a connector error after which the provider provably holds no payment
+// for the attempt: the request never reached it (the connection was refused), or it was asked
+// afterwards and has no such payment and can no longer take one. Only such an error lets a
+// payment go on to the next connector (FailOver).
+var ErrNotCharged = errors.New("payment: nothing was charged")
+
+// ErrUnsupported: the connector's provider does not offer what was asked (authorize on a
+// provider without holds, a bank account on a card-only API, a second capture).
+var ErrUnsupported = errors.New("payment: not supported by this connector")
