@@ -57,4 +57,20 @@ var (
 	ErrBadAmount = errors.New("gateway: invalid amount")
 	// ErrBadCard: a card field submitted on the payment page is malformed.
 	ErrBadCard = errors.New("gateway: invalid card field")
+
+	// ErrNotReceived: the request never reached the provider (the connection could not be
+	// made on any try): nothing can have happened there.
+	ErrNotReceived = errors.New("gateway: the request never reached the provider")
+
+	// Lifecycle (capture, void, refund).
+	// ErrPaymentState: the payment cannot do that now (a capture of a payment holding nothing,
+	// a refund of one that captured nothing, a void after a capture).
+	ErrPaymentState = errors.New("gateway: the payment's state does not allow it")
+	// ErrAmountExceeds: more than the authorisation has left to capture, or than the captured
+	// amount has left to refund (counting operations still pending).
+	ErrAmountExceeds = errors.New("gateway: amount exceeds what is left")
+	// ErrKeyReused: an idempotency key given again with a different operation or amount.
+	ErrKeyReused = errors.New("gateway: idempotency key reused for another operation")
+	// ErrNoLedger: no lifecycle store is configured.
+	ErrNoLedger = errors.New("gateway: no payment ledger")
 )

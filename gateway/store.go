@@ -39,12 +39,14 @@ type Attempt struct {
 	ConnectorKey  string // the connector it was sent through (ConnectorKey): reconciliation asks that one
 	Channel       string // voice | link
 	ConnectorType string // session | generic | stripe
-	Method        string // charge | tokenize
+	Method        string // charge | authorize | tokenize
+	PaymentMethod string // credit-card | ach-debit ("" = credit-card)
 	SessionID     string
 	AmountMinor   int64
 	Currency      string
 	Reference     string
 	MaskedCard    string // pan mask, last four only
+	MaskedAccount string // a bank account's mask (pan.MaskAccount), ach-debit only
 	CardBrand     string
 	State         AttemptState
 	Result        AttemptResult // set once State is final
