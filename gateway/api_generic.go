@@ -129,7 +129,7 @@ func (g *genericAPI) lookup(context.Context, *Attempt) (AttemptResult, bool, err
 func (g *genericAPI) operate(ctx context.Context, op *opCall) (*opAnswer, error) {
 	body := map[string]any{"transaction_id": op.key, "method": op.kind, "charge_id": op.txn,
 		"parameters": map[string]string{"call_id": op.callID, "session_id": op.sessionID}}
-	if op.amount.Minor > 0 {
+	if op.amount.Minor > 0 && op.kind != payment.OpVoid {
 		body["amount"] = json.Number(FormatAmount(op.amount))
 		body["currency_code"] = op.amount.Currency
 	}

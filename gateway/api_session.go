@@ -241,7 +241,7 @@ func mustJSON(s string) []byte {
 // operate sends a capture, void or refund of a session transaction.
 func (s *sessionAPI) operate(ctx context.Context, op *opCall) (*opAnswer, error) {
 	body := map[string]any{}
-	if op.amount.Minor > 0 {
+	if op.amount.Minor > 0 && op.kind != payment.OpVoid {
 		body["amount"] = FormatAmount(op.amount)
 		body["currency"] = op.amount.Currency
 	}

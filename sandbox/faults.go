@@ -23,7 +23,7 @@ type Faults struct {
 	HangFor      time.Duration // default 60s
 	TokenMaxUses int           // an access token stops working after this many API calls (0 = never)
 	TokenTTL     time.Duration // lifetime of issued tokens (default 1h)
-	Paths        []string      // limit Fail*/Lose*/Hang*/Decline* to paths with these prefixes (empty = every API path)
+	Paths        []string      // limit Fail*/Lose*/Hang*/Decline* to paths with these prefixes, or exactly this path when it ends in "$" (empty = every API path)
 	// DeclineFirst: the next N matching payment requests are declined with DeclineCode
 	// (default processing_error, a soft decline the sandbox marks retryable), whatever the card.
 	DeclineFirst int
@@ -135,7 +135,7 @@ func (f *Faults) plan(path string, rnd *rand.Rand) faultPlan {
 	if len(f.Paths) > 0 {
 		match := false
 		for _, pre := range f.Paths {
-			if strings.HasPrefix(path, pre) {
+			if exact, ok := strings.CutSuffix(pre, "$"); ok && path == exact || !ok && strings.HasPrefix(path, pre) {
 				match = true
 				break
 			}

@@ -145,7 +145,7 @@ func (s *Provider) handleGeneric(w http.ResponseWriter, r *http.Request, body []
 		if req.Method == "authorize" {
 			s.authorizeLocked(ch)
 			if !ch.AuthorizedUntil.IsZero() {
-				resp.AuthorizedUntil = strp(ch.AuthorizedUntil.UTC().Format(time.RFC3339))
+				resp.AuthorizedUntil = strp(ch.AuthorizedUntil.UTC().Format(time.RFC3339Nano))
 			}
 		}
 		s.recordCharge(ch)
