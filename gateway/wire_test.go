@@ -97,7 +97,7 @@ func TestWireFormats(t *testing.T) {
 			}
 			if tc.invoice {
 				req.Invoice = &payment.Invoice{ID: "INV-2030-0042", Description: "Water, Q3",
-					Lines: []payment.InvoiceLine{{Description: "Supply", Quantity: 1, AmountMinor: 2000}, {Description: "Meter rent", Quantity: 2, AmountMinor: 500}},
+					Lines:    []payment.InvoiceLine{{Description: "Supply", Quantity: 1, AmountMinor: 2000}, {Description: "Meter rent", Quantity: 2, AmountMinor: 500}},
 					Metadata: map[string]string{"customer": "C-981"}}
 			}
 			if tc.typ == "session" {
