@@ -107,25 +107,3 @@ const (
 	MarkExpired     = "expired"
 	MarkChargedBack = "charged_back"
 )
-
-// DeriveState is a payment's lifecycle state from its amounts — the one rule, which the SQL
-// ledger writes as the same CASE: charged back; still holding (authorised, partially
-// captured); nothing captured and the hold ended (voided, expired, as closedAs says); else
-// captured, partially refunded or refunded.
-func DeriveState(holding bool, closedAs string, captured, refunded int64, chargedBack bool) string {
-	switch {
-	case chargedBack:
-		return payment.StateChargedBack
-	case holding && captured == 0:
-		return payment.StateAuthorized
-	case holding:
-		return payment.StatePartiallyCaptured
-	case captured == 0:
-		return closedAs
-	case refunded >= captured:
-		return payment.StateRefunded
-	case refunded > 0:
-		return payment.StatePartiallyRefunded
-	}
-	return payment.StateCaptured
-}

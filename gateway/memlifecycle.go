@@ -68,7 +68,7 @@ func (m *MemoryLedger) addLocked(f payment.PaymentFacts, actor payment.Actor) *m
 }
 
 func (p *memPayment) derive() {
-	p.facts.State = DeriveState(p.holding, p.closedAs, p.facts.CapturedMinor, p.facts.RefundedMinor, p.chargedBack)
+	p.facts.State = payment.DeriveState(p.holding, p.closedAs, p.facts.CapturedMinor, p.facts.RefundedMinor, p.chargedBack)
 }
 
 func (m *MemoryLedger) historyLocked(p *memPayment, e HistoryEntry) {

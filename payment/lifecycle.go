@@ -29,6 +29,7 @@ const (
 	ActorPlan     = "plan"     // a call plan's step
 	ActorProvider = "provider" // the provider, through a verified webhook
 	ActorSystem   = "system"   // paybridge itself (reconciliation, expiry)
+	ActorCustomer = "customer" // the caller paying on a payment link's page
 )
 
 // Actor is who asked for an operation: a kind and an identity within it ("admin-token@10.0.0.5",
@@ -120,4 +121,27 @@ type OpResult struct {
 	ErrorMessage   string       `json:"errorMessage,omitempty"`
 	Replayed       bool         `json:"replayed,omitempty"` // an earlier request with the same key
 	Payment        PaymentFacts `json:"payment"`
+}
+
+// DeriveState is a payment's lifecycle state from its amounts — the one rule, which the
+// gateway's memory ledger and the store both apply: charged back; still holding money
+// (authorised, or partially captured); nothing captured and the hold ended (voided or
+// expired, as closedAs says; "" for a payment that moved no money); else captured, partially
+// refunded or refunded.
+func DeriveState(holding bool, closedAs string, captured, refunded int64, chargedBack bool) string {
+	switch {
+	case chargedBack:
+		return StateChargedBack
+	case holding && captured == 0:
+		return StateAuthorized
+	case holding:
+		return StatePartiallyCaptured
+	case captured == 0:
+		return closedAs
+	case refunded >= captured:
+		return StateRefunded
+	case refunded > 0:
+		return StatePartiallyRefunded
+	}
+	return StateCaptured
 }
