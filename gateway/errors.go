@@ -1,6 +1,10 @@
 package gateway
 
-import "errors"
+import (
+	"errors"
+
+	"github.com/paybridge/paybridge/payment"
+)
 
 // Sentinel errors of the gateway package. They never carry card data; wrap them with %w and
 // test with errors.Is.
@@ -62,15 +66,11 @@ var (
 	// made on any try): nothing can have happened there.
 	ErrNotReceived = errors.New("gateway: the request never reached the provider")
 
-	// Lifecycle (capture, void, refund).
-	// ErrPaymentState: the payment cannot do that now (a capture of a payment holding nothing,
-	// a refund of one that captured nothing, a void after a capture).
-	ErrPaymentState = errors.New("gateway: the payment's state does not allow it")
-	// ErrAmountExceeds: more than the authorisation has left to capture, or than the captured
-	// amount has left to refund (counting operations still pending).
-	ErrAmountExceeds = errors.New("gateway: amount exceeds what is left")
-	// ErrKeyReused: an idempotency key given again with a different operation or amount.
-	ErrKeyReused = errors.New("gateway: idempotency key reused for another operation")
+	// Lifecycle (capture, void, refund): the contract's sentinels, so that callers that know
+	// only package payment (the console, the engine) can tell them apart.
+	ErrPaymentState  = payment.ErrPaymentState
+	ErrAmountExceeds = payment.ErrAmountExceeds
+	ErrKeyReused     = payment.ErrKeyReused
 	// ErrNoLedger: no lifecycle store is configured.
 	ErrNoLedger = errors.New("gateway: no payment ledger")
 )

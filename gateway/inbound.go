@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -152,7 +153,7 @@ func (h *ProviderHooks) apply(ctx context.Context, name string, ev *ProviderEven
 			if err != nil {
 				return internal(err)
 			}
-			l.emit(op.CallID, &event.CaptureSettled{Operation: opEvent(op, facts, actor)})
+			l.emit(callOf(op, facts), &event.CaptureSettled{Operation: opEvent(op, facts, actor)})
 			return "applied", http.StatusOK, "capture settled"
 		}
 		if op.Kind != payment.OpRefund {
@@ -194,4 +195,28 @@ func (h *ProviderHooks) apply(ctx context.Context, name string, ev *ProviderEven
 		return "applied", http.StatusOK, mark
 	}
 	return "ignored", http.StatusAccepted, "event type not handled"
+}
+
+// ParseSecrets reads provider webhook secrets written as "name:secret,name:secret" (commas or
+// white space between pairs), as `serve --provider-webhook-secrets` takes them. Names are
+// letters, digits, '-' and '_' (the last element of /webhooks/provider/{name}); the secrets are
+// not echoed in errors.
+func ParseSecrets(s string) (map[string]string, error) {
+	out := map[string]string{}
+	for _, p := range strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == ' ' || r == '\t' || r == '\n' }) {
+		name, secret, ok := strings.Cut(p, ":")
+		if !ok || name == "" || secret == "" {
+			return nil, fmt.Errorf("provider webhook secrets: an entry is not name:secret (name %q)", name)
+		}
+		for _, r := range name {
+			if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_') {
+				return nil, fmt.Errorf("provider webhook secrets: name %q: letters, digits, - and _ only", name)
+			}
+		}
+		if _, dup := out[name]; dup {
+			return nil, fmt.Errorf("provider webhook secrets: %q is given twice", name)
+		}
+		out[name] = secret
+	}
+	return out, nil
 }

@@ -145,7 +145,7 @@ func (l *Lifecycle) finish(ctx context.Context, op *Op, out OpOutcome) (*payment
 		return nil, err
 	}
 	if done.State == payment.OpFailed && out.Expired {
-		l.emit(done.CallID, &event.PaymentExpired{Operation: opEvent(done, facts, out.Actor)})
+		l.emit(callOf(done, facts), &event.PaymentExpired{Operation: opEvent(done, facts, out.Actor)})
 	}
 	l.emitOp(done, facts, out.Actor)
 	return opResult(done, facts), nil
@@ -173,7 +173,16 @@ func (l *Lifecycle) emitOp(op *Op, facts *payment.PaymentFacts, actor payment.Ac
 	default:
 		return
 	}
-	l.emit(op.CallID, d)
+	l.emit(callOf(op, facts), d)
+}
+
+// callOf is the call an operation's event belongs to: the plan's call that asked for it, or
+// the call the payment was made on.
+func callOf(op *Op, f *payment.PaymentFacts) string {
+	if op.CallID != "" || f == nil {
+		return op.CallID
+	}
+	return f.CallID
 }
 
 func (l *Lifecycle) emit(callID string, d event.Data) {
