@@ -3,6 +3,8 @@ package gateway
 import (
 	"context"
 	"time"
+
+	"github.com/paybridge/paybridge/payment"
 )
 
 // What the gateway persists: four things, through the small interfaces below — the attempt log
@@ -111,6 +113,7 @@ type Link struct {
 	UsedAt       time.Time
 	Confirmation string // provider confirmation once paid
 	MessageID    string
+	Invoice      *payment.Invoice // the merchant's invoice the link pays (shown on its page)
 }
 
 // LinkOutcome is what a submission of a claimed link produced.

@@ -29,6 +29,8 @@ ALTER TABLE payment_sessions ADD COLUMN routes                 TEXT NOT NULL DEF
 CREATE INDEX payment_sessions_provider_payment ON payment_sessions (provider_payment_id);
 CREATE INDEX payment_sessions_holding ON payment_sessions (holding, authorized_until);
 
+ALTER TABLE payment_links ADD COLUMN invoice TEXT NOT NULL DEFAULT '';
+
 ALTER TABLE payment_attempts ADD COLUMN payment_method TEXT NOT NULL DEFAULT '';
 ALTER TABLE payment_attempts ADD COLUMN masked_account TEXT NOT NULL DEFAULT '';
 
