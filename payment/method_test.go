@@ -9,7 +9,7 @@ import (
 func TestCheckPayMethod(t *testing.T) {
 	for _, c := range []struct {
 		typ, method, pm string
-		ok             bool
+		ok              bool
 	}{
 		{"session", MethodAuthorize, PaymentMethodACH, true},
 		{"generic", MethodAuthorize, PaymentMethodACH, true},
