@@ -226,28 +226,41 @@ func (v *validator) checkOpStep(s *PaymentOpStep) {
 	if !ok {
 		return
 	}
-	var pay *PayStep
+	// Several Pay steps may publish under one var (in the branches of a Switch): the operation
+	// may be about the payment of any of them, so it is an error only when none can be right.
+	var pays, holders []*PayStep
 	walkSteps(v.plan.Flow, func(st Step) bool {
 		if p, ok := st.(*PayStep); ok && (p.Var == prefix || p.Var == "" && prefix == defaultPayVar) {
-			pay = p
+			pays = append(pays, p)
+			if p.Method == payment.MethodAuthorize {
+				holders = append(holders, p)
+			}
 		}
 		return true
 	})
-	if pay == nil {
+	if len(pays) == 0 {
 		return
 	}
-	if s.Kind != payment.OpRefund && pay.Method != payment.MethodAuthorize {
-		v.sink.errorf(s.Pos, "payment-method", "<%s> of a payment that <Pay var=%q> charged at once: only an authorisation (method=\"authorize\") holds money to %s",
-			s.StepName(), pay.Var, s.Kind)
-	}
-	for _, name := range pay.Route {
-		d := v.plan.Connector(name)
-		if d == nil {
-			continue
+	if s.Kind != payment.OpRefund {
+		if len(holders) == 0 {
+			v.sink.errorf(s.Pos, "payment-method", "<%s> of a payment that <Pay var=%q> charged at once: only an authorisation (method=\"authorize\") holds money to %s",
+				s.StepName(), prefix, s.Kind)
+			return
 		}
-		c := payment.CapabilitiesOf(d.Spec.Type)
-		if s.Kind == payment.OpVoid && !c.Void || s.Kind == payment.OpRefund && !c.Refund {
-			v.sink.errorf(s.Pos, "connector-capability", "<%s>: a %s connector (%q) cannot %s", s.StepName(), d.Spec.Type, name, s.Kind)
+		pays = holders
+	}
+	seen := map[string]bool{}
+	for _, pay := range pays {
+		for _, name := range pay.Route {
+			d := v.plan.Connector(name)
+			if d == nil || seen[name] {
+				continue
+			}
+			seen[name] = true
+			c := payment.CapabilitiesOf(d.Spec.Type)
+			if s.Kind == payment.OpVoid && !c.Void || s.Kind == payment.OpRefund && !c.Refund {
+				v.sink.errorf(s.Pos, "connector-capability", "<%s>: a %s connector (%q) cannot %s", s.StepName(), d.Spec.Type, name, s.Kind)
+			}
 		}
 	}
 }

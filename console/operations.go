@@ -42,8 +42,8 @@ type opBody struct {
 	Reason string `json:"reason"`
 }
 
-// opAnswer is the answer of an operation request.
-type opAnswer struct {
+// OpAnswer is the answer of an operation request.
+type OpAnswer struct {
 	Operation *payment.OpResult     `json:"operation"`
 	Payment   *store.PaymentSession `json:"payment"`
 }
@@ -140,7 +140,7 @@ func (s *Server) operate(w http.ResponseWriter, r *http.Request, kind string) {
 	if res.State == payment.OpPending && res.ProviderID == "" {
 		code = http.StatusAccepted // no answer yet: reconciliation will settle it
 	}
-	writeJSON(w, code, opAnswer{Operation: res, Payment: stored})
+	writeJSON(w, code, OpAnswer{Operation: res, Payment: stored})
 }
 
 func (s *Server) history(w http.ResponseWriter, r *http.Request) {

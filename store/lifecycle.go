@@ -626,7 +626,9 @@ type HistoryFilter struct {
 	Limit     int // 0: up to 100 000
 }
 
-// ListHistory returns history lines, oldest first (the CSV export).
+// ListHistory returns history lines, oldest first (the CSV export): one payment's in the order
+// they were written (seq; two operations that ran at once may carry times out of that
+// order), every payment's by time.
 func (s *Store) ListHistory(ctx context.Context, f HistoryFilter) ([]HistoryEntry, error) {
 	db, err := s.reader()
 	if err != nil {
@@ -646,7 +648,11 @@ func (s *Store) ListHistory(ctx context.Context, f HistoryFilter) ([]HistoryEntr
 	if limit <= 0 || limit > 100_000 {
 		limit = 100_000
 	}
-	return listHistory(ctx, db, w.sql()+` ORDER BY at, payment_id, seq LIMIT ?`, append(w.args, limit)...)
+	order := ` ORDER BY at, payment_id, seq LIMIT ?`
+	if f.PaymentID != "" {
+		order = ` ORDER BY seq LIMIT ?`
+	}
+	return listHistory(ctx, db, w.sql()+order, append(w.args, limit)...)
 }
 
 func listHistory(ctx context.Context, db querier, where string, args ...any) ([]HistoryEntry, error) {
