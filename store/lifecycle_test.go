@@ -4,6 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -219,5 +223,32 @@ func TestRefundsNeverExceedTheCaptureAcrossNodes(t *testing.T) {
 	ops, _ := b.ListOps(ctx, "p")
 	if len(ops) != 17 {
 		t.Fatalf("%d operations recorded, want 17", len(ops))
+	}
+}
+
+// The history is append-only: no statement of the store updates or deletes a line of it
+// (retention keeps it with its payment). The control: the scan finds the INSERT.
+func TestHistoryIsAppendOnly(t *testing.T) {
+	files, err := filepath.Glob("*.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	changes := regexp.MustCompile(`(?is)\b(UPDATE|DELETE\s+FROM|REPLACE\s+INTO|INSERT\s+OR\s+REPLACE\s+INTO)\s+payment_history\b`)
+	inserts := 0
+	for _, f := range files {
+		if strings.HasSuffix(f, "_test.go") {
+			continue
+		}
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m := changes.Find(b); m != nil {
+			t.Errorf("%s changes the history: %q", f, m)
+		}
+		inserts += strings.Count(string(b), "INSERT INTO payment_history")
+	}
+	if inserts == 0 {
+		t.Fatal("the control: no INSERT INTO payment_history found, so the scan reads the wrong files")
 	}
 }
