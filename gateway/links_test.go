@@ -615,7 +615,7 @@ func TestPaymentLinkRejectedThenRetried(t *testing.T) {
 func TestPaymentLinkCarriesTheInvoice(t *testing.T) {
 	for _, typ := range []string{"session", "generic", "stripe"} {
 		t.Run(typ, func(t *testing.T) {
-			le := newLinkEnv(t, LinksConfig{MerchantName: "Acme Water"})
+			le := newLinkEnv(t, LinksConfig{Merchant: payment.Merchant{Name: "Acme Water"}})
 			c := le.open(t, typ)
 			ctx := context.Background()
 			inv := &payment.Invoice{ID: "INV-2030-0042", Description: "Water, Q3", Metadata: map[string]string{"customer": "C-981"},
@@ -630,8 +630,8 @@ func TestPaymentLinkCarriesTheInvoice(t *testing.T) {
 			if resp.StatusCode != 200 {
 				t.Fatalf("GET: %d %s", resp.StatusCode, body)
 			}
-			for _, want := range []string{"Invoice INV-2030-0042", "Water, Q3", "<td>Supply</td><td>1</td><td>20.00 GBP</td>",
-				"<td>Meter rent</td><td>2</td><td>5.00 GBP</td>"} {
+			for _, want := range []string{"Invoice INV-2030-0042", "Water, Q3", "<td>Supply</td><td>1</td><td>£20.00</td>",
+				"<td>Meter rent</td><td>2</td><td>£5.00</td>"} {
 				if !strings.Contains(body, want) {
 					t.Errorf("the page lacks %q:\n%s", want, body)
 				}
