@@ -375,16 +375,18 @@ func TestLifecycleOnANode(t *testing.T) {
 	}
 }
 
+// countType counts the webhooks of a type, each event once (delivery is at least once: a
+// receiver dedupes on the event id).
 func countType(s *webhookSink, typ string) int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	n := 0
+	seen := map[string]bool{}
 	for _, ev := range s.events {
 		if ev.Type == typ {
-			n++
+			seen[ev.ID] = true
 		}
 	}
-	return n
+	return len(seen)
 }
 
 // timeline returns a call's recorded events, one per line.
