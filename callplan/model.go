@@ -359,10 +359,15 @@ type AuthorizeStep struct {
 	Var       string // default "Authorize"
 }
 
-// PayStep is <Pay>: the secure card capture (docs/callplan.md "Pay", docs/pay.md).
+// PayStep is <Pay>: the secure card (or bank account) capture (docs/callplan.md "Pay",
+// docs/pay.md).
 type PayStep struct {
 	stepBase
+	// Connector is the first connector of the route; Route lists every connector in order
+	// (connector="primary backup", or <Route connector="…"/> children): a payment the first
+	// provably did not take goes on to the next (payment.FailOver).
 	Connector   string
+	Route       []string
 	Amount      string // template or decimal; "" or "0" = tokenize
 	Currency    string // template or ISO 4217 code (upper case)
 	Reference   string // template
@@ -384,7 +389,70 @@ type PayStep struct {
 	// prompts (the agent guides the caller; the agent hears beeps, never a key).
 	Mode string
 
+	// Method is charge (take the money now; the default with an amount) or authorize (hold it
+	// now, capture later: docs/pay.md "The life of a payment").
+	Method string
+	// PaymentMethod is credit-card (the default) or ach-debit (a bank account: routing and
+	// account number instead of the card fields); BankAccountType the account's type
+	// (consumer-checking by default).
+	PaymentMethod   string
+	BankAccountType string
+	Invoice         *InvoiceDecl // <Invoice> child: the merchant's invoice the payment settles
+
 	Prompts []*PayPrompt // <Prompt> children, document order
+}
+
+// IsBank reports whether the step takes a bank account (paymentMethod="ach-debit").
+func (p *PayStep) IsBank() bool { return p.PaymentMethod == payment.PaymentMethodACH }
+
+// Fields returns the fields the step asks for, in order.
+func (p *PayStep) Fields() []string {
+	if p.IsBank() {
+		return []string{FieldBankRoutingNumber, FieldBankAccountNumber}
+	}
+	out := []string{FieldCardNumber, FieldExpirationDate}
+	if p.SecurityCode {
+		out = append(out, FieldSecurityCode)
+	}
+	if p.AsksPostalCode() {
+		out = append(out, FieldPostalCode)
+	}
+	return out
+}
+
+// RequiresMatching reports whether field must be keyed twice: a <Prompt for="field"
+// requireMatchingInputs="true"> asks for the second entry.
+func (p *PayStep) RequiresMatching(field string) bool {
+	for _, pp := range p.Prompts {
+		if pp.For == field && pp.RequireMatching {
+			return true
+		}
+	}
+	return false
+}
+
+// InvoiceDecl is <Invoice id description> with <Line description quantity amount/> and
+// <Metadata name value/> children. Values are templates; a line's amount is a decimal in the
+// payment's currency.
+type InvoiceDecl struct {
+	Pos         Pos
+	ID          string
+	Description string
+	Lines       []InvoiceLineDecl
+	Metadata    []InvoiceMeta
+}
+
+// InvoiceLineDecl is one <Line>.
+type InvoiceLineDecl struct {
+	Description string // template
+	Quantity    int    // default 1
+	Amount      string // template or decimal, each
+}
+
+// InvoiceMeta is one <Metadata name value>.
+type InvoiceMeta struct {
+	Name  string
+	Value string // template
 }
 
 // AsksPostalCode reports whether the caller is asked for a postal code.
@@ -411,6 +479,9 @@ type PayPrompt struct {
 	CardType  []string
 	Attempt   []int
 	Prompt    []PromptItem // prompt names (templates) or speech
+	// RequireMatching (requireMatchingInputs="true"): this prompt asks for the field a second
+	// time, and the two entries must match (bank numbers).
+	RequireMatching bool
 }
 
 // The Pay fields, in capture order (TwiML names).
@@ -419,10 +490,17 @@ const (
 	FieldExpirationDate = "expiration-date"
 	FieldSecurityCode   = "security-code"
 	FieldPostalCode     = "postal-code"
+	// Bank account fields (paymentMethod="ach-debit").
+	FieldBankRoutingNumber = "bank-routing-number"
+	FieldBankAccountNumber = "bank-account-number"
 )
 
 // payFields lists the fields in the order Pay asks for them.
-var payFields = []string{FieldCardNumber, FieldExpirationDate, FieldSecurityCode, FieldPostalCode}
+var payFields = []string{FieldCardNumber, FieldExpirationDate, FieldSecurityCode, FieldPostalCode,
+	FieldBankRoutingNumber, FieldBankAccountNumber}
+
+// bankFields are the fields of an ach-debit Pay, which may be keyed twice.
+var bankFields = []string{FieldBankRoutingNumber, FieldBankAccountNumber}
 
 // Pay error types (TwiML names).
 const (
@@ -432,20 +510,26 @@ const (
 	ErrTypeInvalidDate         = "invalid-date"
 	ErrTypeInvalidSecurityCode = "invalid-security-code"
 	ErrTypeInvalidPostalCode   = "invalid-postal-code"
+	ErrTypeInvalidRouting      = "invalid-bank-routing-number"
+	ErrTypeInvalidAccount      = "invalid-bank-account-number"
+	ErrTypeInputMismatch       = "input-matching-failed" // the two entries of requireMatchingInputs differ
 )
 
 // payErrorTypes lists every error type.
 var payErrorTypes = []string{ErrTypeInputTimeout, ErrTypeInvalidCardNumber, ErrTypeInvalidCardType,
-	ErrTypeInvalidDate, ErrTypeInvalidSecurityCode, ErrTypeInvalidPostalCode}
+	ErrTypeInvalidDate, ErrTypeInvalidSecurityCode, ErrTypeInvalidPostalCode, ErrTypeInvalidRouting,
+	ErrTypeInvalidAccount, ErrTypeInputMismatch}
 
 // fieldErrorTypes are the error types each Pay field can produce: what <Prompt errorType> may
 // name for it, and the combinations the bundled default prompts cover (input-timeout applies
 // to every field).
 var fieldErrorTypes = map[string][]string{
-	FieldCardNumber:     {ErrTypeInputTimeout, ErrTypeInvalidCardNumber, ErrTypeInvalidCardType},
-	FieldExpirationDate: {ErrTypeInputTimeout, ErrTypeInvalidDate},
-	FieldSecurityCode:   {ErrTypeInputTimeout, ErrTypeInvalidSecurityCode},
-	FieldPostalCode:     {ErrTypeInputTimeout, ErrTypeInvalidPostalCode},
+	FieldCardNumber:        {ErrTypeInputTimeout, ErrTypeInvalidCardNumber, ErrTypeInvalidCardType},
+	FieldExpirationDate:    {ErrTypeInputTimeout, ErrTypeInvalidDate},
+	FieldSecurityCode:      {ErrTypeInputTimeout, ErrTypeInvalidSecurityCode},
+	FieldPostalCode:        {ErrTypeInputTimeout, ErrTypeInvalidPostalCode},
+	FieldBankRoutingNumber: {ErrTypeInputTimeout, ErrTypeInvalidRouting, ErrTypeInputMismatch},
+	FieldBankAccountNumber: {ErrTypeInputTimeout, ErrTypeInvalidAccount, ErrTypeInputMismatch},
 }
 
 // Pay results ($(Pay.Result), TwiML names).
@@ -471,7 +555,18 @@ var payResults = []string{PayResultSuccess, PayResultTooManyFailed, PayResultCon
 // payOutputs are the only variables Pay publishes, as suffixes of its Var ("Pay.Result").
 // Referring to any other "<Var>.…" is a validation error: card data is never a variable.
 var payOutputs = []string{"Result", "ErrorType", "Attempts", "CardType", "MaskedCard",
-	"ExpirationDate", "Token", "ConfirmationCode", "SessionId", "ConnectorError"}
+	"ExpirationDate", "Token", "ConfirmationCode", "SessionId", "ConnectorError",
+	// The lifecycle, bank accounts and routing (issue 15): Method (charge, authorize,
+	// tokenize), AuthorizedUntil (RFC 3339, an authorisation's expiry), PaymentMethod,
+	// BankAccountType, BankAccountNumber and BankRoutingNumber (masks), Connector (the one
+	// that took the payment), Route (the connectors tried, with outcomes).
+	"Method", "AuthorizedUntil", "PaymentMethod", "BankAccountType", "BankAccountNumber", "BankRoutingNumber",
+	"Connector", "Route"}
+
+// opOutputs are the variables Capture, Void and Refund publish under their Var: Result
+// (success, pending, failed), OperationId, Amount (decimal), PaymentState (the payment's
+// lifecycle state after it), Error.
+var opOutputs = []string{"Result", "OperationId", "Amount", "PaymentState", "Error"}
 
 // authorizeOutputs are the variables Authorize publishes under its Var.
 var authorizeOutputs = []string{"Result", "Error"}
@@ -509,10 +604,27 @@ type SendPaymentLinkStep struct {
 	TTL       time.Duration // default payment.DefaultLinkTTL, at most payment.MaxLinkTTL
 	Session   string        // template; attach to an existing session, "" = start a digital one
 	Var       string        // default "Link"
+	Invoice   *InvoiceDecl  // <Invoice> child: shown on the payment page, carried with the payment
 }
 
 // Outputs returns the variables the step publishes, as suffixes of its Var.
 func (s *SendPaymentLinkStep) Outputs() []string { return slices.Clone(linkOutputs) }
+
+// PaymentOpStep is <Capture>, <Void> or <Refund>: an operation on a payment this call (or
+// another) made (docs/pay.md "The life of a payment"). The engine publishes opOutputs under
+// Var.
+type PaymentOpStep struct {
+	stepBase
+	Kind    string // payment.OpCapture | OpVoid | OpRefund
+	Payment string // template: the payment's id, e.g. $(Pay.SessionId)
+	Amount  string // template or decimal ("" = all that is left); not for Void
+	Final   bool   // Capture: release the rest of the hold
+	Reason  string // template; Refund only
+	Var     string // default the element name ("Capture")
+}
+
+// Outputs returns the variables the step publishes, as suffixes of its Var.
+func (s *PaymentOpStep) Outputs() []string { return slices.Clone(opOutputs) }
 
 // SetStep is <Set var value>.
 type SetStep struct {
@@ -589,6 +701,7 @@ func (*APIInteractionStep) StepName() string  { return "ApiInteraction" }
 func (*AuthorizeStep) StepName() string       { return "Authorize" }
 func (*PayStep) StepName() string             { return "Pay" }
 func (*SendPaymentLinkStep) StepName() string { return "SendPaymentLink" }
+func (s *PaymentOpStep) StepName() string     { return opElement(s.Kind) }
 func (*SetStep) StepName() string             { return "Set" }
 func (*IfStep) StepName() string              { return "If" }
 func (*SwitchStep) StepName() string          { return "Switch" }

@@ -26,7 +26,8 @@ var stepNames []string
 // nestedOnly names elements that exist but only inside a particular parent.
 var nestedOnly = map[string]string{
 	"Choice": "Menu", "Case": "Switch", "Default": "Switch", "ElseIf": "If", "Else": "If",
-	"Prompt": "Pay", "Request": "ApiInteraction", "Response": "ApiInteraction",
+	"Prompt": "Pay", "Route": "Pay", "Invoice": "Pay or SendPaymentLink", "Line": "Invoice", "Metadata": "Invoice",
+	"Request": "ApiInteraction", "Response": "ApiInteraction",
 	"ClientCredentials": "Connector", "BasicAuth": "Connector",
 	"Match": "CallPlan", "Connector": "CallPlan", "Prompts": "CallPlan", "Flow": "CallPlan", "Merchant": "CallPlan",
 	"say-as": "Say", "break": "Say",
@@ -47,6 +48,9 @@ func init() {
 		"Authorize":       (*parser).parseAuthorize,
 		"Pay":             (*parser).parsePay,
 		"SendPaymentLink": (*parser).parseLink,
+		"Capture":         (*parser).parsePaymentOp,
+		"Void":            (*parser).parsePaymentOp,
+		"Refund":          (*parser).parsePaymentOp,
 		"Set":             (*parser).parseSet,
 		"If":              (*parser).parseIf,
 		"Switch":          (*parser).parseSwitch,
@@ -632,7 +636,7 @@ var tokenTypes = []string{"one-time", "reusable"}
 func (p *parser) parsePay(n *xnode) Step {
 	a := p.attrs(n, "connector", "amount", "currency", "reference", "description", "session",
 		"validCardTypes", "securityCode", "postalCode", "minPostalCodeLength", "maxAttempts",
-		"timeout", "tokenType", "var", "mode")
+		"timeout", "tokenType", "var", "mode", "method", "paymentMethod", "bankAccountType")
 	p.noText(n)
 	s := &PayStep{stepBase: stepBase{Pos: n.pos}}
 	if v, ok := a.str("mode"); ok {
@@ -647,8 +651,15 @@ func (p *parser) parsePay(n *xnode) Step {
 			p.sink.errorf(a.valPos(a.get("mode")), "bad-pay-mode", "<Pay mode=\"agent\"> is taken by an agent on a bridged call: it belongs directly inside <Dial>")
 		}
 	}
-	s.Connector = strings.TrimSpace(a.requiredNonEmpty("connector"))
+	route := strings.Fields(a.requiredNonEmpty("connector"))
+	if len(route) > 0 {
+		s.Connector = route[0]
+	}
 	p.recordConnectorRef(a, &s.Connector)
+	var routeAt []Pos
+	for range route {
+		routeAt = append(routeAt, a.valPos(a.get("connector")))
+	}
 	a.tmpl("amount", &s.Amount, false)
 	a.tmpl("currency", &s.Currency, false)
 	s.Currency = strings.TrimSpace(s.Currency)
@@ -684,15 +695,196 @@ func (p *parser) parsePay(n *xnode) Step {
 		}
 	}
 	s.Var = a.varName("var", false, defaultPayVar)
-	for _, c := range n.children {
-		if c.name != "Prompt" {
-			p.sink.errorf(c.pos, "unknown-element", "<Pay> holds <Prompt> elements, not <%s>%s", c.name, suggest.DidYouMean(c.name, []string{"Prompt"}))
-			continue
-		}
-		if pp := p.parsePayPrompt(c, s); pp != nil {
-			s.Prompts = append(s.Prompts, pp)
+	s.Method = payment.MethodCharge
+	if v, ok := a.str("method"); ok {
+		s.Method = strings.TrimSpace(v)
+		switch s.Method {
+		case payment.MethodCharge:
+		case payment.MethodAuthorize:
+			if strings.TrimSpace(s.Amount) == "" || s.Amount == "0" {
+				p.sink.errorf(a.valPos(a.get("method")), "missing-attribute", "method=\"authorize\" holds an amount: give amount and currency")
+			}
+		default:
+			p.sink.errorf(a.valPos(a.get("method")), "bad-method", "method %q: use charge or authorize (an amount of 0 tokenizes)%s", v,
+				suggest.DidYouMean(v, []string{payment.MethodCharge, payment.MethodAuthorize}))
+			s.Method = payment.MethodCharge
 		}
 	}
+	s.PaymentMethod = payment.PaymentMethodCard
+	if v, ok := a.str("paymentMethod"); ok {
+		s.PaymentMethod = strings.TrimSpace(v)
+		if !contains(payment.PaymentMethods, s.PaymentMethod) {
+			p.sink.errorf(a.valPos(a.get("paymentMethod")), "bad-payment-method", "paymentMethod %q: use %s%s", v,
+				strings.Join(payment.PaymentMethods, " or "), suggest.DidYouMean(v, payment.PaymentMethods))
+			s.PaymentMethod = payment.PaymentMethodCard
+		}
+	}
+	if v, ok := a.str("bankAccountType"); ok {
+		s.BankAccountType = strings.TrimSpace(v)
+		switch {
+		case !s.IsBank():
+			p.sink.errorf(a.valPos(a.get("bankAccountType")), "bad-attribute", "bankAccountType applies to paymentMethod=\"ach-debit\" only")
+		case !contains(payment.BankAccountTypes, s.BankAccountType):
+			p.sink.errorf(a.valPos(a.get("bankAccountType")), "bad-bank-account-type", "bankAccountType %q: use %s%s", v,
+				strings.Join(payment.BankAccountTypes, ", "), suggest.DidYouMean(v, payment.BankAccountTypes))
+		}
+	}
+	if s.IsBank() {
+		if s.BankAccountType == "" || !contains(payment.BankAccountTypes, s.BankAccountType) {
+			s.BankAccountType = payment.BankConsumerChecking
+		}
+		if strings.TrimSpace(s.Amount) == "" || s.Amount == "0" {
+			p.sink.errorf(n.pos, "missing-attribute", "a bank account (ach-debit) is debited: give amount and currency")
+		}
+		for _, attr := range []string{"validCardTypes", "securityCode", "postalCode", "minPostalCodeLength"} {
+			if a.has(attr) {
+				p.sink.warnf(a.valPos(a.get(attr)), "unused-attribute", "%s is about cards: a bank account (ach-debit) has none", attr)
+			}
+		}
+		s.SecurityCode, s.PostalCode = false, "false"
+	}
+	for _, c := range n.children {
+		switch c.name {
+		case "Prompt":
+			if pp := p.parsePayPrompt(c, s); pp != nil {
+				s.Prompts = append(s.Prompts, pp)
+			}
+		case "Route":
+			ra := p.attrs(c, "connector")
+			p.leaf(c)
+			if name := strings.TrimSpace(ra.requiredNonEmpty("connector")); name != "" {
+				route = append(route, name)
+				routeAt = append(routeAt, ra.valPos(ra.get("connector")))
+			}
+		case "Invoice":
+			if s.Invoice != nil {
+				p.sink.errorf(c.pos, "duplicate-element", "<Pay> takes one <Invoice>")
+				continue
+			}
+			s.Invoice = p.parseInvoice(c)
+		default:
+			p.sink.errorf(c.pos, "unknown-element", "<Pay> holds <Prompt>, <Route> and <Invoice> elements, not <%s>%s", c.name,
+				suggest.DidYouMean(c.name, []string{"Prompt", "Route", "Invoice"}))
+		}
+	}
+	s.Route = route
+	seen := map[string]bool{}
+	for i := range s.Route {
+		p.plan.setPos(&s.Route[i], routeAt[i])
+		if seen[s.Route[i]] {
+			p.sink.errorf(routeAt[i], "duplicate-connector", "connector %q is twice in the route: a payment is offered to each connector once", s.Route[i])
+		}
+		seen[s.Route[i]] = true
+	}
+	p.checkInvoiceTotal(s.Invoice, s.Amount, s.Currency)
+	return s
+}
+
+// parseInvoice reads <Invoice id description> with its <Line> and <Metadata> children.
+func (p *parser) parseInvoice(n *xnode) *InvoiceDecl {
+	a := p.attrs(n, "id", "description")
+	p.noText(n)
+	inv := &InvoiceDecl{Pos: n.pos}
+	a.tmpl("id", &inv.ID, true)
+	if strings.TrimSpace(inv.ID) == "" && a.has("id") {
+		p.sink.errorf(a.valPos(a.get("id")), "empty-attribute", "id on <Invoice> is empty")
+	}
+	a.tmpl("description", &inv.Description, false)
+	for _, c := range n.children {
+		ca := p.attrs(c, "description", "quantity", "amount", "name", "value")
+		p.leaf(c)
+		switch c.name {
+		case "Line":
+			for _, bad := range []string{"name", "value"} {
+				if ca.has(bad) {
+					p.sink.errorf(ca.valPos(ca.get(bad)), "unknown-attribute", "<Line> has description, quantity and amount, not %s", bad)
+				}
+			}
+			l := InvoiceLineDecl{Quantity: ca.int("quantity", 1, 1, 1_000_000)}
+			ca.tmpl("description", &l.Description, true)
+			ca.tmpl("amount", &l.Amount, true)
+			if v := strings.TrimSpace(l.Amount); isLiteral(v) && v != "" && (!isDecimal(v) || v[0] == '-' || v[0] == '+') {
+				p.sink.errorf(ca.valPos(ca.get("amount")), "bad-amount", "amount %q is not a decimal amount such as 12.50 (or a $(Variable))", l.Amount)
+			}
+			inv.Lines = append(inv.Lines, l)
+		case "Metadata":
+			for _, bad := range []string{"description", "quantity", "amount"} {
+				if ca.has(bad) {
+					p.sink.errorf(ca.valPos(ca.get(bad)), "unknown-attribute", "<Metadata> has name and value, not %s", bad)
+				}
+			}
+			m := InvoiceMeta{Name: strings.TrimSpace(ca.requiredNonEmpty("name"))}
+			ca.tmpl("value", &m.Value, true)
+			inv.Metadata = append(inv.Metadata, m)
+		default:
+			p.sink.errorf(c.pos, "unknown-element", "<Invoice> holds <Line> and <Metadata> elements, not <%s>%s", c.name,
+				suggest.DidYouMean(c.name, []string{"Line", "Metadata"}))
+		}
+	}
+	return inv
+}
+
+// checkInvoiceTotal: when the amounts are literal, an invoice's lines add up to the payment.
+func (p *parser) checkInvoiceTotal(inv *InvoiceDecl, amount, currency string) {
+	if inv == nil || len(inv.Lines) == 0 || !isLiteral(amount) || !isLiteral(currency) || strings.TrimSpace(amount) == "" {
+		return
+	}
+	want, err := payment.ParseAmount(amount, currency)
+	if err != nil {
+		return
+	}
+	var total int64
+	for _, l := range inv.Lines {
+		if !isLiteral(l.Amount) {
+			return
+		}
+		a, err := payment.ParseAmount(l.Amount, currency)
+		if err != nil {
+			p.sink.errorf(inv.Pos, "bad-amount", "invoice line %q: amount %s", l.Description, errText(err, payment.ErrAmount))
+			return
+		}
+		total += int64(l.Quantity) * a.Minor
+	}
+	if total != want.Minor {
+		p.sink.errorf(inv.Pos, "invoice-total", "the invoice's lines add up to %s %s, the payment is %s %s",
+			payment.FormatAmount(payment.Amount{Minor: total, Currency: currency}), currency, payment.FormatAmount(want), currency)
+	}
+}
+
+// opElement is the element of a payment operation.
+func opElement(kind string) string {
+	switch kind {
+	case payment.OpCapture:
+		return "Capture"
+	case payment.OpVoid:
+		return "Void"
+	}
+	return "Refund"
+}
+
+// parsePaymentOp reads <Capture payment amount final var>, <Void payment var> and <Refund
+// payment amount reason var>.
+func (p *parser) parsePaymentOp(n *xnode) Step {
+	kind := map[string]string{"Capture": payment.OpCapture, "Void": payment.OpVoid, "Refund": payment.OpRefund}[n.name]
+	allowed := []string{"payment", "var"}
+	switch kind {
+	case payment.OpCapture:
+		allowed = append(allowed, "amount", "final")
+	case payment.OpRefund:
+		allowed = append(allowed, "amount", "reason")
+	}
+	a := p.attrs(n, allowed...)
+	p.leaf(n)
+	s := &PaymentOpStep{stepBase: stepBase{Pos: n.pos}, Kind: kind}
+	a.tmpl("payment", &s.Payment, true)
+	if a.tmpl("amount", &s.Amount, false) {
+		if v := strings.TrimSpace(s.Amount); isLiteral(v) && (v == "" || !isDecimal(v) || v[0] == '-' || v[0] == '+') {
+			p.sink.errorf(a.valPos(a.get("amount")), "bad-amount", "amount %q is not a decimal amount such as 12.50 (or a $(Variable)); leave it out for all that is left", s.Amount)
+		}
+	}
+	s.Final = a.bool("final", false)
+	a.tmpl("reason", &s.Reason, false)
+	s.Var = a.varName("var", false, n.name)
 	return s
 }
 
@@ -713,7 +905,7 @@ func (p *parser) cardTypes(a *attrSet, name string, v []string) []string {
 }
 
 func (p *parser) parsePayPrompt(n *xnode, pay *PayStep) *PayPrompt {
-	a := p.attrs(n, "for", "errorType", "cardType", "attempt", "prompt")
+	a := p.attrs(n, "for", "errorType", "cardType", "attempt", "prompt", "requireMatchingInputs")
 	p.noText(n)
 	pp := &PayPrompt{Pos: n.pos}
 	pp.For = strings.TrimSpace(a.requiredNonEmpty("for"))
@@ -760,7 +952,15 @@ func (p *parser) parsePayPrompt(n *xnode, pay *PayStep) *PayPrompt {
 	if !a.has("prompt") && len(pp.Prompt) == 0 {
 		p.sink.errorf(n.pos, "missing-attribute", "<Prompt> needs a prompt attribute or a <Say>")
 	}
-	if pp.For == FieldSecurityCode && !pay.SecurityCode || pp.For == FieldPostalCode && !pay.AsksPostalCode() {
+	pp.RequireMatching = a.bool("requireMatchingInputs", false)
+	switch {
+	case pp.RequireMatching && !contains(bankFields, pp.For):
+		p.sink.errorf(a.valPos(a.get("requireMatchingInputs")), "bad-attribute",
+			"requireMatchingInputs applies to bank-routing-number and bank-account-number (a bank account keyed twice), not %s", pp.For)
+	case pp.RequireMatching && len(pp.ErrorType) > 0:
+		p.sink.errorf(a.valPos(a.get("requireMatchingInputs")), "bad-attribute",
+			"a requireMatchingInputs prompt asks for the second entry: it takes no errorType (give the mismatch its own <Prompt errorType=\"input-matching-failed\">)")
+	case contains(payFields, pp.For) && !slices.Contains(pay.Fields(), pp.For):
 		p.sink.warnf(n.pos, "unused-prompt", "this <Prompt> for %s never plays: the Pay step does not ask for it", pp.For)
 	}
 	return pp
@@ -768,7 +968,15 @@ func (p *parser) parsePayPrompt(n *xnode, pay *PayStep) *PayPrompt {
 
 func (p *parser) parseLink(n *xnode) Step {
 	a := p.attrs(n, "connector", "to", "amount", "currency", "reference", "ttl", "session", "var")
-	p.leaf(n)
+	p.noText(n)
+	var invoice *InvoiceDecl
+	for _, c := range n.children {
+		if c.name != "Invoice" || invoice != nil {
+			p.sink.errorf(c.pos, "unexpected-element", "<SendPaymentLink> takes one <Invoice> child at most (found <%s>)", c.name)
+			continue
+		}
+		invoice = p.parseInvoice(c)
+	}
 	s := &SendPaymentLinkStep{stepBase: stepBase{Pos: n.pos}}
 	s.Connector = strings.TrimSpace(a.requiredNonEmpty("connector"))
 	p.recordConnectorRef(a, &s.Connector)
@@ -790,6 +998,8 @@ func (p *parser) parseLink(n *xnode) Step {
 	}
 	s.TTL = a.dur("ttl", payment.DefaultLinkTTL, time.Minute, payment.MaxLinkTTL)
 	s.Var = a.varName("var", false, defaultLinkVar)
+	s.Invoice = invoice
+	p.checkInvoiceTotal(s.Invoice, s.Amount, s.Currency)
 	return s
 }
 

@@ -38,7 +38,7 @@ func (s *PayStep) PromptFor(field, errorType, cardType string, attempt int) []Pr
 func selectPayPrompt(prompts []*PayPrompt, ask payAsk) ([]PromptItem, bool) {
 	best, bestScore := (*PayPrompt)(nil), -1
 	for _, p := range prompts {
-		if p.For != ask.Field {
+		if p.For != ask.Field || p.RequireMatching {
 			continue
 		}
 		score := 0
@@ -81,6 +81,28 @@ func namedItems(names []string) []PromptItem {
 		out[i].Name = n
 	}
 	return out
+}
+
+// ConfirmPromptFor returns the prompts that ask for field a second time (requireMatchingInputs):
+// the step's <Prompt for="field" requireMatchingInputs="true"> (narrowed by attempt when it
+// says), else the bundled pay-<field>-confirm.
+func (s *PayStep) ConfirmPromptFor(field string, attempt int) []PromptItem {
+	var best *PayPrompt
+	for _, p := range s.Prompts {
+		if p.For != field || !p.RequireMatching {
+			continue
+		}
+		if len(p.Attempt) > 0 && !slices.Contains(p.Attempt, attempt) {
+			continue
+		}
+		if best == nil || len(p.Attempt) > 0 && len(best.Attempt) == 0 {
+			best = p
+		}
+	}
+	if best != nil && len(best.Prompt) > 0 {
+		return best.Prompt
+	}
+	return namedItems([]string{"pay-" + field + "-confirm"})
 }
 
 // defaultPayPrompt is the bundled prompt for ask: pay-<field> for the first ask
@@ -128,6 +150,9 @@ func DefaultPrompts() []string {
 				add(defaultPayPrompt(payAsk{Field: f, ErrorType: et, CardType: ct})...)
 			}
 		}
+	}
+	for _, f := range bankFields {
+		add("pay-" + f + "-confirm")
 	}
 	add(PromptPayProcessing, PromptGatherInvalid, PromptGatherTimeout, PromptMenuInvalid, PromptMenuTimeout)
 	for _, k := range "0123456789*#" {

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/paybridge/paybridge/internal/suggest"
+	"github.com/paybridge/paybridge/payment"
 )
 
 // validatePlan checks a parsed plan's meaning: labels, reachability, connector references and
@@ -178,14 +179,30 @@ func (v *validator) checkConnectors() {
 	walkSteps(v.plan.Flow, func(s Step) bool {
 		switch s := s.(type) {
 		case *PayStep:
-			check(s, &s.Connector)
-			used[s.Connector] = true
+			if len(s.Route) == 0 {
+				check(s, &s.Connector)
+			}
+			for i := range s.Route {
+				name := &s.Route[i]
+				check(s, name)
+				used[*name] = true
+				// What the step asks of a connector is the connector type's to offer: the same
+				// rule the gateway applies when it pays.
+				if d := v.plan.Connector(*name); d != nil {
+					if err := payment.CheckPayMethod(d.Spec.Type, s.Method, s.PaymentMethod); err != nil {
+						v.sink.errorf(v.plan.posOf(name, s.Pos), "connector-capability", "<Pay> with connector %q: %s",
+							*name, strings.TrimPrefix(err.Error(), payment.ErrUnsupported.Error()+": "))
+					}
+				}
+			}
 		case *SendPaymentLinkStep:
 			check(s, &s.Connector)
 			used[s.Connector] = true
 		case *AuthorizeStep:
 			check(s, &s.Connector)
 			used[s.Connector] = true
+		case *PaymentOpStep:
+			v.checkOpStep(s)
 		}
 		return true
 	})
@@ -195,6 +212,57 @@ func (v *validator) checkConnectors() {
 		}
 	}
 	v.checkLinkAmounts()
+}
+
+// checkOpStep: a <Capture> needs a payment that holds money, a <Void> one whose provider can
+// release it; when the payment is a Pay step's of this plan ($(Pay.SessionId)), that step's
+// connectors must offer the operation and the Pay must have authorised (for Capture and Void).
+func (v *validator) checkOpStep(s *PaymentOpStep) {
+	refs, err := templateVars(s.Payment)
+	if err != nil || len(refs) != 1 || strings.TrimSpace(s.Payment) != "$("+refs[0].Name+")" {
+		return
+	}
+	prefix, ok := strings.CutSuffix(refs[0].Name, ".SessionId")
+	if !ok {
+		return
+	}
+	// Several Pay steps may publish under one var (in the branches of a Switch): the operation
+	// may be about the payment of any of them, so it is an error only when none can be right.
+	var pays, holders []*PayStep
+	walkSteps(v.plan.Flow, func(st Step) bool {
+		if p, ok := st.(*PayStep); ok && (p.Var == prefix || p.Var == "" && prefix == defaultPayVar) {
+			pays = append(pays, p)
+			if p.Method == payment.MethodAuthorize {
+				holders = append(holders, p)
+			}
+		}
+		return true
+	})
+	if len(pays) == 0 {
+		return
+	}
+	if s.Kind != payment.OpRefund {
+		if len(holders) == 0 {
+			v.sink.errorf(s.Pos, "payment-method", "<%s> of a payment that <Pay var=%q> charged at once: only an authorisation (method=\"authorize\") holds money to %s",
+				s.StepName(), prefix, s.Kind)
+			return
+		}
+		pays = holders
+	}
+	seen := map[string]bool{}
+	for _, pay := range pays {
+		for _, name := range pay.Route {
+			d := v.plan.Connector(name)
+			if d == nil || seen[name] {
+				continue
+			}
+			seen[name] = true
+			c := payment.CapabilitiesOf(d.Spec.Type)
+			if s.Kind == payment.OpVoid && !c.Void || s.Kind == payment.OpRefund && !c.Refund {
+				v.sink.errorf(s.Pos, "connector-capability", "<%s>: a %s connector (%q) cannot %s", s.StepName(), d.Spec.Type, name, s.Kind)
+			}
+		}
+	}
 }
 
 // checkLinkAmounts: a SendPaymentLink without an amount pays its session's amount. A session
@@ -362,6 +430,7 @@ func (v *validator) stepIO(s Step) (uses []varUse, sets []varSet) {
 		for _, pp := range s.Prompts {
 			items(pp.Prompt)
 		}
+		invoiceUses(s.Invoice, tmpl)
 		publish(s.Var, payOutputs)
 	case *SendPaymentLinkStep:
 		tmpl(&s.To)
@@ -369,7 +438,13 @@ func (v *validator) stepIO(s Step) (uses []varUse, sets []varSet) {
 		tmpl(&s.Currency)
 		tmpl(&s.Reference)
 		tmpl(&s.Session)
+		invoiceUses(s.Invoice, tmpl)
 		publish(s.Var, linkOutputs)
+	case *PaymentOpStep:
+		tmpl(&s.Payment)
+		tmpl(&s.Amount)
+		tmpl(&s.Reason)
+		publish(s.Var, opOutputs)
 	case *SetStep:
 		tmpl(&s.Value)
 		set(s.Var, &s.Var)
@@ -402,6 +477,22 @@ func (v *validator) stepIO(s Step) (uses []varUse, sets []varSet) {
 	return uses, sets
 }
 
+// invoiceUses reads an invoice's templates.
+func invoiceUses(inv *InvoiceDecl, tmpl func(*string)) {
+	if inv == nil {
+		return
+	}
+	tmpl(&inv.ID)
+	tmpl(&inv.Description)
+	for i := range inv.Lines {
+		tmpl(&inv.Lines[i].Description)
+		tmpl(&inv.Lines[i].Amount)
+	}
+	for i := range inv.Metadata {
+		tmpl(&inv.Metadata[i].Value)
+	}
+}
+
 // cardVarName matches variable names that say they hold card data.
 var cardVarName = regexp.MustCompile(`(?i)(card|pan$|^pan|cvv|cvc|cv2|securitycode|security_code|expiry|expiration)`)
 
@@ -420,6 +511,8 @@ func (v *validator) checkVariables() {
 			spaces = append(spaces, namespace{prefix: s.Var, outputs: linkOutputs, step: s})
 		case *DialStep:
 			spaces = append(spaces, namespace{prefix: s.Var, outputs: dialOutputs, step: s})
+		case *PaymentOpStep:
+			spaces = append(spaces, namespace{prefix: s.Var, outputs: opOutputs, step: s})
 		case *GatherStep:
 			if s.Var != "" {
 				spaces = append(spaces, namespace{prefix: s.Var, outputs: gatherOutputs, step: s})

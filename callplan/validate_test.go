@@ -109,7 +109,7 @@ func TestValidateVariables(t *testing.T) {
 			flow: `<Pay connector="provider" var="P"/><Set var="X" value="$(P.Result)$(P.MaskedCard)$(P.CardType)$(P.Token)$(P.ConfirmationCode)$(P.ErrorType)$(P.Attempts)$(P.ExpirationDate)$(P.SessionId)$(P.ConnectorError)"/>`},
 		{name: "pay card number",
 			flow: `<Pay connector="provider" var="P"/><Set var="X" value="$(P.CardNumber)"/>`,
-			errs: []string{"$(P.CardNumber) is not published by <Pay>: it publishes only P.Result, P.ErrorType, P.Attempts, P.CardType, P.MaskedCard, P.ExpirationDate, P.Token, P.ConfirmationCode, P.SessionId, P.ConnectorError (card data is never a variable)"}},
+			errs: []string{"$(P.CardNumber) is not published by <Pay>: it publishes only P.Result, P.ErrorType, P.Attempts, P.CardType, P.MaskedCard, P.ExpirationDate, P.Token, P.ConfirmationCode, P.SessionId, P.ConnectorError, P.Method, P.AuthorizedUntil, P.PaymentMethod, P.BankAccountType, P.BankAccountNumber, P.BankRoutingNumber, P.Connector, P.Route (card data is never a variable)"}},
 		{name: "default Pay namespace even without a Pay step",
 			flow: `<Set var="X" value="$(Pay.SecurityCode)"/>`,
 			errs: []string{"$(Pay.SecurityCode) is not published by <Pay>"}},

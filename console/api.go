@@ -124,6 +124,9 @@ type paymentDetail struct {
 	Links    []linkView            `json:"links"`
 	Texts    []store.SMS           `json:"texts"`
 	Webhooks []webhookView         `json:"webhooks"`
+	// The life of the payment: its operations (capture, void, refund) and its append-only history.
+	Operations []store.Op           `json:"operations"`
+	History    []store.HistoryEntry `json:"history"`
 }
 
 // webhookView is a delivery without its body (the record as it was: the payment shows it).
@@ -182,6 +185,14 @@ func (s *Server) getPayment(w http.ResponseWriter, r *http.Request) {
 		d.Webhooks = append(d.Webhooks, webhookView{ID: h.ID, Event: h.Event, EventID: h.EventID, Endpoint: h.Endpoint,
 			URL: h.URL, Status: h.Status, Attempts: h.Attempts, LastStatus: h.LastStatus, LastError: h.LastError,
 			NextAt: h.NextAt, CreatedAt: h.CreatedAt, DeliveredAt: h.DeliveredAt})
+	}
+	if d.Operations, err = s.cfg.Store.ListOps(ctx, id); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if d.History, err = s.cfg.Store.History(ctx, id); err != nil {
+		s.fail(w, r, err)
+		return
 	}
 	writeJSON(w, http.StatusOK, d)
 }

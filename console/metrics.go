@@ -14,6 +14,7 @@ type Metrics struct {
 	activeCalls     prometheus.Gauge
 	calls           *prometheus.CounterVec
 	payments        *prometheus.CounterVec
+	operations      *prometheus.CounterVec
 	digits          *prometheus.CounterVec
 	rtpReceived     prometheus.Counter
 	rtpLost         prometheus.Counter
@@ -44,6 +45,10 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		payments: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: "paybridge", Name: "payments_total", Help: "Payments by result and connector.",
 		}, []string{"result", "connector"}),
+		operations: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "paybridge", Name: "payment_operations_total",
+			Help: "Changes to payments after the Pay step, by event (payment.captured, refund.succeeded, payment.charged_back, …).",
+		}, []string{"event"}),
 		digits: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: "paybridge", Name: "dtmf_digits_total", Help: "DTMF keypresses by source (inband, rfc4733, info).",
 		}, []string{"source"}),
@@ -106,7 +111,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		m.socketDrops.WithLabelValues(s)
 	}
 	if reg != nil {
-		reg.MustRegister(m.activeCalls, m.calls, m.payments, m.digits, m.rtpReceived, m.rtpLost, m.rtpForeign, m.srtpDropped, m.providerLatency, m.sipResponses,
+		reg.MustRegister(m.activeCalls, m.calls, m.payments, m.operations, m.digits, m.rtpReceived, m.rtpLost, m.rtpForeign, m.srtpDropped, m.providerLatency, m.sipResponses,
 			m.payResults, m.entryErrors, m.timeToPay, m.links, m.providerRequests, m.callsRefused, m.socketDrops)
 	}
 	return m
@@ -207,6 +212,13 @@ func (m *Metrics) CallEnded(outcome string) {
 func (m *Metrics) Payment(result, connector string) {
 	if m != nil {
 		m.payments.WithLabelValues(label(result), label(connector)).Inc()
+	}
+}
+
+// PaymentOperation counts a change to a payment after the Pay step by its event type.
+func (m *Metrics) PaymentOperation(eventType string) {
+	if m != nil {
+		m.operations.WithLabelValues(label(eventType)).Inc()
 	}
 }
 

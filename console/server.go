@@ -20,6 +20,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/paybridge/paybridge/pan"
+	"github.com/paybridge/paybridge/payment"
 	"github.com/paybridge/paybridge/store"
 )
 
@@ -60,6 +61,9 @@ type Config struct {
 	// Capacity reports the admission controller's figure for /api/stats and the overview
 	// (nil: not shown).
 	Capacity func() Capacity
+	// Payments captures, voids and refunds (the gateway's Lifecycle); nil: those endpoints
+	// answer 503.
+	Payments payment.Lifecycle
 }
 
 // A client address with DefaultAuthFailures failed authentications within AuthFailureWindow
@@ -100,6 +104,9 @@ type Server struct {
 //	GET  /api/payments          ?call_id=&connector=&state=&result=&channel=&reference=&error_type=
 //	                            &card_type=&last4=&number=&plan=&node=&since=&until=&limit=&cursor=
 //	GET  /api/payments/{id}     everything about a payment: call, attempts, links, texts, webhooks
+//	POST /api/payments/{id}/capture, …/void, …/refunds   capture, release, refund (operations.go)
+//	GET  /api/payments/{id}/history, …/history.csv       the append-only history
+//	GET  /api/history.csv       ?since=&until= every payment's history
 //	GET  /api/plans             plans with validation messages
 //	GET  /api/plans/{name}/source  ?hash=: the plan's XML (the version a call ran, when known)
 //	POST /api/plans/reload      re-read the plans (audited)
@@ -169,6 +176,12 @@ func NewServer(cfg Config) http.Handler {
 	s.mux.Handle("GET /api/agent/calls", s.agentAuth(s.bridgedCalls))
 	s.mux.Handle("GET /api/payments", s.auth(s.listPayments))
 	s.mux.Handle("GET /api/payments/{id}", s.auth(s.getPayment))
+	s.mux.Handle("POST /api/payments/{id}/capture", s.auth(s.capture))
+	s.mux.Handle("POST /api/payments/{id}/void", s.auth(s.void))
+	s.mux.Handle("POST /api/payments/{id}/refunds", s.auth(s.refund))
+	s.mux.Handle("GET /api/payments/{id}/history", s.auth(s.history))
+	s.mux.Handle("GET /api/payments/{id}/history.csv", s.auth(s.historyCSV))
+	s.mux.Handle("GET /api/history.csv", s.auth(s.allHistoryCSV))
 	s.mux.Handle("GET /api/plans", s.auth(s.plans))
 	s.mux.Handle("GET /api/plans/{name}/source", s.auth(s.planSource))
 	s.mux.Handle("GET /api/export/{what}", s.auth(s.export))

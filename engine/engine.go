@@ -30,6 +30,7 @@ type RunOptions struct {
 	Clock      Clock              // WallClock for live calls, a *VirtualClock for replay; nil = WallClock
 	Connectors payment.Connectors // opens the plan's <Connector>s; nil = Pay/Authorize fail as connector errors
 	Links      payment.LinkSender // for SendPaymentLink; nil = SendPaymentLink fails
+	Lifecycle  payment.Lifecycle  // for Capture, Void and Refund; nil = they fail
 	Events     event.Sink         // receives every event as it happens (also collected in Outcome.Events)
 	HTTPClient *http.Client       // for ApiInteraction; nil = a client with no global timeout (each step has its own)
 	SandboxURL string             // the value of $(Sandbox.Url)

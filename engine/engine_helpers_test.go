@@ -147,6 +147,14 @@ type fakeConnector struct {
 	err      error
 	authErr  error
 	sessions []*payment.SessionRequest
+	// answers, when set, are the answers of successive Pay calls (whichever connector of a
+	// route is asked); result and err answer once they run out.
+	answers []fakeAnswer
+}
+
+type fakeAnswer struct {
+	res *payment.Result
+	err error
 }
 
 func (f *fakeConnector) Pay(ctx context.Context, req *payment.Request) (*payment.Result, error) {
@@ -161,6 +169,11 @@ func (f *fakeConnector) Pay(ctx context.Context, req *payment.Request) (*payment
 		req.Card.SecurityCode.Use(func(d []byte) { f.memory = append(f.memory, d[:cap(d)]) })
 	}
 	f.reqs = append(f.reqs, *req)
+	if len(f.answers) > 0 {
+		a := f.answers[0]
+		f.answers = f.answers[1:]
+		return a.res, a.err
+	}
 	if f.err != nil {
 		return nil, f.err
 	}

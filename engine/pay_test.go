@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -115,8 +116,9 @@ func TestPaySuccess(t *testing.T) {
 	wantPay := event.Payment{SessionID: done[0].Data.(*event.PayCompleted).SessionID, Channel: event.ChannelVoice,
 		Connector: "provider", Method: "charge", AmountMinor: 1250, Currency: "GBP", Reference: "ACC1",
 		Result: callplan.PayResultSuccess, MaskedCard: "************4242", CardType: "visa",
-		Confirmation: done[0].Data.(*event.PayCompleted).Confirmation, AttemptKey: req.IdempotencyKey, Attempts: 3}
-	if got := done[0].Data.(*event.PayCompleted).Payment; got != wantPay || got.SessionID == "" || got.Confirmation == "" {
+		Confirmation: done[0].Data.(*event.PayCompleted).Confirmation, AttemptKey: req.IdempotencyKey, Attempts: 3,
+		PaymentMethod: "credit-card"}
+	if got := done[0].Data.(*event.PayCompleted).Payment; !reflect.DeepEqual(got, wantPay) || got.SessionID == "" || got.Confirmation == "" {
 		t.Fatalf("completed event\n got %+v\nwant %+v", got, wantPay)
 	}
 }

@@ -45,11 +45,12 @@ type run struct {
 	habitUntil time.Time // … and arrives before this
 
 	connectors    map[string]payment.Connector
-	connectorKeys map[string]string       // connector name → the key of the opened connector (KeyedConnector)
-	sessions      map[string]sessionFacts // provider sessions this call's Pay steps used
-	lookedUp      map[string]bool         // variables set from ApiInteraction responses
-	trusted       map[string]bool         // variables whose value the plan or the operator wrote (see trust.go)
-	secrets       *secrets                // credentials the plan fetched: masked in every output
+	connectorKeys map[string]string                // connector name → the key of the opened connector (KeyedConnector)
+	sessions      map[string]sessionFacts          // provider sessions this call's Pay steps used
+	payments      map[string]*payment.PaymentFacts // payments this call's Pay steps made, by id (Capture's Known)
+	lookedUp      map[string]bool                  // variables set from ApiInteraction responses
+	trusted       map[string]bool                  // variables whose value the plan or the operator wrote (see trust.go)
+	secrets       *secrets                         // credentials the plan fetched: masked in every output
 
 	frames []*stepFrame // the steps running now, outermost first (a Menu's choice runs inside it)
 
@@ -84,7 +85,8 @@ func newRun(plan *callplan.Plan, ch Channel, opts RunOptions) *run {
 	r := &run{plan: plan, ch: ch, opts: opts, clock: opts.Clock, log: opts.Logger, http: opts.HTTPClient,
 		vars: map[string]string{}, maxStep: opts.MaxSteps, connectors: map[string]payment.Connector{},
 		connectorKeys: map[string]string{}, sessions: map[string]sessionFacts{}, lookedUp: map[string]bool{},
-		trusted: map[string]bool{}, secrets: newSecrets()}
+		payments: map[string]*payment.PaymentFacts{},
+		trusted:  map[string]bool{}, secrets: newSecrets()}
 	if r.clock == nil {
 		r.clock = WallClock{}
 	}
@@ -247,6 +249,8 @@ func (r *run) runStep(ctx context.Context, s, next callplan.Step) error {
 		return r.stepPay(ctx, s)
 	case *callplan.SendPaymentLinkStep:
 		return r.stepSendLink(ctx, s)
+	case *callplan.PaymentOpStep:
+		return r.stepPaymentOp(ctx, s)
 	case *callplan.SetStep:
 		return r.stepSet(s)
 	case *callplan.IfStep:

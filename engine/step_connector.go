@@ -60,6 +60,15 @@ func (r *run) stepSendLink(ctx context.Context, s *callplan.SendPaymentLinkStep)
 		To: r.expand(s.To), CallerID: r.vars["Call.From"], TrustedNumbers: r.lookedUpValues(),
 		Amount: amount, Reference: r.expand(s.Reference), SessionID: r.expand(s.Session), TTL: ttl,
 	}
+	if s.Invoice != nil {
+		cur := amount.Currency
+		if known, ok := r.sessions[req.SessionID]; ok && cur == "" {
+			cur = known.amount.Currency
+		}
+		if req.Invoice, err = r.invoice(s.Invoice, cur); err != nil {
+			return fail(err.Error())
+		}
+	}
 	// Without an amount the link pays the session's: the one a Pay step of this call started
 	// (known here), or else the provider's record of it (the gateway looks it up).
 	if known, ok := r.sessions[req.SessionID]; ok && req.SessionID != "" && known.connector == s.Connector {

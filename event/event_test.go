@@ -43,6 +43,12 @@ func filled(t *testing.T, d Data) Data {
 					t.Fatalf("%T: field %s: slice of %s not covered", d, v.Type().Field(i).Name, e.Kind())
 				}
 				f.Set(reflect.Append(reflect.MakeSlice(f.Type(), 0, 1), e))
+			case reflect.Pointer:
+				f.Set(reflect.New(f.Type().Elem()))
+				fill(f.Elem())
+			case reflect.Map:
+				f.Set(reflect.MakeMap(f.Type()))
+				f.SetMapIndex(reflect.ValueOf("key"), reflect.ValueOf(v.Type().Field(i).Name+"-value"))
 			default:
 				t.Fatalf("%T: field %s of kind %s not covered", d, v.Type().Field(i).Name, f.Kind())
 			}

@@ -39,6 +39,40 @@ type Payment struct {
 	Token        string `json:"token,omitempty"`
 	AttemptKey   string `json:"attemptKey,omitempty"` // idempotency key of the provider attempt, when one was made
 	Attempts     int    `json:"attempts"`             // entries keyed (voice) or submissions made (link)
+
+	// The lifecycle (issue 15): an authorisation's hold and when it lapses, a bank account
+	// paid from, the merchant's invoice, and the connectors the payment was offered to.
+	PaymentMethod   string      `json:"paymentMethod,omitempty"` // credit-card | ach-debit
+	BankAccountType string      `json:"bankAccountType,omitempty"`
+	MaskedAccount   string      `json:"maskedAccount,omitempty"` // the bank account's mask
+	AuthorizedUntil time.Time   `json:"authorizedUntil,omitzero"`
+	Invoice         *Invoice    `json:"invoice,omitempty"`
+	Routes          []RouteStep `json:"routes,omitempty"`
+}
+
+// Invoice is the merchant's invoice a payment settles, as events carry it (amounts in the
+// payment's minor units).
+type Invoice struct {
+	ID          string            `json:"id"`
+	Description string            `json:"description,omitempty"`
+	Lines       []InvoiceLine     `json:"lines,omitempty"`
+	Metadata    map[string]string `json:"metadata,omitempty"`
+}
+
+// InvoiceLine is one line of an Invoice.
+type InvoiceLine struct {
+	Description string `json:"description"`
+	Quantity    int    `json:"quantity"`
+	AmountMinor int64  `json:"amountMinor"`
+}
+
+// RouteStep is one connector a payment was offered to, in order.
+type RouteStep struct {
+	Connector    string `json:"connector"`
+	ConnectorKey string `json:"connectorKey,omitempty"`
+	AttemptKey   string `json:"attemptKey,omitempty"`
+	Outcome      string `json:"outcome"` // approved | declined | soft-decline | unavailable | unknown | not-available
+	ErrorCode    string `json:"errorCode,omitempty"`
 }
 
 // PayProgress: the Pay step asked for a field (Phase "ask"), took a key ("key") or ended an

@@ -28,6 +28,17 @@ func init() {
 		func() Data { return new(LinkPaid) },
 		func() Data { return new(LinkDeclined) },
 		func() Data { return new(PaymentReconciled) },
+		func() Data { return new(PaymentCaptured) },
+		func() Data { return new(PaymentCaptureFailed) },
+		func() Data { return new(PaymentVoided) },
+		func() Data { return new(PaymentVoidFailed) },
+		func() Data { return new(RefundPending) },
+		func() Data { return new(RefundSucceeded) },
+		func() Data { return new(RefundFailed) },
+		func() Data { return new(CaptureSettled) },
+		func() Data { return new(PaymentExpired) },
+		func() Data { return new(PaymentChargedBack) },
+		func() Data { return new(PayRouted) },
 	} {
 		registry[f().Type()] = f
 	}

@@ -57,7 +57,14 @@ func (s *sessionAPI) startSession(ctx context.Context, req *payment.SessionReque
 		path = "/globalpci/v1/digitalselfservicesession"
 		kind = "digital"
 	}
-	body, err := json.Marshal(map[string]any{"AccountConfigurationId": s.c.spec.Account, "CallGuid": req.CallID, "PaymentData": pd})
+	payData := map[string]any{}
+	for k, v := range pd {
+		payData[k] = v
+	}
+	if inv := toInvoiceWire(req.Invoice, req.Amount.Currency); inv != nil {
+		payData["invoice"] = inv
+	}
+	body, err := json.Marshal(map[string]any{"AccountConfigurationId": s.c.spec.Account, "CallGuid": req.CallID, "PaymentData": payData})
 	if err != nil {
 		return nil, fmt.Errorf("gateway: encoding session request: %w", err)
 	}
@@ -129,22 +136,30 @@ func (s *sessionAPI) pay(ctx context.Context, req *payment.Request, key string) 
 		}
 		sid = sess.ID
 	}
-	method := "charge"
-	if req.Amount.Minor == 0 {
-		method = "tokenize"
+	method := req.MethodOf()
+	var parts []bodyPart
+	if b := req.Bank; req.IsBank() && b != nil {
+		parts = []bodyPart{lit(`{"method":"` + method + `","paymentMethod":"ach-debit","bankAccount":{"routingNumber":"`),
+			sec(b.RoutingNumber), lit(`","accountNumber":"`), sec(b.AccountNumber), lit(`","accountType":`),
+			litb(mustJSON(b.Type)), lit(`}`)}
+	} else {
+		card := &req.Card
+		parts = []bodyPart{lit(`{"method":"` + method + `","cardNumber":"`), sec(card.Number),
+			lit(`","expiryMonth":`), litInt(card.ExpMonth), lit(`,"expiryYear":`), litInt(card.ExpYear)}
+		if card.SecurityCode != nil && card.SecurityCode.Len() > 0 {
+			parts = append(parts, lit(`,"securityCode":"`), sec(card.SecurityCode), lit(`"`))
+		}
+		if card.PostalCode != "" {
+			pc, _ := json.Marshal(card.PostalCode)
+			parts = append(parts, lit(`,"postalCode":`), litb(pc))
+		}
 	}
-	card := &req.Card
-	parts := []bodyPart{lit(`{"method":"` + method + `","cardNumber":"`), sec(card.Number),
-		lit(`","expiryMonth":`), litInt(card.ExpMonth), lit(`,"expiryYear":`), litInt(card.ExpYear)}
-	if card.SecurityCode != nil && card.SecurityCode.Len() > 0 {
-		parts = append(parts, lit(`,"securityCode":"`), sec(card.SecurityCode), lit(`"`))
-	}
-	if card.PostalCode != "" {
-		pc, _ := json.Marshal(card.PostalCode)
-		parts = append(parts, lit(`,"postalCode":`), litb(pc))
-	}
-	if method == "charge" {
+	if method != payment.MethodTokenize {
 		parts = append(parts, lit(`,"amount":"`+FormatAmount(req.Amount)+`","currency":`), litb(mustJSON(req.Amount.Currency)))
+	}
+	if inv := toInvoiceWire(req.Invoice, req.Amount.Currency); inv != nil {
+		ib, _ := json.Marshal(inv)
+		parts = append(parts, lit(`,"invoice":`), litb(ib))
 	}
 	if req.TokenType != "" {
 		tt, _ := json.Marshal(req.TokenType)
@@ -165,7 +180,14 @@ func (s *sessionAPI) pay(ctx context.Context, req *payment.Request, key string) 
 			return nil, fmt.Errorf("session.capture: %w", ErrBadResponse)
 		}
 		res := &payment.Result{SessionID: sid, ProviderStatus: resp.status, ErrorCode: pan.Redact(cr.ErrorCode),
-			ErrorMessage: pan.Redact(cr.ErrorMessage), ConfirmationCode: pan.Redact(cr.TransactionID), Token: pan.Redact(cr.Token)}
+			ErrorMessage: pan.Redact(cr.ErrorMessage), ConfirmationCode: pan.Redact(cr.TransactionID), Token: pan.Redact(cr.Token),
+			Retryable: cr.Retryable}
+		if cr.AuthorizedUntil != nil {
+			res.AuthorizedUntil = cr.AuthorizedUntil.UTC()
+		}
+		if pan.ValidAccountMask(cr.MaskedAccount) {
+			res.MaskedAccount = cr.MaskedAccount
+		}
 		res.Status = payment.Approved
 		if cr.Outcome == "declined" {
 			res.Status = payment.Declined
@@ -214,4 +236,87 @@ func (s *sessionAPI) lookup(ctx context.Context, a *Attempt) (AttemptResult, boo
 func mustJSON(s string) []byte {
 	b, _ := json.Marshal(s)
 	return b
+}
+
+// operate sends a capture, void or refund of a session transaction.
+func (s *sessionAPI) operate(ctx context.Context, op *opCall) (*opAnswer, error) {
+	body := map[string]any{}
+	if op.amount.Minor > 0 && op.kind != payment.OpVoid {
+		body["amount"] = FormatAmount(op.amount)
+		body["currency"] = op.amount.Currency
+	}
+	if op.final {
+		body["final"] = true
+	}
+	if op.reason != "" {
+		body["reason"] = pan.Redact(op.reason)
+	}
+	b, _ := json.Marshal(body)
+	resp, err := s.c.doer.do(ctx, &apiRequest{op: "transaction." + op.kind, callID: op.callID, method: http.MethodPost,
+		url: s.c.base + "/globalpci/v1/transaction/" + url.PathEscape(op.txn) + "/" + op.kind, contentType: "application/json",
+		body: b, idemKey: op.key, idempotent: true})
+	if err != nil {
+		return nil, err
+	}
+	if resp.status != http.StatusOK {
+		var e opErrorBody
+		_ = json.Unmarshal(resp.body, &e)
+		return &opAnswer{state: payment.OpFailed, errorCode: pan.Redact(e.ErrorCode), errorMessage: pan.Redact(e.Message), status: resp.status},
+			fmt.Errorf("transaction.%s: %w (HTTP %d %s)", op.kind, ErrProviderRejected, resp.status, pan.Redact(e.ErrorCode))
+	}
+	var a OperationAnswer
+	if err := json.Unmarshal(resp.body, &a); err != nil || a.OperationID == "" {
+		return nil, fmt.Errorf("transaction.%s: %w", op.kind, ErrBadResponse)
+	}
+	return sessionOpAnswer(&a.TransactionOpJSON, resp.status), nil
+}
+
+func sessionOpAnswer(o *TransactionOpJSON, status int) *opAnswer {
+	return &opAnswer{state: o.Status, providerID: pan.Redact(o.OperationID), errorCode: pan.Redact(o.ErrorCode), status: status}
+}
+
+// lookupOp finds an operation in the transaction's status by its idempotency key.
+func (s *sessionAPI) lookupOp(ctx context.Context, op *opCall) (*opAnswer, bool, error) {
+	resp, err := s.c.doer.do(ctx, &apiRequest{op: "transaction.status", callID: op.callID, method: http.MethodGet,
+		url: s.c.base + "/globalpci/v1/transaction/" + url.PathEscape(op.txn), idempotent: true})
+	if err != nil {
+		return nil, false, err
+	}
+	if resp.status != http.StatusOK {
+		return nil, false, fmt.Errorf("transaction.status: %w (HTTP %d)", ErrProviderRejected, resp.status)
+	}
+	var st TransactionStatus
+	if err := json.Unmarshal(resp.body, &st); err != nil {
+		return nil, false, fmt.Errorf("transaction.status: %w", ErrBadResponse)
+	}
+	for i := range st.Operations {
+		if st.Operations[i].IdempotencyKey == op.key {
+			return sessionOpAnswer(&st.Operations[i], resp.status), true, nil
+		}
+	}
+	return nil, false, nil
+}
+
+// fence cancels the attempt's session so that the capture, should it still arrive, cannot
+// charge; when the session had already ended, the capture that ended it is looked for.
+func (s *sessionAPI) fence(ctx context.Context, a *Attempt) (AttemptResult, bool, error) {
+	if a.SessionID == "" {
+		return AttemptResult{}, false, errLookupUnsupported
+	}
+	resp, err := s.c.doer.do(ctx, &apiRequest{op: "session.cancel", callID: a.CallID, method: http.MethodPost,
+		url: s.sessionURL(a.SessionID) + "/cancel", idempotent: true})
+	if err != nil {
+		return AttemptResult{}, false, err
+	}
+	switch resp.status {
+	case http.StatusOK:
+		return AttemptResult{}, false, nil
+	case http.StatusConflict:
+		r, found, err := s.lookup(ctx, a)
+		if err != nil {
+			return AttemptResult{}, false, err
+		}
+		return r, found, nil
+	}
+	return AttemptResult{}, false, fmt.Errorf("session.cancel: %w (HTTP %d)", ErrProviderRejected, resp.status)
 }

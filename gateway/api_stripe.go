@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/paybridge/paybridge/internal/cardsafe"
 	"github.com/paybridge/paybridge/pan"
@@ -50,7 +51,8 @@ func (s *stripeAPI) pay(ctx context.Context, req *payment.Request, key string) (
 		idemKey: key + "-token", idempotent: true})
 	cardsafe.Wipe(body)
 	if err != nil {
-		return nil, err
+		// A token moves no money: whatever became of this request, nothing was charged.
+		return nil, fmt.Errorf("%w: %w", err, payment.ErrNotCharged)
 	}
 	res := &payment.Result{SessionID: req.SessionID, ProviderStatus: resp.status}
 	if r, err := s.cardError("stripe.token", resp, res); r != nil || err != nil {
@@ -60,7 +62,7 @@ func (s *stripeAPI) pay(ctx context.Context, req *payment.Request, key string) (
 	if err := json.Unmarshal(resp.body, &tok); err != nil || !strings.HasPrefix(tok.ID, "tok_") {
 		return nil, fmt.Errorf("stripe.token: %w", ErrBadResponse)
 	}
-	if req.Amount.Minor == 0 {
+	if req.MethodOf() == payment.MethodTokenize {
 		res.Status, res.Token = payment.Approved, tok.ID
 		return res, nil
 	}
@@ -70,6 +72,10 @@ func (s *stripeAPI) pay(ctx context.Context, req *payment.Request, key string) (
 		"source":                    {tok.ID},
 		"metadata[idempotency_key]": {key},
 	}
+	if req.MethodOf() == payment.MethodAuthorize {
+		form.Set("capture", "false")
+	}
+	stripeInvoiceMetadata(req.Invoice, req.Amount.Currency, form.Set)
 	if req.Description != "" {
 		form.Set("description", req.Description)
 	}
@@ -88,6 +94,10 @@ func (s *stripeAPI) pay(ctx context.Context, req *payment.Request, key string) (
 	res.ProviderStatus = resp.status
 	if r, err := s.cardError("stripe.charge", resp, res); r != nil || err != nil {
 		return r, err
+	}
+	if req.MethodOf() == payment.MethodAuthorize {
+		// Stripe holds an uncaptured charge for 7 days.
+		res.AuthorizedUntil = s.c.now().Add(stripeHoldTTL).UTC()
 	}
 	var ch stripeCharge
 	if err := json.Unmarshal(resp.body, &ch); err != nil || ch.ID == "" {
@@ -112,6 +122,7 @@ func (s *stripeAPI) cardError(op string, resp *apiResponse, res *payment.Result)
 	if resp.status == http.StatusPaymentRequired && e.Error.Code != "" {
 		res.Status, res.ErrorCode, res.ErrorMessage = payment.Declined, pan.Redact(e.declineCode()), pan.Redact(e.Error.Message)
 		res.ConfirmationCode = pan.Redact(e.Error.Charge)
+		res.Retryable = stripeRetryable[res.ErrorCode]
 		return res, nil
 	}
 	code := e.Error.Code
@@ -145,4 +156,124 @@ func (s *stripeAPI) lookup(ctx context.Context, a *Attempt) (AttemptResult, bool
 		return AttemptResult{State: AttemptDeclined, ConfirmationCode: c.ID, ErrorCode: c.FailureCode, ProviderStatus: 200}, true, nil
 	}
 	return AttemptResult{}, false, nil
+}
+
+// stripeHoldTTL is how long Stripe holds an uncaptured charge.
+const stripeHoldTTL = 7 * 24 * time.Hour
+
+// stripeRetryable are the decline codes Stripe documents as worth retrying: the provider's way
+// of marking a soft decline.
+var stripeRetryable = map[string]bool{"processing_error": true, "try_again_later": true,
+	"issuer_not_available": true, "reenter_transaction": true, "approve_with_id": true}
+
+// stripeRefundReasons are the reasons Stripe accepts; other text goes to metadata[reason].
+var stripeRefundReasons = map[string]bool{"duplicate": true, "fraudulent": true, "requested_by_customer": true}
+
+// operate: a capture is POST /v1/charges/{id}/capture; a void refunds the uncaptured charge
+// (Stripe releases the hold); a refund is POST /v1/refunds. Each carries its key as
+// Idempotency-Key and, for refunds, as metadata[idempotency_key] so it can be found again.
+func (s *stripeAPI) operate(ctx context.Context, op *opCall) (*opAnswer, error) {
+	form := url.Values{}
+	var target string
+	switch op.kind {
+	case payment.OpCapture:
+		target = s.c.base + "/v1/charges/" + url.PathEscape(op.txn) + "/capture"
+		if op.amount.Minor > 0 {
+			form.Set("amount", strconv.FormatInt(op.amount.Minor, 10))
+		}
+	case payment.OpVoid, payment.OpRefund:
+		target = s.c.base + "/v1/refunds"
+		form.Set("charge", op.txn)
+		form.Set("metadata[idempotency_key]", op.key)
+		if op.kind == payment.OpRefund && op.amount.Minor > 0 {
+			form.Set("amount", strconv.FormatInt(op.amount.Minor, 10))
+		}
+		if r := pan.Redact(op.reason); stripeRefundReasons[r] {
+			form.Set("reason", r)
+		} else if r != "" {
+			form.Set("metadata[reason]", r)
+		}
+	default:
+		return nil, errOpUnsupported
+	}
+	resp, err := s.c.doer.do(ctx, &apiRequest{op: "stripe." + op.kind, callID: op.callID, method: http.MethodPost,
+		url: target, contentType: "application/x-www-form-urlencoded", body: []byte(form.Encode()), idemKey: op.key, idempotent: true})
+	if err != nil {
+		return nil, err
+	}
+	var e stripeErrorBody
+	if resp.status == http.StatusPaymentRequired && json.Unmarshal(resp.body, &e) == nil && e.Error.Code != "" {
+		// The issuer declined the capture: a failed operation.
+		return &opAnswer{state: payment.OpFailed, errorCode: pan.Redact(e.declineCode()), errorMessage: pan.Redact(e.Error.Message), status: resp.status}, nil
+	}
+	if resp.status != http.StatusOK {
+		_ = json.Unmarshal(resp.body, &e)
+		code := e.Error.Code
+		if code == "charge_expired_for_capture" {
+			// The hold lapsed: Stripe says so as a request error; it is the capture failing.
+			return &opAnswer{state: payment.OpFailed, errorCode: "authorization_expired", errorMessage: pan.Redact(e.Error.Message), status: resp.status}, nil
+		}
+		return &opAnswer{state: payment.OpFailed, errorCode: pan.Redact(code), errorMessage: pan.Redact(e.Error.Message), status: resp.status},
+			fmt.Errorf("stripe.%s: %w (HTTP %d %s)", op.kind, ErrProviderRejected, resp.status, pan.Redact(code))
+	}
+	if op.kind == payment.OpCapture {
+		var ch stripeCharge
+		if err := json.Unmarshal(resp.body, &ch); err != nil || ch.ID == "" {
+			return nil, fmt.Errorf("stripe.capture: %w", ErrBadResponse)
+		}
+		return &opAnswer{state: payment.OpSucceeded, providerID: pan.Redact(ch.ID), status: resp.status}, nil
+	}
+	var r stripeRefund
+	if err := json.Unmarshal(resp.body, &r); err != nil || r.ID == "" {
+		return nil, fmt.Errorf("stripe.%s: %w", op.kind, ErrBadResponse)
+	}
+	return stripeRefundAnswer(&r, resp.status), nil
+}
+
+func stripeRefundAnswer(r *stripeRefund, status int) *opAnswer {
+	a := &opAnswer{providerID: pan.Redact(r.ID), status: status}
+	switch r.Status {
+	case "succeeded":
+		a.state = payment.OpSucceeded
+	case "pending", "requires_action":
+		a.state = payment.OpPending
+	default:
+		a.state, a.errorCode = payment.OpFailed, pan.Redact(r.FailureReason)
+	}
+	return a
+}
+
+// lookupOp: a capture shows on the charge (captured), a void or refund in the charge's list of
+// refunds under its metadata[idempotency_key].
+func (s *stripeAPI) lookupOp(ctx context.Context, op *opCall) (*opAnswer, bool, error) {
+	if op.kind == payment.OpCapture {
+		resp, err := s.c.doer.do(ctx, &apiRequest{op: "stripe.charge.get", callID: op.callID, method: http.MethodGet,
+			url: s.c.base + "/v1/charges/" + url.PathEscape(op.txn), idempotent: true})
+		if err != nil {
+			return nil, false, err
+		}
+		var ch stripeCharge
+		if resp.status != http.StatusOK || json.Unmarshal(resp.body, &ch) != nil {
+			return nil, false, fmt.Errorf("stripe.charge.get: %w (HTTP %d)", ErrProviderRejected, resp.status)
+		}
+		if !ch.Captured {
+			return nil, false, nil
+		}
+		return &opAnswer{state: payment.OpSucceeded, providerID: pan.Redact(ch.ID), status: resp.status}, true, nil
+	}
+	resp, err := s.c.doer.do(ctx, &apiRequest{op: "stripe.refunds", callID: op.callID, method: http.MethodGet,
+		url: s.c.base + "/v1/refunds?charge=" + url.QueryEscape(op.txn), idempotent: true})
+	if err != nil {
+		return nil, false, err
+	}
+	var l stripeRefundList
+	if resp.status != http.StatusOK || json.Unmarshal(resp.body, &l) != nil {
+		return nil, false, fmt.Errorf("stripe.refunds: %w (HTTP %d)", ErrProviderRejected, resp.status)
+	}
+	for i := range l.Data {
+		if l.Data[i].Metadata["idempotency_key"] == op.key {
+			return stripeRefundAnswer(&l.Data[i], resp.status), true, nil
+		}
+	}
+	return nil, false, nil
 }

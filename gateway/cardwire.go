@@ -127,6 +127,9 @@ func (w *cardWire) send(ctx context.Context, method, rawURL string, h http.Heade
 		}
 	}
 	if err != nil {
+		if !errors.Is(err, ErrConnectorConfig) {
+			err = &notSentError{err} // nothing of the request was written
+		}
 		return nil, err
 	}
 	defer c.close()

@@ -98,6 +98,13 @@ func (d *doer) do(ctx context.Context, req *apiRequest) (*apiResponse, error) {
 	var lastErr error
 	var retryAfter time.Duration
 	reauthed := false
+	reached := false // some try may have reached the provider
+	defer func() {
+		if reached && lastErr != nil && errors.Is(lastErr, ErrNotReceived) {
+			// The last try could not connect, but an earlier one got through.
+			lastErr = fmt.Errorf("%s: %w (an earlier try reached the provider)", req.op, ErrProviderNetwork)
+		}
+	}()
 	for try := 1; try <= tries; try++ {
 		if try > 1 {
 			wait := max(d.backoff<<(try-2), retryAfter)
@@ -111,15 +118,25 @@ func (d *doer) do(ctx context.Context, req *apiRequest) (*apiResponse, error) {
 		}
 		resp, cred, err := d.once(ctx, req)
 		if err != nil {
+			if !errors.Is(err, ErrNotReceived) && !errors.Is(err, ErrTokenFetch) {
+				reached = true
+			}
 			if ctx.Err() != nil {
-				return nil, fmt.Errorf("%s: %w", req.op, ctx.Err())
+				if reached {
+					return nil, fmt.Errorf("%s: %w", req.op, ctx.Err())
+				}
+				return nil, fmt.Errorf("%s: %w: %w", req.op, ctx.Err(), ErrNotReceived)
 			}
 			lastErr = err
 			if errors.Is(err, ErrTokenFetch) {
+				if !reached {
+					return nil, fmt.Errorf("%w: %w", err, ErrNotReceived)
+				}
 				return nil, err
 			}
 			continue
 		}
+		reached = true
 		switch {
 		case resp.status == http.StatusUnauthorized:
 			if !reauthed && d.auth.invalidate(cred) {
@@ -183,7 +200,9 @@ func (d *doer) once(ctx context.Context, req *apiRequest) (*apiResponse, string,
 		var ne net.Error
 		switch {
 		case errors.Is(err, ErrConnectorConfig):
-			return nil, cred, fmt.Errorf("%s: %w", req.op, err)
+			return nil, cred, fmt.Errorf("%s: %w: %w", req.op, err, ErrNotReceived)
+		case out == nil && neverSent(err):
+			return nil, cred, fmt.Errorf("%s: %w: %w", req.op, ErrProviderNetwork, ErrNotReceived)
 		case tctx.Err() == context.DeadlineExceeded && ctx.Err() == nil:
 			return nil, cred, fmt.Errorf("%s: %w after %v%s", req.op, ErrProviderTimeout, d.timeout, where)
 		case errors.As(err, &ne) && ne.Timeout():
@@ -194,6 +213,23 @@ func (d *doer) once(ctx context.Context, req *apiRequest) (*apiResponse, string,
 	d.emit(req, out.status, start, "")
 	return out, cred, nil
 }
+
+// neverSent reports whether err shows that no connection to the provider was made (the dial
+// failed), so no byte of the request can have reached it.
+func neverSent(err error) bool {
+	var ns *notSentError
+	if errors.As(err, &ns) {
+		return true
+	}
+	var oe *net.OpError
+	return errors.As(err, &oe) && (oe.Op == "dial" || oe.Op == "proxyconnect")
+}
+
+// notSentError marks a card-wire error that happened before the request was written.
+type notSentError struct{ err error }
+
+func (e *notSentError) Error() string { return e.err.Error() }
+func (e *notSentError) Unwrap() error { return e.err }
 
 // sendHTTP sends a request without card data through the HTTP client. An error with a non-nil
 // answer means the status arrived but the body could not be read.

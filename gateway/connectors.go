@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/paybridge/paybridge/event"
+	"github.com/paybridge/paybridge/pan"
 	"github.com/paybridge/paybridge/payment"
 )
 
@@ -261,22 +262,28 @@ func (c *Connector) StartSession(ctx context.Context, req *payment.SessionReques
 // is answered from the log without calling the provider again. A connector error leaves the
 // attempt pending for Reconcile.
 func (c *Connector) Pay(ctx context.Context, req *payment.Request) (*payment.Result, error) {
-	if req == nil || req.Card.Number.Len() == 0 {
-		return nil, fmt.Errorf("%w: no card number", ErrBadCard)
+	switch {
+	case req == nil:
+		return nil, fmt.Errorf("%w: no request: %w", ErrBadCard, payment.ErrNotCharged)
+	case req.IsBank() && (req.Bank == nil || req.Bank.AccountNumber.Len() == 0 || req.Bank.RoutingNumber.Len() == 0):
+		return nil, fmt.Errorf("%w: no bank account: %w", ErrBadCard, payment.ErrNotCharged)
+	case !req.IsBank() && req.Card.Number.Len() == 0:
+		return nil, fmt.Errorf("%w: no card number: %w", ErrBadCard, payment.ErrNotCharged)
+	}
+	if err := payment.CheckPayMethod(c.spec.Type, req.Method, req.PaymentMethod); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrConnectorConfig, err)
 	}
 	key := req.IdempotencyKey
 	if key == "" {
 		key = newID("pb_")
 	}
-	method := "charge"
-	if req.Amount.Minor == 0 {
-		method = "tokenize"
-	}
+	method := req.MethodOf()
 	if c.api.paysIntoSession() && req.SessionID == "" {
 		// Start the session first so the attempt record names it: Reconcile looks it up there.
-		sess, err := c.api.startSession(ctx, &payment.SessionRequest{CallID: req.CallID, Amount: req.Amount, Reference: req.Reference})
+		sess, err := c.api.startSession(ctx, &payment.SessionRequest{CallID: req.CallID, Amount: req.Amount, Reference: req.Reference, Invoice: req.Invoice})
 		if err != nil {
-			return nil, err
+			// No session, no payment: nothing can have been charged.
+			return nil, fmt.Errorf("%w: %w", err, payment.ErrNotCharged)
 		}
 		r := *req // copies the buffer pointers, not the digits
 		r.SessionID = sess.ID
@@ -285,9 +292,12 @@ func (c *Connector) Pay(ctx context.Context, req *payment.Request) (*payment.Res
 	retried := false
 	if c.attempts != nil {
 		a := &Attempt{Key: key, CallID: req.CallID, Connector: c.spec.Name, ConnectorKey: c.key, Channel: req.Channel, ConnectorType: c.spec.Type,
-			Method: method, SessionID: req.SessionID, AmountMinor: req.Amount.Minor,
+			Method: method, PaymentMethod: req.PaymentMethod, SessionID: req.SessionID, AmountMinor: req.Amount.Minor,
 			Currency: req.Amount.Currency, Reference: req.Reference, MaskedCard: req.Card.Number.Mask(),
 			CardBrand: req.Card.Brand, State: AttemptPending, CreatedAt: c.now()}
+		if req.IsBank() {
+			a.MaskedCard, a.CardBrand, a.MaskedAccount = "", "", req.Bank.AccountNumber.MaskAccount()
+		}
 		old, err := c.attempts.BeginAttempt(ctx, a)
 		switch {
 		case errors.Is(err, ErrDuplicate) && old != nil && (old.State == AttemptFailed || old.State == AttemptUnknown):
@@ -316,6 +326,12 @@ func (c *Connector) Pay(ctx context.Context, req *payment.Request) (*payment.Res
 		}
 	}
 	res, err := c.api.pay(ctx, req, key)
+	if err != nil && req.Settle {
+		res, err = c.settle(ctx, req, key, err)
+		if res != nil || errors.Is(err, payment.ErrNotCharged) {
+			return res, err // settle recorded the outcome
+		}
+	}
 	if c.attempts != nil {
 		// Record the outcome even if the caller has gone: the money moved either way.
 		wctx := context.WithoutCancel(ctx)
@@ -353,6 +369,57 @@ func (c *Connector) Pay(ctx context.Context, req *payment.Request) (*payment.Res
 func (c *Connector) logAttemptError(what, key string, err error) {
 	c.log.Error(what+" in the attempt log failed; reconcile will resolve it", "connector", c.spec.Name,
 		"key", key, "error", err)
+}
+
+// settle establishes, for a payment that may go on to another connector, whether the
+// provider took it (docs/gateway.md, routing): a request that never reached the provider, or
+// that it refused outright, took nothing; otherwise the provider is asked by the idempotency
+// key, and when it has no such payment the session is fenced so a late request cannot take
+// one either. It returns the provider's answer, an error wrapping payment.ErrNotCharged, or
+// perr when the outcome stays unknown (the attempt is then left pending for Reconcile).
+func (c *Connector) settle(ctx context.Context, req *payment.Request, key string, perr error) (*payment.Result, error) {
+	wctx := context.WithoutCancel(ctx)
+	notCharged := func(why string) (*payment.Result, error) {
+		if c.attempts != nil {
+			if werr := c.attempts.CompleteAttempt(wctx, key, AttemptResult{State: AttemptFailed, ErrorCode: "not_received",
+				ErrorMessage: pan.Redact(why + ": " + perr.Error())}); werr != nil && !errors.Is(werr, ErrDuplicate) {
+				c.logAttemptError("recording a payment the provider did not take", key, werr)
+			}
+		}
+		if errors.Is(perr, payment.ErrNotCharged) {
+			return nil, perr
+		}
+		return nil, fmt.Errorf("%w: %w", perr, payment.ErrNotCharged)
+	}
+	switch {
+	case errors.Is(perr, payment.ErrNotCharged), errors.Is(perr, ErrNotReceived):
+		return notCharged("never received")
+	case errors.Is(perr, ErrProviderRejected), errors.Is(perr, ErrUnauthorized), errors.Is(perr, ErrConnectorConfig):
+		return notCharged("refused by the provider")
+	case !c.api.canLookup():
+		return nil, perr
+	}
+	a := &Attempt{Key: key, CallID: req.CallID, SessionID: req.SessionID}
+	r, found, err := c.api.lookup(wctx, a)
+	if err == nil && !found {
+		f, ok := c.api.(fencer)
+		if !ok {
+			return nil, perr // the provider cannot promise a late request will not charge
+		}
+		r, found, err = f.fence(wctx, a)
+		if err == nil && !found {
+			return notCharged("not received, and the session was cancelled")
+		}
+	}
+	if err != nil {
+		return nil, perr
+	}
+	if c.attempts != nil {
+		if werr := c.attempts.CompleteAttempt(wctx, key, r); werr != nil {
+			c.logAttemptError("recording the outcome the provider reported", key, werr)
+		}
+	}
+	return resultFromAttempt(&Attempt{State: r.State, SessionID: r.SessionID, Result: r}), nil
 }
 
 func resultFromAttempt(a *Attempt) *payment.Result {

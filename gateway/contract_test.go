@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"reflect"
@@ -97,6 +98,12 @@ var (
 	shapeStripeCharge   = shapeOf[stripeCharge](false)
 	shapeStripeSearch   = shapeOf[stripeSearch](false)
 	shapeStripeError    = shapeOf[stripeErrorBody](false)
+	shapeTransaction    = shapeOf[TransactionStatus](true)
+	shapeOperation      = shapeOf[OperationAnswer](true)
+	shapeOpError        = shapeOf[opErrorBody](true)
+	shapeStripeRefund   = shapeOf[stripeRefund](false)
+	shapeStripeRefunds  = shapeOf[stripeRefundList](false)
+	shapeProviderEvent  = shapeOf[ProviderEvent](true) // posted by the sandbox, not answered
 )
 
 // shapeFor names the gateway type of an answer; nil for the answers no connector reads (the
@@ -114,7 +121,14 @@ func shapeFor(a tappedAnswer) *contractShape {
 			return shapeCapture
 		}
 		return shapeSessionError
-	case strings.HasPrefix(p, "/globalpci/v1/session/"): // status, and a signed result's answer
+	case strings.HasPrefix(p, "/globalpci/v1/transaction/") && strings.Count(p, "/") == 5: // capture, void, refund
+		if a.status == http.StatusOK {
+			return shapeOperation
+		}
+		return shapeOpError
+	case strings.HasPrefix(p, "/globalpci/v1/transaction/"):
+		return shapeTransaction
+	case strings.HasPrefix(p, "/globalpci/v1/session/"): // status, cancel, and a signed result's answer
 		if a.status == http.StatusOK {
 			return shapeSessionStatus
 		}
@@ -129,6 +143,14 @@ func shapeFor(a tappedAnswer) *contractShape {
 		return shapeStripeError
 	case p == "/v1/charges/search":
 		return shapeStripeSearch
+	case p == "/v1/refunds" && a.method == http.MethodGet:
+		return shapeStripeRefunds
+	case (p == "/v1/refunds" || strings.HasPrefix(p, "/v1/charges/")) && a.status != http.StatusOK:
+		return shapeStripeError
+	case p == "/v1/refunds":
+		return shapeStripeRefund
+	case strings.HasPrefix(p, "/v1/charges/"): // a capture, a charge fetched
+		return shapeStripeCharge
 	}
 	return nil
 }
@@ -192,7 +214,19 @@ func fieldPaths(prefix string, t reflect.Type) []string {
 
 func TestSandboxHonoursTheContract(t *testing.T) {
 	tap := &wireTap{}
-	prov := sandbox.New(sandbox.Config{PaymentKeys: map[string]string{"acct-1": "pk_contract"}})
+	var posted [][]byte // the events the sandbox posts
+	var postedMu sync.Mutex
+	hooks := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b := new(bytes.Buffer)
+		b.ReadFrom(r.Body)
+		postedMu.Lock()
+		posted = append(posted, b.Bytes())
+		postedMu.Unlock()
+	}))
+	t.Cleanup(hooks.Close)
+	prov := sandbox.New(sandbox.Config{PaymentKeys: map[string]string{"acct-1": "pk_contract"}, WebhookURL: hooks.URL,
+		WebhookSecret: "whsec", SettleAfter: 20 * time.Millisecond, WebhookDelay: time.Millisecond})
+	t.Cleanup(prov.Close)
 	srv := httptest.NewServer(tap.wrap(prov))
 	t.Cleanup(srv.Close)
 	led := NewMemoryStore()
@@ -295,6 +329,114 @@ func TestSandboxHonoursTheContract(t *testing.T) {
 		}
 	}
 
+	// The lifecycle: authorisations (session, generic, stripe), a soft decline, a bank debit,
+	// captures, a void, refunds (one pending), a refused operation, a cancelled session, the
+	// operations looked up, and the events the sandbox posts about them.
+	life := NewLifecycle(LifecycleConfig{Ledger: NewMemoryLedger(), Connectors: cs})
+	authorizeVia := func(c *Connector, key, pan string) *payment.Result {
+		t.Helper()
+		var sid string
+		if c.Type() == "session" {
+			sid = start(&payment.SessionRequest{CallID: "c-" + key, Amount: gbp(3000), Invoice: &payment.Invoice{ID: "INV-1",
+				Lines: []payment.InvoiceLine{{Description: "Widget", Quantity: 3, AmountMinor: 1000}}}}).ID
+		}
+		res, err := c.Pay(ctx, &payment.Request{CallID: "c-" + key, IdempotencyKey: key, SessionID: sid, Method: payment.MethodAuthorize,
+			Amount: gbp(3000), Card: card(t, pan, "123")})
+		if err != nil || res.Status != payment.Approved {
+			t.Fatalf("authorize %s: %+v %v", key, res, err)
+		}
+		life.cfg.Ledger.(*MemoryLedger).AddPayment(payment.PaymentFacts{ID: key, ConnectorKey: c.Key(), ProviderPaymentID: res.ConfirmationCode,
+			Method: payment.MethodAuthorize, Currency: "GBP", AuthorizedMinor: 3000})
+		return res
+	}
+	op := func(kind, id, key string, minor int64) {
+		t.Helper()
+		req := &payment.OpRequest{PaymentID: id, Amount: gbp(minor), IdempotencyKey: key, Reason: "requested_by_customer"}
+		var err error
+		switch kind {
+		case payment.OpCapture:
+			_, err = life.Capture(ctx, req)
+		case payment.OpVoid:
+			_, err = life.Void(ctx, req)
+		default:
+			_, err = life.Refund(ctx, req)
+		}
+		if err != nil {
+			t.Fatalf("%s %s: %v", kind, key, err)
+		}
+	}
+	for _, c := range []*Connector{sess, gen, str} {
+		k := c.Type()
+		authorizeVia(c, k+"-auth", "4242424242424242")
+		op(payment.OpCapture, k+"-auth", k+"-cap", 1000)
+		op(payment.OpRefund, k+"-auth", k+"-ref", 500)
+		authorizeVia(c, k+"-auth2", "5555555555554444")
+		op(payment.OpVoid, k+"-auth2", k+"-void", 0)
+		authorizeVia(c, k+"-rf", "4000000000005126")
+		op(payment.OpCapture, k+"-rf", k+"-rf-cap", 0)
+		op(payment.OpRefund, k+"-rf", k+"-rf-ref", 100) // pending, then failed
+	}
+	// A capture the issuer refuses, and a chargeback: operations with error codes and a
+	// disputed transaction, in answers and in the status.
+	authorizeVia(sess, "session-refuse", "4000000000003402")
+	op(payment.OpCapture, "session-refuse", "session-refuse-cap", 0)
+	authorizeVia(sess, "session-cb", "4000000000000259")
+	op(payment.OpCapture, "session-cb", "session-cb-cap", 0)
+	time.Sleep(100 * time.Millisecond) // past SettleAfter: the refunds failed, the chargeback came
+	op(payment.OpRefund, "session-cb", "session-cb-ref", 100)
+	// A refused operation (409 on the session API): a capture of the voided authorisation sent
+	// anyway, as a second node would have before learning of the void.
+	if _, err := sess.operate(ctx, &opCall{kind: payment.OpCapture, txn: func() string {
+		f, _ := life.cfg.Ledger.PaymentFacts(ctx, "session-auth2")
+		return f.ProviderPaymentID
+	}(), key: "late-capture"}); !errors.Is(err, ErrProviderRejected) {
+		t.Fatalf("a capture of a voided transaction: %v", err)
+	}
+	for _, k := range []string{"session-cap", "stripe-cap", "stripe-ref", "stripe-void", "session-refuse-cap", "stripe-rf-ref"} {
+		o, _ := life.cfg.Ledger.OpByKey(ctx, k)
+		f, _ := life.cfg.Ledger.PaymentFacts(ctx, o.PaymentID)
+		conn := sess
+		if strings.HasPrefix(k, "stripe") {
+			conn = str
+		}
+		if _, found, err := conn.lookupOp(ctx, &opCall{kind: o.Kind, txn: f.ProviderPaymentID, key: k}); err != nil || !found {
+			t.Fatalf("lookup of %s: found=%v %v", k, found, err)
+		}
+	}
+	if _, _, err := str.api.lookup(ctx, &Attempt{Key: "stripe-auth"}); err != nil { // a search after refunds
+		t.Fatal(err)
+	}
+	prov.SetFaults(sandbox.Faults{DeclineFirst: 2, Paths: []string{"/globalpci/v1/session/", "/generic"}})
+	soft := start(&payment.SessionRequest{CallID: "c-soft", Amount: gbp(100)})
+	if r := pay(sess, "s-soft", soft.ID, gbp(100), "4242424242424242"); !r.Retryable {
+		t.Fatalf("soft decline: %+v", r)
+	}
+	if r := pay(gen, "g-soft", "", gbp(100), "4242424242424242"); !r.Retryable {
+		t.Fatalf("generic soft decline: %+v", r)
+	}
+	prov.SetFaults(sandbox.Faults{})
+	if _, _, err := sess.api.(fencer).fence(ctx, &Attempt{Key: "s-soft", SessionID: soft.ID}); err != nil {
+		t.Fatal(err)
+	}
+	achSess := start(&payment.SessionRequest{CallID: "c-ach", Amount: gbp(900)})
+	if r, err := sess.Pay(ctx, &payment.Request{CallID: "c-ach", IdempotencyKey: "s-ach", SessionID: achSess.ID, PaymentMethod: payment.PaymentMethodACH,
+		Amount: gbp(900), Bank: &payment.BankAccount{RoutingNumber: secure(t, sandbox.TestRoutingNumber), AccountNumber: secure(t, "000123456789"),
+			Type: payment.BankConsumerChecking}}); err != nil || r.MaskedAccount == "" {
+		t.Fatalf("bank debit: %+v %v", r, err)
+	}
+	// Every kind of event the sandbox posts (capture.settled, refund.succeeded and .failed).
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		postedMu.Lock()
+		n := len(posted)
+		postedMu.Unlock()
+		if n >= 10 {
+			break
+		}
+	}
+	postedMu.Lock()
+	events := append([][]byte(nil), posted...)
+	postedMu.Unlock()
+
 	// Every answer decodes into its gateway type; the owned shapes strictly.
 	filled := map[string]bool{}
 	used := map[*contractShape]bool{}
@@ -311,9 +453,16 @@ func TestSandboxHonoursTheContract(t *testing.T) {
 			t.Errorf("%s %s (HTTP %d) does not decode into gateway's %s: %v\n%s", a.method, a.path, a.status, s.name, err, a.body)
 		}
 	}
+	for _, b := range events {
+		used[shapeProviderEvent] = true
+		if err := decodeShape(shapeProviderEvent, b, filled); err != nil {
+			t.Errorf("an event the sandbox posted does not decode into gateway's ProviderEvent: %v\n%s", err, b)
+		}
+	}
 	// Every field of every gateway type was filled by some answer.
 	for _, s := range []*contractShape{shapeSessionCreated, shapeSessionStatus, shapeCapture, shapeSessionError,
-		shapeGeneric, shapeStripeToken, shapeStripeCharge, shapeStripeSearch, shapeStripeError} {
+		shapeGeneric, shapeStripeToken, shapeStripeCharge, shapeStripeSearch, shapeStripeError,
+		shapeTransaction, shapeOperation, shapeOpError, shapeStripeRefund, shapeStripeRefunds, shapeProviderEvent} {
 		if !used[s] {
 			t.Errorf("no answer of the sandbox was a %s: the scenario misses an exchange", s.name)
 			continue

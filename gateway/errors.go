@@ -1,6 +1,10 @@
 package gateway
 
-import "errors"
+import (
+	"errors"
+
+	"github.com/paybridge/paybridge/payment"
+)
 
 // Sentinel errors of the gateway package. They never carry card data; wrap them with %w and
 // test with errors.Is.
@@ -57,4 +61,16 @@ var (
 	ErrBadAmount = errors.New("gateway: invalid amount")
 	// ErrBadCard: a card field submitted on the payment page is malformed.
 	ErrBadCard = errors.New("gateway: invalid card field")
+
+	// ErrNotReceived: the request never reached the provider (the connection could not be
+	// made on any try): nothing can have happened there.
+	ErrNotReceived = errors.New("gateway: the request never reached the provider")
+
+	// Lifecycle (capture, void, refund): the contract's sentinels, so that callers that know
+	// only package payment (the console, the engine) can tell them apart.
+	ErrPaymentState  = payment.ErrPaymentState
+	ErrAmountExceeds = payment.ErrAmountExceeds
+	ErrKeyReused     = payment.ErrKeyReused
+	// ErrNoLedger: no lifecycle store is configured.
+	ErrNoLedger = errors.New("gateway: no payment ledger")
 )

@@ -187,7 +187,7 @@ func (l *Links) SendPaymentLink(ctx context.Context, req *payment.LinkRequest) (
 		return nil, err
 	}
 	sess, err := c.StartSession(ctx, &payment.SessionRequest{CallID: req.CallID, SessionID: req.SessionID,
-		Amount: req.Amount, Reference: req.Reference, Phone: to, Digital: req.SessionID == ""})
+		Amount: req.Amount, Reference: req.Reference, Phone: to, Digital: req.SessionID == "", Invoice: req.Invoice})
 	if err != nil {
 		return nil, err
 	}
@@ -209,7 +209,7 @@ func (l *Links) SendPaymentLink(ctx context.Context, req *payment.LinkRequest) (
 	token, hash := newLinkToken()
 	link := &Link{ID: newID("lnk_"), TokenHash: hash, SessionID: sess.ID, Connector: req.Connector, ConnectorKey: c.Key(),
 		CallID: req.CallID, To: to, AmountMinor: amount.Minor, Currency: amount.Currency,
-		Reference: ref, State: LinkActive, CreatedAt: now, ExpiresAt: now.Add(ttl)}
+		Reference: ref, State: LinkActive, CreatedAt: now, ExpiresAt: now.Add(ttl), Invoice: req.Invoice}
 	if err = l.createLink(ctx, link, req, now); err != nil {
 		return nil, err
 	}

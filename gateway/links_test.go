@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/paybridge/paybridge/event"
 	"github.com/paybridge/paybridge/payment"
 	"github.com/paybridge/paybridge/sandbox"
 )
@@ -606,5 +607,60 @@ func TestPaymentLinkRejectedThenRetried(t *testing.T) {
 	}
 	if resp, _ := le.post(t, token, "4242424242424242", expiry(), "123"); resp.StatusCode != 200 {
 		t.Fatalf("retry after a rejection: %d", resp.StatusCode)
+	}
+}
+
+// A link for an invoice shows the invoice on its page, and the payment carries it to the
+// provider's ledger and to the payment event, through each connector type.
+func TestPaymentLinkCarriesTheInvoice(t *testing.T) {
+	for _, typ := range []string{"session", "generic", "stripe"} {
+		t.Run(typ, func(t *testing.T) {
+			le := newLinkEnv(t, LinksConfig{Merchant: payment.Merchant{Name: "Acme Water"}})
+			c := le.open(t, typ)
+			ctx := context.Background()
+			inv := &payment.Invoice{ID: "INV-2030-0042", Description: "Water, Q3", Metadata: map[string]string{"customer": "C-981"},
+				Lines: []payment.InvoiceLine{{Description: "Supply", Quantity: 1, AmountMinor: 2000}, {Description: "Meter rent", Quantity: 2, AmountMinor: 500}}}
+			amt := payment.Amount{Minor: 3000, Currency: "GBP"}
+			if _, err := le.links.SendPaymentLink(ctx, &payment.LinkRequest{CallID: "c", Connector: c.Name(), To: "+447700900123",
+				CallerID: "+447700900123", Amount: amt, Reference: "12345678", TTL: time.Hour, Invoice: inv}); err != nil {
+				t.Fatal(err)
+			}
+			token := le.lastToken(t)
+			resp, body := le.get(t, token)
+			if resp.StatusCode != 200 {
+				t.Fatalf("GET: %d %s", resp.StatusCode, body)
+			}
+			for _, want := range []string{"Invoice INV-2030-0042", "Water, Q3", "<td>Supply</td><td>1</td><td>£20.00</td>",
+				"<td>Meter rent</td><td>2</td><td>£5.00</td>"} {
+				if !strings.Contains(body, want) {
+					t.Errorf("the page lacks %q:\n%s", want, body)
+				}
+			}
+			if resp, body := le.post(t, token, "4242424242424242", expiry(), "123"); resp.StatusCode != 200 {
+				t.Fatalf("pay: %d %s", resp.StatusCode, body)
+			}
+			led := le.sb.Ledger()
+			if len(led) != 1 || led[0].Invoice == nil || led[0].Invoice.ID != "INV-2030-0042" {
+				t.Fatalf("provider ledger %+v", led)
+			}
+			if typ != "stripe" && (len(led[0].Invoice.Lines) != 2 || led[0].Invoice.Lines[1].Amount != "5.00") {
+				t.Fatalf("provider invoice lines %+v", led[0].Invoice.Lines)
+			}
+			var got *event.Invoice
+			le.events.mu.Lock()
+			for _, ev := range le.events.ev {
+				if p := event.PaymentOf(ev.Data); p != nil && p.Result == "success" {
+					got = p.Invoice
+				}
+			}
+			le.events.mu.Unlock()
+			if got == nil || got.ID != "INV-2030-0042" || len(got.Lines) != 2 || got.Lines[1].AmountMinor != 500 || got.Metadata["customer"] != "C-981" {
+				t.Fatalf("payment event invoice %+v", got)
+			}
+			// The stored link keeps the invoice (a restart still shows it).
+			if ls := le.store.Links(); len(ls) != 1 || ls[0].Invoice == nil || ls[0].Invoice.ID != "INV-2030-0042" {
+				t.Fatalf("stored link %+v", ls)
+			}
+		})
 	}
 }

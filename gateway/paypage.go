@@ -31,6 +31,7 @@ type pageData struct {
 	Errors            []pageError // every field in error, in the page's order
 	Paid              bool
 	Confirmation      string
+	Invoice           *invoicePage // the merchant's invoice, when the link has one
 }
 
 // pageError is one field's error as the page shows it: in the summary (a link to the field)
@@ -56,6 +57,46 @@ var fieldLabels = map[string]string{"cc-number": "Card number", "cc-exp": "Expir
 func (d pageData) withBrand(b brand) pageData {
 	d.Merchant, d.Support, d.Logo = b.Name, b.Support, b.Logo
 	return d
+}
+
+// invoicePage is an invoice as the payment page shows it.
+type invoicePage struct {
+	ID          string
+	Description string
+	Lines       []invoicePageLine
+}
+
+type invoicePageLine struct {
+	Description string
+	Quantity    int
+	Amount      string // each, with its currency
+}
+
+// invoiceOnPage is what the page shows of a link's invoice (nil: none); price writes an
+// amount in minor units as the page writes the total.
+func invoiceOnPage(inv *payment.Invoice, price func(minor int64) string) *invoicePage {
+	if inv == nil {
+		return nil
+	}
+	out := &invoicePage{ID: pan.Redact(inv.ID), Description: pan.Redact(inv.Description)}
+	for _, l := range inv.Lines {
+		out.Lines = append(out.Lines, invoicePageLine{Description: pan.Redact(l.Description), Quantity: l.Quantity,
+			Amount: price(l.AmountMinor)})
+	}
+	return out
+}
+
+// eventInvoice is an invoice as events carry it.
+func eventInvoice(inv *payment.Invoice) *event.Invoice {
+	if inv == nil {
+		return nil
+	}
+	w := toInvoiceWire(inv, "")
+	out := &event.Invoice{ID: w.ID, Description: w.Description, Metadata: w.Metadata}
+	for _, l := range inv.Lines {
+		out.Lines = append(out.Lines, event.InvoiceLine{Description: pan.Redact(l.Description), Quantity: l.Quantity, AmountMinor: l.AmountMinor})
+	}
+	return out
 }
 
 // setPageHeaders sets the strict headers of every payment page and returns the style nonce.
@@ -156,7 +197,7 @@ func (l *Links) lookup(w http.ResponseWriter, r *http.Request) (string, *Link, b
 func (l *Links) formPage(link *Link) pageData {
 	b := l.brandOf(link)
 	return pageData{Title: "Pay " + b.Name, ShowForm: true, Amount: b.price(link.AmountMinor, link.Currency),
-		Reference: link.Reference}.withBrand(b)
+		Reference: link.Reference, Invoice: invoiceOnPage(link.Invoice, func(minor int64) string { return b.price(minor, link.Currency) })}.withBrand(b)
 }
 
 // handleGet shows the payment form. It never changes the link: SMS apps and mail scanners
@@ -275,7 +316,7 @@ func (l *Links) handlePost(w http.ResponseWriter, r *http.Request) {
 	key := claimed.ID + "-" + strconv.Itoa(claimed.Attempts+1)
 	res, err := c.Pay(ctx, &payment.Request{CallID: claimed.CallID, Channel: event.ChannelLink, SessionID: claimed.SessionID,
 		IdempotencyKey: key, Amount: payment.Amount{Minor: claimed.AmountMinor, Currency: claimed.Currency},
-		Reference: claimed.Reference, Description: "Payment link " + claimed.ID,
+		Reference: claimed.Reference, Description: "Payment link " + claimed.ID, Invoice: claimed.Invoice,
 		Card: payment.Card{Number: form.Number, SecurityCode: form.CSC, ExpMonth: form.ExpMonth,
 			ExpYear: form.ExpYear, PostalCode: form.PostalCode, Brand: brand}})
 	form.Wipe()
@@ -287,7 +328,8 @@ func (l *Links) handlePost(w http.ResponseWriter, r *http.Request) {
 		return event.Payment{SessionID: session, Channel: event.ChannelLink, Connector: claimed.Connector, ConnectorKey: c.Key(),
 			Method: "charge", AmountMinor: claimed.AmountMinor, Currency: claimed.Currency,
 			Reference: claimed.Reference, Result: result, ErrorCode: code, MaskedCard: masked, CardType: brand,
-			Confirmation: confirmation, AttemptKey: key, Attempts: claimed.Attempts + 1}
+			Confirmation: confirmation, AttemptKey: key, Attempts: claimed.Attempts + 1,
+			PaymentMethod: payment.PaymentMethodCard, Invoice: eventInvoice(claimed.Invoice)}
 	}
 	if errors.Is(err, ErrProviderRejected) {
 		// The provider refused the request itself: nothing was charged under this key (a

@@ -31,6 +31,8 @@ button:focus{outline:3px solid #111;outline-offset:2px}
 .field-error{display:block;color:#b00020;font-weight:600;margin-top:.25rem}
 .error ul{margin:.25rem 0;padding-left:1.25rem}.error a{color:#b00020}
 .support{margin-top:1.5rem;border-top:1px solid #ccd;padding-top:1rem}
+h2{font-size:1.125rem;margin-bottom:.25rem}
+table{width:100%;border-collapse:collapse}th,td{text-align:left;padding:.25rem .5rem .25rem 0;border-bottom:1px solid #ccd}
 </style>
 </head>
 <body>
@@ -39,6 +41,10 @@ button:focus{outline:3px solid #111;outline-offset:2px}
 <h1>{{.Title}}</h1>
 {{if .ShowForm}}
 <p>Pay <span class="amount">{{.Amount}}</span>{{if .Reference}} for reference <strong>{{.Reference}}</strong>{{end}} to {{.Merchant}}.</p>
+{{with .Invoice}}<section aria-labelledby="invoice-h"><h2 id="invoice-h">Invoice {{.ID}}</h2>{{if .Description}}<p>{{.Description}}</p>{{end}}
+{{if .Lines}}<table><caption class="hint">What you are paying for</caption><thead><tr><th scope="col">Item</th><th scope="col">Qty</th><th scope="col">Each</th></tr></thead><tbody>
+{{range .Lines}}<tr><td>{{.Description}}</td><td>{{.Quantity}}</td><td>{{.Amount}}</td></tr>
+{{end}}</tbody></table>{{end}}</section>{{end}}
 {{if .Error}}<div class="error" role="alert" id="form-error"><p>{{.Error}}</p></div>{{end}}
 {{if .Errors}}<div class="error" role="alert" id="form-errors"><p>{{if eq (len .Errors) 1}}One thing to correct:{{else}}{{len .Errors}} things to correct:{{end}}</p>
 <ul>{{range .Errors}}<li><a href="#{{.Field}}">{{.Label}}: {{.Message}}</a></li>{{end}}</ul></div>{{end}}

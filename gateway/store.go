@@ -3,6 +3,8 @@ package gateway
 import (
 	"context"
 	"time"
+
+	"github.com/paybridge/paybridge/payment"
 )
 
 // What the gateway persists: four things, through the small interfaces below — the attempt log
@@ -39,12 +41,14 @@ type Attempt struct {
 	ConnectorKey  string // the connector it was sent through (ConnectorKey): reconciliation asks that one
 	Channel       string // voice | link
 	ConnectorType string // session | generic | stripe
-	Method        string // charge | tokenize
+	Method        string // charge | authorize | tokenize
+	PaymentMethod string // credit-card | ach-debit ("" = credit-card)
 	SessionID     string
 	AmountMinor   int64
 	Currency      string
 	Reference     string
 	MaskedCard    string // pan mask, last four only
+	MaskedAccount string // a bank account's mask (pan.MaskAccount), ach-debit only
 	CardBrand     string
 	State         AttemptState
 	Result        AttemptResult // set once State is final
@@ -109,6 +113,7 @@ type Link struct {
 	UsedAt       time.Time
 	Confirmation string // provider confirmation once paid
 	MessageID    string
+	Invoice      *payment.Invoice // the merchant's invoice the link pays (shown on its page)
 }
 
 // LinkOutcome is what a submission of a claimed link produced.

@@ -50,11 +50,20 @@ func TestWireFormats(t *testing.T) {
 		name, typ string
 		amount    int64
 		tokenType string
+		method    string
+		bank      bool
+		invoice   bool
+		ops       bool // then capture 10.00, refund 2.00 with a reason, void what is left
 	}{
-		{"session_charge", "session", 1234, ""},
-		{"generic_charge", "generic", 1234, ""},
-		{"generic_tokenize", "generic", 0, "reusable"},
-		{"stripe_charge", "stripe", 1234, ""},
+		{"session_charge", "session", 1234, "", "", false, false, false},
+		{"generic_charge", "generic", 1234, "", "", false, false, false},
+		{"generic_tokenize", "generic", 0, "reusable", "", false, false, false},
+		{"stripe_charge", "stripe", 1234, "", "", false, false, false},
+		{"session_authorize", "session", 3000, "", payment.MethodAuthorize, false, true, true},
+		{"generic_authorize", "generic", 3000, "", payment.MethodAuthorize, false, true, true},
+		{"stripe_authorize", "stripe", 3000, "", payment.MethodAuthorize, false, true, true},
+		{"session_ach", "session", 1234, "", "", true, false, false},
+		{"generic_ach", "generic", 1234, "", "", true, false, false},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -78,11 +87,21 @@ func TestWireFormats(t *testing.T) {
 			}
 			req := &payment.Request{CallID: "call-1", IdempotencyKey: "call-1-pay-1",
 				Amount: payment.Amount{Minor: tc.amount, Currency: "GBP"}, Reference: "12345678",
-				Description: `Water bill "Q3"`, TokenType: tc.tokenType,
+				Description: `Water bill "Q3"`, TokenType: tc.tokenType, Method: tc.method,
 				Card: payment.Card{Number: secure(t, "6011111111111117"), SecurityCode: secure(t, "123"),
 					ExpMonth: 3, ExpYear: 2030, PostalCode: "SW1A 1AA", Brand: "discover"}}
+			if tc.bank {
+				req.PaymentMethod, req.Card = payment.PaymentMethodACH, payment.Card{}
+				req.Bank = &payment.BankAccount{RoutingNumber: secure(t, sandbox.TestRoutingNumber),
+					AccountNumber: secure(t, "000123456789"), Type: payment.BankConsumerChecking}
+			}
+			if tc.invoice {
+				req.Invoice = &payment.Invoice{ID: "INV-2030-0042", Description: "Water, Q3",
+					Lines:    []payment.InvoiceLine{{Description: "Supply", Quantity: 1, AmountMinor: 2000}, {Description: "Meter rent", Quantity: 2, AmountMinor: 500}},
+					Metadata: map[string]string{"customer": "C-981"}}
+			}
 			if tc.typ == "session" {
-				s, err := c.StartSession(context.Background(), &payment.SessionRequest{CallID: "call-1", Amount: req.Amount, Reference: "12345678"})
+				s, err := c.StartSession(context.Background(), &payment.SessionRequest{CallID: "call-1", Amount: req.Amount, Reference: "12345678", Invoice: req.Invoice})
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -93,8 +112,30 @@ func TestWireFormats(t *testing.T) {
 			if err != nil || res.Status != payment.Approved {
 				t.Fatalf("%+v %v", res, err)
 			}
+			if tc.ops {
+				led := NewMemoryLedger()
+				led.AddPayment(payment.PaymentFacts{ID: "p", ConnectorKey: c.Key(), ProviderPaymentID: res.ConfirmationCode,
+					Method: payment.MethodAuthorize, Currency: "GBP", AuthorizedMinor: tc.amount})
+				l := NewLifecycle(LifecycleConfig{Ledger: led, Connectors: cs})
+				ctx := context.Background()
+				gbp := func(m int64) payment.Amount { return payment.Amount{Minor: m, Currency: "GBP"} }
+				if r, err := l.Capture(ctx, &payment.OpRequest{PaymentID: "p", Amount: gbp(1000), IdempotencyKey: "call-1-capture-1"}); err != nil || r.State != payment.OpSucceeded {
+					t.Fatalf("capture: %+v %v", r, err)
+				}
+				if r, err := l.Refund(ctx, &payment.OpRequest{PaymentID: "p", Amount: gbp(200), Reason: "damaged in transit", IdempotencyKey: "call-1-refund-1"}); err != nil || r.State != payment.OpSucceeded {
+					t.Fatalf("refund: %+v %v", r, err)
+				}
+				if tc.typ != "stripe" { // a Stripe capture releases the rest itself
+					if r, err := l.Void(ctx, &payment.OpRequest{PaymentID: "p", IdempotencyKey: "call-1-void-1"}); err != nil || r.State != payment.OpSucceeded {
+						t.Fatalf("void: %+v %v", r, err)
+					}
+				}
+			}
 			got := strings.Join(rec.reqs, "----\n")
 			// Provider-generated ids vary between runs.
+			if res.ConfirmationCode != "" {
+				got = strings.ReplaceAll(got, res.ConfirmationCode, "ch_ID")
+			}
 			got = normalizeIDs(got, req.SessionID)
 			for _, r := range rec.reqs {
 				_, body, _ := strings.Cut(r, "\n\n")

@@ -23,6 +23,8 @@ var (
 	ErrInvalidPostalCode = errors.New("pan: not a valid postal code")
 	// ErrInvalidRoutingNumber: not nine digits, or a failed ABA checksum.
 	ErrInvalidRoutingNumber = errors.New("pan: not a valid ABA routing number")
+	// ErrInvalidAccountNumber: not 4–17 digits, or all zeros.
+	ErrInvalidAccountNumber = errors.New("pan: not a valid bank account number")
 )
 
 // errTrailing: a JSON document with more than one top-level value (RedactJSON treats it as

@@ -21,15 +21,41 @@ type Card struct {
 // Request is one payment attempt.
 type Request struct {
 	CallID         string
-	Channel        string // "voice" (a Pay step) or "link" (a payment link's page)
+	Channel        string // "voice" (a Pay step), "link" (a payment link's page) or "agent"
 	SessionID      string // attach to this provider session ("" = the connector starts one)
 	IdempotencyKey string // the same key for every retry of this attempt
 	Amount         Amount // Minor == 0 tokenizes
-	Reference      string
-	Description    string
-	TokenType      string // "one-time" | "reusable" (tokenize only)
-	Card           Card
+	// Method is charge, authorize or tokenize; "" means charge when Amount.Minor > 0 and
+	// tokenize otherwise (MethodOf).
+	Method      string
+	Reference   string
+	Description string
+	TokenType   string // "one-time" | "reusable" (tokenize only)
+	// PaymentMethod is credit-card ("" too: Card is set) or ach-debit (Bank is set).
+	PaymentMethod string
+	Card          Card
+	Bank          *BankAccount
+	Invoice       *Invoice // the merchant's invoice, carried to the provider (nil: none)
+	// Settle asks the connector, before it returns an error, to establish whether the
+	// provider took the payment: it does when the payment may go on to another connector
+	// (routing). An error wrapping ErrNotCharged then proves it did not; any other error
+	// leaves the outcome unknown.
+	Settle bool
 }
+
+// MethodOf is the request's method: Method, or charge/tokenize by the amount.
+func (r *Request) MethodOf() string {
+	switch {
+	case r.Method != "":
+		return r.Method
+	case r.Amount.Minor == 0:
+		return MethodTokenize
+	}
+	return MethodCharge
+}
+
+// IsBank reports whether the request pays from a bank account (ach-debit).
+func (r *Request) IsBank() bool { return r.PaymentMethod == PaymentMethodACH }
 
 // Status is the provider's verdict.
 type Status string
@@ -48,6 +74,13 @@ type Result struct {
 	ErrorCode        string // provider's code on decline (card_declined, insufficient_funds, …)
 	ErrorMessage     string
 	ProviderStatus   int // last HTTP status from the provider
+	// Retryable: the provider marked the decline as soft (try again, or elsewhere): the only
+	// decline after which a routed payment goes on to the next connector.
+	Retryable bool
+	// AuthorizedUntil is when an authorisation (Method authorize) lapses if not captured.
+	AuthorizedUntil time.Time
+	// MaskedAccount is the mask of the bank account paid from (ach-debit).
+	MaskedAccount string
 }
 
 // SessionRequest starts a provider self-service session.
@@ -58,6 +91,7 @@ type SessionRequest struct {
 	Reference string
 	Phone     string // the customer's mobile, required for a digital session
 	Digital   bool   // digitalselfservicesession (link) rather than selfservicesession (voice)
+	Invoice   *Invoice
 }
 
 // Session is a provider self-service session.
@@ -114,6 +148,7 @@ type LinkRequest struct {
 	Reference      string
 	SessionID      string // attach to this session ("" = start a digital session)
 	TTL            time.Duration
+	Invoice        *Invoice // shown on the payment page and carried with the payment
 }
 
 // LinkResult describes a sent link without its secret token.

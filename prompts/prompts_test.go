@@ -55,8 +55,10 @@ func TestBundledPackSize(t *testing.T) {
 			t.Fatal(err)
 		}
 		t.Logf("bundled %s pack: %d prompts, %d bytes", lang, len(prompts.PackNames(lang)), total)
-		if total >= 3<<20 {
-			t.Fatalf("bundled %s pack is %d bytes, budget is 3 MiB", lang, total)
+		// 3 MiB held the card prompts; the bank-account ones (ach-debit) brought the budget
+		// to 3.5 MiB.
+		if total >= 7<<19 {
+			t.Fatalf("bundled %s pack is %d bytes, budget is 3.5 MiB", lang, total)
 		}
 	}
 }

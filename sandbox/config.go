@@ -40,6 +40,20 @@ type Config struct {
 	// accept, in the InspectKeyHeader header: serve's plan HTTP client sends it on the requests
 	// a plan makes to $(Sandbox.Url), so the example plans can read balances and the ledger.
 	InspectKey string
+	// AuthorizationTTL is how long an authorisation holds its amount before it expires
+	// (default 7 days, as card networks allow); ShortAuthorizationTTL is the lifetime of the
+	// expiring test card's authorisations (default 2s).
+	AuthorizationTTL      time.Duration
+	ShortAuthorizationTTL time.Duration
+	// SettleAfter is when pending refunds (bank accounts, the failing card) settle and the
+	// chargeback card's chargeback arrives (default 1s).
+	SettleAfter time.Duration
+	// WebhookURL, when set, receives the sandbox's events (a capture settled, a refund
+	// completed or failed, an authorisation expired, a chargeback), signed with WebhookSecret.
+	WebhookURL    string
+	WebhookSecret string
+	// WebhookDelay is how long after the request that caused it an event is sent (default 200ms).
+	WebhookDelay time.Duration
 	// Now is the clock (default time.Now).
 	Now func() time.Time
 	// Logger receives one line per request: method, path, status (never bodies).

@@ -117,3 +117,141 @@ func TestClientRequestsAreUnderstood(t *testing.T) {
 		t.Error("the ledger holds the card number")
 	}
 }
+
+// TestLifecycleRequestsAreUnderstood replays the client's lifecycle requests (authorize with an
+// invoice, capture, refund with a reason, void; bank-account debits) against the sandbox: each
+// is accepted, the sandbox's copy of each JSON request names every field the client sends,
+// and the ledger holds what they carried.
+func TestLifecycleRequestsAreUnderstood(t *testing.T) {
+	e := newEnv(t, Config{})
+	t.Cleanup(e.p.Close)
+	tok := e.token(t)
+	basic := "Basic " + base64.StdEncoding.EncodeToString([]byte("merchant:pw"))
+	strictly := func(body string, v any) {
+		t.Helper()
+		dec := json.NewDecoder(strings.NewReader(body))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(v); err != nil {
+			t.Errorf("the sandbox's %T does not name every field the client sends: %v\n%s", v, err, body)
+		}
+	}
+	var last map[string]any // the previous answer, for the ids a next request names
+	replay := func(name, auth string, prepare func(i int, g *goldenRequest)) []map[string]any {
+		t.Helper()
+		var out []map[string]any
+		for i, g := range readGolden(t, name) {
+			prepare(i, &g)
+			st, m := doJSON(t, g.method, e.srv.URL+g.path, g.body,
+				map[string]string{"Content-Type": g.contentType, "Idempotency-Key": g.idemKey, "Authorization": auth})
+			if st != http.StatusOK {
+				t.Fatalf("%s request %d (%s %s): %d %v", name, i, g.method, g.path, st, m)
+			}
+			switch {
+			case strings.HasSuffix(g.path, "/capture") && strings.Contains(g.path, "/session/"):
+				strictly(g.body, &captureRequest{})
+			case strings.Contains(g.path, "/transaction/"):
+				strictly(g.body, &opBody{})
+			case g.path == "/generic":
+				strictly(g.body, &genericRequest{})
+			}
+			out = append(out, m)
+			last = m
+		}
+		return out
+	}
+	chargeOf := func(id string) Charge {
+		t.Helper()
+		for _, c := range e.p.Ledger() {
+			if c.ID == id {
+				return c
+			}
+		}
+		t.Fatalf("no charge %s", id)
+		return Charge{}
+	}
+	checkAuthorized := func(api, id string, single bool) {
+		t.Helper()
+		c := chargeOf(id)
+		refundedWant, capturedWant := int64(200), int64(1000)
+		if c.Method != "authorize" || c.Authorized != 3000 || c.Captured != capturedWant || c.Refunded != refundedWant ||
+			c.Status != statusCaptured || c.Invoice == nil || c.Invoice.ID != "INV-2030-0042" {
+			t.Errorf("%s: ledger %+v", api, c)
+		}
+		if !single && (len(c.Operations) != 3 || c.Operations[2].Kind != "void") {
+			t.Errorf("%s: operations %+v", api, c.Operations)
+		}
+	}
+
+	var sid, txn string
+	replay("session_authorize.txt", "Bearer "+tok, func(i int, g *goldenRequest) {
+		if i == 0 {
+			sid = e.session(t, tok, "30.00")
+			g.path = strings.Replace(g.path, "SESSION-ID", sid, 1)
+			return
+		}
+		if txn == "" {
+			for _, c := range e.p.Ledger() {
+				if c.SessionID == sid {
+					txn = c.ID
+				}
+			}
+		}
+		g.path = strings.Replace(g.path, "ch_ID", txn, 1)
+	})
+	checkAuthorized("session", txn, false)
+	if inv := chargeOf(txn).Invoice; len(inv.Lines) != 2 || inv.Lines[1].Amount != "5.00" || inv.Metadata["customer"] != "C-981" {
+		t.Errorf("invoice as the sandbox read it: %+v", inv)
+	}
+
+	var gid string
+	replay("generic_authorize.txt", basic, func(i int, g *goldenRequest) {
+		g.body = strings.Replace(g.body, `"charge_id":"ch_ID"`, `"charge_id":"`+gid+`"`, 1)
+		if i == 1 {
+			for _, c := range e.p.Ledger() {
+				if c.API == "generic" {
+					gid = c.ID
+				}
+			}
+			g.body = strings.Replace(g.body, `"charge_id":""`, `"charge_id":"`+gid+`"`, 1)
+			g.body = strings.Replace(g.body, `"charge_id":"ch_ID"`, `"charge_id":"`+gid+`"`, 1)
+		}
+	})
+	checkAuthorized("generic", gid, false)
+
+	var sch string
+	replay("stripe_authorize.txt", "Bearer sk_test_x", func(i int, g *goldenRequest) {
+		switch i {
+		case 1:
+			g.body = strings.Replace(g.body, "source=tok_ID", "source="+last["id"].(string), 1)
+		case 2:
+			sch = last["id"].(string)
+		}
+		g.body = strings.Replace(g.body, "charge=ch_ID", "charge="+sch, 1)
+		g.path = strings.Replace(g.path, "ch_ID", sch, 1)
+	})
+	checkAuthorized("stripe", sch, true)
+
+	replay("session_ach.txt", "Bearer "+tok, func(i int, g *goldenRequest) {
+		g.path = strings.Replace(g.path, "SESSION-ID", e.session(t, tok, "12.34"), 1)
+		g.idemKey += "-ach" // the golden files share their key; the sandbox remembers it
+	})
+	replay("generic_ach.txt", basic, func(_ int, g *goldenRequest) {
+		g.body = strings.Replace(g.body, `"transaction_id":"call-1-pay-1"`, `"transaction_id":"call-1-ach-1"`, 1)
+	})
+	n := 0
+	for _, c := range e.p.Ledger() {
+		if c.PaymentMethod == "ach-debit" {
+			n++
+			if c.Last4 != "6789" || c.AccountType != "consumer-checking" || c.Amount != 1234 || c.Status != "succeeded" {
+				t.Errorf("bank debit as the sandbox read it: %+v", c)
+			}
+		}
+	}
+	if n != 2 {
+		t.Errorf("%d bank debits, want 2", n)
+	}
+	b, _ := json.Marshal(e.p.Ledger())
+	if bytes.Contains(b, []byte("000123456789")) || bytes.Contains(b, []byte("6011111111111117")) {
+		t.Error("the ledger holds an account or card number")
+	}
+}

@@ -23,7 +23,11 @@ type Faults struct {
 	HangFor      time.Duration // default 60s
 	TokenMaxUses int           // an access token stops working after this many API calls (0 = never)
 	TokenTTL     time.Duration // lifetime of issued tokens (default 1h)
-	Paths        []string      // limit Fail*/Lose*/Hang* to paths with these prefixes (empty = every API path)
+	Paths        []string      // limit Fail*/Lose*/Hang*/Decline* to paths with these prefixes, or exactly this path when it ends in "$" (empty = every API path)
+	// DeclineFirst: the next N matching payment requests are declined with DeclineCode
+	// (default processing_error, a soft decline the sandbox marks retryable), whatever the card.
+	DeclineFirst int
+	DeclineCode  string
 }
 
 type faultsJSON struct {
@@ -37,6 +41,8 @@ type faultsJSON struct {
 	TokenMaxUses int      `json:"token_max_uses,omitempty"`
 	TokenTTL     string   `json:"token_ttl,omitempty"`
 	Paths        []string `json:"paths,omitempty"`
+	DeclineFirst int      `json:"decline_first,omitempty"`
+	DeclineCode  string   `json:"decline_code,omitempty"`
 }
 
 func durString(d time.Duration) string {
@@ -52,7 +58,7 @@ func (f Faults) MarshalJSON() ([]byte, error) {
 		Latency: durString(f.Latency), FailFirst: f.FailFirst, FailRate: f.FailRate,
 		FailStatus: f.FailStatus, LoseFirst: f.LoseFirst, HangFirst: f.HangFirst,
 		HangFor: durString(f.HangFor), TokenMaxUses: f.TokenMaxUses,
-		TokenTTL: durString(f.TokenTTL), Paths: f.Paths,
+		TokenTTL: durString(f.TokenTTL), Paths: f.Paths, DeclineFirst: f.DeclineFirst, DeclineCode: f.DeclineCode,
 	})
 }
 
@@ -84,12 +90,13 @@ func (f *Faults) UnmarshalJSON(b []byte) error {
 	if j.FailStatus != 0 && (j.FailStatus < 400 || j.FailStatus > 599) {
 		return fmt.Errorf("faults: fail_status %d is not an error status", j.FailStatus)
 	}
-	if j.FailFirst < 0 || j.LoseFirst < 0 || j.HangFirst < 0 || j.TokenMaxUses < 0 ||
+	if j.FailFirst < 0 || j.LoseFirst < 0 || j.HangFirst < 0 || j.TokenMaxUses < 0 || j.DeclineFirst < 0 ||
 		out.Latency < 0 || out.HangFor < 0 || out.TokenTTL < 0 {
 		return fmt.Errorf("faults: negative value")
 	}
 	out.FailFirst, out.FailRate, out.FailStatus = j.FailFirst, j.FailRate, j.FailStatus
 	out.LoseFirst, out.HangFirst, out.TokenMaxUses, out.Paths = j.LoseFirst, j.HangFirst, j.TokenMaxUses, j.Paths
+	out.DeclineFirst, out.DeclineCode = j.DeclineFirst, j.DeclineCode
 	*f = out
 	return nil
 }
@@ -99,6 +106,7 @@ type faultPlan struct {
 	latency, hangFor time.Duration
 	fail, lose, hang bool
 	status           int
+	decline          string // decline the payment with this code
 }
 
 func (p faultPlan) String() string {
@@ -109,6 +117,8 @@ func (p faultPlan) String() string {
 		return "fail"
 	case p.lose:
 		return "lose"
+	case p.decline != "":
+		return "decline"
 	}
 	return ""
 }
@@ -125,7 +135,7 @@ func (f *Faults) plan(path string, rnd *rand.Rand) faultPlan {
 	if len(f.Paths) > 0 {
 		match := false
 		for _, pre := range f.Paths {
-			if strings.HasPrefix(path, pre) {
+			if exact, ok := strings.CutSuffix(pre, "$"); ok && path == exact || !ok && strings.HasPrefix(path, pre) {
 				match = true
 				break
 			}
@@ -144,10 +154,32 @@ func (f *Faults) plan(path string, rnd *rand.Rand) faultPlan {
 	case f.LoseFirst > 0:
 		f.LoseFirst--
 		p.lose = true
+	case f.DeclineFirst > 0 && payPath(path):
+		f.DeclineFirst--
+		p.decline = f.DeclineCode
+		if p.decline == "" {
+			p.decline = CodeProcessingError
+		}
 	case f.FailRate > 0 && rnd.Float64() < f.FailRate:
 		p.fail = true
 	}
 	return p
+}
+
+// payPath reports whether path is one of the requests that pay (the ones a decline fault
+// applies to): the session capture, the generic endpoint, the Stripe charge.
+func payPath(path string) bool {
+	return strings.HasSuffix(path, "/capture") && strings.Contains(path, "/session/") ||
+		strings.HasPrefix(path, "/generic") || path == "/v1/charges"
+}
+
+// declineKey carries a decline fault to the handler in the request's context.
+type declineKey struct{}
+
+// faultDecline returns the decline code a fault imposes on r ("" = none).
+func faultDecline(r *http.Request) string {
+	c, _ := r.Context().Value(declineKey{}).(string)
+	return c
 }
 
 // SetFaults replaces the injected faults of a running sandbox.

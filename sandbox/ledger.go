@@ -21,6 +21,22 @@ type Charge struct {
 	SessionID      string    `json:"session_id,omitempty"`
 	Reference      string    `json:"reference,omitempty"`
 	Created        time.Time `json:"created"`
+
+	// The life of the payment (txn.go). A charge captures its amount at once; an
+	// authorisation holds it until captured (in parts, up to Authorized), voided or expired.
+	Method          string      `json:"method,omitempty"`         // charge | authorize
+	PaymentMethod   string      `json:"payment_method,omitempty"` // credit-card | ach-debit
+	AccountType     string      `json:"bank_account_type,omitempty"`
+	Authorized      int64       `json:"authorized"`
+	Captured        int64       `json:"captured"`
+	Refunded        int64       `json:"refunded"`
+	AuthorizedUntil time.Time   `json:"authorized_until,omitzero"`
+	Disputed        bool        `json:"disputed,omitempty"`
+	Operations      []Operation `json:"operations,omitempty"`
+	Invoice         *Invoice    `json:"invoice,omitempty"`
+	Retryable       bool        `json:"retryable,omitempty"` // a soft decline
+
+	behaviour string // the test card's lifecycle behaviour
 }
 
 // receivedCard is a card as the sandbox received it, for deciding an outcome.
@@ -71,14 +87,43 @@ func declineMessage(code string) string {
 		return "An error occurred while processing your card. Try again in a little bit."
 	case CodeIncorrectNumber:
 		return "Your card number is incorrect."
+	case CodeAuthorizationExpired:
+		return "The authorization has expired and can no longer be captured."
+	case CodeCaptureDeclined:
+		return "The issuer declined the capture."
+	case CodeRefundFailed:
+		return "The refund could not be made to the card: it has expired or been cancelled."
+	case CodeInvalidRoutingNumber:
+		return "The routing number is not valid."
+	case CodeInvalidAccountNumber:
+		return "The bank account number is not valid."
+	case CodeNoAccount:
+		return "The bank account could not be located."
+	case CodeDebitNotAuthorized:
+		return "The account holder has not authorized debits."
 	}
 	return "The payment was not approved."
 }
 
-// recordCharge appends a charge to the ledger; the caller holds s.mu.
+// recordCharge appends a charge to the ledger; the caller holds s.mu. An approved charge
+// captures its amount (an authorisation holds it: placeLocked).
 func (s *Provider) recordCharge(c *Charge) {
 	c.Created = s.now()
+	if c.Method == "" {
+		c.Method = "charge"
+	}
+	if c.PaymentMethod == "" {
+		c.PaymentMethod = "credit-card"
+	}
+	if c.Status == "succeeded" {
+		c.Authorized, c.Captured = c.Amount, c.Amount
+	}
+	if c.DeclineCode != "" {
+		c.Retryable = retryableCodes[c.DeclineCode]
+	}
 	s.charges = append(s.charges, c)
+	s.byID[c.ID] = c
+	s.afterPlacedLocked(c)
 }
 
 // replay returns the stored answer for an idempotency key (caller holds s.mu). A key reused
@@ -116,7 +161,9 @@ func (s *Provider) Ledger() []Charge {
 	defer s.mu.Unlock()
 	out := make([]Charge, len(s.charges))
 	for i, c := range s.charges {
+		s.expireLocked(c)
 		out[i] = *c
+		out[i].Operations = slices.Clone(c.Operations)
 	}
 	return out
 }
@@ -124,19 +171,23 @@ func (s *Provider) Ledger() []Charge {
 // Ledger is the JSON of GET /ledger.
 type Ledger struct {
 	Charges   []Charge         `json:"charges"`
-	Succeeded int              `json:"succeeded"`
+	Succeeded int              `json:"succeeded"` // charges and authorisations approved
 	Declined  int              `json:"declined"`
-	Captured  map[string]int64 `json:"captured"` // currency → minor units approved
+	Captured  map[string]int64 `json:"captured"` // currency → minor units captured
+	Refunded  map[string]int64 `json:"refunded"` // currency → minor units refunded
 }
 
 func (s *Provider) handleLedger(w http.ResponseWriter, _ *http.Request) {
-	l := Ledger{Charges: s.Ledger(), Captured: map[string]int64{}}
+	l := Ledger{Charges: s.Ledger(), Captured: map[string]int64{}, Refunded: map[string]int64{}}
 	for _, c := range l.Charges {
-		if c.Status == "succeeded" {
-			l.Succeeded++
-			l.Captured[c.Currency] += c.Amount
-		} else {
+		if c.Status == "declined" {
 			l.Declined++
+			continue
+		}
+		l.Succeeded++
+		l.Captured[c.Currency] += c.Captured
+		if c.Refunded > 0 {
+			l.Refunded[c.Currency] += c.Refunded
 		}
 	}
 	slices.SortStableFunc(l.Charges, func(a, b Charge) int { return a.Created.Compare(b.Created) })

@@ -1,6 +1,7 @@
 package sandbox
 
 import (
+	"context"
 	"crypto/subtle"
 	"encoding/json"
 	"io"
@@ -31,6 +32,8 @@ type Provider struct {
 	sessions      map[string]*paySession
 	idem          map[string]*storedAnswer // api + ":" + idempotency key → first answer
 	charges       []*Charge
+	byID          map[string]*Charge // charge (transaction) id → charge
+	events        []*SentEvent
 	cardToks      map[string]*cardToken
 	stripeCharges []*chargeObject
 	messages      []Message
@@ -38,6 +41,11 @@ type Provider struct {
 	rnd           *rand.Rand
 	ops           int // writes since start, for sweepLocked
 	sweepEvery    int
+
+	webhookClient *http.Client
+	timersMu      sync.Mutex
+	timers        map[*time.Timer]struct{}
+	closed        bool
 }
 
 // Stats counts requests, for tests and the admin endpoint.
@@ -66,17 +74,33 @@ func New(cfg Config) *Provider {
 	if cfg.Accounts == nil {
 		cfg.Accounts = DemoAccounts()
 	}
+	if cfg.AuthorizationTTL == 0 {
+		cfg.AuthorizationTTL = 7 * 24 * time.Hour
+	}
+	if cfg.ShortAuthorizationTTL == 0 {
+		cfg.ShortAuthorizationTTL = 2 * time.Second
+	}
+	if cfg.SettleAfter == 0 {
+		cfg.SettleAfter = time.Second
+	}
+	if cfg.WebhookDelay == 0 {
+		cfg.WebhookDelay = 200 * time.Millisecond
+	}
 	cfg.Accounts = slices.Clone(cfg.Accounts)
 	s := &Provider{
-		cfg:        cfg,
-		mux:        http.NewServeMux(),
-		now:        cfg.Now,
-		log:        cfg.Logger,
-		faults:     cfg.Faults,
-		tokens:     map[string]*accessToken{},
-		sessions:   map[string]*paySession{},
-		idem:       map[string]*storedAnswer{},
-		cardToks:   map[string]*cardToken{},
+		cfg:      cfg,
+		mux:      http.NewServeMux(),
+		now:      cfg.Now,
+		log:      cfg.Logger,
+		faults:   cfg.Faults,
+		tokens:   map[string]*accessToken{},
+		sessions: map[string]*paySession{},
+		idem:     map[string]*storedAnswer{},
+		cardToks: map[string]*cardToken{},
+		byID:     map[string]*Charge{},
+		timers:   map[*time.Timer]struct{}{},
+		webhookClient: &http.Client{Timeout: 5 * time.Second,
+			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }},
 		stats:      Stats{Requests: map[string]int{}},
 		sweepEvery: sweepOps,
 		rnd:        rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 0x9e3779b97f4a7c15)),
@@ -106,12 +130,20 @@ func (s *Provider) routes() {
 	api("GET /globalpci/v1/session/{id}", s.handleGetSession)
 	cardAPI("POST /globalpci/v1/session/{id}/capture", s.handleCapture)
 	api("POST /globalpci/v1/session/{id}/result", s.handleSessionResult)
+	api("POST /globalpci/v1/session/{id}/cancel", s.handleSessionCancel)
+	api("GET /globalpci/v1/transaction/{id}", s.handleGetTransaction)
+	api("POST /globalpci/v1/transaction/{id}/capture", s.handleTransactionOp("capture"))
+	api("POST /globalpci/v1/transaction/{id}/void", s.handleTransactionOp("void"))
+	api("POST /globalpci/v1/transaction/{id}/refund", s.handleTransactionOp("refund"))
 	cardAPI("POST /generic", s.handleGeneric)
 	cardAPI("POST /generic/", s.handleGeneric)
 	cardAPI("POST /v1/tokens", s.handleStripeToken)
 	api("POST /v1/charges", s.handleStripeCharge)
 	api("GET /v1/charges/search", s.handleStripeSearch)
 	api("GET /v1/charges/{id}", s.handleStripeGetCharge)
+	api("POST /v1/charges/{id}/capture", s.handleStripeCapture)
+	api("POST /v1/refunds", s.handleStripeRefund)
+	api("GET /v1/refunds", s.handleStripeListRefunds)
 	api("POST /sms/Messages", s.handleSendSMS)
 	api("POST /sms/Messages.json", s.handleSendSMS)
 	api("GET /sms/Messages", s.inspect(s.handleListSMS))
@@ -121,6 +153,7 @@ func (s *Provider) routes() {
 	s.mux.HandleFunc("GET /admin/faults", s.admin(s.handleGetFaults))
 	s.mux.HandleFunc("PUT /admin/faults", s.admin(s.handlePutFaults))
 	s.mux.HandleFunc("GET /admin/stats", s.admin(s.handleStats))
+	s.mux.HandleFunc("GET /admin/events", s.admin(s.handleEvents))
 	s.mux.HandleFunc("GET /{$}", s.handleIndex)
 }
 
@@ -146,7 +179,7 @@ func (s *Provider) instrument(pattern string, h cardHandler, card bool) http.Han
 		s.mu.Lock()
 		s.stats.Requests[pattern]++
 		plan := s.faults.plan(r.URL.Path, s.rnd)
-		if plan.fail || plan.lose || plan.hang {
+		if plan.fail || plan.lose || plan.hang || plan.decline != "" {
 			s.stats.FaultsServed++
 		}
 		s.mu.Unlock()
@@ -182,6 +215,9 @@ func (s *Provider) instrument(pattern string, h cardHandler, card bool) http.Han
 			h(&discardWriter{header: http.Header{}}, r, body)
 			writeJSON(rec, plan.status, map[string]string{"error": "sandbox: injected fault after commit"})
 			return
+		}
+		if plan.decline != "" {
+			r = r.WithContext(context.WithValue(r.Context(), declineKey{}, plan.decline))
 		}
 		h(rec, r, body)
 	})
@@ -295,16 +331,27 @@ POST /globalpci/v1/digitalselfservicesession   start a digital (link) session
 GET  /globalpci/v1/session/{id}                session state
 POST /globalpci/v1/session/{id}/capture        submit the card of a session
 POST /globalpci/v1/session/{id}/result         signed result posted from outside (payment key)
+POST /globalpci/v1/session/{id}/cancel         end a session that has taken no payment
+GET  /globalpci/v1/transaction/{id}            a payment: amounts, hold, operations
+POST /globalpci/v1/transaction/{id}/capture    capture (part of) an authorisation
+POST /globalpci/v1/transaction/{id}/void       release an authorisation
+POST /globalpci/v1/transaction/{id}/refund     refund (part of) what was captured
 POST /generic                                  Twilio Generic Pay Connector shape
-POST /v1/tokens, /v1/charges                   Stripe shape; GET /v1/charges/search, /v1/charges/{id}
+POST /v1/tokens, /v1/charges                   Stripe shape (capture=false holds); GET /v1/charges/search, /v1/charges/{id}
+POST /v1/charges/{id}/capture, /v1/refunds     Stripe capture and refunds; GET /v1/refunds?charge=
 POST /sms/Messages, GET /sms/Messages          SMS Messages shape
 GET  /billing/accounts/{id}/balance            demo billing (12345678, 87654321, 11112222) *
 GET  /ledger                                   every charge with its idempotency key *
 GET|PUT /admin/faults, GET /admin/stats        fault injection and counters *
+GET  /admin/events                             events sent to the merchant, with delivery state *
 
 * with an admin token configured (serve), these need Authorization: Bearer <admin token>.
 
 Test cards: 4242424242424242 5555555555554444 2223003122003222 378282246310005 approve;
 4000000000000002 card_declined; 4000000000009995 insufficient_funds; 4000000000000069 expired_card;
-4000000000000127 incorrect_cvc; 4000000000000119 processing_error; other Luhn-valid numbers approve.
+4000000000000127 incorrect_cvc; 4000000000000119 processing_error (retryable); other Luhn-valid numbers approve.
+Lifecycle: 4000000000003006 authorisation expires after 2s; 4000000000003402 capture declined;
+4000000000005126 refunds fail; 4000000000000259 chargeback after capture.
+Bank (ach-debit): routing 110000000; account 000123456789 approves, 000111111116 no_account,
+000222222227 insufficient_funds, 000333333335 debit_not_authorized, 000555555559 refunds fail.
 `

@@ -31,8 +31,27 @@ type paySession struct {
 	Masked    string
 	Brand     string
 	Captures  []capture
+	Invoice   *Invoice
 	Created   time.Time
 	Expires   time.Time
+}
+
+// invoiceField reads PaymentData.invoice, an object, into an Invoice (nil when absent or not
+// an invoice).
+func invoiceField(m map[string]any) *Invoice {
+	v, ok := m["invoice"]
+	if !ok {
+		return nil
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil
+	}
+	var inv Invoice
+	if json.Unmarshal(b, &inv) != nil || inv.ID == "" {
+		return nil
+	}
+	return &inv
 }
 
 // fieldCI finds a PaymentData field case-insensitively ("amount", "Amount").
@@ -109,8 +128,8 @@ func (s *Provider) handleCreateSession(digital bool) http.HandlerFunc {
 		sess := &paySession{
 			ID: newSessionID(), Account: req.AccountConfigurationID, CallGuid: req.CallGuid,
 			Digital: digital, Phone: phone, Amount: amt,
-			Reference: fieldCI(req.PaymentData, "merchantTxnRef"),
-			State:     stateCreated, Created: now, Expires: now.Add(s.cfg.SessionTTL),
+			Reference: fieldCI(req.PaymentData, "merchantTxnRef"), Invoice: invoiceField(req.PaymentData),
+			State: stateCreated, Created: now, Expires: now.Add(s.cfg.SessionTTL),
 		}
 		s.sessions[sess.ID] = sess
 		resp := map[string]any{"sessionId": sess.ID, "sessionState": sess.State, "Message": "Session created"}
@@ -164,7 +183,7 @@ func (s *Provider) handleGetSession(w http.ResponseWriter, r *http.Request) {
 
 // captureRequest is the body of POST /globalpci/v1/session/{id}/capture (see docs/gateway.md).
 type captureRequest struct {
-	Method       string     `json:"method"`     // charge (default when the session has an amount) | tokenize
+	Method       string     `json:"method"`     // charge (default when the session has an amount) | authorize | tokenize
 	CardNumber   digitField `json:"cardNumber"` // wiped by the handler
 	ExpiryMonth  int        `json:"expiryMonth"`
 	ExpiryYear   int        `json:"expiryYear"`
@@ -173,6 +192,10 @@ type captureRequest struct {
 	TokenType    string     `json:"tokenType,omitempty"`
 	Amount       string     `json:"amount,omitempty"`   // decimal; must match the session's when it has one
 	Currency     string     `json:"currency,omitempty"` // default: the session's
+	// A bank account instead of a card (paymentMethod ach-debit): numbers wiped by the handler.
+	PaymentMethod string            `json:"paymentMethod,omitempty"`
+	BankAccount   *bankAccountField `json:"bankAccount,omitempty"`
+	Invoice       *Invoice          `json:"invoice,omitempty"` // default: the session's
 }
 
 func (s *Provider) handleCapture(w http.ResponseWriter, r *http.Request, body []byte) {
@@ -184,17 +207,32 @@ func (s *Provider) handleCapture(w http.ResponseWriter, r *http.Request, body []
 		return
 	}
 	var req captureRequest
-	defer func() { cardsafe.Wipe(req.CardNumber); cardsafe.Wipe(req.SecurityCode) }()
+	defer func() {
+		cardsafe.Wipe(req.CardNumber)
+		cardsafe.Wipe(req.SecurityCode)
+		if req.BankAccount != nil {
+			cardsafe.Wipe(req.BankAccount.RoutingNumber)
+			cardsafe.Wipe(req.BankAccount.AccountNumber)
+		}
+	}()
 	if err := json.Unmarshal(body, &req); err != nil {
-		sessionError(w, http.StatusBadRequest, "body is not the capture JSON (cardNumber and securityCode are strings of digits)")
+		sessionError(w, http.StatusBadRequest, "body is not the capture JSON (cardNumber, securityCode and bank numbers are strings of digits)")
 		return
 	}
-	if len(req.CardNumber) == 0 {
+	bank := req.PaymentMethod == "ach-debit"
+	switch {
+	case req.PaymentMethod != "" && req.PaymentMethod != "credit-card" && !bank:
+		sessionError(w, http.StatusBadRequest, "paymentMethod must be credit-card or ach-debit")
+		return
+	case bank && (req.BankAccount == nil || len(req.BankAccount.AccountNumber) == 0 || len(req.BankAccount.RoutingNumber) == 0):
+		sessionError(w, http.StatusBadRequest, "bankAccount with routingNumber and accountNumber is required for ach-debit")
+		return
+	case !bank && len(req.CardNumber) == 0:
 		sessionError(w, http.StatusBadRequest, "cardNumber is required")
 		return
 	}
-	if req.Method != "" && req.Method != "charge" && req.Method != "tokenize" {
-		sessionError(w, http.StatusBadRequest, "method must be charge or tokenize")
+	if req.Method != "" && req.Method != "charge" && req.Method != "tokenize" && req.Method != "authorize" {
+		sessionError(w, http.StatusBadRequest, "method must be charge, authorize or tokenize")
 		return
 	}
 	key := r.Header.Get("Idempotency-Key")
@@ -208,6 +246,9 @@ func (s *Provider) handleCapture(w http.ResponseWriter, r *http.Request, body []
 		card.securityCode = req.SecurityCode
 	}
 	fp := id + "|" + pan.Mask(card.number) + "|" + req.Method
+	if bank {
+		fp = id + "|" + pan.MaskAccount(req.BankAccount.AccountNumber) + "|" + req.Method
+	}
 	scope := "capture"
 
 	s.mu.Lock()
@@ -241,25 +282,56 @@ func (s *Provider) handleCapture(w http.ResponseWriter, r *http.Request, body []
 			return
 		}
 	}
-	if req.Method == "charge" && sess.Amount.Minor == 0 {
-		sessionError(w, http.StatusBadRequest, "the session has no amount to charge")
+	if (req.Method == "charge" || req.Method == "authorize") && sess.Amount.Minor == 0 {
+		sessionError(w, http.StatusBadRequest, "the session has no amount to "+req.Method)
 		return
 	}
-	code := s.decide(card)
-	resp := captureResponse{SessionID: sess.ID, MaskedCard: pan.Mask(card.number), CardType: brandOf(card.number)}
+	var code, behaviour string
+	resp := captureResponse{SessionID: sess.ID}
+	last4 := ""
+	if bank {
+		code, behaviour = bankOutcome(req.BankAccount.RoutingNumber, req.BankAccount.AccountNumber)
+		resp.MaskedAccount = pan.MaskAccount(req.BankAccount.AccountNumber)
+		last4 = lastFourAny(req.BankAccount.AccountNumber)
+	} else {
+		code, behaviour = s.decide(card), behaviourOf(card.number)
+		resp.MaskedCard, resp.CardType = pan.Mask(card.number), brandOf(card.number)
+		last4 = lastFour(card.number)
+	}
+	if fc := faultDecline(r); fc != "" && code == "" {
+		code = fc
+	}
+	inv := sess.Invoice
+	if req.Invoice != nil {
+		inv, sess.Invoice = req.Invoice, req.Invoice
+	}
 	tokenize := req.Method == "tokenize" || (req.Method == "" && sess.Amount.Minor == 0)
 	c := capture{IdempotencyKey: key, Source: "capture"}
 	if !tokenize {
 		ch := &Charge{ID: newID("ch_"), API: "session", IdempotencyKey: key, Status: "succeeded",
-			Amount: sess.Amount.Minor, Currency: sess.Amount.Currency, Last4: lastFour(card.number),
-			Brand: resp.CardType, SessionID: sess.ID, Reference: sess.Reference}
+			Amount: sess.Amount.Minor, Currency: sess.Amount.Currency, Last4: last4,
+			Brand: resp.CardType, SessionID: sess.ID, Reference: sess.Reference, Invoice: inv, behaviour: behaviour}
+		if bank {
+			ch.PaymentMethod, ch.AccountType = "ach-debit", req.BankAccount.AccountType
+		}
 		if code != "" {
 			ch.Status, ch.DeclineCode = "declined", code
 		}
+		if req.Method == "authorize" {
+			s.authorizeLocked(ch)
+		}
 		s.recordCharge(ch)
 		c.TransactionID = ch.ID
+		resp.Retryable = ch.Retryable
+		if !ch.AuthorizedUntil.IsZero() {
+			t := ch.AuthorizedUntil
+			resp.AuthorizedUntil = &t
+		}
 	}
 	sess.Masked, sess.Brand = resp.MaskedCard, resp.CardType
+	if bank {
+		sess.Masked = resp.MaskedAccount
+	}
 	if code == "" {
 		resp.Outcome, c.Outcome = "approved", "approved"
 		if tokenize {
@@ -290,6 +362,15 @@ func (s *Provider) handleCapture(w http.ResponseWriter, r *http.Request, body []
 
 func lastFour(d []byte) string {
 	if len(d) < 12 {
+		return ""
+	}
+	return string(d[len(d)-4:])
+}
+
+// lastFourAny is the last four digits of a bank account number of 8 digits or more (the
+// digits its mask shows), "" otherwise.
+func lastFourAny(d []byte) string {
+	if len(d) < 8 {
 		return ""
 	}
 	return string(d[len(d)-4:])

@@ -15,15 +15,16 @@ import (
 // cardToken is a Stripe-shaped card token. It keeps the outcome decided when the card was
 // tokenized, the mask and brand — never the number or the security code.
 type cardToken struct {
-	ID       string
-	Outcome  string // decline code, "" = approve
-	Masked   string
-	Last4    string
-	Brand    string
-	ExpMonth int
-	ExpYear  int
-	Used     bool
-	Created  time.Time
+	ID        string
+	Outcome   string // decline code, "" = approve
+	Masked    string
+	Last4     string
+	Brand     string
+	ExpMonth  int
+	ExpYear   int
+	Used      bool
+	Behaviour string // the test card's lifecycle behaviour
+	Created   time.Time
 }
 
 // chargeObject is the sandbox's Stripe-shaped charge object.
@@ -35,6 +36,10 @@ type chargeObject struct {
 	Status         string            `json:"status"` // succeeded | failed
 	Paid           bool              `json:"paid"`
 	Captured       bool              `json:"captured"`
+	AmountCaptured int64             `json:"amount_captured"`
+	AmountRefunded int64             `json:"amount_refunded"`
+	Refunded       bool              `json:"refunded"`
+	Disputed       bool              `json:"disputed"`
 	Description    string            `json:"description,omitempty"`
 	FailureCode    string            `json:"failure_code,omitempty"`
 	FailureMessage string            `json:"failure_message,omitempty"`
@@ -130,7 +135,7 @@ func (s *Provider) handleStripeToken(w http.ResponseWriter, r *http.Request, bod
 		return
 	}
 	t := &cardToken{ID: newID("tok_"), Outcome: s.decide(card), Masked: pan.Mask(num),
-		Last4: lastFour(num), Brand: brandOf(num), ExpMonth: em, ExpYear: ey, Created: s.now()}
+		Last4: lastFour(num), Brand: brandOf(num), ExpMonth: em, ExpYear: ey, Behaviour: behaviourOf(num), Created: s.now()}
 	s.cardToks[t.ID] = t
 	b, _ := json.Marshal(map[string]any{
 		"id": t.ID, "object": "token", "type": "card", "used": false, "livemode": false,
@@ -169,7 +174,8 @@ func (s *Provider) handleStripeCharge(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	key := r.Header.Get("Idempotency-Key")
-	fp := f.Get("amount") + "|" + cur + "|" + src
+	hold := f.Get("capture") == "false"
+	fp := f.Get("amount") + "|" + cur + "|" + src + "|" + f.Get("capture")
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.replay(w, "stripe-charge", key, fp) {
@@ -191,23 +197,77 @@ func (s *Provider) handleStripeCharge(w http.ResponseWriter, r *http.Request) {
 	}
 	t.Used = true
 	ch := &Charge{ID: newID("ch_"), API: "stripe", IdempotencyKey: key, Status: "succeeded",
-		Amount: amount, Currency: cur, Last4: t.Last4, Brand: t.Brand, Reference: md["reference"]}
+		Amount: amount, Currency: cur, Last4: t.Last4, Brand: t.Brand, Reference: md["reference"],
+		Invoice: stripeInvoice(md, f.Get("description")), behaviour: t.Behaviour}
 	obj := &chargeObject{ID: ch.ID, Object: "charge", Amount: amount, Currency: strings.ToLower(cur),
 		Status: "succeeded", Paid: true, Captured: true, Description: f.Get("description"), Metadata: md,
 		Source:  map[string]any{"id": t.ID, "brand": t.Brand, "last4": t.Last4, "exp_month": t.ExpMonth, "exp_year": t.ExpYear},
 		Created: s.now().Unix()}
-	if t.Outcome != "" {
-		ch.Status, ch.DeclineCode = "declined", t.Outcome
+	outcome := t.Outcome
+	if fc := faultDecline(r); fc != "" && outcome == "" {
+		outcome = fc
+	}
+	if outcome != "" {
+		ch.Status, ch.DeclineCode = "declined", outcome
 		obj.Status, obj.Paid, obj.Captured = "failed", false, false
-		obj.FailureCode, obj.FailureMessage = t.Outcome, declineMessage(t.Outcome)
+		obj.FailureCode, obj.FailureMessage = outcome, declineMessage(outcome)
+	}
+	if hold {
+		s.authorizeLocked(ch)
 	}
 	s.recordCharge(ch)
 	s.stripeCharges = append(s.stripeCharges, obj)
-	if t.Outcome != "" {
-		answer(http.StatusPaymentRequired, stripeDecline(t.Outcome, ch.ID))
+	if outcome != "" {
+		answer(http.StatusPaymentRequired, stripeDecline(outcome, ch.ID))
 		return
 	}
-	answer(http.StatusOK, obj)
+	answer(http.StatusOK, s.stripeView(obj))
+}
+
+// stripeInvoice reads the invoice a Stripe charge carries in its metadata (invoice_id,
+// invoice_lines as "description|quantity|amount;…", the invoice's own metadata as
+// invoice_meta_KEY) and its description.
+func stripeInvoice(md map[string]string, description string) *Invoice {
+	id := md["invoice_id"]
+	if id == "" {
+		return nil
+	}
+	inv := &Invoice{ID: id, Description: description}
+	for _, l := range strings.Split(md["invoice_lines"], ";") {
+		parts := strings.Split(l, "|")
+		if len(parts) != 3 {
+			continue
+		}
+		q, _ := strconv.Atoi(parts[1])
+		inv.Lines = append(inv.Lines, InvoiceLine{Description: parts[0], Quantity: q, Amount: parts[2]})
+	}
+	for k, v := range md {
+		if name, ok := strings.CutPrefix(k, "invoice_meta_"); ok {
+			if inv.Metadata == nil {
+				inv.Metadata = map[string]string{}
+			}
+			inv.Metadata[name] = v
+		}
+	}
+	return inv
+}
+
+// stripeView is a charge object as it stands now: captured and refunded amounts from the
+// ledger (the caller holds s.mu).
+func (s *Provider) stripeView(obj *chargeObject) chargeObject {
+	v := *obj
+	c := s.chargeLocked(obj.ID)
+	if c == nil || c.Status == "declined" {
+		return v
+	}
+	v.Captured = c.Captured > 0
+	v.AmountCaptured, v.AmountRefunded = c.Captured, c.Refunded
+	v.Refunded = c.Refunded > 0 && c.Refunded == c.Captured || c.Status == statusVoided
+	v.Disputed = c.Disputed
+	if c.Status == statusVoided {
+		v.AmountRefunded = c.Amount
+	}
+	return v
 }
 
 // stripeSearchQuery is the one search the sandbox understands: metadata['key']:'value'.
@@ -226,7 +286,8 @@ func (s *Provider) handleStripeSearch(w http.ResponseWriter, r *http.Request) {
 	data := []*chargeObject{}
 	for _, c := range s.stripeCharges {
 		if c.Metadata[m[1]] == m[2] {
-			data = append(data, c)
+			v := s.stripeView(c)
+			data = append(data, &v)
 		}
 	}
 	b, _ := json.Marshal(map[string]any{"object": "search_result", "data": data, "has_more": false})
@@ -243,7 +304,7 @@ func (s *Provider) handleStripeGetCharge(w http.ResponseWriter, r *http.Request)
 	defer s.mu.Unlock()
 	for _, c := range s.stripeCharges {
 		if c.ID == id {
-			writeJSON(w, http.StatusOK, c)
+			writeJSON(w, http.StatusOK, s.stripeView(c))
 			return
 		}
 	}

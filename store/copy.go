@@ -18,13 +18,14 @@ import (
 // canonical mask refuses the copy.
 
 // copyTable says how to copy one table: its key (the copy order) and which columns are free
-// text, JSON documents or masked cards.
+// text, JSON documents, masked cards or masked bank accounts.
 type copyTable struct {
-	name   string
-	order  string
-	text   []string
-	json   []string
-	masked []string
+	name     string
+	order    string
+	text     []string
+	json     []string
+	masked   []string
+	accounts []string
 }
 
 // copyTables are every table of the schema but schema_migrations, parents before children.
@@ -33,10 +34,13 @@ var copyTables = []copyTable{
 	{name: "calls", order: "id", text: []string{"caller", "callee", "hangup_cause"}},
 	{name: "call_events", order: "call_id, seq", text: []string{"step"}, json: []string{"fields"}},
 	{name: "payment_sessions", order: "id", text: []string{"reference", "token", "confirmation", "provider_session_id",
-		"provider_payment_id", "error_code"}, masked: []string{"masked_card"}},
+		"provider_payment_id", "error_code"}, json: []string{"invoice", "routes"}, masked: []string{"masked_card"}, accounts: []string{"masked_account"}},
 	{name: "payment_attempts", order: "idempotency_key", text: []string{"reference", "error_code", "error_message",
-		"confirmation", "token", "last_error"}, masked: []string{"masked_card"}},
-	{name: "payment_links", order: "id", text: []string{"to_number", "reference", "confirmation", "last_result"}},
+		"confirmation", "token", "last_error"}, masked: []string{"masked_card"}, accounts: []string{"masked_account"}},
+	{name: "payment_ops", order: "id", text: []string{"reason", "error_code", "error_message", "actor"}},
+	{name: "payment_history", order: "payment_id, seq", text: []string{"actor", "detail"}},
+	{name: "provider_events", order: "source, event_id"},
+	{name: "payment_links", order: "id", text: []string{"to_number", "reference", "confirmation", "last_result"}, json: []string{"invoice"}},
 	{name: "sms_outbox", order: "id", text: []string{"to_number", "from_number", "body", "error"}},
 	{name: "webhooks", order: "id", text: []string{"last_error"}, json: []string{"payload"}},
 	{name: "audit_log", order: "id", text: []string{"actor", "detail"}},
@@ -118,6 +122,8 @@ func copyRows(ctx context.Context, tx *txn, src *reads, t copyTable) (int, error
 			kind[i] = "json"
 		case contains(t.masked, c):
 			kind[i] = "masked"
+		case contains(t.accounts, c):
+			kind[i] = "account"
 		}
 	}
 	insert := `INSERT INTO ` + t.name + ` (` + strings.Join(cols, ", ") + `) VALUES (` +
@@ -145,10 +151,16 @@ func copyRows(ctx context.Context, tx *txn, src *reads, t copyTable) (int, error
 			case "text":
 				vals[i] = pan.Redact(s)
 			case "json":
-				vals[i] = string(pan.RedactJSON([]byte(s)))
+				if s != "" {
+					vals[i] = string(pan.RedactJSON([]byte(s)))
+				}
 			case "masked":
 				if !pan.ValidMask(s) {
 					return n, fmt.Errorf("%w: row %d: %s is not the canonical mask", ErrCardData, n+1, cols[i])
+				}
+			case "account":
+				if !pan.ValidAccountMask(s) {
+					return n, fmt.Errorf("%w: row %d: %s is not a bank account's mask", ErrCardData, n+1, cols[i])
 				}
 			}
 		}

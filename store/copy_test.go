@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/paybridge/paybridge/payment"
 )
 
 // fillStore writes one of everything through the repository functions.
@@ -37,6 +39,23 @@ func fillStore(t *testing.T, s *Store) {
 		CreatedAt: t0})
 	must(t, err)
 	must(t, s.AppendAudit(ctx, "cli", "note", "hello"))
+	// The life of a payment: an authorisation with an invoice, routed and paid by bank
+	// account, captured in part (an operation and three history lines), a provider event.
+	inv := &payment.Invoice{ID: "INV-1", Lines: []payment.InvoiceLine{{Description: "Supply", Quantity: 1, AmountMinor: 5000}}}
+	must(t, s.UpsertPaymentSession(ctx, PaymentSession{ID: "auth", CallID: "c1", Connector: "provider", AmountMinor: 5000,
+		Currency: "GBP", State: PaymentCompleted, Result: "success", Method: payment.MethodAuthorize, AuthorizedMinor: 5000,
+		AuthorizedUntil: t0.Add(time.Hour), PaymentMethod: payment.PaymentMethodACH, MaskedAccount: "********6789",
+		Invoice: inv, Routes: &Routes{{Connector: "down", Outcome: payment.RouteUnavailable}, {Connector: "provider", Outcome: payment.RouteApproved}},
+		CreatedAt: t0, UpdatedAt: t0}))
+	op, _, err := s.BeginOp(ctx, Op{PaymentID: "auth", Kind: payment.OpCapture, IdempotencyKey: "cap-1", AmountMinor: 2000,
+		Actor: payment.Actor{Kind: payment.ActorAdmin, ID: "admin-token@127.0.0.1"}}, nil)
+	must(t, err)
+	_, _, err = s.FinishOp(ctx, op.ID, OpOutcome{State: payment.OpSucceeded, ProviderID: "cap_1", At: t0})
+	must(t, err)
+	_, err = s.RecordProviderEvent(ctx, "sandbox", "evt_1", "capture.settled", t0)
+	must(t, err)
+	must(t, s.CreateLink(ctx, Link{ID: "l2", TokenHash: "hash2", To: "+447700900001", AmountMinor: 5000,
+		Currency: "GBP", CreatedAt: t0, ExpiresAt: t0.Add(time.Hour), Invoice: inv}))
 }
 
 // TestCopySQLiteToPostgres moves a single node's records into PostgreSQL: every record arrives
@@ -55,8 +74,8 @@ func TestCopySQLiteToPostgres(t *testing.T) {
 		dst, _ := openTest(t)
 		st, err := Copy(ctx, dst, src)
 		must(t, err)
-		want := CopyStats{"nodes": 1, "calls": 1, "call_events": 2, "payment_sessions": 1, "payment_attempts": 2,
-			"payment_links": 1, "sms_outbox": 1, "webhooks": 1, "audit_log": 1}
+		want := CopyStats{"nodes": 1, "calls": 1, "call_events": 2, "payment_sessions": 2, "payment_attempts": 2,
+			"payment_ops": 1, "payment_history": 3, "provider_events": 1, "payment_links": 2, "sms_outbox": 1, "webhooks": 1, "audit_log": 1}
 		if !reflect.DeepEqual(st, want) {
 			t.Fatalf("Copy = %v, want %v", st, want)
 		}
@@ -64,6 +83,12 @@ func TestCopySQLiteToPostgres(t *testing.T) {
 			func(s *Store) any { c, evs, _ := s.GetCall(ctx, "c1"); return []any{c, evs} },
 			func(s *Store) any { p, as, _ := s.GetPayment(ctx, "sess"); return []any{p, as} },
 			func(s *Store) any { l, _ := s.LinkByHash(ctx, "hash"); return l },
+			func(s *Store) any { l, _ := s.LinkByHash(ctx, "hash2"); return l },
+			func(s *Store) any { p, as, _ := s.GetPayment(ctx, "auth"); return []any{p, as} },
+			func(s *Store) any { h, _ := s.History(ctx, "auth"); return h },
+			func(s *Store) any { o, _ := s.ListOps(ctx, "auth"); return o },
+			func(s *Store) any { f, _ := s.PaymentFacts(ctx, "auth"); return f },
+			func(s *Store) any { seen, _ := s.ProviderEventSeen(ctx, "sandbox", "evt_1"); return seen },
 			func(s *Store) any { w, _ := s.DueWebhooks(ctx, t0.Add(time.Hour), 10); return w },
 			func(s *Store) any { a, _ := s.ListAudit(ctx, 10); return a },
 			func(s *Store) any { n, _ := s.ListNodes(ctx); return n },

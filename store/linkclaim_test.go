@@ -3,10 +3,13 @@ package store
 import (
 	"context"
 	"errors"
+	"reflect"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/paybridge/paybridge/payment"
 )
 
 func TestClaimLinkExactlyOnce(t *testing.T) { eachDialect(t, testClaimLinkExactlyOnce) }
@@ -75,4 +78,32 @@ func testClaimLinkExactlyOnce(t *testing.T) {
 	if l, _ := s.LinkByHash(ctx, "h"); l.MessageID != "sms-1" || l.Confirmation != "ch_9" || l.Status != LinkUsed {
 		t.Fatalf("link after paid: %+v", l)
 	}
+}
+
+// A link's invoice is kept with it (its page shows the invoice after a restart).
+func TestLinkKeepsItsInvoice(t *testing.T) {
+	eachDialect(t, func(t *testing.T) {
+		ctx := context.Background()
+		s, _ := openTest(t)
+		inv := &payment.Invoice{ID: "INV-9", Description: "Water, Q3", Metadata: map[string]string{"customer": "C-981"},
+			Lines: []payment.InvoiceLine{{Description: "Supply", Quantity: 2, AmountMinor: 1500}}}
+		if err := s.CreateLink(ctx, Link{ID: "l1", TokenHash: "h", To: "+447700900001", AmountMinor: 3000, Currency: "GBP",
+			CreatedAt: t0, ExpiresAt: t0.Add(time.Hour), Invoice: inv}); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.CreateLink(ctx, Link{ID: "l2", TokenHash: "h2", To: "+447700900001", CreatedAt: t0, ExpiresAt: t0.Add(time.Hour)}); err != nil {
+			t.Fatal(err)
+		}
+		got, err := s.LinkByHash(ctx, "h")
+		if err != nil || !reflect.DeepEqual(got.Invoice, inv) {
+			t.Fatalf("LinkByHash = %+v, %v", got, err)
+		}
+		claimed, err := s.ClaimLink(ctx, "h", t0.Add(time.Minute))
+		if err != nil || !reflect.DeepEqual(claimed.Invoice, inv) {
+			t.Fatalf("ClaimLink = %+v, %v", claimed, err)
+		}
+		if plain, err := s.LinkByHash(ctx, "h2"); err != nil || plain.Invoice != nil {
+			t.Fatalf("a link without an invoice: %+v, %v", plain, err)
+		}
+	})
 }

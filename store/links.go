@@ -3,11 +3,13 @@ package store
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
 
 	"github.com/paybridge/paybridge/pan"
+	"github.com/paybridge/paybridge/payment"
 )
 
 // Link is a payment link sent by SMS. The store keeps only the hash of the link's secret token
@@ -37,6 +39,8 @@ type Link struct {
 	ClaimedAt    time.Time `json:"claimed_at,omitzero"`
 	Confirmation string    `json:"confirmation,omitempty"`
 	MessageID    string    `json:"message_id,omitempty"`
+	// Invoice is the merchant's invoice the link pays (shown on its page).
+	Invoice *payment.Invoice `json:"invoice,omitempty"`
 }
 
 // Cursor returns the paging cursor that continues a list after l.
@@ -76,7 +80,7 @@ type LinkFilter struct {
 
 const linkCols = `id, token_hash, session_id, call_id, connector, to_number, amount_minor, currency, reference,
 	created_at, expires_at, used_at, attempts, last_attempt_at, last_result, state, claimed_at, confirmation, message_id,
-	connector_key`
+	connector_key, invoice`
 
 // CreateLink records a new link. ID defaults to a random id, CreatedAt to now; TokenHash and
 // ExpiresAt are required.
@@ -137,19 +141,26 @@ func (s *Store) CreateLinkCapped(ctx context.Context, l Link, since time.Time, m
 
 func insertLink(ctx context.Context, tx *txn, l Link) error {
 	_, err := tx.ExecContext(ctx, `INSERT INTO payment_links (`+linkCols+`)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, 0, NULL, '', ?, NULL, '', ?, ?)`,
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, 0, NULL, '', ?, NULL, '', ?, ?, ?)`,
 		l.ID, l.TokenHash, l.SessionID, l.CallID, l.Connector, pan.Redact(l.To), l.AmountMinor, l.Currency,
 		pan.Redact(l.Reference), orNow(l.CreatedAt).UnixMicro(), l.ExpiresAt.UnixMicro(), orDefault(l.Status, LinkActive),
-		l.MessageID, l.ConnectorKey)
+		l.MessageID, l.ConnectorKey, jsonText(l.Invoice))
 	return err
 }
 
 func scanLink(sc scanner) (Link, error) {
 	var l Link
 	var created, expires, used, last, claimed sql.NullInt64
+	var invoice string
 	err := sc.Scan(&l.ID, &l.TokenHash, &l.SessionID, &l.CallID, &l.Connector, &l.To, &l.AmountMinor, &l.Currency,
 		&l.Reference, &created, &expires, &used, &l.Attempts, &last, &l.LastResult, &l.Status, &claimed,
-		&l.Confirmation, &l.MessageID, &l.ConnectorKey)
+		&l.Confirmation, &l.MessageID, &l.ConnectorKey, &invoice)
+	if invoice != "" {
+		l.Invoice = new(payment.Invoice)
+		if json.Unmarshal([]byte(invoice), l.Invoice) != nil {
+			l.Invoice = nil
+		}
+	}
 	l.CreatedAt, l.ExpiresAt, l.UsedAt, l.LastAttempt = fromMicros(created), fromMicros(expires), fromMicros(used), fromMicros(last)
 	l.ClaimedAt = fromMicros(claimed)
 	return l, err

@@ -3,11 +3,13 @@ package store
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
 
 	"github.com/paybridge/paybridge/pan"
+	"github.com/paybridge/paybridge/payment"
 )
 
 // Attempt statuses.
@@ -53,7 +55,24 @@ type PaymentSession struct {
 	CreatedAt         time.Time `json:"created_at"`
 	UpdatedAt         time.Time `json:"updated_at"`
 	CompletedAt       time.Time `json:"completed_at,omitzero"`
+
+	// The life of the payment (lifecycle.go). The money columns are written when the payment
+	// first moves money (an authorisation or a charge) and afterwards only by operations.
+	Method          string           `json:"method,omitempty"`         // charge | authorize | tokenize
+	PaymentMethod   string           `json:"payment_method,omitempty"` // credit-card | ach-debit
+	BankAccountType string           `json:"bank_account_type,omitempty"`
+	MaskedAccount   string           `json:"masked_account,omitempty"` // pan.MaskAccount only
+	Lifecycle       string           `json:"lifecycle,omitempty"`      // payment.State*: authorized, captured, refunded, …
+	AuthorizedMinor int64            `json:"authorized_minor"`
+	CapturedMinor   int64            `json:"captured_minor"`
+	RefundedMinor   int64            `json:"refunded_minor"`
+	AuthorizedUntil time.Time        `json:"authorized_until,omitzero"`
+	Invoice         *payment.Invoice `json:"invoice,omitempty"`
+	Routes          *Routes          `json:"routes,omitempty"`
 }
+
+// Routes are the connectors a payment was offered to, in order (routing).
+type Routes []payment.Route
 
 // Cursor returns the paging cursor that continues a list after p.
 func (p PaymentSession) Cursor() string { return encodeCursor(p.CreatedAt, p.ID) }
@@ -77,8 +96,10 @@ type Attempt struct {
 	Reference      string    `json:"reference,omitempty"`
 	MaskedCard     string    `json:"masked_card,omitempty"` // canonical mask only
 	CardBrand      string    `json:"card_brand,omitempty"`
-	LastError      string    `json:"last_error,omitempty"` // the last connector error while pending
-	Node           string    `json:"node,omitempty"`       // the node that sent it (and settles it unless it dies)
+	LastError      string    `json:"last_error,omitempty"`     // the last connector error while pending
+	Node           string    `json:"node,omitempty"`           // the node that sent it (and settles it unless it dies)
+	PaymentMethod  string    `json:"payment_method,omitempty"` // credit-card | ach-debit
+	MaskedAccount  string    `json:"masked_account,omitempty"` // a bank account's mask only
 	CreatedAt      time.Time `json:"created_at"`
 	UpdatedAt      time.Time `json:"updated_at,omitzero"`
 	AttemptResult
@@ -119,7 +140,9 @@ type PaymentFilter struct {
 
 const paymentCols = `id, call_id, connector, channel, amount_minor, currency, reference, state, result, error_type,
 	masked_card, card_type, token, confirmation, provider_session_id, provider_payment_id, attempts,
-	created_at, updated_at, completed_at, error_code, connector_key`
+	created_at, updated_at, completed_at, error_code, connector_key,
+	method, payment_method, bank_account_type, masked_account, lifecycle, holding, authorized_minor, captured_minor,
+	refunded_minor, authorized_until, invoice, routes`
 
 // UpsertPaymentSession creates the session or updates it. On update, empty strings and zero
 // numbers keep the stored value, so each writer (engine, link page, webhook) sets only what it
@@ -134,7 +157,10 @@ func (s *Store) UpsertPaymentSession(ctx context.Context, p PaymentSession) erro
 	if !pan.ValidMask(p.MaskedCard) {
 		return fmt.Errorf("%w: payment session %s: masked_card must be the canonical mask (last four)", ErrCardData, p.ID)
 	}
-	if p.AmountMinor < 0 {
+	if !pan.ValidAccountMask(p.MaskedAccount) {
+		return fmt.Errorf("%w: payment session %s: masked_account must be a bank account's mask (last four)", ErrCardData, p.ID)
+	}
+	if p.AmountMinor < 0 || p.AuthorizedMinor < 0 || p.CapturedMinor < 0 {
 		return fmt.Errorf("%w: payment session %s: negative amount", ErrInvalid, p.ID)
 	}
 	t := orNow(p.UpdatedAt).UnixMicro()
@@ -142,10 +168,37 @@ func (s *Store) UpsertPaymentSession(ctx context.Context, p PaymentSession) erro
 	if !p.CreatedAt.IsZero() {
 		created = p.CreatedAt.UnixMicro()
 	}
+	// The money, when this write is the payment's first that moves any: held (authorize) or
+	// captured (charge).
+	holding := p.Method == payment.MethodAuthorize && p.AuthorizedMinor > p.CapturedMinor
+	if p.AuthorizedMinor > 0 && p.Method != payment.MethodAuthorize && p.CapturedMinor == 0 {
+		p.CapturedMinor = p.AuthorizedMinor
+	}
+	p.Lifecycle = ""
+	if p.AuthorizedMinor > 0 {
+		p.Lifecycle = payment.DeriveState(holding, "", p.CapturedMinor, 0, false)
+	}
+	invoice, routes := jsonText(p.Invoice), jsonText(p.Routes)
 	err := s.write(ctx, func(ctx context.Context, tx *txn) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO payment_sessions (`+paymentCols+`)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		var before int64
+		err := tx.QueryRowContext(ctx, `SELECT authorized_minor FROM payment_sessions WHERE id = ?`+tx.d.forUpdate(), p.ID).Scan(&before)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, `INSERT INTO payment_sessions (`+paymentCols+`)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 			ON CONFLICT (id) DO UPDATE SET
+				method = CASE WHEN excluded.method <> '' THEN excluded.method ELSE payment_sessions.method END,
+				payment_method = CASE WHEN excluded.payment_method <> '' THEN excluded.payment_method ELSE payment_sessions.payment_method END,
+				bank_account_type = CASE WHEN excluded.bank_account_type <> '' THEN excluded.bank_account_type ELSE payment_sessions.bank_account_type END,
+				masked_account = CASE WHEN excluded.masked_account <> '' THEN excluded.masked_account ELSE payment_sessions.masked_account END,
+				invoice = CASE WHEN excluded.invoice <> '' THEN excluded.invoice ELSE payment_sessions.invoice END,
+				routes = CASE WHEN excluded.routes <> '' THEN excluded.routes ELSE payment_sessions.routes END,
+				lifecycle = CASE WHEN payment_sessions.authorized_minor = 0 THEN excluded.lifecycle ELSE payment_sessions.lifecycle END,
+				holding = CASE WHEN payment_sessions.authorized_minor = 0 THEN excluded.holding ELSE payment_sessions.holding END,
+				captured_minor = CASE WHEN payment_sessions.authorized_minor = 0 THEN excluded.captured_minor ELSE payment_sessions.captured_minor END,
+				authorized_until = CASE WHEN payment_sessions.authorized_minor = 0 THEN excluded.authorized_until ELSE payment_sessions.authorized_until END,
+				authorized_minor = CASE WHEN payment_sessions.authorized_minor = 0 THEN excluded.authorized_minor ELSE payment_sessions.authorized_minor END,
 				connector_key = CASE WHEN excluded.connector_key <> '' THEN excluded.connector_key ELSE payment_sessions.connector_key END,
 				call_id = CASE WHEN excluded.call_id <> '' THEN excluded.call_id ELSE payment_sessions.call_id END,
 				connector = CASE WHEN excluded.connector <> '' THEN excluded.connector ELSE payment_sessions.connector END,
@@ -174,8 +227,26 @@ func (s *Store) UpsertPaymentSession(ctx context.Context, p PaymentSession) erro
 			p.ID, p.CallID, p.Connector, p.Channel, p.AmountMinor, p.Currency, pan.Redact(p.Reference),
 			p.State, p.Result, p.ErrorType, p.MaskedCard, p.CardType, pan.Redact(p.Token), pan.Redact(p.Confirmation),
 			pan.Redact(p.ProviderSessionID), pan.Redact(p.ProviderPaymentID), p.Attempts, created, t, micros(p.CompletedAt),
-			pan.Redact(p.ErrorCode), p.ConnectorKey)
-		return err
+			pan.Redact(p.ErrorCode), p.ConnectorKey,
+			p.Method, p.PaymentMethod, p.BankAccountType, p.MaskedAccount, p.Lifecycle, boolInt(holding), p.AuthorizedMinor,
+			p.CapturedMinor, int64(0), micros(p.AuthorizedUntil), invoice, routes)
+		if err != nil || before != 0 || p.AuthorizedMinor == 0 {
+			return err
+		}
+		// The payment's first money: the first line of its history.
+		action := "charged"
+		if holding {
+			action = "authorized"
+		}
+		kind := payment.ActorPlan
+		switch p.Channel {
+		case "link":
+			kind = payment.ActorCustomer
+		case "agent":
+			kind = payment.ActorAgent
+		}
+		return appendHistory(ctx, tx, historyRow{paymentID: p.ID, at: orNow(p.UpdatedAt), actor: payment.Actor{Kind: kind, ID: p.CallID},
+			action: action, amount: p.AuthorizedMinor, currency: p.Currency, state: p.Lifecycle})
 	})
 	if err != nil {
 		return fmt.Errorf("store: upsert payment session %s: %w", p.ID, err)
@@ -185,11 +256,28 @@ func (s *Store) UpsertPaymentSession(ctx context.Context, p PaymentSession) erro
 
 func scanPayment(sc scanner) (PaymentSession, error) {
 	var p PaymentSession
-	var created, updated, completed sql.NullInt64
+	var created, updated, completed, until sql.NullInt64
+	var holding int
+	var invoice, routes string
 	err := sc.Scan(&p.ID, &p.CallID, &p.Connector, &p.Channel, &p.AmountMinor, &p.Currency, &p.Reference, &p.State,
 		&p.Result, &p.ErrorType, &p.MaskedCard, &p.CardType, &p.Token, &p.Confirmation, &p.ProviderSessionID,
-		&p.ProviderPaymentID, &p.Attempts, &created, &updated, &completed, &p.ErrorCode, &p.ConnectorKey)
+		&p.ProviderPaymentID, &p.Attempts, &created, &updated, &completed, &p.ErrorCode, &p.ConnectorKey,
+		&p.Method, &p.PaymentMethod, &p.BankAccountType, &p.MaskedAccount, &p.Lifecycle, &holding, &p.AuthorizedMinor,
+		&p.CapturedMinor, &p.RefundedMinor, &until, &invoice, &routes)
 	p.CreatedAt, p.UpdatedAt, p.CompletedAt = fromMicros(created), fromMicros(updated), fromMicros(completed)
+	p.AuthorizedUntil = fromMicros(until)
+	if invoice != "" {
+		p.Invoice = new(payment.Invoice)
+		if json.Unmarshal([]byte(invoice), p.Invoice) != nil {
+			p.Invoice = nil
+		}
+	}
+	if routes != "" {
+		p.Routes = new(Routes)
+		if json.Unmarshal([]byte(routes), p.Routes) != nil {
+			p.Routes = nil
+		}
+	}
 	return p, err
 }
 
@@ -272,7 +360,8 @@ func (s *Store) GetPayment(ctx context.Context, id string) (*PaymentSession, []A
 
 const attemptCols = `idempotency_key, session_id, call_id, connector, attempt, amount_minor, currency, status, result,
 	provider_status, error_code, error_message, confirmation, created_at, completed_at,
-	connector_type, method, reference, masked_card, card_brand, token, last_error, updated_at, connector_key, channel, node`
+	connector_type, method, reference, masked_card, card_brand, token, last_error, updated_at, connector_key, channel, node,
+	payment_method, masked_account`
 
 func (s *Store) attempts(ctx context.Context, db querier, where string, args ...any) ([]Attempt, error) {
 	rows, err := db.QueryContext(ctx, `SELECT `+attemptCols+` FROM payment_attempts `+where, args...)
@@ -287,7 +376,7 @@ func (s *Store) attempts(ctx context.Context, db querier, where string, args ...
 		if err := rows.Scan(&a.IdempotencyKey, &a.SessionID, &a.CallID, &a.Connector, &a.Attempt, &a.AmountMinor,
 			&a.Currency, &a.Status, &a.Result, &a.ProviderStatus, &a.ErrorCode, &a.ErrorMessage, &a.Confirmation,
 			&created, &completed, &a.ConnectorType, &a.Method, &a.Reference, &a.MaskedCard, &a.CardBrand, &a.Token,
-			&a.LastError, &updated, &a.ConnectorKey, &a.Channel, &a.Node); err != nil {
+			&a.LastError, &updated, &a.ConnectorKey, &a.Channel, &a.Node, &a.PaymentMethod, &a.MaskedAccount); err != nil {
 			return nil, err
 		}
 		a.CreatedAt, a.CompletedAt, a.UpdatedAt = fromMicros(created), fromMicros(completed), fromMicros(updated)
@@ -306,13 +395,16 @@ func (s *Store) CreateAttempt(ctx context.Context, a Attempt) error {
 	if !pan.ValidMask(a.MaskedCard) {
 		return fmt.Errorf("%w: attempt %s: masked_card must be the canonical mask (last four)", ErrCardData, a.IdempotencyKey)
 	}
+	if !pan.ValidAccountMask(a.MaskedAccount) {
+		return fmt.Errorf("%w: attempt %s: masked_account must be a bank account's mask", ErrCardData, a.IdempotencyKey)
+	}
 	created := orNow(a.CreatedAt).UnixMicro()
 	err := s.write(ctx, func(ctx context.Context, tx *txn) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO payment_attempts (`+attemptCols+`)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, '', 0, '', '', '', ?, NULL, ?, ?, ?, ?, ?, '', '', ?, ?, ?, ?)`,
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, '', 0, '', '', '', ?, NULL, ?, ?, ?, ?, ?, '', '', ?, ?, ?, ?, ?, ?)`,
 			a.IdempotencyKey, a.SessionID, a.CallID, a.Connector, a.Attempt, a.AmountMinor, a.Currency,
 			AttemptPending, created, a.ConnectorType, a.Method, pan.Redact(a.Reference), a.MaskedCard, a.CardBrand, created,
-			a.ConnectorKey, a.Channel, a.Node)
+			a.ConnectorKey, a.Channel, a.Node, a.PaymentMethod, a.MaskedAccount)
 		return err
 	})
 	if isUnique(err) {

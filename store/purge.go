@@ -14,6 +14,8 @@ type PurgeStats struct {
 	Links    int64 `json:"links"`
 	SMS      int64 `json:"sms"`
 	Webhooks int64 `json:"webhooks"`
+
+	ProviderEvents int64 `json:"provider_events"`
 }
 
 // Purge deletes records older than olderThan, in one transaction:
@@ -24,7 +26,8 @@ type PurgeStats struct {
 //   - webhooks delivered or given up before it.
 //
 // Payment sessions are kept: they are the masked summary (amount, reference, result, masked
-// card, confirmation) that finance needs long after the call. The audit log is kept too.
+// card, confirmation) that finance needs long after the call — and with them their operations
+// and their append-only history. The audit log is kept too.
 //
 // On a shared database one node purges at a time: a Purge that finds another node's purge
 // running (an advisory lock) does nothing and returns zero counts.
@@ -46,6 +49,9 @@ func (s *Store) Purge(ctx context.Context, olderThan time.Time) (PurgeStats, err
 			{&st.Links, `DELETE FROM payment_links WHERE expires_at < ?`, []any{t}},
 			{&st.SMS, `DELETE FROM sms_outbox WHERE created_at < ?`, []any{t}},
 			{&st.Webhooks, `DELETE FROM webhooks WHERE status <> ? AND created_at < ?`, []any{WebhookPending, t}},
+			// Inbound provider events are kept only to refuse replays, which signatures stop
+			// after minutes anyway.
+			{&st.ProviderEvents, `DELETE FROM provider_events WHERE received_at < ?`, []any{t}},
 		}
 		for _, s := range steps {
 			res, err := tx.ExecContext(ctx, s.stmt, s.args...)

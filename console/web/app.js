@@ -177,6 +177,11 @@
       agentEvent(id, ev.type, f);
     }
     if (ev.type === "pay.completed" || ev.type === "link.paid" || ev.type === "payment.reconciled") scheduleRefresh("payments");
+    if (/^(payment\.(captured|capture_failed|voided|void_failed|expired|charged_back)|refund\.|capture\.settled)/.test(ev.type)) {
+      scheduleRefresh("payments");
+      const pid = f.paymentId;
+      if (pid && shownPayment === pid) showPayment(pid).catch(() => {});
+    }
     if (ev.type.startsWith("link.")) { scheduleRefresh("links"); scheduleRefresh("sms"); scheduleRefresh("payments"); }
   }
 
@@ -360,8 +365,11 @@
         el("td", {}, fmtTime(p.created_at)),
         el("td", { class: "mono" }, fmtAmount(p.amount_minor, p.currency)),
         el("td", {}, p.reference || ""),
-        el("td", { "data-result": p.result || p.state }, badge(p.result || p.state), p.error_type ? el("div", { class: "muted" }, p.error_type) : ""),
-        el("td", {}, p.masked_card ? el("span", { class: "mono", "data-masked-card": "" }, p.masked_card) : "", p.card_type ? el("div", { class: "muted" }, p.card_type) : ""),
+        el("td", { "data-result": p.result || p.state }, badge(p.result || p.state), p.lifecycle ? " " : "", p.lifecycle ? badge(p.lifecycle) : "",
+          p.error_type ? el("div", { class: "muted" }, p.error_type) : ""),
+        el("td", {}, p.masked_card ? el("span", { class: "mono", "data-masked-card": "" }, p.masked_card) : "",
+          p.masked_account ? el("span", { class: "mono", "data-masked-account": "" }, p.masked_account) : "",
+          p.card_type || p.bank_account_type ? el("div", { class: "muted" }, p.card_type || p.bank_account_type) : ""),
         el("td", { class: "mono" }, p.confirmation || p.token || ""),
         el("td", {}, p.connector || "", p.channel ? el("div", { class: "muted" }, p.channel) : ""),
         el("td", { class: "mono", title: p.call_id || "" }, short(p.call_id))), () => showPayment(p.id))), more);
@@ -488,6 +496,101 @@
       .flatMap(([k, v]) => [el("dt", {}, k), el("dd", {}, v)]));
   }
 
+  // ---- the life of a payment: amounts, operations, history ----
+  let shownPayment = "";
+  const opKeys = {}; // form → idempotency key: a double submission is the same operation
+
+  function newKey() { return "console-" + crypto.randomUUID(); }
+
+  function opForm(p, kind) {
+    const names = { capture: "Capture", void: "Void (release the hold)", refunds: "Refund" };
+    const f = el("form", { class: "op-form", "data-op": kind });
+    const key = p.id + "/" + kind;
+    if (!opKeys[key]) opKeys[key] = newKey();
+    const amount = el("input", { type: "text", inputMode: "decimal", name: "amount", placeholder: "all that is left", size: 10, autocomplete: "off" });
+    const reason = el("input", { type: "text", name: "reason", placeholder: "reason", size: 18, autocomplete: "off" });
+    const final = el("input", { type: "checkbox", name: "final" });
+    const msg = el("span", { class: "op-msg", role: "status" });
+    if (kind !== "void") f.append(el("label", {}, "Amount (" + p.currency + ") ", amount), " ");
+    if (kind === "refunds") f.append(el("label", {}, "Reason ", reason), " ");
+    if (kind === "capture") f.append(el("label", {}, final, " release the rest"), " ");
+    f.append(el("button", { type: "submit", class: "btn" }, names[kind]), " ", msg);
+    f.addEventListener("submit", async (e) => {
+      e.preventDefault();
+      const body = {};
+      if (amount.value.trim()) body.amount = amount.value.trim();
+      if (kind === "refunds" && reason.value.trim()) body.reason = reason.value.trim();
+      if (kind === "capture" && final.checked) body.final = true;
+      msg.textContent = "…";
+      try {
+        const r = await api("/api/payments/" + encodeURIComponent(p.id) + "/" + kind, {
+          method: "POST", headers: { "Content-Type": "application/json", "Idempotency-Key": opKeys[key] }, body: JSON.stringify(body) });
+        const o = r.operation || {};
+        msg.textContent = o.kind + " " + o.state + (o.errorCode ? " (" + o.errorCode + ")" : "") + (o.replayed ? " — already done" : "");
+        opKeys[key] = newKey();
+        setTimeout(() => showPayment(p.id).catch(() => {}), 300);
+      } catch (err) { msg.textContent = err.message; }
+    });
+    return f;
+  }
+
+  async function downloadCSV(path, name) {
+    const res = await fetch(path, { headers: { Authorization: "Bearer " + token() }, cache: "no-store" });
+    if (!res.ok) throw new Error(res.statusText);
+    const url = URL.createObjectURL(await res.blob());
+    const a = el("a", { href: url, download: name });
+    document.body.append(a);
+    a.click();
+    a.remove();
+    setTimeout(() => URL.revokeObjectURL(url), 5000);
+  }
+
+  function lifecycleView(p, d) {
+    if (!p.lifecycle && !(d.history || []).length) return [];
+    const holding = p.lifecycle === "authorized" || p.lifecycle === "partially_captured";
+    const refundable = p.captured_minor > 0 && p.lifecycle !== "charged_back" && p.lifecycle !== "refunded";
+    const out = [
+      el("h4", {}, "Money ", badge(p.lifecycle)),
+      el("dl", { class: "money" },
+        el("dt", {}, "Authorised"), el("dd", { "data-authorized": "" }, fmtAmount(p.authorized_minor, p.currency),
+          p.authorized_until && holding ? el("span", { class: "muted" }, " until " + fmtTime(p.authorized_until)) : ""),
+        el("dt", {}, "Captured"), el("dd", { "data-captured": "" }, fmtAmount(p.captured_minor, p.currency)),
+        el("dt", {}, "Refunded"), el("dd", { "data-refunded": "" }, fmtAmount(p.refunded_minor, p.currency))),
+    ];
+    if (holding) out.push(opForm(p, "capture"), opForm(p, "void"));
+    if (refundable) out.push(opForm(p, "refunds"));
+    const ops = d.operations || [];
+    if (ops.length) out.push(el("h4", {}, "Operations"), el("ol", {}, ...ops.map((o) => el("li", { "data-op-id": o.id },
+      el("strong", {}, o.kind), " ", fmtAmount(o.amount_minor, o.currency), " ", badge(o.state === "succeeded" ? "success" : o.state),
+      o.error_code ? " · " + o.error_code : "", o.reason ? " · " + o.reason : "", o.settled_at ? " · settled" : "",
+      el("span", { class: "muted" }, " " + (o.actor ? o.actor.kind + (o.actor.id ? ":" + o.actor.id : "") : "") + " · " + fmtTime(o.created_at))))));
+    const h = d.history || [];
+    const exportBtn = el("button", { type: "button", class: "btn btn-quiet" }, "Export history (CSV)");
+    exportBtn.addEventListener("click", () => downloadCSV("/api/payments/" + encodeURIComponent(p.id) + "/history.csv",
+      "payment-" + p.id + "-history.csv").catch((e) => { exportBtn.textContent = e.message; }));
+    out.push(el("h4", {}, "History ", exportBtn), el("table", { class: "history" },
+      el("thead", {}, el("tr", {}, ...["When", "Who", "What", "Amount", "State after", "Detail"].map((t) => el("th", { scope: "col" }, t)))),
+      el("tbody", {}, ...h.map((e) => el("tr", { "data-history-action": e.action },
+        el("td", {}, fmtTime(e.at)), el("td", {}, e.actor.kind + (e.actor.id ? ":" + e.actor.id : "")), el("td", {}, e.action),
+        el("td", { class: "mono" }, e.amount_minor ? fmtAmount(e.amount_minor, e.currency) : ""), el("td", {}, e.state || ""),
+        el("td", { class: "muted" }, e.detail || ""))))));
+    return out;
+  }
+
+  function invoiceView(inv, currency) {
+    if (!inv) return "";
+    return el("div", { class: "invoice", "data-invoice": inv.id }, el("h4", {}, "Invoice ", el("span", { class: "mono" }, inv.id)),
+      inv.description ? el("p", {}, inv.description) : "",
+      (inv.lines || []).length ? el("ul", {}, ...inv.lines.map((l) => el("li", {}, l.quantity + " × " + l.description + " @ " + fmtAmount(l.amountMinor, currency)))) : "");
+  }
+
+  function routesView(routes) {
+    if (!routes || !routes.length) return "";
+    return el("div", { class: "routes" }, el("h4", {}, "Routes"), el("ol", {}, ...routes.map((r) => el("li", { "data-route": r.connector },
+      el("strong", {}, r.connector), " ", badge(r.outcome === "approved" ? "success" : r.outcome), r.errorCode ? " · " + r.errorCode : "",
+      r.attemptKey ? el("span", { class: "muted mono" }, " " + r.attemptKey) : ""))));
+  }
+
   async function showPayment(id) {
     const box = $("#payment-detail");
     let d;
@@ -495,15 +598,21 @@
     const p = d.payment;
     const textsByLink = {};
     for (const t of d.texts || []) (textsByLink[t.link_id] = textsByLink[t.link_id] || []).push(t);
+    shownPayment = p.id;
     box.hidden = false;
     box.replaceChildren(
       el("h3", {}, "Payment ", el("span", { class: "mono" }, p.id), " ", badge(p.result || p.state)),
       dl([["Amount", fmtAmount(p.amount_minor, p.currency)], ["Reference", p.reference], ["Result", p.result],
         ["Entry error", p.error_type], ["Provider code", p.error_code],
         ["Card", p.masked_card ? el("span", { class: "mono", "data-masked-card": "" }, p.masked_card + (p.card_type ? " " + p.card_type : "")) : ""],
+        ["Bank account", p.masked_account ? el("span", { class: "mono", "data-masked-account": "" }, p.masked_account + (p.bank_account_type ? " " + p.bank_account_type : "")) : ""],
+        ["Method", p.method],
         ["Confirmation", p.confirmation], ["Token", p.token], ["Channel", p.channel], ["Connector", p.connector],
         ["Provider session", p.provider_session_id ? el("span", { class: "mono", "data-provider-session": "" }, p.provider_session_id) : ""],
         ["Provider payment", p.provider_payment_id], ["Entries keyed", p.attempts], ["Created", fmtTime(p.created_at)], ["Completed", fmtTime(p.completed_at)]]),
+      invoiceView(p.invoice, p.currency),
+      routesView(p.routes),
+      ...lifecycleView(p, d),
       el("h4", {}, "Call"),
       d.call ? el("p", { "data-payment-call": d.call.id }, el("button", { type: "button", class: "btn btn-quiet small", onclick: () => { showCall(d.call.id); $("#calls").scrollIntoView(); } },
         "Call " + short(d.call.id)), " ", (d.call.from || "?") + " → " + (d.call.to || "?"), " · plan " + (d.call.plan || "?"), " · ", badge(d.call.state),
@@ -716,6 +825,8 @@
       form.querySelector("[data-export]").addEventListener("click", () => exportCSV(name).catch((err) => filterStatus(name, "Export failed: " + err.message)));
     }
     $("#plan-view-close").addEventListener("click", () => { $("#plan-view").hidden = true; });
+    $("#history-export").addEventListener("click", () => downloadCSV("/api/history.csv", "payment-history.csv")
+      .catch((e) => { $("#history-export").textContent = e.message; }));
     $("#reload-plans").addEventListener("click", async () => {
       $("#plans-msg").textContent = "Reloading…";
       try {

@@ -55,6 +55,8 @@ type App struct {
 	connectors  *gateway.Connectors
 	links       *gateway.Links
 	webhooks    *gateway.Webhooks
+	lifecycle   *gateway.Lifecycle     // capture, void, refund (admin API, console, plans)
+	hooks       *gateway.ProviderHooks // provider events posted to /webhooks/provider/{name}
 	hub         *console.Hub
 	metrics     *console.Metrics
 	registry    *prometheus.Registry
@@ -173,8 +175,21 @@ func New(ctx context.Context, cfg Config, getenv func(string) string, out io.Wri
 	if err != nil {
 		return nil, err
 	}
+	// The sandbox posts its events (a capture settled, a refund completed, a chargeback) to
+	// this node, signed with a secret of its own, as a real provider posts to its merchant.
+	hookSecrets, err := gateway.ParseSecrets(cfg.ProviderHooks)
+	if err != nil {
+		return nil, err
+	}
+	sandboxHooks := sandbox.Config{}
+	if cfg.Sandbox != "off" {
+		hookSecrets[sandboxHookName] = randomKey()
+		sandboxHooks.WebhookURL = "http://" + loopbackFor(a.httpLn.Addr().String()) + "/webhooks/provider/" + sandboxHookName
+		sandboxHooks.WebhookSecret = hookSecrets[sandboxHookName]
+	}
 	a.sandbox = sandbox.New(sandbox.Config{Logger: a.log.With("component", "sandbox"),
-		AdminToken: a.adminToken, InspectKey: a.sandboxKey, PaymentKeys: paymentKeys})
+		AdminToken: a.adminToken, InspectKey: a.sandboxKey, PaymentKeys: paymentKeys,
+		WebhookURL: sandboxHooks.WebhookURL, WebhookSecret: sandboxHooks.WebhookSecret})
 	a.paymentKeys = len(paymentKeys)
 	a.connectors = gateway.NewConnectors(gateway.ConnectorsConfig{
 		SandboxURL: a.sandboxBase(),
@@ -212,6 +227,10 @@ func New(ctx context.Context, cfg Config, getenv func(string) string, out io.Wri
 	a.webhooks = gateway.NewWebhooks(gateway.WebhooksConfig{Store: a.gwStore, Endpoints: endpoints,
 		Logger: a.log.With("component", "webhooks")})
 	a.recorder.webhooks = a.webhooks
+	a.lifecycle = gateway.NewLifecycle(gateway.LifecycleConfig{Ledger: a.gwStore, Connectors: a.connectors,
+		Events: a.recorder, Logger: a.log.With("component", "lifecycle")})
+	a.hooks = gateway.NewProviderHooks(gateway.ProviderHooksConfig{Secrets: hookSecrets, Lifecycle: a.lifecycle,
+		Logger: a.log.With("component", "provider-webhooks")})
 
 	if a.speech, err = newSpeech(cfg, a.log); err != nil {
 		return nil, err
@@ -388,6 +407,7 @@ func (a *App) handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("/pay/", a.links)
 	mux.Handle("/sandbox/", a.sandboxHandler())
+	mux.Handle("/webhooks/provider/", a.hooks)
 	mux.Handle("/", console.NewServer(console.Config{
 		Store:       a.store,
 		Hub:         a.hub,
@@ -405,6 +425,7 @@ func (a *App) handler() http.Handler {
 		Agents:      agentDesk{a.desk},
 		AgentTokens: a.agentTokens,
 		Capacity:    a.capacity,
+		Payments:    a.lifecycle,
 	}))
 	return mux
 }
@@ -483,6 +504,7 @@ func (a *App) Run(ctx context.Context) error {
 		go func() { defer a.loops.Done(); a.heartbeat(bg) }()
 		go func() { defer a.loops.Done(); a.takeOverLoop(bg) }()
 	}
+	go a.runLifecycle(bg, lifecycleEvery)
 	go a.store.RunRetention(bg, a.cfg.Retention, time.Hour, a.log.With("component", "retention"))
 	a.ready.Store(true)
 	a.banner()
@@ -517,6 +539,40 @@ func (a *App) Run(ctx context.Context) error {
 	a.loops.Wait() // before the lease is closed: a late heartbeat must not mark the node up again
 	a.recorder.flush()
 	return runErr
+}
+
+// sandboxHookName is the embedded sandbox's name under /webhooks/provider/.
+const sandboxHookName = "sandbox"
+
+// lifecycleEvery is how often holds past their time are expired and operations that got no
+// answer are looked up at their provider.
+const lifecycleEvery = 30 * time.Second
+
+// opGrace is how old an unanswered operation must be before reconciliation asks its provider
+// (longer than any connector timeout: its request may still be on its way).
+const opGrace = time.Minute
+
+// runLifecycle expires lapsed holds and settles unanswered operations until ctx ends.
+func (a *App) runLifecycle(ctx context.Context, every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if n, err := a.lifecycle.ExpireHolds(ctx); err != nil {
+			a.log.Error("expiring lapsed authorisations", "err", err)
+		} else if n > 0 {
+			a.log.Info("authorisations expired", "payments", n)
+		}
+		if n, err := a.lifecycle.ReconcileOps(ctx, opGrace); err != nil {
+			a.log.Error("reconciling payment operations", "err", err)
+		} else if n > 0 {
+			a.log.Info("payment operations reconciled", "operations", n)
+		}
+	}
 }
 
 // interruptedCause is the hang-up cause of calls a previous run was serving when it stopped.
@@ -590,6 +646,7 @@ func (a *App) banner() {
 	if a.paymentKeys > 0 {
 		fmt.Fprintf(w, "  signing      payment keys for %d account(s): results posted from outside must be signed\n", a.paymentKeys)
 	}
+	fmt.Fprintf(w, "  provider in  %s/webhooks/provider/{name} (signed provider events)\n", base)
 	fmt.Fprintf(w, "  plan HTTP    %s (--http-allow) and this node\n", a.cfg.HTTPAllow)
 	fmt.Fprintf(w, "  speech       %s\n", a.speech.name)
 	if a.cfg.TrustedProxies != "" {

@@ -15,6 +15,7 @@ import (
 
 	"github.com/paybridge/paybridge/console"
 	"github.com/paybridge/paybridge/engine"
+	"github.com/paybridge/paybridge/gateway"
 	"github.com/paybridge/paybridge/internal/clientip"
 	"github.com/paybridge/paybridge/ivr"
 	"github.com/paybridge/paybridge/media"
@@ -60,14 +61,16 @@ type Config struct {
 	// The merchant that payment pages and link texts name when a plan's connector has no
 	// <Merchant>: --merchant-name, --merchant-logo, --merchant-support, --merchant-locale.
 	Merchant    payment.Merchant
-	SMSPrefixes string  // --sms-prefixes: allowed destination prefixes, space separated
-	WebhookURL  string  // --webhook-url: where signed payment results are posted
-	WebhookKey  string  // --webhook-secret: HMAC key for result webhooks
-	PaymentKeys string  // --payment-keys: account:key,… that sign results posted to the sandbox from outside
-	AgentTokens string  // --agent-tokens: agent=token,… that reach the Payments API for their own bridged calls
-	RateLimit   float64 // --sip-rate: new SIP transactions per second per source (0 = off)
-	AllowList   string  // --sip-allow: sources exempt from the rate limit (CIDRs, space separated)
-	SIPTrace    bool    // --sip-trace: log every SIP message, redacted (INFO bodies, SDP keys)
+	SMSPrefixes string // --sms-prefixes: allowed destination prefixes, space separated
+	WebhookURL  string // --webhook-url: where signed payment results are posted
+	WebhookKey  string // --webhook-secret: HMAC key for result webhooks
+	PaymentKeys string // --payment-keys: account:key,… that sign results posted to the sandbox from outside
+	AgentTokens string // --agent-tokens: agent=token,… that reach the Payments API for their own bridged calls
+	// --provider-webhook-secrets: name:secret,… of providers posting events to /webhooks/provider/{name}
+	ProviderHooks string
+	RateLimit     float64 // --sip-rate: new SIP transactions per second per source (0 = off)
+	AllowList     string  // --sip-allow: sources exempt from the rate limit (CIDRs, space separated)
+	SIPTrace      bool    // --sip-trace: log every SIP message, redacted (INFO bodies, SDP keys)
 
 	TTS         string        // --tts: library | process | http | off — the text-to-speech engine of <Say>
 	TTSURL      string        // --tts-url: the external service (--tts http)
@@ -156,6 +159,7 @@ func ParseConfig(args []string, getenv func(string) string, stderr io.Writer) (C
 	str(&c.WebhookKey, "webhook-secret", "HMAC key for result webhooks (prefer PAYBRIDGE_WEBHOOK_SECRET)")
 	str(&c.PaymentKeys, "payment-keys", "merchant payment keys, account:key,…: results posted to the sandbox from outside must be signed with the account's key (prefer PAYBRIDGE_PAYMENT_KEYS)")
 	str(&c.AgentTokens, "agent-tokens", "per-agent API tokens, agent=token,…: each reaches the Payments API for the calls bridged to that agent only (prefer PAYBRIDGE_AGENT_TOKENS)")
+	str(&c.ProviderHooks, "provider-webhook-secrets", "providers that post events (capture settled, refund completed, chargeback) to /webhooks/provider/NAME, as NAME:secret,… (prefer PAYBRIDGE_PROVIDER_WEBHOOK_SECRETS; the embedded sandbox is \"sandbox\", with a secret of its own)")
 	fs.Float64Var(&c.RateLimit, "sip-rate", c.RateLimit, "new SIP requests per second per source (0 = off)")
 	str(&c.AllowList, "sip-allow", "sources exempt from the SIP rate limit (CIDRs, space separated)")
 	str(&c.MaxCalls, "max-calls", `ceiling of calls in progress, new calls beyond it get 503; "auto": the RTP ports of the range, and below it what the media health allows (docs/operations.md)`)
@@ -316,6 +320,11 @@ func (c Config) validate() error {
 	errs = append(errs, c.checkMerchant()...)
 	if _, err := console.ParseAgentTokens(c.AgentTokens); err != nil {
 		errs = append(errs, fmt.Errorf("--agent-tokens: %w", err))
+	}
+	if hooks, err := gateway.ParseSecrets(c.ProviderHooks); err != nil {
+		errs = append(errs, fmt.Errorf("--provider-webhook-secrets: %w", err))
+	} else if _, ok := hooks[sandboxHookName]; ok && c.Sandbox != "off" {
+		errs = append(errs, fmt.Errorf("--provider-webhook-secrets: %q is the embedded sandbox's (it has a secret of its own)", sandboxHookName))
 	}
 	return errors.Join(errs...)
 }

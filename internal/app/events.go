@@ -10,6 +10,7 @@ import (
 	"github.com/paybridge/paybridge/console"
 	"github.com/paybridge/paybridge/event"
 	"github.com/paybridge/paybridge/gateway"
+	"github.com/paybridge/paybridge/payment"
 	"github.com/paybridge/paybridge/store"
 )
 
@@ -120,16 +121,19 @@ func (r *eventRecorder) flush() {
 }
 
 func (r *eventRecorder) record(ctx context.Context, e event.Event) {
+	if op := event.OperationOf(e.Data); op != nil {
+		// The ledger is already written (the Lifecycle wrote it before emitting): the event
+		// goes on the call's timeline and out as a webhook with the record as it now stands.
+		if e.CallID != "" {
+			r.appendEvent(ctx, e)
+		}
+		r.publishOperation(ctx, e, op)
+		return
+	}
 	if e.CallID == "" {
 		return // provider requests outside a call (reconciliation, link pages of deleted calls)
 	}
-	fields, err := e.Fields()
-	if err == nil {
-		err = r.store.AppendEvent(ctx, e.CallID, store.EventRecord{Time: e.Time, Type: e.Type(), Step: e.Step, Fields: fields})
-	}
-	if err != nil {
-		r.log.Warn("recording event", "call", e.CallID, "type", e.Type(), "err", err)
-	}
+	r.appendEvent(ctx, e)
 	if p := event.PaymentOf(e.Data); p != nil {
 		r.recordPayment(ctx, e, p)
 	}
@@ -137,6 +141,40 @@ func (r *eventRecorder) record(ctx context.Context, e event.Event) {
 		r.mu.Lock()
 		delete(r.payCount, e.CallID)
 		r.mu.Unlock()
+	}
+}
+
+// appendEvent writes e to its call's timeline.
+func (r *eventRecorder) appendEvent(ctx context.Context, e event.Event) {
+	fields, err := e.Fields()
+	if err == nil {
+		err = r.store.AppendEvent(ctx, e.CallID, store.EventRecord{Time: e.Time, Type: e.Type(), Step: e.Step, Fields: fields})
+	}
+	if err != nil {
+		r.log.Warn("recording event", "call", e.CallID, "type", e.Type(), "err", err)
+	}
+}
+
+// operationWebhook is the data of a lifecycle webhook: the payment's record as stored after
+// the change, and the operation (or mark) that changed it.
+type operationWebhook struct {
+	store.PaymentSession
+	Operation event.Operation `json:"operation"`
+}
+
+// publishOperation queues the webhook of a lifecycle change.
+func (r *eventRecorder) publishOperation(ctx context.Context, e event.Event, op *event.Operation) {
+	r.metrics.PaymentOperation(e.Type())
+	if r.webhooks == nil {
+		return
+	}
+	stored, _, err := r.store.GetPayment(ctx, op.PaymentID)
+	if err != nil {
+		r.log.Error("reading the payment record back", "payment", op.PaymentID, "err", err)
+		return
+	}
+	if _, err := r.webhooks.Publish(ctx, e.Type(), operationWebhook{PaymentSession: *stored, Operation: *op}); err != nil {
+		r.log.Error("queueing webhook", "payment", op.PaymentID, "err", err)
 	}
 }
 
@@ -159,9 +197,29 @@ func (r *eventRecorder) recordPayment(ctx context.Context, e event.Event, p *eve
 		MaskedCard: p.MaskedCard, CardType: p.CardType, Token: p.Token, Confirmation: p.Confirmation,
 		ProviderSessionID: p.SessionID, ProviderPaymentID: p.Confirmation, Attempts: p.Attempts,
 		CreatedAt: e.Time, UpdatedAt: e.Time, CompletedAt: e.Time,
+		Method: p.Method, PaymentMethod: p.PaymentMethod, BankAccountType: p.BankAccountType, MaskedAccount: p.MaskedAccount,
+		AuthorizedUntil: p.AuthorizedUntil,
 	}
 	if p.Result == event.ResultSuccess {
 		ps.State = store.PaymentCompleted
+		if p.Method == payment.MethodCharge || p.Method == payment.MethodAuthorize || p.Method == "" && p.AmountMinor > 0 {
+			ps.AuthorizedMinor = p.AmountMinor // the money moved: held, or captured
+		}
+	}
+	if inv := p.Invoice; inv != nil {
+		pi := &payment.Invoice{ID: inv.ID, Description: inv.Description, Metadata: inv.Metadata}
+		for _, l := range inv.Lines {
+			pi.Lines = append(pi.Lines, payment.InvoiceLine{Description: l.Description, Quantity: l.Quantity, AmountMinor: l.AmountMinor})
+		}
+		ps.Invoice = pi
+	}
+	if len(p.Routes) > 0 {
+		rs := make(store.Routes, len(p.Routes))
+		for i, rt := range p.Routes {
+			rs[i] = payment.Route{Connector: rt.Connector, ConnectorKey: rt.ConnectorKey, AttemptKey: rt.AttemptKey,
+				Outcome: rt.Outcome, ErrorCode: rt.ErrorCode}
+		}
+		ps.Routes = &rs
 	}
 	if err := r.store.UpsertPaymentSession(ctx, ps); err != nil {
 		r.log.Error("recording payment", "call", e.CallID, "session", id, "err", err)

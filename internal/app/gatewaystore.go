@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/paybridge/paybridge/gateway"
+	"github.com/paybridge/paybridge/payment"
 	"github.com/paybridge/paybridge/store"
 )
 
@@ -61,6 +62,7 @@ func toGatewayAttempt(a *store.Attempt) *gateway.Attempt {
 		Method:        a.Method, SessionID: a.SessionID, AmountMinor: a.AmountMinor, Currency: a.Currency,
 		Reference: a.Reference, MaskedCard: a.MaskedCard, CardBrand: a.CardBrand, LastError: a.LastError,
 		CreatedAt: a.CreatedAt, UpdatedAt: a.UpdatedAt, State: gateway.AttemptPending,
+		PaymentMethod: a.PaymentMethod, MaskedAccount: a.MaskedAccount,
 	}
 	if a.Status == store.AttemptComplete {
 		g.State = gateway.AttemptState(a.Result)
@@ -77,6 +79,7 @@ func (l gatewayStore) BeginAttempt(ctx context.Context, a *gateway.Attempt) (*ga
 		IdempotencyKey: a.Key, SessionID: a.SessionID, CallID: a.CallID, Connector: a.Connector,
 		ConnectorKey: a.ConnectorKey, Channel: a.Channel, ConnectorType: a.ConnectorType, Method: a.Method, Reference: a.Reference, MaskedCard: a.MaskedCard,
 		CardBrand: a.CardBrand, AmountMinor: a.AmountMinor, Currency: a.Currency, CreatedAt: a.CreatedAt, Node: l.node,
+		PaymentMethod: a.PaymentMethod, MaskedAccount: a.MaskedAccount,
 	})
 	if errors.Is(err, store.ErrDuplicate) {
 		old, gerr := l.s.GetAttempt(ctx, a.Key)
@@ -148,7 +151,7 @@ func toGatewayLink(l *store.Link) *gateway.Link {
 		ID: l.ID, TokenHash: l.TokenHash, SessionID: l.SessionID, Connector: l.Connector, ConnectorKey: l.ConnectorKey, CallID: l.CallID,
 		To: l.To, AmountMinor: l.AmountMinor, Currency: l.Currency, Reference: l.Reference, State: state,
 		Attempts: l.Attempts, CreatedAt: l.CreatedAt, ExpiresAt: l.ExpiresAt, UsedAt: l.UsedAt,
-		Confirmation: l.Confirmation, MessageID: l.MessageID,
+		Confirmation: l.Confirmation, MessageID: l.MessageID, Invoice: l.Invoice,
 	}
 }
 
@@ -156,7 +159,7 @@ func toStoreLink(g *gateway.Link) store.Link {
 	return store.Link{
 		ID: g.ID, TokenHash: g.TokenHash, SessionID: g.SessionID, CallID: g.CallID, Connector: g.Connector, ConnectorKey: g.ConnectorKey,
 		To: g.To, AmountMinor: g.AmountMinor, Currency: g.Currency, Reference: g.Reference,
-		CreatedAt: g.CreatedAt, ExpiresAt: g.ExpiresAt, Status: string(g.State), MessageID: g.MessageID,
+		CreatedAt: g.CreatedAt, ExpiresAt: g.ExpiresAt, Status: string(g.State), MessageID: g.MessageID, Invoice: g.Invoice,
 	}
 }
 
@@ -254,4 +257,103 @@ func (l gatewayStore) MarkFailed(ctx context.Context, id string, status int, msg
 		next = time.Time{} // the store gives up on a zero next
 	}
 	return translate(l.s.MarkWebhookFailed(ctx, id, next, msg))
+}
+
+// The payment ledger (gateway.LifecycleStore) over the store's lifecycle functions.
+
+var _ gateway.LifecycleStore = gatewayStore{}
+
+// translateLedger maps the ledger's sentinels to the gateway's.
+func translateLedger(err error) error {
+	for _, m := range []struct{ from, to error }{
+		{store.ErrExceeds, gateway.ErrAmountExceeds},
+		{store.ErrState, gateway.ErrPaymentState},
+		{store.ErrKeyReused, gateway.ErrKeyReused},
+		{store.ErrInvalid, gateway.ErrBadAmount},
+	} {
+		if errors.Is(err, m.from) {
+			return fmt.Errorf("%w (%v)", m.to, err)
+		}
+	}
+	return translate(err)
+}
+
+func toGatewayOp(o *store.Op) *gateway.Op {
+	if o == nil {
+		return nil
+	}
+	return &gateway.Op{ID: o.ID, PaymentID: o.PaymentID, Kind: o.Kind, IdempotencyKey: o.IdempotencyKey, AmountMinor: o.AmountMinor,
+		Currency: o.Currency, Final: o.Final, Single: o.Single, Reason: o.Reason, State: o.State, ProviderID: o.ProviderID,
+		ErrorCode: o.ErrorCode, ErrorMessage: o.ErrorMessage, Actor: o.Actor, CallID: o.CallID, CreatedAt: o.CreatedAt,
+		CompletedAt: o.CompletedAt, SettledAt: o.SettledAt}
+}
+
+func (l gatewayStore) BeginOp(ctx context.Context, op *gateway.Op, known *payment.PaymentFacts) (*gateway.Op, *payment.PaymentFacts, error) {
+	got, f, err := l.s.BeginOp(ctx, store.Op{PaymentID: op.PaymentID, Kind: op.Kind, IdempotencyKey: op.IdempotencyKey,
+		AmountMinor: op.AmountMinor, Currency: op.Currency, Final: op.Final, Single: op.Single, Reason: op.Reason,
+		Actor: op.Actor, CallID: op.CallID}, known)
+	return toGatewayOp(got), f, translateLedger(err)
+}
+
+func (l gatewayStore) FinishOp(ctx context.Context, opID string, out gateway.OpOutcome) (*gateway.Op, *payment.PaymentFacts, error) {
+	got, f, err := l.s.FinishOp(ctx, opID, store.OpOutcome{State: out.State, ProviderID: out.ProviderID, ErrorCode: out.ErrorCode,
+		ErrorMessage: out.ErrorMessage, Actor: out.Actor, At: out.At, Expired: out.Expired})
+	return toGatewayOp(got), f, translateLedger(err)
+}
+
+func (l gatewayStore) NoteOpSettled(ctx context.Context, opID string, actor payment.Actor, at time.Time) error {
+	return translateLedger(l.s.NoteOpSettled(ctx, opID, actor, at))
+}
+
+func (l gatewayStore) OpByKey(ctx context.Context, key string) (*gateway.Op, error) {
+	o, err := l.s.OpByKey(ctx, key)
+	return toGatewayOp(o), translateLedger(err)
+}
+
+func (l gatewayStore) PendingOps(ctx context.Context, before time.Time) ([]*gateway.Op, error) {
+	ops, err := l.s.PendingOps(ctx, before)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*gateway.Op, len(ops))
+	for i := range ops {
+		out[i] = toGatewayOp(&ops[i])
+	}
+	return out, nil
+}
+
+func (l gatewayStore) PaymentFacts(ctx context.Context, id string) (*payment.PaymentFacts, error) {
+	f, err := l.s.PaymentFacts(ctx, id)
+	return f, translateLedger(err)
+}
+
+func (l gatewayStore) PaymentByProviderID(ctx context.Context, pid string) (*payment.PaymentFacts, error) {
+	f, err := l.s.PaymentByProviderID(ctx, pid)
+	return f, translateLedger(err)
+}
+
+func (l gatewayStore) MarkPayment(ctx context.Context, id, mark string, e gateway.HistoryEntry) (*payment.PaymentFacts, error) {
+	f, err := l.s.MarkPayment(ctx, id, mark, store.HistoryEntry{At: e.At, Actor: e.Actor, Action: e.Action,
+		AmountMinor: e.AmountMinor, Detail: e.Detail})
+	return f, translateLedger(err)
+}
+
+func (l gatewayStore) ExpiredHolds(ctx context.Context, now time.Time) ([]*payment.PaymentFacts, error) {
+	fs, err := l.s.ExpiredHolds(ctx, now)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*payment.PaymentFacts, len(fs))
+	for i := range fs {
+		out[i] = &fs[i]
+	}
+	return out, nil
+}
+
+func (l gatewayStore) ProviderEventSeen(ctx context.Context, source, id string) (bool, error) {
+	return l.s.ProviderEventSeen(ctx, source, id)
+}
+
+func (l gatewayStore) RecordProviderEvent(ctx context.Context, source, id, typ string, at time.Time) (bool, error) {
+	return l.s.RecordProviderEvent(ctx, source, id, typ, at)
 }

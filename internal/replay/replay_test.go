@@ -452,3 +452,35 @@ func TestConfirmationCodeSpokenWhole(t *testing.T) {
 		t.Fatalf("code %q spoken as %v", code, spoken)
 	}
 }
+
+// The hold-capture example: the plan authorises, captures part with final="true" and refunds a
+// goodwill amount, through the replay sandbox's lifecycle; the provider's ledger says the same.
+func TestHoldCaptureExampleAgainstSandbox(t *testing.T) {
+	sb := startSandbox(t)
+	in, err := ParseDigits("4242424242424242# 1230 123")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := replayOnce(t, sb, planFile(t, "hold-capture.xml"), in)
+	v := res.Variables
+	for k, want := range map[string]string{"Pay.Result": "success", "Pay.Method": "authorize", "Cap.Result": "success",
+		"Cap.Amount": "25.00", "Cap.PaymentState": "captured", "Goodwill.Result": "success", "Goodwill.Amount": "2.50",
+		"Goodwill.PaymentState": "partially_refunded"} {
+		if v[k] != want {
+			t.Errorf("%s = %q, want %q", k, v[k], want)
+		}
+	}
+	var found int
+	for _, c := range sb.Provider.Ledger() {
+		if c.SessionID != v["Pay.SessionId"] {
+			continue
+		}
+		found++
+		if c.Authorized != 3000 || c.Captured != 2500 || c.Refunded != 250 || c.Invoice == nil || len(c.Invoice.Lines) != 2 {
+			t.Errorf("ledger charge %+v", c)
+		}
+	}
+	if found != 1 {
+		t.Fatalf("%d charges for the session", found)
+	}
+}

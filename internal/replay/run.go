@@ -25,6 +25,7 @@ type Options struct {
 	Speech     engine.Renderer    // text to speech for <Say>; nil = speech is skipped (and reported)
 	Connectors payment.Connectors // the sandbox-backed connectors (see Sandbox)
 	Links      payment.LinkSender // payment links (see Sandbox)
+	Lifecycle  payment.Lifecycle  // Capture, Void and Refund (see Sandbox: an in-memory ledger)
 	SandboxURL string             // $(Sandbox.Url)
 	HTTPClient *http.Client       // for ApiInteraction
 	Logger     *slog.Logger       // never receives card data
@@ -90,7 +91,7 @@ func Run(ctx context.Context, in *Input, opts Options) (*Result, error) {
 
 	wall := time.Now()
 	out, err := engine.Run(ctx, opts.Plan, ch, engine.RunOptions{
-		Clock: clock, Connectors: opts.Connectors, Links: opts.Links, Events: opts.Events,
+		Clock: clock, Connectors: opts.Connectors, Links: opts.Links, Lifecycle: opts.Lifecycle, Events: opts.Events,
 		HTTPClient: opts.HTTPClient, SandboxURL: opts.SandboxURL, Logger: opts.Logger,
 		MaxSteps: opts.MaxSteps, Variables: opts.Variables, Speech: opts.Speech,
 	})

@@ -23,6 +23,7 @@ type Sandbox struct {
 	Store      *gateway.MemoryStore
 	Connectors *gateway.Connectors
 	Links      *gateway.Links
+	Lifecycle  *gateway.Lifecycle // captures, voids and refunds over an in-memory ledger
 	srv        *http.Server
 	done       chan struct{}
 }
@@ -53,6 +54,9 @@ func StartSandbox(logger *slog.Logger, faults ...sandbox.Faults) (*Sandbox, erro
 		Backoff: 10 * time.Millisecond})
 	s.Links = gateway.NewLinks(gateway.LinksConfig{BaseURL: s.URL, Store: s.Store, SMS: gateway.NewOutboxSender(s.Store),
 		Connectors: s.Connectors, Guard: gateway.GuardConfig{DailyCap: 1_000_000}, Logger: logger})
+	// The plan's <Capture>, <Void> and <Refund> as serve runs them, over a ledger in memory
+	// (the payment is known from the Pay step of the same call).
+	s.Lifecycle = gateway.NewLifecycle(gateway.LifecycleConfig{Ledger: gateway.NewMemoryLedger(), Connectors: s.Connectors, Logger: logger})
 	mux.Handle("/pay/", s.Links)
 	mux.Handle("/", s.Provider)
 	s.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second, ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)}
@@ -72,7 +76,7 @@ func (s *Sandbox) Addr() netip.AddrPort {
 
 // Options returns replay options wired to this sandbox.
 func (s *Sandbox) Options() Options {
-	return Options{Connectors: s.Connectors, Links: s.Links, SandboxURL: s.URL}
+	return Options{Connectors: s.Connectors, Links: s.Links, Lifecycle: s.Lifecycle, SandboxURL: s.URL}
 }
 
 // Close stops the sandbox.

@@ -1,0 +1,83 @@
+package engine
+
+import (
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/paybridge/paybridge/event"
+	"github.com/paybridge/paybridge/payment"
+)
+
+// routePlan is a Pay routed over two connectors.
+const routePlan = `<CallPlan name="t"><Match number="+441632960000"/>
+<Connector name="primary" type="session" baseUrl="sandbox" account="acc"/>
+<Connector name="backup" type="generic" baseUrl="sandbox" account="acc"/>
+<Flow><Pay connector="primary backup" amount="7.00" currency="GBP" reference="R1"/><Hangup/></Flow></CallPlan>`
+
+// The same keyed card goes to the backup only when the primary provably did not take it (a
+// soft decline it marked retryable, or an error that proves nothing was charged), with a new
+// idempotency key; never after a hard decline or an outcome that is unknown.
+func TestPayRoutesOnlyWhatWasNotCharged(t *testing.T) {
+	approved := &payment.Result{Status: payment.Approved, ConfirmationCode: "PB9", SessionID: "sess-1", ProviderStatus: 200}
+	soft := &payment.Result{Status: payment.Declined, ErrorCode: "processing_error", Retryable: true, SessionID: "sess-1", ProviderStatus: 200}
+	hard := &payment.Result{Status: payment.Declined, ErrorCode: "card_declined", SessionID: "sess-1", ProviderStatus: 200}
+	notCharged := fmt.Errorf("connection refused: %w", payment.ErrNotCharged)
+	unknown := errors.New("timeout after the request was sent")
+	for _, c := range []struct {
+		name      string
+		answers   []fakeAnswer
+		requests  int
+		result    string
+		connector string
+		routed    string // the reason of the pay.routed event, "" = none
+	}{
+		{"soft decline, then the backup approves", []fakeAnswer{{soft, nil}, {approved, nil}}, 2, "success", "backup", payment.RouteSoftDecline},
+		{"not charged, then the backup approves", []fakeAnswer{{nil, notCharged}, {approved, nil}}, 2, "success", "backup", payment.RouteUnavailable},
+		{"hard decline stops", []fakeAnswer{{hard, nil}}, 1, "payment-connector-error", "primary", ""},
+		{"unknown outcome stops", []fakeAnswer{{nil, unknown}}, 1, "payment-connector-error", "primary", ""},
+		{"approved at once", []fakeAnswer{{approved, nil}}, 1, "success", "primary", ""},
+		{"both soft", []fakeAnswer{{soft, nil}, {soft, nil}}, 2, "payment-connector-error", "backup", payment.RouteSoftDecline},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			bufs := trackBuffers(t)
+			h := newHarness(t)
+			h.conn.answers = c.answers
+			h.ch.press(500*time.Millisecond, "4242424242424242# 1228 123")
+			out := h.run(routePlan)
+			v := out.Variables
+			if len(h.conn.reqs) != c.requests || v["Pay.Result"] != c.result || v["Pay.Connector"] != c.connector {
+				t.Fatalf("%d requests, Pay.Result %q, Pay.Connector %q; want %d, %q, %q (vars %v)",
+					len(h.conn.reqs), v["Pay.Result"], v["Pay.Connector"], c.requests, c.result, c.connector, v)
+			}
+			// Keyed once: both connectors received the same card, each under its own key.
+			for i := range h.conn.reqs {
+				if h.conn.numbers[i] != "4242424242424242" || h.conn.cvvs[i] != "123" {
+					t.Fatalf("request %d did not carry the keyed card", i)
+				}
+			}
+			if c.requests == 2 && h.conn.reqs[0].IdempotencyKey == h.conn.reqs[1].IdempotencyKey {
+				t.Fatal("the backup was asked with the primary's idempotency key")
+			}
+			routed := eventsOf(out, "pay.routed")
+			switch {
+			case c.routed == "" && len(routed) != 0:
+				t.Fatalf("routed events %v", routed)
+			case c.routed != "":
+				if len(routed) != 1 {
+					t.Fatalf("%d routed events", len(routed))
+				}
+				r := routed[0].Data.(*event.PayRouted)
+				if r.From != "primary" || r.To != "backup" || r.Reason != c.routed || r.AttemptKey != h.conn.reqs[0].IdempotencyKey {
+					t.Fatalf("routed %+v", r)
+				}
+			}
+			done := eventsOf(out, "pay.completed")
+			if len(done) != 1 || done[0].Data.(*event.PayCompleted).Connector != c.connector {
+				t.Fatalf("completed %v", done)
+			}
+			checkWiped(t, *bufs, h.conn)
+		})
+	}
+}

@@ -1,0 +1,256 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/paybridge/paybridge/payment"
+)
+
+var admin = payment.Actor{Kind: payment.ActorAdmin, ID: "admin-token@127.0.0.1"}
+
+// authorizedPayment writes the record a Pay step with method authorize leaves.
+func authorizedPayment(t *testing.T, s *Store, id string, minor int64) {
+	t.Helper()
+	err := s.UpsertPaymentSession(context.Background(), PaymentSession{ID: id, CallID: "call-" + id, Connector: "provider",
+		Channel: "voice", AmountMinor: minor, Currency: "GBP", State: PaymentCompleted, Result: ResultSuccess,
+		ProviderSessionID: id, ProviderPaymentID: "ch_" + id, Confirmation: "ch_" + id, Method: payment.MethodAuthorize,
+		AuthorizedMinor: minor, AuthorizedUntil: t0.Add(7 * 24 * time.Hour), MaskedCard: "************4242", CreatedAt: t0, UpdatedAt: t0})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func begin(t *testing.T, s *Store, id, kind, key string, minor int64) (*Op, *payment.PaymentFacts) {
+	t.Helper()
+	op, f, err := s.BeginOp(context.Background(), Op{PaymentID: id, Kind: kind, IdempotencyKey: key, AmountMinor: minor, Actor: admin}, nil)
+	if err != nil {
+		t.Fatalf("BeginOp %s %s: %v", kind, key, err)
+	}
+	return op, f
+}
+
+func finish(t *testing.T, s *Store, op *Op, state string) *payment.PaymentFacts {
+	t.Helper()
+	_, f, err := s.FinishOp(context.Background(), op.ID, OpOutcome{State: state, ProviderID: "prov_" + op.ID, Actor: admin})
+	if err != nil {
+		t.Fatalf("FinishOp %s: %v", op.ID, err)
+	}
+	return f
+}
+
+// TestLedgerLifecycle walks an authorisation through two captures, refunds, a failed refund
+// and a chargeback; checks the reservations, the state after each step, the history (every
+// line, in order, with its actor) and that a late write of the payment record (the recorder's)
+// does not undo what operations did.
+func TestLedgerLifecycle(t *testing.T) {
+	eachDialect(t, func(t *testing.T) {
+		s, _ := openTest(t)
+		ctx := context.Background()
+		authorizedPayment(t, s, "p1", 5000)
+		if f, _ := s.PaymentFacts(ctx, "p1"); f.State != payment.StateAuthorized || f.AuthorizedMinor != 5000 || f.CapturedMinor != 0 {
+			t.Fatalf("authorised: %+v", f)
+		}
+		op, _ := begin(t, s, "p1", payment.OpCapture, "cap-1", 2000)
+		if _, _, err := s.BeginOp(ctx, Op{PaymentID: "p1", Kind: payment.OpCapture, IdempotencyKey: "cap-2", AmountMinor: 3001, Actor: admin}, nil); !errors.Is(err, ErrExceeds) {
+			t.Fatalf("over-capture while one is reserved: %v", err)
+		}
+		if _, _, err := s.BeginOp(ctx, Op{PaymentID: "p1", Kind: payment.OpVoid, IdempotencyKey: "void-1", Actor: admin}, nil); !errors.Is(err, ErrState) {
+			t.Fatalf("void while a capture is in flight: %v", err)
+		}
+		if f := finish(t, s, op, payment.OpSucceeded); f.State != payment.StatePartiallyCaptured || f.CapturedMinor != 2000 {
+			t.Fatalf("after capture 1: %+v", f)
+		}
+		// The same key again is the same operation.
+		if again, _, err := s.BeginOp(ctx, Op{PaymentID: "p1", Kind: payment.OpCapture, IdempotencyKey: "cap-1", AmountMinor: 2000}, nil); !errors.Is(err, ErrDuplicate) || again.ID != op.ID {
+			t.Fatalf("same key: %+v %v", again, err)
+		}
+		if _, _, err := s.BeginOp(ctx, Op{PaymentID: "p1", Kind: payment.OpRefund, IdempotencyKey: "cap-1"}, nil); !errors.Is(err, ErrKeyReused) {
+			t.Fatalf("key reused for a refund: %v", err)
+		}
+		// A late write of the record (the recorder's) keeps the operations' money.
+		authorizedPayment(t, s, "p1", 5000)
+		op, _ = begin(t, s, "p1", payment.OpCapture, "cap-rest", 0)
+		if op.AmountMinor != 3000 {
+			t.Fatalf("capture of the rest reserved %d", op.AmountMinor)
+		}
+		if f := finish(t, s, op, payment.OpSucceeded); f.State != payment.StateCaptured || f.CapturedMinor != 5000 {
+			t.Fatalf("after capture 2: %+v", f)
+		}
+		r1, _ := begin(t, s, "p1", payment.OpRefund, "ref-1", 1000)
+		r2, _ := begin(t, s, "p1", payment.OpRefund, "ref-2", 4000)
+		if _, _, err := s.BeginOp(ctx, Op{PaymentID: "p1", Kind: payment.OpRefund, IdempotencyKey: "ref-3", AmountMinor: 1}, nil); !errors.Is(err, ErrExceeds) {
+			t.Fatalf("refund over the pending ones: %v", err)
+		}
+		finish(t, s, r1, payment.OpSucceeded)
+		if f := finish(t, s, r2, payment.OpFailed); f.State != payment.StatePartiallyRefunded || f.RefundedMinor != 1000 {
+			t.Fatalf("after a failed refund: %+v", f)
+		}
+		// Finishing again changes nothing.
+		if _, f, err := s.FinishOp(ctx, r2.ID, OpOutcome{State: payment.OpSucceeded}); err != nil || f.RefundedMinor != 1000 {
+			t.Fatalf("finishing twice: %+v %v", f, err)
+		}
+		r3, _ := begin(t, s, "p1", payment.OpRefund, "ref-4", 0)
+		if r3.AmountMinor != 4000 {
+			t.Fatalf("refund of the rest after a failed one reserved %d", r3.AmountMinor)
+		}
+		finish(t, s, r3, payment.OpSucceeded)
+		if f, _ := s.PaymentFacts(ctx, "p1"); f.State != payment.StateRefunded || f.RefundedMinor != 5000 {
+			t.Fatalf("refunded: %+v", f)
+		}
+		if _, err := s.MarkPayment(ctx, "p1", payment.StateChargedBack, HistoryEntry{Actor: payment.Actor{Kind: payment.ActorProvider, ID: "sandbox"},
+			Action: "charged_back", AmountMinor: 5000}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.MarkPayment(ctx, "p1", payment.StateChargedBack, HistoryEntry{Action: "charged_back"}); !errors.Is(err, ErrState) {
+			t.Fatalf("second chargeback: %v", err)
+		}
+		h, err := s.History(ctx, "p1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := []string{"authorized", "capture.requested", "captured", "capture.requested", "captured", "refund.requested",
+			"refund.requested", "refunded", "refund.failed", "refund.requested", "refunded", "charged_back"}
+		if len(h) != len(want) {
+			t.Fatalf("history has %d lines, want %d: %+v", len(h), len(want), h)
+		}
+		for i, e := range h {
+			if e.Action != want[i] || e.Seq != i+1 {
+				t.Errorf("history line %d: %s (seq %d), want %s", i, e.Action, e.Seq, want[i])
+			}
+		}
+		if h[0].Actor.Kind != payment.ActorPlan || h[1].Actor != admin || h[len(h)-1].Actor.Kind != payment.ActorProvider ||
+			h[len(h)-1].State != payment.StateChargedBack {
+			t.Errorf("actors and states: %+v", h)
+		}
+	})
+}
+
+// TestLedgerVoidExpiryAndKnownPayments: a void releases the hold; an expired hold ends (and a
+// capture then is refused); a payment the ledger does not know yet is created from what the
+// caller knows (the plan's Capture right after its Pay).
+func TestLedgerVoidExpiryAndKnownPayments(t *testing.T) {
+	eachDialect(t, func(t *testing.T) {
+		s, _ := openTest(t)
+		ctx := context.Background()
+		authorizedPayment(t, s, "v", 1000)
+		op, _ := begin(t, s, "v", payment.OpVoid, "void", 0)
+		if f := finish(t, s, op, payment.OpSucceeded); f.State != payment.StateVoided {
+			t.Fatalf("void: %+v", f)
+		}
+		authorizedPayment(t, s, "e", 1000)
+		due, err := s.ExpiredHolds(ctx, t0.Add(8*24*time.Hour))
+		if err != nil || len(due) != 1 || due[0].ID != "e" {
+			t.Fatalf("ExpiredHolds = %+v, %v", due, err)
+		}
+		if f, err := s.MarkPayment(ctx, "e", payment.StateExpired, HistoryEntry{Actor: payment.Actor{Kind: payment.ActorSystem}, Action: "expired"}); err != nil || f.State != payment.StateExpired {
+			t.Fatalf("expire: %+v %v", f, err)
+		}
+		if _, _, err := s.BeginOp(ctx, Op{PaymentID: "e", Kind: payment.OpCapture, IdempotencyKey: "late"}, nil); !errors.Is(err, ErrState) {
+			t.Fatalf("capture after expiry: %v", err)
+		}
+		known := &payment.PaymentFacts{ID: "k", CallID: "call-k", ConnectorKey: "plan/provider#x", ProviderPaymentID: "ch_k",
+			Method: payment.MethodAuthorize, Currency: "GBP", AuthorizedMinor: 700}
+		op, f, err := s.BeginOp(ctx, Op{PaymentID: "k", Kind: payment.OpCapture, IdempotencyKey: "k-cap", Actor: payment.Actor{Kind: payment.ActorPlan, ID: "call-k"}}, known)
+		if err != nil || op.AmountMinor != 700 || f.State != payment.StateAuthorized {
+			t.Fatalf("capture of a payment known only to the caller: %+v %+v %v", op, f, err)
+		}
+		p, _, err := s.GetPayment(ctx, "k")
+		if err != nil || p.ProviderPaymentID != "ch_k" || p.Lifecycle != payment.StateAuthorized || p.AuthorizedMinor != 700 {
+			t.Fatalf("the record created: %+v %v", p, err)
+		}
+		seen, err := s.RecordProviderEvent(ctx, "sandbox", "evt_1", "refund.succeeded", t0)
+		if err != nil || seen {
+			t.Fatal(seen, err)
+		}
+		if seen, _ := s.RecordProviderEvent(ctx, "sandbox", "evt_1", "refund.succeeded", t0); !seen {
+			t.Fatal("a provider event recorded twice")
+		}
+		if seen, _ := s.ProviderEventSeen(ctx, "other", "evt_1"); seen {
+			t.Fatal("events are per source")
+		}
+	})
+}
+
+// TestRefundsNeverExceedTheCaptureAcrossNodes: two stores on one database file — two nodes —
+// race 40 refunds of 3.00 against a 50.00 capture; exactly 16 reservations hold (48.00), on
+// whichever node. The guarantee is the database's: each store has its own connections and no
+// lock in common.
+func TestRefundsNeverExceedTheCaptureAcrossNodes(t *testing.T) {
+	eachDialect(t, func(t *testing.T) {
+		a, target := openTest(t)
+		b := openAgain(t, target)
+		ctx := context.Background()
+		authorizedPayment(t, a, "p", 5000)
+		op, _ := begin(t, a, "p", payment.OpCapture, "cap", 0)
+		finish(t, a, op, payment.OpSucceeded)
+
+		var ok, exceeded atomic.Int32
+		var wg sync.WaitGroup
+		for i := range 40 {
+			node := a
+			if i%2 == 1 {
+				node = b
+			}
+			wg.Go(func() {
+				_, _, err := node.BeginOp(ctx, Op{PaymentID: "p", Kind: payment.OpRefund, IdempotencyKey: fmt.Sprintf("r-%d", i), AmountMinor: 300, Actor: admin}, nil)
+				switch {
+				case err == nil:
+					ok.Add(1)
+				case errors.Is(err, ErrExceeds):
+					exceeded.Add(1)
+				default:
+					t.Error(err)
+				}
+			})
+		}
+		wg.Wait()
+		if ok.Load() != 16 || exceeded.Load() != 24 {
+			t.Fatalf("%d reserved, %d refused; want 16 and 24", ok.Load(), exceeded.Load())
+		}
+		var reserved int64
+		if err := b.r.QueryRowContext(ctx, `SELECT refund_reserved_minor FROM payment_sessions WHERE id = 'p'`).Scan(&reserved); err != nil || reserved != 4800 {
+			t.Fatalf("reserved %d, %v", reserved, err)
+		}
+		ops, _ := b.ListOps(ctx, "p")
+		if len(ops) != 17 {
+			t.Fatalf("%d operations recorded, want 17", len(ops))
+		}
+	})
+}
+
+// The history is append-only: no statement of the store updates or deletes a line of it
+// (retention keeps it with its payment). The control: the scan finds the INSERT.
+func TestHistoryIsAppendOnly(t *testing.T) {
+	files, err := filepath.Glob("*.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	changes := regexp.MustCompile(`(?is)\b(UPDATE|DELETE\s+FROM|REPLACE\s+INTO|INSERT\s+OR\s+REPLACE\s+INTO)\s+payment_history\b`)
+	inserts := 0
+	for _, f := range files {
+		if strings.HasSuffix(f, "_test.go") {
+			continue
+		}
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m := changes.Find(b); m != nil {
+			t.Errorf("%s changes the history: %q", f, m)
+		}
+		inserts += strings.Count(string(b), "INSERT INTO payment_history")
+	}
+	if inserts == 0 {
+		t.Fatal("the control: no INSERT INTO payment_history found, so the scan reads the wrong files")
+	}
+}
