@@ -82,7 +82,13 @@ func (s *sessionAPI) startSession(ctx context.Context, req *payment.SessionReque
 	if out.SessionState == "" {
 		out.SessionState = SessionCreated
 	}
-	return &payment.Session{ID: out.SessionID, State: out.SessionState}, nil
+	sess := &payment.Session{ID: out.SessionID, State: out.SessionState}
+	if !req.Digital {
+		if err := captureLine(sess, &out); err != nil {
+			return nil, err
+		}
+	}
+	return sess, nil
 }
 
 // providerMessage extracts a short, card-free message from an error body for an error string.

@@ -40,6 +40,11 @@ type Config struct {
 	// accept, in the InspectKeyHeader header: serve's plan HTTP client sends it on the requests
 	// a plan makes to $(Sandbox.Url), so the example plans can read balances and the ledger.
 	InspectKey string
+	// CaptureLine is the SIP URI of the sandbox's capture line (package sandbox/captureline),
+	// which a voice session's dtmfFallbackNumber then names, so a session connector with
+	// capture="provider" can dial it. Empty: the line is not running, and dtmfFallbackNumber is
+	// the demo telephone number DemoFallbackNumber, which has no SIP address.
+	CaptureLine string
 	// Now is the clock (default time.Now).
 	Now func() time.Time
 	// Logger receives one line per request: method, path, status (never bodies).

@@ -30,6 +30,7 @@ type paySession struct {
 	ErrorCode string
 	Masked    string
 	Brand     string
+	LinkID    string // the keys its capture line finds it by (voice sessions)
 	Captures  []capture
 	Created   time.Time
 	Expires   time.Time
@@ -115,8 +116,9 @@ func (s *Provider) handleCreateSession(digital bool) http.HandlerFunc {
 		s.sessions[sess.ID] = sess
 		resp := map[string]any{"sessionId": sess.ID, "sessionState": sess.State, "Message": "Session created"}
 		if !digital {
-			resp["dtmfFallbackNumber"] = "+441632960999"
-			resp["dtmfLinkId"] = strings.TrimPrefix(newID("l"), "l")[:8]
+			sess.LinkID = s.newLinkID()
+			resp["dtmfFallbackNumber"] = s.fallbackNumber()
+			resp["dtmfLinkId"] = sess.LinkID
 		}
 		b, _ := json.Marshal(resp)
 		s.remember(scope, key, fp, http.StatusOK, b)
