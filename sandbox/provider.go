@@ -29,6 +29,7 @@ type Provider struct {
 	faults        Faults
 	tokens        map[string]*accessToken
 	sessions      map[string]*paySession
+	lineAttempts  int                      // cards keyed on the capture line (their idempotency keys)
 	idem          map[string]*storedAnswer // api + ":" + idempotency key → first answer
 	charges       []*Charge
 	cardToks      map[string]*cardToken

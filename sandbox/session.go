@@ -247,10 +247,20 @@ func (s *Provider) handleCapture(w http.ResponseWriter, r *http.Request, body []
 		sessionError(w, http.StatusBadRequest, "the session has no amount to charge")
 		return
 	}
+	tokenize := req.Method == "tokenize" || (req.Method == "" && sess.Amount.Minor == 0)
+	resp := s.captureInto(sess, card, key, "capture", tokenize)
+	b, _ := json.Marshal(resp)
+	s.remember(scope, key, fp, http.StatusOK, b)
+	writeRaw(w, http.StatusOK, b)
+}
+
+// captureInto decides a card submitted to an open session, records the charge in the ledger
+// and moves the session on (caller holds s.mu). source names where the card came from
+// ("capture": paybridge's capture call; "line": the sandbox's own capture line).
+func (s *Provider) captureInto(sess *paySession, card receivedCard, key, source string, tokenize bool) captureResponse {
 	code := s.decide(card)
 	resp := captureResponse{SessionID: sess.ID, MaskedCard: pan.Mask(card.number), CardType: brandOf(card.number)}
-	tokenize := req.Method == "tokenize" || (req.Method == "" && sess.Amount.Minor == 0)
-	c := capture{IdempotencyKey: key, Source: "capture"}
+	c := capture{IdempotencyKey: key, Source: source}
 	if !tokenize {
 		ch := &Charge{ID: newID("ch_"), API: "session", IdempotencyKey: key, Status: "succeeded",
 			Amount: sess.Amount.Minor, Currency: sess.Amount.Currency, Last4: lastFour(card.number),
@@ -285,9 +295,7 @@ func (s *Provider) handleCapture(w http.ResponseWriter, r *http.Request, body []
 	}
 	sess.Captures = append(sess.Captures, c)
 	resp.SessionState = sess.State
-	b, _ := json.Marshal(resp)
-	s.remember(scope, key, fp, http.StatusOK, b)
-	writeRaw(w, http.StatusOK, b)
+	return resp
 }
 
 func lastFour(d []byte) string {
