@@ -82,7 +82,7 @@ func TestLinePaysTheSession(t *testing.T) {
 				t.Fatalf("call: %+v", res)
 			}
 			st, err := e.conn.StartSession(context.Background(), &payment.SessionRequest{SessionID: s.ID})
-			if err != nil || st.State != payment.SessionCompleted {
+			if err != nil || st.State != payment.SessionCompleted || st.TransactionID == "" || st.MaskedCard != "************4242" || st.CardType != "visa" {
 				t.Fatalf("session after the line: %+v %v", st, err)
 			}
 			var found bool
