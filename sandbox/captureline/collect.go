@@ -16,7 +16,7 @@ type phase int
 const (
 	phaseLink   phase = iota // the session's dtmfLinkId
 	phaseNumber              // the card number, ended by '#'
-	phaseExpiry              // MMYY
+	phaseExpiry              // MMYY, ended by '#'
 	phaseCode                // the security code, ended by '#'
 	phaseDone                // a whole card: waiting for the ledger
 )
@@ -69,11 +69,13 @@ func (c *collector) key(d dtmf.Digit) {
 			_ = c.number.Append(d.Char())
 		}
 	case phaseExpiry:
-		if d.IsNumeric() {
+		switch {
+		case d.Char() == '#' && c.expiry.Len() == expiryDigits:
+			c.phase = phaseCode
+		case d.Char() == '*' || d.Char() == '#': // start the expiry again
+			c.expiry.Wipe()
+		case d.IsNumeric() && c.expiry.Len() < expiryDigits:
 			_ = c.expiry.Append(d.Char())
-			if c.expiry.Len() == expiryDigits {
-				c.phase = phaseCode
-			}
 		}
 	case phaseCode:
 		switch {

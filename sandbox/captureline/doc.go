@@ -11,11 +11,11 @@
 //
 //  1. the session's dtmfLinkId, which the caller's platform keys down the line as soon as it is
 //     answered (8 digits, the sandbox's length); a link id no open session has ends the call;
-//  2. the card number, ended by '#';
-//  3. the expiry, four digits MMYY;
+//  2. the card number, ended by '#' ('*' starts it again);
+//  3. the expiry, four digits MMYY, ended by '#';
 //  4. the security code, ended by '#'.
 //
-// It then pays the session through the sandbox's own ledger (Ledger.PayOnLine) and hangs up
+// — the keys paybridge's own Pay step asks for, in the same order. It then pays the session through the sandbox's own ledger (Ledger.PayOnLine) and hangs up
 // with a BYE when the session is completed or failed; after a decline that leaves the session
 // open it reads another card from step 2. A key not received within KeyTimeout, or a call
 // longer than CallTimeout, ends the call; the session's status then tells paybridge how it went.

@@ -77,7 +77,7 @@ func TestLinePaysTheSession(t *testing.T) {
 		t.Run(mode, func(t *testing.T) {
 			e := newLineEnv(t)
 			s := e.session(t, "call-"+mode)
-			res := e.dial(t, s, s.LinkID+"W"+testPAN+"#1230123#", mode)
+			res := e.dial(t, s, s.LinkID+"W"+testPAN+"#1230#123#", mode)
 			if !res.Answered || res.HangupBy != "remote" || res.TimedOut {
 				t.Fatalf("call: %+v", res)
 			}
@@ -110,7 +110,7 @@ func TestLinePaysTheSession(t *testing.T) {
 func TestLineDeclineThenUnknownLink(t *testing.T) {
 	e := newLineEnv(t)
 	s := e.session(t, "call-d")
-	res := e.dial(t, s, s.LinkID+"W4000000000000002#1230123#W"+testPAN+"#1230123#", siptest.DTMFRFC4733)
+	res := e.dial(t, s, s.LinkID+"W4000000000000002#1230#123#W"+testPAN+"#1230#123#", siptest.DTMFRFC4733)
 	if !res.Answered || res.HangupBy != "remote" {
 		t.Fatalf("call: %+v", res)
 	}
@@ -126,7 +126,7 @@ func TestLineDeclineThenUnknownLink(t *testing.T) {
 	wrong := []byte(s2.LinkID)
 	wrong[0] = '0' + (wrong[0]-'0'+1)%10
 	s2.LinkID = string(wrong)
-	res = e.dial(t, s2, s2.LinkID+"W"+testPAN+"#1230123#", siptest.DTMFRFC4733)
+	res = e.dial(t, s2, s2.LinkID+"W"+testPAN+"#1230#123#", siptest.DTMFRFC4733)
 	if !res.Answered || res.HangupBy != "remote" {
 		t.Fatalf("call with an unknown link: %+v", res)
 	}
