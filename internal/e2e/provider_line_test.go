@@ -38,8 +38,12 @@ const vccLinePlan = `<CallPlan name="vcc-line">
 func TestProviderCaptureLineE2E(t *testing.T) {
 	n := startSIPNodeWith(t, 43400, vccLinePlan, "--sandbox-capture-line", "--log-level", "debug")
 	n.payTo = "+441632960778"
-	if !strings.Contains(n.out.String(), "capture line sip:capture@127.0.0.1:") {
-		t.Fatalf("serve does not announce the sandbox's capture line:\n%s", n.out)
+	// The banner's lines come after the console's, which is all startSIPNodeWith waits for.
+	for deadline := time.Now().Add(10 * time.Second); !strings.Contains(n.out.String(), "capture line sip:capture@127.0.0.1:"); {
+		if time.Now().After(deadline) {
+			t.Fatalf("serve does not announce the sandbox's capture line:\n%s", n.out)
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 	for _, mode := range []string{"rfc4733", "inband"} {
 		t.Run(mode, func(t *testing.T) {
