@@ -34,7 +34,11 @@ func (s *sessionAPI) startSession(ctx context.Context, req *payment.SessionReque
 		if err != nil {
 			return nil, err
 		}
-		sess := &payment.Session{ID: st.SessionID, State: st.SessionState, Reference: st.MerchantTxnRef}
+		// What the provider says of the outcome: a capture on its own line (capture="provider")
+		// is known to paybridge only through this status.
+		sess := &payment.Session{ID: st.SessionID, State: st.SessionState, Reference: st.MerchantTxnRef,
+			TransactionID: st.TransactionID, Token: st.Token, ErrorCode: st.ErrorCode,
+			MaskedCard: st.MaskedCard, CardType: st.CardType}
 		if st.Amount != "" && st.Currency != "" {
 			if a, err := ParseAmount(st.Amount, st.Currency); err == nil {
 				sess.Amount = a
@@ -89,7 +93,13 @@ func (s *sessionAPI) startSession(ctx context.Context, req *payment.SessionReque
 	if out.SessionState == "" {
 		out.SessionState = SessionCreated
 	}
-	return &payment.Session{ID: out.SessionID, State: out.SessionState}, nil
+	sess := &payment.Session{ID: out.SessionID, State: out.SessionState}
+	if !req.Digital {
+		if err := captureLine(sess, &out); err != nil {
+			return nil, err
+		}
+	}
+	return sess, nil
 }
 
 // providerMessage extracts a short, card-free message from an error body for an error string.

@@ -54,6 +54,11 @@ type Config struct {
 	WebhookSecret string
 	// WebhookDelay is how long after the request that caused it an event is sent (default 200ms).
 	WebhookDelay time.Duration
+	// CaptureLine is the SIP URI of the sandbox's capture line (package sandbox/captureline),
+	// which a voice session's dtmfFallbackNumber then names, so a session connector with
+	// capture="provider" can dial it. Empty: the line is not running, and dtmfFallbackNumber is
+	// the demo telephone number DemoFallbackNumber, which has no SIP address.
+	CaptureLine string
 	// Now is the clock (default time.Now).
 	Now func() time.Time
 	// Logger receives one line per request: method, path, status (never bodies).

@@ -24,3 +24,49 @@ func newSessionID() string {
 	h := randomHex(16)
 	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:32]
 }
+
+// DemoFallbackNumber is a voice session's dtmfFallbackNumber when the sandbox runs no capture
+// line (a number reserved for drama, Ofcom's 01632 960xxx range).
+const DemoFallbackNumber = "+441632960999"
+
+// linkIDLen is how many keys a session's dtmfLinkId has.
+const linkIDLen = 8
+
+// newLinkID returns a session's dtmfLinkId: linkIDLen random decimal digits, unique among the
+// sessions (caller holds s.mu), so it can be keyed down the capture line.
+func (s *Provider) newLinkID() string {
+	for {
+		b := make([]byte, linkIDLen)
+		_, _ = rand.Read(b)
+		for i := range b {
+			b[i] = '0' + b[i]%10
+		}
+		id := string(b)
+		taken := false
+		for _, o := range s.sessions {
+			if o.LinkID == id {
+				taken = true
+				break
+			}
+		}
+		if !taken {
+			return id
+		}
+	}
+}
+
+// fallbackNumber is what a voice session's dtmfFallbackNumber says.
+func (s *Provider) fallbackNumber() string {
+	if s.cfg.CaptureLine != "" {
+		return s.cfg.CaptureLine
+	}
+	return DemoFallbackNumber
+}
+
+// SetCaptureLine names the SIP URI of the capture line once it listens (see
+// Config.CaptureLine): sessions created afterwards name it as their dtmfFallbackNumber.
+func (s *Provider) SetCaptureLine(uri string) {
+	s.mu.Lock()
+	s.cfg.CaptureLine = uri
+	s.mu.Unlock()
+}

@@ -30,6 +30,7 @@ type Provider struct {
 	faults        Faults
 	tokens        map[string]*accessToken
 	sessions      map[string]*paySession
+	lineAttempts  int                      // cards keyed on the capture line (their idempotency keys)
 	idem          map[string]*storedAnswer // api + ":" + idempotency key → first answer
 	charges       []*Charge
 	byID          map[string]*Charge // charge (transaction) id → charge

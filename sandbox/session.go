@@ -30,6 +30,7 @@ type paySession struct {
 	ErrorCode string
 	Masked    string
 	Brand     string
+	LinkID    string // the keys its capture line finds it by (voice sessions)
 	Captures  []capture
 	Invoice   *Invoice
 	Created   time.Time
@@ -134,8 +135,9 @@ func (s *Provider) handleCreateSession(digital bool) http.HandlerFunc {
 		s.sessions[sess.ID] = sess
 		resp := map[string]any{"sessionId": sess.ID, "sessionState": sess.State, "Message": "Session created"}
 		if !digital {
-			resp["dtmfFallbackNumber"] = "+441632960999"
-			resp["dtmfLinkId"] = strings.TrimPrefix(newID("l"), "l")[:8]
+			sess.LinkID = s.newLinkID()
+			resp["dtmfFallbackNumber"] = s.fallbackNumber()
+			resp["dtmfLinkId"] = sess.LinkID
 		}
 		b, _ := json.Marshal(resp)
 		s.remember(scope, key, fp, http.StatusOK, b)
@@ -286,38 +288,65 @@ func (s *Provider) handleCapture(w http.ResponseWriter, r *http.Request, body []
 		sessionError(w, http.StatusBadRequest, "the session has no amount to "+req.Method)
 		return
 	}
+	in := captureInput{card: card, method: req.Method, invoice: req.Invoice, fault: faultDecline(r),
+		tokenize: req.Method == "tokenize" || (req.Method == "" && sess.Amount.Minor == 0)}
+	if bank {
+		in.bank = req.BankAccount
+	}
+	resp := s.captureInto(sess, in, key, "capture")
+	b, _ := json.Marshal(resp)
+	s.remember(scope, key, fp, http.StatusOK, b)
+	writeRaw(w, http.StatusOK, b)
+}
+
+// captureInput is what one capture decides on: a card, or a bank account when bank is set;
+// the method (charge, authorize, tokenize); an invoice sent with it (nil: the session's); and a
+// decline a test asked for through the fault header ("" none).
+type captureInput struct {
+	card     receivedCard
+	bank     *bankAccountField
+	method   string
+	tokenize bool
+	invoice  *Invoice
+	fault    string
+}
+
+// captureInto decides a card or bank account submitted to an open session, records the charge
+// in the ledger and moves the session on (caller holds s.mu). source names where the card came
+// from ("capture": paybridge's capture call; "line": the sandbox's own capture line).
+func (s *Provider) captureInto(sess *paySession, in captureInput, key, source string) captureResponse {
 	var code, behaviour string
 	resp := captureResponse{SessionID: sess.ID}
 	last4 := ""
-	if bank {
-		code, behaviour = bankOutcome(req.BankAccount.RoutingNumber, req.BankAccount.AccountNumber)
-		resp.MaskedAccount = pan.MaskAccount(req.BankAccount.AccountNumber)
-		last4 = lastFourAny(req.BankAccount.AccountNumber)
+	if in.bank != nil {
+		code, behaviour = bankOutcome(in.bank.RoutingNumber, in.bank.AccountNumber)
+		resp.MaskedAccount = pan.MaskAccount(in.bank.AccountNumber)
+		last4 = lastFourAny(in.bank.AccountNumber)
 	} else {
-		code, behaviour = s.decide(card), behaviourOf(card.number)
-		resp.MaskedCard, resp.CardType = pan.Mask(card.number), brandOf(card.number)
-		last4 = lastFour(card.number)
+		code, behaviour = s.decide(in.card), behaviourOf(in.card.number)
+		resp.MaskedCard, resp.CardType = pan.Mask(in.card.number), brandOf(in.card.number)
+		last4 = lastFour(in.card.number)
 	}
-	if fc := faultDecline(r); fc != "" && code == "" {
-		code = fc
+	if in.fault != "" && code == "" {
+		code = in.fault
 	}
 	inv := sess.Invoice
-	if req.Invoice != nil {
-		inv, sess.Invoice = req.Invoice, req.Invoice
+	if in.invoice != nil {
+		inv, sess.Invoice = in.invoice, in.invoice
 	}
-	tokenize := req.Method == "tokenize" || (req.Method == "" && sess.Amount.Minor == 0)
-	c := capture{IdempotencyKey: key, Source: "capture"}
+	tokenize := in.tokenize
+	c := capture{IdempotencyKey: key, Source: source}
 	if !tokenize {
 		ch := &Charge{ID: newID("ch_"), API: "session", IdempotencyKey: key, Status: "succeeded",
 			Amount: sess.Amount.Minor, Currency: sess.Amount.Currency, Last4: last4,
 			Brand: resp.CardType, SessionID: sess.ID, Reference: sess.Reference, Invoice: inv, behaviour: behaviour}
-		if bank {
-			ch.PaymentMethod, ch.AccountType = "ach-debit", req.BankAccount.AccountType
+		if in.bank != nil {
+			ch.PaymentMethod, ch.AccountType = "ach-debit", in.bank.AccountType
 		}
 		if code != "" {
 			ch.Status, ch.DeclineCode = "declined", code
 		}
-		if req.Method == "authorize" {
+		if in.method == "authorize" {
 			s.authorizeLocked(ch)
 		}
 		s.recordCharge(ch)
@@ -329,7 +358,7 @@ func (s *Provider) handleCapture(w http.ResponseWriter, r *http.Request, body []
 		}
 	}
 	sess.Masked, sess.Brand = resp.MaskedCard, resp.CardType
-	if bank {
+	if in.bank != nil {
 		sess.Masked = resp.MaskedAccount
 	}
 	if code == "" {
@@ -355,9 +384,7 @@ func (s *Provider) handleCapture(w http.ResponseWriter, r *http.Request, body []
 	}
 	sess.Captures = append(sess.Captures, c)
 	resp.SessionState = sess.State
-	b, _ := json.Marshal(resp)
-	s.remember(scope, key, fp, http.StatusOK, b)
-	writeRaw(w, http.StatusOK, b)
+	return resp
 }
 
 func lastFour(d []byte) string {

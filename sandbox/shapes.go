@@ -43,7 +43,7 @@ type capture struct {
 	TransactionID  string `json:"transactionId,omitempty"`
 	Token          string `json:"token,omitempty"`
 	ErrorCode      string `json:"errorCode,omitempty"`
-	Source         string `json:"source"` // capture | result
+	Source         string `json:"source"` // capture | line | result
 }
 
 // captureResponse is the JSON answer of POST /globalpci/v1/session/{id}/capture.

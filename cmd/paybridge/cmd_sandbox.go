@@ -14,6 +14,7 @@ import (
 
 	"github.com/paybridge/paybridge/internal/cardsafe"
 	"github.com/paybridge/paybridge/sandbox"
+	"github.com/paybridge/paybridge/sandbox/captureline"
 )
 
 func init() {
@@ -51,6 +52,7 @@ func runSandbox(ctx context.Context, env *cmdEnv, args []string) int {
 	keys := fs.String("payment-keys", "", "merchant payment keys that sign outside results, account:key,…")
 	faults := fs.String("faults", "", `faults to inject from the start, as JSON (e.g. {"fail_first":2,"latency":"200ms"}); PUT /admin/faults changes them later`)
 	adminToken := fs.String("admin-token", "", "bearer token required by /admin/*, /ledger, /billing/… and GET /sms/Messages (default: none required)")
+	line := fs.Bool("capture-line", false, `run the sandbox's SIP capture line on a loopback UDP port: voice sessions' dtmfFallbackNumber names it (capture="provider")`)
 	verbose := fs.Bool("v", false, "log every request (method, route, status; never bodies)")
 	if err := fs.Parse(args); err != nil {
 		return 2
@@ -84,9 +86,21 @@ func runSandbox(ctx context.Context, env *cmdEnv, args []string) int {
 		fmt.Fprintf(env.stderr, "sandbox: %v\n", err)
 		return 1
 	}
-	srv := &http.Server{Handler: sandbox.New(cfg), ReadHeaderTimeout: 10 * time.Second,
+	sb := sandbox.New(cfg)
+	srv := &http.Server{Handler: sb, ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn), ConnContext: cardsafe.ConnContext}
 	fmt.Fprintf(env.stdout, "paybridge sandbox listening on http://%s\n", ln.Addr())
+	if *line {
+		cl, err := captureline.Start(captureline.Config{Ledger: sb, Logger: logger})
+		if err != nil {
+			ln.Close()
+			fmt.Fprintf(env.stderr, "sandbox: capture line: %v\n", err)
+			return 1
+		}
+		defer cl.Close()
+		sb.SetCaptureLine(cl.URI())
+		fmt.Fprintf(env.stdout, "paybridge sandbox capture line on %s\n", cl.URI())
+	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(cardsafe.Listener(ln)) }()
 	select {

@@ -34,6 +34,7 @@ import (
 	"github.com/paybridge/paybridge/ivr"
 	"github.com/paybridge/paybridge/media"
 	"github.com/paybridge/paybridge/sandbox"
+	"github.com/paybridge/paybridge/sandbox/captureline"
 	"github.com/paybridge/paybridge/store"
 )
 
@@ -52,6 +53,7 @@ type App struct {
 	gwStore     gatewayStore
 	plans       *planRegistry
 	sandbox     *sandbox.Provider
+	captureLine *captureline.Line // --sandbox-capture-line
 	connectors  *gateway.Connectors
 	links       *gateway.Links
 	webhooks    *gateway.Webhooks
@@ -191,6 +193,14 @@ func New(ctx context.Context, cfg Config, getenv func(string) string, out io.Wri
 		AdminToken: a.adminToken, InspectKey: a.sandboxKey, PaymentKeys: paymentKeys,
 		WebhookURL: sandboxHooks.WebhookURL, WebhookSecret: sandboxHooks.WebhookSecret})
 	a.paymentKeys = len(paymentKeys)
+	if cfg.CaptureLine && cfg.Sandbox != "off" {
+		line, err := captureline.Start(captureline.Config{Ledger: a.sandbox, Logger: a.log.With("component", "sandbox-line")})
+		if err != nil {
+			return nil, fmt.Errorf("sandbox capture line: %w", err)
+		}
+		a.captureLine = line
+		a.sandbox.SetCaptureLine(line.URI())
+	}
 	a.connectors = gateway.NewConnectors(gateway.ConnectorsConfig{
 		SandboxURL: a.sandboxBase(),
 		Attempts:   a.gwStore,
@@ -643,6 +653,9 @@ func (a *App) banner() {
 	}
 	fmt.Fprintf(w, "  console      %s/\n", base)
 	fmt.Fprintf(w, "  sandbox      %s\n", a.sandboxNote())
+	if a.captureLine != nil {
+		fmt.Fprintf(w, "  capture line %s (the sandbox's, for capture=\"provider\")\n", a.captureLine.URI())
+	}
 	if a.paymentKeys > 0 {
 		fmt.Fprintf(w, "  signing      payment keys for %d account(s): results posted from outside must be signed\n", a.paymentKeys)
 	}
@@ -671,6 +684,9 @@ func (a *App) banner() {
 }
 
 func (a *App) closeAll() {
+	if a.captureLine != nil {
+		a.captureLine.Close()
+	}
 	if a.sip != nil {
 		a.sip.Close()
 	}

@@ -82,6 +82,7 @@ type Config struct {
 	MaxCalls    string        // --max-calls: "auto" (the admission controller's limit, up to the RTP ports) or a ceiling
 
 	Sandbox        string // --sandbox: auto (mounted when a loaded plan uses it) | on | off
+	CaptureLine    bool   // --sandbox-capture-line: run the sandbox's SIP capture line on a loopback port
 	TrustedProxies string // --trusted-proxies: reverse proxies whose X-Forwarded-For / Forwarded is believed (CIDRs)
 	HTTPAllow      string // --http-allow: where plan HTTP steps may connect ("public", hosts, CIDRs)
 }
@@ -172,6 +173,7 @@ func ParseConfig(args []string, getenv func(string) string, stderr io.Writer) (C
 	str(&c.TTSCache, "tts-cache", "directory of rendered speech (default DATA/tts)")
 	fs.IntVar(&c.TTSCacheMiB, "tts-cache-mb", c.TTSCacheMiB, "bound of the speech cache directory, MiB")
 	str(&c.Sandbox, "sandbox", "mount the sandbox provider on /sandbox/: auto (when a loaded plan uses it), on or off")
+	fs.BoolVar(&c.CaptureLine, "sandbox-capture-line", c.CaptureLine, `run the sandbox's SIP capture line on a loopback port, so a session connector with capture="provider" can dial it (its voice sessions' dtmfFallbackNumber names it)`)
 	str(&c.TrustedProxies, "trusted-proxies", "reverse proxies whose X-Forwarded-For / Forwarded names the client (CIDRs, space separated)")
 	str(&c.HTTPAllow, "http-allow", `where plan ApiInteraction steps may connect: "public", host names, IPs or CIDRs, space separated (loopback, private and link-local only when listed)`)
 
