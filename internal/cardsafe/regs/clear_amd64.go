@@ -12,6 +12,9 @@ var (
 // code uses as scratch. It is cheap (a few dozen instructions) and safe to call from any
 // goroutine at any point: Go treats all of them as clobbered across a call.
 func Clear() {
+	if disabled.Load() {
+		return
+	}
 	switch {
 	case hasAVX512:
 		clearAVX512()
