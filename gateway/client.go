@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/paybridge/paybridge/event"
+	"github.com/paybridge/paybridge/internal/cardsafe"
 	"github.com/paybridge/paybridge/pan"
 )
 
@@ -302,5 +303,8 @@ func cardBody(parts ...bodyPart) []byte {
 			b = append(b, p.lit...)
 		}
 	}
+	// The copies went through this thread's registers; the request may wait for a token
+	// (and the goroutine move to another thread) before the card wire sends and wipes it.
+	cardsafe.ClearRegisters()
 	return b
 }

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/paybridge/paybridge/internal/cardsafe"
+	"github.com/paybridge/paybridge/internal/cardsafe/regs"
 	"github.com/paybridge/paybridge/internal/coremem"
 	"github.com/paybridge/paybridge/pan"
 	"github.com/paybridge/paybridge/payment"
@@ -33,9 +34,10 @@ import (
 // two goroutines keep the collector running, whose every cycle preempts the running
 // goroutines; its memory is then searched (coremem.ScanProcess) for the cards.
 const (
-	preemptRoundCards = 30
-	preemptRounds     = 12 // rounds of the release run; on the code before the fix one in four found a card
-	preemptControlMax = 40 // rounds the control may take to find one
+	preemptRoundCards  = 30
+	preemptRounds      = 12 // rounds of the release run; on the code before the fix one in four found a card
+	preemptKeepRegsEnv = "GATEWAY_PREEMPT_KEEPREGS"
+	preemptControlMax  = 40 // rounds the control may take to find one
 )
 
 // preemptChildEnv names the helper process.
@@ -49,7 +51,9 @@ func TestCardsNotSavedByPreemption(t *testing.T) {
 		t.Skip("pays hundreds of cards in child processes")
 	}
 	t.Run("control", func(t *testing.T) {
-		env := append(withoutGODEBUG(os.Environ()), "GODEBUG=asyncpreemptoff=0")
+		// Preemption on, and the registers left holding the card after each copy (as before
+		// pan.Zero cleared them), so that a preemption saves them.
+		env := append(withoutGODEBUG(os.Environ()), "GODEBUG=asyncpreemptoff=0", preemptKeepRegsEnv+"=1")
 		for round := 1; round <= preemptControlMax; round++ {
 			if hits := preemptRound(t, env); len(hits) > 0 {
 				t.Logf("control: round %d found a card (%d hits), e.g. %s", round, len(hits), hits[0])
@@ -148,6 +152,9 @@ func inToken(ctx string) bool {
 func TestPreemptHelperProcess(t *testing.T) {
 	if os.Getenv(preemptChildEnv) != "1" {
 		return
+	}
+	if os.Getenv(preemptKeepRegsEnv) == "1" {
+		regs.Disable() // the control: registers kept as before they were cleared after a wipe
 	}
 	fail := func(err error) {
 		fmt.Fprintln(os.Stderr, err)

@@ -15,12 +15,13 @@ func TestImportsStandBesideTheEndpoint(t *testing.T) {
 		t.Fatalf("go list: %v", err)
 	}
 	allowed := map[string]bool{
-		"github.com/paybridge/paybridge/siptest":          true,
-		"github.com/paybridge/paybridge/media":            true,
-		"github.com/paybridge/paybridge/dtmf":             true,
-		"github.com/paybridge/paybridge/internal/sipsafe": true,
-		"github.com/paybridge/paybridge/pan":              true,
-		"github.com/paybridge/paybridge/internal/tlsconf": true,
+		"github.com/paybridge/paybridge/siptest":                true,
+		"github.com/paybridge/paybridge/media":                  true,
+		"github.com/paybridge/paybridge/dtmf":                   true,
+		"github.com/paybridge/paybridge/internal/sipsafe":       true,
+		"github.com/paybridge/paybridge/pan":                    true,
+		"github.com/paybridge/paybridge/internal/tlsconf":       true,
+		"github.com/paybridge/paybridge/internal/cardsafe/regs": true,
 	}
 	sipgo := false
 	for _, d := range strings.Fields(string(out)) {

@@ -26,6 +26,7 @@ func BodyRead(w http.ResponseWriter, r *http.Request) {
 	if rc, ok := r.Context().Value(connKey{}).(*ReadRecorder); ok {
 		rc.Wipe()
 	}
+	ClearRegisters() // net/http parsed the request and copied the body through them
 }
 
 // readOwned reads r to its end into one buffer of at most limit bytes, sized from the declared

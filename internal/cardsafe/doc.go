@@ -1,10 +1,13 @@
 // Package cardsafe holds what every HTTP endpoint of paybridge that handles card data shares,
 // on either side of the wire: the payment page and the sandbox provider receive card bodies,
-// the gateway's card wire sends them. It imports only the standard library and pan, so neither
-// side imports the other through it.
+// the gateway's card wire sends them. It imports only the standard library, pan and its own
+// regs, so neither side imports the other through it.
 //
 //   - [Wipe] zeroes a buffer that held card digits, with pan.Zero (a no-op only in the control
 //     build of the core-image test, tag paybridge_keepcards, which says so on every start).
+//   - [ClearRegisters] zeroes the calling thread's vector and scratch registers (package regs;
+//     pan.Zero, and so Wipe, does it too): a thread that goes idle keeps the pieces of a card
+//     its last copy left there, and a core image holds every thread's registers.
 //   - [Listener] and [ConnContext] let a server handler zero net/http's read buffer of its
 //     connection once it has read a card body ([ReadBody], [BodyRead]): net/http reads each
 //     request, body included, into a bufio.Reader it returns to a pool unzeroed.

@@ -1,6 +1,9 @@
 package cardsafe
 
-import "github.com/paybridge/paybridge/pan"
+import (
+	"github.com/paybridge/paybridge/internal/cardsafe/regs"
+	"github.com/paybridge/paybridge/pan"
+)
 
 // Wipe zeroes p (pan.Zero). Every buffer of the request path that has held card digits — a
 // connector's request body, the wire buffer of a card-bearing request, the read buffers of its
@@ -15,4 +18,15 @@ func Wipe(p []byte) {
 		return
 	}
 	pan.Zero(p)
+}
+
+// ClearRegisters zeroes the calling thread's vector and scratch registers (regs.Clear): call
+// it where card digits have just been copied or parsed and the buffers stay alive, before the
+// goroutine may block — a thread that goes idle keeps its registers, and a core image holds
+// every thread's. Wipe (through pan.Zero) does it too. The control build leaves them.
+func ClearRegisters() {
+	if keepCards {
+		return
+	}
+	regs.Clear()
 }

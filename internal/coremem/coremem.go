@@ -3,7 +3,8 @@
 // (docs/gateway.md, "Card data in memory"). It is used by tests only.
 //
 // A scan reads every readable PT_LOAD segment and the PT_NOTE segments (thread registers) of
-// the ELF core and looks for:
+// the ELF core — each note on its own, so that a hit names the register set and thread — and
+// looks for:
 //
 //   - "pan": the whole card number as ASCII, UTF-16LE, UTF-16BE, raw digit values (0–9, as
 //     RFC 4733 event codes carry them) and packed BCD;
@@ -15,13 +16,16 @@
 // ScanProcess searches the writable memory of a running process the same way, through
 // /proc/PID/mem (no registers), fast enough for a test to loop a path many times.
 //
-// Hits are reported with their file offset, the virtual address and a context in which every
-// digit is shown as '#', so a test log never prints the card it looks for.
+// Hits are reported with their file offset, the virtual address, where in the image they lie
+// (Hit.Where: "memory", or the register note and thread, e.g. "NT_X86_XSTATE thread 3 (LWP
+// 4242)") and a context in which every digit is shown as '#', so a test log never prints the
+// card it looks for.
 package coremem
 
 import (
 	"bytes"
 	"debug/elf"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -51,12 +55,33 @@ type Hit struct {
 	Kind     string // pan, pan8, expiry+cvv
 	Encoding string // ascii, utf16le, utf16be, digits, bcd
 	Offset   int64  // in the core file
-	Addr     uint64 // virtual address in the process
+	Addr     uint64 // virtual address in the process (in a note: the offset in the note)
+	Where    string // "memory", or the note and thread holding registers (InRegisters)
 	Context  string // the surroundings, digits masked
 }
 
 func (h Hit) String() string {
+	if h.InRegisters() {
+		return fmt.Sprintf("card %d: %s (%s) in the registers of %s, core offset %#x: %q", h.Card, h.Kind, h.Encoding, h.Where, h.Offset, h.Context)
+	}
 	return fmt.Sprintf("card %d: %s (%s) at %#x: %q", h.Card, h.Kind, h.Encoding, h.Addr, h.Context)
+}
+
+// InRegisters reports whether the hit lies in a note of the core image — a thread's saved
+// registers — rather than in the process's memory.
+func (h Hit) InRegisters() bool { return h.Where != "" && h.Where != inMemory }
+
+const inMemory = "memory"
+
+// CountWhere returns how many hits lie in registers (regs true) or in memory (false).
+func CountWhere(hits []Hit, regs bool) int {
+	n := 0
+	for _, h := range hits {
+		if h.InRegisters() == regs {
+			n++
+		}
+	}
+	return n
 }
 
 // Count returns how many hits are of kind for card (-1: any card; kind "": any kind).
@@ -168,7 +193,14 @@ func Scan(path string, cards ...Card) ([]Hit, error) {
 			continue
 		}
 		scanned++
-		if err := sc.segment(p.Open(), int64(p.Off), p.Vaddr); err != nil {
+		var err error
+		if p.Type == elf.PT_NOTE {
+			err = sc.notes(p.Open(), int64(p.Off), f.ByteOrder)
+		} else {
+			sc.where = inMemory
+			err = sc.segment(p.Open(), int64(p.Off), p.Vaddr)
+		}
+		if err != nil {
 			return sc.hits, fmt.Errorf("coremem: reading %s: %w", path, err)
 		}
 	}
@@ -216,6 +248,7 @@ func ScanProcess(pid int, cards ...Card) ([]Hit, error) {
 			continue
 		}
 		scanned++
+		sc.where = inMemory
 		r := io.NewSectionReader(mem, int64(start), int64(end-start))
 		if err := sc.segment(r, int64(start), start); err != nil && !errors.Is(err, syscall.EIO) {
 			return sc.hits, fmt.Errorf("coremem: reading %d's memory at %#x: %w", pid, start, err)
@@ -233,7 +266,59 @@ type scanner struct {
 	pairs []*pairMatcher
 	hits  []Hit
 	buf   []byte
+	where string // Hit.Where of the segment being scanned
 }
+
+// Note types of a Linux core that hold a thread's registers (linux/elf.h).
+var noteNames = map[uint32]string{
+	1:     "NT_PRSTATUS",   // general-purpose registers
+	2:     "NT_FPREGSET",   // x87/SSE state (FXSAVE: X0–X15)
+	0x202: "NT_X86_XSTATE", // XSAVE: X, Y and Z registers
+	0x400: "NT_ARM_VFP",
+	0x405: "NT_ARM_SVE",
+}
+
+// notes scans each note of the PT_NOTE segment read from r (at offset off of the image) on
+// its own, naming it and the thread it belongs to: a core holds one NT_PRSTATUS per thread,
+// followed by that thread's other register notes.
+func (sc *scanner) notes(r io.Reader, off int64, bo binary.ByteOrder) error {
+	data, err := io.ReadAll(r)
+	if err != nil {
+		return err
+	}
+	thread, lwp := 0, uint32(0)
+	for pos := 0; pos+12 <= len(data); {
+		namesz, descsz, typ := bo.Uint32(data[pos:]), bo.Uint32(data[pos+4:]), bo.Uint32(data[pos+8:])
+		desc := pos + 12 + align4(int(namesz))
+		end := desc + align4(int(descsz))
+		if desc > len(data) || desc+int(descsz) > len(data) || end < desc {
+			return fmt.Errorf("a note at %#x overruns its segment", off+int64(pos))
+		}
+		name, ok := noteNames[typ]
+		if !ok {
+			name = fmt.Sprintf("note type %#x", typ)
+		}
+		if typ == 1 { // NT_PRSTATUS: a new thread; pr_pid follows siginfo, cursig, sigpend, sighold
+			thread++
+			if descsz >= 36 {
+				lwp = bo.Uint32(data[desc+32:])
+			}
+		}
+		switch {
+		case typ == 1 || (thread > 0 && ok):
+			sc.where = fmt.Sprintf("%s thread %d (LWP %d)", name, thread, lwp)
+		default:
+			sc.where = name
+		}
+		if err := sc.segment(bytes.NewReader(data[desc:desc+int(descsz)]), off+int64(desc), 0); err != nil {
+			return err
+		}
+		pos = end
+	}
+	return nil
+}
+
+func align4(n int) int { return (n + 3) &^ 3 }
 
 // newScanner prepares a scan for cards that reads chunkSize bytes at a time (all-zero chunks
 // are skipped: the smaller they are, the more of a process's memory is skipped).
@@ -303,14 +388,14 @@ func (sc *scanner) search(data []byte, limit int, at func(int) (int64, uint64)) 
 				break
 			}
 			o, addr := at(i + j)
-			sc.hits = append(sc.hits, Hit{Card: nd.card, Kind: nd.kind, Encoding: nd.enc, Offset: o, Addr: addr, Context: masked(data, i+j, len(nd.b))})
+			sc.hits = append(sc.hits, Hit{Card: nd.card, Kind: nd.kind, Encoding: nd.enc, Offset: o, Addr: addr, Where: sc.where, Context: masked(data, i+j, len(nd.b))})
 			i += j + 1
 		}
 	}
 	for card, pair := range sc.pairs {
 		for _, m := range pair.find(data, limit) {
 			o, addr := at(m[0])
-			sc.hits = append(sc.hits, Hit{Card: card, Kind: "expiry+cvv", Encoding: "ascii", Offset: o, Addr: addr, Context: masked(data, m[0], m[1]-m[0])})
+			sc.hits = append(sc.hits, Hit{Card: card, Kind: "expiry+cvv", Encoding: "ascii", Offset: o, Addr: addr, Where: sc.where, Context: masked(data, m[0], m[1]-m[0])})
 		}
 	}
 }

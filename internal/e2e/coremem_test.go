@@ -34,6 +34,10 @@ var coreConnectors = []struct{ name, number, connector string }{
 	{"stripe", "+441632960933", `<Connector name="core-stripe" type="stripe" baseUrl="sandbox" apiKey="#(env:CORE_STRIPE_KEY:-sk_test_core)"/>`},
 }
 
+// corePlan pays 0.05: an amount of three digits (4.20 is "amount=420" in minor units beside
+// the expiry year of a Stripe-shaped body) matched the expiry+cvv pattern whenever the random
+// security code was the same three digits — a false positive of the scan, not a copy of the
+// card. One or two digits cannot be taken for a 3-digit code.
 func corePlan(i int) string {
 	c := coreConnectors[i]
 	name := regexp.MustCompile(`name="([^"]+)"`).FindStringSubmatch(c.connector)[1]
@@ -41,7 +45,7 @@ func corePlan(i int) string {
   <Match number="%s"/>
   %s
   <Flow>
-    <Pay connector="%s" amount="4.20" currency="GBP" reference="core-$(Call.Id)" securityCode="true" postalCode="false" var="Pay"/>
+    <Pay connector="%s" amount="0.05" currency="GBP" reference="core-$(Call.Id)" securityCode="true" postalCode="false" var="Pay"/>
     <Hangup/>
   </Flow>
 </CallPlan>`, c.name, c.number, c.connector, name)
@@ -222,7 +226,8 @@ func TestCoreImageHoldsNoCard(t *testing.T) {
 	})
 	t.Run("zeroed", func(t *testing.T) {
 		cards, hits, out := coreImageAfterPayments(t, bin)
-		t.Logf("zeroed: %d hits for %d cards", len(hits), len(cards))
+		t.Logf("zeroed: %d hits for %d cards (%d in threads' registers, %d in memory)", len(hits), len(cards),
+			coremem.CountWhere(hits, true), coremem.CountWhere(hits, false))
 		for _, h := range hits {
 			t.Errorf("%s connector's card is in serve's memory: %s", coreConnectors[h.Card].name, h)
 		}
