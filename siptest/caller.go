@@ -9,6 +9,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/netip"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -61,6 +62,9 @@ type CallerConfig struct {
 	// DigitOn and DigitOff are each key's duration and the pause after it (default 100 ms
 	// each).
 	DigitOn, DigitOff time.Duration
+	// Proceed releases the script's '|' steps, one value each: a test keys a field only once
+	// the far end is ready for it, however slow the machine. Required when the script waits.
+	Proceed <-chan struct{}
 	// PromptWait bounds the wait for the first prompt before keying anyway (default 5 s).
 	PromptWait time.Duration
 	// Play is 8 kHz PCM streamed as the caller's audio instead of digits.
@@ -138,6 +142,9 @@ func Dial(ctx context.Context, cfg CallerConfig) (*CallerResult, error) {
 	script, err := ParseDigitScript(cfg.Digits)
 	if err != nil {
 		return nil, err
+	}
+	if cfg.Proceed == nil && slices.ContainsFunc(script, func(st ScriptStep) bool { return st.Wait }) {
+		return nil, fmt.Errorf("siptest: the digit script waits ('|') but nothing can tell it to go on")
 	}
 	if cfg.From == "" {
 		cfg.From = "paybridge-call"
@@ -512,6 +519,16 @@ func (c *caller) perform(ctx context.Context, sess *sipgo.DialogClientSession) e
 		return nil
 	}
 	for _, st := range c.script {
+		if st.Wait {
+			select {
+			case <-c.cfg.Proceed:
+				continue
+			case <-c.bye:
+				return nil
+			case <-ctx.Done():
+				return nil
+			}
+		}
 		if st.Digit == 0 {
 			select {
 			case <-time.After(st.Pause):

@@ -17,7 +17,7 @@
 // wherever the far end sends from.
 //
 // It then does one of three things: keys a digit script (ParseDigitScript: keys, 'w' and 'W'
-// pauses) once the first prompt audio arrived — as RFC 4733 events (one timestamp per key, the
+// pauses, '|' waits for CallerConfig.Proceed) once the first prompt audio arrived — as RFC 4733 events (one timestamp per key, the
 // end packet three times), in-band tones, or SIP INFO dtmf-relay bodies; streams 8 kHz PCM; or
 // replays recorded RTP packets with their timing, restamped onto its own SSRC and sequence.
 // Afterwards it waits for the far end's BYE or hangs up itself, and hands what it heard to

@@ -7,14 +7,17 @@ import (
 	"github.com/paybridge/paybridge/dtmf"
 )
 
-// ScriptStep is one step of a digit script: a key to press, or a pause.
+// ScriptStep is one step of a digit script: a key to press, a pause, or a wait to be told to
+// go on.
 type ScriptStep struct {
-	Digit dtmf.Digit    // 0 for a pause
+	Digit dtmf.Digit    // 0 for a pause or a wait
 	Pause time.Duration // for a pause
+	Wait  bool          // '|': wait for CallerConfig.Proceed
 }
 
 // ParseDigitScript reads the --digits syntax shared by `paybridge call` and `replay`: the keys
-// 0-9 * # A-D, 'w' for a 0.5 s pause and 'W' for a 1 s pause. Spaces, '-' and '.' are
+// 0-9 * # A-D, 'w' for a 0.5 s pause, 'W' for a 1 s pause and '|' to wait until told to go
+// on (CallerConfig.Proceed; a line on standard input for `paybridge call`). Spaces, '-' and '.' are
 // separators for readability. The error names the position, never the key.
 func ParseDigitScript(s string) ([]ScriptStep, error) {
 	var out []ScriptStep
@@ -25,6 +28,8 @@ func ParseDigitScript(s string) ([]ScriptStep, error) {
 			out = append(out, ScriptStep{Pause: 500 * time.Millisecond})
 		case 'W':
 			out = append(out, ScriptStep{Pause: time.Second})
+		case '|':
+			out = append(out, ScriptStep{Wait: true})
 		case ' ', '-', '.':
 		default:
 			d, ok := dtmf.ParseDigit(c)

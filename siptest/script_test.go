@@ -28,6 +28,28 @@ func TestParseDigitScript(t *testing.T) {
 	}
 }
 
+func TestParseDigitScriptWait(t *testing.T) {
+	steps, err := ParseDigitScript("|12|3")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var shape strings.Builder
+	for _, s := range steps {
+		switch {
+		case s.Wait:
+			shape.WriteByte('|')
+		case s.Digit != 0:
+			shape.WriteByte(s.Digit.Char())
+		}
+	}
+	if shape.String() != "|12|3" {
+		t.Fatalf("steps %q", shape.String())
+	}
+	if _, err := Dial(t.Context(), CallerConfig{Target: "sip:x@127.0.0.1:9", Digits: "|1"}); err == nil || !strings.Contains(err.Error(), "go on") {
+		t.Fatalf("a waiting script with nothing to release it: %v", err)
+	}
+}
+
 func ExampleParseDigitScript() {
 	steps, _ := ParseDigitScript("1W#")
 	fmt.Println(len(steps), steps[1].Pause)

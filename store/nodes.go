@@ -176,8 +176,23 @@ func (l *NodeLease) Close(ctx context.Context) error {
 		err = l.s.updateOne(ctx, "node "+l.id, `UPDATE nodes SET state = ?, seen_at = ?, stopped_at = ? WHERE id = ?`,
 			NodeStopped, t, t, l.id)
 	}
+	l.unlock(ctx)
 	l.release()
 	return err
+}
+
+// unlock frees the lease's advisory lock before its connection closes: a closed connection's
+// lock goes only when PostgreSQL has ended the session, some time after Close returned (long
+// on a loaded server), and until then a restart or a takeover of the id would be refused.
+func (l *NodeLease) unlock(ctx context.Context) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.conn == nil || l.conn.IsClosed() {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	l.conn.Exec(ctx, `SELECT pg_advisory_unlock(hashtextextended($1, 0))`, lockPrefix+nodeLockName(l.id)) // on failure, closing the session frees it
 }
 
 func (l *NodeLease) release() {

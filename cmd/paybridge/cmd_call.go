@@ -1,10 +1,12 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"flag"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/netip"
 	"os"
@@ -30,7 +32,7 @@ func runCall(ctx context.Context, env *cmdEnv, args []string) int {
 	fs := flag.NewFlagSet("call", flag.ContinueOnError)
 	fs.SetOutput(env.stderr)
 	from := fs.String("from", "paybridge-call", "caller number (From user)")
-	digits := fs.String("digits", "", "digits to key after the answer and the first prompt; w = 0.5 s pause, W = 1 s")
+	digits := fs.String("digits", "", "digits to key after the answer and the first prompt; w = 0.5 s pause, W = 1 s, | = wait for a line on standard input")
 	play := fs.String("play", "", "stream this recording instead (WAV, raw .ul/.al/.s16, or pcap with RTP)")
 	mode := fs.String("dtmf", siptest.DTMFRFC4733, "how digits are sent: rfc4733, inband or info")
 	record := fs.String("record", "", "save what the caller heard to this WAV file")
@@ -72,6 +74,9 @@ func runCall(ctx context.Context, env *cmdEnv, args []string) int {
 	cfg := siptest.CallerConfig{
 		Target: target, From: *from, Transport: *transport, Digits: *digits, DTMF: *mode,
 		DigitOn: *digitOn, DigitOff: *digitOff, Timeout: *timeout, Hangup: *hangup,
+	}
+	if strings.Contains(*digits, "|") {
+		cfg.Proceed = linesOf(ctx, env.stdin)
 	}
 	if *hangup {
 		cfg.HangupAfter = 500 * time.Millisecond
@@ -226,4 +231,22 @@ func loadPlayback(cfg *siptest.CallerConfig, path string) error {
 		cfg.PlayRTP = append(cfg.PlayRTP, siptest.RecordedRTP{At: p.Time.Sub(t0), Packet: append(b, p.Payload...)})
 	}
 	return nil
+}
+
+// linesOf sends a value for each line read from r: each releases one '|' of the digit script,
+// so whoever drives the call (a test, a person at a terminal) keys a field only when the far
+// end is ready for it.
+func linesOf(ctx context.Context, r io.Reader) <-chan struct{} {
+	ch := make(chan struct{})
+	go func() {
+		sc := bufio.NewScanner(r)
+		for sc.Scan() {
+			select {
+			case ch <- struct{}{}:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	return ch
 }

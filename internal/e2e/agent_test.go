@@ -47,6 +47,11 @@ const (
 	agentExpiry = "1230"
 	agentCVV    = "123"
 	agentScript = "WWWWW" + agentCard + "WWWWW" + agentExpiry + "WWWWW" + agentCVV + "WW"
+	// agentGatedScript keys each field only when the test says the agent is taking it (a
+	// line on the caller's standard input): on a starved machine the agent's side (the API,
+	// headless Chromium) can take longer than any fixed pause, and keys sent before the
+	// capture starts are not the card.
+	agentGatedScript = "|" + agentCard + "|" + agentExpiry + "|" + agentCVV + "WW"
 )
 
 // callbackSink collects the StatusCallbacks posted to it.
@@ -217,16 +222,29 @@ func TestAgentPaymentE2E(t *testing.T) {
 				browser = startConsoleBrowser(t, 1280, 900)
 				consoleSignIn(t, browser, n.http, sipE2EAdminToken)
 			}
+			script := agentScript
+			if tc.secure {
+				script = agentGatedScript
+			}
 			caller := exec.Command(sipPaybridge(t), "call", "sip:+441632960888@"+n.sip, "--from", "+447700900123",
-				"--dtmf", tc.dtmf, "--digits", agentScript, "--timeout", "90s")
-			var callerOut strings.Builder
-			caller.Stdout, caller.Stderr = &callerOut, &callerOut
+				"--dtmf", tc.dtmf, "--digits", script, "--timeout", "120s")
+			var callerOut, callerJSON strings.Builder
+			caller.Stdout, caller.Stderr = &callerJSON, &callerOut
+			goOn, err := caller.StdinPipe()
+			if err != nil {
+				t.Fatal(err)
+			}
+			keyNext := func() { // the agent takes the next field: the caller keys it
+				if _, err := io.WriteString(goOn, "\n"); err != nil {
+					t.Fatalf("the caller: %v", err)
+				}
+			}
 			if err := caller.Start(); err != nil {
 				t.Fatal(err)
 			}
 			t.Cleanup(func() {
 				if t.Failed() {
-					t.Logf("paybridge:\n%s\ncaller:\n%s", tail(n.out.String(), 4000), callerOut.String())
+					t.Logf("paybridge:\n%s\ncaller:\n%s%s", tail(n.out.String(), 4000), callerJSON.String(), callerOut.String())
 				}
 			})
 			callerDone := make(chan struct{})
@@ -238,7 +256,7 @@ func TestAgentPaymentE2E(t *testing.T) {
 
 			switch {
 			case tc.console:
-				takeOnConsole(t, browser, call.ID)
+				takeOnConsole(t, browser, call.ID, keyNext)
 			case tc.secure:
 				var v agentView
 				deadline := time.Now().Add(10 * time.Second)
@@ -259,13 +277,16 @@ func TestAgentPaymentE2E(t *testing.T) {
 				}
 				pay := base + "/" + v.Sid
 				n.agentMust(t, pay, url.Values{"IdempotencyKey": {"c1"}, "Capture": {"payment-card-number"}}, 200)
+				keyNext()
 				v = n.waitField(t, call.ID, v.Sid, "payment-card-number")
 				if v.PaymentCardNumber != "************4242" || v.PaymentCardType != "visa" {
 					t.Fatalf("after the number: %+v", v)
 				}
 				n.agentMust(t, pay, url.Values{"IdempotencyKey": {"c2"}, "Capture": {"expiration-date"}}, 200)
+				keyNext()
 				v = n.waitField(t, call.ID, v.Sid, "expiration-date")
 				n.agentMust(t, pay, url.Values{"IdempotencyKey": {"c3"}, "Capture": {"security-code"}}, 200)
+				keyNext()
 				v = n.waitField(t, call.ID, v.Sid, "security-code")
 				if v.SecurityCode != "xxx" || v.ExpirationDate != agentExpiry || v.Required != "" {
 					t.Fatalf("every field entered: %+v", v)
@@ -302,13 +323,25 @@ func TestAgentPaymentE2E(t *testing.T) {
 			own, mm, sp, loud := heardKeys(t, wav)
 			t.Logf("the agent's recording: own detector %d keys, multimon-ng %d, spandsp %d; %d loud samples", len(own), len(mm), len(sp), loud)
 			if !tc.secure {
-				// Every detector must find the keys the caller sent, in order. On a starved
-				// machine the test caller itself can send a key late enough to break its tone
-				// (its send_late_max_us): a key or two short still proves the scan sees keys.
+				// Every detector must find the keys the caller sent, in order. Only when the
+				// test caller itself reports sending audio late enough to break a tone (its
+				// send_late_max_us beyond half a key's 100 ms) may a detector miss up to two
+				// keys: the rest, in order, still proves the scan sees keys.
+				var res struct {
+					SendLateMax int64 `json:"send_late_max_us"`
+				}
+				if err := json.Unmarshal([]byte(callerJSON.String()), &res); err != nil {
+					t.Fatalf("the caller's summary: %v\n%s", err, callerJSON.String())
+				}
 				all := agentCard + agentExpiry + agentCVV
+				short := 0
+				if res.SendLateMax > 50_000 {
+					short = 2
+					t.Logf("the caller sent audio up to %d ms late: up to %d keys may be broken", res.SendLateMax/1000, short)
+				}
 				for name, got := range map[string]string{"own": own, "multimon-ng": mm, "spandsp": sp} {
-					if len(got) < len(all)-2 || !isSubsequence(got, all) {
-						t.Errorf("control: %s finds %d keys in the agent's recording (want the %d keyed, in order): the check cannot see keys", name, len(got), len(all))
+					if len(got) < len(all)-short || !isSubsequence(got, all) {
+						t.Errorf("control: %s finds %q in the agent's recording (want the %d keyed, in order): the check cannot see keys", name, got, len(all))
 					}
 				}
 				return
@@ -366,7 +399,8 @@ func TestAgentPaymentE2E(t *testing.T) {
 
 // takeOnConsole takes the payment as an agent does on the console's agent desk: open it,
 // take each field as the caller keys it, complete; the page shows masked progress only.
-func takeOnConsole(t *testing.T, b *consoleBrowser, callID string) {
+// keyNext tells the caller to key the field once the desk shows it being taken.
+func takeOnConsole(t *testing.T, b *consoleBrowser, callID string, keyNext func()) {
 	t.Helper()
 	card := fmt.Sprintf(`document.querySelector('#agent-calls li[data-call-id=%q]')`, callID)
 	b.waitFor("the bridged call on the agent desk", card+` && `+card+`.querySelector("[data-open]")`, 15*time.Second)
@@ -375,6 +409,8 @@ func takeOnConsole(t *testing.T, b *consoleBrowser, callID string) {
 		take := card + `.querySelector('[data-take=` + `"` + field + `"]')`
 		b.waitFor("a Take button for "+field, take, 15*time.Second)
 		b.mustEval(take+`.click(); true`, nil)
+		b.waitFor("the desk taking "+field, card+`.querySelector('li[data-field="`+field+`"].taking')`, 15*time.Second)
+		keyNext()
 		b.waitFor(field+" taken and valid", card+`.querySelector('li[data-field="`+field+`"] [data-check="ok"]')`, 25*time.Second)
 	}
 	var masked string
