@@ -11,9 +11,11 @@ import (
 )
 
 // Per-agent tokens: an agent's desktop may hold a token narrower than the admin's. It reaches
-// the Payments API only, and only for the calls bridged to that agent (the <Sip agent="…">
-// of the target that answered): another call answers 404, as if it did not exist. Everything
-// else (the lists, the feed, the console page's other sections) needs the admin token.
+// the Payments API, GET /api/agent/calls, GET /api/whoami and the live feed, and only for the
+// calls bridged to that agent (the <Sip agent="…"> of the target that answered): another call
+// answers 404, as if it did not exist, and the feed carries only those calls' bridge and
+// payment events (agentfeed.go). Everything else (the lists, the console page's other
+// sections) needs the admin token and answers 401 to an agent's.
 
 // ParseAgentTokens reads --agent-tokens: "agent=token" pairs separated by spaces or commas.
 // Agent ids follow the language's rule for <Sip agent>; tokens the admin token's (MinTokenLen
@@ -106,4 +108,14 @@ func agentTokenHashes(tokens map[string]string) map[string][]byte {
 		out[a] = h[:]
 	}
 	return out
+}
+
+// whoami tells the console page what its token is: the admin, or which agent (the page then
+// shows the agent desk only; the server enforces the scope whatever the page shows).
+func (s *Server) whoami(w http.ResponseWriter, r *http.Request) {
+	if a := agentOf(r); a != "" {
+		writeJSON(w, http.StatusOK, map[string]string{"role": "agent", "agent": a})
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"role": "admin"})
 }

@@ -44,6 +44,9 @@ type Subscription struct {
 	c    chan []byte
 	done chan struct{}
 	once sync.Once
+	// keep, when set, decides under the hub's lock which events this subscriber gets (an
+	// agent's feed: agentfeed.go); nil = every event.
+	keep func(event.Event) bool
 }
 
 // C delivers encoded events in publish order.
@@ -66,7 +69,20 @@ func (s *Subscription) end() { s.once.Do(func() { close(s.done) }) }
 // Subscribe starts a feed and returns it with the live calls at that instant: every event
 // after the snapshot is delivered on the feed, none before.
 func (h *Hub) Subscribe() (*Subscription, []LiveCall) {
-	s := &Subscription{hub: h, c: make(chan []byte, h.buffer), done: make(chan struct{})}
+	return h.subscribe(nil)
+}
+
+// SubscribeFiltered starts a feed that carries only the events keep accepts. keep runs in
+// Publish under the hub's lock, once per event in publish order: it must be quick and must not
+// call back into the hub. It gets no snapshot: what a filtered subscriber may see of the calls
+// in progress is for its caller to decide.
+func (h *Hub) SubscribeFiltered(keep func(event.Event) bool) *Subscription {
+	s, _ := h.subscribe(keep)
+	return s
+}
+
+func (h *Hub) subscribe(keep func(event.Event) bool) (*Subscription, []LiveCall) {
+	s := &Subscription{hub: h, c: make(chan []byte, h.buffer), done: make(chan struct{}), keep: keep}
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.subs[s] = struct{}{}
@@ -93,6 +109,9 @@ func (h *Hub) Publish(e event.Event) {
 	defer h.mu.Unlock()
 	h.applyLive(e)
 	for s := range h.subs {
+		if s.keep != nil && !s.keep(e) {
+			continue
+		}
 		select {
 		case s.c <- msg:
 			h.sent.Add(1)

@@ -116,10 +116,13 @@ type Server struct {
 //	GET  /api/audit             ?limit= (newest first)
 //	GET  /api/nodes             the nodes sharing the database, with their state
 //	GET  /api/stats             ?since= (default: the last 24 hours)
-//	GET  /api/events            WebSocket live feed
+//	GET  /api/events            WebSocket live feed (an agent's token: its bridged calls only)
+//	GET  /api/whoami            {"role":"admin"} or {"role":"agent","agent":…}: what the token is
 //	GET  /metrics               Prometheus exposition
 //
-// Everything but /, /assets/, /healthz and /readyz requires the admin token (see auth.go).
+// Everything but /, /assets/, /healthz and /readyz requires the admin token (see auth.go);
+// an agent's token (agenttoken.go) reaches the Payments API, /api/agent/calls, /api/whoami
+// and the live feed, for the calls bridged to that agent only.
 func NewServer(cfg Config) http.Handler {
 	if cfg.Store == nil {
 		panic("console: NewServer needs Config.Store")
@@ -195,7 +198,8 @@ func NewServer(cfg Config) http.Handler {
 	s.mux.Handle("GET /api/audit", s.auth(s.listAudit))
 	s.mux.Handle("GET /api/nodes", s.auth(s.listNodes))
 	s.mux.Handle("GET /api/stats", s.auth(s.stats))
-	s.mux.Handle("GET /api/events", s.auth(s.events))
+	s.mux.Handle("GET /api/events", s.agentAuth(s.events))
+	s.mux.Handle("GET /api/whoami", s.agentAuth(s.whoami))
 	s.mux.Handle("/api/", s.auth(func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "no such API endpoint: "+r.Method+" "+r.URL.Path)
 	}))

@@ -32,7 +32,8 @@ func (c *WebSocketConfig) defaults() {
 const CloseSlowConsumer = websocket.CloseTryAgainLater
 
 // events upgrades to a WebSocket and streams the live feed: first a "snapshot" message with
-// the calls in progress, then every event as published. The server pings every
+// the calls in progress, then every event as published (to an agent's token: an empty
+// snapshot, then the events of the calls bridged to that agent only — agentfeed.go). The server pings every
 // PingInterval; a client that does not answer within PongWait, or that falls more than the
 // hub's buffer behind, is disconnected. Messages from the client are ignored (but read, for
 // pongs and close frames).
@@ -52,7 +53,19 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		return // the upgrader has answered
 	}
-	sub, live := s.cfg.Hub.Subscribe()
+	var sub *Subscription
+	live := []LiveCall{}
+	if agent := agentOf(r); agent != "" {
+		// An agent's token: only the events of the calls bridged to that agent (agentfeed.go),
+		// and no calls in the snapshot.
+		f := newAgentFeed(agent)
+		sub = s.cfg.Hub.SubscribeFiltered(f.keep)
+		if s.cfg.Agents != nil {
+			f.seed(s.cfg.Agents.Bridged())
+		}
+	} else {
+		sub, live = s.cfg.Hub.Subscribe()
+	}
 	defer sub.Close()
 	defer conn.Close()
 
