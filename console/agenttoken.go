@@ -72,15 +72,7 @@ func agentOf(r *http.Request) string {
 func (s *Server) agentAuth(h http.HandlerFunc) http.Handler {
 	admin := s.auth(h)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		tok := requestToken(r)
-		agent := ""
-		if tok != "" {
-			for a, want := range s.agentTokens {
-				if tokenMatch(want, tok) {
-					agent = a
-				}
-			}
-		}
+		agent := s.agentFor(requestToken(r))
 		if agent == "" {
 			admin.ServeHTTP(w, r)
 			return
@@ -98,6 +90,21 @@ func (s *Server) agentAuth(h http.HandlerFunc) http.Handler {
 		}
 		h(w, r.WithContext(context.WithValue(r.Context(), agentKey{}, agent)))
 	})
+}
+
+// agentFor is the agent whose token tok is, or "". Every agent's token is compared (in
+// constant time), so the time taken does not tell which one matched.
+func (s *Server) agentFor(tok string) string {
+	agent := ""
+	if tok == "" {
+		return ""
+	}
+	for a, want := range s.agentTokens {
+		if tokenMatch(want, tok) {
+			agent = a
+		}
+	}
+	return agent
 }
 
 // agentTokenHashes hashes the configured tokens once.

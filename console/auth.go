@@ -36,6 +36,14 @@ func (s *Server) auth(h http.HandlerFunc) http.Handler {
 			h(w, r)
 			return
 		}
+		if agent := s.agentFor(requestToken(r)); agent != "" {
+			// A valid agent's token on an admin endpoint: refused, but it is no guess — not
+			// counted by the lockout, and answered even from a locked-out address.
+			s.log.Warn("console: an agent's token on an admin endpoint", "agent", agent, "method", r.Method, "path", pan.Redact(r.URL.Path))
+			w.Header().Set("WWW-Authenticate", `Bearer realm="paybridge"`)
+			writeError(w, http.StatusUnauthorized, "this needs the admin token; an agent's token reaches the agent desk only")
+			return
+		}
 		ip := s.cfg.ClientIP(r)
 		if blocked, left := s.limiter.blocked(ip); blocked {
 			w.Header().Set("Retry-After", strconv.Itoa(int(left.Seconds())+1))

@@ -8,6 +8,10 @@
   let ws = null, retry = 0, retryTimer = null, tickTimer = null, connectedBefore = false;
   const refreshTimers = {};
   const bridged = new Map(); // call_id → { agent, target, payment } (the agent desk)
+  // "admin", or "agent" when signed in with an agent's token: the page then shows the agent
+  // desk only. The server enforces that scope (its feed and API answer nothing else to an
+  // agent's token); this only keeps the page from asking for what it will not get.
+  let role = "admin";
 
   // ---- auth ----
   const token = () => sessionStorage.getItem(TOKEN_KEY) || "";
@@ -45,16 +49,28 @@
 
   async function signIn(tok) {
     sessionStorage.setItem(TOKEN_KEY, tok);
+    let who;
     try {
-      await api("/api/info");
+      who = await api("/api/whoami");
     } catch (e) {
       if (e.message !== "unauthorized") showLogin("Sign-in failed: " + e.message);
       return;
     }
+    applyRole(who);
     $("#login").close();
     $("#sign-out").hidden = false;
     connect();
     refreshAll();
+  }
+
+  // An agent's token sees the agent desk only: every other section and its link are hidden.
+  function applyRole(who) {
+    role = who && who.role === "agent" ? "agent" : "admin";
+    const agentOnly = role === "agent";
+    document.body.classList.toggle("agent-only", agentOnly);
+    for (const sec of document.querySelectorAll("main > section")) sec.hidden = agentOnly && sec.id !== "agent";
+    for (const a of document.querySelectorAll("header nav a")) a.parentElement.hidden = agentOnly && a.getAttribute("href") !== "#agent";
+    $("#signed-in-as").textContent = agentOnly ? "agent " + (who.agent || "") : "";
   }
 
   // ---- live feed ----
@@ -86,7 +102,7 @@
       if (!token()) return;
       if (e.code === 1006 && retry > 2) {
         // Maybe the token was rotated: check it before hammering the server.
-        api("/api/info").catch(() => {});
+        api("/api/whoami").catch(() => {});
       }
       const delay = Math.min(30000, 500 * 2 ** retry++);
       setStatus("wait", e.code === 1013 ? "catching up…" : "reconnecting…");
@@ -294,6 +310,7 @@
   // Coalesce refreshes: at most one pending per list, fired 250 ms after the first request.
   // (A debounce that restarts on every event would starve while a call streams events.)
   function scheduleRefresh(what) {
+    if (role !== "admin") return; // an agent's page has no lists
     if (what !== "stats") scheduleRefresh("stats");
     if (refreshTimers[what]) return;
     refreshTimers[what] = setTimeout(() => {
@@ -805,7 +822,10 @@
     $("#agent-count").textContent = String(cards.length);
   }
 
-  function refreshAll() { for (const k of Object.keys(loaders)) loaders[k]().catch(() => {}); loadAgent().catch(() => {}); }
+  function refreshAll() {
+    if (role === "admin") for (const k of Object.keys(loaders)) loaders[k]().catch(() => {});
+    loadAgent().catch(() => {});
+  }
 
   // ---- start ----
   document.addEventListener("DOMContentLoaded", () => {
@@ -836,7 +856,7 @@
       loaders.plans().catch(() => {});
     });
     tickTimer = setInterval(tick, 1000);
-    setInterval(() => { if (token()) { loaders.links().catch(() => {}); } }, 30000); // link expiry moves with time
+    setInterval(() => { if (token() && role === "admin") { loaders.links().catch(() => {}); } }, 30000); // link expiry moves with time
     if (token()) signIn(token()); else showLogin("");
   });
 })();
