@@ -65,7 +65,7 @@ type Config struct {
 	WebhookURL  string // --webhook-url: where signed payment results are posted
 	WebhookKey  string // --webhook-secret: HMAC key for result webhooks
 	PaymentKeys string // --payment-keys: account:key,… that sign results posted to the sandbox from outside
-	AgentTokens string // --agent-tokens: agent=token,… that reach the Payments API for their own bridged calls
+	AgentTokens string // --agent-tokens: agent=token,… that reach the Payments API, the feed and the desk for their own bridged calls
 	// --provider-webhook-secrets: name:secret,… of providers posting events to /webhooks/provider/{name}
 	ProviderHooks string
 	RateLimit     float64 // --sip-rate: new SIP transactions per second per source (0 = off)
@@ -159,7 +159,7 @@ func ParseConfig(args []string, getenv func(string) string, stderr io.Writer) (C
 	str(&c.WebhookURL, "webhook-url", "URL that receives signed payment results")
 	str(&c.WebhookKey, "webhook-secret", "HMAC key for result webhooks (prefer PAYBRIDGE_WEBHOOK_SECRET)")
 	str(&c.PaymentKeys, "payment-keys", "merchant payment keys, account:key,…: results posted to the sandbox from outside must be signed with the account's key (prefer PAYBRIDGE_PAYMENT_KEYS)")
-	str(&c.AgentTokens, "agent-tokens", "per-agent API tokens, agent=token,…: each reaches the Payments API for the calls bridged to that agent only (prefer PAYBRIDGE_AGENT_TOKENS)")
+	str(&c.AgentTokens, "agent-tokens", "per-agent API tokens, agent=token,…: each reaches the Payments API, the live feed and the console's agent desk for the calls bridged to that agent only (prefer PAYBRIDGE_AGENT_TOKENS)")
 	str(&c.ProviderHooks, "provider-webhook-secrets", "providers that post events (capture settled, refund completed, chargeback) to /webhooks/provider/NAME, as NAME:secret,… (prefer PAYBRIDGE_PROVIDER_WEBHOOK_SECRETS; the embedded sandbox is \"sandbox\", with a secret of its own)")
 	fs.Float64Var(&c.RateLimit, "sip-rate", c.RateLimit, "new SIP requests per second per source (0 = off)")
 	str(&c.AllowList, "sip-allow", "sources exempt from the SIP rate limit (CIDRs, space separated)")
