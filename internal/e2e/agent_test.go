@@ -215,12 +215,18 @@ func TestAgentPaymentE2E(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			agent := baresip.StartWith(t, baresip.Options{User: "agent", AutoAnswer: true, Record: true})
 			cb := startCallbackSink(t)
-			n := startSIPNodeWith(t, 43700+100*i, agentPlanFor(agent.SIPAddr), "--http-allow", "127.0.0.1")
+			// The console run signs in with alice's agent token (the plan's <Sip agent="alice">),
+			// not the admin's: the desk works on the agent's feed alone.
+			const aliceToken = "alice-e2e-agent-token-0123456789"
+			n := startSIPNodeWith(t, 43700+100*i, agentPlanFor(agent.SIPAddr), "--http-allow", "127.0.0.1",
+				"--agent-tokens", "alice="+aliceToken)
 			n.payTo = "+441632960888"
 			var browser *consoleBrowser
 			if tc.console {
 				browser = startConsoleBrowser(t, 1280, 900)
-				consoleSignIn(t, browser, n.http, sipE2EAdminToken)
+				consoleSignIn(t, browser, n.http, aliceToken)
+				browser.waitFor("the agent desk alone", `document.querySelector("#payments").hidden && document.querySelector("#live").hidden && `+
+					`!document.querySelector("#agent").hidden && document.querySelector("#signed-in-as").textContent === "agent alice"`, 10*time.Second)
 			}
 			script := agentScript
 			if tc.secure {
