@@ -24,6 +24,7 @@ func (m *Session) readLoop() {
 		}
 		armed = (armed + 1) % 256
 		n, src, err := m.conn.ReadFromUDPAddrPort(buf)
+		m.reading.Store(err == nil)
 		if err != nil {
 			var ne net.Error
 			if errors.As(err, &ne) && ne.Timeout() || errors.Is(err, os.ErrDeadlineExceeded) {
@@ -40,6 +41,7 @@ func (m *Session) readLoop() {
 			return // closed
 		}
 		m.datagram(buf[:n], src, &pkt)
+		m.reading.Store(false)
 	}
 }
 

@@ -14,10 +14,25 @@ import (
 const keepAlive = time.Second
 
 // idleAfter is how long without RTP before the DTMF clock is advanced by wall time (RFC 4733
-// and INFO keys end on it). The in-band detector does not take that time as a gap until
-// dtmf.StallLimit: packets merely queued by a stall of the network, the far end or this
-// process arrive late, in order, and are decoded as sent, so a stall never splits a key.
+// and INFO keys end on it). It is never advanced while the reader is behind (readerBehind):
+// packets merely queued by a stall of this process carry that time themselves. The in-band
+// detector, besides, does not take advanced time as a gap until dtmf.StallLimit: packets
+// queued by a stall of the network or the far end arrive late, in order, and are decoded as
+// sent, so a stall never splits a key.
 const idleAfter = 500 * time.Millisecond
+
+// readerBehind reports whether datagrams are waiting for the reader: one in hand, or bytes
+// in the socket's receive queue.
+func (m *Session) readerBehind() bool {
+	if m.reading.Load() {
+		return true
+	}
+	if m.conn == nil {
+		return false
+	}
+	st, err := socketState(m.conn)
+	return err == nil && st.Queued > 0
+}
 
 // tick is called by the scheduler; it sends every frame that is due.
 func (m *Session) tick(now time.Time) {
@@ -56,6 +71,13 @@ func (m *Session) tick(now time.Time) {
 func (m *Session) advanceIdle(now time.Time) {
 	last := time.Unix(0, m.lastRx.Load())
 	if now.Sub(last) < idleAfter {
+		return
+	}
+	if m.readerBehind() {
+		// The far end is sending; the reader is late (a stall under load). The queued packets
+		// carry this time themselves: advancing it as well would put a gap inside a tone and
+		// split one key in two.
+		m.advancedTo = now
 		return
 	}
 	from := last

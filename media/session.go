@@ -132,6 +132,7 @@ type Session struct {
 	rec        *wavWriter
 	advancedTo time.Time // scheduler only
 	lastRx     atomic.Int64
+	reading    atomic.Bool // the reader holds a datagram it has not yet handled
 	received   atomic.Int64
 	lost       atomic.Int64
 	dropped    atomic.Int64 // every datagram not accepted, foreign ones included
