@@ -119,6 +119,11 @@ func TestReceiverRows(t *testing.T) {
 		{"R13", "events 16 and above are not digits", 8000, cat(
 			event(0, 1000, 1, 16, 100, 8000), event(200, 3000, 9, 255, 100, 8000), event(400, 5000, 20, 11, 100, 8000)),
 			"#", "#"},
+		{"R16", "late after a stall: expired key's packets in a burst, an end packet again 300 ms later", 8000, []rxPkt{
+			{0, 1000, 1, 4, false, 160}, {20, 1000, 2, 4, false, 320},
+			{400, 1000, 3, 4, false, 480}, {400, 1000, 4, 4, false, 640}, {400, 1000, 5, 4, true, 800},
+			{400, 1000, 6, 4, true, 800}, {700, 1000, 7, 4, true, 800},
+			{800, 3000, 8, 2, false, 160}, {820, 3000, 9, 2, true, 320}}, "42", "42"},
 		{"R15", "clock rate is a parameter (48 kHz)", 48000, cat(
 			event(0, 1000, 1, 1, 100, 48000), event(200, 20000, 9, 2, 100, 48000)), "12", "12"},
 	}
