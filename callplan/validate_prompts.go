@@ -20,25 +20,7 @@ func PromptRefs(p *Plan) []PromptRef {
 			}
 		}
 	}
-	walkSteps(p.Flow, func(s Step) bool {
-		switch s := s.(type) {
-		case *PlayStep:
-			add(s, s.Prompts)
-		case *GatherStep:
-			add(s, s.Prompt)
-			add(s, s.InvalidPrompt)
-			add(s, s.TimeoutPrompt)
-		case *MenuStep:
-			add(s, s.Prompt)
-			add(s, s.InvalidPrompt)
-			add(s, s.TimeoutPrompt)
-		case *PayStep:
-			for _, pp := range s.Prompts {
-				add(s, pp.Prompt)
-			}
-		}
-		return true
-	})
+	eachPromptList(p, nil, add)
 	return out
 }
 
@@ -60,26 +42,34 @@ func Says(p *Plan) []SayRef {
 			}
 		}
 	}
+	eachPromptList(p, func(s *SayStep) { out = append(out, SayRef{Say: s.Say, Step: s}) }, add)
+	return out
+}
+
+// eachPromptList calls list with every prompt list of the plan's steps (Play, Gather, Menu and
+// Pay's per-field prompts) and say with every <Say> step (nil: not wanted), in document order.
+func eachPromptList(p *Plan, say func(*SayStep), list func(s Step, items []PromptItem)) {
 	walkSteps(p.Flow, func(s Step) bool {
 		switch s := s.(type) {
 		case *SayStep:
-			out = append(out, SayRef{Say: s.Say, Step: s})
+			if say != nil {
+				say(s)
+			}
 		case *PlayStep:
-			add(s, s.Prompts)
+			list(s, s.Prompts)
 		case *GatherStep:
-			add(s, s.Prompt)
-			add(s, s.InvalidPrompt)
-			add(s, s.TimeoutPrompt)
+			list(s, s.Prompt)
+			list(s, s.InvalidPrompt)
+			list(s, s.TimeoutPrompt)
 		case *MenuStep:
-			add(s, s.Prompt)
-			add(s, s.InvalidPrompt)
-			add(s, s.TimeoutPrompt)
+			list(s, s.Prompt)
+			list(s, s.InvalidPrompt)
+			list(s, s.TimeoutPrompt)
 		case *PayStep:
 			for _, pp := range s.Prompts {
-				add(s, pp.Prompt)
+				list(s, pp.Prompt)
 			}
 		}
 		return true
 	})
-	return out
 }

@@ -50,23 +50,8 @@ func MaskAccount(digits []byte) string {
 // most MaxAccountDigits of them), or 8–17 characters of '*'s ending in exactly four digits.
 // The store refuses any other value for a masked bank number.
 func ValidAccountMask(s string) bool {
-	if len(s) > MaxAccountDigits {
-		return false
-	}
-	digits := 0
-	for i := 0; i < len(s); i++ {
-		switch c := s[i]; {
-		case c == '*':
-			if digits > 0 {
-				return false
-			}
-		case c >= '0' && c <= '9':
-			digits++
-		default:
-			return false
-		}
-	}
-	return digits == 0 || digits == 4 && len(s) >= minAccountShown
+	digits, ok := maskDigits(s, MaxAccountDigits)
+	return ok && (digits == 0 || digits == 4 && len(s) >= minAccountShown)
 }
 
 // MaskAccount returns MaskAccount of the digits held ("" for an empty buffer).

@@ -41,21 +41,28 @@ func appendMask(dst []byte, n int, last4 []byte) []byte {
 // length (12–19) of '*'s ending in exactly four digits. The store refuses any other value for
 // a masked card, so a full or partial number cannot be stored as one.
 func ValidMask(s string) bool {
-	if len(s) > MaxDigits {
-		return false
+	digits, ok := maskDigits(s, MaxDigits)
+	return ok && (digits == 0 || digits == 4 && len(s) >= minCardLen && len(s) <= maxCardLen)
+}
+
+// maskDigits reports how many digits end s, and whether s is at most max characters of '*'s
+// followed only by digits: the one shape of every mask (ValidMask, ValidAccountMask).
+func maskDigits(s string, max int) (int, bool) {
+	if len(s) > max {
+		return 0, false
 	}
 	digits := 0
 	for i := 0; i < len(s); i++ {
 		switch c := s[i]; {
 		case c == '*':
 			if digits > 0 {
-				return false
+				return 0, false
 			}
 		case c >= '0' && c <= '9':
 			digits++
 		default:
-			return false
+			return 0, false
 		}
 	}
-	return digits == 0 || digits == 4 && len(s) >= minCardLen && len(s) <= maxCardLen
+	return digits, true
 }
