@@ -144,11 +144,22 @@ func (l *Lifecycle) finish(ctx context.Context, op *Op, out OpOutcome) (*payment
 	if err != nil {
 		return nil, err
 	}
+	if done.State != payment.OpPending && !finishedBy(done, out) {
+		// Another path (the provider's webhook, the settling loop) finished the operation
+		// first and reported it then: one event, and one webhook, per outcome.
+		return opResult(done, facts), nil
+	}
 	if done.State == payment.OpFailed && out.Expired {
 		l.emit(callOf(done, facts), &event.PaymentExpired{Operation: opEvent(done, facts, out.Actor)})
 	}
 	l.emitOp(done, facts, out.Actor)
 	return opResult(done, facts), nil
+}
+
+// finishedBy reports whether out is the outcome the ledger kept for op (it keeps the first;
+// completion times are stored to the microsecond).
+func finishedBy(op *Op, out OpOutcome) bool {
+	return op.State == out.State && (op.CompletedAt.Equal(out.At) || op.CompletedAt.Equal(out.At.Truncate(time.Microsecond)))
 }
 
 // emitOp reports an operation's state as its event.

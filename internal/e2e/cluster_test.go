@@ -657,8 +657,12 @@ func TestClusterKamailio(t *testing.T) {
 			n1Batch2++
 		}
 	}
-	if second.failed > n1Batch2 {
-		t.Errorf("SIPp saw %d failed calls; only the %d calls node 1 had taken may fail", second.failed, n1Batch2)
+	// Calls node 1 had taken may fail, and so may the few INVITEs it had already acknowledged
+	// with 100 Trying but not yet recorded when it died (Kamailio does not move a transaction
+	// that got a provisional answer; a busy machine widens that window to a call or two).
+	const unrecordedOnN1 = 3
+	if second.failed > n1Batch2+unrecordedOnN1 {
+		t.Errorf("SIPp saw %d failed calls; only the %d calls node 1 had taken (and %d it had not yet recorded) may fail", second.failed, n1Batch2, unrecordedOnN1)
 	}
 
 	// Node 2 settles node 1's leftovers: calls ended, nothing pending, and the database agrees
