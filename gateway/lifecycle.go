@@ -138,15 +138,15 @@ func (l *Lifecycle) outcome(ans *opAnswer, perr error, actor payment.Actor) (OpO
 	return out, out.State == payment.OpPending
 }
 
-// finish records an outcome and reports it.
+// finish records an outcome and reports it — only when this call is the one that changed the
+// operation: when another path (the provider's webhook, the settling loop, another node)
+// finished it first, that path reported it, and one outcome is one event and one webhook.
 func (l *Lifecycle) finish(ctx context.Context, op *Op, out OpOutcome) (*payment.OpResult, error) {
-	done, facts, err := l.cfg.Ledger.FinishOp(ctx, op.ID, out)
+	done, facts, changed, err := l.cfg.Ledger.FinishOp(ctx, op.ID, out)
 	if err != nil {
 		return nil, err
 	}
-	if done.State != payment.OpPending && !finishedBy(done, out) {
-		// Another path (the provider's webhook, the settling loop) finished the operation
-		// first and reported it then: one event, and one webhook, per outcome.
+	if !changed {
 		return opResult(done, facts), nil
 	}
 	if done.State == payment.OpFailed && out.Expired {
@@ -154,12 +154,6 @@ func (l *Lifecycle) finish(ctx context.Context, op *Op, out OpOutcome) (*payment
 	}
 	l.emitOp(done, facts, out.Actor)
 	return opResult(done, facts), nil
-}
-
-// finishedBy reports whether out is the outcome the ledger kept for op (it keeps the first;
-// completion times are stored to the microsecond).
-func finishedBy(op *Op, out OpOutcome) bool {
-	return op.State == out.State && (op.CompletedAt.Equal(out.At) || op.CompletedAt.Equal(out.At.Truncate(time.Microsecond)))
 }
 
 // emitOp reports an operation's state as its event.

@@ -76,9 +76,13 @@ type LifecycleStore interface {
 	// it stands with ErrDuplicate (ErrKeyReused when it is another kind or amount).
 	BeginOp(ctx context.Context, op *Op, known *payment.PaymentFacts) (*Op, *payment.PaymentFacts, error)
 	// FinishOp records how the operation ended: a success moves its reservation into the
-	// payment's amounts, a failure releases it, pending keeps it. Finishing an operation that
-	// has ended already changes nothing and returns it as it is.
-	FinishOp(ctx context.Context, opID string, out OpOutcome) (*Op, *payment.PaymentFacts, error)
+	// payment's amounts, a failure releases it, pending keeps it (and records the provider's id
+	// for it). Finishing an operation that has ended already — or reporting pending again once
+	// the provider's id is known — changes nothing and returns it as it is. changed is true
+	// only for the one call that changed the operation: of two paths that finish it at once
+	// (the API's answer and the provider's webhook, say), exactly one gets changed, and only
+	// that one reports the outcome (its event, its webhook).
+	FinishOp(ctx context.Context, opID string, out OpOutcome) (op *Op, facts *payment.PaymentFacts, changed bool, err error)
 	// NoteOpSettled records the provider's word that a capture's money settled.
 	NoteOpSettled(ctx context.Context, opID string, actor payment.Actor, at time.Time) error
 	// OpByKey returns the operation with an idempotency key, or ErrNotFound.

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/paybridge/paybridge/event"
 	"github.com/paybridge/paybridge/payment"
 	"github.com/paybridge/paybridge/sandbox"
 )
@@ -525,6 +526,80 @@ func TestReconcileOpsSettlesAnUnansweredRefund(t *testing.T) {
 	}
 	if o, _ := led.OpByKey(ctx, "lost"); o.State != payment.OpSucceeded || o.Actor != admin {
 		t.Fatalf("after reconcile: %+v", o)
+	}
+	agree(t, led, e.sb, f)
+}
+
+// TestOneOutcomeOneEventWhenPathsRace: a refund whose answer was lost is finished by several
+// paths at once — the settling loop on two "nodes" (ReconcileOps twice over) and the provider's
+// refund.succeeded webhook delivered twice — and the refund.succeeded event is reported once:
+// only the FinishOp that moved the operation out of pending reports it. (With a ledger that
+// said every finish changed the operation, each path would report it.)
+func TestOneOutcomeOneEventWhenPathsRace(t *testing.T) {
+	e := newEnv(t, sandbox.Config{})
+	e.cs.cfg.Timeout = 300 * time.Millisecond
+	c := e.open(t, "session")
+	l, led := e.lifecycle()
+	ctx := context.Background()
+	f := authorize(t, c, led, "p1", "4242424242424242", 2000)
+	if _, err := l.Capture(ctx, &payment.OpRequest{PaymentID: "p1", IdempotencyKey: "cap", Actor: admin}); err != nil {
+		t.Fatal(err)
+	}
+	e.sb.SetFaults(sandbox.Faults{LoseFirst: 10, Paths: []string{"/globalpci/v1/transaction/"}})
+	r, err := l.Refund(ctx, &payment.OpRequest{PaymentID: "p1", Amount: gbp(700), IdempotencyKey: "lost", Actor: admin})
+	if err != nil || r.State != payment.OpPending {
+		t.Fatalf("refund without an answer: %+v %v", r, err)
+	}
+	e.sb.SetFaults(sandbox.Faults{})
+
+	hooks := NewProviderHooks(ProviderHooksConfig{Secrets: map[string]string{"sandbox": "whsec-1"}, Lifecycle: l})
+	body := `{"id":"evt_r1","type":"refund.succeeded","created":1,"data":{"transactionId":"` + f.ProviderPaymentID +
+		`","api":"session","kind":"refund","idempotencyKey":"lost","status":"succeeded","amount":"7.00","currency":"GBP","captured":"20.00","refunded":"7.00"}}`
+	start := make(chan struct{})
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Go(func() {
+			<-start
+			if _, err := l.ReconcileOps(ctx, 0); err != nil {
+				t.Error(err)
+			}
+		})
+		wg.Go(func() {
+			<-start
+			req := httptest.NewRequest("POST", "/webhooks/provider/sandbox", strings.NewReader(body))
+			req.Header.Set(SignatureHeader, Sign([]byte(body), "whsec-1", time.Now()))
+			w := httptest.NewRecorder()
+			hooks.ServeHTTP(w, req)
+			if w.Code != http.StatusOK {
+				t.Errorf("provider webhook: %d %s", w.Code, w.Body)
+			}
+		})
+	}
+	close(start)
+	wg.Wait()
+
+	if o, _ := led.OpByKey(ctx, "lost"); o.State != payment.OpSucceeded {
+		t.Fatalf("after the race: %+v", o)
+	}
+	succeeded := 0
+	e.events.mu.Lock()
+	for _, ev := range e.events.ev {
+		if d, ok := ev.Data.(*event.RefundSucceeded); ok && d.Operation.IdempotencyKey == "lost" {
+			succeeded++
+		}
+	}
+	e.events.mu.Unlock()
+	if succeeded != 1 {
+		t.Fatalf("%d refund.succeeded events for one refund, want 1", succeeded)
+	}
+	refunded := 0
+	for _, h := range led.History("p1") {
+		if h.Action == "refunded" {
+			refunded++
+		}
+	}
+	if refunded != 1 {
+		t.Fatalf("%d refunded lines in the history, want 1", refunded)
 	}
 	agree(t, led, e.sb, f)
 }

@@ -166,17 +166,17 @@ func (m *MemoryLedger) BeginOp(_ context.Context, op *Op, known *payment.Payment
 }
 
 // FinishOp implements LifecycleStore.
-func (m *MemoryLedger) FinishOp(_ context.Context, opID string, out OpOutcome) (*Op, *payment.PaymentFacts, error) {
+func (m *MemoryLedger) FinishOp(_ context.Context, opID string, out OpOutcome) (*Op, *payment.PaymentFacts, bool, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	op := m.ops[opID]
 	if op == nil {
-		return nil, nil, fmt.Errorf("%w: operation %s", ErrNotFound, opID)
+		return nil, nil, false, fmt.Errorf("%w: operation %s", ErrNotFound, opID)
 	}
 	p := m.payments[op.PaymentID]
 	if op.State != payment.OpPending || out.State == payment.OpPending && op.ProviderID != "" {
 		o, f := *op, p.facts
-		return &o, &f, nil
+		return &o, &f, false, nil
 	}
 	f := &p.facts
 	at := out.At
@@ -192,7 +192,7 @@ func (m *MemoryLedger) FinishOp(_ context.Context, opID string, out OpOutcome) (
 	case payment.OpPending:
 		o, fc := *op, *f
 		m.historyLocked(p, HistoryEntry{Actor: out.Actor, At: at, Action: action, AmountMinor: op.AmountMinor, OpID: op.ID})
-		return &o, &fc, nil
+		return &o, &fc, true, nil
 	case payment.OpSucceeded:
 		switch op.Kind {
 		case payment.OpCapture:
@@ -221,13 +221,13 @@ func (m *MemoryLedger) FinishOp(_ context.Context, opID string, out OpOutcome) (
 			p.refundReserved -= op.AmountMinor
 		}
 	default:
-		return nil, nil, fmt.Errorf("%w: outcome %q", ErrPaymentState, out.State)
+		return nil, nil, false, fmt.Errorf("%w: outcome %q", ErrPaymentState, out.State)
 	}
 	op.State, op.CompletedAt = out.State, at
 	p.derive()
 	m.historyLocked(p, HistoryEntry{Actor: out.Actor, At: at, Action: action, AmountMinor: op.AmountMinor, OpID: op.ID, Detail: out.ErrorCode})
 	o, fc := *op, *f
-	return &o, &fc, nil
+	return &o, &fc, true, nil
 }
 
 // NoteOpSettled implements LifecycleStore.

@@ -50,7 +50,7 @@ func fillStore(t *testing.T, s *Store) {
 	op, _, err := s.BeginOp(ctx, Op{PaymentID: "auth", Kind: payment.OpCapture, IdempotencyKey: "cap-1", AmountMinor: 2000,
 		Actor: payment.Actor{Kind: payment.ActorAdmin, ID: "admin-token@127.0.0.1"}}, nil)
 	must(t, err)
-	_, _, err = s.FinishOp(ctx, op.ID, OpOutcome{State: payment.OpSucceeded, ProviderID: "cap_1", At: t0})
+	_, _, _, err = s.FinishOp(ctx, op.ID, OpOutcome{State: payment.OpSucceeded, ProviderID: "cap_1", At: t0})
 	must(t, err)
 	_, err = s.RecordProviderEvent(ctx, "sandbox", "evt_1", "capture.settled", t0)
 	must(t, err)

@@ -332,12 +332,18 @@ func (s *Store) BeginOp(ctx context.Context, op Op, known *payment.PaymentFacts)
 	return out, facts, err
 }
 
-// FinishOp records how an operation ended (see the gateway's LifecycleStore).
-func (s *Store) FinishOp(ctx context.Context, opID string, o OpOutcome) (*Op, *payment.PaymentFacts, error) {
+// FinishOp records how an operation ended (see the gateway's LifecycleStore). changed is true
+// only for the call that changed the operation — moved it out of pending, or recorded it
+// pending at the provider — so that of two paths finishing it at once (on one node or two)
+// exactly one reports the outcome: the conditional UPDATE … WHERE state = 'pending' decides,
+// SQLite's single writer or PostgreSQL's row lock serialising the two.
+func (s *Store) FinishOp(ctx context.Context, opID string, o OpOutcome) (op *Op, facts *payment.PaymentFacts, changed bool, err error) {
 	var out *Op
-	var facts *payment.PaymentFacts
-	err := s.write(ctx, func(ctx context.Context, tx *txn) error {
-		op, err := scanOp(tx.QueryRowContext(ctx, `SELECT `+opCols+` FROM payment_ops WHERE id = ?`, opID))
+	err = s.write(ctx, func(ctx context.Context, tx *txn) error {
+		out, facts, changed = nil, nil, false
+		// The operation's row is locked until the write commits (PostgreSQL): a second path
+		// finishing it waits here and then reads it finished.
+		op, err := scanOp(tx.QueryRowContext(ctx, `SELECT `+opCols+` FROM payment_ops WHERE id = ?`+tx.d.forUpdate(), opID))
 		if errors.Is(err, sql.ErrNoRows) {
 			return fmt.Errorf("%w: operation %s", ErrNotFound, opID)
 		}
@@ -366,7 +372,7 @@ func (s *Store) FinishOp(ctx context.Context, opID string, o OpOutcome) (*Op, *p
 			if err != nil {
 				return err
 			}
-			out, facts = op, &m.f
+			out, facts, changed = op, &m.f, true
 			return appendHistory(ctx, tx, historyRow{paymentID: op.PaymentID, at: at, actor: o.Actor, action: op.Kind + ".pending",
 				amount: op.AmountMinor, currency: op.Currency, opID: op.ID, state: m.f.State})
 		}
@@ -413,11 +419,14 @@ func (s *Store) FinishOp(ctx context.Context, opID string, o OpOutcome) (*Op, *p
 			return err
 		}
 		op.State, op.ErrorCode, op.ErrorMessage, op.CompletedAt = o.State, pan.Redact(o.ErrorCode), pan.Redact(o.ErrorMessage), at
-		out, facts = op, &m.f
+		out, facts, changed = op, &m.f, true
 		return appendHistory(ctx, tx, historyRow{paymentID: op.PaymentID, at: at, actor: o.Actor, action: action,
 			amount: op.AmountMinor, currency: op.Currency, opID: op.ID, state: m.f.State, detail: o.ErrorCode})
 	})
-	return out, facts, err
+	if err != nil {
+		return nil, nil, false, err
+	}
+	return out, facts, changed, nil
 }
 
 // NoteOpSettled records the provider's word that a capture's money settled (once).

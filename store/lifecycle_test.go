@@ -41,9 +41,9 @@ func begin(t *testing.T, s *Store, id, kind, key string, minor int64) (*Op, *pay
 
 func finish(t *testing.T, s *Store, op *Op, state string) *payment.PaymentFacts {
 	t.Helper()
-	_, f, err := s.FinishOp(context.Background(), op.ID, OpOutcome{State: state, ProviderID: "prov_" + op.ID, Actor: admin})
-	if err != nil {
-		t.Fatalf("FinishOp %s: %v", op.ID, err)
+	_, f, changed, err := s.FinishOp(context.Background(), op.ID, OpOutcome{State: state, ProviderID: "prov_" + op.ID, Actor: admin})
+	if err != nil || !changed {
+		t.Fatalf("FinishOp %s: changed %v, %v", op.ID, changed, err)
 	}
 	return f
 }
@@ -96,8 +96,8 @@ func TestLedgerLifecycle(t *testing.T) {
 			t.Fatalf("after a failed refund: %+v", f)
 		}
 		// Finishing again changes nothing.
-		if _, f, err := s.FinishOp(ctx, r2.ID, OpOutcome{State: payment.OpSucceeded}); err != nil || f.RefundedMinor != 1000 {
-			t.Fatalf("finishing twice: %+v %v", f, err)
+		if _, f, changed, err := s.FinishOp(ctx, r2.ID, OpOutcome{State: payment.OpSucceeded}); err != nil || changed || f.RefundedMinor != 1000 {
+			t.Fatalf("finishing twice: %+v changed %v, %v", f, changed, err)
 		}
 		r3, _ := begin(t, s, "p1", payment.OpRefund, "ref-4", 0)
 		if r3.AmountMinor != 4000 {
@@ -253,4 +253,72 @@ func TestHistoryIsAppendOnly(t *testing.T) {
 	if inserts == 0 {
 		t.Fatal("the control: no INSERT INTO payment_history found, so the scan reads the wrong files")
 	}
+}
+
+// Two nodes finish the same operations at the same moment (the API's answer on one, the
+// provider's webhook on the other): for each operation exactly one FinishOp reports changed,
+// and the history has one finishing line. A FinishOp that reported every call as changed
+// would give two per operation here.
+func TestFinishOpChangedOncePerOperationAcrossNodes(t *testing.T) {
+	eachDialect(t, func(t *testing.T) {
+		a, target := openTest(t)
+		b := openAgain(t, target)
+		ctx := context.Background()
+		authorizedPayment(t, a, "p", 50000)
+		capture, _ := begin(t, a, "p", payment.OpCapture, "cap", 0)
+		finish(t, a, capture, payment.OpSucceeded)
+		const n = 20
+		var ops []*Op
+		for i := range n {
+			op, _ := begin(t, a, "p", payment.OpRefund, fmt.Sprintf("r-%d", i), 100)
+			ops = append(ops, op)
+		}
+		var changed atomic.Int32
+		var wg sync.WaitGroup
+		for _, op := range ops {
+			for i, node := range []*Store{a, b, a, b} {
+				wg.Go(func() {
+					state := payment.OpSucceeded
+					if i%2 == 1 { // the other path heard a failure: whichever lands first is kept
+						state = payment.OpFailed
+					}
+					_, _, ch, err := node.FinishOp(ctx, op.ID, OpOutcome{State: state, ProviderID: "re_" + op.ID, Actor: admin})
+					if err != nil {
+						t.Error(err)
+					}
+					if ch {
+						changed.Add(1)
+					}
+				})
+			}
+		}
+		wg.Wait()
+		if got := changed.Load(); got != n {
+			t.Fatalf("%d finishes reported changed for %d operations, want one each", got, n)
+		}
+		hist, err := a.History(ctx, "p")
+		if err != nil {
+			t.Fatal(err)
+		}
+		finished := map[string]int{}
+		for _, h := range hist {
+			if h.Action == "refunded" || h.Action == "refund.failed" {
+				finished[h.OpID]++
+			}
+		}
+		var refunded int64
+		for _, op := range ops {
+			if finished[op.ID] != 1 {
+				t.Errorf("operation %s has %d finishing lines", op.ID, finished[op.ID])
+			}
+			o, _ := a.OpByKey(ctx, op.IdempotencyKey)
+			if o.State == payment.OpSucceeded {
+				refunded += o.AmountMinor
+			}
+		}
+		f, _ := a.PaymentFacts(ctx, "p")
+		if f.RefundedMinor != refunded {
+			t.Fatalf("refunded %d, the succeeded refunds add to %d", f.RefundedMinor, refunded)
+		}
+	})
 }

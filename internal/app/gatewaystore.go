@@ -295,10 +295,10 @@ func (l gatewayStore) BeginOp(ctx context.Context, op *gateway.Op, known *paymen
 	return toGatewayOp(got), f, translateLedger(err)
 }
 
-func (l gatewayStore) FinishOp(ctx context.Context, opID string, out gateway.OpOutcome) (*gateway.Op, *payment.PaymentFacts, error) {
-	got, f, err := l.s.FinishOp(ctx, opID, store.OpOutcome{State: out.State, ProviderID: out.ProviderID, ErrorCode: out.ErrorCode,
+func (l gatewayStore) FinishOp(ctx context.Context, opID string, out gateway.OpOutcome) (*gateway.Op, *payment.PaymentFacts, bool, error) {
+	got, f, changed, err := l.s.FinishOp(ctx, opID, store.OpOutcome{State: out.State, ProviderID: out.ProviderID, ErrorCode: out.ErrorCode,
 		ErrorMessage: out.ErrorMessage, Actor: out.Actor, At: out.At, Expired: out.Expired})
-	return toGatewayOp(got), f, translateLedger(err)
+	return toGatewayOp(got), f, changed, translateLedger(err)
 }
 
 func (l gatewayStore) NoteOpSettled(ctx context.Context, opID string, actor payment.Actor, at time.Time) error {
