@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"regexp"
 	"strconv"
 	"strings"
@@ -17,7 +18,9 @@ import (
 // the placeholders to $1, $2, … for PostgreSQL. What differs beyond that stays in this file
 // and the few places that ask the dialect:
 //
-//   - migrations: INTEGER columns are BIGINT on PostgreSQL (times are microseconds);
+//   - migrations: INTEGER columns are BIGINT on PostgreSQL (times are microseconds), and a
+//     migration may hold sections for one dialect ("-- dialect: sqlite"), for what each
+//     writes its own way (the append-only triggers of 0011);
 //   - row locks: FOR UPDATE / FOR UPDATE SKIP LOCKED on PostgreSQL, where writers run
 //     concurrently; SQLite has one writer, which already serialises them;
 //   - advisory locks (cluster-wide mutual exclusion: node ids, migrations, retention, the SMS
@@ -72,12 +75,50 @@ func (d dialect) rebind(q string) string {
 // integerType matches the INTEGER type of a column definition.
 var integerType = regexp.MustCompile(`\bINTEGER\b`)
 
-// ddl adapts a migration to the dialect: 64-bit integers on PostgreSQL.
+// ddl adapts a migration to the dialect: 64-bit integers on PostgreSQL, and only the
+// statements meant for it (see section).
 func (d dialect) ddl(q string) string {
+	q = d.section(q)
 	if d != postgresDialect {
 		return q
 	}
 	return integerType.ReplaceAllString(q, "BIGINT")
+}
+
+// dialectMarker is a line that starts statements for one dialect in a migration:
+// "-- dialect: sqlite", "-- dialect: postgres", or "-- dialect: both" for statements both run
+// (what a migration starts with). Triggers, say, are written differently in each.
+var dialectMarker = regexp.MustCompile(`(?m)^--\s*dialect:\s*(\S*)\s*$`)
+
+// section keeps the lines of q meant for d: every line outside a dialect marker's section,
+// and those of d's own sections.
+func (d dialect) section(q string) string {
+	if !dialectMarker.MatchString(q) {
+		return q
+	}
+	var b strings.Builder
+	keep := true
+	for line := range strings.Lines(q) {
+		if m := dialectMarker.FindStringSubmatch(strings.TrimRight(line, "\r\n")); m != nil {
+			keep = m[1] == "both" || m[1] == d.String()
+			continue
+		}
+		if keep {
+			b.WriteString(line)
+		}
+	}
+	return b.String()
+}
+
+// checkSections reports a dialect marker that names no dialect (a typo would silently drop
+// statements from both databases).
+func checkSections(q string) error {
+	for _, m := range dialectMarker.FindAllStringSubmatch(q, -1) {
+		if m[1] != "both" && m[1] != sqliteDialect.String() && m[1] != postgresDialect.String() {
+			return fmt.Errorf("unknown dialect %q in a \"-- dialect:\" line (sqlite, postgres or both)", m[1])
+		}
+	}
+	return nil
 }
 
 // forUpdate locks the rows a SELECT reads until the write commits (PostgreSQL); SQLite's single

@@ -124,3 +124,20 @@ func TestRebind(t *testing.T) {
 		t.Errorf("ddl = %q", got)
 	}
 }
+
+// A migration's dialect sections: each database runs the common lines and its own section.
+func TestDialectSections(t *testing.T) {
+	q := "CREATE TABLE a (x INTEGER);\n-- dialect: sqlite\nCREATE TRIGGER s;\n-- dialect: postgres\nCREATE FUNCTION p;\n-- dialect: both\nCREATE TABLE b (y INTEGER);\n"
+	if got, want := sqliteDialect.ddl(q), "CREATE TABLE a (x INTEGER);\nCREATE TRIGGER s;\nCREATE TABLE b (y INTEGER);\n"; got != want {
+		t.Errorf("sqlite:\n%s\nwant\n%s", got, want)
+	}
+	if got, want := postgresDialect.ddl(q), "CREATE TABLE a (x BIGINT);\nCREATE FUNCTION p;\nCREATE TABLE b (y BIGINT);\n"; got != want {
+		t.Errorf("postgres:\n%s\nwant\n%s", got, want)
+	}
+	if err := checkSections(q); err != nil {
+		t.Error(err)
+	}
+	if err := checkSections("-- dialect: postgresql\nX;\n"); err == nil {
+		t.Error("a marker naming no dialect was accepted")
+	}
+}

@@ -229,7 +229,8 @@ func TestRefundsNeverExceedTheCaptureAcrossNodes(t *testing.T) {
 }
 
 // The history is append-only: no statement of the store updates or deletes a line of it
-// (retention keeps it with its payment). The control: the scan finds the INSERT.
+// (retention keeps it with its payment) — and the database refuses one anyway
+// (TestHistoryAndAuditRefuseChangesInTheDatabase). The control: the scan finds the INSERT.
 func TestHistoryIsAppendOnly(t *testing.T) {
 	files, err := filepath.Glob("*.go")
 	if err != nil {

@@ -49,6 +49,9 @@ func loadMigrations(fsys fs.FS) ([]migration, error) {
 		if err != nil {
 			return nil, err
 		}
+		if err := checkSections(string(body)); err != nil {
+			return nil, fmt.Errorf("store: migration %s: %w", name, err)
+		}
 		out = append(out, migration{version: v, name: name, sql: string(body)})
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].version < out[j].version })
