@@ -17,6 +17,7 @@ type LifecycleConfig struct {
 	Ledger     LifecycleStore // required
 	Connectors *Connectors    // the connectors payments were made with (by ConnectorKey)
 	Events     event.Sink     // one lifecycle event per change (nil: none)
+	HoldLease  time.Duration  // a node's claim on a lapsed hold (0: HoldLease)
 	Logger     *slog.Logger
 	Now        func() time.Time
 }
@@ -228,24 +229,81 @@ func (l *Lifecycle) connector(f *payment.PaymentFacts) (*Connector, error) {
 	return c, nil
 }
 
-// ExpireHolds ends the holds whose time has passed (the provider's lifetime, as it told us),
-// one history entry and one payment.expired event each; it returns how many.
+// HoldLease is how long a node's claim on a lapsed hold keeps every other node off it
+// (LifecycleConfig.HoldLease's default): longer than releasing it at the provider can take
+// (a connector's retries included), short enough that a claimant that died is taken over soon.
+const HoldLease = 5 * time.Minute
+
+// ExpireHolds ends the holds whose time has passed (the provider's lifetime, as it told us)
+// and returns how many. Every node runs it; the ledger gives each lapsed hold to one node at a
+// time (ClaimExpiredHolds), which releases it at the provider and records it expired: one
+// provider request, one history entry and one payment.expired event per hold. A hold the
+// provider could not be asked about (no answer) keeps its claim until the lease passes and is
+// tried again then, by whichever node claims it, with the same idempotency key.
 func (l *Lifecycle) ExpireHolds(ctx context.Context) (int, error) {
 	if l.cfg.Ledger == nil {
 		return 0, ErrNoLedger
 	}
-	due, err := l.cfg.Ledger.ExpiredHolds(ctx, l.cfg.Now())
+	lease := l.cfg.HoldLease
+	if lease <= 0 {
+		lease = HoldLease
+	}
+	due, err := l.cfg.Ledger.ClaimExpiredHolds(ctx, l.cfg.Now(), lease)
 	if err != nil {
 		return 0, err
 	}
 	n := 0
 	actor := payment.Actor{Kind: payment.ActorSystem, ID: "expiry"}
 	for _, f := range due {
-		if _, err := l.mark(ctx, f, MarkExpired, actor, f.AuthorizedMinor-f.CapturedMinor, "the hold lapsed"); err == nil {
+		detail, err := l.releaseHold(ctx, f)
+		if err != nil {
+			l.cfg.Logger.Warn("a lapsed hold could not be released at its provider; tried again after the claim's lease",
+				"payment", f.ID, "lease", lease, "err", err)
+			continue
+		}
+		if _, err := l.mark(ctx, f, MarkExpired, actor, f.AuthorizedMinor-f.CapturedMinor, detail); err == nil {
 			n++
 		}
 	}
 	return n, nil
+}
+
+// expiryKey is the idempotency key of the request that releases a lapsed hold: one per payment,
+// so that a node taking over a dead claimant's hold repeats its request rather than adds one.
+func expiryKey(paymentID string) string { return "expiry-" + paymentID }
+
+// releaseHold asks the provider to release a lapsed hold (a void: card networks expect an
+// authorisation that will not be captured to be reversed, not left to lapse) and returns the
+// history's detail. A provider that refuses holds nothing any more — it let the hold lapse
+// itself — and a connector that cannot void, or is no longer configured, leaves the hold to
+// lapse at the provider: both end the hold here too. Only a request without an answer is an
+// error: the provider may still hold the money.
+func (l *Lifecycle) releaseHold(ctx context.Context, f *payment.PaymentFacts) (string, error) {
+	conn, err := l.connector(f)
+	if err != nil {
+		return "the hold lapsed (its connector is not configured: left to lapse at the provider)", nil
+	}
+	if !payment.CapabilitiesOf(conn.Type()).Void {
+		return "the hold lapsed", nil
+	}
+	ans, perr := conn.operate(ctx, &opCall{kind: payment.OpVoid, txn: f.ProviderPaymentID, callID: f.CallID, sessionID: f.ID,
+		amount: payment.Amount{Minor: f.AuthorizedMinor - f.CapturedMinor, Currency: f.Currency}, key: expiryKey(f.ID)})
+	switch {
+	case perr == nil && ans != nil && ans.state == payment.OpSucceeded:
+		return "the hold lapsed: released at the provider", nil
+	case perr != nil && errors.Is(perr, ErrProviderRejected) && ans != nil:
+		code := ans.errorCode
+		if code == "" {
+			code = "refused"
+		}
+		return "the hold lapsed: the provider holds nothing any more (" + code + ")", nil
+	case perr != nil && errors.Is(perr, errOpUnsupported):
+		return "the hold lapsed", nil
+	case perr != nil:
+		return "", perr
+	default:
+		return "", fmt.Errorf("%w: releasing the hold: the provider answered %q", ErrBadResponse, ans.state)
+	}
 }
 
 // mark records an expiry or a chargeback and reports it.

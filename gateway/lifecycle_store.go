@@ -97,8 +97,11 @@ type LifecycleStore interface {
 	// entry: MarkExpired ends a hold that lapsed (ErrPaymentState when it holds nothing),
 	// MarkChargedBack a chargeback (ErrPaymentState when there was one already).
 	MarkPayment(ctx context.Context, id, mark string, e HistoryEntry) (*payment.PaymentFacts, error)
-	// ExpiredHolds lists payments still holding money whose hold lapsed before now.
-	ExpiredHolds(ctx context.Context, now time.Time) ([]*payment.PaymentFacts, error)
+	// ClaimExpiredHolds claims payments still holding money whose hold lapsed before now (and
+	// no capture or void in flight) for this node, and returns them: each is returned to one
+	// claim only — on any node — until lease has passed, so that one node releases the hold
+	// and records it expired; a claimant that died mid-way is taken over after the lease.
+	ClaimExpiredHolds(ctx context.Context, now time.Time, lease time.Duration) ([]*payment.PaymentFacts, error)
 	// ProviderEventSeen reports whether an inbound provider event was applied already.
 	ProviderEventSeen(ctx context.Context, source, id string) (bool, error)
 	// RecordProviderEvent records an inbound provider event once it was applied; seen reports

@@ -30,6 +30,7 @@ type memPayment struct {
 	chargedBack     bool
 	captureReserved int64
 	refundReserved  int64
+	claimedUntil    time.Time // ClaimExpiredHolds
 }
 
 var _ LifecycleStore = (*MemoryLedger)(nil)
@@ -326,13 +327,15 @@ func (m *MemoryLedger) MarkPayment(_ context.Context, id, mark string, e History
 	return &f, nil
 }
 
-// ExpiredHolds implements LifecycleStore.
-func (m *MemoryLedger) ExpiredHolds(_ context.Context, now time.Time) ([]*payment.PaymentFacts, error) {
+// ClaimExpiredHolds implements LifecycleStore: one process, so the claim is a time per payment.
+func (m *MemoryLedger) ClaimExpiredHolds(_ context.Context, now time.Time, lease time.Duration) ([]*payment.PaymentFacts, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	var out []*payment.PaymentFacts
 	for _, p := range m.payments {
-		if p.holding && p.captureReserved == 0 && !p.facts.AuthorizedUntil.IsZero() && p.facts.AuthorizedUntil.Before(now) {
+		if p.holding && p.captureReserved == 0 && !p.facts.AuthorizedUntil.IsZero() && p.facts.AuthorizedUntil.Before(now) &&
+			!p.claimedUntil.After(now) {
+			p.claimedUntil = now.Add(lease)
 			f := p.facts
 			out = append(out, &f)
 		}

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sort"
 	"time"
 
 	"github.com/paybridge/paybridge/pan"
@@ -568,27 +569,72 @@ func (s *Store) PaymentByProviderID(ctx context.Context, pid string) (*payment.P
 	return &m.f, nil
 }
 
-// ExpiredHolds lists payments still holding money whose hold lapsed before now.
-func (s *Store) ExpiredHolds(ctx context.Context, now time.Time) ([]payment.PaymentFacts, error) {
-	db, err := s.reader()
-	if err != nil {
-		return nil, err
+// ClaimExpiredHolds claims for node, for lease, up to limit payments still holding money whose
+// hold lapsed before at, oldest expiry first, and returns them. A claimed payment is returned
+// to no other claim until the lease has passed: one node at a time releases each hold at the
+// provider and records it expired (MarkPayment ends the hold, and with it the claim's
+// purpose); when that node dies mid-way, another claims the payment once the lease is over.
+// A payment with a capture or void in flight is left alone (its outcome decides). On
+// PostgreSQL concurrent claims skip each other's rows (FOR UPDATE SKIP LOCKED) — and rows a
+// lifecycle write holds.
+func (s *Store) ClaimExpiredHolds(ctx context.Context, node string, at time.Time, lease time.Duration, limit int) ([]payment.PaymentFacts, error) {
+	if lease <= 0 || node == "" {
+		return nil, fmt.Errorf("%w: hold claim without a node or a lease", ErrInvalid)
 	}
-	rows, err := db.QueryContext(ctx, `SELECT `+moneyCols+` FROM payment_sessions WHERE holding = 1 AND capture_reserved_minor = 0
-		AND authorized_until IS NOT NULL AND authorized_until < ? ORDER BY authorized_until LIMIT 500`, now.UnixMicro())
-	if err != nil {
-		return nil, fmt.Errorf("store: expired holds: %w", err)
-	}
-	defer rows.Close()
+	at = orNow(at)
 	var out []payment.PaymentFacts
-	for rows.Next() {
-		m, err := scanMoney(rows)
+	err := s.write(ctx, func(ctx context.Context, tx *txn) error {
+		out = nil
+		rows, err := tx.QueryContext(ctx, `UPDATE payment_sessions SET expiry_claimed_by = ?, expiry_claimed_until = ?
+			WHERE id IN (SELECT id FROM payment_sessions WHERE holding = 1 AND capture_reserved_minor = 0
+				AND authorized_until IS NOT NULL AND authorized_until < ?
+				AND (expiry_claimed_until IS NULL OR expiry_claimed_until <= ?)
+				ORDER BY authorized_until, id LIMIT ?`+tx.d.skipLocked()+`)
+			RETURNING `+moneyCols,
+			node, at.Add(lease).UnixMicro(), at.UnixMicro(), at.UnixMicro(), clampLimit(limit))
 		if err != nil {
-			return nil, fmt.Errorf("store: expired holds: %w", err)
+			return err
 		}
-		out = append(out, m.f)
+		defer rows.Close()
+		for rows.Next() {
+			m, err := scanMoney(rows)
+			if err != nil {
+				return err
+			}
+			out = append(out, m.f)
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: claim expired holds: %w", err)
 	}
-	return out, rows.Err()
+	sort.Slice(out, func(i, j int) bool {
+		if !out[i].AuthorizedUntil.Equal(out[j].AuthorizedUntil) {
+			return out[i].AuthorizedUntil.Before(out[j].AuthorizedUntil)
+		}
+		return out[i].ID < out[j].ID
+	})
+	return out, nil
+}
+
+// ReleaseHoldClaims ends the expiry claims node holds on payments still holding money, so that
+// another node expires them at once rather than when the lease ends: a dead node's, on
+// takeover, or a node's own of a previous run. It returns how many it freed.
+func (s *Store) ReleaseHoldClaims(ctx context.Context, node string) (int, error) {
+	var n int64
+	err := s.write(ctx, func(ctx context.Context, tx *txn) error {
+		res, err := tx.ExecContext(ctx, `UPDATE payment_sessions SET expiry_claimed_until = NULL
+			WHERE expiry_claimed_by = ? AND holding = 1 AND expiry_claimed_until IS NOT NULL`, node)
+		if err != nil {
+			return err
+		}
+		n, err = res.RowsAffected()
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("store: release hold claims of %s: %w", node, err)
+	}
+	return int(n), nil
 }
 
 // ProviderEventSeen reports whether an inbound provider event was recorded.

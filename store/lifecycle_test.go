@@ -148,9 +148,9 @@ func TestLedgerVoidExpiryAndKnownPayments(t *testing.T) {
 			t.Fatalf("void: %+v", f)
 		}
 		authorizedPayment(t, s, "e", 1000)
-		due, err := s.ExpiredHolds(ctx, t0.Add(8*24*time.Hour))
+		due, err := s.ClaimExpiredHolds(ctx, "n1", t0.Add(8*24*time.Hour), time.Minute, 10)
 		if err != nil || len(due) != 1 || due[0].ID != "e" {
-			t.Fatalf("ExpiredHolds = %+v, %v", due, err)
+			t.Fatalf("ClaimExpiredHolds = %+v, %v", due, err)
 		}
 		if f, err := s.MarkPayment(ctx, "e", payment.StateExpired, HistoryEntry{Actor: payment.Actor{Kind: payment.ActorSystem}, Action: "expired"}); err != nil || f.State != payment.StateExpired {
 			t.Fatalf("expire: %+v %v", f, err)
@@ -320,6 +320,99 @@ func TestFinishOpChangedOncePerOperationAcrossNodes(t *testing.T) {
 		f, _ := a.PaymentFacts(ctx, "p")
 		if f.RefundedMinor != refunded {
 			t.Fatalf("refunded %d, the succeeded refunds add to %d", f.RefundedMinor, refunded)
+		}
+	})
+}
+
+// Two nodes claim lapsed holds at the same moment, over and over: each payment is claimed by
+// exactly one of them. A claimant that dies leaves its claims; the other node gets them once
+// the lease has passed (not before), or at once when they are released on takeover. A hold
+// with a capture in flight, one not yet lapsed and one already expired are never claimed.
+func TestHoldClaimsOneNodeEachAndTakeover(t *testing.T) {
+	eachDialect(t, func(t *testing.T) {
+		a, target := openTest(t)
+		b := openAgain(t, target)
+		ctx := context.Background()
+		const n = 30
+		for i := range n {
+			authorizedPayment(t, a, fmt.Sprintf("h%02d", i), 1000)
+		}
+		authorizedPayment(t, a, "inflight", 1000)
+		begin(t, a, "inflight", payment.OpCapture, "cap-inflight", 500)
+		authorizedPayment(t, a, "gone", 1000)
+		if _, err := a.MarkPayment(ctx, "gone", payment.StateExpired, HistoryEntry{Actor: payment.Actor{Kind: payment.ActorSystem}, Action: "expired"}); err != nil {
+			t.Fatal(err)
+		}
+		at := t0.Add(8 * 24 * time.Hour) // every hold above lapsed at t0 + 7 days
+		if due, err := a.ClaimExpiredHolds(ctx, "n1", t0.Add(24*time.Hour), time.Minute, 100); err != nil || len(due) != 0 {
+			t.Fatalf("holds claimed before they lapsed: %d, %v", len(due), err)
+		}
+
+		var mu sync.Mutex
+		claimedBy := map[string][]string{}
+		var wg sync.WaitGroup
+		for i := range 8 {
+			node, name := a, "n1"
+			if i%2 == 1 {
+				node, name = b, "n2"
+			}
+			wg.Go(func() {
+				due, err := node.ClaimExpiredHolds(ctx, name, at, time.Minute, 7)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				mu.Lock()
+				defer mu.Unlock()
+				for _, f := range due {
+					claimedBy[f.ID] = append(claimedBy[f.ID], name)
+				}
+			})
+		}
+		wg.Wait()
+		for id, who := range claimedBy {
+			if len(who) != 1 {
+				t.Errorf("%s claimed by %v", id, who)
+			}
+		}
+		if len(claimedBy) != n {
+			t.Fatalf("%d holds claimed, want %d: %v", len(claimedBy), n, claimedBy)
+		}
+		for _, id := range []string{"inflight", "gone"} {
+			if claimedBy[id] != nil {
+				t.Errorf("%s was claimed", id)
+			}
+		}
+
+		// n1 dies holding its claims: n2 gets nothing before the lease ends, all of them after.
+		var n1s []string
+		for id, who := range claimedBy {
+			if who[0] == "n1" {
+				n1s = append(n1s, id)
+			}
+		}
+		if len(n1s) == 0 {
+			t.Fatal("n1 claimed nothing: the takeover below would prove nothing")
+		}
+		if due, _ := b.ClaimExpiredHolds(ctx, "n2", at.Add(59*time.Second), time.Minute, 100); len(due) != 0 {
+			t.Fatalf("claims taken over before the lease ended: %d", len(due))
+		}
+		due, err := b.ClaimExpiredHolds(ctx, "n2", at.Add(61*time.Second), time.Minute, 100)
+		if err != nil || len(due) != n {
+			t.Fatalf("after the lease: %d claimed (n1 held %d, all %d lapse together), %v", len(due), len(n1s), n, err)
+		}
+		// Released on takeover: claimable at once, by anyone.
+		if freed, err := b.ReleaseHoldClaims(ctx, "n2"); err != nil || freed != n {
+			t.Fatalf("ReleaseHoldClaims = %d, %v", freed, err)
+		}
+		for _, id := range n1s {
+			if _, err := b.MarkPayment(ctx, id, payment.StateExpired, HistoryEntry{Actor: payment.Actor{Kind: payment.ActorSystem}, Action: "expired"}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		due, err = a.ClaimExpiredHolds(ctx, "n1", at.Add(62*time.Second), time.Minute, 100)
+		if err != nil || len(due) != n-len(n1s) {
+			t.Fatalf("after release: %d claimed, want %d (the expired ones never again), %v", len(due), n-len(n1s), err)
 		}
 	})
 }

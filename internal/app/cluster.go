@@ -107,8 +107,9 @@ func (r settleReport) empty() bool {
 
 // settle finishes what node left behind before the given time: it ends its calls recorded in
 // progress (their media was anchored on that node: the callers are gone), completes the payment
-// records of attempts the provider had answered, frees its webhook claims, and asks the
-// provider about its pending attempts (each answer completes a record through the recorder).
+// records of attempts the provider had answered, frees its webhook claims and its claims on
+// lapsed holds, and asks the provider about its pending attempts (each answer completes a
+// record through the recorder).
 // all settles every node's leftovers (SQLite: one node owns the file).
 func (a *App) settle(ctx context.Context, node string, all bool, before time.Time, cause string) (settleReport, error) {
 	var rep settleReport
@@ -121,6 +122,10 @@ func (a *App) settle(ctx context.Context, node string, all bool, before time.Tim
 	}
 	errs = append(errs, err)
 	if rep.webhooks, err = a.store.ReleaseWebhookClaims(ctx, node); err != nil {
+		errs = append(errs, err)
+	}
+	// Its claims on lapsed holds: the next expiry pass (any node's) releases them at once.
+	if _, err = a.store.ReleaseHoldClaims(ctx, node); err != nil {
 		errs = append(errs, err)
 	}
 	// Records first: the reconciliation below emits its own, and must not find these again.

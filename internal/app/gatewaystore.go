@@ -338,8 +338,12 @@ func (l gatewayStore) MarkPayment(ctx context.Context, id, mark string, e gatewa
 	return f, translateLedger(err)
 }
 
-func (l gatewayStore) ExpiredHolds(ctx context.Context, now time.Time) ([]*payment.PaymentFacts, error) {
-	fs, err := l.s.ExpiredHolds(ctx, now)
+func (l gatewayStore) ClaimExpiredHolds(ctx context.Context, now time.Time, lease time.Duration) ([]*payment.PaymentFacts, error) {
+	node := l.node
+	if node == "" {
+		node = "local"
+	}
+	fs, err := l.s.ClaimExpiredHolds(ctx, node, now, lease, 100)
 	if err != nil {
 		return nil, err
 	}
