@@ -603,3 +603,66 @@ func TestOneOutcomeOneEventWhenPathsRace(t *testing.T) {
 	}
 	agree(t, led, e.sb, f)
 }
+
+// TestExpireHoldsReleasesAtTheProvider: a hold whose time is over (by paybridge's record) is
+// released at the provider and recorded expired, once; a release without an answer leaves
+// the payment authorised and claimed, and it is tried again — with the same key — only after
+// the claim's lease.
+func TestExpireHoldsReleasesAtTheProvider(t *testing.T) {
+	e := newEnv(t, sandbox.Config{})
+	c := e.open(t, "session")
+	led := NewMemoryLedger()
+	l := NewLifecycle(LifecycleConfig{Ledger: led, Connectors: e.cs, Events: e.events, HoldLease: 300 * time.Millisecond})
+	ctx := context.Background()
+	lapsed := func(id string) payment.PaymentFacts {
+		f := authorize(t, c, NewMemoryLedger(), id, "4242424242424242", 1500)
+		f.AuthorizedUntil = time.Now().Add(-time.Second)
+		led.AddPayment(f)
+		return f
+	}
+	expired := func(id string) int {
+		n := 0
+		e.events.mu.Lock()
+		defer e.events.mu.Unlock()
+		for _, ev := range e.events.ev {
+			if d, ok := ev.Data.(*event.PaymentExpired); ok && d.Operation.PaymentID == id {
+				n++
+			}
+		}
+		return n
+	}
+	f := lapsed("p1")
+	if n, err := l.ExpireHolds(ctx); err != nil || n != 1 {
+		t.Fatalf("ExpireHolds = %d, %v", n, err)
+	}
+	if n, _ := l.ExpireHolds(ctx); n != 0 {
+		t.Fatalf("a second pass expired %d", n)
+	}
+	if got, _ := led.PaymentFacts(ctx, "p1"); got.State != payment.StateExpired || expired("p1") != 1 {
+		t.Fatalf("after expiry: %+v, %d events", got, expired("p1"))
+	}
+	if ch := ledgerCharge(t, e.sb, f.ProviderPaymentID); ch.Status != "voided" || len(ch.Operations) != 1 {
+		t.Fatalf("the provider still holds it: %s %+v", ch.Status, ch.Operations)
+	}
+	h := led.History("p1")
+	if last := h[len(h)-1]; last.Action != "expired" || !strings.Contains(last.Detail, "released at the provider") {
+		t.Fatalf("history: %+v", last)
+	}
+
+	g := lapsed("p2")
+	e.sb.SetFaults(sandbox.Faults{FailFirst: 1000, Paths: []string{"/globalpci/v1/transaction/" + g.ProviderPaymentID + "/void$"}})
+	if n, _ := l.ExpireHolds(ctx); n != 0 {
+		t.Fatalf("expired %d without the provider's answer", n)
+	}
+	e.sb.SetFaults(sandbox.Faults{})
+	if n, _ := l.ExpireHolds(ctx); n != 0 {
+		t.Fatalf("tried again within the claim's lease: %d", n)
+	}
+	time.Sleep(400 * time.Millisecond)
+	if n, _ := l.ExpireHolds(ctx); n != 1 || expired("p2") != 1 {
+		t.Fatalf("after the lease: %d expired, %d events", n, expired("p2"))
+	}
+	if ch := ledgerCharge(t, e.sb, g.ProviderPaymentID); ch.Status != "voided" {
+		t.Fatalf("p2 at the provider: %s", ch.Status)
+	}
+}

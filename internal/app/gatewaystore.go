@@ -18,14 +18,20 @@ import (
 type gatewayStore struct {
 	s *store.Store
 	// node is this node's id: written on every attempt it begins, and the claimant of the
-	// webhook deliveries it sends.
+	// webhook deliveries it sends and of the lapsed holds it expires.
 	node string
 	// owner is the node whose pending attempts PendingAttempts lists (this node's, or a dead
 	// node's while this one settles it); with allNodes, every node's (SQLite: the file has
 	// one node).
 	owner    string
 	allNodes bool
+	// holdBatch is how many lapsed holds one expiry pass claims (0: holdBatch).
+	holdBatch int
 }
+
+// holdBatch is how many lapsed holds a node claims per expiry pass: what it can release at
+// the provider well within the claim's lease, one request after the other.
+const holdBatch = 100
 
 // webhookLease is how long a node holds a webhook delivery it claimed: longer than a delivery
 // takes (gateway's 10 s timeout), short enough that another node retries soon after the
@@ -343,7 +349,11 @@ func (l gatewayStore) ClaimExpiredHolds(ctx context.Context, now time.Time, leas
 	if node == "" {
 		node = "local"
 	}
-	fs, err := l.s.ClaimExpiredHolds(ctx, node, now, lease, 100)
+	batch := l.holdBatch
+	if batch <= 0 {
+		batch = holdBatch
+	}
+	fs, err := l.s.ClaimExpiredHolds(ctx, node, now, lease, batch)
 	if err != nil {
 		return nil, err
 	}
