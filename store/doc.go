@@ -15,7 +15,11 @@
 // payment page claims it (ClaimLink: active → claimed, one winner) while the provider answers
 // and finishes it (FinishLink: used, failed, or back to active). SMS is the outbox, Webhook a
 // result notification with its retry schedule, and the audit log records admin actions and
-// retention purges. Stats sums recent activity; Backup copies the live database.
+// retention purges. The payment ledger (lifecycle.go) keeps each payment's operations and its
+// history; the history and the audit log are append-only in the database itself (migration
+// 0011: triggers refuse UPDATE and DELETE on both dialects), and ClaimExpiredHolds gives each
+// lapsed authorisation to one node at a time. Stats sums recent activity; Backup copies the
+// live database.
 //
 // # Durability
 //
