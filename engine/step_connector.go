@@ -71,6 +71,8 @@ func (r *run) stepSendLink(ctx context.Context, s *callplan.SendPaymentLinkStep)
 	}
 	// Without an amount the link pays the session's: the one a Pay step of this call started
 	// (known here), or else the provider's record of it (the gateway looks it up).
+	// A link that completes a Pay step's session does what that step does (docs/pay.md
+	// "Payment links and the Pay options"): authorize, take a bank account, route.
 	if known, ok := r.sessions[req.SessionID]; ok && req.SessionID != "" && known.connector == s.Connector {
 		if req.Amount.Minor == 0 {
 			req.Amount = known.amount
@@ -78,6 +80,7 @@ func (r *run) stepSendLink(ctx context.Context, s *callplan.SendPaymentLinkStep)
 		if req.Reference == "" {
 			req.Reference = known.reference
 		}
+		req.Terms = known.terms
 	}
 	lctx, cancel := context.WithTimeout(ctx, maxConnectorWait)
 	res, err := r.opts.Links.SendPaymentLink(lctx, req)
@@ -104,15 +107,38 @@ type sessionFacts struct {
 	connector string
 	amount    payment.Amount
 	reference string
+	terms     *payment.LinkTerms // what a link completing the session does (nil: charge a card)
 }
 
 // rememberSession notes a session a Pay step used, so that a SendPaymentLink without an
-// amount can pay the same amount on it.
-func (r *run) rememberSession(connector, id string, amount payment.Amount, reference string) {
+// amount can pay the same amount on it, on the same terms.
+func (r *run) rememberSession(connector, id string, amount payment.Amount, reference string, terms *payment.LinkTerms) {
 	if id == "" {
 		return
 	}
-	r.sessions[id] = sessionFacts{connector: connector, amount: amount, reference: reference}
+	r.sessions[id] = sessionFacts{connector: connector, amount: amount, reference: reference, terms: terms}
+}
+
+// linkTerms are the terms of a Pay step a payment link falling back from it keeps: its method
+// when it authorizes, its bank account, the rest of its route with the opened connectors'
+// keys. nil when the link would just charge a card through the step's connector.
+func (r *run) linkTerms(s *callplan.PayStep, p *payCapture) *payment.LinkTerms {
+	t := &payment.LinkTerms{}
+	if p.method == payment.MethodAuthorize {
+		t.Method = payment.MethodAuthorize
+	}
+	if s.IsBank() {
+		t.PaymentMethod, t.BankAccountType = payment.PaymentMethodACH, s.BankAccountType
+	}
+	for i, name := range p.route {
+		if i > 0 {
+			t.Route = append(t.Route, payment.LinkHop{Connector: name, ConnectorKey: r.connectorKeys[name]})
+		}
+	}
+	if t.Method == "" && t.PaymentMethod == "" && len(t.Route) == 0 {
+		return nil
+	}
+	return t
 }
 
 // lookedUpValues lists, sorted, the non-empty values of the variables ApiInteraction fields

@@ -170,6 +170,9 @@ func (l *Links) SendPaymentLink(ctx context.Context, req *payment.LinkRequest) (
 	if err != nil {
 		return nil, err
 	}
+	if err := l.checkTerms(c, req.Terms); err != nil {
+		return nil, err
+	}
 	to := normalizeE164(req.To)
 	now := l.cfg.Now()
 	ttl := req.TTL
@@ -209,12 +212,12 @@ func (l *Links) SendPaymentLink(ctx context.Context, req *payment.LinkRequest) (
 	token, hash := newLinkToken()
 	link := &Link{ID: newID("lnk_"), TokenHash: hash, SessionID: sess.ID, Connector: req.Connector, ConnectorKey: c.Key(),
 		CallID: req.CallID, To: to, AmountMinor: amount.Minor, Currency: amount.Currency,
-		Reference: ref, State: LinkActive, CreatedAt: now, ExpiresAt: now.Add(ttl), Invoice: req.Invoice}
+		Reference: ref, State: LinkActive, CreatedAt: now, ExpiresAt: now.Add(ttl), Invoice: req.Invoice, Terms: req.Terms}
 	if err = l.createLink(ctx, link, req, now); err != nil {
 		return nil, err
 	}
 	url := strings.TrimRight(l.cfg.BaseURL, "/") + "/pay/" + token
-	body := linkText(l.brandOf(link), amount, ref, url, link.ExpiresAt)
+	body := linkText(l.brandOf(link), amount, ref, url, link.ExpiresAt, req.Terms.MethodOf() == payment.MethodAuthorize)
 	msgID, err := l.cfg.SMS.SendSMS(ctx, &SMS{CallID: req.CallID, LinkID: link.ID, To: to, From: l.cfg.From, Body: body, CreatedAt: now})
 	if err != nil {
 		return nil, err
@@ -227,11 +230,41 @@ func (l *Links) SendPaymentLink(ctx context.Context, req *payment.LinkRequest) (
 		ExpiresAt: link.ExpiresAt, MessageID: msgID}, nil
 }
 
+// checkTerms refuses, before any provider call or text, a link whose terms a connector of its
+// route cannot carry (payment.CheckPayMethod: a stripe connector takes no bank account) or
+// whose backup connectors are not open.
+func (l *Links) checkTerms(c *Connector, t *payment.LinkTerms) error {
+	if err := t.Check(); err != nil {
+		return fmt.Errorf("%w: %w", ErrConnectorConfig, err)
+	}
+	if t == nil {
+		return nil
+	}
+	conns := []*Connector{c}
+	for _, h := range t.Route {
+		hc, err := l.cfg.Connectors.Resolve(h.ConnectorKey, h.Connector)
+		if err != nil {
+			return err
+		}
+		conns = append(conns, hc)
+	}
+	for _, hc := range conns {
+		if err := payment.CheckPayMethod(hc.Type(), t.MethodOf(), t.PaymentMethod); err != nil {
+			return fmt.Errorf("%w: connector %s: %w", ErrConnectorConfig, hc.Name(), err)
+		}
+	}
+	return nil
+}
+
 // linkText is the text that carries a link: the merchant, the amount written for its locale,
 // the reference, the link and when it expires, and the merchant's support line.
-func linkText(b brand, amount payment.Amount, ref, url string, expires time.Time) string {
+func linkText(b brand, amount payment.Amount, ref, url string, expires time.Time, hold bool) string {
 	var s strings.Builder
-	fmt.Fprintf(&s, "%s: pay %s", b.Name, b.price(amount.Minor, amount.Currency))
+	verb := "pay"
+	if hold {
+		verb = "authorise"
+	}
+	fmt.Fprintf(&s, "%s: %s %s", b.Name, verb, b.price(amount.Minor, amount.Currency))
 	if ref != "" {
 		fmt.Fprintf(&s, " for %s", ref)
 	}

@@ -32,6 +32,32 @@ type pageData struct {
 	Paid              bool
 	Confirmation      string
 	Invoice           *invoicePage // the merchant's invoice, when the link has one
+	// The link's terms: a hold instead of a charge (Authorize, with the hold's expiry once
+	// placed), a bank account instead of a card (Bank, with the account types to choose from
+	// and, once paid, the account's mask).
+	Authorize     bool
+	HoldUntil     string
+	Bank          bool
+	AccountTypes  []accountTypeOption
+	MaskedAccount string
+}
+
+// accountTypeOption is one bank account type of the page's choice.
+type accountTypeOption struct {
+	Value, Label string
+	Selected     bool
+}
+
+// accountTypeLabels name the bank account types on the page.
+var accountTypeLabels = map[string]string{payment.BankConsumerChecking: "Personal checking",
+	payment.BankConsumerSavings: "Personal savings", payment.BankCommercialChecking: "Business checking"}
+
+func accountTypeOptions(selected string) []accountTypeOption {
+	out := make([]accountTypeOption, len(payment.BankAccountTypes))
+	for i, t := range payment.BankAccountTypes {
+		out[i] = accountTypeOption{Value: t, Label: accountTypeLabels[t], Selected: t == selected}
+	}
+	return out
 }
 
 // pageError is one field's error as the page shows it: in the summary (a link to the field)
@@ -51,7 +77,9 @@ func (d pageData) FieldError(field string) string {
 }
 
 // fieldLabels name the page's fields in its error summary.
-var fieldLabels = map[string]string{"cc-number": "Card number", "cc-exp": "Expiry date", "cc-csc": "Security code", "postal-code": "Postcode"}
+var fieldLabels = map[string]string{"cc-number": "Card number", "cc-exp": "Expiry date", "cc-csc": "Security code", "postal-code": "Postcode",
+	"bank-routing-number": "Routing number", "bank-account-number": "Account number",
+	"bank-account-number-confirm": "Account number again", "bank-account-type": "Account type"}
 
 // withBrand puts the merchant on the page.
 func (d pageData) withBrand(b brand) pageData {
@@ -196,8 +224,13 @@ func (l *Links) lookup(w http.ResponseWriter, r *http.Request) (string, *Link, b
 
 func (l *Links) formPage(link *Link) pageData {
 	b := l.brandOf(link)
-	return pageData{Title: "Pay " + b.Name, ShowForm: true, Amount: b.price(link.AmountMinor, link.Currency),
-		Reference: link.Reference, Invoice: invoiceOnPage(link.Invoice, func(minor int64) string { return b.price(minor, link.Currency) })}.withBrand(b)
+	d := pageData{Title: "Pay " + b.Name, ShowForm: true, Amount: b.price(link.AmountMinor, link.Currency),
+		Reference: link.Reference, Invoice: invoiceOnPage(link.Invoice, func(minor int64) string { return b.price(minor, link.Currency) }),
+		Authorize: link.Terms.MethodOf() == payment.MethodAuthorize, Bank: link.Terms.IsBank()}.withBrand(b)
+	if d.Bank {
+		d.AccountTypes = accountTypeOptions(link.Terms.AccountType())
+	}
+	return d
 }
 
 // handleGet shows the payment form. It never changes the link: SMS apps and mail scanners
@@ -260,7 +293,15 @@ func (l *Links) handlePost(w http.ResponseWriter, r *http.Request) {
 		l.render(w, http.StatusBadRequest, d)
 		return
 	}
-	form, err := parseCardForm(body, l.cfg.Now())
+	// The link's terms decide the form: a bank account or a card. Either way the digits go
+	// from the body bytes straight into secure buffers.
+	var form *cardForm
+	var bank *bankForm
+	if link.Terms.IsBank() {
+		bank, err = parseBankForm(body, link.Terms.AccountType())
+	} else {
+		form, err = parseCardForm(body, l.cfg.Now())
+	}
 	pan.Zero(body)
 	if err != nil {
 		d := l.formPage(link)
@@ -277,7 +318,15 @@ func (l *Links) handlePost(w http.ResponseWriter, r *http.Request) {
 		l.render(w, http.StatusUnprocessableEntity, d)
 		return
 	}
-	defer form.Wipe()
+	wipe := func() {
+		if form != nil {
+			form.Wipe()
+		}
+		if bank != nil {
+			bank.Wipe()
+		}
+	}
+	defer wipe()
 
 	claimed, err := l.cfg.Store.ClaimLink(r.Context(), hash, l.cfg.Now())
 	switch {
@@ -301,35 +350,54 @@ func (l *Links) handlePost(w http.ResponseWriter, r *http.Request) {
 			l.log.Error("finishing a link claim failed", "link", claimed.ID, "error", err)
 		}
 	}
-	c, err := l.cfg.Connectors.Resolve(claimed.ConnectorKey, claimed.Connector)
+	hops, err := l.route(claimed)
 	if err != nil {
 		finish(LinkOutcome{Retry: true})
 		l.log.Error("payment link connector is not open", "link", claimed.ID, "connector", claimed.Connector, "error", err)
 		l.render(w, http.StatusServiceUnavailable, pageTrouble.withBrand(l.brandOf(link)))
 		return
 	}
-	brand := ""
-	form.Number.Use(func(d []byte) { brand = cardBrand(d) })
-	masked := form.Number.Mask()
-	// The key changes only after a definite decline, so a retry after "not confirmed" reuses
-	// it and the provider cannot charge twice.
-	key := claimed.ID + "-" + strconv.Itoa(claimed.Attempts+1)
-	res, err := c.Pay(ctx, &payment.Request{CallID: claimed.CallID, Channel: event.ChannelLink, SessionID: claimed.SessionID,
-		IdempotencyKey: key, Amount: payment.Amount{Minor: claimed.AmountMinor, Currency: claimed.Currency},
+	terms := claimed.Terms
+	req := &payment.Request{CallID: claimed.CallID, Channel: event.ChannelLink, SessionID: claimed.SessionID,
+		Amount: payment.Amount{Minor: claimed.AmountMinor, Currency: claimed.Currency}, Method: terms.MethodOf(),
 		Reference: claimed.Reference, Description: "Payment link " + claimed.ID, Invoice: claimed.Invoice,
-		Card: payment.Card{Number: form.Number, SecurityCode: form.CSC, ExpMonth: form.ExpMonth,
-			ExpYear: form.ExpYear, PostalCode: form.PostalCode, Brand: brand}})
-	form.Wipe()
+		PaymentMethod: payment.PaymentMethodCard}
+	brand, masked, maskedAccount, accountType := "", "", "", ""
+	if bank != nil {
+		req.PaymentMethod = payment.PaymentMethodACH
+		req.Bank = &payment.BankAccount{RoutingNumber: bank.Routing, AccountNumber: bank.Account, Type: bank.Type}
+		maskedAccount, accountType = bank.Account.MaskAccount(), bank.Type
+	} else {
+		form.Number.Use(func(d []byte) { brand = cardBrand(d) })
+		masked = form.Number.Mask()
+		req.Card = payment.Card{Number: form.Number, SecurityCode: form.CSC, ExpMonth: form.ExpMonth,
+			ExpYear: form.ExpYear, PostalCode: form.PostalCode, Brand: brand}
+	}
+	// The key changes only after a definite decline, so a retry after "not confirmed" reuses
+	// it and the provider cannot charge twice; each connector of the route has its own.
+	key := claimed.ID + "-" + strconv.Itoa(claimed.Attempts+1)
+	res, took, routes, err := l.offer(ctx, claimed, hops, req, key)
+	wipe() // the connectors have sent (or failed to send) the digits: they are gone now
 	// The facts of this submission, for the payment record (event.Payment).
 	paymentRecord := func(result, code, confirmation, session string) event.Payment {
 		if session == "" {
 			session = claimed.SessionID
 		}
-		return event.Payment{SessionID: session, Channel: event.ChannelLink, Connector: claimed.Connector, ConnectorKey: c.Key(),
-			Method: "charge", AmountMinor: claimed.AmountMinor, Currency: claimed.Currency,
+		p := event.Payment{SessionID: session, Channel: event.ChannelLink, Connector: took.name, ConnectorKey: took.conn.Key(),
+			Method: req.Method, AmountMinor: claimed.AmountMinor, Currency: claimed.Currency,
 			Reference: claimed.Reference, Result: result, ErrorCode: code, MaskedCard: masked, CardType: brand,
-			Confirmation: confirmation, AttemptKey: key, Attempts: claimed.Attempts + 1,
-			PaymentMethod: payment.PaymentMethodCard, Invoice: eventInvoice(claimed.Invoice)}
+			Confirmation: confirmation, AttemptKey: took.key, Attempts: claimed.Attempts + 1,
+			PaymentMethod: req.PaymentMethod, Invoice: eventInvoice(claimed.Invoice)}
+		if bank != nil {
+			p.BankAccountType, p.MaskedAccount = accountType, maskedAccount
+		}
+		if res != nil && result == event.ResultSuccess && req.Method == payment.MethodAuthorize {
+			p.AuthorizedUntil = res.AuthorizedUntil
+		}
+		if len(routes) > 1 { // a single connector's route says nothing the record does not
+			p.Routes = routes
+		}
+		return p
 	}
 	if errors.Is(err, ErrProviderRejected) {
 		// The provider refused the request itself: nothing was charged under this key (a
@@ -359,9 +427,7 @@ func (l *Links) handlePost(w http.ResponseWriter, r *http.Request) {
 		l.emit(claimed.CallID, &event.LinkPaid{LinkID: claimed.ID,
 			Payment: paymentRecord(event.ResultSuccess, "", res.ConfirmationCode, res.SessionID)})
 		b := l.brandOf(claimed)
-		l.render(w, http.StatusOK, pageData{Title: "Payment received", Paid: true, Confirmation: res.ConfirmationCode,
-			Amount: b.price(claimed.AmountMinor, claimed.Currency), Reference: claimed.Reference,
-			Message: "Thank you. Your payment has been received."}.withBrand(b))
+		l.render(w, http.StatusOK, paidPage(b, claimed, res, maskedAccount))
 	case res.ErrorCode == "session_completed":
 		// The caller finished paying by phone after the link was sent.
 		finish(LinkOutcome{Paid: true})
@@ -377,6 +443,9 @@ func (l *Links) handlePost(w http.ResponseWriter, r *http.Request) {
 		}
 		d := l.formPage(claimed)
 		d.Error = declineText(res.ErrorCode) + " You can try another card."
+		if bank != nil {
+			d.Error = declineText(res.ErrorCode) + " You can try another account."
+		}
 		l.render(w, http.StatusPaymentRequired, d)
 	}
 }

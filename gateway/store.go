@@ -114,6 +114,9 @@ type Link struct {
 	Confirmation string // provider confirmation once paid
 	MessageID    string
 	Invoice      *payment.Invoice // the merchant's invoice the link pays (shown on its page)
+	// Terms: authorize instead of charging, a bank account instead of a card, backup
+	// connectors (nil: charge a card through Connector).
+	Terms *payment.LinkTerms
 }
 
 // LinkOutcome is what a submission of a claimed link produced.

@@ -149,6 +149,9 @@ type LinkRequest struct {
 	SessionID      string // attach to this session ("" = start a digital session)
 	TTL            time.Duration
 	Invoice        *Invoice // shown on the payment page and carried with the payment
+	// Terms say what the page does beyond charging a card through Connector: authorize, a
+	// bank account, a route of backup connectors (nil: charge a card).
+	Terms *LinkTerms
 }
 
 // LinkResult describes a sent link without its secret token.

@@ -40,7 +40,7 @@ var copyTables = []copyTable{
 	{name: "payment_ops", order: "id", text: []string{"reason", "error_code", "error_message", "actor"}},
 	{name: "payment_history", order: "payment_id, seq", text: []string{"actor", "detail"}},
 	{name: "provider_events", order: "source, event_id"},
-	{name: "payment_links", order: "id", text: []string{"to_number", "reference", "confirmation", "last_result"}, json: []string{"invoice"}},
+	{name: "payment_links", order: "id", text: []string{"to_number", "reference", "confirmation", "last_result"}, json: []string{"invoice", "terms"}},
 	{name: "sms_outbox", order: "id", text: []string{"to_number", "from_number", "body", "error"}},
 	{name: "webhooks", order: "id", text: []string{"last_error"}, json: []string{"payload"}},
 	{name: "audit_log", order: "id", text: []string{"actor", "detail"}},

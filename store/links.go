@@ -41,6 +41,9 @@ type Link struct {
 	MessageID    string    `json:"message_id,omitempty"`
 	// Invoice is the merchant's invoice the link pays (shown on its page).
 	Invoice *payment.Invoice `json:"invoice,omitempty"`
+	// Terms is what the link's page does beyond charging a card: authorize, a bank account,
+	// a route of backup connectors (docs/pay.md).
+	Terms *payment.LinkTerms `json:"terms,omitempty"`
 }
 
 // Cursor returns the paging cursor that continues a list after l.
@@ -80,7 +83,7 @@ type LinkFilter struct {
 
 const linkCols = `id, token_hash, session_id, call_id, connector, to_number, amount_minor, currency, reference,
 	created_at, expires_at, used_at, attempts, last_attempt_at, last_result, state, claimed_at, confirmation, message_id,
-	connector_key, invoice`
+	connector_key, invoice, terms`
 
 // CreateLink records a new link. ID defaults to a random id, CreatedAt to now; TokenHash and
 // ExpiresAt are required.
@@ -141,20 +144,26 @@ func (s *Store) CreateLinkCapped(ctx context.Context, l Link, since time.Time, m
 
 func insertLink(ctx context.Context, tx *txn, l Link) error {
 	_, err := tx.ExecContext(ctx, `INSERT INTO payment_links (`+linkCols+`)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, 0, NULL, '', ?, NULL, '', ?, ?, ?)`,
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, 0, NULL, '', ?, NULL, '', ?, ?, ?, ?)`,
 		l.ID, l.TokenHash, l.SessionID, l.CallID, l.Connector, pan.Redact(l.To), l.AmountMinor, l.Currency,
 		pan.Redact(l.Reference), orNow(l.CreatedAt).UnixMicro(), l.ExpiresAt.UnixMicro(), orDefault(l.Status, LinkActive),
-		l.MessageID, l.ConnectorKey, jsonText(l.Invoice))
+		l.MessageID, l.ConnectorKey, jsonText(l.Invoice), jsonText(l.Terms))
 	return err
 }
 
 func scanLink(sc scanner) (Link, error) {
 	var l Link
 	var created, expires, used, last, claimed sql.NullInt64
-	var invoice string
+	var invoice, terms string
 	err := sc.Scan(&l.ID, &l.TokenHash, &l.SessionID, &l.CallID, &l.Connector, &l.To, &l.AmountMinor, &l.Currency,
 		&l.Reference, &created, &expires, &used, &l.Attempts, &last, &l.LastResult, &l.Status, &claimed,
-		&l.Confirmation, &l.MessageID, &l.ConnectorKey, &invoice)
+		&l.Confirmation, &l.MessageID, &l.ConnectorKey, &invoice, &terms)
+	if terms != "" {
+		l.Terms = new(payment.LinkTerms)
+		if json.Unmarshal([]byte(terms), l.Terms) != nil {
+			l.Terms = nil
+		}
+	}
 	if invoice != "" {
 		l.Invoice = new(payment.Invoice)
 		if json.Unmarshal([]byte(invoice), l.Invoice) != nil {

@@ -157,7 +157,7 @@ func toGatewayLink(l *store.Link) *gateway.Link {
 		ID: l.ID, TokenHash: l.TokenHash, SessionID: l.SessionID, Connector: l.Connector, ConnectorKey: l.ConnectorKey, CallID: l.CallID,
 		To: l.To, AmountMinor: l.AmountMinor, Currency: l.Currency, Reference: l.Reference, State: state,
 		Attempts: l.Attempts, CreatedAt: l.CreatedAt, ExpiresAt: l.ExpiresAt, UsedAt: l.UsedAt,
-		Confirmation: l.Confirmation, MessageID: l.MessageID, Invoice: l.Invoice,
+		Confirmation: l.Confirmation, MessageID: l.MessageID, Invoice: l.Invoice, Terms: l.Terms,
 	}
 }
 
@@ -165,7 +165,7 @@ func toStoreLink(g *gateway.Link) store.Link {
 	return store.Link{
 		ID: g.ID, TokenHash: g.TokenHash, SessionID: g.SessionID, CallID: g.CallID, Connector: g.Connector, ConnectorKey: g.ConnectorKey,
 		To: g.To, AmountMinor: g.AmountMinor, Currency: g.Currency, Reference: g.Reference,
-		CreatedAt: g.CreatedAt, ExpiresAt: g.ExpiresAt, Status: string(g.State), MessageID: g.MessageID, Invoice: g.Invoice,
+		CreatedAt: g.CreatedAt, ExpiresAt: g.ExpiresAt, Status: string(g.State), MessageID: g.MessageID, Invoice: g.Invoice, Terms: g.Terms,
 	}
 }
 
