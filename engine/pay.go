@@ -218,7 +218,7 @@ func (r *run) preparePay(ctx context.Context, s *callplan.PayStep, p *payCapture
 			p.sessionID = sess.ID
 		}
 	}
-	r.rememberSession(s.Connector, p.sessionID, amount, p.reference, r.linkTerms(s, p))
+	r.rememberSession(s.Connector, p.sessionID, amount, p.reference, r.linkTerms(s, p), p.invoice)
 	return conn, sess, nil
 }
 

@@ -81,6 +81,9 @@ func (r *run) stepSendLink(ctx context.Context, s *callplan.SendPaymentLinkStep)
 			req.Reference = known.reference
 		}
 		req.Terms = known.terms
+		if req.Invoice == nil {
+			req.Invoice = known.invoice // the Pay step's invoice, on the page and with the payment
+		}
 	}
 	lctx, cancel := context.WithTimeout(ctx, maxConnectorWait)
 	res, err := r.opts.Links.SendPaymentLink(lctx, req)
@@ -108,15 +111,16 @@ type sessionFacts struct {
 	amount    payment.Amount
 	reference string
 	terms     *payment.LinkTerms // what a link completing the session does (nil: charge a card)
+	invoice   *payment.Invoice   // the Pay step's invoice
 }
 
 // rememberSession notes a session a Pay step used, so that a SendPaymentLink without an
-// amount can pay the same amount on it, on the same terms.
-func (r *run) rememberSession(connector, id string, amount payment.Amount, reference string, terms *payment.LinkTerms) {
+// amount can pay the same amount on it, on the same terms, for the same invoice.
+func (r *run) rememberSession(connector, id string, amount payment.Amount, reference string, terms *payment.LinkTerms, invoice *payment.Invoice) {
 	if id == "" {
 		return
 	}
-	r.sessions[id] = sessionFacts{connector: connector, amount: amount, reference: reference, terms: terms}
+	r.sessions[id] = sessionFacts{connector: connector, amount: amount, reference: reference, terms: terms, invoice: invoice}
 }
 
 // linkTerms are the terms of a Pay step a payment link falling back from it keeps: its method

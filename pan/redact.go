@@ -347,6 +347,11 @@ func contextValue(s string, r run, ctx ctxKind) (end, n int, ok bool) {
 	case ctxRouting:
 		return r.end, r.n, r.n == 9
 	case ctxAccount:
+		// The last four of a mask ("maskedAccount": "********6789") are what the mask shows:
+		// masking them again would leave nothing to recognise the account by.
+		if r.n == 4 && r.groups == 1 && r.start > 0 && s[r.start-1] == '*' {
+			return 0, 0, false
+		}
 		return r.end, r.n, r.n >= 4 && r.n <= 17
 	case ctxExpiry:
 		return expiryValue(s, r.start)

@@ -98,6 +98,9 @@ func TestRedact(t *testing.T) {
 		{"version", "go1.26.0 paybridge 0.4.1", "go1.26.0 paybridge 0.4.1"},
 		{"positions", "plan.xml:12:5: bad", "plan.xml:12:5: bad"},
 		{"mask stays a mask", "************4242", "************4242"},
+		{"account mask stays a mask", `{"maskedAccount":"********6789"}`, `{"maskedAccount":"********6789"}`},
+		{"account mask in words", "account ****6789", "account ****6789"},
+		{"account digits after a star", "account *000123456789", "account *********6789"},
 	}
 	for _, tt := range tests {
 		if got := Redact(tt.in); got != tt.want {
