@@ -3,6 +3,7 @@ package engine
 import (
 	"errors"
 	"fmt"
+	"reflect"
 	"testing"
 	"time"
 
@@ -78,6 +79,58 @@ func TestPayRoutesOnlyWhatWasNotCharged(t *testing.T) {
 				t.Fatalf("completed %v", done)
 			}
 			checkWiped(t, *bufs, h.conn)
+		})
+	}
+}
+
+// A payment link falling back from a Pay step does what the step does: the link request
+// carries the step's method (authorize), bank account (ach-debit and its type), the rest of
+// its route with the opened connectors' keys, and its invoice. A step that just charges a card
+// through one connector gives the link no terms.
+func TestPaymentLinkKeepsThePayStepsTerms(t *testing.T) {
+	head := `<CallPlan name="t"><Match number="+441632960000"/>
+<Connector name="primary" type="session" baseUrl="sandbox" account="acc"/>
+<Connector name="backup" type="generic" baseUrl="sandbox" account="acc"/>
+<Flow>`
+	link := `<If test="$(Pay.Result) != success"><SendPaymentLink connector="primary" to="+447700900123" session="$(Pay.SessionId)"/></If><Hangup/></Flow></CallPlan>`
+	cases := []struct {
+		name, pay string
+		want      *payment.LinkTerms
+		invoice   string
+	}{
+		{"authorize with an invoice", `<Pay connector="primary" method="authorize" amount="5.00" currency="GBP">
+			<Invoice id="INV-5"><Line description="Visit" amount="5.00"/></Invoice></Pay>`,
+			&payment.LinkTerms{Method: payment.MethodAuthorize}, "INV-5"},
+		{"a bank account, routed", `<Pay connector="primary backup" paymentMethod="ach-debit" bankAccountType="consumer-savings" amount="5.00" currency="USD"/>`,
+			&payment.LinkTerms{PaymentMethod: payment.PaymentMethodACH, BankAccountType: payment.BankConsumerSavings,
+				Route: []payment.LinkHop{{Connector: "backup"}}}, ""},
+		{"a card charged", `<Pay connector="primary" amount="5.00" currency="GBP"/>`, nil, ""},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			h := newHarness(t)
+			links := &fakeLinks{}
+			h.links = links
+			h.ch.press(0, "*")
+			out := h.run(head + c.pay + link)
+			if out.Variables["Pay.Result"] != "caller-interrupted-with-star" || len(links.reqs) != 1 {
+				t.Fatalf("Pay %s, %d link requests", out.Variables["Pay.Result"], len(links.reqs))
+			}
+			req := links.reqs[0]
+			if !reflect.DeepEqual(req.Terms, c.want) {
+				t.Errorf("terms %+v, want %+v", req.Terms, c.want)
+			}
+			if got := ""; req.Invoice != nil {
+				got = req.Invoice.ID
+				if got != c.invoice {
+					t.Errorf("invoice %q, want %q", got, c.invoice)
+				}
+			} else if c.invoice != "" {
+				t.Errorf("no invoice, want %q", c.invoice)
+			}
+			if req.SessionID != "sess-1" || req.Amount.Minor != 500 {
+				t.Errorf("link request %+v", req)
+			}
 		})
 	}
 }

@@ -18,6 +18,10 @@ func declineText(code string) string {
 		return "An error occurred while processing your card. Try again in a little bit."
 	case "incorrect_number":
 		return "Your card number is incorrect."
+	case "no_account":
+		return "Your bank has no account with that number."
+	case "debit_not_authorized":
+		return "Your bank did not allow this debit."
 	}
 	return "The payment was not approved."
 }

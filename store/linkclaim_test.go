@@ -107,3 +107,33 @@ func TestLinkKeepsItsInvoice(t *testing.T) {
 		}
 	})
 }
+
+// A link's terms (a hold, a bank account, backup connectors) are kept with it: its page does
+// what its Pay step did, after a restart and on another node.
+func TestLinkKeepsItsTerms(t *testing.T) {
+	eachDialect(t, func(t *testing.T) {
+		ctx := context.Background()
+		s, _ := openTest(t)
+		terms := &payment.LinkTerms{Method: payment.MethodAuthorize, PaymentMethod: payment.PaymentMethodACH,
+			BankAccountType: payment.BankConsumerSavings, Route: []payment.LinkHop{{Connector: "backup", ConnectorKey: "plan/backup#12ab"}}}
+		if err := s.CreateLink(ctx, Link{ID: "l1", TokenHash: "h", To: "+447700900001", AmountMinor: 3000, Currency: "GBP",
+			CreatedAt: t0, ExpiresAt: t0.Add(time.Hour), Terms: terms}); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.CreateLinkCapped(ctx, Link{ID: "l2", TokenHash: "h2", To: "+447700900001", CreatedAt: t0, ExpiresAt: t0.Add(time.Hour)},
+			t0.Add(-time.Hour), 5); err != nil {
+			t.Fatal(err)
+		}
+		got, err := s.LinkByHash(ctx, "h")
+		if err != nil || !reflect.DeepEqual(got.Terms, terms) {
+			t.Fatalf("LinkByHash = %+v, %v", got, err)
+		}
+		claimed, err := s.ClaimLink(ctx, "h", t0.Add(time.Minute))
+		if err != nil || !reflect.DeepEqual(claimed.Terms, terms) {
+			t.Fatalf("ClaimLink = %+v, %v", claimed, err)
+		}
+		if plain, err := s.LinkByHash(ctx, "h2"); err != nil || plain.Terms != nil {
+			t.Fatalf("a link without terms: %+v, %v", plain, err)
+		}
+	})
+}
