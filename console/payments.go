@@ -62,7 +62,10 @@ const (
 
 // AgentStart are the parameters that open a payment (Twilio's names in the form).
 type AgentStart struct {
-	PaymentConnector string
+	PaymentConnector string // one connector, or several separated by spaces (a route)
+	Method           string // charge | authorize (the project's name, as <Pay method>)
+	PaymentMethod    string // credit-card | ach-debit
+	BankAccountType  string
 	ChargeAmount     string
 	Currency         string
 	TokenType        string
@@ -100,6 +103,13 @@ type AgentPaymentView struct {
 	PartialResult           bool         `json:"PartialResult"`
 	Required                string       `json:"Required"`
 	ErrorType               string       `json:"ErrorType,omitempty"`
+	Method                  string       `json:"Method,omitempty"`
+	PaymentMethod           string       `json:"PaymentMethod,omitempty"`
+	BankAccountType         string       `json:"BankAccountType,omitempty"`
+	BankAccountNumber       string       `json:"BankAccountNumber,omitempty"`
+	BankRoutingNumber       string       `json:"BankRoutingNumber,omitempty"`
+	AuthorizedUntil         string       `json:"AuthorizedUntil,omitempty"`
+	Route                   string       `json:"Route,omitempty"`
 	Result                  string       `json:"Result,omitempty"`
 	PaymentConfirmationCode string       `json:"PaymentConfirmationCode,omitempty"`
 	PaymentToken            string       `json:"PaymentToken,omitempty"`
@@ -121,7 +131,12 @@ func (p AgentPayment) View() AgentPaymentView {
 		ExpirationDate: p.Expiration, PartialResult: p.PartialResult, Required: strings.Join(p.Required, ","),
 		ErrorType: p.ErrorType, Result: p.Result, PaymentConfirmationCode: p.Confirmation, PaymentToken: p.Token,
 		ErrorCode: p.ErrorCode, Agent: p.AgentPayment.Agent, Fields: p.Fields,
-		DateCreated: p.Created.UTC().Format(time.RFC3339), DateUpdated: p.Updated.UTC().Format(time.RFC3339)}
+		DateCreated: p.Created.UTC().Format(time.RFC3339), DateUpdated: p.Updated.UTC().Format(time.RFC3339),
+		Method: p.Method, PaymentMethod: p.PaymentMethod, BankAccountType: p.BankAccountType,
+		BankAccountNumber: p.BankAccountNumber, BankRoutingNumber: p.BankRoutingNumber, Route: strings.Join(p.Route, " ")}
+	if !p.AuthorizedUntil.IsZero() {
+		v.AuthorizedUntil = p.AuthorizedUntil.UTC().Format(time.RFC3339)
+	}
 	if v.Fields == nil {
 		v.Fields = []AgentField{}
 	}
@@ -151,6 +166,13 @@ func (v AgentPaymentView) Form() url.Values {
 	f.Set("PartialResult", strconv.FormatBool(v.PartialResult))
 	f.Set("Required", v.Required)
 	set("ErrorType", v.ErrorType)
+	set("Method", v.Method)
+	set("PaymentMethod", v.PaymentMethod)
+	set("BankAccountType", v.BankAccountType)
+	set("BankAccountNumber", v.BankAccountNumber)
+	set("BankRoutingNumber", v.BankRoutingNumber)
+	set("AuthorizedUntil", v.AuthorizedUntil)
+	set("Route", v.Route)
 	set("Result", v.Result)
 	set("PaymentConfirmationCode", v.PaymentConfirmationCode)
 	set("PaymentToken", v.PaymentToken)
@@ -172,7 +194,7 @@ func minorToDecimal(minor int64, currency string) string {
 }
 
 // The fields a payment takes (Capture=…), Twilio's names.
-var agentFields = []string{"payment-card-number", "expiration-date", "security-code", "postal-code"}
+var agentFields = []string{"payment-card-number", "expiration-date", "security-code", "postal-code", "bank-routing-number", "bank-account-number"}
 
 // maxAgentForm bounds a Payments API request body.
 const maxAgentForm = 16 << 10
@@ -314,7 +336,9 @@ func (s *Server) getAgentPayment(w http.ResponseWriter, r *http.Request) {
 
 // parseAgentStart reads the create parameters.
 func parseAgentStart(f url.Values) (AgentStart, error) {
-	st := AgentStart{PaymentConnector: strings.TrimSpace(f.Get("PaymentConnector")),
+	st := AgentStart{PaymentConnector: strings.Join(strings.Fields(f.Get("PaymentConnector")), " "),
+		Method: strings.TrimSpace(f.Get("Method")), PaymentMethod: strings.TrimSpace(f.Get("PaymentMethod")),
+		BankAccountType: strings.TrimSpace(f.Get("BankAccountType")),
 		ChargeAmount: strings.TrimSpace(f.Get("ChargeAmount")), Currency: strings.TrimSpace(f.Get("Currency")),
 		TokenType: strings.TrimSpace(f.Get("TokenType")), Description: f.Get("Description"),
 		StatusCallback: strings.TrimSpace(f.Get("StatusCallback"))}

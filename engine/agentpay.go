@@ -78,6 +78,10 @@ func (a *agentPay) buffer(field string) *pan.SecureBuffer {
 		return a.p.cvv
 	case callplan.FieldPostalCode:
 		return a.p.postal
+	case callplan.FieldBankRoutingNumber:
+		return a.p.routing
+	case callplan.FieldBankAccountNumber:
+		return a.p.account
 	}
 	return nil
 }
@@ -88,6 +92,19 @@ func (a *agentPay) state(r *run) AgentPaymentState {
 	ap := &s.AgentPayment
 	ap.PaymentID, ap.Agent, ap.Status, ap.Capture = a.id, a.agent, a.status, a.current
 	ap.Connector, ap.AmountMinor, ap.Currency = a.p.step.Connector, a.p.amount.Minor, a.p.amount.Currency
+	if a.p.connector != "" {
+		ap.Connector = a.p.connector // the connector of the route that took it (or was last tried)
+	}
+	ap.Method, ap.PaymentMethod = a.p.method, a.p.step.PaymentMethod
+	if ap.Method == "" && a.p.amount.Minor > 0 {
+		ap.Method = payment.MethodCharge
+	}
+	if a.p.step.IsBank() {
+		ap.BankAccountType = a.p.step.BankAccountType
+	}
+	for _, rt := range a.p.routes {
+		ap.Route = append(ap.Route, rt.Connector+":"+rt.Outcome)
+	}
 	ap.PartialResult = a.current != ""
 	ap.ErrorType = a.lastErr
 	ap.Fields, ap.Required = []event.AgentField{}, []string{}
@@ -119,12 +136,31 @@ func (a *agentPay) state(r *run) AgentPaymentState {
 			if st.valid && a.p.expMonth > 0 {
 				ap.Expiration = fmt.Sprintf("%02d%02d", a.p.expMonth, a.p.expYear%100)
 			}
+		case callplan.FieldBankRoutingNumber:
+			ap.BankRoutingNumber = bankMask(st.valid, a.p.maskedRouting, n)
+		case callplan.FieldBankAccountNumber:
+			ap.BankAccountNumber = bankMask(st.valid, a.p.maskedAccount, n)
 		}
+	}
+	if a.status == AgentDone && a.out.result == callplan.PayResultSuccess {
+		ap.AuthorizedUntil = a.out.authorizedUntil
 	}
 	if a.status == AgentDone || a.status == AgentCancelled {
 		ap.Result, ap.Confirmation, ap.Token, ap.ErrorCode = a.out.result, a.out.confirmation, a.out.token, a.out.errorCode
 	}
 	return s
+}
+
+// bankMask is a bank number as the desk sees it: its mask (last four) once valid, one star
+// per key while it is keyed — never the last four of an entry in progress.
+func bankMask(valid bool, mask string, keys int) string {
+	switch {
+	case valid && mask != "":
+		return mask
+	case keys > 0:
+		return strings.Repeat("*", keys)
+	}
+	return ""
 }
 
 func fieldCheck(f string) string {
@@ -135,6 +171,10 @@ func fieldCheck(f string) string {
 		return "expiry"
 	case callplan.FieldSecurityCode:
 		return "length"
+	case callplan.FieldBankRoutingNumber:
+		return "aba"
+	case callplan.FieldBankAccountNumber:
+		return "account"
 	}
 	return "postal"
 }
@@ -196,24 +236,30 @@ func (r *run) agentStart(ctx context.Context, br Bridge, agent string, prm Agent
 	}
 	a := &agentPay{id: newPaymentID(), agent: agent, fromPlan: plan != nil, params: prm, st: map[string]*agentField{},
 		status: AgentOpen, created: r.clock.Now()}
-	a.p = &payCapture{step: step, number: newPayBuffer(), expiry: newPayBuffer(), channel: event.ChannelAgent,
-		reference: r.expand(step.Reference), description: prm.Description}
+	a.p = &payCapture{step: step, channel: event.ChannelAgent, reference: r.expand(step.Reference), description: prm.Description}
 	if plan != nil {
 		a.p.description = r.expand(step.Description)
 	} else {
 		a.p.reference = prm.Reference
 	}
-	a.fields = []string{callplan.FieldCardNumber, callplan.FieldExpirationDate}
-	if step.SecurityCode {
-		a.p.cvv = newPayBuffer()
-		a.fields = append(a.fields, callplan.FieldSecurityCode)
-	}
-	if step.AsksPostalCode() {
-		a.p.postal = newPayBuffer()
-		a.fields = append(a.fields, callplan.FieldPostalCode)
-	}
+	// The step's fields: the card's, or a bank account's (routing and account number).
+	a.fields = step.Fields()
 	for _, f := range a.fields {
 		a.st[f] = &agentField{}
+		switch f {
+		case callplan.FieldCardNumber:
+			a.p.number = newPayBuffer()
+		case callplan.FieldExpirationDate:
+			a.p.expiry = newPayBuffer()
+		case callplan.FieldSecurityCode:
+			a.p.cvv = newPayBuffer()
+		case callplan.FieldPostalCode:
+			a.p.postal = newPayBuffer()
+		case callplan.FieldBankRoutingNumber:
+			a.p.routing = newPayBuffer()
+		case callplan.FieldBankAccountNumber:
+			a.p.account = newPayBuffer()
+		}
 	}
 	conn, _, fail := r.preparePay(ctx, step, a.p)
 	if fail != nil {
@@ -244,19 +290,52 @@ func (r *run) agentStep(prm AgentPaymentParams) (*callplan.PayStep, error) {
 	bad := func(format string, args ...any) error {
 		return fmt.Errorf("%w: "+format, append([]any{ErrPaymentRequest}, args...)...)
 	}
-	name := strings.TrimSpace(prm.Connector)
-	if name == "" {
+	route := strings.Fields(prm.Connector)
+	if len(route) == 0 {
 		if len(r.plan.Connectors) != 1 {
 			return nil, bad("PaymentConnector is required: the call's plan declares %d connectors", len(r.plan.Connectors))
 		}
-		name = r.plan.Connectors[0].Spec.Name
+		route = []string{r.plan.Connectors[0].Spec.Name}
 	}
-	decl := r.plan.Connector(name)
-	if decl == nil {
-		return nil, bad("PaymentConnector %q is not a connector of the call's plan", name)
+	name := route[0]
+	method := strings.TrimSpace(prm.Method)
+	switch method {
+	case "", payment.MethodCharge, payment.MethodAuthorize:
+	default:
+		return nil, bad("Method %q: charge or authorize", method)
 	}
-	if decl.Spec.CapturesOnProviderLine() {
-		return nil, bad("PaymentConnector %q takes cards on the provider's own line (capture=\"provider\"), not from an agent's call", name)
+	pm := strings.TrimSpace(prm.PaymentMethod)
+	switch pm {
+	case "", payment.PaymentMethodCard, payment.PaymentMethodACH:
+	default:
+		return nil, bad("PaymentMethod %q: credit-card or ach-debit", pm)
+	}
+	bankType := strings.TrimSpace(prm.BankAccountType)
+	switch {
+	case bankType != "" && pm != payment.PaymentMethodACH:
+		return nil, bad("BankAccountType is for PaymentMethod=ach-debit")
+	case bankType == "" && pm == payment.PaymentMethodACH:
+		bankType = payment.BankConsumerChecking
+	case bankType != "" && !slices.Contains(payment.BankAccountTypes, bankType):
+		return nil, bad("BankAccountType %q: %s", bankType, strings.Join(payment.BankAccountTypes, ", "))
+	}
+	seen := map[string]bool{}
+	for _, n := range route {
+		decl := r.plan.Connector(n)
+		switch {
+		case decl == nil:
+			return nil, bad("PaymentConnector %q is not a connector of the call's plan", n)
+		case decl.Spec.CapturesOnProviderLine():
+			return nil, bad("PaymentConnector %q takes cards on the provider's own line (capture=\"provider\"), not from an agent's call", n)
+		case seen[n]:
+			return nil, bad("PaymentConnector %q is twice in the route", n)
+		}
+		seen[n] = true
+		// What validate refuses in a plan, the API refuses here: a stripe connector takes no
+		// bank account.
+		if err := payment.CheckPayMethod(decl.Spec.Type, method, pm); err != nil {
+			return nil, bad("PaymentConnector %q: %v", n, err)
+		}
 	}
 	if _, err := payAmount(prm.ChargeAmount, prm.Currency); err != nil {
 		return nil, bad("ChargeAmount/Currency: %v", err)
@@ -264,7 +343,11 @@ func (r *run) agentStep(prm AgentPaymentParams) (*callplan.PayStep, error) {
 	if strings.ContainsAny(prm.ChargeAmount+prm.Currency, "$#(") {
 		return nil, bad("ChargeAmount and Currency are literal values")
 	}
-	step := &callplan.PayStep{Connector: name, Amount: prm.ChargeAmount, Currency: strings.ToUpper(prm.Currency),
+	if method == payment.MethodAuthorize && (prm.ChargeAmount == "" || strings.Trim(prm.ChargeAmount, "0.") == "") {
+		return nil, bad("Method=authorize holds an amount: give ChargeAmount")
+	}
+	step := &callplan.PayStep{Connector: name, Route: route, Method: method, PaymentMethod: pm, BankAccountType: bankType,
+		Amount: prm.ChargeAmount, Currency: strings.ToUpper(prm.Currency),
 		SecurityCode: true, PostalCode: "false", MinPostalCodeLength: pan.MinPostalCodeLength, MaxAttempts: 1,
 		Timeout: defaultAgentTimeout, TokenType: "reusable", Mode: callplan.PayModeAgent,
 		ValidCardTypes: []string{pan.BrandVisa, pan.BrandMastercard, pan.BrandAmex}}
@@ -312,8 +395,13 @@ func (r *run) agentCapture(br Bridge, a *agentPay, field string) (AgentPaymentSt
 	}
 	a.buffer(field).Wipe()
 	*a.st[field] = agentField{}
-	if field == callplan.FieldCardNumber {
+	switch field {
+	case callplan.FieldCardNumber:
 		a.p.brand, a.p.masked = "", ""
+	case callplan.FieldBankRoutingNumber:
+		a.p.maskedRouting = ""
+	case callplan.FieldBankAccountNumber:
+		a.p.maskedAccount = ""
 	}
 	a.current, a.deadline, a.status, a.lastErr = field, time.Time{}, AgentCapturing, ""
 	br.SetCapture(CaptureSecure, a.params.PauseRecording)

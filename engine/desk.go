@@ -59,7 +59,16 @@ const (
 
 // AgentPaymentParams open an agent payment (the Payments API's create, Twilio's names).
 type AgentPaymentParams struct {
-	Connector      string        // PaymentConnector: a connector of the call's plan ("" = its only one)
+	// Connector is PaymentConnector: a connector of the call's plan ("" = its only one), or
+	// several separated by spaces, a route ("primary backup"), as <Pay connector>.
+	Connector      string
+	// Method is charge (the default with an amount) or authorize (a hold, captured later):
+	// the project's name, as <Pay method>; Twilio's API has none.
+	Method string
+	// PaymentMethod is credit-card (default) or ach-debit, BankAccountType the account's type
+	// (consumer-checking by default): Twilio's names.
+	PaymentMethod   string
+	BankAccountType string
 	ChargeAmount   string        // decimal; "" or "0" tokenizes
 	Currency       string        // ISO 4217
 	TokenType      string        // one-time | reusable (default reusable)

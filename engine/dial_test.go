@@ -401,3 +401,112 @@ func (p *providerConnector) StartSession(ctx context.Context, req *payment.Sessi
 type oneConnector struct{ c payment.Connector }
 
 func (o oneConnector) Open(*payment.ConnectorSpec) (payment.Connector, error) { return o.c, nil }
+
+// routedDialPlan bridges to an agent; its two connectors make a route.
+const routedDialPlan = `<CallPlan name="t"><Match number="+441632960000"/>
+<Connector name="primary" type="session" baseUrl="sandbox"/><Connector name="backup" type="generic" baseUrl="sandbox"/>
+<Connector name="cards" type="stripe" baseUrl="sandbox" apiKey="#(env:CARDS_KEY:-sk_test_x)"/><Flow>
+<Dial timeout="10s"><Sip agent="alice">sip:alice@pbx.example</Sip></Dial>
+<Hangup reason="after-dial"/>
+</Flow></CallPlan>`
+
+// The Payments API's lifecycle options: an authorisation from a bank account (ach-debit),
+// routed past a soft decline, taken field by field (Capture=bank-routing-number,
+// bank-account-number); the state, the record and the connector's request agree; a route a
+// connector cannot take (stripe, no bank accounts) and unknown values are refused up front.
+func TestAgentPaymentAuthorizeBankRouted(t *testing.T) {
+	h := startLive(t, routedDialPlan, nil)
+	h.waitBridged()
+	until := time.Date(2030, 1, 8, 12, 0, 0, 0, time.UTC)
+	h.conn.answers = []fakeAnswer{{&payment.Result{Status: payment.Declined, ErrorCode: "processing_error", Retryable: true}, nil},
+		{&payment.Result{Status: payment.Approved, ConfirmationCode: "PB77", SessionID: "sess-b", AuthorizedUntil: until}, nil}}
+	for _, bad := range []struct {
+		prm  AgentPaymentParams
+		want string
+	}{
+		{AgentPaymentParams{Connector: "cards", PaymentMethod: "ach-debit", ChargeAmount: "5", Currency: "USD"}, "bank accounts"},
+		{AgentPaymentParams{Connector: "primary cards", PaymentMethod: "ach-debit", ChargeAmount: "5", Currency: "USD"}, "bank accounts"},
+		{AgentPaymentParams{Connector: "primary", Method: "capture", ChargeAmount: "5", Currency: "USD"}, "charge or authorize"},
+		{AgentPaymentParams{Connector: "primary", PaymentMethod: "cheque", ChargeAmount: "5", Currency: "USD"}, "credit-card or ach-debit"},
+		{AgentPaymentParams{Connector: "primary", BankAccountType: "consumer-savings", ChargeAmount: "5", Currency: "USD"}, "ach-debit"},
+		{AgentPaymentParams{Connector: "primary", Method: "authorize", Currency: "USD"}, "ChargeAmount"},
+		{AgentPaymentParams{Connector: "primary primary", ChargeAmount: "5", Currency: "USD"}, "twice"},
+	} {
+		if _, err := h.desk.Do(context.Background(), "call-1", AgentCommand{Op: AgentStart, Start: bad.prm}); !errors.Is(err, ErrPaymentRequest) || !strings.Contains(err.Error(), bad.want) {
+			t.Errorf("%+v: %v, want %q", bad.prm, err, bad.want)
+		}
+	}
+	st := h.do(AgentCommand{Op: AgentStart, IdempotencyKey: "b1", Start: AgentPaymentParams{Connector: "primary backup", Method: "authorize",
+		PaymentMethod: "ach-debit", BankAccountType: "consumer-savings", ChargeAmount: "42.00", Currency: "USD"}})
+	if strings.Join(st.Required, ",") != "bank-routing-number,bank-account-number" || st.Method != "authorize" || st.PaymentMethod != "ach-debit" ||
+		st.BankAccountType != "consumer-savings" {
+		t.Fatalf("opened %+v", st.AgentPayment)
+	}
+	id := st.PaymentID
+	if _, err := h.desk.Do(context.Background(), "call-1", AgentCommand{Op: AgentCapture, PaymentID: id, Field: callplan.FieldCardNumber}); !errors.Is(err, ErrPaymentRequest) {
+		t.Fatalf("a card field on a bank payment: %v", err)
+	}
+	h.do(AgentCommand{Op: AgentCapture, IdempotencyKey: "b2", PaymentID: id, Field: callplan.FieldBankRoutingNumber})
+	h.key("110000001") // fails the ABA check
+	bad := h.waitState(id, func(s AgentPaymentState) bool { return fieldOf(s, callplan.FieldBankRoutingNumber).Complete })
+	if f := fieldOf(bad, callplan.FieldBankRoutingNumber); f.Valid || f.ErrorType != callplan.ErrTypeInvalidRouting || f.Check != "aba" ||
+		bad.BankRoutingNumber != "*********" {
+		t.Fatalf("a bad routing number: %+v %q", f, bad.BankRoutingNumber)
+	}
+	h.do(AgentCommand{Op: AgentCapture, IdempotencyKey: "b3", PaymentID: id, Field: callplan.FieldBankRoutingNumber})
+	h.key("110000000")
+	h.waitState(id, func(s AgentPaymentState) bool { return fieldOf(s, callplan.FieldBankRoutingNumber).Valid })
+	h.do(AgentCommand{Op: AgentCapture, IdempotencyKey: "b4", PaymentID: id, Field: callplan.FieldBankAccountNumber})
+	h.key("0001234567")
+	partial := h.waitState(id, func(s AgentPaymentState) bool { return fieldOf(s, callplan.FieldBankAccountNumber).Digits == 10 })
+	if partial.BankAccountNumber != "**********" || !partial.PartialResult {
+		t.Fatalf("an account number in progress shows %q", partial.BankAccountNumber)
+	}
+	h.key("89#")
+	acct := h.waitState(id, func(s AgentPaymentState) bool { return fieldOf(s, callplan.FieldBankAccountNumber).Valid })
+	if acct.BankAccountNumber != "********6789" || acct.BankRoutingNumber != "*****0000" || len(acct.Required) != 0 {
+		t.Fatalf("entered: %+v", acct.AgentPayment)
+	}
+	done := h.do(AgentCommand{Op: AgentComplete, IdempotencyKey: "b5", PaymentID: id})
+	if done.Status != AgentDone || done.Result != callplan.PayResultSuccess || done.Confirmation != "PB77" || done.Connector != "backup" ||
+		!done.AuthorizedUntil.Equal(until) || strings.Join(done.Route, " ") != "primary:soft-decline backup:approved" {
+		t.Fatalf("completed %+v", done.AgentPayment)
+	}
+	if len(h.conn.reqs) != 2 || h.conn.accounts[0] != "110000000/000123456789" || h.conn.accounts[1] != h.conn.accounts[0] ||
+		h.conn.reqs[1].Method != payment.MethodAuthorize || h.conn.reqs[1].Bank.Type != "consumer-savings" ||
+		h.conn.reqs[0].IdempotencyKey == h.conn.reqs[1].IdempotencyKey || h.conn.reqs[1].Channel != event.ChannelAgent {
+		t.Fatalf("the connector's requests %+v", h.conn.reqs)
+	}
+	for _, m := range h.conn.memory {
+		for _, c := range m {
+			if c != 0 {
+				t.Fatal("a bank account buffer was not wiped")
+			}
+		}
+	}
+	h.ch.bridge.end()
+	out := h.outcome()
+	var record *event.PayCompleted
+	for _, e := range eventsOf(out, "pay.completed") {
+		record = e.Data.(*event.PayCompleted)
+	}
+	if record == nil || record.Channel != event.ChannelAgent || record.Method != payment.MethodAuthorize || record.PaymentMethod != "ach-debit" ||
+		record.MaskedAccount != "********6789" || record.BankAccountType != "consumer-savings" || !record.AuthorizedUntil.Equal(until) ||
+		record.Connector != "backup" || len(record.Routes) != 2 || record.SessionID != "sess-b" {
+		t.Fatalf("payment record %+v", record)
+	}
+	if n := len(eventsOf(out, "pay.routed")); n != 1 {
+		t.Fatalf("%d pay.routed events", n)
+	}
+	h.mu.Lock()
+	j, _ := json.Marshal(h.evs)
+	h.mu.Unlock()
+	for _, text := range []string{string(j), h.logs.String()} {
+		if strings.Contains(text, "000123456789") || strings.Contains(text, "110000000") {
+			t.Fatal("a bank number leaked into the events or logs")
+		}
+	}
+	if !strings.Contains(string(j), "********6789") {
+		t.Fatal("the control: the events do not even hold the account's mask")
+	}
+}

@@ -142,6 +142,7 @@ type fakeConnector struct {
 	reqs     []payment.Request
 	numbers  []string // what it received (only in this test double, never printed)
 	cvvs     []string
+	accounts []string // bank requests: "routing/account"
 	memory   [][]byte // the buffers' backing arrays
 	result   *payment.Result
 	err      error
@@ -167,6 +168,10 @@ func (f *fakeConnector) Pay(ctx context.Context, req *payment.Request) (*payment
 	if req.Card.SecurityCode != nil {
 		f.cvvs = append(f.cvvs, string(req.Card.SecurityCode.AppendTo(nil)))
 		req.Card.SecurityCode.Use(func(d []byte) { f.memory = append(f.memory, d[:cap(d)]) })
+	}
+	if req.Bank != nil {
+		f.accounts = append(f.accounts, string(req.Bank.RoutingNumber.AppendTo(nil))+"/"+string(req.Bank.AccountNumber.AppendTo(nil)))
+		req.Bank.AccountNumber.Use(func(d []byte) { f.memory = append(f.memory, d[:cap(d)]) })
 	}
 	f.reqs = append(f.reqs, *req)
 	if len(f.answers) > 0 {

@@ -1,5 +1,7 @@
 package event
 
+import "time"
+
 // The events of a bridged call: <Dial>, its legs, and the payments an agent takes on it.
 
 // ChannelAgent: a payment taken from the caller's keypad with an agent on the line (the
@@ -52,6 +54,17 @@ type AgentPayment struct {
 	SecurityCode  string       `json:"securityCode,omitempty"` // "xxx", "xxxx"
 	Expiration    string       `json:"expirationDate,omitempty"`
 	ErrorType     string       `json:"errorType,omitempty"`
+
+	// The life of the payment (issue 15): charge or authorize, a card or a bank account
+	// (ach-debit: its type and the masks of its numbers, last four), the hold's expiry once
+	// authorised, and the connectors it was offered to.
+	Method            string    `json:"method,omitempty"`
+	PaymentMethod     string    `json:"paymentMethod,omitempty"`
+	BankAccountType   string    `json:"bankAccountType,omitempty"`
+	BankAccountNumber string    `json:"bankAccountNumber,omitempty"` // mask
+	BankRoutingNumber string    `json:"bankRoutingNumber,omitempty"` // mask
+	AuthorizedUntil   time.Time `json:"authorizedUntil,omitzero"`
+	Route             []string  `json:"route,omitempty"` // the connectors tried, "name:outcome"
 
 	Result       string `json:"result,omitempty"`
 	Confirmation string `json:"confirmation,omitempty"`

@@ -20,7 +20,8 @@ var _ console.Agents = agentDesk{}
 
 func (a agentDesk) Do(ctx context.Context, callID string, req console.AgentRequest) (console.AgentPayment, error) {
 	cmd := engine.AgentCommand{Op: req.Op, PaymentID: req.PaymentID, IdempotencyKey: req.IdempotencyKey, Field: req.Field,
-		Start: engine.AgentPaymentParams{Connector: req.Start.PaymentConnector, ChargeAmount: req.Start.ChargeAmount,
+		Start: engine.AgentPaymentParams{Connector: req.Start.PaymentConnector, Method: req.Start.Method,
+			PaymentMethod: req.Start.PaymentMethod, BankAccountType: req.Start.BankAccountType, ChargeAmount: req.Start.ChargeAmount,
 			Currency: req.Start.Currency, TokenType: req.Start.TokenType, ValidCardTypes: req.Start.ValidCardTypes,
 			PostalCode: req.Start.PostalCode, SecurityCode: req.Start.SecurityCode, Timeout: req.Start.Timeout,
 			Description: req.Start.Description, StatusCallback: req.Start.StatusCallback, PauseRecording: req.Start.PauseRecording}}
