@@ -286,3 +286,46 @@ func TestAgentTokens(t *testing.T) {
 		t.Fatalf("ParseAgentTokens: %v %v", m, err)
 	}
 }
+
+// The lifecycle options of the Payments API: Method (authorize), PaymentMethod and
+// BankAccountType (Twilio's names), a route in PaymentConnector; Capture takes the bank
+// fields; the answer and the StatusCallback form carry the masks, the hold's expiry and the
+// route.
+func TestPaymentsAPILifecycleOptions(t *testing.T) {
+	until := time.Date(2030, 1, 8, 12, 0, 0, 0, time.UTC)
+	ag := &fakeAgents{p: AgentPayment{AgentPayment: event.AgentPayment{PaymentID: "PK3", Status: "complete", Connector: "backup",
+		AmountMinor: 4200, Currency: "USD", Required: []string{}, Result: "success", Confirmation: "C3", Method: "authorize",
+		PaymentMethod: "ach-debit", BankAccountType: "consumer-savings", BankAccountNumber: "********6789", BankRoutingNumber: "*****0000",
+		AuthorizedUntil: until, Route: []string{"primary:soft-decline", "backup:approved"}}, CallID: "c1"}}
+	f := newFixture(t, func(c *Config) { c.Agents = ag })
+	code, body := postForm(t, f, "/api/calls/c1/payments", formType, url.Values{"IdempotencyKey": {"k"}, "ChargeAmount": {"42.00"},
+		"Currency": {"USD"}, "PaymentConnector": {" primary   backup "}, "Method": {"authorize"}, "PaymentMethod": {"ach-debit"},
+		"BankAccountType": {"consumer-savings"}})
+	if code != http.StatusCreated {
+		t.Fatalf("start: %d %s", code, body)
+	}
+	if st := ag.reqs[0].Start; st.PaymentConnector != "primary backup" || st.Method != "authorize" || st.PaymentMethod != "ach-debit" ||
+		st.BankAccountType != "consumer-savings" {
+		t.Fatalf("start request %+v", st)
+	}
+	for _, field := range []string{"bank-routing-number", "bank-account-number"} {
+		if code, body := postForm(t, f, "/api/calls/c1/payments/PK3", formType, url.Values{"IdempotencyKey": {field}, "Capture": {field}}); code != 200 {
+			t.Fatalf("Capture=%s: %d %s", field, code, body)
+		}
+		if r := ag.reqs[len(ag.reqs)-1]; r.Op != AgentOpCapture || r.Field != field {
+			t.Fatalf("Capture=%s went on as %+v", field, r)
+		}
+	}
+	var v AgentPaymentView
+	if err := json.Unmarshal(body, &v); err != nil {
+		t.Fatal(err)
+	}
+	form := v.Form()
+	for k, want := range map[string]string{"Method": "authorize", "PaymentMethod": "ach-debit", "BankAccountType": "consumer-savings",
+		"BankAccountNumber": "********6789", "BankRoutingNumber": "*****0000", "AuthorizedUntil": "2030-01-08T12:00:00Z",
+		"Route": "primary:soft-decline backup:approved", "PaymentConnector": "backup"} {
+		if form.Get(k) != want {
+			t.Errorf("%s = %q, want %q", k, form.Get(k), want)
+		}
+	}
+}
