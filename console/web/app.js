@@ -746,6 +746,8 @@
       required: (v.Required || "").split(",").filter(Boolean), maskedCard: v.PaymentCardNumber, cardType: v.PaymentCardType,
       securityCode: v.SecurityCode, expirationDate: v.ExpirationDate, errorType: v.ErrorType, result: v.Result,
       confirmation: v.PaymentConfirmationCode, amountMinor: undefined, chargeAmount: v.ChargeAmount, currency: v.Currency,
+      method: v.Method, paymentMethod: v.PaymentMethod, bankAccountType: v.BankAccountType,
+      bankAccountNumber: v.BankAccountNumber, bankRoutingNumber: v.BankRoutingNumber, authorizedUntil: v.AuthorizedUntil,
     };
   }
 
@@ -759,7 +761,8 @@
     renderAgent();
   }
 
-  const deskFieldNames = { "payment-card-number": "Card number", "expiration-date": "Expiry", "security-code": "Security code", "postal-code": "Postal code" };
+  const deskFieldNames = { "payment-card-number": "Card number", "expiration-date": "Expiry", "security-code": "Security code", "postal-code": "Postal code",
+    "bank-routing-number": "Routing number", "bank-account-number": "Account number" };
 
   function fieldCheck(p, fl) {
     if (!fl.complete) return fl.digits ? el("span", { class: "muted" }, "keying…") : el("span", { class: "muted" }, "–");
@@ -768,6 +771,8 @@
     if (fl.check === "luhn") what = (ok ? "Luhn ✓" : "Luhn ✗") + (p.cardType ? " · " + p.cardType : "");
     if (fl.check === "expiry") what = ok ? "valid ✓ " + (p.expirationDate || "") : "expired or wrong ✗";
     if (fl.check === "length") what = ok ? "length ✓" : "length ✗";
+    if (fl.check === "aba") what = ok ? "ABA ✓ " + (p.bankRoutingNumber || "") : "ABA ✗";
+    if (fl.check === "account") what = ok ? "valid ✓ " + (p.bankAccountNumber || "") : "4–17 digits ✗";
     return el("span", { class: ok ? "check-ok" : "check-bad", "data-check": ok ? "ok" : "bad" }, what);
   }
 
@@ -792,6 +797,8 @@
       if (p) {
         parts.push(el("p", {}, badge(p.status), " ", p.capture ? "taking " + (deskFieldNames[p.capture] || p.capture) : "",
           p.maskedCard ? el("span", { class: "mono", "data-masked-card": "" }, " " + p.maskedCard) : "",
+          p.bankAccountNumber ? el("span", { class: "mono", "data-masked-account": "" }, " " + p.bankAccountNumber) : "",
+          p.method === "authorize" ? el("span", { class: "muted", "data-hold": "" }, p.authorizedUntil ? " · held until " + p.authorizedUntil : " · hold") : "",
           p.result ? el("span", {}, " · ", badge(p.result), p.confirmation ? " " + p.confirmation : "") : ""));
         parts.push(el("ul", { class: "agent-fields" }, ...(p.fields || []).map((fl) => el("li", { "data-field": fl.name, class: p.capture === fl.name ? "taking" : "" },
           el("span", {}, deskFieldNames[fl.name] || fl.name),
@@ -811,8 +818,13 @@
       } else if (!p || p.status === "complete" || p.status === "cancelled") {
         const amount = el("input", { type: "text", inputMode: "decimal", placeholder: "amount", "aria-label": "Amount", "data-amount": "" });
         const currency = el("input", { type: "text", value: "GBP", maxLength: 3, "aria-label": "Currency", "data-currency": "" });
-        actions.append(amount, currency, el("button", { type: "button", class: "btn", "data-open": "",
-          onclick: () => agentPost(id, "", { ChargeAmount: amount.value.trim(), Currency: currency.value.trim().toUpperCase() }) }, "Take a payment"));
+        const method = el("select", { "aria-label": "Charge or authorise", "data-method": "" },
+          el("option", { value: "charge" }, "Charge"), el("option", { value: "authorize" }, "Authorise (hold)"));
+        const pm = el("select", { "aria-label": "Card or bank account", "data-payment-method": "" },
+          el("option", { value: "credit-card" }, "Card"), el("option", { value: "ach-debit" }, "Bank account (ACH)"));
+        actions.append(amount, currency, method, pm, el("button", { type: "button", class: "btn", "data-open": "",
+          onclick: () => agentPost(id, "", { ChargeAmount: amount.value.trim(), Currency: currency.value.trim().toUpperCase(),
+            Method: method.value, PaymentMethod: pm.value }) }, "Take a payment"));
       }
       parts.push(actions, el("p", { class: "agent-msg error", role: "alert" }));
       return el("li", { "data-call-id": id }, ...parts);
