@@ -131,6 +131,14 @@ func TestPaymentLinkKeepsThePayStepsTerms(t *testing.T) {
 			if req.SessionID != "sess-1" || req.Amount.Minor != 500 {
 				t.Errorf("link request %+v", req)
 			}
+			sent := eventsOf(out, "link.sent")
+			if len(sent) != 1 {
+				t.Fatalf("%d link.sent events", len(sent))
+			}
+			if ls := sent[0].Data.(*event.LinkSent); c.want != nil && (ls.Method != c.want.MethodOf() || ls.PaymentMethod != c.want.PaymentMethod ||
+				len(ls.Route) != len(c.want.Route)) || c.want == nil && (ls.Method != "" || ls.PaymentMethod != "" || ls.Route != nil) {
+				t.Errorf("link.sent %+v for terms %+v", ls, c.want)
+			}
 		})
 	}
 }

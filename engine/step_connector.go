@@ -98,9 +98,16 @@ func (r *run) stepSendLink(ctx context.Context, s *callplan.SendPaymentLinkStep)
 		r.set(prefix+".ExpiresAt", res.ExpiresAt.UTC().Format(time.RFC3339))
 	}
 	r.set(prefix+".MessageId", res.MessageID)
-	r.emit("SendPaymentLink", &event.LinkSent{LinkID: res.LinkID, SessionID: res.SessionID, Connector: s.Connector,
+	sent := &event.LinkSent{LinkID: res.LinkID, SessionID: res.SessionID, Connector: s.Connector,
 		ConnectorKey: req.ConnectorKey, AmountMinor: res.Amount.Minor, Currency: res.Amount.Currency,
-		Reference: res.Reference, ExpiresAt: res.ExpiresAt, MessageID: res.MessageID})
+		Reference: res.Reference, ExpiresAt: res.ExpiresAt, MessageID: res.MessageID}
+	if t := req.Terms; t != nil {
+		sent.Method, sent.PaymentMethod = t.MethodOf(), t.PaymentMethod
+		for _, h := range t.Route {
+			sent.Route = append(sent.Route, h.Connector)
+		}
+	}
+	r.emit("SendPaymentLink", sent)
 	return nil
 }
 

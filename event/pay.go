@@ -102,6 +102,11 @@ type LinkSent struct {
 	Reference    string    `json:"reference,omitempty"`
 	ExpiresAt    time.Time `json:"expiresAt,omitzero"`
 	MessageID    string    `json:"messageId,omitempty"`
+	// What the link's page does beyond charging a card (its Pay step's terms): authorize,
+	// ach-debit, the backup connectors after Connector.
+	Method        string   `json:"method,omitempty"`
+	PaymentMethod string   `json:"paymentMethod,omitempty"`
+	Route         []string `json:"route,omitempty"`
 }
 
 // LinkFailed: a SendPaymentLink step could not send its link.
