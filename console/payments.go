@@ -339,7 +339,7 @@ func parseAgentStart(f url.Values) (AgentStart, error) {
 	st := AgentStart{PaymentConnector: strings.Join(strings.Fields(f.Get("PaymentConnector")), " "),
 		Method: strings.TrimSpace(f.Get("Method")), PaymentMethod: strings.TrimSpace(f.Get("PaymentMethod")),
 		BankAccountType: strings.TrimSpace(f.Get("BankAccountType")),
-		ChargeAmount: strings.TrimSpace(f.Get("ChargeAmount")), Currency: strings.TrimSpace(f.Get("Currency")),
+		ChargeAmount:    strings.TrimSpace(f.Get("ChargeAmount")), Currency: strings.TrimSpace(f.Get("Currency")),
 		TokenType: strings.TrimSpace(f.Get("TokenType")), Description: f.Get("Description"),
 		StatusCallback: strings.TrimSpace(f.Get("StatusCallback"))}
 	if v := f.Get("ValidCardTypes"); v != "" {

@@ -61,7 +61,7 @@ const (
 type AgentPaymentParams struct {
 	// Connector is PaymentConnector: a connector of the call's plan ("" = its only one), or
 	// several separated by spaces, a route ("primary backup"), as <Pay connector>.
-	Connector      string
+	Connector string
 	// Method is charge (the default with an amount) or authorize (a hold, captured later):
 	// the project's name, as <Pay method>; Twilio's API has none.
 	Method string
@@ -69,16 +69,16 @@ type AgentPaymentParams struct {
 	// (consumer-checking by default): Twilio's names.
 	PaymentMethod   string
 	BankAccountType string
-	ChargeAmount   string        // decimal; "" or "0" tokenizes
-	Currency       string        // ISO 4217
-	TokenType      string        // one-time | reusable (default reusable)
-	ValidCardTypes []string      // default visa mastercard amex
-	PostalCode     bool          // ask for a postal code
-	SecurityCode   *bool         // ask for the security code (default true)
-	Timeout        time.Duration // between keys, once the first key of a field is in (default 5s)
-	Description    string
-	Reference      string
-	StatusCallback string // where the payment's states are posted (the desk's notify sends them)
+	ChargeAmount    string        // decimal; "" or "0" tokenizes
+	Currency        string        // ISO 4217
+	TokenType       string        // one-time | reusable (default reusable)
+	ValidCardTypes  []string      // default visa mastercard amex
+	PostalCode      bool          // ask for a postal code
+	SecurityCode    *bool         // ask for the security code (default true)
+	Timeout         time.Duration // between keys, once the first key of a field is in (default 5s)
+	Description     string
+	Reference       string
+	StatusCallback  string // where the payment's states are posted (the desk's notify sends them)
 	// PauseRecording leaves the bridge's recording paused while the payment is open (instead
 	// of recording the masked fill).
 	PauseRecording bool
