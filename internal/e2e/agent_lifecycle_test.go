@@ -5,14 +5,17 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/paybridge/paybridge/gateway"
 	"github.com/paybridge/paybridge/internal/baresip"
 	"github.com/paybridge/paybridge/sandbox"
 	"github.com/paybridge/paybridge/store"
@@ -50,6 +53,52 @@ func (n *sipNode) sandboxLedgerOf(t *testing.T) []sandbox.Charge {
 	return l
 }
 
+// hookSink collects the node's signed result webhooks.
+type hookSink struct {
+	secret string
+	mu     sync.Mutex
+	events []gateway.WebhookEvent
+	raw    strings.Builder
+}
+
+func (h *hookSink) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	body, _ := io.ReadAll(r.Body)
+	if gateway.VerifySignature(r.Header.Get(gateway.SignatureHeader), body, h.secret, 5*time.Minute) != nil {
+		w.WriteHeader(http.StatusBadRequest)
+		return
+	}
+	var ev gateway.WebhookEvent
+	if json.Unmarshal(body, &ev) != nil {
+		w.WriteHeader(http.StatusBadRequest)
+		return
+	}
+	h.mu.Lock()
+	h.events = append(h.events, ev)
+	h.raw.Write(body)
+	h.mu.Unlock()
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// last is the data of the last webhook about payment id.
+func (h *hookSink) last(t *testing.T, id string) store.PaymentSession {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	var p store.PaymentSession
+	for _, ev := range h.events {
+		var d store.PaymentSession
+		if json.Unmarshal(ev.Data, &d) == nil && d.ID == id {
+			p = d
+		}
+	}
+	return p
+}
+
+func (h *hookSink) text() string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.raw.String()
+}
+
 func TestAgentAuthorizeAndBankE2E(t *testing.T) {
 	const (
 		routing = "110000000"
@@ -69,7 +118,11 @@ func TestAgentAuthorizeAndBankE2E(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			agent := baresip.StartWith(t, baresip.Options{User: "agent", AutoAnswer: true})
 			cb := startCallbackSink(t)
-			n := startSIPNodeWith(t, 44400+100*i, agentPlanFor(agent.SIPAddr), "--http-allow", "127.0.0.1")
+			hooks := &hookSink{secret: "agent-lifecycle-webhook-secret"}
+			hookSrv := httptest.NewServer(hooks)
+			defer hookSrv.Close()
+			n := startSIPNodeWith(t, 44400+100*i, agentPlanFor(agent.SIPAddr), "--http-allow", "127.0.0.1",
+				"--webhook-url", hookSrv.URL, "--webhook-secret", hooks.secret)
 			n.payTo = "+441632960888"
 			caller := exec.Command(sipPaybridge(t), "call", "sip:+441632960888@"+n.sip, "--from", "+447700900123",
 				"--dtmf", "rfc4733", "--digits", tc.script, "--timeout", "120s")
@@ -205,6 +258,22 @@ func TestAgentAuthorizeAndBankE2E(t *testing.T) {
 			}
 			n.waitCall(t, "ended", 10*time.Second)
 
+			// Webhooks: the last about the payment carries its record as stored, which agrees
+			// with the ledger (checked above and after the capture).
+			var stored struct{ Payment store.PaymentSession }
+			n.apiGet(t, "/api/payments/"+rec.ID, &stored)
+			var hook store.PaymentSession
+			for deadline := time.Now().Add(15 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+				if hook = hooks.last(t, rec.ID); hook.Lifecycle == stored.Payment.Lifecycle && hook.CapturedMinor == stored.Payment.CapturedMinor {
+					break
+				}
+			}
+			if hook.ID != rec.ID || hook.Channel != "agent" || hook.Lifecycle != stored.Payment.Lifecycle || hook.AuthorizedMinor != stored.Payment.AuthorizedMinor ||
+				hook.CapturedMinor != stored.Payment.CapturedMinor || hook.Method != stored.Payment.Method || hook.PaymentMethod != stored.Payment.PaymentMethod ||
+				hook.MaskedAccount != stored.Payment.MaskedAccount || hook.MaskedCard != stored.Payment.MaskedCard || hook.Confirmation != charge.ID {
+				t.Errorf("last webhook about %s: %+v\nstored %+v", rec.ID, hook, stored.Payment)
+			}
+
 			// StatusCallbacks: the last says complete, with the masks.
 			cbs, cbText := cb.all()
 			for deadline := time.Now().Add(10 * time.Second); (len(cbs) == 0 || cbs[len(cbs)-1].Get("Status") != "complete") && time.Now().Before(deadline); {
@@ -220,7 +289,7 @@ func TestAgentAuthorizeAndBankE2E(t *testing.T) {
 			db, _ := os.ReadFile(filepath.Join(n.data, "paybridge.db"))
 			wal, _ := os.ReadFile(filepath.Join(n.data, "paybridge.db-wal"))
 			outputs := map[string]string{"serve output": n.out.String(), "timeline": timeline, "callbacks": cbText,
-				"database": string(db) + string(wal)}
+				"database": string(db) + string(wal), "webhooks": hooks.text()}
 			mask := map[string]string{"authorize": "************4242", "ach-debit": "********6789"}[tc.name]
 			if !strings.Contains(outputs["database"], mask) || !strings.Contains(cbText, url.QueryEscape(mask)) && !strings.Contains(cbText, mask) {
 				t.Errorf("the control: the database or the callbacks do not hold the mask %s", mask)
