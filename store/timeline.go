@@ -2,7 +2,7 @@ package store
 
 import (
 	"context"
-	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -82,18 +82,15 @@ func (s *Store) AppendEvents(ctx context.Context, evs []CallEvent) error {
 	calls = slices.Compact(calls)
 	var missing []string
 	err := s.write(ctx, func(ctx context.Context, tx *txn) error {
+		next, err := lastEvents(ctx, tx, calls)
+		if err != nil {
+			return err
+		}
 		missing = missing[:0]
-		next := make(map[string]int64, len(calls))
 		for _, id := range calls {
-			seq, err := lastEvent(ctx, tx, id)
-			if errors.Is(err, sql.ErrNoRows) {
+			if _, ok := next[id]; !ok {
 				missing = append(missing, id)
-				continue
 			}
-			if err != nil {
-				return err
-			}
-			next[id] = seq
 		}
 		return insertEvents(ctx, tx, rows, next)
 	})
@@ -109,24 +106,47 @@ func (s *Store) AppendEvents(ctx context.Context, evs []CallEvent) error {
 	return errors.Join(bad...)
 }
 
-// lastEvent returns the number of the call's last event (0 for none), or sql.ErrNoRows when
-// the call does not exist. On PostgreSQL the call's row is locked first, and the number read
-// by a statement of its own: a statement's snapshot is taken when it starts, so a number read
-// together with a lock that had to wait for another node's commit would miss that node's
-// events.
-func lastEvent(ctx context.Context, tx *txn, call string) (int64, error) {
-	var seq int64
-	if tx.d != postgresDialect {
-		err := tx.QueryRowContext(ctx, `SELECT COALESCE((SELECT MAX(seq) FROM call_events WHERE call_id = c.id), 0)
-			FROM calls c WHERE c.id = ?`, call).Scan(&seq)
-		return seq, err
+// lastEvents returns the number of each call's last event (0 for none) — calls that do not
+// exist are not in the map — in two statements whatever the number of calls (the call ids go
+// as one JSON array). On PostgreSQL the calls' rows are locked first, in id order, and the
+// numbers read by a statement of its own: a statement's snapshot is taken when it starts, so
+// numbers read together with a lock that had to wait for another node's commit would miss
+// that node's events.
+func lastEvents(ctx context.Context, tx *txn, calls []string) (map[string]int64, error) {
+	ids, err := json.Marshal(calls)
+	if err != nil {
+		return nil, err
 	}
-	var one int
-	if err := tx.QueryRowContext(ctx, `SELECT 1 FROM calls WHERE id = ? FOR UPDATE`, call).Scan(&one); err != nil {
-		return 0, err
+	next := make(map[string]int64, len(calls))
+	in := `(SELECT value FROM json_each(?))`
+	if tx.d == postgresDialect {
+		in = `(SELECT jsonb_array_elements_text(?::jsonb))`
+		locked, err := tx.QueryContext(ctx, `SELECT id FROM calls WHERE id IN `+in+` ORDER BY id FOR UPDATE`, string(ids))
+		if err != nil {
+			return nil, err
+		}
+		for locked.Next() { // every row read is every row locked
+		}
+		locked.Close()
+		if err := locked.Err(); err != nil {
+			return nil, err
+		}
 	}
-	err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(seq), 0) FROM call_events WHERE call_id = ?`, call).Scan(&seq)
-	return seq, err
+	q := `SELECT c.id, COALESCE((SELECT MAX(seq) FROM call_events e WHERE e.call_id = c.id), 0) FROM calls c WHERE c.id IN ` + in
+	rows, err := tx.QueryContext(ctx, q, string(ids))
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id string
+		var seq int64
+		if err := rows.Scan(&id, &seq); err != nil {
+			return nil, err
+		}
+		next[id] = seq
+	}
+	return next, rows.Err()
 }
 
 // eventRow is one masked event ready for call_events.
