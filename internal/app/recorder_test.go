@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"path/filepath"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -29,15 +30,26 @@ func newTestRecorder(t *testing.T, st *store.Store, tick time.Duration) (*eventR
 	return r, hub
 }
 
+// openRecorderStore opens a fresh store: SQLite, or PostgreSQL under a "postgres" subtest.
 func openRecorderStore(t *testing.T) (*store.Store, string) {
 	t.Helper()
-	path := filepath.Join(t.TempDir(), "paybridge.db")
-	st, err := store.Open(context.Background(), path)
+	target := filepath.Join(t.TempDir(), "paybridge.db")
+	if strings.HasSuffix(t.Name(), "/postgres") {
+		target = testDatabase(t)
+	}
+	st, err := store.Open(context.Background(), target)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	return st, path
+	return st, target
+}
+
+// bothDialects runs f on SQLite and on PostgreSQL.
+func bothDialects(t *testing.T, f func(t *testing.T)) {
+	for _, d := range []string{"sqlite", "postgres"} {
+		t.Run(d, f)
+	}
 }
 
 // payCallEvents is one card call's events as the engine emits them: the card (16 keys), the
@@ -91,7 +103,9 @@ func typedTimeline(t *testing.T, evs []store.EventRecord) []event.TimelineLine {
 // and the latest of each entry (8 rows instead of 25), everything else as it came, and the
 // readable timeline of what was stored is the timeline of every event emitted. The live feed
 // still got every keypress.
-func TestRecorderCoalescesKeypresses(t *testing.T) {
+func TestRecorderCoalescesKeypresses(t *testing.T) { bothDialects(t, testRecorderCoalescesKeypresses) }
+
+func testRecorderCoalescesKeypresses(t *testing.T) {
 	st, _ := openRecorderStore(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -157,6 +171,10 @@ func TestRecorderCoalescesKeypresses(t *testing.T) {
 // one whose keys are still held when serve shuts down — the latest count is on the timeline
 // of both, in order.
 func TestRecorderKeepsLatestKeyOfCutShortEntry(t *testing.T) {
+	bothDialects(t, testRecorderKeepsLatestKeyOfCutShortEntry)
+}
+
+func testRecorderKeepsLatestKeyOfCutShortEntry(t *testing.T) {
 	st, _ := openRecorderStore(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -208,6 +226,10 @@ func TestRecorderKeepsLatestKeyOfCutShortEntry(t *testing.T) {
 // process, when BeginAttempt returns, while the timeline events emitted before it are still
 // in the recorder's batch.
 func TestDurableWriteNotBehindRecorderBatch(t *testing.T) {
+	bothDialects(t, testDurableWriteNotBehindRecorderBatch)
+}
+
+func testDurableWriteNotBehindRecorderBatch(t *testing.T) {
 	st, path := openRecorderStore(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -232,7 +254,7 @@ func TestDurableWriteNotBehindRecorderBatch(t *testing.T) {
 	if err != nil {
 		t.Fatalf("BeginAttempt while a recorder batch is held: %v", err)
 	}
-	other, err := store.Open(context.Background(), path) // another process's view of the file
+	other, err := store.Open(context.Background(), path) // another process's view of the data
 	if err != nil {
 		t.Fatal(err)
 	}
