@@ -214,45 +214,6 @@ func (s *Store) updateCall(ctx context.Context, id, op, stmt string, args ...any
 	return err
 }
 
-// AppendEvent adds a masked event to the call's timeline and returns nothing but an error; the
-// store numbers events per call in arrival order. Strings in Fields that spell a card number
-// are masked before they are written.
-func (s *Store) AppendEvent(ctx context.Context, callID string, ev EventRecord) error {
-	if ev.Type == "" {
-		return fmt.Errorf("%w: event without type", ErrInvalid)
-	}
-	fields, err := redactJSON(ev.Fields)
-	if err != nil {
-		return err
-	}
-	err = s.write(ctx, func(ctx context.Context, tx *txn) error {
-		// Two nodes may append to one call at once (a link paid on another node than the one
-		// that took the call): on PostgreSQL the call's row is locked while its next number is
-		// taken. A missing call is the foreign-key error below.
-		if tx.d == postgresDialect {
-			var one int
-			if err := tx.QueryRowContext(ctx, `SELECT 1 FROM calls WHERE id = ?`+tx.d.forUpdate(), callID).Scan(&one); err != nil &&
-				!errors.Is(err, sql.ErrNoRows) {
-				return err
-			}
-		}
-		var seq int64
-		if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(seq), 0) + 1 FROM call_events WHERE call_id = ?`, callID).Scan(&seq); err != nil {
-			return err
-		}
-		_, err := tx.ExecContext(ctx, `INSERT INTO call_events (call_id, seq, at, type, step, fields) VALUES (?, ?, ?, ?, ?, ?)`,
-			callID, seq, orNow(ev.Time).UnixMicro(), ev.Type, pan.Redact(ev.Step), fields)
-		return err
-	})
-	if isForeignKey(err) {
-		return fmt.Errorf("%w: call %s (event %s)", ErrNotFound, callID, ev.Type)
-	}
-	if err != nil {
-		return fmt.Errorf("store: append event to call %s: %w", callID, err)
-	}
-	return nil
-}
-
 // scanner is *sql.Row or *sql.Rows.
 type scanner interface{ Scan(dest ...any) error }
 

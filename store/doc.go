@@ -26,8 +26,12 @@
 // The database runs in WAL mode with synchronous=FULL: a write that returned has reached the
 // disk and survives a power cut. All writes go through one connection in BEGIN IMMEDIATE
 // transactions, so writers never deadlock on lock upgrades; concurrent writes are group
-// committed (each in its own savepoint, one fsync per batch — see writer.go). Reads use a small
-// pool of read-only connections beside it. busy_timeout covers a second process (a CLI) touching the
+// committed (each in its own savepoint, one fsync per batch — see writer.go), and every
+// connection keeps the statements it ran prepared (_stmt_cache_size). A call's timeline is
+// written in batches (AppendEvents, timeline.go: one transaction for a tick's events of every
+// call, from serve's event recorder); what the product acts on — a payment attempt before the
+// provider is called, a ledger operation — is never in such a batch: it is its own write,
+// committed when it returns. Reads use a small pool of read-only connections beside it. busy_timeout covers a second process (a CLI) touching the
 // same file; secure_delete overwrites purged rows.
 //
 // On PostgreSQL (postgres.go) writes are each their own transaction on a pgx connection pool,

@@ -22,6 +22,10 @@ const busyTimeout = 10 * time.Second
 // readConns is the size of the read pool. WAL lets readers run beside the one writer.
 const readConns = 4
 
+// stmtCache is how many prepared statements each SQLite connection keeps (PostgreSQL: pgx's
+// own per-connection statement cache does the same).
+const stmtCache = 128
+
 // Store is paybridge's database of records. On SQLite (the default): one file in WAL mode with
 // synchronous=FULL, written through a single connection in BEGIN IMMEDIATE transactions and
 // read through a small pool. On PostgreSQL (postgres:// URL): a connection pool shared by
@@ -106,6 +110,10 @@ func dsn(path string, readOnly bool) string {
 	q.Set("_busy_timeout", fmt.Sprint(busyTimeout.Milliseconds()))
 	q.Set("_foreign_keys", "on")
 	q.Set("_secure_delete", "on") // purged rows are overwritten, not left in free pages
+	// Each connection keeps the statements it ran prepared (go-sqlite3's per-connection cache,
+	// keyed by the SQL text): the writer's hot statements — a call's events, its updates —
+	// are parsed once for the connection's life instead of once per write.
+	q.Set("_stmt_cache_size", fmt.Sprint(stmtCache))
 	if readOnly {
 		q.Set("mode", "ro")
 	} else {

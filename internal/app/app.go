@@ -497,7 +497,7 @@ func (a *App) Run(ctx context.Context) error {
 		}
 	}()
 	go a.webhooks.Run(bg)
-	go a.recorder.run(bg)
+	a.recorder.start(bg)
 	go a.callbacks.run(bg)
 	go a.live.run(bg)
 	// Settle what a previous run of this node left — calls it was serving, payments pending —
