@@ -154,6 +154,14 @@ type Session struct {
 	replayed   atomic.Int64
 	warnedAuth bool // reader only
 
+	// The shared receiver (rxpoll_linux.go) once started: the socket taken from conn, the
+	// session's id there, and rxMu, held while a round handles the session's datagrams.
+	sock      atomic.Pointer[rawSock]
+	rxID      uint64
+	rxMu      sync.Mutex
+	rxStopped bool
+	timedOut  bool // scheduler only: OnTimeout was called
+
 	closed   chan struct{}
 	closeOne sync.Once
 	running  atomic.Bool
@@ -273,10 +281,7 @@ func (m *Session) setParams(p Params) {
 // and told to OnSocketDrops. A session without a socket, or a platform that cannot tell,
 // reports zeroes.
 func (m *Session) PollSocket() SocketState {
-	if m.conn == nil {
-		return SocketState{}
-	}
-	st, err := socketState(m.conn)
+	st, err := m.socketState()
 	if err != nil {
 		return SocketState{}
 	}
@@ -300,12 +305,27 @@ func (m *Session) sdpState() (netip.AddrPort, uint64, time.Time) {
 	return m.sdpRemote, m.sdpGen, m.sdpAt
 }
 
-// Start begins receiving and sending. Call it once.
+// socketState reads the kernel's receive state of the session's socket.
+func (m *Session) socketState() (SocketState, error) {
+	if s := m.sock.Load(); s != nil {
+		return s.state()
+	}
+	if m.conn == nil {
+		return SocketState{}, ErrClosed
+	}
+	return socketState(m.conn)
+}
+
+// Start begins receiving and sending. Call it once. On Linux the socket joins the process's
+// shared receiver (rxpoll_linux.go: one goroutine, epoll, recvmmsg); elsewhere a goroutine
+// reads it.
 func (m *Session) Start() {
 	m.startedAt = time.Now()
 	m.lastRx.Store(time.Now().UnixNano())
-	m.running.Store(true)
-	go m.readLoop()
+	if !m.startReceiving() {
+		m.running.Store(true)
+		go m.readLoop()
+	}
 	m.sched.add(m)
 }
 
@@ -317,7 +337,11 @@ func (m *Session) Close() {
 		if m.sched != nil {
 			m.sched.remove(m)
 		}
-		if m.conn != nil {
+		if s := m.sock.Load(); s != nil {
+			m.stopReceiving() // after it, no round reads the session
+			m.PollSocket()    // the final drop count, while the socket is still open
+			s.close()
+		} else if m.conn != nil {
 			m.PollSocket() // the final drop count, while the socket is still open
 			m.conn.Close()
 		}
