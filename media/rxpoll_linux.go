@@ -10,15 +10,17 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// rxPollDelay is how long the shared receiver lets datagrams gather after a round: one
-// wake-up per round for every socket of the process instead of one per packet per call. A
+// rxPollDelay is how long the shared receiver sleeps between rounds: one wake-up per round
+// for every socket of the process instead of one per packet per call. A
 // packet waits at most this long (plus the round) before its session sees it; the DTMF
 // detectors are clocked by the audio itself, and the bridge's relay absorbs it as jitter.
 const rxPollDelay = 5 * time.Millisecond
 
 // rxPoller is the process's one RTP receiver on Linux: an epoll instance holding every started
-// session's socket (level-triggered), and one goroutine that waits on it, reads each socket
-// that holds datagrams with one recvmmsg and hands them to its session (Session.datagram: the
+// session's socket (edge-triggered), and one goroutine that asks it every rxPollDelay which sockets received datagrams, drains each socket
+// that received datagrams — a recvmmsg that returns fewer than it asked for has emptied the
+// queue, so one system call per socket per round is the usual cost — and hands them to its
+// session (Session.datagram: the
 // same source, SRTP and RTP rules as ever), then sleeps rxPollDelay. Sessions are found by an
 // id, never by descriptor number, so a stale readiness report of a closed socket whose number
 // was reused reaches nobody.
@@ -71,7 +73,7 @@ func (m *Session) startReceiving() bool {
 	p.mu.Unlock()
 	m.rxID = id
 	m.sock.Store(s)
-	ev := unix.EpollEvent{Events: unix.EPOLLIN}
+	ev := unix.EpollEvent{Events: unix.EPOLLIN | unix.EPOLLET}
 	*(*uint64)(unsafe.Pointer(&ev.Fd)) = id // Fd and Pad: epoll_event's 64-bit data
 	s.mu.Lock()
 	err = unix.EpollCtl(p.epfd, unix.EPOLL_CTL_ADD, s.fd, &ev)
@@ -112,15 +114,15 @@ func (p *rxPoller) forget(id uint64) {
 }
 
 func (p *rxPoller) run() {
-	events := make([]unix.EpollEvent, 512)
+	events := make([]unix.EpollEvent, 1024)
 	b := new(rxBatch)
 	for {
-		n, err := unix.EpollWait(p.epfd, events, -1)
+		// Never a blocking epoll_wait: a thread parked in a system call costs the runtime a
+		// hand-off of its P and a wake-up of another thread each round. The round's timer
+		// rides on the runtime's own poller, which sleeps until the earliest timer anyway.
+		n, err := unix.EpollWait(p.epfd, events, 0)
 		if err != nil {
-			if err != unix.EINTR {
-				time.Sleep(rxPollDelay)
-			}
-			continue
+			n = 0
 		}
 		for i := range events[:n] {
 			id := *(*uint64)(unsafe.Pointer(&events[i].Fd))
@@ -130,6 +132,9 @@ func (p *rxPoller) run() {
 			if m != nil {
 				m.pollRead(b)
 			}
+		}
+		if n == len(events) {
+			continue // more sockets are ready than one call reports
 		}
 		time.Sleep(rxPollDelay)
 	}

@@ -33,7 +33,7 @@ func (m *Session) readerBehind() bool {
 
 // tick is called by the scheduler; it sends every frame that is due.
 func (m *Session) tick(now time.Time) {
-	p := m.Params()
+	p := *m.curParams()
 	frame := time.Duration(p.PTime) * time.Millisecond
 	if frame <= 0 {
 		frame = 20 * time.Millisecond

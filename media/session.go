@@ -82,6 +82,7 @@ type Session struct {
 
 	paramsMu  sync.Mutex
 	params    Params
+	paramsNow atomic.Pointer[Params] // a copy of params for the hot paths (never modified)
 	sdpRemote netip.AddrPort // the last usable address an SDP named
 	sdpGen    uint64         // bumped when sdpRemote changes
 	sdpAt     time.Time      // when it last changed
@@ -267,6 +268,7 @@ func (m *Session) setParams(p Params) {
 	m.paramsMu.Lock()
 	defer m.paramsMu.Unlock()
 	m.params = p
+	m.paramsNow.Store(&p)
 	r := netip.AddrPortFrom(p.Remote.Addr().Unmap(), p.Remote.Port())
 	if !usableAddr(r) || r == m.sdpRemote {
 		return
@@ -297,6 +299,17 @@ func (m *Session) Params() Params {
 	defer m.paramsMu.Unlock()
 	return m.params
 }
+
+// curParams is the parameters in force for the reader and the scheduler: a lock-free load of
+// an immutable copy, per packet and per tick (the zero Params before the first SetParams).
+func (m *Session) curParams() *Params {
+	if p := m.paramsNow.Load(); p != nil {
+		return p
+	}
+	return &zeroParams
+}
+
+var zeroParams Params
 
 // sdpState is what the source rules need from the signalling side.
 func (m *Session) sdpState() (netip.AddrPort, uint64, time.Time) {
