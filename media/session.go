@@ -83,9 +83,9 @@ type Session struct {
 	paramsMu  sync.Mutex
 	params    Params
 	paramsNow atomic.Pointer[Params] // a copy of params for the hot paths (never modified)
-	sdpRemote netip.AddrPort // the last usable address an SDP named
-	sdpGen    uint64         // bumped when sdpRemote changes
-	sdpAt     time.Time      // when it last changed
+	sdpRemote netip.AddrPort         // the last usable address an SDP named
+	sdpGen    uint64                 // bumped when sdpRemote changes
+	sdpAt     time.Time              // when it last changed
 
 	remote atomic.Pointer[netip.AddrPort] // where we send: the SDP address, or the latched one
 
