@@ -4,7 +4,10 @@ package media
 
 import (
 	"net"
+	"os"
 	"runtime"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -25,7 +28,9 @@ import (
 // one goroutine on a locked thread whose CPU time is taken out), so one iteration is one 2 ms
 // slot. cpu-µs/call-s is the rest of the process's CPU (getrusage) per call-second. It
 // measures CPU time, not wall time, so a busy machine moves it less than throughput; it still
-// moves it (caches, a shared core): run it a few times, -benchtime 2500x is 5 s.
+// moves it (caches, a shared core): run it a few times, -benchtime 2500x is 5 s. rss-KB/call is
+// the process's resident memory after the warm-up and a collection, less before the sessions,
+// per session: what the media path holds per call (sockets' kernel buffers are not in it).
 func BenchmarkListeningCalls(b *testing.B) {
 	const calls = 500
 	far, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
@@ -36,6 +41,8 @@ func BenchmarkListeningCalls(b *testing.B) {
 	farAddr := far.LocalAddr().(*net.UDPAddr).AddrPort()
 	sched := NewScheduler()
 	defer sched.Close()
+	runtime.GC()
+	rss0 := vmRSS(b)
 	sessions := make([]*Session, calls)
 	dsts := make([]*net.UDPAddr, calls)
 	for i := range sessions {
@@ -96,6 +103,8 @@ func BenchmarkListeningCalls(b *testing.B) {
 		send(i % slots)
 		time.Sleep(2 * time.Millisecond)
 	}
+	runtime.GC() // what the sessions hold, not garbage awaiting a collection
+	rssPerCall := float64(vmRSS(b)-rss0) / calls
 	rounds := make(chan int)
 	done := make(chan time.Duration)
 	go func() {
@@ -131,6 +140,26 @@ func BenchmarkListeningCalls(b *testing.B) {
 	callSeconds := float64(calls) * elapsed.Seconds()
 	b.ReportMetric(float64(cpu.Microseconds())/callSeconds, "cpu-µs/call-s")
 	b.ReportMetric(float64(gen.Microseconds())/callSeconds, "far-end-cpu-µs/call-s")
+	b.ReportMetric(rssPerCall/1024, "rss-KB/call")
+}
+
+// vmRSS is the process's resident set in bytes (/proc/self/status).
+func vmRSS(b *testing.B) int64 {
+	data, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			kb, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
+			if err != nil {
+				b.Fatal(err)
+			}
+			return kb << 10
+		}
+	}
+	b.Fatal("no VmRSS in /proc/self/status")
+	return 0
 }
 
 func processCPU() time.Duration {
