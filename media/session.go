@@ -361,6 +361,7 @@ func (m *Session) Close() {
 		if m.running.Load() {
 			<-m.readDone
 		}
+		clear(m.rxPCM) // nothing reads any more: the last packet's decoded audio goes too
 		m.playMu.Lock()
 		if m.play != nil {
 			close(m.play.done)
