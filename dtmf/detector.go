@@ -50,7 +50,11 @@ func NewDetector() *Detector {
 }
 
 // SampleDuration converts a sample count at 8 kHz to a duration.
-func SampleDuration(n int64) time.Duration { return time.Duration(n) * time.Second / SampleRate }
+func SampleDuration(n int64) time.Duration { return time.Duration(n) * sampleNanos }
+
+// sampleNanos is one sample's duration: exactly 125 µs at 8 kHz, so a multiplication replaces
+// the division per packet.
+const sampleNanos = time.Second / SampleRate
 
 // Process feeds decoded audio and returns the key-down (End == 0) and key-up (End > 0)
 // events that the audio completes, in order.
@@ -136,3 +140,6 @@ func (d *Detector) block(hit Digit, out []Event) []Event {
 	}
 	return out
 }
+
+// 8 kHz divides a second exactly: SampleDuration loses nothing to the multiplication.
+var _ = [1]struct{}{}[time.Second%SampleRate]

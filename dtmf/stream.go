@@ -288,6 +288,9 @@ func (s *Stream) up(e Event) {
 
 // prune forgets keypresses released claimRetention ago or more.
 func (s *Stream) prune() {
+	if len(s.claims) == 0 {
+		return // the usual packet: no keypress to forget
+	}
 	s.forget(func(c *claim) bool { return c.active == 0 && s.now-c.end >= claimRetention })
 }
 

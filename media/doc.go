@@ -42,6 +42,16 @@
 //
 // # Receiving
 //
+// On Linux (amd64, arm64) no session has a reader goroutine: Start takes the socket out of
+// Go's runtime poller (a duplicate descriptor; the net.UDPConn is closed) and adds it to the
+// process's one shared receiver (rxpoll_linux.go), an edge-triggered epoll set that one
+// goroutine asks, every 5 ms and without blocking, which sockets received datagrams; each is
+// drained with one recvmmsg into the receiver's buffers, each datagram goes through the rules
+// below and its bytes are cleared once handled. So a packet costs one system call and no
+// goroutine wake-up, and a call holds no receive buffer or goroutine stack; the scheduler
+// sends on the same descriptor with sendto, dropping a packet when the socket's send buffer
+// is full instead of waiting. Elsewhere each session reads its net.UDPConn with a goroutine.
+//
 // The reader first decides by the source address (source.go, the defence against RTP Bleed):
 // the address the SDP names, or — once, early, from SessionConfig.SignalIP, never with
 // StrictRTP — a NAT mapping of it (symmetric RTP). Every other datagram is foreign: dropped
@@ -54,7 +64,8 @@
 // without RTP the scheduler advances it by wall time (hold, INFO-only callers), but never while
 // the reader is behind — a datagram in hand or bytes queued in the socket — since a stalled
 // reader is not a silent caller, and time added mid-tone would split one key in two. No RTP
-// for SessionConfig.Timeout while the far end should send calls OnTimeout.
+// for SessionConfig.Timeout while the far end should send calls OnTimeout (judged on the
+// scheduler's tick) and stops reception.
 //
 // # Sending
 //

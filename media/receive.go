@@ -79,7 +79,7 @@ func (m *Session) receive(pkt *rtp.Packet, src netip.AddrPort) {
 	if !m.acceptSource(pkt, src) {
 		return
 	}
-	p := m.Params()
+	p := m.curParams()
 	pt := pkt.PayloadType
 	isAudio := !p.Codec.IsZero() && pt == p.Codec.PayloadType()
 	isEvent := p.EventPT >= 0 && int(pt) == p.EventPT

@@ -27,16 +27,13 @@ func (m *Session) readerBehind() bool {
 	if m.reading.Load() {
 		return true
 	}
-	if m.conn == nil {
-		return false
-	}
-	st, err := socketState(m.conn)
+	st, err := m.socketState()
 	return err == nil && st.Queued > 0
 }
 
 // tick is called by the scheduler; it sends every frame that is due.
 func (m *Session) tick(now time.Time) {
-	p := m.Params()
+	p := *m.curParams()
 	frame := time.Duration(p.PTime) * time.Millisecond
 	if frame <= 0 {
 		frame = 20 * time.Millisecond
@@ -46,6 +43,7 @@ func (m *Session) tick(now time.Time) {
 		m.nextDue = now
 	}
 	m.advanceIdle(now)
+	m.checkTimeout(p, now)
 	// A frame due within half a tick is sent now: the ticker's own phase must not make every
 	// packet a tick late.
 	for sent := 0; !now.Add(schedInterval/2).Before(m.nextDue) && sent < 3; sent++ {
@@ -62,6 +60,24 @@ func (m *Session) tick(now time.Time) {
 			m.sched.jitter.observe(late)
 		}
 		m.nextDue = m.nextDue.Add(frame)
+	}
+}
+
+// checkTimeout ends reception and calls OnTimeout once (in its own goroutine) when no RTP has
+// come for the session's Timeout while the far end should be sending. The shared receiver has
+// no read deadline; the scheduler's tick is its clock. A session read by its own goroutine
+// (readLoop) times out there instead.
+func (m *Session) checkTimeout(p Params, now time.Time) {
+	if m.timeout <= 0 || m.timedOut || m.sock.Load() == nil || !p.Receives() {
+		return
+	}
+	if now.Sub(time.Unix(0, m.lastRx.Load())) < m.timeout {
+		return
+	}
+	m.timedOut = true
+	m.stopReceiving()
+	if m.onTimeout != nil {
+		go m.onTimeout()
 	}
 }
 
@@ -163,6 +179,10 @@ func (m *Session) writeRTP(pkt []byte, dst netip.AddrPort) {
 		if pkt, err = tx.protect(m.srtpOut[:0], pkt); err != nil {
 			return
 		}
+	}
+	if s := m.sock.Load(); s != nil {
+		s.sendTo(pkt, dst)
+		return
 	}
 	m.conn.WriteToUDPAddrPort(pkt, dst)
 }

@@ -82,9 +82,10 @@ type Session struct {
 
 	paramsMu  sync.Mutex
 	params    Params
-	sdpRemote netip.AddrPort // the last usable address an SDP named
-	sdpGen    uint64         // bumped when sdpRemote changes
-	sdpAt     time.Time      // when it last changed
+	paramsNow atomic.Pointer[Params] // a copy of params for the hot paths (never modified)
+	sdpRemote netip.AddrPort         // the last usable address an SDP named
+	sdpGen    uint64                 // bumped when sdpRemote changes
+	sdpAt     time.Time              // when it last changed
 
 	remote atomic.Pointer[netip.AddrPort] // where we send: the SDP address, or the latched one
 
@@ -153,6 +154,14 @@ type Session struct {
 	authFailed atomic.Int64
 	replayed   atomic.Int64
 	warnedAuth bool // reader only
+
+	// The shared receiver (rxpoll_linux.go) once started: the socket taken from conn, the
+	// session's id there, and rxMu, held while a round handles the session's datagrams.
+	sock      atomic.Pointer[rawSock]
+	rxID      uint64
+	rxMu      sync.Mutex
+	rxStopped bool
+	timedOut  bool // scheduler only: OnTimeout was called
 
 	closed   chan struct{}
 	closeOne sync.Once
@@ -259,6 +268,7 @@ func (m *Session) setParams(p Params) {
 	m.paramsMu.Lock()
 	defer m.paramsMu.Unlock()
 	m.params = p
+	m.paramsNow.Store(&p)
 	r := netip.AddrPortFrom(p.Remote.Addr().Unmap(), p.Remote.Port())
 	if !usableAddr(r) || r == m.sdpRemote {
 		return
@@ -273,10 +283,7 @@ func (m *Session) setParams(p Params) {
 // and told to OnSocketDrops. A session without a socket, or a platform that cannot tell,
 // reports zeroes.
 func (m *Session) PollSocket() SocketState {
-	if m.conn == nil {
-		return SocketState{}
-	}
-	st, err := socketState(m.conn)
+	st, err := m.socketState()
 	if err != nil {
 		return SocketState{}
 	}
@@ -293,6 +300,17 @@ func (m *Session) Params() Params {
 	return m.params
 }
 
+// curParams is the parameters in force for the reader and the scheduler: a lock-free load of
+// an immutable copy, per packet and per tick (the zero Params before the first SetParams).
+func (m *Session) curParams() *Params {
+	if p := m.paramsNow.Load(); p != nil {
+		return p
+	}
+	return &zeroParams
+}
+
+var zeroParams Params
+
 // sdpState is what the source rules need from the signalling side.
 func (m *Session) sdpState() (netip.AddrPort, uint64, time.Time) {
 	m.paramsMu.Lock()
@@ -300,12 +318,27 @@ func (m *Session) sdpState() (netip.AddrPort, uint64, time.Time) {
 	return m.sdpRemote, m.sdpGen, m.sdpAt
 }
 
-// Start begins receiving and sending. Call it once.
+// socketState reads the kernel's receive state of the session's socket.
+func (m *Session) socketState() (SocketState, error) {
+	if s := m.sock.Load(); s != nil {
+		return s.state()
+	}
+	if m.conn == nil {
+		return SocketState{}, ErrClosed
+	}
+	return socketState(m.conn)
+}
+
+// Start begins receiving and sending. Call it once. On Linux the socket joins the process's
+// shared receiver (rxpoll_linux.go: one goroutine, epoll, recvmmsg); elsewhere a goroutine
+// reads it.
 func (m *Session) Start() {
 	m.startedAt = time.Now()
 	m.lastRx.Store(time.Now().UnixNano())
-	m.running.Store(true)
-	go m.readLoop()
+	if !m.startReceiving() {
+		m.running.Store(true)
+		go m.readLoop()
+	}
 	m.sched.add(m)
 }
 
@@ -317,13 +350,18 @@ func (m *Session) Close() {
 		if m.sched != nil {
 			m.sched.remove(m)
 		}
-		if m.conn != nil {
+		if s := m.sock.Load(); s != nil {
+			m.stopReceiving() // after it, no round reads the session
+			m.PollSocket()    // the final drop count, while the socket is still open
+			s.close()
+		} else if m.conn != nil {
 			m.PollSocket() // the final drop count, while the socket is still open
 			m.conn.Close()
 		}
 		if m.running.Load() {
 			<-m.readDone
 		}
+		clear(m.rxPCM) // nothing reads any more: the last packet's decoded audio goes too
 		m.playMu.Lock()
 		if m.play != nil {
 			close(m.play.done)

@@ -20,21 +20,23 @@ func socketState(conn *net.UDPConn) (SocketState, error) {
 	if err != nil {
 		return SocketState{}, err
 	}
-	var info [skMeminfoVars]uint32
+	var st SocketState
 	var serr error
-	err = rc.Control(func(fd uintptr) {
-		size := uint32(unsafe.Sizeof(info))
-		_, _, e := syscall.Syscall6(syscall.SYS_GETSOCKOPT, fd, unix.SOL_SOCKET, unix.SO_MEMINFO,
-			uintptr(unsafe.Pointer(&info[0])), uintptr(unsafe.Pointer(&size)), 0)
-		if e != 0 {
-			serr = e
-		}
-	})
+	err = rc.Control(func(fd uintptr) { st, serr = fdState(fd) })
 	if err == nil {
 		err = serr
 	}
-	if err != nil {
-		return SocketState{}, err
+	return st, err
+}
+
+// fdState reads SO_MEMINFO of a socket descriptor.
+func fdState(fd uintptr) (SocketState, error) {
+	var info [skMeminfoVars]uint32
+	size := uint32(unsafe.Sizeof(info))
+	_, _, e := syscall.Syscall6(syscall.SYS_GETSOCKOPT, fd, unix.SOL_SOCKET, unix.SO_MEMINFO,
+		uintptr(unsafe.Pointer(&info[0])), uintptr(unsafe.Pointer(&size)), 0)
+	if e != 0 {
+		return SocketState{}, e
 	}
 	return SocketState{Queued: int(info[skMeminfoRmemAlloc]), Drops: int64(info[skMeminfoDrops])}, nil
 }

@@ -1,0 +1,175 @@
+//go:build linux
+
+package media
+
+import (
+	"net"
+	"os"
+	"runtime"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/pion/rtp"
+	"golang.org/x/net/ipv4"
+	"golang.org/x/sys/unix"
+
+	"github.com/paybridge/paybridge/dtmf"
+)
+
+// BenchmarkListeningCalls is what serve's media path costs per call-second with many calls up
+// at once, through real sockets: 500 started sessions (the shared scheduler, a DTMF stream
+// each) receive a 20 ms PCMU packet every 20 ms from a far end on loopback — the listening
+// phase of a card call, where the caller sends and paybridge suppresses its silence — so the
+// figure holds the per-packet receive path (system calls, wake-ups, the RTP checks, decoding,
+// the detectors) and the scheduler's ticks. The far end sends as independent callers do,
+// spread over the frame: every 2 ms a tenth of the calls get their packet (one sendmmsg, from
+// one goroutine on a locked thread whose CPU time is taken out), so one iteration is one 2 ms
+// slot. cpu-µs/call-s is the rest of the process's CPU (getrusage) per call-second. It
+// measures CPU time, not wall time, so a busy machine moves it less than throughput; it still
+// moves it (caches, a shared core): run it a few times, -benchtime 2500x is 5 s. rss-KB/call is
+// the process's resident memory after the warm-up and a collection, less before the sessions,
+// per session: what the media path holds per call (sockets' kernel buffers are not in it).
+func BenchmarkListeningCalls(b *testing.B) {
+	const calls = 500
+	far, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer far.Close()
+	farAddr := far.LocalAddr().(*net.UDPAddr).AddrPort()
+	sched := NewScheduler()
+	defer sched.Close()
+	runtime.GC()
+	rss0 := vmRSS(b)
+	sessions := make([]*Session, calls)
+	dsts := make([]*net.UDPAddr, calls)
+	for i := range sessions {
+		conn, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+		if err != nil {
+			b.Fatal(err)
+		}
+		dsts[i] = conn.LocalAddr().(*net.UDPAddr)
+		s := NewSession(conn, SessionConfig{Scheduler: sched, DTMF: dtmf.NewStream(dtmf.StreamConfig{OnDigit: func(dtmf.Event) {}})})
+		if err := s.SetParams(Params{Codec: PCMU, EventPT: 101, PTime: 20, Direction: SendRecv, Remote: farAddr}); err != nil {
+			b.Fatal(err)
+		}
+		s.Start()
+		sessions[i] = s
+	}
+	defer func() {
+		for _, s := range sessions {
+			s.Close()
+		}
+	}()
+	// the far end's packets: silence (μ-law 0xFF), one SSRC and sequence per call
+	pkts := make([][]byte, calls)
+	for i := range pkts {
+		h := rtp.Header{Version: 2, PayloadType: 0, SSRC: uint32(i + 1)}
+		raw, _ := h.Marshal()
+		for range 160 {
+			raw = append(raw, 0xFF)
+		}
+		pkts[i] = raw
+	}
+	pc := ipv4.NewPacketConn(far)
+	msgs := make([]ipv4.Message, calls)
+	for i := range msgs {
+		msgs[i] = ipv4.Message{Buffers: [][]byte{pkts[i]}, Addr: dsts[i]}
+	}
+	const slots = 10 // 2 ms slots per 20 ms frame
+	seqs := make([]uint16, calls)
+	send := func(slot int) {
+		lo, hi := slot*calls/slots, (slot+1)*calls/slots
+		for i := lo; i < hi; i++ {
+			seqs[i]++
+			seq, ts := seqs[i], uint32(seqs[i])*160
+			p := pkts[i]
+			p[2], p[3] = byte(seq>>8), byte(seq)
+			p[4], p[5], p[6], p[7] = byte(ts>>24), byte(ts>>16), byte(ts>>8), byte(ts)
+		}
+		for sent := lo; sent < hi; {
+			n, err := pc.WriteBatch(msgs[sent:hi], 0)
+			if err != nil {
+				b.Error(err)
+				return
+			}
+			sent += n
+		}
+	}
+	// warm up: every session locks the far end's SSRC and grows its buffers
+	for i := range 250 {
+		send(i % slots)
+		time.Sleep(2 * time.Millisecond)
+	}
+	runtime.GC() // what the sessions hold, not garbage awaiting a collection
+	rssPerCall := float64(vmRSS(b)-rss0) / calls
+	rounds := make(chan int)
+	done := make(chan time.Duration)
+	go func() {
+		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
+		t0 := threadCPU()
+		for slot := range rounds {
+			send(slot)
+		}
+		done <- threadCPU() - t0
+	}()
+	cpu0 := processCPU()
+	start := time.Now()
+	next := start
+	n := 0
+	for b.Loop() {
+		rounds <- n % slots
+		n++
+		next = next.Add(2 * time.Millisecond)
+		time.Sleep(time.Until(next))
+	}
+	close(rounds)
+	gen := <-done
+	elapsed := time.Since(start)
+	cpu := processCPU() - cpu0 - gen
+	var received int64
+	for _, s := range sessions {
+		received += s.Stats().Received
+	}
+	if want := int64(calls) * int64(n) / slots; received < want*9/10 {
+		b.Fatalf("sessions received %d packets of the %d sent in the measured rounds and more", received, want)
+	}
+	callSeconds := float64(calls) * elapsed.Seconds()
+	b.ReportMetric(float64(cpu.Microseconds())/callSeconds, "cpu-µs/call-s")
+	b.ReportMetric(float64(gen.Microseconds())/callSeconds, "far-end-cpu-µs/call-s")
+	b.ReportMetric(rssPerCall/1024, "rss-KB/call")
+}
+
+// vmRSS is the process's resident set in bytes (/proc/self/status).
+func vmRSS(b *testing.B) int64 {
+	data, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			kb, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
+			if err != nil {
+				b.Fatal(err)
+			}
+			return kb << 10
+		}
+	}
+	b.Fatal("no VmRSS in /proc/self/status")
+	return 0
+}
+
+func processCPU() time.Duration {
+	var ru unix.Rusage
+	unix.Getrusage(unix.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+func threadCPU() time.Duration {
+	var ts unix.Timespec
+	unix.ClockGettime(unix.CLOCK_THREAD_CPUTIME_ID, &ts)
+	return time.Duration(ts.Nano())
+}

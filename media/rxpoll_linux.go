@@ -1,0 +1,181 @@
+//go:build linux && (amd64 || arm64)
+
+package media
+
+import (
+	"sync"
+	"time"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+// rxPollDelay is how long the shared receiver sleeps between rounds: one wake-up per round
+// for every socket of the process instead of one per packet per call. A
+// packet waits at most this long (plus the round) before its session sees it; the DTMF
+// detectors are clocked by the audio itself, and the bridge's relay absorbs it as jitter.
+const rxPollDelay = 5 * time.Millisecond
+
+// rxPoller is the process's one RTP receiver on Linux: an epoll instance holding every started
+// session's socket (edge-triggered), and one goroutine that asks it every rxPollDelay which sockets received datagrams, drains each socket
+// that received datagrams — a recvmmsg that returns fewer than it asked for has emptied the
+// queue, so one system call per socket per round is the usual cost — and hands them to its
+// session (Session.datagram: the
+// same source, SRTP and RTP rules as ever), then sleeps rxPollDelay. Sessions are found by an
+// id, never by descriptor number, so a stale readiness report of a closed socket whose number
+// was reused reaches nobody.
+type rxPoller struct {
+	epfd int
+
+	mu       sync.Mutex
+	sessions map[uint64]*Session
+	next     uint64
+}
+
+var sharedRx struct {
+	once sync.Once
+	p    *rxPoller
+	err  error
+}
+
+// rxPollerShared starts the process's receiver on first use.
+func rxPollerShared() (*rxPoller, error) {
+	sharedRx.once.Do(func() {
+		fd, err := unix.EpollCreate1(unix.EPOLL_CLOEXEC)
+		if err != nil {
+			sharedRx.err = err
+			return
+		}
+		sharedRx.p = &rxPoller{epfd: fd, sessions: make(map[uint64]*Session)}
+		go sharedRx.p.run()
+	})
+	return sharedRx.p, sharedRx.err
+}
+
+// startReceiving moves a session's socket to the shared receiver. It reports false when the
+// platform path is unavailable; the session then reads with a goroutine of its own.
+func (m *Session) startReceiving() bool {
+	if m.conn == nil {
+		return false
+	}
+	p, err := rxPollerShared()
+	if err != nil {
+		return false
+	}
+	s, err := takeSocket(m.conn)
+	if err != nil {
+		return false
+	}
+	p.mu.Lock()
+	p.next++
+	id := p.next
+	p.sessions[id] = m
+	p.mu.Unlock()
+	m.rxID = id
+	m.sock.Store(s)
+	ev := unix.EpollEvent{Events: unix.EPOLLIN | unix.EPOLLET}
+	*(*uint64)(unsafe.Pointer(&ev.Fd)) = id // Fd and Pad: epoll_event's 64-bit data
+	s.mu.Lock()
+	err = unix.EpollCtl(p.epfd, unix.EPOLL_CTL_ADD, s.fd, &ev)
+	s.mu.Unlock()
+	if err != nil {
+		// The socket is ours now; without epoll it is read by a goroutine polling it.
+		p.forget(id)
+		m.rxID = 0
+		go m.pollLoop(s)
+	}
+	return true
+}
+
+// stopReceiving takes the session out of the shared receiver and waits until a round that is
+// handling its datagrams has finished with them; nothing of it is read after. Idempotent.
+func (m *Session) stopReceiving() {
+	if id := m.rxID; id != 0 {
+		if p := sharedRx.p; p != nil {
+			if s := m.sock.Load(); s != nil {
+				s.mu.Lock()
+				if !s.closed {
+					unix.EpollCtl(p.epfd, unix.EPOLL_CTL_DEL, s.fd, nil)
+				}
+				s.mu.Unlock()
+			}
+			p.forget(id)
+		}
+	}
+	m.rxMu.Lock()
+	m.rxStopped = true
+	m.rxMu.Unlock()
+}
+
+func (p *rxPoller) forget(id uint64) {
+	p.mu.Lock()
+	delete(p.sessions, id)
+	p.mu.Unlock()
+}
+
+func (p *rxPoller) run() {
+	events := make([]unix.EpollEvent, 1024)
+	b := new(rxBatch)
+	for {
+		// Never a blocking epoll_wait: a thread parked in a system call costs the runtime a
+		// hand-off of its P and a wake-up of another thread each round. The round's timer
+		// rides on the runtime's own poller, which sleeps until the earliest timer anyway.
+		n, err := unix.EpollWait(p.epfd, events, 0)
+		if err != nil {
+			n = 0
+		}
+		for i := range events[:n] {
+			id := *(*uint64)(unsafe.Pointer(&events[i].Fd))
+			p.mu.Lock()
+			m := p.sessions[id]
+			p.mu.Unlock()
+			if m != nil {
+				m.pollRead(b)
+			}
+		}
+		if n == len(events) {
+			continue // more sockets are ready than one call reports
+		}
+		time.Sleep(rxPollDelay)
+	}
+}
+
+// pollLoop reads a socket epoll would not take, on its own (a fallback that should not
+// happen): every rxPollDelay until the session stops receiving.
+func (m *Session) pollLoop(s *rawSock) {
+	b := new(rxBatch)
+	for {
+		if !m.pollRead(b) {
+			return
+		}
+		time.Sleep(rxPollDelay)
+	}
+}
+
+// pollRead hands the datagrams queued on the session's socket to its receive path, clearing
+// each from the shared buffer once handled. It reports false once the session has stopped
+// receiving.
+func (m *Session) pollRead(b *rxBatch) bool {
+	m.rxMu.Lock()
+	defer m.rxMu.Unlock()
+	if m.rxStopped {
+		return false
+	}
+	s := m.sock.Load()
+	for {
+		n := s.recv(b)
+		if n == 0 {
+			return true
+		}
+		m.reading.Store(true)
+		for i := range n {
+			data, src := b.datagram(i)
+			m.datagram(data, src, &b.pkt)
+			clear(data)
+		}
+		m.reading.Store(false)
+		if n < rxBatchLen {
+			return true
+		}
+	}
+}
