@@ -114,6 +114,13 @@ func (a *App) runCall(ctx context.Context, plan *callplan.Plan, ps *prompts.Set,
 			log.Error("recording SRTP authentication failures", "err", err)
 		}
 	}
+	// The call's last events (its end, the bridge's end) are in the store before the call is
+	// recorded as ended: whoever sees it ended sees its whole timeline.
+	wctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	if err := a.recorder.Written(wctx); err != nil {
+		log.Warn("the call's last events are not yet recorded", "err", err)
+	}
+	cancel()
 	if err := a.store.EndCall(context.Background(), info.ID, cause, ended); err != nil {
 		log.Error("recording hang-up", "err", err)
 	}

@@ -67,6 +67,35 @@ const (
 	recordBatch = 512
 )
 
+// written marks a place in the recorder's queue; it is not an event of a call. The writer
+// closes it once every event queued before it is in the store.
+type written chan struct{}
+
+func (written) Type() string { return "" }
+
+// Written waits until every event emitted before it is in the store, or ctx ends. The end of
+// a call is recorded after it, so a call the store says has ended shows its whole timeline
+// (the events of its last moments would otherwise still wait for their batch).
+func (r *eventRecorder) Written(ctx context.Context) error {
+	if !r.started {
+		return nil
+	}
+	w := make(written)
+	select {
+	case r.queue <- event.Event{Time: time.Now(), Data: w}:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	select {
+	case <-w:
+		return nil
+	case <-r.stopped:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
 // publisher shows live events (the console hub, through the cluster's live feed).
 type publisher interface{ Publish(event.Event) }
 
@@ -147,7 +176,7 @@ func (r *eventRecorder) run(ctx context.Context) {
 		}
 		tick.Reset(r.tick)
 	fill:
-		for len(batch) < recordBatch {
+		for len(batch) < recordBatch && !isMark(batch[len(batch)-1]) {
 			select {
 			case e := <-r.queue:
 				batch = append(batch, e)
@@ -199,8 +228,19 @@ func (r *eventRecorder) recordBatch(ctx context.Context, batch []event.Event) {
 	clear(rows)
 	r.rows = rows[:0]
 	for _, e := range batch {
+		if w, ok := e.Data.(written); ok {
+			close(w)
+			continue
+		}
 		r.derive(ctx, e)
 	}
+}
+
+// isMark reports whether e is a Written mark: the batch ends with it, so its waiter is not
+// kept waiting for the tick.
+func isMark(e event.Event) bool {
+	_, ok := e.Data.(written)
+	return ok
 }
 
 // derive writes what an event means beyond its timeline row.

@@ -272,3 +272,46 @@ func testDurableWriteNotBehindRecorderBatch(t *testing.T) {
 		t.Fatalf("after the flush: %d events stored (%v), want 50", len(evs), err)
 	}
 }
+
+// TestRecorderWrittenIsABarrier: Written returns once every event emitted before it is in the
+// store, without waiting for the batch's tick (an hour here), so the end of a call, recorded
+// after it, never shows a timeline without its last events (seen: an agent call read as
+// ended whose call.unbridged was still waiting for its batch).
+func TestRecorderWrittenIsABarrier(t *testing.T) {
+	st, _ := openRecorderStore(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	const call = "barrier-1"
+	t0 := time.Now().Truncate(time.Millisecond)
+	if err := st.CreateCall(ctx, store.Call{ID: call, State: store.CallAnswered, StartedAt: t0}); err != nil {
+		t.Fatal(err)
+	}
+	r, _ := newTestRecorder(t, st, time.Hour)
+	r.start(ctx)
+	r.Emit(event.Event{Time: t0, CallID: call, Step: "Dial", Data: &event.Unbridged{By: "agent"}})
+	r.Emit(event.Event{Time: t0, CallID: call, Data: &event.CallEnded{Result: "hangup"}})
+	wctx, wcancel := context.WithTimeout(ctx, 30*time.Second)
+	defer wcancel()
+	if err := r.Written(wctx); err != nil {
+		t.Fatalf("Written: %v", err)
+	}
+	_, stored, err := st.GetCall(ctx, call)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var types []string
+	for _, e := range stored {
+		types = append(types, e.Type)
+	}
+	if want := []string{"call.unbridged", "call.ended"}; !reflect.DeepEqual(types, want) {
+		t.Fatalf("after Written the store holds %q, want %q", types, want)
+	}
+	// The writer goes on after a mark: the next event is written as usual.
+	r.Emit(event.Event{Time: t0, CallID: call, Data: &event.CallEnded{Result: "again"}})
+	if err := r.Written(wctx); err != nil {
+		t.Fatalf("second Written: %v", err)
+	}
+	if _, stored, _ = st.GetCall(ctx, call); len(stored) != 3 {
+		t.Fatalf("after a second Written the store holds %d events, want 3", len(stored))
+	}
+}
