@@ -204,13 +204,20 @@ func sipOptions(addr, user string) (int, error) {
 
 // sipOptionsFrom is sipOptions from a socket on the loopback address src.
 func sipOptionsFrom(src, addr, user string) (int, error) {
+	code, _, err := sipOptionsAnswer(src, addr, user, time.Second)
+	return code, err
+}
+
+// sipOptionsAnswer sends one OPTIONS from a socket on src and returns the answer's code and the
+// whole answer, waiting up to wait for it.
+func sipOptionsAnswer(src, addr, user string, wait time.Duration) (int, string, error) {
 	raddr, err := net.ResolveUDPAddr("udp", addr)
 	if err != nil {
-		return 0, err
+		return 0, "", err
 	}
 	c, err := net.DialUDP("udp", &net.UDPAddr{IP: net.ParseIP(src)}, raddr)
 	if err != nil {
-		return 0, err
+		return 0, "", err
 	}
 	defer c.Close()
 	uri := "sip:" + addr
@@ -223,17 +230,17 @@ func sipOptionsFrom(src, addr, user string) (int, error) {
 		"From: <sip:probe@" + local + ">;tag=" + id + "\r\nTo: <" + uri + ">\r\nCall-ID: " + id + "@probe\r\n" +
 		"CSeq: 1 OPTIONS\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n"
 	if _, err := c.Write([]byte(msg)); err != nil {
-		return 0, err
+		return 0, "", err
 	}
-	c.SetReadDeadline(time.Now().Add(time.Second))
+	c.SetReadDeadline(time.Now().Add(wait))
 	buf := make([]byte, 4096)
 	n, err := c.Read(buf)
 	if err != nil {
-		return 0, err
+		return 0, "", err
 	}
 	var code int
 	fmt.Sscanf(string(buf[:n]), "SIP/2.0 %d", &code)
-	return code, nil
+	return code, string(buf[:n]), nil
 }
 
 func mustUDPAddr(t *testing.T, addr string) *net.UDPAddr {
