@@ -51,7 +51,7 @@ func TestClusterKamailioFullAndDraining(t *testing.T) {
 	}
 	// Node 1's only RTP port (the pool uses even ports; serve wants a range of three): one
 	// call at a time.
-	rtp := freeUDPPort() &^ 1
+	rtp := freeUDPRun(1)
 	n1 := startClusterNodePorts(t, bin, "n1", db, plans, rtp-1, rtp+1)
 	n2 := startClusterNode(t, bin, "n2", db, plans, 46000)
 	kam := startKamailio(t, n1, n2)
