@@ -2,6 +2,7 @@ package ivr
 
 import (
 	"context"
+	"net"
 	"regexp"
 	"strconv"
 	"strings"
@@ -284,6 +285,52 @@ func TestOverCapacityIs503(t *testing.T) {
 		t.Fatalf("INVITE after the call ended: %d, want 200", code)
 	}
 	third.request("ACK", 1, "")
+}
+
+// OPTIONS answers what an INVITE would get (RFC 3261 §11.2) when the RTP ports run out below
+// the call limit too: with --max-calls 5 and a single RTP port, a call up leaves no port, so
+// a second INVITE is refused (503, no-ports) and OPTIONS must say 503 with Retry-After as
+// well. The control: OPTIONS is 200 before the call.
+func TestOptionsAnswersAsInviteWhenPortsRunOut(t *testing.T) {
+	c, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := c.LocalAddr().(*net.UDPAddr).Port &^ 1
+	c.Close()
+	release := make(chan struct{})
+	defer close(release)
+	s, _ := startServer(t, Config{MaxCalls: 5, RTPPortMin: port, RTPPortMax: port + 1, Router: RouterFunc(func(string) (CallHandler, bool) {
+		return func(ctx context.Context, call *Call) {
+			select {
+			case <-release:
+			case <-ctx.Done():
+			}
+		}, true
+	})})
+	options := func() (int, string) {
+		u := newRawUAC(t, s)
+		u.request("OPTIONS", 1, "")
+		return u.response("OPTIONS", 200)
+	}
+	if code, _ := options(); code != 200 {
+		t.Fatalf("OPTIONS with no call up: %d, want 200", code)
+	}
+	first := newRawUAC(t, s)
+	first.request("INVITE", 1, first.sdp("sendrecv"))
+	if code, msg := first.response("INVITE", 200); code != 200 {
+		t.Fatalf("first INVITE: %d, want 200 (is port %d free?)\n%s", code, port, msg)
+	}
+	first.request("ACK", 1, "")
+	second := newRawUAC(t, s)
+	second.request("INVITE", 1, second.sdp("sendrecv"))
+	if code, _ := second.response("INVITE", 200); code != 503 {
+		t.Fatalf("second INVITE with the only RTP port taken: %d, want 503", code)
+	}
+	code, msg := options()
+	if code != 503 || !strings.Contains(msg, "Service Unavailable") || retryAfterRe.FindStringSubmatch(msg) == nil {
+		t.Fatalf("OPTIONS with the only RTP port taken: %d, want 503 Service Unavailable with Retry-After\n%s", code, msg)
+	}
 }
 
 // refusedMetrics counts CallRefused by reason.
