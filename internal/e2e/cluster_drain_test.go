@@ -180,7 +180,11 @@ func TestClusterKamailioFullAndDraining(t *testing.T) {
 	}
 	calls, paid := paidCalls(t, st)
 	if len(calls) != 1 || calls[0].Node != "n1" || !paid[calls[0].ID] {
-		t.Errorf("the card call: %+v, paid %v", calls, paid)
+		var attempts []store.PaymentSession
+		if len(calls) == 1 {
+			attempts, _ = st.ListPayments(ctx, store.PaymentFilter{CallID: calls[0].ID, Limit: store.MaxLimit})
+		}
+		t.Errorf("the card call: %+v, paid %v; its payments %+v\nnode 1:\n%s", calls, paid, attempts, clip(n1.proc.out.String(), 4000))
 	}
 	req, _ := http.NewRequest("GET", n2.http+"/healthz", nil)
 	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != 200 {
