@@ -12,14 +12,14 @@ import (
 )
 
 // Admission control: a call is accepted only while the calls already up are served well.
-// Every admissionTick the server measures its media health over the tick —
+// Every admissionTick the server measures its own media health over the tick —
 //
 //   - send lateness: more than 1% of the RTP packets it sent left a full frame (20 ms) or
 //     more after their due time, or the scheduler skipped a frame to catch up;
 //   - receive backlog: more than 1 + 1% of the calls' sockets hold over behindBytes unread
 //     (8–20 packets with their kernel overhead: a reader 0.2–0.4 s behind), or the kernel
-//     dropped a datagram on a call's socket or on the SIP socket (its queue was full);
-//   - CPU headroom: the process used more than 90% of the CPUs it may run on
+//     dropped a datagram on a call's socket or on the SIP socket (its queue was full), or the
+//     SIP socket holds over a megabyte unread
 //
 // — and moves the call limit: a degraded tick sets it to 90% of the calls in progress, so the
 // calls that came in while the load built up leave by attrition (nobody is hung up); a
@@ -29,8 +29,20 @@ import (
 // docs/sip.md their media costs under a tenth of one core, so a degradation at that load comes
 // from elsewhere and refusing would not help) and never rises above the ceiling
 // (Config.MaxCalls, or the RTP ports of the range when it is 0).
-// A new call at or over the limit is answered 503 Service Unavailable with Retry-After, and
-// OPTIONS is answered 503 too (a dispatcher's health probe then routes elsewhere).
+//
+// CPU headroom predicts; it does not judge. The figure is the process's own CPU time (user and
+// system, getrusage RUSAGE_SELF) over the tick, as a share of the CPUs it may run on — another
+// process on the box cannot raise it, it can only take CPU away, and what that costs the calls
+// shows in their lateness above. A tick on which the process used more than 90% of its CPUs
+// holds the limit where it is (Admission.Held "cpu": no more calls are let in than the limit
+// already allows) but never lowers it: a node whose calls' media is on time keeps taking calls
+// up to its limit, whatever the CPU figures say. Refusing is for measured media trouble alone.
+//
+// A new call at or over the limit is answered 503 Service Unavailable with Retry-After (3–8 s),
+// and OPTIONS gets the same answer (RFC 3261 §11.2: what an INVITE would get). That 503 says
+// "full for the moment": a dispatcher skips the node for that call and keeps it in rotation
+// (deploy/kamailio/kamailio.cfg accepts it as a live probe answer). A draining node answers
+// 503 "Draining" instead (ReasonDraining), which takes it out of rotation.
 const (
 	admissionTick      = 500 * time.Millisecond
 	behindBytes        = 16 << 10
@@ -69,8 +81,12 @@ type Admission struct {
 	// SocketDrops the datagrams the kernel dropped on the calls' and the SIP sockets since start.
 	Behind      int   `json:"behind"`
 	SocketDrops int64 `json:"socket_drops"`
-	// CPUShare is the share of the available CPUs the process used on the last tick.
+	// CPUShare is the share of the available CPUs the process used on the last tick (its own
+	// CPU time: a neighbour's does not count).
 	CPUShare float64 `json:"cpu_share"`
+	// Held names what kept the limit from rising on the last tick although the media was
+	// healthy ("cpu": the process used over 90% of its CPUs); it never lowers the limit.
+	Held string `json:"held,omitempty"`
 }
 
 // admission holds the limit; the monitor goroutine moves it, onInvite and onOptions read it.
@@ -173,8 +189,11 @@ func (a *admission) update(in tickInput) Admission {
 			st.Degraded = "receive-backlog"
 		case in.sipBusy:
 			st.Degraded = "sip-backlog"
-		case st.CPUShare > cpuShareMax:
-			st.Degraded = "cpu"
+		}
+		// CPU headroom is predictive: with the media healthy it may stop the limit rising,
+		// never lower it (a neighbour's load shows up here only as lateness, above).
+		if st.Degraded == "" && st.CPUShare > cpuShareMax {
+			st.Held = "cpu"
 		}
 	}
 	limit := int(a.limit.Load())
@@ -185,6 +204,7 @@ func (a *admission) update(in tickInput) Admission {
 		limit = min(limit, in.calls*9/10)
 	case a.hold > 0:
 		a.hold--
+	case st.Held != "":
 	case in.calls*4 >= limit*3:
 		if a.congested {
 			limit += max(1, limit/20)

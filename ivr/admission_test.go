@@ -2,6 +2,7 @@ package ivr
 
 import (
 	"context"
+	"net"
 	"regexp"
 	"strconv"
 	"strings"
@@ -79,9 +80,6 @@ func TestAdmissionLimitFollowsMediaHealth(t *testing.T) {
 		"skipped-frames":  func(in *tickInput) { in.jitter.Skipped = 1 << 20 },
 		"receive-backlog": func(in *tickInput) { in.behind = 10 },
 		"sip-backlog":     func(in *tickInput) { in.sipBusy = true },
-		"cpu": func(in *tickInput) {
-			in.cpu = f.cpu + time.Duration(float64(admissionTick)*0.95*float64(availableCPUs()))
-		},
 	}
 	for want, mut := range signals {
 		f.a.hold = 0
@@ -90,7 +88,6 @@ func TestAdmissionLimitFollowsMediaHealth(t *testing.T) {
 		if st.Degraded != want || st.Limit != 450 {
 			t.Errorf("%s: %+v, want degraded %q and limit 450", want, st, want)
 		}
-		f.cpu = 0
 		f.tick(500, 10000, 0) // the counters move on (skipped frames stay counted)
 		f.a.last.skipped = 0
 	}
@@ -102,6 +99,65 @@ func TestAdmissionLimitFollowsMediaHealth(t *testing.T) {
 	}
 	if st := f.tick(3, 10000, 5000); st.Limit != floor {
 		t.Fatalf("degraded with 3 calls: limit %d, want the floor %d", st.Limit, floor)
+	}
+}
+
+// busyCPU makes a tick's CPU figure share of the available CPUs: the process's own CPU time
+// advanced by share × the tick × the CPUs.
+func (f *tickFeed) busyCPU(share float64) func(*tickInput) {
+	return func(in *tickInput) {
+		f.cpu += time.Duration(share * float64(admissionTick) * float64(availableCPUs()))
+		in.cpu = f.cpu
+	}
+}
+
+// The rule: CPU headroom predicts, media health judges. A tick with the process's CPUs 95%
+// busy and its media on time leaves the limit where it is — a new call under it is admitted
+// and OPTIONS would be 200 — and only keeps it from rising; the same ticks with the calls'
+// packets late lower it below the calls up, and a new call is refused for overload (503 to
+// INVITE and OPTIONS).
+func TestAdmissionCPUAloneNeverRefuses(t *testing.T) {
+	f := &tickFeed{a: newAdmission(0, 5000), now: time.Unix(0, 0)}
+	f.tick(0, 0, 0)
+	f.a.limit.Store(2000)
+	var active atomic.Int64
+	active.Store(500)
+	for i := 0; i < 10; i++ {
+		st := f.tick(500, 10000, 0, f.busyCPU(0.95))
+		if st.Degraded != "" || st.Held != "cpu" || st.Limit != 2000 || st.CPUShare < 0.9 {
+			t.Fatalf("tick %d, CPUs 95%% busy, media on time: %+v, want healthy, held for cpu, limit 2000", i, st)
+		}
+	}
+	if f.a.full(active.Load()) {
+		t.Fatal("CPUs busy, media on time, 500 calls under a limit of 2000: full, want room")
+	}
+	if ok, reason := f.a.tryAdmit(&active); !ok {
+		t.Fatalf("CPUs busy, media on time: refused (%s), want admitted", reason)
+	}
+	active.Add(-1)
+	// Near the limit, busy CPUs keep it from growing; idle ones let it grow.
+	if st := f.tick(1900, 10000, 0, f.busyCPU(0.95)); st.Limit != 2000 || st.Held != "cpu" {
+		t.Fatalf("1900 calls, CPUs busy: %+v, want the limit held at 2000", st)
+	}
+	if st := f.tick(1900, 10000, 0, f.busyCPU(0.30)); st.Limit <= 2000 || st.Held != "" {
+		t.Fatalf("1900 calls, CPUs 30%% busy: %+v, want the limit raised", st)
+	}
+
+	// The calls' own media late: refused, whatever the CPU says.
+	for _, share := range []float64{0.95, 0.10} {
+		g := &tickFeed{a: newAdmission(0, 5000), now: time.Unix(0, 0)}
+		g.tick(0, 0, 0)
+		g.a.limit.Store(2000)
+		st := g.tick(500, 10000, 300, g.busyCPU(share))
+		if st.Degraded != "send-late" || st.Limit != 450 {
+			t.Fatalf("3%% of packets late, CPUs %.0f%%: %+v, want send-late and limit 450", share*100, st)
+		}
+		if !g.a.full(active.Load()) {
+			t.Fatalf("500 calls over a limit of 450: room, want full (OPTIONS 503)")
+		}
+		if ok, reason := g.a.tryAdmit(&active); ok || reason != RefusedOverload {
+			t.Fatalf("own media late: %v %q, want refused for overload", ok, reason)
+		}
 	}
 }
 
@@ -229,6 +285,52 @@ func TestOverCapacityIs503(t *testing.T) {
 		t.Fatalf("INVITE after the call ended: %d, want 200", code)
 	}
 	third.request("ACK", 1, "")
+}
+
+// OPTIONS answers what an INVITE would get (RFC 3261 §11.2) when the RTP ports run out below
+// the call limit too: with --max-calls 5 and a single RTP port, a call up leaves no port, so
+// a second INVITE is refused (503, no-ports) and OPTIONS must say 503 with Retry-After as
+// well. The control: OPTIONS is 200 before the call.
+func TestOptionsAnswersAsInviteWhenPortsRunOut(t *testing.T) {
+	c, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := c.LocalAddr().(*net.UDPAddr).Port &^ 1
+	c.Close()
+	release := make(chan struct{})
+	defer close(release)
+	s, _ := startServer(t, Config{MaxCalls: 5, RTPPortMin: port, RTPPortMax: port + 1, Router: RouterFunc(func(string) (CallHandler, bool) {
+		return func(ctx context.Context, call *Call) {
+			select {
+			case <-release:
+			case <-ctx.Done():
+			}
+		}, true
+	})})
+	options := func() (int, string) {
+		u := newRawUAC(t, s)
+		u.request("OPTIONS", 1, "")
+		return u.response("OPTIONS", 200)
+	}
+	if code, _ := options(); code != 200 {
+		t.Fatalf("OPTIONS with no call up: %d, want 200", code)
+	}
+	first := newRawUAC(t, s)
+	first.request("INVITE", 1, first.sdp("sendrecv"))
+	if code, msg := first.response("INVITE", 200); code != 200 {
+		t.Fatalf("first INVITE: %d, want 200 (is port %d free?)\n%s", code, port, msg)
+	}
+	first.request("ACK", 1, "")
+	second := newRawUAC(t, s)
+	second.request("INVITE", 1, second.sdp("sendrecv"))
+	if code, _ := second.response("INVITE", 200); code != 503 {
+		t.Fatalf("second INVITE with the only RTP port taken: %d, want 503", code)
+	}
+	code, msg := options()
+	if code != 503 || !strings.Contains(msg, "Service Unavailable") || retryAfterRe.FindStringSubmatch(msg) == nil {
+		t.Fatalf("OPTIONS with the only RTP port taken: %d, want 503 Service Unavailable with Retry-After\n%s", code, msg)
+	}
 }
 
 // refusedMetrics counts CallRefused by reason.

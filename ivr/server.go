@@ -473,8 +473,9 @@ func (s *Server) onOptions(req *sip.Request, tx sip.ServerTransaction) {
 		s.respond(tx, req, sip.StatusServiceUnavailable, ReasonDraining, sip.NewHeader("Retry-After", "30"), sip.NewHeader("Allow", allowed))
 		return
 	}
-	// A dispatcher probes with OPTIONS: while a new call would be refused, so is the probe.
-	if s.adm.full(s.active.Load()) {
+	// A dispatcher probes with OPTIONS: while a new call would be refused, so is the probe, with
+	// the same answer (RFC 3261 §11.2) — the call limit, or no RTP port left to give it.
+	if s.adm.full(s.active.Load()) || s.ports.Free() == 0 {
 		s.respond(tx, req, sip.StatusServiceUnavailable, "Service Unavailable", sip.NewHeader("Retry-After", s.retryAfter()),
 			sip.NewHeader("Allow", allowed))
 		return

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -17,10 +18,14 @@ import (
 	"github.com/paybridge/paybridge/store"
 )
 
+// retryAfterRe finds a Retry-After header of a SIP answer.
+var retryAfterRe = regexp.MustCompile(`(?mi)^Retry-After:\s*\d+\s*$`)
+
 // TestClusterKamailioFullAndDraining: Kamailio tells a node that is full for the moment from a
 // node that is going away. Node 1 has a single RTP port and one card call on it; the calls
 // Kamailio sends it meanwhile are refused (503 "Service Unavailable") and go to node 2, and
-// node 1 stays in rotation. Then node 1 gets SIGTERM with that call still in progress: it
+// node 1 stays in rotation — also while its probes are answered 503 with Retry-After (what an
+// INVITE gets, RFC 3261 §11.2) for longer than DS_PROBING_THRESHOLD probes. Then node 1 gets SIGTERM with that call still in progress: it
 // answers 503 "Draining", Kamailio takes it out of rotation, every new call goes to node 2, the
 // call in progress finishes and pays, and node 1 exits.
 func TestClusterKamailioFullAndDraining(t *testing.T) {
@@ -46,7 +51,7 @@ func TestClusterKamailioFullAndDraining(t *testing.T) {
 	}
 	// Node 1's only RTP port (the pool uses even ports; serve wants a range of three): one
 	// call at a time.
-	rtp := freeUDPPort() &^ 1
+	rtp := freeUDPRun(1)
 	n1 := startClusterNodePorts(t, bin, "n1", db, plans, rtp-1, rtp+1)
 	n2 := startClusterNode(t, bin, "n2", db, plans, 46000)
 	kam := startKamailio(t, n1, n2)
@@ -54,7 +59,7 @@ func TestClusterKamailioFullAndDraining(t *testing.T) {
 
 	// A card call straight to node 1, keyed slowly (~11 s): it holds node 1's port.
 	var pcap bytes.Buffer
-	if err := pcapgen.WriteRFC4733(&pcap, sipPayKeys, pcapgen.Options{Lead: 1500 * time.Millisecond, Off: 300 * time.Millisecond}); err != nil {
+	if err := pcapgen.WriteRFC4733(&pcap, sipPayKeys, pcapgen.Options{Lead: 1500 * time.Millisecond, Off: 400 * time.Millisecond}); err != nil {
 		t.Fatal(err)
 	}
 	pcapFile := filepath.Join(t.TempDir(), "pay.pcap")
@@ -91,8 +96,16 @@ func TestClusterKamailioFullAndDraining(t *testing.T) {
 	if refused := kam.after(fullAt, "failover of call"); len(refused) == 0 {
 		t.Fatalf("Kamailio sent node 1 no call while it was full:\n%s", clip(kam.out.String(), 3000))
 	}
+	// Node 1 answers OPTIONS as it answers an INVITE: 503 "Service Unavailable" with a
+	// Retry-After, the answer Kamailio's probes get too. Kept full for more probes than
+	// DS_PROBING_THRESHOLD (3, one a second), it must still be in rotation.
+	code, answer, err := sipOptionsAnswer("127.0.0.1", n1.sip, "", 5*time.Second)
+	if err != nil || code != 503 || !strings.Contains(answer, "503 Service Unavailable") || !retryAfterRe.MatchString(answer) {
+		t.Fatalf("OPTIONS to the full node 1: %d %v\n%s", code, err, answer)
+	}
+	time.Sleep(time.Until(fullAt.Add(5 * time.Second)))
 	if out := kam.after(fullAt, " is down"); len(out) > 0 {
-		t.Fatalf("a full node was taken out of rotation: %q", out[0].text)
+		t.Fatalf("a full node was taken out of rotation: %q\nnode 1:\n%s\nKamailio:\n%s", out[0].text, clip(n1.proc.out.String(), 6000), clip(kam.out.String(), 4000))
 	}
 	if out := kam.after(fullAt, "is draining"); len(out) > 0 {
 		t.Fatalf("a full node was taken for a draining one: %q", out[0].text)
@@ -110,10 +123,11 @@ func TestClusterKamailioFullAndDraining(t *testing.T) {
 	go func() { exited <- n1.proc.cmd.Wait() }()
 	// Probing finds it (its OPTIONS answer 503 "Draining"), or an INVITE does.
 	var outAt time.Time
+	var outBy string
 	for deadline := time.Now().Add(20 * time.Second); outAt.IsZero(); time.Sleep(20 * time.Millisecond) {
 		for _, l := range append(kam.after(termAt, "node sip:"+n1.sip+" is down"), kam.after(termAt, "node sip:"+n1.sip+" is draining")...) {
 			if outAt.IsZero() || l.at.Before(outAt) {
-				outAt = l.at
+				outAt, outBy = l.at, l.text
 			}
 		}
 		if time.Now().After(deadline) {
@@ -166,12 +180,16 @@ func TestClusterKamailioFullAndDraining(t *testing.T) {
 	}
 	calls, paid := paidCalls(t, st)
 	if len(calls) != 1 || calls[0].Node != "n1" || !paid[calls[0].ID] {
-		t.Errorf("the card call: %+v, paid %v", calls, paid)
+		var attempts []store.PaymentSession
+		if len(calls) == 1 {
+			attempts, _ = st.ListPayments(ctx, store.PaymentFilter{CallID: calls[0].ID, Limit: store.MaxLimit})
+		}
+		t.Errorf("the card call: %+v, paid %v; its payments %+v\nnode 1:\n%s", calls, paid, attempts, clip(n1.proc.out.String(), 4000))
 	}
 	req, _ := http.NewRequest("GET", n2.http+"/healthz", nil)
 	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != 200 {
 		t.Errorf("node 2 /healthz: %v %v", resp, err)
 	}
-	t.Logf("FIGURES: SIGTERM of node 1 → out of Kamailio's rotation after %v; %d calls then all to node 2",
-		outAt.Sub(termAt).Round(time.Millisecond), burst)
+	t.Logf("FIGURES: SIGTERM of node 1 → out of Kamailio's rotation after %v (%s); %d calls then all to node 2",
+		outAt.Sub(termAt).Round(time.Millisecond), strings.TrimSpace(outBy), burst)
 }

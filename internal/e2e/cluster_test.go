@@ -204,13 +204,20 @@ func sipOptions(addr, user string) (int, error) {
 
 // sipOptionsFrom is sipOptions from a socket on the loopback address src.
 func sipOptionsFrom(src, addr, user string) (int, error) {
+	code, _, err := sipOptionsAnswer(src, addr, user, time.Second)
+	return code, err
+}
+
+// sipOptionsAnswer sends one OPTIONS from a socket on src and returns the answer's code and the
+// whole answer, waiting up to wait for it.
+func sipOptionsAnswer(src, addr, user string, wait time.Duration) (int, string, error) {
 	raddr, err := net.ResolveUDPAddr("udp", addr)
 	if err != nil {
-		return 0, err
+		return 0, "", err
 	}
 	c, err := net.DialUDP("udp", &net.UDPAddr{IP: net.ParseIP(src)}, raddr)
 	if err != nil {
-		return 0, err
+		return 0, "", err
 	}
 	defer c.Close()
 	uri := "sip:" + addr
@@ -223,17 +230,17 @@ func sipOptionsFrom(src, addr, user string) (int, error) {
 		"From: <sip:probe@" + local + ">;tag=" + id + "\r\nTo: <" + uri + ">\r\nCall-ID: " + id + "@probe\r\n" +
 		"CSeq: 1 OPTIONS\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n"
 	if _, err := c.Write([]byte(msg)); err != nil {
-		return 0, err
+		return 0, "", err
 	}
-	c.SetReadDeadline(time.Now().Add(time.Second))
+	c.SetReadDeadline(time.Now().Add(wait))
 	buf := make([]byte, 4096)
 	n, err := c.Read(buf)
 	if err != nil {
-		return 0, err
+		return 0, "", err
 	}
 	var code int
 	fmt.Sscanf(string(buf[:n]), "SIP/2.0 %d", &code)
-	return code, nil
+	return code, string(buf[:n]), nil
 }
 
 func mustUDPAddr(t *testing.T, addr string) *net.UDPAddr {
@@ -270,7 +277,7 @@ func sippBatch(sipp, dir, sf, addr, number string, calls int, rate float64) (sip
 	defer cancel()
 	cmd := exec.CommandContext(ctx, sipp, addr, "-sf", sf, "-s", number, "-m", strconv.Itoa(calls),
 		"-r", strconv.FormatFloat(rate, 'f', -1, 64), "-l", strconv.Itoa(calls),
-		"-i", "127.0.0.1", "-p", strconv.Itoa(freeUDPPort()), "-mp", strconv.Itoa(freeUDPPort()&^1),
+		"-i", "127.0.0.1", "-p", strconv.Itoa(freeUDPPort()), "-mp", strconv.Itoa(freeUDPRun(4)),
 		"-timeout", "150s", "-nostdin", "-trace_stat", "-stf", filepath.Join(dir, "stat.csv"), "-fd", "1",
 		"-trace_err", "-error_file", filepath.Join(dir, "err.log"), "-max_socket", "1000")
 	cmd.Dir = dir
@@ -320,6 +327,31 @@ func freeUDPPort() int {
 	}
 	defer c.Close()
 	return c.LocalAddr().(*net.UDPAddr).Port
+}
+
+// freeUDPRun returns an even port that begins n UDP ports free on 127.0.0.1 at the time of the
+// look (SIPp's -mp takes its RTP port and the ones after it): a port the kernel chose, made
+// even, is often taken by a neighbour on a busy machine, so every port of the run is bound
+// before it is returned.
+func freeUDPRun(n int) int {
+	for try := 0; try < 50; try++ {
+		base := freeUDPPort() &^ 1
+		var held []*net.UDPConn
+		for p := base; p < base+n; p++ {
+			c, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: p})
+			if err != nil {
+				break
+			}
+			held = append(held, c)
+		}
+		for _, c := range held {
+			c.Close()
+		}
+		if len(held) == n {
+			return base
+		}
+	}
+	return freeUDPPort() &^ 1
 }
 
 func clip(s string, n int) string {
