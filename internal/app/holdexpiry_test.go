@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -13,12 +14,14 @@ import (
 	"time"
 
 	"github.com/paybridge/paybridge/callplan"
+	"github.com/paybridge/paybridge/console"
 	"github.com/paybridge/paybridge/event"
 	"github.com/paybridge/paybridge/gateway"
 	"github.com/paybridge/paybridge/pan"
 	"github.com/paybridge/paybridge/payment"
 	"github.com/paybridge/paybridge/sandbox"
 	"github.com/paybridge/paybridge/store"
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // expiredSink counts payment.expired events by payment.
@@ -35,12 +38,22 @@ func (s *expiredSink) Emit(ev event.Event) {
 	}
 }
 
+// tee sends every event to each sink.
+type tee []event.Sink
+
+func (t tee) Emit(ev event.Event) {
+	for _, s := range t {
+		s.Emit(ev)
+	}
+}
+
 // TestHoldExpiryOneNodePerHold: two nodes — two stores on one database (a PostgreSQL database;
 // a SQLite file) — run the hold-expiry pass at the same time, over and over, across twelve
 // lapsed authorisations at the sandbox (reached over HTTP with OAuth2): half whose hold the
 // sandbox let lapse itself (the expiring test card), half it still holds when paybridge's
 // record says the hold's time is over. Each hold gets exactly one release request at the
-// provider — from whichever node claimed it — and one payment.expired event (the webhook),
+// provider — from whichever node claimed it — one payment.expired event, one payment.expired
+// webhook queued (each node's event recorder turns its events into webhooks as serve's does),
 // one "expired" history line; the sandbox's ledger ends with every hold expired or released,
 // once. Then a node that died holding a claim: the other node takes the hold over once the
 // lease has passed, repeating the request with the same idempotency key.
@@ -75,6 +88,7 @@ func TestHoldExpiryOneNodePerHold(t *testing.T) {
 				l      *gateway.Lifecycle
 				events *expiredSink
 			}
+			var recorders []func() // stop a node's recorder and write what it holds
 			newNode := func(id string, lease time.Duration) *node {
 				st, err := store.Open(ctx, target)
 				if err != nil {
@@ -89,7 +103,14 @@ func TestHoldExpiryOneNodePerHold(t *testing.T) {
 					t.Fatal(err)
 				}
 				ev := &expiredSink{n: map[string]int{}}
-				l := gateway.NewLifecycle(gateway.LifecycleConfig{Ledger: gs, Connectors: cs, Events: ev, HoldLease: lease})
+				rec := newEventRecorder(st, &published{}, console.NewMetrics(prometheus.NewRegistry()), slog.New(slog.DiscardHandler))
+				rec.webhooks = gateway.NewWebhooks(gateway.WebhooksConfig{Store: gs, Logger: slog.New(slog.DiscardHandler),
+					Endpoints: []gateway.WebhookEndpoint{{Name: "merchant", URL: "http://127.0.0.1:9/hooks", Secret: "whsec-m"}}})
+				rctx, stop := context.WithCancel(ctx)
+				rec.start(rctx)
+				t.Cleanup(func() { stop(); rec.flush() })
+				recorders = append(recorders, func() { stop(); rec.flush() })
+				l := gateway.NewLifecycle(gateway.LifecycleConfig{Ledger: gs, Connectors: cs, Events: tee{ev, rec}, HoldLease: lease})
 				return &node{st: st, gs: gs, c: c, l: l, events: ev}
 			}
 			n1, n2 := newNode("n1", time.Minute), newNode("n2", time.Minute)
@@ -154,7 +175,32 @@ func TestHoldExpiryOneNodePerHold(t *testing.T) {
 			close(start)
 			wg.Wait()
 
+			for _, stop := range recorders {
+				stop()
+			}
+			queued, err := n1.st.DueWebhooks(ctx, time.Now().Add(time.Hour), 1000)
+			if err != nil {
+				t.Fatal(err)
+			}
+			webhooks := map[string]int{}
+			for _, w := range queued {
+				var body struct {
+					Type string `json:"type"`
+					Data struct {
+						Operation event.Operation `json:"operation"`
+					} `json:"data"`
+				}
+				if err := json.Unmarshal(w.Payload, &body); err != nil {
+					t.Fatal(err)
+				}
+				if body.Type == "payment.expired" {
+					webhooks[body.Data.Operation.PaymentID]++
+				}
+			}
 			for id, ch := range charges {
+				if webhooks[id] != 1 {
+					t.Errorf("%s: %d payment.expired webhooks, want 1", id, webhooks[id])
+				}
 				mu.Lock()
 				got := voids[ch]
 				mu.Unlock()
