@@ -24,6 +24,14 @@ func TestRedactJSONFields(t *testing.T) {
 	if got, err := redactJSON(nil); got != "" || err != nil {
 		t.Errorf("empty fields: %q %v", got, err)
 	}
+	for _, bad := range []string{`{"a":1} {"b":2}`, `{"a":`, ` "x"`, `{"a":1}x`} {
+		if _, err := redactJSON([]byte(bad)); !errors.Is(err, ErrInvalid) {
+			t.Errorf("redactJSON(%s) = %v, want ErrInvalid", bad, err)
+		}
+	}
+	if got, err := redactJSON([]byte(" \n{\"a\": 1}")); err != nil || got != " \n{\"a\": 1}" {
+		t.Errorf("an object after white space: %q, %v", got, err)
+	}
 	if _, err := redactJSON([]byte(`["4242424242424242"]`)); !errors.Is(err, ErrInvalid) {
 		t.Errorf("an array is not event fields: %v", err)
 	}

@@ -124,3 +124,56 @@ func testWriteAfterCloseAndCancelled(t *testing.T) {
 		t.Errorf("write after close = %v", err)
 	}
 }
+
+// TestLoneWriteIsolated: a write that has its batch to itself runs without a savepoint. When
+// it fails after a first statement, or panics, nothing of it is committed, its caller gets
+// the error, and the writer goes on.
+func TestLoneWriteIsolated(t *testing.T) {
+	s, _ := openTest(t) // SQLite: the group-commit writer
+	ctx := context.Background()
+	insert := func(ctx context.Context, tx *txn, id string) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO audit_log (id, at, actor, action) VALUES (?, 0, 'a', 'b')`, id)
+		return err
+	}
+	cancelled, cancel := context.WithCancel(ctx)
+	cancel()
+	for _, r := range []struct {
+		req  *writeReq
+		want string
+	}{
+		{&writeReq{ctx: ctx, fn: func(ctx context.Context, tx *txn) error {
+			if err := insert(ctx, tx, "half"); err != nil {
+				return err
+			}
+			return errors.New("second statement failed")
+		}}, "second statement failed"},
+		{&writeReq{ctx: ctx, fn: func(ctx context.Context, tx *txn) error {
+			if err := insert(ctx, tx, "half-panic"); err != nil {
+				return err
+			}
+			panic("bug")
+		}}, "panicked"},
+		{&writeReq{ctx: cancelled, fn: func(ctx context.Context, tx *txn) error { return insert(ctx, tx, "never") }}, "canceled"},
+		{&writeReq{ctx: ctx, fn: func(ctx context.Context, tx *txn) error { return insert(ctx, tx, "one") }}, ""},
+	} {
+		r.req.done = make(chan error, 1)
+		s.commit([]*writeReq{r.req})
+		err := <-r.req.done
+		if (r.want == "") != (err == nil) || err != nil && !strings.Contains(err.Error(), r.want) {
+			t.Errorf("lone write: %v, want %q", err, r.want)
+		}
+	}
+	must(t, s.CreateCall(ctx, Call{ID: "after"})) // the writer goes on
+	var ids []string
+	rows, err := s.r.QueryContext(ctx, `SELECT id FROM audit_log ORDER BY id`)
+	must(t, err)
+	defer rows.Close()
+	for rows.Next() {
+		var id string
+		must(t, rows.Scan(&id))
+		ids = append(ids, id)
+	}
+	if strings.Join(ids, ",") != "one" {
+		t.Errorf("committed rows = %v, want one", ids)
+	}
+}

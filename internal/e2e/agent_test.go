@@ -363,8 +363,15 @@ func TestAgentPaymentE2E(t *testing.T) {
 			if res := n.waitPaid(t, 1); len(res) != 1 || res[0] != "success" {
 				t.Fatalf("payment records %v", res)
 			}
+			// The timeline is written in batches, up to ~50 ms behind the call (docs/sip.md): the
+			// bridge's end may reach the database just after the caller saw the call end.
 			var detail string
-			n.apiGet(t, "/api/calls/"+call.ID, &detail)
+			for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+				n.apiGet(t, "/api/calls/"+call.ID, &detail)
+				if strings.Contains(detail, "call.unbridged") || time.Now().After(deadline) {
+					break
+				}
+			}
 			if !strings.Contains(detail, "agent.payment") || !strings.Contains(detail, "call.bridged") {
 				t.Fatalf("the call's timeline lacks the bridge and the agent payment:\n%s", tail(detail, 2000))
 			}
