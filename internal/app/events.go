@@ -332,7 +332,8 @@ func (r *eventRecorder) publishOperation(ctx context.Context, e event.Event, op 
 		r.log.Error("reading the payment record back", "payment", op.PaymentID, "err", err)
 		return
 	}
-	if _, err := r.webhooks.Publish(ctx, e.Type(), operationWebhook{PaymentSession: *stored, Operation: *op}); err != nil {
+	// About the payment: its deliveries are listed with it (console, GET /api/payments/{id}).
+	if _, err := r.webhooks.PublishAbout(ctx, e.Type(), stored.ID, operationWebhook{PaymentSession: *stored, Operation: *op}); err != nil {
 		r.log.Error("queueing webhook", "payment", op.PaymentID, "err", err)
 	}
 }

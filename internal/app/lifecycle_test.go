@@ -354,6 +354,19 @@ func TestLifecycleOnANode(t *testing.T) {
 	if hook, n := sink.last(id); n == 0 || hook.RefundedMinor != stored.RefundedMinor || hook.CapturedMinor != stored.CapturedMinor || hook.Lifecycle != stored.Lifecycle {
 		t.Errorf("last of %d webhooks about %s: %+v; stored %+v", n, id, hook, stored)
 	}
+	// The payment's own list of deliveries (console, GET /api/payments/{id}) holds its
+	// lifecycle webhooks too, not only the one of the call's Pay step.
+	about, err := a.Store().WebhooksAbout(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	listed := map[string]int{}
+	for _, h := range about {
+		listed[h.Event]++
+	}
+	if listed["payment.captured"] == 0 || listed["refund.succeeded"] == 0 {
+		t.Errorf("the deliveries listed with %s: %v — its capture and refunds are missing", id, listed)
+	}
 	stop()
 
 	// No bank account or card digits anywhere: logs, database.
