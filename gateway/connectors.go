@@ -300,7 +300,13 @@ func (c *Connector) Pay(ctx context.Context, req *payment.Request) (*payment.Res
 		}
 		old, err := c.attempts.BeginAttempt(ctx, a)
 		switch {
-		case errors.Is(err, ErrDuplicate) && old != nil && (old.State == AttemptFailed || old.State == AttemptUnknown):
+		case errors.Is(err, ErrDuplicate) && old != nil && old.State == AttemptFailed:
+			// It ended without charging (refused outright, or never received and settled so):
+			// the same key charges nothing now either, so a route may go on to its next
+			// connector — where a retried link submission finds its earlier attempt.
+			return nil, fmt.Errorf("%w: attempt %s already ended %s: %s: %w", ErrProviderRejected, key, old.State,
+				old.Result.ErrorMessage, payment.ErrNotCharged)
+		case errors.Is(err, ErrDuplicate) && old != nil && old.State == AttemptUnknown:
 			return nil, fmt.Errorf("%w: attempt %s already ended %s: %s", ErrProviderRejected, key, old.State, old.Result.ErrorMessage)
 		case errors.Is(err, ErrDuplicate) && old != nil && old.State.Final():
 			return resultFromAttempt(old), nil

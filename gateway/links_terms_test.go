@@ -216,3 +216,42 @@ func TestPaymentLinkRoutes(t *testing.T) {
 		})
 	}
 }
+
+// A routed link whose backup's answer was lost is retried by its payer: the next submission
+// goes past the primary that was never reached (its attempt under the same key ended without
+// charging) to the backup under the backup's same key, which finds the first charge — the
+// payer is charged once, however often they press Pay. (Before, the primary's ended attempt
+// stopped the route as a refusal, the next submission took fresh keys and the backup charged
+// again.)
+func TestPaymentLinkRouteRetryChargesOnce(t *testing.T) {
+	le := newLinkEnv(t, LinksConfig{})
+	backup := le.open(t, "generic")
+	psb := sandbox.New(sandbox.Config{Faults: sandbox.Faults{FailFirst: 1000, Paths: []string{"/v1/tokens"}}})
+	psrv := httptest.NewServer(psb)
+	defer psrv.Close()
+	primary, err := le.cs.OpenConnector(&payment.ConnectorSpec{Name: "primary", Type: "stripe", BaseURL: psrv.URL, APIKey: "sk_test_routing"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	token := le.sendLink(t, primary, "ROUTE-RETRY", 700, "GBP", &payment.LinkTerms{
+		Route: []payment.LinkHop{{Connector: backup.Name(), ConnectorKey: backup.Key()}}})
+	le.sb.SetFaults(sandbox.Faults{LoseFirst: 10}) // the backup charges, but every answer of the first submission is lost
+	if resp, body := le.post(t, token, "4242424242424242", expiry(), "123"); resp.StatusCode != http.StatusServiceUnavailable {
+		t.Fatalf("first POST = %d, want 503 (not confirmed)\n%s", resp.StatusCode, body)
+	}
+	le.sb.SetFaults(sandbox.Faults{})
+	paid := false
+	for i := 0; i < 3 && !paid; i++ {
+		resp, body := le.post(t, token, "4242424242424242", expiry(), "123")
+		paid = resp.StatusCode == 200 && strings.Contains(body, "Payment received")
+	}
+	charges := 0
+	for _, ch := range le.sb.Ledger() {
+		if ch.Status == "succeeded" {
+			charges++
+		}
+	}
+	if !paid || charges != 1 || len(psb.Ledger()) != 0 {
+		t.Fatalf("paid %v; %d charges on the backup, %d on the primary", paid, charges, len(psb.Ledger()))
+	}
+}
