@@ -102,7 +102,7 @@ func looseDualTones(pcm []int16) []int {
 	rows := [4]float64{697, 770, 852, 941}
 	cols := [4]float64{1209, 1336, 1477, 1633}
 	floor := math.Pow(dtmf.DBm0ToPeak(-45), 2) / 2 * n // a −45 dBm0 sine's energy in a window
-	tone := func(x []int16, f float64) float64 {        // a sine's energy in x at f (Goertzel)
+	tone := func(x []int16, f float64) float64 {       // a sine's energy in x at f (Goertzel)
 		c := 2 * math.Cos(2*math.Pi*f/8000)
 		var s1, s2 float64
 		for _, v := range x {
@@ -242,4 +242,53 @@ func TestRelayLetsNoKeyReachTheAgent(t *testing.T) {
 			t.Fatal("control: the loose scan misses 40 ms of a key")
 		}
 	})
+}
+
+// After a capture the masker leaves the path only once the caller has sent releaseAfter of
+// its own audio without a tone: a tone starts the count again, the silence played for lost
+// packets does not count, and afterwards keys pass again (the capture is off).
+func TestRelayReleasesTheMaskerOnlyAfterToneFreeAudio(t *testing.T) {
+	r := newRelay(40*time.Millisecond, 200*time.Millisecond, func() Masker { return dtmf.NewMasker(dtmf.MaskerConfig{}) })
+	out := make([]int16, 160)
+	feed := func(pcm []int16) {
+		for len(pcm) > 0 {
+			n := min(160, len(pcm))
+			r.audio(pcm[:n])
+			r.pull(out)
+			pcm = pcm[n:]
+		}
+	}
+	masking := func() bool { r.mu.Lock(); defer r.mu.Unlock(); return r.masker != nil }
+	r.setCapture(CaptureMasked)
+	r.setCapture(CaptureSecure)
+	feed(keyTone('5', 100*time.Millisecond))
+	r.setCapture(CaptureOff)
+	r.gap(samples(2 * releaseAfter))
+	if !masking() {
+		t.Fatal("lost packets (silence played, not sent) released the masker")
+	}
+	feed(quiet(releaseAfter - time.Second))
+	feed(keyTone('6', 100*time.Millisecond)) // a key: the count starts again
+	feed(quiet(releaseAfter - 200*time.Millisecond))
+	if !masking() {
+		t.Fatal("released less than releaseAfter after the last tone")
+	}
+	feed(quiet(time.Second))
+	if masking() {
+		t.Fatalf("still masking after %v without a tone", releaseAfter+800*time.Millisecond)
+	}
+	var got []int16
+	for _, f := range paced(append(keyTone('7', 100*time.Millisecond), quiet(200*time.Millisecond)...)) {
+		r.audio(f.audio)
+		if !r.pull(out) {
+			clear(out)
+		}
+		got = append(got, out...)
+	}
+	if k := strictKeys(got); k != "7" {
+		t.Fatalf("with the capture off and released the agent hears %q, want 7", k)
+	}
+	if st := r.stats().public(); st.MaxDelay > 200*time.Millisecond+60*time.Millisecond+20*time.Millisecond {
+		t.Fatalf("max delay %v", st.MaxDelay)
+	}
 }
