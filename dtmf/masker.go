@@ -80,6 +80,14 @@ func NewMasker(cfg MaskerConfig) *Masker {
 // Lookahead returns the delay the masker adds.
 func (m *Masker) Lookahead() time.Duration { return SampleDuration(int64(len(m.delay))) }
 
+// SinceTone returns how much audio the masker has taken in since the end of the last span it
+// masked as a tone (its guard included): zero while a tone is being masked, and the whole of
+// its input when it never saw one. It counts samples, never wall time. Audio still in the
+// delay line has been judged only up to the last complete half block.
+func (m *Masker) SinceTone() time.Duration {
+	return SampleDuration(max(0, m.pos-m.spanEnd))
+}
+
 // Masked returns how many keys (tone pairs the Detector would report) have been masked.
 func (m *Masker) Masked() int { return m.keys }
 

@@ -210,3 +210,21 @@ func TestLeakCheckCatchesMuteAsYouGo(t *testing.T) {
 		t.Fatal("the leak check does not catch a leaky masker")
 	}
 }
+
+// SinceTone counts the audio taken in since the last masked span, in samples: the whole
+// input before any tone, zero right after a tone, and it grows with silence (not wall time).
+func TestMaskerSinceTone(t *testing.T) {
+	m := NewMasker(MaskerConfig{})
+	m.Process(make([]int16, 800))
+	if got := m.SinceTone(); got < 100*time.Millisecond {
+		t.Fatalf("before any tone SinceTone = %v, want at least the 100 ms taken in", got)
+	}
+	m.Process(GenerateDigit('8', ToneOptions{Level: -10, Duration: 80 * time.Millisecond}))
+	if got := m.SinceTone(); got != 0 {
+		t.Fatalf("right after a tone SinceTone = %v, want 0", got)
+	}
+	m.Process(make([]int16, 8000))
+	if got := m.SinceTone(); got < 950*time.Millisecond || got > time.Second {
+		t.Fatalf("after 1 s of silence SinceTone = %v", got)
+	}
+}

@@ -439,8 +439,9 @@ func (l *Leg) deliver(e dtmf.Event) {
 }
 
 // callerKey is called for each of the caller's keys while the call is bridged: during a
-// payment the far end hears a neutral beep and nothing of the key; otherwise a key the
-// caller sent out of band is regenerated towards the leg.
+// payment — and after one while the bridge still masks the caller (media.Bridge.Masking: keys
+// typed on after a cancel) — the far end hears a neutral beep and nothing of the key;
+// otherwise a key the caller sent out of band is regenerated towards the leg.
 func (l *Leg) callerKey(e dtmf.Event) {
 	l.bridgeMu.Lock()
 	br := l.bridge
@@ -448,7 +449,7 @@ func (l *Leg) callerKey(e dtmf.Event) {
 	if br == nil {
 		return
 	}
-	if br.Capture() != media.CaptureOff {
+	if br.Masking() {
 		br.Beep()
 		return
 	}

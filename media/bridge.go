@@ -14,7 +14,9 @@ import (
 type CaptureMode int32
 
 const (
-	// CaptureOff relays the caller as is.
+	// CaptureOff relays the caller as is — once a capture has ended, only after the caller
+	// has sent 5 s of audio without a tone (until then tones are still removed, as in
+	// CaptureMasked): the rest of a key cut by a stall or a loss is never let through.
 	CaptureOff CaptureMode = iota
 	// CaptureMasked: a payment is open. Every tone is removed from the caller's audio by the
 	// look-ahead masker (speech passes, later by the masker's look-ahead); the caller's keys
@@ -115,6 +117,19 @@ func (br *Bridge) SetCapture(mode CaptureMode) {
 
 // Capture is the mode in force.
 func (br *Bridge) Capture() CaptureMode { return CaptureMode(br.capture.Load()) }
+
+// Masking reports whether the caller's keys are kept from the agent: during a capture, and
+// after one until the caller has sent 5 s of audio without a tone (the tail of a key cut by a
+// stall, keys typed on after a cancel). A key the caller sends meanwhile — in-band or not —
+// should reach the agent as a beep, never regenerated.
+func (br *Bridge) Masking() bool {
+	if br.Capture() != CaptureOff {
+		return true
+	}
+	br.ab.mu.Lock()
+	defer br.ab.mu.Unlock()
+	return br.ab.masker != nil
+}
 
 // beepTone is the neutral beep the agent hears for each key the caller presses during a
 // capture: one 1 kHz tone (no DTMF pair, the same whatever the key), 80 ms at −15 dBm0.

@@ -95,4 +95,7 @@
 // Record writes the far end's audio only after a Masker (dtmf's look-ahead tone remover): no
 // key tone survives, and while SetSecure(true) holds (the Pay step's capture) only the fill is
 // written. Keys leave a session only through its DTMFStream; errors never quote payloads.
+// A Bridge masks the caller→agent direction the same way during a capture, and after it until
+// the caller has sent 5 s of its own audio without a tone (relay.go: releaseAfter), so the
+// rest of a key cut by a stall or a loss never reaches the agent.
 package media

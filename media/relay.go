@@ -49,6 +49,10 @@ type relay struct {
 	masker    Masker
 	newMasker func() Masker
 	lookahead int // the masker's delay in samples, while one is in the path
+	// releasing: the capture is off but the masker stays in the path (tones removed) until
+	// the source has sent releaseAfter of audio with no tone in it; heard counts that audio.
+	releasing bool
+	heard     int
 
 	overlay []int16 // beeps and regenerated keys, played over (instead of) the audio
 	ovPos   int
@@ -92,10 +96,24 @@ const maxFrameSamples = 480
 
 func samples(d time.Duration) int { return int(d * 8000 / time.Second) }
 
+// releaseAfter is how much of the source's own audio (samples received, never wall time and
+// never the silence played for lost packets) must pass without a tone before the masker
+// leaves the path once a capture is off. A key whose tone was cut by a stall or by lost
+// packets — the field ended and the payment completed on its first 40 ms — goes on in the
+// audio that comes after, however late that comes; so does a card the caller goes on keying
+// after the agent cancels. 5 s is longer than the pause between two keys of one entry.
+const releaseAfter = 5 * time.Second
+
 // audio takes decoded samples from the source (its reader goroutine).
 func (r *relay) audio(pcm []int16) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	r.take(pcm, true)
+}
+
+// take passes samples from the source (own: sent by it, not the silence of a loss) through
+// the masker into the FIFO (r.mu held).
+func (r *relay) take(pcm []int16, own bool) {
 	now := time.Now()
 	r.lastIn = now
 	if !r.starved.IsZero() {
@@ -106,8 +124,30 @@ func (r *relay) audio(pcm []int16) {
 	}
 	if r.masker != nil {
 		pcm = r.masker.Process(pcm)
+		if r.releasing {
+			r.release(len(pcm), own)
+		}
 	}
 	r.write(pcm)
+}
+
+// toneClock is a Masker that tells how long ago it last masked a tone (dtmf.Masker).
+type toneClock interface{ SinceTone() time.Duration }
+
+// release counts n samples towards taking the masker out of the path after a capture (r.mu
+// held): own audio counts, a tone starts the count again. Its delay line is dropped with it:
+// audio judged free of tones for releaseAfter, and the newest few milliseconds not judged yet.
+func (r *relay) release(n int, own bool) {
+	if tc, ok := r.masker.(toneClock); ok && samples(tc.SinceTone()) <= n {
+		r.heard = 0 // a tone in this audio (or its guard reaching into it)
+		return
+	}
+	if own {
+		r.heard += n
+	}
+	if r.heard >= samples(releaseAfter) {
+		r.masker, r.lookahead, r.releasing, r.heard = nil, 0, false, 0
+	}
 }
 
 // event notes a telephone-event packet of the source: it sends that instead of audio, so the
@@ -124,10 +164,12 @@ func (r *relay) gap(n int) {
 	if n <= 0 {
 		return
 	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
 	var zero [maxFrameSamples]int16
 	for n > 0 {
 		k := min(n, len(zero))
-		r.audio(zero[:k])
+		r.take(zero[:k], false)
 		n -= k
 	}
 }
@@ -250,8 +292,10 @@ func (r *relay) play(pcm []int16) {
 }
 
 // setCapture changes the source side's masking. Leaving CaptureOff puts a fresh masker in the
-// path (its look-ahead is the delay it adds: it first plays that much fill); returning to
-// CaptureOff takes it out, dropping what its delay line held.
+// path (its look-ahead is the delay it adds: it first plays that much fill), or keeps the one
+// still being released; returning to CaptureOff leaves it in the path, removing tones, until
+// the source has sent releaseAfter of audio without one (release), then takes it out,
+// dropping what its delay line held.
 func (r *relay) setCapture(mode CaptureMode) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -259,9 +303,9 @@ func (r *relay) setCapture(mode CaptureMode) {
 		return
 	}
 	r.capture = mode
+	r.releasing, r.heard = mode == CaptureOff && r.masker != nil, 0
 	switch {
 	case mode == CaptureOff:
-		r.masker, r.lookahead = nil, 0
 	case r.masker == nil:
 		r.masker = r.newMasker()
 		if l, ok := r.masker.(interface{ Lookahead() time.Duration }); ok {
