@@ -69,6 +69,9 @@ type Admission struct {
 	Ceiling int  `json:"ceiling"` // the most the limit may reach (MaxCalls, or the RTP ports)
 	Floor   int  `json:"floor"`   // the least it may fall to
 	Auto    bool `json:"auto"`    // MaxCalls was left automatic (0)
+	// Fixed: the limit is held at the ceiling whatever the health (serve --admission fixed,
+	// a measurement mode).
+	Fixed bool `json:"fixed,omitempty"`
 	// Degraded names what degraded the media on the last tick ("" when healthy).
 	Degraded string `json:"degraded,omitempty"`
 	// Refused counts the calls answered 503 for capacity (limit or ceiling) since start.
@@ -101,6 +104,7 @@ type admission struct {
 	floor     int
 	auto      bool
 	congested bool // a degradation has been seen: the limit rises by 5%, not twofold
+	fixed     bool // Config.FixedLimit: the limit is the ceiling, health never moves it
 	hold      int
 	last      healthSample
 }
@@ -120,6 +124,14 @@ func newAdmission(maxCalls, ports int) *admission {
 	a.floor = min(floorPerCPU*availableCPUs(), a.ceiling)
 	a.limit.Store(int64(a.floor))
 	return a
+}
+
+// fix makes the limit the ceiling for good (Config.FixedLimit: a measurement mode).
+func (a *admission) fix() {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.fixed, a.floor = true, a.ceiling
+	a.limit.Store(int64(a.ceiling))
 }
 
 // availableCPUs is how many CPUs the process may run on at once.
@@ -167,7 +179,7 @@ func (a *admission) update(in tickInput) Admission {
 	prev := a.last
 	a.last = cur
 	a.drops.Add(in.newDrops)
-	st := Admission{Calls: in.calls, Ceiling: a.ceiling, Floor: a.floor, Auto: a.auto, Behind: in.behind,
+	st := Admission{Calls: in.calls, Ceiling: a.ceiling, Floor: a.floor, Auto: a.auto, Fixed: a.fixed, Behind: in.behind,
 		SocketDrops: a.drops.Load(), Refused: a.refused.Load()}
 	if !prev.at.IsZero() {
 		packets := cur.packets - prev.packets
@@ -198,6 +210,7 @@ func (a *admission) update(in tickInput) Admission {
 	}
 	limit := int(a.limit.Load())
 	switch {
+	case a.fixed:
 	case st.Degraded != "":
 		a.congested = true
 		a.hold = degradedHoldTicks
@@ -223,7 +236,7 @@ func (a *admission) snapshot(calls int) Admission {
 	a.mu.Lock()
 	st := a.state
 	a.mu.Unlock()
-	st.Calls, st.Limit, st.Ceiling, st.Floor, st.Auto = calls, int(a.limit.Load()), a.ceiling, a.floor, a.auto
+	st.Calls, st.Limit, st.Ceiling, st.Floor, st.Auto, st.Fixed = calls, int(a.limit.Load()), a.ceiling, a.floor, a.auto, a.fixed
 	st.Refused, st.SocketDrops = a.refused.Load(), a.drops.Load()
 	return st
 }

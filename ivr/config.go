@@ -133,6 +133,12 @@ type Config struct {
 	// (the default) makes it automatic: the RTP ports of the range. Below the ceiling the
 	// admission controller (admission.go) holds new calls to what the media health allows.
 	MaxCalls int
+	// FixedLimit holds new calls to MaxCalls alone: the admission controller still measures
+	// and reports the media health but never moves the limit. It is a measurement mode
+	// (serve --admission fixed, loadtest/capacity -fixed: a memory or CPU figure per call
+	// needs a known number of calls up on a shared machine), never for production: a node
+	// with it keeps accepting calls whose media it cannot serve. Ignored when MaxCalls is 0.
+	FixedLimit bool
 	// RTPReceiveBuffer and SIPReceiveBuffer are the receive buffers requested on each call's
 	// RTP socket and on the SIP UDP socket (SO_RCVBUF; defaults media.DefaultRTPReceiveBuffer
 	// and media.DefaultSIPReceiveBuffer; negative: the kernel's default). The kernel caps

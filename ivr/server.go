@@ -170,6 +170,9 @@ func NewServer(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s.adm = newAdmission(cfg.MaxCalls, s.ports.Free())
+	if cfg.FixedLimit && cfg.MaxCalls > 0 {
+		s.adm.fix()
+	}
 	s.udpConn, _ = udp.(*net.UDPConn)
 	s.sizeReceiveBuffers(bindIP)
 

@@ -350,6 +350,7 @@ func loopbackFor(addr string) string {
 }
 
 func (a *App) newSIP() error {
+	fixed, _ := a.cfg.fixedAdmission() // checked by Validate
 	maxCalls, err := a.cfg.maxCalls()
 	if err != nil {
 		return err
@@ -372,6 +373,7 @@ func (a *App) newSIP() error {
 		MediaTimeout: a.cfg.MediaTimeout,
 		RateLimit:    a.cfg.RateLimit,
 		MaxCalls:     maxCalls,
+		FixedLimit:   fixed,
 		Logger:       a.log,
 		Metrics:      ivrMetrics{a.metrics},
 	}

@@ -80,6 +80,7 @@ type Config struct {
 	TTSCache    string        // --tts-cache: rendered speech ("" = DATA/tts)
 	TTSCacheMiB int           // --tts-cache-mb: bound of the cache directory
 	MaxCalls    string        // --max-calls: "auto" (the admission controller's limit, up to the RTP ports) or a ceiling
+	Admission   string        // --admission: "auto" (media health moves the limit) or "fixed" (the --max-calls ceiling alone: a measurement mode)
 
 	Sandbox        string // --sandbox: auto (mounted when a loaded plan uses it) | on | off
 	CaptureLine    bool   // --sandbox-capture-line: run the sandbox's SIP capture line on a loopback port
@@ -105,6 +106,7 @@ func DefaultConfig() Config {
 		SMSPrefixes:  "+44 +1",
 		RateLimit:    50,
 		MaxCalls:     "auto",
+		Admission:    "auto",
 		AllowList:    "127.0.0.0/8 ::1/128",
 		Sandbox:      "auto",
 		HTTPAllow:    "public",
@@ -164,6 +166,7 @@ func ParseConfig(args []string, getenv func(string) string, stderr io.Writer) (C
 	fs.Float64Var(&c.RateLimit, "sip-rate", c.RateLimit, "new SIP requests per second per source (0 = off)")
 	str(&c.AllowList, "sip-allow", "sources exempt from the SIP rate limit (CIDRs, space separated)")
 	str(&c.MaxCalls, "max-calls", `ceiling of calls in progress, new calls beyond it get 503; "auto": the RTP ports of the range, and below it what the media health allows (docs/operations.md)`)
+	str(&c.Admission, "admission", `"auto": below --max-calls, new calls are held to what the media health allows; "fixed": to --max-calls alone, whatever the health — a mode for measuring memory and CPU per call on a shared machine, never for production (docs/sip.md)`)
 	fs.BoolVar(&c.SIPTrace, "sip-trace", c.SIPTrace, "write every SIP message to the log output, redacted (DTMF INFO bodies never appear)")
 	str(&c.TTS, "tts", "text-to-speech engine for <Say>: library (libespeak-ng in the process), process (the espeak-ng program), http (--tts-url) or off")
 	str(&c.TTSURL, "tts-url", "external text-to-speech service: one POST per request, WAV back (docs/tts.md)")
@@ -280,6 +283,9 @@ func (c Config) validate() error {
 	}
 	if c.RateLimit < 0 {
 		errs = append(errs, errors.New("--sip-rate must not be negative"))
+	}
+	if _, err := c.fixedAdmission(); err != nil {
+		errs = append(errs, err)
 	}
 	if _, err := c.maxCalls(); err != nil {
 		errs = append(errs, err)
@@ -454,6 +460,20 @@ func (c Config) RecordingsDir() string { return filepath.Join(c.DataDir, "record
 // EnsureDataDir creates the data directory (0700: it holds the admin token).
 func (c Config) EnsureDataDir() error {
 	return os.MkdirAll(c.DataDir, 0o700)
+}
+
+// fixedAdmission is --admission as ivr.Config.FixedLimit: "fixed" needs a --max-calls number.
+func (c Config) fixedAdmission() (bool, error) {
+	switch c.Admission {
+	case "auto", "":
+		return false, nil
+	case "fixed":
+		if n, err := c.maxCalls(); err != nil || n == 0 {
+			return false, fmt.Errorf("--admission fixed: needs --max-calls N (the number of calls to hold to)")
+		}
+		return true, nil
+	}
+	return false, fmt.Errorf("--admission %q: want auto or fixed", c.Admission)
 }
 
 // maxCalls is --max-calls as ivr.Config.MaxCalls: 0 for "auto".

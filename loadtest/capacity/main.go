@@ -81,6 +81,7 @@ type config struct {
 	bin, peer, serveprof, sipp, scenarios, plans, prompt, self, provider, work string
 	lead, ramp                                                                 time.Duration
 	pprof                                                                      string // directory for profiles of serve, or ""
+	serveArgs                                                                  []string // -serve-args: more flags for serve
 }
 
 func main() {
@@ -101,11 +102,12 @@ func main() {
 	pprofDir := flag.String("pprof", "", "directory: run serve with the profiler (loadtest/serveprof) and save a CPU profile of each paybridge rung (10 s once all calls are placed) and its allocations")
 	serveprof := flag.String("serveprof", "bin/serveprof", "the serveprof binary (with -pprof)")
 	overload := flag.Bool("overload", true, "after the ladders, offer each paybridge row twice its highest clean rung: every call must pay or be refused with 503")
+	serveArgs := flag.String("serve-args", "", `more flags for paybridge serve, space separated: "--max-calls 1000 --admission fixed" holds serve to exactly that many calls whatever its media health (for a memory or CPU figure at a known number of calls on a shared machine; docs/sip.md)`)
 	flag.Parse()
 
 	raiseFileLimit()
 	start := time.Now()
-	cfg := config{lead: *lead, ramp: *ramp}
+	cfg := config{lead: *lead, ramp: *ramp, serveArgs: strings.Fields(*serveArgs)}
 	var err error
 	if cfg.bin, err = filepath.Abs(*bin); err != nil {
 		die(err)
@@ -232,7 +234,7 @@ func runRung(cfg config, r row, n int, overload bool) rung {
 		if cfg.pprof != "" {
 			bin = cfg.serveprof
 		}
-		t, err = startServe(bin, cfg.plans, cfg.provider, cfg.pprof != "")
+		t, err = startServe(bin, cfg.plans, cfg.provider, cfg.pprof != "", cfg.serveArgs...)
 	}
 	if err != nil {
 		g.err = err
