@@ -80,7 +80,7 @@ func (r rung) rssPerCall() float64 { return float64(r.rssPeak-r.rssBase) / float
 type config struct {
 	bin, peer, serveprof, sipp, scenarios, plans, prompt, self, provider, work string
 	lead, ramp                                                                 time.Duration
-	pprof                                                                      string // directory for profiles of serve, or ""
+	pprof                                                                      string   // directory for profiles of serve, or ""
 	serveArgs                                                                  []string // -serve-args: more flags for serve
 }
 
