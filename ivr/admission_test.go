@@ -179,6 +179,37 @@ func TestAdmissionCeiling(t *testing.T) {
 
 // Admission is a reservation: calls racing for the last places get exactly as many as there
 // are, whatever the interleaving.
+// Config.FixedLimit (serve --admission fixed, a measurement mode): the limit is the ceiling
+// from the first call, degraded ticks are reported but never lower it, and the ceiling is
+// still enforced.
+func TestAdmissionFixedLimit(t *testing.T) {
+	a := newAdmission(1000, 5000)
+	a.fix()
+	f := &tickFeed{a: a, now: time.Unix(0, 0)}
+	if got := a.limit.Load(); got != 1000 {
+		t.Fatalf("fixed: initial limit %d, want the ceiling 1000", got)
+	}
+	f.tick(0, 0, 0)
+	st := f.tick(900, 10000, 5000, func(in *tickInput) { in.newDrops = 7 }) // badly degraded
+	if st.Degraded == "" || st.Limit != 1000 || !st.Fixed {
+		t.Fatalf("degraded tick, fixed: %+v, want the degradation reported and the limit held at 1000", st)
+	}
+	var active atomic.Int64
+	active.Store(999)
+	if ok, _ := a.tryAdmit(&active); !ok {
+		t.Fatal("fixed: call 1000 refused")
+	}
+	if ok, reason := a.tryAdmit(&active); ok || reason != RefusedMaxCalls {
+		t.Fatalf("fixed: call 1001 admitted=%v reason %q, want refused %q", ok, reason, RefusedMaxCalls)
+	}
+	// Control: the same tick without the mode lowers the limit.
+	g := &tickFeed{a: newAdmission(1000, 5000), now: time.Unix(0, 0)}
+	g.tick(0, 0, 0)
+	if st := g.tick(900, 10000, 5000, func(in *tickInput) { in.newDrops = 7 }); st.Limit >= 900 || st.Fixed {
+		t.Fatalf("degraded tick, auto: %+v, want the limit below 900", st)
+	}
+}
+
 func TestTryAdmitRace(t *testing.T) {
 	a := newAdmission(10, 5000)
 	var active atomic.Int64

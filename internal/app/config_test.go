@@ -58,6 +58,8 @@ func TestParseConfigErrors(t *testing.T) {
 		{[]string{"extra"}, nil, "no arguments"},
 		{[]string{"--max-calls", "0"}, nil, "--max-calls"},
 		{[]string{"--max-calls", "lots"}, nil, "want auto or a number"},
+		{[]string{"--admission", "fixed"}, nil, "needs --max-calls N"},
+		{[]string{"--admission", "sometimes", "--max-calls", "5"}, nil, "want auto or fixed"},
 	}
 	for _, tc := range cases {
 		_, err := ParseConfig(tc.args, env(tc.env), io.Discard)
@@ -140,6 +142,22 @@ func TestParseConfigMaxCalls(t *testing.T) {
 		}
 		if n, err := c.maxCalls(); err != nil || n != tc.want {
 			t.Errorf("%q %v: maxCalls = %d, %v; want %d", tc.args, tc.env, n, err, tc.want)
+		}
+	}
+	for _, tc := range []struct {
+		args []string
+		want bool
+	}{
+		{nil, false},
+		{[]string{"--admission", "auto", "--max-calls", "10"}, false},
+		{[]string{"--admission", "fixed", "--max-calls", "10"}, true},
+	} {
+		c, err := ParseConfig(tc.args, env(nil), io.Discard)
+		if err != nil {
+			t.Fatalf("%q: %v", tc.args, err)
+		}
+		if fixed, err := c.fixedAdmission(); err != nil || fixed != tc.want {
+			t.Errorf("%q: fixedAdmission = %v, %v; want %v", tc.args, fixed, err, tc.want)
 		}
 	}
 }
