@@ -5,8 +5,8 @@ import "runtime/debug"
 // serveGCPercent is the garbage collector's target serve runs with when the environment sets
 // no GOGC: the heap may grow to 1.5× its live data between collections instead of the
 // runtime's 2×. At 1,000 concurrent calls that is ~25 KB of resident memory a call less
-// (104–111 → 79–81 KB), for about twice the collections — CPU per call-second stayed within
-// this box's run-to-run noise (docs/sip.md, "Memory per call").
+// (102–111 → 79–83 KB), for about twice the collections — CPU per call-second stayed within
+// this box's run-to-run noise (docs/sip.md, "GOGC and GOMEMLIMIT").
 const serveGCPercent = 50
 
 // setServeGC applies serve's collector default. An operator's GOGC (any value, "off"

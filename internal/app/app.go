@@ -355,6 +355,10 @@ func (a *App) newSIP() error {
 	if err != nil {
 		return err
 	}
+	if fixed {
+		a.log.Warn("--admission fixed: new calls are held to --max-calls alone, whatever the media health (a measurement mode, not for production)",
+			"max_calls", maxCalls)
+	}
 	policies, err := a.cfg.SRTPPolicies()
 	if err != nil {
 		return fmt.Errorf("--srtp: %w", err)
