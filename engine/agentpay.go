@@ -68,23 +68,7 @@ func newPaymentID() string {
 }
 
 // buffer is the secure buffer of a field.
-func (a *agentPay) buffer(field string) *pan.SecureBuffer {
-	switch field {
-	case callplan.FieldCardNumber:
-		return a.p.number
-	case callplan.FieldExpirationDate:
-		return a.p.expiry
-	case callplan.FieldSecurityCode:
-		return a.p.cvv
-	case callplan.FieldPostalCode:
-		return a.p.postal
-	case callplan.FieldBankRoutingNumber:
-		return a.p.routing
-	case callplan.FieldBankAccountNumber:
-		return a.p.account
-	}
-	return nil
-}
+func (a *agentPay) buffer(field string) *pan.SecureBuffer { return a.p.buffer(field) }
 
 // state is the payment as the API, the console and the StatusCallback see it: masked.
 func (a *agentPay) state(r *run) AgentPaymentState {
@@ -246,21 +230,8 @@ func (r *run) agentStart(ctx context.Context, br Bridge, agent string, prm Agent
 	a.fields = step.Fields()
 	for _, f := range a.fields {
 		a.st[f] = &agentField{}
-		switch f {
-		case callplan.FieldCardNumber:
-			a.p.number = newPayBuffer()
-		case callplan.FieldExpirationDate:
-			a.p.expiry = newPayBuffer()
-		case callplan.FieldSecurityCode:
-			a.p.cvv = newPayBuffer()
-		case callplan.FieldPostalCode:
-			a.p.postal = newPayBuffer()
-		case callplan.FieldBankRoutingNumber:
-			a.p.routing = newPayBuffer()
-		case callplan.FieldBankAccountNumber:
-			a.p.account = newPayBuffer()
-		}
 	}
+	a.p.allocate(a.fields)
 	conn, _, fail := r.preparePay(ctx, step, a.p)
 	if fail != nil {
 		// Nothing was keyed: the payment is over before it began; the record says why.

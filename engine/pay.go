@@ -72,23 +72,40 @@ func (p *payCapture) wipe() {
 	}
 }
 
-// buffer is the buffer of a field.
-func (p *payCapture) buffer(field string) *pan.SecureBuffer {
+// slot is where the buffer of a field lives (nil for a name that is no field).
+func (p *payCapture) slot(field string) **pan.SecureBuffer {
 	switch field {
 	case callplan.FieldCardNumber:
-		return p.number
+		return &p.number
 	case callplan.FieldExpirationDate:
-		return p.expiry
+		return &p.expiry
 	case callplan.FieldSecurityCode:
-		return p.cvv
+		return &p.cvv
 	case callplan.FieldPostalCode:
-		return p.postal
+		return &p.postal
 	case callplan.FieldBankRoutingNumber:
-		return p.routing
+		return &p.routing
 	case callplan.FieldBankAccountNumber:
-		return p.account
+		return &p.account
 	}
 	return nil
+}
+
+// buffer is the buffer of a field.
+func (p *payCapture) buffer(field string) *pan.SecureBuffer {
+	if s := p.slot(field); s != nil {
+		return *s
+	}
+	return nil
+}
+
+// allocate gives each of fields a fresh secure buffer.
+func (p *payCapture) allocate(fields []string) {
+	for _, f := range fields {
+		if s := p.slot(f); s != nil {
+			*s = newPayBuffer()
+		}
+	}
 }
 
 // payOutcome is what a Pay step publishes.
@@ -114,22 +131,7 @@ func (r *run) stepPay(ctx context.Context, s *callplan.PayStep) error {
 		r.set(prefix+"."+o, "")
 	}
 	p := &payCapture{step: s, reference: r.expand(s.Reference), description: r.expand(s.Description), confirm: newPayBuffer()}
-	for _, f := range s.Fields() {
-		switch f {
-		case callplan.FieldCardNumber:
-			p.number = newPayBuffer()
-		case callplan.FieldExpirationDate:
-			p.expiry = newPayBuffer()
-		case callplan.FieldSecurityCode:
-			p.cvv = newPayBuffer()
-		case callplan.FieldPostalCode:
-			p.postal = newPayBuffer()
-		case callplan.FieldBankRoutingNumber:
-			p.routing = newPayBuffer()
-		case callplan.FieldBankAccountNumber:
-			p.account = newPayBuffer()
-		}
-	}
+	p.allocate(s.Fields())
 	defer p.wipe()
 	defer r.dropTypeAhead() // keys typed after the last field are card data too
 
