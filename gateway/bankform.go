@@ -1,9 +1,7 @@
 package gateway
 
 import (
-	"bytes"
 	"slices"
-	"strconv"
 
 	"github.com/paybridge/paybridge/pan"
 	"github.com/paybridge/paybridge/payment"
@@ -36,28 +34,11 @@ var bankFields = []string{"bank-routing-number", "bank-account-number", "bank-ac
 // are parseCardForm's: one *formFieldError on "form" for a form that cannot be read,
 // otherwise every wrong field together (formErrors). The caller zeroes body afterwards.
 func parseBankForm(body []byte, defType string) (*bankForm, error) {
-	if len(body) > maxFormBody {
-		return nil, &formFieldError{"form", "submission too large"}
-	}
 	f := &bankForm{Routing: &pan.SecureBuffer{}, Account: &pan.SecureBuffer{}, Type: defType}
 	confirm := &pan.SecureBuffer{}
 	defer confirm.Wipe()
-	seen := map[string]bool{}
 	bad := map[string]*formFieldError{}
-	for len(body) > 0 {
-		var pair []byte
-		if i := bytes.IndexByte(body, '&'); i >= 0 {
-			pair, body = body[:i], body[i+1:]
-		} else {
-			pair, body = body, nil
-		}
-		k, v, _ := bytes.Cut(pair, []byte{'='})
-		key := string(k) // field names are never account data
-		if seen[key] {
-			f.Wipe()
-			return nil, &formFieldError{"form", "repeated field " + strconv.Quote(key)}
-		}
-		seen[key] = true
+	ferr := eachFormField(body, func(key string, v []byte) {
 		switch key {
 		case "bank-routing-number":
 			if decodeDigitsInto(v, f.Routing) != nil {
@@ -80,6 +61,10 @@ func parseBankForm(body []byte, defType string) (*bankForm, error) {
 				f.Type = string(t)
 			}
 		}
+	})
+	if ferr != nil {
+		f.Wipe()
+		return nil, ferr
 	}
 	if bad["bank-routing-number"] == nil {
 		var err error

@@ -55,20 +55,15 @@ func (e formErrors) Unwrap() []error {
 	return out
 }
 
-// parseCardForm reads an application/x-www-form-urlencoded body with the fields cc-number,
-// cc-exp (MM/YY or MM/YYYY), cc-csc and postal-code. Digits of the number and security code
-// go straight into secure buffers; spaces and dashes between them are ignored; anything else in
-// them is an error. Unknown fields are ignored. A form that cannot be read (too large, a field
-// given twice) is one *formFieldError on "form"; otherwise every field that is wrong has its
-// error, together (formErrors). The caller zeroes body afterwards.
-func parseCardForm(body []byte, now time.Time) (*cardForm, error) {
+// eachFormField calls field with each key and value of an application/x-www-form-urlencoded
+// body, in order (the value still encoded: a slice of body, which the caller zeroes
+// afterwards). A body that cannot be read — too large, a field given twice — is one
+// *formFieldError on "form", and field may have been called for the fields before it.
+func eachFormField(body []byte, field func(key string, value []byte)) error {
 	if len(body) > maxFormBody {
-		return nil, &formFieldError{"form", "submission too large"}
+		return &formFieldError{"form", "submission too large"}
 	}
-	f := &cardForm{Number: &pan.SecureBuffer{}, CSC: &pan.SecureBuffer{}}
-	var exp []byte
 	seen := map[string]bool{}
-	bad := map[string]*formFieldError{}
 	for len(body) > 0 {
 		var pair []byte
 		if i := bytes.IndexByte(body, '&'); i >= 0 {
@@ -77,12 +72,27 @@ func parseCardForm(body []byte, now time.Time) (*cardForm, error) {
 			pair, body = body, nil
 		}
 		k, v, _ := bytes.Cut(pair, []byte{'='})
-		key := string(k) // field names are never card data
+		key := string(k) // field names are never card or account data
 		if seen[key] {
-			f.Wipe()
-			return nil, &formFieldError{"form", "repeated field " + strconv.Quote(key)}
+			return &formFieldError{"form", "repeated field " + strconv.Quote(key)}
 		}
 		seen[key] = true
+		field(key, v)
+	}
+	return nil
+}
+
+// parseCardForm reads an application/x-www-form-urlencoded body with the fields cc-number,
+// cc-exp (MM/YY or MM/YYYY), cc-csc and postal-code. Digits of the number and security code
+// go straight into secure buffers; spaces and dashes between them are ignored; anything else in
+// them is an error. Unknown fields are ignored. A form that cannot be read (too large, a field
+// given twice) is one *formFieldError on "form"; otherwise every field that is wrong has its
+// error, together (formErrors). The caller zeroes body afterwards.
+func parseCardForm(body []byte, now time.Time) (*cardForm, error) {
+	f := &cardForm{Number: &pan.SecureBuffer{}, CSC: &pan.SecureBuffer{}}
+	var exp []byte
+	bad := map[string]*formFieldError{}
+	ferr := eachFormField(body, func(key string, v []byte) {
 		var err *formFieldError
 		switch key {
 		case "cc-number":
@@ -108,6 +118,10 @@ func parseCardForm(body []byte, now time.Time) (*cardForm, error) {
 		if err != nil {
 			bad[err.Field] = err
 		}
+	})
+	if ferr != nil {
+		f.Wipe()
+		return nil, ferr
 	}
 	if bad["cc-number"] == nil {
 		valid := false
