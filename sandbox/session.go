@@ -72,18 +72,28 @@ func fieldCI(m map[string]any, name string) string {
 	return ""
 }
 
+// sessionRequest checks a session API request's bearer token and reads its body; on a
+// failure it has answered (401, or 400 for a body too large or unreadable) and reports false.
+func (s *Provider) sessionRequest(w http.ResponseWriter, r *http.Request) ([]byte, bool) {
+	if !s.requireToken(w, r) {
+		return nil, false
+	}
+	body, err := readBody(r)
+	if err != nil {
+		sessionError(w, http.StatusBadRequest, "request body too large or unreadable")
+		return nil, false
+	}
+	return body, true
+}
+
 func sessionError(w http.ResponseWriter, status int, msg string) {
 	writeJSON(w, status, map[string]string{"Message": msg})
 }
 
 func (s *Provider) handleCreateSession(digital bool) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		if !s.requireToken(w, r) {
-			return
-		}
-		body, err := readBody(r)
-		if err != nil {
-			sessionError(w, http.StatusBadRequest, "request body too large or unreadable")
+		body, ok := s.sessionRequest(w, r)
+		if !ok {
 			return
 		}
 		var req struct {
@@ -107,6 +117,7 @@ func (s *Provider) handleCreateSession(digital bool) http.HandlerFunc {
 		}
 		amt := amount{Currency: strings.ToUpper(cur)}
 		if a := fieldCI(req.PaymentData, "amount"); a != "" {
+			var err error
 			if amt, err = parseAmount(a, cur); err != nil {
 				sessionError(w, http.StatusBadRequest, "PaymentData.amount is not a decimal amount in "+strings.ToUpper(cur))
 				return
@@ -408,12 +419,8 @@ func lastFourAny(d []byte) string {
 // account's payment key in a Paybridge-Signature header; a bearer token alone (which any admin
 // can mint) cannot mark a session paid.
 func (s *Provider) handleSessionResult(w http.ResponseWriter, r *http.Request) {
-	if !s.requireToken(w, r) {
-		return
-	}
-	body, err := readBody(r)
-	if err != nil {
-		sessionError(w, http.StatusBadRequest, "request body too large or unreadable")
+	body, ok := s.sessionRequest(w, r)
+	if !ok {
 		return
 	}
 	s.mu.Lock()

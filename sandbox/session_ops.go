@@ -57,12 +57,8 @@ func (s *Provider) handleGetTransaction(w http.ResponseWriter, r *http.Request) 
 // handleTransactionOp serves capture, void and refund of a session transaction.
 func (s *Provider) handleTransactionOp(kind string) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		if !s.requireToken(w, r) {
-			return
-		}
-		body, err := readBody(r)
-		if err != nil {
-			sessionError(w, http.StatusBadRequest, "request body too large or unreadable")
+		body, ok := s.sessionRequest(w, r)
+		if !ok {
 			return
 		}
 		var req opBody
