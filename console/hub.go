@@ -23,6 +23,7 @@ type Hub struct {
 	live    map[string]*LiveCall
 	ended   *recentSet // calls that ended lately: their late events must not bring them back
 	buffer  int
+	watched atomic.Int32 // len(subs), read without the lock: an event nobody watches is not encoded
 	dropped atomic.Int64
 	sent    atomic.Int64
 }
@@ -59,7 +60,7 @@ func (s *Subscription) Done() <-chan struct{} { return s.done }
 // Close ends the subscription. It is safe to call more than once.
 func (s *Subscription) Close() {
 	s.hub.mu.Lock()
-	delete(s.hub.subs, s)
+	s.hub.remove(s)
 	s.hub.mu.Unlock()
 	s.end()
 }
@@ -86,12 +87,29 @@ func (h *Hub) subscribe(keep func(event.Event) bool) (*Subscription, []LiveCall)
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.subs[s] = struct{}{}
+	h.watched.Store(int32(len(h.subs)))
 	return s, snapshot(h.live)
 }
 
-// Publish sends e to every subscriber without blocking. Any card number that slipped into the
-// event's fields is masked before it leaves the process.
-func (h *Hub) Publish(e event.Event) {
+// remove ends s's place among the subscribers; h.mu is held.
+func (h *Hub) remove(s *Subscription) {
+	delete(h.subs, s)
+	h.watched.Store(int32(len(h.subs)))
+}
+
+// Message is an event as the live feed carries it: its JSON with every card number that
+// slipped into it masked. Only Encode makes one, so whatever is published or announced as a
+// Message has been through the redaction.
+type Message struct{ b []byte }
+
+// Bytes is the message's JSON (shared: not to be modified).
+func (m Message) Bytes() []byte { return m.b }
+
+// Encode makes e's message: its JSON (the event without its data if the data does not encode)
+// with pan.RedactJSON applied. The live feed encodes an event at most once whoever receives it
+// (this node's subscribers, the other nodes): Publish when a subscriber wants it, or the caller
+// that announces it too (PublishMessage).
+func Encode(e event.Event) Message {
 	if e.Time.IsZero() {
 		e.Time = time.Now().UTC()
 	}
@@ -104,7 +122,25 @@ func (h *Hub) Publish(e event.Event) {
 			Type   string    `json:"type"`
 		}{e.Time, e.CallID, e.Type()})
 	}
-	msg := pan.RedactJSON(raw)
+	return Message{b: pan.RedactJSON(raw)}
+}
+
+// Publish sends e to every subscriber without blocking. Any card number that slipped into the
+// event's fields is masked before it leaves the process (Encode). With no subscriber the event
+// only updates the live table: it is not encoded at all.
+func (h *Hub) Publish(e event.Event) { h.publish(e, Message{}) }
+
+// PublishMessage is Publish of an event already encoded by Encode (m is Encode(e)), for a
+// caller that sends the same message elsewhere too.
+func (h *Hub) PublishMessage(e event.Event, m Message) { h.publish(e, m) }
+
+func (h *Hub) publish(e event.Event, m Message) {
+	if e.Time.IsZero() {
+		e.Time = time.Now().UTC()
+	}
+	if m.b == nil && h.watched.Load() > 0 {
+		m = Encode(e) // outside the lock: publishers encode in parallel
+	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.applyLive(e)
@@ -112,11 +148,14 @@ func (h *Hub) Publish(e event.Event) {
 		if s.keep != nil && !s.keep(e) {
 			continue
 		}
+		if m.b == nil {
+			m = Encode(e) // subscribed since the check above: it gets every event after its snapshot
+		}
 		select {
-		case s.c <- msg:
+		case s.c <- m.b:
 			h.sent.Add(1)
 		default:
-			delete(h.subs, s)
+			h.remove(s)
 			s.end()
 			h.dropped.Add(1)
 		}

@@ -127,8 +127,56 @@ func TestHubMasksCardNumbers(t *testing.T) {
 	}
 }
 
+// TestHubEncodesOnlyForSubscribers: an event nobody watches only updates the live table — no
+// JSON, no redaction (the live feed's whole cost was paid per keypress before). The control: the
+// same Publish with one subscriber does encode (allocates), and the subscriber gets the event.
+func TestHubEncodesOnlyForSubscribers(t *testing.T) {
+	h := NewHub()
+	h.Publish(event.Event{CallID: "c", Data: &event.CallStarted{Plan: "pay"}})
+	key := event.Event{Time: time.Now(), CallID: "c", Step: "Pay", Data: &event.PayProgress{Phase: "key", For: "payment-card-number", Attempt: 1, Digits: 3}}
+	h.Publish(key) // the live row's Pay state exists from here on
+	if n := testing.AllocsPerRun(100, func() { h.Publish(key) }); n != 0 {
+		t.Errorf("Publish without subscribers: %v allocations, want 0 (nothing encoded)", n)
+	}
+	if l := h.Live(); len(l) != 1 || l[0].Pay == nil || l[0].Pay.Digits != 3 {
+		t.Errorf("live table not updated without subscribers: %+v", l)
+	}
+	sub, _ := h.Subscribe()
+	defer sub.Close()
+	if n := testing.AllocsPerRun(10, func() { h.Publish(key); <-sub.C() }); n == 0 {
+		t.Error("Publish with a subscriber allocated nothing: the control cannot see encoding")
+	}
+	sub.Close()
+	if n := testing.AllocsPerRun(100, func() { h.Publish(key) }); n != 0 {
+		t.Errorf("Publish after the last subscriber left: %v allocations, want 0", n)
+	}
+}
+
+// TestHubPublishMessage: an event encoded once by Encode (the live feed on a shared database
+// sends the same message to the other nodes) reaches subscribers as encoded, masked.
+func TestHubPublishMessage(t *testing.T) {
+	h := NewHub()
+	sub, _ := h.Subscribe()
+	defer sub.Close()
+	e := event.Event{CallID: "c", Step: "Pay", Data: &event.APICalled{Error: "provider said " + testPANs[0]}}
+	m := Encode(e)
+	h.PublishMessage(e, m)
+	got := <-sub.C()
+	if string(got) != string(m.Bytes()) {
+		t.Errorf("subscriber got %s, want the message as encoded %s", got, m.Bytes())
+	}
+	for _, p := range testPANs {
+		if strings.Contains(string(got), p) {
+			t.Errorf("message holds a PAN: %s", got)
+		}
+	}
+	if !strings.Contains(string(got), "************"+testPANs[0][len(testPANs[0])-4:]) {
+		t.Errorf("mask missing (the scan would not see the number): %s", got)
+	}
+}
+
 func BenchmarkHubPublish(b *testing.B) {
-	for _, subs := range []int{1, 10, 100} {
+	for _, subs := range []int{0, 1, 10, 100} {
 		b.Run(fmt.Sprintf("subscribers=%d", subs), func(b *testing.B) {
 			h := NewHubSize(1 << 14)
 			for i := 0; i < subs; i++ {

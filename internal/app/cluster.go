@@ -214,7 +214,9 @@ func newLiveFeed(node string, hub *console.Hub, s *store.Store, log *slog.Logger
 }
 
 // Publish shows e on this node's console and announces it to the others, labelled with this
-// node.
+// node. It pays for what exists: on one node the hub encodes e only if a console watches; on a
+// shared database e is encoded (and redacted) once, and that one message goes both to this
+// node's console and to the others — never a digit of a card over the database either.
 func (f *liveFeed) Publish(e event.Event) {
 	if e.Node == "" {
 		e.Node = f.node
@@ -222,16 +224,14 @@ func (f *liveFeed) Publish(e event.Event) {
 	if e.Time.IsZero() {
 		e.Time = time.Now()
 	}
-	f.hub.Publish(e)
 	if !f.store.Shared() {
+		f.hub.Publish(e)
 		return
 	}
-	b, err := json.Marshal(e)
-	if err != nil {
-		return
-	}
+	m := console.Encode(e)
+	f.hub.PublishMessage(e, m)
 	select {
-	case f.out <- b:
+	case f.out <- m.Bytes():
 	default:
 		f.dropped.Add(1)
 	}

@@ -1,0 +1,77 @@
+package app
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/paybridge/paybridge/console"
+	"github.com/paybridge/paybridge/event"
+	"github.com/paybridge/paybridge/store"
+)
+
+// TestLiveFeedAnnouncesRedacted: on a shared database a node encodes each live event once
+// (console.Encode, which redacts) and sends that message both to its own console and to the
+// other nodes. What goes over the database holds no card number — the raw announcement is
+// read here as any listener on the channel would (store.Announce masks as well: two layers) —
+// and the other node's console shows the event, masked. The control: the mask of the number is found where the number was.
+func TestLiveFeedAnnouncesRedacted(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	url := testDatabase(t)
+	open := func() *store.Store {
+		s, err := store.Open(ctx, url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		return s
+	}
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	s1, s2, s3 := open(), open(), open()
+	if !s1.Shared() {
+		t.Fatal("a PostgreSQL store is not shared")
+	}
+	f1 := newLiveFeed("n1", console.NewHub(), s1, log)
+	f2 := newLiveFeed("n2", console.NewHub(), s2, log)
+	go f1.run(ctx)
+	go f2.run(ctx)
+	raw := make(chan string, 1024)
+	go func() {
+		_ = s3.Follow(ctx, func(msg []byte) { raw <- string(msg) })
+	}()
+	own, _ := f1.hub.Subscribe()
+	defer own.Close()
+	other, _ := f2.hub.Subscribe()
+	defer other.Close()
+
+	const card = "4242424242424242"
+	e := event.Event{CallID: "c1", Data: &event.APICalled{Error: "provider echoed " + card}}
+	// Follow starts listening in the background: publish until n2 shows the event.
+	deadline := time.After(30 * time.Second)
+	var seen string
+	for seen == "" {
+		f1.Publish(e)
+		select {
+		case m := <-other.C():
+			seen = string(m)
+		case <-time.After(200 * time.Millisecond):
+		case <-deadline:
+			t.Fatal("n2's console never showed n1's event")
+		}
+	}
+	for name, msg := range map[string]string{"n2's console": seen, "n1's console": string(<-own.C()), "the database channel": <-raw} {
+		if strings.Contains(msg, card) {
+			t.Errorf("%s holds the card number: %s", name, msg)
+		}
+		if !strings.Contains(msg, "************4242") || !strings.Contains(msg, `"type":"api"`) {
+			t.Errorf("%s: the masked event is missing: %s", name, msg)
+		}
+	}
+	if !strings.Contains(seen, `"node":"n1"`) {
+		t.Errorf("n2 shows the event without its node: %s", seen)
+	}
+}
