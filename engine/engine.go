@@ -38,6 +38,11 @@ type RunOptions struct {
 	Speech     Renderer           // text to speech for <Say>; nil = speech is skipped (and reported)
 	MaxSteps   int                // loop guard; 0 = 10 000
 
+	// SinkOnly leaves Outcome.Events empty: the events go to Events only. For a server whose
+	// sink keeps the timeline itself (serve's recorder), so that a call does not hold a second
+	// copy of it for as long as it runs.
+	SinkOnly bool
+
 	// Desk, when set, is where agents reach this call while it is bridged (<Dial>): the
 	// Payments API and the console send their commands through it. nil: a bridged call takes
 	// only the payment its plan's <Pay mode="agent"> opens, driven by nobody.

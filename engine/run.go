@@ -307,7 +307,9 @@ func (r *run) set(name, value string) {
 func (r *run) emit(step string, d event.Data) {
 	r.secrets.maskData(d)
 	e := event.Event{Time: r.clock.Now(), CallID: r.callID, Step: r.secrets.mask(step), Data: d}
-	r.events = append(r.events, e)
+	if !r.opts.SinkOnly {
+		r.events = append(r.events, e)
+	}
 	if r.opts.Events != nil {
 		r.opts.Events.Emit(e)
 	}

@@ -219,3 +219,49 @@ func TestPrerenderSpeech(t *testing.T) {
 	}
 	_ = callplan.Says(plan)
 }
+
+// TestStepEndedSetOnce: a step that sets a variable more than once (a Pay whose card number is
+// asked for again) lists it once in its step.end, where it was first set, with its last value.
+func TestStepEndedSetOnce(t *testing.T) {
+	h := newHarness(t)
+	h.ch.press(300*time.Millisecond, "4242424242424241# W 4242424242424242# 1228 123")
+	out := h.run(flowPlan(`<Pay connector="provider" amount="12.50" currency="GBP" reference="R1"/><Hangup/>`))
+	ends := eventsOf(out, "step.end")
+	if len(ends) < 1 {
+		t.Fatal("no step.end")
+	}
+	g := ends[0].Data.(*event.StepEnded)
+	seen := map[string]bool{}
+	for _, v := range g.Set {
+		if seen[v.Name] {
+			t.Errorf("%s listed twice: %+v", v.Name, g.Set)
+		}
+		seen[v.Name] = true
+		if v.Value != out.Variables[v.Name] {
+			t.Errorf("%s = %q in step.end, %q at the end", v.Name, v.Value, out.Variables[v.Name])
+		}
+	}
+	if len(g.Set) == 0 || out.Variables["Pay.Result"] != "success" {
+		t.Errorf("gather end set = %+v", g.Set)
+	}
+}
+
+// TestSinkOnly: with SinkOnly the sink gets every event and the Outcome keeps none (serve's
+// recorder keeps the timeline); without it both have the same events.
+func TestSinkOnly(t *testing.T) {
+	const plan = `<Gather var="Acct" maxDigits="4" prompt="enter-account"/><Hangup/>`
+	h := newHarness(t)
+	h.ch.press(300*time.Millisecond, "1234")
+	out := h.run(flowPlan(plan))
+	if len(out.Events) == 0 || len(out.Events) != len(h.sink) {
+		t.Fatalf("collected %d events, sink got %d", len(out.Events), len(h.sink))
+	}
+	want := len(h.sink)
+	h = newHarness(t)
+	h.opts.SinkOnly = true
+	h.ch.press(300*time.Millisecond, "1234")
+	out = h.run(flowPlan(plan))
+	if len(out.Events) != 0 || len(h.sink) != want || out.Variables["Acct"] != "1234" {
+		t.Errorf("SinkOnly: collected %d events, sink got %d (want 0 and %d), Acct %q", len(out.Events), len(h.sink), want, out.Variables["Acct"])
+	}
+}

@@ -3,6 +3,7 @@ package engine
 import (
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/paybridge/paybridge/callplan"
 	"github.com/paybridge/paybridge/event"
@@ -24,15 +25,10 @@ func (r *run) frameOutcome(outcome string) {
 func (r *run) stepEnded(s callplan.Step, f *stepFrame, err error) *event.StepEnded {
 	ev := &event.StepEnded{Pos: s.StepPos().String(), DurationMS: r.clock.Now().Sub(f.started).Milliseconds()}
 	ev.Outcome = r.outcomeOf(s, f, err)
-	seen := map[string]bool{}
-	for i := len(f.set) - 1; i >= 0; i-- { // the last value of each, in the order first set
-		seen[f.set[i]] = false
-	}
-	for _, name := range f.set {
-		if done, ok := seen[name]; !ok || done {
+	for _, name := range f.set { // each variable once, in the order first set, with its last value
+		if slices.ContainsFunc(ev.Set, func(v event.VarSet) bool { return v.Name == name }) {
 			continue
 		}
-		seen[name] = true
 		ev.Set = append(ev.Set, event.VarSet{Name: name, Value: pan.Redact(r.secrets.maskVar(name, r.vars[name]))})
 	}
 	return ev

@@ -74,9 +74,10 @@ func (a *App) runCall(ctx context.Context, plan *callplan.Plan, ps *prompts.Set,
 		Links:      a.links,
 		Lifecycle:  a.lifecycle,
 		Events:     sink,
+		SinkOnly:   true, // the recorder keeps the timeline
 		SandboxURL: a.sandboxBase(),
 		HTTPClient: a.planHTTP,
-		Logger:     log,
+		Logger:     a.log, // the engine names the call and the plan itself
 		Speech:     a.speech.renderer,
 		Desk:       a.desk,
 	})
