@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/paybridge/paybridge/console"
@@ -25,6 +26,8 @@ type eventRecorder struct {
 	webhooks *gateway.Webhooks
 	log      *slog.Logger
 	queue    chan event.Event
+	wake     chan struct{} // a batch should not wait for its tick: a Written mark, or a full batch queued
+	marks    atomic.Int32  // Written marks queued and not yet written
 
 	mu       sync.Mutex
 	payCount map[string]int       // call → payments recorded without a provider session
@@ -81,9 +84,12 @@ func (r *eventRecorder) Written(ctx context.Context) error {
 		return nil
 	}
 	w := make(written)
+	r.marks.Add(1)
 	select {
 	case r.queue <- event.Event{Time: time.Now(), Data: w}:
+		r.poke()
 	case <-ctx.Done():
+		r.marks.Add(-1)
 		return ctx.Err()
 	}
 	select {
@@ -100,7 +106,7 @@ func (r *eventRecorder) Written(ctx context.Context) error {
 type publisher interface{ Publish(event.Event) }
 
 func newEventRecorder(s *store.Store, hub publisher, m *console.Metrics, log *slog.Logger) *eventRecorder {
-	return &eventRecorder{store: s, hub: hub, metrics: m, log: log, queue: make(chan event.Event, recordQueue),
+	return &eventRecorder{store: s, hub: hub, metrics: m, log: log, queue: make(chan event.Event, recordQueue), wake: make(chan struct{}, 1),
 		payCount: map[string]int{}, calls: map[string]callFacts{},
 		tick: recordTick, keys: map[string]*keyRun{}, stopped: make(chan struct{})}
 }
@@ -113,6 +119,17 @@ func (r *eventRecorder) Emit(e event.Event) {
 	r.hub.Publish(e)
 	r.measure(e)
 	r.queue <- e
+	if len(r.queue) >= recordBatch {
+		r.poke()
+	}
+}
+
+// poke tells the writer not to wait for the tick (without blocking: one poke pending is enough).
+func (r *eventRecorder) poke() {
+	select {
+	case r.wake <- struct{}{}:
+	default:
+	}
 }
 
 // measure turns an event into the metrics the operator watches (docs/operations.md): provider
@@ -161,7 +178,10 @@ func (r *eventRecorder) start(ctx context.Context) {
 	go r.run(ctx)
 }
 
-// run writes the queued events batch by batch until ctx ends.
+// run writes the queued events batch by batch until ctx ends. It wakes for the first event of
+// a batch, then sleeps for the tick while the next ones queue up, and takes them all at once:
+// two wake-ups a batch, not one an event (a call emits ~40). A Written mark or a full batch's
+// worth queued ends the wait early (poke).
 func (r *eventRecorder) run(ctx context.Context) {
 	defer close(r.stopped)
 	batch := make([]event.Event, 0, recordBatch)
@@ -174,19 +194,24 @@ func (r *eventRecorder) run(ctx context.Context) {
 		case e := <-r.queue:
 			batch = append(batch[:0], e)
 		}
-		tick.Reset(r.tick)
-	fill:
+		if !isMark(batch[0]) && r.marks.Load() == 0 && len(r.queue) < recordBatch-1 {
+			tick.Reset(r.tick)
+			select {
+			case <-tick.C:
+			case <-r.wake:
+			case <-ctx.Done():
+			}
+			tick.Stop()
+		}
+	take:
 		for len(batch) < recordBatch && !isMark(batch[len(batch)-1]) {
 			select {
 			case e := <-r.queue:
 				batch = append(batch, e)
-			case <-tick.C:
-				break fill
-			case <-ctx.Done():
-				break fill
+			default:
+				break take
 			}
 		}
-		tick.Stop()
 		r.recordBatch(context.Background(), batch)
 	}
 }
@@ -229,6 +254,7 @@ func (r *eventRecorder) recordBatch(ctx context.Context, batch []event.Event) {
 	r.rows = rows[:0]
 	for _, e := range batch {
 		if w, ok := e.Data.(written); ok {
+			r.marks.Add(-1)
 			close(w)
 			continue
 		}

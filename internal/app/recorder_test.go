@@ -242,9 +242,10 @@ func testDurableWriteNotBehindRecorderBatch(t *testing.T) {
 	for i := range 50 {
 		r.Emit(event.Event{CallID: call, Step: "Pay", Data: &event.PayProgress{Phase: "entered", For: "payment-card-number", Attempt: i + 1}})
 	}
-	// The batch is held: give the recorder time to take the events off its queue.
+	// The batch is held: give the recorder time to take its first event (the others wait in
+	// the queue for the tick).
 	deadline := time.Now().Add(30 * time.Second)
-	for len(r.queue) > 0 && time.Now().Before(deadline) {
+	for len(r.queue) == 50 && time.Now().Before(deadline) {
 		time.Sleep(5 * time.Millisecond)
 	}
 	bctx, bcancel := context.WithTimeout(ctx, 30*time.Second)
@@ -313,5 +314,37 @@ func TestRecorderWrittenIsABarrier(t *testing.T) {
 	}
 	if _, stored, _ = st.GetCall(ctx, call); len(stored) != 3 {
 		t.Fatalf("after a second Written the store holds %d events, want 3", len(stored))
+	}
+}
+
+// TestRecorderFullBatchDoesNotWait: the writer sleeps for its tick (an hour here) while a
+// batch's events queue up, but a full batch's worth queued is written at once — under a
+// backlog nothing waits for the tick.
+func TestRecorderFullBatchDoesNotWait(t *testing.T) {
+	st, _ := openRecorderStore(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	const call = "backlog-1"
+	if err := st.CreateCall(ctx, store.Call{ID: call, State: store.CallAnswered}); err != nil {
+		t.Fatal(err)
+	}
+	r, _ := newTestRecorder(t, st, time.Hour)
+	r.start(ctx)
+	for i := range recordBatch + 10 {
+		r.Emit(event.Event{CallID: call, Step: "Pay", Data: &event.PayProgress{Phase: "entered", For: "payment-card-number", Attempt: i + 1}})
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		_, evs, err := st.GetCall(ctx, call)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(evs) >= recordBatch {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d events stored after 30 s of a one-hour tick, want a full batch (%d) at once", len(evs), recordBatch)
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }
