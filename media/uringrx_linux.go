@@ -16,13 +16,16 @@ import (
 )
 
 // Geometry of the receiver's ring. The provided buffers hold one datagram each, after the
-// 16-byte io_uring_recvmsg_out and the source address: 2 KiB leaves the 2,004 bytes of
-// payload room the epoll path's buffers had. 1,024 of them are four rounds of 1,000 calls'
-// packets (50 a second each, a round every 5 ms); a burst beyond ends the receives that find
-// none left (ENOBUFS), which are armed again at once — the datagrams wait in their sockets.
+// 16-byte io_uring_recvmsg_out and the source address: 1 KiB leaves 980 bytes of payload, room
+// for any RTP packet a negotiated stream sends (G.711 at 60 ms is 492 bytes with its header;
+// SRTP adds at most 20), and a longer datagram is cut there as the epoll path cuts at 2 KiB.
+// 512 of them are two rounds of 1,000 calls' packets (50 a second each, a round every 5 ms),
+// and a round gives back what it took after every 20 sockets' work; a burst beyond ends the
+// receives that find none left (ENOBUFS), which are armed again at once — the datagrams wait in
+// their sockets. The whole ring is 512 KiB for the process.
 const (
-	uringRxBufs     = 1024
-	uringRxBufSize  = 2048
+	uringRxBufs     = 512
+	uringRxBufSize  = 1024
 	uringRxNameRoom = unix.SizeofSockaddrInet6
 	uringRxHeadRoom = int(unsafe.Sizeof(uringRecvmsgOut{})) + uringRxNameRoom
 	uringRxSQ       = 512
