@@ -43,14 +43,39 @@
 // # Receiving
 //
 // On Linux (amd64, arm64) no session has a reader goroutine: Start takes the socket out of
-// Go's runtime poller (a duplicate descriptor; the net.UDPConn is closed) and adds it to the
-// process's one shared receiver (rxpoll_linux.go), an edge-triggered epoll set that one
-// goroutine asks, every 5 ms and without blocking, which sockets received datagrams; each is
-// drained with one recvmmsg into the receiver's buffers, each datagram goes through the rules
-// below and its bytes are cleared once handled. So a packet costs one system call and no
-// goroutine wake-up, and a call holds no receive buffer or goroutine stack; the scheduler
-// sends on the same descriptor with sendto, dropping a packet when the socket's send buffer
-// is full instead of waiting. Elsewhere each session reads its net.UDPConn with a goroutine.
+// Go's runtime poller (a duplicate descriptor; the net.UDPConn is closed) and hands it to the
+// process's one shared receiver, whose goroutine runs a round every 5 ms. Two receivers exist;
+// the process uses one (RTPIO names it; PAYBRIDGE_RTP_IO=epoll forces the second):
+//
+//   - io_uring (uringrx_linux.go, the default where the kernel allows it): one ring whose
+//     completion work the kernel runs only inside our own io_uring_enter (DEFER_TASKRUN, the
+//     goroutine locked to the ring's one issuing thread). Each socket has one multishot
+//     recvmsg in it (user_data = the session's id, never the descriptor) taking 1 KiB buffers
+//     from a provided-buffer ring of 512. A round submits what changed (new sockets, cancels,
+//     receives to arm again after ENOBUFS) and runs the receive work of every socket that got
+//     datagrams in a few io_uring_enter calls (the kernel runs 20 sockets' work a call), then
+//     hands each datagram with its source to its session, clears the buffer's bytes and gives
+//     it back. Stopping a session cancels its receive (ASYNC_CANCEL by user_data); its socket
+//     is closed only after the receive's final completion, so the kernel holds no request on
+//     a closed socket and no datagram of it reaches anyone.
+//   - epoll (rxpoll_linux.go, when io_uring cannot be set up: an old kernel, a seccomp filter,
+//     kernel.io_uring_disabled): an edge-triggered epoll set the goroutine asks without
+//     blocking which sockets received datagrams; each is drained with one recvmmsg into the
+//     receiver's buffers, cleared once handled.
+//
+// Either way a packet costs no goroutine wake-up, and a call holds no receive buffer or
+// goroutine stack. Each datagram goes through the rules below. Sending mirrors it: with
+// io_uring the scheduler's tick copies each packet into a slot and queues a sendmsg
+// (MSG_DONTWAIT), and flushSends at the end of the tick submits them all with one
+// io_uring_enter that sends them inline and reaps their completions, clearing each slot (a
+// packet may be an RFC 4733 key sent to an agent); a socket's close first sends what is queued
+// on it. On the epoll path each packet is one sendto. Either way a full send buffer drops the
+// packet instead of holding up the scheduler. Elsewhere each session reads its net.UDPConn
+// with a goroutine.
+//
+// On this kernel (6.18, a 2-core VM) the two paths cost the same CPU within measurement noise
+// (docs/sip.md, Capacity): the cost of a UDP packet is the kernel's receive and send work,
+// which both do, and the system calls io_uring saves are a small part of it.
 //
 // The reader first decides by the source address (source.go, the defence against RTP Bleed):
 // the address the SDP names, or — once, early, from SessionConfig.SignalIP, never with

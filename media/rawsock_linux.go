@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/netip"
 	"sync"
+	"time"
 	"unsafe"
 
 	"github.com/pion/rtp"
@@ -24,6 +25,9 @@ type rawSock struct {
 	fd     int
 	inet6  bool // an AF_INET6 socket: IPv4 peers are written as v4-mapped addresses
 	closed bool
+
+	rx    *uringReg // its receive in the io_uring receiver (nil: epoll)
+	txGen uint64    // the io_uring sender's batch its last packet was queued in (under mu)
 }
 
 // takeSocket takes conn's socket out of Go's runtime poller: the returned rawSock owns a
@@ -95,6 +99,9 @@ func (s *rawSock) sendTo(pkt []byte, dst netip.AddrPort) error {
 	if s.closed {
 		return errSockClosed
 	}
+	if t := uringTxShared(); t != nil && t.queue(s, pkt, &sa, size) {
+		return nil // sent by the scheduler's flushSends at the end of the tick
+	}
 	for {
 		_, _, e := unix.Syscall6(unix.SYS_SENDTO, uintptr(s.fd), uintptr(unsafe.Pointer(&pkt[0])), uintptr(len(pkt)),
 			unix.MSG_DONTWAIT, uintptr(unsafe.Pointer(&sa)), size)
@@ -118,14 +125,33 @@ func (s *rawSock) state() (SocketState, error) {
 	return fdState(uintptr(s.fd))
 }
 
-// close closes the descriptor once; sends and reads after it fail.
+// uringStopWait bounds how long a socket's close waits for the io_uring receiver to take
+// its receive out of the ring (a round or two normally). Past it the descriptor is closed
+// anyway; the kernel keeps the socket until the receive ends, and nothing it receives reaches
+// the session.
+const uringStopWait = 5 * time.Second
+
+// close closes the descriptor once; sends and reads after it fail. With io_uring it first
+// waits until the ring holds no receive of the socket, and sends the packets queued on it.
 func (s *rawSock) close() {
+	if reg := s.rx; reg != nil {
+		reg.u.stop(reg)
+		t := time.NewTimer(uringStopWait)
+		select {
+		case <-reg.done:
+		case <-t.C:
+		}
+		t.Stop()
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
 		return
 	}
 	s.closed = true
+	if t := sharedUTx.t.Load(); t != nil {
+		t.flushFor(s) // no queued sendmsg may name the descriptor once its number is reused
+	}
 	unix.Close(s.fd)
 }
 
@@ -187,16 +213,20 @@ func (s *rawSock) recv(b *rxBatch) int {
 // datagram returns the i-th datagram of the last recv and its source.
 func (b *rxBatch) datagram(i int) ([]byte, netip.AddrPort) {
 	n := min(int(b.msgs[i].n), rxBufLen)
-	sa := &b.names[i]
-	var src netip.AddrPort
+	return b.bufs[i][:n], sockaddrAddrPort(&b.names[i])
+}
+
+// sockaddrAddrPort is the address of a sockaddr_in or sockaddr_in6 (invalid for another
+// family).
+func sockaddrAddrPort(sa *unix.RawSockaddrInet6) netip.AddrPort {
 	switch sa.Family {
 	case unix.AF_INET:
 		sa4 := (*unix.RawSockaddrInet4)(unsafe.Pointer(sa))
-		src = netip.AddrPortFrom(netip.AddrFrom4(sa4.Addr), ntohs(sa4.Port))
+		return netip.AddrPortFrom(netip.AddrFrom4(sa4.Addr), ntohs(sa4.Port))
 	case unix.AF_INET6:
-		src = netip.AddrPortFrom(netip.AddrFrom16(sa.Addr), ntohs(sa.Port))
+		return netip.AddrPortFrom(netip.AddrFrom16(sa.Addr), ntohs(sa.Port))
 	}
-	return b.bufs[i][:n], src
+	return netip.AddrPort{}
 }
 
 func ntohs(p uint16) uint16 {

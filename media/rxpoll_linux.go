@@ -52,11 +52,21 @@ func rxPollerShared() (*rxPoller, error) {
 	return sharedRx.p, sharedRx.err
 }
 
-// startReceiving moves a session's socket to the shared receiver. It reports false when the
-// platform path is unavailable; the session then reads with a goroutine of its own.
+// startReceiving moves a session's socket to the shared receiver: the io_uring one
+// (uringrx_linux.go) where the kernel allows it, else the epoll one below. It reports false
+// when neither is available; the session then reads with a goroutine of its own.
 func (m *Session) startReceiving() bool {
 	if m.conn == nil {
 		return false
+	}
+	if u := uringRxShared(); u != nil {
+		s, err := takeSocket(m.conn)
+		if err != nil {
+			return false
+		}
+		m.sock.Store(s)
+		u.add(m, s)
+		return true
 	}
 	p, err := rxPollerShared()
 	if err != nil {
@@ -90,6 +100,16 @@ func (m *Session) startReceiving() bool {
 // stopReceiving takes the session out of the shared receiver and waits until a round that is
 // handling its datagrams has finished with them; nothing of it is read after. Idempotent.
 func (m *Session) stopReceiving() {
+	if s := m.sock.Load(); s != nil && s.rx != nil {
+		// io_uring: nothing more is handed to the session once rxStopped is set (under rxMu,
+		// so a round handling its datagram has finished); the receive is cancelled, and the
+		// socket's close waits for its final completion.
+		m.rxMu.Lock()
+		m.rxStopped = true
+		m.rxMu.Unlock()
+		s.rx.u.stop(s.rx)
+		return
+	}
 	if id := m.rxID; id != 0 {
 		if p := sharedRx.p; p != nil {
 			if s := m.sock.Load(); s != nil {

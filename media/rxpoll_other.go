@@ -14,3 +14,9 @@ func (*rawSock) close()                              {}
 
 func (m *Session) startReceiving() bool { return false }
 func (m *Session) stopReceiving()       {}
+
+func flushSends() {}
+
+// RTPIO names the path that reads and writes started sessions' sockets: on this platform a
+// goroutine per session with Go's net package.
+func RTPIO() string { return "goroutine" }

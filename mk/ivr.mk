@@ -28,3 +28,12 @@ BRIDGELOAD_ARGS ?= -card-calls 0 -short-calls 0 -bridge-calls 300 -bridge-rate 3
 loadtest-bridge:
 	ulimit -n "$$(ulimit -Hn)" 2>/dev/null || true; $(GO) run ./loadtest/ivrload $(BRIDGELOAD_ARGS) -bridge-dtmf rfc4733 && \
 	$(GO) run ./loadtest/ivrload $(BRIDGELOAD_ARGS) -bridge-dtmf inband
+
+## test-media-io: the media package on each socket path of Linux (media/rtpio_linux.go):
+## io_uring required (its own tests: ring buffers cleared, cancel on close, bursts beyond the
+## buffers), then the whole suite on the epoll path. `go test ./...` ran it on the default.
+EXTRA_TESTS += test-media-io
+.PHONY: test-media-io
+test-media-io:
+	PAYBRIDGE_RTP_IO=uring $(GO) test $(TESTFLAGS) -run 'Uring|RTPIO|SharedReceive|StartedSessions|DualStack' ./media/
+	PAYBRIDGE_RTP_IO=epoll $(GO) test $(TESTFLAGS) ./media/

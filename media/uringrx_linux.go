@@ -1,0 +1,356 @@
+//go:build linux && (amd64 || arm64)
+
+package media
+
+import (
+	"errors"
+	"net/netip"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"time"
+	"unsafe"
+
+	"github.com/pion/rtp"
+	"golang.org/x/sys/unix"
+)
+
+// Geometry of the receiver's ring. The provided buffers hold one datagram each, after the
+// 16-byte io_uring_recvmsg_out and the source address: 1 KiB leaves 980 bytes of payload, room
+// for any RTP packet a negotiated stream sends (G.711 at 60 ms is 492 bytes with its header;
+// SRTP adds at most 20), and a longer datagram is cut there as the epoll path cuts at 2 KiB.
+// 512 of them are two rounds of 1,000 calls' packets (50 a second each, a round every 5 ms),
+// and a round gives back what it took after every 20 sockets' work; a burst beyond ends the
+// receives that find none left (ENOBUFS), which are armed again at once — the datagrams wait in
+// their sockets. The whole ring is 512 KiB for the process.
+const (
+	uringRxBufs     = 512
+	uringRxBufSize  = 1024
+	uringRxNameRoom = unix.SizeofSockaddrInet6
+	uringRxHeadRoom = int(unsafe.Sizeof(uringRecvmsgOut{})) + uringRxNameRoom
+	uringRxSQ       = 512
+	uringRxCQ       = 8192
+	uringCancelTag  = 1 << 63 // user_data of a cancel request; sessions' ids never reach it
+
+	// uringLocalWorkBatch is the most deferred completion work items one io_uring_enter runs
+	// when it waits for none (IO_LOCAL_TW_DEFAULT_MAX).
+	uringLocalWorkBatch = 20
+)
+
+// uringRx is the shared receiver on io_uring: one ring whose completion work the kernel runs
+// only inside our own io_uring_enter (IORING_SETUP_DEFER_TASKRUN), from one goroutine locked
+// to the thread that made the ring (SINGLE_ISSUER). Every started session's socket has one
+// multishot recvmsg in it, user_data = the session's id, taking buffers from a provided-buffer
+// ring. Each round — every rxPollDelay, as on the epoll path — the goroutine makes one
+// system call: it submits what changed (new sessions, cancels, re-arms) and runs the receive
+// work queued since the last round, for every socket at once; then it reaps the completions,
+// hands each datagram to its session (Session.datagram), clears the buffer and gives it back.
+type uringRx struct {
+	ring *ioRing
+	bufs *bufRing
+	msg  unix.Msghdr // the template of every multishot recvmsg: room for the source only
+	pkt  rtp.Packet
+
+	nbufs uint16
+	quit  chan struct{} // closed: the goroutine frees the ring and ends (tests' own receivers)
+
+	mu     sync.Mutex
+	next   uint64
+	starts []*uringReg
+	stops  []*uringReg
+	wake   chan struct{}
+
+	// the goroutine's own state
+	regs     map[uint64]*uringReg
+	rearm    []*uringReg
+	takeS    []*uringReg
+	takeT    []*uringReg
+	disarmed atomic.Int64 // receives that ended and were armed again (ENOBUFS, a full CQ)
+	rounds   atomic.Int64
+}
+
+// uringReg is one session's socket in the ring.
+type uringReg struct {
+	id        uint64
+	u         *uringRx
+	m         *Session
+	s         *rawSock
+	stopAsked atomic.Bool
+	done      chan struct{} // closed once the ring holds no request of the socket's
+
+	armed    bool // goroutine only: a receive is in the ring (no final completion yet)
+	stopping bool // goroutine only
+	finished bool // goroutine only: done is closed
+}
+
+var sharedURx struct {
+	once sync.Once
+	u    *uringRx
+	err  error
+}
+
+// uringRxShared starts the io_uring receiver on first use; nil when io_uring is not to be
+// used (rtpIO) or cannot be set up here.
+func uringRxShared() *uringRx {
+	sharedURx.once.Do(func() {
+		if rtpIOChoice() == rtpIOEpoll {
+			sharedURx.err = errRTPIOEpoll
+			return
+		}
+		u, err := startUringRx(uringRxBufs)
+		if err != nil {
+			sharedURx.err = err
+			return
+		}
+		sharedURx.u = u
+	})
+	return sharedURx.u
+}
+
+// startUringRx sets up a receiver with nbufs provided buffers (a power of two) and starts
+// its goroutine.
+func startUringRx(nbufs uint16) (*uringRx, error) {
+	u := &uringRx{nbufs: nbufs, wake: make(chan struct{}, 1), quit: make(chan struct{}), regs: make(map[uint64]*uringReg)}
+	ready := make(chan error)
+	go u.run(ready)
+	if err := <-ready; err != nil {
+		return nil, err
+	}
+	return u, nil
+}
+
+// uringKeepBytes is a test hook: the control of the tests that scan the rings' memory for
+// handled datagrams turns the clearing off to prove the scan finds them.
+var uringKeepBytes bool
+
+var errRTPIOEpoll = errors.New("media: io_uring not chosen")
+
+// setup makes the ring on the calling thread, which becomes its only issuer.
+func (u *uringRx) setup() error {
+	r, err := newIORing(uringRxSQ, uringRxCQ,
+		uringSetupSubmitAll|uringSetupCoopTaskrun|uringSetupSingleIssuer|uringSetupDeferTaskrun)
+	if err != nil {
+		return err
+	}
+	b, err := newBufRing(r, 0, u.nbufs, uringRxBufSize)
+	if err != nil {
+		r.close()
+		return err
+	}
+	u.ring, u.bufs = r, b
+	u.msg.Namelen = uringRxNameRoom
+	return nil
+}
+
+// add puts a started session's socket in the ring (at the next round).
+func (u *uringRx) add(m *Session, s *rawSock) {
+	u.mu.Lock()
+	u.next++
+	reg := &uringReg{id: u.next, u: u, m: m, s: s, done: make(chan struct{})}
+	u.starts = append(u.starts, reg)
+	u.mu.Unlock()
+	m.rxID = reg.id
+	s.rx = reg
+}
+
+// stop asks for the socket's receive to be cancelled; reg.done is closed once its final
+// completion is in. Idempotent; it does not wait.
+func (u *uringRx) stop(reg *uringReg) {
+	if reg.stopAsked.Swap(true) {
+		return
+	}
+	u.mu.Lock()
+	u.stops = append(u.stops, reg)
+	u.mu.Unlock()
+	select {
+	case u.wake <- struct{}{}:
+	default:
+	}
+}
+
+// run is the receiver's goroutine; the thread it is locked to is the ring's issuer. The
+// process's receiver runs for good.
+func (u *uringRx) run(ready chan<- error) {
+	runtime.LockOSThread()
+	if err := u.setup(); err != nil {
+		runtime.UnlockOSThread()
+		ready <- err
+		return
+	}
+	ready <- nil
+	t := time.NewTimer(rxPollDelay)
+	for {
+		// A round that had to arm receives again (buffers ran out in a burst) is followed
+		// at once by another, a few at most, as the epoll path goes on while sockets stay
+		// ready; the datagrams waited in their sockets meanwhile.
+		for range 4 {
+			if !u.round() {
+				break
+			}
+		}
+		select {
+		case <-t.C:
+		case <-u.wake:
+		case <-u.quit:
+			u.ring.close()
+			u.bufs.free()
+			runtime.UnlockOSThread()
+			return
+		}
+		t.Reset(rxPollDelay)
+	}
+}
+
+// round is one pass: submit, run the queued receive work, hand over what it received. It
+// reports whether receives had to be armed again.
+func (u *uringRx) round() bool {
+	u.rounds.Add(1)
+	u.mu.Lock()
+	u.takeS, u.starts = u.starts, u.takeS[:0]
+	u.takeT, u.stops = u.stops, u.takeT[:0]
+	u.mu.Unlock()
+	for _, reg := range u.takeS {
+		u.regs[reg.id] = reg
+		u.arm(reg)
+	}
+	for _, reg := range u.takeT {
+		reg.stopping = true
+		if reg.armed {
+			e := u.sqe()
+			e.opcode = uringOpAsyncCancel
+			e.fd = -1
+			e.addr = reg.id
+			e.userData = uringCancelTag | reg.id
+		} else {
+			u.finish(reg)
+		}
+	}
+	rearmed := len(u.rearm) > 0
+	for _, reg := range u.rearm {
+		if !reg.armed && !reg.stopping {
+			u.arm(reg)
+		}
+	}
+	u.rearm = u.rearm[:0]
+	// One call runs at most 20 sockets' receive work (the kernel's IO_LOCAL_TW_DEFAULT_MAX,
+	// since 6.13), each posting one completion or more: a call that brought fewer than that
+	// found no more work; one that brought as many is followed by another. A higher
+	// min_complete with a zero timeout would do it in one call, but arming that timer
+	// costs more than the calls it saves (a timer MSR write, a VM exit on a virtual machine).
+	for range uringRxCQ / uringLocalWorkBatch {
+		u.bufs.publish()
+		if err := u.ring.enter(0, true, false); err != nil {
+			return false
+		}
+		if u.ring.reap(u.complete) < uringLocalWorkBatch {
+			break
+		}
+	}
+	u.bufs.publish()
+	clear(u.takeS) // keep no session reachable from the scratch lists
+	clear(u.takeT)
+	return rearmed || len(u.rearm) > 0
+}
+
+// sqe returns a free SQE, submitting what is prepared when the SQ is full.
+func (u *uringRx) sqe() *uringSQE {
+	for {
+		if e := u.ring.sqe(); e != nil {
+			return e
+		}
+		u.ring.enter(0, false, false)
+	}
+}
+
+// arm queues the socket's multishot recvmsg.
+func (u *uringRx) arm(reg *uringReg) {
+	if reg.stopping {
+		return
+	}
+	e := u.sqe()
+	e.opcode = uringOpRecvmsg
+	e.fd = int32(reg.s.fd)
+	e.addr = uint64(uintptr(unsafe.Pointer(&u.msg)))
+	e.len = 1
+	e.ioprio = uringRecvMultishot
+	e.flags = uringSQEBufferSelect
+	e.bufIndex = u.bufs.bgid
+	e.userData = reg.id
+	reg.armed = true
+}
+
+// finish forgets a stopped socket: no request of it is left in the ring.
+func (u *uringRx) finish(reg *uringReg) {
+	delete(u.regs, reg.id)
+	reg.stopping = true
+	reg.m = nil
+	if !reg.finished {
+		reg.finished = true
+		close(reg.done)
+	}
+}
+
+// complete handles one completion.
+func (u *uringRx) complete(c *uringCQE) {
+	if c.userData&uringCancelTag != 0 {
+		return // the cancel's own completion; the receive's final one says it is gone
+	}
+	reg := u.regs[c.userData]
+	if c.flags&uringCQEFBuffer != 0 {
+		bid := uint16(c.flags >> uringCQEBufferShift)
+		buf := u.bufs.buf(bid)
+		n := min(max(int(c.res), 0), len(buf))
+		if reg != nil && !reg.stopping && n > 0 {
+			u.deliver(reg.m, buf[:n])
+		}
+		// The bytes may be a key's tone or an RFC 4733 payload naming a key: none is left
+		// for the next datagram, or for anyone reading this memory.
+		if !uringKeepBytes {
+			clear(buf[:n])
+		}
+		u.bufs.put(bid)
+	}
+	if c.flags&uringCQEFMore != 0 || reg == nil {
+		return
+	}
+	reg.armed = false
+	switch {
+	case reg.stopping:
+		u.finish(reg)
+	case c.res >= 0 || c.res == -int32(unix.ENOBUFS) || c.res == -int32(unix.ECANCELED) || c.res == -int32(unix.EINTR):
+		// out of buffers, or a completion that found the CQ full: the receive ended with
+		// datagrams still queued in the socket
+		u.disarmed.Add(1)
+		u.rearm = append(u.rearm, reg)
+	default:
+		// The kernel refuses the receive on this socket: it is read by a goroutine polling
+		// it, as the epoll path does with a socket epoll will not take.
+		m := reg.m
+		u.finish(reg)
+		go m.pollLoop(reg.s)
+	}
+}
+
+// deliver hands one received buffer (io_uring_recvmsg_out, the source, the payload) to the
+// session, unless it has stopped receiving.
+func (u *uringRx) deliver(m *Session, b []byte) {
+	if m == nil || len(b) < uringRxHeadRoom {
+		return
+	}
+	out := (*uringRecvmsgOut)(unsafe.Pointer(&b[0]))
+	data := b[uringRxHeadRoom:]
+	if int(out.payloadlen) < len(data) {
+		data = data[:out.payloadlen]
+	}
+	var src netip.AddrPort
+	if out.namelen > 0 {
+		src = sockaddrAddrPort((*unix.RawSockaddrInet6)(unsafe.Pointer(&b[unsafe.Sizeof(uringRecvmsgOut{})])))
+	}
+	m.rxMu.Lock()
+	if !m.rxStopped {
+		m.reading.Store(true)
+		m.datagram(data, src, &u.pkt)
+		m.reading.Store(false)
+	}
+	m.rxMu.Unlock()
+}

@@ -1,0 +1,181 @@
+//go:build linux && (amd64 || arm64)
+
+package media
+
+import (
+	"sync"
+	"sync/atomic"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+// The sender's slots: each holds one queued packet with its msghdr, iovec and destination,
+// in one anonymous mapping outside Go's heap. A slot's packet room takes the largest packet a
+// session sends (12 + 240 bytes of RTP, an SRTP tag and MKI: Session.srtpOut); a larger one
+// goes out with sendto at once.
+const (
+	uringTxSlots    = 512
+	uringTxSlotSize = 512
+	uringTxIovAt    = int(unsafe.Sizeof(unix.Msghdr{}))
+	uringTxNameAt   = uringTxIovAt + int(unsafe.Sizeof(unix.Iovec{}))
+	uringTxDataAt   = (uringTxNameAt + unix.SizeofSockaddrInet6 + 7) &^ 7
+	uringTxRoom     = uringTxSlotSize - uringTxDataAt
+)
+
+// uringTx batches the scheduler's sends: during a tick each packet is copied into a slot and
+// queued as a sendmsg SQE (MSG_DONTWAIT: a full socket buffer drops the packet, as sendto
+// did); flushSends at the end of the tick submits them all with one io_uring_enter, which
+// sends them inline and waits for their completions, then clears every slot's bytes (a slot
+// may have held an RFC 4733 key sent to an agent). The ring has no single issuer — the
+// scheduler's goroutine moves between threads, and its workers share it — so a mutex
+// serialises it.
+type uringTx struct {
+	mu     sync.Mutex
+	ring   *ioRing
+	slots  []byte
+	queued int
+	gen    uint64 // flushes so far: a socket queued in generation gen has packets in the ring
+	broken bool
+}
+
+var sharedUTx struct {
+	once sync.Once
+	t    atomic.Pointer[uringTx]
+	err  error
+}
+
+// uringTxShared sets up the sender on first use; nil when io_uring is not to be used.
+func uringTxShared() *uringTx {
+	sharedUTx.once.Do(func() {
+		if rtpIOChoice() == rtpIOEpoll {
+			sharedUTx.err = errRTPIOEpoll
+			return
+		}
+		r, err := newIORing(uringTxSlots, 2*uringTxSlots, uringSetupSubmitAll|uringSetupCoopTaskrun)
+		if err != nil {
+			sharedUTx.err = err
+			return
+		}
+		slots, err := unix.Mmap(-1, 0, uringTxSlots*uringTxSlotSize, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_PRIVATE|unix.MAP_ANONYMOUS)
+		if err != nil {
+			r.close()
+			sharedUTx.err = err
+			return
+		}
+		sharedUTx.t.Store(&uringTx{ring: r, slots: slots})
+	})
+	return sharedUTx.t.Load()
+}
+
+func (t *uringTx) slot(i int) []byte {
+	return t.slots[i*uringTxSlotSize : (i+1)*uringTxSlotSize : (i+1)*uringTxSlotSize]
+}
+
+// queue copies pkt into a slot and queues its sendmsg on s to the address sa (size bytes).
+// It reports false when the packet must go out by other means (too large, a broken ring).
+// The caller holds s.mu and has checked s is open.
+func (t *uringTx) queue(s *rawSock, pkt []byte, sa *unix.RawSockaddrInet6, size uintptr) bool {
+	if len(pkt) > uringTxRoom {
+		return false
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.broken {
+		return false
+	}
+	if t.queued == uringTxSlots {
+		t.flushLocked()
+		if t.broken {
+			return false
+		}
+	}
+	e := t.ring.sqe()
+	if e == nil {
+		return false
+	}
+	i := t.queued
+	b := t.slot(i)
+	hdr := (*unix.Msghdr)(unsafe.Pointer(&b[0]))
+	iov := (*unix.Iovec)(unsafe.Pointer(&b[uringTxIovAt]))
+	copy(b[uringTxNameAt:uringTxNameAt+int(size)], unsafe.Slice((*byte)(unsafe.Pointer(sa)), size))
+	n := copy(b[uringTxDataAt:], pkt)
+	iov.Base = &b[uringTxDataAt]
+	iov.SetLen(n)
+	*hdr = unix.Msghdr{Name: &b[uringTxNameAt], Namelen: uint32(size), Iov: iov, Iovlen: 1}
+	e.opcode = uringOpSendmsg
+	e.fd = int32(s.fd)
+	e.addr = uint64(uintptr(unsafe.Pointer(hdr)))
+	e.len = 1
+	e.opFlags = unix.MSG_DONTWAIT
+	e.userData = uint64(i)
+	t.queued++
+	s.txGen = t.gen
+	return true
+}
+
+// flush sends what is queued.
+func (t *uringTx) flush() {
+	t.mu.Lock()
+	t.flushLocked()
+	t.mu.Unlock()
+}
+
+// flushFor sends what is queued if s has packets among it (before s's descriptor closes).
+func (t *uringTx) flushFor(s *rawSock) {
+	t.mu.Lock()
+	if t.queued > 0 && s.txGen == t.gen {
+		t.flushLocked()
+	}
+	t.mu.Unlock()
+}
+
+func (t *uringTx) flushLocked() {
+	want := t.queued
+	if want == 0 {
+		return
+	}
+	got := 0
+	wait := uint32(want)
+	for got < want {
+		if err := t.ring.enter(wait, true, false); err != nil {
+			// The ring failed under us (it should not): its packets may or may not have
+			// gone; from now on the sender uses sendto.
+			t.broken = true
+			break
+		}
+		got += t.ring.reap(func(c *uringCQE) {
+			if i := int(c.userData); i < uringTxSlots {
+				t.clearSlot(i)
+			}
+		})
+		wait = uint32(want - got)
+	}
+	if t.broken {
+		for i := range want {
+			t.clearSlot(i)
+		}
+	}
+	t.queued = 0
+	t.gen++
+}
+
+// clearSlot zeroes a sent packet's bytes and its destination.
+func (t *uringTx) clearSlot(i int) {
+	if uringKeepBytes {
+		return
+	}
+	b := t.slot(i)
+	iov := (*unix.Iovec)(unsafe.Pointer(&b[uringTxIovAt]))
+	n := min(int(iov.Len), uringTxRoom)
+	clear(b[uringTxNameAt : uringTxDataAt+n])
+	clear(b[:uringTxNameAt])
+}
+
+// flushSends sends the packets the scheduler's tick queued (scheduler.go calls it after each
+// tick). Without the io_uring sender there is nothing to do: sendto sent each at once.
+func flushSends() {
+	if t := sharedUTx.t.Load(); t != nil {
+		t.flush()
+	}
+}
