@@ -64,8 +64,8 @@ func (m *Session) startReceiving() bool {
 		if err != nil {
 			return false
 		}
+		u.add(m, s) // s.rx is set before any other goroutine can load the socket
 		m.sock.Store(s)
-		u.add(m, s)
 		return true
 	}
 	p, err := rxPollerShared()
