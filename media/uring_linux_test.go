@@ -18,42 +18,32 @@ import (
 	"github.com/paybridge/paybridge/dtmf"
 )
 
-// needUring returns the io_uring receiver, or skips the test on the epoll run
-// (PAYBRIDGE_RTP_IO=epoll). Where the environment asks for io_uring, a process that could
-// not set it up fails.
+// needUring returns the io_uring receiver, or skips the test unless the environment chose
+// io_uring (PAYBRIDGE_RTP_IO=uring: make test's test-media-io runs these tests so). Where it
+// did, a process that could not set io_uring up fails.
 func needUring(t *testing.T) *uringRx {
 	t.Helper()
-	if os.Getenv(rtpIOEnv) == "epoll" {
-		t.Skip("the epoll run: " + rtpIOEnv + "=epoll")
+	if os.Getenv(rtpIOEnv) != "uring" {
+		t.Skip("the epoll run: io_uring is chosen by " + rtpIOEnv + "=uring (make test-media-io)")
 	}
 	u := uringRxShared()
 	if u == nil {
-		if os.Getenv(rtpIOEnv) == "uring" {
-			t.Fatalf("%s=uring, but io_uring could not be set up: %v", rtpIOEnv, sharedURx.err)
-		}
-		t.Skipf("io_uring unavailable here (%v): the epoll path serves", sharedURx.err)
+		t.Fatalf("%s=uring, but io_uring could not be set up: %v", rtpIOEnv, sharedURx.err)
 	}
 	return u
 }
 
-// TestRTPIOChoice: the environment chooses the path, and io_uring's set-up failing falls
-// back to epoll (RTPIO tells which).
+// TestRTPIOChoice: epoll unless the environment chooses io_uring (RTPIO tells which).
 func TestRTPIOChoice(t *testing.T) {
 	got := RTPIO()
-	switch os.Getenv(rtpIOEnv) {
-	case "epoll":
-		if got != "epoll" {
-			t.Fatalf("%s=epoll, RTPIO %q", rtpIOEnv, got)
-		}
-		if uringTxShared() != nil {
-			t.Fatal("the io_uring sender is up on the epoll run")
-		}
-	case "uring":
+	if os.Getenv(rtpIOEnv) == "uring" {
 		if got != "io_uring" || uringTxShared() == nil {
 			t.Fatalf("%s=uring, RTPIO %q (receiver: %v, sender: %v)", rtpIOEnv, got, sharedURx.err, sharedUTx.err)
 		}
-	default:
-		t.Logf("RTPIO %q", got)
+		return
+	}
+	if got != "epoll" || uringTxShared() != nil {
+		t.Fatalf("%s=%q: RTPIO %q, want the epoll path", rtpIOEnv, os.Getenv(rtpIOEnv), got)
 	}
 }
 

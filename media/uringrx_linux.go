@@ -93,7 +93,7 @@ var sharedURx struct {
 // used (rtpIO) or cannot be set up here.
 func uringRxShared() *uringRx {
 	sharedURx.once.Do(func() {
-		if rtpIOChoice() == rtpIOEpoll {
+		if rtpIOChoice() != rtpIOUring {
 			sharedURx.err = errRTPIOEpoll
 			return
 		}

@@ -48,7 +48,7 @@ var sharedUTx struct {
 // uringTxShared sets up the sender on first use; nil when io_uring is not to be used.
 func uringTxShared() *uringTx {
 	sharedUTx.once.Do(func() {
-		if rtpIOChoice() == rtpIOEpoll {
+		if rtpIOChoice() != rtpIOUring {
 			sharedUTx.err = errRTPIOEpoll
 			return
 		}
