@@ -113,7 +113,7 @@ func Encode(e event.Event) Message {
 	if e.Time.IsZero() {
 		e.Time = time.Now().UTC()
 	}
-	raw, err := json.Marshal(e)
+	raw, err := e.MarshalJSON() // not json.Marshal(e): it would scan and compact the result again
 	if err != nil {
 		// Data that does not encode: publish the event without it.
 		raw, _ = json.Marshal(struct {
