@@ -54,7 +54,7 @@ type WriteStats struct {
 	Commits int64 // transactions committed or attempted
 }
 
-type writeStats struct{ writes, commits atomic.Int64 }
+type writeStats struct{ writes, commits, windows atomic.Int64 } // windows: gathering waits
 
 // WriteStats returns the store's write and commit counts since Open.
 func (s *Store) WriteStats() WriteStats {
@@ -166,6 +166,7 @@ const maxMisses = 6
 
 // gatherFor takes writes into the batch for up to w (or until it is full, or the store closes).
 func (s *Store) gatherFor(w time.Duration, timer *time.Timer, batch *[]*writeReq, took func(*writeReq)) {
+	s.stats.windows.Add(1)
 	timer.Reset(w)
 	defer timer.Stop()
 	for len(*batch) < maxBatch {

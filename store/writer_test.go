@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 )
 
 // TestGroupCommitIsolatesFailures runs a batch by hand: a failing write, a panicking write and
@@ -175,5 +176,54 @@ func TestLoneWriteIsolated(t *testing.T) {
 	}
 	if strings.Join(ids, ",") != "one" {
 		t.Errorf("committed rows = %v, want one", ids)
+	}
+}
+
+// TestGroupCommitGathers: writes that arrive one at a time but steadily — each from its own
+// goroutine, a couple of milliseconds apart, as serve's calls make them — share commits, and
+// every caller still gets its own answer with its write on disk.
+func TestGroupCommitGathers(t *testing.T) {
+	s, _ := openTest(t) // SQLite: the group-commit writer
+	ctx := context.Background()
+	before := s.WriteStats()
+	var wg sync.WaitGroup
+	errs := make([]error, 200)
+	for i := range errs {
+		wg.Go(func() { errs[i] = s.CreateCall(ctx, Call{ID: fmt.Sprintf("g%d", i)}) })
+		time.Sleep(2 * time.Millisecond)
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Errorf("write %d: %v", i, err)
+		}
+	}
+	st := s.WriteStats()
+	writes, commits := st.Writes-before.Writes, st.Commits-before.Commits
+	if writes != int64(len(errs)) || commits*3 > writes {
+		t.Errorf("%d writes in %d commits: want 200 writes in a third as many commits or fewer", writes, commits)
+	}
+	calls, err := s.ListCalls(ctx, CallFilter{Limit: MaxLimit})
+	if err != nil || len(calls) != len(errs) {
+		t.Errorf("stored %d calls (%v), want %d", len(calls), err, len(errs))
+	}
+}
+
+// TestLoneWriterNotGathered: a caller that writes one write after the other never has company
+// to wait for; after a few windows that caught nothing the writer stops waiting for it (at most
+// one batch in 2^maxMisses waits in vain).
+func TestLoneWriterNotGathered(t *testing.T) {
+	s, _ := openTest(t)
+	ctx := context.Background()
+	for i := range 200 {
+		must(t, s.CreateCall(ctx, Call{ID: fmt.Sprintf("l%d", i)}))
+	}
+	// Gathering starts once the average gap is small (about 12 writes), then backs off:
+	// windows at skips of 0, 1, 3, 7, 15, 31, 63, 63 batches.
+	if w := s.stats.windows.Load(); w > 9 {
+		t.Errorf("a lone writer's 200 writes waited in %d gathering windows, want at most 9", w)
+	}
+	if st := s.WriteStats(); st.Commits != st.Writes {
+		t.Errorf("lone writer: %d writes in %d commits", st.Writes, st.Commits)
 	}
 }
