@@ -50,6 +50,9 @@ func testGroupCommitIsolatesFailures(t *testing.T) {
 		}
 	} else {
 		s.commit(reqs)
+		if n := s.stats.reruns.Load(); n != 1 {
+			t.Errorf("the batch ran again with savepoints %d times, want 1", n)
+		}
 	}
 	got := make([]error, len(reqs))
 	for i, r := range reqs {
@@ -225,5 +228,30 @@ func TestLoneWriterNotGathered(t *testing.T) {
 	}
 	if st := s.WriteStats(); st.Commits != st.Writes {
 		t.Errorf("lone writer: %d writes in %d commits", st.Writes, st.Commits)
+	}
+}
+
+// TestGroupCommitBare: a batch whose writes all succeed commits in one pass without savepoints
+// (no rerun), every write on disk and every caller answered.
+func TestGroupCommitBare(t *testing.T) {
+	s, _ := openTest(t) // SQLite
+	ctx := context.Background()
+	var reqs []*writeReq
+	for i := range 5 {
+		reqs = append(reqs, &writeReq{ctx: ctx, done: make(chan error, 1), fn: func(ctx context.Context, tx *txn) error {
+			_, err := tx.ExecContext(ctx, `INSERT INTO audit_log (id, at, actor, action) VALUES (?, 0, 'a', 'b')`, fmt.Sprint(i))
+			return err
+		}})
+	}
+	s.commit(reqs)
+	for i, r := range reqs {
+		if err := <-r.done; err != nil {
+			t.Errorf("write %d: %v", i, err)
+		}
+	}
+	var n int
+	must(t, s.r.QueryRowContext(ctx, `SELECT COUNT(*) FROM audit_log`).Scan(&n))
+	if n != 5 || s.stats.reruns.Load() != 0 {
+		t.Errorf("%d rows, %d reruns; want 5 rows in one pass", n, s.stats.reruns.Load())
 	}
 }
