@@ -13,7 +13,9 @@ import (
 // each delivery queued) claims through a write — a commit, on PostgreSQL row locks — only when
 // a delivery is due; with nothing to send it makes no write at all. A due delivery is claimed
 // for this node and delivered in one more write (status and outcome together).
-func TestDeliveryPassWritesOnlyWhenDue(t *testing.T) { bothDialects(t, testDeliveryPassWritesOnlyWhenDue) }
+func TestDeliveryPassWritesOnlyWhenDue(t *testing.T) {
+	bothDialects(t, testDeliveryPassWritesOnlyWhenDue)
+}
 
 func testDeliveryPassWritesOnlyWhenDue(t *testing.T) {
 	st, _ := openRecorderStore(t)
