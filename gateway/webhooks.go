@@ -36,7 +36,9 @@ type WebhooksConfig struct {
 	MaxAttempts int
 	// Backoff after the first failure, doubling up to MaxBackoff (defaults 5s and 1h).
 	Backoff, MaxBackoff time.Duration
-	// PollInterval is how often Run looks for due deliveries (default 1s); Publish wakes it.
+	// PollInterval is how often Run looks for due deliveries (default 1s): retries coming due,
+	// and deliveries queued by other nodes sharing the store. Publish wakes it when it queued
+	// a delivery.
 	PollInterval time.Duration
 	// Concurrency is how many deliveries are in flight at once (default 4), so one slow
 	// receiver does not hold up the others.
@@ -128,6 +130,7 @@ func (w *Webhooks) PublishAbout(ctx context.Context, eventType, subject string, 
 	if err != nil {
 		return "", fmt.Errorf("gateway: webhook event: %w", err)
 	}
+	queued := 0
 	for _, ep := range w.cfg.Endpoints {
 		if !wants(ep, eventType) {
 			continue
@@ -137,10 +140,16 @@ func (w *Webhooks) PublishAbout(ctx context.Context, eventType, subject string, 
 		if err := w.cfg.Store.EnqueueDelivery(ctx, d); err != nil {
 			return ev.ID, fmt.Errorf("gateway: persisting webhook for %s: %w", ep.Name, err)
 		}
+		queued++
 	}
-	select {
-	case w.wake <- struct{}{}:
-	default:
+	// Wake the dispatcher only when there is something new to send: an event no endpoint
+	// wants (every payment on a node without webhooks) costs no delivery pass. Retries and
+	// other nodes' deliveries are found by the poll.
+	if queued > 0 {
+		select {
+		case w.wake <- struct{}{}:
+		default:
+		}
 	}
 	return ev.ID, nil
 }

@@ -197,3 +197,58 @@ func TestWebhooksSlowReceiverDoesNotBlockOthers(t *testing.T) {
 	}
 	<-done
 }
+
+// passCounter is a WebhookStore that reports every delivery pass (DueDeliveries) on passes.
+type passCounter struct {
+	*MemoryStore
+	passes chan struct{}
+}
+
+func (p passCounter) DueDeliveries(ctx context.Context, now time.Time, limit int) ([]*Delivery, error) {
+	p.passes <- struct{}{}
+	return p.MemoryStore.DueDeliveries(ctx, now, limit)
+}
+
+// TestWebhooksWakeOnlyForADelivery: an event no endpoint wants (on a node without webhooks,
+// every payment) queues nothing and must not wake the dispatcher — a wake is a delivery pass,
+// a claim in the store. An event an endpoint wants wakes it and is delivered.
+func TestWebhooksWakeOnlyForADelivery(t *testing.T) {
+	done := make(chan string, 1)
+	recv := httptest.NewServer(http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) {
+		done <- r.Header.Get("Paybridge-Event-Type")
+	}))
+	defer recv.Close()
+	st := passCounter{MemoryStore: NewMemoryStore(), passes: make(chan struct{}, 16)}
+	wh := NewWebhooks(WebhooksConfig{Store: st, PollInterval: time.Hour,
+		Endpoints: []WebhookEndpoint{{Name: "e", URL: recv.URL, Secret: "s", Events: []string{"pay.completed"}}}})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go wh.Run(ctx)
+	<-st.passes // Run's first pass, at start
+	for range 3 {
+		if _, err := wh.Publish(ctx, "link.paid", map[string]string{"link_id": "lnk_x"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	select {
+	case <-st.passes:
+		t.Fatal("an event no endpoint wants woke the dispatcher")
+	case <-time.After(300 * time.Millisecond): // a wake would have come by now; never a false failure
+	}
+	if _, err := wh.Publish(ctx, "pay.completed", map[string]string{"result": "success"}); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-st.passes:
+	case <-time.After(30 * time.Second):
+		t.Fatal("a queued delivery did not wake the dispatcher")
+	}
+	select {
+	case typ := <-done:
+		if typ != "pay.completed" {
+			t.Fatalf("delivered %s", typ)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("not delivered")
+	}
+}

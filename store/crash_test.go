@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -34,10 +36,23 @@ func TestCrashKill9(t *testing.T) {
 		crashChild(target)
 		return
 	}
-	eachDialect(t, testCrashKill9)
+	eachDialect(t, func(t *testing.T) { testCrashKill9(t, "TestCrashKill9", 1) })
 }
 
-func testCrashKill9(t *testing.T) {
+// TestCrashKill9GroupCommit is TestCrashKill9 with 8 writers at once, so that on SQLite their
+// writes share commits (group commit, gathering on: writer.go): a write is acknowledged only
+// when the commit that holds it is durable, so no acknowledged write may be missing after the
+// kill, whichever batch it was in. Control: the child reports its writes per commit, which
+// must be above one on SQLite (the writes were grouped). (~3 s)
+func TestCrashKill9GroupCommit(t *testing.T) {
+	if target := os.Getenv("STORE_CRASH_CHILD"); target != "" {
+		crashChild(target)
+		return
+	}
+	eachDialect(t, func(t *testing.T) { testCrashKill9(t, "TestCrashKill9GroupCommit", 8) })
+}
+
+func testCrashKill9(t *testing.T, test string, writers int) {
 	ctx := context.Background()
 	target := filepath.Join(t.TempDir(), "paybridge.db")
 	var pg *pgtemp.Cluster
@@ -58,9 +73,11 @@ func testCrashKill9(t *testing.T) {
 		s.Close()
 	}
 	acked := map[int]bool{}
+	grouped := 0.0 // the most writes per commit the child reported
 	for round := 0; round < 3; round++ {
-		cmd := exec.Command(os.Args[0], "-test.run=^TestCrashKill9$", "-test.count=1")
-		cmd.Env = append(os.Environ(), "STORE_CRASH_CHILD="+target, fmt.Sprintf("STORE_CRASH_BASE=%d", round*1000000))
+		cmd := exec.Command(os.Args[0], "-test.run=^"+test+"$", "-test.count=1")
+		cmd.Env = append(os.Environ(), "STORE_CRASH_CHILD="+target, fmt.Sprintf("STORE_CRASH_BASE=%d", round*1000000),
+			fmt.Sprintf("STORE_CRASH_WRITERS=%d", writers))
 		out, err := cmd.StdoutPipe()
 		if err != nil {
 			t.Fatal(err)
@@ -74,6 +91,11 @@ func testCrashKill9(t *testing.T) {
 		var last string
 		for sc.Scan() {
 			line := sc.Text()
+			var w, c int64
+			if _, err := fmt.Sscanf(line, "stats %d %d", &w, &c); err == nil {
+				grouped = max(grouped, float64(w)/float64(max(c, 1)))
+				continue
+			}
 			if !strings.HasPrefix(line, "ack ") {
 				last = line
 				continue
@@ -117,10 +139,14 @@ func testCrashKill9(t *testing.T) {
 		}
 		s.Close()
 	}
-	t.Logf("%d acknowledged writes survived 3 kill -9s", len(acked))
+	t.Logf("%d acknowledged writes survived 3 kill -9s (writers %d, up to %.1f writes per commit)", len(acked), writers, grouped)
+	if writers > 1 && !onPostgres(t) && grouped <= 1 {
+		t.Errorf("control: the child's writes were never grouped (%.2f writes per commit): group commit was not tested", grouped)
+	}
 }
 
-// crashChild writes as fast as it can and prints "ack N" after each iteration's commits.
+// crashChild writes as fast as it can from STORE_CRASH_WRITERS goroutines and prints "ack N"
+// after iteration N's commits (and "stats WRITES COMMITS" every 50 acks).
 func crashChild(target string) {
 	ctx := context.Background()
 	s, err := Open(ctx, target)
@@ -129,20 +155,38 @@ func crashChild(target string) {
 		os.Exit(1)
 	}
 	base, _ := strconv.Atoi(os.Getenv("STORE_CRASH_BASE"))
-	for i := base; ; i++ {
-		id := fmt.Sprintf("crash-%d", i)
-		if err := s.CreateCall(ctx, Call{ID: id, State: CallAnswered, From: "+44", StartedAt: time.Now()}); err != nil {
-			fmt.Println("write:", err)
-			os.Exit(1)
-		}
-		if err := s.AppendEvent(ctx, id, EventRecord{Type: "pay.progress", Fields: jsonFields(map[string]any{"digits": i % 17})}); err != nil {
-			fmt.Println("write:", err)
-			os.Exit(1)
-		}
-		if err := s.CreateAttempt(ctx, Attempt{IdempotencyKey: "idem-" + id, SessionID: "s-" + id, AmountMinor: 100, Currency: "GBP"}); err != nil {
-			fmt.Println("write:", err)
-			os.Exit(1)
-		}
-		fmt.Printf("ack %d\n", i)
+	writers, _ := strconv.Atoi(os.Getenv("STORE_CRASH_WRITERS"))
+	var mu sync.Mutex // one line at a time on stdout
+	var next, acks atomic.Int64
+	next.Store(int64(base) - 1)
+	fail := func(err error) {
+		mu.Lock()
+		fmt.Println("write:", err)
+		os.Exit(1)
 	}
+	for range max(writers, 1) {
+		go func() {
+			for {
+				i := int(next.Add(1))
+				id := fmt.Sprintf("crash-%d", i)
+				if err := s.CreateCall(ctx, Call{ID: id, State: CallAnswered, From: "+44", StartedAt: time.Now()}); err != nil {
+					fail(err)
+				}
+				if err := s.AppendEvent(ctx, id, EventRecord{Type: "pay.progress", Fields: jsonFields(map[string]any{"digits": i % 17})}); err != nil {
+					fail(err)
+				}
+				if err := s.CreateAttempt(ctx, Attempt{IdempotencyKey: "idem-" + id, SessionID: "s-" + id, AmountMinor: 100, Currency: "GBP"}); err != nil {
+					fail(err)
+				}
+				mu.Lock()
+				fmt.Printf("ack %d\n", i)
+				if acks.Add(1)%50 == 0 {
+					st := s.WriteStats()
+					fmt.Printf("stats %d %d\n", st.Writes, st.Commits)
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	select {}
 }

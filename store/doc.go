@@ -26,15 +26,19 @@
 // The database runs in WAL mode with synchronous=FULL: a write that returned has reached the
 // disk and survives a power cut. All writes go through one connection in BEGIN IMMEDIATE
 // transactions, so writers never deadlock on lock upgrades; concurrent writes are group
-// committed (each in its own savepoint, one fsync per batch — see writer.go), and every
+// committed (one fsync per batch, each caller answered when the commit holding its write is
+// durable, a failing write's error its own through a savepoint; under load the writer waits up
+// to 10 ms for a batch to fill — see writer.go), and every
 // connection keeps the statements it ran prepared (_stmt_cache_size). A call's timeline is
 // written in batches (AppendEvents, timeline.go: one transaction for a tick's events of every
 // call, from serve's event recorder); what the product acts on — a payment attempt before the
-// provider is called, a ledger operation — is never in such a batch: it is its own write,
-// committed when it returns. Reads use a small pool of read-only connections beside it. busy_timeout covers a second process (a CLI) touching the
+// provider is called, a ledger operation — never waits for such a batch: it is its own write
+// (group commit may put it in the same commit as other writes, never behind the recorder's
+// tick), committed when it returns. Reads use a small pool of read-only connections beside it. busy_timeout covers a second process (a CLI) touching the
 // same file; secure_delete overwrites purged rows.
 //
-// On PostgreSQL (postgres.go) writes are each their own transaction on a pgx connection pool,
+// On PostgreSQL (postgres.go) writes are each their own transaction on a pgx connection pool
+// (the server flushes concurrent commits' WAL together itself),
 // bounded in time, and run again on a fresh connection when theirs broke before committing.
 // Several nodes write at once, so what must not interleave takes a row lock (a call's event
 // numbering, link claims) or an advisory lock (migrations, the SMS cap of one number,

@@ -122,6 +122,7 @@ func (s *Store) writePG(ctx context.Context, fn func(ctx context.Context, tx *tx
 	}
 	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), pgWriteTimeout)
 	defer cancel()
+	s.stats.writes.Add(1)
 	for try := 1; ; try++ {
 		committing, err := s.writePGOnce(wctx, fn)
 		if err == nil || committing || !isConnError(err) || try == pgWriteTries || wctx.Err() != nil {
@@ -154,6 +155,7 @@ func (s *Store) writePGOnce(ctx context.Context, fn func(ctx context.Context, tx
 	if err := fn(ctx, &txn{tx: tx, d: postgresDialect}); err != nil {
 		return false, err
 	}
+	s.stats.commits.Add(1)
 	if err := tx.Commit(); err != nil {
 		return true, fmt.Errorf("commit: %w", err)
 	}

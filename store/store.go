@@ -42,6 +42,10 @@ type Store struct {
 	writes chan *writeReq // to the group-commit writer
 	quit   chan struct{}
 	wdone  chan struct{}
+	// gather is how long the SQLite writer waits for more writes to join a group commit
+	// under load (gatherWindow; 0: never). Tests and benchmarks set it before writing.
+	gather time.Duration
+	stats  writeStats
 }
 
 // Open opens the database, applies the embedded migrations and returns the store. target is

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"sort"
 	"time"
@@ -109,6 +110,27 @@ func (s *Store) WebhooksAbout(ctx context.Context, subject string) ([]Webhook, e
 	return out, nil
 }
 
+// WebhooksDue reports whether a delivery is waiting to be claimed at at: pending, due, and not
+// held by a live claim. It only reads (the read pool, the webhooks_due index), so a node can
+// ask it as often as it likes and claim (a write) only when there is something to send.
+func (s *Store) WebhooksDue(ctx context.Context, at time.Time) (bool, error) {
+	db, err := s.reader()
+	if err != nil {
+		return false, err
+	}
+	at = orNow(at)
+	var one int
+	err = db.QueryRowContext(ctx, `SELECT 1 FROM webhooks WHERE status = ? AND next_at <= ? AND (claimed_until IS NULL OR claimed_until <= ?) LIMIT 1`,
+		WebhookPending, at.UnixMicro(), at.UnixMicro()).Scan(&one)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("store: webhooks due: %w", err)
+	}
+	return true, nil
+}
+
 // ClaimDueWebhooks claims up to limit pending deliveries due at or before at for node, for
 // lease, and returns them oldest due first. A claimed delivery is not returned to any other
 // claim until its lease ends: each delivery is sent by one node at a time, and when that node
@@ -183,6 +205,36 @@ func (s *Store) MarkWebhookFailed(ctx context.Context, id string, next time.Time
 	return s.updateOne(ctx, "pending webhook "+id, `UPDATE webhooks SET status = ?, attempts = attempts + 1,
 		next_at = COALESCE(?, next_at), last_error = ?, claimed_by = '', claimed_until = NULL WHERE id = ? AND status = ?`,
 		status, nextAt, pan.Redact(reason), id, WebhookPending)
+}
+
+// WebhookTry is the outcome of one delivery try, recorded by RecordWebhookTry.
+type WebhookTry struct {
+	Status    int       // the receiver's HTTP status (0: no answer)
+	Delivered bool      // a 2xx: the delivery is done
+	At        time.Time // when it was delivered
+	Next      time.Time // not delivered: when to try again; zero gives up (status dead)
+	Reason    string    // not delivered: why (redacted before it is written)
+}
+
+// RecordWebhookTry records a try of a pending delivery in one write — its HTTP status, and
+// delivered, or failed with its next try — and ends the claim on it. It is MarkWebhookDelivered
+// or MarkWebhookFailed together with RecordWebhookStatus.
+func (s *Store) RecordWebhookTry(ctx context.Context, id string, t WebhookTry) error {
+	if t.Delivered {
+		return s.updateOne(ctx, "pending webhook "+id, `UPDATE webhooks SET status = ?, attempts = attempts + 1, delivered_at = ?, last_error = '',
+			last_status = ?, claimed_by = '', claimed_until = NULL WHERE id = ? AND status = ?`,
+			WebhookDelivered, orNow(t.At).UnixMicro(), t.Status, id, WebhookPending)
+	}
+	status := WebhookPending
+	var nextAt any = nil
+	if t.Next.IsZero() {
+		status = WebhookDead
+	} else {
+		nextAt = t.Next.UnixMicro()
+	}
+	return s.updateOne(ctx, "pending webhook "+id, `UPDATE webhooks SET status = ?, attempts = attempts + 1,
+		next_at = COALESCE(?, next_at), last_error = ?, last_status = ?, claimed_by = '', claimed_until = NULL WHERE id = ? AND status = ?`,
+		status, nextAt, pan.Redact(t.Reason), t.Status, id, WebhookPending)
 }
 
 // RecordWebhookStatus keeps the HTTP status of a webhook's last delivery try.

@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -131,4 +133,103 @@ func pgServerCPU(on bool) time.Duration {
 		}
 	}
 	return total
+}
+
+// BenchmarkDurableWrites is the writes a payment makes that are each durable on their own —
+// a payment attempt written before the provider is called (CreateAttempt) — from many callers
+// at once, on both dialects. "writers-N": N callers each writing as soon as their last write
+// returned (closed loop). "rate-R": one write begun every 1/R s whatever the others do (open
+// loop: serve's calls make their writes independently, a few hundred a second at 1,000 calls).
+// On SQLite each runs with group commit's gathering off (gather-0) and on (gather-10ms,
+// writer.go). It reports the CPU per write (this process's; on PostgreSQL the server's too),
+// writes per commit, and for the open loop the mean and worst time a caller waited.
+//
+//	go test -run '^$' -bench BenchmarkDurableWrites -benchtime 1000x ./store/
+func BenchmarkDurableWrites(b *testing.B) {
+	for _, d := range []string{"sqlite", "postgres"} {
+		b.Run(d, func(b *testing.B) {
+			gathers := []time.Duration{0, gatherWindow}
+			if d == "postgres" {
+				gathers = []time.Duration{0} // no client-side group commit (postgres.go)
+			}
+			for _, g := range gathers {
+				for _, load := range []struct {
+					name    string
+					writers int
+					rate    float64
+				}{{"writers-1", 1, 0}, {"writers-16", 16, 0}, {"rate-200", 0, 200}, {"rate-500", 0, 500}} {
+					b.Run(fmt.Sprintf("gather-%v/%s", g, load.name), func(b *testing.B) {
+						benchDurableWrites(b, g, load.writers, load.rate)
+					})
+				}
+			}
+		})
+	}
+}
+
+func benchDurableWrites(b *testing.B, gather time.Duration, writers int, rate float64) {
+	ctx := context.Background()
+	target := filepath.Join(b.TempDir(), "bench.db")
+	if onPostgres(b) {
+		target = newPGDatabase(b)
+	}
+	s, err := Open(ctx, target)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	s.gather = gather
+	write := func(i int) error {
+		return s.CreateAttempt(ctx, Attempt{IdempotencyKey: fmt.Sprintf("idem-%d", i), SessionID: fmt.Sprintf("s-%d", i),
+			CallID: "", Connector: "provider", Channel: "voice", AmountMinor: 999, Currency: "GBP", Reference: "load"})
+	}
+	before := s.WriteStats()
+	server := pgServerCPU(onPostgres(b))
+	self := processCPU()
+	var waited, worst atomic.Int64
+	b.ReportAllocs()
+	b.ResetTimer()
+	var wg sync.WaitGroup
+	if rate == 0 {
+		var next atomic.Int64
+		for range writers {
+			wg.Go(func() {
+				for i := int(next.Add(1)); i <= b.N; i = int(next.Add(1)) {
+					if err := write(i); err != nil {
+						b.Error(err)
+						return
+					}
+				}
+			})
+		}
+	} else {
+		every := time.Duration(float64(time.Second) / rate)
+		start := time.Now()
+		for i := range b.N {
+			time.Sleep(time.Until(start.Add(time.Duration(i) * every)))
+			wg.Go(func() {
+				t0 := time.Now()
+				if err := write(i); err != nil {
+					b.Error(err)
+				}
+				w := int64(time.Since(t0))
+				waited.Add(w)
+				for old := worst.Load(); w > old && !worst.CompareAndSwap(old, w); old = worst.Load() {
+				}
+			})
+		}
+	}
+	wg.Wait()
+	b.StopTimer()
+	n := float64(b.N)
+	st := s.WriteStats()
+	b.ReportMetric(float64(processCPU()-self)/float64(time.Microsecond)/n, "cpu-µs/write")
+	b.ReportMetric(float64(st.Writes-before.Writes)/float64(max(st.Commits-before.Commits, 1)), "writes/commit")
+	if onPostgres(b) {
+		b.ReportMetric(float64(pgServerCPU(true)-server)/float64(time.Microsecond)/n, "server-cpu-µs/write")
+	}
+	if rate > 0 {
+		b.ReportMetric(float64(waited.Load())/float64(time.Millisecond)/n, "wait-ms/write")
+		b.ReportMetric(float64(worst.Load())/float64(time.Millisecond), "worst-wait-ms")
+	}
 }

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 )
 
 // TestGroupCommitIsolatesFailures runs a batch by hand: a failing write, a panicking write and
@@ -49,6 +50,9 @@ func testGroupCommitIsolatesFailures(t *testing.T) {
 		}
 	} else {
 		s.commit(reqs)
+		if n := s.stats.reruns.Load(); n != 1 {
+			t.Errorf("the batch ran again with savepoints %d times, want 1", n)
+		}
 	}
 	got := make([]error, len(reqs))
 	for i, r := range reqs {
@@ -175,5 +179,82 @@ func TestLoneWriteIsolated(t *testing.T) {
 	}
 	if strings.Join(ids, ",") != "one" {
 		t.Errorf("committed rows = %v, want one", ids)
+	}
+}
+
+// TestGroupCommitGathers: writes that arrive one at a time but steadily — each from its own
+// goroutine, a couple of milliseconds apart, as serve's calls make them — share commits, and
+// every caller still gets its own answer with its write on disk.
+func TestGroupCommitGathers(t *testing.T) {
+	s, _ := openTest(t) // SQLite: the group-commit writer
+	ctx := context.Background()
+	// A window wider than the default, so that a busy machine's late sleeps (writes further
+	// apart than meant) still count as a load worth gathering for.
+	s.gather = 50 * time.Millisecond
+	before := s.WriteStats()
+	var wg sync.WaitGroup
+	errs := make([]error, 200)
+	for i := range errs {
+		wg.Go(func() { errs[i] = s.CreateCall(ctx, Call{ID: fmt.Sprintf("g%d", i)}) })
+		time.Sleep(2 * time.Millisecond)
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Errorf("write %d: %v", i, err)
+		}
+	}
+	st := s.WriteStats()
+	writes, commits := st.Writes-before.Writes, st.Commits-before.Commits
+	if writes != int64(len(errs)) || commits*3 > writes {
+		t.Errorf("%d writes in %d commits: want 200 writes in a third as many commits or fewer", writes, commits)
+	}
+	calls, err := s.ListCalls(ctx, CallFilter{Limit: MaxLimit})
+	if err != nil || len(calls) != len(errs) {
+		t.Errorf("stored %d calls (%v), want %d", len(calls), err, len(errs))
+	}
+}
+
+// TestLoneWriterNotGathered: a caller that writes one write after the other never has company
+// to wait for; after a few windows that caught nothing the writer stops waiting for it (at most
+// one batch in 2^maxMisses waits in vain).
+func TestLoneWriterNotGathered(t *testing.T) {
+	s, _ := openTest(t)
+	ctx := context.Background()
+	for i := range 200 {
+		must(t, s.CreateCall(ctx, Call{ID: fmt.Sprintf("l%d", i)}))
+	}
+	// Gathering starts once the average gap is small (about 12 writes), then backs off:
+	// windows at skips of 0, 1, 3, 7, 15, 31, 63, 63 batches.
+	if w := s.stats.windows.Load(); w > 9 {
+		t.Errorf("a lone writer's 200 writes waited in %d gathering windows, want at most 9", w)
+	}
+	if st := s.WriteStats(); st.Commits != st.Writes {
+		t.Errorf("lone writer: %d writes in %d commits", st.Writes, st.Commits)
+	}
+}
+
+// TestGroupCommitBare: a batch whose writes all succeed commits in one pass without savepoints
+// (no rerun), every write on disk and every caller answered.
+func TestGroupCommitBare(t *testing.T) {
+	s, _ := openTest(t) // SQLite
+	ctx := context.Background()
+	var reqs []*writeReq
+	for i := range 5 {
+		reqs = append(reqs, &writeReq{ctx: ctx, done: make(chan error, 1), fn: func(ctx context.Context, tx *txn) error {
+			_, err := tx.ExecContext(ctx, `INSERT INTO audit_log (id, at, actor, action) VALUES (?, 0, 'a', 'b')`, fmt.Sprint(i))
+			return err
+		}})
+	}
+	s.commit(reqs)
+	for i, r := range reqs {
+		if err := <-r.done; err != nil {
+			t.Errorf("write %d: %v", i, err)
+		}
+	}
+	var n int
+	must(t, s.r.QueryRowContext(ctx, `SELECT COUNT(*) FROM audit_log`).Scan(&n))
+	if n != 5 || s.stats.reruns.Load() != 0 {
+		t.Errorf("%d rows, %d reruns; want 5 rows in one pass", n, s.stats.reruns.Load())
 	}
 }
