@@ -49,6 +49,9 @@ type Leg struct {
 
 	bridgeMu sync.Mutex
 	bridge   *media.Bridge
+	// final: the bridge's figures when the leg released it (the engine reads them after the
+	// leg ended, for its call.unbridged event).
+	final struct{ toLeg, toCaller media.BridgeStats }
 
 	sdpID, sdpVersion uint64
 	localSDP          []byte
@@ -522,23 +525,18 @@ func (l *Leg) SendDigits(ctx context.Context, digits string) error {
 
 // Stats reports the caller→leg direction's figures (engine.Bridge).
 func (l *Leg) Stats() engine.BridgeStats {
-	l.bridgeMu.Lock()
-	br := l.bridge
-	l.bridgeMu.Unlock()
-	if br == nil {
-		return engine.BridgeStats{}
-	}
-	toLeg, _ := br.Stats()
+	toLeg, _ := l.BridgeStats()
 	return engine.BridgeStats{Frames: toLeg.Frames, FramesSkipped: toLeg.Underruns, MaxDelay: toLeg.MaxDelay}
 }
 
-// BridgeStats reports both directions' figures (to the leg, to the caller).
+// BridgeStats reports both directions' figures (to the leg, to the caller): while bridged,
+// and after the leg ended, those it ended with.
 func (l *Leg) BridgeStats() (toLeg, toCaller media.BridgeStats) {
 	l.bridgeMu.Lock()
-	br := l.bridge
+	br, final := l.bridge, l.final
 	l.bridgeMu.Unlock()
 	if br == nil {
-		return
+		return final.toLeg, final.toCaller
 	}
 	return br.Stats()
 }
@@ -566,12 +564,14 @@ func (l *Leg) release() {
 		l.stopRingback()
 		l.bridgeMu.Lock()
 		br := l.bridge
+		if br != nil {
+			br.Close() // detached first: the figures kept are the last
+			l.final.toLeg, l.final.toCaller = br.Stats()
+		}
 		l.bridge = nil
 		l.bridgeMu.Unlock()
 		if br != nil {
-			toLeg, toCaller := br.Stats()
-			l.srv.bridgeTotals.add(toLeg, toCaller)
-			br.Close()
+			l.srv.bridgeTotals.add(l.final.toLeg, l.final.toCaller)
 		}
 		l.call.leg.CompareAndSwap(l, nil)
 		l.media.Close()

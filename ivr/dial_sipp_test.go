@@ -89,7 +89,13 @@ func dialOnce(req engine.DialRequest, out chan<- engine.DialResult, ended chan<-
 			}
 			select {
 			case <-br.Done():
-				ended <- "leg"
+				// The leg ended and released its bridge; the figures it ran with must still be
+				// there (the engine reads them now for its call.unbridged event).
+				if br.Stats().Frames == 0 {
+					ended <- "leg, leaving no bridge figures"
+				} else {
+					ended <- "leg"
+				}
 			case <-call.Done():
 				ended <- "caller"
 			}

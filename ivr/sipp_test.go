@@ -31,7 +31,10 @@ func needTool(t *testing.T, name string) string {
 	return p
 }
 
-// freePort returns a UDP port that was free a moment ago (even, for RTP).
+// freePort returns a UDP port that was free a moment ago. even asks for SIPp's -mp: an even
+// port that begins a run of 4 free ports (SIPp binds audio and video RTP and RTCP from it),
+// every one bound at the look — a kernel-chosen port's neighbours are often taken on a busy
+// box (SIPp: "Unable to bind video RTP socket", the PBX never answered).
 func freePort(t *testing.T, even bool) int {
 	t.Helper()
 	for i := 0; i < 50; i++ {
@@ -41,7 +44,22 @@ func freePort(t *testing.T, even bool) int {
 		}
 		p := c.LocalAddr().(*net.UDPAddr).Port
 		c.Close()
-		if !even || p%2 == 0 {
+		if !even {
+			return p
+		}
+		p &^= 1
+		var held []*net.UDPConn
+		for q := p; q < p+4; q++ {
+			h, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: q})
+			if err != nil {
+				break
+			}
+			held = append(held, h)
+		}
+		for _, h := range held {
+			h.Close()
+		}
+		if len(held) == 4 {
 			return p
 		}
 	}

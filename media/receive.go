@@ -146,6 +146,9 @@ func (m *Session) receive(pkt *rtp.Packet, src netip.AddrPort) {
 			l.gap(gap * frame)
 		}
 	}
+	if l := m.link.in.Load(); l != nil && skipped > 0 {
+		l.paused() // the bridge's far end hears this pause as the source's own silence
+	}
 	if skipped > 0 && m.stream != nil {
 		frame := m.rxFrame
 		if frame == 0 {

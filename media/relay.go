@@ -20,10 +20,18 @@ import (
 // then arrives within sourceActive, those frames were late audio — a gap the far party heard —
 // and are counted as skipped. A longer pause is the source's own silence (suppression, hold),
 // and so is a pause around telephone-events the source sent instead of audio: nothing was
-// sent to play. A FIFO that has held
-// more than Target for a whole second (a burst left it deeper) sheds one frame at a time, and
-// more than Max (the two ends' clocks drifting apart) is trimmed back to Target at once,
-// oldest first: the delay never builds up.
+// sent to play.
+//
+// Late audio is delayed, never cut or split: the far end may be a DTMF reader (a provider's
+// capture line takes the card from the caller's tones through the bridge). When the FIFO ran
+// dry because the source was late — its stream goes on with no new talkspurt (paused) — the
+// audio that follows continues the talkspurt (continues: the destination sends it without a
+// marker, so a reader hears one tone, not two). A FIFO that has held more than Target for a
+// whole second (a burst left it deeper) sheds one frame at a time, and one that holds more
+// than Max (a stall of the destination's scheduler; the two ends' clocks drifting apart) is
+// brought back towards Target at once; both shed only silence (shedQuiet), keeping the start
+// of every pause so that two keys stay two: the delay never builds up, and no tone is lost
+// unless a stall outlasts the FIFO's room (stallRoom).
 //
 // While capture is on, the source's audio passes through a look-ahead masker before the FIFO
 // (CaptureMasked: every tone removed, speech kept; CaptureSecure: only the fill), so no tone
@@ -40,10 +48,14 @@ type relay struct {
 	lastIn time.Time // last audio or gap from the source
 
 	lastEvent time.Time // last telephone-event the source sent (in place of audio)
-	starved   time.Time // when the FIFO last ran dry with a frame due (zero: it has not)
-	starvedN  int64     // frames due since then
-	minDepth  int       // the shallowest the FIFO was at a pull in this window
-	windowN   int       // pulls in this window
+	// late: the FIFO ran dry with a frame due and the source has not said it paused (a new
+	// talkspurt, a telephone-event) since; resumed: the frame just played continued it.
+	late, resumed bool
+	shedAt        int       // the depth the last shedding left (0: below the limit since)
+	starved       time.Time // when the FIFO last ran dry with a frame due (zero: it has not)
+	starvedN      int64     // frames due since then
+	minDepth      int       // the shallowest the FIFO was at a pull in this window
+	windowN       int       // pulls in this window
 
 	capture   CaptureMode
 	masker    Masker
@@ -87,8 +99,22 @@ func newRelay(target, limit time.Duration, newMasker func() Masker) *relay {
 	if l < t+480 {
 		l = t + 480
 	}
-	return &relay{fifo: make([]int16, 2*l+2*maxFrameSamples), target: t, limit: l, newMasker: newMasker}
+	return &relay{fifo: make([]int16, l+samples(stallRoom)+2*maxFrameSamples), target: t, limit: l, newMasker: newMasker}
 }
+
+// stallRoom is how long a stall of the destination's scheduler the FIFO holds beyond its
+// limit without dropping audio that is not silence (16 KB a direction at 8 kHz).
+const stallRoom = 1000 * time.Millisecond
+
+// Shedding delay (shedQuiet): a 20 ms frame whose peak is below quietPeak (−45 dBm0, far
+// under any keypad tone a reader accepts) is silence; the first keepQuiet of every run of
+// silence is kept (more than the 40 ms pause that separates two keys).
+var quietPeak = int16(dtmf.DBm0ToPeak(-45))
+
+const (
+	quietFrame = 160
+	keepQuiet  = 3 * quietFrame
+)
 
 // maxFrameSamples is the largest frame a session receives or sends (30 ms at 8 kHz is 240;
 // the receive buffer allows 480).
@@ -155,7 +181,28 @@ func (r *relay) release(n int, own bool) {
 func (r *relay) event() {
 	r.mu.Lock()
 	r.lastEvent = time.Now()
+	r.late = false
 	r.mu.Unlock()
+}
+
+// paused notes that the source's next audio starts a new talkspurt after time it skipped
+// (silence suppression: the marker bit and a timestamp jump). The FIFO running dry before it
+// was the source's own silence, and the far end must hear it as such.
+func (r *relay) paused() {
+	r.mu.Lock()
+	r.late = false
+	r.mu.Unlock()
+}
+
+// continues reports whether the frame just pulled continued the source's talkspurt after the
+// FIFO ran dry because the source was late: the destination sends it as the same talkspurt
+// (no marker), since nothing of the source's was left out — only delayed.
+func (r *relay) continues() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	c := r.resumed
+	r.resumed = false
+	return c
 }
 
 // gap takes a loss of the source: the samples are played as silence, so that what follows
@@ -174,21 +221,71 @@ func (r *relay) gap(n int) {
 	}
 }
 
-// write appends to the FIFO (r.mu held), trimming it when it is too deep.
+// write appends to the FIFO (r.mu held), shedding silence when it is too deep; audio that is
+// not silence is dropped, oldest first, only when the FIFO has no room left for pcm.
 func (r *relay) write(pcm []int16) {
 	if len(pcm) > len(r.fifo) {
 		pcm = pcm[len(pcm)-len(r.fifo):]
 	}
-	if r.n+len(pcm) > len(r.fifo) {
-		r.drop(r.n + len(pcm) - len(r.fifo))
+	if over := r.n + len(pcm) - len(r.fifo); over > 0 {
+		r.shedQuiet(r.n - r.target)
+		if over = r.n + len(pcm) - len(r.fifo); over > 0 {
+			r.drop(over)
+		}
+		r.shedAt = r.n
 	}
 	w := (r.r + r.n) % len(r.fifo)
 	k := copy(r.fifo[w:], pcm)
 	copy(r.fifo, pcm[k:])
 	r.n += len(pcm)
-	if r.n > r.limit {
-		r.drop(r.n - r.target)
+	switch {
+	case r.n <= r.limit:
+		r.shedAt = 0
+	case r.n >= r.shedAt+keepQuiet: // at most once per 60 ms of growth: a scan costs a pass over the FIFO
+		r.shedQuiet(r.n - r.target)
+		r.shedAt = r.n
 	}
+}
+
+// shedQuiet takes up to want samples of silence out of the FIFO (r.mu held), oldest first, in
+// place, keeping the first keepQuiet of every run of silent frames; it returns how many it
+// took. Tones and speech are never shed: only delay made of silence.
+func (r *relay) shedQuiet(want int) int {
+	size := len(r.fifo)
+	at := func(j int) int { return (r.r + j) % size }
+	dst, shed, run := 0, 0, 0
+	for src := 0; src < r.n; src += quietFrame {
+		n := min(quietFrame, r.n-src)
+		quiet := n == quietFrame
+		for k := 0; quiet && k < n; k++ {
+			v := r.fifo[at(src+k)]
+			quiet = v < quietPeak && v > -quietPeak
+		}
+		if !quiet {
+			run = 0
+		} else if run += n; run > keepQuiet && shed < want {
+			k := min(n, want-shed)
+			shed += k
+			if k == n {
+				continue
+			}
+			// part of the frame is shed: keep its newest samples
+			for j := k; j < n; j++ {
+				r.fifo[at(dst+j-k)] = r.fifo[at(src+j)]
+			}
+			dst += n - k
+			continue
+		}
+		if dst != src {
+			for j := 0; j < n; j++ {
+				r.fifo[at(dst+j)] = r.fifo[at(src+j)]
+			}
+		}
+		dst += n
+	}
+	r.n = dst
+	r.st.trimmed += int64(shed)
+	return shed
 }
 
 // drop forgets the oldest n samples (r.mu held).
@@ -216,12 +313,15 @@ func (r *relay) pull(out []int16) bool {
 		depth := r.n
 		r.shrink(depth, len(out))
 		depth = r.n
+		wasLate := r.late
+		r.late = false
 		if r.n >= len(out) {
 			r.read(out)
 			have = true
 		} else {
 			r.starved, r.starvedN = time.Now(), 1
 			r.primed = false
+			r.late = true
 			if r.n > 0 {
 				k := r.n
 				r.read(out[:k])
@@ -230,6 +330,7 @@ func (r *relay) pull(out []int16) bool {
 			}
 		}
 		if have {
+			r.resumed = wasLate
 			r.st.played++
 			r.st.sumDepth += int64(depth)
 			r.st.maxDepth = max(r.st.maxDepth, depth)
@@ -268,7 +369,7 @@ func (r *relay) shrink(depth, frame int) {
 		return
 	}
 	if excess := r.minDepth - r.target; excess > frame/2 {
-		r.drop(min(excess, frame))
+		r.shedQuiet(min(excess, frame))
 	}
 	r.windowN = 0
 }

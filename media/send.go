@@ -138,6 +138,9 @@ func (m *Session) sendFrame(p Params, samples int, now time.Time) bool {
 	m.playMu.Unlock()
 	if out := m.link.out.Load(); out != nil && !playing {
 		playing = out.pull(pcm) // bridged: the other leg's audio between prompts
+		if playing && !m.talkspurt && out.continues() {
+			m.talkspurt = true // the source was late, not silent: no marker, the tone goes on (receive.go)
+		}
 	}
 	ts := m.ts
 	m.ts += uint32(samples)

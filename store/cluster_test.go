@@ -357,21 +357,27 @@ func testLiveFeedAcrossNodes(t *testing.T) {
 		}
 		return
 	}
-	got := make(chan string, 100)
-	for _, s := range []*Store{a, b} {
-		go s.Follow(ctx, func(m []byte) { got <- string(m) })
+	type heard struct {
+		follower int
+		m        string
 	}
-	// LISTEN starts asynchronously: announce until both followers have heard one.
-	heard := 0
-	for deadline := time.Now().Add(10 * time.Second); heard < 2; {
+	got := make(chan heard, 100)
+	for i, s := range []*Store{a, b} {
+		go s.Follow(ctx, func(m []byte) { got <- heard{i, string(m)} })
+	}
+	// LISTEN starts asynchronously: announce until each follower has heard one. (Counting
+	// messages instead let one follower's two pings stand for both, on a busy machine where
+	// the other's LISTEN came later: it then missed the announcement below.)
+	listening := map[int]bool{}
+	for deadline := time.Now().Add(30 * time.Second); len(listening) < 2; {
 		must(t, a.Announce(ctx, []byte(`{"type":"ping"}`)))
 		select {
-		case <-got:
-			heard++
+		case h := <-got:
+			listening[h.follower] = true
 		case <-time.After(100 * time.Millisecond):
 		}
 		if time.Now().After(deadline) {
-			t.Fatal("no follower heard an announcement")
+			t.Fatalf("followers %v heard an announcement, want both", listening)
 		}
 	}
 	time.Sleep(200 * time.Millisecond)
@@ -379,14 +385,19 @@ func testLiveFeedAcrossNodes(t *testing.T) {
 		<-got
 	}
 	must(t, b.Announce(ctx, []byte(`{"type":"pay.completed","note":"card 4242424242424242"}`)))
-	for i := 0; i < 2; i++ {
+	received := map[int]bool{}
+	for len(received) < 2 {
 		select {
-		case m := <-got:
-			if strings.Contains(m, "4242424242424242") || !strings.Contains(m, "************4242") {
-				t.Errorf("feed message %s", m)
+		case h := <-got:
+			if strings.Contains(h.m, "ping") {
+				continue // a ping still on its way
+			}
+			received[h.follower] = true
+			if strings.Contains(h.m, "4242424242424242") || !strings.Contains(h.m, "************4242") {
+				t.Errorf("feed message %s", h.m)
 			}
 		case <-time.After(10 * time.Second):
-			t.Fatalf("follower %d did not receive", i)
+			t.Fatalf("followers %v received the announcement, want both", received)
 		}
 	}
 	if err := a.Announce(ctx, []byte(strings.Repeat("x", MaxFeedMessage+1))); !errors.Is(err, ErrInvalid) {

@@ -48,12 +48,32 @@ func TestProviderCaptureLineE2E(t *testing.T) {
 	for _, mode := range []string{"rfc4733", "inband"} {
 		t.Run(mode, func(t *testing.T) {
 			before := len(n.payResults(t))
-			// The caller waits while paybridge dials the line and keys the link id (8 keys), then
-			// keys the card as paybridge's own Pay would ask for it.
-			out, err := exec.Command(sipPaybridge(t), "call", "sip:+441632960778@"+n.sip, "--from", "+447700900124",
-				"--digits", "WWWWWWWWWW"+sipPayKeys, "--dtmf", mode, "--timeout", "90s").CombinedOutput()
+			found := strings.Count(n.out.String(), "capture line: link id found")
+			// The caller waits ('|') while paybridge dials the line and keys the link id (8 keys),
+			// until the line says it has found the session — however long a busy machine takes
+			// (a fixed wait let the first keys of the card go before the line was listening) —
+			// then keys the card as paybridge's own Pay would ask for it.
+			cmd := exec.Command(sipPaybridge(t), "call", "sip:+441632960778@"+n.sip, "--from", "+447700900124",
+				"--digits", "|"+sipPayKeys, "--dtmf", mode, "--timeout", "120s")
+			done := make(chan struct{})
+			stdin, err := cmd.StdinPipe()
 			if err != nil {
-				t.Fatalf("paybridge call: %v\n%s", err, out)
+				t.Fatal(err)
+			}
+			go func() {
+				defer stdin.Close()
+				for deadline := time.Now().Add(60 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+					if strings.Count(n.out.String(), "capture line: link id found") > found {
+						io.WriteString(stdin, "go\n")
+						break
+					}
+				}
+				<-done
+			}()
+			out, err := cmd.CombinedOutput()
+			close(done)
+			if err != nil {
+				t.Fatalf("paybridge call: %v\n%s\n%s", err, out, tail(n.out.String(), 4000))
 			}
 			sipAssertNoPAN(t, "paybridge call output", string(out))
 			res := n.waitPaid(t, before+1)
@@ -87,7 +107,7 @@ func TestProviderCaptureLineE2E(t *testing.T) {
 
 	// No digit in paybridge's output or its data directory. The control: the same scan finds
 	// the card in the caller's command line, which holds it.
-	if !containsPAN("--digits WWWWWWWWWW" + sipPayKeys) {
+	if !containsPAN("--digits |" + sipPayKeys) {
 		t.Fatal("the scan's control found no card in the caller's keys")
 	}
 	out := n.out.String()

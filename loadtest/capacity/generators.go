@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/csv"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -127,15 +128,26 @@ func runSIPp(sipp, scenarios string, l load) (genResult, error) {
 	span := float64(l.calls) / l.rate
 	ctx, cancel := context.WithTimeout(context.Background(), time.Duration(span+180)*time.Second)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, "nice", "-n", "10", sipp, l.addr, "-sf", sf, "-s", l.user,
-		"-m", strconv.Itoa(l.calls), "-r", strconv.FormatFloat(l.rate, 'f', 3, 64), "-l", strconv.Itoa(l.calls),
-		"-i", "127.0.0.1", "-p", strconv.Itoa(freePort()), "-mp", strconv.Itoa(freePort()&^1),
-		"-nostdin", "-trace_stat", "-stf", filepath.Join(dir, "stat.csv"), "-fd", "1", "-trace_counts",
-		"-timeout", strconv.Itoa(int(span)+120)+"s", "-max_socket", "10000")
-	cmd.Dir = dir
-	cmd.Stdout, cmd.Stderr = io.Discard, io.Discard
-	runErr := cmd.Run()
-	ok, failed := readStat(filepath.Join(dir, "stat.csv"))
+	var cmd *exec.Cmd
+	var runErr error
+	var ok, failed int
+	for attempt := 0; attempt < 3; attempt++ {
+		cmd = exec.CommandContext(ctx, "nice", "-n", "10", sipp, l.addr, "-sf", sf, "-s", l.user,
+			"-m", strconv.Itoa(l.calls), "-r", strconv.FormatFloat(l.rate, 'f', 3, 64), "-l", strconv.Itoa(l.calls),
+			"-i", "127.0.0.1", "-p", strconv.Itoa(freePort()), "-mp", strconv.Itoa(freeUDPRun(4)),
+			"-nostdin", "-trace_stat", "-stf", filepath.Join(dir, "stat.csv"), "-fd", "1", "-trace_counts",
+			"-timeout", strconv.Itoa(int(span)+120)+"s", "-max_socket", "10000")
+		cmd.Dir = dir
+		cmd.Stdout, cmd.Stderr = io.Discard, io.Discard
+		runErr = cmd.Run()
+		ok, failed = readStat(filepath.Join(dir, "stat.csv"))
+		// SIPp exits 254 when a port it was given is taken ("socket already in use"): a port
+		// seen free a moment earlier went to a neighbour on a busy box. No call was placed.
+		var ee *exec.ExitError
+		if !errors.As(runErr, &ee) || ee.ExitCode() != 254 || ok+failed != 0 {
+			break
+		}
+	}
 	g := genResult{Placed: ok + failed}
 	g.Refused = readCount(dir, "503")
 	if cmd.ProcessState != nil {
@@ -158,6 +170,30 @@ func rewrite(src, dst string, repl ...string) (string, error) {
 		return "", err
 	}
 	return dst, os.WriteFile(dst, []byte(strings.NewReplacer(repl...).Replace(string(b))), 0o644)
+}
+
+// freeUDPRun returns an even port that begins n UDP ports free on 127.0.0.1 at the time of the
+// look (SIPp's -mp takes its RTP port and the ones after it); every port of the run is bound
+// before it is returned.
+func freeUDPRun(n int) int {
+	for try := 0; try < 50; try++ {
+		base := freePort() &^ 1
+		var held []*net.UDPConn
+		for p := base; p < base+n; p++ {
+			c, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: p})
+			if err != nil {
+				break
+			}
+			held = append(held, c)
+		}
+		for _, c := range held {
+			c.Close()
+		}
+		if len(held) == n {
+			return base
+		}
+	}
+	return freePort() &^ 1
 }
 
 func freePort() int {
