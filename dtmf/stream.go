@@ -42,12 +42,13 @@ type StreamConfig struct {
 // zeroed too: after the retention, no digit of the call is left in the Stream's memory.
 type Stream struct {
 	cfg StreamConfig
-	det *Detector
-	rx  *Receiver
 	now time.Duration
 
 	claims  []*claim
 	pending []Event // INFO key-ups due when the clock reaches their End
+	// pruneAt is no later than the clock time at which the first released keypress is to be
+	// forgotten (noDeadline: none is released), so that the usual packet skips the scan.
+	pruneAt time.Duration
 
 	// idle is clock time passed by Advance since the detector's last audio or gap that no
 	// audio or gap has covered yet. Audio delayed by a stall (queued in the network or in
@@ -55,7 +56,15 @@ type Stream struct {
 	// the caller's audio as it was sent, and the clock does not count the stall twice. Only
 	// once idle reaches StallLimit does the detector take it as a gap (which ends a held key).
 	idle time.Duration
+
+	// the detector and the receiver live in the Stream itself: one object per call, not
+	// three to reach per packet
+	rx  Receiver
+	det Detector
 }
+
+// noDeadline is a clock time never reached.
+const noDeadline = time.Duration(1<<63 - 1)
 
 // StallLimit is how long the clock may run (Advance) without audio before the in-band
 // detector takes the silence as a gap in the audio. Audio that arrives sooner, late but in
@@ -88,7 +97,7 @@ func NewStream(cfg StreamConfig) *Stream {
 	if cfg.MergeWindow <= 0 {
 		cfg.MergeWindow = 80 * time.Millisecond
 	}
-	s := &Stream{cfg: cfg, det: NewDetector(), rx: NewReceiver(cfg.TelephoneEventRate)}
+	s := &Stream{cfg: cfg, det: *NewDetector(), rx: *NewReceiver(cfg.TelephoneEventRate), pruneAt: noDeadline}
 	if cfg.EventTimeout > 0 {
 		s.rx.Timeout = cfg.EventTimeout
 	}
@@ -270,6 +279,9 @@ func (s *Stream) up(e Event) {
 		if e.End > c.end {
 			c.end = e.End
 		}
+		if c.active == 0 {
+			s.pruneAt = min(s.pruneAt, c.end+claimRetention)
+		}
 		if e.Source == c.ev.Source {
 			c.firstHeld, c.firstEnd = false, e.End
 		}
@@ -288,22 +300,51 @@ func (s *Stream) up(e Event) {
 
 // prune forgets keypresses released claimRetention ago or more.
 func (s *Stream) prune() {
-	if len(s.claims) == 0 {
-		return // the usual packet: no keypress to forget
+	if s.now < s.pruneAt {
+		return // the usual packet: no keypress to forget yet
 	}
 	s.forget(func(c *claim) bool { return c.active == 0 && s.now-c.end >= claimRetention })
 }
 
-// forget zeroes and drops the claims done says are done with.
+// forget zeroes and drops the claims done says are done with, and works out when the next
+// released one is due to go.
 func (s *Stream) forget(done func(*claim) bool) {
 	keep := s.claims[:0]
+	s.pruneAt = noDeadline
 	for _, c := range s.claims {
 		if done(c) {
 			*c = claim{} // the digit goes with it
 			continue
 		}
 		keep = append(keep, c)
+		if c.active == 0 {
+			s.pruneAt = min(s.pruneAt, c.end+claimRetention)
+		}
 	}
 	clear(s.claims[len(keep):])
 	s.claims = keep
+}
+
+// Deadline reports how much of the stream's clock may pass before Advance has work to do: an
+// RFC 4733 key whose events stopped ends (the receiver's Timeout after its last update), an
+// INFO key's duration ends, a released keypress is forgotten (claimRetention after its
+// release), or the in-band detector takes the time without audio as a gap (StallLimit). ok is
+// false when none of these is pending. Between deadlines, one Advance of the whole time does
+// what many small ones would: a caller that has nothing else to do (a session whose far end
+// sends nothing) may sleep until then.
+func (s *Stream) Deadline() (d time.Duration, ok bool) {
+	at := s.pruneAt
+	if c := s.rx.cur; c != nil {
+		at = min(at, c.lastUpdate+s.rx.Timeout)
+	}
+	for _, e := range s.pending {
+		at = min(at, e.End)
+	}
+	if !s.cfg.NoInband {
+		at = min(at, s.now+StallLimit-s.idle)
+	}
+	if at == noDeadline {
+		return 0, false
+	}
+	return max(at-s.now, 0), true
 }

@@ -93,6 +93,8 @@ func NewBridge(a, b *Session, cfg BridgeConfig) *Bridge {
 	br.ba.ch = 1
 	a.link.attach(br.ab, br.ba)
 	b.link.attach(br.ba, br.ab)
+	a.sched.wake(a) // each leg now sends the other's audio every frame
+	b.sched.wake(b)
 	return br
 }
 

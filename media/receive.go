@@ -76,7 +76,8 @@ func (m *Session) datagram(data []byte, src netip.AddrPort, pkt *rtp.Packet) {
 // receive applies the source, payload type, SSRC and sequence checks to one packet and feeds
 // the DTMF stream and the recorder.
 func (m *Session) receive(pkt *rtp.Packet, src netip.AddrPort) {
-	if !m.acceptSource(pkt, src) {
+	now := time.Now()
+	if !m.acceptSource(pkt, src, now) {
 		return
 	}
 	p := m.curParams()
@@ -123,10 +124,16 @@ func (m *Session) receive(pkt *rtp.Packet, src netip.AddrPort) {
 			skipped = int(d)
 		}
 	}
-	m.lastRx.Store(time.Now().UnixNano())
+	prevRx := m.lastRx.Swap(now.UnixNano())
 	m.received.Add(1)
 	m.dtmfMu.Lock()
 	defer m.dtmfMu.Unlock()
+	if m.idleParked.Load() {
+		// The first packet after an idle spell the session slept through: the DTMF clock
+		// catches up first, and the session is visited when the next spell would start.
+		m.catchUp(time.Unix(0, prevRx))
+		m.sched.wakeBy(m, now.Add(idleAfter))
+	}
 	if gap > 0 {
 		m.lost.Add(int64(gap))
 		if gap > maxGapPackets {
@@ -185,6 +192,9 @@ func (m *Session) receive(pkt *rtp.Packet, src netip.AddrPort) {
 
 // syncSource brings the source rules up to date with the latest SDP (the reader's copy).
 func (m *Session) syncSource() {
+	if m.sdpGenNow.Load() == m.source.gen {
+		return // the usual packet: no new SDP, no lock
+	}
 	sdp, gen, at := m.sdpState()
 	if gen == m.source.gen {
 		return
@@ -199,9 +209,9 @@ func (m *Session) syncSource() {
 
 // acceptSource applies the source rules (source.go) to one packet. A packet it refuses has
 // been counted.
-func (m *Session) acceptSource(pkt *rtp.Packet, src netip.AddrPort) bool {
+func (m *Session) acceptSource(pkt *rtp.Packet, src netip.AddrPort, now time.Time) bool {
 	m.syncSource()
-	v, abandoned := m.source.check(src, pkt.SSRC, pkt.SequenceNumber, time.Now())
+	v, abandoned := m.source.check(src, pkt.SSRC, pkt.SequenceNumber, now)
 	m.countForeign(abandoned)
 	switch v {
 	case sourceAccept:

@@ -31,8 +31,9 @@ func (m *Session) readerBehind() bool {
 	return err == nil && st.Queued > 0
 }
 
-// tick is called by the scheduler; it sends every frame that is due.
-func (m *Session) tick(now time.Time) {
+// tick is the scheduler's visit: it sends every frame that is due, and returns when the
+// session next needs a visit (the zero time: the next tick).
+func (m *Session) tick(now time.Time) time.Time {
 	p := *m.curParams()
 	frame := time.Duration(p.PTime) * time.Millisecond
 	if frame <= 0 {
@@ -41,6 +42,16 @@ func (m *Session) tick(now time.Time) {
 	if !m.started {
 		m.started = true
 		m.nextDue = now
+	}
+	if m.parked {
+		// The session slept through frames it had nothing to send in (silence suppressed):
+		// its RTP clock ran on all the same. They are frames produced on time, not skipped.
+		if k := now.Sub(m.nextDue) / frame; k > 0 {
+			m.ts += uint32(int64(k) * int64(p.PTime*8))
+			m.nextDue = m.nextDue.Add(k * frame)
+			m.sched.jitter.frames.Add(int64(k))
+		}
+		m.parked = false
 	}
 	m.advanceIdle(now)
 	m.checkTimeout(p, now)
@@ -61,6 +72,88 @@ func (m *Session) tick(now time.Time) {
 		}
 		m.nextDue = m.nextDue.Add(frame)
 	}
+	next := m.nextVisit(&p, now)
+	m.parked = !next.IsZero()
+	return next
+}
+
+// nextVisit is when the session next has something to do (the zero time: at the next tick):
+// every tick while it plays a prompt, sends keys or relays a bridge, or has yet to send its
+// first packet; otherwise the earliest of its next keep-alive, its RTP timeout, the moment
+// its DTMF clock must start running without RTP (idleAfter after the last packet) and, once
+// it runs, the DTMF stream's next deadline (dtmfDeadline). Whatever gives the session work
+// before then wakes it (Scheduler.wake).
+func (m *Session) nextVisit(p *Params, now time.Time) time.Time {
+	m.playMu.Lock()
+	busy := m.play != nil || m.digits.pending > 0
+	m.playMu.Unlock()
+	if busy || m.link.out.Load() != nil {
+		return time.Time{}
+	}
+	next := now.Add(maxPark)
+	if p.Sends() {
+		if dst := m.remote.Load(); dst != nil && usableAddr(*dst) {
+			if !m.seqSent.Load() {
+				return time.Time{}
+			}
+			next = earlier(next, m.lastSent.Add(keepAlive))
+		}
+	}
+	last := time.Unix(0, m.lastRx.Load())
+	if m.timeout > 0 && !m.timedOut && m.sock.Load() != nil && p.Receives() {
+		next = earlier(next, last.Add(m.timeout))
+	}
+	if now.Sub(last) < idleAfter {
+		m.idleParked.Store(false)
+		return earlier(next, last.Add(idleAfter))
+	}
+	// No RTP: the DTMF clock runs on wall time (advanceIdle), but only its deadlines need a
+	// visit; the time between is counted in one step, at the next visit or before the next
+	// input (catchUp).
+	if m.readerBehind() {
+		return time.Time{}
+	}
+	m.dtmfMu.Lock()
+	d, ok := streamDeadline(m.stream)
+	m.dtmfMu.Unlock()
+	if !ok {
+		return time.Time{} // a stream that cannot tell: advanced every tick, as it always was
+	}
+	if d >= 0 {
+		next = earlier(next, now.Add(d))
+	}
+	m.idleParked.Store(true)
+	return next
+}
+
+func earlier(a, b time.Time) time.Time {
+	if b.Before(a) {
+		return b
+	}
+	return a
+}
+
+// dtmfDeadline is what a DTMFStream implements (dtmf.Stream does) to let an idle session
+// sleep: how much of its clock may pass before Advance has work to do (a key to end, a
+// keypress to forget); ok false when it has none pending.
+type dtmfDeadline interface {
+	Deadline() (d time.Duration, ok bool)
+}
+
+// streamDeadline is st's next deadline: d < 0 when it has none, ok false when st cannot
+// tell (it must then be advanced every tick). dtmfMu held.
+func streamDeadline(st DTMFStream) (d time.Duration, ok bool) {
+	if st == nil {
+		return -1, true
+	}
+	dl, can := st.(dtmfDeadline)
+	if !can {
+		return 0, false
+	}
+	if d, pending := dl.Deadline(); pending {
+		return max(d, 0), true
+	}
+	return -1, true
 }
 
 // checkTimeout ends reception and calls OnTimeout once (in its own goroutine) when no RTP has
@@ -89,11 +182,23 @@ func (m *Session) advanceIdle(now time.Time) {
 	if now.Sub(last) < idleAfter {
 		return
 	}
-	if m.readerBehind() {
+	behind := m.readerBehind()
+	m.dtmfMu.Lock()
+	defer m.dtmfMu.Unlock()
+	if behind {
 		// The far end is sending; the reader is late (a stall under load). The queued packets
 		// carry this time themselves: advancing it as well would put a gap inside a tone and
 		// split one key in two.
 		m.advancedTo = now
+		return
+	}
+	m.advanceLocked(last, now)
+}
+
+// advanceLocked advances the DTMF clock to now, the last RTP having come at last (dtmfMu
+// held).
+func (m *Session) advanceLocked(last, now time.Time) {
+	if now.Sub(last) < idleAfter {
 		return
 	}
 	from := last
@@ -101,13 +206,24 @@ func (m *Session) advanceIdle(now time.Time) {
 		from = m.advancedTo
 	}
 	if d := now.Sub(from); d > 0 {
-		m.dtmfMu.Lock()
 		if m.stream != nil {
 			m.stream.Advance(d)
 		}
-		m.dtmfMu.Unlock()
+		m.advancedTo = now
 	}
-	m.advancedTo = now
+}
+
+// catchUp brings the DTMF clock of a session that sleeps while idle up to the scheduler's
+// latest tick before new input reaches the stream — where the ticks of a scheduler that
+// visited every session every tick would have left it. last is when the last RTP came.
+// dtmfMu held.
+func (m *Session) catchUp(last time.Time) {
+	if !m.idleParked.Swap(false) || m.sched == nil {
+		return
+	}
+	if t := m.sched.lastTick.Load(); t != 0 {
+		m.advanceLocked(last, time.Unix(0, t))
+	}
 }
 
 // sendFrame produces one frame and sends it when it carries a prompt (or a keep-alive is

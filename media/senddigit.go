@@ -45,6 +45,7 @@ func (m *Session) SendDigit(d dtmf.Digit, dur time.Duration) error {
 	}
 	m.digits.keys = append(m.digits.keys, queuedDigit{d, dur})
 	m.digits.pending++
+	m.sched.wake(m)
 	return nil
 }
 

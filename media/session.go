@@ -85,12 +85,19 @@ type Session struct {
 	paramsNow atomic.Pointer[Params] // a copy of params for the hot paths (never modified)
 	sdpRemote netip.AddrPort         // the last usable address an SDP named
 	sdpGen    uint64                 // bumped when sdpRemote changes
+	sdpGenNow atomic.Uint64          // sdpGen, for the reader's lock-free check per packet
 	sdpAt     time.Time              // when it last changed
 
 	remote atomic.Pointer[netip.AddrPort] // where we send: the SDP address, or the latched one
 
+	// scheduling (scheduler.go): schedDue and schedWake under Scheduler.mu; schedNext, the
+	// time the last visit asked to be visited again (zero: the next tick), scheduler only.
+	schedDue  int64
+	schedWake bool
+	schedNext time.Time
+
 	// send state: only the scheduler touches it (one worker per session per tick).
-	schedIdx  int
+	parked    bool // the last visit let the session sleep past the next tick
 	ssrc      uint32
 	seq       uint16
 	ts        uint32
@@ -131,7 +138,8 @@ type Session struct {
 	masker     Masker
 	secure     bool
 	rec        *wavWriter
-	advancedTo time.Time // scheduler only
+	advancedTo time.Time   // how far the DTMF clock was advanced without RTP (dtmfMu)
+	idleParked atomic.Bool // the session sleeps while its DTMF clock should run (catchUp)
 	lastRx     atomic.Int64
 	reading    atomic.Bool // the reader holds a datagram it has not yet handled
 	received   atomic.Int64
@@ -222,7 +230,7 @@ func NewSession(conn *net.UDPConn, cfg SessionConfig) *Session {
 
 func newSession(conn *net.UDPConn, sched *Scheduler) *Session {
 	m := &Session{
-		conn: conn, sched: sched, schedIdx: -1,
+		conn: conn, sched: sched, schedDue: schedOff,
 		ssrc: rand.Uint32(), seq: uint16(rand.Uint32()), ts: rand.Uint32(),
 		closed: make(chan struct{}), readDone: make(chan struct{}),
 		rxPCM: make([]int16, 480),
@@ -265,6 +273,7 @@ func (m *Session) SetParams(p Params) error {
 }
 
 func (m *Session) setParams(p Params) {
+	defer m.sched.wake(m) // what it sends, and where, may have changed
 	m.paramsMu.Lock()
 	defer m.paramsMu.Unlock()
 	m.params = p
@@ -275,6 +284,7 @@ func (m *Session) setParams(p Params) {
 	}
 	m.sdpRemote, m.sdpAt = r, time.Now()
 	m.sdpGen++
+	m.sdpGenNow.Store(m.sdpGen)
 	m.remote.Store(&r)
 }
 
@@ -395,6 +405,7 @@ func (m *Session) Play(ctx context.Context, pcm []int16) error {
 	}
 	m.play = pb
 	m.playMu.Unlock()
+	m.sched.wake(m)
 	select {
 	case <-pb.done:
 		select {
@@ -425,6 +436,10 @@ func (m *Session) Info(contentType string, body []byte) error {
 	if m.stream == nil {
 		return nil
 	}
+	// The clock of a session asleep while idle catches up first (the key goes down at the
+	// right time), and the session is visited to end the key on time.
+	m.catchUp(time.Unix(0, m.lastRx.Load()))
+	defer m.sched.wake(m)
 	return m.stream.Info(contentType, body)
 }
 
