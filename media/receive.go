@@ -128,9 +128,9 @@ func (m *Session) receive(pkt *rtp.Packet, src netip.AddrPort) {
 	m.received.Add(1)
 	m.dtmfMu.Lock()
 	defer m.dtmfMu.Unlock()
-	if m.idleParked.Load() {
-		// The first packet after an idle spell the session slept through: the DTMF clock
-		// catches up first, and the session is visited when the next spell would start.
+	if m.clockLag.Load() {
+		// The first packet after an idle spell: the DTMF clock catches up first, and the
+		// session is visited when the next spell would start.
 		m.catchUp(time.Unix(0, prevRx))
 		m.sched.wakeBy(m, now.Add(idleAfter))
 	}

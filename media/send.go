@@ -104,26 +104,15 @@ func (m *Session) nextVisit(p *Params, now time.Time) time.Time {
 		next = earlier(next, last.Add(m.timeout))
 	}
 	if now.Sub(last) < idleAfter {
-		m.idleParked.Store(false)
 		return earlier(next, last.Add(idleAfter))
 	}
 	// No RTP: the DTMF clock runs on wall time (advanceIdle), but only its deadlines need a
-	// visit; the time between is counted in one step, at the next visit or before the next
-	// input (catchUp).
-	if m.readerBehind() {
-		return time.Time{}
+	// visit.
+	due := m.idleDue.Load()
+	if due == 0 {
+		return time.Time{} // unknown: the reader is behind, or the stream cannot tell
 	}
-	m.dtmfMu.Lock()
-	d, ok := streamDeadline(m.stream)
-	m.dtmfMu.Unlock()
-	if !ok {
-		return time.Time{} // a stream that cannot tell: advanced every tick, as it always was
-	}
-	if d >= 0 {
-		next = earlier(next, now.Add(d))
-	}
-	m.idleParked.Store(true)
-	return next
+	return earlier(next, time.Unix(0, due))
 }
 
 func earlier(a, b time.Time) time.Time {
@@ -177,9 +166,19 @@ func (m *Session) checkTimeout(p Params, now time.Time) {
 // advanceIdle moves the DTMF stream's clock while no RTP arrives (hold, INFO-only callers,
 // a sender that went silent), so held RFC 4733 keys and INFO keys end on time. While audio
 // flows the audio itself is the clock.
+//
+// It does so only when the stream has something due (idleDue: its Deadline as wall time):
+// between deadlines one Advance of the whole time does what one per tick would, so the clock
+// is left behind (clockLag) and counted in one step at the next deadline, or before the next
+// input reaches the stream (catchUp). A session that plays a prompt to a silent caller costs
+// no DTMF work per tick, and a silent session is not visited at all between deadlines.
 func (m *Session) advanceIdle(now time.Time) {
 	last := time.Unix(0, m.lastRx.Load())
 	if now.Sub(last) < idleAfter {
+		return
+	}
+	if due := m.idleDue.Load(); due != 0 && now.UnixNano() < due {
+		m.clockLag.Store(true)
 		return
 	}
 	behind := m.readerBehind()
@@ -190,9 +189,20 @@ func (m *Session) advanceIdle(now time.Time) {
 		// carry this time themselves: advancing it as well would put a gap inside a tone and
 		// split one key in two.
 		m.advancedTo = now
+		m.idleDue.Store(0) // looked at again next tick
 		return
 	}
 	m.advanceLocked(last, now)
+	switch d, ok := streamDeadline(m.stream); {
+	case !ok:
+		m.idleDue.Store(0) // a stream that cannot tell is advanced every tick, as it always was
+	case d < 0:
+		m.idleDue.Store(now.Add(maxPark).UnixNano())
+		m.clockLag.Store(true)
+	default:
+		m.idleDue.Store(now.Add(max(d, time.Nanosecond)).UnixNano())
+		m.clockLag.Store(true)
+	}
 }
 
 // advanceLocked advances the DTMF clock to now, the last RTP having come at last (dtmfMu
@@ -213,12 +223,17 @@ func (m *Session) advanceLocked(last, now time.Time) {
 	}
 }
 
-// catchUp brings the DTMF clock of a session that sleeps while idle up to the scheduler's
-// latest tick before new input reaches the stream — where the ticks of a scheduler that
-// visited every session every tick would have left it. last is when the last RTP came.
-// dtmfMu held.
+// catchUp brings a lagging DTMF clock (advanceIdle) up to the scheduler's latest tick before
+// new input reaches the stream — where a visit every tick would have left it — and forgets the
+// stream's deadline, which the input may change. Time a lagging clock skipped is less than
+// dtmf.StallLimit (the stream's Deadline holds that limit), so audio that was merely queued
+// still covers it and is never split. last is when the last RTP came. dtmfMu held.
 func (m *Session) catchUp(last time.Time) {
-	if !m.idleParked.Swap(false) || m.sched == nil {
+	if !m.clockLag.Load() || !m.clockLag.Swap(false) {
+		return
+	}
+	m.idleDue.Store(0)
+	if m.sched == nil {
 		return
 	}
 	if t := m.sched.lastTick.Load(); t != 0 {

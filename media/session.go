@@ -139,7 +139,8 @@ type Session struct {
 	secure     bool
 	rec        *wavWriter
 	advancedTo time.Time   // how far the DTMF clock was advanced without RTP (dtmfMu)
-	idleParked atomic.Bool // the session sleeps while its DTMF clock should run (catchUp)
+	clockLag   atomic.Bool  // the DTMF clock is behind wall time while idle (catchUp)
+	idleDue    atomic.Int64 // UnixNano of the DTMF stream's next deadline while idle; 0: unknown
 	lastRx     atomic.Int64
 	reading    atomic.Bool // the reader holds a datagram it has not yet handled
 	received   atomic.Int64
@@ -436,9 +437,10 @@ func (m *Session) Info(contentType string, body []byte) error {
 	if m.stream == nil {
 		return nil
 	}
-	// The clock of a session asleep while idle catches up first (the key goes down at the
-	// right time), and the session is visited to end the key on time.
+	// A lagging clock catches up first (the key goes down at the right time), and the
+	// session is visited to end the key on time.
 	m.catchUp(time.Unix(0, m.lastRx.Load()))
+	m.idleDue.Store(0)
 	defer m.sched.wake(m)
 	return m.stream.Info(contentType, body)
 }
