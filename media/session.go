@@ -138,7 +138,7 @@ type Session struct {
 	masker     Masker
 	secure     bool
 	rec        *wavWriter
-	advancedTo time.Time   // how far the DTMF clock was advanced without RTP (dtmfMu)
+	advancedTo time.Time    // how far the DTMF clock was advanced without RTP (dtmfMu)
 	clockLag   atomic.Bool  // the DTMF clock is behind wall time while idle (catchUp)
 	idleDue    atomic.Int64 // UnixNano of the DTMF stream's next deadline while idle; 0: unknown
 	lastRx     atomic.Int64
