@@ -51,12 +51,33 @@ type half struct {
 // run fills h from the 51 samples of x.
 func (b *bank) run(x []float32, h *half) {
 	x = x[:blockHop]
-	// all eight filters and the energy in one pass: nine independent dependency chains
-	// that the CPU overlaps
 	var e float32
 	for _, v := range x {
 		e += v * v
 	}
+	b.runEnergy(x, h, e)
+}
+
+// exactBelow bounds the sums of squares that float32 holds exactly: below it, every product
+// of two int16 samples and every partial sum is an integer float32 represents, so the float
+// sum in sample order equals the integer sum converted once.
+const exactBelow = 1 << 24
+
+// runSquares is run for the 51 samples of x whose integer sum of squares sq the caller
+// counted while it converted them (blocker.take). For a quiet half — idle-line noise, digital
+// silence, the usual half on a call that keys over RFC 4733 — that sum is the float energy
+// bit for bit, without the float loop's chain of dependent additions.
+func (b *bank) runSquares(x []float32, h *half, sq int64) {
+	if sq >= exactBelow {
+		b.run(x, h)
+		return
+	}
+	b.runEnergy(x[:blockHop], h, float32(sq))
+}
+
+// runEnergy fills h from the 51 samples of x whose energy Σx² is e.
+func (b *bank) runEnergy(x []float32, h *half, e float32) {
+	x = x[:blockHop]
 	h.energy = e
 	// Cauchy–Schwarz: no filter sum can exceed blockHop·e. Below 1 % of the weakest tone any
 	// limit accepts, the half is taken as silence (idle-line noise under −60 dBm0 costs nothing).
@@ -311,6 +332,7 @@ type blocker struct {
 	b       *bank
 	win     [blockLen]float32
 	fill    int
+	squares int64 // Σx² of the samples of the half being filled, exact
 	h       [2]half
 	blk     [2]half // the last block's sums and the current one's
 	haveBlk bool    // blk[0] is the block just before the current one
@@ -325,16 +347,22 @@ func (bl *blocker) take(pcm []int16) (n int, block bool) {
 	}
 	n = min(end-bl.fill, len(pcm))
 	w := bl.win[bl.fill : bl.fill+n]
-	for i := range w {
-		w[i] = float32(pcm[i])
+	sq := bl.squares
+	for i, v := range pcm[:len(w)] {
+		w[i] = float32(v)
+		sq += int64(v) * int64(v)
 	}
 	bl.fill += n
 	switch bl.fill {
 	case blockHop:
-		bl.b.run(bl.win[:blockHop], &bl.h[0])
+		bl.squares = 0
+		bl.b.runSquares(bl.win[:blockHop], &bl.h[0], sq)
 	case blockLen:
-		bl.b.run(bl.win[blockHop:], &bl.h[1])
+		bl.squares = 0
+		bl.b.runSquares(bl.win[blockHop:], &bl.h[1], sq)
 		return n, true
+	default:
+		bl.squares = sq
 	}
 	return n, false
 }
@@ -364,4 +392,4 @@ func (bl *blocker) shift() {
 }
 
 // reset forgets a partial block (after lost audio).
-func (bl *blocker) reset() { bl.fill, bl.haveBlk = 0, false }
+func (bl *blocker) reset() { bl.fill, bl.haveBlk, bl.squares = 0, false, 0 }
