@@ -1,6 +1,7 @@
 package dtmf
 
 import (
+	"math/rand/v2"
 	"testing"
 
 	"github.com/paybridge/paybridge/dtmf/dtmftest"
@@ -35,6 +36,22 @@ func BenchmarkStreamFrame(b *testing.B) {
 	s := NewStream(StreamConfig{OnDigit: func(Event) {}})
 	for i := 0; b.Loop(); i++ {
 		f := i % frames
+		s.Audio(pcm[f*160 : f*160+160])
+	}
+}
+
+// BenchmarkStreamQuietFrame is one 20 ms frame of what a caller who keys over RFC 4733 sends
+// between keys — digital silence and low line noise (about −60 dBm0) — through a call's whole
+// digit stream: the in-band detector still runs on it (a gateway may leak tones).
+func BenchmarkStreamQuietFrame(b *testing.B) {
+	r := rand.New(rand.NewPCG(4, 4))
+	pcm := make([]int16, 160*50)
+	for i := 160 * 25; i < len(pcm); i++ {
+		pcm[i] = int16(r.NormFloat64() * 20)
+	}
+	s := NewStream(StreamConfig{OnDigit: func(Event) {}})
+	for i := 0; b.Loop(); i++ {
+		f := i % 50
 		s.Audio(pcm[f*160 : f*160+160])
 	}
 }

@@ -63,18 +63,6 @@ func (b *bank) run(x []float32, h *half) {
 // sum in sample order equals the integer sum converted once.
 const exactBelow = 1 << 24
 
-// runSquares is run for the 51 samples of x whose integer sum of squares sq the caller
-// counted while it converted them (blocker.take). For a quiet half — idle-line noise, digital
-// silence, the usual half on a call that keys over RFC 4733 — that sum is the float energy
-// bit for bit, without the float loop's chain of dependent additions.
-func (b *bank) runSquares(x []float32, h *half, sq int64) {
-	if sq >= exactBelow {
-		b.run(x, h)
-		return
-	}
-	b.runEnergy(x[:blockHop], h, float32(sq))
-}
-
 // runEnergy fills h from the 51 samples of x whose energy Σx² is e.
 func (b *bank) runEnergy(x []float32, h *half, e float32) {
 	x = x[:blockHop]
@@ -328,14 +316,31 @@ func (b *bank) harmonic(x []float32, k int, phi float64) float32 {
 }
 
 // blocker cuts a sample stream into overlapping blocks and keeps their half-block sums.
+//
+// The filter sums are computed lazily: take counts each half's energy only (an exact integer
+// sum of squares while it converts the samples), and the eight filters run over a half only
+// when a block that holds it passes the energy gate of the limits it is analysed under — or
+// when the next block needs the previous one's sums (analyzeHalves' prev). Below that gate
+// analyzeHalves returns at once whatever the sums are, so a quiet block (silence, line noise
+// between RFC 4733 keys, the usual block of a call that keys out of band) costs its energy
+// and nothing else, and every result is the one the eager bank gave: the same samples go
+// through the same functions, only later or never.
 type blocker struct {
 	b       *bank
 	win     [blockLen]float32
 	fill    int
 	squares int64 // Σx² of the samples of the half being filled, exact
 	h       [2]half
+	hOK     [2]bool // h[i]'s filter sums are computed (its energy always is)
 	blk     [2]half // the last block's sums and the current one's
-	haveBlk bool    // blk[0] is the block just before the current one
+	blkOK   [2]bool
+	haveBlk bool // blk[0] is the block just before the current one
+
+	// the half before win[:blockHop] (the first half of the last block): its samples while
+	// its sums are not computed, so blk[0] can still be made
+	old   [blockHop]float32
+	oldH  half
+	oldOK bool
 }
 
 // take copies samples from pcm up to the next half-block boundary and returns how many it
@@ -356,15 +361,51 @@ func (bl *blocker) take(pcm []int16) (n int, block bool) {
 	switch bl.fill {
 	case blockHop:
 		bl.squares = 0
-		bl.b.runSquares(bl.win[:blockHop], &bl.h[0], sq)
+		bl.h[0].energy, bl.hOK[0] = energyOf(bl.win[:blockHop], sq), false
 	case blockLen:
 		bl.squares = 0
-		bl.b.runSquares(bl.win[blockHop:], &bl.h[1], sq)
+		bl.h[1].energy, bl.hOK[1] = energyOf(bl.win[blockHop:], sq), false
 		return n, true
 	default:
 		bl.squares = sq
 	}
 	return n, false
+}
+
+// energyOf is Σx² over the half x, in float32 as run sums it: from sq, the exact integer sum
+// of squares, when float32 holds every partial sum exactly (then the two are equal bit for
+// bit, without the float loop's chain of dependent additions).
+func energyOf(x []float32, sq int64) float32 {
+	if sq < exactBelow {
+		return float32(sq)
+	}
+	var e float32
+	for _, v := range x[:blockHop] {
+		e += v * v
+	}
+	return e
+}
+
+// sums computes the filter sums of half i of the current block if they are not yet.
+func (bl *blocker) sums(i int) {
+	if !bl.hOK[i] {
+		bl.b.runEnergy(bl.win[i*blockHop:(i+1)*blockHop], &bl.h[i], bl.h[i].energy)
+		bl.hOK[i] = true
+	}
+}
+
+// prevBlock computes the last block's sums (blk[0]) if they are not yet; h[0] is computed.
+func (bl *blocker) prevBlock() {
+	if bl.blkOK[0] {
+		return
+	}
+	if !bl.oldOK {
+		bl.b.runEnergy(bl.old[:], &bl.oldH, bl.oldH.energy)
+		bl.oldOK = true
+	}
+	var p [8]float32
+	bl.b.join(&bl.oldH, &bl.h[0], &bl.blk[0], &p)
+	bl.blkOK[0] = true
 }
 
 // room returns how many samples take will accept before the next half-block boundary.
@@ -376,18 +417,34 @@ func (bl *blocker) room() int {
 }
 
 func (bl *blocker) analyze(lim *limits, held Digit) Digit {
+	// analyzeHalves' first test, on the energies alone (the same sum join makes): a block
+	// below it is no key whatever its filter sums
+	if (bl.h[0].energy+bl.h[1].energy)*blockLen < lim.minPower {
+		return 0
+	}
+	bl.sums(0)
+	bl.sums(1)
 	var prev *half
 	if bl.haveBlk {
+		bl.prevBlock()
 		prev = &bl.blk[0]
 	}
-	return bl.b.analyzeHalves(&bl.h[0], &bl.h[1], prev, &bl.blk[1], bl.win[:], lim, held)
+	d := bl.b.analyzeHalves(&bl.h[0], &bl.h[1], prev, &bl.blk[1], bl.win[:], lim, held)
+	bl.blkOK[1] = true
+	return d
 }
 
 // shift drops the older half of the block.
 func (bl *blocker) shift() {
+	bl.oldH, bl.oldOK = bl.h[0], bl.hOK[0]
+	if !bl.oldOK {
+		copy(bl.old[:], bl.win[:blockHop])
+	}
 	copy(bl.win[:], bl.win[blockHop:])
-	bl.h[0] = bl.h[1]
-	bl.blk[0], bl.haveBlk = bl.blk[1], true
+	bl.h[0], bl.hOK[0] = bl.h[1], bl.hOK[1]
+	bl.blk[0], bl.blkOK[0] = bl.blk[1], bl.blkOK[1]
+	bl.blkOK[1] = false
+	bl.haveBlk = true
 	bl.fill = blockHop
 }
 

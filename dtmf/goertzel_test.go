@@ -4,6 +4,9 @@ import (
 	"math"
 	"math/rand/v2"
 	"testing"
+	"time"
+
+	"github.com/paybridge/paybridge/dtmf/dtmftest"
 )
 
 // Joining two half blocks gives the same tone powers as filtering the whole block.
@@ -78,7 +81,7 @@ func TestSquaresGiveTheSameHalf(t *testing.T) {
 		}
 		var want, got half
 		b.run(x, &want)
-		b.runSquares(x, &got, sq)
+		b.runEnergy(x, &got, energyOf(x, sq))
 		if math.Float32bits(got.energy) != math.Float32bits(want.energy) || got != want {
 			t.Fatalf("trial %d (Σx² %d): half %+v, the float loop's %+v", trial, sq, got, want)
 		}
@@ -102,6 +105,8 @@ func TestBlockerSquaresAcrossFrames(t *testing.T) {
 			n, full := bl.take(in)
 			in = in[n:]
 			if full {
+				bl.sums(0)
+				bl.sums(1)
 				*out = append(*out, bl.h[0], bl.h[1])
 				bl.shift()
 			}
@@ -131,5 +136,89 @@ func TestBlockerSquaresAcrossFrames(t *testing.T) {
 		if want := run(i/2 + i%2); a[i] != want {
 			t.Fatalf("half %d: %+v, the float loop over its samples gives %+v", i, a[i], want)
 		}
+	}
+}
+
+// The blocker's lazy filter sums decide every block as the eager bank does: over the
+// conformance matrix, music and noise at levels from digital silence to full scale, each
+// block of the stream analysed under the strict and the mask limits (held or not) gives the
+// same key as analyzeHalves over halves computed eagerly from the same samples.
+func TestLazySumsDecideAsEager(t *testing.T) {
+	var pcm []int16
+	for _, c := range dtmftest.Matrix(5) {
+		pcm = append(pcm, dtmftest.Quantize(c.Audio)...)
+	}
+	pcm = append(pcm, dtmftest.Music(20, 5)...)
+	g := dtmftest.New(6)
+	for _, dbm0 := range []float64{-90, -70, -60, -55, -50, -45, -40, -30, -20} {
+		for _, snr := range []float64{3, 10, 20} {
+			pcm = append(pcm, make([]int16, 1000+int(snr))...) // digital silence, at every phase
+			noise := make([]float64, 4000)
+			g.AddNoise(noise, dbm0)
+			pcm = append(pcm, dtmftest.Quantize(noise)...)
+			// a key in the noise: its onset block follows quiet ones (lazy sums for prev)
+			tone := GenerateDigit(Digit('5'), ToneOptions{Level: dbm0 + snr, Duration: 60 * time.Millisecond})
+			noisy := make([]float64, len(tone))
+			g.AddNoise(noisy, dbm0)
+			for i, v := range tone {
+				noisy[i] += float64(v)
+			}
+			pcm = append(pcm, dtmftest.Quantize(noisy)...)
+		}
+	}
+	halfAt := func(k int) (h half) {
+		x := make([]float32, blockHop)
+		for i := range x {
+			x[i] = float32(pcm[k*blockHop+i])
+		}
+		sharedBank.run(x, &h)
+		return h
+	}
+	bl := &blocker{b: sharedBank}
+	in, blocks, keys := pcm, 0, 0
+	for j := 0; len(in) > 0; {
+		n, full := bl.take(in[:min(len(in), 160)])
+		in = in[n:]
+		if !full {
+			continue
+		}
+		x := make([]float32, blockLen)
+		for i := range x {
+			x[i] = float32(pcm[j*blockHop+i])
+		}
+		for _, lim := range []*limits{&strictLimits, &maskLimits} {
+			for _, held := range []Digit{0, '5'} {
+				h0, h1 := halfAt(j), halfAt(j+1)
+				var prev *half
+				if j > 0 {
+					var p [8]float32
+					var pb half
+					a, c := halfAt(j-1), halfAt(j)
+					sharedBank.join(&a, &c, &pb, &p)
+					prev = &pb
+				}
+				var blk half
+				want := sharedBank.analyzeHalves(&h0, &h1, prev, &blk, x, lim, held)
+				if got := bl.analyze(lim, held); got != want {
+					t.Fatalf("block %d (held %v): lazy %v, eager %v", j, held, got, want)
+				}
+				// and the sums it used are the eager ones
+				if bl.hOK[0] && bl.h[0] != h0 || bl.hOK[1] && bl.h[1] != h1 {
+					t.Fatalf("block %d: lazy half sums differ from the eager ones", j)
+				}
+				if prev != nil && bl.blkOK[0] && bl.blk[0] != *prev {
+					t.Fatalf("block %d: the last block's lazy sums differ from the eager ones", j)
+				}
+				if want != 0 {
+					keys++
+				}
+			}
+		}
+		bl.shift()
+		blocks++
+		j++
+	}
+	if keys < 1000 || blocks < 10000 {
+		t.Fatalf("%d blocks, %d with a key: the stimulus does not exercise the bank", blocks, keys)
 	}
 }
