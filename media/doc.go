@@ -90,9 +90,13 @@
 // out-of-band DTMF bodies in the same order. The audio is the stream's clock; after 0.5 s
 // without RTP the scheduler advances it by wall time (hold, INFO-only callers), but never while
 // the reader is behind — a datagram in hand or bytes queued in the socket — since a stalled
-// reader is not a silent caller, and time added mid-tone would split one key in two. No RTP
-// for SessionConfig.Timeout while the far end should send calls OnTimeout (judged on the
-// scheduler's tick) and stops reception.
+// reader is not a silent caller, and time added mid-tone would split one key in two. It does
+// so at the stream's deadlines (dtmf.Stream.Deadline: a key to end, a keypress to forget,
+// dtmf.StallLimit), in one step, and before new input (a packet, an INFO body) reaches the
+// stream; not every tick. No RTP for SessionConfig.Timeout while the far end should send calls
+// OnTimeout (judged by the scheduler, on time to a tick) and stops reception. Per packet the
+// reader takes no lock but the stream's: the source rules see a new SDP through an atomic
+// generation number.
 //
 // # Sending
 //
@@ -101,6 +105,15 @@
 // at each talkspurt. Silence between prompts is suppressed, with a keep-alive packet a second.
 // After a stall of more than 5 frames a session resynchronises instead of bursting. The
 // Scheduler measures how late each packet left (Jitter).
+//
+// A tick visits only the sessions that are due (a timer wheel of 10 ms slots): a session that
+// plays a prompt, sends keys or relays a bridge every tick; any other when its next keep-alive,
+// its RTP timeout, the start of its idle DTMF clock or the stream's next deadline comes, at
+// most 2.55 s apart. Its RTP timestamp keeps running while it sleeps (the frames it slept
+// through count as produced, never as skipped). Play, SendDigit, SetParams, a bridge, an INFO
+// body and the first packet after an idle spell wake it for the next tick. So a tick costs the
+// sessions due, not every session: a call that listens for keys with its silence suppressed is
+// visited about twice a second, not 100 times.
 //
 // # SRTP
 //
