@@ -237,9 +237,11 @@ func TestSleepingSessionEndsINFOKeyOnTime(t *testing.T) {
 	r.mu.Lock()
 	up, upAt := r.up[0], r.upAt[0]
 	r.mu.Unlock()
-	if d := upAt.Sub(sent); d < 100*time.Millisecond-schedInterval {
-		t.Errorf("the 100 ms INFO key ended %v after it came", d)
-	} else if d > 700*time.Millisecond {
+	// Only the late side is bounded in wall time: the key is stamped on the stream's clock,
+	// which stands where the scheduler's latest tick left it — on a starved machine that may
+	// be a while back, and then the key ends sooner after it came (as when every session was
+	// visited every tick); its length on the clock is checked below.
+	if d := upAt.Sub(sent); d > 700*time.Millisecond {
 		t.Errorf("the 100 ms INFO key ended %v after it came: the sleeping session was not woken for it", d)
 	}
 	if up.End-up.Start != 100*time.Millisecond {
