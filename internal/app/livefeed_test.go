@@ -40,8 +40,14 @@ func TestLiveFeedAnnouncesRedacted(t *testing.T) {
 	go f1.run(ctx)
 	go f2.run(ctx)
 	raw := make(chan string, 1024)
+	followErr := make(chan error, 1)
 	go func() {
-		_ = s3.Follow(ctx, func(msg []byte) { raw <- string(msg) })
+		followErr <- s3.Follow(ctx, func(msg []byte) {
+			select {
+			case raw <- string(msg):
+			default:
+			}
+		})
 	}()
 	own, _ := f1.hub.Subscribe()
 	defer own.Close()
@@ -50,20 +56,32 @@ func TestLiveFeedAnnouncesRedacted(t *testing.T) {
 
 	const card = "4242424242424242"
 	e := event.Event{CallID: "c1", Data: &event.APICalled{Error: "provider echoed " + card}}
-	// Follow starts listening in the background: publish until n2 shows the event.
+	// Both listeners on the database start in the background: publish until n2's console and
+	// the raw channel have each shown the event (one may be listening well before the other).
 	deadline := time.After(30 * time.Second)
-	var seen string
-	for seen == "" {
+	var seen, mine, announced string
+	for seen == "" || mine == "" || announced == "" {
 		f1.Publish(e)
-		select {
-		case m := <-other.C():
-			seen = string(m)
-		case <-time.After(200 * time.Millisecond):
-		case <-deadline:
-			t.Fatal("n2's console never showed n1's event")
+		tick := time.After(200 * time.Millisecond)
+	wait:
+		for {
+			select {
+			case m := <-other.C():
+				seen = string(m)
+			case m := <-own.C():
+				mine = string(m)
+			case m := <-raw:
+				announced = m
+			case err := <-followErr:
+				t.Fatalf("listening on the database channel: %v", err)
+			case <-tick:
+				break wait
+			case <-deadline:
+				t.Fatalf("after 30 s: n2's console %t, n1's console %t, the database channel %t", seen != "", mine != "", announced != "")
+			}
 		}
 	}
-	for name, msg := range map[string]string{"n2's console": seen, "n1's console": string(<-own.C()), "the database channel": <-raw} {
+	for name, msg := range map[string]string{"n2's console": seen, "n1's console": mine, "the database channel": announced} {
 		if strings.Contains(msg, card) {
 			t.Errorf("%s holds the card number: %s", name, msg)
 		}
