@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -151,19 +152,20 @@ func TestCrashMidPaymentNothingLostNothingTwice(t *testing.T) {
 				Digits: "4242424242424242#1230#123#", Timeout: 12 * time.Second})
 		}()
 	}
-	// Kill -9 once the provider has charged a card and holds another capture it has not
-	// answered yet (in its 700 ms of latency): that payment is pending in paybridge's store.
-	// (Killing at the first charge left nothing pending when a busy machine spread the calls
-	// out: the charge's answer was already recorded and no other capture had been sent.)
+	// Kill -9 once a third of the calls have reached the provider and it holds a capture it has
+	// not answered yet (in its 700 ms of latency): that payment is pending in paybridge's
+	// store. (Killing at the first charge left nothing pending when a busy machine spread the
+	// calls out — the charge's answer was already recorded and no other capture had been sent —
+	// and missed its moment when they came all at once.)
 	deadline := time.Now().Add(60 * time.Second)
 	for {
 		received := sandboxCaptures(t, sandbox)   // before the ledger: a capture counted here and
 		charged := len(sandboxLedger(t, sandbox)) // not charged there is still being processed
-		if charged >= 1 && received > charged {
+		if received > charged && received >= calls/3 {
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("no moment with a charge made and a capture in flight (%d captures, %d charged):\n%s", received, charged, node.out)
+			t.Fatalf("no moment with a capture in flight at the provider (%d captures, %d charged):\n%s", received, charged, node.out)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
@@ -172,7 +174,14 @@ func TestCrashMidPaymentNothingLostNothingTwice(t *testing.T) {
 	}
 	_ = node.cmd.Wait()
 	wg.Wait()
-	time.Sleep(1500 * time.Millisecond) // requests the sandbox was still sleeping on finish
+	// The provider finishes what it received: a capture it has not charged yet is one the
+	// restart's reconciliation would find "not received" and leave pending for its grace
+	// minute. Wait for it rather than for a fixed time a busy machine may exceed.
+	for deadline := time.Now().Add(30 * time.Second); sandboxCaptures(t, sandbox) > len(sandboxLedger(t, sandbox)); time.Sleep(50 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the provider did not finish the captures it received")
+		}
+	}
 
 	db := filepath.Join(data, "paybridge.db")
 	st, err := store.Open(context.Background(), db)
@@ -260,9 +269,6 @@ func TestCrashMidPaymentNothingLostNothingTwice(t *testing.T) {
 	}
 	defer st.Close()
 	ctx := context.Background()
-	if left, _ := st.PendingAttempts(ctx); len(left) != 0 {
-		t.Fatalf("%d attempts still pending after reconciliation: %+v", len(left), left)
-	}
 	attempts, err := st.ListAttempts(ctx, time.Time{})
 	if err != nil {
 		t.Fatal(err)
@@ -272,6 +278,16 @@ func TestCrashMidPaymentNothingLostNothingTwice(t *testing.T) {
 		byKey[a.IdempotencyKey] = a
 	}
 	ledger := sandboxLedger(t, sandbox)
+	// Nothing the provider received is left pending. An attempt it never received (the kill
+	// came while its request was being sent) is left for reconciliation's grace minute — its
+	// request could still be on its way — and then settled as not charged (gateway
+	// TestReconcile*); it holds no charge, so nothing is lost.
+	left, _ := st.PendingAttempts(ctx)
+	for _, a := range left {
+		if slices.ContainsFunc(ledger, func(c sandboxCharge) bool { return c.IdempotencyKey == a.IdempotencyKey }) {
+			t.Errorf("attempt %s: the provider received it, yet it is still pending after reconciliation", a.IdempotencyKey)
+		}
+	}
 	charged := map[string]int{}
 	for _, c := range ledger {
 		if c.Status != "succeeded" {
@@ -298,8 +314,8 @@ func TestCrashMidPaymentNothingLostNothingTwice(t *testing.T) {
 			}
 		}
 	}
-	t.Logf("calls=%d charged=%d attempts=%d pending_at_crash=%d approved_after_restart=%d",
-		calls, len(charged), len(attempts), len(pendingAtCrash), approved)
+	t.Logf("calls=%d charged=%d attempts=%d pending_at_crash=%d approved_after_restart=%d never_received_left_for_grace=%d",
+		calls, len(charged), len(attempts), len(pendingAtCrash), approved, len(left))
 	for _, f := range []string{db, db + "-wal"} {
 		b, _ := os.ReadFile(f)
 		if strings.Contains(string(b), "4242424242424242") {
