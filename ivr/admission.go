@@ -21,7 +21,11 @@ import (
 //     dropped a datagram on a call's socket or on the SIP socket (its queue was full), or the
 //     SIP socket holds over a megabyte unread
 //
-// — and moves the call limit: a degraded tick sets it to 90% of the calls in progress, so the
+// — and moves the call limit. Lateness (the first two signals) judges only when it lasts: a
+// lone late tick — one scheduler hiccup, a garbage-collection pause, a neighbour's burst,
+// which the callers' jitter buffers absorb — holds the limit where it is (Admission.Held
+// "late"), and the second late tick in a row is the degradation. Loss and backlog (the
+// kernel dropped datagrams, sockets behind) degrade at once. A degraded tick sets it to 90% of the calls in progress, so the
 // calls that came in while the load built up leave by attrition (nobody is hung up); a
 // healthy tick with the calls near the limit raises it, doubling it until the first
 // degradation, by 5% after (slow start, then a careful approach, as TCP does). The limit never
@@ -87,9 +91,12 @@ type Admission struct {
 	// CPUShare is the share of the available CPUs the process used on the last tick (its own
 	// CPU time: a neighbour's does not count).
 	CPUShare float64 `json:"cpu_share"`
-	// Held names what kept the limit from rising on the last tick although the media was
-	// healthy ("cpu": the process used over 90% of its CPUs); it never lowers the limit.
+	// Held names what kept the limit from rising on the last tick without lowering it: "cpu"
+	// (the process used over 90% of its CPUs, its media healthy) or "late" (packets late or
+	// frames skipped on this tick alone: the next late tick in a row degrades).
+	// Late names the lateness signal of that lone tick ("send-late", "skipped-frames").
 	Held string `json:"held,omitempty"`
+	Late string `json:"late,omitempty"`
 }
 
 // admission holds the limit; the monitor goroutine moves it, onInvite and onOptions read it.
@@ -106,6 +113,7 @@ type admission struct {
 	congested bool // a degradation has been seen: the limit rises by 5%, not twofold
 	fixed     bool // Config.FixedLimit: the limit is the ceiling, health never moves it
 	hold      int
+	wasLate   bool // the last tick's packets were late or its frames skipped
 	last      healthSample
 }
 
@@ -190,18 +198,26 @@ func (a *admission) update(in tickInput) Admission {
 		if wall := cur.at.Sub(prev.at); wall > 0 {
 			st.CPUShare = float64(cur.cpu-prev.cpu) / float64(wall) / float64(availableCPUs())
 		}
+		late := ""
+		switch {
+		case st.SkippedFrames > 0:
+			late = "skipped-frames"
+		case packets >= minLatenessSamples && st.LateShare > lateShareMax:
+			late = "send-late"
+		}
 		switch {
 		case in.newDrops > 0:
 			st.Degraded = "socket-drops"
-		case st.SkippedFrames > 0:
-			st.Degraded = "skipped-frames"
-		case packets >= minLatenessSamples && st.LateShare > lateShareMax:
-			st.Degraded = "send-late"
+		case late != "" && a.wasLate:
+			st.Degraded = late // the second late tick in a row
 		case in.behind > 1+in.sockets/100:
 			st.Degraded = "receive-backlog"
 		case in.sipBusy:
 			st.Degraded = "sip-backlog"
+		case late != "":
+			st.Held, st.Late = "late", late
 		}
+		a.wasLate = late != ""
 		// CPU headroom is predictive: with the media healthy it may stop the limit rising,
 		// never lower it (a neighbour's load shows up here only as lateness, above).
 		if st.Degraded == "" && st.CPUShare > cpuShareMax {

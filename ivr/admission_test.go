@@ -58,8 +58,23 @@ func TestAdmissionLimitFollowsMediaHealth(t *testing.T) {
 		}
 		limit = want
 	}
-	// 2% of the packets a frame late: degraded, the limit falls to 90% of the calls.
+	// 2% of the packets a frame late on one tick: a hiccup — the limit holds (no rise, no
+	// fall); a healthy tick between clears it; two late ticks in a row are the degradation:
+	// the limit falls to 90% of the calls.
 	calls := limit - 5
+	for _, healthy := range []bool{true, false} {
+		st := f.tick(calls, 10000, 200)
+		if st.Degraded != "" || st.Held != "late" || st.Late != "send-late" || st.Limit != limit {
+			t.Fatalf("2%% late on one tick: %+v, want held (late, send-late) at limit %d", st, limit)
+		}
+		if healthy {
+			st := f.tick(calls, 10000, 0)
+			if st.Degraded != "" || st.Held != "" || st.Limit < limit {
+				t.Fatalf("on time after a late tick: %+v, want healthy, the limit %d or above", st, limit)
+			}
+			limit = st.Limit
+		}
+	}
 	st := f.tick(calls, 10000, 200)
 	if st.Degraded != "send-late" || st.Limit != calls*9/10 {
 		t.Fatalf("2%% late: %+v, want send-late and limit %d", st, calls*9/10)
@@ -84,6 +99,12 @@ func TestAdmissionLimitFollowsMediaHealth(t *testing.T) {
 	for want, mut := range signals {
 		f.a.hold = 0
 		f.a.limit.Store(2000)
+		if want == "skipped-frames" { // lateness: judged on its second tick in a row
+			if st := f.tick(500, 10000, 0, mut); st.Degraded != "" || st.Held != "late" || st.Limit != 2000 {
+				t.Errorf("skipped frames on one tick: %+v, want held at 2000", st)
+			}
+			f.a.last.skipped = 0
+		}
 		st := f.tick(500, 10000, 0, mut)
 		if st.Degraded != want || st.Limit != 450 {
 			t.Errorf("%s: %+v, want degraded %q and limit 450", want, st, want)
@@ -97,7 +118,8 @@ func TestAdmissionLimitFollowsMediaHealth(t *testing.T) {
 	if st := f.tick(floor, 50, 50); st.Degraded != "" {
 		t.Fatalf("50 packets, all late: %+v, want no judgement on so few", st)
 	}
-	if st := f.tick(3, 10000, 5000); st.Limit != floor {
+	f.tick(3, 10000, 5000) // a lone late tick holds
+	if st := f.tick(3, 10000, 5000); st.Degraded != "send-late" || st.Limit != floor {
 		t.Fatalf("degraded with 3 calls: limit %d, want the floor %d", st.Limit, floor)
 	}
 }
@@ -148,6 +170,7 @@ func TestAdmissionCPUAloneNeverRefuses(t *testing.T) {
 		g := &tickFeed{a: newAdmission(0, 5000), now: time.Unix(0, 0)}
 		g.tick(0, 0, 0)
 		g.a.limit.Store(2000)
+		g.tick(500, 10000, 300, g.busyCPU(share)) // a lone late tick holds; the second degrades
 		st := g.tick(500, 10000, 300, g.busyCPU(share))
 		if st.Degraded != "send-late" || st.Limit != 450 {
 			t.Fatalf("3%% of packets late, CPUs %.0f%%: %+v, want send-late and limit 450", share*100, st)
