@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,6 +13,7 @@ import (
 	"time"
 
 	"github.com/paybridge/paybridge/dtmf"
+	"github.com/paybridge/paybridge/internal/freeport"
 	"github.com/paybridge/paybridge/internal/sipsafe"
 	"github.com/paybridge/paybridge/internal/testlog"
 	"github.com/paybridge/paybridge/loadtest/pcapgen"
@@ -32,39 +32,18 @@ func needTool(t *testing.T, name string) string {
 }
 
 // freePort returns a UDP port that was free a moment ago. even asks for SIPp's -mp: an even
-// port that begins a run of 4 free ports (SIPp binds audio and video RTP and RTCP from it),
-// every one bound at the look — a kernel-chosen port's neighbours are often taken on a busy
-// box (SIPp: "Unable to bind video RTP socket", the PBX never answered).
+// port that begins a run of 4 free ports (SIPp binds audio and video RTP and RTCP from it;
+// freeport.UDPRun binds each at the look — "Unable to bind video RTP socket" otherwise).
 func freePort(t *testing.T, even bool) int {
 	t.Helper()
-	for i := 0; i < 50; i++ {
-		c, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
-		if err != nil {
-			t.Fatal(err)
-		}
-		p := c.LocalAddr().(*net.UDPAddr).Port
-		c.Close()
-		if !even {
-			return p
-		}
-		p &^= 1
-		var held []*net.UDPConn
-		for q := p; q < p+4; q++ {
-			h, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: q})
-			if err != nil {
-				break
-			}
-			held = append(held, h)
-		}
-		for _, h := range held {
-			h.Close()
-		}
-		if len(held) == 4 {
-			return p
-		}
+	p, err := freeport.UDP()
+	if even {
+		p, err = freeport.UDPRun(4)
 	}
-	t.Fatal("no free port")
-	return 0
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
 }
 
 func scenario(t *testing.T, name string, repl ...string) string {

@@ -25,6 +25,7 @@ import (
 
 	"github.com/gorilla/websocket"
 
+	"github.com/paybridge/paybridge/internal/freeport"
 	"github.com/paybridge/paybridge/internal/pgtemp"
 	"github.com/paybridge/paybridge/internal/testlog"
 	"github.com/paybridge/paybridge/loadtest/pcapgen"
@@ -321,37 +322,20 @@ func sippFailures(dir string) string {
 
 // freeUDPPort is a loopback UDP port that was free a moment ago.
 func freeUDPPort() int {
-	c, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	p, err := freeport.UDP()
 	if err != nil {
 		return 15060
 	}
-	defer c.Close()
-	return c.LocalAddr().(*net.UDPAddr).Port
+	return p
 }
 
-// freeUDPRun returns an even port that begins n UDP ports free on 127.0.0.1 at the time of the
-// look (SIPp's -mp takes its RTP port and the ones after it): a port the kernel chose, made
-// even, is often taken by a neighbour on a busy machine, so every port of the run is bound
-// before it is returned.
+// freeUDPRun is an even port beginning n free ones (freeport.UDPRun; SIPp's -mp takes 4).
 func freeUDPRun(n int) int {
-	for try := 0; try < 50; try++ {
-		base := freeUDPPort() &^ 1
-		var held []*net.UDPConn
-		for p := base; p < base+n; p++ {
-			c, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: p})
-			if err != nil {
-				break
-			}
-			held = append(held, c)
-		}
-		for _, c := range held {
-			c.Close()
-		}
-		if len(held) == n {
-			return base
-		}
+	p, err := freeport.UDPRun(n)
+	if err != nil {
+		return freeUDPPort() &^ 1
 	}
-	return freeUDPPort() &^ 1
+	return p
 }
 
 func clip(s string, n int) string {

@@ -9,7 +9,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -17,6 +16,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/paybridge/paybridge/internal/freeport"
 	"github.com/paybridge/paybridge/loadtest/callgen"
 	"github.com/paybridge/paybridge/loadtest/pcapgen"
 )
@@ -134,7 +134,7 @@ func runSIPp(sipp, scenarios string, l load) (genResult, error) {
 	for attempt := 0; attempt < 3; attempt++ {
 		cmd = exec.CommandContext(ctx, "nice", "-n", "10", sipp, l.addr, "-sf", sf, "-s", l.user,
 			"-m", strconv.Itoa(l.calls), "-r", strconv.FormatFloat(l.rate, 'f', 3, 64), "-l", strconv.Itoa(l.calls),
-			"-i", "127.0.0.1", "-p", strconv.Itoa(freePort()), "-mp", strconv.Itoa(freeUDPRun(4)),
+			"-i", "127.0.0.1", "-p", strconv.Itoa(freePort()), "-mp", strconv.Itoa(sippMediaPort()),
 			"-nostdin", "-trace_stat", "-stf", filepath.Join(dir, "stat.csv"), "-fd", "1", "-trace_counts",
 			"-timeout", strconv.Itoa(int(span)+120)+"s", "-max_socket", "10000")
 		cmd.Dir = dir
@@ -172,37 +172,21 @@ func rewrite(src, dst string, repl ...string) (string, error) {
 	return dst, os.WriteFile(dst, []byte(strings.NewReplacer(repl...).Replace(string(b))), 0o644)
 }
 
-// freeUDPRun returns an even port that begins n UDP ports free on 127.0.0.1 at the time of the
-// look (SIPp's -mp takes its RTP port and the ones after it); every port of the run is bound
-// before it is returned.
-func freeUDPRun(n int) int {
-	for try := 0; try < 50; try++ {
-		base := freePort() &^ 1
-		var held []*net.UDPConn
-		for p := base; p < base+n; p++ {
-			c, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: p})
-			if err != nil {
-				break
-			}
-			held = append(held, c)
-		}
-		for _, c := range held {
-			c.Close()
-		}
-		if len(held) == n {
-			return base
-		}
-	}
-	return freePort() &^ 1
-}
-
 func freePort() int {
-	c, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	p, err := freeport.UDP()
 	if err != nil {
 		return 15060
 	}
-	defer c.Close()
-	return c.LocalAddr().(*net.UDPAddr).Port
+	return p
+}
+
+// sippMediaPort is SIPp's -mp: an even port beginning 4 free ones (freeport.UDPRun).
+func sippMediaPort() int {
+	p, err := freeport.UDPRun(4)
+	if err != nil {
+		return freePort() &^ 1
+	}
+	return p
 }
 
 // readStat takes SIPp's last cumulative counts from its -trace_stat CSV.
