@@ -38,18 +38,7 @@ func TestStartedSessionsHaveNoReaderGoroutine(t *testing.T) {
 	time.Sleep(50 * time.Millisecond)
 	before := runtime.NumGoroutine()
 	const n = 40
-	var ss []*Session
-	for range n {
-		s := NewSession(listenLoopback(t), SessionConfig{Scheduler: sched})
-		s.SetParams(Params{Codec: PCMU, EventPT: -1, PTime: 20, Direction: SendRecv, Remote: peer.LocalAddr().(*net.UDPAddr).AddrPort()})
-		s.Start()
-		ss = append(ss, s)
-	}
-	defer func() {
-		for _, s := range ss {
-			s.Close()
-		}
-	}()
+	ss := startSessions(t, sched, n, peer)
 	// every one of them receives
 	for i, s := range ss {
 		if _, err := peer.WriteToUDPAddrPort(pcmuPacket(t, uint16(i), 0xFF), netip.AddrPortFrom(lo, uint16(s.Port()))); err != nil {

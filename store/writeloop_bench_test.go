@@ -35,17 +35,24 @@ func BenchmarkWriteLoop(b *testing.B) {
 	}
 }
 
-func benchWriteLoop(b *testing.B, batch int) {
-	ctx := context.Background()
+// benchStore opens a fresh store for a benchmark: a SQLite file, or a PostgreSQL database
+// when the benchmark runs on PostgreSQL; closed when the benchmark ends.
+func benchStore(b *testing.B) *Store {
 	target := filepath.Join(b.TempDir(), "bench.db")
 	if onPostgres(b) {
 		target = newPGDatabase(b)
 	}
-	s, err := Open(ctx, target)
+	s, err := Open(context.Background(), target)
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer s.Close()
+	b.Cleanup(func() { s.Close() })
+	return s
+}
+
+func benchWriteLoop(b *testing.B, batch int) {
+	ctx := context.Background()
+	s := benchStore(b)
 	const calls = 64
 	for i := range calls {
 		if err := s.CreateCall(ctx, Call{ID: fmt.Sprintf("c%d", i), State: CallAnswered, From: "+447700900001", To: "+441632960208", Plan: "pay"}); err != nil {
@@ -63,6 +70,7 @@ func benchWriteLoop(b *testing.B, batch int) {
 		if len(evs) < batch && i < b.N-1 {
 			continue
 		}
+		var err error
 		if batch == 1 {
 			err = s.AppendEvent(ctx, evs[0].CallID, evs[0].EventRecord)
 		} else {
@@ -169,15 +177,7 @@ func BenchmarkDurableWrites(b *testing.B) {
 
 func benchDurableWrites(b *testing.B, gather time.Duration, writers int, rate float64) {
 	ctx := context.Background()
-	target := filepath.Join(b.TempDir(), "bench.db")
-	if onPostgres(b) {
-		target = newPGDatabase(b)
-	}
-	s, err := Open(ctx, target)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer s.Close()
+	s := benchStore(b)
 	s.gather = gather
 	write := func(i int) error {
 		return s.CreateAttempt(ctx, Attempt{IdempotencyKey: fmt.Sprintf("idem-%d", i), SessionID: fmt.Sprintf("s-%d", i),
