@@ -223,6 +223,14 @@ func TestPreemptHelperProcess(t *testing.T) {
 	for err := range errs {
 		fail(err)
 	}
+	// The provider's handlers wipe what they read after the client has its answer: wait for
+	// every one to return before the scan (a serve core image is taken long after a payment;
+	// on a busy box a handler could still be between its answer and its wipe).
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	if err := srv.Shutdown(ctx); err != nil {
+		fail(err)
+	}
+	cancel()
 	fmt.Println("paid")
 	_, _ = io.Copy(io.Discard, os.Stdin)
 	os.Exit(0)
