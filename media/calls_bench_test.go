@@ -31,8 +31,15 @@ import (
 // moves it (caches, a shared core): run it a few times, -benchtime 2500x is 5 s. rss-KB/call is
 // the process's resident memory after the warm-up and a collection, less before the sessions,
 // per session: what the media path holds per call (sockets' kernel buffers are not in it).
+//
+// dgrams/recvmmsg is how many datagrams the shared receiver's recvmmsg returned on average
+// (rxStats), rounds/s how many rounds it ran. PAYBRIDGE_BENCH_CALLS sets the number of calls
+// (500 unless set).
 func BenchmarkListeningCalls(b *testing.B) {
-	const calls = 500
+	calls := 500
+	if v, err := strconv.Atoi(os.Getenv("PAYBRIDGE_BENCH_CALLS")); err == nil && v >= 10 {
+		calls = v
+	}
 	far, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
 	if err != nil {
 		b.Fatal(err)
@@ -104,7 +111,7 @@ func BenchmarkListeningCalls(b *testing.B) {
 		time.Sleep(2 * time.Millisecond)
 	}
 	runtime.GC() // what the sessions hold, not garbage awaiting a collection
-	rssPerCall := float64(vmRSS(b)-rss0) / calls
+	rssPerCall := float64(vmRSS(b)-rss0) / float64(calls)
 	rounds := make(chan int)
 	done := make(chan time.Duration)
 	go func() {
@@ -117,6 +124,7 @@ func BenchmarkListeningCalls(b *testing.B) {
 		done <- threadCPU() - t0
 	}()
 	cpu0 := processCPU()
+	rounds0, recvs0, dgrams0 := rxStats()
 	start := time.Now()
 	next := start
 	n := 0
@@ -130,6 +138,7 @@ func BenchmarkListeningCalls(b *testing.B) {
 	gen := <-done
 	elapsed := time.Since(start)
 	cpu := processCPU() - cpu0 - gen
+	rounds1, recvs1, dgrams1 := rxStats()
 	var received int64
 	for _, s := range sessions {
 		received += s.Stats().Received
@@ -141,6 +150,10 @@ func BenchmarkListeningCalls(b *testing.B) {
 	b.ReportMetric(float64(cpu.Microseconds())/callSeconds, "cpu-µs/call-s")
 	b.ReportMetric(float64(gen.Microseconds())/callSeconds, "far-end-cpu-µs/call-s")
 	b.ReportMetric(rssPerCall/1024, "rss-KB/call")
+	if recvs1 > recvs0 {
+		b.ReportMetric(float64(dgrams1-dgrams0)/float64(recvs1-recvs0), "dgrams/recvmmsg")
+		b.ReportMetric(float64(rounds1-rounds0)/elapsed.Seconds(), "rounds/s")
+	}
 }
 
 // vmRSS is the process's resident set in bytes (/proc/self/status).

@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/netip"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unsafe"
 
@@ -179,26 +180,52 @@ type rxBatch struct {
 	names [rxBatchLen]unix.RawSockaddrInet6
 	bufs  [rxBatchLen][rxBufLen]byte
 	pkt   rtp.Packet // the datagram being handled, unmarshalled
+	ready bool       // msgs and iov point at names and bufs
+
+	// what the receiver did since its last flushStats (rxStats)
+	rounds, calls, datagrams int64
 }
 
-// recv takes up to rxBatchLen datagrams waiting on the socket with one recvmmsg, without
-// waiting; 0 when none is queued (or the socket is closed).
-func (s *rawSock) recv(b *rxBatch) int {
+// rxCounters is what the shared epoll receiver did: rounds, recvmmsg calls that returned
+// datagrams or found none, and datagrams. The round adds its counts once (flushStats).
+var rxCounters struct {
+	rounds, calls, datagrams atomic.Int64
+}
+
+// rxStats reads rxCounters: how many datagrams a recvmmsg returns on average is
+// datagrams/calls (BenchmarkListeningCalls reports it).
+func rxStats() (rounds, calls, datagrams int64) {
+	return rxCounters.rounds.Load(), rxCounters.calls.Load(), rxCounters.datagrams.Load()
+}
+
+func (b *rxBatch) flushStats() {
+	rxCounters.rounds.Add(b.rounds)
+	rxCounters.calls.Add(b.calls)
+	rxCounters.datagrams.Add(b.datagrams)
+	b.rounds, b.calls, b.datagrams = 0, 0, 0
+}
+
+// recv takes up to rxBatchLen datagrams waiting on the descriptor fd with one recvmmsg,
+// without waiting; 0 when none is queued (or on an error). The caller guarantees that fd is
+// open and is the socket it means for the whole call (pollRead: the session's rxMu held, its
+// receiving not stopped).
+func (b *rxBatch) recv(fd int) int {
+	if !b.ready {
+		for i := range b.msgs {
+			b.iov[i].Base = &b.bufs[i][0]
+			b.iov[i].SetLen(rxBufLen)
+			b.msgs[i].hdr = unix.Msghdr{Name: (*byte)(unsafe.Pointer(&b.names[i])), Iov: &b.iov[i], Iovlen: 1}
+		}
+		b.ready = true
+	}
+	// the kernel writes back each message's name length, flags and size: the lengths are set
+	// again each call (msg_flags is output only)
 	for i := range b.msgs {
-		b.iov[i].Base = &b.bufs[i][0]
-		b.iov[i].SetLen(rxBufLen)
-		b.msgs[i] = mmsghdr{hdr: unix.Msghdr{
-			Name: (*byte)(unsafe.Pointer(&b.names[i])), Namelen: unix.SizeofSockaddrInet6,
-			Iov: &b.iov[i], Iovlen: 1,
-		}}
+		b.msgs[i].hdr.Namelen = unix.SizeofSockaddrInet6
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.closed {
-		return 0
-	}
+	b.calls++
 	for {
-		r, _, e := unix.Syscall6(unix.SYS_RECVMMSG, uintptr(s.fd), uintptr(unsafe.Pointer(&b.msgs[0])), rxBatchLen,
+		r, _, e := unix.Syscall6(unix.SYS_RECVMMSG, uintptr(fd), uintptr(unsafe.Pointer(&b.msgs[0])), rxBatchLen,
 			unix.MSG_DONTWAIT, 0, 0)
 		if e == unix.EINTR {
 			continue
@@ -206,6 +233,7 @@ func (s *rawSock) recv(b *rxBatch) int {
 		if e != 0 {
 			return 0
 		}
+		b.datagrams += int64(r)
 		return int(r)
 	}
 }

@@ -80,10 +80,10 @@ func (m *Session) receive(pkt *rtp.Packet, src netip.AddrPort) {
 	if !m.acceptSource(pkt, src, now) {
 		return
 	}
-	p := m.curParams()
+	p := m.rxParams()
 	pt := pkt.PayloadType
-	isAudio := !p.Codec.IsZero() && pt == p.Codec.PayloadType()
-	isEvent := p.EventPT >= 0 && int(pt) == p.EventPT
+	isAudio := !p.codec.IsZero() && pt == p.codec.PayloadType()
+	isEvent := p.eventPT >= 0 && int(pt) == p.eventPT
 	if !isAudio && !isEvent {
 		m.dropped.Add(1)
 		return
@@ -141,7 +141,7 @@ func (m *Session) receive(pkt *rtp.Packet, src netip.AddrPort) {
 		}
 		frame := m.rxFrame
 		if frame == 0 {
-			frame = p.PTime * 8
+			frame = p.ptime * 8
 		}
 		if m.stream != nil {
 			m.stream.Gap(gap * frame)
@@ -159,7 +159,7 @@ func (m *Session) receive(pkt *rtp.Packet, src netip.AddrPort) {
 	if skipped > 0 && m.stream != nil {
 		frame := m.rxFrame
 		if frame == 0 {
-			frame = p.PTime * 8
+			frame = p.ptime * 8
 		}
 		m.stream.Gap(min(skipped, maxGapPackets*frame))
 	}
@@ -176,7 +176,7 @@ func (m *Session) receive(pkt *rtp.Packet, src netip.AddrPort) {
 	if len(payload) > len(m.rxPCM) {
 		payload = payload[:len(m.rxPCM)]
 	}
-	pcm := m.rxPCM[:p.Codec.Decode(m.rxPCM, payload)]
+	pcm := m.rxPCM[:p.codec.Decode(m.rxPCM, payload)]
 	m.rxFrame = len(pcm)
 	m.rxNextTS, m.rxTSKnown = pkt.Timestamp+uint32(len(pcm)), true
 	if m.stream != nil {
@@ -188,6 +188,33 @@ func (m *Session) receive(pkt *rtp.Packet, src netip.AddrPort) {
 	if l := m.link.in.Load(); l != nil {
 		l.audio(pcm)
 	}
+}
+
+// rxView is what receive needs of the Params in force, kept among the receive state: the
+// Params copy (curParams) lies elsewhere in memory, one more cache line to fetch per packet,
+// and is read again only when SetParams has replaced it. Copies are never modified, so the
+// pointer tells whether the view is current (and holding it keeps the old copy from being
+// reused).
+type rxView struct {
+	of      *Params // the copy it was taken from (nil with ok: the zero Params)
+	ok      bool
+	codec   Codec
+	eventPT int
+	ptime   int
+}
+
+// rxParams is curParams for the reader, through its view.
+func (m *Session) rxParams() *rxView {
+	p := m.paramsNow.Load()
+	if v := &m.rxv; v.ok && v.of == p {
+		return v
+	}
+	q := p
+	if q == nil {
+		q = &zeroParams
+	}
+	m.rxv = rxView{of: p, ok: true, codec: q.Codec, eventPT: q.EventPT, ptime: q.PTime}
+	return &m.rxv
 }
 
 // syncSource brings the source rules up to date with the latest SDP (the reader's copy).

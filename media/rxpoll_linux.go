@@ -135,6 +135,7 @@ func (p *rxPoller) forget(id uint64) {
 
 func (p *rxPoller) run() {
 	events := make([]unix.EpollEvent, 1024)
+	ready := make([]*Session, 0, len(events))
 	b := new(rxBatch)
 	for {
 		// Never a blocking epoll_wait: a thread parked in a system call costs the runtime a
@@ -144,15 +145,22 @@ func (p *rxPoller) run() {
 		if err != nil {
 			n = 0
 		}
+		// The round's sessions are looked up under one lock, not one per event: a session
+		// forgotten in between has stopped receiving, which pollRead sees under its rxMu.
+		p.mu.Lock()
 		for i := range events[:n] {
-			id := *(*uint64)(unsafe.Pointer(&events[i].Fd))
-			p.mu.Lock()
-			m := p.sessions[id]
-			p.mu.Unlock()
-			if m != nil {
-				m.pollRead(b)
+			if m := p.sessions[*(*uint64)(unsafe.Pointer(&events[i].Fd))]; m != nil {
+				ready = append(ready, m)
 			}
 		}
+		p.mu.Unlock()
+		for _, m := range ready {
+			m.pollRead(b)
+		}
+		b.rounds++
+		b.flushStats()
+		clear(ready) // no session is kept alive by the last round
+		ready = ready[:0]
 		if n == len(events) {
 			continue // more sockets are ready than one call reports
 		}
@@ -175,15 +183,24 @@ func (m *Session) pollLoop(s *rawSock) {
 // pollRead hands the datagrams queued on the session's socket to its receive path, clearing
 // each from the shared buffer once handled. It reports false once the session has stopped
 // receiving.
+//
+// It takes no lock of the socket: the socket is closed only after stopReceiving (Close), which
+// sets rxStopped under rxMu, so while pollRead holds rxMu and finds rxStopped false the
+// descriptor is open and its number cannot have been reused. The descriptor is kept in the
+// session (rxFd) the first time, so a round reads nothing of the socket's own memory, which
+// the scheduler's sends write.
 func (m *Session) pollRead(b *rxBatch) bool {
 	m.rxMu.Lock()
 	defer m.rxMu.Unlock()
 	if m.rxStopped {
 		return false
 	}
-	s := m.sock.Load()
+	if m.rxFd == 0 {
+		m.rxFd = m.sock.Load().fd + 1
+	}
+	fd := m.rxFd - 1
 	for {
-		n := s.recv(b)
+		n := b.recv(fd)
 		if n == 0 {
 			return true
 		}

@@ -93,7 +93,7 @@ func TestSharedReceiveBufferCleared(t *testing.T) {
 
 	control := new(rxBatch)
 	send(1)
-	if n := s.recv(control); n != 1 || !holds(control) {
+	if n := control.recv(s.fd); n != 1 || !holds(control) {
 		t.Fatalf("control: recv took %d datagrams; the scan cannot find the payload it should", n)
 	}
 

@@ -83,9 +83,9 @@ type Session struct {
 	paramsMu  sync.Mutex
 	params    Params
 	paramsNow atomic.Pointer[Params] // a copy of params for the hot paths (never modified)
+	sdpGenNow atomic.Uint64          // sdpGen, for the reader's lock-free check per packet (beside paramsNow: one cache line)
 	sdpRemote netip.AddrPort         // the last usable address an SDP named
 	sdpGen    uint64                 // bumped when sdpRemote changes
-	sdpGenNow atomic.Uint64          // sdpGen, for the reader's lock-free check per packet
 	sdpAt     time.Time              // when it last changed
 
 	remote atomic.Pointer[netip.AddrPort] // where we send: the SDP address, or the latched one
@@ -115,7 +115,10 @@ type Session struct {
 
 	link sessionLink // the bridge this session is a leg of (bridge.go)
 
-	// receive state: only the reader goroutine touches it.
+	// receive state: only the reader goroutine touches it (apart from the lines the
+	// scheduler writes above).
+	_             [64]byte
+	rxv           rxView
 	source        sourceGuard
 	startedAt     time.Time // set before the reader starts
 	rxSSRC        uint32
@@ -142,7 +145,6 @@ type Session struct {
 	clockLag   atomic.Bool  // the DTMF clock is behind wall time while idle (catchUp)
 	idleDue    atomic.Int64 // UnixNano of the DTMF stream's next deadline while idle; 0: unknown
 	lastRx     atomic.Int64
-	reading    atomic.Bool // the reader holds a datagram it has not yet handled
 	received   atomic.Int64
 	lost       atomic.Int64
 	dropped    atomic.Int64 // every datagram not accepted, foreign ones included
@@ -166,10 +168,17 @@ type Session struct {
 
 	// The shared receiver (rxpoll_linux.go) once started: the socket taken from conn, the
 	// session's id there, and rxMu, held while a round handles the session's datagrams.
-	sock      atomic.Pointer[rawSock]
-	rxID      uint64
+	sock atomic.Pointer[rawSock]
+	rxID uint64
+	// What a round writes per session sits together, away from what the scheduler's tick
+	// writes: rxMu, rxStopped, reading (the reader holds a datagram it has not yet handled)
+	// and rxFd (the socket's descriptor plus one, once pollRead read it; under rxMu).
+	_         [64]byte
 	rxMu      sync.Mutex
 	rxStopped bool
+	reading   atomic.Bool
+	rxFd      int
+	_         [64]byte
 	timedOut  bool // scheduler only: OnTimeout was called
 
 	closed   chan struct{}

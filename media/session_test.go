@@ -98,6 +98,47 @@ func TestPayloadTypeAndSSRCChecks(t *testing.T) {
 	}
 }
 
+// The reader keeps what it needs of the Params among its own state (rxView): every new
+// Params is seen by the next packet — the payload types, the law that decodes the audio and
+// the frame a loss is counted in — exactly as a per-packet read of curParams sees it.
+func TestReceiveFollowsNewParams(t *testing.T) {
+	m, st := newTestMedia(t)
+	dtmfSt := func() (int, int) { st.mu.Lock(); defer st.mu.Unlock(); return st.audio, len(st.events) }
+	m.receive(pkt(0, 1, 7), farEnd)
+	m.receive(pkt(101, 2, 7), farEnd)
+	if a, e := dtmfSt(); a != 160 || e != 1 {
+		t.Fatalf("PCMU/101: audio %d events %d, want 160 and 1", a, e)
+	}
+	// a re-INVITE's answer: PCMA on 8, telephone-event on 96, 30 ms
+	m.SetParams(Params{Codec: PCMA, EventPT: 96, PTime: 30, Direction: SendRecv, Remote: farEnd})
+	m.receive(pkt(0, 3, 7), farEnd)   // PCMU's type: no longer audio
+	m.receive(pkt(101, 4, 7), farEnd) // the old event type: dropped
+	alaw := pkt(8, 5, 7)
+	for i := range alaw.Payload {
+		alaw.Payload[i] = 0x2a // A-law, not silence in either law
+	}
+	m.receive(alaw, farEnd)
+	m.receive(pkt(96, 6, 7), farEnd)
+	if a, e := dtmfSt(); a != 320 || e != 2 {
+		t.Fatalf("after SetParams: audio %d events %d, want 320 and 2", a, e)
+	}
+	if want := dtmf.ALawToLinear(0x2a); m.rxPCM[0] != want {
+		t.Fatalf("decoded %d, want A-law's %d", m.rxPCM[0], want)
+	}
+	if d := m.dropped.Load(); d != 2 {
+		t.Fatalf("dropped %d, want 2", d)
+	}
+	// the frame a loss is counted in comes from the new Params too (no audio packet of its own
+	// yet: a fresh session)
+	m2, st2 := newTestMedia(t)
+	m2.SetParams(Params{Codec: PCMU, EventPT: 101, PTime: 30, Direction: SendRecv, Remote: farEnd})
+	m2.receive(pkt(101, 1, 7), farEnd)
+	m2.receive(pkt(101, 3, 7), farEnd)
+	if len(st2.gaps) != 1 || st2.gaps[0] != 240 {
+		t.Fatalf("gaps %v, want one of 240 samples (30 ms)", st2.gaps)
+	}
+}
+
 func TestBadRTPDropped(t *testing.T) {
 	m, st := newTestMedia(t)
 	m.Start()
