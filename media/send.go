@@ -244,6 +244,17 @@ func (m *Session) catchUp(last time.Time) {
 // sendFrame produces one frame and sends it when it carries a prompt (or a keep-alive is
 // due). It reports whether a packet went out.
 func (m *Session) sendFrame(p Params, samples int, now time.Time) bool {
+	pkt, dst, ok := m.frame(p, samples, now)
+	if !ok {
+		return false
+	}
+	m.writeRTP(pkt, dst)
+	return true
+}
+
+// frame produces one frame: the packet to send and where, ok false when nothing goes out
+// (silence suppressed, no peer, a receive-only stream). Everything but the system call.
+func (m *Session) frame(p Params, samples int, now time.Time) (pkt []byte, to netip.AddrPort, ok bool) {
 	pcm := m.pcmBuf[:samples]
 	playing := false
 	m.playMu.Lock()
@@ -254,7 +265,7 @@ func (m *Session) sendFrame(p Params, samples int, now time.Time) bool {
 			out.pull(pcm) // the relayed audio of this frame is dropped, not delayed
 		}
 		m.ts += uint32(samples)
-		return m.sendDigitPacket(p, pk, now)
+		return m.digitPacket(p, pk, now)
 	}
 	if pb := m.play; pb != nil {
 		n := copy(pcm, pb.pcm[pb.pos:])
@@ -276,18 +287,18 @@ func (m *Session) sendFrame(p Params, samples int, now time.Time) bool {
 	ts := m.ts
 	m.ts += uint32(samples)
 	if !p.Sends() {
-		return false
+		return nil, netip.AddrPort{}, false
 	}
 	if !playing {
 		if m.seqSent.Load() && now.Sub(m.lastSent) < keepAlive {
 			m.talkspurt = false
-			return false
+			return nil, netip.AddrPort{}, false
 		}
 		clear(pcm)
 	}
 	dst := m.remote.Load()
 	if dst == nil || !usableAddr(*dst) {
-		return false
+		return nil, netip.AddrPort{}, false
 	}
 	h := rtp.Header{Version: 2, PayloadType: p.Codec.PayloadType(), SequenceNumber: m.seq, Timestamp: ts, SSRC: m.ssrc}
 	if !m.seqSent.Swap(true) || (playing && !m.talkspurt) {
@@ -296,13 +307,12 @@ func (m *Session) sendFrame(p Params, samples int, now time.Time) bool {
 	m.talkspurt = playing
 	n, err := h.MarshalTo(m.outBuf[:])
 	if err != nil {
-		return false
+		return nil, netip.AddrPort{}, false
 	}
 	size := p.Codec.Encode(m.outBuf[n:], pcm)
 	m.seq++
 	m.lastSent = now
-	m.writeRTP(m.outBuf[:n+size], *dst)
-	return true
+	return m.outBuf[:n+size], *dst, true
 }
 
 // writeRTP sends one packet to the media peer (scheduler), encrypted when the stream is SRTP:
