@@ -71,7 +71,7 @@ func playOnWire(t *testing.T, pcm []int16, cs ...Codec) ([][][]byte, []*Session)
 	now := time.Now()
 	for f := 0; f*160 < len(pcm); f++ {
 		for _, m := range sessions {
-			if !m.sendFrame(*m.curParams(), 160, now) {
+			if !m.sendFrame(m.curParams(), 160, now) {
 				t.Fatalf("frame %d not sent", f)
 			}
 		}
@@ -158,7 +158,7 @@ func TestPromptCodecChangeMidPlay(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		m.sendFrame(*m.curParams(), 160, now)
+		m.sendFrame(m.curParams(), 160, now)
 		now = now.Add(20 * time.Millisecond)
 	}
 	if err := <-done; err != nil {

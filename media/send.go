@@ -33,7 +33,7 @@ func (m *Session) readerBehind() bool {
 // tick is the scheduler's visit: it sends every frame that is due, and returns when the
 // session next needs a visit (the zero time: the next tick).
 func (m *Session) tick(now time.Time) time.Time {
-	p := *m.curParams()
+	p := m.curParams() // immutable: read in place, not copied
 	frame := time.Duration(p.PTime) * time.Millisecond
 	if frame <= 0 {
 		frame = 20 * time.Millisecond
@@ -74,7 +74,7 @@ func (m *Session) tick(now time.Time) time.Time {
 	}
 	// A playback, a key or a bridge that begins after a frame read the state wakes the
 	// session (Scheduler.wake), so that frame's view is as good as a fresh look.
-	next := m.nextVisit(&p, now, sent > 0)
+	next := m.nextVisit(p, now, sent > 0)
 	m.parked = !next.IsZero()
 	return next
 }
@@ -154,7 +154,7 @@ func streamDeadline(st DTMFStream) (d time.Duration, ok bool) {
 // come for the session's Timeout while the far end should be sending. The shared receiver has
 // no read deadline; the scheduler's tick is its clock. A session read by its own goroutine
 // (readLoop) times out there instead.
-func (m *Session) checkTimeout(p Params, now time.Time) {
+func (m *Session) checkTimeout(p *Params, now time.Time) {
 	if m.timeout <= 0 || m.timedOut || m.sock.Load() == nil || !p.Receives() {
 		return
 	}
@@ -248,7 +248,7 @@ func (m *Session) catchUp(last time.Time) {
 
 // sendFrame produces one frame and sends it when it carries a prompt (or a keep-alive is
 // due). It reports whether a packet went out.
-func (m *Session) sendFrame(p Params, samples int, now time.Time) bool {
+func (m *Session) sendFrame(p *Params, samples int, now time.Time) bool {
 	pkt, dst, ok := m.frame(p, samples, now)
 	if !ok {
 		return false
@@ -263,7 +263,7 @@ func (m *Session) sendFrame(p Params, samples int, now time.Time) bool {
 // A prompt's payload is copied from its shared encoding (encoded.go) when it was encoded for
 // the codec in force; otherwise (a codec changed mid-prompt, relayed audio, keep-alives) the
 // frame's samples are encoded here. Both give the same bytes.
-func (m *Session) frame(p Params, samples int, now time.Time) (pkt []byte, to netip.AddrPort, ok bool) {
+func (m *Session) frame(p *Params, samples int, now time.Time) (pkt []byte, to netip.AddrPort, ok bool) {
 	pcm := m.pcmBuf[:samples]
 	payload := m.outBuf[rtpHeaderLen : rtpHeaderLen+samples]
 	playing, encoded := false, false

@@ -37,7 +37,7 @@ func BenchmarkSendFramePrompt(b *testing.B) {
 				b.ReportAllocs()
 				for b.Loop() {
 					m := sessions[i]
-					if _, _, ok := m.frame(p, 160, now); !ok {
+					if _, _, ok := m.frame(&p, 160, now); !ok {
 						b.Fatal("no packet")
 					}
 					if !isPlaying(m) { // the prompt ended: start it again

@@ -59,7 +59,7 @@ func (m *Session) DigitsPending() int {
 
 // nextDigitPacket returns the telephone-event packet to send in place of the audio frame that
 // starts at timestamp ts, if a key is being sent (scheduler, playMu held).
-func (m *Session) nextDigitPacket(p Params, ts uint32) (dtmf.SenderPacket, bool) {
+func (m *Session) nextDigitPacket(p *Params, ts uint32) (dtmf.SenderPacket, bool) {
 	q := &m.digits
 	if q.next >= len(q.pkts) {
 		q.pkts, q.next = nil, 0
@@ -88,7 +88,7 @@ func (m *Session) nextDigitPacket(p Params, ts uint32) (dtmf.SenderPacket, bool)
 }
 
 // digitPacket builds one telephone-event packet for the scheduler to send.
-func (m *Session) digitPacket(p Params, pk dtmf.SenderPacket, now time.Time) ([]byte, netip.AddrPort, bool) {
+func (m *Session) digitPacket(p *Params, pk dtmf.SenderPacket, now time.Time) ([]byte, netip.AddrPort, bool) {
 	dst := m.remote.Load()
 	if dst == nil || !usableAddr(*dst) || !p.Sends() {
 		return nil, netip.AddrPort{}, false
