@@ -74,7 +74,7 @@ func BenchmarkRTPSend(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		now = now.Add(keepAlive) // a packet goes out every frame
-		m.sendFrame(p, 160, now)
+		m.sendFrame(&p, 160, now)
 	}
 }
 
@@ -109,7 +109,7 @@ func BenchmarkCallMediaSecond(b *testing.B) {
 			in.SequenceNumber = seq
 			m.receive(in, sink.LocalAddr().(*net.UDPAddr).AddrPort())
 			now = now.Add(keepAlive) // worst case: a prompt plays the whole second
-			m.sendFrame(params, 160, now)
+			m.sendFrame(&params, 160, now)
 		}
 	}
 	b.ReportMetric(float64(time.Second)/(float64(b.Elapsed())/float64(b.N)), "calls/core")
@@ -192,7 +192,7 @@ func benchCallMedia(b *testing.B, suite SRTPSuite) {
 			i++
 			m.datagram(buf[:n], farEnd, &pkt)
 			now = now.Add(keepAlive) // worst case: a prompt plays the whole second
-			m.sendFrame(p, 160, now)
+			m.sendFrame(&p, 160, now)
 		}
 	}
 	b.ReportMetric(float64(time.Second)/(float64(b.Elapsed())/float64(b.N)), "calls/core")

@@ -1,10 +1,9 @@
 package media
 
 import (
+	"encoding/binary"
 	"net/netip"
 	"time"
-
-	"github.com/pion/rtp"
 )
 
 // keepAlive is how often a packet of silence goes out while nothing plays. Between prompts
@@ -34,7 +33,7 @@ func (m *Session) readerBehind() bool {
 // tick is the scheduler's visit: it sends every frame that is due, and returns when the
 // session next needs a visit (the zero time: the next tick).
 func (m *Session) tick(now time.Time) time.Time {
-	p := *m.curParams()
+	p := m.curParams() // immutable: read in place, not copied
 	frame := time.Duration(p.PTime) * time.Millisecond
 	if frame <= 0 {
 		frame = 20 * time.Millisecond
@@ -57,7 +56,8 @@ func (m *Session) tick(now time.Time) time.Time {
 	m.checkTimeout(p, now)
 	// A frame due within half a tick is sent now: the ticker's own phase must not make every
 	// packet a tick late.
-	for sent := 0; !now.Add(schedInterval/2).Before(m.nextDue) && sent < 3; sent++ {
+	sent := 0
+	for ; !now.Add(schedInterval/2).Before(m.nextDue) && sent < 3; sent++ {
 		late := max(now.Sub(m.nextDue), 0)
 		if late > 5*frame {
 			// The process stalled; resynchronise instead of bursting.
@@ -72,7 +72,9 @@ func (m *Session) tick(now time.Time) time.Time {
 		}
 		m.nextDue = m.nextDue.Add(frame)
 	}
-	next := m.nextVisit(&p, now)
+	// A playback, a key or a bridge that begins after a frame read the state wakes the
+	// session (Scheduler.wake), so that frame's view is as good as a fresh look.
+	next := m.nextVisit(p, now, sent > 0)
 	m.parked = !next.IsZero()
 	return next
 }
@@ -83,10 +85,13 @@ func (m *Session) tick(now time.Time) time.Time {
 // its DTMF clock must start running without RTP (idleAfter after the last packet) and, once
 // it runs, the DTMF stream's next deadline (dtmfDeadline). Whatever gives the session work
 // before then wakes it (Scheduler.wake).
-func (m *Session) nextVisit(p *Params, now time.Time) time.Time {
-	m.playMu.Lock()
-	busy := m.play != nil || m.digits.pending > 0
-	m.playMu.Unlock()
+func (m *Session) nextVisit(p *Params, now time.Time, framed bool) time.Time {
+	busy := m.busy // as the visit's last frame left it (playMu was held then)
+	if !framed {
+		m.playMu.Lock()
+		busy = m.play != nil || m.digits.pending > 0
+		m.playMu.Unlock()
+	}
 	if busy || m.link.out.Load() != nil {
 		return time.Time{}
 	}
@@ -149,7 +154,7 @@ func streamDeadline(st DTMFStream) (d time.Duration, ok bool) {
 // come for the session's Timeout while the far end should be sending. The shared receiver has
 // no read deadline; the scheduler's tick is its clock. A session read by its own goroutine
 // (readLoop) times out there instead.
-func (m *Session) checkTimeout(p Params, now time.Time) {
+func (m *Session) checkTimeout(p *Params, now time.Time) {
 	if m.timeout <= 0 || m.timedOut || m.sock.Load() == nil || !p.Receives() {
 		return
 	}
@@ -243,22 +248,48 @@ func (m *Session) catchUp(last time.Time) {
 
 // sendFrame produces one frame and sends it when it carries a prompt (or a keep-alive is
 // due). It reports whether a packet went out.
-func (m *Session) sendFrame(p Params, samples int, now time.Time) bool {
+func (m *Session) sendFrame(p *Params, samples int, now time.Time) bool {
+	pkt, dst, ok := m.frame(p, samples, now)
+	if !ok {
+		return false
+	}
+	m.writeRTP(pkt, dst)
+	return true
+}
+
+// frame produces one frame: the packet to send and where, ok false when nothing goes out
+// (silence suppressed, no peer, a receive-only stream). Everything but the system call.
+//
+// A prompt's payload is copied from its shared encoding (encoded.go) when it was encoded for
+// the codec in force; otherwise (a codec changed mid-prompt, relayed audio, keep-alives) the
+// frame's samples are encoded here. Both give the same bytes.
+func (m *Session) frame(p *Params, samples int, now time.Time) (pkt []byte, to netip.AddrPort, ok bool) {
 	pcm := m.pcmBuf[:samples]
-	playing := false
+	payload := m.outBuf[rtpHeaderLen : rtpHeaderLen+samples]
+	playing, encoded := false, false
 	m.playMu.Lock()
 	if pk, ok := m.nextDigitPacket(p, m.ts); ok {
 		// a key being sent as telephone-events takes the frame's place
+		m.busy = m.play != nil || m.digits.pending > 0
 		m.playMu.Unlock()
 		if out := m.link.out.Load(); out != nil {
 			out.pull(pcm) // the relayed audio of this frame is dropped, not delayed
 		}
 		m.ts += uint32(samples)
-		return m.sendDigitPacket(p, pk, now)
+		return m.digitPacket(p, pk, now)
 	}
 	if pb := m.play; pb != nil {
-		n := copy(pcm, pb.pcm[pb.pos:])
-		clear(pcm[n:])
+		n := min(samples, len(pb.pcm)-pb.pos)
+		if pb.enc != nil && pb.codec.law == p.Codec.law {
+			// under playMu: the shared bytes are held while pb plays (Play's release follows
+			// detach)
+			copy(payload, pb.enc[pb.pos:pb.pos+n])
+			fill(payload[n:], silence[p.Codec.law])
+			encoded = true
+		} else {
+			copy(pcm, pb.pcm[pb.pos:pb.pos+n])
+			clear(pcm[n:])
+		}
 		pb.pos += n
 		playing = true
 		if pb.pos >= len(pb.pcm) {
@@ -266,6 +297,7 @@ func (m *Session) sendFrame(p Params, samples int, now time.Time) bool {
 			m.play = nil
 		}
 	}
+	m.busy = m.play != nil || m.digits.pending > 0
 	m.playMu.Unlock()
 	if out := m.link.out.Load(); out != nil && !playing {
 		playing = out.pull(pcm) // bridged: the other leg's audio between prompts
@@ -276,33 +308,64 @@ func (m *Session) sendFrame(p Params, samples int, now time.Time) bool {
 	ts := m.ts
 	m.ts += uint32(samples)
 	if !p.Sends() {
-		return false
+		return nil, netip.AddrPort{}, false
 	}
 	if !playing {
 		if m.seqSent.Load() && now.Sub(m.lastSent) < keepAlive {
 			m.talkspurt = false
-			return false
+			return nil, netip.AddrPort{}, false
 		}
 		clear(pcm)
 	}
 	dst := m.remote.Load()
 	if dst == nil || !usableAddr(*dst) {
-		return false
+		return nil, netip.AddrPort{}, false
 	}
-	h := rtp.Header{Version: 2, PayloadType: p.Codec.PayloadType(), SequenceNumber: m.seq, Timestamp: ts, SSRC: m.ssrc}
-	if !m.seqSent.Swap(true) || (playing && !m.talkspurt) {
-		h.Marker = true // first packet of the stream, or of a talkspurt after silence
-	}
+	// first packet of the stream, or of a talkspurt after silence
+	marker := !m.seqSent.Swap(true) || (playing && !m.talkspurt)
 	m.talkspurt = playing
-	n, err := h.MarshalTo(m.outBuf[:])
-	if err != nil {
-		return false
+	putRTPHeader(m.outBuf[:rtpHeaderLen], p.Codec.PayloadType(), marker, m.seq, ts, m.ssrc)
+	size := samples
+	if !encoded {
+		size = p.Codec.Encode(payload, pcm)
 	}
-	size := p.Codec.Encode(m.outBuf[n:], pcm)
 	m.seq++
 	m.lastSent = now
-	m.writeRTP(m.outBuf[:n+size], *dst)
-	return true
+	return m.outBuf[:rtpHeaderLen+size], *dst, true
+}
+
+// rtpHeaderLen is the fixed RTP header (RFC 3550 5.1): no CSRC, no extension.
+const rtpHeaderLen = 12
+
+// putRTPHeader writes the fixed header of an outgoing packet in place: version 2, no padding,
+// extension or CSRC — the bytes pion's rtp.Header.MarshalTo writes for the same fields.
+func putRTPHeader(b []byte, pt uint8, marker bool, seq uint16, ts, ssrc uint32) {
+	_ = b[11]
+	b[0] = 2 << 6
+	b[1] = pt
+	if marker {
+		b[1] |= 1 << 7
+	}
+	binary.BigEndian.PutUint16(b[2:4], seq)
+	binary.BigEndian.PutUint32(b[4:8], ts)
+	binary.BigEndian.PutUint32(b[8:12], ssrc)
+}
+
+func fill(b []byte, v byte) {
+	for i := range b {
+		b[i] = v
+	}
+}
+
+// detach ends playback pb if it still plays (Play returning for the session's end) so that
+// no frame reads its encoding after Play's release.
+func (m *Session) detach(pb *playback) {
+	m.playMu.Lock()
+	defer m.playMu.Unlock()
+	if m.play == pb {
+		m.play = nil
+		close(pb.done)
+	}
 }
 
 // writeRTP sends one packet to the media peer (scheduler), encrypted when the stream is SRTP:

@@ -1,6 +1,7 @@
 package media
 
 import (
+	"net/netip"
 	"time"
 
 	"github.com/pion/rtp"
@@ -58,7 +59,7 @@ func (m *Session) DigitsPending() int {
 
 // nextDigitPacket returns the telephone-event packet to send in place of the audio frame that
 // starts at timestamp ts, if a key is being sent (scheduler, playMu held).
-func (m *Session) nextDigitPacket(p Params, ts uint32) (dtmf.SenderPacket, bool) {
+func (m *Session) nextDigitPacket(p *Params, ts uint32) (dtmf.SenderPacket, bool) {
 	q := &m.digits
 	if q.next >= len(q.pkts) {
 		q.pkts, q.next = nil, 0
@@ -86,23 +87,22 @@ func (m *Session) nextDigitPacket(p Params, ts uint32) (dtmf.SenderPacket, bool)
 	return pk, true
 }
 
-// sendDigitPacket writes one telephone-event packet (scheduler).
-func (m *Session) sendDigitPacket(p Params, pk dtmf.SenderPacket, now time.Time) bool {
+// digitPacket builds one telephone-event packet for the scheduler to send.
+func (m *Session) digitPacket(p *Params, pk dtmf.SenderPacket, now time.Time) ([]byte, netip.AddrPort, bool) {
 	dst := m.remote.Load()
 	if dst == nil || !usableAddr(*dst) || !p.Sends() {
-		return false
+		return nil, netip.AddrPort{}, false
 	}
 	h := rtp.Header{Version: 2, PayloadType: uint8(p.EventPT), SequenceNumber: m.seq, Timestamp: pk.Timestamp,
 		SSRC: m.ssrc, Marker: pk.Marker}
 	n, err := h.MarshalTo(m.outBuf[:])
 	if err != nil {
-		return false
+		return nil, netip.AddrPort{}, false
 	}
 	n += copy(m.outBuf[n:], pk.Payload)
 	m.seq++
 	m.lastSent = now
 	m.seqSent.Store(true)
 	m.talkspurt = false
-	m.writeRTP(m.outBuf[:n], *dst)
-	return true
+	return m.outBuf[:n], *dst, true
 }

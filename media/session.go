@@ -105,6 +105,7 @@ type Session struct {
 	started   bool
 	lastSent  time.Time // scheduler only
 	talkspurt bool      // the last frame sent carried a prompt
+	busy      bool      // a prompt or a key was left to send after the last frame (nextVisit)
 	seqSent   atomic.Bool
 	pcmBuf    [240]int16
 	outBuf    [12 + 240]byte
@@ -214,6 +215,10 @@ type playback struct {
 	pcm  []int16
 	pos  int
 	done chan struct{}
+	// enc is pcm encoded for codec, shared with every session playing the same samples
+	// (encoded.go); nil when the session had no codec when Play began.
+	enc   []byte
+	codec Codec
 }
 
 // NewSession makes a session of the socket conn (from a PortPool, or any bound UDP socket);
@@ -400,9 +405,14 @@ func (m *Session) Close() {
 
 // Play queues 8 kHz PCM and waits until it has been sent, ctx is cancelled (barge-in:
 // playback stops at the next frame; ctx's error is returned) or the session closes
-// (ErrClosed). A new Play replaces one in progress, which returns nil.
+// (ErrClosed). A new Play replaces one in progress, which returns nil. pcm must not change
+// while it plays: sessions playing the same samples share one encoding of them (encoded.go).
 func (m *Session) Play(ctx context.Context, pcm []int16) error {
-	pb := &playback{pcm: pcm, done: make(chan struct{})}
+	shared := acquireEncoding(pcm)
+	defer releaseEncoding(shared)
+	pb := &playback{pcm: pcm, done: make(chan struct{}), codec: m.curParams().Codec}
+	pb.enc = shared.forCodec(pb.codec, pcm)
+	defer m.detach(pb)
 	m.playMu.Lock()
 	select {
 	case <-m.closed:

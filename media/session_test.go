@@ -183,7 +183,7 @@ func TestSilenceSuppressionAndMarker(t *testing.T) {
 		Remote: sink.LocalAddr().(*net.UDPAddr).AddrPort()})
 	p := m.Params()
 	now := time.Now()
-	frame := func() bool { now = now.Add(20 * time.Millisecond); return m.sendFrame(p, 160, now) }
+	frame := func() bool { now = now.Add(20 * time.Millisecond); return m.sendFrame(&p, 160, now) }
 	if !frame() {
 		t.Fatal("the first frame must go out (it opens the stream)")
 	}
