@@ -151,17 +151,30 @@ const paymentCols = `id, call_id, connector, channel, amount_minor, currency, re
 // the same session does not undo it). MaskedCard must be a canonical mask or the write is
 // refused with ErrCardData.
 func (s *Store) UpsertPaymentSession(ctx context.Context, p PaymentSession) error {
+	_, err := s.upsertPaymentSession(ctx, p, false)
+	return err
+}
+
+// UpsertPaymentSessionStored is UpsertPaymentSession that also returns the record as this
+// write left it (what GetPayment would read right after, without the attempts): the upsert
+// returns its row (RETURNING, both dialects), so there is no second read — serve's recorder
+// sends the stored record as the payment's webhook.
+func (s *Store) UpsertPaymentSessionStored(ctx context.Context, p PaymentSession) (*PaymentSession, error) {
+	return s.upsertPaymentSession(ctx, p, true)
+}
+
+func (s *Store) upsertPaymentSession(ctx context.Context, p PaymentSession, stored bool) (*PaymentSession, error) {
 	if p.ID == "" {
-		return fmt.Errorf("%w: payment session without id", ErrInvalid)
+		return nil, fmt.Errorf("%w: payment session without id", ErrInvalid)
 	}
 	if !pan.ValidMask(p.MaskedCard) {
-		return fmt.Errorf("%w: payment session %s: masked_card must be the canonical mask (last four)", ErrCardData, p.ID)
+		return nil, fmt.Errorf("%w: payment session %s: masked_card must be the canonical mask (last four)", ErrCardData, p.ID)
 	}
 	if !pan.ValidAccountMask(p.MaskedAccount) {
-		return fmt.Errorf("%w: payment session %s: masked_account must be a bank account's mask (last four)", ErrCardData, p.ID)
+		return nil, fmt.Errorf("%w: payment session %s: masked_account must be a bank account's mask (last four)", ErrCardData, p.ID)
 	}
 	if p.AmountMinor < 0 || p.AuthorizedMinor < 0 || p.CapturedMinor < 0 {
-		return fmt.Errorf("%w: payment session %s: negative amount", ErrInvalid, p.ID)
+		return nil, fmt.Errorf("%w: payment session %s: negative amount", ErrInvalid, p.ID)
 	}
 	t := orNow(p.UpdatedAt).UnixMicro()
 	created := t
@@ -179,13 +192,15 @@ func (s *Store) UpsertPaymentSession(ctx context.Context, p PaymentSession) erro
 		p.Lifecycle = payment.DeriveState(holding, "", p.CapturedMinor, 0, false)
 	}
 	invoice, routes := jsonText(p.Invoice), jsonText(p.Routes)
+	var out *PaymentSession
 	err := s.write(ctx, func(ctx context.Context, tx *txn) error {
+		out = nil // a write may run again (writer.go)
 		var before int64
 		err := tx.QueryRowContext(ctx, `SELECT authorized_minor FROM payment_sessions WHERE id = ?`+tx.d.forUpdate(), p.ID).Scan(&before)
 		if err != nil && !errors.Is(err, sql.ErrNoRows) {
 			return err
 		}
-		_, err = tx.ExecContext(ctx, `INSERT INTO payment_sessions (`+paymentCols+`)
+		q := `INSERT INTO payment_sessions (` + paymentCols + `)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 			ON CONFLICT (id) DO UPDATE SET
 				method = CASE WHEN excluded.method <> '' THEN excluded.method ELSE payment_sessions.method END,
@@ -223,15 +238,24 @@ func (s *Store) UpsertPaymentSession(ctx context.Context, p PaymentSession) erro
 				attempts = CASE WHEN excluded.attempts <> 0 THEN excluded.attempts ELSE payment_sessions.attempts END,
 				updated_at = excluded.updated_at,
 				completed_at = CASE WHEN payment_sessions.state = 'completed' AND excluded.state <> 'completed' THEN payment_sessions.completed_at
-					ELSE COALESCE(excluded.completed_at, payment_sessions.completed_at) END`,
-			p.ID, p.CallID, p.Connector, p.Channel, p.AmountMinor, p.Currency, pan.Redact(p.Reference),
+					ELSE COALESCE(excluded.completed_at, payment_sessions.completed_at) END`
+		args := []any{p.ID, p.CallID, p.Connector, p.Channel, p.AmountMinor, p.Currency, pan.Redact(p.Reference),
 			p.State, p.Result, p.ErrorType, p.MaskedCard, p.CardType, pan.Redact(p.Token), pan.Redact(p.Confirmation),
 			pan.Redact(p.ProviderSessionID), pan.Redact(p.ProviderPaymentID), p.Attempts, created, t, micros(p.CompletedAt),
 			pan.Redact(p.ErrorCode), p.ConnectorKey,
 			p.Method, p.PaymentMethod, p.BankAccountType, p.MaskedAccount, p.Lifecycle, boolInt(holding), p.AuthorizedMinor,
-			p.CapturedMinor, int64(0), micros(p.AuthorizedUntil), invoice, routes)
-		if err != nil || before != 0 || p.AuthorizedMinor == 0 {
+			p.CapturedMinor, int64(0), micros(p.AuthorizedUntil), invoice, routes}
+		if stored {
+			row, err := scanPayment(tx.QueryRowContext(ctx, q+` RETURNING `+paymentCols, args...))
+			if err != nil {
+				return err
+			}
+			out = &row
+		} else if _, err := tx.ExecContext(ctx, q, args...); err != nil {
 			return err
+		}
+		if before != 0 || p.AuthorizedMinor == 0 {
+			return nil
 		}
 		// The payment's first money: the first line of its history.
 		action := "charged"
@@ -249,9 +273,9 @@ func (s *Store) UpsertPaymentSession(ctx context.Context, p PaymentSession) erro
 			action: action, amount: p.AuthorizedMinor, currency: p.Currency, state: p.Lifecycle})
 	})
 	if err != nil {
-		return fmt.Errorf("store: upsert payment session %s: %w", p.ID, err)
+		return nil, fmt.Errorf("store: upsert payment session %s: %w", p.ID, err)
 	}
-	return nil
+	return out, nil
 }
 
 func scanPayment(sc scanner) (PaymentSession, error) {

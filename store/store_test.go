@@ -9,11 +9,14 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
 	"testing/fstest"
 	"time"
+
+	"github.com/paybridge/paybridge/payment"
 )
 
 var testPANs = []string{"4242424242424242", "5555555555554444", "378282246310005"}
@@ -840,5 +843,50 @@ func testPaymentRecordAcrossChannels(t *testing.T) {
 	p, _, _ = s.GetPayment(ctx, "sess")
 	if p.State != PaymentCompleted || p.Result != "success" || p.ErrorCode != "" || !p.CompletedAt.Equal(paidAt) {
 		t.Fatalf("a late decline undid the payment: %+v", *p)
+	}
+}
+
+// TestUpsertPaymentSessionStoredIsTheRecord: what UpsertPaymentSessionStored returns is the
+// record as stored — field by field what GetPayment reads right after — through a create, a
+// merge from another channel, a late failure that must not undo the payment, an invoice and
+// routes, and a reference that spells a card number (returned masked, as stored).
+func TestUpsertPaymentSessionStoredIsTheRecord(t *testing.T) {
+	eachDialect(t, testUpsertPaymentSessionStoredIsTheRecord)
+}
+
+func testUpsertPaymentSessionStoredIsTheRecord(t *testing.T) {
+	s, _ := openTest(t)
+	ctx := context.Background()
+	routes := Routes{{Connector: "provider", AttemptKey: "k1", Outcome: "declined", ErrorCode: "card_declined"}}
+	writes := []PaymentSession{
+		{ID: "sess", CallID: "c", Connector: "provider", Channel: "voice", AmountMinor: 1234, Currency: "GBP",
+			Reference: "ACC 4242424242424242", State: PaymentFailed, Result: "too-many-failed-attempts",
+			ErrorType: "invalid-card-number", ErrorCode: "card_declined", ProviderSessionID: "sess", Attempts: 3,
+			Invoice: &payment.Invoice{ID: "inv-1", Lines: []payment.InvoiceLine{{Description: "gas", Quantity: 1, AmountMinor: 1234}}},
+			Routes:  &routes, CreatedAt: t0, UpdatedAt: t0, CompletedAt: t0},
+		{ID: "sess", Channel: "link", State: PaymentCompleted, Result: "success", MaskedCard: "************4444",
+			CardType: "mastercard", Confirmation: "ch_1", Attempts: 1, AuthorizedMinor: 1234, Method: payment.MethodCharge,
+			UpdatedAt: t0.Add(time.Hour), CompletedAt: t0.Add(time.Hour)},
+		{ID: "sess", Channel: "link", State: PaymentFailed, Result: "declined", ErrorCode: "card_declined",
+			UpdatedAt: t0.Add(2 * time.Hour), CompletedAt: t0.Add(2 * time.Hour)},
+	}
+	for i, w := range writes {
+		got, err := s.UpsertPaymentSessionStored(ctx, w)
+		if err != nil {
+			t.Fatalf("write %d: %v", i, err)
+		}
+		want, _, err := s.GetPayment(ctx, "sess")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Fatalf("write %d returned\n %+v\nstored\n %+v", i, *got, *want)
+		}
+		if strings.Contains(got.Reference, "4242424242424242") {
+			t.Fatalf("write %d returned the card number in the reference: %q", i, got.Reference)
+		}
+	}
+	if _, err := s.UpsertPaymentSessionStored(ctx, PaymentSession{ID: "bad", MaskedCard: "4242424242424242"}); !errors.Is(err, ErrCardData) {
+		t.Fatalf("an unmasked card: %v, want ErrCardData", err)
 	}
 }

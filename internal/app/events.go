@@ -407,19 +407,22 @@ func (r *eventRecorder) recordPayment(ctx context.Context, e event.Event, p *eve
 		}
 		ps.Routes = &rs
 	}
-	if err := r.store.UpsertPaymentSession(ctx, ps); err != nil {
+	if r.webhooks == nil {
+		if err := r.store.UpsertPaymentSession(ctx, ps); err != nil {
+			r.log.Error("recording payment", "call", e.CallID, "session", id, "err", err)
+			return
+		}
+		r.metrics.Payment(p.Result, orDash(p.Connector))
+		return
+	}
+	// The webhook carries the record as this write stored it (merged with what an earlier
+	// write of the same session left): the upsert returns it, no second read.
+	stored, err := r.store.UpsertPaymentSessionStored(ctx, ps)
+	if err != nil {
 		r.log.Error("recording payment", "call", e.CallID, "session", id, "err", err)
 		return
 	}
 	r.metrics.Payment(p.Result, orDash(p.Connector))
-	if r.webhooks == nil {
-		return
-	}
-	stored, _, err := r.store.GetPayment(ctx, id)
-	if err != nil {
-		r.log.Error("reading the payment record back", "call", e.CallID, "session", id, "err", err)
-		return
-	}
 	if _, err := r.webhooks.PublishAbout(ctx, e.Type(), stored.ID, stored); err != nil {
 		r.log.Error("queueing webhook", "call", e.CallID, "err", err)
 	}
