@@ -522,8 +522,9 @@ func (a *App) Run(ctx context.Context) error {
 	}
 	go a.runLifecycle(bg, lifecycleEvery)
 	go a.store.RunRetention(bg, a.cfg.Retention, time.Hour, a.log.With("component", "retention"))
-	a.ready.Store(true)
+	// The banner first: whoever waits for ready (a health check, a test) may read it at once.
 	a.banner()
+	a.ready.Store(true)
 
 	var runErr error
 	select {
