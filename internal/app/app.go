@@ -63,6 +63,7 @@ type App struct {
 	metrics     *console.Metrics
 	registry    *prometheus.Registry
 	recorder    *eventRecorder
+	records     callRecords // the calls' own records (the store; a test stalls it)
 	sip         *ivr.Server
 	speech      *speech
 	desk        *engine.Desk      // the bridged calls agents reach (Payments API, console)
@@ -120,6 +121,7 @@ func New(ctx context.Context, cfg Config, getenv func(string) string, out io.Wri
 	if a.store, err = store.Open(ctx, cfg.Database()); err != nil {
 		return nil, err
 	}
+	a.records = a.store
 	a.node = cfg.Node()
 	// On SQLite the node owns the file: every pending attempt in it is its own to settle.
 	a.gwStore = gatewayStore{s: a.store, node: a.node, owner: a.node, allNodes: !a.store.Shared()}

@@ -15,6 +15,16 @@ import (
 	"github.com/paybridge/paybridge/store"
 )
 
+// callRecords is what a call's path writes into the store: its record at the answer, its
+// media figures and its end after the hang-up.
+type callRecords interface {
+	CreateCall(ctx context.Context, c store.Call) error
+	SetCallRTPForeign(ctx context.Context, id string, n int64) error
+	SetCallSocketDrops(ctx context.Context, id string, n int64) error
+	SetCallSRTPAuthFailed(ctx context.Context, id string, n int64) error
+	EndCall(ctx context.Context, id, cause string, at time.Time) error
+}
+
 // route picks the plan for a dialled number; no plan → 404 (the SIP layer answers it without
 // saying which numbers exist).
 func (a *App) route(to string) (ivr.CallHandler, bool) {
@@ -54,7 +64,7 @@ func (a *App) runCall(ctx context.Context, plan *callplan.Plan, ps *prompts.Set,
 	// The call is answered by now: its record is created answered, one write (a commit)
 	// instead of two for every call.
 	now := time.Now()
-	if err := a.store.CreateCall(ctx, store.Call{ID: info.ID, From: info.From, To: info.To, Plan: plan.Name,
+	if err := a.records.CreateCall(ctx, store.Call{ID: info.ID, From: info.From, To: info.To, Plan: plan.Name,
 		PlanHash: plan.Hash, Node: a.node, State: store.CallAnswered, StartedAt: info.StartedAt, AnsweredAt: now,
 		SIPTransport: sec.Transport, SRTP: srtp}); err != nil {
 		log.Error("recording call", "err", err)
@@ -99,19 +109,19 @@ func (a *App) runCall(ctx context.Context, plan *callplan.Plan, ps *prompts.Set,
 	ms := call.MediaStats()
 	if foreign := ms.Foreign; foreign > 0 {
 		log.Warn("media from a foreign address dropped", "rtp_foreign", foreign)
-		if err := a.store.SetCallRTPForeign(context.Background(), info.ID, foreign); err != nil {
+		if err := a.records.SetCallRTPForeign(context.Background(), info.ID, foreign); err != nil {
 			log.Error("recording foreign RTP", "err", err)
 		}
 	}
 	if drops := ms.SocketDrops; drops > 0 {
 		log.Warn("the kernel dropped media on the call's socket (its receive queue was full)", "rtp_socket_drops", drops)
-		if err := a.store.SetCallSocketDrops(context.Background(), info.ID, drops); err != nil {
+		if err := a.records.SetCallSocketDrops(context.Background(), info.ID, drops); err != nil {
 			log.Error("recording socket drops", "err", err)
 		}
 	}
 	if failed := ms.SRTPAuthFailed; failed > 0 {
 		log.Warn("SRTP packets failed authentication", "srtp_auth_failed", failed)
-		if err := a.store.SetCallSRTPAuthFailed(context.Background(), info.ID, failed); err != nil {
+		if err := a.records.SetCallSRTPAuthFailed(context.Background(), info.ID, failed); err != nil {
 			log.Error("recording SRTP authentication failures", "err", err)
 		}
 	}
@@ -122,7 +132,7 @@ func (a *App) runCall(ctx context.Context, plan *callplan.Plan, ps *prompts.Set,
 		log.Warn("the call's last events are not yet recorded", "err", err)
 	}
 	cancel()
-	if err := a.store.EndCall(context.Background(), info.ID, cause, ended); err != nil {
+	if err := a.records.EndCall(context.Background(), info.ID, cause, ended); err != nil {
 		log.Error("recording hang-up", "err", err)
 	}
 	log.Info("call ended", "cause", cause)
