@@ -258,7 +258,10 @@
     const kb = (n) => Math.round((n || 0) / 1024) + " KiB";
     media.setAttribute("data-rtp-io", cap.rtp_io || "");
     media.replaceChildren(document.createTextNode(cap.rtp_io || "–"),
-      el("span", { class: "stat-note" }, cap.calls ? ((cap.goroutines - cap.goroutines_idle) / cap.calls).toFixed(1) + " goroutines per call" : cap.goroutines + " goroutines"),
+      // Per call only with many calls up: below that the shared goroutines the first call
+      // starts (the media poller and scheduler) outweigh the calls' own.
+      el("span", { class: "stat-note", "data-goroutines": String(cap.goroutines) }, cap.goroutines + " goroutines (" + cap.goroutines_idle + " with no call)" +
+        (cap.calls >= 100 ? ", ≈ " + ((cap.goroutines - cap.goroutines_idle) / cap.calls).toFixed(1) + " per call" : "")),
       capped ? el("span", { class: "stat-note msg-warning", "data-rcvbuf-capped": "true" }, "receive buffers capped by net.core.rmem_max: rtp " +
         kb(cap.rtp_buffer_granted) + " of " + kb(cap.rtp_buffer_requested) + ", sip " + kb(cap.sip_buffer_granted) + " of " + kb(cap.sip_buffer_requested)) : "");
   }
