@@ -421,3 +421,14 @@ func (s *Server) stats(w http.ResponseWriter, r *http.Request) {
 	}
 	writeJSON(w, http.StatusOK, out)
 }
+
+// capacity is /api/capacity: the admission figure alone (no store query), which the overview
+// polls every few seconds — refusals publish no event to refresh it by. 404 when the process
+// has no SIP endpoint.
+func (s *Server) capacity(w http.ResponseWriter, r *http.Request) {
+	if s.cfg.Capacity == nil {
+		writeJSON(w, http.StatusNotFound, map[string]string{"error": "no SIP endpoint: no admission figure"})
+		return
+	}
+	writeJSON(w, http.StatusOK, s.cfg.Capacity())
+}

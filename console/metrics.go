@@ -1,6 +1,7 @@
 package console
 
 import (
+	"slices"
 	"strconv"
 	"time"
 
@@ -31,6 +32,9 @@ type Metrics struct {
 
 	callsRefused *prometheus.CounterVec
 	socketDrops  *prometheus.CounterVec
+
+	recordLate   *prometheus.CounterVec
+	recordErrors *prometheus.CounterVec
 }
 
 // NewMetrics creates the metrics and registers them with reg (nil: not registered).
@@ -102,6 +106,14 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Namespace: "paybridge", Name: "udp_socket_drops_total",
 			Help: "Datagrams the kernel dropped because a socket's receive queue was full, by socket (rtp: the calls' media ports, sip).",
 		}, []string{"socket"}),
+		recordLate: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "paybridge", Name: "call_record_writes_late_total",
+			Help: "Calls that went on without waiting for their record write (write=start: the row at the answer; end: the hang-up) because the store had not answered in time: the write stays queued and lands when the store answers.",
+		}, []string{"write"}),
+		recordErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "paybridge", Name: "call_record_write_errors_total",
+			Help: "Call record writes the store failed, by write (start, rtp-foreign, socket-drops, srtp-auth, end).",
+		}, []string{"write"}),
 	}
 	// Both label sets are closed: every value exists from the start, at 0.
 	for _, r := range []string{"overload", "max-calls", "draining", "no-ports"} {
@@ -110,9 +122,16 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	for _, s := range []string{"rtp", "sip"} {
 		m.socketDrops.WithLabelValues(s)
 	}
+	for _, w := range []string{"start", "end"} {
+		m.recordLate.WithLabelValues(w)
+	}
+	for _, w := range []string{"start", "rtp-foreign", "socket-drops", "srtp-auth", "end"} {
+		m.recordErrors.WithLabelValues(w)
+	}
 	if reg != nil {
 		reg.MustRegister(m.activeCalls, m.calls, m.payments, m.operations, m.digits, m.rtpReceived, m.rtpLost, m.rtpForeign, m.srtpDropped, m.providerLatency, m.sipResponses,
-			m.payResults, m.entryErrors, m.timeToPay, m.links, m.providerRequests, m.callsRefused, m.socketDrops)
+			m.payResults, m.entryErrors, m.timeToPay, m.links, m.providerRequests, m.callsRefused, m.socketDrops,
+			m.recordLate, m.recordErrors)
 	}
 	return m
 }
@@ -278,29 +297,140 @@ func (m *Metrics) SocketDrops(socket string, n int64) {
 }
 
 // Capacity is the admission controller's figure the console shows: calls up, the limit new
-// calls are held to, and the calls refused for capacity since start.
+// calls are held to and why it stands where it is, the calls refused for capacity since
+// start, and the receive path's set-up.
 type Capacity struct {
 	Calls    int    `json:"calls"`
 	Limit    int    `json:"limit"`
 	Ceiling  int    `json:"ceiling"`
+	Floor    int    `json:"floor,omitempty"`
+	Auto     bool   `json:"auto,omitempty"`  // --max-calls auto: the ceiling is the RTP ports
+	Fixed    bool   `json:"fixed,omitempty"` // --admission fixed: the limit is the ceiling, whatever the health
 	Refused  int64  `json:"refused"`
 	Degraded string `json:"degraded,omitempty"` // what degraded the media at the last look
+	// Held is what kept the limit from rising at the last look without lowering it: "cpu"
+	// (the process used over 90% of its CPUs) or "late" (a lone late tick; Late names it).
+	Held string `json:"held,omitempty"`
+	Late string `json:"late,omitempty"`
+	// The last look's figures: the share of the CPUs the process used, the share of RTP
+	// packets sent a frame late, the frames skipped, the calls' sockets behind, and the
+	// datagrams the kernel dropped on the calls' and the SIP sockets since start.
+	CPUShare      float64 `json:"cpu_share"`
+	LateShare     float64 `json:"late_share"`
+	SkippedFrames int64   `json:"skipped_frames"`
+	Behind        int     `json:"behind"`
+	SocketDrops   int64   `json:"socket_drops"`
+	// RTPIO names the path that reads and writes the calls' media sockets (io_uring, epoll,
+	// goroutine).
+	RTPIO string `json:"rtp_io,omitempty"`
+	// The UDP receive buffers (SO_RCVBUF) asked for and granted; granted below requested means
+	// net.core.rmem_max caps them.
+	RTPBufferRequested int `json:"rtp_buffer_requested,omitempty"`
+	RTPBufferGranted   int `json:"rtp_buffer_granted,omitempty"`
+	SIPBufferRequested int `json:"sip_buffer_requested,omitempty"`
+	SIPBufferGranted   int `json:"sip_buffer_granted,omitempty"`
+	// Goroutines now and when the node started serving (no calls): their difference over the
+	// calls is the goroutines per call.
+	Goroutines     int `json:"goroutines"`
+	GoroutinesIdle int `json:"goroutines_idle"`
 }
 
-// RegisterCapacity exports the admission limit as paybridge_call_limit (and its ceiling as
-// paybridge_call_limit_ceiling) from f.
-func (m *Metrics) RegisterCapacity(reg prometheus.Registerer, f func() Capacity) {
+// CapacityReasons are the closed label sets of the admission metrics: every reason the
+// controller can give for a degraded tick and for a held limit.
+type CapacityReasons struct {
+	Degraded, Held []string
+}
+
+// RegisterCapacity exports the admission controller's figure from f, read once per scrape:
+// paybridge_call_limit (and its ceiling and floor), paybridge_admission_degraded{reason} and
+// paybridge_admission_held{reason} (1 for the reason of the last look, 0 for the others), the
+// last look's figures, paybridge_rtp_io{path} and paybridge_udp_receive_buffer_bytes.
+func (m *Metrics) RegisterCapacity(reg prometheus.Registerer, f func() Capacity, reasons CapacityReasons) {
 	if m == nil || reg == nil || f == nil {
 		return
 	}
-	reg.MustRegister(
-		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: "paybridge", Name: "call_limit",
-			Help: "New calls are answered 503 at or over this many calls in progress (the admission limit)."},
-			func() float64 { return float64(f().Limit) }),
-		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: "paybridge", Name: "call_limit_ceiling",
-			Help: "The most the admission limit may reach (--max-calls, or the RTP ports)."},
-			func() float64 { return float64(f().Ceiling) }),
-	)
+	reg.MustRegister(&capacityCollector{f: f, reasons: reasons})
+}
+
+var (
+	descCallLimit = prometheus.NewDesc("paybridge_call_limit",
+		"New calls are answered 503 at or over this many calls in progress (the admission limit).", nil, nil)
+	descCallLimitCeiling = prometheus.NewDesc("paybridge_call_limit_ceiling",
+		"The most the admission limit may reach (--max-calls, or the RTP ports).", nil, nil)
+	descCallLimitFloor = prometheus.NewDesc("paybridge_call_limit_floor",
+		"The least the admission limit may fall to (50 calls per CPU, or --max-calls below that).", nil, nil)
+	descDegraded = prometheus.NewDesc("paybridge_admission_degraded",
+		"1 when the last half-second look found the media degraded for this reason (the limit was lowered to 90% of the calls), else 0.", []string{"reason"}, nil)
+	descHeld = prometheus.NewDesc("paybridge_admission_held",
+		"1 when the last look held the limit where it was for this reason (cpu: the process used over 90% of its CPUs; late: one late tick alone), else 0.", []string{"reason"}, nil)
+	descCPUShare = prometheus.NewDesc("paybridge_admission_cpu_share",
+		"Share of the CPUs it may run on the process used over the last look (its own CPU time: 0-1).", nil, nil)
+	descLateShare = prometheus.NewDesc("paybridge_admission_late_share",
+		"Share of the RTP packets sent over the last look that left a frame (20 ms) or more late (0-1).", nil, nil)
+	descSkipped = prometheus.NewDesc("paybridge_admission_skipped_frames",
+		"Frames the media scheduler skipped over the last look.", nil, nil)
+	descBehind = prometheus.NewDesc("paybridge_admission_sockets_behind",
+		"Calls' RTP sockets holding over 16 KiB unread at the last look.", nil, nil)
+	descRTPIO = prometheus.NewDesc("paybridge_rtp_io",
+		"The path that reads and writes the calls' media sockets (always 1; the path is the label).", []string{"path"}, nil)
+	descRcvBuf = prometheus.NewDesc("paybridge_udp_receive_buffer_bytes",
+		"UDP receive buffer (SO_RCVBUF) per socket kind as asked for and as the kernel granted: granted below requested means net.core.rmem_max caps it.", []string{"socket", "size"}, nil)
+	descGoroutinesIdle = prometheus.NewDesc("paybridge_goroutines_idle",
+		"Goroutines when the node started serving, with no call: (go_goroutines - this) / paybridge_active_calls is the goroutines per call.", nil, nil)
+)
+
+// capacityCollector reads the admission figure once per scrape.
+type capacityCollector struct {
+	f       func() Capacity
+	reasons CapacityReasons
+}
+
+func (c *capacityCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{descCallLimit, descCallLimitCeiling, descCallLimitFloor, descDegraded, descHeld,
+		descCPUShare, descLateShare, descSkipped, descBehind, descRTPIO, descRcvBuf, descGoroutinesIdle} {
+		ch <- d
+	}
+}
+
+func (c *capacityCollector) Collect(ch chan<- prometheus.Metric) {
+	st := c.f()
+	gauge := func(d *prometheus.Desc, v float64, labels ...string) {
+		ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, labels...)
+	}
+	gauge(descCallLimit, float64(st.Limit))
+	gauge(descCallLimitCeiling, float64(st.Ceiling))
+	gauge(descCallLimitFloor, float64(st.Floor))
+	flags := func(d *prometheus.Desc, reasons []string, now string) {
+		for _, r := range reasons {
+			v := 0.0
+			if r == now {
+				v = 1
+			}
+			gauge(d, v, r)
+		}
+		if now != "" && !slices.Contains(reasons, now) {
+			gauge(d, 1, label(now))
+		}
+	}
+	flags(descDegraded, c.reasons.Degraded, st.Degraded)
+	flags(descHeld, c.reasons.Held, st.Held)
+	gauge(descCPUShare, st.CPUShare)
+	gauge(descLateShare, st.LateShare)
+	gauge(descSkipped, float64(st.SkippedFrames))
+	gauge(descBehind, float64(st.Behind))
+	if st.RTPIO != "" {
+		gauge(descRTPIO, 1, label(st.RTPIO))
+	}
+	for _, b := range []struct {
+		socket, size string
+		v            int
+	}{{"rtp", "requested", st.RTPBufferRequested}, {"rtp", "granted", st.RTPBufferGranted},
+		{"sip", "requested", st.SIPBufferRequested}, {"sip", "granted", st.SIPBufferGranted}} {
+		if b.v > 0 {
+			gauge(descRcvBuf, float64(b.v), b.socket, b.size)
+		}
+	}
+	gauge(descGoroutinesIdle, float64(st.GoroutinesIdle))
 }
 
 // ProviderLatency observes one provider request's duration.
@@ -347,4 +477,19 @@ func label(s string) string {
 		}
 	}
 	return s
+}
+
+// CallRecordWriteLate counts a call that went on without its record write (write: start or
+// end) because the store had not answered in time; the write stays queued.
+func (m *Metrics) CallRecordWriteLate(write string) {
+	if m != nil {
+		m.recordLate.WithLabelValues(label(write)).Inc()
+	}
+}
+
+// CallRecordWriteFailed counts a call record write the store answered with an error.
+func (m *Metrics) CallRecordWriteFailed(write string) {
+	if m != nil {
+		m.recordErrors.WithLabelValues(label(write)).Inc()
+	}
 }

@@ -198,6 +198,7 @@ func NewServer(cfg Config) http.Handler {
 	s.mux.Handle("GET /api/audit", s.auth(s.listAudit))
 	s.mux.Handle("GET /api/nodes", s.auth(s.listNodes))
 	s.mux.Handle("GET /api/stats", s.auth(s.stats))
+	s.mux.Handle("GET /api/capacity", s.auth(s.capacity))
 	s.mux.Handle("GET /api/events", s.agentAuth(s.events))
 	s.mux.Handle("GET /api/whoami", s.agentAuth(s.whoami))
 	s.mux.Handle("/api/", s.auth(func(w http.ResponseWriter, r *http.Request) {

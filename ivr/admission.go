@@ -65,6 +65,14 @@ const (
 	RefusedNoPorts  = "no-ports"  // no RTP port could be bound
 )
 
+// What moved or held the limit on a tick: Admission.Degraded is one of DegradedReasons,
+// Admission.Held one of HeldReasons (closed sets: the labels of the console's admission
+// metrics).
+var (
+	DegradedReasons = []string{"socket-drops", "send-late", "skipped-frames", "receive-backlog", "sip-backlog"}
+	HeldReasons     = []string{"cpu", "late"}
+)
+
 // Admission is the admission controller's state: the limit a new call is held to and the
 // health figures of the last tick that set it.
 type Admission struct {

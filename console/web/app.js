@@ -202,6 +202,70 @@
   }
 
   // ---- rendering helpers ----
+  // fillCapacity shows the call limit with the calls refused since start, and (fillAdmission)
+  // why it stands where it is.
+  function fillCapacity(cap) {
+    $("#stat-capacity").textContent = cap
+      ? cap.limit + " (" + cap.refused + " refused" + (cap.degraded ? ", degraded: " + cap.degraded : "") + ")"
+      : "–";
+    fillAdmission(cap);
+  }
+
+  // pollCapacity refreshes the admission figures every few seconds while an admin is signed
+  // in and the node has a SIP endpoint (its stats carry the figure): a refused call publishes
+  // no event, so the overview would not refresh by itself.
+  let hasCapacity = false;
+  async function pollCapacity() {
+    if (!token() || role !== "admin" || !hasCapacity) return;
+    const res = await fetch("/api/capacity", { headers: { Authorization: "Bearer " + token(), Accept: "application/json" }, cache: "no-store" });
+    if (res.ok) fillCapacity(await res.json());
+  }
+
+  // fillAdmission shows why the call limit stands where it is (the admission controller's last
+  // half-second look) and the media path: the reason it was lowered or held, the figures behind
+  // it, and a warning when the kernel caps the receive buffers.
+  function fillAdmission(cap) {
+    const adm = document.querySelector("#stat-admission");
+    const media = document.querySelector("#stat-media");
+    if (!adm || !media) return;
+    if (!cap) {
+      adm.textContent = "–";
+      media.textContent = "–";
+      return;
+    }
+    const p = (x) => Math.round(100 * (x || 0)) + " %";
+    let state = "healthy", cls = "";
+    if (cap.fixed) {
+      state = "fixed at --max-calls (measurement mode)";
+    } else if (cap.degraded) {
+      state = "lowered: " + cap.degraded;
+      cls = "msg-warning";
+    } else if (cap.held === "cpu") {
+      state = "held: cpu (" + p(cap.cpu_share) + " of the CPUs)";
+    } else if (cap.held) {
+      state = "held: " + cap.held + (cap.late ? " (" + cap.late + ")" : "");
+    } else if (cap.limit >= cap.ceiling) {
+      state = "at the ceiling";
+    }
+    adm.setAttribute("data-admission", cap.degraded ? "degraded" : (cap.held ? "held" : "healthy"));
+    adm.setAttribute("data-reason", cap.degraded || cap.held || "");
+    adm.className = cls;
+    adm.replaceChildren(document.createTextNode(state),
+      el("span", { class: "stat-note" }, "CPU " + p(cap.cpu_share) + ", late " + (100 * (cap.late_share || 0)).toFixed(1) + " %" +
+        (cap.skipped_frames ? ", " + cap.skipped_frames + " frames skipped" : "") + (cap.behind ? ", " + cap.behind + " sockets behind" : "") +
+        ", " + (cap.socket_drops || 0) + " dropped by the kernel"));
+    const capped = (cap.rtp_buffer_granted < cap.rtp_buffer_requested) || (cap.sip_buffer_granted < cap.sip_buffer_requested);
+    const kb = (n) => Math.round((n || 0) / 1024) + " KiB";
+    media.setAttribute("data-rtp-io", cap.rtp_io || "");
+    media.replaceChildren(document.createTextNode(cap.rtp_io || "–"),
+      // Per call only with many calls up: below that the shared goroutines the first call
+      // starts (the media poller and scheduler) outweigh the calls' own.
+      el("span", { class: "stat-note", "data-goroutines": String(cap.goroutines) }, cap.goroutines + " goroutines (" + cap.goroutines_idle + " with no call)" +
+        (cap.calls >= 100 ? ", ≈ " + ((cap.goroutines - cap.goroutines_idle) / cap.calls).toFixed(1) + " per call" : "")),
+      capped ? el("span", { class: "stat-note msg-warning", "data-rcvbuf-capped": "true" }, "receive buffers capped by net.core.rmem_max: rtp " +
+        kb(cap.rtp_buffer_granted) + " of " + kb(cap.rtp_buffer_requested) + ", sip " + kb(cap.sip_buffer_granted) + " of " + kb(cap.sip_buffer_requested)) : "");
+  }
+
   function el(tag, attrs, ...children) {
     const e = document.createElement(tag);
     for (const [k, v] of Object.entries(attrs || {})) {
@@ -434,10 +498,8 @@
       fillTable("#providers-table", (st.providers || []).map((p) => el("tr", { "data-connector": p.connector },
         el("td", {}, p.connector), el("td", {}, String(p.attempts)), el("td", {}, String(p.declined)),
         el("td", {}, p.errors ? badge(String(p.errors)) : "0"), el("td", { class: "mono" }, p.avg_latency_ms + " ms"))), "#providers-empty");
-      const cap = st.capacity;
-      $("#stat-capacity").textContent = cap
-        ? cap.limit + " (" + cap.refused + " refused" + (cap.degraded ? ", degraded: " + cap.degraded : "") + ")"
-        : "–";
+      hasCapacity = !!st.capacity;
+      fillCapacity(st.capacity);
     },
     async plans() {
       let items;
@@ -868,7 +930,9 @@
       loaders.plans().catch(() => {});
     });
     tickTimer = setInterval(tick, 1000);
+    setInterval(() => { pollCapacity().catch(() => {}); }, 3000);
     setInterval(() => { if (token() && role === "admin") { loaders.links().catch(() => {}); } }, 30000); // link expiry moves with time
     if (token()) signIn(token()); else showLogin("");
   });
 })();
+

@@ -13,6 +13,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -63,6 +64,7 @@ type App struct {
 	metrics     *console.Metrics
 	registry    *prometheus.Registry
 	recorder    *eventRecorder
+	records     callRecords // the calls' own records (the store; a test stalls it)
 	sip         *ivr.Server
 	speech      *speech
 	desk        *engine.Desk      // the bridged calls agents reach (Payments API, console)
@@ -90,9 +92,15 @@ type App struct {
 	doneOnce   sync.Once
 	reconciled atomic.Bool // the start-up reconciliation pass has run
 	calls      sync.WaitGroup
-	ready      atomic.Bool
-	draining   atomic.Bool    // SIGTERM: finishing calls, refusing new ones
-	loops      sync.WaitGroup // the node's heartbeat and takeover loops
+	// recordWrites counts the calls' record writers (callrecord.go), recordsPending their
+	// writes not yet returned.
+	recordWrites   sync.WaitGroup
+	recordsPending atomic.Int64
+	rtpIO          string       // media.RTPIO: the calls' media socket path
+	goroutinesIdle atomic.Int64 // goroutines when the node started serving, before any call
+	ready          atomic.Bool
+	draining       atomic.Bool    // SIGTERM: finishing calls, refusing new ones
+	loops          sync.WaitGroup // the node's heartbeat and takeover loops
 }
 
 // New builds a node from cfg: it opens (and migrates) the store, loads the plans, binds the
@@ -120,6 +128,7 @@ func New(ctx context.Context, cfg Config, getenv func(string) string, out io.Wri
 	if a.store, err = store.Open(ctx, cfg.Database()); err != nil {
 		return nil, err
 	}
+	a.records = a.store
 	a.node = cfg.Node()
 	// On SQLite the node owns the file: every pending attempt in it is its own to settle.
 	a.gwStore = gatewayStore{s: a.store, node: a.node, owner: a.node, allNodes: !a.store.Shared()}
@@ -406,14 +415,23 @@ func (a *App) newSIP() error {
 		return err
 	}
 	a.sip = srv
-	a.metrics.RegisterCapacity(a.registry, a.capacity)
+	// The media path is chosen once per process (media.RTPIO sets it up): say which it is.
+	a.rtpIO = media.RTPIO()
+	a.log.Info("RTP I/O path", "rtp_io", a.rtpIO)
+	a.metrics.RegisterCapacity(a.registry, a.capacity, console.CapacityReasons{Degraded: ivr.DegradedReasons, Held: ivr.HeldReasons})
 	return nil
 }
 
 // capacity is the admission controller's figure for the console and /metrics.
 func (a *App) capacity() console.Capacity {
 	st := a.sip.Admission()
-	return console.Capacity{Calls: st.Calls, Limit: st.Limit, Ceiling: st.Ceiling, Refused: st.Refused, Degraded: st.Degraded}
+	b := a.sip.ReceiveBuffers()
+	return console.Capacity{Calls: st.Calls, Limit: st.Limit, Ceiling: st.Ceiling, Floor: st.Floor, Auto: st.Auto, Fixed: st.Fixed,
+		Refused: st.Refused, Degraded: st.Degraded, Held: st.Held, Late: st.Late,
+		CPUShare: st.CPUShare, LateShare: st.LateShare, SkippedFrames: st.SkippedFrames, Behind: st.Behind, SocketDrops: st.SocketDrops,
+		RTPIO: a.rtpIO, RTPBufferRequested: b.RTPRequested, RTPBufferGranted: b.RTPGranted,
+		SIPBufferRequested: b.SIPRequested, SIPBufferGranted: b.SIPGranted,
+		Goroutines: runtime.NumGoroutine(), GoroutinesIdle: int(a.goroutinesIdle.Load())}
 }
 
 // handler mounts everything on the one HTTP listener: the payment pages and the sandbox's
@@ -522,6 +540,7 @@ func (a *App) Run(ctx context.Context) error {
 	}
 	go a.runLifecycle(bg, lifecycleEvery)
 	go a.store.RunRetention(bg, a.cfg.Retention, time.Hour, a.log.With("component", "retention"))
+	a.goroutinesIdle.Store(int64(runtime.NumGoroutine()))
 	// The banner first: whoever waits for ready (a health check, a test) may read it at once.
 	a.banner()
 	a.ready.Store(true)
@@ -545,6 +564,7 @@ func (a *App) Run(ctx context.Context) error {
 	}
 	a.sip.Close()
 	a.calls.Wait()
+	a.drainRecords(recordDrainWait)
 	a.doneOnce.Do(func() { close(a.done) })
 	sctx, cancel2 := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel2()
@@ -646,6 +666,13 @@ func (a *App) banner() {
 		rtpMode = "strict: SDP address only"
 	}
 	fmt.Fprintf(w, "  SIP          %s (UDP and TCP), media ports %d-%d (%s)\n", a.sip.Addr(), a.cfg.RTPPortMin, a.cfg.RTPPortMax, rtpMode)
+	b := a.sip.ReceiveBuffers()
+	capped := ""
+	if b.Capped() {
+		capped = " — capped by net.core.rmem_max"
+	}
+	fmt.Fprintf(w, "  media I/O    %s; receive buffers rtp %d of %d bytes, sip %d of %d%s\n", a.rtpIO,
+		b.RTPGranted, b.RTPRequested, b.SIPGranted, b.SIPRequested, capped)
 	if a.sipTLS != nil {
 		mtls := ""
 		if a.sipTLS.MutualTLS() {

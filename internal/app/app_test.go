@@ -24,6 +24,12 @@ import (
 // startNode runs a node on loopback with ephemeral ports and the bundled example plans.
 func startNode(t *testing.T, extra ...string) (*App, *testlog.Buffer, func()) {
 	t.Helper()
+	return startNodeWith(t, nil, extra...)
+}
+
+// startNodeWith is startNode with before run on the node before it serves.
+func startNodeWith(t *testing.T, before func(*App), extra ...string) (*App, *testlog.Buffer, func()) {
+	t.Helper()
 	data := t.TempDir()
 	args := append([]string{"--sip-addr", "127.0.0.1:0", "--http-addr", "127.0.0.1:0", "--data", data,
 		"--rtp-ports", "41000-41200", "--log-level", "debug", "--admin-token", "test-admin-token-0123456789abcdef"}, extra...)
@@ -35,6 +41,9 @@ func startNode(t *testing.T, extra ...string) (*App, *testlog.Buffer, func()) {
 	a, err := New(context.Background(), cfg, func(string) string { return "" }, out)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if before != nil {
+		before(a)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)

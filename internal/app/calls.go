@@ -15,6 +15,16 @@ import (
 	"github.com/paybridge/paybridge/store"
 )
 
+// callRecords is what a call's path writes into the store: its record at the answer, its
+// media figures and its end after the hang-up.
+type callRecords interface {
+	CreateCall(ctx context.Context, c store.Call) error
+	SetCallRTPForeign(ctx context.Context, id string, n int64) error
+	SetCallSocketDrops(ctx context.Context, id string, n int64) error
+	SetCallSRTPAuthFailed(ctx context.Context, id string, n int64) error
+	EndCall(ctx context.Context, id, cause string, at time.Time) error
+}
+
 // route picks the plan for a dialled number; no plan → 404 (the SIP layer answers it without
 // saying which numbers exist).
 func (a *App) route(to string) (ivr.CallHandler, bool) {
@@ -53,12 +63,15 @@ func (a *App) runCall(ctx context.Context, plan *callplan.Plan, ps *prompts.Set,
 	log := a.log.With("call", info.ID, "plan", plan.Name)
 	// The call is answered by now: its record is created answered, one write (a commit)
 	// instead of two for every call.
+	// Its writes run in order off the call's path (callrecord.go): a stalled store delays the
+	// record, never the call.
+	rec := newCallRecord(log, a.metrics, &a.recordWrites, &a.recordsPending)
 	now := time.Now()
-	if err := a.store.CreateCall(ctx, store.Call{ID: info.ID, From: info.From, To: info.To, Plan: plan.Name,
+	row := store.Call{ID: info.ID, From: info.From, To: info.To, Plan: plan.Name,
 		PlanHash: plan.Hash, Node: a.node, State: store.CallAnswered, StartedAt: info.StartedAt, AnsweredAt: now,
-		SIPTransport: sec.Transport, SRTP: srtp}); err != nil {
-		log.Error("recording call", "err", err)
-	}
+		SIPTransport: sec.Transport, SRTP: srtp}
+	rec.wait(rec.do("start", "recording call", func(ctx context.Context) error { return a.records.CreateCall(ctx, row) }),
+		callStartWait, "start")
 	a.live.Publish(event.Event{Time: now, CallID: info.ID, Data: &event.CallAnswered{From: info.From, To: info.To, Plan: plan.Name,
 		SIPTransport: sec.Transport, SRTP: srtp, Encrypted: sec.Encrypted()}})
 
@@ -99,32 +112,36 @@ func (a *App) runCall(ctx context.Context, plan *callplan.Plan, ps *prompts.Set,
 	ms := call.MediaStats()
 	if foreign := ms.Foreign; foreign > 0 {
 		log.Warn("media from a foreign address dropped", "rtp_foreign", foreign)
-		if err := a.store.SetCallRTPForeign(context.Background(), info.ID, foreign); err != nil {
-			log.Error("recording foreign RTP", "err", err)
-		}
+		rec.do("rtp-foreign", "recording foreign RTP", func(ctx context.Context) error {
+			return a.records.SetCallRTPForeign(ctx, info.ID, foreign)
+		})
 	}
 	if drops := ms.SocketDrops; drops > 0 {
 		log.Warn("the kernel dropped media on the call's socket (its receive queue was full)", "rtp_socket_drops", drops)
-		if err := a.store.SetCallSocketDrops(context.Background(), info.ID, drops); err != nil {
-			log.Error("recording socket drops", "err", err)
-		}
+		rec.do("socket-drops", "recording socket drops", func(ctx context.Context) error {
+			return a.records.SetCallSocketDrops(ctx, info.ID, drops)
+		})
 	}
 	if failed := ms.SRTPAuthFailed; failed > 0 {
 		log.Warn("SRTP packets failed authentication", "srtp_auth_failed", failed)
-		if err := a.store.SetCallSRTPAuthFailed(context.Background(), info.ID, failed); err != nil {
-			log.Error("recording SRTP authentication failures", "err", err)
-		}
+		rec.do("srtp-auth", "recording SRTP authentication failures", func(ctx context.Context) error {
+			return a.records.SetCallSRTPAuthFailed(ctx, info.ID, failed)
+		})
 	}
 	// The call's last events (its end, the bridge's end) are in the store before the call is
 	// recorded as ended: whoever sees it ended sees its whole timeline.
-	wctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	if err := a.recorder.Written(wctx); err != nil {
-		log.Warn("the call's last events are not yet recorded", "err", err)
-	}
-	cancel()
-	if err := a.store.EndCall(context.Background(), info.ID, cause, ended); err != nil {
-		log.Error("recording hang-up", "err", err)
-	}
+	rec.do("events", "", func(ctx context.Context) error {
+		wctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		defer cancel()
+		if err := a.recorder.Written(wctx); err != nil {
+			log.Warn("the call's last events are not yet recorded", "err", err)
+		}
+		return nil
+	})
+	end := rec.do("end", "recording hang-up", func(ctx context.Context) error {
+		return a.records.EndCall(ctx, info.ID, cause, ended)
+	})
+	rec.wait(end, callEndWait, "end")
 	log.Info("call ended", "cause", cause)
 }
 
