@@ -41,8 +41,9 @@ type run struct {
 	done    <-chan struct{}
 	pending []dtmf.Digit // keys received but not yet consumed by an input step (type-ahead)
 
-	habitKey   byte      // a finish key to drop if it is the next key (see expectHabit)
-	habitUntil time.Time // … and arrives before this
+	habitKey   byte        // a finish key to drop if it is the next key (see expectHabit)
+	habitUntil time.Time   // … and arrives before this
+	keyTimer   *time.Timer // nextKey's timeout on the wall clock, re-armed for each key (keyTimeout)
 
 	connectors    map[string]payment.Connector
 	connectorKeys map[string]string                // connector name → the key of the opened connector (KeyedConnector)

@@ -115,6 +115,11 @@
 // sessions due, not every session: a call that listens for keys with its silence suppressed is
 // visited about twice a second, not 100 times.
 //
+// Sessions that play the same samples at once (a prompt from the loader's cache) share one
+// G.711 encoding of them per law, made by the first Play and copied into each packet; the last
+// playback of the samples to end drops and clears it (encoded.go). The RTP header is written in
+// place. What goes on the wire is byte for byte what encoding each frame gave.
+//
 // # SRTP
 //
 // NegotiateWith applies an SRTPPolicy (off, optional, required) to an offer: an RTP/SAVP(F)

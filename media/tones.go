@@ -2,6 +2,7 @@ package media
 
 import (
 	"math"
+	"sync"
 	"time"
 
 	"github.com/paybridge/paybridge/dtmf"
@@ -19,8 +20,27 @@ const (
 var RingTones = []string{RingUS, RingUK, RingEU}
 
 // RingbackTone returns one cadence of the ring-back tone style (8 kHz PCM, about −19 dBm0 per
-// frequency), to be played in a loop; false for a style it does not know.
+// frequency), to be played in a loop; false for a style it does not know. The samples are
+// rendered once per style and shared by every caller (so every leg ringing with a style plays
+// one slice, and shares its encoding: encoded.go): do not modify them.
 func RingbackTone(style string) ([]int16, bool) {
+	t, ok := ringbacks[style]
+	if !ok {
+		return nil, false
+	}
+	t.once.Do(func() { t.pcm, _ = renderRingback(style) })
+	return t.pcm, true
+}
+
+type ringback struct {
+	once sync.Once
+	pcm  []int16
+}
+
+var ringbacks = map[string]*ringback{RingUS: {}, RingUK: {}, RingEU: {}}
+
+// renderRingback renders one cadence of style.
+func renderRingback(style string) ([]int16, bool) {
 	type seg struct {
 		on     bool
 		length time.Duration
