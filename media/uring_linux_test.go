@@ -18,32 +18,38 @@ import (
 	"github.com/paybridge/paybridge/dtmf"
 )
 
-// needUring returns the io_uring receiver, or skips the test unless the environment chose
-// io_uring (PAYBRIDGE_RTP_IO=uring: make test's test-media-io runs these tests so). Where it
-// did, a process that could not set io_uring up fails.
+// needUring returns the io_uring receiver, or skips the test in the epoll run
+// (PAYBRIDGE_RTP_IO=epoll: make test's test-media-io). Everywhere else io_uring is the
+// process's path, and a process that could not set it up fails: a kernel without it has to be
+// tested with PAYBRIDGE_RTP_IO=epoll, said so.
 func needUring(t *testing.T) *uringRx {
 	t.Helper()
-	if os.Getenv(rtpIOEnv) != "uring" {
-		t.Skip("the epoll run: io_uring is chosen by " + rtpIOEnv + "=uring (make test-media-io)")
+	if os.Getenv(rtpIOEnv) == "epoll" {
+		t.Skip("the epoll run (" + rtpIOEnv + "=epoll, make test-media-io): these tests are of the io_uring path")
 	}
 	u := uringRxShared()
 	if u == nil {
-		t.Fatalf("%s=uring, but io_uring could not be set up: %v", rtpIOEnv, sharedURx.err)
+		t.Fatalf("io_uring is the default path, but it could not be set up here: %v (on such a kernel test with %s=epoll)", sharedURx.err, rtpIOEnv)
 	}
 	return u
 }
 
-// TestRTPIOChoice: epoll unless the environment chooses io_uring (RTPIO tells which).
+// TestRTPIOChoice: io_uring unless the environment chooses epoll (RTPIO tells which).
 func TestRTPIOChoice(t *testing.T) {
+	for v, want := range map[string]int{"": rtpIOUring, "uring": rtpIOUring, "epoll": rtpIOEpoll, "io_uring": rtpIOUring} {
+		if got := rtpIOFor(v); got != want {
+			t.Errorf("%s=%q chooses %d, want %d", rtpIOEnv, v, got, want)
+		}
+	}
 	got := RTPIO()
-	if os.Getenv(rtpIOEnv) == "uring" {
+	if os.Getenv(rtpIOEnv) != "epoll" {
 		if got != "io_uring" || uringTxShared() == nil {
-			t.Fatalf("%s=uring, RTPIO %q (receiver: %v, sender: %v)", rtpIOEnv, got, sharedURx.err, sharedUTx.err)
+			t.Fatalf("%s=%q, RTPIO %q (receiver: %v, sender: %v)", rtpIOEnv, os.Getenv(rtpIOEnv), got, sharedURx.err, sharedUTx.err)
 		}
 		return
 	}
 	if got != "epoll" || uringTxShared() != nil {
-		t.Fatalf("%s=%q: RTPIO %q, want the epoll path", rtpIOEnv, os.Getenv(rtpIOEnv), got)
+		t.Fatalf("%s=epoll: RTPIO %q, want the epoll path", rtpIOEnv, got)
 	}
 }
 
