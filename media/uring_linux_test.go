@@ -173,13 +173,29 @@ func TestUringReceiveBuffersCleared(t *testing.T) {
 // TestUringSendSlotsCleared: the io_uring sender copies each packet into a slot until its
 // completion; then the slot is cleared. After a session sent an in-band key as a prompt and
 // an RFC 4733 key, the slots hold none of the packets the peer received. Control: with
-// clearing off the scan finds them.
+// clearing off the scan finds them. Both ways of sending run where the kernel has both: a
+// send naming its destination (IORING_OP_SEND with addr2, the probe found it) and a sendmsg.
 func TestUringSendSlotsCleared(t *testing.T) {
 	needUring(t)
 	tx := uringTxShared()
 	if tx == nil {
 		t.Fatalf("io_uring receiver up, sender not: %v", sharedUTx.err)
 	}
+	probed := tx.sendTo
+	t.Logf("the kernel sends IORING_OP_SEND to a destination: %v", probed)
+	defer func() { tx.mu.Lock(); tx.sendTo = probed; tx.mu.Unlock() }()
+	for _, sendTo := range []bool{false, true} {
+		if sendTo && !probed {
+			continue
+		}
+		tx.mu.Lock()
+		tx.sendTo = sendTo
+		tx.mu.Unlock()
+		t.Run(map[bool]string{false: "sendmsg", true: "send"}[sendTo], func(t *testing.T) { sendSlotsCleared(t, tx) })
+	}
+}
+
+func sendSlotsCleared(t *testing.T, tx *uringTx) {
 	run := func() [][]byte {
 		peer := listenLoopback(t)
 		defer peer.Close()
