@@ -45,9 +45,10 @@
 // On Linux (amd64, arm64) no session has a reader goroutine: Start takes the socket out of
 // Go's runtime poller (a duplicate descriptor; the net.UDPConn is closed) and hands it to the
 // process's one shared receiver, whose goroutine runs a round every 5 ms. Two receivers exist;
-// the process uses one (RTPIO names it): epoll by default, io_uring with PAYBRIDGE_RTP_IO=uring.
+// the process uses one (RTPIO names it): io_uring where the kernel allows it (the default),
+// epoll where it does not or with PAYBRIDGE_RTP_IO=epoll.
 //
-//   - io_uring (uringrx_linux.go, opt-in, where the kernel allows it): one ring whose
+//   - io_uring (uringrx_linux.go, the default where the kernel allows it): one ring whose
 //     completion work the kernel runs only inside our own io_uring_enter (DEFER_TASKRUN, the
 //     goroutine locked to the ring's one issuing thread). Each socket has one multishot
 //     recvmsg in it (user_data = the session's id, never the descriptor) taking 1 KiB buffers
@@ -58,8 +59,8 @@
 //     it back. Stopping a session cancels its receive (ASYNC_CANCEL by user_data); its socket
 //     is closed only after the receive's final completion, so the kernel holds no request on
 //     a closed socket and no datagram of it reaches anyone.
-//   - epoll (rxpoll_linux.go, the default, and whenever io_uring cannot be set up: an old
-//     kernel, a seccomp filter, kernel.io_uring_disabled): an edge-triggered epoll set the
+//   - epoll (rxpoll_linux.go, with PAYBRIDGE_RTP_IO=epoll, and whenever io_uring cannot be set
+//     up: an old kernel, a seccomp filter, kernel.io_uring_disabled): an edge-triggered epoll set the
 //     goroutine asks without
 //     blocking which sockets received datagrams; each is drained with one recvmmsg into the
 //     receiver's buffers, cleared once handled.
@@ -74,10 +75,10 @@
 // packet instead of holding up the scheduler. Elsewhere each session reads its net.UDPConn
 // with a goroutine.
 //
-// On this kernel (6.18, a 2-core VM) the two paths cost the same CPU within measurement noise
-// (docs/sip.md, Capacity): the cost of a UDP packet is the kernel's receive and send work,
-// which both do, and the system calls io_uring saves are a small part of it. io_uring stays
-// opt-in: an end-to-end test of the sandbox's capture line lost a capture on it, not on epoll.
+// On a VM where system calls are dear io_uring costs less CPU than epoll (docs/sip.md, RTP on
+// io_uring); most of either's cost is the kernel's receive and send work per packet, which both
+// do. The capture the sandbox's line once lost on io_uring was a bridge relay defect that lost
+// it on epoll too under load (fixed in relay.go); io_uring is the default since.
 //
 // The reader first decides by the source address (source.go, the defence against RTP Bleed):
 // the address the SDP names, or — once, early, from SessionConfig.SignalIP, never with

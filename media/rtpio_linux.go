@@ -8,12 +8,11 @@ import (
 )
 
 // rtpIOEnv names the environment variable that chooses how started sessions' sockets are
-// read and written on Linux (docs/sip.md): "uring" — io_uring (uringrx_linux.go,
-// uringtx_linux.go) when the kernel allows it, epoll otherwise —; unset or anything else — the
-// epoll path (rxpoll_linux.go: epoll, recvmmsg, sendto). io_uring is not the default: it
-// measured no better than epoll here, and an end-to-end test of the sandbox's capture line
-// (internal/e2e TestProviderCaptureLineE2E) lost a capture on it that it does not lose on epoll
-// (docs/sip.md, RTP on io_uring). The media tests run both ways (make test).
+// read and written on Linux (docs/sip.md, RTP on io_uring): unset, "uring" or anything but
+// "epoll" — io_uring (uringrx_linux.go, uringtx_linux.go) where the kernel allows it, the
+// epoll path when it cannot be set up (a kernel before 6.1, a seccomp filter,
+// kernel.io_uring_disabled); "epoll" — the epoll path always (rxpoll_linux.go: epoll,
+// recvmmsg, sendto). The media tests run both ways (make test: test-media-io is the epoll run).
 const rtpIOEnv = "PAYBRIDGE_RTP_IO"
 
 const (
@@ -26,18 +25,22 @@ var rtpIO struct {
 	v    int
 }
 
+// rtpIOFor is the path the variable's value v chooses.
+func rtpIOFor(v string) int {
+	if v == "epoll" {
+		return rtpIOEpoll
+	}
+	return rtpIOUring
+}
+
 func rtpIOChoice() int {
-	rtpIO.once.Do(func() {
-		if os.Getenv(rtpIOEnv) == "uring" {
-			rtpIO.v = rtpIOUring
-		}
-	})
+	rtpIO.once.Do(func() { rtpIO.v = rtpIOFor(os.Getenv(rtpIOEnv)) })
 	return rtpIO.v
 }
 
 // RTPIO names the path that reads and writes started sessions' sockets in this process:
-// "io_uring" (chosen by the environment and set up), or "epoll" (the default, or io_uring could
-// not be set up: an old kernel, a seccomp filter, kernel.io_uring_disabled). It sets the
+// "io_uring" (the default, set up), or "epoll" (chosen with PAYBRIDGE_RTP_IO=epoll, or io_uring
+// could not be set up: an old kernel, a seccomp filter, kernel.io_uring_disabled). It sets the
 // receiver up if it was not.
 func RTPIO() string {
 	if uringRxShared() != nil {

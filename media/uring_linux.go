@@ -44,6 +44,7 @@ const (
 	uringOpSendmsg     = 9
 	uringOpRecvmsg     = 10
 	uringOpAsyncCancel = 14
+	uringOpSend        = 26 // with a destination in addr2 and addr_len on newer kernels (probed: uringTx)
 )
 
 // SQE flags, send/receive ioprio flags, CQE flags.
@@ -85,7 +86,7 @@ type uringSQE struct {
 	userData    uint64
 	bufIndex    uint16 // buf_group with IOSQE_BUFFER_SELECT
 	personality uint16
-	spliceFdIn  int32
+	spliceFdIn  int32 // addr_len (low 16 bits) of a send's destination in off (addr2)
 	addr3       uint64
 	_           uint64
 }

@@ -18,32 +18,38 @@ import (
 	"github.com/paybridge/paybridge/dtmf"
 )
 
-// needUring returns the io_uring receiver, or skips the test unless the environment chose
-// io_uring (PAYBRIDGE_RTP_IO=uring: make test's test-media-io runs these tests so). Where it
-// did, a process that could not set io_uring up fails.
+// needUring returns the io_uring receiver, or skips the test in the epoll run
+// (PAYBRIDGE_RTP_IO=epoll: make test's test-media-io). Everywhere else io_uring is the
+// process's path, and a process that could not set it up fails: a kernel without it has to be
+// tested with PAYBRIDGE_RTP_IO=epoll, said so.
 func needUring(t *testing.T) *uringRx {
 	t.Helper()
-	if os.Getenv(rtpIOEnv) != "uring" {
-		t.Skip("the epoll run: io_uring is chosen by " + rtpIOEnv + "=uring (make test-media-io)")
+	if os.Getenv(rtpIOEnv) == "epoll" {
+		t.Skip("the epoll run (" + rtpIOEnv + "=epoll, make test-media-io): these tests are of the io_uring path")
 	}
 	u := uringRxShared()
 	if u == nil {
-		t.Fatalf("%s=uring, but io_uring could not be set up: %v", rtpIOEnv, sharedURx.err)
+		t.Fatalf("io_uring is the default path, but it could not be set up here: %v (on such a kernel test with %s=epoll)", sharedURx.err, rtpIOEnv)
 	}
 	return u
 }
 
-// TestRTPIOChoice: epoll unless the environment chooses io_uring (RTPIO tells which).
+// TestRTPIOChoice: io_uring unless the environment chooses epoll (RTPIO tells which).
 func TestRTPIOChoice(t *testing.T) {
+	for v, want := range map[string]int{"": rtpIOUring, "uring": rtpIOUring, "epoll": rtpIOEpoll, "io_uring": rtpIOUring} {
+		if got := rtpIOFor(v); got != want {
+			t.Errorf("%s=%q chooses %d, want %d", rtpIOEnv, v, got, want)
+		}
+	}
 	got := RTPIO()
-	if os.Getenv(rtpIOEnv) == "uring" {
+	if os.Getenv(rtpIOEnv) != "epoll" {
 		if got != "io_uring" || uringTxShared() == nil {
-			t.Fatalf("%s=uring, RTPIO %q (receiver: %v, sender: %v)", rtpIOEnv, got, sharedURx.err, sharedUTx.err)
+			t.Fatalf("%s=%q, RTPIO %q (receiver: %v, sender: %v)", rtpIOEnv, os.Getenv(rtpIOEnv), got, sharedURx.err, sharedUTx.err)
 		}
 		return
 	}
 	if got != "epoll" || uringTxShared() != nil {
-		t.Fatalf("%s=%q: RTPIO %q, want the epoll path", rtpIOEnv, os.Getenv(rtpIOEnv), got)
+		t.Fatalf("%s=epoll: RTPIO %q, want the epoll path", rtpIOEnv, got)
 	}
 }
 
@@ -167,13 +173,29 @@ func TestUringReceiveBuffersCleared(t *testing.T) {
 // TestUringSendSlotsCleared: the io_uring sender copies each packet into a slot until its
 // completion; then the slot is cleared. After a session sent an in-band key as a prompt and
 // an RFC 4733 key, the slots hold none of the packets the peer received. Control: with
-// clearing off the scan finds them.
+// clearing off the scan finds them. Both ways of sending run where the kernel has both: a
+// send naming its destination (IORING_OP_SEND with addr2, the probe found it) and a sendmsg.
 func TestUringSendSlotsCleared(t *testing.T) {
 	needUring(t)
 	tx := uringTxShared()
 	if tx == nil {
 		t.Fatalf("io_uring receiver up, sender not: %v", sharedUTx.err)
 	}
+	probed := tx.sendTo
+	t.Logf("the kernel sends IORING_OP_SEND to a destination: %v", probed)
+	defer func() { tx.mu.Lock(); tx.sendTo = probed; tx.mu.Unlock() }()
+	for _, sendTo := range []bool{false, true} {
+		if sendTo && !probed {
+			continue
+		}
+		tx.mu.Lock()
+		tx.sendTo = sendTo
+		tx.mu.Unlock()
+		t.Run(map[bool]string{false: "sendmsg", true: "send"}[sendTo], func(t *testing.T) { sendSlotsCleared(t, tx) })
+	}
+}
+
+func sendSlotsCleared(t *testing.T, tx *uringTx) {
 	run := func() [][]byte {
 		peer := listenLoopback(t)
 		defer peer.Close()

@@ -123,7 +123,7 @@ func startUringRx(nbufs uint16) (*uringRx, error) {
 // handled datagrams turns the clearing off to prove the scan finds them.
 var uringKeepBytes bool
 
-var errRTPIOEpoll = errors.New("media: io_uring not chosen")
+var errRTPIOEpoll = errors.New("media: the epoll path is chosen (PAYBRIDGE_RTP_IO=epoll)")
 
 // setup makes the ring on the calling thread, which becomes its only issuer.
 func (u *uringRx) setup() error {

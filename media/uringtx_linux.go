@@ -24,19 +24,23 @@ const (
 )
 
 // uringTx batches the scheduler's sends: during a tick each packet is copied into a slot and
-// queued as a sendmsg SQE (MSG_DONTWAIT: a full socket buffer drops the packet, as sendto
-// did); flushSends at the end of the tick submits them all with one io_uring_enter, which
-// sends them inline and waits for their completions, then clears every slot's bytes (a slot
-// may have held an RFC 4733 key sent to an agent). The ring has no single issuer — the
-// scheduler's goroutine moves between threads, and its workers share it — so a mutex
-// serialises it.
+// queued as a send SQE with its destination (MSG_DONTWAIT: a full socket buffer drops the
+// packet, as sendto did); flushSends at the end of the tick submits them all with one
+// io_uring_enter, which sends them inline and waits for their completions, then clears every
+// slot's bytes (a slot may have held an RFC 4733 key sent to an agent). The SQE is a plain
+// IORING_OP_SEND naming the destination (addr2) where the kernel takes one — probed when the
+// sender is set up —, which spares the kernel a msghdr and an iovec to copy and check per
+// packet; an IORING_OP_SENDMSG otherwise. The ring has no single issuer — the scheduler's
+// goroutine moves between threads, and its workers share it — so a mutex serialises it.
 type uringTx struct {
 	mu     sync.Mutex
 	ring   *ioRing
 	slots  []byte
+	lens   [uringTxSlots]uint16 // each queued slot's packet length, for its clearing
 	queued int
 	gen    uint64 // flushes so far: a socket queued in generation gen has packets in the ring
 	broken bool
+	sendTo bool // the kernel sends IORING_OP_SEND to the destination in addr2
 }
 
 var sharedUTx struct {
@@ -63,7 +67,9 @@ func uringTxShared() *uringTx {
 			sharedUTx.err = err
 			return
 		}
-		sharedUTx.t.Store(&uringTx{ring: r, slots: slots})
+		t := &uringTx{ring: r, slots: slots}
+		t.sendTo = t.probeSendTo()
+		sharedUTx.t.Store(t)
 	})
 	return sharedUTx.t.Load()
 }
@@ -95,20 +101,7 @@ func (t *uringTx) queue(s *rawSock, pkt []byte, sa *unix.RawSockaddrInet6, size 
 		return false
 	}
 	i := t.queued
-	b := t.slot(i)
-	hdr := (*unix.Msghdr)(unsafe.Pointer(&b[0]))
-	iov := (*unix.Iovec)(unsafe.Pointer(&b[uringTxIovAt]))
-	copy(b[uringTxNameAt:uringTxNameAt+int(size)], unsafe.Slice((*byte)(unsafe.Pointer(sa)), size))
-	n := copy(b[uringTxDataAt:], pkt)
-	iov.Base = &b[uringTxDataAt]
-	iov.SetLen(n)
-	*hdr = unix.Msghdr{Name: &b[uringTxNameAt], Namelen: uint32(size), Iov: iov, Iovlen: 1}
-	e.opcode = uringOpSendmsg
-	e.fd = int32(s.fd)
-	e.addr = uint64(uintptr(unsafe.Pointer(hdr)))
-	e.len = 1
-	e.opFlags = unix.MSG_DONTWAIT
-	e.userData = uint64(i)
+	t.prep(e, i, s.fd, pkt, sa, size)
 	t.queued++
 	s.txGen = t.gen
 	return true
@@ -128,6 +121,80 @@ func (t *uringTx) flushFor(s *rawSock) {
 		t.flushLocked()
 	}
 	t.mu.Unlock()
+}
+
+// prep copies pkt and its destination into slot i and makes e its send on fd.
+func (t *uringTx) prep(e *uringSQE, i, fd int, pkt []byte, sa *unix.RawSockaddrInet6, size uintptr) {
+	b := t.slot(i)
+	name := &b[uringTxNameAt]
+	copy(b[uringTxNameAt:uringTxNameAt+int(size)], unsafe.Slice((*byte)(unsafe.Pointer(sa)), size))
+	n := copy(b[uringTxDataAt:], pkt)
+	t.lens[i] = uint16(n)
+	e.fd = int32(fd)
+	e.opFlags = unix.MSG_DONTWAIT
+	e.userData = uint64(i)
+	if t.sendTo {
+		e.opcode = uringOpSend
+		e.addr = uint64(uintptr(unsafe.Pointer(&b[uringTxDataAt])))
+		e.len = uint32(n)
+		e.off = uint64(uintptr(unsafe.Pointer(name))) // addr2
+		e.spliceFdIn = int32(size)                    // addr_len
+		return
+	}
+	hdr := (*unix.Msghdr)(unsafe.Pointer(&b[0]))
+	iov := (*unix.Iovec)(unsafe.Pointer(&b[uringTxIovAt]))
+	iov.Base = &b[uringTxDataAt]
+	iov.SetLen(n)
+	*hdr = unix.Msghdr{Name: name, Namelen: uint32(size), Iov: iov, Iovlen: 1}
+	e.opcode = uringOpSendmsg
+	e.addr = uint64(uintptr(unsafe.Pointer(hdr)))
+	e.len = 1
+}
+
+// probeSendTo reports whether this kernel sends an IORING_OP_SEND to the destination its SQE
+// names (addr2, addr_len): one byte from a loopback socket to itself, through slot 0, which
+// must arrive. A kernel that does not know the fields refuses the SQE (EINVAL) or sends
+// nowhere (EDESTADDRREQ on an unconnected socket).
+func (t *uringTx) probeSendTo() bool {
+	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC|unix.SOCK_NONBLOCK, 0)
+	if err != nil {
+		return false
+	}
+	defer unix.Close(fd)
+	if err := unix.Bind(fd, &unix.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}); err != nil {
+		return false
+	}
+	local, err := unix.Getsockname(fd)
+	if err != nil {
+		return false
+	}
+	sa4, ok := local.(*unix.SockaddrInet4)
+	if !ok {
+		return false
+	}
+	var sa unix.RawSockaddrInet6 // room for either family; an IPv4 address in it here
+	in4 := (*unix.RawSockaddrInet4)(unsafe.Pointer(&sa))
+	in4.Family = unix.AF_INET
+	in4.Port = uint16(sa4.Port>>8) | uint16(sa4.Port&0xff)<<8
+	in4.Addr = sa4.Addr
+	e := t.ring.sqe()
+	if e == nil {
+		return false
+	}
+	t.sendTo = true
+	t.prep(e, 0, fd, []byte{0x50}, &sa, unix.SizeofSockaddrInet4)
+	res := int32(-1)
+	if err := t.ring.enter(1, true, false); err == nil {
+		t.ring.reap(func(c *uringCQE) { res = c.res })
+	}
+	t.clearSlot(0)
+	t.sendTo = false
+	if res != 1 {
+		return false
+	}
+	var got [4]byte
+	n, _, err := unix.Recvfrom(fd, got[:], unix.MSG_DONTWAIT)
+	return err == nil && n == 1 && got[0] == 0x50
 }
 
 func (t *uringTx) flushLocked() {
@@ -160,16 +227,20 @@ func (t *uringTx) flushLocked() {
 	t.gen++
 }
 
-// clearSlot zeroes a sent packet's bytes and its destination.
+// clearSlot zeroes a sent packet's bytes and its destination (and the msghdr and iovec of a
+// sendmsg).
 func (t *uringTx) clearSlot(i int) {
 	if uringKeepBytes {
 		return
 	}
 	b := t.slot(i)
-	iov := (*unix.Iovec)(unsafe.Pointer(&b[uringTxIovAt]))
-	n := min(int(iov.Len), uringTxRoom)
-	clear(b[uringTxNameAt : uringTxDataAt+n])
-	clear(b[:uringTxNameAt])
+	n := min(int(t.lens[i]), uringTxRoom)
+	if t.sendTo {
+		clear(b[uringTxNameAt : uringTxDataAt+n])
+	} else {
+		clear(b[:uringTxDataAt+n])
+	}
+	t.lens[i] = 0
 }
 
 // flushSends sends the packets the scheduler's tick queued (scheduler.go calls it after each

@@ -29,10 +29,11 @@ loadtest-bridge:
 	ulimit -n "$$(ulimit -Hn)" 2>/dev/null || true; $(GO) run ./loadtest/ivrload $(BRIDGELOAD_ARGS) -bridge-dtmf rfc4733 && \
 	$(GO) run ./loadtest/ivrload $(BRIDGELOAD_ARGS) -bridge-dtmf inband
 
-## test-media-io: the media package on the io_uring path (media/rtpio_linux.go; opt-in, serve's
-## default is epoll): io_uring required, the whole suite with its own tests (ring buffers
-## cleared, cancel on close, bursts beyond the buffers). `go test ./...` ran it on epoll.
+## test-media-io: the media package on the epoll path (media/rtpio_linux.go): serve's fallback
+## where io_uring cannot be set up, and its choice with PAYBRIDGE_RTP_IO=epoll. `go test ./...`
+## ran it on io_uring, the default (its own tests included: ring buffers cleared, cancel on
+## close, bursts beyond the buffers, the fallback under a seccomp filter).
 EXTRA_TESTS += test-media-io
 .PHONY: test-media-io
 test-media-io:
-	PAYBRIDGE_RTP_IO=uring $(GO) test $(TESTFLAGS) ./media/
+	PAYBRIDGE_RTP_IO=epoll $(GO) test $(TESTFLAGS) ./media/
