@@ -519,3 +519,35 @@ func BenchmarkUringSendTick(b *testing.B) {
 		b.ReportMetric(float64(threadCPU()-t0)/float64(b.N*socks), "cpu-ns/pkt")
 	})
 }
+
+// TestUringRegistrySlots: a completion finds its socket by the slot in its user_data, and one
+// that names a socket since finished — its slot taken by another — reaches neither.
+func TestUringRegistrySlots(t *testing.T) {
+	u := &uringRx{}
+	a := &uringReg{id: 1, done: make(chan struct{})}
+	b := &uringReg{id: 2, done: make(chan struct{})}
+	u.register(a)
+	u.register(b)
+	if u.lookup(a.key) != a || u.lookup(b.key) != b || a.slot == b.slot {
+		t.Fatalf("lookup of two sockets: slots %d, %d", a.slot, b.slot)
+	}
+	u.finish(a)
+	c := &uringReg{id: 3, done: make(chan struct{})}
+	u.register(c)
+	if c.slot != a.slot {
+		t.Fatalf("a finished socket's slot %d is not reused (got %d)", a.slot, c.slot)
+	}
+	if got := u.lookup(a.key); got != nil {
+		t.Fatalf("a completion of the finished socket reached socket %d", got.id)
+	}
+	if u.lookup(c.key) != c || u.lookup(b.key) != b {
+		t.Fatal("the live sockets are not found")
+	}
+	if u.lookup(uint64(99)<<uringSlotBits|77) != nil {
+		t.Fatal("a key beyond the table found a socket")
+	}
+	u.finish(a) // twice: nothing freed again
+	if len(u.free) != 0 {
+		t.Fatalf("finishing twice freed slot(s) %v", u.free)
+	}
+}
