@@ -67,11 +67,11 @@
 //
 // Either way a packet costs no goroutine wake-up, and a call holds no receive buffer or
 // goroutine stack. Each datagram goes through the rules below. Sending mirrors it: with
-// io_uring the scheduler's tick copies each packet into a slot and queues a sendmsg
-// (MSG_DONTWAIT), and flushSends at the end of the tick submits them all with one
-// io_uring_enter that sends them inline and reaps their completions, clearing each slot (a
-// packet may be an RFC 4733 key sent to an agent); a socket's close first sends what is queued
-// on it. On the epoll path each packet is one sendto. Either way a full send buffer drops the
+// io_uring the scheduler's tick copies each packet into a slot and queues a send naming its
+// destination (a sendmsg on a kernel that cannot; MSG_DONTWAIT), and flushSends at the end of
+// the tick submits them all with one io_uring_enter that sends them inline and reaps their
+// completions, clearing each slot (a packet may be an RFC 4733 key sent to an agent); a
+// socket's close first sends what is queued on it. On the epoll path each packet is one sendto. Either way a full send buffer drops the
 // packet instead of holding up the scheduler. Elsewhere each session reads its net.UDPConn
 // with a goroutine.
 //

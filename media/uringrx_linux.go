@@ -30,7 +30,13 @@ const (
 	uringRxHeadRoom = int(unsafe.Sizeof(uringRecvmsgOut{})) + uringRxNameRoom
 	uringRxSQ       = 512
 	uringRxCQ       = 2048
-	uringCancelTag  = 1 << 63 // user_data of a cancel request; sessions' ids never reach it
+	uringCancelTag  = 1 << 63 // user_data of a cancel request; receives' keys never reach it
+
+	// A receive's user_data (its key) is the socket's id above uringSlotBits and its slot in
+	// the receiver's table below: a completion finds its socket by index, not by a map
+	// lookup, and one of a socket since gone (its slot reused) matches no key.
+	uringSlotBits = 24
+	uringSlotMask = 1<<uringSlotBits - 1
 
 	// uringLocalWorkBatch is the most deferred completion work items one io_uring_enter runs
 	// when it waits for none (IO_LOCAL_TW_DEFAULT_MAX).
@@ -61,7 +67,8 @@ type uringRx struct {
 	wake   chan struct{}
 
 	// the goroutine's own state
-	regs     map[uint64]*uringReg
+	regs     []*uringReg // by slot: the sockets in the ring
+	free     []uint32    // slots free for reuse
 	rearm    []*uringReg
 	takeS    []*uringReg
 	takeT    []*uringReg
@@ -72,6 +79,8 @@ type uringRx struct {
 // uringReg is one session's socket in the ring.
 type uringReg struct {
 	id        uint64
+	key       uint64 // user_data of its receive: id<<uringSlotBits | slot (goroutine only)
+	slot      uint32 // goroutine only
 	u         *uringRx
 	m         *Session
 	s         *rawSock
@@ -110,7 +119,7 @@ func uringRxShared() *uringRx {
 // startUringRx sets up a receiver with nbufs provided buffers (a power of two) and starts
 // its goroutine.
 func startUringRx(nbufs uint16) (*uringRx, error) {
-	u := &uringRx{nbufs: nbufs, wake: make(chan struct{}, 1), quit: make(chan struct{}), regs: make(map[uint64]*uringReg)}
+	u := &uringRx{nbufs: nbufs, wake: make(chan struct{}, 1), quit: make(chan struct{})}
 	ready := make(chan error)
 	go u.run(ready)
 	if err := <-ready; err != nil {
@@ -210,7 +219,7 @@ func (u *uringRx) round() bool {
 	u.takeT, u.stops = u.stops, u.takeT[:0]
 	u.mu.Unlock()
 	for _, reg := range u.takeS {
-		u.regs[reg.id] = reg
+		u.register(reg)
 		u.arm(reg)
 	}
 	for _, reg := range u.takeT {
@@ -219,8 +228,8 @@ func (u *uringRx) round() bool {
 			e := u.sqe()
 			e.opcode = uringOpAsyncCancel
 			e.fd = -1
-			e.addr = reg.id
-			e.userData = uringCancelTag | reg.id
+			e.addr = reg.key
+			e.userData = uringCancelTag | reg.key
 		} else {
 			u.finish(reg)
 		}
@@ -275,13 +284,43 @@ func (u *uringRx) arm(reg *uringReg) {
 	e.ioprio = uringRecvMultishot
 	e.flags = uringSQEBufferSelect
 	e.bufIndex = u.bufs.bgid
-	e.userData = reg.id
+	e.userData = reg.key
 	reg.armed = true
+}
+
+// register gives a new socket a slot in the table and its key.
+func (u *uringRx) register(reg *uringReg) {
+	var slot uint32
+	if n := len(u.free); n > 0 {
+		slot = u.free[n-1]
+		u.free = u.free[:n-1]
+	} else {
+		slot = uint32(len(u.regs))
+		u.regs = append(u.regs, nil)
+	}
+	reg.slot = slot
+	reg.key = reg.id<<uringSlotBits | uint64(slot)
+	u.regs[slot] = reg
+}
+
+// lookup is the socket whose receive has user_data key, nil if none is (any more).
+func (u *uringRx) lookup(key uint64) *uringReg {
+	slot := key & uringSlotMask
+	if slot >= uint64(len(u.regs)) {
+		return nil
+	}
+	if reg := u.regs[slot]; reg != nil && reg.key == key {
+		return reg
+	}
+	return nil
 }
 
 // finish forgets a stopped socket: no request of it is left in the ring.
 func (u *uringRx) finish(reg *uringReg) {
-	delete(u.regs, reg.id)
+	if int(reg.slot) < len(u.regs) && u.regs[reg.slot] == reg {
+		u.regs[reg.slot] = nil
+		u.free = append(u.free, reg.slot)
+	}
 	reg.stopping = true
 	reg.m = nil
 	if !reg.finished {
@@ -295,7 +334,7 @@ func (u *uringRx) complete(c *uringCQE) {
 	if c.userData&uringCancelTag != 0 {
 		return // the cancel's own completion; the receive's final one says it is gone
 	}
-	reg := u.regs[c.userData]
+	reg := u.lookup(c.userData)
 	if c.flags&uringCQEFBuffer != 0 {
 		bid := uint16(c.flags >> uringCQEBufferShift)
 		buf := u.bufs.buf(bid)
