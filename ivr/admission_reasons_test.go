@@ -1,7 +1,9 @@
 package ivr
 
 import (
+	"log/slog"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 )
@@ -57,4 +59,38 @@ func TestAdmissionReasonsAreClosedSets(t *testing.T) {
 			t.Errorf("no tick gave the held reason %q", r)
 		}
 	}
+}
+
+type tickCounts struct{ ticks []string }
+
+func (c *tickCounts) AdmissionTick(degraded, held string) {
+	c.ticks = append(c.ticks, degraded+"/"+held)
+}
+
+// TestReportTickCountsEveryEpisode: every tick that lowered or held the limit is counted with
+// its reason (a healthy tick is not), while the log says only when a degradation starts and
+// ends.
+func TestReportTickCountsEveryEpisode(t *testing.T) {
+	logs := &strings.Builder{}
+	s := &Server{log: slog.New(slog.NewTextHandler(logs, nil))}
+	c := &tickCounts{}
+	degraded := false
+	for _, st := range []Admission{{}, {Held: "late", Late: "skipped-frames"}, {Degraded: "skipped-frames"}, {Degraded: "send-late"},
+		{}, {Held: "cpu"}, {Degraded: "receive-backlog"}, {}} {
+		degraded = s.reportTick(st, c, degraded)
+	}
+	want := "/late,skipped-frames/,send-late/,/cpu,receive-backlog/"
+	if got := strings.Join(c.ticks, ","); got != want {
+		t.Errorf("ticks counted %s, want %s", got, want)
+	}
+	if n := strings.Count(logs.String(), "media degraded"); n != 2 {
+		t.Errorf("%d degradation warnings, want 2 (one per episode):\n%s", n, logs)
+	}
+	if n := strings.Count(logs.String(), "media healthy again"); n != 2 {
+		t.Errorf("%d recoveries logged, want 2:\n%s", n, logs)
+	}
+	if degraded {
+		t.Error("still degraded after a healthy tick")
+	}
+	s.reportTick(Admission{Degraded: "socket-drops"}, nil, false) // no metrics: nothing to count, no panic
 }

@@ -165,12 +165,15 @@ var _ engine.Channel = (*planChannel)(nil)
 // ivrMetrics adapts the console's Prometheus metrics to the counters the SIP layer keeps.
 type ivrMetrics struct{ m *console.Metrics }
 
-func (i ivrMetrics) CallStarted()                       { i.m.CallStarted() }
-func (i ivrMetrics) CallEnded(cause string)             { i.m.CallEnded(cause) }
-func (i ivrMetrics) SIPResponse(_ string, code int)     { i.m.SIPResponse(code) }
-func (i ivrMetrics) RTPPackets(received, lost int)      { i.m.RTP(received, lost) }
-func (i ivrMetrics) RTPForeign(n int)                   { i.m.RTPForeign(n) }
-func (i ivrMetrics) Digit(s dtmf.Source)                { i.m.Digit(s.String()) }
-func (i ivrMetrics) CallRefused(reason string)          { i.m.CallRefused(reason) }
-func (i ivrMetrics) SocketDrops(socket string, n int64) { i.m.SocketDrops(socket, n) }
-func (i ivrMetrics) SRTPDropped(replay bool)            { i.m.SRTPDropped(replay) }
+func (i ivrMetrics) CallStarted()                        { i.m.CallStarted() }
+func (i ivrMetrics) CallEnded(cause string)              { i.m.CallEnded(cause) }
+func (i ivrMetrics) SIPResponse(_ string, code int)      { i.m.SIPResponse(code) }
+func (i ivrMetrics) RTPPackets(received, lost int)       { i.m.RTP(received, lost) }
+func (i ivrMetrics) RTPForeign(n int)                    { i.m.RTPForeign(n) }
+func (i ivrMetrics) Digit(s dtmf.Source)                 { i.m.Digit(s.String()) }
+func (i ivrMetrics) CallRefused(reason string)           { i.m.CallRefused(reason) }
+func (i ivrMetrics) SocketDrops(socket string, n int64)  { i.m.SocketDrops(socket, n) }
+func (i ivrMetrics) SRTPDropped(replay bool)             { i.m.SRTPDropped(replay) }
+func (i ivrMetrics) AdmissionTick(degraded, held string) { i.m.AdmissionTick(degraded, held) }
+
+var _ ivr.AdmissionMetrics = ivrMetrics{}
