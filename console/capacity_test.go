@@ -36,9 +36,24 @@ func TestCapacityMetrics(t *testing.T) {
 		`(?m)^paybridge_goroutines_idle 120$`,
 		`(?m)^paybridge_call_record_writes_late_total\{write="end"\} 0$`,
 		`(?m)^paybridge_call_record_write_errors_total\{write="rtp-foreign"\} 0$`,
+		`(?m)^paybridge_admission_ticks_total\{outcome="degraded",reason="send-late"\} 0$`,
+		`(?m)^paybridge_admission_ticks_total\{outcome="held",reason="late"\} 0$`,
 	} {
 		if !regexp.MustCompile(re).Match(body) {
 			t.Errorf("/metrics does not match %s", re)
+		}
+	}
+
+	// Every look that lowered or held the limit is counted, however short the episode.
+	f.metrics.AdmissionTick("send-late", "")
+	f.metrics.AdmissionTick("send-late", "")
+	f.metrics.AdmissionTick("", "cpu")
+	_, _, body = f.do(t, "GET", "/metrics", testToken)
+	for _, re := range []string{`(?m)^paybridge_admission_ticks_total\{outcome="degraded",reason="send-late"\} 2$`,
+		`(?m)^paybridge_admission_ticks_total\{outcome="held",reason="cpu"\} 1$`,
+		`(?m)^paybridge_admission_ticks_total\{outcome="held",reason="late"\} 0$`} {
+		if !regexp.MustCompile(re).Match(body) {
+			t.Errorf("/metrics (ticks) does not match %s", re)
 		}
 	}
 

@@ -35,6 +35,8 @@ type Metrics struct {
 
 	recordLate   *prometheus.CounterVec
 	recordErrors *prometheus.CounterVec
+
+	admissionTicks *prometheus.CounterVec
 }
 
 // NewMetrics creates the metrics and registers them with reg (nil: not registered).
@@ -110,6 +112,10 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Namespace: "paybridge", Name: "call_record_writes_late_total",
 			Help: "Calls that went on without waiting for their record write (write=start: the row at the answer; end: the hang-up) because the store had not answered in time: the write stays queued and lands when the store answers.",
 		}, []string{"write"}),
+		admissionTicks: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "paybridge", Name: "admission_ticks_total",
+			Help: "Half-second looks of the admission controller that lowered the call limit (outcome=degraded) or held it (outcome=held), by reason: every episode, however short (paybridge_admission_degraded and _held show only the last look).",
+		}, []string{"outcome", "reason"}),
 		recordErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: "paybridge", Name: "call_record_write_errors_total",
 			Help: "Call record writes the store failed, by write (start, rtp-foreign, socket-drops, srtp-auth, end).",
@@ -131,7 +137,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	if reg != nil {
 		reg.MustRegister(m.activeCalls, m.calls, m.payments, m.operations, m.digits, m.rtpReceived, m.rtpLost, m.rtpForeign, m.srtpDropped, m.providerLatency, m.sipResponses,
 			m.payResults, m.entryErrors, m.timeToPay, m.links, m.providerRequests, m.callsRefused, m.socketDrops,
-			m.recordLate, m.recordErrors)
+			m.recordLate, m.recordErrors, m.admissionTicks)
 	}
 	return m
 }
@@ -350,6 +356,26 @@ func (m *Metrics) RegisterCapacity(reg prometheus.Registerer, f func() Capacity,
 		return
 	}
 	reg.MustRegister(&capacityCollector{f: f, reasons: reasons})
+	for _, r := range reasons.Degraded {
+		m.admissionTicks.WithLabelValues("degraded", label(r))
+	}
+	for _, r := range reasons.Held {
+		m.admissionTicks.WithLabelValues("held", label(r))
+	}
+}
+
+// AdmissionTick counts a look of the admission controller that lowered the limit (degraded
+// names why) or held it (held names why).
+func (m *Metrics) AdmissionTick(degraded, held string) {
+	if m == nil {
+		return
+	}
+	if degraded != "" {
+		m.admissionTicks.WithLabelValues("degraded", label(degraded)).Inc()
+	}
+	if held != "" {
+		m.admissionTicks.WithLabelValues("held", label(held)).Inc()
+	}
 }
 
 var (

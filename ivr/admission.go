@@ -73,6 +73,14 @@ var (
 	HeldReasons     = []string{"cpu", "late"}
 )
 
+// AdmissionMetrics is what Config.Metrics may also implement: a count of the ticks that
+// lowered the limit (degraded, one of DegradedReasons) or held it (held, one of HeldReasons).
+// The Admission figures are the last tick's alone — a scrape every 15 s would mostly miss a
+// half-second episode — these counts keep every one.
+type AdmissionMetrics interface {
+	AdmissionTick(degraded, held string)
+}
+
 // Admission is the admission controller's state: the limit a new call is held to and the
 // health figures of the last tick that set it.
 type Admission struct {
@@ -275,6 +283,7 @@ func (s *Server) monitor() {
 	defer t.Stop()
 	var calls []*Call
 	degraded := false
+	am, _ := s.metrics.(AdmissionMetrics)
 	for {
 		in := tickInput{}
 		calls = s.snapshotCalls(calls[:0])
@@ -298,22 +307,30 @@ func (s *Server) monitor() {
 		}
 		in.newDrops = s.tickDrops.Swap(0)
 		in.now, in.calls, in.jitter, in.cpu = time.Now(), int(s.active.Load()), s.sched.Jitter(), processCPU()
-		st := s.adm.update(in)
-		switch {
-		case st.Degraded != "" && !degraded:
-			s.log.Warn("media degraded: new calls are held to the call limit", "reason", st.Degraded, "calls", st.Calls,
-				"limit", st.Limit, "late_percent", percent(st.LateShare), "skipped_frames", st.SkippedFrames, "behind", st.Behind,
-				"cpu_percent", percent(st.CPUShare), "socket_drops", st.SocketDrops)
-		case st.Degraded == "" && degraded:
-			s.log.Info("media healthy again", "calls", st.Calls, "limit", st.Limit)
-		}
-		degraded = st.Degraded != ""
+		degraded = s.reportTick(s.adm.update(in), am, degraded)
 		select {
 		case <-s.closed:
 			return
 		case <-t.C:
 		}
 	}
+}
+
+// reportTick logs a tick that starts or ends a degradation and counts one that lowered or
+// held the limit (am may be nil); it returns whether the media is degraded now.
+func (s *Server) reportTick(st Admission, am AdmissionMetrics, wasDegraded bool) bool {
+	if am != nil && (st.Degraded != "" || st.Held != "") {
+		am.AdmissionTick(st.Degraded, st.Held)
+	}
+	switch {
+	case st.Degraded != "" && !wasDegraded:
+		s.log.Warn("media degraded: new calls are held to the call limit", "reason", st.Degraded, "calls", st.Calls,
+			"limit", st.Limit, "late_percent", percent(st.LateShare), "skipped_frames", st.SkippedFrames, "behind", st.Behind,
+			"cpu_percent", percent(st.CPUShare), "socket_drops", st.SocketDrops)
+	case st.Degraded == "" && wasDegraded:
+		s.log.Info("media healthy again", "calls", st.Calls, "limit", st.Limit)
+	}
+	return st.Degraded != ""
 }
 
 // snapshotCalls appends the calls in progress to dst.

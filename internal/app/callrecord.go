@@ -12,20 +12,29 @@ import (
 
 // A call's own record writes — its row at the answer; after the hang-up its media figures
 // (foreign datagrams, the kernel's drops, SRTP failures), the wait for its last events and its
-// end — run in order off the call's path (a callRecord). The call waits for them only so long:
-// callStartWait for its row before its plan runs, callEndWait for its end before its handler
-// returns. A store that does not answer in time (a disk stalled in fsync, a database holding
-// its locks) costs a logged warning and paybridge_call_record_writes_late_total{write}, and
-// the call goes on: its plan is served and its handler returns (before, a stalled store held
-// the plan before its first prompt, then the handler after the hang-up, for as long as the
-// stall lasted). Nothing is dropped: the writes stay queued in order with no deadline of their
-// own (a store write whose context ends while it is still queued is skipped, so they are given
-// none) and land when the store answers again; one that fails is logged and counted in
+// end — run in order off the call's path (a callRecord). The call waits for them only so long.
+//
+//   - At the answer, callStartWait for its row; past that serve logs a warning, counts
+//     paybridge_call_record_writes_late_total{write="start"}, and the plan waits on — its
+//     events need the row (call_events references calls; a refused event would take its
+//     batch, other calls' events included, with it) — until the row is written (the plan
+//     starts late), the caller hangs up, or callRowWait has passed: then the call ends
+//     without its plan, the cause saying why.
+//   - After the hang-up, callEndWait for its end; past that the warning, the count
+//     ({write="end"}), and the handler returns.
+//
+// Nothing is dropped: the writes stay queued in order with no deadline of their own (a store
+// write whose context ends while it is still queued is skipped, so they are given none) and
+// land when the store answers again; one that fails is logged and counted in
 // paybridge_call_record_write_errors_total{write}. At shutdown the node waits up to
 // recordDrainWait for the writes still queued, before the store closes, and logs how many did
-// not make it.
+// not make it. Before, a stalled store (a disk stalled in fsync, a database holding its locks)
+// held the call silent before its plan and its handler after the hang-up for as long as the
+// stall lasted — "media from a foreign address dropped" the last line of a call whose end
+// never came.
 const (
 	callStartWait   = 3 * time.Second
+	callRowWait     = 30 * time.Second
 	callEndWait     = 10 * time.Second
 	recordDrainWait = 10 * time.Second
 )

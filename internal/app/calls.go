@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"log/slog"
 	"time"
 
 	"github.com/paybridge/paybridge/callplan"
@@ -62,49 +63,30 @@ func (a *App) runCall(ctx context.Context, plan *callplan.Plan, ps *prompts.Set,
 	}
 	log := a.log.With("call", info.ID, "plan", plan.Name)
 	// The call is answered by now: its record is created answered, one write (a commit)
-	// instead of two for every call.
-	// Its writes run in order off the call's path (callrecord.go): a stalled store delays the
-	// record, never the call.
+	// instead of two for every call. Its writes run in order off the call's path
+	// (callrecord.go): a stalled store delays the record and, at most callRowWait, the plan —
+	// whose events need the call's row (call_events references it) — never the call's end.
 	rec := newCallRecord(log, a.metrics, &a.recordWrites, &a.recordsPending)
 	now := time.Now()
 	row := store.Call{ID: info.ID, From: info.From, To: info.To, Plan: plan.Name,
 		PlanHash: plan.Hash, Node: a.node, State: store.CallAnswered, StartedAt: info.StartedAt, AnsweredAt: now,
 		SIPTransport: sec.Transport, SRTP: srtp}
-	rec.wait(rec.do("start", "recording call", func(ctx context.Context) error { return a.records.CreateCall(ctx, row) }),
-		callStartWait, "start")
-	a.live.Publish(event.Event{Time: now, CallID: info.ID, Data: &event.CallAnswered{From: info.From, To: info.To, Plan: plan.Name,
-		SIPTransport: sec.Transport, SRTP: srtp, Encrypted: sec.Encrypted()}})
+	started := rec.do("start", "recording call", func(ctx context.Context) error { return a.records.CreateCall(ctx, row) })
+	recorded := rec.wait(started, callStartWait, "start") || awaitRow(ctx, log, started, callRowWait-callStartWait)
 
-	sink := event.SinkFunc(func(e event.Event) {
-		if e.CallID == "" {
-			e.CallID = info.ID
-		}
-		a.recorder.Emit(e)
-	})
-	out, err := engine.Run(ctx, plan, &planChannel{Call: call, prompts: ps}, engine.RunOptions{
-		Clock:      engine.WallClock{},
-		Connectors: a.connectors,
-		Links:      a.links,
-		Lifecycle:  a.lifecycle,
-		Events:     sink,
-		SinkOnly:   true, // the recorder keeps the timeline
-		SandboxURL: a.sandboxBase(),
-		HTTPClient: a.planHTTP,
-		Logger:     a.log, // the engine names the call and the plan itself
-		Speech:     a.speech.renderer,
-		Desk:       a.desk,
-	})
 	cause := "error"
-	switch {
-	case err != nil:
-		log.Error("plan did not run", "err", err)
-	case out.Reason != "":
-		cause = out.Result + ": " + out.Reason
-	default:
-		cause = out.Result
-	}
-	if c := call.Cause(); c != "" && out != nil && out.Result == engine.ResultCallerHungUp {
-		cause = out.Result + ": " + c
+	if recorded {
+		a.live.Publish(event.Event{Time: now, CallID: info.ID, Data: &event.CallAnswered{From: info.From, To: info.To, Plan: plan.Name,
+			SIPTransport: sec.Transport, SRTP: srtp, Encrypted: sec.Encrypted()}})
+		cause = a.runPlan(ctx, log, plan, ps, call)
+	} else {
+		// No plan without its row: its events would be refused (and take a batch of other
+		// calls' events with them). The row and the end stay queued, in order.
+		cause = "error: the store did not record the call in time"
+		if c := call.Cause(); c != "" {
+			cause = engine.ResultCallerHungUp + ": " + c
+		}
+		log.Error("the plan did not run: the store has not recorded the call", "waited", callRowWait)
 	}
 	// The engine has finished: make sure the far end is released, then record the end.
 	_ = call.Hangup(context.Background(), "plan finished")
@@ -145,6 +127,58 @@ func (a *App) runCall(ctx context.Context, plan *callplan.Plan, ps *prompts.Set,
 	log.Info("call ended", "cause", cause)
 }
 
+// awaitRow waits up to d more for the call's row (the call has gone on callStartWait
+// without it), or until the call ends: true when the row was written.
+func awaitRow(ctx context.Context, log *slog.Logger, started <-chan struct{}, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-started:
+		log.Info("the store has recorded the call: its plan starts late")
+		return true
+	case <-ctx.Done():
+	case <-t.C:
+	}
+	return false
+}
+
+// runPlan runs the call's plan and says how the call ended.
+func (a *App) runPlan(ctx context.Context, log *slog.Logger, plan *callplan.Plan, ps *prompts.Set, call *ivr.Call) string {
+	id := call.Info().ID
+	sink := event.SinkFunc(func(e event.Event) {
+		if e.CallID == "" {
+			e.CallID = id
+		}
+		a.recorder.Emit(e)
+	})
+	out, err := engine.Run(ctx, plan, &planChannel{Call: call, prompts: ps}, engine.RunOptions{
+		Clock:      engine.WallClock{},
+		Connectors: a.connectors,
+		Links:      a.links,
+		Lifecycle:  a.lifecycle,
+		Events:     sink,
+		SinkOnly:   true, // the recorder keeps the timeline
+		SandboxURL: a.sandboxBase(),
+		HTTPClient: a.planHTTP,
+		Logger:     a.log, // the engine names the call and the plan itself
+		Speech:     a.speech.renderer,
+		Desk:       a.desk,
+	})
+	cause := "error"
+	switch {
+	case err != nil:
+		log.Error("plan did not run", "err", err)
+	case out.Reason != "":
+		cause = out.Result + ": " + out.Reason
+	default:
+		cause = out.Result
+	}
+	if c := call.Cause(); c != "" && out != nil && out.Result == engine.ResultCallerHungUp {
+		cause = out.Result + ": " + c
+	}
+	return cause
+}
+
 // planChannel is an ivr call seen through its plan: prompts resolve against the plan's own
 // directory before the bundled pack.
 type planChannel struct {
@@ -165,12 +199,15 @@ var _ engine.Channel = (*planChannel)(nil)
 // ivrMetrics adapts the console's Prometheus metrics to the counters the SIP layer keeps.
 type ivrMetrics struct{ m *console.Metrics }
 
-func (i ivrMetrics) CallStarted()                       { i.m.CallStarted() }
-func (i ivrMetrics) CallEnded(cause string)             { i.m.CallEnded(cause) }
-func (i ivrMetrics) SIPResponse(_ string, code int)     { i.m.SIPResponse(code) }
-func (i ivrMetrics) RTPPackets(received, lost int)      { i.m.RTP(received, lost) }
-func (i ivrMetrics) RTPForeign(n int)                   { i.m.RTPForeign(n) }
-func (i ivrMetrics) Digit(s dtmf.Source)                { i.m.Digit(s.String()) }
-func (i ivrMetrics) CallRefused(reason string)          { i.m.CallRefused(reason) }
-func (i ivrMetrics) SocketDrops(socket string, n int64) { i.m.SocketDrops(socket, n) }
-func (i ivrMetrics) SRTPDropped(replay bool)            { i.m.SRTPDropped(replay) }
+func (i ivrMetrics) CallStarted()                        { i.m.CallStarted() }
+func (i ivrMetrics) CallEnded(cause string)              { i.m.CallEnded(cause) }
+func (i ivrMetrics) SIPResponse(_ string, code int)      { i.m.SIPResponse(code) }
+func (i ivrMetrics) RTPPackets(received, lost int)       { i.m.RTP(received, lost) }
+func (i ivrMetrics) RTPForeign(n int)                    { i.m.RTPForeign(n) }
+func (i ivrMetrics) Digit(s dtmf.Source)                 { i.m.Digit(s.String()) }
+func (i ivrMetrics) CallRefused(reason string)           { i.m.CallRefused(reason) }
+func (i ivrMetrics) SocketDrops(socket string, n int64)  { i.m.SocketDrops(socket, n) }
+func (i ivrMetrics) SRTPDropped(replay bool)             { i.m.SRTPDropped(replay) }
+func (i ivrMetrics) AdmissionTick(degraded, held string) { i.m.AdmissionTick(degraded, held) }
+
+var _ ivr.AdmissionMetrics = ivrMetrics{}
