@@ -179,8 +179,9 @@ type rxBatch struct {
 	iov   [rxBatchLen]unix.Iovec
 	names [rxBatchLen]unix.RawSockaddrInet6
 	bufs  [rxBatchLen][rxBufLen]byte
-	pkt   rtp.Packet // the datagram being handled, unmarshalled
-	ready bool       // msgs and iov point at names and bufs
+	pkt   rtp.Packet      // the datagram being handled, unmarshalled
+	pcm   [rxPCMLen]int16 // its decoded audio (cleared after each datagram, as bufs are)
+	ready bool            // msgs and iov point at names and bufs
 
 	// what the receiver did since its last flushStats (rxStats)
 	rounds, calls, datagrams int64

@@ -181,7 +181,7 @@ func (m *Session) pollLoop(s *rawSock) {
 }
 
 // pollRead hands the datagrams queued on the session's socket to its receive path, clearing
-// each from the shared buffer once handled. It reports false once the session has stopped
+// each, and its decoded audio, from the shared buffers once handled. It reports false once the session has stopped
 // receiving.
 //
 // It takes no lock of the socket: the socket is closed only after stopReceiving (Close), which
@@ -207,8 +207,9 @@ func (m *Session) pollRead(b *rxBatch) bool {
 		m.reading.Store(true)
 		for i := range n {
 			data, src := b.datagram(i)
-			m.datagram(data, src, &b.pkt)
+			m.datagramInto(data, src, &b.pkt, b.pcm[:])
 			clear(data)
+			clear(b.pcm[:])
 		}
 		m.reading.Store(false)
 		if n < rxBatchLen {
