@@ -187,8 +187,8 @@ func (m *Session) pollLoop(s *rawSock) {
 }
 
 // pollRead hands the datagrams queued on the session's socket to its receive path, clearing
-// each, and its decoded audio, from the shared buffers once handled. It reports false once the session has stopped
-// receiving.
+// each, and its decoded audio, from the shared buffers once handled. It reports false once
+// the session has stopped receiving.
 //
 // It takes no lock of the socket: the socket is closed only after stopReceiving (Close), which
 // sets rxStopped under rxMu, so while pollRead holds rxMu and finds rxStopped false the
