@@ -63,7 +63,9 @@
 //     up: an old kernel, a seccomp filter, kernel.io_uring_disabled): an edge-triggered epoll set the
 //     goroutine asks without
 //     blocking which sockets received datagrams; each is drained with one recvmmsg into the
-//     receiver's buffers, cleared once handled.
+//     receiver's buffers, cleared once handled (the audio is decoded into one more of them).
+//     A datagram waits at most rxPollDelay (5 ms) plus one round's handling before its
+//     session sees it: ~15 ms with 1,000 calls on a 2-core VM, where a round takes ~10 ms.
 //
 // Either way a packet costs no goroutine wake-up, and a call holds no receive buffer or
 // goroutine stack. Each datagram goes through the rules below. Sending mirrors it: with

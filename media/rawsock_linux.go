@@ -20,7 +20,8 @@ import (
 // packet wakes no goroutine of its own. The shared receiver (rxpoll_linux.go) reads it when
 // epoll reports datagrams; the scheduler sends on it with sendto. The lock keeps the
 // descriptor from being closed — and its number reused by another call's socket — while a
-// send, a read or a getsockopt uses it.
+// send or a getsockopt uses it. The shared receiver's reads need no lock: the socket is
+// closed only after the session stopped receiving (pollRead).
 type rawSock struct {
 	mu     sync.Mutex
 	fd     int
@@ -179,8 +180,9 @@ type rxBatch struct {
 	iov   [rxBatchLen]unix.Iovec
 	names [rxBatchLen]unix.RawSockaddrInet6
 	bufs  [rxBatchLen][rxBufLen]byte
-	pkt   rtp.Packet // the datagram being handled, unmarshalled
-	ready bool       // msgs and iov point at names and bufs
+	pkt   rtp.Packet      // the datagram being handled, unmarshalled
+	pcm   [rxPCMLen]int16 // its decoded audio (cleared after each datagram, as bufs are)
+	ready bool            // msgs and iov point at names and bufs
 
 	// what the receiver did since its last flushStats (rxStats)
 	rounds, calls, datagrams int64

@@ -45,8 +45,19 @@ func (m *Session) readLoop() {
 	}
 }
 
-// datagram handles one datagram read from the session's socket.
+// rxPCMLen is the room for one packet's decoded audio (60 ms; longer payloads are cut).
+const rxPCMLen = 480
+
+// datagram handles one datagram read from the session's socket, decoding audio into the
+// session's own buffer.
 func (m *Session) datagram(data []byte, src netip.AddrPort, pkt *rtp.Packet) {
+	m.datagramInto(data, src, pkt, nil)
+}
+
+// datagramInto is datagram decoding audio into pcm (rxPCMLen samples; nil: the session's
+// own buffer, made on first use). The shared receiver passes a buffer of its own, hot in the
+// cache, and clears it after each datagram; every consumer of the audio copies it.
+func (m *Session) datagramInto(data []byte, src netip.AddrPort, pkt *rtp.Packet, pcm []int16) {
 	if len(data) < 12 || data[0]>>6 != 2 {
 		m.dropMalformed(src)
 		return
@@ -70,12 +81,15 @@ func (m *Session) datagram(data []byte, src netip.AddrPort, pkt *rtp.Packet) {
 		m.dropMalformed(src)
 		return
 	}
-	m.receive(pkt, src)
+	m.receiveInto(pkt, src, pcm)
 }
 
 // receive applies the source, payload type, SSRC and sequence checks to one packet and feeds
 // the DTMF stream and the recorder.
-func (m *Session) receive(pkt *rtp.Packet, src netip.AddrPort) {
+func (m *Session) receive(pkt *rtp.Packet, src netip.AddrPort) { m.receiveInto(pkt, src, nil) }
+
+// receiveInto is receive decoding audio into buf (as datagramInto).
+func (m *Session) receiveInto(pkt *rtp.Packet, src netip.AddrPort, buf []int16) {
 	now := time.Now()
 	if !m.acceptSource(pkt, src, now) {
 		return
@@ -172,11 +186,17 @@ func (m *Session) receive(pkt *rtp.Packet, src netip.AddrPort) {
 		}
 		return
 	}
-	payload := pkt.Payload
-	if len(payload) > len(m.rxPCM) {
-		payload = payload[:len(m.rxPCM)]
+	if buf == nil {
+		if m.rxPCM == nil {
+			m.rxPCM = make([]int16, rxPCMLen)
+		}
+		buf = m.rxPCM
 	}
-	pcm := m.rxPCM[:p.codec.Decode(m.rxPCM, payload)]
+	payload := pkt.Payload
+	if len(payload) > len(buf) {
+		payload = payload[:len(buf)]
+	}
+	pcm := buf[:p.codec.Decode(buf, payload)]
 	m.rxFrame = len(pcm)
 	m.rxNextTS, m.rxTSKnown = pkt.Timestamp+uint32(len(pcm)), true
 	if m.stream != nil {

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/pion/rtp"
+
+	"github.com/paybridge/paybridge/dtmf"
 )
 
 // pcmuPacket is one RTP packet of PCMU whose payload is filled with fill.
@@ -67,7 +69,8 @@ func TestSharedReceiveBufferCleared(t *testing.T) {
 	defer peer.Close()
 	conn := listenLoopback(t)
 	port := conn.LocalAddr().(*net.UDPAddr).Port
-	m := NewSession(conn, SessionConfig{})
+	heard := &sampleStream{}
+	m := NewSession(conn, SessionConfig{DTMF: heard})
 	m.SetParams(Params{Codec: PCMU, EventPT: -1, PTime: 20, Direction: SendRecv, Remote: peer.LocalAddr().(*net.UDPAddr).AddrPort()})
 	s, err := takeSocket(conn)
 	if err != nil {
@@ -114,7 +117,27 @@ func TestSharedReceiveBufferCleared(t *testing.T) {
 			t.Fatalf("buffer %d not cleared", i)
 		}
 	}
+	// the audio was decoded into the receiver's own buffer, handed on, and cleared there too
+	want := dtmf.ULawToLinear(0x5a)
+	if len(heard.pcm) != 320 || heard.pcm[0] != want || heard.pcm[319] != want || want == 0 {
+		t.Fatalf("the stream heard %d samples (first %v), want 320 of %d", len(heard.pcm), heard.pcm[:min(1, len(heard.pcm))], want)
+	}
+	if b.pcm != [rxPCMLen]int16{} {
+		t.Fatal("the shared decode buffer still holds a handled datagram's audio")
+	}
+	if m.rxPCM != nil {
+		t.Fatal("the session made a decode buffer of its own")
+	}
 }
+
+// sampleStream is a DTMFStream that keeps the audio it is fed.
+type sampleStream struct{ pcm []int16 }
+
+func (r *sampleStream) Audio(pcm []int16)                           { r.pcm = append(r.pcm, pcm...) }
+func (r *sampleStream) Gap(int)                                     {}
+func (r *sampleStream) TelephoneEvent(uint32, uint16, []byte) error { return nil }
+func (r *sampleStream) Info(string, []byte) error                   { return nil }
+func (r *sampleStream) Advance(time.Duration)                       {}
 
 // TestDualStackSocketTalksIPv4: a session on a dual-stack socket (bound to the IPv6 wildcard,
 // as an RTP address of 0.0.0.0 or :: gives) receives from an IPv4 peer and sends back to it

@@ -131,7 +131,7 @@ type Session struct {
 	candSSRC      uint32
 	candSSRCN     int
 	candSSRCSeq   uint16
-	rxPCM         []int16
+	rxPCM         []int16 // decoded audio of the readers that have no buffer of their own (made on first use)
 	rxStartedSSRC bool
 	warnedForeign bool
 
@@ -248,7 +248,6 @@ func newSession(conn *net.UDPConn, sched *Scheduler) *Session {
 		conn: conn, sched: sched, schedDue: schedOff,
 		ssrc: rand.Uint32(), seq: uint16(rand.Uint32()), ts: rand.Uint32(),
 		closed: make(chan struct{}), readDone: make(chan struct{}),
-		rxPCM: make([]int16, 480),
 	}
 	m.source.gen = ^uint64(0) // the first packet brings the rules up to date
 	return m
