@@ -59,7 +59,7 @@ type callFacts struct {
 const recordQueue = 1 << 16
 
 // The recorder writes in batches: the events that arrive within recordTick of the first one
-// waiting (at most recordBatch) share one store transaction — at 1,500 calls of ~27 stored
+// waiting (at most recordBatch) share one store transaction — at 1,500 calls of ~23 stored
 // events each that is one commit for ~50 events instead of 50. An event reaches the database
 // at most recordTick after it was emitted, plus the commit's own time (under a backlog, the
 // batch fills up and goes at once). Nothing waits for that: the live feed has the event at
@@ -297,7 +297,8 @@ func (r *eventRecorder) derive(ctx context.Context, e event.Event) {
 // "entered" event carries. So the first key of an entry is written, the following ones only
 // replace a held latest, and that latest is written just before the call's next event of
 // any kind — the timeline keeps its order and always ends with the latest count — or at
-// shutdown.
+// shutdown; unless that next event is the entry's own "entered" with the same count, which
+// says what the latest key would (a card call's timeline: 23 rows, not 27).
 func (r *eventRecorder) timeline(rows []store.CallEvent, e event.Event) []store.CallEvent {
 	k := r.keys[e.CallID]
 	if p, ok := e.Data.(*event.PayProgress); ok && p.Phase == "key" {
@@ -312,12 +313,23 @@ func (r *eventRecorder) timeline(rows []store.CallEvent, e event.Event) []store.
 		return r.row(rows, e)
 	}
 	if k != nil {
-		if k.latest != nil {
+		if k.latest != nil && !k.enteredAsLatest(e) {
 			rows = r.row(rows, *k.latest)
 		}
 		delete(r.keys, e.CallID)
 	}
 	return r.row(rows, e)
+}
+
+// enteredAsLatest reports whether e is the end of k's entry ("entered", same field and
+// attempt) with the count of its latest key: the latest key's row would say nothing more.
+func (k *keyRun) enteredAsLatest(e event.Event) bool {
+	p, ok := e.Data.(*event.PayProgress)
+	if !ok || p.Phase != "entered" || p.For != k.field || p.Attempt != k.attempt {
+		return false
+	}
+	latest, ok := k.latest.Data.(*event.PayProgress)
+	return ok && latest.Digits == p.Digits
 }
 
 // row adds e as a timeline row.

@@ -67,7 +67,7 @@ func BenchmarkEmitKeypress(b *testing.B) {
 // (getrusage: the recorder, the store's Go side and SQLite together) per call. 64 calls run at
 // once, as goroutines: each creates its call answered, makes the payment's two durable writes
 // (the attempt before the provider is called, its answer) and emits the events of a card call
-// (payCallEvents: 42 events, 27 of them stored) one every 50 ms through the running recorder —
+// (payCallEvents: 38 events, 17 of them stored) one every 50 ms through the running recorder —
 // its real 50 ms tick, so ~30 calls a second give batches of the size serve's 1,000 calls do —,
 // then waits for its events to be written (Written) and ends the call, as runCall does. The
 // recorder has a webhook dispatcher with no endpoint, as serve without webhooks configured.

@@ -100,7 +100,8 @@ func typedTimeline(t *testing.T, evs []store.EventRecord) []event.TimelineLine {
 }
 
 // TestRecorderCoalescesKeypresses: a card call's 25 keypress events are stored as the first
-// and the latest of each entry (8 rows instead of 25), everything else as it came, and the
+// of each entry (4 rows instead of 25: each entry's "entered" carries its latest count),
+// everything else as it came, and the
 // readable timeline of what was stored is the timeline of every event emitted. The live feed
 // still got every keypress.
 func TestRecorderCoalescesKeypresses(t *testing.T) { bothDialects(t, testRecorderCoalescesKeypresses) }
@@ -139,11 +140,12 @@ func testRecorderCoalescesKeypresses(t *testing.T) {
 			}
 		}
 	}
-	want = []string{"pay#1:1", "pay#1:6", "exp#1:1", "exp#1:4", "sec#1:1", "sec#1:2", "sec#2:1", "sec#2:3"}
+	// Each entry ends with its "entered" at the count of its latest key: only the first keys.
+	want = []string{"pay#1:1", "exp#1:1", "sec#1:1", "sec#2:1"}
 	if !reflect.DeepEqual(keys, want) {
 		t.Errorf("stored keypresses %v, want %v", keys, want)
 	}
-	if n := len(emitted) - 25 + 8; len(stored) != n {
+	if n := len(emitted) - 25 + 4; len(stored) != n {
 		t.Errorf("%d events stored, want %d (of %d emitted)", len(stored), n, len(emitted))
 	}
 	if len(hub.evs) != len(emitted) {
@@ -167,9 +169,9 @@ func testRecorderCoalescesKeypresses(t *testing.T) {
 	}
 }
 
-// TestRecorderKeepsLatestKeyOfCutShortEntry: a call that hangs up in the middle of keying, and
-// one whose keys are still held when serve shuts down — the latest count is on the timeline
-// of both, in order.
+// TestRecorderKeepsLatestKeyOfCutShortEntry: a call that hangs up in the middle of keying, one
+// whose keys are still held when serve shuts down, and one whose entry ends at another count
+// than its latest key's — the latest count is on the timeline of each, in order.
 func TestRecorderKeepsLatestKeyOfCutShortEntry(t *testing.T) {
 	bothDialects(t, testRecorderKeepsLatestKeyOfCutShortEntry)
 }
@@ -179,14 +181,14 @@ func testRecorderKeepsLatestKeyOfCutShortEntry(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	t0 := time.Now().Add(-time.Minute)
-	for _, id := range []string{"hung-up", "shutdown"} {
+	for _, id := range []string{"hung-up", "shutdown", "corrected"} {
 		if err := st.CreateCall(ctx, store.Call{ID: id, State: store.CallAnswered, StartedAt: t0}); err != nil {
 			t.Fatal(err)
 		}
 	}
 	r, _ := newTestRecorder(t, st, recordTick)
 	r.start(ctx)
-	for _, id := range []string{"hung-up", "shutdown"} {
+	for _, id := range []string{"hung-up", "shutdown", "corrected"} {
 		r.Emit(event.Event{Time: t0, CallID: id, Step: "Pay", Data: &event.PayProgress{Phase: "ask", For: "payment-card-number", Attempt: 1}})
 		for i := 1; i <= 7; i++ {
 			r.Emit(event.Event{Time: t0.Add(time.Duration(i) * time.Second), CallID: id, Step: "Pay",
@@ -194,11 +196,15 @@ func testRecorderKeepsLatestKeyOfCutShortEntry(t *testing.T) {
 		}
 	}
 	r.Emit(event.Event{Time: t0.Add(10 * time.Second), CallID: "hung-up", Data: &event.CallEnded{Result: "caller-hung-up"}})
+	// An entry that ends at another count than its latest key's keeps the latest key.
+	r.Emit(event.Event{Time: t0.Add(10 * time.Second), CallID: "corrected", Step: "Pay",
+		Data: &event.PayProgress{Phase: "entered", For: "payment-card-number", Attempt: 1, Digits: 6}})
 	cancel()
 	r.flush()
 	for id, want := range map[string][]string{
-		"hung-up":  {"ask/0", "key/1", "key/7", "call.ended"},
-		"shutdown": {"ask/0", "key/1", "key/7"},
+		"hung-up":   {"ask/0", "key/1", "key/7", "call.ended"},
+		"shutdown":  {"ask/0", "key/1", "key/7"},
+		"corrected": {"ask/0", "key/1", "key/7", "entered/6"},
 	} {
 		_, stored, err := st.GetCall(context.Background(), id)
 		if err != nil {
