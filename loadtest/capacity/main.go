@@ -48,6 +48,13 @@ type row struct {
 
 func (r row) String() string { return r.endpoint + "/" + r.caller + "/" + r.dtmf }
 
+// names are the row's endpoint, caller and DTMF as the tables print them.
+func (r row) names() (endpoint, caller, dtmf string) {
+	return map[string]string{"paybridge": "paybridge serve", "diago": "diago peer"}[r.endpoint],
+		map[string]string{"own": "callgen", "sipp": "SIPp"}[r.caller],
+		map[string]string{"rfc4733": "RFC 4733", "inband": "in-band", "rfc4733+srtp": "RFC 4733, SRTP", "inband+srtp": "in-band, SRTP"}[r.dtmf]
+}
+
 // rung is one run at one concurrency.
 type rung struct {
 	n                        int
@@ -101,6 +108,7 @@ func main() {
 	floorN := flag.Int("floor-n", 200000, "send+receive pairs per floor run")
 	pprofDir := flag.String("pprof", "", "directory: run serve with the profiler (loadtest/serveprof) and save a CPU profile of each paybridge rung (10 s once all calls are placed) and its allocations")
 	serveprof := flag.String("serveprof", "bin/serveprof", "the serveprof binary (with -pprof)")
+	pairs := flag.Int("pairs", 0, "instead of the ladders: run every row this many rounds at the ladder's top rung, alternating rows within a round, and report medians and the per-round peer ÷ paybridge ratio (a shared machine moves one run by ±20–30 %)")
 	overload := flag.Bool("overload", true, "after the ladders, offer each paybridge row twice its highest clean rung: every call must pay or be refused with 503")
 	serveArgs := flag.String("serve-args", "", `more flags for paybridge serve, space separated: "--max-calls 1000 --admission fixed" holds serve to exactly that many calls whatever its media health (for a memory or CPU figure at a known number of calls on a shared machine; docs/sip.md)`)
 	flag.Parse()
@@ -169,6 +177,11 @@ func main() {
 	defer sb.stop(5 * time.Second)
 	cfg.provider = provider
 
+	if *pairs > 0 {
+		runPairs(os.Stdout, cfg, rows, ladder[len(ladder)-1], *pairs)
+		fmt.Printf("\n(%s; %v)\n", strings.Join(os.Args, " "), time.Since(start).Round(time.Second))
+		return
+	}
 	// Rung by rung across the rows, so that the time budget cuts the top of the ladders, not
 	// whole rows; a row stops climbing at its first rung with an error.
 	results := map[row][]rung{}
@@ -322,9 +335,7 @@ func table(w io.Writer, rows []row, res map[row][]rung, over map[row]rung, ladde
 	fmt.Fprintln(w, "| endpoint | caller | DTMF | highest N all paid (0 errors, 0 refused) | at that N: correct / placed (peak concurrent) | first N with errors or 503s | endpoint CPU-ms per call-s | × floor | CPU-ms per call | RSS KB per call | 503s at 2× | caller CPU-ms per call-s |")
 	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|---|---|---|---|")
 	for _, r := range rows {
-		name, caller, dtmf := map[string]string{"paybridge": "paybridge serve", "diago": "diago peer"}[r.endpoint],
-			map[string]string{"own": "callgen", "sipp": "SIPp"}[r.caller],
-			map[string]string{"rfc4733": "RFC 4733", "inband": "in-band", "rfc4733+srtp": "RFC 4733, SRTP", "inband+srtp": "in-band, SRTP"}[r.dtmf]
+		name, caller, dtmf := r.names()
 		rs := res[r]
 		if r.endpoint == "diago" && r.dtmf == callgen.Inband {
 			fmt.Fprintf(w, "| %s | %s | %s | n/a: diago has no in-band DTMF detector | | | | | | | | |\n", name, caller, dtmf)
