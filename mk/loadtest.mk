@@ -4,7 +4,7 @@
 # 2-core box) and not part of `make test`, which only runs the generator's smoke test
 # (loadtest/capacity TestOwnGeneratorPaysThroughServe, with the Go tests) and vets the peer.
 
-.PHONY: diagopeer diagopeer-vet udpfloor loadtest-capacity loadtest-profile
+.PHONY: diagopeer diagopeer-vet udpfloor loadtest-capacity loadtest-pairs loadtest-profile
 
 ## diagopeer: build the diago peer (its own Go module, outside paybridge's dependency graph)
 diagopeer:
@@ -24,6 +24,15 @@ CAPACITY_ARGS ?=
 loadtest-capacity: build diagopeer
 	$(GO) build -o bin/capacity ./loadtest/capacity
 	./bin/capacity $(CAPACITY_ARGS)
+
+## loadtest-pairs: paybridge beside the peer, PAIRS rounds at one concurrency, rows alternating
+## within a round: medians and the per-round peer ÷ paybridge ratio (the figure to quote on a
+## shared machine, where one run moves ±20–30 %).
+PAIRS ?= 5
+PAIRS_ARGS ?= -ladder 1000 -rows paybridge/own/rfc4733,diago/own/rfc4733 -serve-args "--max-calls 1000 --admission fixed"
+loadtest-pairs: build diagopeer
+	$(GO) build -o bin/capacity ./loadtest/capacity
+	./bin/capacity -pairs $(PAIRS) $(PAIRS_ARGS)
 
 EXTRA_TESTS += diagopeer-vet
 LOADTESTS += loadtest-capacity
