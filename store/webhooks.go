@@ -40,6 +40,18 @@ type Webhook struct {
 	ClaimedUntil time.Time `json:"claimed_until,omitzero"`
 }
 
+// OrderedWebhookEndpoint is the endpoint whose deliveries are handed out in order per subject
+// (an agent payment's status callbacks, gateway.CallbackEndpoint): a delivery is due only when
+// no earlier pending delivery of the same subject to that endpoint is waiting, so a receiver
+// gets a payment's states in the order they happened even when one needed retries.
+const OrderedWebhookEndpoint = "status-callback"
+
+// notBlocked is the condition (on the alias w) that no earlier pending delivery of w's subject
+// to the ordered endpoint is waiting; it uses the webhooks_subject index.
+const notBlocked = ` AND NOT (w.endpoint = '` + OrderedWebhookEndpoint + `' AND EXISTS (SELECT 1 FROM webhooks e
+	WHERE e.subject = w.subject AND e.endpoint = w.endpoint AND e.status = '` + WebhookPending + `'
+	AND (e.created_at < w.created_at OR (e.created_at = w.created_at AND e.id < w.id))))`
+
 const webhookCols = `id, event, url, payload, status, attempts, next_at, last_error, created_at, delivered_at,
 	event_id, endpoint, last_status, subject, claimed_by, claimed_until`
 
@@ -120,7 +132,8 @@ func (s *Store) WebhooksDue(ctx context.Context, at time.Time) (bool, error) {
 	}
 	at = orNow(at)
 	var one int
-	err = db.QueryRowContext(ctx, `SELECT 1 FROM webhooks WHERE status = ? AND next_at <= ? AND (claimed_until IS NULL OR claimed_until <= ?) LIMIT 1`,
+	err = db.QueryRowContext(ctx, `SELECT 1 FROM webhooks w WHERE w.status = ? AND w.next_at <= ? AND (w.claimed_until IS NULL OR w.claimed_until <= ?)`+
+		notBlocked+` LIMIT 1`,
 		WebhookPending, at.UnixMicro(), at.UnixMicro()).Scan(&one)
 	if errors.Is(err, sql.ErrNoRows) {
 		return false, nil
@@ -145,8 +158,8 @@ func (s *Store) ClaimDueWebhooks(ctx context.Context, node string, at time.Time,
 	var out []Webhook
 	err := s.write(ctx, func(ctx context.Context, tx *txn) error {
 		rows, err := tx.QueryContext(ctx, `UPDATE webhooks SET claimed_by = ?, claimed_until = ?
-			WHERE id IN (SELECT id FROM webhooks WHERE status = ? AND next_at <= ? AND (claimed_until IS NULL OR claimed_until <= ?)
-				ORDER BY next_at, id LIMIT ?`+tx.d.skipLocked()+`)
+			WHERE id IN (SELECT w.id FROM webhooks w WHERE w.status = ? AND w.next_at <= ? AND (w.claimed_until IS NULL OR w.claimed_until <= ?)`+
+			notBlocked+` ORDER BY w.next_at, w.id LIMIT ?`+tx.d.skipLocked()+`)
 			RETURNING `+webhookCols,
 			node, at.Add(lease).UnixMicro(), WebhookPending, at.UnixMicro(), at.UnixMicro(), clampLimit(limit))
 		if err != nil {
