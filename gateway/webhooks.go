@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -176,17 +177,17 @@ func (w *Webhooks) PublishAbout(ctx context.Context, eventType, subject string, 
 	return ev.ID, nil
 }
 
-// PublishCallback persists one status callback to url about subject — a form body
+// PublishCallback persists one status callback to the URL to, about subject — a form body
 // (application/x-www-form-urlencoded) — and wakes the dispatcher. The deliveries of one
 // subject are sent in the order they were published, each retried with the webhooks' backoff
 // until the receiver answers 2xx or MaxAttempts is reached. form must never hold card data.
-func (w *Webhooks) PublishCallback(ctx context.Context, eventType, subject, url string, form []byte) (string, error) {
-	if !strings.HasPrefix(url, "http://") && !strings.HasPrefix(url, "https://") {
-		return "", fmt.Errorf("%w: %q is not an http(s) URL", ErrDestinationRefused, url)
+func (w *Webhooks) PublishCallback(ctx context.Context, eventType, subject, to string, form []byte) (string, error) {
+	if !strings.HasPrefix(to, "http://") && !strings.HasPrefix(to, "https://") {
+		return "", fmt.Errorf("%w: %q is not an http(s) URL", ErrDestinationRefused, to)
 	}
 	now := w.callbackTime()
 	d := &Delivery{ID: newID("whd_"), EventID: newID("evt_"), EventType: eventType, Subject: subject, Endpoint: CallbackEndpoint,
-		URL: url, Body: form, State: DeliveryPending, NextAttempt: now, CreatedAt: now}
+		URL: to, Body: form, State: DeliveryPending, NextAttempt: now, CreatedAt: now}
 	if err := w.cfg.Store.EnqueueDelivery(ctx, d); err != nil {
 		return d.EventID, fmt.Errorf("gateway: persisting status callback: %w", err)
 	}
@@ -381,8 +382,8 @@ func (w *Webhooks) post(ctx context.Context, client *http.Client, ep WebhookEndp
 		req.Header.Set(SignatureHeader, Sign(d.Body, ep.Secret, w.cfg.Now()))
 	}
 	resp, err := client.Do(req)
-	if errors.Is(err, ErrDestinationRefused) {
-		return 0, "", fmt.Errorf("%w: %s", ErrDestinationRefused, d.URL)
+	if ue := (*url.Error)(nil); errors.Is(err, ErrDestinationRefused) && errors.As(err, &ue) {
+		return 0, "", ue.Err // the client's reason (which --http-allow entry is missing), without the URL
 	}
 	if err != nil {
 		if ctx.Err() != nil {
