@@ -1,10 +1,12 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"errors"
 	"fmt"
+	"net/url"
 	"sort"
 	"time"
 
@@ -70,7 +72,7 @@ func (s *Store) EnqueueWebhook(ctx context.Context, w Webhook) (string, error) {
 	}
 	err := s.write(ctx, func(ctx context.Context, tx *txn) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO webhooks (`+webhookCols+`) VALUES (?, ?, ?, ?, ?, 0, ?, '', ?, NULL, ?, ?, 0, ?, '', NULL)`,
-			w.ID, w.Event, w.URL, string(pan.RedactJSON(w.Payload)), WebhookPending, next.UnixMicro(), created.UnixMicro(),
+			w.ID, w.Event, w.URL, string(redactPayload(w.Payload)), WebhookPending, next.UnixMicro(), created.UnixMicro(),
 			w.EventID, w.Endpoint, w.Subject)
 		return err
 	})
@@ -81,6 +83,34 @@ func (s *Store) EnqueueWebhook(ctx context.Context, w Webhook) (string, error) {
 		return "", fmt.Errorf("store: enqueue webhook: %w", err)
 	}
 	return w.ID, nil
+}
+
+// redactPayload masks what spells a card number in a webhook's payload: JSON token by token,
+// or a form body (a status callback's) value by value once decoded, so that a number written
+// with '+' or %20 between its groups is seen as the text it stands for.
+func redactPayload(p []byte) []byte {
+	if t := bytes.TrimSpace(p); len(t) == 0 || t[0] == '{' || t[0] == '[' {
+		return pan.RedactJSON(p)
+	}
+	v, err := url.ParseQuery(string(p))
+	if err != nil {
+		return []byte(pan.Redact(string(p)))
+	}
+	changed := false
+	for k, vals := range v {
+		if pan.Redact(k) != k {
+			return []byte(pan.Redact(string(p))) // a key spelling a number: not a form we write
+		}
+		for i, s := range vals {
+			if r := pan.Redact(s); r != s {
+				vals[i], changed = r, true
+			}
+		}
+	}
+	if !changed {
+		return []byte(pan.Redact(string(p)))
+	}
+	return []byte(pan.Redact(v.Encode()))
 }
 
 // DueWebhooks returns up to limit pending deliveries due at or before now, oldest due first,
