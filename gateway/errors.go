@@ -52,6 +52,10 @@ var (
 	// ErrSMSSend: the SMS provider did not accept the message.
 	ErrSMSSend = errors.New("gateway: SMS send failed")
 
+	// ErrDestinationRefused: a status callback's URL is somewhere the node may not send to
+	// (the callbacks' HTTP client refused it); the delivery is given up at once, not retried.
+	ErrDestinationRefused = errors.New("gateway: callback destination refused")
+
 	// ErrSignature: a webhook or callback signature header is malformed or does not verify.
 	ErrSignature = errors.New("gateway: invalid signature")
 	// ErrSignatureExpired: a signature's timestamp is outside the tolerance.

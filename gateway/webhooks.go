@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -45,6 +47,24 @@ type WebhooksConfig struct {
 	Concurrency int
 	Logger      *slog.Logger
 	Now         func() time.Time
+	// Callbacks configures the deliveries queued by PublishCallback.
+	Callbacks CallbacksConfig
+}
+
+// CallbackEndpoint is the endpoint name of the deliveries queued by PublishCallback: each
+// carries its own URL, and the store hands out the pending ones of one subject in the order
+// they were queued (the next only once the one before it is delivered or dead).
+const CallbackEndpoint = "status-callback"
+
+// CallbacksConfig configures status callbacks: deliveries to a URL given per delivery (an
+// agent payment's StatusCallback) rather than to a configured endpoint.
+type CallbacksConfig struct {
+	// HTTPClient sends them; it decides where they may go (the node passes the plans'
+	// client, which enforces --http-allow). A refusal it reports as ErrDestinationRefused
+	// gives the delivery up at once. Nil: callbacks are given up unsent.
+	HTTPClient *http.Client
+	// Secret signs them (Paybridge-Signature, see Sign); empty sends them unsigned.
+	Secret string
 }
 
 // Webhooks publishes signed result webhooks: each event is persisted as one delivery per
@@ -57,6 +77,9 @@ type Webhooks struct {
 	cfg  WebhooksConfig
 	wake chan struct{}
 	log  *slog.Logger
+
+	mu           sync.Mutex
+	lastCallback time.Time // PublishCallback's last CreatedAt
 }
 
 // WebhookEvent is the JSON body of a webhook.
@@ -154,6 +177,40 @@ func (w *Webhooks) PublishAbout(ctx context.Context, eventType, subject string, 
 	return ev.ID, nil
 }
 
+// PublishCallback persists one status callback to the URL to, about subject — a form body
+// (application/x-www-form-urlencoded) — and wakes the dispatcher. The deliveries of one
+// subject are sent in the order they were published, each retried with the webhooks' backoff
+// until the receiver answers 2xx or MaxAttempts is reached. form must never hold card data.
+func (w *Webhooks) PublishCallback(ctx context.Context, eventType, subject, to string, form []byte) (string, error) {
+	if !strings.HasPrefix(to, "http://") && !strings.HasPrefix(to, "https://") {
+		return "", fmt.Errorf("%w: %q is not an http(s) URL", ErrDestinationRefused, to)
+	}
+	now := w.callbackTime()
+	d := &Delivery{ID: newID("whd_"), EventID: newID("evt_"), EventType: eventType, Subject: subject, Endpoint: CallbackEndpoint,
+		URL: to, Body: form, State: DeliveryPending, NextAttempt: now, CreatedAt: now}
+	if err := w.cfg.Store.EnqueueDelivery(ctx, d); err != nil {
+		return d.EventID, fmt.Errorf("gateway: persisting status callback: %w", err)
+	}
+	select {
+	case w.wake <- struct{}{}:
+	default:
+	}
+	return d.EventID, nil
+}
+
+// callbackTime is now, strictly after the previous callback's time on this node: the store
+// orders a subject's callbacks by it (a payment's states are published by its own node).
+func (w *Webhooks) callbackTime() time.Time {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	now := w.cfg.Now().Truncate(time.Microsecond)
+	if !now.After(w.lastCallback) {
+		now = w.lastCallback.Add(time.Microsecond)
+	}
+	w.lastCallback = now
+	return now
+}
+
 // Sink returns an EventSink that publishes the engine's events of the given types (e.g.
 // "pay.completed", "link.paid") as webhooks. Events are masked by construction.
 func (w *Webhooks) Sink(types ...string) event.Sink {
@@ -233,12 +290,48 @@ func (w *Webhooks) backoff(n int) time.Duration {
 }
 
 func (w *Webhooks) deliver(ctx context.Context, d *Delivery) bool {
+	if d.Endpoint == CallbackEndpoint {
+		return w.deliverCallback(ctx, d)
+	}
 	ep, ok := w.endpoint(d.Endpoint)
 	if !ok {
 		_ = w.cfg.Store.MarkFailed(ctx, d.ID, 0, "endpoint no longer configured", w.cfg.Now(), true)
 		return false
 	}
-	status, answer, err := w.post(ctx, ep, d)
+	status, answer, err := w.post(ctx, w.cfg.HTTPClient, ep, d)
+	return w.record(ctx, d, status, answer, err)
+}
+
+// deliverCallback sends a status callback to its own URL through the callbacks' client; a
+// destination that client refuses is given up at once.
+func (w *Webhooks) deliverCallback(ctx context.Context, d *Delivery) bool {
+	if w.cfg.Callbacks.HTTPClient == nil {
+		_ = w.cfg.Store.MarkFailed(ctx, d.ID, 0, "status callbacks are not configured", w.cfg.Now(), true)
+		return false
+	}
+	ep := WebhookEndpoint{Name: CallbackEndpoint, URL: d.URL, Secret: w.cfg.Callbacks.Secret}
+	status, answer, err := w.post(ctx, w.cfg.Callbacks.HTTPClient, ep, d)
+	if errors.Is(err, ErrDestinationRefused) {
+		if err := w.cfg.Store.MarkFailed(ctx, d.ID, 0, err.Error(), w.cfg.Now(), true); err != nil {
+			w.log.Error("recording a refused status callback failed", "delivery", d.ID, "error", err)
+		}
+		w.log.Warn("status callback refused: destination not allowed", "delivery", d.ID, "subject", d.Subject, "error", err)
+		return false
+	}
+	ok := w.record(ctx, d, status, answer, err)
+	if ok {
+		// The subject's next callback became due: send it now rather than at the next poll.
+		select {
+		case w.wake <- struct{}{}:
+		default:
+		}
+	}
+	return ok
+}
+
+// record keeps the outcome of one try: delivered, or failed with the next try after the
+// backoff (dead after MaxAttempts).
+func (w *Webhooks) record(ctx context.Context, d *Delivery, status int, answer string, err error) bool {
 	now := w.cfg.Now()
 	if err == nil && status >= 200 && status <= 299 {
 		if err := w.cfg.Store.MarkDelivered(ctx, d.ID, status, now); err != nil {
@@ -267,7 +360,7 @@ const maxAnswer = 200
 
 // post sends one try and returns the receiver's status and the start of its answer (printable,
 // at most maxAnswer bytes).
-func (w *Webhooks) post(ctx context.Context, ep WebhookEndpoint, d *Delivery) (int, string, error) {
+func (w *Webhooks) post(ctx context.Context, client *http.Client, ep WebhookEndpoint, d *Delivery) (int, string, error) {
 	ctx, cancel := context.WithTimeout(ctx, w.cfg.Timeout)
 	defer cancel()
 	if !strings.HasPrefix(ep.URL, "http://") && !strings.HasPrefix(ep.URL, "https://") {
@@ -279,10 +372,19 @@ func (w *Webhooks) post(ctx context.Context, ep WebhookEndpoint, d *Delivery) (i
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("User-Agent", "paybridge-webhooks")
+	if ep.Name == CallbackEndpoint {
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded") // Twilio's StatusCallback body
+		req.Header.Set("User-Agent", "paybridge-status-callback")
+	}
 	req.Header.Set("Paybridge-Event-Id", d.EventID)
 	req.Header.Set("Paybridge-Event-Type", d.EventType)
-	req.Header.Set(SignatureHeader, Sign(d.Body, ep.Secret, w.cfg.Now()))
-	resp, err := w.cfg.HTTPClient.Do(req)
+	if ep.Secret != "" || ep.Name != CallbackEndpoint {
+		req.Header.Set(SignatureHeader, Sign(d.Body, ep.Secret, w.cfg.Now()))
+	}
+	resp, err := client.Do(req)
+	if ue := (*url.Error)(nil); errors.Is(err, ErrDestinationRefused) && errors.As(err, &ue) {
+		return 0, "", ue.Err // the client's reason (which --http-allow entry is missing), without the URL
+	}
 	if err != nil {
 		if ctx.Err() != nil {
 			return 0, "", fmt.Errorf("timed out")

@@ -1,10 +1,12 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"errors"
 	"fmt"
+	"net/url"
 	"sort"
 	"time"
 
@@ -40,6 +42,18 @@ type Webhook struct {
 	ClaimedUntil time.Time `json:"claimed_until,omitzero"`
 }
 
+// OrderedWebhookEndpoint is the endpoint whose deliveries are handed out in order per subject
+// (an agent payment's status callbacks, gateway.CallbackEndpoint): a delivery is due only when
+// no earlier pending delivery of the same subject to that endpoint is waiting, so a receiver
+// gets a payment's states in the order they happened even when one needed retries.
+const OrderedWebhookEndpoint = "status-callback"
+
+// notBlocked is the condition (on the alias w) that no earlier pending delivery of w's subject
+// to the ordered endpoint is waiting; it uses the webhooks_subject index.
+const notBlocked = ` AND NOT (w.endpoint = '` + OrderedWebhookEndpoint + `' AND EXISTS (SELECT 1 FROM webhooks e
+	WHERE e.subject = w.subject AND e.endpoint = w.endpoint AND e.status = '` + WebhookPending + `'
+	AND (e.created_at < w.created_at OR (e.created_at = w.created_at AND e.id < w.id))))`
+
 const webhookCols = `id, event, url, payload, status, attempts, next_at, last_error, created_at, delivered_at,
 	event_id, endpoint, last_status, subject, claimed_by, claimed_until`
 
@@ -58,7 +72,7 @@ func (s *Store) EnqueueWebhook(ctx context.Context, w Webhook) (string, error) {
 	}
 	err := s.write(ctx, func(ctx context.Context, tx *txn) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO webhooks (`+webhookCols+`) VALUES (?, ?, ?, ?, ?, 0, ?, '', ?, NULL, ?, ?, 0, ?, '', NULL)`,
-			w.ID, w.Event, w.URL, string(pan.RedactJSON(w.Payload)), WebhookPending, next.UnixMicro(), created.UnixMicro(),
+			w.ID, w.Event, w.URL, string(redactPayload(w.Payload)), WebhookPending, next.UnixMicro(), created.UnixMicro(),
 			w.EventID, w.Endpoint, w.Subject)
 		return err
 	})
@@ -69,6 +83,34 @@ func (s *Store) EnqueueWebhook(ctx context.Context, w Webhook) (string, error) {
 		return "", fmt.Errorf("store: enqueue webhook: %w", err)
 	}
 	return w.ID, nil
+}
+
+// redactPayload masks what spells a card number in a webhook's payload: JSON token by token,
+// or a form body (a status callback's) value by value once decoded, so that a number written
+// with '+' or %20 between its groups is seen as the text it stands for.
+func redactPayload(p []byte) []byte {
+	if t := bytes.TrimSpace(p); len(t) == 0 || t[0] == '{' || t[0] == '[' {
+		return pan.RedactJSON(p)
+	}
+	v, err := url.ParseQuery(string(p))
+	if err != nil {
+		return []byte(pan.Redact(string(p)))
+	}
+	changed := false
+	for k, vals := range v {
+		if pan.Redact(k) != k {
+			return []byte(pan.Redact(string(p))) // a key spelling a number: not a form we write
+		}
+		for i, s := range vals {
+			if r := pan.Redact(s); r != s {
+				vals[i], changed = r, true
+			}
+		}
+	}
+	if !changed {
+		return []byte(pan.Redact(string(p)))
+	}
+	return []byte(pan.Redact(v.Encode()))
 }
 
 // DueWebhooks returns up to limit pending deliveries due at or before now, oldest due first,
@@ -120,7 +162,8 @@ func (s *Store) WebhooksDue(ctx context.Context, at time.Time) (bool, error) {
 	}
 	at = orNow(at)
 	var one int
-	err = db.QueryRowContext(ctx, `SELECT 1 FROM webhooks WHERE status = ? AND next_at <= ? AND (claimed_until IS NULL OR claimed_until <= ?) LIMIT 1`,
+	err = db.QueryRowContext(ctx, `SELECT 1 FROM webhooks w WHERE w.status = ? AND w.next_at <= ? AND (w.claimed_until IS NULL OR w.claimed_until <= ?)`+
+		notBlocked+` LIMIT 1`,
 		WebhookPending, at.UnixMicro(), at.UnixMicro()).Scan(&one)
 	if errors.Is(err, sql.ErrNoRows) {
 		return false, nil
@@ -145,8 +188,8 @@ func (s *Store) ClaimDueWebhooks(ctx context.Context, node string, at time.Time,
 	var out []Webhook
 	err := s.write(ctx, func(ctx context.Context, tx *txn) error {
 		rows, err := tx.QueryContext(ctx, `UPDATE webhooks SET claimed_by = ?, claimed_until = ?
-			WHERE id IN (SELECT id FROM webhooks WHERE status = ? AND next_at <= ? AND (claimed_until IS NULL OR claimed_until <= ?)
-				ORDER BY next_at, id LIMIT ?`+tx.d.skipLocked()+`)
+			WHERE id IN (SELECT w.id FROM webhooks w WHERE w.status = ? AND w.next_at <= ? AND (w.claimed_until IS NULL OR w.claimed_until <= ?)`+
+			notBlocked+` ORDER BY w.next_at, w.id LIMIT ?`+tx.d.skipLocked()+`)
 			RETURNING `+webhookCols,
 			node, at.Add(lease).UnixMicro(), WebhookPending, at.UnixMicro(), at.UnixMicro(), clampLimit(limit))
 		if err != nil {

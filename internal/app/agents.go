@@ -4,13 +4,13 @@ import (
 	"context"
 	"errors"
 	"log/slog"
-	"net/http"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/paybridge/paybridge/console"
 	"github.com/paybridge/paybridge/engine"
+	"github.com/paybridge/paybridge/gateway"
 )
 
 // agentDesk is the engine's Desk as the console's Payments API sees it (console.Agents).
@@ -72,15 +72,23 @@ func agentError(err error) error {
 	return err
 }
 
-// statusCallbacks posts every state of an agent payment that asked for it to its
-// StatusCallback URL, form-encoded with Twilio's names (console.AgentPaymentView.Form): masked
-// values only. The engine hands states over from the call's run, which must not wait: they
-// are queued (bounded; when full the oldest waiting state is dropped and logged) and sent in
-// order by one goroutine per node through the plans' HTTP client, so --http-allow decides
-// where callbacks may go, as it does for a plan's own requests. A callback is tried once.
+// statusCallbacks hands every state of an agent payment that asked for it to the durable
+// webhook outbox (gateway.Webhooks.PublishCallback), as a Twilio-compatible form body
+// (console.AgentPaymentView.Form: masked values only). The outbox sends a payment's states in
+// order, signed with --webhook-secret, retried with the webhooks' backoff until the receiver
+// answers 2xx or they are given up (gateway's MaxAttempts), through the plans' HTTP client
+// behind callbackGuard, so --http-allow decides where callbacks may go as it does for a
+// plan's own requests; a refused destination is given up at once and logged.
+//
+// The engine hands states over from the call's run, which must not wait for a database
+// write: they are queued in memory (bounded; when full the oldest waiting state is dropped
+// and logged) and written to the outbox in order by one goroutine per node. Once written, a
+// state survives a restart of the node.
 type statusCallbacks struct {
-	client *http.Client
+	hooks  callbackOutbox
 	log    *slog.Logger
+	signed bool
+	warned bool // that callbacks go out unsigned (run only)
 
 	mu      sync.Mutex
 	queue   []engine.AgentPaymentState
@@ -88,13 +96,23 @@ type statusCallbacks struct {
 	dropped int
 }
 
+// callbackOutbox is where statusCallbacks writes the states (gateway.Webhooks).
+type callbackOutbox interface {
+	PublishCallback(ctx context.Context, eventType, subject, url string, form []byte) (string, error)
+}
+
+// CallbackEventType is the Paybridge-Event-Type of a status callback.
+const callbackEventType = "agent.payment.status"
+
 const (
 	maxCallbackQueue = 4096
-	callbackTimeout  = 10 * time.Second
+	// callbackRetry is the wait before writing a state again after the outbox refused it
+	// (the database is unreachable): the state and those after it wait in order.
+	callbackRetry = time.Second
 )
 
-func newStatusCallbacks(client *http.Client, log *slog.Logger) *statusCallbacks {
-	return &statusCallbacks{client: client, log: log, wake: make(chan struct{}, 1)}
+func newStatusCallbacks(log *slog.Logger) *statusCallbacks {
+	return &statusCallbacks{log: log, wake: make(chan struct{}, 1)}
 }
 
 // notify is the Desk's notify function.
@@ -115,14 +133,14 @@ func (c *statusCallbacks) notify(s engine.AgentPaymentState) {
 	}
 }
 
-// run sends the queued callbacks until ctx ends.
+// run writes the queued states to the outbox until ctx ends.
 func (c *statusCallbacks) run(ctx context.Context) {
+	var s engine.AgentPaymentState
+	have := false // s is popped but not yet in the outbox
 	for {
 		c.mu.Lock()
-		var s engine.AgentPaymentState
-		have := len(c.queue) > 0
-		if have {
-			s = c.queue[0]
+		if !have && len(c.queue) > 0 {
+			s, have = c.queue[0], true
 			c.queue = c.queue[1:]
 		}
 		dropped := c.dropped
@@ -139,28 +157,33 @@ func (c *statusCallbacks) run(ctx context.Context) {
 				continue
 			}
 		}
-		c.send(ctx, s)
+		err := c.publish(ctx, s)
+		switch {
+		case err == nil:
+			if !c.signed && !c.warned {
+				c.warned = true
+				c.log.Warn("status callbacks are sent unsigned: set --webhook-secret (PAYBRIDGE_WEBHOOK_SECRET) to sign them")
+			}
+		case errors.Is(err, gateway.ErrDestinationRefused):
+			c.log.Warn("status callback refused", "payment", s.PaymentID, "call", s.CallID, "err", err)
+		default:
+			c.log.Error("status callback not queued; trying again", "payment", s.PaymentID, "call", s.CallID, "err", err)
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(callbackRetry):
+			}
+			continue
+		}
+		have = false
 	}
 }
 
-func (c *statusCallbacks) send(ctx context.Context, s engine.AgentPaymentState) {
-	ctx, cancel := context.WithTimeout(ctx, callbackTimeout)
-	defer cancel()
+func (c *statusCallbacks) publish(ctx context.Context, s engine.AgentPaymentState) error {
+	if c.hooks == nil {
+		return errors.New("no webhook outbox")
+	}
 	body := agentPayment(s).View().Form().Encode()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.StatusCallback, strings.NewReader(body))
-	if err != nil {
-		c.log.Warn("status callback", "payment", s.PaymentID, "err", err)
-		return
-	}
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.Header.Set("User-Agent", "paybridge-status-callback")
-	resp, err := c.client.Do(req)
-	if err != nil {
-		c.log.Warn("status callback not delivered", "payment", s.PaymentID, "call", s.CallID, "err", err)
-		return
-	}
-	resp.Body.Close()
-	if resp.StatusCode >= 300 {
-		c.log.Warn("status callback refused", "payment", s.PaymentID, "call", s.CallID, "status", resp.StatusCode)
-	}
+	_, err := c.hooks.PublishCallback(ctx, callbackEventType, s.PaymentID, s.StatusCallback, []byte(body))
+	return err
 }

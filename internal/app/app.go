@@ -78,9 +78,10 @@ type App struct {
 	sandboxLn   net.Listener    // with HTTPS: the loopback-only plain listener the node reaches its own sandbox on
 	sandboxSrv  *http.Server
 	sandboxURL  string
-	sandboxKey  string        // the inspection key of the sandbox, sent by planHTTP only
-	sandboxMode *sandboxState // --sandbox, and which plans use it
-	planHTTP    *http.Client  // plan HTTP steps: --http-allow, the sandbox key
+	sandboxKey  string               // the inspection key of the sandbox, sent by planHTTP only
+	sandboxMode *sandboxState        // --sandbox, and which plans use it
+	planHTTP    *http.Client         // plan HTTP steps: --http-allow, the sandbox key
+	planDest    *engine.Destinations // --http-allow, as planHTTP enforces it
 	proxies     *clientip.Resolver
 	adminToken  string
 	tokenFile   string // "" when the token came from a flag or the environment
@@ -168,7 +169,7 @@ func New(ctx context.Context, cfg Config, getenv func(string) string, out io.Wri
 	if a.agentTokens, err = console.ParseAgentTokens(cfg.AgentTokens); err != nil {
 		return nil, fmt.Errorf("--agent-tokens: %w", err)
 	}
-	a.callbacks = newStatusCallbacks(a.planHTTP, a.log.With("component", "status-callback"))
+	a.callbacks = newStatusCallbacks(a.log.With("component", "status-callback"))
 	a.desk = engine.NewDesk(a.callbacks.notify)
 
 	a.registry = prometheus.NewRegistry()
@@ -244,7 +245,11 @@ func New(ctx context.Context, cfg Config, getenv func(string) string, out io.Wri
 		endpoints = append(endpoints, gateway.WebhookEndpoint{Name: "default", URL: cfg.WebhookURL, Secret: cfg.WebhookKey})
 	}
 	a.webhooks = gateway.NewWebhooks(gateway.WebhooksConfig{Store: a.gwStore, Endpoints: endpoints,
-		Logger: a.log.With("component", "webhooks")})
+		Logger: a.log.With("component", "webhooks"),
+		// Agent payments' StatusCallbacks: where --http-allow lets plans go, signed like the
+		// result webhooks.
+		Callbacks: gateway.CallbacksConfig{HTTPClient: callbackClient(a.planHTTP, a.planDest), Secret: cfg.WebhookKey}})
+	a.callbacks.hooks, a.callbacks.signed = a.webhooks, cfg.WebhookKey != ""
 	a.recorder.webhooks = a.webhooks
 	a.lifecycle = gateway.NewLifecycle(gateway.LifecycleConfig{Ledger: a.gwStore, Connectors: a.connectors,
 		Events: a.recorder, Logger: a.log.With("component", "lifecycle")})

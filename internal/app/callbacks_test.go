@@ -1,0 +1,336 @@
+package app
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/netip"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/paybridge/paybridge/engine"
+	"github.com/paybridge/paybridge/event"
+	"github.com/paybridge/paybridge/gateway"
+	"github.com/paybridge/paybridge/store"
+)
+
+const (
+	cbSecret = "status-callback-test-secret"
+	cbCard   = "4111111111111111"
+)
+
+// cbReceiver is a StatusCallback receiver that answers 503 to its first failFirst requests,
+// then 204; it keeps every request and the ones it accepted.
+type cbReceiver struct {
+	url       string
+	failFirst int
+
+	mu       sync.Mutex
+	tries    []url.Values // every request, refused or not
+	accepted []url.Values
+	problems []string // a missing or bad signature, a wrong content type
+	requests int
+}
+
+func startCBReceiver(t *testing.T, failFirst int) *cbReceiver {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &cbReceiver{url: "http://" + ln.Addr().String() + "/status", failFirst: failFirst}
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		body, _ := io.ReadAll(req.Body)
+		v, _ := url.ParseQuery(string(body))
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		r.requests++
+		r.tries = append(r.tries, v)
+		if ct := req.Header.Get("Content-Type"); ct != "application/x-www-form-urlencoded" {
+			r.problems = append(r.problems, "Content-Type "+ct)
+		}
+		if err := gateway.VerifySignature(req.Header.Get(gateway.SignatureHeader), body, cbSecret, 5*time.Minute); err != nil {
+			r.problems = append(r.problems, "signature: "+err.Error())
+		}
+		if r.requests <= r.failFirst {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			return
+		}
+		r.accepted = append(r.accepted, v)
+		w.WriteHeader(http.StatusNoContent)
+	})}
+	go srv.Serve(ln)
+	t.Cleanup(func() { srv.Close() })
+	return r
+}
+
+func (r *cbReceiver) snapshot() (tries, accepted []url.Values, problems []string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]url.Values(nil), r.tries...), append([]url.Values(nil), r.accepted...), append([]string(nil), r.problems...)
+}
+
+// syncBuffer is a log sink safe for concurrent writes.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// cbNode is the part of a node that sends StatusCallbacks: the store (a real SQLite file),
+// the webhook dispatcher (when dispatch) and the desk's statusCallbacks.
+type cbNode struct {
+	st     *store.Store
+	hooks  *gateway.Webhooks
+	cbs    *statusCallbacks
+	log    *syncBuffer
+	cancel context.CancelFunc
+	done   sync.WaitGroup
+}
+
+// startCBNode starts on the database file db; allow is --http-allow.
+func startCBNode(t *testing.T, db string, allow []string, dispatch bool) *cbNode {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	st, err := store.Open(ctx, db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dest, err := engine.NewDestinations(allow, netip.MustParseAddrPort("127.0.0.1:1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := &cbNode{st: st, log: &syncBuffer{}, cancel: cancel}
+	log := slog.New(slog.NewTextHandler(n.log, nil))
+	n.hooks = gateway.NewWebhooks(gateway.WebhooksConfig{Store: gatewayStore{s: st, node: "n1"}, Logger: log,
+		Backoff: 20 * time.Millisecond, MaxBackoff: 50 * time.Millisecond, PollInterval: 10 * time.Millisecond,
+		Callbacks: gateway.CallbacksConfig{HTTPClient: callbackClient(dest.HTTPClient(), dest), Secret: cbSecret}})
+	n.cbs = newStatusCallbacks(log)
+	n.cbs.hooks, n.cbs.signed = n.hooks, true
+	n.done.Add(1)
+	go func() { defer n.done.Done(); n.cbs.run(ctx) }()
+	if dispatch {
+		n.done.Add(1)
+		go func() { defer n.done.Done(); n.hooks.Run(ctx) }()
+	}
+	t.Cleanup(n.stop)
+	return n
+}
+
+func (n *cbNode) stop() {
+	n.cancel()
+	n.done.Wait()
+	n.st.Close()
+}
+
+// cbStates are the states of one agent payment, as the desk hands them over.
+func cbStates(id, to string) []engine.AgentPaymentState {
+	t0 := time.Date(2026, 12, 2, 12, 0, 0, 0, time.UTC)
+	mask := "************" + cbCard[12:]
+	var out []engine.AgentPaymentState
+	for i, p := range []event.AgentPayment{
+		{Status: "open", Required: []string{"payment-card-number", "expiration-date", "security-code"}},
+		{Status: "capturing", Capture: "payment-card-number", PartialResult: true, MaskedCard: "********"},
+		{Status: "capturing", Capture: "expiration-date", MaskedCard: mask, CardType: "visa"},
+		{Status: "processing", MaskedCard: mask, CardType: "visa", Expiration: "1228", SecurityCode: "xxx"},
+		{Status: "complete", MaskedCard: mask, CardType: "visa", Expiration: "1228", SecurityCode: "xxx", Result: "success", Confirmation: "conf-1"},
+	} {
+		p.PaymentID, p.Connector, p.AmountMinor, p.Currency = id, "sandbox", 999, "GBP"
+		out = append(out, engine.AgentPaymentState{AgentPayment: p, CallID: "call-" + id, StatusCallback: to,
+			Created: t0, Updated: t0.Add(time.Duration(i) * time.Second)})
+	}
+	return out
+}
+
+// key names a state as a receiver sees it.
+func cbKey(v url.Values) string { return v.Get("Sid") + ":" + v.Get("Status") + ":" + v.Get("Capture") }
+
+func waitUntil(t *testing.T, what string, d time.Duration, ok func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for !ok() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// A receiver that fails its first tries gets every state of two payments, each payment's in
+// the order they happened — no later state tried before an earlier one was accepted — every
+// try signed with the node's webhook secret and form-encoded.
+func TestStatusCallbacksRetriedInOrderSigned(t *testing.T) {
+	rcv := startCBReceiver(t, 4)
+	n := startCBNode(t, filepath.Join(t.TempDir(), "paybridge.db"), []string{"127.0.0.1"}, true)
+	a, b := cbStates("PAa", rcv.url), cbStates("PAb", rcv.url)
+	for i := range a {
+		n.cbs.notify(a[i])
+		n.cbs.notify(b[i])
+	}
+	waitUntil(t, "every state accepted", 20*time.Second, func() bool {
+		_, acc, _ := rcv.snapshot()
+		return len(acc) >= len(a)+len(b)
+	})
+	tries, accepted, problems := rcv.snapshot()
+	if len(problems) > 0 {
+		t.Fatalf("receiver saw %v", problems)
+	}
+	if len(tries) <= len(accepted) {
+		t.Fatalf("%d tries for %d accepted: the receiver's failures were not retried", len(tries), len(accepted))
+	}
+	for _, states := range [][]engine.AgentPaymentState{a, b} {
+		var want []string
+		for _, s := range states {
+			want = append(want, cbKey(agentPayment(s).View().Form()))
+		}
+		var got, tried []string
+		for _, v := range accepted {
+			if v.Get("Sid") == states[0].PaymentID {
+				got = append(got, cbKey(v))
+			}
+		}
+		for _, v := range tries {
+			if v.Get("Sid") == states[0].PaymentID && (len(tried) == 0 || tried[len(tried)-1] != cbKey(v)) {
+				tried = append(tried, cbKey(v))
+			}
+		}
+		if strings.Join(got, " ") != strings.Join(want, " ") {
+			t.Errorf("accepted %v\nwant       %v", got, want)
+		}
+		if strings.Join(tried, " ") != strings.Join(want, " ") {
+			t.Errorf("tried in the order %v\nwant             %v", tried, want)
+		}
+	}
+	if last := accepted[len(accepted)-1]; last.Get("Status") != "complete" || last.Get("PaymentCardNumber") != "************1111" {
+		t.Errorf("last callback %v", last)
+	}
+}
+
+// States queued on a node that stops before sending them are sent by the node started again
+// on the same database file; the file holds no digit of the card beyond its last four.
+func TestStatusCallbacksSurviveRestart(t *testing.T) {
+	rcv := startCBReceiver(t, 0)
+	db := filepath.Join(t.TempDir(), "paybridge.db")
+	n := startCBNode(t, db, []string{"127.0.0.1"}, false) // queues, never sends
+	states := cbStates("PAr", rcv.url)
+	for _, s := range states {
+		n.cbs.notify(s)
+	}
+	waitUntil(t, "the states in the outbox", 10*time.Second, func() bool {
+		ws, err := n.st.WebhooksAbout(context.Background(), "PAr")
+		return err == nil && len(ws) == len(states)
+	})
+	n.stop()
+	if tries, _, _ := rcv.snapshot(); len(tries) != 0 {
+		t.Fatal("the stopped node sent callbacks")
+	}
+
+	n2 := startCBNode(t, db, []string{"127.0.0.1"}, true)
+	waitUntil(t, "the states delivered after the restart", 20*time.Second, func() bool {
+		_, acc, _ := rcv.snapshot()
+		return len(acc) >= len(states)
+	})
+	_, accepted, problems := rcv.snapshot()
+	if len(problems) > 0 {
+		t.Fatalf("receiver saw %v", problems)
+	}
+	for i, s := range states {
+		if got, want := cbKey(accepted[i]), cbKey(agentPayment(s).View().Form()); got != want {
+			t.Errorf("callback %d: %s, want %s", i, got, want)
+		}
+	}
+	var ws []store.Webhook
+	waitUntil(t, "the deliveries recorded", 10*time.Second, func() bool {
+		var err error
+		ws, err = n2.st.WebhooksAbout(context.Background(), "PAr")
+		return err == nil && len(ws) == len(states) && ws[len(ws)-1].Status == store.WebhookDelivered
+	})
+	for _, w := range ws {
+		if w.Status != store.WebhookDelivered || w.Endpoint != gateway.CallbackEndpoint || w.URL != rcv.url || w.Attempts != 1 {
+			t.Errorf("row %s: %s %s %s after %d tries", w.ID, w.Status, w.Endpoint, w.URL, w.Attempts)
+		}
+	}
+	n2.stop()
+	assertFilesNoCard(t, db)
+}
+
+// assertFilesNoCard fails when the database files hold the card's number or any run of its
+// digits longer than the last four; its control shows it finds a number that is there.
+func assertFilesNoCard(t *testing.T, db string) {
+	t.Helper()
+	scan := func(b []byte) string {
+		for _, needle := range []string{cbCard, cbCard[:12], cbCard[:6] + "+" + cbCard[6:], cbCard[4:]} {
+			if bytes.Contains(b, []byte(needle)) {
+				return needle
+			}
+		}
+		return ""
+	}
+	if scan([]byte("x PaymentCardNumber="+cbCard+" y")) == "" {
+		t.Fatal("control: the scan does not find a card number")
+	}
+	files, _ := filepath.Glob(db + "*")
+	if len(files) == 0 {
+		t.Fatalf("no database files at %s", db)
+	}
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if hit := scan(b); hit != "" {
+			t.Errorf("%s holds %q of the card", f, hit)
+		}
+	}
+}
+
+// A StatusCallback to a destination --http-allow does not list is refused before any
+// connection, logged, and given up after that one try: never retried, never received.
+func TestStatusCallbackRefusedDestination(t *testing.T) {
+	rcv := startCBReceiver(t, 0)
+	n := startCBNode(t, filepath.Join(t.TempDir(), "paybridge.db"), nil, true) // "public": no loopback
+	n.cbs.notify(cbStates("PAx", rcv.url)[0])
+	var ws []store.Webhook
+	waitUntil(t, "the refused callback given up", 10*time.Second, func() bool {
+		var err error
+		ws, err = n.st.WebhooksAbout(context.Background(), "PAx")
+		return err == nil && len(ws) == 1 && ws[0].Status == store.WebhookDead
+	})
+	time.Sleep(100 * time.Millisecond) // ten polls: a retry would show
+	ws, _ = n.st.WebhooksAbout(context.Background(), "PAx")
+	if ws[0].Status != store.WebhookDead || ws[0].Attempts != 1 || !strings.Contains(ws[0].LastError, "--http-allow") {
+		t.Errorf("refused delivery: %s after %d tries: %s", ws[0].Status, ws[0].Attempts, ws[0].LastError)
+	}
+	if tries, _, _ := rcv.snapshot(); len(tries) != 0 {
+		t.Errorf("the receiver got %d requests", len(tries))
+	}
+	if log := n.log.String(); !strings.Contains(log, "status callback refused") {
+		t.Errorf("refusal not logged:\n%s", log)
+	}
+}
+
+// The store orders the deliveries of the endpoint the gateway queues callbacks under.
+func TestCallbackEndpointOrderedByStore(t *testing.T) {
+	if gateway.CallbackEndpoint != store.OrderedWebhookEndpoint {
+		t.Fatalf("gateway queues callbacks as %q, the store orders %q", gateway.CallbackEndpoint, store.OrderedWebhookEndpoint)
+	}
+}
