@@ -255,3 +255,24 @@ func TestPaymentLinkRouteRetryChargesOnce(t *testing.T) {
 		t.Fatalf("paid %v; %d charges on the backup, %d on the primary", paid, charges, len(psb.Ledger()))
 	}
 }
+
+// A bank link closed by its declines says the account was declined, never a card; a card
+// link still says the card.
+func TestPaymentLinkClosedNamesWhatWasDeclined(t *testing.T) {
+	le := newLinkEnv(t, LinksConfig{MaxAttempts: 1})
+	c := le.open(t, "generic")
+	token := le.sendLink(t, c, "ACH-CLOSE", 1200, "USD", &payment.LinkTerms{PaymentMethod: payment.PaymentMethodACH})
+	form := url.Values{"bank-routing-number": {"110000000"}, "bank-account-number": {"000222222227"},
+		"bank-account-number-confirm": {"000222222227"}, "bank-account-type": {"consumer-checking"}}
+	resp, body := le.postForm(t, token, form)
+	if resp.StatusCode != http.StatusPaymentRequired || !strings.Contains(body, "bank account was declined too many times") || strings.Contains(body, "card") {
+		t.Fatalf("closing decline: %d\n%s", resp.StatusCode, body)
+	}
+	if resp, body := le.get(t, token); resp.StatusCode != http.StatusGone || !strings.Contains(body, "bank account was declined") || strings.Contains(body, "card") {
+		t.Fatalf("GET after closing: %d\n%s", resp.StatusCode, body)
+	}
+	card := le.sendLink(t, c, "CARD-CLOSE", 1200, "USD", nil)
+	if resp, body := le.post(t, card, "4000000000000002", expiry(), "123"); resp.StatusCode != http.StatusPaymentRequired || !strings.Contains(body, "card was declined too many times") {
+		t.Fatalf("card link closing decline: %d\n%s", resp.StatusCode, body)
+	}
+}

@@ -162,16 +162,27 @@ func (l *Links) render(w http.ResponseWriter, status int, d pageData) {
 
 // The pages for links that cannot be paid. They say nothing about any other link.
 var (
-	pageInvalid = pageData{Title: "Payment link not valid", Message: "This payment link is not valid. Check that you opened the whole link from the text message, or ask us to send a new one."}
-	pageExpired = pageData{Title: "Payment link expired", Message: "This payment link has expired. Please call us or ask for a new link."}
-	pageUsed    = pageData{Title: "Payment link already used", Message: "This payment link has already been used. If you think this is wrong, please call us."}
-	pageFailed  = pageData{Title: "Payment link closed", Message: "This payment link can no longer be used because the card was declined too many times. Please call us."}
-	pageBusy    = pageData{Title: "Payment in progress", Message: "A payment with this link is being processed. Wait a moment, then reload this page."}
-	pageLimited = pageData{Title: "Too many requests", Message: "Too many attempts from your connection. Please wait a minute and try again."}
-	pageForeign = pageData{Title: "Payment not accepted", Message: "This payment form can only be sent from its own page. Open the link from the text message again."}
-	pageTrouble = pageData{Title: "Payment not confirmed", Message: "We could not confirm your payment with the bank. Please try again in a few minutes: you will not be charged twice."}
-	pageBroken  = pageData{Title: "Something went wrong", Message: "Something went wrong on our side. Please try again later."}
+	pageInvalid    = pageData{Title: "Payment link not valid", Message: "This payment link is not valid. Check that you opened the whole link from the text message, or ask us to send a new one."}
+	pageExpired    = pageData{Title: "Payment link expired", Message: "This payment link has expired. Please call us or ask for a new link."}
+	pageUsed       = pageData{Title: "Payment link already used", Message: "This payment link has already been used. If you think this is wrong, please call us."}
+	pageFailed     = pageData{Title: "Payment link closed", Message: "This payment link can no longer be used because the card was declined too many times. Please call us."}
+	pageFailedBank = pageData{Title: "Payment link closed", Message: "This payment link can no longer be used because the bank account was declined too many times. Please call us."}
+	pageEnded      = pageData{Title: "Payment link closed", Message: "This payment link can no longer be used: the payment it was sent for has ended. Please call us."}
+	pageBusy       = pageData{Title: "Payment in progress", Message: "A payment with this link is being processed. Wait a moment, then reload this page."}
+	pageLimited    = pageData{Title: "Too many requests", Message: "Too many attempts from your connection. Please wait a minute and try again."}
+	pageForeign    = pageData{Title: "Payment not accepted", Message: "This payment form can only be sent from its own page. Open the link from the text message again."}
+	pageTrouble    = pageData{Title: "Payment not confirmed", Message: "We could not confirm your payment with the bank. Please try again in a few minutes: you will not be charged twice."}
+	pageBroken     = pageData{Title: "Something went wrong", Message: "Something went wrong on our side. Please try again later."}
 )
+
+// failedPage is the page of a link its failed tries closed, in the words of what was tried: a
+// card, or a bank account.
+func failedPage(link *Link) pageData {
+	if link.Terms.IsBank() {
+		return pageFailedBank
+	}
+	return pageFailed
+}
 
 func (l *Links) limited(w http.ResponseWriter, r *http.Request, keys ...*rateKey) bool {
 	for _, k := range keys {
@@ -211,7 +222,7 @@ func (l *Links) lookup(w http.ResponseWriter, r *http.Request) (string, *Link, b
 	case link.State == LinkUsed:
 		l.render(w, http.StatusGone, pageUsed.withBrand(b))
 	case link.State == LinkFailed:
-		l.render(w, http.StatusGone, pageFailed.withBrand(b))
+		l.render(w, http.StatusGone, failedPage(link).withBrand(b))
 	case !l.cfg.Now().Before(link.ExpiresAt):
 		l.render(w, http.StatusGone, pageExpired.withBrand(b))
 	case link.State == LinkClaimed:
@@ -252,7 +263,8 @@ func (l *Links) handleGet(w http.ResponseWriter, r *http.Request) {
 				l.render(w, http.StatusGone, pageUsed.withBrand(l.brandOf(link)))
 				return
 			case SessionFailed, SessionExpired:
-				l.render(w, http.StatusGone, pageFailed.withBrand(l.brandOf(link)))
+				// Ended at the provider (by phone, or its own expiry): nothing was declined here.
+				l.render(w, http.StatusGone, pageEnded.withBrand(l.brandOf(link)))
 				return
 			}
 		}
@@ -406,7 +418,7 @@ func (l *Links) handlePost(w http.ResponseWriter, r *http.Request) {
 		finish(LinkOutcome{Failed: failed})
 		l.log.Warn("payment link: provider rejected the payment", "link", claimed.ID, "error", ConnectorError(err))
 		if failed {
-			l.render(w, http.StatusPaymentRequired, pageFailed.withBrand(l.brandOf(link)))
+			l.render(w, http.StatusPaymentRequired, failedPage(link).withBrand(l.brandOf(link)))
 			return
 		}
 		d := l.formPage(claimed)
@@ -438,7 +450,7 @@ func (l *Links) handlePost(w http.ResponseWriter, r *http.Request) {
 		l.emit(claimed.CallID, &event.LinkDeclined{LinkID: claimed.ID, Final: failed,
 			Payment: paymentRecord(event.ResultDeclined, res.ErrorCode, "", res.SessionID)})
 		if failed {
-			l.render(w, http.StatusPaymentRequired, pageFailed.withBrand(l.brandOf(link)))
+			l.render(w, http.StatusPaymentRequired, failedPage(link).withBrand(l.brandOf(link)))
 			return
 		}
 		d := l.formPage(claimed)
