@@ -137,7 +137,8 @@ type limits struct {
 	maxDev      float64 // refuse tones further than this fraction off nominal (0: no check)
 	maxHarm     float32 // refuse tones whose 2nd harmonic is above this power ratio (0: no check)
 
-	tanMax [8]float64 // per tone: tan of the largest phase step maxDev allows (see prepare)
+	tanMax    [8]float64 // per tone: tan of the largest phase step maxDev allows (see prepare)
+	minEnergy float32    // a block with less energy Σx² cannot carry a key (see prepare)
 }
 
 func dbRatio(db float64) float32 { return float32(math.Pow(10, db/10)) }
@@ -174,7 +175,73 @@ func (l *limits) prepare() {
 		}
 		l.tanMax[i] = math.Tan(2 * math.Pi * l.maxDev * f * blockHop / SampleRate)
 	}
+	l.minEnergy = gateMargin * 2 * l.minPower / float32(pairGain)
 }
+
+// The energy gate: the least energy a block must have for analyzeHalves to find a key in it
+// under some limits, so that blocker.analyze can refuse every quieter block (silence, line
+// noise, the pauses of speech) on the energy take already counted, without the filters.
+//
+// A key needs both of its tones, row r and column c, at minPower or more (analyzeHalves'
+// first test on the filter powers; the later tests only refuse more). Tone k's power over
+// the block x (N = 102 real samples) is p_k = |Σ x[n]·e^{−jω_k n}|² = ⟨x,cos_k⟩² + ⟨x,sin_k⟩²
+// (the filters' phase reference changes no magnitude), so
+//
+//	p_r + p_c = xᵀ·M·x,  M = Σ v·vᵀ over v ∈ {cos_r, sin_r, cos_c, sin_c},
+//
+// and xᵀMx ≤ λmax(M)·Σx². The nonzero eigenvalues of M are those of the 4×4 Gram matrix
+// G_ij = ⟨v_i,v_j⟩, and by Gershgorin's theorem λmax(G) ≤ max_i Σ_j |G_ij| =: Λ(r,c). A key is
+// therefore possible only when 2·minPower ≤ p_r + p_c ≤ Λ(r,c)·Σx², that is when
+//
+//	Σx² ≥ 2·minPower / pairGain,  pairGain = max over the 16 keys of Λ(r,c) = 57.8
+//
+// (941 + 1209 Hz, whose tones are the closest; a lone tone's bound would be N/2 ≈ 51, two
+// perfectly separated tones' 51 as well). The bound is 5.5 dB above analyzeHalves' own
+// energy test (Cauchy–Schwarz, minPower/N, which allows the whole block's energy in one
+// filter of gain N) and it is tight: the worst signal, G's top eigenvector, reaches 97 % of
+// it (TestEnergyGateBound). It holds for what the filters compute too: a half that
+// runEnergy takes as silence has zero sums — the transform of the block with those samples
+// zeroed, whose energy is smaller still. gateMargin (0.46 dB) covers the float32 rounding of
+// the filters (under 0.1 % at these levels) and of the energies (exact integers below
+// exactBelow, which the gate level is far under).
+//
+// Only minPower bounds a block's energy from below: the other limits (twist, the other
+// tones' distance, the tones' share of the energy) are ratios and hold at any level.
+const gateMargin = 0.9
+
+// pairGain is Λ(r,c) above, maximised over the keys; computed in float64 (the sums' error,
+// around 1e-13, is nothing beside gateMargin).
+var pairGain = func() float64 {
+	v := func(f float64, sin bool) (x [blockLen]float64) {
+		w := 2 * math.Pi * f / SampleRate
+		for n := range x {
+			if sin {
+				x[n] = math.Sin(w * float64(n))
+			} else {
+				x[n] = math.Cos(w * float64(n))
+			}
+		}
+		return x
+	}
+	worst := 0.0
+	for _, r := range rowFreqs {
+		for _, c := range colFreqs {
+			vs := [4][blockLen]float64{v(r, false), v(r, true), v(c, false), v(c, true)}
+			for i := range vs {
+				row := 0.0
+				for j := range vs {
+					g := 0.0
+					for n := range vs[i] {
+						g += vs[i][n] * vs[j][n]
+					}
+					row += math.Abs(g)
+				}
+				worst = max(worst, row)
+			}
+		}
+	}
+	return worst
+}()
 
 // skipPower is 1 % of the weakest tone power any limits accept.
 var skipPower = levelPower(-50) / 100
@@ -341,6 +408,10 @@ type blocker struct {
 	old   [blockHop]float32
 	oldH  half
 	oldOK bool
+
+	// wideGate turns the energy gate off, leaving analyzeHalves' own Cauchy–Schwarz test:
+	// the reference the gate is tested against (TestEnergyGateDecidesAsWithout).
+	wideGate bool
 }
 
 // take copies samples from pcm up to the next half-block boundary and returns how many it
@@ -417,9 +488,10 @@ func (bl *blocker) room() int {
 }
 
 func (bl *blocker) analyze(lim *limits, held Digit) Digit {
-	// analyzeHalves' first test, on the energies alone (the same sum join makes): a block
-	// below it is no key whatever its filter sums
-	if (bl.h[0].energy+bl.h[1].energy)*blockLen < lim.minPower {
+	// the energy gate (see gateMargin), on the energies alone (the same sum join makes): a
+	// block below it is no key whatever its filter sums
+	e := bl.h[0].energy + bl.h[1].energy
+	if e < lim.minEnergy && !bl.wideGate || e*blockLen < lim.minPower {
 		return 0
 	}
 	bl.sums(0)
