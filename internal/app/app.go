@@ -248,7 +248,7 @@ func New(ctx context.Context, cfg Config, getenv func(string) string, out io.Wri
 		Logger: a.log.With("component", "webhooks"),
 		// Agent payments' StatusCallbacks: where --http-allow lets plans go, signed like the
 		// result webhooks.
-		Callbacks: gateway.CallbacksConfig{HTTPClient: callbackClient(a.planHTTP, a.planDest), Secret: cfg.WebhookKey}})
+		Callbacks: gateway.CallbacksConfig{HTTPClient: callbackClient(a.planHTTP), Secret: cfg.WebhookKey}})
 	a.callbacks.hooks, a.callbacks.signed = a.webhooks, cfg.WebhookKey != ""
 	a.recorder.webhooks = a.webhooks
 	a.lifecycle = gateway.NewLifecycle(gateway.LifecycleConfig{Ledger: a.gwStore, Connectors: a.connectors,
