@@ -97,7 +97,7 @@ func (m *Session) receiveInto(pkt *rtp.Packet, src netip.AddrPort, buf []int16) 
 	p := m.rxParams()
 	pt := pkt.PayloadType
 	isAudio := !p.codec.IsZero() && pt == p.codec.PayloadType()
-	isEvent := p.eventPT >= 0 && int(pt) == p.eventPT
+	isEvent := p.eventPT >= 0 && int16(pt) == p.eventPT
 	if !isAudio && !isEvent {
 		m.dropped.Add(1)
 		return
@@ -153,7 +153,7 @@ func (m *Session) receiveInto(pkt *rtp.Packet, src netip.AddrPort, buf []int16) 
 		if gap > maxGapPackets {
 			gap = maxGapPackets
 		}
-		frame := m.rxFrame
+		frame := int(m.rxFrame)
 		if frame == 0 {
 			frame = p.ptime * 8
 		}
@@ -171,7 +171,7 @@ func (m *Session) receiveInto(pkt *rtp.Packet, src netip.AddrPort, buf []int16) 
 		l.paused() // the bridge's far end hears this pause as the source's own silence
 	}
 	if skipped > 0 && m.stream != nil {
-		frame := m.rxFrame
+		frame := int(m.rxFrame)
 		if frame == 0 {
 			frame = p.ptime * 8
 		}
@@ -197,7 +197,7 @@ func (m *Session) receiveInto(pkt *rtp.Packet, src netip.AddrPort, buf []int16) 
 		payload = payload[:len(buf)]
 	}
 	pcm := buf[:p.codec.Decode(buf, payload)]
-	m.rxFrame = len(pcm)
+	m.rxFrame = int32(len(pcm))
 	m.rxNextTS, m.rxTSKnown = pkt.Timestamp+uint32(len(pcm)), true
 	if m.stream != nil {
 		m.stream.Audio(pcm)
@@ -217,10 +217,10 @@ func (m *Session) receiveInto(pkt *rtp.Packet, src netip.AddrPort, buf []int16) 
 // reused).
 type rxView struct {
 	of      *Params // the copy it was taken from (nil with ok: the zero Params)
-	ok      bool
-	codec   Codec
-	eventPT int
 	ptime   int
+	eventPT int16 // -1: none (also for a number no RTP payload type can carry)
+	codec   Codec
+	ok      bool
 }
 
 // rxParams is curParams for the reader, through its view.
@@ -233,7 +233,11 @@ func (m *Session) rxParams() *rxView {
 	if q == nil {
 		q = &zeroParams
 	}
-	m.rxv = rxView{of: p, ok: true, codec: q.Codec, eventPT: q.EventPT, ptime: q.PTime}
+	ev := int16(-1)
+	if q.EventPT >= 0 && q.EventPT <= 127 {
+		ev = int16(q.EventPT)
+	}
+	m.rxv = rxView{of: p, ok: true, codec: q.Codec, eventPT: ev, ptime: q.PTime}
 	return &m.rxv
 }
 

@@ -111,7 +111,7 @@ func (m *Session) stopReceiving() {
 		// so a round handling its datagram has finished); the receive is cancelled, and the
 		// socket's close waits for its final completion.
 		m.rxMu.Lock()
-		m.rxStopped = true
+		m.rxStopped.Store(true)
 		m.rxMu.Unlock()
 		s.rx.u.stop(s.rx)
 		return
@@ -129,7 +129,7 @@ func (m *Session) stopReceiving() {
 		}
 	}
 	m.rxMu.Lock()
-	m.rxStopped = true
+	m.rxStopped.Store(true)
 	m.rxMu.Unlock()
 }
 
@@ -198,7 +198,7 @@ func (m *Session) pollLoop(s *rawSock) {
 func (m *Session) pollRead(b *rxBatch) bool {
 	m.rxMu.Lock()
 	defer m.rxMu.Unlock()
-	if m.rxStopped {
+	if m.rxStopped.Load() {
 		return false
 	}
 	if m.rxFd == 0 {

@@ -386,7 +386,7 @@ func (u *uringRx) deliver(m *Session, b []byte) {
 		src = sockaddrAddrPort((*unix.RawSockaddrInet6)(unsafe.Pointer(&b[unsafe.Sizeof(uringRecvmsgOut{})])))
 	}
 	m.rxMu.Lock()
-	if !m.rxStopped {
+	if !m.rxStopped.Load() {
 		m.reading.Store(true)
 		m.datagram(data, src, &u.pkt)
 		m.reading.Store(false)
