@@ -211,9 +211,10 @@ func (m *Session) pollRead(b *rxBatch) bool {
 			return true
 		}
 		m.reading.Store(true)
+		now := time.Now() // one reading of the clock for what the call brought
 		for i := range n {
 			data, src := b.datagram(i)
-			m.datagramInto(data, src, &b.pkt, b.pcm[:])
+			m.datagramAt(data, src, &b.pkt, b.pcm[:], now)
 			clear(data)
 			clear(b.pcm[:])
 		}

@@ -266,6 +266,7 @@ func newSession(conn *net.UDPConn, sched *Scheduler) *Session {
 		closed: make(chan struct{}), readDone: make(chan struct{}),
 	}
 	m.source.gen = ^uint64(0) // the first packet brings the rules up to date
+	m.rxPeerGen = ^uint64(0)  // no source is locked (no SDP generation reaches it)
 	return m
 }
 
