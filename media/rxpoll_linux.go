@@ -103,13 +103,15 @@ func (m *Session) startReceiving() bool {
 	return true
 }
 
-// stopReceiving takes the session out of the shared receiver and waits until a round that is
-// handling its datagrams has finished with them; nothing of it is read after. Idempotent.
+// stopReceiving takes the session out of the shared receiver: no datagram is handed to it
+// after. The epoll receiver's round holds rxMu while it handles the session's datagrams, so
+// stopReceiving waits for it; the io_uring receiver takes no lock per datagram, and one it
+// is handling may still be in hand — receiverDone waits for that. Idempotent.
 func (m *Session) stopReceiving() {
 	if s := m.sock.Load(); s != nil && s.rx != nil {
-		// io_uring: nothing more is handed to the session once rxStopped is set (under rxMu,
-		// so a round handling its datagram has finished); the receive is cancelled, and the
-		// socket's close waits for its final completion.
+		// io_uring: no datagram starts once rxStopped is set (deliver loads it per datagram;
+		// a fallback pollLoop sees it under rxMu); the receive is cancelled, and the socket's
+		// close waits for its final completion.
 		m.rxMu.Lock()
 		m.rxStopped.Store(true)
 		m.rxMu.Unlock()
@@ -131,6 +133,19 @@ func (m *Session) stopReceiving() {
 	m.rxMu.Lock()
 	m.rxStopped.Store(true)
 	m.rxMu.Unlock()
+}
+
+// receiverDone waits until the shared receiver has finished with the session for good, after
+// stopReceiving: on io_uring until its goroutine took the stop (it hands the session nothing
+// after, and a datagram it was handling is done); on epoll stopReceiving has waited already.
+// Close calls it before it clears what the reader used.
+func (m *Session) receiverDone() {
+	if s := m.sock.Load(); s != nil && s.rx != nil {
+		select {
+		case <-s.rx.halted:
+		case <-s.rx.u.ended: // a test's own receiver that was shut down
+		}
+	}
 }
 
 func (p *rxPoller) forget(id uint64) {

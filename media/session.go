@@ -393,6 +393,7 @@ func (m *Session) Close() {
 		}
 		if s := m.sock.Load(); s != nil {
 			m.stopReceiving() // after it, no round reads the session
+			m.receiverDone()  // nor still has a datagram of it in hand
 			m.PollSocket()    // the final drop count, while the socket is still open
 			s.close()
 		} else if m.conn != nil {
