@@ -55,9 +55,15 @@ func (m *Session) datagram(data []byte, src netip.AddrPort, pkt *rtp.Packet) {
 }
 
 // datagramInto is datagram decoding audio into pcm (rxPCMLen samples; nil: the session's
-// own buffer, made on first use). The shared receiver passes a buffer of its own, hot in the
-// cache, and clears it after each datagram; every consumer of the audio copies it.
+// own buffer, made on first use). The shared receivers pass a buffer of their own, hot in the
+// cache, and clear it after each datagram; every consumer of the audio copies it.
 func (m *Session) datagramInto(data []byte, src netip.AddrPort, pkt *rtp.Packet, pcm []int16) {
+	m.datagramAt(data, src, pkt, pcm, time.Now())
+}
+
+// datagramAt is datagramInto for a datagram that arrived by now: the shared receivers read the
+// clock once for the datagrams one system call brought, not once per datagram.
+func (m *Session) datagramAt(data []byte, src netip.AddrPort, pkt *rtp.Packet, pcm []int16, now time.Time) {
 	if len(data) < 12 || data[0]>>6 != 2 {
 		m.dropMalformed(src)
 		return
@@ -81,23 +87,25 @@ func (m *Session) datagramInto(data []byte, src netip.AddrPort, pkt *rtp.Packet,
 		m.dropMalformed(src)
 		return
 	}
-	m.receiveInto(pkt, src, pcm)
+	m.receiveAt(pkt, src, pcm, now)
 }
 
 // receive applies the source, payload type, SSRC and sequence checks to one packet and feeds
 // the DTMF stream and the recorder.
-func (m *Session) receive(pkt *rtp.Packet, src netip.AddrPort) { m.receiveInto(pkt, src, nil) }
+func (m *Session) receive(pkt *rtp.Packet, src netip.AddrPort) {
+	m.receiveAt(pkt, src, nil, time.Now())
+}
 
-// receiveInto is receive decoding audio into buf (as datagramInto).
-func (m *Session) receiveInto(pkt *rtp.Packet, src netip.AddrPort, buf []int16) {
-	now := time.Now()
+// receiveAt is receive for a packet that arrived by now, decoding audio into buf (as
+// datagramInto).
+func (m *Session) receiveAt(pkt *rtp.Packet, src netip.AddrPort, buf []int16, now time.Time) {
 	if !m.acceptSource(pkt, src, now) {
 		return
 	}
 	p := m.rxParams()
 	pt := pkt.PayloadType
 	isAudio := !p.codec.IsZero() && pt == p.codec.PayloadType()
-	isEvent := p.eventPT >= 0 && int(pt) == p.eventPT
+	isEvent := p.eventPT >= 0 && int16(pt) == p.eventPT
 	if !isAudio && !isEvent {
 		m.dropped.Add(1)
 		return
@@ -153,7 +161,7 @@ func (m *Session) receiveInto(pkt *rtp.Packet, src netip.AddrPort, buf []int16) 
 		if gap > maxGapPackets {
 			gap = maxGapPackets
 		}
-		frame := m.rxFrame
+		frame := int(m.rxFrame)
 		if frame == 0 {
 			frame = p.ptime * 8
 		}
@@ -171,7 +179,7 @@ func (m *Session) receiveInto(pkt *rtp.Packet, src netip.AddrPort, buf []int16) 
 		l.paused() // the bridge's far end hears this pause as the source's own silence
 	}
 	if skipped > 0 && m.stream != nil {
-		frame := m.rxFrame
+		frame := int(m.rxFrame)
 		if frame == 0 {
 			frame = p.ptime * 8
 		}
@@ -197,7 +205,7 @@ func (m *Session) receiveInto(pkt *rtp.Packet, src netip.AddrPort, buf []int16) 
 		payload = payload[:len(buf)]
 	}
 	pcm := buf[:p.codec.Decode(buf, payload)]
-	m.rxFrame = len(pcm)
+	m.rxFrame = int32(len(pcm))
 	m.rxNextTS, m.rxTSKnown = pkt.Timestamp+uint32(len(pcm)), true
 	if m.stream != nil {
 		m.stream.Audio(pcm)
@@ -217,10 +225,10 @@ func (m *Session) receiveInto(pkt *rtp.Packet, src netip.AddrPort, buf []int16) 
 // reused).
 type rxView struct {
 	of      *Params // the copy it was taken from (nil with ok: the zero Params)
-	ok      bool
-	codec   Codec
-	eventPT int
 	ptime   int
+	eventPT int16 // -1: none (also for a number no RTP payload type can carry)
+	codec   Codec
+	ok      bool
 }
 
 // rxParams is curParams for the reader, through its view.
@@ -233,7 +241,11 @@ func (m *Session) rxParams() *rxView {
 	if q == nil {
 		q = &zeroParams
 	}
-	m.rxv = rxView{of: p, ok: true, codec: q.Codec, eventPT: q.EventPT, ptime: q.PTime}
+	ev := int16(-1)
+	if q.EventPT >= 0 && q.EventPT <= 127 {
+		ev = int16(q.EventPT)
+	}
+	m.rxv = rxView{of: p, ok: true, codec: q.Codec, eventPT: ev, ptime: q.PTime}
 	return &m.rxv
 }
 
@@ -256,14 +268,25 @@ func (m *Session) syncSource() {
 
 // acceptSource applies the source rules (source.go) to one packet. A packet it refuses has
 // been counted.
+//
+// The usual packet comes from the source the rules have locked, as the last one did, under
+// the same SDP: rxPeer is that source as the datagrams carry it (an IPv4 address may come
+// mapped into IPv6), and a packet from it while no SDP has changed the rules since
+// (rxPeerGen) is accepted without them — what check would decide for it, once locked: accept,
+// with no latch candidate to give up (none is kept once locked).
 func (m *Session) acceptSource(pkt *rtp.Packet, src netip.AddrPort, now time.Time) bool {
+	if src == m.rxPeer && m.rxPeerGen == m.sdpGenNow.Load() {
+		return true
+	}
 	m.syncSource()
 	v, abandoned := m.source.check(src, pkt.SSRC, pkt.SequenceNumber, now)
 	m.countForeign(abandoned)
 	switch v {
 	case sourceAccept:
+		m.rxPeer, m.rxPeerGen = src, m.source.gen
 		return true
 	case sourceLatched:
+		m.rxPeer, m.rxPeerGen = src, m.source.gen
 		peer := m.source.peer
 		m.remote.Store(&peer)
 		m.latchedTo.Store(&peer)

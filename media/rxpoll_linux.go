@@ -103,15 +103,17 @@ func (m *Session) startReceiving() bool {
 	return true
 }
 
-// stopReceiving takes the session out of the shared receiver and waits until a round that is
-// handling its datagrams has finished with them; nothing of it is read after. Idempotent.
+// stopReceiving takes the session out of the shared receiver: no datagram is handed to it
+// after. The epoll receiver's round holds rxMu while it handles the session's datagrams, so
+// stopReceiving waits for it; the io_uring receiver takes no lock per datagram, and one it
+// is handling may still be in hand — receiverDone waits for that. Idempotent.
 func (m *Session) stopReceiving() {
 	if s := m.sock.Load(); s != nil && s.rx != nil {
-		// io_uring: nothing more is handed to the session once rxStopped is set (under rxMu,
-		// so a round handling its datagram has finished); the receive is cancelled, and the
-		// socket's close waits for its final completion.
+		// io_uring: no datagram starts once rxStopped is set (deliver loads it per datagram;
+		// a fallback pollLoop sees it under rxMu); the receive is cancelled, and the socket's
+		// close waits for its final completion.
 		m.rxMu.Lock()
-		m.rxStopped = true
+		m.rxStopped.Store(true)
 		m.rxMu.Unlock()
 		s.rx.u.stop(s.rx)
 		return
@@ -129,8 +131,21 @@ func (m *Session) stopReceiving() {
 		}
 	}
 	m.rxMu.Lock()
-	m.rxStopped = true
+	m.rxStopped.Store(true)
 	m.rxMu.Unlock()
+}
+
+// receiverDone waits until the shared receiver has finished with the session for good, after
+// stopReceiving: on io_uring until its goroutine took the stop (it hands the session nothing
+// after, and a datagram it was handling is done); on epoll stopReceiving has waited already.
+// Close calls it before it clears what the reader used.
+func (m *Session) receiverDone() {
+	if s := m.sock.Load(); s != nil && s.rx != nil {
+		select {
+		case <-s.rx.halted:
+		case <-s.rx.u.ended: // a test's own receiver that was shut down
+		}
+	}
 }
 
 func (p *rxPoller) forget(id uint64) {
@@ -198,7 +213,7 @@ func (m *Session) pollLoop(s *rawSock) {
 func (m *Session) pollRead(b *rxBatch) bool {
 	m.rxMu.Lock()
 	defer m.rxMu.Unlock()
-	if m.rxStopped {
+	if m.rxStopped.Load() {
 		return false
 	}
 	if m.rxFd == 0 {
@@ -211,9 +226,10 @@ func (m *Session) pollRead(b *rxBatch) bool {
 			return true
 		}
 		m.reading.Store(true)
+		now := time.Now() // one reading of the clock for what the call brought
 		for i := range n {
 			data, src := b.datagram(i)
-			m.datagramInto(data, src, &b.pkt, b.pcm[:])
+			m.datagramAt(data, src, &b.pkt, b.pcm[:], now)
 			clear(data)
 			clear(b.pcm[:])
 		}

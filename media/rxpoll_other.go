@@ -14,6 +14,7 @@ func (*rawSock) close()                              {}
 
 func (m *Session) startReceiving() bool { return false }
 func (m *Session) stopReceiving()       {}
+func (m *Session) receiverDone()        {}
 
 func flushSends() {}
 

@@ -70,6 +70,65 @@ type SessionConfig struct {
 // whatever carried the SDP, and a session lives from Start to Close. All methods are safe for
 // concurrent use.
 type Session struct {
+	// What the receiver touches per datagram comes first, in three cache lines: at 1,000 calls
+	// a round reaches each session's state once per packet, mostly from memory, and spread
+	// over the struct it was twelve lines or more a packet. A Session is allocated in a
+	// 64-byte-aligned slot whose first 8 bytes are the runtime's malloc header (objects with
+	// pointers over 512 bytes), so its lines begin at offsets 56, 120 and 184;
+	// TestSessionReceiveLayout holds the fields below to the lines they are meant for.
+	//
+	// Bytes 0-55 (the header's line), read per packet, written per call: the source a packet
+	// is accepted from without the rules (rxPeer, while the SDP generation is rxPeerGen:
+	// acceptSource), and the signalling side's copies of what changes per SDP.
+	rxPeer    netip.AddrPort         // reader only: the locked source as datagrams carry it (invalid: none)
+	rxPeerGen uint64                 // reader only: the sdpGen rxPeer belongs to
+	sdpGenNow atomic.Uint64          // sdpGen, for the reader's lock-free check per packet
+	paramsNow atomic.Pointer[Params] // a copy of params for the hot paths (never modified)
+	// Bytes 56-119, the reader's own sequence state (the scheduler reads reading and
+	// clockLag, and writes clockLag only when no RTP has come for idleAfter).
+	rx       atomic.Pointer[srtpRx] // SRTP (srtp.go): the far end's direction; nil: plain RTP
+	rxv      rxView
+	rxSSRC   uint32
+	rxNextTS uint32      // the RTP timestamp right after the last audio packet's samples
+	rxFrame  int32       // samples per packet last seen
+	reading  atomic.Bool // the reader holds a datagram it has not yet handled
+	clockLag atomic.Bool // the DTMF clock is behind wall time while idle (catchUp)
+	// rxStopped: no datagram is handed to the session any more. Set under rxMu, which the
+	// epoll receiver holds while its round handles the session's datagrams; the io_uring
+	// receiver loads it per datagram without a lock (rxpoll_linux.go, stopReceiving).
+	rxStopped     atomic.Bool
+	rxSeq         uint16
+	candSSRCN     uint8 // in-sequence packets of candSSRC so far (at most learnAfter)
+	rxStarted     bool
+	rxStartedSSRC bool // rxSSRC is set
+	rxTSKnown     bool
+	// Bytes 120-183, written per packet and read by the scheduler per visit (lastRx) or per
+	// packet under dtmfMu: the counters, the lock, and where the audio goes.
+	lastRx   atomic.Int64
+	received atomic.Int64
+	// dtmfMu serialises the DTMF stream, the masker and the recording: the reader, the
+	// scheduler's idle clock and the signalling side (Info, SetSecure, Record) all reach them.
+	dtmfMu sync.Mutex
+	stream DTMFStream
+	rec    *wavWriter
+	link   sessionLink // the bridge this session is a leg of (bridge.go)
+	// End of the receiver's lines. rxMu is held while the epoll receiver's round handles the
+	// session's datagrams; rxFd is the socket's descriptor plus one, once pollRead read it
+	// (under rxMu).
+	rxMu      sync.Mutex
+	rxFd      int
+	startedAt time.Time // set before the reader starts
+	source    sourceGuard
+	// a new SSRC from the source being learned (acceptSSRC)
+	candSSRC      uint32
+	candSSRCSeq   uint16
+	warnedForeign bool
+	rxPCM         []int16 // decoded audio of the readers that have no buffer of their own (made on first use)
+	lost          atomic.Int64
+	dropped       atomic.Int64 // every datagram not accepted, foreign ones included
+	foreign       atomic.Int64 // datagrams from an address that is not the media peer
+	latchedTo     atomic.Pointer[netip.AddrPort]
+
 	conn      *net.UDPConn
 	port      int
 	sched     *Scheduler
@@ -82,11 +141,9 @@ type Session struct {
 
 	paramsMu  sync.Mutex
 	params    Params
-	paramsNow atomic.Pointer[Params] // a copy of params for the hot paths (never modified)
-	sdpGenNow atomic.Uint64          // sdpGen, for the reader's lock-free check per packet (beside paramsNow: one cache line)
-	sdpRemote netip.AddrPort         // the last usable address an SDP named
-	sdpGen    uint64                 // bumped when sdpRemote changes
-	sdpAt     time.Time              // when it last changed
+	sdpRemote netip.AddrPort // the last usable address an SDP named
+	sdpGen    uint64         // bumped when sdpRemote changes
+	sdpAt     time.Time      // when it last changed
 
 	remote atomic.Pointer[netip.AddrPort] // where we send: the SDP address, or the latched one
 
@@ -114,73 +171,32 @@ type Session struct {
 	play   *playback
 	digits digitQueue // keys to send as RFC 4733 (senddigit.go)
 
-	link sessionLink // the bridge this session is a leg of (bridge.go)
-
-	// receive state: only the reader goroutine touches it (apart from the lines the
-	// scheduler writes above).
-	_             [64]byte
-	rxv           rxView
-	source        sourceGuard
-	startedAt     time.Time // set before the reader starts
-	rxSSRC        uint32
-	rxStarted     bool
-	rxSeq         uint16
-	rxFrame       int    // samples per packet last seen
-	rxNextTS      uint32 // the RTP timestamp right after the last audio packet's samples
-	rxTSKnown     bool
-	candSSRC      uint32
-	candSSRCN     int
-	candSSRCSeq   uint16
-	rxPCM         []int16 // decoded audio of the readers that have no buffer of their own (made on first use)
-	rxStartedSSRC bool
-	warnedForeign bool
-
-	// dtmfMu serialises the DTMF stream, the masker and the recording: the reader, the
-	// scheduler's idle clock and the signalling side (Info, SetSecure, Record) all reach them.
-	dtmfMu     sync.Mutex
-	stream     DTMFStream
+	// the DTMF side's state beyond the receiver's lines (dtmfMu)
 	masker     Masker
 	secure     bool
-	rec        *wavWriter
 	advancedTo time.Time    // how far the DTMF clock was advanced without RTP (dtmfMu)
-	clockLag   atomic.Bool  // the DTMF clock is behind wall time while idle (catchUp)
 	idleDue    atomic.Int64 // UnixNano of the DTMF stream's next deadline while idle; 0: unknown
-	lastRx     atomic.Int64
-	received   atomic.Int64
-	lost       atomic.Int64
-	dropped    atomic.Int64 // every datagram not accepted, foreign ones included
-	foreign    atomic.Int64 // datagrams from an address that is not the media peer
-	latchedTo  atomic.Pointer[netip.AddrPort]
 
-	// SRTP (srtp.go): the keys and the two directions. The sender and the reader each load
-	// their direction once per packet; SetParams replaces one when its key changes.
+	// SRTP (srtp.go): the keys and our direction (the far end's, rx, is in line 0). The sender
+	// and the reader each load their direction once per packet; SetParams replaces one when
+	// its key changes.
 	keyMu      sync.Mutex
 	secured    int8      // keysUnset until the first SetParams, then keysPlain or keysSRTP for good
 	offered    []*Crypto // our offer's lines, until an answer picks one
 	localKey   *Crypto   // our key (what we send), owned by the session
 	remoteKey  *Crypto   // the far end's, owned by the session
 	tx         atomic.Pointer[srtpTx]
-	rx         atomic.Pointer[srtpRx]
 	srtpOut    [12 + 240 + 48]byte // sender scratch: the packet, its tag and an MKI
 	onSRTPDrop func(replay bool)
 	authFailed atomic.Int64
 	replayed   atomic.Int64
 	warnedAuth bool // reader only
 
-	// The shared receiver (rxpoll_linux.go) once started: the socket taken from conn, the
-	// session's id there, and rxMu, held while a round handles the session's datagrams.
-	sock atomic.Pointer[rawSock]
-	rxID uint64
-	// What a round writes per session sits together, away from what the scheduler's tick
-	// writes: rxMu, rxStopped, reading (the reader holds a datagram it has not yet handled)
-	// and rxFd (the socket's descriptor plus one, once pollRead read it; under rxMu).
-	_         [64]byte
-	rxMu      sync.Mutex
-	rxStopped bool
-	reading   atomic.Bool
-	rxFd      int
-	_         [64]byte
-	timedOut  bool // scheduler only: OnTimeout was called
+	// The shared receiver (rxpoll_linux.go) once started: the socket taken from conn and the
+	// session's id there.
+	sock     atomic.Pointer[rawSock]
+	rxID     uint64
+	timedOut bool // scheduler only: OnTimeout was called
 
 	closed   chan struct{}
 	closeOne sync.Once
@@ -250,6 +266,7 @@ func newSession(conn *net.UDPConn, sched *Scheduler) *Session {
 		closed: make(chan struct{}), readDone: make(chan struct{}),
 	}
 	m.source.gen = ^uint64(0) // the first packet brings the rules up to date
+	m.rxPeerGen = ^uint64(0)  // no source is locked (no SDP generation reaches it)
 	return m
 }
 
@@ -376,6 +393,7 @@ func (m *Session) Close() {
 		}
 		if s := m.sock.Load(); s != nil {
 			m.stopReceiving() // after it, no round reads the session
+			m.receiverDone()  // nor still has a datagram of it in hand
 			m.PollSocket()    // the final drop count, while the socket is still open
 			s.close()
 		} else if m.conn != nil {

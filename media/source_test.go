@@ -146,3 +146,33 @@ func TestMalformedFromAForeignSourceIsForeign(t *testing.T) {
 		t.Fatalf("%+v", got)
 	}
 }
+
+// TestLockedSourceInEitherForm: the locked source is accepted whether its IPv4 address comes
+// plain or mapped into IPv6 (a dual-stack socket), in any order — the packet-by-packet shortcut
+// for the locked source takes the form it last saw, the rules the other — and a new SDP
+// address makes both forms foreign at once (strict: no latch candidate to hide them).
+func TestLockedSourceInEitherForm(t *testing.T) {
+	m, _ := newTestMedia(t)
+	m.source.strict = true
+	mapped := netip.AddrPortFrom(netip.AddrFrom16(farEnd.Addr().As16()), farEnd.Port())
+	seq := uint16(1)
+	for _, src := range []netip.AddrPort{farEnd, farEnd, mapped, mapped, farEnd, mapped} {
+		sendRun(m, src, 7, seq, 1)
+		seq++
+	}
+	if got := m.Stats(); got.Received != 6 || got.Foreign != 0 || got.Dropped != 0 {
+		t.Fatalf("the SDP source in both forms: %+v", got)
+	}
+	p := m.Params()
+	p.Remote = netip.MustParseAddrPort("127.0.0.2:41000")
+	m.SetParams(p)
+	sendRun(m, mapped, 7, seq, 1)
+	sendRun(m, farEnd, 7, seq+1, 1)
+	if got := m.Stats(); got.Received != 6 || got.Foreign != 2 {
+		t.Fatalf("the old source after a new SDP address: %+v", got)
+	}
+	sendRun(m, p.Remote, 8, 900, 2)
+	if got := m.Stats(); got.Received != 8 || got.Foreign != 2 {
+		t.Fatalf("the new SDP source: %+v", got)
+	}
+}
