@@ -133,7 +133,10 @@ func (t *uringTx) prep(e *uringSQE, i, fd int, pkt []byte, sa *unix.RawSockaddrI
 	e.fd = int32(fd)
 	e.opFlags = unix.MSG_DONTWAIT
 	e.userData = uint64(i)
-	if t.sendTo {
+	if size == 0 { // a connected socket: the kernel sends to its peer
+		name = nil
+	}
+	if t.sendTo || size == 0 {
 		e.opcode = uringOpSend
 		e.addr = uint64(uintptr(unsafe.Pointer(&b[uringTxDataAt])))
 		e.len = uint32(n)
