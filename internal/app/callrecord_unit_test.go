@@ -202,7 +202,7 @@ func TestCallRecordLabelsAreClosedSets(t *testing.T) {
 	if rec.wait(a.recordStart(rec, store.Call{ID: "c1"}), time.Millisecond) {
 		t.Fatal("the stalled start write returned")
 	}
-	end := a.recordEnd(rec, a.log, "c1", media.Stats{Foreign: 1, SocketDrops: 1, SRTPAuthFailed: 1}, "caller-hangup", time.Now())
+	end := a.recordEnd(rec, a.log, store.Call{ID: "c1"}, media.Stats{Foreign: 1, SocketDrops: 1, SRTPAuthFailed: 1}, "caller-hangup", time.Now())
 	if rec.wait(end, time.Millisecond) {
 		t.Fatal("the stalled end write returned")
 	}

@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"time"
 
@@ -91,7 +92,7 @@ func (a *App) runCall(ctx context.Context, plan *callplan.Plan, ps *prompts.Set,
 	// The engine has finished: make sure the far end is released, then record the end.
 	_ = call.Hangup(context.Background(), "plan finished")
 	ended := time.Now()
-	rec.wait(a.recordEnd(rec, log, info.ID, call.MediaStats(), cause, ended), callEndWait)
+	rec.wait(a.recordEnd(rec, log, row, call.MediaStats(), cause, ended), callEndWait)
 	log.Info("call ended", "cause", cause)
 }
 
@@ -101,8 +102,10 @@ func (a *App) recordStart(rec *callRecord, row store.Call) recordWrite {
 }
 
 // recordEnd queues what the call's record gets after the hang-up: its media figures, the wait
-// for its last events, its end. It returns the end's write.
-func (a *App) recordEnd(rec *callRecord, log *slog.Logger, id string, ms media.Stats, cause string, ended time.Time) recordWrite {
+// for its last events, its end. It returns the end's write. row is the call's row as its
+// start wrote it.
+func (a *App) recordEnd(rec *callRecord, log *slog.Logger, row store.Call, ms media.Stats, cause string, ended time.Time) recordWrite {
+	id := row.ID
 	if foreign := ms.Foreign; foreign > 0 {
 		log.Warn("media from a foreign address dropped", "rtp_foreign", foreign)
 		rec.do(console.CallRecordRTPForeign, "recording foreign RTP", func(ctx context.Context) error {
@@ -133,8 +136,48 @@ func (a *App) recordEnd(rec *callRecord, log *slog.Logger, id string, ms media.S
 		return nil
 	})
 	return rec.do(console.CallRecordEnd, "recording hang-up", func(ctx context.Context) error {
-		return a.records.EndCall(ctx, id, cause, ended)
+		return a.endCall(ctx, log, row, ms, cause, ended)
 	})
+}
+
+// endCall records the call's end. Its row is there as a rule: the start wrote it first and
+// the writes run one after the other. Not always on PostgreSQL, where each write has its own
+// connection: a start whose answer was lost — the connection dropped, or the write timed out,
+// after its COMMIT was sent — has been reported failed while the server may still commit it,
+// after the writes behind it; and a start that failed leaves no row. An end that updates no
+// row would then be lost, and a start landing later would leave the call in progress for
+// good. So when the row is missing, the end writes the whole row, ended, with the media
+// figures (which found no row either); a start still in flight makes that insert wait for it,
+// and once it has landed (ErrDuplicate) the end updates it after all. A start landing after
+// that insert fails on the existing id: it never overwrites the end.
+func (a *App) endCall(ctx context.Context, log *slog.Logger, row store.Call, ms media.Stats, cause string, ended time.Time) error {
+	err := a.records.EndCall(ctx, row.ID, cause, ended)
+	if !errors.Is(err, store.ErrNotFound) {
+		return err
+	}
+	log.Warn("the call's row is missing at its end (its start write failed or is still landing): writing it ended")
+	row.State, row.EndedAt, row.HangupCause = store.CallEnded, ended, cause
+	row.RTPForeign, row.RTPSocketDrops, row.SRTPAuthFailed = ms.Foreign, ms.SocketDrops, ms.SRTPAuthFailed
+	if err = a.records.CreateCall(ctx, row); !errors.Is(err, store.ErrDuplicate) {
+		return err
+	}
+	// The start landed meanwhile: the figures written before it found no row.
+	if ms.Foreign > 0 {
+		if err := a.records.SetCallRTPForeign(ctx, row.ID, ms.Foreign); err != nil {
+			return err
+		}
+	}
+	if ms.SocketDrops > 0 {
+		if err := a.records.SetCallSocketDrops(ctx, row.ID, ms.SocketDrops); err != nil {
+			return err
+		}
+	}
+	if ms.SRTPAuthFailed > 0 {
+		if err := a.records.SetCallSRTPAuthFailed(ctx, row.ID, ms.SRTPAuthFailed); err != nil {
+			return err
+		}
+	}
+	return a.records.EndCall(ctx, row.ID, cause, ended)
 }
 
 // awaitRow waits up to d more for the call's row (the call has gone on callStartWait
