@@ -21,7 +21,8 @@ import (
 type ConnectorsConfig struct {
 	// SandboxURL is the embedded sandbox's base URL, which baseUrl="sandbox" resolves to.
 	SandboxURL string
-	// HTTPClient sends provider requests (default: a client with a redacting debug transport).
+	// HTTPClient sends provider requests (default: a client with a redacting debug transport
+	// over net/http's defaults that keeps up to 128 idle connections per provider host).
 	// Requests that carry card data do not go through its RoundTripper: they are written on a
 	// connection of their own through buffers the connector zeroes, dialled with the dialer,
 	// TLS settings and proxy of its *http.Transport when it has one (docs/gateway.md).
