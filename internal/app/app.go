@@ -577,6 +577,7 @@ func (a *App) Run(ctx context.Context) error {
 	if a.sandboxSrv != nil {
 		_ = a.sandboxSrv.Shutdown(sctx)
 	}
+	a.callbacks.flush(recordDrainWait) // no call nor API request hands states over any more
 	stopBG()
 	a.loops.Wait() // before the lease is closed: a late heartbeat must not mark the node up again
 	a.recorder.flush()

@@ -3,6 +3,7 @@ package app
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -11,6 +12,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -487,6 +489,99 @@ func TestStatusCallbackRefusalNamesEveryAddress(t *testing.T) {
 	if got := res.count(); got != 1 {
 		t.Errorf("%d lookups for one try", got)
 	}
+}
+
+// gatedOutbox holds every write to the outbox until its gate is closed.
+type gatedOutbox struct {
+	next callbackOutbox
+	gate chan struct{}
+}
+
+func (g gatedOutbox) PublishCallback(ctx context.Context, eventType, subject, url string, form []byte) (string, error) {
+	select {
+	case <-g.gate:
+	case <-ctx.Done():
+		return "", ctx.Err()
+	}
+	return g.next.PublishCallback(ctx, eventType, subject, url, form)
+}
+
+// At shutdown the states still queued in memory are written to the outbox before the node
+// stops (flush, then the outbox's goroutine ends); a flush that cannot finish says how many
+// states it leaves. (Before, stopping dropped the queue: a state handed over just before a
+// shutdown was never sent.)
+func TestStatusCallbacksFlushedAtShutdown(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "paybridge.db")
+	n := startCBNode(t, db, []string{"127.0.0.1"}, false)
+	gate := make(chan struct{})
+	n.cbs.hooks = gatedOutbox{next: n.hooks, gate: gate}
+	states := cbStates("PAf", "http://127.0.0.1:1/status")
+	for _, s := range states {
+		n.cbs.notify(s)
+	}
+	// The store does not answer: flush gives up and says what is left.
+	n.cbs.flush(50 * time.Millisecond)
+	if log := n.log.String(); !strings.Contains(log, "status callbacks still not in the outbox at shutdown") ||
+		!strings.Contains(log, fmt.Sprintf("callbacks=%d", len(states))) {
+		t.Errorf("a flush that gave up logged:\n%s", log)
+	}
+	// It answers: flush returns once every state is written.
+	go func() { time.Sleep(100 * time.Millisecond); close(gate) }()
+	n.cbs.flush(10 * time.Second)
+	n.stop()
+	st, err := store.Open(context.Background(), db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	ws, err := st.WebhooksAbout(context.Background(), "PAf")
+	if err != nil || len(ws) != len(states) {
+		t.Fatalf("%d of %d states in the outbox after the shutdown (%v)", len(ws), len(states), err)
+	}
+}
+
+// timedOutbox notes when each write to the outbox has returned (committed).
+type timedOutbox struct {
+	next callbackOutbox
+	done chan time.Time
+}
+
+func (o timedOutbox) PublishCallback(ctx context.Context, eventType, subject, url string, form []byte) (string, error) {
+	id, err := o.next.PublishCallback(ctx, eventType, subject, url, form)
+	o.done <- time.Now()
+	return id, err
+}
+
+// BenchmarkStatusCallbackHandOver is the window in which a status callback exists in memory
+// only: from the desk's hand-over (notify) to its outbox row committed, one state at a time,
+// on a real SQLite file. ms-p50 and ms-max are that window.
+//
+//	go test -run '^$' -bench StatusCallbackHandOver -benchtime 200x ./internal/app/
+func BenchmarkStatusCallbackHandOver(b *testing.B) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	st, err := store.Open(ctx, filepath.Join(b.TempDir(), "paybridge.db"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer st.Close()
+	hooks := gateway.NewWebhooks(gateway.WebhooksConfig{Store: gatewayStore{s: st, node: "n1"}, Logger: slog.New(slog.DiscardHandler)})
+	cbs := newStatusCallbacks(slog.New(slog.DiscardHandler))
+	out := timedOutbox{next: hooks, done: make(chan time.Time, 1)}
+	cbs.hooks, cbs.signed = out, true
+	go cbs.run(ctx)
+	states := cbStates("PAb", "http://127.0.0.1:1/status")
+	var windows []time.Duration
+	for i := 0; b.Loop(); i++ {
+		s := states[i%len(states)]
+		s.PaymentID = fmt.Sprintf("PAb%d", i)
+		start := time.Now()
+		cbs.notify(s)
+		windows = append(windows, (<-out.done).Sub(start))
+	}
+	slices.Sort(windows)
+	b.ReportMetric(float64(windows[len(windows)/2].Microseconds())/1000, "ms-p50")
+	b.ReportMetric(float64(windows[len(windows)-1].Microseconds())/1000, "ms-max")
 }
 
 // The store orders the deliveries of the endpoint the gateway queues callbacks under.
