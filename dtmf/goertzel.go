@@ -1,6 +1,9 @@
 package dtmf
 
-import "math"
+import (
+	"encoding/binary"
+	"math"
+)
 
 // Block analysis: the Goertzel filter bank that both the Detector and the Masker run over
 // 102-sample (12.75 ms) blocks.
@@ -428,6 +431,51 @@ func (bl *blocker) take(pcm []int16) (n int, block bool) {
 		w[i] = float32(v)
 		sq += int64(v) * int64(v)
 	}
+	bl.taken(n, sq)
+	return n, bl.fill == blockLen
+}
+
+// takeULaw is take for μ-law bytes, decoded on the way in: the samples DecodeULaw gives and
+// their squares, from tables. A run of μ-law zeros (0xFF, or 0x7F, the negative zero; the
+// digital silence of an idle line) is recognised eight bytes at a time and stored as zeros.
+func (bl *blocker) takeULaw(src []byte) (n int, block bool) {
+	n = min(bl.room(), len(src))
+	src = src[:n]
+	w := bl.win[bl.fill : bl.fill+n]
+	sq := bl.squares
+	if ulawSilent(src) {
+		clear(w)
+	} else {
+		for i, u := range src[:len(w)] {
+			w[i] = ulawFloat[u]
+			sq += ulawSquare[u]
+		}
+	}
+	bl.taken(n, sq)
+	return n, bl.fill == blockLen
+}
+
+// ulawSilent reports whether every byte of b is a μ-law zero (0xFF or 0x7F).
+func ulawSilent(b []byte) bool {
+	const ones = 0xFFFF_FFFF_FFFF_FFFF
+	const signs = 0x8080_8080_8080_8080
+	for len(b) >= 8 {
+		if binary.LittleEndian.Uint64(b)|signs != ones {
+			return false
+		}
+		b = b[8:]
+	}
+	for _, u := range b {
+		if u|0x80 != 0xFF {
+			return false
+		}
+	}
+	return true
+}
+
+// taken accounts for the n samples just stored in win, whose squares bring the filling
+// half's sum to sq.
+func (bl *blocker) taken(n int, sq int64) {
 	bl.fill += n
 	switch bl.fill {
 	case blockHop:
@@ -436,11 +484,9 @@ func (bl *blocker) take(pcm []int16) (n int, block bool) {
 	case blockLen:
 		bl.squares = 0
 		bl.h[1].energy, bl.hOK[1] = energyOf(bl.win[blockHop:], sq), false
-		return n, true
 	default:
 		bl.squares = sq
 	}
-	return n, false
 }
 
 // energyOf is Σx² over the half x, in float32 as run sums it: from sq, the exact integer sum

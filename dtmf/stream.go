@@ -119,6 +119,21 @@ func (s *Stream) Audio(pcm []int16) {
 	s.prune()
 }
 
+// AudioULaw feeds caller audio as μ-law bytes (the payload of a PCMU packet), in order: the
+// same as Audio on the decoded samples (DecodeULaw), without decoding them first — the
+// detector takes the bytes through its own tables, and digital silence costs next to
+// nothing. A caller that needs the samples for something else decodes and calls Audio.
+func (s *Stream) AudioULaw(payload []byte) {
+	off := s.now - s.det.Pos()
+	s.cover(SampleDuration(int64(len(payload))))
+	if !s.cfg.NoInband {
+		s.handle(s.det.processULaw(payload), off)
+	}
+	s.handle(s.rx.Expire(s.now), 0)
+	s.due(false)
+	s.prune()
+}
+
 // Gap tells the stream that samples of caller audio are missing (lost RTP packets, or time
 // a silence-suppressing sender skipped): a gap for the detector, not silence.
 func (s *Stream) Gap(samples int) {
