@@ -86,11 +86,15 @@ func TestAudioULawSameAsDecoded(t *testing.T) {
 				p.audio(b[pos : pos+n])
 			}
 			pos += n
-			if pos%7 == 0 {
-				p.byBytes.det.bl.sums(0) // the stored samples give the same sums
-				p.decoded.det.bl.sums(0)
+			a, c := &p.byBytes.det.bl, &p.decoded.det.bl
+			if pos%7 == 0 && a.fill >= blockHop {
+				a.sums(0) // the stored samples give the same sums
+				c.sums(0)
+				if !slices.Equal(a.samples(0), c.samples(0)) {
+					t.Fatalf("seed %d at %d: the detectors hold different samples", seed, pos)
+				}
 			}
-			if p.byBytes.det.bl.win != p.decoded.det.bl.win || p.byBytes.det.bl.h != p.decoded.det.bl.h {
+			if a.h != c.h || a.fill != c.fill {
 				t.Fatalf("seed %d at %d: the detectors hold different samples or sums", seed, pos)
 			}
 		}
