@@ -500,18 +500,21 @@ func (bl *blocker) takeULaw(src []byte) (n int, block bool) {
 func ulawSilent(b []byte) bool {
 	const ones = 0xFFFF_FFFF_FFFF_FFFF
 	const signs = 0x8080_8080_8080_8080
-	for len(b) >= 8 {
-		if binary.LittleEndian.Uint64(b)|signs != ones {
+	if len(b) < 8 {
+		for _, u := range b {
+			if u|0x80 != 0xFF {
+				return false
+			}
+		}
+		return true
+	}
+	for i := 0; i+8 <= len(b); i += 8 {
+		if binary.LittleEndian.Uint64(b[i:])|signs != ones {
 			return false
 		}
-		b = b[8:]
 	}
-	for _, u := range b {
-		if u|0x80 != 0xFF {
-			return false
-		}
-	}
-	return true
+	// the last bytes, in one word that overlaps the loop's last
+	return binary.LittleEndian.Uint64(b[len(b)-8:])|signs == ones
 }
 
 // taken accounts for the n samples just stored, whose squares bring the filling half's sum
