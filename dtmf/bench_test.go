@@ -154,3 +154,39 @@ func BenchmarkStreamAudio1000(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkStreamAudioULaw is BenchmarkStreamAudio through AudioULaw: the μ-law payload
+// straight into the stream, no decoded copy.
+func BenchmarkStreamAudioULaw(b *testing.B) {
+	for _, sig := range frameSignals(b) {
+		ulaw := make([]byte, len(sig.pcm))
+		EncodeULaw(ulaw, sig.pcm)
+		b.Run(sig.name, func(b *testing.B) {
+			frames := len(sig.pcm) / 160
+			s := NewStream(StreamConfig{OnDigit: func(Event) {}})
+			for i := 0; b.Loop(); i++ {
+				f := i % frames
+				s.AudioULaw(ulaw[f*160 : f*160+160])
+			}
+		})
+	}
+}
+
+// BenchmarkStreamAudioULaw1000 is BenchmarkStreamAudio1000 through AudioULaw.
+func BenchmarkStreamAudioULaw1000(b *testing.B) {
+	for _, sig := range frameSignals(b) {
+		ulaw := make([]byte, len(sig.pcm))
+		EncodeULaw(ulaw, sig.pcm)
+		b.Run(sig.name, func(b *testing.B) {
+			frames := len(sig.pcm) / 160
+			ss := make([]*Stream, 1000)
+			for i := range ss {
+				ss[i] = NewStream(StreamConfig{OnDigit: func(Event) {}})
+			}
+			for i := 0; b.Loop(); i++ {
+				f := (i/len(ss)*7 + i) % frames
+				ss[i%len(ss)].AudioULaw(ulaw[f*160 : f*160+160])
+			}
+		})
+	}
+}

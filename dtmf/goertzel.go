@@ -1,6 +1,9 @@
 package dtmf
 
-import "math"
+import (
+	"encoding/binary"
+	"math"
+)
 
 // Block analysis: the Goertzel filter bank that both the Detector and the Masker run over
 // 102-sample (12.75 ms) blocks.
@@ -392,9 +395,15 @@ func (b *bank) harmonic(x []float32, k int, phi float64) float32 {
 // between RFC 4733 keys, the usual block of a call that keys out of band) costs its energy
 // and nothing else, and every result is the one the eager bank gave: the same samples go
 // through the same functions, only later or never.
+//
+// The samples of the last three halves live in a ring (the previous block's first half, the
+// current block's two), so moving on by half a block copies nothing; a half known to be all
+// zeros (digital silence, takeULaw) is not even written until something reads it.
 type blocker struct {
 	b       *bank
-	win     [blockLen]float32
+	ring    [3][blockHop]float32
+	rot     int     // the current block's first half is in ring slot rot, its second in the next, the half before it in the one after (mod 3)
+	zero    [3]bool // ring slot i holds zeros up to where it is filled, whatever is stored
 	fill    int
 	squares int64 // Σx² of the samples of the half being filled, exact
 	h       [2]half
@@ -403,9 +412,8 @@ type blocker struct {
 	blkOK   [2]bool
 	haveBlk bool // blk[0] is the block just before the current one
 
-	// the half before win[:blockHop] (the first half of the last block): its samples while
-	// its sums are not computed, so blk[0] can still be made
-	old   [blockHop]float32
+	// the sums of the half before the current block (the first half of the last block),
+	// computed (oldOK) or not; its samples are in ring slot at[2]
 	oldH  half
 	oldOK bool
 
@@ -414,33 +422,134 @@ type blocker struct {
 	wideGate bool
 }
 
+// slot returns the ring slot of half i of the current block (2: the half before it).
+func (bl *blocker) slot(i int) int {
+	s := bl.rot + i
+	if s >= 3 {
+		s -= 3
+	}
+	return s
+}
+
+// dest returns where the next n samples go (n within room) and whether the slot is still
+// known zero up to them; a half begins known zero.
+func (bl *blocker) dest(n int) (w []float32, slot int, zero bool) {
+	i, off := 0, bl.fill
+	if off >= blockHop {
+		i, off = 1, off-blockHop
+	}
+	slot = bl.slot(i)
+	if off == 0 {
+		bl.zero[slot] = true
+	}
+	return bl.ring[slot][off : off+n], slot, bl.zero[slot]
+}
+
+// store makes slot hold its samples up to w (where the next ones go) for real: the zeros it
+// was only known to hold are written.
+func (bl *blocker) store(slot int, w []float32) {
+	if !bl.zero[slot] {
+		return
+	}
+	off := blockHop - cap(w) // w's offset within the slot
+	clear(bl.ring[slot][:off])
+	bl.zero[slot] = false
+}
+
 // take copies samples from pcm up to the next half-block boundary and returns how many it
 // took and whether a whole block is now ready for analyze (then call shift).
 func (bl *blocker) take(pcm []int16) (n int, block bool) {
-	end := blockHop
-	if bl.fill >= blockHop {
-		end = blockLen
-	}
-	n = min(end-bl.fill, len(pcm))
-	w := bl.win[bl.fill : bl.fill+n]
+	n = min(bl.room(), len(pcm))
+	w, slot, _ := bl.dest(n)
+	bl.store(slot, w)
 	sq := bl.squares
 	for i, v := range pcm[:len(w)] {
 		w[i] = float32(v)
 		sq += int64(v) * int64(v)
 	}
+	bl.taken(n, sq)
+	return n, bl.fill == blockLen
+}
+
+// takeULaw is take for μ-law bytes, decoded on the way in: the samples DecodeULaw gives and
+// their squares, from tables. A run of μ-law zeros (0xFF, or 0x7F, the negative zero; the
+// digital silence of an idle line) is recognised eight bytes at a time and, while the half
+// holds nothing else, not written at all.
+func (bl *blocker) takeULaw(src []byte) (n int, block bool) {
+	n = min(bl.room(), len(src))
+	src = src[:n]
+	w, slot, zero := bl.dest(n)
+	sq := bl.squares
+	switch {
+	case ulawSilent(src):
+		if !zero {
+			clear(w)
+		}
+	default:
+		bl.store(slot, w)
+		for i, u := range src[:len(w)] {
+			w[i] = ulawFloat[u]
+			sq += ulawSquare[u]
+		}
+	}
+	bl.taken(n, sq)
+	return n, bl.fill == blockLen
+}
+
+// ulawSilent reports whether every byte of b is a μ-law zero (0xFF or 0x7F).
+func ulawSilent(b []byte) bool {
+	const ones = 0xFFFF_FFFF_FFFF_FFFF
+	const signs = 0x8080_8080_8080_8080
+	if len(b) < 8 {
+		for _, u := range b {
+			if u|0x80 != 0xFF {
+				return false
+			}
+		}
+		return true
+	}
+	for i := 0; i+8 <= len(b); i += 8 {
+		if binary.LittleEndian.Uint64(b[i:])|signs != ones {
+			return false
+		}
+	}
+	// the last bytes, in one word that overlaps the loop's last
+	return binary.LittleEndian.Uint64(b[len(b)-8:])|signs == ones
+}
+
+// taken accounts for the n samples just stored, whose squares bring the filling half's sum
+// to sq.
+func (bl *blocker) taken(n int, sq int64) {
 	bl.fill += n
 	switch bl.fill {
 	case blockHop:
 		bl.squares = 0
-		bl.h[0].energy, bl.hOK[0] = energyOf(bl.win[:blockHop], sq), false
+		bl.h[0].energy, bl.hOK[0] = bl.energy(0, sq), false
 	case blockLen:
 		bl.squares = 0
-		bl.h[1].energy, bl.hOK[1] = energyOf(bl.win[blockHop:], sq), false
-		return n, true
+		bl.h[1].energy, bl.hOK[1] = bl.energy(1, sq), false
 	default:
 		bl.squares = sq
 	}
-	return n, false
+}
+
+// energy is energyOf for half i, whose samples are read only when sq is not exact in float32.
+func (bl *blocker) energy(i int, sq int64) float32 {
+	if sq < exactBelow {
+		return float32(sq)
+	}
+	return energyOf(bl.samples(i), sq)
+}
+
+// samples returns the samples of half i of the current block (2: the half before it), which
+// must be complete, written for real.
+func (bl *blocker) samples(i int) []float32 {
+	slot := bl.slot(i)
+	if bl.zero[slot] {
+		clear(bl.ring[slot][:])
+		bl.zero[slot] = false
+	}
+	return bl.ring[slot][:]
 }
 
 // energyOf is Σx² over the half x, in float32 as run sums it: from sq, the exact integer sum
@@ -460,7 +569,7 @@ func energyOf(x []float32, sq int64) float32 {
 // sums computes the filter sums of half i of the current block if they are not yet.
 func (bl *blocker) sums(i int) {
 	if !bl.hOK[i] {
-		bl.b.runEnergy(bl.win[i*blockHop:(i+1)*blockHop], &bl.h[i], bl.h[i].energy)
+		bl.b.runEnergy(bl.samples(i), &bl.h[i], bl.h[i].energy)
 		bl.hOK[i] = true
 	}
 }
@@ -471,7 +580,7 @@ func (bl *blocker) prevBlock() {
 		return
 	}
 	if !bl.oldOK {
-		bl.b.runEnergy(bl.old[:], &bl.oldH, bl.oldH.energy)
+		bl.b.runEnergy(bl.samples(2), &bl.oldH, bl.oldH.energy)
 		bl.oldOK = true
 	}
 	var p [8]float32
@@ -501,7 +610,10 @@ func (bl *blocker) analyze(lim *limits, held Digit) Digit {
 		bl.prevBlock()
 		prev = &bl.blk[0]
 	}
-	d := bl.b.analyzeHalves(&bl.h[0], &bl.h[1], prev, &bl.blk[1], bl.win[:], lim, held)
+	var x [blockLen]float32
+	copy(x[:blockHop], bl.samples(0))
+	copy(x[blockHop:], bl.samples(1))
+	d := bl.b.analyzeHalves(&bl.h[0], &bl.h[1], prev, &bl.blk[1], x[:], lim, held)
 	bl.blkOK[1] = true
 	return d
 }
@@ -509,10 +621,7 @@ func (bl *blocker) analyze(lim *limits, held Digit) Digit {
 // shift drops the older half of the block.
 func (bl *blocker) shift() {
 	bl.oldH, bl.oldOK = bl.h[0], bl.hOK[0]
-	if !bl.oldOK {
-		copy(bl.old[:], bl.win[:blockHop])
-	}
-	copy(bl.win[:], bl.win[blockHop:])
+	bl.rot = bl.slot(1) // the second half becomes the first; the slot of the one before is reused
 	bl.h[0], bl.hOK[0] = bl.h[1], bl.hOK[1]
 	bl.blk[0], bl.blkOK[0] = bl.blk[1], bl.blkOK[1]
 	bl.blkOK[1] = false
