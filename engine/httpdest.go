@@ -243,9 +243,101 @@ func (d *Destinations) dial(ctx context.Context, network, address string) (net.C
 	}
 	ctx, cancel := context.WithTimeout(ctx, dialTimeout)
 	defer cancel()
+	conn, err := dialAllowed(ctx, network, allowed)
+	if err == nil {
+		return conn, nil
+	}
+	if len(refused) > 0 {
+		return nil, fmt.Errorf("%w (not tried, refused by --http-allow: %s)", err, strings.Join(refused, "; "))
+	}
+	return nil, err
+}
+
+// fallbackDelay is how long the first address's family has before the other family is tried
+// alongside it (Happy Eyeballs, RFC 8305, as net.Dialer does it).
+const fallbackDelay = 300 * time.Millisecond
+
+// dialAllowed connects to the first of addrs that answers, the way net.Dialer does with a
+// name's addresses: those of the first address's family in order and, once fallbackDelay has
+// passed or they have all failed, the other family's in order alongside. Both failing, the
+// error is the first family's.
+func dialAllowed(ctx context.Context, network string, addrs []netip.AddrPort) (net.Conn, error) {
+	var primary, fallback []netip.AddrPort
+	for _, ap := range addrs {
+		if ap.Addr().Unmap().Is4() == addrs[0].Addr().Unmap().Is4() {
+			primary = append(primary, ap)
+		} else {
+			fallback = append(fallback, ap)
+		}
+	}
+	if len(fallback) == 0 {
+		return dialSerial(ctx, network, primary)
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	type result struct {
+		conn    net.Conn
+		err     error
+		primary bool
+	}
+	results := make(chan result, 2)
+	pending := 0
+	start := func(addrs []netip.AddrPort, primary bool) {
+		pending++
+		go func() {
+			c, err := dialSerial(ctx, network, addrs)
+			results <- result{c, err, primary}
+		}()
+	}
+	start(primary, true)
+	timer := time.NewTimer(fallbackDelay)
+	defer timer.Stop()
+	fallbackStarted := false
+	var primaryErr, fallbackErr error
+	for {
+		select {
+		case <-timer.C:
+			if !fallbackStarted {
+				fallbackStarted = true
+				start(fallback, false)
+			}
+		case r := <-results:
+			pending--
+			if r.err == nil {
+				if pending > 0 { // the other family may connect too: not to be kept
+					go func() {
+						if late := <-results; late.conn != nil {
+							late.conn.Close()
+						}
+					}()
+				}
+				return r.conn, nil
+			}
+			if r.primary {
+				primaryErr = r.err
+			} else {
+				fallbackErr = r.err
+			}
+			if !fallbackStarted {
+				fallbackStarted = true
+				start(fallback, false)
+				continue
+			}
+			if pending == 0 {
+				if primaryErr != nil {
+					return nil, primaryErr
+				}
+				return nil, fallbackErr
+			}
+		}
+	}
+}
+
+// dialSerial connects to the first of addrs that answers, trying them in order.
+func dialSerial(ctx context.Context, network string, addrs []netip.AddrPort) (net.Conn, error) {
 	var first error
-	for i, ap := range allowed {
-		conn, err := dialOne(ctx, network, ap, len(allowed)-i)
+	for i, ap := range addrs {
+		conn, err := dialOne(ctx, network, ap, len(addrs)-i)
 		if err == nil {
 			return conn, nil
 		}
@@ -255,9 +347,6 @@ func (d *Destinations) dial(ctx context.Context, network, address string) (net.C
 		if ctx.Err() != nil {
 			break
 		}
-	}
-	if len(refused) > 0 {
-		return nil, fmt.Errorf("%w (not tried, refused by --http-allow: %s)", first, strings.Join(refused, "; "))
 	}
 	return nil, first
 }

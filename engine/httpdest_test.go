@@ -57,6 +57,10 @@ func TestDestinationsDialOneAnswer(t *testing.T) {
 			[]string{"svc.test resolves to 3 addresses, none allowed", "127.0.0.1 is a loopback", "10.9.8.7 is a private", "::1 is a loopback"}, 0},
 		{"the allowed address does not answer", []string{"127.0.0.1/32"}, []string{"10.9.8.7", "127.0.0.1"}, closedPort, false,
 			[]string{"connection refused", "10.9.8.7 is a private address"}, 0},
+		// Happy Eyeballs: the first family (IPv6 here) fails, the other is tried and answers.
+		{"the first family does not answer, the other does", []string{"::1/128", "127.0.0.1/32"}, []string{"::1", "127.0.0.1"}, port, false, nil, 1},
+		{"neither family answers: the first one's error", []string{"::1/128", "127.0.0.1/32"}, []string{"::1", "127.0.0.1"}, closedPort, false,
+			[]string{"[::1]:" + closedPort, "connection refused"}, 0},
 	} {
 		var lookups atomic.Int32
 		d, err := NewDestinations(tc.allow)
