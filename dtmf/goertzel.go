@@ -509,7 +509,17 @@ func ulawSilent(b []byte) bool {
 		}
 		return true
 	}
-	for i := 0; i+8 <= len(b); i += 8 {
+	// each byte is 0x7F or 0xFF exactly when the AND of the words holds only such bytes
+	i := 0
+	for ; i+32 <= len(b); i += 32 {
+		c := b[i : i+32 : i+32]
+		w := binary.LittleEndian.Uint64(c) & binary.LittleEndian.Uint64(c[8:]) &
+			binary.LittleEndian.Uint64(c[16:]) & binary.LittleEndian.Uint64(c[24:])
+		if w|signs != ones {
+			return false
+		}
+	}
+	for ; i+8 <= len(b); i += 8 {
 		if binary.LittleEndian.Uint64(b[i:])|signs != ones {
 			return false
 		}
