@@ -74,7 +74,7 @@ func (m *Session) datagramAt(data []byte, src netip.AddrPort, pkt *rtp.Packet, p
 		// disturb the replay window), then authentication: a packet that fails it — a wrong
 		// key, tampering, a forged or plain packet — never reaches the rules below, the DTMF
 		// detector or a recording.
-		if !m.mayBeMediaPeer(src) {
+		if !m.fromLockedSource(src) && !m.mayBeMediaPeer(src) {
 			return
 		}
 		dec, err := rx.unprotect(data)
@@ -278,7 +278,7 @@ func (m *Session) syncSource() {
 // (rxPeerGen) is accepted without them — what check would decide for it, once locked: accept,
 // with no latch candidate to give up (none is kept once locked).
 func (m *Session) acceptSource(pkt *rtp.Packet, src netip.AddrPort, now time.Time) bool {
-	if src == m.rxPeer && m.rxPeerGen == m.sdpGenNow.Load() {
+	if m.fromLockedSource(src) {
 		return true
 	}
 	m.syncSource()
@@ -307,6 +307,12 @@ func (m *Session) acceptSource(pkt *rtp.Packet, src netip.AddrPort, now time.Tim
 		m.warnForeign(src)
 		return false
 	}
+}
+
+// fromLockedSource reports whether src is the source the rules locked, in the form the last
+// packet accepted from it came in, while no SDP has changed the rules since (acceptSource).
+func (m *Session) fromLockedSource(src netip.AddrPort) bool {
+	return src == m.rxPeer && m.rxPeerGen == m.sdpGenNow.Load()
 }
 
 // dropMalformed counts a datagram that is not RTP.
