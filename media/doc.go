@@ -55,10 +55,12 @@
 //     from a provided-buffer ring of 512. A round submits what changed (new sockets, cancels,
 //     receives to arm again after ENOBUFS) and runs the receive work of every socket that got
 //     datagrams in a few io_uring_enter calls (the kernel runs 20 sockets' work a call), then
-//     hands each datagram with its source to its session, clears the buffer's bytes and gives
-//     it back. Stopping a session cancels its receive (ASYNC_CANCEL by user_data); its socket
-//     is closed only after the receive's final completion, so the kernel holds no request on
-//     a closed socket and no datagram of it reaches anyone.
+//     hands each datagram with its source to its session (found by the slot in user_data; no
+//     lock taken), its audio decoded into the receiver's own buffer, clears the buffer's bytes
+//     and the decoded samples and gives the buffer back. Stopping a session cancels its receive
+//     (ASYNC_CANCEL by user_data); its socket is closed only after the receive's final
+//     completion, so the kernel holds no request on a closed socket and no datagram of it
+//     reaches anyone.
 //   - epoll (rxpoll_linux.go, with PAYBRIDGE_RTP_IO=epoll, and whenever io_uring cannot be set
 //     up: an old kernel, a seccomp filter, kernel.io_uring_disabled): an edge-triggered epoll set the
 //     goroutine asks without

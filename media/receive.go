@@ -62,8 +62,9 @@ func (m *Session) datagramInto(data []byte, src netip.AddrPort, pkt *rtp.Packet,
 }
 
 // datagramAt is datagramInto for a datagram that arrived by now: the shared receivers read the
-// clock once for the datagrams one system call brought, not once per datagram.
-func (m *Session) datagramAt(data []byte, src netip.AddrPort, pkt *rtp.Packet, pcm []int16, now time.Time) {
+// clock once for the datagrams one system call brought, not once per datagram. used is how
+// many samples of pcm it wrote (the receiver clears that much after).
+func (m *Session) datagramAt(data []byte, src netip.AddrPort, pkt *rtp.Packet, pcm []int16, now time.Time) (used int) {
 	if len(data) < 12 || data[0]>>6 != 2 {
 		m.dropMalformed(src)
 		return
@@ -73,7 +74,7 @@ func (m *Session) datagramAt(data []byte, src netip.AddrPort, pkt *rtp.Packet, p
 		// disturb the replay window), then authentication: a packet that fails it — a wrong
 		// key, tampering, a forged or plain packet — never reaches the rules below, the DTMF
 		// detector or a recording.
-		if !m.mayBeMediaPeer(src) {
+		if !m.fromLockedSource(src) && !m.mayBeMediaPeer(src) {
 			return
 		}
 		dec, err := rx.unprotect(data)
@@ -87,7 +88,7 @@ func (m *Session) datagramAt(data []byte, src netip.AddrPort, pkt *rtp.Packet, p
 		m.dropMalformed(src)
 		return
 	}
-	m.receiveAt(pkt, src, pcm, now)
+	return m.receiveAt(pkt, src, pcm, now)
 }
 
 // receive applies the source, payload type, SSRC and sequence checks to one packet and feeds
@@ -97,8 +98,8 @@ func (m *Session) receive(pkt *rtp.Packet, src netip.AddrPort) {
 }
 
 // receiveAt is receive for a packet that arrived by now, decoding audio into buf (as
-// datagramInto).
-func (m *Session) receiveAt(pkt *rtp.Packet, src netip.AddrPort, buf []int16, now time.Time) {
+// datagramInto); used as datagramAt's.
+func (m *Session) receiveAt(pkt *rtp.Packet, src netip.AddrPort, buf []int16, now time.Time) (used int) {
 	if !m.acceptSource(pkt, src, now) {
 		return
 	}
@@ -205,6 +206,7 @@ func (m *Session) receiveAt(pkt *rtp.Packet, src netip.AddrPort, buf []int16, no
 		payload = payload[:len(buf)]
 	}
 	pcm := buf[:p.codec.Decode(buf, payload)]
+	used = len(pcm)
 	m.rxFrame = int32(len(pcm))
 	m.rxNextTS, m.rxTSKnown = pkt.Timestamp+uint32(len(pcm)), true
 	if m.stream != nil {
@@ -216,6 +218,7 @@ func (m *Session) receiveAt(pkt *rtp.Packet, src netip.AddrPort, buf []int16, no
 	if l := m.link.in.Load(); l != nil {
 		l.audio(pcm)
 	}
+	return used
 }
 
 // rxView is what receive needs of the Params in force, kept among the receive state: the
@@ -275,7 +278,7 @@ func (m *Session) syncSource() {
 // (rxPeerGen) is accepted without them — what check would decide for it, once locked: accept,
 // with no latch candidate to give up (none is kept once locked).
 func (m *Session) acceptSource(pkt *rtp.Packet, src netip.AddrPort, now time.Time) bool {
-	if src == m.rxPeer && m.rxPeerGen == m.sdpGenNow.Load() {
+	if m.fromLockedSource(src) {
 		return true
 	}
 	m.syncSource()
@@ -304,6 +307,12 @@ func (m *Session) acceptSource(pkt *rtp.Packet, src netip.AddrPort, now time.Tim
 		m.warnForeign(src)
 		return false
 	}
+}
+
+// fromLockedSource reports whether src is the source the rules locked, in the form the last
+// packet accepted from it came in, while no SDP has changed the rules since (acceptSource).
+func (m *Session) fromLockedSource(src netip.AddrPort) bool {
+	return src == m.rxPeer && m.rxPeerGen == m.sdpGenNow.Load()
 }
 
 // dropMalformed counts a datagram that is not RTP.

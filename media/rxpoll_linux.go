@@ -229,9 +229,9 @@ func (m *Session) pollRead(b *rxBatch) bool {
 		now := time.Now() // one reading of the clock for what the call brought
 		for i := range n {
 			data, src := b.datagram(i)
-			m.datagramAt(data, src, &b.pkt, b.pcm[:], now)
+			used := m.datagramAt(data, src, &b.pkt, b.pcm[:], now)
 			clear(data)
-			clear(b.pcm[:])
+			clear(b.pcm[:used])
 		}
 		m.reading.Store(false)
 		if n < rxBatchLen {

@@ -433,7 +433,7 @@ func (u *uringRx) deliver(m *Session, b []byte) {
 		return
 	}
 	m.reading.Store(true)
-	m.datagramAt(data, src, &u.pkt, u.pcm[:], u.now)
+	used := m.datagramAt(data, src, &u.pkt, u.pcm[:], u.now)
 	m.reading.Store(false)
-	clear(u.pcm[:])
+	clear(u.pcm[:used])
 }
