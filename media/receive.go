@@ -195,15 +195,28 @@ func (m *Session) receiveAt(pkt *rtp.Packet, src netip.AddrPort, buf []int16, no
 		}
 		return
 	}
+	room := rxPCMLen
+	if buf != nil {
+		room = len(buf)
+	}
+	payload := pkt.Payload
+	if len(payload) > room {
+		payload = payload[:room]
+	}
+	link := m.link.in.Load()
+	if u, ok := m.stream.(ulawAudio); ok && p.codec.law == lawU && m.rec == nil && link == nil {
+		// Only the DTMF stream wants this audio, and it takes μ-law as it is (the same
+		// events as decoding it first; digital silence costs next to nothing).
+		m.rxFrame = int32(len(payload))
+		m.rxNextTS, m.rxTSKnown = pkt.Timestamp+uint32(len(payload)), true
+		u.AudioULaw(payload)
+		return 0
+	}
 	if buf == nil {
 		if m.rxPCM == nil {
 			m.rxPCM = make([]int16, rxPCMLen)
 		}
 		buf = m.rxPCM
-	}
-	payload := pkt.Payload
-	if len(payload) > len(buf) {
-		payload = payload[:len(buf)]
 	}
 	pcm := buf[:p.codec.Decode(buf, payload)]
 	used = len(pcm)
@@ -215,10 +228,17 @@ func (m *Session) receiveAt(pkt *rtp.Packet, src netip.AddrPort, buf []int16, no
 	if m.rec != nil {
 		m.record(pcm)
 	}
-	if l := m.link.in.Load(); l != nil {
-		l.audio(pcm)
+	if link != nil {
+		link.audio(pcm)
 	}
 	return used
+}
+
+// ulawAudio is what a DTMFStream implements (dtmf.Stream does) to take PCMU payloads without
+// the media layer decoding them: receive hands them over so when nothing else — a recording,
+// a bridge — wants the samples.
+type ulawAudio interface {
+	AudioULaw(payload []byte)
 }
 
 // rxView is what receive needs of the Params in force, kept among the receive state: the
