@@ -91,8 +91,9 @@
 // copies. Then each packet must be RTP version 2, of a negotiated payload type, of the locked
 // SSRC (a new one from the same peer is adopted after 3 in-sequence packets), and in sequence
 // (serial-number arithmetic; duplicates and late audio dropped). Decoded audio, lost packets
-// (as gaps, never as silence) and telephone-event payloads go to the DTMFStream; Info feeds it
-// out-of-band DTMF bodies in the same order. The audio is the stream's clock; after 0.5 s
+// (as gaps, never as silence) and telephone-event payloads go to the DTMFStream (PCMU as its
+// bytes, undecoded, to a stream that takes μ-law — dtmf.Stream.AudioULaw — when no recording
+// or bridge wants the samples); Info feeds it out-of-band DTMF bodies in the same order. The audio is the stream's clock; after 0.5 s
 // without RTP the scheduler advances it by wall time (hold, INFO-only callers), but never while
 // the reader is behind — a datagram in hand or bytes queued in the socket — since a stalled
 // reader is not a silent caller, and time added mid-tone would split one key in two. It does
