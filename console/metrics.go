@@ -121,18 +121,18 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Help: "Call record writes the store failed, by write (start, rtp-foreign, socket-drops, srtp-auth, end).",
 		}, []string{"write"}),
 	}
-	// Both label sets are closed: every value exists from the start, at 0.
+	// These label sets are closed: every value exists from the start, at 0.
 	for _, r := range []string{"overload", "max-calls", "draining", "no-ports"} {
 		m.callsRefused.WithLabelValues(r)
 	}
 	for _, s := range []string{"rtp", "sip"} {
 		m.socketDrops.WithLabelValues(s)
 	}
-	for _, w := range []string{"start", "end"} {
-		m.recordLate.WithLabelValues(w)
+	for _, w := range CallRecordWaits {
+		m.recordLate.WithLabelValues(string(w))
 	}
-	for _, w := range []string{"start", "rtp-foreign", "socket-drops", "srtp-auth", "end"} {
-		m.recordErrors.WithLabelValues(w)
+	for _, w := range CallRecordWrites {
+		m.recordErrors.WithLabelValues(string(w))
 	}
 	if reg != nil {
 		reg.MustRegister(m.activeCalls, m.calls, m.payments, m.operations, m.digits, m.rtpReceived, m.rtpLost, m.rtpForeign, m.srtpDropped, m.providerLatency, m.sipResponses,
@@ -505,17 +505,40 @@ func label(s string) string {
 	return s
 }
 
-// CallRecordWriteLate counts a call that went on without its record write (write: start or
-// end) because the store had not answered in time; the write stays queued.
-func (m *Metrics) CallRecordWriteLate(write string) {
+// CallRecordWrite names one write of a call's record (serve runs them in order off the call's
+// path, docs/operations.md): the label write of paybridge_call_record_write_errors_total and,
+// for the writes a call waits for, of paybridge_call_record_writes_late_total.
+type CallRecordWrite string
+
+// The writes of a call's record.
+const (
+	CallRecordStart       CallRecordWrite = "start"        // its row, at the answer (waited for)
+	CallRecordRTPForeign  CallRecordWrite = "rtp-foreign"  // after the hang-up: foreign datagrams dropped
+	CallRecordSocketDrops CallRecordWrite = "socket-drops" // the kernel's drops on its media socket
+	CallRecordSRTPAuth    CallRecordWrite = "srtp-auth"    // SRTP packets that failed authentication
+	CallRecordEnd         CallRecordWrite = "end"          // its end (waited for)
+)
+
+// The closed label sets of the call record metrics: CallRecordWrites of
+// paybridge_call_record_write_errors_total, CallRecordWaits (the writes a call waits for) of
+// paybridge_call_record_writes_late_total. Every value exists from the start, at 0.
+var (
+	CallRecordWrites = []CallRecordWrite{CallRecordStart, CallRecordRTPForeign, CallRecordSocketDrops, CallRecordSRTPAuth, CallRecordEnd}
+	CallRecordWaits  = []CallRecordWrite{CallRecordStart, CallRecordEnd}
+)
+
+// CallRecordWriteLate counts a call that went on without its record write (one of
+// CallRecordWaits) because the store had not answered in time; the write stays queued.
+func (m *Metrics) CallRecordWriteLate(write CallRecordWrite) {
 	if m != nil {
-		m.recordLate.WithLabelValues(label(write)).Inc()
+		m.recordLate.WithLabelValues(label(string(write))).Inc()
 	}
 }
 
-// CallRecordWriteFailed counts a call record write the store answered with an error.
-func (m *Metrics) CallRecordWriteFailed(write string) {
+// CallRecordWriteFailed counts a call record write (one of CallRecordWrites) the store
+// answered with an error.
+func (m *Metrics) CallRecordWriteFailed(write CallRecordWrite) {
 	if m != nil {
-		m.recordErrors.WithLabelValues(label(write)).Inc()
+		m.recordErrors.WithLabelValues(label(string(write))).Inc()
 	}
 }

@@ -3,6 +3,7 @@ package dtmf
 import (
 	"math/rand/v2"
 	"testing"
+	"time"
 
 	"github.com/paybridge/paybridge/dtmf/dtmftest"
 )
@@ -53,5 +54,139 @@ func BenchmarkStreamQuietFrame(b *testing.B) {
 	for i := 0; b.Loop(); i++ {
 		f := i % 50
 		s.Audio(pcm[f*160 : f*160+160])
+	}
+}
+
+// frameSignals are the audio of the per-frame benchmarks, μ-law companded as media delivers
+// it: digital silence, line noise at −60 and −40 dBm0 (what a caller who keys over RFC 4733
+// sends between keys), a minute of synthetic speech, and keys at −10 dBm0 per tone.
+func frameSignals(b *testing.B) []struct {
+	name string
+	pcm  []int16
+} {
+	g := dtmftest.New(11)
+	noise := func(dbm0 float64) []int16 {
+		a := make([]float64, 8000*5)
+		g.AddNoise(a, dbm0)
+		return laws[0].companded(a)
+	}
+	var keys []float64
+	for _, k := range "0123456789*#" {
+		tone := GenerateDigit(Digit(k), ToneOptions{Level: -10, Duration: 60 * time.Millisecond})
+		for _, v := range tone {
+			keys = append(keys, float64(v))
+		}
+		keys = append(keys, make([]float64, 480)...)
+	}
+	sp := speech(b, 1)
+	return []struct {
+		name string
+		pcm  []int16
+	}{
+		{"silence", make([]int16, 8000)},
+		{"noise-60", noise(-60)},
+		{"noise-40", noise(-40)},
+		{"speech", laws[0].companded(toFloat(sp[:8000*20]))},
+		{"digit", laws[0].companded(keys)},
+	}
+}
+
+func toFloat(pcm []int16) []float64 {
+	a := make([]float64, len(pcm))
+	for i, v := range pcm {
+		a[i] = float64(v)
+	}
+	return a
+}
+
+// BenchmarkDetectorAudio is the in-band detector's cost per 20 ms frame of each signal.
+func BenchmarkDetectorAudio(b *testing.B) {
+	for _, sig := range frameSignals(b) {
+		b.Run(sig.name, func(b *testing.B) {
+			frames := len(sig.pcm) / 160
+			d := NewDetector()
+			for i := 0; b.Loop(); i++ {
+				f := i % frames
+				d.Process(sig.pcm[f*160 : f*160+160])
+			}
+		})
+	}
+}
+
+// BenchmarkStreamAudio is one 20 ms frame of each signal through a call's whole digit
+// stream, decoded from μ-law first as media does.
+func BenchmarkStreamAudio(b *testing.B) {
+	for _, sig := range frameSignals(b) {
+		ulaw := make([]byte, len(sig.pcm))
+		EncodeULaw(ulaw, sig.pcm)
+		b.Run(sig.name, func(b *testing.B) {
+			frames := len(sig.pcm) / 160
+			s := NewStream(StreamConfig{OnDigit: func(Event) {}})
+			buf := make([]int16, 160)
+			for i := 0; b.Loop(); i++ {
+				f := i % frames
+				DecodeULaw(buf, ulaw[f*160:f*160+160])
+				s.Audio(buf)
+			}
+		})
+	}
+}
+
+// BenchmarkStreamAudio1000 is BenchmarkStreamAudio with 1,000 calls' streams fed in turn,
+// one frame each, as serve's receive loop does at 1,000 calls: each call's state has left
+// the CPU's nearer caches by the time its next frame comes.
+func BenchmarkStreamAudio1000(b *testing.B) {
+	for _, sig := range frameSignals(b) {
+		ulaw := make([]byte, len(sig.pcm))
+		EncodeULaw(ulaw, sig.pcm)
+		b.Run(sig.name, func(b *testing.B) {
+			frames := len(sig.pcm) / 160
+			ss := make([]*Stream, 1000)
+			for i := range ss {
+				ss[i] = NewStream(StreamConfig{OnDigit: func(Event) {}})
+			}
+			buf := make([]int16, 160)
+			for i := 0; b.Loop(); i++ {
+				f := (i/len(ss)*7 + i) % frames
+				DecodeULaw(buf, ulaw[f*160:f*160+160])
+				ss[i%len(ss)].Audio(buf)
+			}
+		})
+	}
+}
+
+// BenchmarkStreamAudioULaw is BenchmarkStreamAudio through AudioULaw: the μ-law payload
+// straight into the stream, no decoded copy.
+func BenchmarkStreamAudioULaw(b *testing.B) {
+	for _, sig := range frameSignals(b) {
+		ulaw := make([]byte, len(sig.pcm))
+		EncodeULaw(ulaw, sig.pcm)
+		b.Run(sig.name, func(b *testing.B) {
+			frames := len(sig.pcm) / 160
+			s := NewStream(StreamConfig{OnDigit: func(Event) {}})
+			for i := 0; b.Loop(); i++ {
+				f := i % frames
+				s.AudioULaw(ulaw[f*160 : f*160+160])
+			}
+		})
+	}
+}
+
+// BenchmarkStreamAudioULaw1000 is BenchmarkStreamAudio1000 through AudioULaw.
+func BenchmarkStreamAudioULaw1000(b *testing.B) {
+	for _, sig := range frameSignals(b) {
+		ulaw := make([]byte, len(sig.pcm))
+		EncodeULaw(ulaw, sig.pcm)
+		b.Run(sig.name, func(b *testing.B) {
+			frames := len(sig.pcm) / 160
+			ss := make([]*Stream, 1000)
+			for i := range ss {
+				ss[i] = NewStream(StreamConfig{OnDigit: func(Event) {}})
+			}
+			for i := 0; b.Loop(); i++ {
+				f := (i/len(ss)*7 + i) % frames
+				ss[i%len(ss)].AudioULaw(ulaw[f*160 : f*160+160])
+			}
+		})
 	}
 }

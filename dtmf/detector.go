@@ -63,15 +63,34 @@ func (d *Detector) Process(pcm []int16) []Event {
 	for len(pcm) > 0 {
 		n, full := d.bl.take(pcm)
 		pcm = pcm[n:]
-		d.pos += int64(n)
-		if full {
-			out = d.block(d.bl.analyze(d.lim, d.cur), out)
-			if d.onMask != nil && d.bl.analyze(d.maskLim, 0) != 0 {
-				d.onMask(d.pos-blockLen, d.pos)
-			}
-			d.bl.shift()
-		}
+		out = d.took(n, full, out)
 	}
+	return out
+}
+
+// processULaw is Process for μ-law audio: the events Process gives for the decoded samples
+// (DecodeULaw), without a decoded copy.
+func (d *Detector) processULaw(src []byte) []Event {
+	var out []Event
+	for len(src) > 0 {
+		n, full := d.bl.takeULaw(src)
+		src = src[n:]
+		out = d.took(n, full, out)
+	}
+	return out
+}
+
+// took counts n samples the blocker took and judges the block they completed (full).
+func (d *Detector) took(n int, full bool, out []Event) []Event {
+	d.pos += int64(n)
+	if !full {
+		return out
+	}
+	out = d.block(d.bl.analyze(d.lim, d.cur), out)
+	if d.onMask != nil && d.bl.analyze(d.maskLim, 0) != 0 {
+		d.onMask(d.pos-blockLen, d.pos)
+	}
+	d.bl.shift()
 	return out
 }
 

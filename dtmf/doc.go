@@ -11,13 +11,15 @@
 //   - Detector: the in-band Goertzel detector. Feed it decoded audio in frames of any size
 //     (Process) and tell it about lost packets (Gap); it returns key-down events (End == 0)
 //     as soon as a key is certain (about 32 ms after the tone starts) and key-up events
-//     (End > 0) when it ends.
+//     (End > 0) when it ends. A block whose energy is too small to hold two tones at the
+//     minimum level (an exact bound, see gateMargin) is refused before the filters run.
 //   - Receiver and Sender: RFC 4733 telephone-events, keyed on the RTP timestamp; UnpackRED
 //     and PackRED for RFC 2198 redundancy; TelephoneEvent is the 4-byte payload.
 //   - ParseInfo and FormatInfoRelay: SIP INFO bodies (application/dtmf-relay, application/dtmf).
 //   - Stream: one call's merged keypress stream. Gateways send the same key as tones, events
 //     and INFO at once; the Stream calls OnDigit exactly once per keypress, from whichever
-//     source is sure first.
+//     source is sure first. AudioULaw takes PCMU payloads as they come, without a decoded
+//     copy (digital silence costs next to nothing).
 //   - Masker: a look-ahead delay line that replaces every tone in forwarded or recorded audio
 //     with silence, and a secure window that replaces all of it during card capture.
 //   - GenerateDigit and GenerateDigits: tones with level, twist, detuning and phase control.

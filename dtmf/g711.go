@@ -18,12 +18,19 @@ var (
 	alawToLinear [256]int16
 	linearToULaw [65536 >> 2]byte // indexed by the 14-bit value (sample >> 2) + 8192
 	linearToALaw [65536 >> 3]byte // indexed by the 13-bit value (sample >> 3) + 4096
+
+	// the in-band detector's μ-law input (Stream.AudioULaw): each code's linear value as
+	// float32 and its square
+	ulawFloat  [256]float32
+	ulawSquare [256]int64
 )
 
 func init() {
 	for i := 0; i < 256; i++ {
 		ulawToLinear[i] = ulawDecode(byte(i))
 		alawToLinear[i] = alawDecode(byte(i))
+		v := ulawToLinear[i]
+		ulawFloat[i], ulawSquare[i] = float32(v), int64(v)*int64(v)
 	}
 	for i := range linearToULaw {
 		linearToULaw[i] = ulawEncode(int16((i - 8192) << 2))

@@ -1,6 +1,9 @@
 package dtmf
 
-import "math"
+import (
+	"encoding/binary"
+	"math"
+)
 
 // Block analysis: the Goertzel filter bank that both the Detector and the Masker run over
 // 102-sample (12.75 ms) blocks.
@@ -137,7 +140,8 @@ type limits struct {
 	maxDev      float64 // refuse tones further than this fraction off nominal (0: no check)
 	maxHarm     float32 // refuse tones whose 2nd harmonic is above this power ratio (0: no check)
 
-	tanMax [8]float64 // per tone: tan of the largest phase step maxDev allows (see prepare)
+	tanMax    [8]float64 // per tone: tan of the largest phase step maxDev allows (see prepare)
+	minEnergy float32    // a block with less energy Σx² cannot carry a key (see prepare)
 }
 
 func dbRatio(db float64) float32 { return float32(math.Pow(10, db/10)) }
@@ -174,7 +178,74 @@ func (l *limits) prepare() {
 		}
 		l.tanMax[i] = math.Tan(2 * math.Pi * l.maxDev * f * blockHop / SampleRate)
 	}
+	l.minEnergy = gateMargin * 2 * l.minPower / float32(pairGain)
 }
+
+// The energy gate: the least energy a block must have for analyzeHalves to find a key in it
+// under some limits, so that blocker.analyze can refuse every quieter block (silence, line
+// noise, the pauses of speech) on the energy take already counted, without the filters.
+//
+// A key needs both of its tones, row r and column c, at minPower or more (analyzeHalves'
+// first test on the filter powers; the later tests only refuse more). Tone k's power over
+// the block x (N = 102 real samples) is p_k = |Σ x[n]·e^{−jω_k n}|² = ⟨x,cos_k⟩² + ⟨x,sin_k⟩²
+// (the filters' phase reference changes no magnitude), so
+//
+//	p_r + p_c = xᵀ·M·x,  M = Σ v·vᵀ over v ∈ {cos_r, sin_r, cos_c, sin_c},
+//
+// and xᵀMx ≤ λmax(M)·Σx². The nonzero eigenvalues of M are those of the 4×4 Gram matrix
+// G_ij = ⟨v_i,v_j⟩, and by Gershgorin's theorem λmax(G) ≤ max_i Σ_j |G_ij| =: Λ(r,c). A key is
+// therefore possible only when 2·minPower ≤ p_r + p_c ≤ Λ(r,c)·Σx², that is when
+//
+//	Σx² ≥ 2·minPower / pairGain,  pairGain = max over the 16 keys of Λ(r,c) = 57.8
+//
+// (941 + 1209 Hz, whose tones are the closest; a lone tone's bound would be N/2 ≈ 51, two
+// perfectly separated tones' 51 as well). The bound is 5.5 dB above analyzeHalves' own
+// energy test (Cauchy–Schwarz, minPower/N, which allows the whole block's energy in one
+// filter of gain N) and it is tight: the worst signal, G's top eigenvector, reaches 97 % of
+// it (TestEnergyGateBound). It holds for what the filters compute too: a half that
+// runEnergy takes as silence has zero sums — the transform of the block with those samples
+// zeroed, whose energy is smaller still. gateMargin (0.46 dB) covers the float32 rounding of
+// the filters (measured under 5e-7 of N/2·Σx² over two-tone blocks with noise, 10 to 30,000
+// peak) and of the energies (exact integers below exactBelow, which the gate level is far
+// under) many times over.
+//
+// Only minPower bounds a block's energy from below: the other limits (twist, the other
+// tones' distance, the tones' share of the energy) are ratios and hold at any level.
+const gateMargin = 0.9
+
+// pairGain is Λ(r,c) above, maximised over the keys; computed in float64 (the sums' error,
+// around 1e-13, is nothing beside gateMargin).
+var pairGain = func() float64 {
+	v := func(f float64, sin bool) (x [blockLen]float64) {
+		w := 2 * math.Pi * f / SampleRate
+		for n := range x {
+			if sin {
+				x[n] = math.Sin(w * float64(n))
+			} else {
+				x[n] = math.Cos(w * float64(n))
+			}
+		}
+		return x
+	}
+	worst := 0.0
+	for _, r := range rowFreqs {
+		for _, c := range colFreqs {
+			vs := [4][blockLen]float64{v(r, false), v(r, true), v(c, false), v(c, true)}
+			for i := range vs {
+				row := 0.0
+				for j := range vs {
+					g := 0.0
+					for n := range vs[i] {
+						g += vs[i][n] * vs[j][n]
+					}
+					row += math.Abs(g)
+				}
+				worst = max(worst, row)
+			}
+		}
+	}
+	return worst
+}()
 
 // skipPower is 1 % of the weakest tone power any limits accept.
 var skipPower = levelPower(-50) / 100
@@ -325,9 +396,15 @@ func (b *bank) harmonic(x []float32, k int, phi float64) float32 {
 // between RFC 4733 keys, the usual block of a call that keys out of band) costs its energy
 // and nothing else, and every result is the one the eager bank gave: the same samples go
 // through the same functions, only later or never.
+//
+// The samples of the last three halves live in a ring (the previous block's first half, the
+// current block's two), so moving on by half a block copies nothing; a half known to be all
+// zeros (digital silence, takeULaw) is not even written until something reads it.
 type blocker struct {
 	b       *bank
-	win     [blockLen]float32
+	ring    [3][blockHop]float32
+	rot     int     // the current block's first half is in ring slot rot, its second in the next, the half before it in the one after (mod 3)
+	zero    [3]bool // ring slot i holds zeros up to where it is filled, whatever is stored
 	fill    int
 	squares int64 // Σx² of the samples of the half being filled, exact
 	h       [2]half
@@ -336,40 +413,154 @@ type blocker struct {
 	blkOK   [2]bool
 	haveBlk bool // blk[0] is the block just before the current one
 
-	// the half before win[:blockHop] (the first half of the last block): its samples while
-	// its sums are not computed, so blk[0] can still be made
-	old   [blockHop]float32
+	// the sums of the half before the current block (the first half of the last block),
+	// computed (oldOK) or not; its samples are in ring slot at[2]
 	oldH  half
 	oldOK bool
+
+	// wideGate turns the energy gate off, leaving analyzeHalves' own Cauchy–Schwarz test:
+	// the reference the gate is tested against (TestEnergyGateDecidesAsWithout).
+	wideGate bool
+}
+
+// slot returns the ring slot of half i of the current block (2: the half before it).
+func (bl *blocker) slot(i int) int {
+	s := bl.rot + i
+	if s >= 3 {
+		s -= 3
+	}
+	return s
+}
+
+// dest returns where the next n samples go (n within room) and whether the slot is still
+// known zero up to them; a half begins known zero.
+func (bl *blocker) dest(n int) (w []float32, slot int, zero bool) {
+	i, off := 0, bl.fill
+	if off >= blockHop {
+		i, off = 1, off-blockHop
+	}
+	slot = bl.slot(i)
+	if off == 0 {
+		bl.zero[slot] = true
+	}
+	return bl.ring[slot][off : off+n], slot, bl.zero[slot]
+}
+
+// store makes slot hold its samples up to w (where the next ones go) for real: the zeros it
+// was only known to hold are written.
+func (bl *blocker) store(slot int, w []float32) {
+	if !bl.zero[slot] {
+		return
+	}
+	off := blockHop - cap(w) // w's offset within the slot
+	clear(bl.ring[slot][:off])
+	bl.zero[slot] = false
 }
 
 // take copies samples from pcm up to the next half-block boundary and returns how many it
 // took and whether a whole block is now ready for analyze (then call shift).
 func (bl *blocker) take(pcm []int16) (n int, block bool) {
-	end := blockHop
-	if bl.fill >= blockHop {
-		end = blockLen
-	}
-	n = min(end-bl.fill, len(pcm))
-	w := bl.win[bl.fill : bl.fill+n]
+	n = min(bl.room(), len(pcm))
+	w, slot, _ := bl.dest(n)
+	bl.store(slot, w)
 	sq := bl.squares
 	for i, v := range pcm[:len(w)] {
 		w[i] = float32(v)
 		sq += int64(v) * int64(v)
 	}
+	bl.taken(n, sq)
+	return n, bl.fill == blockLen
+}
+
+// takeULaw is take for μ-law bytes, decoded on the way in: the samples DecodeULaw gives and
+// their squares, from tables. A run of μ-law zeros (0xFF, or 0x7F, the negative zero; the
+// digital silence of an idle line) is recognised eight bytes at a time and, while the half
+// holds nothing else, not written at all.
+func (bl *blocker) takeULaw(src []byte) (n int, block bool) {
+	n = min(bl.room(), len(src))
+	src = src[:n]
+	w, slot, zero := bl.dest(n)
+	sq := bl.squares
+	switch {
+	case ulawSilent(src):
+		if !zero {
+			clear(w)
+		}
+	default:
+		bl.store(slot, w)
+		for i, u := range src[:len(w)] {
+			w[i] = ulawFloat[u]
+			sq += ulawSquare[u]
+		}
+	}
+	bl.taken(n, sq)
+	return n, bl.fill == blockLen
+}
+
+// ulawSilent reports whether every byte of b is a μ-law zero (0xFF or 0x7F).
+func ulawSilent(b []byte) bool {
+	const ones = 0xFFFF_FFFF_FFFF_FFFF
+	const signs = 0x8080_8080_8080_8080
+	if len(b) < 8 {
+		for _, u := range b {
+			if u|0x80 != 0xFF {
+				return false
+			}
+		}
+		return true
+	}
+	// each byte is 0x7F or 0xFF exactly when the AND of the words holds only such bytes
+	i := 0
+	for ; i+32 <= len(b); i += 32 {
+		c := b[i : i+32 : i+32]
+		w := binary.LittleEndian.Uint64(c) & binary.LittleEndian.Uint64(c[8:]) &
+			binary.LittleEndian.Uint64(c[16:]) & binary.LittleEndian.Uint64(c[24:])
+		if w|signs != ones {
+			return false
+		}
+	}
+	for ; i+8 <= len(b); i += 8 {
+		if binary.LittleEndian.Uint64(b[i:])|signs != ones {
+			return false
+		}
+	}
+	// the last bytes, in one word that overlaps the loop's last
+	return binary.LittleEndian.Uint64(b[len(b)-8:])|signs == ones
+}
+
+// taken accounts for the n samples just stored, whose squares bring the filling half's sum
+// to sq.
+func (bl *blocker) taken(n int, sq int64) {
 	bl.fill += n
 	switch bl.fill {
 	case blockHop:
 		bl.squares = 0
-		bl.h[0].energy, bl.hOK[0] = energyOf(bl.win[:blockHop], sq), false
+		bl.h[0].energy, bl.hOK[0] = bl.energy(0, sq), false
 	case blockLen:
 		bl.squares = 0
-		bl.h[1].energy, bl.hOK[1] = energyOf(bl.win[blockHop:], sq), false
-		return n, true
+		bl.h[1].energy, bl.hOK[1] = bl.energy(1, sq), false
 	default:
 		bl.squares = sq
 	}
-	return n, false
+}
+
+// energy is energyOf for half i, whose samples are read only when sq is not exact in float32.
+func (bl *blocker) energy(i int, sq int64) float32 {
+	if sq < exactBelow {
+		return float32(sq)
+	}
+	return energyOf(bl.samples(i), sq)
+}
+
+// samples returns the samples of half i of the current block (2: the half before it), which
+// must be complete, written for real.
+func (bl *blocker) samples(i int) []float32 {
+	slot := bl.slot(i)
+	if bl.zero[slot] {
+		clear(bl.ring[slot][:])
+		bl.zero[slot] = false
+	}
+	return bl.ring[slot][:]
 }
 
 // energyOf is Σx² over the half x, in float32 as run sums it: from sq, the exact integer sum
@@ -389,7 +580,7 @@ func energyOf(x []float32, sq int64) float32 {
 // sums computes the filter sums of half i of the current block if they are not yet.
 func (bl *blocker) sums(i int) {
 	if !bl.hOK[i] {
-		bl.b.runEnergy(bl.win[i*blockHop:(i+1)*blockHop], &bl.h[i], bl.h[i].energy)
+		bl.b.runEnergy(bl.samples(i), &bl.h[i], bl.h[i].energy)
 		bl.hOK[i] = true
 	}
 }
@@ -400,7 +591,7 @@ func (bl *blocker) prevBlock() {
 		return
 	}
 	if !bl.oldOK {
-		bl.b.runEnergy(bl.old[:], &bl.oldH, bl.oldH.energy)
+		bl.b.runEnergy(bl.samples(2), &bl.oldH, bl.oldH.energy)
 		bl.oldOK = true
 	}
 	var p [8]float32
@@ -417,9 +608,10 @@ func (bl *blocker) room() int {
 }
 
 func (bl *blocker) analyze(lim *limits, held Digit) Digit {
-	// analyzeHalves' first test, on the energies alone (the same sum join makes): a block
-	// below it is no key whatever its filter sums
-	if (bl.h[0].energy+bl.h[1].energy)*blockLen < lim.minPower {
+	// the energy gate (see gateMargin), on the energies alone (the same sum join makes): a
+	// block below it is no key whatever its filter sums
+	e := bl.h[0].energy + bl.h[1].energy
+	if e < lim.minEnergy && !bl.wideGate || e*blockLen < lim.minPower {
 		return 0
 	}
 	bl.sums(0)
@@ -429,7 +621,10 @@ func (bl *blocker) analyze(lim *limits, held Digit) Digit {
 		bl.prevBlock()
 		prev = &bl.blk[0]
 	}
-	d := bl.b.analyzeHalves(&bl.h[0], &bl.h[1], prev, &bl.blk[1], bl.win[:], lim, held)
+	var x [blockLen]float32
+	copy(x[:blockHop], bl.samples(0))
+	copy(x[blockHop:], bl.samples(1))
+	d := bl.b.analyzeHalves(&bl.h[0], &bl.h[1], prev, &bl.blk[1], x[:], lim, held)
 	bl.blkOK[1] = true
 	return d
 }
@@ -437,10 +632,7 @@ func (bl *blocker) analyze(lim *limits, held Digit) Digit {
 // shift drops the older half of the block.
 func (bl *blocker) shift() {
 	bl.oldH, bl.oldOK = bl.h[0], bl.hOK[0]
-	if !bl.oldOK {
-		copy(bl.old[:], bl.win[:blockHop])
-	}
-	copy(bl.win[:], bl.win[blockHop:])
+	bl.rot = bl.slot(1) // the second half becomes the first; the slot of the one before is reused
 	bl.h[0], bl.hOK[0] = bl.h[1], bl.hOK[1]
 	bl.blk[0], bl.blkOK[0] = bl.blk[1], bl.blkOK[1]
 	bl.blkOK[1] = false

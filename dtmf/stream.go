@@ -112,11 +112,26 @@ func (s *Stream) Audio(pcm []int16) {
 	off := s.now - s.det.Pos() // what the detector finds in it is placed at the clock's now
 	s.cover(SampleDuration(int64(len(pcm))))
 	if !s.cfg.NoInband {
-		s.handle(s.det.Process(pcm), off)
+		if evs := s.det.Process(pcm); evs != nil {
+			s.handle(evs, off)
+		}
 	}
-	s.handle(s.rx.Expire(s.now), 0)
-	s.due(false)
-	s.prune()
+	s.settle()
+}
+
+// AudioULaw feeds caller audio as μ-law bytes (the payload of a PCMU packet), in order: the
+// same as Audio on the decoded samples (DecodeULaw), without decoding them first — the
+// detector takes the bytes through its own tables, and digital silence costs next to
+// nothing. A caller that needs the samples for something else decodes and calls Audio.
+func (s *Stream) AudioULaw(payload []byte) {
+	off := s.now - s.det.Pos()
+	s.cover(SampleDuration(int64(len(payload))))
+	if !s.cfg.NoInband {
+		if evs := s.det.processULaw(payload); evs != nil {
+			s.handle(evs, off)
+		}
+	}
+	s.settle()
 }
 
 // Gap tells the stream that samples of caller audio are missing (lost RTP packets, or time
@@ -128,9 +143,7 @@ func (s *Stream) Gap(samples int) {
 	off := s.now - s.det.Pos()
 	s.cover(SampleDuration(int64(samples)))
 	s.handle(s.det.Gap(samples), off)
-	s.handle(s.rx.Expire(s.now), 0)
-	s.due(false)
-	s.prune()
+	s.settle()
 }
 
 // Advance moves the clock by d without media (a silent leg, a virtual clock); it ends keys
@@ -149,9 +162,22 @@ func (s *Stream) Advance(d time.Duration) {
 		s.idle -= SampleDuration(int64(n))
 		s.handle(s.det.Gap(n), off)
 	}
-	s.handle(s.rx.Expire(s.now), 0)
-	s.due(false)
-	s.prune()
+	s.settle()
+}
+
+// settle does what every move of the clock may make due: RFC 4733 keys whose events stopped
+// end, INFO keys whose duration passed end, released keypresses past their retention are
+// forgotten. The usual packet has none of these, and pays a few compares for it.
+func (s *Stream) settle() {
+	if evs := s.rx.Expire(s.now); evs != nil {
+		s.handle(evs, 0)
+	}
+	if len(s.pending) > 0 {
+		s.dueBy(s.now)
+	}
+	if s.now >= s.pruneAt {
+		s.prune()
+	}
 }
 
 // detOffset maps the detector's clock onto the stream's where the audio stopped: the clock

@@ -35,3 +35,30 @@ func BenchmarkRunPay(b *testing.B) {
 	}
 	b.ReportMetric(float64(virtual)/float64(b.Elapsed()/time.Duration(b.N)), "x_realtime")
 }
+
+// BenchmarkRunVariables is a Pay call's variables on a new run: the call's own five, then a
+// Pay's outputs set empty when it starts and set again when it ends (what stepPay and
+// publishPay do) — the run's variable map from empty to its size at the end of a payment.
+//
+//	go test ./engine -run '^$' -bench RunVariables -benchmem -count 6
+func BenchmarkRunVariables(b *testing.B) {
+	plan, ds := callplan.Parse("bench.xml", []byte(flowPlan(`<Hangup/>`)), nil)
+	if ds.HasErrors() {
+		b.Fatal(ds.String())
+	}
+	outputs := (&callplan.PayStep{}).Outputs()
+	names := make([]string, len(outputs))
+	for i, o := range outputs {
+		names[i] = "Pay." + o
+	}
+	ch := newTestChannel(NewVirtualClock(testStart))
+	for b.Loop() {
+		r := newRun(plan, ch, RunOptions{Clock: ch.clock, SinkOnly: true})
+		for _, n := range names {
+			r.set(n, "")
+		}
+		for _, n := range names {
+			r.set(n, "x")
+		}
+	}
+}

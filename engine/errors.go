@@ -10,6 +10,11 @@ var (
 	ErrHangup = errors.New("callplan: call ended")
 	// ErrRunArgs: Run was called without a plan or a channel.
 	ErrRunArgs = errors.New("callplan: Run needs a plan and a channel")
+	// ErrDestination: a connection of a Destinations client was refused because the
+	// operator's allow-list (--http-allow) allows none of the addresses the URL's host
+	// resolved to. Callers that make a refusal final (status callbacks) match it with
+	// errors.Is; in a plan it lands in the step's error variable.
+	ErrDestination = errors.New("callplan: destination not allowed")
 )
 
 // Why a step could not do its work. They never leave a run as errors: their text lands in a
@@ -22,9 +27,6 @@ var (
 	errNoConnector = errors.New("callplan: connector unavailable")
 	// errNoResponse: an ApiInteraction got no HTTP response (network error, timeout).
 	errNoResponse = errors.New("callplan: no response")
-	// errDestination: an ApiInteraction's connection went to an address the operator's
-	// allow-list (Destinations) does not allow.
-	errDestination = errors.New("callplan: destination not allowed")
 	// errUntrustedHost: an ApiInteraction's URL takes its origin from untrusted data (a
 	// response, the caller) and the step does not say untrustedHost="true".
 	errUntrustedHost = errors.New("callplan: URL host from untrusted data")

@@ -7,16 +7,19 @@ import (
 	"net/http"
 	"net/netip"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 )
 
 // Destinations is the operator's allow-list for the connections of plan HTTP steps
-// (`serve --http-allow`). It is enforced when a connection is made, against the address
-// actually dialled (after DNS resolution, for every address tried, redirects included), so a
-// name that resolves to something else on the second lookup (DNS rebinding) gains nothing.
+// (`serve --http-allow`). It is enforced when a connection is made: the dialler resolves the
+// URL's host once, checks every address of that answer and connects only to the allowed ones,
+// in the resolver's order (redirects included, each a new request). The check and the
+// connection use the same answer, so a name that resolves elsewhere on another lookup (DNS
+// rebinding) gains nothing; when no address is allowed the error (ErrDestination) names every
+// refused one.
 //
 // An entry is one of:
 //
@@ -32,6 +35,11 @@ import (
 // The addresses given as always (the node's own HTTP listener, where $(Sandbox.Url) points)
 // are allowed whatever the list says.
 type Destinations struct {
+	// Resolver looks up the addresses of a URL's host name, once per connection; the check
+	// and the connection use that one answer. Nil: net.DefaultResolver. Set it before the
+	// first request.
+	Resolver Resolver
+
 	public   bool
 	prefixes []netip.Prefix
 	hosts    []string // lower case; "*.example.com" matches subdomains
@@ -96,32 +104,41 @@ func validDestHost(h string) bool {
 func (d *Destinations) String() string { return d.list }
 
 // Check reports whether a connection for a request to host (the URL's host name, without
-// port) may go to addr. The error says why not in the operator's terms (--http-allow).
+// port) may go to addr. The error (ErrDestination) says why not in the operator's terms
+// (--http-allow).
 func (d *Destinations) Check(host string, addr netip.AddrPort) error {
+	if why := d.refusal(host, addr); why != "" {
+		return fmt.Errorf("%w: %s", ErrDestination, why)
+	}
+	return nil
+}
+
+// refusal says why addr is refused for a request to host, or "" when it is allowed.
+func (d *Destinations) refusal(host string, addr netip.AddrPort) string {
 	ip := addr.Addr().Unmap().WithZone("")
 	for _, a := range d.always {
 		if a.Addr().Unmap() == ip && a.Port() == addr.Port() {
-			return nil
+			return ""
 		}
 	}
 	for _, p := range d.prefixes {
 		if p.Contains(ip) {
-			return nil
+			return ""
 		}
 	}
 	if kind := specialAddr(ip); kind != "" {
-		return fmt.Errorf("%w: %s is %s: list it in --http-allow to reach it", errDestination, ip, kind)
+		return fmt.Sprintf("%s is %s: list it in --http-allow to reach it", ip, kind)
 	}
 	if d.public {
-		return nil
+		return ""
 	}
 	h := strings.ToLower(strings.TrimSuffix(host, "."))
 	for _, want := range d.hosts {
 		if h == want || strings.HasPrefix(want, "*.") && strings.HasSuffix(h, want[1:]) {
-			return nil
+			return ""
 		}
 	}
-	return fmt.Errorf("%w: %s (%s) is not in --http-allow %q", errDestination, host, ip, d.list)
+	return fmt.Sprintf("%s (%s) is not in --http-allow %q", host, ip, d.list)
 }
 
 // specialRanges are refused unless listed, besides what netip classifies (loopback, private,
@@ -169,22 +186,211 @@ func specialAddr(ip netip.Addr) string {
 	return ""
 }
 
-// dial connects like a net.Dialer whose Control hook checks each address it is about to
-// connect to, after resolution.
+// Resolver looks up the addresses of a host name (network "ip", "ip4" or "ip6");
+// *net.Resolver is one.
+type Resolver interface {
+	LookupNetIP(ctx context.Context, network, host string) ([]netip.Addr, error)
+}
+
+// ResolverFunc adapts a function to Resolver.
+type ResolverFunc func(ctx context.Context, network, host string) ([]netip.Addr, error)
+
+// LookupNetIP calls f.
+func (f ResolverFunc) LookupNetIP(ctx context.Context, network, host string) ([]netip.Addr, error) {
+	return f(ctx, network, host)
+}
+
+const (
+	// dialTimeout bounds one connection, all its addresses together.
+	dialTimeout = 10 * time.Second
+	// minAddrTimeout is the least time one address gets when several share dialTimeout.
+	minAddrTimeout = 2 * time.Second
+)
+
+// dial resolves address's host once, checks every address of the answer and connects to the
+// allowed ones in order until one answers. When none is allowed it returns ErrDestination
+// naming every refused address; when the allowed ones all fail, the first failure (a network
+// error, retryable), with the refused ones noted.
 func (d *Destinations) dial(ctx context.Context, network, address string) (net.Conn, error) {
-	host, _, err := net.SplitHostPort(address)
+	host, port, err := net.SplitHostPort(address)
 	if err != nil {
 		return nil, err
 	}
-	dialer := &net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second,
-		Control: func(_, addr string, _ syscall.RawConn) error {
-			ap, err := netip.ParseAddrPort(addr)
-			if err != nil {
-				return fmt.Errorf("%w: %s: %v", errDestination, addr, err)
+	p, err := strconv.ParseUint(port, 10, 16)
+	if err != nil {
+		return nil, fmt.Errorf("%w: port %q", ErrDestination, port)
+	}
+	ips, err := d.resolve(ctx, network, host)
+	if err != nil {
+		return nil, err
+	}
+	var allowed []netip.AddrPort
+	var refused []string
+	for _, ip := range ips {
+		ap := netip.AddrPortFrom(ip, uint16(p))
+		if why := d.refusal(host, ap); why != "" {
+			refused = append(refused, why)
+			continue
+		}
+		allowed = append(allowed, ap)
+	}
+	if len(allowed) == 0 {
+		if len(refused) == 1 {
+			return nil, fmt.Errorf("%w: %s", ErrDestination, refused[0])
+		}
+		return nil, fmt.Errorf("%w: %s resolves to %d addresses, none allowed: %s",
+			ErrDestination, host, len(refused), strings.Join(refused, "; "))
+	}
+	ctx, cancel := context.WithTimeout(ctx, dialTimeout)
+	defer cancel()
+	conn, err := dialAllowed(ctx, network, allowed)
+	if err == nil {
+		return conn, nil
+	}
+	if len(refused) > 0 {
+		return nil, fmt.Errorf("%w (not tried, refused by --http-allow: %s)", err, strings.Join(refused, "; "))
+	}
+	return nil, err
+}
+
+// fallbackDelay is how long the first address's family has before the other family is tried
+// alongside it (Happy Eyeballs, RFC 8305, as net.Dialer does it).
+const fallbackDelay = 300 * time.Millisecond
+
+// dialAllowed connects to the first of addrs that answers, the way net.Dialer does with a
+// name's addresses: those of the first address's family in order and, once fallbackDelay has
+// passed or they have all failed, the other family's in order alongside. Both failing, the
+// error is the first family's.
+func dialAllowed(ctx context.Context, network string, addrs []netip.AddrPort) (net.Conn, error) {
+	var primary, fallback []netip.AddrPort
+	for _, ap := range addrs {
+		if ap.Addr().Unmap().Is4() == addrs[0].Addr().Unmap().Is4() {
+			primary = append(primary, ap)
+		} else {
+			fallback = append(fallback, ap)
+		}
+	}
+	if len(fallback) == 0 {
+		return dialSerial(ctx, network, primary)
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	type result struct {
+		conn    net.Conn
+		err     error
+		primary bool
+	}
+	results := make(chan result, 2)
+	pending := 0
+	start := func(addrs []netip.AddrPort, primary bool) {
+		pending++
+		go func() {
+			c, err := dialSerial(ctx, network, addrs)
+			results <- result{c, err, primary}
+		}()
+	}
+	start(primary, true)
+	timer := time.NewTimer(fallbackDelay)
+	defer timer.Stop()
+	fallbackStarted := false
+	var primaryErr, fallbackErr error
+	for {
+		select {
+		case <-timer.C:
+			if !fallbackStarted {
+				fallbackStarted = true
+				start(fallback, false)
 			}
-			return d.Check(host, ap)
-		}}
-	return dialer.DialContext(ctx, network, address)
+		case r := <-results:
+			pending--
+			if r.err == nil {
+				if pending > 0 { // the other family may connect too: not to be kept
+					go func() {
+						if late := <-results; late.conn != nil {
+							late.conn.Close()
+						}
+					}()
+				}
+				return r.conn, nil
+			}
+			if r.primary {
+				primaryErr = r.err
+			} else {
+				fallbackErr = r.err
+			}
+			if !fallbackStarted {
+				fallbackStarted = true
+				start(fallback, false)
+				continue
+			}
+			if pending == 0 {
+				if primaryErr != nil {
+					return nil, primaryErr
+				}
+				return nil, fallbackErr
+			}
+		}
+	}
+}
+
+// dialSerial connects to the first of addrs that answers, trying them in order.
+func dialSerial(ctx context.Context, network string, addrs []netip.AddrPort) (net.Conn, error) {
+	var first error
+	for i, ap := range addrs {
+		conn, err := dialOne(ctx, network, ap, len(addrs)-i)
+		if err == nil {
+			return conn, nil
+		}
+		if first == nil {
+			first = err
+		}
+		if ctx.Err() != nil {
+			break
+		}
+	}
+	return nil, first
+}
+
+// resolve returns the addresses of host: host itself when it is an IP literal.
+func (d *Destinations) resolve(ctx context.Context, network, host string) ([]netip.Addr, error) {
+	if ip, err := netip.ParseAddr(host); err == nil {
+		return []netip.Addr{ip}, nil
+	}
+	lookup := "ip"
+	switch network {
+	case "tcp4":
+		lookup = "ip4"
+	case "tcp6":
+		lookup = "ip6"
+	}
+	var r Resolver = net.DefaultResolver
+	if d.Resolver != nil {
+		r = d.Resolver
+	}
+	ips, err := r.LookupNetIP(ctx, lookup, host)
+	if err != nil {
+		return nil, err
+	}
+	if len(ips) == 0 {
+		return nil, fmt.Errorf("lookup %s: no address", host)
+	}
+	return ips, nil
+}
+
+// dialOne connects to ap with a share of ctx's remaining time: left addresses share it, each
+// getting at least minAddrTimeout (as net.Dialer shares its timeout).
+func dialOne(ctx context.Context, network string, ap netip.AddrPort, left int) (net.Conn, error) {
+	if deadline, ok := ctx.Deadline(); ok && left > 1 {
+		share := time.Until(deadline) / time.Duration(left)
+		if share < minAddrTimeout {
+			share = minAddrTimeout
+		}
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, share)
+		defer cancel()
+	}
+	dialer := net.Dialer{KeepAlive: 30 * time.Second}
+	return dialer.DialContext(ctx, network, ap.String())
 }
 
 // HTTPClient returns a client for plan HTTP steps that connects only where d allows, never

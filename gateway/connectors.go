@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"strings"
 	"sync"
@@ -20,7 +21,8 @@ import (
 type ConnectorsConfig struct {
 	// SandboxURL is the embedded sandbox's base URL, which baseUrl="sandbox" resolves to.
 	SandboxURL string
-	// HTTPClient sends provider requests (default: a client with a redacting debug transport).
+	// HTTPClient sends provider requests (default: a client with a redacting debug transport
+	// over net/http's defaults that keeps up to 128 idle connections per provider host).
 	// Requests that carry card data do not go through its RoundTripper: they are written on a
 	// connection of their own through buffers the connector zeroes, dialled with the dialer,
 	// TLS settings and proxy of its *http.Transport when it has one (docs/gateway.md).
@@ -63,7 +65,7 @@ func NewConnectors(cfg ConnectorsConfig) *Connectors {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	if cfg.HTTPClient == nil {
-		cfg.HTTPClient = &http.Client{Transport: &RedactingTransport{Logger: cfg.Logger}}
+		cfg.HTTPClient = &http.Client{Transport: &RedactingTransport{Base: providerTransport(), Logger: cfg.Logger}}
 	} else {
 		c := *cfg.HTTPClient
 		cfg.HTTPClient = &c
@@ -86,6 +88,31 @@ func NewConnectors(cfg ConnectorsConfig) *Connectors {
 		cfg.Now = time.Now
 	}
 	return &Connectors{cfg: cfg, wire: newCardWire(cfg.HTTPClient, cfg.Logger), open: map[string]*Connector{}}
+}
+
+// providerIdlePerHost is how many idle keep-alive connections the default provider client keeps
+// per provider host. net/http's default transport keeps 2: with hundreds of calls up, a burst
+// of session starts or lookups to one provider dialled (and, for https, shook hands) a new
+// connection for all but two of them and closed it again after one request
+// (TestProviderConnectionsKeptForBursts, BenchmarkSessionStartBurst; docs/sip.md).
+const providerIdlePerHost = 128
+
+// providerTransport is the default provider client's transport: net/http's defaults (the
+// environment's proxy, a 30 s dial timeout and keep-alive, HTTP/2 when offered) with an idle
+// pool sized for a few providers and many concurrent calls. Card requests take its dialer,
+// TLS settings and proxy (cardWire), not its connections.
+func providerTransport() *http.Transport {
+	d := &net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}
+	return &http.Transport{
+		Proxy:                 http.ProxyFromEnvironment,
+		DialContext:           d.DialContext,
+		ForceAttemptHTTP2:     true,
+		MaxIdleConns:          4 * providerIdlePerHost,
+		MaxIdleConnsPerHost:   providerIdlePerHost,
+		IdleConnTimeout:       90 * time.Second,
+		TLSHandshakeTimeout:   10 * time.Second,
+		ExpectContinueTimeout: time.Second,
+	}
 }
 
 // Open implements payment.Connectors.

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -250,5 +251,59 @@ func TestWebhooksWakeOnlyForADelivery(t *testing.T) {
 		}
 	case <-time.After(30 * time.Second):
 		t.Fatal("not delivered")
+	}
+}
+
+// countedData counts how often it is encoded.
+type countedData struct{ n *int }
+
+func (c countedData) MarshalJSON() ([]byte, error) {
+	*c.n++
+	return []byte(`{"result":"success"}`), nil
+}
+
+// An event no endpoint wants is not encoded (nor persisted): on a node without webhooks every
+// payment published its record's JSON for nobody. One an endpoint wants is encoded once for
+// all of them.
+func TestWebhooksEncodeOnlyWhatIsWanted(t *testing.T) {
+	led := NewMemoryStore()
+	wh := NewWebhooks(WebhooksConfig{Store: led, Endpoints: []WebhookEndpoint{
+		{Name: "a", URL: "http://127.0.0.1:1/a", Events: []string{"pay.completed"}},
+		{Name: "b", URL: "http://127.0.0.1:1/b", Events: []string{"pay.completed", "link.paid"}}}})
+	n := 0
+	id, err := wh.PublishAbout(context.Background(), "pay.refunded", "s1", countedData{&n})
+	if err != nil || !strings.HasPrefix(id, "evt_") {
+		t.Fatalf("unwanted event: id %q, %v", id, err)
+	}
+	if n != 0 || len(led.Deliveries()) != 0 {
+		t.Fatalf("an event no endpoint wants was encoded %d times, %d deliveries", n, len(led.Deliveries()))
+	}
+	if _, err := wh.PublishAbout(context.Background(), "pay.completed", "s1", countedData{&n}); err != nil {
+		t.Fatal(err)
+	}
+	if n != 1 || len(led.Deliveries()) != 2 {
+		t.Fatalf("a wanted event: encoded %d times, %d deliveries; want 1 and 2", n, len(led.Deliveries()))
+	}
+	none := NewWebhooks(WebhooksConfig{Store: led})
+	if _, err := none.PublishAbout(context.Background(), "pay.completed", "s2", countedData{&n}); err != nil || n != 1 {
+		t.Fatalf("no endpoints: encoded %d times in all (want 1), %v", n, err)
+	}
+}
+
+// BenchmarkPublishUnwanted is a payment's webhook on a node without endpoints (every payment of
+// the capacity run): a record of about the payment record's size.
+//
+//	go test ./gateway -run '^$' -bench PublishUnwanted -benchmem -count 6
+func BenchmarkPublishUnwanted(b *testing.B) {
+	wh := NewWebhooks(WebhooksConfig{Store: NewMemoryStore()})
+	rec := map[string]any{"id": "pay_0123456789abcdef", "call_id": "c-0123456789", "plan": "loadtest-pay", "connector": "provider",
+		"connector_key": "loadtest-pay/provider#67d279a47547dbe9", "session_id": "sess_0123456789", "result": "success",
+		"status": "approved", "masked_card": "************4242", "card_type": "visa", "amount_minor": 999, "currency": "GBP",
+		"reference": "load-c-0123456789", "confirmation_code": "txn_0123456789", "method": "charge", "attempts": 3,
+		"created_at": time.Unix(1800000000, 0).UTC(), "updated_at": time.Unix(1800000020, 0).UTC()}
+	for b.Loop() {
+		if _, err := wh.PublishAbout(context.Background(), "payment.succeeded", "pay_0123456789abcdef", rec); err != nil {
+			b.Fatal(err)
+		}
 	}
 }

@@ -26,8 +26,9 @@ const maxPark = (wheelSlots - 1) * schedInterval
 // Scheduler paces the outgoing RTP of every session that uses it from one ticker: no ticker
 // or sleep per session. A tick visits only the sessions that are due (split across a few
 // workers when there are many): each visit sends the frames that are due and tells the
-// scheduler when the session next needs a visit — the next tick while it plays a prompt,
-// sends keys or relays a bridge; otherwise the earliest of its next keep-alive, its RTP
+// scheduler when the session next needs a visit — the tick its next frame is due at while
+// it plays a prompt, sends keys or relays a bridge (every other tick with 20 ms frames, every
+// third with 30 ms); otherwise the earliest of its next keep-alive, its RTP
 // timeout, the moment its DTMF clock must start running without RTP (idleAfter) and the DTMF
 // stream's own next deadline (an RFC 4733 key's expiry, an INFO key's end, a keypress to
 // forget). The sessions wait in a timer wheel of wheelSlots one-tick slots, so a tick costs

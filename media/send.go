@@ -74,32 +74,38 @@ func (m *Session) tick(now time.Time) time.Time {
 	}
 	// A playback, a key or a bridge that begins after a frame read the state wakes the
 	// session (Scheduler.wake), so that frame's view is as good as a fresh look.
-	next := m.nextVisit(p, now, sent > 0)
-	m.parked = !next.IsZero()
+	next, park := m.nextVisit(p, now, sent > 0)
+	m.parked = park && !next.IsZero()
 	return next
 }
 
-// nextVisit is when the session next has something to do (the zero time: at the next tick):
-// every tick while it plays a prompt, sends keys or relays a bridge, or has yet to send its
-// first packet; otherwise the earliest of its next keep-alive, its RTP timeout, the moment
-// its DTMF clock must start running without RTP (idleAfter after the last packet) and, once
-// it runs, the DTMF stream's next deadline (dtmfDeadline). Whatever gives the session work
-// before then wakes it (Scheduler.wake).
-func (m *Session) nextVisit(p *Params, now time.Time, framed bool) time.Time {
+// nextVisit is when the session next has something to do (the zero time: at the next tick).
+// While it plays a prompt, sends keys or relays a bridge, that is the tick its next frame is
+// due at: with 20 ms frames every other tick has nothing to send, with 30 ms frames two in
+// three (park false: the frames are due, not suppressed — a late tick sends or resynchronises
+// them as tick does, it does not count them as silence). Otherwise it is the earliest of its
+// next keep-alive (the next tick until its first packet went), and, either way, its RTP
+// timeout, the moment its DTMF clock must start running without RTP (idleAfter after the last
+// packet) and, once it runs, the DTMF stream's next deadline (dtmfDeadline). Whatever gives
+// the session work before then wakes it (Scheduler.wake).
+func (m *Session) nextVisit(p *Params, now time.Time, framed bool) (next time.Time, park bool) {
 	busy := m.busy // as the visit's last frame left it (playMu was held then)
 	if !framed {
 		m.playMu.Lock()
 		busy = m.play != nil || m.digits.pending > 0
 		m.playMu.Unlock()
 	}
-	if busy || m.link.out.Load() != nil {
-		return time.Time{}
-	}
-	next := now.Add(maxPark)
-	if p.Sends() {
+	framing := busy || m.link.out.Load() != nil
+	next = now.Add(maxPark)
+	switch {
+	case framing:
+		// tick sends a frame due within half a tick: the first tick at or after this
+		// (Scheduler.tickAt rounds up) sends it
+		next = m.nextDue.Add(-schedInterval / 2)
+	case p.Sends():
 		if dst := m.remote.Load(); dst != nil && usableAddr(*dst) {
 			if !m.seqSent.Load() {
-				return time.Time{}
+				return time.Time{}, false
 			}
 			next = earlier(next, m.lastSent.Add(keepAlive))
 		}
@@ -109,15 +115,15 @@ func (m *Session) nextVisit(p *Params, now time.Time, framed bool) time.Time {
 		next = earlier(next, last.Add(m.timeout))
 	}
 	if now.Sub(last) < idleAfter {
-		return earlier(next, last.Add(idleAfter))
+		return earlier(next, last.Add(idleAfter)), !framing
 	}
 	// No RTP: the DTMF clock runs on wall time (advanceIdle), but only its deadlines need a
 	// visit.
 	due := m.idleDue.Load()
 	if due == 0 {
-		return time.Time{} // unknown: the reader is behind, or the stream cannot tell
+		return time.Time{}, false // unknown: the reader is behind, or the stream cannot tell
 	}
-	return earlier(next, time.Unix(0, due))
+	return earlier(next, time.Unix(0, due)), !framing
 }
 
 func earlier(a, b time.Time) time.Time {

@@ -1,6 +1,8 @@
 package media
 
 import (
+	"context"
+	"fmt"
 	"net"
 	"net/netip"
 	"sync"
@@ -246,5 +248,70 @@ func TestSleepingSessionEndsINFOKeyOnTime(t *testing.T) {
 	}
 	if up.End-up.Start != 100*time.Millisecond {
 		t.Errorf("INFO key lasted %v on the stream's clock, want its 100 ms", up.End-up.Start)
+	}
+}
+
+// TestPlayingSessionVisitedOncePerFrame: a session playing a prompt is visited at the ticks
+// its frames are due, not at every tick — with 20 ms frames every other tick had nothing to
+// send, with 30 ms two in three — and the stream it sends is unchanged: every frame of the
+// prompt, in sequence, timestamps a frame apart (on a busy machine a tick may be late: its
+// visit then sends the frames due, as before).
+func TestPlayingSessionVisitedOncePerFrame(t *testing.T) {
+	for _, ptime := range []int{20, 30} {
+		t.Run(fmt.Sprintf("ptime=%d", ptime), func(t *testing.T) {
+			sched := NewScheduler()
+			defer sched.Close()
+			far := listenLoopback(t)
+			defer far.Close()
+			s := NewSession(listenLoopback(t), SessionConfig{Scheduler: sched})
+			defer s.Close()
+			if err := s.SetParams(Params{Codec: PCMU, EventPT: 101, PTime: ptime, Direction: SendRecv,
+				Remote: far.LocalAddr().(*net.UDPAddr).AddrPort()}); err != nil {
+				t.Fatal(err)
+			}
+			const frames = 60
+			samples := ptime * 8
+			prompt := benchPrompt(2 * time.Second)[:frames*samples]
+			played := make(chan error, 1)
+			go func() { played <- s.Play(context.Background(), prompt) }()
+			waitPlaying(t, s) // before Start: every packet is a frame of the prompt
+			s.Start()
+			var hs []rtp.Header
+			buf := make([]byte, 1500)
+			far.SetReadDeadline(time.Now().Add(20 * time.Second))
+			for len(hs) < frames {
+				n, err := far.Read(buf)
+				if err != nil {
+					t.Fatalf("%d packets of %d: %v", len(hs), frames, err)
+				}
+				var h rtp.Header
+				if _, err := h.Unmarshal(buf[:n]); err != nil {
+					t.Fatal(err)
+				}
+				if n-h.MarshalSize() != samples {
+					t.Fatalf("packet of %d payload bytes, want %d", n-h.MarshalSize(), samples)
+				}
+				hs = append(hs, h)
+			}
+			if err := <-played; err != nil {
+				t.Fatal(err)
+			}
+			visits := sched.Visits()
+			skipped := sched.jitter.skipped.Load()
+			for i := 1; i < len(hs); i++ {
+				if hs[i].SequenceNumber != hs[i-1].SequenceNumber+1 {
+					t.Fatalf("packet %d: sequence %d after %d", i, hs[i].SequenceNumber, hs[i-1].SequenceNumber)
+				}
+				if d := hs[i].Timestamp - hs[i-1].Timestamp; d != uint32(samples) && skipped == 0 {
+					t.Fatalf("packet %d: timestamp %d after %d, want a frame (%d) apart", i, hs[i].Timestamp, hs[i-1].Timestamp, samples)
+				}
+			}
+			// a visit per frame, and a few more: the start, Play's wake-up, the end
+			if limit := int64(frames) + frames/10 + 5; visits > limit {
+				t.Errorf("%d visits for %d frames of %d ms (a visit every %d ms tick would be %d), want at most %d",
+					visits, frames, ptime, schedInterval.Milliseconds(), frames*ptime/int(schedInterval.Milliseconds()), limit)
+			}
+			t.Logf("%d visits for %d frames of %d ms", visits, frames, ptime)
+		})
 	}
 }

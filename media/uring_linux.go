@@ -49,6 +49,7 @@ const (
 
 // SQE flags, send/receive ioprio flags, CQE flags.
 const (
+	uringSQEFixedFile    = 1 << 0 // sqe.fd is an index into the registered files
 	uringSQEBufferSelect = 1 << 5
 	uringRecvMultishot   = 1 << 1 // in sqe.ioprio
 	uringCQEFBuffer      = 1 << 0 // the upper 16 bits of cqe.flags are the buffer id
@@ -57,7 +58,10 @@ const (
 )
 
 // io_uring_register opcodes.
-const uringRegisterPbufRing = 22 // 5.19
+const (
+	uringRegisterFiles    = 2  // a table of descriptors an SQE names by index (5.1)
+	uringRegisterPbufRing = 22 // 5.19
+)
 
 // uringParams is struct io_uring_params.
 type uringParams struct {

@@ -123,7 +123,9 @@ func (t *uringTx) flushFor(s *rawSock) {
 	t.mu.Unlock()
 }
 
-// prep copies pkt and its destination into slot i and makes e its send on fd.
+// prep copies pkt and its destination into slot i and makes e its send on fd. With size 0 it
+// names no destination: an IORING_OP_SEND to a connected socket's peer (BenchmarkSendConnected;
+// the sessions' sockets are not connected, docs/sip.md says why).
 func (t *uringTx) prep(e *uringSQE, i, fd int, pkt []byte, sa *unix.RawSockaddrInet6, size uintptr) {
 	b := t.slot(i)
 	name := &b[uringTxNameAt]
@@ -133,7 +135,10 @@ func (t *uringTx) prep(e *uringSQE, i, fd int, pkt []byte, sa *unix.RawSockaddrI
 	e.fd = int32(fd)
 	e.opFlags = unix.MSG_DONTWAIT
 	e.userData = uint64(i)
-	if t.sendTo {
+	if size == 0 { // a connected socket: the kernel sends to its peer
+		name = nil
+	}
+	if t.sendTo || size == 0 {
 		e.opcode = uringOpSend
 		e.addr = uint64(uintptr(unsafe.Pointer(&b[uringTxDataAt])))
 		e.len = uint32(n)

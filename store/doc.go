@@ -31,7 +31,9 @@
 // to 10 ms for a batch to fill — see writer.go), and every
 // connection keeps the statements it ran prepared (_stmt_cache_size). A call's timeline is
 // written in batches (AppendEvents, timeline.go: one transaction for a tick's events of every
-// call, from serve's event recorder); what the product acts on — a payment attempt before the
+// call, from serve's event recorder; AppendEventsAndPayments puts the payment records the
+// tick derives in the same commit, each still a write of its own with its own error, acknowledged
+// only once that commit is on disk — writeGroup in writer.go); what the product acts on — a payment attempt before the
 // provider is called, a ledger operation — never waits for such a batch: it is its own write
 // (group commit may put it in the same commit as other writes, never behind the recorder's
 // tick), committed when it returns. Reads use a small pool of read-only connections beside it. busy_timeout covers a second process (a CLI) touching the

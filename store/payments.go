@@ -164,6 +164,29 @@ func (s *Store) UpsertPaymentSessionStored(ctx context.Context, p PaymentSession
 }
 
 func (s *Store) upsertPaymentSession(ctx context.Context, p PaymentSession, stored bool) (*PaymentSession, error) {
+	w, err := preparePayment(p, stored)
+	if err != nil {
+		return nil, err
+	}
+	return w.finish(s.write(ctx, w.fn))
+}
+
+// paymentWrite is upsertPaymentSession's write, made ready (and the record checked) outside
+// the writer; finish returns its result.
+type paymentWrite struct {
+	id  string
+	fn  func(ctx context.Context, tx *txn) error
+	out *PaymentSession // the stored record (stored writes), set by fn
+}
+
+func (w *paymentWrite) finish(err error) (*PaymentSession, error) {
+	if err != nil {
+		return nil, fmt.Errorf("store: upsert payment session %s: %w", w.id, err)
+	}
+	return w.out, nil
+}
+
+func preparePayment(p PaymentSession, stored bool) (*paymentWrite, error) {
 	if p.ID == "" {
 		return nil, fmt.Errorf("%w: payment session without id", ErrInvalid)
 	}
@@ -192,9 +215,9 @@ func (s *Store) upsertPaymentSession(ctx context.Context, p PaymentSession, stor
 		p.Lifecycle = payment.DeriveState(holding, "", p.CapturedMinor, 0, false)
 	}
 	invoice, routes := jsonText(p.Invoice), jsonText(p.Routes)
-	var out *PaymentSession
-	err := s.write(ctx, func(ctx context.Context, tx *txn) error {
-		out = nil // a write may run again (writer.go)
+	w := &paymentWrite{id: p.ID}
+	w.fn = func(ctx context.Context, tx *txn) error {
+		w.out = nil // a write may run again (writer.go)
 		var before int64
 		err := tx.QueryRowContext(ctx, `SELECT authorized_minor FROM payment_sessions WHERE id = ?`+tx.d.forUpdate(), p.ID).Scan(&before)
 		if err != nil && !errors.Is(err, sql.ErrNoRows) {
@@ -250,7 +273,7 @@ func (s *Store) upsertPaymentSession(ctx context.Context, p PaymentSession, stor
 			if err != nil {
 				return err
 			}
-			out = &row
+			w.out = &row
 		} else if _, err := tx.ExecContext(ctx, q, args...); err != nil {
 			return err
 		}
@@ -271,11 +294,8 @@ func (s *Store) upsertPaymentSession(ctx context.Context, p PaymentSession, stor
 		}
 		return appendHistory(ctx, tx, historyRow{paymentID: p.ID, at: orNow(p.UpdatedAt), actor: payment.Actor{Kind: kind, ID: p.CallID},
 			action: action, amount: p.AuthorizedMinor, currency: p.Currency, state: p.Lifecycle})
-	})
-	if err != nil {
-		return nil, fmt.Errorf("store: upsert payment session %s: %w", p.ID, err)
 	}
-	return out, nil
+	return w, nil
 }
 
 func scanPayment(sc scanner) (PaymentSession, error) {

@@ -53,22 +53,87 @@ func (s *Store) AppendEvent(ctx context.Context, callID string, ev EventRecord) 
 // and the others are written; the error names what was left out. Any other error means no
 // event of the batch was written.
 func (s *Store) AppendEvents(ctx context.Context, evs []CallEvent) error {
+	w := prepareEvents(evs)
+	if w.fn == nil {
+		return w.finish(nil)
+	}
+	return w.finish(s.write(ctx, w.fn))
+}
+
+// StoredPayment is one payment record's outcome in AppendEventsAndPayments: the record as the
+// write stored it (UpsertPaymentSessionStored's result), or the write's error.
+type StoredPayment struct {
+	Record *PaymentSession
+	Err    error
+}
+
+// AppendEventsAndPayments is AppendEvents followed by UpsertPaymentSessionStored of each
+// payment, in order, as separate writes — each with its own outcome, one failing fails none of
+// the others — that share one commit (serve's event recorder writes a tick's timeline rows and
+// the payment records its events derive with it: one commit, one fsync, instead of one plus
+// one a payment, each waiting for the last). Every payment record returned is durable. The
+// error is AppendEvents'. On PostgreSQL the writes are each their own transaction, one after
+// the other.
+func (s *Store) AppendEventsAndPayments(ctx context.Context, evs []CallEvent, payments []PaymentSession) ([]StoredPayment, error) {
+	out := make([]StoredPayment, len(payments))
+	ev := prepareEvents(evs)
+	fns := make([]func(ctx context.Context, tx *txn) error, 0, 1+len(payments))
+	if ev.fn != nil {
+		fns = append(fns, ev.fn)
+	}
+	pws := make([]*paymentWrite, len(payments))
+	for i, p := range payments {
+		pw, err := preparePayment(p, true)
+		if err != nil {
+			out[i].Err = err
+			continue
+		}
+		pws[i] = pw
+		fns = append(fns, pw.fn)
+	}
+	var errs []error
+	if len(fns) > 0 {
+		errs = s.writeGroup(ctx, fns...)
+	}
+	var evErr error
+	if ev.fn != nil {
+		evErr, errs = errs[0], errs[1:]
+	}
+	for i, pw := range pws {
+		if pw == nil {
+			continue
+		}
+		out[i].Record, out[i].Err = pw.finish(errs[0])
+		errs = errs[1:]
+	}
+	return out, ev.finish(evErr)
+}
+
+// eventsWrite is AppendEvents' write, made ready outside the writer: fn is nil when no event
+// is left to write, finish turns the write's error into AppendEvents'.
+type eventsWrite struct {
+	fn      func(ctx context.Context, tx *txn) error
+	bad     []error
+	missing []string
+}
+
+func prepareEvents(evs []CallEvent) *eventsWrite {
+	w := &eventsWrite{}
 	rows := make([]eventRow, 0, len(evs))
-	var bad []error
 	for _, ev := range evs {
 		if ev.Type == "" {
-			bad = append(bad, fmt.Errorf("%w: event without type (call %s)", ErrInvalid, ev.CallID))
+			w.bad = append(w.bad, fmt.Errorf("%w: event without type (call %s)", ErrInvalid, ev.CallID))
 			continue
 		}
 		fields, err := redactJSON(ev.Fields)
 		if err != nil {
-			bad = append(bad, fmt.Errorf("call %s event %s: %w", ev.CallID, ev.Type, err))
+			w.bad = append(w.bad, fmt.Errorf("call %s event %s: %w", ev.CallID, ev.Type, err))
 			continue
 		}
 		rows = append(rows, eventRow{call: ev.CallID, at: orNow(ev.Time).UnixMicro(), typ: ev.Type, step: pan.Redact(ev.Step), fields: fields})
 	}
 	if len(rows) == 0 {
-		return errors.Join(bad...)
+		return w
 	}
 	// The calls in a fixed order: on PostgreSQL each call's row is locked while its numbers are
 	// taken (two nodes may append to one call: a link paid on another node than the one that
@@ -80,30 +145,33 @@ func (s *Store) AppendEvents(ctx context.Context, evs []CallEvent) error {
 	}
 	slices.Sort(calls)
 	calls = slices.Compact(calls)
-	var missing []string
-	err := s.write(ctx, func(ctx context.Context, tx *txn) error {
+	w.fn = func(ctx context.Context, tx *txn) error {
 		next, err := lastEvents(ctx, tx, calls)
 		if err != nil {
 			return err
 		}
-		missing = missing[:0]
+		w.missing = w.missing[:0] // a write may run again (writer.go)
 		for _, id := range calls {
 			if _, ok := next[id]; !ok {
-				missing = append(missing, id)
+				w.missing = append(w.missing, id)
 			}
 		}
 		return insertEvents(ctx, tx, rows, next)
-	})
+	}
+	return w
+}
+
+func (w *eventsWrite) finish(err error) error {
 	if isForeignKey(err) {
 		return fmt.Errorf("%w: a call of the batch was deleted while its events were written", ErrNotFound)
 	}
 	if err != nil {
 		return fmt.Errorf("store: append events: %w", err)
 	}
-	if len(missing) > 0 {
-		bad = append(bad, &notFoundCalls{calls: missing})
+	if len(w.missing) > 0 {
+		w.bad = append(w.bad, &notFoundCalls{calls: w.missing})
 	}
-	return errors.Join(bad...)
+	return errors.Join(w.bad...)
 }
 
 // lastEvents returns the number of each call's last event (0 for none) — calls that do not

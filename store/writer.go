@@ -37,7 +37,7 @@ import (
 // whose context ends while its write is still queued gets the context's error and the write
 // is skipped.
 
-// maxBatch bounds one group commit.
+// maxBatch bounds one group commit (the writes of a writeGroup are taken together, even past it).
 const maxBatch = 64
 
 // gatherWindow is the longest a write waits for others to share its commit, and only under
@@ -67,6 +67,9 @@ type writeReq struct {
 	ctx  context.Context
 	fn   func(ctx context.Context, tx *txn) error
 	done chan error
+	// group, when set, holds writes handed over together (writeGroup): they join one batch
+	// as writes of their own, fn and done unused here.
+	group []*writeReq
 }
 
 func (s *Store) startWriter() {
@@ -111,6 +114,45 @@ func (s *Store) write(ctx context.Context, fn func(ctx context.Context, tx *txn)
 	return <-r.done // always answered: the loop answers every request it took
 }
 
+// writeGroup runs fns as writes of their own — each its own error, as if each were given to
+// write, in this order — that the SQLite writer takes into the same batch, so that they share
+// one commit instead of one each when their caller would otherwise write them one after the
+// other. Each is durable when writeGroup returns nil for it. On PostgreSQL they are written
+// one after the other, each its own transaction, as write does.
+func (s *Store) writeGroup(ctx context.Context, fns ...func(ctx context.Context, tx *txn) error) []error {
+	errs := make([]error, len(fns))
+	fill := func(err error) []error {
+		for i := range errs {
+			errs[i] = err
+		}
+		return errs
+	}
+	if s.closed.Load() {
+		return fill(ErrClosed)
+	}
+	if s.d == postgresDialect {
+		for i, fn := range fns {
+			errs[i] = s.writePG(ctx, fn)
+		}
+		return errs
+	}
+	g := &writeReq{ctx: ctx, group: make([]*writeReq, len(fns))}
+	for i, fn := range fns {
+		g.group[i] = &writeReq{ctx: ctx, fn: fn, done: make(chan error, 1)}
+	}
+	select {
+	case s.writes <- g:
+	case <-s.quit:
+		return fill(ErrClosed)
+	case <-ctx.Done():
+		return fill(ctx.Err())
+	}
+	for i, r := range g.group {
+		errs[i] = <-r.done
+	}
+	return errs
+}
+
 func (s *Store) writeLoop() {
 	defer close(s.wdone)
 	batch := make([]*writeReq, 0, maxBatch)
@@ -119,7 +161,11 @@ func (s *Store) writeLoop() {
 	var last time.Time
 	var gap time.Duration = gapCap // the recent gaps between writes, averaged
 	took := func(r *writeReq) {
-		batch = append(batch, r)
+		if r.group != nil {
+			batch = append(batch, r.group...)
+		} else {
+			batch = append(batch, r)
+		}
 		now := time.Now()
 		gap += (min(now.Sub(last), gapCap) - gap) / 8
 		last = now

@@ -83,17 +83,21 @@ func agentError(err error) error {
 // The engine hands states over from the call's run, which must not wait for a database
 // write: they are queued in memory (bounded; when full the oldest waiting state is dropped
 // and logged) and written to the outbox in order by one goroutine per node. Once written, a
-// state survives a restart of the node.
+// state survives a restart of the node. Until then it is in memory only: a crash loses it (the
+// window is the outbox write, a group commit: milliseconds; as long as the store is
+// unreachable when it is), and a shutdown waits for them (flush) before the store closes.
 type statusCallbacks struct {
 	hooks  callbackOutbox
 	log    *slog.Logger
 	signed bool
 	warned bool // that callbacks go out unsigned (run only)
 
-	mu      sync.Mutex
-	queue   []engine.AgentPaymentState
-	wake    chan struct{}
-	dropped int
+	mu       sync.Mutex
+	queue    []engine.AgentPaymentState
+	holding  bool          // run has taken a state off the queue that is not yet in the outbox
+	wake     chan struct{} // a state was queued
+	progress chan struct{} // a state left the queue for good (written or given up)
+	dropped  int
 }
 
 // callbackOutbox is where statusCallbacks writes the states (gateway.Webhooks).
@@ -112,7 +116,7 @@ const (
 )
 
 func newStatusCallbacks(log *slog.Logger) *statusCallbacks {
-	return &statusCallbacks{log: log, wake: make(chan struct{}, 1)}
+	return &statusCallbacks{log: log, wake: make(chan struct{}, 1), progress: make(chan struct{}, 1)}
 }
 
 // notify is the Desk's notify function.
@@ -142,6 +146,7 @@ func (c *statusCallbacks) run(ctx context.Context) {
 		if !have && len(c.queue) > 0 {
 			s, have = c.queue[0], true
 			c.queue = c.queue[1:]
+			c.holding = true
 		}
 		dropped := c.dropped
 		c.dropped = 0
@@ -176,6 +181,39 @@ func (c *statusCallbacks) run(ctx context.Context) {
 			continue
 		}
 		have = false
+		c.mu.Lock()
+		c.holding = false
+		c.mu.Unlock()
+		select {
+		case c.progress <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// flush waits up to d for every queued state to be in the outbox: at shutdown, once the calls
+// and the API no longer hand states over and before the store closes (run still running). It
+// logs how many it had to leave, which are lost.
+func (c *statusCallbacks) flush(d time.Duration) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	for {
+		c.mu.Lock()
+		left := len(c.queue)
+		if c.holding {
+			left++
+		}
+		c.mu.Unlock()
+		if left == 0 {
+			return
+		}
+		select {
+		case <-c.progress:
+		case <-t.C:
+			c.log.Error("status callbacks still not in the outbox at shutdown: they are lost when the store closes",
+				"callbacks", left, "waited", d)
+			return
+		}
 	}
 }
 

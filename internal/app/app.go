@@ -248,7 +248,7 @@ func New(ctx context.Context, cfg Config, getenv func(string) string, out io.Wri
 		Logger: a.log.With("component", "webhooks"),
 		// Agent payments' StatusCallbacks: where --http-allow lets plans go, signed like the
 		// result webhooks.
-		Callbacks: gateway.CallbacksConfig{HTTPClient: callbackClient(a.planHTTP, a.planDest), Secret: cfg.WebhookKey}})
+		Callbacks: gateway.CallbacksConfig{HTTPClient: callbackClient(a.planHTTP), Secret: cfg.WebhookKey}})
 	a.callbacks.hooks, a.callbacks.signed = a.webhooks, cfg.WebhookKey != ""
 	a.recorder.webhooks = a.webhooks
 	a.lifecycle = gateway.NewLifecycle(gateway.LifecycleConfig{Ledger: a.gwStore, Connectors: a.connectors,
@@ -577,6 +577,7 @@ func (a *App) Run(ctx context.Context) error {
 	if a.sandboxSrv != nil {
 		_ = a.sandboxSrv.Shutdown(sctx)
 	}
+	a.callbacks.flush(recordDrainWait) // no call nor API request hands states over any more
 	stopBG()
 	a.loops.Wait() // before the lease is closed: a late heartbeat must not mark the node up again
 	a.recorder.flush()

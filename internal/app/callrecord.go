@@ -54,9 +54,14 @@ type callRecord struct {
 }
 
 type recordOp struct {
-	write string // the metric label: start, rtp-foreign, socket-drops, srtp-auth, events, end
-	what  string // the log message when it fails
-	fn    func(context.Context) error
+	recordWrite
+	what string // the log message when it fails
+	fn   func(context.Context) error
+}
+
+// recordWrite is a queued write of a call's record: done closes when it has returned.
+type recordWrite struct {
+	write console.CallRecordWrite // the metrics' label; "" for a step that is no write (it never fails)
 	done  chan struct{}
 }
 
@@ -66,9 +71,9 @@ func newCallRecord(log *slog.Logger, m *console.Metrics, wg *sync.WaitGroup, pen
 	return &callRecord{log: log, metrics: m, wg: wg, pending: pending}
 }
 
-// do queues a write behind the call's earlier ones; the channel closes when it has returned.
-func (r *callRecord) do(write, what string, fn func(context.Context) error) <-chan struct{} {
-	op := recordOp{write: write, what: what, fn: fn, done: make(chan struct{})}
+// do queues a write behind the call's earlier ones.
+func (r *callRecord) do(write console.CallRecordWrite, what string, fn func(context.Context) error) recordWrite {
+	op := recordOp{recordWrite: recordWrite{write: write, done: make(chan struct{})}, what: what, fn: fn}
 	r.pending.Add(1)
 	r.mu.Lock()
 	r.queue = append(r.queue, op)
@@ -79,7 +84,7 @@ func (r *callRecord) do(write, what string, fn func(context.Context) error) <-ch
 		r.wg.Add(1)
 		go r.run()
 	}
-	return op.done
+	return op.recordWrite
 }
 
 // run runs the queued writes in order until the queue is empty.
@@ -98,7 +103,9 @@ func (r *callRecord) run() {
 		r.mu.Unlock()
 		if err := op.fn(context.Background()); err != nil {
 			r.log.Error(op.what, "err", err)
-			r.metrics.CallRecordWriteFailed(op.write)
+			if op.write != "" {
+				r.metrics.CallRecordWriteFailed(op.write)
+			}
 		}
 		r.pending.Add(-1)
 		close(op.done)
@@ -107,17 +114,17 @@ func (r *callRecord) run() {
 
 // wait waits up to d for a write (and so for every write queued before it); false, logged and
 // counted, when the store has not answered by then.
-func (r *callRecord) wait(done <-chan struct{}, d time.Duration, write string) bool {
+func (r *callRecord) wait(w recordWrite, d time.Duration) bool {
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {
-	case <-done:
+	case <-w.done:
 		return true
 	case <-t.C:
 	}
-	r.log.Warn("the store has not recorded the call's "+write+" in time: the call goes on, the record follows in order when the store answers",
+	r.log.Warn("the store has not recorded the call's "+string(w.write)+" in time: the call goes on, the record follows in order when the store answers",
 		"waited", d)
-	r.metrics.CallRecordWriteLate(write)
+	r.metrics.CallRecordWriteLate(w.write)
 	return false
 }
 

@@ -12,6 +12,8 @@ import (
 
 	"github.com/paybridge/paybridge/console"
 	"github.com/paybridge/paybridge/internal/testlog"
+	"github.com/paybridge/paybridge/media"
+	"github.com/paybridge/paybridge/store"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -35,13 +37,13 @@ func TestCallRecordKeepsOrderPastAStall(t *testing.T) {
 		mu.Unlock()
 	}
 	first := r.do("start", "recording call", func(context.Context) error { <-gate; note("start"); return nil })
-	if r.wait(first, 50*time.Millisecond, "start") {
+	if r.wait(first, 50*time.Millisecond) {
 		t.Fatal("wait returned true on a stalled write")
 	}
 	r.do("rtp-foreign", "recording foreign RTP", func(context.Context) error { note("rtp-foreign"); return errors.New("disk full") })
 	last := r.do("end", "recording hang-up", func(context.Context) error { note("end"); return nil })
 	select {
-	case <-last:
+	case <-last.done:
 		t.Fatal("a write ran ahead of the stalled one")
 	case <-time.After(50 * time.Millisecond):
 	}
@@ -49,7 +51,7 @@ func TestCallRecordKeepsOrderPastAStall(t *testing.T) {
 		t.Errorf("pending = %d, want 3", n)
 	}
 	close(gate)
-	if !r.wait(last, time.Minute, "end") {
+	if !r.wait(last, time.Minute) {
 		t.Fatal("the last write did not return once the stall ended")
 	}
 	wg.Wait()
@@ -127,12 +129,85 @@ func BenchmarkCallRecord(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		r := newCallRecord(log, nil, &wg, &pending)
-		r.wait(r.do("start", "", nop), time.Minute, "start")
+		r.wait(r.do("start", "", nop), time.Minute)
 		r.do("rtp-foreign", "", nop)
 		r.do("socket-drops", "", nop)
 		r.do("srtp-auth", "", nop)
-		r.do("events", "", nop)
-		r.wait(r.do("end", "", nop), time.Minute, "end")
+		r.do("", "", nop)
+		r.wait(r.do("end", "", nop), time.Minute)
 	}
 	wg.Wait()
+}
+
+// failingRecords is a store whose call record writes all fail, once gate is closed.
+type failingRecords struct{ gate chan struct{} }
+
+var errDiskFull = errors.New("disk full")
+
+func (f failingRecords) fail() error                                  { <-f.gate; return errDiskFull }
+func (f failingRecords) CreateCall(context.Context, store.Call) error { return f.fail() }
+func (f failingRecords) SetCallRTPForeign(context.Context, string, int64) error {
+	return f.fail()
+}
+func (f failingRecords) SetCallSocketDrops(context.Context, string, int64) error {
+	return f.fail()
+}
+func (f failingRecords) SetCallSRTPAuthFailed(context.Context, string, int64) error {
+	return f.fail()
+}
+func (f failingRecords) EndCall(context.Context, string, string, time.Time) error { return f.fail() }
+
+// TestCallRecordLabelsAreClosedSets: the call record metrics exist from the start at 0 for
+// every value of console.CallRecordWrites and CallRecordWaits, and every write a call makes
+// (all of them: a call with every media figure) counts, when it fails or is late, under a value
+// of those sets — each value moves, no other series appears.
+func TestCallRecordLabelsAreClosedSets(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	m := console.NewMetrics(reg)
+	series := func(name string) map[string]float64 {
+		t.Helper()
+		mfs, err := reg.Gather()
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := map[string]float64{}
+		for _, mf := range mfs {
+			if mf.GetName() != name {
+				continue
+			}
+			for _, s := range mf.GetMetric() {
+				out[s.GetLabel()[0].GetValue()] = s.GetCounter().GetValue()
+			}
+		}
+		return out
+	}
+	check := func(name string, set []console.CallRecordWrite, want float64) {
+		t.Helper()
+		got := series(name)
+		for _, w := range set {
+			if v, ok := got[string(w)]; !ok || v != want {
+				t.Errorf("%s{write=%q} = %v (present %v), want %v", name, w, v, ok, want)
+			}
+		}
+		if len(got) != len(set) {
+			t.Errorf("%s has series %v, the set is %v", name, got, set)
+		}
+	}
+	check("paybridge_call_record_write_errors_total", console.CallRecordWrites, 0)
+	check("paybridge_call_record_writes_late_total", console.CallRecordWaits, 0)
+
+	gate := make(chan struct{})
+	a := &App{log: slog.New(slog.DiscardHandler), metrics: m, records: failingRecords{gate: gate}, recorder: &eventRecorder{}}
+	rec := newCallRecord(a.log, m, &a.recordWrites, &a.recordsPending)
+	if rec.wait(a.recordStart(rec, store.Call{ID: "c1"}), time.Millisecond) {
+		t.Fatal("the stalled start write returned")
+	}
+	end := a.recordEnd(rec, a.log, store.Call{ID: "c1"}, media.Stats{Foreign: 1, SocketDrops: 1, SRTPAuthFailed: 1}, "caller-hangup", time.Now())
+	if rec.wait(end, time.Millisecond) {
+		t.Fatal("the stalled end write returned")
+	}
+	close(gate)
+	a.recordWrites.Wait()
+	check("paybridge_call_record_write_errors_total", console.CallRecordWrites, 1)
+	check("paybridge_call_record_writes_late_total", console.CallRecordWaits, 1)
 }

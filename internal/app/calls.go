@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"time"
 
@@ -71,8 +72,8 @@ func (a *App) runCall(ctx context.Context, plan *callplan.Plan, ps *prompts.Set,
 	row := store.Call{ID: info.ID, From: info.From, To: info.To, Plan: plan.Name,
 		PlanHash: plan.Hash, Node: a.node, State: store.CallAnswered, StartedAt: info.StartedAt, AnsweredAt: now,
 		SIPTransport: sec.Transport, SRTP: srtp}
-	started := rec.do("start", "recording call", func(ctx context.Context) error { return a.records.CreateCall(ctx, row) })
-	recorded := rec.wait(started, callStartWait, "start") || awaitRow(ctx, log, started, callRowWait-callStartWait)
+	started := a.recordStart(rec, row)
+	recorded := rec.wait(started, callStartWait) || awaitRow(ctx, log, started.done, callRowWait-callStartWait)
 
 	cause := "error"
 	if recorded {
@@ -91,28 +92,42 @@ func (a *App) runCall(ctx context.Context, plan *callplan.Plan, ps *prompts.Set,
 	// The engine has finished: make sure the far end is released, then record the end.
 	_ = call.Hangup(context.Background(), "plan finished")
 	ended := time.Now()
-	ms := call.MediaStats()
+	rec.wait(a.recordEnd(rec, log, row, call.MediaStats(), cause, ended), callEndWait)
+	log.Info("call ended", "cause", cause)
+}
+
+// recordStart queues the call's row.
+func (a *App) recordStart(rec *callRecord, row store.Call) recordWrite {
+	return rec.do(console.CallRecordStart, "recording call", func(ctx context.Context) error { return a.records.CreateCall(ctx, row) })
+}
+
+// recordEnd queues what the call's record gets after the hang-up: its media figures, the wait
+// for its last events, its end. It returns the end's write. row is the call's row as its
+// start wrote it.
+func (a *App) recordEnd(rec *callRecord, log *slog.Logger, row store.Call, ms media.Stats, cause string, ended time.Time) recordWrite {
+	id := row.ID
 	if foreign := ms.Foreign; foreign > 0 {
 		log.Warn("media from a foreign address dropped", "rtp_foreign", foreign)
-		rec.do("rtp-foreign", "recording foreign RTP", func(ctx context.Context) error {
-			return a.records.SetCallRTPForeign(ctx, info.ID, foreign)
+		rec.do(console.CallRecordRTPForeign, "recording foreign RTP", func(ctx context.Context) error {
+			return a.records.SetCallRTPForeign(ctx, id, foreign)
 		})
 	}
 	if drops := ms.SocketDrops; drops > 0 {
 		log.Warn("the kernel dropped media on the call's socket (its receive queue was full)", "rtp_socket_drops", drops)
-		rec.do("socket-drops", "recording socket drops", func(ctx context.Context) error {
-			return a.records.SetCallSocketDrops(ctx, info.ID, drops)
+		rec.do(console.CallRecordSocketDrops, "recording socket drops", func(ctx context.Context) error {
+			return a.records.SetCallSocketDrops(ctx, id, drops)
 		})
 	}
 	if failed := ms.SRTPAuthFailed; failed > 0 {
 		log.Warn("SRTP packets failed authentication", "srtp_auth_failed", failed)
-		rec.do("srtp-auth", "recording SRTP authentication failures", func(ctx context.Context) error {
-			return a.records.SetCallSRTPAuthFailed(ctx, info.ID, failed)
+		rec.do(console.CallRecordSRTPAuth, "recording SRTP authentication failures", func(ctx context.Context) error {
+			return a.records.SetCallSRTPAuthFailed(ctx, id, failed)
 		})
 	}
 	// The call's last events (its end, the bridge's end) are in the store before the call is
-	// recorded as ended: whoever sees it ended sees its whole timeline.
-	rec.do("events", "", func(ctx context.Context) error {
+	// recorded as ended: whoever sees it ended sees its whole timeline. (No write of the
+	// record: it never fails.)
+	rec.do("", "", func(ctx context.Context) error {
 		wctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 		defer cancel()
 		if err := a.recorder.Written(wctx); err != nil {
@@ -120,11 +135,49 @@ func (a *App) runCall(ctx context.Context, plan *callplan.Plan, ps *prompts.Set,
 		}
 		return nil
 	})
-	end := rec.do("end", "recording hang-up", func(ctx context.Context) error {
-		return a.records.EndCall(ctx, info.ID, cause, ended)
+	return rec.do(console.CallRecordEnd, "recording hang-up", func(ctx context.Context) error {
+		return a.endCall(ctx, log, row, ms, cause, ended)
 	})
-	rec.wait(end, callEndWait, "end")
-	log.Info("call ended", "cause", cause)
+}
+
+// endCall records the call's end. Its row is there as a rule: the start wrote it first and
+// the writes run one after the other. Not always on PostgreSQL, where each write has its own
+// connection: a start whose answer was lost — the connection dropped, or the write timed out,
+// after its COMMIT was sent — has been reported failed while the server may still commit it,
+// after the writes behind it; and a start that failed leaves no row. An end that updates no
+// row would then be lost, and a start landing later would leave the call in progress for
+// good. So when the row is missing, the end writes the whole row, ended, with the media
+// figures (which found no row either); a start still in flight makes that insert wait for it,
+// and once it has landed (ErrDuplicate) the end updates it after all. A start landing after
+// that insert fails on the existing id: it never overwrites the end.
+func (a *App) endCall(ctx context.Context, log *slog.Logger, row store.Call, ms media.Stats, cause string, ended time.Time) error {
+	err := a.records.EndCall(ctx, row.ID, cause, ended)
+	if !errors.Is(err, store.ErrNotFound) {
+		return err
+	}
+	log.Warn("the call's row is missing at its end (its start write failed or is still landing): writing it ended")
+	row.State, row.EndedAt, row.HangupCause = store.CallEnded, ended, cause
+	row.RTPForeign, row.RTPSocketDrops, row.SRTPAuthFailed = ms.Foreign, ms.SocketDrops, ms.SRTPAuthFailed
+	if err = a.records.CreateCall(ctx, row); !errors.Is(err, store.ErrDuplicate) {
+		return err
+	}
+	// The start landed meanwhile: the figures written before it found no row.
+	if ms.Foreign > 0 {
+		if err := a.records.SetCallRTPForeign(ctx, row.ID, ms.Foreign); err != nil {
+			return err
+		}
+	}
+	if ms.SocketDrops > 0 {
+		if err := a.records.SetCallSocketDrops(ctx, row.ID, ms.SocketDrops); err != nil {
+			return err
+		}
+	}
+	if ms.SRTPAuthFailed > 0 {
+		if err := a.records.SetCallSRTPAuthFailed(ctx, row.ID, ms.SRTPAuthFailed); err != nil {
+			return err
+		}
+	}
+	return a.records.EndCall(ctx, row.ID, cause, ended)
 }
 
 // awaitRow waits up to d more for the call's row (the call has gone on callStartWait

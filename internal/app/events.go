@@ -34,11 +34,12 @@ type eventRecorder struct {
 	calls    map[string]callFacts // calls in progress: what the metrics need of them
 
 	// Owned by the goroutine that writes (run, then flush).
-	tick    time.Duration      // how long the first event of a batch waits for others (recordTick)
-	keys    map[string]*keyRun // call → the run of keypresses of the entry it is in
-	rows    []store.CallEvent  // the batch's timeline rows being built
-	started bool               // run was started: flush waits for it to stop
-	stopped chan struct{}      // closed when run returns
+	tick    time.Duration          // how long the first event of a batch waits for others (recordTick)
+	keys    map[string]*keyRun     // call → the run of keypresses of the entry it is in
+	rows    []store.CallEvent      // the batch's timeline rows being built
+	pays    []store.PaymentSession // the batch's payment records being built
+	started bool                   // run was started: flush waits for it to stop
+	stopped chan struct{}          // closed when run returns
 }
 
 // keyRun is a Pay entry's keypresses so far (pay.progress "key" events of one field and
@@ -240,26 +241,53 @@ func (r *eventRecorder) flush() {
 	r.appendRows(context.Background(), rows)
 }
 
-// recordBatch writes a batch: every event's timeline row in one transaction, then, in the
-// events' order, what some events derive (payment records, webhooks).
+// recordBatch writes a batch: every event's timeline row and the payment records its events
+// derive, as writes of their own that share one commit (store.AppendEventsAndPayments), then,
+// in the events' order, what follows from them (webhooks, metrics).
 func (r *eventRecorder) recordBatch(ctx context.Context, batch []event.Event) {
-	rows := r.rows[:0]
+	rows, pays := r.rows[:0], r.pays[:0]
 	for _, e := range batch {
-		if e.CallID != "" {
-			rows = r.timeline(rows, e)
+		if e.CallID == "" {
+			continue
+		}
+		rows = r.timeline(rows, e)
+		if p := paymentOf(e); p != nil {
+			pays = append(pays, r.paymentRecord(e, p))
 		}
 	}
-	r.appendRows(ctx, rows)
+	var stored []store.StoredPayment
+	if len(rows) > 0 || len(pays) > 0 {
+		var err error
+		if stored, err = r.store.AppendEventsAndPayments(ctx, rows, pays); err != nil {
+			r.log.Warn("recording events", "events", len(rows), "err", err)
+		}
+	}
 	clear(rows)
 	r.rows = rows[:0]
+	clear(pays)
+	r.pays = pays[:0]
 	for _, e := range batch {
 		if w, ok := e.Data.(written); ok {
 			r.marks.Add(-1)
 			close(w)
 			continue
 		}
+		if paymentOf(e) != nil {
+			r.publishPayment(ctx, e, stored[0])
+			stored = stored[1:]
+			continue
+		}
 		r.derive(ctx, e)
 	}
+}
+
+// paymentOf is the payment whose record e writes, or nil: a payment event of a call (a ledger
+// operation's event carries the record the Lifecycle already wrote).
+func paymentOf(e event.Event) *event.Payment {
+	if e.CallID == "" || event.OperationOf(e.Data) != nil {
+		return nil
+	}
+	return event.PaymentOf(e.Data)
 }
 
 // isMark reports whether e is a Written mark: the batch ends with it, so its waiter is not
@@ -269,7 +297,7 @@ func isMark(e event.Event) bool {
 	return ok
 }
 
-// derive writes what an event means beyond its timeline row.
+// derive does what an event other than a payment means beyond its timeline row.
 func (r *eventRecorder) derive(ctx context.Context, e event.Event) {
 	if op := event.OperationOf(e.Data); op != nil {
 		// The ledger is already written (the Lifecycle wrote it before emitting): the event
@@ -277,13 +305,7 @@ func (r *eventRecorder) derive(ctx context.Context, e event.Event) {
 		r.publishOperation(ctx, e, op)
 		return
 	}
-	if e.CallID == "" {
-		return // provider requests outside a call (reconciliation, link pages of deleted calls)
-	}
-	if p := event.PaymentOf(e.Data); p != nil {
-		r.recordPayment(ctx, e, p)
-	}
-	if _, ok := e.Data.(*event.CallEnded); ok {
+	if _, ok := e.Data.(*event.CallEnded); ok && e.CallID != "" {
 		r.mu.Lock()
 		delete(r.payCount, e.CallID)
 		r.mu.Unlock()
@@ -376,11 +398,10 @@ func (r *eventRecorder) publishOperation(ctx context.Context, e event.Event, op 
 	}
 }
 
-// recordPayment writes the masked record of a payment event — a Pay step's end, a link's paid
-// or declined submission — and queues its webhook with the record as stored. The record is
-// keyed by the provider session, so a link paid after an abandoned voice capture completes
-// the same record.
-func (r *eventRecorder) recordPayment(ctx context.Context, e event.Event, p *event.Payment) {
+// paymentRecord is the masked record of a payment event — a Pay step's end, a link's paid or
+// declined submission. The record is keyed by the provider session, so a link paid after an
+// abandoned voice capture completes the same record.
+func (r *eventRecorder) paymentRecord(e event.Event, p *event.Payment) store.PaymentSession {
 	id := p.SessionID
 	if id == "" { // the step failed before a session existed (bad amount, connector down)
 		r.mu.Lock()
@@ -419,23 +440,22 @@ func (r *eventRecorder) recordPayment(ctx context.Context, e event.Event, p *eve
 		}
 		ps.Routes = &rs
 	}
-	if r.webhooks == nil {
-		if err := r.store.UpsertPaymentSession(ctx, ps); err != nil {
-			r.log.Error("recording payment", "call", e.CallID, "session", id, "err", err)
-			return
-		}
-		r.metrics.Payment(p.Result, orDash(p.Connector))
+	return ps
+}
+
+// publishPayment counts a payment whose record is written and queues its webhook with the
+// record as the write stored it (merged with what an earlier write of the same session left).
+func (r *eventRecorder) publishPayment(ctx context.Context, e event.Event, sp store.StoredPayment) {
+	if sp.Err != nil {
+		r.log.Error("recording payment", "call", e.CallID, "err", sp.Err)
 		return
 	}
-	// The webhook carries the record as this write stored it (merged with what an earlier
-	// write of the same session left): the upsert returns it, no second read.
-	stored, err := r.store.UpsertPaymentSessionStored(ctx, ps)
-	if err != nil {
-		r.log.Error("recording payment", "call", e.CallID, "session", id, "err", err)
-		return
-	}
+	p := event.PaymentOf(e.Data)
 	r.metrics.Payment(p.Result, orDash(p.Connector))
-	if _, err := r.webhooks.PublishAbout(ctx, e.Type(), stored.ID, stored); err != nil {
+	if r.webhooks == nil {
+		return
+	}
+	if _, err := r.webhooks.PublishAbout(ctx, e.Type(), sp.Record.ID, sp.Record); err != nil {
 		r.log.Error("queueing webhook", "call", e.CallID, "err", err)
 	}
 }

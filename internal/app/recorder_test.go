@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"log/slog"
 	"path/filepath"
 	"reflect"
@@ -352,5 +353,52 @@ func TestRecorderFullBatchDoesNotWait(t *testing.T) {
 			t.Fatalf("%d events stored after 30 s of a one-hour tick, want a full batch (%d) at once", len(evs), recordBatch)
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// TestRecorderTickIsOneCommit: a tick's timeline rows and the payment records its events
+// derive are written as writes of their own that share one commit (SQLite), each record as
+// stored — and a record the store refuses (an unmasked card) costs the others nothing.
+func TestRecorderTickIsOneCommit(t *testing.T) {
+	st, _ := openRecorderStore(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	t0 := time.Now().Add(-time.Minute).Truncate(time.Millisecond)
+	r, _ := newTestRecorder(t, st, time.Hour) // one batch: ended by the Written mark
+	r.webhooks = gateway.NewWebhooks(gateway.WebhooksConfig{Store: gatewayStore{s: st, node: "n1", owner: "n1", allNodes: true}})
+	calls := []string{"tick-1", "tick-2", "tick-bad"}
+	for _, id := range calls {
+		if err := st.CreateCall(ctx, store.Call{ID: id, State: store.CallAnswered, StartedAt: t0}); err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range payCallEvents(id, t0) {
+			if pc, ok := e.Data.(*event.PayCompleted); ok && id == "tick-bad" {
+				pc.MaskedCard = "4242424242424242" // not a mask: the store refuses the record
+			}
+			r.Emit(e)
+		}
+	}
+	before := st.WriteStats()
+	r.start(ctx)
+	if err := r.Written(ctx); err != nil {
+		t.Fatal(err)
+	}
+	after := st.WriteStats()
+	if w, c := after.Writes-before.Writes, after.Commits-before.Commits; w != 3 || c != 1 {
+		t.Errorf("%d writes in %d commits, want 3 (the rows, two records) in 1", w, c)
+	}
+	for _, id := range calls[:2] {
+		p, _, err := st.GetPayment(ctx, "sess-"+id)
+		if err != nil || p.State != store.PaymentCompleted || p.MaskedCard != "************4242" || p.CallID != id {
+			t.Errorf("%s: payment record = %+v, %v", id, p, err)
+		}
+	}
+	if _, _, err := st.GetPayment(ctx, "sess-tick-bad"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("the unmasked card's record: %v, want none", err)
+	}
+	for _, id := range calls {
+		if _, tl, err := st.GetCall(ctx, id); err != nil || len(tl) != 17 {
+			t.Errorf("%s: %d timeline rows, %v; want 17", id, len(tl), err)
+		}
 	}
 }

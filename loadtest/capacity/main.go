@@ -50,7 +50,7 @@ func (r row) String() string { return r.endpoint + "/" + r.caller + "/" + r.dtmf
 
 // names are the row's endpoint, caller and DTMF as the tables print them.
 func (r row) names() (endpoint, caller, dtmf string) {
-	return map[string]string{"paybridge": "paybridge serve", "diago": "diago peer"}[r.endpoint],
+	return map[string]string{"paybridge": "paybridge serve", "base": "paybridge serve (-base)", "diago": "diago peer"}[r.endpoint],
 		map[string]string{"own": "callgen", "sipp": "SIPp"}[r.caller],
 		map[string]string{"rfc4733": "RFC 4733", "inband": "in-band", "rfc4733+srtp": "RFC 4733, SRTP", "inband+srtp": "in-band, SRTP"}[r.dtmf]
 }
@@ -85,10 +85,10 @@ func (r rung) genPerCallSec() float64 {
 func (r rung) rssPerCall() float64 { return float64(r.rssPeak-r.rssBase) / float64(max(r.peak, 1)) }
 
 type config struct {
-	bin, peer, serveprof, sipp, scenarios, plans, prompt, self, provider, work string
-	lead, ramp                                                                 time.Duration
-	pprof                                                                      string   // directory for profiles of serve, or ""
-	serveArgs                                                                  []string // -serve-args: more flags for serve
+	bin, base, peer, serveprof, sipp, scenarios, plans, prompt, self, provider, work string
+	lead, ramp                                                                       time.Duration
+	pprof                                                                            string   // directory for profiles of serve, or ""
+	serveArgs                                                                        []string // -serve-args: more flags for serve
 }
 
 func main() {
@@ -97,6 +97,7 @@ func main() {
 		return
 	}
 	bin := flag.String("bin", "bin/paybridge", "the paybridge binary")
+	base := flag.String("base", "", "a second paybridge binary (an older build) for rows with endpoint base, e.g. base/own/rfc4733: with -pairs, each round runs both builds and the table gives base ÷ paybridge per round")
 	peer := flag.String("peer", "bin/diagopeer", "the diago peer binary (make diagopeer)")
 	repo := flag.String("repo", ".", "the repository (testdata/loadtest, testdata/sip/sipp)")
 	ladderFlag := flag.String("ladder", "200,500,1000,1500", "concurrent calls to try, ascending; a row stops at its first rung with an error")
@@ -121,6 +122,11 @@ func main() {
 		die(err)
 	}
 	cfg.peer, _ = filepath.Abs(*peer)
+	if *base != "" {
+		if cfg.base, err = filepath.Abs(*base); err != nil {
+			die(err)
+		}
+	}
 	cfg.serveprof, _ = filepath.Abs(*serveprof)
 	if *pprofDir != "" {
 		if cfg.pprof, err = filepath.Abs(*pprofDir); err != nil {
@@ -141,6 +147,12 @@ func main() {
 		die(err)
 	}
 	for _, r := range rows {
+		if r.endpoint == "base" && cfg.base == "" {
+			die(fmt.Errorf("row %s: give the older build with -base", r))
+		}
+		if r.endpoint == "base" && cfg.pprof != "" {
+			die(fmt.Errorf("row %s: -pprof profiles main's serveprof build, not -base", r))
+		}
 		if r.caller == "sipp" && cfg.sipp == "" {
 			if cfg.sipp, err = exec.LookPath("sipp"); err != nil {
 				die(fmt.Errorf("sipp is not installed: run make deps"))
@@ -242,8 +254,11 @@ func runRung(cfg config, r row, n int, overload bool) rung {
 	switch r.endpoint {
 	case "diago":
 		t, err = startPeer(cfg.peer, cfg.prompt, payDigits, cfg.provider)
-	case "paybridge":
+	case "paybridge", "base":
 		bin := cfg.bin
+		if r.endpoint == "base" {
+			bin = cfg.base
+		}
 		if cfg.pprof != "" {
 			bin = cfg.serveprof
 		}
@@ -444,11 +459,11 @@ func parseRows(s string) ([]row, error) {
 	var rows []row
 	for _, f := range strings.Split(s, ",") {
 		p := strings.Split(strings.TrimSpace(f), "/")
-		if len(p) != 3 || (p[0] != "paybridge" && p[0] != "diago") || (p[1] != "own" && p[1] != "sipp") {
+		if len(p) != 3 || (p[0] != "paybridge" && p[0] != "base" && p[0] != "diago") || (p[1] != "own" && p[1] != "sipp") {
 			return nil, fmt.Errorf("row %q: want endpoint/caller/dtmf, e.g. paybridge/own/rfc4733", f)
 		}
 		mode, srtp := strings.CutSuffix(p[2], srtpSuffix)
-		if mode != callgen.RFC4733 && mode != callgen.Inband || srtp && (p[0] != "paybridge" || p[1] != "own") {
+		if mode != callgen.RFC4733 && mode != callgen.Inband || srtp && (p[0] == "diago" || p[1] != "own") {
 			return nil, fmt.Errorf("row %q: DTMF rfc4733 or inband (+srtp for paybridge/own only)", f)
 		}
 		rows = append(rows, row{p[0], p[1], p[2]})

@@ -93,6 +93,26 @@ func pairsTable(w io.Writer, rows []row, rounds []pairRound, n int) {
 		fmt.Fprintf(w, "\n%s: the peer's CPU per call-second ÷ paybridge's, per round: %s — median %.2f× (goal ≥ 2×); each taken relative to its own caller: median %.2f×\n",
 			r, fmtList(ratio), median(ratio), median(relRatio))
 	}
+	for _, r := range rows {
+		if r.endpoint != "paybridge" {
+			continue
+		}
+		base := row{endpoint: "base", caller: r.caller, dtmf: r.dtmf}
+		var ratio []float64
+		for _, round := range rounds {
+			p, ok1 := round[r]
+			b, ok2 := round[base]
+			if !ok1 || !ok2 || p.err != nil || b.err != nil {
+				continue
+			}
+			ratio = append(ratio, b.cpuPerCallSec()/max(p.cpuPerCallSec(), 1e-9))
+		}
+		if len(ratio) == 0 {
+			continue
+		}
+		fmt.Fprintf(w, "\n%s: the -base build's CPU per call-second ÷ this build's, per round: %s — median %.2f× (above 1: this build is cheaper)\n",
+			r, fmtList(ratio), median(ratio))
+	}
 }
 
 func median(xs []float64) float64 {
