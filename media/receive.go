@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/pion/rtp"
+
+	"github.com/paybridge/paybridge/dtmf"
 )
 
 // maxGapPackets bounds one reported loss (a long jump is a restart, not a loss).
@@ -195,15 +197,31 @@ func (m *Session) receiveAt(pkt *rtp.Packet, src netip.AddrPort, buf []int16, no
 		}
 		return
 	}
+	room := len(buf)
+	if buf == nil {
+		room = rxPCMLen // the session's own buffer, made below if it is needed
+	}
+	payload := pkt.Payload
+	if len(payload) > room {
+		payload = payload[:room]
+	}
+	// μ-law audio that only the DTMF stream hears (no recording, no bridge) goes to it as it
+	// came: the detector takes the bytes through its own tables (dtmf.Stream.AudioULaw, the
+	// same as Audio on the decoded samples; digital silence costs next to nothing), and no
+	// decoded copy of the audio is made anywhere.
+	if p.codec.law == lawU && m.rec == nil && m.link.in.Load() == nil {
+		if ds, ok := m.stream.(*dtmf.Stream); ok {
+			m.rxFrame = int32(len(payload))
+			m.rxNextTS, m.rxTSKnown = pkt.Timestamp+uint32(len(payload)), true
+			ds.AudioULaw(payload)
+			return 0
+		}
+	}
 	if buf == nil {
 		if m.rxPCM == nil {
 			m.rxPCM = make([]int16, rxPCMLen)
 		}
 		buf = m.rxPCM
-	}
-	payload := pkt.Payload
-	if len(payload) > len(buf) {
-		payload = payload[:len(buf)]
 	}
 	pcm := buf[:p.codec.Decode(buf, payload)]
 	used = len(pcm)
