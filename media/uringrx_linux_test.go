@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pion/rtp"
+
 	"github.com/paybridge/paybridge/dtmf"
 )
 
@@ -106,4 +108,40 @@ func (r *lockedSamples) get() (int, int16) {
 		return 0, 0
 	}
 	return len(r.pcm), r.pcm[0]
+}
+
+// TestULawAudioReachesTheDetectorUndecoded: PCMU audio that only the DTMF stream hears goes to
+// the detector as the bytes came (dtmf.Stream.AudioULaw): an in-band key is detected as before,
+// and no decoded copy of the audio is made — the session makes no decode buffer of its own, as
+// it does for a stream that takes samples only.
+func TestULawAudioReachesTheDetectorUndecoded(t *testing.T) {
+	st, keys := newKeyStream()
+	m := newSession(nil, nil)
+	m.stream = st
+	m.SetParams(Params{Codec: PCMU, EventPT: 101, PTime: 20, Direction: SendRecv, Remote: farEnd})
+	var pkt rtp.Packet
+	for _, d := range keyedDatagrams(t, 0xABCD) {
+		m.datagram(d, farEnd, &pkt)
+	}
+	if got := keys(); got != "57" {
+		t.Fatalf("keys %q, want 57 (in-band 5, RFC 4733 7)", got)
+	}
+	if m.rxPCM != nil {
+		t.Fatal("the session decoded μ-law audio the detector takes as it came")
+	}
+	if st := m.Stats(); st.Dropped != 0 || st.Lost != 0 {
+		t.Fatalf("%+v", st)
+	}
+
+	// The control: a stream that takes samples only is fed decoded audio.
+	m2 := newSession(nil, nil)
+	heard := &sampleStream{}
+	m2.stream = heard
+	m2.SetParams(Params{Codec: PCMU, EventPT: 101, PTime: 20, Direction: SendRecv, Remote: farEnd})
+	for _, d := range keyedDatagrams(t, 0xABCE)[:3] {
+		m2.datagram(d, farEnd, &pkt)
+	}
+	if m2.rxPCM == nil || len(heard.pcm) != 480 {
+		t.Fatalf("a samples-only stream heard %d samples (decode buffer made: %v)", len(heard.pcm), m2.rxPCM != nil)
+	}
 }
