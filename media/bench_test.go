@@ -3,6 +3,8 @@ package media
 import (
 	"net"
 	"net/netip"
+	"os"
+	"strconv"
 	"testing"
 	"time"
 
@@ -48,19 +50,7 @@ func BenchmarkRTPReceive(b *testing.B) {
 // BenchmarkRTPSend is one outgoing 20 ms PCMU packet: prompt samples, G.711 encode, header,
 // and the sendto on a real loopback socket.
 func BenchmarkRTPSend(b *testing.B) {
-	sink, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer sink.Close()
-	go func() {
-		buf := make([]byte, 2048)
-		for {
-			if _, _, err := sink.ReadFromUDP(buf); err != nil {
-				return
-			}
-		}
-	}()
+	sink := drainingSink(b, 0)
 	conn, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
 	if err != nil {
 		b.Fatal(err)
@@ -82,16 +72,7 @@ func BenchmarkRTPSend(b *testing.B) {
 // (decode + detection) and 50 out (encode + send). ns/op divided into 1 s is the number of
 // calls one core can carry.
 func BenchmarkCallMediaSecond(b *testing.B) {
-	sink, _ := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
-	defer sink.Close()
-	go func() {
-		buf := make([]byte, 2048)
-		for {
-			if _, _, err := sink.ReadFromUDP(buf); err != nil {
-				return
-			}
-		}
-	}()
+	sink := drainingSink(b, 0)
 	conn, _ := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
 	defer conn.Close()
 	m := newSession(conn, NewScheduler())
@@ -122,16 +103,7 @@ func BenchmarkCallMediaSecond(b *testing.B) {
 // on a loopback socket). The far end's packets are prepared before the timer starts, so only
 // this end's work is measured. ns/op divided into 1 s is the calls one core carries.
 func benchCallMedia(b *testing.B, suite SRTPSuite) {
-	sink, _ := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
-	defer sink.Close()
-	go func() {
-		buf := make([]byte, 2048)
-		for {
-			if _, _, err := sink.ReadFromUDP(buf); err != nil {
-				return
-			}
-		}
-	}()
+	sink := drainingSink(b, 0)
 	conn, _ := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
 	defer conn.Close()
 	m := newSession(conn, NewScheduler())
@@ -209,3 +181,34 @@ func BenchmarkCallMediaSecondSRTP(b *testing.B) { benchCallMedia(b, AES_CM_128_H
 
 // BenchmarkCallMediaSecondSRTPGCM is the same with AEAD_AES_128_GCM.
 func BenchmarkCallMediaSecondSRTPGCM(b *testing.B) { benchCallMedia(b, AEAD_AES_128_GCM) }
+
+// drainingSink is a loopback socket that reads and drops whatever reaches it until the test
+// ends: the far end of the send benchmarks. rcvbuf, if not 0, is its SO_RCVBUF request.
+func drainingSink(tb testing.TB, rcvbuf int) *net.UDPConn {
+	tb.Helper()
+	sink, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { sink.Close() })
+	if rcvbuf > 0 {
+		sink.SetReadBuffer(rcvbuf)
+	}
+	go func() {
+		buf := make([]byte, 2048)
+		for {
+			if _, _, err := sink.ReadFromUDP(buf); err != nil {
+				return
+			}
+		}
+	}()
+	return sink
+}
+
+// benchCalls is the number of calls of the many-call benchmarks: PAYBRIDGE_BENCH_CALLS, or 500.
+func benchCalls() int {
+	if v, err := strconv.Atoi(os.Getenv("PAYBRIDGE_BENCH_CALLS")); err == nil && v >= 10 {
+		return v
+	}
+	return 500
+}

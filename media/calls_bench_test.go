@@ -38,10 +38,7 @@ import (
 // (rxStats), rounds/s how many rounds it ran. PAYBRIDGE_BENCH_CALLS sets the number of calls
 // (500 unless set).
 func BenchmarkListeningCalls(b *testing.B) {
-	calls := 500
-	if v, err := strconv.Atoi(os.Getenv("PAYBRIDGE_BENCH_CALLS")); err == nil && v >= 10 {
-		calls = v
-	}
+	calls := benchCalls()
 	far, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
 	if err != nil {
 		b.Fatal(err)
@@ -198,10 +195,7 @@ func threadCPU() time.Duration {
 // call-second; visits/call-s how many times the scheduler looked at a session (100 would be
 // every tick). PAYBRIDGE_BENCH_CALLS sets the number of calls (500 unless set).
 func BenchmarkPlayingCalls(b *testing.B) {
-	calls := 500
-	if v, err := strconv.Atoi(os.Getenv("PAYBRIDGE_BENCH_CALLS")); err == nil && v >= 10 {
-		calls = v
-	}
+	calls := benchCalls()
 	far, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
 	if err != nil {
 		b.Fatal(err)

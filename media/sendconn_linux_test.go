@@ -36,20 +36,7 @@ func BenchmarkSendConnected(b *testing.B) {
 	if !tx.sendTo {
 		b.Skip("this kernel's IORING_OP_SEND takes no destination")
 	}
-	sink, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer sink.Close()
-	sink.SetReadBuffer(8 << 20)
-	go func() {
-		buf := make([]byte, 2048)
-		for {
-			if _, _, err := sink.ReadFromUDP(buf); err != nil {
-				return
-			}
-		}
-	}()
+	sink := drainingSink(b, 8<<20)
 	port := sink.LocalAddr().(*net.UDPAddr).Port
 	var sa unix.RawSockaddrInet6
 	in4 := (*unix.RawSockaddrInet4)(unsafe.Pointer(&sa))

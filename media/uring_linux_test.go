@@ -437,20 +437,7 @@ func BenchmarkUringSendTick(b *testing.B) {
 	if tx == nil {
 		b.Fatalf("no io_uring sender: %v", sharedUTx.err)
 	}
-	sink, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer sink.Close()
-	sink.SetReadBuffer(4 << 20)
-	go func() {
-		buf := make([]byte, 2048)
-		for {
-			if _, _, err := sink.ReadFromUDP(buf); err != nil {
-				return
-			}
-		}
-	}()
+	sink := drainingSink(b, 4<<20)
 	const socks = 200
 	var ss []*rawSock
 	for range socks {
