@@ -51,19 +51,14 @@ const rxPCMLen = 480
 // datagram handles one datagram read from the session's socket, decoding audio into the
 // session's own buffer.
 func (m *Session) datagram(data []byte, src netip.AddrPort, pkt *rtp.Packet) {
-	m.datagramInto(data, src, pkt, nil)
+	m.datagramAt(data, src, pkt, nil, time.Now())
 }
 
-// datagramInto is datagram decoding audio into pcm (rxPCMLen samples; nil: the session's
-// own buffer, made on first use). The shared receivers pass a buffer of their own, hot in the
-// cache, and clear it after each datagram; every consumer of the audio copies it.
-func (m *Session) datagramInto(data []byte, src netip.AddrPort, pkt *rtp.Packet, pcm []int16) {
-	m.datagramAt(data, src, pkt, pcm, time.Now())
-}
-
-// datagramAt is datagramInto for a datagram that arrived by now: the shared receivers read the
-// clock once for the datagrams one system call brought, not once per datagram. used is how
-// many samples of pcm it wrote (the receiver clears that much after).
+// datagramAt is datagram for a datagram that arrived by now, decoding audio into pcm
+// (rxPCMLen samples; nil: the session's own buffer, made on first use). The shared receivers
+// pass a buffer of their own, hot in the cache, and clear after each datagram the used
+// samples it wrote; every consumer of the audio copies it. They read the clock once for the
+// datagrams one system call brought, not once per datagram.
 func (m *Session) datagramAt(data []byte, src netip.AddrPort, pkt *rtp.Packet, pcm []int16, now time.Time) (used int) {
 	if len(data) < 12 || data[0]>>6 != 2 {
 		m.dropMalformed(src)
@@ -98,7 +93,7 @@ func (m *Session) receive(pkt *rtp.Packet, src netip.AddrPort) {
 }
 
 // receiveAt is receive for a packet that arrived by now, decoding audio into buf (as
-// datagramInto); used as datagramAt's.
+// datagramAt); used as datagramAt's.
 func (m *Session) receiveAt(pkt *rtp.Packet, src netip.AddrPort, buf []int16, now time.Time) (used int) {
 	if !m.acceptSource(pkt, src, now) {
 		return

@@ -8,6 +8,7 @@ import (
 	"net/netip"
 	"runtime"
 	"testing"
+	"time"
 
 	"github.com/pion/rtp"
 
@@ -15,7 +16,7 @@ import (
 )
 
 // BenchmarkRxDatagrams is the receive path both shared receivers run per datagram
-// (datagramInto, decoding into the receiver's buffer) at 1,000 calls: packets spread over
+// (datagramAt, decoding into the receiver's buffer) at 1,000 calls: packets spread over
 // the sessions in a shuffled order, one each per round, so each packet's session state is
 // seldom still in the cache. ns/op is ns per datagram; "dtmf" feeds every session's
 // dtmf.Stream, "bare" has none (the media package's part alone); cpu-ns/op is the thread's
@@ -53,7 +54,7 @@ func BenchmarkRxDatagrams(b *testing.B) {
 				seq[i]++
 				binary.BigEndian.PutUint16(buf[2:], seq[i])
 				binary.BigEndian.PutUint32(buf[4:], uint32(seq[i])*160)
-				ss[i].datagramInto(buf[:n], rxBenchPeer(i), &pkt, pcm[:])
+				ss[i].datagramAt(buf[:n], rxBenchPeer(i), &pkt, pcm[:], time.Now())
 				clear(buf[:n])
 				clear(pcm[:])
 			}
