@@ -60,6 +60,15 @@
 //   - Bank numbers (ACH). After routing or aba, 9 digits are masked; after account, acct or
 //     "account number", 4–17 digits are (with the last four shown when it has a card number's
 //     length). CheckRoutingNumber is the ABA checksum.
+//   - Keywords inside identifiers. A provider's charge, token and operation ids are random
+//     letters and digits, and one will sooner or later spell a keyword and a value
+//     ("ch_tisd4awikw6cv767"); masking it would store a confirmation that no longer matches
+//     the provider's ledger. So no word starts right after a digit unless it is a camelCase
+//     word ("card1Cvc" still splits; "…w6cv767" and "…W6CV767" do not), and a value that runs
+//     straight into a letter ("ch_cvv123abc") is part of the identifier, not the value. What
+//     is left — an id that starts with a keyword and its exact value ("acct12345678"), or a
+//     mixed-case one that ends in a lower-case letter, "Cvc" and three digits — is orders of
+//     magnitude rarer and is masked, erring on the side of masking.
 //
 // What survives: amounts, counts, HTTP statuses, ports, durations; dates and times as
 // paybridge prints them (RFC 3339) and Unix seconds; IP addresses; phone numbers with their

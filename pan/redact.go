@@ -173,6 +173,13 @@ func (sc *scanner) redact(dst []byte, s string) (out []byte, changed bool) {
 		switch {
 		case isLetter(c):
 			j := wordEnd(s, i)
+			if i > 0 && isDigit(s[i-1]) && !capitalized(s, i, j) {
+				// The tail of an identifier ("ch_…w6cv767", "…9EXP12"): no word starts
+				// right after a digit, except a camelCase one ("card1Cvc").
+				sc.ctx, sc.security = ctxNone, 0
+				i = j
+				continue
+			}
 			sc.word(s[i:j])
 			if sc.ctx == ctxSecurityCode && sc.left == window && j < len(s) && s[j] == '2' && (j+1 == len(s) || !isDigit(s[j+1])) {
 				j++ // "cvv2", "cvc2": the 2 is part of the name
@@ -183,7 +190,9 @@ func (sc *scanner) redact(dst []byte, s string) (out []byte, changed bool) {
 			ctx := sc.ctx
 			sc.ctx, sc.security = ctxNone, 0
 			if ctx != ctxNone {
-				if end, n, ok := contextValue(s, r, ctx); ok {
+				// A value that runs straight into a letter is part of an identifier
+				// ("ch_cvv123abc"), not the value the keyword announced.
+				if end, n, ok := contextValue(s, r, ctx); ok && (end == len(s) || !isLetter(s[end])) {
 					emit(i, end, n, ctx == ctxAccount)
 					i = end
 					continue
@@ -420,6 +429,12 @@ func wordEnd(s string, i int) int {
 		j++
 	}
 	return j
+}
+
+// capitalized reports whether the word s[i:j] is an upper-case letter followed by lower-case
+// ones: a camelCase word ("Cvc"), not a run of an upper-case identifier ("CV").
+func capitalized(s string, i, j int) bool {
+	return isUpper(s[i]) && j-i > 1 && isLower(s[i+1])
 }
 
 func hasDigit(s string) bool {

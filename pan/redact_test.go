@@ -1,6 +1,7 @@
 package pan
 
 import (
+	"math/rand/v2"
 	"strings"
 	"testing"
 )
@@ -50,6 +51,14 @@ func TestRedact(t *testing.T) {
 		{"escape \\u", `\u00344242424242424242`, `\u` + strings.Repeat("*", 20)},
 		{"escape %0A", "x%0A4242424242424241", "x%0A************4241"},
 		{"escape %3a", "pan%3a4242424242424241", "pan%3a************4241"},
+		// identifiers that spell a keyword and a value: a provider's ids come back as they are
+		{"cv after a digit in a charge id", "ch_tisd4awikw6cv767", "ch_tisd4awikw6cv767"},
+		{"upper-case id", "CH_TISD4AWIKW6CV767", "CH_TISD4AWIKW6CV767"},
+		{"exp after a digit", "tok_2exp1230", "tok_2exp1230"},
+		{"acct after a digit", "op_7acct12345678", "op_7acct12345678"},
+		{"a value running into letters", "ch_cvv123abc", "ch_cvv123abc"},
+		{"an expiry running into letters", "ch_exp12ab", "ch_exp12ab"},
+		{"a card inside an id is still masked", "ch_6cv4242424242424242", "ch_6cv************4242"},
 		// security codes
 		{"cvv", "cvv 123", "cvv ***"},
 		{"CVC colon", "CVC: 1234", "CVC: ****"},
@@ -61,6 +70,8 @@ func TestRedact(t *testing.T) {
 		{"form field", "card[cvc]=123&x=1", "card[cvc]=***&x=1"},
 		{"cardCvc", "cardCvc=999", "cardCvc=***"},
 		{"glued to its keyword", "cvv123", "cvv***"},
+		{"camelCase after a digit", "card1Cvc=123", "card1Cvc=***"},
+		{"a keyword then a value glued on both sides", "cvc 123; exp12", "cvc ***; exp**"},
 		{"cvv value too long is a card", "cvv 4242424242424242", "cvv ************4242"},
 		{"cvv then a PAN in groups", "cvv: 1234 5678 9012 3456", "cvv: ************3456"},
 		// expiries
@@ -183,6 +194,62 @@ func TestRedactJSON(t *testing.T) {
 		out := RedactJSON(raw)
 		if string(out) != in || len(raw) > 0 && &out[0] != &raw[0] {
 			t.Errorf("RedactJSON(%s) = %s, want the input itself", in, out)
+		}
+	}
+}
+
+// A provider's ids are random letters and digits (the sandbox's are 16 of base32, lower-case)
+// and sooner or later one spells a keyword and its value; Redact must give every such id back
+// unchanged, or a stored confirmation stops matching the provider's ledger. The control shows
+// that the same keyword and value as words are masked: the check can see a masking.
+func TestRedactKeepsProviderIDs(t *testing.T) {
+	const alphabet = "abcdefghijklmnopqrstuvwxyz234567"
+	rng := rand.New(rand.NewPCG(1, 2))
+	randomPart := func(n int) string {
+		b := make([]byte, n)
+		for i := range b {
+			b[i] = alphabet[rng.IntN(len(alphabet))]
+		}
+		return string(b)
+	}
+	digits := func(n int) string {
+		b := make([]byte, n)
+		for i := range b {
+			b[i] = byte('0' + rng.IntN(10))
+		}
+		return string(b)
+	}
+	letter := func() string { return string(alphabet[rng.IntN(26)]) }
+	planted := []struct{ keyword, value string }{
+		{"cv", "767"}, {"cvv", "1234"}, {"cvc", "123"}, {"csc", "999"}, {"exp", "1230"}, {"exp", "12"},
+		{"expiry", "0131"}, {"routing", "011000015"}, {"aba", "021000021"}, {"acct", "12345678"},
+	}
+	for i := 0; i < 20000; i++ {
+		id := "ch_" + randomPart(16)
+		if got := Redact(id); got != id {
+			t.Fatalf("Redact(%q) = %q, want the id unchanged", id, got)
+		}
+		p := planted[i%len(planted)]
+		// The keyword after a digit, inside the id, the value at its end or before more letters.
+		head := randomPart(rng.IntN(8)) + digits(1)
+		for _, id := range []string{
+			"ch_" + head + p.keyword + p.value,
+			"ch_" + head + strings.ToUpper(p.keyword) + p.value,
+			"ch_" + randomPart(1+rng.IntN(8)) + digits(1) + p.keyword + p.value + randomPart(1+rng.IntN(4)),
+			"ch_" + p.keyword + p.value + letter() + randomPart(rng.IntN(8)),
+		} {
+			if got := Redact(id); got != id {
+				t.Fatalf("Redact(%q) = %q, want the id unchanged", id, got)
+			}
+			doc := `{"confirmationCode":"` + id + `"}`
+			if got := string(RedactJSON([]byte(doc))); got != doc {
+				t.Fatalf("RedactJSON(%s) = %s, want it unchanged", doc, got)
+			}
+		}
+		// Control: the same keyword and value as words are masked.
+		text := p.keyword + " " + p.value
+		if got := Redact(text); got == text || strings.Contains(got, p.value) {
+			t.Fatalf("control: Redact(%q) = %q, want the value masked", text, got)
 		}
 	}
 }

@@ -31,12 +31,15 @@ func testAttemptWriteAheadFields(t *testing.T) {
 		got.MaskedCard != "************4242" || got.LastError != "timeout" || got.Reference != "ACC-1" {
 		t.Fatalf("GetAttempt = %+v", got)
 	}
-	if err := s.CompleteAttempt(ctx, "k1", AttemptResult{Result: "approved", Confirmation: "ch_1", Token: "tok_1",
+	if err := s.CompleteAttempt(ctx, "k1", AttemptResult{Result: "approved", Confirmation: "ch_tisd4awikw6cv767", Token: "tok_k7cvv1234",
 		SessionID: "sess-9", CompletedAt: t0.Add(time.Second)}); err != nil {
 		t.Fatal(err)
 	}
+	// The provider's ids come back as they were sent, though they spell "cv767" and "cvv1234"
+	// (pan/doc.go, "Keywords inside identifiers").
 	got, _ = s.GetAttempt(ctx, "k1")
-	if got.Status != AttemptComplete || got.Result != "approved" || got.Token != "tok_1" || got.SessionID != "sess-9" {
+	if got.Status != AttemptComplete || got.Result != "approved" || got.Token != "tok_k7cvv1234" ||
+		got.Confirmation != "ch_tisd4awikw6cv767" || got.SessionID != "sess-9" {
 		t.Fatalf("after complete: %+v", got)
 	}
 	if err := s.NoteAttemptError(ctx, "k1", "late"); !errors.Is(err, ErrNotFound) {
