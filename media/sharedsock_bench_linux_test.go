@@ -230,7 +230,6 @@ func (e benchErr) Error() string { return string(e) }
 
 const errBenchSend = benchErr("the sender's ring refused a packet")
 
-
 // benchRx is a receive ring over some sockets: a multishot recvmsg on each, rounds every
 // 5 ms as uringRx's. With byAddr, datagrams are told apart by their source (the shared
 // socket); otherwise the socket's index is the call.
