@@ -41,7 +41,10 @@ import (
 // One iteration is 20 ms of wall time after a 1 s warm-up. Metrics are each thread's CPU per
 // datagram it handled (CLOCK_THREAD_CPUTIME_ID; -sys the system part, RUSAGE_THREAD's share),
 // and serve-ms/call-s: serve's receiver and sender per call-second at 50 packets in and 50 out.
-// PAYBRIDGE_BENCH_CALLS sets N (1,000 unless set). lost/op counts datagrams sent and not
+// PAYBRIDGE_BENCH_CALLS sets N (1,000 unless set). PAYBRIDGE_BENCH_EVICT_KB=K makes serve's two
+// threads write one byte of every cache line of their own K KiB between turns, as the rest of
+// serve's work pushes the sockets' and rings' state out of the caches between rounds (the
+// walks' CPU is not counted). lost/op counts datagrams sent and not
 // received in the window (0 expected; the window's edges move it by a few).
 func BenchmarkSharedSocket(b *testing.B) {
 	calls := 1000
@@ -102,6 +105,22 @@ type window struct {
 	c0    threadClock
 	n0    int64
 	out   *threadUse
+	evict []byte        // walked between turns (the rest of a process's work through the caches)
+	skip  time.Duration // the walks' own CPU in the window, not the thread's RTP work
+}
+
+// pause ends a turn: the eviction walk, if any, then sleeping d.
+func (w *window) pause(d time.Duration) {
+	if len(w.evict) > 0 {
+		t0 := threadCPU()
+		for i := 0; i < len(w.evict); i += 64 {
+			w.evict[i]++
+		}
+		if w.state == phaseMeasure {
+			w.skip += threadCPU() - t0
+		}
+	}
+	time.Sleep(d)
 }
 
 func (w *window) turn(n int64) bool {
@@ -112,6 +131,7 @@ func (w *window) turn(n int64) bool {
 	if ph == phaseStop {
 		if w.state == phaseMeasure {
 			*w.out = w.c0.since(n - w.n0)
+			w.out.cpu -= w.skip
 		}
 		return false
 	}
@@ -179,7 +199,7 @@ func (t *uringTx) freeBench() {
 
 // benchSender sends call i's packet every 20 ms, the calls' frames spread evenly over the
 // 20 ms (call i at i×20ms/N), from from[i%len(from)] to to[i%len(to)], every tick.
-func benchSender(p *benchPhase, out *threadUse, tick time.Duration, calls int, from []*rawSock, to []unix.RawSockaddrInet6, fail chan<- error) {
+func benchSender(p *benchPhase, out *threadUse, evict []byte, tick time.Duration, calls int, from []*rawSock, to []unix.RawSockaddrInet6, fail chan<- error) {
 	defer p.wg.Done()
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
@@ -195,7 +215,7 @@ func benchSender(p *benchPhase, out *threadUse, tick time.Duration, calls int, f
 	start := time.Now()
 	var g int64 // the next packet: call g%calls, frame g/calls, due at start + g×20ms/calls
 	var sent int64
-	w := window{p: p, out: out}
+	w := window{p: p, out: out, evict: evict}
 	for w.turn(sent) {
 		due := int64(time.Since(start)*time.Duration(calls)/frame) + 1
 		if due-g > int64(5*calls) { // far behind (a stalled thread): resynchronise, no burst
@@ -212,7 +232,7 @@ func benchSender(p *benchPhase, out *threadUse, tick time.Duration, calls int, f
 			sent++
 		}
 		t.flush()
-		time.Sleep(tick)
+		w.pause(tick)
 	}
 }
 
@@ -303,7 +323,7 @@ func (r *benchRx) complete(c *uringCQE) {
 	}
 }
 
-func (r *benchRx) run(p *benchPhase, out *threadUse, ready chan<- error) {
+func (r *benchRx) run(p *benchPhase, out *threadUse, evict []byte, ready chan<- error) {
 	defer p.wg.Done()
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
@@ -325,7 +345,7 @@ func (r *benchRx) run(p *benchPhase, out *threadUse, ready chan<- error) {
 		r.arm(i)
 	}
 	ready <- nil
-	w := window{p: p, out: out}
+	w := window{p: p, out: out, evict: evict}
 	for w.turn(r.got) {
 		for range 4 {
 			rearm := r.rearm
@@ -347,7 +367,7 @@ func (r *benchRx) run(p *benchPhase, out *threadUse, ready chan<- error) {
 				break
 			}
 		}
-		time.Sleep(rxPollDelay)
+		w.pause(rxPollDelay)
 	}
 }
 
@@ -399,8 +419,10 @@ func benchSharedSocket(b *testing.B, calls int, shape string) {
 	fail := make(chan error, 8)
 	ready := make(chan error, 2)
 	p.wg.Add(4)
-	go serveRx.run(p, &use[0], ready)
-	go callerRx.run(p, &use[3], ready)
+	evictKB, _ := strconv.Atoi(os.Getenv("PAYBRIDGE_BENCH_EVICT_KB"))
+	evict := func() []byte { return make([]byte, max(evictKB, 0)<<10) }
+	go serveRx.run(p, &use[0], evict(), ready)
+	go callerRx.run(p, &use[3], nil, ready)
 	for range 2 {
 		if err := <-ready; err != nil {
 			p.v.Store(phaseStop)
@@ -408,8 +430,8 @@ func benchSharedSocket(b *testing.B, calls int, shape string) {
 			b.Fatalf("io_uring: %v", err)
 		}
 	}
-	go benchSender(p, &use[1], 10*time.Millisecond, calls, socks(serveFDs), callerTo, fail)
-	go benchSender(p, &use[2], 2*time.Millisecond, calls, socks(callerFDs), serveTo, fail)
+	go benchSender(p, &use[1], evict(), 10*time.Millisecond, calls, socks(serveFDs), callerTo, fail)
+	go benchSender(p, &use[2], nil, 2*time.Millisecond, calls, socks(callerFDs), serveTo, fail)
 	time.Sleep(time.Second)
 	b.ResetTimer()
 	p.v.Store(phaseMeasure)
