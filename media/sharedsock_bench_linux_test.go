@@ -44,7 +44,8 @@ import (
 // PAYBRIDGE_BENCH_CALLS sets N (1,000 unless set). PAYBRIDGE_BENCH_EVICT_KB=K makes serve's two
 // threads write one byte of every cache line of their own K KiB between turns, as the rest of
 // serve's work pushes the sockets' and rings' state out of the caches between rounds (the
-// walks' CPU is not counted). lost/op counts datagrams sent and not
+// walks' CPU is not counted). PAYBRIDGE_BENCH_TX=sendto makes serve's sender use sendto per
+// packet (the epoll path's send) instead of the ring. lost/op counts datagrams sent and not
 // received in the window (0 expected; the window's edges move it by a few).
 func BenchmarkSharedSocket(b *testing.B) {
 	calls := 1000
@@ -199,7 +200,7 @@ func (t *uringTx) freeBench() {
 
 // benchSender sends call i's packet every 20 ms, the calls' frames spread evenly over the
 // 20 ms (call i at i×20ms/N), from from[i%len(from)] to to[i%len(to)], every tick.
-func benchSender(p *benchPhase, out *threadUse, evict []byte, tick time.Duration, calls int, from []*rawSock, to []unix.RawSockaddrInet6, fail chan<- error) {
+func benchSender(p *benchPhase, out *threadUse, evict []byte, sendto bool, tick time.Duration, calls int, from []*rawSock, to []unix.RawSockaddrInet6, fail chan<- error) {
 	defer p.wg.Done()
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
@@ -225,7 +226,10 @@ func benchSender(p *benchPhase, out *threadUse, evict []byte, tick time.Duration
 			i := int(g % int64(calls))
 			binaryPutSeq(pkt, uint16(g/int64(calls)), uint32(i))
 			s := from[i%len(from)]
-			if !t.queue(s, pkt, &to[i%len(to)], unix.SizeofSockaddrInet4) {
+			if sendto { // the epoll path's send: one system call per packet
+				unix.Syscall6(unix.SYS_SENDTO, uintptr(s.fd), uintptr(unsafe.Pointer(&pkt[0])), uintptr(len(pkt)),
+					unix.MSG_DONTWAIT, uintptr(unsafe.Pointer(&to[i%len(to)])), unix.SizeofSockaddrInet4)
+			} else if !t.queue(s, pkt, &to[i%len(to)], unix.SizeofSockaddrInet4) {
 				fail <- errBenchSend
 				return
 			}
@@ -430,8 +434,8 @@ func benchSharedSocket(b *testing.B, calls int, shape string) {
 			b.Fatalf("io_uring: %v", err)
 		}
 	}
-	go benchSender(p, &use[1], evict(), 10*time.Millisecond, calls, socks(serveFDs), callerTo, fail)
-	go benchSender(p, &use[2], nil, 2*time.Millisecond, calls, socks(callerFDs), serveTo, fail)
+	go benchSender(p, &use[1], evict(), os.Getenv("PAYBRIDGE_BENCH_TX") == "sendto", 10*time.Millisecond, calls, socks(serveFDs), callerTo, fail)
+	go benchSender(p, &use[2], nil, false, 2*time.Millisecond, calls, socks(callerFDs), serveTo, fail)
 	time.Sleep(time.Second)
 	b.ResetTimer()
 	p.v.Store(phaseMeasure)
