@@ -36,8 +36,11 @@
 // only once that commit is on disk — writeGroup in writer.go); what the product acts on — a payment attempt before the
 // provider is called, a ledger operation — never waits for such a batch: it is its own write
 // (group commit may put it in the same commit as other writes, never behind the recorder's
-// tick), committed when it returns. Reads use a small pool of read-only connections beside it. busy_timeout covers a second process (a CLI) touching the
-// same file; secure_delete overwrites purged rows.
+// tick), committed when it returns. The writer keeps its statement journals (a multi-row
+// statement's undo of itself, not crash recovery) in memory rather than in temporary files
+// (temp_store = MEMORY, store.go). Reads use a small pool of read-only connections beside it.
+// busy_timeout covers a second process (a CLI) touching the same file; secure_delete
+// overwrites purged rows.
 //
 // On PostgreSQL (postgres.go) writes are each their own transaction on a pgx connection pool
 // (the server flushes concurrent commits' WAL together itself),

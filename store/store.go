@@ -13,7 +13,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	_ "github.com/mattn/go-sqlite3" // the "sqlite3" driver
+	sqlite3 "github.com/mattn/go-sqlite3"
 )
 
 // busyTimeout is how long a statement waits for another process's lock before failing.
@@ -70,7 +70,7 @@ func openSQLite(ctx context.Context, path string) (*Store, error) {
 	if err := os.MkdirAll(filepath.Dir(abs), 0o750); err != nil {
 		return nil, fmt.Errorf("store: create data directory: %w", err)
 	}
-	w, err := sql.Open("sqlite3", dsn(abs, false))
+	w, err := sql.Open(writerDriver, dsn(abs, false))
 	if err != nil {
 		return nil, fmt.Errorf("store: open %s: %w", abs, err)
 	}
@@ -126,6 +126,29 @@ func dsn(path string, readOnly bool) string {
 	return "file:" + (&url.URL{Path: path}).EscapedPath() + "?" + q.Encode()
 }
 
+// writerDriver is the SQLite driver of the writer's connection: go-sqlite3's, with the
+// pragmas its DSN has no parameter for set on every connection it opens.
+const writerDriver = "sqlite3-paybridge-writer"
+
+// writerTempStore keeps the writer's temporary data in memory (PRAGMA temp_store = MEMORY),
+// above all its statement journals. A statement that may stop halfway in a transaction — a
+// multi-row INSERT into a table with a foreign key, as every timeline batch is (timeline.go) —
+// first copies each page it changes into a statement journal, to undo only itself if it must;
+// from the 17th page (64 KiB, SQLite's spill threshold) that journal went to a new temporary
+// file in /var/tmp: a batch's rows fall on one index page per call, so nearly every commit
+// opened a file and wrote ~30 pages into it (docs/sip.md, "The store per call, part 4"). Kept
+// in memory it costs at most the pages one statement changes, and no page of the records is
+// written outside the database, its WAL and its backups. The statement journal is not part of
+// crash recovery (the WAL is): durability is unchanged. Readers keep SQLite's default.
+const writerTempStore = "PRAGMA temp_store = MEMORY"
+
+func init() {
+	sql.Register(writerDriver, &sqlite3.SQLiteDriver{ConnectHook: func(c *sqlite3.SQLiteConn) error {
+		_, err := c.Exec(writerTempStore, nil)
+		return err
+	}})
+}
+
 // checkPragmas verifies that the durability settings really took effect (a read-only
 // filesystem or an old SQLite can silently refuse WAL).
 func (s *Store) checkPragmas(ctx context.Context) error {
@@ -142,6 +165,13 @@ func (s *Store) checkPragmas(ctx context.Context) error {
 	}
 	if sync != 2 {
 		return fmt.Errorf("store: %s: synchronous is %d, want 2 (FULL)", s.path, sync)
+	}
+	var temp int
+	if err := s.w.QueryRowContext(ctx, "PRAGMA temp_store").Scan(&temp); err != nil {
+		return fmt.Errorf("store: open %s: %w", s.path, err)
+	}
+	if temp != 2 {
+		return fmt.Errorf("store: %s: the writer's temp_store is %d, want 2 (MEMORY)", s.path, temp)
 	}
 	return nil
 }

@@ -45,6 +45,14 @@ func TestOpenPragmas(t *testing.T) {
 			t.Errorf("secure_delete = %d, %v", sd, err)
 		}
 	}
+	// The writer keeps its statement journals in memory (writerTempStore); readers keep
+	// SQLite's default.
+	for db, want := range map[*sql.DB]int{s.w: 2, s.r: 0} {
+		var temp int
+		if err := db.QueryRowContext(ctx, "PRAGMA temp_store").Scan(&temp); err != nil || temp != want {
+			t.Errorf("temp_store = %d, %v; want %d", temp, err, want)
+		}
+	}
 	// The read pool really is read-only.
 	if _, err := s.r.ExecContext(ctx, "DELETE FROM calls"); err == nil {
 		t.Error("read pool accepted a write")
