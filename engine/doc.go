@@ -6,7 +6,10 @@
 //
 // The model: one goroutine per call blocks in one place (run_wait.go), waiting for the first of
 // a key, the end of a prompt, a timer on the run's Clock, the end of the call or the context —
-// in that order when several are ready. On a VirtualClock the engine steps the clock whenever
+// in that order when several are ready. A live channel that starts prompts (PromptStarter,
+// PCMStarter: ivr.Call) hands back a Playback whose end is one more channel in that wait, so
+// a prompt costs no goroutine; a channel with only a blocking Play is played by a helper
+// goroutine the run waits for the same way (playback.go). On a VirtualClock the engine steps the clock whenever
 // nothing is ready, so replays cost no time and are reproducible.
 //
 // Card data: the Pay step (pay.go) keeps every digit in pan.SecureBuffers, hands them to the

@@ -65,8 +65,8 @@ func (r *run) playItems(ctx context.Context, list []playable, bargeIn bool) (int
 			label = "say"
 			if _, ok := r.ch.(TimedPlayer); ok {
 				stop, err = r.playTimed(ctx, audio.Duration(), bargeIn)
-			} else if pp, ok := r.ch.(PCMPlayer); ok {
-				stop, err = r.playLive(ctx, func(pctx context.Context) error { return pp.PlayPCM(pctx, audio.Samples) }, "say", bargeIn)
+			} else if start, ok := r.pcmStart(ctx, audio.Samples); ok {
+				stop, err = r.playLive(ctx, start, "say", bargeIn)
 			} else {
 				r.log.Warn("Say: this channel cannot play speech", "pos", it.say.Pos.String())
 				continue
@@ -81,8 +81,7 @@ func (r *run) playItems(ctx context.Context, list []playable, bargeIn bool) (int
 				}
 				stop, err = r.playTimed(ctx, dur, bargeIn)
 			} else {
-				name := it.name
-				stop, err = r.playLive(ctx, func(pctx context.Context) error { return r.ch.Play(pctx, name) }, name, bargeIn)
+				stop, err = r.playLive(ctx, r.liveStart(ctx, it.name), it.name, bargeIn)
 			}
 		}
 		if err != nil || stop {
@@ -119,41 +118,68 @@ func (r *run) playTimed(ctx context.Context, dur time.Duration, bargeIn bool) (b
 	}
 }
 
-// playLive runs start (the channel's Play or PlayPCM) in a helper goroutine and waits for its
-// end, a key, the end of the call or ctx.
-func (r *run) playLive(ctx context.Context, start func(context.Context) error, name string, bargeIn bool) (bool, error) {
-	pctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	done := make(chan error, 1)
-	go func() { done <- start(pctx) }()
+// playLive starts a prompt (start: the channel's StartPlay or StartPCM, or its Play or
+// PlayPCM in a goroutine) and waits for its end, a key, the end of the call or ctx.
+func (r *run) playLive(ctx context.Context, start func() (Playback, error), name string, bargeIn bool) (bool, error) {
+	pb, err := start()
+	if err != nil {
+		return false, r.playEnded(ctx, name, err)
+	}
 	for {
-		ev := r.wait(ctx, nil, done)
+		ev := r.wait(ctx, nil, pb.Done())
 		switch ev.kind {
 		case wPlay:
-			switch {
-			case errors.Is(ev.err, ErrHangup):
-				return false, r.callerGone()
-			case ev.err != nil && ctx.Err() == nil:
-				r.promptMissing(name, ev.err)
-			}
-			return false, nil
+			return false, r.playEnded(ctx, name, pb.Stop())
 		case wDigit:
 			r.pending = append(r.pending, ev.digit)
 			if bargeIn {
-				cancel()
-				<-done
+				pb.Stop()
 				return true, nil
 			}
 		case wCancel:
-			cancel()
-			<-done
+			pb.Stop()
 			return false, &endSignal{ResultError, "cancelled: " + ev.err.Error()}
 		default:
-			cancel()
-			<-done
+			pb.Stop()
 			return false, r.callerGone()
 		}
 	}
+}
+
+// playEnded is how a prompt that ended by itself (or never started) with err ends the step:
+// the caller gone on ErrHangup, a prompt that could not be played reported, else nothing.
+func (r *run) playEnded(ctx context.Context, name string, err error) error {
+	switch {
+	case errors.Is(err, ErrHangup):
+		return r.callerGone()
+	case err != nil && ctx.Err() == nil:
+		r.promptMissing(name, err)
+	}
+	return nil
+}
+
+// liveStart is how playItems starts a prompt by name on a live channel.
+func (r *run) liveStart(ctx context.Context, name string) func() (Playback, error) {
+	if ps, ok := r.ch.(PromptStarter); ok {
+		return func() (Playback, error) { return ps.StartPlay(name) }
+	}
+	return func() (Playback, error) {
+		return startGoPlayback(ctx, func(pctx context.Context) error { return r.ch.Play(pctx, name) }), nil
+	}
+}
+
+// pcmStart is how playItems starts rendered speech on a live channel (ok false: it cannot
+// play speech).
+func (r *run) pcmStart(ctx context.Context, pcm []int16) (start func() (Playback, error), ok bool) {
+	if ps, ok := r.ch.(PCMStarter); ok {
+		return func() (Playback, error) { return ps.StartPCM(pcm) }, true
+	}
+	if pp, ok := r.ch.(PCMPlayer); ok {
+		return func() (Playback, error) {
+			return startGoPlayback(ctx, func(pctx context.Context) error { return pp.PlayPCM(pctx, pcm) }), nil
+		}, true
+	}
+	return nil, false
 }
 
 // promptMissing reports a prompt that could not be played; the call goes on without it.

@@ -34,8 +34,8 @@ type waitEvent struct {
 // several are ready. (The last two only while the call is bridged: otherwise their channels
 // are nil.) On a virtual clock it
 // makes time pass (Step) whenever nothing is ready, so a replay never sleeps — except while a
-// live-style Play goroutine runs, whose end the clock cannot see.
-func (r *run) wait(ctx context.Context, timer <-chan time.Time, play <-chan error) waitEvent {
+// live prompt plays (play: closed at its end), whose end the clock cannot see.
+func (r *run) wait(ctx context.Context, timer <-chan time.Time, play <-chan struct{}) waitEvent {
 	for {
 		if ev, ok := r.poll(ctx, timer, play); ok {
 			return ev
@@ -47,8 +47,8 @@ func (r *run) wait(ctx context.Context, timer <-chan time.Time, play <-chan erro
 	select {
 	case d, ok := <-r.digits:
 		return r.gotDigit(ctx, d, ok, timer, play)
-	case err := <-play:
-		return waitEvent{kind: wPlay, err: err}
+	case <-play:
+		return waitEvent{kind: wPlay}
 	case <-timer:
 		return waitEvent{kind: wTimer}
 	case <-r.done:
@@ -62,15 +62,15 @@ func (r *run) wait(ctx context.Context, timer <-chan time.Time, play <-chan erro
 	}
 }
 
-func (r *run) poll(ctx context.Context, timer <-chan time.Time, play <-chan error) (waitEvent, bool) {
+func (r *run) poll(ctx context.Context, timer <-chan time.Time, play <-chan struct{}) (waitEvent, bool) {
 	select {
 	case d, ok := <-r.digits:
 		return r.gotDigit(ctx, d, ok, timer, play), true
 	default:
 	}
 	select {
-	case err := <-play:
-		return waitEvent{kind: wPlay, err: err}, true
+	case <-play:
+		return waitEvent{kind: wPlay}, true
 	default:
 	}
 	select {
@@ -101,7 +101,7 @@ func (r *run) poll(ctx context.Context, timer <-chan time.Time, play <-chan erro
 	return waitEvent{}, false
 }
 
-func (r *run) gotDigit(ctx context.Context, e dtmf.Event, ok bool, timer <-chan time.Time, play <-chan error) waitEvent {
+func (r *run) gotDigit(ctx context.Context, e dtmf.Event, ok bool, timer <-chan time.Time, play <-chan struct{}) waitEvent {
 	if !ok {
 		r.digits = nil // closed: the call has ended
 		return waitEvent{kind: wHangup}

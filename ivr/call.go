@@ -65,7 +65,11 @@ type Call struct {
 	cancel context.CancelFunc
 }
 
-var _ engine.Channel = (*Call)(nil)
+var (
+	_ engine.Channel       = (*Call)(nil)
+	_ engine.PromptStarter = (*Call)(nil)
+	_ engine.PCMStarter    = (*Call)(nil)
+)
 
 func newCall(s *Server, dlg *sipgo.DialogServerSession, req *sip.Request, conn *net.UDPConn, started time.Time, policy media.SRTPPolicy) *Call {
 	transport := strings.ToUpper(req.Transport())
@@ -193,6 +197,42 @@ func (c *Call) PlayPCM(ctx context.Context, pcm []int16) error {
 		return engine.ErrHangup
 	}
 	return err
+}
+
+// StartPlay starts a prompt (resolved by Config.Prompts) and returns at once: the engine
+// watches its end beside the call's keys, with no goroutine waiting in Play
+// (engine.PromptStarter). engine.ErrHangup when the call has ended.
+func (c *Call) StartPlay(prompt string) (engine.Playback, error) {
+	if c.isEnded() {
+		return nil, engine.ErrHangup
+	}
+	pcm, err := c.srv.cfg.Prompts.PCM(prompt)
+	if err != nil {
+		return nil, fmt.Errorf("ivr: prompt %q: %w", prompt, err)
+	}
+	return c.StartPCM(pcm)
+}
+
+// StartPCM starts sending 8 kHz PCM samples, like StartPlay (engine.PCMStarter).
+func (c *Call) StartPCM(pcm []int16) (engine.Playback, error) {
+	p, err := c.media.StartPlay(pcm)
+	if errors.Is(err, media.ErrClosed) {
+		return nil, engine.ErrHangup
+	}
+	if err != nil {
+		return nil, err
+	}
+	return callPlayback{p}, nil
+}
+
+// callPlayback is a started prompt as the engine sees it: the session's end is the call's.
+type callPlayback struct{ *media.Playing }
+
+func (p callPlayback) Stop() error {
+	if err := p.Playing.Stop(); errors.Is(err, media.ErrClosed) {
+		return engine.ErrHangup
+	}
+	return nil
 }
 
 // Digits is the merged keypress stream; it is closed when the call ends.

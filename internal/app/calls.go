@@ -247,7 +247,21 @@ func (c *planChannel) Play(ctx context.Context, name string) error {
 	return c.Call.PlayPCM(ctx, p.Samples)
 }
 
-var _ engine.Channel = (*planChannel)(nil)
+// StartPlay is Play's prompt started without waiting for it (engine.PromptStarter): the
+// embedded call's own StartPlay would resolve the name against the bundled pack alone.
+func (c *planChannel) StartPlay(name string) (engine.Playback, error) {
+	p, err := c.prompts.Load(name)
+	if err != nil {
+		return nil, err
+	}
+	return c.Call.StartPCM(p.Samples)
+}
+
+var (
+	_ engine.Channel       = (*planChannel)(nil)
+	_ engine.PromptStarter = (*planChannel)(nil)
+	_ engine.PCMStarter    = (*planChannel)(nil)
+)
 
 // ivrMetrics adapts the console's Prometheus metrics to the counters the SIP layer keeps.
 type ivrMetrics struct{ m *console.Metrics }
