@@ -425,43 +425,18 @@ func (m *Session) Close() {
 // (ErrClosed). A new Play replaces one in progress, which returns nil. pcm must not change
 // while it plays: sessions playing the same samples share one encoding of them (encoded.go).
 func (m *Session) Play(ctx context.Context, pcm []int16) error {
-	shared := acquireEncoding(pcm)
-	defer releaseEncoding(shared)
-	pb := &playback{pcm: pcm, done: make(chan struct{}), codec: m.curParams().Codec}
-	pb.enc = shared.forCodec(pb.codec, pcm)
-	defer m.detach(pb)
-	m.playMu.Lock()
+	p, err := m.StartPlay(pcm)
+	if err != nil {
+		return err
+	}
 	select {
+	case <-p.Done():
 	case <-m.closed:
-		m.playMu.Unlock()
-		return ErrClosed
-	default:
-	}
-	if m.play != nil {
-		close(m.play.done)
-	}
-	m.play = pb
-	m.playMu.Unlock()
-	m.sched.wake(m)
-	select {
-	case <-pb.done:
-		select {
-		case <-m.closed:
-			return ErrClosed
-		default:
-		}
-		return nil
 	case <-ctx.Done():
-		m.playMu.Lock()
-		if m.play == pb {
-			m.play = nil
-			close(pb.done)
-		}
-		m.playMu.Unlock()
+		_ = p.Stop()
 		return ctx.Err()
-	case <-m.closed:
-		return ErrClosed
 	}
+	return p.Stop()
 }
 
 // Info feeds an out-of-band DTMF body (application/dtmf-relay or application/dtmf, as SIP
