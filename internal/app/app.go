@@ -78,10 +78,9 @@ type App struct {
 	sandboxLn   net.Listener    // with HTTPS: the loopback-only plain listener the node reaches its own sandbox on
 	sandboxSrv  *http.Server
 	sandboxURL  string
-	sandboxKey  string               // the inspection key of the sandbox, sent by planHTTP only
-	sandboxMode *sandboxState        // --sandbox, and which plans use it
-	planHTTP    *http.Client         // plan HTTP steps: --http-allow, the sandbox key
-	planDest    *engine.Destinations // --http-allow, as planHTTP enforces it
+	sandboxKey  string        // the inspection key of the sandbox, sent by planHTTP only
+	sandboxMode *sandboxState // --sandbox, and which plans use it
+	planHTTP    *http.Client  // plan HTTP steps: --http-allow, the sandbox key
 	proxies     *clientip.Resolver
 	adminToken  string
 	tokenFile   string // "" when the token came from a flag or the environment

@@ -96,7 +96,6 @@ func (a *App) newPlanHTTPClient() (*http.Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	a.planDest = dest
 	hc := dest.HTTPClient()
 	u, err := url.Parse(a.sandboxURL)
 	if err != nil {
