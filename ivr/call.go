@@ -180,19 +180,33 @@ func (c *Call) ID() string { return c.info.ID }
 // Play sends a prompt (resolved by Config.Prompts) and returns when it has been sent, when
 // ctx is cancelled (barge-in) or when the call ends (engine.ErrHangup).
 func (c *Call) Play(ctx context.Context, prompt string) error {
-	if c.isEnded() {
-		return engine.ErrHangup
-	}
-	pcm, err := c.srv.cfg.Prompts.PCM(prompt)
+	pcm, err := c.promptPCM(prompt)
 	if err != nil {
-		return fmt.Errorf("ivr: prompt %q: %w", prompt, err)
+		return err
 	}
 	return c.PlayPCM(ctx, pcm)
 }
 
 // PlayPCM sends 8 kHz PCM samples, like Play.
 func (c *Call) PlayPCM(ctx context.Context, pcm []int16) error {
-	err := c.media.Play(ctx, pcm)
+	return hangupIfClosed(c.media.Play(ctx, pcm))
+}
+
+// promptPCM resolves a prompt for Play and StartPlay alike: engine.ErrHangup once the call has
+// ended.
+func (c *Call) promptPCM(prompt string) ([]int16, error) {
+	if c.isEnded() {
+		return nil, engine.ErrHangup
+	}
+	pcm, err := c.srv.cfg.Prompts.PCM(prompt)
+	if err != nil {
+		return nil, fmt.Errorf("ivr: prompt %q: %w", prompt, err)
+	}
+	return pcm, nil
+}
+
+// hangupIfClosed is the media session's end as the engine names it: the call's.
+func hangupIfClosed(err error) error {
 	if errors.Is(err, media.ErrClosed) {
 		return engine.ErrHangup
 	}
@@ -203,12 +217,9 @@ func (c *Call) PlayPCM(ctx context.Context, pcm []int16) error {
 // watches its end beside the call's keys, with no goroutine waiting in Play
 // (engine.PromptStarter). engine.ErrHangup when the call has ended.
 func (c *Call) StartPlay(prompt string) (engine.Playback, error) {
-	if c.isEnded() {
-		return nil, engine.ErrHangup
-	}
-	pcm, err := c.srv.cfg.Prompts.PCM(prompt)
+	pcm, err := c.promptPCM(prompt)
 	if err != nil {
-		return nil, fmt.Errorf("ivr: prompt %q: %w", prompt, err)
+		return nil, err
 	}
 	return c.StartPCM(pcm)
 }
@@ -216,11 +227,8 @@ func (c *Call) StartPlay(prompt string) (engine.Playback, error) {
 // StartPCM starts sending 8 kHz PCM samples, like StartPlay (engine.PCMStarter).
 func (c *Call) StartPCM(pcm []int16) (engine.Playback, error) {
 	p, err := c.media.StartPlay(pcm)
-	if errors.Is(err, media.ErrClosed) {
-		return nil, engine.ErrHangup
-	}
 	if err != nil {
-		return nil, err
+		return nil, hangupIfClosed(err)
 	}
 	return callPlayback{p}, nil
 }
@@ -228,12 +236,7 @@ func (c *Call) StartPCM(pcm []int16) (engine.Playback, error) {
 // callPlayback is a started prompt as the engine sees it: the session's end is the call's.
 type callPlayback struct{ *media.Playing }
 
-func (p callPlayback) Stop() error {
-	if err := p.Playing.Stop(); errors.Is(err, media.ErrClosed) {
-		return engine.ErrHangup
-	}
-	return nil
-}
+func (p callPlayback) Stop() error { return hangupIfClosed(p.Playing.Stop()) }
 
 // Digits is the merged keypress stream; it is closed when the call ends.
 func (c *Call) Digits() <-chan dtmf.Event { return c.digits }
