@@ -164,16 +164,7 @@ func TestPromptCodecChangeMidPlay(t *testing.T) {
 	if err := <-done; err != nil {
 		t.Fatal(err)
 	}
-	var got [][]byte
-	buf := make([]byte, 1500)
-	for range frames {
-		sink.SetReadDeadline(time.Now().Add(5 * time.Second))
-		n, err := sink.Read(buf)
-		if err != nil {
-			t.Fatal(err)
-		}
-		got = append(got, bytes.Clone(buf[:n]))
-	}
+	got := readPackets(t, sink, frames)
 	var h rtp.Header
 	if _, err := h.Unmarshal(got[0]); err != nil {
 		t.Fatal(err)

@@ -61,16 +61,7 @@ func TestStartPlayWireBytes(t *testing.T) {
 	if err := p.Stop(); err != nil {
 		t.Fatalf("Stop after the prompt played out: %v", err)
 	}
-	var got [][]byte
-	buf := make([]byte, 1500)
-	for range frames {
-		sink.SetReadDeadline(time.Now().Add(5 * time.Second))
-		n, err := sink.Read(buf)
-		if err != nil {
-			t.Fatalf("after %d packets: %v", len(got), err)
-		}
-		got = append(got, bytes.Clone(buf[:n]))
-	}
+	got := readPackets(t, sink, frames)
 	h := rtp.Header{}
 	if _, err := h.Unmarshal(got[0]); err != nil {
 		t.Fatal(err)
@@ -79,6 +70,22 @@ func TestStartPlayWireBytes(t *testing.T) {
 	if n := encodingsHeld(); n != 0 {
 		t.Fatalf("%d shared encodings left after Stop", n)
 	}
+}
+
+// readPackets reads n datagrams from the far end (5 s for each at most).
+func readPackets(t *testing.T, sink *net.UDPConn, n int) [][]byte {
+	t.Helper()
+	var got [][]byte
+	buf := make([]byte, 1500)
+	for range n {
+		sink.SetReadDeadline(time.Now().Add(5 * time.Second))
+		k, err := sink.Read(buf)
+		if err != nil {
+			t.Fatalf("after %d packets: %v", len(got), err)
+		}
+		got = append(got, bytes.Clone(buf[:k]))
+	}
+	return got
 }
 
 // TestStartPlayStop: Stop mid-prompt closes Done, sends no further frame of the prompt and lets
