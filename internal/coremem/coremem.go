@@ -515,14 +515,34 @@ func (m *pairMatcher) after(data []byte, e int) int {
 
 // RandomCard returns a Luhn-valid 16-digit Visa number with a random expiry one to eight years
 // ahead and a random 3-digit security code: a card that appears nowhere in any binary, so that
-// every hit of a scan is a copy the process made.
+// every hit of a scan is a copy the process made. It is drawn so that what a process may
+// rightly hold cannot make a hit by sitting side by side:
+//
+//   - the code is 700–999, above every HTTP and SIP status code: a status line ("200 OK")
+//     followed within a few bytes by a number equal to the expiry is not a code beside the expiry;
+//   - no four digits of the number are its expiry year or MMYY: the year and the last four, both
+//     allowed in memory (a provider's record, every masked number), are small strings that Go's
+//     allocator packs next to each other ("2031" then "6734"), which would be the number's last
+//     eight digits whenever its 9th–12th digits were the year.
 func RandomCard() Card {
+	for {
+		c := Card{PAN: randomVisa(), CVV: strconv.Itoa(700 + rand.IntN(300)),
+			ExpMonth: 1 + rand.IntN(12), ExpYear: time.Now().Year() + 1 + rand.IntN(8)}
+		yyyy := strconv.Itoa(c.ExpYear)
+		mmyy := fmt.Sprintf("%02d%s", c.ExpMonth, yyyy[2:])
+		if !strings.Contains(c.PAN, yyyy) && !strings.Contains(c.PAN, mmyy) {
+			return c
+		}
+	}
+}
+
+// randomVisa returns a Luhn-valid 16-digit number starting with 4.
+func randomVisa() string {
 	d := make([]byte, 16)
 	d[0] = '4'
 	for i := 1; i < 15; i++ {
 		d[i] = '0' + byte(rand.IntN(10))
 	}
 	d[15] = pan.CheckDigit(d[:15])
-	return Card{PAN: string(d), CVV: strconv.Itoa(100 + rand.IntN(900)),
-		ExpMonth: 1 + rand.IntN(12), ExpYear: time.Now().Year() + 1 + rand.IntN(8)}
+	return string(d)
 }

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -156,4 +157,45 @@ func TestMaskedShowsNoDigit(t *testing.T) {
 	if strings.ContainsAny(s, "0123456789") {
 		t.Fatalf("context shows digits: %q", s)
 	}
+}
+
+// TestRandomCardComposesNoHit lays out, for many random cards, what a process may rightly hold
+// about a card — its last four, its expiry, a masked number — packed side by side as Go's
+// allocator packs small strings, between HTTP and SIP status lines, and scans it: no hit. The
+// control scans the same bytes with the card's number among them and must find it. Both hits
+// the release run of gateway's TestCardsNotSavedByPreemption once reported came from layouts
+// like these (the expiry year then the last four; "200 OK" then a four-digit number) on cards
+// drawn without RandomCard's rules.
+func TestRandomCardComposesNoHit(t *testing.T) {
+	for range 100_000 {
+		c := RandomCard()
+		if cvv, _ := strconv.Atoi(c.CVV); cvv < 700 || cvv > 999 {
+			t.Fatalf("code %d digits outside 700–999", len(c.CVV))
+		}
+		yyyy := strconv.Itoa(c.ExpYear)
+		mm, yy, last4 := fmt.Sprintf("%02d", c.ExpMonth), yyyy[2:], c.PAN[12:]
+		allowed := "\x00" + yyyy + last4 + "\x00" + mm + yy + last4 + "\x00" + strings.Repeat("*", 12) + last4 +
+			"\x00HTTP/1.1 200 OK\x00application/json" + yyyy + "\x00SIP/2.0 487 Request Terminated\x00" + mm + yy +
+			"\x00HTTP/1.1 404 Not Found\x00" + mm + "/" + yy + "\x00"
+		if hits := scanBytes(t, c, allowed); len(hits) > 0 {
+			t.Fatalf("a card's allowed values make a hit: %s", hits[0])
+		}
+		if hits := scanBytes(t, c, allowed+c.PAN+"\x00"); Count(hits, 0, "pan") != 1 {
+			t.Fatalf("control: the number among the same bytes was not found (%d hits)", len(hits))
+		}
+	}
+}
+
+// scanBytes scans data for c as a segment of memory.
+func scanBytes(t *testing.T, c Card, data string) []Hit {
+	t.Helper()
+	sc, err := newScanner([]Card{c}, procChunk)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc.where = inMemory
+	if err := sc.segment(strings.NewReader(data), 0, 0); err != nil {
+		t.Fatal(err)
+	}
+	return sc.hits
 }
