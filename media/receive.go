@@ -204,7 +204,9 @@ func (m *Session) receiveAt(pkt *rtp.Packet, src netip.AddrPort, buf []int16, no
 		// events as decoding it first; digital silence costs next to nothing).
 		m.rxFrame = int32(len(payload))
 		m.rxNextTS, m.rxTSKnown = pkt.Timestamp+uint32(len(payload)), true
-		u.AudioULaw(payload)
+		if !upperBound || p.eventPT < 0 { // only the measurement build of issue 17's upper bound skips it on telephone-event calls (upperbound_on.go)
+			u.AudioULaw(payload)
+		}
 		return 0
 	}
 	if buf == nil {
