@@ -35,7 +35,11 @@ import (
 // per session: what the media path holds per call (sockets' kernel buffers are not in it).
 //
 // dgrams/recvmmsg is how many datagrams the shared receiver's recvmmsg returned on average
-// (rxStats), rounds/s how many rounds it ran. PAYBRIDGE_BENCH_CALLS sets the number of calls
+// (rxStats), rounds/s how many rounds it ran. ctxsw/s is the process's context switches a
+// second (getrusage, the far end's thread taken out); rx-thread-ctxsw/s the io_uring
+// receiver's thread's own, top-thread-vol/s the voluntary switches of the busiest thread — the
+// runtime's sysmon, which wakes ~50 times after each P it takes from a system call (docs/sip.md,
+// "The receiver's round: thread switches"). PAYBRIDGE_BENCH_CALLS sets the number of calls
 // (500 unless set).
 func BenchmarkListeningCalls(b *testing.B) {
 	calls := benchCalls()
