@@ -35,7 +35,11 @@ import (
 // per session: what the media path holds per call (sockets' kernel buffers are not in it).
 //
 // dgrams/recvmmsg is how many datagrams the shared receiver's recvmmsg returned on average
-// (rxStats), rounds/s how many rounds it ran. PAYBRIDGE_BENCH_CALLS sets the number of calls
+// (rxStats), rounds/s how many rounds it ran. ctxsw/s is the process's context switches a
+// second (getrusage, the far end's thread taken out); rx-thread-ctxsw/s the io_uring
+// receiver's thread's own, top-thread-vol/s the voluntary switches of the busiest thread — the
+// runtime's sysmon, which wakes ~50 times after each P it takes from a system call (docs/sip.md,
+// "The receiver's round: thread switches"). PAYBRIDGE_BENCH_CALLS sets the number of calls
 // (500 unless set).
 func BenchmarkListeningCalls(b *testing.B) {
 	calls := benchCalls()
@@ -113,15 +117,24 @@ func BenchmarkListeningCalls(b *testing.B) {
 	rssPerCall := float64(vmRSS(b)-rss0) / float64(calls)
 	rounds := make(chan int)
 	done := make(chan time.Duration)
+	var genSwitches int64
 	go func() {
 		runtime.LockOSThread()
 		defer runtime.UnlockOSThread()
-		t0 := threadCPU()
+		t0, sw0 := threadCPU(), switches(unix.RUSAGE_THREAD)
 		for slot := range rounds {
 			send(slot)
 		}
+		genSwitches = switches(unix.RUSAGE_THREAD) - sw0
 		done <- threadCPU() - t0
 	}()
+	sw0 := switches(unix.RUSAGE_SELF)
+	threads0 := threadSwitches()
+	rxTID, urounds := uringRxProbe()
+	var urounds0 int64
+	if urounds != nil {
+		urounds0 = urounds()
+	}
 	cpu0 := processCPU()
 	rounds0, recvs0, dgrams0 := rxStats()
 	start := time.Now()
@@ -137,6 +150,8 @@ func BenchmarkListeningCalls(b *testing.B) {
 	gen := <-done
 	elapsed := time.Since(start)
 	cpu := processCPU() - cpu0 - gen
+	sw := switches(unix.RUSAGE_SELF) - sw0 - genSwitches
+	threads1 := threadSwitches()
 	rounds1, recvs1, dgrams1 := rxStats()
 	var received int64
 	for _, s := range sessions {
@@ -149,6 +164,18 @@ func BenchmarkListeningCalls(b *testing.B) {
 	b.ReportMetric(float64(cpu.Microseconds())/callSeconds, "cpu-µs/call-s")
 	b.ReportMetric(float64(gen.Microseconds())/callSeconds, "far-end-cpu-µs/call-s")
 	b.ReportMetric(rssPerCall/1024, "rss-KB/call")
+	b.ReportMetric(float64(sw)/elapsed.Seconds(), "ctxsw/s")
+	// the busiest thread by voluntary switches is the runtime's sysmon where it is awake most
+	var busiest int64
+	for tid, v := range threads1 {
+		busiest = max(busiest, v[0]-threads0[tid][0])
+	}
+	b.ReportMetric(float64(busiest)/elapsed.Seconds(), "top-thread-vol/s")
+	if urounds != nil {
+		rx := threads1[rxTID]
+		b.ReportMetric(float64(rx[0]+rx[1]-threads0[rxTID][0]-threads0[rxTID][1])/elapsed.Seconds(), "rx-thread-ctxsw/s")
+		b.ReportMetric(float64(urounds()-urounds0)/elapsed.Seconds(), "rounds/s")
+	}
 	if recvs1 > recvs0 {
 		b.ReportMetric(float64(dgrams1-dgrams0)/float64(recvs1-recvs0), "dgrams/recvmmsg")
 		b.ReportMetric(float64(rounds1-rounds0)/elapsed.Seconds(), "rounds/s")
@@ -178,6 +205,41 @@ func processCPU() time.Duration {
 	var ru unix.Rusage
 	unix.Getrusage(unix.RUSAGE_SELF, &ru)
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// switches is how many times the process (RUSAGE_SELF) or the calling thread (RUSAGE_THREAD)
+// gave up its CPU, voluntarily or not: the kernel's context switches of its threads.
+func switches(who int) int64 {
+	var ru unix.Rusage
+	unix.Getrusage(who, &ru)
+	return ru.Nvcsw + ru.Nivcsw
+}
+
+// threadSwitches is every thread's voluntary and involuntary switches so far, by thread id
+// (/proc/self/task/*/status).
+func threadSwitches() map[int][2]int64 {
+	out := make(map[int][2]int64)
+	dirs, _ := os.ReadDir("/proc/self/task")
+	for _, d := range dirs {
+		tid, err := strconv.Atoi(d.Name())
+		if err != nil {
+			continue
+		}
+		data, err := os.ReadFile("/proc/self/task/" + d.Name() + "/status")
+		if err != nil {
+			continue
+		}
+		var v [2]int64
+		for _, line := range strings.Split(string(data), "\n") {
+			if n, ok := strings.CutPrefix(line, "voluntary_ctxt_switches:"); ok {
+				v[0], _ = strconv.ParseInt(strings.TrimSpace(n), 10, 64)
+			} else if n, ok := strings.CutPrefix(line, "nonvoluntary_ctxt_switches:"); ok {
+				v[1], _ = strconv.ParseInt(strings.TrimSpace(n), 10, 64)
+			}
+		}
+		out[tid] = v
+	}
+	return out
 }
 
 func threadCPU() time.Duration {

@@ -57,7 +57,13 @@
 //     datagrams in a few io_uring_enter calls (the kernel runs 20 sockets' work a call), then
 //     hands each datagram with its source to its session (found by the slot in user_data; no
 //     lock taken), its audio decoded into the receiver's own buffer, clears the buffer's bytes
-//     and the decoded samples and gives the buffer back. Stopping a session cancels its receive
+//     and the decoded samples and gives the buffer back. The goroutine must stay on the one
+//     thread: the kernel runs deferred work only in its issuer's io_uring_enter, and without
+//     DEFER_TASKRUN it would run on whichever thread armed each receive, whenever that thread
+//     next left the kernel. Between rounds it blocks on a Go timer (two thread switches a
+//     round: the locked thread is woken by a hand-off); an io_uring_enter that waits for
+//     nothing is a raw system call, so the runtime's sysmon never takes the P from a round
+//     (docs/sip.md, "The receiver's round: thread switches"). Stopping a session cancels its receive
 //     (ASYNC_CANCEL by user_data); its socket is closed only after the receive's final
 //     completion, so the kernel holds no request on a closed socket and no datagram of it
 //     reaches anyone.
@@ -73,8 +79,8 @@
 // goroutine stack. Each datagram goes through the rules below. Sending mirrors it: with
 // io_uring the scheduler's tick copies each packet into a slot and queues a send naming its
 // destination (a sendmsg on a kernel that cannot; MSG_DONTWAIT), and flushSends at the end of
-// the tick submits them all with one io_uring_enter that sends them inline and reaps their
-// completions, clearing each slot (a packet may be an RFC 4733 key sent to an agent); a
+// the tick submits them all with one io_uring_enter (raw: it waits for none) that sends them
+// inline and reaps their completions, clearing each slot (a packet may be an RFC 4733 key sent to an agent); a
 // socket's close first sends what is queued on it. On the epoll path each packet is one sendto. Either way a full send buffer drops the
 // packet instead of holding up the scheduler. Elsewhere each session reads its net.UDPConn
 // with a goroutine.

@@ -232,6 +232,12 @@ func (r *ioRing) pending() uint32 { return r.sqLocal - atomic.LoadUint32(r.sqHea
 // GETEVENTS, runs the ring's pending completion work and waits for wait completions. With
 // noWait the wait is bounded by a zero timeout (wait then only raises how much deferred
 // completion work this call runs: the kernel runs at least that many items, 20 otherwise).
+//
+// A call that waits for nothing (wait 0, or noWait) cannot block, and is made as a raw system
+// call: the goroutine keeps its P in the kernel, as in a long computation, instead of marking
+// it in a system call for the runtime's sysmon to take away and hand to another thread — a
+// thread wake-up and ~50 wake-ups of sysmon's own for every call it sees twice (docs/sip.md,
+// "The receiver's round: thread switches").
 func (r *ioRing) enter(wait uint32, getEvents, noWait bool) error {
 	atomic.StoreUint32(r.sqTail, r.sqLocal)
 	submit := r.pending()
@@ -247,7 +253,12 @@ func (r *ioRing) enter(wait uint32, getEvents, noWait bool) error {
 		argp, argsz = uintptr(unsafe.Pointer(&arg)), unsafe.Sizeof(arg)
 	}
 	for {
-		_, _, e := unix.Syscall6(unix.SYS_IO_URING_ENTER, uintptr(r.fd), uintptr(submit), uintptr(wait), flags, argp, argsz)
+		var e unix.Errno
+		if wait == 0 || noWait {
+			_, _, e = unix.RawSyscall6(unix.SYS_IO_URING_ENTER, uintptr(r.fd), uintptr(submit), uintptr(wait), flags, argp, argsz)
+		} else {
+			_, _, e = unix.Syscall6(unix.SYS_IO_URING_ENTER, uintptr(r.fd), uintptr(submit), uintptr(wait), flags, argp, argsz)
+		}
 		switch e {
 		case 0, unix.ETIME:
 			return nil

@@ -60,6 +60,7 @@ type uringRx struct {
 	now  time.Time       // when the last io_uring_enter returned: the datagrams it brought arrived by then
 
 	nbufs uint16
+	tid   int           // the issuer thread's id (benchmarks read its switches)
 	quit  chan struct{} // closed: the goroutine frees the ring and ends (tests' own receivers)
 	ended chan struct{} // closed when the goroutine has ended
 
@@ -202,6 +203,7 @@ func (u *uringRx) run(ready chan<- error) {
 		ready <- err
 		return
 	}
+	u.tid = unix.Gettid()
 	ready <- nil
 	t := time.NewTimer(rxPollDelay)
 	for {

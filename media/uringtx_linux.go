@@ -207,8 +207,12 @@ func (t *uringTx) flushLocked() {
 	if want == 0 {
 		return
 	}
+	// The sends complete inline (MSG_DONTWAIT: a full socket buffer fails the send, it is not
+	// polled), so a first call that waits for none finds them all done — and, waiting for
+	// nothing, is a raw system call that keeps the scheduler's P (ioRing.enter). Only a send
+	// the kernel did not finish inline is waited for, in an ordinary system call.
 	got := 0
-	wait := uint32(want)
+	wait := uint32(0)
 	for got < want {
 		if err := t.ring.enter(wait, true, false); err != nil {
 			// The ring failed under us (it should not): its packets may or may not have
