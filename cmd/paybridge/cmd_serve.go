@@ -34,7 +34,7 @@ func runServe(ctx context.Context, env *cmdEnv, args []string) int {
 		fmt.Fprintf(env.stderr, "paybridge serve: %v\n", err)
 		return 2
 	}
-	setServeGC(env.getenv) // GOGC=50 unless the operator set GOGC (gc.go)
+	app.SetServeGC(env.getenv) // GOGC=50 unless the operator set GOGC (internal/app/gc.go)
 	a, err := app.New(ctx, cfg, env.getenv, env.stdout)
 	if err != nil {
 		fmt.Fprintf(env.stderr, "paybridge serve: %v\n", err)

@@ -35,6 +35,7 @@ func main() {
 	if err != nil {
 		fail(err)
 	}
+	app.SetServeGC(os.Getenv) // the collector serve runs with, so profiles show serve's GC cost
 	a, err := app.New(ctx, cfg, os.Getenv, os.Stdout)
 	if err != nil {
 		fail(err)

@@ -1,4 +1,4 @@
-package main
+package app
 
 import (
 	"runtime/debug"
@@ -14,7 +14,7 @@ func TestSetServeGC(t *testing.T) {
 	}{
 		{"", serveGCPercent, true},
 		{"100", 100, false},
-		{"200", 100, false}, // the runtime applied GOGC at start: setServeGC leaves the collector as it is
+		{"200", 100, false}, // the runtime applied GOGC at start: SetServeGC leaves the collector as it is
 		{"off", 100, false},
 	} {
 		debug.SetGCPercent(100)
@@ -24,7 +24,7 @@ func TestSetServeGC(t *testing.T) {
 			}
 			return ""
 		}
-		p, set := setServeGC(getenv)
+		p, set := SetServeGC(getenv)
 		if got := debug.SetGCPercent(100); got != tc.want || set != tc.set || (set && p != tc.want) {
 			t.Errorf("GOGC=%q: collector at %d%% (set %v, reported %d), want %d%% (set %v)", tc.gogc, got, set, p, tc.want, tc.set)
 		}

@@ -1,4 +1,4 @@
-package main
+package app
 
 import "runtime/debug"
 
@@ -9,10 +9,12 @@ import "runtime/debug"
 // this box's run-to-run noise (docs/sip.md, "GOGC and GOMEMLIMIT").
 const serveGCPercent = 50
 
-// setServeGC applies serve's collector default. An operator's GOGC (any value, "off"
-// included) is honoured and nothing is changed; GOMEMLIMIT is the runtime's own and is never
-// touched. It reports the percentage it set and whether it set one.
-func setServeGC(getenv func(string) string) (int, bool) {
+// SetServeGC applies serve's collector default; every binary that runs a node calls it before
+// New (paybridge serve, and loadtest/serveprof so that its profiles show the collector serve
+// runs with). An operator's GOGC (any value, "off" included) is honoured and nothing is
+// changed; GOMEMLIMIT is the runtime's own and is never touched. It reports the percentage it
+// set and whether it set one.
+func SetServeGC(getenv func(string) string) (int, bool) {
 	if getenv("GOGC") != "" {
 		return 0, false
 	}
